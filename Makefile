@@ -1,0 +1,41 @@
+# Everything installs into .venv; nothing needs installing by hand.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: install test test-fast lint typecheck run demo bench schema clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+test: $(STAMP)
+	$(PY) -m pytest -n 2 -q
+
+test-fast: $(STAMP)
+	$(PY) -m pytest -n 2 -q -m 'not slow'
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+
+# Until the service lands, `make run` renders the examples (see README).
+run: demo
+
+demo: $(STAMP)
+	$(PY) examples/make_media.py
+	$(PY) examples/render_all.py
+
+bench: $(STAMP)
+	$(PY) bench/render_bench.py
+
+schema: $(STAMP)
+	$(VENV)/bin/reelforge schema > docs/edit.schema.json
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist out
