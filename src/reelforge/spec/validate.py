@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Mapping
 from pathlib import Path
@@ -106,7 +107,7 @@ def _semantic_problems(edit: Edit) -> list[Problem]:
                     if not frames:
                         continue
                     times = [parse_time(k.time).seconds for k in frames]
-                    if any(a is not None and b is not None and b < a for a, b in zip(times, times[1:], strict=False)):
+                    if any(a is not None and b is not None and b < a for a, b in itertools.pairwise(times)):
                         problems.append(Problem(pointer(*here, "keyframes", name), "keyframes must be in time order"))
                     if name == "opacity" and any(not 0 <= k.value <= 1 for k in frames):
                         problems.append(Problem(pointer(*here, "keyframes", name), "opacity values are between 0 and 1"))
