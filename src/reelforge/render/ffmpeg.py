@@ -1,0 +1,70 @@
+"""Locating the FFmpeg binary and the arguments every invocation shares."""
+
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+from collections.abc import Sequence
+
+#: Environment variable naming an FFmpeg binary (a path, or a name looked up on PATH)
+#: to use instead of the one bundled in the ``imageio-ffmpeg`` wheel.
+FFMPEG_ENV = "REELFORGE_FFMPEG"
+
+#: Protocols an input may use. Edits come from users, so an input must never be able to
+#: make FFmpeg reach the network (http, tcp, rtmp...) or splice files (concat:, subfile:).
+#: Note that stdin (``-i -``) is the ``fd`` protocol in FFmpeg 9, not ``pipe``.
+INPUT_PROTOCOLS = "file"
+
+
+@functools.cache
+def _bundled_exe() -> str:
+    # Imported lazily: it probes the filesystem, and the env override may make it unnecessary.
+    import imageio_ffmpeg
+
+    return str(imageio_ffmpeg.get_ffmpeg_exe())
+
+
+def ffmpeg_exe() -> str:
+    """Return the FFmpeg executable: ``$REELFORGE_FFMPEG`` if set, else the bundled binary.
+
+    The environment is read on every call (so tests and services can switch binaries);
+    only the bundled-binary lookup is cached.
+    """
+    override = os.environ.get(FFMPEG_ENV, "").strip()
+    if override:
+        found = shutil.which(override)
+        if found is None:
+            raise FileNotFoundError(f"{FFMPEG_ENV}={override!r} is not an executable file")
+        return found
+    return _bundled_exe()
+
+
+def base_args() -> list[str]:
+    """Global options for every run; callers put these first, before any input.
+
+    ``-loglevel error`` keeps stderr to the lines that explain a failure (the runner keeps
+    their tail); the runner itself adds ``-nostats -progress pipe:1``. ``-abort_on
+    empty_output`` turns "Output file is empty, nothing was encoded", which FFmpeg otherwise
+    treats as success, into a failure.
+    """
+    return ["-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-abort_on", "empty_output"]
+
+
+def input_args(path: str | os.PathLike[str], *, options: Sequence[str] = ()) -> list[str]:
+    """Arguments for one input, restricted to local files.
+
+    ``-protocol_whitelist`` is a per-input option, so it is repeated for each input;
+    ``options`` (e.g. ``["-ss", "2", "-t", "5"]``) go between it and ``-i``. A
+    :class:`~os.PathLike` is a local file by construction: a relative one whose name
+    contains ``:`` gets a ``./`` prefix so FFmpeg does not parse ``clip:1.mp4`` as a
+    protocol. A ``str`` is passed verbatim, so a URL such as ``http://...`` or
+    ``concat:a|b`` reaches FFmpeg and is refused by the whitelist.
+    """
+    if isinstance(path, str):
+        arg = path
+    else:
+        arg = os.fspath(path)
+        if ":" in arg and not os.path.isabs(arg):
+            arg = "./" + arg
+    return ["-protocol_whitelist", INPUT_PROTOCOLS, *options, "-i", arg]

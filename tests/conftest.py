@@ -1,0 +1,70 @@
+"""Shared pytest fixtures."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import mediagen
+
+
+class MediaFiles:
+    """Tiny media files made on first use and cached for the whole test session.
+
+    Each method takes the keyword arguments of the matching :mod:`mediagen` helper plus
+    ``suffix`` (which picks the container/codec), and returns the same path for the same
+    arguments, so ``media.video()`` in twenty tests encodes one file::
+
+        media.video()                                  # 1 s 320x180 h264+aac mp4, testsrc2 + 440 Hz
+        media.video(color="red", duration=2)           # solid red
+        media.video(suffix=".gif", size=(160, 90))     # animated GIF
+        media.image()                                  # blue 320x180 png
+        media.image(suffix=".jpg", pattern="smptebars")
+        media.audio()                                  # 1 s 440 Hz stereo 48 kHz wav
+        media.audio(suffix=".mp3", tone_hz=880)
+        media.silence(duration=0.5)
+        media.rotated_video(rotation=90)               # stored 320x180, displayed 180x320
+
+    The files are shared: treat them as read-only (copy one into ``tmp_path`` to change it).
+    ``media.dir`` is the session directory they live in.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.dir = root
+        self._made: dict[str, Path] = {}
+
+    def _get(self, kind: str, maker: Callable[..., Path], suffix: str, kwargs: dict[str, Any]) -> Path:
+        suffix = suffix if suffix.startswith(".") else f".{suffix}"
+        key = f"{kind}{suffix}:{sorted(kwargs.items())!r}"
+        path = self._made.get(key)
+        if path is None or not path.exists():
+            digest = hashlib.sha1(key.encode()).hexdigest()[:12]
+            path = self.dir / f"{kind}-{digest}{suffix}"
+            maker(path, **kwargs)
+            self._made[key] = path
+        return path
+
+    def video(self, *, suffix: str = ".mp4", **kwargs: Any) -> Path:
+        return self._get("video", mediagen.make_video, suffix, kwargs)
+
+    def image(self, *, suffix: str = ".png", **kwargs: Any) -> Path:
+        return self._get("image", mediagen.make_image, suffix, kwargs)
+
+    def audio(self, *, suffix: str = ".wav", **kwargs: Any) -> Path:
+        return self._get("audio", mediagen.make_audio, suffix, kwargs)
+
+    def silence(self, *, suffix: str = ".wav", **kwargs: Any) -> Path:
+        return self._get("silence", mediagen.make_silence, suffix, kwargs)
+
+    def rotated_video(self, *, suffix: str = ".mp4", **kwargs: Any) -> Path:
+        return self._get("rotated", mediagen.make_rotated_video, suffix, kwargs)
+
+
+@pytest.fixture(scope="session")
+def media(tmp_path_factory: pytest.TempPathFactory) -> MediaFiles:
+    """Lazily generated, session-cached test media (see :class:`MediaFiles`)."""
+    return MediaFiles(tmp_path_factory.mktemp("media"))
