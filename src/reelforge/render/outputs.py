@@ -1,0 +1,111 @@
+"""Output geometry and encoder settings: what an :class:`Output` means in pixels and FFmpeg options."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+
+from reelforge.spec.models import Output
+from reelforge.spec.timing import parse_fps
+
+__all__ = ["OutputGeometry", "audio_codec_args", "geometry", "video_codec_args", "RESOLUTIONS"]
+
+RESOLUTIONS = {"360p": 360, "480p": 480, "540p": 540, "720p": 720, "1080p": 1080, "1440p": 1440, "2160p": 2160}
+
+
+def _even(value: float) -> int:
+    return max(2, int(round(value / 2)) * 2)
+
+
+@dataclass(frozen=True, slots=True)
+class OutputGeometry:
+    width: int
+    height: int
+    fps: Fraction
+
+    @property
+    def label(self) -> str:
+        return f"{self.width}x{self.height}"
+
+
+def geometry(output: Output) -> OutputGeometry:
+    """Pixel size and frame rate. A resolution preset names the shorter side; sizes are even
+    because 4:2:0 video needs them to be."""
+    fps = parse_fps(output.fps)
+    ratio: Fraction | None = None
+    if output.aspect_ratio:
+        w, h = (int(x) for x in output.aspect_ratio.split(":"))
+        ratio = Fraction(w, h) if w and h else None
+    if output.width is not None and output.height is not None:
+        return OutputGeometry(_even(output.width), _even(output.height), fps)
+    if output.width is not None:
+        assert ratio is not None
+        return OutputGeometry(_even(output.width), _even(output.width / ratio), fps)
+    if output.height is not None:
+        assert ratio is not None
+        return OutputGeometry(_even(output.height * ratio), _even(output.height), fps)
+    short = RESOLUTIONS[output.resolution or "1080p"]
+    ratio = ratio or Fraction(16, 9)
+    if ratio >= 1:
+        return OutputGeometry(_even(short * ratio), short, fps)
+    return OutputGeometry(short, _even(short / ratio), fps)
+
+
+# quality -> (x264/x265 crf, preset, vp9 crf)
+_QUALITY = {
+    "draft": (32, "ultrafast", 45),
+    "low": (28, "veryfast", 40),
+    "medium": (23, "veryfast", 33),
+    "high": (20, "medium", 28),
+    "max": (17, "slow", 20),
+}
+
+
+def video_codec_args(output: Output, stream: str = "v") -> list[str]:
+    """Encoder options for the output's video stream (``-c:v`` and friends)."""
+    crf, preset, vp9_crf = _QUALITY[output.quality]
+    crf = output.crf if output.crf is not None else crf
+    preset = output.preset or preset
+    codec = output.codec or {"mp4": "h264", "mov": "h264", "webm": "vp9"}.get(output.format)
+    rate = ["-b:v", output.bitrate] if output.bitrate else []
+    if output.format == "gif":
+        return ["-c:v", "gif", "-loop", "0"]
+    if output.format == "png":
+        return ["-c:v", "png", "-frames:v", "1", "-update", "1"]
+    if output.format == "jpg":
+        return ["-c:v", "mjpeg", "-q:v", "2", "-frames:v", "1", "-update", "1", "-pix_fmt", "yuvj420p"]
+    if codec == "h264":
+        quality = rate or ["-crf", str(crf)]
+        return ["-c:v", "libx264", "-preset", preset, *quality, "-pix_fmt", "yuv420p"]
+    if codec == "h265":
+        quality = rate or ["-crf", str(crf)]
+        return ["-c:v", "libx265", "-preset", preset, *quality, "-pix_fmt", "yuv420p", "-tag:v", "hvc1",
+                "-x265-params", "log-level=error"]
+    if codec == "vp9":
+        quality = [*rate] if rate else ["-crf", str(output.crf if output.crf is not None else vp9_crf), "-b:v", "0"]
+        return ["-c:v", "libvpx-vp9", *quality, "-row-mt", "1", "-deadline", "good", "-cpu-used", "4",
+                "-pix_fmt", "yuv420p"]
+    if codec == "prores":
+        return ["-c:v", "prores_ks", "-profile:v", "3", "-pix_fmt", "yuv422p10le"]
+    raise ValueError(f"no video codec for {output.format}/{codec}")
+
+
+def audio_codec_args(output: Output) -> list[str]:
+    fmt = output.format
+    if fmt in ("mp4", "m4a") or (fmt == "mov" and (output.codec or "h264") != "prores"):
+        return ["-c:a", "aac", "-b:a", output.audio_bitrate]
+    if fmt == "mov":
+        return ["-c:a", "pcm_s16le"]
+    if fmt == "webm":
+        return ["-c:a", "libopus", "-b:a", output.audio_bitrate]
+    if fmt == "mp3":
+        return ["-c:a", "libmp3lame", "-b:a", output.audio_bitrate]
+    if fmt == "wav":
+        return ["-c:a", "pcm_s16le"]
+    raise ValueError(f"{fmt} has no audio")
+
+
+def container_args(output: Output) -> list[str]:
+    if output.format in ("mp4", "mov", "m4a"):
+        return ["-movflags", "+faststart"]
+    return []
