@@ -501,7 +501,7 @@ class Output(Model):
     """One file to render. Several outputs of an edit come out of one FFmpeg run."""
 
     name: str | None = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-    """The file's base name (default: the edit's name plus the aspect ratio)."""
+    """The file's base name (default: the edit's name, plus the pixel size when there are several outputs)."""
     format: Format = "mp4"
     codec: VideoCodec | None = None
     """Video codec: h264 (default for mp4/mov), h265 (mp4/mov), vp9 (webm), prores (mov)."""

@@ -49,7 +49,7 @@ def problems_from_validation_error(exc: ValidationError, prefix: tuple[str | int
         elif kind == "union_tag_not_found":
             message = f"an asset needs a `type`: one of {', '.join(ASSET_TYPES)}"
         if kind == "literal_error" and "expected" in err.get("ctx", {}):
-            message = f"or {err['ctx']['expected']}"
+            message = f"expected {err['ctx']['expected']}"
         code = {"missing": "missing", "extra_forbidden": "unknown_field"}.get(kind, "invalid")
         problems.append(Problem(ptr, message, code))
     return _merge_branch_errors(problems)
@@ -65,7 +65,8 @@ def _merge_branch_errors(problems: list[Problem]) -> list[Problem]:
         if len(group) == 1:
             merged.append(group[0])
         else:
-            merged.append(Problem(ptr, " ".join(dict.fromkeys(p.message for p in group)), group[0].code))
+            messages = list(dict.fromkeys(p.message for p in group))
+            merged.append(Problem(ptr, "; or ".join(messages), group[0].code))
     return merged
 
 
@@ -117,6 +118,13 @@ def _semantic_problems(edit: Edit) -> list[Problem]:
                         problems.append(Problem(pointer(*here, "keyframes", name), "volume values cannot be negative"))
             if kind == "video" and clip.asset.loop and clip.asset.freeze:  # type: ignore[union-attr]
                 problems.append(Problem(pointer(*here, "asset", "freeze"), "choose `loop` or `freeze`, not both"))
+            if kind == "text":
+                out_anim = clip.asset.animation_out  # type: ignore[union-attr]
+                if out_anim is not None and out_anim.type == "typewriter":
+                    problems.append(Problem(pointer(*here, "asset", "animation_out", "type"),
+                                            "typewriter is an entrance; use it as `animation_in`"))
+            if clip.motion is not None and kind not in ("video", "image", "color"):
+                problems.append(Problem(pointer(*here, "motion"), "motion (Ken Burns) moves video and images"))
     for o, out in enumerate(edit.outputs):
         if out.is_still and out.poster is not None:
             problems.append(Problem(pointer("outputs", o, "poster"), "a still output has no poster; it is one"))
