@@ -128,10 +128,10 @@ def _semantic_problems(edit: Edit) -> list[Problem]:
     for o, out in enumerate(edit.outputs):
         if out.is_still and out.poster is not None:
             problems.append(Problem(pointer("outputs", o, "poster"), "a still output has no poster; it is one"))
-    names = [out.name for out in edit.outputs if out.name]
+    files = [f"{out.name}.{out.format}" for out in edit.outputs if out.name]
     for o, out in enumerate(edit.outputs):
-        if out.name and names.count(out.name) > 1:
-            problems.append(Problem(pointer("outputs", o, "name"), f"two outputs are named {out.name!r}"))
+        if out.name and files.count(f"{out.name}.{out.format}") > 1:
+            problems.append(Problem(pointer("outputs", o, "name"), f"two outputs would both write {out.name}.{out.format}"))
     return problems
 
 

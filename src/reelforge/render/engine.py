@@ -1,0 +1,358 @@
+"""Render an edit: resolve and probe sources, compile, make artifacts, run FFmpeg, check outputs.
+
+The side effects of rendering live here; :mod:`reelforge.render.compile` stays pure. Every
+problem found before FFmpeg starts (a missing file, corrupt media, an unknown font, a trim past
+the end) is collected and raised together as an :class:`EditError` with pointers.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+
+from reelforge.spec.errors import EditError, Problem, pointer
+from reelforge.spec.models import CaptionAsset, Cue, Edit, TextAsset
+
+from .audio import parse_loudnorm_json
+from .captions import CaptionFileError, build_ass, load_cues, write_srt, write_vtt
+from .compile import Artifact, RenderPlan, Source, compile_edit
+from .effects import LutFileError, parse_cube_file
+from .fonts import FontNotFoundError, resolve_font
+from .probe import MediaInfo, MediaProbeError, probe_cache
+from .runner import CancelToken, FFmpegError, Progress, RenderCancelled, RenderTimeout, run_ffmpeg
+from .shapes import render_shape
+from .sources import LocalResolver, SourceError, SourceResolver
+from .text import render_text, render_typewriter_strip
+
+__all__ = [
+    "OutputResult",
+    "RenderError",
+    "RenderResult",
+    "collect_sources",
+    "make_artifacts",
+    "plan_edit",
+    "render_edit",
+    "resolve_sources",
+]
+
+SourceKind = str  # "media" | "captions" | "lut" | "font" | "image"
+
+
+class RenderError(Exception):
+    """FFmpeg failed. ``pointer`` names the clip concerned when it can be known."""
+
+    def __init__(self, message: str, *, code: str = "ffmpeg_failed", pointer: str | None = None,
+                 log_tail: tuple[str, ...] = ()):
+        self.code = code
+        self.pointer = pointer
+        self.log_tail = log_tail
+        self.message = message
+        text = message + (f" (at {pointer})" if pointer else "")
+        if log_tail:
+            text += "\nFFmpeg said:\n" + "\n".join(f"  {line}" for line in log_tail[-8:])
+        super().__init__(text)
+
+
+@dataclass(frozen=True)
+class OutputResult:
+    path: Path
+    info: MediaInfo
+    poster: Path | None = None
+    thumbnail: Path | None = None
+    sidecars: tuple[Path, ...] = ()
+
+
+@dataclass(frozen=True)
+class RenderResult:
+    plan: RenderPlan
+    outputs: tuple[OutputResult, ...]
+    elapsed: float
+    """Wall-clock seconds of the whole render."""
+
+
+def collect_sources(edit: Edit) -> dict[str, list[tuple[str, SourceKind]]]:
+    """Every file an edit names, with the pointers naming it and what kind of file it must be."""
+    found: dict[str, list[tuple[str, SourceKind]]] = {}
+
+    def add(src: str, kind: SourceKind, *parts: str | int) -> None:
+        found.setdefault(src, []).append((pointer(*parts), kind))
+
+    timeline = edit.timeline
+    for t, track in enumerate(timeline.tracks):
+        for c, clip in enumerate(track.clips):
+            here = ("timeline", "tracks", t, "clips", c)
+            asset = clip.asset
+            if asset.type in ("video", "audio"):
+                add(asset.src, "media", *here, "asset", "src")
+            elif asset.type == "image":
+                add(asset.src, "image", *here, "asset", "src")
+            elif asset.type == "caption" and asset.src is not None:
+                add(asset.src, "captions", *here, "asset", "src")
+            if clip.effects is not None and clip.effects.lut is not None:
+                add(clip.effects.lut, "lut", *here, "effects", "lut")
+    if timeline.soundtrack is not None:
+        add(timeline.soundtrack.src, "media", "timeline", "soundtrack", "src")
+    for f, font in enumerate(timeline.fonts):
+        add(font, "font", "timeline", "fonts", f)
+    for o, output in enumerate(edit.outputs):
+        if output.watermark is not None:
+            add(output.watermark.src, "image", "outputs", o, "watermark", "src")
+    return found
+
+
+def _cues_duration(cues: list[Cue]) -> Fraction | None:
+    from reelforge.spec.timing import parse_time
+
+    ends = [parse_time(c.end).seconds for c in cues]
+    return max((e for e in ends if e is not None), default=None)
+
+
+def resolve_sources(edit: Edit, resolver: SourceResolver) -> dict[str, Source]:
+    """Resolve and probe every file of the edit; all problems are raised together."""
+    sources: dict[str, Source] = {}
+    problems: list[Problem] = []
+    for src, uses in collect_sources(edit).items():
+        ptr, kind = uses[0]
+        try:
+            path = resolver.resolve(src)
+        except SourceError as exc:
+            problems += [Problem(p, f"cannot use {src!r}: {exc.reason}", "source") for p, _ in uses]
+            continue
+        try:
+            if kind in ("media", "image"):
+                info = probe_cache(path)
+                if kind == "image" and not info.has_video:
+                    raise MediaProbeError(path, "not an image or video file", code="not_media")
+                sources[src] = Source(src, path, info, info.duration)
+            elif kind == "captions":
+                sources[src] = Source(src, path, None, _cues_duration(load_cues(path)))
+            elif kind == "lut":
+                parse_cube_file(path)
+                sources[src] = Source(src, path, None)
+            else:
+                sources[src] = Source(src, path, None)
+        except MediaProbeError as exc:
+            problems.append(Problem(ptr, f"cannot use {src!r}: {exc.reason}", "media"))
+        except (CaptionFileError, LutFileError) as exc:
+            problems.append(Problem(ptr, str(exc), "file"))
+    # What the asset type promises must match the file (a "video" clip needs a picture).
+    for t, track in enumerate(edit.timeline.tracks):
+        for c, clip in enumerate(track.clips):
+            asset = clip.asset
+            if asset.type == "video" and asset.src in sources:
+                info = sources[asset.src].info
+                if info is not None and not info.has_video:
+                    problems.append(Problem(pointer("timeline", "tracks", t, "clips", c, "asset", "src"),
+                                            f"{asset.src!r} has no video stream; use an audio clip", "media"))
+            if asset.type == "audio" and asset.src in sources:
+                info = sources[asset.src].info
+                if info is not None and not info.has_audio:
+                    problems.append(Problem(pointer("timeline", "tracks", t, "clips", c, "asset", "src"),
+                                            f"{asset.src!r} has no audio stream", "media"))
+    if problems:
+        raise EditError(problems)
+    return sources
+
+
+def _font_files(edit: Edit, sources: Mapping[str, Source]) -> list[Path]:
+    return [sources[f].path for f in edit.timeline.fonts if f in sources]
+
+
+def plan_edit(
+    edit: Edit,
+    *,
+    resolver: SourceResolver,
+    out_dir: Path,
+    work_dir: Path,
+    name: str | None = None,
+) -> tuple[RenderPlan, dict[str, Source]]:
+    """Resolve, probe and compile: everything short of making files and running FFmpeg."""
+    sources = resolve_sources(edit, resolver)
+    plan = compile_edit(edit, sources, out_dir=out_dir, work_dir=work_dir, name=name)
+    return plan, sources
+
+
+def _captions_font(asset: CaptionAsset, base_dir: Path | None, extra: list[Path], fonts_dir: Path) -> tuple[str, Path]:
+    """Put the caption font where libass looks (``fontsdir``); return its family name and file."""
+    from PIL import ImageFont
+
+    path = resolve_font(asset.style.font, weight=asset.style.weight, base_dir=base_dir, extra_fonts=extra)
+    fonts_dir.mkdir(parents=True, exist_ok=True)
+    target = fonts_dir / path.name
+    if not target.exists():
+        shutil.copyfile(path, target)
+    family = ImageFont.truetype(str(path), 12).getname()[0]
+    return family or asset.style.font, path
+
+
+def make_artifacts(plan: RenderPlan, sources: Mapping[str, Source], *, base_dir: Path | None) -> None:
+    """Make every file the graph reads: text and shapes as PNG, captions as ASS, copies."""
+    problems: list[Problem] = []
+    extra = _font_files(plan.edit, sources)
+    fonts_dir = plan.graph_path.parent / "fonts"
+    fonts_dir.mkdir(parents=True, exist_ok=True)
+    for artifact in plan.artifacts:
+        artifact.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            _make(artifact, base_dir, extra, fonts_dir)
+        except FontNotFoundError as exc:
+            problems.append(Problem(artifact.pointer + "/asset/style/font", str(exc), "font"))
+        except CaptionFileError as exc:
+            problems.append(Problem(artifact.pointer + "/asset/src", str(exc), "file"))
+        except ValueError as exc:  # text or shape too large to draw
+            problems.append(Problem(artifact.pointer, str(exc), "too_large"))
+    if problems:
+        raise EditError(problems)
+
+
+def _make(artifact: Artifact, base_dir: Path | None, extra: list[Path], fonts_dir: Path) -> None:
+    data: Mapping[str, Any] = artifact.data
+    if artifact.kind in ("text", "typewriter"):
+        asset: TextAsset = data["asset"]
+        if data.get("scale", 1) != 1:
+            style = asset.style.model_copy(update={"size": min(1.0, asset.style.size * data["scale"])})
+            asset = asset.model_copy(update={"style": style})
+        if artifact.kind == "text":
+            image = render_text(asset, data["canvas"], base_dir=base_dir, extra_fonts=extra)
+        else:
+            image = _typewriter_frames(asset, data["canvas"], data["steps"] + 1, base_dir, extra)
+        image.save(artifact.path)
+    elif artifact.kind == "shape":
+        render_shape(data["asset"], data["box"], data["canvas_height"]).save(artifact.path)
+    elif artifact.kind == "captions":
+        caption: CaptionAsset = data["asset"]
+        cues = load_cues(Path(data["src_path"])) if data["src_path"] else list(caption.cues or [])
+        family, font_file = _captions_font(caption, base_dir, extra, fonts_dir)
+        text = build_ass(cues, caption.style, canvas=data["canvas"], offset=data["start"], length=data["length"],
+                         fps=data["fps"], font_family=family, font_file=font_file)
+        artifact.path.write_text(text, encoding="utf-8")
+    elif artifact.kind == "copy":
+        shutil.copyfile(data["from"], artifact.path)
+
+
+def _typewriter_frames(asset: TextAsset, canvas: tuple[int, int], frames: int, base_dir: Path | None,
+                       extra: list[Path]) -> Image.Image:
+    """The typing strip with exactly ``frames`` frames, as the compiled graph expects."""
+    strip, made = render_typewriter_strip(asset, canvas, max_frames=frames, base_dir=base_dir, extra_fonts=extra)
+    if made == frames:
+        return strip
+    w, h = strip.width, strip.height // made
+    if w * h * frames > 200_000_000:
+        raise ValueError("the text is too large for the typewriter animation; shorten it or use `fade`")
+    out = Image.new("RGBA", (w, h * frames), (0, 0, 0, 0))
+    for j in range(frames):
+        k = round(j * (made - 1) / (frames - 1))
+        out.paste(strip.crop((0, k * h, w, (k + 1) * h)), (0, j * h))
+    return out
+
+
+def _write_sidecars(plan: RenderPlan, sources: Mapping[str, Source]) -> None:
+    by_pointer = {}
+    for t, track in enumerate(plan.edit.timeline.tracks):
+        for c, clip in enumerate(track.clips):
+            by_pointer[pointer("timeline", "tracks", t, "clips", c)] = clip
+    for path, ptr, start, length, fps in plan.sidecar_cues:
+        asset = by_pointer[ptr].asset
+        assert isinstance(asset, CaptionAsset)
+        cues = load_cues(sources[asset.src].path) if asset.src is not None else list(asset.cues or [])
+        writer = write_srt if path.suffix == ".srt" else write_vtt
+        writer(cues, path, offset=start, fps=fps, length=length)
+
+
+_LABEL = re.compile(r"\bc(\d+)_(\d+)_o\d+_")
+
+
+def _clip_from_log(log: tuple[str, ...] | list[str], plan: RenderPlan) -> str | None:
+    """Map a filter label or an input number in FFmpeg's log back to the clip that made it."""
+    for line in reversed(log):
+        if m := _LABEL.search(line):
+            return pointer("timeline", "tracks", int(m[1]), "clips", int(m[2]))
+    return None
+
+
+@contextmanager
+def _work_dir(work_dir: Path | None) -> Iterator[Path]:
+    if work_dir is not None:
+        work_dir.mkdir(parents=True, exist_ok=True)
+        yield work_dir
+        return
+    with tempfile.TemporaryDirectory(prefix="reelforge-") as tmp:
+        yield Path(tmp)
+
+
+def render_edit(
+    edit: Edit,
+    *,
+    out_dir: str | Path,
+    base_dir: str | Path | None = None,
+    resolver: SourceResolver | None = None,
+    name: str | None = None,
+    on_progress: Callable[[Progress], None] | None = None,
+    cancel: CancelToken | None = None,
+    timeout: float | None = None,
+    work_dir: Path | None = None,
+) -> RenderResult:
+    """Render every output of ``edit`` into ``out_dir`` with one FFmpeg run.
+
+    Sources resolve relative to ``base_dir`` (default: the current directory) unless a
+    ``resolver`` is given. Raises :class:`EditError` before anything runs when the edit or its
+    media has problems, :class:`RenderError` when FFmpeg fails, and
+    :class:`~reelforge.render.runner.RenderCancelled` when cancelled; a failed or cancelled
+    render leaves no partial output behind.
+    """
+    started = time.monotonic()
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    base = Path(base_dir) if base_dir is not None else Path.cwd()
+    resolver = resolver or LocalResolver(base)
+    with _work_dir(work_dir) as work:
+        plan, sources = plan_edit(edit, resolver=resolver, out_dir=out.resolve(), work_dir=work, name=name)
+        if plan.loudness_passes:
+            measured = {}
+            for lp in plan.loudness_passes:
+                try:
+                    run_ffmpeg(list(lp.args), duration=float(plan.duration), cancel=cancel, timeout=timeout)
+                    measured[lp.fps] = parse_loudnorm_json(lp.stats.read_text(encoding="utf-8"))
+                except FFmpegError as exc:
+                    raise RenderError("FFmpeg could not measure the audio mix", code="audio_failed",
+                                      log_tail=tuple(exc.log_tail)) from None
+                except (OSError, ValueError) as exc:
+                    raise RenderError(f"the loudness measurement failed: {exc}", code="audio_failed") from None
+            plan = compile_edit(edit, sources, out_dir=out.resolve(), work_dir=work, name=name, loudness=measured)
+        make_artifacts(plan, sources, base_dir=base)
+        plan.graph_path.write_text(plan.graph, encoding="utf-8")
+        try:
+            run_ffmpeg(plan.ffmpeg_args(), duration=float(plan.duration), outputs=plan.output_paths(),
+                       on_progress=on_progress, cancel=cancel, timeout=timeout)
+        except RenderTimeout as exc:
+            raise RenderError(f"the render took longer than its {timeout:g} s limit", code="timeout",
+                              log_tail=tuple(exc.log_tail)) from None
+        except FFmpegError as exc:
+            raise RenderError("FFmpeg could not render the edit", pointer=_clip_from_log(exc.log_tail, plan),
+                              log_tail=tuple(exc.log_tail)) from None
+        except RenderCancelled:
+            raise
+        try:
+            _write_sidecars(plan, sources)
+        except (OSError, CaptionFileError) as exc:
+            raise RenderError(f"could not write subtitle files: {exc}", code="sidecar_failed") from None
+    results = []
+    for planned in plan.outputs:
+        try:
+            info = probe_cache(planned.path)
+        except MediaProbeError as exc:
+            raise RenderError(f"FFmpeg finished but {planned.path.name} is unusable: {exc.reason}",
+                              code="output_invalid") from None
+        results.append(OutputResult(planned.path, info, planned.poster, planned.thumbnail, planned.sidecars))
+    return RenderResult(plan, tuple(results), time.monotonic() - started)
+

@@ -1,0 +1,313 @@
+"""End-to-end renders with the real FFmpeg: frame-exact cuts, outputs, audio, fidelity."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import pytest
+from frames import audio_samples, close, integrated_loudness, mean_rgb, video_frames
+
+from reelforge.render.engine import RenderResult, render_edit
+from reelforge.render.probe import probe
+from reelforge.render.sources import LocalResolver
+from reelforge.spec.errors import EditError
+from reelforge.spec.validate import parse_edit
+
+RED, GREEN, BLUE, WHITE, BLACK = (255, 0, 0), (0, 128, 0), (0, 0, 255), (255, 255, 255), (0, 0, 0)
+
+
+def render(doc: dict[str, Any], tmp_path: Path, *roots: Path, **kwargs: Any) -> RenderResult:
+    edit = parse_edit(doc)
+    resolver = LocalResolver(tmp_path, [tmp_path, *roots])
+    return render_edit(edit, out_dir=tmp_path / "out", base_dir=tmp_path, resolver=resolver, **kwargs)
+
+
+def small(**extra: Any) -> dict[str, Any]:
+    return {"width": 320, "height": 180, "fps": 25, "quality": "draft", **extra}
+
+
+def colour_clip(color: str, length: Any, **extra: Any) -> dict[str, Any]:
+    return {"asset": {"type": "color", "color": color}, "length": length, **extra}
+
+
+def test_cuts_land_on_exact_frames(tmp_path: Path) -> None:
+    doc = {
+        "timeline": {"tracks": [{"clips": [colour_clip("red", "10f"), colour_clip("#008000", 0.4),
+                                           colour_clip("blue", "00:00:00.480")]}]},
+        "outputs": [small(audio=False)],
+    }
+    result = render(doc, tmp_path)
+    frames = video_frames(result.outputs[0].path)
+    assert len(frames) == 10 + 10 + 12
+    for index, expected in [(0, RED), (9, RED), (10, GREEN), (19, GREEN), (20, BLUE), (31, BLUE)]:
+        assert close(mean_rgb(frames[index]), expected), (index, mean_rgb(frames[index]))
+
+
+@pytest.mark.parametrize("fps", ["23.976", "29.97"])
+def test_ntsc_rates_are_exact(tmp_path: Path, fps: str) -> None:
+    doc = {
+        "timeline": {"tracks": [{"clips": [colour_clip("red", 1), colour_clip("blue", 1)]}]},
+        "outputs": [small(fps=fps, audio=False, format="mp4")],
+    }
+    result = render(doc, tmp_path)
+    info = result.outputs[0].info
+    assert info.fps == {"23.976": Fraction(24000, 1001), "29.97": Fraction(30000, 1001)}[fps]
+    frames = video_frames(result.outputs[0].path)
+    per_clip = round(float(info.fps))  # 1 s at 23.976 is 24 frames (rounded), at 29.97 is 30
+    assert len(frames) == 2 * per_clip
+    assert close(mean_rgb(frames[per_clip - 1]), RED) and close(mean_rgb(frames[per_clip]), BLUE)
+
+
+def test_video_trim_and_auto_length(tmp_path: Path, media: Any) -> None:
+    src = media.video(duration=2, fps=25)
+    doc = {
+        "timeline": {"tracks": [{"clips": [{"asset": {"type": "video", "src": str(src), "trim": 0.5}}]}]},
+        "outputs": [small()],
+    }
+    result = render(doc, tmp_path, media.dir)
+    frames = video_frames(result.outputs[0].path)
+    assert len(frames) == 37  # 1.5 s of a 2 s source, less the floor of the source's own end
+    assert result.outputs[0].info.has_audio
+
+
+def test_three_aspect_ratios_from_one_run(tmp_path: Path, media: Any) -> None:
+    src = media.video(duration=1, size=(320, 180))
+    doc = {
+        "timeline": {"tracks": [{"clips": [{"asset": {"type": "video", "src": str(src)}, "fit": "cover"}]}]},
+        "outputs": [
+            {"aspect_ratio": "16:9", "resolution": "360p", "quality": "draft", "fps": 25},
+            {"aspect_ratio": "1:1", "resolution": "360p", "quality": "draft", "fps": 25},
+            {"aspect_ratio": "9:16", "resolution": "360p", "quality": "draft", "fps": 25},
+        ],
+    }
+    result = render(doc, tmp_path, media.dir)
+    sizes = [(o.info.width, o.info.height) for o in result.outputs]
+    assert sizes == [(640, 360), (360, 360), (360, 640)]
+    graph = result.plan.graph
+    # One decode of the source, split to the three outputs.
+    assert len(result.plan.inputs) == 1 and "split=3" in graph
+    for o in result.outputs:
+        assert o.info.duration is not None and abs(float(o.info.duration) - 1.0) < 0.05
+
+
+def test_audio_ends_with_the_video_and_is_normalised(tmp_path: Path, media: Any) -> None:
+    src = media.video(duration=2, fps=25)
+    music = media.audio(duration=3, tone_hz=220)
+    doc = {
+        "timeline": {
+            "tracks": [{"clips": [{"asset": {"type": "video", "src": str(src)}, "length": 1.6}]}],
+            "soundtrack": {"src": str(music), "volume": "-12dB", "fade_out": 0.5},
+        },
+        "outputs": [small(format="mov", codec="h264")],
+    }
+    result = render(doc, tmp_path, media.dir)
+    path = result.outputs[0].path
+    samples = audio_samples(path)
+    assert abs(len(samples) / 48000 - 1.6) <= 1024 / 48000
+    assert abs(integrated_loudness(path) - (-14)) <= 1.0
+
+
+def test_output_formats(tmp_path: Path, media: Any) -> None:
+    src = media.video(duration=1)
+    doc = {
+        "timeline": {"tracks": [{"clips": [{"asset": {"type": "video", "src": str(src)}}]}]},
+        "outputs": [
+            small(name="h265", codec="h265"),
+            small(name="vp9", format="webm"),
+            small(name="prores", format="mov", codec="prores"),
+            small(name="anim", format="gif"),
+            {"name": "sound", "format": "mp3"},
+            {"name": "sound", "format": "m4a"},
+            {"name": "sound", "format": "wav"},
+            small(name="still", format="png", time=0.5),
+            small(name="still", format="jpg", time=0.5),
+        ],
+    }
+    result = render(doc, tmp_path, media.dir)
+    infos = {o.path.name: o.info for o in result.outputs}
+    assert infos["h265.mp4"].video_codec == "hevc"
+    assert infos["vp9.webm"].video_codec == "vp9" and infos["vp9.webm"].audio_codec == "opus"
+    assert infos["prores.mov"].video_codec == "prores"
+    assert infos["anim.gif"].kind == "video" and infos["anim.gif"].video_codec == "gif"
+    assert infos["sound.mp3"].audio_codec == "mp3" and not infos["sound.mp3"].has_video
+    assert infos["sound.m4a"].audio_codec == "aac"
+    assert infos["sound.wav"].audio_codec == "pcm_s16le"
+    assert infos["still.png"].kind == "image" and infos["still.png"].width == 320
+    assert infos["still.jpg"].kind == "image"
+
+
+def test_range_poster_thumbnail_and_watermark(tmp_path: Path, media: Any) -> None:
+    logo = media.image(size=(64, 64), color="white")
+    doc = {
+        "timeline": {"tracks": [{"clips": [colour_clip("red", 1), colour_clip("blue", 1)]}]},
+        "outputs": [small(range={"start": 0.6, "length": 0.8}, audio=False,
+                          poster={"time": 0.6, "format": "png"}, thumbnail={"time": 0, "width": 160},
+                          watermark={"src": str(logo), "anchor": "top-left", "width": 0.2, "margin": 0, "opacity": 1})],
+    }
+    result = render(doc, tmp_path, media.dir)
+    out = result.outputs[0]
+    frames = video_frames(out.path)
+    assert len(frames) == 20
+    assert close(mean_rgb(frames[0][100:, 100:]), RED) and close(mean_rgb(frames[-1][100:, 100:]), BLUE)
+    assert close(mean_rgb(frames[0][2:30, 2:60]), WHITE)  # the watermark, top-left
+    assert out.poster is not None and out.thumbnail is not None
+    poster = probe(out.poster)
+    assert (poster.width, poster.height) == (320, 180)
+    assert probe(out.thumbnail).width == 160
+    poster_frame = video_frames(out.poster, size=(320, 180))[0]
+    assert close(mean_rgb(poster_frame[100:, 100:]), BLUE)
+
+
+def test_bad_media_is_named_before_rendering(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("not a video")
+    doc = {
+        "timeline": {"tracks": [{"clips": [
+            {"asset": {"type": "video", "src": "missing.mp4"}},
+            {"asset": {"type": "video", "src": "notes.txt"}},
+            {"asset": {"type": "image", "src": "../../etc/passwd"}},
+        ]}]},
+        "outputs": [small()],
+    }
+    with pytest.raises(EditError) as info:
+        render(doc, tmp_path)
+    pointers = {p.pointer for p in info.value.problems}
+    assert pointers == {f"/timeline/tracks/0/clips/{i}/asset/src" for i in range(3)}
+    assert not (tmp_path / "out" / "render.mp4").exists()
+
+
+def test_layers_paint_bottom_to_top_with_layout(tmp_path: Path) -> None:
+    doc = {
+        "timeline": {"background": "black", "tracks": [
+            {"clips": [colour_clip("red", 1)]},
+            {"clips": [colour_clip("blue", 1, width=0.5, height=0.5, anchor="top-left")]},
+            {"clips": [colour_clip("white", 1, width=0.25, height=0.25, anchor="bottom-right", opacity=0.5)]},
+        ]},
+        "outputs": [small(audio=False)],
+    }
+    frame = video_frames(render(doc, tmp_path).outputs[0].path)[0]
+    assert close(mean_rgb(frame[10:80, 10:150]), BLUE)
+    assert close(mean_rgb(frame[100:170, 170:230]), RED)
+    assert close(mean_rgb(frame[150:175, 250:315]), (255, 128, 128), tol=30)
+
+
+@pytest.mark.parametrize("fit,expect_bars", [("contain", True), ("cover", False), ("blur", False)])
+def test_fit_in_portrait_output(tmp_path: Path, media: Any, fit: str, expect_bars: bool) -> None:
+    src = media.video(duration=0.4, color="white", size=(320, 180))
+    doc = {
+        "timeline": {"background": "black", "tracks": [{"clips": [{"asset": {"type": "video", "src": str(src)}, "fit": fit}]}]},
+        "outputs": [{"width": 180, "height": 320, "fps": 25, "quality": "draft"}],
+    }
+    frame = video_frames(render(doc, tmp_path, media.dir).outputs[0].path)[0]
+    top = mean_rgb(frame[:40])
+    assert close(top, BLACK) == expect_bars
+    assert close(mean_rgb(frame[150:170]), WHITE)
+
+
+def test_hostile_text_and_paths_stay_inert(tmp_path: Path, media: Any) -> None:
+    weird_dir = tmp_path / "a dir: with [brackets], 'quotes'; and %{pts}"
+    weird_dir.mkdir()
+    logo = weird_dir / "lo'go;[x].png"
+    logo.write_bytes(media.image(size=(32, 32), color="white").read_bytes())
+    hostile = "'; drawtext=text=pwned:fontsize=200 [x]; %{pts} %{eif:n:d} \\ {\\fs300} :,"
+    doc = {
+        "timeline": {"tracks": [
+            {"clips": [colour_clip("black", 0.4)]},
+            {"clips": [{"asset": {"type": "text", "text": hostile}, "length": 0.4}]},
+            {"clips": [{"asset": {"type": "image", "src": str(logo.relative_to(tmp_path))}, "length": 0.4,
+                        "fit": "none", "anchor": "top-left"}]},
+            {"clips": [{"asset": {"type": "caption", "cues": [{"start": 0, "end": 0.4, "text": hostile}]}}]},
+        ]},
+        "outputs": [small(audio=False)],
+    }
+    result = render(doc, tmp_path)
+    assert result.outputs[0].info.width == 320
+    frame = video_frames(result.outputs[0].path)[0]
+    assert close(mean_rgb(frame[2:30, 2:30]), WHITE)  # the oddly named file was read as a file
+
+
+def test_cancel_removes_partial_outputs(tmp_path: Path) -> None:
+    from reelforge.render.runner import CancelToken, RenderCancelled
+
+    token = CancelToken()
+    doc = {
+        "timeline": {"tracks": [{"clips": [{"asset": {"type": "color", "color": "red"}, "length": 120,
+                                            "effects": {"blur": 20}}]}]},
+        "outputs": [{"resolution": "720p", "fps": 25, "quality": "max", "audio": False}],
+    }
+
+    def on_progress(p: Any) -> None:
+        if p.frame > 5:
+            token.cancel()
+
+    with pytest.raises(RenderCancelled):
+        render(doc, tmp_path, on_progress=on_progress, cancel=token)
+    assert list((tmp_path / "out").glob("*.mp4")) == []
+
+
+def test_sidecar_subtitles_are_written(tmp_path: Path) -> None:
+    doc = {
+        "timeline": {"tracks": [
+            {"clips": [colour_clip("black", 2)]},
+            {"clips": [{"start": 0.4, "length": "end", "asset": {"type": "caption", "sidecar": ["srt", "vtt"],
+                        "cues": [{"start": 0, "end": 1, "text": "Hello"}]}}]},
+        ]},
+        "outputs": [small(audio=False)],
+    }
+    out = render(doc, tmp_path).outputs[0]
+    srt = out.path.with_suffix(".srt").read_text()
+    assert "00:00:00,400 --> 00:00:01,400" in srt and "Hello" in srt
+    assert out.path.with_suffix(".vtt").read_text().startswith("WEBVTT")
+
+
+def test_transition_group_length_and_mix(tmp_path: Path) -> None:
+    doc = {
+        "timeline": {"tracks": [{"clips": [
+            colour_clip("red", 1), colour_clip("blue", 1, transition={"type": "fade", "duration": 0.4}),
+        ]}]},
+        "outputs": [small(audio=False)],
+    }
+    result = render(doc, tmp_path)
+    frames = video_frames(result.outputs[0].path)
+    assert len(frames) == 25 + 25 - 10
+    mid = mean_rgb(frames[20])
+    assert mid[0] > 60 and mid[2] > 60  # both clips show mid-transition
+    assert close(mean_rgb(frames[14]), RED) and close(mean_rgb(frames[25]), BLUE)
+
+
+def test_still_image_and_text_and_shape(tmp_path: Path, media: Any) -> None:
+    img = media.image(size=(160, 90), color="green")
+    doc = {
+        "timeline": {"background": "black", "tracks": [
+            {"clips": [{"asset": {"type": "image", "src": str(img)}, "length": 0.4, "fit": "contain"}]},
+            {"clips": [{"asset": {"type": "shape", "shape": "rectangle", "fill": "yellow"}, "length": 0.4,
+                        "width": 0.2, "height": 0.2, "anchor": "top-left"}]},
+            {"clips": [{"asset": {"type": "text", "text": "HI", "style": {"size": 0.3, "color": "white"}},
+                        "length": 0.4, "anchor": "bottom-right"}]},
+        ]},
+        "outputs": [small(audio=False)],
+    }
+    frame = video_frames(render(doc, tmp_path, media.dir).outputs[0].path)[0].astype(int)
+    assert close(mean_rgb(frame[90:100, 150:170]), GREEN, tol=40)
+    assert close(mean_rgb(frame[5:30, 5:55]), (255, 255, 0))
+    bottom_right = frame[120:, 220:]
+    assert (bottom_right.min(axis=2) > 200).sum() > 200  # white text ink
+
+
+def test_every_problem_at_once_with_pointers() -> None:
+    doc = {
+        "timeline": {"tracks": [{"clips": [
+            {"asset": {"type": "video", "src": "a.mp4", "speed": 9}, "length": "forever"},
+            {"asset": {"type": "text", "text": "x"}, "transition": {"type": "spin"}},
+        ]}]},
+        "outputs": [{"format": "webm", "codec": "h264"}, {"fps": 0}],
+    }
+    with pytest.raises(EditError) as info:
+        parse_edit(doc)
+    pointers = [p.pointer for p in info.value.problems]
+    assert "/timeline/tracks/0/clips/0/asset/speed" in pointers
+    assert "/timeline/tracks/0/clips/0/length" in pointers
+    assert "/timeline/tracks/0/clips/1/transition/type" in pointers
+    assert "/outputs/0" in pointers and "/outputs/1/fps" in pointers
+
