@@ -257,8 +257,9 @@ RAMP = np.minimum(np.arange(W) * 4, 255)[None, :]
         Effects(preset="negative"),
         Effects(sharpen=1),
         Effects(lut="x.cube"),
+        Effects(preset="sepia", sharpen=1),  # RGB, then back to 4:2:0 for unsharp
     ],
-    ids=["eq", "hue", "temperature", "sepia", "vintage", "negative", "sharpen", "lut"],
+    ids=["eq", "hue", "temperature", "sepia", "vintage", "negative", "sharpen", "lut", "rgb-then-yuv"],
 )
 def test_alpha_survives(effects: Effects, tmp_path: Path) -> None:
     lut = write_cube(tmp_path / "id.cube", 3)

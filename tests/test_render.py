@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from frames import audio_samples, close, integrated_loudness, mean_rgb, video_frames
 
+from frames import audio_samples, close, integrated_loudness, mean_rgb, video_frames
 from reelforge.render.engine import RenderResult, render_edit
 from reelforge.render.probe import probe
 from reelforge.render.sources import LocalResolver
@@ -311,3 +311,20 @@ def test_every_problem_at_once_with_pointers() -> None:
     assert "/timeline/tracks/0/clips/1/transition/type" in pointers
     assert "/outputs/0" in pointers and "/outputs/1/fps" in pointers
 
+
+
+def test_effects_keep_transparency_and_chroma_key(tmp_path: Path, media: Any) -> None:
+    green = media.video(duration=0.4, color="0x00ff00")
+    doc = {
+        "timeline": {"tracks": [
+            {"clips": [colour_clip("red", 0.4)]},
+            {"clips": [{"asset": {"type": "video", "src": str(green)}, "effects": {"chroma_key": {"color": "#00ff00"}}}]},
+            {"clips": [{"asset": {"type": "text", "text": "A", "style": {"size": 0.2}}, "length": 0.4,
+                        "anchor": "top-left", "effects": {"vignette": {"strength": 0.8}}}]},
+        ]},
+        "outputs": [small(audio=False)],
+    }
+    frame = video_frames(render(doc, tmp_path, media.dir).outputs[0].path)[0]
+    # The green screen is keyed out and the text's clear area stays clear: red shows through.
+    assert close(mean_rgb(frame[100:170, 100:300]), RED)
+    assert close(mean_rgb(frame[0:4, 60:120]), RED)

@@ -38,7 +38,7 @@ from reelforge.spec.models import (
     Output,
     VideoAsset,
 )
-from reelforge.spec.timeline import ClipTiming, ResolvedTimeline, resolve_timeline, source_key
+from reelforge.spec.timeline import ClipTiming, ResolvedTimeline, resolve_timeline
 from reelforge.spec.timing import parse_time
 from reelforge.spec.values import parse_color, parse_volume
 
@@ -49,7 +49,7 @@ from . import motion as kenburns
 from . import transitions as tr
 from .ffmpeg import base_args
 from .graph import Filter, FilterGraph, filt, fmt_num
-from .outputs import OutputGeometry, audio_codec_args, container_args, geometry, video_codec_args
+from .outputs import OutputGeometry, audio_codec_args, container_args, even, geometry, video_codec_args
 from .probe import MediaInfo
 from .text import graphemes
 
@@ -185,10 +185,6 @@ def _remaining(duration: Fraction | None, trim: Fraction) -> Fraction | None:
     return None if duration is None else max(duration - trim, Fraction(0))
 
 
-def _even(value: float) -> int:
-    return max(2, int(round(value / 2)) * 2)
-
-
 def _frame_grid(fps: Fraction, start: int = 0) -> list[Filter]:
     """Time base 1/fps and pts = frame number (+ ``start``): exact frame timing downstream."""
     return [filt("settb", f"{fps.denominator}/{fps.numerator}"), filt("setpts", f"N+{start}" if start else "N")]
@@ -221,12 +217,14 @@ class _Look:
     """Filters that need (or make) an alpha plane."""
     opacity: list[Any] | None = None
     """Opacity keyframes for the fast blend, when the sprite's size is known."""
+    graph_effects: tuple[Any, Path | None] | None = None
+    """(effects, LUT) to apply alpha-safely on the graph."""
     size: tuple[int, int] | None = None
     """The sprite's size after the look, when known."""
 
     @property
     def needs_alpha(self) -> bool:
-        return bool(self.alpha or self.opacity)
+        return bool(self.alpha or self.opacity or self.graph_effects)
 
 
 @dataclass
@@ -339,13 +337,13 @@ class _Compiler:
     def _box(self, clip: Clip, geo: OutputGeometry, src_w: int, src_h: int) -> tuple[int, int]:
         W, H = geo.width, geo.height
         if clip.width is not None and clip.height is not None:
-            return _even(clip.width * W), _even(clip.height * H)
+            return even(clip.width * W), even(clip.height * H)
         if clip.width is not None:
             bw = clip.width * W
-            return _even(bw), _even(bw * src_h / src_w)
+            return even(bw), even(bw * src_h / src_w)
         if clip.height is not None:
             bh = clip.height * H
-            return _even(bh * src_w / src_h), _even(bh)
+            return even(bh * src_w / src_h), even(bh)
         return W, H
 
     def _position(self, clip: Clip, start: int, fps: Fraction) -> tuple[str, str, bool]:
@@ -376,8 +374,8 @@ class _Compiler:
         crop = clip.crop
         filters: list[Filter] = []
         if crop is not None and (crop.left or crop.right or crop.top or crop.bottom):
-            cw = _even(src_w * (1 - crop.left - crop.right))
-            ch = _even(src_h * (1 - crop.top - crop.bottom))
+            cw = even(src_w * (1 - crop.left - crop.right))
+            ch = even(src_h * (1 - crop.top - crop.bottom))
             filters.append(filt("crop", cw, ch, int(src_w * crop.left), int(src_h * crop.top)))
             src_w, src_h = cw, ch
         if clip.flip in ("horizontal", "both"):
@@ -391,8 +389,8 @@ class _Compiler:
         blur_bg: list[Filter] | None = None
         if fit == "cover":
             factor = max(bw / src_w, bh / src_h) * s
-            sw, sh = _even(src_w * factor), _even(src_h * factor)
-            tw, th = _even(bw * s), _even(bh * s)
+            sw, sh = even(src_w * factor), even(src_h * factor)
+            tw, th = even(bw * s), even(bh * s)
             if (sw, sh) != (src_w, src_h):
                 filters.append(filt("scale", sw, sh))
             if (tw, th) != (sw, sh):
@@ -400,36 +398,44 @@ class _Compiler:
             size = (min(tw, sw), min(th, sh))
         elif fit == "contain" or fit == "blur":
             factor = min(bw / src_w, bh / src_h) * s
-            size = (_even(src_w * factor), _even(src_h * factor))
+            size = (even(src_w * factor), even(src_h * factor))
             if size != (src_w, src_h):
                 filters.append(filt("scale", *size))
             if fit == "blur":
                 cover = max(bw / src_w, bh / src_h)
                 blur_bg = [
-                    filt("scale", _even(src_w * cover), _even(src_h * cover)),
+                    filt("scale", even(src_w * cover), even(src_h * cover)),
                     filt("crop", bw, bh),
                     filt("gblur", sigma=max(8, round(min(bw, bh) / 30))),
                 ]
         elif fit == "fill":
-            size = (_even(bw * s), _even(bh * s))
+            size = (even(bw * s), even(bh * s))
             if size != (src_w, src_h):
                 filters.append(filt("scale", *size))
         else:  # none: the source's own pixels, times scale
-            size = (_even(src_w * s), _even(src_h * s))
+            size = (even(src_w * s), even(src_h * s))
             if s != 1:
                 filters.append(filt("scale", *size))
         return filters, size, box, blur_bg
 
     # ------------------------------------------------------------------ clip pictures
 
-    def _look(self, clip: Clip, geo: OutputGeometry, size: tuple[int, int] | None, frames: int, fps: Fraction) -> _Look:
+    def _look(self, clip: Clip, geo: OutputGeometry, size: tuple[int, int] | None, frames: int, fps: Fraction,
+              *, transparent: bool = False) -> _Look:
         """The clip's look after layout. ``size`` is the sprite's size when known at compile time
-        (not for text, which is measured when it is drawn)."""
+        (not for text, which is measured when it is drawn); ``transparent``: the picture has its
+        own alpha (text, shapes, PNGs with transparency)."""
         look = _Look(size=size)
-        if clip.effects is not None:
-            lut = self._lut(clip.effects.lut) if clip.effects.lut is not None else None
-            for f in fx.effect_filters(clip.effects, lut_path=lut, canvas_height=geo.height):
-                (look.alpha if f.name in ("chromakey", "colorkey") else look.plain).append(f)
+        effects = clip.effects
+        if effects is not None:
+            lut = self._lut(effects.lut) if effects.lut is not None else None
+            if transparent and (effects.vignette is not None or effects.chroma_key is not None):
+                # vignette drops alpha and chromakey replaces it: carry the picture's own alpha
+                # around them on the graph (see _apply_effects).
+                look.graph_effects = (effects, lut)
+            else:
+                for f in fx.effect_filters(effects, lut_path=lut, canvas_height=geo.height):
+                    (look.alpha if f.name in ("chromakey", "colorkey") else look.plain).append(f)
         if clip.motion is not None and size is not None:
             look.plain += kenburns.motion_filters(clip.motion, size=size, frames=frames, fps=fps)
         if clip.rotate:
@@ -453,10 +459,15 @@ class _Compiler:
             look.alpha.append(filt("lutyuv", a=f"val*{fmt_num(clip.opacity)}"))
         return look
 
-    def _apply_opacity(self, label: str, look: _Look, fps: Fraction) -> str:
-        if not look.opacity or look.size is None:
-            return label
-        return kf.animated_opacity_blend(self.graph, label, look.opacity, fps=fps, size=look.size)
+    def _apply_graph_look(self, label: str, look: _Look, fps: Fraction, canvas_height: int) -> str:
+        """The parts of a look that need more than a filter chain: alpha-safe effects and the fast
+        animated opacity."""
+        if look.graph_effects is not None:
+            effects, lut = look.graph_effects
+            label = fx.add_effects(self.graph, label, effects, lut_path=lut, canvas_height=canvas_height, alpha=True)
+        if look.opacity and look.size is not None:
+            label = kf.animated_opacity_blend(self.graph, label, look.opacity, fps=fps, size=look.size)
+        return label
 
     def _lut(self, lut_src: str) -> Path:
         source = self.sources[lut_src]
@@ -486,7 +497,7 @@ class _Compiler:
             info = self._media(asset.src)
             src_w, src_h = info.width or W, info.height or H
             fit_filters, size, box, blur_bg = self._fit(clip, geo, src_w, src_h)
-            look = self._look(clip, geo, size, n, fps)
+            look = self._look(clip, geo, size, n, fps, transparent=info.has_alpha)
             timing: list[Filter] = []
             if isinstance(asset, VideoAsset):
                 speed = Fraction(str(asset.speed))
@@ -522,7 +533,7 @@ class _Compiler:
                 chain = [*chain, *look.alpha]
             if chain:
                 label = g.chain([label], chain, hint=hint)[0]
-            label = self._apply_opacity(label, look, fps)
+            label = self._apply_graph_look(label, look, fps, H)
             x, y, dynamic = self._position(clip, ct.start, fps)
             visual = _ClipVisual(label, x, y, False, opaque and not needs_alpha, bool(needs_alpha), dynamic)
         elif asset.type == "color":
@@ -539,7 +550,7 @@ class _Compiler:
                  *look.plain, filt("format", fmt), *look.alpha],
                 hint=hint,
             )[0]
-            label = self._apply_opacity(label, look, fps)
+            label = self._apply_graph_look(label, look, fps, H)
             x, y, dynamic = self._position(clip, ct.start, fps)
             base_opaque = not needs_alpha and box == (W, H) and clip.scale >= 1 and not dynamic
             visual = _ClipVisual(label, x, y, False, base_opaque, needs_alpha, dynamic)
@@ -554,12 +565,12 @@ class _Compiler:
             else:
                 kind = "shape"
                 box = self._box(clip, geo, W, H)
-                shape_box = (_even(box[0] * clip.scale), _even(box[1] * clip.scale))
+                shape_box = (even(box[0] * clip.scale), even(box[1] * clip.scale))
                 path = self.work_dir / f"shape-{ct.track}-{ct.index}-{shape_box[0]}x{shape_box[1]}-{H}.png"
                 data = {"asset": asset, "box": shape_box, "canvas_height": H}
                 anim_in = anim_out = None
             index = g.add_input(str(self._artifact(Artifact(kind, path, ct.pointer, data))))
-            look = self._look(clip, geo, shape_box if asset.type == "shape" else None, n, fps)
+            look = self._look(clip, geo, shape_box if asset.type == "shape" else None, n, fps, transparent=True)
             chain = [filt("format", "yuva420p"), *loop_still, *look.plain, *look.alpha]
             typewriter = anim_in is not None and anim_in.type == "typewriter"
             if typewriter:
@@ -580,7 +591,7 @@ class _Compiler:
                     *look.alpha,
                 ]
             label = g.chain([f"{index}:v"], chain, hint=hint)[0]
-            label = self._apply_opacity(label, look, fps)
+            label = self._apply_graph_look(label, look, fps, H)
             label = self._text_animations(label, anim_in if not typewriter else None, anim_out, n, fps, hint)
             x, y, dynamic = self._position(clip, ct.start, fps)
             x, y, dynamic = self._animated_position(x, y, dynamic, anim_in if not typewriter else None, anim_out, ct, fps)
@@ -712,7 +723,7 @@ class _Compiler:
         W, H, fps = geo.width, geo.height, geo.fps
         total = timeline.frames
         base: str | None = None
-        for t, track_clips in enumerate(timeline.tracks):
+        for _t, track_clips in enumerate(timeline.tracks):
             if not track_clips:
                 continue
             for layer in self._track_layers(track_clips, out_index, geo):
@@ -775,7 +786,7 @@ class _Compiler:
         assert wm is not None
         source = self.sources[wm.src]
         index = self.graph.add_input(str(source.path))
-        width = _even(wm.width * geo.width)
+        width = even(wm.width * geo.width)
         margin = round(wm.margin * min(geo.width, geo.height))
         ax, ay = _ANCHORS[wm.anchor]
         x = f"{margin}+{fmt_num(ax)}*(W-w-{2 * margin})"

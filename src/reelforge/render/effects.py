@@ -10,12 +10,14 @@ directly; ``lut3d``, ``colorchannelmixer`` (sepia), ``curves`` (vintage) and ``l
 (temperature) work on packed RGB, and FFmpeg inserts the conversions. Those RGB filters come
 first and next to each other (LUT, preset, temperature), so a chain needs at most one
 YUV -> RGB -> YUV round trip; when filters follow them, a ``format`` returns to 4:2:0 (yuv420p,
-or yuva420p if there is alpha), or FFmpeg would run ``gblur``/``vignette`` on RGB at twice the cost. Every filter keeps an alpha plane (``gblur`` blurs it with the
-picture) except two: ``vignette`` has no alpha formats and drops it, and ``chromakey`` replaces it
-with the key. For a clip whose stream has alpha use :func:`add_effects` with ``alpha=True``, which
-carries the alpha around those two. With a chroma key the output is YUVA (yuva420p from yuv420p,
-yuva444p from RGB); otherwise it is whatever the next filter negotiates. The filters used are
-8-bit only (``eq``, ``hue``, ``vignette``...), so 10-bit input is processed at 8 bits.
+or yuva420p with alpha), else FFmpeg would run ``gblur``/``vignette`` on RGB at twice the cost.
+
+Every filter keeps an alpha plane (``gblur`` blurs it with the picture) except two: ``vignette``
+has no alpha formats and drops it, and ``chromakey`` replaces it with the key. For a stream with
+alpha use :func:`add_effects` with ``alpha=True``, which carries the alpha around those two. With a
+chroma key the output is YUVA (yuva420p from yuv420p, yuva444p from RGB); otherwise it is whatever
+the next filter negotiates. The filters are 8-bit (``eq``, ``hue``, ``vignette``...), so 10-bit
+input is processed at 8 bits.
 """
 
 from __future__ import annotations

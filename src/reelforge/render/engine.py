@@ -13,7 +13,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -27,7 +27,7 @@ from .audio import parse_loudnorm_json
 from .captions import CaptionFileError, build_ass, load_cues, write_srt, write_vtt
 from .compile import Artifact, RenderPlan, Source, compile_edit
 from .effects import LutFileError, parse_cube_file
-from .fonts import FontNotFoundError, resolve_font
+from .fonts import FONT_SUFFIXES, FontNotFoundError, resolve_font
 from .probe import MediaInfo, MediaProbeError, probe_cache
 from .runner import CancelToken, FFmpegError, Progress, RenderCancelled, RenderTimeout, run_ffmpeg
 from .shapes import render_shape
@@ -98,6 +98,9 @@ def collect_sources(edit: Edit) -> dict[str, list[tuple[str, SourceKind]]]:
                 add(asset.src, "image", *here, "asset", "src")
             elif asset.type == "caption" and asset.src is not None:
                 add(asset.src, "captions", *here, "asset", "src")
+            # Font files go through the resolver like media, so they cannot lead outside the roots.
+            if asset.type in ("text", "caption") and Path(asset.style.font).suffix.lower() in FONT_SUFFIXES:
+                add(asset.style.font, "font", *here, "asset", "style", "font")
             if clip.effects is not None and clip.effects.lut is not None:
                 add(clip.effects.lut, "lut", *here, "effects", "lut")
     if timeline.soundtrack is not None:
@@ -149,16 +152,14 @@ def resolve_sources(edit: Edit, resolver: SourceResolver) -> dict[str, Source]:
     for t, track in enumerate(edit.timeline.tracks):
         for c, clip in enumerate(track.clips):
             asset = clip.asset
-            if asset.type == "video" and asset.src in sources:
-                info = sources[asset.src].info
-                if info is not None and not info.has_video:
-                    problems.append(Problem(pointer("timeline", "tracks", t, "clips", c, "asset", "src"),
-                                            f"{asset.src!r} has no video stream; use an audio clip", "media"))
-            if asset.type == "audio" and asset.src in sources:
-                info = sources[asset.src].info
-                if info is not None and not info.has_audio:
-                    problems.append(Problem(pointer("timeline", "tracks", t, "clips", c, "asset", "src"),
-                                            f"{asset.src!r} has no audio stream", "media"))
+            if asset.type not in ("video", "audio") or asset.src not in sources:
+                continue
+            media = sources[asset.src].info
+            stream = "video" if asset.type == "video" else "audio"
+            if media is not None and not (media.has_video if stream == "video" else media.has_audio):
+                hint = "; use an audio clip" if stream == "video" else ""
+                problems.append(Problem(pointer("timeline", "tracks", t, "clips", c, "asset", "src"),
+                                        f"{asset.src!r} has no {stream} stream{hint}", "media"))
     if problems:
         raise EditError(problems)
     return sources
@@ -201,8 +202,13 @@ def make_artifacts(plan: RenderPlan, sources: Mapping[str, Source], *, base_dir:
     extra = _font_files(plan.edit, sources)
     fonts_dir = plan.graph_path.parent / "fonts"
     fonts_dir.mkdir(parents=True, exist_ok=True)
+    font_files = {src: str(s.path) for src, s in sources.items() if Path(src).suffix.lower() in FONT_SUFFIXES}
     for artifact in plan.artifacts:
         artifact.path.parent.mkdir(parents=True, exist_ok=True)
+        asset = artifact.data.get("asset")
+        if asset is not None and asset.type in ("text", "caption") and asset.style.font in font_files:
+            style = asset.style.model_copy(update={"font": font_files[asset.style.font]})
+            artifact = replace(artifact, data={**artifact.data, "asset": asset.model_copy(update={"style": style})})
         try:
             _make(artifact, base_dir, extra, fonts_dir)
         except FontNotFoundError as exc:

@@ -8,13 +8,14 @@ from fractions import Fraction
 from reelforge.spec.models import Output
 from reelforge.spec.timing import parse_fps
 
-__all__ = ["OutputGeometry", "audio_codec_args", "geometry", "video_codec_args", "RESOLUTIONS"]
+__all__ = ["RESOLUTIONS", "OutputGeometry", "audio_codec_args", "geometry", "video_codec_args"]
 
 RESOLUTIONS = {"360p": 360, "480p": 480, "540p": 540, "720p": 720, "1080p": 1080, "1440p": 1440, "2160p": 2160}
 
 
-def _even(value: float) -> int:
-    return max(2, int(round(value / 2)) * 2)
+def even(value: float | Fraction) -> int:
+    """The nearest even whole number (at least 2): 4:2:0 video needs even sizes."""
+    return max(2, round(value / 2) * 2)
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,18 +38,18 @@ def geometry(output: Output) -> OutputGeometry:
         w, h = (int(x) for x in output.aspect_ratio.split(":"))
         ratio = Fraction(w, h) if w and h else None
     if output.width is not None and output.height is not None:
-        return OutputGeometry(_even(output.width), _even(output.height), fps)
+        return OutputGeometry(even(output.width), even(output.height), fps)
     if output.width is not None:
         assert ratio is not None
-        return OutputGeometry(_even(output.width), _even(output.width / ratio), fps)
+        return OutputGeometry(even(output.width), even(output.width / ratio), fps)
     if output.height is not None:
         assert ratio is not None
-        return OutputGeometry(_even(output.height * ratio), _even(output.height), fps)
+        return OutputGeometry(even(output.height * ratio), even(output.height), fps)
     short = RESOLUTIONS[output.resolution or "1080p"]
     ratio = ratio or Fraction(16, 9)
     if ratio >= 1:
-        return OutputGeometry(_even(short * ratio), short, fps)
-    return OutputGeometry(short, _even(short / ratio), fps)
+        return OutputGeometry(even(short * ratio), short, fps)
+    return OutputGeometry(short, even(short / ratio), fps)
 
 
 # quality -> (x264/x265 crf, preset, vp9 crf)

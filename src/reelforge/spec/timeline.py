@@ -174,8 +174,8 @@ def resolve_timeline(
                     problems.append(Problem(here + "/length", "a clip lasts at least one frame"))
                     length = None
 
-            if clip.transition is not None and length is not None and prev_len is not None:
-                if overlap >= length or overlap >= prev_len:
+            if (clip.transition is not None and length is not None and prev_len is not None
+                    and (overlap >= length or overlap >= prev_len)):
                     problems.append(
                         Problem(here + "/transition/duration", "a transition must be shorter than both clips it joins")
                     )
