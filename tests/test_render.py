@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+import numpy as np
 from frames import audio_samples, close, integrated_loudness, mean_rgb, video_frames
 from reelforge.render.engine import RenderResult, render_edit
 from reelforge.render.probe import probe
@@ -328,3 +329,79 @@ def test_effects_keep_transparency_and_chroma_key(tmp_path: Path, media: Any) ->
     # The green screen is keyed out and the text's clear area stays clear: red shows through.
     assert close(mean_rgb(frame[100:170, 100:300]), RED)
     assert close(mean_rgb(frame[0:4, 60:120]), RED)
+
+
+def test_speed_loop_and_freeze(tmp_path: Path, media: Any) -> None:
+    src = media.video(duration=1, fps=25, source="testsrc2")
+    doc = {
+        "timeline": {"tracks": [{"clips": [
+            {"asset": {"type": "video", "src": str(src), "speed": 2}},
+            {"asset": {"type": "video", "src": str(src), "loop": True}, "length": 1.6},
+            {"asset": {"type": "video", "src": str(src), "freeze": True}, "length": 1.4},
+        ]}]},
+        "outputs": [small()],
+    }
+    result = render(doc, tmp_path, media.dir)
+    frames = video_frames(result.outputs[0].path).astype(int)
+    assert len(frames) == 12 + 40 + 35  # 1 s at 2x is half a second (floored to whole frames)
+    # Speed 2: output frame k shows source frame 2k.
+    source = video_frames(src).astype(int)
+    assert np.abs(frames[3] - source[6]).mean() < 6
+    # Loop: 1.04 s into the looped clip the source starts again.
+    assert np.abs(frames[12 + 26] - source[1]).mean() < 6
+    # Freeze: the clip's last second holds the source's last frame.
+    assert np.abs(frames[-1] - frames[-5]).mean() < 2
+    assert np.abs(frames[-1] - source[-1]).mean() < 6
+    samples = audio_samples(result.outputs[0].path)
+    assert abs(len(samples) / 48000 - 87 / 25) <= 1024 / 48000
+
+
+def test_crop_flip_and_rotate(tmp_path: Path, media: Any) -> None:
+    # Left half red, right half blue.
+    img = tmp_path / "halves.png"
+    from PIL import Image
+
+    im = Image.new("RGB", (200, 100), (255, 0, 0))
+    im.paste((0, 0, 255), (100, 0, 200, 100))
+    im.save(img)
+    base = {"asset": {"type": "image", "src": "halves.png"}, "length": 0.2, "fit": "fill"}
+    doc = {
+        "timeline": {"background": "black", "tracks": [
+            {"clips": [{**base, "flip": "horizontal", "width": 0.5, "height": 0.5, "anchor": "top-left"}]},
+            {"clips": [{**base, "crop": {"right": 0.5}, "width": 0.5, "height": 0.5, "anchor": "top-right"}]},
+            {"clips": [{**base, "rotate": 180, "width": 0.5, "height": 0.5, "anchor": "bottom-left"}]},
+        ]},
+        "outputs": [small(audio=False)],
+    }
+    frame = video_frames(render(doc, tmp_path).outputs[0].path)[0]
+    assert close(mean_rgb(frame[10:80, 5:70]), BLUE) and close(mean_rgb(frame[10:80, 90:155]), RED)  # flipped
+    assert close(mean_rgb(frame[10:80, 165:315]), RED)  # only the red half is left after the crop
+    assert close(mean_rgb(frame[100:170, 5:70]), BLUE)  # rotated half a turn
+
+
+def test_keyframed_offset_moves_the_sprite(tmp_path: Path) -> None:
+    doc = {
+        "timeline": {"background": "black", "tracks": [{"clips": [
+            colour_clip("white", 1, width=0.1, height=0.1, anchor="left",
+                        keyframes={"offset_x": [{"time": 0, "value": 0}, {"time": 1, "value": 0.9}]}),
+        ]}]},
+        "outputs": [small(audio=False)],
+    }
+    frames = video_frames(render(doc, tmp_path).outputs[0].path)
+    xs = [int(np.argmax(f[90, :, 0] > 128)) for f in frames]
+    assert xs[0] < 4 and 130 <= xs[12] <= 160 and xs[-1] > 270
+    assert all(b >= a for a, b in zip(xs, xs[1:], strict=False))
+
+
+def test_typewriter_reveals_text_over_time(tmp_path: Path) -> None:
+    doc = {
+        "timeline": {"background": "black", "tracks": [{"clips": [
+            {"asset": {"type": "text", "text": "TYPEWRITER", "style": {"size": 0.15},
+                       "animation_in": {"type": "typewriter", "duration": 0.8}}, "length": 1.2},
+        ]}]},
+        "outputs": [small(audio=False)],
+    }
+    frames = video_frames(render(doc, tmp_path).outputs[0].path).astype(int)
+    ink = [(f.min(axis=2) > 200).sum() for f in frames]
+    assert ink[0] == 0 and ink[-1] > 300
+    assert ink[5] < ink[12] < ink[20] and abs(ink[20] - ink[-1]) < 0.02 * ink[-1]

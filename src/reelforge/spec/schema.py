@@ -16,6 +16,6 @@ def edit_json_schema() -> dict[str, Any]:
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": SCHEMA_ID,
-        "title": "Reelforge edit",
         **schema,
+        "title": "Reelforge edit",
     }

@@ -138,12 +138,12 @@ def _semantic_problems(edit: Edit) -> list[Problem]:
 def parse_edit(document: Any, variables: Mapping[str, Any] | None = None) -> Edit:
     """Validate an edit given as parsed JSON; raise :class:`EditError` listing every problem.
 
-    ``variables`` fill ``{{name}}`` placeholders first.
+    ``variables`` fill ``{{name}}`` placeholders first; a placeholder without a value is a problem.
     """
     if not isinstance(document, dict):
         raise EditError([Problem("", "an edit is a JSON object with `timeline` and `outputs`")])
-    if variables is not None:
-        document = substitute(document, variables)
+    # Always strict: a placeholder left without a value would render as literal "{{name}}".
+    document = substitute(document, variables or {})
     try:
         edit = Edit.model_validate(document)
     except ValidationError as exc:
