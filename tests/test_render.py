@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
-import numpy as np
 from frames import audio_samples, close, integrated_loudness, mean_rgb, video_frames
 from reelforge.render.engine import RenderResult, render_edit
 from reelforge.render.probe import probe
@@ -390,7 +391,7 @@ def test_keyframed_offset_moves_the_sprite(tmp_path: Path) -> None:
     frames = video_frames(render(doc, tmp_path).outputs[0].path)
     xs = [int(np.argmax(f[90, :, 0] > 128)) for f in frames]
     assert xs[0] < 4 and 130 <= xs[12] <= 160 and xs[-1] > 270
-    assert all(b >= a for a, b in zip(xs, xs[1:], strict=False))
+    assert all(b >= a for a, b in itertools.pairwise(xs))
 
 
 def test_typewriter_reveals_text_over_time(tmp_path: Path) -> None:
