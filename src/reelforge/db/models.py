@@ -1,0 +1,202 @@
+"""The service's tables. Every resource row carries its workspace; ids are prefixed ULIDs."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+from ulid import ULID
+
+__all__ = [
+    "ApiKey",
+    "Asset",
+    "AssetTag",
+    "Base",
+    "OAuthClient",
+    "Project",
+    "ProjectRevision",
+    "Render",
+    "RenderAsset",
+    "Workspace",
+    "new_id",
+    "utcnow",
+]
+
+
+def new_id(prefix: str) -> str:
+    """``ast_01JD…``: sortable by creation time, opaque to clients."""
+    return f"{prefix}_{str(ULID()).lower()}"
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on SQLite too (which stores them naive)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("naive datetime")
+        return value.astimezone(UTC) if value is not None else None
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+
+class Base(DeclarativeBase):
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime, dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class Workspace(Base):
+    __tablename__ = "workspaces"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ApiKey(Base):
+    __tablename__ = "api_keys"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    lookup: Mapped[str] = mapped_column(String(32), unique=True)
+    """The public part of the key, used to find the row."""
+    prefix: Mapped[str] = mapped_column(String(64))
+    """What is shown in lists: ``rf_live_<lookup>``."""
+    hash: Mapped[str] = mapped_column(String(64))
+    last4: Mapped[str] = mapped_column(String(4))
+    scopes: Mapped[list[Any]] = mapped_column(default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(default=None)
+    expires_at: Mapped[datetime | None] = mapped_column(default=None)
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class OAuthClient(Base):
+    __tablename__ = "oauth_clients"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    scopes: Mapped[list[Any]] = mapped_column(default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class Asset(Base):
+    __tablename__ = "assets"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "sha256", name="uq_assets_workspace_sha256"),
+        Index("ix_assets_workspace_created", "workspace_id", "created_at", "id"),
+    )
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(255))
+    kind: Mapped[str] = mapped_column(String(16))
+    """video, image, audio, subtitles, font, lut"""
+    content_type: Mapped[str] = mapped_column(String(100))
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    storage_key: Mapped[str] = mapped_column(String(255))
+    media: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    """What probing found: duration, width, height, fps, codecs, audio channels..."""
+    meta: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    """Free metadata the client sets."""
+    source: Mapped[str] = mapped_column(String(16), default="upload")
+    """upload, render, import"""
+    derived_from: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    """Provenance, e.g. {"render": "rnd_…", "project": "prj_…", "revision": 3}."""
+    render_id: Mapped[str | None] = mapped_column(String(40), index=True, default=None)
+    thumbnail_key: Mapped[str | None] = mapped_column(String(255), default=None)
+    waveform_key: Mapped[str | None] = mapped_column(String(255), default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AssetTag(Base):
+    __tablename__ = "asset_tags"
+    asset_id: Mapped[str] = mapped_column(ForeignKey("assets.id", ondelete="CASCADE"), primary_key=True)
+    tag: Mapped[str] = mapped_column(String(100), primary_key=True, index=True)
+
+
+class Project(Base):
+    __tablename__ = "projects"
+    __table_args__ = (Index("ix_projects_workspace_created", "workspace_id", "created_at", "id"),)
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+    """The current revision number; also the ETag."""
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ProjectRevision(Base):
+    __tablename__ = "project_revisions"
+    __table_args__ = (UniqueConstraint("project_id", "number", name="uq_revisions_project_number"),)
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    edit: Mapped[dict[str, Any]] = mapped_column()
+    message: Mapped[str] = mapped_column(String(500), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Render(Base):
+    __tablename__ = "renders"
+    __table_args__ = (
+        Index("ix_renders_workspace_created", "workspace_id", "created_at", "id"),
+        Index("ix_renders_state_seq", "state", "seq"),
+    )
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    """Queue order: renders start in the order they were created."""
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    project_id: Mapped[str | None] = mapped_column(String(40), default=None)
+    revision: Mapped[int | None] = mapped_column(Integer, default=None)
+    edit: Mapped[dict[str, Any]] = mapped_column()
+    state: Mapped[str] = mapped_column(String(16), default="queued")
+    """queued, preparing, rendering, finishing, succeeded, failed, cancelled"""
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    eta_seconds: Mapped[float | None] = mapped_column(Float, default=None)
+    duration: Mapped[float | None] = mapped_column(Float, default=None)
+    """The timeline's length in seconds."""
+    error: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    worker: Mapped[str | None] = mapped_column(String(100), default=None)
+    """Who runs it now; a render is claimed by one worker at a time."""
+    heartbeat_at: Mapped[datetime | None] = mapped_column(default=None)
+    meta: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(default=None)
+    finished_at: Mapped[datetime | None] = mapped_column(default=None)
+    log_tail: Mapped[str] = mapped_column(Text, default="")
+
+
+class RenderAsset(Base):
+    """Which assets a render reads, so deleting one can refuse while the render needs it."""
+
+    __tablename__ = "render_assets"
+    render_id: Mapped[str] = mapped_column(ForeignKey("renders.id", ondelete="CASCADE"), primary_key=True)
+    asset_id: Mapped[str] = mapped_column(String(40), primary_key=True, index=True)
