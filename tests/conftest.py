@@ -68,3 +68,25 @@ class MediaFiles:
 def media(tmp_path_factory: pytest.TempPathFactory) -> MediaFiles:
     """Lazily generated, session-cached test media (see :class:`MediaFiles`)."""
     return MediaFiles(tmp_path_factory.mktemp("media"))
+
+
+# ------------------------------------------------------------------ the service
+
+from service import postgres_available, running_service  # noqa: E402
+
+_PG = postgres_available()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def service(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
+    """The API on a fresh database of each kind (PostgreSQL is skipped when none answers)."""
+    if request.param == "postgresql" and not _PG:
+        pytest.skip("no PostgreSQL at REELFORGE_TEST_POSTGRES")
+    with running_service(tmp_path, request.param) as svc:
+        yield svc
+
+
+@pytest.fixture
+def sqlite_service(tmp_path: Path) -> Any:
+    with running_service(tmp_path, "sqlite") as svc:
+        yield svc

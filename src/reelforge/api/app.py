@@ -1,0 +1,98 @@
+"""The FastAPI application: ``create_app(settings)`` wires database, storage, auth and routers."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from sqlalchemy import select
+
+from reelforge import __version__
+from reelforge.db.models import Workspace, new_id
+from reelforge.db.session import make_engine, make_sessionmaker, migrate
+from reelforge.media.storage import LocalStorage
+from reelforge.settings import Settings
+
+from .credentials import ServerSecrets
+from .middleware import RequestContextMiddleware
+from .problems import install_problem_handlers
+from .routers import keys, system
+from .services import Services
+
+__all__ = ["bootstrap", "create_app", "open_services"]
+
+log = logging.getLogger("reelforge")
+
+DESCRIPTION = """Reelforge renders JSON edits into videos. Authenticate with
+`Authorization: Bearer <API key or access token>`. Errors are RFC 9457 problem details; lists
+use cursor pagination; every response carries `X-Request-Id`."""
+
+
+def open_services(settings: Settings) -> Services:
+    """Connect to the database (migrating it), storage and secrets."""
+    url = settings.resolved_database_url()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    migrate(url)
+    engine = make_engine(url)
+    return Services(settings=settings, engine=engine, sessions=make_sessionmaker(engine),
+                    storage=LocalStorage(settings.resolved_storage_dir()),
+                    secrets=ServerSecrets.load_or_create(settings.data_dir))
+
+
+def bootstrap(services: Services) -> str | None:
+    """On a fresh database: make the first workspace and an admin key; return the key's token
+    (shown once), else None."""
+    from .routers.keys import create_key
+
+    with services.sessions() as db:
+        if db.scalar(select(Workspace.id).limit(1)) is not None:
+            return None
+        ws = Workspace(id=new_id("ws"), name="default")
+        db.add(ws)
+        db.commit()
+        _, token = create_key(db, services, ws.id, "bootstrap admin key", ["admin"])
+        return token
+
+
+def create_app(settings: Settings | None = None, *, services: Services | None = None,
+               start_worker: bool = True) -> FastAPI:
+    settings = settings or (services.settings if services else Settings())
+    ready: dict[str, Any] = {}
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        svc = app.state.services
+        if start_worker and svc.settings.workers > 0 and svc.worker is None:
+            from reelforge.jobs.worker import RenderWorker
+
+            svc.worker = RenderWorker(svc, concurrency=svc.settings.workers)
+            svc.worker.start()
+            ready["worker"] = svc.worker
+        try:
+            yield
+        finally:
+            if "worker" in ready:
+                ready.pop("worker").stop()
+                svc.worker = None
+
+    app = FastAPI(title="Reelforge", version=__version__, description=DESCRIPTION, lifespan=lifespan,
+                  openapi_url="/openapi.json", docs_url="/docs", redoc_url=None)
+    app.state.services = services or open_services(settings)
+    install_problem_handlers(app)
+    app.add_middleware(RequestContextMiddleware)
+    if settings.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["*"],
+                           allow_headers=["*"], expose_headers=["X-Request-Id", "ETag", "Link", "Location"])
+    app.include_router(system.router)
+    app.include_router(keys.router)
+    for name in ("assets", "projects", "renders"):
+        try:
+            module = __import__(f"reelforge.api.routers.{name}", fromlist=["router"])
+        except ModuleNotFoundError:
+            continue
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,116 @@
+"""Who is calling: API keys and OAuth access tokens, both as ``Authorization: Bearer``.
+
+Errors follow RFC 6750: no credentials -> 401 with a bare challenge; a malformed header -> 400
+``invalid_request``; an unknown, revoked or expired credential -> 401 ``invalid_token``; a
+valid one without the scope -> 403 ``insufficient_scope``. Nothing tells whether a key exists.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+import jwt
+from fastapi import Depends, Request
+from sqlalchemy import select
+
+from reelforge.db.models import ApiKey, OAuthClient, utcnow
+
+from .credentials import KeyFormatError, expand_scopes, hash_secret, parse_api_key
+from .problems import ApiError
+from .services import Services, get_services
+
+__all__ = ["Principal", "authenticate", "require"]
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    workspace_id: str
+    scopes: frozenset[str]
+    credential_id: str
+    kind: str
+    """``api_key`` or ``oauth``."""
+
+
+def _challenge(error: str | None = None, description: str | None = None, scope: str | None = None) -> dict[str, str]:
+    parts = ['Bearer realm="api"']
+    if error:
+        parts.append(f'error="{error}"')
+    if description:
+        parts.append(f'error_description="{description}"')
+    if scope:
+        parts.append(f'scope="{scope}"')
+    return {"WWW-Authenticate": ", ".join(parts)}
+
+
+def _invalid(description: str) -> ApiError:
+    return ApiError("unauthenticated", description, headers=_challenge("invalid_token", description))
+
+
+def authenticate(request: Request) -> Principal:
+    cached: Principal | None = getattr(request.state, "principal", None)
+    if cached is not None:
+        return cached
+    header = request.headers.get("authorization")
+    if not header:
+        raise ApiError("unauthenticated", "send an API key or access token as `Authorization: Bearer <token>`",
+                       headers=_challenge())
+    scheme, _, token = header.partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token or " " in token:
+        raise ApiError("invalid-request", "the Authorization header must be `Bearer <token>`",
+                       headers=_challenge("invalid_request", "malformed Authorization header"), status=400)
+    services = get_services(request)
+    principal = _from_jwt(token, services) if token.count(".") == 2 else _from_key(token, services)
+    request.state.principal = principal
+    return principal
+
+
+def _from_key(token: str, services: Services) -> Principal:
+    try:
+        lookup = parse_api_key(token)
+    except KeyFormatError:
+        raise _invalid("the API key is not valid") from None
+    now = utcnow()
+    with services.sessions() as db:
+        key = db.scalar(select(ApiKey).where(ApiKey.lookup == lookup))
+        if key is None or not hmac.compare_digest(key.hash, hash_secret(services.secrets.pepper, token)):
+            raise _invalid("the API key is not valid")
+        if key.revoked_at is not None:
+            raise _invalid("the API key was revoked")
+        if key.expires_at is not None and key.expires_at <= now:
+            raise _invalid("the API key expired")
+        # Record use, at most once a minute per key, so reads stay cheap.
+        if key.last_used_at is None or now - key.last_used_at > timedelta(seconds=60):
+            key.last_used_at = now
+            db.commit()
+        return Principal(key.workspace_id, expand_scopes(list(key.scopes)), key.id, "api_key")
+
+
+def _from_jwt(token: str, services: Services) -> Principal:
+    try:
+        claims = services.secrets.verify_token(token, issuer=services.issuer, audience=services.audience)
+    except jwt.ExpiredSignatureError:
+        raise _invalid("the access token expired") from None
+    except jwt.InvalidTokenError:
+        raise _invalid("the access token is not valid") from None
+    with services.sessions() as db:
+        client = db.get(OAuthClient, claims.get("client_id", ""))
+        if client is None or client.revoked_at is not None or client.workspace_id != claims.get("ws"):
+            raise _invalid("the access token's client was revoked")
+    return Principal(client.workspace_id, expand_scopes(str(claims.get("scope", "")).split()), client.id, "oauth")
+
+
+def require(scope: str) -> Callable[..., Principal]:
+    """A dependency: the caller, who must hold ``scope``."""
+
+    def dependency(principal: Principal = Depends(authenticate)) -> Principal:
+        if scope not in principal.scopes:
+            raise ApiError("insufficient-scope", f"this needs the `{scope}` scope",
+                           headers=_challenge("insufficient_scope", None, scope), required_scope=scope)
+        return principal
+
+    dependency.required_scope = scope  # type: ignore[attr-defined]
+    return dependency

@@ -1,0 +1,244 @@
+"""API keys and OAuth clients of a workspace: create (the secret is shown once), list, revoke, roll."""
+
+from __future__ import annotations
+
+import base64
+import hmac
+import secrets
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Query, Request, Response
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from reelforge.db.models import ApiKey, OAuthClient, new_id, utcnow
+
+from ..auth import Principal, require
+from ..credentials import SCOPES, expand_scopes, generate_api_key, hash_secret
+from ..pagination import list_body, page
+from ..problems import ApiError
+from ..services import Services, get_db, get_services
+
+router = APIRouter(tags=["keys"])
+
+MAX_GRACE = timedelta(days=7)
+
+
+def _known_scopes(scopes: list[str]) -> list[str]:
+    unknown = [s for s in scopes if s not in SCOPES]
+    if unknown:
+        raise ValueError(f"unknown scopes {unknown}; choose from {', '.join(SCOPES)}")
+    return sorted(set(scopes))
+
+
+class KeyCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field("", max_length=200)
+    scopes: list[str] = Field(min_length=1, examples=[["renders:write", "renders:read", "assets:read"]])
+    expires_at: datetime | None = None
+
+    _known = field_validator("scopes")(_known_scopes)
+
+
+class KeyRoll(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    grace_seconds: int = Field(86400, ge=0, le=int(MAX_GRACE.total_seconds()))
+    """How long the old key keeps working."""
+
+
+class ClientCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field("", max_length=200)
+    scopes: list[str] = Field(min_length=1)
+
+    _known = field_validator("scopes")(_known_scopes)
+
+
+def key_json(key: ApiKey, token: str | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "id": key.id, "object": "api_key", "name": key.name, "prefix": key.prefix, "last4": key.last4,
+        "scopes": list(key.scopes), "created_at": key.created_at, "last_used_at": key.last_used_at,
+        "expires_at": key.expires_at, "revoked_at": key.revoked_at,
+    }
+    if token is not None:
+        body["token"] = token
+    return body
+
+
+def _check_grant(principal: Principal, scopes: list[str]) -> None:
+    """No credential can hand out more than it holds."""
+    beyond = sorted(expand_scopes(scopes) - principal.scopes)
+    if beyond:
+        raise ApiError("forbidden", f"you cannot grant scopes you do not hold: {', '.join(beyond)}")
+
+
+def create_key(db: Session, services: Services, workspace_id: str, name: str, scopes: list[str],
+               expires_at: datetime | None = None) -> tuple[ApiKey, str]:
+    generated = generate_api_key(services.settings.key_environment)
+    key = ApiKey(id=new_id("key"), workspace_id=workspace_id, name=name, lookup=generated.lookup,
+                 prefix=generated.prefix, hash=hash_secret(services.secrets.pepper, generated.token),
+                 last4=generated.last4, scopes=scopes, expires_at=expires_at)
+    db.add(key)
+    db.commit()
+    return key, generated.token
+
+
+def _key(db: Session, principal: Principal, key_id: str) -> ApiKey:
+    key = db.get(ApiKey, key_id)
+    if key is None or key.workspace_id != principal.workspace_id:
+        raise ApiError("not-found", f"no API key {key_id}")
+    return key
+
+
+@router.post("/v1/keys", status_code=201, summary="Create an API key (its token is shown only here)")
+def create(body: KeyCreate, db: Session = Depends(get_db), services: Services = Depends(get_services),
+           principal: Principal = Depends(require("keys:write"))) -> dict[str, Any]:
+    _check_grant(principal, body.scopes)
+    key, token = create_key(db, services, principal.workspace_id, body.name, body.scopes, body.expires_at)
+    return key_json(key, token)
+
+
+@router.get("/v1/keys", summary="List API keys (prefix and last use; never the secret)")
+def list_keys(request: Request, response: Response, limit: Annotated[int, Query(ge=1, le=100)] = 20,
+              cursor: str | None = None, db: Session = Depends(get_db), services: Services = Depends(get_services),
+              principal: Principal = Depends(require("keys:read"))) -> dict[str, Any]:
+    query = select(ApiKey).where(ApiKey.workspace_id == principal.workspace_id)
+    rows, nxt = page(request, response, query, ApiKey, key=services.secrets.cursor_key, limit=limit, cursor=cursor,
+                     filters={}, db=db)
+    return list_body(request, [key_json(k) for k in rows], nxt)
+
+
+@router.get("/v1/keys/{key_id}", summary="Get an API key")
+def get_key(key_id: str, db: Session = Depends(get_db),
+            principal: Principal = Depends(require("keys:read"))) -> dict[str, Any]:
+    return key_json(_key(db, principal, key_id))
+
+
+@router.post("/v1/keys/{key_id}/revoke", summary="Revoke an API key now")
+def revoke(key_id: str, db: Session = Depends(get_db),
+           principal: Principal = Depends(require("keys:write"))) -> dict[str, Any]:
+    key = _key(db, principal, key_id)
+    if key.revoked_at is None:
+        key.revoked_at = utcnow()
+        db.commit()
+    return key_json(key)
+
+
+@router.post("/v1/keys/{key_id}/roll", status_code=201,
+             summary="Replace an API key: a new key now, the old one expires after a grace period")
+def roll(key_id: str, body: KeyRoll | None = None, db: Session = Depends(get_db),
+         services: Services = Depends(get_services),
+         principal: Principal = Depends(require("keys:write"))) -> dict[str, Any]:
+    old = _key(db, principal, key_id)
+    if old.revoked_at is not None:
+        raise ApiError("conflict", "a revoked key cannot be rolled")
+    grace = timedelta(seconds=(body or KeyRoll()).grace_seconds)
+    _check_grant(principal, list(old.scopes))
+    new, token = create_key(db, services, principal.workspace_id, old.name, list(old.scopes))
+    expiry = utcnow() + grace
+    old.expires_at = min(old.expires_at, expiry) if old.expires_at else expiry
+    db.commit()
+    return {**key_json(new, token), "replaces": key_json(old)}
+
+
+# ---------------------------------------------------------------- OAuth 2.0 client credentials
+
+
+def client_json(client: OAuthClient, secret: str | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"id": client.id, "object": "oauth_client", "name": client.name,
+                            "scopes": list(client.scopes), "created_at": client.created_at,
+                            "revoked_at": client.revoked_at}
+    if secret is not None:
+        body["client_secret"] = secret
+    return body
+
+
+@router.post("/v1/oauth/clients", status_code=201, summary="Create an OAuth client (its secret is shown only here)")
+def create_client(body: ClientCreate, db: Session = Depends(get_db), services: Services = Depends(get_services),
+                  principal: Principal = Depends(require("keys:write"))) -> dict[str, Any]:
+    _check_grant(principal, body.scopes)
+    secret = secrets.token_urlsafe(32)
+    client = OAuthClient(id=new_id("cli"), workspace_id=principal.workspace_id, name=body.name,
+                         secret_hash=hash_secret(services.secrets.pepper, secret), scopes=body.scopes)
+    db.add(client)
+    db.commit()
+    return client_json(client, secret)
+
+
+@router.get("/v1/oauth/clients", summary="List OAuth clients")
+def list_clients(request: Request, response: Response, limit: Annotated[int, Query(ge=1, le=100)] = 20,
+                 cursor: str | None = None, db: Session = Depends(get_db), services: Services = Depends(get_services),
+                 principal: Principal = Depends(require("keys:read"))) -> dict[str, Any]:
+    query = select(OAuthClient).where(OAuthClient.workspace_id == principal.workspace_id)
+    rows, nxt = page(request, response, query, OAuthClient, key=services.secrets.cursor_key, limit=limit,
+                     cursor=cursor, filters={}, db=db)
+    return list_body(request, [client_json(c) for c in rows], nxt)
+
+
+@router.post("/v1/oauth/clients/{client_id}/revoke", summary="Revoke an OAuth client and its tokens")
+def revoke_client(client_id: str, db: Session = Depends(get_db),
+                  principal: Principal = Depends(require("keys:write"))) -> dict[str, Any]:
+    client = db.get(OAuthClient, client_id)
+    if client is None or client.workspace_id != principal.workspace_id:
+        raise ApiError("not-found", f"no OAuth client {client_id}")
+    if client.revoked_at is None:
+        client.revoked_at = utcnow()
+        db.commit()
+    return client_json(client)
+
+
+def _oauth_error(error: str, description: str, status: int = 400, basic: bool = False) -> JSONResponse:
+    headers = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+    if status == 401:
+        headers["WWW-Authenticate"] = 'Basic realm="oauth"' if basic else 'Bearer realm="oauth"'
+    return JSONResponse({"error": error, "error_description": description}, status_code=status, headers=headers)
+
+
+@router.post("/v1/oauth/token", summary="Exchange client credentials for an access token (RFC 6749 §4.4)")
+def token(
+    request: Request,
+    grant_type: Annotated[str | None, Form()] = None,
+    scope: Annotated[str | None, Form()] = None,
+    client_id: Annotated[str | None, Form()] = None,
+    client_secret: Annotated[str | None, Form()] = None,
+    db: Session = Depends(get_db),
+    services: Services = Depends(get_services),
+) -> JSONResponse:
+    # OAuth clients expect RFC 6749 errors here, not problem+json.
+    header = request.headers.get("authorization", "")
+    basic = header.lower().startswith("basic ")
+    if basic:
+        try:
+            decoded = base64.b64decode(header[6:].strip(), validate=True).decode()
+            client_id, _, client_secret = decoded.partition(":")
+        except (ValueError, UnicodeDecodeError):
+            return _oauth_error("invalid_request", "malformed Basic credentials")
+    if grant_type is None:
+        return _oauth_error("invalid_request", "grant_type is required")
+    if grant_type != "client_credentials":
+        return _oauth_error("unsupported_grant_type", "only client_credentials is supported")
+    if not client_id or not client_secret:
+        return _oauth_error("invalid_client", "client authentication failed", 401, basic)
+    client = db.get(OAuthClient, client_id)
+    if (client is None or client.revoked_at is not None
+            or not hmac.compare_digest(client.secret_hash, hash_secret(services.secrets.pepper, client_secret))):
+        return _oauth_error("invalid_client", "client authentication failed", 401, basic)
+    granted = list(client.scopes)
+    if scope:
+        requested = scope.split()
+        if not set(requested) <= expand_scopes(granted):
+            return _oauth_error("invalid_scope", "the client may not request these scopes")
+        granted = requested
+    ttl = services.settings.token_ttl
+    access = services.secrets.issue_token(issuer=services.issuer, audience=services.audience, client_id=client.id,
+                                          workspace_id=client.workspace_id, scopes=granted, ttl=ttl)
+    return JSONResponse({"access_token": access, "token_type": "Bearer", "expires_in": ttl, "scope": " ".join(granted)},
+                        headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
+
+
+@router.get("/.well-known/jwks.json", include_in_schema=False)
+def jwks(services: Services = Depends(get_services)) -> dict[str, Any]:
+    return services.secrets.jwks()

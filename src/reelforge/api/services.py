@@ -1,0 +1,48 @@
+"""What the app's routes share: settings, database, storage, secrets and the render queue."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import Request
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from reelforge.media.storage import LocalStorage
+from reelforge.settings import Settings
+
+from .credentials import ServerSecrets
+
+__all__ = ["Services", "get_db", "get_services"]
+
+
+@dataclass
+class Services:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    storage: LocalStorage
+    secrets: ServerSecrets
+    worker: Any = None
+    """The in-process render worker, when this process runs one."""
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def issuer(self) -> str:
+        return self.settings.public_url.rstrip("/")
+
+    @property
+    def audience(self) -> str:
+        return self.settings.public_url.rstrip("/") + "/v1"
+
+
+def get_services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+def get_db(request: Request) -> Iterator[Session]:
+    with get_services(request).sessions() as session:
+        yield session
