@@ -24,8 +24,9 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 
-# Until the service lands, `make run` renders the examples (see README).
-run: demo
+# The service on its embedded defaults: SQLite and files under ./data, an in-process worker.
+run: $(STAMP)
+	$(VENV)/bin/reelforge serve
 
 demo: $(STAMP)
 	$(PY) examples/make_media.py

@@ -60,7 +60,7 @@ def render(spec: dict[str, Any]) -> None:
             audio_fx.append(afx.AudioFadeOut(t))
         clip = clip.with_effects(audio_fx)
         layers.append(clip.with_start(start))
-    lw, lh = spec["logo_size"]
+    lw = spec["logo_size"][0]
     layers.append(ImageClip(spec["logo"]).with_duration(total).with_opacity(spec["logo_opacity"])
                   .with_position((w - lw - spec["margin_x"], spec["margin_y"])))
     title = TextClip(font=spec["font_file"], text=spec["title"], font_size=spec["title_size"], color="white")

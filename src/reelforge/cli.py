@@ -223,6 +223,149 @@ def probe_command(file: Annotated[Path, typer.Argument(help="A media file.", sho
     out.print_json(data=info.to_dict())
 
 
+EXAMPLE_EDIT = {
+    "timeline": {"background": "#1d3557", "tracks": [{"clips": [
+        {"asset": {"type": "text", "text": "Hello from Reelforge", "animation_in": {"type": "pop"}}, "length": 3}]}]},
+    "outputs": [{"resolution": "720p", "aspect_ratio": "16:9"}, {"resolution": "720p", "aspect_ratio": "9:16"}],
+}
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+) -> None:
+    """Run the REST service (settings from REELFORGE_* variables and .env)."""
+    import uvicorn
+
+    from reelforge.api.app import bootstrap, create_app, open_services
+    from reelforge.settings import Settings
+
+    settings = Settings()
+    services = open_services(settings)
+    token = bootstrap(services)
+    base = settings.public_url.rstrip("/")
+    if token is not None:
+        body = json.dumps(EXAMPLE_EDIT)
+        out.print(
+            "[bold green]First start:[/] made workspace 'default' and an admin API key. "
+            "It is shown only now; keep it somewhere safe:\n"
+        )
+        out.print(f"  {token}\n", markup=False, highlight=False)
+        out.print("Render an example (then GET the render's URL until its state is succeeded):\n")
+        curl = (f"curl -sS -X POST {base}/v1/renders -H 'Authorization: Bearer {token}' "
+                f"-H 'Content-Type: application/json' -d '{body}'")
+        out.print(f"  {curl}\n", markup=False, highlight=False, soft_wrap=True)
+    out.print(f"API docs: {base}/docs   database: {settings.resolved_database_url()}", markup=False, highlight=False)
+    uvicorn.run(create_app(services=services), host=host, port=port, log_level="info")
+
+
+keys_app = typer.Typer(help="Manage API keys directly in the database (an admin tool for this machine).",
+                       no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+
+def _key_services() -> Any:
+    from reelforge.api.app import open_services
+    from reelforge.settings import Settings
+
+    return open_services(Settings())
+
+
+def _workspace_id(services: Any, workspace: str | None) -> str:
+    from sqlalchemy import select
+
+    from reelforge.db.models import Workspace
+
+    with services.sessions() as db:
+        query = select(Workspace).order_by(Workspace.created_at)
+        if workspace:
+            query = query.where(Workspace.id == workspace)
+        ws = db.scalars(query).first()
+        if ws is None:
+            err.print("[red]no such workspace (start the service once to create the first)[/]")
+            raise typer.Exit(EXIT_INVALID)
+        return ws.id
+
+
+@keys_app.command("create")
+def keys_create(
+    scopes: Annotated[list[str], typer.Option("--scope", help="A scope, e.g. renders:write; repeat it.")],
+    name: Annotated[str, typer.Option(help="A label.")] = "",
+    workspace: Annotated[str | None, typer.Option(help="Workspace id (default: the first).")] = None,
+) -> None:
+    """Create an API key and print its token (shown only once)."""
+    from reelforge.api.credentials import SCOPES
+    from reelforge.api.routers.keys import create_key
+
+    unknown = [s for s in scopes if s not in SCOPES]
+    if unknown:
+        err.print(f"[red]unknown scopes {_escape(str(unknown))}; choose from {', '.join(SCOPES)}[/]")
+        raise typer.Exit(EXIT_INVALID)
+    services = _key_services()
+    with services.sessions() as db:
+        key, token = create_key(db, services, _workspace_id(services, workspace), name, sorted(set(scopes)))
+    out.print(f"{key.id}  {token}", markup=False, highlight=False)
+
+
+@keys_app.command("list")
+def keys_list(workspace: Annotated[str | None, typer.Option(help="Workspace id (default: the first).")] = None) -> None:
+    """List API keys: prefix, scopes, last use; never the secret."""
+    from sqlalchemy import select
+
+    from reelforge.db.models import ApiKey
+
+    services = _key_services()
+    table = Table()
+    for col in ("id", "prefix", "name", "scopes", "last used", "expires", "revoked"):
+        table.add_column(col)
+    with services.sessions() as db:
+        ws = _workspace_id(services, workspace)
+        for k in db.scalars(select(ApiKey).where(ApiKey.workspace_id == ws).order_by(ApiKey.created_at)):
+            table.add_row(k.id, k.prefix + "…" + k.last4, k.name, " ".join(k.scopes), str(k.last_used_at or "-"),
+                          str(k.expires_at or "-"), str(k.revoked_at or "-"))
+    out.print(table)
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_id: Annotated[str, typer.Argument(help="The key's id (key_…).")]) -> None:
+    """Revoke an API key at once."""
+    from reelforge.db.models import ApiKey, utcnow
+
+    services = _key_services()
+    with services.sessions() as db:
+        key = db.get(ApiKey, key_id)
+        if key is None:
+            err.print(f"[red]no key {_escape(key_id)}[/]")
+            raise typer.Exit(EXIT_INVALID)
+        key.revoked_at = key.revoked_at or utcnow()
+        db.commit()
+    out.print(f"revoked {key_id}")
+
+
+@keys_app.command("roll")
+def keys_roll(
+    key_id: Annotated[str, typer.Argument(help="The key's id (key_…).")],
+    grace: Annotated[int, typer.Option(help="Seconds the old key keeps working (max 7 days).", max=7 * 86400)] = 86400,
+) -> None:
+    """Issue a new key with the same scopes; the old one expires after the grace period."""
+    from datetime import timedelta
+
+    from reelforge.api.routers.keys import roll_key
+    from reelforge.db.models import ApiKey
+
+    services = _key_services()
+    with services.sessions() as db:
+        old = db.get(ApiKey, key_id)
+        if old is None or old.revoked_at is not None:
+            err.print(f"[red]no active key {_escape(key_id)}[/]")
+            raise typer.Exit(EXIT_INVALID)
+        new, token = roll_key(db, services, old, timedelta(seconds=grace))
+        expires = old.expires_at
+    out.print(f"{new.id}  {token}", markup=False, highlight=False)
+    out.print(f"{key_id} expires at {expires.isoformat() if expires else '-'}")
+
+
 @app.command()
 def version() -> None:
     """Print the version."""

@@ -86,6 +86,16 @@ def create_key(db: Session, services: Services, workspace_id: str, name: str, sc
     return key, generated.token
 
 
+def roll_key(db: Session, services: Services, old: ApiKey, grace: timedelta) -> tuple[ApiKey, str]:
+    """A new key with the same scopes; the old one keeps working for ``grace`` (never longer
+    than it would have anyway)."""
+    new, token = create_key(db, services, old.workspace_id, old.name, list(old.scopes))
+    expiry = utcnow() + min(grace, MAX_GRACE)
+    old.expires_at = min(old.expires_at, expiry) if old.expires_at else expiry
+    db.commit()
+    return new, token
+
+
 def _key(db: Session, principal: Principal, key_id: str) -> ApiKey:
     key = db.get(ApiKey, key_id)
     if key is None or key.workspace_id != principal.workspace_id:
@@ -135,12 +145,8 @@ def roll(key_id: str, body: KeyRoll | None = None, db: Session = Depends(get_db)
     old = _key(db, principal, key_id)
     if old.revoked_at is not None:
         raise ApiError("conflict", "a revoked key cannot be rolled")
-    grace = timedelta(seconds=(body or KeyRoll()).grace_seconds)
     _check_grant(principal, list(old.scopes))
-    new, token = create_key(db, services, principal.workspace_id, old.name, list(old.scopes))
-    expiry = utcnow() + grace
-    old.expires_at = min(old.expires_at, expiry) if old.expires_at else expiry
-    db.commit()
+    new, token = roll_key(db, services, old, timedelta(seconds=(body or KeyRoll()).grace_seconds))
     return {**key_json(new, token), "replaces": key_json(old)}
 
 
