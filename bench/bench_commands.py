@@ -184,9 +184,12 @@ def _captions_style(font_family: str) -> str:
 def _overlays(media: Media, look: Look, canvas: Canvas, base: str, logo: str, out: str) -> list[str]:
     """Logo, title and captions on one canvas's composited footage."""
     w, h = canvas.width, canvas.height
-    lw_exact = look.logo_width * w
-    lw = even(lw_exact)
-    lh = even(lw_exact * media.logo_size[1] / media.logo_size[0])
+    # The logo's box is logo_width of the canvas wide, with the logo's shape; it is fitted
+    # whole into the box (contain), with even sides.
+    iw, ih = media.logo_size
+    box_w = look.logo_width * w
+    factor = min(even(box_w) / iw, even(box_w * ih / iw) / ih)
+    lw, lh = even(iw * factor), even(ih * factor)
     chains = []
     if (lw, lh) != media.logo_size:
         chains.append(f"[{logo}]scale={lw}:{lh}[{logo}s]")

@@ -154,7 +154,7 @@ def check_outputs(label: str, paths: Sequence[Path], canvases: Sequence[Canvas],
         ok &= good
         shown = f"{d.get('width')}x{d.get('height')}, {d.get('duration')} s, fps {d.get('fps')}, " \
                 f"audio {d.get('audio_channels')} ch, {d.get('bytes', 0) / 1e6:.1f} MB"
-        log(f"  {label:<22} {path.name:<18} {shown}{'' if good else '   <-- NOT AS EXPECTED'}")
+        log(f"  {label:<24} {path.name:<18} {shown}{'' if good else '   <-- NOT AS EXPECTED'}")
     return ok
 
 

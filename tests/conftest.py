@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -81,6 +82,8 @@ _PG = postgres_available()
 def service(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
     """The API on a fresh database of each kind (PostgreSQL is skipped when none answers)."""
     if request.param == "postgresql" and not _PG:
+        if os.environ.get("CI"):
+            pytest.fail("CI must test against PostgreSQL, and none answers at REELFORGE_TEST_POSTGRES")
         pytest.skip("no PostgreSQL at REELFORGE_TEST_POSTGRES")
     with running_service(tmp_path, request.param) as svc:
         yield svc
