@@ -142,3 +142,16 @@ def test_unknown_route_and_method_are_problems(service: Service) -> None:
     assert r.status_code == 405 and r.json()["code"] == "method-not-allowed"
     assert service.client.get("/healthz").json() == {"status": "ok"}
     assert service.client.get("/readyz").status_code == 200
+
+
+def test_json_bodies_are_limited(sqlite_service: Service) -> None:
+    big = b'{"name": "' + b"x" * (1024 * 1024 + 10) + b'", "scopes": ["assets:read"]}'
+    r = sqlite_service.post("/v1/keys", content=big, headers={"Content-Type": "application/json"})
+    assert r.status_code == 413 and r.json()["code"] == "content-too-large"
+
+    def chunks() -> Any:
+        yield big[:1000]
+        yield big[1000:]
+
+    r = sqlite_service.post("/v1/keys", content=chunks(), headers={"Content-Type": "application/json"})
+    assert r.status_code == 413

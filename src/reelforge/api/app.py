@@ -18,7 +18,7 @@ from reelforge.media.storage import LocalStorage
 from reelforge.settings import Settings
 
 from .credentials import ServerSecrets
-from .middleware import RequestContextMiddleware
+from .middleware import BodyLimitMiddleware, RequestContextMiddleware
 from .problems import install_problem_handlers
 from .routers import keys, system
 from .services import Services
@@ -83,6 +83,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
                   openapi_url="/openapi.json", docs_url="/docs", redoc_url=None)
     app.state.services = services or open_services(settings)
     install_problem_handlers(app)
+    app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(RequestContextMiddleware)
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["*"],
