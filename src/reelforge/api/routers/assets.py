@@ -1,0 +1,750 @@
+"""Assets: streaming upload with sniffing and dedup, list and filter, edit, download with Range, delete.
+
+Upload (``POST /v1/assets``) parses the multipart body as it arrives and writes the file part
+straight to a temporary file beside the storage, hashing and counting on the way, so memory
+stays flat whatever the size and the bytes are written once (the temp file is then renamed
+into place). Past ``max_upload_bytes`` the upload stops with 413 at once.
+
+Delete policy: **refuse**. ``DELETE /v1/assets/{id}`` answers 409 ``conflict`` (naming the
+renders) while a render that reads the asset is queued, preparing, rendering or finishing;
+once those renders end (or are cancelled) the delete goes through and removes the row, its
+tags and the stored bytes and previews at once. Renders that already finished keep their
+outputs, which are assets of their own. The check and the delete run in one transaction with
+the asset row locked, so a render created at the same moment either sees the asset or not.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import hashlib
+import json
+import logging
+import os
+import queue
+import re
+import tempfile
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, BinaryIO, Literal
+from urllib.parse import quote
+
+import anyio
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+)
+from python_multipart.exceptions import FormParserError
+from python_multipart.multipart import MultipartParser, parse_options_header
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
+
+from reelforge.db.models import Asset, AssetTag, Render, RenderAsset
+from reelforge.media.ingest import IngestError, clean_name, ingest_file, remove_empty_dirs
+
+from ..auth import Principal, require
+from ..pagination import list_body, page
+from ..problems import ApiError
+from ..services import Services, get_db, get_services
+
+if TYPE_CHECKING:
+    from python_multipart.multipart import MultipartCallbacks
+
+__all__ = ["ACTIVE_RENDER_STATES", "asset_json", "router"]
+
+log = logging.getLogger("reelforge.api.assets")
+
+router = APIRouter(tags=["assets"])
+
+ACTIVE_RENDER_STATES = ("queued", "preparing", "rendering", "finishing")
+"""Renders in these states still read their assets; an asset they use cannot be deleted."""
+FORM_FIELDS = ("name", "tags", "metadata")
+FIELD_LIMIT = 64 * 1024
+"""Largest non-file form field, bytes."""
+FORM_OVERHEAD = 1024 * 1024
+"""What a Content-Length may exceed the file limit by (boundaries, part headers, fields)."""
+FLUSH_BYTES = 1024 * 1024
+"""Received file bytes are written and hashed off the event loop in batches of this size."""
+MAX_TAGS = 50
+MAX_METADATA_BYTES = 16 * 1024
+DOWNLOAD_CHUNK = 256 * 1024
+
+Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100,
+                                       pattern=r"^[^\x00-\x1f\x7f]+$")]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255,
+                                        pattern=r"^[^\x00-\x1f\x7f/\\]+$")]
+
+
+def _check_metadata(value: dict[str, Any]) -> dict[str, Any]:
+    if len(json.dumps(value, separators=(",", ":"))) > MAX_METADATA_BYTES:
+        raise ValueError(f"metadata must be at most {MAX_METADATA_BYTES} bytes of JSON")
+    return value
+
+
+class AssetFields(BaseModel):
+    """The upload's form fields, validated together after the stream ends."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: Name | None = None
+    tags: list[Tag] = Field(default_factory=list, max_length=MAX_TAGS)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+    _meta = field_validator("metadata")(_check_metadata)
+
+
+class AssetPatch(BaseModel):
+    """Fields present replace the stored value (tags and metadata as a whole); absent ones stay."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "examples": [{"name": "Intro (final).mp4", "tags": ["intro", "brand"], "metadata": {"campaign": "spring"}}]})
+    name: Name = Field("", description="The display name (also the download's file name).")
+    tags: list[Tag] = Field(default_factory=list, max_length=MAX_TAGS)
+    metadata: dict[str, Any] = Field(default_factory=dict, description="Free JSON, at most 16 KiB.")
+
+    _meta = field_validator("metadata")(_check_metadata)
+
+
+# ------------------------------------------------------------------------------ representation
+
+
+def asset_json(asset: Asset, tags: list[str]) -> dict[str, Any]:
+    base = f"/v1/assets/{asset.id}"
+    return {
+        "id": asset.id,
+        "object": "asset",
+        "name": asset.name,
+        "kind": asset.kind,
+        "content_type": asset.content_type,
+        "size_bytes": asset.size_bytes,
+        "sha256": asset.sha256,
+        "media": asset.media,
+        "tags": sorted(tags),
+        "metadata": asset.meta,
+        "source": asset.source,
+        "derived_from": asset.derived_from,
+        "created_at": asset.created_at,
+        "thumbnail_url": f"{base}/thumbnail" if asset.thumbnail_key else None,
+        "waveform_url": f"{base}/waveform" if asset.waveform_key else None,
+        "content_url": f"{base}/content",
+    }
+
+
+def _etag(body: Mapping[str, Any]) -> str:
+    """A strong ETag of the representation (assets have no version column)."""
+    text = json.dumps(body, default=str, sort_keys=True, separators=(",", ":"))
+    return '"' + hashlib.sha256(text.encode()).hexdigest()[:32] + '"'
+
+
+def _tags_of(db: Session, ids: list[str]) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {i: [] for i in ids}
+    if ids:
+        for row in db.execute(select(AssetTag.asset_id, AssetTag.tag).where(AssetTag.asset_id.in_(ids))):
+            found[row.asset_id].append(row.tag)
+    return found
+
+
+def _asset(db: Session, principal: Principal, asset_id: str, *, lock: bool = False) -> Asset:
+    query = select(Asset).where(Asset.id == asset_id, Asset.workspace_id == principal.workspace_id)
+    asset = db.scalar(query.with_for_update() if lock else query)
+    if asset is None:
+        raise ApiError("not-found", f"no asset {asset_id}")
+    return asset
+
+
+def _matches(header: str | None, etag: str) -> bool:
+    """RFC 9110 strong comparison against a list of entity tags (``*`` matches anything)."""
+    if header is None:
+        return False
+    values = [v.strip() for v in header.split(",")]
+    return "*" in values or etag in values
+
+
+def _require_match(request: Request, etag: str) -> None:
+    header = request.headers.get("if-match")
+    if header is not None and not _matches(header, etag):
+        raise ApiError("precondition-failed", "the asset changed since you read it (If-Match does not match)",
+                       headers={"ETag": etag}, errors=[{"header": "If-Match", "detail": "stale ETag", "code": "stale"}])
+
+
+# ------------------------------------------------------------------------------ upload
+
+
+class _MultipartSink:
+    """python-multipart callbacks: the ``file`` part goes into ``pending`` (flushed to disk by the
+    caller), the small fields into buffers; nothing else is kept."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self.size = 0
+        self.over = False
+        self.pending = bytearray()
+        self.filename: str | None = None
+        self.fields: dict[str, bytearray] = {}
+        self.errors: list[dict[str, Any]] = []
+        self.file_parts = 0
+        self.ended = False
+        self._header_field = bytearray()
+        self._header_value = bytearray()
+        self._headers: dict[str, str] = {}
+        self._target: str | None = None  # "file", a field name, or None (discarded)
+
+    def callbacks(self) -> MultipartCallbacks:
+        return {"on_part_begin": self._part_begin, "on_header_field": self._header_field_cb,
+                "on_header_value": self._header_value_cb, "on_header_end": self._header_end,
+                "on_headers_finished": self._headers_finished, "on_part_data": self._part_data,
+                "on_end": self._end}
+
+    def _part_begin(self) -> None:
+        self._headers = {}
+        self._target = None
+
+    def _header_field_cb(self, data: bytes, start: int, end: int) -> None:
+        self._header_field += data[start:end]
+
+    def _header_value_cb(self, data: bytes, start: int, end: int) -> None:
+        self._header_value += data[start:end]
+
+    def _header_end(self) -> None:
+        self._headers[self._header_field.decode("latin-1").lower()] = self._header_value.decode("latin-1")
+        self._header_field.clear()
+        self._header_value.clear()
+
+    def _headers_finished(self) -> None:
+        _, params = parse_options_header(self._headers.get("content-disposition", ""))
+        field = params.get(b"name", b"").decode("utf-8", "replace")
+        if field == "file":
+            self.file_parts += 1
+            if self.file_parts > 1:
+                self.errors.append({"pointer": "#/file", "detail": "send one file per request", "code": "duplicate"})
+                return
+            raw = params.get(b"filename")
+            if raw is not None:
+                # Browsers send the name as raw UTF-8 bytes; the parser hands them over as latin-1.
+                try:
+                    self.filename = raw.decode("utf-8")
+                except UnicodeDecodeError:
+                    self.filename = raw.decode("latin-1")
+            self._target = "file"
+        elif field in FORM_FIELDS:
+            if field in self.fields:
+                self.errors.append({"pointer": f"#/{field}", "detail": "this field appears twice", "code": "duplicate"})
+                return
+            self.fields[field] = bytearray()
+            self._target = field
+        else:
+            self.errors.append({"pointer": "#/" + field.replace("~", "~0").replace("/", "~1"),
+                                "detail": "unknown field (check its spelling)", "code": "extra_forbidden"})
+
+    def _part_data(self, data: bytes, start: int, end: int) -> None:
+        if self._target == "file":
+            self.size += end - start
+            if self.size > self.limit:
+                self.over = True
+                return
+            self.pending += memoryview(data)[start:end]
+        elif self._target is not None:
+            buf = self.fields[self._target]
+            if len(buf) + end - start > FIELD_LIMIT:
+                self.errors.append({"pointer": f"#/{self._target}", "detail": f"longer than {FIELD_LIMIT} bytes",
+                                    "code": "too_long"})
+                self._target = None
+                return
+            buf += data[start:end]
+
+    def _end(self) -> None:
+        self.ended = True
+
+    def take(self) -> bytearray:
+        """The file bytes received so far, handed over whole (a fresh buffer takes its place)."""
+        data, self.pending = self.pending, bytearray()
+        return data
+
+
+class _Spool:
+    """Write received bytes to the temp file and hash them, each on a thread of its own, so the
+    disk, sha256 and the event loop (receiving and parsing) work at the same time.
+
+    Bounded queues give back-pressure and keep memory flat: at most ``DEPTH`` buffers wait.
+    ``abort()`` is synchronous so it also runs when the request is cancelled.
+    """
+
+    DEPTH = 4
+
+    def __init__(self, fh: BinaryIO):
+        self.digest = hashlib.sha256()
+        self.error: BaseException | None = None
+        self._stop = False
+        self._queues: list[queue.Queue[bytearray | None]] = [queue.Queue(self.DEPTH), queue.Queue(self.DEPTH)]
+        self._threads = [threading.Thread(target=self._drain, args=(q, op), daemon=True, name=f"upload-{label}")
+                         for q, op, label in zip(self._queues, (fh.write, self.digest.update), ("write", "hash"),
+                                                 strict=True)]
+        for thread in self._threads:
+            thread.start()
+
+    def _drain(self, q: queue.Queue[bytearray | None], op: Callable[[bytearray], object]) -> None:
+        while (buf := q.get()) is not None:
+            if self.error is None and not self._stop:
+                try:
+                    op(buf)
+                except BaseException as exc:  # handed to the request, which answers for it
+                    self.error = exc
+
+    async def put(self, buf: bytearray) -> None:
+        for q in self._queues:
+            try:
+                q.put_nowait(buf)
+            except queue.Full:
+                await anyio.to_thread.run_sync(q.put, buf)
+        if self.error is not None:
+            raise self.error
+
+    async def finish(self) -> None:
+        """Wait until every buffer is written and hashed."""
+        for q in self._queues:
+            await anyio.to_thread.run_sync(q.put, None)
+        for thread in self._threads:
+            await anyio.to_thread.run_sync(thread.join)
+        if self.error is not None:
+            raise self.error
+
+    def abort(self) -> None:
+        """Stop the threads without waiting (a no-op after :meth:`finish`)."""
+        self._stop = True
+        for q in self._queues:
+            with contextlib.suppress(queue.Empty):
+                while True:
+                    q.get_nowait()
+            with contextlib.suppress(queue.Full):
+                q.put_nowait(None)
+        for thread in self._threads:
+            thread.join(timeout=5)  # a write or hash in progress ends within milliseconds
+
+
+def _parse_fields(raw: Mapping[str, bytearray]) -> AssetFields:
+    values: dict[str, Any] = {}
+    errors: list[dict[str, Any]] = []
+    for key, buf in raw.items():
+        try:
+            text = buf.decode("utf-8")
+        except UnicodeDecodeError:
+            errors.append({"pointer": f"#/{key}", "detail": "not valid UTF-8", "code": "unicode"})
+            continue
+        if key == "tags":
+            stripped = text.strip()
+            if stripped.startswith("["):
+                try:
+                    values["tags"] = json.loads(stripped)
+                except json.JSONDecodeError:
+                    errors.append({"pointer": "#/tags", "detail": "not a JSON list", "code": "json_invalid"})
+            else:
+                values["tags"] = [t for t in (p.strip() for p in text.split(",")) if t]
+        elif key == "metadata":
+            try:
+                values["metadata"] = json.loads(text) if text.strip() else {}
+            except json.JSONDecodeError:
+                errors.append({"pointer": "#/metadata", "detail": "not valid JSON (send a JSON object)",
+                               "code": "json_invalid"})
+        else:
+            values[key] = text
+    if not errors:
+        try:
+            return AssetFields.model_validate(values)
+        except ValidationError as exc:
+            for err in exc.errors():
+                loc = "".join(f"/{p}" for p in err["loc"])
+                errors.append({"pointer": f"#{loc}", "detail": str(err["msg"]).removeprefix("Value error, "),
+                               "code": err["type"]})
+    count = len(errors)
+    raise ApiError("validation-error", f"{count} problem{'s' if count != 1 else ''} in the form", errors=errors)
+
+
+def _too_large(limit: int) -> ApiError:
+    return ApiError("content-too-large", f"the file is larger than the limit of {limit} bytes",
+                    errors=[{"pointer": "#/file", "detail": f"at most {limit} bytes", "code": "too_large"}])
+
+
+_UPLOAD_BODY = {
+    "required": True,
+    "content": {"multipart/form-data": {"schema": {
+        "type": "object", "required": ["file"],
+        "properties": {
+            "file": {"type": "string", "format": "binary",
+                     "description": "The media, subtitles (SRT, WebVTT, ASS), font (TTF, OTF) or LUT (.cube)."},
+            "name": {"type": "string", "description": "Display name; default: the file part's filename."},
+            "tags": {"type": "string", "description": 'Comma-separated, or a JSON list: `intro,brand` or `["intro"]`.'},
+            "metadata": {"type": "string", "description": 'A JSON object, e.g. `{"campaign": "spring"}`.'},
+        }}}},
+}
+_EXAMPLE = {
+    "id": "ast_01jd5k3m7q9x2c4v6b8n0p1r3s", "object": "asset", "name": "intro.mp4", "kind": "video",
+    "content_type": "video/mp4", "size_bytes": 48213, "sha256": "9f2c…", "tags": ["brand"], "metadata": {},
+    "media": {"format": "mov,mp4,m4a,3gp,3g2,mj2", "duration": 1.0, "width": 320, "height": 180, "fps": 25.0,
+              "video_codec": "h264", "audio_codec": "aac", "audio_channels": 2, "sample_rate": 48000, "rotation": 0},
+    "source": "upload", "derived_from": {}, "created_at": "2026-11-28T09:00:00Z",
+    "thumbnail_url": "/v1/assets/ast_01jd5k3m7q9x2c4v6b8n0p1r3s/thumbnail", "waveform_url": None,
+    "content_url": "/v1/assets/ast_01jd5k3m7q9x2c4v6b8n0p1r3s/content", "deduplicated": False,
+}
+
+
+@router.post(
+    "/v1/assets", status_code=201, summary="Upload a file (streaming multipart) and make it an asset",
+    openapi_extra={"requestBody": _UPLOAD_BODY},
+    responses={201: {"description": "A new asset", "content": {"application/json": {"example": _EXAMPLE}}},
+               200: {"description": "The same bytes were already an asset of the workspace (`deduplicated`: true)"},
+               413: {"description": "Larger than the upload limit, or longer than the duration limit"},
+               415: {"description": "The body is not multipart/form-data"},
+               422: {"description": "Not media, subtitles, a font or a LUT (`media-unsupported`), or bad fields"}},
+)
+async def upload(request: Request, services: Services = Depends(get_services),
+                 principal: Principal = Depends(require("assets:write"))) -> JSONResponse:
+    """Send the file as the `file` part of `multipart/form-data`, with optional `name`, `tags`
+    and `metadata` fields. The content is sniffed and probed (the client's Content-Type and
+    file name are not trusted); identical bytes already in the workspace return that asset with
+    200 and `"deduplicated": true` (its tags and metadata unchanged)."""
+    settings = services.settings
+    limit = settings.max_upload_bytes
+    media_type, params = parse_options_header(request.headers.get("content-type"))
+    if media_type != b"multipart/form-data":
+        raise ApiError("unsupported-media-type", "send the file as multipart/form-data with a `file` part",
+                       errors=[{"header": "Content-Type", "detail": "expected multipart/form-data",
+                                "code": "unsupported"}])
+    boundary = params.get(b"boundary")
+    if not boundary:
+        raise ApiError("invalid-request", "the multipart Content-Type has no boundary",
+                       errors=[{"header": "Content-Type", "detail": "missing boundary", "code": "missing"}])
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit + FORM_OVERHEAD:
+        raise _too_large(limit)
+
+    sink = _MultipartSink(limit)
+    try:
+        parser = MultipartParser(boundary, sink.callbacks())
+    except (FormParserError, ValueError):
+        raise ApiError("invalid-request", "the multipart boundary is not valid",
+                       errors=[{"header": "Content-Type", "detail": "bad boundary", "code": "invalid"}]) from None
+    fd, name = tempfile.mkstemp(dir=services.storage.temp_dir(), prefix="upload-")
+    temp = Path(name)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            spool = _Spool(fh)
+            try:
+                async for chunk in request.stream():
+                    parser.write(chunk)
+                    if sink.over:
+                        raise _too_large(limit)
+                    if len(sink.pending) >= FLUSH_BYTES:
+                        await spool.put(sink.take())
+                parser.finalize()
+                if sink.pending:
+                    await spool.put(sink.take())
+                await spool.finish()
+            except FormParserError as exc:
+                raise ApiError("invalid-request", f"the multipart body is malformed ({exc})") from None
+            except ClientDisconnect:
+                log.info("upload abandoned by the client after %d bytes", sink.size)
+                raise ApiError("invalid-request", "the client disconnected during the upload") from None
+            except OSError as exc:
+                if exc.errno != errno.ENOSPC:
+                    raise
+                log.error("upload refused: storage is full (%s)", exc)
+                raise ApiError("temporary-reduced-capacity", "the server has no storage space left; try again later",
+                               headers={"Retry-After": "60"}) from None
+            finally:
+                spool.abort()
+        if not sink.ended:
+            raise ApiError("invalid-request", "the multipart body ends before its closing boundary")
+        if sink.file_parts == 0:
+            sink.errors.insert(0, {"pointer": "#/file", "detail": "this field is required", "code": "missing"})
+        if sink.errors:
+            count = len(sink.errors)
+            raise ApiError("validation-error", f"{count} problem{'s' if count != 1 else ''} in the form",
+                           errors=sink.errors)
+        fields = _parse_fields(sink.fields)
+        display = fields.name or clean_name(sink.filename)
+        body, created = await run_in_threadpool(
+            _ingest, services, principal.workspace_id, temp, display, spool.digest.hexdigest(), fields)
+    finally:
+        temp.unlink(missing_ok=True)
+    body["deduplicated"] = not created
+    headers = {"ETag": _etag({k: v for k, v in body.items() if k != "deduplicated"})}
+    if created:
+        headers["Location"] = f"{settings.public_url.rstrip('/')}/v1/assets/{body['id']}"
+    return JSONResponse(_jsonable(body), status_code=201 if created else 200, headers=headers)
+
+
+def _jsonable(body: dict[str, Any]) -> dict[str, Any]:
+    encoded: dict[str, Any] = jsonable_encoder(body)
+    return encoded
+
+
+def _ingest(services: Services, workspace_id: str, path: Path, name: str, sha256: str,
+            fields: AssetFields) -> tuple[dict[str, Any], bool]:
+    with services.sessions() as db:
+        try:
+            asset, created = ingest_file(db, services.storage, workspace_id=workspace_id, path=path, name=name,
+                                         settings=services.settings, sha256=sha256, tags=fields.tags,
+                                         metadata=fields.metadata)
+        except IngestError as exc:
+            code = exc.code if exc.code in ("media-unsupported", "content-too-large") else "media-unsupported"
+            raise ApiError(code, exc.reason, errors=[{"pointer": "#/file", "detail": exc.reason,
+                                                      "code": code.replace("-", "_")}]) from None
+        return asset_json(asset, _tags_of(db, [asset.id])[asset.id]), created
+
+
+# ------------------------------------------------------------------------------ read, edit, delete
+
+Kind = Literal["video", "image", "audio", "subtitles", "font", "lut"]
+Source = Literal["upload", "render", "import"]
+
+
+@router.get("/v1/assets", summary="List assets, newest first, with filters")
+def list_assets(
+    request: Request,
+    response: Response,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: str | None = None,
+    kind: Kind | None = None,
+    tag: Annotated[list[Tag] | None, Query(description="Repeat to require several tags (all must match).")] = None,
+    name: Annotated[str | None, Query(max_length=255, description="Part of the name, any case.")] = None,
+    created_after: Annotated[AwareDatetime | None, Query(description="RFC 3339; inclusive.")] = None,
+    created_before: Annotated[AwareDatetime | None, Query(description="RFC 3339; exclusive.")] = None,
+    source: Source | None = None,
+    db: Session = Depends(get_db),
+    services: Services = Depends(get_services),
+    principal: Principal = Depends(require("assets:read")),
+) -> dict[str, Any]:
+    query = select(Asset).where(Asset.workspace_id == principal.workspace_id)
+    tags = sorted(set(tag or []))
+    if kind:
+        query = query.where(Asset.kind == kind)
+    if source:
+        query = query.where(Asset.source == source)
+    for t in tags:
+        query = query.where(Asset.id.in_(select(AssetTag.asset_id).where(AssetTag.tag == t)))
+    if name:
+        query = query.where(Asset.name.icontains(name, autoescape=True))
+    if created_after:
+        query = query.where(Asset.created_at >= created_after)
+    if created_before:
+        query = query.where(Asset.created_at < created_before)
+    filters = {"kind": kind, "source": source, "tag": tags or None, "name": name,
+               "created_after": _iso(created_after), "created_before": _iso(created_before)}
+    rows, nxt = page(request, response, query, Asset, key=services.secrets.cursor_key, limit=limit, cursor=cursor,
+                     filters=filters, db=db)
+    tag_map = _tags_of(db, [a.id for a in rows])
+    return list_body(request, [asset_json(a, tag_map[a.id]) for a in rows], nxt)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+@router.get("/v1/assets/{asset_id}", summary="Get an asset", responses={304: {"description": "Not modified"}})
+def get_asset(asset_id: str, request: Request, db: Session = Depends(get_db),
+              principal: Principal = Depends(require("assets:read"))) -> Response:
+    asset = _asset(db, principal, asset_id)
+    body = asset_json(asset, _tags_of(db, [asset.id])[asset.id])
+    etag = _etag(body)
+    if _matches(request.headers.get("if-none-match"), etag):
+        return Response(status_code=304, headers={"ETag": etag})
+    return JSONResponse(_jsonable(body), headers={"ETag": etag})
+
+
+@router.patch("/v1/assets/{asset_id}", summary="Rename an asset or replace its tags or metadata")
+def patch_asset(asset_id: str, body: AssetPatch, request: Request, db: Session = Depends(get_db),
+                principal: Principal = Depends(require("assets:write"))) -> JSONResponse:
+    """`If-Match` with the asset's ETag makes the change conditional (412 when it changed)."""
+    asset = _asset(db, principal, asset_id, lock=True)
+    tags = _tags_of(db, [asset.id])[asset.id]
+    _require_match(request, _etag(asset_json(asset, tags)))
+    given = body.model_fields_set
+    if "name" in given:
+        asset.name = body.name
+    if "metadata" in given:
+        asset.meta = body.metadata
+    if "tags" in given:
+        tags = list(dict.fromkeys(body.tags))
+        db.execute(delete(AssetTag).where(AssetTag.asset_id == asset.id))
+        db.add_all(AssetTag(asset_id=asset.id, tag=t) for t in tags)
+    db.commit()
+    result = asset_json(asset, tags)
+    return JSONResponse(_jsonable(result), headers={"ETag": _etag(result)})
+
+
+@router.delete("/v1/assets/{asset_id}", status_code=204, response_class=Response,
+               summary="Delete an asset (refused with 409 while an unfinished render uses it)")
+def delete_asset(asset_id: str, request: Request, db: Session = Depends(get_db),
+                 services: Services = Depends(get_services),
+                 principal: Principal = Depends(require("assets:write"))) -> Response:
+    """Refused with 409 `conflict` while a queued, preparing, rendering or finishing render reads
+    the asset (the problem lists them in `renders`); otherwise the row, its tags and its stored
+    bytes and previews go at once. `If-Match` is honoured."""
+    asset = _asset(db, principal, asset_id, lock=True)
+    if request.headers.get("if-match") is not None:
+        _require_match(request, _etag(asset_json(asset, _tags_of(db, [asset.id])[asset.id])))
+    busy = list(db.scalars(
+        select(Render.id).join(RenderAsset, RenderAsset.render_id == Render.id)
+        .where(RenderAsset.asset_id == asset.id, Render.workspace_id == asset.workspace_id,
+               Render.state.in_(ACTIVE_RENDER_STATES))
+        .order_by(Render.id)))
+    if busy:
+        db.rollback()
+        shown = ", ".join(busy[:10]) + (f" and {len(busy) - 10} more" if len(busy) > 10 else "")
+        raise ApiError("conflict", f"asset {asset.id} is used by renders that have not finished ({shown}); "
+                       "cancel them or wait until they end", renders=busy)
+    keys = [k for k in (asset.storage_key, asset.thumbnail_key, asset.waveform_key) if k]
+    db.execute(delete(AssetTag).where(AssetTag.asset_id == asset.id))
+    db.delete(asset)
+    db.commit()
+    # Files go after the commit: a failure here leaves an orphan file, never a row without bytes.
+    for key in keys:
+        try:
+            services.storage.delete(key)
+        except OSError as exc:
+            log.warning("could not remove %s: %s", key, exc)
+    remove_empty_dirs(services.storage, keys)
+    return Response(status_code=204)
+
+
+# ------------------------------------------------------------------------------ download
+
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+_FILENAME_UNSAFE = re.compile(r'[\x00-\x1f\x7f"\\/]')
+
+
+def parse_range(header: str | None, size: int) -> tuple[int, int] | Literal["unsatisfiable"] | None:
+    """A single byte range as (first, last), inclusive; None to send the whole file.
+
+    Multiple ranges and malformed headers are answered with the whole file, as RFC 9110 §14.2
+    allows a server to ignore Range.
+    """
+    if header is None:
+        return None
+    m = _RANGE.match(header.strip().replace(" ", ""))
+    if m is None:
+        return None
+    first, last = m.groups()
+    if not first and not last:
+        return None
+    if not first:  # suffix: the last n bytes
+        n = int(last)
+        if n == 0:
+            return "unsatisfiable"
+        return max(0, size - n), size - 1
+    start = int(first)
+    if last and int(last) < start:
+        return None  # invalid: ignore it
+    if start >= size:
+        return "unsatisfiable"
+    return start, min(int(last), size - 1) if last else size - 1
+
+
+def content_disposition(name: str) -> str:
+    """``attachment`` with an ASCII fallback and the exact name in RFC 8187 encoding (RFC 6266)."""
+    safe = _FILENAME_UNSAFE.sub("_", name).strip() or "download"
+    ascii_name = safe.encode("ascii", "replace").decode("ascii").replace("?", "_")
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(safe, safe='')}"
+
+
+def _download_name(asset: Asset) -> str:
+    suffix = Path(asset.storage_key).suffix
+    name = asset.name
+    return name if Path(name).suffix or not suffix else name + suffix
+
+
+def _chunks(fh: Any, start: int, length: int) -> Iterator[bytes]:
+    with fh:
+        fh.seek(start)
+        remaining = length
+        while remaining > 0:
+            data = fh.read(min(DOWNLOAD_CHUNK, remaining))
+            if not data:
+                break
+            remaining -= len(data)
+            yield data
+
+
+_DOWNLOAD_RESPONSES: dict[int | str, dict[str, Any]] = {
+    206: {"description": "Partial content"}, 304: {"description": "Not modified"},
+    416: {"description": "Range not satisfiable"}}
+
+
+@router.get("/v1/assets/{asset_id}/content", summary="Download the original bytes (HTTP Range supported)",
+            response_class=Response, operation_id="download_asset_content", responses=_DOWNLOAD_RESPONSES)
+@router.head("/v1/assets/{asset_id}/content", summary="The download's headers (size, type, ETag) without the bytes",
+             response_class=Response, operation_id="head_asset_content", responses=_DOWNLOAD_RESPONSES)
+def download(asset_id: str, request: Request, db: Session = Depends(get_db),
+             services: Services = Depends(get_services),
+             principal: Principal = Depends(require("assets:read"))) -> Response:
+    """One range per request (`bytes=a-b`, `bytes=a-`, `bytes=-n`) gets 206; several ranges get the
+    whole file. `If-Range` and `If-None-Match` compare with the ETag, the content's sha256."""
+    asset = _asset(db, principal, asset_id)
+    etag = f'"{asset.sha256}"'
+    headers = {"Accept-Ranges": "bytes", "ETag": etag,
+               "Content-Disposition": content_disposition(_download_name(asset))}
+    if _matches(request.headers.get("if-none-match"), etag):
+        return Response(status_code=304, headers=headers)
+    path = services.storage.local_path(asset.storage_key)
+    try:
+        fh = path.open("rb")
+    except FileNotFoundError:
+        log.error("asset %s: stored file %s is missing", asset.id, asset.storage_key)
+        raise ApiError("not-found", f"the content of asset {asset.id} is missing from storage") from None
+    size = os.fstat(fh.fileno()).st_size
+    if_range = request.headers.get("if-range")
+    wanted = parse_range(request.headers.get("range"), size) if if_range in (None, etag) else None
+    if wanted == "unsatisfiable":
+        fh.close()
+        raise ApiError("range-not-satisfiable", f"the range is outside the file of {size} bytes",
+                       headers={"Content-Range": f"bytes */{size}", **headers},
+                       errors=[{"header": "Range", "detail": f"the file has {size} bytes", "code": "unsatisfiable"}])
+    status, start, length = 200, 0, size
+    if wanted is not None:
+        first, last = wanted
+        status, start, length = 206, first, last - first + 1
+        headers["Content-Range"] = f"bytes {first}-{last}/{size}"
+    headers["Content-Length"] = str(length)
+    if request.method == "HEAD":
+        fh.close()
+        return Response(status_code=status, headers=headers, media_type=asset.content_type)
+    return StreamingResponse(_chunks(fh, start, length), status_code=status, headers=headers,
+                             media_type=asset.content_type)
+
+
+def _preview(db: Session, services: Services, principal: Principal, asset_id: str, which: str) -> Response:
+    asset = _asset(db, principal, asset_id)
+    key = asset.thumbnail_key if which == "thumbnail" else asset.waveform_key
+    if not key:
+        raise ApiError("not-found", f"asset {asset_id} has no {which}")
+    try:
+        data = services.storage.local_path(key).read_bytes()
+    except FileNotFoundError:
+        raise ApiError("not-found", f"the {which} of asset {asset_id} is missing from storage") from None
+    etag = '"' + hashlib.sha256(data).hexdigest()[:32] + '"'
+    return Response(data, media_type="image/png", headers={"ETag": etag})
+
+
+@router.get("/v1/assets/{asset_id}/thumbnail", summary="The asset's thumbnail (PNG)", response_class=Response,
+            responses={200: {"content": {"image/png": {}}}})
+def thumbnail(asset_id: str, db: Session = Depends(get_db), services: Services = Depends(get_services),
+              principal: Principal = Depends(require("assets:read"))) -> Response:
+    return _preview(db, services, principal, asset_id, "thumbnail")
+
+
+@router.get("/v1/assets/{asset_id}/waveform", summary="An audio asset's waveform (PNG)", response_class=Response,
+            responses={200: {"content": {"image/png": {}}}})
+def waveform(asset_id: str, db: Session = Depends(get_db), services: Services = Depends(get_services),
+             principal: Principal = Depends(require("assets:read"))) -> Response:
+    return _preview(db, services, principal, asset_id, "waveform")

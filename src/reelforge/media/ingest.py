@@ -1,0 +1,451 @@
+"""Turn a complete local file into an asset: hash, dedup, sniff and probe, store, preview.
+
+:func:`ingest_file` is the one way bytes become an :class:`~reelforge.db.models.Asset`, for
+uploads and for render outputs alike. What a file *is* comes from its content, never from the
+client's name or Content-Type: known media signatures and fonts by their magic bytes, then
+subtitles and LUTs for text, and FFmpeg (:func:`reelforge.render.probe.probe`) has the last
+word on media. The name only breaks ties for text formats and words error messages.
+
+Dedup is per workspace on the content's sha256 (a unique constraint); two uploads of the same
+bytes racing each other both end with the one asset that won the insert.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import re
+import shutil
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from PIL import ImageFont
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from reelforge.db.models import Asset, AssetTag, new_id
+from reelforge.render.captions import CaptionFileError, load_cues
+from reelforge.render.effects import LutFileError, parse_cube_file
+from reelforge.render.probe import MediaInfo, MediaProbeError, probe
+from reelforge.settings import Settings
+from reelforge.spec.timing import parse_time
+
+from . import thumbnails
+from .storage import LocalStorage
+
+__all__ = [
+    "KINDS",
+    "MAX_DIMENSION",
+    "MAX_FPS",
+    "IngestError",
+    "Sniffed",
+    "clean_name",
+    "file_sha256",
+    "ingest_file",
+    "sniff",
+]
+
+log = logging.getLogger("reelforge.ingest")
+
+KINDS = ("video", "image", "audio", "subtitles", "font", "lut")
+MAX_DIMENSION = 8192
+MAX_FPS = 240
+MAX_LUT_BYTES = 64 * 2**20
+"""A 129³ LUT is about 55 MB of text; a bigger 'LUT' is a mistake and would be read into memory."""
+_HEAD = 4096
+_CHUNK = 1 << 20
+
+
+class IngestError(Exception):
+    """The file cannot become an asset. ``code`` is a problem slug the API answers with:
+    ``media-unsupported`` (not media, subtitles, fonts or LUTs; corrupt; absurd dimensions or
+    frame rate) or ``content-too-large`` (more bytes or a longer duration than allowed)."""
+
+    def __init__(self, code: str, reason: str):
+        super().__init__(code, reason)
+        self.code = code
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class Sniffed:
+    """What a file is: asset ``kind``, the canonical ``content_type`` and file ``suffix``, and
+    the probed ``media`` facts stored on the asset."""
+
+    kind: str
+    content_type: str
+    suffix: str
+    media: dict[str, Any] = field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------- names and hashes
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def clean_name(name: str | None, fallback: str = "untitled") -> str:
+    """A display name from a client's file name: no directories, no control characters, NFC,
+    at most 255 characters (keeping the extension when it has to cut)."""
+    text = unicodedata.normalize("NFC", name or "")
+    text = re.split(r"[/\\]", text)[-1]
+    text = _CONTROL.sub("", text).strip()
+    if len(text) > 255:
+        stem, dot, ext = text.rpartition(".")
+        text = stem[: 255 - len(ext) - 1] + dot + ext if dot and 0 < len(ext) <= 16 else text[:255]
+    return text or fallback
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+# --------------------------------------------------------------------------- sniffing
+
+_FONT_MAGIC = {b"\x00\x01\x00\x00": ("truetype", "font/ttf", ".ttf"), b"true": ("truetype", "font/ttf", ".ttf"),
+               b"OTTO": ("opentype", "font/otf", ".otf"), b"ttcf": ("collection", "font/collection", ".ttc")}
+_WEB_FONT_MAGIC = (b"wOFF", b"wOF2")
+_SUBTITLE_SUFFIXES = (".srt", ".vtt", ".webvtt", ".ass", ".ssa")
+
+
+def _media_signature(head: bytes) -> bool:
+    """Bytes that say 'binary media container' before any text heuristics run."""
+    if head[4:8] in (b"ftyp", b"moov", b"mdat", b"free", b"wide", b"skip"):
+        return True
+    prefixes = (b"RIFF", b"\x1aE\xdf\xa3", b"ID3", b"OggS", b"fLaC", b"GIF87a", b"GIF89a", b"\x89PNG\r\n\x1a\n",
+                b"\xff\xd8\xff", b"FLV", b"\x00\x00\x01\xba", b"\x30\x26\xb2\x75", b"BM", b"II*\x00", b"MM\x00*")
+    return head.startswith(prefixes) or (len(head) > 188 and head[0] == 0x47 and head[188] == 0x47)
+
+
+def _is_text(head: bytes) -> bool:
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16 subtitles have NULs but are text
+        return True
+    if b"\x00" in head:
+        return False
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(head) - 3 or len(head) < _HEAD:  # not a character cut off by the read
+            try:  # old SRT files are often Windows-1252
+                head.decode("cp1252")
+            except UnicodeDecodeError:
+                return False
+    return True
+
+
+def _sniff_font(path: Path, head: bytes) -> Sniffed:
+    fmt, content_type, suffix = _FONT_MAGIC[head[:4]]
+    try:
+        font = ImageFont.truetype(str(path), 16)
+        family, style = font.getname()
+    except (OSError, ValueError) as exc:
+        raise IngestError("media-unsupported", f"looks like a font file but it cannot be read ({exc})") from None
+    if not family:
+        raise IngestError("media-unsupported", "the font has no family name")
+    return Sniffed("font", content_type, suffix, {"format": fmt, "family": family, "style": style or ""})
+
+
+def _sniff_lut(path: Path) -> Sniffed:
+    if path.stat().st_size > MAX_LUT_BYTES:
+        raise IngestError("media-unsupported", f"a .cube LUT larger than {MAX_LUT_BYTES // 2**20} MiB is not accepted")
+    try:
+        parse_cube_file(path)
+    except LutFileError as exc:
+        raise IngestError("media-unsupported", f"not a usable 3D LUT: {exc.reason}") from None
+    size = None
+    with path.open("rb") as fh:
+        for raw in fh:
+            line = raw.split(b"#", 1)[0].strip()
+            if line.startswith(b"LUT_3D_SIZE"):
+                size = int(line.split()[1])
+                break
+    return Sniffed("lut", "application/x-cube-lut", ".cube", {"format": "cube", "size": size})
+
+
+def _subtitle_format(head: bytes) -> str:
+    text = head.decode("utf-16" if head.startswith((b"\xff\xfe", b"\xfe\xff")) else "utf-8", "replace")
+    text = text.lstrip("\ufeff \t\r\n")
+    if text.startswith("WEBVTT"):
+        return "vtt"
+    if text.startswith("[Script Info]"):
+        return "ssa" if re.search(r"(?im)^ScriptType:\s*v4\.00\s*$", text) else "ass"
+    return "srt"
+
+
+_SUBTITLE_TYPES = {"srt": ("application/x-subrip", ".srt"), "vtt": ("text/vtt", ".vtt"),
+                   "ass": ("text/x-ssa", ".ass"), "ssa": ("text/x-ssa", ".ssa")}
+
+
+def _sniff_text(path: Path, head: bytes, name: str) -> Sniffed:
+    suffix = Path(name).suffix.lower()
+    if suffix == ".cube" or re.search(rb"(?m)^LUT_3D_SIZE", head):
+        return _sniff_lut(path)
+    if re.search(rb"(?m)^LUT_1D_SIZE", head):
+        raise IngestError("media-unsupported", "1D LUTs are not supported; use a 3D LUT (.cube with LUT_3D_SIZE)")
+    try:
+        cues = load_cues(path)
+    except CaptionFileError as exc:
+        if suffix in _SUBTITLE_SUFFIXES or b"-->" in head or head.lstrip().startswith(b"[Script Info]"):
+            raise IngestError("media-unsupported", f"not usable subtitles: {exc.reason}") from None
+        raise IngestError("media-unsupported", "a text file that is neither subtitles (SRT, WebVTT, ASS/SSA) "
+                          "nor a 3D LUT (.cube); media must be video, audio or an image") from None
+    fmt = _subtitle_format(head)
+    content_type, canonical = _SUBTITLE_TYPES[fmt]
+    ends = [parse_time(c.end).seconds for c in cues]
+    duration = max((float(e) for e in ends if e is not None), default=None)
+    return Sniffed("subtitles", content_type, canonical, {"format": fmt, "cue_count": len(cues), "duration": duration})
+
+
+def _frac(value: Any) -> str | None:
+    return None if value is None else f"{value.numerator}/{value.denominator}"
+
+
+def _media_type(info: MediaInfo, head: bytes) -> tuple[str, str]:
+    """(content type, suffix) from the container FFmpeg found, not from any name."""
+    names = info.format_name.split(",")
+    kind = info.kind
+    if "mov" in names:
+        brand = head[8:12]
+        if brand == b"qt  ":
+            return "video/quicktime", ".mov"
+        if brand.startswith(b"3g"):
+            return ("audio/3gpp", ".3gp") if kind == "audio" else ("video/3gpp", ".3gp")
+        return ("audio/mp4", ".m4a") if kind == "audio" else ("video/mp4", ".mp4")
+    if "matroska" in names:
+        webm = b"webm" in head[:64]
+        if kind == "audio":
+            return ("audio/webm", ".webm") if webm else ("audio/x-matroska", ".mka")
+        return ("video/webm", ".webm") if webm else ("video/x-matroska", ".mkv")
+    if "ogg" in names:
+        if kind != "audio":
+            return "video/ogg", ".ogv"
+        return ("audio/ogg", ".opus") if info.audio_codec == "opus" else ("audio/ogg", ".ogg")
+    table = {
+        "png_pipe": ("image/png", ".png"), "apng": ("image/apng", ".png"), "jpeg_pipe": ("image/jpeg", ".jpg"),
+        "webp_pipe": ("image/webp", ".webp"), "bmp_pipe": ("image/bmp", ".bmp"), "tiff_pipe": ("image/tiff", ".tif"),
+        "gif": ("image/gif", ".gif"), "wav": ("audio/wav", ".wav"), "mp3": ("audio/mpeg", ".mp3"),
+        "flac": ("audio/flac", ".flac"), "aac": ("audio/aac", ".aac"), "mpegts": ("video/mp2t", ".ts"),
+        "avi": ("video/x-msvideo", ".avi"), "mpeg": ("video/mpeg", ".mpg"), "flv": ("video/x-flv", ".flv"),
+        "asf": ("video/x-ms-asf", ".wmv"), "aiff": ("audio/aiff", ".aiff"),
+    }
+    for name in names:
+        if name in table:
+            return table[name]
+    if names[0] == "image2" and info.video_codec:
+        codec = {"png": ("image/png", ".png"), "mjpeg": ("image/jpeg", ".jpg"), "webp": ("image/webp", ".webp")}
+        if info.video_codec in codec:
+            return codec[info.video_codec]
+    return "application/octet-stream", ""
+
+
+def _sniff_media(path: Path, head: bytes) -> Sniffed:
+    try:
+        info = probe(path)
+    except MediaProbeError as exc:
+        raise IngestError("media-unsupported", exc.reason) from None
+    content_type, suffix = _media_type(info, head)
+    media = {
+        "format": info.format_name,
+        "duration": float(info.duration) if info.duration is not None else None,
+        "duration_exact": _frac(info.duration),
+        "width": info.width,
+        "height": info.height,
+        "coded_width": info.coded_width,
+        "coded_height": info.coded_height,
+        "rotation": info.rotation,
+        "fps": float(info.fps) if info.fps is not None else None,
+        "fps_exact": _frac(info.fps),
+        "video_codec": info.video_codec,
+        "pix_fmt": info.pix_fmt,
+        "has_alpha": info.has_alpha,
+        "has_video": info.has_video,
+        "has_audio": info.has_audio,
+        "audio_codec": info.audio_codec,
+        "audio_channels": info.audio_channels,
+        "sample_rate": info.sample_rate,
+        "bit_rate": info.bit_rate,
+    }
+    return Sniffed(info.kind, content_type, suffix, media)
+
+
+def sniff(path: Path, name: str = "") -> Sniffed:
+    """Say what ``path`` is from its content; raise :class:`IngestError` if it is nothing usable."""
+    with path.open("rb") as fh:
+        head = fh.read(_HEAD)
+    if not head:
+        raise IngestError("media-unsupported", "the file is empty")
+    if head[:4] in _FONT_MAGIC:
+        return _sniff_font(path, head)
+    if head[:4] in _WEB_FONT_MAGIC:
+        raise IngestError("media-unsupported", "web fonts (WOFF/WOFF2) are not supported; upload the TTF or OTF file")
+    if not _media_signature(head) and _is_text(head):
+        return _sniff_text(path, head, name)
+    return _sniff_media(path, head)
+
+
+def check_limits(sniffed: Sniffed, settings: Settings) -> None:
+    """Refuse media that would be absurd to decode (decoder bombs, hours beyond the limit)."""
+    media = sniffed.media
+    if sniffed.kind not in ("video", "image", "audio"):
+        return
+    duration = media.get("duration")
+    if duration is not None and duration > settings.max_media_duration:
+        raise IngestError("content-too-large", f"the media lasts {duration:.0f} s; the limit is "
+                          f"{settings.max_media_duration:.0f} s")
+    width, height = media.get("width") or 0, media.get("height") or 0
+    if width > MAX_DIMENSION or height > MAX_DIMENSION:
+        raise IngestError("media-unsupported", f"the picture is {width}x{height}; at most "
+                          f"{MAX_DIMENSION}x{MAX_DIMENSION} is accepted")
+    fps = media.get("fps")
+    if fps is not None and fps > MAX_FPS:
+        raise IngestError("media-unsupported", f"the frame rate is {fps:g} fps; at most {MAX_FPS} is accepted")
+
+
+# --------------------------------------------------------------------------- ingest
+
+
+def _existing(db: Session, workspace_id: str, sha256: str) -> Asset | None:
+    return db.scalar(select(Asset).where(Asset.workspace_id == workspace_id, Asset.sha256 == sha256))
+
+
+def _previews(storage: LocalStorage, path: Path, sniffed: Sniffed) -> dict[str, Path]:
+    """Make the thumbnail (and waveform) in storage's temp dir; a failure only costs the preview."""
+    made: dict[str, Path] = {}
+    tmp = storage.temp_dir()
+    jobs: list[tuple[str, Any]] = []
+    if sniffed.kind == "video":
+        jobs.append(("thumbnail", lambda out: thumbnails.video_thumbnail(path, out, duration=sniffed.media["duration"])))
+    elif sniffed.kind == "image":
+        jobs.append(("thumbnail", lambda out: thumbnails.image_thumbnail(path, out)))
+    elif sniffed.kind == "audio":
+        jobs.append(("waveform", lambda out: thumbnails.waveform(path, out)))
+    elif sniffed.kind == "font":
+        jobs.append(("thumbnail", lambda out: thumbnails.font_specimen(path, out)))
+    for label, make in jobs:
+        out = tmp / f"{new_id('pv')}.png"
+        try:
+            make(out)
+            made[label] = out
+        except thumbnails.PreviewError as exc:
+            out.unlink(missing_ok=True)
+            log.warning("no %s for %s: %s", label, path.name, exc)
+    return made
+
+
+def ingest_file(
+    db: Session,
+    storage: LocalStorage,
+    *,
+    workspace_id: str,
+    path: Path,
+    name: str,
+    source: str = "upload",
+    derived_from: dict[str, Any] | None = None,
+    render_id: str | None = None,
+    settings: Settings,
+    sha256: str | None = None,
+    tags: Iterable[str] = (),
+    metadata: Mapping[str, Any] | None = None,
+    move: bool = True,
+) -> tuple[Asset, bool]:
+    """Make ``path`` an asset of the workspace; return it and whether it is new.
+
+    Same bytes already in the workspace: the existing asset and ``False`` (nothing changes,
+    ``tags``/``metadata`` are not applied). Else the file is sniffed and probed, limits are
+    enforced (for ``source != "render"``: render outputs are bounded by the edit language, not
+    by the upload limits), it is stored under ``<ws>/<asset>/original<suffix>`` (moved there
+    when ``move``, copied otherwise), previews are made, and the row is committed.
+
+    ``sha256`` may be passed when the caller hashed while receiving. The session is committed
+    (or rolled back on failure). On any failure nothing is left in storage; the file at
+    ``path`` is left where it is unless it was already moved into storage.
+    Raises :class:`IngestError`.
+    """
+    path = Path(path)
+    size = path.stat().st_size
+    if size == 0:
+        raise IngestError("media-unsupported", "the file is empty")
+    if source != "render" and size > settings.max_upload_bytes:
+        raise IngestError("content-too-large", f"the file has {size} bytes; the limit is {settings.max_upload_bytes}")
+    digest = sha256 or file_sha256(path)
+    existing = _existing(db, workspace_id, digest)
+    if existing is not None:
+        return existing, False
+
+    sniffed = sniff(path, name)
+    if source != "render":
+        check_limits(sniffed, settings)
+    asset_id = new_id("ast")
+    prefix = f"{workspace_id}/{asset_id}"
+    display = clean_name(name, fallback=f"untitled{sniffed.suffix}")
+    stored: list[str] = []
+    previews: dict[str, Path] = {}
+    try:
+        previews = _previews(storage, path, sniffed)
+        keys: dict[str, str] = {}
+        for label, preview in previews.items():
+            key = f"{prefix}/{label}.png"
+            storage.put(key, preview)
+            stored.append(key)
+            keys[label] = key
+        original = f"{prefix}/original{sniffed.suffix}"
+        if move:
+            storage.put(original, path)
+        else:
+            with storage.temp_file(sniffed.suffix) as copy:
+                shutil.copyfile(path, copy)
+                storage.put(original, copy)
+        stored.append(original)
+        asset = Asset(
+            id=asset_id, workspace_id=workspace_id, name=display, kind=sniffed.kind,
+            content_type=sniffed.content_type, size_bytes=size, sha256=digest, storage_key=original,
+            media=sniffed.media, meta=dict(metadata or {}), source=source, derived_from=dict(derived_from or {}),
+            render_id=render_id, thumbnail_key=keys.get("thumbnail"), waveform_key=keys.get("waveform"),
+        )
+        db.add(asset)
+        db.flush()  # the asset row first: tags reference it (PostgreSQL checks the key at once)
+        db.add_all(AssetTag(asset_id=asset_id, tag=tag) for tag in dict.fromkeys(tags))
+        db.commit()
+    except IntegrityError:
+        # Lost a race with an identical upload: keep the winner, drop our copy.
+        db.rollback()
+        _discard(storage, stored)
+        winner = _existing(db, workspace_id, digest)
+        if winner is None:
+            raise
+        return winner, False
+    except BaseException:
+        db.rollback()
+        _discard(storage, stored)
+        raise
+    finally:
+        for preview in previews.values():
+            preview.unlink(missing_ok=True)
+    return asset, True
+
+
+def _discard(storage: LocalStorage, keys: Iterable[str]) -> None:
+    for key in keys:
+        try:
+            storage.delete(key)
+        except OSError as exc:  # best effort: an orphan file is better than a masked error
+            log.warning("could not remove %s: %s", key, exc)
+    remove_empty_dirs(storage, keys)
+
+
+def remove_empty_dirs(storage: LocalStorage, keys: Iterable[str]) -> None:
+    """Remove the asset's directory once its files are gone (``<ws>/<asset>/``)."""
+    for parent in {storage.local_path(k).parent for k in keys}:
+        with contextlib.suppress(OSError):
+            parent.rmdir()

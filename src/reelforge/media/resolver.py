@@ -1,0 +1,82 @@
+"""Asset ids as render sources: the service's :class:`~reelforge.render.sources.SourceResolver`.
+
+In the service an edit names its files by asset id (``"src": "ast_01jd…"``). The resolver maps
+an id of *its* workspace to the stored file. Everything else is refused: ids of other
+workspaces with the same words as unknown ones (an id must not reveal that it exists), and
+plain paths or URLs, which would read the server's disk or the network.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from reelforge.db.models import Asset
+from reelforge.render.sources import SourceError
+
+from .storage import LocalStorage
+
+__all__ = ["ASSET_ID", "AssetResolver", "asset_ids_in", "is_asset_id"]
+
+ASSET_ID = re.compile(r"^ast_[0-9a-z]{26}$")
+"""An asset id as :func:`reelforge.db.models.new_id` makes them (a lower-case ULID)."""
+
+
+def is_asset_id(value: object) -> bool:
+    return isinstance(value, str) and ASSET_ID.match(value) is not None
+
+
+class AssetResolver:
+    """Resolve ``ast_…`` ids of one workspace to local files (see the module docstring).
+
+    Each id is looked up once per resolver; a render makes one resolver.
+    """
+
+    def __init__(self, sessions: sessionmaker[Session], storage: LocalStorage, workspace_id: str):
+        self.sessions = sessions
+        self.storage = storage
+        self.workspace_id = workspace_id
+        self._resolved: dict[str, Path] = {}
+
+    def resolve(self, src: str) -> Path:
+        if src in self._resolved:
+            return self._resolved[src]
+        if not is_asset_id(src):
+            raise SourceError(src, "the service reads only assets: give an asset id (ast_…) from POST /v1/assets, "
+                              "not a file path or URL")
+        with self.sessions() as db:
+            key = db.scalar(select(Asset.storage_key).where(Asset.id == src, Asset.workspace_id == self.workspace_id))
+        if key is None:
+            raise SourceError(src, "no such asset in this workspace")
+        path = self.storage.local_path(key)
+        if not path.is_file():
+            raise SourceError(src, "the asset's stored file is missing")
+        self._resolved[src] = path
+        return path
+
+
+def asset_ids_in(edit_document: Any) -> set[str]:
+    """Every asset id an edit document references: clip sources, soundtrack, LUTs, fonts,
+    watermark, caption files, and ids in ``variables``/merge values.
+
+    It walks the JSON rather than the parsed edit so that it works on any document (also
+    one that does not validate yet) and catches ids wherever the edit language allows a file.
+    A string is an id only when it is exactly one (``ast_`` and 26 characters), so text
+    that merely mentions an id does not count.
+    """
+    found: set[str] = set()
+    stack: list[Any] = [edit_document]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, str):
+            if is_asset_id(node):
+                found.add(node)
+        elif isinstance(node, dict):
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return found
