@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     max_render_attempts: int = Field(3, ge=1, le=10)
     """A render interrupted by a restart is retried from the start this many times in all."""
     render_timeout: float = Field(6 * 3600, gt=0)
+    worker_name: str | None = Field(None, max_length=100)
+    """A stable name for this process's worker, so after a crash a restart takes its renders back
+    at once instead of waiting for their heartbeat to go stale. Unique per process."""
     cors_origins: list[str] = []
     log_format: str = Field("console", pattern="^(console|json)$")
     public_url: str = "http://127.0.0.1:8000"

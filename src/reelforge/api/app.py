@@ -20,7 +20,7 @@ from reelforge.settings import Settings
 from .credentials import ServerSecrets
 from .middleware import BodyLimitMiddleware, RequestContextMiddleware
 from .problems import install_problem_handlers
-from .routers import keys, system
+from .routers import assets, keys, projects, renders, system
 from .services import Services
 
 __all__ = ["bootstrap", "create_app", "open_services"]
@@ -69,7 +69,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         if start_worker and svc.settings.workers > 0 and svc.worker is None:
             from reelforge.jobs.worker import RenderWorker
 
-            svc.worker = RenderWorker(svc, concurrency=svc.settings.workers)
+            svc.worker = RenderWorker(svc, concurrency=svc.settings.workers, name=svc.settings.worker_name)
             svc.worker.start()
             ready["worker"] = svc.worker
         try:
@@ -90,10 +90,6 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
                            allow_headers=["*"], expose_headers=["X-Request-Id", "ETag", "Link", "Location"])
     app.include_router(system.router)
     app.include_router(keys.router)
-    for name in ("assets", "projects", "renders"):
-        try:
-            module = __import__(f"reelforge.api.routers.{name}", fromlist=["router"])
-        except ModuleNotFoundError:
-            continue
+    for module in (assets, projects, renders):
         app.include_router(module.router)
     return app

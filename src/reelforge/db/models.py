@@ -188,6 +188,10 @@ class Render(Base):
     """Who runs it now; a render is claimed by one worker at a time."""
     heartbeat_at: Mapped[datetime | None] = mapped_column(default=None)
     meta: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    """The client's metadata."""
+    outputs: Mapped[list[Any]] = mapped_column(default=list)
+    """``[{"asset_id", "role", "output"}]`` in the order the files were made. (An identical file
+    is deduplicated to an asset made earlier, so ``assets.render_id`` cannot list them.)"""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(default=None)
     finished_at: Mapped[datetime | None] = mapped_column(default=None)

@@ -1,0 +1,414 @@
+"""Run one claimed render: prepare, render, finish, and record how it ended.
+
+A worker claims a render (``state='preparing'``, ``worker=<name>``, ``attempts+1``) and hands the
+claim to :class:`RenderJob`. Every write the job makes is conditional on still holding that
+claim (same id, worker and attempt, still running), so a worker that lost its render, because
+another worker recovered it after a missed heartbeat, can never overwrite the new owner's work.
+
+States: ``preparing`` (validate, resolve assets, probe, compile), ``rendering`` (FFmpeg runs;
+progress and ETA written about twice a second), ``finishing`` (every file made becomes an asset
+with this render as provenance), then ``succeeded``, ``failed`` or ``cancelled``.
+
+Failures carry ``error = {code, message, pointer, log_tail}``; the codes are stable:
+``edit_invalid``, ``asset_missing``, ``media_invalid``, ``ffmpeg_failed``, ``timeout``,
+``output_invalid``, ``interrupted``, ``internal``. Pointers point into the render's edit.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
+
+from sqlalchemy import CursorResult, Update, select, update
+from sqlalchemy.orm import Session
+
+from reelforge.db.models import Asset, Render, utcnow
+from reelforge.render.engine import OutputResult, RenderError, plan_edit, render_edit
+from reelforge.render.runner import CancelToken, Progress, RenderCancelled
+from reelforge.render.sources import SourceError
+from reelforge.spec.errors import EditError, Problem
+from reelforge.spec.validate import parse_edit
+
+if TYPE_CHECKING:
+    from reelforge.api.services import Services
+
+__all__ = [
+    "ERROR_CODES",
+    "RUNNING_STATES",
+    "TERMINAL_STATES",
+    "Claim",
+    "RenderJob",
+    "client_metadata",
+    "edit_error",
+    "output_refs",
+    "rows_updated",
+    "work_dir_for",
+]
+
+log = logging.getLogger("reelforge.jobs")
+
+RUNNING_STATES = ("preparing", "rendering", "finishing")
+TERMINAL_STATES = ("succeeded", "failed", "cancelled")
+ERROR_CODES = ("edit_invalid", "asset_missing", "media_invalid", "ffmpeg_failed", "timeout", "output_invalid",
+               "interrupted", "internal")
+
+#: Seconds between progress writes: clients poll, they do not need every FFmpeg report.
+PROGRESS_INTERVAL = 0.5
+#: How much of FFmpeg's stderr a failed render keeps.
+LOG_TAIL_LINES = 20
+
+# The engine's RenderError codes, as the API's stable codes.
+_RENDER_CODES = {"ffmpeg_failed": "ffmpeg_failed", "audio_failed": "ffmpeg_failed", "timeout": "timeout",
+                 "output_invalid": "output_invalid"}
+
+
+def client_metadata(render: Render) -> dict[str, Any]:
+    return dict(render.meta or {})
+
+
+def output_refs(render: Render) -> list[dict[str, Any]]:
+    """``[{"asset_id", "role", "output"}]`` in the order the files were made."""
+    return [dict(r) for r in (render.outputs or []) if isinstance(r, dict)]
+
+
+def rows_updated(db: Session, statement: Update) -> int:
+    """Run an UPDATE; how many rows it changed (what every conditional write here relies on)."""
+    return int(cast("CursorResult[Any]", db.execute(statement)).rowcount)
+
+
+def work_dir_for(temp_root: Path, render_id: str, attempt: int) -> Path:
+    """A render attempt's scratch directory, on the storage's filesystem so outputs move cheaply."""
+    return temp_root / f"render-{render_id}-a{attempt}"
+
+
+# ------------------------------------------------------------------ errors
+
+_ADVICE = {
+    "asset_missing": "; upload the file again (POST /v1/assets) and use the new asset id in the edit",
+    "media_invalid": "; replace the asset with a file FFmpeg can read, or fix the clip that uses it",
+}
+
+
+def _error(code: str, message: str, *, pointer: str | None = None, log_tail: Sequence[str] = (),
+           problems: Sequence[Problem] = ()) -> dict[str, Any]:
+    body: dict[str, Any] = {"code": code, "message": message, "pointer": pointer,
+                            "log_tail": list(log_tail)[-LOG_TAIL_LINES:]}
+    if problems:
+        body["problems"] = [p.to_dict() for p in problems]
+    return body
+
+
+def edit_error(exc: EditError) -> dict[str, Any]:
+    """An edit's problems as a render error: a missing asset, unusable media, or the edit itself."""
+    problems = list(exc.problems)
+    by_code = {p.code for p in problems}
+    kind: tuple[str, ...]
+    if "source" in by_code:
+        code, kind = "asset_missing", ("source",)
+    elif by_code & {"media", "file"}:
+        code, kind = "media_invalid", ("media", "file")
+    else:
+        code, kind = "edit_invalid", tuple(by_code)
+    first = next(p for p in problems if p.code in kind) if problems else None
+    if first is None:
+        return _error(code, str(exc))
+    more = len(problems) - 1
+    message = f"{first.message} (at {first.pointer or '/'})" + _ADVICE.get(code, "")
+    if more:
+        message += f"; {more} more problem{'s' if more > 1 else ''} in `problems`"
+    return _error(code, message, pointer=first.pointer or None, problems=problems)
+
+
+def _render_error(exc: RenderError) -> dict[str, Any]:
+    code = _RENDER_CODES.get(exc.code, "internal")
+    message = exc.message
+    if code == "ffmpeg_failed":
+        message += ("; see log_tail for FFmpeg's last lines" + (f", the clip at {exc.pointer} is concerned"
+                                                                 if exc.pointer else ""))
+    elif code == "timeout":
+        message += "; render a shorter range or a lower quality, or raise REELFORGE_RENDER_TIMEOUT"
+    return _error(code, message, pointer=exc.pointer, log_tail=exc.log_tail)
+
+
+# ------------------------------------------------------------------ the job
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    render_id: str
+    worker: str | None
+    attempt: int
+
+
+class _Stop(Exception):
+    """The job must end now: ``why`` is ``cancelled``, ``interrupted`` (worker stopping) or
+    ``lost`` (another worker owns the render now)."""
+
+    def __init__(self, why: str):
+        super().__init__(why)
+        self.why = why
+
+
+class RenderJob:
+    """One attempt at one render. :meth:`run` blocks until the render ended or was interrupted."""
+
+    def __init__(self, services: Services, claim: Claim, *, heartbeat_interval: float = 1.0):
+        self.services = services
+        self.claim = claim
+        self.heartbeat_interval = heartbeat_interval
+        self.token = CancelToken()
+        self._why: str | None = None
+        self._lock = threading.Lock()
+        self._done = threading.Event()
+        self._last_progress = 0.0
+        self.work = work_dir_for(services.storage.temp_dir(), claim.render_id, claim.attempt)
+
+    # -------------------------------------------------------------- control
+
+    def interrupt(self) -> None:
+        """The worker is stopping: end FFmpeg now; the render is put back for a later start."""
+        self._stop("interrupted")
+
+    def _stop(self, why: str) -> None:
+        with self._lock:
+            if self._why is None:
+                self._why = why
+        self.token.cancel()
+
+    def _check(self) -> None:
+        if self._why is not None:
+            raise _Stop(self._why)
+
+    # -------------------------------------------------------------- conditional writes
+
+    def _owned(self) -> Any:
+        return _held_by(self.claim)
+
+    def _update(self, **values: Any) -> bool:
+        """Write to the render if this job still holds it; False (and stop) when it does not."""
+        with self.services.sessions() as db:
+            count = rows_updated(db, update(Render).where(*self._owned()).values(**values))
+            db.commit()
+        if count != 1:
+            self._stop("lost")
+            return False
+        return True
+
+    def _beat(self) -> None:
+        """Heartbeat, and learn whether the API asked to cancel."""
+        with self.services.sessions() as db:
+            count = rows_updated(db, update(Render).where(*self._owned()).values(heartbeat_at=utcnow()))
+            cancel = db.scalar(select(Render.cancel_requested).where(Render.id == self.claim.render_id))
+            db.commit()
+        if count != 1:
+            self._stop("lost")
+        elif cancel:
+            self._stop("cancelled")
+
+    @contextmanager
+    def _heartbeat(self) -> Iterator[None]:
+        def loop() -> None:
+            while not self._done.wait(self.heartbeat_interval):
+                try:
+                    self._beat()
+                except Exception:  # a database hiccup must not kill the heartbeat; try again
+                    log.warning("heartbeat failed for %s", self.claim.render_id, exc_info=True)
+
+        thread = threading.Thread(target=loop, name=f"heartbeat-{self.claim.render_id}", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            self._done.set()
+            thread.join(timeout=5)
+
+    def _on_progress(self, progress: Progress) -> None:
+        now = time.monotonic()
+        if now - self._last_progress < PROGRESS_INTERVAL and progress.fraction < 1:
+            return
+        self._last_progress = now
+        eta = None if progress.eta_seconds is None else round(progress.eta_seconds, 1)
+        try:
+            self._update(progress=round(progress.fraction * 100, 1), eta_seconds=eta)
+        except Exception:  # progress is best effort; the render goes on
+            log.warning("could not record progress of %s", self.claim.render_id, exc_info=True)
+
+    # -------------------------------------------------------------- the run
+
+    def run(self) -> str:
+        """Run the render; return how it ended (a final state, ``interrupted`` or ``lost``)."""
+        from reelforge.media.resolver import AssetResolver
+
+        c = self.claim
+        with self.services.sessions() as db:
+            render = db.get(Render, c.render_id)
+            if render is None:
+                return "lost"
+            document, workspace_id = render.edit, render.workspace_id
+            provenance = {"render": render.id, "project": render.project_id, "revision": render.revision}
+        work = self.work
+        try:
+            with self._heartbeat():
+                self._beat()
+                self._check()
+                # preparing: validate, resolve every asset, probe, compile
+                edit = parse_edit(document)
+                resolver = AssetResolver(self.services.sessions, self.services.storage, workspace_id)
+                plan, _ = plan_edit(edit, resolver=resolver, out_dir=work / "out", work_dir=work / "plan")
+                self._check()
+                self._update(state="rendering", progress=0.0, duration=float(plan.duration))
+                self._check()
+                result = render_edit(edit, out_dir=work / "out", resolver=resolver, on_progress=self._on_progress,
+                                     cancel=self.token, timeout=self.services.settings.render_timeout,
+                                     work_dir=work / "work")
+                self._check()
+                # finishing: from here on the render completes even if cancelled meanwhile
+                self._update(state="finishing", progress=100.0, eta_seconds=0.0)
+                self._check()
+                refs = self._ingest(result.outputs, workspace_id, provenance)
+                made = [{k: v for k, v in r.items() if k != "created"} for r in refs]
+                self._clean()
+                if not self._update(state="succeeded", finished_at=utcnow(), outputs=made,
+                                    error=None):
+                    self._discard(refs)
+                    return "lost"
+                return "succeeded"
+        except (_Stop, RenderCancelled):
+            return self._stopped()
+        except EditError as exc:
+            return self._fail(edit_error(exc))
+        except SourceError as exc:
+            return self._fail(_error("asset_missing", f"cannot use {exc.src!r}: {exc.reason}"
+                                     + _ADVICE["asset_missing"]))
+        except RenderError as exc:
+            return self._fail(_render_error(exc))
+        except _OutputError as exc:
+            return self._fail(_error("output_invalid", str(exc)))
+        except Exception:
+            log.exception("render %s failed unexpectedly", c.render_id)
+            return self._fail(_error("internal", "an unexpected error stopped the render; try again, and report "
+                                                 f"render {c.render_id} if it keeps failing"))
+        finally:
+            self._clean()
+
+    def _clean(self) -> None:
+        # Before the final state is written, so whoever sees it finished sees no scratch files.
+        shutil.rmtree(self.work, ignore_errors=True)
+
+    def _stopped(self) -> str:
+        self._clean()
+        why = self._why or "interrupted"
+        if why == "cancelled":
+            self._update(state="cancelled", finished_at=utcnow(), eta_seconds=None)
+            return "cancelled"
+        if why == "interrupted":
+            release(self.services, self.claim)
+        return why
+
+    def _fail(self, error: dict[str, Any]) -> str:
+        if self._why is not None:  # asked to stop (or lost the render): the failure is a consequence
+            return self._stopped()
+        self._clean()
+        tail = "\n".join(error.get("log_tail") or [])
+        self._update(state="failed", finished_at=utcnow(), error=error, log_tail=tail, eta_seconds=None)
+        return "failed"
+
+    # -------------------------------------------------------------- finishing
+
+    def _ingest(self, outputs: Sequence[OutputResult], workspace_id: str,
+                provenance: dict[str, Any]) -> list[dict[str, Any]]:
+        """Every file made becomes an asset, probed from the file by ingest."""
+        from reelforge.media.ingest import IngestError, ingest_file
+
+        files: list[tuple[Path, str, int]] = []
+        for i, out in enumerate(outputs):
+            files.append((out.path, "output", i))
+            files += [(p, role, i) for p, role in ((out.poster, "poster"), (out.thumbnail, "thumbnail")) if p]
+            files += [(p, "subtitles", i) for p in out.sidecars]
+        refs: list[dict[str, Any]] = []
+        try:
+            for path, role, index in files:
+                if not path.is_file():
+                    raise _OutputError(f"the render did not produce {path.name}")
+                with self.services.sessions() as db:
+                    try:
+                        asset, created = ingest_file(
+                            db, self.services.storage, workspace_id=workspace_id, path=path, name=path.name,
+                            source="render", derived_from={**provenance, "role": role, "output": index},
+                            render_id=self.claim.render_id, settings=self.services.settings)
+                    except IngestError as exc:
+                        raise _OutputError(f"{path.name} could not be stored: {exc}") from None
+                    refs.append({"asset_id": asset.id, "role": role, "output": index, "created": created})
+        except BaseException:
+            self._discard(refs)
+            raise
+        return refs
+
+    def _discard(self, refs: Sequence[dict[str, Any]]) -> None:
+        """Remove the assets this attempt created (not deduplicated ones it merely found)."""
+        storage = self.services.storage
+        for ref in refs:
+            if not ref.get("created"):
+                continue
+            try:
+                with self.services.sessions() as db:
+                    asset = db.get(Asset, ref["asset_id"])
+                    if asset is None:
+                        continue
+                    keys = [k for k in (asset.storage_key, asset.thumbnail_key, asset.waveform_key) if k]
+                    db.delete(asset)
+                    db.commit()
+                for key in keys:
+                    storage.delete(key)
+            except Exception:
+                log.warning("could not remove output asset %s", ref.get("asset_id"), exc_info=True)
+
+
+def _held_by(claim: Claim) -> tuple[Any, ...]:
+    """The render is still running under this claim (a later claim has another attempt number)."""
+    worker = Render.worker.is_(None) if claim.worker is None else Render.worker == claim.worker
+    return (Render.id == claim.render_id, worker, Render.attempts == claim.attempt,
+            Render.state.in_(RUNNING_STATES))
+
+
+class _OutputError(Exception):
+    """A file the render made cannot become an asset."""
+
+
+def release(services: Services, claim: Claim, *, now: datetime | None = None) -> str | None:
+    """Give an interrupted render back: ``queued`` to run again from the start while attempts
+    remain, else ``failed`` with ``interrupted``; a render whose cancel was requested becomes
+    ``cancelled``. Conditional on the claim, so two recoverers cannot both act. Returns the new
+    state, or None if the render was no longer held by ``claim``."""
+    now = now or utcnow()
+    limit = services.settings.max_render_attempts
+    with services.sessions() as db:
+        render = db.get(Render, claim.render_id)
+        if render is None:
+            return None
+        cancel = render.cancel_requested
+        owned = _held_by(claim)
+        values: dict[str, Any]
+        if cancel:
+            values = {"state": "cancelled", "finished_at": now, "eta_seconds": None}
+        elif claim.attempt < limit:
+            values = {"state": "queued", "worker": None, "progress": 0.0, "eta_seconds": None, "heartbeat_at": None}
+        else:
+            times = f"{claim.attempt} time{'s' if claim.attempt != 1 else ''}"
+            values = {"state": "failed", "finished_at": now, "eta_seconds": None, "error": _error(
+                "interrupted", f"the render was interrupted {times} (the service stopped or crashed while it ran) "
+                               f"and is not retried again; create it again to retry")}
+        count = rows_updated(db, update(Render).where(*owned).values(**values))
+        db.commit()
+    if count != 1:
+        return None
+    shutil.rmtree(work_dir_for(services.storage.temp_dir(), claim.render_id, claim.attempt), ignore_errors=True)
+    return str(values["state"])

@@ -1,0 +1,208 @@
+"""The render worker: N threads that take queued renders in order and run them.
+
+Claiming is one conditional ``UPDATE … WHERE id = :oldest_queued AND state = 'queued'``: of any
+number of threads and processes sharing the database, exactly one sees a row count of 1 for a
+render, so no render runs twice at once (on PostgreSQL the UPDATE re-checks the row after
+waiting for a concurrent one; SQLite serialises writers).
+
+A running render's row gets a heartbeat every second. Renders whose worker stopped beating
+(``stale_after``, 30 s by default), or that a worker of the same name left behind in a previous
+life, are recovered: back to ``queued`` while attempts remain, else ``failed`` with
+``interrupted``. Recovery runs at start and then every ``recover_interval`` seconds, so a crashed
+process's renders are taken over by the others.
+
+Give each process its own ``name`` (the default is host, pid and a random suffix); a stable name
+lets a restarted process recover its own renders at once instead of after ``stale_after``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import socket
+import threading
+import time
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from sqlalchemy import or_, select, update
+
+from reelforge.db.models import Render, utcnow
+
+from .render_job import RUNNING_STATES, Claim, RenderJob, release, rows_updated
+
+if TYPE_CHECKING:
+    from reelforge.api.services import Services
+
+__all__ = ["RenderWorker"]
+
+log = logging.getLogger("reelforge.worker")
+
+
+class RenderWorker:
+    def __init__(self, services: Services, *, concurrency: int, name: str | None = None,
+                 poll_interval: float = 1.0, heartbeat_interval: float = 1.0, stale_after: float = 30.0,
+                 recover_interval: float = 15.0):
+        if concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
+        self.services = services
+        self.concurrency = concurrency
+        self.name = name or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+        self.poll_interval = poll_interval
+        """Seconds between looks at the queue when nobody calls :meth:`wake` (other processes
+        may add work)."""
+        self.heartbeat_interval = heartbeat_interval
+        self.stale_after = stale_after
+        self.recover_interval = recover_interval
+        self._threads: list[threading.Thread] = []
+        self._stopping = threading.Event()
+        self._cond = threading.Condition()
+        self._generation = 0
+        self._jobs: set[RenderJob] = set()
+        self._jobs_lock = threading.Lock()
+        self._last_recover = 0.0
+        self._recover_lock = threading.Lock()
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def start(self) -> None:
+        if self._threads:
+            raise RuntimeError("the worker is already started")
+        self._stopping.clear()
+        try:
+            self.recover(include_own=True)
+        except Exception:  # a database not answering yet: the loops retry recovery later
+            log.exception("render recovery failed at start")
+        self._threads = [threading.Thread(target=self._loop, name=f"render-worker-{i}", daemon=True)
+                         for i in range(self.concurrency)]
+        for thread in self._threads:
+            thread.start()
+        log.info("render worker %s started with %d thread(s)", self.name, self.concurrency)
+
+    def stop(self, timeout: float = 15.0) -> None:
+        """Stop taking work and interrupt running renders (they go back to the queue, or fail if
+        they used up their attempts). Queued renders stay queued."""
+        self._stopping.set()
+        with self._cond:
+            self._cond.notify_all()
+        with self._jobs_lock:
+            jobs = list(self._jobs)
+        for job in jobs:
+            job.interrupt()
+        deadline = time.monotonic() + timeout
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        if any(t.is_alive() for t in self._threads):
+            log.warning("render worker %s: threads still busy after %.0f s", self.name, timeout)
+        self._threads = []
+
+    def wake(self) -> None:
+        """New work was queued: look now rather than at the next poll."""
+        with self._cond:
+            self._generation += 1
+            self._cond.notify_all()
+
+    def alive(self) -> bool:
+        return bool(self._threads) and not self._stopping.is_set() and all(t.is_alive() for t in self._threads)
+
+    # ------------------------------------------------------------------ claiming
+
+    def claim(self) -> Claim | None:
+        """Take the oldest queued render, or None when there is none."""
+        sessions = self.services.sessions
+        for _ in range(20):  # another worker may take the candidate first; then try the next one
+            with sessions() as db:
+                candidate = db.execute(select(Render.id, Render.attempts).where(Render.state == "queued")
+                                       .order_by(Render.seq, Render.id).limit(1)).first()
+                if candidate is None:
+                    return None
+                now = utcnow()
+                count = rows_updated(db, update(Render)
+                                     .where(Render.id == candidate.id, Render.state == "queued")
+                                     .values(state="preparing", worker=self.name, attempts=Render.attempts + 1,
+                                             started_at=now, heartbeat_at=now, progress=0.0, eta_seconds=None,
+                                             error=None))
+                if count == 1:
+                    attempt = db.scalar(select(Render.attempts).where(Render.id == candidate.id))
+                    db.commit()
+                    return Claim(candidate.id, self.name, int(attempt or candidate.attempts + 1))
+                db.rollback()
+        return None
+
+    # ------------------------------------------------------------------ recovery
+
+    def recover(self, *, include_own: bool = False) -> int:
+        """Put renders whose worker is gone back in the queue (or fail them); return how many.
+
+        ``include_own`` also takes this worker's name's running renders: only right for a
+        process that has just started and so runs none of them."""
+        sessions = self.services.sessions
+        cutoff = utcnow() - timedelta(seconds=self.stale_after)
+        gone = or_(Render.heartbeat_at.is_(None), Render.heartbeat_at < cutoff)
+        if include_own:
+            gone = or_(gone, Render.worker == self.name)
+        with sessions() as db:
+            rows = db.execute(select(Render.id, Render.worker, Render.attempts)
+                              .where(Render.state.in_(RUNNING_STATES), gone)).all()
+        count = 0
+        for row in rows:
+            state = release(self.services, Claim(row.id, row.worker, row.attempts))
+            if state is not None:
+                count += 1
+                log.warning("render %s of worker %s was interrupted (attempt %d): now %s", row.id, row.worker,
+                            row.attempts, state)
+        self._last_recover = time.monotonic()
+        return count
+
+    # ------------------------------------------------------------------ the loop
+
+    def _loop(self) -> None:
+        seen = -1
+        failures = 0
+        while not self._stopping.is_set():
+            try:
+                claim = self.claim()
+                failures = 0
+            except Exception:  # the database may be restarting: back off, never die
+                failures += 1
+                log.exception("could not claim a render")
+                self._stopping.wait(min(30.0, self.poll_interval * 2 ** min(failures, 5)))
+                continue
+            if claim is not None:
+                self._run(claim)
+                continue
+            self._maybe_recover()
+            with self._cond:
+                if self._generation == seen and not self._stopping.is_set():
+                    self._cond.wait(self.poll_interval)
+                seen = self._generation
+
+    def _maybe_recover(self) -> None:
+        if time.monotonic() - self._last_recover < self.recover_interval:
+            return
+        if not self._recover_lock.acquire(blocking=False):
+            return
+        try:
+            self.recover()
+        except Exception:
+            log.exception("render recovery failed")
+        finally:
+            self._recover_lock.release()
+
+    def _run(self, claim: Claim) -> None:
+        job = RenderJob(self.services, claim, heartbeat_interval=self.heartbeat_interval)
+        with self._jobs_lock:
+            self._jobs.add(job)
+        if self._stopping.is_set():
+            job.interrupt()
+        started = time.monotonic()
+        try:
+            outcome = job.run()
+            log.info("render %s: %s after %.1f s (attempt %d)", claim.render_id, outcome,
+                     time.monotonic() - started, claim.attempt)
+        except Exception:  # the job records its own failures; this is a last resort
+            log.exception("render %s crashed the worker thread", claim.render_id)
+        finally:
+            with self._jobs_lock:
+                self._jobs.discard(job)
