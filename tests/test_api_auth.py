@@ -1,0 +1,111 @@
+"""Every route, table-driven from the OpenAPI document, so a new route cannot forget auth:
+missing, revoked and under-scoped credentials are refused, and another workspace gets 404."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from service import Service
+
+PUBLIC = {"/healthz", "/readyz", "/v1/oauth/token"}
+FAMILY_SCOPES = {"assets": "assets", "projects": "projects", "renders": "renders", "keys": "keys", "oauth": "keys"}
+
+
+def _routes(service: Service) -> list[tuple[str, str]]:
+    paths = service.client.app.openapi()["paths"]  # type: ignore[attr-defined]
+    return [(method.upper(), path) for path, ops in paths.items() for method in ops if path not in PUBLIC]
+
+
+def _family(path: str) -> str | None:
+    parts = path.split("/")
+    return FAMILY_SCOPES.get(parts[2]) if len(parts) > 2 else None
+
+
+def _fill(path: str, ids: dict[str, str]) -> str:
+    for name, value in ids.items():
+        path = path.replace("{" + name + "}", value)
+    return path
+
+
+COLOUR_EDIT = {"timeline": {"tracks": [{"clips": [{"asset": {"type": "color", "color": "red"}, "length": 1}]}]}}
+
+
+def _call(service: Service, method: str, url: str, token: str | None) -> Any:
+    """The request, with a body valid enough that only auth or ownership can refuse it."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    if method == "PATCH" and "/projects/" in url:
+        headers["Content-Type"] = "application/json-patch+json"
+        return service.client.request(method, url, headers={**headers, "If-Match": "*"},
+                                      content=b'[{"op": "replace", "path": "/timeline/background", "value": "#000000"}]')
+    if method == "PUT" and "/projects/" in url:
+        return service.client.request(method, url, headers={**headers, "If-Match": "*"}, json={"edit": COLOUR_EDIT})
+    if method in ("POST", "PUT", "PATCH"):
+        return service.client.request(method, url, headers={**headers, "If-Match": "*"}, json={})
+    return service.client.request(method, url, headers=headers)
+
+
+def _code(r: Any) -> str | None:
+    return r.json().get("code") if r.content else None
+
+
+def _resources(service: Service, media: Any) -> dict[str, str]:
+    """One resource of each kind in the service's workspace."""
+    video = media.video(duration=0.4)
+    with video.open("rb") as f:
+        asset = service.post("/v1/assets", files={"file": ("clip.mp4", f, "video/mp4")}).json()
+    edit = {"timeline": {"tracks": [{"clips": [{"asset": {"type": "video", "src": asset["id"]}}]}]},
+            "outputs": [{"width": 160, "height": 90, "quality": "draft"}]}
+    project = service.post("/v1/projects", json={"name": "p", "edit": edit}).json()
+    render = service.post("/v1/renders", json={"project_id": project["id"]}).json()
+    key = service.post("/v1/keys", json={"scopes": ["assets:read"]}).json()
+    client = service.post("/v1/oauth/clients", json={"scopes": ["assets:read"]}).json()
+    return {"asset_id": asset["id"], "project_id": project["id"], "number": "1", "render_id": render["id"],
+            "key_id": key["id"], "client_id": client["id"]}
+
+
+def test_every_route_refuses_bad_credentials(sqlite_service: Service, media: Any) -> None:
+    service = sqlite_service
+    ids = _resources(service, media)
+    revoked = service.post("/v1/keys", json={"scopes": ["admin"]}).json()
+    service.post(f"/v1/keys/{revoked['id']}/revoke")
+    narrow = {"keys": service.new_key("assets:read", "assets:write"), "other": service.new_key("keys:read", "keys:write")}
+    routes = _routes(service)
+    assert len(routes) >= 25
+    failures = []
+    for method, path in routes:
+        url = _fill(path, ids)
+        r = _call(service, method, url, None)
+        if r.status_code != 401 or "www-authenticate" not in r.headers:
+            failures.append((method, path, "missing", r.status_code))
+        r = _call(service, method, url, revoked["token"])
+        if r.status_code != 401:
+            failures.append((method, path, "revoked", r.status_code))
+        family = _family(path)
+        if family is not None:
+            token = narrow["keys"] if family == "keys" else narrow["other"]
+            r = _call(service, method, url, token)
+            if r.status_code != 403 or (method != "HEAD" and _code(r) != "insufficient-scope"):
+                failures.append((method, path, "scope", r.status_code))
+    assert failures == []
+
+
+def test_another_workspace_sees_nothing(sqlite_service: Service, media: Any) -> None:
+    service = sqlite_service
+    ids = _resources(service, media)
+    other = service.other_workspace_key()
+    failures = []
+    for method, path in _routes(service):
+        if "{" not in path:
+            if method == "GET" and path != "/v1/workspace":
+                listed = _call(service, method, path, other).json()
+                leaked = {d.get("id") for d in listed.get("data", [])} & set(ids.values())
+                if leaked:
+                    failures.append((method, path, "listed", leaked))
+            continue
+        r = _call(service, method, _fill(path, ids), other)
+        if r.status_code != 404:
+            failures.append((method, path, r.status_code))
+    assert failures == [], failures
+    # and the resources are untouched for their owner
+    assert service.get(f"/v1/assets/{ids['asset_id']}").status_code == 200
+    assert service.get(f"/v1/projects/{ids['project_id']}").json()["revision"] == 1
