@@ -89,6 +89,17 @@ def service(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
         yield svc
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def rendering(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
+    """The API with its in-process worker running one render at a time."""
+    if request.param == "postgresql" and not _PG:
+        if os.environ.get("CI"):
+            pytest.fail("CI must test against PostgreSQL, and none answers at REELFORGE_TEST_POSTGRES")
+        pytest.skip("no PostgreSQL at REELFORGE_TEST_POSTGRES")
+    with running_service(tmp_path, request.param, workers=1) as svc:
+        yield svc
+
+
 @pytest.fixture
 def sqlite_service(tmp_path: Path) -> Any:
     with running_service(tmp_path, "sqlite") as svc:

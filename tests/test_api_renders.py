@@ -7,7 +7,6 @@ are small (a second of 640x360 at draft quality) so the whole file stays quick.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -18,19 +17,9 @@ from sqlalchemy import select, update
 from reelforge.db.models import Asset, Project, ProjectRevision, Render, new_id, utcnow
 from reelforge.jobs.worker import RenderWorker
 from reelforge.render.probe import probe
-from service import Service, postgres_available, running_service
+from service import Service
 
-_PG = postgres_available()
 TERMINAL = ("succeeded", "failed", "cancelled")
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def rendering(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Service]:
-    """The API with its in-process worker running one render at a time."""
-    if request.param == "postgresql" and not _PG:
-        pytest.skip("no PostgreSQL at REELFORGE_TEST_POSTGRES")
-    with running_service(tmp_path, request.param, workers=1) as svc:
-        yield svc
 
 
 # ------------------------------------------------------------------ helpers
