@@ -89,3 +89,33 @@ def test_keys_commands(tmp_path: Path) -> None:
     assert run("revoke", key_id).returncode == 0
     bad = run("create", "--scope", "everything")
     assert bad.returncode == 2 and "unknown scopes" in bad.stderr
+
+
+def test_json_logs_carry_the_request_id(tmp_path: Path) -> None:
+    import json
+
+    port = _free_port()
+    env = {**_env(tmp_path, port), "REELFORGE_LOG_FORMAT": "json"}
+    proc = subprocess.Popen([sys.executable, "-m", "reelforge", "serve", "--port", str(port)], cwd=tmp_path, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        assert proc.stdout is not None
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and "startup complete" not in proc.stdout.readline():
+            pass
+        r = httpx.get(f"http://127.0.0.1:{port}/v1/workspace")
+        assert r.status_code == 401
+        request_id = r.headers["x-request-id"]
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if request_id in line:
+                record = json.loads(line)
+                assert record["request_id"] == request_id and record["status"] == 401
+                assert record["level"] == "info" and record["timestamp"].endswith("Z")
+                assert "authorization" not in line.lower()
+                break
+        else:
+            raise AssertionError("no log line for the request")
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=30)

@@ -239,9 +239,11 @@ def serve(
     import uvicorn
 
     from reelforge.api.app import bootstrap, create_app, open_services
+    from reelforge.logs import configure_logging
     from reelforge.settings import Settings
 
     settings = Settings()
+    configure_logging(settings.log_format)
     services = open_services(settings)
     token = bootstrap(services)
     base = settings.public_url.rstrip("/")
@@ -257,7 +259,8 @@ def serve(
                 f"-H 'Content-Type: application/json' -d '{body}'")
         out.print(f"  {curl}\n", markup=False, highlight=False, soft_wrap=True)
     out.print(f"API docs: {base}/docs   database: {settings.resolved_database_url()}", markup=False, highlight=False)
-    uvicorn.run(create_app(services=services), host=host, port=port, log_level="info")
+    # Our middleware logs every request with its id; uvicorn's own access log would repeat it.
+    uvicorn.run(create_app(services=services), host=host, port=port, log_config=None, access_log=False)
 
 
 keys_app = typer.Typer(help="Manage API keys directly in the database (an admin tool for this machine).",
