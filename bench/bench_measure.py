@@ -6,6 +6,10 @@ for*: ``ru_maxrss`` is then the largest resident set over that process tree. So 
 CLI, which runs FFmpeg as its own child, is measured with FFmpeg included, and each run is
 measured on its own (unlike ``getrusage(RUSAGE_CHILDREN)``, whose maximum never goes down).
 :func:`tree_rss_works` checks this on the running system.
+
+The same usage gives the tree's CPU time (user + system), which measures the work done and is
+much less disturbed than wall time when other processes share the machine. How much they
+used during each run is measured too (``Sample.foreign``, from ``/proc/stat``).
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["CommandFailed", "Sample", "median", "run_measured", "run_sequence", "tree_rss_works"]
+__all__ = ["CommandFailed", "Sample", "machine_busy", "median", "run_measured", "run_sequence", "tree_rss_works"]
 
 
 class CommandFailed(RuntimeError):
@@ -38,32 +42,66 @@ class Sample:
     """Seconds from start to exit."""
     max_rss_kib: int
     """Largest resident set of the process tree, in KiB (Linux reports ``ru_maxrss`` in KiB)."""
+    cpu: float
+    """CPU seconds (user + system) of the process tree."""
+    foreign: float | None = None
+    """Share of the machine's CPU capacity (0 to 1) that *other* processes used during the
+    run; ``None`` where ``/proc/stat`` is not available. Above about 0.1 the wall time is
+    disturbed by other load."""
 
     @property
     def max_rss_mib(self) -> float:
         return self.max_rss_kib / 1024
 
 
+_CPUS = os.cpu_count() or 1
+_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def machine_busy() -> float | None:
+    """CPU seconds every process of the machine has used so far (all CPUs), or ``None``."""
+    try:
+        with open("/proc/stat", encoding="ascii") as f:
+            fields = [int(x) for x in f.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    # user nice system idle iowait irq softirq steal [guest guest_nice: already in user/nice]
+    busy = sum(fields[:8]) - fields[3] - fields[4]
+    return busy / _TICK
+
+
+def _foreign(busy_before: float | None, busy_after: float | None, ours: float, wall: float) -> float | None:
+    if busy_before is None or busy_after is None or wall <= 0:
+        return None
+    return min(1.0, max(0.0, (busy_after - busy_before - ours) / (wall * _CPUS)))
+
+
 def run_measured(cmd: Sequence[str], *, cwd: Path | None = None, env: dict[str, str] | None = None) -> Sample:
-    """Run ``cmd`` to completion; its wall time and its process tree's peak RSS."""
+    """Run ``cmd`` to completion: its wall time, and its process tree's peak RSS and CPU time."""
     with tempfile.TemporaryFile(mode="w+b") as log:
+        busy = machine_busy()
         start = time.perf_counter()
         proc = subprocess.Popen(list(cmd), cwd=cwd, env=env, stdin=subprocess.DEVNULL,
                                 stdout=subprocess.DEVNULL, stderr=log)
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - start
+        busy_after = machine_busy()
         proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
         if proc.returncode != 0:
             log.seek(0)
             raise CommandFailed(cmd, proc.returncode, log.read().decode("utf-8", "replace"))
-    return Sample(wall, int(usage.ru_maxrss))
+    cpu = usage.ru_utime + usage.ru_stime
+    return Sample(wall, int(usage.ru_maxrss), cpu, _foreign(busy, busy_after, cpu, wall))
 
 
 def run_sequence(cmds: Sequence[Sequence[str]], *, cwd: Path | None = None,
                  env: dict[str, str] | None = None) -> Sample:
-    """Several commands one after another: total wall time, largest peak RSS."""
+    """Several commands one after another: total wall and CPU time, largest peak RSS."""
     samples = [run_measured(c, cwd=cwd, env=env) for c in cmds]
-    return Sample(sum(s.wall for s in samples), max(s.max_rss_kib for s in samples))
+    wall = sum(s.wall for s in samples)
+    shares = [s.foreign for s in samples]
+    foreign = None if None in shares else sum((s.foreign or 0) * s.wall for s in samples) / wall
+    return Sample(wall, max(s.max_rss_kib for s in samples), sum(s.cpu for s in samples), foreign)
 
 
 def tree_rss_works() -> bool:

@@ -63,14 +63,17 @@ def render(spec: dict[str, Any]) -> None:
     lw = spec["logo_size"][0]
     layers.append(ImageClip(spec["logo"]).with_duration(total).with_opacity(spec["logo_opacity"])
                   .with_position((w - lw - spec["margin_x"], spec["margin_y"])))
-    title = TextClip(font=spec["font_file"], text=spec["title"], font_size=spec["title_size"], color="white")
+    # MoviePy sizes a label by its ascent only; a margin keeps descenders ("g", "y") whole.
+    title = TextClip(font=spec["font_file"], text=spec["title"], font_size=spec["title_size"], color="white",
+                     margin=(2, round(spec["title_size"] * 0.25)))
     fade = spec["title_fade"]
     layers.append(title.with_duration(spec["title_length"]).with_position("center")
                   .with_effects([vfx.CrossFadeIn(fade), vfx.CrossFadeOut(fade)]))
 
     def caption(text: str) -> Any:
         return TextClip(font=spec["font_file"], text=text, font_size=spec["caption_size"], color="white",
-                        stroke_color="black", stroke_width=max(1, round(spec["caption_size"] * 0.06)))
+                        stroke_color="black", stroke_width=max(1, round(spec["caption_size"] * 0.06)),
+                        margin=(2, round(spec["caption_size"] * 0.25)))
 
     subtitles = SubtitlesClip(spec["captions"], make_textclip=caption, encoding="utf-8")
     layers.append(subtitles.with_position(("center", round(h * (1 - spec["caption_margin"]) - spec["caption_size"] * 1.3))))

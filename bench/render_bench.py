@@ -183,8 +183,18 @@ class Contender:
         return [s.wall for s in self.samples]
 
     @property
+    def cpus(self) -> list[float]:
+        return [s.cpu for s in self.samples]
+
+    @property
     def peak_mib(self) -> float:
         return max(s.max_rss_mib for s in self.samples)
+
+    @property
+    def foreign(self) -> float | None:
+        """The largest share of the machine other processes used during a timed run."""
+        shares = [s.foreign for s in self.samples if s.foreign is not None]
+        return max(shares) if shares else None
 
 
 def alternate(contenders: Sequence[Contender], runs: int) -> None:
@@ -196,12 +206,36 @@ def alternate(contenders: Sequence[Contender], runs: int) -> None:
             sample = c.run()
             if timed:
                 c.samples.append(sample)
-            log(f"  {'round ' + str(rnd) if timed else 'warm-up':<8} {c.name:<34} {sample.wall:8.2f} s "
-                f"{sample.max_rss_mib:8.0f} MiB")
+            log_sample("round " + str(rnd) if timed else "warm-up", c.name, sample)
 
 
-def round_ratios(a: Contender, b: Contender) -> list[float]:
-    return [x / y for x, y in zip(a.walls, b.walls, strict=True)]
+def log_sample(when: str, name: str, sample: Sample) -> None:
+    other = "" if sample.foreign is None else f"  other load {100 * sample.foreign:3.0f} %"
+    log(f"  {when:<8} {name:<34} {sample.wall:8.2f} s wall {sample.cpu:8.2f} s cpu "
+        f"{sample.max_rss_mib:6.0f} MiB{other}")
+
+
+def round_ratios(a: Contender, b: Contender, *, cpu: bool = False) -> list[float]:
+    xs, ys = (a.cpus, b.cpus) if cpu else (a.walls, b.walls)
+    return [x / y for x, y in zip(xs, ys, strict=True)]
+
+
+BUSY = 0.10
+"""Other processes using more than this share of the machine make wall times unreliable."""
+
+
+def load_row(report: Report, section: str, contenders: Sequence[Contender]) -> None:
+    shares = [c.foreign for c in contenders if c.foreign is not None]
+    if not shares:
+        return
+    worst = max(shares)
+    note = ("machine busy: wall ratios unreliable, trust the cpu ratios" if worst > BUSY
+            else "quiet machine")
+    report.add(section, "other load during timed runs (worst run)", 100 * worst, "%", note=note)
+
+
+def rounds_note(ratios: Sequence[float]) -> str:
+    return "rounds: " + ", ".join(f"{r:.3f}" for r in ratios)
 
 
 # ---------------------------------------------------------------------------------- sections
@@ -243,23 +277,29 @@ def section_reference(setup: Setup, report: Report) -> Contender:
     same = check_outputs("reelforge", rf.outputs, [canvas], s.total)
     same &= check_outputs("hand-written ffmpeg", ff.outputs, [canvas], s.total)
     quality = psnr(setup.ffmpeg, ff.outputs[0], rf.outputs[0])
-    ratios = round_ratios(rf, ff)
+    ratios, cpu_ratios = round_ratios(rf, ff), round_ratios(rf, ff, cpu=True)
     sec = "reference"
     report.add(sec, "reelforge render: median wall", median(rf.walls), "s")
     report.add(sec, "hand-written ffmpeg: median wall", median(ff.walls), "s")
     report.add(sec, "reelforge / ffmpeg wall (median of rounds)", ratio=median(ratios), target=REFERENCE_TARGET,
-               note="rounds: " + ", ".join(f"{r:.3f}" for r in ratios), graded=not setup.quick)
+               note=rounds_note(ratios), graded=not setup.quick)
+    report.add(sec, "reelforge render: median cpu (user+sys)", median(rf.cpus), "s")
+    report.add(sec, "hand-written ffmpeg: median cpu (user+sys)", median(ff.cpus), "s")
+    report.add(sec, "reelforge / ffmpeg cpu (median of rounds)", ratio=median(cpu_ratios), target=REFERENCE_TARGET,
+               note=rounds_note(cpu_ratios), graded=not setup.quick)
     report.add(sec, "reelforge render: peak RSS", rf.peak_mib, "MiB", note="CLI + FFmpeg process tree")
     report.add(sec, "hand-written ffmpeg: peak RSS", ff.peak_mib, "MiB")
     report.add(sec, "reelforge / ffmpeg peak RSS", ratio=rf.peak_mib / ff.peak_mib)
     report.add(sec, "reelforge validate (startup, probe, compile)", median(va.walls), "s",
                ratio=median(va.walls) / median(ff.walls), note="ratio: share of the ffmpeg wall time")
+    load_row(report, sec, [rf, ff, va])
     report.add(sec, "outputs equivalent (size, length, audio)", note="yes" if same else "NO: see the log above")
     if quality is not None:
         report.add(sec, "PSNR reelforge vs ffmpeg picture", quality, "dB",
                    note="same picture; captions/title rasterised differently")
     report.raw["reference"] = {"reelforge": [asdict(x) for x in rf.samples], "ffmpeg": [asdict(x) for x in ff.samples],
                                "validate": [asdict(x) for x in va.samples], "ratios": ratios,
+                               "cpu_ratios": cpu_ratios,
                                "outputs": [describe(p) for p in (*rf.outputs, *ff.outputs)], "ffmpeg_command": hand}
     return rf
 
@@ -289,23 +329,31 @@ def section_aspect(setup: Setup, report: Report, reference: Contender | None) ->
     same &= check_outputs("ffmpeg, three processes", ff3.outputs, canvases, s.total)
     sec = "aspect"
     r1, r3 = round_ratios(rf, ff1), round_ratios(rf, ff3)
+    c1, c3 = round_ratios(rf, ff1, cpu=True), round_ratios(rf, ff3, cpu=True)
     report.add(sec, "reelforge render, 3 outputs: median wall", median(rf.walls), "s")
     report.add(sec, "ffmpeg one process, 3 outputs: median wall", median(ff1.walls), "s")
     report.add(sec, "ffmpeg three processes: median total wall", median(ff3.walls), "s")
-    report.add(sec, "reelforge / ffmpeg one process", ratio=median(r1), target=ASPECT_TARGET,
-               note="rounds: " + ", ".join(f"{r:.3f}" for r in r1), graded=not setup.quick)
-    report.add(sec, "reelforge / ffmpeg three processes", ratio=median(r3),
-               note="rounds: " + ", ".join(f"{r:.3f}" for r in r3))
+    report.add(sec, "reelforge / ffmpeg one process wall", ratio=median(r1), target=ASPECT_TARGET,
+               note=rounds_note(r1), graded=not setup.quick)
+    report.add(sec, "reelforge / ffmpeg three processes wall", ratio=median(r3), note=rounds_note(r3))
+    report.add(sec, "reelforge render, 3 outputs: median cpu", median(rf.cpus), "s")
+    report.add(sec, "ffmpeg one process: median cpu", median(ff1.cpus), "s")
+    report.add(sec, "ffmpeg three processes: median cpu", median(ff3.cpus), "s")
+    report.add(sec, "reelforge / ffmpeg one process cpu", ratio=median(c1), target=ASPECT_TARGET,
+               note=rounds_note(c1), graded=not setup.quick)
+    report.add(sec, "reelforge / ffmpeg three processes cpu", ratio=median(c3), note=rounds_note(c3))
     if reference is not None:
-        report.add(sec, "reelforge 3 outputs / reelforge 1 output", ratio=median(rf.walls) / median(reference.walls),
-                   note="what the two extra shapes cost")
+        report.add(sec, "reelforge 3 outputs / reelforge 1 output wall",
+                   ratio=median(rf.walls) / median(reference.walls), note="what the two extra shapes cost")
     report.add(sec, "reelforge render: peak RSS", rf.peak_mib, "MiB")
     report.add(sec, "ffmpeg one process: peak RSS", ff1.peak_mib, "MiB")
     report.add(sec, "ffmpeg three processes: peak RSS", ff3.peak_mib, "MiB", note="largest of the three")
     report.add(sec, "reelforge / ffmpeg one process peak RSS", ratio=rf.peak_mib / ff1.peak_mib)
+    load_row(report, sec, [rf, ff1, ff3])
     report.add(sec, "outputs equivalent (size, length, audio)", note="yes" if same else "NO: see the log above")
     report.raw["aspect"] = {"reelforge": [asdict(x) for x in rf.samples], "ffmpeg_one": [asdict(x) for x in ff1.samples],
                             "ffmpeg_three": [asdict(x) for x in ff3.samples], "ratios_one": r1, "ratios_three": r3,
+                            "cpu_ratios_one": c1, "cpu_ratios_three": c3,
                             "outputs": [describe(p) for p in (*rf.outputs, *ff1.outputs, *ff3.outputs)]}
 
 
@@ -340,13 +388,19 @@ def section_moviepy(setup: Setup, report: Report, reference: Contender | None, w
         log(f"  moviepy failed: {exc}")
         report.add(sec, "moviepy render", note=f"failed (exit {exc.code}); see the log")
         return
-    log(f"  run 1    {'moviepy':<34} {sample.wall:8.2f} s {sample.max_rss_mib:8.0f} MiB")
+    log_sample("run 1", "moviepy", sample)
     canvas = Canvas("wide-16x9", s.width, s.height)
     same = check_outputs("moviepy", [out], [canvas], s.total)
     report.add(sec, "moviepy render: wall (1 run)", sample.wall, "s")
+    report.add(sec, "moviepy render: cpu (user+sys)", sample.cpu, "s")
+    if sample.foreign is not None:
+        report.add(sec, "other load during the run", 100 * sample.foreign, "%",
+                   note="machine busy: wall ratio unreliable" if sample.foreign > BUSY else "quiet machine")
     if reference is not None:
         ref = median(reference.walls)
         report.add(sec, "moviepy / reelforge wall", ratio=sample.wall / ref, note=f"reelforge median {ref:.2f} s")
+        report.add(sec, "moviepy / reelforge cpu", ratio=sample.cpu / median(reference.cpus),
+                   note=f"reelforge median {median(reference.cpus):.2f} s")
         report.add(sec, "moviepy / reelforge peak RSS", ratio=sample.max_rss_mib / reference.peak_mib)
     report.add(sec, "moviepy render: peak RSS", sample.max_rss_mib, "MiB")
     report.add(sec, "output as expected (size, length, audio)", note="yes" if same else "NO: see the log above")
@@ -362,6 +416,8 @@ def section_compile(setup: Setup, report: Report) -> None:
                ratio=result.compile_median / COMPILE_TARGET, target=1.0,
                note=f"ratio to {COMPILE_TARGET} s; {result.inputs} inputs, {result.filters} filters, "
                     f"{result.graph_chars / 1e6:.2f} MB graph")
+    report.add(sec, f"compile_edit, {result.clips} clips: median cpu", result.compile_cpu_median, "s",
+               ratio=result.compile_cpu_median / COMPILE_TARGET, target=1.0, note="the same runs in CPU time")
     report.add(sec, "parse_edit (validation), 500 clips: median", result.parse_median, "s")
     report.raw["compile"] = asdict(result)
 
@@ -371,7 +427,7 @@ def section_compile(setup: Setup, report: Report) -> None:
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    p.add_argument("--runs", type=int, default=None, help="timed rounds per comparison (default 3; 2 with --quick)")
+    p.add_argument("--runs", type=int, default=None, help="timed rounds per comparison (default 3; 1 with --quick)")
     p.add_argument("--quick", action="store_true",
                    help=f"{QUICK.width}x{QUICK.height}, {QUICK.total} s timeline: about a minute; MoviePy skipped")
     p.add_argument("--moviepy", action="store_true", help="run MoviePy even with --quick")
@@ -384,7 +440,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     scale: Scale = QUICK if args.quick else FULL
-    runs = args.runs if args.runs is not None else (2 if args.quick else 3)
+    runs = args.runs if args.runs is not None else (1 if args.quick else 3)
     if runs < 1:
         sys.exit("--runs must be at least 1")
     sections = tuple(args.only) if args.only else SECTIONS
