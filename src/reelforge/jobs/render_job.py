@@ -38,7 +38,7 @@ from reelforge.spec.errors import EditError, Problem
 from reelforge.spec.validate import parse_edit
 
 if TYPE_CHECKING:
-    from reelforge.api.services import Services
+    from .context import JobContext
 
 __all__ = [
     "ERROR_CODES",
@@ -160,7 +160,7 @@ class _Stop(Exception):
 class RenderJob:
     """One attempt at one render. :meth:`run` blocks until the render ended or was interrupted."""
 
-    def __init__(self, services: Services, claim: Claim, *, heartbeat_interval: float = 1.0):
+    def __init__(self, services: JobContext, claim: Claim, *, heartbeat_interval: float = 1.0):
         self.services = services
         self.claim = claim
         self.heartbeat_interval = heartbeat_interval
@@ -383,7 +383,7 @@ class _OutputError(Exception):
     """A file the render made cannot become an asset."""
 
 
-def release(services: Services, claim: Claim, *, now: datetime | None = None) -> str | None:
+def release(services: JobContext, claim: Claim, *, now: datetime | None = None) -> str | None:
     """Give an interrupted render back: ``queued`` to run again from the start while attempts
     remain, else ``failed`` with ``interrupted``; a render whose cancel was requested becomes
     ``cancelled``. Conditional on the claim, so two recoverers cannot both act. Returns the new

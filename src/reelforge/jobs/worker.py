@@ -33,7 +33,7 @@ from reelforge.db.models import Render, utcnow
 from .render_job import RUNNING_STATES, Claim, RenderJob, release, rows_updated
 
 if TYPE_CHECKING:
-    from reelforge.api.services import Services
+    from .context import JobContext
 
 __all__ = ["RenderWorker"]
 
@@ -41,7 +41,7 @@ log = logging.getLogger("reelforge.worker")
 
 
 class RenderWorker:
-    def __init__(self, services: Services, *, concurrency: int, name: str | None = None,
+    def __init__(self, services: JobContext, *, concurrency: int, name: str | None = None,
                  poll_interval: float = 1.0, heartbeat_interval: float = 1.0, stale_after: float = 30.0,
                  recover_interval: float = 15.0):
         if concurrency < 1:

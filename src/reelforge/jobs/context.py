@@ -1,0 +1,18 @@
+"""What a job needs from the process that runs it (the API server or a worker process)."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from reelforge.media.storage import LocalStorage
+from reelforge.settings import Settings
+
+__all__ = ["JobContext"]
+
+
+class JobContext(Protocol):
+    settings: Settings
+    sessions: sessionmaker[Session]
+    storage: LocalStorage
