@@ -54,7 +54,9 @@ __all__ = [
 
 
 class Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, use_attribute_docstrings=True)
+    # Field docstrings document the schema; spec.schema adds them to the JSON Schema (reading
+    # them here with use_attribute_docstrings would parse this file once per model at import).
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
 Fraction01 = Annotated[float, Field(ge=0, le=1)]
