@@ -169,9 +169,10 @@ def test_dry_run_plans_without_creating(service: Service, media: Any) -> None:
     assert service.get("/v1/renders").json()["data"] == []
     # A dry run also reports what only the media can tell (a trim past the end of the source).
     edit = small_edit(src)
-    edit["timeline"]["tracks"][0]["clips"][0]["trim"] = 5
+    edit["timeline"]["tracks"][0]["clips"][0]["asset"]["trim"] = 5
     r = service.post("/v1/renders?dry_run=true", json={"edit": edit})
-    assert r.status_code == 422 and r.json()["errors"][0]["pointer"].startswith("#/edit/timeline/tracks/0/clips/0")
+    assert r.status_code == 422, r.text
+    assert r.json()["errors"][0]["pointer"] == "#/edit/timeline/tracks/0/clips/0/asset/trim"
     assert leftovers(service) == []
 
 

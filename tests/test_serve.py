@@ -42,12 +42,17 @@ def test_first_start_prints_a_working_key_and_serves_http(tmp_path: Path) -> Non
             if "Uvicorn running" in line or "Application startup complete" in line:
                 break
         assert token is not None, "".join(lines)
-        assert any("curl" in line and "/v1/renders" in line for line in lines)
+        curl = next(line for line in lines if "curl" in line and "/v1/renders" in line)
         base = f"http://127.0.0.1:{port}"
         assert httpx.get(f"{base}/healthz").json() == {"status": "ok"}
         r = httpx.get(f"{base}/v1/workspace", headers={"Authorization": f"Bearer {token}"})
         assert r.status_code == 200 and r.json()["name"] == "default"
         assert httpx.get(f"{base}/openapi.json").json()["info"]["title"] == "Reelforge"
+        # The printed example works as pasted.
+        body = curl.split(" -d '", 1)[1].rsplit("'", 1)[0]
+        r = httpx.post(f"{base}/v1/renders", content=body,
+                       headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+        assert r.status_code == 202, r.text
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=30)

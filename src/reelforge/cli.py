@@ -248,7 +248,7 @@ def serve(
     token = bootstrap(services)
     base = settings.public_url.rstrip("/")
     if token is not None:
-        body = json.dumps(EXAMPLE_EDIT)
+        body = json.dumps({"edit": EXAMPLE_EDIT})
         out.print(
             "[bold green]First start:[/] made workspace 'default' and an admin API key. "
             "It is shown only now; keep it somewhere safe:\n"

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import Request
+from pydantic import TypeAdapter
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -15,7 +16,7 @@ from reelforge.settings import Settings
 
 from .credentials import ServerSecrets
 
-__all__ = ["Services", "get_db", "get_services"]
+__all__ = ["Services", "get_db", "get_services", "json_ready"]
 
 
 @dataclass
@@ -46,3 +47,12 @@ def get_services(request: Request) -> Services:
 def get_db(request: Request) -> Iterator[Session]:
     with get_services(request).sessions() as session:
         yield session
+
+
+_ANY = TypeAdapter(Any)
+
+
+def json_ready(body: Any) -> Any:
+    """``body`` with datetimes as RFC 3339 UTC ``…Z`` strings, as every response writes them
+    (FastAPI does this for returned values; this is for responses built by hand)."""
+    return _ANY.dump_python(body, mode="json")

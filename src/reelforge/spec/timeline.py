@@ -77,6 +77,22 @@ def _cue_end(clip: Clip) -> Fraction | None:
     return None
 
 
+def _check_trim(
+    clip: Clip, durations: Mapping[str, Fraction | None], here: str, fps: Fraction, problems: list[Problem]
+) -> None:
+    """A trim at or past the source's end leaves nothing to show, whatever the clip's length."""
+    asset = clip.asset
+    if asset.type not in ("video", "audio") or asset.loop:
+        return
+    duration = durations.get(asset.src)
+    trim = parse_time(asset.trim).to_seconds(fps)
+    if duration is not None and trim >= duration:
+        problems.append(
+            Problem(here + "/asset/trim",
+                    f"trim ({float(trim):g} s) is at or past the end of the source ({float(duration):g} s)")
+        )
+
+
 def _auto_length(
     clip: Clip, fps: Fraction, durations: Mapping[str, Fraction | None], here: str, problems: list[Problem]
 ) -> int | None:
@@ -173,6 +189,7 @@ def resolve_timeline(
                 if length < 1:
                     problems.append(Problem(here + "/length", "a clip lasts at least one frame"))
                     length = None
+                _check_trim(clip, durations, here, fps, problems)
 
             if (clip.transition is not None and length is not None and prev_len is not None
                     and (overlap >= length or overlap >= prev_len)):

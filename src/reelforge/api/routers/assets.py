@@ -32,8 +32,7 @@ from typing import TYPE_CHECKING, Annotated, Any, BinaryIO, Literal
 from urllib.parse import quote
 
 import anyio
-from fastapi import APIRouter, Depends, Query, Request, Response
-from fastapi.encoders import jsonable_encoder
+from fastapi import APIRouter, Body, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import (
     AwareDatetime,
@@ -54,10 +53,11 @@ from starlette.requests import ClientDisconnect
 from reelforge.db.models import Asset, AssetTag, Render, RenderAsset
 from reelforge.media.ingest import IngestError, clean_name, ingest_file, remove_empty_dirs
 
+from .. import examples as ex
 from ..auth import Principal, require
 from ..pagination import list_body, page
 from ..problems import ApiError
-from ..services import Services, get_db, get_services
+from ..services import Services, get_db, get_services, json_ready
 
 if TYPE_CHECKING:
     from python_multipart.multipart import MultipartCallbacks
@@ -104,12 +104,18 @@ class AssetFields(BaseModel):
     _meta = field_validator("metadata")(_check_metadata)
 
 
+def _no_default(schema: dict[str, Any]) -> None:
+    # "" only marks "not given" (model_fields_set decides); it is no valid name, so the schema
+    # must not offer it as the default (OpenAPI validators check defaults against the schema).
+    schema.pop("default", None)
+
+
 class AssetPatch(BaseModel):
     """Fields present replace the stored value (tags and metadata as a whole); absent ones stay."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={
-        "examples": [{"name": "Intro (final).mp4", "tags": ["intro", "brand"], "metadata": {"campaign": "spring"}}]})
-    name: Name = Field("", description="The display name (also the download's file name).")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [ex.ASSET_PATCH]})
+    name: Name = Field("", description="The display name (also the download's file name).",
+                       json_schema_extra=_no_default)
     tags: list[Tag] = Field(default_factory=list, max_length=MAX_TAGS)
     metadata: dict[str, Any] = Field(default_factory=dict, description="Free JSON, at most 16 KiB.")
 
@@ -375,37 +381,9 @@ def _too_large(limit: int) -> ApiError:
                     errors=[{"pointer": "#/file", "detail": f"at most {limit} bytes", "code": "too_large"}])
 
 
-_UPLOAD_BODY = {
-    "required": True,
-    "content": {"multipart/form-data": {"schema": {
-        "type": "object", "required": ["file"],
-        "properties": {
-            "file": {"type": "string", "format": "binary",
-                     "description": "The media, subtitles (SRT, WebVTT, ASS), font (TTF, OTF) or LUT (.cube)."},
-            "name": {"type": "string", "description": "Display name; default: the file part's filename."},
-            "tags": {"type": "string", "description": 'Comma-separated, or a JSON list: `intro,brand` or `["intro"]`.'},
-            "metadata": {"type": "string", "description": 'A JSON object, e.g. `{"campaign": "spring"}`.'},
-        }}}},
-}
-_EXAMPLE = {
-    "id": "ast_01jd5k3m7q9x2c4v6b8n0p1r3s", "object": "asset", "name": "intro.mp4", "kind": "video",
-    "content_type": "video/mp4", "size_bytes": 48213, "sha256": "9f2c…", "tags": ["brand"], "metadata": {},
-    "media": {"format": "mov,mp4,m4a,3gp,3g2,mj2", "duration": 1.0, "width": 320, "height": 180, "fps": 25.0,
-              "video_codec": "h264", "audio_codec": "aac", "audio_channels": 2, "sample_rate": 48000, "rotation": 0},
-    "source": "upload", "derived_from": {}, "created_at": "2026-11-28T09:00:00Z",
-    "thumbnail_url": "/v1/assets/ast_01jd5k3m7q9x2c4v6b8n0p1r3s/thumbnail", "waveform_url": None,
-    "content_url": "/v1/assets/ast_01jd5k3m7q9x2c4v6b8n0p1r3s/content", "deduplicated": False,
-}
-
-
 @router.post(
     "/v1/assets", status_code=201, summary="Upload a file (streaming multipart) and make it an asset",
-    openapi_extra={"requestBody": _UPLOAD_BODY},
-    responses={201: {"description": "A new asset", "content": {"application/json": {"example": _EXAMPLE}}},
-               200: {"description": "The same bytes were already an asset of the workspace (`deduplicated`: true)"},
-               413: {"description": "Larger than the upload limit, or longer than the duration limit"},
-               415: {"description": "The body is not multipart/form-data"},
-               422: {"description": "Not media, subtitles, a font or a LUT (`media-unsupported`), or bad fields"}},
+    openapi_extra={"requestBody": ex.UPLOAD_BODY}, responses=ex.UPLOAD_RESPONSES,
 )
 async def upload(request: Request, services: Services = Depends(get_services),
                  principal: Principal = Depends(require("assets:write"))) -> JSONResponse:
@@ -485,7 +463,7 @@ async def upload(request: Request, services: Services = Depends(get_services),
 
 
 def _jsonable(body: dict[str, Any]) -> dict[str, Any]:
-    encoded: dict[str, Any] = jsonable_encoder(body)
+    encoded: dict[str, Any] = json_ready(body)
     return encoded
 
 
@@ -509,7 +487,8 @@ Kind = Literal["video", "image", "audio", "subtitles", "font", "lut"]
 Source = Literal["upload", "render", "import"]
 
 
-@router.get("/v1/assets", summary="List assets, newest first, with filters")
+@router.get("/v1/assets", summary="List assets, newest first, with filters",
+            responses=ex.LIST_ASSETS_RESPONSES)
 def list_assets(
     request: Request,
     response: Response,
@@ -525,6 +504,9 @@ def list_assets(
     services: Services = Depends(get_services),
     principal: Principal = Depends(require("assets:read")),
 ) -> dict[str, Any]:
+    """Filters combine (all must match): `kind`, `source` (`upload`, `render`, `import`), `tag`
+    (repeat it to require several), `name` (a part of it, any case), `created_after` and
+    `created_before` (RFC 3339)."""
     query = select(Asset).where(Asset.workspace_id == principal.workspace_id)
     tags = sorted(set(tag or []))
     if kind:
@@ -548,10 +530,10 @@ def list_assets(
 
 
 def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
+    return json_ready(value) if value is not None else None
 
 
-@router.get("/v1/assets/{asset_id}", summary="Get an asset", responses={304: {"description": "Not modified"}})
+@router.get("/v1/assets/{asset_id}", summary="Get an asset", responses=ex.GET_ASSET_RESPONSES)
 def get_asset(asset_id: str, request: Request, db: Session = Depends(get_db),
               principal: Principal = Depends(require("assets:read"))) -> Response:
     asset = _asset(db, principal, asset_id)
@@ -562,8 +544,10 @@ def get_asset(asset_id: str, request: Request, db: Session = Depends(get_db),
     return JSONResponse(_jsonable(body), headers={"ETag": etag})
 
 
-@router.patch("/v1/assets/{asset_id}", summary="Rename an asset or replace its tags or metadata")
-def patch_asset(asset_id: str, body: AssetPatch, request: Request, db: Session = Depends(get_db),
+@router.patch("/v1/assets/{asset_id}", summary="Rename an asset or replace its tags or metadata",
+              responses=ex.PATCH_ASSET_RESPONSES)
+def patch_asset(asset_id: str, body: Annotated[AssetPatch, Body(openapi_examples=ex.PATCH_ASSET_BODY)],
+                request: Request, db: Session = Depends(get_db),
                 principal: Principal = Depends(require("assets:write"))) -> JSONResponse:
     """`If-Match` with the asset's ETag makes the change conditional (412 when it changed)."""
     asset = _asset(db, principal, asset_id, lock=True)
@@ -584,7 +568,8 @@ def patch_asset(asset_id: str, body: AssetPatch, request: Request, db: Session =
 
 
 @router.delete("/v1/assets/{asset_id}", status_code=204, response_class=Response,
-               summary="Delete an asset (refused with 409 while an unfinished render uses it)")
+               summary="Delete an asset (refused with 409 while an unfinished render uses it)",
+               responses=ex.DELETE_ASSET_RESPONSES)
 def delete_asset(asset_id: str, request: Request, db: Session = Depends(get_db),
                  services: Services = Depends(get_services),
                  principal: Principal = Depends(require("assets:write"))) -> Response:
@@ -676,15 +661,10 @@ def _chunks(fh: Any, start: int, length: int) -> Iterator[bytes]:
             yield data
 
 
-_DOWNLOAD_RESPONSES: dict[int | str, dict[str, Any]] = {
-    206: {"description": "Partial content"}, 304: {"description": "Not modified"},
-    416: {"description": "Range not satisfiable"}}
-
-
 @router.get("/v1/assets/{asset_id}/content", summary="Download the original bytes (HTTP Range supported)",
-            response_class=Response, operation_id="download_asset_content", responses=_DOWNLOAD_RESPONSES)
+            response_class=Response, operation_id="download_asset_content", responses=ex.DOWNLOAD_RESPONSES)
 @router.head("/v1/assets/{asset_id}/content", summary="The download's headers (size, type, ETag) without the bytes",
-             response_class=Response, operation_id="head_asset_content", responses=_DOWNLOAD_RESPONSES)
+             response_class=Response, operation_id="head_asset_content", responses=ex.DOWNLOAD_RESPONSES)
 def download(asset_id: str, request: Request, db: Session = Depends(get_db),
              services: Services = Depends(get_services),
              principal: Principal = Depends(require("assets:read"))) -> Response:
@@ -737,14 +717,14 @@ def _preview(db: Session, services: Services, principal: Principal, asset_id: st
 
 
 @router.get("/v1/assets/{asset_id}/thumbnail", summary="The asset's thumbnail (PNG)", response_class=Response,
-            responses={200: {"content": {"image/png": {}}}})
+            responses=ex.THUMBNAIL_RESPONSES)
 def thumbnail(asset_id: str, db: Session = Depends(get_db), services: Services = Depends(get_services),
               principal: Principal = Depends(require("assets:read"))) -> Response:
     return _preview(db, services, principal, asset_id, "thumbnail")
 
 
 @router.get("/v1/assets/{asset_id}/waveform", summary="An audio asset's waveform (PNG)", response_class=Response,
-            responses={200: {"content": {"image/png": {}}}})
+            responses=ex.WAVEFORM_RESPONSES)
 def waveform(asset_id: str, db: Session = Depends(get_db), services: Services = Depends(get_services),
              principal: Principal = Depends(require("assets:read"))) -> Response:
     return _preview(db, services, principal, asset_id, "waveform")

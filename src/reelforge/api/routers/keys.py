@@ -8,7 +8,7 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Query, Request, Response
+from fastapi import APIRouter, Body, Depends, Form, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import select
@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from reelforge.db.models import ApiKey, OAuthClient, new_id, utcnow
 
+from .. import examples as ex
 from ..auth import Principal, require
 from ..credentials import SCOPES, expand_scopes, generate_api_key, hash_secret
 from ..pagination import list_body, page
@@ -103,15 +104,20 @@ def _key(db: Session, principal: Principal, key_id: str) -> ApiKey:
     return key
 
 
-@router.post("/v1/keys", status_code=201, summary="Create an API key (its token is shown only here)")
-def create(body: KeyCreate, db: Session = Depends(get_db), services: Services = Depends(get_services),
+@router.post("/v1/keys", status_code=201, summary="Create an API key (its token is shown only here)",
+             responses=ex.CREATE_KEY_RESPONSES)
+def create(body: Annotated[KeyCreate, Body(openapi_examples=ex.CREATE_KEY_BODY)], db: Session = Depends(get_db),
+           services: Services = Depends(get_services),
            principal: Principal = Depends(require("keys:write"))) -> dict[str, Any]:
+    """Scopes are per family and access (`assets:read`, `renders:write`, ...) or `admin`; a
+    credential can only grant scopes it holds. `expires_at` (optional) ends the key by itself."""
     _check_grant(principal, body.scopes)
     key, token = create_key(db, services, principal.workspace_id, body.name, body.scopes, body.expires_at)
     return key_json(key, token)
 
 
-@router.get("/v1/keys", summary="List API keys (prefix and last use; never the secret)")
+@router.get("/v1/keys", summary="List API keys (prefix and last use; never the secret)",
+            responses=ex.LIST_KEYS_RESPONSES)
 def list_keys(request: Request, response: Response, limit: Annotated[int, Query(ge=1, le=100)] = 20,
               cursor: str | None = None, db: Session = Depends(get_db), services: Services = Depends(get_services),
               principal: Principal = Depends(require("keys:read"))) -> dict[str, Any]:
@@ -121,13 +127,13 @@ def list_keys(request: Request, response: Response, limit: Annotated[int, Query(
     return list_body(request, [key_json(k) for k in rows], nxt)
 
 
-@router.get("/v1/keys/{key_id}", summary="Get an API key")
+@router.get("/v1/keys/{key_id}", summary="Get an API key", responses=ex.GET_KEY_RESPONSES)
 def get_key(key_id: str, db: Session = Depends(get_db),
             principal: Principal = Depends(require("keys:read"))) -> dict[str, Any]:
     return key_json(_key(db, principal, key_id))
 
 
-@router.post("/v1/keys/{key_id}/revoke", summary="Revoke an API key now")
+@router.post("/v1/keys/{key_id}/revoke", summary="Revoke an API key now", responses=ex.REVOKE_KEY_RESPONSES)
 def revoke(key_id: str, db: Session = Depends(get_db),
            principal: Principal = Depends(require("keys:write"))) -> dict[str, Any]:
     key = _key(db, principal, key_id)
@@ -138,10 +144,14 @@ def revoke(key_id: str, db: Session = Depends(get_db),
 
 
 @router.post("/v1/keys/{key_id}/roll", status_code=201,
-             summary="Replace an API key: a new key now, the old one expires after a grace period")
-def roll(key_id: str, body: KeyRoll | None = None, db: Session = Depends(get_db),
-         services: Services = Depends(get_services),
+             summary="Replace an API key: a new key now, the old one expires after a grace period",
+             responses=ex.ROLL_KEY_RESPONSES)
+def roll(key_id: str, body: Annotated[KeyRoll | None, Body(openapi_examples=ex.ROLL_KEY_BODY)] = None,
+         db: Session = Depends(get_db), services: Services = Depends(get_services),
          principal: Principal = Depends(require("keys:write"))) -> dict[str, Any]:
+    """The new key has the old one's name and scopes. The old key keeps working for
+    `grace_seconds` (default 86400, at most 7 days; never beyond its own expiry), so deployed
+    clients can switch over."""
     old = _key(db, principal, key_id)
     if old.revoked_at is not None:
         raise ApiError("conflict", "a revoked key cannot be rolled")
@@ -162,8 +172,10 @@ def client_json(client: OAuthClient, secret: str | None = None) -> dict[str, Any
     return body
 
 
-@router.post("/v1/oauth/clients", status_code=201, summary="Create an OAuth client (its secret is shown only here)")
-def create_client(body: ClientCreate, db: Session = Depends(get_db), services: Services = Depends(get_services),
+@router.post("/v1/oauth/clients", status_code=201,
+             summary="Create an OAuth client (its secret is shown only here)", responses=ex.CREATE_CLIENT_RESPONSES)
+def create_client(body: Annotated[ClientCreate, Body(openapi_examples=ex.CREATE_CLIENT_BODY)],
+                  db: Session = Depends(get_db), services: Services = Depends(get_services),
                   principal: Principal = Depends(require("keys:write"))) -> dict[str, Any]:
     _check_grant(principal, body.scopes)
     secret = secrets.token_urlsafe(32)
@@ -174,7 +186,7 @@ def create_client(body: ClientCreate, db: Session = Depends(get_db), services: S
     return client_json(client, secret)
 
 
-@router.get("/v1/oauth/clients", summary="List OAuth clients")
+@router.get("/v1/oauth/clients", summary="List OAuth clients", responses=ex.LIST_CLIENTS_RESPONSES)
 def list_clients(request: Request, response: Response, limit: Annotated[int, Query(ge=1, le=100)] = 20,
                  cursor: str | None = None, db: Session = Depends(get_db), services: Services = Depends(get_services),
                  principal: Principal = Depends(require("keys:read"))) -> dict[str, Any]:
@@ -184,7 +196,8 @@ def list_clients(request: Request, response: Response, limit: Annotated[int, Que
     return list_body(request, [client_json(c) for c in rows], nxt)
 
 
-@router.post("/v1/oauth/clients/{client_id}/revoke", summary="Revoke an OAuth client and its tokens")
+@router.post("/v1/oauth/clients/{client_id}/revoke", summary="Revoke an OAuth client and its tokens",
+             responses=ex.REVOKE_CLIENT_RESPONSES)
 def revoke_client(client_id: str, db: Session = Depends(get_db),
                   principal: Principal = Depends(require("keys:write"))) -> dict[str, Any]:
     client = db.get(OAuthClient, client_id)
@@ -203,7 +216,8 @@ def _oauth_error(error: str, description: str, status: int = 400, basic: bool = 
     return JSONResponse({"error": error, "error_description": description}, status_code=status, headers=headers)
 
 
-@router.post("/v1/oauth/token", summary="Exchange client credentials for an access token (RFC 6749 §4.4)")
+@router.post("/v1/oauth/token", summary="Exchange client credentials for an access token (RFC 6749 §4.4)",
+             openapi_extra=ex.TOKEN_BODY, responses=ex.TOKEN_RESPONSES)
 def token(
     request: Request,
     grant_type: Annotated[str | None, Form()] = None,
@@ -213,6 +227,9 @@ def token(
     db: Session = Depends(get_db),
     services: Services = Depends(get_services),
 ) -> JSONResponse:
+    """Authenticate the client with HTTP Basic (`client_id:client_secret`, preferred) or with
+    `client_id` and `client_secret` form fields; `scope` (space-separated) narrows the token to
+    some of the client's scopes. Errors are OAuth errors (`{"error": ...}`), not problems."""
     # OAuth clients expect RFC 6749 errors here, not problem+json.
     header = request.headers.get("authorization", "")
     basic = header.lower().startswith("basic ")

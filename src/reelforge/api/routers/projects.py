@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 
 import jsonpatch
 import jsonpointer
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Body, Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import CursorResult, and_, delete, select, update
 from sqlalchemy.exc import IntegrityError
@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from reelforge.db.models import Project, ProjectRevision, new_id, utcnow
 
+from .. import examples as ex
 from ..auth import Principal, require
 from ..edits import validate_service_edit
 from ..pagination import decode_cursor, encode_cursor, list_body, page
@@ -40,21 +41,10 @@ MAX_PATCH_OPS = 1000
 STAR_RETRIES = 5
 """``If-Match: *`` means "whatever is current": on a lost race, re-read and try again."""
 
-EXAMPLE_EDIT: dict[str, Any] = {
-    "timeline": {"tracks": [
-        {"clips": [{"asset": {"type": "video", "src": "ast_01jd8x9k2m3n4p5q6r7s8t9v0w"}, "length": 4},
-                   {"asset": {"type": "video", "src": "ast_01jd8xa0b1c2d3e4f5g6h7j8k9", "trim": 2}, "length": 3}]},
-        {"clips": [{"asset": {"type": "text", "text": "Hello", "style": {"color": "#ffffff"}},
-                    "start": 0.5, "length": 3}]},
-    ]},
-    "outputs": [{"format": "mp4", "resolution": "720p"}],
-}
-
-
 class ProjectCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: str = Field(min_length=1, max_length=200, examples=["Spring promo"])
-    edit: dict[str, Any] = Field(examples=[EXAMPLE_EDIT])
+    name: str = Field(min_length=1, max_length=200, examples=[ex.PROJECT_CREATE["name"]])
+    edit: dict[str, Any] = Field(examples=[ex.EDIT])
     """An edit (see the edit format); files are referred to by asset id."""
     message: str = Field("", max_length=500, examples=["first cut"])
     """Says what this revision is, in the revision history."""
@@ -64,7 +54,7 @@ class ProjectReplace(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str | None = Field(None, min_length=1, max_length=200)
     """A new name; omitted keeps the current one."""
-    edit: dict[str, Any] = Field(examples=[EXAMPLE_EDIT])
+    edit: dict[str, Any] = Field(examples=[ex.EDIT])
     message: str = Field("", max_length=500)
 
 
@@ -329,37 +319,18 @@ async def json_patch_body(request: Request) -> list[dict[str, Any]]:
     return ops
 
 
-_OP_SCHEMA: dict[str, Any] = {
-    "type": "object", "required": ["op", "path"],
-    "properties": {"op": {"type": "string", "enum": ["add", "remove", "replace", "move", "copy", "test"]},
-                   "path": {"type": "string", "description": "JSON Pointer into the edit"},
-                   "from": {"type": "string"}, "value": {}},
-}
-_PATCH_OPENAPI: dict[str, Any] = {"requestBody": {"required": True, "content": {JSON_PATCH: {
-    "schema": {"type": "array", "items": _OP_SCHEMA, "minItems": 1},
-    "examples": {
-        "move a clip": {"summary": "Move the first clip of track 0 to the end of the track",
-                        "value": [{"op": "move", "from": "/timeline/tracks/0/clips/0",
-                                   "path": "/timeline/tracks/0/clips/-"}]},
-        "trim a clip": {"summary": "Start clip 1 two seconds into its source and make it 3 s long",
-                        "value": [{"op": "replace", "path": "/timeline/tracks/0/clips/1/asset/trim", "value": 2},
-                                  {"op": "replace", "path": "/timeline/tracks/0/clips/1/length", "value": 3}]},
-        "restyle a text clip": {"summary": "Change a title's colour, only if it still says what you saw",
-                                "value": [{"op": "test", "path": "/timeline/tracks/1/clips/0/asset/text",
-                                           "value": "Hello"},
-                                          {"op": "add", "path": "/timeline/tracks/1/clips/0/asset/style/color",
-                                           "value": "#ffd700"}]},
-    }}}}}
-
-
 # ---------------------------------------------------------------- routes
 
 
 @router.post("/v1/projects", status_code=201, summary="Create a project from an edit (revision 1)",
-             response_description="The project; `ETag` is its revision, `Location` its URL")
-def create_project(body: ProjectCreate, response: Response, db: Session = Depends(get_db),
+             responses=ex.CREATE_PROJECT_RESPONSES)
+def create_project(body: Annotated[ProjectCreate, Body(openapi_examples=ex.CREATE_PROJECT_BODY)],
+                   response: Response, db: Session = Depends(get_db),
                    services: Services = Depends(get_services),
                    principal: Principal = Depends(require("projects:write"))) -> dict[str, Any]:
+    """The edit is validated as a render would be: the edit language's rules, and every file it
+    names must be an asset id of this workspace of a fitting kind. Problems come back together
+    as 422 `edit-invalid`, each with a pointer into the body."""
     validate_service_edit(body.edit, db, principal.workspace_id)
     now = utcnow()
     project = Project(id=new_id("prj"), workspace_id=principal.workspace_id, name=body.name, revision=1,
@@ -373,7 +344,7 @@ def create_project(body: ProjectCreate, response: Response, db: Session = Depend
     return _project_response(response, project, body.edit)
 
 
-@router.get("/v1/projects", summary="List projects, newest first")
+@router.get("/v1/projects", summary="List projects, newest first", responses=ex.LIST_PROJECTS_RESPONSES)
 def list_projects(
     request: Request, response: Response,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
@@ -401,7 +372,7 @@ def list_projects(
 
 
 @router.get("/v1/projects/{project_id}", summary="Get a project with its current edit",
-            responses={304: {"description": "`If-None-Match` matched the current ETag"}})
+            responses=ex.GET_PROJECT_RESPONSES)
 def get_project(project_id: str, request: Request, response: Response, db: Session = Depends(get_db),
                 principal: Principal = Depends(require("projects:read"))) -> Any:
     project, current = _project(db, principal, project_id)
@@ -412,10 +383,14 @@ def get_project(project_id: str, request: Request, response: Response, db: Sessi
 
 
 @router.put("/v1/projects/{project_id}", summary="Replace a project's edit (a new revision; needs If-Match)",
-            responses={412: {"description": "If-Match is stale"}, 428: {"description": "If-Match is missing"}})
-def replace_project(project_id: str, body: ProjectReplace, request: Request, response: Response,
-                    db: Session = Depends(get_db),
+            responses=ex.REPLACE_PROJECT_RESPONSES)
+def replace_project(project_id: str,
+                    body: Annotated[ProjectReplace, Body(openapi_examples=ex.REPLACE_PROJECT_BODY)],
+                    request: Request, response: Response, db: Session = Depends(get_db),
                     principal: Principal = Depends(require("projects:write"))) -> dict[str, Any]:
+    """`If-Match` must be the project's current ETag (from GET): 428 without it, 412 when
+    someone changed the project since; `If-Match: *` overwrites whatever is there."""
+
     def make(project: Project, current: ProjectRevision) -> Change:
         validate_service_edit(body.edit, db, principal.workspace_id)
         return body.edit, body.message, body.name
@@ -424,10 +399,9 @@ def replace_project(project_id: str, body: ProjectReplace, request: Request, res
     return _project_response(response, project, edit)
 
 
-@router.patch("/v1/projects/{project_id}", openapi_extra=_PATCH_OPENAPI,
+@router.patch("/v1/projects/{project_id}", openapi_extra=ex.PATCH_PROJECT_OPENAPI,
               summary="Change a project's edit with a JSON Patch (RFC 6902; a new revision; needs If-Match)",
-              responses={412: {"description": "If-Match is stale"}, 415: {"description": "Not a JSON Patch"},
-                         428: {"description": "If-Match is missing"}})
+              responses=ex.PATCH_PROJECT_RESPONSES)
 def patch_project(
     project_id: str, request: Request, response: Response,
     message: Annotated[str | None, Query(max_length=500, description="The revision's message "
@@ -436,6 +410,12 @@ def patch_project(
     principal: Principal = Depends(require("projects:write")),
     ops: list[dict[str, Any]] = Depends(json_patch_body),
 ) -> dict[str, Any]:
+    """Send `Content-Type: application/json-patch+json` and `If-Match`. The operations apply in
+    order to the current edit, all or nothing; paths are JSON Pointers into the edit as GET
+    shows it. `add` sets a member whether or not the stored edit has it; `replace` fails on a
+    member the stored edit omits (a default is not stored). A `test` operation first makes the
+    change conditional on what you saw."""
+
     def make(project: Project, current: ProjectRevision) -> Change:
         patched = apply_patch(current.edit, ops)
         # Pointers of an edit invalid after patching point into the edit, as GET shows it.
@@ -447,7 +427,8 @@ def patch_project(
 
 
 @router.delete("/v1/projects/{project_id}", status_code=204,
-               summary="Delete a project and its revisions (If-Match optional)")
+               summary="Delete a project and its revisions (If-Match optional)",
+               responses=ex.DELETE_PROJECT_RESPONSES)
 def delete_project(project_id: str, request: Request, db: Session = Depends(get_db),
                    principal: Principal = Depends(require("projects:write"))) -> Response:
     project, _ = _project(db, principal, project_id)
@@ -478,7 +459,8 @@ def _revision(db: Session, project: Project, number: int) -> ProjectRevision:
     return revision
 
 
-@router.get("/v1/projects/{project_id}/revisions", summary="List a project's revisions, newest first")
+@router.get("/v1/projects/{project_id}/revisions", summary="List a project's revisions, newest first",
+            responses=ex.LIST_REVISIONS_RESPONSES)
 def list_revisions(project_id: str, request: Request, response: Response,
                    limit: Annotated[int, Query(ge=1, le=100)] = 20, cursor: str | None = None,
                    db: Session = Depends(get_db), services: Services = Depends(get_services),
@@ -506,7 +488,8 @@ def list_revisions(project_id: str, request: Request, response: Response,
     return list_body(request, [revision_json(r) for r in rows], next_cursor)
 
 
-@router.get("/v1/projects/{project_id}/revisions/{number}", summary="Get one revision of a project")
+@router.get("/v1/projects/{project_id}/revisions/{number}", summary="Get one revision of a project",
+            responses=ex.GET_REVISION_RESPONSES)
 def get_revision(project_id: str, number: int, db: Session = Depends(get_db),
                  principal: Principal = Depends(require("projects:read"))) -> dict[str, Any]:
     project, _ = _project(db, principal, project_id)
@@ -515,10 +498,14 @@ def get_revision(project_id: str, number: int, db: Session = Depends(get_db),
 
 @router.post("/v1/projects/{project_id}/revisions/{number}/restore",
              summary="Make an old revision's edit current again (a new revision; needs If-Match)",
-             responses={412: {"description": "If-Match is stale"}, 428: {"description": "If-Match is missing"}})
+             responses=ex.RESTORE_RESPONSES)
 def restore_revision(project_id: str, number: int, request: Request, response: Response,
-                     body: RevisionRestore | None = None, db: Session = Depends(get_db),
+                     body: Annotated[RevisionRestore | None, Body(openapi_examples=ex.RESTORE_BODY)] = None,
+                     db: Session = Depends(get_db),
                      principal: Principal = Depends(require("projects:write"))) -> dict[str, Any]:
+    """The old revision's edit is checked again (an asset it names may be gone) and becomes a
+    new revision; the history is never rewritten."""
+
     def make(project: Project, current: ProjectRevision) -> Change:
         old = _revision(db, project, number)
         # Checked again: an asset it names may have been deleted since, and the current edit

@@ -15,8 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request, Response
-from fastapi.encoders import jsonable_encoder
+from fastapi import APIRouter, Body, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select, update
@@ -36,11 +35,12 @@ from reelforge.render.engine import collect_sources, plan_edit
 from reelforge.spec.errors import EditError
 from reelforge.spec.models import Edit
 
+from .. import examples as ex
 from ..auth import Principal, require
 from ..edits import validate_service_edit
 from ..pagination import list_body, page
 from ..problems import ApiError
-from ..services import Services, get_db, get_services
+from ..services import Services, get_db, get_services, json_ready
 from .assets import asset_json
 
 router = APIRouter(tags=["renders"])
@@ -48,41 +48,12 @@ router = APIRouter(tags=["renders"])
 RenderState = Literal["queued", "preparing", "rendering", "finishing", "succeeded", "failed", "cancelled"]
 MAX_METADATA_BYTES = 16 * 1024
 
-_EXAMPLE_EDIT: dict[str, Any] = {
-    "timeline": {"tracks": [{"clips": [
-        {"asset": {"type": "video", "src": "ast_01jd8v4x0p5k3n2m1q9r7s6t5w"}, "length": 5},
-        {"asset": {"type": "text", "text": "Hello"}, "start": 1, "length": 3},
-    ]}]},
-    "outputs": [{"resolution": "720p", "quality": "medium"}],
-}
-
-
-_RENDER_EXAMPLE: dict[str, Any] = {
-    "id": "rnd_01jd8v6c2h4k6m8p0r2t4v6x8z", "object": "render", "state": "rendering", "progress": 42.5,
-    "eta_seconds": 6.1, "duration": 15.0, "project_id": "prj_01jd8v4x0p5k3n2m1q9r7s6t5w", "revision": 3,
-    "created_at": "2026-11-28T09:00:00Z", "started_at": "2026-11-28T09:00:01Z", "finished_at": None,
-    "render_seconds": None, "attempts": 1, "cancel_requested": False, "error": None, "outputs": [],
-    "metadata": {"campaign": "spring"},
-}
-_FAILED_EXAMPLE: dict[str, Any] = {
-    "code": "asset_missing", "pointer": "/timeline/tracks/0/clips/0/asset/src", "log_tail": [],
-    "message": "cannot use 'ast_01jd8v4x0p5k3n2m1q9r7s6t5w': the asset's stored file is missing (at "
-               "/timeline/tracks/0/clips/0/asset/src); upload the file again (POST /v1/assets) and use the new "
-               "asset id in the edit",
-}
-
-
-def _example(description: str, body: dict[str, Any]) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"example": body}}}
-
 
 class RenderCreate(BaseModel):
     """Give ``project_id`` (optionally a ``revision``; default the current one) or an inline ``edit``."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"project_id": "prj_01jd8v4x0p5k3n2m1q9r7s6t5w", "revision": 3, "metadata": {"campaign": "spring"}},
-        {"edit": _EXAMPLE_EDIT},
-    ]})
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "examples": [ex.RENDER_FROM_PROJECT, ex.RENDER_INLINE]})
     project_id: str | None = Field(None, max_length=40)
     revision: int | None = Field(None, ge=1)
     edit: dict[str, Any] | None = None
@@ -270,15 +241,9 @@ def _next_seq(db: Session) -> int:
 
 
 @router.post("/v1/renders", status_code=202, summary="Render a project revision or an inline edit",
-             responses={200: _example("dry run: the validated plan; nothing is created", {
-                 "object": "render_plan", "valid": True, "duration": 15.0, "estimated_render_seconds": 9.2,
-                 "outputs": [{"name": "render.mp4", "format": "mp4", "width": 1280, "height": 720, "fps": 30.0,
-                              "fps_exact": "30/1", "frames": 450, "duration": 15.0, "quality": "medium"}]}),
-                        202: _example("the render, queued; follow it at `Location`",
-                                      {**_RENDER_EXAMPLE, "state": "queued", "progress": 0, "eta_seconds": None,
-                                       "started_at": None, "attempts": 0})})
+             responses=ex.CREATE_RENDER_RESPONSES)
 def create_render(
-    body: RenderCreate,
+    body: Annotated[RenderCreate, Body(openapi_examples=ex.CREATE_RENDER_BODY)],
     response: Response,
     dry_run: Annotated[bool, Query(description="validate and return the plan; create nothing")] = False,
     db: Session = Depends(get_db),
@@ -337,7 +302,7 @@ def create_render(
     return render_json(render, {})
 
 
-@router.get("/v1/renders", summary="List renders, newest first")
+@router.get("/v1/renders", summary="List renders, newest first", responses=ex.LIST_RENDERS_RESPONSES)
 def list_renders(
     request: Request,
     response: Response,
@@ -361,16 +326,13 @@ def list_renders(
 
 
 @router.get("/v1/renders/{render_id}", summary="Get a render (poll it: state, progress, ETA, outputs)",
-            responses={200: _example("the render (here a failed one: `error` says why and where)",
-                                     {**_RENDER_EXAMPLE, "state": "failed", "error": _FAILED_EXAMPLE,
-                                      "finished_at": "2026-11-28T09:00:02Z", "render_seconds": 1.0}),
-                       304: {"description": "unchanged since the ETag given in If-None-Match"}})
+            responses=ex.GET_RENDER_RESPONSES)
 def get_render(render_id: str, request: Request, db: Session = Depends(get_db),
                principal: Principal = Depends(require("renders:read"))) -> Response:
     """The render with its state, progress, ETA, times, error and, once it succeeded, its
     outputs as assets (video, poster, thumbnail, subtitles; each probed from the file). Send the
     `ETag` back in `If-None-Match` to get 304 while nothing changed."""
-    body = jsonable_encoder(_one_json(db, _render(db, principal, render_id)))
+    body = json_ready(_one_json(db, _render(db, principal, render_id)))
     # A strong ETag of the representation: pollers can ask "changed?" with If-None-Match.
     etag = '"' + hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:32] + '"'
     if etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
@@ -378,10 +340,7 @@ def get_render(render_id: str, request: Request, db: Session = Depends(get_db),
     return JSONResponse(body, headers={"ETag": etag})
 
 
-@router.post("/v1/renders/{render_id}/cancel", summary="Cancel a render",
-             responses={200: {"description": "it was queued: now cancelled"},
-                        202: {"description": "it is running: it stops within seconds"},
-                        409: {"description": "it already finished"}})
+@router.post("/v1/renders/{render_id}/cancel", summary="Cancel a render", responses=ex.CANCEL_RENDER_RESPONSES)
 def cancel_render(render_id: str, response: Response, db: Session = Depends(get_db),
                   principal: Principal = Depends(require("renders:write"))) -> dict[str, Any]:
     """A queued render is cancelled at once (200). A running one is asked to stop (202): FFmpeg

@@ -10,6 +10,7 @@ from sqlalchemy import text
 
 from reelforge.db.models import Workspace
 
+from .. import examples as ex
 from ..auth import Principal, authenticate
 from ..problems import ApiError
 from ..services import Services, get_services
@@ -17,12 +18,13 @@ from ..services import Services, get_services
 router = APIRouter()
 
 
-@router.get("/healthz", tags=["system"], summary="The process is up")
+@router.get("/healthz", tags=["system"], summary="The process is up", responses=ex.HEALTHZ_RESPONSES)
 def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", tags=["system"], summary="The database and storage answer and the worker runs")
+@router.get("/readyz", tags=["system"], summary="The database and storage answer and the worker runs",
+            responses=ex.READYZ_RESPONSES)
 def readyz(services: Services = Depends(get_services)) -> JSONResponse:
     checks: dict[str, str] = {}
     try:
@@ -39,7 +41,8 @@ def readyz(services: Services = Depends(get_services)) -> JSONResponse:
                         status_code=200 if ready else 503, headers={} if ready else {"Retry-After": "5"})
 
 
-@router.get("/v1/workspace", tags=["workspace"], summary="The workspace of the calling credential")
+@router.get("/v1/workspace", tags=["workspace"], summary="The workspace of the calling credential",
+            responses=ex.WORKSPACE_RESPONSES)
 def workspace(services: Services = Depends(get_services),
               principal: Principal = Depends(authenticate)) -> dict[str, Any]:
     with services.sessions() as db:
