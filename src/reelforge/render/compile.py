@@ -215,6 +215,9 @@ class _Look:
     """Per-frame filters that keep the pixel format."""
     alpha: list[Filter] = field(default_factory=list)
     """Filters that need (or make) an alpha plane."""
+    animated: list[Filter] = field(default_factory=list)
+    """Filters whose effect changes over time (motion, keyframes); the others run once on a
+    still, before it is looped."""
     opacity: list[Any] | None = None
     """Opacity keyframes for the fast blend, when the sprite's size is known."""
     graph_effects: tuple[Any, Path | None] | None = None
@@ -224,7 +227,9 @@ class _Look:
 
     @property
     def needs_alpha(self) -> bool:
-        return bool(self.alpha or self.opacity or self.graph_effects)
+        # Keyframed scale and rotation move the picture within a larger transparent frame.
+        return bool(self.alpha or self.opacity or self.graph_effects or
+                    any(f.name in ("perspective", "rotate", "geq") for f in self.animated))
 
 
 @dataclass
@@ -437,7 +442,7 @@ class _Compiler:
                 for f in fx.effect_filters(effects, lut_path=lut, canvas_height=geo.height):
                     (look.alpha if f.name in ("chromakey", "colorkey") else look.plain).append(f)
         if clip.motion is not None and size is not None:
-            look.plain += kenburns.motion_filters(clip.motion, size=size, frames=frames, fps=fps)
+            look.animated += kenburns.motion_filters(clip.motion, size=size, frames=frames, fps=fps)
         if clip.rotate:
             angle = fmt_num(math.radians(clip.rotate))
             look.alpha.append(filt("rotate", angle, ow=f"rotw({angle})", oh=f"roth({angle})", c="black@0"))
@@ -445,16 +450,16 @@ class _Compiler:
         animated = clip.keyframes
         if animated is not None:
             if animated.scale:
-                look.alpha += kf.animated_scale(animated.scale, fps=fps)
+                look.animated += kf.animated_scale(animated.scale, fps=fps)
                 look.size = kf.scale_box(animated.scale, fps=fps, size=look.size) if look.size else None
             if animated.rotate:
-                look.alpha += kf.animated_rotation(animated.rotate, fps=fps)
+                look.animated += kf.animated_rotation(animated.rotate, fps=fps)
                 look.size = kf.rotation_box(look.size) if look.size else None
             if animated.opacity:
                 if look.size is not None:
                     look.opacity = list(animated.opacity)  # the fast blend, applied on the graph
                 else:
-                    look.alpha += kf.animated_opacity(animated.opacity, fps=fps)
+                    look.animated += kf.animated_opacity(animated.opacity, fps=fps)
         if clip.opacity < 1:
             look.alpha.append(filt("lutyuv", a=f"val*{fmt_num(clip.opacity)}"))
         return look
@@ -527,8 +532,9 @@ class _Compiler:
                 base_opaque = box == (W, H)
             needs_alpha = look.needs_alpha or info.has_alpha or bool(clip.transition_in or clip.transition_out)
             fmt = "yuva420p" if needs_alpha else "yuv420p"
-            if info.pix_fmt != fmt or chain or post or look.plain:
-                chain = [*chain, *post, *look.plain, filt("format", fmt), *look.alpha]
+            if info.pix_fmt != fmt or chain or post or look.plain or look.animated:
+                # On a still, everything that does not change runs once, before the loop.
+                chain = [*chain, *look.plain, filt("format", fmt), *look.alpha, *post, *look.animated]
             else:
                 chain = [*chain, *look.alpha]
             if chain:
@@ -547,7 +553,7 @@ class _Compiler:
             label = g.chain(
                 [],
                 [filt("color", c=color, s=f"{bw}x{bh}", r=_fps_text(fps)), filt("trim", end_frame=n),
-                 *look.plain, filt("format", fmt), *look.alpha],
+                 *look.plain, filt("format", fmt), *look.alpha, *look.animated],
                 hint=hint,
             )[0]
             label = self._apply_graph_look(label, look, fps, H)
@@ -571,7 +577,7 @@ class _Compiler:
                 anim_in = anim_out = None
             index = g.add_input(str(self._artifact(Artifact(kind, path, ct.pointer, data))))
             look = self._look(clip, geo, shape_box if asset.type == "shape" else None, n, fps, transparent=True)
-            chain = [filt("format", "yuva420p"), *loop_still, *look.plain, *look.alpha]
+            chain = [filt("format", "yuva420p"), *look.plain, *look.alpha, *loop_still, *look.animated]
             typewriter = anim_in is not None and anim_in.type == "typewriter"
             if typewriter:
                 assert asset.type == "text" and anim_in is not None
@@ -589,6 +595,7 @@ class _Compiler:
                          f"min(floor(t/{_seconds(reveal)}*{steps}),{steps})*ih/{frames_total}"),
                     *look.plain,
                     *look.alpha,
+                    *look.animated,
                 ]
             label = g.chain([f"{index}:v"], chain, hint=hint)[0]
             label = self._apply_graph_look(label, look, fps, H)
