@@ -225,6 +225,11 @@ def test_hostile_text_and_paths_stay_inert(tmp_path: Path, media: Any) -> None:
     }
     result = render(doc, tmp_path)
     assert result.outputs[0].info.width == 320
+    # User text never reaches the filter graph (it is drawn to an image or an escaped script),
+    # and the oddly named file reaches FFmpeg only as an input path, never as filter syntax.
+    graph = result.plan.graph
+    assert "pwned" not in graph and "drawtext" not in graph and "%{" not in graph
+    assert str(logo) in [path for path, _ in result.plan.inputs]
     frame = video_frames(result.outputs[0].path)[0]
     assert close(mean_rgb(frame[2:30, 2:30]), WHITE)  # the oddly named file was read as a file
 
