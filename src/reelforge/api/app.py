@@ -17,6 +17,7 @@ from reelforge.db.session import make_engine, make_sessionmaker, migrate
 from reelforge.media.storage import LocalStorage
 from reelforge.settings import Settings
 
+from .auth import CredentialCache
 from .credentials import ServerSecrets
 from .middleware import BodyLimitMiddleware, RequestContextMiddleware
 from .problems import install_problem_handlers
@@ -38,9 +39,10 @@ def open_services(settings: Settings) -> Services:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     migrate(url)
     engine = make_engine(url)
+    secrets = ServerSecrets.load_or_create(settings.data_dir)
     return Services(settings=settings, engine=engine, sessions=make_sessionmaker(engine),
-                    storage=LocalStorage(settings.resolved_storage_dir()),
-                    secrets=ServerSecrets.load_or_create(settings.data_dir))
+                    storage=LocalStorage(settings.resolved_storage_dir()), secrets=secrets,
+                    credentials=CredentialCache(secrets.pepper))
 
 
 def bootstrap(services: Services) -> str | None:

@@ -8,9 +8,11 @@ valid one without the scope -> 403 ``insufficient_scope``. Nothing tells whether
 from __future__ import annotations
 
 import hmac
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import jwt
 from fastapi import Depends, Request
@@ -22,7 +24,7 @@ from .credentials import KeyFormatError, expand_scopes, hash_secret, parse_api_k
 from .problems import ApiError
 from .services import Services, get_services
 
-__all__ = ["Principal", "authenticate", "require"]
+__all__ = ["CredentialCache", "Principal", "authenticate", "require"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,12 +65,49 @@ def authenticate(request: Request) -> Principal:
         raise ApiError("invalid-request", "the Authorization header must be `Bearer <token>`",
                        headers=_challenge("invalid_request", "malformed Authorization header"), status=400)
     services = get_services(request)
-    principal = _from_jwt(token, services) if token.count(".") == 2 else _from_key(token, services)
+    principal = services.credentials.get(token)
+    if principal is None:
+        principal, expires = _from_jwt(token, services) if token.count(".") == 2 else _from_key(token, services)
+        services.credentials.put(token, principal, expires)
     request.state.principal = principal
     return principal
 
 
-def _from_key(token: str, services: Services) -> Principal:
+class CredentialCache:
+    """Credentials verified in the last few seconds, so a request costs no database round trip.
+
+    A revocation through this process clears the cache at once; another process sharing the
+    database notices within ``ttl`` seconds. Entries never outlive the credential's own expiry.
+    """
+
+    def __init__(self, pepper: bytes, ttl: float = 5.0, size: int = 10_000):
+        self._pepper = pepper
+        self._ttl = ttl
+        self._size = size
+        self._entries: dict[str, tuple[Principal, float, datetime | None]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, token: str) -> Principal | None:
+        entry = self._entries.get(hash_secret(self._pepper, token))
+        if entry is None:
+            return None
+        principal, fresh_until, expires = entry
+        if time.monotonic() > fresh_until or (expires is not None and expires <= utcnow()):
+            return None
+        return principal
+
+    def put(self, token: str, principal: Principal, expires: datetime | None) -> None:
+        with self._lock:
+            if len(self._entries) >= self._size:
+                self._entries.clear()
+            self._entries[hash_secret(self._pepper, token)] = (principal, time.monotonic() + self._ttl, expires)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+def _from_key(token: str, services: Services) -> tuple[Principal, datetime | None]:
     try:
         lookup = parse_api_key(token)
     except KeyFormatError:
@@ -86,10 +125,10 @@ def _from_key(token: str, services: Services) -> Principal:
         if key.last_used_at is None or now - key.last_used_at > timedelta(seconds=60):
             key.last_used_at = now
             db.commit()
-        return Principal(key.workspace_id, expand_scopes(list(key.scopes)), key.id, "api_key")
+        return Principal(key.workspace_id, expand_scopes(list(key.scopes)), key.id, "api_key"), key.expires_at
 
 
-def _from_jwt(token: str, services: Services) -> Principal:
+def _from_jwt(token: str, services: Services) -> tuple[Principal, datetime | None]:
     try:
         claims = services.secrets.verify_token(token, issuer=services.issuer, audience=services.audience)
     except jwt.ExpiredSignatureError:
@@ -100,7 +139,8 @@ def _from_jwt(token: str, services: Services) -> Principal:
         client = db.get(OAuthClient, claims.get("client_id", ""))
         if client is None or client.revoked_at is not None or client.workspace_id != claims.get("ws"):
             raise _invalid("the access token's client was revoked")
-    return Principal(client.workspace_id, expand_scopes(str(claims.get("scope", "")).split()), client.id, "oauth")
+    principal = Principal(client.workspace_id, expand_scopes(str(claims.get("scope", "")).split()), client.id, "oauth")
+    return principal, datetime.fromtimestamp(int(claims["exp"]), UTC)
 
 
 def require(scope: str) -> Callable[..., Principal]:

@@ -28,6 +28,8 @@ class Services:
     secrets: ServerSecrets
     worker: Any = None
     """The in-process render worker, when this process runs one."""
+    credentials: Any = None
+    """Recently verified credentials (:class:`reelforge.api.auth.CredentialCache`)."""
     extras: dict[str, Any] = field(default_factory=dict)
 
     @property

@@ -94,6 +94,7 @@ def roll_key(db: Session, services: Services, old: ApiKey, grace: timedelta) -> 
     expiry = utcnow() + min(grace, MAX_GRACE)
     old.expires_at = min(old.expires_at, expiry) if old.expires_at else expiry
     db.commit()
+    services.credentials.clear()
     return new, token
 
 
@@ -134,12 +135,13 @@ def get_key(key_id: str, db: Session = Depends(get_db),
 
 
 @router.post("/v1/keys/{key_id}/revoke", summary="Revoke an API key now", responses=ex.REVOKE_KEY_RESPONSES)
-def revoke(key_id: str, db: Session = Depends(get_db),
+def revoke(key_id: str, db: Session = Depends(get_db), services: Services = Depends(get_services),
            principal: Principal = Depends(require("keys:write"))) -> dict[str, Any]:
     key = _key(db, principal, key_id)
     if key.revoked_at is None:
         key.revoked_at = utcnow()
         db.commit()
+        services.credentials.clear()
     return key_json(key)
 
 
@@ -198,7 +200,7 @@ def list_clients(request: Request, response: Response, limit: Annotated[int, Que
 
 @router.post("/v1/oauth/clients/{client_id}/revoke", summary="Revoke an OAuth client and its tokens",
              responses=ex.REVOKE_CLIENT_RESPONSES)
-def revoke_client(client_id: str, db: Session = Depends(get_db),
+def revoke_client(client_id: str, db: Session = Depends(get_db), services: Services = Depends(get_services),
                   principal: Principal = Depends(require("keys:write"))) -> dict[str, Any]:
     client = db.get(OAuthClient, client_id)
     if client is None or client.workspace_id != principal.workspace_id:
@@ -206,6 +208,7 @@ def revoke_client(client_id: str, db: Session = Depends(get_db),
     if client.revoked_at is None:
         client.revoked_at = utcnow()
         db.commit()
+        services.credentials.clear()
     return client_json(client)
 
 
