@@ -10,21 +10,22 @@ from __future__ import annotations
 import hmac
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import jwt
 from fastapi import Depends, Request
 from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
 
 from reelforge.db.models import ApiKey, OAuthClient, utcnow
 
 from .credentials import KeyFormatError, expand_scopes, hash_secret, parse_api_key
 from .problems import ApiError
-from .services import Services, get_services
+from .services import Services, services_of
 
-__all__ = ["CredentialCache", "Principal", "authenticate", "require"]
+__all__ = ["CredentialCache", "Principal", "authenticate", "check_scope", "require"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +52,7 @@ def _invalid(description: str) -> ApiError:
     return ApiError("unauthenticated", description, headers=_challenge("invalid_token", description))
 
 
-def authenticate(request: Request) -> Principal:
+async def authenticate(request: Request) -> Principal:
     cached: Principal | None = getattr(request.state, "principal", None)
     if cached is not None:
         return cached
@@ -64,10 +65,11 @@ def authenticate(request: Request) -> Principal:
     if scheme.lower() != "bearer" or not token or " " in token:
         raise ApiError("invalid-request", "the Authorization header must be `Bearer <token>`",
                        headers=_challenge("invalid_request", "malformed Authorization header"), status=400)
-    services = get_services(request)
+    services = services_of(request)
     principal = services.credentials.get(token)
     if principal is None:
-        principal, expires = _from_jwt(token, services) if token.count(".") == 2 else _from_key(token, services)
+        verify = _from_jwt if token.count(".") == 2 else _from_key
+        principal, expires = await run_in_threadpool(verify, token, services)  # database I/O
         services.credentials.put(token, principal, expires)
     request.state.principal = principal
     return principal
@@ -143,14 +145,19 @@ def _from_jwt(token: str, services: Services) -> tuple[Principal, datetime | Non
     return principal, datetime.fromtimestamp(int(claims["exp"]), UTC)
 
 
-def require(scope: str) -> Callable[..., Principal]:
+def check_scope(principal: Principal, scope: str) -> Principal:
+    """``principal`` if it holds ``scope``; else 403 ``insufficient-scope``."""
+    if scope not in principal.scopes:
+        raise ApiError("insufficient-scope", f"this needs the `{scope}` scope",
+                       headers=_challenge("insufficient_scope", None, scope), required_scope=scope)
+    return principal
+
+
+def require(scope: str) -> Callable[..., Awaitable[Principal]]:
     """A dependency: the caller, who must hold ``scope``."""
 
-    def dependency(principal: Principal = Depends(authenticate)) -> Principal:
-        if scope not in principal.scopes:
-            raise ApiError("insufficient-scope", f"this needs the `{scope}` scope",
-                           headers=_challenge("insufficient_scope", None, scope), required_scope=scope)
-        return principal
+    async def dependency(principal: Principal = Depends(authenticate)) -> Principal:
+        return check_scope(principal, scope)
 
     dependency.required_scope = scope  # type: ignore[attr-defined]
     return dependency

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,7 +16,7 @@ from reelforge.settings import Settings
 
 from .credentials import ServerSecrets
 
-__all__ = ["Services", "get_db", "get_services", "json_ready"]
+__all__ = ["Services", "get_db", "get_services", "json_ready", "services_of"]
 
 
 @dataclass
@@ -41,14 +41,26 @@ class Services:
         return self.settings.public_url.rstrip("/") + "/v1"
 
 
-def get_services(request: Request) -> Services:
+# Dependencies are ``async def`` when they do not block: FastAPI runs a sync dependency in its
+# thread pool, and every such hop costs more than the work of a typical read.
+
+
+def services_of(request: Request) -> Services:
     services: Services = request.app.state.services
     return services
 
 
-def get_db(request: Request) -> Iterator[Session]:
-    with get_services(request).sessions() as session:
+async def get_services(request: Request) -> Services:
+    return services_of(request)
+
+
+async def get_db(request: Request) -> AsyncIterator[Session]:
+    # Making a session does no I/O; it connects on first use, inside the (threaded) route.
+    session = services_of(request).sessions()
+    try:
         yield session
+    finally:
+        session.close()
 
 
 _ANY = TypeAdapter(Any)

@@ -36,7 +36,7 @@ from reelforge.spec.errors import EditError
 from reelforge.spec.models import Edit
 
 from .. import examples as ex
-from ..auth import Principal, require
+from ..auth import Principal, check_scope, require
 from ..edits import validate_service_edit
 from ..pagination import list_body, page
 from ..problems import ApiError
@@ -202,7 +202,7 @@ def _source(body: RenderCreate, db: Session, principal: Principal) -> tuple[dict
             raise _invalid([{"pointer": "#/revision", "code": "not_allowed",
                              "detail": "`revision` goes with `project_id`, not with an inline edit"}])
         return body.edit, None, None, "/edit"
-    require("projects:read")(principal)
+    check_scope(principal, "projects:read")
     project = db.get(Project, body.project_id)
     if project is None or project.workspace_id != principal.workspace_id:
         raise ApiError("not-found", f"no project {body.project_id}",
