@@ -22,10 +22,10 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from itertools import pairwise
 
 from reelforge.render.ffmpeg import base_args, input_args
 from reelforge.render.graph import Filter, FilterGraph, filt, fmt_num
+from reelforge.render.keyframes import keyframe_expr, piecewise_expr
 from reelforge.spec.models import Ducking, Keyframe, Loudness
 from reelforge.spec.timing import parse_time
 from reelforge.spec.values import parse_volume
@@ -50,16 +50,6 @@ _ENVELOPE_FRAME = 256
 #: Extra source fed to atempo beyond what the clip needs: its overlap-add window eats the
 #: last few milliseconds, and the placement is cut to its exact length afterwards anyway.
 _TEMPO_MARGIN = Fraction(1, 10)
-#: Sub-segments a non-linear keyframe easing is drawn with (piecewise linear in between).
-_EASING_STEPS = 16
-_EASINGS: dict[str, tuple[float, float, float, float] | None] = {
-    "linear": None,
-    "ease-in": (0.42, 0.0, 1.0, 1.0),
-    "ease-out": (0.0, 0.0, 0.58, 1.0),
-    "ease-in-out": (0.42, 0.0, 0.58, 1.0),
-}
-
-
 @dataclass(frozen=True)
 class AudioPlacement:
     """One sound on the timeline. Times are seconds; ``length`` is on the timeline (after speed)."""
@@ -113,62 +103,6 @@ def _seconds(value: float | str, fps: Fraction) -> Fraction:
 # --------------------------------------------------------------------------- envelopes
 
 
-def _shifted_t(t0: float) -> str:
-    if t0 == 0:
-        return "t"
-    return f"t-{fmt_num(t0)}" if t0 > 0 else f"t+{fmt_num(-t0)}"
-
-
-def _pwl_expr(points: Sequence[tuple[float, float]]) -> str:
-    """A piecewise-linear function of ``t`` through ``points`` (sorted by time), holding the first
-    and last values outside them. Written as a flat sum of clipped ramps rather than nested
-    ``if``s, so hundreds of breakpoints stay a shallow expression."""
-    terms = [fmt_num(points[0][1])]
-    for (t0, v0), (t1, v1) in pairwise(points):
-        delta = v1 - v0
-        if abs(delta) < 1e-7:
-            continue
-        sign = "-" if delta < 0 else "+"
-        if t1 - t0 <= 1e-9:
-            ramp = f"gte(t,{fmt_num(t0)})"
-        else:
-            ramp = f"clip(({_shifted_t(t0)})/{fmt_num(t1 - t0)},0,1)"
-        terms.append(f"{sign}{fmt_num(abs(delta))}*{ramp}")
-    return "".join(terms)
-
-
-def _bezier(curve: tuple[float, float, float, float], x: float) -> float:
-    """CSS cubic-bezier easing: the curve's y where its x is ``x`` (x is monotonic: x1, x2 in [0, 1])."""
-    x1, y1, x2, y2 = curve
-
-    def coord(a: float, b: float, u: float) -> float:
-        return 3 * (1 - u) ** 2 * u * a + 3 * (1 - u) * u**2 * b + u**3
-
-    lo, hi = 0.0, 1.0
-    for _ in range(40):
-        mid = (lo + hi) / 2
-        if coord(x1, x2, mid) < x:
-            lo = mid
-        else:
-            hi = mid
-    return coord(y1, y2, (lo + hi) / 2)
-
-
-def _keyframe_points(keyframes: Sequence[Keyframe], fps: Fraction) -> list[tuple[float, float]]:
-    timed = sorted(((float(_seconds(k.time, fps)), k) for k in keyframes), key=lambda p: p[0])
-    points: list[tuple[float, float]] = []
-    for (ta, a), (tb, b) in pairwise(timed):
-        points.append((ta, a.value))
-        curve = a.easing if isinstance(a.easing, tuple) else _EASINGS[a.easing]
-        if curve is not None and tb > ta:
-            for i in range(1, _EASING_STEPS):
-                x = i / _EASING_STEPS
-                points.append((ta + x * (tb - ta), a.value + (b.value - a.value) * _bezier(curve, x)))
-    points.append((timed[-1][0], timed[-1][1].value))
-    # A negative gain would invert the phase; 16 is the Volume type's ceiling.
-    return [(t, min(max(v, 0.0), 16.0)) for t, v in points]
-
-
 def _audible_end(p: AudioPlacement) -> Fraction:
     """Where the placement's sound ends on its own clock: the clip's end, or earlier when the
     source (not looped) runs out first."""
@@ -208,7 +142,7 @@ def _ducking_expr(spans: Sequence[tuple[Fraction, Fraction]], gain: float, attac
     for start, end in spans:
         points += [(float(start - attack), 1.0), (float(start), gain),
                    (float(end), gain), (float(end + release), 1.0)]
-    return _pwl_expr(points)
+    return piecewise_expr(points)
 
 
 # --------------------------------------------------------------------------- per placement
@@ -252,7 +186,8 @@ def _placement_filters(p: AudioPlacement, frames: int, rate: int, fps: Fraction)
     if p.volume != 1:
         fs.append(filt("volume", p.volume))
     if p.volume_keyframes:
-        expr = _pwl_expr(_keyframe_points(p.volume_keyframes, fps))
+        # A negative gain would invert the phase; 16 is the Volume type's ceiling.
+        expr = f"min(max({keyframe_expr(p.volume_keyframes, fps=fps)},0),16)"
         fs += [filt("asetnsamples", n=_ENVELOPE_FRAME, p=0), filt("volume", volume=expr, eval="frame")]
     end = min(frames, _samples(_audible_end(p), rate))
     fade_in = min(_samples(p.fade_in, rate), end)

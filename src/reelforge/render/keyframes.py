@@ -162,8 +162,10 @@ def _knots(frames: Sequence[Keyframe], fps: Fraction, factor: float = 1.0) -> li
     return knots
 
 
-def _piecewise(knots: Sequence[Knot], time: str, start: float) -> str:
-    """``knots`` as a flat sum of clipped ramps in ``time`` (clip time = ``time - start``)."""
+def piecewise_expr(knots: Sequence[Knot], time: str = "t", start: float = 0.0) -> str:
+    """``knots`` (``(time, value)``, sorted) as a flat sum of clipped ramps in ``time`` (clip time =
+    ``time - start``), holding the first and last values outside them. A flat sum rather than
+    nested ``if``s keeps hundreds of breakpoints a shallow expression."""
     text = _num(knots[0][1])
     for (x0, y0), (x1, y1) in itertools.pairwise(knots):
         dy = y1 - y0
@@ -191,7 +193,7 @@ def keyframe_expr(
     radians). Keyframe times given in frames are converted with ``fps``.
     """
     time = time_var if time_var.isidentifier() else f"({time_var})"
-    return _piecewise(_knots(frames, fps, factor), time, float(start))
+    return piecewise_expr(_knots(frames, fps, factor), time, float(start))
 
 
 def _value_range(frames: Sequence[Keyframe], fps: Fraction) -> tuple[float, float]:
