@@ -77,7 +77,8 @@ def test_video_trim_and_auto_length(tmp_path: Path, media: Any) -> None:
 def test_three_aspect_ratios_from_one_run(tmp_path: Path, media: Any) -> None:
     src = media.video(duration=1, size=(320, 180))
     doc = {
-        "timeline": {"tracks": [{"clips": [{"asset": {"type": "video", "src": str(src)}, "fit": "cover"}]}]},
+        "timeline": {"tracks": [{"clips": [{"asset": {"type": "video", "src": str(src)}, "fit": "cover",
+                                            "effects": {"saturation": 0, "blur": 2}}]}]},
         "outputs": [
             {"aspect_ratio": "16:9", "resolution": "360p", "quality": "draft", "fps": 25},
             {"aspect_ratio": "1:1", "resolution": "360p", "quality": "draft", "fps": 25},
@@ -88,8 +89,13 @@ def test_three_aspect_ratios_from_one_run(tmp_path: Path, media: Any) -> None:
     sizes = [(o.info.width, o.info.height) for o in result.outputs]
     assert sizes == [(640, 360), (360, 360), (360, 640)]
     graph = result.plan.graph
-    # One decode of the source, split to the three outputs.
+    # One decode of the source, split to the three outputs; colour applied once before the split,
+    # blur (which depends on each canvas) once per output.
     assert len(result.plan.inputs) == 1 and "split=3" in graph
+    assert graph.count("eq=") == 1 and graph.count("gblur") == 3
+    for o in result.outputs:
+        r, g, b = mean_rgb(video_frames(o.path)[5])
+        assert abs(r - g) < 6 and abs(g - b) < 6  # saturation 0: grey in every output
     for o in result.outputs:
         assert o.info.duration is not None and abs(float(o.info.duration) - 1.0) < 0.05
 

@@ -271,6 +271,8 @@ class _Compiler:
         self._video_uses: dict[tuple[int, int], list[str]] = {}
         self._audio_uses: dict[tuple[int, int], list[str]] = {}
         self._soundtrack_audio: list[str] = []
+        self._coloured: set[tuple[int, int]] = set()
+        """Clips whose colour effects were applied once before the split between outputs."""
         # Which input each shared audio label comes from, for the loudness analysis pass.
         self._audio_input: dict[str, int] = {}
         self.loudness = dict(loudness or {})
@@ -322,10 +324,34 @@ class _Compiler:
         timing = self._timing(fps, ct.track, ct.index)
         index, info = self._media_input(timing or ct, fps)
         if asset.type in ("video", "image") and info.has_video:
-            self._video_uses[key] = self.graph.split(f"{index}:v", len(self.visual_outputs), hint=f"v{index}_")
+            stream = f"{index}:v"
+            colour = self._shared_colour(ct.clip, info)
+            if colour:
+                stream = self.graph.chain([stream], colour, hint=f"v{index}c")[0]
+                self._coloured.add(key)
+            self._video_uses[key] = self.graph.split(stream, len(self.visual_outputs), hint=f"v{index}_")
         if asset.type in ("video", "audio") and info.has_audio and self.audio_fps:
             self._audio_uses[key] = self.graph.split(f"{index}:a", len(self.audio_fps), audio=True, hint=f"a{index}_")
             self._audio_input.update({label: index for label in self._audio_uses[key]})
+
+    def _shared_colour(self, clip: Clip, info: MediaInfo) -> list[Filter]:
+        """Colour effects to apply once, before the picture is split between outputs.
+
+        Colour is per pixel, so it does not depend on an output's canvas. Doing it once at the
+        source's size is cheaper than once per output when there are several outputs and the
+        source is no larger than what the outputs show of it together."""
+        effects = clip.effects
+        if effects is None or len(self.visual_outputs) < 2 or info.has_alpha:
+            return []
+        colour_only = effects.model_copy(update={"blur": 0, "sharpen": 0, "vignette": None, "chroma_key": None})
+        if colour_only == type(effects)():
+            return []
+        src_w, src_h = info.width or 0, info.height or 0
+        shown = sum(math.prod(self._fit(clip, self.geometries[o], src_w, src_h)[1]) for o in self.visual_outputs)
+        if src_w * src_h > shown:
+            return []
+        lut = self._lut(effects.lut) if effects.lut is not None else None
+        return fx.effect_filters(colour_only, lut_path=lut, canvas_height=info.height or 1080)
 
     def _timing(self, fps: Fraction, track: int, index: int) -> ClipTiming | None:
         for ct in self.timelines[fps].tracks[track]:
@@ -426,12 +452,17 @@ class _Compiler:
     # ------------------------------------------------------------------ clip pictures
 
     def _look(self, clip: Clip, geo: OutputGeometry, size: tuple[int, int] | None, frames: int, fps: Fraction,
-              *, transparent: bool = False) -> _Look:
+              *, transparent: bool = False, coloured: bool = False) -> _Look:
         """The clip's look after layout. ``size`` is the sprite's size when known at compile time
         (not for text, which is measured when it is drawn); ``transparent``: the picture has its
         own alpha (text, shapes, PNGs with transparency)."""
         look = _Look(size=size)
         effects = clip.effects
+        if effects is not None and coloured:
+            # Colour was applied once before the split (see _shared_colour); the rest is per output.
+            effects = effects.model_copy(update={
+                "brightness": 0, "contrast": 1, "saturation": 1, "gamma": 1, "hue": 0, "temperature": None,
+                "preset": None, "lut": None})
         if effects is not None:
             lut = self._lut(effects.lut) if effects.lut is not None else None
             if transparent and (effects.vignette is not None or effects.chroma_key is not None):
@@ -502,7 +533,8 @@ class _Compiler:
             info = self._media(asset.src)
             src_w, src_h = info.width or W, info.height or H
             fit_filters, size, box, blur_bg = self._fit(clip, geo, src_w, src_h)
-            look = self._look(clip, geo, size, n, fps, transparent=info.has_alpha)
+            look = self._look(clip, geo, size, n, fps, transparent=info.has_alpha,
+                              coloured=(ct.track, ct.index) in self._coloured)
             timing: list[Filter] = []
             if isinstance(asset, VideoAsset):
                 speed = Fraction(str(asset.speed))
