@@ -57,3 +57,19 @@ def mean_rgb(frame: np.ndarray) -> tuple[float, float, float]:
 
 def close(rgb: tuple[float, float, float], expected: tuple[int, int, int], tol: float = 24) -> bool:
     return all(abs(a - b) <= tol for a, b in zip(rgb, expected, strict=True))
+
+
+def graph_planes(graph: object, label: str, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Run a filter graph fragment; the luma and alpha planes of every frame of ``label``, each
+    shaped (n, h, w)."""
+    from reelforge.render.ffmpeg import base_args, ffmpeg_exe
+
+    cmd = [ffmpeg_exe(), *base_args(), "-filter_complex", graph.render(),  # type: ignore[attr-defined]
+           "-map", f"[{label}]", "-f", "rawvideo", "-pix_fmt", "yuva420p", "-"]
+    proc = subprocess.run(cmd, capture_output=True, check=False)
+    assert proc.returncode == 0, proc.stderr.decode()
+    w, h = size
+    frame = w * h * 2 + 2 * (w // 2) * (h // 2)
+    assert len(proc.stdout) % frame == 0, "output frame size differs from the expected size"
+    data = np.frombuffer(proc.stdout, np.uint8).reshape(-1, frame)
+    return data[:, : w * h].reshape(-1, h, w), data[:, -w * h :].reshape(-1, h, w)

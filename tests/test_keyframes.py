@@ -11,6 +11,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
+from frames import graph_planes
 from reelforge.render.ffmpeg import base_args, ffmpeg_exe
 from reelforge.render.graph import Filter, FilterGraph, filt
 from reelforge.render.keyframes import (
@@ -54,19 +55,7 @@ def reference(frames: Sequence[Keyframe], t: float, fps: Fraction = FPS) -> floa
 # --------------------------------------------------------------------------- ffmpeg helpers
 
 
-def render(graph: FilterGraph, label: str, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
-    """Run the graph; return the luma and alpha planes of every frame, each (n, h, w)."""
-    cmd = [
-        ffmpeg_exe(), *base_args(), "-filter_complex", graph.render(), "-map", f"[{label}]",
-        "-f", "rawvideo", "-pix_fmt", "yuva420p", "-",
-    ]
-    proc = subprocess.run(cmd, capture_output=True, check=False)
-    assert proc.returncode == 0, proc.stderr.decode()
-    w, h = size
-    frame = w * h * 2 + 2 * (w // 2) * (h // 2)
-    assert len(proc.stdout) % frame == 0, "output frame size differs from the expected size"
-    data = np.frombuffer(proc.stdout, np.uint8).reshape(-1, frame)
-    return data[:, : w * h].reshape(-1, h, w), data[:, -w * h :].reshape(-1, h, w)
+render = graph_planes
 
 
 def sprite(

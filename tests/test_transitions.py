@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
 from fractions import Fraction
 
 import numpy as np
 import pytest
 
-from reelforge.render.ffmpeg import base_args, ffmpeg_exe
+from frames import graph_planes
 from reelforge.render.graph import FilterGraph, filt
 from reelforge.render.transitions import XFADE_NAMES, crossfade, entrance, exit
 from reelforge.spec.models import Transition
@@ -41,19 +40,7 @@ def source(
 
 
 def render(graph: FilterGraph, label: str, size: tuple[int, int] = (W, H)) -> tuple[np.ndarray, np.ndarray]:
-    """Run the graph; return the luma and alpha planes of every frame, each (n, h, w)."""
-    cmd = [
-        ffmpeg_exe(), *base_args(), "-filter_complex", graph.render(), "-map", f"[{label}]",
-        "-f", "rawvideo", "-pix_fmt", "yuva420p", "-",
-    ]
-    proc = subprocess.run(cmd, capture_output=True, check=False)
-    assert proc.returncode == 0, proc.stderr.decode()
-    w, h = size
-    frame = w * h * 2 + 2 * (w // 2) * (h // 2)
-    data = np.frombuffer(proc.stdout, np.uint8).reshape(-1, frame)
-    luma = data[:, : w * h].reshape(-1, h, w)
-    alpha = data[:, -w * h :].reshape(-1, h, w)
-    return luma, alpha
+    return graph_planes(graph, label, size)
 
 
 def near(values: np.ndarray, target: float, tolerance: float = 4) -> np.ndarray:
