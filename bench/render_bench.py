@@ -127,6 +127,20 @@ def font_file() -> str:
     return path
 
 
+def source_version() -> str:
+    """The commit of the Reelforge tree being measured, ``+dirty`` when ``src/`` has changes."""
+    git = shutil.which("git")
+    if git is None:
+        return "unknown"
+    root = HERE.parent
+    head = subprocess.run([git, "-C", str(root), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    if head.returncode != 0:
+        return "unknown"
+    dirty = subprocess.run([git, "-C", str(root), "status", "--porcelain", "--", "src"],
+                           capture_output=True, text=True).stdout.strip()
+    return head.stdout.strip() + ("+dirty" if dirty else "")
+
+
 def ffmpeg_version(ffmpeg: str) -> str:
     first = subprocess.run([ffmpeg, "-version"], capture_output=True, text=True).stdout.splitlines()
     return first[0] if first else "unknown"
@@ -470,12 +484,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         "mode": "quick" if args.quick else "full", "runs": runs, "scale": asdict(scale), "total_seconds": scale.total,
         "ffmpeg": ffmpeg, "ffmpeg_version": ffmpeg_version(ffmpeg), "python": platform.python_version(),
         "platform": platform.platform(), "cpus": os.cpu_count(), "tree_rss": tree_rss,
-        "retry_busy": args.retry_busy,
+        "retry_busy": args.retry_busy, "reelforge_commit": source_version(),
         "started": time.strftime("%Y-%m-%d %H:%M:%S"),
     }
     log(f"reelforge render benchmark ({meta['mode']}): {scale.width}x{scale.height}, {scale.total} s timeline, "
         f"{runs} timed round(s)")
-    log(f"ffmpeg: {ffmpeg}\n        {meta['ffmpeg_version']}\ncpus: {meta['cpus']}, python {meta['python']}")
+    log(f"ffmpeg: {ffmpeg}\n        {meta['ffmpeg_version']}\ncpus: {meta['cpus']}, python {meta['python']}, "
+        f"reelforge at {meta['reelforge_commit']}")
     if not tree_rss:
         log("warning: this system does not report grandchildren in wait4; peak RSS covers direct children only")
     log(f"inputs in {cache}")
