@@ -422,11 +422,13 @@ class _Compiler:
             factor = max(bw / src_w, bh / src_h) * s
             sw, sh = even(src_w * factor), even(src_h * factor)
             tw, th = even(bw * s), even(bh * s)
-            if (sw, sh) != (src_w, src_h):
-                filters.append(filt("scale", sw, sh))
-            if (tw, th) != (sw, sh):
-                filters.append(filt("crop", min(tw, sw), min(th, sh)))
             size = (min(tw, sw), min(th, sh))
+            # Crop the source to the box's shape first, then scale only what is kept.
+            cw, ch = min(src_w, even(size[0] / factor)), min(src_h, even(size[1] / factor))
+            if (cw, ch) != (src_w, src_h):
+                filters.append(filt("crop", cw, ch))
+            if (cw, ch) != size:
+                filters.append(filt("scale", *size))
         elif fit == "contain" or fit == "blur":
             factor = min(bw / src_w, bh / src_h) * s
             size = (even(src_w * factor), even(src_h * factor))
