@@ -36,7 +36,7 @@ __all__ = [
 
 _B62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
-FAMILIES = ("assets", "projects", "renders", "keys")
+FAMILIES = ("assets", "projects", "renders", "keys", "events", "webhooks", "templates", "brand_kits", "batches")
 SCOPES = (*(f"{f}:{a}" for f in FAMILIES for a in ("read", "write")), "admin")
 """``admin`` grants every scope; ``:write`` does not imply ``:read``."""
 
