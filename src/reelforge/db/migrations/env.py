@@ -3,7 +3,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
-import reelforge.db.events  # noqa: F401  (registers its tables)
+from reelforge.db import audit, events  # noqa: F401  (importing a module registers its tables)
 from reelforge.db.models import Base
 
 config = context.config
