@@ -1,0 +1,84 @@
+"""The audit log: who did what to security-relevant things, readable by admins.
+
+Entries are written by the routes (and the CLI) in the same transaction as the action, through
+:func:`reelforge.db.audit.record_audit` with the actor of :func:`reelforge.api.audit.audit_actor`.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from reelforge.db.audit import AuditEntry
+
+from .. import examples_events as exe
+from ..auth import Principal, require
+from ..pagination import list_body, page
+from ..problems import ApiError
+from ..services import Services, get_db, get_services, json_ready
+
+__all__ = ["audit_json", "router"]
+
+router = APIRouter(tags=["audit"])
+
+_ACTION = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+)*(\.\*)?$")
+
+
+def audit_json(entry: AuditEntry) -> dict[str, Any]:
+    return {"id": entry.id, "object": "audit_entry", "action": entry.action,
+            "actor": {"type": entry.actor_type, "id": entry.actor_id},
+            "resource": {"type": entry.resource_type, "id": entry.resource_id},
+            "details": entry.details, "request_id": entry.request_id, "created_at": entry.created_at}
+
+
+@router.get("/v1/audit", summary="List the audit log, newest first (admins only)",
+            responses=exe.LIST_AUDIT_RESPONSES)
+def list_audit(
+    request: Request,
+    response: Response,
+    action: Annotated[str | None, Query(max_length=64, description="An action (`key.revoked`) or a prefix "
+                                                                   "(`key.*`).")] = None,
+    resource_id: Annotated[str | None, Query(max_length=40)] = None,
+    actor_id: Annotated[str | None, Query(max_length=40, description="The key or OAuth client that acted.")] = None,
+    created_gte: Annotated[datetime | None, Query(alias="created[gte]", description="RFC 3339; inclusive.")] = None,
+    created_lt: Annotated[datetime | None, Query(alias="created[lt]", description="RFC 3339; exclusive.")] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: str | None = None,
+    db: Session = Depends(get_db),
+    services: Services = Depends(get_services),
+    principal: Principal = Depends(require("admin")),
+) -> dict[str, Any]:
+    """Actions: `key.created`, `key.rolled`, `key.revoked`, `oauth_client.created`,
+    `oauth_client.revoked`, `asset.deleted`, `project.deleted`, and webhook endpoint and secret
+    changes (`webhook_endpoint.*`). `actor` is the API key or OAuth client that acted (`system`
+    for the CLI and the server itself); `request_id` leads to the request's log line; `details`
+    says what changed and never holds a secret."""
+    for name, value in (("created[gte]", created_gte), ("created[lt]", created_lt)):
+        if value is not None and value.tzinfo is None:
+            raise ApiError("validation-error", f"`{name}` needs a time zone (e.g. `Z`)", errors=[
+                {"parameter": name, "code": "timezone", "detail": "give an RFC 3339 time with an offset or `Z`"}])
+    query = select(AuditEntry).where(AuditEntry.workspace_id == principal.workspace_id)
+    if action is not None:
+        if not _ACTION.match(action):
+            raise ApiError("validation-error", f"not an action or prefix: {action!r}", errors=[
+                {"parameter": "action", "code": "invalid", "detail": "an action like `key.revoked` or `key.*`"}])
+        query = query.where(AuditEntry.action.startswith(action[:-1], autoescape=True) if action.endswith(".*")
+                            else AuditEntry.action == action)
+    if resource_id is not None:
+        query = query.where(AuditEntry.resource_id == resource_id)
+    if actor_id is not None:
+        query = query.where(AuditEntry.actor_id == actor_id)
+    if created_gte is not None:
+        query = query.where(AuditEntry.created_at >= created_gte)
+    if created_lt is not None:
+        query = query.where(AuditEntry.created_at < created_lt)
+    filters = {"action": action, "resource_id": resource_id, "actor_id": actor_id,
+               "created_gte": json_ready(created_gte), "created_lt": json_ready(created_lt)}
+    rows, nxt = page(request, response, query, AuditEntry, key=services.secrets.cursor_key, limit=limit,
+                     cursor=cursor, filters=filters, db=db)
+    return list_body(request, [audit_json(e) for e in rows], nxt)

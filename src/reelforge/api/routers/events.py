@@ -1,0 +1,322 @@
+"""Events: list and get them, follow them live, and follow one render's progress.
+
+Events come from the outbox (:mod:`reelforge.db.events`): each is written in the same
+transaction as the change it reports. ``seq`` orders them; lists page by it and the streams
+resume from it.
+
+The two Server-Sent Events streams hold no database connection while idle: they wake when this
+process commits an event (:data:`~reelforge.db.events.EVENTS_COMMITTED`) and otherwise look
+again every ``POLL_SECONDS`` (other processes, such as separate workers, commit too), each look
+a short query on a pooled connection. They end when the client disconnects or the server shuts
+down (sse-starlette watches uvicorn's exit), and send a keep-alive comment every 15 seconds.
+
+On PostgreSQL a sequence number is taken at insert, so a transaction that commits late can make
+an event with a lower ``seq`` visible after higher ones. The workspace stream therefore keeps
+the numbers it has not seen yet (``seq`` is global, so gaps are tracked over all workspaces)
+and looks for them again for ``GAP_GRACE_SECONDS`` before giving them up as rolled back.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime
+from typing import Annotated, Any, Literal
+from urllib.parse import urlencode
+
+import anyio
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from sqlalchemy import ColumnElement, Select, false, or_, select
+from sqlalchemy.orm import Session
+from sse_starlette import EventSourceResponse, ServerSentEvent
+from starlette.concurrency import run_in_threadpool
+
+from reelforge.db.events import EVENTS_COMMITTED, Event
+from reelforge.db.models import Render
+from reelforge.jobs.worker import queue_positions
+from reelforge.representations import event_json, json_ready, output_assets, render_json
+
+from .. import examples_events as exe
+from ..auth import Principal, require
+from ..pagination import decode_cursor, encode_cursor, list_body
+from ..problems import ApiError
+from ..services import Services, get_db, get_services
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["events"])
+
+POLL_SECONDS = 1.0
+"""How often a stream looks for events committed by another process."""
+PROGRESS_POLL_SECONDS = 0.25
+"""How often the progress stream reads its render (progress is written about twice a second)."""
+WAKE_CHECK_SECONDS = 0.05
+"""How often a stream checks the in-process commit signal (a read of an integer)."""
+GAP_GRACE_SECONDS = 30.0
+PING_SECONDS = 15
+BATCH = 200
+TERMINAL_STATES = ("succeeded", "failed", "cancelled")
+
+_TYPE = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+)*(\.\*)?$|^\*$")
+_SSE_HEADERS = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+
+TypeFilter = Annotated[list[str] | None, Query(
+    alias="type", description="An event type (`render.succeeded`) or a prefix (`render.*`); repeat it for several "
+                              "(any may match).", max_length=20)]
+
+
+# ------------------------------------------------------------------ filters
+
+
+def _type_filter(types: list[str] | None) -> tuple[list[str], ColumnElement[bool] | None]:
+    """The types asked for (validated, sorted) and the SQL condition they make."""
+    if not types:
+        return [], None
+    wanted = sorted({t.strip() for t in types})
+    bad = [t for t in wanted if not _TYPE.match(t)]
+    if bad:
+        raise ApiError("validation-error", f"not an event type or prefix: {bad[0]!r}", errors=[
+            {"parameter": "type", "code": "invalid", "detail": "an event type like `render.succeeded`, a prefix "
+                                                               "like `render.*`, or `*`"}])
+    if "*" in wanted:
+        return wanted, None
+    conditions = [Event.type.startswith(t[:-1], autoescape=True) if t.endswith(".*") else Event.type == t
+                  for t in wanted]
+    return wanted, or_(*conditions)
+
+
+def _type_matcher(wanted: list[str]) -> Callable[[str], bool]:
+    if not wanted or "*" in wanted:
+        return lambda _: True
+    exact = {t for t in wanted if not t.endswith(".*")}
+    prefixes = tuple(t[:-1] for t in wanted if t.endswith(".*"))
+    return lambda t: t in exact or t.startswith(prefixes)
+
+
+def _event(db: Session, principal: Principal, event_id: str) -> Event:
+    row = db.scalar(select(Event).where(Event.id == event_id, Event.workspace_id == principal.workspace_id))
+    if row is None:
+        raise ApiError("not-found", f"no event {event_id}")
+    return row
+
+
+# ------------------------------------------------------------------ list and get
+
+
+@router.get("/v1/events", summary="List events, newest first, with filters", responses=exe.LIST_EVENTS_RESPONSES)
+def list_events(
+    request: Request,
+    response: Response,
+    types: TypeFilter = None,
+    resource_id: Annotated[str | None, Query(max_length=40, description="Only this resource's events.")] = None,
+    created_gte: Annotated[datetime | None, Query(alias="created[gte]", description="RFC 3339; inclusive.")] = None,
+    created_lt: Annotated[datetime | None, Query(alias="created[lt]", description="RFC 3339; exclusive.")] = None,
+    order: Annotated[Literal["desc", "asc"], Query(description="`desc` (newest first, the default) or `asc` "
+                                                                "(oldest first, for catching up).")] = "desc",
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: str | None = None,
+    db: Session = Depends(get_db),
+    services: Services = Depends(get_services),
+    principal: Principal = Depends(require("events:read")),
+) -> dict[str, Any]:
+    """Every event of the workspace: `render.queued`, `render.started`, `render.succeeded`,
+    `render.failed`, `render.cancelled`, `asset.ready`, `asset.updated`, `asset.deleted`,
+    `project.created`, `project.updated`, `project.deleted` (and the types other features add;
+    ignore types you do not know). `data` is the resource as the API showed it at that moment
+    (a project without its edit). Filters combine: `type` (exact or a `prefix.*`, repeatable), `resource_id`,
+    `created[gte]`, `created[lt]`. Pages follow the event sequence, so no event is skipped or
+    repeated between pages."""
+    for name, value in (("created[gte]", created_gte), ("created[lt]", created_lt)):
+        if value is not None and value.tzinfo is None:
+            raise ApiError("validation-error", f"`{name}` needs a time zone (e.g. `Z`)", errors=[
+                {"parameter": name, "code": "timezone", "detail": "give an RFC 3339 time with an offset or `Z`"}])
+    wanted, type_condition = _type_filter(types)
+    query: Select[Event] = select(Event).where(Event.workspace_id == principal.workspace_id)
+    if type_condition is not None:
+        query = query.where(type_condition)
+    if resource_id is not None:
+        query = query.where(Event.resource_id == resource_id)
+    if created_gte is not None:
+        query = query.where(Event.created_at >= created_gte)
+    if created_lt is not None:
+        query = query.where(Event.created_at < created_lt)
+    filters = {"type": wanted or None, "resource_id": resource_id, "order": order,
+               "created_gte": json_ready(created_gte), "created_lt": json_ready(created_lt)}
+    key = services.secrets.cursor_key
+    if cursor:
+        _, after = decode_cursor(key, cursor, filters)
+        if not after.isdigit():
+            raise ApiError("invalid-cursor", "the cursor is not valid for this list",
+                           errors=[{"parameter": "cursor", "detail": "invalid cursor", "code": "invalid_cursor"}])
+        query = query.where(Event.seq > int(after) if order == "asc" else Event.seq < int(after))
+    query = query.order_by(Event.seq.asc() if order == "asc" else Event.seq.desc()).limit(limit + 1)
+    rows = list(db.scalars(query))
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        next_cursor = encode_cursor(key, rows[-1].created_at, str(rows[-1].seq), filters)
+        params = [(k, v) for k, v in request.query_params.multi_items() if k != "cursor"]
+        response.headers["Link"] = f'<{request.url.path}?{urlencode([*params, ("cursor", next_cursor)])}>; rel="next"'
+    return list_body(request, [event_json(e) for e in rows], next_cursor)
+
+
+# ------------------------------------------------------------------ waiting without a connection
+
+
+async def _wait(seen: int, timeout: float) -> int:
+    """Sleep until this process commits an event or ``timeout`` passes; the new generation."""
+    deadline = time.monotonic() + timeout
+    while EVENTS_COMMITTED.generation == seen and time.monotonic() < deadline:
+        await anyio.sleep(WAKE_CHECK_SECONDS)
+    return EVENTS_COMMITTED.generation
+
+
+def _sse(event: str, data: Any, event_id: str | None = None) -> ServerSentEvent:
+    return ServerSentEvent(json.dumps(json_ready(data), separators=(",", ":")), event=event, id=event_id, sep="\n")
+
+
+# ------------------------------------------------------------------ the workspace stream
+
+
+class _Tail:
+    """Reads events after ``last`` for one workspace, remembering sequence gaps for a while."""
+
+    def __init__(self, services: Services, workspace_id: str, wanted: list[str], last: int):
+        self.services = services
+        self.workspace_id = workspace_id
+        self.matches = _type_matcher(wanted)
+        self.last = last
+        self.gaps: dict[int, float] = {}
+        self.more = False
+        """The last read hit ``BATCH``: read again at once rather than wait."""
+
+    def read(self) -> list[Event]:
+        now = time.monotonic()
+        self.gaps = {seq: since for seq, since in self.gaps.items() if now - since < GAP_GRACE_SECONDS}
+        gap_condition = Event.seq.in_(list(self.gaps)) if self.gaps else false()
+        with self.services.sessions() as db:
+            heads = db.execute(select(Event.seq, Event.workspace_id, Event.type)
+                               .where(or_(Event.seq > self.last, gap_condition))
+                               .order_by(Event.seq).limit(BATCH)).all()
+            self.more = len(heads) == BATCH
+            if not heads:
+                return []
+            for head in heads:
+                self.gaps.pop(head.seq, None)
+            fresh = [h.seq for h in heads if h.seq > self.last]
+            if fresh:
+                expected = self.last + 1
+                for seq in fresh:
+                    for missing in range(expected, min(seq, expected + BATCH)):
+                        self.gaps.setdefault(missing, now)
+                    expected = seq + 1
+                self.last = fresh[-1]
+            mine = [h.seq for h in heads if h.workspace_id == self.workspace_id and self.matches(h.type)]
+            if not mine:
+                return []
+            return list(db.scalars(select(Event).where(Event.seq.in_(mine)).order_by(Event.seq)))
+
+    def start_after(self, last_event_id: str | None) -> None:
+        """Resume after the event the client saw last (its ``evt_`` id or its sequence number),
+        or start at the newest event now."""
+        with self.services.sessions() as db:
+            if last_event_id is None:
+                self.last = int(db.scalar(select(Event.seq).order_by(Event.seq.desc()).limit(1)) or 0)
+                return
+            if re.fullmatch(r"[0-9]{1,18}", last_event_id):
+                self.last = int(last_event_id)
+                return
+            seq = db.scalar(select(Event.seq).where(Event.id == last_event_id,
+                                                     Event.workspace_id == self.workspace_id))
+        if seq is None:
+            raise ApiError("validation-error", f"Last-Event-ID {last_event_id!r} is no event of this workspace",
+                           errors=[{"header": "Last-Event-ID", "code": "unknown",
+                                    "detail": "an event id (evt_…) or sequence number this stream sent"}])
+        self.last = int(seq)
+
+
+@router.get("/v1/events/stream", summary="Follow the workspace's events as they happen (Server-Sent Events)",
+            response_class=EventSourceResponse, responses=exe.STREAM_EVENTS_RESPONSES)
+async def stream_events(
+    types: TypeFilter = None,
+    last_event_id: Annotated[str | None, Header(alias="Last-Event-ID", max_length=64,
+                                                description="Resume after this event (sent by EventSource on "
+                                                            "reconnect).")] = None,
+    services: Services = Depends(get_services),
+    principal: Principal = Depends(require("events:read")),
+) -> EventSourceResponse:
+    """A `text/event-stream` of new events: each message has `id` (the event id), `event` (its
+    type) and `data` (the event as `GET /v1/events/{id}` shows it). Reconnect with
+    `Last-Event-ID` to get what you missed (EventSource does this by itself); without it the
+    stream starts with events committed from now on. `type` filters as in the list. A `: ping`
+    comment every 15 s keeps proxies from closing an idle stream."""
+    wanted, _ = _type_filter(types)
+    tail = _Tail(services, principal.workspace_id, wanted, 0)
+    await run_in_threadpool(tail.start_after, last_event_id.strip() if last_event_id else None)
+
+    async def messages() -> AsyncIterator[ServerSentEvent]:
+        seen = EVENTS_COMMITTED.generation
+        while True:
+            for row in await run_in_threadpool(tail.read):
+                yield _sse(row.type, event_json(row), row.id)
+            if not tail.more:
+                seen = await _wait(seen, POLL_SECONDS)
+
+    return EventSourceResponse(messages(), ping=PING_SECONDS, headers=_SSE_HEADERS, sep="\n")
+
+
+# The stream's path is matched first: it is declared before `/v1/events/{event_id}`.
+
+
+@router.get("/v1/events/{event_id}", summary="Get an event", responses=exe.GET_EVENT_RESPONSES)
+def get_event(event_id: str, db: Session = Depends(get_db),
+              principal: Principal = Depends(require("events:read"))) -> dict[str, Any]:
+    return event_json(_event(db, principal, event_id))
+
+
+# ------------------------------------------------------------------ one render's progress
+
+
+def _render_snapshot(services: Services, workspace_id: str, render_id: str) -> dict[str, Any] | None:
+    with services.sessions() as db:
+        render = db.get(Render, render_id)
+        if render is None or render.workspace_id != workspace_id:
+            return None
+        position = queue_positions(db, [render]).get(render.id)
+        body: dict[str, Any] = json_ready(render_json(render, output_assets(db, [render]), position))
+        return body
+
+
+@router.get("/v1/renders/{render_id}/progress", tags=["renders"],
+            summary="Follow a render's state, progress and ETA until it ends (Server-Sent Events)",
+            response_class=EventSourceResponse, responses=exe.RENDER_PROGRESS_RESPONSES)
+async def render_progress(render_id: str, services: Services = Depends(get_services),
+                          principal: Principal = Depends(require("renders:read"))) -> EventSourceResponse:
+    """A `text/event-stream` of the render as `GET /v1/renders/{id}` shows it: first its current
+    state (`event: state`), then a message whenever it changes: `event: state` when `state`
+    changes, `event: progress` when only `progress`, `eta_seconds` or the like do (at most about
+    four a second). The stream ends after the render reaches `succeeded` (with its outputs),
+    `failed` (with its `error`) or `cancelled`; for a finished render that is at once."""
+    first = await run_in_threadpool(_render_snapshot, services, principal.workspace_id, render_id)
+    if first is None:
+        raise ApiError("not-found", f"no render {render_id}")
+
+    async def messages() -> AsyncIterator[ServerSentEvent]:
+        body: dict[str, Any] | None = first
+        previous: dict[str, Any] | None = None
+        count = 0
+        seen = EVENTS_COMMITTED.generation
+        while body is not None:
+            if body != previous:
+                count += 1
+                kind = "state" if previous is None or previous["state"] != body["state"] else "progress"
+                yield _sse(kind, body, str(count))
+                previous = body
+            if body["state"] in TERMINAL_STATES:
+                return
+            seen = await _wait(seen, PROGRESS_POLL_SECONDS)
+            body = await run_in_threadpool(_render_snapshot, services, principal.workspace_id, render_id)
+
+    return EventSourceResponse(messages(), ping=PING_SECONDS, headers=_SSE_HEADERS, sep="\n")
