@@ -8,6 +8,7 @@ busy the whole machine is, so a report can say when other load disturbed a measu
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -122,6 +123,10 @@ def start_reelforge(data_dir: Path, *, workers: int = 0, timeout: float = 120,
         "REELFORGE_PUBLIC_URL": f"http://127.0.0.1:{port}",
         "PYTHONUNBUFFERED": "1",  # the key line must reach the log before we look for it
         "COLUMNS": "400",  # rich must not wrap the printed key
+        # Rate limits far above any load: the limiter still runs on every request (its cost is
+        # measured) but never refuses one (the defaults allow 20 reads/s per key).
+        "REELFORGE_RATE_LIMITS": json.dumps({name: "1000000000/minute" for name in (
+            "reads", "writes", "renders", "workspace-reads", "workspace-writes", "workspace-renders")}),
         **(extra_env or {}),
     }
     log = data_dir / "serve.log"
