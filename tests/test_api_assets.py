@@ -21,7 +21,8 @@ from sqlalchemy import select
 import mediagen
 from reelforge.api.app import create_app
 from reelforge.db.models import Asset, Render, RenderAsset, new_id
-from reelforge.media.ingest import ingest_file
+from reelforge.media.ingest import complete_previews, ingest_file
+from reelforge.media.previews import PreviewRunner
 from reelforge.media.resolver import AssetResolver, asset_ids_in
 from reelforge.render.sources import SourceError
 from service import Service, running_service
@@ -43,6 +44,16 @@ def created(service: Service, path: Path, **kw: Any) -> dict[str, Any]:
     assert r.status_code == 201, r.text
     body: dict[str, Any] = r.json()
     return body
+
+
+def with_previews(service: Service, asset: dict[str, Any], timeout: float = 30) -> dict[str, Any]:
+    """The asset once its previews, made after the upload answered, are done (polled)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        body: dict[str, Any] = service.get(f"/v1/assets/{asset['id']}").json()
+        if body["previews"] != "pending" or time.monotonic() > deadline:
+            return body
+        time.sleep(0.05)
 
 
 def cube(path: Path, size: int = 2) -> Path:
@@ -74,17 +85,26 @@ def test_video_upload_is_probed_and_gets_a_thumbnail(service: Service, media: An
     assert m["duration"] == pytest.approx(1.0, abs=0.05)
     assert (m["width"], m["height"], m["fps"], m["rotation"]) == (320, 180, 25.0, 0)
     assert (m["video_codec"], m["audio_codec"], m["audio_channels"], m["sample_rate"]) == ("h264", "aac", 2, 48000)
-    assert asset["waveform_url"] is None
-    thumb = service.get(asset["thumbnail_url"])
+    # The upload answers before the previews are made; the asset says so, and later has them.
+    assert asset["previews"] == "pending" and asset["thumbnail_url"] is None and asset["waveform_url"] is None
+    done = with_previews(service, asset)
+    assert done["previews"] == "ready" and done["thumbnail_url"] == f"/v1/assets/{asset['id']}/thumbnail"
+    assert done["waveform_url"] is None
+    thumb = service.get(done["thumbnail_url"])
     assert thumb.status_code == 200 and thumb.headers["content-type"] == "image/png"
     assert thumb.content.startswith(PNG)
-    r = service.get(asset["waveform_url"] or f"/v1/assets/{asset['id']}/waveform")
+    r = service.get(f"/v1/assets/{asset['id']}/waveform")
     assert r.status_code == 404 and r.headers["content-type"].startswith("application/problem+json")
     got = service.get(f"/v1/assets/{asset['id']}")
-    assert got.status_code == 200 and got.headers["etag"] == etag
-    assert {k: v for k, v in got.json().items() if k != "created_at"} == {
-        k: v for k, v in asset.items() if k not in ("created_at", "deduplicated")}
+    assert got.status_code == 200 and got.headers["etag"] != etag  # the previews changed the representation
+    changed = ("created_at", "deduplicated", "previews", "thumbnail_url")
+    assert {k: v for k, v in got.json().items() if k not in changed} == {
+        k: v for k, v in asset.items() if k not in changed}
     assert service.get(f"/v1/assets/{asset['id']}", headers={"If-None-Match": got.headers["etag"]}).status_code == 304
+    # The same bytes again answer the asset as it is now, with the ETag GET gives it.
+    again = upload(service, video)
+    assert again.status_code == 200 and again.headers["etag"] == got.headers["etag"]
+    assert {k: v for k, v in again.json().items() if k != "deduplicated"} == got.json()
 
 
 def test_rotated_video_reports_display_size(service: Service, media: Any) -> None:
@@ -98,7 +118,8 @@ def test_audio_image_subtitles_font_and_lut(service: Service, media: Any, tmp_pa
     assert (wav["kind"], wav["content_type"]) == ("audio", "audio/wav")
     assert (wav["media"]["audio_channels"], wav["media"]["sample_rate"], wav["media"]["audio_codec"]) == (
         2, 48000, "pcm_s16le")
-    assert wav["thumbnail_url"] is None and wav["waveform_url"]
+    wav = with_previews(service, wav)
+    assert wav["previews"] == "ready" and wav["thumbnail_url"] is None and wav["waveform_url"]
     wave = service.get(wav["waveform_url"])
     assert wave.status_code == 200 and wave.content.startswith(PNG)
 
@@ -106,18 +127,23 @@ def test_audio_image_subtitles_font_and_lut(service: Service, media: Any, tmp_pa
     assert (png["kind"], png["content_type"], png["media"]["width"], png["media"]["height"]) == (
         "image", "image/png", 320, 180)
     assert png["media"]["duration"] is None
-    assert service.get(png["thumbnail_url"]).content.startswith(PNG)
+    assert service.get(with_previews(service, png)["thumbnail_url"]).content.startswith(PNG)
 
     srt = tmp_path / "subs.srt"
     srt.write_text(SRT)
-    subs = created(service, srt)
+    r = upload(service, srt)
+    subs = r.json()
     assert (subs["kind"], subs["content_type"]) == ("subtitles", "application/x-subrip")
     assert subs["media"] == {"format": "srt", "cue_count": 2, "duration": 3.25}
+    assert subs["previews"] == "none" and subs["thumbnail_url"] is None and subs["waveform_url"] is None
+    got = service.get(f"/v1/assets/{subs['id']}")  # nothing pending: the upload's ETag is GET's
+    assert got.headers["etag"] == r.headers["etag"]
+    assert got.json() == {k: v for k, v in subs.items() if k != "deduplicated"}
 
     font = created(service, FONT)
     assert (font["kind"], font["content_type"]) == ("font", "font/ttf")
     assert font["media"]["family"] == "DejaVu Sans"
-    assert service.get(font["thumbnail_url"]).content.startswith(PNG)
+    assert service.get(with_previews(service, font)["thumbnail_url"]).content.startswith(PNG)
 
     lut = created(service, cube(tmp_path / "grade.cube"))
     assert (lut["kind"], lut["media"]) == ("lut", {"format": "cube", "size": 2})
@@ -306,6 +332,7 @@ def test_list_filters_and_pagination(service: Service, media: Any, tmp_path: Pat
 def test_patch_name_tags_and_metadata(service: Service, media: Any) -> None:
     asset = created(service, media.image(), filename="../../etc/logo.png", tags="a,b", metadata='{"x": 1}')
     assert asset["name"] == "logo.png"
+    with_previews(service, asset)  # the thumbnail landing changes the ETag once
     named = created(service, media.audio(), name="Theme tune")
     assert named["name"] == "Theme tune"
     assert "Theme%20tune.wav" in service.get(named["content_url"]).headers["content-disposition"]
@@ -364,7 +391,7 @@ def _render(service: Service, asset_id: str, state: str) -> str:
 
 
 def test_delete_is_refused_while_a_render_needs_the_asset(service: Service, media: Any) -> None:
-    asset = created(service, media.video(), tags="x")
+    asset = with_previews(service, created(service, media.video(), tags="x"))
     url = f"/v1/assets/{asset['id']}"
     with service.services.sessions() as db:
         row = db.get(Asset, asset["id"])
@@ -461,6 +488,71 @@ def test_concurrent_identical_ingests_make_one_asset(service: Service, media: An
     assert len(service.get("/v1/assets").json()["data"]) == 1
     stored = [p for p in service.services.storage.root.rglob("original*")]
     assert len(stored) == 1
+
+
+# ------------------------------------------------------------------------------ previews after the answer
+
+
+def _pending(service: Service, path: Path, name: str) -> str:
+    """An asset ingested the way uploads are, its previews left pending (as a stopped process leaves them)."""
+    workspace = service.get("/v1/workspace").json()["id"]
+    with service.services.sessions() as db:
+        asset, new = ingest_file(db, service.services.storage, workspace_id=workspace, path=path, name=name,
+                                 settings=service.services.settings, defer_previews=True, move=False)
+    assert new and asset.previews == "pending"
+    return asset.id
+
+
+def test_previews_left_pending_are_made_by_the_next_runner(service: Service, media: Any) -> None:
+    asset_id = _pending(service, media.audio(), "theme.wav")
+    body = service.get(f"/v1/assets/{asset_id}").json()
+    assert body["previews"] == "pending" and body["waveform_url"] is None
+    runner = PreviewRunner(service.services.sessions, service.services.storage, workers=1)
+    try:
+        assert runner.recover() == 1  # what a restarted service does first
+        assert runner.wait(60)
+    finally:
+        runner.shutdown()
+    body = service.get(f"/v1/assets/{asset_id}").json()
+    assert body["previews"] == "ready" and body["waveform_url"] == f"/v1/assets/{asset_id}/waveform"
+    assert service.get(body["waveform_url"]).content.startswith(PNG)
+    events = service.get("/v1/events", params={"type": "asset.updated", "resource_id": asset_id}).json()["data"]
+    assert [e["data"] for e in events] == [body]
+    assert complete_previews(service.services.sessions, service.services.storage, asset_id) is None  # done once
+
+
+def test_a_preview_that_cannot_be_made_is_recorded_as_failed(service: Service, media: Any) -> None:
+    asset_id = _pending(service, media.video(), "clip.mp4")
+    with service.services.sessions() as db:
+        row = db.get(Asset, asset_id)
+        assert row is not None
+        stored = service.services.storage.local_path(row.storage_key)
+    stored.write_bytes(b"\x00" * 4096)  # FFmpeg finds no frame in it
+    assert complete_previews(service.services.sessions, service.services.storage, asset_id) == "failed"
+    body = service.get(f"/v1/assets/{asset_id}").json()
+    assert body["previews"] == "failed" and body["thumbnail_url"] is None
+    assert service.get(f"/v1/assets/{asset_id}/thumbnail").status_code == 404
+
+
+def test_an_asset_deleted_while_its_previews_are_pending_leaves_nothing(service: Service, media: Any) -> None:
+    asset_id = _pending(service, media.image(), "logo.png")
+    with service.services.sessions() as db:
+        row = db.get(Asset, asset_id)
+        assert row is not None
+        folder = service.services.storage.local_path(row.storage_key).parent
+    opened = 0
+
+    def sessions() -> Any:
+        nonlocal opened
+        opened += 1
+        if opened == 2:  # the thumbnail is made and stored; the asset goes before it is recorded
+            assert service.client.delete(f"/v1/assets/{asset_id}", headers=service.headers()).status_code == 204
+            assert any(folder.glob("thumbnail.png"))
+        return service.services.sessions()
+
+    assert complete_previews(sessions, service.services.storage, asset_id) is None
+    assert opened == 2 and not folder.exists()  # its thumbnail went too
+    assert complete_previews(service.services.sessions, service.services.storage, asset_id) is None
 
 
 # ------------------------------------------------------------------------------ memory

@@ -8,7 +8,12 @@ from typing import Any
 from service import Service
 
 PUBLIC = {"/healthz", "/readyz", "/v1/oauth/token"}
-FAMILY_SCOPES = {"assets": "assets", "projects": "projects", "renders": "renders", "keys": "keys", "oauth": "keys"}
+FAMILY_SCOPES = {"assets": "assets", "projects": "projects", "renders": "renders", "keys": "keys", "oauth": "keys",
+                 "brand_kits": "brand_kits",
+                 "batches": "batches",
+                 "events": "events", "audit": "admin",
+                 "templates": "templates",
+                 "webhook_endpoints": "webhooks"}
 
 
 def _routes(service: Service) -> list[tuple[str, str]]:
@@ -37,8 +42,14 @@ def _call(service: Service, method: str, url: str, token: str | None) -> Any:
         headers["Content-Type"] = "application/json-patch+json"
         return service.client.request(method, url, headers={**headers, "If-Match": "*"},
                                       content=b'[{"op": "replace", "path": "/timeline/background", "value": "#000000"}]')
+    if method == "PUT" and "/brand_kits/" in url:
+        return service.client.request(method, url, headers={**headers, "If-Match": "*"}, json={"name": "k"})
+    if method == "PUT" and "/templates/" in url:
+        return service.client.request(method, url, headers={**headers, "If-Match": "*"}, json={"edit": COLOUR_EDIT})
     if method == "PUT" and "/projects/" in url:
         return service.client.request(method, url, headers={**headers, "If-Match": "*"}, json={"edit": COLOUR_EDIT})
+    if method == "POST" and url.endswith("/recover"):
+        return service.client.request(method, url, headers=headers, json={"since": "2026-01-01T00:00:00Z"})
     if method in ("POST", "PUT", "PATCH"):
         return service.client.request(method, url, headers={**headers, "If-Match": "*"}, json={})
     return service.client.request(method, url, headers=headers)
@@ -59,8 +70,17 @@ def _resources(service: Service, media: Any) -> dict[str, str]:
     render = service.post("/v1/renders", json={"project_id": project["id"]}).json()
     key = service.post("/v1/keys", json={"scopes": ["assets:read"]}).json()
     client = service.post("/v1/oauth/clients", json={"scopes": ["assets:read"]}).json()
+    kit = service.post("/v1/brand_kits", json={"name": "k"}).json()
+    template = service.post("/v1/templates", json={"name": "t", "edit": edit}).json()
+    batch = service.post("/v1/batches", json={"template_id": template["id"], "rows": [{}]}).json()
+    event = service.get("/v1/events", params={"limit": 1}).json()["data"][0]
+    hook = service.post("/v1/webhook_endpoints", json={"url": "https://hooks.example.com/reelforge"}).json()
+    ping = service.post(f"/v1/webhook_endpoints/{hook['id']}/test").json()
     return {"asset_id": asset["id"], "project_id": project["id"], "number": "1", "render_id": render["id"],
-            "key_id": key["id"], "client_id": client["id"]}
+            "event_id": event["id"],
+            "endpoint_id": hook["id"], "message_id": ping["id"],
+            "key_id": key["id"], "client_id": client["id"], "kit_id": kit["id"], "batch_id": batch["id"],
+            "template_id": template["id"]}
 
 
 def test_every_route_refuses_bad_credentials(sqlite_service: Service, media: Any) -> None:
@@ -96,7 +116,7 @@ def test_another_workspace_sees_nothing(sqlite_service: Service, media: Any) -> 
     failures = []
     for method, path in _routes(service):
         if "{" not in path:
-            if method == "GET" and path != "/v1/workspace":
+            if method == "GET" and path not in ("/v1/workspace", "/v1/events/stream"):  # a stream never ends
                 listed = _call(service, method, path, other).json()
                 leaked = {d.get("id") for d in listed.get("data", [])} & set(ids.values())
                 if leaked:

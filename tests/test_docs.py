@@ -39,7 +39,7 @@ DOC = Path(__file__).resolve().parents[1] / "docs" / "edit-format.md"
 TEXT = DOC.read_text(encoding="utf-8")
 LINES = TEXT.splitlines()
 
-BLOCK_KINDS = ("edit", "clip", "asset", "output", "invalid-edit")
+BLOCK_KINDS = ("edit", "clip", "asset", "output", "invalid-edit", "template", "values")
 MARKER = re.compile(r"^<!--\s*(?P<kind>[a-z-]+)\s*-->\s*$")
 FIELDS_MARKER = re.compile(r"^<!--\s*fields:\s*(?P<model>\w+)\s*-->\s*$")
 
@@ -237,6 +237,18 @@ def test_invalid_edit_examples_report_what_the_document_shows(block: Block) -> N
     count = len(info.value.problems)
     assert header.endswith(f": {count} problem{'s' if count != 1 else ''}"), header
     assert listed == [f"  {p.pointer or '/'}: {p.message}" for p in info.value.problems]
+
+
+@_params("values")
+def test_template_examples_fill_with_the_values_after_them(block: Block) -> None:
+    """A ``<!-- values -->`` block fills the ``<!-- template -->`` block before it, in every locale."""
+    from reelforge.spec.templates import fill_template, parse_template
+
+    (template_block,) = [b for b in _blocks("template") if b.line < block.line][-1:]
+    template = parse_template(_load(template_block))
+    for locale in (None, *template.locales):
+        edit = parse_edit(fill_template(template, _load(block), locale=locale))
+        _resolve(edit)
 
 
 def test_three_clips_with_two_transitions_last_28_seconds() -> None:

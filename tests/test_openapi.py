@@ -37,6 +37,10 @@ BINARY = {("GET", "/v1/assets/{asset_id}/content"), ("HEAD", "/v1/assets/{asset_
           ("GET", "/v1/assets/{asset_id}/thumbnail"), ("GET", "/v1/assets/{asset_id}/waveform"),
           ("DELETE", "/v1/assets/{asset_id}"), ("DELETE", "/v1/projects/{project_id}")}
 """Operations whose success has no JSON body (bytes, or 204): they document headers or nothing."""
+BINARY |= {("GET", "/v1/renders/{render_id}/progress"), ("GET", "/v1/events/stream")}  # text/event-stream
+BINARY |= {("DELETE", "/v1/templates/{template_id}")}  # 204
+BINARY |= {("DELETE", "/v1/webhook_endpoints/{endpoint_id}")}  # 204
+BINARY |= {("DELETE", "/v1/brand_kits/{kit_id}")}  # 204
 UNSCOPED = {"/v1/workspace", "/v1/oauth/token"}
 """Paths that need no scope (any credential, or none)."""
 
@@ -208,6 +212,7 @@ def _assets(svc: Service, media: Any, checker: Checker) -> None:
         r = svc.post("/v1/assets", files={"file": (Path(path).name, Path(path).read_bytes())})
         assert r.status_code == 201, r.text
         checker.ids[example_id] = r.json()["id"]
+    assert svc.services.previews().wait(60)  # thumbnails and waveforms are made after the uploads answer
 
 
 def test_examples_work_against_the_service(sqlite_service: Service, spec: dict[str, Any], media: Any) -> None:
@@ -281,6 +286,19 @@ def test_examples_work_against_the_service(sqlite_service: Service, spec: dict[s
     c.call("DELETE", "/v1/projects/{project_id}", params={"project_id": doomed["id"]}, expect=204)
     r = svc.post("/v1/assets", files={"file": ("spare.png", Path(media.image(color="red")).read_bytes())})
     c.call("DELETE", "/v1/assets/{asset_id}", params={"asset_id": r.json()["id"]}, expect=204)
+
+    # Each later feature's test module checks its own operations' examples.
+    from test_api_templates import check_openapi_examples as template_examples
+    from test_batches import check_openapi_examples as batch_examples
+    from test_brand_kits import exercise_examples as brand_kit_examples
+    from test_events import check_openapi_examples as event_examples
+    from test_webhooks import check_openapi_examples as webhook_examples
+
+    batch_examples(c, svc, media)
+    brand_kit_examples(c, svc, media)
+    event_examples(c, svc)
+    webhook_examples(c, svc)
+    template_examples(c, svc, media)
 
     untested = {op for op in c.ops if op[1].startswith("/v1")} - c.covered
     assert not untested, f"add these operations to this test: {sorted(untested)}"
@@ -459,6 +477,7 @@ def _record_assets(rec: Recorder, files: dict[str, Path]) -> dict[str, str]:
            "LOGO_ID": rec.ok(None, upload("logo.png", files["logo"], tags="brand"), 201)["id"]}
     for name, value in ids.items():
         rec.keep(name, value)
+    assert rec.svc.services.previews().wait(60)  # made after the uploads answered; examples show them done
     notes = files["intro"].parent / "notes.txt"
     notes.write_text("call Anna about the spring campaign\n")
     rec.problem("ERROR_MEDIA_UNSUPPORTED", upload("notes.txt", notes), 422, "media-unsupported")

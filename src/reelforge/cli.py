@@ -50,12 +50,18 @@ EditArg = Annotated[Path, typer.Argument(help="The edit file (JSON).", show_defa
 VarsOpt = Annotated[
     Path | None, typer.Option("--vars", help="A JSON file of values for {{placeholders}}.", show_default=False)
 ]
+LocaleOpt = Annotated[
+    str | None, typer.Option("--locale", help="For a template: the locale whose values to use (e.g. fr).",
+                             show_default=False)
+]
 
 
 def _print_problems(exc: EditError, source: str) -> None:
-    err.print(f"[bold red]{source}: {len(exc.problems)} problem{'s' if len(exc.problems) != 1 else ''}[/]")
+    # One problem per line, never wrapped: people grep and paste these lines.
+    err.print(f"[bold red]{source}: {len(exc.problems)} problem{'s' if len(exc.problems) != 1 else ''}[/]",
+              soft_wrap=True)
     for p in exc.problems:
-        err.print(f"  [cyan]{_escape(p.pointer or '/')}[/]: {_escape(p.message)}", highlight=False)
+        err.print(f"  [cyan]{_escape(p.pointer or '/')}[/]: {_escape(p.message)}", highlight=False, soft_wrap=True)
 
 
 def _escape(text: str) -> str:
@@ -79,19 +85,62 @@ def _load_vars(path: Path | None) -> dict[str, Any] | None:
     return values
 
 
-def _load(edit_path: Path, vars_path: Path | None) -> Edit:
+def _local_asset_info(base: Path) -> Any:
+    """What a template's asset variable names locally: a file (relative to the template), its
+    kind and, for pictures, its size (for the variables' `kinds` and `min_width`/`min_height`)."""
+    from reelforge.spec.templates import AssetFacts
+
+    def lookup(ref: str) -> AssetFacts | None:
+        path = (base / ref).resolve()
+        if not path.is_file():
+            return None
+        suffix = path.suffix.lower()
+        fixed = {".srt": "subtitles", ".vtt": "subtitles", ".ass": "subtitles", ".ssa": "subtitles",
+                 ".ttf": "font", ".otf": "font", ".ttc": "font", ".cube": "lut"}
+        if suffix in fixed:
+            return {"kind": fixed[suffix]}
+        try:
+            info = probe(path)
+        except MediaProbeError:
+            return {"kind": "unknown"}
+        return {"kind": info.kind, "width": info.width, "height": info.height}
+
+    return lookup
+
+
+def _load(edit_path: Path, vars_path: Path | None, locale: str | None = None) -> Edit:
+    """The edit to work on: an edit file (placeholders filled from ``--vars``), or a template
+    file filled with ``--vars`` in ``--locale``."""
+    from reelforge.spec.templates import fill_template, is_template_document, parse_template
+    from reelforge.spec.validate import parse_edit
+
     variables = _load_vars(vars_path)
     try:
-        return load_edit(edit_path, variables)
+        document = json.loads(edit_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        document = None  # load_edit reports it, located
+    try:
+        if not is_template_document(document):
+            if locale is not None:
+                err.print(f"[red]{_escape(str(edit_path))} is an edit, not a template: --locale picks a "
+                          "template's per-locale values[/]")
+                raise typer.Exit(EXIT_INVALID)
+            return load_edit(edit_path, variables)
+        assert isinstance(document, dict)
+        template = parse_template(document)
+        filled = fill_template(template, variables or {}, locale=locale,
+                               asset_info=_local_asset_info(edit_path.resolve().parent))
+        return parse_edit(filled)
     except EditError as exc:
-        _print_problems(exc, str(edit_path))
+        _print_problems(exc, str(edit_path) if vars_path is None else f"{edit_path} with {vars_path}")
         raise typer.Exit(EXIT_INVALID) from None
 
 
 @app.command()
-def validate(edit_path: EditArg, vars_path: VarsOpt = None) -> None:
-    """Check an edit and its media without rendering; list every problem with its location."""
-    edit = _load(edit_path, vars_path)
+def validate(edit_path: EditArg, vars_path: VarsOpt = None, locale: LocaleOpt = None) -> None:
+    """Check an edit (or a template with --vars) and its media without rendering; list every
+    problem with its location."""
+    edit = _load(edit_path, vars_path, locale)
     base = edit_path.resolve().parent
     with tempfile.TemporaryDirectory(prefix="reelforge-") as tmp:
         try:
@@ -109,9 +158,10 @@ def plan(
     vars_path: VarsOpt = None,
     output_dir: Annotated[Path, typer.Option("-o", "--output-dir", help="Where outputs would go.")] = Path("out"),
     as_json: Annotated[bool, typer.Option("--json", help="Print the plan as JSON.")] = False,
+    locale: LocaleOpt = None,
 ) -> None:
     """Print the render plan: the timeline in frames, the outputs and the exact FFmpeg command."""
-    edit = _load(edit_path, vars_path)
+    edit = _load(edit_path, vars_path, locale)
     base = edit_path.resolve().parent
     work = Path(tempfile.gettempdir()) / "reelforge-plan"
     try:
@@ -167,9 +217,10 @@ def render(
     name: Annotated[str | None, typer.Option(help="Base name of the output files.")] = None,
     timeout: Annotated[float | None, typer.Option(help="Give up after this many seconds.")] = None,
     quiet: Annotated[bool, typer.Option("-q", "--quiet", help="No progress bar.")] = False,
+    locale: LocaleOpt = None,
 ) -> None:
-    """Render every output of an edit with one FFmpeg run."""
-    edit = _load(edit_path, vars_path)
+    """Render every output of an edit (or of a template filled with --vars) with one FFmpeg run."""
+    edit = _load(edit_path, vars_path, locale)
     base = edit_path.resolve().parent
     cancel = CancelToken()
     previous = signal.signal(signal.SIGTERM, lambda *_: cancel.cancel())
@@ -333,7 +384,8 @@ def keys_list(workspace: Annotated[str | None, typer.Option(help="Workspace id (
 @keys_app.command("revoke")
 def keys_revoke(key_id: Annotated[str, typer.Argument(help="The key's id (key_â€¦).")]) -> None:
     """Revoke an API key at once."""
-    from reelforge.db.models import ApiKey, utcnow
+    from reelforge.api.routers.keys import revoke_key
+    from reelforge.db.models import ApiKey
 
     services = _key_services()
     with services.sessions() as db:
@@ -341,8 +393,7 @@ def keys_revoke(key_id: Annotated[str, typer.Argument(help="The key's id (key_â€
         if key is None:
             err.print(f"[red]no key {_escape(key_id)}[/]")
             raise typer.Exit(EXIT_INVALID)
-        key.revoked_at = key.revoked_at or utcnow()
-        db.commit()
+        revoke_key(db, services, key)  # audited as `key.revoked` by the `system` actor
     out.print(f"revoked {key_id}")
 
 

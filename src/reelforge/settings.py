@@ -27,6 +27,10 @@ class Settings(BaseSettings):
     workers: int = Field(1, ge=0, le=64)
     """Renders run at once by the in-process worker (0: none; another process runs them)."""
     max_upload_bytes: int = Field(2 * 1024**3, ge=1024)
+    max_json_body_bytes: int = Field(1024**2, ge=1024)
+    """Largest request body of most routes (413 ``content-too-large`` beyond, before it is read)."""
+    max_edit_body_bytes: int = Field(5 * 1024**2, ge=1024)
+    """Largest body of routes that carry edits (projects, renders, templates, batches)."""
     max_media_duration: float = Field(4 * 3600, gt=0)
     """Longest media accepted on upload, seconds."""
     max_render_attempts: int = Field(3, ge=1, le=10)
@@ -42,6 +46,47 @@ class Settings(BaseSettings):
     token_ttl: int = Field(900, ge=60, le=86400)
     """Lifetime of OAuth access tokens, seconds."""
     key_environment: str = Field("live", pattern="^(live|test)$")
+    rate_limiting: bool = True
+    """Apply the request rate limits (``rate_limits``) to ``/v1`` routes."""
+    rate_limits: dict[str, str | None] = {}
+    """Overrides of the default rate-limit policies, by name (``reads``, ``writes``, ``renders``
+    per credential; ``workspace-reads``, ``workspace-writes``, ``workspace-renders`` per
+    workspace): a rate such as ``"600/minute"`` or ``"100/10s"``, or ``"off"``. JSON in the
+    environment: ``REELFORGE_RATE_LIMITS='{"reads": "300/minute"}'``."""
+    redis_url: str | None = None
+    """Redis shared by every API process for rate limits (``redis://host:6379/0``); unset: each
+    process limits on its own."""
+    redis_prefix: str = Field("reelforge:", max_length=100)
+    """Prefix of every Redis key Reelforge writes."""
+    max_running_renders_per_workspace: int = Field(0, ge=0)
+    """Renders of one workspace running at once (0: no quota); more wait in the queue."""
+    webhooks_dispatcher: bool = True
+    """Deliver webhooks from this process (a background dispatcher; several processes may run one)."""
+    webhooks_allow_private: bool = False
+    """Development only: let webhook URLs reach loopback, private and link-local addresses, over
+    plain http and on any port. Never in production (it opens the server to SSRF)."""
+    webhooks_allow_http: bool = False
+    """Allow ``http://`` webhook URLs (https only by default)."""
+    webhooks_allowed_ports: list[int] = [443, 80]
+    """Ports webhook URLs may use (empty: any)."""
+    webhooks_denied_networks: list[str] = []
+    """Networks (CIDR) never delivered to besides the built-in private/reserved ones: your VPC."""
+    webhooks_timeout: float = Field(15.0, gt=0, le=120)
+    """Seconds one delivery attempt may take, response included."""
+    webhooks_retry_schedule: list[float] = [5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400]
+    """Seconds to wait after each failed attempt before the next (±``webhooks_retry_jitter``);
+    after the last the message is failed. The default is Standard Webhooks' 10 attempts over 3 days."""
+    webhooks_retry_jitter: float = Field(0.2, ge=0, lt=1)
+    webhooks_secret_overlap: int = Field(86400, ge=0, le=7 * 86400)
+    """Seconds the previous secret still signs after a rotation (default 24 h)."""
+    webhooks_disable_after: float = Field(5 * 86400, gt=0)
+    """An endpoint with no successful delivery for this long (seconds) ..."""
+    webhooks_disable_min_failures: int = Field(10, ge=1)
+    """... and at least this many failed attempts in that span is disabled."""
+    webhooks_max_in_flight: int = Field(10, ge=1, le=1000)
+    """Attempts in flight to one endpoint at once, per dispatcher."""
+    webhooks_retention_days: int = Field(30, ge=1)
+    """Finished deliveries and their attempt logs are kept this long."""
 
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.data_dir / 'reelforge.db').resolve()}"

@@ -19,9 +19,14 @@ from reelforge.settings import Settings
 
 from .auth import CredentialCache
 from .credentials import ServerSecrets
+from .idempotency import install_idempotency
 from .middleware import BodyLimitMiddleware, RequestContextMiddleware
 from .problems import install_problem_handlers
-from .routers import assets, keys, projects, renders, system
+from .ratelimit import RateLimiter, RateLimitMiddleware, install_rate_limit_docs
+from .routers import assets, audit, brand_kits, events, keys, projects, renders, system
+from .routers import batches as batch_routes
+from .routers import templates as template_routes
+from .routers import webhooks as webhook_routes
 from .services import Services
 
 __all__ = ["bootstrap", "create_app", "open_services"]
@@ -74,9 +79,22 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
             svc.worker = RenderWorker(svc, concurrency=svc.settings.workers, name=svc.settings.worker_name)
             svc.worker.start()
             ready["worker"] = svc.worker
+        if start_worker and svc.settings.webhooks_dispatcher and "webhook_dispatcher" not in svc.extras:
+            from reelforge.webhooks.dispatcher import WebhookDispatcher
+            from reelforge.webhooks.signing import SecretBox
+
+            name = f"{svc.settings.worker_name}:webhooks" if svc.settings.worker_name else None
+            dispatcher = WebhookDispatcher(svc.sessions, svc.settings, SecretBox(svc.secrets.pepper), name=name)
+            dispatcher.start()
+            svc.extras["webhook_dispatcher"] = ready["webhook_dispatcher"] = dispatcher
+        svc.previews()  # also queues the previews a stopped process left pending
         try:
             yield
         finally:
+            svc.stop_previews()
+            if "webhook_dispatcher" in ready:
+                ready.pop("webhook_dispatcher").stop()
+                svc.extras.pop("webhook_dispatcher", None)
             if "worker" in ready:
                 ready.pop("worker").stop()
                 svc.worker = None
@@ -85,13 +103,24 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
                   openapi_url="/openapi.json", docs_url="/docs", redoc_url=None)
     app.state.services = services or open_services(settings)
     install_problem_handlers(app)
-    app.add_middleware(BodyLimitMiddleware)
+    install_idempotency(app)
+    app.add_middleware(BodyLimitMiddleware, settings=app.state.services.settings)
+    if settings.rate_limiting:  # inside the request id, outside everything that may answer
+        app.add_middleware(RateLimitMiddleware, limiter=RateLimiter(settings))  # bad policies fail here
+        install_rate_limit_docs(app)
     app.add_middleware(RequestContextMiddleware)
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["*"],
-                           allow_headers=["*"], expose_headers=["X-Request-Id", "ETag", "Link", "Location"])
+                           allow_headers=["*"], expose_headers=["X-Request-Id", "ETag", "Link", "Location", "RateLimit",
+                                                           "RateLimit-Policy", "Retry-After", "Idempotent-Replayed"])
     app.include_router(system.router)
     app.include_router(keys.router)
     for module in (assets, projects, renders):
         app.include_router(module.router)
+    app.include_router(events.router)
+    app.include_router(audit.router)
+    app.include_router(webhook_routes.router)
+    app.include_router(brand_kits.router)
+    app.include_router(batch_routes.router)
+    app.include_router(template_routes.router)
     return app

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any, NoReturn
 
 from sqlalchemy import select
@@ -22,9 +23,10 @@ from reelforge.spec.errors import EditError, Problem, pointer
 from reelforge.spec.models import Edit
 from reelforge.spec.validate import parse_edit
 
+from .brands import BrandUse, resolve_brand
 from .problems import ApiError
 
-__all__ = ["ASSET_ID_PREFIX", "validate_service_edit"]
+__all__ = ["ASSET_ID_PREFIX", "PreparedEdit", "prepare_service_edit", "validate_service_edit"]
 
 ASSET_ID_PREFIX = "ast_"
 
@@ -192,9 +194,33 @@ def _non_finite(document: Any) -> Iterator[Problem]:
             stack.extend((item, (*parts, index)) for index, item in enumerate(value))
 
 
+@dataclass(frozen=True)
+class PreparedEdit:
+    """An edit ready to render: the checked :class:`Edit`, the document it was parsed from
+    (with ``{{brand.…}}`` filled, which is what a render stores) and the brand kit version used."""
+
+    edit: Edit
+    document: Any
+    brand: BrandUse | None
+
+
+def prepare_service_edit(document: Any, db: Session, workspace_id: str, *, pointer_prefix: str = "/edit",
+                         locale: str | None = None) -> PreparedEdit:
+    """:func:`validate_service_edit`, keeping the brand-resolved document and the kit version."""
+    document, brand, problems = resolve_brand(document, db, workspace_id, locale=locale)
+    if problems:
+        _raise(problems, pointer_prefix)
+    return PreparedEdit(_checked(document, db, workspace_id, pointer_prefix), document, brand)
+
+
 def validate_service_edit(document: Any, db: Session, workspace_id: str, *, pointer_prefix: str = "/edit") -> Edit:
     """The checked :class:`Edit` for ``document``, or :class:`ApiError` ``edit-invalid`` (422)
-    listing every problem with a pointer ``#<pointer_prefix><pointer into the edit>``."""
+    listing every problem with a pointer ``#<pointer_prefix><pointer into the edit>``. An edit
+    naming a brand kit is checked with its ``{{brand.…}}`` placeholders filled from the kit."""
+    return prepare_service_edit(document, db, workspace_id, pointer_prefix=pointer_prefix).edit
+
+
+def _checked(document: Any, db: Session, workspace_id: str, pointer_prefix: str) -> Edit:
     problems = list(_non_finite(document))
     if not problems:
         try:

@@ -130,6 +130,8 @@ class Asset(Base):
     render_id: Mapped[str | None] = mapped_column(String(40), index=True, default=None)
     thumbnail_key: Mapped[str | None] = mapped_column(String(255), default=None)
     waveform_key: Mapped[str | None] = mapped_column(String(255), default=None)
+    previews: Mapped[str | None] = mapped_column(String(16), default=None)
+    """pending, ready, failed or none (the kind has no preview); migration 0010g. NULL: an older row."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -189,6 +191,10 @@ class Render(Base):
     heartbeat_at: Mapped[datetime | None] = mapped_column(default=None)
     meta: Mapped[dict[str, Any]] = mapped_column(default=dict)
     """The client's metadata."""
+    template_id: Mapped[str | None] = mapped_column(String(40), index=True, default=None)
+    """The template it was made from (``tpl_…``; migration 0007), with the version and locale used."""
+    template_version: Mapped[int | None] = mapped_column(Integer, default=None)
+    locale: Mapped[str | None] = mapped_column(String(35), default=None)
     outputs: Mapped[list[Any]] = mapped_column(default=list)
     """``[{"asset_id", "role", "output"}]`` in the order the files were made. (An identical file
     is deduplicated to an asset made earlier, so ``assets.render_id`` cannot list them.)"""

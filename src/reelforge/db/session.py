@@ -50,6 +50,5 @@ def alembic_config(url: str) -> Config:
 
 
 def migrate(url: str) -> None:
-    """Bring the schema to the newest revision (the service does this at start). "heads": each
-    feature's tables are a branch off the schema it needs, merged when they land together."""
-    command.upgrade(alembic_config(url), "heads")
+    """Bring the schema to the newest revision (the service does this at start)."""
+    command.upgrade(alembic_config(url), "head")

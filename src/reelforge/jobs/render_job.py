@@ -30,10 +30,12 @@ from typing import TYPE_CHECKING, Any, cast
 from sqlalchemy import CursorResult, Update, select, update
 from sqlalchemy.orm import Session
 
+from reelforge.db.batches import settle_batches
 from reelforge.db.models import Asset, Render, utcnow
 from reelforge.render.engine import OutputResult, RenderError, plan_edit, render_edit
 from reelforge.render.runner import CancelToken, Progress, RenderCancelled
 from reelforge.render.sources import SourceError
+from reelforge.representations import client_metadata, output_refs, record_render_event
 from reelforge.spec.errors import EditError, Problem
 from reelforge.spec.validate import parse_edit
 
@@ -68,15 +70,6 @@ LOG_TAIL_LINES = 20
 # The engine's RenderError codes, as the API's stable codes.
 _RENDER_CODES = {"ffmpeg_failed": "ffmpeg_failed", "audio_failed": "ffmpeg_failed", "timeout": "timeout",
                  "output_invalid": "output_invalid"}
-
-
-def client_metadata(render: Render) -> dict[str, Any]:
-    return dict(render.meta or {})
-
-
-def output_refs(render: Render) -> list[dict[str, Any]]:
-    """``[{"asset_id", "role", "output"}]`` in the order the files were made."""
-    return [dict(r) for r in (render.outputs or []) if isinstance(r, dict)]
 
 
 def rows_updated(db: Session, statement: Update) -> int:
@@ -192,10 +185,15 @@ class RenderJob:
     def _owned(self) -> Any:
         return _held_by(self.claim)
 
-    def _update(self, **values: Any) -> bool:
-        """Write to the render if this job still holds it; False (and stop) when it does not."""
+    def _update(self, *, event: str | None = None, **values: Any) -> bool:
+        """Write to the render if this job still holds it; False (and stop) when it does not.
+        ``event`` (``render.succeeded``, …) is recorded in the same transaction as the write."""
         with self.services.sessions() as db:
             count = rows_updated(db, update(Render).where(*self._owned()).values(**values))
+            if count == 1 and event is not None:
+                _record(db, self.claim.render_id, event)
+            if count == 1 and values.get("state") in TERMINAL_STATES:
+                settle_batches(db, [self.claim.render_id])  # its batch may be complete now
             db.commit()
         if count != 1:
             self._stop("lost")
@@ -277,7 +275,7 @@ class RenderJob:
                 made = [{k: v for k, v in r.items() if k != "created"} for r in refs]
                 self._clean()
                 if not self._update(state="succeeded", finished_at=utcnow(), outputs=made,
-                                    error=None):
+                                    error=None, event="render.succeeded"):
                     self._discard(refs)
                     return "lost"
                 return "succeeded"
@@ -307,7 +305,7 @@ class RenderJob:
         self._clean()
         why = self._why or "interrupted"
         if why == "cancelled":
-            self._update(state="cancelled", finished_at=utcnow(), eta_seconds=None)
+            self._update(state="cancelled", finished_at=utcnow(), eta_seconds=None, event="render.cancelled")
             return "cancelled"
         if why == "interrupted":
             release(self.services, self.claim)
@@ -318,7 +316,8 @@ class RenderJob:
             return self._stopped()
         self._clean()
         tail = "\n".join(error.get("log_tail") or [])
-        self._update(state="failed", finished_at=utcnow(), error=error, log_tail=tail, eta_seconds=None)
+        self._update(state="failed", finished_at=utcnow(), error=error, log_tail=tail, eta_seconds=None,
+                     event="render.failed")
         return "failed"
 
     # -------------------------------------------------------------- finishing
@@ -372,6 +371,19 @@ class RenderJob:
                 log.warning("could not remove output asset %s", ref.get("asset_id"), exc_info=True)
 
 
+def _record(db: Session, render_id: str, event: str) -> None:
+    """Record ``event`` with the render as it is after this transaction's write."""
+    render = db.get(Render, render_id, populate_existing=True)
+    if render is None:
+        return
+    position = None
+    if render.state == "queued":  # put back in the queue: where it stands now
+        from .worker import queue_positions  # the worker module imports this one
+
+        position = queue_positions(db, [render]).get(render.id)
+    record_render_event(db, render, event, position)
+
+
 def _held_by(claim: Claim) -> tuple[Any, ...]:
     """The render is still running under this claim (a later claim has another attempt number)."""
     worker = Render.worker.is_(None) if claim.worker is None else Render.worker == claim.worker
@@ -407,6 +419,11 @@ def release(services: JobContext, claim: Claim, *, now: datetime | None = None) 
                 "interrupted", f"the render was interrupted {times} (the service stopped or crashed while it ran) "
                                f"and is not retried again; create it again to retry")}
         count = rows_updated(db, update(Render).where(*owned).values(**values))
+        if count == 1:
+            # Back in the queue is `render.queued` again (with `attempts` so far).
+            _record(db, claim.render_id, f"render.{values['state']}")
+            if values["state"] in TERMINAL_STATES:
+                settle_batches(db, [claim.render_id])
         db.commit()
     if count != 1:
         return None

@@ -18,13 +18,13 @@ import logging
 import re
 import shutil
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from PIL import ImageFont
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -32,6 +32,7 @@ from reelforge.db.models import Asset, AssetTag, new_id
 from reelforge.render.captions import CaptionFileError, load_cues
 from reelforge.render.effects import LutFileError, parse_cube_file
 from reelforge.render.probe import MediaInfo, MediaProbeError, probe
+from reelforge.representations import record_asset_event
 from reelforge.settings import Settings
 from reelforge.spec.timing import parse_time
 
@@ -45,8 +46,11 @@ __all__ = [
     "IngestError",
     "Sniffed",
     "clean_name",
+    "complete_previews",
+    "fail_previews",
     "file_sha256",
     "ingest_file",
+    "pending_previews",
     "sniff",
 ]
 
@@ -319,20 +323,24 @@ def _existing(db: Session, workspace_id: str, sha256: str) -> Asset | None:
     return db.scalar(select(Asset).where(Asset.workspace_id == workspace_id, Asset.sha256 == sha256))
 
 
+def _preview_jobs(path: Path, kind: str, media: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    """(label, make(out)) for each preview an asset of ``kind`` gets; none for subtitles and LUTs."""
+    if kind == "video":
+        return [("thumbnail", lambda out: thumbnails.video_thumbnail(path, out, duration=media.get("duration")))]
+    if kind == "image":
+        return [("thumbnail", lambda out: thumbnails.image_thumbnail(path, out))]
+    if kind == "audio":
+        return [("waveform", lambda out: thumbnails.waveform(path, out))]
+    if kind == "font":
+        return [("thumbnail", lambda out: thumbnails.font_specimen(path, out))]
+    return []
+
+
 def _previews(storage: LocalStorage, path: Path, sniffed: Sniffed) -> dict[str, Path]:
     """Make the thumbnail (and waveform) in storage's temp dir; a failure only costs the preview."""
     made: dict[str, Path] = {}
     tmp = storage.temp_dir()
-    jobs: list[tuple[str, Any]] = []
-    if sniffed.kind == "video":
-        jobs.append(("thumbnail", lambda out: thumbnails.video_thumbnail(path, out, duration=sniffed.media["duration"])))
-    elif sniffed.kind == "image":
-        jobs.append(("thumbnail", lambda out: thumbnails.image_thumbnail(path, out)))
-    elif sniffed.kind == "audio":
-        jobs.append(("waveform", lambda out: thumbnails.waveform(path, out)))
-    elif sniffed.kind == "font":
-        jobs.append(("thumbnail", lambda out: thumbnails.font_specimen(path, out)))
-    for label, make in jobs:
+    for label, make in _preview_jobs(path, sniffed.kind, sniffed.media):
         out = tmp / f"{new_id('pv')}.png"
         try:
             make(out)
@@ -358,6 +366,7 @@ def ingest_file(
     tags: Iterable[str] = (),
     metadata: Mapping[str, Any] | None = None,
     move: bool = True,
+    defer_previews: bool = False,
 ) -> tuple[Asset, bool]:
     """Make ``path`` an asset of the workspace; return it and whether it is new.
 
@@ -366,6 +375,10 @@ def ingest_file(
     enforced (for ``source != "render"``: render outputs are bounded by the edit language, not
     by the upload limits), it is stored under ``<ws>/<asset>/original<suffix>`` (moved there
     when ``move``, copied otherwise), previews are made, and the row is committed.
+
+    ``defer_previews``: make no previews here; a new asset that gets some is committed with
+    ``previews="pending"``, and the caller runs :func:`complete_previews` for it later (the API
+    does, on a thread pool, so the upload answers without waiting for FFmpeg).
 
     ``sha256`` may be passed when the caller hashed while receiving. The session is committed
     (or rolled back on failure). On any failure nothing is left in storage; the file at
@@ -392,7 +405,10 @@ def ingest_file(
     stored: list[str] = []
     previews: dict[str, Path] = {}
     try:
-        previews = _previews(storage, path, sniffed)
+        jobs = _preview_jobs(path, sniffed.kind, sniffed.media)
+        if not defer_previews:
+            previews = _previews(storage, path, sniffed)
+        state = ("pending" if defer_previews else "ready" if previews else "failed") if jobs else "none"
         keys: dict[str, str] = {}
         for label, preview in previews.items():
             key = f"{prefix}/{label}.png"
@@ -412,10 +428,14 @@ def ingest_file(
             content_type=sniffed.content_type, size_bytes=size, sha256=digest, storage_key=original,
             media=sniffed.media, meta=dict(metadata or {}), source=source, derived_from=dict(derived_from or {}),
             render_id=render_id, thumbnail_key=keys.get("thumbnail"), waveform_key=keys.get("waveform"),
+            previews=state,
         )
         db.add(asset)
         db.flush()  # the asset row first: tags reference it (PostgreSQL checks the key at once)
-        db.add_all(AssetTag(asset_id=asset_id, tag=tag) for tag in dict.fromkeys(tags))
+        unique_tags = list(dict.fromkeys(tags))
+        db.add_all(AssetTag(asset_id=asset_id, tag=tag) for tag in unique_tags)
+        # The outbox row commits with the asset, so `asset.ready` exists exactly when it does.
+        record_asset_event(db, asset, unique_tags)
         db.commit()
     except IntegrityError:
         # Lost a race with an identical upload: keep the winner, drop our copy.
@@ -433,6 +453,66 @@ def ingest_file(
         for preview in previews.values():
             preview.unlink(missing_ok=True)
     return asset, True
+
+
+def complete_previews(sessions: Callable[[], Session], storage: LocalStorage, asset_id: str) -> str | None:
+    """Make the previews of an asset ingested with ``defer_previews`` and record them: the keys,
+    ``previews`` ``ready`` (or ``failed`` when FFmpeg could make none) and an ``asset.updated``
+    event, in one commit. Returns the new state, or None when there was nothing to do (the asset
+    is gone or not pending). An asset deleted meanwhile leaves nothing behind in storage."""
+    with sessions() as db:
+        asset = db.get(Asset, asset_id)
+        if asset is None or asset.previews != "pending":
+            return None
+        workspace_id, kind, media = asset.workspace_id, asset.kind, dict(asset.media or {})
+        source = storage.local_path(asset.storage_key)
+    sniffed = Sniffed(kind, "", source.suffix, media)
+    made = _previews(storage, source, sniffed) if source.is_file() else {}
+    stored: list[str] = []
+    try:
+        keys: dict[str, str] = {}
+        for label, preview in made.items():
+            key = f"{workspace_id}/{asset_id}/{label}.png"
+            storage.put(key, preview)
+            stored.append(key)
+            keys[label] = key
+        state = "ready" if keys else "failed"
+        with sessions() as db:
+            # Only a row still pending: a deleted asset (or one finished by another process) is left alone.
+            updated = db.execute(update(Asset).where(Asset.id == asset_id, Asset.previews == "pending").values(
+                thumbnail_key=keys.get("thumbnail"), waveform_key=keys.get("waveform"), previews=state))
+            if getattr(updated, "rowcount", 0) != 1:
+                db.rollback()
+                # Deleted: remove what we stored. Finished by another process: its keys are ours too.
+                row = db.get(Asset, asset_id)
+                kept = {row.thumbnail_key, row.waveform_key} if row is not None else set()
+                _discard(storage, [k for k in stored if k not in kept])
+                return None
+            asset = db.get(Asset, asset_id)
+            assert asset is not None
+            tags = list(db.scalars(select(AssetTag.tag).where(AssetTag.asset_id == asset_id)))
+            record_asset_event(db, asset, tags, "asset.updated")
+            db.commit()
+        return state
+    except BaseException:
+        _discard(storage, stored)
+        raise
+    finally:
+        for preview in made.values():
+            preview.unlink(missing_ok=True)
+
+
+def fail_previews(sessions: Callable[[], Session], asset_id: str) -> None:
+    """Mark a pending asset's previews ``failed`` (after an unexpected error making them)."""
+    with sessions() as db:
+        db.execute(update(Asset).where(Asset.id == asset_id, Asset.previews == "pending").values(previews="failed"))
+        db.commit()
+
+
+def pending_previews(sessions: Callable[[], Session]) -> list[str]:
+    """Assets whose previews were never completed (the process stopped first), oldest first."""
+    with sessions() as db:
+        return list(db.scalars(select(Asset.id).where(Asset.previews == "pending").order_by(Asset.created_at)))
 
 
 def _discard(storage: LocalStorage, keys: Iterable[str]) -> None:

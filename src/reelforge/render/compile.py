@@ -1087,3 +1087,37 @@ def compile_edit(
     ``loudness`` holds the measurements of the plan's ``loudness_passes``, per frame rate.
     """
     return _Compiler(edit, sources, out_dir, work_dir, name or edit.name or "render", loudness).compile()
+
+
+# ---------------------------------------------------------------------- layout for checks
+
+
+def media_sprite_size(clip: Clip, geo: OutputGeometry, src_w: int, src_h: int) -> tuple[int, int]:
+    """The pixel size an image or video clip's picture takes on ``geo``'s canvas, by the very
+    code the compiler lays it out with (crop, box, fit, scale). For the compliance check."""
+    # _fit and _box read nothing from the compiler's state, so an empty instance serves.
+    return _Compiler._fit(_Compiler.__new__(_Compiler), clip, geo, src_w, src_h)[1]
+
+
+def static_position(clip: Clip, canvas: tuple[int, int], sprite: tuple[int, int],
+                    offset: tuple[float, float] | None = None) -> tuple[float, float]:
+    """Where the sprite's top-left corner lands, as the overlay expressions of ``_position``
+    place it: by the anchor, then shifted by the offset (``offset`` overrides the clip's, e.g.
+    one keyframe's value)."""
+    ax, ay = _ANCHORS[clip.anchor]
+    ox, oy = offset if offset is not None else (clip.offset.x, clip.offset.y)
+    W, H = canvas
+    return float(ax) * (W - sprite[0]) + ox * W, float(ay) * (H - sprite[1]) + oy * H
+
+
+def watermark_box(output: Output, geo: OutputGeometry, src_w: int, src_h: int) -> tuple[float, float, int, int]:
+    """(x, y, width, height) of an output's watermark, as ``_watermark`` places it."""
+    wm = output.watermark
+    assert wm is not None
+    width = even(wm.width * geo.width)
+    height = max(2, round(width * src_h / src_w / 2) * 2)  # scale=w:-2 keeps the ratio, even
+    margin = round(wm.margin * min(geo.width, geo.height))
+    ax, ay = _ANCHORS[wm.anchor]
+    x = margin + float(ax) * (geo.width - width - 2 * margin)
+    y = margin + float(ay) * (geo.height - height - 2 * margin)
+    return x, y, width, height

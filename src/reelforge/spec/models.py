@@ -572,6 +572,9 @@ class Edit(Model):
     """A whole edit: what to show when (the timeline) and which files to make (the outputs)."""
 
     name: str | None = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+    brand: str | None = Field(None, pattern=r"^bk_[0-9a-z]{26}$")
+    """A brand kit's id (the service's ``bk_…``): its parts fill the edit's ``{{brand.…}}``
+    placeholders when a render is created. The edit language only carries the id."""
     timeline: Timeline
     outputs: list[Output] = Field(default_factory=lambda: [Output()], min_length=1, max_length=20)
     audio: AudioSettings = AudioSettings()

@@ -28,7 +28,7 @@ import threading
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, BinaryIO, Literal
+from typing import TYPE_CHECKING, Annotated, Any, BinaryIO, Literal, NamedTuple, cast
 from urllib.parse import quote
 
 import anyio
@@ -45,19 +45,38 @@ from pydantic import (
 )
 from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
-from sqlalchemy import delete, select
+from sqlalchemy import Connection, Select, and_, bindparam, delete, func, or_, select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
+from reelforge.db.audit import record_audit
 from reelforge.db.models import Asset, AssetTag, Render, RenderAsset
 from reelforge.media.ingest import IngestError, clean_name, ingest_file, remove_empty_dirs
+from reelforge.representations import asset_json, record_asset_event
+from reelforge.settings import Settings
 
 from .. import examples as ex
+from ..audit import audit_actor
 from ..auth import Principal, require
-from ..pagination import list_body, page
+from ..idempotency import Idempotency, idempotency_streamed, upload_fingerprint
+from ..pagination import decode_cursor, list_body
 from ..problems import ApiError
-from ..services import Services, get_db, get_services, json_ready
+from ..services import (
+    Services,
+    decode_json_fields,
+    get_db,
+    get_services,
+    json_bytes,
+    json_ready,
+    json_response,
+    page_of,
+    raw_datetime_column,
+    raw_json_column,
+    read_db,
+    services_of,
+    strong_etag,
+)
 
 if TYPE_CHECKING:
     from python_multipart.multipart import MultipartCallbacks
@@ -125,32 +144,71 @@ class AssetPatch(BaseModel):
 # ------------------------------------------------------------------------------ representation
 
 
-def asset_json(asset: Asset, tags: list[str]) -> dict[str, Any]:
-    base = f"/v1/assets/{asset.id}"
-    return {
-        "id": asset.id,
-        "object": "asset",
-        "name": asset.name,
-        "kind": asset.kind,
-        "content_type": asset.content_type,
-        "size_bytes": asset.size_bytes,
-        "sha256": asset.sha256,
-        "media": asset.media,
-        "tags": sorted(tags),
-        "metadata": asset.meta,
-        "source": asset.source,
-        "derived_from": asset.derived_from,
-        "created_at": asset.created_at,
-        "thumbnail_url": f"{base}/thumbnail" if asset.thumbnail_key else None,
-        "waveform_url": f"{base}/waveform" if asset.waveform_key else None,
-        "content_url": f"{base}/content",
-    }
+# asset_json lives in reelforge.representations: ingest records it in `asset.ready` events.
 
 
 def _etag(body: Mapping[str, Any]) -> str:
-    """A strong ETag of the representation (assets have no version column)."""
-    text = json.dumps(body, default=str, sort_keys=True, separators=(",", ":"))
-    return '"' + hashlib.sha256(text.encode()).hexdigest()[:32] + '"'
+    """A strong ETag of the representation (assets have no version column): of the very bytes
+    ``GET /v1/assets/{id}`` sends."""
+    return strong_etag(json_bytes(body))
+
+
+# Reads run Core statements on a connection: plain rows with just the resource's columns (no ORM
+# objects), and the tags in the same query, joined with a separator no tag can hold.
+_ASSETS = Asset.__table__.c
+_TAGS = AssetTag.__table__.c
+_TAG_SEPARATOR = "\x1f"  # tags cannot hold control characters (Tag)
+class AssetRow(NamedTuple):
+    """A read row with plain attributes (a SQLAlchemy Row's named access costs ~0.5 µs per field):
+    what ``asset_json`` reads, and the tags joined by ``_TAG_SEPARATOR``."""
+
+    id: str
+    name: str
+    kind: str
+    content_type: str
+    size_bytes: int
+    sha256: str
+    media: dict[str, Any]
+    meta: dict[str, Any]
+    source: str
+    derived_from: dict[str, Any]
+    created_at: datetime
+    thumbnail_key: str | None
+    waveform_key: str | None
+    previews: str | None
+    tag_list: str | None
+
+
+_READ_FIELDS = AssetRow._fields[:-1]
+_JSON_FIELDS = ("media", "meta", "derived_from")
+_JSON_INDEXES = tuple(_READ_FIELDS.index(c) for c in _JSON_FIELDS)
+_DATETIME_INDEXES = (_READ_FIELDS.index("created_at"),)
+_READ_COLUMNS = (
+    *(raw_json_column(_ASSETS[c]) if c in _JSON_FIELDS else raw_datetime_column(_ASSETS[c]) if c == "created_at"
+      else _ASSETS[c] for c in _READ_FIELDS),
+    select(func.aggregate_strings(_TAGS.tag, _TAG_SEPARATOR)).where(_TAGS.asset_id == _ASSETS.id)
+    .scalar_subquery().label("tag_list"),
+)
+_GET_ASSET = select(*_READ_COLUMNS).where(_ASSETS.id == bindparam("id"),
+                                          _ASSETS.workspace_id == bindparam("workspace_id"))
+
+
+def _list_query(*, cursor: bool) -> Select[Any]:
+    """A page of the workspace's assets, newest first (keyset pagination, as pagination.page())."""
+    query = select(*_READ_COLUMNS).where(_ASSETS.workspace_id == bindparam("workspace_id"))
+    if cursor:
+        after = bindparam("after_created", type_=_ASSETS.created_at.type)
+        after_id = bindparam("after_id", type_=_ASSETS.id.type)
+        query = query.where(or_(_ASSETS.created_at < after, and_(_ASSETS.created_at == after, _ASSETS.id < after_id)))
+    return query.order_by(_ASSETS.created_at.desc(), _ASSETS.id.desc()).limit(bindparam("limit"))
+
+
+_LIST_FIRST = _list_query(cursor=False)
+_LIST_AFTER = _list_query(cursor=True)
+
+
+def _row_tags(row: AssetRow) -> list[str]:
+    return row.tag_list.split(_TAG_SEPARATOR) if row.tag_list else []
 
 
 def _tags_of(db: Session, ids: list[str]) -> dict[str, list[str]]:
@@ -189,13 +247,18 @@ def _require_match(request: Request, etag: str) -> None:
 
 class _MultipartSink:
     """python-multipart callbacks: the ``file`` part goes into ``pending`` (flushed to disk by the
-    caller), the small fields into buffers; nothing else is kept."""
+    caller), the small fields into buffers; nothing else is kept.
+
+    ``pending`` holds views of the received chunks, not a copy: the parser hands over slices of
+    the (immutable) bytes it was given, and copying them into one buffer cost the event loop as
+    much as parsing did."""
 
     def __init__(self, limit: int):
         self.limit = limit
         self.size = 0
         self.over = False
-        self.pending = bytearray()
+        self.pending: list[memoryview] = []
+        self.pending_bytes = 0
         self.filename: str | None = None
         self.fields: dict[str, bytearray] = {}
         self.errors: list[dict[str, Any]] = []
@@ -259,7 +322,8 @@ class _MultipartSink:
             if self.size > self.limit:
                 self.over = True
                 return
-            self.pending += memoryview(data)[start:end]
+            self.pending.append(memoryview(data)[start:end])
+            self.pending_bytes += end - start
         elif self._target is not None:
             buf = self.fields[self._target]
             if len(buf) + end - start > FIELD_LIMIT:
@@ -272,9 +336,9 @@ class _MultipartSink:
     def _end(self) -> None:
         self.ended = True
 
-    def take(self) -> bytearray:
-        """The file bytes received so far, handed over whole (a fresh buffer takes its place)."""
-        data, self.pending = self.pending, bytearray()
+    def take(self) -> list[memoryview]:
+        """The file bytes received so far, handed over whole (a fresh list takes their place)."""
+        data, self.pending, self.pending_bytes = self.pending, [], 0
         return data
 
 
@@ -292,22 +356,23 @@ class _Spool:
         self.digest = hashlib.sha256()
         self.error: BaseException | None = None
         self._stop = False
-        self._queues: list[queue.Queue[bytearray | None]] = [queue.Queue(self.DEPTH), queue.Queue(self.DEPTH)]
+        self._queues: list[queue.Queue[list[memoryview] | None]] = [queue.Queue(self.DEPTH), queue.Queue(self.DEPTH)]
         self._threads = [threading.Thread(target=self._drain, args=(q, op), daemon=True, name=f"upload-{label}")
                          for q, op, label in zip(self._queues, (fh.write, self.digest.update), ("write", "hash"),
                                                  strict=True)]
         for thread in self._threads:
             thread.start()
 
-    def _drain(self, q: queue.Queue[bytearray | None], op: Callable[[bytearray], object]) -> None:
+    def _drain(self, q: queue.Queue[list[memoryview] | None], op: Callable[[memoryview], object]) -> None:
         while (buf := q.get()) is not None:
             if self.error is None and not self._stop:
                 try:
-                    op(buf)
+                    for piece in buf:
+                        op(piece)
                 except BaseException as exc:  # handed to the request, which answers for it
                     self.error = exc
 
-    async def put(self, buf: bytearray) -> None:
+    async def put(self, buf: list[memoryview]) -> None:
         for q in self._queues:
             try:
                 q.put_nowait(buf)
@@ -386,7 +451,8 @@ def _too_large(limit: int) -> ApiError:
     openapi_extra={"requestBody": ex.UPLOAD_BODY}, responses=ex.UPLOAD_RESPONSES,
 )
 async def upload(request: Request, services: Services = Depends(get_services),
-                 principal: Principal = Depends(require("assets:write"))) -> JSONResponse:
+                 principal: Principal = Depends(require("assets:write")),
+                 idem: Idempotency = Depends(idempotency_streamed)) -> Response:
     """Send the file as the `file` part of `multipart/form-data`, with optional `name`, `tags`
     and `metadata` fields. The content is sniffed and probed (the client's Content-Type and
     file name are not trusted); identical bytes already in the workspace return that asset with
@@ -422,7 +488,8 @@ async def upload(request: Request, services: Services = Depends(get_services),
                     parser.write(chunk)
                     if sink.over:
                         raise _too_large(limit)
-                    if len(sink.pending) >= FLUSH_BYTES:
+                    await idem.keep_alive()  # a long upload keeps its idempotency key
+                    if sink.pending_bytes >= FLUSH_BYTES:
                         await spool.put(sink.take())
                 parser.finalize()
                 if sink.pending:
@@ -449,17 +516,30 @@ async def upload(request: Request, services: Services = Depends(get_services),
             count = len(sink.errors)
             raise ApiError("validation-error", f"{count} problem{'s' if count != 1 else ''} in the form",
                            errors=sink.errors)
+        # The parts, not the raw bytes: a client picks a new multipart boundary on each attempt.
+        idem.settle(upload_fingerprint(request, spool.digest.hexdigest(), {
+            "filename": sink.filename, **{k: v.decode("utf-8", "replace") for k, v in sink.fields.items()}}))
         fields = _parse_fields(sink.fields)
         display = fields.name or clean_name(sink.filename)
         body, created = await run_in_threadpool(
-            _ingest, services, principal.workspace_id, temp, display, spool.digest.hexdigest(), fields)
+            _ingest, services, principal.workspace_id, temp, display, spool.digest.hexdigest(), fields, idem)
     finally:
         temp.unlink(missing_ok=True)
-    body["deduplicated"] = not created
+    if idem.staged is not None:
+        return idem.response()  # exactly what was stored with the new asset
+    status, answer, headers = _upload_answer(body, created, settings)
+    await idem.store_now(answer, status=status, headers=headers)  # deduplicated: nothing was created
+    return JSONResponse(answer, status_code=status, headers=headers)
+
+
+def _upload_answer(body: dict[str, Any], created: bool, settings: Settings) -> tuple[int, dict[str, Any],
+                                                                                     dict[str, str]]:
+    """Status, body and headers of an upload's response."""
+    body = {**body, "deduplicated": not created}
     headers = {"ETag": _etag({k: v for k, v in body.items() if k != "deduplicated"})}
     if created:
         headers["Location"] = f"{settings.public_url.rstrip('/')}/v1/assets/{body['id']}"
-    return JSONResponse(_jsonable(body), status_code=201 if created else 200, headers=headers)
+    return (201 if created else 200), _jsonable(body), headers
 
 
 def _jsonable(body: dict[str, Any]) -> dict[str, Any]:
@@ -468,16 +548,27 @@ def _jsonable(body: dict[str, Any]) -> dict[str, Any]:
 
 
 def _ingest(services: Services, workspace_id: str, path: Path, name: str, sha256: str,
-            fields: AssetFields) -> tuple[dict[str, Any], bool]:
+            fields: AssetFields, idem: Idempotency | None = None) -> tuple[dict[str, Any], bool]:
     with services.sessions() as db:
+        if idem is not None:
+            def staged() -> tuple[int, dict[str, Any], dict[str, str]]:
+                # Inside the new asset's commit: its response is stored with it.
+                asset = db.scalar(select(Asset).where(Asset.workspace_id == workspace_id, Asset.sha256 == sha256))
+                assert asset is not None
+                return _upload_answer(asset_json(asset, _tags_of(db, [asset.id])[asset.id]), True, services.settings)
+
+            idem.stage_at_commit(db, staged)
         try:
+            # Previews (FFmpeg may decode the whole file for a waveform) are made after the answer.
             asset, created = ingest_file(db, services.storage, workspace_id=workspace_id, path=path, name=name,
                                          settings=services.settings, sha256=sha256, tags=fields.tags,
-                                         metadata=fields.metadata)
+                                         metadata=fields.metadata, defer_previews=True)
         except IngestError as exc:
             code = exc.code if exc.code in ("media-unsupported", "content-too-large") else "media-unsupported"
             raise ApiError(code, exc.reason, errors=[{"pointer": "#/file", "detail": exc.reason,
                                                       "code": code.replace("-", "_")}]) from None
+        if created and asset.previews == "pending":
+            services.previews().submit(asset.id)
         return asset_json(asset, _tags_of(db, [asset.id])[asset.id]), created
 
 
@@ -489,9 +580,8 @@ Source = Literal["upload", "render", "import"]
 
 @router.get("/v1/assets", summary="List assets, newest first, with filters",
             responses=ex.LIST_ASSETS_RESPONSES)
-def list_assets(
+async def list_assets(
     request: Request,
-    response: Response,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: str | None = None,
     kind: Kind | None = None,
@@ -500,33 +590,42 @@ def list_assets(
     created_after: Annotated[AwareDatetime | None, Query(description="RFC 3339; inclusive.")] = None,
     created_before: Annotated[AwareDatetime | None, Query(description="RFC 3339; exclusive.")] = None,
     source: Source | None = None,
-    db: Session = Depends(get_db),
-    services: Services = Depends(get_services),
     principal: Principal = Depends(require("assets:read")),
-) -> dict[str, Any]:
+) -> Response:
     """Filters combine (all must match): `kind`, `source` (`upload`, `render`, `import`), `tag`
     (repeat it to require several), `name` (a part of it, any case), `created_after` and
     `created_before` (RFC 3339)."""
-    query = select(Asset).where(Asset.workspace_id == principal.workspace_id)
     tags = sorted(set(tag or []))
-    if kind:
-        query = query.where(Asset.kind == kind)
-    if source:
-        query = query.where(Asset.source == source)
-    for t in tags:
-        query = query.where(Asset.id.in_(select(AssetTag.asset_id).where(AssetTag.tag == t)))
-    if name:
-        query = query.where(Asset.name.icontains(name, autoescape=True))
-    if created_after:
-        query = query.where(Asset.created_at >= created_after)
-    if created_before:
-        query = query.where(Asset.created_at < created_before)
     filters = {"kind": kind, "source": source, "tag": tags or None, "name": name,
                "created_after": _iso(created_after), "created_before": _iso(created_before)}
-    rows, nxt = page(request, response, query, Asset, key=services.secrets.cursor_key, limit=limit, cursor=cursor,
-                     filters=filters, db=db)
-    tag_map = _tags_of(db, [a.id for a in rows])
-    return list_body(request, [asset_json(a, tag_map[a.id]) for a in rows], nxt)
+    params: dict[str, Any] = {"workspace_id": principal.workspace_id, "limit": limit + 1}
+    if cursor:
+        params["after_created"], params["after_id"] = decode_cursor(services_of(request).secrets.cursor_key, cursor,
+                                                                    filters)
+    if any(v is not None for v in filters.values()):
+        query = _list_query(cursor=bool(cursor))
+        if kind:
+            query = query.where(_ASSETS.kind == kind)
+        if source:
+            query = query.where(_ASSETS.source == source)
+        for t in tags:
+            query = query.where(_ASSETS.id.in_(select(_TAGS.asset_id).where(_TAGS.tag == t)))
+        if name:
+            query = query.where(_ASSETS.name.icontains(name, autoescape=True))
+        if created_after:
+            query = query.where(_ASSETS.created_at >= created_after)
+        if created_before:
+            query = query.where(_ASSETS.created_at < created_before)
+    else:
+        query = _LIST_AFTER if cursor else _LIST_FIRST  # built once: no statement to build or cache-key
+
+    def read(conn: Connection) -> list[AssetRow]:
+        return [AssetRow._make(row) for row in decode_json_fields(conn.execute(query, params).all(), _JSON_INDEXES,
+                                                                  _DATETIME_INDEXES)]
+
+    rows, next_cursor, headers = page_of(request, await read_db(request, read), limit, filters)
+    data = [asset_json(cast(Asset, row), _row_tags(row)) for row in rows]
+    return json_response(json_bytes(list_body(request, data, next_cursor)), headers=headers)
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -534,14 +633,20 @@ def _iso(value: datetime | None) -> str | None:
 
 
 @router.get("/v1/assets/{asset_id}", summary="Get an asset", responses=ex.GET_ASSET_RESPONSES)
-def get_asset(asset_id: str, request: Request, db: Session = Depends(get_db),
-              principal: Principal = Depends(require("assets:read"))) -> Response:
-    asset = _asset(db, principal, asset_id)
-    body = asset_json(asset, _tags_of(db, [asset.id])[asset.id])
-    etag = _etag(body)
+async def get_asset(asset_id: str, request: Request,
+                    principal: Principal = Depends(require("assets:read"))) -> Response:
+    def read(conn: Connection) -> AssetRow | None:
+        row = conn.execute(_GET_ASSET, {"id": asset_id, "workspace_id": principal.workspace_id}).first()
+        return None if row is None else AssetRow._make(decode_json_fields([row], _JSON_INDEXES, _DATETIME_INDEXES)[0])
+
+    row = await read_db(request, read)
+    if row is None:
+        raise ApiError("not-found", f"no asset {asset_id}")
+    content = json_bytes(asset_json(cast(Asset, row), _row_tags(row)))
+    etag = strong_etag(content)
     if _matches(request.headers.get("if-none-match"), etag):
         return Response(status_code=304, headers={"ETag": etag})
-    return JSONResponse(_jsonable(body), headers={"ETag": etag})
+    return json_response(content, headers={"ETag": etag})
 
 
 @router.patch("/v1/assets/{asset_id}", summary="Rename an asset or replace its tags or metadata",
@@ -590,6 +695,10 @@ def delete_asset(asset_id: str, request: Request, db: Session = Depends(get_db),
         raise ApiError("conflict", f"asset {asset.id} is used by renders that have not finished ({shown}); "
                        "cancel them or wait until they end", renders=busy)
     keys = [k for k in (asset.storage_key, asset.thumbnail_key, asset.waveform_key) if k]
+    record_asset_event(db, asset, _tags_of(db, [asset.id])[asset.id], "asset.deleted")
+    record_audit(db, workspace_id=asset.workspace_id, action="asset.deleted", resource_type="asset",
+                 resource_id=asset.id, details={"name": asset.name, "kind": asset.kind, "sha256": asset.sha256,
+                                                "size_bytes": asset.size_bytes}, **audit_actor(principal, request))
     db.execute(delete(AssetTag).where(AssetTag.asset_id == asset.id))
     db.delete(asset)
     db.commit()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hmac
 import secrets
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
@@ -14,14 +15,17 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from reelforge.db.audit import record_audit
 from reelforge.db.models import ApiKey, OAuthClient, new_id, utcnow
 
 from .. import examples as ex
+from ..audit import SYSTEM_ACTOR, audit_actor
 from ..auth import Principal, require
 from ..credentials import SCOPES, expand_scopes, generate_api_key, hash_secret
+from ..idempotency import Idempotency, idempotency
 from ..pagination import list_body, page
 from ..problems import ApiError
-from ..services import Services, get_db, get_services
+from ..services import Services, get_db, get_services, json_ready
 
 router = APIRouter(tags=["keys"])
 
@@ -77,25 +81,47 @@ def _check_grant(principal: Principal, scopes: list[str]) -> None:
 
 
 def create_key(db: Session, services: Services, workspace_id: str, name: str, scopes: list[str],
-               expires_at: datetime | None = None) -> tuple[ApiKey, str]:
+               expires_at: datetime | None = None, *, actor: Mapping[str, Any] = SYSTEM_ACTOR,
+               commit: bool = True) -> tuple[ApiKey, str]:
+    """A new key, audited as ``key.created`` by ``actor`` (see :mod:`reelforge.api.audit`)."""
     generated = generate_api_key(services.settings.key_environment)
     key = ApiKey(id=new_id("key"), workspace_id=workspace_id, name=name, lookup=generated.lookup,
                  prefix=generated.prefix, hash=hash_secret(services.secrets.pepper, generated.token),
                  last4=generated.last4, scopes=scopes, expires_at=expires_at)
     db.add(key)
-    db.commit()
+    record_audit(db, workspace_id=workspace_id, action="key.created", resource_type="api_key", resource_id=key.id,
+                 details={"name": name, "scopes": list(scopes), "prefix": key.prefix,
+                          "expires_at": json_ready(expires_at)}, **actor)
+    if commit:
+        db.commit()
     return key, generated.token
 
 
-def roll_key(db: Session, services: Services, old: ApiKey, grace: timedelta) -> tuple[ApiKey, str]:
+def roll_key(db: Session, services: Services, old: ApiKey, grace: timedelta, *,
+             actor: Mapping[str, Any] = SYSTEM_ACTOR, commit: bool = True) -> tuple[ApiKey, str]:
     """A new key with the same scopes; the old one keeps working for ``grace`` (never longer
-    than it would have anyway)."""
-    new, token = create_key(db, services, old.workspace_id, old.name, list(old.scopes))
+    than it would have anyway). One transaction, audited as ``key.rolled`` on the old key.
+    ``commit=False`` leaves the commit (and clearing the credential cache after it) to the caller."""
+    new, token = create_key(db, services, old.workspace_id, old.name, list(old.scopes), actor=actor, commit=False)
     expiry = utcnow() + min(grace, MAX_GRACE)
     old.expires_at = min(old.expires_at, expiry) if old.expires_at else expiry
+    record_audit(db, workspace_id=old.workspace_id, action="key.rolled", resource_type="api_key", resource_id=old.id,
+                 details={"replaced_by": new.id, "old_expires_at": json_ready(old.expires_at)}, **actor)
+    if commit:
+        db.commit()
+        services.credentials.clear()
+    return new, token
+
+
+def revoke_key(db: Session, services: Services, key: ApiKey, *, actor: Mapping[str, Any] = SYSTEM_ACTOR) -> None:
+    """Revoke ``key`` now (audited as ``key.revoked``); revoking again changes nothing."""
+    if key.revoked_at is not None:
+        return
+    key.revoked_at = utcnow()
+    record_audit(db, workspace_id=key.workspace_id, action="key.revoked", resource_type="api_key", resource_id=key.id,
+                 details={"name": key.name, "prefix": key.prefix}, **actor)
     db.commit()
     services.credentials.clear()
-    return new, token
 
 
 def _key(db: Session, principal: Principal, key_id: str) -> ApiKey:
@@ -107,14 +133,20 @@ def _key(db: Session, principal: Principal, key_id: str) -> ApiKey:
 
 @router.post("/v1/keys", status_code=201, summary="Create an API key (its token is shown only here)",
              responses=ex.CREATE_KEY_RESPONSES)
-def create(body: Annotated[KeyCreate, Body(openapi_examples=ex.CREATE_KEY_BODY)], db: Session = Depends(get_db),
-           services: Services = Depends(get_services),
-           principal: Principal = Depends(require("keys:write"))) -> dict[str, Any]:
+def create(body: Annotated[KeyCreate, Body(openapi_examples=ex.CREATE_KEY_BODY)], request: Request,
+           db: Session = Depends(get_db), services: Services = Depends(get_services),
+           principal: Principal = Depends(require("keys:write")),
+           idem: Idempotency = Depends(idempotency)) -> dict[str, Any]:
     """Scopes are per family and access (`assets:read`, `renders:write`, ...) or `admin`; a
     credential can only grant scopes it holds. `expires_at` (optional) ends the key by itself."""
     _check_grant(principal, body.scopes)
-    key, token = create_key(db, services, principal.workspace_id, body.name, body.scopes, body.expires_at)
-    return key_json(key, token)
+    key, token = create_key(db, services, principal.workspace_id, body.name, body.scopes, body.expires_at,
+                            actor=audit_actor(principal, request), commit=False)
+    db.flush()  # defaults (created_at) are set
+    created = key_json(key, token)
+    idem.stage(db, created, status=201, secret=True)  # the token is stored encrypted, with the key
+    db.commit()
+    return created
 
 
 @router.get("/v1/keys", summary="List API keys (prefix and last use; never the secret)",
@@ -135,22 +167,20 @@ def get_key(key_id: str, db: Session = Depends(get_db),
 
 
 @router.post("/v1/keys/{key_id}/revoke", summary="Revoke an API key now", responses=ex.REVOKE_KEY_RESPONSES)
-def revoke(key_id: str, db: Session = Depends(get_db), services: Services = Depends(get_services),
+def revoke(key_id: str, request: Request, db: Session = Depends(get_db), services: Services = Depends(get_services),
            principal: Principal = Depends(require("keys:write"))) -> dict[str, Any]:
     key = _key(db, principal, key_id)
-    if key.revoked_at is None:
-        key.revoked_at = utcnow()
-        db.commit()
-        services.credentials.clear()
+    revoke_key(db, services, key, actor=audit_actor(principal, request))
     return key_json(key)
 
 
 @router.post("/v1/keys/{key_id}/roll", status_code=201,
              summary="Replace an API key: a new key now, the old one expires after a grace period",
              responses=ex.ROLL_KEY_RESPONSES)
-def roll(key_id: str, body: Annotated[KeyRoll | None, Body(openapi_examples=ex.ROLL_KEY_BODY)] = None,
-         db: Session = Depends(get_db), services: Services = Depends(get_services),
-         principal: Principal = Depends(require("keys:write"))) -> dict[str, Any]:
+def roll(key_id: str, request: Request,
+         body: Annotated[KeyRoll | None, Body(openapi_examples=ex.ROLL_KEY_BODY)] = None, db: Session = Depends(get_db), services: Services = Depends(get_services),
+         principal: Principal = Depends(require("keys:write")),
+         idem: Idempotency = Depends(idempotency)) -> dict[str, Any]:
     """The new key has the old one's name and scopes. The old key keeps working for
     `grace_seconds` (default 86400, at most 7 days; never beyond its own expiry), so deployed
     clients can switch over."""
@@ -158,8 +188,14 @@ def roll(key_id: str, body: Annotated[KeyRoll | None, Body(openapi_examples=ex.R
     if old.revoked_at is not None:
         raise ApiError("conflict", "a revoked key cannot be rolled")
     _check_grant(principal, list(old.scopes))
-    new, token = roll_key(db, services, old, timedelta(seconds=(body or KeyRoll()).grace_seconds))
-    return {**key_json(new, token), "replaces": key_json(old)}
+    new, token = roll_key(db, services, old, timedelta(seconds=(body or KeyRoll()).grace_seconds),
+                          actor=audit_actor(principal, request), commit=False)
+    db.flush()  # defaults (created_at) are set
+    rolled = {**key_json(new, token), "replaces": key_json(old)}
+    idem.stage(db, rolled, status=201, secret=True)  # the token is stored encrypted, with the key
+    db.commit()
+    services.credentials.clear()
+    return rolled
 
 
 # ---------------------------------------------------------------- OAuth 2.0 client credentials
@@ -177,15 +213,22 @@ def client_json(client: OAuthClient, secret: str | None = None) -> dict[str, Any
 @router.post("/v1/oauth/clients", status_code=201,
              summary="Create an OAuth client (its secret is shown only here)", responses=ex.CREATE_CLIENT_RESPONSES)
 def create_client(body: Annotated[ClientCreate, Body(openapi_examples=ex.CREATE_CLIENT_BODY)],
-                  db: Session = Depends(get_db), services: Services = Depends(get_services),
-                  principal: Principal = Depends(require("keys:write"))) -> dict[str, Any]:
+                  request: Request, db: Session = Depends(get_db), services: Services = Depends(get_services),
+                  principal: Principal = Depends(require("keys:write")),
+                  idem: Idempotency = Depends(idempotency)) -> dict[str, Any]:
     _check_grant(principal, body.scopes)
     secret = secrets.token_urlsafe(32)
     client = OAuthClient(id=new_id("cli"), workspace_id=principal.workspace_id, name=body.name,
                          secret_hash=hash_secret(services.secrets.pepper, secret), scopes=body.scopes)
     db.add(client)
+    record_audit(db, workspace_id=client.workspace_id, action="oauth_client.created", resource_type="oauth_client",
+                 resource_id=client.id, details={"name": client.name, "scopes": list(client.scopes)},
+                 **audit_actor(principal, request))
+    db.flush()  # defaults (created_at) are set
+    created = client_json(client, secret)
+    idem.stage(db, created, status=201, secret=True)  # the secret is stored encrypted, with the client
     db.commit()
-    return client_json(client, secret)
+    return created
 
 
 @router.get("/v1/oauth/clients", summary="List OAuth clients", responses=ex.LIST_CLIENTS_RESPONSES)
@@ -200,13 +243,16 @@ def list_clients(request: Request, response: Response, limit: Annotated[int, Que
 
 @router.post("/v1/oauth/clients/{client_id}/revoke", summary="Revoke an OAuth client and its tokens",
              responses=ex.REVOKE_CLIENT_RESPONSES)
-def revoke_client(client_id: str, db: Session = Depends(get_db), services: Services = Depends(get_services),
+def revoke_client(client_id: str, request: Request, db: Session = Depends(get_db),
+                  services: Services = Depends(get_services),
                   principal: Principal = Depends(require("keys:write"))) -> dict[str, Any]:
     client = db.get(OAuthClient, client_id)
     if client is None or client.workspace_id != principal.workspace_id:
         raise ApiError("not-found", f"no OAuth client {client_id}")
     if client.revoked_at is None:
         client.revoked_at = utcnow()
+        record_audit(db, workspace_id=client.workspace_id, action="oauth_client.revoked", resource_type="oauth_client",
+                     resource_id=client.id, details={"name": client.name}, **audit_actor(principal, request))
         db.commit()
         services.credentials.clear()
     return client_json(client)

@@ -23,11 +23,15 @@ from sqlalchemy import CursorResult, and_, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from reelforge.db.audit import record_audit
 from reelforge.db.models import Project, ProjectRevision, new_id, utcnow
+from reelforge.representations import project_json, record_project_event
 
 from .. import examples as ex
+from ..audit import audit_actor
 from ..auth import Principal, require
 from ..edits import validate_service_edit
+from ..idempotency import Idempotency, idempotency
 from ..pagination import decode_cursor, encode_cursor, list_body, page
 from ..problems import ApiError
 from ..services import Services, get_db, get_services
@@ -71,10 +75,7 @@ def etag(revision: int) -> str:
     return f'"{revision}"'
 
 
-def project_json(project: Project, edit: dict[str, Any]) -> dict[str, Any]:
-    return {"id": project.id, "object": "project", "name": project.name, "revision": project.revision,
-            "edit": edit, "created_at": project.created_at, "updated_at": project.updated_at,
-            "revisions_url": f"/v1/projects/{project.id}/revisions"}
+# project_json lives in reelforge.representations, beside the thin form events record.
 
 
 def revision_json(revision: ProjectRevision) -> dict[str, Any]:
@@ -132,13 +133,14 @@ class _Precondition:
     """What ``If-Match`` asks of a change: ``expected`` is the revision to update from, ``star``
     whether any current revision will do."""
 
-    def __init__(self, request: Request, current: int, *, required: bool):
+    def __init__(self, request: Request, current: int, *, required: bool, what: str = "project",
+                 unit: str = "revision"):
         header = request.headers.get("if-match")
         self.star = False
         if header is None:
             if required:
                 raise ApiError("precondition-required",
-                               "changing a project needs If-Match with its ETag (from GET), so concurrent "
+                               f"changing a {what} needs If-Match with its ETag (from GET), so concurrent "
                                "editors cannot overwrite each other; If-Match: * to overwrite whatever is there",
                                errors=[{"header": "If-Match", "detail": "this header is required", "code": "missing"}])
             self.star = True
@@ -149,18 +151,18 @@ class _Precondition:
             return
         # Strong comparison (RFC 9110 §13.1.1): a weak tag never matches If-Match.
         if not any(not weak and opaque == str(current) for weak, opaque in tags):
-            raise stale(current, header)
+            raise stale(current, header, what=what, unit=unit)
 
     @property
     def retries(self) -> int:
         return STAR_RETRIES if self.star else 1
 
 
-def stale(current: int | None, sent: str | None) -> ApiError:
+def stale(current: int | None, sent: str | None, *, what: str = "project", unit: str = "revision") -> ApiError:
     headers = {"ETag": etag(current)} if current is not None else {}
-    now = f"it is now at revision {current}" if current is not None else "it changed"
+    now = f"it is now at {unit} {current}" if current is not None else "it changed"
     return ApiError("precondition-failed",
-                    f"the project changed since you read it ({now}); GET it again, re-apply your change "
+                    f"the {what} changed since you read it ({now}); GET it again, re-apply your change "
                     "and send the new ETag in If-Match",
                     errors=[{"header": "If-Match", "detail": f"{sent} does not match the current ETag",
                              "code": "stale_etag"}],
@@ -199,6 +201,8 @@ def _new_revision(db: Session, project: Project, expected: int, edit: dict[str, 
         raise _LostRace
     db.add(ProjectRevision(id=new_id("rev"), project_id=project.id, number=expected + 1, edit=edit,
                            message=message, created_at=now))
+    record_project_event(db, project, "project.updated", revision=expected + 1, name=name, updated_at=now,
+                         message=message)
     try:
         db.commit()
     except IntegrityError:
@@ -327,7 +331,8 @@ async def json_patch_body(request: Request) -> list[dict[str, Any]]:
 def create_project(body: Annotated[ProjectCreate, Body(openapi_examples=ex.CREATE_PROJECT_BODY)],
                    response: Response, db: Session = Depends(get_db),
                    services: Services = Depends(get_services),
-                   principal: Principal = Depends(require("projects:write"))) -> dict[str, Any]:
+                   principal: Principal = Depends(require("projects:write")),
+                   idem: Idempotency = Depends(idempotency)) -> dict[str, Any]:
     """The edit is validated as a render would be: the edit language's rules, and every file it
     names must be an asset id of this workspace of a fitting kind. Problems come back together
     as 422 `edit-invalid`, each with a pointer into the body."""
@@ -339,9 +344,12 @@ def create_project(body: Annotated[ProjectCreate, Body(openapi_examples=ex.CREAT
     db.flush()
     db.add(ProjectRevision(id=new_id("rev"), project_id=project.id, number=1, edit=body.edit,
                            message=body.message, created_at=now))
-    db.commit()
+    record_project_event(db, project, "project.created", message=body.message)
     response.headers["Location"] = f"{services.settings.public_url.rstrip('/')}/v1/projects/{project.id}"
-    return _project_response(response, project, body.edit)
+    created = _project_response(response, project, body.edit)
+    idem.stage(db, created, status=201, headers=response.headers)  # commits with the project
+    db.commit()
+    return created
 
 
 @router.get("/v1/projects", summary="List projects, newest first", responses=ex.LIST_PROJECTS_RESPONSES)
@@ -444,6 +452,10 @@ def delete_project(project_id: str, request: Request, db: Session = Depends(get_
             raise ApiError("not-found", f"no project {project_id}")
         raise stale(current, request.headers.get("if-match"))
     # Revisions go with it (ON DELETE CASCADE); renders keep their own copy of the edit.
+    record_project_event(db, project, "project.deleted")
+    record_audit(db, workspace_id=project.workspace_id, action="project.deleted", resource_type="project",
+                 resource_id=project.id, details={"name": project.name, "revision": project.revision},
+                 **audit_actor(principal, request))
     db.commit()
     return Response(status_code=204)
 
@@ -502,9 +514,11 @@ def get_revision(project_id: str, number: int, db: Session = Depends(get_db),
 def restore_revision(project_id: str, number: int, request: Request, response: Response,
                      body: Annotated[RevisionRestore | None, Body(openapi_examples=ex.RESTORE_BODY)] = None,
                      db: Session = Depends(get_db),
-                     principal: Principal = Depends(require("projects:write"))) -> dict[str, Any]:
+                     principal: Principal = Depends(require("projects:write")),
+                     idem: Idempotency = Depends(idempotency)) -> dict[str, Any]:
     """The old revision's edit is checked again (an asset it names may be gone) and becomes a
     new revision; the history is never rewritten."""
+    restored: dict[str, Any] = {}
 
     def make(project: Project, current: ProjectRevision) -> Change:
         old = _revision(db, project, number)
@@ -512,7 +526,15 @@ def restore_revision(project_id: str, number: int, request: Request, response: R
         # must stay renderable. Pointers are into the restored edit.
         validate_service_edit(old.edit, db, principal.workspace_id, pointer_prefix="")
         message = body.message if body is not None and body.message is not None else f"restored revision {number}"
-        return copy.deepcopy(old.edit), message, None
+        restored["edit"] = copy.deepcopy(old.edit)
+        return restored["edit"], message, None
 
+    def staged() -> tuple[int, dict[str, Any], dict[str, str]]:
+        # Inside the new revision's commit: the response as it will be sent.
+        project = db.get(Project, project_id, populate_existing=True)
+        assert project is not None
+        return 200, project_json(project, restored["edit"]), {"ETag": etag(project.revision)}
+
+    idem.stage_at_commit(db, staged)
     project, edit = _change(request, db, principal, project_id, make)
     return _project_response(response, project, edit)

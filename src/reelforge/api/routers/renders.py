@@ -6,42 +6,51 @@ renders in creation order. ``dry_run`` validates and plans instead, creating not
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import tempfile
 import time
-from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NamedTuple, cast
 
 from fastapi import APIRouter, Body, Depends, Query, Request, Response
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import func, select, update
+from sqlalchemy import Connection, Select, and_, bindparam, case, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from reelforge.db.models import Asset, AssetTag, Project, ProjectRevision, Render, RenderAsset, new_id, utcnow
-from reelforge.jobs.render_job import (
-    RUNNING_STATES,
-    TERMINAL_STATES,
-    client_metadata,
-    output_refs,
-    rows_updated,
-)
+from reelforge.db.batches import settle_batches
+from reelforge.db.brands import BRAND_META
+from reelforge.db.models import Asset, Project, ProjectRevision, Render, RenderAsset, new_id, utcnow
+from reelforge.jobs.render_job import RUNNING_STATES, TERMINAL_STATES, rows_updated
+from reelforge.jobs.worker import queue_positions
 from reelforge.media.resolver import AssetResolver, asset_ids_in, is_asset_id
 from reelforge.render.compile import PlannedOutput, RenderPlan
 from reelforge.render.engine import collect_sources, plan_edit
+from reelforge.representations import OutputAssets, output_assets, record_render_event, render_json
 from reelforge.spec.errors import EditError
 from reelforge.spec.models import Edit
 
 from .. import examples as ex
 from ..auth import Principal, check_scope, require
-from ..edits import validate_service_edit
-from ..pagination import list_body, page
+from ..brands import check_before_render
+from ..edits import PreparedEdit, prepare_service_edit
+from ..idempotency import Idempotency, idempotency
+from ..pagination import decode_cursor, list_body
 from ..problems import ApiError
-from ..services import Services, get_db, get_services, json_ready
-from .assets import asset_json
+from ..services import (
+    Services,
+    decode_json_fields,
+    get_db,
+    get_services,
+    json_bytes,
+    json_response,
+    page_of,
+    raw_json_column,
+    read_db,
+    services_of,
+    strong_etag,
+)
 
 router = APIRouter(tags=["renders"])
 
@@ -64,48 +73,11 @@ class RenderCreate(BaseModel):
 
 
 # ------------------------------------------------------------------ representation
-
-_Outputs = dict[str, tuple[Asset, list[str]]]
-
-
-def _output_json(ref: dict[str, Any], asset: Asset, tags: list[str]) -> dict[str, Any]:
-    # The asset resource as GET /v1/assets/{id} shows it, plus what it is to this render.
-    return {**asset_json(asset, tags), "role": ref.get("role"), "output": ref.get("output")}
-
-
-def _render_seconds(render: Render) -> float | None:
-    if render.started_at is None or render.finished_at is None:
-        return None
-    return round((render.finished_at - render.started_at).total_seconds(), 3)
-
-
-def render_json(render: Render, assets: _Outputs) -> dict[str, Any]:
-    """The render resource; ``assets`` holds output assets and their tags by id (an output
-    deleted since is left out)."""
-    outputs = [_output_json(ref, *assets[ref["asset_id"]]) for ref in output_refs(render)
-               if ref.get("asset_id") in assets]
-    return {
-        "id": render.id, "object": "render", "state": render.state, "progress": round(render.progress or 0.0, 1),
-        "eta_seconds": render.eta_seconds, "duration": render.duration, "project_id": render.project_id,
-        "revision": render.revision, "created_at": render.created_at, "started_at": render.started_at,
-        "finished_at": render.finished_at, "render_seconds": _render_seconds(render), "attempts": render.attempts,
-        "cancel_requested": render.cancel_requested, "error": render.error, "outputs": outputs,
-        "metadata": client_metadata(render),
-    }
-
-
-def _output_assets(db: Session, renders: Sequence[Render]) -> _Outputs:
-    ids = {ref["asset_id"] for r in renders for ref in output_refs(r) if isinstance(ref.get("asset_id"), str)}
-    if not ids:
-        return {}
-    tags: dict[str, list[str]] = {}
-    for asset_id, tag in db.execute(select(AssetTag.asset_id, AssetTag.tag).where(AssetTag.asset_id.in_(ids))):
-        tags.setdefault(asset_id, []).append(tag)
-    return {a.id: (a, tags.get(a.id, [])) for a in db.scalars(select(Asset).where(Asset.id.in_(ids)))}
-
+# render_json and output_assets live in reelforge.representations: the worker records the same
+# representation in its events.
 
 def _one_json(db: Session, render: Render) -> dict[str, Any]:
-    return render_json(render, _output_assets(db, [render]))
+    return render_json(render, output_assets(db, [render]), queue_positions(db, [render]).get(render.id))
 
 
 def _render(db: Session, principal: Principal, render_id: str) -> Render:
@@ -113,6 +85,65 @@ def _render(db: Session, principal: Principal, render_id: str) -> Render:
     if render is None or render.workspace_id != principal.workspace_id:
         raise ApiError("not-found", f"no render {render_id}")
     return render
+
+
+_RENDERS = Render.__table__.c
+_QUEUED = Render.__table__.alias("ahead")
+
+
+class RenderRow(NamedTuple):
+    """A read row with plain attributes (a SQLAlchemy Row's named access costs ~0.5 µs each):
+    what ``render_json`` reads, and the queue position."""
+
+    id: str
+    workspace_id: str
+    state: str
+    progress: float
+    eta_seconds: float | None
+    duration: float | None
+    project_id: str | None
+    revision: int | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    attempts: int
+    cancel_requested: bool
+    error: dict[str, Any] | None
+    outputs: list[Any]
+    meta: dict[str, Any]
+    template_id: str | None
+    template_version: int | None
+    locale: str | None
+    queue_position: int | None
+
+
+_READ_FIELDS = RenderRow._fields[:-1]
+_JSON_FIELDS = ("error", "outputs", "meta")
+_JSON_INDEXES = tuple(_READ_FIELDS.index(c) for c in _JSON_FIELDS)
+_RENDER_COLUMNS = (
+    *(raw_json_column(_RENDERS[c]) if c in _JSON_FIELDS else _RENDERS[c] for c in _READ_FIELDS),
+    # queue_positions() of jobs.worker as a subquery, so a read is one round trip.
+    case((_RENDERS.state == "queued", select(func.count() + 1).where(
+        _QUEUED.c.state == "queued", _QUEUED.c.workspace_id == _RENDERS.workspace_id,
+        or_(_QUEUED.c.seq < _RENDERS.seq, (_QUEUED.c.seq == _RENDERS.seq) & (_QUEUED.c.id < _RENDERS.id)))
+        .scalar_subquery()), else_=None).label("queue_position"),
+)
+_READ_RENDER = select(*_RENDER_COLUMNS).where(_RENDERS.id == bindparam("id"),
+                                              _RENDERS.workspace_id == bindparam("workspace_id"))
+
+
+def _read_renders(conn: Connection, query: Select[Any], params: dict[str, Any] | None = None) -> list[RenderRow]:
+    """Rows of ``_RENDER_COLUMNS`` as :class:`RenderRow` (plain attributes, JSON decoded at once)."""
+    return [RenderRow._make(r) for r in decode_json_fields(conn.execute(query, params).all(), _JSON_INDEXES)]
+
+
+def _outputs_of(conn: Connection, rows: list[RenderRow]) -> OutputAssets:
+    """The output assets of finished renders (none to read for the others)."""
+    if not any(row.outputs for row in rows):
+        return {}
+    with Session(conn) as db:
+        return output_assets(db, cast(list[Render], rows))
+"""What the render resource shows, without the edit (which can be large), as plain rows."""
 
 
 # ------------------------------------------------------------------ planning
@@ -218,8 +249,13 @@ def _source(body: RenderCreate, db: Session, principal: Principal) -> tuple[dict
 
 def _validate(document: dict[str, Any], db: Session, workspace_id: str, prefix: str,
               project_id: str | None, revision: int | None) -> Edit:
+    return _prepare(document, db, workspace_id, prefix, project_id, revision).edit
+
+
+def _prepare(document: dict[str, Any], db: Session, workspace_id: str, prefix: str,
+             project_id: str | None, revision: int | None, locale: str | None = None) -> PreparedEdit:
     try:
-        return validate_service_edit(document, db, workspace_id, pointer_prefix=prefix)
+        return prepare_service_edit(document, db, workspace_id, pointer_prefix=prefix, locale=locale)
     except ApiError as exc:
         if project_id is None:
             raise
@@ -237,6 +273,59 @@ def _next_seq(db: Session) -> int:
     return max(time.time_ns() // 1000, int(highest) + 1)
 
 
+def enqueue_render(db: Session, services: Services, principal: Principal, document: dict[str, Any], *,
+                   edit: Edit | None = None, pointer_prefix: str = "/edit", project_id: str | None = None,
+                   revision: int | None = None, metadata: dict[str, Any] | None = None,
+                   template_id: str | None = None, template_version: int | None = None,
+                   locale: str | None = None, commit: bool = True) -> Render:
+    """Queue a render of ``document`` (an edit document) and return it: what ``POST /v1/renders``
+    does once it knows the edit. ``edit`` is the document already checked with
+    ``validate_service_edit`` (checked here when None; problems raise ``edit-invalid`` with
+    pointers ``#<pointer_prefix>…``). With ``commit=False`` the caller commits (several renders in
+    one transaction, or with other rows) and then wakes the worker (``services.worker.wake()``)."""
+    brand = None
+    if edit is None or "brand" in document:
+        # A brand kit's placeholders are filled now, from its current version (for the locale):
+        # the render stores the filled edit, so later kit changes do not alter it.
+        prepared = _prepare(document, db, principal.workspace_id, pointer_prefix, project_id, revision, locale)
+        document, edit, brand = prepared.document, prepared.edit, prepared.brand
+    meta = dict(metadata or {})
+    if BRAND_META in meta:
+        raise ApiError("validation-error", "1 problem in the request", errors=[
+            {"pointer": "#/metadata/" + BRAND_META, "code": "reserved",
+             "detail": f"`{BRAND_META}` is reserved for the brand kit the render used"}])
+    # The workspace's compliance level: a `block` refuses here (422), a `warn` keeps the findings.
+    brand_record = check_before_render(db, services.storage, principal.workspace_id, edit, brand, pointer_prefix)
+    if brand_record is not None:
+        meta[BRAND_META] = brand_record
+    render = Render(id=new_id("rnd"), seq=_next_seq(db), workspace_id=principal.workspace_id, project_id=project_id,
+                    revision=revision, edit=document, state="queued", meta=meta,
+                    template_id=template_id, template_version=template_version, locale=locale)
+    db.add(render)
+    db.flush()  # the render row first: render_assets references it
+    # Which assets it reads, so deleting one is refused while the render may still need it.
+    referenced = asset_ids_in(document)
+    db.add_all(RenderAsset(render_id=render.id, asset_id=a) for a in sorted(referenced))
+    db.flush()
+    # An asset deleted between validation and now would leave the render without its file. The
+    # shared lock waits for a deletion in flight (which holds the row FOR UPDATE) and keeps new
+    # ones out until this commit, after which they see the render and refuse (SQLite: this
+    # transaction already holds the write lock, so no deletion runs meanwhile).
+    needed = {src for src in collect_sources(edit) if is_asset_id(src)}
+    present = set(db.scalars(select(Asset.id).where(Asset.id.in_(needed), Asset.workspace_id == principal.workspace_id)
+                             .with_for_update(read=True))) if needed else set()
+    if needed - present:
+        db.rollback()
+        _validate(document, db, principal.workspace_id, pointer_prefix, project_id, revision)  # names them
+        raise ApiError("conflict", "an asset of the edit was deleted meanwhile; try again")
+    record_render_event(db, render, "render.queued", queue_positions(db, [render]).get(render.id))
+    if commit:
+        db.commit()
+        if services.worker is not None:
+            services.worker.wake()
+    return render
+
+
 # ------------------------------------------------------------------ routes
 
 
@@ -249,6 +338,7 @@ def create_render(
     db: Session = Depends(get_db),
     services: Services = Depends(get_services),
     principal: Principal = Depends(require("renders:write")),
+    idem: Idempotency = Depends(idempotency),
 ) -> dict[str, Any]:
     """Queue a render of a stored project (`project_id`, optional `revision`; needs
     `projects:read` too) or of an inline `edit` (exactly one of them). The edit is validated
@@ -270,74 +360,81 @@ def create_render(
     if len(json.dumps(body.metadata, default=str)) > MAX_METADATA_BYTES:
         raise _invalid([{"pointer": "#/metadata", "code": "too_large",
                          "detail": f"at most {MAX_METADATA_BYTES // 1024} KiB of metadata"}])
-    edit = _validate(document, db, principal.workspace_id, prefix, project_id, revision)
+    prepared = _prepare(document, db, principal.workspace_id, prefix, project_id, revision)
+    edit = prepared.edit
     if dry_run or body.dry_run:
+        # The brand kit's compliance check too, at the workspace's level, as the render would.
+        brand = check_before_render(db, services.storage, principal.workspace_id, edit, prepared.brand, prefix)
         plan = _dry_run(services, principal.workspace_id, edit, prefix)
         response.status_code = 200
-        return {**plan, "project_id": project_id, "revision": revision}
+        return {**plan, "project_id": project_id, "revision": revision, "brand": brand}
 
-    render = Render(id=new_id("rnd"), seq=_next_seq(db), workspace_id=principal.workspace_id, project_id=project_id,
-                    revision=revision, edit=document, state="queued", meta=dict(body.metadata))
-    db.add(render)
-    db.flush()  # the render row first: render_assets references it
-    # Which assets it reads, so deleting one is refused while the render may still need it.
-    referenced = asset_ids_in(document)
-    db.add_all(RenderAsset(render_id=render.id, asset_id=a) for a in sorted(referenced))
-    db.flush()
-    # An asset deleted between validation and now would leave the render without its file. The
-    # shared lock waits for a deletion in flight (which holds the row FOR UPDATE) and keeps new
-    # ones out until this commit, after which they see the render and refuse (SQLite: this
-    # transaction already holds the write lock, so no deletion runs meanwhile).
-    needed = {src for src in collect_sources(edit) if is_asset_id(src)}
-    present = set(db.scalars(select(Asset.id).where(Asset.id.in_(needed), Asset.workspace_id == principal.workspace_id)
-                             .with_for_update(read=True))) if needed else set()
-    if needed - present:
-        db.rollback()
-        _validate(document, db, principal.workspace_id, prefix, project_id, revision)  # names them with pointers
-        raise ApiError("conflict", "an asset of the edit was deleted meanwhile; try again")
+    render = enqueue_render(db, services, principal, document, edit=edit, pointer_prefix=prefix,
+                            project_id=project_id, revision=revision, metadata=body.metadata, commit=False)
+    location = f"{services.settings.public_url.rstrip('/')}/v1/renders/{render.id}"
+    created = render_json(render, {}, queue_positions(db, [render]).get(render.id))
+    idem.stage(db, created, status=202, headers={"Location": location})  # commits with the render
     db.commit()
     if services.worker is not None:
         services.worker.wake()
-    response.headers["Location"] = f"{services.settings.public_url.rstrip('/')}/v1/renders/{render.id}"
-    return render_json(render, {})
+    response.headers["Location"] = location
+    return created
 
 
 @router.get("/v1/renders", summary="List renders, newest first", responses=ex.LIST_RENDERS_RESPONSES)
-def list_renders(
+async def list_renders(
     request: Request,
-    response: Response,
     state: RenderState | None = None,
     project_id: Annotated[str | None, Query(max_length=40)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: str | None = None,
-    db: Session = Depends(get_db),
-    services: Services = Depends(get_services),
     principal: Principal = Depends(require("renders:read")),
-) -> dict[str, Any]:
-    query = select(Render).where(Render.workspace_id == principal.workspace_id)
+) -> Response:
+    filters = {"state": state, "project_id": project_id}
+    query = select(*_RENDER_COLUMNS).where(_RENDERS.workspace_id == principal.workspace_id)
     if state is not None:
-        query = query.where(Render.state == state)
+        query = query.where(_RENDERS.state == state)
     if project_id is not None:
-        query = query.where(Render.project_id == project_id)
-    rows, nxt = page(request, response, query, Render, key=services.secrets.cursor_key, limit=limit, cursor=cursor,
-                     filters={"state": state, "project_id": project_id}, db=db)
-    assets = _output_assets(db, rows)
-    return list_body(request, [render_json(r, assets) for r in rows], nxt)
+        query = query.where(_RENDERS.project_id == project_id)
+    if cursor:
+        created, row_id = decode_cursor(services_of(request).secrets.cursor_key, cursor, filters)
+        query = query.where(or_(_RENDERS.created_at < created,
+                                and_(_RENDERS.created_at == created, _RENDERS.id < row_id)))
+    query = query.order_by(_RENDERS.created_at.desc(), _RENDERS.id.desc()).limit(limit + 1)
+
+    def read(conn: Connection) -> bytes:
+        rows, next_cursor, link = page_of(request, _read_renders(conn, query), limit, filters)
+        headers.update(link)
+        assets = _outputs_of(conn, rows)
+        data = [render_json(cast(Render, r), assets, r.queue_position) for r in rows]
+        return json_bytes(list_body(request, data, next_cursor))
+
+    headers: dict[str, str] = {}
+    content = await read_db(request, read)
+    return json_response(content, headers=headers)
 
 
 @router.get("/v1/renders/{render_id}", summary="Get a render (poll it: state, progress, ETA, outputs)",
             responses=ex.GET_RENDER_RESPONSES)
-def get_render(render_id: str, request: Request, db: Session = Depends(get_db),
-               principal: Principal = Depends(require("renders:read"))) -> Response:
+async def get_render(render_id: str, request: Request,
+                     principal: Principal = Depends(require("renders:read"))) -> Response:
     """The render with its state, progress, ETA, times, error and, once it succeeded, its
     outputs as assets (video, poster, thumbnail, subtitles; each probed from the file). Send the
     `ETag` back in `If-None-Match` to get 304 while nothing changed."""
-    body = json_ready(_one_json(db, _render(db, principal, render_id)))
+
+    def read(conn: Connection) -> bytes:
+        found = _read_renders(conn, _READ_RENDER, {"id": render_id, "workspace_id": principal.workspace_id})
+        if not found:
+            raise ApiError("not-found", f"no render {render_id}")
+        # A row with the attributes render_json reads, not an ORM object.
+        return json_bytes(render_json(cast(Render, found[0]), _outputs_of(conn, found), found[0].queue_position))
+
+    content = await read_db(request, read)
     # A strong ETag of the representation: pollers can ask "changed?" with If-None-Match.
-    etag = '"' + hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:32] + '"'
+    etag = strong_etag(content)
     if etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
         return Response(status_code=304, headers={"ETag": etag})
-    return JSONResponse(body, headers={"ETag": etag})
+    return json_response(content, headers={"ETag": etag})
 
 
 @router.post("/v1/renders/{render_id}/cancel", summary="Cancel a render", responses=ex.CANCEL_RENDER_RESPONSES)
@@ -351,6 +448,10 @@ def cancel_render(render_id: str, response: Response, db: Session = Depends(get_
         # Queued: cancelled at once. Conditional, since a worker may claim it right now.
         queued = rows_updated(db, update(Render).where(Render.id == render_id, Render.state == "queued")
                             .values(state="cancelled", cancel_requested=True, finished_at=utcnow(), eta_seconds=None))
+        if queued == 1:
+            db.refresh(render)
+            record_render_event(db, render, "render.cancelled")
+            settle_batches(db, [render_id])  # it may have been its batch's last render
         running = None
         if queued != 1:
             # Running: the worker sees the flag with its next heartbeat and stops FFmpeg.

@@ -3,7 +3,8 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
-from reelforge.db import audit, events  # noqa: F401  (importing a module registers its tables)
+# Importing a module registers its tables on Base.metadata.
+from reelforge.db import audit, batches, brands, events, idempotency, templates, webhooks  # noqa: F401
 from reelforge.db.models import Base
 
 config = context.config
