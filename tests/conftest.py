@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -73,18 +72,13 @@ def media(tmp_path_factory: pytest.TempPathFactory) -> MediaFiles:
 
 # ------------------------------------------------------------------ the service
 
-from service import postgres_available, running_service  # noqa: E402
-
-_PG = postgres_available()
+from service import require_database, running_service  # noqa: E402
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def service(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
     """The API on a fresh database of each kind (PostgreSQL is skipped when none answers)."""
-    if request.param == "postgresql" and not _PG:
-        if os.environ.get("CI"):
-            pytest.fail("CI must test against PostgreSQL, and none answers at REELFORGE_TEST_POSTGRES")
-        pytest.skip("no PostgreSQL at REELFORGE_TEST_POSTGRES")
+    require_database(request.param)
     with running_service(tmp_path, request.param) as svc:
         yield svc
 
@@ -92,10 +86,7 @@ def service(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
 @pytest.fixture(params=["sqlite", "postgresql"])
 def rendering(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
     """The API with its in-process worker running one render at a time."""
-    if request.param == "postgresql" and not _PG:
-        if os.environ.get("CI"):
-            pytest.fail("CI must test against PostgreSQL, and none answers at REELFORGE_TEST_POSTGRES")
-        pytest.skip("no PostgreSQL at REELFORGE_TEST_POSTGRES")
+    require_database(request.param)
     with running_service(tmp_path, request.param, workers=1) as svc:
         yield svc
 

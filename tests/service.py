@@ -3,7 +3,12 @@ requests through httpx against the ASGI app."""
 
 from __future__ import annotations
 
+import functools
 import os
+import pprint
+import re
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -11,7 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
+import uvicorn
 from fastapi.testclient import TestClient
 
 from reelforge.api.app import bootstrap, create_app, open_services
@@ -21,6 +28,7 @@ from reelforge.settings import Settings
 PG_URL = os.environ.get("REELFORGE_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
+@functools.cache
 def postgres_available() -> bool:
     try:
         with sa.create_engine(PG_URL).connect() as conn:
@@ -28,6 +36,15 @@ def postgres_available() -> bool:
         return True
     except Exception:
         return False
+
+
+def require_database(kind: str) -> None:
+    """Skip a test parametrised over databases on PostgreSQL when none answers; in CI fail
+    instead, as PostgreSQL must be tested there."""
+    if kind == "postgresql" and not postgres_available():
+        if os.environ.get("CI"):
+            pytest.fail("CI must test against PostgreSQL, and none answers at REELFORGE_TEST_POSTGRES")
+        pytest.skip("no PostgreSQL at REELFORGE_TEST_POSTGRES")
 
 
 @contextmanager
@@ -94,3 +111,73 @@ def running_service(tmp: Path, kind: str = "sqlite", **settings: Any) -> Iterato
         with TestClient(app) as client:
             yield Service(client, services, token, config.data_dir)
         services.engine.dispose()
+
+
+CAPTURED_BEGIN, CAPTURED_END = "# --- captured: begin", "# --- captured: end"
+"""The block of an ``api/examples*.py`` module that a test module records from a running service."""
+
+
+def write_captured(module: Path, kept: dict[str, Any], script: str) -> None:
+    """Replace ``module``'s captured block with one constant per recorded value, in the order
+    recorded; ``script`` is the test module that records them (named in the block)."""
+    lines = [CAPTURED_BEGIN, f"# Recorded by `python {script}` from a running service; do not edit by hand.", ""]
+    for name, value in kept.items():
+        kind = "str" if isinstance(value, str) else "dict[str, Any]" if isinstance(value, dict) else "Any"
+        indent = len(name) + len(kind) + 5  # where `name: kind = ` ends
+        text = pprint.pformat(value, width=110 - indent, sort_dicts=False, compact=True)
+        lines.append(f"{name}: {kind} = " + text.replace("\n", "\n" + " " * indent))
+    source = module.read_text(encoding="utf-8")
+    pattern = re.compile(re.escape(CAPTURED_BEGIN) + ".*?" + re.escape(CAPTURED_END), re.S)
+    assert pattern.search(source), f"{module} has no captured block"
+    module.write_text(pattern.sub(lambda _: "\n".join([*lines, CAPTURED_END]), source), encoding="utf-8")
+
+
+TERMINAL = ("succeeded", "failed", "cancelled")
+
+
+def with_previews(service: Service, asset: dict[str, Any], timeout: float = 30,
+                  token: str | None = None) -> dict[str, Any]:
+    """The asset once its previews, made after the upload answered, are done (polled)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        body: dict[str, Any] = service.get(f"/v1/assets/{asset['id']}", token=token).json()
+        if body["previews"] != "pending" or time.monotonic() > deadline:
+            return body
+        time.sleep(0.05)
+
+
+def wait_render(svc: Service, render_id: str, states: tuple[str, ...] = TERMINAL, timeout: float = 120,
+                ) -> dict[str, Any]:
+    """Poll ``GET /v1/renders/{id}`` until the render is in one of ``states``; the render then."""
+    deadline = time.monotonic() + timeout
+    while True:
+        body = svc.get(f"/v1/renders/{render_id}").json()
+        if body["state"] in states:
+            return dict(body)
+        assert time.monotonic() < deadline, f"render stuck in {body['state']}: {body}"
+        time.sleep(0.02)
+
+
+@contextmanager
+def live_app(app: Any) -> Iterator[str]:
+    """An ASGI app behind a real uvicorn on a free loopback port; its base URL."""
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, lifespan="off", log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@contextmanager
+def live_server(svc: Service) -> Iterator[str]:
+    """The service's app over real HTTP (see :func:`live_app`)."""
+    with live_app(svc.client.app) as base:
+        yield base

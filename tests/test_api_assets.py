@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import threading
-import time
 import tracemalloc
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,7 +14,6 @@ from urllib.parse import quote
 
 import httpx
 import pytest
-import uvicorn
 from sqlalchemy import select
 
 import mediagen
@@ -25,7 +23,7 @@ from reelforge.media.ingest import complete_previews, ingest_file
 from reelforge.media.previews import PreviewRunner
 from reelforge.media.resolver import AssetResolver, asset_ids_in
 from reelforge.render.sources import SourceError
-from service import Service, running_service
+from service import Service, live_app, running_service, with_previews
 
 PNG = b"\x89PNG\r\n\x1a\n"
 FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
@@ -44,16 +42,6 @@ def created(service: Service, path: Path, **kw: Any) -> dict[str, Any]:
     assert r.status_code == 201, r.text
     body: dict[str, Any] = r.json()
     return body
-
-
-def with_previews(service: Service, asset: dict[str, Any], timeout: float = 30) -> dict[str, Any]:
-    """The asset once its previews, made after the upload answered, are done (polled)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        body: dict[str, Any] = service.get(f"/v1/assets/{asset['id']}").json()
-        if body["previews"] != "pending" or time.monotonic() > deadline:
-            return body
-        time.sleep(0.05)
 
 
 def cube(path: Path, size: int = 2) -> Path:
@@ -565,24 +553,13 @@ def test_upload_memory_stays_flat(sqlite_service: Service, tmp_path: Path) -> No
     size = wav.stat().st_size
     assert size > 60_000_000
     app = create_app(services=sqlite_service.services, start_worker=False)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
+    with live_app(app) as base:
         tracemalloc.start()
         with wav.open("rb") as fh:
-            r = httpx.post(f"http://127.0.0.1:{port}/v1/assets", headers=sqlite_service.headers(),
+            r = httpx.post(f"{base}/v1/assets", headers=sqlite_service.headers(),
                            files={"file": ("long.wav", fh, "audio/wav")}, timeout=120)
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
-    finally:
-        server.should_exit = True
-        thread.join(10)
     assert r.status_code == 201, r.text
     body = r.json()
     assert body["size_bytes"] == size and body["media"]["duration"] == pytest.approx(330, abs=0.1)

@@ -17,10 +17,8 @@ from sqlalchemy import select, update
 from reelforge.db.models import Asset, Project, ProjectRevision, Render, new_id, utcnow
 from reelforge.jobs.worker import RenderWorker
 from reelforge.render.probe import probe
-from service import Service
-
-TERMINAL = ("succeeded", "failed", "cancelled")
-
+from service import TERMINAL, Service, with_previews
+from service import wait_render as wait
 
 # ------------------------------------------------------------------ helpers
 
@@ -30,10 +28,11 @@ def workspace_id(svc: Service, token: str | None = None) -> str:
 
 
 def add_asset(svc: Service, path: Path, token: str | None = None) -> str:
-    """Upload a media file as an asset of the key's workspace."""
+    """Upload a media file as an asset of the key's workspace, once its previews are made (they
+    are made after the upload answers, with temporary files of their own)."""
     r = svc.post("/v1/assets", token=token, files={"file": (path.name, path.read_bytes())})
     assert r.status_code in (200, 201), r.text
-    return str(r.json()["id"])
+    return str(with_previews(svc, r.json(), token=token)["id"])
 
 
 def small_edit(src: str, *, length: float = 1, **output: Any) -> dict[str, Any]:
@@ -57,16 +56,6 @@ def create(svc: Service, body: dict[str, Any], token: str | None = None) -> dict
     assert r.status_code == 202, r.text
     assert r.headers["location"].endswith(f"/v1/renders/{r.json()['id']}")
     return dict(r.json())
-
-
-def wait(svc: Service, render_id: str, states: tuple[str, ...] = TERMINAL, timeout: float = 60) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
-        body = svc.get(f"/v1/renders/{render_id}").json()
-        if body["state"] in states:
-            return dict(body)
-        assert time.monotonic() < deadline, f"render stuck in {body['state']}: {body}"
-        time.sleep(0.05)
 
 
 def leftovers(svc: Service) -> list[Path]:

@@ -9,11 +9,8 @@ from __future__ import annotations
 
 import copy
 import json
-import pprint
-import re
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +18,8 @@ import jsonschema
 import pytest
 
 from reelforge.render.probe import probe
-from service import Service, running_service
+from service import Service, running_service, write_captured
+from service import wait_render as wait
 
 PROBLEM = "application/problem+json"
 
@@ -264,16 +262,6 @@ def test_a_merged_edit_that_cannot_render_points_into_the_template(service: Serv
 # --------------------------------------------------------------------------- renders
 
 
-def wait(svc: Service, render_id: str) -> dict[str, Any]:
-    deadline = time.monotonic() + 120
-    while True:
-        body = svc.get(f"/v1/renders/{render_id}").json()
-        if body["state"] in ("succeeded", "failed", "cancelled"):
-            return dict(body)
-        assert time.monotonic() < deadline, body
-        time.sleep(0.05)
-
-
 def test_renders_from_a_template_follow_the_number_of_items(rendering: Service, media: Any) -> None:
     svc = rendering
     image = upload(svc, media.image(size=(320, 180)), "lamp.png")["id"]
@@ -348,6 +336,127 @@ def test_an_idempotency_key_makes_one_template_and_one_render(service: Service, 
     assert service.get(f"/v1/templates/{tid}").json()["version"] == 3
 
 
+# --------------------------------------------------------------------------- limits, brands, odd input
+
+PLAIN_OUTPUTS = [{"width": 160, "height": 90, "fps": 10, "quality": "draft", "audio": False}]
+
+
+def branded(kit: str | None = None) -> dict[str, Any]:
+    """A text over the kit's primary colour; the text is a variable."""
+    edit: dict[str, Any] = {"timeline": {"background": "{{brand.colors.primary}}", "tracks": [
+        {"clips": [{"asset": {"type": "text", "text": "{{t}}"}, "length": 1}]}]}, "outputs": PLAIN_OUTPUTS}
+    if kit is not None:
+        edit["brand"] = kit
+    return {"name": "branded", "edit": edit, "variables": [{"name": "t", "type": "text"}]}
+
+
+def kit(svc: Service, primary: str, token: str | None = None) -> str:
+    r = svc.post("/v1/brand_kits", token=token, json={"name": f"kit {primary}", "colors": {"primary": primary}})
+    assert r.status_code == 201, r.text
+    return str(r.json()["id"])
+
+
+def raw_post(svc: Service, url: str, text: str) -> Any:
+    return svc.client.post(url, content=text, headers=svc.headers(**{"Content-Type": "application/json"}))
+
+
+def test_values_are_not_scanned_for_placeholders_the_brand_fills_the_template(rendering: Service) -> None:
+    from reelforge.db.models import Render
+
+    service = rendering
+    red = kit(service, "#ff0000")
+    tid = create(service, branded(red))["id"]
+    text = "Hi {{brand.colors.primary}} {{t}} {{nobody}}"
+    r = service.post(f"/v1/templates/{tid}/preview", json={"values": {"t": text}})
+    assert r.status_code == 200, r.text
+    edit = r.json()["edit"]
+    assert edit["timeline"]["background"] == "#ff0000"
+    assert edit["timeline"]["tracks"][0]["clips"][0]["asset"]["text"] == text
+    r = service.post(f"/v1/templates/{tid}/renders", json={"values": {"t": text}})
+    assert r.status_code == 202, r.text
+    assert wait(service, r.json()["id"])["state"] == "succeeded"  # the worker takes the text as written too
+    with service.services.sessions() as db:
+        stored = db.get(Render, r.json()["id"])
+        assert stored is not None
+        assert stored.edit["timeline"]["tracks"][0]["clips"][0]["asset"]["text"] == text
+        assert stored.edit["timeline"]["background"] == "#ff0000"
+    # Without a kit, the template's own brand placeholder is the problem (not the value's).
+    plain = create(service, branded())["id"]
+    body = service.post(f"/v1/templates/{plain}/preview", json={"values": {"t": text}}).json()
+    assert body["code"] == "edit-invalid"
+    assert [(e["pointer"], e["code"]) for e in body["errors"]] == [("#/edit/timeline/background", "brand_missing")]
+
+
+def test_check_with_a_brand_kit_override_uses_it(service: Service) -> None:
+    red, blue = kit(service, "#ff0000"), kit(service, "#0000ff")
+    for named in (None, red):
+        tid = create(service, branded(named))["id"]
+        r = service.post(f"/v1/templates/{tid}/check", json={"values": {"t": "x"}, "brand_kit": blue})
+        assert r.status_code == 200, r.text
+        assert r.json()["brand_kit"]["id"] == blue
+        assert r.json()["edit"]["timeline"]["background"] == "#0000ff"
+        assert r.json()["edit"]["brand"] == blue
+
+
+def test_a_template_naming_a_brand_kit_of_another_workspace_is_refused(service: Service) -> None:
+    theirs = kit(service, "#ff0000", token=service.other_workspace_key())
+    for named in (theirs, "bk_" + "0" * 26):
+        body = service.post("/v1/templates", json=branded(named)).json()
+        assert body["code"] == "template-invalid", body
+        assert body["errors"] == [{"pointer": "#/edit/brand", "code": "brand_not_found",
+                                   "detail": f"no brand kit {named} in this workspace"}]
+
+
+def test_numbers_that_are_not_json_or_too_large_are_422(service: Service) -> None:
+    doc = json.dumps(branded()).replace('"length": 1', '"length": NaN')
+    body = raw_post(service, "/v1/templates", doc).json()
+    assert body["code"] == "template-invalid"
+    assert body["errors"][0]["pointer"] == "#/edit/timeline/tracks/0/clips/0/length"
+    variables = [{"name": "t", "type": "text"}, {"name": "n", "type": "number"}]
+    tid = create(service, {**branded(), "edit": {**branded()["edit"], "timeline": {"tracks": [
+        {"clips": [{"asset": {"type": "text", "text": "{{t}} {{n}}"}, "length": 1}]}]}}, "variables": variables})["id"]
+    r = raw_post(service, f"/v1/templates/{tid}/preview", '{"values": {"n": 1' + "0" * 400 + "}}")
+    assert r.status_code == 422 and r.json()["code"] == "values-invalid", r.text
+    assert r.json()["errors"][0]["pointer"] == "#/values/n" and "too large" in r.json()["errors"][0]["detail"]
+    r = raw_post(service, f"/v1/templates/{tid}/preview", '{"values": {"n": NaN}}')
+    assert r.json()["errors"][0]["detail"].startswith("n: not a finite number"), r.text
+    r = raw_post(service, f"/v1/templates/{tid}/renders", '{"values": {"t": "a"}, "metadata": {"x": Infinity}}')
+    assert r.status_code == 422, r.text
+    assert r.json()["errors"] == [{"pointer": "#/metadata/x", "code": "invalid",
+                                   "detail": "numbers must be finite (not NaN or Infinity)"}]
+
+
+def test_a_locale_with_a_newline_is_refused(service: Service) -> None:
+    tid = create(service, {**branded(), "edit": {**branded()["edit"], "timeline": {"tracks": [
+        {"clips": [{"asset": {"type": "text", "text": "{{t}} {{locale}}"}, "length": 1}]}]}}})["id"]
+    assert service.post(f"/v1/templates/{tid}/preview", json={"values": {}, "locale": "en"}).status_code == 200
+    r = service.post(f"/v1/templates/{tid}/preview", json={"values": {}, "locale": "en\n"})
+    assert r.status_code == 422, r.text
+    assert r.json()["errors"][0]["pointer"] == "#/locale"
+
+
+def test_a_stored_version_a_newer_rule_refuses_is_422_not_500(service: Service, assets: dict[str, str]) -> None:
+    from sqlalchemy import select
+
+    from reelforge.db.templates import TemplateVersion
+
+    tid = create(service)["id"]
+    with service.services.sessions() as db:
+        stored = db.scalars(select(TemplateVersion).where(TemplateVersion.template_id == tid)).one()
+        document = copy.deepcopy(stored.document)
+        document["edit"]["timeline"]["tracks"][0]["clips"][0]["start"] = 0  # refused since
+        stored.document = document
+        db.commit()
+    values = {"values": {"products": items(assets["image"], 1)}}
+    for method, url, body in (("post", f"/v1/templates/{tid}/preview", values),
+                              ("post", f"/v1/templates/{tid}/renders", values),
+                              ("get", f"/v1/templates/{tid}/variables", None)):
+        r = getattr(service, method)(url, **({"json": body} if body is not None else {}))
+        assert r.status_code == 422, r.text
+        assert r.json()["code"] == "edit-invalid"
+        assert r.json()["errors"][0]["pointer"] == "#/edit/timeline/tracks/0/clips/0/start"
+
+
 # --------------------------------------------------------------------------- the OpenAPI examples
 
 
@@ -384,7 +493,6 @@ def check_openapi_examples(checker: Any, svc: Service, media: Any) -> None:
 # --------------------------------------------------------------------------- recording the OpenAPI examples
 
 EXAMPLES_MODULE = Path(__file__).resolve().parents[1] / "src" / "reelforge" / "api" / "examples_templates.py"
-BEGIN, END = "# --- captured: begin", "# --- captured: end"
 
 
 def record(root: Path) -> dict[str, Any]:
@@ -478,22 +586,9 @@ def record(root: Path) -> dict[str, Any]:
     return kept
 
 
-def python_source(kept: dict[str, Any]) -> str:
-    lines = [BEGIN, "# Recorded by `python tests/test_api_templates.py` from a running service; do not edit by hand.",
-             ""]
-    for name, value in kept.items():
-        kind = "str" if isinstance(value, str) else "dict[str, Any]"
-        text = pprint.pformat(value, width=110 - len(name) - len(kind) - 4, sort_dicts=False, compact=True)
-        text = text.replace("\n", "\n" + " " * (len(name) + len(kind) + 5))
-        lines.append(f"{name}: {kind} = {text}")
-    return "\n".join([*lines, END])
-
-
 if __name__ == "__main__":
     sys.path.insert(0, str(Path(__file__).parent))
     with tempfile.TemporaryDirectory(prefix="reelforge-template-examples-") as tmp:
         recorded = record(Path(tmp))
-    source = EXAMPLES_MODULE.read_text(encoding="utf-8")
-    pattern = re.compile(re.escape(BEGIN) + ".*?" + re.escape(END), re.S)
-    EXAMPLES_MODULE.write_text(pattern.sub(lambda _: python_source(recorded), source), encoding="utf-8")
+    write_captured(EXAMPLES_MODULE, recorded, "tests/test_api_templates.py")
     print(f"recorded {len(recorded)} examples into {EXAMPLES_MODULE}", file=sys.stderr)

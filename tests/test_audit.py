@@ -132,3 +132,32 @@ def test_cli_key_commands_are_audited_as_system(tmp_path: Path) -> None:
                  for e in entries(svc) if e["resource"]["id"] in (key_id, new_id)]
         assert found == [("key.revoked", new_id, "system", None), ("key.rolled", key_id, "system", None),
                          ("key.created", new_id, "system", None), ("key.created", key_id, "system", None)]
+
+
+def test_template_and_brand_kit_deletes_and_batch_cancels_are_audited(service: Service) -> None:
+    svc = service
+    template = {"name": "card", "variables": [{"name": "title", "type": "text", "required": True}],
+                "edit": {"timeline": {"tracks": [{"clips": [{"asset": {"type": "text", "text": "{{title}}"},
+                                                             "length": 1}]}]},
+                         "outputs": [{"width": 160, "height": 90, "quality": "draft"}]}}
+    gone = svc.post("/v1/templates", json=template).json()
+    r = svc.client.delete(f"/v1/templates/{gone['id']}", headers=svc.headers())
+    assert r.status_code == 204, r.text
+    [deleted] = entries(svc, action="template.deleted")
+    assert deleted["resource"] == {"type": "template", "id": gone["id"]}
+    assert deleted["details"] == {"name": "card", "version": 1} and deleted["request_id"] == r.headers["x-request-id"]
+    assert deleted["actor"]["id"] == _admin_key_id(svc)
+
+    kit = svc.post("/v1/brand_kits", json={"name": "Acme", "colors": {"primary": "#ff3300"}})
+    assert kit.status_code == 201, kit.text
+    assert svc.client.delete(f"/v1/brand_kits/{kit.json()['id']}", headers=svc.headers()).status_code == 204
+    assert [e["resource"]["id"] for e in entries(svc, action="brand_kit.deleted")] == [kit.json()["id"]]
+
+    kept = svc.post("/v1/templates", json=template).json()
+    batch = svc.post("/v1/batches", json={"template_id": kept["id"], "rows": [{"title": "a"}, {"title": "b"}]})
+    assert batch.status_code == 202, batch.text
+    r = svc.post(f"/v1/batches/{batch.json()['id']}/cancel")  # no worker here: both renders still queued
+    assert r.status_code == 202, r.text
+    [cancelled] = entries(svc, action="batch.cancelled")
+    assert cancelled["resource"] == {"type": "batch", "id": batch.json()["id"]}
+    assert cancelled["details"] == {"renders_cancelled": 2} and cancelled["request_id"] == r.headers["x-request-id"]

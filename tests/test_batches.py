@@ -10,8 +10,6 @@ the batch operations from a real service and rewrites the captured block of
 from __future__ import annotations
 
 import json
-import pprint
-import re
 import sys
 import tempfile
 import time
@@ -23,7 +21,7 @@ from sqlalchemy import select
 
 from reelforge.db.events import Event
 from reelforge.render.probe import probe
-from service import Service, running_service
+from service import Service, running_service, write_captured
 
 TERMINAL = ("succeeded", "failed", "cancelled")
 
@@ -419,10 +417,81 @@ def test_cancel_stops_the_running_render(rendering: Service) -> None:
     r = svc.post(f"/v1/batches/{batch['id']}/cancel")
     assert r.status_code == 202
     assert r.json()["state"] == "running" and r.json()["counts"]["cancelled"] == 1 and r.json()["finished_at"] is None
+    again = svc.post(f"/v1/batches/{batch['id']}/cancel")  # asked twice: no second event
+    assert again.status_code == 202 and again.json()["cancel_requested"]
     done = wait_batch(svc, batch["id"], timeout=60)
     assert done["state"] == "cancelled" and done["counts"]["cancelled"] == 2
     assert all(r["state"] == "cancelled" and r["cancel_requested"] for r in batch_renders(svc, batch["id"]))
     assert events_of(svc, batch["id"]) == ["batch.created", "batch.cancelled", "batch.completed"]
+
+
+def test_a_row_whose_render_fails_leaves_the_batch_partially_failed(rendering: Service, media: Any) -> None:
+    """One source is corrupt after upload: its render fails, the other succeeds; the batch ends
+    `partially_failed` with counts to match and exactly one `batch.completed`."""
+    from reelforge.db.models import Asset
+
+    svc = rendering
+    good = add_asset(svc, media.video(duration=1))
+    bad = add_asset(svc, media.video(duration=1, color="red"))
+    with svc.services.sessions() as db:
+        asset = db.get(Asset, bad)
+        assert asset is not None
+        key = asset.storage_key
+    svc.services.storage.local_path(key).write_bytes(b"not a video any more" * 10)
+    template = make_template(svc)
+    batch = create_batch(svc, {"template_id": template, "rows": [{"title": "A", "price": 1, "clip": good},
+                                                                 {"title": "B", "price": 2, "clip": bad}]})
+    done = wait_batch(svc, batch["id"])
+    assert done["state"] == "partially_failed", done
+    assert done["counts"] == {"queued": 0, "running": 0, "succeeded": 1, "failed": 1, "cancelled": 0}
+    assert done["progress"] == 100.0
+    states = {r["metadata"]["batch"]["items"][0]["row"]: r["state"] for r in batch_renders(svc, batch["id"])}
+    assert states == {0: "succeeded", 1: "failed"}
+    assert events_of(svc, batch["id"]).count("batch.completed") == 1
+    assert svc.post(f"/v1/batches/{batch['id']}/cancel").status_code == 409
+
+
+def test_numbers_that_are_not_json_deep_bodies_and_literal_braces(service: Service, media: Any) -> None:
+    svc = service
+    clip = add_asset(svc, media.video(duration=1))
+    template = make_template(svc)
+    headers = svc.headers(**{"Content-Type": "application/json"})
+
+    def raw(text: str) -> Any:
+        return svc.client.post("/v1/batches", content=text, headers=headers)
+
+    def body(**fields: Any) -> str:
+        # NaN, Infinity and deep nesting written into the JSON text where "@NaN" etc. stand
+        text = json.dumps({"template_id": template, **fields})
+        return text.replace('"@NaN"', "NaN").replace('"@Infinity"', "Infinity").replace(
+            '"@deep"', "[" * 100_000 + "1" + "]" * 100_000)
+
+    row = {"title": "Mug", "price": 1, "clip": clip}
+    r = raw(body(rows=[row], metadata={"x": "@NaN"}))
+    assert r.status_code == 422, r.text  # not PostgreSQL's 500
+    assert r.json()["errors"] == [{"pointer": "#/metadata/x", "code": "invalid",
+                                   "detail": "numbers must be finite (not NaN or Infinity)"}]
+    r = raw(body(rows=[{**row, "price": "@Infinity"}]))
+    assert r.status_code == 422 and r.json()["errors"][0]["pointer"] == "#/rows/0/price", r.text
+    r = raw(body(rows=["@deep"]))
+    assert r.status_code == 400 and r.json()["code"] == "invalid-json", r.text
+    # CSV: 1e999 holds no number, a 400-digit integer is too large; both are the row's problems
+    csv_text = f"title,price,clip\nA,1e999,{clip}\nB,{'9' * 400},{clip}\nC,3,{clip}\n"
+    batch = create_batch(svc, {"template_id": template, "rows_csv": csv_text})
+    by_line = {r["row"]: r["errors"] for r in batch["rejected"]}
+    assert [(e["pointer"], e["code"]) for e in by_line[2]] == [("#/rows_csv/2/price", "wrong_type")]
+    assert [(e["pointer"], e["code"]) for e in by_line[3]] == [("#/rows_csv/3/price", "out_of_range")]
+    # A value's text is its text: "{{price}}" is not filled in again.
+    batch = create_batch(svc, {"template_id": template, "rows": [{"title": "{{price}} {{brand.name}}", "price": 4,
+                                                                  "clip": clip}]})
+    assert batch["rejected"] == []
+    [render] = batch_renders(svc, batch["id"])
+    from reelforge.db.models import Render
+
+    with svc.services.sessions() as db:
+        stored = db.get(Render, render["id"])
+        assert stored is not None
+        assert stored.edit["timeline"]["tracks"][1]["clips"][0]["asset"]["text"] == "{{price}} {{brand.name}} 4 EUR"
 
 
 def test_another_workspace_sees_no_batch(service: Service, media: Any) -> None:
@@ -473,7 +542,6 @@ def check_openapi_examples(checker: Any, svc: Service, media: Any) -> None:
 # ------------------------------------------------------------------ recording the OpenAPI examples
 
 EXAMPLES_MODULE = Path(__file__).resolve().parents[1] / "src" / "reelforge" / "api" / "examples_batches.py"
-BEGIN, END = "# --- captured: begin", "# --- captured: end"
 NO_SUCH = "01jdzzzzzzzzzzzzzzzzzzzzzz"
 
 
@@ -566,21 +634,9 @@ def record(root: Path) -> dict[str, Any]:
     return kept
 
 
-def python_source(kept: dict[str, Any]) -> str:
-    lines = [BEGIN, "# Recorded by `python tests/test_batches.py` from a running service; do not edit by hand.", ""]
-    for name, value in kept.items():
-        text = pprint.pformat(value, width=110 - len(name) - 3, sort_dicts=False, compact=True)
-        kind = "str" if isinstance(value, str) else "dict[str, Any]" if isinstance(value, dict) else "Any"
-        text = text.replace("\n", "\n" + " " * (len(name) + len(kind) + 5))
-        lines.append(f"{name}: {kind} = {text}")
-    return "\n".join([*lines, END])
-
-
 if __name__ == "__main__":
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     with tempfile.TemporaryDirectory(prefix="reelforge-batch-examples-") as tmp:
         recorded = record(Path(tmp))
-    source = EXAMPLES_MODULE.read_text(encoding="utf-8")
-    pattern = re.compile(re.escape(BEGIN) + ".*?" + re.escape(END), re.S)
-    EXAMPLES_MODULE.write_text(pattern.sub(lambda _: python_source(recorded), source), encoding="utf-8")
+    write_captured(EXAMPLES_MODULE, recorded, "tests/test_batches.py")
     print(f"recorded {len(recorded)} examples into {EXAMPLES_MODULE}", file=sys.stderr)

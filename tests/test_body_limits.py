@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import socket
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -154,3 +155,31 @@ def test_the_default_limits_and_their_classes() -> None:
     assert route_limit("POST", "/v1/renders/rnd_1/cancel", limits) == ("json", MIB)
     assert route_limit("POST", "/v1/assets", limits)[0] == "upload"
     assert route_limit("PATCH", "/v1/assets/ast_1", limits) == ("json", MIB)
+
+
+def test_a_body_cut_at_the_limit_never_reaches_the_route(limited: Service) -> None:
+    """A valid JSON object in the first chunk, then (after a pause) padding past the limit: the
+    route must not run on the valid prefix (it would create a key while answering 413)."""
+    before = {k["id"] for k in limited.get("/v1/keys").json()["data"]}
+    valid = json.dumps({"name": "smuggled", "scopes": ["renders:read"]}).encode()
+    pad = b" " * 16 * KIB
+    with live_server(limited) as base:
+        parsed = urlsplit(base)
+        with socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or 80), timeout=10) as sock:
+            sock.sendall(head("POST", "/v1/keys", limited.token, Content_Type="application/json",
+                              Transfer_Encoding="chunked").encode())
+            sock.sendall(f"{len(valid):x}\r\n".encode() + valid + b"\r\n")
+            time.sleep(0.2)  # the app has the valid object before the padding arrives
+            try:
+                for _ in range(5):  # 80 KiB > 64 KiB, never terminated
+                    sock.sendall(f"{len(pad):x}\r\n".encode() + pad + b"\r\n")
+            except OSError:
+                pass  # the server may answer and close while the padding is still going out
+            data = b""
+            while b"\r\n\r\n" not in data:
+                chunk = sock.recv(65536)
+                assert chunk, "the server closed without answering"
+                data += chunk
+    assert data.split(b" ", 2)[1] == b"413", data
+    after = {k["id"] for k in limited.get("/v1/keys").json()["data"]}
+    assert after == before, "the route ran on the cut body"

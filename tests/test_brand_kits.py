@@ -12,10 +12,8 @@ in ``reelforge.api.examples_brand_kits`` from a running service.
 from __future__ import annotations
 
 import json
-import pprint
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
@@ -30,12 +28,12 @@ from reelforge.db.audit import AuditEntry
 from reelforge.db.models import Render
 from reelforge.render.engine import render_edit
 from reelforge.spec.validate import parse_edit
-from service import Service, running_service
+from service import Service, running_service, write_captured
+from service import wait_render as wait
 
 SERIF = Path("/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf")
 SANS = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 FAMILY = "Reelforge Brand Serif"
-TERMINAL = ("succeeded", "failed", "cancelled")
 
 
 # ------------------------------------------------------------------ helpers
@@ -87,16 +85,6 @@ def text_edit(kit: str | None, *, font: str = "{{brand.fonts.heading}}", color: 
     if kit is not None:
         edit["brand"] = kit
     return edit
-
-
-def wait(svc: Service, render_id: str, timeout: float = 60) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
-        body = svc.get(f"/v1/renders/{render_id}").json()
-        if body["state"] in TERMINAL:
-            return dict(body)
-        assert time.monotonic() < deadline, body
-        time.sleep(0.05)
 
 
 def render_pixels(svc: Service, edit: dict[str, Any]) -> tuple[dict[str, Any], np.ndarray]:
@@ -456,13 +444,8 @@ def record(root: Path) -> dict[str, Any]:
 
 
 def write_examples(kept: dict[str, Any]) -> None:
-    target = Path(__file__).parent.parent / "src/reelforge/api/examples_brand_kits.py"
-    text = target.read_text()
-    head, rest = text.split("# --- captured: begin\n")
-    _, tail = rest.split("# --- captured: end\n")
-    lines = [f"{name}: Any = {pprint.pformat(json.loads(json.dumps(value, default=str)), width=110)}"
-             for name, value in kept.items()]
-    target.write_text(head + "# --- captured: begin\n" + "\n".join(lines) + "\n# --- captured: end\n" + tail)
+    write_captured(Path(__file__).parent.parent / "src/reelforge/api/examples_brand_kits.py",
+                   json.loads(json.dumps(kept, default=str)), "tests/test_brand_kits.py")
 
 
 if __name__ == "__main__":

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import pprint
 import re
 import signal
 import socket
@@ -30,9 +29,8 @@ from sqlalchemy import func, select
 
 from reelforge.db.events import EVENTS_COMMITTED, Event, record_event
 from reelforge.db.models import Project, ProjectRevision, new_id, utcnow
-from service import Service, running_service
+from service import Service, running_service, wait_render, write_captured
 
-TERMINAL = ("succeeded", "failed", "cancelled")
 COLOUR = {"timeline": {"tracks": [{"clips": [{"asset": {"type": "color", "color": "red"}, "length": 1}]}]},
           "outputs": [{"width": 160, "height": 90, "quality": "draft"}]}
 
@@ -44,16 +42,6 @@ def _long(seconds: float, width: int = 320, height: int = 180) -> dict[str, Any]
 
 
 # ------------------------------------------------------------------ helpers
-
-
-def wait_render(svc: Service, render_id: str, states: tuple[str, ...] = TERMINAL, timeout: float = 120) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
-        body = svc.get(f"/v1/renders/{render_id}").json()
-        if body["state"] in states:
-            return dict(body)
-        assert time.monotonic() < deadline, body
-        time.sleep(0.02)
 
 
 def all_events(svc: Service, token: str | None = None, **params: Any) -> list[dict[str, Any]]:
@@ -479,6 +467,31 @@ def test_event_stream_delivers_an_event_committed_late(service: Service, request
         assert json.loads(second["data"])["sequence"] < json.loads(first["data"])["sequence"]
 
 
+def test_streams_end_when_their_key_is_revoked(service: Service) -> None:
+    """Both streams check the credential again as they go: a revoked key stops them, and no
+    event committed after the revocation reaches it."""
+    svc = service
+    r = svc.post("/v1/keys", json={"name": "viewer", "scopes": ["events:read", "renders:read"]})
+    key_id, token = r.json()["id"], r.json()["token"]
+    render = svc.post("/v1/renders", json={"edit": COLOUR}).json()  # no worker here: it stays queued
+    with live(svc) as base, httpx.Client(base_url=base, timeout=httpx.Timeout(30, read=10)) as client, \
+            sse_get(client, "/v1/events/stream", token) as events, \
+            sse_get(client, f"/v1/renders/{render['id']}/progress", token) as progress:
+        assert events.status_code == 200 and progress.status_code == 200
+        feed, follow = SSE(events), SSE(progress)
+        first = follow.next()
+        assert first is not None and json.loads(first["data"])["state"] == "queued"
+        svc.post("/v1/projects", json={"name": "before", "edit": COLOUR})
+        seen = feed.next()
+        assert seen is not None and seen["event"] == "project.created"
+        assert svc.post(f"/v1/keys/{key_id}/revoke").status_code == 200
+        svc.post("/v1/projects", json={"name": "after the revocation", "edit": COLOUR})
+        started = time.monotonic()
+        assert feed.next() is None  # the stream ended, without the new event
+        assert follow.next() is None
+        assert time.monotonic() - started < 8
+
+
 def test_idle_streams_hold_no_database_connection(sqlite_service: Service) -> None:
     svc = sqlite_service
     pool = svc.services.engine.pool
@@ -555,7 +568,6 @@ def check_openapi_examples(c: Any, svc: Service) -> None:
 # ------------------------------------------------------------------ recording the OpenAPI examples
 
 EXAMPLES_MODULE = Path(__file__).resolve().parents[1] / "src" / "reelforge" / "api" / "examples_events.py"
-BEGIN, END = "# --- captured: begin", "# --- captured: end"
 
 
 def record(root: Path) -> dict[str, Any]:
@@ -617,21 +629,9 @@ def record(root: Path) -> dict[str, Any]:
     return kept
 
 
-def python_source(kept: dict[str, Any]) -> str:
-    lines = [BEGIN, "# Recorded by `python tests/test_events.py` from a running service; do not edit by hand.", ""]
-    for name, value in kept.items():
-        kind = "str" if isinstance(value, str) else "dict[str, Any]"
-        text = pprint.pformat(value, width=110 - len(name) - len(kind) - 4, sort_dicts=False, compact=True)
-        text = text.replace("\n", "\n" + " " * (len(name) + len(kind) + 5))
-        lines.append(f"{name}: {kind} = {text}")
-    return "\n".join([*lines, END])
-
-
 if __name__ == "__main__":
     sys.path.insert(0, str(Path(__file__).parent))
     with tempfile.TemporaryDirectory(prefix="reelforge-events-examples-") as tmp:
         recorded = record(Path(tmp))
-    source = EXAMPLES_MODULE.read_text(encoding="utf-8")
-    pattern = re.compile(re.escape(BEGIN) + ".*?" + re.escape(END), re.S)
-    EXAMPLES_MODULE.write_text(pattern.sub(lambda _: python_source(recorded), source), encoding="utf-8")
+    write_captured(EXAMPLES_MODULE, recorded, "tests/test_events.py")
     print(f"recorded {len(recorded)} examples into {EXAMPLES_MODULE}", file=sys.stderr)

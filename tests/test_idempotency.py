@@ -23,12 +23,11 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
-import uvicorn
 from fastapi.testclient import TestClient
 
 from reelforge.db import idempotency as store
 from reelforge.db.models import ApiKey, Asset, OAuthClient, Project, ProjectRevision, Render, utcnow
-from service import Service
+from service import Service, live_server
 
 EDIT: dict[str, Any] = {
     "timeline": {"tracks": [{"clips": [{"asset": {"type": "color", "color": "red"}, "length": 1}]}]},
@@ -67,25 +66,6 @@ def is_sqlite(svc: Service) -> bool:
 
 
 # ------------------------------------------------------------------ a live server, a held lock
-
-
-@contextmanager
-def live_server(svc: Service) -> Iterator[str]:
-    """The service's app behind a real uvicorn on a free loopback port."""
-    config = uvicorn.Config(svc.client.app, host="127.0.0.1", port=0, lifespan="off", log_level="warning")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 @contextmanager
@@ -608,11 +588,9 @@ def test_rolling_a_key_is_idempotent(service: Service) -> None:
 def record() -> None:
     """Record the examples of ``reelforge.api.examples_idempotency`` from a running service and
     rewrite its captured block (``.venv/bin/python tests/test_idempotency.py``)."""
-    import pprint
-    import re
     import tempfile
 
-    from service import running_service
+    from service import running_service, write_captured
 
     out: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as tmp, running_service(Path(tmp), "sqlite") as svc:
@@ -634,17 +612,8 @@ def record() -> None:
         r = svc.post("/v1/renders", json={"edit": EDIT}, headers=with_key(held))
         assert r.status_code == 409 and r.headers["retry-after"] == "1"
         out["ERROR_IDEMPOTENCY_IN_PROGRESS"] = r.json()
-    lines = ["# --- captured: begin",
-             "# Recorded by `python tests/test_idempotency.py` from a running service; do not edit by hand.", ""]
-    for name, value in out.items():
-        kind = "str" if isinstance(value, str) else "dict[str, Any]"
-        text = pprint.pformat(value, width=110, sort_dicts=False)
-        lines.append(f"{name}: {kind} = " + text.replace("\n", "\n" + " " * (len(name) + len(kind) + 5)))
-    lines.append("# --- captured: end")
-    target = Path(__file__).resolve().parents[1] / "src/reelforge/api/examples_idempotency.py"
-    source = target.read_text()
-    source = re.sub(r"# --- captured: begin.*?# --- captured: end", lambda _: "\n".join(lines), source, flags=re.S)
-    target.write_text(source)
+    write_captured(Path(__file__).resolve().parents[1] / "src/reelforge/api/examples_idempotency.py", out,
+                   "tests/test_idempotency.py")
 
 
 if __name__ == "__main__":

@@ -15,8 +15,6 @@ rewrites the captured block of that module (about a minute).
 from __future__ import annotations
 
 import json
-import pprint
-import re
 import sys
 import tempfile
 import time
@@ -28,7 +26,7 @@ import pytest
 
 from reelforge.api import examples as ex
 from reelforge.api.problems import CATALOGUE, PROBLEM_BASE
-from service import Service, running_service
+from service import Service, running_service, write_captured
 
 JSON = "application/json"
 PROBLEM = "application/problem+json"
@@ -326,7 +324,6 @@ def test_patch_examples_apply_to_the_documented_edit(sqlite_service: Service, sp
 # worker, real FFmpeg on generated media) and rewrite the captured block of the examples module.
 
 EXAMPLES_MODULE = Path(__file__).resolve().parents[1] / "src" / "reelforge" / "api" / "examples.py"
-BEGIN, END = "# --- captured: begin", "# --- captured: end"
 TERMINAL = ("succeeded", "failed", "cancelled")
 NO_SUCH = "01jdzzzzzzzzzzzzzzzzzzzzzz"
 
@@ -667,26 +664,8 @@ def _record_renders(rec: Recorder, ids: dict[str, str], project_id: str, files: 
     rec.problem("ERROR_RENDER_NOT_FOUND", rec.request("GET", f"/v1/renders/rnd_{NO_SUCH}"), 404, "not-found")
 
 
-def python_source(kept: dict[str, Any]) -> str:
-    """The captured block: one constant per recorded value, in the order recorded."""
-    lines = [BEGIN, "# Recorded by `python tests/test_openapi.py` from a running service; do not edit by hand.", ""]
-    for name, value in kept.items():
-        text = pprint.pformat(value, width=110 - len(name) - 3, sort_dicts=False, compact=True)
-        kind = "str" if isinstance(value, str) else "dict[str, Any]" if isinstance(value, dict) else "Any"
-        text = text.replace("\n", "\n" + " " * (len(name) + len(kind) + 5))
-        lines.append(f"{name}: {kind} = {text}")
-    return "\n".join([*lines, END])
-
-
-def rewrite(module: Path, kept: dict[str, Any]) -> None:
-    source = module.read_text(encoding="utf-8")
-    pattern = re.compile(re.escape(BEGIN) + ".*?" + re.escape(END), re.S)
-    assert pattern.search(source), f"{module} has no captured block"
-    module.write_text(pattern.sub(lambda _: python_source(kept), source), encoding="utf-8")
-
-
 if __name__ == "__main__":
     with tempfile.TemporaryDirectory(prefix="reelforge-examples-") as tmp:
         recorded = record(Path(tmp))
-    rewrite(EXAMPLES_MODULE, recorded)
+    write_captured(EXAMPLES_MODULE, recorded, "tests/test_openapi.py")
     print(f"recorded {len(recorded)} examples into {EXAMPLES_MODULE}", file=sys.stderr)

@@ -5,7 +5,6 @@ with their place shown, while other workspaces' renders use the free workers. Re
 from __future__ import annotations
 
 import itertools
-import os
 import time
 from collections.abc import Iterator
 from datetime import datetime
@@ -15,10 +14,7 @@ from typing import Any
 import pytest
 
 from reelforge.jobs.worker import RenderWorker
-from service import Service, postgres_available, running_service
-
-_PG = postgres_available()
-TERMINAL = ("succeeded", "failed", "cancelled")
+from service import TERMINAL, Service, require_database, running_service
 
 
 def colour_edit(colour: str) -> dict[str, Any]:
@@ -30,10 +26,7 @@ def colour_edit(colour: str) -> dict[str, Any]:
 @pytest.fixture(params=["sqlite", "postgresql"])
 def quota_service(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Service]:
     """The API (no worker of its own) with a quota of one running render per workspace."""
-    if request.param == "postgresql" and not _PG:
-        if os.environ.get("CI"):
-            pytest.fail("CI must test against PostgreSQL, and none answers at REELFORGE_TEST_POSTGRES")
-        pytest.skip("no PostgreSQL at REELFORGE_TEST_POSTGRES")
+    require_database(request.param)
     with running_service(tmp_path, request.param, max_running_renders_per_workspace=1) as svc:
         yield svc
 

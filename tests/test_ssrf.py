@@ -12,6 +12,7 @@ import asyncio
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -23,7 +24,6 @@ from reelforge.webhooks.ssrf import (
     BlockedAddress,
     ResolutionFailed,
     SafeAsyncTransport,
-    SafeTransport,
     UnsafeURL,
     UrlPolicy,
     check_url,
@@ -55,6 +55,11 @@ REFUSED_URLS = [
     "https://2130706433/",  # 127.0.0.1 as one number
     "https://0177.0.0.1/",  # octal
     "https://0x7f.1/",
+    "https://[::7f00:1]/",  # IPv4-compatible loopback
+    "https://[::a9fe:a9fe]/",  # IPv4-compatible metadata address
+    "https://[::ffff:0:7f00:1]/",  # IPv4-translated (SIIT) loopback
+    "https://[64:ff9b:1::7f00:1]/",  # local-use NAT64 (RFC 8215)
+    "https://[fec0::1]/",  # site-local (deprecated)
 ]
 
 
@@ -109,6 +114,17 @@ def test_mixed_answers_and_extra_networks_are_refused() -> None:
     assert resolve_safe("localhost", 443, dev) and dev.refusal("0.0.0.0") is not None  # never the unspecified
 
 
+@pytest.mark.parametrize("host", ["a" * 64 + ".example.com", "a..example.com", ".example.com", "x." * 127 + "com"])
+def test_host_names_dns_cannot_carry_are_invalid(host: str) -> None:
+    with pytest.raises(UnsafeURL, match="host") as refused:
+        check_url(f"https://{host}/hook", UrlPolicy())
+    assert refused.value.reason == "invalid"
+    # the resolver's own complaint (UnicodeError from the IDNA codec) is "does not resolve"
+    with pytest.raises(ResolutionFailed):
+        resolve_safe(host, 443, STRICT)
+    assert str(check_url("https://" + "a" * 63 + ".example.com./hook", UrlPolicy())).startswith("https://aaa")
+
+
 # ------------------------------------------------------------------ at registration (the API)
 
 
@@ -119,6 +135,13 @@ def test_registration_refuses_private_urls_without_the_development_setting(sqlit
         assert r.status_code == 422, (url, r.text)
         body = r.json()
         assert body["code"] == "url-not-allowed" and body["errors"][0]["pointer"] == "#/url", body
+    for url in REFUSED_URLS[-5:]:  # the IPv6 forms carrying an IPv4 address
+        r = svc.post("/v1/webhook_endpoints", json={"url": url})
+        assert r.status_code == 422 and r.json()["code"] == "url-not-allowed", (url, r.text)
+    for url in ("https://" + "a" * 64 + ".example.com/x", "https://hooks..example.com/x"):  # not a 500
+        r = svc.post("/v1/webhook_endpoints", json={"url": url})
+        assert r.status_code == 422, (url, r.text)
+        assert r.json()["errors"][0] == {"pointer": "#/url", "code": "invalid", "detail": r.json()["detail"]}
     r = svc.post("/v1/webhook_endpoints", json={"url": "http://hooks.example.com/x"})
     assert r.status_code == 422 and "scheme" in r.json()["detail"]
     r = svc.post("/v1/webhook_endpoints", json={"url": "https://hooks.example.com:8080/x"})
@@ -146,8 +169,6 @@ def test_the_transport_refuses_loopback_even_when_asked_directly(receiver: Recei
     for url in (receiver.url(), f"http://localhost:{receiver.port}/hook"):
         with pytest.raises(BlockedAddress):
             _transport_post(SafeAsyncTransport(STRICT), url)
-        with pytest.raises(BlockedAddress), httpx.Client(transport=SafeTransport(STRICT)) as client:
-            client.post(url, content=b"{}")
     assert receiver.requests == []
 
 
@@ -161,6 +182,37 @@ def test_the_transport_connects_to_the_address_it_checked(receiver: Receiver) ->
     assert receiver.at("/pinned")[0].headers["host"] == f"receiver.test:{receiver.port}"
 
 
+def test_proxy_environment_variables_are_ignored(tmp_path: Path, receiver: Receiver,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """A proxy from the environment would make the connection-time address check moot (the
+    proxy connects, not us): deliveries never go through one."""
+    proxy = Receiver()
+    try:
+        for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+            monkeypatch.setenv(name, proxy.url(""))
+        monkeypatch.delenv("NO_PROXY", raising=False)
+        monkeypatch.delenv("no_proxy", raising=False)
+        with running_service(tmp_path, "sqlite", **FAST) as svc:
+            endpoint = create_endpoint(svc, receiver.url("/direct"))
+            emit(svc, "render.succeeded")
+            verify(endpoint["secret"], receiver.wait("/direct", 1)[0])
+        assert proxy.requests == []
+    finally:
+        proxy.close()
+
+
+def _first_attempt(svc: Service, endpoint_id: str, dispatcher: WebhookDispatcher) -> dict[str, Any]:
+    """Run ``dispatcher`` (the service's own is off) until the endpoint's message was tried once;
+    that only attempt."""
+    dispatcher.start()
+    try:
+        message = wait_for(lambda: [m for m in messages(svc, endpoint_id) if m["attempts"] == 1])[0]
+    finally:
+        dispatcher.stop()
+    (attempt,) = attempts(svc, endpoint_id, message["id"])
+    return attempt
+
+
 def test_dns_rebinding_is_refused_at_connection_time(tmp_path: Path, receiver: Receiver) -> None:
     """The name is public when registered and resolves to loopback when the delivery connects:
     the dispatcher refuses to connect (ssrf_blocked) and the receiver hears nothing."""
@@ -171,14 +223,8 @@ def test_dns_rebinding_is_refused_at_connection_time(tmp_path: Path, receiver: R
         endpoint = create_endpoint(svc, url)  # offline the name does not resolve: accepted, checked later
         emit(svc, "render.succeeded")
         dns = StubDNS(["127.0.0.1"])  # now it points home
-        dispatcher = WebhookDispatcher(svc.services.sessions, svc.services.settings,
-                                       SecretBox(svc.services.secrets.pepper), resolver=dns)
-        dispatcher.start()
-        try:
-            message = wait_for(lambda: [m for m in messages(svc, endpoint["id"]) if m["attempts"] == 1])[0]
-        finally:
-            dispatcher.stop()
-        (attempt,) = attempts(svc, endpoint["id"], message["id"])
+        attempt = _first_attempt(svc, endpoint["id"], WebhookDispatcher(
+            svc.services.sessions, svc.services.settings, SecretBox(svc.services.secrets.pepper), resolver=dns))
         assert attempt["error_class"] == "ssrf_blocked" and attempt["response_status"] is None
         assert "127.0.0.1" not in (attempt["error"] or "")  # coarse: no network details for an oracle
         assert dns.lookups == ["rebind.test"]
@@ -206,13 +252,8 @@ def test_the_development_setting_is_required_for_loopback_deliveries(tmp_path: P
         endpoint = create_endpoint(svc, receiver.url("/dev"))
         emit(svc, "render.succeeded")
         strict = svc.services.settings.model_copy(update={"webhooks_allow_private": False})
-        dispatcher = WebhookDispatcher(svc.services.sessions, strict, SecretBox(svc.services.secrets.pepper))
-        dispatcher.start()
-        try:
-            message = wait_for(lambda: [m for m in messages(svc, endpoint["id"]) if m["attempts"] == 1])[0]
-        finally:
-            dispatcher.stop()
-        (attempt,) = attempts(svc, endpoint["id"], message["id"])
+        attempt = _first_attempt(svc, endpoint["id"], WebhookDispatcher(
+            svc.services.sessions, strict, SecretBox(svc.services.secrets.pepper)))
         assert attempt["error_class"] == "ssrf_blocked"
     assert receiver.requests == []
 

@@ -26,11 +26,12 @@ from reelforge.render.engine import render_edit
 from reelforge.render.probe import probe
 from reelforge.spec.errors import EditError
 from reelforge.spec.templates import (
+    MAX_CLIPS,
+    MAX_GROUP_DEPTH,
     fill_template,
     fill_template_traced,
     is_template_document,
     parse_template,
-    values_from_text,
     values_schema,
 )
 from reelforge.spec.validate import parse_edit
@@ -269,13 +270,8 @@ def test_brand_placeholders_are_left_for_the_brand_kit() -> None:
     template = parse_template(doc)
     values = {"products": products(1), "show_price": True}
     kept = fill_template(template, values)
+    # The service fills them from the kit (api/brands.py), in the template before the values go in.
     assert kept["timeline"]["tracks"][2]["clips"][0]["asset"]["color"] == "{{brand.colors.primary}}"
-    filled = fill_template(template, values, brand={"colors": {"primary": "#123456"}})
-    assert filled["timeline"]["tracks"][2]["clips"][0]["asset"]["color"] == "#123456"
-    with pytest.raises(EditError) as info:
-        fill_template(template, values, brand={"colors": {}})
-    assert problems(info) == {"/edit/timeline/tracks/2/clips/0/asset/color":
-                              "the brand kit has no 'colors.primary'"}
 
 
 def test_groups_repeat_together_and_conditions_read_the_item() -> None:
@@ -315,13 +311,143 @@ def test_values_schema_accepts_good_values_and_refuses_bad_ones() -> None:
     assert schema["required"] == []
 
 
-def test_values_from_text_reads_csv_cells_by_type() -> None:
-    template = parse_template(slideshow())
-    row = {"seconds": "2", "show_price": "yes", "badge": "#00ff00", "products": json.dumps(products(1)), "title": ""}
-    assert values_from_text(template, row) == {"seconds": 2.0, "show_price": True, "badge": "#00ff00",
-                                               "products": products(1)}  # an empty cell is no value
-    assert values_from_text(template, {"seconds": "soon", "show_price": "maybe"}) == {
-        "seconds": "soon", "show_price": "maybe"}  # left for fill_template to name
+# --------------------------------------------------------------------------- limits and edge cases
+
+
+def one_text(variables: list[dict[str, Any]], clips: list[Any] | None = None) -> dict[str, Any]:
+    """A template of one track holding ``clips`` (default one text clip of {{t}})."""
+    clips = clips or [{"asset": {"type": "text", "text": "{{t}}"}, "length": 1}]
+    return {"edit": {"timeline": {"tracks": [{"clips": clips}]},
+                     "outputs": [{"width": 160, "height": 90, "fps": 10, "quality": "draft", "audio": False}]},
+            "variables": variables}
+
+
+def test_a_pattern_matches_in_linear_time_and_one_re2_cannot_run_is_refused_at_save() -> None:
+    import time
+
+    template = parse_template(one_text([{"name": "t", "type": "text", "validation": {"pattern": "^(a+)+$"}}]))
+    started = time.monotonic()
+    with pytest.raises(EditError) as info:
+        fill_template(template, {"t": "a" * 30 + "!"})  # Python's re backtracks for minutes on this
+    assert time.monotonic() - started < 0.5
+    assert problems(info)["/values/t"].startswith("t: 'aaaa")
+    assert fill_template(template, {"t": "aaa"})["timeline"]["tracks"][0]["clips"][0]["asset"]["text"] == "aaa"
+    with pytest.raises(EditError) as info:
+        parse_template(one_text([{"name": "t", "type": "text", "validation": {"pattern": r"^(a)\1$"}},
+                                 {"name": "u", "type": "text", "validation": {"pattern": "(?=x)"}}]))
+    found = problems(info)
+    assert set(found) == {"/variables/0/validation/pattern", "/variables/1/validation/pattern"}
+    assert "backreferences and lookaround are not supported" in found["/variables/0/validation/pattern"]
+
+
+def nested_repeats(levels: int) -> dict[str, Any]:
+    node: dict[str, Any] = {"asset": {"type": "text", "text": "x"}, "length": 0.1}
+    for alias in "abcdefgh"[:levels]:
+        node = {"repeat": {"for": "p", "as": alias}, "group": [node]}
+    return one_text([{"name": "p", "type": "list", "fields": [{"name": "x", "type": "text"}]}], [node])
+
+
+def test_repeats_that_multiply_past_the_clip_limit_are_refused_at_the_list() -> None:
+    template = parse_template(nested_repeats(4))
+    assert len(fill_template(template, {"p": [{}] * 6})["timeline"]["tracks"][0]["clips"]) == 6**4
+    with pytest.raises(EditError) as info:
+        fill_template(template, {"p": [{}] * 10})  # 10,000 clips
+    assert list(problems(info)) == ["/values/p"]
+    assert f"more than {MAX_CLIPS} clips" in problems(info)["/values/p"]
+    assert info.value.problems[0].code == "too_long"
+    # A condition that leaves every copy out still bounds the work done.
+    inner = {"asset": {"type": "text", "text": "x"}, "length": 0.1}
+    doc = one_text([{"name": "p", "type": "list", "fields": [{"name": "x", "type": "text"}]}],
+                   [{"repeat": {"for": "p", "as": "a"}, "group": [
+                       {"repeat": {"for": "p", "as": "b"}, "if": "b.x", "group": [inner]}]}, inner])
+    with pytest.raises(EditError) as info:
+        fill_template(parse_template(doc), {"p": [{}] * 5000})
+    assert list(problems(info)) == ["/values/p"]
+
+
+def test_groups_nest_a_bounded_depth_and_deep_documents_are_refused_before_any_copy() -> None:
+    parse_template(nested_repeats(MAX_GROUP_DEPTH))
+    node: dict[str, Any] = {"asset": {"type": "color", "color": "red"}, "length": 1}
+    for _ in range(MAX_GROUP_DEPTH + 1):
+        node = {"group": [node]}
+    with pytest.raises(EditError) as info:
+        parse_template(one_text([], [node]))
+    [(where, message)] = problems(info).items()
+    assert where == "/edit/timeline/tracks/0/clips/0" + "/group/0" * MAX_GROUP_DEPTH + "/group"
+    assert message == f"groups nest at most {MAX_GROUP_DEPTH} deep"
+    for _ in range(400):  # deeper than copy.deepcopy and pydantic could follow
+        node = {"group": [node]}
+    with pytest.raises(EditError) as info:
+        parse_template(one_text([], [node]))
+    [problem] = info.value.problems
+    assert problem.code == "too_deep" and problem.message == "nested more than 64 levels deep"
+
+
+def test_numbers_huge_or_not_finite_are_refused_with_a_clear_message() -> None:
+    template = parse_template(one_text([{"name": "t", "type": "text"}, {"name": "n", "type": "number"},
+                                        {"name": "i", "type": "integer"}, {"name": "d", "type": "duration"}]))
+    with pytest.raises(EditError) as info:
+        fill_template(template, {"n": 10**400, "i": -(10**20), "d": 10**400, "t": float("inf")})
+    found = problems(info)
+    assert found["/values/n"] == "n: too large: numbers are at most 1,000,000,000,000,000 in size"
+    assert found["/values/i"].startswith("i: too large")
+    assert found["/values/d"].startswith("d: too long")
+    assert found["/values/t"] == "t: expected text, got a non-finite number (NaN or Infinity)"
+    with pytest.raises(EditError) as info:
+        fill_template(template, {"n": float("nan"), "i": float("inf")})
+    assert problems(info) == {"/values/n": "n: not a finite number (NaN and Infinity are not numbers here)",
+                              "/values/i": "i: not a finite number (NaN and Infinity are not numbers here)"}
+    assert fill_template(template, {"t": "x", "n": 10**15, "i": 7})["timeline"]["tracks"][0]["clips"][0]
+    with pytest.raises(EditError) as info:
+        parse_template(one_text([{"name": "t", "type": "text"},
+                                 {"name": "n", "type": "number", "validation": {"max": float("inf")}},
+                                 {"name": "m", "type": "number", "validation": {"enum": [1, float("nan")]}}]))
+    assert problems(info) == {"/variables/1/validation/max": "Input should be a finite number",
+                              "/variables/2/validation/enum/1": "not a finite number"}
+
+
+def test_a_repeated_clip_with_a_fixed_start_is_refused_at_save() -> None:
+    variables = [{"name": "p", "type": "list", "fields": [{"name": "at", "type": "duration"}]}]
+    clip = {"asset": {"type": "color", "color": "red"}, "length": 1}
+    with pytest.raises(EditError) as info:
+        parse_template(one_text(variables, [{**clip, "repeat": {"for": "p"}, "start": 0},
+                                            {"repeat": {"for": "p"}, "group": [{**clip, "start": 2}, clip]}]))
+    found = problems(info)
+    assert set(found) == {"/edit/timeline/tracks/0/clips/0/start", "/edit/timeline/tracks/0/clips/1/group/0/start"}
+    assert found["/edit/timeline/tracks/0/clips/0/start"].startswith("a repeated clip's copies follow each other")
+    # "auto", or a start per item, is fine; so is a fixed start outside any repeat.
+    template = parse_template(one_text(variables, [{**clip, "start": 0}, {**clip, "repeat": {"for": "p"}},
+                                                   {**clip, "repeat": {"for": "p"}, "start": "{{item.at}}"}]))
+    clips = parse_edit(fill_template(template, {"p": [{"at": 5}, {"at": 7}]})).timeline.tracks[0].clips
+    assert [c.start for c in clips] == [0, "auto", "auto", 5, 7]
+
+
+def test_many_unknown_value_names_are_summarised_quickly() -> None:
+    import time
+
+    template = parse_template(one_text([{"name": f"variable_{i}", "type": "text"} for i in range(200)],
+                                       [{"asset": {"type": "text", "text": "{{variable_0}}"}, "length": 1}]))
+    started = time.monotonic()
+    with pytest.raises(EditError) as info:
+        fill_template(template, {f"variabl_{i:05d}": 1 for i in range(2000)})
+    assert time.monotonic() - started < 1
+    assert len(info.value.problems) == 21
+    assert "did you mean" in info.value.problems[0].message
+    assert info.value.problems[-1].pointer == "/values"
+    assert info.value.problems[-1].message.startswith("1980 more unknown variables (variabl_00020, ")
+
+
+def test_a_locale_with_a_trailing_newline_is_no_locale() -> None:
+    template = parse_template({**one_text([{"name": "t", "type": "text", "localizable": True}]),
+                               "locales": ["en", "fr"]})
+    with pytest.raises(EditError) as info:
+        fill_template(template, {"t": {"$locales": {"en\n": "x"}}}, locale="en\n")
+    found = problems(info)
+    assert found["/locale"] == "'en\\n' is not a locale tag such as en, fr or pt-BR"
+    assert "/values/t/$locales/en\n" in found
+    with pytest.raises(EditError) as info:
+        parse_template({**one_text([]), "locales": ["en\n"]})
+    assert "/locales/0" in problems(info)
 
 
 # --------------------------------------------------------------------------- real renders

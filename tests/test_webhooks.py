@@ -13,11 +13,13 @@ from __future__ import annotations
 import itertools
 import json
 import pprint
+import random
 import re
 import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -25,19 +27,22 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from standardwebhooks import Webhook, WebhookVerificationError
 
 from reelforge.api.app import bootstrap, create_app, open_services
 from reelforge.db.audit import AuditEntry
 from reelforge.db.events import Event, record_event
+from reelforge.db.models import utcnow
 from reelforge.db.webhooks import WebhookDelivery, WebhookEndpoint
 from reelforge.settings import Settings
+from reelforge.webhooks.delivery import Outcome, record_outcomes
 from reelforge.webhooks.dispatcher import WebhookDispatcher
 from reelforge.webhooks.signing import SecretBox
-from service import Service, database, postgres_available, running_service
+from service import Service, database, live_server, postgres_available, running_service
 
 FAST = {"webhooks_allow_private": True, "webhooks_retry_schedule": [0.15, 0.15, 0.15, 0.15, 0.15],
         "webhooks_retry_jitter": 0.2}
@@ -294,10 +299,23 @@ def test_the_schedule_runs_out_and_the_message_fails(hooked: Service, receiver: 
     svc = hooked
     receiver.script("/down", Answer(500))
     endpoint = create_endpoint(svc, receiver.url("/down"))
+    watcher = create_endpoint(svc, receiver.url("/watcher"))  # every event type
     emit(svc, "render.succeeded")
     message = settled(svc, endpoint["id"], "failed")[0]
     assert message["attempts"] == 1 + len(FAST["webhooks_retry_schedule"])  # type: ignore[arg-type]
     assert message["next_attempt_at"] is None and message["last_response_status"] == 500
+    # the give-up is an event (listed and streamed) ...
+    exhausted = svc.get("/v1/events", params={"type": "webhook_message.exhausted"}).json()["data"]
+    assert len(exhausted) == 1, exhausted
+    assert exhausted[0]["resource"] == {"type": "webhook_message", "id": message["id"]}
+    assert exhausted[0]["data"] == {"id": message["id"], "object": "webhook_message", "endpoint_id": endpoint["id"],
+                                    "message_id": message["id"], "event_type": "render.succeeded",
+                                    "attempts": message["attempts"]}
+    # ... never sent by webhook: the other endpoint (subscribed to "*") got the render event only
+    wait_for(lambda: settled(svc, watcher["id"], "succeeded"))
+    time.sleep(0.3)
+    assert [r.json()["type"] for r in receiver.at("/watcher")] == ["render.succeeded"]
+    assert [m["event_type"] for m in messages(svc, watcher["id"])] == ["render.succeeded"]
     # the message can be sent again by hand, and recovered with every failed one of a window
     receiver.script("/down", Answer(200))
     r = svc.post(f"/v1/webhook_endpoints/{endpoint['id']}/messages/{message['id']}/retry")
@@ -411,6 +429,29 @@ def test_per_endpoint_concurrency_is_capped(tmp_path: Path, receiver: Receiver) 
         assert len({r.webhook_id for r in got}) == 6
 
 
+@pytest.mark.slow
+def test_a_claim_queued_past_its_lease_is_sent_once(tmp_path: Path, receiver: Receiver) -> None:
+    """Two deliveries claimed together for an endpoint with room for one at a time: the second
+    waits for its slot longer than its lease, while maintenance takes expired leases back. It
+    is sent once (its lease is renewed when it gets the slot), never by two tasks."""
+    with running_service(tmp_path, "sqlite", webhooks_dispatcher=False, webhooks_timeout=4.0,
+                         webhooks_max_in_flight=1, **FAST) as svc:
+        receiver.script("/slow", Answer(delay=3.5))
+        endpoint = create_endpoint(svc, receiver.url("/slow"))
+        dispatcher = WebhookDispatcher(svc.services.sessions, svc.services.settings,
+                                       SecretBox(svc.services.secrets.pepper), lease_margin=0.5, poll_interval=0.2)
+        dispatcher.start()
+        try:
+            emit(svc, "render.succeeded", "rnd_a")
+            emit(svc, "render.succeeded", "rnd_b")
+            settled(svc, endpoint["id"], "succeeded", 2)
+            time.sleep(1.0)  # room for a second send of a taken-back claim (it came at ~5.5 s)
+        finally:
+            dispatcher.stop(timeout=8)
+    per_message = Counter(r.webhook_id for r in receiver.at("/slow"))
+    assert len(per_message) == 2 and set(per_message.values()) == {1}, per_message
+
+
 def test_secret_rotation_signs_with_both_secrets_during_the_overlap(hooked: Service, receiver: Receiver) -> None:
     svc = hooked
     endpoint = create_endpoint(svc, receiver.url("/rot"))
@@ -441,6 +482,50 @@ def test_secret_rotation_signs_with_both_secrets_during_the_overlap(hooked: Serv
     with svc.services.sessions() as db:
         actions = list(db.scalars(select(AuditEntry.action).where(AuditEntry.resource_id == endpoint["id"])))
     assert actions.count("webhook_endpoint.secret_rotated") == 2
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_concurrent_rotations_never_lose_a_secret(kind: str, tmp_path: Path) -> None:
+    """Two rotations racing (held at the database until both are in): every secret a 200 returns
+    signs deliveries. PostgreSQL locks the row, so both succeed in turn; SQLite refuses the loser
+    with 409 ``conflict``."""
+    _skip_pg(kind)
+    with running_service(tmp_path, kind, webhooks_dispatcher=False) as svc:
+        endpoint = create_endpoint(svc, "https://hooks.example.com/rotate")
+        out: dict[int, httpx.Response] = {}
+        with live_server(svc) as base, svc.services.engine.connect() as conn:
+            if kind == "sqlite":
+                conn.exec_driver_sql("BEGIN IMMEDIATE")  # writers wait for this one
+            else:
+                conn.execute(text("LOCK TABLE webhook_endpoints IN EXCLUSIVE MODE"))
+
+            def rotate(n: int) -> None:
+                out[n] = httpx.post(f"{base}/v1/webhook_endpoints/{endpoint['id']}/rotate_secret",
+                                    headers=svc.headers(), timeout=30)
+
+            threads = [threading.Thread(target=rotate, args=(n,)) for n in range(2)]
+            for thread in threads:
+                thread.start()
+            time.sleep(1.5)  # both are in, waiting for the database
+            conn.rollback()
+            for thread in threads:
+                thread.join(30)
+        statuses = sorted(r.status_code for r in out.values())
+        # (on a loaded machine a request may reach SQLite only after the other committed: 200, 200)
+        assert statuses in ([[200, 409], [200, 200]] if kind == "sqlite" else [[200, 200]]), \
+            [r.text for r in out.values()]
+        returned = {r.json()["secret"] for r in out.values() if r.status_code == 200}
+        box = SecretBox(svc.services.secrets.pepper)
+        with svc.services.sessions() as db:
+            row = db.get(WebhookEndpoint, endpoint["id"])
+            assert row is not None
+            signing = {box.open(row.secret, row.id)}
+            if row.previous_secret:
+                signing.add(box.open(row.previous_secret, row.id))
+        assert returned <= signing
+        conflict = next((r for r in out.values() if r.status_code == 409), None)
+        if conflict is not None:
+            assert conflict.json()["code"] == "conflict"
 
 
 def test_test_ping_and_manual_retry(hooked: Service, receiver: Receiver) -> None:
@@ -508,9 +593,11 @@ def test_a_restart_mid_retry_delivers_exactly_once(kind: str, tmp_path: Path, re
             settled(second, endpoint["id"], "succeeded")
             time.sleep(0.5)
     got = receiver.at("/restart")
-    assert len(got) == 2 and len({r.webhook_id for r in got}) == 1
-    accepted = {r.webhook_id for r in got[1:]}  # the receiver deduplicates by webhook-id: one delivery
-    assert len(accepted) == 1
+    # The receiver deduplicates by webhook-id over everything it received: one message, the
+    # failed attempt before the restart and exactly one after it.
+    per_message = Counter(r.webhook_id for r in got)
+    assert len(per_message) == 1, per_message
+    assert list(per_message.values()) == [2], per_message
     for request in got:
         verify(secret, request)
 
@@ -537,6 +624,42 @@ def test_a_crashed_dispatchers_claim_is_taken_over(tmp_path: Path, receiver: Rec
             settled(svc, endpoint["id"], "succeeded")
         finally:
             heir.stop()
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_a_claim_taken_over_is_neither_sent_nor_judged_by_its_old_holder(kind: str, tmp_path: Path) -> None:
+    """A stalled dispatcher's lease ran out and another took the delivery: the stalled one may
+    not renew it (so it does not send), and an outcome it still reports is logged but decides
+    nothing: not the delivery's state, not the endpoint's health (a 410 here disables nothing)."""
+    _skip_pg(kind)
+    with running_service(tmp_path, kind, webhooks_dispatcher=False, **FAST) as svc:
+        endpoint = create_endpoint(svc, "https://hooks.example.com/taken")
+        emit(svc, "render.succeeded")
+        box = SecretBox(svc.services.secrets.pepper)
+        stalled = WebhookDispatcher(svc.services.sessions, svc.services.settings, box, name="stalled")
+        heir = WebhookDispatcher(svc.services.sessions, svc.services.settings, box, name="heir")
+        stalled._fan_out()
+        (claim,) = stalled._claim()
+        with svc.services.sessions() as db:
+            db.execute(update(WebhookDelivery).values(claimed_until=WebhookDelivery.created_at))
+            db.commit()
+        assert heir._recover_expired() == 1
+        (again,) = heir._claim()
+        assert not stalled._renew(claim) and heir._renew(again)
+        late = Outcome(attempted_at=utcnow(), duration_ms=5.0, status=410, error_class="http_status",
+                       error="HTTP 410: not a 2xx")
+        with svc.services.sessions() as db:
+            statuses = record_outcomes(db, [(claim, late)], svc.services.settings, dispatcher="stalled",
+                                       rng=random.Random(1))
+        assert statuses == ["superseded"]
+        shown = svc.get(f"/v1/webhook_endpoints/{endpoint['id']}").json()
+        assert shown["enabled"] and shown["health"]["failures_since_success"] == 0
+        assert shown["health"]["failing_since"] is None
+        with svc.services.sessions() as db:
+            row = db.get(WebhookDelivery, claim.delivery_id)
+            assert row is not None and (row.status, row.claimed_by) == ("sending", "heir")
+        (logged,) = attempts(svc, endpoint["id"], claim.message_id)  # what was done is still logged
+        assert logged["response_status"] == 410 and logged["next_attempt_at"] is None
 
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])

@@ -27,7 +27,7 @@ from reelforge.render.probe import MediaProbeError, probe
 from reelforge.render.runner import CancelToken, RenderCancelled
 from reelforge.render.runner import Progress as RenderProgress
 from reelforge.render.sources import LocalResolver
-from reelforge.spec.errors import EditError
+from reelforge.spec.errors import EditError, Problem
 from reelforge.spec.models import Edit
 from reelforge.spec.schema import edit_json_schema
 from reelforge.spec.validate import load_edit
@@ -113,6 +113,7 @@ def _load(edit_path: Path, vars_path: Path | None, locale: str | None = None) ->
     file filled with ``--vars`` in ``--locale``."""
     from reelforge.spec.templates import fill_template, is_template_document, parse_template
     from reelforge.spec.validate import parse_edit
+    from reelforge.spec.variables import find_placeholders
 
     variables = _load_vars(vars_path)
     try:
@@ -128,9 +129,16 @@ def _load(edit_path: Path, vars_path: Path | None, locale: str | None = None) ->
             return load_edit(edit_path, variables)
         assert isinstance(document, dict)
         template = parse_template(document)
+        # Brand kits live in the service; here a {{brand.…}} has nothing to fill it.
+        branded = [Problem("/edit" + where, f"no value for {{{{{name}}}}}: brand kits are filled by the service",
+                           "unknown_variable")
+                   for name, wheres in find_placeholders(template.edit).items() if name.startswith("brand.")
+                   for where in wheres]
+        if branded:
+            raise EditError(branded)
         filled = fill_template(template, variables or {}, locale=locale,
                                asset_info=_local_asset_info(edit_path.resolve().parent))
-        return parse_edit(filled)
+        return parse_edit(filled, placeholders=False)  # a value's "{{…}}" is its text
     except EditError as exc:
         _print_problems(exc, str(edit_path) if vars_path is None else f"{edit_path} with {vars_path}")
         raise typer.Exit(EXIT_INVALID) from None

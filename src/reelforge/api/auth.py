@@ -25,7 +25,7 @@ from .credentials import KeyFormatError, expand_scopes, hash_secret, parse_api_k
 from .problems import ApiError
 from .services import Services, services_of
 
-__all__ = ["CredentialCache", "Principal", "authenticate", "check_scope", "require"]
+__all__ = ["CredentialCache", "Principal", "authenticate", "check_scope", "principal_for", "require"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,13 +65,20 @@ async def authenticate(request: Request) -> Principal:
     if scheme.lower() != "bearer" or not token or " " in token:
         raise ApiError("invalid-request", "the Authorization header must be `Bearer <token>`",
                        headers=_challenge("invalid_request", "malformed Authorization header"), status=400)
-    services = services_of(request)
+    principal = await principal_for(token, services_of(request))
+    request.state.principal = principal
+    return principal
+
+
+async def principal_for(token: str, services: Services) -> Principal:
+    """The principal of a bearer token, verified at most ``ttl`` seconds ago (the cache); 401
+    ``unauthenticated`` when it is not valid (any more). Long-lived responses (event streams)
+    call it again now and then, so a revoked or expired credential stops them."""
     principal = services.credentials.get(token)
     if principal is None:
         verify = _from_jwt if token.count(".") == 2 else _from_key
         principal, expires = await run_in_threadpool(verify, token, services)  # database I/O
         services.credentials.put(token, principal, expires)
-    request.state.principal = principal
     return principal
 
 

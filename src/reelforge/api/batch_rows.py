@@ -9,7 +9,7 @@
   an item whose cells are all empty is left out, so rows may have different item counts.
 * Cells are typed by the variable (or list field) they fill: ``number`` and ``integer`` parse
   as numbers,
-  ``boolean`` accepts true/false, yes/no, 1/0, y/n (any case), ``list`` cells parse as JSON,
+  ``boolean`` accepts true/false, yes/no, y/n, on/off, 1/0 (any case), ``list`` cells parse as JSON,
   everything else (text, colour, duration, asset ids) stays text. A cell that does not parse is
   passed on as written, so the template's own check reports it with its variable's name.
 * A localisable variable takes one column per locale, ``title@en``, ``title@fr`` (the value is
@@ -29,6 +29,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -37,7 +38,8 @@ from typing import Any
 __all__ = ["CsvRow", "parse_csv_rows"]
 
 _INDEXED = re.compile(r"^(?P<name>[A-Za-z_][A-Za-z0-9_-]*)(?:\.(?P<dot>\d+)|\[(?P<bracket>\d+)\])\.(?P<field>.+)$")
-_LOCALISED = re.compile(r"^(?P<name>[^@]+)@(?P<locale>[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*)$")
+_LOCALISED = re.compile(r"^(?P<name>[^@]+)@(?P<locale>[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*)$")
+"""``title@pt-BR``: the locale tag as templates take it (spec.templates.LOCALE_PATTERN)."""
 LOCALES_KEY = "$locales"
 _TRUE = {"true", "yes", "y", "1", "on"}
 _FALSE = {"false", "no", "n", "0", "off"}
@@ -66,10 +68,16 @@ def _typed(cell: str, kind: str | None) -> Any:
     """The cell as the type wants it, or the text as written when it does not parse."""
     if kind in ("number", "integer"):
         text = cell.strip()
-        if _NUMBER.match(text):
-            number = float(text)
-            return int(number) if number.is_integer() and "." not in text and "e" not in text.lower() else number
-        return cell
+        if not _NUMBER.fullmatch(text):
+            return cell
+        if "." not in text and "e" not in text.lower():
+            try:
+                return int(text)  # exact (the template bounds the size)
+            except ValueError:  # more digits than Python converts
+                return cell
+        number = float(text)
+        # "1e999" is no number a float holds: left as text, the template says what is wrong.
+        return number if math.isfinite(number) else cell
     if kind == "boolean":
         lowered = cell.strip().lower()
         return True if lowered in _TRUE else False if lowered in _FALSE else cell
@@ -78,8 +86,9 @@ def _typed(cell: str, kind: str | None) -> Any:
             return json.loads(cell)
         except ValueError:
             return cell
-    if kind == "duration" and _NUMBER.match(cell.strip()):
-        return float(cell.strip())
+    if kind == "duration" and _NUMBER.fullmatch(cell.strip()):
+        seconds = float(cell.strip())
+        return seconds if math.isfinite(seconds) else cell
     return cell
 
 
@@ -135,13 +144,13 @@ def _row(line: int, names: list[str], cells: list[str], type_of: TypeOf, default
     for name, cell in zip(names, cells, strict=False):
         if cell == "":
             continue
-        per_locale = _LOCALISED.match(name)
+        per_locale = _LOCALISED.fullmatch(name)
         if per_locale:
             variable, tag = per_locale["name"], per_locale["locale"]
             localised.setdefault(variable, {})[tag] = _typed(cell, type_of(variable, None))
             row.columns[f"/{_escape(variable)}/{LOCALES_KEY}/{_escape(tag)}"] = name
             continue
-        indexed = _INDEXED.match(name)
+        indexed = _INDEXED.fullmatch(name)
         if indexed and type_of(indexed["name"], None) in ("list", None) and indexed["name"] not in names:
             variable, number = indexed["name"], int(indexed["dot"] or indexed["bracket"])
             if number >= MAX_LIST_ITEMS:

@@ -2,8 +2,9 @@
 are filled from the kit's current version, and the compliance check around renders.
 
 The router (:mod:`reelforge.api.routers.brand_kits`) stores kits; :mod:`reelforge.api.edits`
-calls :func:`resolve_brand` before it validates an edit, so projects, renders and templates all
-see a kit the same way. The check itself is pure and lives in
+calls :func:`resolve_brand` before it validates an edit, so projects and renders see a kit the
+same way, and :mod:`reelforge.api.batch_templates` calls it on a template's own edit before the
+values go in (the one way ``{{brand.…}}`` is filled; values are never scanned). The check itself is pure and lives in
 :mod:`reelforge.render.compliance`; here it gets what it needs from the database.
 """
 

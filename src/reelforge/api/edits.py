@@ -26,7 +26,7 @@ from reelforge.spec.validate import parse_edit
 from .brands import BrandUse, resolve_brand
 from .problems import ApiError
 
-__all__ = ["ASSET_ID_PREFIX", "PreparedEdit", "prepare_service_edit", "validate_service_edit"]
+__all__ = ["ASSET_ID_PREFIX", "PreparedEdit", "non_finite", "prepare_service_edit", "validate_service_edit"]
 
 ASSET_ID_PREFIX = "ast_"
 
@@ -180,7 +180,7 @@ def _raise(problems: list[Problem], prefix: str) -> NoReturn:
     )
 
 
-def _non_finite(document: Any) -> Iterator[Problem]:
+def non_finite(document: Any) -> Iterator[Problem]:
     """NaN and Infinity: Python's JSON parser accepts them, JSON (and PostgreSQL) does not.
     Walked with a stack, not recursion, so a deeply nested body cannot overflow it."""
     stack: list[tuple[Any, tuple[str | int, ...]]] = [(document, ())]
@@ -205,12 +205,20 @@ class PreparedEdit:
 
 
 def prepare_service_edit(document: Any, db: Session, workspace_id: str, *, pointer_prefix: str = "/edit",
-                         locale: str | None = None) -> PreparedEdit:
-    """:func:`validate_service_edit`, keeping the brand-resolved document and the kit version."""
-    document, brand, problems = resolve_brand(document, db, workspace_id, locale=locale)
-    if problems:
-        _raise(problems, pointer_prefix)
-    return PreparedEdit(_checked(document, db, workspace_id, pointer_prefix), document, brand)
+                         locale: str | None = None, branded: BrandUse | None = None,
+                         filled_template: bool = False) -> PreparedEdit:
+    """:func:`validate_service_edit`, keeping the brand-resolved document and the kit version.
+
+    ``filled_template``: the document is a template filled with values, its ``{{brand.…}}``
+    placeholders filled already (in the template's own edit, before the values went in: see
+    :mod:`reelforge.api.batch_templates`) with the kit version ``branded``; it is not scanned
+    for placeholders again, so a value holding ``{{…}}`` stays as written."""
+    brand = branded
+    if not filled_template:
+        document, brand, problems = resolve_brand(document, db, workspace_id, locale=locale)
+        if problems:
+            _raise(problems, pointer_prefix)
+    return PreparedEdit(_checked(document, db, workspace_id, pointer_prefix, final=filled_template), document, brand)
 
 
 def validate_service_edit(document: Any, db: Session, workspace_id: str, *, pointer_prefix: str = "/edit") -> Edit:
@@ -220,11 +228,11 @@ def validate_service_edit(document: Any, db: Session, workspace_id: str, *, poin
     return prepare_service_edit(document, db, workspace_id, pointer_prefix=pointer_prefix).edit
 
 
-def _checked(document: Any, db: Session, workspace_id: str, pointer_prefix: str) -> Edit:
-    problems = list(_non_finite(document))
+def _checked(document: Any, db: Session, workspace_id: str, pointer_prefix: str, *, final: bool = False) -> Edit:
+    problems = list(non_finite(document))
     if not problems:
         try:
-            edit = parse_edit(document)
+            edit = parse_edit(document, placeholders=not final)
         except EditError as exc:
             problems = list(exc.problems)
         else:

@@ -35,6 +35,7 @@ import logging
 import os
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Annotated, Any
 from urllib.parse import parse_qsl, urlencode
@@ -51,6 +52,7 @@ from starlette.concurrency import run_in_threadpool
 from reelforge.db import idempotency as store
 
 from .auth import Principal, authenticate
+from .openapi_extra import extend_openapi
 from .problems import ApiError, problem_response
 from .services import Services, json_ready, services_of
 
@@ -399,20 +401,21 @@ async def idempotency(request: Request, idempotency_key: KeyHeader = None,
         raw = await request.body()
         digest = multipart_digest(raw, request.headers.get("content-type", "")) or hashlib.sha256(raw).hexdigest()
         request_fingerprint = fingerprint(request, digest)
-    idem = await _claim(request, principal, idempotency_key, request_fingerprint)
-    try:
+    async with _finishing(request, await _claim(request, principal, idempotency_key, request_fingerprint)) as idem:
         yield idem
-    except BaseException as exc:
-        await idem._finish(request, exc)
-        raise
-    await idem._finish(request, None)
 
 
 async def idempotency_streamed(request: Request, idempotency_key: KeyHeader = None,
                                principal: Principal = Depends(authenticate)) -> AsyncIterator[Idempotency]:
     """The dependency for streamed uploads: claimed before the body is read; the route calls
     :meth:`Idempotency.settle` with :func:`upload_fingerprint` once it has read it."""
-    idem = await _claim(request, principal, idempotency_key, None)
+    async with _finishing(request, await _claim(request, principal, idempotency_key, None)) as idem:
+        yield idem
+
+
+@asynccontextmanager
+async def _finishing(request: Request, idem: Idempotency) -> AsyncIterator[Idempotency]:
+    """The claim for the route's run; then stored, or released on an exception (see the module)."""
     try:
         yield idem
     except BaseException as exc:
@@ -443,13 +446,4 @@ def install_idempotency(app: FastAPI) -> None:
     async def _replay(request: Request, exc: IdempotentReplay) -> Response:
         return _replay_response(exc)
 
-    build = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            from .examples_idempotency import document
-
-            document(build())
-        return app.openapi_schema or build()
-
-    app.openapi = openapi  # type: ignore[method-assign]
+    extend_openapi(app, "reelforge.api.examples_idempotency")

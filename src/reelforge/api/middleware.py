@@ -8,6 +8,7 @@ import random
 import re
 import time
 
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from reelforge.settings import Settings
@@ -115,8 +116,8 @@ class BodyLimitMiddleware:
 
     Neither uvicorn nor Starlette caps a body. A declared ``Content-Length`` over the limit is
     answered at once, without reading a byte of the body; a chunked (or understated) body is
-    counted as it arrives and cut at the limit, and whatever the app answers to the cut body is
-    replaced by the 413. Limits per route (:data:`ROUTE_LIMITS`): most routes
+    counted as it arrives and cut at the limit: from then on the app sees the client disconnect
+    (so no route acts on a truncated body), and whatever it answers is replaced by the 413. Limits per route (:data:`ROUTE_LIMITS`): most routes
     ``max_json_body_bytes``, routes carrying edits ``max_edit_body_bytes``, uploads
     ``max_upload_bytes`` plus the multipart overhead.
     """
@@ -146,9 +147,11 @@ class BodyLimitMiddleware:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > limit:
-                    # Stop reading; whatever the app answers to the cut body is replaced below.
+                    # Stop reading. The app sees the client go away (Starlette raises
+                    # ClientDisconnect), never an end of body: a valid prefix must not be parsed
+                    # and acted on. Whatever the app answers is replaced by the 413 below.
                     exceeded = True
-                    return {"type": "http.request", "body": b"", "more_body": False}
+                    return {"type": "http.disconnect"}
             return message
 
         replaced = False
@@ -162,7 +165,11 @@ class BodyLimitMiddleware:
                 return
             await send(message)
 
-        await self.app(scope, counting_receive, replacing_send)
+        try:
+            await self.app(scope, counting_receive, replacing_send)
+        except ClientDisconnect:
+            if not exceeded:
+                raise
         if exceeded and not replaced:
             await self._too_large(scope, send, kind, limit)
 

@@ -12,17 +12,22 @@ import hmac
 import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 from urllib.parse import urlencode
 
-from fastapi import Request, Response
+from fastapi import Query, Request, Response
 from sqlalchemy import Select, and_, or_
 
 from .problems import ApiError
 
-__all__ = ["decode_cursor", "encode_cursor", "page"]
+__all__ = ["CreatedGte", "CreatedLt", "created_between", "decode_cursor", "encode_cursor", "link_next", "list_body", "next_link",
+           "page", "page_by_number"]
 
 T = TypeVar("T")
+
+CreatedGte = Annotated[datetime | None, Query(alias="created[gte]", description="RFC 3339; inclusive.")]
+CreatedLt = Annotated[datetime | None, Query(alias="created[lt]", description="RFC 3339; exclusive.")]
+"""The ``created[gte]``/``created[lt]`` filters of a list (see :func:`created_between`)."""
 
 
 def _filters_digest(filters: Mapping[str, Any]) -> str:
@@ -77,12 +82,59 @@ def page(
         rows = rows[:limit]
         last = rows[-1]
         next_cursor = encode_cursor(key, last.created_at, last.id, filters)
-        params = {k: v for k, v in request.query_params.items() if k != "cursor"}
-        params["cursor"] = next_cursor
-        response.headers["Link"] = f'<{request.url.path}?{urlencode(params)}>; rel="next"'
+        link_next(request, response, next_cursor)
+    return rows, next_cursor
+
+
+def next_link(request: Request, next_cursor: str) -> str:
+    """The ``Link`` header of a page: this request with the next cursor (its other parameters,
+    repeated ones too, kept), ``rel="next"``."""
+    params = [(k, v) for k, v in request.query_params.multi_items() if k != "cursor"]
+    return f'<{request.url.path}?{urlencode([*params, ("cursor", next_cursor)])}>; rel="next"'
+
+
+def link_next(request: Request, response: Response, next_cursor: str) -> None:
+    response.headers["Link"] = next_link(request, next_cursor)
+
+
+def page_by_number(request: Request, response: Response, query: Select[Any], column: Any, *, stamp: Any, key: bytes,
+                   limit: int, cursor: str | None, filters: Mapping[str, Any], db: Any,
+                   ascending: bool = False, then: Sequence[Any] = ()) -> tuple[list[Any], str | None]:
+    """:func:`page` over an integer ``column`` that orders the rows by itself (a version
+    number, an event's sequence), newest (largest) first unless ``ascending``; ``then`` breaks
+    ties. ``stamp`` is the rows' time column, carried in the cursor as usual."""
+    if cursor:
+        _, after = decode_cursor(key, cursor, filters)
+        if not after.isdigit():
+            raise ApiError("invalid-cursor", "the cursor is not valid for this list",
+                           errors=[{"parameter": "cursor", "detail": "invalid cursor", "code": "invalid_cursor"}])
+        query = query.where(column > int(after) if ascending else column < int(after))
+    order = column.asc() if ascending else column.desc()
+    rows = list(db.scalars(query.order_by(order, *then).limit(limit + 1)))
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1]
+        next_cursor = encode_cursor(key, getattr(last, stamp.key), str(getattr(last, column.key)), filters)
+        link_next(request, response, next_cursor)
     return rows, next_cursor
 
 
 def list_body(request: Request, data: list[Any], next_cursor: str | None) -> dict[str, Any]:
     return {"object": "list", "data": data, "has_more": next_cursor is not None, "next_cursor": next_cursor,
             "url": request.url.path}
+
+
+def created_between(query: Select[Any], column: Any, created_gte: datetime | None,
+                    created_lt: datetime | None) -> Select[Any]:
+    """``query`` limited to ``created[gte] <= column < created[lt]``; a time without a zone is
+    ambiguous, so it is a 422 naming the parameter."""
+    for name, value in (("created[gte]", created_gte), ("created[lt]", created_lt)):
+        if value is not None and value.tzinfo is None:
+            raise ApiError("validation-error", f"`{name}` needs a time zone (e.g. `Z`)", errors=[
+                {"parameter": name, "code": "timezone", "detail": "give an RFC 3339 time with an offset or `Z`"}])
+    if created_gte is not None:
+        query = query.where(column >= created_gte)
+    if created_lt is not None:
+        query = query.where(column < created_lt)
+    return query

@@ -44,6 +44,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from reelforge.settings import Settings
 
 from .auth import authenticate
+from .openapi_extra import extend_openapi
 from .problems import CATALOGUE, PROBLEM_BASE, PROBLEM_JSON, ApiError
 
 __all__ = [
@@ -422,13 +423,4 @@ class RateLimitMiddleware:
 
 def install_rate_limit_docs(app: FastAPI) -> None:
     """Document the 429 answer and the RateLimit headers on every ``/v1`` operation."""
-    build = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            from .examples_ratelimit import document
-
-            document(build())
-        return app.openapi_schema or build()
-
-    app.openapi = openapi  # type: ignore[method-assign]
+    extend_openapi(app, "reelforge.api.examples_ratelimit")

@@ -8,12 +8,10 @@ import threading
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, TypeVar
-from urllib.parse import urlencode
+from typing import Any, TypeVar, cast
 
 import orjson
 from fastapi import Request
-from pydantic import TypeAdapter
 from sqlalchemy import ColumnElement, Connection, Dialect, Engine, Text, type_coerce
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -22,10 +20,12 @@ from starlette.responses import Response
 
 from reelforge.media.previews import PreviewRunner
 from reelforge.media.storage import LocalStorage
+from reelforge.representations import json_ready  # re-exported: routes building responses by hand use it
 from reelforge.settings import Settings
 
 from .credentials import ServerSecrets
-from .pagination import encode_cursor
+from .pagination import encode_cursor, next_link
+from .problems import ApiError
 
 __all__ = [
     "Services",
@@ -35,6 +35,7 @@ __all__ = [
     "json_bytes",
     "json_ready",
     "json_response",
+    "owned",
     "page_of",
     "raw_datetime_column",
     "raw_json_column",
@@ -100,6 +101,15 @@ async def get_services(request: Request) -> Services:
     return services_of(request)
 
 
+def owned(db: Session, model: type[T], row_id: str, workspace_id: str, what: str) -> T:
+    """Row ``row_id`` of ``model`` (a table with ``workspace_id``) if the workspace owns it;
+    404 ``no <what> <id>`` otherwise: another workspace's row does not exist."""
+    row = db.get(model, row_id)
+    if row is None or cast(Any, row).workspace_id != workspace_id:
+        raise ApiError("not-found", f"no {what} {row_id}")
+    return row
+
+
 async def get_db(request: Request) -> AsyncIterator[Session]:
     # Making a session does no I/O; it connects on first use, inside the (threaded) route.
     session = services_of(request).sessions()
@@ -109,13 +119,6 @@ async def get_db(request: Request) -> AsyncIterator[Session]:
         session.close()
 
 
-_ANY = TypeAdapter(Any)
-
-
-def json_ready(body: Any) -> Any:
-    """``body`` with datetimes as RFC 3339 UTC ``…Z`` strings, as every response writes them
-    (FastAPI does this for returned values; this is for responses built by hand)."""
-    return _ANY.dump_python(body, mode="json")
 
 
 _DIGITS_ONLY = bytes(0x39 if 0x30 <= i <= 0x39 else 0x20 for i in range(256))
@@ -225,9 +228,7 @@ def page_of(request: Request, rows: list[R], limit: int, filters: Mapping[str, A
     rows = rows[:limit]
     last: Any = rows[-1]
     cursor = encode_cursor(services_of(request).secrets.cursor_key, last.created_at, last.id, filters)
-    params = {k: v for k, v in request.query_params.items() if k != "cursor"}
-    params["cursor"] = cursor
-    return rows, cursor, {"Link": f'<{request.url.path}?{urlencode(params)}>; rel="next"'}
+    return rows, cursor, {"Link": next_link(request, cursor)}
 
 
 def strong_etag(content: bytes) -> str:

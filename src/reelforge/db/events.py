@@ -9,6 +9,7 @@ wakes in-process readers right after the commit instead of at their next poll.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -49,11 +50,25 @@ class EventSignal:
     def __init__(self) -> None:
         self._cond = threading.Condition()
         self.generation = 0
+        self._listeners: set[Callable[[], None]] = set()
 
     def notify(self) -> None:
         with self._cond:
             self.generation += 1
             self._cond.notify_all()
+            listeners = list(self._listeners)
+        for listener in listeners:
+            listener()
+
+    def subscribe(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` (on the committing thread; it must be quick and never raise) after
+        every notify, until :meth:`unsubscribe`: how an asyncio waiter wakes without polling."""
+        with self._cond:
+            self._listeners.add(listener)
+
+    def unsubscribe(self, listener: Callable[[], None]) -> None:
+        with self._cond:
+            self._listeners.discard(listener)
 
     def wait(self, seen: int, timeout: float) -> int:
         """Block until the generation moves past ``seen`` or ``timeout`` passes; return it."""

@@ -258,7 +258,8 @@ class RenderJob:
                 self._beat()
                 self._check()
                 # preparing: validate, resolve every asset, probe, compile
-                edit = parse_edit(document)
+                # Final: checked (placeholders filled) when the render was created.
+                edit = parse_edit(document, placeholders=False)
                 resolver = AssetResolver(self.services.sessions, self.services.storage, workspace_id)
                 plan, _ = plan_edit(edit, resolver=resolver, out_dir=work / "out", work_dir=work / "plan")
                 self._check()

@@ -409,12 +409,7 @@ def ingest_file(
         if not defer_previews:
             previews = _previews(storage, path, sniffed)
         state = ("pending" if defer_previews else "ready" if previews else "failed") if jobs else "none"
-        keys: dict[str, str] = {}
-        for label, preview in previews.items():
-            key = f"{prefix}/{label}.png"
-            storage.put(key, preview)
-            stored.append(key)
-            keys[label] = key
+        keys = _store_previews(storage, previews, prefix, stored)
         original = f"{prefix}/original{sniffed.suffix}"
         if move:
             storage.put(original, path)
@@ -470,12 +465,7 @@ def complete_previews(sessions: Callable[[], Session], storage: LocalStorage, as
     made = _previews(storage, source, sniffed) if source.is_file() else {}
     stored: list[str] = []
     try:
-        keys: dict[str, str] = {}
-        for label, preview in made.items():
-            key = f"{workspace_id}/{asset_id}/{label}.png"
-            storage.put(key, preview)
-            stored.append(key)
-            keys[label] = key
+        keys = _store_previews(storage, made, f"{workspace_id}/{asset_id}", stored)
         state = "ready" if keys else "failed"
         with sessions() as db:
             # Only a row still pending: a deleted asset (or one finished by another process) is left alone.
@@ -500,6 +490,18 @@ def complete_previews(sessions: Callable[[], Session], storage: LocalStorage, as
     finally:
         for preview in made.values():
             preview.unlink(missing_ok=True)
+
+
+def _store_previews(storage: LocalStorage, previews: Mapping[str, Path], prefix: str, stored: list[str]) -> dict[str, str]:
+    """Store each preview as ``<prefix>/<label>.png``; their keys by label. Each key is added to
+    ``stored`` as soon as it is written, so a failure can remove what is there."""
+    keys: dict[str, str] = {}
+    for label, preview in previews.items():
+        key = f"{prefix}/{label}.png"
+        storage.put(key, preview)
+        stored.append(key)
+        keys[label] = key
+    return keys
 
 
 def fail_previews(sessions: Callable[[], Session], asset_id: str) -> None:

@@ -17,19 +17,22 @@ Inside ``edit``, three extra keys shape the timeline before placeholders are fil
 * ``{"group": [clips...], ...}`` in a track's ``clips`` stands for its clips in order, so several
   clips can be repeated or switched together.
 
-``{{brand.*}}`` placeholders belong to brand kits: they are kept as written unless a ``brand``
-mapping is given. ``{{locale}}`` is the locale being rendered.
+``{{brand.*}}`` placeholders belong to brand kits: they are kept as written (the service fills
+them from the kit in the template's edit before the values go in, so a value is never scanned for
+placeholders). ``{{locale}}`` is the locale being rendered.
 """
 
 from __future__ import annotations
 
 import copy
+import functools
 import math
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import re2
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .errors import EditError, Problem, pointer
@@ -41,6 +44,9 @@ from .variables import PLACEHOLDER
 
 __all__ = [
     "LOCALES_KEY",
+    "LOCALE_PATTERN",
+    "MAX_CLIPS",
+    "MAX_GROUP_DEPTH",
     "VARIABLE_TYPES",
     "AssetFacts",
     "Template",
@@ -49,7 +55,6 @@ __all__ = [
     "fill_template_traced",
     "is_template_document",
     "parse_template",
-    "values_from_text",
     "values_schema",
 ]
 
@@ -62,8 +67,24 @@ REPEAT_NAMES = ("index", "number")
 RESERVED = ("brand", *BUILTINS, *REPEAT_NAMES)
 TEMPLATE_KEYS = ("if", "unless", "repeat")
 
+MAX_CLIPS = 2000
+"""Clips in one filled edit, repeats expanded: values that make more are refused (at the list
+whose repeat crossed it), so nested repeats cannot multiply into an edit nobody can render."""
+MAX_REPEAT_COPIES = 10 * MAX_CLIPS
+"""Copies made by repeats in one filled edit, counting those a condition then leaves out."""
+MAX_GROUP_DEPTH = 8
+"""Groups nested in groups, at most."""
+MAX_NUMBER = 10**15
+"""The largest magnitude a number or integer value may have (beyond it, floats lose whole units)."""
+MAX_HINTED = 20
+"""Unknown value names reported one by one with a "did you mean"; the rest are counted."""
+MAX_DEPTH = 64
+"""Nesting of objects and lists in a template document, at most (an edit needs about 10)."""
+
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$")
-_LOCALE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+LOCALE_PATTERN = r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$"
+"""A BCP 47 locale tag as templates take it: ``en``, ``fr``, ``pt-BR``, ``zh-Hant-TW``."""
+_LOCALE = re.compile(LOCALE_PATTERN)
 
 AssetFacts = Mapping[str, Any]
 """What an asset lookup knows about a reference: ``{"kind": "image", "width": 1920, "height": 1080}``
@@ -75,9 +96,9 @@ AssetFacts = Mapping[str, Any]
 
 class Validation(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    min: float | None = None
+    min: float | None = Field(None, allow_inf_nan=False)
     """number, integer: the smallest value; duration: the shortest, in seconds."""
-    max: float | None = None
+    max: float | None = Field(None, allow_inf_nan=False)
     min_length: int | None = Field(None, ge=0)
     """text: the fewest characters."""
     max_length: int | None = Field(None, ge=1)
@@ -186,6 +207,8 @@ def _type_name(value: Any) -> str:
         return "null"
     if isinstance(value, bool):
         return "a boolean"
+    if isinstance(value, float) and not math.isfinite(value):
+        return "a non-finite number (NaN or Infinity)"
     if isinstance(value, int | float):
         return "a number"
     if isinstance(value, str):
@@ -202,7 +225,38 @@ def _expected(var: Variable) -> str:
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    """A JSON number that is finite (Python's ``int`` has no infinity; a huge one is a number,
+    refused by :func:`_number_problem` for its size rather than by ``math.isfinite``)."""
+    if isinstance(value, bool):
+        return False
+    return isinstance(value, int) or (isinstance(value, float) and math.isfinite(value))
+
+
+def _number_problem(value: Any) -> tuple[str, str] | None:
+    """Why a value is not a usable number (message, code), or None when it is one."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "not a finite number (NaN and Infinity are not numbers here)", "wrong_type"
+    if not _is_number(value):
+        return "", "wrong_type"
+    if abs(value) > MAX_NUMBER:
+        return f"too large: numbers are at most {MAX_NUMBER:,} in size", "out_of_range"
+    return None
+
+
+@functools.lru_cache(maxsize=256)
+def _pattern(source: str) -> Any:
+    """A text variable's `pattern`, compiled by RE2: it matches in time linear in the text, so
+    a pattern such as ``^(a+)+$`` cannot stall a request (Python's ``re`` backtracks
+    exponentially on it). RE2 has no backreferences nor lookaround; such a pattern is refused
+    when the template is saved. :class:`ValueError` says why a pattern does not compile."""
+    options = re2.Options()
+    options.log_errors = False  # the reason comes back in the exception; RE2 would also print it
+    try:
+        return re2.compile(source, options)
+    except re2.error as exc:
+        reason = exc.args[0].decode("utf-8", "replace") if exc.args and isinstance(exc.args[0], bytes) else str(exc)
+        raise ValueError(f"not a regular expression RE2 accepts ({reason}; backreferences and lookaround "
+                         "are not supported)") from None
 
 
 def _check_value(var: Variable, value: Any, where: tuple[str | int, ...], label: str, locale: str | None,
@@ -225,11 +279,14 @@ def _check_value(var: Variable, value: Any, where: tuple[str | int, ...], label:
             bad(f"at least {checks['min_length']} characters, got {len(value)}", "too_short")
         if checks.get("max_length") is not None and len(value) > checks["max_length"]:
             bad(f"at most {checks['max_length']} characters, got {len(value)}", "too_long")
-        if checks.get("pattern") is not None and re.search(checks["pattern"], value) is None:
+        if checks.get("pattern") is not None and _pattern(checks["pattern"]).search(value) is None:
             bad(f"{value!r} does not match the pattern {checks['pattern']!r}", "pattern")
     elif kind in ("number", "integer"):
-        if not _is_number(value):
-            bad(f"expected {'an integer' if kind == 'integer' else 'a number'}, got {_type_name(value)}", "wrong_type")
+        wrong = _number_problem(value)
+        if wrong is not None:
+            message, code = wrong
+            bad(message or f"expected {'an integer' if kind == 'integer' else 'a number'}, got {_type_name(value)}",
+                code)
             return value
         if kind == "integer":
             if isinstance(value, float) and not value.is_integer():
@@ -254,7 +311,9 @@ def _check_value(var: Variable, value: Any, where: tuple[str | int, ...], label:
         except TimeValueError as exc:
             bad(str(exc), "invalid_duration")
             return value
-        if seconds is not None:
+        if seconds is not None and seconds > MAX_NUMBER:
+            bad(f"too long: at most {MAX_NUMBER:,} seconds", "out_of_range")
+        elif seconds is not None:
             _check_range(float(seconds), checks, bad, unit=" s")
     elif kind == "asset":
         if not isinstance(value, str) or not value.strip():
@@ -333,14 +392,20 @@ def _check_record(fields: Sequence[Variable], record: Mapping[str, Any], where: 
     holds every declared name (None for an optional one not given)."""
     known = {f.name for f in fields}
     out: dict[str, Any] = {}
-    for name in record:
-        if name not in known:
-            what = f"{label}.{name}" if label else name
-            hint = _closest(name, known)
-            problems.append(Problem(pointer(*where, name), f"{what}: unknown variable"
-                                    + (f" (did you mean {hint!r}?)" if hint else "")
-                                    + (f"; this template declares {', '.join(sorted(known))}" if known and not hint
-                                       else ""), "unknown_variable"))
+    unknown = [name for name in record if name not in known]
+    for name in unknown[:MAX_HINTED]:
+        what = f"{label}.{name}" if label else name
+        hint = _closest(name, known)
+        problems.append(Problem(pointer(*where, name), f"{what}: unknown variable"
+                                + (f" (did you mean {hint!r}?)" if hint else "")
+                                + (f"; this template declares {', '.join(sorted(known))}" if known and not hint
+                                   else ""), "unknown_variable"))
+    if len(unknown) > MAX_HINTED:
+        # Looking for a close name costs time per pair; past a few, the list says enough.
+        rest = unknown[MAX_HINTED:]
+        shown = ", ".join(rest[:5]) + (", …" if len(rest) > 5 else "")
+        problems.append(Problem(pointer(*where), f"{label + ': ' if label else ''}{len(rest)} more unknown "
+                                f"variables ({shown})", "unknown_variable"))
     for var in fields:
         what = f"{label}.{var.name}" if label else var.name
         here = (*where, var.name)
@@ -358,7 +423,7 @@ def _check_record(fields: Sequence[Variable], record: Mapping[str, Any], where: 
                 out[var.name] = None
                 continue
         elif (given and isinstance(value, dict) and value
-              and all(isinstance(k, str) and _LOCALE.match(k) for k in value)):
+              and all(isinstance(k, str) and _LOCALE.fullmatch(k) for k in value)):
             problems.append(Problem(pointer(*here), f"{what}: expected {_expected(var)}, got an object; per-locale "
                                     f'values are written {{"{LOCALES_KEY}": {{"en": …, "fr": …}}}}', "wrong_type"))
             continue
@@ -418,7 +483,7 @@ def _pick_locale(var: Variable, value: dict[str, Any], here: tuple[str | int, ..
         problems.append(Problem(pointer(*here), f'{label}: per-locale values are {{"{LOCALES_KEY}": '
                                 '{"en": …, "fr": …}} and nothing else', "invalid_locales"))
         return None, here
-    bad_tags = [tag for tag in per_locale if not isinstance(tag, str) or not _LOCALE.match(tag)]
+    bad_tags = [tag for tag in per_locale if not isinstance(tag, str) or not _LOCALE.fullmatch(tag)]
     for tag in bad_tags:
         problems.append(Problem(pointer(*here, LOCALES_KEY, tag), f"{label}: {tag!r} is not a locale tag "
                                 "such as en, fr or pt-BR", "invalid_locale"))
@@ -476,7 +541,7 @@ def _definition_problems(specs: Sequence[tuple[int, VariableSpec]], where: tuple
     seen: set[str] = set()
     for i, spec in specs:
         here = (*where, i)
-        if not _NAME.match(spec.name):
+        if not _NAME.fullmatch(spec.name):
             problems.append(Problem(pointer(*here, "name"), f"{spec.name!r}: a name starts with a letter or _ and "
                                     "has letters, digits, _ and - (no dots: item.field is how fields are reached)"))
         elif not nested and spec.name in RESERVED:
@@ -490,13 +555,16 @@ def _definition_problems(specs: Sequence[tuple[int, VariableSpec]], where: tuple
                 problems.append(Problem(pointer(*here, "validation", key), f"`{key}` does not apply to a {spec.type}"
                                         + (f" (it takes {', '.join(allowed)})" if allowed else "")))
         checks = spec.validation
+        for e, choice in enumerate(checks.enum or ()):
+            if isinstance(choice, float) and not math.isfinite(choice):
+                problems.append(Problem(pointer(*here, "validation", "enum", e), "not a finite number"))
         if checks.min is not None and checks.max is not None and checks.min > checks.max:
             problems.append(Problem(pointer(*here, "validation", "max"), "`max` is below `min`"))
         if checks.pattern is not None:
             try:
-                re.compile(checks.pattern)
-            except re.error as exc:
-                problems.append(Problem(pointer(*here, "validation", "pattern"), f"not a regular expression: {exc}"))
+                _pattern(checks.pattern)
+            except ValueError as exc:
+                problems.append(Problem(pointer(*here, "validation", "pattern"), str(exc)))
         if spec.kinds is not None and spec.type != "asset":
             problems.append(Problem(pointer(*here, "kinds"), "`kinds` goes with type asset"))
         if spec.type == "list":
@@ -625,7 +693,7 @@ def _repeat_problems(node: Mapping[str, Any], path: tuple[str | int, ...], scope
                                 + (f" ({', '.join(lists)})" if lists else "; declare one with type list"),
                                 "unknown_variable" if var is None else "invalid"))
         return scope
-    if not isinstance(alias, str) or not _NAME.match(alias) or alias in variables or alias in RESERVED:
+    if not isinstance(alias, str) or not _NAME.fullmatch(alias) or alias in variables or alias in RESERVED:
         problems.append(Problem(pointer(*here, "as"), "`as` is a new name for the current item (default "
                                 "\"item\"), not a variable's name"))
         return scope
@@ -639,7 +707,7 @@ _GROUP_KEYS = ("group", *TEMPLATE_KEYS, "name")
 
 
 def _clips_problems(clips: Any, path: tuple[str | int, ...], scope: _Scope, variables: Mapping[str, Variable],
-                    problems: list[Problem]) -> None:
+                    problems: list[Problem], depth: int = 0, repeated: bool = False) -> None:
     if not isinstance(clips, list):
         _placeholder_problems(clips, path, scope, variables, problems)
         return
@@ -648,6 +716,7 @@ def _clips_problems(clips: Any, path: tuple[str | int, ...], scope: _Scope, vari
         if not isinstance(element, dict):
             continue
         inner = _repeat_problems(element, here, scope, variables, problems)
+        in_repeat = repeated or "repeat" in element
         # A condition is checked per item, so it may name the item's fields.
         _condition_problems(element, here, inner, variables, problems)
         if "group" in element:
@@ -657,9 +726,19 @@ def _clips_problems(clips: Any, path: tuple[str | int, ...], scope: _Scope, vari
                                             "`unless` and `name`; put clip fields on its clips", "unknown_field"))
             if not isinstance(element["group"], list) or not element["group"]:
                 problems.append(Problem(pointer(*here, "group"), "a group is a non-empty list of clips"))
+            elif depth + 1 > MAX_GROUP_DEPTH:
+                problems.append(Problem(pointer(*here, "group"), f"groups nest at most {MAX_GROUP_DEPTH} deep",
+                                        "too_deep"))
             else:
-                _clips_problems(element["group"], (*here, "group"), inner, variables, problems)
+                _clips_problems(element["group"], (*here, "group"), inner, variables, problems, depth + 1,
+                                in_repeat)
         else:
+            start = element.get("start", "auto")
+            if in_repeat and start != "auto" and not (isinstance(start, str) and PLACEHOLDER.search(start)):
+                # Every copy would start at the same time instead of following the previous one.
+                problems.append(Problem(pointer(*here, "start"), "a repeated clip's copies follow each other, so "
+                                        'its start is "auto" (leave it out); a start that differs per item is a '
+                                        'placeholder such as "{{item.start}}"', "fixed_start"))
             rest = {k: v for k, v in element.items() if k not in TEMPLATE_KEYS}
             _placeholder_problems(rest, here, inner, variables, problems)
 
@@ -708,7 +787,7 @@ def _top_level_problems(document: Mapping[str, Any]) -> tuple[list[Problem], tup
         problems.append(Problem("/locales", 'a list of locale tags such as ["en", "fr", "ar"]'))
     else:
         for i, tag in enumerate(raw):
-            if not isinstance(tag, str) or not _LOCALE.match(tag):
+            if not isinstance(tag, str) or not _LOCALE.fullmatch(tag):
                 problems.append(Problem(pointer("locales", i), f"{tag!r} is not a locale tag such as en, fr or pt-BR"))
             elif tag in locales:
                 problems.append(Problem(pointer("locales", i), f"{tag!r} is listed twice", "duplicate"))
@@ -716,7 +795,7 @@ def _top_level_problems(document: Mapping[str, Any]) -> tuple[list[Problem], tup
                 locales.append(tag)
     default_locale = document.get("default_locale")
     if default_locale is not None:
-        if not isinstance(default_locale, str) or not _LOCALE.match(default_locale):
+        if not isinstance(default_locale, str) or not _LOCALE.fullmatch(default_locale):
             problems.append(Problem("/default_locale", "a locale tag such as en"))
             default_locale = None
         elif locales and default_locale not in locales:
@@ -725,6 +804,20 @@ def _top_level_problems(document: Mapping[str, Any]) -> tuple[list[Problem], tup
     elif locales:
         default_locale = locales[0]
     return problems, tuple(locales), default_locale
+
+
+def _too_deep(document: Any) -> str | None:
+    """The pointer of the first value nested deeper than :data:`MAX_DEPTH` (walked with a stack)."""
+    stack: list[tuple[Any, tuple[str | int, ...]]] = [(document, ())]
+    while stack:
+        node, path = stack.pop()
+        if len(path) > MAX_DEPTH:
+            return pointer(*path)
+        if isinstance(node, dict):
+            stack.extend((v, (*path, str(k))) for k, v in node.items())
+        elif isinstance(node, list):
+            stack.extend((v, (*path, i)) for i, v in enumerate(node))
+    return None
 
 
 def parse_template(document: dict[str, Any]) -> Template:
@@ -736,6 +829,10 @@ def parse_template(document: dict[str, Any]) -> Template:
     """
     if not isinstance(document, dict):
         raise EditError([Problem("", "a template is a JSON object with `edit` and `variables`")])
+    # First, before anything walks or copies it recursively.
+    too_deep = _too_deep(document)
+    if too_deep is not None:
+        raise EditError([Problem(too_deep, f"nested more than {MAX_DEPTH} levels deep", "too_deep")])
     problems, locales, default_locale = _top_level_problems(document)
     raw_vars = document.get("variables", [])
     specs: list[tuple[int, VariableSpec]] = []
@@ -770,6 +867,19 @@ def parse_template(document: dict[str, Any]) -> Template:
 
 
 @dataclass
+class _Budget:
+    clips: int = 0
+    copies: int = 0
+
+
+class _TooManyClips(Exception):
+    def __init__(self, list_name: str, what: str) -> None:
+        super().__init__(list_name)
+        self.list_name = list_name
+        self.what = what
+
+
+@dataclass
 class _Context:
     values: dict[str, Any]
     """Variable values after checking, by name."""
@@ -779,6 +889,10 @@ class _Context:
     """Keep every conditional element and repeat once (checking the template at save time)."""
     raw: bool = False
     """Expand without filling placeholders."""
+    budget: _Budget = field(default_factory=lambda: _Budget())
+    """Shared by every context of one expansion."""
+    lists: tuple[str, ...] = ()
+    """The list variables whose repeats are in force, outermost first."""
 
     def lookup(self, name: str) -> tuple[bool, Any]:
         alias, _, rest = name.partition(".")
@@ -818,22 +932,11 @@ def _as_text(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def _fill(node: Any, ctx: _Context, brand: Mapping[str, Any] | None, path: tuple[str | int, ...],
-          problems: list[Problem]) -> Any:
+def _fill(node: Any, ctx: _Context) -> Any:
     if ctx.raw:
         return copy.deepcopy(node)
     if isinstance(node, str):
-        def value_of(name: str) -> tuple[bool, Any]:
-            if name.startswith("brand."):
-                if brand is None:
-                    return False, None
-                known, value = _brand_value(brand, name[len("brand."):])
-                if not known:
-                    problems.append(Problem(pointer(*path), f"the brand kit has no {name[len('brand.'):]!r}",
-                                            "unknown_brand_value"))
-                return known, value
-            return ctx.lookup(name)
-
+        value_of = ctx.lookup
         whole = PLACEHOLDER.fullmatch(node.strip())
         if whole:
             known, value = value_of(whole[1])
@@ -845,28 +948,17 @@ def _fill(node: Any, ctx: _Context, brand: Mapping[str, Any] | None, path: tuple
 
         return PLACEHOLDER.sub(one, node)
     if isinstance(node, dict):
-        return {key: _fill(value, ctx, brand, (*path, key), problems) for key, value in node.items()}
+        return {key: _fill(value, ctx) for key, value in node.items()}
     if isinstance(node, list):
-        return [_fill(value, ctx, brand, (*path, i), problems) for i, value in enumerate(node)]
+        return [_fill(value, ctx) for value in node]
     return node
-
-
-def _brand_value(brand: Mapping[str, Any], dotted: str) -> tuple[bool, Any]:
-    node: Any = brand
-    for part in dotted.split("."):
-        if isinstance(node, Mapping) and part in node:
-            node = node[part]
-        else:
-            return False, None
-    return True, node
 
 
 Origin = tuple[str | int, ...]
 """Where an element of the filled edit comes from in the template's edit."""
 
 
-def _expand_clips(elements: Sequence[Any], ctx: _Context, brand: Mapping[str, Any] | None, path: Origin,
-                  problems: list[Problem]) -> list[tuple[Any, Origin]]:
+def _expand_clips(elements: Sequence[Any], ctx: _Context, path: Origin) -> list[tuple[Any, Origin]]:
     out: list[tuple[Any, Origin]] = []
     for c, element in enumerate(elements):
         here = (*path, c)
@@ -877,10 +969,13 @@ def _expand_clips(elements: Sequence[Any], ctx: _Context, brand: Mapping[str, An
             if not item_ctx.keeps(element):
                 continue
             if "group" in element:
-                out.extend(_expand_clips(element["group"], item_ctx, brand, (*here, "group"), problems))
+                out.extend(_expand_clips(element["group"], item_ctx, (*here, "group")))
             else:
+                item_ctx.budget.clips += 1
+                if item_ctx.budget.clips > MAX_CLIPS and item_ctx.lists:
+                    raise _TooManyClips(item_ctx.lists[-1], f"more than {MAX_CLIPS} clips")
                 clip = {k: v for k, v in element.items() if k not in TEMPLATE_KEYS}
-                out.append((_fill(clip, item_ctx, brand, here, problems), here))
+                out.append((_fill(clip, item_ctx), here))
     return out
 
 
@@ -894,26 +989,29 @@ def _repetitions(element: Mapping[str, Any], ctx: _Context) -> Iterator[_Context
     if ctx.sample:
         items = items[:1] or [_sample_record(ctx, repeat["for"])]
     for i, item in enumerate(items):
-        yield _Context(ctx.values, {**ctx.items, alias: (item, i)}, ctx.sample, ctx.raw)
+        ctx.budget.copies += 1
+        if ctx.budget.copies > MAX_REPEAT_COPIES:
+            raise _TooManyClips(repeat["for"], f"more than {MAX_REPEAT_COPIES} repeated copies")
+        yield _Context(ctx.values, {**ctx.items, alias: (item, i)}, ctx.sample, ctx.raw, ctx.budget,
+                       (*ctx.lists, repeat["for"]))
 
 
 def _sample_record(ctx: _Context, name: str) -> dict[str, Any]:
     return ctx.values.get(f"\0fields:{name}", {})
 
 
-def _expand(template: Template, ctx: _Context, brand: Mapping[str, Any] | None,
-            problems: list[Problem]) -> tuple[dict[str, Any], dict[str, Origin]]:
+def _expand(template: Template, ctx: _Context) -> tuple[dict[str, Any], dict[str, Origin]]:
     """The filled edit, and for each filled clip's pointer, where it comes from in the template."""
     origins: dict[str, Origin] = {}
     edit: dict[str, Any] = {}
     for key, value in template.edit.items():
         if key != "timeline" or not isinstance(value, dict):
-            edit[key] = _fill(value, ctx, brand, ("edit", key), problems)
+            edit[key] = _fill(value, ctx)
             continue
         timeline: dict[str, Any] = {}
         for tkey, tvalue in value.items():
             if tkey != "tracks" or not isinstance(tvalue, list):
-                timeline[tkey] = _fill(tvalue, ctx, brand, ("edit", "timeline", tkey), problems)
+                timeline[tkey] = _fill(tvalue, ctx)
                 continue
             tracks: list[Any] = []
             for t, track in enumerate(tvalue):
@@ -928,7 +1026,7 @@ def _expand(template: Template, ctx: _Context, brand: Mapping[str, Any] | None,
                     if key2 in ("if", "unless"):
                         continue
                     if key2 == "clips" and isinstance(item, list):
-                        clips = _expand_clips(item, ctx, brand, (*origin, "clips"), problems)
+                        clips = _expand_clips(item, ctx, (*origin, "clips"))
                         if not clips:
                             new = {}
                             break
@@ -936,7 +1034,7 @@ def _expand(template: Template, ctx: _Context, brand: Mapping[str, Any] | None,
                             origins[pointer("timeline", "tracks", len(tracks), "clips", c)] = where
                         new["clips"] = [clip for clip, _ in clips]
                     else:
-                        new[key2] = _fill(item, ctx, brand, (*origin, key2), problems)
+                        new[key2] = _fill(item, ctx)
                 if not new:
                     continue  # every clip of the track was left out: so is the track
                 origins[pointer("timeline", "tracks", len(tracks))] = origin
@@ -979,9 +1077,8 @@ def _sample_check(template: Template) -> None:
         if v.type == "list":
             values[f"\0fields:{v.name}"] = {f.name: _sample(f) for f in v.fields}
     ctx = _Context(values, sample=True)
-    brand_free: list[Problem] = []
-    edit, origins = _expand(template, ctx, None, brand_free)
-    raw, _ = _expand(template, _Context(values, sample=True, raw=True), None, [])
+    edit, origins = _expand(template, ctx)
+    raw, _ = _expand(template, _Context(values, sample=True, raw=True))
     # Pointers in the expanded (unfilled) edit where placeholders stand.
     from .variables import find_placeholders
 
@@ -1015,21 +1112,19 @@ def _to_template_pointer(ptr: str, origins: Mapping[str, Origin]) -> str:
 
 
 def fill_template(template: Template, values: Mapping[str, Any], *, locale: str | None = None,
-                  brand: Mapping[str, Any] | None = None,
                   asset_info: Callable[[str], AssetFacts | None] | None = None) -> dict[str, Any]:
     """The edit document for ``values`` in ``locale``; raise :class:`EditError` listing every
     problem in the values, each at ``/values/<name>[/<index>/<field>]`` naming the variable.
 
-    ``brand`` fills ``{{brand.*}}`` placeholders (kept as written when None). ``asset_info`` looks
+    ``{{brand.*}}`` placeholders are kept as written. ``asset_info`` looks
     an asset reference up (kind, width, height) to check asset variables' kinds and resolution;
     without it, asset values are only checked to be references.
     """
-    edit, _ = fill_template_traced(template, values, locale=locale, brand=brand, asset_info=asset_info)
+    edit, _ = fill_template_traced(template, values, locale=locale, asset_info=asset_info)
     return edit
 
 
 def fill_template_traced(template: Template, values: Mapping[str, Any], *, locale: str | None = None,
-                         brand: Mapping[str, Any] | None = None,
                          asset_info: Callable[[str], AssetFacts | None] | None = None,
                          ) -> tuple[dict[str, Any], Callable[[str], str]]:
     """:func:`fill_template`, and a function taking a pointer into the filled edit (a problem
@@ -1039,7 +1134,7 @@ def fill_template_traced(template: Template, values: Mapping[str, Any], *, local
     if not isinstance(values, Mapping):
         raise EditError([Problem("/values", "values are a JSON object of variable name: value", "wrong_type")])
     if locale is not None:
-        if not isinstance(locale, str) or not _LOCALE.match(locale):
+        if not isinstance(locale, str) or not _LOCALE.fullmatch(locale):
             problems.append(Problem("/locale", f"{locale!r} is not a locale tag such as en, fr or pt-BR",
                                     "invalid_locale"))
             locale = None
@@ -1053,9 +1148,12 @@ def fill_template_traced(template: Template, values: Mapping[str, Any], *, local
     if problems:
         raise EditError(problems)
     checked["locale"] = locale_used
-    edit, origins = _expand(template, _Context(checked), brand, problems)
-    if problems:
-        raise EditError(problems)
+    try:
+        edit, origins = _expand(template, _Context(checked))
+    except _TooManyClips as exc:
+        raise EditError([Problem(pointer("values", exc.list_name),
+                                 f"{exc.list_name}: with these items the repeats make {exc.what} in one edit; "
+                                 "give fewer items (or split them over several renders)", "too_long")]) from None
     return _numbers_as_text(edit), lambda ptr: _to_template_pointer(ptr, origins)
 
 
@@ -1157,51 +1255,3 @@ def values_schema(template: Template) -> dict[str, Any]:
     """The JSON Schema (draft 2020-12) of a values object for ``template``."""
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", "title": "Template values",
             **_record_schema(template.variables, template.locales)}
-
-
-# --------------------------------------------------------------------------- values from text
-
-
-_TRUE = ("true", "yes", "1", "on")
-_FALSE = ("false", "no", "0", "off", "")
-
-
-def values_from_text(template: Template, row: Mapping[str, str]) -> dict[str, Any]:
-    """Typed values from text (a CSV row): numbers parsed, booleans from true/false/yes/no/1/0,
-    lists and per-locale values from JSON. An empty cell is no value. Text that does not parse
-    is kept as text, so :func:`fill_template` reports it with the variable's name."""
-    import json
-
-    out: dict[str, Any] = {}
-    for name, text in row.items():
-        var = template.variable(name)
-        if text is None or (isinstance(text, str) and text.strip() == ""):
-            continue
-        if not isinstance(text, str) or var is None:
-            out[name] = text
-            continue
-        stripped = text.strip()
-        if (stripped.startswith("{") and LOCALES_KEY in stripped) or var.type == "list":
-            try:
-                out[name] = json.loads(stripped)
-                continue
-            except json.JSONDecodeError:
-                out[name] = text
-                continue
-        if var.type in ("number", "integer"):
-            try:
-                number = float(stripped)
-                out[name] = int(number) if var.type == "integer" and number.is_integer() else number
-            except ValueError:
-                out[name] = text
-        elif var.type == "boolean":
-            lowered = stripped.lower()
-            out[name] = True if lowered in _TRUE else False if lowered in _FALSE else text
-        elif var.type == "duration":
-            try:
-                out[name] = float(stripped)
-            except ValueError:
-                out[name] = stripped
-        else:
-            out[name] = text
-    return out

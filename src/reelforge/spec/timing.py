@@ -69,7 +69,7 @@ def parse_time(value: float | int | str) -> TimeRef:
     if isinstance(value, bool):
         raise TimeValueError(f"expected {TIME_HELP}, got a boolean")
     if isinstance(value, int | float):
-        if not math.isfinite(value):
+        if isinstance(value, float) and not math.isfinite(value):  # an int is finite, however large
             raise TimeValueError(f"expected {TIME_HELP}, got {value!r}")
         if value < 0:
             raise TimeValueError(f"a time cannot be negative (got {value})")

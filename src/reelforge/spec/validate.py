@@ -135,15 +135,18 @@ def _semantic_problems(edit: Edit) -> list[Problem]:
     return problems
 
 
-def parse_edit(document: Any, variables: Mapping[str, Any] | None = None) -> Edit:
+def parse_edit(document: Any, variables: Mapping[str, Any] | None = None, *, placeholders: bool = True) -> Edit:
     """Validate an edit given as parsed JSON; raise :class:`EditError` listing every problem.
 
     ``variables`` fill ``{{name}}`` placeholders first; a placeholder without a value is a problem.
+    ``placeholders=False``: the document is final (a filled template, a stored render), its
+    text taken as written: a value that says "{{name}}" is text, not a placeholder.
     """
     if not isinstance(document, dict):
         raise EditError([Problem("", "an edit is a JSON object with `timeline` and `outputs`")])
-    # Always strict: a placeholder left without a value would render as literal "{{name}}".
-    document = substitute(document, variables or {})
+    if placeholders:
+        # Strict: a placeholder left without a value would render as literal "{{name}}".
+        document = substitute(document, variables or {})
     try:
         edit = Edit.model_validate(document)
     except ValidationError as exc:

@@ -23,16 +23,18 @@ from reelforge.db.audit import record_audit
 from reelforge.db.events import Event, record_event
 from reelforge.db.models import new_id, utcnow
 from reelforge.db.webhooks import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookMessage
+from reelforge.representations import json_ready
 from reelforge.settings import Settings
 
-from .signing import SecretBox, minified
+from .signing import minified
 from .ssrf import AddressPolicy, UrlPolicy
 
 __all__ = [
     "EVENT_TYPE_PATTERN",
+    "EXHAUSTED_EVENT",
+    "NOT_DELIVERED",
     "Claimed",
     "Outcome",
-    "active_secrets",
     "disable_endpoint",
     "endpoint_json",
     "event_message",
@@ -49,8 +51,8 @@ RESPONSE_BODY_LIMIT = 4096
 THIN_VALUE_LIMIT = 512
 """A member of the event's resource larger than this (as JSON) stays out of the payload."""
 THIN_PAYLOAD_LIMIT = 16 * 1024
-RETRY_AFTER_STATUSES = frozenset({429, 502, 503, 504})
 THROTTLE_STATUSES = frozenset({429, 502, 503, 504})
+"""A receiver saying it is overloaded: its Retry-After is honoured and its concurrency lowered."""
 LOGGED_HEADERS = ("content-type", "content-length", "retry-after", "location", "date", "server", "x-request-id",
                   "request-id")
 ERROR_TEXT = {
@@ -60,6 +62,12 @@ ERROR_TEXT = {
     "tls": "the TLS handshake failed (certificate or protocol)",
     "ssrf_blocked": "the URL is not allowed, or resolves to an address deliveries may not reach",
 }
+
+
+EXHAUSTED_EVENT = "webhook_message.exhausted"
+NOT_DELIVERED = frozenset({EXHAUSTED_EVENT})
+"""Event types never sent to webhook endpoints: an endpoint failing for good would otherwise
+notify the others, and two failing endpoints would notify each other for ever."""
 
 
 def utc_iso(moment: datetime) -> str:
@@ -87,16 +95,6 @@ def matches(patterns: Iterable[str], event_type: str) -> bool:
     return False
 
 
-def active_secrets(endpoint: WebhookEndpoint, box: SecretBox, now: datetime | None = None) -> list[str]:
-    """The secrets that sign now: the current one, and the previous one during its overlap."""
-    now = now or utcnow()
-    found = [box.open(endpoint.secret, endpoint.id)]
-    if (endpoint.previous_secret and endpoint.previous_secret_expires_at is not None
-            and endpoint.previous_secret_expires_at > now):
-        found.append(box.open(endpoint.previous_secret, endpoint.id))
-    return found
-
-
 def endpoint_json(endpoint: WebhookEndpoint, now: datetime | None = None) -> dict[str, Any]:
     """The endpoint as the API shows it (never its secret)."""
     now = now or utcnow()
@@ -113,16 +111,6 @@ def endpoint_json(endpoint: WebhookEndpoint, now: datetime | None = None) -> dic
         "created_at": endpoint.created_at, "updated_at": endpoint.updated_at,
         "messages_url": f"/v1/webhook_endpoints/{endpoint.id}/messages",
     }
-
-
-def _json_ready(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return utc_iso(value)
-    if isinstance(value, dict):
-        return {str(k): _json_ready(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_ready(v) for v in value]
-    return value
 
 
 def disable_endpoint(db: Session, endpoint_id: str, reason: str, *, actor_type: str = "system",
@@ -145,7 +133,7 @@ def disable_endpoint(db: Session, endpoint_id: str, reason: str, *, actor_type: 
     assert endpoint is not None
     record_event(db, workspace_id=endpoint.workspace_id, type="webhook_endpoint.disabled",
                  resource_type="webhook_endpoint", resource_id=endpoint.id,
-                 data=_json_ready(endpoint_json(endpoint, now)))
+                 data=json_ready(endpoint_json(endpoint, now)))
     record_audit(db, workspace_id=endpoint.workspace_id, action="webhook_endpoint.disabled",
                  resource_type="webhook_endpoint", resource_id=endpoint.id, actor_type=actor_type,
                  actor_id=actor_id, details={"reason": reason}, request_id=request_id)
@@ -251,7 +239,7 @@ class Outcome:
 
     def retry_after(self) -> float | None:
         """Seconds the receiver asked us to wait (429/502/503/504 only), if it said."""
-        if self.status not in RETRY_AFTER_STATUSES:
+        if self.status not in THROTTLE_STATUSES:
             return None
         value = self.headers.get("retry-after", "").strip()
         if not value:
@@ -350,9 +338,15 @@ def _move_on(db: Session, claimed: Claimed, outcome: Outcome, endpoint: WebhookE
                 last_attempt_at=outcome.attempted_at, last_response_status=outcome.status,
                 last_error=outcome.error_class, updated_at=now)
         .execution_options(synchronize_session=False)))
-    if moved.rowcount != 1 and db.scalar(select(WebhookDelivery.id)
-                                         .where(WebhookDelivery.id == claimed.delivery_id)) is None:
-        return "deleted"
+    if moved.rowcount != 1:
+        # Not our claim any more (deleted, or taken over after the lease ran out): the attempt is
+        # logged, but its holder decides the delivery's fate and the endpoint's health.
+        outcome.next_attempt_at = None
+        if db.scalar(select(WebhookDelivery.id).where(WebhookDelivery.id == claimed.delivery_id)) is None:
+            return "deleted"
+        return "superseded"
+    if status == "failed" and outcome.status != 410 and endpoint.enabled:
+        _record_exhausted(db, claimed, endpoint)
     if not outcome.succeeded:
         db.execute(update(WebhookEndpoint).where(WebhookEndpoint.id == endpoint.id)
                    .values(failing_since=func.coalesce(WebhookEndpoint.failing_since, outcome.attempted_at),
@@ -366,3 +360,14 @@ def _move_on(db: Session, claimed: Claimed, outcome: Outcome, endpoint: WebhookE
               and now - endpoint.failing_since >= timedelta(seconds=settings.webhooks_disable_after)):
             disable_endpoint(db, endpoint.id, "failing")
     return status
+
+
+def _record_exhausted(db: Session, claimed: Claimed, endpoint: WebhookEndpoint) -> None:
+    """``webhook_message.exhausted``: the retry schedule ran out for this message at this
+    endpoint. An event (listed and streamed) but never delivered by webhook (see
+    :data:`NOT_DELIVERED`)."""
+    event_type = db.scalar(select(WebhookMessage.type).where(WebhookMessage.id == claimed.message_id))
+    record_event(db, workspace_id=endpoint.workspace_id, type=EXHAUSTED_EVENT, resource_type="webhook_message",
+                 resource_id=claimed.message_id,
+                 data={"id": claimed.message_id, "object": "webhook_message", "endpoint_id": endpoint.id,
+                       "message_id": claimed.message_id, "event_type": event_type, "attempts": claimed.number})

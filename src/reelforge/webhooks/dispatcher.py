@@ -16,8 +16,10 @@ running when it was seen has finished (or ``gap_timeout`` passed; a rolled-back 
 a gap for ever).
 
 Delivery: due deliveries are claimed with a conditional ``UPDATE … WHERE status = 'pending'``
-(the row count says who won, as the render worker claims renders), with a lease; the attempt's
-outcome is written by the lease holder only. A dispatcher that dies leaves its claims to expire
+(the row count says who won, as the render worker claims renders), with a lease, renewed from
+the moment a claim gets its slot to send (a claim queued behind the endpoint's cap may outwait
+its first lease; one taken back meanwhile is not sent); the attempt's outcome is written by the
+lease holder only. A dispatcher that dies leaves its claims to expire
 and be taken again (the receiver may then see a message twice, with the same ``webhook-id``:
 at-least-once); a dispatcher stopped cleanly finishes or hands back its claims. Retries wait
 in the database (``next_attempt_at``), so they survive restarts.
@@ -55,6 +57,7 @@ from reelforge.settings import Settings
 from .delivery import (
     ERROR_TEXT,
     LOGGED_HEADERS,
+    NOT_DELIVERED,
     RESPONSE_BODY_LIMIT,
     THROTTLE_STATUSES,
     Claimed,
@@ -107,6 +110,9 @@ class WebhookDispatcher:
         self._db_pool: ThreadPoolExecutor | None = None
         self._held: Counter[str] = Counter()
         """Deliveries claimed and not finished, per endpoint (sending, or queued for a slot)."""
+        self._holding: set[str] = set()
+        """Deliveries with a task here: never claimed again by this dispatcher meanwhile (its
+        name would match the old task's renewal too), even if their lease ran out."""
         self._active: Counter[str] = Counter()
         """Attempts sending now, per endpoint (at most its cap)."""
         self._slots: dict[str, asyncio.Condition] = {}
@@ -229,6 +235,7 @@ class WebhookDispatcher:
                     claims = await self._db(self._claim)
                     for claim in claims:
                         self._held[claim.endpoint_id] += 1
+                        self._holding.add(claim.delivery_id)
                         task = asyncio.create_task(self._attempt(client, claim))
                         tasks.add(task)
                         task.add_done_callback(tasks.discard)
@@ -389,6 +396,8 @@ class WebhookDispatcher:
             messages: list[dict[str, Any]] = []
             deliveries: list[dict[str, Any]] = []
             for event in usable:
+                if event.type in NOT_DELIVERED:
+                    continue
                 targets = [ep for ep in endpoints if ep.workspace_id == event.workspace_id
                            and ep.created_at <= event.created_at and matches(ep.event_types, event.type)
                            # an endpoint is never told about itself (no feedback loop of failures)
@@ -458,7 +467,7 @@ class WebhookDispatcher:
             room = dict(self._held)
             chosen: list[str] = []
             for row in rows:
-                if self._paused.get(row.endpoint_id, 0.0) > clock:
+                if self._paused.get(row.endpoint_id, 0.0) > clock or row.id in self._holding:
                     continue
                 # Claimed ahead up to twice the cap, so a freed slot starts the next one at once;
                 # claimed again only once that queue ran dry, so claims come in batches.
@@ -534,6 +543,10 @@ class WebhookDispatcher:
             if paused > 0:  # the receiver asked for a pause while this one waited: not now
                 await self._db(self._hand_back, claim, paused)
                 return
+            # The claim may have waited for its slot longer than its lease: renew it now, or
+            # leave the send to whoever took the delivery over (no second delivery).
+            if not await self._db(self._renew, claim):
+                return
             outcome = await self._send(client, claim)
             self.sent += 1
             self._adapt(endpoint, outcome)
@@ -545,6 +558,7 @@ class WebhookDispatcher:
                 self._active[endpoint] -= 1
                 async with slot:
                     slot.notify()
+            self._holding.discard(claim.delivery_id)
             self._held[endpoint] -= 1
             if self._held[endpoint] <= 0:
                 del self._held[endpoint]
@@ -552,6 +566,33 @@ class WebhookDispatcher:
                     self._active.pop(endpoint, None)
             if self._wake is not None:
                 self._wake.set()
+
+    def _renew(self, claim: Claimed) -> bool:
+        """Extend the claim's lease from now, for one send; False when the claim is no longer
+        this dispatcher's (its lease expired and the delivery was taken back) or the endpoint
+        was disabled or deleted meanwhile (the delivery then fails like the endpoint's other
+        waiting ones, replayable with recover)."""
+        with self.sessions() as db:
+            now = utcnow()
+            ours = (WebhookDelivery.id == claim.delivery_id, WebhookDelivery.status == "sending",
+                    WebhookDelivery.claimed_by == self.name)
+            enabled = exists().where(WebhookEndpoint.id == WebhookDelivery.endpoint_id,
+                                     WebhookEndpoint.enabled.is_(True))
+            renewed = cast(CursorResult[Any], db.execute(
+                update(WebhookDelivery).where(*ours, enabled)
+                .values(claimed_until=now + timedelta(seconds=self.lease), updated_at=now)
+                .execution_options(synchronize_session=False)))
+            if renewed.rowcount == 1:
+                db.commit()
+                return True
+            failed = cast(CursorResult[Any], db.execute(
+                update(WebhookDelivery).where(*ours)
+                .values(status="failed", next_attempt_at=None, claimed_by=None, claimed_until=None, updated_at=now)
+                .execution_options(synchronize_session=False)))
+            db.commit()
+            log.info("webhook delivery %s not sent: %s", claim.delivery_id,
+                     "its endpoint was disabled" if failed.rowcount else "its claim was taken over")
+            return False
 
     def _hand_back(self, claim: Claimed, delay: float) -> None:
         with self.sessions() as db:

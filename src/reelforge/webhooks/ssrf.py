@@ -2,17 +2,17 @@
 
 Used by webhook delivery and meant for every fetch of a user-supplied URL (media import):
 
-* :func:`check_url` validates a URL's shape: scheme, no userinfo, a host, an allowed port,
-  length. It runs at registration and again before every request.
+* :func:`check_url` validates a URL's shape: scheme, no userinfo, a host (a DNS-valid name or
+  an allowed address), an allowed port, length. It runs at registration and again before every request.
 * :func:`resolve_safe` resolves a host once and refuses it if ANY address is not a public
   unicast one (loopback, RFC 1918, CGNAT, ULA, link-local, cloud metadata, multicast,
   unspecified, reserved, documentation ranges, plus the configured extra networks), after
-  unwrapping IPv4-mapped, 6to4, Teredo and NAT64 forms. A literal IP goes through the same
+  unwrapping IPv4-mapped, -compatible and -translated, 6to4, Teredo and NAT64 forms. A literal IP goes through the same
   check, and odd spellings (``2130706433``, ``0177.0.0.1``) become real addresses first, since
   the system resolver normalises them.
-* :class:`SafeAsyncTransport` (and the blocking :class:`SafeTransport`) are httpx transports
-  whose network backend does that resolution itself at connection time and connects to the
-  address it validated, so DNS rebinding (a public answer at registration, ``127.0.0.1`` when
+* :class:`SafeAsyncTransport` (the webhook dispatcher's) is an httpx transport whose network
+  backend does that resolution itself at connection time and connects to the address it
+  validated, so DNS rebinding (a public answer at registration, ``127.0.0.1`` when
   the request is made) has no window. httpx still sends ``Host`` and TLS SNI (and checks the
   certificate) for the original name. Proxies from the environment are ignored.
 
@@ -36,7 +36,6 @@ __all__ = [
     "BlockedAddress",
     "ResolutionFailed",
     "SafeAsyncTransport",
-    "SafeTransport",
     "UnsafeURL",
     "UrlPolicy",
     "check_url",
@@ -56,8 +55,15 @@ DENIED_NETWORKS: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = tup
         "192.0.0.0/24", "192.0.2.0/24", "192.168.0.0/16", "198.18.0.0/15", "198.51.100.0/24", "203.0.113.0/24",
         "224.0.0.0/4", "240.0.0.0/4", "255.255.255.255/32", "100.100.100.200/32",
         "::/128", "::1/128", "fc00::/7", "fe80::/10", "ff00::/8", "2001:db8::/32", "fd00:ec2::254/128",
+        # IPv6 forms carrying an IPv4 address that ``is_global`` does not see through (on some
+        # Python versions): IPv4-compatible (deprecated), IPv4-translated (SIIT), local-use
+        # NAT64 (RFC 8215), and the deprecated site-local range.
+        "::/96", "::ffff:0:0:0/96", "64:ff9b:1::/48", "fec0::/10",
     ))
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")
+_COMPATIBLE = ipaddress.ip_network("::/96")
+_TRANSLATED = ipaddress.ip_network("::ffff:0:0:0/96")
 MAX_URL_LENGTH = 2048
 
 
@@ -117,9 +123,17 @@ class AddressPolicy:
 
 
 def _embedded(ip: IPAddress) -> list[IPAddress]:
-    """The address and every IPv4 address an IPv6 one carries (mapped, 6to4, Teredo, NAT64)."""
+    """The address and every IPv4 address an IPv6 one carries (mapped, compatible, translated,
+    6to4, Teredo, NAT64)."""
     found: list[IPAddress] = [ip]
     if isinstance(ip, ipaddress.IPv6Address):
+        if (ip in _COMPATIBLE or ip in _TRANSLATED) and int(ip) & 0xFFFFFFFF > 1:  # not :: or ::1
+            found.append(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
+        if ip in _NAT64_LOCAL:  # its operator picks the prefix length: the /96 and /48 layouts
+            value = int(ip)
+            for embedded in (value & 0xFFFFFFFF, ((value >> 64) & 0xFFFF) << 16 | (value >> 40) & 0xFFFF):
+                if embedded:
+                    found.append(ipaddress.IPv4Address(embedded))
         if ip.ipv4_mapped is not None:
             found.append(ip.ipv4_mapped)
         if ip.sixtofour is not None:
@@ -167,7 +181,25 @@ def check_url(url: str, policy: UrlPolicy) -> httpx.URL:
         why = policy.addresses.refusal(host)
         if why is not None:
             raise BlockedAddress(f"the URL's host {why}")
+    else:
+        why = _bad_host_name(host)
+        if why is not None:
+            raise UnsafeURL(f"the URL's host {why}", reason="invalid")
     return parsed.copy_with(fragment=None)
+
+
+def _bad_host_name(host: str) -> str | None:
+    """Why ``host`` (as httpx normalised it: IDNA already applied) cannot be a DNS name, or None.
+    The resolver would raise ``UnicodeError`` on these rather than fail to resolve them."""
+    name = host[:-1] if host.endswith(".") else host  # one trailing dot: the root, allowed
+    if len(name) > 253:
+        return "is longer than 253 characters"
+    for label in name.split("."):
+        if not label:
+            return "has an empty label (two dots in a row, or a leading dot)"
+        if len(label) > 63:
+            return f"has a label longer than 63 characters ({label[:16]}…)"
+    return None
 
 
 def _is_ip_literal(host: str) -> bool:
@@ -194,7 +226,7 @@ def resolve_safe(host: str, port: int, policy: AddressPolicy, resolver: Resolver
     public and private answers is an attack pattern, not a choice to make for the attacker)."""
     try:
         addresses = list(resolver(host, port))
-    except OSError as exc:
+    except (OSError, UnicodeError, ValueError) as exc:  # UnicodeError: a name the IDNA codec refuses
         raise ResolutionFailed(f"{host} does not resolve ({exc.__class__.__name__})") from None
     if not addresses:
         raise ResolutionFailed(f"{host} has no addresses")
@@ -238,38 +270,17 @@ class _PinnedAsyncBackend(httpcore.AsyncNetworkBackend):
         await self._inner.sleep(seconds)
 
 
-class _PinnedBackend(httpcore.NetworkBackend):
-    def __init__(self, policy: AddressPolicy, resolver: Resolver):
-        self._policy = policy
-        self._resolver = resolver
-        self._inner = httpcore.SyncBackend()
-
-    def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
-                    socket_options: Iterable[Any] | None = None) -> httpcore.NetworkStream:
-        addresses = resolve_safe(host, port, self._policy, self._resolver)
-        last: Exception | None = None
-        for address in addresses:
-            try:
-                return self._inner.connect_tcp(address, port, timeout=timeout, local_address=local_address,
-                                               socket_options=socket_options)
-            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
-                last = exc
-        assert last is not None
-        raise last
-
-    def connect_unix_socket(self, path: str, timeout: float | None = None,
-                            socket_options: Iterable[Any] | None = None) -> httpcore.NetworkStream:
-        raise BlockedAddress("unix sockets are never connected to")
-
-    def sleep(self, seconds: float) -> None:
-        self._inner.sleep(seconds)
-
-
 ASYNC_LIMITS = httpx.Limits(max_connections=200, max_keepalive_connections=50)
-SYNC_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20)
 
 # httpx's transports take no network backend, so the pool they build is replaced by one with
 # ours (same settings otherwise); their request/exception mapping is kept as it is.
+
+
+def _pool_options(limits: httpx.Limits) -> dict[str, Any]:
+    """The pool httpx would build for ``limits`` (its TLS defaults), HTTP/1.1 only, no retries."""
+    return {"ssl_context": httpx.create_ssl_context(trust_env=False), "max_connections": limits.max_connections,
+            "max_keepalive_connections": limits.max_keepalive_connections,
+            "keepalive_expiry": limits.keepalive_expiry, "http1": True, "http2": False, "retries": 0}
 
 
 class SafeAsyncTransport(httpx.AsyncHTTPTransport):
@@ -278,22 +289,8 @@ class SafeAsyncTransport(httpx.AsyncHTTPTransport):
     def __init__(self, policy: AddressPolicy, *, resolver: Resolver = system_resolver,
                  limits: httpx.Limits = ASYNC_LIMITS):
         super().__init__(trust_env=False, limits=limits)
-        self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=httpx.create_ssl_context(trust_env=False), max_connections=limits.max_connections,
-            max_keepalive_connections=limits.max_keepalive_connections, keepalive_expiry=limits.keepalive_expiry,
-            http1=True, http2=False, retries=0, network_backend=_PinnedAsyncBackend(policy, resolver))
-
-
-class SafeTransport(httpx.HTTPTransport):
-    """The blocking counterpart of :class:`SafeAsyncTransport`."""
-
-    def __init__(self, policy: AddressPolicy, *, resolver: Resolver = system_resolver,
-                 limits: httpx.Limits = SYNC_LIMITS):
-        super().__init__(trust_env=False, limits=limits)
-        self._pool = httpcore.ConnectionPool(
-            ssl_context=httpx.create_ssl_context(trust_env=False), max_connections=limits.max_connections,
-            max_keepalive_connections=limits.max_keepalive_connections, keepalive_expiry=limits.keepalive_expiry,
-            http1=True, http2=False, retries=0, network_backend=_PinnedBackend(policy, resolver))
+        self._pool = httpcore.AsyncConnectionPool(**_pool_options(limits),
+                                                  network_backend=_PinnedAsyncBackend(policy, resolver))
 
 
 def unsafe_cause(exc: BaseException) -> UnsafeURL | None:

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from reelforge.db.audit import record_audit
 from reelforge.db.batches import (
     Batch,
     BatchItem,
@@ -34,17 +35,20 @@ from reelforge.jobs.render_job import RUNNING_STATES, rows_updated
 from reelforge.representations import output_assets, record_render_event, render_json
 from reelforge.spec.errors import EditError
 from reelforge.spec.models import Edit
+from reelforge.spec.templates import LOCALE_PATTERN
 from reelforge.spec.validate import parse_edit
 
 from .. import batch_templates as templates_access
 from .. import examples_batches as ex
+from ..audit import audit_actor
 from ..auth import Principal, check_scope, require
 from ..batch_rows import CsvRow, parse_csv_rows
-from ..edits import prepare_service_edit
+from ..brands import BrandUse
+from ..edits import PreparedEdit, non_finite, prepare_service_edit
 from ..idempotency import Idempotency, idempotency
 from ..pagination import list_body, page
 from ..problems import ApiError
-from ..services import Services, get_db, get_services
+from ..services import Services, get_db, get_services, owned
 from .renders import enqueue_render
 
 router = APIRouter(tags=["batches"])
@@ -58,8 +62,7 @@ MAX_CSV_BYTES = 2 * 1024 * 1024
 MAX_METADATA_BYTES = 16 * 1024
 CSV_TYPES = ("text/csv", "application/csv", "text/plain", "application/octet-stream", "application/vnd.ms-excel")
 
-Locale = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8}){0,3}$",
-                                          max_length=35)]
+Locale = Annotated[str, StringConstraints(strip_whitespace=True, pattern=LOCALE_PATTERN, max_length=35)]
 Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100,
                                        pattern=r"^[^\x00-\x1f\x7f]+$")]
 RenderState = Literal["queued", "preparing", "rendering", "finishing", "running", "succeeded", "failed", "cancelled"]
@@ -129,6 +132,7 @@ async def _read_request(request: Request) -> tuple[BatchCreate, str | None]:
                                    errors=[{"pointer": "#/batch", "detail": "not valid JSON", "code": "json_invalid"}]
                                    ) from None
                 raise _body_errors(exc, ("batch",)) from None
+            _finite(body)
             upload = form.get("rows_csv")
             unknown = sorted(set(form.keys()) - {"batch", "rows_csv"})
             if unknown:
@@ -163,13 +167,24 @@ async def _read_request(request: Request) -> tuple[BatchCreate, str | None]:
     raw_body = await request.body()
     try:
         document = json.loads(raw_body)
-    except ValueError:
-        raise ApiError("invalid-json", "the body is not valid JSON") from None
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
+        raise ApiError("invalid-json", "the body is not valid JSON (or is nested too deeply)") from None
     try:
         body = BatchCreate.model_validate(document)
     except ValidationError as exc:
         raise _body_errors(exc, ()) from None
+    _finite(body)
     return body, body.rows_csv
+
+
+def _finite(body: BatchCreate) -> None:
+    """NaN and Infinity are not JSON (Python's parser takes them; PostgreSQL refuses them)."""
+    parts = {"rows": body.rows, "outputs": body.outputs, "metadata": body.metadata}
+    infinite = list(non_finite({k: v for k, v in parts.items() if v is not None}))
+    if infinite:
+        count = len(infinite)
+        raise ApiError("validation-error", f"{count} problem{'s' if count != 1 else ''} in the request",
+                       errors=[{"pointer": "#" + p.pointer, "code": p.code, "detail": p.message} for p in infinite])
 
 
 # ------------------------------------------------------------------ planning the items
@@ -198,6 +213,7 @@ class _Item:
     edit: Edit
     key: str
     origin: Callable[[str], str] | None
+    prepared: PreparedEdit
     duplicate_of: int | None = None
     render_id: str | None = None
 
@@ -321,27 +337,32 @@ def _plan(db: Session, principal: Principal, body: BatchCreate, template: templa
                 problems.append({"pointer": row.pointer, "detail": "a row is an object of variable values",
                                  "code": "type"})
             origin: Callable[[str], str] | None = None
+            brand: BrandUse | None = None
             if not problems:
                 try:
-                    document, origin = template.fill(db, row.values, locale)
+                    # As a render from the template does: a brand kit the edit names fills the
+                    # template's brand placeholders in the row's locale, before the values go in.
+                    filled = template.fill(db, row.values, locale)
+                    document, origin, brand = filled.document, filled.origin, filled.brand
                 except EditError as exc:
                     problems = _value_problems(row, exc)
+                except templates_access.BrandProblems as exc:
+                    problems = [{"pointer": row.pointer, "detail": p.message, "code": p.code,
+                                 "template_pointer": p.pointer, **({"line": row.number} if row.from_csv else {})}
+                                for p in exc.problems]
             if document is not None and body.outputs is not None:
                 document = {**document, "outputs": body.outputs}
-            edit = None
-            if document is not None:
+            prepared = None
+            if document is not None and not problems:
                 try:
-                    # As a render from the template does: a brand kit the edit names is filled in the
-                    # row's locale, and the render stores the filled edit.
                     prepared = prepare_service_edit(document, db, principal.workspace_id, pointer_prefix="/edit",
-                                                    locale=locale or template.default_locale)
-                    document, edit = prepared.document, prepared.edit
+                                                    branded=brand, filled_template=True)
                 except ApiError as exc:
                     problems = _edit_problems(row, exc, origin, body.outputs is not None)
-            if problems or document is None or edit is None:
+            if problems or document is None or prepared is None:
                 rejected.append({"row": row.number, "locale": locale, "errors": problems})
                 continue
-            item = _Item(len(items), row, locale, document, edit, _key(document), origin)
+            item = _Item(len(items), row, locale, document, prepared.edit, _key(document), origin, prepared)
             if item.key in first:
                 item.duplicate_of = first[item.key].position
             else:
@@ -381,7 +402,8 @@ def _create(db: Session, services: Services, principal: Principal, body: BatchCr
         made = group[0]
         tag = {"id": batch.id, "items": [{"row": i.row, "locale": i.locale} for i in group], "tags": list(body.tags)}
         try:
-            render = enqueue_render(db, services, principal, made.document, edit=made.edit, metadata={"batch": tag},
+            render = enqueue_render(db, services, principal, made.document, prepared=made.prepared,
+                                    metadata={"batch": tag},
                                     template_id=template.id, template_version=template.version, locale=made.locale,
                                     commit=False)
         except ApiError as exc:
@@ -417,10 +439,7 @@ def _refused(rejected: list[dict[str, Any]], some_valid: bool) -> ApiError:
 
 
 def _batch(db: Session, principal: Principal, batch_id: str) -> Batch:
-    batch = db.get(Batch, batch_id)
-    if batch is None or batch.workspace_id != principal.workspace_id:
-        raise ApiError("not-found", f"no batch {batch_id}")
-    return batch
+    return owned(db, Batch, batch_id, principal.workspace_id, "batch")
 
 
 # ------------------------------------------------------------------ routes
@@ -550,18 +569,31 @@ def list_batch_renders(
 
 @router.post("/v1/batches/{batch_id}/cancel", status_code=202, summary="Cancel a batch",
              responses=ex.CANCEL_BATCH_RESPONSES)
-def cancel_batch(batch_id: str, db: Session = Depends(get_db),
+def cancel_batch(batch_id: str, request: Request, db: Session = Depends(get_db),
                  principal: Principal = Depends(require("batches:write"))) -> dict[str, Any]:
     """Queued renders are cancelled at once; running ones are asked to stop (as
     `POST /v1/renders/{id}/cancel` does: FFmpeg stops within seconds, one already `finishing`
     completes). Answers 202 with the batch; it is `cancelled` once its last render ended. A batch
     whose renders have all ended cannot be cancelled (409)."""
-    batch = _batch(db, principal, batch_id)
-    if batch.finished_at is not None:
-        raise ApiError("conflict", f"the batch already finished ({batch_json(db, batch)['state']}); "
-                                   "there is nothing to cancel")
-    renders = select(BatchItem.render_id).where(BatchItem.batch_id == batch.id)
+    _batch(db, principal, batch_id)
     now = utcnow()
+    # Locked as settle_batches locks it, and claimed by one conditional write (which also takes
+    # SQLite's write lock): a render ending meanwhile either finished the batch first (409 here)
+    # or waits for this cancel and then finishes the batch as cancelled. Two cancels: one wins.
+    db.scalars(select(Batch.id).where(Batch.id == batch_id).with_for_update()).one()
+    claimed = rows_updated(db, update(Batch).where(Batch.id == batch_id, Batch.finished_at.is_(None),
+                                                   Batch.cancel_requested.is_(False))
+                           .values(cancel_requested=True, cancelled_at=now))
+    batch = db.scalars(select(Batch).where(Batch.id == batch_id).execution_options(populate_existing=True)).one()
+    if not claimed:
+        if batch.finished_at is not None:
+            db.rollback()
+            raise ApiError("conflict", f"the batch already finished ({batch_json(db, batch)['state']}); "
+                                       "there is nothing to cancel")
+        # Asked already: the renders were told then; asking again changes nothing and emits nothing.
+        db.commit()
+        return batch_json(db, batch)
+    renders = select(BatchItem.render_id).where(BatchItem.batch_id == batch.id)
     queued = list(db.scalars(select(Render.id).where(Render.id.in_(renders), Render.state == "queued")))
     dropped = []
     for render_id in queued:
@@ -572,12 +604,12 @@ def cancel_batch(batch_id: str, db: Session = Depends(get_db),
     # Running: each worker sees the flag with its next heartbeat and stops FFmpeg.
     rows_updated(db, update(Render).where(Render.id.in_(renders), Render.state.in_(RUNNING_STATES))
                  .values(cancel_requested=True))
-    batch.cancel_requested = True
-    batch.cancelled_at = now
     db.flush()
     for render in db.scalars(select(Render).where(Render.id.in_(dropped)).execution_options(populate_existing=True)):
         record_render_event(db, render, "render.cancelled")
     record_batch_event(db, batch, "batch.cancelled")
+    record_audit(db, workspace_id=batch.workspace_id, action="batch.cancelled", resource_type="batch",
+                 resource_id=batch.id, details={"renders_cancelled": len(dropped)}, **audit_actor(principal, request))
     settle_batches(db, dropped)
     db.commit()
     db.refresh(batch)

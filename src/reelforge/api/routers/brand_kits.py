@@ -4,41 +4,37 @@ kept with versions; the workspace's compliance level; and the compliance check o
 A kit's ETag is its version number (``"3"``). Replacing a kit needs ``If-Match`` (428 without
 it, 412 when stale) and writes a new version; renders name the version they used, so a change
 affects later renders only. The bump is one ``UPDATE … WHERE version = :expected``, as for
-project revisions.
+project revisions (api/versioning.py).
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, cast
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import CursorResult, delete, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from reelforge.db.audit import record_audit
 from reelforge.db.brands import COMPLIANCE_LEVELS, BrandKit, BrandKitVersion, WorkspaceCompliance
-from reelforge.db.models import Project, ProjectRevision, new_id, utcnow
+from reelforge.db.models import utcnow
 from reelforge.media.storage import LocalStorage
 
 from .. import examples_brand_kits as exb
 from ..audit import audit_actor
 from ..auth import Principal, check_scope, require
 from ..brands import BrandKitBody, BrandUse, check_kit_assets, compliance_level, current_kit, service_findings
-from ..edits import prepare_service_edit
+from ..edits import PreparedEdit, prepare_service_edit
 from ..idempotency import Idempotency, idempotency
-from ..pagination import decode_cursor, encode_cursor, list_body, page
 from ..problems import ApiError
 from ..services import Services, get_db, get_services
-from .projects import _entity_tags, etag
-from .templates import TemplateValues, _template, _version, merge_values
+from ..versioning import Change, Versioned
+from .projects import PROJECTS
+from .templates import TEMPLATES, TemplateValues, merge_values
 
 __all__ = ["compliance_report", "router"]
 
 router = APIRouter(tags=["brand kits"])
-
-STAR_RETRIES = 5
 
 
 # ---------------------------------------------------------------- representations
@@ -55,47 +51,10 @@ def version_json(version: BrandKitVersion) -> dict[str, Any]:
             "kit": version.body, "message": version.message, "created_at": version.created_at}
 
 
-def _kit(db: Session, principal: Principal, kit_id: str) -> tuple[BrandKit, BrandKitVersion]:
-    found = current_kit(db, principal.workspace_id, kit_id)
-    if found is None:
-        raise ApiError("not-found", f"no brand kit {kit_id}")
-    return found
-
-
-def _respond(response: Response, kit: BrandKit, body: dict[str, Any]) -> dict[str, Any]:
-    response.headers["ETag"] = etag(kit.version)
-    return kit_json(kit, body)
-
-
-# ---------------------------------------------------------------- conditional requests
-
-
-def _expected(request: Request, current: int, *, required: bool) -> int | None:
-    """The version ``If-Match`` names (None: ``*`` or absent where optional); 428/412 otherwise."""
-    header = request.headers.get("if-match")
-    if header is None:
-        if required:
-            raise ApiError("precondition-required",
-                           "changing a brand kit needs If-Match with its ETag (from GET), so concurrent editors "
-                           "cannot overwrite each other; If-Match: * to overwrite whatever is there",
-                           errors=[{"header": "If-Match", "detail": "this header is required", "code": "missing"}])
-        return None
-    tags = _entity_tags(header, "If-Match")
-    if tags is None:
-        return None
-    if not any(not weak and opaque == str(current) for weak, opaque in tags):
-        raise _stale(current, header)
-    return current
-
-
-def _stale(current: int | None, sent: str | None) -> ApiError:
-    headers = {"ETag": etag(current)} if current is not None else {}
-    now = f"it is now at version {current}" if current is not None else "it changed"
-    return ApiError("precondition-failed",
-                    f"the brand kit changed since you read it ({now}); GET it again, re-apply your change and "
-                    "send the new ETag in If-Match",
-                    errors=[{"header": "If-Match", "detail": f"{sent} does not match the current ETag",
-                             "code": "stale_etag"}], headers=headers)
+KITS: Versioned[BrandKit, BrandKitVersion] = Versioned(
+    BrandKit, BrandKitVersion, counter="version", owner="kit_id", content="body", id_prefix="bk",
+    version_prefix="bkv", what="brand kit", unit="version", versions_list="brand_kit_versions", owner_filter="kit",
+    show=kit_json, show_version=version_json)
 
 
 # ---------------------------------------------------------------- kits
@@ -111,15 +70,9 @@ def create_kit(body: Annotated[BrandKitBody, Body(openapi_examples=exb.CREATE_KI
     are uploaded font assets (their family name is read from the file). Every problem comes
     back at once as 422 with a pointer into the body."""
     stored = check_kit_assets(body, db, services.storage, principal.workspace_id)
-    now = utcnow()
-    kit = BrandKit(id=new_id("bk"), workspace_id=principal.workspace_id, name=body.name, version=1,
-                   created_at=now, updated_at=now)
-    db.add(kit)
-    db.flush()
-    db.add(BrandKitVersion(id=new_id("bkv"), kit_id=kit.id, number=1, body=stored, message=body.message,
-                           created_at=now))
+    kit = KITS.create(db, principal.workspace_id, body.name, stored, body.message)
     response.headers["Location"] = f"{services.settings.public_url.rstrip('/')}/v1/brand_kits/{kit.id}"
-    created = _respond(response, kit, stored)
+    created = KITS.respond(response, kit, stored)
     idem.stage(db, created, status=201, headers=response.headers)  # commits with the kit
     db.commit()
     return created
@@ -129,29 +82,16 @@ def create_kit(body: Annotated[BrandKitBody, Body(openapi_examples=exb.CREATE_KI
 def list_kits(request: Request, response: Response, limit: Annotated[int, Query(ge=1, le=100)] = 20,
               cursor: str | None = None, db: Session = Depends(get_db), services: Services = Depends(get_services),
               principal: Principal = Depends(require("brand_kits:read"))) -> dict[str, Any]:
-    query = select(BrandKit).where(BrandKit.workspace_id == principal.workspace_id)
-    rows, nxt = page(request, response, query, BrandKit, key=services.secrets.cursor_key, limit=limit,
-                     cursor=cursor, filters={"list": "brand_kits"}, db=db)
-    bodies: dict[str, dict[str, Any]] = {}
-    if rows:
-        found = db.execute(select(BrandKitVersion.kit_id, BrandKitVersion.number, BrandKitVersion.body)
-                           .where(BrandKitVersion.kit_id.in_([k.id for k in rows])))
-        current = {k.id: k.version for k in rows}
-        bodies = {r.kit_id: r.body for r in found if current.get(r.kit_id) == r.number}
-    return list_body(request, [kit_json(k, bodies[k.id]) for k in rows if k.id in bodies], nxt)
+    return KITS.list_current(request, response, db, principal.workspace_id, key=services.secrets.cursor_key,
+                             limit=limit, cursor=cursor, filters={"list": "brand_kits"})
 
 
 @router.get("/v1/brand_kits/{kit_id}", summary="Get a brand kit (its current version)",
             responses=exb.GET_KIT_RESPONSES)
 def get_kit(kit_id: str, request: Request, response: Response, db: Session = Depends(get_db),
             principal: Principal = Depends(require("brand_kits:read"))) -> Any:
-    kit, version = _kit(db, principal, kit_id)
-    header = request.headers.get("if-none-match")
-    if header is not None:
-        tags = _entity_tags(header, "If-None-Match")
-        if tags is None or any(opaque == str(kit.version) for _, opaque in tags):
-            return Response(status_code=304, headers={"ETag": etag(kit.version)})
-    return _respond(response, kit, version.body)
+    kit, version = KITS.current(db, principal.workspace_id, kit_id)
+    return KITS.not_modified(request, kit) or KITS.respond(response, kit, version.body)
 
 
 @router.put("/v1/brand_kits/{kit_id}", summary="Replace a brand kit (a new version; needs If-Match)",
@@ -162,33 +102,12 @@ def replace_kit(kit_id: str, body: Annotated[BrandKitBody, Body(openapi_examples
                 principal: Principal = Depends(require("brand_kits:write"))) -> dict[str, Any]:
     """The whole kit as for create. Renders made from now on use the new version; finished
     and queued renders keep the version they were made with."""
-    attempts = 0
-    while True:
-        attempts += 1
-        kit, _ = _kit(db, principal, kit_id)
-        expected = _expected(request, kit.version, required=True)
-        stored = check_kit_assets(body, db, services.storage, principal.workspace_id)
-        base = kit.version
-        now = utcnow()
-        result = cast(CursorResult[Any], db.execute(
-            update(BrandKit).where(BrandKit.id == kit.id, BrandKit.version == base)
-            .values(version=BrandKit.version + 1, name=body.name, updated_at=now)
-            .execution_options(synchronize_session=False)))
-        if result.rowcount == 1:
-            db.add(BrandKitVersion(id=new_id("bkv"), kit_id=kit.id, number=base + 1, body=stored,
-                                   message=body.message, created_at=now))
-            try:
-                db.commit()
-            except IntegrityError:
-                db.rollback()
-            else:
-                db.refresh(kit)
-                return _respond(response, kit, stored)
-        else:
-            db.rollback()
-        if expected is not None or attempts >= STAR_RETRIES:
-            raise _stale(db.scalar(select(BrandKit.version).where(BrandKit.id == kit_id)),
-                         request.headers.get("if-match"))
+
+    def make(kit: BrandKit, current: BrandKitVersion) -> Change:
+        return check_kit_assets(body, db, services.storage, principal.workspace_id), body.message, body.name
+
+    kit, stored = KITS.change(request, db, principal.workspace_id, kit_id, make)
+    return KITS.respond(response, kit, stored)
 
 
 @router.delete("/v1/brand_kits/{kit_id}", status_code=204, summary="Delete a brand kit and its versions",
@@ -197,14 +116,8 @@ def delete_kit(kit_id: str, request: Request, db: Session = Depends(get_db),
                principal: Principal = Depends(require("brand_kits:write"))) -> Response:
     """Renders made with it keep their filled edits; edits that still name it no longer
     validate (`brand_not_found` at `/brand`)."""
-    kit, _ = _kit(db, principal, kit_id)
-    expected = _expected(request, kit.version, required=False)
-    query = delete(BrandKit).where(BrandKit.id == kit.id).execution_options(synchronize_session=False)
-    if expected is not None:
-        query = query.where(BrandKit.version == expected)
-    if cast(CursorResult[Any], db.execute(query)).rowcount != 1:
-        db.rollback()
-        raise _stale(db.scalar(select(BrandKit.version).where(BrandKit.id == kit_id)), request.headers.get("if-match"))
+    kit, _ = KITS.current(db, principal.workspace_id, kit_id)
+    KITS.delete(request, db, kit)
     record_audit(db, workspace_id=principal.workspace_id, action="brand_kit.deleted", resource_type="brand_kit",
                  resource_id=kit.id, details={"name": kit.name, "version": kit.version},
                  **audit_actor(principal, request))
@@ -218,34 +131,17 @@ def list_versions(kit_id: str, request: Request, response: Response,
                   limit: Annotated[int, Query(ge=1, le=100)] = 20, cursor: str | None = None,
                   db: Session = Depends(get_db), services: Services = Depends(get_services),
                   principal: Principal = Depends(require("brand_kits:read"))) -> dict[str, Any]:
-    kit, _ = _kit(db, principal, kit_id)
-    filters = {"list": "brand_kit_versions", "kit": kit.id}
-    query = select(BrandKitVersion).where(BrandKitVersion.kit_id == kit.id)
-    if cursor:
-        _, after = decode_cursor(services.secrets.cursor_key, cursor, filters)
-        if not after.isdigit():
-            raise ApiError("invalid-cursor", "the cursor is not valid for this list",
-                           errors=[{"parameter": "cursor", "detail": "invalid cursor", "code": "invalid_cursor"}])
-        query = query.where(BrandKitVersion.number < int(after))
-    rows = list(db.scalars(query.order_by(BrandKitVersion.number.desc()).limit(limit + 1)))
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        next_cursor = encode_cursor(services.secrets.cursor_key, rows[-1].created_at, str(rows[-1].number), filters)
-        response.headers["Link"] = f'<{request.url.path}?limit={limit}&cursor={next_cursor}>; rel="next"'
-    return list_body(request, [version_json(v) for v in rows], next_cursor)
+    kit, _ = KITS.current(db, principal.workspace_id, kit_id)
+    return KITS.list_versions(request, response, db, kit, key=services.secrets.cursor_key, limit=limit,
+                              cursor=cursor)
 
 
 @router.get("/v1/brand_kits/{kit_id}/versions/{number}", summary="Get one version of a brand kit",
             responses=exb.GET_VERSION_RESPONSES)
 def get_version(kit_id: str, number: int, db: Session = Depends(get_db),
                 principal: Principal = Depends(require("brand_kits:read"))) -> dict[str, Any]:
-    kit, _ = _kit(db, principal, kit_id)
-    version = db.scalar(select(BrandKitVersion).where(BrandKitVersion.kit_id == kit.id,
-                                                      BrandKitVersion.number == number))
-    if version is None:
-        raise ApiError("not-found", f"brand kit {kit.id} has no version {number} (the latest is {kit.version})")
-    return version_json(version)
+    kit, _ = KITS.current(db, principal.workspace_id, kit_id)
+    return version_json(KITS.version(db, kit, number))
 
 
 # ---------------------------------------------------------------- the workspace's level
@@ -309,13 +205,16 @@ class CheckRequest(BaseModel):
 
 def compliance_report(db: Session, storage: LocalStorage, workspace_id: str, document: Any, *,
                       pointer_prefix: str, kit_id: str | None = None, outputs: list[int] | None = None,
-                      locale: str | None = None, pointer_base: str = "#") -> dict[str, Any]:
+                      locale: str | None = None, pointer_base: str = "#",
+                      prepared: PreparedEdit | None = None) -> dict[str, Any]:
     """Check an edit document (placeholders of a template already filled) against its kit, or
     ``kit_id`` when given: the report's ``findings`` point into the document with
-    ``pointer_prefix``. For the templates' check route too."""
-    if kit_id is not None and isinstance(document, dict):
-        document = {**document, "brand": kit_id}
-    prepared = prepare_service_edit(document, db, workspace_id, pointer_prefix=pointer_prefix, locale=locale)
+    ``pointer_prefix``. For the templates' check route too, with the edit ``prepared`` already
+    (its brand placeholders filled in the template, ``kit_id`` applied there)."""
+    if prepared is None:
+        if kit_id is not None and isinstance(document, dict):
+            document = {**document, "brand": kit_id}
+        prepared = prepare_service_edit(document, db, workspace_id, pointer_prefix=pointer_prefix, locale=locale)
     if prepared.brand is None:
         where = pointer_base + "/brand_kit" if kit_id is None else pointer_base + pointer_prefix + "/brand"
         raise ApiError("validation-error", "there is no brand kit to check against: the edit names none",
@@ -347,21 +246,14 @@ def check_project(project_id: str,
     when there is no error. Needs `brand_kits:read` too."""
     check_scope(principal, "brand_kits:read")
     request = body or CheckRequest()
-    project = db.get(Project, project_id)
-    if project is None or project.workspace_id != principal.workspace_id:
-        raise ApiError("not-found", f"no project {project_id}")
-    number = request.revision or project.revision
-    revision = db.scalar(select(ProjectRevision).where(ProjectRevision.project_id == project.id,
-                                                       ProjectRevision.number == number))
-    if revision is None:
-        raise ApiError("not-found", f"project {project.id} has no revision {number} (the latest is {project.revision})",
-                       errors=[{"pointer": "#/revision", "code": "not_found", "detail": f"no revision {number}"}])
+    project, _ = PROJECTS.current(db, principal.workspace_id, project_id)
+    revision = PROJECTS.version(db, project, request.revision, "#/revision")
     if request.brand_kit is not None and current_kit(db, principal.workspace_id, request.brand_kit) is None:
         raise ApiError("validation-error", f"no brand kit {request.brand_kit} in this workspace",
                        errors=[{"pointer": "#/brand_kit", "code": "brand_not_found", "detail": "no such brand kit"}])
     report = compliance_report(db, services.storage, principal.workspace_id, dict(revision.edit), pointer_prefix="",
                                kit_id=request.brand_kit, outputs=request.outputs, locale=request.locale)
-    return {**report, "project_id": project.id, "revision": number}
+    return {**report, "project_id": project.id, "revision": revision.number}
 
 
 class TemplateCheck(TemplateValues):
@@ -382,14 +274,16 @@ def check_template_values(template_id: str,
     naming the variable), then checked like a project; the findings point into the merged edit
     as `preview` shows it. Needs `brand_kits:read` too."""
     check_scope(principal, "brand_kits:read")
-    template, _ = _template(db, principal, template_id)
-    version = _version(db, template, body.version, "#/version")
+    template, _ = TEMPLATES.current(db, principal.workspace_id, template_id)
+    version = TEMPLATES.version(db, template, body.version, "#/version")
     if body.brand_kit is not None and current_kit(db, principal.workspace_id, body.brand_kit) is None:
         raise ApiError("validation-error", f"no brand kit {body.brand_kit} in this workspace",
                        errors=[{"pointer": "#/brand_kit", "code": "brand_not_found", "detail": "no such brand kit"}])
     values = TemplateValues(values=body.values, locale=body.locale, version=body.version)
-    filled, _ = merge_values(db, principal.workspace_id, template, version, values)
+    # The override fills the template's `{{brand.…}}` as the edit's own kit would.
+    prepared = merge_values(db, principal.workspace_id, template, version, values, brand_override=body.brand_kit)
+    filled = dict(prepared.document)
     report = compliance_report(db, services.storage, principal.workspace_id, filled, pointer_prefix="/edit",
-                               kit_id=body.brand_kit, outputs=body.outputs, locale=body.locale)
+                               kit_id=body.brand_kit, outputs=body.outputs, locale=body.locale, prepared=prepared)
     return {**report, "template": {"id": template.id, "version": version.number, "locale": body.locale},
             "edit": filled}

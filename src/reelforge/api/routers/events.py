@@ -5,10 +5,14 @@ transaction as the change it reports. ``seq`` orders them; lists page by it and 
 resume from it.
 
 The two Server-Sent Events streams hold no database connection while idle: they wake when this
-process commits an event (:data:`~reelforge.db.events.EVENTS_COMMITTED`) and otherwise look
-again every ``POLL_SECONDS`` (other processes, such as separate workers, commit too), each look
-a short query on a pooled connection. They end when the client disconnects or the server shuts
-down (sse-starlette watches uvicorn's exit), and send a keep-alive comment every 15 seconds.
+process commits an event (:data:`~reelforge.db.events.EVENTS_COMMITTED` sets an asyncio event
+on the stream's loop; no polling of the signal) and otherwise look again every ``POLL_SECONDS``,
+backing off to ``IDLE_POLL_SECONDS`` while nothing changes (other processes, such as separate
+workers, commit too), each look a short query on a pooled connection. Before each look they
+check the caller's credential again (the auth cache: a dictionary lookup, a database query at
+most every few seconds; a revocation through this process clears it at once), and end when it
+was revoked or expired. They also end when the client disconnects or the server shuts down
+(sse-starlette watches uvicorn's exit), and send a keep-alive comment every 15 seconds.
 
 On PostgreSQL a sequence number is taken at insert, so a transaction that commits late can make
 an event with a lower ``seq`` visible after higher ones. The workspace stream therefore keeps
@@ -18,15 +22,14 @@ and looks for them again for ``GAP_GRACE_SECONDS`` before giving them up as roll
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import re
 import time
 from collections.abc import AsyncIterator, Callable
-from datetime import datetime
 from typing import Annotated, Any, Literal
-from urllib.parse import urlencode
 
-import anyio
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from sqlalchemy import ColumnElement, Select, false, or_, select
 from sqlalchemy.orm import Session
@@ -39,8 +42,8 @@ from reelforge.jobs.worker import queue_positions
 from reelforge.representations import event_json, json_ready, output_assets, render_json
 
 from .. import examples_events as exe
-from ..auth import Principal, require
-from ..pagination import decode_cursor, encode_cursor, list_body
+from ..auth import Principal, principal_for, require
+from ..pagination import CreatedGte, CreatedLt, created_between, list_body, page_by_number
 from ..problems import ApiError
 from ..services import Services, get_db, get_services
 
@@ -49,11 +52,13 @@ __all__ = ["router"]
 router = APIRouter(tags=["events"])
 
 POLL_SECONDS = 1.0
-"""How often a stream looks for events committed by another process."""
+"""How often a stream looks for events committed by another process, after a change."""
+IDLE_POLL_SECONDS = 3.0
+"""... and at most this long apart while nothing changes (also how often, at least, the
+caller's credential is checked again)."""
 PROGRESS_POLL_SECONDS = 0.25
-"""How often the progress stream reads its render (progress is written about twice a second)."""
-WAKE_CHECK_SECONDS = 0.05
-"""How often a stream checks the in-process commit signal (a read of an integer)."""
+"""How often the progress stream reads its render (progress is written about twice a second)
+while it changes; it backs off to ``POLL_SECONDS`` while it does not (a queued render)."""
 GAP_GRACE_SECONDS = 30.0
 PING_SECONDS = 15
 BATCH = 200
@@ -111,8 +116,8 @@ def list_events(
     response: Response,
     types: TypeFilter = None,
     resource_id: Annotated[str | None, Query(max_length=40, description="Only this resource's events.")] = None,
-    created_gte: Annotated[datetime | None, Query(alias="created[gte]", description="RFC 3339; inclusive.")] = None,
-    created_lt: Annotated[datetime | None, Query(alias="created[lt]", description="RFC 3339; exclusive.")] = None,
+    created_gte: CreatedGte = None,
+    created_lt: CreatedLt = None,
     order: Annotated[Literal["desc", "asc"], Query(description="`desc` (newest first, the default) or `asc` "
                                                                 "(oldest first, for catching up).")] = "desc",
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
@@ -128,49 +133,66 @@ def list_events(
     (a project without its edit). Filters combine: `type` (exact or a `prefix.*`, repeatable), `resource_id`,
     `created[gte]`, `created[lt]`. Pages follow the event sequence, so no event is skipped or
     repeated between pages."""
-    for name, value in (("created[gte]", created_gte), ("created[lt]", created_lt)):
-        if value is not None and value.tzinfo is None:
-            raise ApiError("validation-error", f"`{name}` needs a time zone (e.g. `Z`)", errors=[
-                {"parameter": name, "code": "timezone", "detail": "give an RFC 3339 time with an offset or `Z`"}])
+    query: Select[Event] = created_between(select(Event).where(Event.workspace_id == principal.workspace_id),
+                                           Event.created_at, created_gte, created_lt)
     wanted, type_condition = _type_filter(types)
-    query: Select[Event] = select(Event).where(Event.workspace_id == principal.workspace_id)
     if type_condition is not None:
         query = query.where(type_condition)
     if resource_id is not None:
         query = query.where(Event.resource_id == resource_id)
-    if created_gte is not None:
-        query = query.where(Event.created_at >= created_gte)
-    if created_lt is not None:
-        query = query.where(Event.created_at < created_lt)
     filters = {"type": wanted or None, "resource_id": resource_id, "order": order,
                "created_gte": json_ready(created_gte), "created_lt": json_ready(created_lt)}
-    key = services.secrets.cursor_key
-    if cursor:
-        _, after = decode_cursor(key, cursor, filters)
-        if not after.isdigit():
-            raise ApiError("invalid-cursor", "the cursor is not valid for this list",
-                           errors=[{"parameter": "cursor", "detail": "invalid cursor", "code": "invalid_cursor"}])
-        query = query.where(Event.seq > int(after) if order == "asc" else Event.seq < int(after))
-    query = query.order_by(Event.seq.asc() if order == "asc" else Event.seq.desc()).limit(limit + 1)
-    rows = list(db.scalars(query))
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        next_cursor = encode_cursor(key, rows[-1].created_at, str(rows[-1].seq), filters)
-        params = [(k, v) for k, v in request.query_params.multi_items() if k != "cursor"]
-        response.headers["Link"] = f'<{request.url.path}?{urlencode([*params, ("cursor", next_cursor)])}>; rel="next"'
+    rows, next_cursor = page_by_number(request, response, query, Event.seq, stamp=Event.created_at,
+                                       key=services.secrets.cursor_key, limit=limit, cursor=cursor,
+                                       filters=filters, db=db, ascending=order == "asc")
     return list_body(request, [event_json(e) for e in rows], next_cursor)
 
 
 # ------------------------------------------------------------------ waiting without a connection
 
 
-async def _wait(seen: int, timeout: float) -> int:
-    """Sleep until this process commits an event or ``timeout`` passes; the new generation."""
-    deadline = time.monotonic() + timeout
-    while EVENTS_COMMITTED.generation == seen and time.monotonic() < deadline:
-        await anyio.sleep(WAKE_CHECK_SECONDS)
-    return EVENTS_COMMITTED.generation
+class _Commits:
+    """Wakes a stream when this process commits an event: ``EVENTS_COMMITTED`` (notified on the
+    committing thread) sets an asyncio event on the stream's loop. A commit between two waits is
+    not missed: the event stays set until the next wait returns."""
+
+    def __init__(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._event = asyncio.Event()
+
+    def _notify(self) -> None:
+        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+            self._loop.call_soon_threadsafe(self._event.set)
+
+    def __enter__(self) -> _Commits:
+        EVENTS_COMMITTED.subscribe(self._notify)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        EVENTS_COMMITTED.unsubscribe(self._notify)
+
+    async def wait(self, timeout: float) -> bool:
+        """Sleep until a commit or ``timeout``; True when a commit woke it."""
+        try:
+            async with asyncio.timeout(timeout):
+                await self._event.wait()
+        except TimeoutError:
+            return False
+        self._event.clear()
+        return True
+
+
+def _bearer(request: Request) -> str:
+    return request.headers.get("authorization", "").partition(" ")[2].strip()
+
+
+async def _still_allowed(services: Services, token: str, principal: Principal, scope: str) -> bool:
+    """The stream's credential is still valid, for the same workspace and scope."""
+    try:
+        now = await principal_for(token, services)
+    except ApiError:
+        return False
+    return now.workspace_id == principal.workspace_id and scope in now.scopes
 
 
 def _sse(event: str, data: Any, event_id: str | None = None) -> ServerSentEvent:
@@ -240,6 +262,7 @@ class _Tail:
 @router.get("/v1/events/stream", summary="Follow the workspace's events as they happen (Server-Sent Events)",
             response_class=EventSourceResponse, responses=exe.STREAM_EVENTS_RESPONSES)
 async def stream_events(
+    request: Request,
     types: TypeFilter = None,
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID", max_length=64,
                                                 description="Resume after this event (sent by EventSource on "
@@ -251,18 +274,27 @@ async def stream_events(
     type) and `data` (the event as `GET /v1/events/{id}` shows it). Reconnect with
     `Last-Event-ID` to get what you missed (EventSource does this by itself); without it the
     stream starts with events committed from now on. `type` filters as in the list. A `: ping`
-    comment every 15 s keeps proxies from closing an idle stream."""
+    comment every 15 s keeps proxies from closing an idle stream. The stream ends when the
+    credential is revoked or expires (noticed within a few seconds)."""
     wanted, _ = _type_filter(types)
     tail = _Tail(services, principal.workspace_id, wanted, 0)
     await run_in_threadpool(tail.start_after, last_event_id.strip() if last_event_id else None)
+    token = _bearer(request)
 
     async def messages() -> AsyncIterator[ServerSentEvent]:
-        seen = EVENTS_COMMITTED.generation
-        while True:
-            for row in await run_in_threadpool(tail.read):
-                yield _sse(row.type, event_json(row), row.id)
-            if not tail.more:
-                seen = await _wait(seen, POLL_SECONDS)
+        interval = POLL_SECONDS
+        with _Commits() as commits:
+            while await _still_allowed(services, token, principal, "events:read"):
+                rows = await run_in_threadpool(tail.read)
+                for row in rows:
+                    yield _sse(row.type, event_json(row), row.id)
+                if tail.more:
+                    continue
+                # Another process's commits are only seen by looking: soon after a change (or
+                # while a gap may still fill), less often while the stream is idle.
+                interval = POLL_SECONDS if rows or tail.gaps else min(interval * 1.5, IDLE_POLL_SECONDS)
+                if await commits.wait(interval):
+                    interval = POLL_SECONDS
 
     return EventSourceResponse(messages(), ping=PING_SECONDS, headers=_SSE_HEADERS, sep="\n")
 
@@ -292,31 +324,40 @@ def _render_snapshot(services: Services, workspace_id: str, render_id: str) -> d
 @router.get("/v1/renders/{render_id}/progress", tags=["renders"],
             summary="Follow a render's state, progress and ETA until it ends (Server-Sent Events)",
             response_class=EventSourceResponse, responses=exe.RENDER_PROGRESS_RESPONSES)
-async def render_progress(render_id: str, services: Services = Depends(get_services),
+async def render_progress(render_id: str, request: Request, services: Services = Depends(get_services),
                           principal: Principal = Depends(require("renders:read"))) -> EventSourceResponse:
     """A `text/event-stream` of the render as `GET /v1/renders/{id}` shows it: first its current
     state (`event: state`), then a message whenever it changes: `event: state` when `state`
     changes, `event: progress` when only `progress`, `eta_seconds` or the like do (at most about
     four a second). The stream ends after the render reaches `succeeded` (with its outputs),
-    `failed` (with its `error`) or `cancelled`; for a finished render that is at once."""
+    `failed` (with its `error`) or `cancelled`; for a finished render that is at once. It
+    also ends when the credential is revoked or expires."""
     first = await run_in_threadpool(_render_snapshot, services, principal.workspace_id, render_id)
     if first is None:
         raise ApiError("not-found", f"no render {render_id}")
+    token = _bearer(request)
 
     async def messages() -> AsyncIterator[ServerSentEvent]:
         body: dict[str, Any] | None = first
         previous: dict[str, Any] | None = None
         count = 0
-        seen = EVENTS_COMMITTED.generation
-        while body is not None:
-            if body != previous:
-                count += 1
-                kind = "state" if previous is None or previous["state"] != body["state"] else "progress"
-                yield _sse(kind, body, str(count))
-                previous = body
-            if body["state"] in TERMINAL_STATES:
-                return
-            seen = await _wait(seen, PROGRESS_POLL_SECONDS)
-            body = await run_in_threadpool(_render_snapshot, services, principal.workspace_id, render_id)
+        interval = PROGRESS_POLL_SECONDS
+        with _Commits() as commits:
+            while body is not None:
+                if body != previous:
+                    count += 1
+                    kind = "state" if previous is None or previous["state"] != body["state"] else "progress"
+                    yield _sse(kind, body, str(count))
+                    interval = PROGRESS_POLL_SECONDS
+                    previous = body
+                else:
+                    interval = min(interval * 1.5, POLL_SECONDS)
+                if body["state"] in TERMINAL_STATES:
+                    return
+                if await commits.wait(interval):
+                    interval = PROGRESS_POLL_SECONDS
+                if not await _still_allowed(services, token, principal, "renders:read"):
+                    return
+                body = await run_in_threadpool(_render_snapshot, services, principal.workspace_id, render_id)
 
     return EventSourceResponse(messages(), ping=PING_SECONDS, headers=_SSE_HEADERS, sep="\n")

@@ -25,7 +25,7 @@ from ..credentials import SCOPES, expand_scopes, generate_api_key, hash_secret
 from ..idempotency import Idempotency, idempotency
 from ..pagination import list_body, page
 from ..problems import ApiError
-from ..services import Services, get_db, get_services, json_ready
+from ..services import Services, get_db, get_services, json_ready, owned
 
 router = APIRouter(tags=["keys"])
 
@@ -125,10 +125,7 @@ def revoke_key(db: Session, services: Services, key: ApiKey, *, actor: Mapping[s
 
 
 def _key(db: Session, principal: Principal, key_id: str) -> ApiKey:
-    key = db.get(ApiKey, key_id)
-    if key is None or key.workspace_id != principal.workspace_id:
-        raise ApiError("not-found", f"no API key {key_id}")
-    return key
+    return owned(db, ApiKey, key_id, principal.workspace_id, "API key")
 
 
 @router.post("/v1/keys", status_code=201, summary="Create an API key (its token is shown only here)",
@@ -246,9 +243,7 @@ def list_clients(request: Request, response: Response, limit: Annotated[int, Que
 def revoke_client(client_id: str, request: Request, db: Session = Depends(get_db),
                   services: Services = Depends(get_services),
                   principal: Principal = Depends(require("keys:write"))) -> dict[str, Any]:
-    client = db.get(OAuthClient, client_id)
-    if client is None or client.workspace_id != principal.workspace_id:
-        raise ApiError("not-found", f"no OAuth client {client_id}")
+    client = owned(db, OAuthClient, client_id, principal.workspace_id, "OAuth client")
     if client.revoked_at is None:
         client.revoked_at = utcnow()
         record_audit(db, workspace_id=client.workspace_id, action="oauth_client.revoked", resource_type="oauth_client",

@@ -3,7 +3,8 @@
 A project's ETag is its revision number (``"3"``). Changes are conditional-required: PUT,
 PATCH and restore need ``If-Match`` (428 without it, 412 when stale), so two editors cannot
 overwrite each other. The check and the bump are one ``UPDATE … WHERE revision = :expected``;
-whoever updates zero rows lost the race and gets 412, whatever the timing.
+whoever updates zero rows lost the race and gets 412, whatever the timing (api/versioning.py,
+shared with templates and brand kits).
 """
 
 from __future__ import annotations
@@ -11,20 +12,18 @@ from __future__ import annotations
 import copy
 import json
 import re
-from collections.abc import Callable, Sequence
-from typing import Annotated, Any, cast
-from urllib.parse import urlencode
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Annotated, Any
 
 import jsonpatch
 import jsonpointer
 from fastapi import APIRouter, Body, Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import CursorResult, and_, delete, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from reelforge.db.audit import record_audit
-from reelforge.db.models import Project, ProjectRevision, new_id, utcnow
+from reelforge.db.models import Project, ProjectRevision
 from reelforge.representations import project_json, record_project_event
 
 from .. import examples as ex
@@ -32,9 +31,9 @@ from ..audit import audit_actor
 from ..auth import Principal, require
 from ..edits import validate_service_edit
 from ..idempotency import Idempotency, idempotency
-from ..pagination import decode_cursor, encode_cursor, list_body, page
 from ..problems import ApiError
 from ..services import Services, get_db, get_services
+from ..versioning import Change, Versioned
 
 router = APIRouter(tags=["projects"])
 
@@ -42,8 +41,7 @@ JSON_PATCH = "application/json-patch+json"
 MAX_PATCH_BYTES = 1024 * 1024
 """A JSON body's limit (conventions §9.2); a patch is small by nature."""
 MAX_PATCH_OPS = 1000
-STAR_RETRIES = 5
-"""``If-Match: *`` means "whatever is current": on a lost race, re-read and try again."""
+
 
 class ProjectCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -71,10 +69,6 @@ class RevisionRestore(BaseModel):
 # ---------------------------------------------------------------- representations
 
 
-def etag(revision: int) -> str:
-    return f'"{revision}"'
-
-
 # project_json lives in reelforge.representations, beside the thin form events record.
 
 
@@ -83,159 +77,15 @@ def revision_json(revision: ProjectRevision) -> dict[str, Any]:
             "edit": revision.edit, "message": revision.message, "created_at": revision.created_at}
 
 
-def _project_response(response: Response, project: Project, edit: dict[str, Any]) -> dict[str, Any]:
-    response.headers["ETag"] = etag(project.revision)
-    return project_json(project, edit)
-
-
-# ---------------------------------------------------------------- lookups
-
-
-def _project(db: Session, principal: Principal, project_id: str) -> tuple[Project, ProjectRevision]:
-    """The project and its current revision; another workspace's project does not exist."""
-    row = db.execute(
-        select(Project, ProjectRevision)
-        .join(ProjectRevision, and_(ProjectRevision.project_id == Project.id,
-                                    ProjectRevision.number == Project.revision))
-        .where(Project.id == project_id, Project.workspace_id == principal.workspace_id)
-    ).first()
-    if row is None:
-        raise ApiError("not-found", f"no project {project_id}")
-    return row[0], row[1]
-
-
-def _current_revision(db: Session, project_id: str) -> int | None:
-    return db.scalar(select(Project.revision).where(Project.id == project_id))
-
-
-# ---------------------------------------------------------------- conditional requests
-
-_TAG = re.compile(r'^(W/)?"([^"]*)"$')
-
-
-def _entity_tags(value: str, header: str) -> list[tuple[bool, str]] | None:
-    """``*`` -> None; else [(weak, opaque)]. A malformed list is a client bug, so say so (400)
-    rather than answer 412 to an ETag without its quotes forever."""
-    if value.strip() == "*":
-        return None
-    tags: list[tuple[bool, str]] = []
-    for item in value.split(","):
-        match = _TAG.match(item.strip())
-        if match is None:
-            raise ApiError("invalid-request", f"{header} must be * or quoted ETags such as \"3\"",
-                           errors=[{"header": header, "detail": f"not an entity tag: {item.strip()!r}",
-                                    "code": "invalid_etag"}])
-        tags.append((match.group(1) is not None, match.group(2)))
-    return tags
-
-
-class _Precondition:
-    """What ``If-Match`` asks of a change: ``expected`` is the revision to update from, ``star``
-    whether any current revision will do."""
-
-    def __init__(self, request: Request, current: int, *, required: bool, what: str = "project",
-                 unit: str = "revision"):
-        header = request.headers.get("if-match")
-        self.star = False
-        if header is None:
-            if required:
-                raise ApiError("precondition-required",
-                               f"changing a {what} needs If-Match with its ETag (from GET), so concurrent "
-                               "editors cannot overwrite each other; If-Match: * to overwrite whatever is there",
-                               errors=[{"header": "If-Match", "detail": "this header is required", "code": "missing"}])
-            self.star = True
-            return
-        tags = _entity_tags(header, "If-Match")
-        if tags is None:
-            self.star = True
-            return
-        # Strong comparison (RFC 9110 §13.1.1): a weak tag never matches If-Match.
-        if not any(not weak and opaque == str(current) for weak, opaque in tags):
-            raise stale(current, header, what=what, unit=unit)
-
-    @property
-    def retries(self) -> int:
-        return STAR_RETRIES if self.star else 1
-
-
-def stale(current: int | None, sent: str | None, *, what: str = "project", unit: str = "revision") -> ApiError:
-    headers = {"ETag": etag(current)} if current is not None else {}
-    now = f"it is now at {unit} {current}" if current is not None else "it changed"
-    return ApiError("precondition-failed",
-                    f"the {what} changed since you read it ({now}); GET it again, re-apply your change "
-                    "and send the new ETag in If-Match",
-                    errors=[{"header": "If-Match", "detail": f"{sent} does not match the current ETag",
-                             "code": "stale_etag"}],
-                    headers=headers)
-
-
-def _none_match(request: Request, current: int) -> bool:
-    header = request.headers.get("if-none-match")
-    if header is None:
-        return False
-    tags = _entity_tags(header, "If-None-Match")
-    # Weak comparison for If-None-Match (RFC 9110 §13.1.2).
-    return tags is None or any(opaque == str(current) for _, opaque in tags)
-
-
-class _LostRace(Exception):
-    pass
-
-
-def _new_revision(db: Session, project: Project, expected: int, edit: dict[str, Any], message: str,
-                  name: str | None = None) -> None:
-    """Make revision ``expected + 1`` current, only if the project is still at ``expected``.
-
-    The UPDATE's WHERE is the check: a writer that waited for the row lock (PostgreSQL) or the
-    write lock (SQLite) re-reads the revision there and updates nothing once someone else won.
-    """
-    now = utcnow()
-    values: dict[str, Any] = {"revision": Project.revision + 1, "updated_at": now}
-    if name is not None:
-        values["name"] = name
-    result = cast(CursorResult[Any], db.execute(
-        update(Project).where(Project.id == project.id, Project.revision == expected).values(**values)
-        .execution_options(synchronize_session=False)))
-    if result.rowcount != 1:
-        db.rollback()
-        raise _LostRace
-    db.add(ProjectRevision(id=new_id("rev"), project_id=project.id, number=expected + 1, edit=edit,
-                           message=message, created_at=now))
-    record_project_event(db, project, "project.updated", revision=expected + 1, name=name, updated_at=now,
+def _updated(db: Session, project: Project, number: int, name: str | None, at: datetime, message: str) -> None:
+    record_project_event(db, project, "project.updated", revision=number, name=name, updated_at=at,
                          message=message)
-    try:
-        db.commit()
-    except IntegrityError:
-        # The unique (project, number) is a second guard; losing there is the same lost race.
-        db.rollback()
-        raise _LostRace from None
-    db.refresh(project)
 
 
-Change = tuple[dict[str, Any], str, str | None]
-"""What a change makes: the new edit, the revision's message, and a new name (None: keep it)."""
-
-
-def _change(request: Request, db: Session, principal: Principal, project_id: str,
-            make: Callable[[Project, ProjectRevision], Change]) -> tuple[Project, dict[str, Any]]:
-    """Read, check If-Match, build the new edit with ``make`` (which validates), write it.
-
-    With ``If-Match: *`` a lost race is retried on the newer revision (the client asked for
-    "whatever is current"); with an ETag it is a 412.
-    """
-    attempts = 1
-    while True:
-        project, current = _project(db, principal, project_id)
-        condition = _Precondition(request, project.revision, required=True)
-        edit, message, name = make(project, current)
-        try:
-            _new_revision(db, project, project.revision, edit, message, name)
-        except _LostRace:
-            if attempts < condition.retries:
-                attempts += 1
-                continue
-            raise stale(_current_revision(db, project_id), request.headers.get("if-match")) from None
-        return project, edit
+PROJECTS: Versioned[Project, ProjectRevision] = Versioned(
+    Project, ProjectRevision, counter="revision", owner="project_id", content="edit", id_prefix="prj",
+    version_prefix="rev", what="project", unit="revision", versions_list="revisions", owner_filter="project",
+    show=project_json, show_version=revision_json, on_update=_updated)
 
 
 # ---------------------------------------------------------------- JSON Patch
@@ -337,16 +187,10 @@ def create_project(body: Annotated[ProjectCreate, Body(openapi_examples=ex.CREAT
     names must be an asset id of this workspace of a fitting kind. Problems come back together
     as 422 `edit-invalid`, each with a pointer into the body."""
     validate_service_edit(body.edit, db, principal.workspace_id)
-    now = utcnow()
-    project = Project(id=new_id("prj"), workspace_id=principal.workspace_id, name=body.name, revision=1,
-                      created_at=now, updated_at=now)
-    db.add(project)
-    db.flush()
-    db.add(ProjectRevision(id=new_id("rev"), project_id=project.id, number=1, edit=body.edit,
-                           message=body.message, created_at=now))
+    project = PROJECTS.create(db, principal.workspace_id, body.name, body.edit, body.message)
     record_project_event(db, project, "project.created", message=body.message)
     response.headers["Location"] = f"{services.settings.public_url.rstrip('/')}/v1/projects/{project.id}"
-    created = _project_response(response, project, body.edit)
+    created = PROJECTS.respond(response, project, body.edit)
     idem.stage(db, created, status=201, headers=response.headers)  # commits with the project
     db.commit()
     return created
@@ -362,32 +206,20 @@ def list_projects(
     db: Session = Depends(get_db), services: Services = Depends(get_services),
     principal: Principal = Depends(require("projects:read")),
 ) -> dict[str, Any]:
-    query = select(Project).where(Project.workspace_id == principal.workspace_id)
-    if name:
-        escaped = name.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        query = query.where(Project.name.ilike(f"%{escaped}%", escape="\\"))
-    rows, nxt = page(request, response, query, Project, key=services.secrets.cursor_key, limit=limit, cursor=cursor,
-                     filters={"name": name}, db=db)
-    edits: dict[str, dict[str, Any]] = {}
-    if rows:
-        found = db.execute(
-            select(ProjectRevision.project_id, ProjectRevision.edit)
-            .join(Project, and_(Project.id == ProjectRevision.project_id, Project.revision == ProjectRevision.number))
-            .where(ProjectRevision.project_id.in_([p.id for p in rows])))
-        edits = {row.project_id: row.edit for row in found}
-    # A project deleted between the two queries has no edit left: leave it out.
-    return list_body(request, [project_json(p, edits[p.id]) for p in rows if p.id in edits], nxt)
+    return PROJECTS.list_current(request, response, db, principal.workspace_id, key=services.secrets.cursor_key,
+                                 limit=limit, cursor=cursor, filters={"name": name}, name=name)
 
 
 @router.get("/v1/projects/{project_id}", summary="Get a project with its current edit",
             responses=ex.GET_PROJECT_RESPONSES)
 def get_project(project_id: str, request: Request, response: Response, db: Session = Depends(get_db),
                 principal: Principal = Depends(require("projects:read"))) -> Any:
-    project, current = _project(db, principal, project_id)
-    if _none_match(request, project.revision):
-        return Response(status_code=304, headers={"ETag": etag(project.revision)})
+    project, current = PROJECTS.current(db, principal.workspace_id, project_id)
+    not_modified = PROJECTS.not_modified(request, project)
+    if not_modified is not None:
+        return not_modified
     response.headers["Accept-Patch"] = JSON_PATCH
-    return _project_response(response, project, current.edit)
+    return PROJECTS.respond(response, project, current.edit)
 
 
 @router.put("/v1/projects/{project_id}", summary="Replace a project's edit (a new revision; needs If-Match)",
@@ -403,8 +235,8 @@ def replace_project(project_id: str,
         validate_service_edit(body.edit, db, principal.workspace_id)
         return body.edit, body.message, body.name
 
-    project, edit = _change(request, db, principal, project_id, make)
-    return _project_response(response, project, edit)
+    project, edit = PROJECTS.change(request, db, principal.workspace_id, project_id, make)
+    return PROJECTS.respond(response, project, edit)
 
 
 @router.patch("/v1/projects/{project_id}", openapi_extra=ex.PATCH_PROJECT_OPENAPI,
@@ -430,8 +262,8 @@ def patch_project(
         validate_service_edit(patched, db, principal.workspace_id, pointer_prefix="")
         return patched, message if message is not None else _patch_summary(ops), None
 
-    project, edit = _change(request, db, principal, project_id, make)
-    return _project_response(response, project, edit)
+    project, edit = PROJECTS.change(request, db, principal.workspace_id, project_id, make)
+    return PROJECTS.respond(response, project, edit)
 
 
 @router.delete("/v1/projects/{project_id}", status_code=204,
@@ -439,18 +271,8 @@ def patch_project(
                responses=ex.DELETE_PROJECT_RESPONSES)
 def delete_project(project_id: str, request: Request, db: Session = Depends(get_db),
                    principal: Principal = Depends(require("projects:write"))) -> Response:
-    project, _ = _project(db, principal, project_id)
-    condition = _Precondition(request, project.revision, required=False)
-    query = delete(Project).where(Project.id == project.id).execution_options(synchronize_session=False)
-    if not condition.star:
-        query = query.where(Project.revision == project.revision)
-    result = cast(CursorResult[Any], db.execute(query))
-    if result.rowcount != 1:
-        db.rollback()
-        current = _current_revision(db, project.id)
-        if current is None:
-            raise ApiError("not-found", f"no project {project_id}")
-        raise stale(current, request.headers.get("if-match"))
+    project, _ = PROJECTS.current(db, principal.workspace_id, project_id)
+    PROJECTS.delete(request, db, project)
     # Revisions go with it (ON DELETE CASCADE); renders keep their own copy of the edit.
     record_project_event(db, project, "project.deleted")
     record_audit(db, workspace_id=project.workspace_id, action="project.deleted", resource_type="project",
@@ -463,49 +285,23 @@ def delete_project(project_id: str, request: Request, db: Session = Depends(get_
 # ---------------------------------------------------------------- revisions
 
 
-def _revision(db: Session, project: Project, number: int) -> ProjectRevision:
-    revision = db.scalar(select(ProjectRevision).where(ProjectRevision.project_id == project.id,
-                                                       ProjectRevision.number == number))
-    if revision is None:
-        raise ApiError("not-found", f"project {project.id} has no revision {number}")
-    return revision
-
-
 @router.get("/v1/projects/{project_id}/revisions", summary="List a project's revisions, newest first",
             responses=ex.LIST_REVISIONS_RESPONSES)
 def list_revisions(project_id: str, request: Request, response: Response,
                    limit: Annotated[int, Query(ge=1, le=100)] = 20, cursor: str | None = None,
                    db: Session = Depends(get_db), services: Services = Depends(get_services),
                    principal: Principal = Depends(require("projects:read"))) -> dict[str, Any]:
-    project, _ = _project(db, principal, project_id)
-    # Keyset on the revision number (not time): numbers are the history's true order.
-    filters = {"list": "revisions", "project": project.id}
-    query = select(ProjectRevision).where(ProjectRevision.project_id == project.id)
-    if cursor:
-        _, after = decode_cursor(services.secrets.cursor_key, cursor, filters)
-        if not after.isdigit():
-            raise ApiError("invalid-cursor", "the cursor is not valid for this list",
-                           errors=[{"parameter": "cursor", "detail": "invalid cursor", "code": "invalid_cursor"}])
-        query = query.where(ProjectRevision.number < int(after))
-    rows = list(db.scalars(query.order_by(ProjectRevision.number.desc()).limit(limit + 1)))
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        last = rows[-1]
-        next_cursor = encode_cursor(services.secrets.cursor_key, last.created_at, str(last.number),
-                                    filters)
-        params = {k: v for k, v in request.query_params.items() if k != "cursor"}
-        params["cursor"] = next_cursor
-        response.headers["Link"] = f'<{request.url.path}?{urlencode(params)}>; rel="next"'
-    return list_body(request, [revision_json(r) for r in rows], next_cursor)
+    project, _ = PROJECTS.current(db, principal.workspace_id, project_id)
+    return PROJECTS.list_versions(request, response, db, project, key=services.secrets.cursor_key, limit=limit,
+                                  cursor=cursor)
 
 
 @router.get("/v1/projects/{project_id}/revisions/{number}", summary="Get one revision of a project",
             responses=ex.GET_REVISION_RESPONSES)
 def get_revision(project_id: str, number: int, db: Session = Depends(get_db),
                  principal: Principal = Depends(require("projects:read"))) -> dict[str, Any]:
-    project, _ = _project(db, principal, project_id)
-    return revision_json(_revision(db, project, number))
+    project, _ = PROJECTS.current(db, principal.workspace_id, project_id)
+    return revision_json(PROJECTS.version(db, project, number))
 
 
 @router.post("/v1/projects/{project_id}/revisions/{number}/restore",
@@ -518,23 +314,11 @@ def restore_revision(project_id: str, number: int, request: Request, response: R
                      idem: Idempotency = Depends(idempotency)) -> dict[str, Any]:
     """The old revision's edit is checked again (an asset it names may be gone) and becomes a
     new revision; the history is never rewritten."""
-    restored: dict[str, Any] = {}
 
-    def make(project: Project, current: ProjectRevision) -> Change:
-        old = _revision(db, project, number)
-        # Checked again: an asset it names may have been deleted since, and the current edit
-        # must stay renderable. Pointers are into the restored edit.
-        validate_service_edit(old.edit, db, principal.workspace_id, pointer_prefix="")
-        message = body.message if body is not None and body.message is not None else f"restored revision {number}"
-        restored["edit"] = copy.deepcopy(old.edit)
-        return restored["edit"], message, None
+    def check(edit: dict[str, Any]) -> None:
+        # The current edit must stay renderable. Pointers are into the restored edit.
+        validate_service_edit(edit, db, principal.workspace_id, pointer_prefix="")
 
-    def staged() -> tuple[int, dict[str, Any], dict[str, str]]:
-        # Inside the new revision's commit: the response as it will be sent.
-        project = db.get(Project, project_id, populate_existing=True)
-        assert project is not None
-        return 200, project_json(project, restored["edit"]), {"ETag": etag(project.revision)}
-
-    idem.stage_at_commit(db, staged)
-    project, edit = _change(request, db, principal, project_id, make)
-    return _project_response(response, project, edit)
+    project, edit = PROJECTS.restore(request, db, idem, principal.workspace_id, project_id, number,
+                                     body.message if body is not None else None, check)
+    return PROJECTS.respond(response, project, edit)

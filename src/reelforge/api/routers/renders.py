@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from reelforge.db.batches import settle_batches
 from reelforge.db.brands import BRAND_META
-from reelforge.db.models import Asset, Project, ProjectRevision, Render, RenderAsset, new_id, utcnow
+from reelforge.db.models import Asset, Project, Render, RenderAsset, new_id, utcnow
 from reelforge.jobs.render_job import RUNNING_STATES, TERMINAL_STATES, rows_updated
 from reelforge.jobs.worker import queue_positions
 from reelforge.media.resolver import AssetResolver, asset_ids_in, is_asset_id
@@ -45,12 +45,14 @@ from ..services import (
     get_services,
     json_bytes,
     json_response,
+    owned,
     page_of,
     raw_json_column,
     read_db,
     services_of,
     strong_etag,
 )
+from .projects import PROJECTS
 
 router = APIRouter(tags=["renders"])
 
@@ -81,10 +83,7 @@ def _one_json(db: Session, render: Render) -> dict[str, Any]:
 
 
 def _render(db: Session, principal: Principal, render_id: str) -> Render:
-    render = db.get(Render, render_id)
-    if render is None or render.workspace_id != principal.workspace_id:
-        raise ApiError("not-found", f"no render {render_id}")
-    return render
+    return owned(db, Render, render_id, principal.workspace_id, "render")
 
 
 _RENDERS = Render.__table__.c
@@ -238,13 +237,8 @@ def _source(body: RenderCreate, db: Session, principal: Principal) -> tuple[dict
     if project is None or project.workspace_id != principal.workspace_id:
         raise ApiError("not-found", f"no project {body.project_id}",
                        errors=[{"pointer": "#/project_id", "code": "not_found", "detail": "no such project"}])
-    number = body.revision or project.revision
-    revision = db.scalar(select(ProjectRevision).where(ProjectRevision.project_id == project.id,
-                                                       ProjectRevision.number == number))
-    if revision is None:
-        raise ApiError("not-found", f"project {project.id} has no revision {number} (the latest is {project.revision})",
-                       errors=[{"pointer": "#/revision", "code": "not_found", "detail": f"no revision {number}"}])
-    return dict(revision.edit), project.id, number, ""
+    revision = PROJECTS.version(db, project, body.revision, "#/revision")
+    return dict(revision.edit), project.id, revision.number, ""
 
 
 def _validate(document: dict[str, Any], db: Session, workspace_id: str, prefix: str,
@@ -277,14 +271,18 @@ def enqueue_render(db: Session, services: Services, principal: Principal, docume
                    edit: Edit | None = None, pointer_prefix: str = "/edit", project_id: str | None = None,
                    revision: int | None = None, metadata: dict[str, Any] | None = None,
                    template_id: str | None = None, template_version: int | None = None,
-                   locale: str | None = None, commit: bool = True) -> Render:
+                   locale: str | None = None, commit: bool = True, prepared: PreparedEdit | None = None) -> Render:
     """Queue a render of ``document`` (an edit document) and return it: what ``POST /v1/renders``
     does once it knows the edit. ``edit`` is the document already checked with
     ``validate_service_edit`` (checked here when None; problems raise ``edit-invalid`` with
     pointers ``#<pointer_prefix>…``). With ``commit=False`` the caller commits (several renders in
-    one transaction, or with other rows) and then wakes the worker (``services.worker.wake()``)."""
+    one transaction, or with other rows) and then wakes the worker (``services.worker.wake()``).
+    ``prepared``: the edit as :func:`prepare_service_edit` made it, brand kit included (a template
+    fills its brand placeholders itself, so the document is not resolved again)."""
     brand = None
-    if edit is None or "brand" in document:
+    if prepared is not None:
+        document, edit, brand = dict(prepared.document), prepared.edit, prepared.brand
+    elif edit is None or "brand" in document:
         # A brand kit's placeholders are filled now, from its current version (for the locale):
         # the render stores the filled edit, so later kit changes do not alter it.
         prepared = _prepare(document, db, principal.workspace_id, pointer_prefix, project_id, revision, locale)
@@ -371,6 +369,13 @@ def create_render(
 
     render = enqueue_render(db, services, principal, document, edit=edit, pointer_prefix=prefix,
                             project_id=project_id, revision=revision, metadata=body.metadata, commit=False)
+    return queued_answer(db, services, idem, response, render)
+
+
+def queued_answer(db: Session, services: Services, idem: Idempotency, response: Response,
+                  render: Render) -> dict[str, Any]:
+    """The 202 answer to a render queued with ``commit=False``: staged for ``Idempotency-Key``
+    and committed with the render, then the worker is woken."""
     location = f"{services.settings.public_url.rstrip('/')}/v1/renders/{render.id}"
     created = render_json(render, {}, queue_positions(db, [render]).get(render.id))
     idem.stage(db, created, status=202, headers={"Location": location})  # commits with the render

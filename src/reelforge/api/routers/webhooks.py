@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal, cast
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Body, Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -34,9 +33,10 @@ from reelforge.webhooks.signing import SecretBox, generate_secret
 from reelforge.webhooks.ssrf import BlockedAddress, ResolutionFailed, UnsafeURL, check_url, resolve_safe
 
 from .. import examples_webhooks as exw
+from ..audit import audit_actor
 from ..auth import Principal, require
 from ..idempotency import Idempotency, idempotency
-from ..pagination import decode_cursor, encode_cursor, list_body, page
+from ..pagination import list_body, page, page_by_number
 from ..problems import ApiError
 from ..services import Services, get_db, get_services
 
@@ -104,9 +104,12 @@ class Recover(BaseModel):
 # ---------------------------------------------------------------- helpers
 
 
-def _endpoint(db: Session, principal: Principal, endpoint_id: str) -> WebhookEndpoint:
-    endpoint = db.scalar(select(WebhookEndpoint).where(WebhookEndpoint.id == endpoint_id,
-                                                       WebhookEndpoint.workspace_id == principal.workspace_id))
+def _endpoint(db: Session, principal: Principal, endpoint_id: str, *, lock: bool = False) -> WebhookEndpoint:
+    """The workspace's endpoint; with ``lock``, its row is locked until the commit (PostgreSQL:
+    concurrent read-modify-writes of one endpoint take turns instead of losing one change)."""
+    query = select(WebhookEndpoint).where(WebhookEndpoint.id == endpoint_id,
+                                          WebhookEndpoint.workspace_id == principal.workspace_id)
+    endpoint = db.scalar(query.with_for_update() if lock else query)
     if endpoint is None:
         raise ApiError("not-found", f"no webhook endpoint {endpoint_id}")
     return endpoint
@@ -128,8 +131,7 @@ def _wake(services: Services) -> None:
 def _audit(db: Session, request: Request, principal: Principal, action: str, endpoint_id: str,
            details: dict[str, Any] | None = None) -> None:
     record_audit(db, workspace_id=principal.workspace_id, action=action, resource_type="webhook_endpoint",
-                 resource_id=endpoint_id, actor_type=principal.kind, actor_id=principal.credential_id,
-                 details=details, request_id=getattr(request.state, "request_id", None))
+                 resource_id=endpoint_id, details=details, **audit_actor(principal, request))
 
 
 def _refuse_url(detail: str, code: str) -> ApiError:
@@ -261,12 +263,11 @@ def update_endpoint(endpoint_id: str,
                     principal: Principal = Depends(require("webhooks:write"))) -> dict[str, Any]:
     """Members left out keep their value. Disabling (`"enabled": false`) fails the messages
     waiting for the endpoint (replay them with recover after enabling it again)."""
-    endpoint = _endpoint(db, principal, endpoint_id)
+    url = checked_url(body.url, services) if body.url is not None else None  # resolves: before the lock
+    endpoint = _endpoint(db, principal, endpoint_id, lock=True)
     changes: dict[str, Any] = {}
-    if body.url is not None:
-        url = checked_url(body.url, services)
-        if url != endpoint.url:
-            changes["url"] = url
+    if url is not None and url != endpoint.url:
+        changes["url"] = url
     if body.event_types is not None and body.event_types != list(endpoint.event_types):
         changes["event_types"] = body.event_types
     if body.description is not None and body.description != endpoint.description:
@@ -309,21 +310,27 @@ def rotate_secret(endpoint_id: str, request: Request,
                   idem: Idempotency = Depends(idempotency)) -> dict[str, Any]:
     """Returns the new `secret` (shown once). Until `previous_secret_expires_at` every delivery
     carries two signatures (`webhook-signature: v1,<new> v1,<old>`), so receivers can switch to
-    the new secret without missing a delivery. Rotating again drops the older one at once."""
-    endpoint = _endpoint(db, principal, endpoint_id)
+    the new secret without missing a delivery. Rotating again drops the older one at once.
+    Concurrent rotations take turns; where the database cannot lock the row (SQLite) the one
+    that lost the race gets 409 `conflict` (and its secret is never used)."""
+    endpoint = _endpoint(db, principal, endpoint_id, lock=True)
     grace = body.grace_seconds if body is not None and body.grace_seconds is not None \
         else services.settings.webhooks_secret_overlap
     now = utcnow()
     secret = generate_secret()
-    box = _box(services)
-    if grace > 0:
-        endpoint.previous_secret = endpoint.secret
-        endpoint.previous_secret_expires_at = now + timedelta(seconds=grace)
-    else:
-        endpoint.previous_secret = None
-        endpoint.previous_secret_expires_at = None
-    endpoint.secret = box.seal(secret, endpoint.id)
-    endpoint.updated_at = now
+    current = endpoint.secret
+    rotated_values = {"secret": _box(services).seal(secret, endpoint.id), "updated_at": now,
+                      "previous_secret": current if grace > 0 else None,
+                      "previous_secret_expires_at": now + timedelta(seconds=grace) if grace > 0 else None}
+    # Compare-and-set on the secret read above: a rotation committed in between is never undone.
+    swapped = cast(CursorResult[Any], db.execute(
+        update(WebhookEndpoint).where(WebhookEndpoint.id == endpoint.id, WebhookEndpoint.secret == current)
+        .values(**rotated_values).execution_options(synchronize_session=False)))
+    if swapped.rowcount != 1:
+        db.rollback()
+        raise ApiError("conflict", "the secret was rotated by another request at the same moment; "
+                                   "rotate again if you need a newer secret")
+    db.refresh(endpoint)
     _audit(db, request, principal, "webhook_endpoint.secret_rotated", endpoint.id, {"grace_seconds": grace})
     rotated = {**endpoint_json(endpoint, now), "secret": secret}
     idem.stage(db, rotated, status=200, secret=True)
@@ -348,7 +355,7 @@ def enable_endpoint(endpoint_id: str, request: Request, db: Session = Depends(ge
                     principal: Principal = Depends(require("webhooks:write"))) -> dict[str, Any]:
     """New events are delivered again; messages that failed meanwhile are not re-sent by
     themselves: use recover. Enabling an enabled endpoint changes nothing."""
-    endpoint = _endpoint(db, principal, endpoint_id)
+    endpoint = _endpoint(db, principal, endpoint_id, lock=True)
     if not endpoint.enabled:
         _enable(db, request, principal, endpoint)
         db.commit()
@@ -419,20 +426,10 @@ def list_attempts(endpoint_id: str, message_id: str, request: Request, response:
     delivery, _ = _delivery(db, _endpoint(db, principal, endpoint_id), message_id)
     filters = {"list": "webhook_attempts", "delivery": delivery.id}
     query = select(WebhookAttempt).where(WebhookAttempt.delivery_id == delivery.id)
-    if cursor:
-        _, after = decode_cursor(services.secrets.cursor_key, cursor, filters)
-        if not after.isdigit():
-            raise ApiError("invalid-cursor", "the cursor is not valid for this list",
-                           errors=[{"parameter": "cursor", "detail": "invalid cursor", "code": "invalid_cursor"}])
-        query = query.where(WebhookAttempt.number < int(after))
-    rows = list(db.scalars(query.order_by(WebhookAttempt.number.desc(), WebhookAttempt.id.desc()).limit(limit + 1)))
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        next_cursor = encode_cursor(services.secrets.cursor_key, rows[-1].attempted_at, str(rows[-1].number), filters)
-        params = {k: v for k, v in request.query_params.items() if k != "cursor"}
-        params["cursor"] = next_cursor
-        response.headers["Link"] = f'<{request.url.path}?{urlencode(params)}>; rel="next"'
+    rows, next_cursor = page_by_number(request, response, query, WebhookAttempt.number,
+                                       stamp=WebhookAttempt.attempted_at, key=services.secrets.cursor_key,
+                                       limit=limit, cursor=cursor, filters=filters, db=db,
+                                       then=[WebhookAttempt.id.desc()])
     return list_body(request, [attempt_json(a, delivery) for a in rows], next_cursor)
 
 
