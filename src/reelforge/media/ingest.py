@@ -347,6 +347,10 @@ def _previews(storage: LocalStorage, path: Path, sniffed: Sniffed) -> dict[str, 
             made[label] = out
         except thumbnails.PreviewError as exc:
             out.unlink(missing_ok=True)
+            if not path.exists():  # the asset was deleted meanwhile: nothing is wrong, nothing to keep
+                for done in made.values():
+                    done.unlink(missing_ok=True)
+                return {}
             log.warning("no %s for %s: %s", label, path.name, exc)
     return made
 
