@@ -9,10 +9,15 @@ from __future__ import annotations
 
 import logging
 import sys
+from datetime import UTC, datetime
 
+import orjson
 import structlog
 
-__all__ = ["configure_logging"]
+__all__ = ["ACCESS_LOGGER", "configure_logging"]
+
+ACCESS_LOGGER = "reelforge.access"
+"""The logger of the one line per request; its fields come as ``extra={"access": {...}}``."""
 
 
 def configure_logging(fmt: str = "console", level: int = logging.INFO) -> None:
@@ -24,7 +29,7 @@ def configure_logging(fmt: str = "console", level: int = logging.INFO) -> None:
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]
     renderer: structlog.types.Processor = (
-        structlog.processors.JSONRenderer() if fmt == "json" else structlog.dev.ConsoleRenderer(colors=False)
+        structlog.processors.JSONRenderer(serializer=_json_line) if fmt == "json" else structlog.dev.ConsoleRenderer(colors=False)
     )
     formatter = structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=shared,
@@ -32,7 +37,7 @@ def configure_logging(fmt: str = "console", level: int = logging.INFO) -> None:
                     renderer],
     )
     handler = logging.StreamHandler(sys.stdout)
-    handler.setFormatter(formatter)
+    handler.setFormatter(_AccessLineFormatter(formatter, json_lines=fmt == "json"))
     root = logging.getLogger()
     root.handlers = [handler]
     root.setLevel(level)
@@ -44,3 +49,42 @@ def configure_logging(fmt: str = "console", level: int = logging.INFO) -> None:
         logger_factory=structlog.stdlib.LoggerFactory(),
         cache_logger_on_first_use=True,
     )
+
+
+def _json_line(event: dict[str, object], **_options: object) -> str:
+    return orjson.dumps(event, default=str).decode()
+
+
+_QUOTED = frozenset(" \t=\r\n\"'")
+
+
+def _console_value(value: object) -> str:
+    # As structlog's console renderer shows a value, and any other control character quoted too:
+    # a request's path must not start a line of its own or steer a terminal.
+    if isinstance(value, str) and value.isprintable() and not (_QUOTED & set(value)):
+        return value
+    return repr(value)
+
+
+class _AccessLineFormatter(logging.Formatter):
+    """structlog's formatting, except for the request line, which is written for every request
+    and costs as much through structlog's processor chain as answering a cached read. That line
+    is formatted here directly, with the same keys and layout as every other line."""
+
+    def __init__(self, fallback: logging.Formatter, *, json_lines: bool):
+        super().__init__()
+        self._fallback = fallback
+        self._json = json_lines
+
+    def format(self, record: logging.LogRecord) -> str:
+        fields = getattr(record, "access", None)
+        if record.name != ACCESS_LOGGER or not isinstance(fields, dict) or record.exc_info:
+            return self._fallback.format(record)
+        stamp = datetime.fromtimestamp(record.created, UTC).isoformat().replace("+00:00", "Z")
+        level = record.levelname.lower()
+        event = record.getMessage()
+        if self._json:
+            line = {"event": event, "level": level, "logger": record.name, **fields, "timestamp": stamp}
+            return _json_line(line)
+        pairs = " ".join(f"{key}={_console_value(fields[key])}" for key in sorted(fields))
+        return f"{stamp} [{level:<9}] {event:<30} [{record.name}] {pairs}"

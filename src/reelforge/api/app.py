@@ -19,6 +19,7 @@ from reelforge.settings import Settings
 
 from .auth import CredentialCache
 from .credentials import ServerSecrets
+from .hot_reads import HotReadsMiddleware
 from .idempotency import install_idempotency
 from .middleware import BodyLimitMiddleware, RequestContextMiddleware
 from .problems import install_problem_handlers
@@ -104,6 +105,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.state.services = services or open_services(settings)
     install_problem_handlers(app)
     install_idempotency(app)
+    app.add_middleware(HotReadsMiddleware)  # innermost: every other layer applies to hot reads too
     app.add_middleware(BodyLimitMiddleware, settings=app.state.services.settings)
     if settings.rate_limiting:  # inside the request id, outside everything that may answer
         app.add_middleware(RateLimitMiddleware, limiter=RateLimiter(settings))  # bad policies fail here

@@ -11,11 +11,12 @@ import time
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from reelforge.logs import ACCESS_LOGGER
 from reelforge.settings import Settings
 
 __all__ = ["BodyLimitMiddleware", "RequestContextMiddleware", "body_limits", "route_limit"]
 
-log = logging.getLogger("reelforge.access")
+log = logging.getLogger(ACCESS_LOGGER)
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9._-]{8,128}$")
 
 
@@ -76,8 +77,8 @@ class RequestContextMiddleware:
         finally:
             log.info(
                 "request",
-                extra={"request_id": request_id, "method": scope.get("method"), "path": scope.get("path"),
-                       "status": status, "duration_ms": round((time.perf_counter() - started) * 1000, 2)},
+                extra={"access": {"request_id": request_id, "method": scope.get("method"), "path": scope.get("path"),
+                                  "status": status, "duration_ms": round((time.perf_counter() - started) * 1000, 2)}},
             )
 
 

@@ -28,8 +28,11 @@ from .pagination import encode_cursor, next_link
 from .problems import ApiError
 
 __all__ = [
+    "RepresentationCache",
     "Services",
+    "conditional_json",
     "decode_json_fields",
+    "etag_matches",
     "get_db",
     "get_services",
     "json_bytes",
@@ -48,6 +51,28 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
+class RepresentationCache:
+    """Encoded representations by id, each kept with the revision it was made from.
+
+    A row's revision changes with every change of what its representation shows (for assets,
+    database triggers bump it), so an entry is served only while it is current: there is
+    nothing to invalidate, across processes too. When full, the cache starts again empty.
+    """
+
+    def __init__(self, size: int = 20_000):
+        self._size = size
+        self._entries: dict[str, tuple[int, bytes]] = {}
+
+    def get(self, key: str, revision: int) -> bytes | None:
+        entry = self._entries.get(key)
+        return entry[1] if entry is not None and entry[0] == revision else None
+
+    def put(self, key: str, revision: int, content: bytes) -> None:
+        if len(self._entries) >= self._size:
+            self._entries = {}  # a new dict: a reader iterating the old one is not disturbed
+        self._entries[key] = (revision, content)
+
+
 @dataclass
 class Services:
     settings: Settings
@@ -59,6 +84,8 @@ class Services:
     """The in-process render worker, when this process runs one."""
     credentials: Any = None
     """Recently verified credentials (:class:`reelforge.api.auth.CredentialCache`)."""
+    asset_docs: RepresentationCache = field(default_factory=lambda: RepresentationCache())
+    """Assets' encoded representations, for the asset list."""
     extras: dict[str, Any] = field(default_factory=dict)
     _previews: PreviewRunner | None = field(default=None, repr=False)
     _previews_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -227,13 +254,31 @@ def page_of(request: Request, rows: list[R], limit: int, filters: Mapping[str, A
         return rows, None, {}
     rows = rows[:limit]
     last: Any = rows[-1]
-    cursor = encode_cursor(services_of(request).secrets.cursor_key, last.created_at, last.id, filters)
+    # _utc: a row may carry its time as SQLite's text (raw_datetime_column), parsed only here.
+    cursor = encode_cursor(services_of(request).secrets.cursor_key, _utc(last.created_at), last.id, filters)
     return rows, cursor, {"Link": next_link(request, cursor)}
 
 
 def strong_etag(content: bytes) -> str:
     """A strong ETag of a representation's bytes."""
     return '"' + hashlib.sha256(content).hexdigest()[:32] + '"'
+
+
+def etag_matches(header: str | None, etag: str) -> bool:
+    """RFC 9110 strong comparison against a list of entity tags (``*`` matches anything)."""
+    if header is None:
+        return False
+    values = [v.strip() for v in header.split(",")]
+    return "*" in values or etag in values
+
+
+def conditional_json(request: Request, content: bytes) -> Response:
+    """A representation's JSON bytes with a strong ``ETag``, or 304 when ``If-None-Match`` names
+    it (a poller asking "changed?" gets no body while nothing changed)."""
+    etag = strong_etag(content)
+    if etag_matches(request.headers.get("if-none-match"), etag):
+        return Response(status_code=304, headers={"ETag": etag})
+    return json_response(content, headers={"ETag": etag})
 
 
 def json_response(content: bytes, *, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:

@@ -131,8 +131,11 @@ class Asset(Base):
     thumbnail_key: Mapped[str | None] = mapped_column(String(255), default=None)
     waveform_key: Mapped[str | None] = mapped_column(String(255), default=None)
     previews: Mapped[str | None] = mapped_column(String(16), default=None)
-    """pending, ready, failed or none (the kind has no preview); migration 0010g. NULL: an older row."""
+    """pending, ready, failed or none (the kind has no preview); migration 0010. NULL: an older row."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revision: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    """Bumped by database triggers on every change of the row or its tags (migration 0011): the
+    key under which the asset list caches the representation. Never set it."""
 
 
 class AssetTag(Base):

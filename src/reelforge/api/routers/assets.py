@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Annotated, Any, BinaryIO, Literal, NamedTuple,
 from urllib.parse import quote
 
 import anyio
+import orjson
 from fastapi import APIRouter, Body, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import (
@@ -45,13 +46,14 @@ from pydantic import (
 )
 from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
-from sqlalchemy import Connection, Select, and_, bindparam, delete, func, or_, select
+from sqlalchemy import ColumnElement, Connection, Select, and_, bindparam, delete, func, or_, select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
 from reelforge.db.audit import record_audit
 from reelforge.db.models import Asset, AssetTag, Render, RenderAsset
+from reelforge.db.reads import PreparedSelect, fetch_rows
 from reelforge.media.ingest import IngestError, clean_name, ingest_file, remove_empty_dirs
 from reelforge.representations import asset_json, record_asset_event
 from reelforge.settings import Settings
@@ -64,7 +66,9 @@ from ..pagination import decode_cursor, list_body
 from ..problems import ApiError
 from ..services import (
     Services,
+    conditional_json,
     decode_json_fields,
+    etag_matches,
     get_db,
     get_services,
     json_bytes,
@@ -176,7 +180,17 @@ class AssetRow(NamedTuple):
     thumbnail_key: str | None
     waveform_key: str | None
     previews: str | None
+    revision: int
     tag_list: str | None
+
+
+class PageRow(NamedTuple):
+    """An asset of a list page: its place in the order and the revision of its representation.
+    ``created_at`` is SQLite's text there (parsed only for the cursor), a datetime elsewhere."""
+
+    id: str
+    revision: int
+    created_at: Any
 
 
 _READ_FIELDS = AssetRow._fields[:-1]
@@ -194,8 +208,10 @@ _GET_ASSET = select(*_READ_COLUMNS).where(_ASSETS.id == bindparam("id"),
 
 
 def _list_query(*, cursor: bool) -> Select[Any]:
-    """A page of the workspace's assets, newest first (keyset pagination, as pagination.page())."""
-    query = select(*_READ_COLUMNS).where(_ASSETS.workspace_id == bindparam("workspace_id"))
+    """A page of the workspace's assets (:class:`PageRow`), newest first (keyset pagination, as
+    pagination.page())."""
+    query = select(_ASSETS.id, _ASSETS.revision, raw_datetime_column(_ASSETS.created_at)).where(
+        _ASSETS.workspace_id == bindparam("workspace_id"))
     if cursor:
         after = bindparam("after_created", type_=_ASSETS.created_at.type)
         after_id = bindparam("after_id", type_=_ASSETS.id.type)
@@ -203,8 +219,8 @@ def _list_query(*, cursor: bool) -> Select[Any]:
     return query.order_by(_ASSETS.created_at.desc(), _ASSETS.id.desc()).limit(bindparam("limit"))
 
 
-_LIST_FIRST = _list_query(cursor=False)
-_LIST_AFTER = _list_query(cursor=True)
+_LIST_FIRST = PreparedSelect(_list_query(cursor=False))
+_LIST_AFTER = PreparedSelect(_list_query(cursor=True))
 
 
 def _row_tags(row: AssetRow) -> list[str]:
@@ -227,17 +243,9 @@ def _asset(db: Session, principal: Principal, asset_id: str, *, lock: bool = Fal
     return asset
 
 
-def _matches(header: str | None, etag: str) -> bool:
-    """RFC 9110 strong comparison against a list of entity tags (``*`` matches anything)."""
-    if header is None:
-        return False
-    values = [v.strip() for v in header.split(",")]
-    return "*" in values or etag in values
-
-
 def _require_match(request: Request, etag: str) -> None:
     header = request.headers.get("if-match")
-    if header is not None and not _matches(header, etag):
+    if header is not None and not etag_matches(header, etag):
         raise ApiError("precondition-failed", "the asset changed since you read it (If-Match does not match)",
                        headers={"ETag": etag}, errors=[{"header": "If-Match", "detail": "stale ETag", "code": "stale"}])
 
@@ -595,37 +603,70 @@ async def list_assets(
     """Filters combine (all must match): `kind`, `source` (`upload`, `render`, `import`), `tag`
     (repeat it to require several), `name` (a part of it, any case), `created_after` and
     `created_before` (RFC 3339)."""
-    tags = sorted(set(tag or []))
+    return await asset_list_response(request, principal.workspace_id, limit=limit, cursor=cursor, kind=kind,
+                                     tags=tag or [], name=name, created_after=created_after,
+                                     created_before=created_before, source=source)
+
+
+async def asset_list_response(request: Request, workspace_id: str, *, limit: int, cursor: str | None,
+                              kind: str | None = None, tags: list[str] | None = None, name: str | None = None,
+                              created_after: datetime | None = None, created_before: datetime | None = None,
+                              source: str | None = None) -> Response:
+    """``GET /v1/assets``'s answer for validated parameters (also served by
+    :mod:`reelforge.api.hot_reads`); 400 ``invalid-cursor`` for a cursor of another list."""
+    tags = sorted(set(tags or []))
     filters = {"kind": kind, "source": source, "tag": tags or None, "name": name,
                "created_after": _iso(created_after), "created_before": _iso(created_before)}
-    params: dict[str, Any] = {"workspace_id": principal.workspace_id, "limit": limit + 1}
+    params: dict[str, Any] = {"workspace_id": workspace_id, "limit": limit + 1}
     if cursor:
         params["after_created"], params["after_id"] = decode_cursor(services_of(request).secrets.cursor_key, cursor,
                                                                     filters)
     if any(v is not None for v in filters.values()):
-        query = _list_query(cursor=bool(cursor))
+        built = _list_query(cursor=bool(cursor))
         if kind:
-            query = query.where(_ASSETS.kind == kind)
+            built = built.where(_ASSETS.kind == kind)
         if source:
-            query = query.where(_ASSETS.source == source)
+            built = built.where(_ASSETS.source == source)
         for t in tags:
-            query = query.where(_ASSETS.id.in_(select(_TAGS.asset_id).where(_TAGS.tag == t)))
+            built = built.where(_ASSETS.id.in_(select(_TAGS.asset_id).where(_TAGS.tag == t)))
         if name:
-            query = query.where(_ASSETS.name.icontains(name, autoescape=True))
+            built = built.where(_ASSETS.name.icontains(name, autoescape=True))
         if created_after:
-            query = query.where(_ASSETS.created_at >= created_after)
+            built = built.where(_ASSETS.created_at >= created_after)
         if created_before:
-            query = query.where(_ASSETS.created_at < created_before)
+            built = built.where(_ASSETS.created_at < created_before)
+        query: Select[Any] | PreparedSelect = built
     else:
         query = _LIST_AFTER if cursor else _LIST_FIRST  # built once: no statement to build or cache-key
 
-    def read(conn: Connection) -> list[AssetRow]:
-        return [AssetRow._make(row) for row in decode_json_fields(conn.execute(query, params).all(), _JSON_INDEXES,
-                                                                  _DATETIME_INDEXES)]
+    cache = services_of(request).asset_docs
 
-    rows, next_cursor, headers = page_of(request, await read_db(request, read), limit, filters)
-    data = [asset_json(cast(Asset, row), _row_tags(row)) for row in rows]
+    def read(conn: Connection) -> tuple[list[PageRow], dict[str, bytes]]:
+        rows = [PageRow._make(row) for row in fetch_rows(conn, query, params)]
+        docs: dict[str, bytes] = {}
+        missing = []
+        for row in rows[:limit]:
+            doc = cache.get(row.id, row.revision)
+            if doc is None:
+                missing.append(row.id)
+            else:
+                docs[row.id] = doc
+        if missing:  # made once per revision of an asset, then served from the cache
+            for asset in _read_assets(conn, _ASSETS.id.in_(missing)):
+                docs[asset.id] = json_bytes(asset_json(cast(Asset, asset), _row_tags(asset)))
+                cache.put(asset.id, asset.revision, docs[asset.id])
+        return rows, docs
+
+    page, docs = await read_db(request, read)
+    rows, next_cursor, headers = page_of(request, page, limit, filters)
+    # An asset deleted between the two reads is left out.
+    data = [orjson.Fragment(docs[row.id]) for row in rows if row.id in docs]
     return json_response(json_bytes(list_body(request, data, next_cursor)), headers=headers)
+
+
+def _read_assets(conn: Connection, where: ColumnElement[bool]) -> list[AssetRow]:
+    rows = conn.execute(select(*_READ_COLUMNS).where(where)).all()
+    return [AssetRow._make(row) for row in decode_json_fields(rows, _JSON_INDEXES, _DATETIME_INDEXES)]
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -642,11 +683,7 @@ async def get_asset(asset_id: str, request: Request,
     row = await read_db(request, read)
     if row is None:
         raise ApiError("not-found", f"no asset {asset_id}")
-    content = json_bytes(asset_json(cast(Asset, row), _row_tags(row)))
-    etag = strong_etag(content)
-    if _matches(request.headers.get("if-none-match"), etag):
-        return Response(status_code=304, headers={"ETag": etag})
-    return json_response(content, headers={"ETag": etag})
+    return conditional_json(request, json_bytes(asset_json(cast(Asset, row), _row_tags(row))))
 
 
 @router.patch("/v1/assets/{asset_id}", summary="Rename an asset or replace its tags or metadata",
@@ -783,7 +820,7 @@ def download(asset_id: str, request: Request, db: Session = Depends(get_db),
     etag = f'"{asset.sha256}"'
     headers = {"Accept-Ranges": "bytes", "ETag": etag,
                "Content-Disposition": content_disposition(_download_name(asset))}
-    if _matches(request.headers.get("if-none-match"), etag):
+    if etag_matches(request.headers.get("if-none-match"), etag):
         return Response(status_code=304, headers=headers)
     path = services.storage.local_path(asset.storage_key)
     try:

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from reelforge.db.batches import settle_batches
 from reelforge.db.brands import BRAND_META
 from reelforge.db.models import Asset, Project, Render, RenderAsset, new_id, utcnow
+from reelforge.db.reads import PreparedSelect, fetch_rows
 from reelforge.jobs.render_job import RUNNING_STATES, TERMINAL_STATES, rows_updated
 from reelforge.jobs.worker import queue_positions
 from reelforge.media.resolver import AssetResolver, asset_ids_in, is_asset_id
@@ -40,6 +41,7 @@ from ..pagination import decode_cursor, list_body
 from ..problems import ApiError
 from ..services import (
     Services,
+    conditional_json,
     decode_json_fields,
     get_db,
     get_services,
@@ -50,7 +52,6 @@ from ..services import (
     raw_json_column,
     read_db,
     services_of,
-    strong_etag,
 )
 from .projects import PROJECTS
 
@@ -127,13 +128,14 @@ _RENDER_COLUMNS = (
         or_(_QUEUED.c.seq < _RENDERS.seq, (_QUEUED.c.seq == _RENDERS.seq) & (_QUEUED.c.id < _RENDERS.id)))
         .scalar_subquery()), else_=None).label("queue_position"),
 )
-_READ_RENDER = select(*_RENDER_COLUMNS).where(_RENDERS.id == bindparam("id"),
-                                              _RENDERS.workspace_id == bindparam("workspace_id"))
+_READ_RENDER = PreparedSelect(select(*_RENDER_COLUMNS).where(_RENDERS.id == bindparam("id"),
+                                                             _RENDERS.workspace_id == bindparam("workspace_id")))
 
 
-def _read_renders(conn: Connection, query: Select[Any], params: dict[str, Any] | None = None) -> list[RenderRow]:
+def _read_renders(conn: Connection, query: Select[Any] | PreparedSelect,
+                  params: dict[str, Any] | None = None) -> list[RenderRow]:
     """Rows of ``_RENDER_COLUMNS`` as :class:`RenderRow` (plain attributes, JSON decoded at once)."""
-    return [RenderRow._make(r) for r in decode_json_fields(conn.execute(query, params).all(), _JSON_INDEXES)]
+    return [RenderRow._make(r) for r in decode_json_fields(fetch_rows(conn, query, params), _JSON_INDEXES)]
 
 
 def _outputs_of(conn: Connection, rows: list[RenderRow]) -> OutputAssets:
@@ -426,20 +428,22 @@ async def get_render(render_id: str, request: Request,
     """The render with its state, progress, ETA, times, error and, once it succeeded, its
     outputs as assets (video, poster, thumbnail, subtitles; each probed from the file). Send the
     `ETag` back in `If-None-Match` to get 304 while nothing changed."""
+    return await render_response(request, principal.workspace_id, render_id)
+
+
+async def render_response(request: Request, workspace_id: str, render_id: str) -> Response:
+    """``GET /v1/renders/{id}``'s answer (also served by :mod:`reelforge.api.hot_reads`); 404
+    ``not-found`` for a render the workspace does not have."""
 
     def read(conn: Connection) -> bytes:
-        found = _read_renders(conn, _READ_RENDER, {"id": render_id, "workspace_id": principal.workspace_id})
+        found = _read_renders(conn, _READ_RENDER, {"id": render_id, "workspace_id": workspace_id})
         if not found:
             raise ApiError("not-found", f"no render {render_id}")
         # A row with the attributes render_json reads, not an ORM object.
         return json_bytes(render_json(cast(Render, found[0]), _outputs_of(conn, found), found[0].queue_position))
 
-    content = await read_db(request, read)
     # A strong ETag of the representation: pollers can ask "changed?" with If-None-Match.
-    etag = strong_etag(content)
-    if etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
-        return Response(status_code=304, headers={"ETag": etag})
-    return json_response(content, headers={"ETag": etag})
+    return conditional_json(request, await read_db(request, read))
 
 
 @router.post("/v1/renders/{render_id}/cancel", summary="Cancel a render", responses=ex.CANCEL_RENDER_RESPONSES)
