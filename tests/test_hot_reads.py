@@ -252,3 +252,29 @@ def test_the_request_line_keeps_the_log_format_and_escapes_the_path(fmt: str, ca
                "path='/v1/a b\\n[error] forged\\x1b[2J' request_id=req_1 status=404" in lines[0]
         assert "\x1b" not in lines[0] and lines[0][:27].endswith("Z")
         assert "plain line" in lines[1] and "[reelforge.other]" in lines[1]
+
+
+def test_the_kept_read_connection_recovers_from_a_failed_read(tmp_path: Path) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    from service import running_service
+
+    with running_service(tmp_path) as svc:
+        services = svc.services
+        first = services.loop_read(lambda conn: conn)
+        assert services.loop_read(lambda conn: conn) is first  # kept between reads
+        with pytest.raises(OperationalError):
+            services.loop_read(lambda conn: conn.exec_driver_sql("SELECT * FROM no_such_table"))
+        assert first.closed
+        # A new one takes its place, and a read that begins a transaction leaves none open.
+        assert services.loop_read(lambda conn: conn.exec_driver_sql("SELECT 1").scalar()) == 1
+        second = services.loop_read(lambda conn: conn)
+        assert second is not first and not second.in_transaction()
+
+        def begin_then_fail(conn: Any) -> None:
+            conn.begin()
+            raise LookupError("not a database error: the connection stays")
+
+        with pytest.raises(LookupError):
+            services.loop_read(begin_then_fail)
+        assert services.loop_read(lambda conn: conn) is second and not second.in_transaction()

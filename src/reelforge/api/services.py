@@ -13,6 +13,7 @@ from typing import Any, TypeVar, cast
 import orjson
 from fastapi import Request
 from sqlalchemy import ColumnElement, Connection, Dialect, Engine, Text, type_coerce
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 from starlette.concurrency import run_in_threadpool
@@ -87,6 +88,7 @@ class Services:
     asset_docs: RepresentationCache = field(default_factory=lambda: RepresentationCache())
     """Assets' encoded representations, for the asset list."""
     extras: dict[str, Any] = field(default_factory=dict)
+    _loop_connections: threading.local = field(default_factory=threading.local, repr=False)
     _previews: PreviewRunner | None = field(default=None, repr=False)
     _previews_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -97,6 +99,24 @@ class Services:
     @property
     def audience(self) -> str:
         return self.settings.public_url.rstrip("/") + "/v1"
+
+    def loop_read(self, read: Callable[[Connection], T]) -> T:
+        """``read(connection)`` on this thread's own SQLite connection, kept open between reads:
+        checking one out of the pool and back costs as much as a read answered from an index.
+        Only for reads that run to the end without awaiting (the event loop's thread runs them
+        one at a time); any transaction a read began is ended, and a failed connection dropped."""
+        conn: Connection | None = getattr(self._loop_connections, "conn", None)
+        if conn is None or conn.closed or conn.invalidated:
+            conn = self._loop_connections.conn = self.engine.connect()
+        try:
+            return read(conn)
+        except SQLAlchemyError:  # the connection may be what failed: the next read opens another
+            self._loop_connections.conn = None
+            conn.close()
+            raise
+        finally:
+            if not conn.closed and conn.in_transaction():
+                conn.rollback()
 
     def previews(self) -> PreviewRunner:
         """This process's runner of deferred previews, started on first use (blocking: it also
@@ -296,12 +316,13 @@ async def read_db(request: Request, read: Callable[[Connection], T]) -> T:
     event loop (a local file; WAL readers do not wait for writers), while PostgreSQL reads, which
     wait on the network, keep the thread pool.
     """
-    engine = services_of(request).engine
+    services = services_of(request)
+    engine = services.engine
+    if engine.dialect.name == "sqlite":
+        return services.loop_read(read)
 
     def run() -> T:
         with engine.connect() as conn:
             return read(conn)
 
-    if engine.dialect.name == "sqlite":
-        return run()
     return await run_in_threadpool(run)
