@@ -12,11 +12,13 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Integer, String, bindparam, column, select, table, text, update
+from sqlalchemy.exc import InvalidRequestError
 
-from reelforge.api.app import create_app
+from reelforge.api.app import create_app, open_services
 from reelforge.api.hot_reads import HotReadsMiddleware
 from reelforge.db.models import Asset, AssetTag, Render, new_id
 from reelforge.db.reads import PreparedSelect, fetch_rows
+from reelforge.db.triggers import SQLITE_TRIGGERS
 from reelforge.logs import configure_logging
 from service import Service, with_previews
 
@@ -26,11 +28,14 @@ VARYING = {"x-request-id", "date", "ratelimit", "ratelimit-policy"}
 
 @pytest.fixture
 def reference(service: Service) -> Iterator[TestClient]:
-    """The same service (same database) without the hot reads: every request goes to its route."""
-    app = create_app(services=service.services, start_worker=False)
+    """The same service (same database and secrets) without the hot reads, and with caches of its
+    own: every request goes to its route, and the asset list makes every representation afresh."""
+    services = open_services(service.services.settings)
+    app = create_app(services=services, start_worker=False)
     app.user_middleware = [m for m in app.user_middleware if m.cls is not HotReadsMiddleware]
     with TestClient(app) as client:
         yield client
+    services.engine.dispose()
 
 
 def _answer(response: Any) -> tuple[int, dict[str, str], Any]:
@@ -91,6 +96,8 @@ def test_a_render_reads_the_same_hot_and_through_its_route(service: Service, ref
         etag = hot.headers["etag"]
         assert assert_same(service, reference, f"/v1/renders/{render_id}", **{"If-None-Match": etag}).status_code == 304
         assert assert_same(service, reference, f"/v1/renders/{render_id}", **{"If-None-Match": "*"}).status_code == 304
+        weak = assert_same(service, reference, f"/v1/renders/{render_id}", **{"If-None-Match": f'"a", W/{etag}'})
+        assert weak.status_code == 304  # If-None-Match compares weakly (RFC 9110 13.1.2)
         assert assert_same(service, reference, f"/v1/renders/{render_id}", **{"If-None-Match": '"x"'}).status_code == 200
     body = service.get(f"/v1/renders/{done}").json()
     assert [o["id"] for o in body["outputs"]] == [assets[0]["id"], assets[1]["id"]]
@@ -135,7 +142,10 @@ def test_asset_pages_read_the_same_hot_and_through_their_route(service: Service,
 
 
 def _names(service: Service) -> dict[str, tuple[str, list[str], Any]]:
-    return {a["id"]: (a["name"], a["tags"], a["metadata"]) for a in service.get("/v1/assets?limit=100").json()["data"]}
+    listed = service.get("/v1/assets?limit=100").json()["data"]
+    for asset in listed:  # each as the asset itself reads now
+        assert asset == service.get(f"/v1/assets/{asset['id']}").json()
+    return {a["id"]: (a["name"], a["tags"], a["metadata"]) for a in listed}
 
 
 def test_the_asset_list_never_shows_a_stale_asset(service: Service, assets: list[dict[str, Any]]) -> None:
@@ -163,6 +173,11 @@ def test_the_asset_list_never_shows_a_stale_asset(service: Service, assets: list
         conn.execute(text("UPDATE assets SET meta = :meta WHERE id = :id"), {"meta": '{"n": 21}', "id": target})
     assert _names(service)[target][2] == {"n": 21}
 
+    if service.services.engine.dialect.name == "postgresql":  # TRUNCATE fires no row trigger
+        with service.services.engine.begin() as conn:
+            conn.execute(text("TRUNCATE asset_tags"))
+        assert all(tags == [] for _, tags, _ in _names(service).values())
+
     # Deleted: gone from the list.
     assert service.client.delete(f"/v1/assets/{target}", headers=service.headers()).status_code == 204
     assert target not in _names(service)
@@ -189,6 +204,17 @@ def test_revisions_move_with_every_change_of_an_asset_or_its_tags(service: Servi
             conn.execute(change)
         seen.append(revision())
     assert seen == sorted(set(seen)), seen  # strictly increasing
+
+
+def test_the_revision_triggers_exist_at_the_head_revision(service: Service) -> None:
+    # A later SQLite migration that batch-alters assets or asset_tags drops them (reelforge.db.triggers).
+    with service.services.engine.connect() as conn:
+        if conn.dialect.name == "sqlite":
+            names = set(conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'trigger'").scalars())
+            assert set(SQLITE_TRIGGERS) <= names
+        else:
+            names = set(conn.exec_driver_sql("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal").scalars())
+            assert {"assets_revision_bump", "asset_tags_revision_bump", "asset_tags_truncate_bump"} <= names
 
 
 def test_a_prepared_select_gives_the_rows_sqlalchemy_gives(service: Service, assets: list[dict[str, Any]]) -> None:
@@ -221,8 +247,13 @@ def test_a_prepared_select_gives_the_rows_sqlalchemy_gives(service: Service, ass
         assert len(fetch_rows(conn, _LIST_AFTER, cases[2][1])) == len(assets) - 1
         if conn.dialect.name == "sqlite":  # elsewhere a PreparedSelect is plain conn.execute
             per_call_list = PreparedSelect(_GET_ASSET.where(Asset.id.in_(bindparam("ids", expanding=True))))
-            with pytest.raises(ValueError, match="cannot take 'ids' per call"):
+            with pytest.raises(ValueError, match="cannot take 'ids': an IN list"):
                 per_call_list.rows(conn, {"id": "x", "workspace_id": "y", "ids": ["a"]})
+            computed = PreparedSelect(_GET_ASSET.where(Asset.size_bytes > bindparam("n", callable_=lambda: 1)))
+            with pytest.raises(ValueError, match="computed on each execution"):
+                computed.rows(conn, {"id": "x", "workspace_id": "y"})
+            with pytest.raises(InvalidRequestError, match="required for bind parameter 'workspace_id'"):
+                _READ_RENDER.rows(conn, {"id": "x"})
 
 
 @pytest.mark.parametrize("fmt", ["console", "json"])
@@ -236,13 +267,16 @@ def test_the_request_line_keeps_the_log_format_and_escapes_the_path(fmt: str, ca
                   "duration_ms": 0.5}
         logging.getLogger("reelforge.access").info("request", extra={"access": fields})
         logging.getLogger("reelforge.other").info("plain %s", "line")
+        logging.getLogger("reelforge.other").info("big", extra={"size": 2**70, "by_id": {1: "a"}})
         lines = capsys.readouterr().out.splitlines()
     finally:
         root.handlers, level = saved
         root.setLevel(level)
-    assert len(lines) == 2, lines  # the forged newline did not start a line
+    assert len(lines) == 3, lines  # the forged newline did not start a line
+    assert "1180591620717411303424" in lines[2]  # other lines keep structlog's rendering, whatever they hold
     if fmt == "json":
-        access, plain = (json.loads(line) for line in lines)
+        access, plain, big = (json.loads(line) for line in lines)
+        assert big["size"] == 2**70
         assert access == {"event": "request", "level": "info", "logger": "reelforge.access", **fields,
                           "timestamp": access["timestamp"]}
         assert access["timestamp"].endswith("Z") and plain["event"] == "plain line"
@@ -278,3 +312,18 @@ def test_the_kept_read_connection_recovers_from_a_failed_read(tmp_path: Path) ->
         with pytest.raises(LookupError):
             services.loop_read(begin_then_fail)
         assert services.loop_read(lambda conn: conn) is second and not second.in_transaction()
+
+
+def test_the_representation_cache_serves_only_the_current_revision_within_its_budget() -> None:
+    from reelforge.api.services import RepresentationCache
+
+    cache = RepresentationCache(budget=10_000)
+    cache.put("ast_1", 3, b"x" * 1000)
+    assert cache.get("ast_1", 3) == b"x" * 1000
+    assert cache.get("ast_1", 2) is None and cache.get("ast_1", 4) is None and cache.get("ast_2", 3) is None
+    cache.put("ast_1", 4, b"y" * 1000)  # replaces, does not add up
+    assert cache.get("ast_1", 3) is None and cache.get("ast_1", 4) == b"y" * 1000
+    for i in range(20):  # 20 KB through a 10 KB budget: it starts again rather than grow
+        cache.put(f"ast_{i + 10}", 1, b"z" * 1000)
+    held = [i for i in range(20) if cache.get(f"ast_{i + 10}", 1) is not None]
+    assert 0 < len(held) < 10 and held == list(range(20 - len(held), 20))

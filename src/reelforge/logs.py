@@ -29,7 +29,7 @@ def configure_logging(fmt: str = "console", level: int = logging.INFO) -> None:
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]
     renderer: structlog.types.Processor = (
-        structlog.processors.JSONRenderer(serializer=_json_line) if fmt == "json" else structlog.dev.ConsoleRenderer(colors=False)
+        structlog.processors.JSONRenderer() if fmt == "json" else structlog.dev.ConsoleRenderer(colors=False)
     )
     formatter = structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=shared,
@@ -49,10 +49,6 @@ def configure_logging(fmt: str = "console", level: int = logging.INFO) -> None:
         logger_factory=structlog.stdlib.LoggerFactory(),
         cache_logger_on_first_use=True,
     )
-
-
-def _json_line(event: dict[str, object], **_options: object) -> str:
-    return orjson.dumps(event, default=str).decode()
 
 
 _QUOTED = frozenset(" \t=\r\n\"'")
@@ -85,6 +81,9 @@ class _AccessLineFormatter(logging.Formatter):
         event = record.getMessage()
         if self._json:
             line = {"event": event, "level": level, "logger": record.name, **fields, "timestamp": stamp}
-            return _json_line(line)
+            try:
+                return orjson.dumps(line).decode()
+            except TypeError:  # a value orjson does not take (none of ours): as structlog would
+                return self._fallback.format(record)
         pairs = " ".join(f"{key}={_console_value(fields[key])}" for key in sorted(fields))
         return f"{stamp} [{level:<9}] {event:<30} [{record.name}] {pairs}"

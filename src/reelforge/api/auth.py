@@ -65,7 +65,14 @@ async def authenticate(request: Request) -> Principal:
     if scheme.lower() != "bearer" or not token or " " in token:
         raise ApiError("invalid-request", "the Authorization header must be `Bearer <token>`",
                        headers=_challenge("invalid_request", "malformed Authorization header"), status=400)
-    principal = await principal_for(token, services_of(request))
+    refused: ApiError | None = getattr(request.state, "auth_refused", None)
+    if refused is not None:  # verified once for this request already (rate limiter, hot read, route)
+        raise refused
+    try:
+        principal = await principal_for(token, services_of(request))
+    except ApiError as exc:
+        request.state.auth_refused = exc
+        raise
     request.state.principal = principal
     return principal
 

@@ -16,6 +16,7 @@ read is faster but never different.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from urllib.parse import parse_qsl
 
@@ -29,6 +30,9 @@ from .routers.assets import asset_list_response
 from .routers.renders import render_response
 
 __all__ = ["HotReadsMiddleware"]
+
+log = logging.getLogger(__name__)
+_LOGGED: set[type[BaseException]] = set()
 
 HotRead = Callable[[Request, Principal], Awaitable[Response | None]]
 
@@ -94,5 +98,8 @@ class HotReadsMiddleware:
             return await read(request, await authenticate(request))
         except ApiError:
             return None  # the route gives the same answer, with its problem document
-        except Exception:
+        except Exception as exc:  # the route meets the same failure and reports it properly
+            if type(exc) not in _LOGGED:  # a failure here alone would be a bug of this layer: say so once
+                _LOGGED.add(type(exc))
+                log.warning("hot read of %s failed; the route answers it", request.url.path, exc_info=True)
             return None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sqlite3
 import threading
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -57,11 +58,13 @@ class RepresentationCache:
 
     A row's revision changes with every change of what its representation shows (for assets,
     database triggers bump it), so an entry is served only while it is current: there is
-    nothing to invalidate, across processes too. When full, the cache starts again empty.
+    nothing to invalidate, across processes too. When the entries pass ``budget`` bytes, the
+    cache starts again empty.
     """
 
-    def __init__(self, size: int = 20_000):
-        self._size = size
+    def __init__(self, budget: int = 32 * 1024 * 1024):
+        self._budget = budget
+        self._bytes = 0
         self._entries: dict[str, tuple[int, bytes]] = {}
 
     def get(self, key: str, revision: int) -> bytes | None:
@@ -69,9 +72,15 @@ class RepresentationCache:
         return entry[1] if entry is not None and entry[0] == revision else None
 
     def put(self, key: str, revision: int, content: bytes) -> None:
-        if len(self._entries) >= self._size:
-            self._entries = {}  # a new dict: a reader iterating the old one is not disturbed
+        cost = len(content) + len(key) + 100  # the tuple, the dict slot, the objects' headers
+        if self._bytes + cost > self._budget:
+            # A new dict: a reader iterating the old one is not disturbed.
+            self._entries, self._bytes = {}, 0
+        old = self._entries.get(key)
+        if old is not None:
+            self._bytes -= len(old[1]) + len(key) + 100
         self._entries[key] = (revision, content)
+        self._bytes += cost
 
 
 @dataclass
@@ -110,7 +119,7 @@ class Services:
             conn = self._loop_connections.conn = self.engine.connect()
         try:
             return read(conn)
-        except SQLAlchemyError:  # the connection may be what failed: the next read opens another
+        except (SQLAlchemyError, sqlite3.Error):  # the connection may be what failed: the next read opens another
             self._loop_connections.conn = None
             conn.close()
             raise
@@ -284,11 +293,15 @@ def strong_etag(content: bytes) -> str:
     return '"' + hashlib.sha256(content).hexdigest()[:32] + '"'
 
 
-def etag_matches(header: str | None, etag: str) -> bool:
-    """RFC 9110 strong comparison against a list of entity tags (``*`` matches anything)."""
+def etag_matches(header: str | None, etag: str, *, weak: bool = False) -> bool:
+    """Whether ``header``, a list of entity tags, names ``etag`` (``*`` matches anything): RFC
+    9110's strong comparison for ``If-Match``, its weak one (``W/`` ignored) for
+    ``If-None-Match`` (``weak=True``)."""
     if header is None:
         return False
     values = [v.strip() for v in header.split(",")]
+    if weak:
+        values = [v.removeprefix("W/") for v in values]
     return "*" in values or etag in values
 
 
@@ -296,7 +309,7 @@ def conditional_json(request: Request, content: bytes) -> Response:
     """A representation's JSON bytes with a strong ``ETag``, or 304 when ``If-None-Match`` names
     it (a poller asking "changed?" gets no body while nothing changed)."""
     etag = strong_etag(content)
-    if etag_matches(request.headers.get("if-none-match"), etag):
+    if etag_matches(request.headers.get("if-none-match"), etag, weak=True):
         return Response(status_code=304, headers={"ETag": etag})
     return json_response(content, headers={"ETag": etag})
 

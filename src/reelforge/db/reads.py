@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, Dialect, Select
+from sqlalchemy.exc import InvalidRequestError
 
 __all__ = ["PreparedSelect", "fetch_rows"]
 
@@ -36,8 +37,12 @@ class _DriverStatement:
 def _compile_for_driver(statement: Select[Any], dialect: Dialect) -> _DriverStatement:
     per_call = set()
     for name, bind in statement.compile(dialect=dialect).binds.items():
-        if bind.value is None and bind.callable is None:
-            if bind.literal_execute or bind.expanding:
+        if bind.callable is not None:
+            raise ValueError(f"a PreparedSelect cannot take {name!r}: its value is computed on each execution")
+        if bind.expanding:
+            raise ValueError(f"a PreparedSelect cannot take {name!r}: an IN list is rendered per execution")
+        if bind.required:
+            if bind.literal_execute:
                 raise ValueError(f"a PreparedSelect cannot take {name!r} per call: it is rendered into the SQL")
             per_call.add(name)
     # Literal-execute values (such as group_concat's separator) are rendered into the SQL now;
@@ -66,24 +71,27 @@ class PreparedSelect:
 
     def __init__(self, statement: Select[Any]):
         self.statement = statement
-        self._driver: dict[str, _DriverStatement] = {}
+        self._driver: dict[Dialect, _DriverStatement] = {}
 
     def rows(self, conn: Connection, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
         """The rows as tuples, as ``conn.execute(statement, params).all()`` gives them."""
         dialect = conn.dialect
         if dialect.name != "sqlite":
             return [tuple(row) for row in conn.execute(self.statement, dict(params)).all()]
-        prepared = self._driver.get(dialect.name)
+        prepared = self._driver.get(dialect)
         if prepared is None:
-            prepared = self._driver[dialect.name] = _compile_for_driver(self.statement, dialect)
+            prepared = self._driver[dialect] = _compile_for_driver(self.statement, dialect)
         values = []
         for name in prepared.names:
             if name in prepared.fixed:
                 values.append(prepared.fixed[name])
-            else:
-                processor = prepared.binds[name]
+                continue
+            try:
                 value = params[name]
-                values.append(processor(value) if processor else value)
+            except KeyError:
+                raise InvalidRequestError(f"A value is required for bind parameter {name!r}") from None
+            processor = prepared.binds[name]
+            values.append(processor(value) if processor else value)
         driver = conn.connection.driver_connection
         assert driver is not None
         fetched = driver.execute(prepared.sql, values).fetchall()

@@ -820,7 +820,7 @@ def download(asset_id: str, request: Request, db: Session = Depends(get_db),
     etag = f'"{asset.sha256}"'
     headers = {"Accept-Ranges": "bytes", "ETag": etag,
                "Content-Disposition": content_disposition(_download_name(asset))}
-    if etag_matches(request.headers.get("if-none-match"), etag):
+    if etag_matches(request.headers.get("if-none-match"), etag, weak=True):
         return Response(status_code=304, headers=headers)
     path = services.storage.local_path(asset.storage_key)
     try:
