@@ -417,3 +417,58 @@ def test_typewriter_reveals_text_over_time(tmp_path: Path) -> None:
     ink = [(f.min(axis=2) > 200).sum() for f in frames]
     assert ink[0] == 0 and ink[-1] > 300
     assert ink[5] < ink[12] < ink[20] and abs(ink[20] - ink[-1]) < 0.02 * ink[-1]
+
+
+def test_crossfaded_footage_is_converted_once_for_every_output(tmp_path: Path, media: Any,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    # xfade works in 4:4:4: a cross-faded clip is converted once, before the split between the
+    # outputs, not once per output, and the pictures stay those of the per-output conversion.
+    a = media.video(duration=1, size=(320, 180))
+    b = media.video(duration=1, size=(320, 180), source="smptehdbars")
+    fade = {"type": "fade", "duration": 0.4}
+    doc = {
+        "timeline": {"tracks": [{"clips": [
+            {"asset": {"type": "video", "src": str(a)}, "effects": {"saturation": 1.5}},
+            {"asset": {"type": "video", "src": str(b)}, "effects": {"saturation": 1.5}, "transition": fade},
+        ]}]},
+        "outputs": [{"name": n, "aspect_ratio": r, "resolution": "360p", "quality": "high", "fps": 25, "audio": False}
+                    for n, r in (("wide", "16:9"), ("square", "1:1"), ("story", "9:16"))],
+    }
+    once = render(doc, tmp_path / "once", media.dir)
+    graph = once.plan.graph
+    # Colour stays in 4:2:0 before the one conversion; nothing goes back to 4:2:0 before xfade.
+    assert graph.count("eq=saturation=1.5,scale,format=yuv444p") == 2 and graph.count("split=3") == 2
+    assert "yuv420p" not in graph
+    from reelforge.render import compile as compiler
+
+    monkeypatch.setattr(compiler._Compiler, "_xfade_once", lambda self, ct, info: False)
+    per_output = render(doc, tmp_path / "per-output", media.dir)
+    assert "yuv444p" not in per_output.plan.graph
+    for x, y in zip(once.outputs, per_output.outputs, strict=True):
+        fx, fy = video_frames(x.path), video_frames(y.path)
+        assert fx.shape == fy.shape and len(fx) == 25 + 25 - 10
+        # The same crops; only the chroma is resampled once rather than twice where a scale runs.
+        diff = np.abs(fx.astype(np.int16) - fy.astype(np.int16))
+        assert diff.mean() < 1 and np.percentile(diff, 99) <= 12, (x.path.name, diff.mean())
+
+
+@pytest.mark.parametrize(("outputs", "extra", "once"), [
+    (3, {}, True),
+    (1, {}, False),  # one output: nothing to share
+    (3, {"effects": {"blur": 2}}, False),  # blur per output would run on 4:4:4
+    (3, {"opacity": 0.5}, False),
+])
+def test_which_crossfaded_clips_are_converted_before_the_split(tmp_path: Path, media: Any, outputs: int,
+                                                               extra: dict[str, Any], once: bool) -> None:
+    from reelforge.render.engine import plan_edit
+
+    src = media.video(duration=1, size=(320, 180))
+    fade = {"type": "fade", "duration": 0.4}
+    doc = {
+        "timeline": {"tracks": [{"clips": [{"asset": {"type": "video", "src": str(src)}, **extra},
+                                           {"asset": {"type": "video", "src": str(src)}, "transition": fade, **extra}]}]},
+        "outputs": [{"aspect_ratio": r, "resolution": "360p", "fps": 25} for r in ("16:9", "1:1", "9:16")[:outputs]],
+    }
+    plan, _ = plan_edit(parse_edit(doc), resolver=LocalResolver(tmp_path, [tmp_path, media.dir]),
+                        out_dir=tmp_path / "out", work_dir=tmp_path / "work")
+    assert plan.graph.count("scale,format=yuv444p") == (2 if once else 0)

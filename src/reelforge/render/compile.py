@@ -15,7 +15,9 @@ source follows its clip's ``fit`` in a 9:16 output):
 * captions are burned onto what lies below them with libass.
 
 Each source file is decoded once per clip that uses it (input seeking keeps that cheap) and its
-frames are shared between outputs with ``split``, so several outputs cost one decode.
+frames are shared between outputs with ``split``, so several outputs cost one decode. What does
+not depend on the canvas is done once, before that split: colour effects, and for cross-faded
+footage the conversion to the 4:4:4 that ``xfade`` works in.
 """
 
 from __future__ import annotations
@@ -54,6 +56,14 @@ from .probe import MediaInfo
 from .text import graphemes
 
 TYPEWRITER_MAX_STEPS = 59
+
+XFADE_FORMAT = "yuv444p"
+"""What a clip is converted to once, before the split, when it is cross-faded (see
+``_Compiler._xfade_once``): xfade has no 4:2:0 formats, so its inputs end up 4:4:4 anyway."""
+
+# The colour settings an output's look leaves out once they were applied before the split.
+_NEUTRAL_COLOUR: dict[str, Any] = {"brightness": 0, "contrast": 1, "saturation": 1, "gamma": 1, "hue": 0,
+                                   "temperature": None, "preset": None, "lut": None}
 
 __all__ = ["Artifact", "LoudnessPass", "PlannedOutput", "RenderPlan", "Source", "compile_edit", "ffmpeg_color"]
 
@@ -244,6 +254,26 @@ class _ClipVisual:
     opaque: bool
     alpha: bool
     dynamic_position: bool
+    yuv444: bool = False
+    """The picture is already 4:4:4 (converted once before the split, for xfade)."""
+
+
+def _with_alpha(visual: _ClipVisual) -> Filter:
+    """The format that adds an alpha plane to ``visual`` without leaving 4:4:4 once it is in it."""
+    return filt("format", "yuva444p" if visual.yuv444 else "yuva420p")
+
+
+def _crossfade_groups(track_clips: Sequence[ClipTiming]) -> list[list[ClipTiming]]:
+    """A track's visual clips, grouped: clips joined by transitions form one group."""
+    groups: list[list[ClipTiming]] = []
+    for ct in track_clips:
+        if ct.clip.asset.type in ("audio", "caption"):
+            continue
+        if ct.clip.transition is not None and groups and groups[-1][-1].index == ct.index - 1:
+            groups[-1].append(ct)
+        else:
+            groups.append([ct])
+    return groups
 
 
 class _Compiler:
@@ -273,6 +303,12 @@ class _Compiler:
         self._soundtrack_audio: list[str] = []
         self._coloured: set[tuple[int, int]] = set()
         """Clips whose colour effects were applied once before the split between outputs."""
+        per_timeline = [{(ct.track, ct.index) for track in tl.tracks for group in _crossfade_groups(track)
+                          if len(group) > 1 for ct in group} for tl in self.timelines.values()]
+        self._crossfaded: set[tuple[int, int]] = set.intersection(*per_timeline) if per_timeline else set()
+        """Clips that enter an xfade in every output."""
+        self._yuv444: set[tuple[int, int]] = set()
+        """Clips converted to XFADE_FORMAT once before the split (see _xfade_once)."""
         # Which input each shared audio label comes from, for the loudness analysis pass.
         self._audio_input: dict[str, int] = {}
         self.loudness = dict(loudness or {})
@@ -327,8 +363,14 @@ class _Compiler:
             stream = f"{index}:v"
             colour = self._shared_colour(ct.clip, info)
             if colour:
-                stream = self.graph.chain([stream], colour, hint=f"v{index}c")[0]
                 self._coloured.add(key)
+            if self._xfade_once(ct, info):
+                # An explicit scale converts after the colour filters, which stay in 4:2:0; a
+                # bare format would be merged upstream and convert before them.
+                colour += [filt("scale"), filt("format", XFADE_FORMAT)]
+                self._yuv444.add(key)
+            if colour:
+                stream = self.graph.chain([stream], colour, hint=f"v{index}c")[0]
             self._video_uses[key] = self.graph.split(stream, len(self.visual_outputs), hint=f"v{index}_")
         if asset.type in ("video", "audio") and info.has_audio and self.audio_fps:
             self._audio_uses[key] = self.graph.split(f"{index}:a", len(self.audio_fps), audio=True, hint=f"a{index}_")
@@ -346,12 +388,39 @@ class _Compiler:
         colour_only = effects.model_copy(update={"blur": 0, "sharpen": 0, "vignette": None, "chroma_key": None})
         if colour_only == type(effects)():
             return []
-        src_w, src_h = info.width or 0, info.height or 0
-        shown = sum(math.prod(self._fit(clip, self.geometries[o], src_w, src_h)[1]) for o in self.visual_outputs)
-        if src_w * src_h > shown:
+        if not self._smaller_than_shown(clip, info):
             return []
         lut = self._lut(effects.lut) if effects.lut is not None else None
         return fx.effect_filters(colour_only, lut_path=lut, canvas_height=info.height or 1080)
+
+    def _smaller_than_shown(self, clip: Clip, info: MediaInfo) -> bool:
+        """Whether the source has no more pixels than the outputs show of it together."""
+        src_w, src_h = info.width or 0, info.height or 0
+        shown = sum(math.prod(self._fit(clip, self.geometries[o], src_w, src_h)[1]) for o in self.visual_outputs)
+        return src_w * src_h <= shown
+
+    def _xfade_once(self, ct: ClipTiming, info: MediaInfo) -> bool:
+        """Whether to convert a cross-faded clip to 4:4:4 once, before the split between outputs.
+
+        xfade works in 4:4:4 only, so FFmpeg converts each output's copy of the clip on its way
+        in: one conversion per output at the output's size. Converting once at the source's size
+        instead also lets each output's scale work from 4:4:4 (it converts as it scales), which
+        costs less than a 4:2:0 scale plus a conversion. Only for plain footage (cut, cropped
+        and scaled per output, no alpha): per-output effects, motion or a blurred background
+        would otherwise run on 4:4:4 at twice the cost of 4:2:0."""
+        clip = ct.clip
+        if (clip.asset.type != "video" or len(self.visual_outputs) < 2 or (ct.track, ct.index) not in self._crossfaded
+                or info.has_alpha or clip.fit == "blur" or clip.flip or clip.rotate or clip.opacity < 1
+                or clip.motion is not None or clip.keyframes is not None
+                or clip.transition_in is not None or clip.transition_out is not None):
+            return False
+        effects = clip.effects
+        if effects is not None:
+            if (ct.track, ct.index) in self._coloured:
+                effects = effects.model_copy(update=_NEUTRAL_COLOUR)
+            if effects != type(effects)():
+                return False
+        return self._smaller_than_shown(clip, info)
 
     def _timing(self, fps: Fraction, track: int, index: int) -> ClipTiming | None:
         for ct in self.timelines[fps].tracks[track]:
@@ -398,8 +467,13 @@ class _Compiler:
         dynamic = bool(frames and (frames.offset_x or frames.offset_y))
         return f"{fmt_num(ax)}*(W-w)+{ox}*W", f"{fmt_num(ay)}*(H-h)+{oy}*H", dynamic
 
-    def _fit(self, clip: Clip, geo: OutputGeometry, src_w: int, src_h: int) -> tuple[list[Filter], tuple[int, int], tuple[int, int], list[Filter] | None]:
+    def _fit(self, clip: Clip, geo: OutputGeometry, src_w: int, src_h: int, *, even_crop: bool = False,
+             ) -> tuple[list[Filter], tuple[int, int], tuple[int, int], list[Filter] | None]:
         """Filters that crop/scale the source into its box.
+
+        ``even_crop``: the picture was converted to 4:4:4 before the split (see ``_xfade_once``);
+        its crops start on even pixels, where ``crop`` puts them on 4:2:0, so that every output
+        shows exactly what it shows when it converts its own copy.
 
         Returns (filters, sprite size, box size, blur-background filters or None)."""
         crop = clip.crop
@@ -407,7 +481,8 @@ class _Compiler:
         if crop is not None and (crop.left or crop.right or crop.top or crop.bottom):
             cw = even(src_w * (1 - crop.left - crop.right))
             ch = even(src_h * (1 - crop.top - crop.bottom))
-            filters.append(filt("crop", cw, ch, int(src_w * crop.left), int(src_h * crop.top)))
+            x, y = int(src_w * crop.left), int(src_h * crop.top)
+            filters.append(filt("crop", cw, ch, x & ~1 if even_crop else x, y & ~1 if even_crop else y))
             src_w, src_h = cw, ch
         if clip.flip in ("horizontal", "both"):
             filters.append(filt("hflip"))
@@ -425,7 +500,9 @@ class _Compiler:
             size = (min(tw, sw), min(th, sh))
             # Crop the source to the box's shape first, then scale only what is kept.
             cw, ch = min(src_w, even(size[0] / factor)), min(src_h, even(size[1] / factor))
-            if (cw, ch) != (src_w, src_h):
+            if (cw, ch) != (src_w, src_h) and even_crop:
+                filters.append(filt("crop", cw, ch, (src_w - cw) // 2 & ~1, (src_h - ch) // 2 & ~1))
+            elif (cw, ch) != (src_w, src_h):
                 filters.append(filt("crop", cw, ch))
             if (cw, ch) != size:
                 filters.append(filt("scale", *size))
@@ -462,9 +539,7 @@ class _Compiler:
         effects = clip.effects
         if effects is not None and coloured:
             # Colour was applied once before the split (see _shared_colour); the rest is per output.
-            effects = effects.model_copy(update={
-                "brightness": 0, "contrast": 1, "saturation": 1, "gamma": 1, "hue": 0, "temperature": None,
-                "preset": None, "lut": None})
+            effects = effects.model_copy(update=_NEUTRAL_COLOUR)
         if effects is not None:
             lut = self._lut(effects.lut) if effects.lut is not None else None
             if transparent and (effects.vignette is not None or effects.chroma_key is not None):
@@ -532,9 +607,10 @@ class _Compiler:
                 self.problems.append(Problem(ct.pointer + "/asset/src", "the file has no video stream", "media"))
                 return None
             stream = uses.pop(0)
+            yuv444 = (ct.track, ct.index) in self._yuv444
             info = self._media(asset.src)
             src_w, src_h = info.width or W, info.height or H
-            fit_filters, size, box, blur_bg = self._fit(clip, geo, src_w, src_h)
+            fit_filters, size, box, blur_bg = self._fit(clip, geo, src_w, src_h, even_crop=yuv444)
             look = self._look(clip, geo, size, n, fps, transparent=info.has_alpha,
                               coloured=(ct.track, ct.index) in self._coloured)
             timing: list[Filter] = []
@@ -566,6 +642,9 @@ class _Compiler:
                 base_opaque = box == (W, H)
             needs_alpha = look.needs_alpha or info.has_alpha or bool(clip.transition_in or clip.transition_out)
             fmt = "yuva420p" if needs_alpha else "yuv420p"
+            if yuv444:
+                # Already converted for xfade: going back to 4:2:0 here would only be undone.
+                fmt = XFADE_FORMAT
             if info.pix_fmt != fmt or chain or post or look.plain or look.animated:
                 # On a still, everything that does not change runs once, before the loop.
                 chain = [*chain, *look.plain, filt("format", fmt), *look.alpha, *post, *look.animated]
@@ -575,7 +654,7 @@ class _Compiler:
                 label = g.chain([label], chain, hint=hint)[0]
             label = self._apply_graph_look(label, look, fps, H)
             x, y, dynamic = self._position(clip, ct.start, fps)
-            visual = _ClipVisual(label, x, y, False, opaque and not needs_alpha, bool(needs_alpha), dynamic)
+            visual = _ClipVisual(label, x, y, False, opaque and not needs_alpha, bool(needs_alpha), dynamic, yuv444)
         elif asset.type == "color":
             box = self._box(clip, geo, W, H)
             bw, bh = box[0], box[1]
@@ -644,7 +723,7 @@ class _Compiler:
             visual.label = self._entrance_exit(visual.label, clip, n, fps, hint)
         if force_canvas and not (visual.full_canvas or base_opaque):
             pad_x, pad_y = _overlay_to_pad(visual.x), _overlay_to_pad(visual.y)
-            pad_chain = [] if visual.alpha else [filt("format", "yuva420p")]
+            pad_chain = [] if visual.alpha else [_with_alpha(visual)]
             pad_chain.append(filt("pad", W, H, pad_x, pad_y, color="black@0"))
             visual.label = g.chain([visual.label], pad_chain, hint=hint + "pad")[0]
             visual.x, visual.y, visual.alpha, visual.full_canvas = "0", "0", True, True
@@ -718,16 +797,8 @@ class _Compiler:
     def _track_layers(self, track_clips: Sequence[ClipTiming], out_index: int, geo: OutputGeometry) -> list[_Layer]:
         """A track's clips as layers; clips joined by transitions become one cross-faded layer."""
         layers: list[_Layer] = []
-        groups: list[list[ClipTiming]] = []
-        for ct in track_clips:
-            if ct.clip.asset.type in ("audio", "caption"):
-                continue
-            if ct.clip.transition is not None and groups and groups[-1][-1].index == ct.index - 1:
-                groups[-1].append(ct)
-            else:
-                groups.append([ct])
         fps = geo.fps
-        for group in groups:
+        for group in _crossfade_groups(track_clips):
             if len(group) == 1:
                 ct = group[0]
                 visual = self._clip_visual(ct, out_index, geo, force_canvas=False)
@@ -743,13 +814,13 @@ class _Compiler:
             any_alpha = any(v.alpha for v in visuals if v)
             label = visuals[0].label  # type: ignore[union-attr]
             if any_alpha and not visuals[0].alpha:  # type: ignore[union-attr]
-                label = self.graph.chain([label], [filt("format", "yuva420p")], hint="xa")[0]
+                label = self.graph.chain([label], [_with_alpha(visuals[0])], hint="xa")[0]  # type: ignore[arg-type]
             length = group[0].length
             for ct, v in zip(group[1:], visuals[1:], strict=True):
                 assert v is not None and ct.clip.transition is not None
                 nxt = v.label
                 if any_alpha and not v.alpha:
-                    nxt = self.graph.chain([nxt], [filt("format", "yuva420p")], hint="xa")[0]
+                    nxt = self.graph.chain([nxt], [_with_alpha(v)], hint="xa")[0]
                 label = tr.crossfade(
                     self.graph, label, nxt, transition=ct.clip.transition,
                     offset=Fraction(length - ct.transition) / fps, duration=Fraction(ct.transition) / fps,
