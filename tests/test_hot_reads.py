@@ -81,9 +81,9 @@ def test_a_render_reads_the_same_hot_and_through_its_route(service: Service, ref
     assert r.status_code == 202, r.text
     queued = r.json()["id"]
     # A finished render with outputs, written as the worker writes it: its outputs are assets.
-    workspace = service.services.sessions().scalar(select(Asset.workspace_id).where(Asset.id == assets[0]["id"]))
     done = new_id("rnd")
     with service.services.sessions() as db:
+        workspace = db.scalar(select(Asset.workspace_id).where(Asset.id == assets[0]["id"]))
         db.add(Render(id=done, seq=99, workspace_id=workspace, edit={}, state="succeeded", progress=100.0,
                       meta={"campaign": "spring"}, cancel_requested=False,
                       outputs=[{"asset_id": assets[0]["id"], "role": "video", "output": "main"},
