@@ -22,6 +22,7 @@ test-fast: $(STAMP)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
 # The service on its embedded defaults: SQLite and files under ./data, an in-process worker.

@@ -69,7 +69,9 @@ class Target:
 
 
 def _client(server: Server) -> httpx.Client:
-    return httpx.Client(base_url=server.base, headers={"Authorization": f"Bearer {server.token}"}, timeout=120)
+    return httpx.Client(
+        base_url=server.base, headers={"Authorization": f"Bearer {server.token}"}, timeout=120
+    )
 
 
 def seed(server: Server, media_dir: Path, *, log: Callable[[str], None]) -> str:
@@ -84,8 +86,11 @@ def seed(server: Server, media_dir: Path, *, log: Callable[[str], None]) -> str:
 
     def upload_png(i: int) -> None:
         with _client(server) as c:
-            r = c.post("/v1/assets", files={"file": (f"still-{i:03d}.png", tiny_png(i), "image/png")},
-                       data={"tags": "bench,still", "metadata": json.dumps({"index": i})})
+            r = c.post(
+                "/v1/assets",
+                files={"file": (f"still-{i:03d}.png", tiny_png(i), "image/png")},
+                data={"tags": "bench,still", "metadata": json.dumps({"index": i})},
+            )
         if r.status_code != 201:
             raise RuntimeError(f"uploading PNG {i}: {r.status_code} {r.text}")
 
@@ -110,9 +115,14 @@ def fetch_docs(server: Server, render_id: str) -> dict[str, Any]:
     body = assets.json()
     items = body.get("data", body.get("items"))
     if not isinstance(items, list) or len(items) != 50:
-        raise RuntimeError(f"GET /v1/assets?limit=50 returned {len(items) if isinstance(items, list) else items!r}")
-    return {"render": render.json(), "assets": body,
-            "_sizes": {"render": len(render.content), "assets": len(assets.content)}}
+        raise RuntimeError(
+            f"GET /v1/assets?limit=50 returned {len(items) if isinstance(items, list) else items!r}"
+        )
+    return {
+        "render": render.json(),
+        "assets": body,
+        "_sizes": {"render": len(render.content), "assets": len(assets.content)},
+    }
 
 
 # ------------------------------------------------------------------ running the load
@@ -128,19 +138,42 @@ class Run:
     foreign_cpu: float | None
 
 
-def load_once(target: Target, servers: dict[str, Server], headers: dict[str, str], *, mode: str,
-              args: argparse.Namespace, duration: float, warmup: float, rnd: int) -> Run:
+def load_once(
+    target: Target,
+    servers: dict[str, Server],
+    headers: dict[str, str],
+    *,
+    mode: str,
+    args: argparse.Namespace,
+    duration: float,
+    warmup: float,
+    rnd: int,
+) -> Run:
     server = servers[target.server]
     with CpuMeter([server.pid]) as meter:
-        result = run_load(server.base + target.path, headers, mode=mode, concurrency=args.concurrency,
-                          duration=duration, warmup=warmup, rate=args.rate, use_wrk=not args.no_wrk)
+        result = run_load(
+            server.base + target.path,
+            headers,
+            mode=mode,
+            concurrency=args.concurrency,
+            duration=duration,
+            warmup=warmup,
+            rate=args.rate,
+            use_wrk=not args.no_wrk,
+        )
         meter.extra = result.cpu_seconds
     # The server's CPU covers the warm-up too: divide by everything it answered.
     cpu_ms = meter.ours[server.pid] * 1000 / result.answered if result.answered else None
     if result.errors:
         print(f"    ! {target.label} {mode}: {result.errors} errors", file=sys.stderr)
-    return Run(target.key, mode, rnd, result, round(cpu_ms, 3) if cpu_ms else None,
-               round(meter.foreign, 3) if meter.foreign is not None else None)
+    return Run(
+        target.key,
+        mode,
+        rnd,
+        result,
+        round(cpu_ms, 3) if cpu_ms else None,
+        round(meter.foreign, 3) if meter.foreign is not None else None,
+    )
 
 
 def median(values: list[float]) -> float:
@@ -161,76 +194,128 @@ def build_rows(targets: list[Target], runs: list[Run], rate_per_s: float) -> lis
             sel = pick(t.key, mode)
             if not sel:
                 continue
-            rows.append({
-                "endpoint": t.label, "mode": mode,
-                "rps": round(median([r.result.rps for r in sel]), 1),
-                "p50_ms": round(median([r.result.p50_ms for r in sel]), 2),
-                "p99_ms": round(median([r.result.p99_ms for r in sel]), 2),
-                "server_cpu_ms": round(median([r.server_cpu_ms_per_request or float("nan") for r in sel]), 3),
-                "errors": sum(r.result.errors for r in sel),
-                "foreign_cpu": round(median([r.foreign_cpu or 0.0 for r in sel]), 2),
-                "tool": sel[0].result.tool, "n": len(sel),
-            })
+            rows.append(
+                {
+                    "endpoint": t.label,
+                    "mode": mode,
+                    "rps": round(median([r.result.rps for r in sel]), 1),
+                    "p50_ms": round(median([r.result.p50_ms for r in sel]), 2),
+                    "p99_ms": round(median([r.result.p99_ms for r in sel]), 2),
+                    "server_cpu_ms": round(
+                        median([r.server_cpu_ms_per_request or float("nan") for r in sel]), 3
+                    ),
+                    "errors": sum(r.result.errors for r in sel),
+                    "foreign_cpu": round(median([r.foreign_cpu or 0.0 for r in sel]), 2),
+                    "tool": sel[0].result.tool,
+                    "n": len(sel),
+                }
+            )
     for t in targets:
         if t.server != "reelforge":
             continue
         ours, bare = pick(t.key, "max"), pick(t.pair, "max")
         ratios = [a.result.rps / b.result.rps for a, b in zip(ours, bare, strict=False) if b.result.rps]
-        cpu = [b.server_cpu_ms_per_request / a.server_cpu_ms_per_request for a, b in zip(ours, bare, strict=False)
-               if a.server_cpu_ms_per_request and b.server_cpu_ms_per_request]
+        cpu = [
+            b.server_cpu_ms_per_request / a.server_cpu_ms_per_request
+            for a, b in zip(ours, bare, strict=False)
+            if a.server_cpu_ms_per_request and b.server_cpu_ms_per_request
+        ]
         rate = pick(t.key, "rate")
-        rows.append({"endpoint": t.label, "measure": "throughput / bare (median of per-round ratios)",
-                     "ratio": round(median(ratios), 3), "target": f">= {THROUGHPUT_TARGET}",
-                     "verdict": "ok" if median(ratios) >= THROUGHPUT_TARGET else "MISSED",
-                     "note": "rounds: " + ", ".join(f"{x:.2f}" for x in ratios)})
-        rows.append({"endpoint": t.label, "measure": "bare CPU per request / ours (median of rounds)",
-                     "ratio": round(median(cpu), 3), "target": "",
-                     "verdict": "", "note": "the same ratio from CPU time, less disturbed by other load"})
+        rows.append(
+            {
+                "endpoint": t.label,
+                "measure": "throughput / bare (median of per-round ratios)",
+                "ratio": round(median(ratios), 3),
+                "target": f">= {THROUGHPUT_TARGET}",
+                "verdict": "ok" if median(ratios) >= THROUGHPUT_TARGET else "MISSED",
+                "note": "rounds: " + ", ".join(f"{x:.2f}" for x in ratios),
+            }
+        )
+        rows.append(
+            {
+                "endpoint": t.label,
+                "measure": "bare CPU per request / ours (median of rounds)",
+                "ratio": round(median(cpu), 3),
+                "target": "",
+                "verdict": "",
+                "note": "the same ratio from CPU time, less disturbed by other load",
+            }
+        )
         p99 = median([r.result.p99_ms for r in rate])
         note = "rounds: " + ", ".join(f"{r.result.p99_ms:.1f}" for r in rate)
         capacity = median([r.result.rps for r in ours])
         if rate and capacity and rate_per_s >= 0.8 * capacity:
             # Past its capacity requests queue: p99 then measures the backlog, not a request.
             note += f"; the rate is {rate_per_s / capacity:.0%} of its flat-out throughput (overloaded)"
-        rows.append({"endpoint": t.label, "measure": "p99 at the moderate rate, ms (median of rounds)",
-                     "ratio": round(p99, 2), "target": f"< {P99_TARGET_MS:g}",
-                     "verdict": "ok" if p99 < P99_TARGET_MS else "MISSED", "note": note})
+        rows.append(
+            {
+                "endpoint": t.label,
+                "measure": "p99 at the moderate rate, ms (median of rounds)",
+                "ratio": round(p99, 2),
+                "target": f"< {P99_TARGET_MS:g}",
+                "verdict": "ok" if p99 < P99_TARGET_MS else "MISSED",
+                "note": note,
+            }
+        )
     return rows
 
 
 def print_table(rows: list[dict[str, Any]], meta: dict[str, Any]) -> None:
-    print(f"\nAPI benchmark ({meta['mode']}, {meta['rounds']} rounds, {meta['cpus']} CPUs, "
-          f"max: {meta['concurrency']} connections via {meta['max_tool']}, rate: {meta['rate']:g} req/s)")
-    print(f"{'endpoint':<34} {'mode':<5} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'srv CPU ms/req':>15} "
-          f"{'errors':>6} {'other load':>10}")
+    print(
+        f"\nAPI benchmark ({meta['mode']}, {meta['rounds']} rounds, {meta['cpus']} CPUs, "
+        f"max: {meta['concurrency']} connections via {meta['max_tool']}, rate: {meta['rate']:g} req/s)"
+    )
+    print(
+        f"{'endpoint':<34} {'mode':<5} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'srv CPU ms/req':>15} "
+        f"{'errors':>6} {'other load':>10}"
+    )
     for r in rows:
         if "mode" in r:
-            print(f"{r['endpoint']:<34} {r['mode']:<5} {r['rps']:>8.1f} {r['p50_ms']:>8.2f} {r['p99_ms']:>8.2f} "
-                  f"{r['server_cpu_ms']:>15.3f} {r['errors']:>6} {r['foreign_cpu']:>10.2f}")
+            print(
+                f"{r['endpoint']:<34} {r['mode']:<5} {r['rps']:>8.1f} {r['p50_ms']:>8.2f} {r['p99_ms']:>8.2f} "
+                f"{r['server_cpu_ms']:>15.3f} {r['errors']:>6} {r['foreign_cpu']:>10.2f}"
+            )
     print(f"\n{'endpoint':<26} {'measure':<50} {'value':>7} {'target':>7} {'verdict':>7}  note")
     for r in rows:
         if "measure" in r:
-            print(f"{r['endpoint']:<26} {r['measure']:<50} {r['ratio']:>7} {r['target']:>7} {r['verdict']:>7}  "
-                  f"{r['note']}")
+            print(
+                f"{r['endpoint']:<26} {r['measure']:<50} {r['ratio']:>7} {r['target']:>7} {r['verdict']:>7}  "
+                f"{r['note']}"
+            )
     busy = [r["foreign_cpu"] for r in rows if "mode" in r]
     if busy and max(busy) > 0.1:
-        print(f"\nnote: other processes used up to {max(busy):.0%} of the machine's CPU during the runs; "
-              "absolute figures are disturbed (ratios of alternated runs less so).")
+        print(
+            f"\nnote: other processes used up to {max(busy):.0%} of the machine's CPU during the runs; "
+            "absolute figures are disturbed (ratios of alternated runs less so)."
+        )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="short runs (2 s flat out, 3 s at the fixed rate)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="short runs (2 s flat out, 3 s at the fixed rate)"
+    )
     parser.add_argument("--rounds", type=int, default=3, help="timed rounds; medians are taken over them")
     parser.add_argument("--concurrency", type=int, default=16, help="connections in the flat-out runs")
     parser.add_argument("--rate", type=float, default=100.0, help="requests/s of the moderate-rate runs")
     parser.add_argument("--duration", type=float, help="seconds per flat-out run (default 5, quick 2)")
-    parser.add_argument("--rate-duration", type=float, help="seconds per fixed-rate run (default 10, quick 3)")
-    parser.add_argument("--no-wrk", action="store_true", help="use the Python generator even if wrk is installed")
-    parser.add_argument("--sync-bare", action="store_true",
-                        help="also measure the bare app's plain `def` endpoint (FastAPI's thread pool)")
+    parser.add_argument(
+        "--rate-duration", type=float, help="seconds per fixed-rate run (default 10, quick 3)"
+    )
+    parser.add_argument(
+        "--no-wrk", action="store_true", help="use the Python generator even if wrk is installed"
+    )
+    parser.add_argument(
+        "--sync-bare",
+        action="store_true",
+        help="also measure the bare app's plain `def` endpoint (FastAPI's thread pool)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temporary data directory")
-    parser.add_argument("--json", type=Path, default=RESULTS, help=f"where to write results (default {RESULTS})")
+    parser.add_argument(
+        "--json", type=Path, default=RESULTS, help=f"where to write results (default {RESULTS})"
+    )
     args = parser.parse_args()
     duration = args.duration or (2.0 if args.quick else 5.0)
     rate_duration = args.rate_duration or (3.0 if args.quick else 10.0)
@@ -248,7 +333,9 @@ def main() -> None:
         docs = fetch_docs(servers["reelforge"], render_id)
         sizes = docs.pop("_sizes")
         (work / "docs.json").write_text(json.dumps(docs), encoding="utf-8")
-        log(f"  bodies: render {sizes['render']} B, assets list {sizes['assets']} B; starting the bare app ...")
+        log(
+            f"  bodies: render {sizes['render']} B, assets list {sizes['assets']} B; starting the bare app ..."
+        )
         servers["bare"] = start_bare(work / "docs.json", work)
         headers = {"Authorization": f"Bearer {servers['reelforge'].token}"}
         targets = [
@@ -258,8 +345,10 @@ def main() -> None:
             Target("assets", "GET /v1/assets?limit=50", "reelforge", "/v1/assets?limit=50", "bare_assets"),
         ]
         if args.sync_bare:
-            targets += [Target("sync_render", "bare sync def (render body)", "bare", "/sync-doc/render", ""),
-                        Target("sync_assets", "bare sync def (assets body)", "bare", "/sync-doc/assets", "")]
+            targets += [
+                Target("sync_render", "bare sync def (render body)", "bare", "/sync-doc/render", ""),
+                Target("sync_assets", "bare sync def (assets body)", "bare", "/sync-doc/assets", ""),
+            ]
         # Same request bytes everywhere: the bare app gets (and ignores) the Authorization header.
         for t in targets:
             with httpx.Client(timeout=30) as c:
@@ -273,22 +362,44 @@ def main() -> None:
         for rnd in range(1, args.rounds + 1):
             for mode, secs in (("max", duration), ("rate", rate_duration)):
                 for t in targets:
-                    run = load_once(t, servers, headers, mode=mode, args=args, duration=secs, warmup=0.5, rnd=rnd)
+                    run = load_once(
+                        t, servers, headers, mode=mode, args=args, duration=secs, warmup=0.5, rnd=rnd
+                    )
                     runs.append(run)
                     res = run.result
-                    log(f"  round {rnd} {mode:<4} {t.label:<30} {res.rps:>8.1f} req/s  p50 {res.p50_ms:6.2f} ms  "
-                        f"p99 {res.p99_ms:6.2f} ms  errors {res.errors}  other load {run.foreign_cpu}")
+                    log(
+                        f"  round {rnd} {mode:<4} {t.label:<30} {res.rps:>8.1f} req/s  p50 {res.p50_ms:6.2f} ms  "
+                        f"p99 {res.p99_ms:6.2f} ms  errors {res.errors}  other load {run.foreign_cpu}"
+                    )
         rows = build_rows(targets, runs, args.rate)
-        meta = {"mode": "quick" if args.quick else "full", "rounds": args.rounds, "cpus": CPUS,
-                "concurrency": args.concurrency, "rate": args.rate, "duration": duration,
-                "rate_duration": rate_duration, "max_tool": max_tool, "python": sys.version.split()[0],
-                "platform": platform.platform(), "body_bytes": sizes, "render_id": render_id,
-                "loadavg_end": os.getloadavg()}
+        meta = {
+            "mode": "quick" if args.quick else "full",
+            "rounds": args.rounds,
+            "cpus": CPUS,
+            "concurrency": args.concurrency,
+            "rate": args.rate,
+            "duration": duration,
+            "rate_duration": rate_duration,
+            "max_tool": max_tool,
+            "python": sys.version.split()[0],
+            "platform": platform.platform(),
+            "body_bytes": sizes,
+            "render_id": render_id,
+            "loadavg_end": os.getloadavg(),
+        }
         print_table(rows, meta)
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({"meta": meta, "rows": rows,
-                                         "raw": [{**asdict(r), "result": asdict(r.result)} for r in runs]},
-                                        indent=1), encoding="utf-8")
+        args.json.write_text(
+            json.dumps(
+                {
+                    "meta": meta,
+                    "rows": rows,
+                    "raw": [{**asdict(r), "result": asdict(r.result)} for r in runs],
+                },
+                indent=1,
+            ),
+            encoding="utf-8",
+        )
         log(f"\nresults: {args.json}")
     finally:
         for s in servers.values():

@@ -98,8 +98,12 @@ def _request_bytes(url: str, headers: dict[str, str]) -> tuple[str, int, bytes]:
     parts = urlsplit(url)
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
     target = parts.path + (f"?{parts.query}" if parts.query else "")
-    lines = [f"GET {target} HTTP/1.1", f"Host: {host}:{port}", "Accept: application/json",
-             *(f"{k}: {v}" for k, v in headers.items())]
+    lines = [
+        f"GET {target} HTTP/1.1",
+        f"Host: {host}:{port}",
+        "Accept: application/json",
+        *(f"{k}: {v}" for k, v in headers.items()),
+    ]
     return host, port, ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
 
 
@@ -111,17 +115,29 @@ def _percentile(sorted_ms: list[float], q: float) -> float:
     return sorted_ms[rank - 1]
 
 
-def _summary(tool: str, mode: str, latencies: list[float], errors: int, duration: float, answered: int,
-             note: str = "") -> LoadResult:
+def _summary(
+    tool: str, mode: str, latencies: list[float], errors: int, duration: float, answered: int, note: str = ""
+) -> LoadResult:
     ms = sorted(x * 1000 for x in latencies)
-    return LoadResult(tool, mode, len(ms), errors, round(duration, 3), round(len(ms) / duration, 1) if duration else 0.0,
-                      round(_percentile(ms, 0.50), 3), round(_percentile(ms, 0.90), 3),
-                      round(_percentile(ms, 0.99), 3), round(ms[-1], 3) if ms else float("nan"), answered=answered,
-                      note=note)
+    return LoadResult(
+        tool,
+        mode,
+        len(ms),
+        errors,
+        round(duration, 3),
+        round(len(ms) / duration, 1) if duration else 0.0,
+        round(_percentile(ms, 0.50), 3),
+        round(_percentile(ms, 0.90), 3),
+        round(_percentile(ms, 0.99), 3),
+        round(ms[-1], 3) if ms else float("nan"),
+        answered=answered,
+        note=note,
+    )
 
 
-async def _max_mode(url: str, headers: dict[str, str], concurrency: int, duration: float, warmup: float,
-                    max_requests: int) -> LoadResult:
+async def _max_mode(
+    url: str, headers: dict[str, str], concurrency: int, duration: float, warmup: float, max_requests: int
+) -> LoadResult:
     host, port, request = _request_bytes(url, headers)
     latencies: list[float] = []
     errors = 0
@@ -157,8 +173,9 @@ async def _max_mode(url: str, headers: dict[str, str], concurrency: int, duratio
     return _summary("python", "max", latencies, errors, measured, answered)
 
 
-async def _rate_mode(url: str, headers: dict[str, str], concurrency: int, duration: float, warmup: float,
-                     rate: float) -> LoadResult:
+async def _rate_mode(
+    url: str, headers: dict[str, str], concurrency: int, duration: float, warmup: float, rate: float
+) -> LoadResult:
     host, port, request = _request_bytes(url, headers)
     pool: asyncio.Queue[_Conn | None] = asyncio.Queue()
     for _ in range(concurrency):
@@ -270,26 +287,69 @@ def _wait(proc: subprocess.Popen[bytes], timeout: float) -> float:
         time.sleep(0.02)
 
 
-def run_load(url: str, headers: dict[str, str], *, mode: str, concurrency: int, duration: float,
-             warmup: float = 0.5, rate: float = 100.0, max_requests: int = 2_000_000,
-             use_wrk: bool = True) -> LoadResult:
+def run_load(
+    url: str,
+    headers: dict[str, str],
+    *,
+    mode: str,
+    concurrency: int,
+    duration: float,
+    warmup: float = 0.5,
+    rate: float = 100.0,
+    max_requests: int = 2_000_000,
+    use_wrk: bool = True,
+) -> LoadResult:
     """Load ``url`` from a separate process and return what it measured."""
     wrk = wrk_path() if use_wrk and mode == "max" else None
     warmed = 0
     if wrk is not None:
         if warmup > 0:  # wrk has no warm-up phase: a short untimed run first
-            pre = subprocess.run([wrk, "-t1", f"-c{concurrency}", f"-d{max(1, round(warmup))}s", url,
-                                  *(a for k, v in headers.items() for a in ("-H", f"{k}: {v}"))],
-                                 capture_output=True, check=False, timeout=warmup + 30, text=True)
+            pre = subprocess.run(
+                [
+                    wrk,
+                    "-t1",
+                    f"-c{concurrency}",
+                    f"-d{max(1, round(warmup))}s",
+                    url,
+                    *(a for k, v in headers.items() for a in ("-H", f"{k}: {v}")),
+                ],
+                capture_output=True,
+                check=False,
+                timeout=warmup + 30,
+                text=True,
+            )
             if m := re.search(r"(\d+) requests in", pre.stdout):
                 warmed = int(m[1])
-        cmd = [wrk, "-t1", f"-c{concurrency}", f"-d{max(1, round(duration))}s", "--latency",
-               f"--timeout={REQUEST_TIMEOUT:.0f}s", *(a for k, v in headers.items() for a in ("-H", f"{k}: {v}")), url]
+        cmd = [
+            wrk,
+            "-t1",
+            f"-c{concurrency}",
+            f"-d{max(1, round(duration))}s",
+            "--latency",
+            f"--timeout={REQUEST_TIMEOUT:.0f}s",
+            *(a for k, v in headers.items() for a in ("-H", f"{k}: {v}")),
+            url,
+        ]
     else:
-        cmd = [sys.executable, str(Path(__file__).resolve()), "--url", url, "--mode", mode,
-               "--concurrency", str(concurrency), "--duration", str(duration), "--warmup", str(warmup),
-               "--rate", str(rate), "--max-requests", str(max_requests),
-               *(a for k, v in headers.items() for a in ("--header", f"{k}: {v}"))]
+        cmd = [
+            sys.executable,
+            str(Path(__file__).resolve()),
+            "--url",
+            url,
+            "--mode",
+            mode,
+            "--concurrency",
+            str(concurrency),
+            "--duration",
+            str(duration),
+            "--warmup",
+            str(warmup),
+            "--rate",
+            str(rate),
+            "--max-requests",
+            str(max_requests),
+            *(a for k, v in headers.items() for a in ("--header", f"{k}: {v}")),
+        ]
     # Output to files, not pipes: the process is reaped with wait4 (for its CPU time), which
     # Popen.communicate would do first.
     with tempfile.TemporaryFile() as out_f, tempfile.TemporaryFile() as err_f:
@@ -303,9 +363,19 @@ def run_load(url: str, headers: dict[str, str], *, mode: str, concurrency: int, 
         raise RuntimeError(f"{Path(cmd[0]).name} exited with {proc.returncode}:\n{err[-2000:]}")
     if wrk is not None:
         w = parse_wrk(out)
-        result = LoadResult("wrk", mode, int(w["requests"]), int(w["errors"]), w["duration"], w["rps"],
-                            w["p50_ms"], w.get("p90_ms", float("nan")), w["p99_ms"], w.get("max_ms", float("nan")),
-                            answered=warmed + int(w["requests"]))
+        result = LoadResult(
+            "wrk",
+            mode,
+            int(w["requests"]),
+            int(w["errors"]),
+            w["duration"],
+            w["rps"],
+            w["p50_ms"],
+            w.get("p90_ms", float("nan")),
+            w["p99_ms"],
+            w.get("max_ms", float("nan")),
+            answered=warmed + int(w["requests"]),
+        )
     else:
         result = LoadResult(**json.loads(out))
     result.cpu_seconds = round(cpu, 3)
@@ -326,10 +396,13 @@ def main() -> None:
     headers = dict(h.split(":", 1) for h in args.header)
     headers = {k.strip(): v.strip() for k, v in headers.items()}
     if args.mode == "max":
-        result = asyncio.run(_max_mode(args.url, headers, args.concurrency, args.duration, args.warmup,
-                                       args.max_requests))
+        result = asyncio.run(
+            _max_mode(args.url, headers, args.concurrency, args.duration, args.warmup, args.max_requests)
+        )
     else:
-        result = asyncio.run(_rate_mode(args.url, headers, args.concurrency, args.duration, args.warmup, args.rate))
+        result = asyncio.run(
+            _rate_mode(args.url, headers, args.concurrency, args.duration, args.warmup, args.rate)
+        )
     json.dump(asdict(result), sys.stdout)
 
 

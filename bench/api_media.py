@@ -30,8 +30,20 @@ def ffmpeg() -> str:
 def _run(args: list[str], out: Path) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
     part = out.with_name(out.name + ".part")
-    cmd = [ffmpeg(), "-hide_banner", "-loglevel", "error", "-y", *args, "-map_metadata", "-1",
-           "-fflags", "+bitexact", "-flags:a", "+bitexact"]
+    cmd = [
+        ffmpeg(),
+        "-hide_banner",
+        "-loglevel",
+        "error",
+        "-y",
+        *args,
+        "-map_metadata",
+        "-1",
+        "-fflags",
+        "+bitexact",
+        "-flags:a",
+        "+bitexact",
+    ]
     # The output format follows the final name; write to a temporary name, then rename, so an
     # interrupted run leaves no truncated file that a later run would take as done.
     fmt = {".mp4": "mp4", ".wav": "wav"}[out.suffix]
@@ -56,16 +68,48 @@ def tiny_video(out: Path) -> Path:
     """One second of 320x180 H.264 with an AAC tone."""
     if out.is_file():
         return out
-    return _run(["-f", "lavfi", "-i", "testsrc2=s=320x180:r=25:d=1", "-f", "lavfi", "-i", "sine=f=440:d=1",
-                 "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest",
-                 "-flags:v", "+bitexact"], out)
+    return _run(
+        [
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=s=320x180:r=25:d=1",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=f=440:d=1",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "aac",
+            "-shortest",
+            "-flags:v",
+            "+bitexact",
+        ],
+        out,
+    )
 
 
 def tiny_wav(out: Path, *, seconds: float = 1.0, tone_hz: int = 660) -> Path:
     if out.is_file():
         return out
-    return _run(["-f", "lavfi", "-i", f"sine=f={tone_hz}:r={WAV_RATE}:d={seconds}", "-ac", str(WAV_CHANNELS),
-                 "-c:a", "pcm_s16le"], out)
+    return _run(
+        [
+            "-f",
+            "lavfi",
+            "-i",
+            f"sine=f={tone_hz}:r={WAV_RATE}:d={seconds}",
+            "-ac",
+            str(WAV_CHANNELS),
+            "-c:a",
+            "pcm_s16le",
+        ],
+        out,
+    )
 
 
 def make_wav(out: Path, size_bytes: int, *, tone_hz: int = 440) -> Path:
@@ -75,5 +119,18 @@ def make_wav(out: Path, size_bytes: int, *, tone_hz: int = 440) -> Path:
     if out.is_file() and out.stat().st_size == _WAV_HEADER + samples * WAV_CHANNELS * 2:
         return out
     seconds = samples / WAV_RATE + 1
-    return _run(["-f", "lavfi", "-i", f"sine=f={tone_hz}:r={WAV_RATE}:d={seconds:.3f}", "-ac", str(WAV_CHANNELS),
-                 "-af", f"atrim=end_sample={samples}", "-c:a", "pcm_s16le"], out)
+    return _run(
+        [
+            "-f",
+            "lavfi",
+            "-i",
+            f"sine=f={tone_hz}:r={WAV_RATE}:d={seconds:.3f}",
+            "-ac",
+            str(WAV_CHANNELS),
+            "-af",
+            f"atrim=end_sample={samples}",
+            "-c:a",
+            "pcm_s16le",
+        ],
+        out,
+    )

@@ -91,7 +91,9 @@ def _wait_ready(server: Server, url: str, timeout: float) -> None:
     with httpx.Client(timeout=2) as client:
         while time.monotonic() < deadline:
             if server.proc.poll() is not None:
-                raise ServerFailed(f"{server.name} exited with {server.proc.returncode}:\n{server.log_tail()}")
+                raise ServerFailed(
+                    f"{server.name} exited with {server.proc.returncode}:\n{server.log_tail()}"
+                )
             try:
                 if client.get(url).status_code == 200:
                     return
@@ -102,13 +104,18 @@ def _wait_ready(server: Server, url: str, timeout: float) -> None:
     raise ServerFailed(f"{server.name} did not answer {url} within {timeout:.0f} s:\n{server.log_tail()}")
 
 
-def _spawn(name: str, cmd: list[str], *, cwd: Path, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+def _spawn(
+    name: str, cmd: list[str], *, cwd: Path, env: dict[str, str], log: Path
+) -> subprocess.Popen[bytes]:
     with log.open("wb") as fh:  # the child keeps its own descriptor
-        return subprocess.Popen(cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=fh, stderr=subprocess.STDOUT)
+        return subprocess.Popen(
+            cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=fh, stderr=subprocess.STDOUT
+        )
 
 
-def start_reelforge(data_dir: Path, *, workers: int = 0, timeout: float = 120,
-                    extra_env: dict[str, str] | None = None) -> Server:
+def start_reelforge(
+    data_dir: Path, *, workers: int = 0, timeout: float = 120, extra_env: dict[str, str] | None = None
+) -> Server:
     """``python -m reelforge serve`` on a free port with its data in ``data_dir`` (created).
 
     The process runs in ``data_dir`` so a ``.env`` of the user's working directory does not
@@ -125,20 +132,37 @@ def start_reelforge(data_dir: Path, *, workers: int = 0, timeout: float = 120,
         "COLUMNS": "400",  # rich must not wrap the printed key
         # Rate limits far above any load: the limiter still runs on every request (its cost is
         # measured) but never refuses one (the defaults allow 20 reads/s per key).
-        "REELFORGE_RATE_LIMITS": json.dumps({name: "1000000000/minute" for name in (
-            "reads", "writes", "renders", "workspace-reads", "workspace-writes", "workspace-renders")}),
+        "REELFORGE_RATE_LIMITS": json.dumps(
+            {
+                name: "1000000000/minute"
+                for name in (
+                    "reads",
+                    "writes",
+                    "renders",
+                    "workspace-reads",
+                    "workspace-writes",
+                    "workspace-renders",
+                )
+            }
+        ),
         **(extra_env or {}),
     }
     log = data_dir / "serve.log"
-    proc = _spawn("reelforge", [sys.executable, "-m", "reelforge", "serve", "--port", str(port)], cwd=data_dir,
-                  env=env, log=log)
+    proc = _spawn(
+        "reelforge",
+        [sys.executable, "-m", "reelforge", "serve", "--port", str(port)],
+        cwd=data_dir,
+        env=env,
+        log=log,
+    )
     server = Server("reelforge serve", proc, port, log)
     _wait_ready(server, f"{server.base}/healthz", timeout)
     match = _TOKEN.search(log.read_text(encoding="utf-8", errors="replace"))
     if match is None:
         server.stop()
-        raise ServerFailed(f"reelforge serve printed no API key (is {data_dir} a fresh directory?):\n"
-                           f"{server.log_tail()}")
+        raise ServerFailed(
+            f"reelforge serve printed no API key (is {data_dir} a fresh directory?):\n{server.log_tail()}"
+        )
     server.token = match[1]
     return server
 

@@ -47,15 +47,44 @@ def seed(services: Any) -> str:
         now = datetime.now(UTC)
         for i in range(200):
             aid = new_id("ast")
-            db.add(Asset(id=aid, workspace_id=ws, name=f"still-{i:03d}.png", kind="image", content_type="image/png",
-                         size_bytes=1234 + i, sha256=f"{i:064x}", storage_key=f"{ws}/{aid}/original.png",
-                         media={"format": "png_pipe", "duration": None, "duration_exact": None, "width": 32,
-                                "height": 32, "coded_width": 32, "coded_height": 32, "rotation": 0, "fps": 25.0,
-                                "fps_exact": "25/1", "video_codec": "png", "pix_fmt": "rgb24", "has_alpha": False,
-                                "has_video": True, "has_audio": False, "audio_codec": None, "audio_channels": None,
-                                "sample_rate": None, "bit_rate": None},
-                         meta={"index": i}, source="upload", derived_from={},
-                         thumbnail_key=f"{ws}/{aid}/thumbnail.png", created_at=now + timedelta(milliseconds=i)))
+            db.add(
+                Asset(
+                    id=aid,
+                    workspace_id=ws,
+                    name=f"still-{i:03d}.png",
+                    kind="image",
+                    content_type="image/png",
+                    size_bytes=1234 + i,
+                    sha256=f"{i:064x}",
+                    storage_key=f"{ws}/{aid}/original.png",
+                    media={
+                        "format": "png_pipe",
+                        "duration": None,
+                        "duration_exact": None,
+                        "width": 32,
+                        "height": 32,
+                        "coded_width": 32,
+                        "coded_height": 32,
+                        "rotation": 0,
+                        "fps": 25.0,
+                        "fps_exact": "25/1",
+                        "video_codec": "png",
+                        "pix_fmt": "rgb24",
+                        "has_alpha": False,
+                        "has_video": True,
+                        "has_audio": False,
+                        "audio_codec": None,
+                        "audio_channels": None,
+                        "sample_rate": None,
+                        "bit_rate": None,
+                    },
+                    meta={"index": i},
+                    source="upload",
+                    derived_from={},
+                    thumbnail_key=f"{ws}/{aid}/thumbnail.png",
+                    created_at=now + timedelta(milliseconds=i),
+                )
+            )
             db.flush()
             db.add_all([AssetTag(asset_id=aid, tag="bench"), AssetTag(asset_id=aid, tag="still")])
         rid = new_id("rnd")
@@ -65,12 +94,26 @@ def seed(services: Any) -> str:
 
 
 def asgi_get(app: Any, path: str, query: str, token: str) -> Any:
-    headers = [(b"host", b"127.0.0.1:8000"), (b"user-agent", b"wrk"), (b"accept", b"*/*"),
-               (b"authorization", f"Bearer {token}".encode())]
-    scope_base = {"type": "http", "asgi": {"version": "3.0", "spec_version": "2.3"}, "http_version": "1.1",
-                  "method": "GET", "scheme": "http", "path": path, "raw_path": path.encode(),
-                  "query_string": query.encode(), "root_path": "", "headers": headers,
-                  "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 8000)}
+    headers = [
+        (b"host", b"127.0.0.1:8000"),
+        (b"user-agent", b"wrk"),
+        (b"accept", b"*/*"),
+        (b"authorization", f"Bearer {token}".encode()),
+    ]
+    scope_base = {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.3"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": query.encode(),
+        "root_path": "",
+        "headers": headers,
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8000),
+    }
 
     async def call() -> tuple[int, bytes]:
         scope = dict(scope_base)
@@ -118,15 +161,20 @@ async def measure(call: Any, n: int, concurrency: int) -> tuple[float, float, by
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--requests", type=int, default=1000, help="per batch (5 batches; the best counts)")
     parser.add_argument("--concurrency", type=int, default=16, help="requests in flight at once")
     parser.add_argument("--profile", action="store_true", help="print a pyinstrument profile per endpoint")
     parser.add_argument("--database", help="a database URL (default: a fresh SQLite file)")
     parser.add_argument("--only", action="append", help="renders, assets (repeatable)")
-    parser.add_argument("--log", choices=("console", "json"),
-                        help="configure logging as `reelforge serve` does (lines go to /dev/null), so the "
-                             "request log's cost is counted; the bare app then logs nothing")
+    parser.add_argument(
+        "--log",
+        choices=("console", "json"),
+        help="configure logging as `reelforge serve` does (lines go to /dev/null), so the "
+        "request log's cost is counted; the bare app then logs nothing",
+    )
     args = parser.parse_args()
     if args.log:
         import logging
@@ -136,9 +184,14 @@ def main() -> None:
         configure_logging(args.log)
         logging.getLogger().handlers[0].setStream(open(os.devnull, "w"))  # noqa: SIM115
     tmp = Path(tempfile.mkdtemp(prefix="reelforge-apiprof-"))
-    settings = Settings(data_dir=tmp / "data", workers=0, _env_file=None,  # type: ignore[call-arg]
-                        rate_limits=UNLIMITED, rate_limiting=not os.environ.get("NO_RATE_LIMITING"),
-                        **({"database_url": args.database} if args.database else {}))
+    settings = Settings(
+        data_dir=tmp / "data",
+        workers=0,
+        _env_file=None,  # type: ignore[call-arg]
+        rate_limits=UNLIMITED,
+        rate_limiting=not os.environ.get("NO_RATE_LIMITING"),
+        **({"database_url": args.database} if args.database else {}),
+    )
     services = open_services(settings)
     token = bootstrap(services)
     assert token is not None
@@ -146,8 +199,14 @@ def main() -> None:
     app = create_app(services=services, start_worker=False)
     if os.environ.get("REORDER_ROUTERS"):  # an experiment: what route matching costs by position
         routes = app.router.routes
-        hot = [r for r in routes if any(getattr(x, "path", "") in ("/v1/assets", "/v1/renders/{render_id}")
-                                        for x in getattr(getattr(r, "original_router", None), "routes", []))]
+        hot = [
+            r
+            for r in routes
+            if any(
+                getattr(x, "path", "") in ("/v1/assets", "/v1/renders/{render_id}")
+                for x in getattr(getattr(r, "original_router", None), "routes", [])
+            )
+        ]
         routes[:] = hot + [r for r in routes if r not in hot]
         app.router._mark_routes_changed()
 
@@ -159,9 +218,14 @@ def main() -> None:
             call = asgi_get(app, path, query, token)
             cpu, wall, body = await measure(call, args.requests, args.concurrency)
             bare = make_app({"doc": json.loads(body)})
-            bcpu, _bwall, _ = await measure(asgi_get(bare, "/doc/doc", "", token), args.requests, args.concurrency)
-            print(f"{name:<8} reelforge {cpu:7.3f} ms CPU/req ({wall:7.3f} wall)   bare {bcpu:7.3f} ms CPU/req   "
-                  f"bare/ours {bcpu / cpu:5.2f}   body {len(body)} B", flush=True)
+            bcpu, _bwall, _ = await measure(
+                asgi_get(bare, "/doc/doc", "", token), args.requests, args.concurrency
+            )
+            print(
+                f"{name:<8} reelforge {cpu:7.3f} ms CPU/req ({wall:7.3f} wall)   bare {bcpu:7.3f} ms CPU/req   "
+                f"bare/ours {bcpu / cpu:5.2f}   body {len(body)} B",
+                flush=True,
+            )
             if args.profile:
                 from pyinstrument import Profiler
 
@@ -169,8 +233,14 @@ def main() -> None:
                 profiler.start()
                 await measure(call, min(args.requests, 200), args.concurrency)
                 profiler.stop()
-                print(profiler.output_text(unicode=False, color=False, show_all=bool(os.environ.get("PROFILE_ALL")),
-                                           timeline=False))
+                print(
+                    profiler.output_text(
+                        unicode=False,
+                        color=False,
+                        show_all=bool(os.environ.get("PROFILE_ALL")),
+                        timeline=False,
+                    )
+                )
 
     async def lifespan_run() -> None:
         await run()

@@ -53,19 +53,40 @@ def template(seconds: float) -> dict[str, Any]:
     return {
         "name": "product card",
         "edit": {
-            "timeline": {"tracks": [
-                {"clips": [{"asset": {"type": "video", "src": "{{clip}}"}, "length": seconds, "fit": "cover"}]},
-                {"clips": [{"asset": {"type": "text", "text": "{{title}}", "style": {"size": 0.08}},
-                            "length": seconds, "anchor": "top"},
-                           ]},
-                {"clips": [{"asset": {"type": "text", "text": "{{price}} EUR", "style": {"size": 0.06}},
-                            "length": seconds, "anchor": "bottom"}]},
-            ]},
+            "timeline": {
+                "tracks": [
+                    {
+                        "clips": [
+                            {"asset": {"type": "video", "src": "{{clip}}"}, "length": seconds, "fit": "cover"}
+                        ]
+                    },
+                    {
+                        "clips": [
+                            {
+                                "asset": {"type": "text", "text": "{{title}}", "style": {"size": 0.08}},
+                                "length": seconds,
+                                "anchor": "top",
+                            },
+                        ]
+                    },
+                    {
+                        "clips": [
+                            {
+                                "asset": {"type": "text", "text": "{{price}} EUR", "style": {"size": 0.06}},
+                                "length": seconds,
+                                "anchor": "bottom",
+                            }
+                        ]
+                    },
+                ]
+            },
             "outputs": [{"resolution": "360p"}],
         },
-        "variables": [{"name": "title", "type": "text", "required": True},
-                      {"name": "price", "type": "number", "required": True},
-                      {"name": "clip", "type": "asset", "required": True, "kinds": ["video"]}],
+        "variables": [
+            {"name": "title", "type": "text", "required": True},
+            {"name": "price", "type": "number", "required": True},
+            {"name": "clip", "type": "asset", "required": True, "kinds": ["video"]},
+        ],
     }
 
 
@@ -73,11 +94,14 @@ def outputs() -> list[dict[str, Any]]:
     return [{"aspect_ratio": a, "resolution": "360p", "quality": "low", "fps": 25} for a in ASPECTS]
 
 
-def run_batch(root: Path, clips: list[Path], seconds: float) -> tuple[Sample, list[dict[str, Any]], dict[str, Path]]:
+def run_batch(
+    root: Path, clips: list[Path], seconds: float
+) -> tuple[Sample, list[dict[str, Any]], dict[str, Path]]:
     """The batch through the service: its wall and CPU time, the merged edits it rendered, and
     the uploaded clips by asset id."""
-    settings = Settings(data_dir=root / "data", database_url=f"sqlite:///{root / 'bench.db'}", workers=1,
-                        _env_file=None)  # type: ignore[call-arg]
+    settings = Settings(
+        data_dir=root / "data", database_url=f"sqlite:///{root / 'bench.db'}", workers=1, _env_file=None
+    )  # type: ignore[call-arg]
     services = open_services(settings)
     token = bootstrap(services)
     headers = {"Authorization": f"Bearer {token}"}
@@ -90,8 +114,10 @@ def run_batch(root: Path, clips: list[Path], seconds: float) -> tuple[Sample, li
         ids = list(files)
         r = client.post("/v1/templates", headers=headers, json=template(seconds))
         r.raise_for_status()
-        rows = [{"title": PRODUCTS[i % len(PRODUCTS)], "price": 5 + i, "clip": ids[i % len(ids)]}
-                for i in range(len(clips))]
+        rows = [
+            {"title": PRODUCTS[i % len(PRODUCTS)], "price": 5 + i, "clip": ids[i % len(ids)]}
+            for i in range(len(clips))
+        ]
         body = {"template_id": r.json()["id"], "rows": rows, "outputs": outputs()}
 
         busy = _cpu()
@@ -108,7 +134,9 @@ def run_batch(root: Path, clips: list[Path], seconds: float) -> tuple[Sample, li
         cpu = _cpu() - busy
         if batch["state"] != "succeeded":
             raise SystemExit(f"the batch ended {batch['state']}: {json.dumps(batch)[:2000]}")
-        renders = client.get(f"/v1/batches/{batch_id}/renders", headers=headers, params={"limit": 100}).json()["data"]
+        renders = client.get(
+            f"/v1/batches/{batch_id}/renders", headers=headers, params={"limit": 100}
+        ).json()["data"]
         from reelforge.db.models import Render
 
         with services.sessions() as db:
@@ -116,9 +144,16 @@ def run_batch(root: Path, clips: list[Path], seconds: float) -> tuple[Sample, li
             for render in sorted(renders, key=lambda r: r["metadata"]["batch"]["items"][0]["row"]):
                 stored = db.get(Render, render["id"])
                 assert stored is not None
-                edits.append({"edit": stored.edit, "outputs": [
-                    (o["media"]["width"], o["media"]["height"], o["media"]["duration"])
-                    for o in render["outputs"] if o["role"] == "output"]})
+                edits.append(
+                    {
+                        "edit": stored.edit,
+                        "outputs": [
+                            (o["media"]["width"], o["media"]["height"], o["media"]["duration"])
+                            for o in render["outputs"]
+                            if o["role"] == "output"
+                        ],
+                    }
+                )
     services.engine.dispose()
     return Sample(wall, 0, cpu), edits, files
 
@@ -164,13 +199,22 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="reelforge-batch-bench-") as tmp:
         root = Path(tmp)
-        clips = [mediagen.make_video(root / "media" / f"clip{i:02d}.mp4", duration=args.seconds + 0.5,
-                                     size=(640, 360), source=COLOURS[i % len(COLOURS)], tone_hz=220 + 40 * i)
-                 for i in range(args.rows)]
+        clips = [
+            mediagen.make_video(
+                root / "media" / f"clip{i:02d}.mp4",
+                duration=args.seconds + 0.5,
+                size=(640, 360),
+                source=COLOURS[i % len(COLOURS)],
+                tone_hz=220 + 40 * i,
+            )
+            for i in range(args.rows)
+        ]
         batch, edits, files = run_batch(root / "service", clips, args.seconds)
         paths = local_edits(root / "media", edits, files)
-        run_measured([sys.executable, "-m", "reelforge", "render", "-q", str(paths[0]), "-o", str(root / "warm")],
-                     env={**os.environ, "PYTHONPATH": str(ROOT / "src")})  # warm-up, not counted
+        run_measured(
+            [sys.executable, "-m", "reelforge", "render", "-q", str(paths[0]), "-o", str(root / "warm")],
+            env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
+        )  # warm-up, not counted
         cli, made = run_cli(paths, root / "cli")
         from_batch = [(w, h, round(float(d), 3)) for e in edits for (w, h, d) in e["outputs"]]
         if sorted((w, h) for w, h, _ in made) != sorted((w, h) for w, h, _ in from_batch):
@@ -178,16 +222,24 @@ def main() -> None:
         if any(abs(a[2] - b[2]) > 0.05 for a, b in zip(sorted(made), sorted(from_batch), strict=True)):
             raise SystemExit(f"durations differ: {made} vs {from_batch}")
     result = {
-        "renders": len(edits), "outputs": len(made),
+        "renders": len(edits),
+        "outputs": len(made),
         "batch": {"wall": round(batch.wall, 2), "cpu": round(batch.cpu, 2)},
         "cli": {"wall": round(cli.wall, 2), "cpu": round(cli.cpu, 2)},
-        "wall_ratio": round(batch.wall / cli.wall, 3), "cpu_ratio": round(batch.cpu / cli.cpu, 3),
+        "wall_ratio": round(batch.wall / cli.wall, 3),
+        "cpu_ratio": round(batch.cpu / cli.cpu, 3),
     }
-    print(f"batch: {len(edits)} renders x {len(ASPECTS)} outputs through the service: "
-          f"{batch.wall:.2f} s wall, {batch.cpu:.2f} s CPU")
-    print(f"cli:   {len(made)} edits, one `reelforge render` each:        {cli.wall:.2f} s wall, {cli.cpu:.2f} s CPU")
-    print(f"ratio batch/cli: wall {result['wall_ratio']:.3f}, CPU {result['cpu_ratio']:.3f} (below 1: the batch is "
-          "faster)")
+    print(
+        f"batch: {len(edits)} renders x {len(ASPECTS)} outputs through the service: "
+        f"{batch.wall:.2f} s wall, {batch.cpu:.2f} s CPU"
+    )
+    print(
+        f"cli:   {len(made)} edits, one `reelforge render` each:        {cli.wall:.2f} s wall, {cli.cpu:.2f} s CPU"
+    )
+    print(
+        f"ratio batch/cli: wall {result['wall_ratio']:.3f}, CPU {result['cpu_ratio']:.3f} (below 1: the batch is "
+        "faster)"
+    )
     cache = HERE / ".cache"
     cache.mkdir(exist_ok=True)
     (cache / "batch_results.json").write_text(json.dumps(result, indent=2))

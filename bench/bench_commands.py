@@ -61,8 +61,11 @@ class Canvas:
 
 def aspect_canvases(width: int, height: int) -> tuple[Canvas, Canvas, Canvas]:
     """16:9, 1:1 and 9:16 outputs whose shorter side is ``height`` (``width`` is the 16:9 one)."""
-    return (Canvas("wide-16x9", width, height), Canvas("square-1x1", height, height),
-            Canvas("story-9x16", height, width))
+    return (
+        Canvas("wide-16x9", width, height),
+        Canvas("square-1x1", height, height),
+        Canvas("story-9x16", height, width),
+    )
 
 
 @dataclass(frozen=True)
@@ -102,20 +105,45 @@ def reelforge_edit(media: Media, look: Look, canvases: tuple[Canvas, ...]) -> di
     saturation = {"saturation": SATURATION}
     fade = {"type": "fade", "duration": t}
     footage = [
-        {"asset": {"type": "video", "src": media.clips[0].name, "trim": 1, "fade_out": t},
-         "length": n, "effects": saturation},
-        {"asset": {"type": "video", "src": media.clips[1].name, "fade_in": t, "fade_out": t},
-         "length": n, "effects": saturation, "transition": fade},
-        {"asset": {"type": "video", "src": media.clips[2].name, "trim": 1, "fade_in": t},
-         "length": n, "effects": saturation, "transition": fade},
+        {
+            "asset": {"type": "video", "src": media.clips[0].name, "trim": 1, "fade_out": t},
+            "length": n,
+            "effects": saturation,
+        },
+        {
+            "asset": {"type": "video", "src": media.clips[1].name, "fade_in": t, "fade_out": t},
+            "length": n,
+            "effects": saturation,
+            "transition": fade,
+        },
+        {
+            "asset": {"type": "video", "src": media.clips[2].name, "trim": 1, "fade_in": t},
+            "length": n,
+            "effects": saturation,
+            "transition": fade,
+        },
     ]
-    logo = {"asset": {"type": "image", "src": media.logo.name}, "start": 0, "length": "end",
-            "fit": "contain", "width": look.logo_width, "anchor": "top-right",
-            "offset": {"x": -look.margin_x, "y": look.margin_y}, "opacity": LOGO_OPACITY}
-    title = {"asset": {"type": "text", "text": look.title, "style": {"size": look.title_size, "color": "white"},
-                       "animation_in": {"type": "fade", "duration": TITLE_FADE},
-                       "animation_out": {"type": "fade", "duration": TITLE_FADE}},
-             "start": 0, "length": TITLE_LENGTH}
+    logo = {
+        "asset": {"type": "image", "src": media.logo.name},
+        "start": 0,
+        "length": "end",
+        "fit": "contain",
+        "width": look.logo_width,
+        "anchor": "top-right",
+        "offset": {"x": -look.margin_x, "y": look.margin_y},
+        "opacity": LOGO_OPACITY,
+    }
+    title = {
+        "asset": {
+            "type": "text",
+            "text": look.title,
+            "style": {"size": look.title_size, "color": "white"},
+            "animation_in": {"type": "fade", "duration": TITLE_FADE},
+            "animation_out": {"type": "fade", "duration": TITLE_FADE},
+        },
+        "start": 0,
+        "length": TITLE_LENGTH,
+    }
     captions = {"asset": {"type": "caption", "src": media.captions.name}, "start": 0, "length": "end"}
     return {
         "name": "bench",
@@ -129,8 +157,16 @@ def reelforge_edit(media: Media, look: Look, canvases: tuple[Canvas, ...]) -> di
             "soundtrack": {"src": media.music.name, "volume": f"{MUSIC_DB}dB", "fade_out": MUSIC_FADE_OUT},
         },
         "outputs": [
-            {"name": c.name, "format": "mp4", "width": c.width, "height": c.height, "fps": s.fps,
-             "preset": PRESET, "crf": CRF, "audio_bitrate": AUDIO_BITRATE}
+            {
+                "name": c.name,
+                "format": "mp4",
+                "width": c.width,
+                "height": c.height,
+                "fps": s.fps,
+                "preset": PRESET,
+                "crf": CRF,
+                "audio_bitrate": AUDIO_BITRATE,
+            }
             for c in canvases
         ],
         # No loudness pass and no ducking: the hand-written command does neither.
@@ -153,8 +189,24 @@ def _num(value: float) -> str:
 
 def encoder_args(fps: int) -> list[str]:
     """The encoder settings of both sides (Reelforge writes the same for these output fields)."""
-    return ["-c:v", "libx264", "-preset", PRESET, "-crf", str(CRF), "-pix_fmt", "yuv420p", "-r", str(fps),
-            "-c:a", "aac", "-b:a", AUDIO_BITRATE, "-movflags", "+faststart"]
+    return [
+        "-c:v",
+        "libx264",
+        "-preset",
+        PRESET,
+        "-crf",
+        str(CRF),
+        "-pix_fmt",
+        "yuv420p",
+        "-r",
+        str(fps),
+        "-c:a",
+        "aac",
+        "-b:a",
+        AUDIO_BITRATE,
+        "-movflags",
+        "+faststart",
+    ]
 
 
 def _cover(src_w: int, src_h: int, canvas: Canvas) -> str:
@@ -177,8 +229,10 @@ def _captions_style(font_family: str) -> str:
 
     FFmpeg lays SRT out on a 384x288 script canvas: size 5.5 % of the height, bold, a thin
     outline, 8 % bottom and 6 % side margins."""
-    return (f"Fontname={font_family},Bold=1,Fontsize=16,PrimaryColour=&H00FFFFFF,OutlineColour=&H00000000,"
-            "BorderStyle=1,Outline=1,Shadow=0,MarginV=23,MarginL=23,MarginR=23")
+    return (
+        f"Fontname={font_family},Bold=1,Fontsize=16,PrimaryColour=&H00FFFFFF,OutlineColour=&H00000000,"
+        "BorderStyle=1,Outline=1,Shadow=0,MarginV=23,MarginL=23,MarginR=23"
+    )
 
 
 def _overlays(media: Media, look: Look, canvas: Canvas, base: str, logo: str, out: str) -> list[str]:
@@ -203,14 +257,17 @@ def _overlays(media: Media, look: Look, canvas: Canvas, base: str, logo: str, ou
         f"fontsize={size}:fontcolor=white:x=(w-text_w)/2:y=(h-text_h)/2:"
         f"enable={_escape(f'lt(t,{end})')}:alpha={_escape(alpha)}"
     )
-    subtitles = (f"subtitles=filename={_escape(str(media.captions))}:"
-                 f"force_style={_escape(_captions_style('DejaVu Sans'))}")
+    subtitles = (
+        f"subtitles=filename={_escape(str(media.captions))}:"
+        f"force_style={_escape(_captions_style('DejaVu Sans'))}"
+    )
     chains.append(f"[{base}][{logo}]overlay=x=W-w-{mx}:y={my},{drawtext},{subtitles}[{out}]")
     return chains
 
 
-def hand_command(ffmpeg: str, media: Media, look: Look, canvases: tuple[Canvas, ...],
-                 out_dir: Path) -> list[str]:
+def hand_command(
+    ffmpeg: str, media: Media, look: Look, canvases: tuple[Canvas, ...], out_dir: Path
+) -> list[str]:
     """One FFmpeg process writing every canvas in ``canvases`` to ``out_dir/<name>.mp4``.
 
     The sources are decoded once; with several canvases each decoded picture is split and
@@ -219,11 +276,28 @@ def hand_command(ffmpeg: str, media: Media, look: Look, canvases: tuple[Canvas, 
     n, t, total = s.clip_length, s.transition, s.total
     k = len(canvases)
     inputs = [
-        "-ss", "1", "-t", str(n), "-i", str(media.clips[0]),
-        "-t", str(n), "-i", str(media.clips[1]),
-        "-ss", "1", "-t", str(n), "-i", str(media.clips[2]),
-        "-i", str(media.logo),
-        "-t", str(total), "-i", str(media.music),
+        "-ss",
+        "1",
+        "-t",
+        str(n),
+        "-i",
+        str(media.clips[0]),
+        "-t",
+        str(n),
+        "-i",
+        str(media.clips[1]),
+        "-ss",
+        "1",
+        "-t",
+        str(n),
+        "-i",
+        str(media.clips[2]),
+        "-i",
+        str(media.logo),
+        "-t",
+        str(total),
+        "-i",
+        str(media.music),
     ]
     graph: list[str] = []
 
@@ -236,7 +310,9 @@ def hand_command(ffmpeg: str, media: Media, look: Look, canvases: tuple[Canvas, 
     for i in range(3):
         graph.append(fan_out(f"[{i}:v]eq=saturation={SATURATION}", [f"s{i}_{j}" for j in range(k)]))
     # The logo is one picture: made translucent once; overlay repeats its only frame.
-    graph.append(fan_out(f"[3:v]format=rgba,colorchannelmixer=aa={LOGO_OPACITY}", [f"logo{j}" for j in range(k)]))
+    graph.append(
+        fan_out(f"[3:v]format=rgba,colorchannelmixer=aa={LOGO_OPACITY}", [f"logo{j}" for j in range(k)])
+    )
     for j, canvas in enumerate(canvases):
         fit = _cover(s.width, s.height, canvas)
         clips = []
@@ -252,11 +328,34 @@ def hand_command(ffmpeg: str, media: Media, look: Look, canvases: tuple[Canvas, 
     # The clips' sound crossfades like their pictures; the clips are mono, the music stereo.
     graph.append(f"[0:a][1:a]acrossfade=d={t}[a01]")
     graph.append(f"[a01][2:a]acrossfade=d={t},pan=stereo|c0=c0|c1=c0[aclips]")
-    graph.append(f"[4:a]volume={MUSIC_DB}dB,afade=t=out:st={total - MUSIC_FADE_OUT}:d={MUSIC_FADE_OUT}[music]")
-    graph.append(fan_out("[aclips][music]amix=inputs=2:normalize=0:duration=first",
-                         [f"aout{j}" for j in range(k)], audio=True))
-    cmd = [ffmpeg, "-hide_banner", "-nostdin", "-y", "-loglevel", "error", *inputs,
-           "-filter_complex", ";\n".join(graph)]
+    graph.append(
+        f"[4:a]volume={MUSIC_DB}dB,afade=t=out:st={total - MUSIC_FADE_OUT}:d={MUSIC_FADE_OUT}[music]"
+    )
+    graph.append(
+        fan_out(
+            "[aclips][music]amix=inputs=2:normalize=0:duration=first",
+            [f"aout{j}" for j in range(k)],
+            audio=True,
+        )
+    )
+    cmd = [
+        ffmpeg,
+        "-hide_banner",
+        "-nostdin",
+        "-y",
+        "-loglevel",
+        "error",
+        *inputs,
+        "-filter_complex",
+        ";\n".join(graph),
+    ]
     for j, canvas in enumerate(canvases):
-        cmd += ["-map", f"[vout{j}]", "-map", f"[aout{j}]", *encoder_args(s.fps), str(out_dir / f"{canvas.name}.mp4")]
+        cmd += [
+            "-map",
+            f"[vout{j}]",
+            "-map",
+            f"[aout{j}]",
+            *encoder_args(s.fps),
+            str(out_dir / f"{canvas.name}.mp4"),
+        ]
     return cmd

@@ -49,29 +49,55 @@ def big_edit(media: Media) -> dict[str, Any]:
     max_trim = media.scale.source_length - 2  # each clip plays 1 s from its trim
     footage = []
     for i in range(VIDEO_CLIPS):
-        clip: dict[str, Any] = {"asset": {"type": "video", "src": video_src, "trim": (i * 0.25) % max_trim}, "length": 1}
+        clip: dict[str, Any] = {
+            "asset": {"type": "video", "src": video_src, "trim": (i * 0.25) % max_trim},
+            "length": 1,
+        }
         if i % 4 == 1:
-            clip["transition"] = {"type": ("fade", "wipe-left", "slide-up", "circle-open")[i // 4 % 4], "duration": 0.25}
+            clip["transition"] = {
+                "type": ("fade", "wipe-left", "slide-up", "circle-open")[i // 4 % 4],
+                "duration": 0.25,
+            }
         if i % 3 == 0:
             clip["effects"] = {"saturation": 1.2, "contrast": 1.05}
         footage.append(clip)
     anchors = ("top-left", "top-right", "bottom-left", "bottom-right")
     images = [
-        {"asset": {"type": "image", "src": logo_src}, "start": round(i * 1.2, 3), "length": 0.8, "fit": "contain",
-         "width": 0.12, "anchor": anchors[i % 4], "offset": {"x": 0.02 if i % 2 == 0 else -0.02, "y": 0.03},
-         "opacity": 0.8}
+        {
+            "asset": {"type": "image", "src": logo_src},
+            "start": round(i * 1.2, 3),
+            "length": 0.8,
+            "fit": "contain",
+            "width": 0.12,
+            "anchor": anchors[i % 4],
+            "offset": {"x": 0.02 if i % 2 == 0 else -0.02, "y": 0.03},
+            "opacity": 0.8,
+        }
         for i in range(IMAGE_CLIPS)
     ]
     texts = [
-        {"asset": {"type": "text", "text": f"Title number {i}", "style": {"size": 0.06},
-                   "animation_in": {"type": ("fade", "slide-up", "pop")[i % 3], "duration": 0.3},
-                   "animation_out": {"type": "fade", "duration": 0.3}},
-         "start": round(i * 1.8, 3), "length": 1.5, "anchor": "bottom", "offset": {"y": -0.1}}
+        {
+            "asset": {
+                "type": "text",
+                "text": f"Title number {i}",
+                "style": {"size": 0.06},
+                "animation_in": {"type": ("fade", "slide-up", "pop")[i % 3], "duration": 0.3},
+                "animation_out": {"type": "fade", "duration": 0.3},
+            },
+            "start": round(i * 1.8, 3),
+            "length": 1.5,
+            "anchor": "bottom",
+            "offset": {"y": -0.1},
+        }
         for i in range(TEXT_CLIPS)
     ]
     colors = [
-        {"asset": {"type": "color", "color": "#1d355740"}, "start": i * 3.6, "length": 2,
-         "transition_in": {"type": "fade", "duration": 0.3}}
+        {
+            "asset": {"type": "color", "color": "#1d355740"},
+            "start": i * 3.6,
+            "length": 2,
+            "transition_in": {"type": "fade", "duration": 0.3},
+        }
         for i in range(COLOR_CLIPS)
     ]
     return {
@@ -103,5 +129,14 @@ def time_compile(media: Media, runs: int = 5) -> CompileResult:
             cpu_times.append(time.process_time() - cpu_start)
     clips = sum(len(t.clips) for t in edit.timeline.tracks)
     filters = sum(1 for line in plan.graph.splitlines() for _ in line.split(","))
-    return CompileResult(clips, float(plan.duration), median(times), tuple(times), median(cpu_times), median(parse_times),
-                         len(plan.inputs), len(plan.graph), filters)
+    return CompileResult(
+        clips,
+        float(plan.duration),
+        median(times),
+        tuple(times),
+        median(cpu_times),
+        median(parse_times),
+        len(plan.inputs),
+        len(plan.graph),
+        filters,
+    )

@@ -24,7 +24,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["CommandFailed", "Sample", "machine_busy", "median", "run_measured", "run_sequence", "tree_rss_works"]
+__all__ = [
+    "CommandFailed",
+    "Sample",
+    "machine_busy",
+    "median",
+    "run_measured",
+    "run_sequence",
+    "tree_rss_works",
+]
 
 
 class CommandFailed(RuntimeError):
@@ -81,8 +89,9 @@ def run_measured(cmd: Sequence[str], *, cwd: Path | None = None, env: dict[str, 
     with tempfile.TemporaryFile(mode="w+b") as log:
         busy = machine_busy()
         start = time.perf_counter()
-        proc = subprocess.Popen(list(cmd), cwd=cwd, env=env, stdin=subprocess.DEVNULL,
-                                stdout=subprocess.DEVNULL, stderr=log)
+        proc = subprocess.Popen(
+            list(cmd), cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log
+        )
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - start
         busy_after = machine_busy()
@@ -94,8 +103,9 @@ def run_measured(cmd: Sequence[str], *, cwd: Path | None = None, env: dict[str, 
     return Sample(wall, int(usage.ru_maxrss), cpu, _foreign(busy, busy_after, cpu, wall))
 
 
-def run_sequence(cmds: Sequence[Sequence[str]], *, cwd: Path | None = None,
-                 env: dict[str, str] | None = None) -> Sample:
+def run_sequence(
+    cmds: Sequence[Sequence[str]], *, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> Sample:
     """Several commands one after another: total wall and CPU time, largest peak RSS."""
     samples = [run_measured(c, cwd=cwd, env=env) for c in cmds]
     wall = sum(s.wall for s in samples)

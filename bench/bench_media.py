@@ -81,8 +81,10 @@ def _cues(scale: Scale) -> tuple[Cue, ...]:
     """Four captions spread over the timeline (at 2, 9, 16 and 23 s of 28 s, 3.5 s each)."""
     texts = ("The city wakes up", "Colour bars, crossfaded", "Into the fractal", "Thanks for watching")
     unit = scale.total / 28
-    return tuple(Cue(round(s * unit, 3), round((s + 3.5) * unit, 3), t)
-                 for s, t in zip((2, 9, 16, 23), texts, strict=True))
+    return tuple(
+        Cue(round(s * unit, 3), round((s + 3.5) * unit, 3), t)
+        for s, t in zip((2, 9, 16, 23), texts, strict=True)
+    )
 
 
 def _srt_time(seconds: float) -> str:
@@ -108,9 +110,33 @@ def _clip_args(source: str, tone_hz: int, scale: Scale) -> list[str]:
         "smptehdbars": f"smptehdbars=s={size}:r={scale.fps}:d={d},hue=H=t/2",
         "mandelbrot": f"mandelbrot=s={size}:r={scale.fps},trim=duration={d}",
     }[source]
-    return ["-f", "lavfi", "-i", video, "-f", "lavfi", "-i", f"sine=f={tone_hz}:d={d}:sample_rate=48000",
-            "-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-pix_fmt", "yuv420p", "-g", str(2 * scale.fps),
-            "-c:a", "aac", "-b:a", "128k", "-shortest", "-movflags", "+faststart"]
+    return [
+        "-f",
+        "lavfi",
+        "-i",
+        video,
+        "-f",
+        "lavfi",
+        "-i",
+        f"sine=f={tone_hz}:d={d}:sample_rate=48000",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "veryfast",
+        "-crf",
+        "20",
+        "-pix_fmt",
+        "yuv420p",
+        "-g",
+        str(2 * scale.fps),
+        "-c:a",
+        "aac",
+        "-b:a",
+        "128k",
+        "-shortest",
+        "-movflags",
+        "+faststart",
+    ]
 
 
 def _make(ffmpeg: str, target: Path, args: list[str]) -> None:
@@ -128,26 +154,46 @@ def make_media(ffmpeg: str, cache_dir: Path, scale: Scale) -> Media:
     out = cache_dir / f"media-{scale.label}"
     out.mkdir(parents=True, exist_ok=True)
     clips = (out / "clip1.mp4", out / "clip2.mp4", out / "clip3.mp4")
-    for path, source, tone in zip(clips, ("testsrc2", "smptehdbars", "mandelbrot"), (330, 220, 440), strict=True):
+    for path, source, tone in zip(
+        clips, ("testsrc2", "smptehdbars", "mandelbrot"), (330, 220, 440), strict=True
+    ):
         _make(ffmpeg, path, _clip_args(source, tone, scale))
     lw, lh = _logo_size(scale)
     r = lh * 0.45
     logo = out / "logo.png"
     # An orange disc beside a white bar on nothing: real alpha edges, like a brand mark.
-    _make(ffmpeg, logo, [
-        "-f", "lavfi", "-i",
-        f"color=c=white:s={lw}x{lh},format=rgba,"
-        f"geq=r=255:g='if(lt(X,{lh}),140,255)':b='if(lt(X,{lh}),0,255)':"
-        f"a='255*(lt(hypot(X-{lh / 2},Y-{lh / 2}),{r})+between(X,{lh * 1.1},{lw * 0.95})*between(Y,{lh * 0.35},{lh * 0.65}))'",
-        "-frames:v", "1", "-update", "1",
-    ])
+    _make(
+        ffmpeg,
+        logo,
+        [
+            "-f",
+            "lavfi",
+            "-i",
+            f"color=c=white:s={lw}x{lh},format=rgba,"
+            f"geq=r=255:g='if(lt(X,{lh}),140,255)':b='if(lt(X,{lh}),0,255)':"
+            f"a='255*(lt(hypot(X-{lh / 2},Y-{lh / 2}),{r})+between(X,{lh * 1.1},{lw * 0.95})*between(Y,{lh * 0.35},{lh * 0.65}))'",
+            "-frames:v",
+            "1",
+            "-update",
+            "1",
+        ],
+    )
     music = out / "music.m4a"
-    _make(ffmpeg, music, [
-        "-f", "lavfi", "-i",
-        "aevalsrc=0.2*sin(2*PI*262*t)+0.2*sin(2*PI*330*t)+0.1*sin(2*PI*392*t)|"
-        f"0.2*sin(2*PI*262*t)+0.1*sin(2*PI*330*t)+0.2*sin(2*PI*392*t):s=48000:d={scale.music_length}",
-        "-c:a", "aac", "-b:a", "128k",
-    ])
+    _make(
+        ffmpeg,
+        music,
+        [
+            "-f",
+            "lavfi",
+            "-i",
+            "aevalsrc=0.2*sin(2*PI*262*t)+0.2*sin(2*PI*330*t)+0.1*sin(2*PI*392*t)|"
+            f"0.2*sin(2*PI*262*t)+0.1*sin(2*PI*330*t)+0.2*sin(2*PI*392*t):s=48000:d={scale.music_length}",
+            "-c:a",
+            "aac",
+            "-b:a",
+            "128k",
+        ],
+    )
     cues = _cues(scale)
     captions = out / "captions.srt"
     if not captions.exists():

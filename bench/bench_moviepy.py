@@ -61,30 +61,64 @@ def render(spec: dict[str, Any]) -> None:
         clip = clip.with_effects(audio_fx)
         layers.append(clip.with_start(start))
     lw = spec["logo_size"][0]
-    layers.append(ImageClip(spec["logo"]).with_duration(total).with_opacity(spec["logo_opacity"])
-                  .with_position((w - lw - spec["margin_x"], spec["margin_y"])))
+    layers.append(
+        ImageClip(spec["logo"])
+        .with_duration(total)
+        .with_opacity(spec["logo_opacity"])
+        .with_position((w - lw - spec["margin_x"], spec["margin_y"]))
+    )
     # MoviePy sizes a label by its ascent only; a margin keeps descenders ("g", "y") whole.
-    title = TextClip(font=spec["font_file"], text=spec["title"], font_size=spec["title_size"], color="white",
-                     margin=(2, round(spec["title_size"] * 0.25)))
+    title = TextClip(
+        font=spec["font_file"],
+        text=spec["title"],
+        font_size=spec["title_size"],
+        color="white",
+        margin=(2, round(spec["title_size"] * 0.25)),
+    )
     fade = spec["title_fade"]
-    layers.append(title.with_duration(spec["title_length"]).with_position("center")
-                  .with_effects([vfx.CrossFadeIn(fade), vfx.CrossFadeOut(fade)]))
+    layers.append(
+        title.with_duration(spec["title_length"])
+        .with_position("center")
+        .with_effects([vfx.CrossFadeIn(fade), vfx.CrossFadeOut(fade)])
+    )
 
     def caption(text: str) -> Any:
-        return TextClip(font=spec["font_file"], text=text, font_size=spec["caption_size"], color="white",
-                        stroke_color="black", stroke_width=max(1, round(spec["caption_size"] * 0.06)),
-                        margin=(2, round(spec["caption_size"] * 0.25)))
+        return TextClip(
+            font=spec["font_file"],
+            text=text,
+            font_size=spec["caption_size"],
+            color="white",
+            stroke_color="black",
+            stroke_width=max(1, round(spec["caption_size"] * 0.06)),
+            margin=(2, round(spec["caption_size"] * 0.25)),
+        )
 
     subtitles = SubtitlesClip(spec["captions"], make_textclip=caption, encoding="utf-8")
-    layers.append(subtitles.with_position(("center", round(h * (1 - spec["caption_margin"]) - spec["caption_size"] * 1.3))))
+    layers.append(
+        subtitles.with_position(
+            ("center", round(h * (1 - spec["caption_margin"]) - spec["caption_size"] * 1.3))
+        )
+    )
     video = CompositeVideoClip(layers, size=(w, h)).with_duration(total)
-    music = AudioFileClip(spec["music"]).subclipped(0, total).with_effects(
-        [afx.MultiplyVolume(10 ** (spec["music_db"] / 20)), afx.AudioFadeOut(spec["music_fade_out"])])
+    music = (
+        AudioFileClip(spec["music"])
+        .subclipped(0, total)
+        .with_effects(
+            [afx.MultiplyVolume(10 ** (spec["music_db"] / 20)), afx.AudioFadeOut(spec["music_fade_out"])]
+        )
+    )
     video = video.with_audio(CompositeAudioClip([video.audio, music]).with_duration(total))
     video.write_videofile(
-        spec["out"], fps=spec["fps"], codec="libx264", preset=spec["preset"], audio_codec="aac",
-        audio_bitrate=spec["audio_bitrate"], audio_fps=48000, ffmpeg_params=["-crf", str(spec["crf"])],
-        pixel_format="yuv420p", temp_audiofile=str(Path(spec["out"]).with_suffix(".temp-audio.m4a")),
+        spec["out"],
+        fps=spec["fps"],
+        codec="libx264",
+        preset=spec["preset"],
+        audio_codec="aac",
+        audio_bitrate=spec["audio_bitrate"],
+        audio_fps=48000,
+        ffmpeg_params=["-crf", str(spec["crf"])],
+        pixel_format="yuv420p",
+        temp_audiofile=str(Path(spec["out"]).with_suffix(".temp-audio.m4a")),
         logger=None,
     )
 

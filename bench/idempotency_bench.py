@@ -36,8 +36,10 @@ from api_procs import proc_cpu_seconds, start_reelforge
 
 BENCH_DIR = Path(__file__).resolve().parent
 RESULTS = BENCH_DIR / ".cache" / "idempotency_results.json"
-EDIT = {"timeline": {"tracks": [{"clips": [{"asset": {"type": "color", "color": "#1d3557"}, "length": 2}]}]},
-        "outputs": [{"resolution": "360p", "fps": 25, "quality": "draft"}]}
+EDIT = {
+    "timeline": {"tracks": [{"clips": [{"asset": {"type": "color", "color": "#1d3557"}, "length": 2}]}]},
+    "outputs": [{"resolution": "360p", "fps": 25, "quality": "draft"}],
+}
 KINDS = ("plain", "keyed", "replay")
 
 
@@ -52,8 +54,11 @@ def _batch(client: httpx.Client, kind: str, n: int, pid: int) -> tuple[list[floa
     latencies: list[float] = []
     cpu_before = proc_cpu_seconds(pid)
     for _ in range(n):
-        extra = {"plain": {}, "keyed": {"Idempotency-Key": str(uuid.uuid4())},
-                 "replay": {"Idempotency-Key": replay_key}}[kind]
+        extra = {
+            "plain": {},
+            "keyed": {"Idempotency-Key": str(uuid.uuid4())},
+            "replay": {"Idempotency-Key": replay_key},
+        }[kind]
         start = time.perf_counter()
         r = client.post("/v1/renders", content=body, headers={**headers, **extra})
         latencies.append((time.perf_counter() - start) * 1000)
@@ -76,33 +81,47 @@ def main(argv: list[str] | None = None) -> int:
     server = start_reelforge(work / "data", extra_env={"REELFORGE_RATE_LIMITING": "false"})
     per_round: dict[str, list[dict[str, float]]] = {k: [] for k in KINDS}
     try:
-        with httpx.Client(base_url=server.base, headers={"Authorization": f"Bearer {server.token}"},
-                          timeout=30) as client:
+        with httpx.Client(
+            base_url=server.base, headers={"Authorization": f"Bearer {server.token}"}, timeout=30
+        ) as client:
             for kind in KINDS:  # warm-up: connections, caches, the first key row
                 _batch(client, kind, 10, server.proc.pid)
             for round_no in range(args.rounds):
                 order = KINDS if round_no % 2 == 0 else tuple(reversed(KINDS))
                 for kind in order:
                     latencies, cpu = _batch(client, kind, args.requests, server.proc.pid)
-                    per_round[kind].append({"p50": statistics.median(latencies), "p90": _pct(latencies, 0.9),
-                                            "cpu_ms": cpu * 1000})
+                    per_round[kind].append(
+                        {
+                            "p50": statistics.median(latencies),
+                            "p90": _pct(latencies, 0.9),
+                            "cpu_ms": cpu * 1000,
+                        }
+                    )
     finally:
         server.stop()
         shutil.rmtree(work, ignore_errors=True)
 
     summary: dict[str, dict[str, float]] = {
         kind: {m: statistics.median(r[m] for r in rounds) for m in ("p50", "p90", "cpu_ms")}
-        for kind, rounds in per_round.items()}
+        for kind, rounds in per_round.items()
+    }
     ref = summary["plain"]
     print(f"POST /v1/renders, {args.rounds} rounds x {args.requests} requests per kind (medians over rounds)")
     print(f"{'kind':<8} {'p50 ms':>8} {'p90 ms':>8} {'cpu ms/req':>11} {'p50 ratio':>10} {'cpu ratio':>10}")
     for kind, s in summary.items():
-        print(f"{kind:<8} {s['p50']:>8.2f} {s['p90']:>8.2f} {s['cpu_ms']:>11.2f} "
-              f"{s['p50'] / ref['p50']:>10.2f} {s['cpu_ms'] / ref['cpu_ms']:>10.2f}")
+        print(
+            f"{kind:<8} {s['p50']:>8.2f} {s['p90']:>8.2f} {s['cpu_ms']:>11.2f} "
+            f"{s['p50'] / ref['p50']:>10.2f} {s['cpu_ms'] / ref['cpu_ms']:>10.2f}"
+        )
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    result: dict[str, Any] = {"rounds": args.rounds, "requests": args.requests, "summary": summary,
-                              "ratios": {k: {"p50": s["p50"] / ref["p50"], "cpu": s["cpu_ms"] / ref["cpu_ms"]}
-                                         for k, s in summary.items()}}
+    result: dict[str, Any] = {
+        "rounds": args.rounds,
+        "requests": args.requests,
+        "summary": summary,
+        "ratios": {
+            k: {"p50": s["p50"] / ref["p50"], "cpu": s["cpu_ms"] / ref["cpu_ms"]} for k, s in summary.items()
+        },
+    }
     RESULTS.write_text(json.dumps(result, indent=2))
     return 0
 

@@ -45,8 +45,10 @@ from api_procs import Server, proc_cpu_seconds, start_reelforge
 BENCH_DIR = Path(__file__).resolve().parent
 RESULTS = BENCH_DIR / ".cache" / "ratelimit_results.json"
 REDIS_URL = os.environ.get("REELFORGE_BENCH_REDIS", "redis://127.0.0.1:6379/0")
-EDIT = {"timeline": {"tracks": [{"clips": [{"asset": {"type": "color", "color": "#1d3557"}, "length": 2}]}]},
-        "outputs": [{"resolution": "360p", "fps": 25, "quality": "draft"}]}
+EDIT = {
+    "timeline": {"tracks": [{"clips": [{"asset": {"type": "color", "color": "#1d3557"}, "length": 2}]}]},
+    "outputs": [{"resolution": "360p", "fps": 25, "quality": "draft"}],
+}
 HUGE = "1000000000/minute"
 POLICIES = ("reads", "writes", "renders", "workspace-reads", "workspace-writes", "workspace-renders")
 
@@ -54,13 +56,19 @@ POLICIES = ("reads", "writes", "renders", "workspace-reads", "workspace-writes",
 # ------------------------------------------------------------------ the POST generator
 
 
-async def _post_max(url: str, headers: dict[str, str], body: bytes, concurrency: int, duration: float,
-                    warmup: float) -> LoadResult:
+async def _post_max(
+    url: str, headers: dict[str, str], body: bytes, concurrency: int, duration: float, warmup: float
+) -> LoadResult:
     parts = httpx.URL(url)
     host, port = parts.host, parts.port or 80
-    lines = [f"POST {parts.raw_path.decode()} HTTP/1.1", f"Host: {host}:{port}", "Accept: application/json",
-             "Content-Type: application/json", f"Content-Length: {len(body)}",
-             *(f"{k}: {v}" for k, v in headers.items())]
+    lines = [
+        f"POST {parts.raw_path.decode()} HTTP/1.1",
+        f"Host: {host}:{port}",
+        "Accept: application/json",
+        "Content-Type: application/json",
+        f"Content-Length: {len(body)}",
+        *(f"{k}: {v}" for k, v in headers.items()),
+    ]
     request = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
     latencies: list[float] = []
     errors = answered = 0
@@ -92,12 +100,25 @@ async def _post_max(url: str, headers: dict[str, str], body: bytes, concurrency:
     return _summary("python", "max", latencies, errors, min(time.perf_counter(), end) - window, answered)
 
 
-def post_load(url: str, headers: dict[str, str], body: bytes, *, concurrency: int, duration: float,
-              warmup: float = 0.5) -> LoadResult:
+def post_load(
+    url: str, headers: dict[str, str], body: bytes, *, concurrency: int, duration: float, warmup: float = 0.5
+) -> LoadResult:
     """Load ``url`` with POSTs of ``body`` from a separate process."""
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--post-load", url, "--body", body.decode(),
-           "--concurrency", str(concurrency), "--duration", str(duration), "--warmup", str(warmup),
-           *(a for k, v in headers.items() for a in ("--header", f"{k}: {v}"))]
+    cmd = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--post-load",
+        url,
+        "--body",
+        body.decode(),
+        "--concurrency",
+        str(concurrency),
+        "--duration",
+        str(duration),
+        "--warmup",
+        str(warmup),
+        *(a for k, v in headers.items() for a in ("--header", f"{k}: {v}")),
+    ]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + warmup + 60, check=False)
     if out.returncode != 0:
         raise RuntimeError(f"the POST generator failed:\n{out.stderr[-2000:]}")
@@ -109,7 +130,9 @@ def post_load(url: str, headers: dict[str, str], body: bytes, *, concurrency: in
 
 def start(name: str, work: Path, env: dict[str, str]) -> tuple[Server, str]:
     server = start_reelforge(work / name, workers=0, extra_env=env)
-    with httpx.Client(base_url=server.base, headers={"Authorization": f"Bearer {server.token}"}, timeout=60) as c:
+    with httpx.Client(
+        base_url=server.base, headers={"Authorization": f"Bearer {server.token}"}, timeout=60
+    ) as c:
         r = c.post("/v1/renders", json={"edit": EDIT})
         r.raise_for_status()
         render_id = r.json()["id"]
@@ -125,11 +148,23 @@ def measure(server: Server, kind: str, path: str, args: argparse.Namespace) -> d
     headers = {"Authorization": f"Bearer {server.token}"}
     cpu0 = proc_cpu_seconds(server.pid)
     if kind == "get":
-        res = run_load(server.base + path, headers, mode="max", concurrency=args.concurrency,
-                       duration=args.duration, warmup=0.5, use_wrk=False)
+        res = run_load(
+            server.base + path,
+            headers,
+            mode="max",
+            concurrency=args.concurrency,
+            duration=args.duration,
+            warmup=0.5,
+            use_wrk=False,
+        )
     else:
-        res = post_load(server.base + path, headers, json.dumps({"edit": EDIT}).encode(),
-                        concurrency=args.post_concurrency, duration=args.duration)
+        res = post_load(
+            server.base + path,
+            headers,
+            json.dumps({"edit": EDIT}).encode(),
+            concurrency=args.post_concurrency,
+            duration=args.duration,
+        )
     cpu = proc_cpu_seconds(server.pid) - cpu0
     answered = res.answered or res.requests
     return {**asdict(res), "server_cpu_us_per_request": round(cpu / answered * 1e6, 1) if answered else None}
@@ -140,7 +175,9 @@ def median(values: list[float]) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--duration", type=float, default=3.0, help="seconds per timed run")
     parser.add_argument("--concurrency", type=int, default=16, help="connections for the GET runs")
@@ -155,8 +192,11 @@ def main() -> None:
     args = parser.parse_args()
     if args.post_load:
         headers = dict(h.split(": ", 1) for h in args.header)
-        res = asyncio.run(_post_max(args.post_load, headers, args.body.encode(), args.concurrency, args.duration,
-                                    args.warmup))
+        res = asyncio.run(
+            _post_max(
+                args.post_load, headers, args.body.encode(), args.concurrency, args.duration, args.warmup
+            )
+        )
         print(json.dumps(asdict(res)))
         return
 
@@ -169,8 +209,11 @@ def main() -> None:
             import redis
 
             redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
-            configs["redis"] = {"REELFORGE_RATE_LIMITS": limits, "REELFORGE_REDIS_URL": REDIS_URL,
-                                "REELFORGE_REDIS_PREFIX": prefix}
+            configs["redis"] = {
+                "REELFORGE_RATE_LIMITS": limits,
+                "REELFORGE_REDIS_URL": REDIS_URL,
+                "REELFORGE_REDIS_PREFIX": prefix,
+            }
         except Exception as exc:
             print(f"no Redis at {REDIS_URL} ({exc}): measuring without it")
     work = Path(tempfile.mkdtemp(prefix="reelforge-rlbench-"))
@@ -181,42 +224,66 @@ def main() -> None:
             print(f"starting {name} ...", flush=True)
             servers[name] = start(name, work, env)
         for server, render_id in servers.values():  # warm-up, untimed
-            measure(server, "get", f"/v1/renders/{render_id}", argparse.Namespace(**{**vars(args), "duration": 1.0}))
+            measure(
+                server,
+                "get",
+                f"/v1/renders/{render_id}",
+                argparse.Namespace(**{**vars(args), "duration": 1.0}),
+            )
         for rnd in range(1, args.rounds + 1):
             for kind in ("get", "post"):
                 for name, (server, render_id) in servers.items():
                     path = f"/v1/renders/{render_id}" if kind == "get" else "/v1/renders"
                     run = {"round": rnd, "kind": kind, "server": name, **measure(server, kind, path, args)}
                     runs.append(run)
-                    print(f"  round {rnd} {kind:<4} {name:<6} {run['rps']:>8.1f} req/s  p50 {run['p50_ms']:6.2f} ms  "
-                          f"p99 {run['p99_ms']:6.2f} ms  cpu {run['server_cpu_us_per_request']} us/req  "
-                          f"errors {run['errors']}", flush=True)
+                    print(
+                        f"  round {rnd} {kind:<4} {name:<6} {run['rps']:>8.1f} req/s  p50 {run['p50_ms']:6.2f} ms  "
+                        f"p99 {run['p99_ms']:6.2f} ms  cpu {run['server_cpu_us_per_request']} us/req  "
+                        f"errors {run['errors']}",
+                        flush=True,
+                    )
         rows = []
         for kind in ("get", "post"):
             base: dict[str, float] = {}
             for name in servers:
                 picked = [r for r in runs if r["kind"] == kind and r["server"] == name]
-                row = {"endpoint": "GET /v1/renders/{id}" if kind == "get" else "POST /v1/renders", "server": name,
-                       "rps": median([r["rps"] for r in picked]), "p50_ms": median([r["p50_ms"] for r in picked]),
-                       "p99_ms": median([r["p99_ms"] for r in picked]),
-                       "cpu_us": median([r["server_cpu_us_per_request"] for r in picked]),
-                       "errors": sum(r["errors"] for r in picked)}
+                row = {
+                    "endpoint": "GET /v1/renders/{id}" if kind == "get" else "POST /v1/renders",
+                    "server": name,
+                    "rps": median([r["rps"] for r in picked]),
+                    "p50_ms": median([r["p50_ms"] for r in picked]),
+                    "p99_ms": median([r["p99_ms"] for r in picked]),
+                    "cpu_us": median([r["server_cpu_us_per_request"] for r in picked]),
+                    "errors": sum(r["errors"] for r in picked),
+                }
                 if name == "off":
                     base = row
                 row["rps_ratio"] = round(row["rps"] / base["rps"], 3)
                 row["p50_ratio"] = round(row["p50_ms"] / base["p50_ms"], 3)
                 row["cpu_ratio"] = round(row["cpu_us"] / base["cpu_us"], 3)
                 rows.append(row)
-        print(f"\n{'endpoint':<22} {'limits':<7} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'cpu us':>7} "
-              f"{'req/s vs off':>12} {'p50 vs off':>10} {'cpu vs off':>10}")
+        print(
+            f"\n{'endpoint':<22} {'limits':<7} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'cpu us':>7} "
+            f"{'req/s vs off':>12} {'p50 vs off':>10} {'cpu vs off':>10}"
+        )
         for row in rows:
-            print(f"{row['endpoint']:<22} {row['server']:<7} {row['rps']:>8.1f} {row['p50_ms']:>7.2f} "
-                  f"{row['p99_ms']:>7.2f} {row['cpu_us']:>7.0f} {row['rps_ratio']:>12.3f} {row['p50_ratio']:>10.3f} "
-                  f"{row['cpu_ratio']:>10.3f}")
-        meta = {"rounds": args.rounds, "duration": args.duration, "concurrency": args.concurrency,
-                "post_concurrency": args.post_concurrency, "cpus": os.cpu_count(), "loadavg_end": os.getloadavg()}
+            print(
+                f"{row['endpoint']:<22} {row['server']:<7} {row['rps']:>8.1f} {row['p50_ms']:>7.2f} "
+                f"{row['p99_ms']:>7.2f} {row['cpu_us']:>7.0f} {row['rps_ratio']:>12.3f} {row['p50_ratio']:>10.3f} "
+                f"{row['cpu_ratio']:>10.3f}"
+            )
+        meta = {
+            "rounds": args.rounds,
+            "duration": args.duration,
+            "concurrency": args.concurrency,
+            "post_concurrency": args.post_concurrency,
+            "cpus": os.cpu_count(),
+            "loadavg_end": os.getloadavg(),
+        }
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({"meta": meta, "rows": rows, "runs": runs}, indent=1), encoding="utf-8")
+        args.json.write_text(
+            json.dumps({"meta": meta, "rows": rows, "runs": runs}, indent=1), encoding="utf-8"
+        )
         print(f"\nresults: {args.json}")
     finally:
         for server, _ in servers.values():

@@ -100,7 +100,11 @@ class Report:
         return "\n".join(out)
 
     def to_json(self) -> dict[str, Any]:
-        return {"meta": self.meta, "rows": [{**asdict(r), "verdict": r.verdict} for r in self.rows], "raw": self.raw}
+        return {
+            "meta": self.meta,
+            "rows": [{**asdict(r), "verdict": r.verdict} for r in self.rows],
+            "raw": self.raw,
+        }
 
 
 # ---------------------------------------------------------------------------------- helpers
@@ -121,7 +125,9 @@ def font_file() -> str:
     fc = shutil.which("fc-match")
     if fc is None:
         sys.exit("fc-match (fontconfig) is needed to find DejaVu Sans for the hand-written drawtext")
-    path = subprocess.run([fc, "-f", "%{file}", "DejaVu Sans"], check=True, capture_output=True, text=True).stdout
+    path = subprocess.run(
+        [fc, "-f", "%{file}", "DejaVu Sans"], check=True, capture_output=True, text=True
+    ).stdout
     if not path or not Path(path).exists():
         sys.exit("fontconfig found no file for 'DejaVu Sans'; install fonts-dejavu")
     return path
@@ -133,11 +139,14 @@ def source_version() -> str:
     if git is None:
         return "unknown"
     root = HERE.parent
-    head = subprocess.run([git, "-C", str(root), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    head = subprocess.run(
+        [git, "-C", str(root), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+    )
     if head.returncode != 0:
         return "unknown"
-    dirty = subprocess.run([git, "-C", str(root), "status", "--porcelain", "--", "src"],
-                           capture_output=True, text=True).stdout.strip()
+    dirty = subprocess.run(
+        [git, "-C", str(root), "status", "--porcelain", "--", "src"], capture_output=True, text=True
+    ).stdout.strip()
     return head.stdout.strip() + ("+dirty" if dirty else "")
 
 
@@ -152,10 +161,16 @@ def describe(path: Path) -> dict[str, Any]:
         info = probe(path)
     except MediaProbeError as exc:
         return {"path": str(path), "error": exc.reason}
-    return {"path": str(path), "width": info.width, "height": info.height,
-            "duration": float(info.duration) if info.duration is not None else None,
-            "fps": float(info.fps) if info.fps else None, "audio": info.has_audio,
-            "audio_channels": info.audio_channels, "bytes": info.size_bytes}
+    return {
+        "path": str(path),
+        "width": info.width,
+        "height": info.height,
+        "duration": float(info.duration) if info.duration is not None else None,
+        "fps": float(info.fps) if info.fps else None,
+        "audio": info.has_audio,
+        "audio_channels": info.audio_channels,
+        "bytes": info.size_bytes,
+    }
 
 
 def check_outputs(label: str, paths: Sequence[Path], canvases: Sequence[Canvas], duration: float) -> bool:
@@ -163,19 +178,41 @@ def check_outputs(label: str, paths: Sequence[Path], canvases: Sequence[Canvas],
     ok = True
     for path, canvas in zip(paths, canvases, strict=True):
         d = describe(path)
-        good = (d.get("width"), d.get("height")) == (canvas.width, canvas.height) and d.get("audio") is True \
-            and d.get("duration") is not None and abs(d["duration"] - duration) < 0.1
+        good = (
+            (d.get("width"), d.get("height")) == (canvas.width, canvas.height)
+            and d.get("audio") is True
+            and d.get("duration") is not None
+            and abs(d["duration"] - duration) < 0.1
+        )
         ok &= good
-        shown = f"{d.get('width')}x{d.get('height')}, {d.get('duration')} s, fps {d.get('fps')}, " \
-                f"audio {d.get('audio_channels')} ch, {d.get('bytes', 0) / 1e6:.1f} MB"
+        shown = (
+            f"{d.get('width')}x{d.get('height')}, {d.get('duration')} s, fps {d.get('fps')}, "
+            f"audio {d.get('audio_channels')} ch, {d.get('bytes', 0) / 1e6:.1f} MB"
+        )
         log(f"  {label:<24} {path.name:<18} {shown}{'' if good else '   <-- NOT AS EXPECTED'}")
     return ok
 
 
 def psnr(ffmpeg: str, a: Path, b: Path) -> float | None:
     """Average PSNR (dB) of ``b``'s picture against ``a``'s: both sides draw the same thing."""
-    proc = subprocess.run([ffmpeg, "-hide_banner", "-nostdin", "-i", str(a), "-i", str(b),
-                           "-lavfi", "[0:v][1:v]psnr", "-f", "null", "-"], capture_output=True, text=True)
+    proc = subprocess.run(
+        [
+            ffmpeg,
+            "-hide_banner",
+            "-nostdin",
+            "-i",
+            str(a),
+            "-i",
+            str(b),
+            "-lavfi",
+            "[0:v][1:v]psnr",
+            "-f",
+            "null",
+            "-",
+        ],
+        capture_output=True,
+        text=True,
+    )
     found = re.findall(r"PSNR .*average:([0-9.]+|inf)", proc.stderr)
     return float(found[-1]) if found else None
 
@@ -236,8 +273,10 @@ def alternate(contenders: Sequence[Contender], runs: int, retry_busy: int = 0) -
 
 def log_sample(when: str, name: str, sample: Sample) -> None:
     other = "" if sample.foreign is None else f"  other load {100 * sample.foreign:3.0f} %"
-    log(f"  {when:<8} {name:<34} {sample.wall:8.2f} s wall {sample.cpu:8.2f} s cpu "
-        f"{sample.max_rss_mib:6.0f} MiB{other}")
+    log(
+        f"  {when:<8} {name:<34} {sample.wall:8.2f} s wall {sample.cpu:8.2f} s cpu "
+        f"{sample.max_rss_mib:6.0f} MiB{other}"
+    )
 
 
 def round_ratios(a: Contender, b: Contender, *, cpu: bool = False) -> list[float]:
@@ -254,8 +293,7 @@ def load_row(report: Report, section: str, contenders: Sequence[Contender]) -> N
     if not shares:
         return
     worst = max(shares)
-    note = ("machine busy: wall ratios unreliable, trust the cpu ratios" if worst > BUSY
-            else "quiet machine")
+    note = "machine busy: wall ratios unreliable, trust the cpu ratios" if worst > BUSY else "quiet machine"
     report.add(section, "other load during timed runs (worst run)", 100 * worst, "%", note=note)
 
 
@@ -280,7 +318,9 @@ class Setup:
 
 def write_edit(setup: Setup, name: str, canvases: tuple[Canvas, ...]) -> Path:
     path = setup.media.dir / f"{name}.json"
-    path.write_text(json.dumps(reelforge_edit(setup.media, setup.look, canvases), indent=2) + "\n", encoding="utf-8")
+    path.write_text(
+        json.dumps(reelforge_edit(setup.media, setup.look, canvases), indent=2) + "\n", encoding="utf-8"
+    )
     return path
 
 
@@ -295,8 +335,12 @@ def section_reference(setup: Setup, report: Report) -> Contender:
     (setup.out / "ffmpeg-reference.txt").write_text(" \\\n  ".join(hand) + "\n", encoding="utf-8")
     rf_cmd = [*reelforge_cli(), "render", str(edit), "-o", str(rf_dir), "-q"]
     validate_cmd = [*reelforge_cli(), "validate", str(edit)]
-    rf = Contender("reelforge render", lambda: run_measured(rf_cmd, env=setup.env), [rf_dir / "wide-16x9.mp4"])
-    ff = Contender("hand-written ffmpeg", lambda: run_measured(hand, env=setup.env), [hand_dir / "wide-16x9.mp4"])
+    rf = Contender(
+        "reelforge render", lambda: run_measured(rf_cmd, env=setup.env), [rf_dir / "wide-16x9.mp4"]
+    )
+    ff = Contender(
+        "hand-written ffmpeg", lambda: run_measured(hand, env=setup.env), [hand_dir / "wide-16x9.mp4"]
+    )
     va = Contender("reelforge validate (no render)", lambda: run_measured(validate_cmd, env=setup.env), [])
     log(f"\n== reference: one {s.width}x{s.height} output, {s.total} s, {setup.runs} rounds after a warm-up")
     alternate([rf, ff, va], setup.runs, setup.retry_busy)
@@ -307,26 +351,56 @@ def section_reference(setup: Setup, report: Report) -> Contender:
     sec = "reference"
     report.add(sec, "reelforge render: median wall", median(rf.walls), "s")
     report.add(sec, "hand-written ffmpeg: median wall", median(ff.walls), "s")
-    report.add(sec, "reelforge / ffmpeg wall (median of rounds)", ratio=median(ratios), target=REFERENCE_TARGET,
-               note=rounds_note(ratios), graded=not setup.quick)
+    report.add(
+        sec,
+        "reelforge / ffmpeg wall (median of rounds)",
+        ratio=median(ratios),
+        target=REFERENCE_TARGET,
+        note=rounds_note(ratios),
+        graded=not setup.quick,
+    )
     report.add(sec, "reelforge render: median cpu (user+sys)", median(rf.cpus), "s")
     report.add(sec, "hand-written ffmpeg: median cpu (user+sys)", median(ff.cpus), "s")
-    report.add(sec, "reelforge / ffmpeg cpu (median of rounds)", ratio=median(cpu_ratios), target=REFERENCE_TARGET,
-               note=rounds_note(cpu_ratios), graded=not setup.quick)
+    report.add(
+        sec,
+        "reelforge / ffmpeg cpu (median of rounds)",
+        ratio=median(cpu_ratios),
+        target=REFERENCE_TARGET,
+        note=rounds_note(cpu_ratios),
+        graded=not setup.quick,
+    )
     report.add(sec, "reelforge render: peak RSS", rf.peak_mib, "MiB", note="CLI + FFmpeg process tree")
     report.add(sec, "hand-written ffmpeg: peak RSS", ff.peak_mib, "MiB")
     report.add(sec, "reelforge / ffmpeg peak RSS", ratio=rf.peak_mib / ff.peak_mib)
-    report.add(sec, "reelforge validate (startup, probe, compile)", median(va.walls), "s",
-               ratio=median(va.walls) / median(ff.walls), note="ratio: share of the ffmpeg wall time")
+    report.add(
+        sec,
+        "reelforge validate (startup, probe, compile)",
+        median(va.walls),
+        "s",
+        ratio=median(va.walls) / median(ff.walls),
+        note="ratio: share of the ffmpeg wall time",
+    )
     load_row(report, sec, [rf, ff, va])
-    report.add(sec, "outputs equivalent (size, length, audio)", note="yes" if same else "NO: see the log above")
+    report.add(
+        sec, "outputs equivalent (size, length, audio)", note="yes" if same else "NO: see the log above"
+    )
     if quality is not None:
-        report.add(sec, "PSNR reelforge vs ffmpeg picture", quality, "dB",
-                   note="same picture; captions/title rasterised differently")
-    report.raw["reference"] = {"reelforge": [asdict(x) for x in rf.samples], "ffmpeg": [asdict(x) for x in ff.samples],
-                               "validate": [asdict(x) for x in va.samples], "ratios": ratios,
-                               "cpu_ratios": cpu_ratios,
-                               "outputs": [describe(p) for p in (*rf.outputs, *ff.outputs)], "ffmpeg_command": hand}
+        report.add(
+            sec,
+            "PSNR reelforge vs ffmpeg picture",
+            quality,
+            "dB",
+            note="same picture; captions/title rasterised differently",
+        )
+    report.raw["reference"] = {
+        "reelforge": [asdict(x) for x in rf.samples],
+        "ffmpeg": [asdict(x) for x in ff.samples],
+        "validate": [asdict(x) for x in va.samples],
+        "ratios": ratios,
+        "cpu_ratios": cpu_ratios,
+        "outputs": [describe(p) for p in (*rf.outputs, *ff.outputs)],
+        "ffmpeg_command": hand,
+    }
     return rf
 
 
@@ -334,7 +408,9 @@ def section_aspect(setup: Setup, report: Report, reference: Contender | None) ->
     s = setup.media.scale
     canvases = aspect_canvases(s.width, s.height)
     edit = write_edit(setup, "edit-aspect", canvases)
-    rf_dir, one_dir, three_dir = (setup.out / n for n in ("reelforge-aspect", "ffmpeg-aspect-1proc", "ffmpeg-aspect-3proc"))
+    rf_dir, one_dir, three_dir = (
+        setup.out / n for n in ("reelforge-aspect", "ffmpeg-aspect-1proc", "ffmpeg-aspect-3proc")
+    )
     for d in (rf_dir, one_dir, three_dir):
         d.mkdir(parents=True, exist_ok=True)
     one = hand_command(setup.ffmpeg, setup.media, setup.look, canvases, one_dir)
@@ -359,28 +435,52 @@ def section_aspect(setup: Setup, report: Report, reference: Contender | None) ->
     report.add(sec, "reelforge render, 3 outputs: median wall", median(rf.walls), "s")
     report.add(sec, "ffmpeg one process, 3 outputs: median wall", median(ff1.walls), "s")
     report.add(sec, "ffmpeg three processes: median total wall", median(ff3.walls), "s")
-    report.add(sec, "reelforge / ffmpeg one process wall", ratio=median(r1), target=ASPECT_TARGET,
-               note=rounds_note(r1), graded=not setup.quick)
+    report.add(
+        sec,
+        "reelforge / ffmpeg one process wall",
+        ratio=median(r1),
+        target=ASPECT_TARGET,
+        note=rounds_note(r1),
+        graded=not setup.quick,
+    )
     report.add(sec, "reelforge / ffmpeg three processes wall", ratio=median(r3), note=rounds_note(r3))
     report.add(sec, "reelforge render, 3 outputs: median cpu", median(rf.cpus), "s")
     report.add(sec, "ffmpeg one process: median cpu", median(ff1.cpus), "s")
     report.add(sec, "ffmpeg three processes: median cpu", median(ff3.cpus), "s")
-    report.add(sec, "reelforge / ffmpeg one process cpu", ratio=median(c1), target=ASPECT_TARGET,
-               note=rounds_note(c1), graded=not setup.quick)
+    report.add(
+        sec,
+        "reelforge / ffmpeg one process cpu",
+        ratio=median(c1),
+        target=ASPECT_TARGET,
+        note=rounds_note(c1),
+        graded=not setup.quick,
+    )
     report.add(sec, "reelforge / ffmpeg three processes cpu", ratio=median(c3), note=rounds_note(c3))
     if reference is not None:
-        report.add(sec, "reelforge 3 outputs / reelforge 1 output wall",
-                   ratio=median(rf.walls) / median(reference.walls), note="what the two extra shapes cost")
+        report.add(
+            sec,
+            "reelforge 3 outputs / reelforge 1 output wall",
+            ratio=median(rf.walls) / median(reference.walls),
+            note="what the two extra shapes cost",
+        )
     report.add(sec, "reelforge render: peak RSS", rf.peak_mib, "MiB")
     report.add(sec, "ffmpeg one process: peak RSS", ff1.peak_mib, "MiB")
     report.add(sec, "ffmpeg three processes: peak RSS", ff3.peak_mib, "MiB", note="largest of the three")
     report.add(sec, "reelforge / ffmpeg one process peak RSS", ratio=rf.peak_mib / ff1.peak_mib)
     load_row(report, sec, [rf, ff1, ff3])
-    report.add(sec, "outputs equivalent (size, length, audio)", note="yes" if same else "NO: see the log above")
-    report.raw["aspect"] = {"reelforge": [asdict(x) for x in rf.samples], "ffmpeg_one": [asdict(x) for x in ff1.samples],
-                            "ffmpeg_three": [asdict(x) for x in ff3.samples], "ratios_one": r1, "ratios_three": r3,
-                            "cpu_ratios_one": c1, "cpu_ratios_three": c3,
-                            "outputs": [describe(p) for p in (*rf.outputs, *ff1.outputs, *ff3.outputs)]}
+    report.add(
+        sec, "outputs equivalent (size, length, audio)", note="yes" if same else "NO: see the log above"
+    )
+    report.raw["aspect"] = {
+        "reelforge": [asdict(x) for x in rf.samples],
+        "ffmpeg_one": [asdict(x) for x in ff1.samples],
+        "ffmpeg_three": [asdict(x) for x in ff3.samples],
+        "ratios_one": r1,
+        "ratios_three": r3,
+        "cpu_ratios_one": c1,
+        "cpu_ratios_three": c3,
+        "outputs": [describe(p) for p in (*rf.outputs, *ff1.outputs, *ff3.outputs)],
+    }
 
 
 def section_moviepy(setup: Setup, report: Report, reference: Contender | None, why_skip: str | None) -> None:
@@ -394,15 +494,34 @@ def section_moviepy(setup: Setup, report: Report, reference: Contender | None, w
     out_dir.mkdir(parents=True, exist_ok=True)
     out = out_dir / "wide-16x9.mp4"
     spec = {
-        "clips": [str(p) for p in media.clips], "clip_length": s.clip_length, "transition": s.transition,
-        "total": s.total, "width": s.width, "height": s.height, "fps": s.fps, "saturation": 1.2,
-        "logo": str(media.logo), "logo_size": list(media.logo_size), "logo_opacity": 0.8,
-        "margin_x": round(look.margin_x * s.width), "margin_y": round(look.margin_y * s.height),
-        "title": look.title, "font_file": look.font_file, "title_size": round(look.title_size * s.height),
-        "title_length": 3, "title_fade": 0.5, "captions": str(media.captions),
-        "caption_size": round(0.055 * s.height), "caption_margin": 0.08,
-        "music": str(media.music), "music_db": -12, "music_fade_out": 2,
-        "preset": "veryfast", "crf": 23, "audio_bitrate": "128k", "out": str(out),
+        "clips": [str(p) for p in media.clips],
+        "clip_length": s.clip_length,
+        "transition": s.transition,
+        "total": s.total,
+        "width": s.width,
+        "height": s.height,
+        "fps": s.fps,
+        "saturation": 1.2,
+        "logo": str(media.logo),
+        "logo_size": list(media.logo_size),
+        "logo_opacity": 0.8,
+        "margin_x": round(look.margin_x * s.width),
+        "margin_y": round(look.margin_y * s.height),
+        "title": look.title,
+        "font_file": look.font_file,
+        "title_size": round(look.title_size * s.height),
+        "title_length": 3,
+        "title_fade": 0.5,
+        "captions": str(media.captions),
+        "caption_size": round(0.055 * s.height),
+        "caption_margin": 0.08,
+        "music": str(media.music),
+        "music_db": -12,
+        "music_fade_out": 2,
+        "preset": "veryfast",
+        "crf": 23,
+        "audio_bitrate": "128k",
+        "out": str(out),
     }
     spec_path = out_dir / "spec.json"
     spec_path.write_text(json.dumps(spec, indent=2) + "\n", encoding="utf-8")
@@ -420,16 +539,29 @@ def section_moviepy(setup: Setup, report: Report, reference: Contender | None, w
     report.add(sec, "moviepy render: wall (1 run)", sample.wall, "s")
     report.add(sec, "moviepy render: cpu (user+sys)", sample.cpu, "s")
     if sample.foreign is not None:
-        report.add(sec, "other load during the run", 100 * sample.foreign, "%",
-                   note="machine busy: wall ratio unreliable" if sample.foreign > BUSY else "quiet machine")
+        report.add(
+            sec,
+            "other load during the run",
+            100 * sample.foreign,
+            "%",
+            note="machine busy: wall ratio unreliable" if sample.foreign > BUSY else "quiet machine",
+        )
     if reference is not None:
         ref = median(reference.walls)
-        report.add(sec, "moviepy / reelforge wall", ratio=sample.wall / ref, note=f"reelforge median {ref:.2f} s")
-        report.add(sec, "moviepy / reelforge cpu", ratio=sample.cpu / median(reference.cpus),
-                   note=f"reelforge median {median(reference.cpus):.2f} s")
+        report.add(
+            sec, "moviepy / reelforge wall", ratio=sample.wall / ref, note=f"reelforge median {ref:.2f} s"
+        )
+        report.add(
+            sec,
+            "moviepy / reelforge cpu",
+            ratio=sample.cpu / median(reference.cpus),
+            note=f"reelforge median {median(reference.cpus):.2f} s",
+        )
         report.add(sec, "moviepy / reelforge peak RSS", ratio=sample.max_rss_mib / reference.peak_mib)
     report.add(sec, "moviepy render: peak RSS", sample.max_rss_mib, "MiB")
-    report.add(sec, "output as expected (size, length, audio)", note="yes" if same else "NO: see the log above")
+    report.add(
+        sec, "output as expected (size, length, audio)", note="yes" if same else "NO: see the log above"
+    )
     report.raw["moviepy"] = {"sample": asdict(sample), "output": describe(out)}
 
 
@@ -438,12 +570,25 @@ def section_compile(setup: Setup, report: Report) -> None:
     result = time_compile(setup.media, runs=5)
     log(f"  compile_edit: {', '.join(f'{t:.3f}' for t in result.compile_runs)} s")
     sec = "compile"
-    report.add(sec, f"compile_edit, {result.clips} clips: median", result.compile_median, "s",
-               ratio=result.compile_median / COMPILE_TARGET, target=1.0,
-               note=f"ratio to {COMPILE_TARGET} s; {result.inputs} inputs, {result.filters} filters, "
-                    f"{result.graph_chars / 1e6:.2f} MB graph")
-    report.add(sec, f"compile_edit, {result.clips} clips: median cpu", result.compile_cpu_median, "s",
-               ratio=result.compile_cpu_median / COMPILE_TARGET, target=1.0, note="the same runs in CPU time")
+    report.add(
+        sec,
+        f"compile_edit, {result.clips} clips: median",
+        result.compile_median,
+        "s",
+        ratio=result.compile_median / COMPILE_TARGET,
+        target=1.0,
+        note=f"ratio to {COMPILE_TARGET} s; {result.inputs} inputs, {result.filters} filters, "
+        f"{result.graph_chars / 1e6:.2f} MB graph",
+    )
+    report.add(
+        sec,
+        f"compile_edit, {result.clips} clips: median cpu",
+        result.compile_cpu_median,
+        "s",
+        ratio=result.compile_cpu_median / COMPILE_TARGET,
+        target=1.0,
+        note="the same runs in CPU time",
+    )
     report.add(sec, "parse_edit (validation), 500 clips: median", result.parse_median, "s")
     report.raw["compile"] = asdict(result)
 
@@ -453,15 +598,25 @@ def section_compile(setup: Setup, report: Report) -> None:
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    p.add_argument("--runs", type=int, default=None, help="timed rounds per comparison (default 3; 1 with --quick)")
-    p.add_argument("--quick", action="store_true",
-                   help=f"{QUICK.width}x{QUICK.height}, {QUICK.total} s timeline: about a minute; MoviePy skipped")
+    p.add_argument(
+        "--runs", type=int, default=None, help="timed rounds per comparison (default 3; 1 with --quick)"
+    )
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help=f"{QUICK.width}x{QUICK.height}, {QUICK.total} s timeline: about a minute; MoviePy skipped",
+    )
     p.add_argument("--moviepy", action="store_true", help="run MoviePy even with --quick")
     p.add_argument("--no-moviepy", action="store_true", help="never run MoviePy")
     p.add_argument("--only", action="append", choices=SECTIONS, help="run only this section (repeatable)")
-    p.add_argument("--retry-busy", type=int, default=0, metavar="N",
-                   help="run a timed round again (up to N times) when other processes used more than "
-                        f"{BUSY:.0%} of the machine during it")
+    p.add_argument(
+        "--retry-busy",
+        type=int,
+        default=0,
+        metavar="N",
+        help="run a timed round again (up to N times) when other processes used more than "
+        f"{BUSY:.0%} of the machine during it",
+    )
     p.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE, help="inputs, outputs and results.json")
     return p.parse_args(argv)
 
@@ -481,22 +636,44 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.perf_counter()
     tree_rss = tree_rss_works()
     meta = {
-        "mode": "quick" if args.quick else "full", "runs": runs, "scale": asdict(scale), "total_seconds": scale.total,
-        "ffmpeg": ffmpeg, "ffmpeg_version": ffmpeg_version(ffmpeg), "python": platform.python_version(),
-        "platform": platform.platform(), "cpus": os.cpu_count(), "tree_rss": tree_rss,
-        "retry_busy": args.retry_busy, "reelforge_commit": source_version(),
+        "mode": "quick" if args.quick else "full",
+        "runs": runs,
+        "scale": asdict(scale),
+        "total_seconds": scale.total,
+        "ffmpeg": ffmpeg,
+        "ffmpeg_version": ffmpeg_version(ffmpeg),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "tree_rss": tree_rss,
+        "retry_busy": args.retry_busy,
+        "reelforge_commit": source_version(),
         "started": time.strftime("%Y-%m-%d %H:%M:%S"),
     }
-    log(f"reelforge render benchmark ({meta['mode']}): {scale.width}x{scale.height}, {scale.total} s timeline, "
-        f"{runs} timed round(s)")
-    log(f"ffmpeg: {ffmpeg}\n        {meta['ffmpeg_version']}\ncpus: {meta['cpus']}, python {meta['python']}, "
-        f"reelforge at {meta['reelforge_commit']}")
+    log(
+        f"reelforge render benchmark ({meta['mode']}): {scale.width}x{scale.height}, {scale.total} s timeline, "
+        f"{runs} timed round(s)"
+    )
+    log(
+        f"ffmpeg: {ffmpeg}\n        {meta['ffmpeg_version']}\ncpus: {meta['cpus']}, python {meta['python']}, "
+        f"reelforge at {meta['reelforge_commit']}"
+    )
     if not tree_rss:
-        log("warning: this system does not report grandchildren in wait4; peak RSS covers direct children only")
+        log(
+            "warning: this system does not report grandchildren in wait4; peak RSS covers direct children only"
+        )
     log(f"inputs in {cache}")
     media = make_media(ffmpeg, cache, scale)
-    setup = Setup(ffmpeg, env, media, Look.for_media(media, TITLE, font_file()), cache / "out" / scale.label, runs,
-                  args.quick, args.retry_busy)
+    setup = Setup(
+        ffmpeg,
+        env,
+        media,
+        Look.for_media(media, TITLE, font_file()),
+        cache / "out" / scale.label,
+        runs,
+        args.quick,
+        args.retry_busy,
+    )
     setup.out.mkdir(parents=True, exist_ok=True)
     report = Report(meta)
     reference: Contender | None = None
@@ -518,12 +695,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     meta["elapsed_seconds"] = round(time.perf_counter() - started, 1)
     results = cache / "results.json"
     results.write_text(json.dumps(report.to_json(), indent=2) + "\n", encoding="utf-8")
-    log(f"\nresults ({meta['mode']}, {runs} round(s), {scale.width}x{scale.height}, {scale.total} s timeline; "
-        f"ratios are reelforge / reference unless named otherwise):\n")
+    log(
+        f"\nresults ({meta['mode']}, {runs} round(s), {scale.width}x{scale.height}, {scale.total} s timeline; "
+        f"ratios are reelforge / reference unless named otherwise):\n"
+    )
     log(report.table())
     if args.quick:
-        log("\nquick run: start-up costs weigh far more on a short, small render, so the render targets are only "
-            "graded on the full run (n/a).")
+        log(
+            "\nquick run: start-up costs weigh far more on a short, small render, so the render targets are only "
+            "graded on the full run (n/a)."
+        )
     log(f"\nwritten to {results} in {meta['elapsed_seconds']:.0f} s")
     return 0
 

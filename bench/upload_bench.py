@@ -138,8 +138,16 @@ def upload(server: Server, client: httpx.Client, path: Path) -> tuple[Upload, di
     if r.status_code not in (200, 201):
         raise RuntimeError(f"upload of {path.name} answered {r.status_code}: {r.text[:1000]}")
     client_cpu = (after.user + after.system) - (times.user + times.system)
-    return Upload(round(elapsed, 4), r.status_code, round(meter.ours[pid], 3), round(ffmpeg, 3), round(client_cpu, 3),
-                  rss.peak_kib, rss.peak_tree_kib, meter.foreign), r.json()
+    return Upload(
+        round(elapsed, 4),
+        r.status_code,
+        round(meter.ours[pid], 3),
+        round(ffmpeg, 3),
+        round(client_cpu, 3),
+        rss.peak_kib,
+        rss.peak_tree_kib,
+        meter.foreign,
+    ), r.json()
 
 
 def wait_for_previews(client: httpx.Client, asset: dict[str, Any], timeout: float = 600) -> float:
@@ -160,8 +168,11 @@ def measure_size(path: Path, work: Path, runs: int, bare: Server, log: Any) -> S
     shutil.rmtree(data, ignore_errors=True)
     server = start_reelforge(data, workers=0)
     try:
-        with httpx.Client(base_url=server.base, headers={"Authorization": f"Bearer {server.token}"},
-                          timeout=httpx.Timeout(None)) as client:
+        with httpx.Client(
+            base_url=server.base,
+            headers={"Authorization": f"Bearer {server.token}"},
+            timeout=httpx.Timeout(None),
+        ) as client:
             upload(server, client, tiny_wav(work / "warmup.wav"))  # loads the upload, probe and preview code
             result.rss_before_kib = proc_status_kib(server.pid, "VmRSS") or 0
             for rnd in range(1, runs + 1):
@@ -169,7 +180,9 @@ def measure_size(path: Path, work: Path, runs: int, bare: Server, log: Any) -> S
                 result.sink.append(round(timed_sink(bare, path), 4))
                 new, body = upload(server, client, path)
                 if new.status != 201:
-                    raise RuntimeError(f"round {rnd}: the upload was not new ({new.status}); was the asset deleted?")
+                    raise RuntimeError(
+                        f"round {rnd}: the upload was not new ({new.status}); was the asset deleted?"
+                    )
                 result.new.append(new)
                 # The waveform is made after the answer; let it finish so the next contenders
                 # do not share the CPU with it, and report how long it took.
@@ -183,10 +196,12 @@ def measure_size(path: Path, work: Path, runs: int, bare: Server, log: Any) -> S
                 if r.status_code != 204:
                     raise RuntimeError(f"deleting {body['id']}: {r.status_code} {r.text}")
                 mb = size / MIB
-                log(f"  {mb:.0f} MiB round {rnd}: copy {result.copy[-1]:.2f} s, bare sink {result.sink[-1]:.2f} s, "
+                log(
+                    f"  {mb:.0f} MiB round {rnd}: copy {result.copy[-1]:.2f} s, bare sink {result.sink[-1]:.2f} s, "
                     f"new {new.seconds:.2f} s (previews {result.previews_ready[-1]:.2f} s later), "
                     f"duplicate {dup.seconds:.2f} s, sha256 {result.sha256[-1]:.2f} s, "
-                    f"server peak RSS {new.peak_rss_kib / 1024:.0f} MiB, other load {new.foreign_cpu or 0:.2f}")
+                    f"server peak RSS {new.peak_rss_kib / 1024:.0f} MiB, other load {new.foreign_cpu or 0:.2f}"
+                )
             result.hwm_end_kib = proc_status_kib(server.pid, "VmHWM") or 0
     finally:
         server.stop()
@@ -225,12 +240,27 @@ def rows_for(res: SizeResult, *, main: bool) -> list[dict[str, Any]]:
     mb = res.size_bytes / MIB
     label = f"{mb:.0f} MiB"
 
-    def row(measure: str, seconds: float | None, ratio: float | None = None, *, target: str = "",
-            verdict: str = "", note: str = "", phase: bool = False) -> dict[str, Any]:
+    def row(
+        measure: str,
+        seconds: float | None,
+        ratio: float | None = None,
+        *,
+        target: str = "",
+        verdict: str = "",
+        note: str = "",
+        phase: bool = False,
+    ) -> dict[str, Any]:
         rate = mb / seconds if seconds and not phase else None
-        return {"size": label, "measure": measure, "seconds": round(seconds, 3) if seconds is not None else None,
-                "mib_per_s": round(rate, 1) if rate else None, "ratio": round(ratio, 3) if ratio is not None else None,
-                "target": target, "verdict": verdict, "note": note}
+        return {
+            "size": label,
+            "measure": measure,
+            "seconds": round(seconds, 3) if seconds is not None else None,
+            "mib_per_s": round(rate, 1) if rate else None,
+            "ratio": round(ratio, 3) if ratio is not None else None,
+            "target": target,
+            "verdict": verdict,
+            "note": note,
+        }
 
     copy = med(res.copy)
     new_ratios = [c / u.seconds for c, u in zip(res.copy, res.new, strict=True)]
@@ -239,24 +269,63 @@ def rows_for(res: SizeResult, *, main: bool) -> list[dict[str, Any]]:
     sink_ratios = [c / t for c, t in zip(res.copy, res.sink, strict=True)]
     new_ratio = med(new_ratios)
     rows = [
-        row("local copy (shutil.copyfile)", copy, note="rounds: " + ", ".join(f"{c:.2f}" for c in res.copy) + " s"),
-        row("upload, new asset (whole request)", med([u.seconds for u in res.new]), new_ratio,
+        row(
+            "local copy (shutil.copyfile)",
+            copy,
+            note="rounds: " + ", ".join(f"{c:.2f}" for c in res.copy) + " s",
+        ),
+        row(
+            "upload, new asset (whole request)",
+            med([u.seconds for u in res.new]),
+            new_ratio,
             target=f">= {RATIO_TARGET}" if main else "",
             verdict=("ok" if new_ratio >= RATIO_TARGET else "MISSED") if main else "",
-            note="ratio = upload rate / copy rate, median of rounds: " + ", ".join(f"{x:.2f}" for x in new_ratios)),
-        row("upload to a bare app that only reads", med(res.sink), med(sink_ratios),
-            note="bare_app.py POST /sink: uvicorn + Starlette receiving the same multipart body, discarding it"),
-        row("upload, duplicate (receive+write+hash)", med([u.seconds for u in res.duplicate]), med(dup_ratios),
-            note="same bytes again: no probe, no preview; rounds " + ", ".join(f"{x:.2f}" for x in dup_ratios)),
-        row("sha256 of the file, one thread (bound)", med(res.sha256), med(sha_ratios),
-            note="hashlib.file_digest in this process: the service cannot receive faster than it hashes"),
-        row("  phase: probe (outside)", res.probe_seconds, phase=True, note="reelforge.render.probe.probe on the file"),
-        row("  phase: waveform preview (outside)", res.waveform_seconds, phase=True,
-            note="reelforge.media.thumbnails.waveform: FFmpeg decodes the whole file (after the 201, not in it)"),
-        row("  previews ready, after the answer", med(res.previews_ready), phase=True,
-            note="the waveform, made in the background: GET shows previews=pending until then"),
-        row("  phase: new - duplicate", med([u.seconds for u in res.new]) - med([u.seconds for u in res.duplicate]),
-            note="what a new asset adds: sniff/probe, move into storage, the row", phase=True),
+            note="ratio = upload rate / copy rate, median of rounds: "
+            + ", ".join(f"{x:.2f}" for x in new_ratios),
+        ),
+        row(
+            "upload to a bare app that only reads",
+            med(res.sink),
+            med(sink_ratios),
+            note="bare_app.py POST /sink: uvicorn + Starlette receiving the same multipart body, discarding it",
+        ),
+        row(
+            "upload, duplicate (receive+write+hash)",
+            med([u.seconds for u in res.duplicate]),
+            med(dup_ratios),
+            note="same bytes again: no probe, no preview; rounds "
+            + ", ".join(f"{x:.2f}" for x in dup_ratios),
+        ),
+        row(
+            "sha256 of the file, one thread (bound)",
+            med(res.sha256),
+            med(sha_ratios),
+            note="hashlib.file_digest in this process: the service cannot receive faster than it hashes",
+        ),
+        row(
+            "  phase: probe (outside)",
+            res.probe_seconds,
+            phase=True,
+            note="reelforge.render.probe.probe on the file",
+        ),
+        row(
+            "  phase: waveform preview (outside)",
+            res.waveform_seconds,
+            phase=True,
+            note="reelforge.media.thumbnails.waveform: FFmpeg decodes the whole file (after the 201, not in it)",
+        ),
+        row(
+            "  previews ready, after the answer",
+            med(res.previews_ready),
+            phase=True,
+            note="the waveform, made in the background: GET shows previews=pending until then",
+        ),
+        row(
+            "  phase: new - duplicate",
+            med([u.seconds for u in res.new]) - med([u.seconds for u in res.duplicate]),
+            note="what a new asset adds: sniff/probe, move into storage, the row",
+            phase=True,
+        ),
     ]
     cpu = {
         "server CPU s, new": med([u.server_cpu for u in res.new]),
@@ -264,52 +333,90 @@ def rows_for(res: SizeResult, *, main: bool) -> list[dict[str, Any]]:
         "server CPU s, duplicate": med([u.server_cpu for u in res.duplicate]),
         "client CPU s, new": med([u.client_cpu for u in res.new]),
     }
-    rows.append({"size": label, "measure": "CPU (median of rounds)", "seconds": None, "mib_per_s": None,
-                 "ratio": None, "target": "", "verdict": "",
-                 "note": ", ".join(f"{k} {v:.2f}" for k, v in cpu.items())})
+    rows.append(
+        {
+            "size": label,
+            "measure": "CPU (median of rounds)",
+            "seconds": None,
+            "mib_per_s": None,
+            "ratio": None,
+            "target": "",
+            "verdict": "",
+            "note": ", ".join(f"{k} {v:.2f}" for k, v in cpu.items()),
+        }
+    )
     return rows
 
 
 def memory_row(res: SizeResult) -> dict[str, Any]:
-    return {"size": f"{res.size_bytes / MIB:.0f} MiB", "rss_before_mib": round(res.rss_before_kib / 1024, 1),
-            "peak_new_mib": round(max(u.peak_rss_kib for u in res.new) / 1024, 1),
-            "peak_duplicate_mib": round(max(u.peak_rss_kib for u in res.duplicate) / 1024, 1),
-            "peak_with_ffmpeg_mib": round(max(u.peak_tree_rss_kib for u in res.new) / 1024, 1),
-            "vmhwm_end_mib": round(res.hwm_end_kib / 1024, 1)}
+    return {
+        "size": f"{res.size_bytes / MIB:.0f} MiB",
+        "rss_before_mib": round(res.rss_before_kib / 1024, 1),
+        "peak_new_mib": round(max(u.peak_rss_kib for u in res.new) / 1024, 1),
+        "peak_duplicate_mib": round(max(u.peak_rss_kib for u in res.duplicate) / 1024, 1),
+        "peak_with_ffmpeg_mib": round(max(u.peak_tree_rss_kib for u in res.new) / 1024, 1),
+        "vmhwm_end_mib": round(res.hwm_end_kib / 1024, 1),
+    }
 
 
-def print_report(rows: list[dict[str, Any]], memory: list[dict[str, Any]], growth: dict[str, Any],
-                 meta: dict[str, Any]) -> None:
-    print(f"\nUpload benchmark: {meta['runs']} rounds, {meta['cpus']} CPUs; page cache warm for every contender, "
-          "nothing synced to disk")
-    print(f"{'size':<9} {'measure':<40} {'seconds':>8} {'MiB/s':>8} {'ratio':>6} {'target':>7} {'verdict':>7}  note")
+def print_report(
+    rows: list[dict[str, Any]], memory: list[dict[str, Any]], growth: dict[str, Any], meta: dict[str, Any]
+) -> None:
+    print(
+        f"\nUpload benchmark: {meta['runs']} rounds, {meta['cpus']} CPUs; page cache warm for every contender, "
+        "nothing synced to disk"
+    )
+    print(
+        f"{'size':<9} {'measure':<40} {'seconds':>8} {'MiB/s':>8} {'ratio':>6} {'target':>7} {'verdict':>7}  note"
+    )
     for r in rows:
         sec = f"{r['seconds']:.2f}" if r["seconds"] is not None else ""
         rate = f"{r['mib_per_s']:.1f}" if r["mib_per_s"] else ""
         ratio = f"{r['ratio']:.2f}" if r["ratio"] is not None else ""
-        print(f"{r['size']:<9} {r['measure']:<40} {sec:>8} {rate:>8} {ratio:>6} {r['target']:>7} {r['verdict']:>7}  "
-              f"{r['note']}")
-    print(f"\n{'server memory (MiB)':<20} {'before':>8} {'peak new':>9} {'peak dup':>9} {'+FFmpeg':>8} {'VmHWM':>8}")
+        print(
+            f"{r['size']:<9} {r['measure']:<40} {sec:>8} {rate:>8} {ratio:>6} {r['target']:>7} {r['verdict']:>7}  "
+            f"{r['note']}"
+        )
+    print(
+        f"\n{'server memory (MiB)':<20} {'before':>8} {'peak new':>9} {'peak dup':>9} {'+FFmpeg':>8} {'VmHWM':>8}"
+    )
     for m in memory:
-        print(f"{m['size']:<20} {m['rss_before_mib']:>8.1f} {m['peak_new_mib']:>9.1f} {m['peak_duplicate_mib']:>9.1f} "
-              f"{m['peak_with_ffmpeg_mib']:>8.1f} {m['vmhwm_end_mib']:>8.1f}")
+        print(
+            f"{m['size']:<20} {m['rss_before_mib']:>8.1f} {m['peak_new_mib']:>9.1f} {m['peak_duplicate_mib']:>9.1f} "
+            f"{m['peak_with_ffmpeg_mib']:>8.1f} {m['vmhwm_end_mib']:>8.1f}"
+        )
     if growth:
-        print(f"peak RSS growth {growth['from']} -> {growth['to']}: {growth['growth_mib']:+.1f} MiB "
-              f"(target: flat, within {RSS_GROWTH_LIMIT_MIB:g} MiB): {growth['verdict']}")
+        print(
+            f"peak RSS growth {growth['from']} -> {growth['to']}: {growth['growth_mib']:+.1f} MiB "
+            f"(target: flat, within {RSS_GROWTH_LIMIT_MIB:g} MiB): {growth['verdict']}"
+        )
     if meta.get("max_foreign_cpu", 0) > 0.1:
-        print(f"\nnote: other processes used up to {meta['max_foreign_cpu']:.0%} of the machine's CPU during the "
-              "uploads; times are disturbed (alternated rounds keep the ratios fairer).")
+        print(
+            f"\nnote: other processes used up to {meta['max_foreign_cpu']:.0%} of the machine's CPU during the "
+            "uploads; times are disturbed (alternated rounds keep the ratios fairer)."
+        )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--size-mb", type=int, help="the large upload, MiB (default 1024; quick 128)")
-    parser.add_argument("--small-mb", type=int, help="the small upload to compare memory with, MiB "
-                        "(default 64; quick 16; 0: skip)")
-    parser.add_argument("--quick", action="store_true", help="128 MiB against 16 MiB: checks that everything works")
+    parser.add_argument(
+        "--small-mb",
+        type=int,
+        help="the small upload to compare memory with, MiB (default 64; quick 16; 0: skip)",
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="128 MiB against 16 MiB: checks that everything works"
+    )
     parser.add_argument("--runs", type=int, default=3, help="rounds per size; medians are taken")
-    parser.add_argument("--work-dir", type=Path, default=BENCH_DIR / ".cache" / "upload",
-                        help="where the files, the copy and the server's data go (one filesystem)")
+    parser.add_argument(
+        "--work-dir",
+        type=Path,
+        default=BENCH_DIR / ".cache" / "upload",
+        help="where the files, the copy and the server's data go (one filesystem)",
+    )
     parser.add_argument("--keep-media", action="store_true", help="keep the generated WAVs for the next run")
     parser.add_argument("--json", type=Path, default=RESULTS)
     args = parser.parse_args()
@@ -333,8 +440,10 @@ def main() -> None:
             start = time.perf_counter()
             files[mb] = make_wav(work / f"tone-{mb}M.wav", mb * MIB, tone_hz=440 + mb % 500)
             minutes = files[mb].stat().st_size / WAV_BYTES_PER_SECOND / 60
-            log(f"{files[mb].name}: {files[mb].stat().st_size} bytes, {minutes:.1f} min of 16-bit stereo 48 kHz "
-                f"({time.perf_counter() - start:.1f} s to make)")
+            log(
+                f"{files[mb].name}: {files[mb].stat().st_size} bytes, {minutes:.1f} min of 16-bit stereo 48 kHz "
+                f"({time.perf_counter() - start:.1f} s to make)"
+            )
         bare = start_bare(None, work)
         try:
             for mb in sizes:
@@ -354,17 +463,38 @@ def main() -> None:
     if len(sizes) == 2:
         small, big = memory
         g = big["peak_new_mib"] - small["peak_new_mib"]
-        growth = {"from": small["size"], "to": big["size"], "growth_mib": round(g, 1),
-                  "verdict": "ok" if g <= RSS_GROWTH_LIMIT_MIB else "GROWS"}
+        growth = {
+            "from": small["size"],
+            "to": big["size"],
+            "growth_mib": round(g, 1),
+            "verdict": "ok" if g <= RSS_GROWTH_LIMIT_MIB else "GROWS",
+        }
     foreign = [u.foreign_cpu or 0.0 for r in results.values() for u in (*r.new, *r.duplicate)]
-    meta = {"runs": args.runs, "cpus": CPUS, "sizes_mib": sizes, "python": sys.version.split()[0],
-            "platform": platform.platform(), "work_dir": str(work), "max_foreign_cpu": round(max(foreign), 2),
-            "loadavg_end": os.getloadavg()}
+    meta = {
+        "runs": args.runs,
+        "cpus": CPUS,
+        "sizes_mib": sizes,
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "work_dir": str(work),
+        "max_foreign_cpu": round(max(foreign), 2),
+        "loadavg_end": os.getloadavg(),
+    }
     print_report(rows, memory, growth, meta)
     args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps({"meta": meta, "rows": rows, "memory": memory, "growth": growth,
-                                     "raw": {mb: asdict(r) for mb, r in results.items()}}, indent=1),
-                         encoding="utf-8")
+    args.json.write_text(
+        json.dumps(
+            {
+                "meta": meta,
+                "rows": rows,
+                "memory": memory,
+                "growth": growth,
+                "raw": {mb: asdict(r) for mb, r in results.items()},
+            },
+            indent=1,
+        ),
+        encoding="utf-8",
+    )
     log(f"\nresults: {args.json}")
 
 

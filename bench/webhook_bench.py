@@ -56,17 +56,31 @@ PG_URL = os.environ.get("REELFORGE_TEST_POSTGRES", "postgresql+psycopg://postgre
 
 def payload(i: int) -> bytes:
     """What a render.succeeded delivery carries (a thin payload of the usual size)."""
-    return minified({"type": "render.succeeded", "timestamp": "2026-11-28T09:00:00.000Z", "api_version": "v1",
-                     "data": {"id": f"rnd_{i:026d}", "object": "render", "state": "succeeded", "progress": 100.0,
-                              "duration": 12.0, "outputs": [{"id": f"ast_{i:026d}", "object": "asset"}],
-                              "metadata": {"cms_entry": f"post-{i}"}}})
+    return minified(
+        {
+            "type": "render.succeeded",
+            "timestamp": "2026-11-28T09:00:00.000Z",
+            "api_version": "v1",
+            "data": {
+                "id": f"rnd_{i:026d}",
+                "object": "render",
+                "state": "succeeded",
+                "progress": 100.0,
+                "duration": 12.0,
+                "outputs": [{"id": f"ast_{i:026d}", "object": "asset"}],
+                "metadata": {"cms_entry": f"post-{i}"},
+            },
+        }
+    )
 
 
 async def reference(url: str, count: int, endpoints: int, in_flight: int) -> float:
     """Seconds for a bare client to send ``count`` signed messages to each endpoint."""
     secret = generate_secret()
     bodies = [payload(i) for i in range(count)]
-    limits = httpx.Limits(max_connections=in_flight * endpoints, max_keepalive_connections=in_flight * endpoints)
+    limits = httpx.Limits(
+        max_connections=in_flight * endpoints, max_keepalive_connections=in_flight * endpoints
+    )
     async with httpx.AsyncClient(limits=limits, timeout=15, trust_env=False) as client:
         gates = [asyncio.Semaphore(in_flight) for _ in range(endpoints)]
 
@@ -74,9 +88,12 @@ async def reference(url: str, count: int, endpoints: int, in_flight: int) -> flo
             async with gate:
                 msg_id = f"msg_{i:026d}"
                 ts = int(time.time())
-                headers = {"webhook-id": msg_id, "webhook-timestamp": str(ts),
-                           "webhook-signature": signature_header([secret], msg_id, ts, bodies[i]),
-                           "content-type": "application/json"}
+                headers = {
+                    "webhook-id": msg_id,
+                    "webhook-timestamp": str(ts),
+                    "webhook-signature": signature_header([secret], msg_id, ts, bodies[i]),
+                    "content-type": "application/json",
+                }
                 r = await client.post(url, content=bodies[i], headers=headers)
                 assert r.status_code == 200
 
@@ -85,23 +102,41 @@ async def reference(url: str, count: int, endpoints: int, in_flight: int) -> flo
         return time.perf_counter() - started
 
 
-def reelforge(services: Any, dispatcher: WebhookDispatcher, workspace_id: str, count: int, endpoints: int) -> float:
+def reelforge(
+    services: Any, dispatcher: WebhookDispatcher, workspace_id: str, count: int, endpoints: int
+) -> float:
     """Seconds from committing ``count`` events until every delivery is recorded as succeeded."""
     with services.sessions() as db:
-        before = db.scalar(select(func.count()).select_from(WebhookDelivery)
-                           .where(WebhookDelivery.status == "succeeded")) or 0
+        before = (
+            db.scalar(
+                select(func.count()).select_from(WebhookDelivery).where(WebhookDelivery.status == "succeeded")
+            )
+            or 0
+        )
     target = before + count * endpoints
     started = time.perf_counter()
     with services.sessions() as db:
         for i in range(count):
-            record_event(db, workspace_id=workspace_id, type="render.succeeded", resource_type="render",
-                         resource_id=f"rnd_{i:026d}", data=json.loads(payload(i))["data"])
+            record_event(
+                db,
+                workspace_id=workspace_id,
+                type="render.succeeded",
+                resource_type="render",
+                resource_id=f"rnd_{i:026d}",
+                data=json.loads(payload(i))["data"],
+            )
         db.commit()
     deadline = time.monotonic() + 600
     while True:
         with services.sessions() as db:
-            done = db.scalar(select(func.count()).select_from(WebhookDelivery)
-                             .where(WebhookDelivery.status == "succeeded")) or 0
+            done = (
+                db.scalar(
+                    select(func.count())
+                    .select_from(WebhookDelivery)
+                    .where(WebhookDelivery.status == "succeeded")
+                )
+                or 0
+            )
         if done >= target:
             return time.perf_counter() - started
         if time.monotonic() > deadline:
@@ -113,7 +148,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--messages", type=int, default=1000, help="events per round (default 1000)")
     parser.add_argument("--runs", type=int, default=3, help="timed rounds (default 3)")
-    parser.add_argument("--endpoints", type=int, default=1, help="endpoints receiving every event (default 1)")
+    parser.add_argument(
+        "--endpoints", type=int, default=1, help="endpoints receiving every event (default 1)"
+    )
     parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
     args = parser.parse_args()
 
@@ -128,8 +165,13 @@ def main() -> None:
                 with sa.create_engine(PG_URL).begin() as conn:
                     conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
                 url = f"{PG_URL}?options=-csearch_path%3D{schema}"
-            settings = Settings(data_dir=tmp / "data", database_url=url, workers=0, webhooks_allow_private=True,
-                                _env_file=None)  # type: ignore[call-arg]
+            settings = Settings(
+                data_dir=tmp / "data",
+                database_url=url,
+                workers=0,
+                webhooks_allow_private=True,
+                _env_file=None,
+            )  # type: ignore[call-arg]
             services = open_services(settings)
             bootstrap(services)
             with services.sessions() as db:
@@ -138,17 +180,31 @@ def main() -> None:
                 box = SecretBox(services.secrets.pepper)
                 for _ in range(args.endpoints):
                     endpoint_id = new_id("we")
-                    db.add(WebhookEndpoint(id=endpoint_id, workspace_id=workspace_id, url=f"{receiver.base}/sink",
-                                           description="bench", event_types=["render.*"], enabled=True,
-                                           secret=box.seal(generate_secret(), endpoint_id), failures_since_success=0,
-                                           created_at=utcnow(), updated_at=utcnow()))
+                    db.add(
+                        WebhookEndpoint(
+                            id=endpoint_id,
+                            workspace_id=workspace_id,
+                            url=f"{receiver.base}/sink",
+                            description="bench",
+                            event_types=["render.*"],
+                            enabled=True,
+                            secret=box.seal(generate_secret(), endpoint_id),
+                            failures_since_success=0,
+                            created_at=utcnow(),
+                            updated_at=utcnow(),
+                        )
+                    )
                 db.commit()
             dispatcher = WebhookDispatcher(services.sessions, settings, box, poll_interval=0.2)
             dispatcher.start()
             in_flight = settings.webhooks_max_in_flight
             sink = f"{receiver.base}/sink"
-            results: dict[str, list[float]] = {"reference": [], "reelforge": [], "reference_cpu_ms": [],
-                                               "reelforge_cpu_ms": []}
+            results: dict[str, list[float]] = {
+                "reference": [],
+                "reelforge": [],
+                "reference_cpu_ms": [],
+                "reelforge_cpu_ms": [],
+            }
             try:
                 warm = max(50, args.messages // 10)
                 asyncio.run(reference(sink, warm, args.endpoints, in_flight))
@@ -161,12 +217,16 @@ def main() -> None:
                         if name == "reference":
                             seconds = asyncio.run(reference(sink, args.messages, args.endpoints, in_flight))
                         else:
-                            seconds = reelforge(services, dispatcher, workspace_id, args.messages, args.endpoints)
+                            seconds = reelforge(
+                                services, dispatcher, workspace_id, args.messages, args.endpoints
+                            )
                         cpu_ms = (time.process_time() - cpu) * 1000 / total
                         results[name].append(total / seconds)
                         results[f"{name}_cpu_ms"].append(cpu_ms)
-                        print(f"round {run + 1} {name:>9}: {total / seconds:8.0f} deliveries/s ({seconds:.2f} s), "
-                              f"{cpu_ms:.2f} ms CPU per delivery in this process")
+                        print(
+                            f"round {run + 1} {name:>9}: {total / seconds:8.0f} deliveries/s ({seconds:.2f} s), "
+                            f"{cpu_ms:.2f} ms CPU per delivery in this process"
+                        )
             finally:
                 dispatcher.stop()
                 services.engine.dispose()
@@ -177,14 +237,28 @@ def main() -> None:
                     conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
 
     ref, ours = statistics.median(results["reference"]), statistics.median(results["reelforge"])
-    cpu_ref, cpu_ours = statistics.median(results["reference_cpu_ms"]), statistics.median(results["reelforge_cpu_ms"])
-    summary = {"database": args.database, "messages": args.messages, "endpoints": args.endpoints,
-               "runs": args.runs, "reference_per_s": round(ref), "reelforge_per_s": round(ours),
-               "ratio": round(ours / ref, 3), "reference_cpu_ms": round(cpu_ref, 3),
-               "reelforge_cpu_ms": round(cpu_ours, 3), "cpu_ratio": round(cpu_ours / cpu_ref, 2), "rounds": results}
-    print(f"\nmedian: reelforge {ours:.0f}/s, bare client {ref:.0f}/s, ratio {ours / ref:.2f} "
-          f"({args.database}, {args.endpoints} endpoint(s), {args.messages} messages per round); CPU per delivery "
-          f"in this process: {cpu_ours:.2f} ms vs {cpu_ref:.2f} ms ({cpu_ours / cpu_ref:.1f}x)")
+    cpu_ref, cpu_ours = (
+        statistics.median(results["reference_cpu_ms"]),
+        statistics.median(results["reelforge_cpu_ms"]),
+    )
+    summary = {
+        "database": args.database,
+        "messages": args.messages,
+        "endpoints": args.endpoints,
+        "runs": args.runs,
+        "reference_per_s": round(ref),
+        "reelforge_per_s": round(ours),
+        "ratio": round(ours / ref, 3),
+        "reference_cpu_ms": round(cpu_ref, 3),
+        "reelforge_cpu_ms": round(cpu_ours, 3),
+        "cpu_ratio": round(cpu_ours / cpu_ref, 2),
+        "rounds": results,
+    }
+    print(
+        f"\nmedian: reelforge {ours:.0f}/s, bare client {ref:.0f}/s, ratio {ours / ref:.2f} "
+        f"({args.database}, {args.endpoints} endpoint(s), {args.messages} messages per round); CPU per delivery "
+        f"in this process: {cpu_ours:.2f} ms vs {cpu_ref:.2f} ms ({cpu_ours / cpu_ref:.1f}x)"
+    )
     out = BENCH_DIR / ".cache" / "webhook_results.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(summary, indent=2))

@@ -14,8 +14,20 @@ def video_frames(path: Path, *, size: tuple[int, int] | None = None) -> np.ndarr
     """Every frame as uint8 RGB, shape (n, height, width, 3)."""
     w, h = size or _size(path)
     raw = subprocess.run(
-        [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-i", str(path), "-f", "rawvideo", "-pix_fmt", "rgb24", "-"],
-        check=True, capture_output=True,
+        [
+            imageio_ffmpeg.get_ffmpeg_exe(),
+            "-v",
+            "error",
+            "-i",
+            str(path),
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            "rgb24",
+            "-",
+        ],
+        check=True,
+        capture_output=True,
     ).stdout
     return np.frombuffer(raw, np.uint8).reshape(-1, h, w, 3)
 
@@ -31,9 +43,24 @@ def _size(path: Path) -> tuple[int, int]:
 def audio_samples(path: Path, *, rate: int = 48000) -> np.ndarray:
     """Samples as float32, shape (n, 2)."""
     raw = subprocess.run(
-        [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-i", str(path), "-map", "0:a:0", "-f", "f32le",
-         "-ac", "2", "-ar", str(rate), "-"],
-        check=True, capture_output=True,
+        [
+            imageio_ffmpeg.get_ffmpeg_exe(),
+            "-v",
+            "error",
+            "-i",
+            str(path),
+            "-map",
+            "0:a:0",
+            "-f",
+            "f32le",
+            "-ac",
+            "2",
+            "-ar",
+            str(rate),
+            "-",
+        ],
+        check=True,
+        capture_output=True,
     ).stdout
     return np.frombuffer(raw, np.float32).reshape(-1, 2)
 
@@ -41,12 +68,26 @@ def audio_samples(path: Path, *, rate: int = 48000) -> np.ndarray:
 def integrated_loudness(path: Path) -> float:
     """EBU R128 integrated loudness (LUFS) as FFmpeg's loudnorm measures it."""
     proc = subprocess.run(
-        [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-nostats", "-i", str(path), "-map", "0:a:0",
-         "-af", "loudnorm=print_format=json", "-f", "null", "-"],
-        check=True, capture_output=True, text=True,
+        [
+            imageio_ffmpeg.get_ffmpeg_exe(),
+            "-hide_banner",
+            "-nostats",
+            "-i",
+            str(path),
+            "-map",
+            "0:a:0",
+            "-af",
+            "loudnorm=print_format=json",
+            "-f",
+            "null",
+            "-",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
     )
     text = proc.stderr
-    doc = json.loads(text[text.rindex("{"): text.rindex("}") + 1])
+    doc = json.loads(text[text.rindex("{") : text.rindex("}") + 1])
     return float(doc["input_i"])
 
 
@@ -64,8 +105,19 @@ def graph_planes(graph: object, label: str, size: tuple[int, int]) -> tuple[np.n
     shaped (n, h, w)."""
     from reelforge.render.ffmpeg import base_args, ffmpeg_exe
 
-    cmd = [ffmpeg_exe(), *base_args(), "-filter_complex", graph.render(),  # type: ignore[attr-defined]
-           "-map", f"[{label}]", "-f", "rawvideo", "-pix_fmt", "yuva420p", "-"]
+    cmd = [
+        ffmpeg_exe(),
+        *base_args(),
+        "-filter_complex",
+        graph.render(),  # type: ignore[attr-defined]
+        "-map",
+        f"[{label}]",
+        "-f",
+        "rawvideo",
+        "-pix_fmt",
+        "yuva420p",
+        "-",
+    ]
     proc = subprocess.run(cmd, capture_output=True, check=False)
     assert proc.returncode == 0, proc.stderr.decode()
     w, h = size

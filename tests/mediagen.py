@@ -192,9 +192,23 @@ def make_video(
     filters = ["-vf", vf] if vf else []
 
     if suffix in {".gif", ".apng"}:
+
         def build_anim(tmp: Path) -> None:
-            run_ffmpeg(["-f", "lavfi", "-i", vsrc, "-t", _num(duration), *filters, "-c:v", suffix[1:],
-                        *_BITEXACT, str(tmp)])
+            run_ffmpeg(
+                [
+                    "-f",
+                    "lavfi",
+                    "-i",
+                    vsrc,
+                    "-t",
+                    _num(duration),
+                    *filters,
+                    "-c:v",
+                    suffix[1:],
+                    *_BITEXACT,
+                    str(tmp),
+                ]
+            )
 
         return _write(out, build_anim)
 
@@ -254,8 +268,9 @@ def make_image(
     def build(tmp: Path) -> None:
         # The image2 muxer (png, jpg, bmp, tif) wants -update 1 to write one plain file.
         update = ["-update", "1"] if suffix not in {".webp", ".gif"} else []
-        run_ffmpeg(["-f", "lavfi", "-i", src, *vf, "-frames:v", "1", *codec_args, *update,
-                    *_BITEXACT, str(tmp)])
+        run_ffmpeg(
+            ["-f", "lavfi", "-i", src, *vf, "-frames:v", "1", *codec_args, *update, *_BITEXACT, str(tmp)]
+        )
 
     return _write(out, build)
 
@@ -289,8 +304,24 @@ def make_audio(
     af = ["-af", f"volume={_num(volume_db)}dB"] if volume_db is not None else []
 
     def build(tmp: Path) -> None:
-        run_ffmpeg(["-f", "lavfi", "-i", _tone_source(tone_hz, sample_rate), "-t", _num(duration),
-                    *af, "-ac", str(channels), "-ar", str(sample_rate), *codec, *_BITEXACT, str(tmp)])
+        run_ffmpeg(
+            [
+                "-f",
+                "lavfi",
+                "-i",
+                _tone_source(tone_hz, sample_rate),
+                "-t",
+                _num(duration),
+                *af,
+                "-ac",
+                str(channels),
+                "-ar",
+                str(sample_rate),
+                *codec,
+                *_BITEXACT,
+                str(tmp),
+            ]
+        )
 
     return _write(out, build)
 
@@ -310,8 +341,19 @@ def make_silence(
     layout = {1: "mono", 2: "stereo"}.get(channels, f"{channels}c")
 
     def build(tmp: Path) -> None:
-        run_ffmpeg(["-f", "lavfi", "-i", f"anullsrc=channel_layout={layout}:sample_rate={sample_rate}",
-                    "-t", _num(duration), *codec, *_BITEXACT, str(tmp)])
+        run_ffmpeg(
+            [
+                "-f",
+                "lavfi",
+                "-i",
+                f"anullsrc=channel_layout={layout}:sample_rate={sample_rate}",
+                "-t",
+                _num(duration),
+                *codec,
+                *_BITEXACT,
+                str(tmp),
+            ]
+        )
 
     return _write(out, build)
 
@@ -342,8 +384,18 @@ def make_rotated_video(
         base = tmp.with_name(f"{tmp.stem}.base{tmp.suffix}")
         try:
             make_video(base, **video_kwargs)  # type: ignore[arg-type]
-            run_ffmpeg(["-display_rotation", str(-rotation % 360), "-i", str(base), "-c", "copy",
-                        *_BITEXACT, str(tmp)])
+            run_ffmpeg(
+                [
+                    "-display_rotation",
+                    str(-rotation % 360),
+                    "-i",
+                    str(base),
+                    "-c",
+                    "copy",
+                    *_BITEXACT,
+                    str(tmp),
+                ]
+            )
         finally:
             base.unlink(missing_ok=True)
 

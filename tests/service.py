@@ -102,8 +102,13 @@ class Service:
 @contextmanager
 def running_service(tmp: Path, kind: str = "sqlite", **settings: Any) -> Iterator[Service]:
     with database(kind, tmp) as url:
-        config = Settings(data_dir=tmp / "data", database_url=url, workers=settings.pop("workers", 0),
-                          _env_file=None, **settings)  # type: ignore[call-arg]
+        config = Settings(
+            data_dir=tmp / "data",
+            database_url=url,
+            workers=settings.pop("workers", 0),
+            _env_file=None,
+            **settings,
+        )  # type: ignore[call-arg]
         services = open_services(config)
         token = bootstrap(services)
         assert token is not None
@@ -120,7 +125,11 @@ CAPTURED_BEGIN, CAPTURED_END = "# --- captured: begin", "# --- captured: end"
 def write_captured(module: Path, kept: dict[str, Any], script: str) -> None:
     """Replace ``module``'s captured block with one constant per recorded value, in the order
     recorded; ``script`` is the test module that records them (named in the block)."""
-    lines = [CAPTURED_BEGIN, f"# Recorded by `python {script}` from a running service; do not edit by hand.", ""]
+    lines = [
+        CAPTURED_BEGIN,
+        f"# Recorded by `python {script}` from a running service; do not edit by hand.",
+        "",
+    ]
     for name, value in kept.items():
         kind = "str" if isinstance(value, str) else "dict[str, Any]" if isinstance(value, dict) else "Any"
         indent = len(name) + len(kind) + 5  # where `name: kind = ` ends
@@ -135,8 +144,9 @@ def write_captured(module: Path, kept: dict[str, Any], script: str) -> None:
 TERMINAL = ("succeeded", "failed", "cancelled")
 
 
-def with_previews(service: Service, asset: dict[str, Any], timeout: float = 30,
-                  token: str | None = None) -> dict[str, Any]:
+def with_previews(
+    service: Service, asset: dict[str, Any], timeout: float = 30, token: str | None = None
+) -> dict[str, Any]:
     """The asset once its previews, made after the upload answered, are done (polled)."""
     deadline = time.monotonic() + timeout
     while True:
@@ -146,8 +156,12 @@ def with_previews(service: Service, asset: dict[str, Any], timeout: float = 30,
         time.sleep(0.05)
 
 
-def wait_render(svc: Service, render_id: str, states: tuple[str, ...] = TERMINAL, timeout: float = 120,
-                ) -> dict[str, Any]:
+def wait_render(
+    svc: Service,
+    render_id: str,
+    states: tuple[str, ...] = TERMINAL,
+    timeout: float = 120,
+) -> dict[str, Any]:
     """Poll ``GET /v1/renders/{id}`` until the render is in one of ``states``; the render then."""
     deadline = time.monotonic() + timeout
     while True:
@@ -161,7 +175,9 @@ def wait_render(svc: Service, render_id: str, states: tuple[str, ...] = TERMINAL
 @contextmanager
 def live_app(app: Any) -> Iterator[str]:
     """An ASGI app behind a real uvicorn on a free loopback port; its base URL."""
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, lifespan="off", log_level="warning"))
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=0, lifespan="off", log_level="warning")
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10

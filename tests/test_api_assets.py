@@ -30,11 +30,19 @@ FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 SRT = "1\n00:00:00,000 --> 00:00:01,500\nHello\n\n2\n00:00:02,000 --> 00:00:03,250\nWorld\n"
 
 
-def upload(service: Service, path: Path, *, filename: str | None = None, content_type: str = "application/octet-stream",
-           token: str | None = None, **fields: str) -> Any:
+def upload(
+    service: Service,
+    path: Path,
+    *,
+    filename: str | None = None,
+    content_type: str = "application/octet-stream",
+    token: str | None = None,
+    **fields: str,
+) -> Any:
     with path.open("rb") as fh:
-        return service.post("/v1/assets", token=token, files={"file": (filename or path.name, fh, content_type)},
-                            data=fields)
+        return service.post(
+            "/v1/assets", token=token, files={"file": (filename or path.name, fh, content_type)}, data=fields
+        )
 
 
 def created(service: Service, path: Path, **kw: Any) -> dict[str, Any]:
@@ -45,8 +53,12 @@ def created(service: Service, path: Path, **kw: Any) -> dict[str, Any]:
 
 
 def cube(path: Path, size: int = 2) -> Path:
-    rows = [f"{r / (size - 1):.4f} {g / (size - 1):.4f} {b / (size - 1):.4f}"
-            for b in range(size) for g in range(size) for r in range(size)]
+    rows = [
+        f"{r / (size - 1):.4f} {g / (size - 1):.4f} {b / (size - 1):.4f}"
+        for b in range(size)
+        for g in range(size)
+        for r in range(size)
+    ]
     body = "\n".join(rows)
     path.write_text(f'TITLE "identity"\nLUT_3D_SIZE {size}\n{body}\n')
     return path
@@ -58,8 +70,14 @@ def cube(path: Path, size: int = 2) -> Path:
 def test_video_upload_is_probed_and_gets_a_thumbnail(service: Service, media: Any) -> None:
     video = media.video()
     # The client's name and type are wrong on purpose: what counts is the content.
-    r = upload(service, video, filename="clip.txt", content_type="text/plain", tags="intro, brand",
-               metadata='{"campaign": "spring"}')
+    r = upload(
+        service,
+        video,
+        filename="clip.txt",
+        content_type="text/plain",
+        tags="intro, brand",
+        metadata='{"campaign": "spring"}',
+    )
     assert r.status_code == 201, r.text
     asset, etag = r.json(), r.headers["etag"]
     assert r.headers["location"].endswith(f"/v1/assets/{asset['id']}")
@@ -72,7 +90,12 @@ def test_video_upload_is_probed_and_gets_a_thumbnail(service: Service, media: An
     m = asset["media"]
     assert m["duration"] == pytest.approx(1.0, abs=0.05)
     assert (m["width"], m["height"], m["fps"], m["rotation"]) == (320, 180, 25.0, 0)
-    assert (m["video_codec"], m["audio_codec"], m["audio_channels"], m["sample_rate"]) == ("h264", "aac", 2, 48000)
+    assert (m["video_codec"], m["audio_codec"], m["audio_channels"], m["sample_rate"]) == (
+        "h264",
+        "aac",
+        2,
+        48000,
+    )
     # The upload answers before the previews are made; the asset says so, and later has them.
     assert asset["previews"] == "pending" and asset["thumbnail_url"] is None and asset["waveform_url"] is None
     done = with_previews(service, asset)
@@ -87,8 +110,12 @@ def test_video_upload_is_probed_and_gets_a_thumbnail(service: Service, media: An
     assert got.status_code == 200 and got.headers["etag"] != etag  # the previews changed the representation
     changed = ("created_at", "deduplicated", "previews", "thumbnail_url")
     assert {k: v for k, v in got.json().items() if k not in changed} == {
-        k: v for k, v in asset.items() if k not in changed}
-    assert service.get(f"/v1/assets/{asset['id']}", headers={"If-None-Match": got.headers["etag"]}).status_code == 304
+        k: v for k, v in asset.items() if k not in changed
+    }
+    assert (
+        service.get(f"/v1/assets/{asset['id']}", headers={"If-None-Match": got.headers["etag"]}).status_code
+        == 304
+    )
     # The same bytes again answer the asset as it is now, with the ETag GET gives it.
     again = upload(service, video)
     assert again.status_code == 200 and again.headers["etag"] == got.headers["etag"]
@@ -105,7 +132,10 @@ def test_audio_image_subtitles_font_and_lut(service: Service, media: Any, tmp_pa
     wav = created(service, media.audio())
     assert (wav["kind"], wav["content_type"]) == ("audio", "audio/wav")
     assert (wav["media"]["audio_channels"], wav["media"]["sample_rate"], wav["media"]["audio_codec"]) == (
-        2, 48000, "pcm_s16le")
+        2,
+        48000,
+        "pcm_s16le",
+    )
     wav = with_previews(service, wav)
     assert wav["previews"] == "ready" and wav["thumbnail_url"] is None and wav["waveform_url"]
     wave = service.get(wav["waveform_url"])
@@ -113,7 +143,11 @@ def test_audio_image_subtitles_font_and_lut(service: Service, media: Any, tmp_pa
 
     png = created(service, media.image(), filename="logo.png")
     assert (png["kind"], png["content_type"], png["media"]["width"], png["media"]["height"]) == (
-        "image", "image/png", 320, 180)
+        "image",
+        "image/png",
+        320,
+        180,
+    )
     assert png["media"]["duration"] is None
     assert service.get(with_previews(service, png)["thumbnail_url"]).content.startswith(PNG)
 
@@ -196,8 +230,11 @@ def test_bad_requests_are_located_problems(service: Service, media: Any) -> None
     assert r.status_code == 422 and r.json()["errors"][0]["pointer"] == "#/metadata"
     r = upload(service, media.image(), tags='["ok", ""]')
     assert r.status_code == 422 and r.json()["errors"][0]["pointer"] == "#/tags/1"
-    r = service.post("/v1/assets", content=b"--b\r\nContent-Disposition: form-data; name=\"file\"\r\n\r\nabc",
-                     headers={"Content-Type": "multipart/form-data; boundary=b"})
+    r = service.post(
+        "/v1/assets",
+        content=b'--b\r\nContent-Disposition: form-data; name="file"\r\n\r\nabc',
+        headers={"Content-Type": "multipart/form-data; boundary=b"},
+    )
     assert r.status_code == 400 and r.json()["code"] == "invalid-request"
     reader = service.new_key("assets:read")
     r = upload(service, media.image(), token=reader)
@@ -239,15 +276,23 @@ def test_download_with_ranges(service: Service, media: Any) -> None:
     assert full.headers["etag"] == f'"{asset["sha256"]}"'
     assert full.headers["content-length"] == str(size)
     disposition = full.headers["content-disposition"]
-    assert disposition.startswith("attachment;") and f"filename*=UTF-8''{quote(asset['name'], safe='')}" in disposition
+    assert (
+        disposition.startswith("attachment;")
+        and f"filename*=UTF-8''{quote(asset['name'], safe='')}" in disposition
+    )
 
-    cases = {"bytes=0-99": (0, 99), "bytes=-100": (size - 100, size - 1), "bytes=100-": (100, size - 1),
-             f"bytes=10-{size + 50}": (10, size - 1), f"bytes=-{size * 2}": (0, size - 1)}
+    cases = {
+        "bytes=0-99": (0, 99),
+        "bytes=-100": (size - 100, size - 1),
+        "bytes=100-": (100, size - 1),
+        f"bytes=10-{size + 50}": (10, size - 1),
+        f"bytes=-{size * 2}": (0, size - 1),
+    }
     for header, (first, last) in cases.items():
         r = service.get(url, headers={"Range": header})
         assert r.status_code == 206, header
         assert r.headers["content-range"] == f"bytes {first}-{last}/{size}", header
-        assert r.content == data[first:last + 1], header
+        assert r.content == data[first : last + 1], header
         assert r.headers["content-length"] == str(last - first + 1)
     for header in (f"bytes={size}-", f"bytes={size + 10}-{size + 20}", "bytes=-0"):
         r = service.get(url, headers={"Range": header})
@@ -325,12 +370,16 @@ def test_patch_name_tags_and_metadata(service: Service, media: Any) -> None:
     assert named["name"] == "Theme tune"
     assert "Theme%20tune.wav" in service.get(named["content_url"]).headers["content-disposition"]
     url = f"/v1/assets/{asset['id']}"
-    r = service.client.patch(url, headers=service.headers(), json={"tags": ["c", "b", "c"], "metadata": {"y": [1, 2]}})
+    r = service.client.patch(
+        url, headers=service.headers(), json={"tags": ["c", "b", "c"], "metadata": {"y": [1, 2]}}
+    )
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["tags"] == ["b", "c"] and body["metadata"] == {"y": [1, 2]} and body["name"] == asset["name"]
     etag = r.headers["etag"]
-    r = service.client.patch(url, headers=service.headers(**{"If-Match": etag}), json={"name": "Logo final.png"})
+    r = service.client.patch(
+        url, headers=service.headers(**{"If-Match": etag}), json={"name": "Logo final.png"}
+    )
     assert r.status_code == 200 and r.json()["name"] == "Logo final.png" and r.json()["tags"] == ["b", "c"]
     r = service.client.patch(url, headers=service.headers(**{"If-Match": etag}), json={"name": "stale"})
     assert r.status_code == 412 and r.json()["code"] == "precondition-failed"
@@ -357,14 +406,17 @@ def test_another_workspace_sees_nothing(service: Service, media: Any) -> None:
         r = service.get(url, token=other)
         assert r.status_code == 404, url
         assert asset["sha256"] not in r.text
-    assert service.client.patch(base, headers=service.headers(other), json={"name": "mine"}).status_code == 404
+    assert (
+        service.client.patch(base, headers=service.headers(other), json={"name": "mine"}).status_code == 404
+    )
     assert service.client.delete(base, headers=service.headers(other)).status_code == 404
     assert service.get("/v1/assets", token=other).json()["data"] == []
     assert service.get(base).json()["name"] == asset["name"]
     # Someone else's id reads exactly like an id that does not exist.
     missing = new_id("ast")
-    assert service.get(f"/v1/assets/{missing}", token=other).json()["detail"].replace(missing, "ID") == \
-        service.get(base, token=other).json()["detail"].replace(asset["id"], "ID")
+    assert service.get(f"/v1/assets/{missing}", token=other).json()["detail"].replace(
+        missing, "ID"
+    ) == service.get(base, token=other).json()["detail"].replace(asset["id"], "ID")
 
 
 def _render(service: Service, asset_id: str, state: str) -> str:
@@ -438,11 +490,15 @@ def test_asset_ids_in_an_edit() -> None:
         "timeline": {
             "soundtrack": {"src": ids[0]},
             "fonts": [ids[1]],
-            "tracks": [{"clips": [
-                {"asset": {"type": "video", "src": ids[2]}, "effects": {"lut": ids[3]}},
-                {"asset": {"type": "caption", "src": ids[4]}},
-                {"asset": {"type": "text", "text": f"see {ids[6]}"}},
-            ]}],
+            "tracks": [
+                {
+                    "clips": [
+                        {"asset": {"type": "video", "src": ids[2]}, "effects": {"lut": ids[3]}},
+                        {"asset": {"type": "caption", "src": ids[4]}},
+                        {"asset": {"type": "text", "text": f"see {ids[6]}"}},
+                    ]
+                }
+            ],
         },
         "outputs": [{"format": "mp4", "watermark": {"src": ids[5]}}],
     }
@@ -462,8 +518,14 @@ def test_concurrent_identical_ingests_make_one_asset(service: Service, media: An
     def run(path: Path) -> None:
         with service.services.sessions() as db:
             barrier.wait()
-            asset, new = ingest_file(db, service.services.storage, workspace_id=workspace, path=path, name=path.name,
-                                     settings=service.services.settings)
+            asset, new = ingest_file(
+                db,
+                service.services.storage,
+                workspace_id=workspace,
+                path=path,
+                name=path.name,
+                settings=service.services.settings,
+            )
             results.append((asset.id, new))
 
     threads = [threading.Thread(target=run, args=(c,)) for c in copies]
@@ -485,8 +547,16 @@ def _pending(service: Service, path: Path, name: str) -> str:
     """An asset ingested the way uploads are, its previews left pending (as a stopped process leaves them)."""
     workspace = service.get("/v1/workspace").json()["id"]
     with service.services.sessions() as db:
-        asset, new = ingest_file(db, service.services.storage, workspace_id=workspace, path=path, name=name,
-                                 settings=service.services.settings, defer_previews=True, move=False)
+        asset, new = ingest_file(
+            db,
+            service.services.storage,
+            workspace_id=workspace,
+            path=path,
+            name=name,
+            settings=service.services.settings,
+            defer_previews=True,
+            move=False,
+        )
     assert new and asset.previews == "pending"
     return asset.id
 
@@ -504,9 +574,13 @@ def test_previews_left_pending_are_made_by_the_next_runner(service: Service, med
     body = service.get(f"/v1/assets/{asset_id}").json()
     assert body["previews"] == "ready" and body["waveform_url"] == f"/v1/assets/{asset_id}/waveform"
     assert service.get(body["waveform_url"]).content.startswith(PNG)
-    events = service.get("/v1/events", params={"type": "asset.updated", "resource_id": asset_id}).json()["data"]
+    events = service.get("/v1/events", params={"type": "asset.updated", "resource_id": asset_id}).json()[
+        "data"
+    ]
     assert [e["data"] for e in events] == [body]
-    assert complete_previews(service.services.sessions, service.services.storage, asset_id) is None  # done once
+    assert (
+        complete_previews(service.services.sessions, service.services.storage, asset_id) is None
+    )  # done once
 
 
 def test_a_preview_that_cannot_be_made_is_recorded_as_failed(service: Service, media: Any) -> None:
@@ -534,7 +608,9 @@ def test_an_asset_deleted_while_its_previews_are_pending_leaves_nothing(service:
         nonlocal opened
         opened += 1
         if opened == 2:  # the thumbnail is made and stored; the asset goes before it is recorded
-            assert service.client.delete(f"/v1/assets/{asset_id}", headers=service.headers()).status_code == 204
+            assert (
+                service.client.delete(f"/v1/assets/{asset_id}", headers=service.headers()).status_code == 204
+            )
             assert any(folder.glob("thumbnail.png"))
         return service.services.sessions()
 
@@ -556,8 +632,12 @@ def test_upload_memory_stays_flat(sqlite_service: Service, tmp_path: Path) -> No
     with live_app(app) as base:
         tracemalloc.start()
         with wav.open("rb") as fh:
-            r = httpx.post(f"{base}/v1/assets", headers=sqlite_service.headers(),
-                           files={"file": ("long.wav", fh, "audio/wav")}, timeout=120)
+            r = httpx.post(
+                f"{base}/v1/assets",
+                headers=sqlite_service.headers(),
+                files={"file": ("long.wav", fh, "audio/wav")},
+                timeout=120,
+            )
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
     assert r.status_code == 201, r.text

@@ -8,12 +8,19 @@ from typing import Any
 from service import Service
 
 PUBLIC = {"/healthz", "/readyz", "/v1/oauth/token"}
-FAMILY_SCOPES = {"assets": "assets", "projects": "projects", "renders": "renders", "keys": "keys", "oauth": "keys",
-                 "brand_kits": "brand_kits",
-                 "batches": "batches",
-                 "events": "events", "audit": "admin",
-                 "templates": "templates",
-                 "webhook_endpoints": "webhooks"}
+FAMILY_SCOPES = {
+    "assets": "assets",
+    "projects": "projects",
+    "renders": "renders",
+    "keys": "keys",
+    "oauth": "keys",
+    "brand_kits": "brand_kits",
+    "batches": "batches",
+    "events": "events",
+    "audit": "admin",
+    "templates": "templates",
+    "webhook_endpoints": "webhooks",
+}
 
 
 def _routes(service: Service) -> list[tuple[str, str]]:
@@ -32,7 +39,9 @@ def _fill(path: str, ids: dict[str, str]) -> str:
     return path
 
 
-COLOUR_EDIT = {"timeline": {"tracks": [{"clips": [{"asset": {"type": "color", "color": "red"}, "length": 1}]}]}}
+COLOUR_EDIT = {
+    "timeline": {"tracks": [{"clips": [{"asset": {"type": "color", "color": "red"}, "length": 1}]}]}
+}
 
 
 def _call(service: Service, method: str, url: str, token: str | None) -> Any:
@@ -40,14 +49,22 @@ def _call(service: Service, method: str, url: str, token: str | None) -> Any:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     if method == "PATCH" and "/projects/" in url:
         headers["Content-Type"] = "application/json-patch+json"
-        return service.client.request(method, url, headers={**headers, "If-Match": "*"},
-                                      content=b'[{"op": "replace", "path": "/timeline/background", "value": "#000000"}]')
+        return service.client.request(
+            method,
+            url,
+            headers={**headers, "If-Match": "*"},
+            content=b'[{"op": "replace", "path": "/timeline/background", "value": "#000000"}]',
+        )
     if method == "PUT" and "/brand_kits/" in url:
         return service.client.request(method, url, headers={**headers, "If-Match": "*"}, json={"name": "k"})
     if method == "PUT" and "/templates/" in url:
-        return service.client.request(method, url, headers={**headers, "If-Match": "*"}, json={"edit": COLOUR_EDIT})
+        return service.client.request(
+            method, url, headers={**headers, "If-Match": "*"}, json={"edit": COLOUR_EDIT}
+        )
     if method == "PUT" and "/projects/" in url:
-        return service.client.request(method, url, headers={**headers, "If-Match": "*"}, json={"edit": COLOUR_EDIT})
+        return service.client.request(
+            method, url, headers={**headers, "If-Match": "*"}, json={"edit": COLOUR_EDIT}
+        )
     if method == "POST" and url.endswith("/recover"):
         return service.client.request(method, url, headers=headers, json={"since": "2026-01-01T00:00:00Z"})
     if method in ("POST", "PUT", "PATCH"):
@@ -64,8 +81,10 @@ def _resources(service: Service, media: Any) -> dict[str, str]:
     video = media.video(duration=0.4)
     with video.open("rb") as f:
         asset = service.post("/v1/assets", files={"file": ("clip.mp4", f, "video/mp4")}).json()
-    edit = {"timeline": {"tracks": [{"clips": [{"asset": {"type": "video", "src": asset["id"]}}]}]},
-            "outputs": [{"width": 160, "height": 90, "quality": "draft"}]}
+    edit = {
+        "timeline": {"tracks": [{"clips": [{"asset": {"type": "video", "src": asset["id"]}}]}]},
+        "outputs": [{"width": 160, "height": 90, "quality": "draft"}],
+    }
     project = service.post("/v1/projects", json={"name": "p", "edit": edit}).json()
     render = service.post("/v1/renders", json={"project_id": project["id"]}).json()
     key = service.post("/v1/keys", json={"scopes": ["assets:read"]}).json()
@@ -76,11 +95,20 @@ def _resources(service: Service, media: Any) -> dict[str, str]:
     event = service.get("/v1/events", params={"limit": 1}).json()["data"][0]
     hook = service.post("/v1/webhook_endpoints", json={"url": "https://hooks.example.com/reelforge"}).json()
     ping = service.post(f"/v1/webhook_endpoints/{hook['id']}/test").json()
-    return {"asset_id": asset["id"], "project_id": project["id"], "number": "1", "render_id": render["id"],
-            "event_id": event["id"],
-            "endpoint_id": hook["id"], "message_id": ping["id"],
-            "key_id": key["id"], "client_id": client["id"], "kit_id": kit["id"], "batch_id": batch["id"],
-            "template_id": template["id"]}
+    return {
+        "asset_id": asset["id"],
+        "project_id": project["id"],
+        "number": "1",
+        "render_id": render["id"],
+        "event_id": event["id"],
+        "endpoint_id": hook["id"],
+        "message_id": ping["id"],
+        "key_id": key["id"],
+        "client_id": client["id"],
+        "kit_id": kit["id"],
+        "batch_id": batch["id"],
+        "template_id": template["id"],
+    }
 
 
 def test_every_route_refuses_bad_credentials(sqlite_service: Service, media: Any) -> None:
@@ -88,7 +116,10 @@ def test_every_route_refuses_bad_credentials(sqlite_service: Service, media: Any
     ids = _resources(service, media)
     revoked = service.post("/v1/keys", json={"scopes": ["admin"]}).json()
     service.post(f"/v1/keys/{revoked['id']}/revoke")
-    narrow = {"keys": service.new_key("assets:read", "assets:write"), "other": service.new_key("keys:read", "keys:write")}
+    narrow = {
+        "keys": service.new_key("assets:read", "assets:write"),
+        "other": service.new_key("keys:read", "keys:write"),
+    }
     routes = _routes(service)
     assert len(routes) >= 25
     failures = []

@@ -22,12 +22,16 @@ def test_upload_project_patch_render_download(rendering: Service, media: Any, tm
         assert r.status_code == 201, r.text
         ids[name] = r.json()["id"]
     edit = {
-        "timeline": {"tracks": [
-            {"clips": [{"asset": {"type": "video", "src": ids["clip"]}, "length": 1.6}]},
-            {"clips": [{"asset": {"type": "text", "text": "Hello"}, "length": 1, "anchor": "bottom"}]},
-        ]},
-        "outputs": [{"width": 320, "height": 180, "fps": 25, "quality": "draft"},
-                    {"width": 180, "height": 320, "fps": 25, "quality": "draft"}],
+        "timeline": {
+            "tracks": [
+                {"clips": [{"asset": {"type": "video", "src": ids["clip"]}, "length": 1.6}]},
+                {"clips": [{"asset": {"type": "text", "text": "Hello"}, "length": 1, "anchor": "bottom"}]},
+            ]
+        },
+        "outputs": [
+            {"width": 320, "height": 180, "fps": 25, "quality": "draft"},
+            {"width": 180, "height": 320, "fps": 25, "quality": "draft"},
+        ],
     }
     r = svc.post("/v1/projects", json={"name": "promo", "edit": edit})
     assert r.status_code == 201
@@ -35,20 +39,44 @@ def test_upload_project_patch_render_download(rendering: Service, media: Any, tm
     etag = r.headers["etag"]
     # Trim the clip and add the logo on top, by JSON Patch.
     patch = [
-        {"op": "add", "path": "/timeline/tracks/0/clips/0/asset/trim", "value": 0.4},  # add: set, present or not
-        {"op": "add", "path": "/timeline/tracks/-", "value": {"clips": [
-            {"asset": {"type": "image", "src": ids["logo"]}, "length": "end", "width": 0.2, "height": 0.2,
-             "fit": "contain", "anchor": "top-right"}]}},
+        {
+            "op": "add",
+            "path": "/timeline/tracks/0/clips/0/asset/trim",
+            "value": 0.4,
+        },  # add: set, present or not
+        {
+            "op": "add",
+            "path": "/timeline/tracks/-",
+            "value": {
+                "clips": [
+                    {
+                        "asset": {"type": "image", "src": ids["logo"]},
+                        "length": "end",
+                        "width": 0.2,
+                        "height": 0.2,
+                        "fit": "contain",
+                        "anchor": "top-right",
+                    }
+                ]
+            },
+        },
     ]
-    r = svc.client.patch(f"/v1/projects/{project['id']}", content=__import__("json").dumps(patch),
-                         headers=svc.headers(**{"If-Match": etag, "Content-Type": "application/json-patch+json"}))
+    r = svc.client.patch(
+        f"/v1/projects/{project['id']}",
+        content=__import__("json").dumps(patch),
+        headers=svc.headers(**{"If-Match": etag, "Content-Type": "application/json-patch+json"}),
+    )
     assert r.status_code == 200, r.text
     assert r.json()["revision"] == 2
     r = svc.post("/v1/renders", json={"project_id": project["id"]})
     assert r.status_code == 202
     render_id = r.json()["id"]
     deadline = time.monotonic() + 90
-    while (body := svc.get(f"/v1/renders/{render_id}").json())["state"] not in ("succeeded", "failed", "cancelled"):
+    while (body := svc.get(f"/v1/renders/{render_id}").json())["state"] not in (
+        "succeeded",
+        "failed",
+        "cancelled",
+    ):
         assert time.monotonic() < deadline
         time.sleep(0.1)
     assert body["state"] == "succeeded", body

@@ -35,7 +35,9 @@ def test_missing_malformed_unknown_and_revoked_credentials(service: Service) -> 
 
 
 def test_keys_are_shown_once_and_listed_by_prefix(service: Service) -> None:
-    created = service.post("/v1/keys", json={"name": "ci", "scopes": ["renders:write", "renders:read"]}).json()
+    created = service.post(
+        "/v1/keys", json={"name": "ci", "scopes": ["renders:write", "renders:read"]}
+    ).json()
     assert created["token"].startswith(created["prefix"]) and created["token"].endswith(created["last4"])
     listed = service.get("/v1/keys").json()
     assert listed["object"] == "list"
@@ -59,7 +61,11 @@ def test_unknown_fields_and_scopes_are_refused(service: Service) -> None:
     r = service.post("/v1/keys", json={"scopes": ["assets:read"], "nmae": "typo"})
     assert r.status_code == 422
     errors = r.json()["errors"]
-    assert {"pointer": "#/nmae", "detail": "unknown field (check its spelling)", "code": "extra_forbidden"} in errors
+    assert {
+        "pointer": "#/nmae",
+        "detail": "unknown field (check its spelling)",
+        "code": "extra_forbidden",
+    } in errors
     r = service.post("/v1/keys", json={"scopes": ["assets:delete"]})
     assert r.status_code == 422 and r.json()["errors"][0]["pointer"] == "#/scopes"
     r = service.post("/v1/keys", content=b"{nope", headers={"Content-Type": "application/json"})
@@ -89,23 +95,38 @@ def _basic(client_id: str, secret: str) -> dict[str, str]:
 
 
 def test_oauth_client_credentials(service: Service) -> None:
-    client: dict[str, Any] = service.post("/v1/oauth/clients", json={"name": "cms", "scopes": ["assets:read", "keys:read"]}).json()
-    r = service.client.post("/v1/oauth/token", data={"grant_type": "client_credentials", "scope": "keys:read"},
-                            headers=_basic(client["id"], client["client_secret"]))
+    client: dict[str, Any] = service.post(
+        "/v1/oauth/clients", json={"name": "cms", "scopes": ["assets:read", "keys:read"]}
+    ).json()
+    r = service.client.post(
+        "/v1/oauth/token",
+        data={"grant_type": "client_credentials", "scope": "keys:read"},
+        headers=_basic(client["id"], client["client_secret"]),
+    )
     assert r.status_code == 200 and r.headers["cache-control"] == "no-store"
     token = r.json()
-    assert token["token_type"] == "Bearer" and token["scope"] == "keys:read" and token["access_token"].count(".") == 2
+    assert (
+        token["token_type"] == "Bearer"
+        and token["scope"] == "keys:read"
+        and token["access_token"].count(".") == 2
+    )
     assert service.get("/v1/keys", token=token["access_token"]).status_code == 200
     r = service.post("/v1/keys", token=token["access_token"], json={"scopes": ["assets:read"]})
     assert r.status_code == 403
-    bad = service.client.post("/v1/oauth/token", data={"grant_type": "client_credentials"},
-                              headers=_basic(client["id"], "wrong"))
+    bad = service.client.post(
+        "/v1/oauth/token", data={"grant_type": "client_credentials"}, headers=_basic(client["id"], "wrong")
+    )
     assert bad.status_code == 401 and bad.json()["error"] == "invalid_client"
     assert bad.headers["www-authenticate"] == 'Basic realm="oauth"'
-    r = service.client.post("/v1/oauth/token", data={"grant_type": "password"}, headers=_basic(client["id"], "x"))
+    r = service.client.post(
+        "/v1/oauth/token", data={"grant_type": "password"}, headers=_basic(client["id"], "x")
+    )
     assert r.json()["error"] == "unsupported_grant_type"
-    r = service.client.post("/v1/oauth/token", data={"grant_type": "client_credentials", "scope": "admin"},
-                            headers=_basic(client["id"], client["client_secret"]))
+    r = service.client.post(
+        "/v1/oauth/token",
+        data={"grant_type": "client_credentials", "scope": "admin"},
+        headers=_basic(client["id"], client["client_secret"]),
+    )
     assert r.status_code == 400 and r.json()["error"] == "invalid_scope"
     service.post(f"/v1/oauth/clients/{client['id']}/revoke")
     r = service.get("/v1/keys", token=token["access_token"])

@@ -21,34 +21,65 @@ PATCH = {"Content-Type": "application/json-patch+json"}
 def add_asset(service: Service, kind: str = "video", *, workspace_id: str | None = None, **media: Any) -> str:
     """An asset row as the assets API would store it after probing (no upload needed here)."""
     defaults: dict[str, dict[str, Any]] = {
-        "video": {"kind": "video", "duration": 2.0, "has_video": True, "has_audio": True, "width": 320, "height": 180},
+        "video": {
+            "kind": "video",
+            "duration": 2.0,
+            "has_video": True,
+            "has_audio": True,
+            "width": 320,
+            "height": 180,
+        },
         "audio": {"kind": "audio", "duration": 2.0, "has_video": False, "has_audio": True},
         "image": {"kind": "image", "has_video": True, "has_audio": False, "width": 320, "height": 180},
     }
     ws = workspace_id or service.get("/v1/workspace").json()["id"]
     asset_id = new_id("ast")
     with service.services.sessions() as db:
-        db.add(Asset(id=asset_id, workspace_id=ws, name=f"{kind}.bin", kind=kind,
-                     content_type="application/octet-stream", size_bytes=1,
-                     sha256=hashlib.sha256(asset_id.encode()).hexdigest(), storage_key=asset_id,
-                     media={**defaults.get(kind, {}), **media}))
+        db.add(
+            Asset(
+                id=asset_id,
+                workspace_id=ws,
+                name=f"{kind}.bin",
+                kind=kind,
+                content_type="application/octet-stream",
+                size_bytes=1,
+                sha256=hashlib.sha256(asset_id.encode()).hexdigest(),
+                storage_key=asset_id,
+                media={**defaults.get(kind, {}), **media},
+            )
+        )
         db.commit()
     return asset_id
 
 
 def an_edit(first: str, second: str, title: str = "Hello") -> dict[str, Any]:
     return {
-        "timeline": {"tracks": [
-            {"clips": [{"asset": {"type": "video", "src": first}, "length": 1, "name": "first"},
-                       {"asset": {"type": "video", "src": second}, "length": 1, "name": "second"}]},
-            {"clips": [{"asset": {"type": "text", "text": title, "style": {"color": "#ffffff"}},
-                        "start": 0, "length": 1}]},
-        ]},
+        "timeline": {
+            "tracks": [
+                {
+                    "clips": [
+                        {"asset": {"type": "video", "src": first}, "length": 1, "name": "first"},
+                        {"asset": {"type": "video", "src": second}, "length": 1, "name": "second"},
+                    ]
+                },
+                {
+                    "clips": [
+                        {
+                            "asset": {"type": "text", "text": title, "style": {"color": "#ffffff"}},
+                            "start": 0,
+                            "length": 1,
+                        }
+                    ]
+                },
+            ]
+        },
         "outputs": [{"resolution": "360p", "quality": "draft"}],
     }
 
 
-def create(service: Service, edit: dict[str, Any] | None = None, name: str = "promo", **kw: Any) -> dict[str, Any]:
+def create(
+    service: Service, edit: dict[str, Any] | None = None, name: str = "promo", **kw: Any
+) -> dict[str, Any]:
     if edit is None:
         edit = an_edit(add_asset(service), add_asset(service))
     r = service.post("/v1/projects", json={"name": name, "edit": edit, **kw})
@@ -58,12 +89,18 @@ def create(service: Service, edit: dict[str, Any] | None = None, name: str = "pr
 
 def patch(service: Service, project_id: str, ops: Any, etag: str | None = '"1"', **kw: Any) -> Any:
     headers = {**PATCH, **({"If-Match": etag} if etag is not None else {}), **kw.pop("headers", {})}
-    return service.client.patch(f"/v1/projects/{project_id}", json=ops, headers=service.headers(**headers), **kw)
+    return service.client.patch(
+        f"/v1/projects/{project_id}", json=ops, headers=service.headers(**headers), **kw
+    )
 
 
-def put(service: Service, project_id: str, body: dict[str, Any], etag: str | None, token: str | None = None) -> Any:
+def put(
+    service: Service, project_id: str, body: dict[str, Any], etag: str | None, token: str | None = None
+) -> Any:
     extra = {"If-Match": etag} if etag is not None else {}
-    return service.client.put(f"/v1/projects/{project_id}", json=body, headers=service.headers(token, **extra))
+    return service.client.put(
+        f"/v1/projects/{project_id}", json=body, headers=service.headers(token, **extra)
+    )
 
 
 def pointers(response: Any) -> list[str]:
@@ -95,14 +132,23 @@ def test_create_get_and_conditional_get(service: Service) -> None:
     assert r.status_code == 200 and r.json()["revision"] == 1
 
     first = service.get(f"/v1/projects/{project['id']}/revisions/1").json()
-    assert first == {"object": "project_revision", "project": project["id"], "number": 1, "edit": edit,
-                     "message": "first cut", "created_at": first["created_at"]}
+    assert first == {
+        "object": "project_revision",
+        "project": project["id"],
+        "number": 1,
+        "edit": edit,
+        "message": "first cut",
+        "created_at": first["created_at"],
+    }
     assert service.get("/v1/projects/prj_nothing").status_code == 404
 
 
 def test_list_with_name_filter_and_cursor(service: Service) -> None:
     v1, v2 = add_asset(service), add_asset(service)
-    ids = [create(service, an_edit(v1, v2), name=name)["id"] for name in ("Promo A", "promo b", "Teaser", "50%_off")]
+    ids = [
+        create(service, an_edit(v1, v2), name=name)["id"]
+        for name in ("Promo A", "promo b", "Teaser", "50%_off")
+    ]
     seen: list[str] = []
     url = "/v1/projects?limit=3"
     while True:
@@ -116,7 +162,10 @@ def test_list_with_name_filter_and_cursor(service: Service) -> None:
         assert 'rel="next"' in r.headers["link"]
         url = f"/v1/projects?limit=3&cursor={body['next_cursor']}"
     assert seen == ids[::-1]
-    assert [p["name"] for p in service.get("/v1/projects?name=PROMO").json()["data"]] == ["promo b", "Promo A"]
+    assert [p["name"] for p in service.get("/v1/projects?name=PROMO").json()["data"]] == [
+        "promo b",
+        "Promo A",
+    ]
     # LIKE wildcards in the filter are literal text.
     assert [p["name"] for p in service.get("/v1/projects?name=%25_").json()["data"]] == ["50%_off"]
     first = service.get("/v1/projects?limit=1").json()["next_cursor"]
@@ -136,15 +185,22 @@ def test_assets_are_referred_to_by_id_of_a_fitting_kind(service: Service) -> Non
     edit = {
         "timeline": {
             "tracks": [
-                {"clips": [{"asset": {"type": "video", "src": video}, "length": 1,
-                            "effects": {"lut": lut}},
-                           {"asset": {"type": "video", "src": missing}, "length": 1},
-                           {"asset": {"type": "video", "src": "media/city.mp4"}, "length": 1},
-                           {"asset": {"type": "video", "src": audio}, "length": 1},
-                           {"asset": {"type": "video", "src": elsewhere}, "length": 1}]},
-                {"clips": [{"asset": {"type": "image", "src": image}, "length": 1},
-                           {"asset": {"type": "audio", "src": video}, "length": 1},
-                           {"asset": {"type": "text", "text": "x", "style": {"font": font}}, "length": 1}]},
+                {
+                    "clips": [
+                        {"asset": {"type": "video", "src": video}, "length": 1, "effects": {"lut": lut}},
+                        {"asset": {"type": "video", "src": missing}, "length": 1},
+                        {"asset": {"type": "video", "src": "media/city.mp4"}, "length": 1},
+                        {"asset": {"type": "video", "src": audio}, "length": 1},
+                        {"asset": {"type": "video", "src": elsewhere}, "length": 1},
+                    ]
+                },
+                {
+                    "clips": [
+                        {"asset": {"type": "image", "src": image}, "length": 1},
+                        {"asset": {"type": "audio", "src": video}, "length": 1},
+                        {"asset": {"type": "text", "text": "x", "style": {"font": font}}, "length": 1},
+                    ]
+                },
             ],
             "soundtrack": {"src": silent},
             "fonts": [font, image],
@@ -155,9 +211,16 @@ def test_assets_are_referred_to_by_id_of_a_fitting_kind(service: Service) -> Non
     assert r.status_code == 422 and r.json()["code"] == "edit-invalid"
     errors = {e["pointer"]: e for e in r.json()["errors"]}
     clips0, clips1 = "#/edit/timeline/tracks/0/clips", "#/edit/timeline/tracks/1/clips"
-    assert set(errors) == {f"{clips0}/1/asset/src", f"{clips0}/2/asset/src", f"{clips0}/3/asset/src",
-                           f"{clips0}/4/asset/src", f"{clips1}/2/asset/style/font", "#/edit/timeline/soundtrack/src",
-                           "#/edit/timeline/fonts/1", "#/edit/outputs/0/watermark/src"}
+    assert set(errors) == {
+        f"{clips0}/1/asset/src",
+        f"{clips0}/2/asset/src",
+        f"{clips0}/3/asset/src",
+        f"{clips0}/4/asset/src",
+        f"{clips1}/2/asset/style/font",
+        "#/edit/timeline/soundtrack/src",
+        "#/edit/timeline/fonts/1",
+        "#/edit/outputs/0/watermark/src",
+    }
     assert errors[f"{clips0}/1/asset/src"]["code"] == "asset_not_found"
     assert errors[f"{clips0}/4/asset/src"]["code"] == "asset_not_found"  # another workspace's: not disclosed
     assert errors[f"{clips0}/2/asset/src"]["code"] == "not_an_asset_id"
@@ -175,13 +238,23 @@ def test_a_plain_path_and_an_unknown_asset_are_refused_with_their_pointer(servic
     video = add_asset(service)
     r = service.post("/v1/projects", json={"name": "p", "edit": an_edit(video, "clips/b.mp4")})
     assert r.status_code == 422
-    assert r.json()["errors"] == [{"pointer": "#/edit/timeline/tracks/0/clips/1/asset/src", "code": "not_an_asset_id",
-                                   "detail": r.json()["errors"][0]["detail"]}]
+    assert r.json()["errors"] == [
+        {
+            "pointer": "#/edit/timeline/tracks/0/clips/1/asset/src",
+            "code": "not_an_asset_id",
+            "detail": r.json()["errors"][0]["detail"],
+        }
+    ]
     unknown = new_id("ast")
     r = service.post("/v1/projects", json={"name": "p", "edit": an_edit(unknown, video)})
     assert r.status_code == 422
-    assert r.json()["errors"] == [{"pointer": "#/edit/timeline/tracks/0/clips/0/asset/src", "code": "asset_not_found",
-                                   "detail": f"no asset {unknown} in this workspace"}]
+    assert r.json()["errors"] == [
+        {
+            "pointer": "#/edit/timeline/tracks/0/clips/0/asset/src",
+            "code": "asset_not_found",
+            "detail": f"no asset {unknown} in this workspace",
+        }
+    ]
 
 
 def test_an_invalid_edit_reports_every_problem_with_its_pointer(service: Service) -> None:
@@ -194,27 +267,40 @@ def test_an_invalid_edit_reports_every_problem_with_its_pointer(service: Service
     r = service.post("/v1/projects", json={"name": "bad", "edit": edit})
     assert r.status_code == 422 and r.json()["code"] == "edit-invalid"
     assert r.headers["content-type"].startswith("application/problem+json")
-    assert set(pointers(r)) == {"#/edit/timeline/tracks/0/clips/0/opacity", "#/edit/timeline/tracks/0/clips/0/lenght",
-                                "#/edit/timeline/tracks/1/clips/0/asset/style/color", "#/edit/outputs/0/format"}
+    assert set(pointers(r)) == {
+        "#/edit/timeline/tracks/0/clips/0/opacity",
+        "#/edit/timeline/tracks/0/clips/0/lenght",
+        "#/edit/timeline/tracks/1/clips/0/asset/style/color",
+        "#/edit/outputs/0/format",
+    }
     assert r.json()["detail"] == "4 problems in the edit"
     # NaN is accepted by Python's JSON parser but is not JSON: refused, not stored.
-    r = service.post("/v1/projects", content=b'{"name": "n", "edit": {"timeline": {"background": NaN}}}',
-                     headers={"Content-Type": "application/json"})
+    r = service.post(
+        "/v1/projects",
+        content=b'{"name": "n", "edit": {"timeline": {"background": NaN}}}',
+        headers={"Content-Type": "application/json"},
+    )
     assert r.status_code in (400, 422) and r.status_code != 500
 
 
 def test_unknown_top_level_fields_are_refused(service: Service) -> None:
     edit = an_edit(add_asset(service), add_asset(service))
     r = service.post("/v1/projects", json={"name": "p", "edit": edit, "mesage": "typo"})
-    assert r.status_code == 422 and {"pointer": "#/mesage", "detail": "unknown field (check its spelling)",
-                                     "code": "extra_forbidden"} in r.json()["errors"]
+    assert (
+        r.status_code == 422
+        and {"pointer": "#/mesage", "detail": "unknown field (check its spelling)", "code": "extra_forbidden"}
+        in r.json()["errors"]
+    )
     r = service.post("/v1/projects", json={"name": "p"})
     assert r.status_code == 422 and pointers(r) == ["#/edit"]
     project = create(service, edit)
     r = put(service, project["id"], {"edit": edit, "nmae": "x"}, '"1"')
     assert r.status_code == 422 and pointers(r) == ["#/nmae"]
-    r = service.post(f"/v1/projects/{project['id']}/revisions/1/restore", json={"massage": "x"},
-                     headers={"If-Match": '"1"'})
+    r = service.post(
+        f"/v1/projects/{project['id']}/revisions/1/restore",
+        json={"massage": "x"},
+        headers={"If-Match": '"1"'},
+    )
     assert r.status_code == 422 and pointers(r) == ["#/massage"]
 
 
@@ -272,16 +358,30 @@ def test_json_patch_moves_trims_and_restyles_clips(service: Service) -> None:
     assert [c["name"] for c in r.json()["edit"]["timeline"]["tracks"][0]["clips"]] == ["second", "first"]
 
     # Trim: start clip 1 half a second into its source.
-    r = patch(service, pid, [{"op": "add", "path": f"{clips}/1/asset/trim", "value": 0.5},
-                             {"op": "replace", "path": f"{clips}/1/asset/trim", "value": 0.25}], '"2"')
+    r = patch(
+        service,
+        pid,
+        [
+            {"op": "add", "path": f"{clips}/1/asset/trim", "value": 0.5},
+            {"op": "replace", "path": f"{clips}/1/asset/trim", "value": 0.25},
+        ],
+        '"2"',
+    )
     assert r.status_code == 200 and r.headers["etag"] == '"3"'
     assert r.json()["edit"]["timeline"]["tracks"][0]["clips"][1]["asset"]["trim"] == 0.25
 
     # Restyle the title, guarded by a test of its text.
     style = "/timeline/tracks/1/clips/0/asset"
-    r = patch(service, pid, [{"op": "test", "path": f"{style}/text", "value": "Hello"},
-                             {"op": "replace", "path": f"{style}/style/color", "value": "#ffd700"}], '"3"',
-              params={"message": "gold title"})
+    r = patch(
+        service,
+        pid,
+        [
+            {"op": "test", "path": f"{style}/text", "value": "Hello"},
+            {"op": "replace", "path": f"{style}/style/color", "value": "#ffd700"},
+        ],
+        '"3"',
+        params={"message": "gold title"},
+    )
     assert r.status_code == 200 and r.headers["etag"] == '"4"'
     assert r.json()["edit"]["timeline"]["tracks"][1]["clips"][0]["asset"]["style"] == {"color": "#ffd700"}
 
@@ -297,25 +397,48 @@ def test_a_patch_that_cannot_apply_or_leaves_an_invalid_edit_changes_nothing(ser
     pid = create(service, an_edit(v1, v2))["id"]
     clips = "/timeline/tracks/0/clips"
 
-    r = patch(service, pid, [{"op": "replace", "path": f"{clips}/0/length", "value": 2},
-                             {"op": "test", "path": "/timeline/tracks/1/clips/0/asset/text", "value": "Bye"}])
+    r = patch(
+        service,
+        pid,
+        [
+            {"op": "replace", "path": f"{clips}/0/length", "value": 2},
+            {"op": "test", "path": "/timeline/tracks/1/clips/0/asset/text", "value": "Bye"},
+        ],
+    )
     assert r.status_code == 422 and r.json()["code"] == "validation-error"
     assert pointers(r) == ["#/1"] and r.json()["errors"][0]["code"] == "patch_test_failed"
-    r = patch(service, pid, [{"op": "remove", "path": f"{clips}/0/length"},
-                             {"op": "replace", "path": f"{clips}/9/length", "value": 2},
-                             {"op": "remove", "path": "/nothing"}])
-    assert r.status_code == 422 and pointers(r) == ["#/1"] and r.json()["errors"][0]["code"] == "patch_conflict"
+    r = patch(
+        service,
+        pid,
+        [
+            {"op": "remove", "path": f"{clips}/0/length"},
+            {"op": "replace", "path": f"{clips}/9/length", "value": 2},
+            {"op": "remove", "path": "/nothing"},
+        ],
+    )
+    assert (
+        r.status_code == 422 and pointers(r) == ["#/1"] and r.json()["errors"][0]["code"] == "patch_conflict"
+    )
     assert "{" not in r.json()["errors"][0]["detail"]  # the document is not echoed
-    r = patch(service, pid, [{"op": "replace", "path": f"{clips}/0/length", "value": 1},
-                             {"op": "frobnicate", "path": "/x"}])
+    r = patch(
+        service,
+        pid,
+        [{"op": "replace", "path": f"{clips}/0/length", "value": 1}, {"op": "frobnicate", "path": "/x"}],
+    )
     assert r.status_code == 422 and pointers(r) == ["#/1"]
     assert r.json()["errors"][0]["code"] == "patch_invalid_operation"
     r = patch(service, pid, [{"op": "move", "from": 3, "path": "/x"}])
     assert r.status_code == 422 and pointers(r) == ["#/0"]
 
     # Applies, but the edit is then invalid: pointers into the edit.
-    r = patch(service, pid, [{"op": "add", "path": f"{clips}/0/opacity", "value": 2},
-                             {"op": "replace", "path": f"{clips}/1/asset/src", "value": new_id("ast")}])
+    r = patch(
+        service,
+        pid,
+        [
+            {"op": "add", "path": f"{clips}/0/opacity", "value": 2},
+            {"op": "replace", "path": f"{clips}/1/asset/src", "value": new_id("ast")},
+        ],
+    )
     assert r.status_code == 422 and r.json()["code"] == "edit-invalid"
     assert pointers(r) == [f"#{clips}/0/opacity", f"#{clips}/1/asset/src"]
     r = patch(service, pid, [{"op": "replace", "path": "", "value": []}])
@@ -330,11 +453,15 @@ def test_a_patch_that_cannot_apply_or_leaves_an_invalid_edit_changes_nothing(ser
     assert r.status_code == 422 and pointers(r) == ["#"]
     r = patch(service, pid, [{"op": "remove", "path": "/name"}, "remove"])
     assert r.status_code == 422 and pointers(r) == ["#/1"]
-    r = service.client.patch(f"/v1/projects/{pid}", content=b"[{nope",
-                             headers=service.headers(**PATCH, **{"If-Match": '"1"'}))
+    r = service.client.patch(
+        f"/v1/projects/{pid}", content=b"[{nope", headers=service.headers(**PATCH, **{"If-Match": '"1"'})
+    )
     assert r.status_code == 400 and r.json()["code"] == "invalid-json"
-    r = service.client.patch(f"/v1/projects/{pid}", content=b"x" * (1024 * 1024 + 1),
-                             headers=service.headers(**PATCH, **{"If-Match": '"1"'}))
+    r = service.client.patch(
+        f"/v1/projects/{pid}",
+        content=b"x" * (1024 * 1024 + 1),
+        headers=service.headers(**PATCH, **{"If-Match": '"1"'}),
+    )
     assert r.status_code == 413
     r = patch(service, pid, [{"op": "remove", "path": f"{clips}/0/name"}], etag=None)
     assert r.status_code == 428
@@ -429,10 +556,19 @@ def test_revisions_list_get_and_restore(service: Service) -> None:
     assert r.status_code == 200 and r.headers["etag"] == '"4"'
     assert r.json()["revision"] == 4 and r.json()["edit"] == original
     assert service.get(f"/v1/projects/{pid}/revisions/4").json()["message"] == "restored revision 1"
-    r = service.post(f"/v1/projects/{pid}/revisions/3/restore", json={"message": "back to Three"},
-                     headers={"If-Match": '"4"'})
-    assert r.status_code == 200 and r.json()["edit"]["timeline"]["tracks"][1]["clips"][0]["asset"]["text"] == "Three"
-    assert service.post(f"/v1/projects/{pid}/revisions/42/restore", headers={"If-Match": '"5"'}).status_code == 404
+    r = service.post(
+        f"/v1/projects/{pid}/revisions/3/restore",
+        json={"message": "back to Three"},
+        headers={"If-Match": '"4"'},
+    )
+    assert (
+        r.status_code == 200
+        and r.json()["edit"]["timeline"]["tracks"][1]["clips"][0]["asset"]["text"] == "Three"
+    )
+    assert (
+        service.post(f"/v1/projects/{pid}/revisions/42/restore", headers={"If-Match": '"5"'}).status_code
+        == 404
+    )
 
     # A revision naming an asset that is gone cannot become current again.
     with service.services.sessions() as db:
@@ -474,11 +610,18 @@ def test_another_workspace_sees_nothing(service: Service) -> None:
     assert service.get(f"/v1/projects/{pid}/revisions", token=other).status_code == 404
     assert service.get(f"/v1/projects/{pid}/revisions/1", token=other).status_code == 404
     assert put(service, pid, {"edit": project["edit"]}, '"1"', token=other).status_code == 404
-    r = service.client.patch(f"/v1/projects/{pid}", json=[{"op": "remove", "path": "/name"}],
-                             headers=service.headers(other, **PATCH, **{"If-Match": '"1"'}))
+    r = service.client.patch(
+        f"/v1/projects/{pid}",
+        json=[{"op": "remove", "path": "/name"}],
+        headers=service.headers(other, **PATCH, **{"If-Match": '"1"'}),
+    )
     assert r.status_code == 404
-    assert service.post(f"/v1/projects/{pid}/revisions/1/restore", token=other,
-                        headers={"If-Match": '"1"'}).status_code == 404
+    assert (
+        service.post(
+            f"/v1/projects/{pid}/revisions/1/restore", token=other, headers={"If-Match": '"1"'}
+        ).status_code
+        == 404
+    )
     assert service.client.delete(f"/v1/projects/{pid}", headers=service.headers(other)).status_code == 404
     assert service.get("/v1/projects", token=other).json()["data"] == []
     # Nor can it use this workspace's assets in its own project.

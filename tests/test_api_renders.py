@@ -45,8 +45,15 @@ def small_edit(src: str, *, length: float = 1, **output: Any) -> dict[str, Any]:
 def long_edit() -> dict[str, Any]:
     """A minute of blurred 720p colour at the slowest quality: seconds of work, for cancelling."""
     return {
-        "timeline": {"tracks": [{"clips": [{"asset": {"type": "color", "color": "red"}, "length": 60,
-                                            "effects": {"blur": 20}}]}]},
+        "timeline": {
+            "tracks": [
+                {
+                    "clips": [
+                        {"asset": {"type": "color", "color": "red"}, "length": 60, "effects": {"blur": 20}}
+                    ]
+                }
+            ]
+        },
         "outputs": [{"resolution": "720p", "fps": 25, "quality": "max", "audio": False}],
     }
 
@@ -112,9 +119,14 @@ def test_render_a_project_revision(rendering: Service, video: Path, media: Any) 
         project = Project(id=new_id("prj"), workspace_id=workspace_id(rendering), name="promo", revision=2)
         db.add(project)
         db.flush()
-        db.add_all([ProjectRevision(id=new_id("rev"), project_id=project.id, number=1, edit=small_edit(red)),
-                    ProjectRevision(id=new_id("rev"), project_id=project.id, number=2,
-                                    edit=small_edit(blue, length=0.5))])
+        db.add_all(
+            [
+                ProjectRevision(id=new_id("rev"), project_id=project.id, number=1, edit=small_edit(red)),
+                ProjectRevision(
+                    id=new_id("rev"), project_id=project.id, number=2, edit=small_edit(blue, length=0.5)
+                ),
+            ]
+        )
         db.commit()
         project_id = project.id
 
@@ -133,8 +145,13 @@ def test_render_a_project_revision(rendering: Service, video: Path, media: Any) 
     old, current = wait(rendering, old["id"]), wait(rendering, current["id"])
     assert old["state"] == current["state"] == "succeeded"
     assert old["duration"] == pytest.approx(1.0) and current["duration"] == pytest.approx(0.5, abs=0.05)
-    assert old["outputs"][0]["derived_from"] == {"render": old["id"], "project": project_id, "revision": 1,
-                                                 "role": "output", "output": 0}
+    assert old["outputs"][0]["derived_from"] == {
+        "render": old["id"],
+        "project": project_id,
+        "revision": 1,
+        "role": "output",
+        "output": 0,
+    }
     listed = rendering.get(f"/v1/renders?project_id={project_id}").json()["data"]
     assert {x["id"] for x in listed} == {old["id"], current["id"]}
 
@@ -146,13 +163,17 @@ def test_dry_run_plans_without_creating(service: Service, media: Any) -> None:
     src = add_asset(service, Path(media.video(duration=2)))
     edit = small_edit(src, length=2)
     edit["outputs"].append({"name": "square", "aspect_ratio": "1:1", "resolution": "360p", "fps": 30})
-    for r in (service.post("/v1/renders?dry_run=true", json={"edit": edit}),
-              service.post("/v1/renders", json={"edit": edit, "dry_run": True})):
+    for r in (
+        service.post("/v1/renders?dry_run=true", json={"edit": edit}),
+        service.post("/v1/renders", json={"edit": edit, "dry_run": True}),
+    ):
         assert r.status_code == 200, r.text
         plan = r.json()
         assert plan["object"] == "render_plan" and plan["duration"] == pytest.approx(2.0)
         assert [(o["width"], o["height"], o["fps"], o["frames"], o["format"]) for o in plan["outputs"]] == [
-            (640, 360, 25.0, 50, "mp4"), (360, 360, 30.0, 60, "mp4")]
+            (640, 360, 25.0, 50, "mp4"),
+            (360, 360, 30.0, 60, "mp4"),
+        ]
         assert plan["outputs"][1]["name"] == "square.mp4"
         assert 0 < plan["estimated_render_seconds"] < 60
     assert service.get("/v1/renders").json()["data"] == []
@@ -173,7 +194,10 @@ def test_invalid_requests_are_refused_with_pointers(service: Service, video: Pat
         ({}, "#"),
         ({"edit": small_edit(src), "revision": 2}, "#/revision"),
         ({"edit": {"outputs": []}}, "#/edit/timeline"),
-        ({"edit": small_edit("ast_01jd8v4x0p5k3n2m1q9r7s6t5w")}, "#/edit/timeline/tracks/0/clips/0/asset/src"),
+        (
+            {"edit": small_edit("ast_01jd8v4x0p5k3n2m1q9r7s6t5w")},
+            "#/edit/timeline/tracks/0/clips/0/asset/src",
+        ),
         ({"edit": small_edit("/etc/passwd")}, "#/edit/timeline/tracks/0/clips/0/asset/src"),
         ({"edit": small_edit(src), "metadata": {"x": "y" * 20000}}, "#/metadata"),
     ]
@@ -257,7 +281,9 @@ def test_missing_file_fails_with_code_and_pointer(rendering: Service, media: Any
         assert asset is not None
         rendering.services.storage.delete(asset.storage_key)  # behind the database's back
     edit = small_edit(src)
-    edit["timeline"]["tracks"].insert(0, {"clips": [{"asset": {"type": "color", "color": "black"}, "length": 1}]})
+    edit["timeline"]["tracks"].insert(
+        0, {"clips": [{"asset": {"type": "color", "color": "black"}, "length": 1}]}
+    )
     render = create(rendering, {"edit": edit})
     done = wait(rendering, render["id"])
     assert done["state"] == "failed" and done["outputs"] == []
@@ -298,7 +324,9 @@ def test_queue_runs_in_creation_order(service: Service, video: Path) -> None:
 
 def test_two_workers_never_claim_the_same_render(service: Service, video: Path) -> None:
     ids = queued(service, 4, add_asset(service, video))
-    workers = [RenderWorker(service.services, concurrency=2, name=f"w{i}", poll_interval=0.05) for i in range(2)]
+    workers = [
+        RenderWorker(service.services, concurrency=2, name=f"w{i}", poll_interval=0.05) for i in range(2)
+    ]
     for w in workers:
         w.start()
     try:
@@ -314,9 +342,18 @@ def test_two_workers_never_claim_the_same_render(service: Service, video: Path) 
 def _as_interrupted(svc: Service, render_id: str, attempts: int) -> None:
     """Make a queued render look like one a crashed worker left mid-render."""
     with svc.services.sessions() as db:
-        db.execute(update(Render).where(Render.id == render_id).values(
-            state="rendering", worker="dead-worker", attempts=attempts, progress=40.0,
-            started_at=utcnow() - timedelta(minutes=5), heartbeat_at=utcnow() - timedelta(minutes=5)))
+        db.execute(
+            update(Render)
+            .where(Render.id == render_id)
+            .values(
+                state="rendering",
+                worker="dead-worker",
+                attempts=attempts,
+                progress=40.0,
+                started_at=utcnow() - timedelta(minutes=5),
+                heartbeat_at=utcnow() - timedelta(minutes=5),
+            )
+        )
         db.commit()
     (svc.services.storage.temp_dir() / f"render-{render_id}-a{attempts}").mkdir()
 
@@ -334,7 +371,10 @@ def test_interrupted_renders_are_retried_then_failed(service: Service, video: Pa
         worker.stop()
     assert first["state"] == "succeeded" and first["attempts"] == 2 and first["outputs"]
     assert second["state"] == "failed" and second["attempts"] == limit and second["outputs"] == []
-    assert second["error"]["code"] == "interrupted" and f"interrupted {limit} times" in second["error"]["message"]
+    assert (
+        second["error"]["code"] == "interrupted"
+        and f"interrupted {limit} times" in second["error"]["message"]
+    )
     assert leftovers(service) == []
 
 

@@ -34,25 +34,63 @@ def slideshow() -> dict[str, Any]:
     return {
         "name": "Weekly picks",
         "edit": {
-            "timeline": {"tracks": [
-                {"clips": [{"repeat": {"for": "products", "as": "product"},
-                            "asset": {"type": "image", "src": "{{product.image}}"}, "length": "{{seconds}}"}]},
-                {"clips": [{"repeat": {"for": "products", "as": "product"},
-                            "asset": {"type": "text", "text": "{{product.name}} · €{{product.price}}",
-                                      "style": {"size": 0.1}},
-                            "length": "{{seconds}}", "anchor": "bottom"}]},
-                {"if": "sale", "clips": [{"asset": {"type": "text", "text": "{{sale}}"}, "start": 0, "length": "end",
-                                          "anchor": "top-right"}]},
-            ]},
+            "timeline": {
+                "tracks": [
+                    {
+                        "clips": [
+                            {
+                                "repeat": {"for": "products", "as": "product"},
+                                "asset": {"type": "image", "src": "{{product.image}}"},
+                                "length": "{{seconds}}",
+                            }
+                        ]
+                    },
+                    {
+                        "clips": [
+                            {
+                                "repeat": {"for": "products", "as": "product"},
+                                "asset": {
+                                    "type": "text",
+                                    "text": "{{product.name}} · €{{product.price}}",
+                                    "style": {"size": 0.1},
+                                },
+                                "length": "{{seconds}}",
+                                "anchor": "bottom",
+                            }
+                        ]
+                    },
+                    {
+                        "if": "sale",
+                        "clips": [
+                            {
+                                "asset": {"type": "text", "text": "{{sale}}"},
+                                "start": 0,
+                                "length": "end",
+                                "anchor": "top-right",
+                            }
+                        ],
+                    },
+                ]
+            },
             "outputs": [{"width": 160, "height": 90, "fps": 10, "quality": "draft", "audio": False}],
         },
         "variables": [
-            {"name": "products", "type": "list", "validation": {"min_items": 1, "max_items": 10}, "fields": [
-                {"name": "image", "type": "asset", "kinds": ["image"], "required": True,
-                 "validation": {"min_width": 100}},
-                {"name": "name", "type": "text", "localizable": True, "required": True},
-                {"name": "price", "type": "number", "required": True, "validation": {"min": 0}},
-            ]},
+            {
+                "name": "products",
+                "type": "list",
+                "validation": {"min_items": 1, "max_items": 10},
+                "fields": [
+                    {
+                        "name": "image",
+                        "type": "asset",
+                        "kinds": ["image"],
+                        "required": True,
+                        "validation": {"min_width": 100},
+                    },
+                    {"name": "name", "type": "text", "localizable": True, "required": True},
+                    {"name": "price", "type": "number", "required": True, "validation": {"min": 0}},
+                ],
+            },
             {"name": "seconds", "type": "duration", "default": 0.5, "validation": {"min": 0.2, "max": 5}},
             {"name": "sale", "type": "text", "localizable": True},
         ],
@@ -63,9 +101,11 @@ def slideshow() -> dict[str, Any]:
 
 @pytest.fixture
 def assets(service: Service, media: Any) -> dict[str, str]:
-    return {"image": upload(service, media.image(size=(320, 180)), "lamp.png")["id"],
-            "small": upload(service, media.image(size=(64, 36), color="red"), "tiny.png")["id"],
-            "audio": upload(service, media.audio(duration=0.5), "tone.wav")["id"]}
+    return {
+        "image": upload(service, media.image(size=(320, 180)), "lamp.png")["id"],
+        "small": upload(service, media.image(size=(64, 36), color="red"), "tiny.png")["id"],
+        "audio": upload(service, media.audio(duration=0.5), "tone.wav")["id"],
+    }
 
 
 def create(svc: Service, doc: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -75,8 +115,10 @@ def create(svc: Service, doc: dict[str, Any] | None = None) -> dict[str, Any]:
 
 
 def items(image: str, n: int) -> list[dict[str, Any]]:
-    return [{"image": image, "name": {"$locales": {"en": f"Lamp {i}", "fr": f"Lampe {i}"}}, "price": 9.5 + i}
-            for i in range(n)]
+    return [
+        {"image": image, "name": {"$locales": {"en": f"Lamp {i}", "fr": f"Lampe {i}"}}, "price": 9.5 + i}
+        for i in range(n)
+    ]
 
 
 def put(svc: Service, template_id: str, doc: dict[str, Any], if_match: str | None) -> Any:
@@ -128,7 +170,9 @@ def test_create_get_list_replace_with_versions(service: Service) -> None:
     assert service.get(f"/v1/templates/{tid}/versions/9").json()["code"] == "not-found"
     page = service.get(f"/v1/templates/{tid}/versions", params={"limit": 1})
     assert page.json()["has_more"] and 'rel="next"' in page.headers["link"]
-    nxt = service.get(f"/v1/templates/{tid}/versions", params={"limit": 1, "cursor": page.json()["next_cursor"]})
+    nxt = service.get(
+        f"/v1/templates/{tid}/versions", params={"limit": 1, "cursor": page.json()["next_cursor"]}
+    )
     assert [v["number"] for v in nxt.json()["data"]] == [1]
 
     r = service.post(f"/v1/templates/{tid}/versions/1/restore", headers={"If-Match": '"2"'})
@@ -152,14 +196,19 @@ def test_a_placeholder_without_a_variable_is_refused_at_save_with_its_pointer(se
     body = r.json()
     assert body["code"] == "template-invalid"
     errors = {(e["pointer"], e["detail"]) for e in body["errors"]}
-    assert ("#/variables/3/type", "expected 'text', 'number', 'integer', 'boolean', 'color', 'duration', 'asset' "
-            "or 'list'") in errors
+    assert (
+        "#/variables/3/type",
+        "expected 'text', 'number', 'integer', 'boolean', 'color', 'duration', 'asset' or 'list'",
+    ) in errors
     # Placeholders are checked once the definitions parse: fix the variable, see the placeholders.
     doc["variables"][3]["type"] = "color"
     body = service.post("/v1/templates", json=doc).json()
     text = "#/edit/timeline/tracks/1/clips/0/asset/text"
     assert {(e["pointer"], e["detail"]) for e in body["errors"]} == {
-        (text, "{{product.title}}: the items of products have no field 'title' (they have image, name, price)"),
+        (
+            text,
+            "{{product.title}}: the items of products have no field 'title' (they have image, name, price)",
+        ),
         (text, "{{discount}} has no declared variable; declare it in `variables`"),
     }
     assert service.get("/v1/templates").json()["data"] == []
@@ -168,12 +217,27 @@ def test_a_placeholder_without_a_variable_is_refused_at_save_with_its_pointer(se
 def test_asset_ids_written_in_the_template_must_exist(service: Service) -> None:
     doc = slideshow()
     doc["edit"]["timeline"]["tracks"].append(
-        {"clips": [{"asset": {"type": "image", "src": "ast_01jdzzzzzzzzzzzzzzzzzzzzzz"}, "length": "end", "start": 0,
-                    "width": 0.2, "height": 0.2}]})
+        {
+            "clips": [
+                {
+                    "asset": {"type": "image", "src": "ast_01jdzzzzzzzzzzzzzzzzzzzzzz"},
+                    "length": "end",
+                    "start": 0,
+                    "width": 0.2,
+                    "height": 0.2,
+                }
+            ]
+        }
+    )
     body = service.post("/v1/templates", json=doc).json()
     assert body["code"] == "template-invalid"
-    assert body["errors"] == [{"pointer": "#/edit/timeline/tracks/3/clips/0/asset/src", "code": "asset_not_found",
-                               "detail": "no asset ast_01jdzzzzzzzzzzzzzzzzzzzzzz in this workspace"}]
+    assert body["errors"] == [
+        {
+            "pointer": "#/edit/timeline/tracks/3/clips/0/asset/src",
+            "code": "asset_not_found",
+            "detail": "no asset ast_01jdzzzzzzzzzzzzzzzzzzzzzz in this workspace",
+        }
+    ]
 
 
 def test_the_variables_as_json_schema(service: Service, assets: dict[str, str]) -> None:
@@ -209,13 +273,16 @@ def test_preview_fills_the_template_in_the_locale(service: Service, assets: dict
     assert len(r.json()["edit"]["timeline"]["tracks"]) == 2 and r.json()["template"]["locale"] == "en"
 
 
-def test_every_bad_value_is_reported_at_once_with_the_variables_name(service: Service,
-                                                                   assets: dict[str, str]) -> None:
+def test_every_bad_value_is_reported_at_once_with_the_variables_name(
+    service: Service, assets: dict[str, str]
+) -> None:
     tid = create(service)["id"]
     values = {
-        "products": [{"image": assets["audio"], "name": "A", "price": "free"},
-                     {"image": assets["small"], "price": 3},
-                     {"image": "ast_01jdzzzzzzzzzzzzzzzzzzzzzz", "name": "C", "price": -1}],
+        "products": [
+            {"image": assets["audio"], "name": "A", "price": "free"},
+            {"image": assets["small"], "price": 3},
+            {"image": "ast_01jdzzzzzzzzzzzzzzzzzzzzzz", "name": "C", "price": -1},
+        ],
         "seconds": "soon",
         "colour": "red",
     }
@@ -226,18 +293,30 @@ def test_every_bad_value_is_reported_at_once_with_the_variables_name(service: Se
     got = {e["pointer"]: (e["code"], e["detail"]) for e in body["errors"]}
     assert got == {
         "#/locale": ("unknown_locale", "the template has no locale 'de' (it has en, fr)"),
-        "#/values/colour": ("unknown_variable", "colour: unknown variable; this template declares products, "
-                                                "sale, seconds"),
-        "#/values/products/0/image": ("asset_kind", f"products[0].image: {assets['audio']} is an audio asset; "
-                                                    "this variable takes image"),
+        "#/values/colour": (
+            "unknown_variable",
+            "colour: unknown variable; this template declares products, sale, seconds",
+        ),
+        "#/values/products/0/image": (
+            "asset_kind",
+            f"products[0].image: {assets['audio']} is an audio asset; this variable takes image",
+        ),
         "#/values/products/0/price": ("wrong_type", "products[0].price: expected a number, got text"),
-        "#/values/products/1/image": ("resolution", f"products[1].image: {assets['small']} is 64 pixels wide; "
-                                                    "at least 100 needed"),
+        "#/values/products/1/image": (
+            "resolution",
+            f"products[1].image: {assets['small']} is 64 pixels wide; at least 100 needed",
+        ),
         "#/values/products/1/name": ("missing", "products[1].name: required, and no value was given"),
-        "#/values/products/2/image": ("asset_not_found", "products[2].image: no asset ast_01jdzzzzzzzzzzzzzzzzzzzzzz"),
+        "#/values/products/2/image": (
+            "asset_not_found",
+            "products[2].image: no asset ast_01jdzzzzzzzzzzzzzzzzzzzzzz",
+        ),
         "#/values/products/2/price": ("out_of_range", "products[2].price: -1 is below the minimum 0"),
-        "#/values/seconds": ("invalid_duration", 'seconds: expected a number of seconds (2.5), "hh:mm:ss.mmm" '
-                                                 "(\"00:01:02.500\"), or frames (\"48f\"), got 'soon'"),
+        "#/values/seconds": (
+            "invalid_duration",
+            'seconds: expected a number of seconds (2.5), "hh:mm:ss.mmm" '
+            '("00:01:02.500"), or frames ("48f"), got \'soon\'',
+        ),
     }
     r = service.post(f"/v1/templates/{tid}/preview", json={"values": {}, "version": 5})
     assert r.status_code == 404 and r.json()["errors"][0]["pointer"] == "#/version"
@@ -245,14 +324,17 @@ def test_every_bad_value_is_reported_at_once_with_the_variables_name(service: Se
     assert r.status_code == 422 and r.json()["code"] == "validation-error"
 
 
-def test_a_merged_edit_that_cannot_render_points_into_the_template(service: Service,
-                                                                   assets: dict[str, str]) -> None:
+def test_a_merged_edit_that_cannot_render_points_into_the_template(
+    service: Service, assets: dict[str, str]
+) -> None:
     doc = slideshow()
     # `scale` takes a number; a duration variable written there is fine at save time, not with "2s".
     doc["edit"]["timeline"]["tracks"][0]["clips"][0]["scale"] = "{{seconds}}"
     tid = create(service, doc)["id"]
-    r = service.post(f"/v1/templates/{tid}/preview",
-                     json={"values": {"products": items(assets["image"], 3), "seconds": "2s"}})
+    r = service.post(
+        f"/v1/templates/{tid}/preview",
+        json={"values": {"products": items(assets["image"], 3), "seconds": "2s"}},
+    )
     body = r.json()
     assert r.status_code == 422 and body["code"] == "edit-invalid"
     assert {e["pointer"] for e in body["errors"]} == {"#/edit/timeline/tracks/0/clips/0/scale"}
@@ -268,8 +350,10 @@ def test_renders_from_a_template_follow_the_number_of_items(rendering: Service, 
     tid = create(svc)["id"]
     made = {}
     for n in (2, 3):
-        r = svc.post(f"/v1/templates/{tid}/renders",
-                     json={"values": {"products": items(image, n)}, "locale": "fr", "metadata": {"n": n}})
+        r = svc.post(
+            f"/v1/templates/{tid}/renders",
+            json={"values": {"products": items(image, n)}, "locale": "fr", "metadata": {"n": n}},
+        )
         assert r.status_code == 202, r.text
         assert r.json()["template"] == {"id": tid, "version": 1, "locale": "fr"}
         assert r.headers["location"].endswith(f"/v1/renders/{r.json()['id']}")
@@ -284,22 +368,33 @@ def test_renders_from_a_template_follow_the_number_of_items(rendering: Service, 
         path.write_bytes(content.content)
         assert probe(path).duration == pytest.approx(0.5 * n, abs=0.05)
     # Other outputs than the template's, and a dry run that creates nothing.
-    r = svc.post(f"/v1/templates/{tid}/renders", json={
-        "values": {"products": items(image, 2)}, "dry_run": True,
-        "outputs": [{"width": 90, "height": 160, "fps": 10, "quality": "draft"}]})
+    r = svc.post(
+        f"/v1/templates/{tid}/renders",
+        json={
+            "values": {"products": items(image, 2)},
+            "dry_run": True,
+            "outputs": [{"width": 90, "height": 160, "fps": 10, "quality": "draft"}],
+        },
+    )
     assert r.status_code == 200, r.text
     plan = r.json()
     assert plan["duration"] == 1.0 and [(o["width"], o["height"]) for o in plan["outputs"]] == [(90, 160)]
     assert plan["template"] == {"id": tid, "version": 1, "locale": "en"}
-    r = svc.post(f"/v1/templates/{tid}/renders", json={"values": {"products": items(image, 1)},
-                                                       "outputs": [{"width": 90, "height": 160, "format": "avi"}]})
+    r = svc.post(
+        f"/v1/templates/{tid}/renders",
+        json={
+            "values": {"products": items(image, 1)},
+            "outputs": [{"width": 90, "height": 160, "format": "avi"}],
+        },
+    )
     assert r.status_code == 422 and r.json()["code"] == "edit-invalid"
     assert r.json()["errors"][0]["pointer"] == "#/outputs/0/format"
     assert len(svc.get("/v1/renders").json()["data"]) == 2
 
 
-def test_rendering_needs_renders_write_and_another_workspace_sees_nothing(service: Service,
-                                                                          assets: dict[str, str]) -> None:
+def test_rendering_needs_renders_write_and_another_workspace_sees_nothing(
+    service: Service, assets: dict[str, str]
+) -> None:
     tid = create(service)["id"]
     reader = service.new_key("templates:read")
     values = {"values": {"products": items(assets["image"], 1)}}
@@ -313,15 +408,21 @@ def test_rendering_needs_renders_write_and_another_workspace_sees_nothing(servic
     assert service.get("/v1/templates", other).json()["data"] == []
 
 
-def test_an_idempotency_key_makes_one_template_and_one_render(service: Service, assets: dict[str, str]) -> None:
+def test_an_idempotency_key_makes_one_template_and_one_render(
+    service: Service, assets: dict[str, str]
+) -> None:
     first = service.post("/v1/templates", json=slideshow(), headers={"Idempotency-Key": "tpl-create-1"})
     again = service.post("/v1/templates", json=slideshow(), headers={"Idempotency-Key": "tpl-create-1"})
     assert first.status_code == again.status_code == 201 and again.json()["id"] == first.json()["id"]
     assert again.headers["idempotent-replayed"] == "true" and again.headers["etag"] == '"1"'
     tid = first.json()["id"]
     body = {"values": {"products": items(assets["image"], 1)}}
-    first = service.post(f"/v1/templates/{tid}/renders", json=body, headers={"Idempotency-Key": "tpl-render-1"})
-    again = service.post(f"/v1/templates/{tid}/renders", json=body, headers={"Idempotency-Key": "tpl-render-1"})
+    first = service.post(
+        f"/v1/templates/{tid}/renders", json=body, headers={"Idempotency-Key": "tpl-render-1"}
+    )
+    again = service.post(
+        f"/v1/templates/{tid}/renders", json=body, headers={"Idempotency-Key": "tpl-render-1"}
+    )
     assert first.status_code == again.status_code == 202 and again.json()["id"] == first.json()["id"]
     assert again.headers["location"] == first.headers["location"]
     assert len(service.get("/v1/renders").json()["data"]) == 1
@@ -343,15 +444,22 @@ PLAIN_OUTPUTS = [{"width": 160, "height": 90, "fps": 10, "quality": "draft", "au
 
 def branded(kit: str | None = None) -> dict[str, Any]:
     """A text over the kit's primary colour; the text is a variable."""
-    edit: dict[str, Any] = {"timeline": {"background": "{{brand.colors.primary}}", "tracks": [
-        {"clips": [{"asset": {"type": "text", "text": "{{t}}"}, "length": 1}]}]}, "outputs": PLAIN_OUTPUTS}
+    edit: dict[str, Any] = {
+        "timeline": {
+            "background": "{{brand.colors.primary}}",
+            "tracks": [{"clips": [{"asset": {"type": "text", "text": "{{t}}"}, "length": 1}]}],
+        },
+        "outputs": PLAIN_OUTPUTS,
+    }
     if kit is not None:
         edit["brand"] = kit
     return {"name": "branded", "edit": edit, "variables": [{"name": "t", "type": "text"}]}
 
 
 def kit(svc: Service, primary: str, token: str | None = None) -> str:
-    r = svc.post("/v1/brand_kits", token=token, json={"name": f"kit {primary}", "colors": {"primary": primary}})
+    r = svc.post(
+        "/v1/brand_kits", token=token, json={"name": f"kit {primary}", "colors": {"primary": primary}}
+    )
     assert r.status_code == 201, r.text
     return str(r.json()["id"])
 
@@ -384,7 +492,9 @@ def test_values_are_not_scanned_for_placeholders_the_brand_fills_the_template(re
     plain = create(service, branded())["id"]
     body = service.post(f"/v1/templates/{plain}/preview", json={"values": {"t": text}}).json()
     assert body["code"] == "edit-invalid"
-    assert [(e["pointer"], e["code"]) for e in body["errors"]] == [("#/edit/timeline/background", "brand_missing")]
+    assert [(e["pointer"], e["code"]) for e in body["errors"]] == [
+        ("#/edit/timeline/background", "brand_missing")
+    ]
 
 
 def test_check_with_a_brand_kit_override_uses_it(service: Service) -> None:
@@ -403,8 +513,13 @@ def test_a_template_naming_a_brand_kit_of_another_workspace_is_refused(service: 
     for named in (theirs, "bk_" + "0" * 26):
         body = service.post("/v1/templates", json=branded(named)).json()
         assert body["code"] == "template-invalid", body
-        assert body["errors"] == [{"pointer": "#/edit/brand", "code": "brand_not_found",
-                                   "detail": f"no brand kit {named} in this workspace"}]
+        assert body["errors"] == [
+            {
+                "pointer": "#/edit/brand",
+                "code": "brand_not_found",
+                "detail": f"no brand kit {named} in this workspace",
+            }
+        ]
 
 
 def test_numbers_that_are_not_json_or_too_large_are_422(service: Service) -> None:
@@ -413,29 +528,63 @@ def test_numbers_that_are_not_json_or_too_large_are_422(service: Service) -> Non
     assert body["code"] == "template-invalid"
     assert body["errors"][0]["pointer"] == "#/edit/timeline/tracks/0/clips/0/length"
     variables = [{"name": "t", "type": "text"}, {"name": "n", "type": "number"}]
-    tid = create(service, {**branded(), "edit": {**branded()["edit"], "timeline": {"tracks": [
-        {"clips": [{"asset": {"type": "text", "text": "{{t}} {{n}}"}, "length": 1}]}]}}, "variables": variables})["id"]
+    tid = create(
+        service,
+        {
+            **branded(),
+            "edit": {
+                **branded()["edit"],
+                "timeline": {
+                    "tracks": [{"clips": [{"asset": {"type": "text", "text": "{{t}} {{n}}"}, "length": 1}]}]
+                },
+            },
+            "variables": variables,
+        },
+    )["id"]
     r = raw_post(service, f"/v1/templates/{tid}/preview", '{"values": {"n": 1' + "0" * 400 + "}}")
     assert r.status_code == 422 and r.json()["code"] == "values-invalid", r.text
     assert r.json()["errors"][0]["pointer"] == "#/values/n" and "too large" in r.json()["errors"][0]["detail"]
     r = raw_post(service, f"/v1/templates/{tid}/preview", '{"values": {"n": NaN}}')
     assert r.json()["errors"][0]["detail"].startswith("n: not a finite number"), r.text
-    r = raw_post(service, f"/v1/templates/{tid}/renders", '{"values": {"t": "a"}, "metadata": {"x": Infinity}}')
+    r = raw_post(
+        service, f"/v1/templates/{tid}/renders", '{"values": {"t": "a"}, "metadata": {"x": Infinity}}'
+    )
     assert r.status_code == 422, r.text
-    assert r.json()["errors"] == [{"pointer": "#/metadata/x", "code": "invalid",
-                                   "detail": "numbers must be finite (not NaN or Infinity)"}]
+    assert r.json()["errors"] == [
+        {
+            "pointer": "#/metadata/x",
+            "code": "invalid",
+            "detail": "numbers must be finite (not NaN or Infinity)",
+        }
+    ]
 
 
 def test_a_locale_with_a_newline_is_refused(service: Service) -> None:
-    tid = create(service, {**branded(), "edit": {**branded()["edit"], "timeline": {"tracks": [
-        {"clips": [{"asset": {"type": "text", "text": "{{t}} {{locale}}"}, "length": 1}]}]}}})["id"]
-    assert service.post(f"/v1/templates/{tid}/preview", json={"values": {}, "locale": "en"}).status_code == 200
+    tid = create(
+        service,
+        {
+            **branded(),
+            "edit": {
+                **branded()["edit"],
+                "timeline": {
+                    "tracks": [
+                        {"clips": [{"asset": {"type": "text", "text": "{{t}} {{locale}}"}, "length": 1}]}
+                    ]
+                },
+            },
+        },
+    )["id"]
+    assert (
+        service.post(f"/v1/templates/{tid}/preview", json={"values": {}, "locale": "en"}).status_code == 200
+    )
     r = service.post(f"/v1/templates/{tid}/preview", json={"values": {}, "locale": "en\n"})
     assert r.status_code == 422, r.text
     assert r.json()["errors"][0]["pointer"] == "#/locale"
 
 
-def test_a_stored_version_a_newer_rule_refuses_is_422_not_500(service: Service, assets: dict[str, str]) -> None:
+def test_a_stored_version_a_newer_rule_refuses_is_422_not_500(
+    service: Service, assets: dict[str, str]
+) -> None:
     from sqlalchemy import select
 
     from reelforge.db.templates import TemplateVersion
@@ -448,9 +597,11 @@ def test_a_stored_version_a_newer_rule_refuses_is_422_not_500(service: Service, 
         stored.document = document
         db.commit()
     values = {"values": {"products": items(assets["image"], 1)}}
-    for method, url, body in (("post", f"/v1/templates/{tid}/preview", values),
-                              ("post", f"/v1/templates/{tid}/renders", values),
-                              ("get", f"/v1/templates/{tid}/variables", None)):
+    for method, url, body in (
+        ("post", f"/v1/templates/{tid}/preview", values),
+        ("post", f"/v1/templates/{tid}/renders", values),
+        ("get", f"/v1/templates/{tid}/variables", None),
+    ):
         r = getattr(service, method)(url, **({"json": body} if body is not None else {}))
         assert r.status_code == 422, r.text
         assert r.json()["code"] == "edit-invalid"
@@ -479,10 +630,15 @@ def check_openapi_examples(checker: Any, svc: Service, media: Any) -> None:
     checker.call("GET", "/v1/templates/{template_id}", params=target, expect=200)
     checker.send_examples("PUT", "/v1/templates/{template_id}", params=lambda: target, headers=current)
     checker.call("GET", "/v1/templates/{template_id}/versions", params=target, expect=200)
-    checker.call("GET", "/v1/templates/{template_id}/versions/{number}", params={**target, "number": "1"},
-                 expect=200)
-    checker.send_examples("POST", "/v1/templates/{template_id}/versions/{number}/restore",
-                          params=lambda: {**target, "number": "1"}, headers=current)
+    checker.call(
+        "GET", "/v1/templates/{template_id}/versions/{number}", params={**target, "number": "1"}, expect=200
+    )
+    checker.send_examples(
+        "POST",
+        "/v1/templates/{template_id}/versions/{number}/restore",
+        params=lambda: {**target, "number": "1"},
+        headers=current,
+    )
     checker.call("GET", "/v1/templates/{template_id}/variables", params=target, expect=200)
     checker.send_examples("POST", "/v1/templates/{template_id}/preview", params=lambda: target)
     checker.send_examples("POST", "/v1/templates/{template_id}/renders", params=lambda: target)
@@ -499,9 +655,12 @@ def record(root: Path) -> dict[str, Any]:
     import mediagen
 
     kept: dict[str, Any] = {}
-    files = {name: mediagen.make_image(root / name, size=(1200, 1200), color=colour)
-             for name, colour in (("sunset-lamp.png", "orange"), ("lagoon-mug.png", "teal"))}
+    files = {
+        name: mediagen.make_image(root / name, size=(1200, 1200), color=colour)
+        for name, colour in (("sunset-lamp.png", "orange"), ("lagoon-mug.png", "teal"))
+    }
     with running_service(root / "service", workers=1) as svc:
+
         def ok(name: str | None, r: Any, status: int) -> Any:
             assert r.status_code == status, (name, r.status_code, r.text)
             if name:
@@ -514,7 +673,9 @@ def record(root: Path) -> dict[str, Any]:
 
         lamp = upload(svc, files["sunset-lamp.png"], "sunset-lamp.png")["id"]
         mug = upload(svc, files["lagoon-mug.png"], "lagoon-mug.png")["id"]
-        doc = json.loads((Path(__file__).resolve().parents[1] / "examples" / "product-template.json").read_text())
+        doc = json.loads(
+            (Path(__file__).resolve().parents[1] / "examples" / "product-template.json").read_text()
+        )
         doc["edit"]["timeline"].pop("soundtrack")
         doc["edit"].pop("name")
         doc["edit"]["outputs"] = [{"aspect_ratio": "1:1", "resolution": "360p", "quality": "low"}]
@@ -535,53 +696,129 @@ def record(root: Path) -> dict[str, Any]:
         ok("TEMPLATE_VERSION_LIST", svc.get(f"/v1/templates/{tid}/versions", params={"limit": 2}), 200)
         ok("TEMPLATE_VERSION", svc.get(f"/v1/templates/{tid}/versions/1"), 200)
         kept["TEMPLATE_RESTORE"] = {"message": "back to the smaller badge"}
-        ok("TEMPLATE_RESTORED", svc.post(f"/v1/templates/{tid}/versions/1/restore",
-                                         headers={"If-Match": '"2"'}, json=kept["TEMPLATE_RESTORE"]), 200)
+        ok(
+            "TEMPLATE_RESTORED",
+            svc.post(
+                f"/v1/templates/{tid}/versions/1/restore",
+                headers={"If-Match": '"2"'},
+                json=kept["TEMPLATE_RESTORE"],
+            ),
+            200,
+        )
         ok("TEMPLATE_VARIABLES", svc.get(f"/v1/templates/{tid}/variables"), 200)
-        values = {"title": {"$locales": {"en": "This week's picks", "fr": "La sélection de la semaine"}},
-                  "products": [{"image": lamp, "name": {"$locales": {"en": "Sunset Lamp", "fr": "Lampe Couchant"}},
-                                "price": 49},
-                               {"image": mug, "name": {"$locales": {"en": "Lagoon Mug", "fr": "Tasse Lagon"}},
-                                "price": 12.5}],
-                  "sale": {"$locales": {"en": "-20% this week", "fr": "-20 % cette semaine"}}}
+        values = {
+            "title": {"$locales": {"en": "This week's picks", "fr": "La sélection de la semaine"}},
+            "products": [
+                {
+                    "image": lamp,
+                    "name": {"$locales": {"en": "Sunset Lamp", "fr": "Lampe Couchant"}},
+                    "price": 49,
+                },
+                {
+                    "image": mug,
+                    "name": {"$locales": {"en": "Lagoon Mug", "fr": "Tasse Lagon"}},
+                    "price": 12.5,
+                },
+            ],
+            "sale": {"$locales": {"en": "-20% this week", "fr": "-20 % cette semaine"}},
+        }
         kept["TEMPLATE_PREVIEW_REQUEST"] = {"values": values, "locale": "fr"}
-        ok("TEMPLATE_PREVIEW", svc.post(f"/v1/templates/{tid}/preview", json=kept["TEMPLATE_PREVIEW_REQUEST"]), 200)
-        kept["TEMPLATE_RENDER_REQUEST"] = {"values": values, "locale": "fr", "metadata": {"campaign": "week-48"}}
+        ok(
+            "TEMPLATE_PREVIEW",
+            svc.post(f"/v1/templates/{tid}/preview", json=kept["TEMPLATE_PREVIEW_REQUEST"]),
+            200,
+        )
+        kept["TEMPLATE_RENDER_REQUEST"] = {
+            "values": values,
+            "locale": "fr",
+            "metadata": {"campaign": "week-48"},
+        }
         r = svc.post(f"/v1/templates/{tid}/renders", json=kept["TEMPLATE_RENDER_REQUEST"])
         ok("TEMPLATE_RENDER_QUEUED", r, 202)
-        kept["TEMPLATE_RENDER_DRY_RUN"] = {"values": values, "locale": "en", "dry_run": True,
-                                           "outputs": [{"aspect_ratio": "9:16", "resolution": "360p"}]}
-        ok("TEMPLATE_RENDER_PLAN", svc.post(f"/v1/templates/{tid}/renders", json=kept["TEMPLATE_RENDER_DRY_RUN"]), 200)
+        kept["TEMPLATE_RENDER_DRY_RUN"] = {
+            "values": values,
+            "locale": "en",
+            "dry_run": True,
+            "outputs": [{"aspect_ratio": "9:16", "resolution": "360p"}],
+        }
+        ok(
+            "TEMPLATE_RENDER_PLAN",
+            svc.post(f"/v1/templates/{tid}/renders", json=kept["TEMPLATE_RENDER_DRY_RUN"]),
+            200,
+        )
 
         narrow = svc.new_key("renders:read")
         problem("ERROR_SCOPE_TEMPLATES_READ", svc.get("/v1/templates", narrow), 403, "insufficient-scope")
-        problem("ERROR_SCOPE_TEMPLATES_WRITE", svc.post("/v1/templates", narrow, json=create_body), 403,
-                "insufficient-scope")
-        problem("ERROR_TEMPLATE_NOT_FOUND", svc.get("/v1/templates/tpl_01jdzzzzzzzzzzzzzzzzzzzzzz"), 404, "not-found")
+        problem(
+            "ERROR_SCOPE_TEMPLATES_WRITE",
+            svc.post("/v1/templates", narrow, json=create_body),
+            403,
+            "insufficient-scope",
+        )
+        problem(
+            "ERROR_TEMPLATE_NOT_FOUND",
+            svc.get("/v1/templates/tpl_01jdzzzzzzzzzzzzzzzzzzzzzz"),
+            404,
+            "not-found",
+        )
         bad = copy.deepcopy(create_body)
-        bad["edit"]["timeline"]["tracks"][1]["clips"][1]["asset"]["text"] = "{{product.title}} · €{{product.price}}"
+        bad["edit"]["timeline"]["tracks"][1]["clips"][1]["asset"]["text"] = (
+            "{{product.title}} · €{{product.price}}"
+        )
         bad["variables"][2]["validation"]["pattern"] = "^\\d"
         problem("ERROR_TEMPLATE_INVALID", svc.post("/v1/templates", json=bad), 422, "template-invalid")
-        problem("ERROR_TEMPLATE_VALIDATION", svc.post("/v1/templates", json={**create_body, "title": "x"}), 422,
-                "validation-error")
+        problem(
+            "ERROR_TEMPLATE_VALIDATION",
+            svc.post("/v1/templates", json={**create_body, "title": "x"}),
+            422,
+            "validation-error",
+        )
         problem("ERROR_TEMPLATE_STALE", put(svc, tid, replace, '"1"'), 412, "precondition-failed")
         problem("ERROR_TEMPLATE_NO_IF_MATCH", put(svc, tid, replace, None), 428, "precondition-required")
-        problem("ERROR_TEMPLATE_VERSION_NOT_FOUND", svc.get(f"/v1/templates/{tid}/versions/9"), 404, "not-found")
-        wrong = {"values": {"title": "Picks", "products": [{"image": lamp, "name": "Sunset Lamp", "price": "49€"},
-                                                            {"name": "Lagoon Mug", "price": 12.5}],
-                            "colour": "red"}, "locale": "de"}
-        problem("ERROR_VALUES_INVALID", svc.post(f"/v1/templates/{tid}/preview", json=wrong), 422, "values-invalid")
-        r = svc.post(f"/v1/templates/{tid}/preview", json={"values": {**values, "seconds": 2, "products": [
-            {**values["products"][0], "image": lamp}]}, "locale": "en"})
+        problem(
+            "ERROR_TEMPLATE_VERSION_NOT_FOUND", svc.get(f"/v1/templates/{tid}/versions/9"), 404, "not-found"
+        )
+        wrong = {
+            "values": {
+                "title": "Picks",
+                "products": [
+                    {"image": lamp, "name": "Sunset Lamp", "price": "49€"},
+                    {"name": "Lagoon Mug", "price": 12.5},
+                ],
+                "colour": "red",
+            },
+            "locale": "de",
+        }
+        problem(
+            "ERROR_VALUES_INVALID",
+            svc.post(f"/v1/templates/{tid}/preview", json=wrong),
+            422,
+            "values-invalid",
+        )
+        r = svc.post(
+            f"/v1/templates/{tid}/preview",
+            json={
+                "values": {**values, "seconds": 2, "products": [{**values["products"][0], "image": lamp}]},
+                "locale": "en",
+            },
+        )
         assert r.status_code == 200, r.text
         long_sale = {"$locales": {"en": "x" * 20}}
-        r = svc.post(f"/v1/templates/{tid}/renders", json={"values": {**values, "sale": long_sale}, "outputs": [
-            {"aspect_ratio": "9:16", "resolution": "360p", "codec": "vp9"}]})
+        r = svc.post(
+            f"/v1/templates/{tid}/renders",
+            json={
+                "values": {**values, "sale": long_sale},
+                "outputs": [{"aspect_ratio": "9:16", "resolution": "360p", "codec": "vp9"}],
+            },
+        )
         problem("ERROR_TEMPLATE_EDIT_INVALID", r, 422, "edit-invalid")
         reader = svc.new_key("templates:read")
-        problem("ERROR_TEMPLATE_RENDERS_SCOPE", svc.post(f"/v1/templates/{tid}/renders", reader,
-                                                         json=kept["TEMPLATE_RENDER_REQUEST"]), 403,
-                "insufficient-scope")
+        problem(
+            "ERROR_TEMPLATE_RENDERS_SCOPE",
+            svc.post(f"/v1/templates/{tid}/renders", reader, json=kept["TEMPLATE_RENDER_REQUEST"]),
+            403,
+            "insufficient-scope",
+        )
         wait(svc, kept["TEMPLATE_RENDER_QUEUED"]["id"])
     return kept
 

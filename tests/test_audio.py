@@ -41,8 +41,15 @@ def lavfi(graph: FilterGraph, source: str) -> str:
     return f"{graph.add_input(source, ['-f', 'lavfi'])}:a"
 
 
-def place(stream: str, start: float = 0, length: float = 1, *, trim: Fraction = Fraction(0),
-          source_duration: Fraction | None = None, **kw: Any) -> AudioPlacement:
+def place(
+    stream: str,
+    start: float = 0,
+    length: float = 1,
+    *,
+    trim: Fraction = Fraction(0),
+    source_duration: Fraction | None = None,
+    **kw: Any,
+) -> AudioPlacement:
     return AudioPlacement(stream, Fraction(str(start)), Fraction(str(length)), trim, source_duration, **kw)
 
 
@@ -57,12 +64,24 @@ def render(graph: FilterGraph, label: str) -> np.ndarray:
     return np.frombuffer(proc.stdout, np.float32).reshape(-1, 2)
 
 
-def mix(placements_of: Placer, duration: float | Fraction, *, ducking: Ducking | None = None,
-        loudness: Loudness | None = None, loudness_measurement: LoudnessMeasurement | None = None) -> np.ndarray:
+def mix(
+    placements_of: Placer,
+    duration: float | Fraction,
+    *,
+    ducking: Ducking | None = None,
+    loudness: Loudness | None = None,
+    loudness_measurement: LoudnessMeasurement | None = None,
+) -> np.ndarray:
     """Build a graph, let ``placements_of(graph)`` add the sources, render the mix."""
     graph = FilterGraph()
-    label = build_audio_mix(graph, placements_of(graph), duration=Fraction(str(duration)), ducking=ducking,
-                            loudness=loudness, loudness_measurement=loudness_measurement)
+    label = build_audio_mix(
+        graph,
+        placements_of(graph),
+        duration=Fraction(str(duration)),
+        ducking=ducking,
+        loudness=loudness,
+        loudness_measurement=loudness_measurement,
+    )
     return render(graph, label)
 
 
@@ -87,9 +106,27 @@ def integrated_lufs(x: np.ndarray, tmp_path: Path) -> float:
     raw = tmp_path / "mix.f32"
     raw.write_bytes(x.astype(np.float32).tobytes())
     proc = subprocess.run(
-        [ffmpeg_exe(), "-hide_banner", "-nostdin", "-f", "f32le", "-ar", str(SR), "-ac", "2",
-         "-i", str(raw), "-af", "ebur128", "-f", "null", "-"],
-        capture_output=True, text=True, timeout=60,
+        [
+            ffmpeg_exe(),
+            "-hide_banner",
+            "-nostdin",
+            "-f",
+            "f32le",
+            "-ar",
+            str(SR),
+            "-ac",
+            "2",
+            "-i",
+            str(raw),
+            "-af",
+            "ebur128",
+            "-f",
+            "null",
+            "-",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     return float(re.findall(r"I:\s+(-?[\d.]+) LUFS", proc.stderr)[-1])
 
@@ -100,8 +137,10 @@ def integrated_lufs(x: np.ndarray, tmp_path: Path) -> float:
 @pytest.mark.parametrize("duration", [1.5, 2.0])
 def test_length_is_sample_exact(duration: float) -> None:
     # One sound runs past the end, one ends early: the mix is cut and padded to the timeline.
-    x = mix(lambda g: [place(lavfi(g, "sine=f=440:d=3"), 0, 3), place(lavfi(g, "sine=f=660:d=1"), 0.2, 0.5)],
-            duration)
+    x = mix(
+        lambda g: [place(lavfi(g, "sine=f=440:d=3"), 0, 3), place(lavfi(g, "sine=f=660:d=1"), 0.2, 0.5)],
+        duration,
+    )
     assert x.shape == (round(duration * SR), 2)
     assert amplitude(x, 440, duration - 0.2, duration) == pytest.approx(SINE_UPMIXED, rel=0.02)
 
@@ -128,8 +167,14 @@ def test_volume_minus_6db_halves_the_amplitude() -> None:
 
 
 def test_inputs_are_summed_at_their_own_level() -> None:
-    x = mix(lambda g: [place(lavfi(g, "sine=f=440:d=1")), place(lavfi(g, "sine=f=440:d=1")),
-                       place(lavfi(g, "sine=f=660:d=1"))], 1)
+    x = mix(
+        lambda g: [
+            place(lavfi(g, "sine=f=440:d=1")),
+            place(lavfi(g, "sine=f=440:d=1")),
+            place(lavfi(g, "sine=f=660:d=1")),
+        ],
+        1,
+    )
     assert amplitude(x, 440, 0.1, 0.9) == pytest.approx(2 * SINE_UPMIXED, rel=0.01)
     assert amplitude(x, 660, 0.1, 0.9) == pytest.approx(SINE_UPMIXED, rel=0.01)
 
@@ -166,8 +211,20 @@ def test_encoded_sources_are_resampled_and_trimmed(media: Any) -> None:
 
 def test_fade_in_ramps_up_and_fade_out_ends_with_the_sound() -> None:
     # The source (1.5 s after the trim) runs out before the 2 s clip: the fade-out ends with it.
-    x = mix(lambda g: [place(lavfi(g, "sine=f=440:d=2"), 0, 2, trim=Fraction(1, 2), source_duration=Fraction(2),
-                             fade_in=Fraction(4, 5), fade_out=Fraction(1, 2))], 2)
+    x = mix(
+        lambda g: [
+            place(
+                lavfi(g, "sine=f=440:d=2"),
+                0,
+                2,
+                trim=Fraction(1, 2),
+                source_duration=Fraction(2),
+                fade_in=Fraction(4, 5),
+                fade_out=Fraction(1, 2),
+            )
+        ],
+        2,
+    )
     levels = [amplitude(x, 440, t, t + 0.1) / SINE_UPMIXED for t in (0.0, 0.15, 0.35, 0.5, 0.65)]
     assert levels == sorted(levels)
     assert levels[0] < 0.1
@@ -215,7 +272,9 @@ def test_volume_keyframes_with_easing() -> None:
         Keyframe(time=1, value=1, easing="ease-in"),
         Keyframe(time="60f", value=0),  # 2 s at 30 fps
     )
-    x = mix(lambda g: [place(lavfi(g, "sine=f=440:d=3"), 0.5, 2.5, volume_keyframes=keyframes, volume=0.5)], 3)
+    x = mix(
+        lambda g: [place(lavfi(g, "sine=f=440:d=3"), 0.5, 2.5, volume_keyframes=keyframes, volume=0.5)], 3
+    )
 
     def gain(t: float) -> float:
         return amplitude(x, 440, t - 0.02, t + 0.02) / (0.5 * SINE_UPMIXED)
@@ -235,16 +294,24 @@ def test_ducking_spans_merge_overlapping_and_close_voices() -> None:
     def voice(start: float, length: float) -> AudioPlacement:
         return place("0:a", start, length, role="voice")
 
-    placements = [voice(1, 1), voice(1.5, 1), voice(2.6, 0.5), voice(5, 1), place("1:a", 0, 9, role="music"),
-                  voice(8, 3)]
+    placements = [
+        voice(1, 1),
+        voice(1.5, 1),
+        voice(2.6, 0.5),
+        voice(5, 1),
+        place("1:a", 0, 9, role="music"),
+        voice(8, 3),
+    ]
     spans = ducking_spans(placements, duration=Fraction(9), gap=Fraction(1, 5))
     assert spans == [(1, Fraction(31, 10)), (5, 6), (8, 9)]
 
 
 def test_ducking_lowers_music_while_a_voice_plays() -> None:
     def placements(g: FilterGraph) -> list[AudioPlacement]:
-        return [place(lavfi(g, "sine=f=440:d=5"), 0, 4, role="music"),
-                place(lavfi(g, "sine=f=1000:d=5"), 1.5, 1, role="voice")]
+        return [
+            place(lavfi(g, "sine=f=440:d=5"), 0, 4, role="music"),
+            place(lavfi(g, "sine=f=1000:d=5"), 1.5, 1, role="voice"),
+        ]
 
     ducking = Ducking(amount="-12dB", attack=0.25, release=0.5)
     x = mix(placements, 4, ducking=ducking)
@@ -272,11 +339,14 @@ def _dynamic(gain: float) -> Placer:
     return lambda g: [place(lavfi(g, DYNAMIC), 0, 3, volume=gain)]
 
 
-def measure(placements_of: Placer, duration: Fraction, loudness: Loudness, tmp_path: Path) -> LoudnessMeasurement:
+def measure(
+    placements_of: Placer, duration: Fraction, loudness: Loudness, tmp_path: Path
+) -> LoudnessMeasurement:
     graph = FilterGraph()
     stats = tmp_path / "loudness.json"
-    label = build_loudness_analysis(graph, placements_of(graph), duration=duration, ducking=None,
-                                    loudness=loudness, stats_file=str(stats))
+    label = build_loudness_analysis(
+        graph, placements_of(graph), duration=duration, ducking=None, loudness=loudness, stats_file=str(stats)
+    )
     # The lead's runner is the path the compiler will take.
     run_ffmpeg(analysis_args(graph, label), duration=float(duration))
     return parse_loudnorm_json(stats.read_text())
@@ -297,10 +367,16 @@ def test_two_pass_limits_peaks_that_the_gain_would_clip(tmp_path: Path) -> None:
     # they carry too little energy for limiting them to move the loudness much.
     source = "aevalsrc=exprs=0.8*lt(mod(t\\,0.5)\\,0.0002)+0.1*sin(2*PI*440*t):s=48000:d=3"
     loudness = Loudness(target=-14, true_peak=-1)
-    measurement = measure(lambda g: [place(lavfi(g, source), 0, 3, volume=0.5)], Fraction(3), loudness, tmp_path)
+    measurement = measure(
+        lambda g: [place(lavfi(g, source), 0, 3, volume=0.5)], Fraction(3), loudness, tmp_path
+    )
     assert measurement.input_tp + (-14 - measurement.input_i) > -1
-    x = mix(lambda g: [place(lavfi(g, source), 0, 3, volume=0.5)], 3, loudness=loudness,
-            loudness_measurement=measurement)
+    x = mix(
+        lambda g: [place(lavfi(g, source), 0, 3, volume=0.5)],
+        3,
+        loudness=loudness,
+        loudness_measurement=measurement,
+    )
     assert integrated_lufs(x, tmp_path) == pytest.approx(-14, abs=0.5)
     assert np.abs(x).max() <= 10 ** (-1 / 20) + 1e-3
 
@@ -319,8 +395,12 @@ def test_silent_measurement_leaves_the_mix_alone(tmp_path: Path) -> None:
     loudness = Loudness()
     measurement = measure(lambda g: [place(lavfi(g, "anullsrc=d=1"), 0, 1)], Fraction(1), loudness, tmp_path)
     assert measurement.input_i < -70
-    x = mix(lambda g: [place(lavfi(g, "anullsrc=d=1"), 0, 1)], 1, loudness=loudness,
-            loudness_measurement=measurement)
+    x = mix(
+        lambda g: [place(lavfi(g, "anullsrc=d=1"), 0, 1)],
+        1,
+        loudness=loudness,
+        loudness_measurement=measurement,
+    )
     assert x.shape == (SR, 2)
     assert not x.any()
 

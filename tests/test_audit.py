@@ -38,7 +38,8 @@ def test_key_changes_are_audited_with_actor_and_request(service: Service) -> Non
     bootstrap = entries(svc)
     # the first key was made by the server itself
     assert [(e["action"], e["actor"], e["resource"]["id"]) for e in bootstrap] == [
-        ("key.created", {"type": "system", "id": None}, admin_id)]
+        ("key.created", {"type": "system", "id": None}, admin_id)
+    ]
 
     r = svc.post("/v1/keys", json={"name": "cms", "scopes": ["renders:write", "renders:read"]})
     key = r.json()
@@ -55,19 +56,27 @@ def test_key_changes_are_audited_with_actor_and_request(service: Service) -> Non
     roll = entries(svc, action="key.rolled")
     assert [e["resource"]["id"] for e in roll] == [key["id"]]
     assert roll[0]["details"]["replaced_by"] == rolled["id"]
-    assert [e["resource"]["id"] for e in entries(svc, action="key.created", resource_id=rolled["id"])] == [rolled["id"]]
+    assert [e["resource"]["id"] for e in entries(svc, action="key.created", resource_id=rolled["id"])] == [
+        rolled["id"]
+    ]
 
     r = svc.post(f"/v1/keys/{rolled['id']}/revoke")
     revoked = entries(svc, action="key.revoked")
-    assert [(e["resource"]["id"], e["request_id"]) for e in revoked] == [(rolled["id"], r.headers["x-request-id"])]
+    assert [(e["resource"]["id"], e["request_id"]) for e in revoked] == [
+        (rolled["id"], r.headers["x-request-id"])
+    ]
     svc.post(f"/v1/keys/{rolled['id']}/revoke")  # again: nothing changes, nothing recorded
     assert len(entries(svc, action="key.revoked")) == 1
 
     # newest first; prefix filter; actor filter
     everything = entries(svc)
     assert [(e["action"], e["resource"]["id"]) for e in everything] == [
-        ("key.revoked", rolled["id"]), ("key.rolled", key["id"]), ("key.created", rolled["id"]),
-        ("key.created", key["id"]), ("key.created", admin_id)]
+        ("key.revoked", rolled["id"]),
+        ("key.rolled", key["id"]),
+        ("key.created", rolled["id"]),
+        ("key.created", key["id"]),
+        ("key.created", admin_id),
+    ]
     assert {e["action"] for e in entries(svc, action="key.*")} == {"key.created", "key.rolled", "key.revoked"}
     assert len(entries(svc, actor_id=admin_id)) == len(everything) - 1
     paged = entries(svc, limit=2)
@@ -78,8 +87,10 @@ def test_oauth_clients_deletes_and_admin_only(service: Service, media: Any) -> N
     svc = service
     client = svc.post("/v1/oauth/clients", json={"name": "zapier", "scopes": ["renders:read"]}).json()
     svc.post(f"/v1/oauth/clients/{client['id']}/revoke")
-    assert [e["action"] for e in entries(svc, resource_id=client["id"])] == ["oauth_client.revoked",
-                                                                             "oauth_client.created"]
+    assert [e["action"] for e in entries(svc, resource_id=client["id"])] == [
+        "oauth_client.revoked",
+        "oauth_client.created",
+    ]
     assert client["client_secret"] not in str(entries(svc))
 
     with Path(media.image(color="red")).open("rb") as f:
@@ -87,7 +98,10 @@ def test_oauth_clients_deletes_and_admin_only(service: Service, media: Any) -> N
     r = svc.client.delete(f"/v1/assets/{asset['id']}", headers=svc.headers())
     assert r.status_code == 204
     [deleted] = entries(svc, action="asset.deleted")
-    assert deleted["resource"] == {"type": "asset", "id": asset["id"]} and deleted["details"]["name"] == "logo.png"
+    assert (
+        deleted["resource"] == {"type": "asset", "id": asset["id"]}
+        and deleted["details"]["name"] == "logo.png"
+    )
     assert deleted["request_id"] == r.headers["x-request-id"]
 
     project = svc.post("/v1/projects", json={"name": "gone", "edit": COLOUR}).json()
@@ -117,8 +131,11 @@ def test_oauth_clients_deletes_and_admin_only(service: Service, media: Any) -> N
 
 def test_cli_key_commands_are_audited_as_system(tmp_path: Path) -> None:
     with running_service(tmp_path, "sqlite") as svc:
-        env = {"REELFORGE_DATA_DIR": str(svc.data_dir),
-               "REELFORGE_DATABASE_URL": svc.services.settings.resolved_database_url(), "COLUMNS": "250"}
+        env = {
+            "REELFORGE_DATA_DIR": str(svc.data_dir),
+            "REELFORGE_DATABASE_URL": svc.services.settings.resolved_database_url(),
+            "COLUMNS": "250",
+        }
 
         def run(*args: str) -> str:
             done = CliRunner().invoke(app, ["keys", *args], env=env)
@@ -128,24 +145,40 @@ def test_cli_key_commands_are_audited_as_system(tmp_path: Path) -> None:
         key_id = run("create", "--scope", "renders:read", "--name", "ci").split()[0]
         new_id = run("roll", key_id, "--grace", "60").split()[0]
         run("revoke", new_id)
-        found = [(e["action"], e["resource"]["id"], e["actor"]["type"], e["request_id"])
-                 for e in entries(svc) if e["resource"]["id"] in (key_id, new_id)]
-        assert found == [("key.revoked", new_id, "system", None), ("key.rolled", key_id, "system", None),
-                         ("key.created", new_id, "system", None), ("key.created", key_id, "system", None)]
+        found = [
+            (e["action"], e["resource"]["id"], e["actor"]["type"], e["request_id"])
+            for e in entries(svc)
+            if e["resource"]["id"] in (key_id, new_id)
+        ]
+        assert found == [
+            ("key.revoked", new_id, "system", None),
+            ("key.rolled", key_id, "system", None),
+            ("key.created", new_id, "system", None),
+            ("key.created", key_id, "system", None),
+        ]
 
 
 def test_template_and_brand_kit_deletes_and_batch_cancels_are_audited(service: Service) -> None:
     svc = service
-    template = {"name": "card", "variables": [{"name": "title", "type": "text", "required": True}],
-                "edit": {"timeline": {"tracks": [{"clips": [{"asset": {"type": "text", "text": "{{title}}"},
-                                                             "length": 1}]}]},
-                         "outputs": [{"width": 160, "height": 90, "quality": "draft"}]}}
+    template = {
+        "name": "card",
+        "variables": [{"name": "title", "type": "text", "required": True}],
+        "edit": {
+            "timeline": {
+                "tracks": [{"clips": [{"asset": {"type": "text", "text": "{{title}}"}, "length": 1}]}]
+            },
+            "outputs": [{"width": 160, "height": 90, "quality": "draft"}],
+        },
+    }
     gone = svc.post("/v1/templates", json=template).json()
     r = svc.client.delete(f"/v1/templates/{gone['id']}", headers=svc.headers())
     assert r.status_code == 204, r.text
     [deleted] = entries(svc, action="template.deleted")
     assert deleted["resource"] == {"type": "template", "id": gone["id"]}
-    assert deleted["details"] == {"name": "card", "version": 1} and deleted["request_id"] == r.headers["x-request-id"]
+    assert (
+        deleted["details"] == {"name": "card", "version": 1}
+        and deleted["request_id"] == r.headers["x-request-id"]
+    )
     assert deleted["actor"]["id"] == _admin_key_id(svc)
 
     kit = svc.post("/v1/brand_kits", json={"name": "Acme", "colors": {"primary": "#ff3300"}})
@@ -154,10 +187,15 @@ def test_template_and_brand_kit_deletes_and_batch_cancels_are_audited(service: S
     assert [e["resource"]["id"] for e in entries(svc, action="brand_kit.deleted")] == [kit.json()["id"]]
 
     kept = svc.post("/v1/templates", json=template).json()
-    batch = svc.post("/v1/batches", json={"template_id": kept["id"], "rows": [{"title": "a"}, {"title": "b"}]})
+    batch = svc.post(
+        "/v1/batches", json={"template_id": kept["id"], "rows": [{"title": "a"}, {"title": "b"}]}
+    )
     assert batch.status_code == 202, batch.text
     r = svc.post(f"/v1/batches/{batch.json()['id']}/cancel")  # no worker here: both renders still queued
     assert r.status_code == 202, r.text
     [cancelled] = entries(svc, action="batch.cancelled")
     assert cancelled["resource"] == {"type": "batch", "id": batch.json()["id"]}
-    assert cancelled["details"] == {"renders_cancelled": 2} and cancelled["request_id"] == r.headers["x-request-id"]
+    assert (
+        cancelled["details"] == {"renders_cancelled": 2}
+        and cancelled["request_id"] == r.headers["x-request-id"]
+    )

@@ -30,15 +30,41 @@ TERMINAL = ("succeeded", "failed", "cancelled")
 TEMPLATE: dict[str, Any] = {
     "name": "product card",
     "edit": {
-        "timeline": {"tracks": [
-            {"clips": [{"asset": {"type": "video", "src": "{{clip}}"}, "length": "{{seconds}}", "fit": "cover"}]},
-            {"clips": [{"asset": {"type": "text", "text": "{{title}} {{price}} EUR", "style": {"size": 0.1}},
-                        "length": "{{seconds}}"}]},
-        ]},
+        "timeline": {
+            "tracks": [
+                {
+                    "clips": [
+                        {
+                            "asset": {"type": "video", "src": "{{clip}}"},
+                            "length": "{{seconds}}",
+                            "fit": "cover",
+                        }
+                    ]
+                },
+                {
+                    "clips": [
+                        {
+                            "asset": {
+                                "type": "text",
+                                "text": "{{title}} {{price}} EUR",
+                                "style": {"size": 0.1},
+                            },
+                            "length": "{{seconds}}",
+                        }
+                    ]
+                },
+            ]
+        },
         "outputs": [{"width": 160, "height": 90, "quality": "draft", "fps": 25}],
     },
     "variables": [
-        {"name": "title", "type": "text", "required": True, "localizable": True, "validation": {"max_length": 40}},
+        {
+            "name": "title",
+            "type": "text",
+            "required": True,
+            "localizable": True,
+            "validation": {"max_length": 40},
+        },
         {"name": "price", "type": "number", "required": True, "validation": {"min": 0}},
         {"name": "clip", "type": "asset", "required": True, "kinds": ["video"]},
         {"name": "seconds", "type": "duration", "default": 0.6, "validation": {"min": 0.2, "max": 1}},
@@ -46,8 +72,10 @@ TEMPLATE: dict[str, Any] = {
     "locales": ["en", "fr"],
     "default_locale": "en",
 }
-OUTPUTS = [{"aspect_ratio": "16:9", "height": 90, "quality": "draft", "fps": 25},
-           {"aspect_ratio": "9:16", "width": 90, "quality": "draft", "fps": 25}]
+OUTPUTS = [
+    {"aspect_ratio": "16:9", "height": 90, "quality": "draft", "fps": 25},
+    {"aspect_ratio": "9:16", "width": 90, "quality": "draft", "fps": 25},
+]
 
 
 # ------------------------------------------------------------------ helpers
@@ -66,7 +94,9 @@ def make_template(svc: Service, clip: str | None = None, token: str | None = Non
     return str(r.json()["id"])
 
 
-def create_batch(svc: Service, body: dict[str, Any], status: int = 202, token: str | None = None) -> dict[str, Any]:
+def create_batch(
+    svc: Service, body: dict[str, Any], status: int = 202, token: str | None = None
+) -> dict[str, Any]:
     r = svc.post("/v1/batches", token=token, json=body)
     assert r.status_code == status, r.text
     if status == 202:
@@ -98,7 +128,9 @@ def batch_renders(svc: Service, batch_id: str, **params: Any) -> list[dict[str, 
 
 def events_of(svc: Service, resource_id: str) -> list[str]:
     with svc.services.sessions() as db:
-        return list(db.scalars(select(Event.type).where(Event.resource_id == resource_id).order_by(Event.seq)))
+        return list(
+            db.scalars(select(Event.type).where(Event.resource_id == resource_id).order_by(Event.seq))
+        )
 
 
 def download(svc: Service, asset_id: str, to: Path) -> Path:
@@ -118,13 +150,24 @@ def test_csv_batch_rows_locales_and_aspect_ratios(rendering: Service, media: Any
     svc = rendering
     clip = add_asset(svc, media.video(duration=1))
     template = make_template(svc)
-    csv_text = ("title@en,title@fr,price,clip,seconds\n"
-                f"Mug,Tasse,9.5,{clip},0.4\n"
-                f"Lamp,Lampe,24,{clip},0.6\n"
-                f"Broken,Cassé,cheap,{clip},0.5\n"
-                f"\"Chair, oak\",\"Chaise, chêne\",120,{clip},0.8\n")
-    batch = create_batch(svc, {"template_id": template, "rows_csv": csv_text, "locales": ["en", "fr"],
-                               "outputs": OUTPUTS, "tags": ["spring-sale"], "metadata": {"campaign": "spring"}})
+    csv_text = (
+        "title@en,title@fr,price,clip,seconds\n"
+        f"Mug,Tasse,9.5,{clip},0.4\n"
+        f"Lamp,Lampe,24,{clip},0.6\n"
+        f"Broken,Cassé,cheap,{clip},0.5\n"
+        f'"Chair, oak","Chaise, chêne",120,{clip},0.8\n'
+    )
+    batch = create_batch(
+        svc,
+        {
+            "template_id": template,
+            "rows_csv": csv_text,
+            "locales": ["en", "fr"],
+            "outputs": OUTPUTS,
+            "tags": ["spring-sale"],
+            "metadata": {"campaign": "spring"},
+        },
+    )
     assert batch["object"] == "batch" and batch["state"] == "running"
     assert batch["rows"] == {"source": "csv", "total": 4, "rejected": 1}
     assert batch["items"] == 6 and batch["renders"] == 6 and batch["duplicates"] == []
@@ -164,9 +207,12 @@ def test_csv_batch_rows_locales_and_aspect_ratios(rendering: Service, media: Any
     with svc.services.sessions() as db:
         from reelforge.db.models import Render
 
-        texts = {(r["metadata"]["batch"]["items"][0]["row"], r["metadata"]["batch"]["items"][0]["locale"]):
-                 db.get(Render, r["id"]).edit["timeline"]["tracks"][1]["clips"][0]["asset"]["text"]  # type: ignore
-                 for r in renders}
+        texts = {
+            (r["metadata"]["batch"]["items"][0]["row"], r["metadata"]["batch"]["items"][0]["locale"]): db.get(
+                Render, r["id"]
+            ).edit["timeline"]["tracks"][1]["clips"][0]["asset"]["text"]  # type: ignore
+            for r in renders
+        }
     assert texts[(2, "en")] == "Mug 9.5 EUR" and texts[(2, "fr")] == "Tasse 9.5 EUR"
     assert texts[(5, "fr")] == "Chaise, chêne 120 EUR"
     assert events_of(svc, batch["id"]) == ["batch.created", "batch.completed"]
@@ -179,16 +225,28 @@ def test_identical_rows_are_rendered_once(rendering: Service, media: Any) -> Non
     batch says which row x locale shares which render; batch.completed comes from the worker."""
     svc = rendering
     clip = add_asset(svc, media.video(duration=1))
-    template = make_template(svc, variables=[{**v, "localizable": False} if v["name"] == "title" else v
-                                             for v in TEMPLATE["variables"]])
+    template = make_template(
+        svc,
+        variables=[{**v, "localizable": False} if v["name"] == "title" else v for v in TEMPLATE["variables"]],
+    )
     row = {"title": "Mug", "price": 9.5, "clip": clip, "seconds": 0.3}
-    batch = create_batch(svc, {"template_id": template, "rows": [row, {"title": "Lamp", "price": 3, "clip": clip,
-                                                                       "seconds": 0.3}, dict(row)],
-                               "locales": ["en", "fr"], "outputs": OUTPUTS[:1]})
+    batch = create_batch(
+        svc,
+        {
+            "template_id": template,
+            "rows": [row, {"title": "Lamp", "price": 3, "clip": clip, "seconds": 0.3}, dict(row)],
+            "locales": ["en", "fr"],
+            "outputs": OUTPUTS[:1],
+        },
+    )
     assert batch["items"] == 6 and batch["renders"] == 2
     shared = {(d["row"], d["locale"]): d["same_as"] for d in batch["duplicates"]}
-    assert shared == {(0, "fr"): {"row": 0, "locale": "en"}, (1, "fr"): {"row": 1, "locale": "en"},
-                      (2, "en"): {"row": 0, "locale": "en"}, (2, "fr"): {"row": 0, "locale": "en"}}
+    assert shared == {
+        (0, "fr"): {"row": 0, "locale": "en"},
+        (1, "fr"): {"row": 1, "locale": "en"},
+        (2, "en"): {"row": 0, "locale": "en"},
+        (2, "fr"): {"row": 0, "locale": "en"},
+    }
     with svc.services.sessions() as db:
         from reelforge.db.models import Render
 
@@ -198,7 +256,11 @@ def test_identical_rows_are_rendered_once(rendering: Service, media: Any) -> Non
     # row 2 finds the render of row 0, which lists every row x locale it makes
     [render] = batch_renders(svc, batch["id"], row=2, locale="fr")
     assert {(i["row"], i["locale"]) for i in render["metadata"]["batch"]["items"]} == {
-        (0, "en"), (0, "fr"), (2, "en"), (2, "fr")}
+        (0, "en"),
+        (0, "fr"),
+        (2, "en"),
+        (2, "fr"),
+    }
     assert events_of(svc, batch["id"]) == ["batch.created", "batch.completed"]
     with svc.services.sessions() as db:
         event = db.scalars(select(Event).where(Event.type == "batch.completed")).one()
@@ -215,10 +277,10 @@ def test_bad_json_rows_are_reported_and_the_rest_queued(service: Service, media:
     template = make_template(svc)
     rows = [
         {"title": "Mug", "price": 9.5, "clip": clip},
-        {"title": "Lamp", "price": "cheap", "clip": clip},                 # wrong type
-        {"price": 3, "clip": clip},                                       # missing required
-        {"title": "Desk", "price": 3, "clip": clip, "colour": "red"},     # unknown variable
-        {"title": "Pen", "price": 1, "clip": image},                      # an image where a video goes
+        {"title": "Lamp", "price": "cheap", "clip": clip},  # wrong type
+        {"price": 3, "clip": clip},  # missing required
+        {"title": "Desk", "price": 3, "clip": clip, "colour": "red"},  # unknown variable
+        {"title": "Pen", "price": 1, "clip": image},  # an image where a video goes
         "not an object",
     ]
     batch = create_batch(svc, {"template_id": template, "rows": rows, "outputs": OUTPUTS})
@@ -241,15 +303,26 @@ def test_all_or_nothing_refuses_and_creates_nothing(service: Service, media: Any
     clip = add_asset(svc, media.video(duration=1))
     template = make_template(svc)
     csv_text = f"title,price,clip\nMug,9.5,{clip}\nLamp,-2,{clip}\nDesk,3,{clip},extra\n"
-    r = svc.post("/v1/batches", json={"template_id": template, "rows_csv": csv_text, "locales": ["en", "fr"],
-                                      "all_or_nothing": True})
+    r = svc.post(
+        "/v1/batches",
+        json={"template_id": template, "rows_csv": csv_text, "locales": ["en", "fr"], "all_or_nothing": True},
+    )
     assert r.status_code == 422, r.text
     problem = r.json()
     assert problem["code"] == "validation-error" and "all_or_nothing" in problem["detail"]
     located = {(e["row"], e["locale"], e["pointer"], e.get("column")) for e in problem["errors"]}
-    assert located == {(3, "en", "#/rows_csv/3/price", "price"), (3, "fr", "#/rows_csv/3/price", "price"),
-                       (4, "en", "#/rows_csv/4", None), (4, "fr", "#/rows_csv/4", None)}
-    assert [(r["row"], r["locale"]) for r in problem["rejected"]] == [(3, "en"), (3, "fr"), (4, "en"), (4, "fr")]
+    assert located == {
+        (3, "en", "#/rows_csv/3/price", "price"),
+        (3, "fr", "#/rows_csv/3/price", "price"),
+        (4, "en", "#/rows_csv/4", None),
+        (4, "fr", "#/rows_csv/4", None),
+    }
+    assert [(r["row"], r["locale"]) for r in problem["rejected"]] == [
+        (3, "en"),
+        (3, "fr"),
+        (4, "en"),
+        (4, "fr"),
+    ]
     assert svc.get("/v1/batches").json()["data"] == []
     assert svc.get("/v1/renders").json()["data"] == []
     # and when no row is valid, nothing is created either (without all_or_nothing)
@@ -269,7 +342,9 @@ def test_request_problems(service: Service, media: Any) -> None:
         assert r.status_code == status, r.text
         return dict(r.json())
 
-    p = problem({"template_id": template, "rows": [row], "outputs": [{"aspect_ratio": "wide"}, {"format": "avi"}]})
+    p = problem(
+        {"template_id": template, "rows": [row], "outputs": [{"aspect_ratio": "wide"}, {"format": "avi"}]}
+    )
     assert {e["pointer"] for e in p["errors"]} == {"#/outputs/0/aspect_ratio", "#/outputs/1/format"}
     p = problem({"template_id": template, "rows": [row], "rows_csv": "title\nx\n"})
     assert p["errors"][0]["code"] == "one_of"
@@ -280,8 +355,11 @@ def test_request_problems(service: Service, media: Any) -> None:
     p = problem({"template_id": template, "rows": [row], "locales": ["en", "en"]})
     assert p["errors"][0]["pointer"] == "#/locales"
     p = problem({"template_id": template, "rows": [row], "colour": "red"})
-    assert p["errors"][0] == {"pointer": "#/colour", "detail": "unknown field (check its spelling)",
-                              "code": "extra_forbidden"}
+    assert p["errors"][0] == {
+        "pointer": "#/colour",
+        "detail": "unknown field (check its spelling)",
+        "code": "extra_forbidden",
+    }
     p = problem({"template_id": template, "rows_csv": "title,title\nx,y\n"})
     assert p["errors"][0]["code"] == "duplicate_column" and p["errors"][0]["pointer"] == "#/rows_csv/1"
     p = problem({"template_id": template, "rows_csv": "title,price,clip\n"})
@@ -301,23 +379,58 @@ def test_multipart_csv_upload_and_list_items(service: Service, media: Any) -> No
     """An uploaded CSV file: list variables from indexed columns or a JSON cell, typed cells."""
     svc = service
     clip = add_asset(svc, media.video(duration=1))
-    template = make_template(svc, edit={
-        "timeline": {"tracks": [{"clips": [{"group": [
-            {"asset": {"type": "text", "text": "{{item.name}} {{item.price}}"}, "length": 0.3},
-            {"asset": {"type": "video", "src": "{{clip}}"}, "length": 0.3, "if": "item.highlight"}],
-            "repeat": {"for": "products", "as": "item"}}]}]},
-        "outputs": [{"width": 160, "height": 90, "quality": "draft"}]},
-        variables=[{"name": "clip", "type": "asset", "required": True},
-                   {"name": "products", "type": "list", "fields": [
-                       {"name": "name", "type": "text", "required": True},
-                       {"name": "price", "type": "number"},
-                       {"name": "highlight", "type": "boolean", "default": False}]}],
-        locales=[], default_locale=None)
-    csv_text = ("clip,products.0.name,products.0.price,products[1].name,products[1].highlight,products.2.name\n"
-                f"{clip},Mug,9.5,Lamp,yes,\n"
-                f"{clip},Desk,x,,,\n")
-    r = svc.post("/v1/batches", files={"rows_csv": ("feed.csv", csv_text.encode(), "text/csv")},
-                 data={"batch": json.dumps({"template_id": template})})
+    template = make_template(
+        svc,
+        edit={
+            "timeline": {
+                "tracks": [
+                    {
+                        "clips": [
+                            {
+                                "group": [
+                                    {
+                                        "asset": {"type": "text", "text": "{{item.name}} {{item.price}}"},
+                                        "length": 0.3,
+                                    },
+                                    {
+                                        "asset": {"type": "video", "src": "{{clip}}"},
+                                        "length": 0.3,
+                                        "if": "item.highlight",
+                                    },
+                                ],
+                                "repeat": {"for": "products", "as": "item"},
+                            }
+                        ]
+                    }
+                ]
+            },
+            "outputs": [{"width": 160, "height": 90, "quality": "draft"}],
+        },
+        variables=[
+            {"name": "clip", "type": "asset", "required": True},
+            {
+                "name": "products",
+                "type": "list",
+                "fields": [
+                    {"name": "name", "type": "text", "required": True},
+                    {"name": "price", "type": "number"},
+                    {"name": "highlight", "type": "boolean", "default": False},
+                ],
+            },
+        ],
+        locales=[],
+        default_locale=None,
+    )
+    csv_text = (
+        "clip,products.0.name,products.0.price,products[1].name,products[1].highlight,products.2.name\n"
+        f"{clip},Mug,9.5,Lamp,yes,\n"
+        f"{clip},Desk,x,,,\n"
+    )
+    r = svc.post(
+        "/v1/batches",
+        files={"rows_csv": ("feed.csv", csv_text.encode(), "text/csv")},
+        data={"batch": json.dumps({"template_id": template})},
+    )
     assert r.status_code == 202, r.text
     batch = r.json()
     assert batch["rows"] == {"source": "csv", "total": 2, "rejected": 1}
@@ -335,18 +448,26 @@ def test_multipart_csv_upload_and_list_items(service: Service, media: Any) -> No
 
     # a JSON cell for the list works too
     cell = json.dumps([{"name": "Pen", "price": 2}]).replace('"', '""')
-    r = svc.post("/v1/batches", files={"rows_csv": ("feed.csv", f'clip,products\n{clip},"{cell}"\n'.encode(),
-                                                    "text/csv")},
-                 data={"batch": json.dumps({"template_id": template})})
+    r = svc.post(
+        "/v1/batches",
+        files={"rows_csv": ("feed.csv", f'clip,products\n{clip},"{cell}"\n'.encode(), "text/csv")},
+        data={"batch": json.dumps({"template_id": template})},
+    )
     assert r.status_code == 202 and r.json()["rejected"] == [], r.text
     # not a CSV, no batch part, unknown parts
-    r = svc.post("/v1/batches", files={"rows_csv": ("x.png", media.image().read_bytes(), "image/png")},
-                 data={"batch": json.dumps({"template_id": template})})
+    r = svc.post(
+        "/v1/batches",
+        files={"rows_csv": ("x.png", media.image().read_bytes(), "image/png")},
+        data={"batch": json.dumps({"template_id": template})},
+    )
     assert r.status_code == 415 and r.json()["code"] == "unsupported-media-type"
     r = svc.post("/v1/batches", files={"rows_csv": ("feed.csv", b"clip\n", "text/csv")})
     assert r.status_code == 422 and r.json()["errors"][0]["pointer"] == "#/batch"
-    r = svc.post("/v1/batches", files={"rows_csv": ("feed.csv", b"clip\n", "text/csv")},
-                 data={"batch": json.dumps({"template_id": template, "rows_cvs": 1})})
+    r = svc.post(
+        "/v1/batches",
+        files={"rows_csv": ("feed.csv", b"clip\n", "text/csv")},
+        data={"batch": json.dumps({"template_id": template, "rows_cvs": 1})},
+    )
     assert r.status_code == 422 and r.json()["errors"][0]["pointer"] == "#/batch/rows_cvs"
 
 
@@ -357,10 +478,14 @@ def test_list_filter_and_cancel(service: Service, media: Any) -> None:
     svc = service
     clip = add_asset(svc, media.video(duration=1))
     template = make_template(svc)
-    rows = [{"title": {"$locales": {"en": f"Item {i}", "fr": f"Article {i}"}}, "price": i, "clip": clip}
-            for i in range(3)]
+    rows = [
+        {"title": {"$locales": {"en": f"Item {i}", "fr": f"Article {i}"}}, "price": i, "clip": clip}
+        for i in range(3)
+    ]
     first = create_batch(svc, {"template_id": template, "rows": rows[:1], "outputs": OUTPUTS[:1]})
-    batch = create_batch(svc, {"template_id": template, "rows": rows, "locales": ["en", "fr"], "outputs": OUTPUTS})
+    batch = create_batch(
+        svc, {"template_id": template, "rows": rows, "locales": ["en", "fr"], "outputs": OUTPUTS}
+    )
     assert batch["renders"] == 6 and batch["counts"]["queued"] == 6 and batch["progress"] == 0.0
 
     # listing batches, newest first, with a cursor
@@ -373,7 +498,10 @@ def test_list_filter_and_cancel(service: Service, media: Any) -> None:
     # renders by row and locale
     assert len(batch_renders(svc, batch["id"])) == 6
     [one] = batch_renders(svc, batch["id"], row=1, locale="fr")
-    assert one["metadata"]["batch"]["items"] == [{"row": 1, "locale": "fr"}] and one["template"]["locale"] == "fr"
+    assert (
+        one["metadata"]["batch"]["items"] == [{"row": 1, "locale": "fr"}]
+        and one["template"]["locale"] == "fr"
+    )
     assert len(batch_renders(svc, batch["id"], locale="en")) == 3
     assert len(batch_renders(svc, batch["id"], row=2)) == 2
     assert batch_renders(svc, batch["id"], row=9) == []
@@ -404,11 +532,28 @@ def test_cancel_stops_the_running_render(rendering: Service) -> None:
     """The running render is asked to stop (its worker ends FFmpeg), the queued one is dropped at
     once; the batch completes from the worker's final transition, with one batch.completed."""
     svc = rendering
-    slow = make_template(svc, edit={
-        "timeline": {"tracks": [{"clips": [{"asset": {"type": "color", "color": "{{colour}}"}, "length": 60,
-                                            "effects": {"blur": 20}}]}]},
-        "outputs": [{"resolution": "720p", "fps": 25, "quality": "max", "audio": False}]},
-        variables=[{"name": "colour", "type": "color", "required": True}], locales=[], default_locale=None)
+    slow = make_template(
+        svc,
+        edit={
+            "timeline": {
+                "tracks": [
+                    {
+                        "clips": [
+                            {
+                                "asset": {"type": "color", "color": "{{colour}}"},
+                                "length": 60,
+                                "effects": {"blur": 20},
+                            }
+                        ]
+                    }
+                ]
+            },
+            "outputs": [{"resolution": "720p", "fps": 25, "quality": "max", "audio": False}],
+        },
+        variables=[{"name": "colour", "type": "color", "required": True}],
+        locales=[],
+        default_locale=None,
+    )
     batch = create_batch(svc, {"template_id": slow, "rows": [{"colour": "red"}, {"colour": "blue"}]})
     deadline = time.monotonic() + 60
     while svc.get(f"/v1/batches/{batch['id']}").json()["counts"]["running"] != 1:
@@ -416,7 +561,11 @@ def test_cancel_stops_the_running_render(rendering: Service) -> None:
         time.sleep(0.05)
     r = svc.post(f"/v1/batches/{batch['id']}/cancel")
     assert r.status_code == 202
-    assert r.json()["state"] == "running" and r.json()["counts"]["cancelled"] == 1 and r.json()["finished_at"] is None
+    assert (
+        r.json()["state"] == "running"
+        and r.json()["counts"]["cancelled"] == 1
+        and r.json()["finished_at"] is None
+    )
     again = svc.post(f"/v1/batches/{batch['id']}/cancel")  # asked twice: no second event
     assert again.status_code == 202 and again.json()["cancel_requested"]
     done = wait_batch(svc, batch["id"], timeout=60)
@@ -439,8 +588,13 @@ def test_a_row_whose_render_fails_leaves_the_batch_partially_failed(rendering: S
         key = asset.storage_key
     svc.services.storage.local_path(key).write_bytes(b"not a video any more" * 10)
     template = make_template(svc)
-    batch = create_batch(svc, {"template_id": template, "rows": [{"title": "A", "price": 1, "clip": good},
-                                                                 {"title": "B", "price": 2, "clip": bad}]})
+    batch = create_batch(
+        svc,
+        {
+            "template_id": template,
+            "rows": [{"title": "A", "price": 1, "clip": good}, {"title": "B", "price": 2, "clip": bad}],
+        },
+    )
     done = wait_batch(svc, batch["id"])
     assert done["state"] == "partially_failed", done
     assert done["counts"] == {"queued": 0, "running": 0, "succeeded": 1, "failed": 1, "cancelled": 0}
@@ -463,14 +617,22 @@ def test_numbers_that_are_not_json_deep_bodies_and_literal_braces(service: Servi
     def body(**fields: Any) -> str:
         # NaN, Infinity and deep nesting written into the JSON text where "@NaN" etc. stand
         text = json.dumps({"template_id": template, **fields})
-        return text.replace('"@NaN"', "NaN").replace('"@Infinity"', "Infinity").replace(
-            '"@deep"', "[" * 100_000 + "1" + "]" * 100_000)
+        return (
+            text.replace('"@NaN"', "NaN")
+            .replace('"@Infinity"', "Infinity")
+            .replace('"@deep"', "[" * 100_000 + "1" + "]" * 100_000)
+        )
 
     row = {"title": "Mug", "price": 1, "clip": clip}
     r = raw(body(rows=[row], metadata={"x": "@NaN"}))
     assert r.status_code == 422, r.text  # not PostgreSQL's 500
-    assert r.json()["errors"] == [{"pointer": "#/metadata/x", "code": "invalid",
-                                   "detail": "numbers must be finite (not NaN or Infinity)"}]
+    assert r.json()["errors"] == [
+        {
+            "pointer": "#/metadata/x",
+            "code": "invalid",
+            "detail": "numbers must be finite (not NaN or Infinity)",
+        }
+    ]
     r = raw(body(rows=[{**row, "price": "@Infinity"}]))
     assert r.status_code == 422 and r.json()["errors"][0]["pointer"] == "#/rows/0/price", r.text
     r = raw(body(rows=["@deep"]))
@@ -482,8 +644,10 @@ def test_numbers_that_are_not_json_deep_bodies_and_literal_braces(service: Servi
     assert [(e["pointer"], e["code"]) for e in by_line[2]] == [("#/rows_csv/2/price", "wrong_type")]
     assert [(e["pointer"], e["code"]) for e in by_line[3]] == [("#/rows_csv/3/price", "out_of_range")]
     # A value's text is its text: "{{price}}" is not filled in again.
-    batch = create_batch(svc, {"template_id": template, "rows": [{"title": "{{price}} {{brand.name}}", "price": 4,
-                                                                  "clip": clip}]})
+    batch = create_batch(
+        svc,
+        {"template_id": template, "rows": [{"title": "{{price}} {{brand.name}}", "price": 4, "clip": clip}]},
+    )
     assert batch["rejected"] == []
     [render] = batch_renders(svc, batch["id"])
     from reelforge.db.models import Render
@@ -491,7 +655,10 @@ def test_numbers_that_are_not_json_deep_bodies_and_literal_braces(service: Servi
     with svc.services.sessions() as db:
         stored = db.get(Render, render["id"])
         assert stored is not None
-        assert stored.edit["timeline"]["tracks"][1]["clips"][0]["asset"]["text"] == "{{price}} {{brand.name}} 4 EUR"
+        assert (
+            stored.edit["timeline"]["tracks"][1]["clips"][0]["asset"]["text"]
+            == "{{price}} {{brand.name}} 4 EUR"
+        )
 
 
 def test_another_workspace_sees_no_batch(service: Service, media: Any) -> None:
@@ -500,8 +667,11 @@ def test_another_workspace_sees_no_batch(service: Service, media: Any) -> None:
     template = make_template(svc)
     batch = create_batch(svc, {"template_id": template, "rows": [{"title": "Mug", "price": 1, "clip": clip}]})
     other = svc.other_workspace_key()
-    for method, url in (("GET", f"/v1/batches/{batch['id']}"), ("GET", f"/v1/batches/{batch['id']}/renders"),
-                        ("POST", f"/v1/batches/{batch['id']}/cancel")):
+    for method, url in (
+        ("GET", f"/v1/batches/{batch['id']}"),
+        ("GET", f"/v1/batches/{batch['id']}/renders"),
+        ("POST", f"/v1/batches/{batch['id']}/cancel"),
+    ):
         r = svc.client.request(method, url, headers=svc.headers(other))
         assert r.status_code == 404 and r.json()["code"] == "not-found", (method, url)
     assert svc.get("/v1/batches", token=other).json()["data"] == []
@@ -509,10 +679,15 @@ def test_another_workspace_sees_no_batch(service: Service, media: Any) -> None:
     r = svc.post("/v1/batches", token=other, json={"template_id": template, "rows": [{"title": "x"}]})
     assert r.status_code == 404
     own = make_template(svc, token=other)
-    r = svc.post("/v1/batches", token=other, json={"template_id": own, "rows": [{"title": "x", "price": 1,
-                                                                                  "clip": clip}]})
+    r = svc.post(
+        "/v1/batches",
+        token=other,
+        json={"template_id": own, "rows": [{"title": "x", "price": 1, "clip": clip}]},
+    )
     assert r.status_code == 422
-    assert r.json()["errors"][0]["pointer"] == "#/rows/0/clip" and "no asset" in r.json()["errors"][0]["detail"]
+    assert (
+        r.json()["errors"][0]["pointer"] == "#/rows/0/clip" and "no asset" in r.json()["errors"][0]["detail"]
+    )
     assert svc.get(f"/v1/batches/{batch['id']}").json()["state"] == "running"
 
 
@@ -529,9 +704,15 @@ def check_openapi_examples(checker: Any, svc: Service, media: Any) -> None:
     checker.ids[example_rows[1]["clip"]] = add_asset(svc, media.video(duration=1, color="orange"))
     checker.ids[bx.BATCH_CREATE_JSON["template_id"]] = make_template(svc)
     made = checker.send_examples("POST", "/v1/batches")
-    checker.send_examples("POST", "/v1/batches", "multipart/form-data", send=lambda form: {
-        "files": {"rows_csv": ("products.csv", form["rows_csv"].encode(), "text/csv")},
-        "data": {"batch": form["batch"]}})
+    checker.send_examples(
+        "POST",
+        "/v1/batches",
+        "multipart/form-data",
+        send=lambda form: {
+            "files": {"rows_csv": ("products.csv", form["rows_csv"].encode(), "text/csv")},
+            "data": {"batch": form["batch"]},
+        },
+    )
     target = {"batch_id": next(iter(made.values()))["id"]}
     checker.call("GET", "/v1/batches", expect=200)
     checker.call("GET", "/v1/batches/{batch_id}", params=target, expect=200)
@@ -548,9 +729,12 @@ NO_SUCH = "01jdzzzzzzzzzzzzzzzzzzzzzz"
 def record(root: Path) -> dict[str, Any]:
     import mediagen
 
-    files = {"mug": mediagen.make_video(root / "media" / "mug.mp4", duration=1, size=(640, 360), faststart=True),
-             "lamp": mediagen.make_video(root / "media" / "lamp.mp4", duration=1, size=(640, 360), color="orange",
-                                         faststart=True)}
+    files = {
+        "mug": mediagen.make_video(root / "media" / "mug.mp4", duration=1, size=(640, 360), faststart=True),
+        "lamp": mediagen.make_video(
+            root / "media" / "lamp.mp4", duration=1, size=(640, 360), color="orange", faststart=True
+        ),
+    }
     kept: dict[str, Any] = {}
 
     def keep(name: str, value: Any) -> Any:
@@ -559,6 +743,7 @@ def record(root: Path) -> dict[str, Any]:
         return value
 
     with running_service(root / "service", workers=1) as svc:
+
         def ok(name: str | None, r: Any, status: int) -> Any:
             assert r.status_code == status, (name, r.status_code, r.text)
             return keep(name, r.json()) if name else r.json()
@@ -569,16 +754,34 @@ def record(root: Path) -> dict[str, Any]:
 
         mug, lamp = (add_asset(svc, files[k]) for k in ("mug", "lamp"))
         template = make_template(svc)
-        outputs = [{"aspect_ratio": "16:9", "resolution": "360p", "quality": "draft"},
-                   {"aspect_ratio": "9:16", "resolution": "360p", "quality": "draft"}]
-        body = keep("BATCH_CREATE_JSON", {
-            "template_id": template,
-            "rows": [{"title": {"$locales": {"en": "Stoneware mug", "fr": "Tasse en grès"}}, "price": 9.5,
-                      "clip": mug, "seconds": 0.6},
-                     {"title": {"$locales": {"en": "Desk lamp", "fr": "Lampe de bureau"}}, "price": 24,
-                      "clip": lamp, "seconds": 0.6}],
-            "locales": ["en", "fr"], "outputs": outputs, "tags": ["spring-sale"],
-            "metadata": {"campaign": "spring-2027"}})
+        outputs = [
+            {"aspect_ratio": "16:9", "resolution": "360p", "quality": "draft"},
+            {"aspect_ratio": "9:16", "resolution": "360p", "quality": "draft"},
+        ]
+        body = keep(
+            "BATCH_CREATE_JSON",
+            {
+                "template_id": template,
+                "rows": [
+                    {
+                        "title": {"$locales": {"en": "Stoneware mug", "fr": "Tasse en grès"}},
+                        "price": 9.5,
+                        "clip": mug,
+                        "seconds": 0.6,
+                    },
+                    {
+                        "title": {"$locales": {"en": "Desk lamp", "fr": "Lampe de bureau"}},
+                        "price": 24,
+                        "clip": lamp,
+                        "seconds": 0.6,
+                    },
+                ],
+                "locales": ["en", "fr"],
+                "outputs": outputs,
+                "tags": ["spring-sale"],
+                "metadata": {"campaign": "spring-2027"},
+            },
+        )
         r = svc.post("/v1/batches", json=body)
         created = ok("BATCH_CREATED", r, 202)
         keep("BATCH_CREATED_HEADERS", {"Location": r.headers["location"]})
@@ -591,22 +794,35 @@ def record(root: Path) -> dict[str, Any]:
             assert running["finished_at"] is None and time.monotonic() < deadline, running
             time.sleep(0.02)
         keep("BATCH_SUCCEEDED", wait_batch(svc, created["id"]))
-        ok("BATCH_RENDERS", svc.get(f"/v1/batches/{created['id']}/renders", params={"row": 1, "locale": "fr"}), 200)
-        problem("ERROR_BATCH_CANCEL_FINISHED", svc.post(f"/v1/batches/{created['id']}/cancel"), 409, "conflict")
+        ok(
+            "BATCH_RENDERS",
+            svc.get(f"/v1/batches/{created['id']}/renders", params={"row": 1, "locale": "fr"}),
+            200,
+        )
+        problem(
+            "ERROR_BATCH_CANCEL_FINISHED", svc.post(f"/v1/batches/{created['id']}/cancel"), 409, "conflict"
+        )
 
-        csv_text = ("title@en,title@fr,price,clip\n"
-                    f"Stoneware mug,Tasse en grès,9.5,{mug}\n"
-                    f"Desk lamp,Lampe de bureau,cheap,{lamp}\n"
-                    f"Oak chair,Chaise en chêne,120,{mug}\n")
-        body = keep("BATCH_CREATE_CSV_TEXT", {"template_id": template, "rows_csv": csv_text, "locales": ["fr"],
-                                              "outputs": outputs[:1]})
+        csv_text = (
+            "title@en,title@fr,price,clip\n"
+            f"Stoneware mug,Tasse en grès,9.5,{mug}\n"
+            f"Desk lamp,Lampe de bureau,cheap,{lamp}\n"
+            f"Oak chair,Chaise en chêne,120,{mug}\n"
+        )
+        body = keep(
+            "BATCH_CREATE_CSV_TEXT",
+            {"template_id": template, "rows_csv": csv_text, "locales": ["fr"], "outputs": outputs[:1]},
+        )
         queued = ok("BATCH_CREATED_CSV", svc.post("/v1/batches", json=body), 202)
         ok("BATCH_CANCELLING", svc.post(f"/v1/batches/{queued['id']}/cancel"), 202)
         keep("BATCH_CANCELLED", wait_batch(svc, queued["id"]))
         part = {"template_id": template, "locales": ["en"], "tags": ["catalogue"]}
         keep("BATCH_CREATE_MULTIPART", {"batch": json.dumps(part), "rows_csv": csv_text})
-        r = svc.post("/v1/batches", files={"rows_csv": ("products.csv", csv_text.encode(), "text/csv")},
-                     data={"batch": json.dumps(part)})
+        r = svc.post(
+            "/v1/batches",
+            files={"rows_csv": ("products.csv", csv_text.encode(), "text/csv")},
+            data={"batch": json.dumps(part)},
+        )
         uploaded = ok("BATCH_CREATED_UPLOAD", r, 202)
         wait_batch(svc, uploaded["id"])
         ok("BATCH_LIST", svc.get("/v1/batches", params={"limit": 1}), 200)
@@ -617,16 +833,28 @@ def record(root: Path) -> dict[str, Any]:
         problem("ERROR_BATCH_OUTPUTS", svc.post("/v1/batches", json=body), 422, "validation-error")
         r = svc.post("/v1/batches", json={"template_id": f"tpl_{NO_SUCH}", "rows": [{}]})
         problem("ERROR_BATCH_TEMPLATE_NOT_FOUND", r, 404, "not-found")
-        r = svc.post("/v1/batches", files={"rows_csv": ("products.xlsx", b"PK\x03\x04", "application/zip")},
-                     data={"batch": json.dumps(part)})
+        r = svc.post(
+            "/v1/batches",
+            files={"rows_csv": ("products.xlsx", b"PK\x03\x04", "application/zip")},
+            data={"batch": json.dumps(part)},
+        )
         problem("ERROR_BATCH_CSV_TYPE", r, 415, "unsupported-media-type")
         problem("ERROR_BATCH_NOT_FOUND", svc.get(f"/v1/batches/bat_{NO_SUCH}"), 404, "not-found")
         reader = svc.new_key("batches:read")
         writer = svc.new_key("batches:write")
         problem("ERROR_SCOPE_BATCHES_READ", svc.get("/v1/batches", token=writer), 403, "insufficient-scope")
-        problem("ERROR_SCOPE_BATCHES_WRITE", svc.post("/v1/batches", token=reader, json={}), 403, "insufficient-scope")
-        problem("ERROR_SCOPE_TEMPLATES_READ", svc.post("/v1/batches", token=writer, json={}), 403,
-                "insufficient-scope")
+        problem(
+            "ERROR_SCOPE_BATCHES_WRITE",
+            svc.post("/v1/batches", token=reader, json={}),
+            403,
+            "insufficient-scope",
+        )
+        problem(
+            "ERROR_SCOPE_TEMPLATES_READ",
+            svc.post("/v1/batches", token=writer, json={}),
+            403,
+            "insufficient-scope",
+        )
         r = svc.post("/v1/batches", token=svc.new_key("batches:write", "templates:read"), json={})
         problem("ERROR_SCOPE_RENDERS_WRITE", r, 403, "insufficient-scope")
         r = svc.get(f"/v1/batches/{created['id']}/renders", token=reader)

@@ -27,8 +27,13 @@ MIB = 1024 * 1024
 @pytest.fixture
 def limited(tmp_path: Path) -> Iterator[Service]:
     """Small limits, so the tests send little: JSON 64 KiB, edits 256 KiB, uploads 256 KiB."""
-    with running_service(tmp_path, "sqlite", max_json_body_bytes=64 * KIB, max_edit_body_bytes=256 * KIB,
-                         max_upload_bytes=256 * KIB) as svc:
+    with running_service(
+        tmp_path,
+        "sqlite",
+        max_json_body_bytes=64 * KIB,
+        max_edit_body_bytes=256 * KIB,
+        max_upload_bytes=256 * KIB,
+    ) as svc:
         yield svc
 
 
@@ -65,8 +70,12 @@ def raw_exchange(base: str, head: str, body_parts: list[bytes]) -> tuple[int, di
 
 
 def head(method: str, path: str, token: str, **headers: str) -> str:
-    lines = [f"{method} {path} HTTP/1.1", "Host: 127.0.0.1", f"Authorization: Bearer {token}",
-             *(f"{k.replace('_', '-')}: {v}" for k, v in headers.items())]
+    lines = [
+        f"{method} {path} HTTP/1.1",
+        "Host: 127.0.0.1",
+        f"Authorization: Bearer {token}",
+        *(f"{k.replace('_', '-')}: {v}" for k, v in headers.items()),
+    ]
     return "\r\n".join(lines) + "\r\n\r\n"
 
 
@@ -83,32 +92,54 @@ def assert_too_large(status: int, headers: dict[str, str], body: bytes, limit: i
 def test_each_route_has_its_limit(limited: Service) -> None:
     svc = limited
     # A JSON route: 64 KiB.
-    r = svc.post("/v1/keys", content=padded({"name": "k", "scopes": ["renders:read"]}, 64 * KIB),
-                 headers={"Content-Type": "application/json"})
+    r = svc.post(
+        "/v1/keys",
+        content=padded({"name": "k", "scopes": ["renders:read"]}, 64 * KIB),
+        headers={"Content-Type": "application/json"},
+    )
     assert r.status_code == 201, r.text
-    r = svc.post("/v1/keys", content=padded({"name": "k", "scopes": ["renders:read"]}, 64 * KIB + 1),
-                 headers={"Content-Type": "application/json"})
+    r = svc.post(
+        "/v1/keys",
+        content=padded({"name": "k", "scopes": ["renders:read"]}, 64 * KIB + 1),
+        headers={"Content-Type": "application/json"},
+    )
     assert r.status_code == 413 and r.json()["max_bytes"] == 64 * KIB
     # Routes carrying edits: 256 KiB, whatever the content type claims.
-    for path, body, ok in (("/v1/projects", {"name": "big", "edit": EDIT}, 201),
-                           ("/v1/renders", {"edit": EDIT}, 202)):
+    for path, body, ok in (
+        ("/v1/projects", {"name": "big", "edit": EDIT}, 201),
+        ("/v1/renders", {"edit": EDIT}, 202),
+    ):
         r = svc.post(path, content=padded(body, 200 * KIB), headers={"Content-Type": "application/json"})
         assert r.status_code == ok, r.text
         r = svc.post(path, content=padded(body, 256 * KIB + 1), headers={"Content-Type": "text/plain"})
         assert r.status_code == 413 and r.json()["max_bytes"] == 256 * KIB
     # Form bodies too (the token endpoint).
-    r = svc.client.post("/v1/oauth/token", content=b"grant_type=client_credentials&x=" + b"a" * 64 * KIB,
-                        headers={"Content-Type": "application/x-www-form-urlencoded"})
+    r = svc.client.post(
+        "/v1/oauth/token",
+        content=b"grant_type=client_credentials&x=" + b"a" * 64 * KIB,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
     assert r.status_code == 413
 
 
 def test_a_declared_length_over_the_limit_is_refused_before_any_body_byte(limited: Service) -> None:
     with live_server(limited) as base:
-        for path, limit in (("/v1/keys", 64 * KIB), ("/v1/projects", 256 * KIB),
-                            ("/v1/assets", 256 * KIB + MIB)):
+        for path, limit in (
+            ("/v1/keys", 64 * KIB),
+            ("/v1/projects", 256 * KIB),
+            ("/v1/assets", 256 * KIB + MIB),
+        ):
             status, headers, body = raw_exchange(
-                base, head("POST", path, limited.token, Content_Type="application/json",
-                           Content_Length=str(limit + 1)), [])
+                base,
+                head(
+                    "POST",
+                    path,
+                    limited.token,
+                    Content_Type="application/json",
+                    Content_Length=str(limit + 1),
+                ),
+                [],
+            )
             assert_too_large(status, headers, body, limit, path)
             assert headers.get("connection") == "close"
 
@@ -119,17 +150,34 @@ def test_a_chunked_body_is_cut_at_the_limit(limited: Service) -> None:
     framed = f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n"
     with live_server(limited) as base:
         status, headers, body = raw_exchange(
-            base, head("POST", "/v1/keys", limited.token, Content_Type="application/json",
-                       Transfer_Encoding="chunked"), [framed] * 5)  # 80 KiB > 64 KiB, never terminated
+            base,
+            head(
+                "POST",
+                "/v1/keys",
+                limited.token,
+                Content_Type="application/json",
+                Transfer_Encoding="chunked",
+            ),
+            [framed] * 5,
+        )  # 80 KiB > 64 KiB, never terminated
         assert_too_large(status, headers, body, 64 * KIB, "/v1/keys")
         # An upload is cut at its own limit (the file limit plus the multipart overhead).
         boundary = "b0undary"
-        start = (f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.mp4"\r\n'
-                 "Content-Type: video/mp4\r\n\r\n").encode()
+        start = (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.mp4"\r\n'
+            "Content-Type: video/mp4\r\n\r\n"
+        ).encode()
         status, headers, body = raw_exchange(
-            base, head("POST", "/v1/assets", limited.token, Content_Type=f"multipart/form-data; boundary={boundary}",
-                       Transfer_Encoding="chunked"),
-            [f"{len(start):x}\r\n".encode() + start + b"\r\n", *[framed] * 90])  # 1.4 MiB, unterminated
+            base,
+            head(
+                "POST",
+                "/v1/assets",
+                limited.token,
+                Content_Type=f"multipart/form-data; boundary={boundary}",
+                Transfer_Encoding="chunked",
+            ),
+            [f"{len(start):x}\r\n".encode() + start + b"\r\n", *[framed] * 90],
+        )  # 1.4 MiB, unterminated
         assert status == 413, body
         assert json.loads(body)["code"] == "content-too-large"
 
@@ -140,8 +188,16 @@ def test_a_body_within_the_limit_sent_chunked_is_read_whole(limited: Service) ->
     framed = [f"{len(p):x}\r\n".encode() + p + b"\r\n" for p in parts] + [b"0\r\n\r\n"]
     with live_server(limited) as base:
         status, _, body = raw_exchange(
-            base, head("POST", "/v1/keys", limited.token, Content_Type="application/json",
-                       Transfer_Encoding="chunked"), framed)
+            base,
+            head(
+                "POST",
+                "/v1/keys",
+                limited.token,
+                Content_Type="application/json",
+                Transfer_Encoding="chunked",
+            ),
+            framed,
+        )
     assert status == 201 and json.loads(body)["name"] == "chunked"
 
 
@@ -165,9 +221,18 @@ def test_a_body_cut_at_the_limit_never_reaches_the_route(limited: Service) -> No
     pad = b" " * 16 * KIB
     with live_server(limited) as base:
         parsed = urlsplit(base)
-        with socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or 80), timeout=10) as sock:
-            sock.sendall(head("POST", "/v1/keys", limited.token, Content_Type="application/json",
-                              Transfer_Encoding="chunked").encode())
+        with socket.create_connection(
+            (parsed.hostname or "127.0.0.1", parsed.port or 80), timeout=10
+        ) as sock:
+            sock.sendall(
+                head(
+                    "POST",
+                    "/v1/keys",
+                    limited.token,
+                    Content_Type="application/json",
+                    Transfer_Encoding="chunked",
+                ).encode()
+            )
             sock.sendall(f"{len(valid):x}\r\n".encode() + valid + b"\r\n")
             time.sleep(0.2)  # the app has the valid object before the padding arrives
             try:

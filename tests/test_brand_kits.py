@@ -47,8 +47,9 @@ def renamed_font(source: Path, target: Path, family: str) -> Path:
         if record.nameID in (1, 4, 16):
             names.setName(family, record.nameID, record.platformID, record.platEncID, record.langID)
         elif record.nameID == 6:
-            names.setName(family.replace(" ", ""), record.nameID, record.platformID, record.platEncID,
-                          record.langID)
+            names.setName(
+                family.replace(" ", ""), record.nameID, record.platformID, record.platEncID, record.langID
+            )
     font.save(str(target))
     return target
 
@@ -64,8 +65,13 @@ def brand_font(svc: Service, tmp: Path) -> str:
 
 
 def kit_body(font: str, logo: str, **extra: Any) -> dict[str, Any]:
-    return {"name": "Acme", "logos": {"logo": logo}, "colors": {"primary": "#ff3300", "ink": "#ffffff"},
-            "fonts": {"heading": {"asset": font}}, **extra}
+    return {
+        "name": "Acme",
+        "logos": {"logo": logo},
+        "colors": {"primary": "#ff3300", "ink": "#ffffff"},
+        "fonts": {"heading": {"asset": font}},
+        **extra,
+    }
 
 
 def create_kit(svc: Service, body: dict[str, Any]) -> dict[str, Any]:
@@ -74,12 +80,32 @@ def create_kit(svc: Service, body: dict[str, Any]) -> dict[str, Any]:
     return dict(r.json())
 
 
-def text_edit(kit: str | None, *, font: str = "{{brand.fonts.heading}}", color: str = "{{brand.colors.primary}}",
-              size: tuple[int, int] = (320, 180), **style: Any) -> dict[str, Any]:
+def text_edit(
+    kit: str | None,
+    *,
+    font: str = "{{brand.fonts.heading}}",
+    color: str = "{{brand.colors.primary}}",
+    size: tuple[int, int] = (320, 180),
+    **style: Any,
+) -> dict[str, Any]:
     edit: dict[str, Any] = {
-        "timeline": {"background": "#000000", "tracks": [{"clips": [
-            {"asset": {"type": "text", "text": "Bold Rag", "style": {"font": font, "color": color, "size": 0.3,
-                                                                        **style}}, "length": 1}]}]},
+        "timeline": {
+            "background": "#000000",
+            "tracks": [
+                {
+                    "clips": [
+                        {
+                            "asset": {
+                                "type": "text",
+                                "text": "Bold Rag",
+                                "style": {"font": font, "color": color, "size": 0.3, **style},
+                            },
+                            "length": 1,
+                        }
+                    ]
+                }
+            ],
+        },
         "outputs": [{"format": "png", "width": size[0], "height": size[1], "time": 0.5}],
     }
     if kit is not None:
@@ -107,9 +133,15 @@ def test_kit_crud_with_versions(service: Service, media: Any, tmp_path: Path) ->
     font = brand_font(service, tmp_path)
     logo = upload(service, Path(media.image(size=(64, 32), color="red")))
     intro = upload(service, Path(media.video(duration=0.4)))
-    body = kit_body(font, logo, intro=intro, caption_style={"font": FAMILY, "size": 0.05, "color": "#ffffff"},
-                    watermark={"src": logo, "anchor": "top-right", "opacity": 0.5},
-                    rules={"require_logo": True}, message="first")
+    body = kit_body(
+        font,
+        logo,
+        intro=intro,
+        caption_style={"font": FAMILY, "size": 0.05, "color": "#ffffff"},
+        watermark={"src": logo, "anchor": "top-right", "opacity": 0.5},
+        rules={"require_logo": True},
+        message="first",
+    )
     r = service.post("/v1/brand_kits", json=body)
     assert r.status_code == 201, r.text
     kit = r.json()
@@ -119,7 +151,9 @@ def test_kit_crud_with_versions(service: Service, media: Any, tmp_path: Path) ->
     assert kit["fonts"]["heading"] == {"asset": font, "locales": {}, "family": FAMILY, "locale_families": {}}
     assert kit["safe_zones"] == {"9:16": {"top": 0.14, "bottom": 0.2, "left": 0.0, "right": 0.0}}
     assert kit["caption_style"]["font"] == FAMILY and kit["caption_style"]["position"] == "bottom"
-    assert kit["watermark"]["opacity"] == 0.5 and kit["rules"]["require_logo"] is True and kit["intro"] == intro
+    assert (
+        kit["watermark"]["opacity"] == 0.5 and kit["rules"]["require_logo"] is True and kit["intro"] == intro
+    )
 
     got = service.get(f"/v1/brand_kits/{kit['id']}")
     assert got.status_code == 200 and got.json()["colors"] == {"primary": "#ff3300", "ink": "#ffffff"}
@@ -134,7 +168,11 @@ def test_kit_crud_with_versions(service: Service, media: Any, tmp_path: Path) ->
     assert r.status_code == 412 and r.headers["etag"] == '"1"'
     r = service.client.put(url, headers=service.headers(**{"If-Match": '"1"'}), json=changed)
     assert r.status_code == 200, r.text
-    assert r.json()["version"] == 2 and r.json()["colors"] == {"primary": "#0033ff"} and r.headers["etag"] == '"2"'
+    assert (
+        r.json()["version"] == 2
+        and r.json()["colors"] == {"primary": "#0033ff"}
+        and r.headers["etag"] == '"2"'
+    )
 
     versions = service.get(f"{url}/versions").json()["data"]
     assert [(v["number"], v["message"]) for v in versions] == [(2, "blue"), (1, "first")]
@@ -151,27 +189,46 @@ def test_kit_crud_with_versions(service: Service, media: Any, tmp_path: Path) ->
     assert service.get(url).status_code == 404
     with service.services.sessions() as db:
         entry = db.scalar(select(AuditEntry).where(AuditEntry.action == "brand_kit.deleted"))
-        assert entry is not None and entry.resource_id == kit["id"] and entry.details == {"name": "Acme", "version": 2}
+        assert (
+            entry is not None
+            and entry.resource_id == kit["id"]
+            and entry.details == {"name": "Acme", "version": 2}
+        )
 
 
 def test_bad_kit_input_is_located(service: Service, media: Any, tmp_path: Path) -> None:
     image = upload(service, Path(media.image(size=(32, 32))))
     font = brand_font(service, tmp_path)
     missing = "ast_" + "0" * 26
-    r = service.post("/v1/brand_kits", json={
-        "name": "Bad", "logos": {"logo": font}, "fonts": {"heading": {"asset": image, "locales": {"ar": missing}}},
-        "intro": image})
+    r = service.post(
+        "/v1/brand_kits",
+        json={
+            "name": "Bad",
+            "logos": {"logo": font},
+            "fonts": {"heading": {"asset": image, "locales": {"ar": missing}}},
+            "intro": image,
+        },
+    )
     assert r.status_code == 422 and r.json()["code"] == "validation-error"
     found = {e["pointer"]: e for e in r.json()["errors"]}
     assert set(found) == {"#/logos/logo", "#/fonts/heading/asset", "#/fonts/heading/locales/ar", "#/intro"}
-    assert "font asset" in found["#/logos/logo"]["detail"] and "image asset" in found["#/logos/logo"]["detail"]
+    assert (
+        "font asset" in found["#/logos/logo"]["detail"] and "image asset" in found["#/logos/logo"]["detail"]
+    )
     assert found["#/fonts/heading/asset"]["code"] == "asset_kind"
     assert "needs a font asset" in found["#/fonts/heading/asset"]["detail"]
     assert found["#/fonts/heading/locales/ar"]["code"] == "asset_not_found"
 
-    r = service.post("/v1/brand_kits", json={"name": "Bad", "colors": {"primary": "#12345"},
-                                             "caption_style": {"size": 3}, "surprise": 1,
-                                             "safe_zones": {"9:16": {"top": 0.9}}})
+    r = service.post(
+        "/v1/brand_kits",
+        json={
+            "name": "Bad",
+            "colors": {"primary": "#12345"},
+            "caption_style": {"size": 3},
+            "surprise": 1,
+            "safe_zones": {"9:16": {"top": 0.9}},
+        },
+    )
     assert r.status_code == 422
     pointers = {e["pointer"] for e in r.json()["errors"]}
     assert {"#/colors/primary", "#/caption_style/size", "#/surprise", "#/safe_zones/9:16/top"} <= pointers
@@ -194,8 +251,11 @@ def test_brand_placeholders_are_checked_with_pointers(service: Service, media: A
     assert r.status_code == 422 and r.json()["errors"][0]["pointer"] == "#/edit/brand"
     # a project stores the placeholders; they are filled for each render
     r = service.post("/v1/projects", json={"name": "p", "edit": text_edit(kit["id"])})
-    assert r.status_code == 201 and r.json()["edit"]["timeline"]["tracks"][0]["clips"][0]["asset"]["style"][
-        "color"] == "{{brand.colors.primary}}"
+    assert (
+        r.status_code == 201
+        and r.json()["edit"]["timeline"]["tracks"][0]["clips"][0]["asset"]["style"]["color"]
+        == "{{brand.colors.primary}}"
+    )
 
 
 def test_locale_fonts_fill_per_locale(service: Service, tmp_path: Path) -> None:
@@ -205,7 +265,9 @@ def test_locale_fonts_fill_per_locale(service: Service, tmp_path: Path) -> None:
 
     latin = brand_font(service, tmp_path)
     arabic = upload(service, renamed_font(SANS, tmp_path / "arabic.ttf", "Reelforge Brand Arabic"))
-    kit = create_kit(service, {"name": "Intl", "fonts": {"heading": {"asset": latin, "locales": {"ar": arabic}}}})
+    kit = create_kit(
+        service, {"name": "Intl", "fonts": {"heading": {"asset": latin, "locales": {"ar": arabic}}}}
+    )
     assert kit["fonts"]["heading"]["locale_families"] == {"ar": "Reelforge Brand Arabic"}
     workspace = service.get("/v1/workspace").json()["id"]
     edit = text_edit(kit["id"], color="#ffffff")
@@ -222,8 +284,9 @@ def test_locale_fonts_fill_per_locale(service: Service, tmp_path: Path) -> None:
 # ------------------------------------------------------------------ rendering with a kit
 
 
-def test_kit_font_and_colour_render_and_the_render_keeps_its_version(rendering: Service, media: Any,
-                                                                      tmp_path: Path) -> None:
+def test_kit_font_and_colour_render_and_the_render_keeps_its_version(
+    rendering: Service, media: Any, tmp_path: Path
+) -> None:
     svc = rendering
     font_file = renamed_font(SERIF, tmp_path / "brand-serif.ttf", FAMILY)
     font = upload(svc, font_file)
@@ -259,8 +322,11 @@ def test_kit_font_and_colour_render_and_the_render_keeps_its_version(rendering: 
 
     # Change the kit: later renders follow it, the finished one keeps version 1.
     url = f"/v1/brand_kits/{kit['id']}"
-    r = svc.client.put(url, headers=svc.headers(**{"If-Match": '"1"'}),
-                       json={**kit_body(font, logo), "colors": {"primary": "#0033ff"}})
+    r = svc.client.put(
+        url,
+        headers=svc.headers(**{"If-Match": '"1"'}),
+        json={**kit_body(font, logo), "colors": {"primary": "#0033ff"}},
+    )
     assert r.status_code == 200, r.text
     second, blue = render_pixels(svc, text_edit(kit["id"]))
     assert second["brand"]["version"] == 2
@@ -281,16 +347,36 @@ def test_kit_font_reaches_captions_by_family(rendering: Service, tmp_path: Path)
     """Captions go through libass: the kit's font must be in its fontsdir, found by family."""
     svc = rendering
     font = upload(svc, renamed_font(SERIF, tmp_path / "brand-serif.ttf", FAMILY))
-    kit = create_kit(svc, {"name": "Captions", "fonts": {"body": {"asset": font}},
-                           "caption_style": {"font": FAMILY,
-                                             "size": 0.2, "color": "#ffffff", "outline": 0}})
+    kit = create_kit(
+        svc,
+        {
+            "name": "Captions",
+            "fonts": {"body": {"asset": font}},
+            "caption_style": {"font": FAMILY, "size": 0.2, "color": "#ffffff", "outline": 0},
+        },
+    )
 
     def caption_edit(style: Any) -> dict[str, Any]:
-        return {"brand": kit["id"], "timeline": {"tracks": [{"clips": [
-            {"asset": {"type": "color", "color": "#000000"}, "length": 1}]}, {"clips": [
-                {"asset": {"type": "caption", "cues": [{"start": 0, "end": 1, "text": "Rag Bold"}],
-                           "style": style}}]}]},
-            "outputs": [{"format": "png", "width": 320, "height": 180, "time": 0.5}]}
+        return {
+            "brand": kit["id"],
+            "timeline": {
+                "tracks": [
+                    {"clips": [{"asset": {"type": "color", "color": "#000000"}, "length": 1}]},
+                    {
+                        "clips": [
+                            {
+                                "asset": {
+                                    "type": "caption",
+                                    "cues": [{"start": 0, "end": 1, "text": "Rag Bold"}],
+                                    "style": style,
+                                }
+                            }
+                        ]
+                    },
+                ]
+            },
+            "outputs": [{"format": "png", "width": 320, "height": 180, "time": 0.5}],
+        }
 
     _, branded = render_pixels(svc, caption_edit("{{brand.caption_style}}"))
     style = {"font": "DejaVu Sans", "size": 0.2, "color": "#ffffff", "outline": 0}
@@ -310,12 +396,14 @@ def exercise_examples(c: Any, svc: Service, media: Any) -> None:
     made = exb.KIT_CREATE
     tmp = svc.data_dir / "examples"
     tmp.mkdir(exist_ok=True)
-    files = {made["logos"]["logo"]: Path(media.image(size=(256, 128), color="orange")),
-             made["logos"]["logo_white"]: Path(media.image(size=(256, 128), color="white")),
-             made["fonts"]["heading"]["asset"]: renamed_font(SERIF, tmp / "AcmeDisplay.ttf", "Acme Display"),
-             made["fonts"]["body"]["asset"]: renamed_font(SANS, tmp / "AcmeText.ttf", "Acme Text"),
-             made["fonts"]["heading"]["locales"]["ar"]: renamed_font(SANS, tmp / "AcmeArabic.ttf", "Acme Arabic"),
-             made["intro"]: Path(media.video(duration=1.0))}
+    files = {
+        made["logos"]["logo"]: Path(media.image(size=(256, 128), color="orange")),
+        made["logos"]["logo_white"]: Path(media.image(size=(256, 128), color="white")),
+        made["fonts"]["heading"]["asset"]: renamed_font(SERIF, tmp / "AcmeDisplay.ttf", "Acme Display"),
+        made["fonts"]["body"]["asset"]: renamed_font(SANS, tmp / "AcmeText.ttf", "Acme Text"),
+        made["fonts"]["heading"]["locales"]["ar"]: renamed_font(SANS, tmp / "AcmeArabic.ttf", "Acme Arabic"),
+        made["intro"]: Path(media.video(duration=1.0)),
+    }
     for example_id, path in files.items():
         c.ids[example_id] = upload(svc, path)
     kit = next(iter(c.send_examples("POST", "/v1/brand_kits").values()))
@@ -335,14 +423,19 @@ def exercise_examples(c: Any, svc: Service, media: Any) -> None:
     edit = json.loads(json.dumps(_CHECKED_EDIT).replace(_INTRO, c.ids[made["intro"]]))
     edit["brand"] = kit["id"]
     project = svc.post("/v1/projects", json={"name": "Spring sale", "edit": edit}).json()
-    answers = c.send_examples("POST", "/v1/projects/{project_id}/check", params=lambda: {"project_id": project["id"]})
+    answers = c.send_examples(
+        "POST", "/v1/projects/{project_id}/check", params=lambda: {"project_id": project["id"]}
+    )
     assert [f["rule"] for f in next(iter(answers.values()))["findings"]] == ["safe_zone", "safe_zone"]
     template = svc.post("/v1/templates", json=_template_body(edit)).json()
-    answers = c.send_examples("POST", "/v1/templates/{template_id}/check",
-                              params=lambda: {"template_id": template["id"]})
+    answers = c.send_examples(
+        "POST", "/v1/templates/{template_id}/check", params=lambda: {"template_id": template["id"]}
+    )
     report = next(iter(answers.values()))
-    assert [f["pointer"] for f in report["findings"]] == ["#/edit/timeline/tracks/1/clips/0",
-                                                          "#/edit/timeline/tracks/2/clips/0"]
+    assert [f["pointer"] for f in report["findings"]] == [
+        "#/edit/timeline/tracks/1/clips/0",
+        "#/edit/timeline/tracks/2/clips/0",
+    ]
     c.call("DELETE", "/v1/brand_kits/{kit_id}", params=target, expect=204)
 
 
@@ -350,22 +443,57 @@ def exercise_examples(c: Any, svc: Service, media: Any) -> None:
 
 
 _INTRO = "{intro}"
-_CHECKED_EDIT: dict[str, Any] = {"timeline": {"tracks": [
-    {"clips": [{"asset": {"type": "video", "src": _INTRO}, "length": 1}]},
-    {"clips": [{"asset": {"type": "text", "text": "Spring sale",
-                          "style": {"font": "{{brand.fonts.heading}}", "color": "{{brand.colors.primary}}",
-                                    "size": 0.07}}, "anchor": "top", "offset": {"y": 0.04}, "length": 1}]},
-    {"clips": [{"asset": {"type": "image", "src": "{{brand.logo}}"}, "width": 0.25, "anchor": "bottom",
-                "offset": {"y": -0.05}, "length": 1}]}]},
-    "outputs": [{"aspect_ratio": "16:9", "resolution": "720p"}, {"aspect_ratio": "9:16", "resolution": "720p"}]}
+_CHECKED_EDIT: dict[str, Any] = {
+    "timeline": {
+        "tracks": [
+            {"clips": [{"asset": {"type": "video", "src": _INTRO}, "length": 1}]},
+            {
+                "clips": [
+                    {
+                        "asset": {
+                            "type": "text",
+                            "text": "Spring sale",
+                            "style": {
+                                "font": "{{brand.fonts.heading}}",
+                                "color": "{{brand.colors.primary}}",
+                                "size": 0.07,
+                            },
+                        },
+                        "anchor": "top",
+                        "offset": {"y": 0.04},
+                        "length": 1,
+                    }
+                ]
+            },
+            {
+                "clips": [
+                    {
+                        "asset": {"type": "image", "src": "{{brand.logo}}"},
+                        "width": 0.25,
+                        "anchor": "bottom",
+                        "offset": {"y": -0.05},
+                        "length": 1,
+                    }
+                ]
+            },
+        ]
+    },
+    "outputs": [
+        {"aspect_ratio": "16:9", "resolution": "720p"},
+        {"aspect_ratio": "9:16", "resolution": "720p"},
+    ],
+}
 """The project edit of the check example (``_INTRO`` stands for the intro asset's id)."""
 
 
 def _template_body(edit: dict[str, Any]) -> dict[str, Any]:
     """A template of the check example's edit whose title is a variable."""
     document = json.loads(json.dumps(edit).replace('"Spring sale"', '"{{title}}"'))
-    return {"name": "Spring sale", "edit": document,
-            "variables": [{"name": "title", "type": "text", "required": True}]}
+    return {
+        "name": "Spring sale",
+        "edit": document,
+        "variables": [{"name": "title", "type": "text", "required": True}],
+    }
 
 
 def record(root: Path) -> dict[str, Any]:
@@ -379,16 +507,25 @@ def record(root: Path) -> dict[str, Any]:
         logo = upload(svc, Path(logo_path), "logo.png")
         white_path = mediagen.make_image(root / "logo-white.png", size=(256, 128), color="white")
         logo_white = upload(svc, Path(white_path), "logo-white.png")
-        heading = upload(svc, renamed_font(SERIF, root / "AcmeDisplay.ttf", "Acme Display"), "AcmeDisplay.ttf")
+        heading = upload(
+            svc, renamed_font(SERIF, root / "AcmeDisplay.ttf", "Acme Display"), "AcmeDisplay.ttf"
+        )
         body_font = upload(svc, renamed_font(SANS, root / "AcmeText.ttf", "Acme Text"), "AcmeText.ttf")
         arabic = upload(svc, renamed_font(SANS, root / "AcmeArabic.ttf", "Acme Arabic"), "AcmeArabic.ttf")
         intro = upload(svc, Path(mediagen.make_video(root / "intro.mp4", duration=1.0)), "intro.mp4")
         create = {
-            "name": "Acme", "logos": {"logo": logo, "logo_white": logo_white},
+            "name": "Acme",
+            "logos": {"logo": logo, "logo_white": logo_white},
             "colors": {"primary": "#ff5a1f", "secondary": "#1f2937", "text": "#ffffff"},
             "fonts": {"heading": {"asset": heading, "locales": {"ar": arabic}}, "body": {"asset": body_font}},
-            "caption_style": {"font": "Acme Text", "size": 0.05, "color": "#ffffff", "highlight_color": "#ff5a1f"},
-            "intro": intro, "watermark": {"src": logo_white, "anchor": "bottom-right", "width": 0.12, "opacity": 0.7},
+            "caption_style": {
+                "font": "Acme Text",
+                "size": 0.05,
+                "color": "#ffffff",
+                "highlight_color": "#ff5a1f",
+            },
+            "intro": intro,
+            "watermark": {"src": logo_white, "anchor": "bottom-right", "width": 0.12, "opacity": 0.7},
             "safe_zones": {"9:16": {"top": 0.14, "bottom": 0.2}, "1:1": {"bottom": 0.1}},
             "rules": {"require_logo": True, "allowed_fonts_only": True},
             "message": "launch kit",
@@ -398,15 +535,20 @@ def record(root: Path) -> dict[str, Any]:
         assert r.status_code == 201, r.text
         kit = kept["KIT"] = r.json()
         url = f"/v1/brand_kits/{kit['id']}"
-        replace = {**create, "colors": {**create["colors"], "primary": "#e63b00"}, "message": "darker primary"}
+        replace = {
+            **create,
+            "colors": {**create["colors"], "primary": "#e63b00"},
+            "message": "darker primary",
+        }
         kept["KIT_REPLACE"] = replace
         r = svc.client.put(url, headers=svc.headers(**{"If-Match": '"1"'}), json=replace)
         kept["KIT_V2"] = r.json()
         kept["KIT_LIST"] = svc.get("/v1/brand_kits").json()
         kept["VERSION_LIST"] = svc.get(f"{url}/versions").json()
         kept["VERSION"] = svc.get(f"{url}/versions/1").json()
-        kept["COMPLIANCE_SETTINGS"] = svc.client.put("/v1/workspace/compliance", headers=svc.headers(),
-                                                     json={"level": "warn"}).json()
+        kept["COMPLIANCE_SETTINGS"] = svc.client.put(
+            "/v1/workspace/compliance", headers=svc.headers(), json={"level": "warn"}
+        ).json()
         edit = json.loads(json.dumps(_CHECKED_EDIT).replace(_INTRO, intro))
         edit["brand"] = kit["id"]
         project = svc.post("/v1/projects", json={"name": "Spring sale", "edit": edit}).json()
@@ -414,28 +556,40 @@ def record(root: Path) -> dict[str, Any]:
         r = svc.post(f"/v1/projects/{project['id']}/check", json={"outputs": [1]})
         assert r.status_code == 200, r.text
         kept["CHECK_REPORT"] = r.json()
-        kept["ERROR_KIT_INVALID"] = svc.post("/v1/brand_kits", json={
-            "name": "Broken", "colors": {"primary": "#ff5a1"}, "fonts": {"heading": {"asset": logo}}}).json()
+        kept["ERROR_KIT_INVALID"] = svc.post(
+            "/v1/brand_kits",
+            json={"name": "Broken", "colors": {"primary": "#ff5a1"}, "fonts": {"heading": {"asset": logo}}},
+        ).json()
         kept["ERROR_KIT_NOT_FOUND"] = svc.get("/v1/brand_kits/bk_01jdzzzzzzzzzzzzzzzzzzzzzz").json()
-        kept["ERROR_KIT_STALE"] = svc.client.put(url, headers=svc.headers(**{"If-Match": '"1"'}), json=replace).json()
+        kept["ERROR_KIT_STALE"] = svc.client.put(
+            url, headers=svc.headers(**{"If-Match": '"1"'}), json=replace
+        ).json()
         kept["ERROR_KIT_IF_MATCH_REQUIRED"] = svc.client.put(url, headers=svc.headers(), json=replace).json()
         reader = svc.new_key("assets:read")
         kept["ERROR_SCOPE_BRAND_KITS_READ"] = svc.get("/v1/brand_kits", token=reader).json()
         kept["ERROR_SCOPE_BRAND_KITS_WRITE"] = svc.post("/v1/brand_kits", token=reader, json=create).json()
-        kept["ERROR_SCOPE_ADMIN"] = svc.client.put("/v1/workspace/compliance", headers=svc.headers(reader),
-                                                   json={"level": "block"}).json()
-        plain = svc.post("/v1/projects", json={"name": "no kit", "edit": {
-            "timeline": {"tracks": [{"clips": [{"asset": {"type": "video", "src": intro}}]}]}}}).json()
+        kept["ERROR_SCOPE_ADMIN"] = svc.client.put(
+            "/v1/workspace/compliance", headers=svc.headers(reader), json={"level": "block"}
+        ).json()
+        plain = svc.post(
+            "/v1/projects",
+            json={
+                "name": "no kit",
+                "edit": {"timeline": {"tracks": [{"clips": [{"asset": {"type": "video", "src": intro}}]}]}},
+            },
+        ).json()
         kept["ERROR_CHECK_NO_KIT"] = svc.post(f"/v1/projects/{plain['id']}/check", json={}).json()
         template = svc.post("/v1/templates", json=_template_body(edit)).json()
         kept["CHECK_TEMPLATE_BODY"] = {"values": {"title": "Spring sale"}, "outputs": [1]}
         r = svc.post(f"/v1/templates/{template['id']}/check", json=kept["CHECK_TEMPLATE_BODY"])
         assert r.status_code == 200, r.text
         kept["CHECK_TEMPLATE_REPORT"] = r.json()
-        kept["ERROR_SCOPE_TEMPLATES_READ"] = svc.post(f"/v1/templates/{template['id']}/check", token=reader,
-                                                      json={}).json()
-        kept["ERROR_TEMPLATE_NOT_FOUND"] = svc.post("/v1/templates/tpl_01jdzzzzzzzzzzzzzzzzzzzzzz/check",
-                                                    json={}).json()
+        kept["ERROR_SCOPE_TEMPLATES_READ"] = svc.post(
+            f"/v1/templates/{template['id']}/check", token=reader, json={}
+        ).json()
+        kept["ERROR_TEMPLATE_NOT_FOUND"] = svc.post(
+            "/v1/templates/tpl_01jdzzzzzzzzzzzzzzzzzzzzzz/check", json={}
+        ).json()
         svc.client.put("/v1/workspace/compliance", headers=svc.headers(), json={"level": "block"})
         r = svc.post("/v1/renders", json={"project_id": project["id"]})
         assert r.status_code == 422, r.text
@@ -444,8 +598,11 @@ def record(root: Path) -> dict[str, Any]:
 
 
 def write_examples(kept: dict[str, Any]) -> None:
-    write_captured(Path(__file__).parent.parent / "src/reelforge/api/examples_brand_kits.py",
-                   json.loads(json.dumps(kept, default=str)), "tests/test_brand_kits.py")
+    write_captured(
+        Path(__file__).parent.parent / "src/reelforge/api/examples_brand_kits.py",
+        json.loads(json.dumps(kept, default=str)),
+        "tests/test_brand_kits.py",
+    )
 
 
 if __name__ == "__main__":

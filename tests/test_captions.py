@@ -46,23 +46,55 @@ def style(**options: object) -> CaptionStyle:
     return CaptionStyle.model_validate({"size": 0.12, **options})
 
 
-def script(cues: list[Cue], caption_style: CaptionStyle | None = None, *, fps: Fraction = Fraction(25),
-           offset: Fraction = Fraction(0), length: Fraction = Fraction(60)) -> str:
-    return build_ass(cues, caption_style or style(), canvas=(W, H), offset=offset, length=length, fps=fps,
-                     font_family="DejaVu Sans", font_file=FONT_FILE)
+def script(
+    cues: list[Cue],
+    caption_style: CaptionStyle | None = None,
+    *,
+    fps: Fraction = Fraction(25),
+    offset: Fraction = Fraction(0),
+    length: Fraction = Fraction(60),
+) -> str:
+    return build_ass(
+        cues,
+        caption_style or style(),
+        canvas=(W, H),
+        offset=offset,
+        length=length,
+        fps=fps,
+        font_family="DejaVu Sans",
+        font_file=FONT_FILE,
+    )
 
 
-def render(tmp_path: Path, ass_text: str, *, fps: str = "25", duration: float = 2,
-           start: float = 0, name: str = "captions.ass", fonts_dir: Path | None = None) -> np.ndarray:
+def render(
+    tmp_path: Path,
+    ass_text: str,
+    *,
+    fps: str = "25",
+    duration: float = 2,
+    start: float = 0,
+    name: str = "captions.ass",
+    fonts_dir: Path | None = None,
+) -> np.ndarray:
     """Frames (n, H, W, 3) of a black canvas with the script burned in, from ``start`` s."""
     ass_path = tmp_path / name
     ass_path.parent.mkdir(parents=True, exist_ok=True)
     ass_path.write_text(ass_text, encoding="utf-8")
     # RGB throughout, so colours are checked exactly rather than through 4:2:0 chroma.
     graph = f"format=rgb24,{caption_filter(ass_path, fonts_dir)}"
-    args = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error",
-            "-f", "lavfi", "-i", f"color=c=black:s={W}x{H}:r={fps}:d={duration}",
-            "-vf", graph]
+    args = [
+        ffmpeg_exe(),
+        "-hide_banner",
+        "-nostdin",
+        "-loglevel",
+        "error",
+        "-f",
+        "lavfi",
+        "-i",
+        f"color=c=black:s={W}x{H}:r={fps}:d={duration}",
+        "-vf",
+        graph,
+    ]
     if start:
         args += ["-ss", str(start)]  # output seeking: frames keep their canvas timestamps
     args += ["-f", "rawvideo", "-pix_fmt", "rgb24", "-"]
@@ -135,8 +167,9 @@ def test_late_frames_at_25fps_still_land_on_their_frame(tmp_path: Path) -> None:
     assert shown == [803, 804]
 
 
-@pytest.mark.parametrize("fps", [Fraction(25), NTSC, Fraction(24000, 1001), Fraction(30), Fraction(50),
-                                 Fraction(60)])
+@pytest.mark.parametrize(
+    "fps", [Fraction(25), NTSC, Fraction(24000, 1001), Fraction(30), Fraction(50), Fraction(60)]
+)
 def test_event_boundaries_fall_strictly_between_frames(fps: Fraction) -> None:
     tb = float(1 / fps)  # what FFmpeg's subtitle filters do: pts * av_q2d(tb) * 1000, truncated
     for frame in range(1, 30000, 7):
@@ -156,9 +189,13 @@ def test_offset_shifts_and_length_clips(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- look
 
 
-@pytest.mark.parametrize(("position", "band"), [("bottom", (135, 180)), ("top", (0, 45)), ("center", (60, 120))])
+@pytest.mark.parametrize(
+    ("position", "band"), [("bottom", (135, 180)), ("top", (0, 45)), ("center", (60, 120))]
+)
 def test_position(tmp_path: Path, position: str, band: tuple[int, int]) -> None:
-    frame = render(tmp_path, script([Cue(start=0, end=1, text="Position")], style(position=position)), duration=0.04)[0]
+    frame = render(
+        tmp_path, script([Cue(start=0, end=1, text="Position")], style(position=position)), duration=0.04
+    )[0]
     _, _, y0, y1 = bbox(ink(frame))
     assert band[0] <= y0 and y1 < band[1]
     x0, x1, _, _ = bbox(ink(frame))
@@ -186,14 +223,17 @@ def test_semi_transparent_colour(tmp_path: Path) -> None:
 
 
 def test_background_box(tmp_path: Path) -> None:
-    frame = render(tmp_path, script([Cue(start=0, end=1, text="Boxed")], style(background="#0000ff")), duration=0.04)[0]
+    frame = render(
+        tmp_path, script([Cue(start=0, end=1, text="Boxed")], style(background="#0000ff")), duration=0.04
+    )[0]
     blue = near(frame, (0, 0, 255), 10)
     assert blue.sum() > 400
     x0, x1, y0, y1 = bbox(blue)
     tx0, tx1, ty0, ty1 = bbox(near(frame, (255, 255, 255), 10))
     assert x0 < tx0 and tx1 < x1 and y0 < ty0 and ty1 < y1  # the box surrounds the text
-    translucent = render(tmp_path, script([Cue(start=0, end=1, text="Boxed")],
-                                          style(background="#0000ff80")), duration=0.04)[0]
+    translucent = render(
+        tmp_path, script([Cue(start=0, end=1, text="Boxed")], style(background="#0000ff80")), duration=0.04
+    )[0]
     assert near(translucent, (0, 0, 128), 6).sum() > 400
 
 
@@ -209,8 +249,12 @@ def test_line_breaks_in_the_text_are_kept(tmp_path: Path) -> None:
 
 
 def test_only_the_current_word_is_highlighted(tmp_path: Path) -> None:
-    cue = Cue(start=0, end=1.6, text="first second", words=[
-        Word(text="first", start=0.2, end=0.6), Word(text="second", start=0.8, end=1.4)])
+    cue = Cue(
+        start=0,
+        end=1.6,
+        text="first second",
+        words=[Word(text="first", start=0.2, end=0.6), Word(text="second", start=0.8, end=1.4)],
+    )
     frames = render(tmp_path, script([cue], style(highlight_color="#00ff00")))
     text = ink(frames[2])
     x0, x1, _, _ = bbox(text)
@@ -226,29 +270,47 @@ def test_only_the_current_word_is_highlighted(tmp_path: Path) -> None:
     assert first[0] == first[1] and second[0] == second[1]
     assert abs(first[0][0] - x0) <= 3 and abs(second[0][1] - x1) <= 3
     assert first[0][1] < second[0][0]  # a word's worth of green each, left then right
-    assert near(frames[5], (255, 255, 255), 10)[:, second[0][0]:].sum() > 50  # "second" still white
+    assert near(frames[5], (255, 255, 255), 10)[:, second[0][0] :].sum() > 50  # "second" still white
     assert ink_count(frames[40]) == 0
     # The highlight changes colours only: the text does not move.
     assert all(bbox(ink(frames[i])) == bbox(text) for i in (0, 5, 20, 39))
 
 
 def test_words_that_do_not_match_the_text_are_shown_instead() -> None:
-    cue = Cue(start=0, end=2, text="something else", words=[
-        Word(text="spoken", start=0, end=1), Word(text="words", start=1, end=2)])
+    cue = Cue(
+        start=0,
+        end=2,
+        text="something else",
+        words=[Word(text="spoken", start=0, end=1), Word(text="words", start=1, end=2)],
+    )
     texts = [t for _, _, t in events(script([cue]))]
     assert all("spoken" in t and "words" in t and "something" not in t for t in texts)
     # Punctuation-only tokens of the text may go without a word.
-    cue = Cue(start=0, end=2, text="Yes — no!", words=[
-        Word(text="yes", start=0, end=1), Word(text="no", start=1, end=2)])
+    cue = Cue(
+        start=0,
+        end=2,
+        text="Yes — no!",
+        words=[Word(text="yes", start=0, end=1), Word(text="no", start=1, end=2)],
+    )
     texts = [t for _, _, t in events(script([cue]))]
     assert all("—" in t for t in texts)
 
 
 def test_words_are_found_ignoring_case_and_punctuation() -> None:
-    cue = Cue(start=0, end=3, text="Hello, New York! (yes)", words=[
-        Word(text=" hello", start=0, end=1), Word(text="New York", start=1, end=2), Word(text="Yes.", start=2, end=3)])
-    texts = [re.sub(r"\{\\1c[^}]*\}", "<", t).replace("{\\r}", ">").replace("\u200e", "")
-             for _, _, t in events(script([cue]))]
+    cue = Cue(
+        start=0,
+        end=3,
+        text="Hello, New York! (yes)",
+        words=[
+            Word(text=" hello", start=0, end=1),
+            Word(text="New York", start=1, end=2),
+            Word(text="Yes.", start=2, end=3),
+        ],
+    )
+    texts = [
+        re.sub(r"\{\\1c[^}]*\}", "<", t).replace("{\\r}", ">").replace("\u200e", "")
+        for _, _, t in events(script([cue]))
+    ]
     assert texts == ["<Hello>, New York! (yes)", "Hello, <New York>! (yes)", "Hello, New York! (<yes>)"]
 
 
@@ -262,8 +324,12 @@ def test_cjk_breaks_between_characters_without_adding_spaces() -> None:
     two = events(script([Cue(start=0, end=4, text=text)], style(size=0.1, max_lines=2)))
     # libass only wraps at spaces, so a break inside CJK text is written out.
     assert "\\N" in two[0][2]
-    cue = Cue(start=0, end=2, text="你好，世界", words=[Word(text="你好", start=0, end=1),
-                                                    Word(text="世界", start=1, end=2)])
+    cue = Cue(
+        start=0,
+        end=2,
+        text="你好，世界",
+        words=[Word(text="你好", start=0, end=1), Word(text="世界", start=1, end=2)],
+    )
     first = events(script([cue]))[0][2]
     assert re.search(r"\{\\1c[^}]*\}你好\{\\r\}，世界$", first)
 
@@ -273,8 +339,12 @@ def test_cjk_breaks_between_characters_without_adding_spaces() -> None:
 
 @needs_dejavu
 def test_arabic_renders_right_to_left(tmp_path: Path) -> None:
-    cue = Cue(start=0, end=1, text="مرحبا بالعالم", words=[
-        Word(text="مرحبا", start=0, end=0.5), Word(text="بالعالم", start=0.5, end=1)])
+    cue = Cue(
+        start=0,
+        end=1,
+        text="مرحبا بالعالم",
+        words=[Word(text="مرحبا", start=0, end=0.5), Word(text="بالعالم", start=0.5, end=1)],
+    )
     frames = render(tmp_path, script([cue], style(highlight_color="#00ff00")), duration=1)
     x0, x1, _, _ = bbox(ink(frames[0]))
     middle = (x0 + x1) / 2
@@ -287,17 +357,29 @@ def test_arabic_renders_right_to_left(tmp_path: Path) -> None:
 
 
 @needs_dejavu
-@pytest.mark.parametrize(("text", "direction", "bang_left"), [
-    ("abc !!!!", "auto", False),
-    ("abc !!!!", "rtl", True),  # a right-to-left paragraph puts the trailing "!!!!" on the left
-    ("שלום !!!!", "auto", True),
-    ("שלום !!!!", "ltr", False),
-])
+@pytest.mark.parametrize(
+    ("text", "direction", "bang_left"),
+    [
+        ("abc !!!!", "auto", False),
+        ("abc !!!!", "rtl", True),  # a right-to-left paragraph puts the trailing "!!!!" on the left
+        ("שלום !!!!", "auto", True),
+        ("שלום !!!!", "ltr", False),
+    ],
+)
 def test_paragraph_direction(tmp_path: Path, text: str, direction: str, bang_left: bool) -> None:
     first, bang = text.split()
-    cue = Cue(start=0, end=1, text=text, words=[Word(text=first, start=0, end=0.5),
-                                                Word(text=bang, start=0.5, end=1)])
-    frame = render(tmp_path, script([cue], style(highlight_color="#00ff00", direction=direction)), duration=0.64, start=0.6)[0]
+    cue = Cue(
+        start=0,
+        end=1,
+        text=text,
+        words=[Word(text=first, start=0, end=0.5), Word(text=bang, start=0.5, end=1)],
+    )
+    frame = render(
+        tmp_path,
+        script([cue], style(highlight_color="#00ff00", direction=direction)),
+        duration=0.64,
+        start=0.6,
+    )[0]
     x0, x1, _, _ = bbox(ink(frame))
     gx0, gx1, _, _ = bbox(near(frame, (0, 255, 0), 40))
     assert (gx1 < (x0 + x1) / 2) == bang_left
@@ -324,16 +406,26 @@ def test_backslash_sequences_render_literally(tmp_path: Path, text: str) -> None
     _, _, y0, y1 = bbox(ink(frame))
     assert y1 - y0 < 20  # one line
     assert "\\" not in text or ink_count(frame) > ink_count(
-        render(tmp_path, script([Cue(start=0, end=1, text=text.replace("\\", ""))]), duration=0.04)[0])
+        render(tmp_path, script([Cue(start=0, end=1, text=text.replace("\\", ""))]), duration=0.04)[0]
+    )
 
 
 def test_hostile_text_cannot_break_the_script() -> None:
-    ass = script([Cue(start=0, end=1, text="a\r\nDialogue: 0,0:00:00.00,9:00:00.00,Default,,0,0,0,,pwned\x00")])
+    ass = script(
+        [Cue(start=0, end=1, text="a\r\nDialogue: 0,0:00:00.00,9:00:00.00,Default,,0,0,0,,pwned\x00")]
+    )
     assert ass.count("\nDialogue: ") == len(events(ass)) >= 1
     assert all(0 <= start < end <= 100 for start, end, _ in events(ass))
     assert "\x00" not in ass and "\r" not in ass
-    odd_font = build_ass([], CaptionStyle(), canvas=(W, H), offset=Fraction(0), length=Fraction(1),
-                         fps=Fraction(25), font_family="Evil,1,2\nStyle: x")
+    odd_font = build_ass(
+        [],
+        CaptionStyle(),
+        canvas=(W, H),
+        offset=Fraction(0),
+        length=Fraction(1),
+        fps=Fraction(25),
+        font_family="Evil,1,2\nStyle: x",
+    )
     style_lines = [line for line in odd_font.splitlines() if line.startswith("Style:")]
     assert len(style_lines) == 1 and len(style_lines[0].split(",")) == 23
 
@@ -343,11 +435,21 @@ def test_hostile_text_cannot_break_the_script() -> None:
 
 @pytest.mark.parametrize("font_file", [FONT_FILE, None], ids=["measured", "estimated"])
 def test_long_cue_is_split_into_parts_of_at_most_max_lines(tmp_path: Path, font_file: Path | None) -> None:
-    text = ("This caption is far too long to fit on the lines it is allowed, so it must be "
-            "shown in several parts one after the other")
+    text = (
+        "This caption is far too long to fit on the lines it is allowed, so it must be "
+        "shown in several parts one after the other"
+    )
     style = CaptionStyle(max_lines=1, size=0.08)
-    ass = build_ass([Cue(start=0, end=4, text=text)], style, canvas=(W, H), offset=Fraction(0),
-                    length=Fraction(4), fps=Fraction(25), font_family="DejaVu Sans", font_file=font_file)
+    ass = build_ass(
+        [Cue(start=0, end=4, text=text)],
+        style,
+        canvas=(W, H),
+        offset=Fraction(0),
+        length=Fraction(4),
+        fps=Fraction(25),
+        font_family="DejaVu Sans",
+        font_file=font_file,
+    )
     evs = events(ass)
     assert len(evs) >= 3
     assert evs[0][0] == 0 and evs[-1][1] == 398
@@ -364,10 +466,28 @@ def test_long_cue_is_split_into_parts_of_at_most_max_lines(tmp_path: Path, font_
 
 
 def test_split_follows_word_timings() -> None:
-    words = ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
-             "twelve", "thirteen", "fourteen"]
-    cue = Cue(start=0, end=8, text=" ".join(words),
-              words=[Word(text=w, start=i * 0.5, end=i * 0.5 + 0.4) for i, w in enumerate(words)])
+    words = [
+        "one",
+        "two",
+        "three",
+        "four",
+        "five",
+        "six",
+        "seven",
+        "eight",
+        "nine",
+        "ten",
+        "eleven",
+        "twelve",
+        "thirteen",
+        "fourteen",
+    ]
+    cue = Cue(
+        start=0,
+        end=8,
+        text=" ".join(words),
+        words=[Word(text=w, start=i * 0.5, end=i * 0.5 + 0.4) for i, w in enumerate(words)],
+    )
     evs = events(script([cue], CaptionStyle(max_lines=1, size=0.1)))
     parts: list[tuple[int, str]] = []
     for start, _, text in evs:
@@ -390,8 +510,15 @@ def test_filter_path_with_special_characters(tmp_path: Path) -> None:
     fonts.mkdir(parents=True)
     # Pillow's built-in font (Aileron) is installed nowhere else: it proves fontsdir reached libass.
     (fonts / "aileron.ttf").write_bytes(ImageFont.load_default(20).font_bytes)  # type: ignore[union-attr]
-    ass = build_ass([Cue(start=0, end=1, text="Fonts dir")], CaptionStyle(weight="normal"), canvas=(W, H),
-                    offset=Fraction(0), length=Fraction(1), fps=Fraction(25), font_family="Aileron")
+    ass = build_ass(
+        [Cue(start=0, end=1, text="Fonts dir")],
+        CaptionStyle(weight="normal"),
+        canvas=(W, H),
+        offset=Fraction(0),
+        length=Fraction(1),
+        fps=Fraction(25),
+        font_family="Aileron",
+    )
     with_dir = render(weird, ass, duration=0.04, name="cap: 'x', [y].ass", fonts_dir=fonts)[0]
     without = render(weird, ass, duration=0.04, name="cap: 'x', [y].ass")[0]
     assert ink_count(with_dir) > 50
@@ -448,23 +575,34 @@ def test_vtt_escapes_markup(tmp_path: Path) -> None:
 
 def test_load_srt_strips_tags(tmp_path: Path) -> None:
     path = tmp_path / "in.srt"
-    path.write_text("1\n00:00:01,000 --> 00:00:02,500\n<i>Hello</i> {\\an8}<font color=\"red\">there</font>\n"
-                    "second line\n\n2\n00:00:03,000 --> 00:00:04,000\nBye\n", encoding="utf-8")
+    path.write_text(
+        '1\n00:00:01,000 --> 00:00:02,500\n<i>Hello</i> {\\an8}<font color="red">there</font>\n'
+        "second line\n\n2\n00:00:03,000 --> 00:00:04,000\nBye\n",
+        encoding="utf-8",
+    )
     cues = load_cues(path)
-    assert [(c.start, c.end, c.text) for c in cues] == [(1.0, 2.5, "Hello there\nsecond line"), (3.0, 4.0, "Bye")]
+    assert [(c.start, c.end, c.text) for c in cues] == [
+        (1.0, 2.5, "Hello there\nsecond line"),
+        (3.0, 4.0, "Bye"),
+    ]
 
 
 def test_load_vtt_with_identifiers_notes_and_entities(tmp_path: Path) -> None:
     path = tmp_path / "in.vtt"
-    path.write_text("WEBVTT - title\n\nNOTE a comment\nover two lines\n\nintro\n00:01.000 --> 00:02.000 line:0\n"
-                    "<v Bob>Fish &amp; chips</v>\n\nSTYLE\n::cue { color: red }\n\n"
-                    "second\n00:00:03.000 --> 00:00:04.000\n<c.yellow>Tom</c> &lt;3\n", encoding="utf-8")
+    path.write_text(
+        "WEBVTT - title\n\nNOTE a comment\nover two lines\n\nintro\n00:01.000 --> 00:02.000 line:0\n"
+        "<v Bob>Fish &amp; chips</v>\n\nSTYLE\n::cue { color: red }\n\n"
+        "second\n00:00:03.000 --> 00:00:04.000\n<c.yellow>Tom</c> &lt;3\n",
+        encoding="utf-8",
+    )
     cues = load_cues(path)
     assert [(c.start, c.end, c.text) for c in cues] == [(1.0, 2.0, "Fish & chips"), (3.0, 4.0, "Tom <3")]
 
 
 def test_load_ass_skips_comments_and_drawings(tmp_path: Path) -> None:
-    ass = script([Cue(start=0, end=1, text="Shown")]).replace("Dialogue: 0,0:00:00.00,0:00:00.98", "Dialogue: 0,0:00:00.00,0:00:01.00")
+    ass = script([Cue(start=0, end=1, text="Shown")]).replace(
+        "Dialogue: 0,0:00:00.00,0:00:00.98", "Dialogue: 0,0:00:00.00,0:00:01.00"
+    )
     ass += "Comment: 0,0:00:01.00,0:00:02.00,Default,,0,0,0,,hidden\n"
     ass += "Dialogue: 0,0:00:01.00,0:00:02.00,Default,,0,0,0,,{\\p1}m 0 0 l 10 0 10 10{\\p0}\n"
     ass += "Dialogue: 0,0:00:02.00,0:00:03.00,Default,,0,0,0,,{\\b1}Bold{\\b0}\\Nnext\n"
@@ -472,7 +610,9 @@ def test_load_ass_skips_comments_and_drawings(tmp_path: Path) -> None:
     path.write_text(ass, encoding="utf-8")
     cues = load_cues(path)
     assert [(c.start, c.end, c.text.replace("\u200e", "")) for c in cues] == [
-        (0.0, 1.0, "Shown"), (2.0, 3.0, "Bold\nnext")]
+        (0.0, 1.0, "Shown"),
+        (2.0, 3.0, "Bold\nnext"),
+    ]
 
 
 def test_format_comes_from_the_content(tmp_path: Path) -> None:
@@ -484,16 +624,19 @@ def test_format_comes_from_the_content(tmp_path: Path) -> None:
     assert load_cues(srt_as_txt)[0].text == "Café"
 
 
-@pytest.mark.parametrize(("content", "reason"), [
-    (None, "no such file"),
-    (b"", "empty"),
-    (b"  \n\n", "empty"),
-    (b"just some words\nnothing timed\n", "not an SRT, WebVTT or ASS"),
-    (b"{1}{25}MicroDVD line\n{30}{50}another\n", "MICRODVD"),
-    (b"1\n00:00:01,000 --> 00:00:02,000\n\n", "no cues"),
-    (b"\x00\x01\x02\xff\xfe\x00garbage", "not an SRT"),
-    (b"big", "larger than"),
-])
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (None, "no such file"),
+        (b"", "empty"),
+        (b"  \n\n", "empty"),
+        (b"just some words\nnothing timed\n", "not an SRT, WebVTT or ASS"),
+        (b"{1}{25}MicroDVD line\n{30}{50}another\n", "MICRODVD"),
+        (b"1\n00:00:01,000 --> 00:00:02,000\n\n", "no cues"),
+        (b"\x00\x01\x02\xff\xfe\x00garbage", "not an SRT"),
+        (b"big", "larger than"),
+    ],
+)
 def test_load_errors_name_the_file(tmp_path: Path, content: bytes | None, reason: str) -> None:
     path = tmp_path / "bad.srt"
     if content is not None:

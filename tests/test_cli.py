@@ -14,8 +14,9 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
 def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "reelforge", *args], capture_output=True, text=True, cwd=cwd,
-                          timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "reelforge", *args], capture_output=True, text=True, cwd=cwd, timeout=300
+    )
 
 
 def write(path: Path, doc: Any) -> Path:
@@ -25,17 +26,36 @@ def write(path: Path, doc: Any) -> Path:
 
 def colour_edit(**output: Any) -> dict[str, Any]:
     return {
-        "timeline": {"tracks": [{"clips": [{"asset": {"type": "color", "color": "red"}, "length": 0.4},
-                                           {"asset": {"type": "text", "text": "{{title}}"}, "length": 0.4}]}]},
+        "timeline": {
+            "tracks": [
+                {
+                    "clips": [
+                        {"asset": {"type": "color", "color": "red"}, "length": 0.4},
+                        {"asset": {"type": "text", "text": "{{title}}"}, "length": 0.4},
+                    ]
+                }
+            ]
+        },
         "outputs": [{"width": 160, "height": 90, "fps": 25, "quality": "draft", "audio": False, **output}],
     }
 
 
 def test_validate_lists_every_problem_without_a_traceback(tmp_path: Path) -> None:
-    edit = write(tmp_path / "bad.json", {"timeline": {"tracks": [{"clips": [
-        {"asset": {"type": "video", "src": "nope.mp4"}, "lenght": 2},
-        {"asset": {"type": "text"}},
-    ]}]}})
+    edit = write(
+        tmp_path / "bad.json",
+        {
+            "timeline": {
+                "tracks": [
+                    {
+                        "clips": [
+                            {"asset": {"type": "video", "src": "nope.mp4"}, "lenght": 2},
+                            {"asset": {"type": "text"}},
+                        ]
+                    }
+                ]
+            }
+        },
+    )
     proc = run("validate", str(edit))
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
@@ -44,9 +64,16 @@ def test_validate_lists_every_problem_without_a_traceback(tmp_path: Path) -> Non
 
 
 def test_validate_names_missing_media(tmp_path: Path) -> None:
-    edit = write(tmp_path / "e.json", {"timeline": {"tracks": [{"clips": [{"asset": {"type": "video", "src": "nope.mp4"}}]}]}})
+    edit = write(
+        tmp_path / "e.json",
+        {"timeline": {"tracks": [{"clips": [{"asset": {"type": "video", "src": "nope.mp4"}}]}]}},
+    )
     proc = run("validate", str(edit))
-    assert proc.returncode == 2 and "nope.mp4" in proc.stderr and "/timeline/tracks/0/clips/0/asset/src" in proc.stderr
+    assert (
+        proc.returncode == 2
+        and "nope.mp4" in proc.stderr
+        and "/timeline/tracks/0/clips/0/asset/src" in proc.stderr
+    )
 
 
 def test_bad_json_and_missing_file_and_bad_vars(tmp_path: Path) -> None:
@@ -95,7 +122,9 @@ def test_timeout_is_a_clean_failure(tmp_path: Path) -> None:
     doc["timeline"]["tracks"][0]["clips"][0]["effects"] = {"blur": 30}
     edit = write(tmp_path / "long.json", doc)
     variables = write(tmp_path / "v.json", {"title": "x"})
-    proc = run("render", str(edit), "--vars", str(variables), "-o", str(tmp_path / "out"), "--timeout", "1", "-q")
+    proc = run(
+        "render", str(edit), "--vars", str(variables), "-o", str(tmp_path / "out"), "--timeout", "1", "-q"
+    )
     assert proc.returncode == 1
     assert "longer than" in proc.stderr and "Traceback" not in proc.stderr
     assert list((tmp_path / "out").glob("*.mp4")) == []
@@ -119,4 +148,8 @@ def test_an_example_renders_from_the_cli(tmp_path: Path) -> None:
     subprocess.run([sys.executable, str(EXAMPLES / "make_media.py")], check=True, capture_output=True)
     proc = run("render", str(EXAMPLES / "social-promo.json"), "-o", str(tmp_path))
     assert proc.returncode == 0, proc.stderr
-    assert sorted(p.name for p in tmp_path.glob("*.mp4")) == ["promo-16x9.mp4", "promo-1x1.mp4", "promo-9x16.mp4"]
+    assert sorted(p.name for p in tmp_path.glob("*.mp4")) == [
+        "promo-16x9.mp4",
+        "promo-1x1.mp4",
+        "promo-9x16.mp4",
+    ]

@@ -22,15 +22,21 @@ VERTICAL = {"aspect_ratio": "9:16", "resolution": "720p"}
 WIDE = {"aspect_ratio": "16:9", "resolution": "720p"}
 
 
-def text_clip(text: str = "Spring sale", *, anchor: str = "center", y: float = 0, size: float = 0.06,
-              **style: Any) -> dict[str, Any]:
-    return {"asset": {"type": "text", "text": text, "style": {"size": size, **style}}, "anchor": anchor,
-            "offset": {"y": y}, "length": 1}
+def text_clip(
+    text: str = "Spring sale", *, anchor: str = "center", y: float = 0, size: float = 0.06, **style: Any
+) -> dict[str, Any]:
+    return {
+        "asset": {"type": "text", "text": text, "style": {"size": size, **style}},
+        "anchor": anchor,
+        "offset": {"y": y},
+        "length": 1,
+    }
 
 
 def edit_of(*clips: dict[str, Any], outputs: list[dict[str, Any]] | None = None, **extra: Any) -> Any:
-    return parse_edit({"timeline": {"tracks": [{"clips": [c]} for c in clips]}, "outputs": outputs or [VERTICAL],
-                       **extra})
+    return parse_edit(
+        {"timeline": {"tracks": [{"clips": [c]} for c in clips]}, "outputs": outputs or [VERTICAL], **extra}
+    )
 
 
 def rules(findings: list[Finding]) -> list[tuple[str, str, int | None]]:
@@ -65,9 +71,13 @@ def test_the_text_box_is_measured_with_its_real_size() -> None:
     assert rules(big) == [("safe_zone", "/timeline/tracks/0/clips/0", 0)]
     # a second line of wrapped text makes the block taller too
     long_text = "Spring sale on everything in the shop this week"
-    wrapped = check_compliance(edit_of(text_clip(long_text, anchor="bottom", y=-0.22, size=0.05)), BrandKitView())
+    wrapped = check_compliance(
+        edit_of(text_clip(long_text, anchor="bottom", y=-0.22, size=0.05)), BrandKitView()
+    )
     assert wrapped == []
-    wrapped = check_compliance(edit_of(text_clip(long_text, anchor="center", y=0.25, size=0.05)), BrandKitView())
+    wrapped = check_compliance(
+        edit_of(text_clip(long_text, anchor="center", y=0.25, size=0.05)), BrandKitView()
+    )
     assert rules(wrapped) == [("safe_zone", "/timeline/tracks/0/clips/0", 0)]
 
 
@@ -75,8 +85,13 @@ def test_logo_rules_and_its_box() -> None:
     kit = BrandKitView(logos=frozenset({LOGO}), require_logo=True)
     missing = check_compliance(edit_of(text_clip(), outputs=[WIDE, VERTICAL]), kit)
     assert rules(missing) == [("logo_required", "/outputs/0", 0), ("logo_required", "/outputs/1", 1)]
-    logo = {"asset": {"type": "image", "src": LOGO}, "width": 0.3, "anchor": "top", "offset": {"y": 0.02},
-            "length": 1}
+    logo = {
+        "asset": {"type": "image", "src": LOGO},
+        "width": 0.3,
+        "anchor": "top",
+        "offset": {"y": 0.02},
+        "length": 1,
+    }
     found = check_compliance(edit_of(logo, outputs=[WIDE, VERTICAL]), kit, media_sizes={LOGO: (200, 100)})
     assert rules(found) == [("safe_zone", "/timeline/tracks/0/clips/0", 1)] and "the logo" in found[0].message
     lower = {**logo, "offset": {"y": 0.15}}
@@ -84,15 +99,31 @@ def test_logo_rules_and_its_box() -> None:
     # the logo as the output's watermark counts, and its corner placement is checked
     marked = edit_of(text_clip(), outputs=[{**VERTICAL, "watermark": {"src": LOGO, "anchor": "top-right"}}])
     assert rules(check_compliance(marked, kit, media_sizes={LOGO: (200, 100)})) == [
-        ("safe_zone", "/outputs/0/watermark", 0)]
+        ("safe_zone", "/outputs/0/watermark", 0)
+    ]
 
 
 def test_fonts_colours_captions_and_text_size() -> None:
-    kit = BrandKitView(colors={"primary": "#ff3300", "ink": "white"}, font_families=frozenset({"Acme Display"}),
-                       allowed_fonts_only=True, allowed_colors_only=True, require_captions=True, safe_zones={})
-    edit = parse_edit({"timeline": {"background": "#ffffff", "tracks": [
-        {"clips": [text_clip(font="acme display", color="#FF3300")]},
-        {"clips": [text_clip(font="DejaVu Serif", color="#00ff00", size=0.01)]}]}, "outputs": [VERTICAL]})
+    kit = BrandKitView(
+        colors={"primary": "#ff3300", "ink": "white"},
+        font_families=frozenset({"Acme Display"}),
+        allowed_fonts_only=True,
+        allowed_colors_only=True,
+        require_captions=True,
+        safe_zones={},
+    )
+    edit = parse_edit(
+        {
+            "timeline": {
+                "background": "#ffffff",
+                "tracks": [
+                    {"clips": [text_clip(font="acme display", color="#FF3300")]},
+                    {"clips": [text_clip(font="DejaVu Serif", color="#00ff00", size=0.01)]},
+                ],
+            },
+            "outputs": [VERTICAL],
+        }
+    )
     found = rules(check_compliance(edit, kit))
     assert ("font_not_in_kit", "/timeline/tracks/1/clips/0/asset/style/font", None) in found
     assert ("color_not_in_kit", "/timeline/tracks/1/clips/0/asset/style/color", None) in found
@@ -119,14 +150,44 @@ def test_aspect_labels() -> None:
 def _kit_and_project(svc: Service, media: Any, tmp: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     font = upload(svc, renamed_font(SERIF, tmp / "brand-serif.ttf", FAMILY))
     logo = upload(svc, Path(media.image(size=(64, 32), color="red")))
-    kit = create_kit(svc, {"name": "Acme", "logos": {"logo": logo}, "colors": {"primary": "#ff3300"},
-                           "fonts": {"heading": {"asset": font}}})
-    edit = {"brand": kit["id"], "timeline": {"tracks": [{"clips": [
-        {"asset": {"type": "text", "text": "Sale", "style": {"font": "{{brand.fonts.heading}}",
-                                                              "color": "{{brand.colors.primary}}", "size": 0.1}},
-         "anchor": "top", "offset": {"y": 0.02}, "length": 0.2}]}]},
-        "outputs": [{"width": 320, "height": 180, "quality": "draft", "fps": 10},
-                    {"width": 180, "height": 320, "quality": "draft", "fps": 10}]}
+    kit = create_kit(
+        svc,
+        {
+            "name": "Acme",
+            "logos": {"logo": logo},
+            "colors": {"primary": "#ff3300"},
+            "fonts": {"heading": {"asset": font}},
+        },
+    )
+    edit = {
+        "brand": kit["id"],
+        "timeline": {
+            "tracks": [
+                {
+                    "clips": [
+                        {
+                            "asset": {
+                                "type": "text",
+                                "text": "Sale",
+                                "style": {
+                                    "font": "{{brand.fonts.heading}}",
+                                    "color": "{{brand.colors.primary}}",
+                                    "size": 0.1,
+                                },
+                            },
+                            "anchor": "top",
+                            "offset": {"y": 0.02},
+                            "length": 0.2,
+                        }
+                    ]
+                }
+            ]
+        },
+        "outputs": [
+            {"width": 320, "height": 180, "quality": "draft", "fps": 10},
+            {"width": 180, "height": 320, "quality": "draft", "fps": 10},
+        ],
+    }
     r = svc.post("/v1/projects", json={"name": "Sale", "edit": edit})
     assert r.status_code == 201, r.text
     return kit, r.json()
@@ -164,7 +225,8 @@ def test_project_check_and_levels_before_render(service: Service, media: Any, tm
     compliance = r.json()["brand"]["compliance"]
     assert compliance["level"] == "warn" and compliance["passed"] is False
     assert [(f["rule"], f["pointer"], f["output"]) for f in compliance["findings"]] == [
-        ("safe_zone", "#/timeline/tracks/0/clips/0", 1)]
+        ("safe_zone", "#/timeline/tracks/0/clips/0", 1)
+    ]
     assert r.json()["metadata"] == {}
     assert svc.get(f"/v1/renders/{r.json()['id']}").json()["brand"]["compliance"] == compliance
     # the key is the service's: a client cannot forge it
@@ -181,7 +243,8 @@ def test_project_check_and_levels_before_render(service: Service, media: Any, tm
     assert r.status_code == 422 and r.json()["code"] == "compliance-failed", r.text
     assert svc.post("/v1/renders?dry_run=true", json={"project_id": project["id"]}).status_code == 422
     assert [(e["pointer"], e["code"], e["output"]) for e in r.json()["errors"]] == [
-        ("#/timeline/tracks/0/clips/0", "safe_zone", 1)]
+        ("#/timeline/tracks/0/clips/0", "safe_zone", 1)
+    ]
     r = svc.post("/v1/renders", json={"edit": project["edit"]})
     assert r.status_code == 422 and r.json()["errors"][0]["pointer"] == "#/edit/timeline/tracks/0/clips/0"
     # fixed: the same edit with the text lower down renders
@@ -192,14 +255,27 @@ def test_project_check_and_levels_before_render(service: Service, media: Any, tm
     assert r.json()["brand"]["compliance"]["passed"] is True
 
     # setting the level is for admins, and audited
-    r = svc.client.put("/v1/workspace/compliance", headers=svc.headers(svc.new_key("brand_kits:write")),
-                       json={"level": "off"})
+    r = svc.client.put(
+        "/v1/workspace/compliance",
+        headers=svc.headers(svc.new_key("brand_kits:write")),
+        json={"level": "off"},
+    )
     assert r.status_code == 403
-    assert svc.client.put("/v1/workspace/compliance", headers=svc.headers(), json={"level": "sometimes"}
-                          ).status_code == 422
+    assert (
+        svc.client.put(
+            "/v1/workspace/compliance", headers=svc.headers(), json={"level": "sometimes"}
+        ).status_code
+        == 422
+    )
     with svc.services.sessions() as db:
-        changes = [e.details for e in db.scalars(select(AuditEntry).where(
-            AuditEntry.action == "workspace.compliance_changed").order_by(AuditEntry.created_at))]
+        changes = [
+            e.details
+            for e in db.scalars(
+                select(AuditEntry)
+                .where(AuditEntry.action == "workspace.compliance_changed")
+                .order_by(AuditEntry.created_at)
+            )
+        ]
     assert changes == [{"from": "off", "to": "warn"}, {"from": "warn", "to": "block"}]
 
 
@@ -222,9 +298,19 @@ def test_brand_values_per_locale_leave_other_placeholders() -> None:
     from reelforge.api.brands import brand_values
     from reelforge.spec.variables import substitute
 
-    kit = {"name": "Acme", "logos": {"logo": LOGO}, "colors": {"primary": "#ff3300"},
-           "fonts": {"heading": {"asset": LOGO, "locales": {"ar": LOGO}, "family": "Acme",
-                                 "locale_families": {"ar": "Acme Arabic"}}}}
+    kit = {
+        "name": "Acme",
+        "logos": {"logo": LOGO},
+        "colors": {"primary": "#ff3300"},
+        "fonts": {
+            "heading": {
+                "asset": LOGO,
+                "locales": {"ar": LOGO},
+                "family": "Acme",
+                "locale_families": {"ar": "Acme Arabic"},
+            }
+        },
+    }
     values = brand_values(kit, "ar-EG")
     assert values["brand.fonts.heading"] == "Acme Arabic" and values["brand.logo"] == LOGO
     assert brand_values(kit)["brand.fonts.heading"] == "Acme"
@@ -235,8 +321,10 @@ def test_brand_values_per_locale_leave_other_placeholders() -> None:
 def test_template_check_fills_values_then_checks(service: Service, media: Any, tmp_path: Path) -> None:
     kit, project = _kit_and_project(service, media, tmp_path)
     edit = json.loads(json.dumps(project["edit"]).replace('"Sale"', '"{{title}}"'))
-    r = service.post("/v1/templates", json={"name": "t", "edit": edit,
-                                            "variables": [{"name": "title", "type": "text", "required": True}]})
+    r = service.post(
+        "/v1/templates",
+        json={"name": "t", "edit": edit, "variables": [{"name": "title", "type": "text", "required": True}]},
+    )
     assert r.status_code == 201, r.text
     url = f"/v1/templates/{r.json()['id']}/check"
     r = service.post(url, json={"values": {"title": "Spring"}})
@@ -244,9 +332,14 @@ def test_template_check_fills_values_then_checks(service: Service, media: Any, t
     report = r.json()
     assert report["brand_kit"]["id"] == kit["id"] and report["passed"] is False
     assert [(f["rule"], f["pointer"], f["output"]) for f in report["findings"]] == [
-        ("safe_zone", "#/edit/timeline/tracks/0/clips/0", 1)]
+        ("safe_zone", "#/edit/timeline/tracks/0/clips/0", 1)
+    ]
     assert report["edit"]["timeline"]["tracks"][0]["clips"][0]["asset"]["text"] == "Spring"
     r = service.post(url, json={"values": {}})
     assert r.status_code == 422 and r.json()["code"] == "values-invalid"
-    assert service.post(url, json={"values": {"title": "x"}}, token=service.new_key("templates:read")
-                        ).status_code == 403
+    assert (
+        service.post(
+            url, json={"values": {"title": "x"}}, token=service.new_key("templates:read")
+        ).status_code
+        == 403
+    )

@@ -31,14 +31,20 @@ from reelforge.db.events import EVENTS_COMMITTED, Event, record_event
 from reelforge.db.models import Project, ProjectRevision, new_id, utcnow
 from service import Service, running_service, wait_render, write_captured
 
-COLOUR = {"timeline": {"tracks": [{"clips": [{"asset": {"type": "color", "color": "red"}, "length": 1}]}]},
-          "outputs": [{"width": 160, "height": 90, "quality": "draft"}]}
+COLOUR = {
+    "timeline": {"tracks": [{"clips": [{"asset": {"type": "color", "color": "red"}, "length": 1}]}]},
+    "outputs": [{"width": 160, "height": 90, "quality": "draft"}],
+}
 
 
 def _long(seconds: float, width: int = 320, height: int = 180) -> dict[str, Any]:
     """A render that takes a while (about 0.1 s per second at 640x360 on two idle cores)."""
-    return {"timeline": {"tracks": [{"clips": [{"asset": {"type": "color", "color": "blue"}, "length": seconds}]}]},
-            "outputs": [{"width": width, "height": height, "quality": "high"}]}
+    return {
+        "timeline": {
+            "tracks": [{"clips": [{"asset": {"type": "color", "color": "blue"}, "length": seconds}]}]
+        },
+        "outputs": [{"width": width, "height": height, "quality": "high"}],
+    }
 
 
 # ------------------------------------------------------------------ helpers
@@ -78,8 +84,16 @@ def free_port() -> int:
 def live(svc: Service) -> Iterator[str]:
     """The service's app (lifespan and worker already running) on a real socket."""
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(svc.client.app, host="127.0.0.1", port=port, lifespan="off",
-                                           log_level="warning", timeout_graceful_shutdown=5))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            svc.client.app,
+            host="127.0.0.1",
+            port=port,
+            lifespan="off",
+            log_level="warning",
+            timeout_graceful_shutdown=5,
+        )
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
@@ -135,7 +149,9 @@ def test_render_lifecycle_records_events_in_order(rendering: Service, media: Any
     asset = upload(svc, Path(media.video(duration=0.5)))
     ready = all_events(svc, type="asset.ready", resource_id=asset["id"])
     assert [e["type"] for e in ready] == ["asset.ready"]
-    assert ready[0]["data"] == {k: v for k, v in asset.items() if k != "deduplicated"}  # as the upload answered
+    assert ready[0]["data"] == {
+        k: v for k, v in asset.items() if k != "deduplicated"
+    }  # as the upload answered
     assert ready[0]["resource"] == {"type": "asset", "id": asset["id"]}
     if asset["previews"] == "pending":  # previews are made after the answer: `asset.updated` says when
         deadline = time.monotonic() + 30
@@ -148,8 +164,10 @@ def test_render_lifecycle_records_events_in_order(rendering: Service, media: Any
     upload(svc, Path(media.video(duration=0.5)))
     assert len(all_events(svc, type="asset.ready", resource_id=asset["id"])) == 1
 
-    edit = {"timeline": {"tracks": [{"clips": [{"asset": {"type": "video", "src": asset["id"]}}]}]},
-            "outputs": [{"width": 160, "height": 90, "quality": "draft", "poster": {}}]}
+    edit = {
+        "timeline": {"tracks": [{"clips": [{"asset": {"type": "video", "src": asset["id"]}}]}]},
+        "outputs": [{"width": 160, "height": 90, "quality": "draft", "poster": {}}],
+    }
     project = svc.post("/v1/projects", json={"name": "promo", "edit": edit, "message": "first cut"}).json()
     created = svc.post("/v1/renders", json={"project_id": project["id"], "metadata": {"job": 7}})
     assert created.status_code == 202, created.text
@@ -169,7 +187,9 @@ def test_render_lifecycle_records_events_in_order(rendering: Service, media: Any
     assert seqs == sorted(seqs) and len(set(seqs)) == 3
     # each output became an asset, with its own asset.ready, committed before render.succeeded
     outputs = {o["id"] for o in succeeded["outputs"]}
-    out_events = [e for e in all_events(svc, type="asset.ready", order="asc") if e["resource"]["id"] in outputs]
+    out_events = [
+        e for e in all_events(svc, type="asset.ready", order="asc") if e["resource"]["id"] in outputs
+    ]
     assert {e["resource"]["id"] for e in out_events} == outputs
     assert all(e["data"]["source"] == "render" for e in out_events)
     assert max(e["sequence"] for e in out_events) < events[-1]["sequence"]
@@ -185,26 +205,37 @@ def test_project_revisions_each_record_an_event(service: Service) -> None:
     svc = service
     p = svc.post("/v1/projects", json={"name": "p", "edit": COLOUR}).json()
     etag = f'"{p["revision"]}"'
-    svc.client.put(f"/v1/projects/{p['id']}", headers=svc.headers(**{"If-Match": etag}),
-                   json={"edit": COLOUR, "name": "renamed", "message": "second"}).raise_for_status()
-    svc.client.patch(f"/v1/projects/{p['id']}", headers=svc.headers(**{"If-Match": '"2"',
-                                                                        "Content-Type": "application/json-patch+json"}),
-                     content=b'[{"op": "add", "path": "/timeline/background", "value": "#112233"}]'
-                     ).raise_for_status()
+    svc.client.put(
+        f"/v1/projects/{p['id']}",
+        headers=svc.headers(**{"If-Match": etag}),
+        json={"edit": COLOUR, "name": "renamed", "message": "second"},
+    ).raise_for_status()
+    svc.client.patch(
+        f"/v1/projects/{p['id']}",
+        headers=svc.headers(**{"If-Match": '"2"', "Content-Type": "application/json-patch+json"}),
+        content=b'[{"op": "add", "path": "/timeline/background", "value": "#112233"}]',
+    ).raise_for_status()
     r = svc.post(f"/v1/projects/{p['id']}/revisions/1/restore", headers={"If-Match": '"3"'})
     assert r.status_code == 200, r.text
     events = all_events(svc, resource_id=p["id"], order="asc")
     assert [(e["type"], e["data"]["revision"]) for e in events] == [
-        ("project.created", 1), ("project.updated", 2), ("project.updated", 3), ("project.updated", 4)]
+        ("project.created", 1),
+        ("project.updated", 2),
+        ("project.updated", 3),
+        ("project.updated", 4),
+    ]
     assert events[1]["data"]["name"] == "renamed" and events[1]["data"]["revision_message"] == "second"
     assert events[3]["data"]["revision_message"] == "restored revision 1"
     assert "edit" not in events[0]["data"]  # thin: fetch the project for its edit
     current = svc.get(f"/v1/projects/{p['id']}").json()
     assert events[3]["data"]["updated_at"] == current["updated_at"]
     assert {k: v for k, v in current.items() if k != "edit"} == {
-        k: v for k, v in events[3]["data"].items() if k != "revision_message"}
+        k: v for k, v in events[3]["data"].items() if k != "revision_message"
+    }
     # a stale change is refused and leaves no event
-    r = svc.client.put(f"/v1/projects/{p['id']}", headers=svc.headers(**{"If-Match": '"1"'}), json={"edit": COLOUR})
+    r = svc.client.put(
+        f"/v1/projects/{p['id']}", headers=svc.headers(**{"If-Match": '"1"'}), json={"edit": COLOUR}
+    )
     assert r.status_code == 412
     assert len(all_events(svc, resource_id=p["id"])) == 4
     assert svc.client.delete(f"/v1/projects/{p['id']}", headers=svc.headers()).status_code == 204
@@ -223,15 +254,29 @@ def test_an_event_exists_only_if_its_change_commits(service: Service) -> None:
     generation = EVENTS_COMMITTED.generation
     # revision 1 exists: a second revision 1 violates the unique constraint at commit
     with sessions() as db:
-        db.add(ProjectRevision(id=new_id("rev"), project_id=p["id"], number=1, edit=COLOUR, created_at=utcnow()))
-        record_event(db, workspace_id=ws, type="project.updated", resource_type="project", resource_id=p["id"],
-                     data={"id": p["id"]})
+        db.add(
+            ProjectRevision(id=new_id("rev"), project_id=p["id"], number=1, edit=COLOUR, created_at=utcnow())
+        )
+        record_event(
+            db,
+            workspace_id=ws,
+            type="project.updated",
+            resource_type="project",
+            resource_id=p["id"],
+            data={"id": p["id"]},
+        )
         with pytest.raises(Exception, match=r"(?i)unique|duplicate"):
             db.commit()
         db.rollback()
     with sessions() as db:
-        record_event(db, workspace_id=ws, type="project.updated", resource_type="project", resource_id=p["id"],
-                     data={"id": p["id"]})
+        record_event(
+            db,
+            workspace_id=ws,
+            type="project.updated",
+            resource_type="project",
+            resource_id=p["id"],
+            data={"id": p["id"]},
+        )
         db.rollback()
     with sessions() as db:
         assert db.scalar(select(func.count()).select_from(Event)) == before
@@ -254,7 +299,9 @@ def test_cancelled_and_failed_renders(rendering: Service, media: Any) -> None:
     assert svc.post(f"/v1/renders/{running['id']}/cancel").status_code == 202
     assert wait_render(svc, running["id"])["state"] == "cancelled"
     assert [e["type"] for e in all_events(svc, resource_id=waiting["id"], order="asc")] == [
-        "render.queued", "render.cancelled"]
+        "render.queued",
+        "render.cancelled",
+    ]
     types = [e["type"] for e in all_events(svc, resource_id=running["id"], order="asc")]
     assert types == ["render.queued", "render.started", "render.cancelled"]
     cancelled = all_events(svc, resource_id=running["id"], type="render.cancelled")[0]["data"]
@@ -267,8 +314,10 @@ def test_cancelled_and_failed_renders(rendering: Service, media: Any) -> None:
 
         key = db.get(Asset, asset["id"]).storage_key  # type: ignore[union-attr]
     svc.services.storage.local_path(key).write_bytes(b"\x00\x00\x00\x18ftypmp42 this is no longer a video")
-    edit = {"timeline": {"tracks": [{"clips": [{"asset": {"type": "video", "src": asset["id"]}}]}]},
-            "outputs": [{"width": 160, "height": 90, "quality": "draft"}]}
+    edit = {
+        "timeline": {"tracks": [{"clips": [{"asset": {"type": "video", "src": asset["id"]}}]}]},
+        "outputs": [{"width": 160, "height": 90, "quality": "draft"}],
+    }
     broken = svc.post("/v1/renders", json={"edit": edit}).json()
     assert wait_render(svc, broken["id"])["state"] == "failed"
     events = all_events(svc, resource_id=broken["id"], order="asc")
@@ -291,12 +340,16 @@ def test_a_requeued_render_is_queued_again_and_an_exhausted_one_failed(service: 
         claim = worker.claim()
         assert claim is not None and claim.attempt == attempt
         assert release(svc.services, claim) == ("queued" if attempt < limit else "failed")
-    types = [(e["type"], e["data"]["attempts"], e["data"]["queue_position"])
-             for e in all_events(svc, resource_id=render["id"], order="asc")]
+    types = [
+        (e["type"], e["data"]["attempts"], e["data"]["queue_position"])
+        for e in all_events(svc, resource_id=render["id"], order="asc")
+    ]
     expected = [("render.queued", 0, 1)]
     for attempt in range(1, limit + 1):
         expected.append(("render.started", attempt, None))
-        expected.append(("render.queued", attempt, 1) if attempt < limit else ("render.failed", attempt, None))
+        expected.append(
+            ("render.queued", attempt, 1) if attempt < limit else ("render.failed", attempt, None)
+        )
     assert types == expected
     last = all_events(svc, resource_id=render["id"], type="render.failed")[0]["data"]
     assert last["error"]["code"] == "interrupted" and last == svc.get(f"/v1/renders/{render['id']}").json()
@@ -378,9 +431,13 @@ def test_progress_stream_follows_a_render_to_success(rendering: Service) -> None
             assert m["event"] == ("state" if prev is None or prev["state"] != body["state"] else "progress")
         progress = [b["progress"] for b in bodies if b["state"] == "rendering"]
         assert progress == sorted(progress)
-        assert any(m["event"] == "progress" for m in messages), states  # progress is streamed, not only states
+        assert any(m["event"] == "progress" for m in messages), (
+            states
+        )  # progress is streamed, not only states
         assert bodies[-1] == svc.get(f"/v1/renders/{render['id']}").json()
-        assert bodies[-1]["outputs"] and [m["id"] for m in messages] == [str(i + 1) for i in range(len(messages))]
+        assert bodies[-1]["outputs"] and [m["id"] for m in messages] == [
+            str(i + 1) for i in range(len(messages))
+        ]
         # a finished render: its final state at once, then the end
         with sse_get(client, f"/v1/renders/{render['id']}/progress", svc.token) as response:
             again = list(SSE(response))
@@ -389,7 +446,9 @@ def test_progress_stream_follows_a_render_to_success(rendering: Service) -> None
         r = client.get(f"/v1/renders/rnd_{'0' * 26}/progress", headers=svc.headers())
         assert r.status_code == 404 and r.headers["content-type"].startswith("application/problem+json")
         other = svc.other_workspace_key()
-        assert client.get(f"/v1/renders/{render['id']}/progress", headers=svc.headers(other)).status_code == 404
+        assert (
+            client.get(f"/v1/renders/{render['id']}/progress", headers=svc.headers(other)).status_code == 404
+        )
 
 
 def test_event_stream_delivers_new_events_and_resumes(rendering: Service) -> None:
@@ -416,7 +475,9 @@ def test_event_stream_delivers_new_events_and_resumes(rendering: Service) -> Non
         with sse_get(client, "/v1/events/stream", svc.token, **{"Last-Event-ID": got[0]["id"]}) as response:
             stream = SSE(response)
             replay = [stream.next() for _ in range(2)]
-        types_after = [e["type"] for e in all_events(svc, order="asc") if e["sequence"] > listed[0]["sequence"]]
+        types_after = [
+            e["type"] for e in all_events(svc, order="asc") if e["sequence"] > listed[0]["sequence"]
+        ]
         assert [m["event"] for m in replay if m] == types_after[:2]
         assert {"render.started", "render.succeeded"} <= set(types_after)
 
@@ -424,15 +485,19 @@ def test_event_stream_delivers_new_events_and_resumes(rendering: Service) -> Non
         assert r.status_code == 422 and r.json()["errors"][0]["header"] == "Last-Event-ID"
         # another workspace's stream hears nothing of this one (a read gives up after 1.5 s of silence)
         other = svc.other_workspace_key()
-        with httpx.Client(base_url=base, timeout=httpx.Timeout(30, read=1.5)) as quiet, \
-                sse_get(quiet, "/v1/events/stream", other, **{"Last-Event-ID": "0"}) as response:
+        with (
+            httpx.Client(base_url=base, timeout=httpx.Timeout(30, read=1.5)) as quiet,
+            sse_get(quiet, "/v1/events/stream", other, **{"Last-Event-ID": "0"}) as response,
+        ):
             assert response.status_code == 200
             svc.post("/v1/projects", json={"name": "mine", "edit": COLOUR})
             with pytest.raises(httpx.ReadTimeout):
                 SSE(response).next()
 
 
-def test_event_stream_delivers_an_event_committed_late(service: Service, request: pytest.FixtureRequest) -> None:
+def test_event_stream_delivers_an_event_committed_late(
+    service: Service, request: pytest.FixtureRequest
+) -> None:
     """PostgreSQL numbers an event at insert: one whose transaction commits after a later one's
     is still delivered (SQLite serialises writers, so this cannot happen there)."""
     if "sqlite" in request.node.callspec.id:
@@ -441,14 +506,23 @@ def test_event_stream_delivers_an_event_committed_late(service: Service, request
     ws = svc.get("/v1/workspace").json()["id"]
 
     def event(db: Any, name: str) -> str:
-        row = record_event(db, workspace_id=ws, type="project.updated", resource_type="project",
-                           resource_id=f"prj_{name}", data={"name": name})
+        row = record_event(
+            db,
+            workspace_id=ws,
+            type="project.updated",
+            resource_type="project",
+            resource_id=f"prj_{name}",
+            data={"name": name},
+        )
         db.flush()  # takes its sequence number now
         return row.id
 
     # A read waits at most 10 s (pings come every 15 s): a lost event fails instead of hanging.
-    with live(svc) as base, httpx.Client(base_url=base, timeout=httpx.Timeout(30, read=10)) as client, \
-            sse_get(client, "/v1/events/stream", svc.token) as response:
+    with (
+        live(svc) as base,
+        httpx.Client(base_url=base, timeout=httpx.Timeout(30, read=10)) as client,
+        sse_get(client, "/v1/events/stream", svc.token) as response,
+    ):
         stream = SSE(response)
         slow = svc.services.sessions()
         try:
@@ -474,9 +548,12 @@ def test_streams_end_when_their_key_is_revoked(service: Service) -> None:
     r = svc.post("/v1/keys", json={"name": "viewer", "scopes": ["events:read", "renders:read"]})
     key_id, token = r.json()["id"], r.json()["token"]
     render = svc.post("/v1/renders", json={"edit": COLOUR}).json()  # no worker here: it stays queued
-    with live(svc) as base, httpx.Client(base_url=base, timeout=httpx.Timeout(30, read=10)) as client, \
-            sse_get(client, "/v1/events/stream", token) as events, \
-            sse_get(client, f"/v1/renders/{render['id']}/progress", token) as progress:
+    with (
+        live(svc) as base,
+        httpx.Client(base_url=base, timeout=httpx.Timeout(30, read=10)) as client,
+        sse_get(client, "/v1/events/stream", token) as events,
+        sse_get(client, f"/v1/renders/{render['id']}/progress", token) as progress,
+    ):
         assert events.status_code == 200 and progress.status_code == 200
         feed, follow = SSE(events), SSE(progress)
         first = follow.next()
@@ -514,10 +591,20 @@ def test_idle_streams_hold_no_database_connection(sqlite_service: Service) -> No
 def test_open_streams_do_not_block_server_shutdown(tmp_path: Path) -> None:
     """`reelforge serve` with an open event stream stops promptly on SIGTERM (and SIGINT)."""
     port = free_port()
-    env = {**os.environ, "REELFORGE_DATA_DIR": str(tmp_path / "data"), "REELFORGE_PUBLIC_URL": f"http://127.0.0.1:{port}",
-           "REELFORGE_WORKERS": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "reelforge", "serve", "--port", str(port)], cwd=tmp_path, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    env = {
+        **os.environ,
+        "REELFORGE_DATA_DIR": str(tmp_path / "data"),
+        "REELFORGE_PUBLIC_URL": f"http://127.0.0.1:{port}",
+        "REELFORGE_WORKERS": "1",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "reelforge", "serve", "--port", str(port)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         token = None
         deadline = time.monotonic() + 60
@@ -530,10 +617,13 @@ def test_open_streams_do_not_block_server_shutdown(tmp_path: Path) -> None:
                 break
         assert token is not None
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
-            render = client.post("/v1/renders", json={"edit": _long(120)},
-                                 headers={"Authorization": f"Bearer {token}"}).json()
-            with sse_get(client, "/v1/events/stream", token) as events, \
-                    sse_get(client, f"/v1/renders/{render['id']}/progress", token) as progress:
+            render = client.post(
+                "/v1/renders", json={"edit": _long(120)}, headers={"Authorization": f"Bearer {token}"}
+            ).json()
+            with (
+                sse_get(client, "/v1/events/stream", token) as events,
+                sse_get(client, f"/v1/renders/{render['id']}/progress", token) as progress,
+            ):
                 assert events.status_code == 200 and progress.status_code == 200
                 assert SSE(progress).next() is not None
                 started = time.monotonic()
@@ -576,6 +666,7 @@ def record(root: Path) -> dict[str, Any]:
     kept: dict[str, Any] = {}
     video = mediagen.make_video(root / "intro.mp4", duration=8, size=(640, 360))  # long enough for progress
     with running_service(root / "service", workers=1) as svc:
+
         def problem(name: str, r: Any, status: int, code: str) -> None:
             assert r.status_code == status and r.json()["code"] == code, (name, r.status_code, r.text)
             kept[name] = r.json()
@@ -583,23 +674,44 @@ def record(root: Path) -> dict[str, Any]:
         narrow = svc.new_key("renders:read", "keys:read")
         problem("ERROR_SCOPE_EVENTS_READ", svc.get("/v1/events", narrow), 403, "insufficient-scope")
         problem("ERROR_SCOPE_ADMIN", svc.get("/v1/audit", narrow), 403, "insufficient-scope")
-        problem("ERROR_EVENT_TYPE", svc.get("/v1/events", params={"type": "render*"}), 422, "validation-error")
-        problem("ERROR_EVENT_NOT_FOUND", svc.get("/v1/events/evt_01jdzzzzzzzzzzzzzzzzzzzzzz"), 404, "not-found")
-        problem("ERROR_LAST_EVENT_ID", svc.get("/v1/events/stream", headers={"Last-Event-ID": "evt_01jdzzzzzzzzzzzz"}),
-                422, "validation-error")
+        problem(
+            "ERROR_EVENT_TYPE", svc.get("/v1/events", params={"type": "render*"}), 422, "validation-error"
+        )
+        problem(
+            "ERROR_EVENT_NOT_FOUND", svc.get("/v1/events/evt_01jdzzzzzzzzzzzzzzzzzzzzzz"), 404, "not-found"
+        )
+        problem(
+            "ERROR_LAST_EVENT_ID",
+            svc.get("/v1/events/stream", headers={"Last-Event-ID": "evt_01jdzzzzzzzzzzzz"}),
+            422,
+            "validation-error",
+        )
 
         asset = upload(svc, video, "intro.mp4", tags='["promo"]')
-        edit = {"timeline": {"tracks": [{"clips": [{"asset": {"type": "video", "src": asset["id"]}}]}]},
-                "outputs": [{"width": 640, "height": 360, "quality": "medium", "poster": {}}]}
-        project = svc.post("/v1/projects", json={"name": "Spring promo", "edit": edit, "message": "first cut"}).json()
-        r = svc.client.put(f"/v1/projects/{project['id']}", headers=svc.headers(**{"If-Match": '"1"'}),
-                           json={"edit": edit, "message": "tighter cut"})
+        edit = {
+            "timeline": {"tracks": [{"clips": [{"asset": {"type": "video", "src": asset["id"]}}]}]},
+            "outputs": [{"width": 640, "height": 360, "quality": "medium", "poster": {}}],
+        }
+        project = svc.post(
+            "/v1/projects", json={"name": "Spring promo", "edit": edit, "message": "first cut"}
+        ).json()
+        r = svc.client.put(
+            f"/v1/projects/{project['id']}",
+            headers=svc.headers(**{"If-Match": '"1"'}),
+            json={"edit": edit, "message": "tighter cut"},
+        )
         assert r.status_code == 200, r.text
-        with live(svc) as base, httpx.Client(base_url=base, timeout=120) as client, \
-                sse_get(client, "/v1/events/stream?type=render.*", svc.token) as stream_response:
+        with (
+            live(svc) as base,
+            httpx.Client(base_url=base, timeout=120) as client,
+            sse_get(client, "/v1/events/stream?type=render.*", svc.token) as stream_response,
+        ):
             stream = SSE(stream_response)
-            render = client.post("/v1/renders", json={"project_id": project["id"], "metadata": {"order": 1042}},
-                                 headers=svc.headers()).json()
+            render = client.post(
+                "/v1/renders",
+                json={"project_id": project["id"], "metadata": {"order": 1042}},
+                headers=svc.headers(),
+            ).json()
             with sse_get(client, f"/v1/renders/{render['id']}/progress", svc.token) as progress:
                 progress_text = "".join(progress.iter_text())
             stream_text = ""
@@ -623,7 +735,9 @@ def record(root: Path) -> dict[str, Any]:
         key = svc.post("/v1/keys", json={"name": "cms-publisher", "scopes": ["renders:write"]}).json()
         svc.post(f"/v1/keys/{key['id']}/roll", json={"grace_seconds": 3600})
         svc.post(f"/v1/keys/{key['id']}/revoke")
-        spare = upload(svc, mediagen.make_image(root / "old-logo.png", size=(64, 64), color="red"), "old-logo.png")
+        spare = upload(
+            svc, mediagen.make_image(root / "old-logo.png", size=(64, 64), color="red"), "old-logo.png"
+        )
         assert svc.client.delete(f"/v1/assets/{spare['id']}", headers=svc.headers()).status_code == 204
         kept["AUDIT_LIST"] = svc.get("/v1/audit", params={"limit": 3}).json()
     return kept

@@ -47,8 +47,9 @@ def _answer(response: Any) -> tuple[int, dict[str, str], Any]:
     return response.status_code, headers, response.content
 
 
-def assert_same(service: Service, reference: TestClient, url: str, token: str | None = None,
-                **headers: str) -> Any:
+def assert_same(
+    service: Service, reference: TestClient, url: str, token: str | None = None, **headers: str
+) -> Any:
     """``url`` answered alike with and without the hot reads; the hot answer."""
     auth = {} if token == "" else service.headers(token)
     hot = service.client.get(url, headers={**auth, **headers})
@@ -67,38 +68,74 @@ def _upload(service: Service, path: Path, **fields: str) -> dict[str, Any]:
 @pytest.fixture
 def assets(service: Service, media: Any) -> list[dict[str, Any]]:
     colors = ("red", "green", "blue", "yellow", "white")
-    made = [_upload(service, media.image(color=c), tags=f"hot,{c}", metadata=json.dumps({"n": i}))
-            for i, c in enumerate(colors)]
+    made = [
+        _upload(service, media.image(color=c), tags=f"hot,{c}", metadata=json.dumps({"n": i}))
+        for i, c in enumerate(colors)
+    ]
     # Settled: previews are made after the upload answers, and would change an asset between two reads.
     return [with_previews(service, asset) for asset in made]
 
 
-def test_a_render_reads_the_same_hot_and_through_its_route(service: Service, reference: TestClient,
-                                                           assets: list[dict[str, Any]]) -> None:
-    r = service.post("/v1/renders", json={"edit": {
-        "timeline": {"tracks": [{"clips": [{"asset": {"type": "color", "color": "#102030"}, "length": 1}]}]},
-        "outputs": [{"resolution": "360p", "fps": 25, "quality": "draft"}]}})
+def test_a_render_reads_the_same_hot_and_through_its_route(
+    service: Service, reference: TestClient, assets: list[dict[str, Any]]
+) -> None:
+    r = service.post(
+        "/v1/renders",
+        json={
+            "edit": {
+                "timeline": {
+                    "tracks": [{"clips": [{"asset": {"type": "color", "color": "#102030"}, "length": 1}]}]
+                },
+                "outputs": [{"resolution": "360p", "fps": 25, "quality": "draft"}],
+            }
+        },
+    )
     assert r.status_code == 202, r.text
     queued = r.json()["id"]
     # A finished render with outputs, written as the worker writes it: its outputs are assets.
     done = new_id("rnd")
     with service.services.sessions() as db:
         workspace = db.scalar(select(Asset.workspace_id).where(Asset.id == assets[0]["id"]))
-        db.add(Render(id=done, seq=99, workspace_id=workspace, edit={}, state="succeeded", progress=100.0,
-                      meta={"campaign": "spring"}, cancel_requested=False,
-                      outputs=[{"asset_id": assets[0]["id"], "role": "video", "output": "main"},
-                               {"asset_id": assets[1]["id"], "role": "poster", "output": "main"}]))
+        db.add(
+            Render(
+                id=done,
+                seq=99,
+                workspace_id=workspace,
+                edit={},
+                state="succeeded",
+                progress=100.0,
+                meta={"campaign": "spring"},
+                cancel_requested=False,
+                outputs=[
+                    {"asset_id": assets[0]["id"], "role": "video", "output": "main"},
+                    {"asset_id": assets[1]["id"], "role": "poster", "output": "main"},
+                ],
+            )
+        )
         db.commit()
 
     for render_id in (queued, done):
         hot = assert_same(service, reference, f"/v1/renders/{render_id}")
         assert hot.status_code == 200 and hot.json()["id"] == render_id
         etag = hot.headers["etag"]
-        assert assert_same(service, reference, f"/v1/renders/{render_id}", **{"If-None-Match": etag}).status_code == 304
-        assert assert_same(service, reference, f"/v1/renders/{render_id}", **{"If-None-Match": "*"}).status_code == 304
-        weak = assert_same(service, reference, f"/v1/renders/{render_id}", **{"If-None-Match": f'"a", W/{etag}'})
+        assert (
+            assert_same(service, reference, f"/v1/renders/{render_id}", **{"If-None-Match": etag}).status_code
+            == 304
+        )
+        assert (
+            assert_same(service, reference, f"/v1/renders/{render_id}", **{"If-None-Match": "*"}).status_code
+            == 304
+        )
+        weak = assert_same(
+            service, reference, f"/v1/renders/{render_id}", **{"If-None-Match": f'"a", W/{etag}'}
+        )
         assert weak.status_code == 304  # If-None-Match compares weakly (RFC 9110 13.1.2)
-        assert assert_same(service, reference, f"/v1/renders/{render_id}", **{"If-None-Match": '"x"'}).status_code == 200
+        assert (
+            assert_same(
+                service, reference, f"/v1/renders/{render_id}", **{"If-None-Match": '"x"'}
+            ).status_code
+            == 200
+        )
     body = service.get(f"/v1/renders/{done}").json()
     assert [o["id"] for o in body["outputs"]] == [assets[0]["id"], assets[1]["id"]]
     assert body["cancel_requested"] is False and body["metadata"] == {"campaign": "spring"}
@@ -107,16 +144,29 @@ def test_a_render_reads_the_same_hot_and_through_its_route(service: Service, ref
     assert assert_same(service, reference, "/v1/renders/rnd_nosuchrender").status_code == 404
     assert assert_same(service, reference, f"/v1/renders/{queued}", token="").status_code == 401
     assert assert_same(service, reference, f"/v1/renders/{queued}", token="rf_live_bogus").status_code == 401
-    assert assert_same(service, reference, f"/v1/renders/{queued}",
-                       token=service.new_key("assets:read")).status_code == 403
-    assert assert_same(service, reference, f"/v1/renders/{queued}",
-                       token=service.other_workspace_key()).status_code == 404
-    assert assert_same(service, reference, f"/v1/renders/{queued}",
-                       token=service.new_key("renders:read")).status_code == 200
+    assert (
+        assert_same(
+            service, reference, f"/v1/renders/{queued}", token=service.new_key("assets:read")
+        ).status_code
+        == 403
+    )
+    assert (
+        assert_same(
+            service, reference, f"/v1/renders/{queued}", token=service.other_workspace_key()
+        ).status_code
+        == 404
+    )
+    assert (
+        assert_same(
+            service, reference, f"/v1/renders/{queued}", token=service.new_key("renders:read")
+        ).status_code
+        == 200
+    )
 
 
-def test_asset_pages_read_the_same_hot_and_through_their_route(service: Service, reference: TestClient,
-                                                                assets: list[dict[str, Any]]) -> None:
+def test_asset_pages_read_the_same_hot_and_through_their_route(
+    service: Service, reference: TestClient, assets: list[dict[str, Any]]
+) -> None:
     seen = []
     url: str | None = "/v1/assets?limit=2"
     while url:
@@ -131,12 +181,30 @@ def test_asset_pages_read_the_same_hot_and_through_their_route(service: Service,
     assert first["data"][0] == service.get(f"/v1/assets/{seen[0]}").json()
 
     # Parameters the hot read does not take, bad values and missing rights: the route answers.
-    for query in ("limit=0", "limit=101", "limit=abc", "limit=%2B5", "limit=2&limit=3", "cursor=nonsense",
-                  "kind=image", "kind=nothing", "tag=red", "tag=hot&tag=red&limit=1", "name=PNG", "source=upload",
-                  "created_after=2020-01-01T00:00:00Z", "unknown=1", "limit=100", "limit=007"):
+    for query in (
+        "limit=0",
+        "limit=101",
+        "limit=abc",
+        "limit=%2B5",
+        "limit=2&limit=3",
+        "cursor=nonsense",
+        "kind=image",
+        "kind=nothing",
+        "tag=red",
+        "tag=hot&tag=red&limit=1",
+        "name=PNG",
+        "source=upload",
+        "created_after=2020-01-01T00:00:00Z",
+        "unknown=1",
+        "limit=100",
+        "limit=007",
+    ):
         assert_same(service, reference, f"/v1/assets?{query}")
     assert assert_same(service, reference, "/v1/assets", token="").status_code == 401
-    assert assert_same(service, reference, "/v1/assets", token=service.new_key("renders:read")).status_code == 403
+    assert (
+        assert_same(service, reference, "/v1/assets", token=service.new_key("renders:read")).status_code
+        == 403
+    )
     other = assert_same(service, reference, "/v1/assets", token=service.other_workspace_key())
     assert other.status_code == 200 and other.json()["data"] == []
 
@@ -153,8 +221,11 @@ def test_the_asset_list_never_shows_a_stale_asset(service: Service, assets: list
     assert _names(service)[target] == (assets[2]["name"], ["blue", "hot"], {"n": 2})
 
     # Through the API.
-    r = service.client.patch(f"/v1/assets/{target}", headers=service.headers(),
-                             json={"name": "renamed.png", "tags": ["x"], "metadata": {"n": 20}})
+    r = service.client.patch(
+        f"/v1/assets/{target}",
+        headers=service.headers(),
+        json={"name": "renamed.png", "tags": ["x"], "metadata": {"n": 20}},
+    )
     assert r.status_code == 200, r.text
     assert _names(service)[target] == ("renamed.png", ["x"], {"n": 20})
 
@@ -170,7 +241,9 @@ def test_the_asset_list_never_shows_a_stale_asset(service: Service, assets: list
         conn.execute(AssetTag.__table__.delete().where(AssetTag.asset_id == target, AssetTag.tag == "x"))
     assert _names(service)[target][1] == ["added"]
     with service.services.engine.begin() as conn:
-        conn.execute(text("UPDATE assets SET meta = :meta WHERE id = :id"), {"meta": '{"n": 21}', "id": target})
+        conn.execute(
+            text("UPDATE assets SET meta = :meta WHERE id = :id"), {"meta": '{"n": 21}', "id": target}
+        )
     assert _names(service)[target][2] == {"n": 21}
 
     if service.services.engine.dialect.name == "postgresql":  # TRUNCATE fires no row trigger
@@ -183,20 +256,25 @@ def test_the_asset_list_never_shows_a_stale_asset(service: Service, assets: list
     assert target not in _names(service)
 
 
-def test_revisions_move_with_every_change_of_an_asset_or_its_tags(service: Service,
-                                                                  assets: list[dict[str, Any]]) -> None:
+def test_revisions_move_with_every_change_of_an_asset_or_its_tags(
+    service: Service, assets: list[dict[str, Any]]
+) -> None:
     target = assets[0]["id"]
     revisions = table("assets", column("id", String), column("revision", Integer))
 
     def revision() -> int:
         with service.services.engine.connect() as conn:
-            return int(conn.execute(select(revisions.c.revision).where(revisions.c.id == target)).scalar_one())
+            return int(
+                conn.execute(select(revisions.c.revision).where(revisions.c.id == target)).scalar_one()
+            )
 
     seen = [revision()]
     changes = [
         update(Asset).where(Asset.id == target).values(previews="failed"),
         AssetTag.__table__.insert().values(asset_id=target, tag="one"),
-        AssetTag.__table__.update().where(AssetTag.asset_id == target, AssetTag.tag == "one").values(tag="two"),
+        AssetTag.__table__.update()
+        .where(AssetTag.asset_id == target, AssetTag.tag == "one")
+        .values(tag="two"),
         AssetTag.__table__.delete().where(AssetTag.asset_id == target, AssetTag.tag == "two"),
     ]
     for change in changes:
@@ -210,20 +288,34 @@ def test_the_revision_triggers_exist_at_the_head_revision(service: Service) -> N
     # A later SQLite migration that batch-alters assets or asset_tags drops them (reelforge.db.triggers).
     with service.services.engine.connect() as conn:
         if conn.dialect.name == "sqlite":
-            names = set(conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'trigger'").scalars())
+            names = set(
+                conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'trigger'").scalars()
+            )
             assert set(SQLITE_TRIGGERS) <= names
         else:
-            names = set(conn.exec_driver_sql("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal").scalars())
+            names = set(
+                conn.exec_driver_sql("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal").scalars()
+            )
             assert {"assets_revision_bump", "asset_tags_revision_bump", "asset_tags_truncate_bump"} <= names
 
 
-def test_a_prepared_select_gives_the_rows_sqlalchemy_gives(service: Service, assets: list[dict[str, Any]]) -> None:
+def test_a_prepared_select_gives_the_rows_sqlalchemy_gives(
+    service: Service, assets: list[dict[str, Any]]
+) -> None:
     from reelforge.api.routers.assets import _GET_ASSET, _LIST_AFTER, _LIST_FIRST
     from reelforge.api.routers.renders import _READ_RENDER
 
-    r = service.post("/v1/renders", json={"edit": {
-        "timeline": {"tracks": [{"clips": [{"asset": {"type": "color", "color": "#102030"}, "length": 1}]}]},
-        "outputs": [{"resolution": "360p", "fps": 25}]}})
+    r = service.post(
+        "/v1/renders",
+        json={
+            "edit": {
+                "timeline": {
+                    "tracks": [{"clips": [{"asset": {"type": "color", "color": "#102030"}, "length": 1}]}]
+                },
+                "outputs": [{"resolution": "360p", "fps": 25}],
+            }
+        },
+    )
     render_id = r.json()["id"]
     with service.services.sessions() as db:
         workspace = db.scalar(select(Asset.workspace_id).where(Asset.id == assets[0]["id"]))
@@ -249,7 +341,9 @@ def test_a_prepared_select_gives_the_rows_sqlalchemy_gives(service: Service, ass
             per_call_list = PreparedSelect(_GET_ASSET.where(Asset.id.in_(bindparam("ids", expanding=True))))
             with pytest.raises(ValueError, match="cannot take 'ids': an IN list"):
                 per_call_list.rows(conn, {"id": "x", "workspace_id": "y", "ids": ["a"]})
-            computed = PreparedSelect(_GET_ASSET.where(Asset.size_bytes > bindparam("n", callable_=lambda: 1)))
+            computed = PreparedSelect(
+                _GET_ASSET.where(Asset.size_bytes > bindparam("n", callable_=lambda: 1))
+            )
             with pytest.raises(ValueError, match="computed on each execution"):
                 computed.rows(conn, {"id": "x", "workspace_id": "y"})
             with pytest.raises(InvalidRequestError, match="required for bind parameter 'workspace_id'"):
@@ -257,14 +351,20 @@ def test_a_prepared_select_gives_the_rows_sqlalchemy_gives(service: Service, ass
 
 
 @pytest.mark.parametrize("fmt", ["console", "json"])
-def test_the_request_line_keeps_the_log_format_and_escapes_the_path(fmt: str, capsys: pytest.CaptureFixture[str]
-                                                                     ) -> None:
+def test_the_request_line_keeps_the_log_format_and_escapes_the_path(
+    fmt: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     root = logging.getLogger()
     saved = root.handlers[:], root.level
     try:
         configure_logging(fmt)
-        fields = {"request_id": "req_1", "method": "GET", "path": "/v1/a b\n[error] forged\x1b[2J", "status": 404,
-                  "duration_ms": 0.5}
+        fields = {
+            "request_id": "req_1",
+            "method": "GET",
+            "path": "/v1/a b\n[error] forged\x1b[2J",
+            "status": 404,
+            "duration_ms": 0.5,
+        }
         logging.getLogger("reelforge.access").info("request", extra={"access": fields})
         logging.getLogger("reelforge.other").info("plain %s", "line")
         logging.getLogger("reelforge.other").info("big", extra={"size": 2**70, "by_id": {1: "a"}})
@@ -277,13 +377,20 @@ def test_the_request_line_keeps_the_log_format_and_escapes_the_path(fmt: str, ca
     if fmt == "json":
         access, plain, big = (json.loads(line) for line in lines)
         assert big["size"] == 2**70
-        assert access == {"event": "request", "level": "info", "logger": "reelforge.access", **fields,
-                          "timestamp": access["timestamp"]}
+        assert access == {
+            "event": "request",
+            "level": "info",
+            "logger": "reelforge.access",
+            **fields,
+            "timestamp": access["timestamp"],
+        }
         assert access["timestamp"].endswith("Z") and plain["event"] == "plain line"
         assert set(plain) == {"event", "level", "logger", "timestamp"}
     else:
-        assert "[info     ] request                        [reelforge.access] duration_ms=0.5 method=GET " \
-               "path='/v1/a b\\n[error] forged\\x1b[2J' request_id=req_1 status=404" in lines[0]
+        assert (
+            "[info     ] request                        [reelforge.access] duration_ms=0.5 method=GET "
+            "path='/v1/a b\\n[error] forged\\x1b[2J' request_id=req_1 status=404" in lines[0]
+        )
         assert "\x1b" not in lines[0] and lines[0][:27].endswith("Z")
         assert "plain line" in lines[1] and "[reelforge.other]" in lines[1]
 

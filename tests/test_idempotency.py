@@ -99,8 +99,12 @@ def wait_for(condition: Callable[[], bool], what: str, timeout: float = 10) -> N
 def post_until_done(base: str, token: str, path: str, **kw: Any) -> httpx.Response:
     """What a careful client does: retry while the key is in progress, after ``Retry-After``."""
     for _ in range(30):
-        r = httpx.post(base + path, headers={"Authorization": f"Bearer {token}", **kw.pop("headers", {})},
-                       timeout=10, **kw)
+        r = httpx.post(
+            base + path,
+            headers={"Authorization": f"Bearer {token}", **kw.pop("headers", {})},
+            timeout=10,
+            **kw,
+        )
         if r.status_code != 409 or r.json()["code"] != "idempotency-request-in-progress":
             return r
         kw["headers"] = dict(r.request.headers)
@@ -135,28 +139,39 @@ def test_same_key_same_body_replays_the_first_response(service: Service) -> None
 def test_same_key_with_another_body_path_or_query_is_refused(service: Service) -> None:
     k = key()
     assert service.post("/v1/renders", json={"edit": EDIT}, headers=with_key(k)).status_code == 202
-    for body, url in (({"edit": EDIT, "metadata": {"x": 1}}, "/v1/renders"),
-                      ({"edit": EDIT}, "/v1/renders?dry_run=false"),
-                      ({"name": "p", "edit": EDIT}, "/v1/projects")):
+    for body, url in (
+        ({"edit": EDIT, "metadata": {"x": 1}}, "/v1/renders"),
+        ({"edit": EDIT}, "/v1/renders?dry_run=false"),
+        ({"name": "p", "edit": EDIT}, "/v1/projects"),
+    ):
         r = service.post(url, json=body, headers=with_key(k))
         assert r.status_code == 422, (url, r.text)
         problem = r.json()
         assert problem["code"] == "idempotency-key-reused"
-        assert problem["errors"] == [{"header": "Idempotency-Key", "detail": "already used for another request",
-                                      "code": "reused"}]
+        assert problem["errors"] == [
+            {"header": "Idempotency-Key", "detail": "already used for another request", "code": "reused"}
+        ]
     # Byte-identical means byte-identical: the same JSON with other spacing is another body.
-    r = service.client.post("/v1/renders", content=httpx.Request("POST", "/", json={"edit": EDIT}).content + b" ",
-                            headers=service.headers(**with_key(k), **{"Content-Type": "application/json"}))
+    r = service.client.post(
+        "/v1/renders",
+        content=httpx.Request("POST", "/", json={"edit": EDIT}).content + b" ",
+        headers=service.headers(**with_key(k), **{"Content-Type": "application/json"}),
+    )
     assert r.status_code == 422 and r.json()["code"] == "idempotency-key-reused"
     assert count(service, Render) == 1 and count(service, Project) == 0
 
 
 @pytest.mark.parametrize("bad", ["", '""', "a b", "caf\u00e9", "x" * 256, '"' + "x" * 256 + '"', "tab\there"])
 def test_malformed_keys_are_refused(sqlite_service: Service, bad: str) -> None:
-    r = sqlite_service.client.post("/v1/renders", json={"edit": EDIT},
-                                   headers={**sqlite_service.headers(), "Idempotency-Key": bad.encode()})
+    r = sqlite_service.client.post(
+        "/v1/renders",
+        json={"edit": EDIT},
+        headers={**sqlite_service.headers(), "Idempotency-Key": bad.encode()},
+    )
     assert r.status_code == 400, r.text
-    assert r.json()["code"] == "idempotency-key-invalid" and r.json()["errors"][0]["header"] == "Idempotency-Key"
+    assert (
+        r.json()["code"] == "idempotency-key-invalid" and r.json()["errors"][0]["header"] == "Idempotency-Key"
+    )
     assert count(sqlite_service, Render) == 0
 
 
@@ -177,11 +192,17 @@ def test_a_timed_out_request_retried_with_its_key_never_creates_twice(service: S
     ws = workspace_of(service)  # the key was used before (so its verification is cached)
     with live_server(service) as base:
         with renders_blocked(service), pytest.raises(httpx.ReadTimeout):
-            httpx.post(base + "/v1/renders", json=body, timeout=0.5,
-                       headers={"Authorization": f"Bearer {service.token}", **with_key(k)})
+            httpx.post(
+                base + "/v1/renders",
+                json=body,
+                timeout=0.5,
+                headers={"Authorization": f"Bearer {service.token}", **with_key(k)},
+            )
         # The lock is gone: the abandoned request completes on the server, unseen by the client,
         # while the client backs off before its retry.
-        wait_for(lambda: (r := row(service, ws, k)) is not None and r.state == "completed", "the first request")
+        wait_for(
+            lambda: (r := row(service, ws, k)) is not None and r.state == "completed", "the first request"
+        )
         retried = post_until_done(base, service.token, "/v1/renders", json=body, headers=with_key(k))
     assert retried.status_code == 202, retried.text
     assert retried.headers[REPLAYED] == "true"
@@ -195,27 +216,45 @@ def test_a_concurrent_request_with_the_key_in_progress_gets_409(service: Service
     """The first request holds the key while it waits for the renders table; the second, with
     the same key and body, is told to retry (409, Retry-After: 1) instead of creating."""
     if is_sqlite(service):
-        pytest.skip("SQLite's lock is database-wide: the claim itself would wait (the upload test covers SQLite)")
+        pytest.skip(
+            "SQLite's lock is database-wide: the claim itself would wait (the upload test covers SQLite)"
+        )
     k = key()
     ws = workspace_of(service)
     first: dict[str, httpx.Response] = {}
     with live_server(service) as base:
         with renders_blocked(service):
-            thread = threading.Thread(target=lambda: first.setdefault("r", httpx.post(
-                base + "/v1/renders", json={"edit": EDIT}, timeout=30,
-                headers={"Authorization": f"Bearer {service.token}", **with_key(k)})))
+            thread = threading.Thread(
+                target=lambda: first.setdefault(
+                    "r",
+                    httpx.post(
+                        base + "/v1/renders",
+                        json={"edit": EDIT},
+                        timeout=30,
+                        headers={"Authorization": f"Bearer {service.token}", **with_key(k)},
+                    ),
+                )
+            )
             thread.start()
             wait_for(lambda: (r := row(service, ws, k)) is not None and r.state == "in_progress", "the claim")
-            second = httpx.post(base + "/v1/renders", json={"edit": EDIT}, timeout=10,
-                                headers={"Authorization": f"Bearer {service.token}", **with_key(k)})
+            second = httpx.post(
+                base + "/v1/renders",
+                json={"edit": EDIT},
+                timeout=10,
+                headers={"Authorization": f"Bearer {service.token}", **with_key(k)},
+            )
             assert second.status_code == 409, second.text
             assert second.json()["code"] == "idempotency-request-in-progress"
             assert second.headers["retry-after"] == "1"
             assert "r" not in first  # still waiting for the lock
         thread.join(timeout=30)
         assert first["r"].status_code == 202 and REPLAYED not in first["r"].headers
-        third = httpx.post(base + "/v1/renders", json={"edit": EDIT}, timeout=10,
-                           headers={"Authorization": f"Bearer {service.token}", **with_key(k)})
+        third = httpx.post(
+            base + "/v1/renders",
+            json={"edit": EDIT},
+            timeout=10,
+            headers={"Authorization": f"Bearer {service.token}", **with_key(k)},
+        )
     assert third.status_code == 202 and third.headers[REPLAYED] == "true"
     assert third.content == first["r"].content
     assert count(service, Render) == 1
@@ -232,8 +271,12 @@ def test_a_burst_of_identical_requests_creates_one_render(service: Service) -> N
 
         def send() -> None:
             start.wait()
-            r = httpx.post(base + "/v1/renders", json={"edit": EDIT}, timeout=30,
-                           headers={"Authorization": f"Bearer {service.token}", **with_key(k)})
+            r = httpx.post(
+                base + "/v1/renders",
+                json={"edit": EDIT},
+                timeout=30,
+                headers={"Authorization": f"Bearer {service.token}", **with_key(k)},
+            )
             with lock:
                 results.append(r)
 
@@ -258,8 +301,11 @@ def test_keys_expire_after_24_hours(service: Service) -> None:
     ws = workspace_of(service)
     assert service.post("/v1/renders", json={"edit": EDIT}, headers=with_key(k)).status_code == 202
     with service.services.sessions() as db:
-        db.execute(sa.update(store.IdempotencyKey).where(store.IdempotencyKey.key == k)
-                   .values(created_at=utcnow() - timedelta(hours=24, seconds=1)))
+        db.execute(
+            sa.update(store.IdempotencyKey)
+            .where(store.IdempotencyKey.key == k)
+            .values(created_at=utcnow() - timedelta(hours=24, seconds=1))
+        )
         db.commit()
     # An expired key is a new key: another body is no longer "reused", it simply creates.
     r = service.post("/v1/renders", json={"edit": EDIT, "metadata": {"again": True}}, headers=with_key(k))
@@ -271,8 +317,11 @@ def test_keys_expire_after_24_hours(service: Service) -> None:
     old = key()
     assert service.post("/v1/renders", json={"edit": EDIT}, headers=with_key(old)).status_code == 202
     with service.services.sessions() as db:
-        db.execute(sa.update(store.IdempotencyKey).where(store.IdempotencyKey.key == old)
-                   .values(created_at=utcnow() - timedelta(hours=25)))
+        db.execute(
+            sa.update(store.IdempotencyKey)
+            .where(store.IdempotencyKey.key == old)
+            .values(created_at=utcnow() - timedelta(hours=25))
+        )
         db.commit()
         assert store.purge_expired(db) == 1
     assert row(service, ws, old) is None and row(service, ws, k) is not None
@@ -288,8 +337,9 @@ def test_keys_are_scoped_to_the_workspace(service: Service) -> None:
     assert count(service, Render, workspace_id=workspace_of(service)) == 1
     assert count(service, Render, workspace_id=workspace_of(service, other)) == 1
     # Every credential of a workspace shares its keys: a new key of the same workspace replays.
-    again = service.post("/v1/renders", json={"edit": EDIT}, headers=with_key(k),
-                         token=service.new_key("renders:write"))
+    again = service.post(
+        "/v1/renders", json={"edit": EDIT}, headers=with_key(k), token=service.new_key("renders:write")
+    )
     assert again.headers[REPLAYED] == "true" and again.content == mine.content
 
 
@@ -297,9 +347,20 @@ def test_a_crashed_request_is_taken_over_after_its_lock_expires(service: Service
     ws = workspace_of(service)
     held, crashed = key(), key()
     with service.services.sessions() as db:
-        for k, until in ((held, utcnow() + timedelta(seconds=60)), (crashed, utcnow() - timedelta(seconds=1))):
-            db.add(store.IdempotencyKey(workspace_id=ws, key=k, state="in_progress", lock_token="dead" * 8,
-                                        locked_until=until, created_at=utcnow()))
+        for k, until in (
+            (held, utcnow() + timedelta(seconds=60)),
+            (crashed, utcnow() - timedelta(seconds=1)),
+        ):
+            db.add(
+                store.IdempotencyKey(
+                    workspace_id=ws,
+                    key=k,
+                    state="in_progress",
+                    lock_token="dead" * 8,
+                    locked_until=until,
+                    created_at=utcnow(),
+                )
+            )
         db.commit()
     r = service.post("/v1/renders", json={"edit": EDIT}, headers=with_key(held))
     assert r.status_code == 409 and r.headers["retry-after"] == "1"
@@ -344,7 +405,9 @@ def test_validation_failures_auth_failures_and_5xx_release_the_key(service: Serv
     r = service.post("/v1/renders", json={"edit": {"outputs": []}}, headers=with_key(k))
     assert r.status_code == 422 and r.json()["code"] == "edit-invalid"
     assert row(service, ws, k) is None
-    r = service.post("/v1/renders", json={"edit": EDIT}, headers=with_key(k), token=service.new_key("renders:read"))
+    r = service.post(
+        "/v1/renders", json={"edit": EDIT}, headers=with_key(k), token=service.new_key("renders:read")
+    )
     assert r.status_code == 403
     assert row(service, ws, k) is None
     # A server error: the renders table is briefly gone, the request fails with 500.
@@ -366,9 +429,13 @@ def test_validation_failures_auth_failures_and_5xx_release_the_key(service: Serv
 
 def test_a_business_answer_is_stored_and_replayed(service: Service) -> None:
     k = key()
-    first = service.post("/v1/renders", json={"project_id": "prj_01jd8v4x0p5k3n2m1q9r7s6t5w"}, headers=with_key(k))
+    first = service.post(
+        "/v1/renders", json={"project_id": "prj_01jd8v4x0p5k3n2m1q9r7s6t5w"}, headers=with_key(k)
+    )
     assert first.status_code == 404 and first.json()["code"] == "not-found"
-    again = service.post("/v1/renders", json={"project_id": "prj_01jd8v4x0p5k3n2m1q9r7s6t5w"}, headers=with_key(k))
+    again = service.post(
+        "/v1/renders", json={"project_id": "prj_01jd8v4x0p5k3n2m1q9r7s6t5w"}, headers=with_key(k)
+    )
     assert again.status_code == 404 and again.headers[REPLAYED] == "true" and again.content == first.content
     assert again.headers["content-type"] == "application/problem+json"
 
@@ -395,15 +462,25 @@ def test_projects_and_restores_are_idempotent(service: Service) -> None:
     assert count(service, Project) == 1
     pid = first.json()["id"]
     changed = {**EDIT, "outputs": [{"resolution": "720p", "quality": "draft", "fps": 25}]}
-    assert service.client.put(f"/v1/projects/{pid}", json={"edit": changed},
-                              headers=service.headers(**{"If-Match": '"1"'})).status_code == 200
+    assert (
+        service.client.put(
+            f"/v1/projects/{pid}", json={"edit": changed}, headers=service.headers(**{"If-Match": '"1"'})
+        ).status_code
+        == 200
+    )
     # Restoring revision 1 with If-Match "2": the retry must not answer 412 (the project moved on
     # because of the first attempt), nor make revision 4.
     r = key()
-    restore = service.post(f"/v1/projects/{pid}/revisions/1/restore", json={"message": "back"},
-                           headers=with_key(r, **{"If-Match": '"2"'}))
-    retry = service.post(f"/v1/projects/{pid}/revisions/1/restore", json={"message": "back"},
-                         headers=with_key(r, **{"If-Match": '"2"'}))
+    restore = service.post(
+        f"/v1/projects/{pid}/revisions/1/restore",
+        json={"message": "back"},
+        headers=with_key(r, **{"If-Match": '"2"'}),
+    )
+    retry = service.post(
+        f"/v1/projects/{pid}/revisions/1/restore",
+        json={"message": "back"},
+        headers=with_key(r, **{"If-Match": '"2"'}),
+    )
     assert restore.status_code == retry.status_code == 200, retry.text
     assert retry.headers[REPLAYED] == "true" and retry.content == restore.content
     assert retry.headers["etag"] == restore.headers["etag"] == '"3"'
@@ -413,8 +490,9 @@ def test_projects_and_restores_are_idempotent(service: Service) -> None:
 def test_keys_and_oauth_clients_replay_their_secret_stored_encrypted(service: Service) -> None:
     ws = workspace_of(service)
     for path, body, model, secret_field in (
-            ("/v1/keys", {"name": "ci", "scopes": ["renders:read"]}, ApiKey, "token"),
-            ("/v1/oauth/clients", {"name": "cms", "scopes": ["renders:read"]}, OAuthClient, "client_secret")):
+        ("/v1/keys", {"name": "ci", "scopes": ["renders:read"]}, ApiKey, "token"),
+        ("/v1/oauth/clients", {"name": "cms", "scopes": ["renders:read"]}, OAuthClient, "client_secret"),
+    ):
         k = key()
         before = count(service, model)
         first = service.post(path, json=body, headers=with_key(k))
@@ -428,12 +506,20 @@ def test_keys_and_oauth_clients_replay_their_secret_stored_encrypted(service: Se
         assert secret.encode() not in stored.response_body and b'"id"' not in stored.response_body
 
 
-def multipart(fields: dict[str, str], filename: str, content: bytes, file_field: str = "file") -> tuple[bytes, str]:
+def multipart(
+    fields: dict[str, str], filename: str, content: bytes, file_field: str = "file"
+) -> tuple[bytes, str]:
     boundary = uuid.uuid4().hex
-    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
-             for name, value in fields.items()]
-    parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{file_field}"; filename="{filename}"\r\n'
-                 f"Content-Type: application/octet-stream\r\n\r\n".encode() + content + b"\r\n")
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+        for name, value in fields.items()
+    ]
+    parts.append(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{file_field}"; filename="{filename}"\r\n'
+        f"Content-Type: application/octet-stream\r\n\r\n".encode()
+        + content
+        + b"\r\n"
+    )
     parts.append(f"--{boundary}--\r\n".encode())
     return b"".join(parts), f"multipart/form-data; boundary={boundary}"
 
@@ -443,11 +529,16 @@ def test_uploads_are_idempotent_whatever_the_multipart_boundary(service: Service
     k = key()
     sent = [multipart({"tags": "intro"}, "clip.mp4", video) for _ in range(2)]
     assert sent[0][1] != sent[1][1]  # a new boundary per attempt, as HTTP clients do
-    first, second = (service.post("/v1/assets", content=body, headers=with_key(k, **{"Content-Type": ctype}))
-                     for body, ctype in sent)
+    first, second = (
+        service.post("/v1/assets", content=body, headers=with_key(k, **{"Content-Type": ctype}))
+        for body, ctype in sent
+    )
     assert first.status_code == second.status_code == 201, first.text
     assert second.headers[REPLAYED] == "true" and second.content == first.content
-    assert second.headers["location"] == first.headers["location"] and second.headers["etag"] == first.headers["etag"]
+    assert (
+        second.headers["location"] == first.headers["location"]
+        and second.headers["etag"] == first.headers["etag"]
+    )
     assert count(service, Asset) == 1
     # Other content or other fields under the same key: refused, nothing stored.
     for fields, content in (({"tags": "intro"}, media.image().read_bytes()), ({"tags": "outro"}, video)):
@@ -477,27 +568,40 @@ def test_a_concurrent_upload_with_the_same_key_gets_409_at_once(service: Service
     def halves() -> Iterator[bytes]:
         yield body[: len(body) // 2]
         resume.wait(30)
-        yield body[len(body) // 2:]
+        yield body[len(body) // 2 :]
 
     with live_server(service) as base:
         auth = {"Authorization": f"Bearer {service.token}", **with_key(k)}
-        thread = threading.Thread(target=lambda: first.setdefault("r", httpx.post(
-            base + "/v1/assets", content=halves(), headers={**auth, "Content-Type": ctype}, timeout=30)))
+        thread = threading.Thread(
+            target=lambda: first.setdefault(
+                "r",
+                httpx.post(
+                    base + "/v1/assets", content=halves(), headers={**auth, "Content-Type": ctype}, timeout=30
+                ),
+            )
+        )
         thread.start()
         try:
             wait_for(lambda: (r := row(service, ws, k)) is not None and r.state == "in_progress", "the claim")
             other_body, other_type = multipart({"name": "slow"}, "slow.mp4", video)
-            second = httpx.post(base + "/v1/assets", content=other_body, headers={**auth, "Content-Type": other_type},
-                                timeout=10)
+            second = httpx.post(
+                base + "/v1/assets",
+                content=other_body,
+                headers={**auth, "Content-Type": other_type},
+                timeout=10,
+            )
             assert second.status_code == 409 and second.headers["retry-after"] == "1", second.text
             assert second.json()["code"] == "idempotency-request-in-progress"
         finally:
             resume.set()
             thread.join(timeout=30)
         assert first["r"].status_code == 201, first["r"].text
-        third = httpx.post(base + "/v1/assets", content=other_body, headers={**auth, "Content-Type": other_type},
-                           timeout=10)
-    assert third.status_code == 201 and third.headers[REPLAYED] == "true" and third.content == first["r"].content
+        third = httpx.post(
+            base + "/v1/assets", content=other_body, headers={**auth, "Content-Type": other_type}, timeout=10
+        )
+    assert (
+        third.status_code == 201 and third.headers[REPLAYED] == "true" and third.content == first["r"].content
+    )
     assert count(service, Asset) == 1
     assert hashlib.sha256(video).hexdigest() == first["r"].json()["sha256"]
 
@@ -514,10 +618,19 @@ def test_a_failed_upload_releases_its_key(sqlite_service: Service, tmp_path: Pat
 
 TEMPLATE: dict[str, Any] = {
     "name": "title card",
-    "edit": {"timeline": {"tracks": [
-        {"clips": [{"asset": {"type": "text", "text": "{{title}}", "style": {"size": 0.1}}, "length": 1}]},
-        {"clips": [{"asset": {"type": "color", "color": "navy"}, "length": 1}]}]},
-        "outputs": [{"width": 160, "height": 90, "quality": "draft", "fps": 25}]},
+    "edit": {
+        "timeline": {
+            "tracks": [
+                {
+                    "clips": [
+                        {"asset": {"type": "text", "text": "{{title}}", "style": {"size": 0.1}}, "length": 1}
+                    ]
+                },
+                {"clips": [{"asset": {"type": "color", "color": "navy"}, "length": 1}]},
+            ]
+        },
+        "outputs": [{"width": 160, "height": 90, "quality": "draft", "fps": 25}],
+    },
     "variables": [{"name": "title", "type": "text", "required": True}],
 }
 
@@ -547,29 +660,43 @@ def test_templates_brand_kits_batches_and_webhook_endpoints_are_idempotent(servi
     replayed_once(service, f"/v1/templates/{tid}/renders", 202, json={"values": {"title": "Hello"}})
     assert count(service, Render) == 1
     replace = {"edit": TEMPLATE["edit"], "variables": TEMPLATE["variables"], "name": "title card v2"}
-    assert service.client.put(f"/v1/templates/{tid}", json=replace,
-                              headers=service.headers(**{"If-Match": '"1"'})).status_code == 200
-    restored = replayed_once(service, f"/v1/templates/{tid}/versions/1/restore", 200, json={},
-                             headers={"If-Match": '"2"'})
+    assert (
+        service.client.put(
+            f"/v1/templates/{tid}", json=replace, headers=service.headers(**{"If-Match": '"1"'})
+        ).status_code
+        == 200
+    )
+    restored = replayed_once(
+        service, f"/v1/templates/{tid}/versions/1/restore", 200, json={}, headers={"If-Match": '"2"'}
+    )
     assert restored.headers["etag"] == '"3"'
     replayed_once(service, "/v1/brand_kits", 201, json={"name": "house style"})
     assert count(service, BrandKit) == 1
-    hook = replayed_once(service, "/v1/webhook_endpoints", 201,
-                         json={"url": "https://hooks.example.com/reelforge"}).json()
+    hook = replayed_once(
+        service, "/v1/webhook_endpoints", 201, json={"url": "https://hooks.example.com/reelforge"}
+    ).json()
     assert count(service, WebhookEndpoint) == 1
     ws = workspace_of(service)
     with service.services.sessions() as db:
-        stored = db.scalars(sa.select(store.IdempotencyKey).where(store.IdempotencyKey.workspace_id == ws)).all()
+        stored = db.scalars(
+            sa.select(store.IdempotencyKey).where(store.IdempotencyKey.workspace_id == ws)
+        ).all()
     secrets = [r for r in stored if r.response_encrypted]
     assert secrets and all(hook["secret"].encode() not in (r.response_body or b"") for r in stored)
     # A batch, as JSON, then as a multipart form whose boundary differs on the retry.
-    replayed_once(service, "/v1/batches", 202, json={"template_id": tid, "rows": [{"title": "a"}, {"title": "b"}]})
+    replayed_once(
+        service, "/v1/batches", 202, json={"template_id": tid, "rows": [{"title": "a"}, {"title": "b"}]}
+    )
     assert count(service, Batch) == 1 and count(service, Render) == 3
     k = key()
     answers = []
     for _ in range(2):
-        body, ctype = multipart({"batch": json.dumps({"template_id": tid})}, "rows.csv", b"title\nc\nd\n", "rows_csv")
-        answers.append(service.post("/v1/batches", content=body, headers=with_key(k, **{"Content-Type": ctype})))
+        body, ctype = multipart(
+            {"batch": json.dumps({"template_id": tid})}, "rows.csv", b"title\nc\nd\n", "rows_csv"
+        )
+        answers.append(
+            service.post("/v1/batches", content=body, headers=with_key(k, **{"Content-Type": ctype}))
+        )
     assert answers[0].status_code == answers[1].status_code == 202, answers[0].text
     assert answers[1].headers[REPLAYED] == "true" and answers[1].content == answers[0].content
     assert count(service, Batch) == 2 and count(service, Render) == 5
@@ -605,15 +732,25 @@ def record() -> None:
         # A request with this key runs elsewhere (another process holds the claim).
         held = str(uuid.uuid4())
         with svc.services.sessions() as db:
-            db.add(store.IdempotencyKey(workspace_id=workspace_of(svc), key=held, state="in_progress",
-                                        lock_token="0" * 32, locked_until=utcnow() + timedelta(seconds=30),
-                                        created_at=utcnow()))
+            db.add(
+                store.IdempotencyKey(
+                    workspace_id=workspace_of(svc),
+                    key=held,
+                    state="in_progress",
+                    lock_token="0" * 32,
+                    locked_until=utcnow() + timedelta(seconds=30),
+                    created_at=utcnow(),
+                )
+            )
             db.commit()
         r = svc.post("/v1/renders", json={"edit": EDIT}, headers=with_key(held))
         assert r.status_code == 409 and r.headers["retry-after"] == "1"
         out["ERROR_IDEMPOTENCY_IN_PROGRESS"] = r.json()
-    write_captured(Path(__file__).resolve().parents[1] / "src/reelforge/api/examples_idempotency.py", out,
-                   "tests/test_idempotency.py")
+    write_captured(
+        Path(__file__).resolve().parents[1] / "src/reelforge/api/examples_idempotency.py",
+        out,
+        "tests/test_idempotency.py",
+    )
 
 
 if __name__ == "__main__":

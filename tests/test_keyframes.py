@@ -75,7 +75,9 @@ def sprite(
     return graph.chain([], filters, hint="sprite")[0]
 
 
-def run_chain(size: tuple[int, int], frames: int, chain: list[Filter], out_size: tuple[int, int], **kw: object) -> tuple[np.ndarray, np.ndarray]:
+def run_chain(
+    size: tuple[int, int], frames: int, chain: list[Filter], out_size: tuple[int, int], **kw: object
+) -> tuple[np.ndarray, np.ndarray]:
     graph = FilterGraph()
     label = graph.chain([sprite(graph, size, frames, **kw)], chain, hint="out")[0]  # type: ignore[arg-type]
     return render(graph, label, out_size)
@@ -85,7 +87,17 @@ def eval_in_ffmpeg(expr: str, seconds: float, rate: int = 1000) -> np.ndarray:
     """Evaluate ``expr`` of ``t`` with FFmpeg's own evaluator, ``rate`` times a second."""
     graph = FilterGraph()
     out = graph.chain([], [filt("aevalsrc", expr, s=rate, d=seconds)], hint="e")[0]
-    cmd = [ffmpeg_exe(), *base_args(), "-filter_complex", graph.render(), "-map", f"[{out}]", "-f", "f64le", "-"]
+    cmd = [
+        ffmpeg_exe(),
+        *base_args(),
+        "-filter_complex",
+        graph.render(),
+        "-map",
+        f"[{out}]",
+        "-f",
+        "f64le",
+        "-",
+    ]
     proc = subprocess.run(cmd, capture_output=True, check=False)
     assert proc.returncode == 0, proc.stderr.decode()
     return np.frombuffer(proc.stdout, np.float64)
@@ -258,9 +270,15 @@ def test_scale_refuses_zero() -> None:
 @pytest.mark.parametrize(
     ("anchor", "x", "y"),
     [
-        ("top-left", "0", "0"), ("top", "(W-w)/2", "0"), ("top-right", "W-w", "0"),
-        ("left", "0", "(H-h)/2"), ("center", "(W-w)/2", "(H-h)/2"), ("right", "W-w", "(H-h)/2"),
-        ("bottom-left", "0", "H-h"), ("bottom", "(W-w)/2", "H-h"), ("bottom-right", "W-w", "H-h"),
+        ("top-left", "0", "0"),
+        ("top", "(W-w)/2", "0"),
+        ("top-right", "W-w", "0"),
+        ("left", "0", "(H-h)/2"),
+        ("center", "(W-w)/2", "(H-h)/2"),
+        ("right", "W-w", "(H-h)/2"),
+        ("bottom-left", "0", "H-h"),
+        ("bottom", "(W-w)/2", "H-h"),
+        ("bottom-right", "W-w", "H-h"),
     ],
 )
 def test_anchor_positions(anchor: str, x: str, y: str) -> None:
@@ -270,10 +288,14 @@ def test_anchor_positions(anchor: str, x: str, y: str) -> None:
 
 def _overlay(x: str, y: str, sprite_chain: list[Filter], *, start: Fraction, frames: int = 50) -> np.ndarray:
     graph = FilterGraph()
-    canvas = graph.chain([], [filt("color", c="black", s="320x180", r=str(FPS)), filt("trim", end_frame=frames)])[0]
+    canvas = graph.chain(
+        [], [filt("color", c="black", s="320x180", r=str(FPS)), filt("trim", end_frame=frames)]
+    )[0]
     src = sprite(graph, (20, 20), 40)
     moved = graph.chain([src], [*sprite_chain, filt("setpts", f"PTS+{start}/TB")], hint="moved")[0]
-    out = graph.chain([canvas, moved], [filt("overlay", x=x, y=y, eof_action="pass"), filt("format", "yuva420p")])[0]
+    out = graph.chain(
+        [canvas, moved], [filt("overlay", x=x, y=y, eof_action="pass"), filt("format", "yuva420p")]
+    )[0]
     luma, _ = render(graph, out, (320, 180))
     return luma
 
@@ -310,7 +332,17 @@ def test_volume_keyframes_change_the_level() -> None:
     graph = FilterGraph()
     tone = graph.chain([], [filt("sine", f=440, r=48000, d=2)])[0]
     out = graph.chain([tone], [animated_volume(kf((0, 1), (1, 0.1)), fps=FPS, start=Fraction(1, 2))])[0]
-    cmd = [ffmpeg_exe(), *base_args(), "-filter_complex", graph.render(), "-map", f"[{out}]", "-f", "f32le", "-"]
+    cmd = [
+        ffmpeg_exe(),
+        *base_args(),
+        "-filter_complex",
+        graph.render(),
+        "-map",
+        f"[{out}]",
+        "-f",
+        "f32le",
+        "-",
+    ]
     proc = subprocess.run(cmd, capture_output=True, check=False)
     assert proc.returncode == 0, proc.stderr.decode()
     samples = np.frombuffer(proc.stdout, np.float32)

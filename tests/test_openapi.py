@@ -31,9 +31,14 @@ from service import Service, running_service, write_captured
 JSON = "application/json"
 PROBLEM = "application/problem+json"
 METHODS = ("get", "head", "post", "put", "patch", "delete")
-BINARY = {("GET", "/v1/assets/{asset_id}/content"), ("HEAD", "/v1/assets/{asset_id}/content"),
-          ("GET", "/v1/assets/{asset_id}/thumbnail"), ("GET", "/v1/assets/{asset_id}/waveform"),
-          ("DELETE", "/v1/assets/{asset_id}"), ("DELETE", "/v1/projects/{project_id}")}
+BINARY = {
+    ("GET", "/v1/assets/{asset_id}/content"),
+    ("HEAD", "/v1/assets/{asset_id}/content"),
+    ("GET", "/v1/assets/{asset_id}/thumbnail"),
+    ("GET", "/v1/assets/{asset_id}/waveform"),
+    ("DELETE", "/v1/assets/{asset_id}"),
+    ("DELETE", "/v1/projects/{project_id}"),
+}
 """Operations whose success has no JSON body (bytes, or 204): they document headers or nothing."""
 BINARY |= {("GET", "/v1/renders/{render_id}/progress"), ("GET", "/v1/events/stream")}  # text/event-stream
 BINARY |= {("DELETE", "/v1/templates/{template_id}")}  # 204
@@ -47,8 +52,12 @@ UNSCOPED = {"/v1/workspace", "/v1/oauth/token"}
 
 
 def operations(spec: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
-    return {(method.upper(), path): op for path, item in spec["paths"].items()
-            for method, op in item.items() if method in METHODS}
+    return {
+        (method.upper(), path): op
+        for path, item in spec["paths"].items()
+        for method, op in item.items()
+        if method in METHODS
+    }
 
 
 def examples_of(media: dict[str, Any]) -> dict[str, Any]:
@@ -126,8 +135,17 @@ def test_problem_examples_are_catalogued_types(spec: dict[str, Any]) -> None:
                 for located in body.get("errors", []):
                     assert {"pointer", "parameter", "header"} & located.keys(), body
                 seen.add(code)
-    assert {"unauthenticated", "insufficient-scope", "not-found", "conflict", "precondition-failed",
-            "precondition-required", "validation-error", "edit-invalid", "media-unsupported"} <= seen
+    assert {
+        "unauthenticated",
+        "insufficient-scope",
+        "not-found",
+        "conflict",
+        "precondition-failed",
+        "precondition-required",
+        "validation-error",
+        "edit-invalid",
+        "media-unsupported",
+    } <= seen
 
 
 # ------------------------------------------------------------------ examples against the service
@@ -149,8 +167,16 @@ class Checker:
             text = text.replace(example_id, real_id)
         return json.loads(text)
 
-    def call(self, method: str, path: str, *, params: dict[str, str] | None = None, name: str | None = None,
-             expect: int | None = None, **kw: Any) -> Any:
+    def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, str] | None = None,
+        name: str | None = None,
+        expect: int | None = None,
+        **kw: Any,
+    ) -> Any:
         """Call ``method path`` (path parameters from ``params``); check the answer against the
         documented example called ``name`` (or the one of the status ``expect``)."""
         op = self.ops[(method, path)]
@@ -167,8 +193,11 @@ class Checker:
         assert str(expect) in op["responses"], f"{method} {path}: {expect} is not documented"
         assert r.status_code == expect, (method, url, name, r.status_code, r.text)
         if documented.get(expect):
-            shown = documented[expect].get(name) if name in documented[expect] else next(
-                iter(documented[expect].values()))
+            shown = (
+                documented[expect].get(name)
+                if name in documented[expect]
+                else next(iter(documented[expect].values()))
+            )
             body = r.json()
             missing = set(shown) - set(body)
             assert not missing, f"{method} {path} ({name}): the example shows {missing}, the service does not"
@@ -178,10 +207,16 @@ class Checker:
         self.covered.add((method, path))
         return r
 
-    def send_examples(self, method: str, path: str, media_type: str = JSON, *,
-                      params: Callable[[], dict[str, str]] | None = None,
-                      headers: Callable[[], dict[str, str]] | None = None,
-                      send: Callable[[Any], dict[str, Any]] | None = None) -> dict[str, Any]:
+    def send_examples(
+        self,
+        method: str,
+        path: str,
+        media_type: str = JSON,
+        *,
+        params: Callable[[], dict[str, str]] | None = None,
+        headers: Callable[[], dict[str, str]] | None = None,
+        send: Callable[[Any], dict[str, Any]] | None = None,
+    ) -> dict[str, Any]:
         """Send every request example of the operation; return the answers by example name."""
         found = request_examples(self.ops[(method, path)], media_type)
         assert found, f"{method} {path}: no {media_type} example"
@@ -199,13 +234,24 @@ def _assets(svc: Service, media: Any, checker: Checker) -> None:
     """The example's assets, of the same kinds and long enough for its trims; the video one
     through the documented multipart example."""
     intro = Path(media.video(duration=6))
-    answers = checker.send_examples("POST", "/v1/assets", "multipart/form-data", send=lambda fields: {
-        "files": {"file": ("intro.mp4", intro.read_bytes())}, "data": {k: v for k, v in fields.items()
-                                                                        if k != "file"}})
+    answers = checker.send_examples(
+        "POST",
+        "/v1/assets",
+        "multipart/form-data",
+        send=lambda fields: {
+            "files": {"file": ("intro.mp4", intro.read_bytes())},
+            "data": {k: v for k, v in fields.items() if k != "file"},
+        },
+    )
     checker.ids[ex.INTRO_ID] = next(iter(answers.values()))["id"]
-    checker.call("POST", "/v1/assets", name="the same bytes again", files={"file": ("copy.mp4", intro.read_bytes())})
-    others = {ex.BROLL_ID: media.video(duration=6, color="green"), ex.MUSIC_ID: media.audio(duration=2),
-              ex.LOGO_ID: media.image(size=(64, 64))}
+    checker.call(
+        "POST", "/v1/assets", name="the same bytes again", files={"file": ("copy.mp4", intro.read_bytes())}
+    )
+    others = {
+        ex.BROLL_ID: media.video(duration=6, color="green"),
+        ex.MUSIC_ID: media.audio(duration=2),
+        ex.LOGO_ID: media.image(size=(64, 64)),
+    }
     for example_id, path in others.items():
         r = svc.post("/v1/assets", files={"file": (Path(path).name, Path(path).read_bytes())})
         assert r.status_code == 201, r.text
@@ -227,8 +273,12 @@ def test_examples_work_against_the_service(sqlite_service: Service, spec: dict[s
     client = next(iter(c.send_examples("POST", "/v1/oauth/clients").values()))
     c.call("GET", "/v1/oauth/clients", expect=200)
     basic = {"auth": (client["id"], client["client_secret"])}
-    c.send_examples("POST", "/v1/oauth/token", "application/x-www-form-urlencoded",
-                    send=lambda form: {"data": form, **basic, "headers": {"Authorization": None}})
+    c.send_examples(
+        "POST",
+        "/v1/oauth/token",
+        "application/x-www-form-urlencoded",
+        send=lambda form: {"data": form, **basic, "headers": {"Authorization": None}},
+    )
     c.call("POST", "/v1/oauth/clients/{client_id}/revoke", params={"client_id": client["id"]}, expect=200)
 
     # assets
@@ -254,16 +304,28 @@ def test_examples_work_against_the_service(sqlite_service: Service, spec: dict[s
         return {"If-Match": svc.get(f"/v1/projects/{project['id']}").headers["etag"]}
 
     def patched(body: Any) -> dict[str, Any]:
-        return {"content": json.dumps(body), "headers": {"Content-Type": "application/json-patch+json", **current()}}
+        return {
+            "content": json.dumps(body),
+            "headers": {"Content-Type": "application/json-patch+json", **current()},
+        }
 
     # one after the other on the same project (each also works alone: see the next test)
-    c.send_examples("PATCH", "/v1/projects/{project_id}", "application/json-patch+json", params=lambda: target,
-                    send=patched)
+    c.send_examples(
+        "PATCH",
+        "/v1/projects/{project_id}",
+        "application/json-patch+json",
+        params=lambda: target,
+        send=patched,
+    )
     c.call("GET", "/v1/projects", expect=200)
     c.call("GET", "/v1/projects/{project_id}", params={"project_id": project["id"]}, expect=200)
     c.call("GET", "/v1/projects/{project_id}/revisions", params={"project_id": project["id"]}, expect=200)
-    c.call("GET", "/v1/projects/{project_id}/revisions/{number}", params={"project_id": project["id"],
-                                                                           "number": "1"}, expect=200)
+    c.call(
+        "GET",
+        "/v1/projects/{project_id}/revisions/{number}",
+        params={"project_id": project["id"], "number": "1"},
+        expect=200,
+    )
 
     # renders (nothing runs them here: they stay queued)
     for name, body in request_examples(c.ops[("POST", "/v1/renders")]).items():
@@ -276,8 +338,12 @@ def test_examples_work_against_the_service(sqlite_service: Service, spec: dict[s
 
     # replacing and restoring (after the renders: a render keeps the revision it was made from)
     c.send_examples("PUT", "/v1/projects/{project_id}", params=lambda: target, headers=current)
-    c.send_examples("POST", "/v1/projects/{project_id}/revisions/{number}/restore",
-                    params=lambda: {**target, "number": "1"}, headers=current)
+    c.send_examples(
+        "POST",
+        "/v1/projects/{project_id}/revisions/{number}/restore",
+        params=lambda: {**target, "number": "1"},
+        headers=current,
+    )
 
     # deleting
     doomed = create_project()
@@ -302,18 +368,23 @@ def test_examples_work_against_the_service(sqlite_service: Service, spec: dict[s
     assert not untested, f"add these operations to this test: {sorted(untested)}"
 
 
-def test_patch_examples_apply_to_the_documented_edit(sqlite_service: Service, spec: dict[str, Any],
-                                                      media: Any) -> None:
+def test_patch_examples_apply_to_the_documented_edit(
+    sqlite_service: Service, spec: dict[str, Any], media: Any
+) -> None:
     """Each named JSON Patch example, on a project made from the documented edit, gives a new
     revision (so none depends on another having run first)."""
     svc, c = sqlite_service, Checker(sqlite_service, spec)
     _assets(svc, media, c)
     create = c.real(next(iter(request_examples(c.ops[("POST", "/v1/projects")]).values())))
-    for name, ops in request_examples(c.ops[("PATCH", "/v1/projects/{project_id}")],
-                                      "application/json-patch+json").items():
+    for name, ops in request_examples(
+        c.ops[("PATCH", "/v1/projects/{project_id}")], "application/json-patch+json"
+    ).items():
         project = svc.post("/v1/projects", json=create).json()
-        r = svc.client.patch(f"/v1/projects/{project['id']}", content=json.dumps(ops),
-                             headers=svc.headers(**{"Content-Type": "application/json-patch+json", "If-Match": '"1"'}))
+        r = svc.client.patch(
+            f"/v1/projects/{project['id']}",
+            content=json.dumps(ops),
+            headers=svc.headers(**{"Content-Type": "application/json-patch+json", "If-Match": '"1"'}),
+        )
         assert r.status_code == 200, (name, r.text)
         assert r.json()["revision"] == 2 and r.json()["edit"] != create["edit"], name
 
@@ -352,12 +423,18 @@ class Recorder:
         headers = {**self.svc.headers(token), **kw.pop("headers", {})}
         return self.svc.client.request(method, url, headers=headers, **kw)
 
-    def patch(self, url: str, ops: Any, etag: str | None, media_type: str = "application/json-patch+json") -> Any:
+    def patch(
+        self, url: str, ops: Any, etag: str | None, media_type: str = "application/json-patch+json"
+    ) -> Any:
         headers = {"Content-Type": media_type, **({"If-Match": etag} if etag else {})}
         return self.request("PATCH", url, content=json.dumps(ops), headers=headers)
 
-    def wait(self, render_id: str, states: tuple[str, ...] = TERMINAL,
-             until: Callable[[dict[str, Any]], bool] = lambda _: True) -> dict[str, Any]:
+    def wait(
+        self,
+        render_id: str,
+        states: tuple[str, ...] = TERMINAL,
+        until: Callable[[dict[str, Any]], bool] = lambda _: True,
+    ) -> dict[str, Any]:
         deadline = time.monotonic() + 180
         while True:
             body = self.svc.get(f"/v1/renders/{render_id}").json()
@@ -373,8 +450,14 @@ def record(root: Path) -> dict[str, Any]:
     media = root / "media"
     files = {
         "intro": mediagen.make_video(media / "intro.mp4", duration=6, size=(1280, 720), faststart=True),
-        "broll": mediagen.make_video(media / "city-broll.mp4", duration=8, size=(1280, 720), source="mandelbrot",
-                                     tone_hz=220, faststart=True),
+        "broll": mediagen.make_video(
+            media / "city-broll.mp4",
+            duration=8,
+            size=(1280, 720),
+            source="mandelbrot",
+            tone_hz=220,
+            faststart=True,
+        ),
         "music": mediagen.make_audio(media / "spring-theme.mp3", duration=12, tone_hz=330),
         "logo": mediagen.make_image(media / "logo.png", size=(256, 256), color="white@0.9", alpha=True),
         "old": mediagen.make_image(media / "old-logo.png", size=(128, 128), color="red"),
@@ -401,13 +484,20 @@ def _record_keys(rec: Recorder) -> None:
     rec.ok("WORKSPACE", rec.request("GET", "/v1/workspace"), 200)
     rec.problem("ERROR_UNAUTHENTICATED", svc.client.get("/v1/assets"), 401, "unauthenticated")
 
-    body = rec.keep("KEY_CREATE", {"name": "cms-publisher", "scopes": [
-        "assets:read", "assets:write", "projects:read", "renders:read", "renders:write"],
-        "expires_at": "2027-12-31T23:59:59Z"})
+    body = rec.keep(
+        "KEY_CREATE",
+        {
+            "name": "cms-publisher",
+            "scopes": ["assets:read", "assets:write", "projects:read", "renders:read", "renders:write"],
+            "expires_at": "2027-12-31T23:59:59Z",
+        },
+    )
     key = rec.ok("KEY_CREATED", rec.request("POST", "/v1/keys", json=body), 201)
     rec.keep("KEY_ID", key["id"])
     rec.request("GET", "/v1/assets", token=key["token"])  # so that last_used_at shows
-    ci = rec.ok(None, rec.request("POST", "/v1/keys", json={"name": "ci-renders", "scopes": ["renders:read"]}), 201)
+    ci = rec.ok(
+        None, rec.request("POST", "/v1/keys", json={"name": "ci-renders", "scopes": ["renders:read"]}), 201
+    )
     rec.ok("KEY_LIST", rec.request("GET", "/v1/keys?limit=2"), 200)
     rec.ok("KEY", rec.request("GET", f"/v1/keys/{key['id']}"), 200)
     body = rec.keep("KEY_ROLL", {"grace_seconds": 3600})
@@ -416,41 +506,61 @@ def _record_keys(rec: Recorder) -> None:
     rec.problem("ERROR_KEY_ROLL_REVOKED", rec.request("POST", f"/v1/keys/{ci['id']}/roll"), 409, "conflict")
     r = rec.request("POST", f"/v1/keys/{key['id']}/roll", json={"grace_seconds": 30 * 86400})
     rec.problem("ERROR_ROLL_GRACE", r, 422, "validation-error")
-    rec.problem("ERROR_INVALID_TOKEN", rec.request("GET", "/v1/renders", token=ci["token"]), 401, "unauthenticated")
+    rec.problem(
+        "ERROR_INVALID_TOKEN", rec.request("GET", "/v1/renders", token=ci["token"]), 401, "unauthenticated"
+    )
     rec.problem("ERROR_KEY_NOT_FOUND", rec.request("GET", f"/v1/keys/key_{NO_SUCH}"), 404, "not-found")
     r = rec.request("POST", "/v1/keys", json={"name": "cms", "scope": ["assets:read"]})
     rec.problem("ERROR_KEY_VALIDATION", r, 422, "validation-error")
     rec.problem("ERROR_LIST_LIMIT", rec.request("GET", "/v1/assets?limit=500"), 422, "validation-error")
-    rec.problem("ERROR_INVALID_CURSOR", rec.request("GET", "/v1/assets?cursor=eyJ2IjoxfQ"), 400, "invalid-cursor")
-    r = rec.request("POST", "/v1/keys", token=svc.new_key("keys:write", "renders:read"),
-                    json={"name": "deploy", "scopes": ["admin"]})
+    rec.problem(
+        "ERROR_INVALID_CURSOR", rec.request("GET", "/v1/assets?cursor=eyJ2IjoxfQ"), 400, "invalid-cursor"
+    )
+    r = rec.request(
+        "POST",
+        "/v1/keys",
+        token=svc.new_key("keys:write", "renders:read"),
+        json={"name": "deploy", "scopes": ["admin"]},
+    )
     rec.problem("ERROR_FORBIDDEN_GRANT", r, 403, "forbidden")
     assets_reader, renders_reader = svc.new_key("assets:read"), svc.new_key("renders:read")
-    for scope, (method, url) in {"keys:read": ("GET", "/v1/keys"), "keys:write": ("POST", "/v1/keys"),
-                                 "assets:read": ("GET", "/v1/assets"), "assets:write": ("POST", "/v1/assets"),
-                                 "projects:read": ("GET", "/v1/projects"),
-                                 "projects:write": ("POST", "/v1/projects"),
-                                 "renders:read": ("GET", "/v1/renders"), "renders:write": ("POST", "/v1/renders")
-                                 }.items():
+    for scope, (method, url) in {
+        "keys:read": ("GET", "/v1/keys"),
+        "keys:write": ("POST", "/v1/keys"),
+        "assets:read": ("GET", "/v1/assets"),
+        "assets:write": ("POST", "/v1/assets"),
+        "projects:read": ("GET", "/v1/projects"),
+        "projects:write": ("POST", "/v1/projects"),
+        "renders:read": ("GET", "/v1/renders"),
+        "renders:write": ("POST", "/v1/renders"),
+    }.items():
         token = assets_reader if scope.startswith("renders") else renders_reader
         name = "ERROR_SCOPE_" + scope.replace(":", "_").upper()
         rec.problem(name, rec.request(method, url, token=token), 403, "insufficient-scope")
 
-    body = rec.keep("CLIENT_CREATE", {"name": "automation-platform",
-                                      "scopes": ["assets:read", "renders:read", "renders:write"]})
+    body = rec.keep(
+        "CLIENT_CREATE",
+        {"name": "automation-platform", "scopes": ["assets:read", "renders:read", "renders:write"]},
+    )
     client = rec.ok("CLIENT_CREATED", rec.request("POST", "/v1/oauth/clients", json=body), 201)
     rec.keep("CLIENT_ID", client["id"])
     form = rec.keep("TOKEN_FORM", {"grant_type": "client_credentials", "scope": "renders:read renders:write"})
-    rec.ok("TOKEN", svc.client.post("/v1/oauth/token", data=form, auth=(client["id"], client["client_secret"])),
-           200)
+    rec.ok(
+        "TOKEN",
+        svc.client.post("/v1/oauth/token", data=form, auth=(client["id"], client["client_secret"])),
+        200,
+    )
     r = svc.client.post("/v1/oauth/token", data=form, auth=(client["id"], "not-the-secret"))
     assert r.status_code == 401 and r.headers["www-authenticate"]
     rec.keep("TOKEN_ERROR_CLIENT", r.json())
     r = svc.client.post("/v1/oauth/token", data={"grant_type": "password"}, auth=(client["id"], "x"))
     assert r.status_code == 400
     rec.keep("TOKEN_ERROR_GRANT", r.json())
-    old = rec.ok(None, rec.request("POST", "/v1/oauth/clients", json={"name": "old-zapier",
-                                                                      "scopes": ["renders:read"]}), 201)
+    old = rec.ok(
+        None,
+        rec.request("POST", "/v1/oauth/clients", json={"name": "old-zapier", "scopes": ["renders:read"]}),
+        201,
+    )
     rec.ok("CLIENT_LIST", rec.request("GET", "/v1/oauth/clients?limit=2"), 200)
     rec.ok("CLIENT_REVOKED", rec.request("POST", f"/v1/oauth/clients/{old['id']}/revoke"), 200)
     r = rec.request("POST", f"/v1/oauth/clients/cli_{NO_SUCH}/revoke")
@@ -461,17 +571,33 @@ def _record_assets(rec: Recorder, files: dict[str, Path]) -> dict[str, str]:
     def upload(filename: str, path: Path, **data: str) -> Any:
         return rec.request("POST", "/v1/assets", files={"file": (filename, path.read_bytes())}, data=data)
 
-    fields = rec.keep("UPLOAD_FIELDS", {"name": "Spring intro.mp4", "tags": "brand,spring",
-                                        "metadata": '{"campaign": "spring-2027", "shot_by": "Anna"}'})
+    fields = rec.keep(
+        "UPLOAD_FIELDS",
+        {
+            "name": "Spring intro.mp4",
+            "tags": "brand,spring",
+            "metadata": '{"campaign": "spring-2027", "shot_by": "Anna"}',
+        },
+    )
     r = upload("intro.mp4", files["intro"], **fields)
     video = rec.ok("ASSET_CREATED", r, 201)
     rec.keep("ASSET_CREATED_HEADERS", {"Location": r.headers["location"], "ETag": r.headers["etag"]})
     rec.ok("ASSET_DEDUPLICATED", upload("intro-copy.mp4", files["intro"]), 200)
-    ids = {"INTRO_ID": video["id"],
-           "BROLL_ID": rec.ok(None, upload("city-broll.mp4", files["broll"], tags="b-roll,spring"), 201)["id"],
-           "MUSIC_ID": rec.ok("ASSET_AUDIO", upload("spring-theme.mp3", files["music"], tags='["music", "spring"]',
-                                                    metadata='{"license": "CC-BY 4.0"}'), 201)["id"],
-           "LOGO_ID": rec.ok(None, upload("logo.png", files["logo"], tags="brand"), 201)["id"]}
+    ids = {
+        "INTRO_ID": video["id"],
+        "BROLL_ID": rec.ok(None, upload("city-broll.mp4", files["broll"], tags="b-roll,spring"), 201)["id"],
+        "MUSIC_ID": rec.ok(
+            "ASSET_AUDIO",
+            upload(
+                "spring-theme.mp3",
+                files["music"],
+                tags='["music", "spring"]',
+                metadata='{"license": "CC-BY 4.0"}',
+            ),
+            201,
+        )["id"],
+        "LOGO_ID": rec.ok(None, upload("logo.png", files["logo"], tags="brand"), 201)["id"],
+    }
     for name, value in ids.items():
         rec.keep(name, value)
     assert rec.svc.services.previews().wait(60)  # made after the uploads answered; examples show them done
@@ -480,21 +606,36 @@ def _record_assets(rec: Recorder, files: dict[str, Path]) -> dict[str, str]:
     rec.problem("ERROR_MEDIA_UNSUPPORTED", upload("notes.txt", notes), 422, "media-unsupported")
     r = rec.request("POST", "/v1/assets", json={"url": "https://example.com/intro.mp4"})
     rec.problem("ERROR_UPLOAD_NOT_MULTIPART", r, 415, "unsupported-media-type")
-    rec.problem("ERROR_UPLOAD_FIELDS", upload("intro.mp4", files["intro"], tgas="brand"), 422, "validation-error")
+    rec.problem(
+        "ERROR_UPLOAD_FIELDS", upload("intro.mp4", files["intro"], tgas="brand"), 422, "validation-error"
+    )
     rec.ok("ASSET_LIST", rec.request("GET", "/v1/assets?kind=video&tag=spring&limit=1"), 200)
     url = f"/v1/assets/{video['id']}"
     r = rec.request("GET", url)
     rec.ok("ASSET", r, 200)
     first_etag = rec.keep("ASSET_ETAG", r.headers["etag"])
-    body = rec.keep("ASSET_PATCH", {"name": "Spring intro (final).mp4", "tags": ["brand", "spring", "approved"],
-                                    "metadata": {"campaign": "spring-2027", "approved_by": "Marta"}})
+    body = rec.keep(
+        "ASSET_PATCH",
+        {
+            "name": "Spring intro (final).mp4",
+            "tags": ["brand", "spring", "approved"],
+            "metadata": {"campaign": "spring-2027", "approved_by": "Marta"},
+        },
+    )
     rec.ok("ASSET_PATCHED", rec.request("PATCH", url, json=body, headers={"If-Match": first_etag}), 200)
     r = rec.request("PATCH", url, json={"name": "intro.mp4"}, headers={"If-Match": first_etag})
     rec.problem("ERROR_ASSET_STALE", r, 412, "precondition-failed")
     r = rec.request("PATCH", url, json={"tag": ["brand"]})
     rec.problem("ERROR_ASSET_PATCH_VALIDATION", r, 422, "validation-error")
     rec.problem("ERROR_ASSET_NOT_FOUND", rec.request("GET", f"/v1/assets/ast_{NO_SUCH}"), 404, "not-found")
-    wanted = ("Content-Type", "Content-Length", "Content-Range", "Accept-Ranges", "ETag", "Content-Disposition")
+    wanted = (
+        "Content-Type",
+        "Content-Length",
+        "Content-Range",
+        "Accept-Ranges",
+        "ETag",
+        "Content-Disposition",
+    )
     r = rec.request("GET", f"{url}/content", headers={"Range": "bytes=0-1023"})
     assert r.status_code == 206
     rec.keep("DOWNLOAD_PARTIAL_HEADERS", {k: r.headers[k] for k in wanted})
@@ -509,47 +650,84 @@ def _record_assets(rec: Recorder, files: dict[str, Path]) -> dict[str, str]:
 
 
 PATCHES = {
-    "move a clip": ("Put the second clip of the footage track first",
-                    [{"op": "move", "from": "/timeline/tracks/0/clips/1", "path": "/timeline/tracks/0/clips/0"}]),
-    "trim a clip": ("Start the second clip 2 s into its source and make it 2.5 s long (`add` sets a member "
-                    "whether or not the stored edit has it; `replace` fails where it is absent)",
-                    [{"op": "add", "path": "/timeline/tracks/0/clips/1/asset/trim", "value": 2},
-                     {"op": "add", "path": "/timeline/tracks/0/clips/1/length", "value": 2.5}]),
-    "restyle a title": ("Make the title gold with an outline, only if it still says what you saw",
-                        [{"op": "test", "path": "/timeline/tracks/1/clips/0/asset/text", "value": "Spring sale"},
-                         {"op": "add", "path": "/timeline/tracks/1/clips/0/asset/style/color", "value": "#ffd700"},
-                         {"op": "add", "path": "/timeline/tracks/1/clips/0/asset/style/stroke",
-                          "value": {"color": "#000000", "width": 0.06}}]),
+    "move a clip": (
+        "Put the second clip of the footage track first",
+        [{"op": "move", "from": "/timeline/tracks/0/clips/1", "path": "/timeline/tracks/0/clips/0"}],
+    ),
+    "trim a clip": (
+        "Start the second clip 2 s into its source and make it 2.5 s long (`add` sets a member "
+        "whether or not the stored edit has it; `replace` fails where it is absent)",
+        [
+            {"op": "add", "path": "/timeline/tracks/0/clips/1/asset/trim", "value": 2},
+            {"op": "add", "path": "/timeline/tracks/0/clips/1/length", "value": 2.5},
+        ],
+    ),
+    "restyle a title": (
+        "Make the title gold with an outline, only if it still says what you saw",
+        [
+            {"op": "test", "path": "/timeline/tracks/1/clips/0/asset/text", "value": "Spring sale"},
+            {"op": "add", "path": "/timeline/tracks/1/clips/0/asset/style/color", "value": "#ffd700"},
+            {
+                "op": "add",
+                "path": "/timeline/tracks/1/clips/0/asset/style/stroke",
+                "value": {"color": "#000000", "width": 0.06},
+            },
+        ],
+    ),
 }
 
 
 def _record_projects(rec: Recorder, ids: dict[str, str]) -> str:
-    edit = rec.keep("EDIT", {
-        "timeline": {
-            "background": "#101010",
-            "tracks": [
-                {"name": "footage", "clips": [
-                    {"asset": {"type": "video", "src": ids["INTRO_ID"]}, "length": 3},
-                    {"asset": {"type": "video", "src": ids["BROLL_ID"], "trim": 1}, "length": 3,
-                     "transition_in": {"type": "fade", "duration": 0.5}},
-                ]},
-                {"name": "titles", "clips": [
-                    {"asset": {"type": "text", "text": "Spring sale",
-                               "style": {"size": 0.09, "weight": "bold", "color": "#ffffff"}},
-                     "start": 0.5, "length": 2.5, "anchor": "bottom", "offset": {"y": -0.1}},
-                ]},
-            ],
-            "soundtrack": {"src": ids["MUSIC_ID"], "volume": 0.6, "fade_out": 1},
+    edit = rec.keep(
+        "EDIT",
+        {
+            "timeline": {
+                "background": "#101010",
+                "tracks": [
+                    {
+                        "name": "footage",
+                        "clips": [
+                            {"asset": {"type": "video", "src": ids["INTRO_ID"]}, "length": 3},
+                            {
+                                "asset": {"type": "video", "src": ids["BROLL_ID"], "trim": 1},
+                                "length": 3,
+                                "transition_in": {"type": "fade", "duration": 0.5},
+                            },
+                        ],
+                    },
+                    {
+                        "name": "titles",
+                        "clips": [
+                            {
+                                "asset": {
+                                    "type": "text",
+                                    "text": "Spring sale",
+                                    "style": {"size": 0.09, "weight": "bold", "color": "#ffffff"},
+                                },
+                                "start": 0.5,
+                                "length": 2.5,
+                                "anchor": "bottom",
+                                "offset": {"y": -0.1},
+                            },
+                        ],
+                    },
+                ],
+                "soundtrack": {"src": ids["MUSIC_ID"], "volume": 0.6, "fade_out": 1},
+            },
+            "outputs": [{"resolution": "720p", "quality": "medium", "poster": {"time": 1}}],
         },
-        "outputs": [{"resolution": "720p", "quality": "medium", "poster": {"time": 1}}],
-    })
+    )
     body = rec.keep("PROJECT_CREATE", {"name": "Spring promo", "edit": edit, "message": "first cut"})
     r = rec.request("POST", "/v1/projects", json=body)
     project = rec.ok("PROJECT_CREATED", r, 201)
     rec.keep("PROJECT_CREATED_HEADERS", {"Location": r.headers["location"], "ETag": r.headers["etag"]})
     url = f"/v1/projects/{rec.keep('PROJECT_ID', project['id'])}"
     rec.ok(None, rec.request("POST", "/v1/projects", json={"name": "Autumn teaser", "edit": edit}), 201)
-    bad = {"timeline": {"tracks": [{"clips": [{"asset": {"type": "video", "src": f"ast_{NO_SUCH}"}, "length": -2}]}]}}
+    bad = {
+        "timeline": {
+            "tracks": [{"clips": [{"asset": {"type": "video", "src": f"ast_{NO_SUCH}"}, "length": -2}]}]
+        }
+    }
     r = rec.request("POST", "/v1/projects", json={"name": "Broken", "edit": bad})
     rec.problem("ERROR_EDIT_INVALID", r, 422, "edit-invalid")
     r = rec.request("POST", "/v1/projects", json={"title": "Spring promo", "edit": edit})
@@ -558,35 +736,59 @@ def _record_projects(rec: Recorder, ids: dict[str, str]) -> str:
     r = rec.request("GET", url)
     rec.ok("PROJECT", r, 200)
     rec.keep("PROJECT_HEADERS", {"ETag": r.headers["etag"], "Accept-Patch": r.headers["accept-patch"]})
-    rec.problem("ERROR_PROJECT_NOT_FOUND", rec.request("GET", f"/v1/projects/prj_{NO_SUCH}"), 404, "not-found")
+    rec.problem(
+        "ERROR_PROJECT_NOT_FOUND", rec.request("GET", f"/v1/projects/prj_{NO_SUCH}"), 404, "not-found"
+    )
 
-    rec.keep("PATCHES", {name: {"summary": summary, "value": ops} for name, (summary, ops) in PATCHES.items()})
+    rec.keep(
+        "PATCHES", {name: {"summary": summary, "value": ops} for name, (summary, ops) in PATCHES.items()}
+    )
     for ops in (ops for _, ops in PATCHES.values()):  # each applies to the documented edit by itself
         copy = rec.ok(None, rec.request("POST", "/v1/projects", json=body), 201)
         assert rec.patch(f"/v1/projects/{copy['id']}", ops, '"1"').status_code == 200
     rec.ok("PROJECT_PATCHED", rec.patch(url, PATCHES["trim a clip"][1], '"1"'), 200)
-    rec.problem("ERROR_PROJECT_STALE", rec.patch(url, PATCHES["move a clip"][1], '"1"'), 412, "precondition-failed")
-    rec.problem("ERROR_PROJECT_NO_IF_MATCH", rec.patch(url, PATCHES["move a clip"][1], None), 428,
-                "precondition-required")
+    rec.problem(
+        "ERROR_PROJECT_STALE", rec.patch(url, PATCHES["move a clip"][1], '"1"'), 412, "precondition-failed"
+    )
+    rec.problem(
+        "ERROR_PROJECT_NO_IF_MATCH",
+        rec.patch(url, PATCHES["move a clip"][1], None),
+        428,
+        "precondition-required",
+    )
     r = rec.patch(url, PATCHES["move a clip"][1], '"2"', "application/json")
     rec.problem("ERROR_PATCH_MEDIA_TYPE", r, 415, "unsupported-media-type")
-    r = rec.patch(url, [{"op": "replace", "path": "/timeline/tracks/0/clips/0/asset/volume", "value": 0.5}], '"2"')
+    r = rec.patch(
+        url, [{"op": "replace", "path": "/timeline/tracks/0/clips/0/asset/volume", "value": 0.5}], '"2"'
+    )
     rec.problem("ERROR_PATCH_CONFLICT", r, 422, "validation-error")
     r = rec.patch(url, [{"op": "add", "path": "/timeline/tracks/0/clips/0/length", "value": -1}], '"2"')
     rec.problem("ERROR_PATCH_EDIT_INVALID", r, 422, "edit-invalid")
 
     story = json.loads(json.dumps(edit))
-    story["outputs"].append({"name": "story", "aspect_ratio": "9:16", "resolution": "720p", "quality": "medium"})
-    body = rec.keep("PROJECT_REPLACE", {"name": "Spring promo (with story)", "edit": story,
-                                        "message": "add a 9:16 story output"})
+    story["outputs"].append(
+        {"name": "story", "aspect_ratio": "9:16", "resolution": "720p", "quality": "medium"}
+    )
+    body = rec.keep(
+        "PROJECT_REPLACE",
+        {"name": "Spring promo (with story)", "edit": story, "message": "add a 9:16 story output"},
+    )
     rec.ok("PROJECT_REPLACED", rec.request("PUT", url, json=body, headers={"If-Match": '"2"'}), 200)
-    rec.problem("ERROR_PROJECT_PUT_NO_IF_MATCH", rec.request("PUT", url, json=body), 428, "precondition-required")
+    rec.problem(
+        "ERROR_PROJECT_PUT_NO_IF_MATCH", rec.request("PUT", url, json=body), 428, "precondition-required"
+    )
     rec.ok("REVISION_LIST", rec.request("GET", f"{url}/revisions?limit=2"), 200)
     rec.ok("REVISION", rec.request("GET", f"{url}/revisions/1"), 200)
     rec.problem("ERROR_REVISION_NOT_FOUND", rec.request("GET", f"{url}/revisions/42"), 404, "not-found")
-    rec.problem("ERROR_REVISION_NUMBER", rec.request("GET", f"{url}/revisions/latest"), 422, "validation-error")
+    rec.problem(
+        "ERROR_REVISION_NUMBER", rec.request("GET", f"{url}/revisions/latest"), 422, "validation-error"
+    )
     body = rec.keep("RESTORE", {"message": "back to the first cut"})
-    rec.ok("RESTORED", rec.request("POST", f"{url}/revisions/1/restore", json=body, headers={"If-Match": '"3"'}), 200)
+    rec.ok(
+        "RESTORED",
+        rec.request("POST", f"{url}/revisions/1/restore", json=body, headers={"If-Match": '"3"'}),
+        200,
+    )
     r = rec.request("POST", f"{url}/revisions/1/restore", json=body, headers={"If-Match": '"3"'})
     rec.problem("ERROR_RESTORE_STALE", r, 412, "precondition-failed")
     spare = rec.ok(None, rec.request("POST", "/v1/projects", json={"name": "Old draft", "edit": edit}), 201)
@@ -595,8 +797,10 @@ def _record_projects(rec: Recorder, ids: dict[str, str]) -> str:
 
 
 def _record_renders(rec: Recorder, ids: dict[str, str], project_id: str, files: dict[str, Path]) -> None:
-    body = rec.keep("RENDER_FROM_PROJECT", {"project_id": project_id, "revision": 2,
-                                            "metadata": {"cms_entry": "post-4711"}})
+    body = rec.keep(
+        "RENDER_FROM_PROJECT",
+        {"project_id": project_id, "revision": 2, "metadata": {"cms_entry": "post-4711"}},
+    )
     dry = rec.keep("RENDER_DRY_RUN", {"project_id": project_id, "dry_run": True})
     rec.ok("RENDER_PLAN", rec.request("POST", "/v1/renders", json=dry), 200)
     r = rec.request("POST", "/v1/renders", json=body)
@@ -605,27 +809,69 @@ def _record_renders(rec: Recorder, ids: dict[str, str], project_id: str, files: 
     rec.keep("RENDER_ID", queued["id"])
     r = rec.request("DELETE", f"/v1/assets/{ids['MUSIC_ID']}")
     rec.problem("ERROR_ASSET_IN_USE", r, 409, "conflict")
-    rec.keep("RENDER_RUNNING", rec.wait(queued["id"], ("rendering",),
-                                        lambda b: 10 < b["progress"] < 90 and b["eta_seconds"] is not None))
+    rec.keep(
+        "RENDER_RUNNING",
+        rec.wait(
+            queued["id"], ("rendering",), lambda b: 10 < b["progress"] < 90 and b["eta_seconds"] is not None
+        ),
+    )
     done = rec.keep("RENDER_SUCCEEDED", rec.wait(queued["id"]))
     assert done["state"] == "succeeded", done
     rec.keep("RENDER_ETAG", rec.request("GET", f"/v1/renders/{queued['id']}").headers["etag"])
-    rec.problem("ERROR_CANCEL_FINISHED", rec.request("POST", f"/v1/renders/{queued['id']}/cancel"), 409, "conflict")
+    rec.problem(
+        "ERROR_CANCEL_FINISHED", rec.request("POST", f"/v1/renders/{queued['id']}/cancel"), 409, "conflict"
+    )
 
-    inline = rec.keep("RENDER_INLINE", {
-        "edit": {
-            "timeline": {"tracks": [{"clips": [
-                {"asset": {"type": "video", "src": ids["INTRO_ID"], "trim": 1}, "length": 4, "fit": "cover"}]}]},
-            "outputs": [{"name": "story", "aspect_ratio": "9:16", "resolution": "720p", "quality": "medium",
-                         "watermark": {"src": ids["LOGO_ID"], "anchor": "top-right", "width": 0.2},
-                         "thumbnail": {"time": 1}}],
+    inline = rec.keep(
+        "RENDER_INLINE",
+        {
+            "edit": {
+                "timeline": {
+                    "tracks": [
+                        {
+                            "clips": [
+                                {
+                                    "asset": {"type": "video", "src": ids["INTRO_ID"], "trim": 1},
+                                    "length": 4,
+                                    "fit": "cover",
+                                }
+                            ]
+                        }
+                    ]
+                },
+                "outputs": [
+                    {
+                        "name": "story",
+                        "aspect_ratio": "9:16",
+                        "resolution": "720p",
+                        "quality": "medium",
+                        "watermark": {"src": ids["LOGO_ID"], "anchor": "top-right", "width": 0.2},
+                        "thumbnail": {"time": 1},
+                    }
+                ],
+            },
+            "metadata": {"cms_entry": "post-4712"},
         },
-        "metadata": {"cms_entry": "post-4712"},
-    })
+    )
     # A long render runs first, so the next one waits in the queue (and can be cancelled there).
-    long = {"edit": {"timeline": {"tracks": [{"clips": [
-        {"asset": {"type": "video", "src": ids["BROLL_ID"]}, "length": 8, "effects": {"blur": 10}}]}]},
-        "outputs": [{"resolution": "1080p", "quality": "max"}]}}
+    long = {
+        "edit": {
+            "timeline": {
+                "tracks": [
+                    {
+                        "clips": [
+                            {
+                                "asset": {"type": "video", "src": ids["BROLL_ID"]},
+                                "length": 8,
+                                "effects": {"blur": 10},
+                            }
+                        ]
+                    }
+                ]
+            },
+            "outputs": [{"resolution": "1080p", "quality": "max"}],
+        }
+    }
     blocker = rec.ok(None, rec.request("POST", "/v1/renders", json=long), 202)
     rec.wait(blocker["id"], ("rendering",))
     waiting = rec.ok("RENDER_INLINE_QUEUED", rec.request("POST", "/v1/renders", json=inline), 202)
@@ -640,8 +886,14 @@ def _record_renders(rec: Recorder, ids: dict[str, str], project_id: str, files: 
     gone = rec.ok(None, rec.request("POST", "/v1/assets", files={"file": ("teaser.mp4", teaser)}), 201)
     blocker = rec.ok(None, rec.request("POST", "/v1/renders", json=long), 202)
     rec.wait(blocker["id"], ("rendering",))
-    failing = {"edit": {"timeline": {"tracks": [{"clips": [{"asset": {"type": "video", "src": gone["id"]},
-                                                            "length": 3}]}]}, "outputs": [{"resolution": "720p"}]}}
+    failing = {
+        "edit": {
+            "timeline": {
+                "tracks": [{"clips": [{"asset": {"type": "video", "src": gone["id"]}, "length": 3}]}]
+            },
+            "outputs": [{"resolution": "720p"}],
+        }
+    }
     doomed = rec.ok(None, rec.request("POST", "/v1/renders", json=failing), 202)
     with rec.svc.services.sessions() as db:
         stored = db.get(Asset, gone["id"])
@@ -651,10 +903,17 @@ def _record_renders(rec: Recorder, ids: dict[str, str], project_id: str, files: 
     assert rec.keep("RENDER_FAILED", rec.wait(doomed["id"]))["state"] == "failed"
     rec.ok("RENDER_LIST", rec.request("GET", f"/v1/renders?project_id={project_id}&limit=1"), 200)
 
-    bad = {"edit": {"timeline": {"tracks": [{"clips": [{"asset": {"type": "video", "src": ids["MUSIC_ID"]},
-                                                        "length": 3}]}]},
-                    "outputs": [{"resolution": "720p", "quality": "best"}]}}
-    rec.problem("ERROR_RENDER_EDIT_INVALID", rec.request("POST", "/v1/renders", json=bad), 422, "edit-invalid")
+    bad = {
+        "edit": {
+            "timeline": {
+                "tracks": [{"clips": [{"asset": {"type": "video", "src": ids["MUSIC_ID"]}, "length": 3}]}]
+            },
+            "outputs": [{"resolution": "720p", "quality": "best"}],
+        }
+    }
+    rec.problem(
+        "ERROR_RENDER_EDIT_INVALID", rec.request("POST", "/v1/renders", json=bad), 422, "edit-invalid"
+    )
     r = rec.request("POST", "/v1/renders", json={"project_id": project_id, "edit": inline["edit"]})
     rec.problem("ERROR_RENDER_ONE_OF", r, 422, "validation-error")
     r = rec.request("POST", "/v1/renders", json={"project_id": project_id, "revision": 42})

@@ -124,8 +124,23 @@ def test_silence_is_audio(media):
 
 def test_mp3_cover_art_is_not_video(media, tmp_path):
     out = tmp_path / "with-cover.mp3"
-    run_ffmpeg(["-i", str(media.audio(suffix=".mp3")), "-i", str(media.image(size=(64, 64))),
-                "-map", "0", "-map", "1", "-c", "copy", "-disposition:v", "attached_pic", str(out)])
+    run_ffmpeg(
+        [
+            "-i",
+            str(media.audio(suffix=".mp3")),
+            "-i",
+            str(media.image(size=(64, 64))),
+            "-map",
+            "0",
+            "-map",
+            "1",
+            "-c",
+            "copy",
+            "-disposition:v",
+            "attached_pic",
+            str(out),
+        ]
+    )
     info = probe(out)
     assert info.kind == "audio"
     assert not info.has_video and info.width is None
@@ -170,12 +185,16 @@ def test_animated_png_is_timed_from_its_frames(media):
 # ---------------------------------------------------------------------------- rotation
 
 
-def _first_frame_autorotated(path: Path, out: Path) -> tuple[int, int, tuple[int, int, int], tuple[int, int, int]]:
+def _first_frame_autorotated(
+    path: Path, out: Path
+) -> tuple[int, int, tuple[int, int, int], tuple[int, int, int]]:
     """Decode one frame with the FFmpeg CLI (which applies rotation metadata by default);
     return its size and the colours at the middle of its top and bottom edges."""
     from PIL import Image
 
-    subprocess.run([ffmpeg_exe(), "-v", "error", "-y", "-i", str(path), "-frames:v", "1", str(out)], check=True)
+    subprocess.run(
+        [ffmpeg_exe(), "-v", "error", "-y", "-i", str(path), "-frames:v", "1", str(out)], check=True
+    )
     with Image.open(out) as im:
         rgb = im.convert("RGB")
         w, h = rgb.size
@@ -188,8 +207,13 @@ def _first_frame_autorotated(path: Path, out: Path) -> tuple[int, int, tuple[int
 def test_rotated_video(media, tmp_path, rotation):
     # Stored 320x180 with the left half red; the display matrix turns it `rotation` degrees
     # clockwise, as a phone's portrait clip does.
-    path = media.rotated_video(rotation=rotation, color="blue", audio=False, duration=0.2,
-                               vf="drawbox=x=0:y=0:w=iw/2:h=ih:color=red:t=fill")
+    path = media.rotated_video(
+        rotation=rotation,
+        color="blue",
+        audio=False,
+        duration=0.2,
+        vf="drawbox=x=0:y=0:w=iw/2:h=ih:color=red:t=fill",
+    )
     info = probe(path)
     assert info.rotation == rotation
     assert (info.coded_width, info.coded_height) == (320, 180)

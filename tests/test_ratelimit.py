@@ -26,8 +26,10 @@ from reelforge.settings import Settings
 from service import Service, running_service
 
 REDIS_URL = os.environ.get("REELFORGE_TEST_REDIS", "redis://127.0.0.1:6379/0")
-EDIT = {"timeline": {"tracks": [{"clips": [{"asset": {"type": "color", "color": "red"}, "length": 1}]}]},
-        "outputs": [{"resolution": "360p", "fps": 25, "quality": "draft"}]}
+EDIT = {
+    "timeline": {"tracks": [{"clips": [{"asset": {"type": "color", "color": "red"}, "length": 1}]}]},
+    "outputs": [{"resolution": "360p", "fps": 25, "quality": "draft"}],
+}
 
 
 def redis_available() -> bool:
@@ -132,8 +134,11 @@ def limited(request: pytest.FixtureRequest, tmp_path: Path, redis_prefix: str) -
     if request.param == "redis":
         need_redis()
         extra = {"redis_url": REDIS_URL, "redis_prefix": redis_prefix}
-    with running_service(tmp_path, rate_limits={"reads": "5/minute", "workspace-reads": "8/minute",
-                                                "renders": "3/minute"}, **extra) as svc:
+    with running_service(
+        tmp_path,
+        rate_limits={"reads": "5/minute", "workspace-reads": "8/minute", "renders": "3/minute"},
+        **extra,
+    ) as svc:
         yield svc
 
 
@@ -173,7 +178,9 @@ def test_headers_on_every_response_of_limited_routes(limited: Service) -> None:
         svc.get("/v1/no-such-thing"),  # 404 route
         svc.client.get("/v1/renders"),  # 401
         svc.post("/v1/projects", json={"nope": 1}),  # 422
-        svc.post("/v1/keys", content=b"{" * (2 * 1024 * 1024), headers={"Content-Type": "application/json"}),  # 413
+        svc.post(
+            "/v1/keys", content=b"{" * (2 * 1024 * 1024), headers={"Content-Type": "application/json"}
+        ),  # 413
     ]
     assert [r.status_code for r in answers] == [404, 404, 401, 422, 413]
     for r in answers:
@@ -235,8 +242,11 @@ def test_limits_per_key_and_per_workspace(limited: Service) -> None:
 def test_token_endpoint_is_limited_by_address(tmp_path: Path) -> None:
     with running_service(tmp_path, rate_limits={"writes": "2/minute"}) as svc:
         for expected in (1, 0):
-            r = svc.client.post("/v1/oauth/token", data={"grant_type": "client_credentials"},
-                                headers={"Authorization": f"Bearer {svc.token}"})
+            r = svc.client.post(
+                "/v1/oauth/token",
+                data={"grant_type": "client_credentials"},
+                headers={"Authorization": f"Bearer {svc.token}"},
+            )
             assert r.status_code == 401 and limits_of(r)[1]["writes"]["r"] == expected
         r = svc.client.post("/v1/oauth/token", data={"grant_type": "client_credentials"})
         assert r.status_code == 429 and r.json()["violated-policies"] == ["writes"]
@@ -252,9 +262,15 @@ def test_rate_limiting_can_be_turned_off(tmp_path: Path) -> None:
 
 
 def test_a_bad_policy_stops_the_start(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match=r"'reads'.*fortnight"), running_service(tmp_path, rate_limits={"reads": "5/fortnight"}):
+    with (
+        pytest.raises(ValueError, match=r"'reads'.*fortnight"),
+        running_service(tmp_path, rate_limits={"reads": "5/fortnight"}),
+    ):
         pass
-    with pytest.raises(ValueError, match="raeds"), running_service(tmp_path / "2", rate_limits={"raeds": "5/minute"}):
+    with (
+        pytest.raises(ValueError, match="raeds"),
+        running_service(tmp_path / "2", rate_limits={"raeds": "5/minute"}),
+    ):
         pass
 
 
@@ -263,8 +279,9 @@ def test_redis_down_fails_open_to_the_process(tmp_path: Path, caplog: pytest.Log
         s.bind(("127.0.0.1", 0))
         closed = s.getsockname()[1]  # nothing listens once closed
     caplog.set_level(logging.WARNING, logger="reelforge.ratelimit")
-    with running_service(tmp_path, redis_url=f"redis://127.0.0.1:{closed}/0",
-                         rate_limits={"reads": "3/minute"}) as svc:
+    with running_service(
+        tmp_path, redis_url=f"redis://127.0.0.1:{closed}/0", rate_limits={"reads": "3/minute"}
+    ) as svc:
         started = time.monotonic()
         answers = [svc.get("/v1/renders") for _ in range(4)]
         took = time.monotonic() - started
@@ -272,7 +289,9 @@ def test_redis_down_fails_open_to_the_process(tmp_path: Path, caplog: pytest.Log
     assert [r.status_code for r in answers] == [200, 200, 200, 429]
     assert [limits_of(r)[1]["reads"]["r"] for r in answers] == [2, 1, 0, 0]
     assert took < 5
-    warnings = [r for r in caplog.records if r.name == "reelforge.ratelimit" and "does not answer" in r.getMessage()]
+    warnings = [
+        r for r in caplog.records if r.name == "reelforge.ratelimit" and "does not answer" in r.getMessage()
+    ]
     assert len(warnings) == 1, [r.getMessage() for r in caplog.records]
 
 
@@ -288,8 +307,14 @@ def _free_port() -> int:
 def _spawn(data: Path, env: dict[str, str]) -> tuple[subprocess.Popen[str], str]:
     port = _free_port()
     env = {**env, "REELFORGE_PUBLIC_URL": f"http://127.0.0.1:{port}"}
-    proc = subprocess.Popen([sys.executable, "-m", "reelforge", "serve", "--port", str(port)], cwd=data, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "reelforge", "serve", "--port", str(port)],
+        cwd=data,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     return proc, f"http://127.0.0.1:{port}"
 
 
@@ -316,9 +341,15 @@ def test_two_server_processes_share_one_limit_through_redis(tmp_path: Path, redi
     token = bootstrap(services)
     services.engine.dispose()
     assert token is not None
-    env = {**os.environ, "REELFORGE_DATA_DIR": str(data), "REELFORGE_WORKERS": "0", "PYTHONUNBUFFERED": "1",
-           "REELFORGE_REDIS_URL": REDIS_URL, "REELFORGE_REDIS_PREFIX": redis_prefix,
-           "REELFORGE_RATE_LIMITS": json.dumps({"reads": "6/minute"})}
+    env = {
+        **os.environ,
+        "REELFORGE_DATA_DIR": str(data),
+        "REELFORGE_WORKERS": "0",
+        "PYTHONUNBUFFERED": "1",
+        "REELFORGE_REDIS_URL": REDIS_URL,
+        "REELFORGE_REDIS_PREFIX": redis_prefix,
+        "REELFORGE_RATE_LIMITS": json.dumps({"reads": "6/minute"}),
+    }
     procs = []
     try:
         (first, base1), (second, base2) = _spawn(data, env), _spawn(data, env)

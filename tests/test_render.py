@@ -36,8 +36,17 @@ def colour_clip(color: str, length: Any, **extra: Any) -> dict[str, Any]:
 
 def test_cuts_land_on_exact_frames(tmp_path: Path) -> None:
     doc = {
-        "timeline": {"tracks": [{"clips": [colour_clip("red", "10f"), colour_clip("#008000", 0.4),
-                                           colour_clip("blue", "00:00:00.480")]}]},
+        "timeline": {
+            "tracks": [
+                {
+                    "clips": [
+                        colour_clip("red", "10f"),
+                        colour_clip("#008000", 0.4),
+                        colour_clip("blue", "00:00:00.480"),
+                    ]
+                }
+            ]
+        },
         "outputs": [small(audio=False)],
     }
     result = render(doc, tmp_path)
@@ -77,8 +86,19 @@ def test_video_trim_and_auto_length(tmp_path: Path, media: Any) -> None:
 def test_three_aspect_ratios_from_one_run(tmp_path: Path, media: Any) -> None:
     src = media.video(duration=1, size=(320, 180))
     doc = {
-        "timeline": {"tracks": [{"clips": [{"asset": {"type": "video", "src": str(src)}, "fit": "cover",
-                                            "effects": {"saturation": 0, "blur": 2}}]}]},
+        "timeline": {
+            "tracks": [
+                {
+                    "clips": [
+                        {
+                            "asset": {"type": "video", "src": str(src)},
+                            "fit": "cover",
+                            "effects": {"saturation": 0, "blur": 2},
+                        }
+                    ]
+                }
+            ]
+        },
         "outputs": [
             {"aspect_ratio": "16:9", "resolution": "360p", "quality": "draft", "fps": 25},
             {"aspect_ratio": "1:1", "resolution": "360p", "quality": "draft", "fps": 25},
@@ -150,9 +170,15 @@ def test_range_poster_thumbnail_and_watermark(tmp_path: Path, media: Any) -> Non
     logo = media.image(size=(64, 64), color="white")
     doc = {
         "timeline": {"tracks": [{"clips": [colour_clip("red", 1), colour_clip("blue", 1)]}]},
-        "outputs": [small(range={"start": 0.6, "length": 0.8}, audio=False,
-                          poster={"time": 0.6, "format": "png"}, thumbnail={"time": 0, "width": 160},
-                          watermark={"src": str(logo), "anchor": "top-left", "width": 0.2, "margin": 0, "opacity": 1})],
+        "outputs": [
+            small(
+                range={"start": 0.6, "length": 0.8},
+                audio=False,
+                poster={"time": 0.6, "format": "png"},
+                thumbnail={"time": 0, "width": 160},
+                watermark={"src": str(logo), "anchor": "top-left", "width": 0.2, "margin": 0, "opacity": 1},
+            )
+        ],
     }
     result = render(doc, tmp_path, media.dir)
     out = result.outputs[0]
@@ -171,11 +197,17 @@ def test_range_poster_thumbnail_and_watermark(tmp_path: Path, media: Any) -> Non
 def test_bad_media_is_named_before_rendering(tmp_path: Path) -> None:
     (tmp_path / "notes.txt").write_text("not a video")
     doc = {
-        "timeline": {"tracks": [{"clips": [
-            {"asset": {"type": "video", "src": "missing.mp4"}},
-            {"asset": {"type": "video", "src": "notes.txt"}},
-            {"asset": {"type": "image", "src": "../../etc/passwd"}},
-        ]}]},
+        "timeline": {
+            "tracks": [
+                {
+                    "clips": [
+                        {"asset": {"type": "video", "src": "missing.mp4"}},
+                        {"asset": {"type": "video", "src": "notes.txt"}},
+                        {"asset": {"type": "image", "src": "../../etc/passwd"}},
+                    ]
+                }
+            ]
+        },
         "outputs": [small()],
     }
     with pytest.raises(EditError) as info:
@@ -187,11 +219,18 @@ def test_bad_media_is_named_before_rendering(tmp_path: Path) -> None:
 
 def test_layers_paint_bottom_to_top_with_layout(tmp_path: Path) -> None:
     doc = {
-        "timeline": {"background": "black", "tracks": [
-            {"clips": [colour_clip("red", 1)]},
-            {"clips": [colour_clip("blue", 1, width=0.5, height=0.5, anchor="top-left")]},
-            {"clips": [colour_clip("white", 1, width=0.25, height=0.25, anchor="bottom-right", opacity=0.5)]},
-        ]},
+        "timeline": {
+            "background": "black",
+            "tracks": [
+                {"clips": [colour_clip("red", 1)]},
+                {"clips": [colour_clip("blue", 1, width=0.5, height=0.5, anchor="top-left")]},
+                {
+                    "clips": [
+                        colour_clip("white", 1, width=0.25, height=0.25, anchor="bottom-right", opacity=0.5)
+                    ]
+                },
+            ],
+        },
         "outputs": [small(audio=False)],
     }
     frame = video_frames(render(doc, tmp_path).outputs[0].path)[0]
@@ -204,7 +243,10 @@ def test_layers_paint_bottom_to_top_with_layout(tmp_path: Path) -> None:
 def test_fit_in_portrait_output(tmp_path: Path, media: Any, fit: str, expect_bars: bool) -> None:
     src = media.video(duration=0.4, color="white", size=(320, 180))
     doc = {
-        "timeline": {"background": "black", "tracks": [{"clips": [{"asset": {"type": "video", "src": str(src)}, "fit": fit}]}]},
+        "timeline": {
+            "background": "black",
+            "tracks": [{"clips": [{"asset": {"type": "video", "src": str(src)}, "fit": fit}]}],
+        },
         "outputs": [{"width": 180, "height": 320, "fps": 25, "quality": "draft"}],
     }
     frame = video_frames(render(doc, tmp_path, media.dir).outputs[0].path)[0]
@@ -220,13 +262,27 @@ def test_hostile_text_and_paths_stay_inert(tmp_path: Path, media: Any) -> None:
     logo.write_bytes(media.image(size=(32, 32), color="white").read_bytes())
     hostile = "'; drawtext=text=pwned:fontsize=200 [x]; %{pts} %{eif:n:d} \\ {\\fs300} :,"
     doc = {
-        "timeline": {"tracks": [
-            {"clips": [colour_clip("black", 0.4)]},
-            {"clips": [{"asset": {"type": "text", "text": hostile}, "length": 0.4}]},
-            {"clips": [{"asset": {"type": "image", "src": str(logo.relative_to(tmp_path))}, "length": 0.4,
-                        "fit": "none", "anchor": "top-left"}]},
-            {"clips": [{"asset": {"type": "caption", "cues": [{"start": 0, "end": 0.4, "text": hostile}]}}]},
-        ]},
+        "timeline": {
+            "tracks": [
+                {"clips": [colour_clip("black", 0.4)]},
+                {"clips": [{"asset": {"type": "text", "text": hostile}, "length": 0.4}]},
+                {
+                    "clips": [
+                        {
+                            "asset": {"type": "image", "src": str(logo.relative_to(tmp_path))},
+                            "length": 0.4,
+                            "fit": "none",
+                            "anchor": "top-left",
+                        }
+                    ]
+                },
+                {
+                    "clips": [
+                        {"asset": {"type": "caption", "cues": [{"start": 0, "end": 0.4, "text": hostile}]}}
+                    ]
+                },
+            ]
+        },
         "outputs": [small(audio=False)],
     }
     result = render(doc, tmp_path)
@@ -245,8 +301,15 @@ def test_cancel_removes_partial_outputs(tmp_path: Path) -> None:
 
     token = CancelToken()
     doc = {
-        "timeline": {"tracks": [{"clips": [{"asset": {"type": "color", "color": "red"}, "length": 120,
-                                            "effects": {"blur": 20}}]}]},
+        "timeline": {
+            "tracks": [
+                {
+                    "clips": [
+                        {"asset": {"type": "color", "color": "red"}, "length": 120, "effects": {"blur": 20}}
+                    ]
+                }
+            ]
+        },
         "outputs": [{"resolution": "720p", "fps": 25, "quality": "max", "audio": False}],
     }
 
@@ -261,11 +324,24 @@ def test_cancel_removes_partial_outputs(tmp_path: Path) -> None:
 
 def test_sidecar_subtitles_are_written(tmp_path: Path) -> None:
     doc = {
-        "timeline": {"tracks": [
-            {"clips": [colour_clip("black", 2)]},
-            {"clips": [{"start": 0.4, "length": "end", "asset": {"type": "caption", "sidecar": ["srt", "vtt"],
-                        "cues": [{"start": 0, "end": 1, "text": "Hello"}]}}]},
-        ]},
+        "timeline": {
+            "tracks": [
+                {"clips": [colour_clip("black", 2)]},
+                {
+                    "clips": [
+                        {
+                            "start": 0.4,
+                            "length": "end",
+                            "asset": {
+                                "type": "caption",
+                                "sidecar": ["srt", "vtt"],
+                                "cues": [{"start": 0, "end": 1, "text": "Hello"}],
+                            },
+                        }
+                    ]
+                },
+            ]
+        },
         "outputs": [small(audio=False)],
     }
     out = render(doc, tmp_path).outputs[0]
@@ -276,9 +352,16 @@ def test_sidecar_subtitles_are_written(tmp_path: Path) -> None:
 
 def test_transition_group_length_and_mix(tmp_path: Path) -> None:
     doc = {
-        "timeline": {"tracks": [{"clips": [
-            colour_clip("red", 1), colour_clip("blue", 1, transition={"type": "fade", "duration": 0.4}),
-        ]}]},
+        "timeline": {
+            "tracks": [
+                {
+                    "clips": [
+                        colour_clip("red", 1),
+                        colour_clip("blue", 1, transition={"type": "fade", "duration": 0.4}),
+                    ]
+                }
+            ]
+        },
         "outputs": [small(audio=False)],
     }
     result = render(doc, tmp_path)
@@ -292,13 +375,32 @@ def test_transition_group_length_and_mix(tmp_path: Path) -> None:
 def test_still_image_and_text_and_shape(tmp_path: Path, media: Any) -> None:
     img = media.image(size=(160, 90), color="green")
     doc = {
-        "timeline": {"background": "black", "tracks": [
-            {"clips": [{"asset": {"type": "image", "src": str(img)}, "length": 0.4, "fit": "contain"}]},
-            {"clips": [{"asset": {"type": "shape", "shape": "rectangle", "fill": "yellow"}, "length": 0.4,
-                        "width": 0.2, "height": 0.2, "anchor": "top-left"}]},
-            {"clips": [{"asset": {"type": "text", "text": "HI", "style": {"size": 0.3, "color": "white"}},
-                        "length": 0.4, "anchor": "bottom-right"}]},
-        ]},
+        "timeline": {
+            "background": "black",
+            "tracks": [
+                {"clips": [{"asset": {"type": "image", "src": str(img)}, "length": 0.4, "fit": "contain"}]},
+                {
+                    "clips": [
+                        {
+                            "asset": {"type": "shape", "shape": "rectangle", "fill": "yellow"},
+                            "length": 0.4,
+                            "width": 0.2,
+                            "height": 0.2,
+                            "anchor": "top-left",
+                        }
+                    ]
+                },
+                {
+                    "clips": [
+                        {
+                            "asset": {"type": "text", "text": "HI", "style": {"size": 0.3, "color": "white"}},
+                            "length": 0.4,
+                            "anchor": "bottom-right",
+                        }
+                    ]
+                },
+            ],
+        },
         "outputs": [small(audio=False)],
     }
     frame = video_frames(render(doc, tmp_path, media.dir).outputs[0].path)[0].astype(int)
@@ -310,10 +412,16 @@ def test_still_image_and_text_and_shape(tmp_path: Path, media: Any) -> None:
 
 def test_every_problem_at_once_with_pointers() -> None:
     doc = {
-        "timeline": {"tracks": [{"clips": [
-            {"asset": {"type": "video", "src": "a.mp4", "speed": 9}, "length": "forever"},
-            {"asset": {"type": "text", "text": "x"}, "transition": {"type": "spin"}},
-        ]}]},
+        "timeline": {
+            "tracks": [
+                {
+                    "clips": [
+                        {"asset": {"type": "video", "src": "a.mp4", "speed": 9}, "length": "forever"},
+                        {"asset": {"type": "text", "text": "x"}, "transition": {"type": "spin"}},
+                    ]
+                }
+            ]
+        },
         "outputs": [{"format": "webm", "codec": "h264"}, {"fps": 0}],
     }
     with pytest.raises(EditError) as info:
@@ -325,16 +433,32 @@ def test_every_problem_at_once_with_pointers() -> None:
     assert "/outputs/0" in pointers and "/outputs/1/fps" in pointers
 
 
-
 def test_effects_keep_transparency_and_chroma_key(tmp_path: Path, media: Any) -> None:
     green = media.video(duration=0.4, color="0x00ff00")
     doc = {
-        "timeline": {"tracks": [
-            {"clips": [colour_clip("red", 0.4)]},
-            {"clips": [{"asset": {"type": "video", "src": str(green)}, "effects": {"chroma_key": {"color": "#00ff00"}}}]},
-            {"clips": [{"asset": {"type": "text", "text": "A", "style": {"size": 0.2}}, "length": 0.4,
-                        "anchor": "top-left", "effects": {"vignette": {"strength": 0.8}}}]},
-        ]},
+        "timeline": {
+            "tracks": [
+                {"clips": [colour_clip("red", 0.4)]},
+                {
+                    "clips": [
+                        {
+                            "asset": {"type": "video", "src": str(green)},
+                            "effects": {"chroma_key": {"color": "#00ff00"}},
+                        }
+                    ]
+                },
+                {
+                    "clips": [
+                        {
+                            "asset": {"type": "text", "text": "A", "style": {"size": 0.2}},
+                            "length": 0.4,
+                            "anchor": "top-left",
+                            "effects": {"vignette": {"strength": 0.8}},
+                        }
+                    ]
+                },
+            ]
+        },
         "outputs": [small(audio=False)],
     }
     frame = video_frames(render(doc, tmp_path, media.dir).outputs[0].path)[0]
@@ -346,11 +470,17 @@ def test_effects_keep_transparency_and_chroma_key(tmp_path: Path, media: Any) ->
 def test_speed_loop_and_freeze(tmp_path: Path, media: Any) -> None:
     src = media.video(duration=1, fps=25, source="testsrc2")
     doc = {
-        "timeline": {"tracks": [{"clips": [
-            {"asset": {"type": "video", "src": str(src), "speed": 2}},
-            {"asset": {"type": "video", "src": str(src), "loop": True}, "length": 1.6},
-            {"asset": {"type": "video", "src": str(src), "freeze": True}, "length": 1.4},
-        ]}]},
+        "timeline": {
+            "tracks": [
+                {
+                    "clips": [
+                        {"asset": {"type": "video", "src": str(src), "speed": 2}},
+                        {"asset": {"type": "video", "src": str(src), "loop": True}, "length": 1.6},
+                        {"asset": {"type": "video", "src": str(src), "freeze": True}, "length": 1.4},
+                    ]
+                }
+            ]
+        },
         "outputs": [small()],
     }
     result = render(doc, tmp_path, media.dir)
@@ -378,11 +508,22 @@ def test_crop_flip_and_rotate(tmp_path: Path, media: Any) -> None:
     im.save(img)
     base = {"asset": {"type": "image", "src": "halves.png"}, "length": 0.2, "fit": "fill"}
     doc = {
-        "timeline": {"background": "black", "tracks": [
-            {"clips": [{**base, "flip": "horizontal", "width": 0.5, "height": 0.5, "anchor": "top-left"}]},
-            {"clips": [{**base, "crop": {"right": 0.5}, "width": 0.5, "height": 0.5, "anchor": "top-right"}]},
-            {"clips": [{**base, "rotate": 180, "width": 0.5, "height": 0.5, "anchor": "bottom-left"}]},
-        ]},
+        "timeline": {
+            "background": "black",
+            "tracks": [
+                {
+                    "clips": [
+                        {**base, "flip": "horizontal", "width": 0.5, "height": 0.5, "anchor": "top-left"}
+                    ]
+                },
+                {
+                    "clips": [
+                        {**base, "crop": {"right": 0.5}, "width": 0.5, "height": 0.5, "anchor": "top-right"}
+                    ]
+                },
+                {"clips": [{**base, "rotate": 180, "width": 0.5, "height": 0.5, "anchor": "bottom-left"}]},
+            ],
+        },
         "outputs": [small(audio=False)],
     }
     frame = video_frames(render(doc, tmp_path).outputs[0].path)[0]
@@ -393,10 +534,23 @@ def test_crop_flip_and_rotate(tmp_path: Path, media: Any) -> None:
 
 def test_keyframed_offset_moves_the_sprite(tmp_path: Path) -> None:
     doc = {
-        "timeline": {"background": "black", "tracks": [{"clips": [
-            colour_clip("white", 1, width=0.1, height=0.1, anchor="left",
-                        keyframes={"offset_x": [{"time": 0, "value": 0}, {"time": 1, "value": 0.9}]}),
-        ]}]},
+        "timeline": {
+            "background": "black",
+            "tracks": [
+                {
+                    "clips": [
+                        colour_clip(
+                            "white",
+                            1,
+                            width=0.1,
+                            height=0.1,
+                            anchor="left",
+                            keyframes={"offset_x": [{"time": 0, "value": 0}, {"time": 1, "value": 0.9}]},
+                        ),
+                    ]
+                }
+            ],
+        },
         "outputs": [small(audio=False)],
     }
     frames = video_frames(render(doc, tmp_path).outputs[0].path)
@@ -407,10 +561,24 @@ def test_keyframed_offset_moves_the_sprite(tmp_path: Path) -> None:
 
 def test_typewriter_reveals_text_over_time(tmp_path: Path) -> None:
     doc = {
-        "timeline": {"background": "black", "tracks": [{"clips": [
-            {"asset": {"type": "text", "text": "TYPEWRITER", "style": {"size": 0.15},
-                       "animation_in": {"type": "typewriter", "duration": 0.8}}, "length": 1.2},
-        ]}]},
+        "timeline": {
+            "background": "black",
+            "tracks": [
+                {
+                    "clips": [
+                        {
+                            "asset": {
+                                "type": "text",
+                                "text": "TYPEWRITER",
+                                "style": {"size": 0.15},
+                                "animation_in": {"type": "typewriter", "duration": 0.8},
+                            },
+                            "length": 1.2,
+                        },
+                    ]
+                }
+            ],
+        },
         "outputs": [small(audio=False)],
     }
     frames = video_frames(render(doc, tmp_path).outputs[0].path).astype(int)
@@ -419,20 +587,33 @@ def test_typewriter_reveals_text_over_time(tmp_path: Path) -> None:
     assert ink[5] < ink[12] < ink[20] and abs(ink[20] - ink[-1]) < 0.02 * ink[-1]
 
 
-def test_crossfaded_footage_is_converted_once_for_every_output(tmp_path: Path, media: Any,
-                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_crossfaded_footage_is_converted_once_for_every_output(
+    tmp_path: Path, media: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # xfade works in 4:4:4: a cross-faded clip is converted once, before the split between the
     # outputs, not once per output, and the pictures stay those of the per-output conversion.
     a = media.video(duration=1, size=(320, 180))
     b = media.video(duration=1, size=(320, 180), source="smptehdbars")
     fade = {"type": "fade", "duration": 0.4}
     doc = {
-        "timeline": {"tracks": [{"clips": [
-            {"asset": {"type": "video", "src": str(a)}, "effects": {"saturation": 1.5}},
-            {"asset": {"type": "video", "src": str(b)}, "effects": {"saturation": 1.5}, "transition": fade},
-        ]}]},
-        "outputs": [{"name": n, "aspect_ratio": r, "resolution": "360p", "quality": "high", "fps": 25, "audio": False}
-                    for n, r in (("wide", "16:9"), ("square", "1:1"), ("story", "9:16"))],
+        "timeline": {
+            "tracks": [
+                {
+                    "clips": [
+                        {"asset": {"type": "video", "src": str(a)}, "effects": {"saturation": 1.5}},
+                        {
+                            "asset": {"type": "video", "src": str(b)},
+                            "effects": {"saturation": 1.5},
+                            "transition": fade,
+                        },
+                    ]
+                }
+            ]
+        },
+        "outputs": [
+            {"name": n, "aspect_ratio": r, "resolution": "360p", "quality": "high", "fps": 25, "audio": False}
+            for n, r in (("wide", "16:9"), ("square", "1:1"), ("story", "9:16"))
+        ],
     }
     once = render(doc, tmp_path / "once", media.dir)
     graph = once.plan.graph
@@ -452,23 +633,41 @@ def test_crossfaded_footage_is_converted_once_for_every_output(tmp_path: Path, m
         assert diff.mean() < 1 and np.percentile(diff, 99) <= 12, (x.path.name, diff.mean())
 
 
-@pytest.mark.parametrize(("outputs", "extra", "once"), [
-    (3, {}, True),
-    (1, {}, False),  # one output: nothing to share
-    (3, {"effects": {"blur": 2}}, False),  # blur per output would run on 4:4:4
-    (3, {"opacity": 0.5}, False),
-])
-def test_which_crossfaded_clips_are_converted_before_the_split(tmp_path: Path, media: Any, outputs: int,
-                                                               extra: dict[str, Any], once: bool) -> None:
+@pytest.mark.parametrize(
+    ("outputs", "extra", "once"),
+    [
+        (3, {}, True),
+        (1, {}, False),  # one output: nothing to share
+        (3, {"effects": {"blur": 2}}, False),  # blur per output would run on 4:4:4
+        (3, {"opacity": 0.5}, False),
+    ],
+)
+def test_which_crossfaded_clips_are_converted_before_the_split(
+    tmp_path: Path, media: Any, outputs: int, extra: dict[str, Any], once: bool
+) -> None:
     from reelforge.render.engine import plan_edit
 
     src = media.video(duration=1, size=(320, 180))
     fade = {"type": "fade", "duration": 0.4}
     doc = {
-        "timeline": {"tracks": [{"clips": [{"asset": {"type": "video", "src": str(src)}, **extra},
-                                           {"asset": {"type": "video", "src": str(src)}, "transition": fade, **extra}]}]},
-        "outputs": [{"aspect_ratio": r, "resolution": "360p", "fps": 25} for r in ("16:9", "1:1", "9:16")[:outputs]],
+        "timeline": {
+            "tracks": [
+                {
+                    "clips": [
+                        {"asset": {"type": "video", "src": str(src)}, **extra},
+                        {"asset": {"type": "video", "src": str(src)}, "transition": fade, **extra},
+                    ]
+                }
+            ]
+        },
+        "outputs": [
+            {"aspect_ratio": r, "resolution": "360p", "fps": 25} for r in ("16:9", "1:1", "9:16")[:outputs]
+        ],
     }
-    plan, _ = plan_edit(parse_edit(doc), resolver=LocalResolver(tmp_path, [tmp_path, media.dir]),
-                        out_dir=tmp_path / "out", work_dir=tmp_path / "work")
+    plan, _ = plan_edit(
+        parse_edit(doc),
+        resolver=LocalResolver(tmp_path, [tmp_path, media.dir]),
+        out_dir=tmp_path / "out",
+        work_dir=tmp_path / "work",
+    )
     assert plan.graph.count("scale,format=yuv444p") == (2 if once else 0)

@@ -19,8 +19,10 @@ from service import TERMINAL, Service, require_database, running_service
 
 def colour_edit(colour: str) -> dict[str, Any]:
     """A second of 360p colour: a fraction of a second of FFmpeg, long enough to overlap."""
-    return {"timeline": {"tracks": [{"clips": [{"asset": {"type": "color", "color": colour}, "length": 1.5}]}]},
-            "outputs": [{"resolution": "360p", "fps": 25, "quality": "draft", "audio": False}]}
+    return {
+        "timeline": {"tracks": [{"clips": [{"asset": {"type": "color", "color": colour}, "length": 1.5}]}]},
+        "outputs": [{"resolution": "360p", "fps": 25, "quality": "draft", "audio": False}],
+    }
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -21,14 +21,24 @@ def _free_port() -> int:
 
 
 def _env(tmp_path: Path, port: int) -> dict[str, str]:
-    return {**os.environ, "REELFORGE_DATA_DIR": str(tmp_path / "data"), "REELFORGE_PUBLIC_URL": f"http://127.0.0.1:{port}",
-            "REELFORGE_WORKERS": "0"}
+    return {
+        **os.environ,
+        "REELFORGE_DATA_DIR": str(tmp_path / "data"),
+        "REELFORGE_PUBLIC_URL": f"http://127.0.0.1:{port}",
+        "REELFORGE_WORKERS": "0",
+    }
 
 
 def test_first_start_prints_a_working_key_and_serves_http(tmp_path: Path) -> None:
     port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "reelforge", "serve", "--port", str(port)], cwd=tmp_path,
-                            env=_env(tmp_path, port), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "reelforge", "serve", "--port", str(port)],
+        cwd=tmp_path,
+        env=_env(tmp_path, port),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         lines: list[str] = []
         deadline = time.monotonic() + 60
@@ -50,16 +60,25 @@ def test_first_start_prints_a_working_key_and_serves_http(tmp_path: Path) -> Non
         assert httpx.get(f"{base}/openapi.json").json()["info"]["title"] == "Reelforge"
         # The printed example works as pasted.
         body = curl.split(" -d '", 1)[1].rsplit("'", 1)[0]
-        r = httpx.post(f"{base}/v1/renders", content=body,
-                       headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+        r = httpx.post(
+            f"{base}/v1/renders",
+            content=body,
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        )
         assert r.status_code == 202, r.text
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=30)
     # A second start finds the workspace and prints no new key.
     port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "reelforge", "serve", "--port", str(port)], cwd=tmp_path,
-                            env=_env(tmp_path, port), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "reelforge", "serve", "--port", str(port)],
+        cwd=tmp_path,
+        env=_env(tmp_path, port),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         assert proc.stdout is not None
         seen = ""
@@ -76,8 +95,13 @@ def test_keys_commands(tmp_path: Path) -> None:
     env = {**_env(tmp_path, 8000), "COLUMNS": "250"}
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "reelforge", "keys", *args], env=env, capture_output=True,
-                              text=True, timeout=60)
+        return subprocess.run(
+            [sys.executable, "-m", "reelforge", "keys", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
 
     from reelforge.api.app import bootstrap, open_services
     from reelforge.settings import Settings
@@ -101,8 +125,14 @@ def test_json_logs_carry_the_request_id(tmp_path: Path) -> None:
 
     port = _free_port()
     env = {**_env(tmp_path, port), "REELFORGE_LOG_FORMAT": "json"}
-    proc = subprocess.Popen([sys.executable, "-m", "reelforge", "serve", "--port", str(port)], cwd=tmp_path, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "reelforge", "serve", "--port", str(port)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         assert proc.stdout is not None
         deadline = time.monotonic() + 60

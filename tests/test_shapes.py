@@ -46,7 +46,11 @@ def test_rounded_rectangle_has_transparent_corners() -> None:
 
 def test_stroke_lies_inside_the_edge_over_the_fill() -> None:
     width = 0.05  # 9 px
-    a = px(render_shape(shape("rectangle", fill="#0000ff", stroke="#ff0000", stroke_width=width), (80, 60), CANVAS_H))
+    a = px(
+        render_shape(
+            shape("rectangle", fill="#0000ff", stroke="#ff0000", stroke_width=width), (80, 60), CANVAS_H
+        )
+    )
     red = (a == [255, 0, 0, 255]).all(axis=-1)
     blue = (a == [0, 0, 255, 255]).all(axis=-1)
     assert red[0].all() and red[-1].all() and red[:, 0].all() and red[:, -1].all()
@@ -56,7 +60,9 @@ def test_stroke_lies_inside_the_edge_over_the_fill() -> None:
 
 
 def test_stroke_only_rectangle_is_hollow() -> None:
-    a = px(render_shape(shape("rectangle", fill=None, stroke="#ffffff", stroke_width=0.02), (50, 50), CANVAS_H))
+    a = px(
+        render_shape(shape("rectangle", fill=None, stroke="#ffffff", stroke_width=0.02), (50, 50), CANVAS_H)
+    )
     assert a[25, 25, 3] == 0 and a[0, 25, 3] == 255
 
 
@@ -72,12 +78,16 @@ def test_circle_fills_the_box_as_an_ellipse() -> None:
 
 
 def test_circle_stroke_ring() -> None:
-    a = px(render_shape(shape("circle", fill="#000000", stroke="#ffffff", stroke_width=0.05), (90, 90), CANVAS_H))
+    a = px(
+        render_shape(shape("circle", fill="#000000", stroke="#ffffff", stroke_width=0.05), (90, 90), CANVAS_H)
+    )
     assert (a[45, 2] == [255, 255, 255, 255]).all()
     assert (a[45, 45] == [0, 0, 0, 255]).all()
 
 
-@pytest.mark.parametrize(("fields", "rgb"), [({"stroke": "#ff0000"}, [255, 0, 0]), ({"stroke": None}, [255, 255, 255])])
+@pytest.mark.parametrize(
+    ("fields", "rgb"), [({"stroke": "#ff0000"}, [255, 0, 0]), ({"stroke": None}, [255, 255, 255])]
+)
 def test_line_runs_across_the_box_centred(fields: dict[str, Any], rgb: list[int]) -> None:
     width = 0.05  # 9 px
     a = px(render_shape(shape("line", fill="#ffffff", stroke_width=width, **fields), (100, 41), CANVAS_H))

@@ -95,9 +95,14 @@ def test_public_addresses_are_allowed(address: str) -> None:
 def test_url_shape_rules() -> None:
     policy = UrlPolicy()
     assert str(check_url("https://hooks.example.com/a?b=1#frag", policy)) == "https://hooks.example.com/a?b=1"
-    for url, reason in [("http://hooks.example.com/", "scheme"), ("ftp://hooks.example.com/", "scheme"),
-                        ("https://user:pw@hooks.example.com/", "user name"), ("https://hooks.example.com:8443/", "port"),
-                        ("https:///nohost", "host"), ("https://hooks.example.com/" + "a" * 2100, "longer")]:
+    for url, reason in [
+        ("http://hooks.example.com/", "scheme"),
+        ("ftp://hooks.example.com/", "scheme"),
+        ("https://user:pw@hooks.example.com/", "user name"),
+        ("https://hooks.example.com:8443/", "port"),
+        ("https:///nohost", "host"),
+        ("https://hooks.example.com/" + "a" * 2100, "longer"),
+    ]:
         with pytest.raises(UnsafeURL, match=reason):
             check_url(url, policy)
 
@@ -114,7 +119,9 @@ def test_mixed_answers_and_extra_networks_are_refused() -> None:
     assert resolve_safe("localhost", 443, dev) and dev.refusal("0.0.0.0") is not None  # never the unspecified
 
 
-@pytest.mark.parametrize("host", ["a" * 64 + ".example.com", "a..example.com", ".example.com", "x." * 127 + "com"])
+@pytest.mark.parametrize(
+    "host", ["a" * 64 + ".example.com", "a..example.com", ".example.com", "x." * 127 + "com"]
+)
 def test_host_names_dns_cannot_carry_are_invalid(host: str) -> None:
     with pytest.raises(UnsafeURL, match="host") as refused:
         check_url(f"https://{host}/hook", UrlPolicy())
@@ -149,8 +156,11 @@ def test_registration_refuses_private_urls_without_the_development_setting(sqlit
     # a public name that does not resolve from here is accepted: every delivery checks again
     assert svc.post("/v1/webhook_endpoints", json={"url": "https://hooks.example.com/x"}).status_code == 201
     endpoint = svc.get("/v1/webhook_endpoints").json()["data"][0]
-    r = svc.client.patch(f"/v1/webhook_endpoints/{endpoint['id']}", headers=svc.headers(),
-                         json={"url": "https://169.254.169.254/"})
+    r = svc.client.patch(
+        f"/v1/webhook_endpoints/{endpoint['id']}",
+        headers=svc.headers(),
+        json={"url": "https://169.254.169.254/"},
+    )
     assert r.status_code == 422 and r.json()["code"] == "url-not-allowed"
 
 
@@ -175,15 +185,18 @@ def test_the_transport_refuses_loopback_even_when_asked_directly(receiver: Recei
 def test_the_transport_connects_to_the_address_it_checked(receiver: Receiver) -> None:
     """Resolved once, by us: the connection goes to that address, Host names the original."""
     dns = StubDNS(["127.0.0.1"])
-    r = _transport_post(SafeAsyncTransport(AddressPolicy(allow_private=True), resolver=dns),
-                        f"http://receiver.test:{receiver.port}/pinned")
+    r = _transport_post(
+        SafeAsyncTransport(AddressPolicy(allow_private=True), resolver=dns),
+        f"http://receiver.test:{receiver.port}/pinned",
+    )
     assert r.status_code == 200
     assert dns.lookups == ["receiver.test"]
     assert receiver.at("/pinned")[0].headers["host"] == f"receiver.test:{receiver.port}"
 
 
-def test_proxy_environment_variables_are_ignored(tmp_path: Path, receiver: Receiver,
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_proxy_environment_variables_are_ignored(
+    tmp_path: Path, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A proxy from the environment would make the connection-time address check moot (the
     proxy connects, not us): deliveries never go through one."""
     proxy = Receiver()
@@ -216,25 +229,40 @@ def _first_attempt(svc: Service, endpoint_id: str, dispatcher: WebhookDispatcher
 def test_dns_rebinding_is_refused_at_connection_time(tmp_path: Path, receiver: Receiver) -> None:
     """The name is public when registered and resolves to loopback when the delivery connects:
     the dispatcher refuses to connect (ssrf_blocked) and the receiver hears nothing."""
-    settings = {"webhooks_dispatcher": False, "webhooks_allow_http": True, "webhooks_allowed_ports": [],
-                "webhooks_retry_schedule": [30]}
+    settings = {
+        "webhooks_dispatcher": False,
+        "webhooks_allow_http": True,
+        "webhooks_allowed_ports": [],
+        "webhooks_retry_schedule": [30],
+    }
     with running_service(tmp_path, "sqlite", **settings) as svc:
         url = f"http://rebind.test:{receiver.port}/hook"
         endpoint = create_endpoint(svc, url)  # offline the name does not resolve: accepted, checked later
         emit(svc, "render.succeeded")
         dns = StubDNS(["127.0.0.1"])  # now it points home
-        attempt = _first_attempt(svc, endpoint["id"], WebhookDispatcher(
-            svc.services.sessions, svc.services.settings, SecretBox(svc.services.secrets.pepper), resolver=dns))
+        attempt = _first_attempt(
+            svc,
+            endpoint["id"],
+            WebhookDispatcher(
+                svc.services.sessions,
+                svc.services.settings,
+                SecretBox(svc.services.secrets.pepper),
+                resolver=dns,
+            ),
+        )
         assert attempt["error_class"] == "ssrf_blocked" and attempt["response_status"] is None
         assert "127.0.0.1" not in (attempt["error"] or "")  # coarse: no network details for an oracle
         assert dns.lookups == ["rebind.test"]
         assert receiver.requests == []
 
 
-def test_a_redirect_to_loopback_is_recorded_as_a_failure_and_not_followed(tmp_path: Path,
-                                                                           receiver: Receiver) -> None:
+def test_a_redirect_to_loopback_is_recorded_as_a_failure_and_not_followed(
+    tmp_path: Path, receiver: Receiver
+) -> None:
     with running_service(tmp_path, "sqlite", **{**FAST, "webhooks_retry_schedule": [30]}) as svc:
-        receiver.script("/redirect", Answer(307, headers={"Location": f"http://127.0.0.1:{receiver.port}/internal"}))
+        receiver.script(
+            "/redirect", Answer(307, headers={"Location": f"http://127.0.0.1:{receiver.port}/internal"})
+        )
         endpoint = create_endpoint(svc, receiver.url("/redirect"))
         emit(svc, "render.succeeded")
         message = wait_for(lambda: [m for m in messages(svc, endpoint["id"]) if m["attempts"] == 1])[0]
@@ -245,15 +273,20 @@ def test_a_redirect_to_loopback_is_recorded_as_a_failure_and_not_followed(tmp_pa
         verify(endpoint["secret"], receiver.at("/redirect")[0])
 
 
-def test_the_development_setting_is_required_for_loopback_deliveries(tmp_path: Path, receiver: Receiver) -> None:
+def test_the_development_setting_is_required_for_loopback_deliveries(
+    tmp_path: Path, receiver: Receiver
+) -> None:
     """An endpoint registered while the setting was on stops reaching loopback once it is off:
     the URL is checked again at every delivery."""
     with running_service(tmp_path, "sqlite", webhooks_dispatcher=False, **FAST) as svc:
         endpoint = create_endpoint(svc, receiver.url("/dev"))
         emit(svc, "render.succeeded")
         strict = svc.services.settings.model_copy(update={"webhooks_allow_private": False})
-        attempt = _first_attempt(svc, endpoint["id"], WebhookDispatcher(
-            svc.services.sessions, strict, SecretBox(svc.services.secrets.pepper)))
+        attempt = _first_attempt(
+            svc,
+            endpoint["id"],
+            WebhookDispatcher(svc.services.sessions, strict, SecretBox(svc.services.secrets.pepper)),
+        )
         assert attempt["error_class"] == "ssrf_blocked"
     assert receiver.requests == []
 

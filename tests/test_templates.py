@@ -46,26 +46,63 @@ def slideshow() -> dict[str, Any]:
             "timeline": {
                 "background": "#000000",
                 "tracks": [
-                    {"clips": [{"repeat": {"for": "products"}, "asset": {"type": "image", "src": "{{item.image}}"},
-                                "length": "{{seconds}}"}]},
-                    {"clips": [{"repeat": {"for": "products"},
-                                "asset": {"type": "text", "text": "{{number}}. {{item.name}}",
-                                          "style": {"size": 0.1, "color": "{{text_color}}"}},
-                                "length": "{{seconds}}", "anchor": "bottom"}]},
-                    {"if": "show_price", "clips": [
-                        {"asset": {"type": "color", "color": "{{badge}}"}, "length": "end", "start": 0,
-                         "width": 0.3, "height": 0.3, "anchor": "top-left"}]},
+                    {
+                        "clips": [
+                            {
+                                "repeat": {"for": "products"},
+                                "asset": {"type": "image", "src": "{{item.image}}"},
+                                "length": "{{seconds}}",
+                            }
+                        ]
+                    },
+                    {
+                        "clips": [
+                            {
+                                "repeat": {"for": "products"},
+                                "asset": {
+                                    "type": "text",
+                                    "text": "{{number}}. {{item.name}}",
+                                    "style": {"size": 0.1, "color": "{{text_color}}"},
+                                },
+                                "length": "{{seconds}}",
+                                "anchor": "bottom",
+                            }
+                        ]
+                    },
+                    {
+                        "if": "show_price",
+                        "clips": [
+                            {
+                                "asset": {"type": "color", "color": "{{badge}}"},
+                                "length": "end",
+                                "start": 0,
+                                "width": 0.3,
+                                "height": 0.3,
+                                "anchor": "top-left",
+                            }
+                        ],
+                    },
                 ],
             },
             "outputs": [{"width": 160, "height": 90, "fps": 10, "quality": "draft", "audio": False}],
         },
         "variables": [
-            {"name": "products", "type": "list", "validation": {"min_items": 1, "max_items": 20}, "fields": [
-                {"name": "image", "type": "asset", "kinds": ["image"], "required": True},
-                {"name": "name", "type": "text", "required": True, "localizable": True,
-                 "validation": {"max_length": 40}},
-                {"name": "price", "type": "number", "validation": {"min": 0}},
-            ]},
+            {
+                "name": "products",
+                "type": "list",
+                "validation": {"min_items": 1, "max_items": 20},
+                "fields": [
+                    {"name": "image", "type": "asset", "kinds": ["image"], "required": True},
+                    {
+                        "name": "name",
+                        "type": "text",
+                        "required": True,
+                        "localizable": True,
+                        "validation": {"max_length": 40},
+                    },
+                    {"name": "price", "type": "number", "validation": {"min": 0}},
+                ],
+            },
             {"name": "seconds", "type": "duration", "default": 1, "validation": {"min": 0.5, "max": 10}},
             {"name": "show_price", "type": "boolean", "default": False},
             {"name": "badge", "type": "color", "default": "#ff0000"},
@@ -102,10 +139,15 @@ def test_a_placeholder_without_a_variable_is_reported_at_its_pointer() -> None:
         parse_template(doc)
     found = [(p.pointer, p.message) for p in info.value.problems]
     text_ptr = "/edit/timeline/tracks/1/clips/0/asset/text"
-    assert (text_ptr, "{{item.nmae}}: the items of products have no field 'nmae' (they have image, name, price)") in found
+    assert (
+        text_ptr,
+        "{{item.nmae}}: the items of products have no field 'nmae' (they have image, name, price)",
+    ) in found
     assert (text_ptr, "{{subtitle}} has no declared variable (did you mean 'title'?)") in found
-    assert ("/edit/timeline/tracks/2/clips/0/asset/color", "{{badge_colour}} has no declared variable "
-            "(did you mean 'badge'?)") in found
+    assert (
+        "/edit/timeline/tracks/2/clips/0/asset/color",
+        "{{badge_colour}} has no declared variable (did you mean 'badge'?)",
+    ) in found
     assert ("/edit/outputs/0/name", "{{index}} is the item's position, only inside a `repeat`") in found
     assert len(found) == 4
 
@@ -156,8 +198,13 @@ def test_repeats_and_conditions_name_fitting_variables() -> None:
 
 def test_the_edit_itself_is_checked_with_sample_values_at_its_template_pointer() -> None:
     doc = slideshow()
-    group = {"group": [{"asset": {"type": "image", "src": "{{item.image}}"}, "length": 1},
-                       {"asset": {"type": "color", "color": "red"}, "lenght": 1}], "repeat": {"for": "products"}}
+    group = {
+        "group": [
+            {"asset": {"type": "image", "src": "{{item.image}}"}, "length": 1},
+            {"asset": {"type": "color", "color": "red"}, "lenght": 1},
+        ],
+        "repeat": {"for": "products"},
+    }
     doc["edit"]["timeline"]["tracks"][0]["clips"] = [group]
     doc["edit"]["timeline"]["tracks"][2]["clips"][0]["anchor"] = "middle"
     with pytest.raises(EditError) as info:
@@ -172,7 +219,9 @@ def test_the_edit_itself_is_checked_with_sample_values_at_its_template_pointer()
 
 def test_typed_substitution_keeps_numbers_and_interpolates_text() -> None:
     template = parse_template(slideshow())
-    doc = fill_template(template, {"products": products(2), "seconds": 2.5, "show_price": True, "badge": "#00ff00"})
+    doc = fill_template(
+        template, {"products": products(2), "seconds": 2.5, "show_price": True, "badge": "#00ff00"}
+    )
     clips = doc["timeline"]["tracks"][0]["clips"]
     assert [c["length"] for c in clips] == [2.5, 2.5]  # a number, not "2.5"
     assert [c["asset"]["src"] for c in clips] == ["blue.png", "blue.png"]
@@ -212,14 +261,14 @@ def test_every_bad_value_is_reported_at_once_naming_its_variable() -> None:
     found = problems(info)
     assert found == {
         "/values/colour": "colour: unknown variable; this template declares badge, products, seconds, "
-                            "show_price, text_color, title",
+        "show_price, text_color, title",
         "/values/show_prize": "show_prize: unknown variable (did you mean 'show_price'?)",
         "/values/products/0/price": "products[0].price: expected a number, got text",
         "/values/products/1/image": "products[1].image: required, and no value was given",
         "/values/products/1/name": "products[1].name: expected text, got a number",
         "/values/products/2": "products[2]: expected an object with image, name, price, got text",
         "/values/seconds": 'seconds: expected a number of seconds (2.5), "hh:mm:ss.mmm" ("00:01:02.500"), or '
-                           "frames (\"48f\"), got 'soon'",
+        "frames (\"48f\"), got 'soon'",
         "/values/show_price": "show_price: expected true or false, got text",
     }
 
@@ -230,7 +279,9 @@ def test_missing_required_and_validation_limits() -> None:
         fill_template(template, {})
     assert problems(info) == {"/values/products": "products: at least 1 item, got 0"}
     with pytest.raises(EditError) as info:
-        fill_template(template, {"products": [{"image": "a.png", "name": "x" * 41, "price": -1}], "seconds": 11})
+        fill_template(
+            template, {"products": [{"image": "a.png", "name": "x" * 41, "price": -1}], "seconds": 11}
+        )
     found = problems(info)
     assert found["/values/products/0/name"] == "products[0].name: at most 40 characters, got 41"
     assert found["/values/products/0/price"] == "products[0].price: -1 is below the minimum 0"
@@ -241,11 +292,17 @@ def test_localised_values_pick_the_locale_then_the_default() -> None:
     doc = slideshow()
     doc["edit"]["timeline"]["tracks"][1]["clips"][0]["asset"]["text"] = "{{title}}: {{item.name}}"
     template = parse_template(doc)
-    values = {"title": {"$locales": {"en": "Our picks", "fr": "Notre sélection"}},
-              "products": [{"image": "a.png", "name": {"$locales": {"en": "Lamp", "fr": "Lampe"}}}]}
+    values = {
+        "title": {"$locales": {"en": "Our picks", "fr": "Notre sélection"}},
+        "products": [{"image": "a.png", "name": {"$locales": {"en": "Lamp", "fr": "Lampe"}}}],
+    }
 
     def text(locale: str | None) -> str:
-        return str(fill_template(template, values, locale=locale)["timeline"]["tracks"][1]["clips"][0]["asset"]["text"])
+        return str(
+            fill_template(template, values, locale=locale)["timeline"]["tracks"][1]["clips"][0]["asset"][
+                "text"
+            ]
+        )
 
     assert text("fr") == "Notre sélection: Lampe"
     assert text("en") == "Our picks: Lamp"
@@ -255,7 +312,9 @@ def test_localised_values_pick_the_locale_then_the_default() -> None:
         fill_template(template, values, locale="de")
     assert problems(info) == {"/locale": "the template has no locale 'de' (it has en, fr, ar)"}
     with pytest.raises(EditError) as info:
-        fill_template(template, {**values, "seconds": {"$locales": {"fr": 2}}, "title": {"$locales": {"es": "x"}}})
+        fill_template(
+            template, {**values, "seconds": {"$locales": {"fr": 2}}, "title": {"$locales": {"es": "x"}}}
+        )
     found = problems(info)
     assert found["/values/seconds"] == "seconds: this variable is not localizable; give one value"
     assert found["/values/title/$locales/es"] == "title: the template has no locale 'es' (it has en, fr, ar)"
@@ -278,16 +337,27 @@ def test_groups_repeat_together_and_conditions_read_the_item() -> None:
     doc = slideshow()
     doc["edit"]["timeline"]["tracks"][0]["clips"] = [
         {"asset": {"type": "color", "color": "black"}, "length": 0.5},
-        {"group": [{"asset": {"type": "image", "src": "{{p.image}}"}, "length": 1},
-                   {"asset": {"type": "color", "color": "red"}, "length": 0.2, "if": "p.price"}],
-         "repeat": {"for": "products", "as": "p"}},
+        {
+            "group": [
+                {"asset": {"type": "image", "src": "{{p.image}}"}, "length": 1},
+                {"asset": {"type": "color", "color": "red"}, "length": 0.2, "if": "p.price"},
+            ],
+            "repeat": {"for": "products", "as": "p"},
+        },
     ]
     template = parse_template(doc)
     items = [{"image": "a.png", "name": "A", "price": 5}, {"image": "b.png", "name": "B"}]
     filled, origin = fill_template_traced(template, {"products": items})
     clips = filled["timeline"]["tracks"][0]["clips"]
-    assert [c["asset"].get("src", c["asset"].get("color")) for c in clips] == ["black", "a.png", "red", "b.png"]
-    assert origin("/timeline/tracks/0/clips/3/asset/src") == "/edit/timeline/tracks/0/clips/1/group/0/asset/src"
+    assert [c["asset"].get("src", c["asset"].get("color")) for c in clips] == [
+        "black",
+        "a.png",
+        "red",
+        "b.png",
+    ]
+    assert (
+        origin("/timeline/tracks/0/clips/3/asset/src") == "/edit/timeline/tracks/0/clips/1/group/0/asset/src"
+    )
     assert origin("/timeline/tracks/0/clips/2/length") == "/edit/timeline/tracks/0/clips/1/group/1/length"
 
 
@@ -300,8 +370,11 @@ def test_values_schema_accepts_good_values_and_refuses_bad_ones() -> None:
     schema = values_schema(parse_template(slideshow()))
     jsonschema.Draft202012Validator.check_schema(schema)
     validator = jsonschema.Draft202012Validator(schema)
-    good = {"products": [{"image": "a.png", "name": {"$locales": {"fr": "Lampe"}}, "price": 3}], "seconds": "2s",
-            "badge": "#ff0000"}
+    good = {
+        "products": [{"image": "a.png", "name": {"$locales": {"fr": "Lampe"}}, "price": 3}],
+        "seconds": "2s",
+        "badge": "#ff0000",
+    }
     assert list(validator.iter_errors(good)) == []
     bad = {"products": [{"name": 3}], "show_price": "yes", "extra": 1}
     messages = " ".join(e.message for e in validator.iter_errors(bad))
@@ -317,9 +390,13 @@ def test_values_schema_accepts_good_values_and_refuses_bad_ones() -> None:
 def one_text(variables: list[dict[str, Any]], clips: list[Any] | None = None) -> dict[str, Any]:
     """A template of one track holding ``clips`` (default one text clip of {{t}})."""
     clips = clips or [{"asset": {"type": "text", "text": "{{t}}"}, "length": 1}]
-    return {"edit": {"timeline": {"tracks": [{"clips": clips}]},
-                     "outputs": [{"width": 160, "height": 90, "fps": 10, "quality": "draft", "audio": False}]},
-            "variables": variables}
+    return {
+        "edit": {
+            "timeline": {"tracks": [{"clips": clips}]},
+            "outputs": [{"width": 160, "height": 90, "fps": 10, "quality": "draft", "audio": False}],
+        },
+        "variables": variables,
+    }
 
 
 def test_a_pattern_matches_in_linear_time_and_one_re2_cannot_run_is_refused_at_save() -> None:
@@ -331,10 +408,18 @@ def test_a_pattern_matches_in_linear_time_and_one_re2_cannot_run_is_refused_at_s
         fill_template(template, {"t": "a" * 30 + "!"})  # Python's re backtracks for minutes on this
     assert time.monotonic() - started < 0.5
     assert problems(info)["/values/t"].startswith("t: 'aaaa")
-    assert fill_template(template, {"t": "aaa"})["timeline"]["tracks"][0]["clips"][0]["asset"]["text"] == "aaa"
+    assert (
+        fill_template(template, {"t": "aaa"})["timeline"]["tracks"][0]["clips"][0]["asset"]["text"] == "aaa"
+    )
     with pytest.raises(EditError) as info:
-        parse_template(one_text([{"name": "t", "type": "text", "validation": {"pattern": r"^(a)\1$"}},
-                                 {"name": "u", "type": "text", "validation": {"pattern": "(?=x)"}}]))
+        parse_template(
+            one_text(
+                [
+                    {"name": "t", "type": "text", "validation": {"pattern": r"^(a)\1$"}},
+                    {"name": "u", "type": "text", "validation": {"pattern": "(?=x)"}},
+                ]
+            )
+        )
     found = problems(info)
     assert set(found) == {"/variables/0/validation/pattern", "/variables/1/validation/pattern"}
     assert "backreferences and lookaround are not supported" in found["/variables/0/validation/pattern"]
@@ -357,9 +442,16 @@ def test_repeats_that_multiply_past_the_clip_limit_are_refused_at_the_list() -> 
     assert info.value.problems[0].code == "too_long"
     # A condition that leaves every copy out still bounds the work done.
     inner = {"asset": {"type": "text", "text": "x"}, "length": 0.1}
-    doc = one_text([{"name": "p", "type": "list", "fields": [{"name": "x", "type": "text"}]}],
-                   [{"repeat": {"for": "p", "as": "a"}, "group": [
-                       {"repeat": {"for": "p", "as": "b"}, "if": "b.x", "group": [inner]}]}, inner])
+    doc = one_text(
+        [{"name": "p", "type": "list", "fields": [{"name": "x", "type": "text"}]}],
+        [
+            {
+                "repeat": {"for": "p", "as": "a"},
+                "group": [{"repeat": {"for": "p", "as": "b"}, "if": "b.x", "group": [inner]}],
+            },
+            inner,
+        ],
+    )
     with pytest.raises(EditError) as info:
         fill_template(parse_template(doc), {"p": [{}] * 5000})
     assert list(problems(info)) == ["/values/p"]
@@ -384,8 +476,16 @@ def test_groups_nest_a_bounded_depth_and_deep_documents_are_refused_before_any_c
 
 
 def test_numbers_huge_or_not_finite_are_refused_with_a_clear_message() -> None:
-    template = parse_template(one_text([{"name": "t", "type": "text"}, {"name": "n", "type": "number"},
-                                        {"name": "i", "type": "integer"}, {"name": "d", "type": "duration"}]))
+    template = parse_template(
+        one_text(
+            [
+                {"name": "t", "type": "text"},
+                {"name": "n", "type": "number"},
+                {"name": "i", "type": "integer"},
+                {"name": "d", "type": "duration"},
+            ]
+        )
+    )
     with pytest.raises(EditError) as info:
         fill_template(template, {"n": 10**400, "i": -(10**20), "d": 10**400, "t": float("inf")})
     found = problems(info)
@@ -395,29 +495,59 @@ def test_numbers_huge_or_not_finite_are_refused_with_a_clear_message() -> None:
     assert found["/values/t"] == "t: expected text, got a non-finite number (NaN or Infinity)"
     with pytest.raises(EditError) as info:
         fill_template(template, {"n": float("nan"), "i": float("inf")})
-    assert problems(info) == {"/values/n": "n: not a finite number (NaN and Infinity are not numbers here)",
-                              "/values/i": "i: not a finite number (NaN and Infinity are not numbers here)"}
+    assert problems(info) == {
+        "/values/n": "n: not a finite number (NaN and Infinity are not numbers here)",
+        "/values/i": "i: not a finite number (NaN and Infinity are not numbers here)",
+    }
     assert fill_template(template, {"t": "x", "n": 10**15, "i": 7})["timeline"]["tracks"][0]["clips"][0]
     with pytest.raises(EditError) as info:
-        parse_template(one_text([{"name": "t", "type": "text"},
-                                 {"name": "n", "type": "number", "validation": {"max": float("inf")}},
-                                 {"name": "m", "type": "number", "validation": {"enum": [1, float("nan")]}}]))
-    assert problems(info) == {"/variables/1/validation/max": "Input should be a finite number",
-                              "/variables/2/validation/enum/1": "not a finite number"}
+        parse_template(
+            one_text(
+                [
+                    {"name": "t", "type": "text"},
+                    {"name": "n", "type": "number", "validation": {"max": float("inf")}},
+                    {"name": "m", "type": "number", "validation": {"enum": [1, float("nan")]}},
+                ]
+            )
+        )
+    assert problems(info) == {
+        "/variables/1/validation/max": "Input should be a finite number",
+        "/variables/2/validation/enum/1": "not a finite number",
+    }
 
 
 def test_a_repeated_clip_with_a_fixed_start_is_refused_at_save() -> None:
     variables = [{"name": "p", "type": "list", "fields": [{"name": "at", "type": "duration"}]}]
     clip = {"asset": {"type": "color", "color": "red"}, "length": 1}
     with pytest.raises(EditError) as info:
-        parse_template(one_text(variables, [{**clip, "repeat": {"for": "p"}, "start": 0},
-                                            {"repeat": {"for": "p"}, "group": [{**clip, "start": 2}, clip]}]))
+        parse_template(
+            one_text(
+                variables,
+                [
+                    {**clip, "repeat": {"for": "p"}, "start": 0},
+                    {"repeat": {"for": "p"}, "group": [{**clip, "start": 2}, clip]},
+                ],
+            )
+        )
     found = problems(info)
-    assert set(found) == {"/edit/timeline/tracks/0/clips/0/start", "/edit/timeline/tracks/0/clips/1/group/0/start"}
-    assert found["/edit/timeline/tracks/0/clips/0/start"].startswith("a repeated clip's copies follow each other")
+    assert set(found) == {
+        "/edit/timeline/tracks/0/clips/0/start",
+        "/edit/timeline/tracks/0/clips/1/group/0/start",
+    }
+    assert found["/edit/timeline/tracks/0/clips/0/start"].startswith(
+        "a repeated clip's copies follow each other"
+    )
     # "auto", or a start per item, is fine; so is a fixed start outside any repeat.
-    template = parse_template(one_text(variables, [{**clip, "start": 0}, {**clip, "repeat": {"for": "p"}},
-                                                   {**clip, "repeat": {"for": "p"}, "start": "{{item.at}}"}]))
+    template = parse_template(
+        one_text(
+            variables,
+            [
+                {**clip, "start": 0},
+                {**clip, "repeat": {"for": "p"}},
+                {**clip, "repeat": {"for": "p"}, "start": "{{item.at}}"},
+            ],
+        )
+    )
     clips = parse_edit(fill_template(template, {"p": [{"at": 5}, {"at": 7}]})).timeline.tracks[0].clips
     assert [c.start for c in clips] == [0, "auto", "auto", 5, 7]
 
@@ -425,8 +555,12 @@ def test_a_repeated_clip_with_a_fixed_start_is_refused_at_save() -> None:
 def test_many_unknown_value_names_are_summarised_quickly() -> None:
     import time
 
-    template = parse_template(one_text([{"name": f"variable_{i}", "type": "text"} for i in range(200)],
-                                       [{"asset": {"type": "text", "text": "{{variable_0}}"}, "length": 1}]))
+    template = parse_template(
+        one_text(
+            [{"name": f"variable_{i}", "type": "text"} for i in range(200)],
+            [{"asset": {"type": "text", "text": "{{variable_0}}"}, "length": 1}],
+        )
+    )
     started = time.monotonic()
     with pytest.raises(EditError) as info:
         fill_template(template, {f"variabl_{i:05d}": 1 for i in range(2000)})
@@ -438,8 +572,9 @@ def test_many_unknown_value_names_are_summarised_quickly() -> None:
 
 
 def test_a_locale_with_a_trailing_newline_is_no_locale() -> None:
-    template = parse_template({**one_text([{"name": "t", "type": "text", "localizable": True}]),
-                               "locales": ["en", "fr"]})
+    template = parse_template(
+        {**one_text([{"name": "t", "type": "text", "localizable": True}]), "locales": ["en", "fr"]}
+    )
     with pytest.raises(EditError) as info:
         fill_template(template, {"t": {"$locales": {"en\n": "x"}}}, locale="en\n")
     found = problems(info)
@@ -460,8 +595,13 @@ def workdir(tmp_path: Path, media: Any) -> Path:
     return tmp_path
 
 
-def render_template(workdir: Path, values: dict[str, Any], name: str, locale: str | None = None,
-                    document: dict[str, Any] | None = None) -> Path:
+def render_template(
+    workdir: Path,
+    values: dict[str, Any],
+    name: str,
+    locale: str | None = None,
+    document: dict[str, Any] | None = None,
+) -> Path:
     filled = fill_template(parse_template(document or slideshow()), values, locale=locale)
     result = render_edit(parse_edit(filled), out_dir=workdir / "out", base_dir=workdir, name=name)
     return result.outputs[0].path
@@ -497,13 +637,34 @@ LATIN = "abc defghijklmnop"
 
 def captions_template() -> dict[str, Any]:
     return {
-        "edit": {"timeline": {"tracks": [
-            {"clips": [{"asset": {"type": "color", "color": "black"}, "length": 1}]},
-            {"clips": [{"asset": {"type": "caption", "src": "{{captions}}",
-                                  "style": {"size": 0.12, "position": "center", "outline": 0}}}]},
-        ]}, "outputs": [{"width": 320, "height": 180, "fps": 10, "quality": "high", "audio": False}]},
-        "variables": [{"name": "captions", "type": "asset", "kinds": ["subtitles"], "localizable": True,
-                       "required": True}],
+        "edit": {
+            "timeline": {
+                "tracks": [
+                    {"clips": [{"asset": {"type": "color", "color": "black"}, "length": 1}]},
+                    {
+                        "clips": [
+                            {
+                                "asset": {
+                                    "type": "caption",
+                                    "src": "{{captions}}",
+                                    "style": {"size": 0.12, "position": "center", "outline": 0},
+                                }
+                            }
+                        ]
+                    },
+                ]
+            },
+            "outputs": [{"width": 320, "height": 180, "fps": 10, "quality": "high", "audio": False}],
+        },
+        "variables": [
+            {
+                "name": "captions",
+                "type": "asset",
+                "kinds": ["subtitles"],
+                "localizable": True,
+                "required": True,
+            }
+        ],
         "locales": ["en", "ar"],
     }
 
@@ -549,11 +710,18 @@ def test_a_voice_over_per_locale_plays_the_locales_file(workdir: Path, media: An
     for name, hz in (("voice-en.wav", 440), ("voice-fr.wav", 880)):
         (workdir / name).write_bytes(media.audio(tone_hz=hz, duration=1).read_bytes())
     document = {
-        "edit": {"timeline": {"tracks": [
-            {"clips": [{"asset": {"type": "color", "color": "black"}, "length": 1}]},
-            {"clips": [{"asset": {"type": "audio", "src": "{{voice}}", "role": "voice"}}]},
-        ]}, "outputs": [{"format": "wav"}]},
-        "variables": [{"name": "voice", "type": "asset", "kinds": ["audio"], "localizable": True, "required": True}],
+        "edit": {
+            "timeline": {
+                "tracks": [
+                    {"clips": [{"asset": {"type": "color", "color": "black"}, "length": 1}]},
+                    {"clips": [{"asset": {"type": "audio", "src": "{{voice}}", "role": "voice"}}]},
+                ]
+            },
+            "outputs": [{"format": "wav"}],
+        },
+        "variables": [
+            {"name": "voice", "type": "asset", "kinds": ["audio"], "localizable": True, "required": True}
+        ],
         "locales": ["en", "fr"],
     }
     values = {"voice": {"$locales": {"en": "voice-en.wav", "fr": "voice-fr.wav"}}}
@@ -571,10 +739,13 @@ def test_per_locale_values_without_the_locale_say_so() -> None:
     values = {"products": [{"image": "a.png", "name": {"$locales": {"fr": "Lampe"}}}]}
     with pytest.raises(EditError) as info:
         fill_template(template, values, locale="de")
-    assert problems(info) == {"/values/products/0/name": "products[0].name: no value for the locale 'de'; "
-                                                         "given for fr"}
-    assert fill_template(template, values, locale="fr-CA")["timeline"]["tracks"][1]["clips"][0]["asset"][
-        "text"] == "1. Lampe"
+    assert problems(info) == {
+        "/values/products/0/name": "products[0].name: no value for the locale 'de'; given for fr"
+    }
+    assert (
+        fill_template(template, values, locale="fr-CA")["timeline"]["tracks"][1]["clips"][0]["asset"]["text"]
+        == "1. Lampe"
+    )
 
 
 # --------------------------------------------------------------------------- the command line
@@ -582,8 +753,9 @@ def test_per_locale_values_without_the_locale_say_so() -> None:
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "COLUMNS": "400"}  # one problem per line
-    return subprocess.run([sys.executable, "-m", "reelforge", *args], capture_output=True, text=True, timeout=300,
-                          env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "reelforge", *args], capture_output=True, text=True, timeout=300, env=env
+    )
 
 
 def test_cli_renders_a_template_with_vars_and_locale(workdir: Path) -> None:
@@ -592,10 +764,20 @@ def test_cli_renders_a_template_with_vars_and_locale(workdir: Path) -> None:
     template = workdir / "slideshow.json"
     template.write_text(json.dumps(doc), encoding="utf-8")
     values = workdir / "values.json"
-    values.write_text(json.dumps({"products": [
-        {"image": "blue.png", "name": {"$locales": {"en": "Lamp", "fr": "Lampe"}}},
-        {"image": "green.png", "name": {"$locales": {"en": "Chair", "fr": "Chaise"}}}], "seconds": 0.5}))
-    proc = run("render", str(template), "--vars", str(values), "--locale", "fr", "-o", str(workdir / "cli"), "-q")
+    values.write_text(
+        json.dumps(
+            {
+                "products": [
+                    {"image": "blue.png", "name": {"$locales": {"en": "Lamp", "fr": "Lampe"}}},
+                    {"image": "green.png", "name": {"$locales": {"en": "Chair", "fr": "Chaise"}}},
+                ],
+                "seconds": 0.5,
+            }
+        )
+    )
+    proc = run(
+        "render", str(template), "--vars", str(values), "--locale", "fr", "-o", str(workdir / "cli"), "-q"
+    )
     assert proc.returncode == 0, proc.stderr
     out = workdir / "cli" / "slideshow.mp4"
     assert probe(out).duration == pytest.approx(1.0, abs=0.05)
@@ -619,35 +801,60 @@ def test_cli_reports_bad_values_and_template_problems(workdir: Path) -> None:
     template = workdir / "slideshow.json"
     template.write_text(json.dumps(slideshow()), encoding="utf-8")
     values = workdir / "bad.json"
-    values.write_text(json.dumps({"products": [{"image": "missing.png", "name": "A"}, {"image": "en.srt"}],
-                                  "badge": "nope", "extra": 1}))
+    values.write_text(
+        json.dumps(
+            {
+                "products": [{"image": "missing.png", "name": "A"}, {"image": "en.srt"}],
+                "badge": "nope",
+                "extra": 1,
+            }
+        )
+    )
     (workdir / "en.srt").write_text(SRT.format(text="hi"), encoding="utf-8")
     proc = run_here("validate", str(template), "--vars", str(values))
     assert proc.exit_code == 2 and "Traceback" not in proc.output
-    for expected in ("/values/products/0/image", "products[0].image: no asset missing.png",
-                     "/values/products/1/image", "products[1].image: en.srt is a subtitles asset; this variable takes image",
-                     "/values/products/1/name", "/values/badge", "/values/extra"):
+    for expected in (
+        "/values/products/0/image",
+        "products[0].image: no asset missing.png",
+        "/values/products/1/image",
+        "products[1].image: en.srt is a subtitles asset; this variable takes image",
+        "/values/products/1/name",
+        "/values/badge",
+        "/values/extra",
+    ):
         assert expected in proc.output, (expected, proc.output)
     good = workdir / "good.json"
     good.write_text(json.dumps({"products": products(1)}))
     proc = run_here("render", str(template), "--locale", "de", "--vars", str(good))
-    assert proc.exit_code == 2 and "/locale: the template has no locale 'de' (it has en, fr, ar)" in proc.output
+    assert (
+        proc.exit_code == 2 and "/locale: the template has no locale 'de' (it has en, fr, ar)" in proc.output
+    )
     broken = copy.deepcopy(slideshow())
     broken["edit"]["timeline"]["tracks"][0]["clips"][0]["asset"]["src"] = "{{photo}}"
     template.write_text(json.dumps(broken), encoding="utf-8")
     proc = run_here("validate", str(template))
     assert proc.exit_code == 2 and "/edit/timeline/tracks/0/clips/0/asset/src" in proc.output
     edit = workdir / "edit.json"
-    edit.write_text(json.dumps({"timeline": {"tracks": [
-        {"clips": [{"asset": {"type": "color", "color": "red"}, "length": 1}]}]}}))
+    edit.write_text(
+        json.dumps(
+            {"timeline": {"tracks": [{"clips": [{"asset": {"type": "color", "color": "red"}, "length": 1}]}]}}
+        )
+    )
     proc = run_here("validate", str(edit), "--locale", "fr")
     assert proc.exit_code == 2 and "not a template" in proc.output
 
 
 def test_the_example_template_plans_from_the_cli() -> None:
     subprocess.run([sys.executable, str(EXAMPLES / "make_media.py")], check=True, capture_output=True)
-    proc = run("plan", str(EXAMPLES / "product-template.json"), "--vars", str(EXAMPLES / "product-template.vars.json"),
-               "--locale", "fr", "--json")
+    proc = run(
+        "plan",
+        str(EXAMPLES / "product-template.json"),
+        "--vars",
+        str(EXAMPLES / "product-template.vars.json"),
+        "--locale",
+        "fr",
+        "--json",
+    )
     assert proc.returncode == 0, proc.stderr
     plan = json.loads(proc.stdout)
     # The title card, then three products of 2.5 s each.
@@ -682,7 +889,9 @@ def test_the_documented_template_lasts_as_the_document_says() -> None:
     assert resolve_timeline(parse_edit(fill_template(template, values)), Fraction(30)).duration == 17
 
 
-def test_the_documented_problems_are_what_the_cli_prints(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_documented_problems_are_what_the_cli_prints(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     (tmp_path / "template.json").write_text(doc_block("<!-- template -->"), encoding="utf-8")
     (tmp_path / "values.json").write_text(json.dumps({"products": [{"name": 7}], "colour": "red"}))
     monkeypatch.chdir(tmp_path)
@@ -690,5 +899,5 @@ def test_the_documented_problems_are_what_the_cli_prints(tmp_path: Path, monkeyp
     assert result.exit_code == 2
     text = DOC.read_text(encoding="utf-8")
     start = text.index("```text\ntemplate.json with values.json") + len("```text\n")
-    shown = text[start:text.index("```", start)].strip()
+    shown = text[start : text.index("```", start)].strip()
     assert result.output.strip() == shown

@@ -59,7 +59,11 @@ def test_fill_colour_appears_and_translucency_has_no_dark_fringe() -> None:
 
 def test_background_box_surrounds_text_with_padding() -> None:
     size, pad = 0.2, 0.5
-    a = px(render_text(text("Hi", color="#ff0000", size=size, background={"color": "#0000ff", "padding": pad}), CANVAS))
+    a = px(
+        render_text(
+            text("Hi", color="#ff0000", size=size, background={"color": "#0000ff", "padding": pad}), CANVAS
+        )
+    )
     pad_px = pad * size * CANVAS[1]
     blue = is_color(a, (0, 0, 255), tol=0)
     # the box reaches every edge of the image, fully opaque
@@ -79,7 +83,9 @@ def test_rounded_background_leaves_corners_transparent() -> None:
 
 
 def test_stroke_surrounds_the_glyphs() -> None:
-    a = px(render_text(text("O", color="#ffffff", size=0.3, stroke={"color": "#00ff00", "width": 0.15}), CANVAS))
+    a = px(
+        render_text(text("O", color="#ffffff", size=0.3, stroke={"color": "#00ff00", "width": 0.15}), CANVAS)
+    )
     green, white = is_color(a, (0, 255, 0)), is_color(a, (255, 255, 255))
     assert green.sum() > 50 and white.sum() > 50
     row = a[a.shape[0] // 2]
@@ -214,7 +220,8 @@ def test_auto_direction_follows_the_first_strong_character() -> None:
     # a Latin-first text stays left to right
     latin = "abc שלום"
     assert np.array_equal(
-        px(render_text(text(latin, size=0.15), CANVAS)), px(render_text(text(latin, size=0.15, direction="ltr"), CANVAS))
+        px(render_text(text(latin, size=0.15), CANVAS)),
+        px(render_text(text(latin, size=0.15, direction="ltr"), CANVAS)),
     )
 
 
@@ -234,7 +241,9 @@ def test_unknown_family_raises_instead_of_falling_back() -> None:
         render_text(text("x", font="No Such Family"), CANVAS)
 
 
-@pytest.mark.parametrize("hostile", ["DejaVu Sans:style=Bold", "x,y", "DejaVu Sans,DejaVu Serif", "DejaVu Sans-12", "-x", "a\nb"])
+@pytest.mark.parametrize(
+    "hostile", ["DejaVu Sans:style=Bold", "x,y", "DejaVu Sans,DejaVu Serif", "DejaVu Sans-12", "-x", "a\nb"]
+)
 def test_hostile_family_names_cannot_alter_the_lookup(hostile: str) -> None:
     with pytest.raises(FontNotFoundError):
         resolve_font(hostile)
@@ -245,7 +254,9 @@ def test_hostile_family_names_cannot_alter_the_lookup(hostile: str) -> None:
 def test_escaped_family_is_one_family_for_fontconfig(name: str) -> None:
     done = subprocess.run(
         ["fc-pattern", "-f", "%{family}|%{style}|%{size}", "--", _fc_escape(name)],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert done.stdout == f"{name}||"
 

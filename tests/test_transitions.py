@@ -85,7 +85,10 @@ def _pattern_ok(kind: str, frames: np.ndarray, ya: float, yb: float) -> None:
     centre, corner = (slice(80, 100), slice(150, 170)), (slice(0, 10), slice(0, 10))
     halves = {
         # (region that already shows B, region that still shows A)
-        "left": (right, left), "right": (left, right), "up": (bottom, top), "down": (top, bottom),
+        "left": (right, left),
+        "right": (left, right),
+        "up": (bottom, top),
+        "down": (top, bottom),
     }
     if kind.startswith(("wipe-", "slide-")):
         new, old = halves[kind.split("-")[1]]
@@ -153,8 +156,12 @@ def test_crossfade_is_frame_exact(fps: Fraction, len_a: int, len_b: int, n: int)
     a = source(graph, COLOR_A, len_a, fps, size=(64, 36))
     b = source(graph, COLOR_B, len_b, fps, size=(64, 36))
     out = crossfade(
-        graph, a, b, transition=transition("wipe-left"),
-        offset=Fraction(len_a - n) / fps, duration=Fraction(n) / fps,
+        graph,
+        a,
+        b,
+        transition=transition("wipe-left"),
+        offset=Fraction(len_a - n) / fps,
+        duration=Fraction(n) / fps,
     )
     luma, _ = render(graph, out, (64, 36))
     assert len(luma) == len_a + len_b - n
@@ -177,7 +184,9 @@ def test_crossfade_refuses_a_zero_duration() -> None:
 CLIP = 20
 
 
-def entrance_frames(kind: str, n: int = 10, fps: Fraction = FPS, frames: int = CLIP) -> tuple[np.ndarray, np.ndarray]:
+def entrance_frames(
+    kind: str, n: int = 10, fps: Fraction = FPS, frames: int = CLIP
+) -> tuple[np.ndarray, np.ndarray]:
     graph = FilterGraph()
     clip = source(graph, COLOR_A, frames, fps)
     out = entrance(graph, clip, transition=transition(kind), fps=fps, duration=Fraction(n) / fps)
@@ -188,7 +197,12 @@ def exit_frames(kind: str, n: int = 10) -> tuple[np.ndarray, np.ndarray]:
     graph = FilterGraph()
     clip = source(graph, COLOR_A, CLIP)
     out = exit(
-        graph, clip, transition=transition(kind), fps=FPS, length=Fraction(CLIP) / FPS, duration=Fraction(n) / FPS
+        graph,
+        clip,
+        transition=transition(kind),
+        fps=FPS,
+        length=Fraction(CLIP) / FPS,
+        duration=Fraction(n) / FPS,
     )
     return render(graph, out)
 
@@ -269,7 +283,9 @@ def test_entrance_keeps_the_length_at_ntsc_rates() -> None:
 def test_exit_longer_than_the_clip_is_cut_to_it() -> None:
     graph = FilterGraph()
     clip = source(graph, COLOR_A, 6)
-    out = exit(graph, clip, transition=transition("wipe-up"), fps=FPS, length=Fraction(6) / FPS, duration=Fraction(1))
+    out = exit(
+        graph, clip, transition=transition("wipe-up"), fps=FPS, length=Fraction(6) / FPS, duration=Fraction(1)
+    )
     _, alpha = render(graph, out)
     assert len(alpha) == 6 and (alpha[0] == 255).all() and (alpha[-1] == 0).mean() > 0.7
 
@@ -278,7 +294,14 @@ def test_entrance_and_exit_on_one_small_sprite() -> None:
     graph = FilterGraph()
     clip = source(graph, COLOR_A, 30, size=(100, 60))
     clip = entrance(graph, clip, transition=transition("slide-right"), fps=FPS, duration=Fraction(8) / FPS)
-    clip = exit(graph, clip, transition=transition("fade"), fps=FPS, length=Fraction(30) / FPS, duration=Fraction(2, 5))
+    clip = exit(
+        graph,
+        clip,
+        transition=transition("fade"),
+        fps=FPS,
+        length=Fraction(30) / FPS,
+        duration=Fraction(2, 5),
+    )
     _, alpha = render(graph, clip, (100, 60))
     assert len(alpha) == 30
     assert (alpha[4][:, :40] == 255).all() and (alpha[4][:, 60:] == 0).all()  # enters from the left

@@ -44,11 +44,16 @@ from reelforge.webhooks.dispatcher import WebhookDispatcher
 from reelforge.webhooks.signing import SecretBox
 from service import Service, database, live_server, postgres_available, running_service
 
-FAST = {"webhooks_allow_private": True, "webhooks_retry_schedule": [0.15, 0.15, 0.15, 0.15, 0.15],
-        "webhooks_retry_jitter": 0.2}
+FAST = {
+    "webhooks_allow_private": True,
+    "webhooks_retry_schedule": [0.15, 0.15, 0.15, 0.15, 0.15],
+    "webhooks_retry_jitter": 0.2,
+}
 """Loopback receivers allowed; retries after ~0.15 s instead of 5 s, 5 min, ..."""
-COLOUR = {"timeline": {"tracks": [{"clips": [{"asset": {"type": "color", "color": "red"}, "length": 0.5}]}]},
-          "outputs": [{"width": 160, "height": 90, "quality": "draft"}]}
+COLOUR = {
+    "timeline": {"tracks": [{"clips": [{"asset": {"type": "color", "color": "red"}, "length": 0.5}]}]},
+    "outputs": [{"width": 160, "height": 90, "quality": "draft"}],
+}
 _PG = postgres_available()
 
 
@@ -100,12 +105,19 @@ class Receiver:
                 with receiver.lock:
                     receiver.active += 1
                     receiver.max_active = max(receiver.max_active, receiver.active)
-                    receiver.requests.append(Received(self.path, {k.lower(): v for k, v in self.headers.items()},
-                                                      body, time.monotonic()))
+                    receiver.requests.append(
+                        Received(
+                            self.path, {k.lower(): v for k, v in self.headers.items()}, body, time.monotonic()
+                        )
+                    )
                     by_id = receiver.per_message.get(self.path)
                     if by_id is not None:
-                        seen = sum(1 for r in receiver.requests
-                                   if r.path == self.path and r.headers.get("webhook-id") == self.headers["webhook-id"])
+                        seen = sum(
+                            1
+                            for r in receiver.requests
+                            if r.path == self.path
+                            and r.headers.get("webhook-id") == self.headers["webhook-id"]
+                        )
                         answer = by_id[min(seen, len(by_id)) - 1]
                     else:
                         script = receiver.scripts.get(self.path, [Answer()])
@@ -186,8 +198,14 @@ def workspace_id(svc: Service) -> str:
 def emit(svc: Service, type: str, resource_id: str = "rnd_01test", **data: Any) -> str:
     """Record an outbox event as a change would (committed, which wakes the dispatcher)."""
     with svc.services.sessions() as db:
-        event = record_event(db, workspace_id=workspace_id(svc), type=type, resource_type=type.split(".")[0],
-                             resource_id=resource_id, data={"id": resource_id, **data})
+        event = record_event(
+            db,
+            workspace_id=workspace_id(svc),
+            type=type,
+            resource_type=type.split(".")[0],
+            resource_id=resource_id,
+            data={"id": resource_id, **data},
+        )
         db.commit()
         return event.id
 
@@ -225,8 +243,11 @@ def attempts(svc: Service, endpoint_id: str, message_id: str) -> list[dict[str, 
 
 
 def settled(svc: Service, endpoint_id: str, status: str, count: int = 1) -> list[dict[str, Any]]:
-    return list(wait_for(lambda: (found := messages(svc, endpoint_id, status=status)) and len(found) >= count
-                         and found))
+    return list(
+        wait_for(
+            lambda: (found := messages(svc, endpoint_id, status=status)) and len(found) >= count and found
+        )
+    )
 
 
 # ------------------------------------------------------------------ delivery
@@ -264,12 +285,17 @@ def test_deliveries_are_signed_standard_webhooks(hooked: Service, receiver: Rece
     assert delivered["id"] == got.webhook_id and delivered["attempts"] == 1
     assert delivered["payload"] == payload
     (attempt,) = attempts(svc, renders["id"], got.webhook_id)
-    assert attempt["response_status"] == 200 and attempt["response_body"] == "ok" and attempt["error_class"] is None
+    assert (
+        attempt["response_status"] == 200
+        and attempt["response_body"] == "ok"
+        and attempt["error_class"] is None
+    )
     assert attempt["duration_ms"] > 0 and attempt["next_attempt_at"] is None
 
 
-def test_a_receiver_failing_three_times_gets_the_event_on_the_fourth_attempt(hooked: Service,
-                                                                               receiver: Receiver) -> None:
+def test_a_receiver_failing_three_times_gets_the_event_on_the_fourth_attempt(
+    hooked: Service, receiver: Receiver
+) -> None:
     svc = hooked
     receiver.script("/flaky", Answer(500, b"database down"), Answer(503, b"busy"), Answer(502), Answer(200))
     endpoint = create_endpoint(svc, receiver.url("/flaky"))
@@ -308,9 +334,14 @@ def test_the_schedule_runs_out_and_the_message_fails(hooked: Service, receiver: 
     exhausted = svc.get("/v1/events", params={"type": "webhook_message.exhausted"}).json()["data"]
     assert len(exhausted) == 1, exhausted
     assert exhausted[0]["resource"] == {"type": "webhook_message", "id": message["id"]}
-    assert exhausted[0]["data"] == {"id": message["id"], "object": "webhook_message", "endpoint_id": endpoint["id"],
-                                    "message_id": message["id"], "event_type": "render.succeeded",
-                                    "attempts": message["attempts"]}
+    assert exhausted[0]["data"] == {
+        "id": message["id"],
+        "object": "webhook_message",
+        "endpoint_id": endpoint["id"],
+        "message_id": message["id"],
+        "event_type": "render.succeeded",
+        "attempts": message["attempts"],
+    }
     # ... never sent by webhook: the other endpoint (subscribed to "*") got the render event only
     wait_for(lambda: settled(svc, watcher["id"], "succeeded"))
     time.sleep(0.3)
@@ -334,8 +365,9 @@ def test_410_disables_the_endpoint_at_once(hooked: Service, receiver: Receiver) 
     endpoint = create_endpoint(svc, receiver.url("/gone"))
     emit(svc, "render.succeeded")
     receiver.wait("/gone", 1)
-    body = wait_for(lambda: (b := svc.get(f"/v1/webhook_endpoints/{endpoint['id']}").json()) and not b["enabled"]
-                    and b)
+    body = wait_for(
+        lambda: (b := svc.get(f"/v1/webhook_endpoints/{endpoint['id']}").json()) and not b["enabled"] and b
+    )
     assert body["disabled_reason"] == "gone" and body["disabled_at"]
     assert settled(svc, endpoint["id"], "failed")[0]["attempts"] == 1
     # the disabled event is in the outbox, and goes to the endpoints that listen for it
@@ -344,15 +376,21 @@ def test_410_disables_the_endpoint_at_once(hooked: Service, receiver: Receiver) 
     assert payload["type"] == "webhook_endpoint.disabled"
     assert payload["data"]["id"] == endpoint["id"] and payload["data"]["disabled_reason"] == "gone"
     with svc.services.sessions() as db:
-        assert db.scalar(select(Event.id).where(Event.type == "webhook_endpoint.disabled",
-                                                Event.resource_id == endpoint["id"]))
+        assert db.scalar(
+            select(Event.id).where(
+                Event.type == "webhook_endpoint.disabled", Event.resource_id == endpoint["id"]
+            )
+        )
         actions = set(db.scalars(select(AuditEntry.action).where(AuditEntry.resource_id == endpoint["id"])))
     assert {"webhook_endpoint.created", "webhook_endpoint.disabled"} <= actions
     # nothing more is sent while it is disabled (its messages are logged as failed, unsent);
     # test and retry say why not
     emit(svc, "render.cancelled")
-    missed = wait_for(lambda: [m for m in messages(svc, endpoint["id"], status="failed")
-                               if m["event_type"] == "render.cancelled"])[0]
+    missed = wait_for(
+        lambda: [
+            m for m in messages(svc, endpoint["id"], status="failed") if m["event_type"] == "render.cancelled"
+        ]
+    )[0]
     assert missed["attempts"] == 0
     time.sleep(0.3)
     assert len(receiver.at("/gone")) == 1
@@ -366,20 +404,30 @@ def test_410_disables_the_endpoint_at_once(hooked: Service, receiver: Receiver) 
     r = svc.post(f"/v1/webhook_endpoints/{endpoint['id']}/recover", json={"since": "2020-01-01T00:00:00Z"})
     assert r.status_code == 202 and r.json()["messages"] == 2, r.text
     replayed = receiver.wait("/gone", 3)[1:]
-    assert {verify(endpoint["secret"], x)["type"] for x in replayed} == {"render.succeeded", "render.cancelled"}
+    assert {verify(endpoint["secret"], x)["type"] for x in replayed} == {
+        "render.succeeded",
+        "render.cancelled",
+    }
     assert receiver.at("/gone")[0].webhook_id in {x.webhook_id for x in replayed}  # the same message again
     settled(svc, endpoint["id"], "succeeded", 2)
 
 
 def test_sustained_failure_disables_the_endpoint(tmp_path: Path, receiver: Receiver) -> None:
-    policy = {**FAST, "webhooks_retry_schedule": [0.05] * 20, "webhooks_disable_after": 0.4,
-              "webhooks_disable_min_failures": 4}
+    policy = {
+        **FAST,
+        "webhooks_retry_schedule": [0.05] * 20,
+        "webhooks_disable_after": 0.4,
+        "webhooks_disable_min_failures": 4,
+    }
     with running_service(tmp_path, "sqlite", **policy) as svc:
         receiver.script("/failing", Answer(500))
         endpoint = create_endpoint(svc, receiver.url("/failing"))
         emit(svc, "render.succeeded")
-        body = wait_for(lambda: (b := svc.get(f"/v1/webhook_endpoints/{endpoint['id']}").json())
-                        and not b["enabled"] and b)
+        body = wait_for(
+            lambda: (
+                (b := svc.get(f"/v1/webhook_endpoints/{endpoint['id']}").json()) and not b["enabled"] and b
+            )
+        )
         assert body["disabled_reason"] == "failing"
         count = len(receiver.at("/failing"))
         assert count >= 4
@@ -408,7 +456,9 @@ def test_timeouts_and_redirects_are_failures(tmp_path: Path, receiver: Receiver)
         moved = create_endpoint(svc, receiver.url("/moved"))
         emit(svc, "render.succeeded")
         for endpoint, error in ((slow, "timeout"), (moved, "http_status")):
-            message = wait_for(lambda e=endpoint: [m for m in messages(svc, e["id"]) if m["attempts"] == 1])[0]
+            message = wait_for(lambda e=endpoint: [m for m in messages(svc, e["id"]) if m["attempts"] == 1])[
+                0
+            ]
             (attempt,) = attempts(svc, endpoint["id"], message["id"])
             assert attempt["error_class"] == error, attempt
             assert message["status"] == "pending" and message["next_attempt_at"]  # retried later
@@ -434,12 +484,18 @@ def test_a_claim_queued_past_its_lease_is_sent_once(tmp_path: Path, receiver: Re
     """Two deliveries claimed together for an endpoint with room for one at a time: the second
     waits for its slot longer than its lease, while maintenance takes expired leases back. It
     is sent once (its lease is renewed when it gets the slot), never by two tasks."""
-    with running_service(tmp_path, "sqlite", webhooks_dispatcher=False, webhooks_timeout=4.0,
-                         webhooks_max_in_flight=1, **FAST) as svc:
+    with running_service(
+        tmp_path, "sqlite", webhooks_dispatcher=False, webhooks_timeout=4.0, webhooks_max_in_flight=1, **FAST
+    ) as svc:
         receiver.script("/slow", Answer(delay=3.5))
         endpoint = create_endpoint(svc, receiver.url("/slow"))
-        dispatcher = WebhookDispatcher(svc.services.sessions, svc.services.settings,
-                                       SecretBox(svc.services.secrets.pepper), lease_margin=0.5, poll_interval=0.2)
+        dispatcher = WebhookDispatcher(
+            svc.services.sessions,
+            svc.services.settings,
+            SecretBox(svc.services.secrets.pepper),
+            lease_margin=0.5,
+            poll_interval=0.2,
+        )
         dispatcher.start()
         try:
             emit(svc, "render.succeeded", "rnd_a")
@@ -452,7 +508,9 @@ def test_a_claim_queued_past_its_lease_is_sent_once(tmp_path: Path, receiver: Re
     assert len(per_message) == 2 and set(per_message.values()) == {1}, per_message
 
 
-def test_secret_rotation_signs_with_both_secrets_during_the_overlap(hooked: Service, receiver: Receiver) -> None:
+def test_secret_rotation_signs_with_both_secrets_during_the_overlap(
+    hooked: Service, receiver: Receiver
+) -> None:
     svc = hooked
     endpoint = create_endpoint(svc, receiver.url("/rot"))
     old = endpoint["secret"]
@@ -500,8 +558,11 @@ def test_concurrent_rotations_never_lose_a_secret(kind: str, tmp_path: Path) -> 
                 conn.execute(text("LOCK TABLE webhook_endpoints IN EXCLUSIVE MODE"))
 
             def rotate(n: int) -> None:
-                out[n] = httpx.post(f"{base}/v1/webhook_endpoints/{endpoint['id']}/rotate_secret",
-                                    headers=svc.headers(), timeout=30)
+                out[n] = httpx.post(
+                    f"{base}/v1/webhook_endpoints/{endpoint['id']}/rotate_secret",
+                    headers=svc.headers(),
+                    timeout=30,
+                )
 
             threads = [threading.Thread(target=rotate, args=(n,)) for n in range(2)]
             for thread in threads:
@@ -512,8 +573,9 @@ def test_concurrent_rotations_never_lose_a_secret(kind: str, tmp_path: Path) -> 
                 thread.join(30)
         statuses = sorted(r.status_code for r in out.values())
         # (on a loaded machine a request may reach SQLite only after the other committed: 200, 200)
-        assert statuses in ([[200, 409], [200, 200]] if kind == "sqlite" else [[200, 200]]), \
-            [r.text for r in out.values()]
+        assert statuses in ([[200, 409], [200, 200]] if kind == "sqlite" else [[200, 200]]), [
+            r.text for r in out.values()
+        ]
         returned = {r.json()["secret"] for r in out.values() if r.status_code == 200}
         box = SecretBox(svc.services.secrets.pepper)
         with svc.services.sessions() as db:
@@ -557,8 +619,13 @@ def test_test_ping_and_manual_retry(hooked: Service, receiver: Receiver) -> None
 @contextmanager
 def app_on(url: str, data_dir: Path, **settings: Any) -> Iterator[Service]:
     """One life of the service on an existing database (a process start and a clean stop)."""
-    config = Settings(data_dir=data_dir, database_url=url, workers=0, _env_file=None,  # type: ignore[call-arg]
-                      **{**FAST, **settings})
+    config = Settings(
+        data_dir=data_dir,
+        database_url=url,
+        workers=0,
+        _env_file=None,  # type: ignore[call-arg]
+        **{**FAST, **settings},
+    )
     services = open_services(config)
     token = bootstrap(services)
     try:
@@ -579,8 +646,13 @@ def test_a_restart_mid_retry_delivers_exactly_once(kind: str, tmp_path: Path, re
             secret = endpoint["secret"]
             emit(first, "render.succeeded")
             receiver.wait("/restart", 1)
-            wait_for(lambda: [m for m in messages(first, endpoint["id"]) if m["attempts"] == 1
-                              and m["status"] == "pending"])
+            wait_for(
+                lambda: [
+                    m
+                    for m in messages(first, endpoint["id"])
+                    if m["attempts"] == 1 and m["status"] == "pending"
+                ]
+            )
             token = first.token
         # the process is gone with the retry waiting in the database
         assert len(receiver.at("/restart")) == 1
@@ -646,11 +718,17 @@ def test_a_claim_taken_over_is_neither_sent_nor_judged_by_its_old_holder(kind: s
         assert heir._recover_expired() == 1
         (again,) = heir._claim()
         assert not stalled._renew(claim) and heir._renew(again)
-        late = Outcome(attempted_at=utcnow(), duration_ms=5.0, status=410, error_class="http_status",
-                       error="HTTP 410: not a 2xx")
+        late = Outcome(
+            attempted_at=utcnow(),
+            duration_ms=5.0,
+            status=410,
+            error_class="http_status",
+            error="HTTP 410: not a 2xx",
+        )
         with svc.services.sessions() as db:
-            statuses = record_outcomes(db, [(claim, late)], svc.services.settings, dispatcher="stalled",
-                                       rng=random.Random(1))
+            statuses = record_outcomes(
+                db, [(claim, late)], svc.services.settings, dispatcher="stalled", rng=random.Random(1)
+            )
         assert statuses == ["superseded"]
         shown = svc.get(f"/v1/webhook_endpoints/{endpoint['id']}").json()
         assert shown["enabled"] and shown["health"]["failures_since_success"] == 0
@@ -668,8 +746,12 @@ def test_two_dispatchers_send_each_message_once(kind: str, tmp_path: Path, recei
     with running_service(tmp_path, kind, webhooks_dispatcher=False, **FAST) as svc:
         endpoint = create_endpoint(svc, receiver.url("/pair"))
         box = SecretBox(svc.services.secrets.pepper)
-        pair = [WebhookDispatcher(svc.services.sessions, svc.services.settings, box, name=f"d{i}", poll_interval=0.05)
-                for i in range(2)]
+        pair = [
+            WebhookDispatcher(
+                svc.services.sessions, svc.services.settings, box, name=f"d{i}", poll_interval=0.05
+            )
+            for i in range(2)
+        ]
         for dispatcher in pair:
             dispatcher.start()
         try:
@@ -696,8 +778,14 @@ def test_an_event_committed_late_is_not_skipped(tmp_path: Path, receiver: Receiv
         endpoint = create_endpoint(svc, receiver.url("/late"))
         late = svc.services.sessions()
         try:
-            record_event(late, workspace_id=workspace_id(svc), type="render.started", resource_type="render",
-                         resource_id="rnd_01late", data={"id": "rnd_01late"})
+            record_event(
+                late,
+                workspace_id=workspace_id(svc),
+                type="render.started",
+                resource_type="render",
+                resource_id="rnd_01late",
+                data={"id": "rnd_01late"},
+            )
             late.flush()  # seq taken, not committed
             emit(svc, "render.succeeded", "rnd_02early")
             time.sleep(1.0)
@@ -710,8 +798,14 @@ def test_an_event_committed_late_is_not_skipped(tmp_path: Path, receiver: Receiv
         # a rolled-back event leaves a gap for ever: it is passed once its transaction ended
         doomed = svc.services.sessions()
         try:
-            record_event(doomed, workspace_id=workspace_id(svc), type="render.failed", resource_type="render",
-                         resource_id="rnd_03doomed", data={"id": "rnd_03doomed"})
+            record_event(
+                doomed,
+                workspace_id=workspace_id(svc),
+                type="render.failed",
+                resource_type="render",
+                resource_id="rnd_03doomed",
+                data={"id": "rnd_03doomed"},
+            )
             doomed.flush()
             emit(svc, "render.succeeded", "rnd_04after")
             time.sleep(0.5)
@@ -727,8 +821,12 @@ def test_an_event_committed_late_is_not_skipped(tmp_path: Path, receiver: Receiv
 
 def test_endpoint_crud_audit_and_secrets_at_rest(hooked: Service, receiver: Receiver) -> None:
     svc = hooked
-    created = create_endpoint(svc, receiver.url("/crud"), event_types=["render.*", "asset.ready", "render.*"],
-                              description="CMS publisher")
+    created = create_endpoint(
+        svc,
+        receiver.url("/crud"),
+        event_types=["render.*", "asset.ready", "render.*"],
+        description="CMS publisher",
+    )
     assert created["event_types"] == ["render.*", "asset.ready"]
     assert re.fullmatch(r"whsec_[A-Za-z0-9+/]{43}=", created["secret"])
     endpoint_id = created["id"]
@@ -741,13 +839,20 @@ def test_endpoint_crud_audit_and_secrets_at_rest(hooked: Service, receiver: Rece
         stored = db.get(WebhookEndpoint, endpoint_id)
         assert stored is not None and created["secret"] not in stored.secret
         assert created["secret"].removeprefix("whsec_") not in stored.secret
-    r = svc.client.patch(f"/v1/webhook_endpoints/{endpoint_id}", headers=svc.headers(),
-                         json={"event_types": ["*"], "description": "everything"})
+    r = svc.client.patch(
+        f"/v1/webhook_endpoints/{endpoint_id}",
+        headers=svc.headers(),
+        json={"event_types": ["*"], "description": "everything"},
+    )
     assert r.status_code == 200 and r.json()["event_types"] == ["*"]
-    r = svc.client.patch(f"/v1/webhook_endpoints/{endpoint_id}", headers=svc.headers(), json={"enabled": False})
+    r = svc.client.patch(
+        f"/v1/webhook_endpoints/{endpoint_id}", headers=svc.headers(), json={"enabled": False}
+    )
     assert r.json()["enabled"] is False and r.json()["disabled_reason"] == "manual"
     assert svc.get("/v1/webhook_endpoints", params={"enabled": "true"}).json()["data"] == []
-    r = svc.client.patch(f"/v1/webhook_endpoints/{endpoint_id}", headers=svc.headers(), json={"enabled": True})
+    r = svc.client.patch(
+        f"/v1/webhook_endpoints/{endpoint_id}", headers=svc.headers(), json={"enabled": True}
+    )
     assert r.json()["enabled"] is True
     # validation: located errors, unknown members refused
     r = svc.post("/v1/webhook_endpoints", json={"url": receiver.url(), "event_types": ["render..x"]})
@@ -755,18 +860,34 @@ def test_endpoint_crud_audit_and_secrets_at_rest(hooked: Service, receiver: Rece
     r = svc.post("/v1/webhook_endpoints", json={"url": receiver.url(), "events": ["*"]})
     assert r.status_code == 422 and r.json()["errors"][0]["pointer"] == "#/events"
     r = svc.post("/v1/webhook_endpoints", json={"url": "ftp://example.com/x"})
-    assert r.status_code == 422 and r.json()["code"] == "url-not-allowed" and r.json()["errors"][0]["pointer"] == "#/url"
-    r = svc.post(f"/v1/webhook_endpoints/{endpoint_id}/recover",
-                 json={"since": "2026-11-28T10:00:00Z", "until": "2026-11-28T09:00:00Z"})
+    assert (
+        r.status_code == 422
+        and r.json()["code"] == "url-not-allowed"
+        and r.json()["errors"][0]["pointer"] == "#/url"
+    )
+    r = svc.post(
+        f"/v1/webhook_endpoints/{endpoint_id}/recover",
+        json={"since": "2026-11-28T10:00:00Z", "until": "2026-11-28T09:00:00Z"},
+    )
     assert r.status_code == 422 and r.json()["errors"][0]["pointer"] == "#/until"
     r = svc.client.delete(f"/v1/webhook_endpoints/{endpoint_id}", headers=svc.headers())
     assert r.status_code == 204
     assert svc.get(f"/v1/webhook_endpoints/{endpoint_id}").status_code == 404
     with svc.services.sessions() as db:
-        actions = list(db.scalars(select(AuditEntry.action).where(AuditEntry.resource_id == endpoint_id)
-                                  .order_by(AuditEntry.created_at, AuditEntry.id)))
-    assert actions == ["webhook_endpoint.created", "webhook_endpoint.updated", "webhook_endpoint.disabled",
-                       "webhook_endpoint.enabled", "webhook_endpoint.deleted"]
+        actions = list(
+            db.scalars(
+                select(AuditEntry.action)
+                .where(AuditEntry.resource_id == endpoint_id)
+                .order_by(AuditEntry.created_at, AuditEntry.id)
+            )
+        )
+    assert actions == [
+        "webhook_endpoint.created",
+        "webhook_endpoint.updated",
+        "webhook_endpoint.disabled",
+        "webhook_endpoint.enabled",
+        "webhook_endpoint.deleted",
+    ]
 
 
 def test_creation_is_idempotent_and_replays_the_secret(sqlite_service: Service) -> None:
@@ -792,11 +913,19 @@ def test_a_renders_events_arrive_signed(kind: str, tmp_path: Path, receiver: Rec
         r = svc.post("/v1/renders", json={"edit": COLOUR})
         assert r.status_code == 202, r.text
         render_id = r.json()["id"]
-        got = wait_for(lambda: (found := receiver.at("/cms")) and any(
-            json.loads(x.body)["type"] in ("render.succeeded", "render.failed") for x in found) and found, 60)
+        got = wait_for(
+            lambda: (
+                (found := receiver.at("/cms"))
+                and any(json.loads(x.body)["type"] in ("render.succeeded", "render.failed") for x in found)
+                and found
+            ),
+            60,
+        )
         payloads = {json.loads(x.body)["type"]: verify(endpoint["secret"], x) for x in got}
         assert {"render.queued", "render.succeeded"} <= set(payloads), list(payloads)
-        assert all(p["data"]["id"] == render_id and p["data"]["object"] == "render" for p in payloads.values())
+        assert all(
+            p["data"]["id"] == render_id and p["data"]["object"] == "render" for p in payloads.values()
+        )
         assert payloads["render.succeeded"]["data"]["state"] == "succeeded"
         assert len({x.webhook_id for x in got}) == len(got)
         with svc.services.sessions() as db:  # the webhook-id is derived from the outbox event's id
@@ -821,8 +950,13 @@ def check_openapi_examples(c: Any, svc: Service) -> None:
     c.send_examples("POST", one + "/rotate_secret", params=lambda: target)
     ping = c.call("POST", one + "/test", params=target, expect=202).json()
     message = {**target, "message_id": ping["id"]}
-    wait_for(lambda: svc.get(f"{base}/{endpoint['id']}/messages/{ping['id']}").json()["status"] != "sending"
-             and svc.get(f"{base}/{endpoint['id']}/messages/{ping['id']}").json()["attempts"] >= 1, 20)
+    wait_for(
+        lambda: (
+            svc.get(f"{base}/{endpoint['id']}/messages/{ping['id']}").json()["status"] != "sending"
+            and svc.get(f"{base}/{endpoint['id']}/messages/{ping['id']}").json()["attempts"] >= 1
+        ),
+        20,
+    )
     c.call("GET", one + "/messages", params=target, expect=200)
     c.call("GET", one + "/messages/{message_id}", params=message, expect=200)
     c.call("GET", one + "/messages/{message_id}/attempts", params=message, expect=200)
@@ -859,31 +993,50 @@ def record(root: Path) -> dict[str, Any]:
         keep(name, r.json())
 
     try:
-        with running_service(root / "hooks", "sqlite", workers=1,
-                             **{**FAST, "webhooks_retry_schedule": [1, 1, 1, 60]}) as svc:
+        with running_service(
+            root / "hooks", "sqlite", workers=1, **{**FAST, "webhooks_retry_schedule": [1, 1, 1, 60]}
+        ) as svc:
             base = receiver.url("")
             receiver.per_message["/reelforge"] = [
                 Answer(503, b'{"error":"database unavailable"}', {"Content-Type": "application/json"}),
-                Answer(500, b"Internal Server Error"), Answer(502, b"Bad Gateway"),
-                Answer(200, b'{"received":true}', {"Content-Type": "application/json"})]
-            body = keep("ENDPOINT_CREATE", {"url": f"{base}/reelforge", "event_types": ["render.*", "asset.ready"],
-                                            "description": "CMS: publish finished renders"})
+                Answer(500, b"Internal Server Error"),
+                Answer(502, b"Bad Gateway"),
+                Answer(200, b'{"received":true}', {"Content-Type": "application/json"}),
+            ]
+            body = keep(
+                "ENDPOINT_CREATE",
+                {
+                    "url": f"{base}/reelforge",
+                    "event_types": ["render.*", "asset.ready"],
+                    "description": "CMS: publish finished renders",
+                },
+            )
             r = svc.post("/v1/webhook_endpoints", json=body)
             created = ok("ENDPOINT_CREATED", r, 201)
             keep("ENDPOINT_CREATED_HEADERS", {"Location": r.headers["location"]})
             one = f"/v1/webhook_endpoints/{created['id']}"
-            svc.post("/v1/webhook_endpoints", json={"url": f"{base}/audit", "event_types": ["*"],
-                                                    "description": "audit trail"})
+            svc.post(
+                "/v1/webhook_endpoints",
+                json={"url": f"{base}/audit", "event_types": ["*"], "description": "audit trail"},
+            )
             ok("ENDPOINT_LIST", svc.get("/v1/webhook_endpoints?limit=2"), 200)
             r = svc.post("/v1/renders", json={"edit": COLOUR, "metadata": {"cms_entry": "post-4711"}})
             assert r.status_code == 202, r.text
-            message = wait_for(lambda: [m for m in messages(svc, created["id"], status="succeeded")
-                                        if m["attempts"] == 4 and m["event_type"] == "render.succeeded"], 60)[0]
+            message = wait_for(
+                lambda: [
+                    m
+                    for m in messages(svc, created["id"], status="succeeded")
+                    if m["attempts"] == 4 and m["event_type"] == "render.succeeded"
+                ],
+                60,
+            )[0]
             ok("MESSAGE", svc.get(f"{one}/messages/{message['id']}"), 200)
             ok("ATTEMPT_LIST", svc.get(f"{one}/messages/{message['id']}/attempts"), 200)
             ok("ENDPOINT", svc.get(one), 200)
-            body = keep("ENDPOINT_UPDATE", {"event_types": ["render.*", "asset.*"],
-                                            "description": "CMS: renders and assets"})
+            body = keep(
+                "ENDPOINT_UPDATE",
+                {"event_types": ["render.*", "asset.*"], "description": "CMS: renders and assets"},
+            )
             ok("ENDPOINT_UPDATED", svc.client.patch(one, headers=svc.headers(), json=body), 200)
             body = keep("ENDPOINT_ROTATE", {"grace_seconds": 3600})
             ok("ENDPOINT_ROTATED", svc.post(f"{one}/rotate_secret", json=body), 200)
@@ -893,31 +1046,57 @@ def record(root: Path) -> dict[str, Any]:
             del receiver.per_message["/reelforge"]
             receiver.script("/reelforge", Answer(500, b"Internal Server Error"))
             svc.post("/v1/renders", json={"edit": COLOUR, "metadata": {"cms_entry": "post-4712"}})
-            wait_for(lambda: len([m for m in messages(svc, created["id"], status="pending")
-                                  if m["attempts"] >= 1]) >= 2, 60)
+            wait_for(
+                lambda: (
+                    len([m for m in messages(svc, created["id"], status="pending") if m["attempts"] >= 1])
+                    >= 2
+                ),
+                60,
+            )
             receiver.script("/reelforge", Answer(410, b"gone"))
             wait_for(lambda: not svc.get(one).json()["enabled"], 60)
             problem("ERROR_ENDPOINT_DISABLED", svc.post(f"{one}/test"), 409, "conflict")
             ok("MESSAGE_LIST", svc.get(f"{one}/messages?status=failed&limit=2"), 200)
-            receiver.script("/reelforge", Answer(200, b'{"received":true}', {"Content-Type": "application/json"}))
+            receiver.script(
+                "/reelforge", Answer(200, b'{"received":true}', {"Content-Type": "application/json"})
+            )
             ok("ENDPOINT_ENABLED", svc.post(f"{one}/enable"), 200)
             failed = messages(svc, created["id"], status="failed")[0]
             ok("MESSAGE_RETRIED", svc.post(f"{one}/messages/{failed['id']}/retry"), 202)
             body = keep("RECOVER", {"since": created["created_at"]})
             recovered = ok("RECOVERED", svc.post(f"{one}/recover", json=body), 202)
             assert recovered["messages"] >= 1, recovered
-            r = svc.post(f"{one}/recover", json={"since": "2026-11-28T10:00:00Z", "until": "2026-11-28T09:00:00Z"})
+            r = svc.post(
+                f"{one}/recover", json={"since": "2026-11-28T10:00:00Z", "until": "2026-11-28T09:00:00Z"}
+            )
             problem("ERROR_RECOVER_WINDOW", r, 422, "validation-error")
             reader = svc.new_key("renders:read")
-            problem("ERROR_SCOPE_WEBHOOKS_READ", svc.get("/v1/webhook_endpoints", token=reader), 403,
-                    "insufficient-scope")
-            problem("ERROR_SCOPE_WEBHOOKS_WRITE", svc.post("/v1/webhook_endpoints", token=reader, json={}), 403,
-                    "insufficient-scope")
-            problem("ERROR_ENDPOINT_NOT_FOUND", svc.get(f"/v1/webhook_endpoints/we_{NO_SUCH}"), 404, "not-found")
-            problem("ERROR_MESSAGE_NOT_FOUND", svc.get(f"{one}/messages/msg_{NO_SUCH}/attempts"), 404, "not-found")
-            r = svc.post("/v1/webhook_endpoints", json={"url": "https://hooks.example.com/x",
-                                                        "event_types": ["Render.Succeeded"],
-                                                        "secret": "mine"})
+            problem(
+                "ERROR_SCOPE_WEBHOOKS_READ",
+                svc.get("/v1/webhook_endpoints", token=reader),
+                403,
+                "insufficient-scope",
+            )
+            problem(
+                "ERROR_SCOPE_WEBHOOKS_WRITE",
+                svc.post("/v1/webhook_endpoints", token=reader, json={}),
+                403,
+                "insufficient-scope",
+            )
+            problem(
+                "ERROR_ENDPOINT_NOT_FOUND", svc.get(f"/v1/webhook_endpoints/we_{NO_SUCH}"), 404, "not-found"
+            )
+            problem(
+                "ERROR_MESSAGE_NOT_FOUND", svc.get(f"{one}/messages/msg_{NO_SUCH}/attempts"), 404, "not-found"
+            )
+            r = svc.post(
+                "/v1/webhook_endpoints",
+                json={
+                    "url": "https://hooks.example.com/x",
+                    "event_types": ["Render.Succeeded"],
+                    "secret": "mine",
+                },
+            )
             problem("ERROR_ENDPOINT_VALIDATION", r, 422, "validation-error")
         with running_service(root / "strict", "sqlite") as strict:
             r = strict.post("/v1/webhook_endpoints", json={"url": "https://169.254.169.254/latest/meta-data"})
@@ -935,10 +1114,17 @@ def record(root: Path) -> dict[str, Any]:
 def write_examples(kept: dict[str, Any]) -> None:
     source = EXAMPLES_MODULE.read_text()
     start, end = source.index(BEGIN), source.index(END)
-    lines = [BEGIN, "# Recorded by `python tests/test_webhooks.py` from a running service; do not edit by hand.", ""]
+    lines = [
+        BEGIN,
+        "# Recorded by `python tests/test_webhooks.py` from a running service; do not edit by hand.",
+        "",
+    ]
     for name, value in kept.items():
-        lines.append(f"{name}: Any = {pprint.pformat(value, width=110, sort_dicts=False)}"
-                     .replace("\n", "\n" + " " * (len(name) + 8)))
+        lines.append(
+            f"{name}: Any = {pprint.pformat(value, width=110, sort_dicts=False)}".replace(
+                "\n", "\n" + " " * (len(name) + 8)
+            )
+        )
     EXAMPLES_MODULE.write_text(source[:start] + "\n".join(lines) + "\n" + source[end:])
 
 

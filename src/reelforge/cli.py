@@ -48,20 +48,27 @@ EXIT_CANCELLED = 130
 
 EditArg = Annotated[Path, typer.Argument(help="The edit file (JSON).", show_default=False)]
 VarsOpt = Annotated[
-    Path | None, typer.Option("--vars", help="A JSON file of values for {{placeholders}}.", show_default=False)
+    Path | None,
+    typer.Option("--vars", help="A JSON file of values for {{placeholders}}.", show_default=False),
 ]
 LocaleOpt = Annotated[
-    str | None, typer.Option("--locale", help="For a template: the locale whose values to use (e.g. fr).",
-                             show_default=False)
+    str | None,
+    typer.Option(
+        "--locale", help="For a template: the locale whose values to use (e.g. fr).", show_default=False
+    ),
 ]
 
 
 def _print_problems(exc: EditError, source: str) -> None:
     # One problem per line, never wrapped: people grep and paste these lines.
-    err.print(f"[bold red]{source}: {len(exc.problems)} problem{'s' if len(exc.problems) != 1 else ''}[/]",
-              soft_wrap=True)
+    err.print(
+        f"[bold red]{source}: {len(exc.problems)} problem{'s' if len(exc.problems) != 1 else ''}[/]",
+        soft_wrap=True,
+    )
     for p in exc.problems:
-        err.print(f"  [cyan]{_escape(p.pointer or '/')}[/]: {_escape(p.message)}", highlight=False, soft_wrap=True)
+        err.print(
+            f"  [cyan]{_escape(p.pointer or '/')}[/]: {_escape(p.message)}", highlight=False, soft_wrap=True
+        )
 
 
 def _escape(text: str) -> str:
@@ -95,8 +102,16 @@ def _local_asset_info(base: Path) -> Any:
         if not path.is_file():
             return None
         suffix = path.suffix.lower()
-        fixed = {".srt": "subtitles", ".vtt": "subtitles", ".ass": "subtitles", ".ssa": "subtitles",
-                 ".ttf": "font", ".otf": "font", ".ttc": "font", ".cube": "lut"}
+        fixed = {
+            ".srt": "subtitles",
+            ".vtt": "subtitles",
+            ".ass": "subtitles",
+            ".ssa": "subtitles",
+            ".ttf": "font",
+            ".otf": "font",
+            ".ttc": "font",
+            ".cube": "lut",
+        }
         if suffix in fixed:
             return {"kind": fixed[suffix]}
         try:
@@ -123,21 +138,30 @@ def _load(edit_path: Path, vars_path: Path | None, locale: str | None = None) ->
     try:
         if not is_template_document(document):
             if locale is not None:
-                err.print(f"[red]{_escape(str(edit_path))} is an edit, not a template: --locale picks a "
-                          "template's per-locale values[/]")
+                err.print(
+                    f"[red]{_escape(str(edit_path))} is an edit, not a template: --locale picks a "
+                    "template's per-locale values[/]"
+                )
                 raise typer.Exit(EXIT_INVALID)
             return load_edit(edit_path, variables)
         assert isinstance(document, dict)
         template = parse_template(document)
         # Brand kits live in the service; here a {{brand.…}} has nothing to fill it.
-        branded = [Problem("/edit" + where, f"no value for {{{{{name}}}}}: brand kits are filled by the service",
-                           "unknown_variable")
-                   for name, wheres in find_placeholders(template.edit).items() if name.startswith("brand.")
-                   for where in wheres]
+        branded = [
+            Problem(
+                "/edit" + where,
+                f"no value for {{{{{name}}}}}: brand kits are filled by the service",
+                "unknown_variable",
+            )
+            for name, wheres in find_placeholders(template.edit).items()
+            if name.startswith("brand.")
+            for where in wheres
+        ]
         if branded:
             raise EditError(branded)
-        filled = fill_template(template, variables or {}, locale=locale,
-                               asset_info=_local_asset_info(edit_path.resolve().parent))
+        filled = fill_template(
+            template, variables or {}, locale=locale, asset_info=_local_asset_info(edit_path.resolve().parent)
+        )
         return parse_edit(filled, placeholders=False)  # a value's "{{…}}" is its text
     except EditError as exc:
         _print_problems(exc, str(edit_path) if vars_path is None else f"{edit_path} with {vars_path}")
@@ -157,14 +181,18 @@ def validate(edit_path: EditArg, vars_path: VarsOpt = None, locale: LocaleOpt = 
             _print_problems(exc, str(edit_path))
             raise typer.Exit(EXIT_INVALID) from None
     outputs = ", ".join(f"{o.path.name} ({o.width}x{o.height})" for o in plan.outputs)
-    out.print(f"[green]valid[/]: {float(plan.duration):.3f} s, {len(plan.outputs)} output(s): {_escape(outputs)}")
+    out.print(
+        f"[green]valid[/]: {float(plan.duration):.3f} s, {len(plan.outputs)} output(s): {_escape(outputs)}"
+    )
 
 
 @app.command()
 def plan(
     edit_path: EditArg,
     vars_path: VarsOpt = None,
-    output_dir: Annotated[Path, typer.Option("-o", "--output-dir", help="Where outputs would go.")] = Path("out"),
+    output_dir: Annotated[Path, typer.Option("-o", "--output-dir", help="Where outputs would go.")] = Path(
+        "out"
+    ),
     as_json: Annotated[bool, typer.Option("--json", help="Print the plan as JSON.")] = False,
     locale: LocaleOpt = None,
 ) -> None:
@@ -173,7 +201,9 @@ def plan(
     base = edit_path.resolve().parent
     work = Path(tempfile.gettempdir()) / "reelforge-plan"
     try:
-        render_plan, _ = plan_edit(edit, resolver=LocalResolver(base), out_dir=output_dir.resolve(), work_dir=work)
+        render_plan, _ = plan_edit(
+            edit, resolver=LocalResolver(base), out_dir=output_dir.resolve(), work_dir=work
+        )
     except EditError as exc:
         _print_problems(exc, str(edit_path))
         raise typer.Exit(EXIT_INVALID) from None
@@ -185,32 +215,49 @@ def plan(
                 f"{fps.numerator}/{fps.denominator}": {
                     "frames": tl.frames,
                     "clips": [
-                        {"pointer": c.pointer, "start_frame": c.start, "frames": c.length, "type": c.clip.asset.type}
+                        {
+                            "pointer": c.pointer,
+                            "start_frame": c.start,
+                            "frames": c.length,
+                            "type": c.clip.asset.type,
+                        }
                         for c in tl.clips()
                     ],
                 }
                 for fps, tl in render_plan.timelines.items()
             },
             "outputs": [
-                {"path": str(o.path), "width": o.width, "height": o.height, "fps": str(o.fps), "frames": o.frames}
+                {
+                    "path": str(o.path),
+                    "width": o.width,
+                    "height": o.height,
+                    "fps": str(o.fps),
+                    "frames": o.frames,
+                }
                 for o in render_plan.outputs
             ],
-            "artifacts": [{"kind": a.kind, "path": str(a.path), "pointer": a.pointer} for a in render_plan.artifacts],
+            "artifacts": [
+                {"kind": a.kind, "path": str(a.path), "pointer": a.pointer} for a in render_plan.artifacts
+            ],
             "graph": render_plan.graph,
             "command": command,
         }
         out.print_json(data=doc)
         return
     for fps, tl in render_plan.timelines.items():
-        table = Table(title=f"timeline at {float(fps):g} fps: {tl.frames} frames ({float(tl.duration):.3f} s)")
+        table = Table(
+            title=f"timeline at {float(fps):g} fps: {tl.frames} frames ({float(tl.duration):.3f} s)"
+        )
         for col in ("clip", "type", "start", "frames", "end"):
             table.add_column(col)
         for c in tl.clips():
             table.add_row(c.pointer, c.clip.asset.type, str(c.start), str(c.length), str(c.end))
         out.print(table)
     for o in render_plan.outputs:
-        out.print(f"output [bold]{_escape(str(o.path))}[/]: {o.width}x{o.height} @ {float(o.fps):g} fps, "
-                  f"{o.frames} frames")
+        out.print(
+            f"output [bold]{_escape(str(o.path))}[/]: {o.width}x{o.height} @ {float(o.fps):g} fps, "
+            f"{o.frames} frames"
+        )
     out.print("\n[bold]filter graph[/]")
     out.print(render_plan.graph, markup=False, highlight=False)
     out.print("\n[bold]command[/]")
@@ -221,7 +268,9 @@ def plan(
 def render(
     edit_path: EditArg,
     vars_path: VarsOpt = None,
-    output_dir: Annotated[Path, typer.Option("-o", "--output-dir", help="Where to write the outputs.")] = Path("out"),
+    output_dir: Annotated[
+        Path, typer.Option("-o", "--output-dir", help="Where to write the outputs.")
+    ] = Path("out"),
     name: Annotated[str | None, typer.Option(help="Base name of the output files.")] = None,
     timeout: Annotated[float | None, typer.Option(help="Give up after this many seconds.")] = None,
     quiet: Annotated[bool, typer.Option("-q", "--quiet", help="No progress bar.")] = False,
@@ -232,8 +281,13 @@ def render(
     base = edit_path.resolve().parent
     cancel = CancelToken()
     previous = signal.signal(signal.SIGTERM, lambda *_: cancel.cancel())
-    columns = (TextColumn("[bold]rendering"), BarColumn(), TaskProgressColumn(), TextColumn("{task.fields[fps]}"),
-               TimeRemainingColumn())
+    columns = (
+        TextColumn("[bold]rendering"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TextColumn("{task.fields[fps]}"),
+        TimeRemainingColumn(),
+    )
     try:
         with Progress(*columns, console=err, disable=quiet, transient=True) as bar:
             task = bar.add_task("render", total=1.0, fps="")
@@ -241,8 +295,15 @@ def render(
             def on_progress(p: RenderProgress) -> None:
                 bar.update(task, completed=p.fraction, fps=f"{p.fps:.0f} fps" if p.fps else "")
 
-            result = render_edit(edit, out_dir=output_dir, base_dir=base, name=name or edit_path.stem,
-                                 on_progress=on_progress, cancel=cancel, timeout=timeout)
+            result = render_edit(
+                edit,
+                out_dir=output_dir,
+                base_dir=base,
+                name=name or edit_path.stem,
+                on_progress=on_progress,
+                cancel=cancel,
+                timeout=timeout,
+            )
     except EditError as exc:
         _print_problems(exc, str(edit_path))
         raise typer.Exit(EXIT_INVALID) from None
@@ -283,9 +344,27 @@ def probe_command(file: Annotated[Path, typer.Argument(help="A media file.", sho
 
 
 EXAMPLE_EDIT = {
-    "timeline": {"background": "#1d3557", "tracks": [{"clips": [
-        {"asset": {"type": "text", "text": "Hello from Reelforge", "animation_in": {"type": "pop"}}, "length": 3}]}]},
-    "outputs": [{"resolution": "720p", "aspect_ratio": "16:9"}, {"resolution": "720p", "aspect_ratio": "9:16"}],
+    "timeline": {
+        "background": "#1d3557",
+        "tracks": [
+            {
+                "clips": [
+                    {
+                        "asset": {
+                            "type": "text",
+                            "text": "Hello from Reelforge",
+                            "animation_in": {"type": "pop"},
+                        },
+                        "length": 3,
+                    }
+                ]
+            }
+        ],
+    },
+    "outputs": [
+        {"resolution": "720p", "aspect_ratio": "16:9"},
+        {"resolution": "720p", "aspect_ratio": "9:16"},
+    ],
 }
 
 
@@ -314,16 +393,21 @@ def serve(
         )
         out.print(f"  {token}\n", markup=False, highlight=False)
         out.print("Render an example (then GET the render's URL until its state is succeeded):\n")
-        curl = (f"curl -sS -X POST {base}/v1/renders -H 'Authorization: Bearer {token}' "
-                f"-H 'Content-Type: application/json' -d '{body}'")
+        curl = (
+            f"curl -sS -X POST {base}/v1/renders -H 'Authorization: Bearer {token}' "
+            f"-H 'Content-Type: application/json' -d '{body}'"
+        )
         out.print(f"  {curl}\n", markup=False, highlight=False, soft_wrap=True)
-    out.print(f"API docs: {base}/docs   database: {settings.resolved_database_url()}", markup=False, highlight=False)
+    out.print(
+        f"API docs: {base}/docs   database: {settings.resolved_database_url()}", markup=False, highlight=False
+    )
     # Our middleware logs every request with its id; uvicorn's own access log would repeat it.
     uvicorn.run(create_app(services=services), host=host, port=port, log_config=None, access_log=False)
 
 
-keys_app = typer.Typer(help="Manage API keys directly in the database (an admin tool for this machine).",
-                       no_args_is_help=True)
+keys_app = typer.Typer(
+    help="Manage API keys directly in the database (an admin tool for this machine).", no_args_is_help=True
+)
 app.add_typer(keys_app, name="keys")
 
 
@@ -371,7 +455,9 @@ def keys_create(
 
 
 @keys_app.command("list")
-def keys_list(workspace: Annotated[str | None, typer.Option(help="Workspace id (default: the first).")] = None) -> None:
+def keys_list(
+    workspace: Annotated[str | None, typer.Option(help="Workspace id (default: the first).")] = None,
+) -> None:
     """List API keys: prefix, scopes, last use; never the secret."""
     from sqlalchemy import select
 
@@ -384,8 +470,15 @@ def keys_list(workspace: Annotated[str | None, typer.Option(help="Workspace id (
     with services.sessions() as db:
         ws = _workspace_id(services, workspace)
         for k in db.scalars(select(ApiKey).where(ApiKey.workspace_id == ws).order_by(ApiKey.created_at)):
-            table.add_row(k.id, k.prefix + "…" + k.last4, k.name, " ".join(k.scopes), str(k.last_used_at or "-"),
-                          str(k.expires_at or "-"), str(k.revoked_at or "-"))
+            table.add_row(
+                k.id,
+                k.prefix + "…" + k.last4,
+                k.name,
+                " ".join(k.scopes),
+                str(k.last_used_at or "-"),
+                str(k.expires_at or "-"),
+                str(k.revoked_at or "-"),
+            )
     out.print(table)
 
 
@@ -408,7 +501,9 @@ def keys_revoke(key_id: Annotated[str, typer.Argument(help="The key's id (key_�
 @keys_app.command("roll")
 def keys_roll(
     key_id: Annotated[str, typer.Argument(help="The key's id (key_…).")],
-    grace: Annotated[int, typer.Option(help="Seconds the old key keeps working (max 7 days).", max=7 * 86400)] = 86400,
+    grace: Annotated[
+        int, typer.Option(help="Seconds the old key keeps working (max 7 days).", max=7 * 86400)
+    ] = 86400,
 ) -> None:
     """Issue a new key with the same scopes; the old one expires after the grace period."""
     from datetime import timedelta

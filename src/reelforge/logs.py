@@ -33,8 +33,11 @@ def configure_logging(fmt: str = "console", level: int = logging.INFO) -> None:
     )
     formatter = structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=shared,
-        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, structlog.processors.format_exc_info,
-                    renderer],
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            structlog.processors.format_exc_info,
+            renderer,
+        ],
     )
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(_AccessLineFormatter(formatter, json_lines=fmt == "json"))

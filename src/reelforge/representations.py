@@ -105,19 +105,36 @@ def render_json(render: Render, assets: OutputAssets, queue_position: int | None
     """The render resource; ``assets`` holds output assets and their tags by id (an output
     deleted since is left out); ``queue_position`` (while queued) from
     :func:`reelforge.jobs.worker.queue_positions`."""
-    outputs = [_output_json(ref, *assets[ref["asset_id"]]) for ref in output_refs(render)
-               if ref.get("asset_id") in assets]
+    outputs = [
+        _output_json(ref, *assets[ref["asset_id"]])
+        for ref in output_refs(render)
+        if ref.get("asset_id") in assets
+    ]
     return {
-        "id": render.id, "object": "render", "state": render.state, "queue_position": queue_position,
+        "id": render.id,
+        "object": "render",
+        "state": render.state,
+        "queue_position": queue_position,
         "progress": round(render.progress or 0.0, 1),
-        "eta_seconds": render.eta_seconds, "duration": render.duration, "project_id": render.project_id,
-        "revision": render.revision, "created_at": render.created_at, "started_at": render.started_at,
-        "finished_at": render.finished_at, "render_seconds": render_seconds(render), "attempts": render.attempts,
-        "cancel_requested": render.cancel_requested, "error": render.error, "outputs": outputs,
+        "eta_seconds": render.eta_seconds,
+        "duration": render.duration,
+        "project_id": render.project_id,
+        "revision": render.revision,
+        "created_at": render.created_at,
+        "started_at": render.started_at,
+        "finished_at": render.finished_at,
+        "render_seconds": render_seconds(render),
+        "attempts": render.attempts,
+        "cancel_requested": render.cancel_requested,
+        "error": render.error,
+        "outputs": outputs,
         "metadata": client_metadata(render),
         "brand": (render.meta or {}).get(BRAND_META),
-        "template": ({"id": render.template_id, "version": render.template_version, "locale": render.locale}
-                     if render.template_id else None),
+        "template": (
+            {"id": render.template_id, "version": render.template_version, "locale": render.locale}
+            if render.template_id
+            else None
+        ),
     }
 
 
@@ -126,7 +143,9 @@ def output_assets(db: Session, renders: Sequence[Render]) -> OutputAssets:
     if not ids:
         return {}
     tags: dict[str, list[str]] = {}
-    for asset_id, tag in db.execute(select(AssetTag.asset_id, AssetTag.tag).where(AssetTag.asset_id.in_(ids))):
+    for asset_id, tag in db.execute(
+        select(AssetTag.asset_id, AssetTag.tag).where(AssetTag.asset_id.in_(ids))
+    ):
         tags.setdefault(asset_id, []).append(tag)
     return {a.id: (a, tags.get(a.id, [])) for a in db.scalars(select(Asset).where(Asset.id.in_(ids)))}
 
@@ -135,13 +154,26 @@ def output_assets(db: Session, renders: Sequence[Render]) -> OutputAssets:
 
 
 def project_json(project: Project, edit: dict[str, Any]) -> dict[str, Any]:
-    return {"id": project.id, "object": "project", "name": project.name, "revision": project.revision,
-            "edit": edit, "created_at": project.created_at, "updated_at": project.updated_at,
-            "revisions_url": f"/v1/projects/{project.id}/revisions"}
+    return {
+        "id": project.id,
+        "object": "project",
+        "name": project.name,
+        "revision": project.revision,
+        "edit": edit,
+        "created_at": project.created_at,
+        "updated_at": project.updated_at,
+        "revisions_url": f"/v1/projects/{project.id}/revisions",
+    }
 
 
-def project_event_json(project: Project, *, revision: int | None = None, name: str | None = None,
-                       updated_at: Any = None, message: str | None = None) -> dict[str, Any]:
+def project_event_json(
+    project: Project,
+    *,
+    revision: int | None = None,
+    name: str | None = None,
+    updated_at: Any = None,
+    message: str | None = None,
+) -> dict[str, Any]:
     """A project for an event: its representation without ``edit`` (an edit can be large), plus
     the new revision's ``message``. ``revision``/``name``/``updated_at`` override the row's values
     when the change was written with a bulk UPDATE not yet reflected on ``project``."""
@@ -166,18 +198,36 @@ def record_render_event(db: Session, render: Render, type: str, queue_position: 
     pending changes first, or pass a refreshed row); a queued render's ``queue_position`` comes
     from :func:`reelforge.jobs.worker.queue_positions` (a module above this one)."""
     data = json_ready(render_json(render, output_assets(db, [render]), queue_position))
-    return record_event(db, workspace_id=render.workspace_id, type=type, resource_type="render",
-                        resource_id=render.id, data=data)
+    return record_event(
+        db,
+        workspace_id=render.workspace_id,
+        type=type,
+        resource_type="render",
+        resource_id=render.id,
+        data=data,
+    )
 
 
 def record_asset_event(db: Session, asset: Asset, tags: list[str], type: str = "asset.ready") -> Event:
-    return record_event(db, workspace_id=asset.workspace_id, type=type, resource_type="asset", resource_id=asset.id,
-                        data=json_ready(asset_json(asset, tags)))
+    return record_event(
+        db,
+        workspace_id=asset.workspace_id,
+        type=type,
+        resource_type="asset",
+        resource_id=asset.id,
+        data=json_ready(asset_json(asset, tags)),
+    )
 
 
 def record_project_event(db: Session, project: Project, type: str, **overrides: Any) -> Event:
-    return record_event(db, workspace_id=project.workspace_id, type=type, resource_type="project",
-                        resource_id=project.id, data=json_ready(project_event_json(project, **overrides)))
+    return record_event(
+        db,
+        workspace_id=project.workspace_id,
+        type=type,
+        resource_type="project",
+        resource_id=project.id,
+        data=json_ready(project_event_json(project, **overrides)),
+    )
 
 
 # ------------------------------------------------------------------ the event resource
@@ -185,6 +235,12 @@ def record_project_event(db: Session, project: Project, type: str, **overrides: 
 
 def event_json(event: Event) -> dict[str, Any]:
     """An event as ``GET /v1/events`` shows it (Standard-Webhooks-like: ``type``, ``data``)."""
-    return {"id": event.id, "object": "event", "type": event.type, "created_at": event.created_at,
-            "sequence": event.seq, "resource": {"type": event.resource_type, "id": event.resource_id},
-            "data": event.data}
+    return {
+        "id": event.id,
+        "object": "event",
+        "type": event.type,
+        "created_at": event.created_at,
+        "sequence": event.seq,
+        "resource": {"type": event.resource_type, "id": event.resource_id},
+        "data": event.data,
+    }

@@ -46,9 +46,14 @@ def open_services(settings: Settings) -> Services:
     migrate(url)
     engine = make_engine(url)
     secrets = ServerSecrets.load_or_create(settings.data_dir)
-    return Services(settings=settings, engine=engine, sessions=make_sessionmaker(engine),
-                    storage=LocalStorage(settings.resolved_storage_dir()), secrets=secrets,
-                    credentials=CredentialCache(secrets.pepper))
+    return Services(
+        settings=settings,
+        engine=engine,
+        sessions=make_sessionmaker(engine),
+        storage=LocalStorage(settings.resolved_storage_dir()),
+        secrets=secrets,
+        credentials=CredentialCache(secrets.pepper),
+    )
 
 
 def bootstrap(services: Services) -> str | None:
@@ -66,8 +71,9 @@ def bootstrap(services: Services) -> str | None:
         return token
 
 
-def create_app(settings: Settings | None = None, *, services: Services | None = None,
-               start_worker: bool = True) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, *, services: Services | None = None, start_worker: bool = True
+) -> FastAPI:
     settings = settings or (services.settings if services else Settings())
     ready: dict[str, Any] = {}
 
@@ -85,7 +91,9 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
             from reelforge.webhooks.signing import SecretBox
 
             name = f"{svc.settings.worker_name}:webhooks" if svc.settings.worker_name else None
-            dispatcher = WebhookDispatcher(svc.sessions, svc.settings, SecretBox(svc.secrets.pepper), name=name)
+            dispatcher = WebhookDispatcher(
+                svc.sessions, svc.settings, SecretBox(svc.secrets.pepper), name=name
+            )
             dispatcher.start()
             svc.extras["webhook_dispatcher"] = ready["webhook_dispatcher"] = dispatcher
         svc.previews()  # also queues the previews a stopped process left pending
@@ -100,8 +108,15 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
                 ready.pop("worker").stop()
                 svc.worker = None
 
-    app = FastAPI(title="Reelforge", version=__version__, description=DESCRIPTION, lifespan=lifespan,
-                  openapi_url="/openapi.json", docs_url="/docs", redoc_url=None)
+    app = FastAPI(
+        title="Reelforge",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        openapi_url="/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+    )
     app.state.services = services or open_services(settings)
     install_problem_handlers(app)
     install_idempotency(app)
@@ -112,9 +127,22 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         install_rate_limit_docs(app)
     app.add_middleware(RequestContextMiddleware)
     if settings.cors_origins:
-        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["*"],
-                           allow_headers=["*"], expose_headers=["X-Request-Id", "ETag", "Link", "Location", "RateLimit",
-                                                           "RateLimit-Policy", "Retry-After", "Idempotent-Replayed"])
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["*"],
+            allow_headers=["*"],
+            expose_headers=[
+                "X-Request-Id",
+                "ETag",
+                "Link",
+                "Location",
+                "RateLimit",
+                "RateLimit-Policy",
+                "Retry-After",
+                "Idempotent-Replayed",
+            ],
+        )
     app.include_router(system.router)
     app.include_router(keys.router)
     for module in (assets, projects, renders):

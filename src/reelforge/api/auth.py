@@ -37,7 +37,9 @@ class Principal:
     """``api_key`` or ``oauth``."""
 
 
-def _challenge(error: str | None = None, description: str | None = None, scope: str | None = None) -> dict[str, str]:
+def _challenge(
+    error: str | None = None, description: str | None = None, scope: str | None = None
+) -> dict[str, str]:
     parts = ['Bearer realm="api"']
     if error:
         parts.append(f'error="{error}"')
@@ -58,13 +60,20 @@ async def authenticate(request: Request) -> Principal:
         return cached
     header = request.headers.get("authorization")
     if not header:
-        raise ApiError("unauthenticated", "send an API key or access token as `Authorization: Bearer <token>`",
-                       headers=_challenge())
+        raise ApiError(
+            "unauthenticated",
+            "send an API key or access token as `Authorization: Bearer <token>`",
+            headers=_challenge(),
+        )
     scheme, _, token = header.partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token or " " in token:
-        raise ApiError("invalid-request", "the Authorization header must be `Bearer <token>`",
-                       headers=_challenge("invalid_request", "malformed Authorization header"), status=400)
+        raise ApiError(
+            "invalid-request",
+            "the Authorization header must be `Bearer <token>`",
+            headers=_challenge("invalid_request", "malformed Authorization header"),
+            status=400,
+        )
     refused: ApiError | None = getattr(request.state, "auth_refused", None)
     if refused is not None:  # verified once for this request already (rate limiter, hot read, route)
         raise refused
@@ -116,7 +125,11 @@ class CredentialCache:
         with self._lock:
             if len(self._entries) >= self._size:
                 self._entries.clear()
-            self._entries[hash_secret(self._pepper, token)] = (principal, time.monotonic() + self._ttl, expires)
+            self._entries[hash_secret(self._pepper, token)] = (
+                principal,
+                time.monotonic() + self._ttl,
+                expires,
+            )
 
     def clear(self) -> None:
         with self._lock:
@@ -155,15 +168,21 @@ def _from_jwt(token: str, services: Services) -> tuple[Principal, datetime | Non
         client = db.get(OAuthClient, claims.get("client_id", ""))
         if client is None or client.revoked_at is not None or client.workspace_id != claims.get("ws"):
             raise _invalid("the access token's client was revoked")
-    principal = Principal(client.workspace_id, expand_scopes(str(claims.get("scope", "")).split()), client.id, "oauth")
+    principal = Principal(
+        client.workspace_id, expand_scopes(str(claims.get("scope", "")).split()), client.id, "oauth"
+    )
     return principal, datetime.fromtimestamp(int(claims["exp"]), UTC)
 
 
 def check_scope(principal: Principal, scope: str) -> Principal:
     """``principal`` if it holds ``scope``; else 403 ``insufficient-scope``."""
     if scope not in principal.scopes:
-        raise ApiError("insufficient-scope", f"this needs the `{scope}` scope",
-                       headers=_challenge("insufficient_scope", None, scope), required_scope=scope)
+        raise ApiError(
+            "insufficient-scope",
+            f"this needs the `{scope}` scope",
+            headers=_challenge("insufficient_scope", None, scope),
+            required_scope=scope,
+        )
     return principal
 
 

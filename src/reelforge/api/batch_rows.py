@@ -37,7 +37,9 @@ from typing import Any
 
 __all__ = ["CsvRow", "parse_csv_rows"]
 
-_INDEXED = re.compile(r"^(?P<name>[A-Za-z_][A-Za-z0-9_-]*)(?:\.(?P<dot>\d+)|\[(?P<bracket>\d+)\])\.(?P<field>.+)$")
+_INDEXED = re.compile(
+    r"^(?P<name>[A-Za-z_][A-Za-z0-9_-]*)(?:\.(?P<dot>\d+)|\[(?P<bracket>\d+)\])\.(?P<field>.+)$"
+)
 _LOCALISED = re.compile(r"^(?P<name>[^@]+)@(?P<locale>[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*)$")
 """``title@pt-BR``: the locale tag as templates take it (spec.templates.LOCALE_PATTERN)."""
 LOCALES_KEY = "$locales"
@@ -92,25 +94,36 @@ def _typed(cell: str, kind: str | None) -> Any:
     return cell
 
 
-def parse_csv_rows(text: str, type_of: TypeOf,
-                   default_locale: str | None = None) -> tuple[list[CsvRow], list[dict[str, Any]]]:
+def parse_csv_rows(
+    text: str, type_of: TypeOf, default_locale: str | None = None
+) -> tuple[list[CsvRow], list[dict[str, Any]]]:
     """The rows of a CSV document, and the problems of the document as a whole (no header,
     duplicate or empty column names). Problems of a single line are on its :class:`CsvRow`."""
     reader = csv.reader(io.StringIO(text.lstrip("\ufeff")), strict=False)
     try:
         header = next(reader)
     except StopIteration:
-        return [], [{"line": 1, "detail": "the CSV is empty: its first line must name the columns", "code": "empty"}]
+        return [], [
+            {"line": 1, "detail": "the CSV is empty: its first line must name the columns", "code": "empty"}
+        ]
     except csv.Error as exc:
         return [], [{"line": 1, "detail": f"the header line is not valid CSV: {exc}", "code": "csv_invalid"}]
     names = [h.strip() for h in header]
     document: list[dict[str, Any]] = []
     for i, name in enumerate(names):
         if not name:
-            document.append({"line": 1, "column": i + 1, "detail": f"column {i + 1} has no name", "code": "empty_column"})
+            document.append(
+                {"line": 1, "column": i + 1, "detail": f"column {i + 1} has no name", "code": "empty_column"}
+            )
         elif names.index(name) != i:
-            document.append({"line": 1, "column": i + 1, "detail": f"the column {name!r} appears twice",
-                             "code": "duplicate_column"})
+            document.append(
+                {
+                    "line": 1,
+                    "column": i + 1,
+                    "detail": f"the column {name!r} appears twice",
+                    "code": "duplicate_column",
+                }
+            )
     if document:
         return [], document
     rows: list[CsvRow] = []
@@ -121,7 +134,11 @@ def parse_csv_rows(text: str, type_of: TypeOf,
         except StopIteration:
             break
         except csv.Error as exc:
-            rows.append(CsvRow(line, problems=[{"pointer": "", "detail": f"not valid CSV: {exc}", "code": "csv_invalid"}]))
+            rows.append(
+                CsvRow(
+                    line, problems=[{"pointer": "", "detail": f"not valid CSV: {exc}", "code": "csv_invalid"}]
+                )
+            )
             line = reader.line_num + 1
             continue
         start, line = line, reader.line_num + 1
@@ -131,13 +148,20 @@ def parse_csv_rows(text: str, type_of: TypeOf,
     return rows, []
 
 
-def _row(line: int, names: list[str], cells: list[str], type_of: TypeOf, default_locale: str | None) -> CsvRow:
+def _row(
+    line: int, names: list[str], cells: list[str], type_of: TypeOf, default_locale: str | None
+) -> CsvRow:
     row = CsvRow(line)
     if len(cells) > len(names):
         extra = len(cells) - len(names)
-        row.problems.append({"pointer": "", "detail": f"{len(cells)} cells where the header names {len(names)} "
-                                                      f"columns ({extra} too many; quote cells that hold commas)",
-                             "code": "too_many_cells"})
+        row.problems.append(
+            {
+                "pointer": "",
+                "detail": f"{len(cells)} cells where the header names {len(names)} "
+                f"columns ({extra} too many; quote cells that hold commas)",
+                "code": "too_many_cells",
+            }
+        )
         return row
     items: dict[str, dict[int, dict[str, Any]]] = {}
     localised: dict[str, dict[str, Any]] = {}
@@ -154,12 +178,19 @@ def _row(line: int, names: list[str], cells: list[str], type_of: TypeOf, default
         if indexed and type_of(indexed["name"], None) in ("list", None) and indexed["name"] not in names:
             variable, number = indexed["name"], int(indexed["dot"] or indexed["bracket"])
             if number >= MAX_LIST_ITEMS:
-                row.problems.append({"pointer": f"/{_escape(variable)}", "column": name,
-                                     "detail": f"at most {MAX_LIST_ITEMS} items in a list", "code": "too_many_items"})
+                row.problems.append(
+                    {
+                        "pointer": f"/{_escape(variable)}",
+                        "column": name,
+                        "detail": f"at most {MAX_LIST_ITEMS} items in a list",
+                        "code": "too_many_items",
+                    }
+                )
                 continue
             item_field = indexed["field"]
-            items.setdefault(variable, {}).setdefault(number, {})[item_field] = _typed(cell, type_of(variable,
-                                                                                                   item_field))
+            items.setdefault(variable, {}).setdefault(number, {})[item_field] = _typed(
+                cell, type_of(variable, item_field)
+            )
             row.columns[f"/{_escape(variable)}/{number}/{_escape(item_field)}"] = name
             continue
         row.values[name] = _typed(cell, type_of(name, None))
@@ -173,15 +204,21 @@ def _row(line: int, names: list[str], cells: list[str], type_of: TypeOf, default
                 for ptr, column in list(row.columns.items()):
                     prefix = f"/{_escape(variable)}/{number}/"
                     if ptr.startswith(prefix):
-                        row.columns[f"/{_escape(variable)}/{place}/" + ptr[len(prefix):]] = column
+                        row.columns[f"/{_escape(variable)}/{place}/" + ptr[len(prefix) :]] = column
         row.columns.setdefault(f"/{_escape(variable)}", f"{variable}.*")
     for variable, by_locale in localised.items():
         plain = row.values.pop(variable, None)
         if plain is not None:
             if default_locale is None:
-                row.problems.append({"pointer": f"/{_escape(variable)}", "column": variable,
-                                     "detail": f"both {variable!r} and {variable}@<locale> columns, and the template "
-                                               "has no default locale to give the plain one", "code": "ambiguous"})
+                row.problems.append(
+                    {
+                        "pointer": f"/{_escape(variable)}",
+                        "column": variable,
+                        "detail": f"both {variable!r} and {variable}@<locale> columns, and the template "
+                        "has no default locale to give the plain one",
+                        "code": "ambiguous",
+                    }
+                )
                 continue
             by_locale.setdefault(default_locale, plain)
             row.columns[f"/{_escape(variable)}/{LOCALES_KEY}/{_escape(default_locale)}"] = variable

@@ -72,13 +72,16 @@ class TemplateInfo:
         found = next((f for f in var.fields if f.name == item_field), None)
         return found.type if found else None
 
-    def fill(self, db: Session, values: Mapping[str, Any], locale: str | None, *,
-             brand_kit: str | None = None) -> Filled:
+    def fill(
+        self, db: Session, values: Mapping[str, Any], locale: str | None, *, brand_kit: str | None = None
+    ) -> Filled:
         """The merged edit: :class:`EditError` with problems at ``/values/…`` for values that do
         not fit, :class:`BrandProblems` when the kit (the edit's ``brand``, or ``brand_kit``
         instead) cannot fill the template's brand placeholders."""
         self._prefetch(db, values)
-        document, origin = fill_template_traced(self.template, values, locale=locale, asset_info=self._assets.get)
+        document, origin = fill_template_traced(
+            self.template, values, locale=locale, asset_info=self._assets.get
+        )
         kit_id = brand_kit if brand_kit is not None else document.get("brand")
         if kit_id is None and not self._uses_brand():
             return Filled(document, origin, None)
@@ -126,8 +129,11 @@ class TemplateInfo:
         if not refs:
             return
         self._assets.update(dict.fromkeys(refs))
-        rows = db.execute(select(Asset.id, Asset.kind, Asset.media).where(Asset.workspace_id == self.workspace_id,
-                                                                         Asset.id.in_(refs)))
+        rows = db.execute(
+            select(Asset.id, Asset.kind, Asset.media).where(
+                Asset.workspace_id == self.workspace_id, Asset.id.in_(refs)
+            )
+        )
         for asset_id, kind, media in rows:
             media = dict(media or {})
             facts = {"kind": kind}
@@ -135,18 +141,32 @@ class TemplateInfo:
             self._assets[asset_id] = facts
 
 
-def parsed(template_id: str, number: int, document: Mapping[str, Any], workspace_id: str, *,
-           pointer: str | None = None) -> TemplateInfo:
+def parsed(
+    template_id: str,
+    number: int,
+    document: Mapping[str, Any],
+    workspace_id: str,
+    *,
+    pointer: str | None = None,
+) -> TemplateInfo:
     """A stored version, parsed (once per request), or 422 ``edit-invalid`` when a rule added since
     it was saved refuses it: pointers into the template, or all at ``pointer`` (a request field
     naming the template) with the template's pointer in the detail."""
     try:
         template = parse_template(dict(document))
     except EditError as exc:  # saved templates were checked; a newer rule may refuse an old one
-        errors = [{"pointer": "#" + p.pointer, "detail": p.message, "code": p.code} if pointer is None else
-                  {"pointer": pointer, "detail": f"{p.pointer}: {p.message}", "code": p.code} for p in exc.problems]
-        raise ApiError("edit-invalid", f"version {number} of template {template_id} is no longer valid: save it "
-                                       "again with the problems fixed", errors=errors) from None
+        errors = [
+            {"pointer": "#" + p.pointer, "detail": p.message, "code": p.code}
+            if pointer is None
+            else {"pointer": pointer, "detail": f"{p.pointer}: {p.message}", "code": p.code}
+            for p in exc.problems
+        ]
+        raise ApiError(
+            "edit-invalid",
+            f"version {number} of template {template_id} is no longer valid: save it "
+            "again with the problems fixed",
+            errors=errors,
+        ) from None
     return TemplateInfo(template_id, number, template, workspace_id)
 
 
@@ -154,12 +174,19 @@ def load(db: Session, workspace_id: str, template_id: str, version: int | None) 
     """The template version (the current one when ``version`` is None), or 404."""
     row = db.get(TemplateRow, template_id)
     if row is None or row.workspace_id != workspace_id:
-        raise ApiError("not-found", f"no template {template_id}",
-                       errors=[{"pointer": "#/template_id", "code": "not_found", "detail": "no such template"}])
+        raise ApiError(
+            "not-found",
+            f"no template {template_id}",
+            errors=[{"pointer": "#/template_id", "code": "not_found", "detail": "no such template"}],
+        )
     number = version or row.version
-    stored = db.scalar(select(TemplateVersion).where(TemplateVersion.template_id == row.id,
-                                                     TemplateVersion.number == number))
+    stored = db.scalar(
+        select(TemplateVersion).where(TemplateVersion.template_id == row.id, TemplateVersion.number == number)
+    )
     if stored is None:
-        raise ApiError("not-found", f"template {row.id} has no version {number} (the latest is {row.version})",
-                       errors=[{"pointer": "#/version", "code": "not_found", "detail": f"no version {number}"}])
+        raise ApiError(
+            "not-found",
+            f"template {row.id} has no version {number} (the latest is {row.version})",
+            errors=[{"pointer": "#/version", "code": "not_found", "detail": f"no version {number}"}],
+        )
     return parsed(row.id, number, stored.document, workspace_id, pointer="#/template_id")

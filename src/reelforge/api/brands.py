@@ -109,7 +109,9 @@ class BrandKitBody(_Model):
     outro: AssetId | None = None
     watermark: Watermark | None = None
     """An output watermark (``"watermark": "{{brand.watermark}}"``)."""
-    safe_zones: dict[Annotated[str, StringConstraints(pattern=r"^[1-9]\d{0,1}:[1-9]\d{0,1}$")], BrandSafeZone] | None = None
+    safe_zones: (
+        dict[Annotated[str, StringConstraints(pattern=r"^[1-9]\d{0,1}:[1-9]\d{0,1}$")], BrandSafeZone] | None
+    ) = None
     """Per aspect ratio; default ``{"9:16": {"top": 0.14, "bottom": 0.2}}``."""
     rules: BrandRules = Field(default_factory=BrandRules)
     message: str = Field("", max_length=500)
@@ -130,7 +132,9 @@ def _font_family(path: Path) -> str | None:
     return family or None
 
 
-def check_kit_assets(body: BrandKitBody, db: Session, storage: LocalStorage, workspace_id: str) -> dict[str, Any]:
+def check_kit_assets(
+    body: BrandKitBody, db: Session, storage: LocalStorage, workspace_id: str
+) -> dict[str, Any]:
     """The kit as stored (defaults filled, font families read from the files), or 422 listing
     every asset that is missing or of the wrong kind, each with its pointer into the body."""
     wanted: list[tuple[str, str, str]] = []  # (asset id, pointer, kind)
@@ -142,37 +146,65 @@ def check_kit_assets(body: BrandKitBody, db: Session, storage: LocalStorage, wor
     if body.watermark is not None:
         wanted.append((body.watermark.src, pointer("watermark", "src"), "image"))
     ids = sorted({a for a, _, _ in wanted})
-    rows = {a.id: a for a in db.scalars(select(Asset).where(Asset.workspace_id == workspace_id, Asset.id.in_(ids)))} \
-        if ids else {}
+    rows = (
+        {
+            a.id: a
+            for a in db.scalars(select(Asset).where(Asset.workspace_id == workspace_id, Asset.id.in_(ids)))
+        }
+        if ids
+        else {}
+    )
     errors: list[dict[str, Any]] = []
     families: dict[str, str] = {}
     for asset_id, where, kind in wanted:
         asset = rows.get(asset_id)
         if asset is None:
-            errors.append({"pointer": "#" + where, "code": "asset_not_found", "detail": f"no asset {asset_id} in this workspace"})
+            errors.append(
+                {
+                    "pointer": "#" + where,
+                    "code": "asset_not_found",
+                    "detail": f"no asset {asset_id} in this workspace",
+                }
+            )
         elif asset.kind != kind:
-            errors.append({"pointer": "#" + where, "code": "asset_kind",
-                           "detail": f"{asset_id} is {_KINDS.get(asset.kind, 'a ' + asset.kind)} asset; "
-                                     f"this needs {_KINDS[kind]} asset"})
+            errors.append(
+                {
+                    "pointer": "#" + where,
+                    "code": "asset_kind",
+                    "detail": f"{asset_id} is {_KINDS.get(asset.kind, 'a ' + asset.kind)} asset; "
+                    f"this needs {_KINDS[kind]} asset",
+                }
+            )
         elif kind == "video" and (asset.media or {}).get("has_video") is False:
-            errors.append({"pointer": "#" + where, "code": "asset_kind", "detail": f"{asset_id} has no video stream"})
+            errors.append(
+                {"pointer": "#" + where, "code": "asset_kind", "detail": f"{asset_id} has no video stream"}
+            )
         elif kind == "font" and asset_id not in families:
             family = _font_family(storage.local_path(asset.storage_key))
             if family is None:
-                errors.append({"pointer": "#" + where, "code": "font_unreadable",
-                               "detail": f"cannot read a family name from the font {asset_id}"})
+                errors.append(
+                    {
+                        "pointer": "#" + where,
+                        "code": "font_unreadable",
+                        "detail": f"cannot read a family name from the font {asset_id}",
+                    }
+                )
             else:
                 families[asset_id] = family
     if errors:
         count = len(errors)
-        raise ApiError("validation-error", f"{count} problem{'s' if count != 1 else ''} in the brand kit", errors=errors)
+        raise ApiError(
+            "validation-error", f"{count} problem{'s' if count != 1 else ''} in the brand kit", errors=errors
+        )
     stored = body.model_dump(mode="json", exclude={"message"})
     for font in stored["fonts"].values():
         font["family"] = families[font["asset"]]
         font["locale_families"] = {loc: families[a] for loc, a in font["locales"].items()}
     if stored["safe_zones"] is None:
-        stored["safe_zones"] = {k: {"top": z.top, "bottom": z.bottom, "left": z.left, "right": z.right}
-                                for k, z in DEFAULT_SAFE_ZONES.items()}
+        stored["safe_zones"] = {
+            k: {"top": z.top, "bottom": z.bottom, "left": z.left, "right": z.right}
+            for k, z in DEFAULT_SAFE_ZONES.items()
+        }
     return stored
 
 
@@ -224,7 +256,9 @@ def locale_fonts(kit: Mapping[str, Any]) -> list[str]:
 def kit_view(kit: Mapping[str, Any]) -> BrandKitView:
     rules = kit.get("rules") or {}
     fonts = kit.get("fonts", {}).values()
-    families = {f["family"] for f in fonts} | {fam for f in fonts for fam in (f.get("locale_families") or {}).values()}
+    families = {f["family"] for f in fonts} | {
+        fam for f in fonts for fam in (f.get("locale_families") or {}).values()
+    }
     logos = set(kit.get("logos", {}).values())
     if kit.get("watermark"):
         logos.add(kit["watermark"]["src"])
@@ -257,7 +291,10 @@ class BrandUse:
 def current_kit(db: Session, workspace_id: str, kit_id: str) -> tuple[BrandKit, BrandKitVersion] | None:
     row = db.execute(
         select(BrandKit, BrandKitVersion)
-        .join(BrandKitVersion, and_(BrandKitVersion.kit_id == BrandKit.id, BrandKitVersion.number == BrandKit.version))
+        .join(
+            BrandKitVersion,
+            and_(BrandKitVersion.kit_id == BrandKit.id, BrandKitVersion.number == BrandKit.version),
+        )
         .where(BrandKit.id == kit_id, BrandKit.workspace_id == workspace_id)
     ).first()
     return (row[0], row[1]) if row is not None else None
@@ -269,8 +306,9 @@ def _describe(values: Mapping[str, Any], name: str) -> str:
     return ", ".join(known[:12]) or "none"
 
 
-def resolve_brand(document: Any, db: Session, workspace_id: str, *,
-                  locale: str | None = None) -> tuple[Any, BrandUse | None, list[Problem]]:
+def resolve_brand(
+    document: Any, db: Session, workspace_id: str, *, locale: str | None = None
+) -> tuple[Any, BrandUse | None, list[Problem]]:
     """Fill ``document``'s ``{{brand.…}}`` placeholders from the current version of the kit its
     ``brand`` names, and list the kit's font files in ``timeline.fonts`` (so its families are
     usable by name, also without a placeholder). Returns the new document, the kit version
@@ -280,19 +318,35 @@ def resolve_brand(document: Any, db: Session, workspace_id: str, *,
     used = {name: where for name, where in find_placeholders(document).items() if name.startswith("brand.")}
     kit_id = document.get("brand")
     if kit_id is None:
-        problems = [Problem(where, f"{{{{{name}}}}} needs a brand kit: add \"brand\": \"bk_…\" to the edit",
-                            "brand_missing") for name, wheres in used.items() for where in wheres]
+        problems = [
+            Problem(
+                where, f'{{{{{name}}}}} needs a brand kit: add "brand": "bk_…" to the edit', "brand_missing"
+            )
+            for name, wheres in used.items()
+            for where in wheres
+        ]
         return document, None, problems
     if not isinstance(kit_id, str):
         return document, None, []  # the edit language reports the wrong type
     found = current_kit(db, workspace_id, kit_id)
     if found is None:
-        return document, None, [Problem(pointer("brand"), f"no brand kit {kit_id} in this workspace", "brand_not_found")]
+        return (
+            document,
+            None,
+            [Problem(pointer("brand"), f"no brand kit {kit_id} in this workspace", "brand_not_found")],
+        )
     kit, version = found
     values = brand_values(version.body, locale)
-    problems = [Problem(where, f"the brand kit {kit.name!r} has no {name!r} (it has {_describe(values, name)})",
-                        "brand_part_unknown")
-                for name, wheres in used.items() if name not in values for where in wheres]
+    problems = [
+        Problem(
+            where,
+            f"the brand kit {kit.name!r} has no {name!r} (it has {_describe(values, name)})",
+            "brand_part_unknown",
+        )
+        for name, wheres in used.items()
+        if name not in values
+        for where in wheres
+    ]
     if problems:
         return document, None, problems
     resolved = substitute(document, values, strict=False)
@@ -312,16 +366,30 @@ def compliance_level(db: Session, workspace_id: str) -> str:
     return row.level if row is not None else "off"
 
 
-def service_findings(db: Session, storage: LocalStorage, workspace_id: str, edit: Edit,
-                     kit: Mapping[str, Any], *, outputs: Sequence[int] | None = None) -> list[Finding]:
+def service_findings(
+    db: Session,
+    storage: LocalStorage,
+    workspace_id: str,
+    edit: Edit,
+    kit: Mapping[str, Any],
+    *,
+    outputs: Sequence[int] | None = None,
+) -> list[Finding]:
     """Run the check with the sizes of the edit's images and videos and its font files, as
     the render will see them."""
     srcs = {c.asset.src for t in edit.timeline.tracks for c in t.clips if c.asset.type in ("image", "video")}
     srcs |= {o.watermark.src for o in edit.outputs if o.watermark is not None}
     ids = srcs | set(edit.timeline.fonts)
-    rows = list(db.scalars(select(Asset).where(Asset.workspace_id == workspace_id, Asset.id.in_(ids)))) if ids else []
-    sizes = {a.id: (int(a.media["width"]), int(a.media["height"])) for a in rows
-             if a.id in srcs and (a.media or {}).get("width") and (a.media or {}).get("height")}
+    rows = (
+        list(db.scalars(select(Asset).where(Asset.workspace_id == workspace_id, Asset.id.in_(ids))))
+        if ids
+        else []
+    )
+    sizes = {
+        a.id: (int(a.media["width"]), int(a.media["height"]))
+        for a in rows
+        if a.id in srcs and (a.media or {}).get("width") and (a.media or {}).get("height")
+    }
     by_id = {a.id: a for a in rows}
     fonts = [storage.local_path(by_id[f].storage_key) for f in edit.timeline.fonts if f in by_id]
     return check_compliance(edit, kit_view(kit), outputs=outputs, media_sizes=sizes, fonts=fonts)
@@ -330,15 +398,19 @@ def service_findings(db: Session, storage: LocalStorage, workspace_id: str, edit
 def findings_problem(findings: Sequence[Finding], prefix: str, detail: str) -> ApiError:
     """422 ``compliance-failed``: one located entry per finding, and the findings themselves."""
     return ApiError(
-        "compliance-failed", detail,
-        errors=[{"pointer": "#" + prefix + f.pointer, "detail": f.message, "code": f.rule,
-                 "output": f.output} for f in findings],
+        "compliance-failed",
+        detail,
+        errors=[
+            {"pointer": "#" + prefix + f.pointer, "detail": f.message, "code": f.rule, "output": f.output}
+            for f in findings
+        ],
         findings=[f.as_json(prefix) for f in findings],
     )
 
 
-def check_before_render(db: Session, storage: LocalStorage, workspace_id: str, edit: Edit,
-                        brand: BrandUse | None, prefix: str) -> dict[str, Any] | None:
+def check_before_render(
+    db: Session, storage: LocalStorage, workspace_id: str, edit: Edit, brand: BrandUse | None, prefix: str
+) -> dict[str, Any] | None:
     """The workspace's level applied before a render: ``off`` or no kit -> nothing; ``warn`` ->
     the findings to keep with the render; ``block`` -> 422 when any finding is an error. The
     return value goes in the render's meta under :data:`BRAND_META`."""
@@ -352,7 +424,15 @@ def check_before_render(db: Session, storage: LocalStorage, workspace_id: str, e
     errors = [f for f in findings if f.severity == "error"]
     if level == "block" and errors:
         count = len(errors)
-        raise findings_problem(findings, prefix, f"the edit breaks {count} rule{'s' if count != 1 else ''} of "
-                                                 f"the brand kit {brand.name!r} and this workspace blocks such renders")
-    record["compliance"] = {"level": level, "passed": not errors, "findings": [f.as_json(prefix) for f in findings]}
+        raise findings_problem(
+            findings,
+            prefix,
+            f"the edit breaks {count} rule{'s' if count != 1 else ''} of "
+            f"the brand kit {brand.name!r} and this workspace blocks such renders",
+        )
+    record["compliance"] = {
+        "level": level,
+        "passed": not errors,
+        "findings": [f.as_json(prefix) for f in findings],
+    }
     return record

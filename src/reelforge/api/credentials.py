@@ -36,7 +36,17 @@ __all__ = [
 
 _B62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
-FAMILIES = ("assets", "projects", "renders", "keys", "events", "webhooks", "templates", "brand_kits", "batches")
+FAMILIES = (
+    "assets",
+    "projects",
+    "renders",
+    "keys",
+    "events",
+    "webhooks",
+    "templates",
+    "brand_kits",
+    "batches",
+)
 SCOPES = (*(f"{f}:{a}" for f in FAMILIES for a in ("read", "write")), "admin")
 """``admin`` grants every scope; ``:write`` does not imply ``:read``."""
 
@@ -107,7 +117,9 @@ class ServerSecrets:
         self.cursor_key = cursor_key
         self._signing = serialization.load_pem_private_key(signing_pem, password=None)
         public = self._signing.public_key()
-        self.public_pem = public.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        self.public_pem = public.public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
         self.key_id = hashlib.sha256(self.public_pem).hexdigest()[:16]
 
     @classmethod
@@ -118,9 +130,14 @@ class ServerSecrets:
         else:
             data_dir.mkdir(parents=True, exist_ok=True)
             key = ec.generate_private_key(ec.SECP256R1())
-            pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                    serialization.NoEncryption())
-            doc = {"pepper": secrets.token_hex(32), "cursor_key": secrets.token_hex(32), "signing_key": pem.decode()}
+            pem = key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            )
+            doc = {
+                "pepper": secrets.token_hex(32),
+                "cursor_key": secrets.token_hex(32),
+                "signing_key": pem.decode(),
+            }
             tmp = path.with_suffix(".tmp")
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             with os.fdopen(fd, "w") as f:
@@ -132,23 +149,46 @@ class ServerSecrets:
                 doc = json.loads(path.read_text())
             finally:
                 tmp.unlink(missing_ok=True)
-        return cls(bytes.fromhex(doc["pepper"]), bytes.fromhex(doc["cursor_key"]), doc["signing_key"].encode())
+        return cls(
+            bytes.fromhex(doc["pepper"]), bytes.fromhex(doc["cursor_key"]), doc["signing_key"].encode()
+        )
 
-    def issue_token(self, *, issuer: str, audience: str, client_id: str, workspace_id: str, scopes: list[str],
-                    ttl: int) -> str:
+    def issue_token(
+        self, *, issuer: str, audience: str, client_id: str, workspace_id: str, scopes: list[str], ttl: int
+    ) -> str:
         now = int(time.time())
-        claims = {"iss": issuer, "aud": audience, "sub": client_id, "client_id": client_id, "iat": now,
-                  "exp": now + ttl, "jti": secrets.token_hex(16), "scope": " ".join(scopes), "ws": workspace_id}
-        return jwt.encode(claims, self._signing, algorithm="ES256",  # type: ignore[arg-type]
-                          headers={"typ": "at+jwt", "kid": self.key_id})
+        claims = {
+            "iss": issuer,
+            "aud": audience,
+            "sub": client_id,
+            "client_id": client_id,
+            "iat": now,
+            "exp": now + ttl,
+            "jti": secrets.token_hex(16),
+            "scope": " ".join(scopes),
+            "ws": workspace_id,
+        }
+        return jwt.encode(
+            claims,
+            self._signing,
+            algorithm="ES256",  # type: ignore[arg-type]
+            headers={"typ": "at+jwt", "kid": self.key_id},
+        )
 
     def verify_token(self, token: str, *, issuer: str, audience: str) -> dict[str, Any]:
         """The claims of a valid token; :class:`jwt.InvalidTokenError` otherwise."""
         header = jwt.get_unverified_header(token)
         if str(header.get("typ", "")).lower() not in ("at+jwt", "application/at+jwt"):
             raise jwt.InvalidTokenError("not an access token")
-        return jwt.decode(token, self.public_pem, algorithms=["ES256"], audience=audience, issuer=issuer, leeway=30,
-                          options={"require": ["exp", "iat", "iss", "aud", "sub", "jti"]})
+        return jwt.decode(
+            token,
+            self.public_pem,
+            algorithms=["ES256"],
+            audience=audience,
+            issuer=issuer,
+            leeway=30,
+            options={"require": ["exp", "iat", "iss", "aud", "sub", "jti"]},
+        )
 
     def jwks(self) -> dict[str, Any]:
         public = serialization.load_pem_public_key(self.public_pem)

@@ -61,8 +61,11 @@ def _uses_of_edit(edit: Edit) -> list[Use]:
         for c, clip in enumerate(track.clips):
             if clip.asset.type in ("video", "audio"):
                 clip_types[pointer("timeline", "tracks", t, "clips", c, "asset", "src")] = clip.asset.type
-    return [(src, ptr, clip_types.get(ptr) or ("audio" if kind == "media" else kind))
-            for src, found in collect_sources(edit).items() for ptr, kind in found]
+    return [
+        (src, ptr, clip_types.get(ptr) or ("audio" if kind == "media" else kind))
+        for src, found in collect_sources(edit).items()
+        for ptr, kind in found
+    ]
 
 
 def _uses_of_document(document: Any) -> list[Use]:
@@ -120,7 +123,7 @@ def _font_names_that_are_ids(edit: Edit) -> Iterable[Problem]:
             if font.startswith(ASSET_ID_PREFIX) and not font.lower().endswith(FONT_SUFFIXES):
                 yield Problem(
                     pointer("timeline", "tracks", t, "clips", c, "asset", "style", "font"),
-                    f"put font assets in `timeline.fonts` (e.g. [\"{font}\"]) and name the font's family here",
+                    f'put font assets in `timeline.fonts` (e.g. ["{font}"]) and name the font\'s family here',
                     "font_asset",
                 )
 
@@ -147,14 +150,22 @@ def _asset_problems(uses: list[Use], db: Session, workspace_id: str) -> list[Pro
     found: dict[str, tuple[str, dict[str, Any]]] = {}
     if ids:
         rows = db.execute(
-            select(Asset.id, Asset.kind, Asset.media).where(Asset.workspace_id == workspace_id, Asset.id.in_(ids))
+            select(Asset.id, Asset.kind, Asset.media).where(
+                Asset.workspace_id == workspace_id, Asset.id.in_(ids)
+            )
         )
         found = {row.id: (row.kind, dict(row.media or {})) for row in rows}
     problems: list[Problem] = []
     for src, ptr, need in uses:
         if not src.startswith(ASSET_ID_PREFIX):
-            problems.append(Problem(ptr, f"refer to uploaded assets by id ({ASSET_ID_PREFIX}…); the service "
-                                         f"does not read file paths or URLs such as {src!r}", "not_an_asset_id"))
+            problems.append(
+                Problem(
+                    ptr,
+                    f"refer to uploaded assets by id ({ASSET_ID_PREFIX}…); the service "
+                    f"does not read file paths or URLs such as {src!r}",
+                    "not_an_asset_id",
+                )
+            )
         elif src not in found:
             # The same answer for another workspace's asset: ids are not disclosed.
             problems.append(Problem(ptr, f"no asset {src} in this workspace", "asset_not_found"))
@@ -204,9 +215,16 @@ class PreparedEdit:
     brand: BrandUse | None
 
 
-def prepare_service_edit(document: Any, db: Session, workspace_id: str, *, pointer_prefix: str = "/edit",
-                         locale: str | None = None, branded: BrandUse | None = None,
-                         filled_template: bool = False) -> PreparedEdit:
+def prepare_service_edit(
+    document: Any,
+    db: Session,
+    workspace_id: str,
+    *,
+    pointer_prefix: str = "/edit",
+    locale: str | None = None,
+    branded: BrandUse | None = None,
+    filled_template: bool = False,
+) -> PreparedEdit:
     """:func:`validate_service_edit`, keeping the brand-resolved document and the kit version.
 
     ``filled_template``: the document is a template filled with values, its ``{{brand.…}}``
@@ -218,17 +236,23 @@ def prepare_service_edit(document: Any, db: Session, workspace_id: str, *, point
         document, brand, problems = resolve_brand(document, db, workspace_id, locale=locale)
         if problems:
             _raise(problems, pointer_prefix)
-    return PreparedEdit(_checked(document, db, workspace_id, pointer_prefix, final=filled_template), document, brand)
+    return PreparedEdit(
+        _checked(document, db, workspace_id, pointer_prefix, final=filled_template), document, brand
+    )
 
 
-def validate_service_edit(document: Any, db: Session, workspace_id: str, *, pointer_prefix: str = "/edit") -> Edit:
+def validate_service_edit(
+    document: Any, db: Session, workspace_id: str, *, pointer_prefix: str = "/edit"
+) -> Edit:
     """The checked :class:`Edit` for ``document``, or :class:`ApiError` ``edit-invalid`` (422)
     listing every problem with a pointer ``#<pointer_prefix><pointer into the edit>``. An edit
     naming a brand kit is checked with its ``{{brand.…}}`` placeholders filled from the kit."""
     return prepare_service_edit(document, db, workspace_id, pointer_prefix=pointer_prefix).edit
 
 
-def _checked(document: Any, db: Session, workspace_id: str, pointer_prefix: str, *, final: bool = False) -> Edit:
+def _checked(
+    document: Any, db: Session, workspace_id: str, pointer_prefix: str, *, final: bool = False
+) -> Edit:
     problems = list(non_finite(document))
     if not problems:
         try:
@@ -236,7 +260,10 @@ def _checked(document: Any, db: Session, workspace_id: str, pointer_prefix: str,
         except EditError as exc:
             problems = list(exc.problems)
         else:
-            problems = [*_font_names_that_are_ids(edit), *_asset_problems(_uses_of_edit(edit), db, workspace_id)]
+            problems = [
+                *_font_names_that_are_ids(edit),
+                *_asset_problems(_uses_of_edit(edit), db, workspace_id),
+            ]
             if problems:
                 _raise(problems, pointer_prefix)
             return edit

@@ -19,32 +19,38 @@ __all__ = ["document"]
 # --- captured: begin
 # Recorded by `python tests/test_idempotency.py` from a running service; do not edit by hand.
 
-IDEMPOTENCY_KEY: str = '9cc7975c-021f-4f94-8891-f24b81626779'
-ERROR_IDEMPOTENCY_KEY_INVALID: dict[str, Any] = {'type': 'https://reelforge.dev/problems/idempotency-key-invalid',
-                                                 'title': 'The Idempotency-Key header is not valid.',
-                                                 'status': 400,
-                                                 'detail': 'the Idempotency-Key must be 1-255 printable ASCII characters without spaces (e.g. a UUID), bare '
-                                                           'or in double quotes',
-                                                 'instance': '/v1/renders',
-                                                 'code': 'idempotency-key-invalid',
-                                                 'request_id': 'req_01m8h5wvbd8g5jb1j9d8da2czr',
-                                                 'errors': [{'header': 'Idempotency-Key', 'detail': '1-255 characters from ! to ~', 'code': 'invalid'}]}
-ERROR_IDEMPOTENCY_KEY_REUSED: dict[str, Any] = {'type': 'https://reelforge.dev/problems/idempotency-key-reused',
-                                                'title': 'The idempotency key was used for a different request.',
-                                                'status': 422,
-                                                'detail': 'this Idempotency-Key was already used for a different request (another body, path or query); use '
-                                                          'a new key for a new request',
-                                                'instance': '/v1/renders',
-                                                'code': 'idempotency-key-reused',
-                                                'request_id': 'req_01m8h5wvf0c8pqagn3jt3pgrzz',
-                                                'errors': [{'header': 'Idempotency-Key', 'detail': 'already used for another request', 'code': 'reused'}]}
-ERROR_IDEMPOTENCY_IN_PROGRESS: dict[str, Any] = {'type': 'https://reelforge.dev/problems/idempotency-request-in-progress',
-                                                 'title': 'A request with this idempotency key is still in progress.',
-                                                 'status': 409,
-                                                 'detail': 'a request with this Idempotency-Key is still running; retry after it finishes',
-                                                 'instance': '/v1/renders',
-                                                 'code': 'idempotency-request-in-progress',
-                                                 'request_id': 'req_01m8h5wvfwdxf691brhqtsrt5k'}
+IDEMPOTENCY_KEY: str = "9cc7975c-021f-4f94-8891-f24b81626779"
+ERROR_IDEMPOTENCY_KEY_INVALID: dict[str, Any] = {
+    "type": "https://reelforge.dev/problems/idempotency-key-invalid",
+    "title": "The Idempotency-Key header is not valid.",
+    "status": 400,
+    "detail": "the Idempotency-Key must be 1-255 printable ASCII characters without spaces (e.g. a UUID), bare "
+    "or in double quotes",
+    "instance": "/v1/renders",
+    "code": "idempotency-key-invalid",
+    "request_id": "req_01m8h5wvbd8g5jb1j9d8da2czr",
+    "errors": [{"header": "Idempotency-Key", "detail": "1-255 characters from ! to ~", "code": "invalid"}],
+}
+ERROR_IDEMPOTENCY_KEY_REUSED: dict[str, Any] = {
+    "type": "https://reelforge.dev/problems/idempotency-key-reused",
+    "title": "The idempotency key was used for a different request.",
+    "status": 422,
+    "detail": "this Idempotency-Key was already used for a different request (another body, path or query); use "
+    "a new key for a new request",
+    "instance": "/v1/renders",
+    "code": "idempotency-key-reused",
+    "request_id": "req_01m8h5wvf0c8pqagn3jt3pgrzz",
+    "errors": [{"header": "Idempotency-Key", "detail": "already used for another request", "code": "reused"}],
+}
+ERROR_IDEMPOTENCY_IN_PROGRESS: dict[str, Any] = {
+    "type": "https://reelforge.dev/problems/idempotency-request-in-progress",
+    "title": "A request with this idempotency key is still in progress.",
+    "status": 409,
+    "detail": "a request with this Idempotency-Key is still running; retry after it finishes",
+    "instance": "/v1/renders",
+    "code": "idempotency-request-in-progress",
+    "request_id": "req_01m8h5wvfwdxf691brhqtsrt5k",
+}
 # --- captured: end
 
 PARAMETER = "IdempotencyKey"
@@ -59,26 +65,36 @@ PROBLEMS: tuple[tuple[str, dict[str, Any]], ...] = (
 def _components(spec: dict[str, Any], parameter: dict[str, Any]) -> None:
     components = spec.setdefault("components", {})
     param = copy.deepcopy(parameter)
-    param["schema"] = {"type": "string", "minLength": 1, "maxLength": 257,
-                       "description": "1-255 printable ASCII characters, optionally in double quotes"}
+    param["schema"] = {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": 257,
+        "description": "1-255 printable ASCII characters, optionally in double quotes",
+    }
     param["example"] = IDEMPOTENCY_KEY
     param.pop("examples", None)
     components.setdefault("parameters", {})[PARAMETER] = param
     components.setdefault("headers", {})[REPLAYED_HEADER] = {
         "description": "`true` when this is the stored response of an earlier request with the same "
-                       "Idempotency-Key (the status, body, `Location` and `ETag` are the first response's).",
-        "schema": {"type": "string", "enum": ["true"]}, "example": "true"}
+        "Idempotency-Key (the status, body, `Location` and `ETag` are the first response's).",
+        "schema": {"type": "string", "enum": ["true"]},
+        "example": "true",
+    }
 
 
 def _add_problem(responses: dict[str, Any], summary: str, problem: dict[str, Any]) -> None:
     status = str(problem["status"])
-    entry = responses.setdefault(status, {"description": "", "content": {PROBLEM_JSON: {"schema": PROBLEM_SCHEMA}}})
+    entry = responses.setdefault(
+        status, {"description": "", "content": {PROBLEM_JSON: {"schema": PROBLEM_SCHEMA}}}
+    )
     media = entry.setdefault("content", {}).setdefault(PROBLEM_JSON, {"schema": PROBLEM_SCHEMA})
     media.setdefault("examples", {})[summary] = {"summary": summary, "value": problem}
     if problem["code"] == "idempotency-request-in-progress":
         entry.setdefault("headers", {})["Retry-After"] = {
             "description": "Seconds to wait before retrying (with an idempotency key in progress: 1)",
-            "schema": {"type": "integer"}, "example": 1}
+            "schema": {"type": "integer"},
+            "example": 1,
+        }
     listed = f"`{problem['code']}`: {CATALOGUE[problem['code']][1]}"
     if listed not in entry.get("description", ""):
         entry["description"] = f"{entry.get('description', '')} {listed}".strip()
@@ -98,8 +114,14 @@ def document(spec: dict[str, Any]) -> dict[str, Any]:
             if not isinstance(op, dict):
                 continue
             params = op.get("parameters", [])
-            index = next((i for i, p in enumerate(params)
-                          if p.get("in") == "header" and p.get("name", "").lower() == "idempotency-key"), None)
+            index = next(
+                (
+                    i
+                    for i, p in enumerate(params)
+                    if p.get("in") == "header" and p.get("name", "").lower() == "idempotency-key"
+                ),
+                None,
+            )
             if index is None:
                 continue
             _components(spec, params[index])
@@ -109,7 +131,8 @@ def document(spec: dict[str, Any]) -> dict[str, Any]:
                 if not (status.isdigit() and 200 <= int(status) < 300):
                     continue
                 response.setdefault("headers", {})["Idempotent-Replayed"] = {
-                    "$ref": f"#/components/headers/{REPLAYED_HEADER}"}
+                    "$ref": f"#/components/headers/{REPLAYED_HEADER}"
+                }
                 examples = response.get("content", {}).get("application/json", {}).get("examples")
                 if examples and status == _created_status(responses):
                     first = next(iter(examples.values()))["value"]

@@ -12,14 +12,19 @@ from .examples import PROBLEM_SCHEMA
 from .problems import CATALOGUE, PROBLEM_JSON
 
 RATE_LIMITED: dict[str, Any] = {
-    "type": "https://reelforge.dev/problems/rate-limited", "title": "Too many requests.", "status": 429,
-    "detail": "the renders rate limit is used up; retry in 1 s", "instance": "/v1/renders", "code": "rate-limited",
-    "request_id": "req_01m8h5vftzedg6mq1aeajbmq8m", "violated-policies": ["renders"],
+    "type": "https://reelforge.dev/problems/rate-limited",
+    "title": "Too many requests.",
+    "status": 429,
+    "detail": "the renders rate limit is used up; retry in 1 s",
+    "instance": "/v1/renders",
+    "code": "rate-limited",
+    "request_id": "req_01m8h5vftzedg6mq1aeajbmq8m",
+    "violated-policies": ["renders"],
 }
 RATE_LIMITED_HEADERS = {
     "Retry-After": "1",
     "RateLimit-Policy": '"writes";q=300;w=60, "workspace-writes";q=600;w=60, "renders";q=60;w=60, '
-                        '"workspace-renders";q=120;w=60',
+    '"workspace-renders";q=120;w=60',
     "RateLimit": '"writes";r=243;t=1, "workspace-writes";r=547;t=1, "renders";r=0;t=1, "workspace-renders";r=61;t=1',
 }
 READ_HEADERS = {
@@ -30,8 +35,8 @@ READ_HEADERS = {
 _DESCRIPTIONS = {
     "Retry-After": "Seconds to wait before retrying; never earlier than the refused policy's `t`.",
     "RateLimit-Policy": "The rate-limit policies of this request (IETF RateLimit fields): `q` requests per "
-                        "`w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace "
-                        "(`workspace-…`).",
+    "`w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace "
+    "(`workspace-…`).",
     "RateLimit": "Per policy: `r` requests left now, `t` seconds until one more is available.",
 }
 
@@ -54,11 +59,23 @@ def document(schema: dict[str, Any]) -> dict[str, Any]:
                     headers = response.setdefault("headers", {})
                     for name in ("RateLimit-Policy", "RateLimit"):
                         headers.setdefault(name, _header(name, example[name]))
-            op["responses"].setdefault("429", {
-                "description": f"`rate-limited`: {CATALOGUE['rate-limited'][1]} `violated-policies` names the "
-                               "policies used up; retry after `Retry-After` seconds.",
-                "headers": {name: _header(name, value) for name, value in RATE_LIMITED_HEADERS.items()},
-                "content": {PROBLEM_JSON: {"schema": PROBLEM_SCHEMA, "examples": {"a rate limit used up": {
-                    "summary": "a rate limit used up", "value": RATE_LIMITED}}}},
-            })
+            op["responses"].setdefault(
+                "429",
+                {
+                    "description": f"`rate-limited`: {CATALOGUE['rate-limited'][1]} `violated-policies` names the "
+                    "policies used up; retry after `Retry-After` seconds.",
+                    "headers": {name: _header(name, value) for name, value in RATE_LIMITED_HEADERS.items()},
+                    "content": {
+                        PROBLEM_JSON: {
+                            "schema": PROBLEM_SCHEMA,
+                            "examples": {
+                                "a rate limit used up": {
+                                    "summary": "a rate limit used up",
+                                    "value": RATE_LIMITED,
+                                }
+                            },
+                        }
+                    },
+                },
+            )
     return schema

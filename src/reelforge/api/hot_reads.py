@@ -44,7 +44,9 @@ _MAX_ASSET_PAGE = 100
 async def _render(request: Request, principal: Principal) -> Response | None:
     if "renders:read" not in principal.scopes:
         return None
-    return await render_response(request, principal.workspace_id, request.scope["path"][len(_RENDER_PREFIX):])
+    return await render_response(
+        request, principal.workspace_id, request.scope["path"][len(_RENDER_PREFIX) :]
+    )
 
 
 async def _asset_page(request: Request, principal: Principal) -> Response | None:
@@ -70,7 +72,11 @@ def _hot_read(scope: Scope) -> HotRead | None:
     path: str = scope["path"]
     if path == "/v1/assets":
         return _asset_page
-    if path.startswith(_RENDER_PREFIX) and len(path) > len(_RENDER_PREFIX) and "/" not in path[len(_RENDER_PREFIX):]:
+    if (
+        path.startswith(_RENDER_PREFIX)
+        and len(path) > len(_RENDER_PREFIX)
+        and "/" not in path[len(_RENDER_PREFIX) :]
+    ):
         return _render
     return None
 

@@ -86,7 +86,8 @@ DESCRIPTION = (
     "body replays the first response (with `Idempotent-Replayed: true`) instead of creating again; "
     "the same key with another body answers 422 `idempotency-key-reused`; while the first request "
     "still runs, 409 `idempotency-request-in-progress` with `Retry-After`. Keys are per workspace "
-    "and remembered for 24 hours.")
+    "and remembered for 24 hours."
+)
 
 
 class IdempotentReplay(Exception):
@@ -105,10 +106,12 @@ def parse_key(raw: str) -> str:
     if len(value) >= 2 and value[0] == value[-1] == '"':
         value = value[1:-1]
     if not 1 <= len(value) <= 255 or not all("\x21" <= c <= "\x7e" for c in value):
-        raise ApiError("idempotency-key-invalid",
-                       "the Idempotency-Key must be 1-255 printable ASCII characters without spaces "
-                       "(e.g. a UUID), bare or in double quotes",
-                       errors=[{"header": HEADER, "detail": "1-255 characters from ! to ~", "code": "invalid"}])
+        raise ApiError(
+            "idempotency-key-invalid",
+            "the Idempotency-Key must be 1-255 printable ASCII characters without spaces "
+            "(e.g. a UUID), bare or in double quotes",
+            errors=[{"header": HEADER, "detail": "1-255 characters from ! to ~", "code": "invalid"}],
+        )
     return value
 
 
@@ -146,8 +149,14 @@ def _open(services: Services, aad: bytes, sealed: bytes) -> bytes:
 class Idempotency:
     """The claim of one request; inert (every call a no-op) when it sent no key."""
 
-    def __init__(self, services: Services, workspace_id: str, key: str | None = None, token: str | None = None,
-                 fingerprint: str | None = None):
+    def __init__(
+        self,
+        services: Services,
+        workspace_id: str,
+        key: str | None = None,
+        token: str | None = None,
+        fingerprint: str | None = None,
+    ):
         self.services = services
         self.workspace_id = workspace_id
         self.key = key
@@ -166,8 +175,15 @@ class Idempotency:
     def _aad(self) -> bytes:
         return f"{self.workspace_id}\n{self.key}".encode()
 
-    def stage(self, db: Session, body: Mapping[str, Any] | bytes, *, status: int,
-              headers: Mapping[str, str] | None = None, secret: bool = False) -> None:
+    def stage(
+        self,
+        db: Session,
+        body: Mapping[str, Any] | bytes,
+        *,
+        status: int,
+        headers: Mapping[str, str] | None = None,
+        secret: bool = False,
+    ) -> None:
         """Store the response to replay in ``db``'s transaction; call it right before the route's
         ``db.commit()``. ``body`` is what the route returns (encoded as FastAPI will encode it) or
         the bytes it sends. ``secret``: the body holds a secret shown once; it is stored
@@ -184,15 +200,22 @@ class Idempotency:
         stored_body = _seal(self.services, self._aad(), content) if secret else content
         response = store.StoredResponse(status, kept, stored_body, secret)
         if not store.complete(db, self.workspace_id, self.key, self.token, self.fingerprint, response):
-            raise ApiError("idempotency-request-in-progress",
-                           "this request ran past its idempotency lock and another request with the same key "
-                           "took over; nothing was done here", headers={"Retry-After": "1"})
+            raise ApiError(
+                "idempotency-request-in-progress",
+                "this request ran past its idempotency lock and another request with the same key "
+                "took over; nothing was done here",
+                headers={"Retry-After": "1"},
+            )
         self.staged = response
         self._plain = bytes(content)
 
-    def stage_at_commit(self, db: Session, build: Callable[[], tuple[int, Mapping[str, Any] | bytes,
-                                                                      Mapping[str, str]]],
-                        *, secret: bool = False) -> None:
+    def stage_at_commit(
+        self,
+        db: Session,
+        build: Callable[[], tuple[int, Mapping[str, Any] | bytes, Mapping[str, str]]],
+        *,
+        secret: bool = False,
+    ) -> None:
         """:meth:`stage` from inside ``db``'s commit, for effects committed by a helper the route
         calls (``build`` returns status, body and headers, reading the session's state). A commit
         that fails and is retried stages again; the first successful commit ends it."""
@@ -220,8 +243,9 @@ class Idempotency:
         assert self._plain is not None
         return json.loads(self._plain)
 
-    async def store_now(self, body: Mapping[str, Any] | bytes, *, status: int,
-                        headers: Mapping[str, str] | None = None) -> None:
+    async def store_now(
+        self, body: Mapping[str, Any] | bytes, *, status: int, headers: Mapping[str, str] | None = None
+    ) -> None:
         """Store a response that had no effect to commit with (a deduplicated upload)."""
         if not self.active or self.staged is not None:
             return
@@ -246,9 +270,11 @@ class Idempotency:
                 return store.extend(db, self.workspace_id, key, token, LOCK)
 
         if not await run_in_threadpool(run):
-            raise ApiError("idempotency-request-in-progress",
-                           "another request with the same idempotency key took this one over",
-                           headers={"Retry-After": "1"})
+            raise ApiError(
+                "idempotency-request-in-progress",
+                "another request with the same idempotency key took this one over",
+                headers={"Retry-After": "1"},
+            )
 
     def settle(self, fingerprint: str) -> None:
         """An upload's fingerprint, known once its body was read: replay or refuse a key already
@@ -285,13 +311,27 @@ class Idempotency:
         # An exception after staging means the commit did not happen (or happened and a later
         # step failed: then the row is completed and neither storing nor releasing touches it).
         self.staged = None
-        if isinstance(exc, ApiError) and 400 <= exc.status < 500 and exc.status not in NOT_STORED \
-                and not exc.code.startswith("idempotency-"):
-            problem = problem_response(request, exc.code, exc.detail, status=exc.status, errors=exc.errors,
-                                       headers=exc.headers, **exc.extra)
+        if (
+            isinstance(exc, ApiError)
+            and 400 <= exc.status < 500
+            and exc.status not in NOT_STORED
+            and not exc.code.startswith("idempotency-")
+        ):
+            problem = problem_response(
+                request,
+                exc.code,
+                exc.detail,
+                status=exc.status,
+                errors=exc.errors,
+                headers=exc.headers,
+                **exc.extra,
+            )
             try:
-                await self.store_now(bytes(problem.body), status=exc.status,
-                                     headers={"content-type": problem.media_type or "application/problem+json"})
+                await self.store_now(
+                    bytes(problem.body),
+                    status=exc.status,
+                    headers={"content-type": problem.media_type or "application/problem+json"},
+                )
                 return
             except Exception:  # the answer goes out anyway; without a stored copy a retry reruns
                 log.exception("could not store the idempotent response")
@@ -299,20 +339,25 @@ class Idempotency:
 
 
 def _reused() -> ApiError:
-    return ApiError("idempotency-key-reused",
-                    "this Idempotency-Key was already used for a different request (another body, path or "
-                    "query); use a new key for a new request",
-                    errors=[{"header": HEADER, "detail": "already used for another request", "code": "reused"}])
+    return ApiError(
+        "idempotency-key-reused",
+        "this Idempotency-Key was already used for a different request (another body, path or "
+        "query); use a new key for a new request",
+        errors=[{"header": HEADER, "detail": "already used for another request", "code": "reused"}],
+    )
 
 
 def _in_progress() -> ApiError:
-    return ApiError("idempotency-request-in-progress",
-                    "a request with this Idempotency-Key is still running; retry after it finishes",
-                    headers={"Retry-After": "1"})
+    return ApiError(
+        "idempotency-request-in-progress",
+        "a request with this Idempotency-Key is still running; retry after it finishes",
+        headers={"Retry-After": "1"},
+    )
 
 
-async def _claim(request: Request, principal: Principal, raw: str | None,
-                 request_fingerprint: str | None) -> Idempotency:
+async def _claim(
+    request: Request, principal: Principal, raw: str | None, request_fingerprint: str | None
+) -> Idempotency:
     services = services_of(request)
     if raw is None:
         return Idempotency(services, principal.workspace_id)
@@ -324,8 +369,11 @@ async def _claim(request: Request, principal: Principal, raw: str | None,
 
     claim = await run_in_threadpool(run)
     # The sheet's outcomes (new, replayed, in_progress, mismatch), for the access log's reader.
-    log.info("idempotency key %s", claim.outcome, extra={"outcome": claim.outcome,
-                                                          "request_id": getattr(request.state, "request_id", None)})
+    log.info(
+        "idempotency key %s",
+        claim.outcome,
+        extra={"outcome": claim.outcome, "request_id": getattr(request.state, "request_id", None)},
+    )
     idem = Idempotency(services, principal.workspace_id, key)
     if claim.outcome == "mismatch":
         raise _reused()
@@ -341,8 +389,10 @@ async def _claim(request: Request, principal: Principal, raw: str | None,
     return idem
 
 
-KeyHeader = Annotated[str | None, Header(alias=HEADER, description=DESCRIPTION,
-                                         examples=["8e03978e-40d5-43e8-bc93-6894a57f9324"])]
+KeyHeader = Annotated[
+    str | None,
+    Header(alias=HEADER, description=DESCRIPTION, examples=["8e03978e-40d5-43e8-bc93-6894a57f9324"]),
+]
 
 
 def multipart_digest(body: bytes, content_type: str) -> str | None:
@@ -375,14 +425,23 @@ def multipart_digest(body: bytes, content_type: str) -> str | None:
     def on_part_end() -> None:
         nonlocal data
         _, disposition = parse_options_header(header.get("content-disposition", b""))
-        parts.append({"name": disposition.get(b"name", b"").decode("utf-8", "replace"),
-                      "filename": disposition.get(b"filename", b"").decode("utf-8", "replace"),
-                      "sha256": data.hexdigest()})
+        parts.append(
+            {
+                "name": disposition.get(b"name", b"").decode("utf-8", "replace"),
+                "filename": disposition.get(b"filename", b"").decode("utf-8", "replace"),
+                "sha256": data.hexdigest(),
+            }
+        )
         header.clear()
         data = hashlib.sha256()
 
-    callbacks: Any = {"on_header_field": on_header_field, "on_header_value": on_header_value,
-                      "on_header_end": on_header_end, "on_part_data": on_part_data, "on_part_end": on_part_end}
+    callbacks: Any = {
+        "on_header_field": on_header_field,
+        "on_header_value": on_header_value,
+        "on_header_end": on_header_end,
+        "on_part_data": on_part_data,
+        "on_part_end": on_part_end,
+    }
     try:
         parser = MultipartParser(boundary, callbacks)
         parser.write(body)
@@ -392,21 +451,27 @@ def multipart_digest(body: bytes, content_type: str) -> str | None:
     return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
 
 
-async def idempotency(request: Request, idempotency_key: KeyHeader = None,
-                      principal: Principal = Depends(authenticate)) -> AsyncIterator[Idempotency]:
+async def idempotency(
+    request: Request, idempotency_key: KeyHeader = None, principal: Principal = Depends(authenticate)
+) -> AsyncIterator[Idempotency]:
     """The dependency for routes that create something from a body of bounded size (JSON, or a
     small multipart form, whose parts are compared rather than its boundary-dependent bytes)."""
     request_fingerprint = None
     if idempotency_key is not None:
         raw = await request.body()
-        digest = multipart_digest(raw, request.headers.get("content-type", "")) or hashlib.sha256(raw).hexdigest()
+        digest = (
+            multipart_digest(raw, request.headers.get("content-type", "")) or hashlib.sha256(raw).hexdigest()
+        )
         request_fingerprint = fingerprint(request, digest)
-    async with _finishing(request, await _claim(request, principal, idempotency_key, request_fingerprint)) as idem:
+    async with _finishing(
+        request, await _claim(request, principal, idempotency_key, request_fingerprint)
+    ) as idem:
         yield idem
 
 
-async def idempotency_streamed(request: Request, idempotency_key: KeyHeader = None,
-                               principal: Principal = Depends(authenticate)) -> AsyncIterator[Idempotency]:
+async def idempotency_streamed(
+    request: Request, idempotency_key: KeyHeader = None, principal: Principal = Depends(authenticate)
+) -> AsyncIterator[Idempotency]:
     """The dependency for streamed uploads: claimed before the body is read; the route calls
     :meth:`Idempotency.settle` with :func:`upload_fingerprint` once it has read it."""
     async with _finishing(request, await _claim(request, principal, idempotency_key, None)) as idem:

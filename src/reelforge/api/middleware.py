@@ -20,7 +20,9 @@ log = logging.getLogger(ACCESS_LOGGER)
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9._-]{8,128}$")
 
 
-_CROCKFORD_PAIRS = [a + b for a in "0123456789abcdefghjkmnpqrstvwxyz" for b in "0123456789abcdefghjkmnpqrstvwxyz"]
+_CROCKFORD_PAIRS = [
+    a + b for a in "0123456789abcdefghjkmnpqrstvwxyz" for b in "0123456789abcdefghjkmnpqrstvwxyz"
+]
 
 
 def new_request_id() -> str:
@@ -77,8 +79,15 @@ class RequestContextMiddleware:
         finally:
             log.info(
                 "request",
-                extra={"access": {"request_id": request_id, "method": scope.get("method"), "path": scope.get("path"),
-                                  "status": status, "duration_ms": round((time.perf_counter() - started) * 1000, 2)}},
+                extra={
+                    "access": {
+                        "request_id": request_id,
+                        "method": scope.get("method"),
+                        "path": scope.get("path"),
+                        "status": status,
+                        "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                    }
+                },
             )
 
 
@@ -99,8 +108,11 @@ UPLOAD_OVERHEAD = 1024 * 1024
 
 def body_limits(settings: Settings) -> dict[str, int]:
     """Bytes per limit class, from the settings."""
-    return {"json": settings.max_json_body_bytes, "edit": settings.max_edit_body_bytes,
-            "upload": settings.max_upload_bytes + UPLOAD_OVERHEAD}
+    return {
+        "json": settings.max_json_body_bytes,
+        "edit": settings.max_edit_body_bytes,
+        "upload": settings.max_upload_bytes + UPLOAD_OVERHEAD,
+    }
 
 
 def route_limit(method: str, path: str, limits: dict[str, int]) -> tuple[str, int]:
@@ -177,14 +189,31 @@ class BodyLimitMiddleware:
     @staticmethod
     async def _too_large(scope: Scope, send: Send, kind: str, limit: int) -> None:
         state = scope.get("state") or {}
-        what = {"upload": "uploads", "edit": "requests carrying an edit"}.get(kind, "request bodies of this route")
-        body = json.dumps({
-            "type": "https://reelforge.dev/problems/content-too-large", "title": "The body is larger than allowed.",
-            "status": 413, "detail": f"{what} are limited to {limit} bytes", "instance": scope.get("path", ""),
-            "code": "content-too-large", "request_id": state.get("request_id"), "max_bytes": limit,
-        }).encode()
+        what = {"upload": "uploads", "edit": "requests carrying an edit"}.get(
+            kind, "request bodies of this route"
+        )
+        body = json.dumps(
+            {
+                "type": "https://reelforge.dev/problems/content-too-large",
+                "title": "The body is larger than allowed.",
+                "status": 413,
+                "detail": f"{what} are limited to {limit} bytes",
+                "instance": scope.get("path", ""),
+                "code": "content-too-large",
+                "request_id": state.get("request_id"),
+                "max_bytes": limit,
+            }
+        ).encode()
         # Connection: close, since the rest of the body is left unread.
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/problem+json"),
-                                (b"content-length", str(len(body)).encode()), (b"connection", b"close")]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", b"application/problem+json"),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"connection", b"close"),
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": body})

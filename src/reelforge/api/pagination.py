@@ -20,8 +20,18 @@ from sqlalchemy import Select, and_, or_
 
 from .problems import ApiError
 
-__all__ = ["CreatedGte", "CreatedLt", "created_between", "decode_cursor", "encode_cursor", "link_next", "list_body", "next_link",
-           "page", "page_by_number"]
+__all__ = [
+    "CreatedGte",
+    "CreatedLt",
+    "created_between",
+    "decode_cursor",
+    "encode_cursor",
+    "link_next",
+    "list_body",
+    "next_link",
+    "page",
+    "page_by_number",
+]
 
 T = TypeVar("T")
 
@@ -31,20 +41,26 @@ CreatedLt = Annotated[datetime | None, Query(alias="created[lt]", description="R
 
 
 def _filters_digest(filters: Mapping[str, Any]) -> str:
-    text = json.dumps({k: v for k, v in sorted(filters.items()) if v is not None}, default=str, sort_keys=True)
+    text = json.dumps(
+        {k: v for k, v in sorted(filters.items()) if v is not None}, default=str, sort_keys=True
+    )
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def encode_cursor(key: bytes, created_at: datetime, row_id: str, filters: Mapping[str, Any]) -> str:
-    payload = json.dumps({"v": 1, "k": [created_at.isoformat(), row_id], "f": _filters_digest(filters)},
-                         separators=(",", ":")).encode()
+    payload = json.dumps(
+        {"v": 1, "k": [created_at.isoformat(), row_id], "f": _filters_digest(filters)}, separators=(",", ":")
+    ).encode()
     tag = hmac.new(key, payload, hashlib.sha256).digest()[:16]
     return base64.urlsafe_b64encode(payload + tag).decode().rstrip("=")
 
 
 def decode_cursor(key: bytes, cursor: str, filters: Mapping[str, Any]) -> tuple[datetime, str]:
-    bad = ApiError("invalid-cursor", "the cursor is not valid for this list (was it used with other filters?)",
-                   errors=[{"parameter": "cursor", "detail": "invalid cursor", "code": "invalid_cursor"}])
+    bad = ApiError(
+        "invalid-cursor",
+        "the cursor is not valid for this list (was it used with other filters?)",
+        errors=[{"parameter": "cursor", "detail": "invalid cursor", "code": "invalid_cursor"}],
+    )
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         payload, tag = raw[:-16], raw[-16:]
@@ -75,7 +91,9 @@ def page(
     next cursor."""
     if cursor:
         created, row_id = decode_cursor(key, cursor, filters)
-        query = query.where(or_(model.created_at < created, and_(model.created_at == created, model.id < row_id)))
+        query = query.where(
+            or_(model.created_at < created, and_(model.created_at == created, model.id < row_id))
+        )
     rows = list(db.scalars(query.order_by(model.created_at.desc(), model.id.desc()).limit(limit + 1)))
     next_cursor = None
     if len(rows) > limit:
@@ -97,17 +115,32 @@ def link_next(request: Request, response: Response, next_cursor: str) -> None:
     response.headers["Link"] = next_link(request, next_cursor)
 
 
-def page_by_number(request: Request, response: Response, query: Select[Any], column: Any, *, stamp: Any, key: bytes,
-                   limit: int, cursor: str | None, filters: Mapping[str, Any], db: Any,
-                   ascending: bool = False, then: Sequence[Any] = ()) -> tuple[list[Any], str | None]:
+def page_by_number(
+    request: Request,
+    response: Response,
+    query: Select[Any],
+    column: Any,
+    *,
+    stamp: Any,
+    key: bytes,
+    limit: int,
+    cursor: str | None,
+    filters: Mapping[str, Any],
+    db: Any,
+    ascending: bool = False,
+    then: Sequence[Any] = (),
+) -> tuple[list[Any], str | None]:
     """:func:`page` over an integer ``column`` that orders the rows by itself (a version
     number, an event's sequence), newest (largest) first unless ``ascending``; ``then`` breaks
     ties. ``stamp`` is the rows' time column, carried in the cursor as usual."""
     if cursor:
         _, after = decode_cursor(key, cursor, filters)
         if not after.isdigit():
-            raise ApiError("invalid-cursor", "the cursor is not valid for this list",
-                           errors=[{"parameter": "cursor", "detail": "invalid cursor", "code": "invalid_cursor"}])
+            raise ApiError(
+                "invalid-cursor",
+                "the cursor is not valid for this list",
+                errors=[{"parameter": "cursor", "detail": "invalid cursor", "code": "invalid_cursor"}],
+            )
         query = query.where(column > int(after) if ascending else column < int(after))
     order = column.asc() if ascending else column.desc()
     rows = list(db.scalars(query.order_by(order, *then).limit(limit + 1)))
@@ -121,18 +154,33 @@ def page_by_number(request: Request, response: Response, query: Select[Any], col
 
 
 def list_body(request: Request, data: list[Any], next_cursor: str | None) -> dict[str, Any]:
-    return {"object": "list", "data": data, "has_more": next_cursor is not None, "next_cursor": next_cursor,
-            "url": request.url.path}
+    return {
+        "object": "list",
+        "data": data,
+        "has_more": next_cursor is not None,
+        "next_cursor": next_cursor,
+        "url": request.url.path,
+    }
 
 
-def created_between(query: Select[Any], column: Any, created_gte: datetime | None,
-                    created_lt: datetime | None) -> Select[Any]:
+def created_between(
+    query: Select[Any], column: Any, created_gte: datetime | None, created_lt: datetime | None
+) -> Select[Any]:
     """``query`` limited to ``created[gte] <= column < created[lt]``; a time without a zone is
     ambiguous, so it is a 422 naming the parameter."""
     for name, value in (("created[gte]", created_gte), ("created[lt]", created_lt)):
         if value is not None and value.tzinfo is None:
-            raise ApiError("validation-error", f"`{name}` needs a time zone (e.g. `Z`)", errors=[
-                {"parameter": name, "code": "timezone", "detail": "give an RFC 3339 time with an offset or `Z`"}])
+            raise ApiError(
+                "validation-error",
+                f"`{name}` needs a time zone (e.g. `Z`)",
+                errors=[
+                    {
+                        "parameter": name,
+                        "code": "timezone",
+                        "detail": "give an RFC 3339 time with an offset or `Z`",
+                    }
+                ],
+            )
     if created_gte is not None:
         query = query.where(column >= created_gte)
     if created_lt is not None:

@@ -81,8 +81,14 @@ class ApiError(Exception):
 
 
 def problem_response(
-    request: Request, code: str, detail: str, *, status: int | None = None,
-    errors: Sequence[Mapping[str, Any]] | None = None, headers: Mapping[str, str] | None = None, **extra: Any,
+    request: Request,
+    code: str,
+    detail: str,
+    *,
+    status: int | None = None,
+    errors: Sequence[Mapping[str, Any]] | None = None,
+    headers: Mapping[str, str] | None = None,
+    **extra: Any,
 ) -> JSONResponse:
     status = status or CATALOGUE[code][0]
     body: dict[str, Any] = {
@@ -131,8 +137,15 @@ def validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
 def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
-        return problem_response(request, exc.code, exc.detail, status=exc.status, errors=exc.errors,
-                                headers=exc.headers, **exc.extra)
+        return problem_response(
+            request,
+            exc.code,
+            exc.detail,
+            status=exc.status,
+            errors=exc.errors,
+            headers=exc.headers,
+            **exc.extra,
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -140,14 +153,25 @@ def install_problem_handlers(app: FastAPI) -> None:
         if any(e["code"] == "json_invalid" for e in errors):
             return problem_response(request, "invalid-json", "the body is not valid JSON", errors=errors)
         count = len(errors)
-        return problem_response(request, "validation-error", f"{count} problem{'s' if count != 1 else ''} in the request",
-                                errors=errors)
+        return problem_response(
+            request,
+            "validation-error",
+            f"{count} problem{'s' if count != 1 else ''} in the request",
+            errors=errors,
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {404: "not-found", 405: "method-not-allowed", 413: "content-too-large", 415: "unsupported-media-type",
-                401: "unauthenticated", 403: "forbidden", 409: "conflict", 400: "invalid-request"}.get(
-            exc.status_code, "invalid-request" if exc.status_code < 500 else "internal-error")
+        code = {
+            404: "not-found",
+            405: "method-not-allowed",
+            413: "content-too-large",
+            415: "unsupported-media-type",
+            401: "unauthenticated",
+            403: "forbidden",
+            409: "conflict",
+            400: "invalid-request",
+        }.get(exc.status_code, "invalid-request" if exc.status_code < 500 else "internal-error")
         detail = exc.detail if isinstance(exc.detail, str) else CATALOGUE[code][1]
         if exc.status_code == 404 and detail == "Not Found":
             detail = f"no route or resource at {request.url.path}"

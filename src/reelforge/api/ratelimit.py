@@ -79,8 +79,18 @@ RENDER_PATHS = frozenset({"/v1/renders", "/v1/batches"})
 IP_ONLY_PATHS = frozenset({"/v1/oauth/token"})
 """Counted per client address even when a bearer credential is sent."""
 
-_UNITS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600, "hour": 3600,
-          "d": 86400, "day": 86400}
+_UNITS = {
+    "s": 1,
+    "sec": 1,
+    "second": 1,
+    "m": 60,
+    "min": 60,
+    "minute": 60,
+    "h": 3600,
+    "hour": 3600,
+    "d": 86400,
+    "day": 86400,
+}
 _RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*([a-z]+)\s*$")
 _MICRO = 1_000_000
 
@@ -92,8 +102,10 @@ def parse_rate(text: str) -> tuple[int, int]:
     if match is not None and match[3] != "ms":
         unit = _UNITS.get(match[3]) or _UNITS.get(match[3].removesuffix("s"))
     if match is None or unit is None:
-        raise ValueError(f"{text!r} is not a rate: write it as <quota>/<unit> (second, minute, hour, day) "
-                         "or <quota>/<n><s|m|h|d>, e.g. 600/minute or 100/10s")
+        raise ValueError(
+            f"{text!r} is not a rate: write it as <quota>/<unit> (second, minute, hour, day) "
+            "or <quota>/<n><s|m|h|d>, e.g. 600/minute or 100/10s"
+        )
     quota, window = int(match[1]), int(match[2] or 1) * unit
     if quota < 1 or window < 1:
         raise ValueError(f"{text!r}: the quota and the window must be positive")
@@ -149,7 +161,9 @@ def gcra(now: int, tats: Sequence[int], policies: Sequence[Policy], cost: int = 
                 states.append((p, 0, wait))
             else:  # unchanged: report what is left without this request
                 states.append(_state(p, p.tolerance_us - (current[i] - now)))
-        return Outcome(False, tuple(states), tuple(policies[i] for i in violated), max(retry, 1), tuple(current))
+        return Outcome(
+            False, tuple(states), tuple(policies[i] for i in violated), max(retry, 1), tuple(current)
+        )
     for i, p in enumerate(policies):
         states.append(_state(p, p.tolerance_us - (new[i] - now)))
     return Outcome(True, tuple(states), (), 0, tuple(new))
@@ -193,7 +207,7 @@ class MemoryStore:
         live = {k: t for k, t in self._tats.items() if t > now}
         keep = int(self.max_keys * 0.9)
         if len(live) > keep:
-            live = dict(sorted(live.items(), key=lambda kv: kv[1])[len(live) - keep:])
+            live = dict(sorted(live.items(), key=lambda kv: kv[1])[len(live) - keep :])
         self._tats = live
 
     def __len__(self) -> int:
@@ -230,8 +244,15 @@ class RedisStore:
     updates all its policies atomically. Fails open to ``fallback`` when Redis is unreachable,
     and retries Redis after ``retry_interval`` seconds."""
 
-    def __init__(self, url: str, prefix: str, fallback: MemoryStore, *, timeout: float = 0.5,
-                 retry_interval: float = 5.0):
+    def __init__(
+        self,
+        url: str,
+        prefix: str,
+        fallback: MemoryStore,
+        *,
+        timeout: float = 0.5,
+        retry_interval: float = 5.0,
+    ):
         self.url = url
         self.prefix = prefix + "rl:"
         self.fallback = fallback
@@ -250,8 +271,9 @@ class RedisStore:
         if found is None:
             import redis.asyncio as aioredis
 
-            client = aioredis.Redis.from_url(self.url, socket_connect_timeout=self.timeout,
-                                             socket_timeout=self.timeout)
+            client = aioredis.Redis.from_url(
+                self.url, socket_connect_timeout=self.timeout, socket_timeout=self.timeout
+            )
             found = (client, client.register_script(_SCRIPT))
             with self._lock:
                 for old in [lp for lp in self._clients if lp.is_closed()]:
@@ -274,8 +296,13 @@ class RedisStore:
         except (TimeoutError, RedisError, OSError) as exc:
             self.failures += 1
             if not self._down_until:
-                log.warning("rate limits: Redis at %s does not answer (%s: %s); limiting in this process "
-                            "until it does", _redact(self.url), type(exc).__name__, exc)
+                log.warning(
+                    "rate limits: Redis at %s does not answer (%s: %s); limiting in this process "
+                    "until it does",
+                    _redact(self.url),
+                    type(exc).__name__,
+                    exc,
+                )
             self._down_until = time.monotonic() + self.retry_interval
             return self.fallback.check(keys, policies, cost)
         if self._down_until:
@@ -298,7 +325,9 @@ class RateLimiter:
     def __init__(self, settings: Settings, *, max_keys: int = 100_000):
         unknown = set(settings.rate_limits) - set(DEFAULT_POLICIES)
         if unknown:
-            raise ValueError(f"unknown rate-limit policies {sorted(unknown)}; known: {sorted(DEFAULT_POLICIES)}")
+            raise ValueError(
+                f"unknown rate-limit policies {sorted(unknown)}; known: {sorted(DEFAULT_POLICIES)}"
+            )
         self.policies: dict[str, Policy] = {}
         for name, default in DEFAULT_POLICIES.items():
             rate = settings.rate_limits.get(name, default)
@@ -308,11 +337,14 @@ class RateLimiter:
                 except ValueError as exc:
                     raise ValueError(f"rate-limit policy {name!r} (REELFORGE_RATE_LIMITS): {exc}") from None
         self.memory = MemoryStore(max_keys)
-        self.redis = RedisStore(settings.redis_url, settings.redis_prefix, self.memory) if settings.redis_url else None
+        self.redis = (
+            RedisStore(settings.redis_url, settings.redis_prefix, self.memory) if settings.redis_url else None
+        )
         self._policy_headers: dict[tuple[Policy, ...], bytes] = {}
 
-    def applicable(self, classes: Iterable[str], credential: str | None, workspace: str | None,
-                   address: str) -> tuple[list[Policy], list[str]]:
+    def applicable(
+        self, classes: Iterable[str], credential: str | None, workspace: str | None, address: str
+    ) -> tuple[list[Policy], list[str]]:
         """The policies of a request and the partition key of each."""
         policies: list[Policy] = []
         keys: list[str] = []
@@ -373,13 +405,17 @@ class RateLimitMiddleware:
             credential, workspace = await self._identify(scope)
         client = scope.get("client")
         limiter = self.limiter
-        policies, keys = limiter.applicable(classify(scope["method"], path), credential, workspace,
-                                            client[0] if client else "unknown")
+        policies, keys = limiter.applicable(
+            classify(scope["method"], path), credential, workspace, client[0] if client else "unknown"
+        )
         if not policies:
             await self.app(scope, receive, send)
             return
         outcome = await limiter.check(policies, keys)
-        headers = [(b"ratelimit-policy", limiter.policy_header(policies)), (b"ratelimit", rate_limit_header(outcome))]
+        headers = [
+            (b"ratelimit-policy", limiter.policy_header(policies)),
+            (b"ratelimit", rate_limit_header(outcome)),
+        ]
         if not outcome.allowed:
             await self._refuse(scope, send, outcome, headers)
             return
@@ -405,19 +441,36 @@ class RateLimitMiddleware:
             return None, None
         return principal.credential_id, principal.workspace_id
 
-    async def _refuse(self, scope: Scope, send: Send, outcome: Outcome, headers: list[tuple[bytes, bytes]]) -> None:
+    async def _refuse(
+        self, scope: Scope, send: Send, outcome: Outcome, headers: list[tuple[bytes, bytes]]
+    ) -> None:
         names = [p.name for p in outcome.violated]
         status, title = CATALOGUE["rate-limited"]
-        body = json.dumps({
-            "type": PROBLEM_BASE + "rate-limited", "title": title, "status": status,
-            "detail": f"the {', '.join(names)} rate limit{'s are' if len(names) > 1 else ' is'} used up; "
-                      f"retry in {outcome.retry_after} s",
-            "instance": scope.get("path", ""), "code": "rate-limited",
-            "request_id": (scope.get("state") or {}).get("request_id"), "violated-policies": names,
-        }).encode()
-        await send({"type": "http.response.start", "status": status,
-                    "headers": [(b"content-type", PROBLEM_JSON.encode()), (b"content-length", str(len(body)).encode()),
-                                (b"retry-after", str(outcome.retry_after).encode()), *headers]})
+        body = json.dumps(
+            {
+                "type": PROBLEM_BASE + "rate-limited",
+                "title": title,
+                "status": status,
+                "detail": f"the {', '.join(names)} rate limit{'s are' if len(names) > 1 else ' is'} used up; "
+                f"retry in {outcome.retry_after} s",
+                "instance": scope.get("path", ""),
+                "code": "rate-limited",
+                "request_id": (scope.get("state") or {}).get("request_id"),
+                "violated-policies": names,
+            }
+        ).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [
+                    (b"content-type", PROBLEM_JSON.encode()),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"retry-after", str(outcome.retry_after).encode()),
+                    *headers,
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": body})
 
 

@@ -119,7 +119,10 @@ class Services:
             conn = self._loop_connections.conn = self.engine.connect()
         try:
             return read(conn)
-        except (SQLAlchemyError, sqlite3.Error):  # the connection may be what failed: the next read opens another
+        except (
+            SQLAlchemyError,
+            sqlite3.Error,
+        ):  # the connection may be what failed: the next read opens another
             self._loop_connections.conn = None
             conn.close()
             raise
@@ -173,8 +176,6 @@ async def get_db(request: Request) -> AsyncIterator[Session]:
         yield session
     finally:
         session.close()
-
-
 
 
 _DIGITS_ONLY = bytes(0x39 if 0x30 <= i <= 0x39 else 0x20 for i in range(256))
@@ -237,8 +238,9 @@ def _utc(value: Any) -> Any:
     return value
 
 
-def decode_json_fields(rows: Sequence[Sequence[Any]], indexes: Sequence[int],
-                       datetimes: Sequence[int] = ()) -> list[list[Any]]:
+def decode_json_fields(
+    rows: Sequence[Sequence[Any]], indexes: Sequence[int], datetimes: Sequence[int] = ()
+) -> list[list[Any]]:
     """``rows`` as lists with the fields at ``indexes`` (columns of :func:`raw_json_column`
     holding objects, arrays or null) decoded as SQLAlchemy's JSON type would, in one orjson call
     for all of them (a page of 50 assets has 150 such fields, and SQLAlchemy's per-value
@@ -271,11 +273,14 @@ def json_bytes(body: Any) -> bytes:
     try:
         return orjson.dumps(body, option=orjson.OPT_UTC_Z)
     except TypeError:  # orjson.JSONEncodeError is a TypeError
-        return json.dumps(json_ready(body), ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
+        return json.dumps(
+            json_ready(body), ensure_ascii=False, allow_nan=False, separators=(",", ":")
+        ).encode()
 
 
-def page_of(request: Request, rows: list[R], limit: int, filters: Mapping[str, Any]) -> tuple[list[R], str | None,
-                                                                                          dict[str, str]]:
+def page_of(
+    request: Request, rows: list[R], limit: int, filters: Mapping[str, Any]
+) -> tuple[list[R], str | None, dict[str, str]]:
     """Keyset pagination of rows read with ``limit + 1`` (newest first, by ``created_at`` then
     ``id``), as :func:`reelforge.api.pagination.page` does it for ORM queries: the page, the next
     cursor and the ``Link`` header."""

@@ -32,7 +32,16 @@ from .idempotency import Idempotency
 from .pagination import list_body, page, page_by_number
 from .problems import ApiError
 
-__all__ = ["STAR_RETRIES", "Change", "Precondition", "Versioned", "entity_tags", "etag", "none_match", "stale"]
+__all__ = [
+    "STAR_RETRIES",
+    "Change",
+    "Precondition",
+    "Versioned",
+    "entity_tags",
+    "etag",
+    "none_match",
+    "stale",
+]
 
 STAR_RETRIES = 5
 """``If-Match: *`` means "whatever is current": on a lost race, re-read and try again."""
@@ -66,9 +75,17 @@ def entity_tags(value: str, header: str) -> list[tuple[bool, str]] | None:
     for item in value.split(","):
         match = _TAG.match(item.strip())
         if match is None:
-            raise ApiError("invalid-request", f"{header} must be * or quoted ETags such as \"3\"",
-                           errors=[{"header": header, "detail": f"not an entity tag: {item.strip()!r}",
-                                    "code": "invalid_etag"}])
+            raise ApiError(
+                "invalid-request",
+                f'{header} must be * or quoted ETags such as "3"',
+                errors=[
+                    {
+                        "header": header,
+                        "detail": f"not an entity tag: {item.strip()!r}",
+                        "code": "invalid_etag",
+                    }
+                ],
+            )
         tags.append((match.group(1) is not None, match.group(2)))
     return tags
 
@@ -82,10 +99,12 @@ class Precondition:
         self.star = False
         if header is None:
             if required:
-                raise ApiError("precondition-required",
-                               f"changing a {what} needs If-Match with its ETag (from GET), so concurrent "
-                               "editors cannot overwrite each other; If-Match: * to overwrite whatever is there",
-                               errors=[{"header": "If-Match", "detail": "this header is required", "code": "missing"}])
+                raise ApiError(
+                    "precondition-required",
+                    f"changing a {what} needs If-Match with its ETag (from GET), so concurrent "
+                    "editors cannot overwrite each other; If-Match: * to overwrite whatever is there",
+                    errors=[{"header": "If-Match", "detail": "this header is required", "code": "missing"}],
+                )
             self.star = True
             return
         tags = entity_tags(header, "If-Match")
@@ -105,12 +124,15 @@ def stale(current: int | None, sent: str | None, *, what: str, unit: str) -> Api
     """412 ``precondition-failed``, with the current ETag when the resource still exists."""
     headers = {"ETag": etag(current)} if current is not None else {}
     now = f"it is now at {unit} {current}" if current is not None else "it changed"
-    return ApiError("precondition-failed",
-                    f"the {what} changed since you read it ({now}); GET it again, re-apply your change "
-                    "and send the new ETag in If-Match",
-                    errors=[{"header": "If-Match", "detail": f"{sent} does not match the current ETag",
-                             "code": "stale_etag"}],
-                    headers=headers)
+    return ApiError(
+        "precondition-failed",
+        f"the {what} changed since you read it ({now}); GET it again, re-apply your change "
+        "and send the new ETag in If-Match",
+        errors=[
+            {"header": "If-Match", "detail": f"{sent} does not match the current ETag", "code": "stale_etag"}
+        ],
+        headers=headers,
+    )
 
 
 def none_match(request: Request, current: int) -> bool:
@@ -179,25 +201,39 @@ class Versioned(Generic[Row, VersionRow]):
         versions: Any = self.versions
         found = db.execute(
             select(table, versions)
-            .join(versions, and_(getattr(versions, self.owner) == table.id,
-                                 versions.number == getattr(table, self.counter)))
+            .join(
+                versions,
+                and_(
+                    getattr(versions, self.owner) == table.id, versions.number == getattr(table, self.counter)
+                ),
+            )
             .where(table.id == row_id, table.workspace_id == workspace_id)
         ).first()
         if found is None:
             raise ApiError("not-found", f"no {self.what} {row_id}")
         return found[0], found[1]
 
-    def version(self, db: Session, row: Row, number: int | None = None, where: str | None = None) -> VersionRow:
+    def version(
+        self, db: Session, row: Row, number: int | None = None, where: str | None = None
+    ) -> VersionRow:
         """Version ``number`` (None: the current one); 404 naming the body's ``where`` if given."""
         row_any: Any = row
         versions: Any = self.versions
         number = self.number(row) if number is None else number
-        found = db.scalar(select(versions).where(getattr(versions, self.owner) == row_any.id,
-                                                 versions.number == number))
+        found = db.scalar(
+            select(versions).where(getattr(versions, self.owner) == row_any.id, versions.number == number)
+        )
         if found is None:
-            errors = [{"pointer": where, "code": "not_found", "detail": f"no {self.unit} {number}"}] if where else None
-            raise ApiError("not-found", f"{self.what} {row_any.id} has no {self.unit} {number} (the latest is "
-                           f"{self.number(row)})", errors=errors)
+            errors = (
+                [{"pointer": where, "code": "not_found", "detail": f"no {self.unit} {number}"}]
+                if where
+                else None
+            )
+            raise ApiError(
+                "not-found",
+                f"{self.what} {row_any.id} has no {self.unit} {number} (the latest is {self.number(row)})",
+                errors=errors,
+            )
         return cast(VersionRow, found)
 
     def content_of(self, version: VersionRow) -> Content:
@@ -213,7 +249,8 @@ class Versioned(Generic[Row, VersionRow]):
         found = db.execute(
             select(owner, getattr(versions, self.content))
             .join(table, and_(table.id == owner, getattr(table, self.counter) == versions.number))
-            .where(owner.in_([cast(Any, r).id for r in rows])))
+            .where(owner.in_([cast(Any, r).id for r in rows]))
+        )
         return {row[0]: row[1] for row in found}
 
     # ------------------------------------------------------------ answering
@@ -229,31 +266,61 @@ class Versioned(Generic[Row, VersionRow]):
             return Response(status_code=304, headers={"ETag": etag(self.number(row))})
         return None
 
-    def list_current(self, request: Request, response: Response, db: Session, workspace_id: str, *, key: bytes,
-                     limit: int, cursor: str | None, filters: Mapping[str, Any],
-                     name: str | None = None) -> dict[str, Any]:
+    def list_current(
+        self,
+        request: Request,
+        response: Response,
+        db: Session,
+        workspace_id: str,
+        *,
+        key: bytes,
+        limit: int,
+        cursor: str | None,
+        filters: Mapping[str, Any],
+        name: str | None = None,
+    ) -> dict[str, Any]:
         """A page of the workspace's resources, newest first, each with its current content;
         ``name``: only those whose name contains it (case-insensitive)."""
         table: Any = self.row
         query = select(table).where(table.workspace_id == workspace_id)
         if name:
             query = query.where(table.name.ilike(name_contains(name), escape="\\"))
-        rows, nxt = page(request, response, query, table, key=key, limit=limit, cursor=cursor, filters=filters,
-                         db=db)
+        rows, nxt = page(
+            request, response, query, table, key=key, limit=limit, cursor=cursor, filters=filters, db=db
+        )
         contents = self.current_contents(db, rows)
         # A resource deleted between the two queries has no content left: leave it out.
         return list_body(request, [self.show(r, contents[r.id]) for r in rows if r.id in contents], nxt)
 
-    def list_versions(self, request: Request, response: Response, db: Session, row: Row, *, key: bytes,
-                      limit: int, cursor: str | None) -> dict[str, Any]:
+    def list_versions(
+        self,
+        request: Request,
+        response: Response,
+        db: Session,
+        row: Row,
+        *,
+        key: bytes,
+        limit: int,
+        cursor: str | None,
+    ) -> dict[str, Any]:
         """A page of the row's versions, newest first."""
         versions: Any = self.versions
         row_id = cast(Any, row).id
         # Keyset on the number (not time): numbers are the history's true order.
         filters = {"list": self.versions_list, self.owner_filter: row_id}
         query = select(versions).where(getattr(versions, self.owner) == row_id)
-        rows, next_cursor = page_by_number(request, response, query, versions.number, stamp=versions.created_at,
-                                           key=key, limit=limit, cursor=cursor, filters=filters, db=db)
+        rows, next_cursor = page_by_number(
+            request,
+            response,
+            query,
+            versions.number,
+            stamp=versions.created_at,
+            key=key,
+            limit=limit,
+            cursor=cursor,
+            filters=filters,
+            db=db,
+        )
         return list_body(request, [self.show_version(v) for v in rows], next_cursor)
 
     # ------------------------------------------------------------ writing
@@ -263,16 +330,30 @@ class Versioned(Generic[Row, VersionRow]):
         table: Any = self.row
         versions: Any = self.versions
         now = utcnow()
-        row = table(id=new_id(self.id_prefix), workspace_id=workspace_id, name=name, created_at=now,
-                    updated_at=now, **{self.counter: 1})
+        row = table(
+            id=new_id(self.id_prefix),
+            workspace_id=workspace_id,
+            name=name,
+            created_at=now,
+            updated_at=now,
+            **{self.counter: 1},
+        )
         db.add(row)
         db.flush()
-        db.add(versions(id=new_id(self.version_prefix), number=1, message=message, created_at=now,
-                        **{self.owner: row.id, self.content: content}))
+        db.add(
+            versions(
+                id=new_id(self.version_prefix),
+                number=1,
+                message=message,
+                created_at=now,
+                **{self.owner: row.id, self.content: content},
+            )
+        )
         return cast(Row, row)
 
-    def _new_version(self, db: Session, row: Row, expected: int, content: Content, message: str,
-                     name: str | None) -> None:
+    def _new_version(
+        self, db: Session, row: Row, expected: int, content: Content, message: str, name: str | None
+    ) -> None:
         """Make number ``expected + 1`` current, only if the row is still at ``expected``.
 
         The UPDATE's WHERE is the check: a writer that waited for the row lock (PostgreSQL) or
@@ -287,14 +368,27 @@ class Versioned(Generic[Row, VersionRow]):
         values: dict[str, Any] = {self.counter: counter + 1, "updated_at": now}
         if name is not None:
             values["name"] = name
-        result = cast(CursorResult[Any], db.execute(
-            update(table).where(table.id == row_id, counter == expected).values(**values)
-            .execution_options(synchronize_session=False)))
+        result = cast(
+            CursorResult[Any],
+            db.execute(
+                update(table)
+                .where(table.id == row_id, counter == expected)
+                .values(**values)
+                .execution_options(synchronize_session=False)
+            ),
+        )
         if result.rowcount != 1:
             db.rollback()
             raise _LostRace
-        db.add(versions(id=new_id(self.version_prefix), number=expected + 1, message=message, created_at=now,
-                        **{self.owner: row_id, self.content: content}))
+        db.add(
+            versions(
+                id=new_id(self.version_prefix),
+                number=expected + 1,
+                message=message,
+                created_at=now,
+                **{self.owner: row_id, self.content: content},
+            )
+        )
         if self.on_update is not None:
             self.on_update(db, row, expected + 1, name, now, message)
         try:
@@ -305,8 +399,14 @@ class Versioned(Generic[Row, VersionRow]):
             raise _LostRace from None
         db.refresh(row)
 
-    def change(self, request: Request, db: Session, workspace_id: str, row_id: str,
-               make: Callable[[Row, VersionRow], Change]) -> tuple[Row, Content]:
+    def change(
+        self,
+        request: Request,
+        db: Session,
+        workspace_id: str,
+        row_id: str,
+        make: Callable[[Row, VersionRow], Change],
+    ) -> tuple[Row, Content]:
         """Read, check ``If-Match`` (required), build the new content with ``make`` (which
         validates), write it as a new version; returns the row and the new content.
 
@@ -324,12 +424,25 @@ class Versioned(Generic[Row, VersionRow]):
                 if attempts < condition.retries:
                     attempts += 1
                     continue
-                raise stale(self._number_now(db, row_id), request.headers.get("if-match"),
-                            what=self.what, unit=self.unit) from None
+                raise stale(
+                    self._number_now(db, row_id),
+                    request.headers.get("if-match"),
+                    what=self.what,
+                    unit=self.unit,
+                ) from None
             return row, content
 
-    def restore(self, request: Request, db: Session, idem: Idempotency, workspace_id: str, row_id: str,
-                number: int, message: str | None, check: Callable[[Content], None]) -> tuple[Row, Content]:
+    def restore(
+        self,
+        request: Request,
+        db: Session,
+        idem: Idempotency,
+        workspace_id: str,
+        row_id: str,
+        number: int,
+        message: str | None,
+        check: Callable[[Content], None],
+    ) -> tuple[Row, Content]:
         """Make version ``number``'s content current again as a new version (``If-Match``
         required); ``check`` validates it again (an asset it names may be gone since). The
         response is staged for ``Idempotency-Key`` inside the new version's commit."""
@@ -339,7 +452,11 @@ class Versioned(Generic[Row, VersionRow]):
             content = self.content_of(self.version(db, row, number))
             check(content)
             restored["content"] = copy.deepcopy(content)
-            return restored["content"], message if message is not None else f"restored {self.unit} {number}", None
+            return (
+                restored["content"],
+                message if message is not None else f"restored {self.unit} {number}",
+                None,
+            )
 
         def staged() -> tuple[int, dict[str, Any], dict[str, str]]:
             # Inside the new version's commit: the response as it will be sent.

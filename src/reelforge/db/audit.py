@@ -32,12 +32,30 @@ class AuditEntry(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-def record_audit(db: Session, *, workspace_id: str, action: str, resource_type: str, resource_id: str,
-                 actor_type: str = "system", actor_id: str | None = None, details: dict[str, Any] | None = None,
-                 request_id: str | None = None) -> AuditEntry:
+def record_audit(
+    db: Session,
+    *,
+    workspace_id: str,
+    action: str,
+    resource_type: str,
+    resource_id: str,
+    actor_type: str = "system",
+    actor_id: str | None = None,
+    details: dict[str, Any] | None = None,
+    request_id: str | None = None,
+) -> AuditEntry:
     """Add an audit entry to ``db``'s transaction (it exists exactly when the action commits)."""
-    row = AuditEntry(id=new_id("aud"), workspace_id=workspace_id, action=action, actor_type=actor_type,
-                     actor_id=actor_id, resource_type=resource_type, resource_id=resource_id,
-                     details=details or {}, request_id=request_id, created_at=utcnow())
+    row = AuditEntry(
+        id=new_id("aud"),
+        workspace_id=workspace_id,
+        action=action,
+        actor_type=actor_type,
+        actor_id=actor_id,
+        resource_type=resource_type,
+        resource_id=resource_id,
+        details=details or {},
+        request_id=request_id,
+        created_at=utcnow(),
+    )
     db.add(row)
     return row

@@ -72,8 +72,10 @@ class BatchItem(Base):
     """One accepted row x locale, and the render that makes it."""
 
     __tablename__ = "batch_items"
-    __table_args__ = (Index("ix_batch_items_batch_row", "batch_id", "row"),
-                      Index("ix_batch_items_render", "render_id"))
+    __table_args__ = (
+        Index("ix_batch_items_batch_row", "batch_id", "row"),
+        Index("ix_batch_items_render", "render_id"),
+    )
     batch_id: Mapped[str] = mapped_column(ForeignKey("batches.id", ondelete="CASCADE"), primary_key=True)
     position: Mapped[int] = mapped_column(Integer, primary_key=True)
     """The item's place in the batch: rows in order, each row's locales in the order asked."""
@@ -92,8 +94,11 @@ _ANY = TypeAdapter(Any)
 def _counts(db: Session, batch_ids: Sequence[str]) -> dict[str, tuple[dict[str, int], float, int]]:
     """Per batch: renders per counted state, their average progress and how many there are.
     A render shared by duplicate items counts once."""
-    renders = (select(BatchItem.batch_id, Render.state, Render.progress).join(Render, Render.id == BatchItem.render_id)
-               .where(BatchItem.batch_id.in_(batch_ids), BatchItem.duplicate_of.is_(None)))
+    renders = (
+        select(BatchItem.batch_id, Render.state, Render.progress)
+        .join(Render, Render.id == BatchItem.render_id)
+        .where(BatchItem.batch_id.in_(batch_ids), BatchItem.duplicate_of.is_(None))
+    )
     out: dict[str, tuple[dict[str, int], float, int]] = {}
     totals: dict[str, list[float]] = {}
     for batch_id, state, progress in db.execute(renders):
@@ -130,9 +135,14 @@ def _duplicates(db: Session, batch_ids: Sequence[str]) -> dict[str, list[dict[st
         if item.duplicate_of is None:
             continue
         first = by_position.get((item.batch_id, item.duplicate_of))
-        out.setdefault(item.batch_id, []).append({
-            "row": item.row, "locale": item.locale, "render_id": item.render_id,
-            "same_as": {"row": first.row, "locale": first.locale} if first else None})
+        out.setdefault(item.batch_id, []).append(
+            {
+                "row": item.row,
+                "locale": item.locale,
+                "render_id": item.render_id,
+                "same_as": {"row": first.row, "locale": first.locale} if first else None,
+            }
+        )
     return out
 
 
@@ -141,29 +151,51 @@ def batches_json(db: Session, batches: Sequence[Batch]) -> list[dict[str, Any]]:
     ids = [b.id for b in batches]
     counted = _counts(db, ids) if ids else {}
     duplicates = _duplicates(db, ids) if ids else {}
-    items = dict(db.execute(select(BatchItem.batch_id, func.count()).where(BatchItem.batch_id.in_(ids))
-                            .group_by(BatchItem.batch_id)).all()) if ids else {}
+    items = (
+        dict(
+            db.execute(
+                select(BatchItem.batch_id, func.count())
+                .where(BatchItem.batch_id.in_(ids))
+                .group_by(BatchItem.batch_id)
+            ).all()
+        )
+        if ids
+        else {}
+    )
     out = []
     for batch in batches:
         counts, progress, renders = counted.get(batch.id, ({s: 0 for s in COUNTED}, 0.0, 0))
         rejected = list(batch.rejected or [])
-        out.append({
-            "id": batch.id, "object": "batch", "state": _state(batch, counts),
-            "progress": progress if renders else 100.0,
-            "counts": counts,
-            "template_id": batch.template_id, "template_version": batch.template_version,
-            "locales": list(batch.locales or []), "outputs": list(batch.outputs or []), "tags": list(batch.tags or []),
-            "all_or_nothing": batch.all_or_nothing,
-            "rows": {"source": batch.rows_source, "total": batch.rows_total,
-                     "rejected": len({r.get("row") for r in rejected})},
-            "items": int(items.get(batch.id, 0)), "renders": renders,
-            "duplicates": duplicates.get(batch.id, []),
-            "rejected": rejected,
-            "cancel_requested": batch.cancel_requested,
-            "metadata": dict(batch.meta or {}),
-            "created_at": batch.created_at, "cancelled_at": batch.cancelled_at, "finished_at": batch.finished_at,
-            "renders_url": f"/v1/batches/{batch.id}/renders",
-        })
+        out.append(
+            {
+                "id": batch.id,
+                "object": "batch",
+                "state": _state(batch, counts),
+                "progress": progress if renders else 100.0,
+                "counts": counts,
+                "template_id": batch.template_id,
+                "template_version": batch.template_version,
+                "locales": list(batch.locales or []),
+                "outputs": list(batch.outputs or []),
+                "tags": list(batch.tags or []),
+                "all_or_nothing": batch.all_or_nothing,
+                "rows": {
+                    "source": batch.rows_source,
+                    "total": batch.rows_total,
+                    "rejected": len({r.get("row") for r in rejected}),
+                },
+                "items": int(items.get(batch.id, 0)),
+                "renders": renders,
+                "duplicates": duplicates.get(batch.id, []),
+                "rejected": rejected,
+                "cancel_requested": batch.cancel_requested,
+                "metadata": dict(batch.meta or {}),
+                "created_at": batch.created_at,
+                "cancelled_at": batch.cancelled_at,
+                "finished_at": batch.finished_at,
+                "renders_url": f"/v1/batches/{batch.id}/renders",
+            }
+        )
     return out
 
 
@@ -174,8 +206,14 @@ def batch_json(db: Session, batch: Batch) -> dict[str, Any]:
 def record_batch_event(db: Session, batch: Batch, type: str) -> None:
     """Record ``batch.<what>`` with the batch as ``GET`` shows it after this transaction."""
     db.flush()
-    record_event(db, workspace_id=batch.workspace_id, type=type, resource_type="batch", resource_id=batch.id,
-                 data=_ANY.dump_python(batch_json(db, batch), mode="json"))
+    record_event(
+        db,
+        workspace_id=batch.workspace_id,
+        type=type,
+        resource_type="batch",
+        resource_id=batch.id,
+        data=_ANY.dump_python(batch_json(db, batch), mode="json"),
+    )
 
 
 # ------------------------------------------------------------------ a render ended
@@ -187,14 +225,25 @@ def _tag_outputs(db: Session, render_ids: Iterable[str], tags_by_render: dict[st
     query = select(Render).where(Render.id.in_(list(render_ids)), Render.state == "succeeded")
     for render in db.scalars(query.execution_options(populate_existing=True)):
         tags = tags_by_render.get(render.id) or []
-        asset_ids = [r["asset_id"] for r in (render.outputs or []) if isinstance(r, dict) and r.get("asset_id")]
+        asset_ids = [
+            r["asset_id"] for r in (render.outputs or []) if isinstance(r, dict) and r.get("asset_id")
+        ]
         if not tags or not asset_ids:
             continue
-        present = {(a, t) for a, t in db.execute(select(AssetTag.asset_id, AssetTag.tag)
-                                                  .where(AssetTag.asset_id.in_(asset_ids)))}
+        present = {
+            (a, t)
+            for a, t in db.execute(
+                select(AssetTag.asset_id, AssetTag.tag).where(AssetTag.asset_id.in_(asset_ids))
+            )
+        }
         existing = set(db.scalars(select(Asset.id).where(Asset.id.in_(asset_ids))))
-        db.add_all(AssetTag(asset_id=a, tag=t) for a in asset_ids if a in existing for t in tags
-                   if (a, t) not in present)
+        db.add_all(
+            AssetTag(asset_id=a, tag=t)
+            for a in asset_ids
+            if a in existing
+            for t in tags
+            if (a, t) not in present
+        )
 
 
 def settle_batches(db: Session, render_ids: Iterable[str]) -> list[str]:
@@ -206,8 +255,9 @@ def settle_batches(db: Session, render_ids: Iterable[str]) -> list[str]:
     ids = sorted(set(render_ids))
     if not ids:
         return []
-    rows = db.execute(select(BatchItem.batch_id, BatchItem.render_id).where(BatchItem.render_id.in_(ids))
-                      .distinct()).all()
+    rows = db.execute(
+        select(BatchItem.batch_id, BatchItem.render_id).where(BatchItem.render_id.in_(ids)).distinct()
+    ).all()
     if not rows:
         return []
     batch_ids = sorted({b for b, _ in rows})
@@ -215,17 +265,28 @@ def settle_batches(db: Session, render_ids: Iterable[str]) -> list[str]:
     for batch_id in batch_ids:
         # Locked, so two renders of the batch ending at once (in two transactions) cannot both
         # see the other still running: the second waits and then sees the first one's end.
-        batch = db.scalars(select(Batch).where(Batch.id == batch_id).with_for_update()
-                           .execution_options(populate_existing=True)).one_or_none()
+        batch = db.scalars(
+            select(Batch)
+            .where(Batch.id == batch_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        ).one_or_none()
         if batch is None:
             continue
         if batch.tags:
-            _tag_outputs(db, [r for b, r in rows if b == batch_id], {r: list(batch.tags) for b, r in rows
-                                                                     if b == batch_id})
+            _tag_outputs(
+                db,
+                [r for b, r in rows if b == batch_id],
+                {r: list(batch.tags) for b, r in rows if b == batch_id},
+            )
         if batch.finished_at is not None:
             continue
-        pending = db.scalar(select(func.count()).select_from(BatchItem).join(Render, Render.id == BatchItem.render_id)
-                            .where(BatchItem.batch_id == batch_id, Render.state.not_in(_TERMINAL)))
+        pending = db.scalar(
+            select(func.count())
+            .select_from(BatchItem)
+            .join(Render, Render.id == BatchItem.render_id)
+            .where(BatchItem.batch_id == batch_id, Render.state.not_in(_TERMINAL))
+        )
         if pending:
             continue
         batch.finished_at = utcnow()

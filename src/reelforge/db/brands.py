@@ -51,6 +51,8 @@ class WorkspaceCompliance(Base):
     """The workspace's compliance level; a workspace without a row is at ``off``."""
 
     __tablename__ = "workspace_compliance"
-    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
+    )
     level: Mapped[str] = mapped_column(String(8), default="off")
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -82,13 +82,21 @@ EVENTS_COMMITTED = EventSignal()
 _PENDING = "reelforge.pending_events"
 
 
-def record_event(db: Session, *, workspace_id: str, type: str, resource_type: str, resource_id: str,
-                 data: dict[str, Any]) -> Event:
+def record_event(
+    db: Session, *, workspace_id: str, type: str, resource_type: str, resource_id: str, data: dict[str, Any]
+) -> Event:
     """Add an event to ``db``'s transaction; it exists exactly when the caller's change commits.
 
     ``data`` must be JSON-ready (the resource's API representation)."""
-    row = Event(id=new_id("evt"), workspace_id=workspace_id, type=type, resource_type=resource_type,
-                resource_id=resource_id, data=data, created_at=utcnow())
+    row = Event(
+        id=new_id("evt"),
+        workspace_id=workspace_id,
+        type=type,
+        resource_type=resource_type,
+        resource_id=resource_id,
+        data=data,
+        created_at=utcnow(),
+    )
     db.add(row)
     db.info[_PENDING] = True
     return row

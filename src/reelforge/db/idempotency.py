@@ -59,7 +59,9 @@ PURGE_EVERY = 600.0
 class IdempotencyKey(Base):
     __tablename__ = "idempotency_keys"
     __table_args__ = (Index("ix_idempotency_keys_created", "created_at"),)
-    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
+    )
     key: Mapped[str] = mapped_column(String(255), primary_key=True)
     fingerprint: Mapped[str | None] = mapped_column(String(64), default=None)
     """sha256 over method, route, path parameters, query and body; ``None`` while an upload's
@@ -99,7 +101,9 @@ class Claim:
 
 
 def _insert(db: Session) -> Any:
-    return (postgresql.insert if db.get_bind().dialect.name == "postgresql" else sqlite.insert)(IdempotencyKey)
+    return (postgresql.insert if db.get_bind().dialect.name == "postgresql" else sqlite.insert)(
+        IdempotencyKey
+    )
 
 
 _last_purge: dict[str, float] = {}
@@ -120,8 +124,9 @@ def _maybe_purge(db: Session) -> None:
 def purge_expired(db: Session, now: datetime | None = None) -> int:
     """Delete keys older than :data:`RETENTION`; commit; return how many went."""
     cutoff = (now or utcnow()) - RETENTION
-    result = db.execute(delete(IdempotencyKey).where(IdempotencyKey.created_at <= cutoff)
-                        .returning(IdempotencyKey.key))
+    result = db.execute(
+        delete(IdempotencyKey).where(IdempotencyKey.created_at <= cutoff).returning(IdempotencyKey.key)
+    )
     gone = len(result.all())
     db.commit()
     return gone
@@ -135,9 +140,20 @@ def claim(db: Session, workspace_id: str, key: str, fingerprint: str | None, loc
         now = utcnow()
         token = secrets.token_hex(16)
         inserted = db.execute(
-            _insert(db).values(workspace_id=workspace_id, key=key, fingerprint=fingerprint, state="in_progress",
-                               lock_token=token, locked_until=now + lock, response_encrypted=False, created_at=now)
-            .on_conflict_do_nothing(index_elements=["workspace_id", "key"]).returning(IdempotencyKey.key))
+            _insert(db)
+            .values(
+                workspace_id=workspace_id,
+                key=key,
+                fingerprint=fingerprint,
+                state="in_progress",
+                lock_token=token,
+                locked_until=now + lock,
+                response_encrypted=False,
+                created_at=now,
+            )
+            .on_conflict_do_nothing(index_elements=["workspace_id", "key"])
+            .returning(IdempotencyKey.key)
+        )
         # RETURNING, not rowcount: drivers differ in what rowcount says for ON CONFLICT.
         won = inserted.first() is not None
         db.commit()
@@ -149,28 +165,45 @@ def claim(db: Session, workspace_id: str, key: str, fingerprint: str | None, loc
         if row.created_at <= now - RETENTION:
             # Expired: the key behaves as new. Delete exactly the row we saw (its creation time
             # is the version), so a request that re-created it meanwhile keeps its claim.
-            db.execute(delete(IdempotencyKey).where(IdempotencyKey.workspace_id == workspace_id,
-                                                    IdempotencyKey.key == key,
-                                                    IdempotencyKey.created_at == row.created_at))
+            db.execute(
+                delete(IdempotencyKey).where(
+                    IdempotencyKey.workspace_id == workspace_id,
+                    IdempotencyKey.key == key,
+                    IdempotencyKey.created_at == row.created_at,
+                )
+            )
             db.commit()
             continue
         if fingerprint is not None and row.fingerprint is not None and row.fingerprint != fingerprint:
             return Claim("mismatch", row.fingerprint)
         if row.state == "completed":
             assert row.response_status is not None and row.response_body is not None
-            response = StoredResponse(row.response_status, dict(row.response_headers or {}), row.response_body,
-                                      row.response_encrypted)
+            response = StoredResponse(
+                row.response_status,
+                dict(row.response_headers or {}),
+                row.response_body,
+                row.response_encrypted,
+            )
             return Claim("completed", row.fingerprint, response=response)
         if row.locked_until is not None and row.locked_until > now:
             return Claim("in_progress", row.fingerprint, locked_until=row.locked_until)
         # The request that claimed it stopped renewing its lock (its process died): take over.
         taken = db.execute(
             update(IdempotencyKey)
-            .where(IdempotencyKey.workspace_id == workspace_id, IdempotencyKey.key == key,
-                   IdempotencyKey.state == "in_progress", IdempotencyKey.lock_token == row.lock_token)
-            .values(lock_token=token, locked_until=now + lock,
-                    fingerprint=fingerprint if fingerprint is not None else row.fingerprint)
-            .returning(IdempotencyKey.key).execution_options(synchronize_session=False))
+            .where(
+                IdempotencyKey.workspace_id == workspace_id,
+                IdempotencyKey.key == key,
+                IdempotencyKey.state == "in_progress",
+                IdempotencyKey.lock_token == row.lock_token,
+            )
+            .values(
+                lock_token=token,
+                locked_until=now + lock,
+                fingerprint=fingerprint if fingerprint is not None else row.fingerprint,
+            )
+            .returning(IdempotencyKey.key)
+            .execution_options(synchronize_session=False)
+        )
         took = taken.first() is not None
         db.commit()
         if took:
@@ -179,29 +212,48 @@ def claim(db: Session, workspace_id: str, key: str, fingerprint: str | None, loc
 
 
 def _mine(workspace_id: str, key: str, token: str) -> Any:
-    return (IdempotencyKey.workspace_id == workspace_id, IdempotencyKey.key == key,
-            IdempotencyKey.state == "in_progress", IdempotencyKey.lock_token == token)
+    return (
+        IdempotencyKey.workspace_id == workspace_id,
+        IdempotencyKey.key == key,
+        IdempotencyKey.state == "in_progress",
+        IdempotencyKey.lock_token == token,
+    )
 
 
-def complete(db: Session, workspace_id: str, key: str, token: str, fingerprint: str | None,
-             response: StoredResponse) -> bool:
+def complete(
+    db: Session, workspace_id: str, key: str, token: str, fingerprint: str | None, response: StoredResponse
+) -> bool:
     """Mark the claim completed with ``response``, in ``db``'s transaction (not committed).
     False when the claim is no longer ours (its lock ran out and another request took over):
     the caller must then roll its effect back."""
     result = db.execute(
-        update(IdempotencyKey).where(*_mine(workspace_id, key, token))
-        .values(state="completed", lock_token=None, locked_until=None, fingerprint=fingerprint,
-                response_status=response.status, response_headers=response.headers, response_body=response.body,
-                response_encrypted=response.encrypted)
-        .returning(IdempotencyKey.key).execution_options(synchronize_session=False))
+        update(IdempotencyKey)
+        .where(*_mine(workspace_id, key, token))
+        .values(
+            state="completed",
+            lock_token=None,
+            locked_until=None,
+            fingerprint=fingerprint,
+            response_status=response.status,
+            response_headers=response.headers,
+            response_body=response.body,
+            response_encrypted=response.encrypted,
+        )
+        .returning(IdempotencyKey.key)
+        .execution_options(synchronize_session=False)
+    )
     return result.first() is not None
 
 
 def extend(db: Session, workspace_id: str, key: str, token: str, lock: timedelta) -> bool:
     """Renew a claim's lock (a long request, e.g. an upload still streaming); commits."""
-    result = db.execute(update(IdempotencyKey).where(*_mine(workspace_id, key, token))
-                        .values(locked_until=utcnow() + lock).returning(IdempotencyKey.key)
-                        .execution_options(synchronize_session=False))
+    result = db.execute(
+        update(IdempotencyKey)
+        .where(*_mine(workspace_id, key, token))
+        .values(locked_until=utcnow() + lock)
+        .returning(IdempotencyKey.key)
+        .execution_options(synchronize_session=False)
+    )
     renewed = result.first() is not None
     db.commit()
     return renewed
@@ -209,12 +261,18 @@ def extend(db: Session, workspace_id: str, key: str, token: str, lock: timedelta
 
 def release(db: Session, workspace_id: str, key: str, token: str) -> None:
     """Forget an unfinished claim, so a retry runs the request again; commits."""
-    db.execute(delete(IdempotencyKey).where(*_mine(workspace_id, key, token)).execution_options(
-        synchronize_session=False))
+    db.execute(
+        delete(IdempotencyKey)
+        .where(*_mine(workspace_id, key, token))
+        .execution_options(synchronize_session=False)
+    )
     db.commit()
 
 
 def stored(db: Session, workspace_id: str, key: str) -> IdempotencyKey | None:
     """The row as the database has it now (tests and diagnostics)."""
-    return db.scalar(select(IdempotencyKey).where(IdempotencyKey.workspace_id == workspace_id,
-                                                  IdempotencyKey.key == key).execution_options(populate_existing=True))
+    return db.scalar(
+        select(IdempotencyKey)
+        .where(IdempotencyKey.workspace_id == workspace_id, IdempotencyKey.key == key)
+        .execution_options(populate_existing=True)
+    )

@@ -38,17 +38,22 @@ def _compile_for_driver(statement: Select[Any], dialect: Dialect) -> _DriverStat
     per_call = set()
     for name, bind in statement.compile(dialect=dialect).binds.items():
         if bind.callable is not None:
-            raise ValueError(f"a PreparedSelect cannot take {name!r}: its value is computed on each execution")
+            raise ValueError(
+                f"a PreparedSelect cannot take {name!r}: its value is computed on each execution"
+            )
         if bind.expanding:
             raise ValueError(f"a PreparedSelect cannot take {name!r}: an IN list is rendered per execution")
         if bind.required:
             if bind.literal_execute:
-                raise ValueError(f"a PreparedSelect cannot take {name!r} per call: it is rendered into the SQL")
+                raise ValueError(
+                    f"a PreparedSelect cannot take {name!r} per call: it is rendered into the SQL"
+                )
             per_call.add(name)
     # Literal-execute values (such as group_concat's separator) are rendered into the SQL now;
     # rendering needs a value for every parameter, so those given per call get a stand-in.
     compiled = statement.params({name: None for name in per_call}).compile(
-        dialect=dialect, compile_kwargs={"render_postcompile": True})
+        dialect=dialect, compile_kwargs={"render_postcompile": True}
+    )
     if compiled.positiontup is None or "POSTCOMPILE" in compiled.string:
         raise ValueError("a PreparedSelect needs a dialect with positional parameters")
     binds: dict[str, Processor] = {}
@@ -61,8 +66,10 @@ def _compile_for_driver(statement: Select[Any], dialect: Dialect) -> _DriverStat
         else:
             value = bind.effective_value
             fixed[name] = processor(value) if processor else value
-    results = tuple(column.type.dialect_impl(dialect).result_processor(dialect, None)
-                    for column in statement.selected_columns)
+    results = tuple(
+        column.type.dialect_impl(dialect).result_processor(dialect, None)
+        for column in statement.selected_columns
+    )
     return _DriverStatement(compiled.string, tuple(compiled.positiontup), fixed, binds, results)
 
 
@@ -101,8 +108,9 @@ class PreparedSelect:
         return [tuple(p(v) if p else v for p, v in zip(results, row, strict=True)) for row in fetched]
 
 
-def fetch_rows(conn: Connection, query: Select[Any] | PreparedSelect,
-               params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
+def fetch_rows(
+    conn: Connection, query: Select[Any] | PreparedSelect, params: Mapping[str, Any] | None = None
+) -> list[tuple[Any, ...]]:
     """The rows of a prepared select, or of a statement built for this one read."""
     if isinstance(query, PreparedSelect):
         return query.rows(conn, params or {})

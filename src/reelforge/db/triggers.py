@@ -15,8 +15,12 @@ from __future__ import annotations
 
 __all__ = ["SQLITE_TRIGGERS", "create_revision_triggers", "drop_revision_triggers"]
 
-SQLITE_TRIGGERS = ("assets_revision_bump", "asset_tags_insert_bump", "asset_tags_delete_bump",
-                   "asset_tags_update_bump")
+SQLITE_TRIGGERS = (
+    "assets_revision_bump",
+    "asset_tags_insert_bump",
+    "asset_tags_delete_bump",
+    "asset_tags_update_bump",
+)
 
 _SQLITE = [
     # recursive_triggers is off, so the trigger's own UPDATE does not fire it again; an UPDATE
@@ -76,9 +80,11 @@ def drop_revision_triggers(dialect: str) -> list[str]:
     if dialect == "sqlite":
         return [f"DROP TRIGGER IF EXISTS {name}" for name in SQLITE_TRIGGERS]
     if dialect == "postgresql":
-        return ["DROP TRIGGER IF EXISTS asset_tags_truncate_bump ON asset_tags",
-                "DROP TRIGGER IF EXISTS asset_tags_revision_bump ON asset_tags",
-                "DROP TRIGGER IF EXISTS assets_revision_bump ON assets",
-                "DROP FUNCTION IF EXISTS asset_tags_revision_bump()",
-                "DROP FUNCTION IF EXISTS assets_revision_bump()"]
+        return [
+            "DROP TRIGGER IF EXISTS asset_tags_truncate_bump ON asset_tags",
+            "DROP TRIGGER IF EXISTS asset_tags_revision_bump ON asset_tags",
+            "DROP TRIGGER IF EXISTS assets_revision_bump ON assets",
+            "DROP FUNCTION IF EXISTS asset_tags_revision_bump()",
+            "DROP FUNCTION IF EXISTS assets_revision_bump()",
+        ]
     return []

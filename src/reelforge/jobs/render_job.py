@@ -59,8 +59,16 @@ log = logging.getLogger("reelforge.jobs")
 
 RUNNING_STATES = ("preparing", "rendering", "finishing")
 TERMINAL_STATES = ("succeeded", "failed", "cancelled")
-ERROR_CODES = ("edit_invalid", "asset_missing", "media_invalid", "ffmpeg_failed", "timeout", "output_invalid",
-               "interrupted", "internal")
+ERROR_CODES = (
+    "edit_invalid",
+    "asset_missing",
+    "media_invalid",
+    "ffmpeg_failed",
+    "timeout",
+    "output_invalid",
+    "interrupted",
+    "internal",
+)
 
 #: Seconds between progress writes: clients poll, they do not need every FFmpeg report.
 PROGRESS_INTERVAL = 0.5
@@ -68,8 +76,12 @@ PROGRESS_INTERVAL = 0.5
 LOG_TAIL_LINES = 20
 
 # The engine's RenderError codes, as the API's stable codes.
-_RENDER_CODES = {"ffmpeg_failed": "ffmpeg_failed", "audio_failed": "ffmpeg_failed", "timeout": "timeout",
-                 "output_invalid": "output_invalid"}
+_RENDER_CODES = {
+    "ffmpeg_failed": "ffmpeg_failed",
+    "audio_failed": "ffmpeg_failed",
+    "timeout": "timeout",
+    "output_invalid": "output_invalid",
+}
 
 
 def rows_updated(db: Session, statement: Update) -> int:
@@ -90,10 +102,20 @@ _ADVICE = {
 }
 
 
-def _error(code: str, message: str, *, pointer: str | None = None, log_tail: Sequence[str] = (),
-           problems: Sequence[Problem] = ()) -> dict[str, Any]:
-    body: dict[str, Any] = {"code": code, "message": message, "pointer": pointer,
-                            "log_tail": list(log_tail)[-LOG_TAIL_LINES:]}
+def _error(
+    code: str,
+    message: str,
+    *,
+    pointer: str | None = None,
+    log_tail: Sequence[str] = (),
+    problems: Sequence[Problem] = (),
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "code": code,
+        "message": message,
+        "pointer": pointer,
+        "log_tail": list(log_tail)[-LOG_TAIL_LINES:],
+    }
     if problems:
         body["problems"] = [p.to_dict() for p in problems]
     return body
@@ -124,8 +146,9 @@ def _render_error(exc: RenderError) -> dict[str, Any]:
     code = _RENDER_CODES.get(exc.code, "internal")
     message = exc.message
     if code == "ffmpeg_failed":
-        message += ("; see log_tail for FFmpeg's last lines" + (f", the clip at {exc.pointer} is concerned"
-                                                                 if exc.pointer else ""))
+        message += "; see log_tail for FFmpeg's last lines" + (
+            f", the clip at {exc.pointer} is concerned" if exc.pointer else ""
+        )
     elif code == "timeout":
         message += "; render a shorter range or a lower quality, or raise REELFORGE_RENDER_TIMEOUT"
     return _error(code, message, pointer=exc.pointer, log_tail=exc.log_tail)
@@ -265,9 +288,15 @@ class RenderJob:
                 self._check()
                 self._update(state="rendering", progress=0.0, duration=float(plan.duration))
                 self._check()
-                result = render_edit(edit, out_dir=work / "out", resolver=resolver, on_progress=self._on_progress,
-                                     cancel=self.token, timeout=self.services.settings.render_timeout,
-                                     work_dir=work / "work")
+                result = render_edit(
+                    edit,
+                    out_dir=work / "out",
+                    resolver=resolver,
+                    on_progress=self._on_progress,
+                    cancel=self.token,
+                    timeout=self.services.settings.render_timeout,
+                    work_dir=work / "work",
+                )
                 self._check()
                 # finishing: from here on the render completes even if cancelled meanwhile
                 self._update(state="finishing", progress=100.0, eta_seconds=0.0)
@@ -275,8 +304,13 @@ class RenderJob:
                 refs = self._ingest(result.outputs, workspace_id, provenance)
                 made = [{k: v for k, v in r.items() if k != "created"} for r in refs]
                 self._clean()
-                if not self._update(state="succeeded", finished_at=utcnow(), outputs=made,
-                                    error=None, event="render.succeeded"):
+                if not self._update(
+                    state="succeeded",
+                    finished_at=utcnow(),
+                    outputs=made,
+                    error=None,
+                    event="render.succeeded",
+                ):
                     self._discard(refs)
                     return "lost"
                 return "succeeded"
@@ -285,16 +319,22 @@ class RenderJob:
         except EditError as exc:
             return self._fail(edit_error(exc))
         except SourceError as exc:
-            return self._fail(_error("asset_missing", f"cannot use {exc.src!r}: {exc.reason}"
-                                     + _ADVICE["asset_missing"]))
+            return self._fail(
+                _error("asset_missing", f"cannot use {exc.src!r}: {exc.reason}" + _ADVICE["asset_missing"])
+            )
         except RenderError as exc:
             return self._fail(_render_error(exc))
         except _OutputError as exc:
             return self._fail(_error("output_invalid", str(exc)))
         except Exception:
             log.exception("render %s failed unexpectedly", c.render_id)
-            return self._fail(_error("internal", "an unexpected error stopped the render; try again, and report "
-                                                 f"render {c.render_id} if it keeps failing"))
+            return self._fail(
+                _error(
+                    "internal",
+                    "an unexpected error stopped the render; try again, and report "
+                    f"render {c.render_id} if it keeps failing",
+                )
+            )
         finally:
             self._clean()
 
@@ -317,14 +357,21 @@ class RenderJob:
             return self._stopped()
         self._clean()
         tail = "\n".join(error.get("log_tail") or [])
-        self._update(state="failed", finished_at=utcnow(), error=error, log_tail=tail, eta_seconds=None,
-                     event="render.failed")
+        self._update(
+            state="failed",
+            finished_at=utcnow(),
+            error=error,
+            log_tail=tail,
+            eta_seconds=None,
+            event="render.failed",
+        )
         return "failed"
 
     # -------------------------------------------------------------- finishing
 
-    def _ingest(self, outputs: Sequence[OutputResult], workspace_id: str,
-                provenance: dict[str, Any]) -> list[dict[str, Any]]:
+    def _ingest(
+        self, outputs: Sequence[OutputResult], workspace_id: str, provenance: dict[str, Any]
+    ) -> list[dict[str, Any]]:
         """Every file made becomes an asset, probed from the file by ingest."""
         from reelforge.media.ingest import IngestError, ingest_file
 
@@ -341,9 +388,16 @@ class RenderJob:
                 with self.services.sessions() as db:
                     try:
                         asset, created = ingest_file(
-                            db, self.services.storage, workspace_id=workspace_id, path=path, name=path.name,
-                            source="render", derived_from={**provenance, "role": role, "output": index},
-                            render_id=self.claim.render_id, settings=self.services.settings)
+                            db,
+                            self.services.storage,
+                            workspace_id=workspace_id,
+                            path=path,
+                            name=path.name,
+                            source="render",
+                            derived_from={**provenance, "role": role, "output": index},
+                            render_id=self.claim.render_id,
+                            settings=self.services.settings,
+                        )
                     except IngestError as exc:
                         raise _OutputError(f"{path.name} could not be stored: {exc}") from None
                     refs.append({"asset_id": asset.id, "role": role, "output": index, "created": created})
@@ -388,8 +442,12 @@ def _record(db: Session, render_id: str, event: str) -> None:
 def _held_by(claim: Claim) -> tuple[Any, ...]:
     """The render is still running under this claim (a later claim has another attempt number)."""
     worker = Render.worker.is_(None) if claim.worker is None else Render.worker == claim.worker
-    return (Render.id == claim.render_id, worker, Render.attempts == claim.attempt,
-            Render.state.in_(RUNNING_STATES))
+    return (
+        Render.id == claim.render_id,
+        worker,
+        Render.attempts == claim.attempt,
+        Render.state.in_(RUNNING_STATES),
+    )
 
 
 class _OutputError(Exception):
@@ -413,12 +471,25 @@ def release(services: JobContext, claim: Claim, *, now: datetime | None = None) 
         if cancel:
             values = {"state": "cancelled", "finished_at": now, "eta_seconds": None}
         elif claim.attempt < limit:
-            values = {"state": "queued", "worker": None, "progress": 0.0, "eta_seconds": None, "heartbeat_at": None}
+            values = {
+                "state": "queued",
+                "worker": None,
+                "progress": 0.0,
+                "eta_seconds": None,
+                "heartbeat_at": None,
+            }
         else:
             times = f"{claim.attempt} time{'s' if claim.attempt != 1 else ''}"
-            values = {"state": "failed", "finished_at": now, "eta_seconds": None, "error": _error(
-                "interrupted", f"the render was interrupted {times} (the service stopped or crashed while it ran) "
-                               f"and is not retried again; create it again to retry")}
+            values = {
+                "state": "failed",
+                "finished_at": now,
+                "eta_seconds": None,
+                "error": _error(
+                    "interrupted",
+                    f"the render was interrupted {times} (the service stopped or crashed while it ran) "
+                    f"and is not retried again; create it again to retry",
+                ),
+            }
         count = rows_updated(db, update(Render).where(*owned).values(**values))
         if count == 1:
             # Back in the queue is `render.queued` again (with `attempts` so far).
@@ -428,5 +499,7 @@ def release(services: JobContext, claim: Claim, *, now: datetime | None = None) 
         db.commit()
     if count != 1:
         return None
-    shutil.rmtree(work_dir_for(services.storage.temp_dir(), claim.render_id, claim.attempt), ignore_errors=True)
+    shutil.rmtree(
+        work_dir_for(services.storage.temp_dir(), claim.render_id, claim.attempt), ignore_errors=True
+    )
     return str(values["state"])

@@ -46,8 +46,12 @@ log = logging.getLogger("reelforge.worker")
 def _running_in(workspace_id: str) -> ColumnElement[int]:
     """How many renders of the workspace run now (a scalar subquery)."""
     other = aliased(Render)
-    return (select(func.count()).select_from(other)
-            .where(other.workspace_id == workspace_id, other.state.in_(RUNNING_STATES)).scalar_subquery())
+    return (
+        select(func.count())
+        .select_from(other)
+        .where(other.workspace_id == workspace_id, other.state.in_(RUNNING_STATES))
+        .scalar_subquery()
+    )
 
 
 def _candidates(quota: int) -> Select[str, int, str]:
@@ -57,11 +61,18 @@ def _candidates(quota: int) -> Select[str, int, str]:
     query = select(Render.id, Render.attempts, Render.workspace_id).where(Render.state == "queued")
     if not quota:
         return query.order_by(Render.seq, Render.id)
-    running = (select(Render.workspace_id, func.count().label("n")).where(Render.state.in_(RUNNING_STATES))
-               .group_by(Render.workspace_id).subquery())
+    running = (
+        select(Render.workspace_id, func.count().label("n"))
+        .where(Render.state.in_(RUNNING_STATES))
+        .group_by(Render.workspace_id)
+        .subquery()
+    )
     busy = func.coalesce(running.c.n, 0)
-    return (query.outerjoin(running, running.c.workspace_id == Render.workspace_id).where(busy < quota)
-            .order_by(busy, Render.seq, Render.id))
+    return (
+        query.outerjoin(running, running.c.workspace_id == Render.workspace_id)
+        .where(busy < quota)
+        .order_by(busy, Render.seq, Render.id)
+    )
 
 
 def queue_positions(db: Session, renders: Sequence[Render]) -> dict[str, int]:
@@ -70,17 +81,31 @@ def queue_positions(db: Session, renders: Sequence[Render]) -> dict[str, int]:
     out: dict[str, int] = {}
     for render in renders:
         if render.state == "queued":
-            ahead = db.scalar(select(func.count()).select_from(Render).where(
-                Render.state == "queued", Render.workspace_id == render.workspace_id,
-                or_(Render.seq < render.seq, (Render.seq == render.seq) & (Render.id < render.id))))
+            ahead = db.scalar(
+                select(func.count())
+                .select_from(Render)
+                .where(
+                    Render.state == "queued",
+                    Render.workspace_id == render.workspace_id,
+                    or_(Render.seq < render.seq, (Render.seq == render.seq) & (Render.id < render.id)),
+                )
+            )
             out[render.id] = int(ahead or 0) + 1
     return out
 
 
 class RenderWorker:
-    def __init__(self, services: JobContext, *, concurrency: int, name: str | None = None,
-                 poll_interval: float = 1.0, heartbeat_interval: float = 1.0, stale_after: float = 30.0,
-                 recover_interval: float = 15.0):
+    def __init__(
+        self,
+        services: JobContext,
+        *,
+        concurrency: int,
+        name: str | None = None,
+        poll_interval: float = 1.0,
+        heartbeat_interval: float = 1.0,
+        stale_after: float = 30.0,
+        recover_interval: float = 15.0,
+    ):
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
         self.services = services
@@ -111,8 +136,10 @@ class RenderWorker:
             self.recover(include_own=True)
         except Exception:  # a database not answering yet: the loops retry recovery later
             log.exception("render recovery failed at start")
-        self._threads = [threading.Thread(target=self._loop, name=f"render-worker-{i}", daemon=True)
-                         for i in range(self.concurrency)]
+        self._threads = [
+            threading.Thread(target=self._loop, name=f"render-worker-{i}", daemon=True)
+            for i in range(self.concurrency)
+        ]
         for thread in self._threads:
             thread.start()
         log.info("render worker %s started with %d thread(s)", self.name, self.concurrency)
@@ -141,7 +168,9 @@ class RenderWorker:
             self._cond.notify_all()
 
     def alive(self) -> bool:
-        return bool(self._threads) and not self._stopping.is_set() and all(t.is_alive() for t in self._threads)
+        return (
+            bool(self._threads) and not self._stopping.is_set() and all(t.is_alive() for t in self._threads)
+        )
 
     # ------------------------------------------------------------------ claiming
 
@@ -162,19 +191,33 @@ class RenderWorker:
                     # Claims in one workspace take turns, so the count below includes every
                     # claim committed before (SQLite: the UPDATE holds the only write lock).
                     if db.get_bind().dialect.name != "sqlite":
-                        db.execute(select(Workspace.id).where(Workspace.id == candidate.workspace_id)
-                                   .with_for_update(key_share=True))
+                        db.execute(
+                            select(Workspace.id)
+                            .where(Workspace.id == candidate.workspace_id)
+                            .with_for_update(key_share=True)
+                        )
                     conditions.append(_running_in(candidate.workspace_id) < quota)
                 now = utcnow()
-                count = rows_updated(db, update(Render)
-                                     .where(*conditions)
-                                     .values(state="preparing", worker=self.name, attempts=Render.attempts + 1,
-                                             started_at=now, heartbeat_at=now, progress=0.0, eta_seconds=None,
-                                             error=None))
+                count = rows_updated(
+                    db,
+                    update(Render)
+                    .where(*conditions)
+                    .values(
+                        state="preparing",
+                        worker=self.name,
+                        attempts=Render.attempts + 1,
+                        started_at=now,
+                        heartbeat_at=now,
+                        progress=0.0,
+                        eta_seconds=None,
+                        error=None,
+                    ),
+                )
                 if count == 1:
                     attempt = db.scalar(select(Render.attempts).where(Render.id == candidate.id))
-                    record_render_event(db, db.get_one(Render, candidate.id, populate_existing=True),
-                                        "render.started")
+                    record_render_event(
+                        db, db.get_one(Render, candidate.id, populate_existing=True), "render.started"
+                    )
                     db.commit()
                     return Claim(candidate.id, self.name, int(attempt or candidate.attempts + 1))
                 db.rollback()
@@ -193,15 +236,23 @@ class RenderWorker:
         if include_own:
             gone = or_(gone, Render.worker == self.name)
         with sessions() as db:
-            rows = db.execute(select(Render.id, Render.worker, Render.attempts)
-                              .where(Render.state.in_(RUNNING_STATES), gone)).all()
+            rows = db.execute(
+                select(Render.id, Render.worker, Render.attempts).where(
+                    Render.state.in_(RUNNING_STATES), gone
+                )
+            ).all()
         count = 0
         for row in rows:
             state = release(self.services, Claim(row.id, row.worker, row.attempts))
             if state is not None:
                 count += 1
-                log.warning("render %s of worker %s was interrupted (attempt %d): now %s", row.id, row.worker,
-                            row.attempts, state)
+                log.warning(
+                    "render %s of worker %s was interrupted (attempt %d): now %s",
+                    row.id,
+                    row.worker,
+                    row.attempts,
+                    state,
+                )
         self._last_recover = time.monotonic()
         return count
 
@@ -249,8 +300,13 @@ class RenderWorker:
         started = time.monotonic()
         try:
             outcome = job.run()
-            log.info("render %s: %s after %.1f s (attempt %d)", claim.render_id, outcome,
-                     time.monotonic() - started, claim.attempt)
+            log.info(
+                "render %s: %s after %.1f s (attempt %d)",
+                claim.render_id,
+                outcome,
+                time.monotonic() - started,
+                claim.attempt,
+            )
         except Exception:  # the job records its own failures; this is a last resort
             log.exception("render %s crashed the worker thread", claim.render_id)
         finally:

@@ -117,8 +117,12 @@ def file_sha256(path: Path) -> str:
 
 # --------------------------------------------------------------------------- sniffing
 
-_FONT_MAGIC = {b"\x00\x01\x00\x00": ("truetype", "font/ttf", ".ttf"), b"true": ("truetype", "font/ttf", ".ttf"),
-               b"OTTO": ("opentype", "font/otf", ".otf"), b"ttcf": ("collection", "font/collection", ".ttc")}
+_FONT_MAGIC = {
+    b"\x00\x01\x00\x00": ("truetype", "font/ttf", ".ttf"),
+    b"true": ("truetype", "font/ttf", ".ttf"),
+    b"OTTO": ("opentype", "font/otf", ".otf"),
+    b"ttcf": ("collection", "font/collection", ".ttc"),
+}
 _WEB_FONT_MAGIC = (b"wOFF", b"wOF2")
 _SUBTITLE_SUFFIXES = (".srt", ".vtt", ".webvtt", ".ass", ".ssa")
 
@@ -127,8 +131,23 @@ def _media_signature(head: bytes) -> bool:
     """Bytes that say 'binary media container' before any text heuristics run."""
     if head[4:8] in (b"ftyp", b"moov", b"mdat", b"free", b"wide", b"skip"):
         return True
-    prefixes = (b"RIFF", b"\x1aE\xdf\xa3", b"ID3", b"OggS", b"fLaC", b"GIF87a", b"GIF89a", b"\x89PNG\r\n\x1a\n",
-                b"\xff\xd8\xff", b"FLV", b"\x00\x00\x01\xba", b"\x30\x26\xb2\x75", b"BM", b"II*\x00", b"MM\x00*")
+    prefixes = (
+        b"RIFF",
+        b"\x1aE\xdf\xa3",
+        b"ID3",
+        b"OggS",
+        b"fLaC",
+        b"GIF87a",
+        b"GIF89a",
+        b"\x89PNG\r\n\x1a\n",
+        b"\xff\xd8\xff",
+        b"FLV",
+        b"\x00\x00\x01\xba",
+        b"\x30\x26\xb2\x75",
+        b"BM",
+        b"II*\x00",
+        b"MM\x00*",
+    )
     return head.startswith(prefixes) or (len(head) > 188 and head[0] == 0x47 and head[188] == 0x47)
 
 
@@ -154,7 +173,9 @@ def _sniff_font(path: Path, head: bytes) -> Sniffed:
         font = ImageFont.truetype(str(path), 16)
         family, style = font.getname()
     except (OSError, ValueError) as exc:
-        raise IngestError("media-unsupported", f"looks like a font file but it cannot be read ({exc})") from None
+        raise IngestError(
+            "media-unsupported", f"looks like a font file but it cannot be read ({exc})"
+        ) from None
     if not family:
         raise IngestError("media-unsupported", "the font has no family name")
     return Sniffed("font", content_type, suffix, {"format": fmt, "family": family, "style": style or ""})
@@ -162,7 +183,9 @@ def _sniff_font(path: Path, head: bytes) -> Sniffed:
 
 def _sniff_lut(path: Path) -> Sniffed:
     if path.stat().st_size > MAX_LUT_BYTES:
-        raise IngestError("media-unsupported", f"a .cube LUT larger than {MAX_LUT_BYTES // 2**20} MiB is not accepted")
+        raise IngestError(
+            "media-unsupported", f"a .cube LUT larger than {MAX_LUT_BYTES // 2**20} MiB is not accepted"
+        )
     try:
         parse_cube_file(path)
     except LutFileError as exc:
@@ -187,8 +210,12 @@ def _subtitle_format(head: bytes) -> str:
     return "srt"
 
 
-_SUBTITLE_TYPES = {"srt": ("application/x-subrip", ".srt"), "vtt": ("text/vtt", ".vtt"),
-                   "ass": ("text/x-ssa", ".ass"), "ssa": ("text/x-ssa", ".ssa")}
+_SUBTITLE_TYPES = {
+    "srt": ("application/x-subrip", ".srt"),
+    "vtt": ("text/vtt", ".vtt"),
+    "ass": ("text/x-ssa", ".ass"),
+    "ssa": ("text/x-ssa", ".ssa"),
+}
 
 
 def _sniff_text(path: Path, head: bytes, name: str) -> Sniffed:
@@ -196,19 +223,26 @@ def _sniff_text(path: Path, head: bytes, name: str) -> Sniffed:
     if suffix == ".cube" or re.search(rb"(?m)^LUT_3D_SIZE", head):
         return _sniff_lut(path)
     if re.search(rb"(?m)^LUT_1D_SIZE", head):
-        raise IngestError("media-unsupported", "1D LUTs are not supported; use a 3D LUT (.cube with LUT_3D_SIZE)")
+        raise IngestError(
+            "media-unsupported", "1D LUTs are not supported; use a 3D LUT (.cube with LUT_3D_SIZE)"
+        )
     try:
         cues = load_cues(path)
     except CaptionFileError as exc:
         if suffix in _SUBTITLE_SUFFIXES or b"-->" in head or head.lstrip().startswith(b"[Script Info]"):
             raise IngestError("media-unsupported", f"not usable subtitles: {exc.reason}") from None
-        raise IngestError("media-unsupported", "a text file that is neither subtitles (SRT, WebVTT, ASS/SSA) "
-                          "nor a 3D LUT (.cube); media must be video, audio or an image") from None
+        raise IngestError(
+            "media-unsupported",
+            "a text file that is neither subtitles (SRT, WebVTT, ASS/SSA) "
+            "nor a 3D LUT (.cube); media must be video, audio or an image",
+        ) from None
     fmt = _subtitle_format(head)
     content_type, canonical = _SUBTITLE_TYPES[fmt]
     ends = [parse_time(c.end).seconds for c in cues]
     duration = max((float(e) for e in ends if e is not None), default=None)
-    return Sniffed("subtitles", content_type, canonical, {"format": fmt, "cue_count": len(cues), "duration": duration})
+    return Sniffed(
+        "subtitles", content_type, canonical, {"format": fmt, "cue_count": len(cues), "duration": duration}
+    )
 
 
 def _frac(value: Any) -> str | None:
@@ -236,18 +270,33 @@ def _media_type(info: MediaInfo, head: bytes) -> tuple[str, str]:
             return "video/ogg", ".ogv"
         return ("audio/ogg", ".opus") if info.audio_codec == "opus" else ("audio/ogg", ".ogg")
     table = {
-        "png_pipe": ("image/png", ".png"), "apng": ("image/apng", ".png"), "jpeg_pipe": ("image/jpeg", ".jpg"),
-        "webp_pipe": ("image/webp", ".webp"), "bmp_pipe": ("image/bmp", ".bmp"), "tiff_pipe": ("image/tiff", ".tif"),
-        "gif": ("image/gif", ".gif"), "wav": ("audio/wav", ".wav"), "mp3": ("audio/mpeg", ".mp3"),
-        "flac": ("audio/flac", ".flac"), "aac": ("audio/aac", ".aac"), "mpegts": ("video/mp2t", ".ts"),
-        "avi": ("video/x-msvideo", ".avi"), "mpeg": ("video/mpeg", ".mpg"), "flv": ("video/x-flv", ".flv"),
-        "asf": ("video/x-ms-asf", ".wmv"), "aiff": ("audio/aiff", ".aiff"),
+        "png_pipe": ("image/png", ".png"),
+        "apng": ("image/apng", ".png"),
+        "jpeg_pipe": ("image/jpeg", ".jpg"),
+        "webp_pipe": ("image/webp", ".webp"),
+        "bmp_pipe": ("image/bmp", ".bmp"),
+        "tiff_pipe": ("image/tiff", ".tif"),
+        "gif": ("image/gif", ".gif"),
+        "wav": ("audio/wav", ".wav"),
+        "mp3": ("audio/mpeg", ".mp3"),
+        "flac": ("audio/flac", ".flac"),
+        "aac": ("audio/aac", ".aac"),
+        "mpegts": ("video/mp2t", ".ts"),
+        "avi": ("video/x-msvideo", ".avi"),
+        "mpeg": ("video/mpeg", ".mpg"),
+        "flv": ("video/x-flv", ".flv"),
+        "asf": ("video/x-ms-asf", ".wmv"),
+        "aiff": ("audio/aiff", ".aiff"),
     }
     for name in names:
         if name in table:
             return table[name]
     if names[0] == "image2" and info.video_codec:
-        codec = {"png": ("image/png", ".png"), "mjpeg": ("image/jpeg", ".jpg"), "webp": ("image/webp", ".webp")}
+        codec = {
+            "png": ("image/png", ".png"),
+            "mjpeg": ("image/jpeg", ".jpg"),
+            "webp": ("image/webp", ".webp"),
+        }
         if info.video_codec in codec:
             return codec[info.video_codec]
     return "application/octet-stream", ""
@@ -292,7 +341,9 @@ def sniff(path: Path, name: str = "") -> Sniffed:
     if head[:4] in _FONT_MAGIC:
         return _sniff_font(path, head)
     if head[:4] in _WEB_FONT_MAGIC:
-        raise IngestError("media-unsupported", "web fonts (WOFF/WOFF2) are not supported; upload the TTF or OTF file")
+        raise IngestError(
+            "media-unsupported", "web fonts (WOFF/WOFF2) are not supported; upload the TTF or OTF file"
+        )
     if not _media_signature(head) and _is_text(head):
         return _sniff_text(path, head, name)
     return _sniff_media(path, head)
@@ -305,15 +356,21 @@ def check_limits(sniffed: Sniffed, settings: Settings) -> None:
         return
     duration = media.get("duration")
     if duration is not None and duration > settings.max_media_duration:
-        raise IngestError("content-too-large", f"the media lasts {duration:.0f} s; the limit is "
-                          f"{settings.max_media_duration:.0f} s")
+        raise IngestError(
+            "content-too-large",
+            f"the media lasts {duration:.0f} s; the limit is {settings.max_media_duration:.0f} s",
+        )
     width, height = media.get("width") or 0, media.get("height") or 0
     if width > MAX_DIMENSION or height > MAX_DIMENSION:
-        raise IngestError("media-unsupported", f"the picture is {width}x{height}; at most "
-                          f"{MAX_DIMENSION}x{MAX_DIMENSION} is accepted")
+        raise IngestError(
+            "media-unsupported",
+            f"the picture is {width}x{height}; at most {MAX_DIMENSION}x{MAX_DIMENSION} is accepted",
+        )
     fps = media.get("fps")
     if fps is not None and fps > MAX_FPS:
-        raise IngestError("media-unsupported", f"the frame rate is {fps:g} fps; at most {MAX_FPS} is accepted")
+        raise IngestError(
+            "media-unsupported", f"the frame rate is {fps:g} fps; at most {MAX_FPS} is accepted"
+        )
 
 
 # --------------------------------------------------------------------------- ingest
@@ -326,7 +383,9 @@ def _existing(db: Session, workspace_id: str, sha256: str) -> Asset | None:
 def _preview_jobs(path: Path, kind: str, media: Mapping[str, Any]) -> list[tuple[str, Any]]:
     """(label, make(out)) for each preview an asset of ``kind`` gets; none for subtitles and LUTs."""
     if kind == "video":
-        return [("thumbnail", lambda out: thumbnails.video_thumbnail(path, out, duration=media.get("duration")))]
+        return [
+            ("thumbnail", lambda out: thumbnails.video_thumbnail(path, out, duration=media.get("duration")))
+        ]
     if kind == "image":
         return [("thumbnail", lambda out: thumbnails.image_thumbnail(path, out))]
     if kind == "audio":
@@ -394,7 +453,9 @@ def ingest_file(
     if size == 0:
         raise IngestError("media-unsupported", "the file is empty")
     if source != "render" and size > settings.max_upload_bytes:
-        raise IngestError("content-too-large", f"the file has {size} bytes; the limit is {settings.max_upload_bytes}")
+        raise IngestError(
+            "content-too-large", f"the file has {size} bytes; the limit is {settings.max_upload_bytes}"
+        )
     digest = sha256 or file_sha256(path)
     existing = _existing(db, workspace_id, digest)
     if existing is not None:
@@ -423,10 +484,21 @@ def ingest_file(
                 storage.put(original, copy)
         stored.append(original)
         asset = Asset(
-            id=asset_id, workspace_id=workspace_id, name=display, kind=sniffed.kind,
-            content_type=sniffed.content_type, size_bytes=size, sha256=digest, storage_key=original,
-            media=sniffed.media, meta=dict(metadata or {}), source=source, derived_from=dict(derived_from or {}),
-            render_id=render_id, thumbnail_key=keys.get("thumbnail"), waveform_key=keys.get("waveform"),
+            id=asset_id,
+            workspace_id=workspace_id,
+            name=display,
+            kind=sniffed.kind,
+            content_type=sniffed.content_type,
+            size_bytes=size,
+            sha256=digest,
+            storage_key=original,
+            media=sniffed.media,
+            meta=dict(metadata or {}),
+            source=source,
+            derived_from=dict(derived_from or {}),
+            render_id=render_id,
+            thumbnail_key=keys.get("thumbnail"),
+            waveform_key=keys.get("waveform"),
             previews=state,
         )
         db.add(asset)
@@ -473,8 +545,13 @@ def complete_previews(sessions: Callable[[], Session], storage: LocalStorage, as
         state = "ready" if keys else "failed"
         with sessions() as db:
             # Only a row still pending: a deleted asset (or one finished by another process) is left alone.
-            updated = db.execute(update(Asset).where(Asset.id == asset_id, Asset.previews == "pending").values(
-                thumbnail_key=keys.get("thumbnail"), waveform_key=keys.get("waveform"), previews=state))
+            updated = db.execute(
+                update(Asset)
+                .where(Asset.id == asset_id, Asset.previews == "pending")
+                .values(
+                    thumbnail_key=keys.get("thumbnail"), waveform_key=keys.get("waveform"), previews=state
+                )
+            )
             if getattr(updated, "rowcount", 0) != 1:
                 db.rollback()
                 # Deleted: remove what we stored. Finished by another process: its keys are ours too.
@@ -496,7 +573,9 @@ def complete_previews(sessions: Callable[[], Session], storage: LocalStorage, as
             preview.unlink(missing_ok=True)
 
 
-def _store_previews(storage: LocalStorage, previews: Mapping[str, Path], prefix: str, stored: list[str]) -> dict[str, str]:
+def _store_previews(
+    storage: LocalStorage, previews: Mapping[str, Path], prefix: str, stored: list[str]
+) -> dict[str, str]:
     """Store each preview as ``<prefix>/<label>.png``; their keys by label. Each key is added to
     ``stored`` as soon as it is written, so a failure can remove what is there."""
     keys: dict[str, str] = {}
@@ -511,14 +590,18 @@ def _store_previews(storage: LocalStorage, previews: Mapping[str, Path], prefix:
 def fail_previews(sessions: Callable[[], Session], asset_id: str) -> None:
     """Mark a pending asset's previews ``failed`` (after an unexpected error making them)."""
     with sessions() as db:
-        db.execute(update(Asset).where(Asset.id == asset_id, Asset.previews == "pending").values(previews="failed"))
+        db.execute(
+            update(Asset).where(Asset.id == asset_id, Asset.previews == "pending").values(previews="failed")
+        )
         db.commit()
 
 
 def pending_previews(sessions: Callable[[], Session]) -> list[str]:
     """Assets whose previews were never completed (the process stopped first), oldest first."""
     with sessions() as db:
-        return list(db.scalars(select(Asset.id).where(Asset.previews == "pending").order_by(Asset.created_at)))
+        return list(
+            db.scalars(select(Asset.id).where(Asset.previews == "pending").order_by(Asset.created_at))
+        )
 
 
 def _discard(storage: LocalStorage, keys: Iterable[str]) -> None:

@@ -46,10 +46,15 @@ class AssetResolver:
         if src in self._resolved:
             return self._resolved[src]
         if not is_asset_id(src):
-            raise SourceError(src, "the service reads only assets: give an asset id (ast_…) from POST /v1/assets, "
-                              "not a file path or URL")
+            raise SourceError(
+                src,
+                "the service reads only assets: give an asset id (ast_…) from POST /v1/assets, "
+                "not a file path or URL",
+            )
         with self.sessions() as db:
-            key = db.scalar(select(Asset.storage_key).where(Asset.id == src, Asset.workspace_id == self.workspace_id))
+            key = db.scalar(
+                select(Asset.storage_key).where(Asset.id == src, Asset.workspace_id == self.workspace_id)
+            )
         if key is None:
             raise SourceError(src, "no such asset in this workspace")
         path = self.storage.local_path(key)

@@ -31,8 +31,7 @@ _TIMEOUT = 300  # a waveform of hours of audio decodes all of it
 
 # Fit inside THUMBNAIL_MAX x THUMBNAIL_MAX keeping the aspect ratio, never enlarging. The commas
 # inside min() are escaped because a bare comma separates filters in a filtergraph.
-_SCALE = (f"scale=w=min({THUMBNAIL_MAX}\\,iw):h=min({THUMBNAIL_MAX}\\,ih)"
-          ":force_original_aspect_ratio=decrease")
+_SCALE = f"scale=w=min({THUMBNAIL_MAX}\\,iw):h=min({THUMBNAIL_MAX}\\,ih):force_original_aspect_ratio=decrease"
 
 
 class PreviewError(Exception):
@@ -65,7 +64,10 @@ def video_thumbnail(src: Path, out: Path, *, duration: float | None) -> None:
     """
     at = duration * 0.1 if duration else 1.0
     try:
-        _run([*input_args(src, options=["-ss", f"{at:.3f}"]), "-map", "0:v:0", "-vf", _SCALE, *_png_args(out)], out)
+        _run(
+            [*input_args(src, options=["-ss", f"{at:.3f}"]), "-map", "0:v:0", "-vf", _SCALE, *_png_args(out)],
+            out,
+        )
     except PreviewError:
         _run([*input_args(src), "-map", "0:v:0", "-vf", _SCALE, *_png_args(out)], out)
 
@@ -80,8 +82,10 @@ def waveform(src: Path, out: Path, *, size: tuple[int, int] = WAVEFORM_SIZE) -> 
     scale keeps quiet audio visible."""
     w, h = size
     # showwavespic keeps every sample until the end: at 2 kHz a 4-hour file needs ~115 MB, not 1.7 GB.
-    graph = (f"[0:a:0]aformat=channel_layouts=mono,aresample=2000,"
-             f"showwavespic=s={w}x{h}:scale=sqrt:colors={WAVEFORM_COLOR}[w]")
+    graph = (
+        f"[0:a:0]aformat=channel_layouts=mono,aresample=2000,"
+        f"showwavespic=s={w}x{h}:scale=sqrt:colors={WAVEFORM_COLOR}[w]"
+    )
     _run([*input_args(src), "-filter_complex", graph, "-map", "[w]", *_png_args(out)], out)
 
 

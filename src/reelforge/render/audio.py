@@ -50,6 +50,8 @@ _ENVELOPE_FRAME = 256
 #: Extra source fed to atempo beyond what the clip needs: its overlap-add window eats the
 #: last few milliseconds, and the placement is cut to its exact length afterwards anyway.
 _TEMPO_MARGIN = Fraction(1, 10)
+
+
 @dataclass(frozen=True)
 class AudioPlacement:
     """One sound on the timeline. Times are seconds; ``length`` is on the timeline (after speed)."""
@@ -134,14 +136,19 @@ def ducking_spans(
     return merged
 
 
-def _ducking_expr(spans: Sequence[tuple[Fraction, Fraction]], gain: float, attack: Fraction,
-                  release: Fraction) -> str:
+def _ducking_expr(
+    spans: Sequence[tuple[Fraction, Fraction]], gain: float, attack: Fraction, release: Fraction
+) -> str:
     # Known statically, so the attack ramp ends as the voice begins instead of starting then:
     # the voice's first syllable is never masked.
     points: list[tuple[float, float]] = []
     for start, end in spans:
-        points += [(float(start - attack), 1.0), (float(start), gain),
-                   (float(end), gain), (float(end + release), 1.0)]
+        points += [
+            (float(start - attack), 1.0),
+            (float(start), gain),
+            (float(end), gain),
+            (float(end + release), 1.0),
+        ]
     return piecewise_expr(points)
 
 
@@ -164,7 +171,9 @@ def _placement_filters(p: AudioPlacement, frames: int, rate: int, fps: Fraction)
     needed = _samples(Fraction(frames, rate) * speed, rate)
     if speed != 1:
         needed += _samples(_TEMPO_MARGIN * speed, rate)
-    loops = p.loop and (p.source_duration is None or p.trim + Fraction(frames, rate) * speed > p.source_duration)
+    loops = p.loop and (
+        p.source_duration is None or p.trim + Fraction(frames, rate) * speed > p.source_duration
+    )
     if loops:
         # aloop keeps what it has read, at most `size` samples, and repeats it once the source
         # ends; working inside the graph it also serves a split (shared) input.
@@ -203,7 +212,9 @@ def _mix(graph: FilterGraph, labels: Sequence[str], hint: str) -> str:
     if len(labels) == 1:
         return labels[0]
     # normalize=0: every input at its own level, however many are mixed.
-    (out,) = graph.chain(labels, [filt("amix", inputs=len(labels), normalize=0, duration="longest")], hint=hint)
+    (out,) = graph.chain(
+        labels, [filt("amix", inputs=len(labels), normalize=0, duration="longest")], hint=hint
+    )
     return out
 
 
@@ -302,8 +313,9 @@ def build_audio_mix(
         raise ValueError(f"the mix needs a positive duration, got {duration}")
     fps = Fraction(fps)
     total = _samples(duration, sample_rate)
-    mixed = _build_sum(graph, placements, total=total, duration=duration, ducking=ducking,
-                       rate=sample_rate, fps=fps)
+    mixed = _build_sum(
+        graph, placements, total=total, duration=duration, ducking=ducking, rate=sample_rate, fps=fps
+    )
     exact = [filt("apad", whole_len=total), filt("atrim", end_sample=total)]
     fs: list[Filter] = []
     if mixed is None:
@@ -348,8 +360,9 @@ def build_loudness_analysis(
         raise ValueError(f"the mix needs a positive duration, got {duration}")
     fps = Fraction(fps)
     total = _samples(duration, sample_rate)
-    mixed = _build_sum(graph, placements, total=total, duration=duration, ducking=ducking,
-                       rate=sample_rate, fps=fps)
+    mixed = _build_sum(
+        graph, placements, total=total, duration=duration, ducking=ducking, rate=sample_rate, fps=fps
+    )
     if mixed is None:
         mixed = _silence(graph, sample_rate)
     # Cut to the final length first so the measurement covers exactly what the render plays.
@@ -358,8 +371,14 @@ def build_loudness_analysis(
     # twice at the end, which put a 3 s mix 0.2 LU off. (Linear mode needs a measured LRA and
     # threshold other than 0 and -70, and peaks that fit.)
     measuring = _loudnorm(
-        loudness, measured_I=loudness.target, measured_TP=-99, measured_LRA=1, measured_thresh=-80,
-        linear="true", print_format="json", stats_file=stats_file,
+        loudness,
+        measured_I=loudness.target,
+        measured_TP=-99,
+        measured_LRA=1,
+        measured_thresh=-80,
+        linear="true",
+        print_format="json",
+        stats_file=stats_file,
     )
     fs = [filt("apad", whole_len=total), filt("atrim", end_sample=total), measuring]
     (out,) = graph.chain([mixed], fs, hint="ameasure")

@@ -103,7 +103,9 @@ def load_cues(path: Path) -> list[Cue]:
     path = Path(path)
     try:
         if path.stat().st_size > MAX_FILE_BYTES:
-            raise CaptionFileError(path, f"larger than {MAX_FILE_BYTES // 2**20} MiB; that is no subtitle file")
+            raise CaptionFileError(
+                path, f"larger than {MAX_FILE_BYTES // 2**20} MiB; that is no subtitle file"
+            )
         data = path.read_bytes()
     except FileNotFoundError:
         raise CaptionFileError(path, "no such file") from None
@@ -165,9 +167,7 @@ def _detect_format(path: Path, text: str) -> tuple[str, bool]:
             raise CaptionFileError(path, "not an SRT, WebVTT or ASS/SSA subtitle file") from None
         return fmt, False
     if fmt not in FORMATS:
-        raise CaptionFileError(
-            path, f"looks like {fmt.upper()}; captions must be SRT, WebVTT or ASS/SSA"
-        )
+        raise CaptionFileError(path, f"looks like {fmt.upper()}; captions must be SRT, WebVTT or ASS/SSA")
     return fmt, True
 
 
@@ -476,10 +476,27 @@ def _style_line(style: CaptionStyle, canvas: tuple[int, int], font_family: str) 
     # Commas separate the style's fields.
     family = "".join(c for c in font_family if c != "," and unicodedata.category(c) != "Cc").strip()
     fields = [
-        "Default", family or "DejaVu Sans", _fnum(size), primary, secondary, outline, back,
-        "-1" if style.weight == "bold" else "0", "0", "0", "0", "100", "100", "0", "0",
-        str(border_style), _fnum(border), "0", str(_ALIGNMENT[style.position]),
-        str(round(style.margin_x * width)), str(round(style.margin_x * width)),
+        "Default",
+        family or "DejaVu Sans",
+        _fnum(size),
+        primary,
+        secondary,
+        outline,
+        back,
+        "-1" if style.weight == "bold" else "0",
+        "0",
+        "0",
+        "0",
+        "100",
+        "100",
+        "0",
+        "0",
+        str(border_style),
+        _fnum(border),
+        "0",
+        str(_ALIGNMENT[style.position]),
+        str(round(style.margin_x * width)),
+        str(round(style.margin_x * width)),
         str(round(style.margin_y * height)),
         "-1",  # Encoding -1: libass finds the base direction itself (see the module doc)
     ]

@@ -62,10 +62,26 @@ XFADE_FORMAT = "yuv444p"
 ``_Compiler._xfade_once``): xfade has no 4:2:0 formats, so its inputs end up 4:4:4 anyway."""
 
 # The colour settings an output's look leaves out once they were applied before the split.
-_NEUTRAL_COLOUR: dict[str, Any] = {"brightness": 0, "contrast": 1, "saturation": 1, "gamma": 1, "hue": 0,
-                                   "temperature": None, "preset": None, "lut": None}
+_NEUTRAL_COLOUR: dict[str, Any] = {
+    "brightness": 0,
+    "contrast": 1,
+    "saturation": 1,
+    "gamma": 1,
+    "hue": 0,
+    "temperature": None,
+    "preset": None,
+    "lut": None,
+}
 
-__all__ = ["Artifact", "LoudnessPass", "PlannedOutput", "RenderPlan", "Source", "compile_edit", "ffmpeg_color"]
+__all__ = [
+    "Artifact",
+    "LoudnessPass",
+    "PlannedOutput",
+    "RenderPlan",
+    "Source",
+    "compile_edit",
+    "ffmpeg_color",
+]
 
 _ANCHORS: dict[str, tuple[Fraction, Fraction]] = {
     "top-left": (Fraction(0), Fraction(0)),
@@ -164,7 +180,9 @@ class RenderPlan:
         args = base_args()
         for path, options in self.inputs:
             args += ["-protocol_whitelist", "file", *options, "-i", path]
-        args += ["-filter_complex", self.graph] if inline_graph else ["-/filter_complex", str(self.graph_path)]
+        args += (
+            ["-filter_complex", self.graph] if inline_graph else ["-/filter_complex", str(self.graph_path)]
+        )
         for m in self.maps:
             args += list(m)
         return args
@@ -197,7 +215,10 @@ def _remaining(duration: Fraction | None, trim: Fraction) -> Fraction | None:
 
 def _frame_grid(fps: Fraction, start: int = 0) -> list[Filter]:
     """Time base 1/fps and pts = frame number (+ ``start``): exact frame timing downstream."""
-    return [filt("settb", f"{fps.denominator}/{fps.numerator}"), filt("setpts", f"N+{start}" if start else "N")]
+    return [
+        filt("settb", f"{fps.denominator}/{fps.numerator}"),
+        filt("setpts", f"N+{start}" if start else "N"),
+    ]
 
 
 def _seconds(value: Fraction) -> str:
@@ -238,8 +259,12 @@ class _Look:
     @property
     def needs_alpha(self) -> bool:
         # Keyframed scale and rotation move the picture within a larger transparent frame.
-        return bool(self.alpha or self.opacity or self.graph_effects or
-                    any(f.name in ("perspective", "rotate", "geq") for f in self.animated))
+        return bool(
+            self.alpha
+            or self.opacity
+            or self.graph_effects
+            or any(f.name in ("perspective", "rotate", "geq") for f in self.animated)
+        )
 
 
 @dataclass
@@ -277,8 +302,15 @@ def _crossfade_groups(track_clips: Sequence[ClipTiming]) -> list[list[ClipTiming
 
 
 class _Compiler:
-    def __init__(self, edit: Edit, sources: Mapping[str, Source], out_dir: Path, work_dir: Path, name: str,
-                 loudness: Mapping[Fraction, audio_mix.LoudnessMeasurement] | None = None):
+    def __init__(
+        self,
+        edit: Edit,
+        sources: Mapping[str, Source],
+        out_dir: Path,
+        work_dir: Path,
+        name: str,
+        loudness: Mapping[Fraction, audio_mix.LoudnessMeasurement] | None = None,
+    ):
         self.edit = edit
         self.sources = sources
         self.out_dir = out_dir
@@ -290,7 +322,9 @@ class _Compiler:
         self.geometries = [geometry(o) for o in edit.outputs]
         self.visual_outputs = [i for i, o in enumerate(edit.outputs) if not o.is_audio_only]
         self.audio_outputs = [
-            i for i, o in enumerate(edit.outputs) if o.is_audio_only or (o.audio and o.format in ("mp4", "mov", "webm"))
+            i
+            for i, o in enumerate(edit.outputs)
+            if o.is_audio_only or (o.audio and o.format in ("mp4", "mov", "webm"))
         ]
         # One audio mix per distinct frame rate: clip times are whole frames of that rate.
         self.audio_fps = sorted({self._timeline_fps(i) for i in self.audio_outputs})
@@ -303,8 +337,16 @@ class _Compiler:
         self._soundtrack_audio: list[str] = []
         self._coloured: set[tuple[int, int]] = set()
         """Clips whose colour effects were applied once before the split between outputs."""
-        per_timeline = [{(ct.track, ct.index) for track in tl.tracks for group in _crossfade_groups(track)
-                          if len(group) > 1 for ct in group} for tl in self.timelines.values()]
+        per_timeline = [
+            {
+                (ct.track, ct.index)
+                for track in tl.tracks
+                for group in _crossfade_groups(track)
+                if len(group) > 1
+                for ct in group
+            }
+            for tl in self.timelines.values()
+        ]
         self._crossfaded: set[tuple[int, int]] = set.intersection(*per_timeline) if per_timeline else set()
         """Clips that enter an xfade in every output."""
         self._yuv444: set[tuple[int, int]] = set()
@@ -373,7 +415,9 @@ class _Compiler:
                 stream = self.graph.chain([stream], colour, hint=f"v{index}c")[0]
             self._video_uses[key] = self.graph.split(stream, len(self.visual_outputs), hint=f"v{index}_")
         if asset.type in ("video", "audio") and info.has_audio and self.audio_fps:
-            self._audio_uses[key] = self.graph.split(f"{index}:a", len(self.audio_fps), audio=True, hint=f"a{index}_")
+            self._audio_uses[key] = self.graph.split(
+                f"{index}:a", len(self.audio_fps), audio=True, hint=f"a{index}_"
+            )
             self._audio_input.update({label: index for label in self._audio_uses[key]})
 
     def _shared_colour(self, clip: Clip, info: MediaInfo) -> list[Filter]:
@@ -385,7 +429,9 @@ class _Compiler:
         effects = clip.effects
         if effects is None or len(self.visual_outputs) < 2 or info.has_alpha:
             return []
-        colour_only = effects.model_copy(update={"blur": 0, "sharpen": 0, "vignette": None, "chroma_key": None})
+        colour_only = effects.model_copy(
+            update={"blur": 0, "sharpen": 0, "vignette": None, "chroma_key": None}
+        )
         if colour_only == type(effects)():
             return []
         if not self._smaller_than_shown(clip, info):
@@ -396,7 +442,9 @@ class _Compiler:
     def _smaller_than_shown(self, clip: Clip, info: MediaInfo) -> bool:
         """Whether the source has no more pixels than the outputs show of it together."""
         src_w, src_h = info.width or 0, info.height or 0
-        shown = sum(math.prod(self._fit(clip, self.geometries[o], src_w, src_h)[1]) for o in self.visual_outputs)
+        shown = sum(
+            math.prod(self._fit(clip, self.geometries[o], src_w, src_h)[1]) for o in self.visual_outputs
+        )
         return src_w * src_h <= shown
 
     def _xfade_once(self, ct: ClipTiming, info: MediaInfo) -> bool:
@@ -409,10 +457,20 @@ class _Compiler:
         and scaled per output, no alpha): per-output effects, motion or a blurred background
         would otherwise run on 4:4:4 at twice the cost of 4:2:0."""
         clip = ct.clip
-        if (clip.asset.type != "video" or len(self.visual_outputs) < 2 or (ct.track, ct.index) not in self._crossfaded
-                or info.has_alpha or clip.fit == "blur" or clip.flip or clip.rotate or clip.opacity < 1
-                or clip.motion is not None or clip.keyframes is not None
-                or clip.transition_in is not None or clip.transition_out is not None):
+        if (
+            clip.asset.type != "video"
+            or len(self.visual_outputs) < 2
+            or (ct.track, ct.index) not in self._crossfaded
+            or info.has_alpha
+            or clip.fit == "blur"
+            or clip.flip
+            or clip.rotate
+            or clip.opacity < 1
+            or clip.motion is not None
+            or clip.keyframes is not None
+            or clip.transition_in is not None
+            or clip.transition_out is not None
+        ):
             return False
         effects = clip.effects
         if effects is not None:
@@ -467,8 +525,15 @@ class _Compiler:
         dynamic = bool(frames and (frames.offset_x or frames.offset_y))
         return f"{fmt_num(ax)}*(W-w)+{ox}*W", f"{fmt_num(ay)}*(H-h)+{oy}*H", dynamic
 
-    def _fit(self, clip: Clip, geo: OutputGeometry, src_w: int, src_h: int, *, even_crop: bool = False,
-             ) -> tuple[list[Filter], tuple[int, int], tuple[int, int], list[Filter] | None]:
+    def _fit(
+        self,
+        clip: Clip,
+        geo: OutputGeometry,
+        src_w: int,
+        src_h: int,
+        *,
+        even_crop: bool = False,
+    ) -> tuple[list[Filter], tuple[int, int], tuple[int, int], list[Filter] | None]:
         """Filters that crop/scale the source into its box.
 
         ``even_crop``: the picture was converted to 4:4:4 before the split (see ``_xfade_once``);
@@ -530,8 +595,17 @@ class _Compiler:
 
     # ------------------------------------------------------------------ clip pictures
 
-    def _look(self, clip: Clip, geo: OutputGeometry, size: tuple[int, int] | None, frames: int, fps: Fraction,
-              *, transparent: bool = False, coloured: bool = False) -> _Look:
+    def _look(
+        self,
+        clip: Clip,
+        geo: OutputGeometry,
+        size: tuple[int, int] | None,
+        frames: int,
+        fps: Fraction,
+        *,
+        transparent: bool = False,
+        coloured: bool = False,
+    ) -> _Look:
         """The clip's look after layout. ``size`` is the sprite's size when known at compile time
         (not for text, which is measured when it is drawn); ``transparent``: the picture has its
         own alpha (text, shapes, PNGs with transparency)."""
@@ -577,7 +651,9 @@ class _Compiler:
         animated opacity."""
         if look.graph_effects is not None:
             effects, lut = look.graph_effects
-            label = fx.add_effects(self.graph, label, effects, lut_path=lut, canvas_height=canvas_height, alpha=True)
+            label = fx.add_effects(
+                self.graph, label, effects, lut_path=lut, canvas_height=canvas_height, alpha=True
+            )
         if look.opacity and look.size is not None:
             label = kf.animated_opacity_blend(self.graph, label, look.opacity, fps=fps, size=look.size)
         return label
@@ -587,9 +663,13 @@ class _Compiler:
         # The LUT is read by the filter itself, so it gets a name we chose (the graph is escaped
         # anyway; this keeps the printed command readable).
         index = sorted(self.sources).index(lut_src)
-        return self._artifact(Artifact("copy", self.work_dir / f"lut{index}.cube", "", {"from": str(source.path)}))
+        return self._artifact(
+            Artifact("copy", self.work_dir / f"lut{index}.cube", "", {"from": str(source.path)})
+        )
 
-    def _clip_visual(self, ct: ClipTiming, out_index: int, geo: OutputGeometry, force_canvas: bool) -> _ClipVisual | None:
+    def _clip_visual(
+        self, ct: ClipTiming, out_index: int, geo: OutputGeometry, force_canvas: bool
+    ) -> _ClipVisual | None:
         clip = ct.clip
         asset = clip.asset
         fps = geo.fps
@@ -597,22 +677,35 @@ class _Compiler:
         n = ct.length
         g = self.graph
         hint = f"c{ct.track}_{ct.index}_o{out_index}_"
-        loop_still: list[Filter] = [filt("loop", loop=-1, size=1, start=0), *_frame_grid(fps), filt("trim", end_frame=n)]
+        loop_still: list[Filter] = [
+            filt("loop", loop=-1, size=1, start=0),
+            *_frame_grid(fps),
+            filt("trim", end_frame=n),
+        ]
         box: tuple[int, int] | None
         base_opaque = False
         if asset.type in ("video", "image"):
             self._clip_streams(ct)
             uses = self._video_uses.get((ct.track, ct.index))
             if not uses:
-                self.problems.append(Problem(ct.pointer + "/asset/src", "the file has no video stream", "media"))
+                self.problems.append(
+                    Problem(ct.pointer + "/asset/src", "the file has no video stream", "media")
+                )
                 return None
             stream = uses.pop(0)
             yuv444 = (ct.track, ct.index) in self._yuv444
             info = self._media(asset.src)
             src_w, src_h = info.width or W, info.height or H
             fit_filters, size, box, blur_bg = self._fit(clip, geo, src_w, src_h, even_crop=yuv444)
-            look = self._look(clip, geo, size, n, fps, transparent=info.has_alpha,
-                              coloured=(ct.track, ct.index) in self._coloured)
+            look = self._look(
+                clip,
+                geo,
+                size,
+                n,
+                fps,
+                transparent=info.has_alpha,
+                coloured=(ct.track, ct.index) in self._coloured,
+            )
             timing: list[Filter] = []
             if isinstance(asset, VideoAsset):
                 speed = Fraction(str(asset.speed))
@@ -640,7 +733,9 @@ class _Compiler:
                 size = box
                 chain = []
                 base_opaque = box == (W, H)
-            needs_alpha = look.needs_alpha or info.has_alpha or bool(clip.transition_in or clip.transition_out)
+            needs_alpha = (
+                look.needs_alpha or info.has_alpha or bool(clip.transition_in or clip.transition_out)
+            )
             fmt = "yuva420p" if needs_alpha else "yuv420p"
             if yuv444:
                 # Already converted for xfade: going back to 4:2:0 here would only be undone.
@@ -654,7 +749,9 @@ class _Compiler:
                 label = g.chain([label], chain, hint=hint)[0]
             label = self._apply_graph_look(label, look, fps, H)
             x, y, dynamic = self._position(clip, ct.start, fps)
-            visual = _ClipVisual(label, x, y, False, opaque and not needs_alpha, bool(needs_alpha), dynamic, yuv444)
+            visual = _ClipVisual(
+                label, x, y, False, opaque and not needs_alpha, bool(needs_alpha), dynamic, yuv444
+            )
         elif asset.type == "color":
             box = self._box(clip, geo, W, H)
             bw, bh = box[0], box[1]
@@ -665,8 +762,14 @@ class _Compiler:
             fmt = "yuva420p" if needs_alpha else "yuv420p"
             label = g.chain(
                 [],
-                [filt("color", c=color, s=f"{bw}x{bh}", r=_fps_text(fps)), filt("trim", end_frame=n),
-                 *look.plain, filt("format", fmt), *look.alpha, *look.animated],
+                [
+                    filt("color", c=color, s=f"{bw}x{bh}", r=_fps_text(fps)),
+                    filt("trim", end_frame=n),
+                    *look.plain,
+                    filt("format", fmt),
+                    *look.alpha,
+                    *look.animated,
+                ],
                 hint=hint,
             )[0]
             label = self._apply_graph_look(label, look, fps, H)
@@ -689,7 +792,9 @@ class _Compiler:
                 data = {"asset": asset, "box": shape_box, "canvas_height": H}
                 anim_in = anim_out = None
             index = g.add_input(str(self._artifact(Artifact(kind, path, ct.pointer, data))))
-            look = self._look(clip, geo, shape_box if asset.type == "shape" else None, n, fps, transparent=True)
+            look = self._look(
+                clip, geo, shape_box if asset.type == "shape" else None, n, fps, transparent=True
+            )
             chain = [filt("format", "yuva420p"), *look.plain, *look.alpha, *loop_still, *look.animated]
             typewriter = anim_in is not None and anim_in.type == "typewriter"
             if typewriter:
@@ -704,8 +809,13 @@ class _Compiler:
                 chain = [
                     filt("format", "yuva420p"),
                     *loop_still,
-                    filt("crop", "iw", f"ih/{frames_total}", 0,
-                         f"min(floor(t/{_seconds(reveal)}*{steps}),{steps})*ih/{frames_total}"),
+                    filt(
+                        "crop",
+                        "iw",
+                        f"ih/{frames_total}",
+                        0,
+                        f"min(floor(t/{_seconds(reveal)}*{steps}),{steps})*ih/{frames_total}",
+                    ),
                     *look.plain,
                     *look.alpha,
                     *look.animated,
@@ -714,7 +824,9 @@ class _Compiler:
             label = self._apply_graph_look(label, look, fps, H)
             label = self._text_animations(label, anim_in if not typewriter else None, anim_out, n, fps, hint)
             x, y, dynamic = self._position(clip, ct.start, fps)
-            x, y, dynamic = self._animated_position(x, y, dynamic, anim_in if not typewriter else None, anim_out, ct, fps)
+            x, y, dynamic = self._animated_position(
+                x, y, dynamic, anim_in if not typewriter else None, anim_out, ct, fps
+            )
             visual = _ClipVisual(label, x, y, False, False, True, dynamic)
         else:
             return None
@@ -739,11 +851,19 @@ class _Compiler:
             label = tr.entrance(self.graph, label, transition=clip.transition_in, fps=fps, duration=d)
         if clip.transition_out is not None:
             d = parse_time(clip.transition_out.duration).to_seconds(fps)
-            label = tr.exit(self.graph, label, transition=clip.transition_out, fps=fps,
-                            length=Fraction(n) / fps, duration=d)
+            label = tr.exit(
+                self.graph,
+                label,
+                transition=clip.transition_out,
+                fps=fps,
+                length=Fraction(n) / fps,
+                duration=d,
+            )
         return label
 
-    def _text_animations(self, label: str, anim_in: Any, anim_out: Any, n: int, fps: Fraction, hint: str) -> str:
+    def _text_animations(
+        self, label: str, anim_in: Any, anim_out: Any, n: int, fps: Fraction, hint: str
+    ) -> str:
         """Fades and pops act on the sprite; slides act on its position (see _animated_position)."""
         filters: list[Filter] = []
         length = Fraction(n) / fps
@@ -758,16 +878,24 @@ class _Compiler:
             if anim.type == "pop":
                 # Grow from 60 % with an overshooting ease, or shrink back to 60 % on the way out.
                 if kind == "in":
-                    pop += [Keyframe(time=0, value=0.6, easing=(0.34, 1.56, 0.64, 1)), Keyframe(time=float(d), value=1)]
+                    pop += [
+                        Keyframe(time=0, value=0.6, easing=(0.34, 1.56, 0.64, 1)),
+                        Keyframe(time=float(d), value=1),
+                    ]
                 else:
-                    pop += [Keyframe(time=float(start), value=1, easing="ease-in"), Keyframe(time=float(length), value=0.6)]
+                    pop += [
+                        Keyframe(time=float(start), value=1, easing="ease-in"),
+                        Keyframe(time=float(length), value=0.6),
+                    ]
         if pop:
             filters += kf.animated_scale(pop, fps=fps)
         if not filters:
             return label
         return self.graph.chain([label], filters, hint=hint + "anim")[0]
 
-    def _animated_position(self, x: str, y: str, dynamic: bool, anim_in: Any, anim_out: Any, ct: ClipTiming, fps: Fraction) -> tuple[str, str, bool]:
+    def _animated_position(
+        self, x: str, y: str, dynamic: bool, anim_in: Any, anim_out: Any, ct: ClipTiming, fps: Fraction
+    ) -> tuple[str, str, bool]:
         t0 = Fraction(ct.start) / fps
         length = Fraction(ct.length) / fps
         for anim, kind in ((anim_in, "in"), (anim_out, "out")):
@@ -794,7 +922,9 @@ class _Compiler:
 
     # ------------------------------------------------------------------ composition
 
-    def _track_layers(self, track_clips: Sequence[ClipTiming], out_index: int, geo: OutputGeometry) -> list[_Layer]:
+    def _track_layers(
+        self, track_clips: Sequence[ClipTiming], out_index: int, geo: OutputGeometry
+    ) -> list[_Layer]:
         """A track's clips as layers; clips joined by transitions become one cross-faded layer."""
         layers: list[_Layer] = []
         fps = geo.fps
@@ -804,8 +934,17 @@ class _Compiler:
                 visual = self._clip_visual(ct, out_index, geo, force_canvas=False)
                 if visual is None:
                     continue
-                layers.append(_Layer(visual.label, visual.x, visual.y, ct.start, ct.length,
-                                     visual.full_canvas and visual.opaque, visual.dynamic_position))
+                layers.append(
+                    _Layer(
+                        visual.label,
+                        visual.x,
+                        visual.y,
+                        ct.start,
+                        ct.length,
+                        visual.full_canvas and visual.opaque,
+                        visual.dynamic_position,
+                    )
+                )
                 continue
             visuals = [self._clip_visual(ct, out_index, geo, force_canvas=True) for ct in group]
             if any(v is None for v in visuals):
@@ -822,8 +961,12 @@ class _Compiler:
                 if any_alpha and not v.alpha:
                     nxt = self.graph.chain([nxt], [_with_alpha(v)], hint="xa")[0]
                 label = tr.crossfade(
-                    self.graph, label, nxt, transition=ct.clip.transition,
-                    offset=Fraction(length - ct.transition) / fps, duration=Fraction(ct.transition) / fps,
+                    self.graph,
+                    label,
+                    nxt,
+                    transition=ct.clip.transition,
+                    offset=Fraction(length - ct.transition) / fps,
+                    duration=Fraction(ct.transition) / fps,
                 )
                 length += ct.length - ct.transition
             opaque = all(v.opaque for v in visuals if v) and not any_alpha
@@ -848,14 +991,30 @@ class _Compiler:
                 if base is None:
                     base = g.chain(
                         [],
-                        [filt("color", c=ffmpeg_color(self.edit.timeline.background), s=f"{W}x{H}",
-                              r=_fps_text(fps)), filt("trim", end_frame=total), filt("format", "yuv420p")],
+                        [
+                            filt(
+                                "color",
+                                c=ffmpeg_color(self.edit.timeline.background),
+                                s=f"{W}x{H}",
+                                r=_fps_text(fps),
+                            ),
+                            filt("trim", end_frame=total),
+                            filt("format", "yuv420p"),
+                        ],
                         hint=f"bg{out_index}_",
                     )[0]
                 base = g.chain(
                     [base, placed],
-                    [filt("overlay", x=layer.x, y=layer.y, eof_action="pass", repeatlast=0,
-                          eval="frame" if layer.dynamic_position else "init")],
+                    [
+                        filt(
+                            "overlay",
+                            x=layer.x,
+                            y=layer.y,
+                            eof_action="pass",
+                            repeatlast=0,
+                            eval="frame" if layer.dynamic_position else "init",
+                        )
+                    ],
                     hint=f"o{out_index}_",
                 )[0]
             for ct in track_clips:
@@ -870,8 +1029,16 @@ class _Compiler:
     def _background(self, out_index: int, geo: OutputGeometry, total: int) -> str:
         return self.graph.chain(
             [],
-            [filt("color", c=ffmpeg_color(self.edit.timeline.background), s=f"{geo.width}x{geo.height}",
-                  r=_fps_text(geo.fps)), filt("trim", end_frame=total), filt("format", "yuv420p")],
+            [
+                filt(
+                    "color",
+                    c=ffmpeg_color(self.edit.timeline.background),
+                    s=f"{geo.width}x{geo.height}",
+                    r=_fps_text(geo.fps),
+                ),
+                filt("trim", end_frame=total),
+                filt("format", "yuv420p"),
+            ],
             hint=f"bg{out_index}_",
         )[0]
 
@@ -881,13 +1048,24 @@ class _Compiler:
         asset = ct.clip.asset
         assert asset.type == "caption"
         fps = geo.fps
-        path = self.work_dir / f"captions-{ct.track}-{ct.index}-{geo.width}x{geo.height}-{fps.numerator}-{fps.denominator}.ass"
+        path = (
+            self.work_dir
+            / f"captions-{ct.track}-{ct.index}-{geo.width}x{geo.height}-{fps.numerator}-{fps.denominator}.ass"
+        )
         src_path = str(self.sources[asset.src].path) if asset.src is not None else None
         self._artifact(
             Artifact(
-                "captions", path, ct.pointer,
-                {"asset": asset, "src_path": src_path, "canvas": (geo.width, geo.height), "fps": geo.fps,
-                 "start": Fraction(ct.start) / geo.fps, "length": Fraction(ct.length) / geo.fps},
+                "captions",
+                path,
+                ct.pointer,
+                {
+                    "asset": asset,
+                    "src_path": src_path,
+                    "canvas": (geo.width, geo.height),
+                    "fps": geo.fps,
+                    "start": Fraction(ct.start) / geo.fps,
+                    "length": Fraction(ct.length) / geo.fps,
+                },
             )
         )
         return self.graph.chain([base], [caption_filter(path, self.work_dir / "fonts")], hint="cap")[0]
@@ -906,11 +1084,19 @@ class _Compiler:
         fps = geo.fps
         label = self.graph.chain(
             [f"{index}:v"],
-            [filt("scale", width, -2), filt("format", "yuva420p"), filt("lutyuv", a=f"val*{fmt_num(wm.opacity)}"),
-             filt("loop", loop=-1, size=1, start=0), *_frame_grid(fps), filt("trim", end_frame=frames)],
+            [
+                filt("scale", width, -2),
+                filt("format", "yuva420p"),
+                filt("lutyuv", a=f"val*{fmt_num(wm.opacity)}"),
+                filt("loop", loop=-1, size=1, start=0),
+                *_frame_grid(fps),
+                filt("trim", end_frame=frames),
+            ],
             hint=f"wm{out_index}_",
         )[0]
-        return self.graph.chain([base, label], [filt("overlay", x=x, y=y, eof_action="pass")], hint=f"wmo{out_index}_")[0]
+        return self.graph.chain(
+            [base, label], [filt("overlay", x=x, y=y, eof_action="pass")], hint=f"wmo{out_index}_"
+        )[0]
 
     # ------------------------------------------------------------------ audio
 
@@ -949,7 +1135,9 @@ class _Compiler:
                         fade_out=parse_time(asset.fade_out).to_seconds(fps),
                         loop=False,
                         role=asset.role if isinstance(asset, AudioAsset) else "effect",
-                        volume_keyframes=tuple(ct.clip.keyframes.volume) if ct.clip.keyframes and ct.clip.keyframes.volume else (),
+                        volume_keyframes=tuple(ct.clip.keyframes.volume)
+                        if ct.clip.keyframes and ct.clip.keyframes.volume
+                        else (),
                     )
                 )
         soundtrack = self.edit.timeline.soundtrack
@@ -964,7 +1152,9 @@ class _Compiler:
                     longest = max(tl.duration for tl in self.timelines.values())
                     options += ["-t", _seconds(longest + trim + 1)]
                     index = self.graph.add_input(str(source.path), options)
-                    self._soundtrack_audio = self.graph.split(f"{index}:a", len(self.audio_fps), audio=True, hint="st")
+                    self._soundtrack_audio = self.graph.split(
+                        f"{index}:a", len(self.audio_fps), audio=True, hint="st"
+                    )
                     self._audio_input.update({label: index for label in self._soundtrack_audio})
                 trim = parse_time(soundtrack.trim).to_seconds(fps)
                 placements.append(
@@ -986,12 +1176,19 @@ class _Compiler:
         if settings.loudness is not None and measurement is None:
             self._loudness_pass(fps, placements, timeline.duration)
         mix = audio_mix.build_audio_mix(
-            self.graph, placements, duration=timeline.duration, ducking=settings.ducking,
-            loudness=settings.loudness, loudness_measurement=measurement, fps=fps,
+            self.graph,
+            placements,
+            duration=timeline.duration,
+            ducking=settings.ducking,
+            loudness=settings.loudness,
+            loudness_measurement=measurement,
+            fps=fps,
         )
         return self.graph.split(mix, outputs, audio=True, hint="mix")
 
-    def _loudness_pass(self, fps: Fraction, placements: Sequence[audio_mix.AudioPlacement], duration: Fraction) -> None:
+    def _loudness_pass(
+        self, fps: Fraction, placements: Sequence[audio_mix.AudioPlacement], duration: Fraction
+    ) -> None:
         """A cheap audio-only first pass measures the mix, so the render applies one exact gain
         (single-pass loudnorm misses short or sparse mixes by several LU)."""
         assert self.edit.audio.loudness is not None
@@ -1006,8 +1203,13 @@ class _Compiler:
             moved.append(replace(p, stream=f"{remap[old]}:a"))
         stats = self.work_dir / f"loudness-{fps.numerator}-{fps.denominator}.json"
         label = audio_mix.build_loudness_analysis(
-            analysis, moved, duration=duration, ducking=self.edit.audio.ducking,
-            loudness=self.edit.audio.loudness, stats_file=str(stats), fps=fps,
+            analysis,
+            moved,
+            duration=duration,
+            ducking=self.edit.audio.ducking,
+            loudness=self.edit.audio.loudness,
+            stats_file=str(stats),
+            fps=fps,
         )
         self.loudness_passes.append(LoudnessPass(fps, tuple(audio_mix.analysis_args(analysis, label)), stats))
 
@@ -1051,13 +1253,17 @@ class _Compiler:
                 if output.range.length is not None:
                     end = min(end, start + parse_time(output.range.length).to_frames(fps))
                 if start >= timeline.frames:
-                    self.problems.append(Problem(f"/outputs/{i}/range/start", "the range starts after the timeline ends"))
+                    self.problems.append(
+                        Problem(f"/outputs/{i}/range/start", "the range starts after the timeline ends")
+                    )
                     continue
             frames = end - start
             if output.is_still:
                 at = parse_time(output.time).to_frames(fps)
                 if at >= timeline.frames:
-                    self.problems.append(Problem(f"/outputs/{i}/time", "the moment is after the timeline ends"))
+                    self.problems.append(
+                        Problem(f"/outputs/{i}/time", "the moment is after the timeline ends")
+                    )
                     continue
                 start, frames = at, 1
             path = self.out_dir / names[i]
@@ -1069,17 +1275,26 @@ class _Compiler:
                     video = self._watermark(video, i, geo, timeline.frames)
                 cut: list[Filter] = []
                 if start or frames != timeline.frames:
-                    cut = [filt("trim", start_frame=start, end_frame=start + frames), filt("setpts", "PTS-STARTPTS")]
+                    cut = [
+                        filt("trim", start_frame=start, end_frame=start + frames),
+                        filt("setpts", "PTS-STARTPTS"),
+                    ]
                 extras = [("poster", output.poster), ("thumbnail", output.thumbnail)]
                 wanted = [(kind, p) for kind, p in extras if p is not None]
                 if output.format == "gif":
                     cut += [filt("split")]
                     video_out, pal_in = g.chain([video], cut, 2, hint=f"gif{i}_")
                     pal = g.chain([pal_in], [filt("palettegen", stats_mode="diff")], hint="pal")[0]
-                    video = g.chain([video_out, pal], [filt("paletteuse", dither="bayer", bayer_scale=3)], hint="gifo")[0]
+                    video = g.chain(
+                        [video_out, pal], [filt("paletteuse", dither="bayer", bayer_scale=3)], hint="gifo"
+                    )[0]
                     cut = []
-                labels = g.chain([video], [*cut, filt("split", 1 + len(wanted)) if wanted else filt("null")],
-                                 1 + len(wanted), hint=f"vout{i}_")
+                labels = g.chain(
+                    [video],
+                    [*cut, filt("split", 1 + len(wanted)) if wanted else filt("null")],
+                    1 + len(wanted),
+                    hint=f"vout{i}_",
+                )
                 args += ["-map", f"[{labels[0]}]", *video_codec_args(output)]
                 if output.is_video:
                     args += ["-r", _fps_text(fps)]
@@ -1104,8 +1319,14 @@ class _Compiler:
                 if start or frames != timeline.frames:
                     label = g.chain(
                         [label],
-                        [filt("atrim", start=_seconds(Fraction(start) / fps), end=_seconds(Fraction(start + frames) / fps)),
-                         filt("asetpts", "PTS-STARTPTS")],
+                        [
+                            filt(
+                                "atrim",
+                                start=_seconds(Fraction(start) / fps),
+                                end=_seconds(Fraction(start + frames) / fps),
+                            ),
+                            filt("asetpts", "PTS-STARTPTS"),
+                        ],
                         hint=f"aout{i}_",
                     )[0]
                 args += ["-map", f"[{label}]", *audio_codec_args(output)]
@@ -1117,13 +1338,35 @@ class _Compiler:
                     asset = tl_ct.clip.asset
                     if asset.type == "caption":
                         for fmt in asset.sidecar:
-                            sp = path.with_suffix(f".{fmt}") if len(side_paths) < len(asset.sidecar) else path.with_suffix(
-                                f".{tl_ct.track}-{tl_ct.index}.{fmt}")
+                            sp = (
+                                path.with_suffix(f".{fmt}")
+                                if len(side_paths) < len(asset.sidecar)
+                                else path.with_suffix(f".{tl_ct.track}-{tl_ct.index}.{fmt}")
+                            )
                             side_paths.append(sp)
-                            sidecars.append((sp, tl_ct.pointer, Fraction(tl_ct.start - start) / fps,
-                                             Fraction(tl_ct.length) / fps, fps))
+                            sidecars.append(
+                                (
+                                    sp,
+                                    tl_ct.pointer,
+                                    Fraction(tl_ct.start - start) / fps,
+                                    Fraction(tl_ct.length) / fps,
+                                    fps,
+                                )
+                            )
             planned.append(
-                PlannedOutput(i, output, path, geo.width, geo.height, fps, frames, start, poster, thumb, tuple(side_paths))
+                PlannedOutput(
+                    i,
+                    output,
+                    path,
+                    geo.width,
+                    geo.height,
+                    fps,
+                    frames,
+                    start,
+                    poster,
+                    thumb,
+                    tuple(side_paths),
+                )
             )
         if self.problems:
             raise EditError(self.problems)
@@ -1170,8 +1413,9 @@ def media_sprite_size(clip: Clip, geo: OutputGeometry, src_w: int, src_h: int) -
     return _Compiler._fit(_Compiler.__new__(_Compiler), clip, geo, src_w, src_h)[1]
 
 
-def static_position(clip: Clip, canvas: tuple[int, int], sprite: tuple[int, int],
-                    offset: tuple[float, float] | None = None) -> tuple[float, float]:
+def static_position(
+    clip: Clip, canvas: tuple[int, int], sprite: tuple[int, int], offset: tuple[float, float] | None = None
+) -> tuple[float, float]:
     """Where the sprite's top-left corner lands, as the overlay expressions of ``_position``
     place it: by the anchor, then shifted by the offset (``offset`` overrides the clip's, e.g.
     one keyframe's value)."""
@@ -1181,7 +1425,9 @@ def static_position(clip: Clip, canvas: tuple[int, int], sprite: tuple[int, int]
     return float(ax) * (W - sprite[0]) + ox * W, float(ay) * (H - sprite[1]) + oy * H
 
 
-def watermark_box(output: Output, geo: OutputGeometry, src_w: int, src_h: int) -> tuple[float, float, int, int]:
+def watermark_box(
+    output: Output, geo: OutputGeometry, src_w: int, src_h: int
+) -> tuple[float, float, int, int]:
     """(x, y, width, height) of an output's watermark, as ``_watermark`` places it."""
     wm = output.watermark
     assert wm is not None

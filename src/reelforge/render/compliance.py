@@ -38,8 +38,14 @@ __all__ = [
 ]
 
 Severity = Literal["error", "warning"]
-RULES = ("safe_zone", "font_not_in_kit", "color_not_in_kit", "logo_required", "captions_required",
-         "text_too_small")
+RULES = (
+    "safe_zone",
+    "font_not_in_kit",
+    "color_not_in_kit",
+    "logo_required",
+    "captions_required",
+    "text_too_small",
+)
 
 DEFAULT_MIN_TEXT_SIZE = 0.025
 """Readable minimum: text at least this fraction of the output's shorter side (27 px at 1080p)."""
@@ -93,9 +99,14 @@ class Finding:
     """E.g. ``9:16 1080x1920``."""
 
     def as_json(self, pointer_prefix: str = "") -> dict[str, Any]:
-        return {"rule": self.rule, "severity": self.severity, "message": self.message,
-                "pointer": "#" + pointer_prefix + self.pointer, "output": self.output,
-                "output_label": self.output_label}
+        return {
+            "rule": self.rule,
+            "severity": self.severity,
+            "message": self.message,
+            "pointer": "#" + pointer_prefix + self.pointer,
+            "output": self.output,
+            "output_label": self.output_label,
+        }
 
 
 # ---------------------------------------------------------------------- helpers
@@ -177,10 +188,17 @@ def _placed(clip: Clip, canvas: tuple[int, int], sprite: tuple[int, int]) -> Box
     for offset in _offsets(clip):
         x, y = static_position(clip, canvas, sprite, offset)
         boxes.append((x, y, x + sprite[0], y + sprite[1]))
-    return (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))
+    return (
+        min(b[0] for b in boxes),
+        min(b[1] for b in boxes),
+        max(b[2] for b in boxes),
+        max(b[3] for b in boxes),
+    )
 
 
-def _text_sprite(asset: TextAsset, clip: Clip, canvas: tuple[int, int], fonts: Sequence[Path]) -> tuple[int, int]:
+def _text_sprite(
+    asset: TextAsset, clip: Clip, canvas: tuple[int, int], fonts: Sequence[Path]
+) -> tuple[int, int]:
     """The text block as the engine draws it (its size scaled like the engine scales it)."""
     if clip.scale != 1:
         style = asset.style.model_copy(update={"size": min(1.0, asset.style.size * clip.scale)})
@@ -249,20 +267,31 @@ def _kit_rules(edit: Edit, kit: BrandKitView) -> Iterable[Finding]:
                 font = asset.style.font
                 if not any(same_family(font, f) for f in kit.font_families):
                     allowed = ", ".join(sorted(kit.font_families)) or "none"
-                    yield Finding("font_not_in_kit", "error",
-                                  f"font {font!r} is not one of the brand kit's fonts ({allowed})",
-                                  f"{here}/asset/style/font")
+                    yield Finding(
+                        "font_not_in_kit",
+                        "error",
+                        f"font {font!r} is not one of the brand kit's fonts ({allowed})",
+                        f"{here}/asset/style/font",
+                    )
     if kit.allowed_colors_only:
         palette = {rgb for rgb in (_rgb(c) for c in kit.colors.values()) if rgb is not None}
         names = ", ".join(f"{k} {v}" for k, v in kit.colors.items()) or "none"
         for where, color in _colors(edit):
             rgb = _rgb(color)
             if rgb is not None and rgb not in palette:
-                yield Finding("color_not_in_kit", "error",
-                              f"colour {color!r} is not in the brand kit's palette ({names})", where)
+                yield Finding(
+                    "color_not_in_kit",
+                    "error",
+                    f"colour {color!r} is not in the brand kit's palette ({names})",
+                    where,
+                )
     if kit.require_captions and not any(c.asset.type == "caption" for _, c in _clips(edit)):
-        yield Finding("captions_required", "error", "the brand kit requires captions; the edit has no caption clip",
-                      pointer("timeline", "tracks"))
+        yield Finding(
+            "captions_required",
+            "error",
+            "the brand kit requires captions; the edit has no caption clip",
+            pointer("timeline", "tracks"),
+        )
 
 
 def check_compliance(
@@ -282,8 +311,11 @@ def check_compliance(
     """
     sizes = dict(media_sizes or {})
     findings = list(_kit_rules(edit, kit))
-    indexes = [i for i in (range(len(edit.outputs)) if outputs is None else outputs)
-               if not edit.outputs[i].is_audio_only]
+    indexes = [
+        i
+        for i in (range(len(edit.outputs)) if outputs is None else outputs)
+        if not edit.outputs[i].is_audio_only
+    ]
     clips = list(_clips(edit))
     for index in indexes:
         output = edit.outputs[index]
@@ -294,8 +326,14 @@ def check_compliance(
         zone_name, zone = entry if entry is not None else ("", None)
         shorter = min(canvas)
 
-        def found(rule: str, message: str, where: str, severity: Severity = "error",
-                  index: int = index, label: str = label) -> None:
+        def found(
+            rule: str,
+            message: str,
+            where: str,
+            severity: Severity = "error",
+            index: int = index,
+            label: str = label,
+        ) -> None:
             findings.append(Finding(rule, severity, message, where, index, label))
 
         logo_shown = False
@@ -307,22 +345,33 @@ def check_compliance(
                 what = "text"
                 px = asset.style.size * geo.height * clip.scale
                 if kit.min_text_size is not None and px < max(MIN_TEXT_PIXELS, kit.min_text_size * shorter):
-                    found("text_too_small",
-                          f"text is {px:.0f} px on the {label} output; the readable minimum there is "
-                          f"{max(MIN_TEXT_PIXELS, kit.min_text_size * shorter):.0f} px "
-                          f"({kit.min_text_size:.1%} of the shorter side)", f"{here}/asset/style/size")
+                    found(
+                        "text_too_small",
+                        f"text is {px:.0f} px on the {label} output; the readable minimum there is "
+                        f"{max(MIN_TEXT_PIXELS, kit.min_text_size * shorter):.0f} px "
+                        f"({kit.min_text_size:.1%} of the shorter side)",
+                        f"{here}/asset/style/size",
+                    )
                 if zone is not None:
                     try:
                         box = _placed(clip, canvas, _text_sprite(asset, clip, canvas, fonts))
                     except (FontNotFoundError, ValueError) as exc:
-                        found("safe_zone", f"cannot measure the text to check the safe zone: {exc}", here, "warning")
+                        found(
+                            "safe_zone",
+                            f"cannot measure the text to check the safe zone: {exc}",
+                            here,
+                            "warning",
+                        )
             elif isinstance(asset, CaptionAsset):
                 what = "captions"
                 px = asset.style.size * geo.height
                 if kit.min_text_size is not None and px < max(MIN_TEXT_PIXELS, kit.min_text_size * shorter):
-                    found("text_too_small",
-                          f"captions are {px:.0f} px on the {label} output; the readable minimum there is "
-                          f"{max(MIN_TEXT_PIXELS, kit.min_text_size * shorter):.0f} px", f"{here}/asset/style/size")
+                    found(
+                        "text_too_small",
+                        f"captions are {px:.0f} px on the {label} output; the readable minimum there is "
+                        f"{max(MIN_TEXT_PIXELS, kit.min_text_size * shorter):.0f} px",
+                        f"{here}/asset/style/size",
+                    )
                 box = _caption_box(asset, geo) if zone is not None else None
             elif isinstance(asset, ImageAsset | VideoAsset) and asset.src in kit.logos:
                 what = "the logo"
@@ -332,10 +381,13 @@ def check_compliance(
             if box is not None and zone is not None:
                 sides = _intrusion(box, geo, zone)
                 if sides:
-                    found("safe_zone",
-                          f"{what} reaches into the {zone_name} safe zone ({' and '.join(sides)} reserved for "
-                          f"platform UI) on the {label} output: it spans y {box[1]:.0f}-{box[3]:.0f} px "
-                          f"and x {box[0]:.0f}-{box[2]:.0f} px of {geo.label}", here)
+                    found(
+                        "safe_zone",
+                        f"{what} reaches into the {zone_name} safe zone ({' and '.join(sides)} reserved for "
+                        f"platform UI) on the {label} output: it spans y {box[1]:.0f}-{box[3]:.0f} px "
+                        f"and x {box[0]:.0f}-{box[2]:.0f} px of {geo.label}",
+                        here,
+                    )
         mark = output.watermark
         if mark is not None and mark.src in kit.logos:
             logo_shown = True
@@ -343,9 +395,17 @@ def check_compliance(
                 x, y, w, h = watermark_box(output, geo, *sizes[mark.src])
                 sides = _intrusion((x, y, x + w, y + h), geo, zone)
                 if sides:
-                    found("safe_zone", f"the logo watermark reaches into the {zone_name} safe zone "
-                          f"({' and '.join(sides)}) on the {label} output", pointer("outputs", index, "watermark"))
+                    found(
+                        "safe_zone",
+                        f"the logo watermark reaches into the {zone_name} safe zone "
+                        f"({' and '.join(sides)}) on the {label} output",
+                        pointer("outputs", index, "watermark"),
+                    )
         if kit.require_logo and not logo_shown:
-            found("logo_required", f"the brand kit requires its logo; the {label} output shows none "
-                  "(place a logo image clip or use it as the output's watermark)", pointer("outputs", index))
+            found(
+                "logo_required",
+                f"the brand kit requires its logo; the {label} output shows none "
+                "(place a logo image clip or use it as the output's watermark)",
+                pointer("outputs", index),
+            )
     return findings

@@ -51,8 +51,14 @@ SourceKind = str  # "media" | "captions" | "lut" | "font" | "image"
 class RenderError(Exception):
     """FFmpeg failed. ``pointer`` names the clip concerned when it can be known."""
 
-    def __init__(self, message: str, *, code: str = "ffmpeg_failed", pointer: str | None = None,
-                 log_tail: tuple[str, ...] = ()):
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str = "ffmpeg_failed",
+        pointer: str | None = None,
+        log_tail: tuple[str, ...] = (),
+    ):
         self.code = code
         self.pointer = pointer
         self.log_tail = log_tail
@@ -158,8 +164,13 @@ def resolve_sources(edit: Edit, resolver: SourceResolver) -> dict[str, Source]:
             stream = "video" if asset.type == "video" else "audio"
             if media is not None and not (media.has_video if stream == "video" else media.has_audio):
                 hint = "; use an audio clip" if stream == "video" else ""
-                problems.append(Problem(pointer("timeline", "tracks", t, "clips", c, "asset", "src"),
-                                        f"{asset.src!r} has no {stream} stream{hint}", "media"))
+                problems.append(
+                    Problem(
+                        pointer("timeline", "tracks", t, "clips", c, "asset", "src"),
+                        f"{asset.src!r} has no {stream} stream{hint}",
+                        "media",
+                    )
+                )
     if problems:
         raise EditError(problems)
     return sources
@@ -183,7 +194,9 @@ def plan_edit(
     return plan, sources
 
 
-def _captions_font(asset: CaptionAsset, base_dir: Path | None, extra: list[Path], fonts_dir: Path) -> tuple[str, Path]:
+def _captions_font(
+    asset: CaptionAsset, base_dir: Path | None, extra: list[Path], fonts_dir: Path
+) -> tuple[str, Path]:
     """Put the caption font where libass looks (``fontsdir``); return its family name and file."""
     from PIL import ImageFont
 
@@ -208,7 +221,9 @@ def make_artifacts(plan: RenderPlan, sources: Mapping[str, Source], *, base_dir:
         asset = artifact.data.get("asset")
         if asset is not None and asset.type in ("text", "caption") and asset.style.font in font_files:
             style = asset.style.model_copy(update={"font": font_files[asset.style.font]})
-            artifact = replace(artifact, data={**artifact.data, "asset": asset.model_copy(update={"style": style})})
+            artifact = replace(
+                artifact, data={**artifact.data, "asset": asset.model_copy(update={"style": style})}
+            )
         try:
             _make(artifact, base_dir, extra, fonts_dir)
         except FontNotFoundError as exc:
@@ -239,17 +254,28 @@ def _make(artifact: Artifact, base_dir: Path | None, extra: list[Path], fonts_di
         caption: CaptionAsset = data["asset"]
         cues = load_cues(Path(data["src_path"])) if data["src_path"] else list(caption.cues or [])
         family, font_file = _captions_font(caption, base_dir, extra, fonts_dir)
-        text = build_ass(cues, caption.style, canvas=data["canvas"], offset=data["start"], length=data["length"],
-                         fps=data["fps"], font_family=family, font_file=font_file)
+        text = build_ass(
+            cues,
+            caption.style,
+            canvas=data["canvas"],
+            offset=data["start"],
+            length=data["length"],
+            fps=data["fps"],
+            font_family=family,
+            font_file=font_file,
+        )
         artifact.path.write_text(text, encoding="utf-8")
     elif artifact.kind == "copy":
         shutil.copyfile(data["from"], artifact.path)
 
 
-def _typewriter_frames(asset: TextAsset, canvas: tuple[int, int], frames: int, base_dir: Path | None,
-                       extra: list[Path]) -> Image.Image:
+def _typewriter_frames(
+    asset: TextAsset, canvas: tuple[int, int], frames: int, base_dir: Path | None, extra: list[Path]
+) -> Image.Image:
     """The typing strip with exactly ``frames`` frames, as the compiled graph expects."""
-    strip, made = render_typewriter_strip(asset, canvas, max_frames=frames, base_dir=base_dir, extra_fonts=extra)
+    strip, made = render_typewriter_strip(
+        asset, canvas, max_frames=frames, base_dir=base_dir, extra_fonts=extra
+    )
     if made == frames:
         return strip
     w, h = strip.width, strip.height // made
@@ -330,22 +356,41 @@ def render_edit(
                     run_ffmpeg(list(lp.args), duration=float(plan.duration), cancel=cancel, timeout=timeout)
                     measured[lp.fps] = parse_loudnorm_json(lp.stats.read_text(encoding="utf-8"))
                 except FFmpegError as exc:
-                    raise RenderError("FFmpeg could not measure the audio mix", code="audio_failed",
-                                      log_tail=tuple(exc.log_tail)) from None
+                    raise RenderError(
+                        "FFmpeg could not measure the audio mix",
+                        code="audio_failed",
+                        log_tail=tuple(exc.log_tail),
+                    ) from None
                 except (OSError, ValueError) as exc:
-                    raise RenderError(f"the loudness measurement failed: {exc}", code="audio_failed") from None
-            plan = compile_edit(edit, sources, out_dir=out.resolve(), work_dir=work, name=name, loudness=measured)
+                    raise RenderError(
+                        f"the loudness measurement failed: {exc}", code="audio_failed"
+                    ) from None
+            plan = compile_edit(
+                edit, sources, out_dir=out.resolve(), work_dir=work, name=name, loudness=measured
+            )
         make_artifacts(plan, sources, base_dir=base)
         plan.graph_path.write_text(plan.graph, encoding="utf-8")
         try:
-            run_ffmpeg(plan.ffmpeg_args(), duration=float(plan.duration), outputs=plan.output_paths(),
-                       on_progress=on_progress, cancel=cancel, timeout=timeout)
+            run_ffmpeg(
+                plan.ffmpeg_args(),
+                duration=float(plan.duration),
+                outputs=plan.output_paths(),
+                on_progress=on_progress,
+                cancel=cancel,
+                timeout=timeout,
+            )
         except RenderTimeout as exc:
-            raise RenderError(f"the render took longer than its {timeout:g} s limit", code="timeout",
-                              log_tail=tuple(exc.log_tail)) from None
+            raise RenderError(
+                f"the render took longer than its {timeout:g} s limit",
+                code="timeout",
+                log_tail=tuple(exc.log_tail),
+            ) from None
         except FFmpegError as exc:
-            raise RenderError("FFmpeg could not render the edit", pointer=_clip_from_log(exc.log_tail, plan),
-                              log_tail=tuple(exc.log_tail)) from None
+            raise RenderError(
+                "FFmpeg could not render the edit",
+                pointer=_clip_from_log(exc.log_tail, plan),
+                log_tail=tuple(exc.log_tail),
+            ) from None
         except RenderCancelled:
             raise
         try:
@@ -357,8 +402,8 @@ def render_edit(
         try:
             info = probe_cache(planned.path)
         except MediaProbeError as exc:
-            raise RenderError(f"FFmpeg finished but {planned.path.name} is unusable: {exc.reason}",
-                              code="output_invalid") from None
+            raise RenderError(
+                f"FFmpeg finished but {planned.path.name} is unusable: {exc.reason}", code="output_invalid"
+            ) from None
         results.append(OutputResult(planned.path, info, planned.poster, planned.thumbnail, planned.sidecars))
     return RenderResult(plan, tuple(results), time.monotonic() - started)
-

@@ -123,13 +123,18 @@ def _from_fontconfig(family: str, bold: bool, italic: bool) -> Path:
     exe = shutil.which("fc-match")
     if exe is None:
         raise FontNotFoundError(family, "fontconfig (fc-match) is not installed; give a font file instead")
-    pattern = f"{_fc_escape(family)}:weight={'bold' if bold else 'regular'}:slant={'italic' if italic else 'roman'}"
+    pattern = (
+        f"{_fc_escape(family)}:weight={'bold' if bold else 'regular'}:slant={'italic' if italic else 'roman'}"
+    )
     # the file, then every family name of the face (a face can have several), one per line
     fmt = "%{file}\\n%{[]family{%{family}\\n}}"
     try:
         done = subprocess.run(
             [exe, "-f", fmt, "--", pattern],
-            capture_output=True, text=True, timeout=_FC_TIMEOUT, check=False,
+            capture_output=True,
+            text=True,
+            timeout=_FC_TIMEOUT,
+            check=False,
         )
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise FontNotFoundError(family, f"fontconfig lookup failed: {exc}") from None

@@ -124,7 +124,9 @@ class FilterGraph:
         """Fan one stream out to ``count`` users (a no-op for one)."""
         if count == 1:
             return [label]
-        return self.chain([label], [filt("asplit" if audio else "split", count)], count, hint=hint or f"{label}_")
+        return self.chain(
+            [label], [filt("asplit" if audio else "split", count)], count, hint=hint or f"{label}_"
+        )
 
     def render(self) -> str:
         return ";\n".join(self.chains)

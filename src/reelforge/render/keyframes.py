@@ -147,9 +147,7 @@ def _knots(frames: Sequence[Keyframe], fps: Fraction, factor: float = 1.0) -> li
     """The animation as ``(clip time in seconds, value)`` points joined by straight lines."""
     if not frames:
         raise ValueError("an animation needs at least one keyframe")
-    timed = sorted(
-        ((parse_time(k.time).to_seconds(fps), k) for k in frames), key=lambda item: item[0]
-    )
+    timed = sorted(((parse_time(k.time).to_seconds(fps), k) for k in frames), key=lambda item: item[0])
     knots: list[Knot] = [(float(timed[0][0]), timed[0][1].value * factor)]
     for (t0, k0), (t1, k1) in itertools.pairwise(timed):
         v0, v1 = k0.value * factor, k1.value * factor
@@ -315,7 +313,14 @@ def animated_scale(
         filt("pad", f"iw+2*{margin_w}", f"ih+2*{margin_h}", margin_w, margin_h, color="black@0"),
         filt(
             "perspective",
-            x0=left, y0=top, x1=right, y1=top, x2=left, y2=bottom, x3=right, y3=bottom,
+            x0=left,
+            y0=top,
+            x1=right,
+            y1=top,
+            x2=left,
+            y2=bottom,
+            x3=right,
+            y3=bottom,
             sense="destination",
             eval="frame",
         ),
@@ -342,9 +347,7 @@ def animated_rotation(
     return [filt("rotate", a=angle, ow=side, oh=side, c="black@0")]
 
 
-def animated_volume(
-    frames: Sequence[Keyframe], *, fps: Fraction, start: Fraction = Fraction(0)
-) -> Filter:
+def animated_volume(frames: Sequence[Keyframe], *, fps: Fraction, start: Fraction = Fraction(0)) -> Filter:
     """A ``volume`` filter whose linear gain follows the keyframes (evaluated once per audio
     frame, i.e. every ~20 ms)."""
     gain = keyframe_expr(frames, fps=fps, time_var="t", start=start)

@@ -10,7 +10,15 @@ from reelforge.spec.timing import parse_fps
 
 __all__ = ["RESOLUTIONS", "OutputGeometry", "audio_codec_args", "geometry", "video_codec_args"]
 
-RESOLUTIONS = {"360p": 360, "480p": 480, "540p": 540, "720p": 720, "1080p": 1080, "1440p": 1440, "2160p": 2160}
+RESOLUTIONS = {
+    "360p": 360,
+    "480p": 480,
+    "540p": 540,
+    "720p": 720,
+    "1080p": 1080,
+    "1440p": 1440,
+    "2160p": 2160,
+}
 
 
 def even(value: float | Fraction) -> int:
@@ -80,12 +88,36 @@ def video_codec_args(output: Output, stream: str = "v") -> list[str]:
         return ["-c:v", "libx264", "-preset", preset, *quality, "-pix_fmt", "yuv420p"]
     if codec == "h265":
         quality = rate or ["-crf", str(crf)]
-        return ["-c:v", "libx265", "-preset", preset, *quality, "-pix_fmt", "yuv420p", "-tag:v", "hvc1",
-                "-x265-params", "log-level=error"]
+        return [
+            "-c:v",
+            "libx265",
+            "-preset",
+            preset,
+            *quality,
+            "-pix_fmt",
+            "yuv420p",
+            "-tag:v",
+            "hvc1",
+            "-x265-params",
+            "log-level=error",
+        ]
     if codec == "vp9":
-        quality = [*rate] if rate else ["-crf", str(output.crf if output.crf is not None else vp9_crf), "-b:v", "0"]
-        return ["-c:v", "libvpx-vp9", *quality, "-row-mt", "1", "-deadline", "good", "-cpu-used", "4",
-                "-pix_fmt", "yuv420p"]
+        quality = (
+            [*rate] if rate else ["-crf", str(output.crf if output.crf is not None else vp9_crf), "-b:v", "0"]
+        )
+        return [
+            "-c:v",
+            "libvpx-vp9",
+            *quality,
+            "-row-mt",
+            "1",
+            "-deadline",
+            "good",
+            "-cpu-used",
+            "4",
+            "-pix_fmt",
+            "yuv420p",
+        ]
     if codec == "prores":
         return ["-c:v", "prores_ks", "-profile:v", "3", "-pix_fmt", "yuv422p10le"]
     raise ValueError(f"no video codec for {output.format}/{codec}")

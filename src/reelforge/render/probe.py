@@ -64,13 +64,30 @@ _MAX_MEASURE_PACKETS = 20_000
 #: than contain it. Refused whatever the file is called.
 _BLOCKED_DEMUXERS = frozenset(
     {
-        "hls", "applehttp", "dash", "concat", "ffconcat", "sdp", "rtp", "rtsp", "sap",
-        "imf", "dvdvideo", "bluray", "avisynth", "vapoursynth", "lavfi", "webm_dash_manifest",
-        "tee", "smoothstreaming",
+        "hls",
+        "applehttp",
+        "dash",
+        "concat",
+        "ffconcat",
+        "sdp",
+        "rtp",
+        "rtsp",
+        "sap",
+        "imf",
+        "dvdvideo",
+        "bluray",
+        "avisynth",
+        "vapoursynth",
+        "lavfi",
+        "webm_dash_manifest",
+        "tee",
+        "smoothstreaming",
     }
 )
 #: Suffixes of playlists and manifests, refused before anything is read.
-_BLOCKED_SUFFIXES = frozenset({".m3u8", ".m3u", ".ffconcat", ".concat", ".sdp", ".mpd", ".ism", ".vpy", ".avs"})
+_BLOCKED_SUFFIXES = frozenset(
+    {".m3u8", ".m3u", ".ffconcat", ".concat", ".sdp", ".mpd", ".ism", ".vpy", ".avs"}
+)
 #: Demuxers of single pictures (a ``*_pipe`` demuxer is one as well).
 _IMAGE_DEMUXERS = frozenset({"image2", "gif", "apng", "webp", "ico", "jpegxl_anim", "jxl_anim"})
 #: PyAV's time base for container timestamps (microseconds).
@@ -187,8 +204,9 @@ def _check_file(path: str | os.PathLike[str]) -> tuple[Path, os.stat_result]:
         st = os.stat(raw)
     except FileNotFoundError:
         if _looks_like_url(raw):
-            raise MediaProbeError(raw, "only local files can be probed, not URLs or FFmpeg protocols",
-                                  code="not_local") from None
+            raise MediaProbeError(
+                raw, "only local files can be probed, not URLs or FFmpeg protocols", code="not_local"
+            ) from None
         raise MediaProbeError(raw, "file not found", code="not_found") from None
     except NotADirectoryError:
         raise MediaProbeError(raw, "file not found (a parent is not a directory)", code="not_found") from None
@@ -212,7 +230,9 @@ def _read_head(path: Path) -> bytes:
         with open(path, "rb") as fh:
             return fh.read(_HEAD_BYTES)
     except PermissionError:
-        raise MediaProbeError(path, "permission denied (file is not readable)", code="permission_denied") from None
+        raise MediaProbeError(
+            path, "permission denied (file is not readable)", code="permission_denied"
+        ) from None
     except OSError as exc:
         raise MediaProbeError(path, f"cannot read file: {_describe(exc)}", code="unreadable") from None
 
@@ -221,7 +241,7 @@ def _text_start(head: bytes) -> bytes:
     """``head`` without a UTF-8/UTF-16 BOM and leading whitespace, for text sniffing."""
     for bom in (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff"):
         if head.startswith(bom):
-            head = head[len(bom):]
+            head = head[len(bom) :]
             break
     return head.lstrip()
 
@@ -230,8 +250,9 @@ def _reject_unsafe(path: Path, head: bytes) -> None:
     """Refuse playlists, manifests and scripts by name and by content."""
     suffix = path.suffix.lower()
     if suffix in _BLOCKED_SUFFIXES:
-        raise MediaProbeError(path, f"{suffix} playlists, manifests and scripts are not media and are not opened",
-                              code="unsafe")
+        raise MediaProbeError(
+            path, f"{suffix} playlists, manifests and scripts are not media and are not opened", code="unsafe"
+        )
     text = _text_start(head)
     checks: list[tuple[bool, str]] = [
         (text.startswith(b"#EXTM3U"), "an M3U/HLS playlist"),
@@ -242,8 +263,12 @@ def _reject_unsafe(path: Path, head: bytes) -> None:
     ]
     for hit, what in checks:
         if hit:
-            raise MediaProbeError(path, f"file is {what}, which can reference other files or the network; "
-                                  "only self-contained media files are probed", code="unsafe")
+            raise MediaProbeError(
+                path,
+                f"file is {what}, which can reference other files or the network; "
+                "only self-contained media files are probed",
+                code="unsafe",
+            )
 
 
 def _looks_like_text(head: bytes) -> bool:
@@ -330,8 +355,11 @@ def _open_options() -> dict[str, str]:
 def _open_error(path: Path, head: bytes, exc: BaseException) -> MediaProbeError:
     detail = _describe(exc)
     if isinstance(exc, av.error.ArgumentError):
-        return MediaProbeError(path, "container format is not allowed for probing "
-                               "(playlists, network and device formats are refused)", code="unsafe")
+        return MediaProbeError(
+            path,
+            "container format is not allowed for probing (playlists, network and device formats are refused)",
+            code="unsafe",
+        )
     if isinstance(exc, av.error.PermissionError):
         return MediaProbeError(path, "permission denied", code="permission_denied")
     if isinstance(exc, av.error.FileNotFoundError):
@@ -340,8 +368,11 @@ def _open_error(path: Path, head: bytes, exc: BaseException) -> MediaProbeError:
         return MediaProbeError(path, "is a directory, not a file", code="is_directory")
     sig = _signature(head)
     if sig is not None:
-        return MediaProbeError(path, f"corrupt or truncated media: looks like {sig} but FFmpeg cannot read it "
-                               f"({detail})", code="corrupt")
+        return MediaProbeError(
+            path,
+            f"corrupt or truncated media: looks like {sig} but FFmpeg cannot read it ({detail})",
+            code="corrupt",
+        )
     if _looks_like_text(head):
         return MediaProbeError(path, "not a media file (it looks like text)", code="not_media")
     return MediaProbeError(path, f"not a recognised media file ({detail})", code="not_media")
@@ -398,7 +429,9 @@ class _Scan:
     decoder_missing: bool = False
 
 
-def _scan(container: Any, stream: Any, *, want_packets: int, want_rotation: bool, measure: bool = False) -> _Scan:
+def _scan(
+    container: Any, stream: Any, *, want_packets: int, want_rotation: bool, measure: bool = False
+) -> _Scan:
     """Demux ``stream`` until one frame decodes and ``want_packets`` packets were seen
     (or, with ``measure``, to the end, to time an animation that states no duration).
 
@@ -493,8 +526,12 @@ def _fps(stream: Any) -> Fraction | None:
 def _inspect(path: Path, st: os.stat_result, container: Any) -> MediaInfo:
     format_name = str(container.format.name)
     if set(format_name.split(",")) & _BLOCKED_DEMUXERS:
-        raise MediaProbeError(path, f"the {format_name!r} demuxer is not allowed for probing "
-                              "(it can reference other files or the network)", code="unsafe")
+        raise MediaProbeError(
+            path,
+            f"the {format_name!r} demuxer is not allowed for probing "
+            "(it can reference other files or the network)",
+            code="unsafe",
+        )
 
     videos = [s for s in container.streams.video if not _is_attached_picture(s)]
     audios = list(container.streams.audio)
@@ -503,8 +540,11 @@ def _inspect(path: Path, st: os.stat_result, container: Any) -> MediaInfo:
         what = f" (only {', '.join(others)} streams)" if others else ""
         raise MediaProbeError(path, f"no audio or video stream{what}", code="no_streams")
     if "mov" in format_name.split(",") and _mov_truncated(container, st.st_size):
-        raise MediaProbeError(path, "corrupt media: the file is truncated (its index points past the end of the file)",
-                              code="corrupt")
+        raise MediaProbeError(
+            path,
+            "corrupt media: the file is truncated (its index points past the end of the file)",
+            code="corrupt",
+        )
 
     vstream = videos[0] if videos else None
     astream = audios[0] if audios else None
@@ -515,8 +555,13 @@ def _inspect(path: Path, st: os.stat_result, container: Any) -> MediaInfo:
     primary: Any = vstream if vstream is not None else astream  # one exists: checked above
     could_be_still = vstream is not None and astream is None and image_family
     unknown_duration = _duration(container, [primary]) is None
-    scan = _scan(container, primary, want_packets=2 if could_be_still else 1,
-                 want_rotation=vstream is not None, measure=could_be_still and unknown_duration)
+    scan = _scan(
+        container,
+        primary,
+        want_packets=2 if could_be_still else 1,
+        want_rotation=vstream is not None,
+        measure=could_be_still and unknown_duration,
+    )
     if not scan.decoded and not scan.decoder_missing:
         if scan.packets == 0:
             raise MediaProbeError(path, "corrupt media: the stream contains no frames", code="corrupt")

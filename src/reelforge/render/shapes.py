@@ -54,7 +54,9 @@ def _shape_masks(
             pen.ellipse(box, fill=255)
         else:
             corner = max(0, round(radius * f) - inset)
-            pen.rounded_rectangle(box, radius=min(corner, (box[2] - box[0]) // 2, (box[3] - box[1]) // 2), fill=255)
+            pen.rounded_rectangle(
+                box, radius=min(corner, (box[2] - box[0]) // 2, (box[3] - box[1]) // 2), fill=255
+            )
         return mask
 
     outer = draw(0)

@@ -42,7 +42,9 @@ class LocalResolver:
     comes in through the service's import, which guards against SSRF.
     """
 
-    def __init__(self, base_dir: str | os.PathLike[str], allowed_roots: Sequence[str | os.PathLike[str]] | None = None):
+    def __init__(
+        self, base_dir: str | os.PathLike[str], allowed_roots: Sequence[str | os.PathLike[str]] | None = None
+    ):
         self.base_dir = Path(base_dir).resolve()
         roots = allowed_roots if allowed_roots is not None else [self.base_dir]
         self.allowed_roots = [Path(r).resolve() for r in roots]

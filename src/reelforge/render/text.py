@@ -210,8 +210,11 @@ def _layout(
         lines.append(_Line(tuple(graphemes(row)), x, baseline, width, direction))
         if row.strip():
             left, top, right, bottom = font.getbbox(
-                row, direction=direction if _RAQM else None, language=language,
-                stroke_width=stroke_px, anchor="ls",
+                row,
+                direction=direction if _RAQM else None,
+                language=language,
+                stroke_width=stroke_px,
+                anchor="ls",
             )
             # one pixel more: glyphs drawn at fractional positions spill into it
             ink = _union(ink, _grow((x + left, baseline + top, x + right, baseline + bottom), 1))
@@ -220,7 +223,12 @@ def _layout(
     box: Rect | None = None
     if style.background is not None:
         pad = style.background.padding * font_px
-        box = (math.floor(body[0] - pad), math.floor(body[1] - pad), math.ceil(body[2] + pad), math.ceil(body[3] + pad))
+        box = (
+            math.floor(body[0] - pad),
+            math.floor(body[1] - pad),
+            math.ceil(body[2] + pad),
+            math.ceil(body[3] + pad),
+        )
         body = box
     extent = body
     if style.shadow is not None and ink is not None:
@@ -264,8 +272,14 @@ def _text_mask(
         else:
             xy, anchor = (ox + line.x, oy + line.baseline), "ls"
         pen.text(
-            xy, text, fill=255, font=layout.font, anchor=anchor,
-            direction=line.direction if _RAQM else None, language=layout.language, stroke_width=stroke_px,
+            xy,
+            text,
+            fill=255,
+            font=layout.font,
+            anchor=anchor,
+            direction=line.direction if _RAQM else None,
+            language=layout.language,
+            stroke_width=stroke_px,
         )
     return mask
 

@@ -61,7 +61,9 @@ def _us(seconds: Fraction, *, floor: bool = False) -> str:
     return f"{math.floor(micros) if floor else round(micros)}us"
 
 
-def _xfade(graph: FilterGraph, first: str, second: str, kind: str, offset: Fraction, duration: Fraction) -> str:
+def _xfade(
+    graph: FilterGraph, first: str, second: str, kind: str, offset: Fraction, duration: Fraction
+) -> str:
     if duration <= 0:
         raise ValueError("a transition needs a duration above 0")  # xfade would take 0 as 1 s
     xfade = filt("xfade", transition=kind, duration=_us(duration), offset=_us(offset, floor=True))
@@ -142,7 +144,9 @@ def exit(  # shadows the builtin only inside this module, which never calls it
         return graph.chain([label], [fade], hint="exit")[0]
     clip, ghost = graph.split(label, 2, hint="exit_")
     ghost = graph.chain(
-        [ghost], [filt("trim", start_frame=total - frames), filt("lutyuv", **_ghost(transition))], hint="ghost"
+        [ghost],
+        [filt("trim", start_frame=total - frames), filt("lutyuv", **_ghost(transition))],
+        hint="ghost",
     )[0]
     offset = Fraction(total - frames) / fps
     return _xfade(graph, clip, ghost, XFADE_NAMES[transition.type], offset, Fraction(frames) / fps)

@@ -69,10 +69,23 @@ Easing = Literal["linear", "ease-in", "ease-out", "ease-in-out"]
 # --------------------------------------------------------------------------- transitions
 
 TransitionType = Literal[
-    "fade", "fade-black", "fade-white", "dissolve",
-    "wipe-left", "wipe-right", "wipe-up", "wipe-down",
-    "slide-left", "slide-right", "slide-up", "slide-down",
-    "circle-open", "circle-close", "zoom", "pixelize", "radial",
+    "fade",
+    "fade-black",
+    "fade-white",
+    "dissolve",
+    "wipe-left",
+    "wipe-right",
+    "wipe-up",
+    "wipe-down",
+    "slide-left",
+    "slide-right",
+    "slide-up",
+    "slide-down",
+    "circle-open",
+    "circle-close",
+    "zoom",
+    "pixelize",
+    "radial",
 ]
 
 
@@ -519,9 +532,12 @@ class Output(Model):
     """Constant quality; overrides `quality`."""
     bitrate: str | None = Field(None, pattern=r"^\d+(\.\d+)?[kKmM]?$")
     """Target video bitrate such as "4M"; overrides `crf`."""
-    preset: Literal[
-        "ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow"
-    ] | None = None
+    preset: (
+        Literal[
+            "ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow"
+        ]
+        | None
+    ) = None
     """x264/x265 speed preset (default from `quality`)."""
     audio_bitrate: str = Field("128k", pattern=r"^\d+[kK]$")
     audio: bool = True
@@ -543,7 +559,9 @@ class Output(Model):
             if (self.width is None) != (self.height is None) and self.aspect_ratio is None:
                 problems.append("give both `width` and `height`, or one of them with `aspect_ratio`")
         codecs_for = {
-            "mp4": ("h264", "h265"), "mov": ("h264", "h265", "prores"), "webm": ("vp9",),
+            "mp4": ("h264", "h265"),
+            "mov": ("h264", "h265", "prores"),
+            "webm": ("vp9",),
         }
         if self.codec is not None and self.codec not in codecs_for.get(self.format, ()):
             allowed = codecs_for.get(self.format)

@@ -25,9 +25,13 @@ def field_docs() -> dict[str, dict[str, str]]:
             continue
         fields = docs.setdefault(node.name, {})
         for item, following in zip(node.body, node.body[1:], strict=False):
-            if (isinstance(item, ast.AnnAssign) and isinstance(item.target, ast.Name)
-                    and isinstance(following, ast.Expr) and isinstance(following.value, ast.Constant)
-                    and isinstance(following.value.value, str)):
+            if (
+                isinstance(item, ast.AnnAssign)
+                and isinstance(item.target, ast.Name)
+                and isinstance(following, ast.Expr)
+                and isinstance(following.value, ast.Constant)
+                and isinstance(following.value.value, str)
+            ):
                 fields[item.target.id] = inspect.cleandoc(following.value.value)
     return docs
 

@@ -186,7 +186,10 @@ class Template:
         return next((v for v in self.variables if v.name == name), None)
 
     def to_document(self) -> dict[str, Any]:
-        doc: dict[str, Any] = {"edit": copy.deepcopy(self.edit), "variables": [v.to_dict() for v in self.variables]}
+        doc: dict[str, Any] = {
+            "edit": copy.deepcopy(self.edit),
+            "variables": [v.to_dict() for v in self.variables],
+        }
         if self.locales:
             doc["locales"] = list(self.locales)
         if self.default_locale is not None:
@@ -219,9 +222,16 @@ def _type_name(value: Any) -> str:
 
 
 def _expected(var: Variable) -> str:
-    return {"text": "text", "number": "a number", "integer": "an integer", "boolean": "true or false",
-            "color": "a colour", "duration": "a duration", "asset": "an asset reference",
-            "list": "a list of items"}[var.type]
+    return {
+        "text": "text",
+        "number": "a number",
+        "integer": "an integer",
+        "boolean": "true or false",
+        "color": "a colour",
+        "duration": "a duration",
+        "asset": "an asset reference",
+        "list": "a list of items",
+    }[var.type]
 
 
 def _is_number(value: Any) -> bool:
@@ -254,14 +264,29 @@ def _pattern(source: str) -> Any:
     try:
         return re2.compile(source, options)
     except re2.error as exc:
-        reason = exc.args[0].decode("utf-8", "replace") if exc.args and isinstance(exc.args[0], bytes) else str(exc)
-        raise ValueError(f"not a regular expression RE2 accepts ({reason}; backreferences and lookaround "
-                         "are not supported)") from None
+        reason = (
+            exc.args[0].decode("utf-8", "replace")
+            if exc.args and isinstance(exc.args[0], bytes)
+            else str(exc)
+        )
+        raise ValueError(
+            f"not a regular expression RE2 accepts ({reason}; backreferences and lookaround "
+            "are not supported)"
+        ) from None
 
 
-def _check_value(var: Variable, value: Any, where: tuple[str | int, ...], label: str, locale: str | None,
-                 default_locale: str | None, asset_info: Callable[[str], AssetFacts | None] | None,
-                 problems: list[Problem], *, check_assets: bool = True) -> Any:
+def _check_value(
+    var: Variable,
+    value: Any,
+    where: tuple[str | int, ...],
+    label: str,
+    locale: str | None,
+    default_locale: str | None,
+    asset_info: Callable[[str], AssetFacts | None] | None,
+    problems: list[Problem],
+    *,
+    check_assets: bool = True,
+) -> Any:
     """The value, checked against ``var`` (and normalised: an integral float for an integer
     becomes an int); problems are added to ``problems`` with ``label`` naming the variable."""
     ptr = pointer(*where)
@@ -285,8 +310,11 @@ def _check_value(var: Variable, value: Any, where: tuple[str | int, ...], label:
         wrong = _number_problem(value)
         if wrong is not None:
             message, code = wrong
-            bad(message or f"expected {'an integer' if kind == 'integer' else 'a number'}, got {_type_name(value)}",
-                code)
+            bad(
+                message
+                or f"expected {'an integer' if kind == 'integer' else 'a number'}, got {_type_name(value)}",
+                code,
+            )
             return value
         if kind == "integer":
             if isinstance(value, float) and not value.is_integer():
@@ -317,20 +345,25 @@ def _check_value(var: Variable, value: Any, where: tuple[str | int, ...], label:
             _check_range(float(seconds), checks, bad, unit=" s")
     elif kind == "asset":
         if not isinstance(value, str) or not value.strip():
-            bad(f"expected an asset reference (an asset id, or a file path locally), got {_type_name(value)}",
-                "wrong_type")
+            bad(
+                f"expected an asset reference (an asset id, or a file path locally), got {_type_name(value)}",
+                "wrong_type",
+            )
             return value
         if check_assets and asset_info is not None:
             _check_asset(var, value, asset_info(value), bad)
     elif kind == "list":
-        return _check_list(var, value, where, label, locale, default_locale, asset_info, problems,
-                           check_assets=check_assets)
+        return _check_list(
+            var, value, where, label, locale, default_locale, asset_info, problems, check_assets=check_assets
+        )
     if checks.get("enum") is not None and value not in checks["enum"]:
         bad(f"{value!r} is not one of {', '.join(repr(v) for v in checks['enum'])}", "not_allowed")
     return value
 
 
-def _check_range(value: float, checks: Mapping[str, Any], bad: Callable[[str, str], None], unit: str = "") -> None:
+def _check_range(
+    value: float, checks: Mapping[str, Any], bad: Callable[[str, str], None], unit: str = ""
+) -> None:
     if checks.get("min") is not None and value < checks["min"]:
         bad(f"{value:g}{unit} is below the minimum {checks['min']:g}{unit}", "out_of_range")
     if checks.get("max") is not None and value > checks["max"]:
@@ -343,40 +376,77 @@ def _check_asset(var: Variable, ref: str, facts: AssetFacts | None, bad: Callabl
         return
     kind = facts.get("kind")
     if var.kinds and kind not in var.kinds:
-        bad(f"{ref} is {'an' if str(kind)[:1] in 'aeiou' else 'a'} {kind} asset; this variable takes "
-            f"{' or '.join(var.kinds)}", "asset_kind")
+        bad(
+            f"{ref} is {'an' if str(kind)[:1] in 'aeiou' else 'a'} {kind} asset; this variable takes "
+            f"{' or '.join(var.kinds)}",
+            "asset_kind",
+        )
         return
     checks = var.validation
     for side in ("width", "height"):
         need = checks.get(f"min_{side}")
         have = facts.get(side)
         if need is not None and isinstance(have, int | float) and have < need:
-            bad(f"{ref} is {int(have)} pixels {'wide' if side == 'width' else 'high'}; at least {need} needed",
-                "resolution")
+            bad(
+                f"{ref} is {int(have)} pixels {'wide' if side == 'width' else 'high'}; at least {need} needed",
+                "resolution",
+            )
 
 
-def _check_list(var: Variable, value: Any, where: tuple[str | int, ...], label: str, locale: str | None,
-                default_locale: str | None, asset_info: Callable[[str], AssetFacts | None] | None,
-                problems: list[Problem], *, check_assets: bool) -> Any:
+def _check_list(
+    var: Variable,
+    value: Any,
+    where: tuple[str | int, ...],
+    label: str,
+    locale: str | None,
+    default_locale: str | None,
+    asset_info: Callable[[str], AssetFacts | None] | None,
+    problems: list[Problem],
+    *,
+    check_assets: bool,
+) -> Any:
     ptr = pointer(*where)
     if not isinstance(value, list):
-        problems.append(Problem(ptr, f"{label}: expected a list of items, got {_type_name(value)}", "wrong_type"))
+        problems.append(
+            Problem(ptr, f"{label}: expected a list of items, got {_type_name(value)}", "wrong_type")
+        )
         return value
     checks = var.validation
     if checks.get("min_items") is not None and len(value) < checks["min_items"]:
-        problems.append(Problem(ptr, f"{label}: at least {_items(checks['min_items'])}, got {len(value)}", "too_short"))
+        problems.append(
+            Problem(ptr, f"{label}: at least {_items(checks['min_items'])}, got {len(value)}", "too_short")
+        )
     if checks.get("max_items") is not None and len(value) > checks["max_items"]:
-        problems.append(Problem(ptr, f"{label}: at most {_items(checks['max_items'])}, got {len(value)}", "too_long"))
+        problems.append(
+            Problem(ptr, f"{label}: at most {_items(checks['max_items'])}, got {len(value)}", "too_long")
+        )
     items: list[Any] = []
     for i, item in enumerate(value):
         here = (*where, i)
         if not isinstance(item, dict):
-            problems.append(Problem(pointer(*here), f"{label}[{i}]: expected an object with "
-                                    f"{', '.join(f.name for f in var.fields)}, got {_type_name(item)}", "wrong_type"))
+            problems.append(
+                Problem(
+                    pointer(*here),
+                    f"{label}[{i}]: expected an object with "
+                    f"{', '.join(f.name for f in var.fields)}, got {_type_name(item)}",
+                    "wrong_type",
+                )
+            )
             items.append(item)
             continue
-        items.append(_check_record(var.fields, item, here, f"{label}[{i}]", locale, default_locale, asset_info,
-                                   problems, check_assets=check_assets))
+        items.append(
+            _check_record(
+                var.fields,
+                item,
+                here,
+                f"{label}[{i}]",
+                locale,
+                default_locale,
+                asset_info,
+                problems,
+                check_assets=check_assets,
+            )
+        )
     return items
 
 
@@ -384,10 +454,18 @@ def _items(count: int) -> str:
     return f"{count} item{'s' if count != 1 else ''}"
 
 
-def _check_record(fields: Sequence[Variable], record: Mapping[str, Any], where: tuple[str | int, ...], label: str,
-                  locale: str | None, default_locale: str | None,
-                  asset_info: Callable[[str], AssetFacts | None] | None, problems: list[Problem], *,
-                  check_assets: bool) -> dict[str, Any]:
+def _check_record(
+    fields: Sequence[Variable],
+    record: Mapping[str, Any],
+    where: tuple[str | int, ...],
+    label: str,
+    locale: str | None,
+    default_locale: str | None,
+    asset_info: Callable[[str], AssetFacts | None] | None,
+    problems: list[Problem],
+    *,
+    check_assets: bool,
+) -> dict[str, Any]:
     """Check a values object (``label`` "" for the top level) or a list item; the filled record
     holds every declared name (None for an optional one not given)."""
     known = {f.name for f in fields}
@@ -396,16 +474,26 @@ def _check_record(fields: Sequence[Variable], record: Mapping[str, Any], where: 
     for name in unknown[:MAX_HINTED]:
         what = f"{label}.{name}" if label else name
         hint = _closest(name, known)
-        problems.append(Problem(pointer(*where, name), f"{what}: unknown variable"
-                                + (f" (did you mean {hint!r}?)" if hint else "")
-                                + (f"; this template declares {', '.join(sorted(known))}" if known and not hint
-                                   else ""), "unknown_variable"))
+        problems.append(
+            Problem(
+                pointer(*where, name),
+                f"{what}: unknown variable"
+                + (f" (did you mean {hint!r}?)" if hint else "")
+                + (f"; this template declares {', '.join(sorted(known))}" if known and not hint else ""),
+                "unknown_variable",
+            )
+        )
     if len(unknown) > MAX_HINTED:
         # Looking for a close name costs time per pair; past a few, the list says enough.
         rest = unknown[MAX_HINTED:]
         shown = ", ".join(rest[:5]) + (", …" if len(rest) > 5 else "")
-        problems.append(Problem(pointer(*where), f"{label + ': ' if label else ''}{len(rest)} more unknown "
-                                f"variables ({shown})", "unknown_variable"))
+        problems.append(
+            Problem(
+                pointer(*where),
+                f"{label + ': ' if label else ''}{len(rest)} more unknown variables ({shown})",
+                "unknown_variable",
+            )
+        )
     for var in fields:
         what = f"{label}.{var.name}" if label else var.name
         here = (*where, var.name)
@@ -417,15 +505,33 @@ def _check_record(fields: Sequence[Variable], record: Mapping[str, Any], where: 
             value, here = _pick_locale(var, value, here, what, locale, default_locale, problems)
             given = value is not None
             if not given and len(problems) == before and var.default is None and isinstance(per_locale, dict):
-                wanted = " or ".join(repr(t) for t in _locale_chain(locale, default_locale)) or "(none asked for)"
-                problems.append(Problem(pointer(*here), f"{what}: no value for the locale {wanted}; given for "
-                                        f"{', '.join(sorted(map(str, per_locale)))}", "missing_locale"))
+                wanted = (
+                    " or ".join(repr(t) for t in _locale_chain(locale, default_locale)) or "(none asked for)"
+                )
+                problems.append(
+                    Problem(
+                        pointer(*here),
+                        f"{what}: no value for the locale {wanted}; given for "
+                        f"{', '.join(sorted(map(str, per_locale)))}",
+                        "missing_locale",
+                    )
+                )
                 out[var.name] = None
                 continue
-        elif (given and isinstance(value, dict) and value
-              and all(isinstance(k, str) and _LOCALE.fullmatch(k) for k in value)):
-            problems.append(Problem(pointer(*here), f"{what}: expected {_expected(var)}, got an object; per-locale "
-                                    f'values are written {{"{LOCALES_KEY}": {{"en": …, "fr": …}}}}', "wrong_type"))
+        elif (
+            given
+            and isinstance(value, dict)
+            and value
+            and all(isinstance(k, str) and _LOCALE.fullmatch(k) for k in value)
+        ):
+            problems.append(
+                Problem(
+                    pointer(*here),
+                    f"{what}: expected {_expected(var)}, got an object; per-locale "
+                    f'values are written {{"{LOCALES_KEY}": {{"en": …, "fr": …}}}}',
+                    "wrong_type",
+                )
+            )
             continue
         if not given:
             default = var.default
@@ -433,19 +539,31 @@ def _check_record(fields: Sequence[Variable], record: Mapping[str, Any], where: 
                 default, _ = _pick_locale(var, default, here, what, locale, default_locale, [])
             if default is None:
                 if var.required:
-                    problems.append(Problem(pointer(*here), f"{what}: required, and no value was given", "missing"))
+                    problems.append(
+                        Problem(pointer(*here), f"{what}: required, and no value was given", "missing")
+                    )
                     out[var.name] = [] if var.type == "list" else None
                 elif var.type == "list":
                     # No items is a value of its own: `min_items` still applies.
-                    out[var.name] = _check_value(var, [], here, what, locale, default_locale, asset_info, problems,
-                                                 check_assets=check_assets)
+                    out[var.name] = _check_value(
+                        var,
+                        [],
+                        here,
+                        what,
+                        locale,
+                        default_locale,
+                        asset_info,
+                        problems,
+                        check_assets=check_assets,
+                    )
                 else:
                     out[var.name] = None
                 continue
             value = copy.deepcopy(default)
             # Defaults were checked when the template was saved; assets are checked where used.
-        out[var.name] = _check_value(var, value, here, what, locale, default_locale, asset_info, problems,
-                                     check_assets=check_assets)
+        out[var.name] = _check_value(
+            var, value, here, what, locale, default_locale, asset_info, problems, check_assets=check_assets
+        )
     return out
 
 
@@ -468,33 +586,55 @@ def _locale_chain(locale: str | None, default_locale: str | None) -> list[str]:
     return chain
 
 
-def _pick_locale(var: Variable, value: dict[str, Any], here: tuple[str | int, ...], label: str,
-                 locale: str | None, default_locale: str | None,
-                 problems: list[Problem]) -> tuple[Any, tuple[str | int, ...]]:
+def _pick_locale(
+    var: Variable,
+    value: dict[str, Any],
+    here: tuple[str | int, ...],
+    label: str,
+    locale: str | None,
+    default_locale: str | None,
+    problems: list[Problem],
+) -> tuple[Any, tuple[str | int, ...]]:
     """The value for ``locale`` from ``{"$locales": {...}}``: the locale, its language, then the
     template's default locale."""
     if not var.localizable:
-        problems.append(Problem(pointer(*here), f"{label}: this variable is not localizable; give one value",
-                                "not_localizable"))
+        problems.append(
+            Problem(
+                pointer(*here),
+                f"{label}: this variable is not localizable; give one value",
+                "not_localizable",
+            )
+        )
         return None, here
     extra = set(value) - {LOCALES_KEY}
     per_locale = value[LOCALES_KEY]
     if extra or not isinstance(per_locale, dict) or not per_locale:
-        problems.append(Problem(pointer(*here), f'{label}: per-locale values are {{"{LOCALES_KEY}": '
-                                '{"en": …, "fr": …}} and nothing else', "invalid_locales"))
+        problems.append(
+            Problem(
+                pointer(*here),
+                f'{label}: per-locale values are {{"{LOCALES_KEY}": {{"en": …, "fr": …}}}} and nothing else',
+                "invalid_locales",
+            )
+        )
         return None, here
     bad_tags = [tag for tag in per_locale if not isinstance(tag, str) or not _LOCALE.fullmatch(tag)]
     for tag in bad_tags:
-        problems.append(Problem(pointer(*here, LOCALES_KEY, tag), f"{label}: {tag!r} is not a locale tag "
-                                "such as en, fr or pt-BR", "invalid_locale"))
+        problems.append(
+            Problem(
+                pointer(*here, LOCALES_KEY, tag),
+                f"{label}: {tag!r} is not a locale tag such as en, fr or pt-BR",
+                "invalid_locale",
+            )
+        )
     for tag in _locale_chain(locale, default_locale):
         if tag in per_locale:
             return per_locale[tag], (*here, LOCALES_KEY, tag)
     return None, here
 
 
-def _check_locale_tags(template: Template, values: Any, where: tuple[str | int, ...],
-                       problems: list[Problem]) -> None:
+def _check_locale_tags(
+    template: Template, values: Any, where: tuple[str | int, ...], problems: list[Problem]
+) -> None:
     """Per-locale values for a locale the template does not declare are a mistake worth naming."""
     if not template.locales:
         return
@@ -505,9 +645,14 @@ def _check_locale_tags(template: Template, values: Any, where: tuple[str | int, 
             if isinstance(node.get(LOCALES_KEY), dict):
                 for tag in node[LOCALES_KEY]:
                     if tag not in template.locales:
-                        problems.append(Problem(pointer(*path, LOCALES_KEY, tag),
-                                                f"{_label(path)}: the template has no locale {tag!r} "
-                                                f"(it has {', '.join(template.locales)})", "unknown_locale"))
+                        problems.append(
+                            Problem(
+                                pointer(*path, LOCALES_KEY, tag),
+                                f"{_label(path)}: the template has no locale {tag!r} "
+                                f"(it has {', '.join(template.locales)})",
+                                "unknown_locale",
+                            )
+                        )
             else:
                 stack.extend((v, (*path, k)) for k, v in node.items())
         elif isinstance(node, list):
@@ -526,34 +671,53 @@ def _label(path: tuple[str | int, ...]) -> str:
 
 def _variable(spec: VariableSpec) -> Variable:
     return Variable(
-        name=spec.name, type=spec.type, description=spec.description, default=spec.default,
-        required=spec.required, localizable=spec.localizable,
+        name=spec.name,
+        type=spec.type,
+        description=spec.description,
+        default=spec.default,
+        required=spec.required,
+        localizable=spec.localizable,
         validation={k: v for k, v in spec.validation.model_dump().items() if v is not None},
         kinds=tuple(spec.kinds) if spec.kinds is not None else None,
         fields=tuple(_variable(f) for f in spec.fields or ()),
     )
 
 
-def _definition_problems(specs: Sequence[tuple[int, VariableSpec]], where: tuple[str | int, ...],
-                         nested: bool) -> list[Problem]:
+def _definition_problems(
+    specs: Sequence[tuple[int, VariableSpec]], where: tuple[str | int, ...], nested: bool
+) -> list[Problem]:
     """What is wrong with the definitions, each given with its index in the list."""
     problems: list[Problem] = []
     seen: set[str] = set()
     for i, spec in specs:
         here = (*where, i)
         if not _NAME.fullmatch(spec.name):
-            problems.append(Problem(pointer(*here, "name"), f"{spec.name!r}: a name starts with a letter or _ and "
-                                    "has letters, digits, _ and - (no dots: item.field is how fields are reached)"))
+            problems.append(
+                Problem(
+                    pointer(*here, "name"),
+                    f"{spec.name!r}: a name starts with a letter or _ and "
+                    "has letters, digits, _ and - (no dots: item.field is how fields are reached)",
+                )
+            )
         elif not nested and spec.name in RESERVED:
-            problems.append(Problem(pointer(*here, "name"), f"{spec.name!r} is reserved ({', '.join(RESERVED)})"))
+            problems.append(
+                Problem(pointer(*here, "name"), f"{spec.name!r} is reserved ({', '.join(RESERVED)})")
+            )
         if spec.name in seen:
-            problems.append(Problem(pointer(*here, "name"), f"a second variable named {spec.name!r}", "duplicate"))
+            problems.append(
+                Problem(pointer(*here, "name"), f"a second variable named {spec.name!r}", "duplicate")
+            )
         seen.add(spec.name)
         allowed = _ALLOWED_CHECKS[spec.type]
         for key, value in spec.validation.model_dump().items():
             if value is not None and key not in allowed:
-                problems.append(Problem(pointer(*here, "validation", key), f"`{key}` does not apply to a {spec.type}"
-                                        + (f" (it takes {', '.join(allowed)})" if allowed else "")))
+                problems.append(
+                    Problem(
+                        pointer(*here, "validation", key),
+                        f"`{key}` does not apply to a {spec.type}"
+                        + (f" (it takes {', '.join(allowed)})" if allowed else ""),
+                    )
+                )
         checks = spec.validation
         for e, choice in enumerate(checks.enum or ()):
             if isinstance(choice, float) and not math.isfinite(choice):
@@ -571,13 +735,19 @@ def _definition_problems(specs: Sequence[tuple[int, VariableSpec]], where: tuple
             if nested:
                 problems.append(Problem(pointer(*here, "type"), "a list's items cannot hold another list"))
             elif not spec.fields:
-                problems.append(Problem(pointer(*here, "fields"), "a list variable declares its items' `fields`",
-                                        "missing"))
+                problems.append(
+                    Problem(
+                        pointer(*here, "fields"), "a list variable declares its items' `fields`", "missing"
+                    )
+                )
             else:
-                problems.extend(_definition_problems(list(enumerate(spec.fields)), (*here, "fields"), nested=True))
+                problems.extend(
+                    _definition_problems(list(enumerate(spec.fields)), (*here, "fields"), nested=True)
+                )
             if spec.localizable:
-                problems.append(Problem(pointer(*here, "localizable"),
-                                        "make the items' fields localizable, not the list"))
+                problems.append(
+                    Problem(pointer(*here, "localizable"), "make the items' fields localizable, not the list")
+                )
         elif spec.fields is not None:
             problems.append(Problem(pointer(*here, "fields"), "`fields` goes with type list"))
         if spec.required and spec.default is not None:
@@ -585,8 +755,12 @@ def _definition_problems(specs: Sequence[tuple[int, VariableSpec]], where: tuple
     return problems
 
 
-def _default_problems(variables: Sequence[Variable], locales: Sequence[str], default_locale: str | None,
-                      where: tuple[str | int, ...]) -> list[Problem]:
+def _default_problems(
+    variables: Sequence[Variable],
+    locales: Sequence[str],
+    default_locale: str | None,
+    where: tuple[str | int, ...],
+) -> list[Problem]:
     problems: list[Problem] = []
     for i, var in enumerate(variables):
         here = (*where, i)
@@ -599,13 +773,27 @@ def _default_problems(variables: Sequence[Variable], locales: Sequence[str], def
         if isinstance(var.default, dict) and LOCALES_KEY in var.default:
             per = var.default[LOCALES_KEY]
             if not var.localizable or not isinstance(per, dict) or set(var.default) != {LOCALES_KEY}:
-                problems.append(Problem(pointer(*here, "default"), "per-locale defaults need `localizable: true` "
-                                        f'and the form {{"{LOCALES_KEY}": {{"en": …}}}}'))
+                problems.append(
+                    Problem(
+                        pointer(*here, "default"),
+                        "per-locale defaults need `localizable: true` "
+                        f'and the form {{"{LOCALES_KEY}": {{"en": …}}}}',
+                    )
+                )
                 continue
             defaults = [(v, (*here, "default", LOCALES_KEY, tag)) for tag, v in per.items()]
         for value, at in defaults:
-            _check_value(var, value, at, f"the default of {var.name}", None, default_locale, None, found,
-                         check_assets=False)
+            _check_value(
+                var,
+                value,
+                at,
+                f"the default of {var.name}",
+                None,
+                default_locale,
+                None,
+                found,
+                check_assets=False,
+            )
         problems.extend(found)
     return problems
 
@@ -628,13 +816,19 @@ class _Scope:
         return False
 
 
-def _placeholder_problems(node: Any, path: tuple[str | int, ...], scope: _Scope,
-                          variables: Mapping[str, Variable], problems: list[Problem]) -> None:
+def _placeholder_problems(
+    node: Any,
+    path: tuple[str | int, ...],
+    scope: _Scope,
+    variables: Mapping[str, Variable],
+    problems: list[Problem],
+) -> None:
     if isinstance(node, str):
         for m in PLACEHOLDER.finditer(node):
             if not scope.knows(m[1], variables):
-                problems.append(Problem(pointer(*path), _unknown_placeholder(m[1], scope, variables),
-                                        "unknown_variable"))
+                problems.append(
+                    Problem(pointer(*path), _unknown_placeholder(m[1], scope, variables), "unknown_variable")
+                )
     elif isinstance(node, dict):
         for key, value in node.items():
             _placeholder_problems(value, (*path, key), scope, variables, problems)
@@ -651,28 +845,48 @@ def _unknown_placeholder(name: str, scope: _Scope, variables: Mapping[str, Varia
     if name in REPEAT_NAMES:
         return f"{{{{{name}}}}} is the item's position, only inside a `repeat`"
     if alias in variables and variables[alias].type == "list" and rest:
-        return (f"{{{{{name}}}}}: reach the fields of {alias}'s items inside a "
-                f'`"repeat": {{"for": "{alias}", "as": "item"}}` as {{{{item.{rest}}}}}')
+        return (
+            f"{{{{{name}}}}}: reach the fields of {alias}'s items inside a "
+            f'`"repeat": {{"for": "{alias}", "as": "item"}}` as {{{{item.{rest}}}}}'
+        )
     hint = _closest(name, set(variables))
-    return (f"{{{{{name}}}}} has no declared variable"
-            + (f" (did you mean {hint!r}?)" if hint else "; declare it in `variables`"))
+    return f"{{{{{name}}}}} has no declared variable" + (
+        f" (did you mean {hint!r}?)" if hint else "; declare it in `variables`"
+    )
 
 
-def _condition_problems(node: Mapping[str, Any], path: tuple[str | int, ...], scope: _Scope,
-                        variables: Mapping[str, Variable], problems: list[Problem]) -> None:
+def _condition_problems(
+    node: Mapping[str, Any],
+    path: tuple[str | int, ...],
+    scope: _Scope,
+    variables: Mapping[str, Variable],
+    problems: list[Problem],
+) -> None:
     for key in ("if", "unless"):
         if key not in node:
             continue
         name = node[key]
         if not isinstance(name, str) or not name.strip():
-            problems.append(Problem(pointer(*path, key), f"`{key}` names a variable, e.g. \"show_price\""))
-        elif not scope.knows(name.strip(), variables) or name.strip() in BUILTINS or name.startswith("brand."):
-            problems.append(Problem(pointer(*path, key), f"`{key}`: {_unknown_placeholder(name.strip(), scope, variables)}",
-                                    "unknown_variable"))
+            problems.append(Problem(pointer(*path, key), f'`{key}` names a variable, e.g. "show_price"'))
+        elif (
+            not scope.knows(name.strip(), variables) or name.strip() in BUILTINS or name.startswith("brand.")
+        ):
+            problems.append(
+                Problem(
+                    pointer(*path, key),
+                    f"`{key}`: {_unknown_placeholder(name.strip(), scope, variables)}",
+                    "unknown_variable",
+                )
+            )
 
 
-def _repeat_problems(node: Mapping[str, Any], path: tuple[str | int, ...], scope: _Scope,
-                     variables: Mapping[str, Variable], problems: list[Problem]) -> _Scope:
+def _repeat_problems(
+    node: Mapping[str, Any],
+    path: tuple[str | int, ...],
+    scope: _Scope,
+    variables: Mapping[str, Variable],
+    problems: list[Problem],
+) -> _Scope:
     """Check a `repeat` and return the scope inside it."""
     repeat = node.get("repeat")
     if repeat is None:
@@ -683,19 +897,30 @@ def _repeat_problems(node: Mapping[str, Any], path: tuple[str | int, ...], scope
         return scope
     for key in repeat:
         if key not in ("for", "as"):
-            problems.append(Problem(pointer(*here, key), "unknown field (a repeat has `for` and `as`)", "unknown_field"))
+            problems.append(
+                Problem(pointer(*here, key), "unknown field (a repeat has `for` and `as`)", "unknown_field")
+            )
     target = repeat.get("for")
     alias = repeat.get("as", "item")
     var = variables.get(target) if isinstance(target, str) else None
     if var is None or var.type != "list":
         lists = [v.name for v in variables.values() if v.type == "list"]
-        problems.append(Problem(pointer(*here, "for"), "`for` names a list variable"
-                                + (f" ({', '.join(lists)})" if lists else "; declare one with type list"),
-                                "unknown_variable" if var is None else "invalid"))
+        problems.append(
+            Problem(
+                pointer(*here, "for"),
+                "`for` names a list variable"
+                + (f" ({', '.join(lists)})" if lists else "; declare one with type list"),
+                "unknown_variable" if var is None else "invalid",
+            )
+        )
         return scope
     if not isinstance(alias, str) or not _NAME.fullmatch(alias) or alias in variables or alias in RESERVED:
-        problems.append(Problem(pointer(*here, "as"), "`as` is a new name for the current item (default "
-                                "\"item\"), not a variable's name"))
+        problems.append(
+            Problem(
+                pointer(*here, "as"),
+                '`as` is a new name for the current item (default "item"), not a variable\'s name',
+            )
+        )
         return scope
     if alias in scope.lists:
         problems.append(Problem(pointer(*here, "as"), f"{alias!r} already names the item of an outer repeat"))
@@ -706,8 +931,15 @@ def _repeat_problems(node: Mapping[str, Any], path: tuple[str | int, ...], scope
 _GROUP_KEYS = ("group", *TEMPLATE_KEYS, "name")
 
 
-def _clips_problems(clips: Any, path: tuple[str | int, ...], scope: _Scope, variables: Mapping[str, Variable],
-                    problems: list[Problem], depth: int = 0, repeated: bool = False) -> None:
+def _clips_problems(
+    clips: Any,
+    path: tuple[str | int, ...],
+    scope: _Scope,
+    variables: Mapping[str, Variable],
+    problems: list[Problem],
+    depth: int = 0,
+    repeated: bool = False,
+) -> None:
     if not isinstance(clips, list):
         _placeholder_problems(clips, path, scope, variables, problems)
         return
@@ -722,23 +954,39 @@ def _clips_problems(clips: Any, path: tuple[str | int, ...], scope: _Scope, vari
         if "group" in element:
             for key in element:
                 if key not in _GROUP_KEYS:
-                    problems.append(Problem(pointer(*here, key), "a group has `group` (its clips), `repeat`, `if`, "
-                                            "`unless` and `name`; put clip fields on its clips", "unknown_field"))
+                    problems.append(
+                        Problem(
+                            pointer(*here, key),
+                            "a group has `group` (its clips), `repeat`, `if`, "
+                            "`unless` and `name`; put clip fields on its clips",
+                            "unknown_field",
+                        )
+                    )
             if not isinstance(element["group"], list) or not element["group"]:
                 problems.append(Problem(pointer(*here, "group"), "a group is a non-empty list of clips"))
             elif depth + 1 > MAX_GROUP_DEPTH:
-                problems.append(Problem(pointer(*here, "group"), f"groups nest at most {MAX_GROUP_DEPTH} deep",
-                                        "too_deep"))
+                problems.append(
+                    Problem(
+                        pointer(*here, "group"), f"groups nest at most {MAX_GROUP_DEPTH} deep", "too_deep"
+                    )
+                )
             else:
-                _clips_problems(element["group"], (*here, "group"), inner, variables, problems, depth + 1,
-                                in_repeat)
+                _clips_problems(
+                    element["group"], (*here, "group"), inner, variables, problems, depth + 1, in_repeat
+                )
         else:
             start = element.get("start", "auto")
             if in_repeat and start != "auto" and not (isinstance(start, str) and PLACEHOLDER.search(start)):
                 # Every copy would start at the same time instead of following the previous one.
-                problems.append(Problem(pointer(*here, "start"), "a repeated clip's copies follow each other, so "
-                                        'its start is "auto" (leave it out); a start that differs per item is a '
-                                        'placeholder such as "{{item.start}}"', "fixed_start"))
+                problems.append(
+                    Problem(
+                        pointer(*here, "start"),
+                        "a repeated clip's copies follow each other, so "
+                        'its start is "auto" (leave it out); a start that differs per item is a '
+                        'placeholder such as "{{item.start}}"',
+                        "fixed_start",
+                    )
+                )
             rest = {k: v for k, v in element.items() if k not in TEMPLATE_KEYS}
             _placeholder_problems(rest, here, inner, variables, problems)
 
@@ -747,7 +995,9 @@ def _edit_problems(edit: Any, variables: Mapping[str, Variable]) -> list[Problem
     problems: list[Problem] = []
     root = ("edit",)
     if not isinstance(edit, dict):
-        return [Problem(pointer(*root), "a template's `edit` is an edit: an object with `timeline` and `outputs`")]
+        return [
+            Problem(pointer(*root), "a template's `edit` is an edit: an object with `timeline` and `outputs`")
+        ]
     scope = _Scope({})
     for key, value in edit.items():
         if key != "timeline" or not isinstance(value, dict):
@@ -763,8 +1013,12 @@ def _edit_problems(edit: Any, variables: Mapping[str, Variable]) -> list[Problem
                     continue
                 _condition_problems(track, here, scope, variables, problems)
                 if "repeat" in track:
-                    problems.append(Problem(pointer(*here, "repeat"), "repeat a clip or a group of clips, not a "
-                                            "track (put the clips in a group)"))
+                    problems.append(
+                        Problem(
+                            pointer(*here, "repeat"),
+                            "repeat a clip or a group of clips, not a track (put the clips in a group)",
+                        )
+                    )
                 for key, item in track.items():
                     if key == "clips":
                         _clips_problems(item, (*here, "clips"), scope, variables, problems)
@@ -777,8 +1031,13 @@ def _top_level_problems(document: Mapping[str, Any]) -> tuple[list[Problem], tup
     problems: list[Problem] = []
     for key in document:
         if key not in ("edit", "variables", "locales", "default_locale", "name", "description"):
-            problems.append(Problem(pointer(key), "unknown field (a template has `edit`, `variables`, `locales` "
-                                    "and `default_locale`)", "unknown_field"))
+            problems.append(
+                Problem(
+                    pointer(key),
+                    "unknown field (a template has `edit`, `variables`, `locales` and `default_locale`)",
+                    "unknown_field",
+                )
+            )
     if "edit" not in document:
         problems.append(Problem("/edit", "this field is required", "missing"))
     locales: list[str] = []
@@ -788,7 +1047,9 @@ def _top_level_problems(document: Mapping[str, Any]) -> tuple[list[Problem], tup
     else:
         for i, tag in enumerate(raw):
             if not isinstance(tag, str) or not _LOCALE.fullmatch(tag):
-                problems.append(Problem(pointer("locales", i), f"{tag!r} is not a locale tag such as en, fr or pt-BR"))
+                problems.append(
+                    Problem(pointer("locales", i), f"{tag!r} is not a locale tag such as en, fr or pt-BR")
+                )
             elif tag in locales:
                 problems.append(Problem(pointer("locales", i), f"{tag!r} is listed twice", "duplicate"))
             else:
@@ -799,8 +1060,11 @@ def _top_level_problems(document: Mapping[str, Any]) -> tuple[list[Problem], tup
             problems.append(Problem("/default_locale", "a locale tag such as en"))
             default_locale = None
         elif locales and default_locale not in locales:
-            problems.append(Problem("/default_locale", f"{default_locale!r} is not one of `locales` "
-                                    f"({', '.join(locales)})"))
+            problems.append(
+                Problem(
+                    "/default_locale", f"{default_locale!r} is not one of `locales` ({', '.join(locales)})"
+                )
+            )
     elif locales:
         default_locale = locales[0]
     return problems, tuple(locales), default_locale
@@ -858,7 +1122,9 @@ def parse_template(document: dict[str, Any]) -> Template:
     if problems:
         raise EditError(problems)
     assert isinstance(edit, dict)
-    template = Template(edit=copy.deepcopy(edit), variables=variables, locales=locales, default_locale=default_locale)
+    template = Template(
+        edit=copy.deepcopy(edit), variables=variables, locales=locales, default_locale=default_locale
+    )
     _sample_check(template)
     return template
 
@@ -992,8 +1258,14 @@ def _repetitions(element: Mapping[str, Any], ctx: _Context) -> Iterator[_Context
         ctx.budget.copies += 1
         if ctx.budget.copies > MAX_REPEAT_COPIES:
             raise _TooManyClips(repeat["for"], f"more than {MAX_REPEAT_COPIES} repeated copies")
-        yield _Context(ctx.values, {**ctx.items, alias: (item, i)}, ctx.sample, ctx.raw, ctx.budget,
-                       (*ctx.lists, repeat["for"]))
+        yield _Context(
+            ctx.values,
+            {**ctx.items, alias: (item, i)},
+            ctx.sample,
+            ctx.raw,
+            ctx.budget,
+            (*ctx.lists, repeat["for"]),
+        )
 
 
 def _sample_record(ctx: _Context, name: str) -> dict[str, Any]:
@@ -1047,8 +1319,16 @@ def _expand(template: Template, ctx: _Context) -> tuple[dict[str, Any], dict[str
 # --------------------------------------------------------------------------- save-time check
 
 
-_SAMPLES: dict[str, Any] = {"text": "Sample", "number": 1, "integer": 1, "boolean": True, "color": "#808080",
-                            "duration": 1, "asset": "sample", "list": []}
+_SAMPLES: dict[str, Any] = {
+    "text": "Sample",
+    "number": 1,
+    "integer": 1,
+    "boolean": True,
+    "color": "#808080",
+    "duration": 1,
+    "asset": "sample",
+    "list": [],
+}
 
 
 def _sample(var: Variable) -> Any:
@@ -1091,7 +1371,9 @@ def _sample_check(template: Template) -> None:
         return
     problems: list[Problem] = []
     for p in found:
-        if any(p.pointer == h or p.pointer.startswith(h + "/") or h.startswith(p.pointer + "/") for h in held):
+        if any(
+            p.pointer == h or p.pointer.startswith(h + "/") or h.startswith(p.pointer + "/") for h in held
+        ):
             continue
         problems.append(Problem(_to_template_pointer(p.pointer, origins), p.message, p.code))
     if problems:
@@ -1111,8 +1393,13 @@ def _to_template_pointer(ptr: str, origins: Mapping[str, Origin]) -> str:
 # --------------------------------------------------------------------------- filling
 
 
-def fill_template(template: Template, values: Mapping[str, Any], *, locale: str | None = None,
-                  asset_info: Callable[[str], AssetFacts | None] | None = None) -> dict[str, Any]:
+def fill_template(
+    template: Template,
+    values: Mapping[str, Any],
+    *,
+    locale: str | None = None,
+    asset_info: Callable[[str], AssetFacts | None] | None = None,
+) -> dict[str, Any]:
     """The edit document for ``values`` in ``locale``; raise :class:`EditError` listing every
     problem in the values, each at ``/values/<name>[/<index>/<field>]`` naming the variable.
 
@@ -1124,36 +1411,66 @@ def fill_template(template: Template, values: Mapping[str, Any], *, locale: str 
     return edit
 
 
-def fill_template_traced(template: Template, values: Mapping[str, Any], *, locale: str | None = None,
-                         asset_info: Callable[[str], AssetFacts | None] | None = None,
-                         ) -> tuple[dict[str, Any], Callable[[str], str]]:
+def fill_template_traced(
+    template: Template,
+    values: Mapping[str, Any],
+    *,
+    locale: str | None = None,
+    asset_info: Callable[[str], AssetFacts | None] | None = None,
+) -> tuple[dict[str, Any], Callable[[str], str]]:
     """:func:`fill_template`, and a function taking a pointer into the filled edit (a problem
     found when validating it) to the pointer in the template it comes from
     (``/timeline/tracks/1/clips/3/asset/text`` -> ``/edit/timeline/tracks/1/clips/0/group/1/asset/text``)."""
     problems: list[Problem] = []
     if not isinstance(values, Mapping):
-        raise EditError([Problem("/values", "values are a JSON object of variable name: value", "wrong_type")])
+        raise EditError(
+            [Problem("/values", "values are a JSON object of variable name: value", "wrong_type")]
+        )
     if locale is not None:
         if not isinstance(locale, str) or not _LOCALE.fullmatch(locale):
-            problems.append(Problem("/locale", f"{locale!r} is not a locale tag such as en, fr or pt-BR",
-                                    "invalid_locale"))
+            problems.append(
+                Problem(
+                    "/locale", f"{locale!r} is not a locale tag such as en, fr or pt-BR", "invalid_locale"
+                )
+            )
             locale = None
         elif template.locales and not any(tag in template.locales for tag in _locale_chain(locale, None)):
-            problems.append(Problem("/locale", f"the template has no locale {locale!r} "
-                                    f"(it has {', '.join(template.locales)})", "unknown_locale"))
+            problems.append(
+                Problem(
+                    "/locale",
+                    f"the template has no locale {locale!r} (it has {', '.join(template.locales)})",
+                    "unknown_locale",
+                )
+            )
     locale_used = locale or template.default_locale
     _check_locale_tags(template, values, ("values",), problems)
-    checked = _check_record(template.variables, values, ("values",), "", locale_used, template.default_locale,
-                            asset_info, problems, check_assets=True)
+    checked = _check_record(
+        template.variables,
+        values,
+        ("values",),
+        "",
+        locale_used,
+        template.default_locale,
+        asset_info,
+        problems,
+        check_assets=True,
+    )
     if problems:
         raise EditError(problems)
     checked["locale"] = locale_used
     try:
         edit, origins = _expand(template, _Context(checked))
     except _TooManyClips as exc:
-        raise EditError([Problem(pointer("values", exc.list_name),
-                                 f"{exc.list_name}: with these items the repeats make {exc.what} in one edit; "
-                                 "give fewer items (or split them over several renders)", "too_long")]) from None
+        raise EditError(
+            [
+                Problem(
+                    pointer("values", exc.list_name),
+                    f"{exc.list_name}: with these items the repeats make {exc.what} in one edit; "
+                    "give fewer items (or split them over several renders)",
+                    "too_long",
+                )
+            ]
+        ) from None
     return _numbers_as_text(edit), lambda ptr: _to_template_pointer(ptr, origins)
 
 
@@ -1164,13 +1481,18 @@ def _numbers_as_text(edit: dict[str, Any]) -> dict[str, Any]:
         Edit.model_validate(edit)
     except ValidationError as exc:
         for err in exc.errors(include_url=False):
-            if err["type"] != "string_type" or not (_is_number(err["input"]) or isinstance(err["input"], bool)):
+            if err["type"] != "string_type" or not (
+                _is_number(err["input"]) or isinstance(err["input"], bool)
+            ):
                 continue
             parent: Any = edit
             where = tuple(err["loc"])
             # The discriminated union puts the asset's type in the location, after "asset".
-            loc = [part for i, part in enumerate(where) if not (i > 0 and where[i - 1] == "asset"
-                                                                  and part in _ASSET_TAGS)]
+            loc = [
+                part
+                for i, part in enumerate(where)
+                if not (i > 0 and where[i - 1] == "asset" and part in _ASSET_TAGS)
+            ]
             try:
                 for part in loc[:-1]:
                     parent = parent[part]
@@ -1192,7 +1514,11 @@ def _value_schema(var: Variable, locales: Sequence[str]) -> dict[str, Any]:
     schema: dict[str, Any]
     if var.type == "text":
         schema = {"type": "string"}
-        for ours, theirs in (("min_length", "minLength"), ("max_length", "maxLength"), ("pattern", "pattern")):
+        for ours, theirs in (
+            ("min_length", "minLength"),
+            ("max_length", "maxLength"),
+            ("pattern", "pattern"),
+        ):
             if ours in checks:
                 schema[theirs] = checks[ours]
     elif var.type in ("number", "integer"):
@@ -1204,12 +1530,19 @@ def _value_schema(var: Variable, locales: Sequence[str]) -> dict[str, Any]:
     elif var.type == "boolean":
         schema = {"type": "boolean"}
     elif var.type == "color":
-        schema = {"type": "string", "format": "color",
-                  "description": 'A colour: "#rrggbb", "#rrggbbaa" or a CSS name.'}
+        schema = {
+            "type": "string",
+            "format": "color",
+            "description": 'A colour: "#rrggbb", "#rrggbbaa" or a CSS name.',
+        }
     elif var.type == "duration":
-        schema = {"anyOf": [{"type": "number", "minimum": 0},
-                            {"type": "string", "pattern": r"^(\d+f|\d+(\.\d+)?s?|(\d+:)?\d{1,2}:\d{1,2}(\.\d+)?)$"}],
-                  "description": 'Seconds (2.5), "hh:mm:ss.mmm" or frames ("48f").'}
+        schema = {
+            "anyOf": [
+                {"type": "number", "minimum": 0},
+                {"type": "string", "pattern": r"^(\d+f|\d+(\.\d+)?s?|(\d+:)?\d{1,2}:\d{1,2}(\.\d+)?)$"},
+            ],
+            "description": 'Seconds (2.5), "hh:mm:ss.mmm" or frames ("48f").',
+        }
         if "min" in checks or "max" in checks:
             schema["x-seconds"] = {k: checks[k] for k in ("min", "max") if k in checks}
     elif var.type == "asset":
@@ -1231,12 +1564,19 @@ def _value_schema(var: Variable, locales: Sequence[str]) -> dict[str, Any]:
     if var.default is not None and not (isinstance(var.default, dict) and LOCALES_KEY in var.default):
         schema["default"] = var.default
     if var.localizable:
-        per_locale: dict[str, Any] = {"type": "object", "minProperties": 1,
-                                      "additionalProperties": {k: v for k, v in schema.items() if k != "description"}}
+        per_locale: dict[str, Any] = {
+            "type": "object",
+            "minProperties": 1,
+            "additionalProperties": {k: v for k, v in schema.items() if k != "description"},
+        }
         if locales:
             per_locale["propertyNames"] = {"enum": list(locales)}
-        wrapper = {"type": "object", "properties": {LOCALES_KEY: per_locale}, "required": [LOCALES_KEY],
-                   "additionalProperties": False}
+        wrapper = {
+            "type": "object",
+            "properties": {LOCALES_KEY: per_locale},
+            "required": [LOCALES_KEY],
+            "additionalProperties": False,
+        }
         described = {"description": schema.pop("description")} if "description" in schema else {}
         schema = {"anyOf": [schema, wrapper], **described}
     return schema
@@ -1253,5 +1593,8 @@ def _record_schema(fields: Sequence[Variable], locales: Sequence[str]) -> dict[s
 
 def values_schema(template: Template) -> dict[str, Any]:
     """The JSON Schema (draft 2020-12) of a values object for ``template``."""
-    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "title": "Template values",
-            **_record_schema(template.variables, template.locales)}
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "Template values",
+        **_record_schema(template.variables, template.locales),
+    }

@@ -88,8 +88,10 @@ def _check_trim(
     trim = parse_time(asset.trim).to_seconds(fps)
     if duration is not None and trim >= duration:
         problems.append(
-            Problem(here + "/asset/trim",
-                    f"trim ({float(trim):g} s) is at or past the end of the source ({float(duration):g} s)")
+            Problem(
+                here + "/asset/trim",
+                f"trim ({float(trim):g} s) is at or past the end of the source ({float(duration):g} s)",
+            )
         )
 
 
@@ -106,7 +108,9 @@ def _auto_length(
     key = source_key(clip)
     duration = durations.get(key) if key is not None else None
     if duration is None:
-        problems.append(Problem(here + "/length", "the source has no known duration; give the clip a `length`"))
+        problems.append(
+            Problem(here + "/length", "the source has no known duration; give the clip a `length`")
+        )
         return None
     trim = Fraction(0)
     speed = Fraction(1)
@@ -148,7 +152,9 @@ def resolve_timeline(
             here = pointer("timeline", "tracks", t, "clips", c)
             overlap = parse_time(clip.transition.duration).to_frames(fps) if clip.transition else 0
             if clip.transition is not None and overlap < 1:
-                problems.append(Problem(here + "/transition/duration", "a transition lasts at least one frame"))
+                problems.append(
+                    Problem(here + "/transition/duration", "a transition lasts at least one frame")
+                )
             if clip.start == "auto":
                 if prev_end is None:
                     problems.append(
@@ -174,7 +180,9 @@ def resolve_timeline(
                         )
                     )
             if start is not None and start < 0:
-                problems.append(Problem(here + "/transition/duration", "the transition is longer than the previous clip"))
+                problems.append(
+                    Problem(here + "/transition/duration", "the transition is longer than the previous clip")
+                )
                 start = None
 
             length: int | None
@@ -191,13 +199,23 @@ def resolve_timeline(
                     length = None
                 _check_trim(clip, durations, here, fps, problems)
 
-            if (clip.transition is not None and length is not None and prev_len is not None
-                    and (overlap >= length or overlap >= prev_len)):
-                    problems.append(
-                        Problem(here + "/transition/duration", "a transition must be shorter than both clips it joins")
+            if (
+                clip.transition is not None
+                and length is not None
+                and prev_len is not None
+                and (overlap >= length or overlap >= prev_len)
+            ):
+                problems.append(
+                    Problem(
+                        here + "/transition/duration", "a transition must be shorter than both clips it joins"
                     )
+                )
 
-            row.append(ClipTiming(t, c, clip, start, length, overlap) if start is not None and length is not None else None)
+            row.append(
+                ClipTiming(t, c, clip, start, length, overlap)
+                if start is not None and length is not None
+                else None
+            )
             prev_end = start + length if start is not None and length is not None else None
             prev_len = length
         placed.append(row)
@@ -216,7 +234,7 @@ def resolve_timeline(
             problems.append(
                 Problem(
                     pointer("timeline", "tracks", t, "clips", c, "start"),
-                    f'the clip starts at or after the end of the timeline ({float(frames_to_seconds(total, fps)):g} s), '
+                    f"the clip starts at or after the end of the timeline ({float(frames_to_seconds(total, fps)):g} s), "
                     'so `length: "end"` leaves it nothing',
                 )
             )

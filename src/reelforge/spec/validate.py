@@ -88,20 +88,32 @@ def _semantic_problems(edit: Edit) -> list[Problem]:
                     )
                 elif kind not in VISUAL_TYPES or track.clips[c - 1].asset.type not in VISUAL_TYPES:
                     problems.append(
-                        Problem(pointer(*here, "transition"), "transitions join two visual clips (not audio or captions)")
+                        Problem(
+                            pointer(*here, "transition"),
+                            "transitions join two visual clips (not audio or captions)",
+                        )
                     )
             for field in ("transition_in", "transition_out", "motion", "effects", "keyframes"):
                 if getattr(clip, field) is not None and kind in ("audio", "caption"):
                     if field == "keyframes" and kind == "audio":
                         kf = clip.keyframes
                         assert kf is not None
-                        extra = [n for n in ("opacity", "offset_x", "offset_y", "scale", "rotate") if getattr(kf, n)]
+                        extra = [
+                            n
+                            for n in ("opacity", "offset_x", "offset_y", "scale", "rotate")
+                            if getattr(kf, n)
+                        ]
                         if extra:
                             problems.append(
-                                Problem(pointer(*here, "keyframes"), f"an audio clip can only animate volume, not {', '.join(extra)}")
+                                Problem(
+                                    pointer(*here, "keyframes"),
+                                    f"an audio clip can only animate volume, not {', '.join(extra)}",
+                                )
                             )
                         continue
-                    problems.append(Problem(pointer(*here, field), f"a {kind} clip has no picture to apply `{field}` to"))
+                    problems.append(
+                        Problem(pointer(*here, field), f"a {kind} clip has no picture to apply `{field}` to")
+                    )
             if clip.keyframes is not None:
                 for name in ("opacity", "offset_x", "offset_y", "scale", "rotate", "volume"):
                     frames = getattr(clip.keyframes, name)
@@ -109,33 +121,57 @@ def _semantic_problems(edit: Edit) -> list[Problem]:
                         continue
                     times = [parse_time(k.time).seconds for k in frames]
                     if any(a is not None and b is not None and b < a for a, b in itertools.pairwise(times)):
-                        problems.append(Problem(pointer(*here, "keyframes", name), "keyframes must be in time order"))
+                        problems.append(
+                            Problem(pointer(*here, "keyframes", name), "keyframes must be in time order")
+                        )
                     if name == "opacity" and any(not 0 <= k.value <= 1 for k in frames):
-                        problems.append(Problem(pointer(*here, "keyframes", name), "opacity values are between 0 and 1"))
+                        problems.append(
+                            Problem(pointer(*here, "keyframes", name), "opacity values are between 0 and 1")
+                        )
                     if name == "scale" and any(k.value <= 0 for k in frames):
-                        problems.append(Problem(pointer(*here, "keyframes", name), "scale values must be above 0"))
+                        problems.append(
+                            Problem(pointer(*here, "keyframes", name), "scale values must be above 0")
+                        )
                     if name == "volume" and any(k.value < 0 for k in frames):
-                        problems.append(Problem(pointer(*here, "keyframes", name), "volume values cannot be negative"))
+                        problems.append(
+                            Problem(pointer(*here, "keyframes", name), "volume values cannot be negative")
+                        )
             if kind == "video" and clip.asset.loop and clip.asset.freeze:  # type: ignore[union-attr]
-                problems.append(Problem(pointer(*here, "asset", "freeze"), "choose `loop` or `freeze`, not both"))
+                problems.append(
+                    Problem(pointer(*here, "asset", "freeze"), "choose `loop` or `freeze`, not both")
+                )
             if kind == "text":
                 out_anim = clip.asset.animation_out  # type: ignore[union-attr]
                 if out_anim is not None and out_anim.type == "typewriter":
-                    problems.append(Problem(pointer(*here, "asset", "animation_out", "type"),
-                                            "typewriter is an entrance; use it as `animation_in`"))
+                    problems.append(
+                        Problem(
+                            pointer(*here, "asset", "animation_out", "type"),
+                            "typewriter is an entrance; use it as `animation_in`",
+                        )
+                    )
             if clip.motion is not None and kind not in ("video", "image", "color"):
-                problems.append(Problem(pointer(*here, "motion"), "motion (Ken Burns) moves video and images"))
+                problems.append(
+                    Problem(pointer(*here, "motion"), "motion (Ken Burns) moves video and images")
+                )
     for o, out in enumerate(edit.outputs):
         if out.is_still and out.poster is not None:
-            problems.append(Problem(pointer("outputs", o, "poster"), "a still output has no poster; it is one"))
+            problems.append(
+                Problem(pointer("outputs", o, "poster"), "a still output has no poster; it is one")
+            )
     files = [f"{out.name}.{out.format}" for out in edit.outputs if out.name]
     for o, out in enumerate(edit.outputs):
         if out.name and files.count(f"{out.name}.{out.format}") > 1:
-            problems.append(Problem(pointer("outputs", o, "name"), f"two outputs would both write {out.name}.{out.format}"))
+            problems.append(
+                Problem(
+                    pointer("outputs", o, "name"), f"two outputs would both write {out.name}.{out.format}"
+                )
+            )
     return problems
 
 
-def parse_edit(document: Any, variables: Mapping[str, Any] | None = None, *, placeholders: bool = True) -> Edit:
+def parse_edit(
+    document: Any, variables: Mapping[str, Any] | None = None, *, placeholders: bool = True
+) -> Edit:
     """Validate an edit given as parsed JSON; raise :class:`EditError` listing every problem.
 
     ``variables`` fill ``{{name}}`` placeholders first; a placeholder without a value is a problem.
@@ -170,6 +206,12 @@ def load_edit(path: str | Path, variables: Mapping[str, Any] | None = None) -> E
         document = json.loads(text)
     except json.JSONDecodeError as exc:
         raise EditError(
-            [Problem("", f"{path} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}", "json")]
+            [
+                Problem(
+                    "",
+                    f"{path} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}",
+                    "json",
+                )
+            ]
         ) from None
     return parse_edit(document, variables)

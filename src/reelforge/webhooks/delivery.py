@@ -53,8 +53,16 @@ THIN_VALUE_LIMIT = 512
 THIN_PAYLOAD_LIMIT = 16 * 1024
 THROTTLE_STATUSES = frozenset({429, 502, 503, 504})
 """A receiver saying it is overloaded: its Retry-After is honoured and its concurrency lowered."""
-LOGGED_HEADERS = ("content-type", "content-length", "retry-after", "location", "date", "server", "x-request-id",
-                  "request-id")
+LOGGED_HEADERS = (
+    "content-type",
+    "content-length",
+    "retry-after",
+    "location",
+    "date",
+    "server",
+    "x-request-id",
+    "request-id",
+)
 ERROR_TEXT = {
     "timeout": "no complete response within the timeout",
     "dns": "the host name does not resolve",
@@ -98,45 +106,85 @@ def matches(patterns: Iterable[str], event_type: str) -> bool:
 def endpoint_json(endpoint: WebhookEndpoint, now: datetime | None = None) -> dict[str, Any]:
     """The endpoint as the API shows it (never its secret)."""
     now = now or utcnow()
-    overlap = (endpoint.previous_secret_expires_at
-               if endpoint.previous_secret and endpoint.previous_secret_expires_at is not None
-               and endpoint.previous_secret_expires_at > now else None)
+    overlap = (
+        endpoint.previous_secret_expires_at
+        if endpoint.previous_secret
+        and endpoint.previous_secret_expires_at is not None
+        and endpoint.previous_secret_expires_at > now
+        else None
+    )
     return {
-        "id": endpoint.id, "object": "webhook_endpoint", "url": endpoint.url, "description": endpoint.description,
-        "event_types": list(endpoint.event_types), "enabled": endpoint.enabled,
-        "disabled_reason": endpoint.disabled_reason, "disabled_at": endpoint.disabled_at,
+        "id": endpoint.id,
+        "object": "webhook_endpoint",
+        "url": endpoint.url,
+        "description": endpoint.description,
+        "event_types": list(endpoint.event_types),
+        "enabled": endpoint.enabled,
+        "disabled_reason": endpoint.disabled_reason,
+        "disabled_at": endpoint.disabled_at,
         "previous_secret_expires_at": overlap,
-        "health": {"last_success_at": endpoint.last_success_at, "failing_since": endpoint.failing_since,
-                   "failures_since_success": endpoint.failures_since_success},
-        "created_at": endpoint.created_at, "updated_at": endpoint.updated_at,
+        "health": {
+            "last_success_at": endpoint.last_success_at,
+            "failing_since": endpoint.failing_since,
+            "failures_since_success": endpoint.failures_since_success,
+        },
+        "created_at": endpoint.created_at,
+        "updated_at": endpoint.updated_at,
         "messages_url": f"/v1/webhook_endpoints/{endpoint.id}/messages",
     }
 
 
-def disable_endpoint(db: Session, endpoint_id: str, reason: str, *, actor_type: str = "system",
-                     actor_id: str | None = None, request_id: str | None = None) -> bool:
+def disable_endpoint(
+    db: Session,
+    endpoint_id: str,
+    reason: str,
+    *,
+    actor_type: str = "system",
+    actor_id: str | None = None,
+    request_id: str | None = None,
+) -> bool:
     """Disable the endpoint (if enabled) in ``db``'s transaction: its waiting deliveries become
     ``failed`` (replayable with recover), ``webhook_endpoint.disabled`` is recorded as an event
     and in the audit log. True when this call disabled it (exactly one caller does)."""
     now = utcnow()
-    result = cast(CursorResult[Any], db.execute(
-        update(WebhookEndpoint).where(WebhookEndpoint.id == endpoint_id, WebhookEndpoint.enabled.is_(True))
-        .values(enabled=False, disabled_reason=reason, disabled_at=now, updated_at=now)
-        .execution_options(synchronize_session=False)))
+    result = cast(
+        CursorResult[Any],
+        db.execute(
+            update(WebhookEndpoint)
+            .where(WebhookEndpoint.id == endpoint_id, WebhookEndpoint.enabled.is_(True))
+            .values(enabled=False, disabled_reason=reason, disabled_at=now, updated_at=now)
+            .execution_options(synchronize_session=False)
+        ),
+    )
     if result.rowcount != 1:
         return False
-    db.execute(update(WebhookDelivery)
-               .where(WebhookDelivery.endpoint_id == endpoint_id, WebhookDelivery.status == "pending")
-               .values(status="failed", next_attempt_at=None, updated_at=now)
-               .execution_options(synchronize_session=False))
+    db.execute(
+        update(WebhookDelivery)
+        .where(WebhookDelivery.endpoint_id == endpoint_id, WebhookDelivery.status == "pending")
+        .values(status="failed", next_attempt_at=None, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
     endpoint = db.get(WebhookEndpoint, endpoint_id, populate_existing=True)
     assert endpoint is not None
-    record_event(db, workspace_id=endpoint.workspace_id, type="webhook_endpoint.disabled",
-                 resource_type="webhook_endpoint", resource_id=endpoint.id,
-                 data=json_ready(endpoint_json(endpoint, now)))
-    record_audit(db, workspace_id=endpoint.workspace_id, action="webhook_endpoint.disabled",
-                 resource_type="webhook_endpoint", resource_id=endpoint.id, actor_type=actor_type,
-                 actor_id=actor_id, details={"reason": reason}, request_id=request_id)
+    record_event(
+        db,
+        workspace_id=endpoint.workspace_id,
+        type="webhook_endpoint.disabled",
+        resource_type="webhook_endpoint",
+        resource_id=endpoint.id,
+        data=json_ready(endpoint_json(endpoint, now)),
+    )
+    record_audit(
+        db,
+        workspace_id=endpoint.workspace_id,
+        action="webhook_endpoint.disabled",
+        resource_type="webhook_endpoint",
+        resource_id=endpoint.id,
+        actor_type=actor_type,
+        actor_id=actor_id,
+        details={"reason": reason},
+        request_id=request_id,
+    )
     return True
 
 
@@ -179,27 +227,60 @@ def thin_data(event: Event) -> dict[str, Any]:
 
 
 def event_message(event: Event) -> WebhookMessage:
-    body = {"type": event.type, "timestamp": utc_iso(event.created_at), "api_version": API_VERSION,
-            "data": thin_data(event)}
-    return WebhookMessage(id=message_id_for(event.id), workspace_id=event.workspace_id, event_id=event.id,
-                          type=event.type, body=minified(body).decode(), created_at=utcnow())
+    body = {
+        "type": event.type,
+        "timestamp": utc_iso(event.created_at),
+        "api_version": API_VERSION,
+        "data": thin_data(event),
+    }
+    return WebhookMessage(
+        id=message_id_for(event.id),
+        workspace_id=event.workspace_id,
+        event_id=event.id,
+        type=event.type,
+        body=minified(body).decode(),
+        created_at=utcnow(),
+    )
 
 
 def ping_message(endpoint: WebhookEndpoint) -> WebhookMessage:
     now = utcnow()
-    body = {"type": "ping", "timestamp": utc_iso(now), "api_version": API_VERSION,
-            "data": {"id": endpoint.id, "object": "webhook_endpoint",
-                     "message": "a test event sent with POST /v1/webhook_endpoints/{id}/test"}}
-    return WebhookMessage(id=new_id("msg"), workspace_id=endpoint.workspace_id, event_id=None, type="ping",
-                          body=minified(body).decode(), created_at=now)
+    body = {
+        "type": "ping",
+        "timestamp": utc_iso(now),
+        "api_version": API_VERSION,
+        "data": {
+            "id": endpoint.id,
+            "object": "webhook_endpoint",
+            "message": "a test event sent with POST /v1/webhook_endpoints/{id}/test",
+        },
+    }
+    return WebhookMessage(
+        id=new_id("msg"),
+        workspace_id=endpoint.workspace_id,
+        event_id=None,
+        type="ping",
+        body=minified(body).decode(),
+        created_at=now,
+    )
 
 
-def new_delivery(message_id: str, endpoint_id: str, *, trigger: str = "scheduled",
-                 now: datetime | None = None) -> WebhookDelivery:
+def new_delivery(
+    message_id: str, endpoint_id: str, *, trigger: str = "scheduled", now: datetime | None = None
+) -> WebhookDelivery:
     now = now or utcnow()
-    return WebhookDelivery(id=new_id("dlv"), message_id=message_id, endpoint_id=endpoint_id, status="pending",
-                           attempts=0, schedule_step=0, trigger=trigger, next_attempt_at=now, created_at=now,
-                           updated_at=now)
+    return WebhookDelivery(
+        id=new_id("dlv"),
+        message_id=message_id,
+        endpoint_id=endpoint_id,
+        status="pending",
+        attempts=0,
+        schedule_step=0,
+        trigger=trigger,
+        next_attempt_at=now,
+        created_at=now,
+        updated_at=now,
+    )
 
 
 # ------------------------------------------------------------------ attempts and their outcome
@@ -269,8 +350,14 @@ def next_delay(settings: Settings, step: int, retry_after: float | None, rng: ra
     return delay
 
 
-def record_outcomes(db: Session, done: Sequence[tuple[Claimed, Outcome]], settings: Settings, *, dispatcher: str,
-                    rng: random.Random) -> list[str]:
+def record_outcomes(
+    db: Session,
+    done: Sequence[tuple[Claimed, Outcome]],
+    settings: Settings,
+    *,
+    dispatcher: str,
+    rng: random.Random,
+) -> list[str]:
     """Log attempts and move their deliveries and endpoints on, all in one transaction
     (committed): one commit for a batch of attempts, not one each. Returns the new statuses."""
     now = utcnow()
@@ -281,18 +368,31 @@ def record_outcomes(db: Session, done: Sequence[tuple[Claimed, Outcome]], settin
     succeeded: set[str] = set()
     for claimed, outcome in done:
         endpoint = endpoints.get(claimed.endpoint_id)
-        status = "deleted" if endpoint is None else _move_on(db, claimed, outcome, endpoint, settings, dispatcher,
-                                                             rng, now)
+        status = (
+            "deleted"
+            if endpoint is None
+            else _move_on(db, claimed, outcome, endpoint, settings, dispatcher, rng, now)
+        )
         statuses.append(status)
         if status == "deleted":  # deleted while the attempt was in flight: nothing to log it on
             continue
-        attempts.append({
-            "id": new_id("att"), "delivery_id": claimed.delivery_id, "number": claimed.number,
-            "trigger": claimed.trigger, "attempted_at": outcome.attempted_at,
-            "duration_ms": round(outcome.duration_ms, 2), "response_status": outcome.status,
-            "response_headers": outcome.headers, "response_body": outcome.body, "error_class": outcome.error_class,
-            "error": (outcome.error or "")[:500] or None, "next_attempt_at": outcome.next_attempt_at,
-            "dispatcher": dispatcher})
+        attempts.append(
+            {
+                "id": new_id("att"),
+                "delivery_id": claimed.delivery_id,
+                "number": claimed.number,
+                "trigger": claimed.trigger,
+                "attempted_at": outcome.attempted_at,
+                "duration_ms": round(outcome.duration_ms, 2),
+                "response_status": outcome.status,
+                "response_headers": outcome.headers,
+                "response_body": outcome.body,
+                "error_class": outcome.error_class,
+                "error": (outcome.error or "")[:500] or None,
+                "next_attempt_at": outcome.next_attempt_at,
+                "dispatcher": dispatcher,
+            }
+        )
         if outcome.succeeded:
             succeeded.add(claimed.endpoint_id)
     if attempts:
@@ -300,19 +400,33 @@ def record_outcomes(db: Session, done: Sequence[tuple[Claimed, Outcome]], settin
     for endpoint_id in succeeded:
         if any(c.endpoint_id == endpoint_id and not o.succeeded for c, o in done):
             continue  # a failure in the same batch counted already; the next success resets it
-        stale = ((WebhookEndpoint.failing_since.is_not(None)) | (WebhookEndpoint.failures_since_success != 0)
-                 | WebhookEndpoint.last_success_at.is_(None)
-                 | (WebhookEndpoint.last_success_at < now - timedelta(seconds=60)))
+        stale = (
+            (WebhookEndpoint.failing_since.is_not(None))
+            | (WebhookEndpoint.failures_since_success != 0)
+            | WebhookEndpoint.last_success_at.is_(None)
+            | (WebhookEndpoint.last_success_at < now - timedelta(seconds=60))
+        )
         # Skipped while the endpoint is healthy and recently recorded: no hot-row write per delivery.
-        db.execute(update(WebhookEndpoint).where(WebhookEndpoint.id == endpoint_id, stale)
-                   .values(failing_since=None, failures_since_success=0, last_success_at=now)
-                   .execution_options(synchronize_session=False))
+        db.execute(
+            update(WebhookEndpoint)
+            .where(WebhookEndpoint.id == endpoint_id, stale)
+            .values(failing_since=None, failures_since_success=0, last_success_at=now)
+            .execution_options(synchronize_session=False)
+        )
     db.commit()
     return statuses
 
 
-def _move_on(db: Session, claimed: Claimed, outcome: Outcome, endpoint: WebhookEndpoint, settings: Settings,
-             dispatcher: str, rng: random.Random, now: datetime) -> str:
+def _move_on(
+    db: Session,
+    claimed: Claimed,
+    outcome: Outcome,
+    endpoint: WebhookEndpoint,
+    settings: Settings,
+    dispatcher: str,
+    rng: random.Random,
+    now: datetime,
+) -> str:
     """The delivery's next state after this attempt (and, on failure, its endpoint's health)."""
     status: str
     next_at: datetime | None = None
@@ -321,7 +435,11 @@ def _move_on(db: Session, claimed: Claimed, outcome: Outcome, endpoint: WebhookE
     elif outcome.status == 410:
         status = "failed"
     else:
-        delay = next_delay(settings, claimed.schedule_step, outcome.retry_after(), rng) if endpoint.enabled else None
+        delay = (
+            next_delay(settings, claimed.schedule_step, outcome.retry_after(), rng)
+            if endpoint.enabled
+            else None
+        )
         if delay is None:
             status = "failed"
         else:
@@ -329,15 +447,31 @@ def _move_on(db: Session, claimed: Claimed, outcome: Outcome, endpoint: WebhookE
     outcome.next_attempt_at = next_at
     # Only the claim's holder moves the delivery on (a stalled dispatcher whose lease expired
     # and was taken over still logs what it did, but decides nothing).
-    moved = cast(CursorResult[Any], db.execute(
-        update(WebhookDelivery)
-        .where(WebhookDelivery.id == claimed.delivery_id, WebhookDelivery.status == "sending",
-               WebhookDelivery.claimed_by == dispatcher)
-        .values(status=status, next_attempt_at=next_at, claimed_by=None, claimed_until=None, attempts=claimed.number,
-                schedule_step=0 if outcome.succeeded else claimed.schedule_step + 1, trigger="scheduled",
-                last_attempt_at=outcome.attempted_at, last_response_status=outcome.status,
-                last_error=outcome.error_class, updated_at=now)
-        .execution_options(synchronize_session=False)))
+    moved = cast(
+        CursorResult[Any],
+        db.execute(
+            update(WebhookDelivery)
+            .where(
+                WebhookDelivery.id == claimed.delivery_id,
+                WebhookDelivery.status == "sending",
+                WebhookDelivery.claimed_by == dispatcher,
+            )
+            .values(
+                status=status,
+                next_attempt_at=next_at,
+                claimed_by=None,
+                claimed_until=None,
+                attempts=claimed.number,
+                schedule_step=0 if outcome.succeeded else claimed.schedule_step + 1,
+                trigger="scheduled",
+                last_attempt_at=outcome.attempted_at,
+                last_response_status=outcome.status,
+                last_error=outcome.error_class,
+                updated_at=now,
+            )
+            .execution_options(synchronize_session=False)
+        ),
+    )
     if moved.rowcount != 1:
         # Not our claim any more (deleted, or taken over after the lease ran out): the attempt is
         # logged, but its holder decides the delivery's fate and the endpoint's health.
@@ -348,16 +482,24 @@ def _move_on(db: Session, claimed: Claimed, outcome: Outcome, endpoint: WebhookE
     if status == "failed" and outcome.status != 410 and endpoint.enabled:
         _record_exhausted(db, claimed, endpoint)
     if not outcome.succeeded:
-        db.execute(update(WebhookEndpoint).where(WebhookEndpoint.id == endpoint.id)
-                   .values(failing_since=func.coalesce(WebhookEndpoint.failing_since, outcome.attempted_at),
-                           failures_since_success=WebhookEndpoint.failures_since_success + 1)
-                   .execution_options(synchronize_session=False))
+        db.execute(
+            update(WebhookEndpoint)
+            .where(WebhookEndpoint.id == endpoint.id)
+            .values(
+                failing_since=func.coalesce(WebhookEndpoint.failing_since, outcome.attempted_at),
+                failures_since_success=WebhookEndpoint.failures_since_success + 1,
+            )
+            .execution_options(synchronize_session=False)
+        )
         db.refresh(endpoint)
         if outcome.status == 410:
             disable_endpoint(db, endpoint.id, "gone")
-        elif (endpoint.enabled and endpoint.failing_since is not None
-              and endpoint.failures_since_success >= settings.webhooks_disable_min_failures
-              and now - endpoint.failing_since >= timedelta(seconds=settings.webhooks_disable_after)):
+        elif (
+            endpoint.enabled
+            and endpoint.failing_since is not None
+            and endpoint.failures_since_success >= settings.webhooks_disable_min_failures
+            and now - endpoint.failing_since >= timedelta(seconds=settings.webhooks_disable_after)
+        ):
             disable_endpoint(db, endpoint.id, "failing")
     return status
 
@@ -367,7 +509,18 @@ def _record_exhausted(db: Session, claimed: Claimed, endpoint: WebhookEndpoint) 
     endpoint. An event (listed and streamed) but never delivered by webhook (see
     :data:`NOT_DELIVERED`)."""
     event_type = db.scalar(select(WebhookMessage.type).where(WebhookMessage.id == claimed.message_id))
-    record_event(db, workspace_id=endpoint.workspace_id, type=EXHAUSTED_EVENT, resource_type="webhook_message",
-                 resource_id=claimed.message_id,
-                 data={"id": claimed.message_id, "object": "webhook_message", "endpoint_id": endpoint.id,
-                       "message_id": claimed.message_id, "event_type": event_type, "attempts": claimed.number})
+    record_event(
+        db,
+        workspace_id=endpoint.workspace_id,
+        type=EXHAUSTED_EVENT,
+        resource_type="webhook_message",
+        resource_id=claimed.message_id,
+        data={
+            "id": claimed.message_id,
+            "object": "webhook_message",
+            "endpoint_id": endpoint.id,
+            "message_id": claimed.message_id,
+            "event_type": event_type,
+            "attempts": claimed.number,
+        },
+    )

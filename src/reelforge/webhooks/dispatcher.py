@@ -88,9 +88,19 @@ holds the missing ``seq`` has surely got its transaction id by then)."""
 
 
 class WebhookDispatcher:
-    def __init__(self, sessions: sessionmaker[Session], settings: Settings, box: SecretBox, *,
-                 name: str | None = None, resolver: Resolver = system_resolver, poll_interval: float = 1.0,
-                 lease_margin: float = 30.0, gap_timeout: float = 60.0, seed: int | None = None):
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        settings: Settings,
+        box: SecretBox,
+        *,
+        name: str | None = None,
+        resolver: Resolver = system_resolver,
+        poll_interval: float = 1.0,
+        lease_margin: float = 30.0,
+        gap_timeout: float = 60.0,
+        seed: int | None = None,
+    ):
         self.sessions = sessions
         self.settings = settings
         self.box = box
@@ -206,9 +216,13 @@ class WebhookDispatcher:
         if self._stopping.is_set():
             self._stop.set()
         transport = SafeAsyncTransport(url_policy(self.settings).addresses, resolver=self.resolver)
-        client = httpx.AsyncClient(transport=transport, follow_redirects=False, trust_env=False,
-                                   timeout=httpx.Timeout(self.settings.webhooks_timeout),
-                                   headers={"User-Agent": USER_AGENT})
+        client = httpx.AsyncClient(
+            transport=transport,
+            follow_redirects=False,
+            trust_env=False,
+            timeout=httpx.Timeout(self.settings.webhooks_timeout),
+            headers={"User-Agent": USER_AGENT},
+        )
         tasks: set[asyncio.Task[None]] = set()
         self._outcomes_ready = asyncio.Event()
         self._closing = False
@@ -228,7 +242,11 @@ class WebhookDispatcher:
                     await self._maintain()
                     fanned = 0
                     # Fan out when this process committed events, and every poll for other processes'.
-                    if self._new_events or self._gaps or time.monotonic() - self._last_fan_out >= self.poll_interval:
+                    if (
+                        self._new_events
+                        or self._gaps
+                        or time.monotonic() - self._last_fan_out >= self.poll_interval
+                    ):
                         self._new_events = False
                         self._last_fan_out = time.monotonic()
                         fanned = await self._db(self._fan_out)
@@ -275,8 +293,9 @@ class WebhookDispatcher:
             for waiter in waiters:
                 waiter.cancel()
 
-    async def _shutdown(self, client: httpx.AsyncClient, tasks: set[asyncio.Task[None]],
-                        writer: asyncio.Task[None]) -> None:
+    async def _shutdown(
+        self, client: httpx.AsyncClient, tasks: set[asyncio.Task[None]], writer: asyncio.Task[None]
+    ) -> None:
         if tasks:
             _, pending = await asyncio.wait(set(tasks), timeout=self._grace)
             for task in pending:
@@ -314,26 +333,50 @@ class WebhookDispatcher:
         left; at stop, those whose attempts were cancelled. They are due at once."""
         with self.sessions() as db:
             now = utcnow()
-            result = cast(CursorResult[Any], db.execute(
-                update(WebhookDelivery)
-                .where(WebhookDelivery.status == "sending", WebhookDelivery.claimed_by == self.name)
-                .values(status="pending", claimed_by=None, claimed_until=None, next_attempt_at=now, updated_at=now)
-                .execution_options(synchronize_session=False)))
+            result = cast(
+                CursorResult[Any],
+                db.execute(
+                    update(WebhookDelivery)
+                    .where(WebhookDelivery.status == "sending", WebhookDelivery.claimed_by == self.name)
+                    .values(
+                        status="pending",
+                        claimed_by=None,
+                        claimed_until=None,
+                        next_attempt_at=now,
+                        updated_at=now,
+                    )
+                    .execution_options(synchronize_session=False)
+                ),
+            )
             db.commit()
             if result.rowcount:
-                log.info("webhook dispatcher %s handed back %d deliveries (%s)", self.name, result.rowcount,
-                         "start" if at_start else "stop")
+                log.info(
+                    "webhook dispatcher %s handed back %d deliveries (%s)",
+                    self.name,
+                    result.rowcount,
+                    "start" if at_start else "stop",
+                )
             return int(result.rowcount)
 
     def _recover_expired(self) -> int:
         """Claims whose lease ran out (their dispatcher died or stalled) are due again."""
         with self.sessions() as db:
             now = utcnow()
-            result = cast(CursorResult[Any], db.execute(
-                update(WebhookDelivery)
-                .where(WebhookDelivery.status == "sending", WebhookDelivery.claimed_until < now)
-                .values(status="pending", claimed_by=None, claimed_until=None, next_attempt_at=now, updated_at=now)
-                .execution_options(synchronize_session=False)))
+            result = cast(
+                CursorResult[Any],
+                db.execute(
+                    update(WebhookDelivery)
+                    .where(WebhookDelivery.status == "sending", WebhookDelivery.claimed_until < now)
+                    .values(
+                        status="pending",
+                        claimed_by=None,
+                        claimed_until=None,
+                        next_attempt_at=now,
+                        updated_at=now,
+                    )
+                    .execution_options(synchronize_session=False)
+                ),
+            )
             db.commit()
             if result.rowcount:
                 log.warning("webhook deliveries taken back from a lost dispatcher: %d", result.rowcount)
@@ -343,20 +386,29 @@ class WebhookDispatcher:
         """Forget finished deliveries (and their attempts) past the retention period."""
         cutoff = utcnow() - timedelta(days=self.settings.webhooks_retention_days)
         with self.sessions() as db:
-            db.execute(delete(WebhookDelivery)
-                       .where(WebhookDelivery.status.in_(("succeeded", "failed")), WebhookDelivery.updated_at < cutoff)
-                       .execution_options(synchronize_session=False))
-            db.execute(delete(WebhookMessage)
-                       .where(WebhookMessage.created_at < cutoff,
-                              ~exists().where(WebhookDelivery.message_id == WebhookMessage.id))
-                       .execution_options(synchronize_session=False))
+            db.execute(
+                delete(WebhookDelivery)
+                .where(
+                    WebhookDelivery.status.in_(("succeeded", "failed")), WebhookDelivery.updated_at < cutoff
+                )
+                .execution_options(synchronize_session=False)
+            )
+            db.execute(
+                delete(WebhookMessage)
+                .where(
+                    WebhookMessage.created_at < cutoff,
+                    ~exists().where(WebhookDelivery.message_id == WebhookMessage.id),
+                )
+                .execution_options(synchronize_session=False)
+            )
             db.commit()
 
     def _next_due(self) -> float | None:
         """Seconds until the earliest waiting delivery is due (None: nothing waits)."""
         with self.sessions() as db:
-            due = db.scalar(select(func.min(WebhookDelivery.next_attempt_at))
-                            .where(WebhookDelivery.status == "pending"))
+            due = db.scalar(
+                select(func.min(WebhookDelivery.next_attempt_at)).where(WebhookDelivery.status == "pending")
+            )
         if due is None:
             return None
         if due.tzinfo is None:
@@ -373,35 +425,51 @@ class WebhookDispatcher:
                     db.commit()
                 except IntegrityError:  # another dispatcher made it first
                     db.rollback()
-                cursor = int(db.scalar(select(WebhookCursor.last_seq).where(WebhookCursor.name == CURSOR)) or 0)
-            events = list(db.scalars(select(Event).where(Event.seq > cursor).order_by(Event.seq)
-                                     .limit(FAN_OUT_BATCH)))
+                cursor = int(
+                    db.scalar(select(WebhookCursor.last_seq).where(WebhookCursor.name == CURSOR)) or 0
+                )
+            events = list(
+                db.scalars(select(Event).where(Event.seq > cursor).order_by(Event.seq).limit(FAN_OUT_BATCH))
+            )
             if not events:
                 return 0
             usable = self._contiguous(db, cursor, events)
             if not usable:
                 return 0
             now = utcnow()
-            result = cast(CursorResult[Any], db.execute(
-                update(WebhookCursor).where(WebhookCursor.name == CURSOR, WebhookCursor.last_seq == cursor)
-                .values(last_seq=usable[-1].seq, updated_at=now).execution_options(synchronize_session=False)))
+            result = cast(
+                CursorResult[Any],
+                db.execute(
+                    update(WebhookCursor)
+                    .where(WebhookCursor.name == CURSOR, WebhookCursor.last_seq == cursor)
+                    .values(last_seq=usable[-1].seq, updated_at=now)
+                    .execution_options(synchronize_session=False)
+                ),
+            )
             if result.rowcount != 1:  # another dispatcher fanned these out first
                 db.rollback()
                 return 0
             workspaces = {e.workspace_id for e in usable}
             # Disabled endpoints get their messages too, logged as failed without an attempt, so
             # that recover replays everything an outage missed once the endpoint is enabled again.
-            endpoints = list(db.scalars(select(WebhookEndpoint).where(WebhookEndpoint.workspace_id.in_(workspaces))))
+            endpoints = list(
+                db.scalars(select(WebhookEndpoint).where(WebhookEndpoint.workspace_id.in_(workspaces)))
+            )
             made = 0
             messages: list[dict[str, Any]] = []
             deliveries: list[dict[str, Any]] = []
             for event in usable:
                 if event.type in NOT_DELIVERED:
                     continue
-                targets = [ep for ep in endpoints if ep.workspace_id == event.workspace_id
-                           and ep.created_at <= event.created_at and matches(ep.event_types, event.type)
-                           # an endpoint is never told about itself (no feedback loop of failures)
-                           and not (event.resource_type == "webhook_endpoint" and event.resource_id == ep.id)]
+                targets = [
+                    ep
+                    for ep in endpoints
+                    if ep.workspace_id == event.workspace_id
+                    and ep.created_at <= event.created_at
+                    and matches(ep.event_types, event.type)
+                    # an endpoint is never told about itself (no feedback loop of failures)
+                    and not (event.resource_type == "webhook_endpoint" and event.resource_id == ep.id)
+                ]
                 if not targets:
                     continue
                 message = event_message(event)
@@ -438,11 +506,15 @@ class WebhookDispatcher:
         now = time.monotonic()
         first, reference = self._gaps.get(missing, (now, None))
         if now - first >= self.gap_timeout:
-            log.warning("event seq %d never committed after %.0f s; going on without it", missing, self.gap_timeout)
+            log.warning(
+                "event seq %d never committed after %.0f s; going on without it", missing, self.gap_timeout
+            )
             return True
         if reference is None:
             if now - first >= GAP_SETTLE:
-                reference = int(db.scalar(text("SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint")))
+                reference = int(
+                    db.scalar(text("SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint"))
+                )
             self._gaps[missing] = (first, reference)
             return False
         oldest = int(db.scalar(text("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")))
@@ -457,8 +529,9 @@ class WebhookDispatcher:
             # backlog never hides the others' due deliveries behind the LIMIT.
             full = [e for e, held in self._held.items() if held > self._cap(e)]
             full += [e for e, until in self._paused.items() if until > clock and e not in full]
-            query = (select(WebhookDelivery.id, WebhookDelivery.endpoint_id)
-                     .where(WebhookDelivery.status == "pending", WebhookDelivery.next_attempt_at <= now))
+            query = select(WebhookDelivery.id, WebhookDelivery.endpoint_id).where(
+                WebhookDelivery.status == "pending", WebhookDelivery.next_attempt_at <= now
+            )
             if full:
                 query = query.where(WebhookDelivery.endpoint_id.not_in(full))
             rows = db.execute(query.order_by(WebhookDelivery.next_attempt_at).limit(CLAIM_SCAN)).all()
@@ -479,33 +552,68 @@ class WebhookDispatcher:
             if not chosen:
                 return []
             until = now + timedelta(seconds=self.lease)
-            won = list(db.scalars(
-                update(WebhookDelivery)
-                .where(WebhookDelivery.id.in_(chosen), WebhookDelivery.status == "pending",
-                       WebhookDelivery.next_attempt_at <= now)
-                .values(status="sending", claimed_by=self.name, claimed_until=until, updated_at=now)
-                .returning(WebhookDelivery.id).execution_options(synchronize_session=False)))
+            won = list(
+                db.scalars(
+                    update(WebhookDelivery)
+                    .where(
+                        WebhookDelivery.id.in_(chosen),
+                        WebhookDelivery.status == "pending",
+                        WebhookDelivery.next_attempt_at <= now,
+                    )
+                    .values(status="sending", claimed_by=self.name, claimed_until=until, updated_at=now)
+                    .returning(WebhookDelivery.id)
+                    .execution_options(synchronize_session=False)
+                )
+            )
             db.commit()
             if not won:
                 return []
             found = db.execute(
-                select(WebhookDelivery.id, WebhookDelivery.attempts, WebhookDelivery.trigger,
-                       WebhookDelivery.schedule_step, WebhookMessage.id.label("message_id"), WebhookMessage.body,
-                       WebhookEndpoint.id.label("endpoint_id"), WebhookEndpoint.url, WebhookEndpoint.secret,
-                       WebhookEndpoint.previous_secret, WebhookEndpoint.previous_secret_expires_at)
+                select(
+                    WebhookDelivery.id,
+                    WebhookDelivery.attempts,
+                    WebhookDelivery.trigger,
+                    WebhookDelivery.schedule_step,
+                    WebhookMessage.id.label("message_id"),
+                    WebhookMessage.body,
+                    WebhookEndpoint.id.label("endpoint_id"),
+                    WebhookEndpoint.url,
+                    WebhookEndpoint.secret,
+                    WebhookEndpoint.previous_secret,
+                    WebhookEndpoint.previous_secret_expires_at,
+                )
                 .join(WebhookMessage, WebhookMessage.id == WebhookDelivery.message_id)
                 .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
-                .where(WebhookDelivery.id.in_(won))).all()
+                .where(WebhookDelivery.id.in_(won))
+            ).all()
             claims: list[Claimed] = []
             for item in found:
-                keys = self._secrets(item.endpoint_id, item.secret, item.previous_secret,
-                                     item.previous_secret_expires_at, now)
-                claims.append(Claimed(item.id, item.message_id, item.endpoint_id, item.url, item.body.encode(), keys,
-                                      item.attempts + 1, item.trigger, item.schedule_step))
+                keys = self._secrets(
+                    item.endpoint_id, item.secret, item.previous_secret, item.previous_secret_expires_at, now
+                )
+                claims.append(
+                    Claimed(
+                        item.id,
+                        item.message_id,
+                        item.endpoint_id,
+                        item.url,
+                        item.body.encode(),
+                        keys,
+                        item.attempts + 1,
+                        item.trigger,
+                        item.schedule_step,
+                    )
+                )
             return claims
 
-    def _secrets(self, endpoint_id: str, sealed: str, previous: str | None, previous_until: datetime | None,
-                 now: datetime) -> list[str]:
+    def _secrets(
+        self,
+        endpoint_id: str,
+        sealed: str,
+        previous: str | None,
+        previous_until: datetime | None,
+        now: datetime,
+    ) -> list[str]:
         """The endpoint's signing secrets now, decrypted once per stored value."""
         wanted = [sealed]
         if previous and previous_until is not None and previous_until > now:
@@ -519,8 +627,10 @@ class WebhookDispatcher:
                         self._opened.clear()
                     self._opened[key] = self.box.open(value, endpoint_id)
                 except ValueError:
-                    log.error("webhook endpoint %s: its secret cannot be decrypted (was secrets.json replaced?)",
-                              endpoint_id)
+                    log.error(
+                        "webhook endpoint %s: its secret cannot be decrypted (was secrets.json replaced?)",
+                        endpoint_id,
+                    )
                     return []
             found.append(self._opened[key])
         return found
@@ -574,35 +684,68 @@ class WebhookDispatcher:
         waiting ones, replayable with recover)."""
         with self.sessions() as db:
             now = utcnow()
-            ours = (WebhookDelivery.id == claim.delivery_id, WebhookDelivery.status == "sending",
-                    WebhookDelivery.claimed_by == self.name)
-            enabled = exists().where(WebhookEndpoint.id == WebhookDelivery.endpoint_id,
-                                     WebhookEndpoint.enabled.is_(True))
-            renewed = cast(CursorResult[Any], db.execute(
-                update(WebhookDelivery).where(*ours, enabled)
-                .values(claimed_until=now + timedelta(seconds=self.lease), updated_at=now)
-                .execution_options(synchronize_session=False)))
+            ours = (
+                WebhookDelivery.id == claim.delivery_id,
+                WebhookDelivery.status == "sending",
+                WebhookDelivery.claimed_by == self.name,
+            )
+            enabled = exists().where(
+                WebhookEndpoint.id == WebhookDelivery.endpoint_id, WebhookEndpoint.enabled.is_(True)
+            )
+            renewed = cast(
+                CursorResult[Any],
+                db.execute(
+                    update(WebhookDelivery)
+                    .where(*ours, enabled)
+                    .values(claimed_until=now + timedelta(seconds=self.lease), updated_at=now)
+                    .execution_options(synchronize_session=False)
+                ),
+            )
             if renewed.rowcount == 1:
                 db.commit()
                 return True
-            failed = cast(CursorResult[Any], db.execute(
-                update(WebhookDelivery).where(*ours)
-                .values(status="failed", next_attempt_at=None, claimed_by=None, claimed_until=None, updated_at=now)
-                .execution_options(synchronize_session=False)))
+            failed = cast(
+                CursorResult[Any],
+                db.execute(
+                    update(WebhookDelivery)
+                    .where(*ours)
+                    .values(
+                        status="failed",
+                        next_attempt_at=None,
+                        claimed_by=None,
+                        claimed_until=None,
+                        updated_at=now,
+                    )
+                    .execution_options(synchronize_session=False)
+                ),
+            )
             db.commit()
-            log.info("webhook delivery %s not sent: %s", claim.delivery_id,
-                     "its endpoint was disabled" if failed.rowcount else "its claim was taken over")
+            log.info(
+                "webhook delivery %s not sent: %s",
+                claim.delivery_id,
+                "its endpoint was disabled" if failed.rowcount else "its claim was taken over",
+            )
             return False
 
     def _hand_back(self, claim: Claimed, delay: float) -> None:
         with self.sessions() as db:
             now = utcnow()
-            db.execute(update(WebhookDelivery)
-                       .where(WebhookDelivery.id == claim.delivery_id, WebhookDelivery.status == "sending",
-                              WebhookDelivery.claimed_by == self.name)
-                       .values(status="pending", claimed_by=None, claimed_until=None,
-                               next_attempt_at=now + timedelta(seconds=delay), updated_at=now)
-                       .execution_options(synchronize_session=False))
+            db.execute(
+                update(WebhookDelivery)
+                .where(
+                    WebhookDelivery.id == claim.delivery_id,
+                    WebhookDelivery.status == "sending",
+                    WebhookDelivery.claimed_by == self.name,
+                )
+                .values(
+                    status="pending",
+                    claimed_by=None,
+                    claimed_until=None,
+                    next_attempt_at=now + timedelta(seconds=delay),
+                    updated_at=now,
+                )
+                .execution_options(synchronize_session=False)
+            )
             db.commit()
 
     async def _writer(self) -> None:
@@ -653,13 +796,18 @@ class WebhookDispatcher:
             except UnsafeURL:
                 raise _Refused("ssrf_blocked", ERROR_TEXT["ssrf_blocked"]) from None
             timestamp = int(time.time())
-            headers = {"webhook-id": claim.message_id, "webhook-timestamp": str(timestamp),
-                       "webhook-signature": signature_header(claim.secrets, claim.message_id, timestamp, claim.body),
-                       "content-type": "application/json"}
+            headers = {
+                "webhook-id": claim.message_id,
+                "webhook-timestamp": str(timestamp),
+                "webhook-signature": signature_header(claim.secrets, claim.message_id, timestamp, claim.body),
+                "content-type": "application/json",
+            }
             async with asyncio.timeout(self.settings.webhooks_timeout):
                 async with client.stream("POST", url, content=claim.body, headers=headers) as response:
                     outcome.status = response.status_code
-                    outcome.headers = {k: response.headers[k] for k in LOGGED_HEADERS if k in response.headers}
+                    outcome.headers = {
+                        k: response.headers[k] for k in LOGGED_HEADERS if k in response.headers
+                    }
                     outcome.body = await _head(response)
             if not outcome.succeeded:
                 outcome.error_class = "http_status"
@@ -726,4 +874,3 @@ async def _head(response: httpx.Response) -> str:
         if len(data) >= RESPONSE_BODY_LIMIT:
             break
     return data[:RESPONSE_BODY_LIMIT].decode("utf-8", errors="replace")
-

@@ -25,7 +25,15 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-__all__ = ["SECRET_PREFIX", "SecretBox", "generate_secret", "minified", "secret_key", "sign", "signature_header"]
+__all__ = [
+    "SECRET_PREFIX",
+    "SecretBox",
+    "generate_secret",
+    "minified",
+    "secret_key",
+    "sign",
+    "signature_header",
+]
 
 SECRET_PREFIX = "whsec_"
 SECRET_BYTES = 32
@@ -64,7 +72,9 @@ class SecretBox:
     VERSION = "v1"
 
     def __init__(self, root_secret: bytes):
-        hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"reelforge webhook endpoint secrets v1")
+        hkdf = HKDF(
+            algorithm=hashes.SHA256(), length=32, salt=None, info=b"reelforge webhook endpoint secrets v1"
+        )
         self._aead = AESGCM(hkdf.derive(root_secret))
 
     def seal(self, secret: str, endpoint_id: str) -> str:

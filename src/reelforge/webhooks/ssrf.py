@@ -50,16 +50,40 @@ Resolver = Callable[[str, int], Sequence[str]]
 
 # Defence in depth next to ``is_global``: the sheet's explicit list (metadata endpoints included).
 DENIED_NETWORKS: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = tuple(
-    ipaddress.ip_network(n) for n in (
-        "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12",
-        "192.0.0.0/24", "192.0.2.0/24", "192.168.0.0/16", "198.18.0.0/15", "198.51.100.0/24", "203.0.113.0/24",
-        "224.0.0.0/4", "240.0.0.0/4", "255.255.255.255/32", "100.100.100.200/32",
-        "::/128", "::1/128", "fc00::/7", "fe80::/10", "ff00::/8", "2001:db8::/32", "fd00:ec2::254/128",
+    ipaddress.ip_network(n)
+    for n in (
+        "0.0.0.0/8",
+        "10.0.0.0/8",
+        "100.64.0.0/10",
+        "127.0.0.0/8",
+        "169.254.0.0/16",
+        "172.16.0.0/12",
+        "192.0.0.0/24",
+        "192.0.2.0/24",
+        "192.168.0.0/16",
+        "198.18.0.0/15",
+        "198.51.100.0/24",
+        "203.0.113.0/24",
+        "224.0.0.0/4",
+        "240.0.0.0/4",
+        "255.255.255.255/32",
+        "100.100.100.200/32",
+        "::/128",
+        "::1/128",
+        "fc00::/7",
+        "fe80::/10",
+        "ff00::/8",
+        "2001:db8::/32",
+        "fd00:ec2::254/128",
         # IPv6 forms carrying an IPv4 address that ``is_global`` does not see through (on some
         # Python versions): IPv4-compatible (deprecated), IPv4-translated (SIIT), local-use
         # NAT64 (RFC 8215), and the deprecated site-local range.
-        "::/96", "::ffff:0:0:0/96", "64:ff9b:1::/48", "fec0::/10",
-    ))
+        "::/96",
+        "::ffff:0:0:0/96",
+        "64:ff9b:1::/48",
+        "fec0::/10",
+    )
+)
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 _NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")
 _COMPATIBLE = ipaddress.ip_network("::/96")
@@ -116,8 +140,11 @@ class AddressPolicy:
                 return f"{candidate} is the unspecified address"
             if self.allow_private:
                 continue
-            if not candidate.is_global or candidate.is_multicast or any(
-                    candidate.version == net.version and candidate in net for net in DENIED_NETWORKS):
+            if (
+                not candidate.is_global
+                or candidate.is_multicast
+                or any(candidate.version == net.version and candidate in net for net in DENIED_NETWORKS)
+            ):
                 return f"{candidate} is not a public address"
         return None
 
@@ -221,7 +248,9 @@ def system_resolver(host: str, port: int) -> list[str]:
     return seen
 
 
-def resolve_safe(host: str, port: int, policy: AddressPolicy, resolver: Resolver = system_resolver) -> list[str]:
+def resolve_safe(
+    host: str, port: int, policy: AddressPolicy, resolver: Resolver = system_resolver
+) -> list[str]:
     """The addresses to connect to for ``host``; refused if ANY of them is not allowed (a mix of
     public and private answers is an attack pattern, not a choice to make for the attacker)."""
     try:
@@ -248,22 +277,29 @@ class _PinnedAsyncBackend(httpcore.AsyncNetworkBackend):
         self._resolver = resolver
         self._inner = httpcore.AnyIOBackend()
 
-    async def connect_tcp(self, host: str, port: int, timeout: float | None = None,
-                          local_address: str | None = None,
-                          socket_options: Iterable[Any] | None = None) -> httpcore.AsyncNetworkStream:
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
         addresses = await asyncio.to_thread(resolve_safe, host, port, self._policy, self._resolver)
         last: Exception | None = None
         for address in addresses:  # the validated ones, in the resolver's order
             try:
-                return await self._inner.connect_tcp(address, port, timeout=timeout, local_address=local_address,
-                                                     socket_options=socket_options)
+                return await self._inner.connect_tcp(
+                    address, port, timeout=timeout, local_address=local_address, socket_options=socket_options
+                )
             except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
                 last = exc
         assert last is not None
         raise last
 
-    async def connect_unix_socket(self, path: str, timeout: float | None = None,
-                                  socket_options: Iterable[Any] | None = None) -> httpcore.AsyncNetworkStream:
+    async def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
+    ) -> httpcore.AsyncNetworkStream:
         raise BlockedAddress("unix sockets are never connected to")
 
     async def sleep(self, seconds: float) -> None:
@@ -278,19 +314,31 @@ ASYNC_LIMITS = httpx.Limits(max_connections=200, max_keepalive_connections=50)
 
 def _pool_options(limits: httpx.Limits) -> dict[str, Any]:
     """The pool httpx would build for ``limits`` (its TLS defaults), HTTP/1.1 only, no retries."""
-    return {"ssl_context": httpx.create_ssl_context(trust_env=False), "max_connections": limits.max_connections,
-            "max_keepalive_connections": limits.max_keepalive_connections,
-            "keepalive_expiry": limits.keepalive_expiry, "http1": True, "http2": False, "retries": 0}
+    return {
+        "ssl_context": httpx.create_ssl_context(trust_env=False),
+        "max_connections": limits.max_connections,
+        "max_keepalive_connections": limits.max_keepalive_connections,
+        "keepalive_expiry": limits.keepalive_expiry,
+        "http1": True,
+        "http2": False,
+        "retries": 0,
+    }
 
 
 class SafeAsyncTransport(httpx.AsyncHTTPTransport):
     """An HTTP/1.1 transport that only ever connects to addresses ``policy`` allows."""
 
-    def __init__(self, policy: AddressPolicy, *, resolver: Resolver = system_resolver,
-                 limits: httpx.Limits = ASYNC_LIMITS):
+    def __init__(
+        self,
+        policy: AddressPolicy,
+        *,
+        resolver: Resolver = system_resolver,
+        limits: httpx.Limits = ASYNC_LIMITS,
+    ):
         super().__init__(trust_env=False, limits=limits)
-        self._pool = httpcore.AsyncConnectionPool(**_pool_options(limits),
-                                                  network_backend=_PinnedAsyncBackend(policy, resolver))
+        self._pool = httpcore.AsyncConnectionPool(
+            **_pool_options(limits), network_backend=_PinnedAsyncBackend(policy, resolver)
+        )
 
 
 def unsafe_cause(exc: BaseException) -> UnsafeURL | None:

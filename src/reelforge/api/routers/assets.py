@@ -104,10 +104,14 @@ MAX_TAGS = 50
 MAX_METADATA_BYTES = 16 * 1024
 DOWNLOAD_CHUNK = 256 * 1024
 
-Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100,
-                                       pattern=r"^[^\x00-\x1f\x7f]+$")]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255,
-                                        pattern=r"^[^\x00-\x1f\x7f/\\]+$")]
+Tag = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]+$"),
+]
+Name = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=255, pattern=r"^[^\x00-\x1f\x7f/\\]+$"),
+]
 
 
 def _check_metadata(value: dict[str, Any]) -> dict[str, Any]:
@@ -137,8 +141,9 @@ class AssetPatch(BaseModel):
     """Fields present replace the stored value (tags and metadata as a whole); absent ones stay."""
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [ex.ASSET_PATCH]})
-    name: Name = Field("", description="The display name (also the download's file name).",
-                       json_schema_extra=_no_default)
+    name: Name = Field(
+        "", description="The display name (also the download's file name).", json_schema_extra=_no_default
+    )
     tags: list[Tag] = Field(default_factory=list, max_length=MAX_TAGS)
     metadata: dict[str, Any] = Field(default_factory=dict, description="Free JSON, at most 16 KiB.")
 
@@ -162,6 +167,8 @@ def _etag(body: Mapping[str, Any]) -> str:
 _ASSETS = Asset.__table__.c
 _TAGS = AssetTag.__table__.c
 _TAG_SEPARATOR = "\x1f"  # tags cannot hold control characters (Tag)
+
+
 class AssetRow(NamedTuple):
     """A read row with plain attributes (a SQLAlchemy Row's named access costs ~0.5 µs per field):
     what ``asset_json`` reads, and the tags joined by ``_TAG_SEPARATOR``."""
@@ -198,24 +205,36 @@ _JSON_FIELDS = ("media", "meta", "derived_from")
 _JSON_INDEXES = tuple(_READ_FIELDS.index(c) for c in _JSON_FIELDS)
 _DATETIME_INDEXES = (_READ_FIELDS.index("created_at"),)
 _READ_COLUMNS = (
-    *(raw_json_column(_ASSETS[c]) if c in _JSON_FIELDS else raw_datetime_column(_ASSETS[c]) if c == "created_at"
-      else _ASSETS[c] for c in _READ_FIELDS),
-    select(func.aggregate_strings(_TAGS.tag, _TAG_SEPARATOR)).where(_TAGS.asset_id == _ASSETS.id)
-    .scalar_subquery().label("tag_list"),
+    *(
+        raw_json_column(_ASSETS[c])
+        if c in _JSON_FIELDS
+        else raw_datetime_column(_ASSETS[c])
+        if c == "created_at"
+        else _ASSETS[c]
+        for c in _READ_FIELDS
+    ),
+    select(func.aggregate_strings(_TAGS.tag, _TAG_SEPARATOR))
+    .where(_TAGS.asset_id == _ASSETS.id)
+    .scalar_subquery()
+    .label("tag_list"),
 )
-_GET_ASSET = select(*_READ_COLUMNS).where(_ASSETS.id == bindparam("id"),
-                                          _ASSETS.workspace_id == bindparam("workspace_id"))
+_GET_ASSET = select(*_READ_COLUMNS).where(
+    _ASSETS.id == bindparam("id"), _ASSETS.workspace_id == bindparam("workspace_id")
+)
 
 
 def _list_query(*, cursor: bool) -> Select[Any]:
     """A page of the workspace's assets (:class:`PageRow`), newest first (keyset pagination, as
     pagination.page())."""
     query = select(_ASSETS.id, _ASSETS.revision, raw_datetime_column(_ASSETS.created_at)).where(
-        _ASSETS.workspace_id == bindparam("workspace_id"))
+        _ASSETS.workspace_id == bindparam("workspace_id")
+    )
     if cursor:
         after = bindparam("after_created", type_=_ASSETS.created_at.type)
         after_id = bindparam("after_id", type_=_ASSETS.id.type)
-        query = query.where(or_(_ASSETS.created_at < after, and_(_ASSETS.created_at == after, _ASSETS.id < after_id)))
+        query = query.where(
+            or_(_ASSETS.created_at < after, and_(_ASSETS.created_at == after, _ASSETS.id < after_id))
+        )
     return query.order_by(_ASSETS.created_at.desc(), _ASSETS.id.desc()).limit(bindparam("limit"))
 
 
@@ -246,8 +265,12 @@ def _asset(db: Session, principal: Principal, asset_id: str, *, lock: bool = Fal
 def _require_match(request: Request, etag: str) -> None:
     header = request.headers.get("if-match")
     if header is not None and not etag_matches(header, etag):
-        raise ApiError("precondition-failed", "the asset changed since you read it (If-Match does not match)",
-                       headers={"ETag": etag}, errors=[{"header": "If-Match", "detail": "stale ETag", "code": "stale"}])
+        raise ApiError(
+            "precondition-failed",
+            "the asset changed since you read it (If-Match does not match)",
+            headers={"ETag": etag},
+            errors=[{"header": "If-Match", "detail": "stale ETag", "code": "stale"}],
+        )
 
 
 # ------------------------------------------------------------------------------ upload
@@ -278,10 +301,15 @@ class _MultipartSink:
         self._target: str | None = None  # "file", a field name, or None (discarded)
 
     def callbacks(self) -> MultipartCallbacks:
-        return {"on_part_begin": self._part_begin, "on_header_field": self._header_field_cb,
-                "on_header_value": self._header_value_cb, "on_header_end": self._header_end,
-                "on_headers_finished": self._headers_finished, "on_part_data": self._part_data,
-                "on_end": self._end}
+        return {
+            "on_part_begin": self._part_begin,
+            "on_header_field": self._header_field_cb,
+            "on_header_value": self._header_value_cb,
+            "on_header_end": self._header_end,
+            "on_headers_finished": self._headers_finished,
+            "on_part_data": self._part_data,
+            "on_end": self._end,
+        }
 
     def _part_begin(self) -> None:
         self._headers = {}
@@ -304,7 +332,9 @@ class _MultipartSink:
         if field == "file":
             self.file_parts += 1
             if self.file_parts > 1:
-                self.errors.append({"pointer": "#/file", "detail": "send one file per request", "code": "duplicate"})
+                self.errors.append(
+                    {"pointer": "#/file", "detail": "send one file per request", "code": "duplicate"}
+                )
                 return
             raw = params.get(b"filename")
             if raw is not None:
@@ -316,13 +346,20 @@ class _MultipartSink:
             self._target = "file"
         elif field in FORM_FIELDS:
             if field in self.fields:
-                self.errors.append({"pointer": f"#/{field}", "detail": "this field appears twice", "code": "duplicate"})
+                self.errors.append(
+                    {"pointer": f"#/{field}", "detail": "this field appears twice", "code": "duplicate"}
+                )
                 return
             self.fields[field] = bytearray()
             self._target = field
         else:
-            self.errors.append({"pointer": "#/" + field.replace("~", "~0").replace("/", "~1"),
-                                "detail": "unknown field (check its spelling)", "code": "extra_forbidden"})
+            self.errors.append(
+                {
+                    "pointer": "#/" + field.replace("~", "~0").replace("/", "~1"),
+                    "detail": "unknown field (check its spelling)",
+                    "code": "extra_forbidden",
+                }
+            )
 
     def _part_data(self, data: bytes, start: int, end: int) -> None:
         if self._target == "file":
@@ -335,8 +372,13 @@ class _MultipartSink:
         elif self._target is not None:
             buf = self.fields[self._target]
             if len(buf) + end - start > FIELD_LIMIT:
-                self.errors.append({"pointer": f"#/{self._target}", "detail": f"longer than {FIELD_LIMIT} bytes",
-                                    "code": "too_long"})
+                self.errors.append(
+                    {
+                        "pointer": f"#/{self._target}",
+                        "detail": f"longer than {FIELD_LIMIT} bytes",
+                        "code": "too_long",
+                    }
+                )
                 self._target = None
                 return
             buf += data[start:end]
@@ -364,10 +406,16 @@ class _Spool:
         self.digest = hashlib.sha256()
         self.error: BaseException | None = None
         self._stop = False
-        self._queues: list[queue.Queue[list[memoryview] | None]] = [queue.Queue(self.DEPTH), queue.Queue(self.DEPTH)]
-        self._threads = [threading.Thread(target=self._drain, args=(q, op), daemon=True, name=f"upload-{label}")
-                         for q, op, label in zip(self._queues, (fh.write, self.digest.update), ("write", "hash"),
-                                                 strict=True)]
+        self._queues: list[queue.Queue[list[memoryview] | None]] = [
+            queue.Queue(self.DEPTH),
+            queue.Queue(self.DEPTH),
+        ]
+        self._threads = [
+            threading.Thread(target=self._drain, args=(q, op), daemon=True, name=f"upload-{label}")
+            for q, op, label in zip(
+                self._queues, (fh.write, self.digest.update), ("write", "hash"), strict=True
+            )
+        ]
         for thread in self._threads:
             thread.start()
 
@@ -433,8 +481,13 @@ def _parse_fields(raw: Mapping[str, bytearray]) -> AssetFields:
             try:
                 values["metadata"] = json.loads(text) if text.strip() else {}
             except json.JSONDecodeError:
-                errors.append({"pointer": "#/metadata", "detail": "not valid JSON (send a JSON object)",
-                               "code": "json_invalid"})
+                errors.append(
+                    {
+                        "pointer": "#/metadata",
+                        "detail": "not valid JSON (send a JSON object)",
+                        "code": "json_invalid",
+                    }
+                )
         else:
             values[key] = text
     if not errors:
@@ -443,24 +496,40 @@ def _parse_fields(raw: Mapping[str, bytearray]) -> AssetFields:
         except ValidationError as exc:
             for err in exc.errors():
                 loc = "".join(f"/{p}" for p in err["loc"])
-                errors.append({"pointer": f"#{loc}", "detail": str(err["msg"]).removeprefix("Value error, "),
-                               "code": err["type"]})
+                errors.append(
+                    {
+                        "pointer": f"#{loc}",
+                        "detail": str(err["msg"]).removeprefix("Value error, "),
+                        "code": err["type"],
+                    }
+                )
     count = len(errors)
-    raise ApiError("validation-error", f"{count} problem{'s' if count != 1 else ''} in the form", errors=errors)
+    raise ApiError(
+        "validation-error", f"{count} problem{'s' if count != 1 else ''} in the form", errors=errors
+    )
 
 
 def _too_large(limit: int) -> ApiError:
-    return ApiError("content-too-large", f"the file is larger than the limit of {limit} bytes",
-                    errors=[{"pointer": "#/file", "detail": f"at most {limit} bytes", "code": "too_large"}])
+    return ApiError(
+        "content-too-large",
+        f"the file is larger than the limit of {limit} bytes",
+        errors=[{"pointer": "#/file", "detail": f"at most {limit} bytes", "code": "too_large"}],
+    )
 
 
 @router.post(
-    "/v1/assets", status_code=201, summary="Upload a file (streaming multipart) and make it an asset",
-    openapi_extra={"requestBody": ex.UPLOAD_BODY}, responses=ex.UPLOAD_RESPONSES,
+    "/v1/assets",
+    status_code=201,
+    summary="Upload a file (streaming multipart) and make it an asset",
+    openapi_extra={"requestBody": ex.UPLOAD_BODY},
+    responses=ex.UPLOAD_RESPONSES,
 )
-async def upload(request: Request, services: Services = Depends(get_services),
-                 principal: Principal = Depends(require("assets:write")),
-                 idem: Idempotency = Depends(idempotency_streamed)) -> Response:
+async def upload(
+    request: Request,
+    services: Services = Depends(get_services),
+    principal: Principal = Depends(require("assets:write")),
+    idem: Idempotency = Depends(idempotency_streamed),
+) -> Response:
     """Send the file as the `file` part of `multipart/form-data`, with optional `name`, `tags`
     and `metadata` fields. The content is sniffed and probed (the client's Content-Type and
     file name are not trusted); identical bytes already in the workspace return that asset with
@@ -469,13 +538,20 @@ async def upload(request: Request, services: Services = Depends(get_services),
     limit = settings.max_upload_bytes
     media_type, params = parse_options_header(request.headers.get("content-type"))
     if media_type != b"multipart/form-data":
-        raise ApiError("unsupported-media-type", "send the file as multipart/form-data with a `file` part",
-                       errors=[{"header": "Content-Type", "detail": "expected multipart/form-data",
-                                "code": "unsupported"}])
+        raise ApiError(
+            "unsupported-media-type",
+            "send the file as multipart/form-data with a `file` part",
+            errors=[
+                {"header": "Content-Type", "detail": "expected multipart/form-data", "code": "unsupported"}
+            ],
+        )
     boundary = params.get(b"boundary")
     if not boundary:
-        raise ApiError("invalid-request", "the multipart Content-Type has no boundary",
-                       errors=[{"header": "Content-Type", "detail": "missing boundary", "code": "missing"}])
+        raise ApiError(
+            "invalid-request",
+            "the multipart Content-Type has no boundary",
+            errors=[{"header": "Content-Type", "detail": "missing boundary", "code": "missing"}],
+        )
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit + FORM_OVERHEAD:
         raise _too_large(limit)
@@ -484,8 +560,11 @@ async def upload(request: Request, services: Services = Depends(get_services),
     try:
         parser = MultipartParser(boundary, sink.callbacks())
     except (FormParserError, ValueError):
-        raise ApiError("invalid-request", "the multipart boundary is not valid",
-                       errors=[{"header": "Content-Type", "detail": "bad boundary", "code": "invalid"}]) from None
+        raise ApiError(
+            "invalid-request",
+            "the multipart boundary is not valid",
+            errors=[{"header": "Content-Type", "detail": "bad boundary", "code": "invalid"}],
+        ) from None
     fd, name = tempfile.mkstemp(dir=services.storage.temp_dir(), prefix="upload-")
     temp = Path(name)
     try:
@@ -512,25 +591,42 @@ async def upload(request: Request, services: Services = Depends(get_services),
                 if exc.errno != errno.ENOSPC:
                     raise
                 log.error("upload refused: storage is full (%s)", exc)
-                raise ApiError("temporary-reduced-capacity", "the server has no storage space left; try again later",
-                               headers={"Retry-After": "60"}) from None
+                raise ApiError(
+                    "temporary-reduced-capacity",
+                    "the server has no storage space left; try again later",
+                    headers={"Retry-After": "60"},
+                ) from None
             finally:
                 spool.abort()
         if not sink.ended:
             raise ApiError("invalid-request", "the multipart body ends before its closing boundary")
         if sink.file_parts == 0:
-            sink.errors.insert(0, {"pointer": "#/file", "detail": "this field is required", "code": "missing"})
+            sink.errors.insert(
+                0, {"pointer": "#/file", "detail": "this field is required", "code": "missing"}
+            )
         if sink.errors:
             count = len(sink.errors)
-            raise ApiError("validation-error", f"{count} problem{'s' if count != 1 else ''} in the form",
-                           errors=sink.errors)
+            raise ApiError(
+                "validation-error",
+                f"{count} problem{'s' if count != 1 else ''} in the form",
+                errors=sink.errors,
+            )
         # The parts, not the raw bytes: a client picks a new multipart boundary on each attempt.
-        idem.settle(upload_fingerprint(request, spool.digest.hexdigest(), {
-            "filename": sink.filename, **{k: v.decode("utf-8", "replace") for k, v in sink.fields.items()}}))
+        idem.settle(
+            upload_fingerprint(
+                request,
+                spool.digest.hexdigest(),
+                {
+                    "filename": sink.filename,
+                    **{k: v.decode("utf-8", "replace") for k, v in sink.fields.items()},
+                },
+            )
+        )
         fields = _parse_fields(sink.fields)
         display = fields.name or clean_name(sink.filename)
         body, created = await run_in_threadpool(
-            _ingest, services, principal.workspace_id, temp, display, spool.digest.hexdigest(), fields, idem)
+            _ingest, services, principal.workspace_id, temp, display, spool.digest.hexdigest(), fields, idem
+        )
     finally:
         temp.unlink(missing_ok=True)
     if idem.staged is not None:
@@ -540,8 +636,9 @@ async def upload(request: Request, services: Services = Depends(get_services),
     return JSONResponse(answer, status_code=status, headers=headers)
 
 
-def _upload_answer(body: dict[str, Any], created: bool, settings: Settings) -> tuple[int, dict[str, Any],
-                                                                                     dict[str, str]]:
+def _upload_answer(
+    body: dict[str, Any], created: bool, settings: Settings
+) -> tuple[int, dict[str, Any], dict[str, str]]:
     """Status, body and headers of an upload's response."""
     body = {**body, "deduplicated": not created}
     headers = {"ETag": _etag({k: v for k, v in body.items() if k != "deduplicated"})}
@@ -555,26 +652,50 @@ def _jsonable(body: dict[str, Any]) -> dict[str, Any]:
     return encoded
 
 
-def _ingest(services: Services, workspace_id: str, path: Path, name: str, sha256: str,
-            fields: AssetFields, idem: Idempotency | None = None) -> tuple[dict[str, Any], bool]:
+def _ingest(
+    services: Services,
+    workspace_id: str,
+    path: Path,
+    name: str,
+    sha256: str,
+    fields: AssetFields,
+    idem: Idempotency | None = None,
+) -> tuple[dict[str, Any], bool]:
     with services.sessions() as db:
         if idem is not None:
+
             def staged() -> tuple[int, dict[str, Any], dict[str, str]]:
                 # Inside the new asset's commit: its response is stored with it.
-                asset = db.scalar(select(Asset).where(Asset.workspace_id == workspace_id, Asset.sha256 == sha256))
+                asset = db.scalar(
+                    select(Asset).where(Asset.workspace_id == workspace_id, Asset.sha256 == sha256)
+                )
                 assert asset is not None
-                return _upload_answer(asset_json(asset, _tags_of(db, [asset.id])[asset.id]), True, services.settings)
+                return _upload_answer(
+                    asset_json(asset, _tags_of(db, [asset.id])[asset.id]), True, services.settings
+                )
 
             idem.stage_at_commit(db, staged)
         try:
             # Previews (FFmpeg may decode the whole file for a waveform) are made after the answer.
-            asset, created = ingest_file(db, services.storage, workspace_id=workspace_id, path=path, name=name,
-                                         settings=services.settings, sha256=sha256, tags=fields.tags,
-                                         metadata=fields.metadata, defer_previews=True)
+            asset, created = ingest_file(
+                db,
+                services.storage,
+                workspace_id=workspace_id,
+                path=path,
+                name=name,
+                settings=services.settings,
+                sha256=sha256,
+                tags=fields.tags,
+                metadata=fields.metadata,
+                defer_previews=True,
+            )
         except IngestError as exc:
             code = exc.code if exc.code in ("media-unsupported", "content-too-large") else "media-unsupported"
-            raise ApiError(code, exc.reason, errors=[{"pointer": "#/file", "detail": exc.reason,
-                                                      "code": code.replace("-", "_")}]) from None
+            raise ApiError(
+                code,
+                exc.reason,
+                errors=[{"pointer": "#/file", "detail": exc.reason, "code": code.replace("-", "_")}],
+            ) from None
         if created and asset.previews == "pending":
             services.previews().submit(asset.id)
         return asset_json(asset, _tags_of(db, [asset.id])[asset.id]), created
@@ -586,14 +707,17 @@ Kind = Literal["video", "image", "audio", "subtitles", "font", "lut"]
 Source = Literal["upload", "render", "import"]
 
 
-@router.get("/v1/assets", summary="List assets, newest first, with filters",
-            responses=ex.LIST_ASSETS_RESPONSES)
+@router.get(
+    "/v1/assets", summary="List assets, newest first, with filters", responses=ex.LIST_ASSETS_RESPONSES
+)
 async def list_assets(
     request: Request,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: str | None = None,
     kind: Kind | None = None,
-    tag: Annotated[list[Tag] | None, Query(description="Repeat to require several tags (all must match).")] = None,
+    tag: Annotated[
+        list[Tag] | None, Query(description="Repeat to require several tags (all must match).")
+    ] = None,
     name: Annotated[str | None, Query(max_length=255, description="Part of the name, any case.")] = None,
     created_after: Annotated[AwareDatetime | None, Query(description="RFC 3339; inclusive.")] = None,
     created_before: Annotated[AwareDatetime | None, Query(description="RFC 3339; exclusive.")] = None,
@@ -603,24 +727,49 @@ async def list_assets(
     """Filters combine (all must match): `kind`, `source` (`upload`, `render`, `import`), `tag`
     (repeat it to require several), `name` (a part of it, any case), `created_after` and
     `created_before` (RFC 3339)."""
-    return await asset_list_response(request, principal.workspace_id, limit=limit, cursor=cursor, kind=kind,
-                                     tags=tag or [], name=name, created_after=created_after,
-                                     created_before=created_before, source=source)
+    return await asset_list_response(
+        request,
+        principal.workspace_id,
+        limit=limit,
+        cursor=cursor,
+        kind=kind,
+        tags=tag or [],
+        name=name,
+        created_after=created_after,
+        created_before=created_before,
+        source=source,
+    )
 
 
-async def asset_list_response(request: Request, workspace_id: str, *, limit: int, cursor: str | None,
-                              kind: str | None = None, tags: list[str] | None = None, name: str | None = None,
-                              created_after: datetime | None = None, created_before: datetime | None = None,
-                              source: str | None = None) -> Response:
+async def asset_list_response(
+    request: Request,
+    workspace_id: str,
+    *,
+    limit: int,
+    cursor: str | None,
+    kind: str | None = None,
+    tags: list[str] | None = None,
+    name: str | None = None,
+    created_after: datetime | None = None,
+    created_before: datetime | None = None,
+    source: str | None = None,
+) -> Response:
     """``GET /v1/assets``'s answer for validated parameters (also served by
     :mod:`reelforge.api.hot_reads`); 400 ``invalid-cursor`` for a cursor of another list."""
     tags = sorted(set(tags or []))
-    filters = {"kind": kind, "source": source, "tag": tags or None, "name": name,
-               "created_after": _iso(created_after), "created_before": _iso(created_before)}
+    filters = {
+        "kind": kind,
+        "source": source,
+        "tag": tags or None,
+        "name": name,
+        "created_after": _iso(created_after),
+        "created_before": _iso(created_before),
+    }
     params: dict[str, Any] = {"workspace_id": workspace_id, "limit": limit + 1}
     if cursor:
-        params["after_created"], params["after_id"] = decode_cursor(services_of(request).secrets.cursor_key, cursor,
-                                                                    filters)
+        params["after_created"], params["after_id"] = decode_cursor(
+            services_of(request).secrets.cursor_key, cursor, filters
+        )
     if any(v is not None for v in filters.values()):
         built = _list_query(cursor=bool(cursor))
         if kind:
@@ -674,11 +823,16 @@ def _iso(value: datetime | None) -> str | None:
 
 
 @router.get("/v1/assets/{asset_id}", summary="Get an asset", responses=ex.GET_ASSET_RESPONSES)
-async def get_asset(asset_id: str, request: Request,
-                    principal: Principal = Depends(require("assets:read"))) -> Response:
+async def get_asset(
+    asset_id: str, request: Request, principal: Principal = Depends(require("assets:read"))
+) -> Response:
     def read(conn: Connection) -> AssetRow | None:
         row = conn.execute(_GET_ASSET, {"id": asset_id, "workspace_id": principal.workspace_id}).first()
-        return None if row is None else AssetRow._make(decode_json_fields([row], _JSON_INDEXES, _DATETIME_INDEXES)[0])
+        return (
+            None
+            if row is None
+            else AssetRow._make(decode_json_fields([row], _JSON_INDEXES, _DATETIME_INDEXES)[0])
+        )
 
     row = await read_db(request, read)
     if row is None:
@@ -686,11 +840,18 @@ async def get_asset(asset_id: str, request: Request,
     return conditional_json(request, json_bytes(asset_json(cast(Asset, row), _row_tags(row))))
 
 
-@router.patch("/v1/assets/{asset_id}", summary="Rename an asset or replace its tags or metadata",
-              responses=ex.PATCH_ASSET_RESPONSES)
-def patch_asset(asset_id: str, body: Annotated[AssetPatch, Body(openapi_examples=ex.PATCH_ASSET_BODY)],
-                request: Request, db: Session = Depends(get_db),
-                principal: Principal = Depends(require("assets:write"))) -> JSONResponse:
+@router.patch(
+    "/v1/assets/{asset_id}",
+    summary="Rename an asset or replace its tags or metadata",
+    responses=ex.PATCH_ASSET_RESPONSES,
+)
+def patch_asset(
+    asset_id: str,
+    body: Annotated[AssetPatch, Body(openapi_examples=ex.PATCH_ASSET_BODY)],
+    request: Request,
+    db: Session = Depends(get_db),
+    principal: Principal = Depends(require("assets:write")),
+) -> JSONResponse:
     """`If-Match` with the asset's ETag makes the change conditional (412 when it changed)."""
     asset = _asset(db, principal, asset_id, lock=True)
     tags = _tags_of(db, [asset.id])[asset.id]
@@ -709,33 +870,63 @@ def patch_asset(asset_id: str, body: Annotated[AssetPatch, Body(openapi_examples
     return JSONResponse(_jsonable(result), headers={"ETag": _etag(result)})
 
 
-@router.delete("/v1/assets/{asset_id}", status_code=204, response_class=Response,
-               summary="Delete an asset (refused with 409 while an unfinished render uses it)",
-               responses=ex.DELETE_ASSET_RESPONSES)
-def delete_asset(asset_id: str, request: Request, db: Session = Depends(get_db),
-                 services: Services = Depends(get_services),
-                 principal: Principal = Depends(require("assets:write"))) -> Response:
+@router.delete(
+    "/v1/assets/{asset_id}",
+    status_code=204,
+    response_class=Response,
+    summary="Delete an asset (refused with 409 while an unfinished render uses it)",
+    responses=ex.DELETE_ASSET_RESPONSES,
+)
+def delete_asset(
+    asset_id: str,
+    request: Request,
+    db: Session = Depends(get_db),
+    services: Services = Depends(get_services),
+    principal: Principal = Depends(require("assets:write")),
+) -> Response:
     """Refused with 409 `conflict` while a queued, preparing, rendering or finishing render reads
     the asset (the problem lists them in `renders`); otherwise the row, its tags and its stored
     bytes and previews go at once. `If-Match` is honoured."""
     asset = _asset(db, principal, asset_id, lock=True)
     if request.headers.get("if-match") is not None:
         _require_match(request, _etag(asset_json(asset, _tags_of(db, [asset.id])[asset.id])))
-    busy = list(db.scalars(
-        select(Render.id).join(RenderAsset, RenderAsset.render_id == Render.id)
-        .where(RenderAsset.asset_id == asset.id, Render.workspace_id == asset.workspace_id,
-               Render.state.in_(ACTIVE_RENDER_STATES))
-        .order_by(Render.id)))
+    busy = list(
+        db.scalars(
+            select(Render.id)
+            .join(RenderAsset, RenderAsset.render_id == Render.id)
+            .where(
+                RenderAsset.asset_id == asset.id,
+                Render.workspace_id == asset.workspace_id,
+                Render.state.in_(ACTIVE_RENDER_STATES),
+            )
+            .order_by(Render.id)
+        )
+    )
     if busy:
         db.rollback()
         shown = ", ".join(busy[:10]) + (f" and {len(busy) - 10} more" if len(busy) > 10 else "")
-        raise ApiError("conflict", f"asset {asset.id} is used by renders that have not finished ({shown}); "
-                       "cancel them or wait until they end", renders=busy)
+        raise ApiError(
+            "conflict",
+            f"asset {asset.id} is used by renders that have not finished ({shown}); "
+            "cancel them or wait until they end",
+            renders=busy,
+        )
     keys = [k for k in (asset.storage_key, asset.thumbnail_key, asset.waveform_key) if k]
     record_asset_event(db, asset, _tags_of(db, [asset.id])[asset.id], "asset.deleted")
-    record_audit(db, workspace_id=asset.workspace_id, action="asset.deleted", resource_type="asset",
-                 resource_id=asset.id, details={"name": asset.name, "kind": asset.kind, "sha256": asset.sha256,
-                                                "size_bytes": asset.size_bytes}, **audit_actor(principal, request))
+    record_audit(
+        db,
+        workspace_id=asset.workspace_id,
+        action="asset.deleted",
+        resource_type="asset",
+        resource_id=asset.id,
+        details={
+            "name": asset.name,
+            "kind": asset.kind,
+            "sha256": asset.sha256,
+            "size_bytes": asset.size_bytes,
+        },
+        **audit_actor(principal, request),
+    )
     db.execute(delete(AssetTag).where(AssetTag.asset_id == asset.id))
     db.delete(asset)
     db.commit()
@@ -807,19 +998,36 @@ def _chunks(fh: Any, start: int, length: int) -> Iterator[bytes]:
             yield data
 
 
-@router.get("/v1/assets/{asset_id}/content", summary="Download the original bytes (HTTP Range supported)",
-            response_class=Response, operation_id="download_asset_content", responses=ex.DOWNLOAD_RESPONSES)
-@router.head("/v1/assets/{asset_id}/content", summary="The download's headers (size, type, ETag) without the bytes",
-             response_class=Response, operation_id="head_asset_content", responses=ex.DOWNLOAD_RESPONSES)
-def download(asset_id: str, request: Request, db: Session = Depends(get_db),
-             services: Services = Depends(get_services),
-             principal: Principal = Depends(require("assets:read"))) -> Response:
+@router.get(
+    "/v1/assets/{asset_id}/content",
+    summary="Download the original bytes (HTTP Range supported)",
+    response_class=Response,
+    operation_id="download_asset_content",
+    responses=ex.DOWNLOAD_RESPONSES,
+)
+@router.head(
+    "/v1/assets/{asset_id}/content",
+    summary="The download's headers (size, type, ETag) without the bytes",
+    response_class=Response,
+    operation_id="head_asset_content",
+    responses=ex.DOWNLOAD_RESPONSES,
+)
+def download(
+    asset_id: str,
+    request: Request,
+    db: Session = Depends(get_db),
+    services: Services = Depends(get_services),
+    principal: Principal = Depends(require("assets:read")),
+) -> Response:
     """One range per request (`bytes=a-b`, `bytes=a-`, `bytes=-n`) gets 206; several ranges get the
     whole file. `If-Range` and `If-None-Match` compare with the ETag, the content's sha256."""
     asset = _asset(db, principal, asset_id)
     etag = f'"{asset.sha256}"'
-    headers = {"Accept-Ranges": "bytes", "ETag": etag,
-               "Content-Disposition": content_disposition(_download_name(asset))}
+    headers = {
+        "Accept-Ranges": "bytes",
+        "ETag": etag,
+        "Content-Disposition": content_disposition(_download_name(asset)),
+    }
     if etag_matches(request.headers.get("if-none-match"), etag, weak=True):
         return Response(status_code=304, headers=headers)
     path = services.storage.local_path(asset.storage_key)
@@ -833,9 +1041,12 @@ def download(asset_id: str, request: Request, db: Session = Depends(get_db),
     wanted = parse_range(request.headers.get("range"), size) if if_range in (None, etag) else None
     if wanted == "unsatisfiable":
         fh.close()
-        raise ApiError("range-not-satisfiable", f"the range is outside the file of {size} bytes",
-                       headers={"Content-Range": f"bytes */{size}", **headers},
-                       errors=[{"header": "Range", "detail": f"the file has {size} bytes", "code": "unsatisfiable"}])
+        raise ApiError(
+            "range-not-satisfiable",
+            f"the range is outside the file of {size} bytes",
+            headers={"Content-Range": f"bytes */{size}", **headers},
+            errors=[{"header": "Range", "detail": f"the file has {size} bytes", "code": "unsatisfiable"}],
+        )
     status, start, length = 200, 0, size
     if wanted is not None:
         first, last = wanted
@@ -845,8 +1056,9 @@ def download(asset_id: str, request: Request, db: Session = Depends(get_db),
     if request.method == "HEAD":
         fh.close()
         return Response(status_code=status, headers=headers, media_type=asset.content_type)
-    return StreamingResponse(_chunks(fh, start, length), status_code=status, headers=headers,
-                             media_type=asset.content_type)
+    return StreamingResponse(
+        _chunks(fh, start, length), status_code=status, headers=headers, media_type=asset.content_type
+    )
 
 
 def _preview(db: Session, services: Services, principal: Principal, asset_id: str, which: str) -> Response:
@@ -862,15 +1074,31 @@ def _preview(db: Session, services: Services, principal: Principal, asset_id: st
     return Response(data, media_type="image/png", headers={"ETag": etag})
 
 
-@router.get("/v1/assets/{asset_id}/thumbnail", summary="The asset's thumbnail (PNG)", response_class=Response,
-            responses=ex.THUMBNAIL_RESPONSES)
-def thumbnail(asset_id: str, db: Session = Depends(get_db), services: Services = Depends(get_services),
-              principal: Principal = Depends(require("assets:read"))) -> Response:
+@router.get(
+    "/v1/assets/{asset_id}/thumbnail",
+    summary="The asset's thumbnail (PNG)",
+    response_class=Response,
+    responses=ex.THUMBNAIL_RESPONSES,
+)
+def thumbnail(
+    asset_id: str,
+    db: Session = Depends(get_db),
+    services: Services = Depends(get_services),
+    principal: Principal = Depends(require("assets:read")),
+) -> Response:
     return _preview(db, services, principal, asset_id, "thumbnail")
 
 
-@router.get("/v1/assets/{asset_id}/waveform", summary="An audio asset's waveform (PNG)", response_class=Response,
-            responses=ex.WAVEFORM_RESPONSES)
-def waveform(asset_id: str, db: Session = Depends(get_db), services: Services = Depends(get_services),
-             principal: Principal = Depends(require("assets:read"))) -> Response:
+@router.get(
+    "/v1/assets/{asset_id}/waveform",
+    summary="An audio asset's waveform (PNG)",
+    response_class=Response,
+    responses=ex.WAVEFORM_RESPONSES,
+)
+def waveform(
+    asset_id: str,
+    db: Session = Depends(get_db),
+    services: Services = Depends(get_services),
+    principal: Principal = Depends(require("assets:read")),
+) -> Response:
     return _preview(db, services, principal, asset_id, "waveform")

@@ -29,21 +29,31 @@ _ACTION = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+)*(\.\*)?$")
 
 
 def audit_json(entry: AuditEntry) -> dict[str, Any]:
-    return {"id": entry.id, "object": "audit_entry", "action": entry.action,
-            "actor": {"type": entry.actor_type, "id": entry.actor_id},
-            "resource": {"type": entry.resource_type, "id": entry.resource_id},
-            "details": entry.details, "request_id": entry.request_id, "created_at": entry.created_at}
+    return {
+        "id": entry.id,
+        "object": "audit_entry",
+        "action": entry.action,
+        "actor": {"type": entry.actor_type, "id": entry.actor_id},
+        "resource": {"type": entry.resource_type, "id": entry.resource_id},
+        "details": entry.details,
+        "request_id": entry.request_id,
+        "created_at": entry.created_at,
+    }
 
 
-@router.get("/v1/audit", summary="List the audit log, newest first (admins only)",
-            responses=exe.LIST_AUDIT_RESPONSES)
+@router.get(
+    "/v1/audit", summary="List the audit log, newest first (admins only)", responses=exe.LIST_AUDIT_RESPONSES
+)
 def list_audit(
     request: Request,
     response: Response,
-    action: Annotated[str | None, Query(max_length=64, description="An action (`key.revoked`) or a prefix "
-                                                                   "(`key.*`).")] = None,
+    action: Annotated[
+        str | None, Query(max_length=64, description="An action (`key.revoked`) or a prefix (`key.*`).")
+    ] = None,
     resource_id: Annotated[str | None, Query(max_length=40)] = None,
-    actor_id: Annotated[str | None, Query(max_length=40, description="The key or OAuth client that acted.")] = None,
+    actor_id: Annotated[
+        str | None, Query(max_length=40, description="The key or OAuth client that acted.")
+    ] = None,
     created_gte: CreatedGte = None,
     created_lt: CreatedLt = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
@@ -61,16 +71,42 @@ def list_audit(
     query = created_between(query, AuditEntry.created_at, created_gte, created_lt)
     if action is not None:
         if not _ACTION.match(action):
-            raise ApiError("validation-error", f"not an action or prefix: {action!r}", errors=[
-                {"parameter": "action", "code": "invalid", "detail": "an action like `key.revoked` or `key.*`"}])
-        query = query.where(AuditEntry.action.startswith(action[:-1], autoescape=True) if action.endswith(".*")
-                            else AuditEntry.action == action)
+            raise ApiError(
+                "validation-error",
+                f"not an action or prefix: {action!r}",
+                errors=[
+                    {
+                        "parameter": "action",
+                        "code": "invalid",
+                        "detail": "an action like `key.revoked` or `key.*`",
+                    }
+                ],
+            )
+        query = query.where(
+            AuditEntry.action.startswith(action[:-1], autoescape=True)
+            if action.endswith(".*")
+            else AuditEntry.action == action
+        )
     if resource_id is not None:
         query = query.where(AuditEntry.resource_id == resource_id)
     if actor_id is not None:
         query = query.where(AuditEntry.actor_id == actor_id)
-    filters = {"action": action, "resource_id": resource_id, "actor_id": actor_id,
-               "created_gte": json_ready(created_gte), "created_lt": json_ready(created_lt)}
-    rows, nxt = page(request, response, query, AuditEntry, key=services.secrets.cursor_key, limit=limit,
-                     cursor=cursor, filters=filters, db=db)
+    filters = {
+        "action": action,
+        "resource_id": resource_id,
+        "actor_id": actor_id,
+        "created_gte": json_ready(created_gte),
+        "created_lt": json_ready(created_lt),
+    }
+    rows, nxt = page(
+        request,
+        response,
+        query,
+        AuditEntry,
+        key=services.secrets.cursor_key,
+        limit=limit,
+        cursor=cursor,
+        filters=filters,
+        db=db,
+    )
     return list_body(request, [audit_json(e) for e in rows], nxt)

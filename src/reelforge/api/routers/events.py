@@ -67,9 +67,15 @@ TERMINAL_STATES = ("succeeded", "failed", "cancelled")
 _TYPE = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+)*(\.\*)?$|^\*$")
 _SSE_HEADERS = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
 
-TypeFilter = Annotated[list[str] | None, Query(
-    alias="type", description="An event type (`render.succeeded`) or a prefix (`render.*`); repeat it for several "
-                              "(any may match).", max_length=20)]
+TypeFilter = Annotated[
+    list[str] | None,
+    Query(
+        alias="type",
+        description="An event type (`render.succeeded`) or a prefix (`render.*`); repeat it for several "
+        "(any may match).",
+        max_length=20,
+    ),
+]
 
 
 # ------------------------------------------------------------------ filters
@@ -82,13 +88,23 @@ def _type_filter(types: list[str] | None) -> tuple[list[str], ColumnElement[bool
     wanted = sorted({t.strip() for t in types})
     bad = [t for t in wanted if not _TYPE.match(t)]
     if bad:
-        raise ApiError("validation-error", f"not an event type or prefix: {bad[0]!r}", errors=[
-            {"parameter": "type", "code": "invalid", "detail": "an event type like `render.succeeded`, a prefix "
-                                                               "like `render.*`, or `*`"}])
+        raise ApiError(
+            "validation-error",
+            f"not an event type or prefix: {bad[0]!r}",
+            errors=[
+                {
+                    "parameter": "type",
+                    "code": "invalid",
+                    "detail": "an event type like `render.succeeded`, a prefix like `render.*`, or `*`",
+                }
+            ],
+        )
     if "*" in wanted:
         return wanted, None
-    conditions = [Event.type.startswith(t[:-1], autoescape=True) if t.endswith(".*") else Event.type == t
-                  for t in wanted]
+    conditions = [
+        Event.type.startswith(t[:-1], autoescape=True) if t.endswith(".*") else Event.type == t
+        for t in wanted
+    ]
     return wanted, or_(*conditions)
 
 
@@ -110,16 +126,22 @@ def _event(db: Session, principal: Principal, event_id: str) -> Event:
 # ------------------------------------------------------------------ list and get
 
 
-@router.get("/v1/events", summary="List events, newest first, with filters", responses=exe.LIST_EVENTS_RESPONSES)
+@router.get(
+    "/v1/events", summary="List events, newest first, with filters", responses=exe.LIST_EVENTS_RESPONSES
+)
 def list_events(
     request: Request,
     response: Response,
     types: TypeFilter = None,
-    resource_id: Annotated[str | None, Query(max_length=40, description="Only this resource's events.")] = None,
+    resource_id: Annotated[
+        str | None, Query(max_length=40, description="Only this resource's events.")
+    ] = None,
     created_gte: CreatedGte = None,
     created_lt: CreatedLt = None,
-    order: Annotated[Literal["desc", "asc"], Query(description="`desc` (newest first, the default) or `asc` "
-                                                                "(oldest first, for catching up).")] = "desc",
+    order: Annotated[
+        Literal["desc", "asc"],
+        Query(description="`desc` (newest first, the default) or `asc` (oldest first, for catching up)."),
+    ] = "desc",
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: str | None = None,
     db: Session = Depends(get_db),
@@ -133,18 +155,37 @@ def list_events(
     (a project without its edit). Filters combine: `type` (exact or a `prefix.*`, repeatable), `resource_id`,
     `created[gte]`, `created[lt]`. Pages follow the event sequence, so no event is skipped or
     repeated between pages."""
-    query: Select[Event] = created_between(select(Event).where(Event.workspace_id == principal.workspace_id),
-                                           Event.created_at, created_gte, created_lt)
+    query: Select[Event] = created_between(
+        select(Event).where(Event.workspace_id == principal.workspace_id),
+        Event.created_at,
+        created_gte,
+        created_lt,
+    )
     wanted, type_condition = _type_filter(types)
     if type_condition is not None:
         query = query.where(type_condition)
     if resource_id is not None:
         query = query.where(Event.resource_id == resource_id)
-    filters = {"type": wanted or None, "resource_id": resource_id, "order": order,
-               "created_gte": json_ready(created_gte), "created_lt": json_ready(created_lt)}
-    rows, next_cursor = page_by_number(request, response, query, Event.seq, stamp=Event.created_at,
-                                       key=services.secrets.cursor_key, limit=limit, cursor=cursor,
-                                       filters=filters, db=db, ascending=order == "asc")
+    filters = {
+        "type": wanted or None,
+        "resource_id": resource_id,
+        "order": order,
+        "created_gte": json_ready(created_gte),
+        "created_lt": json_ready(created_lt),
+    }
+    rows, next_cursor = page_by_number(
+        request,
+        response,
+        query,
+        Event.seq,
+        stamp=Event.created_at,
+        key=services.secrets.cursor_key,
+        limit=limit,
+        cursor=cursor,
+        filters=filters,
+        db=db,
+        ascending=order == "asc",
+    )
     return list_body(request, [event_json(e) for e in rows], next_cursor)
 
 
@@ -196,7 +237,9 @@ async def _still_allowed(services: Services, token: str, principal: Principal, s
 
 
 def _sse(event: str, data: Any, event_id: str | None = None) -> ServerSentEvent:
-    return ServerSentEvent(json.dumps(json_ready(data), separators=(",", ":")), event=event, id=event_id, sep="\n")
+    return ServerSentEvent(
+        json.dumps(json_ready(data), separators=(",", ":")), event=event, id=event_id, sep="\n"
+    )
 
 
 # ------------------------------------------------------------------ the workspace stream
@@ -219,9 +262,12 @@ class _Tail:
         self.gaps = {seq: since for seq, since in self.gaps.items() if now - since < GAP_GRACE_SECONDS}
         gap_condition = Event.seq.in_(list(self.gaps)) if self.gaps else false()
         with self.services.sessions() as db:
-            heads = db.execute(select(Event.seq, Event.workspace_id, Event.type)
-                               .where(or_(Event.seq > self.last, gap_condition))
-                               .order_by(Event.seq).limit(BATCH)).all()
+            heads = db.execute(
+                select(Event.seq, Event.workspace_id, Event.type)
+                .where(or_(Event.seq > self.last, gap_condition))
+                .order_by(Event.seq)
+                .limit(BATCH)
+            ).all()
             self.more = len(heads) == BATCH
             if not heads:
                 return []
@@ -250,23 +296,41 @@ class _Tail:
             if re.fullmatch(r"[0-9]{1,18}", last_event_id):
                 self.last = int(last_event_id)
                 return
-            seq = db.scalar(select(Event.seq).where(Event.id == last_event_id,
-                                                     Event.workspace_id == self.workspace_id))
+            seq = db.scalar(
+                select(Event.seq).where(Event.id == last_event_id, Event.workspace_id == self.workspace_id)
+            )
         if seq is None:
-            raise ApiError("validation-error", f"Last-Event-ID {last_event_id!r} is no event of this workspace",
-                           errors=[{"header": "Last-Event-ID", "code": "unknown",
-                                    "detail": "an event id (evt_…) or sequence number this stream sent"}])
+            raise ApiError(
+                "validation-error",
+                f"Last-Event-ID {last_event_id!r} is no event of this workspace",
+                errors=[
+                    {
+                        "header": "Last-Event-ID",
+                        "code": "unknown",
+                        "detail": "an event id (evt_…) or sequence number this stream sent",
+                    }
+                ],
+            )
         self.last = int(seq)
 
 
-@router.get("/v1/events/stream", summary="Follow the workspace's events as they happen (Server-Sent Events)",
-            response_class=EventSourceResponse, responses=exe.STREAM_EVENTS_RESPONSES)
+@router.get(
+    "/v1/events/stream",
+    summary="Follow the workspace's events as they happen (Server-Sent Events)",
+    response_class=EventSourceResponse,
+    responses=exe.STREAM_EVENTS_RESPONSES,
+)
 async def stream_events(
     request: Request,
     types: TypeFilter = None,
-    last_event_id: Annotated[str | None, Header(alias="Last-Event-ID", max_length=64,
-                                                description="Resume after this event (sent by EventSource on "
-                                                            "reconnect).")] = None,
+    last_event_id: Annotated[
+        str | None,
+        Header(
+            alias="Last-Event-ID",
+            max_length=64,
+            description="Resume after this event (sent by EventSource on reconnect).",
+        ),
+    ] = None,
     services: Services = Depends(get_services),
     principal: Principal = Depends(require("events:read")),
 ) -> EventSourceResponse:
@@ -303,8 +367,9 @@ async def stream_events(
 
 
 @router.get("/v1/events/{event_id}", summary="Get an event", responses=exe.GET_EVENT_RESPONSES)
-def get_event(event_id: str, db: Session = Depends(get_db),
-              principal: Principal = Depends(require("events:read"))) -> dict[str, Any]:
+def get_event(
+    event_id: str, db: Session = Depends(get_db), principal: Principal = Depends(require("events:read"))
+) -> dict[str, Any]:
     return event_json(_event(db, principal, event_id))
 
 
@@ -321,11 +386,19 @@ def _render_snapshot(services: Services, workspace_id: str, render_id: str) -> d
         return body
 
 
-@router.get("/v1/renders/{render_id}/progress", tags=["renders"],
-            summary="Follow a render's state, progress and ETA until it ends (Server-Sent Events)",
-            response_class=EventSourceResponse, responses=exe.RENDER_PROGRESS_RESPONSES)
-async def render_progress(render_id: str, request: Request, services: Services = Depends(get_services),
-                          principal: Principal = Depends(require("renders:read"))) -> EventSourceResponse:
+@router.get(
+    "/v1/renders/{render_id}/progress",
+    tags=["renders"],
+    summary="Follow a render's state, progress and ETA until it ends (Server-Sent Events)",
+    response_class=EventSourceResponse,
+    responses=exe.RENDER_PROGRESS_RESPONSES,
+)
+async def render_progress(
+    render_id: str,
+    request: Request,
+    services: Services = Depends(get_services),
+    principal: Principal = Depends(require("renders:read")),
+) -> EventSourceResponse:
     """A `text/event-stream` of the render as `GET /v1/renders/{id}` shows it: first its current
     state (`event: state`), then a message whenever it changes: `event: state` when `state`
     changes, `event: progress` when only `progress`, `eta_seconds` or the like do (at most about

@@ -73,19 +73,40 @@ class RevisionRestore(BaseModel):
 
 
 def revision_json(revision: ProjectRevision) -> dict[str, Any]:
-    return {"object": "project_revision", "project": revision.project_id, "number": revision.number,
-            "edit": revision.edit, "message": revision.message, "created_at": revision.created_at}
+    return {
+        "object": "project_revision",
+        "project": revision.project_id,
+        "number": revision.number,
+        "edit": revision.edit,
+        "message": revision.message,
+        "created_at": revision.created_at,
+    }
 
 
-def _updated(db: Session, project: Project, number: int, name: str | None, at: datetime, message: str) -> None:
-    record_project_event(db, project, "project.updated", revision=number, name=name, updated_at=at,
-                         message=message)
+def _updated(
+    db: Session, project: Project, number: int, name: str | None, at: datetime, message: str
+) -> None:
+    record_project_event(
+        db, project, "project.updated", revision=number, name=name, updated_at=at, message=message
+    )
 
 
 PROJECTS: Versioned[Project, ProjectRevision] = Versioned(
-    Project, ProjectRevision, counter="revision", owner="project_id", content="edit", id_prefix="prj",
-    version_prefix="rev", what="project", unit="revision", versions_list="revisions", owner_filter="project",
-    show=project_json, show_version=revision_json, on_update=_updated)
+    Project,
+    ProjectRevision,
+    counter="revision",
+    owner="project_id",
+    content="edit",
+    id_prefix="prj",
+    version_prefix="rev",
+    what="project",
+    unit="revision",
+    versions_list="revisions",
+    owner_filter="project",
+    show=project_json,
+    show_version=revision_json,
+    on_update=_updated,
+)
 
 
 # ---------------------------------------------------------------- JSON Patch
@@ -111,7 +132,10 @@ def apply_patch(document: dict[str, Any], ops: Sequence[dict[str, Any]]) -> Any:
         try:
             doc = jsonpatch.JsonPatch([op]).apply(doc, in_place=True)
         except jsonpatch.JsonPatchTestFailed:
-            detail, code = f"`test` failed: the value at {op.get('path')!r} is not the one given", "patch_test_failed"
+            detail, code = (
+                f"`test` failed: the value at {op.get('path')!r} is not the one given",
+                "patch_test_failed",
+            )
         except jsonpatch.InvalidJsonPatch as exc:
             detail, code = f"not a valid operation: {_reason(exc)}", "patch_invalid_operation"
         except (jsonpatch.JsonPatchConflict, jsonpointer.JsonPointerException) as exc:
@@ -121,8 +145,11 @@ def apply_patch(document: dict[str, Any], ops: Sequence[dict[str, Any]]) -> Any:
             detail, code = f"cannot apply this operation: {_reason(exc)}", "patch_conflict"
         else:
             continue
-        raise ApiError("validation-error", f"operation {index} of the patch cannot be applied; nothing was changed",
-                       errors=[{"pointer": f"#/{index}", "detail": detail, "code": code}])
+        raise ApiError(
+            "validation-error",
+            f"operation {index} of the patch cannot be applied; nothing was changed",
+            errors=[{"pointer": f"#/{index}", "detail": detail, "code": code}],
+        )
     return doc
 
 
@@ -136,11 +163,18 @@ async def json_patch_body(request: Request) -> list[dict[str, Any]]:
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type != JSON_PATCH:
         hint = "; to replace the whole edit use PUT" if media_type == "application/json" else ""
-        raise ApiError("unsupported-media-type",
-                       f"send a JSON Patch (RFC 6902) as Content-Type: {JSON_PATCH}{hint}",
-                       errors=[{"header": "Content-Type", "detail": f"expected {JSON_PATCH}",
-                                "code": "unsupported_media_type"}],
-                       headers={"Accept-Patch": JSON_PATCH})
+        raise ApiError(
+            "unsupported-media-type",
+            f"send a JSON Patch (RFC 6902) as Content-Type: {JSON_PATCH}{hint}",
+            errors=[
+                {
+                    "header": "Content-Type",
+                    "detail": f"expected {JSON_PATCH}",
+                    "code": "unsupported_media_type",
+                }
+            ],
+            headers={"Accept-Patch": JSON_PATCH},
+        )
     too_large = ApiError("content-too-large", f"a patch may be at most {MAX_PATCH_BYTES} bytes")
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > MAX_PATCH_BYTES:
@@ -155,34 +189,60 @@ async def json_patch_body(request: Request) -> list[dict[str, Any]]:
     try:
         ops = json.loads(b"".join(chunks), parse_constant=_reject_constant)
     except (ValueError, RecursionError) as exc:
-        raise ApiError("invalid-json", "the body is not valid JSON",
-                       errors=[{"pointer": "#", "detail": str(exc)[:300], "code": "json_invalid"}]) from None
+        raise ApiError(
+            "invalid-json",
+            "the body is not valid JSON",
+            errors=[{"pointer": "#", "detail": str(exc)[:300], "code": "json_invalid"}],
+        ) from None
     if not isinstance(ops, list) or not ops:
-        raise ApiError("validation-error", "a JSON Patch is a non-empty array of operations",
-                       errors=[{"pointer": "#", "detail": "expected an array of operations such as "
-                                '[{"op": "replace", "path": "/timeline/background", "value": "#101010"}]',
-                                "code": "invalid_patch"}])
+        raise ApiError(
+            "validation-error",
+            "a JSON Patch is a non-empty array of operations",
+            errors=[
+                {
+                    "pointer": "#",
+                    "detail": "expected an array of operations such as "
+                    '[{"op": "replace", "path": "/timeline/background", "value": "#101010"}]',
+                    "code": "invalid_patch",
+                }
+            ],
+        )
     if len(ops) > MAX_PATCH_OPS:
-        raise ApiError("validation-error", f"a patch may have at most {MAX_PATCH_OPS} operations",
-                       errors=[{"pointer": "#", "detail": "too many operations", "code": "too_long"}])
+        raise ApiError(
+            "validation-error",
+            f"a patch may have at most {MAX_PATCH_OPS} operations",
+            errors=[{"pointer": "#", "detail": "too many operations", "code": "too_long"}],
+        )
     bad = [i for i, op in enumerate(ops) if not isinstance(op, dict)]
     if bad:
-        raise ApiError("validation-error", "every operation is an object with `op` and `path`",
-                       errors=[{"pointer": f"#/{i}", "detail": "an operation is a JSON object",
-                                "code": "invalid_patch"} for i in bad])
+        raise ApiError(
+            "validation-error",
+            "every operation is an object with `op` and `path`",
+            errors=[
+                {"pointer": f"#/{i}", "detail": "an operation is a JSON object", "code": "invalid_patch"}
+                for i in bad
+            ],
+        )
     return ops
 
 
 # ---------------------------------------------------------------- routes
 
 
-@router.post("/v1/projects", status_code=201, summary="Create a project from an edit (revision 1)",
-             responses=ex.CREATE_PROJECT_RESPONSES)
-def create_project(body: Annotated[ProjectCreate, Body(openapi_examples=ex.CREATE_PROJECT_BODY)],
-                   response: Response, db: Session = Depends(get_db),
-                   services: Services = Depends(get_services),
-                   principal: Principal = Depends(require("projects:write")),
-                   idem: Idempotency = Depends(idempotency)) -> dict[str, Any]:
+@router.post(
+    "/v1/projects",
+    status_code=201,
+    summary="Create a project from an edit (revision 1)",
+    responses=ex.CREATE_PROJECT_RESPONSES,
+)
+def create_project(
+    body: Annotated[ProjectCreate, Body(openapi_examples=ex.CREATE_PROJECT_BODY)],
+    response: Response,
+    db: Session = Depends(get_db),
+    services: Services = Depends(get_services),
+    principal: Principal = Depends(require("projects:write")),
+    idem: Idempotency = Depends(idempotency),
+) -> dict[str, Any]:
     """The edit is validated as a render would be: the edit language's rules, and every file it
     names must be an asset id of this workspace of a fitting kind. Problems come back together
     as 422 `edit-invalid`, each with a pointer into the body."""
@@ -198,22 +258,47 @@ def create_project(body: Annotated[ProjectCreate, Body(openapi_examples=ex.CREAT
 
 @router.get("/v1/projects", summary="List projects, newest first", responses=ex.LIST_PROJECTS_RESPONSES)
 def list_projects(
-    request: Request, response: Response,
+    request: Request,
+    response: Response,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: str | None = None,
-    name: Annotated[str | None, Query(min_length=1, max_length=200,
-                                      description="Projects whose name contains this text (case-insensitive)")] = None,
-    db: Session = Depends(get_db), services: Services = Depends(get_services),
+    name: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=200,
+            description="Projects whose name contains this text (case-insensitive)",
+        ),
+    ] = None,
+    db: Session = Depends(get_db),
+    services: Services = Depends(get_services),
     principal: Principal = Depends(require("projects:read")),
 ) -> dict[str, Any]:
-    return PROJECTS.list_current(request, response, db, principal.workspace_id, key=services.secrets.cursor_key,
-                                 limit=limit, cursor=cursor, filters={"name": name}, name=name)
+    return PROJECTS.list_current(
+        request,
+        response,
+        db,
+        principal.workspace_id,
+        key=services.secrets.cursor_key,
+        limit=limit,
+        cursor=cursor,
+        filters={"name": name},
+        name=name,
+    )
 
 
-@router.get("/v1/projects/{project_id}", summary="Get a project with its current edit",
-            responses=ex.GET_PROJECT_RESPONSES)
-def get_project(project_id: str, request: Request, response: Response, db: Session = Depends(get_db),
-                principal: Principal = Depends(require("projects:read"))) -> Any:
+@router.get(
+    "/v1/projects/{project_id}",
+    summary="Get a project with its current edit",
+    responses=ex.GET_PROJECT_RESPONSES,
+)
+def get_project(
+    project_id: str,
+    request: Request,
+    response: Response,
+    db: Session = Depends(get_db),
+    principal: Principal = Depends(require("projects:read")),
+) -> Any:
     project, current = PROJECTS.current(db, principal.workspace_id, project_id)
     not_modified = PROJECTS.not_modified(request, project)
     if not_modified is not None:
@@ -222,12 +307,19 @@ def get_project(project_id: str, request: Request, response: Response, db: Sessi
     return PROJECTS.respond(response, project, current.edit)
 
 
-@router.put("/v1/projects/{project_id}", summary="Replace a project's edit (a new revision; needs If-Match)",
-            responses=ex.REPLACE_PROJECT_RESPONSES)
-def replace_project(project_id: str,
-                    body: Annotated[ProjectReplace, Body(openapi_examples=ex.REPLACE_PROJECT_BODY)],
-                    request: Request, response: Response, db: Session = Depends(get_db),
-                    principal: Principal = Depends(require("projects:write"))) -> dict[str, Any]:
+@router.put(
+    "/v1/projects/{project_id}",
+    summary="Replace a project's edit (a new revision; needs If-Match)",
+    responses=ex.REPLACE_PROJECT_RESPONSES,
+)
+def replace_project(
+    project_id: str,
+    body: Annotated[ProjectReplace, Body(openapi_examples=ex.REPLACE_PROJECT_BODY)],
+    request: Request,
+    response: Response,
+    db: Session = Depends(get_db),
+    principal: Principal = Depends(require("projects:write")),
+) -> dict[str, Any]:
     """`If-Match` must be the project's current ETag (from GET): 428 without it, 412 when
     someone changed the project since; `If-Match: *` overwrites whatever is there."""
 
@@ -239,13 +331,20 @@ def replace_project(project_id: str,
     return PROJECTS.respond(response, project, edit)
 
 
-@router.patch("/v1/projects/{project_id}", openapi_extra=ex.PATCH_PROJECT_OPENAPI,
-              summary="Change a project's edit with a JSON Patch (RFC 6902; a new revision; needs If-Match)",
-              responses=ex.PATCH_PROJECT_RESPONSES)
+@router.patch(
+    "/v1/projects/{project_id}",
+    openapi_extra=ex.PATCH_PROJECT_OPENAPI,
+    summary="Change a project's edit with a JSON Patch (RFC 6902; a new revision; needs If-Match)",
+    responses=ex.PATCH_PROJECT_RESPONSES,
+)
 def patch_project(
-    project_id: str, request: Request, response: Response,
-    message: Annotated[str | None, Query(max_length=500, description="The revision's message "
-                                         "(default: a summary of the operations)")] = None,
+    project_id: str,
+    request: Request,
+    response: Response,
+    message: Annotated[
+        str | None,
+        Query(max_length=500, description="The revision's message (default: a summary of the operations)"),
+    ] = None,
     db: Session = Depends(get_db),
     principal: Principal = Depends(require("projects:write")),
     ops: list[dict[str, Any]] = Depends(json_patch_body),
@@ -266,18 +365,31 @@ def patch_project(
     return PROJECTS.respond(response, project, edit)
 
 
-@router.delete("/v1/projects/{project_id}", status_code=204,
-               summary="Delete a project and its revisions (If-Match optional)",
-               responses=ex.DELETE_PROJECT_RESPONSES)
-def delete_project(project_id: str, request: Request, db: Session = Depends(get_db),
-                   principal: Principal = Depends(require("projects:write"))) -> Response:
+@router.delete(
+    "/v1/projects/{project_id}",
+    status_code=204,
+    summary="Delete a project and its revisions (If-Match optional)",
+    responses=ex.DELETE_PROJECT_RESPONSES,
+)
+def delete_project(
+    project_id: str,
+    request: Request,
+    db: Session = Depends(get_db),
+    principal: Principal = Depends(require("projects:write")),
+) -> Response:
     project, _ = PROJECTS.current(db, principal.workspace_id, project_id)
     PROJECTS.delete(request, db, project)
     # Revisions go with it (ON DELETE CASCADE); renders keep their own copy of the edit.
     record_project_event(db, project, "project.deleted")
-    record_audit(db, workspace_id=project.workspace_id, action="project.deleted", resource_type="project",
-                 resource_id=project.id, details={"name": project.name, "revision": project.revision},
-                 **audit_actor(principal, request))
+    record_audit(
+        db,
+        workspace_id=project.workspace_id,
+        action="project.deleted",
+        resource_type="project",
+        resource_id=project.id,
+        details={"name": project.name, "revision": project.revision},
+        **audit_actor(principal, request),
+    )
     db.commit()
     return Response(status_code=204)
 
@@ -285,33 +397,57 @@ def delete_project(project_id: str, request: Request, db: Session = Depends(get_
 # ---------------------------------------------------------------- revisions
 
 
-@router.get("/v1/projects/{project_id}/revisions", summary="List a project's revisions, newest first",
-            responses=ex.LIST_REVISIONS_RESPONSES)
-def list_revisions(project_id: str, request: Request, response: Response,
-                   limit: Annotated[int, Query(ge=1, le=100)] = 20, cursor: str | None = None,
-                   db: Session = Depends(get_db), services: Services = Depends(get_services),
-                   principal: Principal = Depends(require("projects:read"))) -> dict[str, Any]:
+@router.get(
+    "/v1/projects/{project_id}/revisions",
+    summary="List a project's revisions, newest first",
+    responses=ex.LIST_REVISIONS_RESPONSES,
+)
+def list_revisions(
+    project_id: str,
+    request: Request,
+    response: Response,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: str | None = None,
+    db: Session = Depends(get_db),
+    services: Services = Depends(get_services),
+    principal: Principal = Depends(require("projects:read")),
+) -> dict[str, Any]:
     project, _ = PROJECTS.current(db, principal.workspace_id, project_id)
-    return PROJECTS.list_versions(request, response, db, project, key=services.secrets.cursor_key, limit=limit,
-                                  cursor=cursor)
+    return PROJECTS.list_versions(
+        request, response, db, project, key=services.secrets.cursor_key, limit=limit, cursor=cursor
+    )
 
 
-@router.get("/v1/projects/{project_id}/revisions/{number}", summary="Get one revision of a project",
-            responses=ex.GET_REVISION_RESPONSES)
-def get_revision(project_id: str, number: int, db: Session = Depends(get_db),
-                 principal: Principal = Depends(require("projects:read"))) -> dict[str, Any]:
+@router.get(
+    "/v1/projects/{project_id}/revisions/{number}",
+    summary="Get one revision of a project",
+    responses=ex.GET_REVISION_RESPONSES,
+)
+def get_revision(
+    project_id: str,
+    number: int,
+    db: Session = Depends(get_db),
+    principal: Principal = Depends(require("projects:read")),
+) -> dict[str, Any]:
     project, _ = PROJECTS.current(db, principal.workspace_id, project_id)
     return revision_json(PROJECTS.version(db, project, number))
 
 
-@router.post("/v1/projects/{project_id}/revisions/{number}/restore",
-             summary="Make an old revision's edit current again (a new revision; needs If-Match)",
-             responses=ex.RESTORE_RESPONSES)
-def restore_revision(project_id: str, number: int, request: Request, response: Response,
-                     body: Annotated[RevisionRestore | None, Body(openapi_examples=ex.RESTORE_BODY)] = None,
-                     db: Session = Depends(get_db),
-                     principal: Principal = Depends(require("projects:write")),
-                     idem: Idempotency = Depends(idempotency)) -> dict[str, Any]:
+@router.post(
+    "/v1/projects/{project_id}/revisions/{number}/restore",
+    summary="Make an old revision's edit current again (a new revision; needs If-Match)",
+    responses=ex.RESTORE_RESPONSES,
+)
+def restore_revision(
+    project_id: str,
+    number: int,
+    request: Request,
+    response: Response,
+    body: Annotated[RevisionRestore | None, Body(openapi_examples=ex.RESTORE_BODY)] = None,
+    db: Session = Depends(get_db),
+    principal: Principal = Depends(require("projects:write")),
+    idem: Idempotency = Depends(idempotency),
+) -> dict[str, Any]:
     """The old revision's edit is checked again (an asset it names may be gone) and becomes a
     new revision; the history is never rewritten."""
 
@@ -319,6 +455,14 @@ def restore_revision(project_id: str, number: int, request: Request, response: R
         # The current edit must stay renderable. Pointers are into the restored edit.
         validate_service_edit(edit, db, principal.workspace_id, pointer_prefix="")
 
-    project, edit = PROJECTS.restore(request, db, idem, principal.workspace_id, project_id, number,
-                                     body.message if body is not None else None, check)
+    project, edit = PROJECTS.restore(
+        request,
+        db,
+        idem,
+        principal.workspace_id,
+        project_id,
+        number,
+        body.message if body is not None else None,
+        check,
+    )
     return PROJECTS.respond(response, project, edit)

@@ -64,8 +64,9 @@ MAX_METADATA_BYTES = 16 * 1024
 class RenderCreate(BaseModel):
     """Give ``project_id`` (optionally a ``revision``; default the current one) or an inline ``edit``."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={
-        "examples": [ex.RENDER_FROM_PROJECT, ex.RENDER_INLINE]})
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [ex.RENDER_FROM_PROJECT, ex.RENDER_INLINE]}
+    )
     project_id: str | None = Field(None, max_length=40)
     revision: int | None = Field(None, ge=1)
     edit: dict[str, Any] | None = None
@@ -78,6 +79,7 @@ class RenderCreate(BaseModel):
 # ------------------------------------------------------------------ representation
 # render_json and output_assets live in reelforge.representations: the worker records the same
 # representation in its events.
+
 
 def _one_json(db: Session, render: Render) -> dict[str, Any]:
     return render_json(render, output_assets(db, [render]), queue_positions(db, [render]).get(render.id))
@@ -123,17 +125,33 @@ _JSON_INDEXES = tuple(_READ_FIELDS.index(c) for c in _JSON_FIELDS)
 _RENDER_COLUMNS = (
     *(raw_json_column(_RENDERS[c]) if c in _JSON_FIELDS else _RENDERS[c] for c in _READ_FIELDS),
     # queue_positions() of jobs.worker as a subquery, so a read is one round trip.
-    case((_RENDERS.state == "queued", select(func.count() + 1).where(
-        _QUEUED.c.state == "queued", _QUEUED.c.workspace_id == _RENDERS.workspace_id,
-        or_(_QUEUED.c.seq < _RENDERS.seq, (_QUEUED.c.seq == _RENDERS.seq) & (_QUEUED.c.id < _RENDERS.id)))
-        .scalar_subquery()), else_=None).label("queue_position"),
+    case(
+        (
+            _RENDERS.state == "queued",
+            select(func.count() + 1)
+            .where(
+                _QUEUED.c.state == "queued",
+                _QUEUED.c.workspace_id == _RENDERS.workspace_id,
+                or_(
+                    _QUEUED.c.seq < _RENDERS.seq,
+                    (_QUEUED.c.seq == _RENDERS.seq) & (_QUEUED.c.id < _RENDERS.id),
+                ),
+            )
+            .scalar_subquery(),
+        ),
+        else_=None,
+    ).label("queue_position"),
 )
-_READ_RENDER = PreparedSelect(select(*_RENDER_COLUMNS).where(_RENDERS.id == bindparam("id"),
-                                                             _RENDERS.workspace_id == bindparam("workspace_id")))
+_READ_RENDER = PreparedSelect(
+    select(*_RENDER_COLUMNS).where(
+        _RENDERS.id == bindparam("id"), _RENDERS.workspace_id == bindparam("workspace_id")
+    )
+)
 
 
-def _read_renders(conn: Connection, query: Select[Any] | PreparedSelect,
-                  params: dict[str, Any] | None = None) -> list[RenderRow]:
+def _read_renders(
+    conn: Connection, query: Select[Any] | PreparedSelect, params: dict[str, Any] | None = None
+) -> list[RenderRow]:
     """Rows of ``_RENDER_COLUMNS`` as :class:`RenderRow` (plain attributes, JSON decoded at once)."""
     return [RenderRow._make(r) for r in decode_json_fields(fetch_rows(conn, query, params), _JSON_INDEXES)]
 
@@ -144,6 +162,8 @@ def _outputs_of(conn: Connection, rows: list[RenderRow]) -> OutputAssets:
         return {}
     with Session(conn) as db:
         return output_assets(db, cast(list[Render], rows))
+
+
 """What the render resource shows, without the edit (which can be large), as plain rows."""
 
 
@@ -152,15 +172,23 @@ def _outputs_of(conn: Connection, rows: list[RenderRow]) -> OutputAssets:
 
 def _invalid(problems: list[dict[str, Any]], detail: str | None = None, **extra: Any) -> ApiError:
     count = len(problems)
-    return ApiError("validation-error", detail or f"{count} problem{'s' if count != 1 else ''} in the request",
-                    errors=problems, **extra)
+    return ApiError(
+        "validation-error",
+        detail or f"{count} problem{'s' if count != 1 else ''} in the request",
+        errors=problems,
+        **extra,
+    )
 
 
 def _plan_problems(exc: EditError, prefix: str) -> ApiError:
     count = len(exc.problems)
-    return ApiError("edit-invalid", f"{count} problem{'s' if count != 1 else ''} in the edit",
-                    errors=[{"pointer": "#" + prefix + p.pointer, "detail": p.message, "code": p.code}
-                            for p in exc.problems])
+    return ApiError(
+        "edit-invalid",
+        f"{count} problem{'s' if count != 1 else ''} in the edit",
+        errors=[
+            {"pointer": "#" + prefix + p.pointer, "detail": p.message, "code": p.code} for p in exc.problems
+        ],
+    )
 
 
 # Encode throughput in output pixels per second of x264 at the preset each quality picks, measured
@@ -188,7 +216,11 @@ def estimate_render_seconds(plan: RenderPlan, cores: int | None = None) -> float
         if output.format == "gif":
             rate = _GIF_PIXELS_PER_SECOND
         else:
-            rate = _PIXELS_PER_SECOND_2_CORES[output.quality] * _CODEC_FACTOR.get(output.codec or "", 1.0) * scale
+            rate = (
+                _PIXELS_PER_SECOND_2_CORES[output.quality]
+                * _CODEC_FACTOR.get(output.codec or "", 1.0)
+                * scale
+            )
         seconds += planned.width * planned.height * planned.frames / rate
         seconds += _STILL_SECONDS * sum(p is not None for p in (planned.poster, planned.thumbnail))
     return round(seconds, 1)
@@ -197,9 +229,15 @@ def estimate_render_seconds(plan: RenderPlan, cores: int | None = None) -> float
 def _planned_json(planned: PlannedOutput) -> dict[str, Any]:
     out = planned.output
     return {
-        "name": planned.path.name, "format": out.format, "width": planned.width, "height": planned.height,
-        "fps": float(planned.fps), "fps_exact": f"{planned.fps.numerator}/{planned.fps.denominator}",
-        "frames": planned.frames, "duration": round(float(planned.duration), 3), "quality": out.quality,
+        "name": planned.path.name,
+        "format": out.format,
+        "width": planned.width,
+        "height": planned.height,
+        "fps": float(planned.fps),
+        "fps_exact": f"{planned.fps.numerator}/{planned.fps.denominator}",
+        "frames": planned.frames,
+        "duration": round(float(planned.duration), 3),
+        "quality": out.quality,
         "audio": out.audio and out.is_video and out.format != "gif",
         "poster": planned.poster.name if planned.poster else None,
         "thumbnail": planned.thumbnail.name if planned.thumbnail else None,
@@ -211,53 +249,96 @@ def _dry_run(services: Services, workspace_id: str, edit: Edit, prefix: str) -> 
     resolver = AssetResolver(services.sessions, services.storage, workspace_id)
     with tempfile.TemporaryDirectory(dir=services.storage.temp_dir(), prefix="plan-") as tmp:
         try:
-            plan, _ = plan_edit(edit, resolver=resolver, out_dir=Path(tmp) / "out", work_dir=Path(tmp) / "work")
+            plan, _ = plan_edit(
+                edit, resolver=resolver, out_dir=Path(tmp) / "out", work_dir=Path(tmp) / "work"
+            )
         except EditError as exc:
             raise _plan_problems(exc, prefix) from None
     return {
-        "object": "render_plan", "valid": True, "duration": round(float(plan.duration), 3),
+        "object": "render_plan",
+        "valid": True,
+        "duration": round(float(plan.duration), 3),
         "outputs": [_planned_json(p) for p in plan.outputs],
         "estimated_render_seconds": estimate_render_seconds(plan),
         "estimate": "output pixels x frames at x264's rate for the quality, scaled by CPU cores; "
-                    "detailed footage takes about this long, flat graphics less",
+        "detailed footage takes about this long, flat graphics less",
     }
 
 
-def _source(body: RenderCreate, db: Session, principal: Principal) -> tuple[dict[str, Any], str | None, int | None, str]:
+def _source(
+    body: RenderCreate, db: Session, principal: Principal
+) -> tuple[dict[str, Any], str | None, int | None, str]:
     """The edit document to render, its project and revision, and where its pointers start."""
     if (body.project_id is None) == (body.edit is None):
         where = "#/edit" if body.edit is not None else "#"
-        raise _invalid([{"pointer": where, "code": "one_of", "detail": "give either `project_id` or `edit`, not both"
-                         if body.edit is not None else "give `project_id` (a stored project) or `edit` (inline)"}])
+        raise _invalid(
+            [
+                {
+                    "pointer": where,
+                    "code": "one_of",
+                    "detail": "give either `project_id` or `edit`, not both"
+                    if body.edit is not None
+                    else "give `project_id` (a stored project) or `edit` (inline)",
+                }
+            ]
+        )
     if body.edit is not None:
         if body.revision is not None:
-            raise _invalid([{"pointer": "#/revision", "code": "not_allowed",
-                             "detail": "`revision` goes with `project_id`, not with an inline edit"}])
+            raise _invalid(
+                [
+                    {
+                        "pointer": "#/revision",
+                        "code": "not_allowed",
+                        "detail": "`revision` goes with `project_id`, not with an inline edit",
+                    }
+                ]
+            )
         return body.edit, None, None, "/edit"
     check_scope(principal, "projects:read")
     project = db.get(Project, body.project_id)
     if project is None or project.workspace_id != principal.workspace_id:
-        raise ApiError("not-found", f"no project {body.project_id}",
-                       errors=[{"pointer": "#/project_id", "code": "not_found", "detail": "no such project"}])
+        raise ApiError(
+            "not-found",
+            f"no project {body.project_id}",
+            errors=[{"pointer": "#/project_id", "code": "not_found", "detail": "no such project"}],
+        )
     revision = PROJECTS.version(db, project, body.revision, "#/revision")
     return dict(revision.edit), project.id, revision.number, ""
 
 
-def _validate(document: dict[str, Any], db: Session, workspace_id: str, prefix: str,
-              project_id: str | None, revision: int | None) -> Edit:
+def _validate(
+    document: dict[str, Any],
+    db: Session,
+    workspace_id: str,
+    prefix: str,
+    project_id: str | None,
+    revision: int | None,
+) -> Edit:
     return _prepare(document, db, workspace_id, prefix, project_id, revision).edit
 
 
-def _prepare(document: dict[str, Any], db: Session, workspace_id: str, prefix: str,
-             project_id: str | None, revision: int | None, locale: str | None = None) -> PreparedEdit:
+def _prepare(
+    document: dict[str, Any],
+    db: Session,
+    workspace_id: str,
+    prefix: str,
+    project_id: str | None,
+    revision: int | None,
+    locale: str | None = None,
+) -> PreparedEdit:
     try:
         return prepare_service_edit(document, db, workspace_id, pointer_prefix=prefix, locale=locale)
     except ApiError as exc:
         if project_id is None:
             raise
         # The pointers are into the stored revision's edit, not into this request's body.
-        raise ApiError(exc.code, f"revision {revision} of project {project_id}: {exc.detail}", errors=exc.errors,
-                       project_id=project_id, revision=revision) from None
+        raise ApiError(
+            exc.code,
+            f"revision {revision} of project {project_id}: {exc.detail}",
+            errors=exc.errors,
+            project_id=project_id,
+            revision=revision,
+        ) from None
 
 
 def _next_seq(db: Session) -> int:
@@ -269,11 +350,23 @@ def _next_seq(db: Session) -> int:
     return max(time.time_ns() // 1000, int(highest) + 1)
 
 
-def enqueue_render(db: Session, services: Services, principal: Principal, document: dict[str, Any], *,
-                   edit: Edit | None = None, pointer_prefix: str = "/edit", project_id: str | None = None,
-                   revision: int | None = None, metadata: dict[str, Any] | None = None,
-                   template_id: str | None = None, template_version: int | None = None,
-                   locale: str | None = None, commit: bool = True, prepared: PreparedEdit | None = None) -> Render:
+def enqueue_render(
+    db: Session,
+    services: Services,
+    principal: Principal,
+    document: dict[str, Any],
+    *,
+    edit: Edit | None = None,
+    pointer_prefix: str = "/edit",
+    project_id: str | None = None,
+    revision: int | None = None,
+    metadata: dict[str, Any] | None = None,
+    template_id: str | None = None,
+    template_version: int | None = None,
+    locale: str | None = None,
+    commit: bool = True,
+    prepared: PreparedEdit | None = None,
+) -> Render:
     """Queue a render of ``document`` (an edit document) and return it: what ``POST /v1/renders``
     does once it knows the edit. ``edit`` is the document already checked with
     ``validate_service_edit`` (checked here when None; problems raise ``edit-invalid`` with
@@ -287,20 +380,42 @@ def enqueue_render(db: Session, services: Services, principal: Principal, docume
     elif edit is None or "brand" in document:
         # A brand kit's placeholders are filled now, from its current version (for the locale):
         # the render stores the filled edit, so later kit changes do not alter it.
-        prepared = _prepare(document, db, principal.workspace_id, pointer_prefix, project_id, revision, locale)
+        prepared = _prepare(
+            document, db, principal.workspace_id, pointer_prefix, project_id, revision, locale
+        )
         document, edit, brand = prepared.document, prepared.edit, prepared.brand
     meta = dict(metadata or {})
     if BRAND_META in meta:
-        raise ApiError("validation-error", "1 problem in the request", errors=[
-            {"pointer": "#/metadata/" + BRAND_META, "code": "reserved",
-             "detail": f"`{BRAND_META}` is reserved for the brand kit the render used"}])
+        raise ApiError(
+            "validation-error",
+            "1 problem in the request",
+            errors=[
+                {
+                    "pointer": "#/metadata/" + BRAND_META,
+                    "code": "reserved",
+                    "detail": f"`{BRAND_META}` is reserved for the brand kit the render used",
+                }
+            ],
+        )
     # The workspace's compliance level: a `block` refuses here (422), a `warn` keeps the findings.
-    brand_record = check_before_render(db, services.storage, principal.workspace_id, edit, brand, pointer_prefix)
+    brand_record = check_before_render(
+        db, services.storage, principal.workspace_id, edit, brand, pointer_prefix
+    )
     if brand_record is not None:
         meta[BRAND_META] = brand_record
-    render = Render(id=new_id("rnd"), seq=_next_seq(db), workspace_id=principal.workspace_id, project_id=project_id,
-                    revision=revision, edit=document, state="queued", meta=meta,
-                    template_id=template_id, template_version=template_version, locale=locale)
+    render = Render(
+        id=new_id("rnd"),
+        seq=_next_seq(db),
+        workspace_id=principal.workspace_id,
+        project_id=project_id,
+        revision=revision,
+        edit=document,
+        state="queued",
+        meta=meta,
+        template_id=template_id,
+        template_version=template_version,
+        locale=locale,
+    )
     db.add(render)
     db.flush()  # the render row first: render_assets references it
     # Which assets it reads, so deleting one is refused while the render may still need it.
@@ -312,8 +427,17 @@ def enqueue_render(db: Session, services: Services, principal: Principal, docume
     # ones out until this commit, after which they see the render and refuse (SQLite: this
     # transaction already holds the write lock, so no deletion runs meanwhile).
     needed = {src for src in collect_sources(edit) if is_asset_id(src)}
-    present = set(db.scalars(select(Asset.id).where(Asset.id.in_(needed), Asset.workspace_id == principal.workspace_id)
-                             .with_for_update(read=True))) if needed else set()
+    present = (
+        set(
+            db.scalars(
+                select(Asset.id)
+                .where(Asset.id.in_(needed), Asset.workspace_id == principal.workspace_id)
+                .with_for_update(read=True)
+            )
+        )
+        if needed
+        else set()
+    )
     if needed - present:
         db.rollback()
         _validate(document, db, principal.workspace_id, pointer_prefix, project_id, revision)  # names them
@@ -329,8 +453,12 @@ def enqueue_render(db: Session, services: Services, principal: Principal, docume
 # ------------------------------------------------------------------ routes
 
 
-@router.post("/v1/renders", status_code=202, summary="Render a project revision or an inline edit",
-             responses=ex.CREATE_RENDER_RESPONSES)
+@router.post(
+    "/v1/renders",
+    status_code=202,
+    summary="Render a project revision or an inline edit",
+    responses=ex.CREATE_RENDER_RESPONSES,
+)
 def create_render(
     body: Annotated[RenderCreate, Body(openapi_examples=ex.CREATE_RENDER_BODY)],
     response: Response,
@@ -358,24 +486,44 @@ def create_render(
     """
     document, project_id, revision, prefix = _source(body, db, principal)
     if len(json.dumps(body.metadata, default=str)) > MAX_METADATA_BYTES:
-        raise _invalid([{"pointer": "#/metadata", "code": "too_large",
-                         "detail": f"at most {MAX_METADATA_BYTES // 1024} KiB of metadata"}])
+        raise _invalid(
+            [
+                {
+                    "pointer": "#/metadata",
+                    "code": "too_large",
+                    "detail": f"at most {MAX_METADATA_BYTES // 1024} KiB of metadata",
+                }
+            ]
+        )
     prepared = _prepare(document, db, principal.workspace_id, prefix, project_id, revision)
     edit = prepared.edit
     if dry_run or body.dry_run:
         # The brand kit's compliance check too, at the workspace's level, as the render would.
-        brand = check_before_render(db, services.storage, principal.workspace_id, edit, prepared.brand, prefix)
+        brand = check_before_render(
+            db, services.storage, principal.workspace_id, edit, prepared.brand, prefix
+        )
         plan = _dry_run(services, principal.workspace_id, edit, prefix)
         response.status_code = 200
         return {**plan, "project_id": project_id, "revision": revision, "brand": brand}
 
-    render = enqueue_render(db, services, principal, document, edit=edit, pointer_prefix=prefix,
-                            project_id=project_id, revision=revision, metadata=body.metadata, commit=False)
+    render = enqueue_render(
+        db,
+        services,
+        principal,
+        document,
+        edit=edit,
+        pointer_prefix=prefix,
+        project_id=project_id,
+        revision=revision,
+        metadata=body.metadata,
+        commit=False,
+    )
     return queued_answer(db, services, idem, response, render)
 
 
-def queued_answer(db: Session, services: Services, idem: Idempotency, response: Response,
-                  render: Render) -> dict[str, Any]:
+def queued_answer(
+    db: Session, services: Services, idem: Idempotency, response: Response, render: Render
+) -> dict[str, Any]:
     """The 202 answer to a render queued with ``commit=False``: staged for ``Idempotency-Key``
     and committed with the render, then the worker is woken."""
     location = f"{services.settings.public_url.rstrip('/')}/v1/renders/{render.id}"
@@ -405,8 +553,9 @@ async def list_renders(
         query = query.where(_RENDERS.project_id == project_id)
     if cursor:
         created, row_id = decode_cursor(services_of(request).secrets.cursor_key, cursor, filters)
-        query = query.where(or_(_RENDERS.created_at < created,
-                                and_(_RENDERS.created_at == created, _RENDERS.id < row_id)))
+        query = query.where(
+            or_(_RENDERS.created_at < created, and_(_RENDERS.created_at == created, _RENDERS.id < row_id))
+        )
     query = query.order_by(_RENDERS.created_at.desc(), _RENDERS.id.desc()).limit(limit + 1)
 
     def read(conn: Connection) -> bytes:
@@ -421,10 +570,14 @@ async def list_renders(
     return json_response(content, headers=headers)
 
 
-@router.get("/v1/renders/{render_id}", summary="Get a render (poll it: state, progress, ETA, outputs)",
-            responses=ex.GET_RENDER_RESPONSES)
-async def get_render(render_id: str, request: Request,
-                     principal: Principal = Depends(require("renders:read"))) -> Response:
+@router.get(
+    "/v1/renders/{render_id}",
+    summary="Get a render (poll it: state, progress, ETA, outputs)",
+    responses=ex.GET_RENDER_RESPONSES,
+)
+async def get_render(
+    render_id: str, request: Request, principal: Principal = Depends(require("renders:read"))
+) -> Response:
     """The render with its state, progress, ETA, times, error and, once it succeeded, its
     outputs as assets (video, poster, thumbnail, subtitles; each probed from the file). Send the
     `ETag` back in `If-None-Match` to get 304 while nothing changed."""
@@ -440,23 +593,35 @@ async def render_response(request: Request, workspace_id: str, render_id: str) -
         if not found:
             raise ApiError("not-found", f"no render {render_id}")
         # A row with the attributes render_json reads, not an ORM object.
-        return json_bytes(render_json(cast(Render, found[0]), _outputs_of(conn, found), found[0].queue_position))
+        return json_bytes(
+            render_json(cast(Render, found[0]), _outputs_of(conn, found), found[0].queue_position)
+        )
 
     # A strong ETag of the representation: pollers can ask "changed?" with If-None-Match.
     return conditional_json(request, await read_db(request, read))
 
 
-@router.post("/v1/renders/{render_id}/cancel", summary="Cancel a render", responses=ex.CANCEL_RENDER_RESPONSES)
-def cancel_render(render_id: str, response: Response, db: Session = Depends(get_db),
-                  principal: Principal = Depends(require("renders:write"))) -> dict[str, Any]:
+@router.post(
+    "/v1/renders/{render_id}/cancel", summary="Cancel a render", responses=ex.CANCEL_RENDER_RESPONSES
+)
+def cancel_render(
+    render_id: str,
+    response: Response,
+    db: Session = Depends(get_db),
+    principal: Principal = Depends(require("renders:write")),
+) -> dict[str, Any]:
     """A queued render is cancelled at once (200). A running one is asked to stop (202): FFmpeg
     stops within seconds, partial files are removed and the state becomes `cancelled`; one
     already `finishing` completes. A finished render cannot be cancelled (409)."""
     render = _render(db, principal, render_id)
     if render.state not in TERMINAL_STATES:
         # Queued: cancelled at once. Conditional, since a worker may claim it right now.
-        queued = rows_updated(db, update(Render).where(Render.id == render_id, Render.state == "queued")
-                            .values(state="cancelled", cancel_requested=True, finished_at=utcnow(), eta_seconds=None))
+        queued = rows_updated(
+            db,
+            update(Render)
+            .where(Render.id == render_id, Render.state == "queued")
+            .values(state="cancelled", cancel_requested=True, finished_at=utcnow(), eta_seconds=None),
+        )
         if queued == 1:
             db.refresh(render)
             record_render_event(db, render, "render.cancelled")
@@ -464,8 +629,12 @@ def cancel_render(render_id: str, response: Response, db: Session = Depends(get_
         running = None
         if queued != 1:
             # Running: the worker sees the flag with its next heartbeat and stops FFmpeg.
-            running = rows_updated(db, update(Render).where(Render.id == render_id, Render.state.in_(RUNNING_STATES))
-                                 .values(cancel_requested=True))
+            running = rows_updated(
+                db,
+                update(Render)
+                .where(Render.id == render_id, Render.state.in_(RUNNING_STATES))
+                .values(cancel_requested=True),
+            )
         db.commit()
         db.refresh(render)
         if running is None:
@@ -473,4 +642,6 @@ def cancel_render(render_id: str, response: Response, db: Session = Depends(get_
         if running == 1:
             response.status_code = 202
             return _one_json(db, render)
-    raise ApiError("conflict", f"the render already {render.state}; there is nothing to cancel", state=render.state)
+    raise ApiError(
+        "conflict", f"the render already {render.state}; there is nothing to cancel", state=render.state
+    )

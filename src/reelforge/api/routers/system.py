@@ -23,8 +23,12 @@ def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", tags=["system"], summary="The database and storage answer and the worker runs",
-            responses=ex.READYZ_RESPONSES)
+@router.get(
+    "/readyz",
+    tags=["system"],
+    summary="The database and storage answer and the worker runs",
+    responses=ex.READYZ_RESPONSES,
+)
 def readyz(services: Services = Depends(get_services)) -> JSONResponse:
     checks: dict[str, str] = {}
     try:
@@ -37,17 +41,30 @@ def readyz(services: Services = Depends(get_services)) -> JSONResponse:
     if services.worker is not None:
         checks["worker"] = "ok" if services.worker.alive() else "error: stopped"
     ready = all(v == "ok" for v in checks.values())
-    return JSONResponse({"status": "ok" if ready else "unavailable", "checks": checks},
-                        status_code=200 if ready else 503, headers={} if ready else {"Retry-After": "5"})
+    return JSONResponse(
+        {"status": "ok" if ready else "unavailable", "checks": checks},
+        status_code=200 if ready else 503,
+        headers={} if ready else {"Retry-After": "5"},
+    )
 
 
-@router.get("/v1/workspace", tags=["workspace"], summary="The workspace of the calling credential",
-            responses=ex.WORKSPACE_RESPONSES)
-def workspace(services: Services = Depends(get_services),
-              principal: Principal = Depends(authenticate)) -> dict[str, Any]:
+@router.get(
+    "/v1/workspace",
+    tags=["workspace"],
+    summary="The workspace of the calling credential",
+    responses=ex.WORKSPACE_RESPONSES,
+)
+def workspace(
+    services: Services = Depends(get_services), principal: Principal = Depends(authenticate)
+) -> dict[str, Any]:
     with services.sessions() as db:
         ws = db.get(Workspace, principal.workspace_id)
         if ws is None:
             raise ApiError("not-found", "the workspace no longer exists")
-        return {"id": ws.id, "object": "workspace", "name": ws.name, "created_at": ws.created_at,
-                "scopes": sorted(principal.scopes)}
+        return {
+            "id": ws.id,
+            "object": "workspace",
+            "name": ws.name,
+            "created_at": ws.created_at,
+            "scopes": sorted(principal.scopes),
+        }

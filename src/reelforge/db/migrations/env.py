@@ -17,8 +17,9 @@ def run_migrations() -> None:
     engine = create_engine(url)
     with engine.connect() as connection:
         # SQLite can only alter tables by copying them ("batch" mode).
-        context.configure(connection=connection, target_metadata=target_metadata,
-                          render_as_batch=url.startswith("sqlite"))
+        context.configure(
+            connection=connection, target_metadata=target_metadata, render_as_batch=url.startswith("sqlite")
+        )
         with context.begin_transaction():
             context.run_migrations()
     engine.dispose()

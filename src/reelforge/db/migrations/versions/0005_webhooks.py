@@ -40,8 +40,9 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["workspace_id"], ["workspaces.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id"),
     )
-    op.create_index("ix_webhook_endpoints_workspace_created", "webhook_endpoints",
-                    ["workspace_id", "created_at", "id"])
+    op.create_index(
+        "ix_webhook_endpoints_workspace_created", "webhook_endpoints", ["workspace_id", "created_at", "id"]
+    )
     op.create_table(
         "webhook_messages",
         sa.Column("id", sa.String(length=40), nullable=False),
@@ -78,8 +79,9 @@ def upgrade() -> None:
         sa.UniqueConstraint("message_id", "endpoint_id", name="uq_webhook_deliveries_message_endpoint"),
     )
     op.create_index("ix_webhook_deliveries_due", "webhook_deliveries", ["status", "next_attempt_at"])
-    op.create_index("ix_webhook_deliveries_endpoint_created", "webhook_deliveries",
-                    ["endpoint_id", "created_at", "id"])
+    op.create_index(
+        "ix_webhook_deliveries_endpoint_created", "webhook_deliveries", ["endpoint_id", "created_at", "id"]
+    )
     op.create_table(
         "webhook_attempts",
         sa.Column("id", sa.String(length=40), nullable=False),

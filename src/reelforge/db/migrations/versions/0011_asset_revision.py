@@ -24,6 +24,7 @@ down_revision = "0010"
 branch_labels = None
 depends_on = None
 
+
 def upgrade() -> None:
     op.add_column("assets", sa.Column("revision", sa.Integer(), nullable=False, server_default="1"))
     for statement in create_revision_triggers(op.get_bind().dialect.name):
