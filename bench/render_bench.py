@@ -39,8 +39,8 @@ from bench_commands import Canvas, Look, aspect_canvases, hand_command, reelforg
 from bench_compile import time_compile
 from bench_measure import CommandFailed, Sample, median, run_measured, run_sequence, tree_rss_works
 from bench_media import FULL, QUICK, Media, Scale, make_media
-from reelforge.render.ffmpeg import FFMPEG_ENV, ffmpeg_exe
-from reelforge.render.probe import MediaProbeError, probe
+from reelforge.ffmpeg.binary import FFMPEG_ENV, ffmpeg_exe
+from reelforge.ffmpeg.probe import MediaProbeError, probe
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_CACHE = HERE / ".cache"

@@ -213,7 +213,7 @@ def measure_size(path: Path, work: Path, runs: int, bare: Server, log: Any) -> S
 def time_phases(path: Path, work: Path) -> tuple[float | None, float | None]:
     """The service's probe and waveform preview, run on the same file from this process."""
     from reelforge.media.thumbnails import PreviewError, waveform
-    from reelforge.render.probe import probe
+    from reelforge.ffmpeg.probe import probe
 
     start = time.perf_counter()
     probe(path)
@@ -306,7 +306,7 @@ def rows_for(res: SizeResult, *, main: bool) -> list[dict[str, Any]]:
             "  phase: probe (outside)",
             res.probe_seconds,
             phase=True,
-            note="reelforge.render.probe.probe on the file",
+            note="reelforge.ffmpeg.probe.probe on the file",
         ),
         row(
             "  phase: waveform preview (outside)",

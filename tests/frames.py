@@ -103,7 +103,7 @@ def close(rgb: tuple[float, float, float], expected: tuple[int, int, int], tol: 
 def graph_planes(graph: object, label: str, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
     """Run a filter graph fragment; the luma and alpha planes of every frame of ``label``, each
     shaped (n, h, w)."""
-    from reelforge.render.ffmpeg import base_args, ffmpeg_exe
+    from reelforge.ffmpeg.binary import base_args, ffmpeg_exe
 
     cmd = [
         ffmpeg_exe(),

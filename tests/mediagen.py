@@ -369,7 +369,7 @@ def make_rotated_video(
     This is what a phone writes for a portrait clip: the frames are stored landscape
     (``size``, default 320x180) and a display matrix says "turn me 90° clockwise", so players
     show 180x320. ``rotation`` uses that clockwise convention (the legacy ``rotate`` tag's,
-    and :attr:`reelforge.render.probe.MediaInfo.rotation`'s). FFmpeg 9 has no ``rotate`` tag
+    and :attr:`reelforge.ffmpeg.probe.MediaInfo.rotation`'s). FFmpeg 9 has no ``rotate`` tag
     any more: this re-muxes a plain video with the input option ``-display_rotation``, which
     takes a *counter-clockwise* angle, hence the sign flip. ``video_kwargs`` go to
     :func:`make_video`; the suffix must be a container with a display matrix (mp4, mov, mkv).

@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from reelforge.render.probe import probe
+from reelforge.ffmpeg.probe import probe
 from service import Service
 
 

@@ -15,8 +15,8 @@ import pytest
 from sqlalchemy import select, update
 
 from reelforge.db.models import Asset, Project, ProjectRevision, Render, new_id, utcnow
+from reelforge.ffmpeg.probe import probe
 from reelforge.jobs.worker import RenderWorker
-from reelforge.render.probe import probe
 from service import TERMINAL, Service, with_previews
 from service import wait_render as wait
 

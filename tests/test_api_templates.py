@@ -17,7 +17,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from reelforge.render.probe import probe
+from reelforge.ffmpeg.probe import probe
 from service import Service, running_service, write_captured
 from service import wait_render as wait
 

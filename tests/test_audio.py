@@ -13,6 +13,9 @@ from typing import Any
 import numpy as np
 import pytest
 
+from reelforge.edit.models import Ducking, Keyframe, Loudness
+from reelforge.ffmpeg.binary import ffmpeg_exe
+from reelforge.ffmpeg.runner import run_ffmpeg
 from reelforge.render.audio import (
     AudioPlacement,
     LoudnessMeasurement,
@@ -22,10 +25,7 @@ from reelforge.render.audio import (
     ducking_spans,
     parse_loudnorm_json,
 )
-from reelforge.render.ffmpeg import ffmpeg_exe
 from reelforge.render.graph import FilterGraph
-from reelforge.render.runner import run_ffmpeg
-from reelforge.spec.models import Ducking, Keyframe, Loudness
 
 SR = 48000
 #: The lavfi sine's amplitude, and what FFmpeg's own mono-to-stereo upmix makes of it (-3 dB).

@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import select
 
 from reelforge.db.events import Event
-from reelforge.render.probe import probe
+from reelforge.ffmpeg.probe import probe
 from service import Service, running_service, write_captured
 
 TERMINAL = ("succeeded", "failed", "cancelled")

@@ -26,8 +26,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from reelforge.db.audit import AuditEntry
 from reelforge.db.models import Render
+from reelforge.edit.validate import parse_edit
 from reelforge.render.engine import render_edit
-from reelforge.spec.validate import parse_edit
 from service import Service, running_service, write_captured
 from service import wait_render as wait
 

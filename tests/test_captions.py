@@ -15,6 +15,9 @@ import pysubs2
 import pytest
 from PIL import ImageFont
 
+from reelforge.edit.models import CaptionStyle, Cue, Word
+from reelforge.edit.timing import parse_time
+from reelforge.ffmpeg.binary import ffmpeg_exe
 from reelforge.render.captions import (
     CaptionFileError,
     _boundary_cs,
@@ -24,9 +27,6 @@ from reelforge.render.captions import (
     write_srt,
     write_vtt,
 )
-from reelforge.render.ffmpeg import ffmpeg_exe
-from reelforge.spec.models import CaptionStyle, Cue, Word
-from reelforge.spec.timing import parse_time
 
 W, H = 320, 180
 NTSC = Fraction(30000, 1001)

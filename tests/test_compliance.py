@@ -12,8 +12,8 @@ from typing import Any
 from sqlalchemy import select
 
 from reelforge.db.audit import AuditEntry
+from reelforge.edit.validate import parse_edit
 from reelforge.render.compliance import BrandKitView, Finding, SafeZone, aspect_label, check_compliance
-from reelforge.spec.validate import parse_edit
 from service import Service
 from test_brand_kits import FAMILY, SERIF, create_kit, renamed_font, upload
 
@@ -296,7 +296,7 @@ def test_check_needs_a_kit(service: Service, media: Any, tmp_path: Path) -> None
 def test_brand_values_per_locale_leave_other_placeholders() -> None:
     """The resolver leaves non-brand placeholders alone, for templates to fill."""
     from reelforge.api.brands import brand_values
-    from reelforge.spec.variables import substitute
+    from reelforge.edit.variables import substitute
 
     kit = {
         "name": "Acme",

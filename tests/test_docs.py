@@ -28,12 +28,12 @@ import pytest
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
-from reelforge.spec import models
-from reelforge.spec.errors import EditError
-from reelforge.spec.timeline import resolve_timeline, source_key
-from reelforge.spec.timing import parse_fps
-from reelforge.spec.validate import parse_edit
-from reelforge.spec.variables import find_placeholders
+from reelforge.edit import models
+from reelforge.edit.errors import EditError
+from reelforge.edit.timeline import resolve_timeline, source_key
+from reelforge.edit.timing import parse_fps
+from reelforge.edit.validate import parse_edit
+from reelforge.edit.variables import find_placeholders
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "edit-format.md"
 TEXT = DOC.read_text(encoding="utf-8")
@@ -242,7 +242,7 @@ def test_invalid_edit_examples_report_what_the_document_shows(block: Block) -> N
 @_params("values")
 def test_template_examples_fill_with_the_values_after_them(block: Block) -> None:
     """A ``<!-- values -->`` block fills the ``<!-- template -->`` block before it, in every locale."""
-    from reelforge.spec.templates import fill_template, parse_template
+    from reelforge.edit.templates import fill_template, parse_template
 
     (template_block,) = [b for b in _blocks("template") if b.line < block.line][-1:]
     template = parse_template(_load(template_block))

@@ -14,11 +14,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from reelforge.edit.models import Effects, Motion
+from reelforge.ffmpeg.binary import ffmpeg_exe
 from reelforge.render.effects import LutFileError, add_effects, effect_filters, parse_cube_file
-from reelforge.render.ffmpeg import ffmpeg_exe
 from reelforge.render.graph import Filter, FilterGraph
 from reelforge.render.motion import motion_filters
-from reelforge.spec.models import Effects, Motion
 
 W, H = 64, 36
 BARS = f"smptebars=s={W}x{H}:r=25"

@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 from frames import graph_planes
-from reelforge.render.ffmpeg import base_args, ffmpeg_exe
+from reelforge.edit.models import Keyframe
+from reelforge.ffmpeg.binary import base_args, ffmpeg_exe
 from reelforge.render.graph import Filter, FilterGraph, filt
 from reelforge.render.keyframes import (
     animated_opacity,
@@ -26,7 +27,6 @@ from reelforge.render.keyframes import (
     rotation_box,
     scale_box,
 )
-from reelforge.spec.models import Keyframe
 
 FPS = Fraction(25)
 
@@ -41,7 +41,7 @@ def kf(*points: tuple[float | str, float] | tuple[float | str, float, object]) -
 
 def reference(frames: Sequence[Keyframe], t: float, fps: Fraction = FPS) -> float:
     """The animated value at clip time ``t``, straight from the definition."""
-    from reelforge.spec.timing import parse_time
+    from reelforge.edit.timing import parse_time
 
     timed = sorted(((float(parse_time(k.time).to_seconds(fps)), k) for k in frames), key=lambda p: p[0])
     if t < timed[0][0]:

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from mediagen import ffmpeg_exe, make_video, run_ffmpeg
-from reelforge.render import probe as probe_mod
-from reelforge.render.probe import MediaInfo, MediaProbeError, ProbeCache, probe, probe_cache
+from reelforge.ffmpeg import probe as probe_mod
+from reelforge.ffmpeg.probe import MediaInfo, MediaProbeError, ProbeCache, probe, probe_cache
 
 
 def _assert_probe_error(path: str | os.PathLike[str], code: str, *words: str) -> MediaProbeError:

@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 
 from frames import audio_samples, close, integrated_loudness, mean_rgb, video_frames
+from reelforge.edit.errors import EditError
+from reelforge.edit.validate import parse_edit
+from reelforge.ffmpeg.probe import probe
 from reelforge.render.engine import RenderResult, render_edit
-from reelforge.render.probe import probe
 from reelforge.render.sources import LocalResolver
-from reelforge.spec.errors import EditError
-from reelforge.spec.validate import parse_edit
 
 RED, GREEN, BLUE, WHITE, BLACK = (255, 0, 0), (0, 128, 0), (0, 0, 255), (255, 255, 255), (0, 0, 0)
 
@@ -297,7 +297,7 @@ def test_hostile_text_and_paths_stay_inert(tmp_path: Path, media: Any) -> None:
 
 
 def test_cancel_removes_partial_outputs(tmp_path: Path) -> None:
-    from reelforge.render.runner import CancelToken, RenderCancelled
+    from reelforge.ffmpeg.runner import CancelToken, RenderCancelled
 
     token = CancelToken()
     doc = {

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from reelforge.render.ffmpeg import FFMPEG_ENV, base_args, ffmpeg_exe, input_args
-from reelforge.render.runner import (
+from reelforge.ffmpeg.binary import FFMPEG_ENV, base_args, ffmpeg_exe, input_args
+from reelforge.ffmpeg.runner import (
     CancelToken,
     FFmpegError,
     Progress,
@@ -71,8 +71,17 @@ def _assert_gone(pid: int) -> None:
 def test_success_reports_monotone_progress_ending_at_one(clip: Path, tmp_path: Path) -> None:
     out = tmp_path / "out.mp4"
     reports: list[Progress] = []
-    # Frequent reports, so there is a sequence to check even for a sub-second render.
-    args = [*base_args(), "-stats_period", "0.02", *input_args(clip), "-preset", "ultrafast", str(out)]
+    # Frequent reports, and the input read at no more than 4x real time: the 2 s clip takes at
+    # least 0.5 s however fast the machine, so there is a sequence of reports to check.
+    args = [
+        *base_args(),
+        "-stats_period",
+        "0.02",
+        *input_args(clip, options=["-readrate", "4"]),
+        "-preset",
+        "ultrafast",
+        str(out),
+    ]
     result = run_ffmpeg(
         args,
         duration=2.0,

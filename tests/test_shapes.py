@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from reelforge.edit.models import ShapeAsset
 from reelforge.render.shapes import render_shape, rounded_rect_mask
-from reelforge.spec.models import ShapeAsset
 
 CANVAS_H = 180
 

@@ -22,10 +22,8 @@ from typer.testing import CliRunner
 
 from frames import close, mean_rgb, video_frames
 from reelforge.cli import app
-from reelforge.render.engine import render_edit
-from reelforge.render.probe import probe
-from reelforge.spec.errors import EditError
-from reelforge.spec.templates import (
+from reelforge.edit.errors import EditError
+from reelforge.edit.templates import (
     MAX_CLIPS,
     MAX_GROUP_DEPTH,
     fill_template,
@@ -34,7 +32,9 @@ from reelforge.spec.templates import (
     parse_template,
     values_schema,
 )
-from reelforge.spec.validate import parse_edit
+from reelforge.edit.validate import parse_edit
+from reelforge.ffmpeg.probe import probe
+from reelforge.render.engine import render_edit
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -877,7 +877,7 @@ def doc_block(marker: str) -> str:
 def test_the_documented_template_lasts_as_the_document_says() -> None:
     from fractions import Fraction
 
-    from reelforge.spec.timeline import resolve_timeline
+    from reelforge.edit.timeline import resolve_timeline
 
     template = parse_template(json.loads(doc_block("<!-- template -->")))
     values = json.loads(doc_block("<!-- values -->"))

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
+from reelforge.edit.models import TextAsset
 from reelforge.render.fonts import FontNotFoundError, _fc_escape, resolve_font
 from reelforge.render.text import (
     _break_units,
@@ -19,7 +20,6 @@ from reelforge.render.text import (
     render_typewriter_strip,
     typewriter_frame_count,
 )
-from reelforge.spec.models import TextAsset
 
 CANVAS = (320, 180)
 SANS = resolve_font("DejaVu Sans")

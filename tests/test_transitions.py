@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from frames import graph_planes
+from reelforge.edit.models import Transition
 from reelforge.render.graph import FilterGraph, filt
 from reelforge.render.transitions import XFADE_NAMES, crossfade, entrance, exit
-from reelforge.spec.models import Transition
 
 W, H = 320, 180
 FPS = Fraction(25)

@@ -21,16 +21,16 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 from rich.table import Table
 
 from reelforge import __version__
+from reelforge.edit.errors import EditError, Problem
+from reelforge.edit.models import Edit
+from reelforge.edit.schema import edit_json_schema
+from reelforge.edit.validate import load_edit
+from reelforge.ffmpeg.binary import ffmpeg_exe
+from reelforge.ffmpeg.probe import MediaProbeError, probe
+from reelforge.ffmpeg.runner import CancelToken, RenderCancelled
+from reelforge.ffmpeg.runner import Progress as RenderProgress
 from reelforge.render.engine import RenderError, plan_edit, render_edit
-from reelforge.render.ffmpeg import ffmpeg_exe
-from reelforge.render.probe import MediaProbeError, probe
-from reelforge.render.runner import CancelToken, RenderCancelled
-from reelforge.render.runner import Progress as RenderProgress
 from reelforge.render.sources import LocalResolver
-from reelforge.spec.errors import EditError, Problem
-from reelforge.spec.models import Edit
-from reelforge.spec.schema import edit_json_schema
-from reelforge.spec.validate import load_edit
 
 app = typer.Typer(
     name="reelforge",
@@ -95,7 +95,7 @@ def _load_vars(path: Path | None) -> dict[str, Any] | None:
 def _local_asset_info(base: Path) -> Any:
     """What a template's asset variable names locally: a file (relative to the template), its
     kind and, for pictures, its size (for the variables' `kinds` and `min_width`/`min_height`)."""
-    from reelforge.spec.templates import AssetFacts
+    from reelforge.edit.templates import AssetFacts
 
     def lookup(ref: str) -> AssetFacts | None:
         path = (base / ref).resolve()
@@ -126,9 +126,9 @@ def _local_asset_info(base: Path) -> Any:
 def _load(edit_path: Path, vars_path: Path | None, locale: str | None = None) -> Edit:
     """The edit to work on: an edit file (placeholders filled from ``--vars``), or a template
     file filled with ``--vars`` in ``--locale``."""
-    from reelforge.spec.templates import fill_template, is_template_document, parse_template
-    from reelforge.spec.validate import parse_edit
-    from reelforge.spec.variables import find_placeholders
+    from reelforge.edit.templates import fill_template, is_template_document, parse_template
+    from reelforge.edit.validate import parse_edit
+    from reelforge.edit.variables import find_placeholders
 
     variables = _load_vars(vars_path)
     try:

@@ -19,7 +19,6 @@ from reelforge.settings import Settings
 
 from .auth import CredentialCache
 from .credentials import ServerSecrets
-from .hot_reads import HotReadsMiddleware
 from .idempotency import install_idempotency
 from .middleware import BodyLimitMiddleware, RequestContextMiddleware
 from .problems import install_problem_handlers
@@ -120,7 +119,6 @@ def create_app(
     app.state.services = services or open_services(settings)
     install_problem_handlers(app)
     install_idempotency(app)
-    app.add_middleware(HotReadsMiddleware)  # innermost: every other layer applies to hot reads too
     app.add_middleware(BodyLimitMiddleware, settings=app.state.services.settings)
     if settings.rate_limiting:  # inside the request id, outside everything that may answer
         app.add_middleware(RateLimitMiddleware, limiter=RateLimiter(settings))  # bad policies fail here

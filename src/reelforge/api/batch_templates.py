@@ -20,9 +20,9 @@ from sqlalchemy.orm import Session
 from reelforge.db.models import Asset
 from reelforge.db.templates import Template as TemplateRow
 from reelforge.db.templates import TemplateVersion
-from reelforge.spec.errors import EditError, Problem
-from reelforge.spec.templates import AssetFacts, Template, fill_template_traced, parse_template
-from reelforge.spec.variables import find_placeholders
+from reelforge.edit.errors import EditError, Problem
+from reelforge.edit.templates import AssetFacts, Template, fill_template_traced, parse_template
+from reelforge.edit.variables import find_placeholders
 
 from .brands import BrandUse, resolve_brand
 from .problems import ApiError

@@ -23,6 +23,10 @@ from sqlalchemy.orm import Session
 
 from reelforge.db.brands import BRAND_META, BrandKit, BrandKitVersion, WorkspaceCompliance
 from reelforge.db.models import Asset
+from reelforge.edit.errors import Problem, pointer
+from reelforge.edit.models import CaptionStyle, Edit, Watermark
+from reelforge.edit.values import Color
+from reelforge.edit.variables import find_placeholders, substitute
 from reelforge.media.storage import LocalStorage
 from reelforge.render.compliance import (
     DEFAULT_MIN_TEXT_SIZE,
@@ -32,10 +36,6 @@ from reelforge.render.compliance import (
     SafeZone,
     check_compliance,
 )
-from reelforge.spec.errors import Problem, pointer
-from reelforge.spec.models import CaptionStyle, Edit, Watermark
-from reelforge.spec.values import Color
-from reelforge.spec.variables import find_placeholders, substitute
 
 from .problems import ApiError
 

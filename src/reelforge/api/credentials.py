@@ -170,8 +170,8 @@ class ServerSecrets:
         }
         return jwt.encode(
             claims,
-            self._signing,
-            algorithm="ES256",  # type: ignore[arg-type]
+            self._signing,  # type: ignore[arg-type]
+            algorithm="ES256",
             headers={"typ": "at+jwt", "kid": self.key_id},
         )
 

@@ -17,11 +17,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from reelforge.db.models import Asset
+from reelforge.edit.errors import EditError, Problem, pointer
+from reelforge.edit.models import Edit
+from reelforge.edit.validate import parse_edit
 from reelforge.render.engine import collect_sources
 from reelforge.render.fonts import FONT_SUFFIXES
-from reelforge.spec.errors import EditError, Problem, pointer
-from reelforge.spec.models import Edit
-from reelforge.spec.validate import parse_edit
 
 from .brands import BrandUse, resolve_brand
 from .problems import ApiError

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 import threading
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -14,7 +13,6 @@ from typing import Any, TypeVar, cast
 import orjson
 from fastapi import Request
 from sqlalchemy import ColumnElement, Connection, Dialect, Engine, Text, type_coerce
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 from starlette.concurrency import run_in_threadpool
@@ -97,7 +95,6 @@ class Services:
     asset_docs: RepresentationCache = field(default_factory=lambda: RepresentationCache())
     """Assets' encoded representations, for the asset list."""
     extras: dict[str, Any] = field(default_factory=dict)
-    _loop_connections: threading.local = field(default_factory=threading.local, repr=False)
     _previews: PreviewRunner | None = field(default=None, repr=False)
     _previews_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -108,27 +105,6 @@ class Services:
     @property
     def audience(self) -> str:
         return self.settings.public_url.rstrip("/") + "/v1"
-
-    def loop_read(self, read: Callable[[Connection], T]) -> T:
-        """``read(connection)`` on this thread's own SQLite connection, kept open between reads:
-        checking one out of the pool and back costs as much as a read answered from an index.
-        Only for reads that run to the end without awaiting (the event loop's thread runs them
-        one at a time); any transaction a read began is ended, and a failed connection dropped."""
-        conn: Connection | None = getattr(self._loop_connections, "conn", None)
-        if conn is None or conn.closed or conn.invalidated:
-            conn = self._loop_connections.conn = self.engine.connect()
-        try:
-            return read(conn)
-        except (
-            SQLAlchemyError,
-            sqlite3.Error,
-        ):  # the connection may be what failed: the next read opens another
-            self._loop_connections.conn = None
-            conn.close()
-            raise
-        finally:
-            if not conn.closed and conn.in_transaction():
-                conn.rollback()
 
     def previews(self) -> PreviewRunner:
         """This process's runner of deferred previews, started on first use (blocking: it also
@@ -325,19 +301,10 @@ def json_response(content: bytes, *, status: int = 200, headers: Mapping[str, st
 
 
 async def read_db(request: Request, read: Callable[[Connection], T]) -> T:
-    """Run ``read(connection)`` on a pooled connection, for a route that only reads.
-
-    The route stays ``async def`` and uses Core statements on a plain connection: no session, no
-    ORM objects, no dependency that opens anything. FastAPI runs a sync route (and a generator
-    dependency's teardown) through its thread pool, and for a read answered from an index that
-    hop and its bookkeeping cost several times the query. So SQLite reads run right here on the
-    event loop (a local file; WAL readers do not wait for writers), while PostgreSQL reads, which
-    wait on the network, keep the thread pool.
-    """
-    services = services_of(request)
-    engine = services.engine
-    if engine.dialect.name == "sqlite":
-        return services.loop_read(read)
+    """Run ``read(connection)`` on a pooled connection in the thread pool, for a route that only
+    reads: Core statements on a plain connection, no session or ORM objects. The event loop
+    never waits on the database, whichever it is."""
+    engine = services_of(request).engine
 
     def run() -> T:
         with engine.connect() as conn:

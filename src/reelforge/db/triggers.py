@@ -8,7 +8,7 @@ revision it was made from. Revisions only grow, and asset ids are never reused (
 On SQLite, Alembic's batch mode rebuilds a table by copying it, which drops that table's
 triggers and breaks those naming it: a migration that batch-alters ``assets`` or
 ``asset_tags`` runs :func:`drop_revision_triggers` before and :func:`create_revision_triggers`
-after. ``tests/test_hot_reads.py`` checks they exist at the head revision.
+after; a test checks they exist at the head revision.
 """
 
 from __future__ import annotations

@@ -32,12 +32,12 @@ from sqlalchemy.orm import Session
 
 from reelforge.db.batches import settle_batches
 from reelforge.db.models import Asset, Render, utcnow
+from reelforge.edit.errors import EditError, Problem
+from reelforge.edit.validate import parse_edit
+from reelforge.ffmpeg.runner import CancelToken, Progress, RenderCancelled
 from reelforge.render.engine import OutputResult, RenderError, plan_edit, render_edit
-from reelforge.render.runner import CancelToken, Progress, RenderCancelled
 from reelforge.render.sources import SourceError
 from reelforge.representations import client_metadata, output_refs, record_render_event
-from reelforge.spec.errors import EditError, Problem
-from reelforge.spec.validate import parse_edit
 
 if TYPE_CHECKING:
     from .context import JobContext

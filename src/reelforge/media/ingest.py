@@ -3,7 +3,7 @@
 :func:`ingest_file` is the one way bytes become an :class:`~reelforge.db.models.Asset`, for
 uploads and for render outputs alike. What a file *is* comes from its content, never from the
 client's name or Content-Type: known media signatures and fonts by their magic bytes, then
-subtitles and LUTs for text, and FFmpeg (:func:`reelforge.render.probe.probe`) has the last
+subtitles and LUTs for text, and FFmpeg (:func:`reelforge.ffmpeg.probe.probe`) has the last
 word on media. The name only breaks ties for text formats and words error messages.
 
 Dedup is per workspace on the content's sha256 (a unique constraint); two uploads of the same
@@ -29,12 +29,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from reelforge.db.models import Asset, AssetTag, new_id
+from reelforge.edit.timing import parse_time
+from reelforge.ffmpeg.probe import MediaInfo, MediaProbeError, probe
 from reelforge.render.captions import CaptionFileError, load_cues
 from reelforge.render.effects import LutFileError, parse_cube_file
-from reelforge.render.probe import MediaInfo, MediaProbeError, probe
 from reelforge.representations import record_asset_event
 from reelforge.settings import Settings
-from reelforge.spec.timing import parse_time
 
 from . import thumbnails
 from .storage import LocalStorage

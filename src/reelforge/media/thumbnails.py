@@ -12,7 +12,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
-from reelforge.render.ffmpeg import base_args, ffmpeg_exe, input_args
+from reelforge.ffmpeg.binary import base_args, ffmpeg_exe, input_args
 
 __all__ = [
     "THUMBNAIL_MAX",

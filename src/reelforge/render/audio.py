@@ -23,12 +23,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
-from reelforge.render.ffmpeg import base_args, input_args
+from reelforge.edit.models import Ducking, Keyframe, Loudness
+from reelforge.edit.timing import parse_time
+from reelforge.edit.values import parse_volume
+from reelforge.ffmpeg.binary import base_args, input_args
 from reelforge.render.graph import Filter, FilterGraph, filt, fmt_num
 from reelforge.render.keyframes import keyframe_expr, piecewise_expr
-from reelforge.spec.models import Ducking, Keyframe, Loudness
-from reelforge.spec.timing import parse_time
-from reelforge.spec.values import parse_volume
 
 __all__ = [
     "SAMPLE_RATE",

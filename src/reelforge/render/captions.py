@@ -46,10 +46,10 @@ import pysubs2
 from PIL import ImageFont
 from pysubs2.formats import autodetect_format
 
+from reelforge.edit.models import CaptionStyle, Cue
+from reelforge.edit.timing import parse_time
+from reelforge.edit.values import parse_color
 from reelforge.render.graph import Filter, filt
-from reelforge.spec.models import CaptionStyle, Cue
-from reelforge.spec.timing import parse_time
-from reelforge.spec.values import parse_color
 
 __all__ = [
     "CaptionFileError",

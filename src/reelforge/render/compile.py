@@ -30,8 +30,8 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any, Literal
 
-from reelforge.spec.errors import EditError, Problem
-from reelforge.spec.models import (
+from reelforge.edit.errors import EditError, Problem
+from reelforge.edit.models import (
     AudioAsset,
     Clip,
     Edit,
@@ -40,19 +40,19 @@ from reelforge.spec.models import (
     Output,
     VideoAsset,
 )
-from reelforge.spec.timeline import ClipTiming, ResolvedTimeline, resolve_timeline
-from reelforge.spec.timing import parse_time
-from reelforge.spec.values import parse_color, parse_volume
+from reelforge.edit.timeline import ClipTiming, ResolvedTimeline, resolve_timeline
+from reelforge.edit.timing import parse_time
+from reelforge.edit.values import parse_color, parse_volume
+from reelforge.ffmpeg.binary import base_args
+from reelforge.ffmpeg.probe import MediaInfo
 
 from . import audio as audio_mix
 from . import effects as fx
 from . import keyframes as kf
 from . import motion as kenburns
 from . import transitions as tr
-from .ffmpeg import base_args
 from .graph import Filter, FilterGraph, filt, fmt_num
 from .outputs import OutputGeometry, audio_codec_args, container_args, even, geometry, video_codec_args
-from .probe import MediaInfo
 from .text import graphemes
 
 TYPEWRITER_MAX_STEPS = 59

@@ -16,9 +16,9 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any, Literal
 
-from reelforge.spec.errors import pointer
-from reelforge.spec.models import CaptionAsset, Clip, Edit, ImageAsset, TextAsset, VideoAsset
-from reelforge.spec.values import parse_color
+from reelforge.edit.errors import pointer
+from reelforge.edit.models import CaptionAsset, Clip, Edit, ImageAsset, TextAsset, VideoAsset
+from reelforge.edit.values import parse_color
 
 from .compile import media_sprite_size, static_position, watermark_box
 from .fonts import FontNotFoundError

@@ -27,8 +27,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..spec.models import Effects
-from ..spec.values import parse_color
+from ..edit.models import Effects
+from ..edit.values import parse_color
 from .graph import Filter, FilterGraph, filt
 
 __all__ = ["LutFileError", "add_effects", "effect_filters", "parse_cube_file"]

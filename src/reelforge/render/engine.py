@@ -20,16 +20,23 @@ from typing import Any
 
 from PIL import Image
 
-from reelforge.spec.errors import EditError, Problem, pointer
-from reelforge.spec.models import CaptionAsset, Cue, Edit, TextAsset
+from reelforge.edit.errors import EditError, Problem, pointer
+from reelforge.edit.models import CaptionAsset, Cue, Edit, TextAsset
+from reelforge.ffmpeg.probe import MediaInfo, MediaProbeError, probe_cache
+from reelforge.ffmpeg.runner import (
+    CancelToken,
+    FFmpegError,
+    Progress,
+    RenderCancelled,
+    RenderTimeout,
+    run_ffmpeg,
+)
 
 from .audio import parse_loudnorm_json
 from .captions import CaptionFileError, build_ass, load_cues, write_srt, write_vtt
 from .compile import Artifact, RenderPlan, Source, compile_edit
 from .effects import LutFileError, parse_cube_file
 from .fonts import FONT_SUFFIXES, FontNotFoundError, resolve_font
-from .probe import MediaInfo, MediaProbeError, probe_cache
-from .runner import CancelToken, FFmpegError, Progress, RenderCancelled, RenderTimeout, run_ffmpeg
 from .shapes import render_shape
 from .sources import LocalResolver, SourceError, SourceResolver
 from .text import render_text, render_typewriter_strip
@@ -120,7 +127,7 @@ def collect_sources(edit: Edit) -> dict[str, list[tuple[str, SourceKind]]]:
 
 
 def _cues_duration(cues: list[Cue]) -> Fraction | None:
-    from reelforge.spec.timing import parse_time
+    from reelforge.edit.timing import parse_time
 
     ends = [parse_time(c.end).seconds for c in cues]
     return max((e for e in ends if e is not None), default=None)
@@ -339,7 +346,7 @@ def render_edit(
     Sources resolve relative to ``base_dir`` (default: the current directory) unless a
     ``resolver`` is given. Raises :class:`EditError` before anything runs when the edit or its
     media has problems, :class:`RenderError` when FFmpeg fails, and
-    :class:`~reelforge.render.runner.RenderCancelled` when cancelled; a failed or cancelled
+    :class:`~reelforge.ffmpeg.runner.RenderCancelled` when cancelled; a failed or cancelled
     render leaves no partial output behind.
     """
     started = time.monotonic()

@@ -23,9 +23,9 @@ import math
 from collections.abc import Sequence
 from fractions import Fraction
 
+from reelforge.edit.models import Anchor, Easing, Keyframe
+from reelforge.edit.timing import parse_time
 from reelforge.render.graph import Filter, FilterGraph, filt
-from reelforge.spec.models import Anchor, Easing, Keyframe
-from reelforge.spec.timing import parse_time
 
 __all__ = [
     "CSS_EASINGS",

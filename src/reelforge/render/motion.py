@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from ..spec.models import Motion
+from ..edit.models import Motion
 from .graph import Filter, filt, fmt_num
 
 __all__ = ["motion_filters"]

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from fractions import Fraction
 
-from reelforge.spec.models import Output
-from reelforge.spec.timing import parse_fps
+from reelforge.edit.models import Output
+from reelforge.edit.timing import parse_fps
 
 __all__ = ["RESOLUTIONS", "OutputGeometry", "audio_codec_args", "geometry", "video_codec_args"]
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from PIL import Image, ImageChops, ImageDraw
 
-from ..spec.models import ShapeAsset
-from ..spec.values import parse_color
+from ..edit.models import ShapeAsset
+from ..edit.values import parse_color
 
 __all__ = ["MAX_SHAPE_PIXELS", "colored", "render_shape", "rounded_rect_mask"]
 

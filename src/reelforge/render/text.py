@@ -21,8 +21,8 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFilter, ImageFont, features
 
-from ..spec.models import TextAsset, TextStyle
-from ..spec.values import parse_color
+from ..edit.models import TextAsset, TextStyle
+from ..edit.values import parse_color
 from .fonts import resolve_font
 from .shapes import colored, rounded_rect_mask
 

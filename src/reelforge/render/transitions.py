@@ -23,9 +23,9 @@ from __future__ import annotations
 import math
 from fractions import Fraction
 
+from reelforge.edit.models import Transition
+from reelforge.edit.timing import seconds_to_frames
 from reelforge.render.graph import FilterGraph, filt
-from reelforge.spec.models import Transition
-from reelforge.spec.timing import seconds_to_frames
 
 __all__ = ["XFADE_NAMES", "crossfade", "entrance", "exit"]
 

@@ -53,7 +53,6 @@ from starlette.requests import ClientDisconnect
 
 from reelforge.db.audit import record_audit
 from reelforge.db.models import Asset, AssetTag, Render, RenderAsset
-from reelforge.db.reads import PreparedSelect, fetch_rows
 from reelforge.media.ingest import IngestError, clean_name, ingest_file, remove_empty_dirs
 from reelforge.representations import asset_json, record_asset_event
 from reelforge.settings import Settings
@@ -238,8 +237,8 @@ def _list_query(*, cursor: bool) -> Select[Any]:
     return query.order_by(_ASSETS.created_at.desc(), _ASSETS.id.desc()).limit(bindparam("limit"))
 
 
-_LIST_FIRST = PreparedSelect(_list_query(cursor=False))
-_LIST_AFTER = PreparedSelect(_list_query(cursor=True))
+_LIST_FIRST = _list_query(cursor=False)
+_LIST_AFTER = _list_query(cursor=True)
 
 
 def _row_tags(row: AssetRow) -> list[str]:
@@ -754,8 +753,7 @@ async def asset_list_response(
     created_before: datetime | None = None,
     source: str | None = None,
 ) -> Response:
-    """``GET /v1/assets``'s answer for validated parameters (also served by
-    :mod:`reelforge.api.hot_reads`); 400 ``invalid-cursor`` for a cursor of another list."""
+    """``GET /v1/assets``'s answer for validated parameters; 400 ``invalid-cursor`` for a cursor of another list."""
     tags = sorted(set(tags or []))
     filters = {
         "kind": kind,
@@ -784,14 +782,14 @@ async def asset_list_response(
             built = built.where(_ASSETS.created_at >= created_after)
         if created_before:
             built = built.where(_ASSETS.created_at < created_before)
-        query: Select[Any] | PreparedSelect = built
+        query: Select[Any] = built
     else:
         query = _LIST_AFTER if cursor else _LIST_FIRST  # built once: no statement to build or cache-key
 
     cache = services_of(request).asset_docs
 
     def read(conn: Connection) -> tuple[list[PageRow], dict[str, bytes]]:
-        rows = [PageRow._make(row) for row in fetch_rows(conn, query, params)]
+        rows = [PageRow._make(row) for row in conn.execute(query, params or {}).all()]
         docs: dict[str, bytes] = {}
         missing = []
         for row in rows[:limit]:

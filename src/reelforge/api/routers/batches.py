@@ -31,12 +31,12 @@ from reelforge.db.batches import (
     settle_batches,
 )
 from reelforge.db.models import Render, new_id, utcnow
+from reelforge.edit.errors import EditError
+from reelforge.edit.models import Edit
+from reelforge.edit.templates import LOCALE_PATTERN
+from reelforge.edit.validate import parse_edit
 from reelforge.jobs.render_job import RUNNING_STATES, rows_updated
 from reelforge.representations import output_assets, record_render_event, render_json
-from reelforge.spec.errors import EditError
-from reelforge.spec.models import Edit
-from reelforge.spec.templates import LOCALE_PATTERN
-from reelforge.spec.validate import parse_edit
 
 from .. import batch_templates as templates_access
 from .. import examples_batches as ex

@@ -22,15 +22,14 @@ from sqlalchemy.orm import Session
 from reelforge.db.batches import settle_batches
 from reelforge.db.brands import BRAND_META
 from reelforge.db.models import Asset, Project, Render, RenderAsset, new_id, utcnow
-from reelforge.db.reads import PreparedSelect, fetch_rows
+from reelforge.edit.errors import EditError
+from reelforge.edit.models import Edit
 from reelforge.jobs.render_job import RUNNING_STATES, TERMINAL_STATES, rows_updated
 from reelforge.jobs.worker import queue_positions
 from reelforge.media.resolver import AssetResolver, asset_ids_in, is_asset_id
 from reelforge.render.compile import PlannedOutput, RenderPlan
 from reelforge.render.engine import collect_sources, plan_edit
 from reelforge.representations import OutputAssets, output_assets, record_render_event, render_json
-from reelforge.spec.errors import EditError
-from reelforge.spec.models import Edit
 
 from .. import examples as ex
 from ..auth import Principal, check_scope, require
@@ -142,18 +141,18 @@ _RENDER_COLUMNS = (
         else_=None,
     ).label("queue_position"),
 )
-_READ_RENDER = PreparedSelect(
-    select(*_RENDER_COLUMNS).where(
-        _RENDERS.id == bindparam("id"), _RENDERS.workspace_id == bindparam("workspace_id")
-    )
+_READ_RENDER = select(*_RENDER_COLUMNS).where(
+    _RENDERS.id == bindparam("id"), _RENDERS.workspace_id == bindparam("workspace_id")
 )
 
 
 def _read_renders(
-    conn: Connection, query: Select[Any] | PreparedSelect, params: dict[str, Any] | None = None
+    conn: Connection, query: Select[Any], params: dict[str, Any] | None = None
 ) -> list[RenderRow]:
     """Rows of ``_RENDER_COLUMNS`` as :class:`RenderRow` (plain attributes, JSON decoded at once)."""
-    return [RenderRow._make(r) for r in decode_json_fields(fetch_rows(conn, query, params), _JSON_INDEXES)]
+    return [
+        RenderRow._make(r) for r in decode_json_fields(conn.execute(query, params or {}).all(), _JSON_INDEXES)
+    ]
 
 
 def _outputs_of(conn: Connection, rows: list[RenderRow]) -> OutputAssets:
@@ -585,7 +584,7 @@ async def get_render(
 
 
 async def render_response(request: Request, workspace_id: str, render_id: str) -> Response:
-    """``GET /v1/renders/{id}``'s answer (also served by :mod:`reelforge.api.hot_reads`); 404
+    """``GET /v1/renders/{id}``'s answer; 404
     ``not-found`` for a render the workspace does not have."""
 
     def read(conn: Connection) -> bytes:

@@ -22,11 +22,11 @@ from reelforge.db.audit import record_audit
 from reelforge.db.events import record_event
 from reelforge.db.models import Asset
 from reelforge.db.templates import Template, TemplateVersion
+from reelforge.edit import templates as spec
+from reelforge.edit.errors import EditError, Problem, pointer
+from reelforge.edit.variables import PLACEHOLDER
 from reelforge.media.resolver import is_asset_id
 from reelforge.representations import json_ready
-from reelforge.spec import templates as spec
-from reelforge.spec.errors import EditError, Problem, pointer
-from reelforge.spec.variables import PLACEHOLDER
 
 from .. import batch_templates as templates_access
 from .. import examples_templates as ex

@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO
 
-from reelforge.render.ffmpeg import ffmpeg_exe
+from reelforge.ffmpeg.binary import ffmpeg_exe
 
 __all__ = [
     "CancelToken",
@@ -112,7 +112,7 @@ def run_ffmpeg(
     """Run ``ffmpeg <args>`` to completion, reporting progress.
 
     ``args`` is everything after the executable (typically starting with
-    :func:`~reelforge.render.ffmpeg.base_args`); ``duration`` is the expected output
+    :func:`~reelforge.ffmpeg.binary.base_args`); ``duration`` is the expected output
     length in seconds, used for ``fraction`` (if it is not positive, ``fraction`` stays 0
     until the end). ``on_progress`` is called in the calling thread about twice a second,
     and once more with ``fraction == 1.0`` after a successful exit.

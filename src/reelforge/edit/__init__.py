@@ -1,0 +1,23 @@
+"""The edit language: models, time values, placeholders, validation and JSON Schema."""
+
+from .errors import EditError, Problem
+from .models import Clip, Edit, Output, Timeline, Track
+from .schema import edit_json_schema
+from .timeline import ClipTiming, ResolvedTimeline, resolve_timeline
+from .validate import load_edit, parse_edit
+
+__all__ = [
+    "Clip",
+    "ClipTiming",
+    "Edit",
+    "EditError",
+    "Output",
+    "Problem",
+    "ResolvedTimeline",
+    "Timeline",
+    "Track",
+    "edit_json_schema",
+    "load_edit",
+    "parse_edit",
+    "resolve_timeline",
+]
