@@ -16,9 +16,9 @@ from typing import Any
 
 from bench_measure import median
 from bench_media import Media
-from reelforge.render.compile import Source, compile_edit
-from reelforge.ffmpeg.probe import probe
 from reelforge.edit.validate import parse_edit
+from reelforge.ffmpeg.probe import probe
+from reelforge.render.compile import Source, compile_edit
 
 __all__ = ["CompileResult", "big_edit", "time_compile"]
 

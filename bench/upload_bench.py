@@ -212,8 +212,8 @@ def measure_size(path: Path, work: Path, runs: int, bare: Server, log: Any) -> S
 
 def time_phases(path: Path, work: Path) -> tuple[float | None, float | None]:
     """The service's probe and waveform preview, run on the same file from this process."""
-    from reelforge.media.thumbnails import PreviewError, waveform
     from reelforge.ffmpeg.probe import probe
+    from reelforge.media.thumbnails import PreviewError, waveform
 
     start = time.perf_counter()
     probe(path)
