@@ -22,7 +22,7 @@ import uvicorn
 from fastapi.testclient import TestClient
 
 from reelforge.api.app import bootstrap, create_app, open_services
-from reelforge.api.services import Services
+from reelforge.services.context import Services
 from reelforge.settings import Settings
 
 PG_URL = os.environ.get("REELFORGE_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")

@@ -171,7 +171,7 @@ def test_the_request_line_keeps_the_log_format_and_escapes_the_path(
 
 
 def test_the_representation_cache_serves_only_the_current_revision_within_its_budget() -> None:
-    from reelforge.api.services import RepresentationCache
+    from reelforge.services.context import RepresentationCache
 
     cache = RepresentationCache(budget=10_000)
     cache.put("ast_1", 3, b"x" * 1000)

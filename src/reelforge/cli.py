@@ -441,8 +441,8 @@ def keys_create(
     workspace: Annotated[str | None, typer.Option(help="Workspace id (default: the first).")] = None,
 ) -> None:
     """Create an API key and print its token (shown only once)."""
-    from reelforge.api.credentials import SCOPES
     from reelforge.api.routers.keys import create_key
+    from reelforge.services.credentials import SCOPES
 
     unknown = [s for s in scopes if s not in SCOPES]
     if unknown:

@@ -13,12 +13,9 @@ from sqlalchemy import select
 
 from reelforge import __version__
 from reelforge.db.models import Workspace, new_id
-from reelforge.db.session import make_engine, make_sessionmaker, migrate
-from reelforge.media.storage import LocalStorage
+from reelforge.services.context import Services, open_services
 from reelforge.settings import Settings
 
-from .auth import CredentialCache
-from .credentials import ServerSecrets
 from .idempotency import install_idempotency
 from .middleware import BodyLimitMiddleware, RequestContextMiddleware
 from .problems import install_problem_handlers
@@ -27,7 +24,6 @@ from .routers import assets, audit, brand_kits, events, keys, projects, renders,
 from .routers import batches as batch_routes
 from .routers import templates as template_routes
 from .routers import webhooks as webhook_routes
-from .services import Services
 
 __all__ = ["bootstrap", "create_app", "open_services"]
 
@@ -36,23 +32,6 @@ log = logging.getLogger("reelforge")
 DESCRIPTION = """Reelforge renders JSON edits into videos. Authenticate with
 `Authorization: Bearer <API key or access token>`. Errors are RFC 9457 problem details; lists
 use cursor pagination; every response carries `X-Request-Id`."""
-
-
-def open_services(settings: Settings) -> Services:
-    """Connect to the database (migrating it), storage and secrets."""
-    url = settings.resolved_database_url()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    migrate(url)
-    engine = make_engine(url)
-    secrets = ServerSecrets.load_or_create(settings.data_dir)
-    return Services(
-        settings=settings,
-        engine=engine,
-        sessions=make_sessionmaker(engine),
-        storage=LocalStorage(settings.resolved_storage_dir()),
-        secrets=secrets,
-        credentials=CredentialCache(secrets.pepper),
-    )
 
 
 def bootstrap(services: Services) -> str | None:

@@ -8,10 +8,7 @@ valid one without the scope -> 403 ``insufficient_scope``. Nothing tells whether
 from __future__ import annotations
 
 import hmac
-import threading
-import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import jwt
@@ -20,21 +17,20 @@ from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from reelforge.db.models import ApiKey, OAuthClient, utcnow
+from reelforge.services.context import Services
+from reelforge.services.credentials import (
+    CredentialCache,
+    KeyFormatError,
+    Principal,
+    expand_scopes,
+    hash_secret,
+    parse_api_key,
+)
 
-from .credentials import KeyFormatError, expand_scopes, hash_secret, parse_api_key
+from .deps import services_of
 from .problems import ApiError
-from .services import Services, services_of
 
 __all__ = ["CredentialCache", "Principal", "authenticate", "check_scope", "principal_for", "require"]
-
-
-@dataclass(frozen=True, slots=True)
-class Principal:
-    workspace_id: str
-    scopes: frozenset[str]
-    credential_id: str
-    kind: str
-    """``api_key`` or ``oauth``."""
 
 
 def _challenge(
@@ -96,44 +92,6 @@ async def principal_for(token: str, services: Services) -> Principal:
         principal, expires = await run_in_threadpool(verify, token, services)  # database I/O
         services.credentials.put(token, principal, expires)
     return principal
-
-
-class CredentialCache:
-    """Credentials verified in the last few seconds, so a request costs no database round trip.
-
-    A revocation through this process clears the cache at once; another process sharing the
-    database notices within ``ttl`` seconds. Entries never outlive the credential's own expiry.
-    """
-
-    def __init__(self, pepper: bytes, ttl: float = 5.0, size: int = 10_000):
-        self._pepper = pepper
-        self._ttl = ttl
-        self._size = size
-        self._entries: dict[str, tuple[Principal, float, datetime | None]] = {}
-        self._lock = threading.Lock()
-
-    def get(self, token: str) -> Principal | None:
-        entry = self._entries.get(hash_secret(self._pepper, token))
-        if entry is None:
-            return None
-        principal, fresh_until, expires = entry
-        if time.monotonic() > fresh_until or (expires is not None and expires <= utcnow()):
-            return None
-        return principal
-
-    def put(self, token: str, principal: Principal, expires: datetime | None) -> None:
-        with self._lock:
-            if len(self._entries) >= self._size:
-                self._entries.clear()
-            self._entries[hash_secret(self._pepper, token)] = (
-                principal,
-                time.monotonic() + self._ttl,
-                expires,
-            )
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
 
 
 def _from_key(token: str, services: Services) -> tuple[Principal, datetime | None]:

@@ -50,11 +50,13 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from reelforge.db import idempotency as store
+from reelforge.services.context import Services
 
 from .auth import Principal, authenticate
+from .deps import services_of
 from .openapi_extra import extend_openapi
 from .problems import ApiError, problem_response
-from .services import Services, json_ready, services_of
+from .responses import json_ready
 
 __all__ = [
     "HEADER",

@@ -16,6 +16,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from reelforge.services.errors import ServiceError
+
 __all__ = ["CATALOGUE", "ApiError", "install_problem_handlers", "problem_response"]
 
 log = logging.getLogger("reelforge.api")
@@ -56,8 +58,9 @@ CATALOGUE: dict[str, tuple[int, str]] = {
 PROBLEM_JSON = "application/problem+json"
 
 
-class ApiError(Exception):
-    """Raise to answer with a problem. ``extra`` members go into the body as they are."""
+class ApiError(ServiceError):
+    """An answer only HTTP has (a header to send, a status of its own): raise it from the API
+    layer. Services raise :class:`~reelforge.services.errors.ServiceError`s, answered alike."""
 
     def __init__(
         self,
@@ -71,13 +74,9 @@ class ApiError(Exception):
     ):
         if code not in CATALOGUE:
             raise ValueError(f"unknown problem type {code!r}")
-        super().__init__(detail)
-        self.code = code
+        super().__init__(detail, code=code, errors=errors, **extra)
         self.status = status or CATALOGUE[code][0]
-        self.detail = detail
-        self.errors = list(errors) if errors else None
         self.headers = dict(headers or {})
-        self.extra = extra
 
 
 def problem_response(
@@ -135,16 +134,15 @@ def validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
 
 
 def install_problem_handlers(app: FastAPI) -> None:
-    @app.exception_handler(ApiError)
-    async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
+    @app.exception_handler(ServiceError)
+    async def _service_error(request: Request, exc: ServiceError) -> JSONResponse:
+        # The one place a domain error becomes HTTP: its code's status, or ApiError's own.
+        if isinstance(exc, ApiError):
+            status, headers = exc.status, exc.headers
+        else:
+            status, headers = CATALOGUE[exc.code][0], {}
         return problem_response(
-            request,
-            exc.code,
-            exc.detail,
-            status=exc.status,
-            errors=exc.errors,
-            headers=exc.headers,
-            **exc.extra,
+            request, exc.code, exc.detail, status=status, errors=exc.errors, headers=headers, **exc.extra
         )
 
     @app.exception_handler(RequestValidationError)

@@ -55,21 +55,20 @@ from reelforge.db.audit import record_audit
 from reelforge.db.models import Asset, AssetTag, Render, RenderAsset
 from reelforge.media.ingest import IngestError, clean_name, ingest_file, remove_empty_dirs
 from reelforge.representations import asset_json, record_asset_event
+from reelforge.services.context import Services
 from reelforge.settings import Settings
 
 from .. import examples as ex
 from ..audit import audit_actor
 from ..auth import Principal, require
+from ..deps import get_db, get_services, services_of
 from ..idempotency import Idempotency, idempotency_streamed, upload_fingerprint
 from ..pagination import decode_cursor, list_body
 from ..problems import ApiError
-from ..services import (
-    Services,
+from ..responses import (
     conditional_json,
     decode_json_fields,
     etag_matches,
-    get_db,
-    get_services,
     json_bytes,
     json_ready,
     json_response,
@@ -77,7 +76,6 @@ from ..services import (
     raw_datetime_column,
     raw_json_column,
     read_db,
-    services_of,
     strong_etag,
 )
 

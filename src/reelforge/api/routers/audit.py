@@ -14,12 +14,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from reelforge.db.audit import AuditEntry
+from reelforge.services.context import Services
 
 from .. import examples_events as exe
 from ..auth import Principal, require
+from ..deps import get_db, get_services
 from ..pagination import CreatedGte, CreatedLt, created_between, list_body, page
 from ..problems import ApiError
-from ..services import Services, get_db, get_services, json_ready
+from ..responses import json_ready
 
 __all__ = ["audit_json", "router"]
 

@@ -37,6 +37,7 @@ from reelforge.edit.templates import LOCALE_PATTERN
 from reelforge.edit.validate import parse_edit
 from reelforge.jobs.render_job import RUNNING_STATES, rows_updated
 from reelforge.representations import output_assets, record_render_event, render_json
+from reelforge.services.context import Services, owned
 
 from .. import batch_templates as templates_access
 from .. import examples_batches as ex
@@ -44,11 +45,11 @@ from ..audit import audit_actor
 from ..auth import Principal, check_scope, require
 from ..batch_rows import CsvRow, parse_csv_rows
 from ..brands import BrandUse
+from ..deps import get_db, get_services
 from ..edits import PreparedEdit, non_finite, prepare_service_edit
 from ..idempotency import Idempotency, idempotency
 from ..pagination import list_body, page
 from ..problems import ApiError
-from ..services import Services, get_db, get_services, owned
 from .renders import enqueue_render
 
 router = APIRouter(tags=["batches"])

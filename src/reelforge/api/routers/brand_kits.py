@@ -19,15 +19,16 @@ from reelforge.db.audit import record_audit
 from reelforge.db.brands import COMPLIANCE_LEVELS, BrandKit, BrandKitVersion, WorkspaceCompliance
 from reelforge.db.models import utcnow
 from reelforge.media.storage import LocalStorage
+from reelforge.services.context import Services
 
 from .. import examples_brand_kits as exb
 from ..audit import audit_actor
 from ..auth import Principal, check_scope, require
 from ..brands import BrandKitBody, BrandUse, check_kit_assets, compliance_level, current_kit, service_findings
+from ..deps import get_db, get_services
 from ..edits import PreparedEdit, prepare_service_edit
 from ..idempotency import Idempotency, idempotency
 from ..problems import ApiError
-from ..services import Services, get_db, get_services
 from ..versioning import Change, Versioned
 from .projects import PROJECTS
 from .templates import TEMPLATES, TemplateValues, merge_values

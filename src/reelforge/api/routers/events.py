@@ -40,12 +40,13 @@ from reelforge.db.events import EVENTS_COMMITTED, Event
 from reelforge.db.models import Render
 from reelforge.jobs.worker import queue_positions
 from reelforge.representations import event_json, json_ready, output_assets, render_json
+from reelforge.services.context import Services
 
 from .. import examples_events as exe
 from ..auth import Principal, principal_for, require
+from ..deps import get_db, get_services
 from ..pagination import CreatedGte, CreatedLt, created_between, list_body, page_by_number
 from ..problems import ApiError
-from ..services import Services, get_db, get_services
 
 __all__ = ["router"]
 

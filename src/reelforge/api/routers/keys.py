@@ -17,15 +17,17 @@ from sqlalchemy.orm import Session
 
 from reelforge.db.audit import record_audit
 from reelforge.db.models import ApiKey, OAuthClient, new_id, utcnow
+from reelforge.services.context import Services, owned
+from reelforge.services.credentials import SCOPES, expand_scopes, generate_api_key, hash_secret
 
 from .. import examples as ex
 from ..audit import SYSTEM_ACTOR, audit_actor
 from ..auth import Principal, require
-from ..credentials import SCOPES, expand_scopes, generate_api_key, hash_secret
+from ..deps import get_db, get_services
 from ..idempotency import Idempotency, idempotency
 from ..pagination import list_body, page
 from ..problems import ApiError
-from ..services import Services, get_db, get_services, json_ready, owned
+from ..responses import json_ready
 
 router = APIRouter(tags=["keys"])
 

@@ -30,27 +30,24 @@ from reelforge.media.resolver import AssetResolver, asset_ids_in, is_asset_id
 from reelforge.render.compile import PlannedOutput, RenderPlan
 from reelforge.render.engine import collect_sources, plan_edit
 from reelforge.representations import OutputAssets, output_assets, record_render_event, render_json
+from reelforge.services.context import Services, owned
 
 from .. import examples as ex
 from ..auth import Principal, check_scope, require
 from ..brands import check_before_render
+from ..deps import get_db, get_services, services_of
 from ..edits import PreparedEdit, prepare_service_edit
 from ..idempotency import Idempotency, idempotency
 from ..pagination import decode_cursor, list_body
 from ..problems import ApiError
-from ..services import (
-    Services,
+from ..responses import (
     conditional_json,
     decode_json_fields,
-    get_db,
-    get_services,
     json_bytes,
     json_response,
-    owned,
     page_of,
     raw_json_column,
     read_db,
-    services_of,
 )
 from .projects import PROJECTS
 

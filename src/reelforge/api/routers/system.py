@@ -9,11 +9,12 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from reelforge.db.models import Workspace
+from reelforge.services.context import Services
 
 from .. import examples as ex
 from ..auth import Principal, authenticate
+from ..deps import get_services
 from ..problems import ApiError
-from ..services import Services, get_services
 
 router = APIRouter()
 

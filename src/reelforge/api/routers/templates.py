@@ -27,16 +27,17 @@ from reelforge.edit.errors import EditError, Problem, pointer
 from reelforge.edit.variables import PLACEHOLDER
 from reelforge.media.resolver import is_asset_id
 from reelforge.representations import json_ready
+from reelforge.services.context import Services
 
 from .. import batch_templates as templates_access
 from .. import examples_templates as ex
 from ..audit import audit_actor
 from ..auth import Principal, check_scope, require
 from ..brands import current_kit
+from ..deps import get_db, get_services
 from ..edits import PreparedEdit, non_finite, prepare_service_edit
 from ..idempotency import Idempotency, idempotency
 from ..problems import ApiError
-from ..services import Services, get_db, get_services
 from ..versioning import Change, Versioned, etag
 from .renders import MAX_METADATA_BYTES, _dry_run, enqueue_render, queued_answer
 

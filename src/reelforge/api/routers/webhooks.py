@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from reelforge.db.audit import record_audit
 from reelforge.db.models import new_id, utcnow
 from reelforge.db.webhooks import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookMessage
+from reelforge.services.context import Services
 from reelforge.webhooks.delivery import (
     EVENT_TYPE_PATTERN,
     disable_endpoint,
@@ -35,10 +36,10 @@ from reelforge.webhooks.ssrf import BlockedAddress, ResolutionFailed, UnsafeURL,
 from .. import examples_webhooks as exw
 from ..audit import audit_actor
 from ..auth import Principal, require
+from ..deps import get_db, get_services
 from ..idempotency import Idempotency, idempotency
 from ..pagination import list_body, page, page_by_number
 from ..problems import ApiError
-from ..services import Services, get_db, get_services
 
 __all__ = ["router"]
 

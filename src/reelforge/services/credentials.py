@@ -14,9 +14,11 @@ import hmac
 import json
 import os
 import secrets
+import threading
 import time
 import zlib
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,9 +26,13 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from reelforge.db.models import utcnow
+
 __all__ = [
     "SCOPES",
+    "CredentialCache",
     "KeyFormatError",
+    "Principal",
     "ServerSecrets",
     "expand_scopes",
     "generate_api_key",
@@ -194,3 +200,50 @@ class ServerSecrets:
         public = serialization.load_pem_public_key(self.public_pem)
         jwk = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(public))  # type: ignore[arg-type]
         return {"keys": [{**jwk, "kid": self.key_id, "use": "sig", "alg": "ES256"}]}
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    workspace_id: str
+    scopes: frozenset[str]
+    credential_id: str
+    kind: str
+    """``api_key`` or ``oauth``."""
+
+
+class CredentialCache:
+    """Credentials verified in the last few seconds, so a request costs no database round trip.
+
+    A revocation through this process clears the cache at once; another process sharing the
+    database notices within ``ttl`` seconds. Entries never outlive the credential's own expiry.
+    """
+
+    def __init__(self, pepper: bytes, ttl: float = 5.0, size: int = 10_000):
+        self._pepper = pepper
+        self._ttl = ttl
+        self._size = size
+        self._entries: dict[str, tuple[Principal, float, datetime | None]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, token: str) -> Principal | None:
+        entry = self._entries.get(hash_secret(self._pepper, token))
+        if entry is None:
+            return None
+        principal, fresh_until, expires = entry
+        if time.monotonic() > fresh_until or (expires is not None and expires <= utcnow()):
+            return None
+        return principal
+
+    def put(self, token: str, principal: Principal, expires: datetime | None) -> None:
+        with self._lock:
+            if len(self._entries) >= self._size:
+                self._entries.clear()
+            self._entries[hash_secret(self._pepper, token)] = (
+                principal,
+                time.monotonic() + self._ttl,
+                expires,
+            )
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()

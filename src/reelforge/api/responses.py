@@ -1,157 +1,42 @@
-"""What the app's routes share: settings, database, storage, secrets and the render queue."""
+"""How routes represent what a service returned: JSON bytes rendered once, strong ETags and
+conditional answers, keyset pages of rows, reads on a pooled connection."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-import threading
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 import orjson
 from fastapi import Request
-from sqlalchemy import ColumnElement, Connection, Dialect, Engine, Text, type_coerce
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import ColumnElement, Connection, Dialect, Text, type_coerce
 from sqlalchemy.types import TypeDecorator
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from reelforge.media.previews import PreviewRunner
-from reelforge.media.storage import LocalStorage
 from reelforge.representations import json_ready  # re-exported: routes building responses by hand use it
-from reelforge.settings import Settings
 
-from .credentials import ServerSecrets
+from .deps import services_of
 from .pagination import encode_cursor, next_link
-from .problems import ApiError
 
 __all__ = [
-    "RepresentationCache",
-    "Services",
     "conditional_json",
     "decode_json_fields",
     "etag_matches",
-    "get_db",
-    "get_services",
     "json_bytes",
     "json_ready",
     "json_response",
-    "owned",
     "page_of",
     "raw_datetime_column",
     "raw_json_column",
     "read_db",
-    "services_of",
     "strong_etag",
 ]
 
 T = TypeVar("T")
 R = TypeVar("R")
-
-
-class RepresentationCache:
-    """Encoded representations by id, each kept with the revision it was made from.
-
-    A row's revision changes with every change of what its representation shows (for assets,
-    database triggers bump it), so an entry is served only while it is current: there is
-    nothing to invalidate, across processes too. When the entries pass ``budget`` bytes, the
-    cache starts again empty.
-    """
-
-    def __init__(self, budget: int = 32 * 1024 * 1024):
-        self._budget = budget
-        self._bytes = 0
-        self._entries: dict[str, tuple[int, bytes]] = {}
-
-    def get(self, key: str, revision: int) -> bytes | None:
-        entry = self._entries.get(key)
-        return entry[1] if entry is not None and entry[0] == revision else None
-
-    def put(self, key: str, revision: int, content: bytes) -> None:
-        cost = len(content) + len(key) + 100  # the tuple, the dict slot, the objects' headers
-        if self._bytes + cost > self._budget:
-            # A new dict: a reader iterating the old one is not disturbed.
-            self._entries, self._bytes = {}, 0
-        old = self._entries.get(key)
-        if old is not None:
-            self._bytes -= len(old[1]) + len(key) + 100
-        self._entries[key] = (revision, content)
-        self._bytes += cost
-
-
-@dataclass
-class Services:
-    settings: Settings
-    engine: Engine
-    sessions: sessionmaker[Session]
-    storage: LocalStorage
-    secrets: ServerSecrets
-    worker: Any = None
-    """The in-process render worker, when this process runs one."""
-    credentials: Any = None
-    """Recently verified credentials (:class:`reelforge.api.auth.CredentialCache`)."""
-    asset_docs: RepresentationCache = field(default_factory=lambda: RepresentationCache())
-    """Assets' encoded representations, for the asset list."""
-    extras: dict[str, Any] = field(default_factory=dict)
-    _previews: PreviewRunner | None = field(default=None, repr=False)
-    _previews_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-
-    @property
-    def issuer(self) -> str:
-        return self.settings.public_url.rstrip("/")
-
-    @property
-    def audience(self) -> str:
-        return self.settings.public_url.rstrip("/") + "/v1"
-
-    def previews(self) -> PreviewRunner:
-        """This process's runner of deferred previews, started on first use (blocking: it also
-        queues the assets a previous process left pending)."""
-        with self._previews_lock:
-            if self._previews is None:
-                self._previews = PreviewRunner(self.sessions, self.storage)
-                self._previews.recover()
-            return self._previews
-
-    def stop_previews(self) -> None:
-        """Finish the preview in progress; the rest stay pending for the next process."""
-        with self._previews_lock:
-            if self._previews is not None:
-                self._previews.shutdown()
-                self._previews = None
-
-
-# Dependencies are ``async def`` when they do not block: FastAPI runs a sync dependency in its
-# thread pool, and every such hop costs more than the work of a typical read.
-
-
-def services_of(request: Request) -> Services:
-    services: Services = request.app.state.services
-    return services
-
-
-async def get_services(request: Request) -> Services:
-    return services_of(request)
-
-
-def owned(db: Session, model: type[T], row_id: str, workspace_id: str, what: str) -> T:
-    """Row ``row_id`` of ``model`` (a table with ``workspace_id``) if the workspace owns it;
-    404 ``no <what> <id>`` otherwise: another workspace's row does not exist."""
-    row = db.get(model, row_id)
-    if row is None or cast(Any, row).workspace_id != workspace_id:
-        raise ApiError("not-found", f"no {what} {row_id}")
-    return row
-
-
-async def get_db(request: Request) -> AsyncIterator[Session]:
-    # Making a session does no I/O; it connects on first use, inside the (threaded) route.
-    session = services_of(request).sessions()
-    try:
-        yield session
-    finally:
-        session.close()
 
 
 _DIGITS_ONLY = bytes(0x39 if 0x30 <= i <= 0x39 else 0x20 for i in range(256))

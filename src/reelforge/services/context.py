@@ -1,0 +1,121 @@
+"""The process's shared resources that every service uses: settings, the database, storage,
+secrets, the credential cache, the in-process worker and preview runner."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any, TypeVar, cast
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from reelforge.db.session import make_engine, make_sessionmaker, migrate
+from reelforge.media.previews import PreviewRunner
+from reelforge.media.storage import LocalStorage
+from reelforge.settings import Settings
+
+from .credentials import CredentialCache, ServerSecrets
+from .errors import NotFound
+
+__all__ = ["RepresentationCache", "Services", "open_services", "owned"]
+
+T = TypeVar("T")
+
+
+class RepresentationCache:
+    """Encoded representations by id, each kept with the revision it was made from.
+
+    A row's revision changes with every change of what its representation shows (for assets,
+    database triggers bump it), so an entry is served only while it is current: there is
+    nothing to invalidate, across processes too. When the entries pass ``budget`` bytes, the
+    cache starts again empty.
+    """
+
+    def __init__(self, budget: int = 32 * 1024 * 1024):
+        self._budget = budget
+        self._bytes = 0
+        self._entries: dict[str, tuple[int, bytes]] = {}
+
+    def get(self, key: str, revision: int) -> bytes | None:
+        entry = self._entries.get(key)
+        return entry[1] if entry is not None and entry[0] == revision else None
+
+    def put(self, key: str, revision: int, content: bytes) -> None:
+        cost = len(content) + len(key) + 100  # the tuple, the dict slot, the objects' headers
+        if self._bytes + cost > self._budget:
+            # A new dict: a reader iterating the old one is not disturbed.
+            self._entries, self._bytes = {}, 0
+        old = self._entries.get(key)
+        if old is not None:
+            self._bytes -= len(old[1]) + len(key) + 100
+        self._entries[key] = (revision, content)
+        self._bytes += cost
+
+
+@dataclass
+class Services:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    storage: LocalStorage
+    secrets: ServerSecrets
+    worker: Any = None
+    """The in-process render worker, when this process runs one."""
+    credentials: Any = None
+    """Recently verified credentials (:class:`reelforge.api.auth.CredentialCache`)."""
+    asset_docs: RepresentationCache = field(default_factory=lambda: RepresentationCache())
+    """Assets' encoded representations, for the asset list."""
+    extras: dict[str, Any] = field(default_factory=dict)
+    _previews: PreviewRunner | None = field(default=None, repr=False)
+    _previews_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def issuer(self) -> str:
+        return self.settings.public_url.rstrip("/")
+
+    @property
+    def audience(self) -> str:
+        return self.settings.public_url.rstrip("/") + "/v1"
+
+    def previews(self) -> PreviewRunner:
+        """This process's runner of deferred previews, started on first use (blocking: it also
+        queues the assets a previous process left pending)."""
+        with self._previews_lock:
+            if self._previews is None:
+                self._previews = PreviewRunner(self.sessions, self.storage)
+                self._previews.recover()
+            return self._previews
+
+    def stop_previews(self) -> None:
+        """Finish the preview in progress; the rest stay pending for the next process."""
+        with self._previews_lock:
+            if self._previews is not None:
+                self._previews.shutdown()
+                self._previews = None
+
+
+def owned(db: Session, model: type[T], row_id: str, workspace_id: str, what: str) -> T:
+    """Row ``row_id`` of ``model`` (a table with ``workspace_id``) if the workspace owns it;
+    404 ``no <what> <id>`` otherwise: another workspace's row does not exist."""
+    row = db.get(model, row_id)
+    if row is None or cast(Any, row).workspace_id != workspace_id:
+        raise NotFound(f"no {what} {row_id}")
+    return row
+
+
+def open_services(settings: Settings) -> Services:
+    """Connect to the database (migrating it), storage and secrets."""
+    url = settings.resolved_database_url()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    migrate(url)
+    engine = make_engine(url)
+    secrets = ServerSecrets.load_or_create(settings.data_dir)
+    return Services(
+        settings=settings,
+        engine=engine,
+        sessions=make_sessionmaker(engine),
+        storage=LocalStorage(settings.resolved_storage_dir()),
+        secrets=secrets,
+        credentials=CredentialCache(secrets.pepper),
+    )
