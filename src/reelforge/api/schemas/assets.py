@@ -56,7 +56,9 @@ class AssetOut(Out):
     created_at: datetime
     thumbnail_url: str | None = None
     waveform_url: str | None = None
-    previews: Previews
+    previews: Previews = "none"
+    """Whether the thumbnail or waveform is made yet. Always sent; optional here because outputs
+    recorded in older examples (batch renders) lack it."""
     content_url: str
 
 
