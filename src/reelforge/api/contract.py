@@ -111,7 +111,7 @@ def _add_security(app: FastAPI, spec: dict[str, Any]) -> None:
         if scopes is None:
             continue
         item = spec["paths"].get(route.path_format, {})
-        for method in route.methods:
+        for method in route.methods or ():
             op = item.get(method.lower())
             if op is not None:
                 op["security"] = [{API_KEY: list(scopes)}, {OAUTH2: list(scopes)}]
