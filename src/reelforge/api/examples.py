@@ -2234,7 +2234,10 @@ READYZ_RESPONSES = responses(
             {"ready": READYZ},
             model=schemas.Readiness,
         ),
-        503: {"description": "Not ready: `checks` says which check failed (`Retry-After: 5`)."},
+        503: {
+            "description": "Not ready: `checks` says which check failed (`Retry-After: 5`).",
+            "model": schemas.Readiness,
+        },
     },
     default=False,
 )
