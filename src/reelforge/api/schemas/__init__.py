@@ -37,6 +37,8 @@ from .problems import Problem, ProblemError
 from .projects import ProjectList, ProjectOut, RevisionList, RevisionOut
 from .renders import (
     PlannedOutput,
+    RenderBrand,
+    RenderCompliance,
     RenderError,
     RenderList,
     RenderOut,
@@ -112,6 +114,8 @@ __all__ = [
     "ProjectOut",
     "Readiness",
     "RejectedRow",
+    "RenderBrand",
+    "RenderCompliance",
     "RenderError",
     "RenderList",
     "RenderOut",

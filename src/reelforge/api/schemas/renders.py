@@ -6,10 +6,13 @@ from datetime import datetime
 from typing import Literal
 
 from .assets import AssetOut
+from .brand_kits import BrandKitRef, ComplianceLevel, Finding
 from .common import JSONObject, Out, Page
 
 __all__ = [
     "PlannedOutput",
+    "RenderBrand",
+    "RenderCompliance",
     "RenderError",
     "RenderList",
     "RenderOut",
@@ -54,6 +57,21 @@ class TemplateRef(Out):
     locale: str | None = None
 
 
+class RenderCompliance(Out):
+    """The compliance check made when the render was asked for (workspace level ``warn``)."""
+
+    level: ComplianceLevel
+    passed: bool
+    findings: list[Finding]
+
+
+class RenderBrand(BrandKitRef):
+    """The brand kit version the render used."""
+
+    compliance: RenderCompliance | None = None
+    """None when the workspace's level is ``off``."""
+
+
 class RenderOut(Out):
     id: str
     object: Literal["render"]
@@ -76,8 +94,7 @@ class RenderOut(Out):
     error: RenderError | None = None
     outputs: list[RenderOutput]
     metadata: JSONObject
-    brand: JSONObject | None = None
-    """The brand kit applied (and its compliance findings)."""
+    brand: RenderBrand | None = None
     template: TemplateRef | None = None
 
 
@@ -112,5 +129,5 @@ class RenderPlan(Out):
     estimate: str
     project_id: str | None = None
     revision: int | None = None
-    brand: JSONObject | None = None
+    brand: RenderBrand | None = None
     template: TemplateRef | None = None
