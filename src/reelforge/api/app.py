@@ -16,6 +16,7 @@ from reelforge.db.models import Workspace, new_id
 from reelforge.services.context import Services, open_services
 from reelforge.settings import Settings
 
+from .contract import install_contract
 from .idempotency import install_idempotency
 from .middleware import BodyLimitMiddleware, RequestContextMiddleware
 from .problems import install_problem_handlers
@@ -97,6 +98,7 @@ def create_app(
     )
     app.state.services = services or open_services(settings)
     install_problem_handlers(app)
+    install_contract(app)
     install_idempotency(app)
     app.add_middleware(BodyLimitMiddleware, settings=app.state.services.settings)
     if settings.rate_limiting:  # inside the request id, outside everything that may answer

@@ -17,6 +17,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from pydantic import BaseModel
+
+from . import schemas
 from .problems import CATALOGUE, PROBLEM_JSON
 
 # --- captured: begin
@@ -2111,33 +2114,9 @@ JSON = "application/json"
 Named = tuple[str, dict[str, Any]]
 """A problem example: (what happened, the problem the service answered)."""
 
-PROBLEM_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["type", "title", "status", "detail", "instance", "code", "request_id"],
-    "properties": {
-        "type": {"type": "string"},
-        "title": {"type": "string"},
-        "status": {"type": "integer"},
-        "detail": {"type": "string"},
-        "instance": {"type": "string"},
-        "request_id": {"type": "string"},
-        "code": {"type": "string", "description": "The type's stable slug (catalogue in docs/api.md)."},
-        "errors": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "properties": {
-                    "pointer": {"type": "string"},
-                    "parameter": {"type": "string"},
-                    "header": {"type": "string"},
-                    "detail": {"type": "string"},
-                    "code": {"type": "string"},
-                },
-            },
-        },
-    },
-}
-"""RFC 9457 problem details (inline in each response: FastAPI lists only models as components)."""
+PROBLEM_SCHEMA: dict[str, Any] = {"$ref": "#/components/schemas/Problem"}
+"""RFC 9457 problem details: :class:`reelforge.api.schemas.problems.Problem`, which the document's
+components hold (see :mod:`reelforge.api.contract`)."""
 
 _DEFAULT: dict[str, Any] = {
     "description": "Any other error, as a problem (see the catalogue in docs/api.md).",
@@ -2161,10 +2140,14 @@ def success(
     headers: Mapping[str, tuple[str, str]] | None = None,
     media_type: str = JSON,
     schema: dict[str, Any] | None = None,
+    model: type[BaseModel] | None = None,
 ) -> dict[str, Any]:
-    """A response without problems: named JSON examples (or another media type's schema) and
-    documented headers as ``name: (description, example)``."""
+    """A response without problems: named JSON examples (or another media type's schema),
+    documented headers as ``name: (description, example)`` and the ``model`` of the body (for the
+    document only: routes answer with bytes they render themselves)."""
     response: dict[str, Any] = {"description": description}
+    if model is not None:
+        response["model"] = model
     if examples is not None:
         response["content"] = {media_type: {"examples": body(examples)}}
     elif schema is not None:
@@ -2224,9 +2207,11 @@ def scope(name: str) -> Named:
 
 
 def _list(
-    description: str, name: str, example: dict[str, Any], read_scope: str
+    description: str, name: str, example: dict[str, Any], read_scope: str, model: type[BaseModel]
 ) -> dict[int | str, dict[str, Any]]:
-    return responses({200: success(description, {name: example})}, *AUTH, scope(read_scope), *LIST)
+    return responses(
+        {200: success(description, {name: example}, model=model)}, *AUTH, scope(read_scope), *LIST
+    )
 
 
 _ETAG_PROJECT = (
@@ -2239,16 +2224,32 @@ _BINARY = {"type": "string", "format": "binary"}
 
 # ------------------------------------------------------------------ system
 
-HEALTHZ_RESPONSES = responses({200: success("The process is up.", {"up": HEALTHZ})}, default=False)
+HEALTHZ_RESPONSES = responses(
+    {200: success("The process is up.", {"up": HEALTHZ}, model=schemas.Health)}, default=False
+)
 READYZ_RESPONSES = responses(
     {
-        200: success("The database and storage answer and the render worker runs.", {"ready": READYZ}),
-        503: {"description": "Not ready: `checks` says which check failed (`Retry-After: 5`)."},
+        200: success(
+            "The database and storage answer and the render worker runs.",
+            {"ready": READYZ},
+            model=schemas.Readiness,
+        ),
+        503: {
+            "description": "Not ready: `checks` says which check failed (`Retry-After: 5`).",
+            "model": schemas.Readiness,
+        },
     },
     default=False,
 )
 WORKSPACE_RESPONSES = responses(
-    {200: success("The workspace and the scopes the credential holds.", {"an admin key": WORKSPACE})}, *AUTH
+    {
+        200: success(
+            "The workspace and the scopes the credential holds.",
+            {"an admin key": WORKSPACE},
+            model=schemas.WorkspaceOut,
+        )
+    },
+    *AUTH,
 )
 
 # ------------------------------------------------------------------ keys and OAuth clients
@@ -2257,7 +2258,9 @@ CREATE_KEY_BODY = body({"a key for a CMS": KEY_CREATE})
 CREATE_KEY_RESPONSES = responses(
     {
         201: success(
-            "The key; `token` is in this response only, so store it now.", {"a key for a CMS": KEY_CREATED}
+            "The key; `token` is in this response only, so store it now.",
+            {"a key for a CMS": KEY_CREATED},
+            model=schemas.ApiKeyCreated,
         )
     },
     *AUTH,
@@ -2270,9 +2273,10 @@ LIST_KEYS_RESPONSES = _list(
     "two keys",
     KEY_LIST,
     "keys:read",
+    schemas.ApiKeyList,
 )
 GET_KEY_RESPONSES = responses(
-    {200: success("The key (without its secret).", {"a key": KEY})},
+    {200: success("The key (without its secret).", {"a key": KEY}, model=schemas.ApiKeyOut)},
     *AUTH,
     scope("keys:read"),
     ("no such key in this workspace", ERROR_KEY_NOT_FOUND),
@@ -2280,7 +2284,9 @@ GET_KEY_RESPONSES = responses(
 REVOKE_KEY_RESPONSES = responses(
     {
         200: success(
-            "The key, revoked (`revoked_at`); revoking again changes nothing.", {"a revoked key": KEY_REVOKED}
+            "The key, revoked (`revoked_at`); revoking again changes nothing.",
+            {"a revoked key": KEY_REVOKED},
+            model=schemas.ApiKeyOut,
         )
     },
     *AUTH,
@@ -2294,6 +2300,7 @@ ROLL_KEY_RESPONSES = responses(
             "The new key (its `token` shown only here); `replaces` is the old key, now expiring at the "
             "end of the grace period.",
             {"one hour of grace": KEY_ROLLED},
+            model=schemas.ApiKeyRolled,
         )
     },
     *AUTH,
@@ -2308,6 +2315,7 @@ CREATE_CLIENT_RESPONSES = responses(
         201: success(
             "The client; `client_secret` is in this response only.",
             {"an automation platform": CLIENT_CREATED},
+            model=schemas.OAuthClientCreated,
         )
     },
     *AUTH,
@@ -2315,13 +2323,18 @@ CREATE_CLIENT_RESPONSES = responses(
     ("granting a scope the caller does not hold", ERROR_FORBIDDEN_GRANT),
 )
 LIST_CLIENTS_RESPONSES = _list(
-    "A page of OAuth clients, newest first (never their secrets).", "two clients", CLIENT_LIST, "keys:read"
+    "A page of OAuth clients, newest first (never their secrets).",
+    "two clients",
+    CLIENT_LIST,
+    "keys:read",
+    schemas.OAuthClientList,
 )
 REVOKE_CLIENT_RESPONSES = responses(
     {
         200: success(
             "The client, revoked: its access tokens stop working at once.",
             {"a revoked client": CLIENT_REVOKED},
+            model=schemas.OAuthClientOut,
         )
     },
     *AUTH,
@@ -2340,15 +2353,18 @@ TOKEN_RESPONSES = responses(
         200: success(
             "An access token (an ES256 JWT) to send as `Authorization: Bearer`.",
             {"client credentials": TOKEN},
+            model=schemas.AccessToken,
         ),
         400: success(
             "An OAuth error (RFC 6749 §5.2, not a problem): `invalid_request`, "
             "`unsupported_grant_type` or `invalid_scope`.",
             {"another grant type": TOKEN_ERROR_GRANT},
+            model=schemas.OAuthError,
         ),
         401: success(
             "`invalid_client`: unknown or revoked client, or a wrong secret (with `WWW-Authenticate`).",
             {"a wrong secret": TOKEN_ERROR_CLIENT},
+            model=schemas.OAuthError,
         ),
     }
 )
@@ -2402,11 +2418,13 @@ UPLOAD_RESPONSES = responses(
                 "Location": ("The asset's URL", ASSET_CREATED_HEADERS["Location"]),
                 "ETag": ("The representation's ETag", ASSET_CREATED_HEADERS["ETag"]),
             },
+            model=schemas.AssetUploaded,
         ),
         200: success(
             "The same bytes were already an asset of the workspace: that asset, `deduplicated: true` "
             "(its name, tags and metadata unchanged).",
             {"the same bytes again": ASSET_DEDUPLICATED},
+            model=schemas.AssetUploaded,
         ),
     },
     *AUTH,
@@ -2424,6 +2442,7 @@ LIST_ASSETS_RESPONSES = _list(
     "videos tagged spring, one per page",
     ASSET_LIST,
     "assets:read",
+    schemas.AssetList,
 )
 GET_ASSET_RESPONSES = responses(
     {
@@ -2431,6 +2450,7 @@ GET_ASSET_RESPONSES = responses(
             "The asset.",
             {"a video": ASSET},
             headers={"ETag": ("For If-None-Match, and If-Match on PATCH and DELETE", ASSET_ETAG)},
+            model=schemas.AssetOut,
         ),
         304: _NOT_MODIFIED,
     },
@@ -2440,7 +2460,11 @@ GET_ASSET_RESPONSES = responses(
 )
 PATCH_ASSET_BODY = body({"rename, retag and annotate": ASSET_PATCH})
 PATCH_ASSET_RESPONSES = responses(
-    {200: success("The asset as changed.", {"rename, retag and annotate": ASSET_PATCHED})},
+    {
+        200: success(
+            "The asset as changed.", {"rename, retag and annotate": ASSET_PATCHED}, model=schemas.AssetOut
+        )
+    },
     *AUTH,
     scope("assets:write"),
     ("no such asset in this workspace", ERROR_ASSET_NOT_FOUND),
@@ -2515,6 +2539,7 @@ CREATE_PROJECT_RESPONSES = responses(
                 "ETag": _ETAG_PROJECT,
                 "Location": ("The project's URL", PROJECT_CREATED_HEADERS["Location"]),
             },
+            model=schemas.ProjectOut,
         )
     },
     *AUTH,
@@ -2527,6 +2552,7 @@ LIST_PROJECTS_RESPONSES = _list(
     "one project",
     PROJECT_LIST,
     "projects:read",
+    schemas.ProjectList,
 )
 GET_PROJECT_RESPONSES = responses(
     {
@@ -2537,6 +2563,7 @@ GET_PROJECT_RESPONSES = responses(
                 "ETag": _ETAG_PROJECT,
                 "Accept-Patch": ("PATCH takes JSON Patch", PROJECT_HEADERS["Accept-Patch"]),
             },
+            model=schemas.ProjectOut,
         ),
         304: _NOT_MODIFIED,
     },
@@ -2551,6 +2578,7 @@ REPLACE_PROJECT_RESPONSES = responses(
             "The project at its new revision.",
             {"add a 9:16 story output": PROJECT_REPLACED},
             headers={"ETag": _ETAG_PROJECT},
+            model=schemas.ProjectOut,
         )
     },
     *AUTH,
@@ -2593,6 +2621,7 @@ PATCH_PROJECT_RESPONSES = responses(
             "The project at its new revision.",
             {"trim a clip": PROJECT_PATCHED},
             headers={"ETag": _ETAG_PROJECT},
+            model=schemas.ProjectOut,
         )
     },
     *AUTH,
@@ -2612,14 +2641,24 @@ DELETE_PROJECT_RESPONSES = responses(
     _STALE_PROJECT,
 )
 LIST_REVISIONS_RESPONSES = responses(
-    {200: success("A page of revisions, newest first.", {"the last two revisions": REVISION_LIST})},
+    {
+        200: success(
+            "A page of revisions, newest first.",
+            {"the last two revisions": REVISION_LIST},
+            model=schemas.RevisionList,
+        )
+    },
     *AUTH,
     scope("projects:read"),
     ("no such project in this workspace", ERROR_PROJECT_NOT_FOUND),
     *LIST,
 )
 GET_REVISION_RESPONSES = responses(
-    {200: success("The revision with its edit.", {"the first revision": REVISION})},
+    {
+        200: success(
+            "The revision with its edit.", {"the first revision": REVISION}, model=schemas.RevisionOut
+        )
+    },
     *AUTH,
     scope("projects:read"),
     ("no such project in this workspace", ERROR_PROJECT_NOT_FOUND),
@@ -2633,6 +2672,7 @@ RESTORE_RESPONSES = responses(
             "The project at a new revision holding the old revision's edit.",
             {"back to the first cut": RESTORED},
             headers={"ETag": _ETAG_PROJECT},
+            model=schemas.ProjectOut,
         )
     },
     *AUTH,
@@ -2653,9 +2693,12 @@ CREATE_RENDER_RESPONSES = responses(
             "The render, queued; follow it at `Location`.",
             {"from a project": RENDER_QUEUED, "inline edit": RENDER_INLINE_QUEUED},
             headers={"Location": ("The render's URL", RENDER_QUEUED_HEADERS["Location"])},
+            model=schemas.RenderOut,
         ),
         200: success(
-            "A dry run: the validated plan with an estimate; nothing is created.", {"dry run": RENDER_PLAN}
+            "A dry run: the validated plan with an estimate; nothing is created.",
+            {"dry run": RENDER_PLAN},
+            model=schemas.RenderPlan,
         ),
     },
     *AUTH,
@@ -2671,6 +2714,7 @@ LIST_RENDERS_RESPONSES = _list(
     "the latest render of a project",
     RENDER_LIST,
     "renders:read",
+    schemas.RenderList,
 )
 GET_RENDER_RESPONSES = responses(
     {
@@ -2683,6 +2727,7 @@ GET_RENDER_RESPONSES = responses(
                 "cancelled while queued": RENDER_CANCELLED,
             },
             headers={"ETag": ("Changes whenever the render does: poll with If-None-Match", RENDER_ETAG)},
+            model=schemas.RenderOut,
         ),
         304: _NOT_MODIFIED,
     },
@@ -2692,11 +2737,14 @@ GET_RENDER_RESPONSES = responses(
 )
 CANCEL_RENDER_RESPONSES = responses(
     {
-        200: success("It was queued: now `cancelled`.", {"it was queued": RENDER_CANCELLED}),
+        200: success(
+            "It was queued: now `cancelled`.", {"it was queued": RENDER_CANCELLED}, model=schemas.RenderOut
+        ),
         202: success(
             "It is running: `cancel_requested` is set and it stops within seconds (one already "
             "`finishing` completes).",
             {"it is running": RENDER_CANCELLING},
+            model=schemas.RenderOut,
         ),
     },
     *AUTH,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import schemas
 from .examples import AUTH, LIST, body, responses, success
 
 # --- captured: begin
@@ -637,6 +638,7 @@ CREATE_BATCH_RESPONSES = responses(
                 _CREATE_MULTIPART: BATCH_CREATED_UPLOAD,
             },
             headers={"Location": ("The batch's URL", BATCH_CREATED_HEADERS["Location"])},
+            model=schemas.BatchOut,
         )
     },
     *AUTH,
@@ -652,7 +654,7 @@ CREATE_BATCH_RESPONSES = responses(
     ("an attached file that is not CSV", ERROR_BATCH_CSV_TYPE),
 )
 LIST_BATCHES_RESPONSES = responses(
-    {200: success("A page of batches, newest first.", {"one batch": BATCH_LIST})},
+    {200: success("A page of batches, newest first.", {"one batch": BATCH_LIST}, model=schemas.BatchList)},
     *AUTH,
     _scope("batches:read"),
     *LIST,
@@ -662,6 +664,7 @@ GET_BATCH_RESPONSES = responses(
         200: success(
             "The batch. Poll it until `finished_at` is set (or listen for `batch.completed`).",
             {"running": BATCH_RUNNING, "succeeded": BATCH_SUCCEEDED, "cancelled": BATCH_CANCELLED},
+            model=schemas.BatchOut,
         )
     },
     *AUTH,
@@ -673,6 +676,7 @@ LIST_BATCH_RENDERS_RESPONSES = responses(
         200: success(
             "A page of the batch's renders, newest first, matching the filters.",
             {"row 2 in French": BATCH_RENDERS},
+            model=schemas.RenderList,
         )
     },
     *AUTH,
@@ -687,6 +691,7 @@ CANCEL_BATCH_RESPONSES = responses(
             "Queued renders are cancelled, running ones stop within seconds; the batch is `cancelled` once "
             "its last render ended.",
             {"cancelling": BATCH_CANCELLING},
+            model=schemas.BatchOut,
         )
     },
     *AUTH,

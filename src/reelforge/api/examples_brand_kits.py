@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import examples as ex
+from . import schemas
 
 # --- captured: begin
 KIT_CREATE: Any = {
@@ -738,6 +739,7 @@ CREATE_KIT_RESPONSES = ex.responses(
                 "Location": ("The kit's URL", "https://reelforge.example.com/v1/brand_kits/bk_…"),
                 "ETag": _ETAG,
             },
+            model=schemas.BrandKitOut,
         )
     },
     *ex.AUTH,
@@ -745,11 +747,16 @@ CREATE_KIT_RESPONSES = ex.responses(
     _INVALID,
 )
 LIST_KITS_RESPONSES = ex.responses(
-    {200: ex.success("A page of kits.", {"the workspace's kits": KIT_LIST})}, *ex.AUTH, _READ, *ex.LIST
+    {200: ex.success("A page of kits.", {"the workspace's kits": KIT_LIST}, model=schemas.BrandKitList)},
+    *ex.AUTH,
+    _READ,
+    *ex.LIST,
 )
 GET_KIT_RESPONSES = ex.responses(
     {
-        200: ex.success("The kit's current version.", {"a kit": KIT}, headers={"ETag": _ETAG}),
+        200: ex.success(
+            "The kit's current version.", {"a kit": KIT}, headers={"ETag": _ETAG}, model=schemas.BrandKitOut
+        ),
         304: {"description": "`If-None-Match` matched the current ETag: nothing changed (no body)."},
     },
     *ex.AUTH,
@@ -760,7 +767,10 @@ REPLACE_KIT_BODY = ex.body({"a new primary colour": KIT_REPLACE})
 REPLACE_KIT_RESPONSES = ex.responses(
     {
         200: ex.success(
-            "The kit at its new version.", {"a new primary colour": KIT_V2}, headers={"ETag": _ETAG}
+            "The kit at its new version.",
+            {"a new primary colour": KIT_V2},
+            headers={"ETag": _ETAG},
+            model=schemas.BrandKitOut,
         )
     },
     *ex.AUTH,
@@ -778,20 +788,30 @@ DELETE_KIT_RESPONSES = ex.responses(
     ("If-Match is not the current ETag", ERROR_KIT_STALE),
 )
 LIST_VERSIONS_RESPONSES = ex.responses(
-    {200: ex.success("A page of the kit's versions, newest first.", {"a kit's history": VERSION_LIST})},
+    {
+        200: ex.success(
+            "A page of the kit's versions, newest first.",
+            {"a kit's history": VERSION_LIST},
+            model=schemas.BrandKitVersionList,
+        )
+    },
     *ex.AUTH,
     _READ,
     _MISSING,
     *ex.LIST,
 )
 GET_VERSION_RESPONSES = ex.responses(
-    {200: ex.success("One version of the kit.", {"version 1": VERSION})}, *ex.AUTH, _READ, _MISSING
+    {200: ex.success("One version of the kit.", {"version 1": VERSION}, model=schemas.BrandKitVersionOut)},
+    *ex.AUTH,
+    _READ,
+    _MISSING,
 )
 GET_COMPLIANCE_RESPONSES = ex.responses(
     {
         200: ex.success(
             "The level applied before every render of an edit with a brand kit.",
             {"warn": COMPLIANCE_SETTINGS},
+            model=schemas.ComplianceSettingsOut,
         )
     },
     *ex.AUTH,
@@ -799,7 +819,13 @@ GET_COMPLIANCE_RESPONSES = ex.responses(
 )
 PUT_COMPLIANCE_BODY = ex.body({"warn": {"level": "warn"}})
 PUT_COMPLIANCE_RESPONSES = ex.responses(
-    {200: ex.success("The new level (the change is in the audit log).", {"warn": COMPLIANCE_SETTINGS})},
+    {
+        200: ex.success(
+            "The new level (the change is in the audit log).",
+            {"warn": COMPLIANCE_SETTINGS},
+            model=schemas.ComplianceSettingsOut,
+        )
+    },
     *ex.AUTH,
     _scope("admin", ERROR_SCOPE_ADMIN),
 )
@@ -809,6 +835,7 @@ CHECK_PROJECT_RESPONSES = ex.responses(
         200: ex.success(
             "The findings (an empty list when the edit keeps every rule).",
             {"the 9:16 output against the project's kit": CHECK_REPORT},
+            model=schemas.ComplianceReport,
         )
     },
     *ex.AUTH,
@@ -823,6 +850,7 @@ CHECK_TEMPLATE_RESPONSES = ex.responses(
         200: ex.success(
             "The findings, with the merged edit they point into.",
             {"this week's values, vertical output": CHECK_TEMPLATE_REPORT},
+            model=schemas.ComplianceReport,
         )
     },
     *ex.AUTH,

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import examples as ex
+from . import schemas
 
 # --- captured: begin
 # Recorded by `python tests/test_events.py` from a running service; do not edit by hand.
@@ -537,6 +538,7 @@ LIST_EVENTS_RESPONSES = ex.responses(
         200: ex.success(
             "A page of events, newest first (or oldest first with `order=asc`), matching the filters.",
             {"a render's events": EVENT_LIST},
+            model=schemas.EventList,
         )
     },
     *ex.AUTH,
@@ -553,6 +555,7 @@ GET_EVENT_RESPONSES = ex.responses(
                 "asset.ready": EVENT_ASSET_READY,
                 "project.updated": EVENT_PROJECT_UPDATED,
             },
+            model=schemas.EventOut,
         )
     },
     *ex.AUTH,
@@ -588,6 +591,7 @@ LIST_AUDIT_RESPONSES = ex.responses(
         200: ex.success(
             "A page of audit entries, newest first, matching the filters.",
             {"key and asset changes": AUDIT_LIST},
+            model=schemas.AuditList,
         )
     },
     *ex.AUTH,

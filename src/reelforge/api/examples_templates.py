@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import examples as ex
+from . import schemas
 
 # --- captured: begin
 # Recorded by `python tests/test_api_templates.py` from a running service; do not edit by hand.
@@ -1754,6 +1755,7 @@ CREATE_TEMPLATE_RESPONSES = ex.responses(
             "The template at version 1.",
             {"a product slideshow": TEMPLATE_CREATED},
             headers={"ETag": _ETAG, "Location": ("The template's URL", TEMPLATE_CREATED_HEADERS["Location"])},
+            model=schemas.TemplateOut,
         )
     },
     *ex.AUTH,
@@ -1764,7 +1766,9 @@ CREATE_TEMPLATE_RESPONSES = ex.responses(
 LIST_TEMPLATES_RESPONSES = ex.responses(
     {
         200: ex.success(
-            "A page of templates, newest first, each at its current version.", {"one template": TEMPLATE_LIST}
+            "A page of templates, newest first, each at its current version.",
+            {"one template": TEMPLATE_LIST},
+            model=schemas.TemplateList,
         )
     },
     *ex.AUTH,
@@ -1774,7 +1778,10 @@ LIST_TEMPLATES_RESPONSES = ex.responses(
 GET_TEMPLATE_RESPONSES = ex.responses(
     {
         200: ex.success(
-            "The template at its current version.", {"a template": TEMPLATE}, headers={"ETag": _ETAG}
+            "The template at its current version.",
+            {"a template": TEMPLATE},
+            headers={"ETag": _ETAG},
+            model=schemas.TemplateOut,
         ),
         304: _NOT_MODIFIED,
     },
@@ -1789,6 +1796,7 @@ REPLACE_TEMPLATE_RESPONSES = ex.responses(
             "The template at its new version.",
             {"add a price badge": TEMPLATE_REPLACED},
             headers={"ETag": _ETAG},
+            model=schemas.TemplateOut,
         )
     },
     *ex.AUTH,
@@ -1806,14 +1814,26 @@ DELETE_TEMPLATE_RESPONSES = ex.responses(
     _STALE,
 )
 LIST_VERSIONS_RESPONSES = ex.responses(
-    {200: ex.success("A page of versions, newest first.", {"two versions": TEMPLATE_VERSION_LIST})},
+    {
+        200: ex.success(
+            "A page of versions, newest first.",
+            {"two versions": TEMPLATE_VERSION_LIST},
+            model=schemas.TemplateVersionList,
+        )
+    },
     *ex.AUTH,
     _READ,
     _NOT_FOUND,
     *ex.LIST,
 )
 GET_VERSION_RESPONSES = ex.responses(
-    {200: ex.success("The version with its template document.", {"the first version": TEMPLATE_VERSION})},
+    {
+        200: ex.success(
+            "The version with its template document.",
+            {"the first version": TEMPLATE_VERSION},
+            model=schemas.TemplateVersionOut,
+        )
+    },
     *ex.AUTH,
     _READ,
     _NOT_FOUND,
@@ -1826,6 +1846,7 @@ RESTORE_VERSION_RESPONSES = ex.responses(
             "The template at a new version holding the old version's document.",
             {"back to the first version": TEMPLATE_RESTORED},
             headers={"ETag": _ETAG},
+            model=schemas.TemplateOut,
         )
     },
     *ex.AUTH,
@@ -1840,6 +1861,7 @@ VARIABLES_RESPONSES = ex.responses(
         200: ex.success(
             "The JSON Schema (draft 2020-12) of the `values` object.",
             {"a product slideshow's values": TEMPLATE_VARIABLES},
+            model=schemas.ValuesSchema,
         )
     },
     *ex.AUTH,
@@ -1849,7 +1871,13 @@ VARIABLES_RESPONSES = ex.responses(
 )
 PREVIEW_BODY = ex.body({"two products in French": TEMPLATE_PREVIEW_REQUEST})
 PREVIEW_RESPONSES = ex.responses(
-    {200: ex.success("The merged edit, valid for rendering.", {"two products in French": TEMPLATE_PREVIEW})},
+    {
+        200: ex.success(
+            "The merged edit, valid for rendering.",
+            {"two products in French": TEMPLATE_PREVIEW},
+            model=schemas.TemplatePreview,
+        )
+    },
     *ex.AUTH,
     _READ,
     _NOT_FOUND,
@@ -1865,10 +1893,12 @@ RENDER_TEMPLATE_RESPONSES = ex.responses(
             "The render, queued, tagged with the template; follow it at `Location`.",
             {"two products in French": TEMPLATE_RENDER_QUEUED},
             headers={"Location": ("The render's URL", "https://reelforge.example/v1/renders/rnd_…")},
+            model=schemas.RenderOut,
         ),
         200: ex.success(
             "A dry run: the validated plan with an estimate; nothing is created.",
             {"dry run": TEMPLATE_RENDER_PLAN},
+            model=schemas.RenderPlan,
         ),
     },
     *ex.AUTH,

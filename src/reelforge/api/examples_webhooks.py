@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import examples as ex
+from . import schemas
 
 # --- captured: begin
 # Recorded by `python tests/test_webhooks.py` from a running service; do not edit by hand.
@@ -578,6 +579,7 @@ CREATE_ENDPOINT_RESPONSES = ex.responses(
             "The endpoint; `secret` is in this response only, so store it now.",
             {"render events to a CMS": ENDPOINT_CREATED},
             headers=_LOCATION,
+            model=schemas.WebhookEndpointCreated,
         )
     },
     *ex.AUTH,
@@ -588,7 +590,9 @@ CREATE_ENDPOINT_RESPONSES = ex.responses(
 LIST_ENDPOINTS_RESPONSES = ex.responses(
     {
         200: ex.success(
-            "A page of endpoints, newest first (never their secrets).", {"two endpoints": ENDPOINT_LIST}
+            "A page of endpoints, newest first (never their secrets).",
+            {"two endpoints": ENDPOINT_LIST},
+            model=schemas.WebhookEndpointList,
         )
     },
     *ex.AUTH,
@@ -596,14 +600,26 @@ LIST_ENDPOINTS_RESPONSES = ex.responses(
     *ex.LIST,
 )
 GET_ENDPOINT_RESPONSES = ex.responses(
-    {200: ex.success("The endpoint, its state and delivery health.", {"an endpoint": ENDPOINT})},
+    {
+        200: ex.success(
+            "The endpoint, its state and delivery health.",
+            {"an endpoint": ENDPOINT},
+            model=schemas.WebhookEndpointOut,
+        )
+    },
     *ex.AUTH,
     _READ,
     _NO_ENDPOINT,
 )
 UPDATE_ENDPOINT_BODY = ex.body({"more events, new description": ENDPOINT_UPDATE})
 UPDATE_ENDPOINT_RESPONSES = ex.responses(
-    {200: ex.success("The endpoint as changed.", {"more events, new description": ENDPOINT_UPDATED})},
+    {
+        200: ex.success(
+            "The endpoint as changed.",
+            {"more events, new description": ENDPOINT_UPDATED},
+            model=schemas.WebhookEndpointOut,
+        )
+    },
     *ex.AUTH,
     _WRITE,
     _NO_ENDPOINT,
@@ -623,6 +639,7 @@ ROTATE_SECRET_RESPONSES = ex.responses(
             "The endpoint with its new `secret` (shown once); `previous_secret_expires_at` says "
             "until when the old one also signs.",
             {"one hour of overlap": ENDPOINT_ROTATED},
+            model=schemas.WebhookEndpointCreated,
         )
     },
     *ex.AUTH,
@@ -630,13 +647,25 @@ ROTATE_SECRET_RESPONSES = ex.responses(
     _NO_ENDPOINT,
 )
 ENABLE_ENDPOINT_RESPONSES = ex.responses(
-    {200: ex.success("The endpoint, enabled.", {"enabled after it was disabled": ENDPOINT_ENABLED})},
+    {
+        200: ex.success(
+            "The endpoint, enabled.",
+            {"enabled after it was disabled": ENDPOINT_ENABLED},
+            model=schemas.WebhookEndpointOut,
+        )
+    },
     *ex.AUTH,
     _WRITE,
     _NO_ENDPOINT,
 )
 TEST_ENDPOINT_RESPONSES = ex.responses(
-    {202: ex.success("The `ping` message, queued for delivery at once.", {"a ping": TEST_MESSAGE})},
+    {
+        202: ex.success(
+            "The `ping` message, queued for delivery at once.",
+            {"a ping": TEST_MESSAGE},
+            model=schemas.WebhookMessageOut,
+        )
+    },
     *ex.AUTH,
     _WRITE,
     _NO_ENDPOINT,
@@ -647,6 +676,7 @@ LIST_MESSAGES_RESPONSES = ex.responses(
         200: ex.success(
             "A page of the endpoint's messages, newest first, with their delivery state.",
             {"failed messages": MESSAGE_LIST},
+            model=schemas.WebhookMessageList,
         )
     },
     *ex.AUTH,
@@ -657,7 +687,9 @@ LIST_MESSAGES_RESPONSES = ex.responses(
 GET_MESSAGE_RESPONSES = ex.responses(
     {
         200: ex.success(
-            "The message, its payload and delivery state.", {"delivered on the 4th attempt": MESSAGE}
+            "The message, its payload and delivery state.",
+            {"delivered on the 4th attempt": MESSAGE},
+            model=schemas.WebhookMessageOut,
         )
     },
     *ex.AUTH,
@@ -670,6 +702,7 @@ LIST_ATTEMPTS_RESPONSES = ex.responses(
         200: ex.success(
             "A page of the message's attempts, newest first.",
             {"three failures, then a success": ATTEMPT_LIST},
+            model=schemas.WebhookAttemptList,
         )
     },
     *ex.AUTH,
@@ -679,7 +712,13 @@ LIST_ATTEMPTS_RESPONSES = ex.responses(
     *ex.LIST,
 )
 RETRY_MESSAGE_RESPONSES = ex.responses(
-    {202: ex.success("The message, due again at once.", {"a failed message sent again": MESSAGE_RETRIED})},
+    {
+        202: ex.success(
+            "The message, due again at once.",
+            {"a failed message sent again": MESSAGE_RETRIED},
+            model=schemas.WebhookMessageOut,
+        )
+    },
     *ex.AUTH,
     _WRITE,
     _NO_ENDPOINT,
@@ -690,7 +729,9 @@ RECOVER_BODY = ex.body({"since the receiver went down": RECOVER})
 RECOVER_RESPONSES = ex.responses(
     {
         202: ex.success(
-            "How many failed messages are delivered again.", {"since the receiver went down": RECOVERED}
+            "How many failed messages are delivered again.",
+            {"since the receiver went down": RECOVERED},
+            model=schemas.WebhookRecovery,
         )
     },
     *ex.AUTH,

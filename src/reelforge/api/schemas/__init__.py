@@ -1,0 +1,144 @@
+"""The API contract: a Pydantic model of every response body, one module per resource.
+
+The routes answer with JSON bytes rendered once (orjson), never through these models; the models
+only describe those bodies in ``/openapi.json`` (attached with ``responses=``), so clients can be
+generated from the document. ``tests/test_openapi_contract.py`` checks every recorded example
+against them. A field that may be ``null`` is optional here: the document's examples leave nulls
+out, while responses send them.
+"""
+
+from .assets import AssetKind, AssetList, AssetOut, AssetUploaded, MediaInfo, Previews
+from .batches import BatchCounts, BatchList, BatchOut, BatchRows, BatchState, RejectedRow
+from .brand_kits import (
+    BrandKitList,
+    BrandKitOut,
+    BrandKitRef,
+    BrandKitVersionList,
+    BrandKitVersionOut,
+    ComplianceLevel,
+    ComplianceReport,
+    ComplianceSettingsOut,
+    Finding,
+)
+from .common import JSONObject, Out, Page, ResourceRef
+from .events import AuditEntryOut, AuditList, EventList, EventOut
+from .keys import (
+    AccessToken,
+    ApiKeyCreated,
+    ApiKeyList,
+    ApiKeyOut,
+    ApiKeyRolled,
+    OAuthClientCreated,
+    OAuthClientList,
+    OAuthClientOut,
+    OAuthError,
+)
+from .problems import Problem, ProblemError
+from .projects import ProjectList, ProjectOut, RevisionList, RevisionOut
+from .renders import (
+    PlannedOutput,
+    RenderBrand,
+    RenderCompliance,
+    RenderError,
+    RenderList,
+    RenderOut,
+    RenderOutput,
+    RenderPlan,
+    RenderState,
+    TemplateRef,
+)
+from .system import Health, Readiness, WorkspaceOut
+from .templates import (
+    TemplateList,
+    TemplateOut,
+    TemplatePreview,
+    TemplateVersionList,
+    TemplateVersionOut,
+    ValuesSchema,
+)
+from .webhooks import (
+    EndpointHealth,
+    WebhookAttemptList,
+    WebhookAttemptOut,
+    WebhookEndpointCreated,
+    WebhookEndpointList,
+    WebhookEndpointOut,
+    WebhookMessageList,
+    WebhookMessageOut,
+    WebhookRecovery,
+)
+
+__all__ = [
+    "AccessToken",
+    "ApiKeyCreated",
+    "ApiKeyList",
+    "ApiKeyOut",
+    "ApiKeyRolled",
+    "AssetKind",
+    "AssetList",
+    "AssetOut",
+    "AssetUploaded",
+    "AuditEntryOut",
+    "AuditList",
+    "BatchCounts",
+    "BatchList",
+    "BatchOut",
+    "BatchRows",
+    "BatchState",
+    "BrandKitList",
+    "BrandKitOut",
+    "BrandKitRef",
+    "BrandKitVersionList",
+    "BrandKitVersionOut",
+    "ComplianceLevel",
+    "ComplianceReport",
+    "ComplianceSettingsOut",
+    "EndpointHealth",
+    "EventList",
+    "EventOut",
+    "Finding",
+    "Health",
+    "JSONObject",
+    "MediaInfo",
+    "OAuthClientCreated",
+    "OAuthClientList",
+    "OAuthClientOut",
+    "OAuthError",
+    "Out",
+    "Page",
+    "PlannedOutput",
+    "Previews",
+    "Problem",
+    "ProblemError",
+    "ProjectList",
+    "ProjectOut",
+    "Readiness",
+    "RejectedRow",
+    "RenderBrand",
+    "RenderCompliance",
+    "RenderError",
+    "RenderList",
+    "RenderOut",
+    "RenderOutput",
+    "RenderPlan",
+    "RenderState",
+    "ResourceRef",
+    "RevisionList",
+    "RevisionOut",
+    "TemplateList",
+    "TemplateOut",
+    "TemplatePreview",
+    "TemplateRef",
+    "TemplateVersionList",
+    "TemplateVersionOut",
+    "ValuesSchema",
+    "WebhookAttemptList",
+    "WebhookAttemptOut",
+    "WebhookEndpointCreated",
+    "WebhookEndpointList",
+    "WebhookEndpointOut",
+    "WebhookMessageList",
+    "WebhookMessageOut",
+    "WebhookRecovery",
+    "WorkspaceOut",
+]

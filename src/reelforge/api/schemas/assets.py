@@ -1,0 +1,71 @@
+"""Assets: uploaded or rendered media and the files an edit names."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from .common import JSONObject, Out, Page
+
+__all__ = ["AssetKind", "AssetList", "AssetOut", "AssetUploaded", "MediaInfo", "Previews"]
+
+AssetKind = Literal["video", "image", "audio", "subtitles", "font", "lut"]
+Previews = Literal["none", "pending", "ready", "failed"]
+
+
+class MediaInfo(Out):
+    """What probing found; members apply to the kind (no ``width`` for audio, ...)."""
+
+    format: str | None = None
+    duration: float | None = None
+    duration_exact: str | None = None
+    """The duration as an exact fraction (``"11/2"``)."""
+    width: int | None = None
+    height: int | None = None
+    coded_width: int | None = None
+    coded_height: int | None = None
+    rotation: int | None = None
+    fps: float | None = None
+    fps_exact: str | None = None
+    video_codec: str | None = None
+    pix_fmt: str | None = None
+    has_alpha: bool | None = None
+    has_video: bool | None = None
+    has_audio: bool | None = None
+    audio_codec: str | None = None
+    audio_channels: int | None = None
+    sample_rate: int | None = None
+    bit_rate: int | None = None
+
+
+class AssetOut(Out):
+    id: str
+    object: Literal["asset"]
+    name: str
+    kind: AssetKind
+    content_type: str
+    size_bytes: int
+    sha256: str
+    media: MediaInfo
+    tags: list[str]
+    metadata: JSONObject
+    source: str
+    """``upload``, or ``render`` for a render's output."""
+    derived_from: JSONObject
+    """For a render's output: the ``render`` and ``project`` it came from."""
+    created_at: datetime
+    thumbnail_url: str | None = None
+    waveform_url: str | None = None
+    previews: Previews = "none"
+    """Whether the thumbnail or waveform is made yet. Always sent; optional here because outputs
+    recorded in older examples (batch renders) lack it."""
+    content_url: str
+
+
+class AssetUploaded(AssetOut):
+    deduplicated: bool
+    """True when the same bytes were already an asset of the workspace (that asset is returned)."""
+
+
+class AssetList(Page):
+    data: list[AssetOut]

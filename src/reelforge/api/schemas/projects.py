@@ -1,0 +1,39 @@
+"""Projects (an edit under revision control) and their revisions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from .common import JSONObject, Out, Page
+
+__all__ = ["ProjectList", "ProjectOut", "RevisionList", "RevisionOut"]
+
+
+class ProjectOut(Out):
+    id: str
+    object: Literal["project"]
+    name: str
+    revision: int
+    edit: JSONObject
+    """The current edit (see the edit language in docs/edit-format.md)."""
+    created_at: datetime
+    updated_at: datetime
+    revisions_url: str
+
+
+class ProjectList(Page):
+    data: list[ProjectOut]
+
+
+class RevisionOut(Out):
+    object: Literal["project_revision"]
+    project: str
+    number: int
+    edit: JSONObject
+    message: str
+    created_at: datetime
+
+
+class RevisionList(Page):
+    data: list[RevisionOut]
