@@ -16,6 +16,7 @@ from reelforge.db.models import Workspace, new_id
 from reelforge.services.context import Services, open_services
 from reelforge.settings import Settings
 
+from .docs import install_docs
 from .idempotency import install_idempotency
 from .middleware import BodyLimitMiddleware, RequestContextMiddleware
 from .problems import install_problem_handlers
@@ -92,11 +93,12 @@ def create_app(
         description=DESCRIPTION,
         lifespan=lifespan,
         openapi_url="/openapi.json",
-        docs_url="/docs",
+        docs_url=None,  # served from packaged assets by install_docs
         redoc_url=None,
     )
     app.state.services = services or open_services(settings)
     install_problem_handlers(app)
+    install_docs(app)
     install_idempotency(app)
     app.add_middleware(BodyLimitMiddleware, settings=app.state.services.settings)
     if settings.rate_limiting:  # inside the request id, outside everything that may answer
