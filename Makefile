@@ -14,6 +14,8 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# tests/test_docs_offline.py loads /docs in Debian's Chromium (`apt-get install chromium`; .ci/run
+# installs it); without /usr/bin/chromium that test skips.
 test: $(STAMP)
 	$(PY) -m pytest -n 2 -q
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import functools
 import os
-import pprint
-import re
 import threading
 import time
 import uuid
@@ -116,29 +114,6 @@ def running_service(tmp: Path, kind: str = "sqlite", **settings: Any) -> Iterato
         with TestClient(app) as client:
             yield Service(client, services, token, config.data_dir)
         services.engine.dispose()
-
-
-CAPTURED_BEGIN, CAPTURED_END = "# --- captured: begin", "# --- captured: end"
-"""The block of an ``api/examples*.py`` module that a test module records from a running service."""
-
-
-def write_captured(module: Path, kept: dict[str, Any], script: str) -> None:
-    """Replace ``module``'s captured block with one constant per recorded value, in the order
-    recorded; ``script`` is the test module that records them (named in the block)."""
-    lines = [
-        CAPTURED_BEGIN,
-        f"# Recorded by `python {script}` from a running service; do not edit by hand.",
-        "",
-    ]
-    for name, value in kept.items():
-        kind = "str" if isinstance(value, str) else "dict[str, Any]" if isinstance(value, dict) else "Any"
-        indent = len(name) + len(kind) + 5  # where `name: kind = ` ends
-        text = pprint.pformat(value, width=110 - indent, sort_dicts=False, compact=True)
-        lines.append(f"{name}: {kind} = " + text.replace("\n", "\n" + " " * indent))
-    source = module.read_text(encoding="utf-8")
-    pattern = re.compile(re.escape(CAPTURED_BEGIN) + ".*?" + re.escape(CAPTURED_END), re.S)
-    assert pattern.search(source), f"{module} has no captured block"
-    module.write_text(pattern.sub(lambda _: "\n".join([*lines, CAPTURED_END]), source), encoding="utf-8")
 
 
 TERMINAL = ("succeeded", "failed", "cancelled")

@@ -4,19 +4,16 @@ the real dispatcher, SQLite and PostgreSQL.
 Deliveries are verified with the ``standardwebhooks`` package, as a customer's receiver would.
 Retry schedules are shortened through the settings so retries happen in a fraction of a second.
 
-Run as a script (``.venv/bin/python tests/test_webhooks.py``) to record the OpenAPI examples of
-the webhook routes again into ``reelforge.api.examples_webhooks``.
+``scripts/record_examples.py`` records the OpenAPI examples of the webhook routes again (``webhooks``),
+with this module's receiver.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
-import pprint
 import random
 import re
-import sys
-import tempfile
 import threading
 import time
 from collections import Counter
@@ -964,172 +961,3 @@ def check_openapi_examples(c: Any, svc: Service) -> None:
     c.send_examples("POST", one + "/recover", params=lambda: target)
     c.call("POST", one + "/enable", params=target, expect=200)
     c.call("DELETE", one, params=target, expect=204)
-
-
-# ------------------------------------------------------------------ recording the OpenAPI examples
-#
-# Run this file as a script to record the examples again from a real service and dispatcher.
-
-EXAMPLES_MODULE = Path(__file__).resolve().parents[1] / "src" / "reelforge" / "api" / "examples_webhooks.py"
-BEGIN, END = "# --- captured: begin", "# --- captured: end"
-NO_SUCH = "01jdzzzzzzzzzzzzzzzzzzzzzz"
-SHOWN_URL = "https://hooks.example.com"
-
-
-def record(root: Path) -> dict[str, Any]:
-    receiver = Receiver()
-    kept: dict[str, Any] = {}
-
-    def keep(name: str, value: Any) -> Any:
-        kept[name] = value
-        return value
-
-    def ok(name: str, r: Any, status: int) -> Any:
-        assert r.status_code == status, (name, r.status_code, r.text)
-        return keep(name, r.json())
-
-    def problem(name: str, r: Any, status: int, code: str) -> None:
-        assert r.status_code == status and r.json()["code"] == code, (name, r.text)
-        keep(name, r.json())
-
-    try:
-        with running_service(
-            root / "hooks", "sqlite", workers=1, **{**FAST, "webhooks_retry_schedule": [1, 1, 1, 60]}
-        ) as svc:
-            base = receiver.url("")
-            receiver.per_message["/reelforge"] = [
-                Answer(503, b'{"error":"database unavailable"}', {"Content-Type": "application/json"}),
-                Answer(500, b"Internal Server Error"),
-                Answer(502, b"Bad Gateway"),
-                Answer(200, b'{"received":true}', {"Content-Type": "application/json"}),
-            ]
-            body = keep(
-                "ENDPOINT_CREATE",
-                {
-                    "url": f"{base}/reelforge",
-                    "event_types": ["render.*", "asset.ready"],
-                    "description": "CMS: publish finished renders",
-                },
-            )
-            r = svc.post("/v1/webhook_endpoints", json=body)
-            created = ok("ENDPOINT_CREATED", r, 201)
-            keep("ENDPOINT_CREATED_HEADERS", {"Location": r.headers["location"]})
-            one = f"/v1/webhook_endpoints/{created['id']}"
-            svc.post(
-                "/v1/webhook_endpoints",
-                json={"url": f"{base}/audit", "event_types": ["*"], "description": "audit trail"},
-            )
-            ok("ENDPOINT_LIST", svc.get("/v1/webhook_endpoints?limit=2"), 200)
-            r = svc.post("/v1/renders", json={"edit": COLOUR, "metadata": {"cms_entry": "post-4711"}})
-            assert r.status_code == 202, r.text
-            message = wait_for(
-                lambda: [
-                    m
-                    for m in messages(svc, created["id"], status="succeeded")
-                    if m["attempts"] == 4 and m["event_type"] == "render.succeeded"
-                ],
-                60,
-            )[0]
-            ok("MESSAGE", svc.get(f"{one}/messages/{message['id']}"), 200)
-            ok("ATTEMPT_LIST", svc.get(f"{one}/messages/{message['id']}/attempts"), 200)
-            ok("ENDPOINT", svc.get(one), 200)
-            body = keep(
-                "ENDPOINT_UPDATE",
-                {"event_types": ["render.*", "asset.*"], "description": "CMS: renders and assets"},
-            )
-            ok("ENDPOINT_UPDATED", svc.client.patch(one, headers=svc.headers(), json=body), 200)
-            body = keep("ENDPOINT_ROTATE", {"grace_seconds": 3600})
-            ok("ENDPOINT_ROTATED", svc.post(f"{one}/rotate_secret", json=body), 200)
-            ok("TEST_MESSAGE", svc.post(f"{one}/test"), 202)
-            wait_for(lambda: not messages(svc, created["id"], status="pending"), 30)
-            # the receiver breaks: a render's messages fail, then it answers 410 and is disabled
-            del receiver.per_message["/reelforge"]
-            receiver.script("/reelforge", Answer(500, b"Internal Server Error"))
-            svc.post("/v1/renders", json={"edit": COLOUR, "metadata": {"cms_entry": "post-4712"}})
-            wait_for(
-                lambda: (
-                    len([m for m in messages(svc, created["id"], status="pending") if m["attempts"] >= 1])
-                    >= 2
-                ),
-                60,
-            )
-            receiver.script("/reelforge", Answer(410, b"gone"))
-            wait_for(lambda: not svc.get(one).json()["enabled"], 60)
-            problem("ERROR_ENDPOINT_DISABLED", svc.post(f"{one}/test"), 409, "conflict")
-            ok("MESSAGE_LIST", svc.get(f"{one}/messages?status=failed&limit=2"), 200)
-            receiver.script(
-                "/reelforge", Answer(200, b'{"received":true}', {"Content-Type": "application/json"})
-            )
-            ok("ENDPOINT_ENABLED", svc.post(f"{one}/enable"), 200)
-            failed = messages(svc, created["id"], status="failed")[0]
-            ok("MESSAGE_RETRIED", svc.post(f"{one}/messages/{failed['id']}/retry"), 202)
-            body = keep("RECOVER", {"since": created["created_at"]})
-            recovered = ok("RECOVERED", svc.post(f"{one}/recover", json=body), 202)
-            assert recovered["messages"] >= 1, recovered
-            r = svc.post(
-                f"{one}/recover", json={"since": "2026-11-28T10:00:00Z", "until": "2026-11-28T09:00:00Z"}
-            )
-            problem("ERROR_RECOVER_WINDOW", r, 422, "validation-error")
-            reader = svc.new_key("renders:read")
-            problem(
-                "ERROR_SCOPE_WEBHOOKS_READ",
-                svc.get("/v1/webhook_endpoints", token=reader),
-                403,
-                "insufficient-scope",
-            )
-            problem(
-                "ERROR_SCOPE_WEBHOOKS_WRITE",
-                svc.post("/v1/webhook_endpoints", token=reader, json={}),
-                403,
-                "insufficient-scope",
-            )
-            problem(
-                "ERROR_ENDPOINT_NOT_FOUND", svc.get(f"/v1/webhook_endpoints/we_{NO_SUCH}"), 404, "not-found"
-            )
-            problem(
-                "ERROR_MESSAGE_NOT_FOUND", svc.get(f"{one}/messages/msg_{NO_SUCH}/attempts"), 404, "not-found"
-            )
-            r = svc.post(
-                "/v1/webhook_endpoints",
-                json={
-                    "url": "https://hooks.example.com/x",
-                    "event_types": ["Render.Succeeded"],
-                    "secret": "mine",
-                },
-            )
-            problem("ERROR_ENDPOINT_VALIDATION", r, 422, "validation-error")
-        with running_service(root / "strict", "sqlite") as strict:
-            r = strict.post("/v1/webhook_endpoints", json={"url": "https://169.254.169.254/latest/meta-data"})
-            problem("ERROR_URL_PRIVATE", r, 422, "url-not-allowed")
-            r = strict.post("/v1/webhook_endpoints", json={"url": "http://hooks.example.com/reelforge"})
-            problem("ERROR_URL_SCHEME", r, 422, "url-not-allowed")
-    finally:
-        receiver.close()
-    # The receiver's loopback address, shown as the public URL a production service accepts.
-    text = json.dumps(kept).replace(f"http://127.0.0.1:{receiver.port}", SHOWN_URL)
-    shown: dict[str, Any] = json.loads(text)
-    return shown
-
-
-def write_examples(kept: dict[str, Any]) -> None:
-    source = EXAMPLES_MODULE.read_text()
-    start, end = source.index(BEGIN), source.index(END)
-    lines = [
-        BEGIN,
-        "# Recorded by `python tests/test_webhooks.py` from a running service; do not edit by hand.",
-        "",
-    ]
-    for name, value in kept.items():
-        lines.append(
-            f"{name}: Any = {pprint.pformat(value, width=110, sort_dicts=False)}".replace(
-                "\n", "\n" + " " * (len(name) + 8)
-            )
-        )
-    EXAMPLES_MODULE.write_text(source[:start] + "\n".join(lines) + "\n" + source[end:])
-
-
-if __name__ == "__main__":
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    with tempfile.TemporaryDirectory() as tmp:
-        write_examples(record(Path(tmp)))
-    print(f"recorded into {EXAMPLES_MODULE}")

@@ -17,6 +17,7 @@ from reelforge.services.context import Services, open_services
 from reelforge.settings import Settings
 
 from .contract import install_contract
+from .docs import install_docs
 from .idempotency import install_idempotency
 from .middleware import BodyLimitMiddleware, RequestContextMiddleware
 from .problems import install_problem_handlers
@@ -93,12 +94,13 @@ def create_app(
         description=DESCRIPTION,
         lifespan=lifespan,
         openapi_url="/openapi.json",
-        docs_url="/docs",
+        docs_url=None,  # served from packaged assets by install_docs
         redoc_url=None,
     )
     app.state.services = services or open_services(settings)
     install_problem_handlers(app)
     install_contract(app)
+    install_docs(app)
     install_idempotency(app)
     app.add_middleware(BodyLimitMiddleware, settings=app.state.services.settings)
     if settings.rate_limiting:  # inside the request id, outside everything that may answer

@@ -2,8 +2,8 @@
 ``Idempotent-Replayed`` response header, and the problems the key can cause (400, 409, 422), on
 every operation that takes the key.
 
-The values in the captured block were recorded from a running service:
-``.venv/bin/python tests/test_idempotency.py`` records them again and rewrites the block.
+The values in ``recorded/idempotency.json`` were recorded from a running service:
+``scripts/record_examples.py`` records them again.
 """
 
 from __future__ import annotations
@@ -11,47 +11,18 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from . import recorded
 from .examples import PROBLEM_SCHEMA
 from .problems import CATALOGUE, PROBLEM_JSON
 
 __all__ = ["document"]
 
-# --- captured: begin
-# Recorded by `python tests/test_idempotency.py` from a running service; do not edit by hand.
-
-IDEMPOTENCY_KEY: str = "9cc7975c-021f-4f94-8891-f24b81626779"
-ERROR_IDEMPOTENCY_KEY_INVALID: dict[str, Any] = {
-    "type": "https://reelforge.dev/problems/idempotency-key-invalid",
-    "title": "The Idempotency-Key header is not valid.",
-    "status": 400,
-    "detail": "the Idempotency-Key must be 1-255 printable ASCII characters without spaces (e.g. a UUID), bare "
-    "or in double quotes",
-    "instance": "/v1/renders",
-    "code": "idempotency-key-invalid",
-    "request_id": "req_01m8h5wvbd8g5jb1j9d8da2czr",
-    "errors": [{"header": "Idempotency-Key", "detail": "1-255 characters from ! to ~", "code": "invalid"}],
-}
-ERROR_IDEMPOTENCY_KEY_REUSED: dict[str, Any] = {
-    "type": "https://reelforge.dev/problems/idempotency-key-reused",
-    "title": "The idempotency key was used for a different request.",
-    "status": 422,
-    "detail": "this Idempotency-Key was already used for a different request (another body, path or query); use "
-    "a new key for a new request",
-    "instance": "/v1/renders",
-    "code": "idempotency-key-reused",
-    "request_id": "req_01m8h5wvf0c8pqagn3jt3pgrzz",
-    "errors": [{"header": "Idempotency-Key", "detail": "already used for another request", "code": "reused"}],
-}
-ERROR_IDEMPOTENCY_IN_PROGRESS: dict[str, Any] = {
-    "type": "https://reelforge.dev/problems/idempotency-request-in-progress",
-    "title": "A request with this idempotency key is still in progress.",
-    "status": 409,
-    "detail": "a request with this Idempotency-Key is still running; retry after it finishes",
-    "instance": "/v1/renders",
-    "code": "idempotency-request-in-progress",
-    "request_id": "req_01m8h5wvfwdxf691brhqtsrt5k",
-}
-# --- captured: end
+# Recorded from a running service (`scripts/record_examples.py`): see recorded/idempotency.json.
+_RECORDED = recorded.load("idempotency")
+IDEMPOTENCY_KEY: str = _RECORDED["IDEMPOTENCY_KEY"]
+ERROR_IDEMPOTENCY_KEY_INVALID: dict[str, Any] = _RECORDED["ERROR_IDEMPOTENCY_KEY_INVALID"]
+ERROR_IDEMPOTENCY_KEY_REUSED: dict[str, Any] = _RECORDED["ERROR_IDEMPOTENCY_KEY_REUSED"]
+ERROR_IDEMPOTENCY_IN_PROGRESS: dict[str, Any] = _RECORDED["ERROR_IDEMPOTENCY_IN_PROGRESS"]
 
 PARAMETER = "IdempotencyKey"
 REPLAYED_HEADER = "IdempotentReplayed"

@@ -8,29 +8,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import recorded
 from .examples import PROBLEM_SCHEMA
 from .problems import CATALOGUE, PROBLEM_JSON
 
-RATE_LIMITED: dict[str, Any] = {
-    "type": "https://reelforge.dev/problems/rate-limited",
-    "title": "Too many requests.",
-    "status": 429,
-    "detail": "the renders rate limit is used up; retry in 1 s",
-    "instance": "/v1/renders",
-    "code": "rate-limited",
-    "request_id": "req_01m8h5vftzedg6mq1aeajbmq8m",
-    "violated-policies": ["renders"],
-}
-RATE_LIMITED_HEADERS = {
-    "Retry-After": "1",
-    "RateLimit-Policy": '"writes";q=300;w=60, "workspace-writes";q=600;w=60, "renders";q=60;w=60, '
-    '"workspace-renders";q=120;w=60',
-    "RateLimit": '"writes";r=243;t=1, "workspace-writes";r=547;t=1, "renders";r=0;t=1, "workspace-renders";r=61;t=1',
-}
-READ_HEADERS = {
-    "RateLimit-Policy": '"reads";q=1200;w=60, "workspace-reads";q=3000;w=60',
-    "RateLimit": '"reads";r=1199;t=1, "workspace-reads";r=2999;t=1',
-}
+# Recorded from a running service (see above): recorded/ratelimit.json.
+_RECORDED = recorded.load("ratelimit")
+RATE_LIMITED: dict[str, Any] = _RECORDED["RATE_LIMITED"]
+RATE_LIMITED_HEADERS: dict[str, Any] = _RECORDED["RATE_LIMITED_HEADERS"]
+READ_HEADERS: dict[str, Any] = _RECORDED["READ_HEADERS"]
 
 _DESCRIPTIONS = {
     "Retry-After": "Seconds to wait before retrying; never earlier than the refused policy's `t`.",
