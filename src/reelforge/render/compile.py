@@ -153,9 +153,20 @@ class LoudnessPass:
 
 @dataclass(frozen=True)
 class RenderPlan:
-    """Everything needed to render: printable, and runnable by the engine."""
+    """Everything needed to render: printable, and runnable by the engine.
+
+    It carries the resolved and probed sources it was compiled from, so running it (and
+    compiling it again with loudness measurements) never resolves or probes a source again.
+    """
 
     edit: Edit
+    sources: Mapping[str, Source]
+    """Every file the edit names, resolved and probed, by ``src``."""
+    name: str
+    """The base name of the output files."""
+    out_dir: Path
+    work_dir: Path
+    """Where the graph script and the artifacts go."""
     timelines: Mapping[Fraction, ResolvedTimeline]
     outputs: tuple[PlannedOutput, ...]
     artifacts: tuple[Artifact, ...]
@@ -164,7 +175,6 @@ class RenderPlan:
     graph: str
     maps: tuple[tuple[str, ...], ...]
     """Per output file: its ``-map``s, codec options and path."""
-    graph_path: Path
     loudness_passes: tuple[LoudnessPass, ...] = ()
     """Measurements to make first; the engine then compiles again with them."""
     sidecar_cues: tuple[tuple[Path, str, Fraction, Fraction, Fraction], ...] = ()
@@ -173,6 +183,11 @@ class RenderPlan:
     @property
     def duration(self) -> Fraction:
         return max(o.duration for o in self.outputs)
+
+    @property
+    def graph_path(self) -> Path:
+        """The file FFmpeg reads the graph from (see :meth:`ffmpeg_args`)."""
+        return self.work_dir / "graph.txt"
 
     def ffmpeg_args(self, *, inline_graph: bool = False) -> list[str]:
         """FFmpeg's arguments (without the executable). The graph is read from ``graph_path``
@@ -1372,13 +1387,16 @@ class _Compiler:
             raise EditError(self.problems)
         return RenderPlan(
             edit=self.edit,
+            sources=self.sources,
+            name=self.name,
+            out_dir=self.out_dir,
+            work_dir=self.work_dir,
             timelines=self.timelines,
             outputs=tuple(planned),
             artifacts=tuple(self.artifacts.values()),
             inputs=tuple((inp.path, inp.options) for inp in g.inputs),
             graph=g.render(),
             maps=tuple(maps),
-            graph_path=self.work_dir / "graph.txt",
             sidecar_cues=tuple(sidecars),
             loudness_passes=tuple(self.loudness_passes),
         )
