@@ -14,7 +14,16 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 
-__all__ = ["Filter", "FilterGraph", "escape_graph", "escape_value", "filt", "fmt_num"]
+__all__ = [
+    "Filter",
+    "FilterGraph",
+    "escape_graph",
+    "escape_value",
+    "filt",
+    "fmt_num",
+    "fmt_rate",
+    "fmt_seconds",
+]
 
 _VALUE_SPECIAL = re.compile(r"([\\':])")
 _GRAPH_SPECIAL = re.compile(r"([\\'\[\],;])")
@@ -42,6 +51,16 @@ def fmt_num(value: float | int | Fraction) -> str:
         value = float(value)
     text = f"{value:.6f}".rstrip("0").rstrip(".")
     return "0" if text in ("", "-0") else text
+
+
+def fmt_seconds(value: Fraction) -> str:
+    """A time in seconds as an option value: rounded through a float like every other number."""
+    return fmt_num(float(value))
+
+
+def fmt_rate(fps: Fraction) -> str:
+    """A frame rate as FFmpeg's exact ``num/den``."""
+    return f"{fps.numerator}/{fps.denominator}"
 
 
 def _value_text(value: object) -> str:
