@@ -686,10 +686,12 @@ class CountingResolver(LocalResolver):
 
 
 @pytest.mark.parametrize("loudness", [None, {"target": -16}])
-def test_a_render_resolves_and_probes_each_source_once(
+def test_a_render_resolves_probes_and_compiles_once(
     tmp_path: Path, media: Any, loudness: dict[str, Any] | None
 ) -> None:
     from reelforge.ffmpeg.probe import probe_cache
+    from reelforge.render.audio import parse_loudnorm_json
+    from reelforge.render.compile import compile_edit
     from reelforge.render.engine import plan_edit, render_plan
 
     video, logo = media.video(duration=1), media.image()
@@ -725,6 +727,17 @@ def test_a_render_resolves_and_probes_each_source_once(
     if loudness is None:
         assert result.plan is plan  # compiled once: the plan that was printed is the one that ran
     else:
-        # The measured mix is the one difference from the plan: the rest was not compiled again.
-        assert result.plan.inputs == plan.inputs and result.plan.maps == plan.maps
+        # The measurement replaced the mix's last chain; nothing was compiled again...
+        assert plan.loudness_passes and not result.plan.loudness_passes
+        assert result.plan.inputs is plan.inputs and result.plan.artifacts is plan.artifacts
+        changed = [i for i, (a, b) in enumerate(zip(plan.chains, result.plan.chains, strict=True)) if a != b]
+        assert changed == [lp.tail.chain for lp in plan.loudness_passes]
+        # ...and the graph is the one a compile with the measurement makes.
+        measured = {
+            lp.fps: parse_loudnorm_json(lp.stats.read_text(encoding="utf-8")) for lp in plan.loudness_passes
+        }
+        again = compile_edit(
+            plan.edit, plan.sources, out_dir=plan.out_dir, work_dir=plan.work_dir, loudness=measured
+        )
+        assert result.plan.graph == again.graph and "volume=" in again.graph
     assert [o.path for o in result.outputs] == [o.path for o in plan.outputs]

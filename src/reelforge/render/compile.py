@@ -25,10 +25,10 @@ from reelforge.edit.timing import parse_time
 from reelforge.edit.values import parse_volume
 
 from . import audio as audio_mix
-from .graph import Filter, FilterGraph, filt, fmt_rate, fmt_seconds
+from .graph import Filter, FilterGraph, chain_text, filt, fmt_rate, fmt_seconds
 from .outputs import audio_codec_args, container_args, video_codec_args
 from .picture import PictureCompiler, ffmpeg_color
-from .plan import Artifact, LoudnessPass, PlannedOutput, RenderPlan, Source
+from .plan import Artifact, LoudnessPass, MixTail, PlannedOutput, RenderPlan, Source
 
 __all__ = [
     "Artifact",
@@ -36,6 +36,7 @@ __all__ = [
     "PlannedOutput",
     "RenderPlan",
     "Source",
+    "apply_loudness",
     "compile_edit",
     "ffmpeg_color",
 ]
@@ -121,9 +122,7 @@ class _Compiler(PictureCompiler):
                 )
         settings = self.edit.audio
         measurement = self.loudness.get(fps)
-        if settings.loudness is not None and measurement is None:
-            self._loudness_pass(fps, placements, timeline.duration)
-        mix = audio_mix.build_audio_mix(
+        mix = audio_mix.add_audio_mix(
             self.graph,
             placements,
             duration=timeline.duration,
@@ -132,10 +131,16 @@ class _Compiler(PictureCompiler):
             loudness_measurement=measurement,
             fps=fps,
         )
-        return self.graph.split(mix, outputs, audio=True, hint="mix")
+        if settings.loudness is not None and measurement is None:
+            self._loudness_pass(fps, placements, timeline.duration, mix)
+        return self.graph.split(mix.out, outputs, audio=True, hint="mix")
 
     def _loudness_pass(
-        self, fps: Fraction, placements: Sequence[audio_mix.AudioPlacement], duration: Fraction
+        self,
+        fps: Fraction,
+        placements: Sequence[audio_mix.AudioPlacement],
+        duration: Fraction,
+        tail: MixTail,
     ) -> None:
         """A cheap audio-only first pass measures the mix, so the render applies one exact gain
         (single-pass loudnorm misses short or sparse mixes by several LU)."""
@@ -159,7 +164,8 @@ class _Compiler(PictureCompiler):
             stats_file=str(stats),
             fps=fps,
         )
-        self.loudness_passes.append(LoudnessPass(fps, tuple(audio_mix.analysis_args(analysis, label)), stats))
+        args = tuple(audio_mix.analysis_args(analysis, label))
+        self.loudness_passes.append(LoudnessPass(fps, args, stats, tail))
 
     # ------------------------------------------------------------------ outputs
 
@@ -328,7 +334,7 @@ class _Compiler(PictureCompiler):
             outputs=tuple(planned),
             artifacts=tuple(self.artifacts.values()),
             inputs=tuple((inp.path, inp.options) for inp in g.inputs),
-            graph=g.render(),
+            chains=tuple(g.chains),
             maps=tuple(maps),
             sidecar_cues=tuple(sidecars),
             loudness_passes=tuple(self.loudness_passes),
@@ -352,3 +358,23 @@ def compile_edit(
     ``loudness`` holds the measurements of the plan's ``loudness_passes``, per frame rate.
     """
     return _Compiler(edit, sources, out_dir, work_dir, name or edit.name or "render", loudness).compile()
+
+
+def apply_loudness(
+    plan: RenderPlan, measured: Mapping[Fraction, audio_mix.LoudnessMeasurement]
+) -> RenderPlan:
+    """The plan with its loudness passes' measurements (per frame rate) applied.
+
+    A measurement changes only the mix's tail chain, so this replaces that chain and keeps
+    everything else: the same plan ``compile_edit(..., loudness=measured)`` makes, without
+    compiling again.
+    """
+    loudness = plan.edit.audio.loudness
+    chains = list(plan.chains)
+    for lp in plan.loudness_passes:
+        tail = lp.tail
+        filters = audio_mix.mix_tail(
+            loudness, measured[lp.fps], samples=tail.samples, sample_rate=tail.sample_rate
+        )
+        chains[tail.chain] = chain_text([tail.mixed], filters, [tail.out])
+    return replace(plan, chains=tuple(chains), loudness_passes=())

@@ -35,7 +35,7 @@ from reelforge.ffmpeg.runner import (
 
 from .audio import parse_loudnorm_json
 from .captions import CaptionFileError, build_ass, load_cues, write_srt, write_vtt
-from .compile import Artifact, RenderPlan, Source, compile_edit
+from .compile import Artifact, RenderPlan, Source, apply_loudness, compile_edit
 from .effects import LutFileError, parse_cube_file
 from .fonts import FONT_SUFFIXES, FontNotFoundError, resolve_font
 from .shapes import render_shape
@@ -318,9 +318,9 @@ def render_plan(
 ) -> RenderResult:
     """Run a plan from :func:`plan_edit`: make its artifacts, run FFmpeg, check the outputs.
 
-    Sources are never resolved or probed here: the plan carries them. An edit with a loudness
-    target is measured first and compiled again with the measurements (from the same sources);
-    any other plan runs as it is. Font families resolve relative to ``base_dir`` (default: the
+    Nothing is resolved, probed or compiled again here: the plan carries its sources, and an
+    edit with a loudness target is measured first, the measurement replacing the one chain of
+    the graph it changes. Font families resolve relative to ``base_dir`` (default: the
     current directory). Raises :class:`EditError` when an artifact cannot be made,
     :class:`RenderError` when FFmpeg fails, and
     :class:`~reelforge.ffmpeg.runner.RenderCancelled` when cancelled; a failed or cancelled
@@ -374,7 +374,7 @@ def render_plan(
 
 
 def _with_loudness(plan: RenderPlan, *, cancel: CancelToken | None, timeout: float | None) -> RenderPlan:
-    """Run the plan's loudness measurements and compile it again with them."""
+    """Run the plan's loudness measurements and apply them to its audio mix."""
     measured = {}
     for lp in plan.loudness_passes:
         try:
@@ -388,14 +388,7 @@ def _with_loudness(plan: RenderPlan, *, cancel: CancelToken | None, timeout: flo
             ) from None
         except (OSError, ValueError) as exc:
             raise RenderError(f"the loudness measurement failed: {exc}", code="audio_failed") from None
-    return compile_edit(
-        plan.edit,
-        plan.sources,
-        out_dir=plan.out_dir,
-        work_dir=plan.work_dir,
-        name=plan.name,
-        loudness=measured,
-    )
+    return apply_loudness(plan, measured)
 
 
 def render_edit(

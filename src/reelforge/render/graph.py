@@ -17,6 +17,7 @@ from fractions import Fraction
 __all__ = [
     "Filter",
     "FilterGraph",
+    "chain_text",
     "escape_graph",
     "escape_value",
     "filt",
@@ -95,6 +96,12 @@ def filt(name: str, *args: object, **options: object) -> Filter:
     return Filter(name, tuple(args), tuple((k, v) for k, v in options.items() if v is not None))
 
 
+def chain_text(inputs: Iterable[str], filters: Sequence[Filter], outputs: Iterable[str]) -> str:
+    """One chain of a graph: ``[in…]f1,f2[out…]``."""
+    ins = "".join(f"[{label}]" for label in inputs)
+    return ins + ",".join(str(f) for f in filters) + "".join(f"[{o}]" for o in outputs)
+
+
 @dataclass
 class Input:
     path: str
@@ -135,8 +142,7 @@ class FilterGraph:
         if outputs is None:
             outputs = 1
         outs = [self.label(hint) for _ in range(outputs)] if isinstance(outputs, int) else list(outputs)
-        ins = "".join(f"[{label}]" for label in inputs)
-        self.chains.append(ins + ",".join(str(f) for f in filters) + "".join(f"[{o}]" for o in outs))
+        self.chains.append(chain_text(inputs, filters, outs))
         return outs
 
     def split(self, label: str, count: int, *, audio: bool = False, hint: str | None = None) -> list[str]:

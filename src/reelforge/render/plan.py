@@ -19,7 +19,7 @@ from reelforge.edit.timeline import ResolvedTimeline
 from reelforge.ffmpeg.binary import base_args
 from reelforge.ffmpeg.probe import MediaInfo
 
-__all__ = ["Artifact", "ArtifactKind", "LoudnessPass", "PlannedOutput", "RenderPlan", "Source"]
+__all__ = ["Artifact", "ArtifactKind", "LoudnessPass", "MixTail", "PlannedOutput", "RenderPlan", "Source"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,12 +69,29 @@ class PlannedOutput:
 
 
 @dataclass(frozen=True, slots=True)
+class MixTail:
+    """The audio mix's last chain, ``[mixed]…[out]``: normalisation and the exact length.
+
+    A loudness measurement changes this chain and nothing else in the graph."""
+
+    chain: int
+    """Its index in :attr:`RenderPlan.chains`."""
+    mixed: str
+    out: str
+    samples: int
+    sample_rate: int
+
+
+@dataclass(frozen=True, slots=True)
 class LoudnessPass:
-    """An audio-only FFmpeg run that measures the mix at ``fps``'s frame grid into ``stats``."""
+    """An audio-only FFmpeg run that measures the mix at ``fps``'s frame grid into ``stats``;
+    the measurement then replaces the mix's ``tail`` (see
+    :func:`~reelforge.render.compile.apply_loudness`)."""
 
     fps: Fraction
     args: tuple[str, ...]
     stats: Path
+    tail: MixTail
 
 
 @dataclass(frozen=True)
@@ -98,17 +115,23 @@ class RenderPlan:
     artifacts: tuple[Artifact, ...]
     inputs: tuple[tuple[str, tuple[str, ...]], ...]
     """(path, input options) per ``-i``, in order."""
-    graph: str
+    chains: tuple[str, ...]
+    """The filter graph, one chain per entry (see :attr:`graph`)."""
     maps: tuple[tuple[str, ...], ...]
     """Per output file: its ``-map``s, codec options and path."""
     loudness_passes: tuple[LoudnessPass, ...] = ()
-    """Measurements to make first; the engine then compiles again with them."""
+    """Measurements to make first; each then replaces one chain of the graph."""
     sidecar_cues: tuple[tuple[Path, str, Fraction, Fraction, Fraction], ...] = ()
     """(sidecar path, caption clip pointer, clip start s, clip length s, fps) for subtitle files."""
 
     @property
     def duration(self) -> Fraction:
         return max(o.duration for o in self.outputs)
+
+    @property
+    def graph(self) -> str:
+        """The ``-filter_complex`` text."""
+        return ";\n".join(self.chains)
 
     @property
     def graph_path(self) -> Path:
