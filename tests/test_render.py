@@ -664,10 +664,80 @@ def test_which_crossfaded_clips_are_converted_before_the_split(
             {"aspect_ratio": r, "resolution": "360p", "fps": 25} for r in ("16:9", "1:1", "9:16")[:outputs]
         ],
     }
-    plan, _ = plan_edit(
+    plan = plan_edit(
         parse_edit(doc),
         resolver=LocalResolver(tmp_path, [tmp_path, media.dir]),
         out_dir=tmp_path / "out",
         work_dir=tmp_path / "work",
     )
     assert plan.graph.count("scale,format=yuv444p") == (2 if once else 0)
+
+
+class CountingResolver(LocalResolver):
+    """A resolver that counts its calls: the plan must resolve each source once."""
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.calls: list[str] = []
+
+    def resolve(self, src: str) -> Path:
+        self.calls.append(src)
+        return super().resolve(src)
+
+
+@pytest.mark.parametrize("loudness", [None, {"target": -16}])
+def test_a_render_resolves_probes_and_compiles_once(
+    tmp_path: Path, media: Any, loudness: dict[str, Any] | None
+) -> None:
+    from reelforge.ffmpeg.probe import probe_cache
+    from reelforge.render.audio import parse_loudnorm_json
+    from reelforge.render.compile import compile_edit
+    from reelforge.render.engine import plan_edit, render_plan
+
+    video, logo = media.video(duration=1), media.image()
+    doc = {
+        "timeline": {
+            "tracks": [
+                {
+                    "clips": [
+                        {"asset": {"type": "video", "src": str(video)}},
+                        {"asset": {"type": "video", "src": str(video)}},
+                    ]
+                },
+                {"clips": [{"asset": {"type": "image", "src": str(logo)}, "length": 1, "width": 0.2}]},
+            ]
+        },
+        "outputs": [small(), small(aspect_ratio="1:1", resolution="360p", width=None, height=None)],
+        "audio": {"loudness": loudness},
+    }
+    resolver = CountingResolver(tmp_path, [tmp_path, media.dir])
+    lookups = lambda: (lambda i: i.hits + i.misses)(probe_cache.cache_info())  # noqa: E731
+
+    before = lookups()
+    plan = plan_edit(parse_edit(doc), resolver=resolver, out_dir=tmp_path / "out", work_dir=tmp_path / "work")
+    assert sorted(resolver.calls) == sorted({str(video), str(logo)})
+    assert lookups() - before == 2  # one probe per source, though the video is used twice
+    assert plan.sources[str(video)].info is not None
+
+    before = lookups()
+    result = render_plan(plan)
+    assert len(resolver.calls) == 2  # running the plan resolves nothing
+    assert lookups() - before == len(plan.outputs)  # it probes only what it made
+    assert result.plan.sources is plan.sources
+    if loudness is None:
+        assert result.plan is plan  # compiled once: the plan that was printed is the one that ran
+    else:
+        # The measurement replaced the mix's last chain; nothing was compiled again...
+        assert plan.loudness_passes and not result.plan.loudness_passes
+        assert result.plan.inputs is plan.inputs and result.plan.artifacts is plan.artifacts
+        changed = [i for i, (a, b) in enumerate(zip(plan.chains, result.plan.chains, strict=True)) if a != b]
+        assert changed == [lp.tail.chain for lp in plan.loudness_passes]
+        # ...and the graph is the one a compile with the measurement makes.
+        measured = {
+            lp.fps: parse_loudnorm_json(lp.stats.read_text(encoding="utf-8")) for lp in plan.loudness_passes
+        }
+        again = compile_edit(
+            plan.edit, plan.sources, out_dir=plan.out_dir, work_dir=plan.work_dir, loudness=measured
+        )
+        assert result.plan.graph == again.graph and "volume=" in again.graph
+    assert [o.path for o in result.outputs] == [o.path for o in plan.outputs]

@@ -176,7 +176,7 @@ def validate(edit_path: EditArg, vars_path: VarsOpt = None, locale: LocaleOpt = 
     base = edit_path.resolve().parent
     with tempfile.TemporaryDirectory(prefix="reelforge-") as tmp:
         try:
-            plan, _ = plan_edit(edit, resolver=LocalResolver(base), out_dir=Path(tmp), work_dir=Path(tmp))
+            plan = plan_edit(edit, resolver=LocalResolver(base), out_dir=Path(tmp), work_dir=Path(tmp))
         except EditError as exc:
             _print_problems(exc, str(edit_path))
             raise typer.Exit(EXIT_INVALID) from None
@@ -201,7 +201,7 @@ def plan(
     base = edit_path.resolve().parent
     work = Path(tempfile.gettempdir()) / "reelforge-plan"
     try:
-        render_plan, _ = plan_edit(
+        render_plan = plan_edit(
             edit, resolver=LocalResolver(base), out_dir=output_dir.resolve(), work_dir=work
         )
     except EditError as exc:

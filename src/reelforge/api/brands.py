@@ -25,6 +25,7 @@ from reelforge.db.brands import BRAND_META, BrandKit, BrandKitVersion, Workspace
 from reelforge.db.models import Asset
 from reelforge.edit.errors import Problem, pointer
 from reelforge.edit.models import CaptionStyle, Edit, Watermark
+from reelforge.edit.references import asset_references
 from reelforge.edit.values import Color
 from reelforge.edit.variables import find_placeholders, substitute
 from reelforge.media.storage import LocalStorage
@@ -377,8 +378,7 @@ def service_findings(
 ) -> list[Finding]:
     """Run the check with the sizes of the edit's images and videos and its font files, as
     the render will see them."""
-    srcs = {c.asset.src for t in edit.timeline.tracks for c in t.clips if c.asset.type in ("image", "video")}
-    srcs |= {o.watermark.src for o in edit.outputs if o.watermark is not None}
+    srcs = {ref.src for ref in asset_references(edit) if ref.kind in ("image", "video")}
     ids = srcs | set(edit.timeline.fonts)
     rows = (
         list(db.scalars(select(Asset).where(Asset.workspace_id == workspace_id, Asset.id.in_(ids))))

@@ -19,16 +19,13 @@ from sqlalchemy.orm import Session
 from reelforge.db.models import Asset
 from reelforge.edit.errors import EditError, Problem, pointer
 from reelforge.edit.models import Edit
+from reelforge.edit.references import ASSET_ID_PREFIX, FONT_SUFFIXES, asset_references
 from reelforge.edit.validate import parse_edit
-from reelforge.render.engine import collect_sources
-from reelforge.render.fonts import FONT_SUFFIXES
 
 from .brands import BrandUse, resolve_brand
 from .problems import ApiError
 
 __all__ = ["ASSET_ID_PREFIX", "PreparedEdit", "non_finite", "prepare_service_edit", "validate_service_edit"]
-
-ASSET_ID_PREFIX = "ast_"
 
 # What each use of a file needs: the asset kinds accepted and the stream the probe must have found.
 # ``None`` as the stream means the kind alone decides (fonts, LUTs, subtitles carry no streams).
@@ -54,61 +51,14 @@ Use = tuple[str, str, str]
 
 
 def _uses_of_edit(edit: Edit) -> list[Use]:
-    """The engine's own list of files (so the service and the renderer agree on what is a
-    file), where a clip's "media" is told apart into video and audio uses."""
-    clip_types: dict[str, str] = {}
-    for t, track in enumerate(edit.timeline.tracks):
-        for c, clip in enumerate(track.clips):
-            if clip.asset.type in ("video", "audio"):
-                clip_types[pointer("timeline", "tracks", t, "clips", c, "asset", "src")] = clip.asset.type
-    return [
-        (src, ptr, clip_types.get(ptr) or ("audio" if kind == "media" else kind))
-        for src, found in collect_sources(edit).items()
-        for ptr, kind in found
-    ]
+    """The files a valid edit names (the engine's own walker, so the two agree)."""
+    return [(ref.src, ref.pointer, ref.kind) for ref in asset_references(edit)]
 
 
 def _uses_of_document(document: Any) -> list[Use]:
-    """The same from raw JSON that failed validation, tolerating any shape, so an unknown asset
-    is reported together with the edit's other problems rather than on the next attempt."""
-
-    def obj(value: Any) -> dict[str, Any]:
-        return value if isinstance(value, dict) else {}
-
-    def arr(value: Any) -> list[Any]:
-        return value if isinstance(value, list) else []
-
-    def text(value: Any) -> str | None:
-        return value if isinstance(value, str) and value else None
-
-    uses: list[Use] = []
-    timeline = obj(obj(document).get("timeline"))
-    needs = {"video": "video", "audio": "audio", "image": "image", "caption": "captions"}
-    for t, track in enumerate(arr(timeline.get("tracks"))):
-        for c, clip in enumerate(arr(obj(track).get("clips"))):
-            here = ("timeline", "tracks", t, "clips", c)
-            asset = obj(obj(clip).get("asset"))
-            kind = asset.get("type")
-            src = text(asset.get("src"))
-            if src and isinstance(kind, str) and kind in needs:
-                uses.append((src, pointer(*here, "asset", "src"), needs[kind]))
-            font = text(obj(asset.get("style")).get("font"))
-            if kind in ("text", "caption") and font and font.lower().endswith(FONT_SUFFIXES):
-                uses.append((font, pointer(*here, "asset", "style", "font"), "font"))
-            lut = text(obj(obj(clip).get("effects")).get("lut"))
-            if lut:
-                uses.append((lut, pointer(*here, "effects", "lut"), "lut"))
-    soundtrack = text(obj(timeline.get("soundtrack")).get("src"))
-    if soundtrack:
-        uses.append((soundtrack, pointer("timeline", "soundtrack", "src"), "audio"))
-    for f, font in enumerate(arr(timeline.get("fonts"))):
-        if text(font):
-            uses.append((font, pointer("timeline", "fonts", f), "font"))
-    for o, output in enumerate(arr(obj(document).get("outputs"))):
-        mark = text(obj(obj(output).get("watermark")).get("src"))
-        if mark:
-            uses.append((mark, pointer("outputs", o, "watermark", "src"), "image"))
-    return uses
+    """The same from raw JSON that failed validation, so an unknown asset is reported together
+    with the edit's other problems rather than on the next attempt."""
+    return [(ref.src, ref.pointer, ref.kind) for ref in asset_references(document)]
 
 
 def _font_names_that_are_ids(edit: Edit) -> Iterable[Problem]:

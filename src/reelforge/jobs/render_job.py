@@ -35,7 +35,7 @@ from reelforge.db.models import Asset, Render, utcnow
 from reelforge.edit.errors import EditError, Problem
 from reelforge.edit.validate import parse_edit
 from reelforge.ffmpeg.runner import CancelToken, Progress, RenderCancelled
-from reelforge.render.engine import OutputResult, RenderError, plan_edit, render_edit
+from reelforge.render.engine import OutputResult, RenderError, plan_edit, render_plan
 from reelforge.render.sources import SourceError
 from reelforge.representations import client_metadata, output_refs, record_render_event
 
@@ -284,18 +284,15 @@ class RenderJob:
                 # Final: checked (placeholders filled) when the render was created.
                 edit = parse_edit(document, placeholders=False)
                 resolver = AssetResolver(self.services.sessions, self.services.storage, workspace_id)
-                plan, _ = plan_edit(edit, resolver=resolver, out_dir=work / "out", work_dir=work / "plan")
+                plan = plan_edit(edit, resolver=resolver, out_dir=work / "out", work_dir=work / "work")
                 self._check()
                 self._update(state="rendering", progress=0.0, duration=float(plan.duration))
                 self._check()
-                result = render_edit(
-                    edit,
-                    out_dir=work / "out",
-                    resolver=resolver,
+                result = render_plan(
+                    plan,
                     on_progress=self._on_progress,
                     cancel=self.token,
                     timeout=self.services.settings.render_timeout,
-                    work_dir=work / "work",
                 )
                 self._check()
                 # finishing: from here on the render completes even if cancelled meanwhile

@@ -8,26 +8,19 @@ plain paths or URLs, which would read the server's disk or the network.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from reelforge.db.models import Asset
+from reelforge.edit.references import ASSET_ID, asset_ids_in, is_asset_id
 from reelforge.render.sources import SourceError
 
 from .storage import LocalStorage
 
+# ASSET_ID, asset_ids_in and is_asset_id are defined by the edit language; kept importable here.
 __all__ = ["ASSET_ID", "AssetResolver", "asset_ids_in", "is_asset_id"]
-
-ASSET_ID = re.compile(r"^ast_[0-9a-z]{26}$")
-"""An asset id as :func:`reelforge.db.models.new_id` makes them (a lower-case ULID)."""
-
-
-def is_asset_id(value: object) -> bool:
-    return isinstance(value, str) and ASSET_ID.match(value) is not None
 
 
 class AssetResolver:
@@ -62,26 +55,3 @@ class AssetResolver:
             raise SourceError(src, "the asset's stored file is missing")
         self._resolved[src] = path
         return path
-
-
-def asset_ids_in(edit_document: Any) -> set[str]:
-    """Every asset id an edit document references: clip sources, soundtrack, LUTs, fonts,
-    watermark, caption files, and ids in ``variables``/merge values.
-
-    It walks the JSON rather than the parsed edit so that it works on any document (also
-    one that does not validate yet) and catches ids wherever the edit language allows a file.
-    A string is an id only when it is exactly one (``ast_`` and 26 characters), so text
-    that merely mentions an id does not count.
-    """
-    found: set[str] = set()
-    stack: list[Any] = [edit_document]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, str):
-            if is_asset_id(node):
-                found.add(node)
-        elif isinstance(node, dict):
-            stack.extend(node.values())
-        elif isinstance(node, list):
-            stack.extend(node)
-    return found

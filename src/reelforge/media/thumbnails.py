@@ -7,12 +7,12 @@ into files the caller chooses. Previews are a convenience: a failure raises
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
-from reelforge.ffmpeg.binary import base_args, ffmpeg_exe, input_args
+from reelforge.ffmpeg.binary import base_args, input_args
+from reelforge.ffmpeg.runner import FFmpegError, RenderTimeout, run_ffmpeg
 
 __all__ = [
     "THUMBNAIL_MAX",
@@ -39,16 +39,18 @@ class PreviewError(Exception):
 
 
 def _run(args: list[str], out: Path) -> None:
-    cmd = [ffmpeg_exe(), *base_args(), *args]
+    # The toolkit's runner, as renders use it: FFmpeg in its own session, stopped at the
+    # deadline, a partial file removed.
     try:
-        proc = subprocess.run(cmd, capture_output=True, timeout=_TIMEOUT, check=False)
-    except subprocess.TimeoutExpired:
+        run_ffmpeg([*base_args(), *args], duration=0, outputs=[out], timeout=_TIMEOUT)
+    except RenderTimeout:
         raise PreviewError(f"FFmpeg took longer than {_TIMEOUT} s") from None
+    except FFmpegError as exc:
+        raise PreviewError(f"FFmpeg failed ({exc.returncode}): {' / '.join(exc.log_tail[-3:])}") from None
     except OSError as exc:
         raise PreviewError(f"cannot run FFmpeg: {exc}") from None
-    if proc.returncode != 0 or not out.is_file() or out.stat().st_size == 0:
-        tail = proc.stderr.decode("utf-8", "replace").strip().splitlines()[-3:]
-        raise PreviewError(f"FFmpeg failed ({proc.returncode}): {' / '.join(tail)}")
+    if not out.is_file() or out.stat().st_size == 0:
+        raise PreviewError("FFmpeg wrote no picture")
 
 
 def _png_args(out: Path) -> list[str]:

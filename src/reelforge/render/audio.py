@@ -29,15 +29,18 @@ from reelforge.edit.values import parse_volume
 from reelforge.ffmpeg.binary import base_args, input_args
 from reelforge.render.graph import Filter, FilterGraph, filt, fmt_num
 from reelforge.render.keyframes import keyframe_expr, piecewise_expr
+from reelforge.render.plan import MixTail
 
 __all__ = [
     "SAMPLE_RATE",
     "AudioPlacement",
     "LoudnessMeasurement",
+    "add_audio_mix",
     "analysis_args",
     "build_audio_mix",
     "build_loudness_analysis",
     "ducking_spans",
+    "mix_tail",
     "parse_loudnorm_json",
 ]
 
@@ -288,7 +291,7 @@ def _silent(measurement: LoudnessMeasurement | None) -> bool:
     return measurement is not None and not (math.isfinite(measurement.input_i) and measurement.input_i > -70)
 
 
-def build_audio_mix(
+def add_audio_mix(
     graph: FilterGraph,
     placements: Sequence[AudioPlacement],
     *,
@@ -298,8 +301,8 @@ def build_audio_mix(
     loudness_measurement: LoudnessMeasurement | None = None,
     sample_rate: int = SAMPLE_RATE,
     fps: Fraction | int = 30,
-) -> str:
-    """Add the timeline's audio mix to ``graph``; returns the label of the final mix.
+) -> MixTail:
+    """Add the timeline's audio mix to ``graph``; returns its last chain (the final mix's label).
 
     The mix is stereo fltp at ``sample_rate``, exactly ``round(duration * sample_rate)`` samples
     long, silent where nothing plays. ``ducking`` lowers ``music`` placements while ``voice``
@@ -316,25 +319,59 @@ def build_audio_mix(
     mixed = _build_sum(
         graph, placements, total=total, duration=duration, ducking=ducking, rate=sample_rate, fps=fps
     )
-    exact = [filt("apad", whole_len=total), filt("atrim", end_sample=total)]
-    fs: list[Filter] = []
     if mixed is None:
-        mixed = _silence(graph, sample_rate)
-    elif loudness is not None and not _silent(loudness_measurement):
+        mixed, loudness = _silence(graph, sample_rate), None
+    filters = mix_tail(loudness, loudness_measurement, samples=total, sample_rate=sample_rate)
+    (out,) = graph.chain([mixed], filters, hint="amixed")
+    return MixTail(len(graph.chains) - 1, mixed, out, total, sample_rate)
+
+
+def build_audio_mix(
+    graph: FilterGraph,
+    placements: Sequence[AudioPlacement],
+    *,
+    duration: Fraction,
+    ducking: Ducking | None,
+    loudness: Loudness | None,
+    loudness_measurement: LoudnessMeasurement | None = None,
+    sample_rate: int = SAMPLE_RATE,
+    fps: Fraction | int = 30,
+) -> str:
+    """:func:`add_audio_mix`, returning the label of the final mix."""
+    return add_audio_mix(
+        graph,
+        placements,
+        duration=duration,
+        ducking=ducking,
+        loudness=loudness,
+        loudness_measurement=loudness_measurement,
+        sample_rate=sample_rate,
+        fps=fps,
+    ).out
+
+
+def mix_tail(
+    loudness: Loudness | None, measurement: LoudnessMeasurement | None, *, samples: int, sample_rate: int
+) -> list[Filter]:
+    """The mix's last filters: normalised (when ``loudness`` asks for it) and cut to exactly
+    ``samples``. A first pass's ``measurement`` changes these filters and nothing else in the
+    graph, so a measured plan is the unmeasured one with this chain replaced."""
+    exact = [filt("apad", whole_len=samples), filt("atrim", end_sample=samples)]
+    fs: list[Filter] = []
+    if loudness is not None and not _silent(measurement):
         # Normalised at its final length, as the first pass measured it.
         fs += exact
-        if loudness_measurement is not None:
-            fs += _gain_to_target(loudness, loudness_measurement, sample_rate)
+        if measurement is not None:
+            fs += _gain_to_target(loudness, measurement, sample_rate)
         else:
             # loudnorm works at 192 kHz; bring it back to the mix rate.
             fs += [_loudnorm(loudness), filt("aresample", sample_rate)]
-            if total < 3 * sample_rate:
+            if samples < 3 * sample_rate:
                 # Under 3 s loudnorm applies one gain computed from the whole mix, which is
                 # infinite for digital silence and turns it into NaN samples.
                 fs.append(filt("aeval", exprs="if(isnan(val(ch)),0,val(ch))", c="same"))
     fs += [*exact, filt("aformat", sample_fmts="fltp", sample_rates=sample_rate, channel_layouts="stereo")]
-    (out,) = graph.chain([mixed], fs, hint="amixed")
-    return out
+    return fs
 
 
 # --------------------------------------------------------------------------- two-pass loudness

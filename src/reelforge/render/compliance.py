@@ -20,8 +20,8 @@ from reelforge.edit.errors import pointer
 from reelforge.edit.models import CaptionAsset, Clip, Edit, ImageAsset, TextAsset, VideoAsset
 from reelforge.edit.values import parse_color
 
-from .compile import media_sprite_size, static_position, watermark_box
 from .fonts import FontNotFoundError
+from .layout import media_sprite_size, static_position, watermark_box
 from .outputs import OutputGeometry, geometry
 from .text import render_text
 

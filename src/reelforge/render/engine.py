@@ -22,6 +22,7 @@ from PIL import Image
 
 from reelforge.edit.errors import EditError, Problem, pointer
 from reelforge.edit.models import CaptionAsset, Cue, Edit, TextAsset
+from reelforge.edit.references import asset_references
 from reelforge.ffmpeg.probe import MediaInfo, MediaProbeError, probe_cache
 from reelforge.ffmpeg.runner import (
     CancelToken,
@@ -34,7 +35,7 @@ from reelforge.ffmpeg.runner import (
 
 from .audio import parse_loudnorm_json
 from .captions import CaptionFileError, build_ass, load_cues, write_srt, write_vtt
-from .compile import Artifact, RenderPlan, Source, compile_edit
+from .compile import Artifact, RenderPlan, Source, apply_loudness, compile_edit
 from .effects import LutFileError, parse_cube_file
 from .fonts import FONT_SUFFIXES, FontNotFoundError, resolve_font
 from .shapes import render_shape
@@ -49,6 +50,7 @@ __all__ = [
     "make_artifacts",
     "plan_edit",
     "render_edit",
+    "render_plan",
     "resolve_sources",
 ]
 
@@ -94,35 +96,11 @@ class RenderResult:
 
 
 def collect_sources(edit: Edit) -> dict[str, list[tuple[str, SourceKind]]]:
-    """Every file an edit names, with the pointers naming it and what kind of file it must be."""
+    """Every file an edit names, with the pointers naming it and how the engine reads it."""
     found: dict[str, list[tuple[str, SourceKind]]] = {}
-
-    def add(src: str, kind: SourceKind, *parts: str | int) -> None:
-        found.setdefault(src, []).append((pointer(*parts), kind))
-
-    timeline = edit.timeline
-    for t, track in enumerate(timeline.tracks):
-        for c, clip in enumerate(track.clips):
-            here = ("timeline", "tracks", t, "clips", c)
-            asset = clip.asset
-            if asset.type in ("video", "audio"):
-                add(asset.src, "media", *here, "asset", "src")
-            elif asset.type == "image":
-                add(asset.src, "image", *here, "asset", "src")
-            elif asset.type == "caption" and asset.src is not None:
-                add(asset.src, "captions", *here, "asset", "src")
-            # Font files go through the resolver like media, so they cannot lead outside the roots.
-            if asset.type in ("text", "caption") and Path(asset.style.font).suffix.lower() in FONT_SUFFIXES:
-                add(asset.style.font, "font", *here, "asset", "style", "font")
-            if clip.effects is not None and clip.effects.lut is not None:
-                add(clip.effects.lut, "lut", *here, "effects", "lut")
-    if timeline.soundtrack is not None:
-        add(timeline.soundtrack.src, "media", "timeline", "soundtrack", "src")
-    for f, font in enumerate(timeline.fonts):
-        add(font, "font", "timeline", "fonts", f)
-    for o, output in enumerate(edit.outputs):
-        if output.watermark is not None:
-            add(output.watermark.src, "image", "outputs", o, "watermark", "src")
+    for ref in asset_references(edit):
+        kind = "media" if ref.kind in ("video", "audio") else ref.kind
+        found.setdefault(ref.src, []).append((ref.pointer, kind))
     return found
 
 
@@ -194,11 +172,11 @@ def plan_edit(
     out_dir: Path,
     work_dir: Path,
     name: str | None = None,
-) -> tuple[RenderPlan, dict[str, Source]]:
-    """Resolve, probe and compile: everything short of making files and running FFmpeg."""
+) -> RenderPlan:
+    """Resolve and probe every source once, then compile: everything short of making files and
+    running FFmpeg. The plan carries the probed sources, so :func:`render_plan` needs no more."""
     sources = resolve_sources(edit, resolver)
-    plan = compile_edit(edit, sources, out_dir=out_dir, work_dir=work_dir, name=name)
-    return plan, sources
+    return compile_edit(edit, sources, out_dir=out_dir, work_dir=work_dir, name=name)
 
 
 def _captions_font(
@@ -216,13 +194,14 @@ def _captions_font(
     return family or asset.style.font, path
 
 
-def make_artifacts(plan: RenderPlan, sources: Mapping[str, Source], *, base_dir: Path | None) -> None:
+def make_artifacts(plan: RenderPlan, *, base_dir: Path | None) -> None:
     """Make every file the graph reads: text and shapes as PNG, captions as ASS, copies."""
+    sources = plan.sources
     problems: list[Problem] = []
     extra = _font_files(plan.edit, sources)
     fonts_dir = plan.graph_path.parent / "fonts"
     fonts_dir.mkdir(parents=True, exist_ok=True)
-    font_files = {src: str(s.path) for src, s in sources.items() if Path(src).suffix.lower() in FONT_SUFFIXES}
+    font_files = {src: str(s.path) for src, s in sources.items() if src.lower().endswith(FONT_SUFFIXES)}
     for artifact in plan.artifacts:
         artifact.path.parent.mkdir(parents=True, exist_ok=True)
         asset = artifact.data.get("asset")
@@ -295,7 +274,7 @@ def _typewriter_frames(
     return out
 
 
-def _write_sidecars(plan: RenderPlan, sources: Mapping[str, Source]) -> None:
+def _write_sidecars(plan: RenderPlan) -> None:
     by_pointer = {}
     for t, track in enumerate(plan.edit.timeline.tracks):
         for c, clip in enumerate(track.clips):
@@ -303,7 +282,7 @@ def _write_sidecars(plan: RenderPlan, sources: Mapping[str, Source]) -> None:
     for path, ptr, start, length, fps in plan.sidecar_cues:
         asset = by_pointer[ptr].asset
         assert isinstance(asset, CaptionAsset)
-        cues = load_cues(sources[asset.src].path) if asset.src is not None else list(asset.cues or [])
+        cues = load_cues(plan.sources[asset.src].path) if asset.src is not None else list(asset.cues or [])
         writer = write_srt if path.suffix == ".srt" else write_vtt
         writer(cues, path, offset=start, fps=fps, length=length)
 
@@ -329,6 +308,89 @@ def _work_dir(work_dir: Path | None) -> Iterator[Path]:
         yield Path(tmp)
 
 
+def render_plan(
+    plan: RenderPlan,
+    *,
+    base_dir: str | Path | None = None,
+    on_progress: Callable[[Progress], None] | None = None,
+    cancel: CancelToken | None = None,
+    timeout: float | None = None,
+) -> RenderResult:
+    """Run a plan from :func:`plan_edit`: make its artifacts, run FFmpeg, check the outputs.
+
+    Nothing is resolved, probed or compiled again here: the plan carries its sources, and an
+    edit with a loudness target is measured first, the measurement replacing the one chain of
+    the graph it changes. Font families resolve relative to ``base_dir`` (default: the
+    current directory). Raises :class:`EditError` when an artifact cannot be made,
+    :class:`RenderError` when FFmpeg fails, and
+    :class:`~reelforge.ffmpeg.runner.RenderCancelled` when cancelled; a failed or cancelled
+    render leaves no partial output behind.
+    """
+    started = time.monotonic()
+    base = Path(base_dir) if base_dir is not None else Path.cwd()
+    plan.out_dir.mkdir(parents=True, exist_ok=True)
+    plan.work_dir.mkdir(parents=True, exist_ok=True)
+    if plan.loudness_passes:
+        plan = _with_loudness(plan, cancel=cancel, timeout=timeout)
+    make_artifacts(plan, base_dir=base)
+    plan.graph_path.write_text(plan.graph, encoding="utf-8")
+    try:
+        run_ffmpeg(
+            plan.ffmpeg_args(),
+            duration=float(plan.duration),
+            outputs=plan.output_paths(),
+            on_progress=on_progress,
+            cancel=cancel,
+            timeout=timeout,
+        )
+    except RenderTimeout as exc:
+        raise RenderError(
+            f"the render took longer than its {timeout:g} s limit",
+            code="timeout",
+            log_tail=tuple(exc.log_tail),
+        ) from None
+    except FFmpegError as exc:
+        raise RenderError(
+            "FFmpeg could not render the edit",
+            pointer=_clip_from_log(exc.log_tail, plan),
+            log_tail=tuple(exc.log_tail),
+        ) from None
+    except RenderCancelled:
+        raise
+    try:
+        _write_sidecars(plan)
+    except (OSError, CaptionFileError) as exc:
+        raise RenderError(f"could not write subtitle files: {exc}", code="sidecar_failed") from None
+    results = []
+    for planned in plan.outputs:
+        try:
+            info = probe_cache(planned.path)
+        except MediaProbeError as exc:
+            raise RenderError(
+                f"FFmpeg finished but {planned.path.name} is unusable: {exc.reason}", code="output_invalid"
+            ) from None
+        results.append(OutputResult(planned.path, info, planned.poster, planned.thumbnail, planned.sidecars))
+    return RenderResult(plan, tuple(results), time.monotonic() - started)
+
+
+def _with_loudness(plan: RenderPlan, *, cancel: CancelToken | None, timeout: float | None) -> RenderPlan:
+    """Run the plan's loudness measurements and apply them to its audio mix."""
+    measured = {}
+    for lp in plan.loudness_passes:
+        try:
+            run_ffmpeg(list(lp.args), duration=float(plan.duration), cancel=cancel, timeout=timeout)
+            measured[lp.fps] = parse_loudnorm_json(lp.stats.read_text(encoding="utf-8"))
+        except FFmpegError as exc:
+            raise RenderError(
+                "FFmpeg could not measure the audio mix",
+                code="audio_failed",
+                log_tail=tuple(exc.log_tail),
+            ) from None
+        except (OSError, ValueError) as exc:
+            raise RenderError(f"the loudness measurement failed: {exc}", code="audio_failed") from None
+    return apply_loudness(plan, measured)
+
+
 def render_edit(
     edit: Edit,
     *,
@@ -343,9 +405,10 @@ def render_edit(
 ) -> RenderResult:
     """Render every output of ``edit`` into ``out_dir`` with one FFmpeg run.
 
-    Sources resolve relative to ``base_dir`` (default: the current directory) unless a
-    ``resolver`` is given. Raises :class:`EditError` before anything runs when the edit or its
-    media has problems, :class:`RenderError` when FFmpeg fails, and
+    :func:`plan_edit` then :func:`render_plan`, for library users. Sources resolve relative to
+    ``base_dir`` (default: the current directory) unless a ``resolver`` is given. Raises
+    :class:`EditError` before anything runs when the edit or its media has problems,
+    :class:`RenderError` when FFmpeg fails, and
     :class:`~reelforge.ffmpeg.runner.RenderCancelled` when cancelled; a failed or cancelled
     render leaves no partial output behind.
     """
@@ -355,62 +418,6 @@ def render_edit(
     base = Path(base_dir) if base_dir is not None else Path.cwd()
     resolver = resolver or LocalResolver(base)
     with _work_dir(work_dir) as work:
-        plan, sources = plan_edit(edit, resolver=resolver, out_dir=out.resolve(), work_dir=work, name=name)
-        if plan.loudness_passes:
-            measured = {}
-            for lp in plan.loudness_passes:
-                try:
-                    run_ffmpeg(list(lp.args), duration=float(plan.duration), cancel=cancel, timeout=timeout)
-                    measured[lp.fps] = parse_loudnorm_json(lp.stats.read_text(encoding="utf-8"))
-                except FFmpegError as exc:
-                    raise RenderError(
-                        "FFmpeg could not measure the audio mix",
-                        code="audio_failed",
-                        log_tail=tuple(exc.log_tail),
-                    ) from None
-                except (OSError, ValueError) as exc:
-                    raise RenderError(
-                        f"the loudness measurement failed: {exc}", code="audio_failed"
-                    ) from None
-            plan = compile_edit(
-                edit, sources, out_dir=out.resolve(), work_dir=work, name=name, loudness=measured
-            )
-        make_artifacts(plan, sources, base_dir=base)
-        plan.graph_path.write_text(plan.graph, encoding="utf-8")
-        try:
-            run_ffmpeg(
-                plan.ffmpeg_args(),
-                duration=float(plan.duration),
-                outputs=plan.output_paths(),
-                on_progress=on_progress,
-                cancel=cancel,
-                timeout=timeout,
-            )
-        except RenderTimeout as exc:
-            raise RenderError(
-                f"the render took longer than its {timeout:g} s limit",
-                code="timeout",
-                log_tail=tuple(exc.log_tail),
-            ) from None
-        except FFmpegError as exc:
-            raise RenderError(
-                "FFmpeg could not render the edit",
-                pointer=_clip_from_log(exc.log_tail, plan),
-                log_tail=tuple(exc.log_tail),
-            ) from None
-        except RenderCancelled:
-            raise
-        try:
-            _write_sidecars(plan, sources)
-        except (OSError, CaptionFileError) as exc:
-            raise RenderError(f"could not write subtitle files: {exc}", code="sidecar_failed") from None
-    results = []
-    for planned in plan.outputs:
-        try:
-            info = probe_cache(planned.path)
-        except MediaProbeError as exc:
-            raise RenderError(
-                f"FFmpeg finished but {planned.path.name} is unusable: {exc.reason}", code="output_invalid"
-            ) from None
-        results.append(OutputResult(planned.path, info, planned.poster, planned.thumbnail, planned.sidecars))
-    return RenderResult(plan, tuple(results), time.monotonic() - started)
+        plan = plan_edit(edit, resolver=resolver, out_dir=out.resolve(), work_dir=work, name=name)
+        result = render_plan(plan, base_dir=base, on_progress=on_progress, cancel=cancel, timeout=timeout)
+    return replace(result, elapsed=time.monotonic() - started)

@@ -16,9 +16,10 @@ from pathlib import Path
 
 from PIL import ImageFont
 
+from reelforge.edit.references import FONT_SUFFIXES
+
 __all__ = ["FONT_SUFFIXES", "GENERIC_FAMILIES", "FontNotFoundError", "resolve_font"]
 
-FONT_SUFFIXES = (".ttf", ".otf", ".ttc")
 GENERIC_FAMILIES = frozenset({"sans-serif", "serif", "monospace", "sans", "mono"})
 """Names fontconfig maps to a configured default; they are accepted whatever family comes back."""
 

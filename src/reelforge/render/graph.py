@@ -14,7 +14,17 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 
-__all__ = ["Filter", "FilterGraph", "escape_graph", "escape_value", "filt", "fmt_num"]
+__all__ = [
+    "Filter",
+    "FilterGraph",
+    "chain_text",
+    "escape_graph",
+    "escape_value",
+    "filt",
+    "fmt_num",
+    "fmt_rate",
+    "fmt_seconds",
+]
 
 _VALUE_SPECIAL = re.compile(r"([\\':])")
 _GRAPH_SPECIAL = re.compile(r"([\\'\[\],;])")
@@ -42,6 +52,16 @@ def fmt_num(value: float | int | Fraction) -> str:
         value = float(value)
     text = f"{value:.6f}".rstrip("0").rstrip(".")
     return "0" if text in ("", "-0") else text
+
+
+def fmt_seconds(value: Fraction) -> str:
+    """A time in seconds as an option value: rounded through a float like every other number."""
+    return fmt_num(float(value))
+
+
+def fmt_rate(fps: Fraction) -> str:
+    """A frame rate as FFmpeg's exact ``num/den``."""
+    return f"{fps.numerator}/{fps.denominator}"
 
 
 def _value_text(value: object) -> str:
@@ -74,6 +94,12 @@ def filt(name: str, *args: object, **options: object) -> Filter:
     if not re.fullmatch(r"[a-z0-9_]+", name):
         raise ValueError(f"not a filter name: {name!r}")
     return Filter(name, tuple(args), tuple((k, v) for k, v in options.items() if v is not None))
+
+
+def chain_text(inputs: Iterable[str], filters: Sequence[Filter], outputs: Iterable[str]) -> str:
+    """One chain of a graph: ``[in…]f1,f2[out…]``."""
+    ins = "".join(f"[{label}]" for label in inputs)
+    return ins + ",".join(str(f) for f in filters) + "".join(f"[{o}]" for o in outputs)
 
 
 @dataclass
@@ -116,8 +142,7 @@ class FilterGraph:
         if outputs is None:
             outputs = 1
         outs = [self.label(hint) for _ in range(outputs)] if isinstance(outputs, int) else list(outputs)
-        ins = "".join(f"[{label}]" for label in inputs)
-        self.chains.append(ins + ",".join(str(f) for f in filters) + "".join(f"[{o}]" for o in outs))
+        self.chains.append(chain_text(inputs, filters, outs))
         return outs
 
     def split(self, label: str, count: int, *, audio: bool = False, hint: str | None = None) -> list[str]:

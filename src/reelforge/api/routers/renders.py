@@ -245,9 +245,7 @@ def _dry_run(services: Services, workspace_id: str, edit: Edit, prefix: str) -> 
     resolver = AssetResolver(services.sessions, services.storage, workspace_id)
     with tempfile.TemporaryDirectory(dir=services.storage.temp_dir(), prefix="plan-") as tmp:
         try:
-            plan, _ = plan_edit(
-                edit, resolver=resolver, out_dir=Path(tmp) / "out", work_dir=Path(tmp) / "work"
-            )
+            plan = plan_edit(edit, resolver=resolver, out_dir=Path(tmp) / "out", work_dir=Path(tmp) / "work")
         except EditError as exc:
             raise _plan_problems(exc, prefix) from None
     return {
