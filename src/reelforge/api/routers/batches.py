@@ -37,19 +37,20 @@ from reelforge.edit.templates import LOCALE_PATTERN
 from reelforge.edit.validate import parse_edit
 from reelforge.jobs.render_job import RUNNING_STATES, rows_updated
 from reelforge.representations import output_assets, record_render_event, render_json
+from reelforge.services import templates as templates_access
+from reelforge.services.batch_rows import CsvRow, parse_csv_rows
+from reelforge.services.brand_kits import BrandUse
 from reelforge.services.context import Services, owned
+from reelforge.services.edits import PreparedEdit, non_finite, prepare_service_edit
+from reelforge.services.errors import ServiceError
 
-from .. import batch_templates as templates_access
 from .. import examples_batches as ex
 from ..audit import audit_actor
 from ..auth import Principal, check_scope, require
-from ..batch_rows import CsvRow, parse_csv_rows
-from ..brands import BrandUse
 from ..deps import get_db, get_services
-from ..edits import PreparedEdit, non_finite, prepare_service_edit
 from ..idempotency import Idempotency, idempotency
 from ..pagination import list_body, page
-from ..problems import ApiError
+from ..problems import CATALOGUE, ApiError
 from .renders import enqueue_render
 
 router = APIRouter(tags=["batches"])
@@ -368,7 +369,7 @@ def _column_of(columns: Mapping[str, str], inner: str) -> str | None:
 
 
 def _edit_problems(
-    row: _Row, exc: ApiError, origin: Callable[[str], str] | None, own_outputs: bool
+    row: _Row, exc: ServiceError, origin: Callable[[str], str] | None, own_outputs: bool
 ) -> list[dict[str, Any]]:
     """Problems of the merged edit (a value the service cannot render with, …): ``pointer`` is
     the row, ``template_pointer`` the place in the template the problem comes from."""
@@ -478,7 +479,7 @@ def _plan(
                         branded=brand,
                         filled_template=True,
                     )
-                except ApiError as exc:
+                except ServiceError as exc:
                     problems = _edit_problems(row, exc, origin, body.outputs is not None)
             if problems or document is None or prepared is None:
                 rejected.append({"row": row.number, "locale": locale, "errors": problems})
@@ -553,8 +554,8 @@ def _create(
                 locale=made.locale,
                 commit=False,
             )
-        except ApiError as exc:
-            if exc.status != 422:
+        except ServiceError as exc:
+            if CATALOGUE[exc.code][0] != 422:
                 raise
             # The workspace's brand compliance blocks this one (it writes nothing before refusing).
             rejected += [
