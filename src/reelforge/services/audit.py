@@ -1,10 +1,16 @@
-"""Reading the audit log: a workspace's entries and the filters the log takes (an action or an
-``action.*`` prefix, the resource, the actor). Entries are written by the operations
-themselves with :func:`reelforge.db.audit.record_audit`, in their own transaction."""
+"""The audit log: who an entry names when a service records one, and reading the log.
+
+Entries are written by the operations themselves with :func:`reelforge.db.audit.record_audit`,
+in their own transaction. Services take the actor as a mapping of ``actor_type``, ``actor_id``
+and ``request_id`` (the API builds it from the caller with ``reelforge.api.audit.audit_actor``);
+the CLI and the server itself act as :data:`SYSTEM_ACTOR`. Reading: a workspace's entries and
+the filters the log takes (an action or an ``action.*`` prefix, the resource, the actor).
+"""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import Select, select
@@ -13,7 +19,12 @@ from reelforge.db.audit import AuditEntry
 
 from .errors import Invalid
 
-__all__ = ["entries", "filtered"]
+__all__ = ["SYSTEM_ACTOR", "Actor", "entries", "filtered"]
+
+Actor = Mapping[str, Any]
+
+SYSTEM_ACTOR: dict[str, Any] = {"actor_type": "system", "actor_id": None, "request_id": None}
+"""The actor of changes made by the CLI or the server itself."""
 
 _ACTION = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+)*(\.\*)?$")
 

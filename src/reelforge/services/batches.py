@@ -28,6 +28,7 @@ from reelforge.jobs.render_job import RUNNING_STATES, rows_updated
 from reelforge.representations import record_render_event
 
 from . import templates
+from .audit import Actor
 from .batch_rows import CsvRow, parse_csv_rows
 from .brand_kits import BrandUse
 from .context import Services, owned
@@ -499,7 +500,7 @@ def batch_renders(
 # ------------------------------------------------------------------ cancelling
 
 
-def cancel(db: Session, workspace_id: str, batch_id: str, actor: Mapping[str, Any]) -> Batch:
+def cancel(db: Session, workspace_id: str, batch_id: str, actor: Actor) -> Batch:
     """Queued renders are cancelled at once, running ones asked to stop; the batch is
     ``cancelled`` once its last render ended. 409 when every render has ended already; asking
     twice changes nothing. Commits."""

@@ -38,6 +38,7 @@ from reelforge.render.compliance import (
     check_compliance,
 )
 
+from .audit import Actor
 from .errors import Invalid
 
 __all__ = [
@@ -441,7 +442,7 @@ def check_before_render(
     return record
 
 
-def kit_deleted(db: Session, kit: BrandKit, actor: Mapping[str, Any]) -> None:
+def kit_deleted(db: Session, kit: BrandKit, actor: Actor) -> None:
     """Audits a kit's deletion, in its transaction. Renders made with it keep their filled
     edits; edits that still name it no longer validate."""
     record_audit(

@@ -15,6 +15,7 @@ from reelforge.db.models import Project, ProjectRevision, utcnow
 from reelforge.media.storage import LocalStorage
 
 from . import templates
+from .audit import Actor
 from .brand_kits import BrandUse, compliance_level, current_kit, service_findings
 from .edits import PreparedEdit, prepare_service_edit
 from .errors import Invalid, NotFound
@@ -45,9 +46,7 @@ def compliance_settings(db: Session, workspace_id: str) -> dict[str, Any]:
     return _settings_json(workspace_id, db.get(WorkspaceCompliance, workspace_id))
 
 
-def set_compliance_level(
-    db: Session, workspace_id: str, level: str, actor: Mapping[str, Any]
-) -> dict[str, Any]:
+def set_compliance_level(db: Session, workspace_id: str, level: str, actor: Actor) -> dict[str, Any]:
     """Sets the level for renders created from now on; a change is audited. Commits."""
     row = db.get(WorkspaceCompliance, workspace_id)
     before = row.level if row else "off"

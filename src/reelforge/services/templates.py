@@ -36,6 +36,7 @@ from reelforge.edit.variables import PLACEHOLDER, find_placeholders
 from reelforge.media.resolver import is_asset_id
 from reelforge.representations import json_ready
 
+from .audit import Actor
 from .brand_kits import BrandUse, current_kit, resolve_brand
 from .edits import PreparedEdit, non_finite, prepare_service_edit
 from .errors import Invalid, NotFound, ServiceError, TooLarge
@@ -341,7 +342,7 @@ def updated(
     )
 
 
-def deleted(db: Session, template: TemplateRow, actor: Mapping[str, Any]) -> None:
+def deleted(db: Session, template: TemplateRow, actor: Actor) -> None:
     """Records the deletion (event and audit entry); versions go with the row (ON DELETE
     CASCADE), renders keep their edit and the template's id."""
     record_template_event(db, template, "template.deleted")

@@ -8,7 +8,7 @@ request's answer is stored in the same transaction as its effect; audit entries 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -23,6 +23,7 @@ from reelforge.webhooks.delivery import disable_endpoint, new_delivery, ping_mes
 from reelforge.webhooks.signing import SecretBox, generate_secret
 from reelforge.webhooks.ssrf import BlockedAddress, ResolutionFailed, UnsafeURL, check_url, resolve_safe
 
+from .audit import Actor
 from .context import Services
 from .errors import Conflict, Invalid, NotFound
 
@@ -78,7 +79,7 @@ def wake(services: Services) -> None:
 def _audit(
     db: Session,
     workspace_id: str,
-    actor: Mapping[str, Any],
+    actor: Actor,
     action: str,
     endpoint_id: str,
     details: dict[str, Any] | None = None,
@@ -139,7 +140,7 @@ def create_endpoint(
     event_types: list[str],
     description: str,
     enabled: bool,
-    actor: Mapping[str, Any],
+    actor: Actor,
 ) -> tuple[WebhookEndpoint, str]:
     """A new endpoint and its secret (``whsec_…``, shown once; only its sealed form is kept)."""
     url = checked_url(url, services.settings)
@@ -179,7 +180,7 @@ def endpoints_query(workspace_id: str, enabled: bool | None) -> Select[Any]:
     return query
 
 
-def _enable(db: Session, workspace_id: str, actor: Mapping[str, Any], found: WebhookEndpoint) -> None:
+def _enable(db: Session, workspace_id: str, actor: Actor, found: WebhookEndpoint) -> None:
     now = utcnow()
     found.enabled = True
     found.disabled_reason = None
@@ -200,7 +201,7 @@ def update_endpoint(
     event_types: list[str] | None,
     description: str | None,
     enabled: bool | None,
-    actor: Mapping[str, Any],
+    actor: Actor,
 ) -> WebhookEndpoint:
     """Members given as None keep their value. Disabling fails the messages waiting for the
     endpoint (replayable with recover after enabling it again)."""
@@ -226,7 +227,7 @@ def update_endpoint(
     return found
 
 
-def delete_endpoint(db: Session, workspace_id: str, endpoint_id: str, actor: Mapping[str, Any]) -> None:
+def delete_endpoint(db: Session, workspace_id: str, endpoint_id: str, actor: Actor) -> None:
     found = endpoint(db, workspace_id, endpoint_id)
     _audit(db, workspace_id, actor, "webhook_endpoint.deleted", found.id, {"url": found.url})
     # Deliveries and attempts go with it (ON DELETE CASCADE); messages other endpoints share stay.
@@ -243,7 +244,7 @@ def rotate_secret(
     workspace_id: str,
     endpoint_id: str,
     grace_seconds: int | None,
-    actor: Mapping[str, Any],
+    actor: Actor,
 ) -> tuple[WebhookEndpoint, str, datetime]:
     """The endpoint with a new secret (returned once), the previous one still signing for
     ``grace_seconds`` (default: the setting); and the time of the rotation. Concurrent
@@ -282,7 +283,7 @@ def rotate_secret(
 
 
 def enable_endpoint(
-    db: Session, workspace_id: str, endpoint_id: str, actor: Mapping[str, Any]
+    db: Session, workspace_id: str, endpoint_id: str, actor: Actor
 ) -> tuple[WebhookEndpoint, bool]:
     """The endpoint enabled, and whether it changed (enabling an enabled one does nothing)."""
     found = endpoint(db, workspace_id, endpoint_id, lock=True)
