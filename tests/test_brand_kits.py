@@ -260,7 +260,7 @@ def test_brand_placeholders_are_checked_with_pointers(service: Service, media: A
 def test_locale_fonts_fill_per_locale(service: Service, tmp_path: Path) -> None:
     """A locale's font stands for the role in that locale (``ar-EG`` falls back to ``ar``), and
     every kit font file travels with the edit."""
-    from reelforge.api.brands import resolve_brand
+    from reelforge.services.brand_kits import resolve_brand
 
     latin = brand_font(service, tmp_path)
     arabic = upload(service, renamed_font(SANS, tmp_path / "arabic.ttf", "Reelforge Brand Arabic"))

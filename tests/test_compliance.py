@@ -295,8 +295,8 @@ def test_check_needs_a_kit(service: Service, media: Any, tmp_path: Path) -> None
 
 def test_brand_values_per_locale_leave_other_placeholders() -> None:
     """The resolver leaves non-brand placeholders alone, for templates to fill."""
-    from reelforge.api.brands import brand_values
     from reelforge.edit.variables import substitute
+    from reelforge.services.brand_kits import brand_values
 
     kit = {
         "name": "Acme",

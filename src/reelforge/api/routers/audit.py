@@ -1,33 +1,27 @@
 """The audit log: who did what to security-relevant things, readable by admins.
 
-Entries are written by the routes (and the CLI) in the same transaction as the action, through
+Entries are written by the operations (and the CLI) in the same transaction as the action, through
 :func:`reelforge.db.audit.record_audit` with the actor of :func:`reelforge.api.audit.audit_actor`.
 """
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from reelforge.db.audit import AuditEntry
-from reelforge.services.context import Services
+from reelforge.services import audit
 
 from .. import examples_events as exe
 from ..auth import Principal, require
-from ..deps import get_db, get_services
+from ..deps import ServicesDep, SessionDep
 from ..pagination import CreatedGte, CreatedLt, created_between, list_body, page
-from ..problems import ApiError
 from ..responses import json_ready
 
 __all__ = ["audit_json", "router"]
 
 router = APIRouter(tags=["audit"])
-
-_ACTION = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+)*(\.\*)?$")
 
 
 def audit_json(entry: AuditEntry) -> dict[str, Any]:
@@ -47,6 +41,8 @@ def audit_json(entry: AuditEntry) -> dict[str, Any]:
     "/v1/audit", summary="List the audit log, newest first (admins only)", responses=exe.LIST_AUDIT_RESPONSES
 )
 def list_audit(
+    db: SessionDep,
+    services: ServicesDep,
     request: Request,
     response: Response,
     action: Annotated[
@@ -60,8 +56,6 @@ def list_audit(
     created_lt: CreatedLt = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: str | None = None,
-    db: Session = Depends(get_db),
-    services: Services = Depends(get_services),
     principal: Principal = Depends(require("admin")),
 ) -> dict[str, Any]:
     """Actions: `key.created`, `key.rolled`, `key.revoked`, `oauth_client.created`,
@@ -69,30 +63,10 @@ def list_audit(
     changes (`webhook_endpoint.*`). `actor` is the API key or OAuth client that acted (`system`
     for the CLI and the server itself); `request_id` leads to the request's log line; `details`
     says what changed and never holds a secret."""
-    query = select(AuditEntry).where(AuditEntry.workspace_id == principal.workspace_id)
-    query = created_between(query, AuditEntry.created_at, created_gte, created_lt)
-    if action is not None:
-        if not _ACTION.match(action):
-            raise ApiError(
-                "validation-error",
-                f"not an action or prefix: {action!r}",
-                errors=[
-                    {
-                        "parameter": "action",
-                        "code": "invalid",
-                        "detail": "an action like `key.revoked` or `key.*`",
-                    }
-                ],
-            )
-        query = query.where(
-            AuditEntry.action.startswith(action[:-1], autoescape=True)
-            if action.endswith(".*")
-            else AuditEntry.action == action
-        )
-    if resource_id is not None:
-        query = query.where(AuditEntry.resource_id == resource_id)
-    if actor_id is not None:
-        query = query.where(AuditEntry.actor_id == actor_id)
+    query = created_between(
+        audit.entries(principal.workspace_id), AuditEntry.created_at, created_gte, created_lt
+    )
+    query = audit.filtered(query, action=action, resource_id=resource_id, actor_id=actor_id)
     filters = {
         "action": action,
         "resource_id": resource_id,

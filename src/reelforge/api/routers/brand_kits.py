@@ -13,27 +13,20 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy.orm import Session
 
-from reelforge.db.audit import record_audit
-from reelforge.db.brands import COMPLIANCE_LEVELS, BrandKit, BrandKitVersion, WorkspaceCompliance
-from reelforge.db.models import utcnow
-from reelforge.media.storage import LocalStorage
-from reelforge.services.context import Services
+from reelforge.db.brands import BrandKit, BrandKitVersion
+from reelforge.services import compliance
+from reelforge.services.brand_kits import BrandKitBody, check_kit_assets, kit_deleted
 
 from .. import examples_brand_kits as exb
 from ..audit import audit_actor
 from ..auth import Principal, check_scope, require
-from ..brands import BrandKitBody, BrandUse, check_kit_assets, compliance_level, current_kit, service_findings
-from ..deps import get_db, get_services
-from ..edits import PreparedEdit, prepare_service_edit
+from ..deps import ServicesDep, SessionDep
 from ..idempotency import Idempotency, idempotency
-from ..problems import ApiError
+from ..template_bodies import TemplateValues
 from ..versioning import Change, Versioned
-from .projects import PROJECTS
-from .templates import TEMPLATES, TemplateValues, merge_values
 
-__all__ = ["compliance_report", "router"]
+__all__ = ["router"]
 
 router = APIRouter(tags=["brand kits"])
 
@@ -92,10 +85,10 @@ KITS: Versioned[BrandKit, BrandKitVersion] = Versioned(
     responses=exb.CREATE_KIT_RESPONSES,
 )
 def create_kit(
+    db: SessionDep,
+    services: ServicesDep,
     body: Annotated[BrandKitBody, Body(openapi_examples=exb.CREATE_KIT_BODY)],
     response: Response,
-    db: Session = Depends(get_db),
-    services: Services = Depends(get_services),
     principal: Principal = Depends(require("brand_kits:write")),
     idem: Idempotency = Depends(idempotency),
 ) -> dict[str, Any]:
@@ -113,12 +106,12 @@ def create_kit(
 
 @router.get("/v1/brand_kits", summary="List brand kits, newest first", responses=exb.LIST_KITS_RESPONSES)
 def list_kits(
+    db: SessionDep,
+    services: ServicesDep,
     request: Request,
     response: Response,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: str | None = None,
-    db: Session = Depends(get_db),
-    services: Services = Depends(get_services),
     principal: Principal = Depends(require("brand_kits:read")),
 ) -> dict[str, Any]:
     return KITS.list_current(
@@ -139,10 +132,10 @@ def list_kits(
     responses=exb.GET_KIT_RESPONSES,
 )
 def get_kit(
+    db: SessionDep,
     kit_id: str,
     request: Request,
     response: Response,
-    db: Session = Depends(get_db),
     principal: Principal = Depends(require("brand_kits:read")),
 ) -> Any:
     kit, version = KITS.current(db, principal.workspace_id, kit_id)
@@ -155,12 +148,12 @@ def get_kit(
     responses=exb.REPLACE_KIT_RESPONSES,
 )
 def replace_kit(
+    db: SessionDep,
+    services: ServicesDep,
     kit_id: str,
     body: Annotated[BrandKitBody, Body(openapi_examples=exb.REPLACE_KIT_BODY)],
     request: Request,
     response: Response,
-    db: Session = Depends(get_db),
-    services: Services = Depends(get_services),
     principal: Principal = Depends(require("brand_kits:write")),
 ) -> dict[str, Any]:
     """The whole kit as for create. Renders made from now on use the new version; finished
@@ -180,24 +173,16 @@ def replace_kit(
     responses=exb.DELETE_KIT_RESPONSES,
 )
 def delete_kit(
+    db: SessionDep,
     kit_id: str,
     request: Request,
-    db: Session = Depends(get_db),
     principal: Principal = Depends(require("brand_kits:write")),
 ) -> Response:
     """Renders made with it keep their filled edits; edits that still name it no longer
     validate (`brand_not_found` at `/brand`)."""
     kit, _ = KITS.current(db, principal.workspace_id, kit_id)
     KITS.delete(request, db, kit)
-    record_audit(
-        db,
-        workspace_id=principal.workspace_id,
-        action="brand_kit.deleted",
-        resource_type="brand_kit",
-        resource_id=kit.id,
-        details={"name": kit.name, "version": kit.version},
-        **audit_actor(principal, request),
-    )
+    kit_deleted(db, kit, audit_actor(principal, request))
     db.commit()
     return Response(status_code=204)
 
@@ -208,13 +193,13 @@ def delete_kit(
     responses=exb.LIST_VERSIONS_RESPONSES,
 )
 def list_versions(
+    db: SessionDep,
+    services: ServicesDep,
     kit_id: str,
     request: Request,
     response: Response,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: str | None = None,
-    db: Session = Depends(get_db),
-    services: Services = Depends(get_services),
     principal: Principal = Depends(require("brand_kits:read")),
 ) -> dict[str, Any]:
     kit, _ = KITS.current(db, principal.workspace_id, kit_id)
@@ -229,9 +214,9 @@ def list_versions(
     responses=exb.GET_VERSION_RESPONSES,
 )
 def get_version(
+    db: SessionDep,
     kit_id: str,
     number: int,
-    db: Session = Depends(get_db),
     principal: Principal = Depends(require("brand_kits:read")),
 ) -> dict[str, Any]:
     kit, _ = KITS.current(db, principal.workspace_id, kit_id)
@@ -248,25 +233,15 @@ class ComplianceSettings(BaseModel):
     `block`: refuse a render that breaks its kit's rules (422 `compliance-failed`)."""
 
 
-def _settings_json(workspace_id: str, row: WorkspaceCompliance | None) -> dict[str, Any]:
-    return {
-        "object": "compliance_settings",
-        "workspace": workspace_id,
-        "level": row.level if row else "off",
-        "levels": list(COMPLIANCE_LEVELS),
-        "updated_at": row.updated_at if row else None,
-    }
-
-
 @router.get(
     "/v1/workspace/compliance",
     summary="The workspace's compliance level",
     responses=exb.GET_COMPLIANCE_RESPONSES,
 )
 def get_compliance(
-    db: Session = Depends(get_db), principal: Principal = Depends(require("brand_kits:read"))
+    db: SessionDep, principal: Principal = Depends(require("brand_kits:read"))
 ) -> dict[str, Any]:
-    return _settings_json(principal.workspace_id, db.get(WorkspaceCompliance, principal.workspace_id))
+    return compliance.compliance_settings(db, principal.workspace_id)
 
 
 @router.put(
@@ -275,32 +250,15 @@ def get_compliance(
     responses=exb.PUT_COMPLIANCE_RESPONSES,
 )
 def put_compliance(
+    db: SessionDep,
     body: Annotated[ComplianceSettings, Body(openapi_examples=exb.PUT_COMPLIANCE_BODY)],
     request: Request,
-    db: Session = Depends(get_db),
     principal: Principal = Depends(require("admin")),
 ) -> dict[str, Any]:
     """Applies to every render created from now on whose edit names a brand kit."""
-    row = db.get(WorkspaceCompliance, principal.workspace_id)
-    before = row.level if row else "off"
-    if row is None:
-        row = WorkspaceCompliance(workspace_id=principal.workspace_id, level=body.level, updated_at=utcnow())
-        db.add(row)
-    else:
-        row.level, row.updated_at = body.level, utcnow()
-    if before != body.level:
-        record_audit(
-            db,
-            workspace_id=principal.workspace_id,
-            action="workspace.compliance_changed",
-            resource_type="workspace",
-            resource_id=principal.workspace_id,
-            details={"from": before, "to": body.level},
-            **audit_actor(principal, request),
-        )
-    db.commit()
-    db.refresh(row)
-    return _settings_json(principal.workspace_id, row)
+    return compliance.set_compliance_level(
+        db, principal.workspace_id, body.level, audit_actor(principal, request)
+    )
 
 
 # ---------------------------------------------------------------- the check
@@ -318,78 +276,16 @@ class CheckRequest(BaseModel):
     """Fill the kit's per-locale fonts for this locale."""
 
 
-def compliance_report(
-    db: Session,
-    storage: LocalStorage,
-    workspace_id: str,
-    document: Any,
-    *,
-    pointer_prefix: str,
-    kit_id: str | None = None,
-    outputs: list[int] | None = None,
-    locale: str | None = None,
-    pointer_base: str = "#",
-    prepared: PreparedEdit | None = None,
-) -> dict[str, Any]:
-    """Check an edit document (placeholders of a template already filled) against its kit, or
-    ``kit_id`` when given: the report's ``findings`` point into the document with
-    ``pointer_prefix``. For the templates' check route too, with the edit ``prepared`` already
-    (its brand placeholders filled in the template, ``kit_id`` applied there)."""
-    if prepared is None:
-        if kit_id is not None and isinstance(document, dict):
-            document = {**document, "brand": kit_id}
-        prepared = prepare_service_edit(
-            document, db, workspace_id, pointer_prefix=pointer_prefix, locale=locale
-        )
-    if prepared.brand is None:
-        where = pointer_base + "/brand_kit" if kit_id is None else pointer_base + pointer_prefix + "/brand"
-        raise ApiError(
-            "validation-error",
-            "there is no brand kit to check against: the edit names none",
-            errors=[
-                {
-                    "pointer": where,
-                    "code": "brand_missing",
-                    "detail": 'give `brand_kit`, or add "brand": "bk_…" to the edit',
-                }
-            ],
-        )
-    count = len(prepared.edit.outputs)
-    bad = [(i, o) for i, o in enumerate(outputs or []) if not 0 <= o < count]
-    if bad:
-        raise ApiError(
-            "validation-error",
-            f"the edit has {count} output{'s' if count != 1 else ''}",
-            errors=[
-                {
-                    "pointer": f"{pointer_base}/outputs/{i}",
-                    "code": "out_of_range",
-                    "detail": f"no output {o} (0-{count - 1})",
-                }
-                for i, o in bad
-            ],
-        )
-    findings = service_findings(db, storage, workspace_id, prepared.edit, prepared.brand.kit, outputs=outputs)
-    brand: BrandUse = prepared.brand
-    return {
-        "object": "compliance_report",
-        "brand_kit": brand.as_json(),
-        "level": compliance_level(db, workspace_id),
-        "passed": not any(f.severity == "error" for f in findings),
-        "findings": [f.as_json(pointer_prefix) for f in findings],
-    }
-
-
 @router.post(
     "/v1/projects/{project_id}/check",
     summary="Check a project against its brand kit (fonts, colours, safe zones, logo, text size, captions)",
     responses=exb.CHECK_PROJECT_RESPONSES,
 )
 def check_project(
+    db: SessionDep,
+    services: ServicesDep,
     project_id: str,
     body: Annotated[CheckRequest | None, Body(openapi_examples=exb.CHECK_PROJECT_BODY)] = None,
-    db: Session = Depends(get_db),
-    services: Services = Depends(get_services),
     principal: Principal = Depends(require("projects:read")),
 ) -> dict[str, Any]:
     """Each finding names the rule, its severity (`error` breaks a rule; `warning` could not be
@@ -398,25 +294,16 @@ def check_project(
     when there is no error. Needs `brand_kits:read` too."""
     check_scope(principal, "brand_kits:read")
     request = body or CheckRequest()
-    project, _ = PROJECTS.current(db, principal.workspace_id, project_id)
-    revision = PROJECTS.version(db, project, request.revision, "#/revision")
-    if request.brand_kit is not None and current_kit(db, principal.workspace_id, request.brand_kit) is None:
-        raise ApiError(
-            "validation-error",
-            f"no brand kit {request.brand_kit} in this workspace",
-            errors=[{"pointer": "#/brand_kit", "code": "brand_not_found", "detail": "no such brand kit"}],
-        )
-    report = compliance_report(
+    return compliance.check_project(
         db,
         services.storage,
         principal.workspace_id,
-        dict(revision.edit),
-        pointer_prefix="",
+        project_id,
+        revision=request.revision,
         kit_id=request.brand_kit,
         outputs=request.outputs,
         locale=request.locale,
     )
-    return {**report, "project_id": project.id, "revision": revision.number}
 
 
 class TemplateCheck(TemplateValues):
@@ -432,43 +319,24 @@ class TemplateCheck(TemplateValues):
     responses=exb.CHECK_TEMPLATE_RESPONSES,
 )
 def check_template_values(
+    db: SessionDep,
+    services: ServicesDep,
     template_id: str,
     body: Annotated[TemplateCheck, Body(openapi_examples=exb.CHECK_TEMPLATE_BODY)],
-    db: Session = Depends(get_db),
-    services: Services = Depends(get_services),
     principal: Principal = Depends(require("templates:read")),
 ) -> dict[str, Any]:
     """The template is filled as `preview` fills it (values that do not fit: 422 `values-invalid`
     naming the variable), then checked like a project; the findings point into the merged edit
     as `preview` shows it. Needs `brand_kits:read` too."""
     check_scope(principal, "brand_kits:read")
-    template, _ = TEMPLATES.current(db, principal.workspace_id, template_id)
-    version = TEMPLATES.version(db, template, body.version, "#/version")
-    if body.brand_kit is not None and current_kit(db, principal.workspace_id, body.brand_kit) is None:
-        raise ApiError(
-            "validation-error",
-            f"no brand kit {body.brand_kit} in this workspace",
-            errors=[{"pointer": "#/brand_kit", "code": "brand_not_found", "detail": "no such brand kit"}],
-        )
-    values = TemplateValues(values=body.values, locale=body.locale, version=body.version)
-    # The override fills the template's `{{brand.…}}` as the edit's own kit would.
-    prepared = merge_values(
-        db, principal.workspace_id, template, version, values, brand_override=body.brand_kit
-    )
-    filled = dict(prepared.document)
-    report = compliance_report(
+    return compliance.check_template(
         db,
         services.storage,
         principal.workspace_id,
-        filled,
-        pointer_prefix="/edit",
+        template_id,
+        body.values,
+        locale=body.locale,
+        version=body.version,
         kit_id=body.brand_kit,
         outputs=body.outputs,
-        locale=body.locale,
-        prepared=prepared,
     )
-    return {
-        **report,
-        "template": {"id": template.id, "version": version.number, "locale": body.locale},
-        "edit": filled,
-    }

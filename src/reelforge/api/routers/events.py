@@ -14,10 +14,8 @@ most every few seconds; a revocation through this process clears it at once), an
 was revoked or expired. They also end when the client disconnects or the server shuts down
 (sse-starlette watches uvicorn's exit), and send a keep-alive comment every 15 seconds.
 
-On PostgreSQL a sequence number is taken at insert, so a transaction that commits late can make
-an event with a lower ``seq`` visible after higher ones. The workspace stream therefore keeps
-the numbers it has not seen yet (``seq`` is global, so gaps are tracked over all workspaces)
-and looks for them again for ``GAP_GRACE_SECONDS`` before giving them up as rolled back.
+What the streams read (the tail of the outbox with its sequence gaps, a render's snapshot) is
+:mod:`reelforge.services.events`; here is how they wait and speak.
 """
 
 from __future__ import annotations
@@ -25,26 +23,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import re
-import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
-from sqlalchemy import ColumnElement, Select, false, or_, select
-from sqlalchemy.orm import Session
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.concurrency import run_in_threadpool
 
 from reelforge.db.events import EVENTS_COMMITTED, Event
-from reelforge.db.models import Render
-from reelforge.jobs.worker import queue_positions
-from reelforge.representations import event_json, json_ready, output_assets, render_json
+from reelforge.representations import event_json, json_ready
+from reelforge.services import events
 from reelforge.services.context import Services
+from reelforge.services.errors import NotFound
 
 from .. import examples_events as exe
 from ..auth import Principal, principal_for, require
-from ..deps import get_db, get_services
+from ..deps import ServicesDep, SessionDep
 from ..pagination import CreatedGte, CreatedLt, created_between, list_body, page_by_number
 from ..problems import ApiError
 
@@ -60,12 +54,9 @@ caller's credential is checked again)."""
 PROGRESS_POLL_SECONDS = 0.25
 """How often the progress stream reads its render (progress is written about twice a second)
 while it changes; it backs off to ``POLL_SECONDS`` while it does not (a queued render)."""
-GAP_GRACE_SECONDS = 30.0
 PING_SECONDS = 15
-BATCH = 200
 TERMINAL_STATES = ("succeeded", "failed", "cancelled")
 
-_TYPE = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+)*(\.\*)?$|^\*$")
 _SSE_HEADERS = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
 
 TypeFilter = Annotated[
@@ -79,51 +70,6 @@ TypeFilter = Annotated[
 ]
 
 
-# ------------------------------------------------------------------ filters
-
-
-def _type_filter(types: list[str] | None) -> tuple[list[str], ColumnElement[bool] | None]:
-    """The types asked for (validated, sorted) and the SQL condition they make."""
-    if not types:
-        return [], None
-    wanted = sorted({t.strip() for t in types})
-    bad = [t for t in wanted if not _TYPE.match(t)]
-    if bad:
-        raise ApiError(
-            "validation-error",
-            f"not an event type or prefix: {bad[0]!r}",
-            errors=[
-                {
-                    "parameter": "type",
-                    "code": "invalid",
-                    "detail": "an event type like `render.succeeded`, a prefix like `render.*`, or `*`",
-                }
-            ],
-        )
-    if "*" in wanted:
-        return wanted, None
-    conditions = [
-        Event.type.startswith(t[:-1], autoescape=True) if t.endswith(".*") else Event.type == t
-        for t in wanted
-    ]
-    return wanted, or_(*conditions)
-
-
-def _type_matcher(wanted: list[str]) -> Callable[[str], bool]:
-    if not wanted or "*" in wanted:
-        return lambda _: True
-    exact = {t for t in wanted if not t.endswith(".*")}
-    prefixes = tuple(t[:-1] for t in wanted if t.endswith(".*"))
-    return lambda t: t in exact or t.startswith(prefixes)
-
-
-def _event(db: Session, principal: Principal, event_id: str) -> Event:
-    row = db.scalar(select(Event).where(Event.id == event_id, Event.workspace_id == principal.workspace_id))
-    if row is None:
-        raise ApiError("not-found", f"no event {event_id}")
-    return row
-
-
 # ------------------------------------------------------------------ list and get
 
 
@@ -131,6 +77,8 @@ def _event(db: Session, principal: Principal, event_id: str) -> Event:
     "/v1/events", summary="List events, newest first, with filters", responses=exe.LIST_EVENTS_RESPONSES
 )
 def list_events(
+    db: SessionDep,
+    services: ServicesDep,
     request: Request,
     response: Response,
     types: TypeFilter = None,
@@ -145,8 +93,6 @@ def list_events(
     ] = "desc",
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: str | None = None,
-    db: Session = Depends(get_db),
-    services: Services = Depends(get_services),
     principal: Principal = Depends(require("events:read")),
 ) -> dict[str, Any]:
     """Every event of the workspace: `render.queued`, `render.started`, `render.succeeded`,
@@ -156,17 +102,8 @@ def list_events(
     (a project without its edit). Filters combine: `type` (exact or a `prefix.*`, repeatable), `resource_id`,
     `created[gte]`, `created[lt]`. Pages follow the event sequence, so no event is skipped or
     repeated between pages."""
-    query: Select[Event] = created_between(
-        select(Event).where(Event.workspace_id == principal.workspace_id),
-        Event.created_at,
-        created_gte,
-        created_lt,
-    )
-    wanted, type_condition = _type_filter(types)
-    if type_condition is not None:
-        query = query.where(type_condition)
-    if resource_id is not None:
-        query = query.where(Event.resource_id == resource_id)
+    query = created_between(events.events(principal.workspace_id), Event.created_at, created_gte, created_lt)
+    query, wanted = events.filtered(query, types, resource_id)
     filters = {
         "type": wanted or None,
         "resource_id": resource_id,
@@ -246,75 +183,6 @@ def _sse(event: str, data: Any, event_id: str | None = None) -> ServerSentEvent:
 # ------------------------------------------------------------------ the workspace stream
 
 
-class _Tail:
-    """Reads events after ``last`` for one workspace, remembering sequence gaps for a while."""
-
-    def __init__(self, services: Services, workspace_id: str, wanted: list[str], last: int):
-        self.services = services
-        self.workspace_id = workspace_id
-        self.matches = _type_matcher(wanted)
-        self.last = last
-        self.gaps: dict[int, float] = {}
-        self.more = False
-        """The last read hit ``BATCH``: read again at once rather than wait."""
-
-    def read(self) -> list[Event]:
-        now = time.monotonic()
-        self.gaps = {seq: since for seq, since in self.gaps.items() if now - since < GAP_GRACE_SECONDS}
-        gap_condition = Event.seq.in_(list(self.gaps)) if self.gaps else false()
-        with self.services.sessions() as db:
-            heads = db.execute(
-                select(Event.seq, Event.workspace_id, Event.type)
-                .where(or_(Event.seq > self.last, gap_condition))
-                .order_by(Event.seq)
-                .limit(BATCH)
-            ).all()
-            self.more = len(heads) == BATCH
-            if not heads:
-                return []
-            for head in heads:
-                self.gaps.pop(head.seq, None)
-            fresh = [h.seq for h in heads if h.seq > self.last]
-            if fresh:
-                expected = self.last + 1
-                for seq in fresh:
-                    for missing in range(expected, min(seq, expected + BATCH)):
-                        self.gaps.setdefault(missing, now)
-                    expected = seq + 1
-                self.last = fresh[-1]
-            mine = [h.seq for h in heads if h.workspace_id == self.workspace_id and self.matches(h.type)]
-            if not mine:
-                return []
-            return list(db.scalars(select(Event).where(Event.seq.in_(mine)).order_by(Event.seq)))
-
-    def start_after(self, last_event_id: str | None) -> None:
-        """Resume after the event the client saw last (its ``evt_`` id or its sequence number),
-        or start at the newest event now."""
-        with self.services.sessions() as db:
-            if last_event_id is None:
-                self.last = int(db.scalar(select(Event.seq).order_by(Event.seq.desc()).limit(1)) or 0)
-                return
-            if re.fullmatch(r"[0-9]{1,18}", last_event_id):
-                self.last = int(last_event_id)
-                return
-            seq = db.scalar(
-                select(Event.seq).where(Event.id == last_event_id, Event.workspace_id == self.workspace_id)
-            )
-        if seq is None:
-            raise ApiError(
-                "validation-error",
-                f"Last-Event-ID {last_event_id!r} is no event of this workspace",
-                errors=[
-                    {
-                        "header": "Last-Event-ID",
-                        "code": "unknown",
-                        "detail": "an event id (evt_…) or sequence number this stream sent",
-                    }
-                ],
-            )
-        self.last = int(seq)
-
-
 @router.get(
     "/v1/events/stream",
     summary="Follow the workspace's events as they happen (Server-Sent Events)",
@@ -322,6 +190,7 @@ class _Tail:
     responses=exe.STREAM_EVENTS_RESPONSES,
 )
 async def stream_events(
+    services: ServicesDep,
     request: Request,
     types: TypeFilter = None,
     last_event_id: Annotated[
@@ -332,7 +201,6 @@ async def stream_events(
             description="Resume after this event (sent by EventSource on reconnect).",
         ),
     ] = None,
-    services: Services = Depends(get_services),
     principal: Principal = Depends(require("events:read")),
 ) -> EventSourceResponse:
     """A `text/event-stream` of new events: each message has `id` (the event id), `event` (its
@@ -341,8 +209,8 @@ async def stream_events(
     stream starts with events committed from now on. `type` filters as in the list. A `: ping`
     comment every 15 s keeps proxies from closing an idle stream. The stream ends when the
     credential is revoked or expires (noticed within a few seconds)."""
-    wanted, _ = _type_filter(types)
-    tail = _Tail(services, principal.workspace_id, wanted, 0)
+    wanted, _ = events.type_filter(types)
+    tail = events.Tail(services, principal.workspace_id, wanted, 0)
     await run_in_threadpool(tail.start_after, last_event_id.strip() if last_event_id else None)
     token = _bearer(request)
 
@@ -369,22 +237,12 @@ async def stream_events(
 
 @router.get("/v1/events/{event_id}", summary="Get an event", responses=exe.GET_EVENT_RESPONSES)
 def get_event(
-    event_id: str, db: Session = Depends(get_db), principal: Principal = Depends(require("events:read"))
+    event_id: str, db: SessionDep, principal: Principal = Depends(require("events:read"))
 ) -> dict[str, Any]:
-    return event_json(_event(db, principal, event_id))
+    return event_json(events.event(db, principal.workspace_id, event_id))
 
 
 # ------------------------------------------------------------------ one render's progress
-
-
-def _render_snapshot(services: Services, workspace_id: str, render_id: str) -> dict[str, Any] | None:
-    with services.sessions() as db:
-        render = db.get(Render, render_id)
-        if render is None or render.workspace_id != workspace_id:
-            return None
-        position = queue_positions(db, [render]).get(render.id)
-        body: dict[str, Any] = json_ready(render_json(render, output_assets(db, [render]), position))
-        return body
 
 
 @router.get(
@@ -395,9 +253,9 @@ def _render_snapshot(services: Services, workspace_id: str, render_id: str) -> d
     responses=exe.RENDER_PROGRESS_RESPONSES,
 )
 async def render_progress(
+    services: ServicesDep,
     render_id: str,
     request: Request,
-    services: Services = Depends(get_services),
     principal: Principal = Depends(require("renders:read")),
 ) -> EventSourceResponse:
     """A `text/event-stream` of the render as `GET /v1/renders/{id}` shows it: first its current
@@ -406,9 +264,9 @@ async def render_progress(
     four a second). The stream ends after the render reaches `succeeded` (with its outputs),
     `failed` (with its `error`) or `cancelled`; for a finished render that is at once. It
     also ends when the credential is revoked or expires."""
-    first = await run_in_threadpool(_render_snapshot, services, principal.workspace_id, render_id)
+    first = await run_in_threadpool(events.render_snapshot, services, principal.workspace_id, render_id)
     if first is None:
-        raise ApiError("not-found", f"no render {render_id}")
+        raise NotFound(f"no render {render_id}")
     token = _bearer(request)
 
     async def messages() -> AsyncIterator[ServerSentEvent]:
@@ -432,6 +290,8 @@ async def render_progress(
                     interval = PROGRESS_POLL_SECONDS
                 if not await _still_allowed(services, token, principal, "renders:read"):
                     return
-                body = await run_in_threadpool(_render_snapshot, services, principal.workspace_id, render_id)
+                body = await run_in_threadpool(
+                    events.render_snapshot, services, principal.workspace_id, render_id
+                )
 
     return EventSourceResponse(messages(), ping=PING_SECONDS, headers=_SSE_HEADERS, sep="\n")

@@ -10,42 +10,31 @@ connection goes only to the address that was checked.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
-from typing import Annotated, Any, Literal, cast
+from datetime import datetime
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from sqlalchemy import CursorResult, delete, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import select
 
-from reelforge.db.audit import record_audit
-from reelforge.db.models import new_id, utcnow
+from reelforge.db.models import utcnow
 from reelforge.db.webhooks import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookMessage
+from reelforge.services import webhooks
 from reelforge.services.context import Services
-from reelforge.webhooks.delivery import (
-    EVENT_TYPE_PATTERN,
-    disable_endpoint,
-    endpoint_json,
-    new_delivery,
-    ping_message,
-    url_policy,
-)
-from reelforge.webhooks.signing import SecretBox, generate_secret
-from reelforge.webhooks.ssrf import BlockedAddress, ResolutionFailed, UnsafeURL, check_url, resolve_safe
+from reelforge.webhooks.delivery import EVENT_TYPE_PATTERN, endpoint_json
 
 from .. import examples_webhooks as exw
 from ..audit import audit_actor
 from ..auth import Principal, require
-from ..deps import get_db, get_services
+from ..deps import ServicesDep, SessionDep
 from ..idempotency import Idempotency, idempotency
 from ..pagination import list_body, page, page_by_number
-from ..problems import ApiError
 
 __all__ = ["router"]
 
 router = APIRouter(tags=["webhooks"])
 
-BASE = "/v1/webhook_endpoints"
+BASE = webhooks.BASE
 ONE = BASE + "/{endpoint_id}"
 MAX_GRACE = 7 * 86400
 
@@ -104,74 +93,7 @@ class Recover(BaseModel):
         return value
 
 
-# ---------------------------------------------------------------- helpers
-
-
-def _endpoint(db: Session, principal: Principal, endpoint_id: str, *, lock: bool = False) -> WebhookEndpoint:
-    """The workspace's endpoint; with ``lock``, its row is locked until the commit (PostgreSQL:
-    concurrent read-modify-writes of one endpoint take turns instead of losing one change)."""
-    query = select(WebhookEndpoint).where(
-        WebhookEndpoint.id == endpoint_id, WebhookEndpoint.workspace_id == principal.workspace_id
-    )
-    endpoint = db.scalar(query.with_for_update() if lock else query)
-    if endpoint is None:
-        raise ApiError("not-found", f"no webhook endpoint {endpoint_id}")
-    return endpoint
-
-
-def _box(services: Services) -> SecretBox:
-    box = services.extras.get("webhook_secret_box")
-    if box is None:
-        box = services.extras["webhook_secret_box"] = SecretBox(services.secrets.pepper)
-    return cast(SecretBox, box)
-
-
-def _wake(services: Services) -> None:
-    dispatcher = services.extras.get("webhook_dispatcher")
-    if dispatcher is not None:
-        dispatcher.wake()
-
-
-def _audit(
-    db: Session,
-    request: Request,
-    principal: Principal,
-    action: str,
-    endpoint_id: str,
-    details: dict[str, Any] | None = None,
-) -> None:
-    record_audit(
-        db,
-        workspace_id=principal.workspace_id,
-        action=action,
-        resource_type="webhook_endpoint",
-        resource_id=endpoint_id,
-        details=details,
-        **audit_actor(principal, request),
-    )
-
-
-def _refuse_url(detail: str, code: str) -> ApiError:
-    return ApiError("url-not-allowed", detail, errors=[{"pointer": "#/url", "detail": detail, "code": code}])
-
-
-def checked_url(url: str, services: Services) -> str:
-    """The URL, normalised, if deliveries may go there; else 422 ``url-not-allowed``.
-
-    A host that resolves now must resolve only to allowed addresses; one that does not resolve
-    (yet) is accepted, since every delivery resolves and checks again."""
-    policy = url_policy(services.settings)
-    try:
-        parsed = check_url(url, policy)
-    except UnsafeURL as exc:
-        raise _refuse_url(str(exc), exc.reason) from None
-    try:
-        resolve_safe(parsed.host, parsed.port or (443 if parsed.scheme == "https" else 80), policy.addresses)
-    except BlockedAddress as exc:
-        raise _refuse_url(str(exc), exc.reason) from None
-    except ResolutionFailed:
-        pass
-    return str(parsed)
+# ---------------------------------------------------------------- representations
 
 
 def message_json(delivery: WebhookDelivery, message: WebhookMessage) -> dict[str, Any]:
@@ -212,28 +134,6 @@ def attempt_json(attempt: WebhookAttempt, delivery: WebhookDelivery) -> dict[str
     }
 
 
-def _delivery(
-    db: Session, endpoint: WebhookEndpoint, message_id: str
-) -> tuple[WebhookDelivery, WebhookMessage]:
-    row = db.execute(
-        select(WebhookDelivery, WebhookMessage)
-        .join(WebhookMessage, WebhookMessage.id == WebhookDelivery.message_id)
-        .where(WebhookDelivery.endpoint_id == endpoint.id, WebhookDelivery.message_id == message_id)
-    ).first()
-    if row is None:
-        raise ApiError("not-found", f"webhook endpoint {endpoint.id} has no message {message_id}")
-    return row[0], row[1]
-
-
-def _require_enabled(endpoint: WebhookEndpoint) -> None:
-    if not endpoint.enabled:
-        raise ApiError(
-            "conflict",
-            f"webhook endpoint {endpoint.id} is disabled ({endpoint.disabled_reason}); "
-            f"enable it first (POST {BASE}/{endpoint.id}/enable)",
-        )
-
-
 def _location(services: Services, path: str) -> str:
     return f"{services.settings.public_url.rstrip('/')}{path}"
 
@@ -248,45 +148,28 @@ def _location(services: Services, path: str) -> str:
     responses=exw.CREATE_ENDPOINT_RESPONSES,
 )
 def create_endpoint(
+    db: SessionDep,
+    services: ServicesDep,
     body: Annotated[EndpointCreate, Body(openapi_examples=exw.CREATE_ENDPOINT_BODY)],
     request: Request,
     response: Response,
-    db: Session = Depends(get_db),
-    services: Services = Depends(get_services),
     principal: Principal = Depends(require("webhooks:write")),
     idem: Idempotency = Depends(idempotency),
 ) -> dict[str, Any]:
     """The response's `secret` (`whsec_…`) signs every delivery; it is not shown again (rotate it
     to get a new one). The URL must be https on port 443 or 80 and reach a public address."""
-    url = checked_url(body.url, services)
-    now = utcnow()
-    secret = generate_secret()
-    endpoint_id = new_id("we")
-    endpoint = WebhookEndpoint(
-        id=endpoint_id,
-        workspace_id=principal.workspace_id,
-        url=url,
-        description=body.description,
-        event_types=body.event_types,
-        enabled=body.enabled,
-        disabled_reason=None if body.enabled else "manual",
-        disabled_at=None if body.enabled else now,
-        secret=_box(services).seal(secret, endpoint_id),
-        failures_since_success=0,
-        created_at=now,
-        updated_at=now,
-    )
-    db.add(endpoint)
-    _audit(
+    endpoint, secret = webhooks.create_endpoint(
         db,
-        request,
-        principal,
-        "webhook_endpoint.created",
-        endpoint_id,
-        {"url": url, "event_types": body.event_types, "enabled": body.enabled},
+        services,
+        principal.workspace_id,
+        url=body.url,
+        event_types=body.event_types,
+        description=body.description,
+        enabled=body.enabled,
+        actor=audit_actor(principal, request),
     )
-    response.headers["Location"] = _location(services, f"{BASE}/{endpoint_id}")
-    created = {**endpoint_json(endpoint, now), "secret": secret}
+    response.headers["Location"] = _location(services, f"{BASE}/{endpoint.id}")
+    created = {**endpoint_json(endpoint, endpoint.created_at), "secret": secret}
     idem.stage(db, created, status=201, headers=response.headers, secret=True)
     db.commit()
     return created
@@ -294,6 +177,8 @@ def create_endpoint(
 
 @router.get(BASE, summary="List webhook endpoints, newest first", responses=exw.LIST_ENDPOINTS_RESPONSES)
 def list_endpoints(
+    db: SessionDep,
+    services: ServicesDep,
     request: Request,
     response: Response,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
@@ -301,17 +186,12 @@ def list_endpoints(
     enabled: Annotated[
         bool | None, Query(description="Only enabled (true) or disabled (false) endpoints")
     ] = None,
-    db: Session = Depends(get_db),
-    services: Services = Depends(get_services),
     principal: Principal = Depends(require("webhooks:read")),
 ) -> dict[str, Any]:
-    query = select(WebhookEndpoint).where(WebhookEndpoint.workspace_id == principal.workspace_id)
-    if enabled is not None:
-        query = query.where(WebhookEndpoint.enabled.is_(enabled))
     rows, nxt = page(
         request,
         response,
-        query,
+        webhooks.endpoints_query(principal.workspace_id, enabled),
         WebhookEndpoint,
         key=services.secrets.cursor_key,
         limit=limit,
@@ -325,9 +205,9 @@ def list_endpoints(
 
 @router.get(ONE, summary="Get a webhook endpoint", responses=exw.GET_ENDPOINT_RESPONSES)
 def get_endpoint(
-    endpoint_id: str, db: Session = Depends(get_db), principal: Principal = Depends(require("webhooks:read"))
+    endpoint_id: str, db: SessionDep, principal: Principal = Depends(require("webhooks:read"))
 ) -> dict[str, Any]:
-    return endpoint_json(_endpoint(db, principal, endpoint_id))
+    return endpoint_json(webhooks.endpoint(db, principal.workspace_id, endpoint_id))
 
 
 @router.patch(
@@ -336,41 +216,26 @@ def get_endpoint(
     responses=exw.UPDATE_ENDPOINT_RESPONSES,
 )
 def update_endpoint(
+    db: SessionDep,
+    services: ServicesDep,
     endpoint_id: str,
     body: Annotated[EndpointUpdate, Body(openapi_examples=exw.UPDATE_ENDPOINT_BODY)],
     request: Request,
-    db: Session = Depends(get_db),
-    services: Services = Depends(get_services),
     principal: Principal = Depends(require("webhooks:write")),
 ) -> dict[str, Any]:
     """Members left out keep their value. Disabling (`"enabled": false`) fails the messages
     waiting for the endpoint (replay them with recover after enabling it again)."""
-    url = checked_url(body.url, services) if body.url is not None else None  # resolves: before the lock
-    endpoint = _endpoint(db, principal, endpoint_id, lock=True)
-    changes: dict[str, Any] = {}
-    if url is not None and url != endpoint.url:
-        changes["url"] = url
-    if body.event_types is not None and body.event_types != list(endpoint.event_types):
-        changes["event_types"] = body.event_types
-    if body.description is not None and body.description != endpoint.description:
-        changes["description"] = body.description
-    if changes:
-        for name, value in changes.items():
-            setattr(endpoint, name, value)
-        endpoint.updated_at = utcnow()
-        _audit(db, request, principal, "webhook_endpoint.updated", endpoint.id, changes)
-    if body.enabled is True and not endpoint.enabled:
-        _enable(db, request, principal, endpoint)
-    db.flush()
-    if body.enabled is False and endpoint.enabled:
-        disable_endpoint(
-            db,
-            endpoint.id,
-            "manual",
-            actor_type=principal.kind,
-            actor_id=principal.credential_id,
-            request_id=getattr(request.state, "request_id", None),
-        )
+    endpoint = webhooks.update_endpoint(
+        db,
+        services.settings,
+        principal.workspace_id,
+        endpoint_id,
+        url=body.url,
+        event_types=body.event_types,
+        description=body.description,
+        enabled=body.enabled,
+        actor=audit_actor(principal, request),
+    )
     db.commit()
     db.refresh(endpoint)
     return endpoint_json(endpoint)
@@ -383,19 +248,12 @@ def update_endpoint(
     responses=exw.DELETE_ENDPOINT_RESPONSES,
 )
 def delete_endpoint(
+    db: SessionDep,
     endpoint_id: str,
     request: Request,
-    db: Session = Depends(get_db),
     principal: Principal = Depends(require("webhooks:write")),
 ) -> Response:
-    endpoint = _endpoint(db, principal, endpoint_id)
-    _audit(db, request, principal, "webhook_endpoint.deleted", endpoint.id, {"url": endpoint.url})
-    # Deliveries and attempts go with it (ON DELETE CASCADE); messages other endpoints share stay.
-    db.execute(
-        delete(WebhookEndpoint)
-        .where(WebhookEndpoint.id == endpoint.id)
-        .execution_options(synchronize_session=False)
-    )
+    webhooks.delete_endpoint(db, principal.workspace_id, endpoint_id, audit_actor(principal, request))
     db.commit()
     return Response(status_code=204)
 
@@ -406,11 +264,11 @@ def delete_endpoint(
     responses=exw.ROTATE_SECRET_RESPONSES,
 )
 def rotate_secret(
+    db: SessionDep,
+    services: ServicesDep,
     endpoint_id: str,
     request: Request,
     body: Annotated[SecretRotate | None, Body(openapi_examples=exw.ROTATE_SECRET_BODY)] = None,
-    db: Session = Depends(get_db),
-    services: Services = Depends(get_services),
     principal: Principal = Depends(require("webhooks:write")),
     idem: Idempotency = Depends(idempotency),
 ) -> dict[str, Any]:
@@ -419,55 +277,18 @@ def rotate_secret(
     the new secret without missing a delivery. Rotating again drops the older one at once.
     Concurrent rotations take turns; where the database cannot lock the row (SQLite) the one
     that lost the race gets 409 `conflict` (and its secret is never used)."""
-    endpoint = _endpoint(db, principal, endpoint_id, lock=True)
-    grace = (
-        body.grace_seconds
-        if body is not None and body.grace_seconds is not None
-        else services.settings.webhooks_secret_overlap
+    endpoint, secret, now = webhooks.rotate_secret(
+        db,
+        services,
+        principal.workspace_id,
+        endpoint_id,
+        body.grace_seconds if body is not None else None,
+        audit_actor(principal, request),
     )
-    now = utcnow()
-    secret = generate_secret()
-    current = endpoint.secret
-    rotated_values = {
-        "secret": _box(services).seal(secret, endpoint.id),
-        "updated_at": now,
-        "previous_secret": current if grace > 0 else None,
-        "previous_secret_expires_at": now + timedelta(seconds=grace) if grace > 0 else None,
-    }
-    # Compare-and-set on the secret read above: a rotation committed in between is never undone.
-    swapped = cast(
-        CursorResult[Any],
-        db.execute(
-            update(WebhookEndpoint)
-            .where(WebhookEndpoint.id == endpoint.id, WebhookEndpoint.secret == current)
-            .values(**rotated_values)
-            .execution_options(synchronize_session=False)
-        ),
-    )
-    if swapped.rowcount != 1:
-        db.rollback()
-        raise ApiError(
-            "conflict",
-            "the secret was rotated by another request at the same moment; "
-            "rotate again if you need a newer secret",
-        )
-    db.refresh(endpoint)
-    _audit(db, request, principal, "webhook_endpoint.secret_rotated", endpoint.id, {"grace_seconds": grace})
     rotated = {**endpoint_json(endpoint, now), "secret": secret}
     idem.stage(db, rotated, status=200, secret=True)
     db.commit()
     return rotated
-
-
-def _enable(db: Session, request: Request, principal: Principal, endpoint: WebhookEndpoint) -> None:
-    now = utcnow()
-    endpoint.enabled = True
-    endpoint.disabled_reason = None
-    endpoint.disabled_at = None
-    endpoint.failing_since = None
-    endpoint.failures_since_success = 0
-    endpoint.updated_at = now
-    _audit(db, request, principal, "webhook_endpoint.enabled", endpoint.id)
 
 
 @router.post(
@@ -476,16 +297,17 @@ def _enable(db: Session, request: Request, principal: Principal, endpoint: Webho
     responses=exw.ENABLE_ENDPOINT_RESPONSES,
 )
 def enable_endpoint(
+    db: SessionDep,
     endpoint_id: str,
     request: Request,
-    db: Session = Depends(get_db),
     principal: Principal = Depends(require("webhooks:write")),
 ) -> dict[str, Any]:
     """New events are delivered again; messages that failed meanwhile are not re-sent by
     themselves: use recover. Enabling an enabled endpoint changes nothing."""
-    endpoint = _endpoint(db, principal, endpoint_id, lock=True)
-    if not endpoint.enabled:
-        _enable(db, request, principal, endpoint)
+    endpoint, changed = webhooks.enable_endpoint(
+        db, principal.workspace_id, endpoint_id, audit_actor(principal, request)
+    )
+    if changed:
         db.commit()
     return endpoint_json(endpoint)
 
@@ -497,25 +319,18 @@ def enable_endpoint(
     responses=exw.TEST_ENDPOINT_RESPONSES,
 )
 def test_endpoint(
+    db: SessionDep,
+    services: ServicesDep,
     endpoint_id: str,
-    db: Session = Depends(get_db),
-    services: Services = Depends(get_services),
     principal: Principal = Depends(require("webhooks:write")),
     idem: Idempotency = Depends(idempotency),
 ) -> dict[str, Any]:
     """A `ping` message, signed and delivered like any other (whatever the endpoint's event
     types); follow it in the delivery log."""
-    endpoint = _endpoint(db, principal, endpoint_id)
-    _require_enabled(endpoint)
-    message = ping_message(endpoint)
-    db.add(message)
-    db.flush()
-    delivery = new_delivery(message.id, endpoint.id, trigger="manual")
-    db.add(delivery)
-    body = message_json(delivery, message)
+    body = message_json(*webhooks.send_test(db, principal.workspace_id, endpoint_id))
     idem.stage(db, body, status=202)
     db.commit()
-    _wake(services)
+    webhooks.wake(services)
     return body
 
 
@@ -528,6 +343,8 @@ def test_endpoint(
     responses=exw.LIST_MESSAGES_RESPONSES,
 )
 def list_messages(
+    db: SessionDep,
+    services: ServicesDep,
     endpoint_id: str,
     request: Request,
     response: Response,
@@ -537,14 +354,9 @@ def list_messages(
     ] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: str | None = None,
-    db: Session = Depends(get_db),
-    services: Services = Depends(get_services),
     principal: Principal = Depends(require("webhooks:read")),
 ) -> dict[str, Any]:
-    endpoint = _endpoint(db, principal, endpoint_id)
-    query = select(WebhookDelivery).where(WebhookDelivery.endpoint_id == endpoint.id)
-    if status is not None:
-        query = query.where(WebhookDelivery.status == status)
+    endpoint, query = webhooks.messages_query(db, principal.workspace_id, endpoint_id, status)
     rows, nxt = page(
         request,
         response,
@@ -556,16 +368,7 @@ def list_messages(
         filters={"list": "webhook_messages", "endpoint": endpoint.id, "status": status},
         db=db,
     )
-    messages = (
-        {
-            m.id: m
-            for m in db.scalars(
-                select(WebhookMessage).where(WebhookMessage.id.in_([d.message_id for d in rows]))
-            )
-        }
-        if rows
-        else {}
-    )
+    messages = webhooks.messages_by_id(db, rows)
     return list_body(
         request, [message_json(d, messages[d.message_id]) for d in rows if d.message_id in messages], nxt
     )
@@ -577,12 +380,12 @@ def list_messages(
     responses=exw.GET_MESSAGE_RESPONSES,
 )
 def get_message(
+    db: SessionDep,
     endpoint_id: str,
     message_id: str,
-    db: Session = Depends(get_db),
     principal: Principal = Depends(require("webhooks:read")),
 ) -> dict[str, Any]:
-    return message_json(*_delivery(db, _endpoint(db, principal, endpoint_id), message_id))
+    return message_json(*webhooks.delivery(db, principal.workspace_id, endpoint_id, message_id))
 
 
 @router.get(
@@ -591,20 +394,20 @@ def get_message(
     responses=exw.LIST_ATTEMPTS_RESPONSES,
 )
 def list_attempts(
+    db: SessionDep,
+    services: ServicesDep,
     endpoint_id: str,
     message_id: str,
     request: Request,
     response: Response,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: str | None = None,
-    db: Session = Depends(get_db),
-    services: Services = Depends(get_services),
     principal: Principal = Depends(require("webhooks:read")),
 ) -> dict[str, Any]:
     """Each attempt: when, how long, the status code, allow-listed response headers, the first
     4 KiB of the response body, the error class (`timeout`, `dns`, `connect`, `tls`,
     `ssrf_blocked`, `http_status`) and when the next attempt is due."""
-    delivery, _ = _delivery(db, _endpoint(db, principal, endpoint_id), message_id)
+    delivery, _ = webhooks.delivery(db, principal.workspace_id, endpoint_id, message_id)
     filters = {"list": "webhook_attempts", "delivery": delivery.id}
     query = select(WebhookAttempt).where(WebhookAttempt.delivery_id == delivery.id)
     rows, next_cursor = page_by_number(
@@ -630,37 +433,20 @@ def list_attempts(
     responses=exw.RETRY_MESSAGE_RESPONSES,
 )
 def retry_message(
+    db: SessionDep,
+    services: ServicesDep,
     endpoint_id: str,
     message_id: str,
-    db: Session = Depends(get_db),
-    services: Services = Depends(get_services),
     principal: Principal = Depends(require("webhooks:write")),
     idem: Idempotency = Depends(idempotency),
 ) -> dict[str, Any]:
     """An attempt is made at once, with the same `webhook-id` (receivers deduplicate on it), a
     new timestamp and signature; if it fails, the retry schedule starts again. Succeeded
     messages may be sent again too."""
-    endpoint = _endpoint(db, principal, endpoint_id)
-    delivery, message = _delivery(db, endpoint, message_id)
-    _require_enabled(endpoint)
-    now = utcnow()
-    result = cast(
-        CursorResult[Any],
-        db.execute(
-            update(WebhookDelivery)
-            .where(WebhookDelivery.id == delivery.id, WebhookDelivery.status != "sending")
-            .values(status="pending", next_attempt_at=now, schedule_step=0, trigger="manual", updated_at=now)
-            .execution_options(synchronize_session=False)
-        ),
-    )
-    if result.rowcount != 1:
-        db.rollback()
-        raise ApiError("conflict", f"an attempt to deliver {message_id} is in flight; look at its attempts")
-    db.refresh(delivery)
-    body = message_json(delivery, message)
+    body = message_json(*webhooks.retry(db, principal.workspace_id, endpoint_id, message_id))
     idem.stage(db, body, status=202)
     db.commit()
-    _wake(services)
+    webhooks.wake(services)
     return body
 
 
@@ -671,48 +457,18 @@ def retry_message(
     responses=exw.RECOVER_RESPONSES,
 )
 def recover_messages(
+    db: SessionDep,
+    services: ServicesDep,
     endpoint_id: str,
     body: Annotated[Recover, Body(openapi_examples=exw.RECOVER_BODY)],
-    db: Session = Depends(get_db),
-    services: Services = Depends(get_services),
     principal: Principal = Depends(require("webhooks:write")),
     idem: Idempotency = Depends(idempotency),
 ) -> dict[str, Any]:
     """After an outage of your receiver: every message of the endpoint that failed and was
     created in `[since, until)` is delivered again (same `webhook-id`s), with a fresh retry
     schedule."""
-    endpoint = _endpoint(db, principal, endpoint_id)
-    now = utcnow()
-    until = body.until or now
-    if until <= body.since:
-        raise ApiError(
-            "validation-error",
-            "`until` must be after `since`",
-            errors=[{"pointer": "#/until", "detail": "must be after since", "code": "invalid_window"}],
-        )
-    _require_enabled(endpoint)
-    result = cast(
-        CursorResult[Any],
-        db.execute(
-            update(WebhookDelivery)
-            .where(
-                WebhookDelivery.endpoint_id == endpoint.id,
-                WebhookDelivery.status == "failed",
-                WebhookDelivery.created_at >= body.since,
-                WebhookDelivery.created_at < until,
-            )
-            .values(status="pending", next_attempt_at=now, schedule_step=0, trigger="manual", updated_at=now)
-            .execution_options(synchronize_session=False)
-        ),
-    )
-    recovery = {
-        "object": "webhook_recovery",
-        "endpoint_id": endpoint.id,
-        "since": body.since,
-        "until": until,
-        "messages": int(result.rowcount),
-    }
+    recovery = webhooks.recover(db, principal.workspace_id, endpoint_id, body.since, body.until)
     idem.stage(db, recovery, status=202)
     db.commit()
-    _wake(services)
+    webhooks.wake(services)
     return recovery

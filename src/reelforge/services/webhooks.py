@@ -1,0 +1,408 @@
+"""Webhook endpoints' operations: register (URL checked against SSRF rules, a secret made and
+sealed), change, enable, rotate the secret, send a test message, retry one message and recover
+a window of failed ones. Deliveries themselves are the dispatcher's (:mod:`reelforge.webhooks`).
+
+Changes are made in the caller's transaction and the caller commits, so that an idempotent
+request's answer is stored in the same transaction as its effect; audit entries go with them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, Select, delete, select, update
+from sqlalchemy.orm import Session
+
+from reelforge.db.audit import record_audit
+from reelforge.db.models import new_id, utcnow
+from reelforge.db.webhooks import WebhookDelivery, WebhookEndpoint, WebhookMessage
+from reelforge.settings import Settings
+from reelforge.webhooks.delivery import disable_endpoint, new_delivery, ping_message, url_policy
+from reelforge.webhooks.signing import SecretBox, generate_secret
+from reelforge.webhooks.ssrf import BlockedAddress, ResolutionFailed, UnsafeURL, check_url, resolve_safe
+
+from .audit import Actor
+from .context import Services
+from .errors import Conflict, Invalid, NotFound
+
+__all__ = [
+    "BASE",
+    "checked_url",
+    "create_endpoint",
+    "delete_endpoint",
+    "delivery",
+    "enable_endpoint",
+    "endpoint",
+    "endpoints_query",
+    "messages_by_id",
+    "messages_query",
+    "recover",
+    "retry",
+    "rotate_secret",
+    "send_test",
+    "update_endpoint",
+    "wake",
+]
+
+BASE = "/v1/webhook_endpoints"
+"""Where endpoints are in the API (named in messages that tell the caller what to do next)."""
+
+
+def endpoint(db: Session, workspace_id: str, endpoint_id: str, *, lock: bool = False) -> WebhookEndpoint:
+    """The workspace's endpoint; with ``lock``, its row is locked until the commit (PostgreSQL:
+    concurrent read-modify-writes of one endpoint take turns instead of losing one change)."""
+    query = select(WebhookEndpoint).where(
+        WebhookEndpoint.id == endpoint_id, WebhookEndpoint.workspace_id == workspace_id
+    )
+    found = db.scalar(query.with_for_update() if lock else query)
+    if found is None:
+        raise NotFound(f"no webhook endpoint {endpoint_id}")
+    return found
+
+
+def _box(services: Services) -> SecretBox:
+    box = services.extras.get("webhook_secret_box")
+    if box is None:
+        box = services.extras["webhook_secret_box"] = SecretBox(services.secrets.pepper)
+    return cast(SecretBox, box)
+
+
+def wake(services: Services) -> None:
+    """Tell this process's dispatcher that a delivery is due now (after the commit)."""
+    dispatcher = services.extras.get("webhook_dispatcher")
+    if dispatcher is not None:
+        dispatcher.wake()
+
+
+def _audit(
+    db: Session,
+    workspace_id: str,
+    actor: Actor,
+    action: str,
+    endpoint_id: str,
+    details: dict[str, Any] | None = None,
+) -> None:
+    record_audit(
+        db,
+        workspace_id=workspace_id,
+        action=action,
+        resource_type="webhook_endpoint",
+        resource_id=endpoint_id,
+        details=details,
+        **actor,
+    )
+
+
+def _refuse_url(detail: str, code: str) -> Invalid:
+    return Invalid(
+        detail, code="url-not-allowed", errors=[{"pointer": "#/url", "detail": detail, "code": code}]
+    )
+
+
+def checked_url(url: str, settings: Settings) -> str:
+    """The URL, normalised, if deliveries may go there; else 422 ``url-not-allowed``.
+
+    A host that resolves now must resolve only to allowed addresses; one that does not resolve
+    (yet) is accepted, since every delivery resolves and checks again."""
+    policy = url_policy(settings)
+    try:
+        parsed = check_url(url, policy)
+    except UnsafeURL as exc:
+        raise _refuse_url(str(exc), exc.reason) from None
+    try:
+        resolve_safe(parsed.host, parsed.port or (443 if parsed.scheme == "https" else 80), policy.addresses)
+    except BlockedAddress as exc:
+        raise _refuse_url(str(exc), exc.reason) from None
+    except ResolutionFailed:
+        pass
+    return str(parsed)
+
+
+def _require_enabled(found: WebhookEndpoint) -> None:
+    if not found.enabled:
+        raise Conflict(
+            f"webhook endpoint {found.id} is disabled ({found.disabled_reason}); "
+            f"enable it first (POST {BASE}/{found.id}/enable)"
+        )
+
+
+# ---------------------------------------------------------------- endpoints
+
+
+def create_endpoint(
+    db: Session,
+    services: Services,
+    workspace_id: str,
+    *,
+    url: str,
+    event_types: list[str],
+    description: str,
+    enabled: bool,
+    actor: Actor,
+) -> tuple[WebhookEndpoint, str]:
+    """A new endpoint and its secret (``whsec_…``, shown once; only its sealed form is kept)."""
+    url = checked_url(url, services.settings)
+    now = utcnow()
+    secret = generate_secret()
+    endpoint_id = new_id("we")
+    created = WebhookEndpoint(
+        id=endpoint_id,
+        workspace_id=workspace_id,
+        url=url,
+        description=description,
+        event_types=event_types,
+        enabled=enabled,
+        disabled_reason=None if enabled else "manual",
+        disabled_at=None if enabled else now,
+        secret=_box(services).seal(secret, endpoint_id),
+        failures_since_success=0,
+        created_at=now,
+        updated_at=now,
+    )
+    db.add(created)
+    _audit(
+        db,
+        workspace_id,
+        actor,
+        "webhook_endpoint.created",
+        endpoint_id,
+        {"url": url, "event_types": event_types, "enabled": enabled},
+    )
+    return created, secret
+
+
+def endpoints_query(workspace_id: str, enabled: bool | None) -> Select[Any]:
+    query = select(WebhookEndpoint).where(WebhookEndpoint.workspace_id == workspace_id)
+    if enabled is not None:
+        query = query.where(WebhookEndpoint.enabled.is_(enabled))
+    return query
+
+
+def _enable(db: Session, workspace_id: str, actor: Actor, found: WebhookEndpoint) -> None:
+    now = utcnow()
+    found.enabled = True
+    found.disabled_reason = None
+    found.disabled_at = None
+    found.failing_since = None
+    found.failures_since_success = 0
+    found.updated_at = now
+    _audit(db, workspace_id, actor, "webhook_endpoint.enabled", found.id)
+
+
+def update_endpoint(
+    db: Session,
+    settings: Settings,
+    workspace_id: str,
+    endpoint_id: str,
+    *,
+    url: str | None,
+    event_types: list[str] | None,
+    description: str | None,
+    enabled: bool | None,
+    actor: Actor,
+) -> WebhookEndpoint:
+    """Members given as None keep their value. Disabling fails the messages waiting for the
+    endpoint (replayable with recover after enabling it again)."""
+    checked = checked_url(url, settings) if url is not None else None  # resolves: before the lock
+    found = endpoint(db, workspace_id, endpoint_id, lock=True)
+    changes: dict[str, Any] = {}
+    if checked is not None and checked != found.url:
+        changes["url"] = checked
+    if event_types is not None and event_types != list(found.event_types):
+        changes["event_types"] = event_types
+    if description is not None and description != found.description:
+        changes["description"] = description
+    if changes:
+        for name, value in changes.items():
+            setattr(found, name, value)
+        found.updated_at = utcnow()
+        _audit(db, workspace_id, actor, "webhook_endpoint.updated", found.id, changes)
+    if enabled is True and not found.enabled:
+        _enable(db, workspace_id, actor, found)
+    db.flush()
+    if enabled is False and found.enabled:
+        disable_endpoint(db, found.id, "manual", **actor)
+    return found
+
+
+def delete_endpoint(db: Session, workspace_id: str, endpoint_id: str, actor: Actor) -> None:
+    found = endpoint(db, workspace_id, endpoint_id)
+    _audit(db, workspace_id, actor, "webhook_endpoint.deleted", found.id, {"url": found.url})
+    # Deliveries and attempts go with it (ON DELETE CASCADE); messages other endpoints share stay.
+    db.execute(
+        delete(WebhookEndpoint)
+        .where(WebhookEndpoint.id == found.id)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def rotate_secret(
+    db: Session,
+    services: Services,
+    workspace_id: str,
+    endpoint_id: str,
+    grace_seconds: int | None,
+    actor: Actor,
+) -> tuple[WebhookEndpoint, str, datetime]:
+    """The endpoint with a new secret (returned once), the previous one still signing for
+    ``grace_seconds`` (default: the setting); and the time of the rotation. Concurrent
+    rotations take turns; where the database cannot lock the row (SQLite) the one that lost the
+    race is refused with ``conflict`` (and its secret is never used)."""
+    found = endpoint(db, workspace_id, endpoint_id, lock=True)
+    grace = grace_seconds if grace_seconds is not None else services.settings.webhooks_secret_overlap
+    now = utcnow()
+    secret = generate_secret()
+    current = found.secret
+    rotated_values = {
+        "secret": _box(services).seal(secret, found.id),
+        "updated_at": now,
+        "previous_secret": current if grace > 0 else None,
+        "previous_secret_expires_at": now + timedelta(seconds=grace) if grace > 0 else None,
+    }
+    # Compare-and-set on the secret read above: a rotation committed in between is never undone.
+    swapped = cast(
+        CursorResult[Any],
+        db.execute(
+            update(WebhookEndpoint)
+            .where(WebhookEndpoint.id == found.id, WebhookEndpoint.secret == current)
+            .values(**rotated_values)
+            .execution_options(synchronize_session=False)
+        ),
+    )
+    if swapped.rowcount != 1:
+        db.rollback()
+        raise Conflict(
+            "the secret was rotated by another request at the same moment; "
+            "rotate again if you need a newer secret"
+        )
+    db.refresh(found)
+    _audit(db, workspace_id, actor, "webhook_endpoint.secret_rotated", found.id, {"grace_seconds": grace})
+    return found, secret, now
+
+
+def enable_endpoint(
+    db: Session, workspace_id: str, endpoint_id: str, actor: Actor
+) -> tuple[WebhookEndpoint, bool]:
+    """The endpoint enabled, and whether it changed (enabling an enabled one does nothing)."""
+    found = endpoint(db, workspace_id, endpoint_id, lock=True)
+    if found.enabled:
+        return found, False
+    _enable(db, workspace_id, actor, found)
+    return found, True
+
+
+def send_test(db: Session, workspace_id: str, endpoint_id: str) -> tuple[WebhookDelivery, WebhookMessage]:
+    """A ``ping`` message for the endpoint, delivered like any other (whatever its event types)."""
+    found = endpoint(db, workspace_id, endpoint_id)
+    _require_enabled(found)
+    message = ping_message(found)
+    db.add(message)
+    db.flush()
+    made = new_delivery(message.id, found.id, trigger="manual")
+    db.add(made)
+    return made, message
+
+
+# ---------------------------------------------------------------- delivery log
+
+
+def messages_query(
+    db: Session, workspace_id: str, endpoint_id: str, status: str | None
+) -> tuple[WebhookEndpoint, Select[Any]]:
+    found = endpoint(db, workspace_id, endpoint_id)
+    query = select(WebhookDelivery).where(WebhookDelivery.endpoint_id == found.id)
+    if status is not None:
+        query = query.where(WebhookDelivery.status == status)
+    return found, query
+
+
+def messages_by_id(db: Session, deliveries: Sequence[WebhookDelivery]) -> dict[str, WebhookMessage]:
+    """The messages of a page of deliveries, in one query."""
+    if not deliveries:
+        return {}
+    ids = [d.message_id for d in deliveries]
+    return {m.id: m for m in db.scalars(select(WebhookMessage).where(WebhookMessage.id.in_(ids)))}
+
+
+def delivery(
+    db: Session, workspace_id: str, endpoint_id: str, message_id: str
+) -> tuple[WebhookDelivery, WebhookMessage]:
+    found = endpoint(db, workspace_id, endpoint_id)
+    return _delivery_of(db, found, message_id)
+
+
+def _delivery_of(
+    db: Session, found: WebhookEndpoint, message_id: str
+) -> tuple[WebhookDelivery, WebhookMessage]:
+    row = db.execute(
+        select(WebhookDelivery, WebhookMessage)
+        .join(WebhookMessage, WebhookMessage.id == WebhookDelivery.message_id)
+        .where(WebhookDelivery.endpoint_id == found.id, WebhookDelivery.message_id == message_id)
+    ).first()
+    if row is None:
+        raise NotFound(f"webhook endpoint {found.id} has no message {message_id}")
+    return row[0], row[1]
+
+
+def retry(
+    db: Session, workspace_id: str, endpoint_id: str, message_id: str
+) -> tuple[WebhookDelivery, WebhookMessage]:
+    """The message due again at once, with a fresh retry schedule (refused while an attempt is
+    in flight)."""
+    found = endpoint(db, workspace_id, endpoint_id)
+    chosen, message = _delivery_of(db, found, message_id)
+    _require_enabled(found)
+    now = utcnow()
+    result = cast(
+        CursorResult[Any],
+        db.execute(
+            update(WebhookDelivery)
+            .where(WebhookDelivery.id == chosen.id, WebhookDelivery.status != "sending")
+            .values(status="pending", next_attempt_at=now, schedule_step=0, trigger="manual", updated_at=now)
+            .execution_options(synchronize_session=False)
+        ),
+    )
+    if result.rowcount != 1:
+        db.rollback()
+        raise Conflict(f"an attempt to deliver {message_id} is in flight; look at its attempts")
+    db.refresh(chosen)
+    return chosen, message
+
+
+def recover(
+    db: Session, workspace_id: str, endpoint_id: str, since: datetime, until: datetime | None
+) -> dict[str, Any]:
+    """Every failed message of the endpoint created in ``[since, until)`` due again (same
+    ``webhook-id``s, a fresh retry schedule); the ``webhook_recovery`` that says how many."""
+    found = endpoint(db, workspace_id, endpoint_id)
+    now = utcnow()
+    end = until or now
+    if end <= since:
+        raise Invalid(
+            "`until` must be after `since`",
+            errors=[{"pointer": "#/until", "detail": "must be after since", "code": "invalid_window"}],
+        )
+    _require_enabled(found)
+    result = cast(
+        CursorResult[Any],
+        db.execute(
+            update(WebhookDelivery)
+            .where(
+                WebhookDelivery.endpoint_id == found.id,
+                WebhookDelivery.status == "failed",
+                WebhookDelivery.created_at >= since,
+                WebhookDelivery.created_at < end,
+            )
+            .values(status="pending", next_attempt_at=now, schedule_step=0, trigger="manual", updated_at=now)
+            .execution_options(synchronize_session=False)
+        ),
+    )
+    return {
+        "object": "webhook_recovery",
+        "endpoint_id": found.id,
+        "since": since,
+        "until": end,
+        "messages": int(result.rowcount),
+    }
