@@ -35,7 +35,7 @@ from reelforge.edit.errors import EditError
 from reelforge.edit.models import Edit
 from reelforge.edit.templates import LOCALE_PATTERN
 from reelforge.edit.validate import parse_edit
-from reelforge.jobs.render_job import RUNNING_STATES, rows_updated
+from reelforge.jobs.queue import RUNNING_STATES, rows_updated
 from reelforge.representations import output_assets, record_render_event, render_json
 from reelforge.services.context import Services, owned
 

@@ -38,7 +38,7 @@ from starlette.concurrency import run_in_threadpool
 
 from reelforge.db.events import EVENTS_COMMITTED, Event
 from reelforge.db.models import Render
-from reelforge.jobs.worker import queue_positions
+from reelforge.jobs.queue import TERMINAL_STATES, queue_positions
 from reelforge.representations import event_json, json_ready, output_assets, render_json
 from reelforge.services.context import Services
 
@@ -63,7 +63,6 @@ while it changes; it backs off to ``POLL_SECONDS`` while it does not (a queued r
 GAP_GRACE_SECONDS = 30.0
 PING_SECONDS = 15
 BATCH = 200
-TERMINAL_STATES = ("succeeded", "failed", "cancelled")
 
 _TYPE = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+)*(\.\*)?$|^\*$")
 _SSE_HEADERS = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}

@@ -24,8 +24,7 @@ from reelforge.db.brands import BRAND_META
 from reelforge.db.models import Asset, Project, Render, RenderAsset, new_id, utcnow
 from reelforge.edit.errors import EditError
 from reelforge.edit.models import Edit
-from reelforge.jobs.render_job import RUNNING_STATES, TERMINAL_STATES, rows_updated
-from reelforge.jobs.worker import queue_positions
+from reelforge.jobs.queue import RUNNING_STATES, TERMINAL_STATES, queue_positions, rows_updated
 from reelforge.media.resolver import AssetResolver, asset_ids_in, is_asset_id
 from reelforge.render.compile import PlannedOutput, RenderPlan
 from reelforge.render.engine import collect_sources, plan_edit
