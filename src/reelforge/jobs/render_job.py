@@ -217,6 +217,8 @@ class RenderJob:
             return False
         if "state" in values:
             self.observers.state(self.claim.render_id, values["state"])
+            if values["state"] == "rendering":
+                self._recheck()
         return True
 
     def _beat(self) -> None:
@@ -231,12 +233,17 @@ class RenderJob:
             self._stop("cancelled")
 
     def _recheck(self) -> None:
-        """Read a cancel request now: one asked while FFmpeg was ending (or while an observer
-        held the job) is honoured, not only one a heartbeat happened to see."""
+        """Read a cancel request now, after the observers heard of a change: one asked while an
+        observer held the job, or while FFmpeg was ending (its last progress report comes after
+        it exits), is honoured, not only one a heartbeat happened to see."""
         try:
-            self._beat()
+            with self.services.sessions() as db:
+                cancel = db.scalar(select(Render.cancel_requested).where(Render.id == self.claim.render_id))
         except Exception:  # the heartbeat reads it again soon; a hiccup must not fail the render
-            log.warning("could not re-read the cancel request of %s", self.claim.render_id, exc_info=True)
+            log.warning("could not read the cancel request of %s", self.claim.render_id, exc_info=True)
+            return
+        if cancel:
+            self._stop("cancelled")
 
     @contextmanager
     def _heartbeat(self) -> Iterator[None]:
@@ -268,6 +275,7 @@ class RenderJob:
             return
         if recorded:
             self.observers.progress(self.claim.render_id, progress.fraction)
+            self._recheck()
 
     # -------------------------------------------------------------- the run
 
@@ -304,7 +312,6 @@ class RenderJob:
                     timeout=self.services.settings.render_timeout,
                     work_dir=work / "work",
                 )
-                self._recheck()
                 self._check()
                 # finishing: from here on the render completes even if cancelled meanwhile
                 self._update(state="finishing", progress=100.0, eta_seconds=0.0)
