@@ -38,6 +38,7 @@ from reelforge.edit.validate import parse_edit
 from reelforge.jobs.queue import RUNNING_STATES, rows_updated
 from reelforge.representations import output_assets, record_render_event, render_json
 from reelforge.services.context import Services, owned
+from reelforge.services.renders import enqueue_render
 
 from .. import batch_templates as templates_access
 from .. import examples_batches as ex
@@ -50,7 +51,6 @@ from ..edits import PreparedEdit, non_finite, prepare_service_edit
 from ..idempotency import Idempotency, idempotency
 from ..pagination import list_body, page
 from ..problems import ApiError
-from .renders import enqueue_render
 
 router = APIRouter(tags=["batches"])
 

@@ -37,10 +37,11 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.concurrency import run_in_threadpool
 
 from reelforge.db.events import EVENTS_COMMITTED, Event
-from reelforge.db.models import Render
-from reelforge.jobs.queue import TERMINAL_STATES, queue_positions
-from reelforge.representations import event_json, json_ready, output_assets, render_json
+from reelforge.jobs.queue import TERMINAL_STATES
+from reelforge.representations import event_json, json_ready
+from reelforge.services import renders
 from reelforge.services.context import Services
+from reelforge.services.errors import NotFound
 
 from .. import examples_events as exe
 from ..auth import Principal, principal_for, require
@@ -377,12 +378,12 @@ def get_event(
 
 
 def _render_snapshot(services: Services, workspace_id: str, render_id: str) -> dict[str, Any] | None:
-    with services.sessions() as db:
-        render = db.get(Render, render_id)
-        if render is None or render.workspace_id != workspace_id:
+    """The render as ``GET /v1/renders/{id}`` shows it, or None if the workspace has none."""
+    with services.engine.connect() as conn:
+        try:
+            body: dict[str, Any] = json_ready(renders.read_render(conn, workspace_id, render_id))
+        except NotFound:
             return None
-        position = queue_positions(db, [render]).get(render.id)
-        body: dict[str, Any] = json_ready(render_json(render, output_assets(db, [render]), position))
         return body
 
 

@@ -28,6 +28,8 @@ from reelforge.edit.variables import PLACEHOLDER
 from reelforge.media.resolver import is_asset_id
 from reelforge.representations import json_ready
 from reelforge.services.context import Services
+from reelforge.services.renders import MAX_METADATA_BYTES, enqueue_render, queued_answer
+from reelforge.services.renders import plan_render as _dry_run
 
 from .. import batch_templates as templates_access
 from .. import examples_templates as ex
@@ -39,7 +41,6 @@ from ..edits import PreparedEdit, non_finite, prepare_service_edit
 from ..idempotency import Idempotency, idempotency
 from ..problems import ApiError
 from ..versioning import Change, Versioned, etag
-from .renders import MAX_METADATA_BYTES, _dry_run, enqueue_render, queued_answer
 
 router = APIRouter(tags=["templates"])
 
