@@ -15,6 +15,8 @@ import threading
 import time
 from typing import Protocol
 
+from reelforge.db.models import RUNNING_STATES
+
 __all__ = ["RenderLog", "RenderObserver", "RenderObservers"]
 
 log = logging.getLogger("reelforge.jobs")
@@ -22,7 +24,7 @@ log = logging.getLogger("reelforge.jobs")
 
 class RenderObserver(Protocol):
     def on_state(self, render_id: str, state: str) -> None:
-        """The render is now in ``state`` (one of :data:`reelforge.jobs.queue.STATES`)."""
+        """The render is now in ``state`` (one of :data:`reelforge.jobs.queue.RENDER_STATES`)."""
 
     def on_progress(self, render_id: str, fraction: float) -> None:
         """The render's recorded progress is now ``fraction`` (0 to 1) while it renders."""
@@ -69,7 +71,7 @@ class RenderLog:
         if state == "preparing":
             self._started[render_id] = now
         since = now - self._started.get(render_id, now)
-        if state not in ("preparing", "rendering", "finishing"):
+        if state not in RUNNING_STATES:
             self._started.pop(render_id, None)
         log.debug("render %s: %s (%.1f s after its start)", render_id, state, since)
 
