@@ -172,3 +172,94 @@ def live_server(svc: Service) -> Iterator[str]:
     """The service's app over real HTTP (see :func:`live_app`)."""
     with live_app(svc.client.app) as base:
         yield base
+
+
+# ------------------------------------------------------------------ holding renders
+
+
+HOLD_LIMIT = 120.0
+"""A held render goes on by itself after this long: a failing test must not hang its worker."""
+
+
+@dataclass
+class Hold:
+    """A render held by a :class:`RenderGate` in its job's thread, at ``point`` (a state, or
+    ``progress`` with the ``fraction`` just recorded), until :meth:`release`."""
+
+    render_id: str
+    point: str
+    fraction: float | None
+    go: threading.Event
+    taken: bool = False
+
+    def release(self) -> None:
+        self.go.set()
+
+
+class RenderGate:
+    """An observer of render jobs (:class:`reelforge.jobs.observers.RenderObserver`) that holds
+    each render when it enters one of ``states`` and, with ``progress``, at each progress report,
+    until the test releases it: while held, the render cannot advance. The state or progress is
+    committed before the hold, so a test sees it in the API; a cancel asked during a hold ends the
+    render ``cancelled`` (the job reads the request again before it finishes).
+
+    Register it with :func:`holding_renders`; take holds in arrival order with :meth:`next`."""
+
+    def __init__(self, states: tuple[str, ...] = ("rendering",), *, progress: bool = False):
+        self.states = states
+        self.progress = progress
+        self._cond = threading.Condition()
+        self._holds: list[Hold] = []
+        self._taken = 0
+        self._open = False
+
+    def on_state(self, render_id: str, state: str) -> None:
+        if state in self.states:
+            self._hold(Hold(render_id, state, None, threading.Event()))
+
+    def on_progress(self, render_id: str, fraction: float) -> None:
+        if self.progress:
+            self._hold(Hold(render_id, "progress", fraction, threading.Event()))
+
+    def _hold(self, hold: Hold) -> None:
+        with self._cond:
+            if self._open:
+                return
+            self._holds.append(hold)
+            self._cond.notify_all()
+        hold.go.wait(HOLD_LIMIT)
+
+    def next(self, render_id: str | None = None, timeout: float = 90) -> Hold:
+        """The next render to arrive at a hold (of ``render_id`` if given), once it is there."""
+
+        def waiting() -> Hold | None:
+            return next((h for h in self._holds if not h.taken and render_id in (None, h.render_id)), None)
+
+        with self._cond:
+            assert self._cond.wait_for(lambda: waiting() is not None, timeout), "no render came to the gate"
+            hold = waiting()
+            assert hold is not None
+            hold.taken = True
+            return hold
+
+    def open(self) -> None:
+        """Release every held render and hold none from now on."""
+        with self._cond:
+            self._open = True
+            for hold in self._holds:
+                hold.release()
+
+
+@contextmanager
+def holding_renders(target: Service | Any, gate: RenderGate | None = None) -> Iterator[RenderGate]:
+    """``gate`` (by default: hold at ``rendering``) observing the renders of ``target``'s worker
+    (a :class:`Service` with workers, or a ``RenderWorker``); opened and removed afterwards."""
+    gate = gate or RenderGate()
+    worker = target.services.worker if isinstance(target, Service) else target
+    assert worker is not None, "the service runs no worker"
+    worker.observers.add(gate)
+    try:
+        yield gate
+    finally:
+        gate.open()
+        worker.observers.remove(gate)

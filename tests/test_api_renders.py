@@ -6,6 +6,7 @@ are small (a second of 640x360 at draft quality) so the whole file stays quick.
 
 from __future__ import annotations
 
+import threading
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -17,7 +18,7 @@ from sqlalchemy import select, update
 from reelforge.db.models import Asset, Project, ProjectRevision, Render, new_id, utcnow
 from reelforge.ffmpeg.probe import probe
 from reelforge.jobs.worker import RenderWorker
-from service import TERMINAL, Service, with_previews
+from service import RenderGate, Service, holding_renders, with_previews
 from service import wait_render as wait
 
 # ------------------------------------------------------------------ helpers
@@ -43,7 +44,8 @@ def small_edit(src: str, *, length: float = 1, **output: Any) -> dict[str, Any]:
 
 
 def long_edit() -> dict[str, Any]:
-    """A minute of blurred 720p colour at the slowest quality: seconds of work, for cancelling."""
+    """A minute of blurred 720p colour at the slowest quality: FFmpeg reports progress several
+    times before it ends (tests hold it with a gate, they do not count on it being slow)."""
     return {
         "timeline": {
             "tracks": [
@@ -254,17 +256,19 @@ def test_list_pagination_etag_and_queued_cancel(service: Service, video: Path) -
 
 
 def test_cancel_stops_a_running_render(rendering: Service) -> None:
-    render = create(rendering, {"edit": long_edit()})
-    running = wait(rendering, render["id"], ("rendering", *TERMINAL), timeout=30)
-    assert running["state"] == "rendering"
-    deadline = time.monotonic() + 20
-    while (body := rendering.get(f"/v1/renders/{render['id']}").json())["progress"] == 0:
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
-    assert 0 < body["progress"] < 100 and body["eta_seconds"] > 0 and body["duration"] == 60
-    asked = time.monotonic()
-    r = rendering.post(f"/v1/renders/{render['id']}/cancel")
-    assert r.status_code == 202 and r.json()["cancel_requested"] is True
+    with holding_renders(rendering, RenderGate(states=(), progress=True)) as gate:
+        render = create(rendering, {"edit": long_edit()})
+        while True:  # held at each progress report until one is under way
+            hold = gate.next(render["id"])
+            body = rendering.get(f"/v1/renders/{render['id']}").json()
+            assert body["state"] == "rendering" and hold.fraction is not None
+            if 0 < hold.fraction < 1:
+                break
+            hold.release()
+        assert 0 < body["progress"] < 100 and body["eta_seconds"] > 0 and body["duration"] == 60
+        asked = time.monotonic()
+        r = rendering.post(f"/v1/renders/{render['id']}/cancel")
+        assert r.status_code == 202 and r.json()["cancel_requested"] is True
     done = wait(rendering, render["id"], timeout=15)
     assert done["state"] == "cancelled" and time.monotonic() - asked < 8
     assert done["outputs"] == [] and done["finished_at"]
@@ -381,11 +385,20 @@ def test_interrupted_renders_are_retried_then_failed(service: Service, video: Pa
 def test_stopping_the_worker_puts_the_running_render_back(service: Service) -> None:
     (render_id,) = [create(service, {"edit": long_edit()})["id"]]
     worker = RenderWorker(service.services, concurrency=1, name="restarting", poll_interval=0.05)
-    worker.start()
     try:
-        wait(service, render_id, ("rendering",), timeout=30)
+        with holding_renders(worker) as gate:
+            worker.start()
+            gate.next(render_id)  # held in `rendering`, before FFmpeg starts
+            stopping = threading.Thread(target=worker.stop, kwargs={"timeout": 30})
+            stopping.start()
+            deadline = time.monotonic() + 30
+            while worker.alive():  # stop() interrupts the render right after this turns False
+                assert time.monotonic() < deadline
+                time.sleep(0.01)
+        stopping.join(40)
+        assert not stopping.is_alive()
     finally:
-        worker.stop(timeout=10)
+        worker.stop()
     again = service.get(f"/v1/renders/{render_id}").json()
     assert again["state"] == "queued" and again["attempts"] == 1 and again["progress"] == 0
     assert leftovers(service) == []
@@ -393,9 +406,10 @@ def test_stopping_the_worker_puts_the_running_render_back(service: Service) -> N
     worker = RenderWorker(service.services, concurrency=1, name="restarting", poll_interval=0.05)
     worker.start()
     try:
-        running = wait(service, render_id, ("rendering",), timeout=30)
-        assert running["attempts"] == 2
-        assert service.post(f"/v1/renders/{render_id}/cancel").status_code == 202
+        with holding_renders(worker) as gate:
+            gate.next(render_id)
+            assert service.get(f"/v1/renders/{render_id}").json()["attempts"] == 2
+            assert service.post(f"/v1/renders/{render_id}/cancel").status_code == 202
         assert wait(service, render_id, timeout=15)["state"] == "cancelled"
     finally:
         worker.stop()

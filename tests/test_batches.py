@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from reelforge.db.events import Event
 from reelforge.ffmpeg.probe import probe
-from service import Service
+from service import Service, holding_renders
 
 TERMINAL = ("succeeded", "failed", "cancelled")
 
@@ -529,42 +529,32 @@ def test_cancel_stops_the_running_render(rendering: Service) -> None:
     """The running render is asked to stop (its worker ends FFmpeg), the queued one is dropped at
     once; the batch completes from the worker's final transition, with one batch.completed."""
     svc = rendering
-    slow = make_template(
+    template = make_template(
         svc,
         edit={
             "timeline": {
-                "tracks": [
-                    {
-                        "clips": [
-                            {
-                                "asset": {"type": "color", "color": "{{colour}}"},
-                                "length": 60,
-                                "effects": {"blur": 20},
-                            }
-                        ]
-                    }
-                ]
+                "tracks": [{"clips": [{"asset": {"type": "color", "color": "{{colour}}"}, "length": 1}]}]
             },
-            "outputs": [{"resolution": "720p", "fps": 25, "quality": "max", "audio": False}],
+            "outputs": [{"width": 160, "height": 90, "quality": "draft", "audio": False}],
         },
         variables=[{"name": "colour", "type": "color", "required": True}],
         locales=[],
         default_locale=None,
     )
-    batch = create_batch(svc, {"template_id": slow, "rows": [{"colour": "red"}, {"colour": "blue"}]})
-    deadline = time.monotonic() + 60
-    while svc.get(f"/v1/batches/{batch['id']}").json()["counts"]["running"] != 1:
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
-    r = svc.post(f"/v1/batches/{batch['id']}/cancel")
-    assert r.status_code == 202
-    assert (
-        r.json()["state"] == "running"
-        and r.json()["counts"]["cancelled"] == 1
-        and r.json()["finished_at"] is None
-    )
-    again = svc.post(f"/v1/batches/{batch['id']}/cancel")  # asked twice: no second event
-    assert again.status_code == 202 and again.json()["cancel_requested"]
+    with holding_renders(svc) as gate:
+        rows = [{"colour": "red"}, {"colour": "blue"}]
+        batch = create_batch(svc, {"template_id": template, "rows": rows})
+        gate.next()  # the first render is held in `rendering`; the second waits in the queue
+        assert svc.get(f"/v1/batches/{batch['id']}").json()["counts"]["running"] == 1
+        r = svc.post(f"/v1/batches/{batch['id']}/cancel")
+        assert r.status_code == 202
+        assert (
+            r.json()["state"] == "running"
+            and r.json()["counts"]["cancelled"] == 1
+            and r.json()["finished_at"] is None
+        )
+        again = svc.post(f"/v1/batches/{batch['id']}/cancel")  # asked twice: no second event
+        assert again.status_code == 202 and again.json()["cancel_requested"]
     done = wait_batch(svc, batch["id"], timeout=60)
     assert done["state"] == "cancelled" and done["counts"]["cancelled"] == 2
     assert all(r["state"] == "cancelled" and r["cancel_requested"] for r in batch_renders(svc, batch["id"]))

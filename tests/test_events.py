@@ -28,7 +28,7 @@ from sqlalchemy import func, select
 
 from reelforge.db.events import EVENTS_COMMITTED, Event, record_event
 from reelforge.db.models import Project, ProjectRevision, new_id, utcnow
-from service import Service, wait_render
+from service import RenderGate, Service, holding_renders, wait_render
 
 COLOUR = {
     "timeline": {"tracks": [{"clips": [{"asset": {"type": "color", "color": "red"}, "length": 1}]}]},
@@ -37,7 +37,7 @@ COLOUR = {
 
 
 def _long(seconds: float, width: int = 320, height: int = 180) -> dict[str, Any]:
-    """A render that takes a while (about 0.1 s per second at 640x360 on two idle cores)."""
+    """A plain colour render ``seconds`` long (tests that need it held hold it with a gate)."""
     return {
         "timeline": {
             "tracks": [{"clips": [{"asset": {"type": "color", "color": "blue"}, "length": seconds}]}]
@@ -289,13 +289,14 @@ def test_an_event_exists_only_if_its_change_commits(service: Service) -> None:
 
 def test_cancelled_and_failed_renders(rendering: Service, media: Any) -> None:
     svc = rendering
-    running = svc.post("/v1/renders", json={"edit": _long(60)}).json()
-    waiting = svc.post("/v1/renders", json={"edit": COLOUR}).json()
-    wait_render(svc, running["id"], ("rendering",), timeout=60)
-    # queued: cancelled by the API at once
-    assert svc.post(f"/v1/renders/{waiting['id']}/cancel").status_code == 200
-    # running: the worker stops FFmpeg and records the cancellation
-    assert svc.post(f"/v1/renders/{running['id']}/cancel").status_code == 202
+    with holding_renders(svc) as gate:
+        running = svc.post("/v1/renders", json={"edit": COLOUR}).json()
+        waiting = svc.post("/v1/renders", json={"edit": COLOUR}).json()
+        gate.next(running["id"])  # held in `rendering`, the other one queued behind it
+        # queued: cancelled by the API at once
+        assert svc.post(f"/v1/renders/{waiting['id']}/cancel").status_code == 200
+        # running: the worker stops FFmpeg and records the cancellation
+        assert svc.post(f"/v1/renders/{running['id']}/cancel").status_code == 202
     assert wait_render(svc, running["id"])["state"] == "cancelled"
     assert [e["type"] for e in all_events(svc, resource_id=waiting["id"], order="asc")] == [
         "render.queued",
@@ -414,13 +415,33 @@ def test_another_workspace_sees_no_events(service: Service) -> None:
 
 def test_progress_stream_follows_a_render_to_success(rendering: Service) -> None:
     svc = rendering
-    with live(svc) as base, httpx.Client(base_url=base, timeout=60) as client:
-        render = client.post("/v1/renders", json={"edit": _long(20, 640, 360)}, headers=svc.headers()).json()
+    # Each state and progress report is held until the stream has shown it, so the stream shows
+    # every step (whatever the speed of the render) and at least one progress report (the last).
+    gate = RenderGate(("preparing", "rendering", "finishing"), progress=True)
+    with (
+        live(svc) as base,
+        httpx.Client(base_url=base, timeout=60) as client,
+        holding_renders(svc, gate),
+    ):
+        render = client.post("/v1/renders", json={"edit": _long(2)}, headers=svc.headers()).json()
         with sse_get(client, f"/v1/renders/{render['id']}/progress", svc.token) as response:
             assert response.status_code == 200
             assert response.headers["content-type"].startswith("text/event-stream")
             assert response.headers["cache-control"] == "no-store"
-            messages = list(SSE(response))  # the server ends the stream after the terminal state
+            stream = SSE(response)
+            messages: list[dict[str, str]] = []
+            while True:
+                hold = gate.next(render["id"])
+                now = svc.get(f"/v1/renders/{render['id']}").json()
+                while not messages or json.loads(messages[-1]["data"]) != now:
+                    message = stream.next()
+                    assert message is not None, (hold, now, messages)
+                    messages.append(message)
+                hold.release()
+                if hold.point == "finishing":
+                    break
+            gate.open()
+            messages += list(stream)  # the server ends the stream after the terminal state
         bodies = [json.loads(m["data"]) for m in messages]
         order = ["queued", "preparing", "rendering", "finishing", "succeeded"]
         states = [b["state"] for b in bodies]

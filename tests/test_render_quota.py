@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from reelforge.jobs.worker import RenderWorker
-from service import TERMINAL, Service, require_database, running_service
+from service import TERMINAL, Service, holding_renders, require_database, running_service
 
 
 def colour_edit(colour: str) -> dict[str, Any]:
@@ -78,14 +78,16 @@ def test_a_workspace_at_its_quota_waits_while_another_runs(quota_service: Servic
     assert listed == {a1["id"]: 1, a2["id"]: 2}
 
     worker = RenderWorker(svc.services, concurrency=2, poll_interval=0.05)
-    worker.start()
     try:
-        # While the first runs, the second waits, first in line.
-        while get(svc, a1["id"])["state"] == "queued":
-            time.sleep(0.02)
-        second = get(svc, a2["id"])
-        if get(svc, a1["id"])["state"] not in TERMINAL:  # still running after we looked
+        with holding_renders(worker) as gate:
+            worker.start()
+            # While the first runs (held), the second waits, first in line; the other
+            # workspace's render runs alongside (held too, so the two overlap).
+            gate.next(a1["id"])
+            second = get(svc, a2["id"])
             assert (second["state"], second["queue_position"]) == ("queued", 1), second
+            gate.next(b1["id"])
+            assert get(svc, a2["id"])["state"] == "queued"
         done = wait_all(svc, {a1["id"]: None, a2["id"]: None, b1["id"]: other})
     finally:
         worker.stop()
@@ -122,8 +124,11 @@ def test_without_a_quota_a_workspace_uses_every_worker(tmp_path: Path) -> None:
     with running_service(tmp_path) as svc:
         a1, a2 = create(svc, "red"), create(svc, "green")
         worker = RenderWorker(svc.services, concurrency=2, poll_interval=0.05)
-        worker.start()
         try:
+            with holding_renders(worker) as gate:
+                worker.start()
+                gate.next(a1["id"])
+                gate.next(a2["id"])  # both running at once
             done = wait_all(svc, {a1["id"]: None, a2["id"]: None})
         finally:
             worker.stop()

@@ -104,7 +104,7 @@ def render_seconds(render: Render) -> float | None:
 def render_json(render: Render, assets: OutputAssets, queue_position: int | None = None) -> dict[str, Any]:
     """The render resource; ``assets`` holds output assets and their tags by id (an output
     deleted since is left out); ``queue_position`` (while queued) from
-    :func:`reelforge.jobs.worker.queue_positions`."""
+    :func:`reelforge.jobs.queue.queue_positions`."""
     outputs = [
         _output_json(ref, *assets[ref["asset_id"]])
         for ref in output_refs(render)
@@ -196,7 +196,7 @@ def project_event_json(
 def record_render_event(db: Session, render: Render, type: str, queue_position: int | None = None) -> Event:
     """Record ``render.<what>`` with the render as ``GET /v1/renders/{id}`` shows it now (flush
     pending changes first, or pass a refreshed row); a queued render's ``queue_position`` comes
-    from :func:`reelforge.jobs.worker.queue_positions` (a module above this one)."""
+    from :func:`reelforge.jobs.queue.queue_positions` (a module above this one)."""
     data = json_ready(render_json(render, output_assets(db, [render]), queue_position))
     return record_event(
         db,

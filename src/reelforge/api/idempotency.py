@@ -51,11 +51,12 @@ from starlette.concurrency import run_in_threadpool
 
 from reelforge.db import idempotency as store
 from reelforge.services.context import Services
+from reelforge.services.errors import ServiceError
 
 from .auth import Principal, authenticate
 from .deps import services_of
 from .openapi_extra import extend_openapi
-from .problems import ApiError, problem_response
+from .problems import CATALOGUE, ApiError, problem_response
 from .responses import json_ready
 
 __all__ = [
@@ -313,25 +314,33 @@ class Idempotency:
         # An exception after staging means the commit did not happen (or happened and a later
         # step failed: then the row is completed and neither storing nor releasing touches it).
         self.staged = None
+        # A service's error is answered with its code's status, an ApiError with its own.
+        status, headers = (
+            (exc.status, exc.headers)
+            if isinstance(exc, ApiError)
+            else (CATALOGUE[exc.code][0], {})
+            if isinstance(exc, ServiceError)
+            else (0, {})
+        )
         if (
-            isinstance(exc, ApiError)
-            and 400 <= exc.status < 500
-            and exc.status not in NOT_STORED
+            isinstance(exc, ServiceError)
+            and 400 <= status < 500
+            and status not in NOT_STORED
             and not exc.code.startswith("idempotency-")
         ):
             problem = problem_response(
                 request,
                 exc.code,
                 exc.detail,
-                status=exc.status,
+                status=status,
                 errors=exc.errors,
-                headers=exc.headers,
+                headers=headers,
                 **exc.extra,
             )
             try:
                 await self.store_now(
                     bytes(problem.body),
-                    status=exc.status,
+                    status=status,
                     headers={"content-type": problem.media_type or "application/problem+json"},
                 )
                 return

@@ -23,7 +23,7 @@ from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from .events import record_event
-from .models import Asset, AssetTag, Base, Render, utcnow
+from .models import RUNNING_STATES, TERMINAL_STATES, Asset, AssetTag, Base, Render, utcnow
 
 __all__ = [
     "BATCH_STATES",
@@ -35,10 +35,9 @@ __all__ = [
     "settle_batches",
 ]
 
-# The render states as the batch counts them (the job module owns the states; ``db`` may not
-# import ``jobs``, so they are named here again).
-_TERMINAL = ("succeeded", "failed", "cancelled")
-_RUNNING = ("preparing", "rendering", "finishing")
+# The render states as the batch counts them: the running ones as one.
+_TERMINAL = TERMINAL_STATES
+_RUNNING = RUNNING_STATES
 COUNTED = ("queued", "running", "succeeded", "failed", "cancelled")
 BATCH_STATES = ("running", "succeeded", "partially_failed", "failed", "cancelled")
 

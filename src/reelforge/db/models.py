@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal, get_args
 
 from sqlalchemy import (
     JSON,
@@ -23,6 +23,9 @@ from sqlalchemy.types import TypeDecorator
 from ulid import ULID
 
 __all__ = [
+    "RENDER_STATES",
+    "RUNNING_STATES",
+    "TERMINAL_STATES",
     "ApiKey",
     "Asset",
     "AssetTag",
@@ -32,6 +35,7 @@ __all__ = [
     "ProjectRevision",
     "Render",
     "RenderAsset",
+    "RenderState",
     "Workspace",
     "new_id",
     "utcnow",
@@ -171,6 +175,16 @@ class ProjectRevision(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+RenderState = Literal["queued", "preparing", "rendering", "finishing", "succeeded", "failed", "cancelled"]
+"""A render's states, in the order it passes through them (:mod:`reelforge.jobs.queue` moves it
+between them). Named here, beside the column, as the lowest layer every other one may import."""
+RENDER_STATES: tuple[RenderState, ...] = get_args(RenderState)
+RUNNING_STATES: tuple[RenderState, ...] = ("preparing", "rendering", "finishing")
+"""Claimed by a worker: the render holds one of the workspace's running slots."""
+TERMINAL_STATES: tuple[RenderState, ...] = ("succeeded", "failed", "cancelled")
+"""Final: nothing changes the render any more."""
+
+
 class Render(Base):
     __tablename__ = "renders"
     __table_args__ = (
@@ -185,7 +199,7 @@ class Render(Base):
     revision: Mapped[int | None] = mapped_column(Integer, default=None)
     edit: Mapped[dict[str, Any]] = mapped_column()
     state: Mapped[str] = mapped_column(String(16), default="queued")
-    """queued, preparing, rendering, finishing, succeeded, failed, cancelled"""
+    """One of :data:`RENDER_STATES`."""
     progress: Mapped[float] = mapped_column(Float, default=0.0)
     eta_seconds: Mapped[float | None] = mapped_column(Float, default=None)
     duration: Mapped[float | None] = mapped_column(Float, default=None)

@@ -1,6 +1,9 @@
-"""Background work: the render worker and the job that runs one render."""
+"""Background work: the render queue, the worker that takes from it and the job that runs one
+render (:mod:`.queue`, :mod:`.worker`, :mod:`.render_job`), and observers of render jobs."""
 
-from .render_job import Claim, RenderJob
+from .observers import RenderLog, RenderObserver, RenderObservers
+from .queue import Claim
+from .render_job import RenderJob
 from .worker import RenderWorker
 
-__all__ = ["Claim", "RenderJob", "RenderWorker"]
+__all__ = ["Claim", "RenderJob", "RenderLog", "RenderObserver", "RenderObservers", "RenderWorker"]

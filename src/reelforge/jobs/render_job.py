@@ -1,9 +1,10 @@
 """Run one claimed render: prepare, render, finish, and record how it ended.
 
-A worker claims a render (``state='preparing'``, ``worker=<name>``, ``attempts+1``) and hands the
-claim to :class:`RenderJob`. Every write the job makes is conditional on still holding that
-claim (same id, worker and attempt, still running), so a worker that lost its render, because
-another worker recovered it after a missed heartbeat, can never overwrite the new owner's work.
+A worker claims a render (:func:`reelforge.jobs.queue.claim_next`) and hands the claim to
+:class:`RenderJob`. Every write the job makes is conditional on still holding that claim (same
+id, worker and attempt, still running), so a worker that lost its render, because another worker
+recovered it after a missed heartbeat, can never overwrite the new owner's work. The worker's
+observers (:mod:`reelforge.jobs.observers`) hear of each state and progress write once committed.
 
 States: ``preparing`` (validate, resolve assets, probe, compile), ``rendering`` (FFmpeg runs;
 progress and ETA written about twice a second), ``finishing`` (every file made becomes an asset
@@ -22,12 +23,11 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import CursorResult, Update, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from reelforge.db.batches import settle_batches
@@ -39,26 +39,24 @@ from reelforge.render.engine import OutputResult, RenderError, plan_edit, render
 from reelforge.render.sources import SourceError
 from reelforge.representations import client_metadata, output_refs, record_render_event
 
+from .observers import RenderObservers
+from .queue import TERMINAL_STATES, Claim, held_by, queue_positions, rows_updated
+
 if TYPE_CHECKING:
     from .context import JobContext
 
 __all__ = [
     "ERROR_CODES",
-    "RUNNING_STATES",
-    "TERMINAL_STATES",
-    "Claim",
     "RenderJob",
     "client_metadata",
     "edit_error",
     "output_refs",
-    "rows_updated",
+    "release",
     "work_dir_for",
 ]
 
 log = logging.getLogger("reelforge.jobs")
 
-RUNNING_STATES = ("preparing", "rendering", "finishing")
-TERMINAL_STATES = ("succeeded", "failed", "cancelled")
 ERROR_CODES = (
     "edit_invalid",
     "asset_missing",
@@ -82,11 +80,6 @@ _RENDER_CODES = {
     "timeout": "timeout",
     "output_invalid": "output_invalid",
 }
-
-
-def rows_updated(db: Session, statement: Update) -> int:
-    """Run an UPDATE; how many rows it changed (what every conditional write here relies on)."""
-    return int(cast("CursorResult[Any]", db.execute(statement)).rowcount)
 
 
 def work_dir_for(temp_root: Path, render_id: str, attempt: int) -> Path:
@@ -157,13 +150,6 @@ def _render_error(exc: RenderError) -> dict[str, Any]:
 # ------------------------------------------------------------------ the job
 
 
-@dataclass(frozen=True, slots=True)
-class Claim:
-    render_id: str
-    worker: str | None
-    attempt: int
-
-
 class _Stop(Exception):
     """The job must end now: ``why`` is ``cancelled``, ``interrupted`` (worker stopping) or
     ``lost`` (another worker owns the render now)."""
@@ -176,10 +162,18 @@ class _Stop(Exception):
 class RenderJob:
     """One attempt at one render. :meth:`run` blocks until the render ended or was interrupted."""
 
-    def __init__(self, services: JobContext, claim: Claim, *, heartbeat_interval: float = 1.0):
+    def __init__(
+        self,
+        services: JobContext,
+        claim: Claim,
+        *,
+        heartbeat_interval: float = 1.0,
+        observers: RenderObservers | None = None,
+    ):
         self.services = services
         self.claim = claim
         self.heartbeat_interval = heartbeat_interval
+        self.observers = observers or RenderObservers()
         self.token = CancelToken()
         self._why: str | None = None
         self._lock = threading.Lock()
@@ -206,7 +200,7 @@ class RenderJob:
     # -------------------------------------------------------------- conditional writes
 
     def _owned(self) -> Any:
-        return _held_by(self.claim)
+        return held_by(self.claim)
 
     def _update(self, *, event: str | None = None, **values: Any) -> bool:
         """Write to the render if this job still holds it; False (and stop) when it does not.
@@ -221,6 +215,10 @@ class RenderJob:
         if count != 1:
             self._stop("lost")
             return False
+        if "state" in values:
+            self.observers.state(self.claim.render_id, values["state"])
+            if values["state"] == "rendering":
+                self._recheck()
         return True
 
     def _beat(self) -> None:
@@ -232,6 +230,19 @@ class RenderJob:
         if count != 1:
             self._stop("lost")
         elif cancel:
+            self._stop("cancelled")
+
+    def _recheck(self) -> None:
+        """Read a cancel request now, after the observers heard of a change: one asked while an
+        observer held the job, or while FFmpeg was ending (its last progress report comes after
+        it exits), is honoured, not only one a heartbeat happened to see."""
+        try:
+            with self.services.sessions() as db:
+                cancel = db.scalar(select(Render.cancel_requested).where(Render.id == self.claim.render_id))
+        except Exception:  # the heartbeat reads it again soon; a hiccup must not fail the render
+            log.warning("could not read the cancel request of %s", self.claim.render_id, exc_info=True)
+            return
+        if cancel:
             self._stop("cancelled")
 
     @contextmanager
@@ -258,9 +269,13 @@ class RenderJob:
         self._last_progress = now
         eta = None if progress.eta_seconds is None else round(progress.eta_seconds, 1)
         try:
-            self._update(progress=round(progress.fraction * 100, 1), eta_seconds=eta)
+            recorded = self._update(progress=round(progress.fraction * 100, 1), eta_seconds=eta)
         except Exception:  # progress is best effort; the render goes on
             log.warning("could not record progress of %s", self.claim.render_id, exc_info=True)
+            return
+        if recorded:
+            self.observers.progress(self.claim.render_id, progress.fraction)
+            self._recheck()
 
     # -------------------------------------------------------------- the run
 
@@ -346,7 +361,7 @@ class RenderJob:
             self._update(state="cancelled", finished_at=utcnow(), eta_seconds=None, event="render.cancelled")
             return "cancelled"
         if why == "interrupted":
-            release(self.services, self.claim)
+            release(self.services, self.claim, observers=self.observers)
         return why
 
     def _fail(self, error: dict[str, Any]) -> str:
@@ -428,30 +443,21 @@ def _record(db: Session, render_id: str, event: str) -> None:
     render = db.get(Render, render_id, populate_existing=True)
     if render is None:
         return
-    position = None
-    if render.state == "queued":  # put back in the queue: where it stands now
-        from .worker import queue_positions  # the worker module imports this one
-
-        position = queue_positions(db, [render]).get(render.id)
-    record_render_event(db, render, event, position)
-
-
-def _held_by(claim: Claim) -> tuple[Any, ...]:
-    """The render is still running under this claim (a later claim has another attempt number)."""
-    worker = Render.worker.is_(None) if claim.worker is None else Render.worker == claim.worker
-    return (
-        Render.id == claim.render_id,
-        worker,
-        Render.attempts == claim.attempt,
-        Render.state.in_(RUNNING_STATES),
-    )
+    # Put back in the queue: where it stands now.
+    record_render_event(db, render, event, queue_positions(db, [render]).get(render.id))
 
 
 class _OutputError(Exception):
     """A file the render made cannot become an asset."""
 
 
-def release(services: JobContext, claim: Claim, *, now: datetime | None = None) -> str | None:
+def release(
+    services: JobContext,
+    claim: Claim,
+    *,
+    now: datetime | None = None,
+    observers: RenderObservers | None = None,
+) -> str | None:
     """Give an interrupted render back: ``queued`` to run again from the start while attempts
     remain, else ``failed`` with ``interrupted``; a render whose cancel was requested becomes
     ``cancelled``. Conditional on the claim, so two recoverers cannot both act. Returns the new
@@ -463,7 +469,7 @@ def release(services: JobContext, claim: Claim, *, now: datetime | None = None) 
         if render is None:
             return None
         cancel = render.cancel_requested
-        owned = _held_by(claim)
+        owned = held_by(claim)
         values: dict[str, Any]
         if cancel:
             values = {"state": "cancelled", "finished_at": now, "eta_seconds": None}
@@ -496,6 +502,8 @@ def release(services: JobContext, claim: Claim, *, now: datetime | None = None) 
         db.commit()
     if count != 1:
         return None
+    if observers is not None:
+        observers.state(claim.render_id, str(values["state"]))
     shutil.rmtree(
         work_dir_for(services.storage.temp_dir(), claim.render_id, claim.attempt), ignore_errors=True
     )

@@ -1,15 +1,10 @@
 """The render worker: N threads that take queued renders in order and run them.
 
-Claiming is one conditional ``UPDATE … WHERE id = :oldest_queued AND state = 'queued'``: of any
-number of threads and processes sharing the database, exactly one sees a row count of 1 for a
-render, so no render runs twice at once (on PostgreSQL the UPDATE re-checks the row after
-waiting for a concurrent one; SQLite serialises writers).
-
-A running render's row gets a heartbeat every second. Renders whose worker stopped beating
-(``stale_after``, 30 s by default), or that a worker of the same name left behind in a previous
-life, are recovered: back to ``queued`` while attempts remain, else ``failed`` with
-``interrupted``. Recovery runs at start and then every ``recover_interval`` seconds, so a crashed
-process's renders are taken over by the others.
+Claims follow :mod:`reelforge.jobs.queue`. A running render's row gets a heartbeat every second.
+Renders whose worker stopped beating (``stale_after``, 30 s by default), or that a worker of the
+same name left behind in a previous life, are recovered: back to ``queued`` while attempts
+remain, else ``failed`` with ``interrupted``. Recovery runs at start and then every
+``recover_interval`` seconds, so a crashed process's renders are taken over by the others.
 
 Give each process its own ``name`` (the default is host, pid and a random suffix); a stable name
 lets a restarted process recover its own renders at once instead of after ``stale_after``.
@@ -23,75 +18,23 @@ import secrets
 import socket
 import threading
 import time
-from collections.abc import Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ColumnElement, Select, func, or_, select, update
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import or_, select
 
-from reelforge.db.models import Render, Workspace, utcnow
-from reelforge.representations import record_render_event
+from reelforge.db.models import Render, utcnow
 
-from .render_job import RUNNING_STATES, Claim, RenderJob, release, rows_updated
+from .observers import RenderLog, RenderObservers
+from .queue import RUNNING_STATES, Claim, claim_next
+from .render_job import RenderJob, release
 
 if TYPE_CHECKING:
     from .context import JobContext
 
-__all__ = ["RenderWorker", "queue_positions"]
+__all__ = ["RenderWorker"]
 
 log = logging.getLogger("reelforge.worker")
-
-
-def _running_in(workspace_id: str) -> ColumnElement[int]:
-    """How many renders of the workspace run now (a scalar subquery)."""
-    other = aliased(Render)
-    return (
-        select(func.count())
-        .select_from(other)
-        .where(other.workspace_id == workspace_id, other.state.in_(RUNNING_STATES))
-        .scalar_subquery()
-    )
-
-
-def _candidates(quota: int) -> Select[str, int, str]:
-    """Queued renders in the order they should start: creation order; with a quota, only
-    workspaces under it, fewest running first (so one workspace's burst does not starve the
-    others of free workers), each workspace's own renders still in creation order."""
-    query = select(Render.id, Render.attempts, Render.workspace_id).where(Render.state == "queued")
-    if not quota:
-        return query.order_by(Render.seq, Render.id)
-    running = (
-        select(Render.workspace_id, func.count().label("n"))
-        .where(Render.state.in_(RUNNING_STATES))
-        .group_by(Render.workspace_id)
-        .subquery()
-    )
-    busy = func.coalesce(running.c.n, 0)
-    return (
-        query.outerjoin(running, running.c.workspace_id == Render.workspace_id)
-        .where(busy < quota)
-        .order_by(busy, Render.seq, Render.id)
-    )
-
-
-def queue_positions(db: Session, renders: Sequence[Render]) -> dict[str, int]:
-    """The 1-based place of each queued render among its workspace's queued renders, in the
-    order they will start (1: the workspace's next to start once a worker and its quota allow)."""
-    out: dict[str, int] = {}
-    for render in renders:
-        if render.state == "queued":
-            ahead = db.scalar(
-                select(func.count())
-                .select_from(Render)
-                .where(
-                    Render.state == "queued",
-                    Render.workspace_id == render.workspace_id,
-                    or_(Render.seq < render.seq, (Render.seq == render.seq) & (Render.id < render.id)),
-                )
-            )
-            out[render.id] = int(ahead or 0) + 1
-    return out
 
 
 class RenderWorker:
@@ -125,6 +68,8 @@ class RenderWorker:
         self._jobs_lock = threading.Lock()
         self._last_recover = 0.0
         self._recover_lock = threading.Lock()
+        self.observers = RenderObservers(RenderLog())
+        """Who hears of the states and progress of this worker's renders (add yours)."""
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -175,53 +120,12 @@ class RenderWorker:
     # ------------------------------------------------------------------ claiming
 
     def claim(self) -> Claim | None:
-        """Take the oldest queued render, or None when there is none.
-
-        With a quota of running renders per workspace, renders of a workspace at its quota are
-        skipped (they stay queued, in order) and the workspaces running fewest renders go first."""
-        sessions = self.services.sessions
+        """Take the next queued render (see :func:`reelforge.jobs.queue.claim_next`), or None."""
         quota = self.services.settings.max_running_renders_per_workspace
-        for _ in range(20):  # another worker may take the candidate first; then try the next one
-            with sessions() as db:
-                candidate = db.execute(_candidates(quota).limit(1)).first()
-                if candidate is None:
-                    return None
-                conditions = [Render.id == candidate.id, Render.state == "queued"]
-                if quota:
-                    # Claims in one workspace take turns, so the count below includes every
-                    # claim committed before (SQLite: the UPDATE holds the only write lock).
-                    if db.get_bind().dialect.name != "sqlite":
-                        db.execute(
-                            select(Workspace.id)
-                            .where(Workspace.id == candidate.workspace_id)
-                            .with_for_update(key_share=True)
-                        )
-                    conditions.append(_running_in(candidate.workspace_id) < quota)
-                now = utcnow()
-                count = rows_updated(
-                    db,
-                    update(Render)
-                    .where(*conditions)
-                    .values(
-                        state="preparing",
-                        worker=self.name,
-                        attempts=Render.attempts + 1,
-                        started_at=now,
-                        heartbeat_at=now,
-                        progress=0.0,
-                        eta_seconds=None,
-                        error=None,
-                    ),
-                )
-                if count == 1:
-                    attempt = db.scalar(select(Render.attempts).where(Render.id == candidate.id))
-                    record_render_event(
-                        db, db.get_one(Render, candidate.id, populate_existing=True), "render.started"
-                    )
-                    db.commit()
-                    return Claim(candidate.id, self.name, int(attempt or candidate.attempts + 1))
-                db.rollback()
-        return None
+        claim = claim_next(self.services.sessions, self.name, quota=quota)
+        if claim is not None:
+            self.observers.state(claim.render_id, "preparing")
+        return claim
 
     # ------------------------------------------------------------------ recovery
 
@@ -243,7 +147,7 @@ class RenderWorker:
             ).all()
         count = 0
         for row in rows:
-            state = release(self.services, Claim(row.id, row.worker, row.attempts))
+            state = release(self.services, Claim(row.id, row.worker, row.attempts), observers=self.observers)
             if state is not None:
                 count += 1
                 log.warning(
@@ -292,7 +196,9 @@ class RenderWorker:
             self._recover_lock.release()
 
     def _run(self, claim: Claim) -> None:
-        job = RenderJob(self.services, claim, heartbeat_interval=self.heartbeat_interval)
+        job = RenderJob(
+            self.services, claim, heartbeat_interval=self.heartbeat_interval, observers=self.observers
+        )
         with self._jobs_lock:
             self._jobs.add(job)
         if self._stopping.is_set():

@@ -13,7 +13,7 @@ import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session
@@ -24,10 +24,10 @@ from reelforge.db.models import Render, new_id, utcnow
 from reelforge.edit.errors import EditError
 from reelforge.edit.models import Edit
 from reelforge.edit.validate import parse_edit
-from reelforge.jobs.render_job import RUNNING_STATES, rows_updated
+from reelforge.jobs.queue import RUNNING_STATES, rows_updated
 from reelforge.representations import record_render_event
 
-from . import templates
+from . import renders, templates
 from .audit import Actor
 from .batch_rows import CsvRow, parse_csv_rows
 from .brand_kits import BrandUse
@@ -44,7 +44,6 @@ __all__ = [
     "MAX_OUTPUTS",
     "MAX_ROWS",
     "BatchRequest",
-    "Enqueue",
     "batch",
     "batch_renders",
     "batches",
@@ -73,25 +72,6 @@ class BatchRequest:
     tags: list[str] = field(default_factory=list)
     all_or_nothing: bool = False
     metadata: dict[str, Any] = field(default_factory=dict)
-
-
-class Enqueue(Protocol):
-    """Queues one render in the caller's transaction (the renders' own operation)."""
-
-    def __call__(
-        self,
-        db: Session,
-        services: Services,
-        principal: Principal,
-        document: dict[str, Any],
-        *,
-        prepared: PreparedEdit | None = ...,
-        metadata: dict[str, Any] | None = ...,
-        template_id: str | None = ...,
-        template_version: int | None = ...,
-        locale: str | None = ...,
-        commit: bool = ...,
-    ) -> Render: ...
 
 
 # ------------------------------------------------------------------ planning the items
@@ -357,11 +337,9 @@ def create(
     principal: Principal,
     body: BatchRequest,
     csv_text: str | None,
-    *,
-    enqueue: Enqueue,
 ) -> Batch:
     """Plan the batch (every row x locale merged and validated), queue one render per distinct
-    merged edit with ``enqueue`` (the renders' own queueing, in this transaction), record the
+    merged edit (the renders' own queueing, in this transaction), record the
     batch, its items and ``batch.created``, and commit. Rows that fail are kept on the batch as
     ``rejected``; when ``all_or_nothing`` is set or no row is valid, nothing is created: 422
     listing them all."""
@@ -402,7 +380,7 @@ def create(
             "tags": list(body.tags),
         }
         try:
-            render = enqueue(
+            render = renders.enqueue_render(
                 db,
                 services,
                 principal,

@@ -19,10 +19,9 @@ from sqlalchemy import ColumnElement, Select, false, or_, select
 from sqlalchemy.orm import Session
 
 from reelforge.db.events import Event
-from reelforge.db.models import Render
-from reelforge.jobs.worker import queue_positions
-from reelforge.representations import json_ready, output_assets, render_json
+from reelforge.representations import json_ready
 
+from . import renders
 from .context import Services
 from .errors import Invalid, NotFound
 
@@ -161,12 +160,11 @@ class Tail:
 
 
 def render_snapshot(services: Services, workspace_id: str, render_id: str) -> dict[str, Any] | None:
-    """The render as ``GET /v1/renders/{id}`` shows it (None: no such render here), read in a
-    session of its own (a stream holds none between looks)."""
-    with services.sessions() as db:
-        render = db.get(Render, render_id)
-        if render is None or render.workspace_id != workspace_id:
+    """The render as ``GET /v1/renders/{id}`` shows it, by the very read that route makes (None:
+    no such render here), on a connection of its own (a stream holds none between looks)."""
+    with services.engine.connect() as conn:
+        try:
+            body: dict[str, Any] = json_ready(renders.read_render(conn, workspace_id, render_id))
+        except NotFound:
             return None
-        position = queue_positions(db, [render]).get(render.id)
-        body: dict[str, Any] = json_ready(render_json(render, output_assets(db, [render]), position))
         return body

@@ -52,7 +52,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
 from reelforge.db.audit import record_audit
-from reelforge.db.models import Asset, AssetTag, Render, RenderAsset
+from reelforge.db.models import RUNNING_STATES, Asset, AssetTag, Render, RenderAsset
 from reelforge.media.ingest import IngestError, clean_name, ingest_file, remove_empty_dirs
 from reelforge.representations import asset_json, record_asset_event
 from reelforge.services.context import Services
@@ -88,7 +88,7 @@ log = logging.getLogger("reelforge.api.assets")
 
 router = APIRouter(tags=["assets"])
 
-ACTIVE_RENDER_STATES = ("queued", "preparing", "rendering", "finishing")
+ACTIVE_RENDER_STATES = ("queued", *RUNNING_STATES)
 """Renders in these states still read their assets; an asset they use cannot be deleted."""
 FORM_FIELDS = ("name", "tags", "metadata")
 FIELD_LIMIT = 64 * 1024

@@ -38,7 +38,6 @@ from ..deps import ServicesDep, SessionDep
 from ..idempotency import Idempotency, idempotency
 from ..pagination import list_body, page
 from ..problems import ApiError
-from .renders import enqueue_render
 
 router = APIRouter(tags=["batches"])
 CSV_TYPES = (
@@ -281,9 +280,7 @@ async def create_batch(
 
     idem.stage_at_commit(db, staged)
     request_ = BatchRequest(**body.model_dump(exclude={"rows_csv"}))
-    batch = await run_in_threadpool(
-        lambda: batches.create(db, services, principal, request_, csv_text, enqueue=enqueue_render)
-    )
+    batch = await run_in_threadpool(lambda: batches.create(db, services, principal, request_, csv_text))
     response.headers["Location"] = f"{services.settings.public_url.rstrip('/')}/v1/batches/{batch.id}"
     if idem.staged is not None:
         return idem.staged_body()  # the first response as stored (a replay answers the same)

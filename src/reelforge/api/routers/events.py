@@ -31,6 +31,7 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.concurrency import run_in_threadpool
 
 from reelforge.db.events import EVENTS_COMMITTED, Event
+from reelforge.jobs.queue import TERMINAL_STATES
 from reelforge.representations import event_json, json_ready
 from reelforge.services import events
 from reelforge.services.context import Services
@@ -55,7 +56,6 @@ PROGRESS_POLL_SECONDS = 0.25
 """How often the progress stream reads its render (progress is written about twice a second)
 while it changes; it backs off to ``POLL_SECONDS`` while it does not (a queued render)."""
 PING_SECONDS = 15
-TERMINAL_STATES = ("succeeded", "failed", "cancelled")
 
 _SSE_HEADERS = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
 

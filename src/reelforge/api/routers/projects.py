@@ -26,12 +26,12 @@ from reelforge.db.audit import record_audit
 from reelforge.db.models import Project, ProjectRevision
 from reelforge.representations import project_json, record_project_event
 from reelforge.services.context import Services
+from reelforge.services.edits import validate_service_edit
 
 from .. import examples as ex
 from ..audit import audit_actor
 from ..auth import Principal, require
 from ..deps import get_db, get_services
-from ..edits import validate_service_edit
 from ..idempotency import Idempotency, idempotency
 from ..problems import ApiError
 from ..versioning import Change, Versioned

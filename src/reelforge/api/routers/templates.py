@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from reelforge.db.templates import Template, TemplateVersion
 from reelforge.services import templates
+from reelforge.services.renders import MAX_METADATA_BYTES, enqueue_render, plan_render, queued_answer
 
 from .. import examples_templates as ex
 from ..audit import audit_actor
@@ -23,7 +24,6 @@ from ..deps import ServicesDep, SessionDep
 from ..idempotency import Idempotency, idempotency
 from ..template_bodies import TemplateValues
 from ..versioning import Change, Versioned, etag
-from .renders import MAX_METADATA_BYTES, _dry_run, enqueue_render, queued_answer
 
 router = APIRouter(tags=["templates"])
 
@@ -356,7 +356,7 @@ def render_template(
         max_metadata_bytes=MAX_METADATA_BYTES,
     )
     if body.dry_run:
-        plan = _dry_run(services, principal.workspace_id, made.prepared.edit, "")
+        plan = plan_render(services, principal.workspace_id, made.prepared.edit, "")
         response.status_code = 200
         return {**plan, "template": made.origin}
     render = enqueue_render(
