@@ -9,11 +9,10 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from sqlalchemy import select
 
 from reelforge import __version__
-from reelforge.db.models import Workspace, new_id
 from reelforge.services.context import Services, open_services
+from reelforge.services.workspaces import bootstrap
 from reelforge.settings import Settings
 
 from .idempotency import install_idempotency
@@ -32,21 +31,6 @@ log = logging.getLogger("reelforge")
 DESCRIPTION = """Reelforge renders JSON edits into videos. Authenticate with
 `Authorization: Bearer <API key or access token>`. Errors are RFC 9457 problem details; lists
 use cursor pagination; every response carries `X-Request-Id`."""
-
-
-def bootstrap(services: Services) -> str | None:
-    """On a fresh database: make the first workspace and an admin key; return the key's token
-    (shown once), else None."""
-    from .routers.keys import create_key
-
-    with services.sessions() as db:
-        if db.scalar(select(Workspace.id).limit(1)) is not None:
-            return None
-        ws = Workspace(id=new_id("ws"), name="default")
-        db.add(ws)
-        db.commit()
-        _, token = create_key(db, services, ws.id, "bootstrap admin key", ["admin"])
-        return token
 
 
 def create_app(
