@@ -23,6 +23,7 @@ from .routers import assets, audit, brand_kits, events, keys, projects, renders,
 from .routers import batches as batch_routes
 from .routers import templates as template_routes
 from .routers import webhooks as webhook_routes
+from .routers import workspaces as workspace_routes
 
 __all__ = ["bootstrap", "create_app", "open_services"]
 
@@ -106,6 +107,7 @@ def create_app(
         )
     app.include_router(system.router)
     app.include_router(keys.router)
+    app.include_router(workspace_routes.router)
     for module in (assets, projects, renders):
         app.include_router(module.router)
     app.include_router(events.router)

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy.orm import Session
 
 from reelforge.db.models import ApiKey, OAuthClient
+from reelforge.representations import client_json, key_json
 from reelforge.services import keys
 from reelforge.services.keys import MAX_GRACE
 
@@ -50,24 +51,6 @@ class ClientCreate(BaseModel):
     scopes: list[str] = Field(min_length=1)
 
     _known = field_validator("scopes")(_known_scopes)
-
-
-def key_json(key: ApiKey, token: str | None = None) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "id": key.id,
-        "object": "api_key",
-        "name": key.name,
-        "prefix": key.prefix,
-        "last4": key.last4,
-        "scopes": list(key.scopes),
-        "created_at": key.created_at,
-        "last_used_at": key.last_used_at,
-        "expires_at": key.expires_at,
-        "revoked_at": key.revoked_at,
-    }
-    if token is not None:
-        body["token"] = token
-    return body
 
 
 def _key(db: Session, principal: Principal, key_id: str) -> ApiKey:
@@ -192,20 +175,6 @@ def roll(
 
 
 # ---------------------------------------------------------------- OAuth 2.0 client credentials
-
-
-def client_json(client: OAuthClient, secret: str | None = None) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "id": client.id,
-        "object": "oauth_client",
-        "name": client.name,
-        "scopes": list(client.scopes),
-        "created_at": client.created_at,
-        "revoked_at": client.revoked_at,
-    }
-    if secret is not None:
-        body["client_secret"] = secret
-    return body
 
 
 @router.post(
