@@ -177,7 +177,11 @@ def test_cli_workspaces_commands(tmp_path: Any) -> None:
         assert ws_id.startswith("ws_") and token.startswith("rf_")
         assert svc.get("/v1/workspace", token).json()["name"] == "Acme"
         bare = run("workspaces", "create", "Bare", "--no-key")
-        assert bare.returncode == 0 and bare.stdout.split()[0].startswith("ws_") and len(bare.stdout.split()) == 1
+        assert (
+            bare.returncode == 0
+            and bare.stdout.split()[0].startswith("ws_")
+            and len(bare.stdout.split()) == 1
+        )
 
         listed = run("workspaces", "list", "--json")
         assert listed.returncode == 0, listed.stderr
