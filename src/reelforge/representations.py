@@ -22,7 +22,16 @@ from sqlalchemy.orm import Session
 
 from reelforge.db.brands import BRAND_META
 from reelforge.db.events import Event, record_event
-from reelforge.db.models import ApiKey, Asset, AssetTag, OAuthClient, Project, Render, Workspace
+from reelforge.db.models import (
+    ApiKey,
+    Asset,
+    AssetTag,
+    OAuthClient,
+    Project,
+    ProjectRevision,
+    Render,
+    Workspace,
+)
 
 __all__ = [
     "OutputAssets",
@@ -41,6 +50,7 @@ __all__ = [
     "record_render_event",
     "render_json",
     "render_seconds",
+    "revision_json",
     "workspace_json",
 ]
 
@@ -166,6 +176,17 @@ def project_json(project: Project, edit: dict[str, Any]) -> dict[str, Any]:
         "created_at": project.created_at,
         "updated_at": project.updated_at,
         "revisions_url": f"/v1/projects/{project.id}/revisions",
+    }
+
+
+def revision_json(revision: ProjectRevision) -> dict[str, Any]:
+    return {
+        "object": "project_revision",
+        "project": revision.project_id,
+        "number": revision.number,
+        "edit": revision.edit,
+        "message": revision.message,
+        "created_at": revision.created_at,
     }
 
 
