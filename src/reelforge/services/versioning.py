@@ -36,6 +36,7 @@ __all__ = [
     "Change",
     "CommitStager",
     "Precondition",
+    "Staged",
     "Versioned",
     "entity_tags",
     "etag",
