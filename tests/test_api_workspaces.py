@@ -191,6 +191,10 @@ def test_cli_workspaces_commands(tmp_path: Any) -> None:
         renamed = run("workspaces", "rename", ws_id, "Acme Inc.")
         assert renamed.returncode == 0, renamed.stderr
         assert svc.get("/v1/workspace", token).json()["name"] == "Acme Inc."
+        logged = [(e["action"], e["actor"]["type"]) for e in audit(svc, token)]
+        # made in one transaction: the two entries' order within it is not the point
+        assert logged[0] == ("workspace.renamed", "system")
+        assert sorted(logged[1:]) == [("key.created", "system"), ("workspace.created", "system")]
         missing = run("workspaces", "rename", "ws_nope", "x")
         assert missing.returncode == 2 and "no workspace ws_nope" in missing.stderr
         empty = run("workspaces", "create", "   ")
