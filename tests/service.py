@@ -86,8 +86,8 @@ class Service:
 
     def other_workspace_key(self) -> str:
         """An admin key of a second workspace."""
-        from reelforge.api.routers.keys import create_key
         from reelforge.db.models import Workspace, new_id
+        from reelforge.services.keys import create_key
 
         with self.services.sessions() as db:
             ws = Workspace(id=new_id("ws"), name="other")

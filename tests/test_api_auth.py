@@ -20,6 +20,7 @@ FAMILY_SCOPES = {
     "audit": "admin",
     "templates": "templates",
     "webhook_endpoints": "webhooks",
+    "workspaces": "admin",  # and `operator` to list or create
 }
 
 
@@ -65,6 +66,8 @@ def _call(service: Service, method: str, url: str, token: str | None) -> Any:
         return service.client.request(
             method, url, headers={**headers, "If-Match": "*"}, json={"edit": COLOUR_EDIT}
         )
+    if method == "PATCH" and "/workspaces/" in url:
+        return service.client.request(method, url, headers=headers, json={"name": "renamed"})
     if method == "POST" and url.endswith("/recover"):
         return service.client.request(method, url, headers=headers, json={"since": "2026-01-01T00:00:00Z"})
     if method in ("POST", "PUT", "PATCH"):
@@ -108,6 +111,7 @@ def _resources(service: Service, media: Any) -> dict[str, str]:
         "kit_id": kit["id"],
         "batch_id": batch["id"],
         "template_id": template["id"],
+        "workspace_id": service.get("/v1/workspace").json()["id"],
     }
 
 

@@ -278,6 +278,18 @@ def test_examples_work_against_the_service(sqlite_service: Service, spec: dict[s
     )
     c.call("POST", "/v1/oauth/clients/{client_id}/revoke", params={"client_id": client["id"]}, expect=200)
 
+    # workspaces, as the operator (a key only the CLI makes)
+    from test_api_workspaces import operator_key
+
+    operator = {"Authorization": f"Bearer {operator_key(svc)}"}
+    made = next(iter(c.send_examples("POST", "/v1/workspaces", headers=lambda: operator).values()))
+    c.call("GET", "/v1/workspaces", expect=200, headers=operator)
+    workspace = {"workspace_id": made["id"]}
+    c.call("GET", "/v1/workspaces/{workspace_id}", params=workspace, expect=200, headers=operator)
+    c.send_examples(
+        "PATCH", "/v1/workspaces/{workspace_id}", params=lambda: workspace, headers=lambda: operator
+    )
+
     # assets
     _assets(svc, media, c)
     asset = {"asset_id": c.ids[ex.INTRO_ID]}

@@ -376,8 +376,10 @@ def serve(
     """Run the REST service (settings from REELFORGE_* variables and .env)."""
     import uvicorn
 
-    from reelforge.api.app import bootstrap, create_app, open_services
+    from reelforge.api.app import create_app
     from reelforge.logs import configure_logging
+    from reelforge.services.context import open_services
+    from reelforge.services.workspaces import bootstrap
     from reelforge.settings import Settings
 
     settings = Settings()
@@ -409,67 +411,85 @@ keys_app = typer.Typer(
     help="Manage API keys directly in the database (an admin tool for this machine).", no_args_is_help=True
 )
 app.add_typer(keys_app, name="keys")
+workspaces_app = typer.Typer(
+    help="Manage workspaces (tenants) directly in the database: the operator's tool on this machine. "
+    "Over HTTP, a key made with `reelforge keys create --operator` does the same at /v1/workspaces.",
+    no_args_is_help=True,
+)
+app.add_typer(workspaces_app, name="workspaces")
 
 
 def _key_services() -> Any:
-    from reelforge.api.app import open_services
+    from reelforge.services.context import open_services
     from reelforge.settings import Settings
 
     return open_services(Settings())
 
 
-def _workspace_id(services: Any, workspace: str | None) -> str:
-    from sqlalchemy import select
+def _refused(exc: Exception) -> typer.Exit:
+    """A service's refusal (no such key, workspace...) as a one-line message, exit 2."""
+    err.print(f"[red]{_escape(str(exc))}[/]")
+    return typer.Exit(EXIT_INVALID)
 
-    from reelforge.db.models import Workspace
 
-    with services.sessions() as db:
-        query = select(Workspace).order_by(Workspace.created_at)
-        if workspace:
-            query = query.where(Workspace.id == workspace)
-        ws = db.scalars(query).first()
-        if ws is None:
-            err.print("[red]no such workspace (start the service once to create the first)[/]")
-            raise typer.Exit(EXIT_INVALID)
-        return ws.id
+WorkspaceOpt = Annotated[str | None, typer.Option(help="Workspace id (default: the first).")]
 
 
 @keys_app.command("create")
 def keys_create(
-    scopes: Annotated[list[str], typer.Option("--scope", help="A scope, e.g. renders:write; repeat it.")],
+    scopes: Annotated[
+        list[str] | None, typer.Option("--scope", help="A scope, e.g. renders:write; repeat it.")
+    ] = None,
     name: Annotated[str, typer.Option(help="A label.")] = "",
-    workspace: Annotated[str | None, typer.Option(help="Workspace id (default: the first).")] = None,
+    workspace: WorkspaceOpt = None,
+    operator: Annotated[
+        bool,
+        typer.Option(
+            "--operator",
+            help="Also grant the operator scope: create, list and rename every workspace over the API "
+            "(/v1/workspaces). Only this command grants it.",
+        ),
+    ] = False,
 ) -> None:
-    """Create an API key and print its token (shown only once)."""
-    from reelforge.api.routers.keys import create_key
-    from reelforge.services.credentials import SCOPES
+    """Create an API key and print its id and token (shown only once)."""
+    from reelforge.services import keys, workspaces
+    from reelforge.services.credentials import OPERATOR
+    from reelforge.services.errors import ServiceError
 
-    unknown = [s for s in scopes if s not in SCOPES]
-    if unknown:
-        err.print(f"[red]unknown scopes {_escape(str(unknown))}; choose from {', '.join(SCOPES)}[/]")
+    wanted = [*(scopes or []), *([OPERATOR] if operator else [])]
+    if not wanted:
+        err.print("[red]give at least one --scope (or --operator)[/]")
         raise typer.Exit(EXIT_INVALID)
+    try:
+        granted = keys.known_scopes(wanted, operator=True)
+    except ValueError as exc:
+        raise _refused(exc) from None
     services = _key_services()
     with services.sessions() as db:
-        key, token = create_key(db, services, _workspace_id(services, workspace), name, sorted(set(scopes)))
+        try:
+            ws = workspaces.workspace_or_first(db, workspace)
+        except ServiceError as exc:
+            raise _refused(exc) from None
+        key, token = keys.create_key(db, services, ws.id, name, granted)
     out.print(f"{key.id}  {token}", markup=False, highlight=False)
 
 
 @keys_app.command("list")
-def keys_list(
-    workspace: Annotated[str | None, typer.Option(help="Workspace id (default: the first).")] = None,
-) -> None:
+def keys_list(workspace: WorkspaceOpt = None) -> None:
     """List API keys: prefix, scopes, last use; never the secret."""
-    from sqlalchemy import select
-
-    from reelforge.db.models import ApiKey
+    from reelforge.services import keys, workspaces
+    from reelforge.services.errors import ServiceError
 
     services = _key_services()
     table = Table()
     for col in ("id", "prefix", "name", "scopes", "last used", "expires", "revoked"):
         table.add_column(col)
     with services.sessions() as db:
-        ws = _workspace_id(services, workspace)
-        for k in db.scalars(select(ApiKey).where(ApiKey.workspace_id == ws).order_by(ApiKey.created_at)):
+        try:
+            ws = workspaces.workspace_or_first(db, workspace)
+        except ServiceError as exc:
+            raise _refused(exc) from None
+        for k in keys.workspace_keys(db, ws.id):
             table.add_row(
                 k.id,
                 k.prefix + "…" + k.last4,
@@ -485,16 +505,15 @@ def keys_list(
 @keys_app.command("revoke")
 def keys_revoke(key_id: Annotated[str, typer.Argument(help="The key's id (key_…).")]) -> None:
     """Revoke an API key at once."""
-    from reelforge.api.routers.keys import revoke_key
-    from reelforge.db.models import ApiKey
+    from reelforge.services import keys
+    from reelforge.services.errors import ServiceError
 
     services = _key_services()
     with services.sessions() as db:
-        key = db.get(ApiKey, key_id)
-        if key is None:
-            err.print(f"[red]no key {_escape(key_id)}[/]")
-            raise typer.Exit(EXIT_INVALID)
-        revoke_key(db, services, key)  # audited as `key.revoked` by the `system` actor
+        try:
+            keys.revoke_key_by_id(db, services, key_id)  # audited as `key.revoked` by the `system` actor
+        except ServiceError as exc:
+            raise _refused(exc) from None
     out.print(f"revoked {key_id}")
 
 
@@ -508,19 +527,90 @@ def keys_roll(
     """Issue a new key with the same scopes; the old one expires after the grace period."""
     from datetime import timedelta
 
-    from reelforge.api.routers.keys import roll_key
-    from reelforge.db.models import ApiKey
+    from reelforge.services import keys
+    from reelforge.services.errors import ServiceError
 
     services = _key_services()
     with services.sessions() as db:
-        old = db.get(ApiKey, key_id)
-        if old is None or old.revoked_at is not None:
-            err.print(f"[red]no active key {_escape(key_id)}[/]")
-            raise typer.Exit(EXIT_INVALID)
-        new, token = roll_key(db, services, old, timedelta(seconds=grace))
+        try:
+            old, new, token = keys.roll_by_id(db, services, key_id, timedelta(seconds=grace))
+        except ServiceError as exc:
+            raise _refused(exc) from None
         expires = old.expires_at
     out.print(f"{new.id}  {token}", markup=False, highlight=False)
     out.print(f"{key_id} expires at {expires.isoformat() if expires else '-'}")
+
+
+WorkspaceName = Annotated[str, typer.Argument(help="The workspace's name (1 to 200 characters).")]
+
+
+def _workspace_name(name: str) -> str:
+    from reelforge.services.workspaces import clean_name
+
+    try:
+        return clean_name(name)
+    except ValueError as exc:
+        raise _refused(exc) from None
+
+
+@workspaces_app.command("create")
+def workspaces_create(
+    name: WorkspaceName,
+    key: Annotated[
+        bool, typer.Option("--key/--no-key", help="Also make the workspace's first admin key.")
+    ] = True,
+) -> None:
+    """Create a workspace; print its id and its first admin key's token (shown only once)."""
+    from reelforge.services import workspaces
+
+    clean = _workspace_name(name)
+    services = _key_services()
+    with services.sessions() as db:
+        ws, _, token = workspaces.create_workspace(db, services, clean, admin_key=key)
+        db.commit()
+        ws_id = ws.id
+    out.print(f"{ws_id}  {token}" if token else ws_id, markup=False, highlight=False)
+
+
+@workspaces_app.command("list")
+def workspaces_list(
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
+) -> None:
+    """List every workspace, oldest first."""
+    from reelforge.services import workspaces
+
+    services = _key_services()
+    with services.sessions() as db:
+        found = [(w.id, w.name, w.created_at) for w in workspaces.all_workspaces(db)]
+    if as_json:
+        doc = [{"id": i, "name": n, "created_at": c.isoformat()} for i, n, c in found]
+        sys.stdout.write(json.dumps(doc) + "\n")
+        return
+    table = Table()
+    for col in ("id", "name", "created"):
+        table.add_column(col)
+    for ws_id, ws_name, created in found:
+        table.add_row(ws_id, ws_name, str(created))
+    out.print(table)
+
+
+@workspaces_app.command("rename")
+def workspaces_rename(
+    workspace_id: Annotated[str, typer.Argument(help="The workspace's id (ws_…).")],
+    name: WorkspaceName,
+) -> None:
+    """Rename a workspace (audited as `workspace.renamed` in its log)."""
+    from reelforge.services import workspaces
+    from reelforge.services.errors import ServiceError
+
+    clean = _workspace_name(name)
+    services = _key_services()
+    with services.sessions() as db:
+        try:
+            workspaces.rename_workspace(db, workspace_id, clean)
+        except ServiceError as exc:
+            raise _refused(exc) from None
+    out.print(f"renamed {workspace_id} to {clean}", markup=False, highlight=False)
 
 
 @app.command()

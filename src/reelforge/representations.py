@@ -1,4 +1,4 @@
-"""The API representations of assets, renders and projects, outside the API package.
+"""The API representations of assets, renders, projects, keys and workspaces, outside the API package.
 
 The API answers with them, and the event outbox records them: the render worker (``jobs``) and
 ingest (``media``) write events in the same transaction as their changes, and neither may import
@@ -22,14 +22,25 @@ from sqlalchemy.orm import Session
 
 from reelforge.db.brands import BRAND_META
 from reelforge.db.events import Event, record_event
-from reelforge.db.models import Asset, AssetTag, Project, Render
+from reelforge.db.models import (
+    ApiKey,
+    Asset,
+    AssetTag,
+    OAuthClient,
+    Project,
+    ProjectRevision,
+    Render,
+    Workspace,
+)
 
 __all__ = [
     "OutputAssets",
     "asset_json",
+    "client_json",
     "client_metadata",
     "event_json",
     "json_ready",
+    "key_json",
     "output_assets",
     "output_refs",
     "project_event_json",
@@ -39,6 +50,8 @@ __all__ = [
     "record_render_event",
     "render_json",
     "render_seconds",
+    "revision_json",
+    "workspace_json",
 ]
 
 _ANY = TypeAdapter(Any)
@@ -166,6 +179,17 @@ def project_json(project: Project, edit: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def revision_json(revision: ProjectRevision) -> dict[str, Any]:
+    return {
+        "object": "project_revision",
+        "project": revision.project_id,
+        "number": revision.number,
+        "edit": revision.edit,
+        "message": revision.message,
+        "created_at": revision.created_at,
+    }
+
+
 def project_event_json(
     project: Project,
     *,
@@ -244,3 +268,44 @@ def event_json(event: Event) -> dict[str, Any]:
         "resource": {"type": event.resource_type, "id": event.resource_id},
         "data": event.data,
     }
+
+
+# ------------------------------------------------------------------ credentials and workspaces
+
+
+def key_json(key: ApiKey, token: str | None = None) -> dict[str, Any]:
+    """An API key as shown (``token`` only in the answer that made it, never again)."""
+    body: dict[str, Any] = {
+        "id": key.id,
+        "object": "api_key",
+        "name": key.name,
+        "prefix": key.prefix,
+        "last4": key.last4,
+        "scopes": list(key.scopes),
+        "created_at": key.created_at,
+        "last_used_at": key.last_used_at,
+        "expires_at": key.expires_at,
+        "revoked_at": key.revoked_at,
+    }
+    if token is not None:
+        body["token"] = token
+    return body
+
+
+def client_json(client: OAuthClient, secret: str | None = None) -> dict[str, Any]:
+    """An OAuth client as shown (``client_secret`` only in the answer that made it)."""
+    body: dict[str, Any] = {
+        "id": client.id,
+        "object": "oauth_client",
+        "name": client.name,
+        "scopes": list(client.scopes),
+        "created_at": client.created_at,
+        "revoked_at": client.revoked_at,
+    }
+    if secret is not None:
+        body["client_secret"] = secret
+    return body
+
+
+def workspace_json(ws: Workspace) -> dict[str, Any]:
+    return {"id": ws.id, "object": "workspace", "name": ws.name, "created_at": ws.created_at}

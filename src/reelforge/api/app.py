@@ -9,11 +9,10 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from sqlalchemy import select
 
 from reelforge import __version__
-from reelforge.db.models import Workspace, new_id
 from reelforge.services.context import Services, open_services
+from reelforge.services.workspaces import bootstrap
 from reelforge.settings import Settings
 
 from .contract import install_contract
@@ -26,6 +25,7 @@ from .routers import assets, audit, brand_kits, events, keys, projects, renders,
 from .routers import batches as batch_routes
 from .routers import templates as template_routes
 from .routers import webhooks as webhook_routes
+from .routers import workspaces as workspace_routes
 
 __all__ = ["bootstrap", "create_app", "open_services"]
 
@@ -34,21 +34,6 @@ log = logging.getLogger("reelforge")
 DESCRIPTION = """Reelforge renders JSON edits into videos. Authenticate with
 `Authorization: Bearer <API key or access token>`. Errors are RFC 9457 problem details; lists
 use cursor pagination; every response carries `X-Request-Id`."""
-
-
-def bootstrap(services: Services) -> str | None:
-    """On a fresh database: make the first workspace and an admin key; return the key's token
-    (shown once), else None."""
-    from .routers.keys import create_key
-
-    with services.sessions() as db:
-        if db.scalar(select(Workspace.id).limit(1)) is not None:
-            return None
-        ws = Workspace(id=new_id("ws"), name="default")
-        db.add(ws)
-        db.commit()
-        _, token = create_key(db, services, ws.id, "bootstrap admin key", ["admin"])
-        return token
 
 
 def create_app(
@@ -126,6 +111,7 @@ def create_app(
         )
     app.include_router(system.router)
     app.include_router(keys.router)
+    app.include_router(workspace_routes.router)
     for module in (assets, projects, renders):
         app.include_router(module.router)
     app.include_router(events.router)

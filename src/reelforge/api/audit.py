@@ -18,12 +18,11 @@ from typing import Any
 
 from fastapi import Request
 
+from reelforge.services.audit import SYSTEM_ACTOR
+
 from .auth import Principal
 
 __all__ = ["SYSTEM_ACTOR", "audit_actor"]
-
-SYSTEM_ACTOR: dict[str, Any] = {"actor_type": "system", "actor_id": None, "request_id": None}
-"""The actor of changes made by the CLI or the server itself."""
 
 
 def audit_actor(principal: Principal, request: Request | None = None) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from reelforge.services.errors import ServiceError
+from reelforge.services.errors import PreconditionFailed, ServiceError
 
 __all__ = ["CATALOGUE", "ApiError", "install_problem_handlers", "problem_response"]
 
@@ -141,6 +141,8 @@ def install_problem_handlers(app: FastAPI) -> None:
             status, headers = exc.status, exc.headers
         else:
             status, headers = CATALOGUE[exc.code][0], {}
+            if isinstance(exc, PreconditionFailed) and exc.etag is not None:
+                headers = {"ETag": exc.etag}
         return problem_response(
             request, exc.code, exc.detail, status=status, errors=exc.errors, headers=headers, **exc.extra
         )

@@ -1,36 +1,33 @@
-"""Versioned resources: a row whose every change writes a new numbered version of its content.
+"""HTTP for versioned resources (:mod:`reelforge.services.versioning`): the ``If-Match`` and
+``If-None-Match`` headers, the ETag on answers and 304s, and the pages of lists.
 
-Projects (revisions of an edit), templates (versions of a template document) and brand kits
-(versions of a kit) work alike, so they share this code. The row's current number is its ETag
-(``"3"``). Changes are conditional-required: PUT, PATCH and restore need ``If-Match`` (428
-without it, 412 when stale), so two editors cannot overwrite each other; DELETE takes it when
-given. The check and the bump are one ``UPDATE … WHERE <number> = :expected``; whoever updates
-zero rows lost the race and gets 412, whatever the timing. The history is never rewritten: a
-restore makes an old version's content current again as a new version.
-
-A resource is described once by a :class:`Versioned` (its two tables, the column names that
-differ, and how it is shown); the routers call its methods.
+:class:`Versioned` is the service's resource description with the request-taking methods the
+routers of templates and brand kits call; the logic stays in the service.
 """
 
 from __future__ import annotations
 
-import copy
-import re
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, Generic, TypeVar, cast
+from collections.abc import Callable, Mapping
+from typing import Any, Generic
 
 from fastapi import Request, Response
-from sqlalchemy import CursorResult, and_, delete, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from reelforge.db.models import new_id, utcnow
+from reelforge.services import versioning as service
+from reelforge.services.versioning import (
+    STAR_RETRIES,
+    Change,
+    Content,
+    Row,
+    VersionRow,
+    entity_tags,
+    etag,
+    name_contains,
+    stale,
+)
 
 from .idempotency import Idempotency
 from .pagination import list_body, page, page_by_number
-from .problems import ApiError
 
 __all__ = [
     "STAR_RETRIES",
@@ -39,232 +36,106 @@ __all__ = [
     "Versioned",
     "entity_tags",
     "etag",
+    "name_contains",
     "none_match",
     "stale",
 ]
 
-STAR_RETRIES = 5
-"""``If-Match: *`` means "whatever is current": on a lost race, re-read and try again."""
 
-Content = dict[str, Any]
-Change = tuple[Content, str, str | None]
-"""What a change makes: the new content, the version's message, and a new name (None: keep it)."""
-
-Row = TypeVar("Row")
-"""The resource's row (``Project``, ``Template``, ``BrandKit``)."""
-VersionRow = TypeVar("VersionRow")
-"""One of its versions (``ProjectRevision``, ``TemplateVersion``, ``BrandKitVersion``)."""
-
-
-# ---------------------------------------------------------------- conditional requests
-
-
-def etag(number: int) -> str:
-    return f'"{number}"'
-
-
-_TAG = re.compile(r'^(W/)?"([^"]*)"$')
-
-
-def entity_tags(value: str, header: str) -> list[tuple[bool, str]] | None:
-    """``*`` -> None; else [(weak, opaque)]. A malformed list is a client bug, so say so (400)
-    rather than answer 412 to an ETag without its quotes forever."""
-    if value.strip() == "*":
-        return None
-    tags: list[tuple[bool, str]] = []
-    for item in value.split(","):
-        match = _TAG.match(item.strip())
-        if match is None:
-            raise ApiError(
-                "invalid-request",
-                f'{header} must be * or quoted ETags such as "3"',
-                errors=[
-                    {
-                        "header": header,
-                        "detail": f"not an entity tag: {item.strip()!r}",
-                        "code": "invalid_etag",
-                    }
-                ],
-            )
-        tags.append((match.group(1) is not None, match.group(2)))
-    return tags
-
-
-class Precondition:
-    """What ``If-Match`` asks of a change to a resource at number ``current``: ``star`` whether
-    any current number will do (``*``, or no header where it is optional); 428/412 otherwise."""
+class Precondition(service.Precondition):
+    """The service's precondition, read from the request's ``If-Match``."""
 
     def __init__(self, request: Request, current: int, *, required: bool, what: str, unit: str):
-        header = request.headers.get("if-match")
-        self.star = False
-        if header is None:
-            if required:
-                raise ApiError(
-                    "precondition-required",
-                    f"changing a {what} needs If-Match with its ETag (from GET), so concurrent "
-                    "editors cannot overwrite each other; If-Match: * to overwrite whatever is there",
-                    errors=[{"header": "If-Match", "detail": "this header is required", "code": "missing"}],
-                )
-            self.star = True
-            return
-        tags = entity_tags(header, "If-Match")
-        if tags is None:
-            self.star = True
-            return
-        # Strong comparison (RFC 9110 §13.1.1): a weak tag never matches If-Match.
-        if not any(not weak and opaque == str(current) for weak, opaque in tags):
-            raise stale(current, header, what=what, unit=unit)
-
-    @property
-    def retries(self) -> int:
-        return STAR_RETRIES if self.star else 1
-
-
-def stale(current: int | None, sent: str | None, *, what: str, unit: str) -> ApiError:
-    """412 ``precondition-failed``, with the current ETag when the resource still exists."""
-    headers = {"ETag": etag(current)} if current is not None else {}
-    now = f"it is now at {unit} {current}" if current is not None else "it changed"
-    return ApiError(
-        "precondition-failed",
-        f"the {what} changed since you read it ({now}); GET it again, re-apply your change "
-        "and send the new ETag in If-Match",
-        errors=[
-            {"header": "If-Match", "detail": f"{sent} does not match the current ETag", "code": "stale_etag"}
-        ],
-        headers=headers,
-    )
+        super().__init__(request.headers.get("if-match"), current, required=required, what=what, unit=unit)
 
 
 def none_match(request: Request, current: int) -> bool:
     """Whether ``If-None-Match`` matches number ``current`` (the GET answers 304)."""
-    header = request.headers.get("if-none-match")
-    if header is None:
-        return False
-    tags = entity_tags(header, "If-None-Match")
-    # Weak comparison for If-None-Match (RFC 9110 §13.1.2).
-    return tags is None or any(opaque == str(current) for _, opaque in tags)
+    return service.none_match(request.headers.get("if-none-match"), current)
 
 
-class _LostRace(Exception):
-    pass
+def respond(
+    versioned: service.Versioned[Any, Any], response: Response, row: Any, content: Content
+) -> dict[str, Any]:
+    """The resource as shown, with its ETag on ``response``."""
+    response.headers["ETag"] = etag(versioned.number(row))
+    return versioned.show(row, content)
 
 
-def name_contains(text: str) -> str:
-    """A ``LIKE`` pattern (escape ``\\``) matching names that contain ``text`` literally."""
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
+def not_modified(versioned: service.Versioned[Any, Any], request: Request, row: Any) -> Response | None:
+    """304 when ``If-None-Match`` names the current ETag."""
+    if none_match(request, versioned.number(row)):
+        return Response(status_code=304, headers={"ETag": etag(versioned.number(row))})
+    return None
 
 
-# ---------------------------------------------------------------- the resource
+def list_current(
+    versioned: service.Versioned[Any, Any],
+    request: Request,
+    response: Response,
+    db: Session,
+    workspace_id: str,
+    *,
+    key: bytes,
+    limit: int,
+    cursor: str | None,
+    filters: Mapping[str, Any],
+    name: str | None = None,
+) -> dict[str, Any]:
+    """A page of the workspace's resources, newest first, each with its current content."""
+    table: Any = versioned.row
+    rows, nxt = page(
+        request,
+        response,
+        versioned.list_query(workspace_id, name),
+        table,
+        key=key,
+        limit=limit,
+        cursor=cursor,
+        filters=filters,
+        db=db,
+    )
+    return list_body(request, versioned.shown(db, rows), nxt)
 
 
-@dataclass(frozen=True)
-class Versioned(Generic[Row, VersionRow]):
-    """One kind of versioned resource: ``row`` holds the current number in column ``counter``;
-    ``versions`` rows point at it by ``owner`` and hold the content in ``content``."""
+def list_versions(
+    versioned: service.Versioned[Any, Any],
+    request: Request,
+    response: Response,
+    db: Session,
+    row: Any,
+    *,
+    key: bytes,
+    limit: int,
+    cursor: str | None,
+) -> dict[str, Any]:
+    """A page of the row's versions, newest first (keyset on the number: numbers are the
+    history's true order)."""
+    versions: Any = versioned.versions
+    query, filters = versioned.versions_query(row)
+    rows, next_cursor = page_by_number(
+        request,
+        response,
+        query,
+        versions.number,
+        stamp=versions.created_at,
+        key=key,
+        limit=limit,
+        cursor=cursor,
+        filters=filters,
+        db=db,
+    )
+    return list_body(request, [versioned.show_version(v) for v in rows], next_cursor)
 
-    row: type[Row]
-    versions: type[VersionRow]
-    counter: str
-    """The row's column with the current number (``revision``, ``version``)."""
-    owner: str
-    """The version's column naming its row (``project_id``, ...)."""
-    content: str
-    """The version's column with the content (``edit``, ``document``, ``body``)."""
-    id_prefix: str
-    version_prefix: str
-    what: str
-    """The resource in messages: ``project``, ``brand kit``."""
-    unit: str
-    """A version in messages: ``revision`` or ``version``."""
-    versions_list: str
-    owner_filter: str
-    """The version list's cursor filters: ``{"list": versions_list, owner_filter: <id>}``."""
-    show: Callable[[Row, Content], dict[str, Any]]
-    """The resource as the API shows it with the given content."""
-    show_version: Callable[[VersionRow], dict[str, Any]]
-    on_update: Callable[[Session, Row, int, str | None, datetime, str], None] | None = None
-    """Records the event of a new version (number, new name, time, message), in its transaction."""
 
-    # ------------------------------------------------------------ reading
-
-    def number(self, row: Row) -> int:
-        return cast(int, getattr(row, self.counter))
-
-    def _number_now(self, db: Session, row_id: str) -> int | None:
-        table: Any = self.row
-        return db.scalar(select(getattr(table, self.counter)).where(table.id == row_id))
-
-    def current(self, db: Session, workspace_id: str, row_id: str) -> tuple[Row, VersionRow]:
-        """The row and its current version; another workspace's resource does not exist."""
-        table: Any = self.row
-        versions: Any = self.versions
-        found = db.execute(
-            select(table, versions)
-            .join(
-                versions,
-                and_(
-                    getattr(versions, self.owner) == table.id, versions.number == getattr(table, self.counter)
-                ),
-            )
-            .where(table.id == row_id, table.workspace_id == workspace_id)
-        ).first()
-        if found is None:
-            raise ApiError("not-found", f"no {self.what} {row_id}")
-        return found[0], found[1]
-
-    def version(
-        self, db: Session, row: Row, number: int | None = None, where: str | None = None
-    ) -> VersionRow:
-        """Version ``number`` (None: the current one); 404 naming the body's ``where`` if given."""
-        row_any: Any = row
-        versions: Any = self.versions
-        number = self.number(row) if number is None else number
-        found = db.scalar(
-            select(versions).where(getattr(versions, self.owner) == row_any.id, versions.number == number)
-        )
-        if found is None:
-            errors = (
-                [{"pointer": where, "code": "not_found", "detail": f"no {self.unit} {number}"}]
-                if where
-                else None
-            )
-            raise ApiError(
-                "not-found",
-                f"{self.what} {row_any.id} has no {self.unit} {number} (the latest is {self.number(row)})",
-                errors=errors,
-            )
-        return cast(VersionRow, found)
-
-    def content_of(self, version: VersionRow) -> Content:
-        return cast(Content, getattr(version, self.content))
-
-    def current_contents(self, db: Session, rows: Sequence[Row]) -> dict[str, Content]:
-        """The current content of each row, by id (in one query)."""
-        if not rows:
-            return {}
-        table: Any = self.row
-        versions: Any = self.versions
-        owner = getattr(versions, self.owner)
-        found = db.execute(
-            select(owner, getattr(versions, self.content))
-            .join(table, and_(table.id == owner, getattr(table, self.counter) == versions.number))
-            .where(owner.in_([cast(Any, r).id for r in rows]))
-        )
-        return {row[0]: row[1] for row in found}
-
-    # ------------------------------------------------------------ answering
+class Versioned(service.Versioned[Row, VersionRow], Generic[Row, VersionRow]):
+    """The service's resource with the request-taking methods routers call."""
 
     def respond(self, response: Response, row: Row, content: Content) -> dict[str, Any]:
-        """The resource as shown, with its ETag on ``response``."""
-        response.headers["ETag"] = etag(self.number(row))
-        return self.show(row, content)
+        return respond(self, response, row, content)
 
     def not_modified(self, request: Request, row: Row) -> Response | None:
-        """304 when ``If-None-Match`` names the current ETag."""
-        if none_match(request, self.number(row)):
-            return Response(status_code=304, headers={"ETag": etag(self.number(row))})
-        return None
+        return not_modified(self, request, row)
 
     def list_current(
         self,
@@ -279,18 +150,18 @@ class Versioned(Generic[Row, VersionRow]):
         filters: Mapping[str, Any],
         name: str | None = None,
     ) -> dict[str, Any]:
-        """A page of the workspace's resources, newest first, each with its current content;
-        ``name``: only those whose name contains it (case-insensitive)."""
-        table: Any = self.row
-        query = select(table).where(table.workspace_id == workspace_id)
-        if name:
-            query = query.where(table.name.ilike(name_contains(name), escape="\\"))
-        rows, nxt = page(
-            request, response, query, table, key=key, limit=limit, cursor=cursor, filters=filters, db=db
+        return list_current(
+            self,
+            request,
+            response,
+            db,
+            workspace_id,
+            key=key,
+            limit=limit,
+            cursor=cursor,
+            filters=filters,
+            name=name,
         )
-        contents = self.current_contents(db, rows)
-        # A resource deleted between the two queries has no content left: leave it out.
-        return list_body(request, [self.show(r, contents[r.id]) for r in rows if r.id in contents], nxt)
 
     def list_versions(
         self,
@@ -303,101 +174,7 @@ class Versioned(Generic[Row, VersionRow]):
         limit: int,
         cursor: str | None,
     ) -> dict[str, Any]:
-        """A page of the row's versions, newest first."""
-        versions: Any = self.versions
-        row_id = cast(Any, row).id
-        # Keyset on the number (not time): numbers are the history's true order.
-        filters = {"list": self.versions_list, self.owner_filter: row_id}
-        query = select(versions).where(getattr(versions, self.owner) == row_id)
-        rows, next_cursor = page_by_number(
-            request,
-            response,
-            query,
-            versions.number,
-            stamp=versions.created_at,
-            key=key,
-            limit=limit,
-            cursor=cursor,
-            filters=filters,
-            db=db,
-        )
-        return list_body(request, [self.show_version(v) for v in rows], next_cursor)
-
-    # ------------------------------------------------------------ writing
-
-    def create(self, db: Session, workspace_id: str, name: str, content: Content, message: str) -> Row:
-        """A new resource at number 1 (added and flushed; the caller commits)."""
-        table: Any = self.row
-        versions: Any = self.versions
-        now = utcnow()
-        row = table(
-            id=new_id(self.id_prefix),
-            workspace_id=workspace_id,
-            name=name,
-            created_at=now,
-            updated_at=now,
-            **{self.counter: 1},
-        )
-        db.add(row)
-        db.flush()
-        db.add(
-            versions(
-                id=new_id(self.version_prefix),
-                number=1,
-                message=message,
-                created_at=now,
-                **{self.owner: row.id, self.content: content},
-            )
-        )
-        return cast(Row, row)
-
-    def _new_version(
-        self, db: Session, row: Row, expected: int, content: Content, message: str, name: str | None
-    ) -> None:
-        """Make number ``expected + 1`` current, only if the row is still at ``expected``.
-
-        The UPDATE's WHERE is the check: a writer that waited for the row lock (PostgreSQL) or
-        the write lock (SQLite) re-reads the number there and updates nothing once someone else
-        won.
-        """
-        table: Any = self.row
-        versions: Any = self.versions
-        row_id = cast(Any, row).id
-        now = utcnow()
-        counter = getattr(table, self.counter)
-        values: dict[str, Any] = {self.counter: counter + 1, "updated_at": now}
-        if name is not None:
-            values["name"] = name
-        result = cast(
-            CursorResult[Any],
-            db.execute(
-                update(table)
-                .where(table.id == row_id, counter == expected)
-                .values(**values)
-                .execution_options(synchronize_session=False)
-            ),
-        )
-        if result.rowcount != 1:
-            db.rollback()
-            raise _LostRace
-        db.add(
-            versions(
-                id=new_id(self.version_prefix),
-                number=expected + 1,
-                message=message,
-                created_at=now,
-                **{self.owner: row_id, self.content: content},
-            )
-        )
-        if self.on_update is not None:
-            self.on_update(db, row, expected + 1, name, now, message)
-        try:
-            db.commit()
-        except IntegrityError:
-            # The unique (row, number) is a second guard; losing there is the same lost race.
-            db.rollback()
-            raise _LostRace from None
-        db.refresh(row)
+        return list_versions(self, request, response, db, row, key=key, limit=limit, cursor=cursor)
 
     def change(
         self,
@@ -407,30 +184,7 @@ class Versioned(Generic[Row, VersionRow]):
         row_id: str,
         make: Callable[[Row, VersionRow], Change],
     ) -> tuple[Row, Content]:
-        """Read, check ``If-Match`` (required), build the new content with ``make`` (which
-        validates), write it as a new version; returns the row and the new content.
-
-        With ``If-Match: *`` a lost race is retried on the newer version (the client asked for
-        "whatever is current"); with an ETag it is a 412.
-        """
-        attempts = 1
-        while True:
-            row, current = self.current(db, workspace_id, row_id)
-            condition = Precondition(request, self.number(row), required=True, what=self.what, unit=self.unit)
-            content, message, name = make(row, current)
-            try:
-                self._new_version(db, row, self.number(row), content, message, name)
-            except _LostRace:
-                if attempts < condition.retries:
-                    attempts += 1
-                    continue
-                raise stale(
-                    self._number_now(db, row_id),
-                    request.headers.get("if-match"),
-                    what=self.what,
-                    unit=self.unit,
-                ) from None
-            return row, content
+        return self.update(db, workspace_id, row_id, make, if_match=request.headers.get("if-match"))
 
     def restore(
         self,
@@ -443,43 +197,16 @@ class Versioned(Generic[Row, VersionRow]):
         message: str | None,
         check: Callable[[Content], None],
     ) -> tuple[Row, Content]:
-        """Make version ``number``'s content current again as a new version (``If-Match``
-        required); ``check`` validates it again (an asset it names may be gone since). The
-        response is staged for ``Idempotency-Key`` inside the new version's commit."""
-        restored: dict[str, Content] = {}
-
-        def make(row: Row, current: VersionRow) -> Change:
-            content = self.content_of(self.version(db, row, number))
-            check(content)
-            restored["content"] = copy.deepcopy(content)
-            return (
-                restored["content"],
-                message if message is not None else f"restored {self.unit} {number}",
-                None,
-            )
-
-        def staged() -> tuple[int, dict[str, Any], dict[str, str]]:
-            # Inside the new version's commit: the response as it will be sent.
-            row = db.get(self.row, row_id, populate_existing=True)
-            assert row is not None
-            return 200, self.show(row, restored["content"]), {"ETag": etag(self.number(row))}
-
-        idem.stage_at_commit(db, staged)
-        return self.change(request, db, workspace_id, row_id, make)
+        return self.restore_version(
+            db,
+            workspace_id,
+            row_id,
+            number,
+            message,
+            check,
+            if_match=request.headers.get("if-match"),
+            stager=idem,
+        )
 
     def delete(self, request: Request, db: Session, row: Row) -> None:
-        """Delete the row (its versions cascade) if ``If-Match``, when given, is current; 404 if
-        it is gone, 412 if it changed. The caller records what it must and commits."""
-        table: Any = self.row
-        row_id = cast(Any, row).id
-        counter = getattr(table, self.counter)
-        condition = Precondition(request, self.number(row), required=False, what=self.what, unit=self.unit)
-        query = delete(table).where(table.id == row_id).execution_options(synchronize_session=False)
-        if not condition.star:
-            query = query.where(counter == self.number(row))
-        if cast(CursorResult[Any], db.execute(query)).rowcount != 1:
-            db.rollback()
-            current = self._number_now(db, row_id)
-            if current is None:
-                raise ApiError("not-found", f"no {self.what} {row_id}")
-            raise stale(current, request.headers.get("if-match"), what=self.what, unit=self.unit)
+        self.remove(db, row, if_match=request.headers.get("if-match"))

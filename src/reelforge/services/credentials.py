@@ -29,6 +29,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from reelforge.db.models import utcnow
 
 __all__ = [
+    "OPERATOR",
     "SCOPES",
     "CredentialCache",
     "KeyFormatError",
@@ -56,9 +57,16 @@ FAMILIES = (
 SCOPES = (*(f"{f}:{a}" for f in FAMILIES for a in ("read", "write")), "admin")
 """``admin`` grants every scope; ``:write`` does not imply ``:read``."""
 
+OPERATOR = "operator"
+"""The power over every workspace of the installation (create and list them, rename any). Not
+one of :data:`SCOPES`: the API never grants it, and ``admin`` does not include it; only the
+operator's CLI (``reelforge keys create --operator``) makes a key that holds it."""
+
 
 def expand_scopes(scopes: list[str] | tuple[str, ...]) -> frozenset[str]:
-    return frozenset(SCOPES) if "admin" in scopes else frozenset(scopes)
+    if "admin" not in scopes:
+        return frozenset(scopes)
+    return frozenset(SCOPES) | ({OPERATOR} & set(scopes))
 
 
 def _b62(data: bytes, length: int) -> str:

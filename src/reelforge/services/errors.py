@@ -67,9 +67,14 @@ class Forbidden(ServiceError):
 
 
 class PreconditionFailed(ServiceError):
-    """The caller's revision or ETag is not the current one."""
+    """The caller's revision or ETag is not the current one; ``etag`` is the current one (the
+    API sends it as the ``ETag`` header, so a client can retry without another read)."""
 
     default_code = "precondition-failed"
+
+    def __init__(self, detail: str, *, etag: str | None = None, **kwargs: Any):
+        super().__init__(detail, **kwargs)
+        self.etag = etag
 
 
 class PreconditionRequired(ServiceError):
