@@ -26,7 +26,7 @@ from sqlalchemy import ColumnElement, Connection, Select, and_, bindparam, delet
 from sqlalchemy.orm import Session
 
 from reelforge.db.audit import record_audit
-from reelforge.db.models import Asset, AssetTag, Render, RenderAsset
+from reelforge.db.models import RUNNING_STATES, Asset, AssetTag, Render, RenderAsset
 from reelforge.db.raw import decode_json_fields, raw_datetime_column, raw_json_column
 from reelforge.media.ingest import IngestError, ingest_file, remove_empty_dirs
 from reelforge.representations import asset_json, record_asset_event
@@ -55,7 +55,7 @@ __all__ = [
 
 log = logging.getLogger("reelforge.api.assets")
 
-ACTIVE_RENDER_STATES = ("queued", "preparing", "rendering", "finishing")
+ACTIVE_RENDER_STATES = ("queued", *RUNNING_STATES)
 """Renders in these states still read their assets; an asset they use cannot be deleted."""
 MAX_TAGS = 50
 MAX_METADATA_BYTES = 16 * 1024

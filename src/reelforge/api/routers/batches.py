@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 
 from reelforge.db.batches import Batch, batch_json, batches_json
 from reelforge.db.models import Render
+from reelforge.db.models import RenderState as RenderStateName
 from reelforge.edit.templates import LOCALE_PATTERN
 from reelforge.representations import output_assets, render_json
 from reelforge.services import batches
@@ -53,9 +54,8 @@ Tag = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]+$"),
 ]
-RenderState = Literal[
-    "queued", "preparing", "rendering", "finishing", "running", "succeeded", "failed", "cancelled"
-]
+RenderState = Literal[RenderStateName, "running"]
+"""A render state, or ``running`` for any of the running ones."""
 
 
 class BatchCreate(BaseModel):

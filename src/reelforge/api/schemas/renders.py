@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
+from reelforge.db.models import RenderState
+
 from .assets import AssetOut
 from .brand_kits import BrandKitRef, ComplianceLevel, Finding
 from .common import JSONObject, Out, Page
@@ -21,9 +23,6 @@ __all__ = [
     "RenderState",
     "TemplateRef",
 ]
-
-RenderState = Literal["queued", "preparing", "rendering", "finishing", "succeeded", "failed", "cancelled"]
-"""``queued`` -> ``preparing`` -> ``rendering`` -> ``finishing`` -> one of the last three."""
 
 
 class RenderOutput(AssetOut):
