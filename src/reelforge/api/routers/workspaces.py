@@ -21,6 +21,7 @@ from reelforge.services import workspaces
 from reelforge.services.credentials import OPERATOR
 
 from .. import examples as ex
+from .. import schemas
 from ..audit import audit_actor
 from ..auth import Principal, authenticate, check_scope
 from ..deps import ServicesDep, SessionDep
@@ -60,6 +61,7 @@ async def admin_or_operator(principal: Principal = Depends(authenticate)) -> Pri
 
 
 admin_or_operator.required_scope = "admin"  # type: ignore[attr-defined]
+admin_or_operator.alternative_scope = OPERATOR  # type: ignore[attr-defined]
 
 
 def _own(principal: Principal) -> str | None:
@@ -84,6 +86,7 @@ CREATE_RESPONSES = ex.responses(
             "is in this response only.",
             {"a workspace for a customer": _EX["workspace_created"]},
             headers={"Location": ("The new workspace's URL", _EX["location"])},
+            model=schemas.ManagedWorkspaceCreated,
         )
     },
     *ex.AUTH,
@@ -91,19 +94,29 @@ CREATE_RESPONSES = ex.responses(
     _INVALID_NAME,
 )
 LIST_RESPONSES = ex.responses(
-    {200: ex.success("A page of every workspace, newest first.", {"two workspaces": _EX["workspace_list"]})},
+    {
+        200: ex.success(
+            "A page of every workspace, newest first.",
+            {"two workspaces": _EX["workspace_list"]},
+            model=schemas.ManagedWorkspaceList,
+        )
+    },
     *ex.AUTH,
     _NEEDS_OPERATOR,
     *ex.LIST,
 )
 GET_RESPONSES = ex.responses(
-    {200: ex.success("The workspace.", {"a workspace": _EX["workspace"]})},
+    {200: ex.success("The workspace.", {"a workspace": _EX["workspace"]}, model=schemas.ManagedWorkspace)},
     *ex.AUTH,
     _NEEDS_ADMIN,
     _NOT_FOUND,
 )
 RENAME_RESPONSES = ex.responses(
-    {200: ex.success("The renamed workspace.", {"renamed": _EX["workspace_renamed"]})},
+    {
+        200: ex.success(
+            "The renamed workspace.", {"renamed": _EX["workspace_renamed"]}, model=schemas.ManagedWorkspace
+        )
+    },
     *ex.AUTH,
     _NEEDS_ADMIN,
     _NOT_FOUND,
