@@ -27,7 +27,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "src" / "reelforge" / "api" / "recorded"
-AREAS = ("core", "events", "webhooks", "batches", "brand_kits", "templates", "idempotency")
+AREAS = ("core", "events", "webhooks", "batches", "brand_kits", "templates", "idempotency", "workspaces")
 """Each area's recorder module and JSON file (``core`` is ``reelforge.api.examples``)."""
 
 

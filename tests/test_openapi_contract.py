@@ -26,7 +26,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 from reelforge.api.contract import API_KEY, OAUTH2, TOKEN_URL
-from reelforge.services.credentials import SCOPES
+from reelforge.services.credentials import OPERATOR, SCOPES
 from service import Service
 
 METHODS = ("get", "head", "post", "put", "patch", "delete")
@@ -173,10 +173,15 @@ def test_security_schemes_and_scopes(spec: dict[str, Any]) -> None:
             assert "security" not in op, path
             continue
         security = op["security"]
-        assert [set(s) for s in security] == [{API_KEY}, {OAUTH2}], (method, path)
-        assert security[0][API_KEY] == security[1][OAUTH2]
-        scopes = security[1][OAUTH2]
-        assert set(scopes) <= set(SCOPES), (method, path)
+        if security == [{API_KEY: [OPERATOR]}]:
+            # the operator's: only a key the CLI made holds the scope, never an OAuth client
+            scopes = [OPERATOR]
+        else:
+            assert [set(s) for s in security[:2]] == [{API_KEY}, {OAUTH2}], (method, path)
+            assert security[0][API_KEY] == security[1][OAUTH2]
+            assert security[2:] in ([], [{API_KEY: [OPERATOR]}]), (method, path)
+            scopes = security[1][OAUTH2]
+            assert set(scopes) <= set(SCOPES), (method, path)
         # the scopes are those the routes check: the 403 example names it
         if path != "/v1/workspace":
             assert len(scopes) == 1, (method, path)
@@ -186,6 +191,15 @@ def test_security_schemes_and_scopes(spec: dict[str, Any]) -> None:
     assert ops[("get", "/v1/renders/{render_id}")]["security"][1] == {OAUTH2: ["renders:read"]}
     assert ops[("get", "/v1/audit")]["security"][0] == {API_KEY: ["admin"]}
     assert ops[("get", "/v1/workspace")]["security"] == [{API_KEY: []}, {OAUTH2: []}]
+    for method in ("get", "post"):
+        assert ops[(method, "/v1/workspaces")]["security"] == [{API_KEY: [OPERATOR]}]
+    for method in ("get", "patch"):
+        assert ops[(method, "/v1/workspaces/{workspace_id}")]["security"] == [
+            {API_KEY: ["admin"]},
+            {OAUTH2: ["admin"]},
+            {API_KEY: [OPERATOR]},
+        ]
+    assert "`operator`" in schemes[API_KEY]["description"] and OPERATOR not in flow["scopes"]
 
 
 # ------------------------------------------------------------------ a generated client

@@ -21,7 +21,16 @@ MODULES = {
     "core": "reelforge.api.examples",
     **{
         area: f"reelforge.api.examples_{area}"
-        for area in ("batches", "brand_kits", "events", "idempotency", "ratelimit", "templates", "webhooks")
+        for area in (
+            "batches",
+            "brand_kits",
+            "events",
+            "idempotency",
+            "ratelimit",
+            "templates",
+            "webhooks",
+            "workspaces",
+        )
     },
 }
 

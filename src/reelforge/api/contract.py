@@ -10,6 +10,10 @@ FastAPI builds the document from the routes; this pass completes it once it is b
 * ``securitySchemes``: the API key as an HTTP bearer token, and the OAuth 2.0 client-credentials
   flow with every scope. Each operation lists them with the scope its ``require(...)`` dependency
   asks for (no scope: any credential); operations without a credential list none.
+* The ``operator`` scope (every workspace of the installation) is not in the OAuth flow: only the
+  operator's CLI grants it, to an API key, and no OAuth client can hold it. An operation that
+  needs it lists the API key alone; one that also takes it instead of its own scope (a
+  dependency's ``alternative_scope``) lists the API key with ``operator`` as one more way in.
 """
 
 from __future__ import annotations
@@ -22,12 +26,12 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic.json_schema import models_json_schema
 
-from reelforge.services.credentials import SCOPES
+from reelforge.services.credentials import OPERATOR, SCOPES
 
 from .auth import authenticate
 from .schemas import Problem
 
-__all__ = ["API_KEY", "OAUTH2", "TOKEN_URL", "install_contract", "operation_scopes"]
+__all__ = ["API_KEY", "OAUTH2", "TOKEN_URL", "install_contract", "operation_scopes", "operation_security"]
 
 API_KEY = "apiKey"
 OAUTH2 = "oauth2"
@@ -51,7 +55,10 @@ def security_schemes() -> dict[str, Any]:
             "scheme": "bearer",
             "bearerFormat": "rf_live_…",
             "description": "An API key (`rf_live_…`) as `Authorization: Bearer <key>`; it holds the "
-            "scopes it was created with.",
+            "scopes it was created with. A key made by the installation's operator with "
+            "`reelforge keys create --operator` also holds the `operator` scope: create, list and "
+            "rename every workspace (`/v1/workspaces`). Only that command grants it; `admin` does "
+            "not include it, and no OAuth client can hold it.",
         },
         OAUTH2: {
             "type": "oauth2",
@@ -86,6 +93,30 @@ def operation_scopes(route: Any) -> list[str] | None:
     return scopes if scopes or authenticated else None
 
 
+def _alternative_scopes(route: Any) -> list[str]:
+    """Scopes that also let the caller in, each on its own (``alternative_scope``)."""
+    found: list[str] = []
+    for dependant in _dependants(route.dependant):
+        scope = getattr(dependant.call, "alternative_scope", None)
+        if isinstance(scope, str) and scope not in found:
+            found.append(scope)
+    return found
+
+
+def operation_security(route: Any) -> list[dict[str, list[str]]] | None:
+    """The ``security`` of ``route``'s operation (any one requirement lets the caller in), or None
+    when it takes no credential. A requirement with ``operator`` names the API key alone."""
+    scopes = operation_scopes(route)
+    if scopes is None:
+        return None
+    security: list[dict[str, list[str]]] = []
+    for needed in [scopes, *([scope] for scope in _alternative_scopes(route))]:
+        security.append({API_KEY: list(needed)})
+        if OPERATOR not in needed:
+            security.append({OAUTH2: list(needed)})
+    return security
+
+
 def _add_components(spec: dict[str, Any]) -> None:
     _, top = models_json_schema([(Problem, "serialization")], ref_template=_REF_TEMPLATE)
     schemas = spec.setdefault("components", {}).setdefault("schemas", {})
@@ -107,14 +138,14 @@ def _add_security(app: FastAPI, spec: dict[str, Any]) -> None:
     for route in iter_route_contexts(app.routes):  # also the routes of included routers
         if not isinstance(route.original_route, APIRoute) or not route.include_in_schema:
             continue
-        scopes = operation_scopes(route)
-        if scopes is None:
+        security = operation_security(route)
+        if security is None:
             continue
         item = spec["paths"].get(route.path_format, {})
         for method in route.methods or ():
             op = item.get(method.lower())
             if op is not None:
-                op["security"] = [{API_KEY: list(scopes)}, {OAUTH2: list(scopes)}]
+                op["security"] = [{name: list(scopes) for name, scopes in s.items()} for s in security]
 
 
 def install_contract(app: FastAPI) -> None:

@@ -1,52 +1,24 @@
-"""HTTP for versioned resources (:mod:`reelforge.services.versioning`): the ``If-Match`` and
-``If-None-Match`` headers, the ETag on answers and 304s, and the pages of lists.
+"""HTTP for versioned resources (:mod:`reelforge.services.versioning`): the ETag on answers,
+``If-None-Match`` and its 304s, and the pages of lists.
 
-:class:`Versioned` is the service's resource description with the request-taking methods the
-routers of templates and brand kits call; the logic stays in the service.
+The services own the resources' descriptions (``PROJECTS``, ``TEMPLATES``, ``KITS``) and every
+change; the routers pass them ``If-Match`` and represent the result with these functions.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import Any, Generic
+from collections.abc import Mapping
+from typing import Any
 
 from fastapi import Request, Response
 from sqlalchemy.orm import Session
 
 from reelforge.services import versioning as service
-from reelforge.services.versioning import (
-    STAR_RETRIES,
-    Change,
-    Content,
-    Row,
-    VersionRow,
-    entity_tags,
-    etag,
-    name_contains,
-    stale,
-)
+from reelforge.services.versioning import Content, etag
 
-from .idempotency import Idempotency
 from .pagination import list_body, page, page_by_number
 
-__all__ = [
-    "STAR_RETRIES",
-    "Change",
-    "Precondition",
-    "Versioned",
-    "entity_tags",
-    "etag",
-    "name_contains",
-    "none_match",
-    "stale",
-]
-
-
-class Precondition(service.Precondition):
-    """The service's precondition, read from the request's ``If-Match``."""
-
-    def __init__(self, request: Request, current: int, *, required: bool, what: str, unit: str):
-        super().__init__(request.headers.get("if-match"), current, required=required, what=what, unit=unit)
+__all__ = ["etag", "list_current", "list_versions", "none_match", "not_modified", "respond"]
 
 
 def none_match(request: Request, current: int) -> bool:
@@ -126,87 +98,3 @@ def list_versions(
         db=db,
     )
     return list_body(request, [versioned.show_version(v) for v in rows], next_cursor)
-
-
-class Versioned(service.Versioned[Row, VersionRow], Generic[Row, VersionRow]):
-    """The service's resource with the request-taking methods routers call."""
-
-    def respond(self, response: Response, row: Row, content: Content) -> dict[str, Any]:
-        return respond(self, response, row, content)
-
-    def not_modified(self, request: Request, row: Row) -> Response | None:
-        return not_modified(self, request, row)
-
-    def list_current(
-        self,
-        request: Request,
-        response: Response,
-        db: Session,
-        workspace_id: str,
-        *,
-        key: bytes,
-        limit: int,
-        cursor: str | None,
-        filters: Mapping[str, Any],
-        name: str | None = None,
-    ) -> dict[str, Any]:
-        return list_current(
-            self,
-            request,
-            response,
-            db,
-            workspace_id,
-            key=key,
-            limit=limit,
-            cursor=cursor,
-            filters=filters,
-            name=name,
-        )
-
-    def list_versions(
-        self,
-        request: Request,
-        response: Response,
-        db: Session,
-        row: Row,
-        *,
-        key: bytes,
-        limit: int,
-        cursor: str | None,
-    ) -> dict[str, Any]:
-        return list_versions(self, request, response, db, row, key=key, limit=limit, cursor=cursor)
-
-    def change(
-        self,
-        request: Request,
-        db: Session,
-        workspace_id: str,
-        row_id: str,
-        make: Callable[[Row, VersionRow], Change],
-    ) -> tuple[Row, Content]:
-        return self.update(db, workspace_id, row_id, make, if_match=request.headers.get("if-match"))
-
-    def restore(
-        self,
-        request: Request,
-        db: Session,
-        idem: Idempotency,
-        workspace_id: str,
-        row_id: str,
-        number: int,
-        message: str | None,
-        check: Callable[[Content], None],
-    ) -> tuple[Row, Content]:
-        return self.restore_version(
-            db,
-            workspace_id,
-            row_id,
-            number,
-            message,
-            check,
-            if_match=request.headers.get("if-match"),
-            stager=idem,
-        )
-
-    def delete(self, request: Request, db: Session, row: Row) -> None:
-        self.remove(db, row, if_match=request.headers.get("if-match"))

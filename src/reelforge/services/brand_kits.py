@@ -41,20 +41,28 @@ from reelforge.render.compliance import (
 
 from .audit import Actor
 from .errors import Invalid
+from .versioning import Change, Versioned
 
 __all__ = [
     "BRAND_META",
+    "KITS",
     "BrandKitBody",
     "BrandUse",
     "brand_values",
     "check_before_render",
     "check_kit_assets",
     "compliance_level",
+    "create_kit",
     "current_kit",
+    "delete_kit",
     "findings_problem",
     "kit_deleted",
+    "kit_json",
+    "kit_version",
+    "kit_version_json",
     "kit_view",
     "locale_fonts",
+    "replace_kit",
     "resolve_brand",
     "service_findings",
 ]
@@ -454,3 +462,94 @@ def kit_deleted(db: Session, kit: BrandKit, actor: Actor) -> None:
         details={"name": kit.name, "version": kit.version},
         **actor,
     )
+
+
+# ---------------------------------------------------------------- kits with versions
+
+
+def kit_json(kit: BrandKit, body: dict[str, Any]) -> dict[str, Any]:
+    """A kit as the API shows it: its current version's ``body`` between its identity and its
+    name and times."""
+    return {
+        "id": kit.id,
+        "object": "brand_kit",
+        "version": kit.version,
+        **body,
+        "name": kit.name,
+        "created_at": kit.created_at,
+        "updated_at": kit.updated_at,
+        "versions_url": f"/v1/brand_kits/{kit.id}/versions",
+    }
+
+
+def kit_version_json(version: BrandKitVersion) -> dict[str, Any]:
+    return {
+        "object": "brand_kit_version",
+        "brand_kit": version.kit_id,
+        "number": version.number,
+        "kit": version.body,
+        "message": version.message,
+        "created_at": version.created_at,
+    }
+
+
+KITS: Versioned[BrandKit, BrandKitVersion] = Versioned(
+    BrandKit,
+    BrandKitVersion,
+    counter="version",
+    owner="kit_id",
+    content="body",
+    id_prefix="bk",
+    version_prefix="bkv",
+    what="brand kit",
+    unit="version",
+    versions_list="brand_kit_versions",
+    owner_filter="kit",
+    show=kit_json,
+    show_version=kit_version_json,
+)
+"""Brand kits kept with versions, as projects keep revisions: the ETag is the version number and
+a change is one ``UPDATE … WHERE version = :expected`` (:mod:`reelforge.services.versioning`)."""
+
+
+def create_kit(
+    db: Session, storage: LocalStorage, workspace_id: str, body: BrandKitBody
+) -> tuple[BrandKit, dict[str, Any]]:
+    """The kit (its assets checked, as stored) at version 1, and what it stores; flushed, not
+    committed (the caller stages its answer for Idempotency-Key and commits)."""
+    stored = check_kit_assets(body, db, storage, workspace_id)
+    return KITS.create(db, workspace_id, body.name, stored, body.message), stored
+
+
+def replace_kit(
+    db: Session,
+    storage: LocalStorage,
+    workspace_id: str,
+    kit_id: str,
+    body: BrandKitBody,
+    *,
+    if_match: str | None,
+) -> tuple[BrandKit, dict[str, Any]]:
+    """``body`` (its assets checked as they are then) as the kit's next version (``If-Match``
+    required); returns the kit and what it stores. Later renders use it, earlier ones keep
+    theirs."""
+
+    def make(kit: BrandKit, current: BrandKitVersion) -> Change:
+        return check_kit_assets(body, db, storage, workspace_id), body.message, body.name
+
+    return KITS.update(db, workspace_id, kit_id, make, if_match=if_match)
+
+
+def delete_kit(db: Session, workspace_id: str, kit_id: str, *, if_match: str | None, actor: Actor) -> None:
+    """Delete the kit and its versions (``If-Match`` honoured when given); audited and
+    committed."""
+    kit, _ = KITS.current(db, workspace_id, kit_id)
+    KITS.remove(db, kit, if_match=if_match)
+    kit_deleted(db, kit, actor)
+    db.commit()
+
+
+def kit_version(db: Session, workspace_id: str, kit_id: str, number: int) -> BrandKitVersion:
+    """Version ``number`` of the workspace's kit ``kit_id`` (404 for either)."""
+    kit, _ = KITS.current(db, workspace_id, kit_id)
+    return KITS.version(db, kit, number)

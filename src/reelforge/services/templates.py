@@ -40,16 +40,20 @@ from .audit import Actor
 from .brand_kits import BrandUse, current_kit, resolve_brand
 from .edits import PreparedEdit, non_finite, prepare_service_edit
 from .errors import Invalid, NotFound, ServiceError, TooLarge
+from .versioning import Change, CommitStager, Versioned
 
 __all__ = [
     "MAX_VALUES_BYTES",
+    "TEMPLATES",
     "BrandProblems",
     "Filled",
     "TemplateInfo",
     "TemplateRender",
     "check_metadata",
     "check_template",
+    "create_template",
     "current",
+    "delete_template",
     "deleted",
     "load",
     "merge_values",
@@ -57,6 +61,8 @@ __all__ = [
     "prepare_render",
     "preview",
     "record_template_event",
+    "replace_template",
+    "restore_version",
     "stored_template",
     "template_json",
     "values_schema",
@@ -354,6 +360,92 @@ def deleted(db: Session, template: TemplateRow, actor: Actor) -> None:
         resource_id=template.id,
         details={"name": template.name, "version": template.version},
         **actor,
+    )
+
+
+TEMPLATES: Versioned[TemplateRow, TemplateVersion] = Versioned(
+    TemplateRow,
+    TemplateVersion,
+    counter="version",
+    owner="template_id",
+    content="document",
+    id_prefix="tpl",
+    version_prefix="tpv",
+    what="template",
+    unit="version",
+    versions_list="template_versions",
+    owner_filter="template",
+    show=template_json,
+    show_version=version_json,
+    on_update=updated,
+)
+"""Templates kept with versions, as projects keep revisions: the ETag is the version number and
+a change is one ``UPDATE … WHERE version = :expected`` (:mod:`reelforge.services.versioning`)."""
+
+
+# ---------------------------------------------------------------- changes
+
+
+def create_template(
+    db: Session, workspace_id: str, name: str, document: dict[str, Any], message: str
+) -> TemplateRow:
+    """``document`` checked whole and stored as version 1, with its ``template.created`` event;
+    flushed, not committed (the caller stages its answer for Idempotency-Key and commits)."""
+    check_template(document, db, workspace_id)
+    template = TEMPLATES.create(db, workspace_id, name, document, message)
+    record_template_event(db, template, "template.created", message=message)
+    return template
+
+
+def replace_template(
+    db: Session,
+    workspace_id: str,
+    template_id: str,
+    document: dict[str, Any],
+    message: str,
+    name: str | None,
+    *,
+    if_match: str | None,
+) -> tuple[TemplateRow, dict[str, Any]]:
+    """``document`` (checked against the workspace as it is then) as the next version
+    (``If-Match`` required); returns the template and the document."""
+
+    def make(template: TemplateRow, current: TemplateVersion) -> Change:
+        check_template(document, db, workspace_id)
+        return document, message, name
+
+    return TEMPLATES.update(db, workspace_id, template_id, make, if_match=if_match)
+
+
+def delete_template(
+    db: Session, workspace_id: str, template_id: str, *, if_match: str | None, actor: Actor
+) -> None:
+    """Delete the template and its versions (``If-Match`` honoured when given); recorded and
+    committed."""
+    template, _ = current(db, workspace_id, template_id)
+    TEMPLATES.remove(db, template, if_match=if_match)
+    deleted(db, template, actor)
+    db.commit()
+
+
+def restore_version(
+    db: Session,
+    workspace_id: str,
+    template_id: str,
+    number: int,
+    message: str | None,
+    *,
+    if_match: str | None,
+    stager: CommitStager | None = None,
+) -> tuple[TemplateRow, dict[str, Any]]:
+    """Version ``number``, checked again (an asset it names may be gone), as the next version;
+    the history is never rewritten."""
+
+    def check(document: dict[str, Any]) -> None:
+        check_template(document, db, workspace_id)
+
+    return TEMPLATES.restore_version(
+        db, workspace_id, template_id, number, message, check, if_match=if_match, stager=stager
     )
 
 

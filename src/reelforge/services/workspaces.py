@@ -31,6 +31,7 @@ __all__ = [
     "clean_name",
     "create_workspace",
     "get_workspace",
+    "own_workspace",
     "rename_workspace",
     "workspace_or_first",
     "workspace_query",
@@ -111,6 +112,15 @@ def get_workspace(db: Session, workspace_id: str, *, of: str | None = None) -> W
     ws = db.get(Workspace, workspace_id)
     if ws is None or (of is not None and ws.id != of):
         raise NotFound(f"no workspace {workspace_id}")
+    return ws
+
+
+def own_workspace(db: Session, workspace_id: str) -> Workspace:
+    """The calling credential's own workspace. Its key was just checked, so the workspace is
+    missing only when its row went behind the service's back: NotFound says so."""
+    ws = db.get(Workspace, workspace_id)
+    if ws is None:
+        raise NotFound("the workspace no longer exists")
     return ws
 
 

@@ -4,7 +4,7 @@ kept with versions; the workspace's compliance level; and the compliance check o
 A kit's ETag is its version number (``"3"``). Replacing a kit needs ``If-Match`` (428 without
 it, 412 when stale) and writes a new version; renders name the version they used, so a change
 affects later renders only. The bump is one ``UPDATE … WHERE version = :expected``, as for
-project revisions (api/versioning.py).
+project revisions (services/versioning.py).
 """
 
 from __future__ import annotations
@@ -14,65 +14,20 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Body, Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from reelforge.db.brands import BrandKit, BrandKitVersion
-from reelforge.services import compliance
-from reelforge.services.brand_kits import BrandKitBody, check_kit_assets, kit_deleted
+from reelforge.services import brand_kits, compliance
+from reelforge.services.brand_kits import KITS, BrandKitBody, kit_version_json
 
 from .. import examples_brand_kits as exb
+from .. import versioning
 from ..audit import audit_actor
 from ..auth import Principal, check_scope, require
 from ..deps import ServicesDep, SessionDep
 from ..idempotency import Idempotency, idempotency
 from ..template_bodies import TemplateValues
-from ..versioning import Change, Versioned
 
 __all__ = ["router"]
 
 router = APIRouter(tags=["brand kits"])
-
-
-# ---------------------------------------------------------------- representations
-
-
-def kit_json(kit: BrandKit, body: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "id": kit.id,
-        "object": "brand_kit",
-        "version": kit.version,
-        **body,
-        "name": kit.name,
-        "created_at": kit.created_at,
-        "updated_at": kit.updated_at,
-        "versions_url": f"/v1/brand_kits/{kit.id}/versions",
-    }
-
-
-def version_json(version: BrandKitVersion) -> dict[str, Any]:
-    return {
-        "object": "brand_kit_version",
-        "brand_kit": version.kit_id,
-        "number": version.number,
-        "kit": version.body,
-        "message": version.message,
-        "created_at": version.created_at,
-    }
-
-
-KITS: Versioned[BrandKit, BrandKitVersion] = Versioned(
-    BrandKit,
-    BrandKitVersion,
-    counter="version",
-    owner="kit_id",
-    content="body",
-    id_prefix="bk",
-    version_prefix="bkv",
-    what="brand kit",
-    unit="version",
-    versions_list="brand_kit_versions",
-    owner_filter="kit",
-    show=kit_json,
-    show_version=version_json,
-)
 
 
 # ---------------------------------------------------------------- kits
@@ -95,10 +50,9 @@ def create_kit(
     """Logos, watermark and intro/outro are asset ids of this workspace (images, videos), fonts
     are uploaded font assets (their family name is read from the file). Every problem comes
     back at once as 422 with a pointer into the body."""
-    stored = check_kit_assets(body, db, services.storage, principal.workspace_id)
-    kit = KITS.create(db, principal.workspace_id, body.name, stored, body.message)
+    kit, stored = brand_kits.create_kit(db, services.storage, principal.workspace_id, body)
     response.headers["Location"] = f"{services.settings.public_url.rstrip('/')}/v1/brand_kits/{kit.id}"
-    created = KITS.respond(response, kit, stored)
+    created = versioning.respond(KITS, response, kit, stored)
     idem.stage(db, created, status=201, headers=response.headers)  # commits with the kit
     db.commit()
     return created
@@ -114,7 +68,8 @@ def list_kits(
     cursor: str | None = None,
     principal: Principal = Depends(require("brand_kits:read")),
 ) -> dict[str, Any]:
-    return KITS.list_current(
+    return versioning.list_current(
+        KITS,
         request,
         response,
         db,
@@ -139,7 +94,9 @@ def get_kit(
     principal: Principal = Depends(require("brand_kits:read")),
 ) -> Any:
     kit, version = KITS.current(db, principal.workspace_id, kit_id)
-    return KITS.not_modified(request, kit) or KITS.respond(response, kit, version.body)
+    return versioning.not_modified(KITS, request, kit) or versioning.respond(
+        KITS, response, kit, version.body
+    )
 
 
 @router.put(
@@ -158,12 +115,10 @@ def replace_kit(
 ) -> dict[str, Any]:
     """The whole kit as for create. Renders made from now on use the new version; finished
     and queued renders keep the version they were made with."""
-
-    def make(kit: BrandKit, current: BrandKitVersion) -> Change:
-        return check_kit_assets(body, db, services.storage, principal.workspace_id), body.message, body.name
-
-    kit, stored = KITS.change(request, db, principal.workspace_id, kit_id, make)
-    return KITS.respond(response, kit, stored)
+    kit, stored = brand_kits.replace_kit(
+        db, services.storage, principal.workspace_id, kit_id, body, if_match=request.headers.get("if-match")
+    )
+    return versioning.respond(KITS, response, kit, stored)
 
 
 @router.delete(
@@ -180,10 +135,13 @@ def delete_kit(
 ) -> Response:
     """Renders made with it keep their filled edits; edits that still name it no longer
     validate (`brand_not_found` at `/brand`)."""
-    kit, _ = KITS.current(db, principal.workspace_id, kit_id)
-    KITS.delete(request, db, kit)
-    kit_deleted(db, kit, audit_actor(principal, request))
-    db.commit()
+    brand_kits.delete_kit(
+        db,
+        principal.workspace_id,
+        kit_id,
+        if_match=request.headers.get("if-match"),
+        actor=audit_actor(principal, request),
+    )
     return Response(status_code=204)
 
 
@@ -203,8 +161,8 @@ def list_versions(
     principal: Principal = Depends(require("brand_kits:read")),
 ) -> dict[str, Any]:
     kit, _ = KITS.current(db, principal.workspace_id, kit_id)
-    return KITS.list_versions(
-        request, response, db, kit, key=services.secrets.cursor_key, limit=limit, cursor=cursor
+    return versioning.list_versions(
+        KITS, request, response, db, kit, key=services.secrets.cursor_key, limit=limit, cursor=cursor
     )
 
 
@@ -219,8 +177,7 @@ def get_version(
     number: int,
     principal: Principal = Depends(require("brand_kits:read")),
 ) -> dict[str, Any]:
-    kit, _ = KITS.current(db, principal.workspace_id, kit_id)
-    return version_json(KITS.version(db, kit, number))
+    return kit_version_json(brand_kits.kit_version(db, principal.workspace_id, kit_id, number))
 
 
 # ---------------------------------------------------------------- the workspace's level

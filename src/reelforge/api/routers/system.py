@@ -8,13 +8,13 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
-from reelforge.db.models import Workspace
+from reelforge.representations import workspace_json
+from reelforge.services import workspaces
 from reelforge.services.context import Services
 
 from .. import examples as ex
 from ..auth import Principal, authenticate
-from ..deps import get_services
-from ..problems import ApiError
+from ..deps import SessionDep, get_services
 
 router = APIRouter()
 
@@ -55,17 +55,6 @@ def readyz(services: Services = Depends(get_services)) -> JSONResponse:
     summary="The workspace of the calling credential",
     responses=ex.WORKSPACE_RESPONSES,
 )
-def workspace(
-    services: Services = Depends(get_services), principal: Principal = Depends(authenticate)
-) -> dict[str, Any]:
-    with services.sessions() as db:
-        ws = db.get(Workspace, principal.workspace_id)
-        if ws is None:
-            raise ApiError("not-found", "the workspace no longer exists")
-        return {
-            "id": ws.id,
-            "object": "workspace",
-            "name": ws.name,
-            "created_at": ws.created_at,
-            "scopes": sorted(principal.scopes),
-        }
+def workspace(db: SessionDep, principal: Principal = Depends(authenticate)) -> dict[str, Any]:
+    ws = workspaces.own_workspace(db, principal.workspace_id)
+    return {**workspace_json(ws), "scopes": sorted(principal.scopes)}

@@ -2,7 +2,7 @@
 
 A template's ETag is its version number (``"3"``), as a project's is its revision: PUT and
 restore need ``If-Match`` (428 without it, 412 when stale) and the version bump is one
-``UPDATE … WHERE version = :expected`` (api/versioning.py). A render from a template is an ordinary render that
+``UPDATE … WHERE version = :expected`` (services/versioning.py). A render from a template is an ordinary render that
 records the template, version and locale it came from.
 """
 
@@ -13,17 +13,17 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from reelforge.db.templates import Template, TemplateVersion
 from reelforge.services import templates
 from reelforge.services.renders import MAX_METADATA_BYTES, enqueue_render, plan_render, queued_answer
+from reelforge.services.templates import TEMPLATES
 
 from .. import examples_templates as ex
+from .. import versioning
 from ..audit import audit_actor
 from ..auth import Principal, check_scope, require
 from ..deps import ServicesDep, SessionDep
 from ..idempotency import Idempotency, idempotency
 from ..template_bodies import TemplateValues
-from ..versioning import Change, Versioned, etag
 
 router = APIRouter(tags=["templates"])
 
@@ -72,24 +72,6 @@ def _document(body: TemplateCreate | TemplateReplace) -> dict[str, Any]:
     return doc
 
 
-TEMPLATES: Versioned[Template, TemplateVersion] = Versioned(
-    Template,
-    TemplateVersion,
-    counter="version",
-    owner="template_id",
-    content="document",
-    id_prefix="tpl",
-    version_prefix="tpv",
-    what="template",
-    unit="version",
-    versions_list="template_versions",
-    owner_filter="template",
-    show=templates.template_json,
-    show_version=templates.version_json,
-    on_update=templates.updated,
-)
-
-
 # ---------------------------------------------------------------- routes
 
 
@@ -113,15 +95,13 @@ def create_template(
     written in it exist. Problems come back together as 422 `template-invalid`, each with a
     pointer into the body."""
     document = _document(body)
-    templates.check_template(document, db, principal.workspace_id)
-    template = TEMPLATES.create(db, principal.workspace_id, body.name, document, body.message)
-    templates.record_template_event(db, template, "template.created", message=body.message)
+    template = templates.create_template(db, principal.workspace_id, body.name, document, body.message)
     location = f"{services.settings.public_url.rstrip('/')}/v1/templates/{template.id}"
     created = templates.template_json(template, document)
-    idem.stage(db, created, status=201, headers={"Location": location, "ETag": etag(1)})
+    idem.stage(db, created, status=201, headers={"Location": location, "ETag": versioning.etag(1)})
     db.commit()
     response.headers["Location"] = location
-    return TEMPLATES.respond(response, template, document)
+    return versioning.respond(TEMPLATES, response, template, document)
 
 
 @router.get("/v1/templates", summary="List templates, newest first", responses=ex.LIST_TEMPLATES_RESPONSES)
@@ -142,7 +122,8 @@ def list_templates(
     ] = None,
     principal: Principal = Depends(require("templates:read")),
 ) -> dict[str, Any]:
-    return TEMPLATES.list_current(
+    return versioning.list_current(
+        TEMPLATES,
         request,
         response,
         db,
@@ -168,8 +149,8 @@ def get_template(
     principal: Principal = Depends(require("templates:read")),
 ) -> Any:
     template, current = templates.current(db, principal.workspace_id, template_id)
-    return TEMPLATES.not_modified(request, template) or TEMPLATES.respond(
-        response, template, current.document
+    return versioning.not_modified(TEMPLATES, request, template) or versioning.respond(
+        TEMPLATES, response, template, current.document
     )
 
 
@@ -189,14 +170,16 @@ def replace_template(
     """`If-Match` must be the template's current ETag (from GET): 428 without it, 412 when
     someone changed it since; `If-Match: *` overwrites whatever is there. Renders already made
     keep the version they were made from."""
-    document = _document(body)
-
-    def make(template: Template, current: TemplateVersion) -> Change:
-        templates.check_template(document, db, principal.workspace_id)
-        return document, body.message, body.name
-
-    template, document = TEMPLATES.change(request, db, principal.workspace_id, template_id, make)
-    return TEMPLATES.respond(response, template, document)
+    template, document = templates.replace_template(
+        db,
+        principal.workspace_id,
+        template_id,
+        _document(body),
+        body.message,
+        body.name,
+        if_match=request.headers.get("if-match"),
+    )
+    return versioning.respond(TEMPLATES, response, template, document)
 
 
 @router.delete(
@@ -211,10 +194,13 @@ def delete_template(
     request: Request,
     principal: Principal = Depends(require("templates:write")),
 ) -> Response:
-    template, _ = templates.current(db, principal.workspace_id, template_id)
-    TEMPLATES.delete(request, db, template)
-    templates.deleted(db, template, audit_actor(principal, request))
-    db.commit()
+    templates.delete_template(
+        db,
+        principal.workspace_id,
+        template_id,
+        if_match=request.headers.get("if-match"),
+        actor=audit_actor(principal, request),
+    )
     return Response(status_code=204)
 
 
@@ -234,8 +220,15 @@ def list_versions(
     principal: Principal = Depends(require("templates:read")),
 ) -> dict[str, Any]:
     template, _ = templates.current(db, principal.workspace_id, template_id)
-    return TEMPLATES.list_versions(
-        request, response, db, template, key=services.secrets.cursor_key, limit=limit, cursor=cursor
+    return versioning.list_versions(
+        TEMPLATES,
+        request,
+        response,
+        db,
+        template,
+        key=services.secrets.cursor_key,
+        limit=limit,
+        cursor=cursor,
     )
 
 
@@ -271,21 +264,16 @@ def restore_version(
 ) -> dict[str, Any]:
     """The old version is checked again (an asset it names may be gone) and becomes a new
     version; the history is never rewritten."""
-
-    def check(document: dict[str, Any]) -> None:
-        templates.check_template(document, db, principal.workspace_id)
-
-    template, document = TEMPLATES.restore(
-        request,
+    template, document = templates.restore_version(
         db,
-        idem,
         principal.workspace_id,
         template_id,
         number,
         body.message if body is not None else None,
-        check,
+        if_match=request.headers.get("if-match"),
+        stager=idem,
     )
-    return TEMPLATES.respond(response, template, document)
+    return versioning.respond(TEMPLATES, response, template, document)
 
 
 @router.get(

@@ -8,8 +8,6 @@ workspace, and any other workspace does not exist for it (404).
 
 from __future__ import annotations
 
-import json
-from importlib import resources
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Query, Request, Response
@@ -20,7 +18,7 @@ from reelforge.representations import key_json, workspace_json
 from reelforge.services import workspaces
 from reelforge.services.credentials import OPERATOR
 
-from .. import examples as ex
+from .. import examples_workspaces as ex
 from ..audit import audit_actor
 from ..auth import Principal, authenticate, check_scope
 from ..deps import ServicesDep, SessionDep
@@ -60,55 +58,12 @@ async def admin_or_operator(principal: Principal = Depends(authenticate)) -> Pri
 
 
 admin_or_operator.required_scope = "admin"  # type: ignore[attr-defined]
+admin_or_operator.alternative_scope = OPERATOR  # type: ignore[attr-defined]
 
 
 def _own(principal: Principal) -> str | None:
     """The only workspace the caller may see, or None for the operator (all of them)."""
     return None if OPERATOR in principal.scopes else principal.workspace_id
-
-
-# ---------------------------------------------------------------- documented examples
-
-_EX: dict[str, Any] = json.loads(
-    resources.files("reelforge.api").joinpath("examples_workspaces.json").read_text(encoding="utf-8")
-)
-_NEEDS_OPERATOR = ("a credential without `operator` (a workspace admin)", _EX["error_scope_operator"])
-_NEEDS_ADMIN = ("a credential without `admin`", _EX["error_scope_admin"])
-_NOT_FOUND = ("another workspace (for an admin), or none with this id", _EX["error_not_found"])
-_INVALID_NAME = ("an empty name", _EX["error_validation"])
-
-CREATE_RESPONSES = ex.responses(
-    {
-        201: ex.success(
-            "The workspace and, unless `admin_key` is false, its first admin key: `admin_key.token` "
-            "is in this response only.",
-            {"a workspace for a customer": _EX["workspace_created"]},
-            headers={"Location": ("The new workspace's URL", _EX["location"])},
-        )
-    },
-    *ex.AUTH,
-    _NEEDS_OPERATOR,
-    _INVALID_NAME,
-)
-LIST_RESPONSES = ex.responses(
-    {200: ex.success("A page of every workspace, newest first.", {"two workspaces": _EX["workspace_list"]})},
-    *ex.AUTH,
-    _NEEDS_OPERATOR,
-    *ex.LIST,
-)
-GET_RESPONSES = ex.responses(
-    {200: ex.success("The workspace.", {"a workspace": _EX["workspace"]})},
-    *ex.AUTH,
-    _NEEDS_ADMIN,
-    _NOT_FOUND,
-)
-RENAME_RESPONSES = ex.responses(
-    {200: ex.success("The renamed workspace.", {"renamed": _EX["workspace_renamed"]})},
-    *ex.AUTH,
-    _NEEDS_ADMIN,
-    _NOT_FOUND,
-    _INVALID_NAME,
-)
 
 
 # ---------------------------------------------------------------- routes
@@ -118,10 +73,10 @@ RENAME_RESPONSES = ex.responses(
     "/v1/workspaces",
     status_code=201,
     summary="Create a workspace with its first admin key (operator only)",
-    responses=CREATE_RESPONSES,
+    responses=ex.CREATE_RESPONSES,
 )
 def create_workspace(
-    body: Annotated[WorkspaceCreate, Body(openapi_examples=ex.body({"a customer": _EX["workspace_create"]}))],
+    body: Annotated[WorkspaceCreate, Body(openapi_examples=ex.CREATE_BODY)],
     request: Request,
     response: Response,
     db: SessionDep,
@@ -149,7 +104,7 @@ def create_workspace(
 @router.get(
     "/v1/workspaces",
     summary="List every workspace, newest first (operator only)",
-    responses=LIST_RESPONSES,
+    responses=ex.LIST_RESPONSES,
 )
 def list_workspaces(
     request: Request,
@@ -175,7 +130,7 @@ def list_workspaces(
     return list_body(request, [workspace_json(w) for w in rows], nxt)
 
 
-@router.get("/v1/workspaces/{workspace_id}", summary="Get a workspace", responses=GET_RESPONSES)
+@router.get("/v1/workspaces/{workspace_id}", summary="Get a workspace", responses=ex.GET_RESPONSES)
 def get_workspace(
     workspace_id: str, db: SessionDep, principal: Principal = Depends(admin_or_operator)
 ) -> dict[str, Any]:
@@ -183,10 +138,10 @@ def get_workspace(
     return workspace_json(workspaces.get_workspace(db, workspace_id, of=_own(principal)))
 
 
-@router.patch("/v1/workspaces/{workspace_id}", summary="Rename a workspace", responses=RENAME_RESPONSES)
+@router.patch("/v1/workspaces/{workspace_id}", summary="Rename a workspace", responses=ex.RENAME_RESPONSES)
 def rename_workspace(
     workspace_id: str,
-    body: Annotated[WorkspaceRename, Body(openapi_examples=ex.body({"a new name": _EX["workspace_rename"]}))],
+    body: Annotated[WorkspaceRename, Body(openapi_examples=ex.RENAME_BODY)],
     request: Request,
     db: SessionDep,
     principal: Principal = Depends(admin_or_operator),

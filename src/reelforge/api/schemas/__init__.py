@@ -67,6 +67,7 @@ from .webhooks import (
     WebhookMessageOut,
     WebhookRecovery,
 )
+from .workspaces import ManagedWorkspace, ManagedWorkspaceCreated, ManagedWorkspaceList
 
 __all__ = [
     "AccessToken",
@@ -99,6 +100,9 @@ __all__ = [
     "Finding",
     "Health",
     "JSONObject",
+    "ManagedWorkspace",
+    "ManagedWorkspaceCreated",
+    "ManagedWorkspaceList",
     "MediaInfo",
     "OAuthClientCreated",
     "OAuthClientList",
