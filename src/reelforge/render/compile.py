@@ -44,7 +44,7 @@ from reelforge.edit.timeline import ClipTiming, ResolvedTimeline, resolve_timeli
 from reelforge.edit.timing import parse_time
 from reelforge.edit.values import parse_color, parse_volume
 from reelforge.ffmpeg.binary import base_args
-from reelforge.ffmpeg.probe import MediaInfo
+from reelforge.ffmpeg.probe import MAX_PIXELS, MediaInfo
 
 from . import audio as audio_mix
 from . import effects as fx
@@ -179,7 +179,8 @@ class RenderPlan:
         unless ``inline_graph``; a large graph would overflow the command line."""
         args = base_args()
         for path, options in self.inputs:
-            args += ["-protocol_whitelist", "file", *options, "-i", path]
+            # -max_pixels: no decoder allocates a frame bigger than any accepted picture.
+            args += ["-protocol_whitelist", "file", "-max_pixels", str(MAX_PIXELS), *options, "-i", path]
         args += (
             ["-filter_complex", self.graph] if inline_graph else ["-/filter_complex", str(self.graph_path)]
         )
