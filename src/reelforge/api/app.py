@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -59,6 +60,8 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         svc = app.state.services
+        # What processes killed earlier left in the temporary directory; never a live one's.
+        threading.Thread(target=svc.storage.sweep_temp, name="temp-sweep", daemon=True).start()
         if start_worker and svc.settings.workers > 0 and svc.worker is None:
             from reelforge.jobs.worker import RenderWorker
 
