@@ -411,8 +411,11 @@ def _describe(exc: BaseException) -> str:
 
 
 @functools.cache
-def _format_whitelist() -> str:
-    """Every input format PyAV has, less the blocked ones and devices (no-file formats)."""
+def _format_whitelist(image2: bool) -> str:
+    """Every input format PyAV has, less the blocked ones, devices (no-file formats) and the
+    picture demuxers of formats whose size is not read first. ``image2`` (which picks a
+    decoder from the file name) only for a file whose header :func:`_declared_size` read:
+    FFmpeg's own JPEGs are sometimes not recognised by content, only by name."""
     allowed: list[str] = []
     for name in sorted(av.formats_available):
         try:
@@ -422,6 +425,10 @@ def _format_whitelist() -> str:
         parts = set(name.split(","))
         if parts & _BLOCKED_DEMUXERS:
             continue
+        if name == "image2":
+            if image2:
+                allowed.append(name)
+            continue
         if _is_image_demuxer(name) and name not in _ALLOWED_IMAGE_DEMUXERS:
             continue
         if fmt.no_file:
@@ -430,11 +437,11 @@ def _format_whitelist() -> str:
     return ",".join(allowed)
 
 
-def _open_options() -> dict[str, str]:
+def _open_options(*, image2: bool = False) -> dict[str, str]:
     return {
         # Only plain files: no http/tcp/..., no concat:/subfile:/fd:, also for nested opens.
         "protocol_whitelist": "file",
-        "format_whitelist": _format_whitelist(),
+        "format_whitelist": _format_whitelist(image2),
         # image2: treat the name literally, never as a %d / glob sequence pattern.
         "pattern_type": "none",
     }
@@ -637,7 +644,7 @@ def _inspect(path: Path, st: os.stat_result, container: Any) -> MediaInfo:
     vstream = videos[0] if videos else None
     astream = audios[0] if audios else None
     image_family = _is_image_demuxer(format_name)
-    if image_family and format_name not in _ALLOWED_IMAGE_DEMUXERS:  # the whitelist keeps them out
+    if image_family and format_name not in _ALLOWED_IMAGE_DEMUXERS | {"image2"}:  # not whitelisted
         raise MediaProbeError(path, f"the {format_name!r} picture format is not accepted", code="not_media")
     stated = vstream.codec_context if vstream is not None else None
     if stated is not None and (stated.width > MAX_SIDE or stated.height > MAX_SIDE):
@@ -732,12 +739,12 @@ def probe(path: str | os.PathLike[str]) -> MediaInfo:
     head = _read_head(resolved)
     _reject_unsafe(resolved, head)
     _reject_vector(resolved, head)
-    _declared_size(resolved, head)
+    declared = _declared_size(resolved, head)
     try:
         container = av.open(
             str(resolved),
             mode="r",
-            container_options=_open_options(),
+            container_options=_open_options(image2=declared is not None),
             metadata_errors="replace",
         )
     except Exception as exc:
