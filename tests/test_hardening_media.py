@@ -190,6 +190,31 @@ def test_probe_names_why(tmp_path: Path) -> None:
     assert exc.value.code == "too_large" and "9000x9000" in exc.value.reason
 
 
+def _ffmpeg(*args: str) -> None:
+    subprocess.run([ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", *args], check=True, timeout=120)
+
+
+def test_videos_over_the_limit_are_refused_before_decoding(tmp_path: Path) -> None:
+    wide = tmp_path / "wide.mkv"
+    _ffmpeg("-f", "lavfi", "-i", "color=s=8200x16:r=5:d=0.4", "-c:v", "png", str(wide))
+    with pytest.raises(MediaProbeError) as exc:
+        probe(wide)
+    assert exc.value.code == "too_large" and "8200x16" in exc.value.reason
+
+    # An AVI whose headers say 16x16 around a 9000x9000 JPEG frame: the size is learnt only by
+    # decoding, and the decoder is not allowed a frame over the limit.
+    jpeg, avi = tmp_path / "big.jpg", tmp_path / "big.avi"
+    Image.new("L", (9000, 9000)).save(jpeg, quality=30)
+    _ffmpeg("-i", str(jpeg), "-c:v", "copy", str(avi))
+    data = bytearray(avi.read_bytes())
+    avih, strf = data.index(b"avih"), data.index(b"strf")
+    data[avih + 40 : avih + 48] = struct.pack("<II", 16, 16)
+    data[strf + 12 : strf + 20] = struct.pack("<ii", 16, 16)
+    avi.write_bytes(bytes(data))
+    with pytest.raises(MediaProbeError):
+        probe(avi)
+
+
 # ------------------------------------------------------------------------------ the CLI and engine
 
 

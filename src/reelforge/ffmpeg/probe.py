@@ -540,6 +540,8 @@ def _scan(
     else:
         with contextlib.suppress(Exception):
             ctx.thread_count = 1  # no decoder threads to spin up for one frame
+        with contextlib.suppress(Exception):
+            ctx.options = {**ctx.options, "max_pixels": str(MAX_PIXELS)}  # no frame above the limit
     try:
         for packet in container.demux(stream):
             if packet.size:
@@ -745,6 +747,8 @@ def probe(path: str | os.PathLike[str]) -> MediaInfo:
             str(resolved),
             mode="r",
             container_options=_open_options(image2=declared is not None),
+            # Bounds the frames FFmpeg decodes while probing streams, whatever a video declares.
+            options={"max_pixels": str(MAX_PIXELS)},
             metadata_errors="replace",
         )
     except Exception as exc:
