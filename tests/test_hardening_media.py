@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import socket
 import struct
 import subprocess
 import sys
@@ -15,6 +17,7 @@ from io import BytesIO
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from PIL import Image
 
@@ -329,3 +332,60 @@ def test_leftovers_of_killed_processes_are_swept_at_start_and_live_ones_kept(tmp
     # Once it has ended, its directory is a leftover like any other.
     assert LocalStorage(root).sweep_temp() >= 1
     assert not live_dir.exists()
+
+
+def _serve(tmp_path: Path) -> tuple[subprocess.Popen[str], str]:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    env = {
+        **os.environ,
+        "REELFORGE_DATA_DIR": str(tmp_path / "data"),
+        "REELFORGE_PUBLIC_URL": f"http://127.0.0.1:{port}",
+        "REELFORGE_WORKERS": "0",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "reelforge", "serve", "--port", str(port)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while True:
+        assert proc.poll() is None, "the server stopped"
+        assert time.monotonic() < deadline, "the server did not start"
+        try:
+            if httpx.get(f"{base}/readyz", timeout=5).status_code == 200:  # also makes its temp dir
+                return proc, base
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+
+
+def test_a_server_killed_mid_preview_leaves_nothing_after_the_next_start(tmp_path: Path) -> None:
+    root = tmp_path / "data" / "storage"
+    first, _ = _serve(tmp_path)
+    try:
+        (own,) = [p for p in (root / ".tmp").iterdir() if p.is_dir() and p.name.startswith(f"p{first.pid}-")]
+        (own / "pv_01half.png").write_bytes(b"\x89PNG half a preview")
+        (own / "upload-x").write_bytes(b"half an upload")
+    finally:
+        first.kill()  # SIGKILL: no clean-up of any kind
+        first.wait(timeout=60)
+    live, live_dir = _owner(root, "live")
+    second = None
+    try:
+        second, base = _serve(tmp_path)  # answers only once its start-up sweep is done
+        assert httpx.get(f"{base}/healthz").status_code == 200
+        assert not own.exists() and not (root / ".tmp" / f"{own.name}.lock").exists()
+        assert (live_dir / "upload-abc123").read_bytes() == b"half an upload"
+    finally:
+        if second is not None:
+            second.send_signal(signal.SIGINT)
+            second.wait(timeout=60)
+        assert live.stdin is not None
+        live.stdin.close()
+        live.wait(timeout=60)

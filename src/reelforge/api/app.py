@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -60,8 +59,9 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         svc = app.state.services
-        # What processes killed earlier left in the temporary directory; never a live one's.
-        threading.Thread(target=svc.storage.sweep_temp, name="temp-sweep", daemon=True).start()
+        # What processes killed earlier left in the temporary directory (never a live one's),
+        # before anything is served: a quick pass, it removes only crash leftovers.
+        svc.storage.sweep_temp()
         if start_worker and svc.settings.workers > 0 and svc.worker is None:
             from reelforge.jobs.worker import RenderWorker
 
