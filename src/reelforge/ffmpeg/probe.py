@@ -326,9 +326,10 @@ def _declared_size(path: Path, head: bytes) -> tuple[int, int] | None:
     """The size a still-picture file states in its header, read before anything decodes it;
     None for files that are not one of the accepted picture formats (videos, audio...).
 
-    Pillow parses only the header here (``Image.open`` is lazy). A file with a picture
-    signature whose header Pillow cannot read is refused: FFmpeg would learn its size only
-    by decoding it.
+    Pillow parses only the header here (``Image.open`` is lazy). A file with a strong picture
+    signature (PNG, GIF, WebP, TIFF) whose header Pillow cannot read is refused: FFmpeg would
+    learn its size only by decoding it. For the short JPEG and BMP signatures FFmpeg decides,
+    its decoder bounded to :data:`MAX_PIXELS`.
     """
     sig = _signature(head)
     picture = sig in ("PNG", "JPEG", "GIF", "WebP") or head.startswith((b"BM", b"II*\x00", b"MM\x00*"))
@@ -346,7 +347,7 @@ def _declared_size(path: Path, head: bytes) -> tuple[int, int] | None:
         ) from None
     except UnidentifiedImageError:
         if head.startswith(b"BM") or sig == "JPEG":
-            return None  # weak signatures ("BM", an MPEG audio sync): FFmpeg decides, bounded below
+            return None  # short signatures that other files may start with: see the docstring
         raise MediaProbeError(
             path, f"corrupt picture: looks like {sig or 'TIFF'} but its header cannot be read", code="corrupt"
         ) from None
