@@ -106,19 +106,25 @@ class LocalStorage:
     def _own_temp_dir(self) -> Path:
         base = self.root / ".tmp"
         base.mkdir(exist_ok=True)
-        owner = f"p{os.getpid()}-{secrets.token_hex(8)}"
-        # The lock file first, then the directory: a directory without its lock file is an orphan.
-        fd = os.open(base / f"{owner}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            os.close(fd)
-            raise
-        # Held until this storage object goes away or the process ends, whichever is first.
-        weakref.finalize(self, os.close, fd)
-        path = base / owner
-        path.mkdir()
-        return path
+        for _ in range(10):
+            owner = f"p{os.getpid()}-{secrets.token_hex(8)}"
+            lock = base / f"{owner}.lock"
+            # The lock file first, then the directory: a directory without its lock file is an orphan.
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                # A sweeper may have taken the fresh file before us, and removed it since.
+                if os.stat(lock).st_ino != os.fstat(fd).st_ino:
+                    raise FileNotFoundError(lock)
+            except OSError:
+                os.close(fd)
+                continue
+            # Held until this storage object goes away or the process ends, whichever is first.
+            weakref.finalize(self, os.close, fd)
+            path = base / owner
+            path.mkdir()
+            return path
+        raise OSError(f"cannot make a temporary directory in {base}")
 
     def sweep_temp(self, *, legacy_age: float = LEGACY_TEMP_AGE) -> int:
         """Remove what dead processes left in ``.tmp`` (see the module docstring); return how
