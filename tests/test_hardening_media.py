@@ -180,6 +180,24 @@ def test_ffmpeg_inputs_bound_the_decoded_frame(tmp_path: Path) -> None:
     assert f"max pixel count {MAX_PIXELS}" in proc.stderr.decode("utf-8", "replace")
 
 
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("a.ppm", b"P6\n16000 16000\n255\n" + b"\x81\x00" * 100),
+        ("a.qoi", b"qoif" + struct.pack(">II", 16000, 16000) + b"\x04\x00" + bytes(100)),
+        ("a.psd", b"8BPS\x00\x01" + bytes(6) + struct.pack(">HIIHH", 3, 16000, 16000, 8, 3) + bytes(100)),
+        ("a.svgz", zlib.compress(SVG_BOMB)),
+    ],
+)
+def test_other_picture_formats_are_not_opened(tmp_path: Path, name: str, content: bytes) -> None:
+    """FFmpeg learns these formats' size only by decoding them: they are refused unopened."""
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(MediaProbeError) as exc:
+        probe(path)
+    assert "PNG, JPEG, GIF, WebP, BMP or TIFF" in exc.value.reason
+
+
 def test_probe_names_why(tmp_path: Path) -> None:
     svg = tmp_path / "x.svg"
     svg.write_bytes(SVG_BOMB)

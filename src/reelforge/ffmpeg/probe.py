@@ -453,7 +453,8 @@ def _open_error(path: Path, head: bytes, exc: BaseException) -> MediaProbeError:
     if isinstance(exc, av.error.ArgumentError):
         return MediaProbeError(
             path,
-            "container format is not allowed for probing (playlists, network and device formats are refused)",
+            "the format is not allowed for probing: pictures must be PNG, JPEG, GIF, WebP, BMP or TIFF, "
+            "and playlists, network and device formats are refused",
             code="unsafe",
         )
     if isinstance(exc, av.error.PermissionError):
