@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from reelforge.ffmpeg.binary import FFMPEG_ENV, base_args, ffmpeg_exe, input_args
+from reelforge.ffmpeg.binary import FFMPEG_ENV, MAX_PIXELS, base_args, ffmpeg_exe, input_args
 from reelforge.ffmpeg.runner import (
     CancelToken,
     FFmpegError,
@@ -112,7 +112,7 @@ def test_relative_cwd_and_colon_in_file_name(clip: Path, tmp_path: Path) -> None
     assert result.returncode == 0
     assert input_args(Path("a:b.mp4"))[-1] == "./a:b.mp4"
     assert input_args("/x/a:b.mp4", options=["-ss", "1"]) == [
-        "-protocol_whitelist", "file", "-ss", "1", "-i", "/x/a:b.mp4",
+        "-protocol_whitelist", "file", "-max_pixels", str(MAX_PIXELS), "-ss", "1", "-i", "/x/a:b.mp4",
     ]  # fmt: skip
 
 

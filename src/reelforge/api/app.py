@@ -45,6 +45,9 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         svc = app.state.services
+        # What processes killed earlier left in the temporary directory (never a live one's),
+        # before anything is served: a quick pass, it removes only crash leftovers.
+        svc.storage.sweep_temp()
         if start_worker and svc.settings.workers > 0 and svc.worker is None:
             from reelforge.jobs.worker import RenderWorker
 

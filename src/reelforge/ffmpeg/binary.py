@@ -16,6 +16,12 @@ FFMPEG_ENV = "REELFORGE_FFMPEG"
 #: Note that stdin (``-i -``) is the ``fd`` protocol in FFmpeg 9, not ``pipe``.
 INPUT_PROTOCOLS = "file"
 
+#: The largest picture side accepted from any source, and the pixels of such a square. Every
+#: input is opened with ``-max_pixels MAX_PIXELS``, so no decoder allocates a bigger frame,
+#: whatever a file declares (a backstop: sources are checked before they get here).
+MAX_SIDE = 8192
+MAX_PIXELS = MAX_SIDE * MAX_SIDE
+
 
 @functools.cache
 def _bundled_exe() -> str:
@@ -59,7 +65,8 @@ def input_args(path: str | os.PathLike[str], *, options: Sequence[str] = ()) -> 
     :class:`~os.PathLike` is a local file by construction: a relative one whose name
     contains ``:`` gets a ``./`` prefix so FFmpeg does not parse ``clip:1.mp4`` as a
     protocol. A ``str`` is passed verbatim, so a URL such as ``http://...`` or
-    ``concat:a|b`` reaches FFmpeg and is refused by the whitelist.
+    ``concat:a|b`` reaches FFmpeg and is refused by the whitelist. ``-max_pixels`` bounds
+    the frames its decoder may allocate (:data:`MAX_PIXELS`).
     """
     if isinstance(path, str):
         arg = path
@@ -67,4 +74,4 @@ def input_args(path: str | os.PathLike[str], *, options: Sequence[str] = ()) -> 
         arg = os.fspath(path)
         if ":" in arg and not os.path.isabs(arg):
             arg = "./" + arg
-    return ["-protocol_whitelist", INPUT_PROTOCOLS, *options, "-i", arg]
+    return ["-protocol_whitelist", INPUT_PROTOCOLS, "-max_pixels", str(MAX_PIXELS), *options, "-i", arg]

@@ -21,6 +21,13 @@ Conventions:
 * ``duration`` is an exact :class:`~fractions.Fraction` of seconds, from the container
   (PyAV's microsecond ``container.duration``) or else the longest stream, or else (an
   animated PNG/WebP states none) the end of its last frame; ``None`` for a still image.
+* Pictures are bounded before anything decodes them: a still image must be PNG (APNG),
+  JPEG, GIF, WebP, BMP or TIFF, whose headers state the size, and that size (read with
+  Pillow, which parses headers only) must be within :data:`MAX_SIDE` on each side, else the
+  file is refused unopened. FFmpeg's probing of the other picture formats (``*_pipe``,
+  ``image2``) would decode the whole picture to learn its size, and a vector format (SVG)
+  is drawn at whatever size it declares, so they are not opened at all. Videos whose
+  streams state a larger size are refused before the first frame is decoded.
 * ``kind`` is ``"image"`` for a single still picture (PNG, JPEG, WebP, BMP, a one-frame
   GIF...), ``"video"`` for anything with moving pictures (an animated GIF too) and
   ``"audio"`` when there is no picture at all. Cover art in an MP3/M4A (an attached
@@ -41,8 +48,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 import av
+from PIL import Image, UnidentifiedImageError
+
+from .binary import MAX_PIXELS, MAX_SIDE
 
 __all__ = [
+    "MAX_PIXELS",
+    "MAX_SIDE",
     "MediaInfo",
     "MediaKind",
     "MediaProbeError",
@@ -90,6 +102,15 @@ _BLOCKED_SUFFIXES = frozenset(
 )
 #: Demuxers of single pictures (a ``*_pipe`` demuxer is one as well).
 _IMAGE_DEMUXERS = frozenset({"image2", "gif", "apng", "webp", "ico", "jpegxl_anim", "jxl_anim"})
+#: The picture demuxers allowed to open a file: those of the formats whose size
+#: :func:`_declared_size` reads from the header first. Every other picture demuxer (SVG, EXR,
+#: JPEG XL, PSD, DPX, ``image2`` guessing a codec from the file name...) is left out of the
+#: format whitelist, since FFmpeg decodes a whole picture just to learn its size.
+_ALLOWED_IMAGE_DEMUXERS = frozenset(
+    {"png_pipe", "apng", "jpeg_pipe", "gif", "gif_pipe", "webp_pipe", "webp", "bmp_pipe", "tiff_pipe"}
+)
+#: Pillow's names for those formats (its PNG plugin reads APNG, its JPEG one MPO).
+_PILLOW_FORMATS = ("PNG", "JPEG", "GIF", "WEBP", "BMP", "TIFF")
 #: PyAV's time base for container timestamps (microseconds).
 _AV_TIME_BASE = 1_000_000
 
@@ -109,8 +130,9 @@ class MediaProbeError(Exception):
 
     ``code`` is a stable machine-readable category: ``not_found``, ``not_local``,
     ``is_directory``, ``not_regular``, ``permission_denied``, ``unreadable``, ``empty``,
-    ``unsafe`` (playlist, manifest or network format), ``not_media``, ``corrupt`` or
-    ``no_streams``.
+    ``unsafe`` (playlist, manifest or network format), ``not_media``, ``vector`` (SVG and
+    other drawings, never rasterised), ``too_large`` (a picture over :data:`MAX_SIDE`),
+    ``corrupt`` or ``no_streams``.
     """
 
     def __init__(self, path: str | os.PathLike[str], reason: str, code: str = "error") -> None:
@@ -271,6 +293,71 @@ def _reject_unsafe(path: Path, head: bytes) -> None:
             )
 
 
+def _is_image_demuxer(name: str) -> bool:
+    return name in _IMAGE_DEMUXERS or name.endswith("_pipe")
+
+
+_SVG_START = re.compile(rb"^(<\?xml|<!--|<!doctype\s+svg|<svg)", re.IGNORECASE)
+
+
+def _reject_vector(path: Path, head: bytes) -> None:
+    """Refuse SVG by content (whatever its name and encoding): a drawing has no pixel size of
+    its own, FFmpeg's rasteriser draws it at the size it declares, and that is the attacker's
+    choice (16000x16000 in 200 bytes is a gigabyte of pixels). It is never opened."""
+    text = _text_start(head)
+    if _SVG_START.match(text) and re.search(rb"<svg[\s>]", text, re.IGNORECASE):
+        raise MediaProbeError(
+            path,
+            "SVG and other vector drawings are not accepted (they have no fixed pixel size); "
+            f"export the drawing as a PNG of at most {MAX_SIDE}x{MAX_SIDE} pixels",
+            code="vector",
+        )
+
+
+def _too_large(path: Path, width: int, height: int, what: str = "picture") -> MediaProbeError:
+    return MediaProbeError(
+        path,
+        f"the {what} is {width}x{height} pixels; at most {MAX_SIDE}x{MAX_SIDE} is accepted",
+        code="too_large",
+    )
+
+
+def _declared_size(path: Path, head: bytes) -> tuple[int, int] | None:
+    """The size a still-picture file states in its header, read before anything decodes it;
+    None for files that are not one of the accepted picture formats (videos, audio...).
+
+    Pillow parses only the header here (``Image.open`` is lazy). A file with a strong picture
+    signature (PNG, GIF, WebP, TIFF) whose header Pillow cannot read is refused: FFmpeg would
+    learn its size only by decoding it. For the short JPEG and BMP signatures FFmpeg decides,
+    its decoder bounded to :data:`MAX_PIXELS`.
+    """
+    sig = _signature(head)
+    picture = sig in ("PNG", "JPEG", "GIF", "WebP") or head.startswith((b"BM", b"II*\x00", b"MM\x00*"))
+    if not picture:
+        return None
+    try:
+        with Image.open(path, formats=_PILLOW_FORMATS) as im:
+            width, height = im.size
+    except Image.DecompressionBombError:
+        # Pillow's own refusal (over twice its MAX_IMAGE_PIXELS): far over our limit too.
+        raise MediaProbeError(
+            path,
+            f"the picture declares more than {MAX_PIXELS} pixels; at most {MAX_SIDE}x{MAX_SIDE} is accepted",
+            code="too_large",
+        ) from None
+    except UnidentifiedImageError:
+        if head.startswith(b"BM") or sig == "JPEG":
+            return None  # short signatures that other files may start with: see the docstring
+        raise MediaProbeError(
+            path, f"corrupt picture: looks like {sig or 'TIFF'} but its header cannot be read", code="corrupt"
+        ) from None
+    except (OSError, ValueError, SyntaxError) as exc:
+        raise MediaProbeError(path, f"corrupt picture: {_describe(exc)}", code="corrupt") from None
+    if width > MAX_SIDE or height > MAX_SIDE or width <= 0 or height <= 0:
+        raise _too_large(path, width, height)
+    return width, height
+
+
 def _looks_like_text(head: bytes) -> bool:
     if b"\x00" in head:
         return False
@@ -325,8 +412,11 @@ def _describe(exc: BaseException) -> str:
 
 
 @functools.cache
-def _format_whitelist() -> str:
-    """Every input format PyAV has, less the blocked ones and devices (no-file formats)."""
+def _format_whitelist(image2: bool) -> str:
+    """Every input format PyAV has, less the blocked ones, devices (no-file formats) and the
+    picture demuxers of formats whose size is not read first. ``image2`` (which picks a
+    decoder from the file name) only for a file whose header :func:`_declared_size` read:
+    FFmpeg's own JPEGs are sometimes not recognised by content, only by name."""
     allowed: list[str] = []
     for name in sorted(av.formats_available):
         try:
@@ -336,17 +426,23 @@ def _format_whitelist() -> str:
         parts = set(name.split(","))
         if parts & _BLOCKED_DEMUXERS:
             continue
-        if fmt.no_file and name != "image2":
+        if name == "image2":
+            if image2:
+                allowed.append(name)
+            continue
+        if _is_image_demuxer(name) and name not in _ALLOWED_IMAGE_DEMUXERS:
+            continue
+        if fmt.no_file:
             continue
         allowed.append(name)
     return ",".join(allowed)
 
 
-def _open_options() -> dict[str, str]:
+def _open_options(*, image2: bool = False) -> dict[str, str]:
     return {
         # Only plain files: no http/tcp/..., no concat:/subfile:/fd:, also for nested opens.
         "protocol_whitelist": "file",
-        "format_whitelist": _format_whitelist(),
+        "format_whitelist": _format_whitelist(image2),
         # image2: treat the name literally, never as a %d / glob sequence pattern.
         "pattern_type": "none",
     }
@@ -357,7 +453,8 @@ def _open_error(path: Path, head: bytes, exc: BaseException) -> MediaProbeError:
     if isinstance(exc, av.error.ArgumentError):
         return MediaProbeError(
             path,
-            "container format is not allowed for probing (playlists, network and device formats are refused)",
+            "the format is not allowed for probing: pictures must be PNG, JPEG, GIF, WebP, BMP or TIFF, "
+            "and playlists, network and device formats are refused",
             code="unsafe",
         )
     if isinstance(exc, av.error.PermissionError):
@@ -445,6 +542,8 @@ def _scan(
     else:
         with contextlib.suppress(Exception):
             ctx.thread_count = 1  # no decoder threads to spin up for one frame
+        with contextlib.suppress(Exception):
+            ctx.options = {**ctx.options, "max_pixels": str(MAX_PIXELS)}  # no frame above the limit
     try:
         for packet in container.demux(stream):
             if packet.size:
@@ -548,7 +647,13 @@ def _inspect(path: Path, st: os.stat_result, container: Any) -> MediaInfo:
 
     vstream = videos[0] if videos else None
     astream = audios[0] if audios else None
-    image_family = format_name in _IMAGE_DEMUXERS or format_name.endswith("_pipe")
+    image_family = _is_image_demuxer(format_name)
+    if image_family and format_name not in _ALLOWED_IMAGE_DEMUXERS | {"image2"}:  # not whitelisted
+        raise MediaProbeError(path, f"the {format_name!r} picture format is not accepted", code="not_media")
+    stated = vstream.codec_context if vstream is not None else None
+    if stated is not None and (stated.width > MAX_SIDE or stated.height > MAX_SIDE):
+        # Refused on what the stream states, before the first frame is decoded.
+        raise _too_large(path, stated.width, stated.height, "video" if not image_family else "picture")
 
     # One pass over the primary stream: a decodable first frame (sanity + rotation + size),
     # and for picture formats whether there is more than one frame.
@@ -637,11 +742,15 @@ def probe(path: str | os.PathLike[str]) -> MediaInfo:
     resolved, st = _check_file(path)
     head = _read_head(resolved)
     _reject_unsafe(resolved, head)
+    _reject_vector(resolved, head)
+    declared = _declared_size(resolved, head)
     try:
         container = av.open(
             str(resolved),
             mode="r",
-            container_options=_open_options(),
+            container_options=_open_options(image2=declared is not None),
+            # Bounds the frames FFmpeg decodes while probing streams, whatever a video declares.
+            options={"max_pixels": str(MAX_PIXELS)},
             metadata_errors="replace",
         )
     except Exception as exc:

@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 
 from reelforge.db.models import Asset, AssetTag, new_id
 from reelforge.edit.timing import parse_time
-from reelforge.ffmpeg.probe import MediaInfo, MediaProbeError, probe
+from reelforge.ffmpeg.probe import MAX_SIDE, MediaInfo, MediaProbeError, probe
 from reelforge.render.captions import CaptionFileError, load_cues
 from reelforge.render.effects import LutFileError, parse_cube_file
 from reelforge.representations import record_asset_event
@@ -57,7 +57,8 @@ __all__ = [
 log = logging.getLogger("reelforge.ingest")
 
 KINDS = ("video", "image", "audio", "subtitles", "font", "lut")
-MAX_DIMENSION = 8192
+MAX_DIMENSION = MAX_SIDE
+"""The largest picture side accepted (probing already refuses bigger pictures unopened)."""
 MAX_FPS = 240
 MAX_LUT_BYTES = 64 * 2**20
 """A 129³ LUT is about 55 MB of text; a bigger 'LUT' is a mistake and would be read into memory."""
@@ -361,6 +362,14 @@ def check_limits(sniffed: Sniffed, settings: Settings) -> None:
             f"the media lasts {duration:.0f} s; the limit is {settings.max_media_duration:.0f} s",
         )
     width, height = media.get("width") or 0, media.get("height") or 0
+    if sniffed.kind in ("video", "image") and (width <= 0 or height <= 0):
+        # A picture whose size is unknown cannot be bounded: it would be drawn at whatever
+        # size its decoder picks (an SVG's declared 16000x16000, say).
+        raise IngestError(
+            "media-unsupported",
+            "the picture's width and height cannot be read; use PNG, JPEG, WebP, GIF, BMP or TIFF "
+            "(or a video) of a known size",
+        )
     if width > MAX_DIMENSION or height > MAX_DIMENSION:
         raise IngestError(
             "media-unsupported",

@@ -17,7 +17,7 @@ from typing import Any, Literal
 from reelforge.edit.models import Edit, Output
 from reelforge.edit.timeline import ResolvedTimeline
 from reelforge.ffmpeg.binary import base_args
-from reelforge.ffmpeg.probe import MediaInfo
+from reelforge.ffmpeg.probe import MAX_PIXELS, MediaInfo
 
 __all__ = ["Artifact", "ArtifactKind", "LoudnessPass", "MixTail", "PlannedOutput", "RenderPlan", "Source"]
 
@@ -143,7 +143,8 @@ class RenderPlan:
         unless ``inline_graph``; a large graph would overflow the command line."""
         args = base_args()
         for path, options in self.inputs:
-            args += ["-protocol_whitelist", "file", *options, "-i", path]
+            # -max_pixels: no decoder allocates a frame bigger than any accepted picture.
+            args += ["-protocol_whitelist", "file", "-max_pixels", str(MAX_PIXELS), *options, "-i", path]
         args += (
             ["-filter_complex", self.graph] if inline_graph else ["-/filter_complex", str(self.graph_path)]
         )
