@@ -26,8 +26,11 @@ lint: $(STAMP)
 	$(VENV)/bin/mypy
 
 # The service on its embedded defaults: SQLite and files under ./data, an in-process worker.
+# `make run PORT=8001 HOST=0.0.0.0` listens elsewhere (PORT=0: any free port).
+HOST ?= 127.0.0.1
+PORT ?= 8000
 run: $(STAMP)
-	$(VENV)/bin/reelforge serve
+	$(VENV)/bin/reelforge serve --host $(HOST) --port $(PORT)
 
 demo: $(STAMP)
 	$(PY) examples/make_media.py
