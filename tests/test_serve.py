@@ -136,3 +136,38 @@ def test_json_logs_carry_the_request_id(tmp_path: Path) -> None:
         assert record["level"] == "info" and record["timestamp"].endswith("Z")
         assert "authorization" not in line.lower()
         server.stop()
+
+
+@pytest.mark.parametrize(
+    ("setting", "url", "module", "extra"),
+    [
+        (
+            "REELFORGE_DATABASE_URL",
+            "postgresql+psycopg://postgres@127.0.0.1:5432/test",
+            "psycopg",
+            "postgres",
+        ),
+        ("REELFORGE_REDIS_URL", "redis://127.0.0.1:6379/0", "redis", "redis"),
+    ],
+)
+def test_a_driver_not_installed_is_one_line(
+    tmp_path: Path, setting: str, url: str, module: str, extra: str
+) -> None:
+    """PostgreSQL and Redis drivers are extras: configured without them, serve says which to
+    install, in one line, before anything is made."""
+    # As on an install without the extra: importing the driver fails.
+    absent = f"import sys; sys.modules[{module!r}] = None; from reelforge.cli import main; main()"
+    done = subprocess.run(
+        [sys.executable, "-c", absent, "serve", "--port", "0"],
+        cwd=tmp_path,
+        env=_env(tmp_path, **{setting: url}),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2, done
+    assert done.stderr.splitlines() == [
+        f"error: {setting}{' (PostgreSQL)' if extra == 'postgres' else ''} needs the {module} driver, "
+        f"which is not installed: pip install 'reelforge[{extra}]'"
+    ]
+    assert "rf_live_" not in done.stdout and not (tmp_path / "data").exists()

@@ -376,10 +376,12 @@ def serve(
     """Run the REST service (settings from REELFORGE_* variables and .env)."""
     from reelforge import serve as serving
     from reelforge.api.app import bootstrap, create_app, open_services
+    from reelforge.extras import check_settings
     from reelforge.logs import configure_logging
     from reelforge.settings import Settings
 
     settings = Settings()
+    check_settings(settings.database_url, settings.redis_url)
     configure_logging(settings.log_format)
     # Bound first: a busy port is reported before a database or a first key is made.
     try:
@@ -544,4 +546,10 @@ def version() -> None:
 
 
 def main() -> None:
-    app()
+    from reelforge.extras import MissingExtra
+
+    try:
+        app()
+    except MissingExtra as exc:
+        err.print(str(exc), markup=False, highlight=False, soft_wrap=True)
+        sys.exit(EXIT_INVALID)
