@@ -156,7 +156,7 @@ class Receiver:
         with self.lock:
             return [r for r in self.requests if r.path == path]
 
-    def wait(self, path: str, count: int, timeout: float = 15.0) -> list[Received]:
+    def wait(self, path: str, count: int, timeout: float = 60.0) -> list[Received]:
         deadline = time.monotonic() + timeout
         while len(self.at(path)) < count:
             assert time.monotonic() < deadline, f"{len(self.at(path))} of {count} requests at {path}"
@@ -220,7 +220,7 @@ def verify(secret: str, request: Received) -> Any:
     return Webhook(secret).verify(request.body, request.headers)
 
 
-def wait_for(check: Callable[[], Any], timeout: float = 15.0) -> Any:
+def wait_for(check: Callable[[], Any], timeout: float = 60.0) -> Any:
     deadline = time.monotonic() + timeout
     while True:
         value = check()
@@ -661,7 +661,7 @@ def test_a_restart_mid_retry_delivers_exactly_once(kind: str, tmp_path: Path, re
         assert [tuple(w) for w in waiting] == [("pending", None)]
         with app_on(url, data, webhooks_retry_schedule=[1.5]) as second:
             second.token = token
-            receiver.wait("/restart", 2, timeout=10)
+            receiver.wait("/restart", 2)
             settled(second, endpoint["id"], "succeeded")
             time.sleep(0.5)
     got = receiver.at("/restart")
@@ -812,7 +812,7 @@ def test_an_event_committed_late_is_not_skipped(tmp_path: Path, receiver: Receiv
             doomed.rollback()
         finally:
             doomed.close()
-        third = receiver.wait("/late", 3, timeout=10)[2]
+        third = receiver.wait("/late", 3)[2]
         assert verify(endpoint["secret"], third)["data"]["id"] == "rnd_04after"
 
 
