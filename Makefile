@@ -3,16 +3,28 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
+# Every dependency of `.[dev]`, pinned with hashes, for all platforms (see `make lock`).
+LOCK := requirements/dev.lock
 
-.PHONY: install test test-fast lint typecheck run demo bench schema clean
+.PHONY: install lock test test-fast lint typecheck run demo bench schema clean
 
-$(STAMP): pyproject.toml
+# The pinned set first, then this project itself without resolving again; `pip check` fails
+# when pyproject.toml asks for something the lock lacks (run `make lock`).
+$(STAMP): pyproject.toml $(LOCK)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet --require-hashes -r $(LOCK)
+	$(PY) -m pip install --quiet --no-deps -e .
+	$(PY) -m pip check
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# Re-resolve the lock after a dependency change in pyproject.toml; versions already pinned are
+# kept where they still fit (`make lock UPGRADE=1` takes the newest of everything).
+lock: $(STAMP)
+	$(VENV)/bin/uv pip compile pyproject.toml --extra dev --universal --python-version 3.11 \
+		--generate-hashes --quiet $(if $(UPGRADE),--upgrade) -o $(LOCK)
 
 test: $(STAMP)
 	$(PY) -m pytest -n 2 -q

@@ -55,4 +55,5 @@ def alembic_config(url: str) -> Config:
 
 def migrate(url: str) -> None:
     """Bring the schema to the newest revision (the service does this at start)."""
+    require_database_driver(url)
     command.upgrade(alembic_config(url), "head")
