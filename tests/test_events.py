@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import sys
 import tempfile
 import threading
@@ -72,21 +71,14 @@ def upload(svc: Service, path: Path, name: str = "clip.mp4", **fields: str) -> d
 # ------------------------------------------------------------------ live HTTP
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextmanager
 def live(svc: Service) -> Iterator[str]:
     """The service's app (lifespan and worker already running) on a real socket."""
-    port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(
             svc.client.app,
             host="127.0.0.1",
-            port=port,
+            port=0,  # the system's choice: no other process can take it in between
             lifespan="off",
             log_level="warning",
             timeout_graceful_shutdown=5,
@@ -98,11 +90,12 @@ def live(svc: Service) -> Iterator[str]:
     while not server.started:
         assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
         time.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
-        thread.join(15)
+        thread.join(30)
         assert not thread.is_alive(), "uvicorn did not stop"
 
 
