@@ -63,7 +63,7 @@ def test_a_busy_port_is_one_line_and_no_key(tmp_path: Path) -> None:
         done = subprocess.run(
             [sys.executable, "-m", "reelforge", "serve", "--port", str(port)],
             cwd=tmp_path,
-            env=_env(tmp_path),
+            env=_env(tmp_path, COLUMNS="40"),  # one line even on a narrow terminal
             capture_output=True,
             text=True,
             timeout=120,
@@ -160,7 +160,7 @@ def test_a_driver_not_installed_is_one_line(
     done = subprocess.run(
         [sys.executable, "-c", absent, "serve", "--port", "0"],
         cwd=tmp_path,
-        env=_env(tmp_path, **{setting: url}),
+        env=_env(tmp_path, COLUMNS="40", **{setting: url}),
         capture_output=True,
         text=True,
         timeout=120,

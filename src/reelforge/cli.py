@@ -387,7 +387,7 @@ def serve(
     try:
         sock = serving.listen(host, port)
     except serving.CannotListen as exc:
-        err.print(str(exc), markup=False, highlight=False)
+        err.print(str(exc), markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(EXIT_FAILED) from None
     url = serving.url_of(sock)
     if "public_url" not in settings.model_fields_set:
