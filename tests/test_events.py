@@ -407,7 +407,9 @@ def test_another_workspace_sees_no_events(service: Service) -> None:
 def test_progress_stream_follows_a_render_to_success(rendering: Service) -> None:
     svc = rendering
     with live(svc) as base, httpx.Client(base_url=base, timeout=60) as client:
-        render = client.post("/v1/renders", json={"edit": _long(20, 640, 360)}, headers=svc.headers()).json()
+        # Long enough (several seconds even on idle cores) that the stream, which reads the render
+        # up to a second apart, sees its progress move at least once, however busy the machine.
+        render = client.post("/v1/renders", json={"edit": _long(60, 640, 360)}, headers=svc.headers()).json()
         with sse_get(client, f"/v1/renders/{render['id']}/progress", svc.token) as response:
             assert response.status_code == 200
             assert response.headers["content-type"].startswith("text/event-stream")

@@ -641,7 +641,9 @@ def test_a_restart_mid_retry_delivers_exactly_once(kind: str, tmp_path: Path, re
     receiver.script("/restart", Answer(500), Answer(200))
     data = tmp_path / "data"
     with database(kind, tmp_path) as url:
-        with app_on(url, data, webhooks_retry_schedule=[1.5]) as first:
+        # The retry is due 8 s after the failure: the first process is gone by then even on a
+        # loaded machine (it must not send the retry itself), and the second sends it.
+        with app_on(url, data, webhooks_retry_schedule=[8.0]) as first:
             endpoint = create_endpoint(first, receiver.url("/restart"))
             secret = endpoint["secret"]
             emit(first, "render.succeeded")
