@@ -3,19 +3,35 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
+# Every dependency of `.[dev]`, pinned with hashes, for all platforms (see `make lock`).
+LOCK := requirements/dev.lock
 
-.PHONY: install test test-fast lint typecheck run demo bench schema clean
+.PHONY: install lock test test-fast lint typecheck run demo bench schema clean
 
-$(STAMP): pyproject.toml
+# The pinned set first, then this project itself without resolving again; `pip check` fails
+# when pyproject.toml asks for something the lock lacks (run `make lock`).
+$(STAMP): pyproject.toml $(LOCK)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet --require-hashes -r $(LOCK)
+	$(PY) -m pip install --quiet --no-deps -e .
+	$(PY) -m pip check
 	touch $(STAMP)
 
 install: $(STAMP)
 
 # tests/test_docs_offline.py loads /docs in Debian's Chromium (`apt-get install chromium`; .ci/run
 # installs it); without /usr/bin/chromium that test skips.
+
+# Re-resolve the lock after a dependency change in pyproject.toml; versions already pinned are
+# kept where they still fit (`make lock UPGRADE=1` takes the newest of everything).
+# Needs only uv, not an installed .venv: the lock may lack what pyproject.toml now asks for.
+lock:
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	test -x $(VENV)/bin/uv || $(PY) -m pip install --quiet uv
+	$(VENV)/bin/uv pip compile pyproject.toml --extra dev --universal --python-version 3.11 \
+		--generate-hashes --quiet $(if $(UPGRADE),--upgrade) -o $(LOCK)
+
 test: $(STAMP)
 	$(PY) -m pytest -n 2 -q
 
@@ -28,8 +44,11 @@ lint: $(STAMP)
 	$(VENV)/bin/mypy
 
 # The service on its embedded defaults: SQLite and files under ./data, an in-process worker.
+# `make run PORT=8001 HOST=0.0.0.0` listens elsewhere (PORT=0: any free port).
+HOST ?= 127.0.0.1
+PORT ?= 8000
 run: $(STAMP)
-	$(VENV)/bin/reelforge serve
+	$(VENV)/bin/reelforge serve --host $(HOST) --port $(PORT)
 
 demo: $(STAMP)
 	$(PY) examples/make_media.py

@@ -6,6 +6,7 @@ No binary media lives in git: run this once (``make demo`` does) and it writes
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -155,10 +156,12 @@ def main() -> int:
         target = MEDIA / name
         if target.exists():
             continue
-        tmp = target.with_name(".tmp-" + name)
+        # A name of this process's own: two runs at once (parallel tests on a fresh clone) each
+        # write their own file, and the atomic replace leaves a whole one either way.
+        tmp = target.with_name(f".tmp-{os.getpid()}-{name}")
         cmd = [FFMPEG, "-hide_banner", "-loglevel", "error", "-y", *args, str(tmp)]
         subprocess.run(cmd, check=True)
-        tmp.rename(target)
+        os.replace(tmp, target)
         print(f"made {target.relative_to(MEDIA.parent)}")
     return 0
 

@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import functools
 import os
+import re
+import signal
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -155,16 +159,17 @@ def live_app(app: Any) -> Iterator[str]:
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 10
+    # Generous: on a loaded machine a thread can wait seconds for its first time slice.
+    deadline = time.monotonic() + 60
     while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
+        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
         time.sleep(0.01)
     port = server.servers[0].sockets[0].getsockname()[1]
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
-        thread.join(timeout=10)
+        thread.join(timeout=30)
 
 
 @contextmanager
@@ -263,3 +268,79 @@ def holding_renders(target: Service | Any, gate: RenderGate | None = None) -> It
     finally:
         gate.open()
         worker.observers.remove(gate)
+
+
+class ServeProcess:
+    """``reelforge serve`` in a child process, as a user starts it. A thread reads its output as
+    it comes (so a full pipe never stalls the server); waits on it poll with deadlines."""
+
+    def __init__(self, cwd: Path, env: dict[str, str], *args: str) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "reelforge", "serve", *args],
+            cwd=cwd,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        self.lines: list[str] = []
+        self.url = ""
+        self._closed = False
+        self._changed = threading.Condition()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            with self._changed:
+                self.lines.append(line)
+                self._changed.notify_all()
+        with self._changed:
+            self._closed = True
+            self._changed.notify_all()
+
+    @property
+    def output(self) -> str:
+        with self._changed:
+            return "".join(self.lines)
+
+    def wait_for(self, pattern: str, timeout: float = 120, start: int = 0) -> re.Match[str]:
+        """The first match of ``pattern`` in a line at or after line ``start``, waiting for it."""
+        deadline = time.monotonic() + timeout
+        seen = start
+        with self._changed:
+            while True:
+                for line in self.lines[seen:]:
+                    if m := re.search(pattern, line):
+                        return m
+                seen = len(self.lines)
+                left = deadline - time.monotonic()
+                if self._closed or left <= 0:
+                    why = "exited" if self._closed else f"printed nothing like it in {timeout} s"
+                    raise AssertionError(
+                        f"waiting for {pattern!r}: the server {why}:\n" + "".join(self.lines)
+                    )
+                self._changed.wait(left)
+
+    def wait_listening(self, timeout: float = 120) -> str:
+        """The URL the server listens on, once it accepts requests."""
+        self.url = self.wait_for(r"Listening on (http://\S+)", timeout)[1]
+        return self.url
+
+    def stop(self, sig: int = signal.SIGINT, timeout: float = 60) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        try:
+            self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise AssertionError(f"the server did not stop in {timeout} s:\n" + self.output) from None
+
+    def __enter__(self) -> ServeProcess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()

@@ -9,11 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -28,7 +24,7 @@ from sqlalchemy import func, select
 
 from reelforge.db.events import EVENTS_COMMITTED, Event, record_event
 from reelforge.db.models import Project, ProjectRevision, new_id, utcnow
-from service import RenderGate, Service, holding_renders, wait_render
+from service import RenderGate, ServeProcess, Service, holding_renders, wait_render
 
 COLOUR = {
     "timeline": {"tracks": [{"clips": [{"asset": {"type": "color", "color": "red"}, "length": 1}]}]},
@@ -73,21 +69,14 @@ def upload(svc: Service, path: Path, name: str = "clip.mp4", **fields: str) -> d
 # ------------------------------------------------------------------ live HTTP
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextmanager
 def live(svc: Service) -> Iterator[str]:
     """The service's app (lifespan and worker already running) on a real socket."""
-    port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(
             svc.client.app,
             host="127.0.0.1",
-            port=port,
+            port=0,  # the system's choice: no other process can take it in between
             lifespan="off",
             log_level="warning",
             timeout_graceful_shutdown=5,
@@ -95,15 +84,16 @@ def live(svc: Service) -> Iterator[str]:
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + 60  # generous: a loaded machine can be slow to schedule it
     while not server.started:
         assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
         time.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
-        thread.join(15)
+        thread.join(30)
         assert not thread.is_alive(), "uvicorn did not stop"
 
 
@@ -610,33 +600,11 @@ def test_idle_streams_hold_no_database_connection(sqlite_service: Service) -> No
 
 def test_open_streams_do_not_block_server_shutdown(tmp_path: Path) -> None:
     """`reelforge serve` with an open event stream stops promptly on SIGTERM (and SIGINT)."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "REELFORGE_DATA_DIR": str(tmp_path / "data"),
-        "REELFORGE_PUBLIC_URL": f"http://127.0.0.1:{port}",
-        "REELFORGE_WORKERS": "1",
-    }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "reelforge", "serve", "--port", str(port)],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        token = None
-        deadline = time.monotonic() + 60
-        assert proc.stdout is not None
-        while time.monotonic() < deadline:
-            line = proc.stdout.readline()
-            if m := re.search(r"\b(rf_live_\S+)", line):
-                token = token or m[1]
-            if "startup complete" in line:
-                break
-        assert token is not None
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+    env = {**os.environ, "REELFORGE_DATA_DIR": str(tmp_path / "data"), "REELFORGE_WORKERS": "1"}
+    with ServeProcess(tmp_path, env, "--port", "0") as server:
+        base = server.wait_listening()
+        token = server.wait_for(r"\b(rf_live_\S+)")[1]
+        with httpx.Client(base_url=base, timeout=30) as client:
             render = client.post(
                 "/v1/renders", json={"edit": _long(120)}, headers={"Authorization": f"Bearer {token}"}
             ).json()
@@ -647,13 +615,8 @@ def test_open_streams_do_not_block_server_shutdown(tmp_path: Path) -> None:
                 assert events.status_code == 200 and progress.status_code == 200
                 assert SSE(progress).next() is not None
                 started = time.monotonic()
-                proc.send_signal(signal.SIGTERM)
-                proc.wait(timeout=20)
+                server.stop(signal.SIGTERM, timeout=20)
                 assert time.monotonic() - started < 10
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
 
 
 # ------------------------------------------------------------------ the OpenAPI examples

@@ -89,7 +89,7 @@ def renders_blocked(svc: Service) -> Iterator[None]:
             conn.rollback()
 
 
-def wait_for(condition: Callable[[], bool], what: str, timeout: float = 10) -> None:
+def wait_for(condition: Callable[[], bool], what: str, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"

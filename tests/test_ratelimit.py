@@ -7,10 +7,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-import signal
 import socket
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -23,7 +20,7 @@ import pytest
 from reelforge.api.app import bootstrap, open_services
 from reelforge.api.ratelimit import MemoryStore, Policy, gcra, parse_rate
 from reelforge.settings import Settings
-from service import Service, running_service
+from service import ServeProcess, Service, running_service
 
 REDIS_URL = os.environ.get("REELFORGE_TEST_REDIS", "redis://127.0.0.1:6379/0")
 EDIT = {
@@ -298,41 +295,6 @@ def test_redis_down_fails_open_to_the_process(tmp_path: Path, caplog: pytest.Log
 # ------------------------------------------------------------------ two processes, one limit
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _spawn(data: Path, env: dict[str, str]) -> tuple[subprocess.Popen[str], str]:
-    port = _free_port()
-    env = {**env, "REELFORGE_PUBLIC_URL": f"http://127.0.0.1:{port}"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "reelforge", "serve", "--port", str(port)],
-        cwd=data,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    return proc, f"http://127.0.0.1:{port}"
-
-
-def _wait_started(proc: subprocess.Popen[str]) -> None:
-    assert proc.stdout is not None
-    lines: list[str] = []
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if not line and proc.poll() is not None:
-            break
-        lines.append(line)
-        if "startup complete" in line:
-            return
-    proc.kill()
-    raise AssertionError("the server did not start:\n" + "".join(lines))
-
-
 @pytest.mark.slow
 def test_two_server_processes_share_one_limit_through_redis(tmp_path: Path, redis_prefix: str) -> None:
     need_redis()
@@ -350,25 +312,15 @@ def test_two_server_processes_share_one_limit_through_redis(tmp_path: Path, redi
         "REELFORGE_REDIS_PREFIX": redis_prefix,
         "REELFORGE_RATE_LIMITS": json.dumps({"reads": "6/minute"}),
     }
-    procs = []
-    try:
-        (first, base1), (second, base2) = _spawn(data, env), _spawn(data, env)
-        procs += [first, second]
-        _wait_started(first)
-        _wait_started(second)
+    with ServeProcess(data, env, "--port", "0") as first, ServeProcess(data, env, "--port", "0") as second:
+        base1, base2 = first.wait_listening(), second.wait_listening()
         headers = {"Authorization": f"Bearer {token}"}
         answers = []
         with httpx.Client(headers=headers, timeout=30) as client:
             for i in range(8):  # alternate between the processes
                 answers.append(client.get(f"{(base1, base2)[i % 2]}/v1/renders"))
-    finally:
-        for proc in procs:
-            proc.send_signal(signal.SIGINT)
-        for proc in procs:
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        first.stop()
+        second.stop()
     assert [r.status_code for r in answers] == [200] * 6 + [429] * 2
     assert [limits_of(r)[1]["reads"]["r"] for r in answers] == [5, 4, 3, 2, 1, 0, 0, 0]
     assert all(r.json()["violated-policies"] == ["reads"] for r in answers[6:])

@@ -371,19 +371,31 @@ EXAMPLE_EDIT = {
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    port: Annotated[int, typer.Option(help="TCP port (0: any free port).")] = 8000,
 ) -> None:
     """Run the REST service (settings from REELFORGE_* variables and .env)."""
-    import uvicorn
-
+    from reelforge import serve as serving
     from reelforge.api.app import create_app
+    from reelforge.extras import check_settings
     from reelforge.logs import configure_logging
     from reelforge.services.context import open_services
     from reelforge.services.workspaces import bootstrap
     from reelforge.settings import Settings
 
     settings = Settings()
+    check_settings(settings.database_url, settings.redis_url)
     configure_logging(settings.log_format)
+    # Bound first: a busy port is reported before a database or a first key is made.
+    try:
+        sock = serving.listen(host, port)
+    except serving.CannotListen as exc:
+        err.print(str(exc), markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(EXIT_FAILED) from None
+    url = serving.url_of(sock)
+    if "public_url" not in settings.model_fields_set:
+        # Links and the printed example name the port actually listened on.
+        local = url.replace("://0.0.0.0:", "://127.0.0.1:").replace("://[::]:", "://[::1]:")
+        settings = settings.model_copy(update={"public_url": local})
     services = open_services(settings)
     token = bootstrap(services)
     base = settings.public_url.rstrip("/")
@@ -403,8 +415,12 @@ def serve(
     out.print(
         f"API docs: {base}/docs   database: {settings.resolved_database_url()}", markup=False, highlight=False
     )
+
+    def started() -> None:
+        out.print(f"Listening on {url} (Ctrl+C to stop)", markup=False, highlight=False)
+
     # Our middleware logs every request with its id; uvicorn's own access log would repeat it.
-    uvicorn.run(create_app(services=services), host=host, port=port, log_config=None, access_log=False)
+    serving.run(create_app(services=services), sock, started, log_config=None, access_log=False)
 
 
 keys_app = typer.Typer(
@@ -620,4 +636,10 @@ def version() -> None:
 
 
 def main() -> None:
-    app()
+    from reelforge.extras import MissingExtra
+
+    try:
+        app()
+    except MissingExtra as exc:
+        err.print(str(exc), markup=False, highlight=False, soft_wrap=True)
+        sys.exit(EXIT_INVALID)

@@ -41,6 +41,7 @@ from fastapi import FastAPI
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from reelforge.extras import require
 from reelforge.settings import Settings
 
 from .auth import authenticate
@@ -253,6 +254,7 @@ class RedisStore:
         timeout: float = 0.5,
         retry_interval: float = 5.0,
     ):
+        require("redis", "redis", "REELFORGE_REDIS_URL")
         self.url = url
         self.prefix = prefix + "rl:"
         self.fallback = fallback

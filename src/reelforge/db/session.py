@@ -10,12 +10,15 @@ from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from reelforge.extras import require_database_driver
+
 __all__ = ["make_engine", "make_sessionmaker", "migrate"]
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
 def make_engine(url: str) -> Engine:
+    require_database_driver(url)
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
@@ -52,4 +55,5 @@ def alembic_config(url: str) -> Config:
 
 def migrate(url: str) -> None:
     """Bring the schema to the newest revision (the service does this at start)."""
+    require_database_driver(url)
     command.upgrade(alembic_config(url), "head")
