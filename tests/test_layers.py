@@ -14,6 +14,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "reelforge"
 RANK = {
     "settings": 0,
     "logs": 0,
+    "extras": 0,  # which optional drivers are installed
     "edit": 0,
     "spec": 1,  # the deprecated alias of edit
     "ffmpeg": 1,
@@ -25,6 +26,7 @@ RANK = {
     "jobs": 4,
     "services": 5,
     "api": 6,
+    "serve": 6,  # binding and running uvicorn for `reelforge serve`
     "cli": 7,
     "__main__": 8,
 }
