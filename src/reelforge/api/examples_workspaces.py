@@ -77,3 +77,21 @@ RENAME_RESPONSES = ex.responses(
     _NOT_FOUND,
     _INVALID_NAME,
 )
+
+LIMITS_RESPONSES = ex.responses(
+    {
+        200: ex.success(
+            "The limits in force, the operator's overrides and the day's usage.",
+            model=schemas.WorkspaceLimitsOut,
+        )
+    },
+    *ex.AUTH,
+    _NEEDS_ADMIN,
+    _NOT_FOUND,
+)
+SET_LIMITS_RESPONSES = ex.responses(
+    {200: ex.success("The limits now in force.", model=schemas.WorkspaceLimitsOut)},
+    *ex.AUTH,
+    _NEEDS_OPERATOR,
+    _NOT_FOUND,
+)

@@ -111,10 +111,12 @@ def open_services(settings: Settings) -> Services:
     migrate(url)
     engine = make_engine(url)
     secrets = ServerSecrets.load_or_create(settings.data_dir)
+    sessions = make_sessionmaker(engine)
+    sessions.configure(info={"settings": settings})  # the workspaces' default limits
     return Services(
         settings=settings,
         engine=engine,
-        sessions=make_sessionmaker(engine),
+        sessions=sessions,
         storage=LocalStorage(settings.resolved_storage_dir()),
         secrets=secrets,
         credentials=CredentialCache(secrets.pepper),
