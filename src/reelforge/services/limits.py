@@ -184,13 +184,13 @@ def check_render_budget(db: Session, workspace_id: str, now: datetime | None = N
         )
 
 
-def check_limit_values(changes: Mapping[str, Any]) -> dict[str, float | int | None]:
+def check_limit_values(changes: Mapping[str, Any], prefix: str = "") -> dict[str, float | int | None]:
     """The overrides in ``changes`` checked: known names, positive numbers (``None``: back to
     the default); :class:`Invalid` with a pointer per problem."""
     problems: list[dict[str, Any]] = []
     clean: dict[str, float | int | None] = {}
     for name, value in changes.items():
-        where = f"#/limits/{name}"
+        where = f"#{prefix}/{name}"
         integer = name in _INTEGERS
         wrong = None
         if name not in WORKSPACE_LIMITS:
@@ -221,12 +221,17 @@ def check_limit_values(changes: Mapping[str, Any]) -> dict[str, float | int | No
 
 
 def set_workspace_limits(
-    db: Session, workspace_id: str, changes: Mapping[str, Any], *, actor: Actor = SYSTEM_ACTOR
+    db: Session,
+    workspace_id: str,
+    changes: Mapping[str, Any],
+    *,
+    actor: Actor = SYSTEM_ACTOR,
+    prefix: str = "",
 ) -> Workspace:
     """Set (or with ``None`` reset to the default) some of the workspace's limits, audited as
     ``workspace.limits_changed`` with the old and new overrides; committed. The operator's
-    alone: the caller checks."""
-    clean = check_limit_values(changes)
+    alone: the caller checks. Problems point at ``#<prefix>/<name>``."""
+    clean = check_limit_values(changes, prefix)
     ws = db.get(Workspace, workspace_id)
     if ws is None:
         raise NotFound(f"no workspace {workspace_id}")
