@@ -86,7 +86,8 @@ def limits_of(db: Session, workspace_id: str, settings: Settings | None = None) 
     ws = db.get(Workspace, workspace_id)
     if ws is not None and ws.limits:
         values.update({k: v for k, v in ws.limits.items() if k in values and v is not None})
-    return values
+    # 10800, not 10800.0: the same number whether it came from the settings or the operator.
+    return {k: int(v) if isinstance(v, float) and v.is_integer() else v for k, v in values.items()}
 
 
 def _durations(edit: Edit, db: Session, workspace_id: str) -> dict[str, Fraction | None]:
@@ -150,6 +151,10 @@ def render_seconds_today(db: Session, workspace_id: str, now: datetime | None = 
     return round(seconds, 3)
 
 
+def _whole(value: float) -> float | int:
+    return int(value) if value.is_integer() else value
+
+
 def usage_json(db: Session, workspace_id: str, now: datetime | None = None) -> dict[str, Any]:
     """The day's render seconds against the budget, and when the day ends."""
     now = now or utcnow()
@@ -157,8 +162,8 @@ def usage_json(db: Session, workspace_id: str, now: datetime | None = None) -> d
     used = render_seconds_today(db, workspace_id, now)
     return {
         "render_seconds_today": used,
-        "render_seconds_per_day": budget or None,
-        "render_seconds_left": max(round(budget - used, 3), 0.0) if budget else None,
+        "render_seconds_per_day": _whole(budget) or None,
+        "render_seconds_left": _whole(max(round(budget - used, 3), 0.0)) if budget else None,
         "resets_at": _midnight(now) + timedelta(days=1),
     }
 

@@ -189,7 +189,7 @@ def get_limits(
 )
 def set_limits(
     workspace_id: str,
-    body: Annotated[dict[str, Any], Body(examples=[{"timeline_seconds": 36000, "clips": None}])],
+    body: Annotated[dict[str, Any], Body(openapi_examples=ex.LIMITS_BODY)],
     request: Request,
     db: SessionDep,
     principal: Principal = Depends(operator),
