@@ -315,3 +315,27 @@ def test_the_cli_sets_a_workspace_limit(tmp_path: Path, value: str) -> None:
     assert doc["limits"]["clips"] == (5 if value == "5" else 1000)
     r = run("workspaces", "limits", ws, "--set", "clips=-3", cwd=tmp_path, env=env)
     assert r.returncode == 2 and "#/clips" in r.stderr, r.stderr
+
+
+def test_a_queued_render_beyond_lowered_limits_fails_before_ffmpeg_runs(service: Service) -> None:
+    from reelforge.jobs.worker import RenderWorker
+
+    svc = service
+    operator = operator_key(svc)
+    ws = svc.get("/v1/workspace").json()
+    r = svc.post("/v1/renders", json={"edit": colour_edit(2)})
+    assert r.status_code == 202, r.text
+    # Lowered while the render waits (no worker runs yet): the worker checks its plan again.
+    url = f"/v1/workspaces/{ws['id']}/limits"
+    assert (
+        svc.client.patch(url, headers=svc.headers(operator), json={"timeline_seconds": 1}).status_code == 200
+    )
+    worker = RenderWorker(svc.services, concurrency=1, poll_interval=0.05)
+    worker.start()
+    try:
+        done = wait_render(svc, r.json()["id"])
+    finally:
+        worker.stop()
+    assert done["state"] == "failed", done
+    assert done["error"]["pointer"] == "/timeline" and "limit `timeline_seconds`" in done["error"]["message"]
+    assert done["outputs"] == []

@@ -17,11 +17,22 @@ from reelforge.edit.errors import EditError
 from reelforge.edit.models import Edit
 from reelforge.edit.timeline import ResolvedTimeline, resolve_timeline
 from reelforge.edit.timing import TimeValueError, parse_time
+from reelforge.settings import Settings
 
 from .outputs import geometry
 from .plan import RenderPlan
 
-__all__ = ["LIMIT_NAMES", "LimitExceeded", "Limits", "edit_limit_problems", "plan_limit_problems"]
+__all__ = [
+    "BUDGET",
+    "LIMIT_NAMES",
+    "WORKSPACE_LIMITS",
+    "LimitExceeded",
+    "Limits",
+    "default_limits",
+    "edit_limit_problems",
+    "merged_limits",
+    "plan_limit_problems",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +60,33 @@ class Limits:
 
 
 LIMIT_NAMES: tuple[str, ...] = tuple(f.name for f in fields(Limits))
+BUDGET = "render_seconds_per_day"
+WORKSPACE_LIMITS: tuple[str, ...] = (*LIMIT_NAMES, BUDGET)
+"""Every number an operator may set per workspace: the limits and the daily render budget."""
+
+
+def _setting(name: str) -> str:
+    return name if name == BUDGET else f"limit_{name}"
+
+
+def default_limits(settings: Settings | None) -> dict[str, float | int]:
+    """The installation's defaults (the settings' class defaults without ``settings``)."""
+    return {
+        name: getattr(settings, _setting(name))
+        if settings is not None
+        else Settings.model_fields[_setting(name)].default
+        for name in WORKSPACE_LIMITS
+    }
+
+
+def merged_limits(
+    defaults: Mapping[str, float | int], overrides: Mapping[str, Any] | None
+) -> dict[str, float | int]:
+    """A workspace's numbers: its overrides over the defaults; whole numbers as ``int`` (10800,
+    not 10800.0, wherever it came from)."""
+    values = dict(defaults)
+    values.update({k: v for k, v in (overrides or {}).items() if k in values and v is not None})
+    return {k: int(v) if isinstance(v, float) and v.is_integer() else v for k, v in values.items()}
 
 
 @dataclass(frozen=True, slots=True)

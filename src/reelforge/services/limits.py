@@ -30,7 +30,15 @@ from reelforge.db.models import Asset, Render, Workspace, utcnow
 from reelforge.edit.models import Edit
 from reelforge.edit.references import ASSET_ID_PREFIX
 from reelforge.edit.timeline import source_key
-from reelforge.render.limits import LIMIT_NAMES, LimitExceeded, Limits, edit_limit_problems
+from reelforge.render.limits import (
+    BUDGET,
+    WORKSPACE_LIMITS,
+    LimitExceeded,
+    Limits,
+    default_limits,
+    edit_limit_problems,
+    merged_limits,
+)
 from reelforge.settings import Settings
 
 from .audit import SYSTEM_ACTOR, Actor
@@ -51,28 +59,12 @@ __all__ = [
     "usage_json",
 ]
 
-BUDGET = "render_seconds_per_day"
-WORKSPACE_LIMITS: tuple[str, ...] = (*LIMIT_NAMES, BUDGET)
-"""Every number an operator may set per workspace."""
 SETTINGS_KEY = "settings"
 """Where a session finds the installation's settings (``Session.info``; set by
 :func:`reelforge.services.context.open_services`)."""
 
 _INTEGERS = {"clips", "tracks", "outputs"}
 _MAXIMUM = {"outputs": 20}
-
-
-def _setting(name: str) -> str:
-    return name if name == BUDGET else f"limit_{name}"
-
-
-def default_limits(settings: Settings | None) -> dict[str, float | int]:
-    """The installation's defaults (the settings' class defaults without ``settings``)."""
-    values: dict[str, float | int] = {}
-    for name in WORKSPACE_LIMITS:
-        key = _setting(name)
-        values[name] = getattr(settings, key) if settings is not None else Settings.model_fields[key].default
-    return values
 
 
 def _settings(db: Session) -> Settings | None:
@@ -82,12 +74,8 @@ def _settings(db: Session) -> Settings | None:
 
 def limits_of(db: Session, workspace_id: str, settings: Settings | None = None) -> dict[str, float | int]:
     """The workspace's numbers: its overrides over the defaults."""
-    values = default_limits(settings or _settings(db))
     ws = db.get(Workspace, workspace_id)
-    if ws is not None and ws.limits:
-        values.update({k: v for k, v in ws.limits.items() if k in values and v is not None})
-    # 10800, not 10800.0: the same number whether it came from the settings or the operator.
-    return {k: int(v) if isinstance(v, float) and v.is_integer() else v for k, v in values.items()}
+    return merged_limits(default_limits(settings or _settings(db)), ws.limits if ws is not None else None)
 
 
 def _durations(edit: Edit, db: Session, workspace_id: str) -> dict[str, Fraction | None]:
