@@ -339,3 +339,41 @@ def test_a_queued_render_beyond_lowered_limits_fails_before_ffmpeg_runs(service:
     assert done["state"] == "failed", done
     assert done["error"]["pointer"] == "/timeline" and "limit `timeline_seconds`" in done["error"]["message"]
     assert done["outputs"] == []
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_migration_0012_goes_down_and_up_keeping_the_workspaces(kind: str, tmp_path: Path) -> None:
+    import sqlalchemy as sa
+    from alembic import command
+
+    from reelforge.db.session import alembic_config, migrate
+    from service import database, require_database
+
+    require_database(kind)
+    with database(kind, tmp_path) as url:
+        migrate(url)
+        engine = sa.create_engine(url)
+        with engine.begin() as conn:
+            conn.execute(
+                sa.text("INSERT INTO workspaces (id, name, created_at) VALUES ('ws_a', 'a', :now)"),
+                {"now": "2026-12-06 00:00:00"},
+            )
+            assert conn.execute(sa.text("SELECT limits FROM workspaces")).scalar_one() in ("{}", {})
+            conn.execute(
+                sa.text(
+                    "INSERT INTO projects (id, workspace_id, name, revision, created_at, updated_at) "
+                    "VALUES ('prj_a', 'ws_a', 'p', 1, :now, :now)"
+                ),
+                {"now": "2026-12-06 00:00:00"},
+            )
+        command.downgrade(alembic_config(url), "0011")
+        with engine.connect() as conn:
+            assert "limits" not in {c["name"] for c in sa.inspect(conn).get_columns("workspaces")}
+        command.upgrade(alembic_config(url), "head")
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT name FROM workspaces")).scalar_one() == "a"
+            # Rows that belong to the workspace survive the table's rebuild (SQLite).
+            assert conn.execute(sa.text("SELECT id FROM projects")).scalar_one() == "prj_a"
+            indexes = {i["name"] for i in sa.inspect(conn).get_indexes("renders")}
+            assert "ix_renders_workspace_finished" in indexes
+        engine.dispose()
