@@ -17,6 +17,7 @@ from reelforge.settings import Settings
 
 from .credentials import CredentialCache, ServerSecrets
 from .errors import NotFound
+from .limits import SETTINGS_KEY
 
 __all__ = ["RepresentationCache", "Services", "open_services", "owned"]
 
@@ -112,7 +113,7 @@ def open_services(settings: Settings) -> Services:
     engine = make_engine(url)
     secrets = ServerSecrets.load_or_create(settings.data_dir)
     sessions = make_sessionmaker(engine)
-    sessions.configure(info={"settings": settings})  # the workspaces' default limits
+    sessions.configure(info={SETTINGS_KEY: settings})  # the workspaces' default limits
     return Services(
         settings=settings,
         engine=engine,
