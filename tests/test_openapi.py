@@ -289,6 +289,10 @@ def test_examples_work_against_the_service(sqlite_service: Service, spec: dict[s
     c.send_examples(
         "PATCH", "/v1/workspaces/{workspace_id}", params=lambda: workspace, headers=lambda: operator
     )
+    c.call("GET", "/v1/workspaces/{workspace_id}/limits", params=workspace, expect=200, headers=operator)
+    c.send_examples(
+        "PATCH", "/v1/workspaces/{workspace_id}/limits", params=lambda: workspace, headers=lambda: operator
+    )
 
     # assets
     _assets(svc, media, c)

@@ -47,4 +47,16 @@ def record(root: Path) -> dict[str, Any]:
         out["ERROR_WORKSPACE_NAME_INVALID"] = problem(
             svc.post("/v1/workspaces", operator, json={"name": ""}), 422, "validation-error"
         )
+        out["WORKSPACE_LIMITS"] = ok(svc.get(f"/v1/workspaces/{ws_id}/limits", own))
+        change = out["WORKSPACE_LIMITS_SET"] = {"timeline_seconds": 36000, "render_seconds_per_day": 7200}
+        out["WORKSPACE_LIMITS_CHANGED"] = ok(
+            svc.client.patch(f"/v1/workspaces/{ws_id}/limits", headers=svc.headers(operator), json=change)
+        )
+        out["ERROR_LIMITS_INVALID"] = problem(
+            svc.client.patch(
+                f"/v1/workspaces/{ws_id}/limits", headers=svc.headers(operator), json={"clips": 0}
+            ),
+            422,
+            "validation-error",
+        )
     return out

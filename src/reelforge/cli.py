@@ -168,11 +168,28 @@ def _load(edit_path: Path, vars_path: Path | None, locale: str | None = None) ->
         raise typer.Exit(EXIT_INVALID) from None
 
 
+def _check_limits(edit: Edit, source: Path, plan: Any = None) -> None:
+    """Refuse (exit 2) an edit beyond the installation's default limits (``REELFORGE_LIMIT_*``),
+    as the service would: checked on the edit before any work, and on a plan once its sources
+    are probed (``length: "auto"`` clips)."""
+    from reelforge.render.limits import Limits, edit_limit_problems, plan_limit_problems
+    from reelforge.services.limits import default_limits
+    from reelforge.settings import Settings
+
+    limits = Limits.of(default_limits(Settings()))
+    found = plan_limit_problems(plan, limits) if plan is not None else edit_limit_problems(edit, limits)
+    if found:
+        problems = [Problem(p.pointer, f"{p.detail} (limit `{p.limit}`)", "limit_exceeded") for p in found]
+        _print_problems(EditError(problems), str(source))
+        raise typer.Exit(EXIT_INVALID)
+
+
 @app.command()
 def validate(edit_path: EditArg, vars_path: VarsOpt = None, locale: LocaleOpt = None) -> None:
     """Check an edit (or a template with --vars) and its media without rendering; list every
     problem with its location."""
     edit = _load(edit_path, vars_path, locale)
+    _check_limits(edit, edit_path)
     base = edit_path.resolve().parent
     with tempfile.TemporaryDirectory(prefix="reelforge-") as tmp:
         try:
@@ -180,6 +197,7 @@ def validate(edit_path: EditArg, vars_path: VarsOpt = None, locale: LocaleOpt = 
         except EditError as exc:
             _print_problems(exc, str(edit_path))
             raise typer.Exit(EXIT_INVALID) from None
+        _check_limits(edit, edit_path, plan)
     outputs = ", ".join(f"{o.path.name} ({o.width}x{o.height})" for o in plan.outputs)
     out.print(
         f"[green]valid[/]: {float(plan.duration):.3f} s, {len(plan.outputs)} output(s): {_escape(outputs)}"
@@ -198,6 +216,7 @@ def plan(
 ) -> None:
     """Print the render plan: the timeline in frames, the outputs and the exact FFmpeg command."""
     edit = _load(edit_path, vars_path, locale)
+    _check_limits(edit, edit_path)
     base = edit_path.resolve().parent
     work = Path(tempfile.gettempdir()) / "reelforge-plan"
     try:
@@ -276,8 +295,10 @@ def render(
     quiet: Annotated[bool, typer.Option("-q", "--quiet", help="No progress bar.")] = False,
     locale: LocaleOpt = None,
 ) -> None:
-    """Render every output of an edit (or of a template filled with --vars) with one FFmpeg run."""
+    """Render every output of an edit (or of a template filled with --vars) with one FFmpeg run.
+    Edits beyond the default limits (``REELFORGE_LIMIT_*``) are refused, as the service does."""
     edit = _load(edit_path, vars_path, locale)
+    _check_limits(edit, edit_path)
     base = edit_path.resolve().parent
     cancel = CancelToken()
     previous = signal.signal(signal.SIGTERM, lambda *_: cancel.cancel())
@@ -627,6 +648,63 @@ def workspaces_rename(
         except ServiceError as exc:
             raise _refused(exc) from None
     out.print(f"renamed {workspace_id} to {clean}", markup=False, highlight=False)
+
+
+@workspaces_app.command("limits")
+def workspaces_limits(
+    workspace_id: Annotated[str, typer.Argument(help="The workspace's id (ws_…).")],
+    settings_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            help="NAME=VALUE: set one of the workspace's limits (repeat for several); "
+            "NAME=default puts it back to the installation's default.",
+            show_default=False,
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Show (and with --set change) a workspace's limits and today's render seconds. Limits:
+    timeline_seconds, clips, tracks, outputs, output_seconds, output_pixel_frames,
+    render_seconds_per_day. Changes are audited as `workspace.limits_changed`."""
+    from reelforge.services import limits, workspaces
+    from reelforge.services.errors import ServiceError
+
+    changes: dict[str, Any] = {}
+    for item in settings_ or []:
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise _refused(ValueError(f"--set takes NAME=VALUE, not {item!r}"))
+        try:
+            changes[name.strip()] = None if value.strip() == "default" else json.loads(value)
+        except json.JSONDecodeError:
+            raise _refused(ValueError(f"{name}: {value!r} is not a number")) from None
+    services = _key_services()
+    with services.sessions() as db:
+        try:
+            ws = workspaces.get_workspace(db, workspace_id)
+            if changes:
+                limits.set_workspace_limits(db, workspace_id, changes)
+            doc: dict[str, Any] = {
+                "workspace_id": ws.id,
+                "limits": limits.limits_of(db, ws.id),
+                "overrides": dict(ws.limits or {}),
+                "usage": limits.usage_json(db, ws.id),
+            }
+        except ServiceError as exc:
+            details = "; ".join(f"{e.get('pointer', '')}: {e.get('detail', '')}" for e in exc.errors or [])
+            raise _refused(ValueError(f"{exc.detail}{': ' + details if details else ''}")) from None
+    if as_json:
+        sys.stdout.write(json.dumps(doc, default=str) + "\n")
+        return
+    table = Table(title=f"limits of {ws.id}")
+    for col in ("limit", "value", "set for this workspace"):
+        table.add_column(col)
+    for name, value in doc["limits"].items():
+        table.add_row(name, f"{value:g}", "yes" if name in doc["overrides"] else "")
+    out.print(table)
+    usage = doc["usage"]
+    out.print(f"render seconds today: {usage['render_seconds_today']:g} (resets at {usage['resets_at']})")
 
 
 @app.command()

@@ -58,6 +58,22 @@ class Settings(BaseSettings):
     process limits on its own."""
     redis_prefix: str = Field("reelforge:", max_length=100)
     """Prefix of every Redis key Reelforge writes."""
+    limit_timeline_seconds: float = Field(3 * 3600, gt=0)
+    """Per-request limits (each workspace's defaults; an operator overrides them per workspace):
+    the longest timeline, seconds. Checked when an edit is validated (422 ``limit-exceeded``)."""
+    limit_clips: int = Field(1000, ge=1)
+    """Clips of one edit, all tracks together."""
+    limit_tracks: int = Field(100, ge=1)
+    limit_outputs: int = Field(20, ge=1, le=20)
+    """Files one render makes (the edit language allows 20)."""
+    limit_output_seconds: float = Field(12 * 3600, gt=0)
+    """The durations of one render's outputs added up, seconds."""
+    limit_output_pixel_frames: float = Field(5e11, gt=0)
+    """Width x height x frames of one render's outputs added up (5e11: about two hours of 1080p
+    at 30 fps)."""
+    render_seconds_per_day: float = Field(86400, ge=0)
+    """Seconds of rendering (wall clock) one workspace may use per UTC day; once spent, new
+    renders are refused (429 ``render-budget-exhausted``) until the next day. 0: no budget."""
     max_running_renders_per_workspace: int = Field(0, ge=0)
     """Renders of one workspace running at once (0: no quota); more wait in the queue."""
     webhooks_dispatcher: bool = True

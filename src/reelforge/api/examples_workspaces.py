@@ -25,6 +25,10 @@ ERROR_SCOPE_OPERATOR: dict[str, Any] = _RECORDED["ERROR_SCOPE_OPERATOR"]
 ERROR_SCOPE_ADMIN: dict[str, Any] = _RECORDED["ERROR_SCOPE_ADMIN"]
 ERROR_WORKSPACE_NOT_FOUND: dict[str, Any] = _RECORDED["ERROR_WORKSPACE_NOT_FOUND"]
 ERROR_WORKSPACE_NAME_INVALID: dict[str, Any] = _RECORDED["ERROR_WORKSPACE_NAME_INVALID"]
+WORKSPACE_LIMITS: dict[str, Any] = _RECORDED["WORKSPACE_LIMITS"]
+WORKSPACE_LIMITS_SET: dict[str, Any] = _RECORDED["WORKSPACE_LIMITS_SET"]
+WORKSPACE_LIMITS_CHANGED: dict[str, Any] = _RECORDED["WORKSPACE_LIMITS_CHANGED"]
+ERROR_LIMITS_INVALID: dict[str, Any] = _RECORDED["ERROR_LIMITS_INVALID"]
 
 _NEEDS_OPERATOR = ("a credential without `operator` (a workspace admin)", ERROR_SCOPE_OPERATOR)
 _NEEDS_ADMIN = ("a credential without `admin`", ERROR_SCOPE_ADMIN)
@@ -76,4 +80,31 @@ RENAME_RESPONSES = ex.responses(
     _NEEDS_ADMIN,
     _NOT_FOUND,
     _INVALID_NAME,
+)
+
+LIMITS_BODY = ex.body({"a longer timeline, a daily budget": WORKSPACE_LIMITS_SET})
+LIMITS_RESPONSES = ex.responses(
+    {
+        200: ex.success(
+            "The limits in force, the operator's overrides and the day's usage.",
+            {"the defaults": WORKSPACE_LIMITS},
+            model=schemas.WorkspaceLimitsOut,
+        )
+    },
+    *ex.AUTH,
+    _NEEDS_ADMIN,
+    _NOT_FOUND,
+)
+SET_LIMITS_RESPONSES = ex.responses(
+    {
+        200: ex.success(
+            "The limits now in force.",
+            {"changed": WORKSPACE_LIMITS_CHANGED},
+            model=schemas.WorkspaceLimitsOut,
+        )
+    },
+    *ex.AUTH,
+    _NEEDS_OPERATOR,
+    _NOT_FOUND,
+    ("a limit that is not a positive number, or no limit of that name", ERROR_LIMITS_INVALID),
 )

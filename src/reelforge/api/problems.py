@@ -49,8 +49,10 @@ CATALOGUE: dict[str, tuple[int, str]] = {
     "compliance-failed": (422, "The edit breaks its brand kit's rules."),
     "media-unsupported": (422, "The file is not media Reelforge can use."),
     "url-not-allowed": (422, "The URL is not allowed."),
+    "limit-exceeded": (422, "The request asks for more work than the workspace's limits allow."),
     "precondition-required": (428, "This request must be conditional (If-Match)."),
     "rate-limited": (429, "Too many requests."),
+    "render-budget-exhausted": (429, "The workspace has used its render seconds for today."),
     "internal-error": (500, "An unexpected error occurred."),
     "temporary-reduced-capacity": (503, "The service is temporarily unable to handle the request."),
 }
@@ -143,6 +145,8 @@ def install_problem_handlers(app: FastAPI) -> None:
             status, headers = CATALOGUE[exc.code][0], {}
             if isinstance(exc, PreconditionFailed) and exc.etag is not None:
                 headers = {"ETag": exc.etag}
+            if "retry_after" in exc.extra:
+                headers = {"Retry-After": str(exc.extra["retry_after"])}
         return problem_response(
             request, exc.code, exc.detail, status=status, errors=exc.errors, headers=headers, **exc.extra
         )

@@ -81,6 +81,9 @@ class Workspace(Base):
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    limits: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
+    """The operator's overrides of the installation's per-request limits and daily render
+    budget, by name (migration 0012); a limit not named here has the settings' default."""
 
 
 class ApiKey(Base):
@@ -190,6 +193,7 @@ class Render(Base):
     __table_args__ = (
         Index("ix_renders_workspace_created", "workspace_id", "created_at", "id"),
         Index("ix_renders_state_seq", "state", "seq"),
+        Index("ix_renders_workspace_finished", "workspace_id", "finished_at"),
     )
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     seq: Mapped[int] = mapped_column(BigInteger, default=0)

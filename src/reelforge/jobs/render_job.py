@@ -31,11 +31,13 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from reelforge.db.batches import settle_batches
-from reelforge.db.models import Asset, Render, utcnow
+from reelforge.db.models import Asset, Render, Workspace, utcnow
 from reelforge.edit.errors import EditError, Problem
 from reelforge.edit.validate import parse_edit
 from reelforge.ffmpeg.runner import CancelToken, Progress, RenderCancelled
+from reelforge.render.compile import RenderPlan
 from reelforge.render.engine import OutputResult, RenderError, plan_edit, render_plan
+from reelforge.render.limits import Limits, default_limits, merged_limits, plan_limit_problems
 from reelforge.render.sources import SourceError
 from reelforge.representations import client_metadata, output_refs, record_render_event
 
@@ -300,6 +302,9 @@ class RenderJob:
                 edit = parse_edit(document, placeholders=False)
                 resolver = AssetResolver(self.services.sessions, self.services.storage, workspace_id)
                 plan = plan_edit(edit, resolver=resolver, out_dir=work / "out", work_dir=work / "work")
+                # Exact now that every source is probed (a `length: "auto"` clip whose duration
+                # was unknown at creation); a render made before the limits were lowered too.
+                self._within_limits(plan, workspace_id)
                 self._check()
                 self._update(state="rendering", progress=0.0, duration=float(plan.duration))
                 self._check()
@@ -349,6 +354,16 @@ class RenderJob:
             )
         finally:
             self._clean()
+
+    def _within_limits(self, plan: RenderPlan, workspace_id: str) -> None:
+        with self.services.sessions() as db:
+            overrides = db.scalar(select(Workspace.limits).where(Workspace.id == workspace_id))
+        limits = Limits.of(merged_limits(default_limits(self.services.settings), overrides))
+        found = plan_limit_problems(plan, limits)
+        if found:
+            raise EditError(
+                [Problem(p.pointer, f"{p.detail} (limit `{p.limit}`)", "limit_exceeded") for p in found]
+            )
 
     def _clean(self) -> None:
         # Before the final state is written, so whoever sees it finished sees no scratch files.

@@ -209,6 +209,8 @@ def _edit_problems(
     for error in exc.errors or []:
         inner = str(error.get("pointer", "#/edit")).removeprefix("#").removeprefix("/edit")
         entry = {"pointer": row.pointer, "detail": error.get("detail"), "code": error.get("code")}
+        # A limit exceeded says which, by how much.
+        entry.update({k: error[k] for k in ("limit", "value", "maximum") if k in error})
         if own_outputs and (inner == "/outputs" or inner.startswith("/outputs/")):
             entry["pointer"] = "#" + inner
         elif origin is not None:

@@ -17,6 +17,7 @@ from reelforge.settings import Settings
 
 from .credentials import CredentialCache, ServerSecrets
 from .errors import NotFound
+from .limits import SETTINGS_KEY
 
 __all__ = ["RepresentationCache", "Services", "open_services", "owned"]
 
@@ -111,10 +112,12 @@ def open_services(settings: Settings) -> Services:
     migrate(url)
     engine = make_engine(url)
     secrets = ServerSecrets.load_or_create(settings.data_dir)
+    sessions = make_sessionmaker(engine)
+    sessions.configure(info={SETTINGS_KEY: settings})  # the workspaces' default limits
     return Services(
         settings=settings,
         engine=engine,
-        sessions=make_sessionmaker(engine),
+        sessions=sessions,
         storage=LocalStorage(settings.resolved_storage_dir()),
         secrets=secrets,
         credentials=CredentialCache(secrets.pepper),

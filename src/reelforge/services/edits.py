@@ -24,6 +24,7 @@ from reelforge.edit.validate import parse_edit
 
 from .brand_kits import BrandUse, resolve_brand
 from .errors import Invalid
+from .limits import check_edit_limits
 
 __all__ = ["ASSET_ID_PREFIX", "PreparedEdit", "non_finite", "prepare_service_edit", "validate_service_edit"]
 
@@ -217,6 +218,8 @@ def _checked(
             ]
             if problems:
                 _raise(problems, pointer_prefix)
+            # A valid edit may still ask for more work than the workspace allows.
+            check_edit_limits(edit, db, workspace_id, pointer_prefix)
             return edit
     # The edit language found problems: add what is wrong with its files, once per place.
     located = {p.pointer for p in problems}

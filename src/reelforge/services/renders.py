@@ -47,6 +47,7 @@ from reelforge.services.edits import PreparedEdit, prepare_service_edit
 from .context import Services, owned
 from .credentials import Principal
 from .errors import Conflict, Invalid, NotFound, ServiceError
+from .limits import check_render_budget
 
 __all__ = [
     "MAX_METADATA_BYTES",
@@ -319,6 +320,8 @@ def enqueue_render(
     one transaction, or with other rows) and then wakes the worker (``services.worker.wake()``).
     ``prepared``: the edit as :func:`prepare_service_edit` made it, brand kit included (a template
     fills its brand placeholders itself, so the document is not resolved again)."""
+    # The day's render seconds: once spent, no new render (429 render-budget-exhausted).
+    check_render_budget(db, principal.workspace_id)
     brand = None
     if prepared is not None:
         document, edit, brand = dict(prepared.document), prepared.edit, prepared.brand

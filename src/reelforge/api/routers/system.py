@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from reelforge.representations import workspace_json
-from reelforge.services import workspaces
+from reelforge.services import limits, workspaces
 from reelforge.services.context import Services
 
 from .. import examples as ex
@@ -57,4 +57,9 @@ def readyz(services: Services = Depends(get_services)) -> JSONResponse:
 )
 def workspace(db: SessionDep, principal: Principal = Depends(authenticate)) -> dict[str, Any]:
     ws = workspaces.own_workspace(db, principal.workspace_id)
-    return {**workspace_json(ws), "scopes": sorted(principal.scopes)}
+    return {
+        **workspace_json(ws),
+        "scopes": sorted(principal.scopes),
+        "limits": limits.limits_of(db, ws.id),
+        "usage": limits.usage_json(db, ws.id),
+    }

@@ -12,10 +12,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from sqlalchemy.orm import Session
 
 from reelforge.db.models import Workspace
 from reelforge.representations import key_json, workspace_json
-from reelforge.services import workspaces
+from reelforge.services import limits, workspaces
 from reelforge.services.credentials import OPERATOR
 
 from .. import examples_workspaces as ex
@@ -152,3 +153,50 @@ def rename_workspace(
         db, workspace_id, body.name, of=_own(principal), actor=audit_actor(principal, request)
     )
     return workspace_json(ws)
+
+
+# ---------------------------------------------------------------- limits
+
+
+def _limits_body(db: Session, ws: Workspace) -> dict[str, Any]:
+    return {
+        "object": "workspace_limits",
+        "workspace_id": ws.id,
+        "limits": limits.limits_of(db, ws.id),
+        "overrides": dict(ws.limits or {}),
+        "usage": limits.usage_json(db, ws.id),
+    }
+
+
+@router.get(
+    "/v1/workspaces/{workspace_id}/limits",
+    summary="A workspace's limits and today's render seconds",
+    responses=ex.LIMITS_RESPONSES,
+)
+def get_limits(
+    workspace_id: str, db: SessionDep, principal: Principal = Depends(admin_or_operator)
+) -> dict[str, Any]:
+    """The operator reads any workspace's; an `admin` its own (any other is 404). `limits` are
+    the numbers in force (the installation's defaults, `REELFORGE_LIMIT_*` and
+    `REELFORGE_RENDER_SECONDS_PER_DAY`, unless `overrides` names another)."""
+    return _limits_body(db, workspaces.get_workspace(db, workspace_id, of=_own(principal)))
+
+
+@router.patch(
+    "/v1/workspaces/{workspace_id}/limits",
+    summary="Set a workspace's limits (operator only)",
+    responses=ex.SET_LIMITS_RESPONSES,
+)
+def set_limits(
+    workspace_id: str,
+    body: Annotated[dict[str, Any], Body(openapi_examples=ex.LIMITS_BODY)],
+    request: Request,
+    db: SessionDep,
+    principal: Principal = Depends(operator),
+) -> dict[str, Any]:
+    """Needs the `operator` scope. Each member sets one limit by name (`timeline_seconds`,
+    `clips`, `tracks`, `outputs`, `output_seconds`, `output_pixel_frames`,
+    `render_seconds_per_day`); `null` puts it back to the installation's default; limits not
+    named keep their value. Audited as `workspace.limits_changed`."""
+    ws = limits.set_workspace_limits(db, workspace_id, body, actor=audit_actor(principal, request))
+    return _limits_body(db, ws)

@@ -47,7 +47,7 @@ from .renders import (
     RenderState,
     TemplateRef,
 )
-from .system import Health, Readiness, WorkspaceOut
+from .system import Health, Readiness, WorkspaceLimits, WorkspaceOut, WorkspaceUsage
 from .templates import (
     TemplateList,
     TemplateOut,
@@ -67,7 +67,7 @@ from .webhooks import (
     WebhookMessageOut,
     WebhookRecovery,
 )
-from .workspaces import ManagedWorkspace, ManagedWorkspaceCreated, ManagedWorkspaceList
+from .workspaces import ManagedWorkspace, ManagedWorkspaceCreated, ManagedWorkspaceList, WorkspaceLimitsOut
 
 __all__ = [
     "AccessToken",
@@ -144,5 +144,8 @@ __all__ = [
     "WebhookMessageList",
     "WebhookMessageOut",
     "WebhookRecovery",
+    "WorkspaceLimits",
+    "WorkspaceLimitsOut",
     "WorkspaceOut",
+    "WorkspaceUsage",
 ]

@@ -7,7 +7,7 @@ from typing import Literal
 
 from .common import Out
 
-__all__ = ["Health", "Readiness", "WorkspaceOut"]
+__all__ = ["Health", "Readiness", "WorkspaceLimits", "WorkspaceOut", "WorkspaceUsage"]
 
 
 class Health(Out):
@@ -20,6 +20,37 @@ class Readiness(Out):
     """``ok`` or ``error: <why>`` for ``database``, ``storage`` and (when it runs here) ``worker``."""
 
 
+class WorkspaceLimits(Out):
+    """The most one request may ask for, and the daily render budget: the installation's
+    defaults unless the operator set others for the workspace (a 422 ``limit-exceeded`` or 429
+    ``render-budget-exhausted`` names the one reached)."""
+
+    timeline_seconds: float
+    """The timeline's duration, seconds."""
+    clips: int
+    """Clips of one edit, all tracks together."""
+    tracks: int
+    outputs: int
+    """Files one render makes (posters and thumbnails not counted)."""
+    output_seconds: float
+    """The durations of one render's outputs added up, seconds."""
+    output_pixel_frames: float
+    """Width x height x frames of one render's outputs added up."""
+    render_seconds_per_day: float
+    """Wall seconds of rendering per UTC day (0: no budget)."""
+
+
+class WorkspaceUsage(Out):
+    """Rendering used today (UTC): the wall seconds of the renders that ended since midnight."""
+
+    render_seconds_today: float
+    render_seconds_per_day: float | None
+    """The budget (None: no budget)."""
+    render_seconds_left: float | None
+    resets_at: datetime
+    """Midnight UTC, when the count starts again."""
+
+
 class WorkspaceOut(Out):
     id: str
     object: Literal["workspace"]
@@ -27,3 +58,5 @@ class WorkspaceOut(Out):
     created_at: datetime
     scopes: list[str]
     """The scopes the calling credential holds."""
+    limits: WorkspaceLimits
+    usage: WorkspaceUsage

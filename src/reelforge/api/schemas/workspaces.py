@@ -11,8 +11,9 @@ from typing import Literal
 
 from .common import Out, Page
 from .keys import ApiKeyCreated
+from .system import WorkspaceLimits, WorkspaceUsage
 
-__all__ = ["ManagedWorkspace", "ManagedWorkspaceCreated", "ManagedWorkspaceList"]
+__all__ = ["ManagedWorkspace", "ManagedWorkspaceCreated", "ManagedWorkspaceList", "WorkspaceLimitsOut"]
 
 
 class ManagedWorkspace(Out):
@@ -32,3 +33,14 @@ class ManagedWorkspaceCreated(ManagedWorkspace):
 
 class ManagedWorkspaceList(Page):
     data: list[ManagedWorkspace]
+
+
+class WorkspaceLimitsOut(Out):
+    """A workspace's limits: those in force, the operator's overrides, and today's rendering."""
+
+    object: Literal["workspace_limits"]
+    workspace_id: str
+    limits: WorkspaceLimits
+    overrides: dict[str, float]
+    """The limits the operator set for this workspace (the others are the installation's defaults)."""
+    usage: WorkspaceUsage
