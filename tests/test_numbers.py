@@ -1,0 +1,126 @@
+"""Numbers from outside: every integer a request carries has the range of what it is compared
+with, so a number no column can hold is a 422 naming it (never a database error, 500), and a
+field named with a digit that is not 0-9 is a problem like any other unknown field."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from reelforge.db.integers import INTEGER_MAX
+from service import Service
+from test_api_auth import COLOUR_EDIT, _fill, _resources
+from test_api_workspaces import operator_key
+
+OUT_OF_RANGE: list[Any] = [2**31, 2**63, 2**64, -1, "²"]
+"""Above PostgreSQL's integer, above SQLite's, above any 64-bit column, negative, and a Unicode
+digit ("²".isdigit() is true, but int() refuses it)."""
+
+
+def _integer_parameters(doc: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    """(method, path, in, name) of every integer path or query parameter in the document."""
+
+    def integer(schema: dict[str, Any]) -> bool:
+        return schema.get("type") == "integer" or any(integer(s) for s in schema.get("anyOf", []))
+
+    return [
+        (method.upper(), path, p["in"], p["name"])
+        for path, ops in doc["paths"].items()
+        for method, op in ops.items()
+        for p in op.get("parameters", [])
+        if p.get("in") in ("path", "query") and integer(p.get("schema", {}))
+    ]
+
+
+def _client(service: Service) -> TestClient:
+    """A client that answers a server error with its 500 rather than raising it in the test."""
+    return TestClient(service.client.app, raise_server_exceptions=False)
+
+
+def _names(r: Any, key: str) -> list[str]:
+    body = r.json() if r.content else {}
+    return [str(e.get(key)) for e in body.get("errors", [])]
+
+
+def test_every_integer_parameter_refuses_numbers_out_of_range(service: Service, media: Any) -> None:
+    ids = _resources(service, media)
+    operator = operator_key(service)
+    params = _integer_parameters(service.client.app.openapi())  # type: ignore[attr-defined]
+    # the numbered revisions and versions, their restores, rows, versions and every page size
+    assert {(m, p) for m, p, _, n in params if n == "number"} >= {
+        ("GET", "/v1/projects/{project_id}/revisions/{number}"),
+        ("POST", "/v1/projects/{project_id}/revisions/{number}/restore"),
+        ("GET", "/v1/templates/{template_id}/versions/{number}"),
+        ("POST", "/v1/templates/{template_id}/versions/{number}/restore"),
+        ("GET", "/v1/brand_kits/{kit_id}/versions/{number}"),
+    }
+    assert {n for _, _, _, n in params} >= {"number", "row", "version", "limit"}
+    failures = []
+    with _client(service) as client:
+        for method, path, where, name in params:
+            token = operator if path == "/v1/workspaces" else service.token
+            headers = {"Authorization": f"Bearer {token}", "If-Match": "*"}
+            for value in OUT_OF_RANGE:
+                url = _fill(path, {**ids, name: str(value)} if where == "path" else ids)
+                query = {name: str(value)} if where == "query" else {}
+                body = {} if method in ("POST", "PUT", "PATCH") else None
+                r = client.request(method, url, params=query, headers=headers, json=body)
+                if r.status_code != 422 or name not in _names(r, "parameter"):
+                    failures.append((method, path, name, value, r.status_code, r.text[:200]))
+    assert not failures, "\n".join(map(str, failures))
+
+
+def test_the_largest_number_is_an_unknown_revision_not_an_error(service: Service) -> None:
+    """The range's top is a number like any other: no such revision, 404."""
+    project = service.post("/v1/projects", json={"name": "p", "edit": COLOUR_EDIT}).json()
+    r = service.get(f"/v1/projects/{project['id']}/revisions/{INTEGER_MAX}")
+    assert r.status_code == 404, r.text
+    r = service.post("/v1/renders", json={"project_id": project["id"], "revision": INTEGER_MAX})
+    assert r.status_code == 404 and _names(r, "pointer") == ["#/revision"], r.text
+    # an If-Match with a number no revision reaches is stale, not an error
+    r = service.client.put(
+        f"/v1/projects/{project['id']}",
+        headers=service.headers(**{"If-Match": f'"{2**64}"'}),
+        json={"edit": COLOUR_EDIT},
+    )
+    assert r.status_code == 412, r.text
+
+
+def _bodies(ids: dict[str, str]) -> list[tuple[str, str, str, Any]]:
+    """(method, url, pointer, body maker) of every request body holding a number of a row."""
+    tpl, prj = ids["template_id"], ids["project_id"]
+    return [
+        ("POST", "/v1/renders", "#/revision", lambda v: {"project_id": prj, "revision": v}),
+        ("POST", f"/v1/projects/{prj}/check", "#/revision", lambda v: {"revision": v}),
+        ("POST", f"/v1/templates/{tpl}/check", "#/version", lambda v: {"version": v}),
+        ("POST", f"/v1/templates/{tpl}/preview", "#/version", lambda v: {"version": v}),
+        ("POST", f"/v1/templates/{tpl}/renders", "#/version", lambda v: {"version": v}),
+        ("POST", "/v1/batches", "#/version", lambda v: {"template_id": tpl, "version": v, "rows": [{}]}),
+    ]
+
+
+def test_every_version_number_in_a_body_refuses_numbers_out_of_range(service: Service, media: Any) -> None:
+    ids = _resources(service, media)
+    failures = []
+    with _client(service) as client:
+        for method, url, pointer, make in _bodies(ids):
+            for value in OUT_OF_RANGE:
+                r = client.request(method, url, headers=service.headers(), json=make(value))
+                if r.status_code != 422 or pointer not in _names(r, "pointer"):
+                    failures.append((method, url, value, r.status_code, r.text[:200]))
+    assert not failures, "\n".join(map(str, failures))
+
+
+@pytest.mark.parametrize("name", ["²", "١", "₃"])
+def test_a_field_named_with_a_unicode_digit_is_an_unknown_field(service: Service, name: str) -> None:
+    clip = {**COLOUR_EDIT["timeline"]["tracks"][0]["clips"][0], name: 1}
+    edit = {"timeline": {"tracks": [{"clips": [clip]}]}, name: 2}
+    with _client(service) as client:
+        r = client.post("/v1/projects", headers=service.headers(), json={"name": "p", "edit": edit})
+        assert r.status_code == 422, r.text
+        assert r.json()["code"] == "edit-invalid"
+        assert _names(r, "pointer") == [f"#/edit/timeline/tracks/0/clips/0/{name}", f"#/edit/{name}"]
+        r = client.post("/v1/renders", headers=service.headers(), json={"edit": edit})
+        assert r.status_code == 422 and r.json()["code"] == "edit-invalid", r.text
