@@ -4,12 +4,18 @@ field named with a digit that is not 0-9 is a problem like any other unknown fie
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 from reelforge.db.integers import INTEGER_MAX
+from reelforge.edit.errors import EditError
+from reelforge.edit.validate import parse_edit
+from reelforge.render.engine import render_edit
+from reelforge.render.outputs import video_codec_args
+from reelforge.render.sources import LocalResolver
 from service import Service
 from test_api_auth import COLOUR_EDIT, _fill, _resources
 from test_api_workspaces import operator_key
@@ -124,3 +130,107 @@ def test_a_field_named_with_a_unicode_digit_is_an_unknown_field(service: Service
         assert _names(r, "pointer") == [f"#/edit/timeline/tracks/0/clips/0/{name}", f"#/edit/{name}"]
         r = client.post("/v1/renders", headers=service.headers(), json={"edit": edit})
         assert r.status_code == 422 and r.json()["code"] == "edit-invalid", r.text
+
+
+# ------------------------------------------------------------------ the edit language's encoder numbers
+
+
+def _output_edit(**output: Any) -> dict[str, Any]:
+    clip = {"asset": {"type": "color", "color": "red"}, "length": 0.2}
+    return {
+        "timeline": {"tracks": [{"clips": [clip]}]},
+        "outputs": [{"width": 64, "height": 36, "fps": 10, "quality": "draft", **output}],
+    }
+
+
+REFUSED_OUTPUTS: list[tuple[dict[str, Any], str]] = [
+    # (the output's fields, the pointer of the problem)
+    ({"bitrate": "99999999999999999999M"}, "/outputs/0/bitrate"),
+    ({"bitrate": "999999999999"}, "/outputs/0/bitrate"),
+    ({"bitrate": "2000M"}, "/outputs/0/bitrate"),
+    ({"bitrate": "0"}, "/outputs/0/bitrate"),
+    ({"bitrate": "1"}, "/outputs/0/bitrate"),
+    ({"bitrate": "١٢M"}, "/outputs/0/bitrate"),
+    ({"bitrate": "5000M", "format": "webm"}, "/outputs/0/bitrate"),
+    ({"audio_bitrate": "99999999999k"}, "/outputs/0/audio_bitrate"),
+    ({"audio_bitrate": "0k"}, "/outputs/0/audio_bitrate"),
+    ({"audio_bitrate": "600k", "format": "m4a"}, "/outputs/0/audio_bitrate"),
+    ({"audio_bitrate": "400k", "format": "mp3"}, "/outputs/0/audio_bitrate"),
+    ({"audio_bitrate": "600k", "format": "webm"}, "/outputs/0/audio_bitrate"),
+    ({"audio_bitrate": "١٢٨k"}, "/outputs/0/audio_bitrate"),
+    ({"crf": 52}, "/outputs/0/crf"),
+    ({"crf": 63, "codec": "h265"}, "/outputs/0/crf"),
+    ({"crf": 64, "format": "webm"}, "/outputs/0/crf"),
+    ({"crf": -1}, "/outputs/0/crf"),
+    ({"width": 7680, "height": None, "aspect_ratio": "1:99"}, "/outputs/0/aspect_ratio"),
+    ({"width": 64, "height": None, "aspect_ratio": "0:9"}, "/outputs/0/aspect_ratio"),
+    (
+        {"width": None, "height": None, "resolution": "2160p", "aspect_ratio": "99:1"},
+        "/outputs/0/aspect_ratio",
+    ),
+    ({"width": None, "height": None, "aspect_ratio": "٣:٤"}, "/outputs/0/aspect_ratio"),
+    ({"width": 99999}, "/outputs/0/width"),
+    ({"fps": 10**30}, "/outputs/0/fps"),
+    ({"width": 16, "height": 7680, "poster": {"width": 7680}}, "/outputs/0/poster/width"),
+    ({"width": 16, "height": 7680, "thumbnail": {"width": 7680}}, "/outputs/0/thumbnail/width"),
+    ({"poster": {"time": 1e300}}, "/outputs/0/poster/time"),
+    ({"range": {"start": 0, "length": "99999999999999999999f"}}, "/outputs/0/range/length"),
+]
+
+
+@pytest.mark.parametrize(("output", "where"), REFUSED_OUTPUTS, ids=[repr(o) for o, _ in REFUSED_OUTPUTS])
+def test_encoder_numbers_out_of_range_are_problems_at_their_pointer(
+    output: dict[str, Any], where: str
+) -> None:
+    """Each of these passed validation and failed inside FFmpeg (or was silently clamped)."""
+    document = _output_edit(**output)
+    document["outputs"][0] = {k: v for k, v in document["outputs"][0].items() if v is not None}
+    with pytest.raises(EditError) as caught:
+        parse_edit(document)
+    assert [p.pointer for p in caught.value.problems] == [where], caught.value.problems
+
+
+REFUSED_CLIPS: list[tuple[dict[str, Any], str]] = [
+    ({"keyframes": {"scale": [{"time": 0, "value": 1e6}]}}, "/keyframes/scale"),
+    ({"keyframes": {"volume": [{"time": 0, "value": 1e300}]}}, "/keyframes/volume"),
+    ({"transition_in": {"duration": 1e300}}, "/transition_in/duration"),
+    ({"transition_in": {"duration": "99999999999999999999f"}}, "/transition_in/duration"),
+    ({"start": 1e15}, "/start"),
+    ({"length": "9999999:00:00"}, "/length"),
+]
+
+
+@pytest.mark.parametrize(("extra", "where"), REFUSED_CLIPS, ids=[repr(e) for e, _ in REFUSED_CLIPS])
+def test_clip_numbers_beyond_what_ffmpeg_holds_are_problems(extra: dict[str, Any], where: str) -> None:
+    document = _output_edit()
+    document["timeline"]["tracks"][0]["clips"][0].update(extra)
+    with pytest.raises(EditError) as caught:
+        parse_edit(document)
+    assert [p.pointer for p in caught.value.problems] == ["/timeline/tracks/0/clips/0" + where]
+
+
+def test_the_edges_of_every_range_render(tmp_path: Path) -> None:
+    """The largest and smallest accepted values are accepted by the encoders too; "m" is mega."""
+    outputs = [
+        {"bitrate": "1k"},
+        {"bitrate": "1000M", "codec": "h265"},
+        {"bitrate": "4m", "format": "webm", "audio_bitrate": "510k"},
+        {"crf": 51, "codec": "h265", "audio_bitrate": "512k"},
+        {"crf": 63, "format": "webm", "audio_bitrate": "6k"},
+        {"format": "mp3", "audio_bitrate": "320k"},
+        {"format": "m4a", "audio_bitrate": "8k"},
+        {"width": 16, "height": 16, "poster": {"width": 16}},
+    ]
+    document = _output_edit()
+    base = document["outputs"][0]
+    document["outputs"] = [{**base, **o, "name": f"o{i}"} for i, o in enumerate(outputs)]
+    for o in document["outputs"]:
+        if o.get("format") in ("mp3", "m4a"):
+            for key in ("width", "height", "quality", "fps"):
+                o.pop(key)
+    edit = parse_edit(document)
+    assert video_codec_args(edit.outputs[2])[3] == "4000000"  # FFmpeg would read "4m" as 0.004
+    result = render_edit(
+        edit, out_dir=tmp_path / "out", base_dir=tmp_path, resolver=LocalResolver(tmp_path, [tmp_path])
+    )
+    assert len(result.outputs) == len(outputs)
