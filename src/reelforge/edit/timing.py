@@ -17,6 +17,7 @@ __all__ = [
     "MAX_SECONDS",
     "NTSC_RATES",
     "TimeRef",
+    "TimeTooLarge",
     "TimeValueError",
     "frames_to_seconds",
     "parse_fps",
@@ -27,6 +28,10 @@ __all__ = [
 
 class TimeValueError(ValueError):
     """A time or frame rate that cannot be understood; the message says what is accepted."""
+
+
+class TimeTooLarge(TimeValueError):
+    """A time beyond :data:`MAX_SECONDS` (or :data:`MAX_FRAMES`)."""
 
 
 # Rates people write as decimals but mean as NTSC fractions.
@@ -80,7 +85,7 @@ def parse_time(value: float | int | str) -> TimeRef:
         ref.frames is not None and ref.frames > MAX_FRAMES
     ):
         shown = value if len(str(value)) <= 30 else f"{str(value)[:20]}…"
-        raise TimeValueError(f"a time is at most {MAX_SECONDS} seconds or {MAX_FRAMES} frames, got {shown!r}")
+        raise TimeTooLarge(f"a time is at most {MAX_SECONDS} seconds or {MAX_FRAMES} frames, got {shown!r}")
     return ref
 
 
