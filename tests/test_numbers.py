@@ -4,6 +4,7 @@ field named with a digit that is not 0-9 is a problem like any other unknown fie
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,9 +14,11 @@ from fastapi.testclient import TestClient
 from reelforge.db.integers import INTEGER_MAX
 from reelforge.edit.errors import EditError
 from reelforge.edit.validate import parse_edit
+from reelforge.render.effects import LutFileError, parse_cube_file
 from reelforge.render.engine import render_edit
 from reelforge.render.outputs import video_codec_args
 from reelforge.render.sources import LocalResolver
+from reelforge.webhooks.delivery import Outcome
 from service import Service
 from test_api_auth import COLOUR_EDIT, _fill, _resources
 from test_api_workspaces import operator_key
@@ -234,3 +237,20 @@ def test_the_edges_of_every_range_render(tmp_path: Path) -> None:
         edit, out_dir=tmp_path / "out", base_dir=tmp_path, resolver=LocalResolver(tmp_path, [tmp_path])
     )
     assert len(result.outputs) == len(outputs)
+
+
+# ------------------------------------------------------------------ text read as a number
+
+
+@pytest.mark.parametrize("digits", ["²", "³", "¹²"])
+def test_a_unicode_digit_where_a_number_is_read_is_no_crash(tmp_path: Path, digits: str) -> None:
+    """``str.isdigit`` is true for "²", which ``int`` and ``float`` refuse: a receiver's
+    Retry-After and a LUT's size written so are malformed, not an exception."""
+    now = datetime.now(UTC)
+    outcome = Outcome(now, 1.0, status=429, headers={"retry-after": digits})
+    assert outcome.retry_after() is None
+    assert Outcome(now, 1.0, status=429, headers={"retry-after": "7"}).retry_after() == 7.0
+    cube = tmp_path / "bad.cube"
+    cube.write_text(f"LUT_3D_SIZE {digits}\n", encoding="utf-8")
+    with pytest.raises(LutFileError, match="LUT_3D_SIZE must be a whole number"):
+        parse_cube_file(cube)
