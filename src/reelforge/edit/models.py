@@ -530,7 +530,7 @@ class Output(Model):
     quality: Quality = "medium"
     crf: int | None = Field(None, ge=0, le=63)
     """Constant quality; overrides `quality` (h264 and h265 take 0 to 51)."""
-    bitrate: str | None = Field(None, pattern=r"^[0-9]+(\.[0-9]+)?[kKmM]?$")
+    bitrate: str | None = Field(None, max_length=20, pattern=r"^[0-9]+(\.[0-9]+)?[kKmM]?$")
     """Target video bitrate such as "4M" (1k to 1000M); overrides `crf`."""
     preset: (
         Literal[
@@ -539,7 +539,7 @@ class Output(Model):
         | None
     ) = None
     """x264/x265 speed preset (default from `quality`)."""
-    audio_bitrate: str = Field("128k", pattern=r"^[0-9]+[kK]$")
+    audio_bitrate: str = Field("128k", max_length=10, pattern=r"^[0-9]+[kK]$")
     audio: bool = True
     """`false` writes no audio stream."""
     range: Range | None = None
