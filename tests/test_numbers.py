@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 
 from reelforge.db.integers import INTEGER_MAX
 from reelforge.edit.errors import EditError
+from reelforge.edit.timing import TimeValueError, parse_time
 from reelforge.edit.validate import parse_edit
 from reelforge.render.effects import LutFileError, parse_cube_file
 from reelforge.render.engine import render_edit
@@ -202,6 +203,7 @@ REFUSED_CLIPS: list[tuple[dict[str, Any], str]] = [
     ({"transition_in": {"duration": "99999999999999999999f"}}, "/transition_in/duration"),
     ({"start": 1e15}, "/start"),
     ({"length": "9999999:00:00"}, "/length"),
+    ({"length": "9" * 5000 + "f"}, "/length"),
 ]
 
 
@@ -256,3 +258,11 @@ def test_a_unicode_digit_where_a_number_is_read_is_no_crash(tmp_path: Path, digi
     cube.write_text(f"LUT_3D_SIZE {digits}\n", encoding="utf-8")
     with pytest.raises(LutFileError, match="LUT_3D_SIZE must be a whole number"):
         parse_cube_file(cube)
+
+
+@pytest.mark.parametrize("text", ["9" * 5000 + "f", "9" * 5000, "1" * 5000 + ":00:00"])
+def test_a_time_with_more_digits_than_int_reads_is_a_time_error(text: str) -> None:
+    """Read outside a model too (a template's duration variable): a TimeValueError, which
+    callers report, not the ValueError of Python's limit on digits."""
+    with pytest.raises(TimeValueError, match="at most 1000000 seconds"):
+        parse_time(text)

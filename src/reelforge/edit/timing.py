@@ -80,7 +80,12 @@ class TimeRef:
 def parse_time(value: float | int | str) -> TimeRef:
     """Parse a time value of the edit language. Negative times, and times beyond
     :data:`MAX_SECONDS` (or :data:`MAX_FRAMES`), are refused."""
-    ref = _parse_time(value)
+    try:
+        ref = _parse_time(value)
+    except TimeValueError:
+        raise
+    except ValueError:  # more digits than int() reads: far beyond the largest time
+        raise TimeTooLarge(f"a time is at most {MAX_SECONDS} seconds or {MAX_FRAMES} frames") from None
     if (ref.seconds is not None and ref.seconds > MAX_SECONDS) or (
         ref.frames is not None and ref.frames > MAX_FRAMES
     ):
