@@ -21,12 +21,47 @@ from reelforge.render.outputs import video_codec_args
 from reelforge.render.sources import LocalResolver
 from reelforge.webhooks.delivery import Outcome
 from service import Service
-from test_api_auth import COLOUR_EDIT, _fill, _resources
 from test_api_workspaces import operator_key
 
 OUT_OF_RANGE: list[Any] = [2**31, 2**63, 2**64, -1, "²"]
 """Above PostgreSQL's integer, above SQLite's, above any 64-bit column, negative, and a Unicode
 digit ("²".isdigit() is true, but int() refuses it)."""
+
+
+COLOUR_EDIT = {
+    "timeline": {"tracks": [{"clips": [{"asset": {"type": "color", "color": "red"}, "length": 1}]}]}
+}
+
+
+def _resources(service: Service) -> dict[str, str]:
+    """A project, template, brand kit and batch of the workspace; other ids need not exist, as
+    a parameter is checked before anything is looked up (no upload, no webhook URL)."""
+    project = service.post("/v1/projects", json={"name": "p", "edit": COLOUR_EDIT}).json()
+    template = service.post("/v1/templates", json={"name": "t", "edit": COLOUR_EDIT}).json()
+    kit = service.post("/v1/brand_kits", json={"name": "k"}).json()
+    batch = service.post("/v1/batches", json={"template_id": template["id"], "rows": [{}]}).json()
+    absent = "0" * 26
+    return {
+        "project_id": project["id"],
+        "template_id": template["id"],
+        "kit_id": kit["id"],
+        "batch_id": batch["id"],
+        "number": "1",
+        "asset_id": f"ast_{absent}",
+        "render_id": f"rnd_{absent}",
+        "event_id": f"evt_{absent}",
+        "endpoint_id": f"we_{absent}",
+        "message_id": f"msg_{absent}",
+        "key_id": f"key_{absent}",
+        "client_id": f"cli_{absent}",
+        "workspace_id": f"ws_{absent}",
+    }
+
+
+def _fill(path: str, ids: dict[str, str]) -> str:
+    for name, value in ids.items():
+        path = path.replace("{" + name + "}", value)
+    return path
 
 
 def _integer_parameters(doc: dict[str, Any]) -> list[tuple[str, str, str, str]]:
@@ -54,8 +89,8 @@ def _names(r: Any, key: str) -> list[str]:
     return [str(e.get(key)) for e in body.get("errors", [])]
 
 
-def test_every_integer_parameter_refuses_numbers_out_of_range(service: Service, media: Any) -> None:
-    ids = _resources(service, media)
+def test_every_integer_parameter_refuses_numbers_out_of_range(service: Service) -> None:
+    ids = _resources(service)
     operator = operator_key(service)
     params = _integer_parameters(service.client.app.openapi())  # type: ignore[attr-defined]
     # the numbered revisions and versions, their restores, rows, versions and every page size
@@ -111,8 +146,8 @@ def _bodies(ids: dict[str, str]) -> list[tuple[str, str, str, Any]]:
     ]
 
 
-def test_every_version_number_in_a_body_refuses_numbers_out_of_range(service: Service, media: Any) -> None:
-    ids = _resources(service, media)
+def test_every_version_number_in_a_body_refuses_numbers_out_of_range(service: Service) -> None:
+    ids = _resources(service)
     failures = []
     with _client(service) as client:
         for method, url, pointer, make in _bodies(ids):
