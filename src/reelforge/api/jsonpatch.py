@@ -43,7 +43,7 @@ async def json_patch_body(request: Request) -> list[dict[str, Any]]:
         )
     too_large = ApiError("content-too-large", f"a patch may be at most {MAX_PATCH_BYTES} bytes")
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_PATCH_BYTES:
+    if declared.isascii() and declared.isdigit() and int(declared) > MAX_PATCH_BYTES:
         raise too_large
     chunks: list[bytes] = []
     size = 0

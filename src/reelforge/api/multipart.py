@@ -272,7 +272,12 @@ async def receive_upload(
             errors=[{"header": "Content-Type", "detail": "missing boundary", "code": "missing"}],
         )
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit + FORM_OVERHEAD:
+    if (
+        declared is not None
+        and declared.isascii()
+        and declared.isdigit()
+        and int(declared) > limit + FORM_OVERHEAD
+    ):
         raise too_large(limit)
 
     sink = _MultipartSink(limit, fields)

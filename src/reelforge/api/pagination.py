@@ -135,7 +135,7 @@ def page_by_number(
     ties. ``stamp`` is the rows' time column, carried in the cursor as usual."""
     if cursor:
         _, after = decode_cursor(key, cursor, filters)
-        if not after.isdigit():
+        if not (after.isascii() and after.isdigit()):
             raise ApiError(
                 "invalid-cursor",
                 "the cursor is not valid for this list",

@@ -9,6 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from reelforge.edit.templates import LOCALE_PATTERN
 
+from .numbers import INTEGER_MAX
+
 __all__ = ["TemplateValues"]
 
 
@@ -18,5 +20,5 @@ class TemplateValues(BaseModel):
     """The variables' values by name; a localizable one may be `{"$locales": {"en": …, "fr": …}}`."""
     locale: str | None = Field(None, max_length=35, pattern=LOCALE_PATTERN)
     """Which locale's values to use (default: the template's default locale)."""
-    version: int | None = Field(None, ge=1)
+    version: int | None = Field(None, ge=1, le=INTEGER_MAX)
     """A version of the template (default: the current one)."""

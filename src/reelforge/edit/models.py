@@ -522,16 +522,16 @@ class Output(Model):
     """Video codec: h264 (default for mp4/mov), h265 (mp4/mov), vp9 (webm), prores (mov)."""
     resolution: Resolution | None = None
     """The shorter side: 1080p in 16:9 is 1920x1080 and in 9:16 is 1080x1920."""
-    aspect_ratio: str | None = Field(None, pattern=r"^\d{1,2}:\d{1,2}$")
+    aspect_ratio: str | None = Field(None, pattern=r"^[0-9]{1,2}:[0-9]{1,2}$")
     """"16:9", "9:16", "1:1", "4:5", "4:3" or any "w:h"."""
     width: int | None = Field(None, ge=16, le=7680)
     height: int | None = Field(None, ge=16, le=7680)
     fps: FpsValue = 30
     quality: Quality = "medium"
     crf: int | None = Field(None, ge=0, le=63)
-    """Constant quality; overrides `quality`."""
-    bitrate: str | None = Field(None, pattern=r"^\d+(\.\d+)?[kKmM]?$")
-    """Target video bitrate such as "4M"; overrides `crf`."""
+    """Constant quality; overrides `quality` (h264 and h265 take 0 to 51)."""
+    bitrate: str | None = Field(None, max_length=20, pattern=r"^[0-9]+(\.[0-9]+)?[kKmM]?$")
+    """Target video bitrate such as "4M" (1k to 1000M); overrides `crf`."""
     preset: (
         Literal[
             "ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow"
@@ -539,7 +539,7 @@ class Output(Model):
         | None
     ) = None
     """x264/x265 speed preset (default from `quality`)."""
-    audio_bitrate: str = Field("128k", pattern=r"^\d+[kK]$")
+    audio_bitrate: str = Field("128k", max_length=10, pattern=r"^[0-9]+[kK]$")
     audio: bool = True
     """`false` writes no audio stream."""
     range: Range | None = None

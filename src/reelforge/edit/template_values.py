@@ -14,7 +14,7 @@ import re2
 
 from .errors import Problem, pointer
 from .template_model import LOCALE_RE, LOCALES_KEY, MAX_HINTED, MAX_NUMBER, AssetFacts, Template, Variable
-from .timing import TimeValueError, parse_time
+from .timing import MAX_SECONDS, TimeTooLarge, TimeValueError, parse_time
 from .values import parse_color
 
 # --------------------------------------------------------------------------- checking one value
@@ -151,6 +151,9 @@ def check_value(
     elif kind == "duration":
         try:
             seconds = parse_time(value).seconds
+        except TimeTooLarge:
+            bad(f"too long: at most {MAX_SECONDS:,} seconds", "out_of_range")
+            return value
         except TimeValueError as exc:
             bad(str(exc), "invalid_duration")
             return value

@@ -13,8 +13,11 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 __all__ = [
+    "MAX_FRAMES",
+    "MAX_SECONDS",
     "NTSC_RATES",
     "TimeRef",
+    "TimeTooLarge",
     "TimeValueError",
     "frames_to_seconds",
     "parse_fps",
@@ -25,6 +28,10 @@ __all__ = [
 
 class TimeValueError(ValueError):
     """A time or frame rate that cannot be understood; the message says what is accepted."""
+
+
+class TimeTooLarge(TimeValueError):
+    """A time beyond :data:`MAX_SECONDS` (or :data:`MAX_FRAMES`)."""
 
 
 # Rates people write as decimals but mean as NTSC fractions.
@@ -42,6 +49,12 @@ _FRAMES = re.compile(r"^(?P<n>\d+)f$")
 _SECONDS = re.compile(r"^(?P<s>\d+(?:\.\d+)?)s?$")
 
 TIME_HELP = 'a number of seconds (2.5), "hh:mm:ss.mmm" ("00:01:02.500"), or frames ("48f")'
+
+MAX_SECONDS = 1_000_000
+"""The largest time of an edit, about 11.5 days: far above any timeline a workspace may render,
+low enough that every time stays a frame count FFmpeg holds in 32 bits (at 240 fps too)."""
+MAX_FRAMES = 240 * MAX_SECONDS
+"""The largest time written in frames (``"240000000f"``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +78,23 @@ class TimeRef:
 
 
 def parse_time(value: float | int | str) -> TimeRef:
-    """Parse a time value of the edit language. Negative times are refused."""
+    """Parse a time value of the edit language. Negative times, and times beyond
+    :data:`MAX_SECONDS` (or :data:`MAX_FRAMES`), are refused."""
+    try:
+        ref = _parse_time(value)
+    except TimeValueError:
+        raise
+    except ValueError:  # more digits than int() reads: far beyond the largest time
+        raise TimeTooLarge(f"a time is at most {MAX_SECONDS} seconds or {MAX_FRAMES} frames") from None
+    if (ref.seconds is not None and ref.seconds > MAX_SECONDS) or (
+        ref.frames is not None and ref.frames > MAX_FRAMES
+    ):
+        shown = value if len(str(value)) <= 30 else f"{str(value)[:20]}…"
+        raise TimeTooLarge(f"a time is at most {MAX_SECONDS} seconds or {MAX_FRAMES} frames, got {shown!r}")
+    return ref
+
+
+def _parse_time(value: float | int | str) -> TimeRef:
     if isinstance(value, bool):
         raise TimeValueError(f"expected {TIME_HELP}, got a boolean")
     if isinstance(value, int | float):

@@ -10,6 +10,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from .encoding import output_problems
 from .errors import EditError, Problem, pointer
 from .models import ASSET_TYPES, VISUAL_TYPES, Edit
 from .timing import parse_time
@@ -128,13 +129,14 @@ def _semantic_problems(edit: Edit) -> list[Problem]:
                         problems.append(
                             Problem(pointer(*here, "keyframes", name), "opacity values are between 0 and 1")
                         )
-                    if name == "scale" and any(k.value <= 0 for k in frames):
+                    # The ranges of the clip's own `scale` and `volume`.
+                    if name == "scale" and any(not 0 < k.value <= 10 for k in frames):
                         problems.append(
-                            Problem(pointer(*here, "keyframes", name), "scale values must be above 0")
+                            Problem(pointer(*here, "keyframes", name), "scale values are above 0, at most 10")
                         )
-                    if name == "volume" and any(k.value < 0 for k in frames):
+                    if name == "volume" and any(not 0 <= k.value <= 16 for k in frames):
                         problems.append(
-                            Problem(pointer(*here, "keyframes", name), "volume values cannot be negative")
+                            Problem(pointer(*here, "keyframes", name), "volume values are 0 to 16 (+24 dB)")
                         )
             if kind == "video" and clip.asset.loop and clip.asset.freeze:  # type: ignore[union-attr]
                 problems.append(
@@ -154,6 +156,9 @@ def _semantic_problems(edit: Edit) -> list[Problem]:
                     Problem(pointer(*here, "motion"), "motion (Ken Burns) moves video and images")
                 )
     for o, out in enumerate(edit.outputs):
+        problems += [
+            Problem(pointer("outputs", o, *where), message) for where, message in output_problems(out)
+        ]
         if out.is_still and out.poster is not None:
             problems.append(
                 Problem(pointer("outputs", o, "poster"), "a still output has no poster; it is one")

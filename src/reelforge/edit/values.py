@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, WithJsonSchema
 
-from .timing import TIME_HELP, TimeValueError, parse_fps, parse_time
+from .timing import MAX_SECONDS, TIME_HELP, TimeValueError, parse_fps, parse_time
 
 __all__ = [
     "CSS_COLORS",
@@ -134,7 +134,7 @@ TimeValue = Annotated[
     WithJsonSchema(
         {
             "anyOf": [
-                {"type": "number", "minimum": 0},
+                {"type": "number", "minimum": 0, "maximum": MAX_SECONDS},
                 {"type": "string", "pattern": r"^(\d+f|\d+(\.\d+)?s?|(\d+:)?\d{1,2}:\d{1,2}(\.\d+)?)$"},
             ],
             "description": f"A time: {TIME_HELP}.",

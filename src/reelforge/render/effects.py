@@ -102,7 +102,11 @@ def parse_cube_file(path: str | os.PathLike[str]) -> None:
         if keyword == "LUT_3D_SIZE":
             if size is not None:
                 raise LutFileError(path, f"line {number}: a second LUT_3D_SIZE")
-            if len(words) != 2 or not words[1].isdigit() or not 2 <= int(words[1]) <= MAX_LUT_SIZE:
+            if (
+                len(words) != 2
+                or not (words[1].isascii() and words[1].isdigit())
+                or not 2 <= int(words[1]) <= MAX_LUT_SIZE
+            ):
                 raise LutFileError(
                     path, f"line {number}: LUT_3D_SIZE must be a whole number from 2 to {MAX_LUT_SIZE}"
                 )

@@ -5,25 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from fractions import Fraction
 
+from reelforge.edit.encoding import RESOLUTIONS, even, frame_size, parse_bitrate
 from reelforge.edit.models import Output
 from reelforge.edit.timing import parse_fps
 
-__all__ = ["RESOLUTIONS", "OutputGeometry", "audio_codec_args", "geometry", "video_codec_args"]
-
-RESOLUTIONS = {
-    "360p": 360,
-    "480p": 480,
-    "540p": 540,
-    "720p": 720,
-    "1080p": 1080,
-    "1440p": 1440,
-    "2160p": 2160,
-}
-
-
-def even(value: float | Fraction) -> int:
-    """The nearest even whole number (at least 2): 4:2:0 video needs even sizes."""
-    return max(2, round(value / 2) * 2)
+__all__ = ["RESOLUTIONS", "OutputGeometry", "audio_codec_args", "even", "geometry", "video_codec_args"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,26 +24,9 @@ class OutputGeometry:
 
 
 def geometry(output: Output) -> OutputGeometry:
-    """Pixel size and frame rate. A resolution preset names the shorter side; sizes are even
-    because 4:2:0 video needs them to be."""
-    fps = parse_fps(output.fps)
-    ratio: Fraction | None = None
-    if output.aspect_ratio:
-        w, h = (int(x) for x in output.aspect_ratio.split(":"))
-        ratio = Fraction(w, h) if w and h else None
-    if output.width is not None and output.height is not None:
-        return OutputGeometry(even(output.width), even(output.height), fps)
-    if output.width is not None:
-        assert ratio is not None
-        return OutputGeometry(even(output.width), even(output.width / ratio), fps)
-    if output.height is not None:
-        assert ratio is not None
-        return OutputGeometry(even(output.height * ratio), even(output.height), fps)
-    short = RESOLUTIONS[output.resolution or "1080p"]
-    ratio = ratio or Fraction(16, 9)
-    if ratio >= 1:
-        return OutputGeometry(even(short * ratio), short, fps)
-    return OutputGeometry(short, even(short / ratio), fps)
+    """Pixel size (see :func:`reelforge.edit.encoding.frame_size`) and frame rate."""
+    width, height = frame_size(output)
+    return OutputGeometry(width, height, parse_fps(output.fps))
 
 
 # quality -> (x264/x265 crf, preset, vp9 crf)
@@ -76,7 +45,8 @@ def video_codec_args(output: Output, stream: str = "v") -> list[str]:
     crf = output.crf if output.crf is not None else crf
     preset = output.preset or preset
     codec = output.codec or {"mp4": "h264", "mov": "h264", "webm": "vp9"}.get(output.format)
-    rate = ["-b:v", output.bitrate] if output.bitrate else []
+    # In bits per second: FFmpeg would read "4m" as 4 millibits.
+    rate = ["-b:v", str(parse_bitrate(output.bitrate))] if output.bitrate else []
     if output.format == "gif":
         return ["-c:v", "gif", "-loop", "0"]
     if output.format == "png":

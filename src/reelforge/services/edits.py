@@ -130,7 +130,11 @@ def _asset_problems(uses: list[Use], db: Session, workspace_id: str) -> list[Pro
 
 def _document_order(problem: Problem) -> list[tuple[int, int, str]]:
     # Numeric indexes compare as numbers, so clip 10 comes after clip 2.
-    return [(0, int(part), "") if part.isdigit() else (1, 0, part) for part in problem.pointer.split("/")]
+    # ASCII digits only: "²" is a digit that int() cannot read, and a field may be named so.
+    return [
+        (0, int(part), "") if part.isascii() and part.isdecimal() else (1, 0, part)
+        for part in problem.pointer.split("/")
+    ]
 
 
 def _raise(problems: list[Problem], prefix: str) -> NoReturn:

@@ -325,7 +325,7 @@ class Outcome:
         value = self.headers.get("retry-after", "").strip()
         if not value:
             return None
-        if value.isdigit():
+        if value.isascii() and value.isdigit():  # "²" is a digit float() cannot read
             return float(value)
         try:
             when = parsedate_to_datetime(value)

@@ -37,6 +37,7 @@ from ..audit import audit_actor
 from ..auth import Principal, check_scope, require
 from ..deps import ServicesDep, SessionDep
 from ..idempotency import Idempotency, idempotency
+from ..numbers import INTEGER_MAX
 from ..pagination import list_body, page
 from ..problems import ApiError
 
@@ -65,7 +66,7 @@ class BatchCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     template_id: str = Field(max_length=40)
-    version: int | None = Field(None, ge=1)
+    version: int | None = Field(None, ge=1, le=INTEGER_MAX)
     """The template version to fill (default: its current version)."""
     rows: list[Any] | None = Field(None, max_length=MAX_ROWS)
     """Value rows, each an object of variable values; numbered by their 0-based index."""
@@ -341,7 +342,8 @@ def list_batch_renders(
     request: Request,
     response: Response,
     row: Annotated[
-        int | None, Query(ge=0, description="the row number: 0-based JSON index or 1-based CSV line")
+        int | None,
+        Query(ge=0, le=INTEGER_MAX, description="the row number: 0-based JSON index or 1-based CSV line"),
     ] = None,
     locale: Annotated[str | None, Query(max_length=35)] = None,
     state: Annotated[

@@ -23,6 +23,7 @@ from ..audit import audit_actor
 from ..auth import Principal, check_scope, require
 from ..deps import ServicesDep, SessionDep
 from ..idempotency import Idempotency, idempotency
+from ..numbers import INTEGER_MAX, VersionNumber
 from ..template_bodies import TemplateValues
 
 __all__ = ["router"]
@@ -174,7 +175,7 @@ def list_versions(
 def get_version(
     db: SessionDep,
     kit_id: str,
-    number: int,
+    number: VersionNumber,
     principal: Principal = Depends(require("brand_kits:read")),
 ) -> dict[str, Any]:
     return kit_version_json(brand_kits.kit_version(db, principal.workspace_id, kit_id, number))
@@ -223,7 +224,7 @@ def put_compliance(
 
 class CheckRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    revision: int | None = Field(None, ge=1)
+    revision: int | None = Field(None, ge=1, le=INTEGER_MAX)
     """The project revision to check (default: the current one)."""
     brand_kit: str | None = Field(None, max_length=40)
     """Check against this kit instead of the one the edit names (`brand`)."""

@@ -24,6 +24,7 @@ from ..auth import Principal, require
 from ..deps import ServicesDep, SessionDep
 from ..idempotency import Idempotency, idempotency
 from ..jsonpatch import JSON_PATCH, json_patch_body
+from ..numbers import VersionNumber
 from ..versioning import list_current, list_versions, not_modified, respond
 
 __all__ = ["PROJECTS", "router"]
@@ -247,7 +248,7 @@ def list_revisions(
 )
 def get_revision(
     project_id: str,
-    number: int,
+    number: VersionNumber,
     db: SessionDep,
     principal: Principal = Depends(require("projects:read")),
 ) -> dict[str, Any]:
@@ -261,7 +262,7 @@ def get_revision(
 )
 def restore_revision(
     project_id: str,
-    number: int,
+    number: VersionNumber,
     request: Request,
     response: Response,
     db: SessionDep,

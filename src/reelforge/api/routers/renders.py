@@ -22,6 +22,7 @@ from .. import examples as ex
 from ..auth import Principal, check_scope, require
 from ..deps import get_db, get_services, services_of
 from ..idempotency import Idempotency, idempotency
+from ..numbers import INTEGER_MAX
 from ..pagination import decode_cursor, list_body
 from ..responses import conditional_json, json_bytes, json_response, page_of, read_db
 
@@ -35,7 +36,7 @@ class RenderCreate(BaseModel):
         extra="forbid", json_schema_extra={"examples": [ex.RENDER_FROM_PROJECT, ex.RENDER_INLINE]}
     )
     project_id: str | None = Field(None, max_length=40)
-    revision: int | None = Field(None, ge=1)
+    revision: int | None = Field(None, ge=1, le=INTEGER_MAX)
     edit: dict[str, Any] | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)
     """Free JSON kept with the render (at most 16 KiB)."""

@@ -23,6 +23,7 @@ from ..audit import audit_actor
 from ..auth import Principal, check_scope, require
 from ..deps import ServicesDep, SessionDep
 from ..idempotency import Idempotency, idempotency
+from ..numbers import INTEGER_MAX, VersionNumber
 from ..template_bodies import TemplateValues
 
 router = APIRouter(tags=["templates"])
@@ -240,7 +241,7 @@ def list_versions(
 def get_version(
     db: SessionDep,
     template_id: str,
-    number: int,
+    number: VersionNumber,
     principal: Principal = Depends(require("templates:read")),
 ) -> dict[str, Any]:
     template, _ = templates.current(db, principal.workspace_id, template_id)
@@ -255,7 +256,7 @@ def get_version(
 def restore_version(
     db: SessionDep,
     template_id: str,
-    number: int,
+    number: VersionNumber,
     request: Request,
     response: Response,
     body: Annotated[VersionRestore | None, Body(openapi_examples=ex.RESTORE_VERSION_BODY)] = None,
@@ -284,7 +285,9 @@ def restore_version(
 def get_variables(
     db: SessionDep,
     template_id: str,
-    version: Annotated[int | None, Query(ge=1, description="A version (default: the current one)")] = None,
+    version: Annotated[
+        int | None, Query(ge=1, le=INTEGER_MAX, description="A version (default: the current one)")
+    ] = None,
     principal: Principal = Depends(require("templates:read")),
 ) -> dict[str, Any]:
     """A JSON Schema (draft 2020-12) of the `values` object that preview and renders take: one
