@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from reelforge.edit.errors import EditError
 from reelforge.edit.validate import parse_edit
 from reelforge.render.limits import Limits, edit_limit_problems
 from reelforge.services import keys
@@ -104,12 +105,16 @@ def test_a_ten_hour_timeline_and_ten_thousand_clips_name_their_limit() -> None:
     seen = calls_during(lambda: edit_limit_problems(edit, limits))
     assert not [name for name in seen if "resolve_timeline" in name or "compile" in name or "probe" in name]
     assert sum(seen.values()) < 200, seen.most_common(5)
-    # A thousand hours is the same few frames of arithmetic as ten seconds.
+    # 250 hours is the same few frames of arithmetic as ten seconds.
     small = sum(calls_during(lambda: edit_limit_problems(parse_edit(colour_edit(10)), limits)).values())
     huge = sum(
-        calls_during(lambda: edit_limit_problems(parse_edit(colour_edit(1000 * 3600)), limits)).values()
+        calls_during(lambda: edit_limit_problems(parse_edit(colour_edit(250 * 3600)), limits)).values()
     )
     assert huge < small * 2
+    # A thousand hours is not even a time the edit language takes (at most 10^6 seconds).
+    with pytest.raises(EditError) as refused:
+        parse_edit(colour_edit(1000 * 3600))
+    assert [p.pointer for p in refused.value.problems] == ["/timeline/tracks/0/clips/0/length"]
 
 
 def test_outputs_add_up_in_seconds_and_in_pixels_times_frames() -> None:
