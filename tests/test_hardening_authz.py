@@ -1,0 +1,85 @@
+"""Authorisation hardening: no credential acts on a credential holding more than itself, expired
+access tokens are refused at once, and events show only the families the reader may read."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from service import Service
+
+
+def _basic(client_id: str, secret: str) -> dict[str, str]:
+    return {"Authorization": "Basic " + base64.b64encode(f"{client_id}:{secret}".encode()).decode()}
+
+
+# ------------------------------------------------------------------ credentials acting on credentials
+
+
+def test_a_key_cannot_revoke_or_roll_a_key_holding_more(service: Service) -> None:
+    writer = service.new_key("keys:write", "keys:read")
+    admin = service.post("/v1/keys", json={"name": "ops", "scopes": ["admin"]}).json()
+    for action in ("revoke", "roll"):
+        r = service.post(f"/v1/keys/{admin['id']}/{action}", token=writer)
+        assert r.status_code == 403, (action, r.text)
+        body = r.json()
+        assert body["code"] == "forbidden" and f"cannot {action}" in body["detail"]
+        assert "admin" in body["detail"]
+    # Nothing happened: the admin key still works and was not replaced.
+    assert service.get("/v1/workspace", token=admin["token"]).status_code == 200
+    assert service.get(f"/v1/keys/{admin['id']}").json()["revoked_at"] is None
+    # A key with more than the caller's scopes, though not admin, is refused the same way.
+    wider = service.post("/v1/keys", json={"scopes": ["keys:write", "assets:read"]}).json()
+    r = service.post(f"/v1/keys/{wider['id']}/revoke", token=writer)
+    assert r.status_code == 403 and "assets:read" in r.json()["detail"]
+    # Within its own scopes it may (itself included); an admin may revoke anything.
+    narrow = service.post("/v1/keys", json={"scopes": ["keys:read"]}).json()
+    assert service.post(f"/v1/keys/{narrow['id']}/revoke", token=writer).status_code == 200
+    assert service.post(f"/v1/keys/{wider['id']}/revoke").status_code == 200
+
+
+def test_a_key_cannot_revoke_an_oauth_client_holding_more(service: Service) -> None:
+    writer = service.new_key("keys:write")
+    client = service.post("/v1/oauth/clients", json={"name": "cms", "scopes": ["admin"]}).json()
+    r = service.post(f"/v1/oauth/clients/{client['id']}/revoke", token=writer)
+    assert r.status_code == 403 and r.json()["code"] == "forbidden"
+    assert "cannot revoke" in r.json()["detail"]
+    token = service.client.post(
+        "/v1/oauth/token",
+        data={"grant_type": "client_credentials"},
+        headers=_basic(client["id"], client["client_secret"]),
+    )
+    assert token.status_code == 200  # the client was not revoked
+    mine = service.post("/v1/oauth/clients", token=writer, json={"scopes": ["keys:write"]}).json()
+    assert service.post(f"/v1/oauth/clients/{mine['id']}/revoke", token=writer).status_code == 200
+    assert service.post(f"/v1/oauth/clients/{client['id']}/revoke").status_code == 200
+
+
+# ------------------------------------------------------------------ expired access tokens
+
+
+def _token(service: Service, scopes: list[str], ttl: int) -> str:
+    """An access token signed by the server for a real client, with ``ttl`` (negative: expired
+    that many seconds ago)."""
+    client = service.post("/v1/oauth/clients", json={"scopes": scopes}).json()
+    with service.services.sessions() as db:
+        from reelforge.db.models import OAuthClient
+
+        row = db.get(OAuthClient, client["id"])
+        assert row is not None
+        workspace_id = row.workspace_id
+    return service.services.secrets.issue_token(
+        issuer=service.services.issuer,
+        audience=service.services.audience,
+        client_id=client["id"],
+        workspace_id=workspace_id,
+        scopes=scopes,
+        ttl=ttl,
+    )
+
+
+def test_an_access_token_is_refused_as_soon_as_it_expires(service: Service) -> None:
+    assert service.get("/v1/keys", token=_token(service, ["keys:read"], 60)).status_code == 200
+    r = service.get("/v1/keys", token=_token(service, ["keys:read"], -2))
+    assert r.status_code == 401 and r.json()["detail"] == "the access token expired"
+    assert 'error="invalid_token"' in r.headers["www-authenticate"]
