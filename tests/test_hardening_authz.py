@@ -4,9 +4,14 @@ access tokens are refused at once, and events show only the families the reader 
 from __future__ import annotations
 
 import base64
+import json
+from pathlib import Path
 from typing import Any
 
+import httpx
+
 from service import Service
+from test_events import COLOUR, SSE, live, sse_get
 
 
 def _basic(client_id: str, secret: str) -> dict[str, str]:
@@ -83,3 +88,66 @@ def test_an_access_token_is_refused_as_soon_as_it_expires(service: Service) -> N
     r = service.get("/v1/keys", token=_token(service, ["keys:read"], -2))
     assert r.status_code == 401 and r.json()["detail"] == "the access token expired"
     assert 'error="invalid_token"' in r.headers["www-authenticate"]
+
+
+# ------------------------------------------------------------------ events show what the reader may read
+
+
+def _upload(service: Service, path: Path) -> dict[str, Any]:
+    with path.open("rb") as f:
+        r = service.post("/v1/assets", files={"file": ("secret-plan.png", f)})
+    assert r.status_code in (200, 201), r.text
+    return dict(r.json())
+
+
+def test_events_show_only_families_the_reader_may_read(service: Service, media: Any) -> None:
+    asset = _upload(service, media.image())
+    service.post("/v1/renders", json={"edit": COLOUR}).raise_for_status()  # no worker: stays queued
+    project = service.post("/v1/projects", json={"name": "p", "edit": COLOUR}).json()
+    everything = service.get("/v1/events", params={"limit": 100}).json()["data"]
+    assert {e["type"] for e in everything} >= {"asset.ready", "render.queued", "project.created"}
+    asset_event = next(e for e in everything if e["type"] == "asset.ready")
+
+    events_only = service.new_key("events:read")
+    assert service.get("/v1/events", events_only).json()["data"] == []
+    r = service.get(f"/v1/events/{asset_event['id']}", events_only)
+    assert r.status_code == 404 and "secret-plan" not in r.text
+    r = service.get("/v1/events", events_only, params={"resource_id": asset["id"]})
+    assert r.json()["data"] == []
+
+    projects = service.new_key("events:read", "projects:read")
+    seen = service.get("/v1/events", projects, params={"limit": 100}).json()["data"]
+    assert [e["resource"]["id"] for e in seen] == [project["id"]]
+    assert "secret-plan" not in json.dumps(seen)
+
+    assets = service.new_key("events:read", "assets:read")
+    seen = service.get("/v1/events", assets, params={"type": "*"}).json()["data"]
+    assert "asset.ready" in {e["type"] for e in seen}
+    assert all(e["type"].startswith("asset.") for e in seen)  # asset.updated too, once previews are made
+    assert service.get(f"/v1/events/{asset_event['id']}", assets).json() == asset_event
+
+
+def test_the_event_stream_shows_only_families_the_reader_may_read(service: Service, media: Any) -> None:
+    _upload(service, media.image())
+    service.post("/v1/renders", json={"edit": COLOUR}).raise_for_status()
+    first = service.post("/v1/projects", json={"name": "first", "edit": COLOUR}).json()
+    reader = service.new_key("events:read", "projects:read")
+    with (
+        live(service) as base,
+        httpx.Client(base_url=base, timeout=httpx.Timeout(30, read=10)) as client,
+        sse_get(client, "/v1/events/stream", reader, **{"Last-Event-ID": "0"}) as response,
+    ):
+        assert response.status_code == 200
+        stream = SSE(response)
+        service.post("/v1/renders", json={"edit": COLOUR}).raise_for_status()
+        last = service.post("/v1/projects", json={"name": "last", "edit": COLOUR}).json()
+        got: list[dict[str, str]] = []
+        while not got or json.loads(got[-1]["data"])["resource"]["id"] != last["id"]:
+            message = stream.next()
+            assert message is not None
+            got.append(message)
+    # Events come in sequence order: a render or asset event shown would be among these.
+    assert [(m["event"], json.loads(m["data"])["resource"]["id"]) for m in got] == [
+        ("project.created", first["id"]),
+        ("project.created", last["id"]),
+    ]
