@@ -12,6 +12,9 @@ import httpx
 
 from service import Service
 from test_events import COLOUR, SSE, live, sse_get
+from test_webhooks import Receiver, create_endpoint, emit, hooked, receiver, settled
+
+__all__ = ["hooked", "receiver"]  # fixtures shared with the webhook tests
 
 
 def _basic(client_id: str, secret: str) -> dict[str, str]:
@@ -151,3 +154,29 @@ def test_the_event_stream_shows_only_families_the_reader_may_read(service: Servi
         ("project.created", first["id"]),
         ("project.created", last["id"]),
     ]
+
+
+def test_the_webhook_delivery_log_shows_only_families_the_reader_may_read(
+    hooked: Service, receiver: Receiver
+) -> None:
+    svc = hooked
+    endpoint = create_endpoint(svc, receiver.url("/all"))
+    emit(svc, "render.succeeded", state="succeeded")
+    emit(svc, "asset.ready", "ast_01test", filename="secret-plan.png")
+    receiver.wait("/all", 2)
+    sent = settled(svc, endpoint["id"], "succeeded", 2)
+    by_type = {m["event_type"]: m["id"] for m in sent}
+    base = f"/v1/webhook_endpoints/{endpoint['id']}/messages"
+
+    hooks_only = svc.new_key("webhooks:read")
+    r = svc.get(base, hooks_only)
+    assert r.status_code == 200 and r.json()["data"] == []
+    r = svc.get(f"{base}/{by_type['asset.ready']}", hooks_only)
+    assert r.status_code == 404 and "secret-plan" not in r.text
+    assert svc.get(f"{base}/{by_type['asset.ready']}/attempts", hooks_only).status_code == 404
+
+    renders = svc.new_key("webhooks:read", "renders:read")
+    seen = svc.get(base, renders).json()["data"]
+    assert [m["event_type"] for m in seen] == ["render.succeeded"]
+    assert svc.get(f"{base}/{by_type['render.succeeded']}", renders).status_code == 200
+    assert svc.get(f"{base}/{by_type['asset.ready']}", renders).status_code == 404

@@ -69,9 +69,7 @@ def check_grant(held: Collection[str], scopes: Collection[str], action: str = "g
     if beyond:
         if action == "grant":
             raise Forbidden(f"you cannot grant scopes you do not hold: {', '.join(beyond)}")
-        raise Forbidden(
-            f"you cannot {action} a credential with scopes you do not hold: {', '.join(beyond)}"
-        )
+        raise Forbidden(f"you cannot {action} a credential with scopes you do not hold: {', '.join(beyond)}")
 
 
 def create_key(

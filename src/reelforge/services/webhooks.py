@@ -8,11 +8,11 @@ request's answer is stored in the same transaction as its effect; audit entries 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Select, delete, select, update
+from sqlalchemy import ColumnElement, CursorResult, Select, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from reelforge.db.audit import record_audit
@@ -26,6 +26,7 @@ from reelforge.webhooks.ssrf import BlockedAddress, ResolutionFailed, UnsafeURL,
 from .audit import Actor
 from .context import Services
 from .errors import Conflict, Invalid, NotFound
+from .events import read_scope, readable_families
 
 __all__ = [
     "BASE",
@@ -308,13 +309,35 @@ def send_test(db: Session, workspace_id: str, endpoint_id: str) -> tuple[Webhook
 # ---------------------------------------------------------------- delivery log
 
 
+def _readable_messages(scopes: Collection[str]) -> ColumnElement[bool] | None:
+    """The messages a reader holding ``scopes`` may see (None: all): a message carries an event's
+    payload, so the event's family rule applies (:data:`reelforge.services.events.READ_SCOPES`);
+    a ``ping`` is about the endpoint itself."""
+    families = readable_families(scopes)
+    if families is None:
+        return None
+    return or_(
+        WebhookMessage.type == "ping",
+        *(WebhookMessage.type.startswith(f"{family}.", autoescape=True) for family in families),
+    )
+
+
+def _message_readable(message_type: str, scopes: Collection[str]) -> bool:
+    family = "webhook_endpoint" if message_type == "ping" else message_type.split(".", 1)[0]
+    return read_scope(family) in scopes
+
+
 def messages_query(
-    db: Session, workspace_id: str, endpoint_id: str, status: str | None
+    db: Session, workspace_id: str, endpoint_id: str, status: str | None, scopes: Collection[str]
 ) -> tuple[WebhookEndpoint, Select[Any]]:
+    """The endpoint's deliveries whose messages a reader holding ``scopes`` may read."""
     found = endpoint(db, workspace_id, endpoint_id)
     query = select(WebhookDelivery).where(WebhookDelivery.endpoint_id == found.id)
     if status is not None:
         query = query.where(WebhookDelivery.status == status)
+    readable = _readable_messages(scopes)
+    if readable is not None:
+        query = query.where(WebhookDelivery.message_id.in_(select(WebhookMessage.id).where(readable)))
     return found, query
 
 
@@ -327,10 +350,15 @@ def messages_by_id(db: Session, deliveries: Sequence[WebhookDelivery]) -> dict[s
 
 
 def delivery(
-    db: Session, workspace_id: str, endpoint_id: str, message_id: str
+    db: Session, workspace_id: str, endpoint_id: str, message_id: str, scopes: Collection[str]
 ) -> tuple[WebhookDelivery, WebhookMessage]:
+    """One message of the endpoint and its delivery; 404 also when a reader holding ``scopes``
+    may not read its event's family (as in the list)."""
     found = endpoint(db, workspace_id, endpoint_id)
-    return _delivery_of(db, found, message_id)
+    sent, message = _delivery_of(db, found, message_id)
+    if not _message_readable(message.type, scopes):
+        raise NotFound(f"webhook endpoint {found.id} has no message {message_id}")
+    return sent, message
 
 
 def _delivery_of(

@@ -103,7 +103,9 @@ def list_events(
     (a project without its edit). Filters combine: `type` (exact or a `prefix.*`, repeatable), `resource_id`,
     `created[gte]`, `created[lt]`. Pages follow the event sequence, so no event is skipped or
     repeated between pages."""
-    query = created_between(events.events(principal.workspace_id, principal.scopes), Event.created_at, created_gte, created_lt)
+    query = created_between(
+        events.events(principal.workspace_id, principal.scopes), Event.created_at, created_gte, created_lt
+    )
     query, wanted = events.filtered(query, types, resource_id)
     filters = {
         "type": wanted or None,

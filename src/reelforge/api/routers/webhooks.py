@@ -356,7 +356,9 @@ def list_messages(
     cursor: str | None = None,
     principal: Principal = Depends(require("webhooks:read")),
 ) -> dict[str, Any]:
-    endpoint, query = webhooks.messages_query(db, principal.workspace_id, endpoint_id, status)
+    endpoint, query = webhooks.messages_query(
+        db, principal.workspace_id, endpoint_id, status, principal.scopes
+    )
     rows, nxt = page(
         request,
         response,
@@ -385,7 +387,9 @@ def get_message(
     message_id: str,
     principal: Principal = Depends(require("webhooks:read")),
 ) -> dict[str, Any]:
-    return message_json(*webhooks.delivery(db, principal.workspace_id, endpoint_id, message_id))
+    return message_json(
+        *webhooks.delivery(db, principal.workspace_id, endpoint_id, message_id, principal.scopes)
+    )
 
 
 @router.get(
@@ -407,7 +411,7 @@ def list_attempts(
     """Each attempt: when, how long, the status code, allow-listed response headers, the first
     4 KiB of the response body, the error class (`timeout`, `dns`, `connect`, `tls`,
     `ssrf_blocked`, `http_status`) and when the next attempt is due."""
-    delivery, _ = webhooks.delivery(db, principal.workspace_id, endpoint_id, message_id)
+    delivery, _ = webhooks.delivery(db, principal.workspace_id, endpoint_id, message_id, principal.scopes)
     filters = {"list": "webhook_attempts", "delivery": delivery.id}
     query = select(WebhookAttempt).where(WebhookAttempt.delivery_id == delivery.id)
     rows, next_cursor = page_by_number(
