@@ -5,14 +5,25 @@ from __future__ import annotations
 
 import base64
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from service import Service
+from service import Service, running_service
 from test_events import COLOUR, SSE, live, sse_get
-from test_webhooks import Receiver, create_endpoint, emit, hooked, receiver, settled
+from test_webhooks import (
+    Receiver,
+    attempts,
+    create_endpoint,
+    emit,
+    hooked,
+    messages,
+    receiver,
+    settled,
+    wait_for,
+)
 
 __all__ = ["hooked", "receiver"]  # fixtures shared with the webhook tests
 
@@ -180,3 +191,61 @@ def test_the_webhook_delivery_log_shows_only_families_the_reader_may_read(
     assert [m["event_type"] for m in seen] == ["render.succeeded"]
     assert svc.get(f"{base}/{by_type['render.succeeded']}", renders).status_code == 200
     assert svc.get(f"{base}/{by_type['asset.ready']}", renders).status_code == 404
+
+
+# ------------------------------------------------------------------ webhook registration asks no DNS
+
+
+class Lookups:
+    """Every host name this process asks the system resolver for, seen through Python's audit
+    events (``socket.getaddrinfo``): an observer only, resolution itself is untouched. An audit
+    hook cannot be removed, so one is installed once and records only while a test watches."""
+
+    hook_installed = False
+    watching: list[str] | None = None
+
+    @classmethod
+    def _hook(cls, event: str, args: tuple[Any, ...]) -> None:
+        if event == "socket.getaddrinfo" and cls.watching is not None and args:
+            host = args[0]
+            cls.watching.append(host.decode() if isinstance(host, bytes) else str(host))
+
+    def __enter__(self) -> list[str]:
+        if not Lookups.hook_installed:
+            sys.addaudithook(Lookups._hook)
+            Lookups.hook_installed = True
+        Lookups.watching = []
+        return Lookups.watching
+
+    def __exit__(self, *exc: object) -> None:
+        Lookups.watching = None
+
+
+NEVER_RESOLVES = "hooks.reelforge-test.invalid"  # RFC 2606: .invalid never resolves
+
+
+def test_registering_a_webhook_url_makes_no_dns_query(tmp_path: Path) -> None:
+    settings = {"webhooks_retry_schedule": [30]}  # one attempt is enough to look at
+    with running_service(tmp_path, "sqlite", **settings) as svc:
+        with Lookups() as lookups:
+            r = svc.post("/v1/webhook_endpoints", json={"url": f"https://{NEVER_RESOLVES}/hook"})
+            assert r.status_code == 201, r.text
+            endpoint = r.json()
+            r = svc.client.patch(
+                f"/v1/webhook_endpoints/{endpoint['id']}",
+                headers=svc.headers(),
+                json={"url": f"https://other.{NEVER_RESOLVES}/hook"},
+            )
+            assert r.status_code == 200, r.text
+            assert not [h for h in lookups if NEVER_RESOLVES in h], lookups
+        # literal addresses and loopback names are still refused at once, without DNS
+        for url in ("https://127.0.0.1/hook", "https://[::ffff:10.0.0.1]/", "https://localhost/x"):
+            r = svc.post("/v1/webhook_endpoints", json={"url": url})
+            assert r.status_code == 422 and r.json()["code"] == "url-not-allowed", (url, r.text)
+        # the delivery resolves the name, and fails safely: nothing is sent anywhere
+        with Lookups() as lookups:
+            emit(svc, "render.succeeded")
+            message = wait_for(lambda: [m for m in messages(svc, endpoint["id"]) if m["attempts"] == 1])[0]
+        (attempt,) = attempts(svc, endpoint["id"], message["id"])
+        assert attempt["error_class"] == "dns" and attempt["response_status"] is None
+        assert f"other.{NEVER_RESOLVES}" in lookups

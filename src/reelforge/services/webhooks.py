@@ -21,7 +21,7 @@ from reelforge.db.webhooks import WebhookDelivery, WebhookEndpoint, WebhookMessa
 from reelforge.settings import Settings
 from reelforge.webhooks.delivery import disable_endpoint, new_delivery, ping_message, url_policy
 from reelforge.webhooks.signing import SecretBox, generate_secret
-from reelforge.webhooks.ssrf import BlockedAddress, ResolutionFailed, UnsafeURL, check_url, resolve_safe
+from reelforge.webhooks.ssrf import UnsafeURL, check_url
 
 from .audit import Actor
 from .context import Services
@@ -105,20 +105,15 @@ def _refuse_url(detail: str, code: str) -> Invalid:
 def checked_url(url: str, settings: Settings) -> str:
     """The URL, normalised, if deliveries may go there; else 422 ``url-not-allowed``.
 
-    A host that resolves now must resolve only to allowed addresses; one that does not resolve
-    (yet) is accepted, since every delivery resolves and checks again."""
-    policy = url_policy(settings)
+    Only what the URL itself says is checked here: its shape, and a literal address (or a name
+    that means loopback by definition, ``localhost``). A host name is never looked up at
+    registration, so no client can make the server query DNS for names of its choosing (or
+    probe which names resolve); every delivery resolves it and checks the addresses it would
+    connect to (:class:`reelforge.webhooks.ssrf.SafeAsyncTransport`)."""
     try:
-        parsed = check_url(url, policy)
+        return str(check_url(url, url_policy(settings)))
     except UnsafeURL as exc:
         raise _refuse_url(str(exc), exc.reason) from None
-    try:
-        resolve_safe(parsed.host, parsed.port or (443 if parsed.scheme == "https" else 80), policy.addresses)
-    except BlockedAddress as exc:
-        raise _refuse_url(str(exc), exc.reason) from None
-    except ResolutionFailed:
-        pass
-    return str(parsed)
 
 
 def _require_enabled(found: WebhookEndpoint) -> None:

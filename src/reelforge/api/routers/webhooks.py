@@ -3,8 +3,8 @@ their delivery log and send messages again.
 
 Deliveries follow Standard Webhooks (conventions sheet §2) and are sent by the background
 dispatcher (:mod:`reelforge.webhooks.dispatcher`). A URL is checked here (shape, scheme, port,
-and the addresses its host resolves to, SSRF §9.1) and again at every delivery, where the
-connection goes only to the address that was checked.
+a literal address; a host name is not looked up, SSRF §9.1) and again at every delivery, where
+the name is resolved and the connection goes only to an address that was checked.
 """
 
 from __future__ import annotations
