@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from service import Service, running_service
+from reelforge.jobs.redact import PathRedactor
+from service import Service, holding_renders, running_service, wait_render
 from test_events import COLOUR, SSE, live, sse_get
 from test_webhooks import (
     Receiver,
@@ -249,3 +251,83 @@ def test_registering_a_webhook_url_makes_no_dns_query(tmp_path: Path) -> None:
         (attempt,) = attempts(svc, endpoint["id"], message["id"])
         assert attempt["error_class"] == "dns" and attempt["response_status"] is None
         assert f"other.{NEVER_RESOLVES}" in lookups
+
+
+# ------------------------------------------------------------------ a failed render shows no server path
+
+
+def test_a_failed_renders_log_names_assets_not_server_paths(rendering: Service, media: Any) -> None:
+    """The asset's stored file turns to garbage after the render was planned (held at
+    `rendering`, before FFmpeg starts): FFmpeg itself fails, naming the file it could not open."""
+    svc = rendering
+    with Path(media.video(duration=0.4)).open("rb") as f:
+        r = svc.post("/v1/assets", files={"file": ("clip.mp4", f)})
+    assert r.status_code in (200, 201), r.text
+    asset = r.json()
+    with svc.services.sessions() as db:
+        from reelforge.db.models import Asset
+
+        row = db.get(Asset, asset["id"])
+        assert row is not None
+        stored = svc.services.storage.local_path(row.storage_key)
+    edit = {
+        "timeline": {"tracks": [{"clips": [{"asset": {"type": "video", "src": asset["id"]}}]}]},
+        "outputs": [{"width": 160, "height": 90, "quality": "draft"}],
+    }
+    with holding_renders(svc) as gate:
+        render = svc.post("/v1/renders", json={"edit": edit}).json()
+        hold = gate.next(render["id"])
+        stored.write_bytes(b"\x00\x00\x00\x18ftypmp42 this is no longer a video")
+        hold.release()
+        done = wait_render(svc, render["id"])
+    assert done["state"] == "failed" and done["error"]["code"] == "ffmpeg_failed", done
+    log_tail = done["error"]["log_tail"]
+    assert any(asset["id"] in line for line in log_tail), log_tail  # the input, by its asset id
+    events = svc.get("/v1/events", params={"resource_id": render["id"], "limit": 100}).json()["data"]
+    with svc.services.sessions() as db:
+        from reelforge.db.models import Render
+
+        stored_tail = db.get(Render, render["id"]).log_tail  # type: ignore[union-attr]
+    shown = json.dumps([done, events, stored_tail])
+    server_paths = {
+        str(svc.data_dir),
+        str(svc.data_dir.resolve()),
+        str(svc.services.storage.root),
+        str(svc.services.storage.temp_dir()),
+        str(stored),
+        "/tmp/",
+    }
+    for path in server_paths:
+        assert path not in shown, (path, shown)
+    assert not re.search(r"(?<![\w./:-])/(?:[\w.-]+/)+[\w.-]+", " ".join(log_tail)), log_tail
+    assert " @ 0x" not in shown  # nor the server's memory layout
+
+
+def test_the_redactor_keeps_pointers_and_names_and_drops_the_rest(tmp_path: Path) -> None:
+    work = tmp_path / "render-rnd_x-a1"
+    source = tmp_path / "storage" / "ws_1" / "ast_1" / "original.mp4"
+    redactor = PathRedactor({source: "ast_1", work: "", tmp_path / "storage": "storage"})
+    error = {
+        "code": "ffmpeg_failed",
+        "message": f"cannot read {source} (at /timeline/tracks/0/clips/0/asset/src)",
+        "pointer": "/timeline/tracks/0/clips/0/asset/src",
+        "log_tail": [
+            f"[in#0 @ 0x5631d2a0] Error opening input file {source}.",
+            f"{work}/work/graph.txt: Invalid argument",
+            f"[out#0/mp4 @ 0x1] Error opening output {work}/out/video.mp4: Permission denied",
+            'Could not load font "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf": cannot open resource',
+            "fps 30/1, time base 1/15360",
+        ],
+    }
+    assert redactor.error(error) == {
+        "code": "ffmpeg_failed",
+        "message": "cannot read ast_1 (at /timeline/tracks/0/clips/0/asset/src)",
+        "pointer": "/timeline/tracks/0/clips/0/asset/src",
+        "log_tail": [
+            "[in#0] Error opening input file ast_1.",
+            "work/graph.txt: Invalid argument",
+            "[out#0/mp4] Error opening output out/video.mp4: Permission denied",
+            'Could not load font "DejaVuSans.ttf": cannot open resource',
+            "fps 30/1, time base 1/15360",
+        ],
+    }
