@@ -331,3 +331,34 @@ def test_the_redactor_keeps_pointers_and_names_and_drops_the_rest(tmp_path: Path
             "fps 30/1, time base 1/15360",
         ],
     }
+
+
+def test_an_endpoint_receives_only_events_its_registrant_can_read(sqlite_service: Service) -> None:
+    """Deliveries carry payloads to whoever runs the receiver: subscribing needs the read scopes."""
+    svc = sqlite_service
+    writer = svc.new_key("webhooks:write", "renders:read")
+    r = svc.post("/v1/webhook_endpoints", writer, json={"url": f"https://{NEVER_RESOLVES}/x"})
+    assert r.status_code == 403 and r.json()["code"] == "forbidden", r.text  # "*" by default
+    assert "assets:read" in r.json()["detail"]
+    assert r.json()["errors"][0]["pointer"] == "#/event_types"
+    r = svc.post(
+        "/v1/webhook_endpoints",
+        writer,
+        json={"url": f"https://{NEVER_RESOLVES}/x", "event_types": ["render.*", "asset.ready"]},
+    )
+    assert r.status_code == 403 and "`assets:read` (for asset.ready)" in r.json()["detail"]
+    r = svc.post(
+        "/v1/webhook_endpoints",
+        writer,
+        json={"url": f"https://{NEVER_RESOLVES}/x", "event_types": ["render.*"]},
+    )
+    assert r.status_code == 201, r.text
+    endpoint = r.json()
+    r = svc.client.patch(
+        f"/v1/webhook_endpoints/{endpoint['id']}",
+        headers=svc.headers(writer),
+        json={"event_types": ["project.*"]},
+    )
+    assert r.status_code == 403 and "projects:read" in r.json()["detail"]
+    assert svc.get(f"/v1/webhook_endpoints/{endpoint['id']}").json()["event_types"] == ["render.*"]
+    assert svc.post("/v1/webhook_endpoints", json={"url": f"https://{NEVER_RESOLVES}/y"}).status_code == 201

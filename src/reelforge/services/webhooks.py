@@ -25,8 +25,8 @@ from reelforge.webhooks.ssrf import UnsafeURL, check_url
 
 from .audit import Actor
 from .context import Services
-from .errors import Conflict, Invalid, NotFound
-from .events import read_scope, readable_families
+from .errors import Conflict, Forbidden, Invalid, NotFound
+from .events import READ_SCOPES, read_scope, readable_families
 
 __all__ = [
     "BASE",
@@ -116,6 +116,25 @@ def checked_url(url: str, settings: Settings) -> str:
         raise _refuse_url(str(exc), exc.reason) from None
 
 
+def check_subscription(held: Collection[str], event_types: Sequence[str]) -> None:
+    """An endpoint delivers its events' payloads to whoever runs the receiver, so whoever
+    subscribes it must be able to read them: each pattern needs the read scope of the family it
+    names (``asset.*`` needs ``assets:read``), ``*`` that of every family; 403 ``forbidden``."""
+    missing: dict[str, list[str]] = {}
+    for pattern in event_types:
+        needed = set(READ_SCOPES.values()) if pattern == "*" else {read_scope(pattern.split(".", 1)[0])}
+        for scope in sorted(needed - set(held)):
+            missing.setdefault(scope, []).append(pattern)
+    if missing:
+        detail = "; ".join(
+            f"`{scope}` (for {', '.join(p for p in patterns)})" for scope, patterns in missing.items()
+        )
+        raise Forbidden(
+            f"an endpoint may only receive events this credential can read; it lacks {detail}",
+            errors=[{"pointer": "#/event_types", "code": "forbidden", "detail": f"missing {detail}"}],
+        )
+
+
 def _require_enabled(found: WebhookEndpoint) -> None:
     if not found.enabled:
         raise Conflict(
@@ -136,9 +155,12 @@ def create_endpoint(
     event_types: list[str],
     description: str,
     enabled: bool,
+    held: Collection[str],
     actor: Actor,
 ) -> tuple[WebhookEndpoint, str]:
-    """A new endpoint and its secret (``whsec_…``, shown once; only its sealed form is kept)."""
+    """A new endpoint and its secret (``whsec_…``, shown once; only its sealed form is kept);
+    ``held``: the caller's scopes (see :func:`check_subscription`)."""
+    check_subscription(held, event_types)
     url = checked_url(url, services.settings)
     now = utcnow()
     secret = generate_secret()
@@ -197,11 +219,15 @@ def update_endpoint(
     event_types: list[str] | None,
     description: str | None,
     enabled: bool | None,
+    held: Collection[str],
     actor: Actor,
 ) -> WebhookEndpoint:
     """Members given as None keep their value. Disabling fails the messages waiting for the
-    endpoint (replayable with recover after enabling it again)."""
-    checked = checked_url(url, settings) if url is not None else None  # resolves: before the lock
+    endpoint (replayable with recover after enabling it again). New ``event_types`` must be
+    readable with ``held`` (see :func:`check_subscription`)."""
+    if event_types is not None:
+        check_subscription(held, event_types)
+    checked = checked_url(url, settings) if url is not None else None
     found = endpoint(db, workspace_id, endpoint_id, lock=True)
     changes: dict[str, Any] = {}
     if checked is not None and checked != found.url:

@@ -157,7 +157,9 @@ def create_endpoint(
     idem: Idempotency = Depends(idempotency),
 ) -> dict[str, Any]:
     """The response's `secret` (`whsec_…`) signs every delivery; it is not shown again (rotate it
-    to get a new one). The URL must be https on port 443 or 80 and reach a public address."""
+    to get a new one). The URL must be https on port 443 or 80 and reach a public address. The
+    credential must be able to read the events it subscribes to (`render.*` needs
+    `renders:read`, `*` every family's read scope)."""
     endpoint, secret = webhooks.create_endpoint(
         db,
         services,
@@ -166,6 +168,7 @@ def create_endpoint(
         event_types=body.event_types,
         description=body.description,
         enabled=body.enabled,
+        held=principal.scopes,
         actor=audit_actor(principal, request),
     )
     response.headers["Location"] = _location(services, f"{BASE}/{endpoint.id}")
@@ -234,6 +237,7 @@ def update_endpoint(
         event_types=body.event_types,
         description=body.description,
         enabled=body.enabled,
+        held=principal.scopes,
         actor=audit_actor(principal, request),
     )
     db.commit()
