@@ -193,6 +193,11 @@ def test_the_webhook_delivery_log_shows_only_families_the_reader_may_read(
     assert [m["event_type"] for m in seen] == ["render.succeeded"]
     assert svc.get(f"{base}/{by_type['render.succeeded']}", renders).status_code == 200
     assert svc.get(f"{base}/{by_type['asset.ready']}", renders).status_code == 404
+    # a retry answers with the message (its payload): the same rule
+    retrier = svc.new_key("webhooks:write", "renders:read")
+    r = svc.post(f"{base}/{by_type['asset.ready']}/retry", retrier)
+    assert r.status_code == 404 and "secret-plan" not in r.text
+    assert svc.post(f"{base}/{by_type['render.succeeded']}/retry", retrier).status_code == 202
 
 
 # ------------------------------------------------------------------ webhook registration asks no DNS

@@ -396,12 +396,13 @@ def _delivery_of(
 
 
 def retry(
-    db: Session, workspace_id: str, endpoint_id: str, message_id: str
+    db: Session, workspace_id: str, endpoint_id: str, message_id: str, scopes: Collection[str]
 ) -> tuple[WebhookDelivery, WebhookMessage]:
     """The message due again at once, with a fresh retry schedule (refused while an attempt is
-    in flight)."""
+    in flight); 404 for a message whose family a caller holding ``scopes`` may not read (the
+    answer shows its payload)."""
+    chosen, message = delivery(db, workspace_id, endpoint_id, message_id, scopes)
     found = endpoint(db, workspace_id, endpoint_id)
-    chosen, message = _delivery_of(db, found, message_id)
     _require_enabled(found)
     now = utcnow()
     result = cast(

@@ -451,7 +451,9 @@ def retry_message(
     """An attempt is made at once, with the same `webhook-id` (receivers deduplicate on it), a
     new timestamp and signature; if it fails, the retry schedule starts again. Succeeded
     messages may be sent again too."""
-    body = message_json(*webhooks.retry(db, principal.workspace_id, endpoint_id, message_id))
+    body = message_json(
+        *webhooks.retry(db, principal.workspace_id, endpoint_id, message_id, principal.scopes)
+    )
     idem.stage(db, body, status=202)
     db.commit()
     webhooks.wake(services)
