@@ -366,4 +366,19 @@ def test_an_endpoint_receives_only_events_its_registrant_can_read(sqlite_service
     )
     assert r.status_code == 403 and "projects:read" in r.json()["detail"]
     assert svc.get(f"/v1/webhook_endpoints/{endpoint['id']}").json()["event_types"] == ["render.*"]
+    # nor point an endpoint receiving more at a receiver of its own
+    everything = svc.post("/v1/webhook_endpoints", json={"url": f"https://all.{NEVER_RESOLVES}/x"}).json()
+    r = svc.client.patch(
+        f"/v1/webhook_endpoints/{everything['id']}",
+        headers=svc.headers(writer),
+        json={"url": f"https://mine.{NEVER_RESOLVES}/x"},
+    )
+    assert r.status_code == 403 and "assets:read" in r.json()["detail"]
+    assert svc.get(f"/v1/webhook_endpoints/{everything['id']}").json()["url"] == everything["url"]
+    r = svc.client.patch(
+        f"/v1/webhook_endpoints/{endpoint['id']}",
+        headers=svc.headers(writer),
+        json={"url": f"https://mine.{NEVER_RESOLVES}/x", "description": "mine"},
+    )
+    assert r.status_code == 200, r.text
     assert svc.post("/v1/webhook_endpoints", json={"url": f"https://{NEVER_RESOLVES}/y"}).status_code == 201

@@ -30,6 +30,7 @@ from .events import READ_SCOPES, read_scope, readable_families
 
 __all__ = [
     "BASE",
+    "check_subscription",
     "checked_url",
     "create_endpoint",
     "delete_endpoint",
@@ -223,12 +224,13 @@ def update_endpoint(
     actor: Actor,
 ) -> WebhookEndpoint:
     """Members given as None keep their value. Disabling fails the messages waiting for the
-    endpoint (replayable with recover after enabling it again). New ``event_types`` must be
-    readable with ``held`` (see :func:`check_subscription`)."""
-    if event_types is not None:
-        check_subscription(held, event_types)
+    endpoint (replayable with recover after enabling it again). New ``event_types``, or a new
+    ``url`` for the ones it has (pointing it elsewhere hands its events to another receiver),
+    must be readable with ``held`` (see :func:`check_subscription`)."""
     checked = checked_url(url, settings) if url is not None else None
     found = endpoint(db, workspace_id, endpoint_id, lock=True)
+    if event_types is not None or (checked is not None and checked != found.url):
+        check_subscription(held, event_types if event_types is not None else list(found.event_types))
     changes: dict[str, Any] = {}
     if checked is not None and checked != found.url:
         changes["url"] = checked
