@@ -555,7 +555,9 @@ def test_streams_end_when_their_key_is_revoked(service: Service) -> None:
     """Both streams check the credential again as they go: a revoked key stops them, and no
     event committed after the revocation reaches it."""
     svc = service
-    r = svc.post("/v1/keys", json={"name": "viewer", "scopes": ["events:read", "renders:read"]})
+    r = svc.post(
+        "/v1/keys", json={"name": "viewer", "scopes": ["events:read", "renders:read", "projects:read"]}
+    )
     key_id, token = r.json()["id"], r.json()["token"]
     render = svc.post("/v1/renders", json={"edit": COLOUR}).json()  # no worker here: it stays queued
     with (

@@ -18,6 +18,7 @@ Failures carry ``error = {code, message, pointer, log_tail}``; the codes are sta
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import threading
 import time
@@ -43,6 +44,7 @@ from reelforge.representations import client_metadata, output_refs, record_rende
 
 from .observers import RenderObservers
 from .queue import TERMINAL_STATES, Claim, held_by, queue_positions, rows_updated
+from .redact import PathRedactor
 
 if TYPE_CHECKING:
     from .context import JobContext
@@ -182,6 +184,9 @@ class RenderJob:
         self._done = threading.Event()
         self._last_progress = 0.0
         self.work = work_dir_for(services.storage.temp_dir(), claim.render_id, claim.attempt)
+        self._sources: dict[str, Path] = {}
+        """The asset id each input file came from (the resolver fills it), so a failure names
+        the asset, not the server's path."""
 
     # -------------------------------------------------------------- control
 
@@ -301,6 +306,7 @@ class RenderJob:
                 # Final: checked (placeholders filled) when the render was created.
                 edit = parse_edit(document, placeholders=False)
                 resolver = AssetResolver(self.services.sessions, self.services.storage, workspace_id)
+                self._sources = resolver.resolved
                 plan = plan_edit(edit, resolver=resolver, out_dir=work / "out", work_dir=work / "work")
                 # Exact now that every source is probed (a `length: "auto"` clip whose duration
                 # was unknown at creation); a render made before the limits were lowered too.
@@ -379,9 +385,20 @@ class RenderJob:
             release(self.services, self.claim, observers=self.observers)
         return why
 
+    def _redactor(self) -> PathRedactor:
+        """How a failure may show files: an input as its asset id, the scratch files relative to
+        the scratch directory, the storage and data directories by name (see :mod:`.redact`)."""
+        known: dict[str | os.PathLike[str], str] = {path: asset for asset, path in self._sources.items()}
+        known[self.work] = ""
+        known[self.services.storage.temp_dir()] = "tmp"
+        known[self.services.storage.root] = "storage"
+        known[self.services.settings.data_dir.resolve()] = "data"
+        return PathRedactor(known)
+
     def _fail(self, error: dict[str, Any]) -> str:
         if self._why is not None:  # asked to stop (or lost the render): the failure is a consequence
             return self._stopped()
+        error = self._redactor().error(error)
         self._clean()
         tail = "\n".join(error.get("log_tail") or [])
         self._update(

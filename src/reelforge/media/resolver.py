@@ -35,6 +35,12 @@ class AssetResolver:
         self.workspace_id = workspace_id
         self._resolved: dict[str, Path] = {}
 
+    @property
+    def resolved(self) -> dict[str, Path]:
+        """The ids resolved so far and their files: live, so it also holds those resolved later
+        (a failed render names its inputs by asset id, not by the server's path)."""
+        return self._resolved
+
     def resolve(self, src: str) -> Path:
         if src in self._resolved:
             return self._resolved[src]

@@ -29,6 +29,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from reelforge.db.models import utcnow
 
 __all__ = [
+    "CLOCK_SKEW_SECONDS",
     "OPERATOR",
     "SCOPES",
     "CredentialCache",
@@ -56,6 +57,10 @@ FAMILIES = (
 )
 SCOPES = (*(f"{f}:{a}" for f in FAMILIES for a in ("read", "write")), "admin")
 """``admin`` grants every scope; ``:write`` does not imply ``:read``."""
+
+CLOCK_SKEW_SECONDS = 5
+"""How far in the future a token's ``iat`` may be (clocks of servers sharing the signing key
+differ a little). Expiry has no such leeway: a token is refused from its ``exp`` on."""
 
 OPERATOR = "operator"
 """The power over every workspace of the installation (create and list them, rename any). Not
@@ -190,19 +195,27 @@ class ServerSecrets:
         )
 
     def verify_token(self, token: str, *, issuer: str, audience: str) -> dict[str, Any]:
-        """The claims of a valid token; :class:`jwt.InvalidTokenError` otherwise."""
+        """The claims of a valid token; :class:`jwt.InvalidTokenError` otherwise
+        (:class:`jwt.ExpiredSignatureError` from the second its ``exp`` names: no leeway)."""
         header = jwt.get_unverified_header(token)
         if str(header.get("typ", "")).lower() not in ("at+jwt", "application/at+jwt"):
             raise jwt.InvalidTokenError("not an access token")
-        return jwt.decode(
+        claims: dict[str, Any] = jwt.decode(
             token,
             self.public_pem,
             algorithms=["ES256"],
             audience=audience,
             issuer=issuer,
-            leeway=30,
-            options={"require": ["exp", "iat", "iss", "aud", "sub", "jti"]},
+            leeway=CLOCK_SKEW_SECONDS,  # for iat (and nbf); exp is checked below, strictly
+            options={"require": ["exp", "iat", "iss", "aud", "sub", "jti"], "verify_exp": False},
         )
+        try:
+            expires = int(claims["exp"])
+        except (TypeError, ValueError, OverflowError):
+            raise jwt.DecodeError("Expiration Time claim (exp) must be an integer.") from None
+        if expires <= time.time():
+            raise jwt.ExpiredSignatureError("Signature has expired")
+        return claims
 
     def jwks(self) -> dict[str, Any]:
         public = serialization.load_pem_public_key(self.public_pem)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, false, or_, select
@@ -25,12 +25,50 @@ from . import renders
 from .context import Services
 from .errors import Invalid, NotFound
 
-__all__ = ["BATCH", "GAP_GRACE_SECONDS", "Tail", "event", "events", "render_snapshot", "type_filter"]
+__all__ = [
+    "BATCH",
+    "GAP_GRACE_SECONDS",
+    "READ_SCOPES",
+    "Tail",
+    "event",
+    "events",
+    "read_scope",
+    "readable_families",
+    "render_snapshot",
+    "type_filter",
+]
 
 GAP_GRACE_SECONDS = 30.0
 BATCH = 200
 
 _TYPE = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+)*(\.\*)?$|^\*$")
+
+
+READ_SCOPES = {
+    "render": "renders:read",
+    "asset": "assets:read",
+    "project": "projects:read",
+    "template": "templates:read",
+    "batch": "batches:read",
+    "brand_kit": "brand_kits:read",
+    "webhook_endpoint": "webhooks:read",
+    "webhook_message": "webhooks:read",
+}
+"""The scope that reads each resource family an event can be about (an event's ``data`` is the
+resource as its own routes show it, so it needs the same scope). A family not listed here is
+shown to ``admin`` only, so a new kind of event leaks nothing until it is given a scope."""
+
+
+def read_scope(family: str) -> str:
+    """The scope needed to see events (and webhook messages) about ``family`` (``render``, …)."""
+    return READ_SCOPES.get(family, "admin")
+
+
+def readable_families(scopes: Collection[str]) -> list[str] | None:
+    """The families whose events a reader holding ``scopes`` sees; None: every family (admin)."""
+    if "admin" in scopes:
+        return None
+    return sorted(family for family, scope in READ_SCOPES.items() if scope in scopes)
 
 
 def type_filter(types: list[str] | None) -> tuple[list[str], ColumnElement[bool] | None]:
@@ -67,15 +105,22 @@ def _type_matcher(wanted: list[str]) -> Callable[[str], bool]:
     return lambda t: t in exact or t.startswith(prefixes)
 
 
-def event(db: Session, workspace_id: str, event_id: str) -> Event:
+def event(db: Session, workspace_id: str, event_id: str, scopes: Collection[str]) -> Event:
+    """One event, 404 also when the reader (``scopes``) may not read its resource family: to it,
+    as in the list, the event is not there."""
     row = db.scalar(select(Event).where(Event.id == event_id, Event.workspace_id == workspace_id))
-    if row is None:
+    if row is None or read_scope(row.resource_type) not in scopes:
         raise NotFound(f"no event {event_id}")
     return row
 
 
-def events(workspace_id: str) -> Select[Any]:
-    return select(Event).where(Event.workspace_id == workspace_id)
+def events(workspace_id: str, scopes: Collection[str]) -> Select[Any]:
+    """The workspace's events a reader holding ``scopes`` may see (see :data:`READ_SCOPES`)."""
+    query = select(Event).where(Event.workspace_id == workspace_id)
+    families = readable_families(scopes)
+    if families is not None:
+        query = query.where(Event.resource_type.in_(families))
+    return query
 
 
 def filtered(
@@ -92,12 +137,16 @@ def filtered(
 
 
 class Tail:
-    """Reads events after ``last`` for one workspace, remembering sequence gaps for a while."""
+    """Reads events after ``last`` for one workspace, remembering sequence gaps for a while;
+    only those of families a reader holding ``scopes`` may read."""
 
-    def __init__(self, services: Services, workspace_id: str, wanted: list[str], last: int):
+    def __init__(
+        self, services: Services, workspace_id: str, wanted: list[str], last: int, scopes: Collection[str]
+    ):
         self.services = services
         self.workspace_id = workspace_id
         self.matches = _type_matcher(wanted)
+        self.scopes = frozenset(scopes)
         self.last = last
         self.gaps: dict[int, float] = {}
         self.more = False
@@ -109,7 +158,7 @@ class Tail:
         gap_condition = Event.seq.in_(list(self.gaps)) if self.gaps else false()
         with self.services.sessions() as db:
             heads = db.execute(
-                select(Event.seq, Event.workspace_id, Event.type)
+                select(Event.seq, Event.workspace_id, Event.type, Event.resource_type)
                 .where(or_(Event.seq > self.last, gap_condition))
                 .order_by(Event.seq)
                 .limit(BATCH)
@@ -127,7 +176,13 @@ class Tail:
                         self.gaps.setdefault(missing, now)
                     expected = seq + 1
                 self.last = fresh[-1]
-            mine = [h.seq for h in heads if h.workspace_id == self.workspace_id and self.matches(h.type)]
+            mine = [
+                h.seq
+                for h in heads
+                if h.workspace_id == self.workspace_id
+                and self.matches(h.type)
+                and read_scope(h.resource_type) in self.scopes
+            ]
             if not mine:
                 return []
             return list(db.scalars(select(Event).where(Event.seq.in_(mine)).order_by(Event.seq)))

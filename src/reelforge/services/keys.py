@@ -37,6 +37,7 @@ __all__ = [
     "issue_token",
     "key_query",
     "known_scopes",
+    "revoke",
     "revoke_client",
     "revoke_key",
     "revoke_key_by_id",
@@ -60,11 +61,15 @@ def known_scopes(scopes: Collection[str], *, operator: bool = False) -> list[str
     return sorted(set(scopes))
 
 
-def check_grant(held: Collection[str], scopes: Collection[str]) -> None:
-    """No credential can hand out more than it holds (403 ``forbidden``)."""
+def check_grant(held: Collection[str], scopes: Collection[str], action: str = "grant") -> None:
+    """No credential can hand out more than it holds (403 ``forbidden``), nor ``action`` (roll,
+    revoke) a credential that holds more: otherwise a ``keys:write`` key could take an admin's
+    key or client away, or mint its successor."""
     beyond = sorted(expand_scopes(list(scopes)) - set(held))
     if beyond:
-        raise Forbidden(f"you cannot grant scopes you do not hold: {', '.join(beyond)}")
+        if action == "grant":
+            raise Forbidden(f"you cannot grant scopes you do not hold: {', '.join(beyond)}")
+        raise Forbidden(f"you cannot {action} a credential with scopes you do not hold: {', '.join(beyond)}")
 
 
 def create_key(
@@ -174,7 +179,7 @@ def roll(
     old = get_key(db, workspace_id, key_id)
     if old.revoked_at is not None:
         raise Conflict("a revoked key cannot be rolled")
-    check_grant(held, list(old.scopes))
+    check_grant(held, list(old.scopes), "roll")
     new, token = roll_key(db, services, old, grace, actor=actor, commit=False)
     return old, new, token
 
@@ -207,6 +212,17 @@ def revoke_key(db: Session, services: Services, key: ApiKey, *, actor: Actor = S
     )
     db.commit()
     services.credentials.clear()
+
+
+def revoke(
+    db: Session, services: Services, workspace_id: str, key_id: str, *, held: Collection[str], actor: Actor
+) -> ApiKey:
+    """Revoke key ``key_id`` of the workspace for a caller holding ``held`` (committed); 403 when
+    the key has scopes the caller does not hold (an admin may revoke any key of its workspace)."""
+    key = get_key(db, workspace_id, key_id)
+    check_grant(held, list(key.scopes), "revoke")
+    revoke_key(db, services, key, actor=actor)
+    return key
 
 
 def revoke_key_by_id(db: Session, services: Services, key_id: str, *, actor: Actor = SYSTEM_ACTOR) -> ApiKey:
@@ -260,10 +276,18 @@ def client_query(workspace_id: str) -> Select[Any]:
 
 
 def revoke_client(
-    db: Session, services: Services, workspace_id: str, client_id: str, *, actor: Actor
+    db: Session,
+    services: Services,
+    workspace_id: str,
+    client_id: str,
+    *,
+    held: Collection[str],
+    actor: Actor,
 ) -> OAuthClient:
-    """Revoke the client and so every token it got (audited); revoking again changes nothing."""
+    """Revoke the client and so every token it got (audited); revoking again changes nothing.
+    403 when the client has scopes the caller (``held``) does not hold."""
     client = owned(db, OAuthClient, client_id, workspace_id, "OAuth client")
+    check_grant(held, list(client.scopes), "revoke")
     if client.revoked_at is None:
         client.revoked_at = utcnow()
         record_audit(

@@ -8,11 +8,11 @@ request's answer is stored in the same transaction as its effect; audit entries 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Select, delete, select, update
+from sqlalchemy import ColumnElement, CursorResult, Select, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from reelforge.db.audit import record_audit
@@ -21,14 +21,16 @@ from reelforge.db.webhooks import WebhookDelivery, WebhookEndpoint, WebhookMessa
 from reelforge.settings import Settings
 from reelforge.webhooks.delivery import disable_endpoint, new_delivery, ping_message, url_policy
 from reelforge.webhooks.signing import SecretBox, generate_secret
-from reelforge.webhooks.ssrf import BlockedAddress, ResolutionFailed, UnsafeURL, check_url, resolve_safe
+from reelforge.webhooks.ssrf import UnsafeURL, check_url
 
 from .audit import Actor
 from .context import Services
-from .errors import Conflict, Invalid, NotFound
+from .errors import Conflict, Forbidden, Invalid, NotFound
+from .events import READ_SCOPES, read_scope, readable_families
 
 __all__ = [
     "BASE",
+    "check_subscription",
     "checked_url",
     "create_endpoint",
     "delete_endpoint",
@@ -104,20 +106,34 @@ def _refuse_url(detail: str, code: str) -> Invalid:
 def checked_url(url: str, settings: Settings) -> str:
     """The URL, normalised, if deliveries may go there; else 422 ``url-not-allowed``.
 
-    A host that resolves now must resolve only to allowed addresses; one that does not resolve
-    (yet) is accepted, since every delivery resolves and checks again."""
-    policy = url_policy(settings)
+    Only what the URL itself says is checked here: its shape, and a literal address (or a name
+    that means loopback by definition, ``localhost``). A host name is never looked up at
+    registration, so no client can make the server query DNS for names of its choosing (or
+    probe which names resolve); every delivery resolves it and checks the addresses it would
+    connect to (:class:`reelforge.webhooks.ssrf.SafeAsyncTransport`)."""
     try:
-        parsed = check_url(url, policy)
+        return str(check_url(url, url_policy(settings)))
     except UnsafeURL as exc:
         raise _refuse_url(str(exc), exc.reason) from None
-    try:
-        resolve_safe(parsed.host, parsed.port or (443 if parsed.scheme == "https" else 80), policy.addresses)
-    except BlockedAddress as exc:
-        raise _refuse_url(str(exc), exc.reason) from None
-    except ResolutionFailed:
-        pass
-    return str(parsed)
+
+
+def check_subscription(held: Collection[str], event_types: Sequence[str]) -> None:
+    """An endpoint delivers its events' payloads to whoever runs the receiver, so whoever
+    subscribes it must be able to read them: each pattern needs the read scope of the family it
+    names (``asset.*`` needs ``assets:read``), ``*`` that of every family; 403 ``forbidden``."""
+    missing: dict[str, list[str]] = {}
+    for pattern in event_types:
+        needed = set(READ_SCOPES.values()) if pattern == "*" else {read_scope(pattern.split(".", 1)[0])}
+        for scope in sorted(needed - set(held)):
+            missing.setdefault(scope, []).append(pattern)
+    if missing:
+        detail = "; ".join(
+            f"`{scope}` (for {', '.join(p for p in patterns)})" for scope, patterns in missing.items()
+        )
+        raise Forbidden(
+            f"an endpoint may only receive events this credential can read; it lacks {detail}",
+            errors=[{"pointer": "#/event_types", "code": "forbidden", "detail": f"missing {detail}"}],
+        )
 
 
 def _require_enabled(found: WebhookEndpoint) -> None:
@@ -140,9 +156,12 @@ def create_endpoint(
     event_types: list[str],
     description: str,
     enabled: bool,
+    held: Collection[str],
     actor: Actor,
 ) -> tuple[WebhookEndpoint, str]:
-    """A new endpoint and its secret (``whsec_…``, shown once; only its sealed form is kept)."""
+    """A new endpoint and its secret (``whsec_…``, shown once; only its sealed form is kept);
+    ``held``: the caller's scopes (see :func:`check_subscription`)."""
+    check_subscription(held, event_types)
     url = checked_url(url, services.settings)
     now = utcnow()
     secret = generate_secret()
@@ -201,12 +220,17 @@ def update_endpoint(
     event_types: list[str] | None,
     description: str | None,
     enabled: bool | None,
+    held: Collection[str],
     actor: Actor,
 ) -> WebhookEndpoint:
     """Members given as None keep their value. Disabling fails the messages waiting for the
-    endpoint (replayable with recover after enabling it again)."""
-    checked = checked_url(url, settings) if url is not None else None  # resolves: before the lock
+    endpoint (replayable with recover after enabling it again). New ``event_types``, or a new
+    ``url`` for the ones it has (pointing it elsewhere hands its events to another receiver),
+    must be readable with ``held`` (see :func:`check_subscription`)."""
+    checked = checked_url(url, settings) if url is not None else None
     found = endpoint(db, workspace_id, endpoint_id, lock=True)
+    if event_types is not None or (checked is not None and checked != found.url):
+        check_subscription(held, event_types if event_types is not None else list(found.event_types))
     changes: dict[str, Any] = {}
     if checked is not None and checked != found.url:
         changes["url"] = checked
@@ -308,13 +332,35 @@ def send_test(db: Session, workspace_id: str, endpoint_id: str) -> tuple[Webhook
 # ---------------------------------------------------------------- delivery log
 
 
+def _readable_messages(scopes: Collection[str]) -> ColumnElement[bool] | None:
+    """The messages a reader holding ``scopes`` may see (None: all): a message carries an event's
+    payload, so the event's family rule applies (:data:`reelforge.services.events.READ_SCOPES`);
+    a ``ping`` is about the endpoint itself."""
+    families = readable_families(scopes)
+    if families is None:
+        return None
+    return or_(
+        WebhookMessage.type == "ping",
+        *(WebhookMessage.type.startswith(f"{family}.", autoescape=True) for family in families),
+    )
+
+
+def _message_readable(message_type: str, scopes: Collection[str]) -> bool:
+    family = "webhook_endpoint" if message_type == "ping" else message_type.split(".", 1)[0]
+    return read_scope(family) in scopes
+
+
 def messages_query(
-    db: Session, workspace_id: str, endpoint_id: str, status: str | None
+    db: Session, workspace_id: str, endpoint_id: str, status: str | None, scopes: Collection[str]
 ) -> tuple[WebhookEndpoint, Select[Any]]:
+    """The endpoint's deliveries whose messages a reader holding ``scopes`` may read."""
     found = endpoint(db, workspace_id, endpoint_id)
     query = select(WebhookDelivery).where(WebhookDelivery.endpoint_id == found.id)
     if status is not None:
         query = query.where(WebhookDelivery.status == status)
+    readable = _readable_messages(scopes)
+    if readable is not None:
+        query = query.where(WebhookDelivery.message_id.in_(select(WebhookMessage.id).where(readable)))
     return found, query
 
 
@@ -327,10 +373,15 @@ def messages_by_id(db: Session, deliveries: Sequence[WebhookDelivery]) -> dict[s
 
 
 def delivery(
-    db: Session, workspace_id: str, endpoint_id: str, message_id: str
+    db: Session, workspace_id: str, endpoint_id: str, message_id: str, scopes: Collection[str]
 ) -> tuple[WebhookDelivery, WebhookMessage]:
+    """One message of the endpoint and its delivery; 404 also when a reader holding ``scopes``
+    may not read its event's family (as in the list)."""
     found = endpoint(db, workspace_id, endpoint_id)
-    return _delivery_of(db, found, message_id)
+    sent, message = _delivery_of(db, found, message_id)
+    if not _message_readable(message.type, scopes):
+        raise NotFound(f"webhook endpoint {found.id} has no message {message_id}")
+    return sent, message
 
 
 def _delivery_of(
@@ -347,12 +398,13 @@ def _delivery_of(
 
 
 def retry(
-    db: Session, workspace_id: str, endpoint_id: str, message_id: str
+    db: Session, workspace_id: str, endpoint_id: str, message_id: str, scopes: Collection[str]
 ) -> tuple[WebhookDelivery, WebhookMessage]:
     """The message due again at once, with a fresh retry schedule (refused while an attempt is
-    in flight)."""
+    in flight); 404 for a message whose family a caller holding ``scopes`` may not read (the
+    answer shows its payload)."""
+    chosen, message = delivery(db, workspace_id, endpoint_id, message_id, scopes)
     found = endpoint(db, workspace_id, endpoint_id)
-    chosen, message = _delivery_of(db, found, message_id)
     _require_enabled(found)
     now = utcnow()
     result = cast(

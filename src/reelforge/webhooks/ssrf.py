@@ -2,8 +2,9 @@
 
 Used by webhook delivery and meant for every fetch of a user-supplied URL (media import):
 
-* :func:`check_url` validates a URL's shape: scheme, no userinfo, a host (a DNS-valid name or
-  an allowed address), an allowed port, length. It runs at registration and again before every request.
+* :func:`check_url` validates a URL's shape: scheme, no userinfo, a host (a DNS-valid name that
+  is not ``localhost``, or an allowed address), an allowed port, length. It never resolves a
+  name. It runs at registration (which therefore makes no DNS query) and again before every request.
 * :func:`resolve_safe` resolves a host once and refuses it if ANY address is not a public
   unicast one (loopback, RFC 1918, CGNAT, ULA, link-local, cloud metadata, multicast,
   unspecified, reserved, documentation ranges, plus the configured extra networks), after
@@ -212,7 +213,16 @@ def check_url(url: str, policy: UrlPolicy) -> httpx.URL:
         why = _bad_host_name(host)
         if why is not None:
             raise UnsafeURL(f"the URL's host {why}", reason="invalid")
+        if _is_loopback_name(host) and not policy.addresses.allow_private:
+            raise BlockedAddress("the URL's host is a loopback name")
     return parsed.copy_with(fragment=None)
+
+
+def _is_loopback_name(host: str) -> bool:
+    """``localhost`` and its subdomains: loopback by definition (RFC 6761 §6.3), so refused
+    without asking DNS."""
+    name = host.lower().rstrip(".")
+    return name == "localhost" or name.endswith(".localhost")
 
 
 def _bad_host_name(host: str) -> str | None:

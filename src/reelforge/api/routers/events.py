@@ -95,14 +95,17 @@ def list_events(
     cursor: str | None = None,
     principal: Principal = Depends(require("events:read")),
 ) -> dict[str, Any]:
-    """Every event of the workspace: `render.queued`, `render.started`, `render.succeeded`,
+    """Every event of the workspace the credential may read (an event about renders needs
+    `renders:read` too, about assets `assets:read`, and so on): `render.queued`, `render.started`, `render.succeeded`,
     `render.failed`, `render.cancelled`, `asset.ready`, `asset.updated`, `asset.deleted`,
     `project.created`, `project.updated`, `project.deleted` (and the types other features add;
     ignore types you do not know). `data` is the resource as the API showed it at that moment
     (a project without its edit). Filters combine: `type` (exact or a `prefix.*`, repeatable), `resource_id`,
     `created[gte]`, `created[lt]`. Pages follow the event sequence, so no event is skipped or
     repeated between pages."""
-    query = created_between(events.events(principal.workspace_id), Event.created_at, created_gte, created_lt)
+    query = created_between(
+        events.events(principal.workspace_id, principal.scopes), Event.created_at, created_gte, created_lt
+    )
     query, wanted = events.filtered(query, types, resource_id)
     filters = {
         "type": wanted or None,
@@ -204,13 +207,14 @@ async def stream_events(
     principal: Principal = Depends(require("events:read")),
 ) -> EventSourceResponse:
     """A `text/event-stream` of new events: each message has `id` (the event id), `event` (its
-    type) and `data` (the event as `GET /v1/events/{id}` shows it). Reconnect with
+    type) and `data` (the event as `GET /v1/events/{id}` shows it); only events the credential
+    may read, as in the list. Reconnect with
     `Last-Event-ID` to get what you missed (EventSource does this by itself); without it the
     stream starts with events committed from now on. `type` filters as in the list. A `: ping`
     comment every 15 s keeps proxies from closing an idle stream. The stream ends when the
     credential is revoked or expires (noticed within a few seconds)."""
     wanted, _ = events.type_filter(types)
-    tail = events.Tail(services, principal.workspace_id, wanted, 0)
+    tail = events.Tail(services, principal.workspace_id, wanted, 0, principal.scopes)
     await run_in_threadpool(tail.start_after, last_event_id.strip() if last_event_id else None)
     token = _bearer(request)
 
@@ -239,7 +243,7 @@ async def stream_events(
 def get_event(
     event_id: str, db: SessionDep, principal: Principal = Depends(require("events:read"))
 ) -> dict[str, Any]:
-    return event_json(events.event(db, principal.workspace_id, event_id))
+    return event_json(events.event(db, principal.workspace_id, event_id, principal.scopes))
 
 
 # ------------------------------------------------------------------ one render's progress

@@ -134,8 +134,15 @@ def revoke(
     services: ServicesDep,
     principal: Principal = Depends(require("keys:write")),
 ) -> dict[str, Any]:
-    key = _key(db, principal, key_id)
-    keys.revoke_key(db, services, key, actor=audit_actor(principal, request))
+    """A credential can only revoke keys whose scopes it holds itself (`admin`: every key)."""
+    key = keys.revoke(
+        db,
+        services,
+        principal.workspace_id,
+        key_id,
+        held=principal.scopes,
+        actor=audit_actor(principal, request),
+    )
     return key_json(key)
 
 
@@ -242,8 +249,14 @@ def revoke_client(
     services: ServicesDep,
     principal: Principal = Depends(require("keys:write")),
 ) -> dict[str, Any]:
+    """A credential can only revoke clients whose scopes it holds itself (`admin`: every client)."""
     client = keys.revoke_client(
-        db, services, principal.workspace_id, client_id, actor=audit_actor(principal, request)
+        db,
+        services,
+        principal.workspace_id,
+        client_id,
+        held=principal.scopes,
+        actor=audit_actor(principal, request),
     )
     return client_json(client)
 

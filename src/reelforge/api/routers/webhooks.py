@@ -3,8 +3,8 @@ their delivery log and send messages again.
 
 Deliveries follow Standard Webhooks (conventions sheet §2) and are sent by the background
 dispatcher (:mod:`reelforge.webhooks.dispatcher`). A URL is checked here (shape, scheme, port,
-and the addresses its host resolves to, SSRF §9.1) and again at every delivery, where the
-connection goes only to the address that was checked.
+a literal address; a host name is not looked up, SSRF §9.1) and again at every delivery, where
+the name is resolved and the connection goes only to an address that was checked.
 """
 
 from __future__ import annotations
@@ -157,7 +157,9 @@ def create_endpoint(
     idem: Idempotency = Depends(idempotency),
 ) -> dict[str, Any]:
     """The response's `secret` (`whsec_…`) signs every delivery; it is not shown again (rotate it
-    to get a new one). The URL must be https on port 443 or 80 and reach a public address."""
+    to get a new one). The URL must be https on port 443 or 80 and reach a public address. The
+    credential must be able to read the events it subscribes to (`render.*` needs
+    `renders:read`, `*` every family's read scope)."""
     endpoint, secret = webhooks.create_endpoint(
         db,
         services,
@@ -166,6 +168,7 @@ def create_endpoint(
         event_types=body.event_types,
         description=body.description,
         enabled=body.enabled,
+        held=principal.scopes,
         actor=audit_actor(principal, request),
     )
     response.headers["Location"] = _location(services, f"{BASE}/{endpoint.id}")
@@ -234,6 +237,7 @@ def update_endpoint(
         event_types=body.event_types,
         description=body.description,
         enabled=body.enabled,
+        held=principal.scopes,
         actor=audit_actor(principal, request),
     )
     db.commit()
@@ -356,7 +360,9 @@ def list_messages(
     cursor: str | None = None,
     principal: Principal = Depends(require("webhooks:read")),
 ) -> dict[str, Any]:
-    endpoint, query = webhooks.messages_query(db, principal.workspace_id, endpoint_id, status)
+    endpoint, query = webhooks.messages_query(
+        db, principal.workspace_id, endpoint_id, status, principal.scopes
+    )
     rows, nxt = page(
         request,
         response,
@@ -385,7 +391,9 @@ def get_message(
     message_id: str,
     principal: Principal = Depends(require("webhooks:read")),
 ) -> dict[str, Any]:
-    return message_json(*webhooks.delivery(db, principal.workspace_id, endpoint_id, message_id))
+    return message_json(
+        *webhooks.delivery(db, principal.workspace_id, endpoint_id, message_id, principal.scopes)
+    )
 
 
 @router.get(
@@ -407,7 +415,7 @@ def list_attempts(
     """Each attempt: when, how long, the status code, allow-listed response headers, the first
     4 KiB of the response body, the error class (`timeout`, `dns`, `connect`, `tls`,
     `ssrf_blocked`, `http_status`) and when the next attempt is due."""
-    delivery, _ = webhooks.delivery(db, principal.workspace_id, endpoint_id, message_id)
+    delivery, _ = webhooks.delivery(db, principal.workspace_id, endpoint_id, message_id, principal.scopes)
     filters = {"list": "webhook_attempts", "delivery": delivery.id}
     query = select(WebhookAttempt).where(WebhookAttempt.delivery_id == delivery.id)
     rows, next_cursor = page_by_number(
@@ -443,7 +451,9 @@ def retry_message(
     """An attempt is made at once, with the same `webhook-id` (receivers deduplicate on it), a
     new timestamp and signature; if it fails, the retry schedule starts again. Succeeded
     messages may be sent again too."""
-    body = message_json(*webhooks.retry(db, principal.workspace_id, endpoint_id, message_id))
+    body = message_json(
+        *webhooks.retry(db, principal.workspace_id, endpoint_id, message_id, principal.scopes)
+    )
     idem.stage(db, body, status=202)
     db.commit()
     webhooks.wake(services)
