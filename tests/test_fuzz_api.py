@@ -191,3 +191,26 @@ def test_loopback_only_replaces_every_url() -> None:
         "nested": [{"thumb_url": LOOPBACK_URL}, LOOPBACK_URL],
         "name": "n",
     }
+
+
+# Found by the fuzzer: a time whose UTC value falls outside years 1-9999 answered 500.
+EDGE_TIMES = ["0001-01-01T00:00:01+05:05", "9999-12-31T23:59:59-05:00"]
+
+
+@pytest.mark.parametrize(
+    ("url", "params"),
+    [
+        *[("/v1/events", {"created[gte]": t}) for t in EDGE_TIMES],
+        *[("/v1/events", {"created[lt]": t}) for t in EDGE_TIMES],
+        *[("/v1/audit", {"created[gte]": t}) for t in EDGE_TIMES],
+        *[("/v1/assets", {"created_after": t}) for t in EDGE_TIMES],
+        *[("/v1/assets", {"created_before": t}) for t in EDGE_TIMES],
+    ],
+)
+def test_times_beyond_the_calendar_in_utc_are_a_422(
+    sqlite_service: Service, url: str, params: dict[str, str]
+) -> None:
+    r = sqlite_service.get(url, params=params)
+    assert r.status_code == 422, r.text
+    (name,) = params
+    assert r.json()["errors"][0]["parameter"] == name, r.text
