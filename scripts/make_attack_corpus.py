@@ -283,10 +283,11 @@ def webp_bomb() -> bytes:
 
 
 def tiff_bomb() -> bytes:
+    """A TIFF whose ImageWidth, ImageLength and RowsPerStrip (LONG tags) say 16000."""
     data = _pil("TIFF")
-    return data.replace(struct.pack("<HHII", 256, 3, 1, 4), struct.pack("<HHII", 256, 3, 1, BIG)).replace(
-        struct.pack("<HHII", 257, 3, 1, 4), struct.pack("<HHII", 257, 3, 1, BIG)
-    )
+    for tag in (256, 257, 278):
+        data = data.replace(struct.pack("<HHII", tag, 4, 1, 4), struct.pack("<HHII", tag, 4, 1, BIG))
+    return data
 
 
 def ico_bomb() -> bytes:
