@@ -244,3 +244,27 @@ def test_times_beyond_the_calendar_in_utc_are_a_422(
     assert r.status_code == 422, r.text
     (name,) = params
     assert r.json()["errors"][0]["parameter"] == name, r.text
+
+
+# Found by the fuzzer on PostgreSQL: a NUL character in a query or path parameter reached the
+# database, which cannot compare text holding one (500).
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+@pytest.mark.parametrize(
+    ("url", "params", "name"),
+    [
+        ("/v1/assets", {"name": "a\x00b"}, "name"),
+        ("/v1/events", {"resource_id": "a\x00b"}, "resource_id"),
+        ("/v1/audit", {"actor_id": "a\x00b"}, "actor_id"),
+        ("/v1/batches/bat_x/renders", {"locale": "e\x00n"}, "locale"),
+        ("/v1/assets/ast_a%00b", {}, "asset_id"),
+        ("/v1/projects/prj_a%00b/revisions", {}, "project_id"),
+    ],
+)
+def test_a_nul_character_in_a_parameter_is_a_422(
+    tmp_path: Path, kind: str, url: str, params: dict[str, str], name: str
+) -> None:
+    require_database(kind)
+    with running_service(tmp_path, kind) as svc:
+        r = svc.get(url, params=params)
+        assert r.status_code == 422, r.text
+        assert r.json()["errors"][0]["parameter"] == name, r.text
