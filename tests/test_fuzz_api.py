@@ -268,3 +268,25 @@ def test_a_nul_character_in_a_parameter_is_a_422(
         r = svc.get(url, params=params)
         assert r.status_code == 422, r.text
         assert r.json()["errors"][0]["parameter"] == name, r.text
+
+
+# Found by the attack corpus on PostgreSQL, not fixed yet: a NUL character in a plain text field
+# of a body (a name, a message) reaches a text column, which cannot hold one (500). Edits and
+# values may hold NULs (stored as JSON; captions drop them), so the fix belongs on the request
+# models' text fields, not on whole bodies.
+@pytest.mark.xfail(strict=True, reason="NUL in a body's text fields is a 500 on PostgreSQL")
+@pytest.mark.parametrize(
+    ("url", "body"),
+    [
+        ("/v1/brand_kits", {"name": "a\x00b"}),
+        ("/v1/keys", {"name": "a\x00b", "scopes": ["assets:read"]}),
+        ("/v1/oauth/clients", {"name": "a\x00b", "scopes": ["assets:read"]}),
+    ],
+)
+def test_a_nul_character_in_a_body_text_field_is_a_422(
+    tmp_path: Path, url: str, body: dict[str, Any]
+) -> None:
+    require_database("postgresql")
+    with running_service(tmp_path, "postgresql") as svc:
+        r = svc.post(url, json=body)
+        assert r.status_code == 422, r.text
