@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -95,3 +96,27 @@ def rendering(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
 def sqlite_service(tmp_path: Path) -> Any:
     with running_service(tmp_path, "sqlite") as svc:
         yield svc
+
+
+# ------------------------------------------------------------------ property-based tests
+
+from hypothesis import HealthCheck, settings  # noqa: E402
+
+# `ci` (the default) keeps `make test` within minutes on two cores: a fixed number of examples,
+# no per-example deadline (a loaded machine is not a failure), no example database written into
+# the tree. `REELFORGE_FUZZ=long` runs many more examples of the same properties.
+settings.register_profile(
+    "ci",
+    max_examples=60,
+    deadline=None,
+    database=None,
+    derandomize=False,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+settings.register_profile(
+    "long",
+    max_examples=2000,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+settings.load_profile("long" if os.environ.get("REELFORGE_FUZZ") == "long" else "ci")

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from reelforge import __version__
@@ -19,6 +19,7 @@ from .contract import install_contract
 from .docs import install_docs
 from .idempotency import install_idempotency
 from .middleware import BodyLimitMiddleware, RequestContextMiddleware
+from .params import refuse_nul_characters
 from .problems import install_problem_handlers
 from .ratelimit import RateLimiter, RateLimitMiddleware, install_rate_limit_docs
 from .routers import assets, audit, brand_kits, events, keys, projects, renders, system
@@ -84,6 +85,7 @@ def create_app(
         openapi_url="/openapi.json",
         docs_url=None,  # served from packaged assets by install_docs
         redoc_url=None,
+        dependencies=[Depends(refuse_nul_characters)],
     )
     app.state.services = services or open_services(settings)
     install_problem_handlers(app)

@@ -11,7 +11,7 @@ import hashlib
 import hmac
 import json
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar
 from urllib.parse import urlencode
 
@@ -163,6 +163,23 @@ def list_body(request: Request, data: list[Any], next_cursor: str | None) -> dic
     }
 
 
+def check_utc_range(name: str, value: datetime | None) -> None:
+    """A 422 naming the parameter for a time whose UTC value falls outside years 1-9999
+    (``0001-01-01T00:00:00+05:00``): the database stores times in UTC."""
+    if value is None or value.tzinfo is None:
+        return
+    try:
+        value.astimezone(UTC)
+    except OverflowError:
+        raise ApiError(
+            "validation-error",
+            f"`{name}` is outside the years 1 to 9999 in UTC",
+            errors=[
+                {"parameter": name, "code": "range", "detail": "give a time between years 1 and 9999 in UTC"}
+            ],
+        ) from None
+
+
 def created_between(
     query: Select[Any], column: Any, created_gte: datetime | None, created_lt: datetime | None
 ) -> Select[Any]:
@@ -181,6 +198,7 @@ def created_between(
                     }
                 ],
             )
+        check_utc_range(name, value)
     if created_gte is not None:
         query = query.where(column >= created_gte)
     if created_lt is not None:

@@ -40,7 +40,7 @@ from ..auth import Principal, require
 from ..deps import ServicesDep, SessionDep, services_of
 from ..idempotency import Idempotency, idempotency_streamed, upload_fingerprint
 from ..multipart import receive_upload
-from ..pagination import decode_cursor, list_body
+from ..pagination import check_utc_range, decode_cursor, list_body
 from ..problems import ApiError
 from ..ranges import content_disposition, file_response, parse_range
 from ..responses import (
@@ -289,6 +289,8 @@ async def list_assets(
     """Filters combine (all must match): `kind`, `source` (`upload`, `render`, `import`), `tag`
     (repeat it to require several), `name` (a part of it, any case), `created_after` and
     `created_before` (RFC 3339)."""
+    check_utc_range("created_after", created_after)
+    check_utc_range("created_before", created_before)
     return await asset_list_response(
         request,
         principal.workspace_id,
