@@ -5,17 +5,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from reelforge.edit.templates import LOCALE_PATTERN
+from reelforge.services.inputs import InputModel
 
 from .numbers import INTEGER_MAX
 
 __all__ = ["TemplateValues"]
 
 
-class TemplateValues(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class TemplateValues(InputModel):
     values: dict[str, Any] = Field(default_factory=dict)
     """The variables' values by name; a localizable one may be `{"$locales": {"en": …, "fr": …}}`."""
     locale: str | None = Field(None, max_length=35, pattern=LOCALE_PATTERN)

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from PIL import ImageFont
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import Field, StringConstraints
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
@@ -41,6 +41,7 @@ from reelforge.render.compliance import (
 
 from .audit import Actor
 from .errors import Invalid
+from .inputs import InputModel
 from .versioning import Change, Versioned
 
 __all__ = [
@@ -72,8 +73,8 @@ Locale = Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{
 AssetId = Annotated[str, StringConstraints(min_length=1, max_length=40)]
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class _Model(InputModel):
+    pass
 
 
 class BrandFont(_Model):

@@ -19,7 +19,6 @@ from fastapi import APIRouter, Body, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import (
     AwareDatetime,
-    BaseModel,
     ConfigDict,
     Field,
     StringConstraints,
@@ -32,6 +31,7 @@ from starlette.concurrency import run_in_threadpool
 from reelforge.media.ingest import clean_name
 from reelforge.services import assets
 from reelforge.services.assets import MAX_METADATA_BYTES, MAX_TAGS
+from reelforge.services.inputs import InputModel
 from reelforge.settings import Settings
 
 from .. import examples as ex
@@ -76,10 +76,9 @@ def _check_metadata(value: dict[str, Any]) -> dict[str, Any]:
     return value
 
 
-class AssetFields(BaseModel):
+class AssetFields(InputModel):
     """The upload's form fields, validated together after the stream ends."""
 
-    model_config = ConfigDict(extra="forbid")
     name: Name | None = None
     tags: list[Tag] = Field(default_factory=list, max_length=MAX_TAGS)
     metadata: dict[str, Any] = Field(default_factory=dict)
@@ -93,10 +92,10 @@ def _no_default(schema: dict[str, Any]) -> None:
     schema.pop("default", None)
 
 
-class AssetPatch(BaseModel):
+class AssetPatch(InputModel):
     """Fields present replace the stored value (tags and metadata as a whole); absent ones stay."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [ex.ASSET_PATCH]})
+    model_config = ConfigDict(json_schema_extra={"examples": [ex.ASSET_PATCH]})
     name: Name = Field(
         "", description="The display name (also the download's file name).", json_schema_extra=_no_default
     )

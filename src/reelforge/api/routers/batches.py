@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
+from pydantic import Field, StringConstraints, ValidationError, field_validator
 
 from reelforge.db.batches import Batch, batch_json, batches_json
 from reelforge.db.models import Render
@@ -31,6 +31,7 @@ from reelforge.services.batches import (
     BatchRequest,
 )
 from reelforge.services.edits import non_finite
+from reelforge.services.inputs import InputModel
 
 from .. import examples_batches as ex
 from ..audit import audit_actor
@@ -59,12 +60,11 @@ RenderState = Literal[RenderStateName, "running"]
 """A render state, or ``running`` for any of the running ones."""
 
 
-class BatchCreate(BaseModel):
+class BatchCreate(InputModel):
     """Give the value rows as ``rows`` (a JSON list of objects) or as ``rows_csv`` (CSV text), or
     send ``multipart/form-data`` with this object as the ``batch`` part and the CSV file as the
     ``rows_csv`` part."""
 
-    model_config = ConfigDict(extra="forbid")
     template_id: str = Field(max_length=40)
     version: int | None = Field(None, ge=1, le=INTEGER_MAX)
     """The template version to fill (default: its current version)."""

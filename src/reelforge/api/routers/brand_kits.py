@@ -12,10 +12,11 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Query, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from reelforge.services import brand_kits, compliance
 from reelforge.services.brand_kits import KITS, BrandKitBody, kit_version_json
+from reelforge.services.inputs import InputModel
 
 from .. import examples_brand_kits as exb
 from .. import versioning
@@ -184,8 +185,7 @@ def get_version(
 # ---------------------------------------------------------------- the workspace's level
 
 
-class ComplianceSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ComplianceSettings(InputModel):
     level: Literal["off", "warn", "block"] = Field(examples=["warn"])
     """`off`: no check before renders; `warn`: render and keep the findings on the render;
     `block`: refuse a render that breaks its kit's rules (422 `compliance-failed`)."""
@@ -222,8 +222,7 @@ def put_compliance(
 # ---------------------------------------------------------------- the check
 
 
-class CheckRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class CheckRequest(InputModel):
     revision: int | None = Field(None, ge=1, le=INTEGER_MAX)
     """The project revision to check (default: the current one)."""
     brand_kit: str | None = Field(None, max_length=40)

@@ -8,12 +8,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Form, Query, Request, Response
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 from sqlalchemy.orm import Session
 
 from reelforge.db.models import ApiKey, OAuthClient
 from reelforge.representations import client_json, key_json
 from reelforge.services import keys
+from reelforge.services.inputs import InputModel
 from reelforge.services.keys import MAX_GRACE
 
 from .. import examples as ex
@@ -30,8 +31,7 @@ def _known_scopes(scopes: list[str]) -> list[str]:
     return keys.known_scopes(scopes)
 
 
-class KeyCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class KeyCreate(InputModel):
     name: str = Field("", max_length=200)
     scopes: list[str] = Field(min_length=1, examples=[["renders:write", "renders:read", "assets:read"]])
     expires_at: datetime | None = None
@@ -39,14 +39,12 @@ class KeyCreate(BaseModel):
     _known = field_validator("scopes")(_known_scopes)
 
 
-class KeyRoll(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class KeyRoll(InputModel):
     grace_seconds: int = Field(86400, ge=0, le=int(MAX_GRACE.total_seconds()))
     """How long the old key keeps working."""
 
 
-class ClientCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ClientCreate(InputModel):
     name: str = Field("", max_length=200)
     scopes: list[str] = Field(min_length=1)
 

@@ -12,10 +12,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Query, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from reelforge.representations import revision_json
 from reelforge.services import projects
+from reelforge.services.inputs import InputModel
 from reelforge.services.projects import PROJECTS
 
 from .. import examples as ex
@@ -32,8 +33,7 @@ __all__ = ["PROJECTS", "router"]
 router = APIRouter(tags=["projects"])
 
 
-class ProjectCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ProjectCreate(InputModel):
     name: str = Field(min_length=1, max_length=200, examples=[ex.PROJECT_CREATE["name"]])
     edit: dict[str, Any] = Field(examples=[ex.EDIT])
     """An edit (see the edit format); files are referred to by asset id."""
@@ -41,16 +41,14 @@ class ProjectCreate(BaseModel):
     """Says what this revision is, in the revision history."""
 
 
-class ProjectReplace(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ProjectReplace(InputModel):
     name: str | None = Field(None, min_length=1, max_length=200)
     """A new name; omitted keeps the current one."""
     edit: dict[str, Any] = Field(examples=[ex.EDIT])
     message: str = Field("", max_length=500)
 
 
-class RevisionRestore(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class RevisionRestore(InputModel):
     message: str | None = Field(None, max_length=500)
     """Default: "restored revision N"."""
 

@@ -10,13 +10,14 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Query, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from reelforge.jobs.queue import RenderState
 from reelforge.services import renders
 from reelforge.services.context import Services
+from reelforge.services.inputs import InputModel
 
 from .. import examples as ex
 from ..auth import Principal, check_scope, require
@@ -29,12 +30,10 @@ from ..responses import conditional_json, json_bytes, json_response, page_of, re
 router = APIRouter(tags=["renders"])
 
 
-class RenderCreate(BaseModel):
+class RenderCreate(InputModel):
     """Give ``project_id`` (optionally a ``revision``; default the current one) or an inline ``edit``."""
 
-    model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"examples": [ex.RENDER_FROM_PROJECT, ex.RENDER_INLINE]}
-    )
+    model_config = ConfigDict(json_schema_extra={"examples": [ex.RENDER_FROM_PROJECT, ex.RENDER_INLINE]})
     project_id: str | None = Field(None, max_length=40)
     revision: int | None = Field(None, ge=1, le=INTEGER_MAX)
     edit: dict[str, Any] | None = None

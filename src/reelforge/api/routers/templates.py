@@ -11,9 +11,10 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Query, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from reelforge.services import templates
+from reelforge.services.inputs import InputModel
 from reelforge.services.renders import MAX_METADATA_BYTES, enqueue_render, plan_render, queued_answer
 from reelforge.services.templates import TEMPLATES
 
@@ -29,8 +30,7 @@ from ..template_bodies import TemplateValues
 router = APIRouter(tags=["templates"])
 
 
-class TemplateReplace(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class TemplateReplace(InputModel):
     name: str | None = Field(None, min_length=1, max_length=200)
     """A new name; omitted keeps the current one."""
     edit: dict[str, Any]
@@ -49,8 +49,7 @@ class TemplateCreate(TemplateReplace):
     name: str = Field(min_length=1, max_length=200)
 
 
-class VersionRestore(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class VersionRestore(InputModel):
     message: str | None = Field(None, max_length=500)
     """Default: "restored version N"."""
 

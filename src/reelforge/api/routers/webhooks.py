@@ -14,13 +14,14 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Query, Request, Response
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 from sqlalchemy import select
 
 from reelforge.db.models import utcnow
 from reelforge.db.webhooks import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookMessage
 from reelforge.services import webhooks
 from reelforge.services.context import Services
+from reelforge.services.inputs import InputModel
 from reelforge.webhooks.delivery import EVENT_TYPE_PATTERN, endpoint_json
 
 from .. import examples_webhooks as exw
@@ -51,8 +52,7 @@ def _event_types(value: list[str] | None) -> list[str] | None:
     return list(dict.fromkeys(value))
 
 
-class EndpointCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class EndpointCreate(InputModel):
     url: str = Field(min_length=1, max_length=2048)
     """Where deliveries are POSTed: https, port 443 or 80, a public address."""
     event_types: list[str] = Field(default_factory=lambda: ["*"], min_length=1, max_length=100)
@@ -63,8 +63,7 @@ class EndpointCreate(BaseModel):
     _types = field_validator("event_types")(_event_types)
 
 
-class EndpointUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class EndpointUpdate(InputModel):
     url: str | None = Field(None, min_length=1, max_length=2048)
     event_types: list[str] | None = Field(None, min_length=1, max_length=100)
     description: str | None = Field(None, max_length=500)
@@ -73,14 +72,12 @@ class EndpointUpdate(BaseModel):
     _types = field_validator("event_types")(_event_types)
 
 
-class SecretRotate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class SecretRotate(InputModel):
     grace_seconds: int | None = Field(None, ge=0, le=MAX_GRACE)
     """How long the previous secret keeps signing next to the new one (default 24 h; 0 drops it now)."""
 
 
-class Recover(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class Recover(InputModel):
     since: datetime
     until: datetime | None = None
     """Default: now."""

@@ -11,13 +11,14 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Query, Request, Response
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import Field, StringConstraints
 from sqlalchemy.orm import Session
 
 from reelforge.db.models import Workspace
 from reelforge.representations import key_json, workspace_json
 from reelforge.services import limits, workspaces
 from reelforge.services.credentials import OPERATOR
+from reelforge.services.inputs import InputModel
 
 from .. import examples_workspaces as ex
 from ..audit import audit_actor
@@ -34,14 +35,12 @@ Name = Annotated[
 ]
 
 
-class WorkspaceCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class WorkspaceCreate(InputModel):
     name: Name
     admin_key: bool = Field(True, description="Also make the workspace's first admin key (shown once).")
 
 
-class WorkspaceRename(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class WorkspaceRename(InputModel):
     name: Name
 
 
