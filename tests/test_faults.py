@@ -1,0 +1,294 @@
+"""Faults, as an operator meets them: the server killed (SIGKILL) mid-render and mid-upload, a
+webhook receiver down for a while, the storage directory full. Afterwards nothing is lost,
+nothing is duplicated, and every state is consistent.
+
+The server runs as a user starts it (``reelforge serve`` in a child process); a crash is a
+SIGKILL of it and of everything it started (FFmpeg runs in its own session, so it is killed by
+pid, as a machine or container stop would)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from service import ServeProcess, database, require_database
+
+pytestmark = pytest.mark.slow
+
+RUNNING = ("preparing", "rendering", "finishing")
+TERMINAL = ("succeeded", "failed", "cancelled")
+
+# Long enough that a render seen ``rendering`` is still rendering a moment later however fast
+# the machine (VP9 at 720p: seconds of work), short enough to render again after the restart.
+LONG = {
+    "timeline": {
+        "tracks": [
+            {"clips": [{"asset": {"type": "text", "text": "Crash test"}, "length": 40}]},
+            {"clips": [{"asset": {"type": "color", "color": "blue"}, "length": 40}]},
+        ]
+    },
+    "outputs": [{"width": 1280, "height": 720, "quality": "high", "format": "webm"}],
+}
+
+
+# ------------------------------------------------------------------ the server as a process
+
+
+def _descendants(pid: int) -> list[int]:
+    """Every process below ``pid`` (children of each of its threads, recursively)."""
+    found: list[int] = []
+    todo = [pid]
+    while todo:
+        parent = todo.pop()
+        try:
+            tasks = os.listdir(f"/proc/{parent}/task")
+        except FileNotFoundError:
+            continue
+        for task in tasks:
+            try:
+                children = Path(f"/proc/{parent}/task/{task}/children").read_text().split()
+            except (FileNotFoundError, ProcessLookupError):
+                continue
+            for child in map(int, children):
+                found.append(child)
+                todo.append(child)
+    return found
+
+
+def crash(server: ServeProcess) -> None:
+    """SIGKILL the server and every process it started: no clean-up of any kind."""
+    pids = [server.proc.pid, *_descendants(server.proc.pid)]
+    for pid in pids:
+        with suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    server.proc.wait(timeout=60)
+    deadline = time.monotonic() + 60
+    for pid in pids[1:]:  # FFmpeg is not our child: wait until the kernel has it gone
+        while Path(f"/proc/{pid}").exists() and _state(pid) not in ("Z", "X", ""):
+            assert time.monotonic() < deadline, f"process {pid} survived SIGKILL"
+            time.sleep(0.02)
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return ""
+
+
+class Api:
+    """A client of one server process, with the workspace's first key."""
+
+    def __init__(self, base: str, token: str) -> None:
+        self.client = httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=60)
+
+    def get(self, url: str, **kw: Any) -> httpx.Response:
+        return self.client.get(url, **kw)
+
+    def post(self, url: str, **kw: Any) -> httpx.Response:
+        return self.client.post(url, **kw)
+
+    def all(self, url: str, **params: Any) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = []
+        cursor = None
+        while True:
+            r = self.get(url, params={**params, **({"cursor": cursor} if cursor else {})})
+            assert r.status_code == 200, r.text
+            body = r.json()
+            found += body["data"]
+            cursor = body.get("next_cursor")
+            if not cursor:
+                return found
+
+    def close(self) -> None:
+        self.client.close()
+
+
+@contextmanager
+def served(tmp: Path, env: dict[str, str], token: str | None = None) -> Iterator[tuple[ServeProcess, Api]]:
+    """``reelforge serve --port 0`` on ``env``; the process and a client with ``token`` (the
+    first start prints the key)."""
+    with ServeProcess(tmp, env, "--port", "0") as server:
+        base = server.wait_listening()
+        key = token or server.wait_for(r"\b(rf_live_\S+)")[1]
+        api = Api(base, key)
+        try:
+            yield server, api
+        finally:
+            api.close()
+
+
+def _env(tmp: Path, url: str, **extra: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "REELFORGE_DATA_DIR": str(tmp / "data"),
+        "REELFORGE_DATABASE_URL": url,
+        "REELFORGE_WORKERS": "1",
+        # The same name after the restart: its renders are taken back at once, not after the
+        # heartbeat goes stale (as an operator's service unit would name it).
+        "REELFORGE_WORKER_NAME": "faults-1",
+        "REELFORGE_RATE_LIMITING": "false",
+        **extra,
+    }
+
+
+def wait_state(api: Api, render_id: str, states: tuple[str, ...], timeout: float = 300) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        body = api.get(f"/v1/renders/{render_id}").json()
+        if body["state"] in states:
+            return dict(body)
+        assert time.monotonic() < deadline, f"render stuck in {body['state']}: {body}"
+        time.sleep(0.02)
+
+
+def _leftovers(data: Path) -> list[str]:
+    """Render work directories and partial uploads anywhere under the storage's temp directory."""
+    tmp = data / "storage" / ".tmp"
+    if not tmp.exists():
+        return []
+    return sorted(
+        str(p.relative_to(tmp)) for p in tmp.rglob("*") if p.name.startswith(("render-", "upload-"))
+    )
+
+
+# ------------------------------------------------------------------ kill -9 mid-render
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_a_render_killed_mid_way_is_recovered_and_succeeds_exactly_once(kind: str, tmp_path: Path) -> None:
+    require_database(kind)
+    data = tmp_path / "data"
+    with database(kind, tmp_path) as url:
+        env = _env(tmp_path, url)
+        with served(tmp_path, env) as (server, api):
+            token = api.client.headers["Authorization"].split()[1]
+            r = api.post("/v1/renders", json={"edit": LONG})
+            assert r.status_code == 202, r.text
+            render_id = r.json()["id"]
+            # Killing as soon as FFmpeg runs: the point is what a restart makes of it.
+            before = wait_state(api, render_id, ("rendering", *TERMINAL))
+            assert before["state"] == "rendering", before
+            assert any(
+                p.name.startswith(f"render-{render_id}-a1") for p in (data / "storage" / ".tmp").rglob("*")
+            )
+            crash(server)
+        with served(tmp_path, env, token) as (server, api):
+            done = wait_state(api, render_id, TERMINAL)
+            assert done["state"] == "succeeded", done
+            assert done["attempts"] == 2, done  # the killed attempt counted, one more ran
+            events = api.all("/v1/events", resource_id=render_id)
+            kinds = [e["type"] for e in reversed(events)]  # newest first in the API
+            # Exactly one success; the interrupted attempt was put back in the queue once.
+            assert kinds.count("render.succeeded") == 1, kinds
+            assert kinds.count("render.started") == 2, kinds
+            assert kinds.count("render.queued") == 2 and "render.failed" not in kinds, kinds
+            # Its outputs: one per output of the edit, probed, and no asset left by the killed
+            # attempt.
+            made = [
+                a for a in api.all("/v1/assets") if (a.get("derived_from") or {}).get("render") == render_id
+            ]
+            out_ids = sorted(o["id"] for o in done["outputs"])
+            assert sorted(a["id"] for a in made) == out_ids, (made, done["outputs"])
+            videos = [a for a in made if a["derived_from"].get("role") == "output"]
+            assert len(videos) == 1, made
+            video = videos[0]
+            info = video["media"]
+            assert (info["width"], info["height"]) == (1280, 720) and abs(info["duration"] - 40) < 0.5, video
+            content = api.get(f"/v1/assets/{video['id']}/content")
+            assert content.status_code == 200 and content.content[:4] == b"\x1a\x45\xdf\xa3"  # WebM
+            # The dead process's scratch files were swept, the new one's removed when it ended.
+            assert _leftovers(data) == [], _leftovers(data)
+            server.stop()
+
+
+# ------------------------------------------------------------------ kill -9 mid-upload
+
+
+class _Feed:
+    """A multipart upload body the test feeds: the head, then chunks until told to stop."""
+
+    def __init__(self, boundary: str) -> None:
+        self.boundary = boundary
+        self.sent = 0
+        self.stop = threading.Event()
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield (
+            f'--{self.boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.wav"\r\n'
+            "Content-Type: audio/wav\r\n\r\n"
+        ).encode()
+        while not self.stop.is_set():
+            chunk = b"\0" * 65536
+            self.sent += len(chunk)
+            yield chunk
+            if self.sent >= 4 * 1024 * 1024:
+                self.stop.wait(120)  # hold the upload open, half done, until the server is gone
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_an_upload_killed_mid_way_leaves_nothing_and_a_retry_succeeds(
+    kind: str, tmp_path: Path, media: Any
+) -> None:
+    require_database(kind)
+    data = tmp_path / "data"
+    with database(kind, tmp_path) as url:
+        env = _env(tmp_path, url, REELFORGE_WORKERS="0")
+        with served(tmp_path, env) as (server, api):
+            token = api.client.headers["Authorization"].split()[1]
+            feed = _Feed("faultsboundary")
+            failure: list[BaseException] = []
+
+            def upload() -> None:
+                try:
+                    api.post(
+                        "/v1/assets",
+                        content=iter(feed),
+                        headers={"Content-Type": f"multipart/form-data; boundary={feed.boundary}"},
+                    )
+                except httpx.HTTPError as exc:
+                    failure.append(exc)
+
+            thread = threading.Thread(target=upload, daemon=True)
+            thread.start()
+            # The upload is being received: its temporary file is on disk and growing.
+            deadline = time.monotonic() + 120
+            while True:
+                partial = [
+                    p for p in (data / "storage" / ".tmp").rglob("upload-*") if p.stat().st_size > 1024**2
+                ]
+                if partial:
+                    break
+                assert time.monotonic() < deadline and thread.is_alive(), "the upload never reached the disk"
+                time.sleep(0.02)
+            crash(server)
+            feed.stop.set()
+            thread.join(60)
+            assert not thread.is_alive() and failure, "the upload did not fail with the server gone"
+            assert partial[0].exists()  # nothing removed it: the process died
+        with served(tmp_path, env, token) as (server, api):
+            # No asset came of the half upload; its temporary file was swept at start.
+            assert api.all("/v1/assets") == []
+            assert not partial[0].exists() and _leftovers(data) == [], _leftovers(data)
+            assert [e["type"] for e in api.all("/v1/events") if e["type"].startswith("asset.")] == []
+            # The same upload again, whole this time.
+            path = media.audio(duration=2)
+            with path.open("rb") as fh:
+                r = api.post("/v1/assets", files={"file": ("big.wav", fh, "audio/wav")})
+            assert r.status_code == 201, r.text
+            asset = r.json()
+            assert asset["size_bytes"] == path.stat().st_size and abs(asset["media"]["duration"] - 2) < 0.1, (
+                asset
+            )
+            assert [a["id"] for a in api.all("/v1/assets")] == [asset["id"]]
+            assert _leftovers(data) == [], _leftovers(data)
+            server.stop()
