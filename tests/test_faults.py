@@ -10,17 +10,19 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from service import ServeProcess, database, require_database
+from service import ServeProcess, database, require_database, running_service
 
 pytestmark = pytest.mark.slow
 
@@ -37,6 +39,10 @@ LONG = {
         ]
     },
     "outputs": [{"width": 1280, "height": 720, "quality": "high", "format": "webm"}],
+}
+EDIT = {
+    "timeline": {"tracks": [{"clips": [{"asset": {"type": "color", "color": "red"}, "length": 0.5}]}]},
+    "outputs": [{"width": 160, "height": 90, "quality": "draft"}],
 }
 
 
@@ -292,3 +298,122 @@ def test_an_upload_killed_mid_way_leaves_nothing_and_a_retry_succeeds(
             assert [a["id"] for a in api.all("/v1/assets")] == [asset["id"]]
             assert _leftovers(data) == [], _leftovers(data)
             server.stop()
+
+
+# ------------------------------------------------------------------ a webhook receiver down
+
+
+class _LateReceiver:
+    """A webhook receiver on a loopback port that refuses connections (the port is held, bound
+    but not listening) until :meth:`come_up`; then it answers 200 and records each request."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.received: list[tuple[str, bytes]] = []
+        self.lock = threading.Lock()
+        self.server: ThreadingHTTPServer | None = None
+
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/hook"
+
+    def come_up(self) -> None:
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("content-length", "0")))
+                with receiver.lock:
+                    receiver.received.append((self.headers["webhook-id"], body))
+                self.send_response(200)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler, bind_and_activate=False)
+        server.socket.close()
+        server.socket = self.sock  # the same port, never released in between
+        server.server_activate()  # listen(): connections are accepted from now on
+        server.daemon_threads = True
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        self.server = server
+
+    def ids(self) -> list[str]:
+        with self.lock:
+            return [webhook_id for webhook_id, _ in self.received]
+
+    def close(self) -> None:
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+        else:
+            self.sock.close()
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_a_receiver_down_for_a_while_gets_every_event_once_when_it_returns(kind: str, tmp_path: Path) -> None:
+    require_database(kind)
+    receiver = _LateReceiver()
+    # Retries every ~0.25 s, for far longer than the receiver stays down: minutes compressed.
+    schedule = {"webhooks_retry_schedule": [0.25] * 200, "webhooks_retry_jitter": 0.2}
+    try:
+        with running_service(tmp_path, kind, webhooks_allow_private=True, **schedule) as svc:
+            r = svc.post("/v1/webhook_endpoints", json={"url": receiver.url(), "event_types": ["project.*"]})
+            assert r.status_code == 201, r.text
+            endpoint = r.json()["id"]
+            projects = []
+            for i in range(8):
+                r = svc.post("/v1/projects", json={"name": f"p{i}", "edit": EDIT})
+                assert r.status_code == 201, r.text
+                projects.append(r.json()["id"])
+
+            def listed() -> list[dict[str, Any]]:
+                r = svc.get(f"/v1/webhook_endpoints/{endpoint}/messages", params={"limit": 100})
+                assert r.status_code == 200, r.text
+                return list(r.json()["data"])
+
+            # Down: every message fails at the connection, again and again, and stays pending.
+            deadline = time.monotonic() + 120
+            while not ((found := listed()) and len(found) == 8 and all(m["attempts"] >= 3 for m in found)):
+                assert time.monotonic() < deadline, found
+                time.sleep(0.05)
+            assert all(m["status"] in ("pending", "sending") for m in found), found
+            assert receiver.ids() == []
+            receiver.come_up()
+            deadline = time.monotonic() + 120
+            while True:
+                found = listed()
+                assert not any(m["status"] == "failed" for m in found), found
+                if all(m["status"] == "succeeded" for m in found):
+                    break
+                assert time.monotonic() < deadline, found
+                time.sleep(0.05)
+            time.sleep(1)  # nothing more arrives: a late duplicate would show here
+            got = receiver.ids()
+            # Nothing lost, nothing duplicated: one request per message, one message per project.
+            assert sorted(got) == sorted(m["id"] for m in found), (got, found)
+            assert len(set(got)) == len(got) == 8, got
+            created = sorted(m["payload"]["data"]["id"] for m in found)
+            assert created == sorted(projects)
+            for message in found:
+                r = svc.get(f"/v1/webhook_endpoints/{endpoint}/messages/{message['id']}/attempts")
+                log = list(reversed(r.json()["data"]))  # oldest first
+                # Attempts numbered in order: refusals, then the one success, last.
+                assert (
+                    [a["number"] for a in log]
+                    == list(range(1, len(log) + 1))
+                    == list(range(1, message["attempts"] + 1))
+                ), log
+                assert all(a["response_status"] is None and a["error_class"] for a in log[:-1]), log
+                assert log[-1]["response_status"] == 200 and log[-1]["next_attempt_at"] is None, log
+            health = svc.get(f"/v1/webhook_endpoints/{endpoint}").json()
+            assert health["health"]["failures_since_success"] == 0, health
+    finally:
+        receiver.close()
