@@ -8,9 +8,12 @@ pid, as a machine or container stop would)."""
 
 from __future__ import annotations
 
+import errno
 import os
+import shutil
 import signal
 import socket
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -22,7 +25,9 @@ from typing import Any
 import httpx
 import pytest
 
-from service import ServeProcess, database, require_database, running_service
+from reelforge.jobs.render_job import ERROR_CODES
+from service import ServeProcess, database, require_database, running_service, with_previews
+from service import wait_render as wait_rendered
 
 pytestmark = pytest.mark.slow
 
@@ -417,3 +422,109 @@ def test_a_receiver_down_for_a_while_gets_every_event_once_when_it_returns(kind:
             assert health["health"]["failures_since_success"] == 0, health
     finally:
         receiver.close()
+
+
+# ------------------------------------------------------------------ the storage directory full
+
+
+@contextmanager
+def small_disk(where: Path, size: str = "8m") -> Iterator[Path]:
+    """A tmpfs of ``size`` mounted at ``where`` (skips the test where mounting is not allowed:
+    not root, or a container without the capability)."""
+    where.mkdir(parents=True, exist_ok=True)
+    if os.geteuid() != 0 or shutil.which("mount") is None:
+        pytest.skip("mounting a small tmpfs needs root")
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(where)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", "-l", str(where)], capture_output=True, timeout=60)
+
+
+def fill(disk: Path, name: str, leave: int = 0) -> Path:
+    """A file taking all the free space of ``disk`` but ``leave`` bytes (or all of it)."""
+    path = disk / name
+    with path.open("wb") as fh:
+        try:
+            while True:
+                room = os.statvfs(disk).f_bavail * os.statvfs(disk).f_frsize - leave
+                if room <= 0:
+                    break
+                fh.write(b"\0" * min(room, 1024**2))
+                fh.flush()
+        except OSError as exc:
+            assert exc.errno == errno.ENOSPC, exc
+    return path
+
+
+def _consistent(svc: Any, storage: Path) -> None:
+    """Every asset's files exist, and every stored file belongs to an asset; no scratch left."""
+    from sqlalchemy import select
+
+    from reelforge.db.models import Asset
+
+    with svc.services.sessions() as db:
+        rows = db.execute(select(Asset.storage_key, Asset.thumbnail_key, Asset.waveform_key)).all()
+    keys = {k for row in rows for k in row if k}
+    for key in keys:
+        assert (storage / key).is_file(), f"asset file {key} missing"
+    files = {
+        str(p.relative_to(storage))
+        for p in storage.rglob("*")
+        if p.is_file() and ".tmp" not in p.relative_to(storage).parts and not p.name.startswith("filler")
+    }
+    assert files <= keys, f"files without an asset: {sorted(files - keys)}"
+    assert _leftovers(storage.parent / "data") == []
+    scratch = [p for p in (storage / ".tmp").rglob("*") if p.is_file() and not p.name.endswith(".lock")]
+    assert scratch == [], scratch
+
+
+def test_a_full_storage_directory_refuses_work_clearly_and_recovers(tmp_path: Path, media: Any) -> None:
+    """The storage directory on a small tmpfs (the database elsewhere), filled up: an upload is
+    refused with 503 and Retry-After, a render fails (it neither hangs nor half-succeeds),
+    nothing is half stored; once space is freed both work again."""
+    with (
+        small_disk(tmp_path / "storage") as storage,
+        running_service(tmp_path, "sqlite", workers=1, storage_dir=storage) as svc,
+    ):
+        audio = media.audio(duration=2)  # 375 KiB
+        # Almost full: the upload starts being written and runs out of room.
+        fillers = [fill(storage, "filler-1", leave=128 * 1024)]
+        with audio.open("rb") as fh:
+            r = svc.post("/v1/assets", files={"file": ("a.wav", fh, "audio/wav")})
+        assert r.status_code == 503, r.text
+        assert r.headers["content-type"] == "application/problem+json" and r.headers["retry-after"]
+        assert r.json()["code"] == "temporary-reduced-capacity", r.text
+        assert "storage" in r.json()["detail"], r.text
+        assert svc.get("/v1/assets").json()["data"] == []
+        _consistent(svc, storage)
+        # Full: a render's files cannot be written.
+        fillers.append(fill(storage, "filler-2"))
+        r = svc.post("/v1/renders", json={"edit": EDIT})
+        assert r.status_code == 202, r.text
+        failed = wait_rendered(svc, r.json()["id"])
+        assert failed["state"] == "failed" and failed["outputs"] == [], failed
+        assert failed["error"]["code"] in ERROR_CODES, failed
+        assert svc.get("/v1/assets").json()["data"] == []
+        _consistent(svc, storage)
+        # Room again: the same upload and render succeed, without a restart.
+        for filler in fillers:
+            filler.unlink()
+        with audio.open("rb") as fh:
+            r = svc.post("/v1/assets", files={"file": ("a.wav", fh, "audio/wav")})
+        assert r.status_code == 201, r.text
+        r = svc.post("/v1/renders", json={"edit": EDIT})
+        assert r.status_code == 202, r.text
+        done = wait_rendered(svc, r.json()["id"])
+        assert done["state"] == "succeeded", done
+        for asset in svc.get("/v1/assets").json()["data"]:
+            assert with_previews(svc, asset, timeout=120)["previews"] != "pending"
+        assert len(svc.get("/v1/assets").json()["data"]) == 1 + len(done["outputs"])
+        _consistent(svc, storage)
