@@ -511,7 +511,10 @@ def test_a_full_storage_directory_refuses_work_clearly_and_recovers(tmp_path: Pa
         assert r.status_code == 202, r.text
         failed = wait_rendered(svc, r.json()["id"])
         assert failed["state"] == "failed" and failed["outputs"] == [], failed
+        # A stable code, and a message saying what happened (not a symptom of it, such as an
+        # audio measurement that found no statistics).
         assert failed["error"]["code"] in ERROR_CODES, failed
+        assert "ran out of storage space" in failed["error"]["message"], failed
         assert svc.get("/v1/assets").json()["data"] == []
         _consistent(svc, storage)
         # Room again: the same upload and render succeed, without a restart.
