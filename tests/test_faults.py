@@ -9,11 +9,15 @@ pid, as a machine or container stop would)."""
 from __future__ import annotations
 
 import errno
+import glob
+import json
 import os
+import pwd
 import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -24,9 +28,20 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi.testclient import TestClient
 
+from reelforge.api.app import bootstrap, create_app, open_services
 from reelforge.jobs.render_job import ERROR_CODES
-from service import ServeProcess, database, require_database, running_service, with_previews
+from reelforge.settings import Settings
+from service import (
+    ServeProcess,
+    Service,
+    database,
+    holding_renders,
+    require_database,
+    running_service,
+    with_previews,
+)
 from service import wait_render as wait_rendered
 
 pytestmark = pytest.mark.slow
@@ -531,3 +546,148 @@ def test_a_full_storage_directory_refuses_work_clearly_and_recovers(tmp_path: Pa
             assert with_previews(svc, asset, timeout=120)["previews"] != "pending"
         assert len(svc.get("/v1/assets").json()["data"]) == 1 + len(done["outputs"])
         _consistent(svc, storage)
+
+
+# ------------------------------------------------------------------ PostgreSQL restarted
+
+
+class PrivateCluster:
+    """A PostgreSQL cluster of this test's own (initdb in a temporary directory, a free port,
+    trust auth on loopback), so restarting it disturbs nobody else's database."""
+
+    def __init__(self) -> None:
+        found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+        if os.geteuid() != 0 or not found or shutil.which("runuser") is None:
+            pytest.skip("a private PostgreSQL cluster needs root, runuser and the server binaries")
+        try:
+            pwd.getpwnam("postgres")
+        except KeyError:
+            pytest.skip("no postgres user to run a private cluster")
+        self.bin = Path(found[-1]).parent
+        self.root = Path(tempfile.mkdtemp(prefix="reelforge-pg-"))
+        shutil.chown(self.root, "postgres", "postgres")
+        self.data = self.root / "data"
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = int(s.getsockname()[1])
+        self._run("initdb", "-D", str(self.data), "-U", "postgres", "-A", "trust", "-E", "UTF8")
+        self.url = f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
+
+    def _run(self, tool: str, *args: str) -> None:
+        done = subprocess.run(
+            ["runuser", "-u", "postgres", "--", str(self.bin / tool), *args],
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
+        assert done.returncode == 0, f"{tool}: {done.stdout}\n{done.stderr}"
+
+    def start(self) -> None:
+        options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1"
+        self._run(
+            "pg_ctl",
+            "-D",
+            str(self.data),
+            "-o",
+            options,
+            "-l",
+            str(self.root / "log"),
+            "-w",
+            "-t",
+            "120",
+            "start",
+        )
+
+    def stop(self) -> None:
+        """As a crash would: no checkpoint, connections cut."""
+        self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "-t", "120", "stop")
+
+    def close(self) -> None:
+        subprocess.run(
+            [
+                "runuser",
+                "-u",
+                "postgres",
+                "--",
+                str(self.bin / "pg_ctl"),
+                "-D",
+                str(self.data),
+                "-m",
+                "immediate",
+                "stop",
+            ],
+            capture_output=True,
+            timeout=120,
+        )
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def test_a_postgresql_restart_during_renders_loses_and_repeats_nothing(tmp_path: Path) -> None:
+    pytest.importorskip("psycopg")
+    cluster = PrivateCluster()
+    try:
+        cluster.start()
+        config = Settings(
+            data_dir=tmp_path / "data",
+            database_url=cluster.url,
+            workers=1,
+            rate_limiting=False,
+            _env_file=None,
+        )  # type: ignore[call-arg]
+        services = open_services(config)
+        token = bootstrap(services)
+        assert token is not None
+        try:
+            with TestClient(create_app(services=services)) as client:
+                svc = Service(client, services, token, config.data_dir)
+                with holding_renders(svc) as gate:
+                    ids = []
+                    for colour in ("red", "green", "blue"):  # different files: no output deduplicated
+                        edit = json.loads(json.dumps(EDIT).replace('"red"', f'"{colour}"'))
+                        r = svc.post("/v1/renders", json={"edit": edit})
+                        assert r.status_code == 202, r.text
+                        ids.append(r.json()["id"])
+                    held = gate.next(ids[0])  # the first render is rendering, the others wait
+                    cluster.stop()
+                    # Meanwhile the API says the service is briefly unavailable, not that it failed.
+                    down = svc.get(f"/v1/renders/{ids[1]}")
+                    assert down.status_code == 503 and down.headers["retry-after"], down.text
+                    assert down.json()["code"] == "temporary-reduced-capacity", down.text
+                    assert "127.0.0.1" not in down.text and "psycopg" not in down.text, down.text
+                    cluster.start()
+                    held.release()
+                    gate.open()
+                    # The API answers again and every render ends, without a restart of ours.
+                    finals = [wait_rendered(svc, i, timeout=240) for i in ids]
+                assert [f["state"] for f in finals] == ["succeeded"] * 3, finals
+                assert [f["attempts"] for f in finals] == [1, 1, 1], finals  # none run twice
+                for final in finals:
+                    events = [e["type"] for e in _all(svc, "/v1/events", resource_id=final["id"])]
+                    ends = [
+                        e for e in events if e in ("render.succeeded", "render.failed", "render.cancelled")
+                    ]
+                    assert ends == ["render.succeeded"], events
+                    assert len(final["outputs"]) >= 1, final
+                    for output in final["outputs"]:
+                        asset = svc.get(f"/v1/assets/{output['id']}").json()
+                        assert (
+                            asset["derived_from"]["render"] == final["id"] and asset["media"]["width"] == 160
+                        )
+                made = [a for a in _all(svc, "/v1/assets") if a["derived_from"].get("render")]
+                assert len(made) == sum(len(f["outputs"]) for f in finals), made
+        finally:
+            services.engine.dispose()
+    finally:
+        cluster.close()
+
+
+def _all(svc: Service, url: str, **params: Any) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    cursor = None
+    while True:
+        r = svc.get(url, params={**params, **({"cursor": cursor} if cursor else {})})
+        assert r.status_code == 200, r.text
+        found += r.json()["data"]
+        cursor = r.json().get("next_cursor")
+        if not cursor:
+            return found
