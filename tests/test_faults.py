@@ -34,6 +34,7 @@ from reelforge.api.app import bootstrap, create_app, open_services
 from reelforge.jobs.render_job import ERROR_CODES
 from reelforge.settings import Settings
 from service import (
+    RenderGate,
     ServeProcess,
     Service,
     database,
@@ -640,22 +641,30 @@ def test_a_postgresql_restart_during_renders_loses_and_repeats_nothing(tmp_path:
         try:
             with TestClient(create_app(services=services)) as client:
                 svc = Service(client, services, token, config.data_dir)
-                with holding_renders(svc) as gate:
+                # Held where the job next writes to the database: as FFmpeg starts, and with
+                # the files made, before they become assets.
+                with holding_renders(svc, RenderGate(("rendering", "finishing"))) as gate:
                     ids = []
                     for colour in ("red", "green", "blue"):  # different files: no output deduplicated
                         edit = json.loads(json.dumps(EDIT).replace('"red"', f'"{colour}"'))
                         r = svc.post("/v1/renders", json={"edit": edit})
                         assert r.status_code == 202, r.text
                         ids.append(r.json()["id"])
-                    held = gate.next(ids[0])  # the first render is rendering, the others wait
-                    cluster.stop()
-                    # Meanwhile the API says the service is briefly unavailable, not that it failed.
-                    down = svc.get(f"/v1/renders/{ids[1]}")
-                    assert down.status_code == 503 and down.headers["retry-after"], down.text
-                    assert down.json()["code"] == "temporary-reduced-capacity", down.text
-                    assert "127.0.0.1" not in down.text and "psycopg" not in down.text, down.text
-                    cluster.start()
-                    held.release()
+                    for point, render_id in [
+                        ("rendering", ids[0]),
+                        ("finishing", ids[0]),
+                        ("rendering", ids[1]),
+                    ]:
+                        held = gate.next(render_id)
+                        assert held.point == point, held
+                        cluster.stop()
+                        # Meanwhile the API says the service is briefly unavailable, not that it failed.
+                        down = svc.get(f"/v1/renders/{ids[2]}")
+                        assert down.status_code == 503 and down.headers["retry-after"], down.text
+                        assert down.json()["code"] == "temporary-reduced-capacity", down.text
+                        assert "127.0.0.1" not in down.text and "psycopg" not in down.text, down.text
+                        cluster.start()
+                        held.release()
                     gate.open()
                     # The API answers again and every render ends, without a restart of ours.
                     finals = [wait_rendered(svc, i, timeout=240) for i in ids]
