@@ -14,6 +14,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from reelforge.services.errors import PreconditionFailed, ServiceError
@@ -181,7 +182,28 @@ def install_problem_handlers(app: FastAPI) -> None:
             detail = f"no route or resource at {request.url.path}"
         return problem_response(request, code, detail, status=exc.status_code, headers=exc.headers)
 
+    @app.exception_handler(DBAPIError)
+    async def _database(request: Request, exc: DBAPIError) -> JSONResponse:
+        if not _database_unreachable(exc):
+            raise exc  # a real error: the handler of unexpected errors below answers it
+        log.warning("database unreachable: %s", type(exc.orig).__name__)
+        return problem_response(
+            request,
+            "temporary-reduced-capacity",
+            "the database is briefly unavailable; try again shortly",
+            headers={"Retry-After": "5"},
+        )
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error", extra={"request_id": getattr(request.state, "request_id", None)})
         return problem_response(request, "internal-error", "An unexpected error occurred.")
+
+
+def _database_unreachable(exc: DBAPIError) -> bool:
+    """The database cannot be reached now (restarting, failing over, connections cut): a
+    passing condition the client should retry, not a fault of the request. PostgreSQL's
+    operational errors are such; SQLite's (a missing table, a locked file) are not."""
+    if exc.connection_invalidated:
+        return True
+    return isinstance(exc, OperationalError) and type(exc.orig).__module__.split(".")[0] == "psycopg"

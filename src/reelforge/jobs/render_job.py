@@ -74,6 +74,8 @@ ERROR_CODES = (
 
 #: Seconds between progress writes: clients poll, they do not need every FFmpeg report.
 PROGRESS_INTERVAL = 0.5
+#: Free bytes below which a failed render's storage counts as full (the cause of the failure).
+_FULL_BELOW = 1024**2
 #: How much of FFmpeg's stderr a failed render keeps.
 LOG_TAIL_LINES = 20
 
@@ -395,10 +397,28 @@ class RenderJob:
         known[self.services.settings.data_dir.resolve()] = "data"
         return PathRedactor(known)
 
+    def _out_of_space(self, error: dict[str, Any]) -> bool:
+        """The scratch directory's filesystem is full (checked before the scratch files are
+        removed, while they still take the space), or FFmpeg said so."""
+        if any("No space left on device" in line for line in error.get("log_tail") or []):
+            return True
+        try:
+            return shutil.disk_usage(self.work.parent).free < _FULL_BELOW
+        except OSError:
+            return False
+
     def _fail(self, error: dict[str, Any]) -> str:
         if self._why is not None:  # asked to stop (or lost the render): the failure is a consequence
             return self._stopped()
         error = self._redactor().error(error)
+        if error["code"] in ("ffmpeg_failed", "output_invalid", "internal") and self._out_of_space(error):
+            # What FFmpeg reports then is a symptom (a measurement that found nothing, a file
+            # cut short): say what happened instead.
+            error = {
+                **error,
+                "message": "the server ran out of storage space while writing the render's files; "
+                "render again once space is freed",
+            }
         self._clean()
         tail = "\n".join(error.get("log_tail") or [])
         self._update(
