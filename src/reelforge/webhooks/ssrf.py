@@ -205,8 +205,9 @@ def check_url(url: str, policy: UrlPolicy) -> httpx.URL:
     if policy.ports and port not in policy.ports:
         allowed = ", ".join(str(p) for p in sorted(policy.ports))
         raise UnsafeURL(f"the URL's port must be one of {allowed}", reason="invalid")
-    if _is_ip_literal(host):
-        why = policy.addresses.refusal(host)
+    address = host if _is_ip_literal(host) else _numeric_ipv4(host)
+    if address is not None:
+        why = policy.addresses.refusal(address)
         if why is not None:
             raise BlockedAddress(f"the URL's host {why}")
     else:
@@ -245,6 +246,18 @@ def _is_ip_literal(host: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def _numeric_ipv4(host: str) -> str | None:
+    """The IPv4 address an odd numeric spelling stands for (``127.1``, ``0x7f.1``, ``2130706433``,
+    ``0177.0.0.1``), or None for a name: the C resolver reads these as numbers without asking
+    DNS, so they are checked as the address they are."""
+    if not host or not all(c in "0123456789abcdefxABCDEFX." for c in host.rstrip(".")):
+        return None
+    try:
+        return socket.inet_ntoa(socket.inet_aton(host.rstrip(".")))
+    except OSError:
+        return None
 
 
 def system_resolver(host: str, port: int) -> list[str]:
