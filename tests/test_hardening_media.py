@@ -111,6 +111,9 @@ def test_an_svg_bomb_is_drawn_once_into_a_bounded_png(service: Service) -> None:
     content = service.get(f"/v1/assets/{asset['id']}/content")
     assert content.status_code == 200 and content.content.startswith(b"\x89PNG")
     assert Image.open(BytesIO(content.content)).size == (RASTER_SIDE, RASTER_SIDE)
+    # Drawn again the same, it is the same asset.
+    again = upload(service, "logo.svg", SVG_BOMB)
+    assert again.status_code == 200 and again.json()["id"] == asset["id"], again.text
     # Only the PNG is stored, never the drawing.
     originals = [p for p in stored_files(service) if p.name.startswith("original")]
     assert [p.suffix for p in originals] == [".png"]
@@ -145,6 +148,14 @@ _SVG_NS = b'xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/19
             "billion-laughs",
             b'<?xml version="1.0"?><!DOCTYPE svg [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;">]>'
             b'<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><text>&b;</text></svg>',
+            "DOCTYPE",
+        ),
+        (
+            "utf16-entities",
+            '<?xml version="1.0" encoding="UTF-16"?><!DOCTYPE svg [<!ENTITY a "aaaaaaaaaa">]>'
+            '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><text>&a;</text></svg>'.encode(
+                "utf-16"
+            ),
             "DOCTYPE",
         ),
         ("malformed", b'<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect', "well-formed"),

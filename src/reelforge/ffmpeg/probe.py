@@ -52,6 +52,7 @@ import av
 from PIL import Image, UnidentifiedImageError
 
 from .binary import MAX_PIXELS, MAX_SIDE
+from .rasterise import is_svg
 
 __all__ = [
     "MAX_PIXELS",
@@ -298,15 +299,11 @@ def _is_image_demuxer(name: str) -> bool:
     return name in _IMAGE_DEMUXERS or name.endswith("_pipe")
 
 
-_SVG_START = re.compile(rb"^(<\?xml|<!--|<!doctype\s+svg|<svg)", re.IGNORECASE)
-
-
 def _reject_vector(path: Path, head: bytes) -> None:
     """Refuse SVG by content (whatever its name and encoding): a drawing has no pixel size of
     its own, FFmpeg's rasteriser draws it at the size it declares, and that is the attacker's
     choice (16000x16000 in 200 bytes is a gigabyte of pixels). It is never opened."""
-    text = _text_start(head)
-    if _SVG_START.match(text) and re.search(rb"<svg[\s>]", text, re.IGNORECASE):
+    if is_svg(head):
         raise MediaProbeError(
             path,
             "SVG and other vector drawings are not read directly (they have no fixed pixel size); "
