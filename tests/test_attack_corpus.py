@@ -106,6 +106,23 @@ def test_hostile_files_are_refused_or_bounded(svc: Service, key: str) -> None:
     assert svc.client.delete(f"/v1/assets/{asset['id']}", headers=svc.headers()).status_code == 204
 
 
+def test_hostile_svgs_are_drawn_within_the_bound_or_refused(svc: Service) -> None:
+    """An SVG declaring 16000x16000 is stored as a PNG of at most 2048 a side; one with entity
+    declarations (the billion laughs) is refused before anything expands them."""
+    name, make = corpus.HOSTILE["svg-bomb"]
+    r = svc.post("/v1/assets", files={"file": (name, make(), "application/octet-stream")})
+    assert r.status_code == 201, r.text
+    asset = r.json()
+    assert asset["content_type"] == "image/png" and asset["media"]["rasterised_from"] == "image/svg+xml"
+    assert max(asset["media"]["width"], asset["media"]["height"]) <= 2048, asset
+    assert svc.client.delete(f"/v1/assets/{asset['id']}", headers=svc.headers()).status_code == 204
+    name, make = corpus.HOSTILE["svg-billion-laughs"]
+    r = svc.post("/v1/assets", files={"file": (name, make(), "application/octet-stream")})
+    assert_clean(r, svc)
+    assert r.status_code == 422 and r.json()["code"] == "media-unsupported", r.text
+    assert "DOCTYPE" in r.json()["detail"]
+
+
 def _png(media: Any) -> bytes:
     return bytes(media.image(size=(16, 16)).read_bytes())
 

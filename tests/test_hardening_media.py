@@ -21,7 +21,7 @@ import httpx
 import pytest
 from PIL import Image
 
-from reelforge.ffmpeg.binary import MAX_PIXELS, base_args, ffmpeg_exe, input_args
+from reelforge.ffmpeg.binary import MAX_PIXELS, RASTER_SIDE, base_args, ffmpeg_exe, input_args
 from reelforge.ffmpeg.probe import MediaProbeError, probe
 from reelforge.media.storage import LocalStorage
 from service import Service, running_service
@@ -101,18 +101,162 @@ def stored_files(service: Service) -> list[Path]:
 # ------------------------------------------------------------------------------ ingest
 
 
-def test_an_svg_bomb_is_refused_and_nothing_is_stored(service: Service) -> None:
+def test_an_svg_bomb_is_drawn_once_into_a_bounded_png(service: Service) -> None:
     r = upload(service, "logo.svg", SVG_BOMB)
-    assert r.status_code == 422, r.text
-    body = r.json()
-    assert body["code"] == "media-unsupported"
-    assert "SVG" in body["detail"] and "PNG" in body["detail"]
-    assert stored_files(service) == []
-    assert service.get("/v1/assets").json()["data"] == []
-    # Its name does not matter, nor does a plain UTF-8 spelling.
-    plain = SVG_BOMB.replace(b"\x81", b"e").replace(b"ISO-8859-1", b"UTF-8")
+    assert r.status_code == 201, r.text
+    asset = r.json()
+    assert (asset["kind"], asset["content_type"], asset["name"]) == ("image", "image/png", "logo.png")
+    assert asset["media"]["rasterised_from"] == "image/svg+xml"
+    assert (asset["media"]["width"], asset["media"]["height"]) == (RASTER_SIDE, RASTER_SIDE)
+    content = service.get(f"/v1/assets/{asset['id']}/content")
+    assert content.status_code == 200 and content.content.startswith(b"\x89PNG")
+    assert Image.open(BytesIO(content.content)).size == (RASTER_SIDE, RASTER_SIDE)
+    # Drawn again the same, it is the same asset.
+    again = upload(service, "logo.svg", SVG_BOMB)
+    assert again.status_code == 200 and again.json()["id"] == asset["id"], again.text
+    # Only the PNG is stored, never the drawing.
+    originals = [p for p in stored_files(service) if p.name.startswith("original")]
+    assert [p.suffix for p in originals] == [".png"]
+    # Its name does not matter, nor does a plain UTF-8 spelling; the aspect ratio is kept.
+    plain = (
+        SVG_BOMB.replace(b"\x81", b"e")
+        .replace(b"ISO-8859-1", b"UTF-8")
+        .replace(b'height="16000"', b'height="4000"')
+    )
     r = upload(service, "picture.png", plain)
-    assert r.status_code == 422 and r.json()["code"] == "media-unsupported", r.text
+    assert r.status_code == 201, r.text
+    assert r.json()["content_type"] == "image/png" and r.json()["name"] == "picture.png"
+    assert (r.json()["media"]["width"], r.json()["media"]["height"]) == (RASTER_SIDE, RASTER_SIDE // 4)
+
+
+def test_an_svg_is_drawn_at_its_own_size_within_the_bound(service: Service) -> None:
+    box = (
+        b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 120 60"><rect width="120" height="60"/></svg>'
+    )
+    r = upload(service, "box.svg", box)
+    assert r.status_code == 201, r.text
+    assert (r.json()["media"]["width"], r.json()["media"]["height"]) == (120, 60)
+
+
+_SVG_NS = b'xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink"'
+
+
+@pytest.mark.parametrize(
+    ("case", "content", "words"),
+    [
+        (
+            "billion-laughs",
+            b'<?xml version="1.0"?><!DOCTYPE svg [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;">]>'
+            b'<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><text>&b;</text></svg>',
+            "DOCTYPE",
+        ),
+        (
+            "utf16-entities",
+            '<?xml version="1.0" encoding="UTF-16"?><!DOCTYPE svg [<!ENTITY a "aaaaaaaaaa">]>'
+            '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><text>&a;</text></svg>'.encode(
+                "utf-16"
+            ),
+            "DOCTYPE",
+        ),
+        ("malformed", b'<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect', "well-formed"),
+        ("http", b"<svg " + _SVG_NS + b'><image href="http://127.0.0.1:PORT/x.png"/></svg>', "references"),
+        ("file", b"<svg " + _SVG_NS + b'><image xlink:href="file:///etc/passwd"/></svg>', "references"),
+        ("path", b"<svg " + _SVG_NS + b'><image href="/etc/passwd"/></svg>', "references"),
+        ("use", b"<svg " + _SVG_NS + b'><use href="other.svg#x"/></svg>', "references"),
+        ("css-url", b"<svg " + _SVG_NS + b'><rect style="fill:url(http://127.0.0.1:PORT/p)"/></svg>', "url("),
+        (
+            "import",
+            b"<svg " + _SVG_NS + b"><style>@import 'http://127.0.0.1:PORT/s.css';</style></svg>",
+            "style",
+        ),
+        ("not-svg", b'<?xml version="1.0"?><!-- <svg> --><html xmlns="x"><svg/></html>', "root element"),
+    ],
+)
+def test_an_svg_that_cannot_be_drawn_safely_is_refused(
+    service: Service, case: str, content: bytes, words: str
+) -> None:
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    listener.setblocking(False)
+    port = str(listener.getsockname()[1]).encode()
+    try:
+        r = upload(service, f"{case}.svg", content.replace(b"PORT", port))
+        assert r.status_code == 422, r.text
+        body = r.json()
+        assert body["code"] == "media-unsupported" and "SVG" in body["detail"] and words in body["detail"]
+        assert body["errors"][0]["pointer"] == "#/file"
+        assert "root:" not in r.text  # nothing of /etc/passwd
+        assert stored_files(service) == []
+        with pytest.raises(BlockingIOError):
+            listener.accept()  # nothing was fetched
+    finally:
+        listener.close()
+
+
+def test_the_rasteriser_never_fetches_what_a_drawing_names(tmp_path: Path) -> None:
+    """The backstop behind the refusal: FFmpeg's SVG decoder loads nothing from outside."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    listener.setblocking(False)
+    port = listener.getsockname()[1]
+    svg, out = tmp_path / "ext.svg", tmp_path / "ext.png"
+    svg.write_bytes(
+        b"<svg "
+        + _SVG_NS
+        + b' width="50" height="50">'
+        + f'<image href="http://127.0.0.1:{port}/x.png" width="50" height="50"/>'.encode()
+        + b'<image xlink:href="file:///etc/passwd" width="50" height="50"/></svg>'
+    )
+    options = ["-f", "svg_pipe", "-c:v", "librsvg", "-width", "50", "-height", "50", "-keep_ar", "1"]
+    subprocess.run(
+        [
+            ffmpeg_exe(),
+            *base_args(),
+            *input_args(svg, options=options),
+            "-frames:v",
+            "1",
+            "-update",
+            "1",
+            str(out),
+        ],
+        capture_output=True,
+        timeout=120,
+    )
+    try:
+        with pytest.raises(BlockingIOError):
+            listener.accept()
+    finally:
+        listener.close()
+
+
+def test_drawing_an_svg_bomb_keeps_memory_bounded(tmp_path: Path) -> None:
+    """Declared 16000x16000 is 1 GB as RGBA; it is drawn at the bound instead."""
+    svg = tmp_path / "bomb.svg"
+    svg.write_bytes(SVG_BOMB)
+    script = textwrap.dedent(
+        """
+        import json, resource, sys
+        from pathlib import Path
+        from PIL import Image
+        from reelforge.ffmpeg.rasterise import rasterise_svg
+        size = rasterise_svg(Path(sys.argv[1]), Path(sys.argv[2]))
+        # FFmpeg's peak, in KiB (children only: this interpreter is not counted).
+        peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        print(json.dumps({"size": size, "png": Image.open(sys.argv[2]).size, "mb": peak_kb / 1024}))
+        """
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script, str(svg), str(tmp_path / "out.png")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    result = json.loads(proc.stdout)
+    assert result["size"] == [RASTER_SIDE, RASTER_SIDE] and result["png"] == [RASTER_SIDE, RASTER_SIDE]
+    assert result["mb"] < 400, result
 
 
 @pytest.mark.parametrize(

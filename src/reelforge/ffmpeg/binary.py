@@ -21,6 +21,8 @@ INPUT_PROTOCOLS = "file"
 #: whatever a file declares (a backstop: sources are checked before they get here).
 MAX_SIDE = 8192
 MAX_PIXELS = MAX_SIDE * MAX_SIDE
+#: The largest side of the PNG an uploaded SVG is drawn into (its aspect ratio kept).
+RASTER_SIDE = 2048
 
 
 @functools.cache

@@ -26,7 +26,8 @@ Conventions:
   Pillow, which parses headers only) must be within :data:`MAX_SIDE` on each side, else the
   file is refused unopened. FFmpeg's probing of the other picture formats (``*_pipe``,
   ``image2``) would decode the whole picture to learn its size, and a vector format (SVG)
-  is drawn at whatever size it declares, so they are not opened at all. Videos whose
+  is drawn at whatever size it declares, so they are not opened at all (ingest draws an
+  uploaded SVG into a bounded PNG first: :mod:`reelforge.ffmpeg.rasterise`). Videos whose
   streams state a larger size are refused before the first frame is decoded.
 * ``kind`` is ``"image"`` for a single still picture (PNG, JPEG, WebP, BMP, a one-frame
   GIF...), ``"video"`` for anything with moving pictures (an animated GIF too) and
@@ -51,6 +52,7 @@ import av
 from PIL import Image, UnidentifiedImageError
 
 from .binary import MAX_PIXELS, MAX_SIDE
+from .rasterise import is_svg
 
 __all__ = [
     "MAX_PIXELS",
@@ -297,19 +299,16 @@ def _is_image_demuxer(name: str) -> bool:
     return name in _IMAGE_DEMUXERS or name.endswith("_pipe")
 
 
-_SVG_START = re.compile(rb"^(<\?xml|<!--|<!doctype\s+svg|<svg)", re.IGNORECASE)
-
-
 def _reject_vector(path: Path, head: bytes) -> None:
     """Refuse SVG by content (whatever its name and encoding): a drawing has no pixel size of
     its own, FFmpeg's rasteriser draws it at the size it declares, and that is the attacker's
     choice (16000x16000 in 200 bytes is a gigabyte of pixels). It is never opened."""
-    text = _text_start(head)
-    if _SVG_START.match(text) and re.search(rb"<svg[\s>]", text, re.IGNORECASE):
+    if is_svg(head):
         raise MediaProbeError(
             path,
-            "SVG and other vector drawings are not accepted (they have no fixed pixel size); "
-            f"export the drawing as a PNG of at most {MAX_SIDE}x{MAX_SIDE} pixels",
+            "SVG and other vector drawings are not read directly (they have no fixed pixel size); "
+            "upload the SVG as an asset (it is drawn into a PNG) or export it as a PNG of at most "
+            f"{MAX_SIDE}x{MAX_SIDE} pixels",
             code="vector",
         )
 

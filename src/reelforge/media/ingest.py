@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 from reelforge.db.models import Asset, AssetTag, new_id
 from reelforge.edit.timing import parse_time
 from reelforge.ffmpeg.probe import MAX_SIDE, MediaInfo, MediaProbeError, probe
+from reelforge.ffmpeg.rasterise import SvgError, is_svg, rasterise_svg
 from reelforge.render.captions import CaptionFileError, load_cues
 from reelforge.render.effects import LutFileError, parse_cube_file
 from reelforge.representations import record_asset_event
@@ -423,6 +424,11 @@ def _previews(storage: LocalStorage, path: Path, sniffed: Sniffed) -> dict[str, 
     return made
 
 
+def _is_svg_file(path: Path) -> bool:
+    with path.open("rb") as fh:
+        return is_svg(fh.read(_HEAD))
+
+
 def ingest_file(
     db: Session,
     storage: LocalStorage,
@@ -439,6 +445,7 @@ def ingest_file(
     metadata: Mapping[str, Any] | None = None,
     move: bool = True,
     defer_previews: bool = False,
+    rasterised_from: str | None = None,
 ) -> tuple[Asset, bool]:
     """Make ``path`` an asset of the workspace; return it and whether it is new.
 
@@ -452,6 +459,9 @@ def ingest_file(
     ``previews="pending"``, and the caller runs :func:`complete_previews` for it later (the API
     does, on a thread pool, so the upload answers without waiting for FFmpeg).
 
+    An SVG (not from a render) is drawn into a PNG of bounded size first, and the PNG is the
+    asset, named after the drawing, its ``media`` saying ``rasterised_from``.
+
     ``sha256`` may be passed when the caller hashed while receiving. The session is committed
     (or rolled back on failure). On any failure nothing is left in storage; the file at
     ``path`` is left where it is unless it was already moved into storage.
@@ -461,16 +471,43 @@ def ingest_file(
     size = path.stat().st_size
     if size == 0:
         raise IngestError("media-unsupported", "the file is empty")
-    if source != "render" and size > settings.max_upload_bytes:
+    if source != "render" and rasterised_from is None and size > settings.max_upload_bytes:
         raise IngestError(
             "content-too-large", f"the file has {size} bytes; the limit is {settings.max_upload_bytes}"
         )
+    if source != "render" and rasterised_from is None and _is_svg_file(path):
+        # A drawing has no pixel size: it is drawn once, here, at a size Reelforge chooses, and
+        # the PNG is the asset (the engine never sees SVG).
+        with storage.temp_file(".png") as png:
+            try:
+                rasterise_svg(path, png)
+            except SvgError as exc:
+                raise IngestError("media-unsupported", str(exc)) from None
+            stem = Path(clean_name(name, fallback="untitled.svg")).stem or "untitled"
+            return ingest_file(
+                db,
+                storage,
+                workspace_id=workspace_id,
+                path=png,
+                name=f"{stem}.png",
+                source=source,
+                derived_from=derived_from,
+                render_id=render_id,
+                settings=settings,
+                tags=tags,
+                metadata=metadata,
+                move=True,
+                defer_previews=defer_previews,
+                rasterised_from="image/svg+xml",
+            )
     digest = sha256 or file_sha256(path)
     existing = _existing(db, workspace_id, digest)
     if existing is not None:
         return existing, False
 
     sniffed = sniff(path, name)
+    if rasterised_from is not None:
+        sniffed.media["rasterised_from"] = rasterised_from
     if source != "render":
         check_limits(sniffed, settings)
     asset_id = new_id("ast")

@@ -36,6 +36,8 @@ class MediaInfo(Out):
     audio_channels: int | None = None
     sample_rate: int | None = None
     bit_rate: int | None = None
+    rasterised_from: str | None = None
+    """Set (``image/svg+xml``) on a PNG drawn at upload from an SVG."""
 
 
 class AssetOut(Out):
