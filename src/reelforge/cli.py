@@ -424,7 +424,8 @@ def serve(
         body = json.dumps({"edit": EXAMPLE_EDIT})
         out.print(
             "[bold green]First start:[/] made workspace 'default' and an admin API key. "
-            "It is shown only now; keep it somewhere safe:\n"
+            "It is shown only now; keep it somewhere safe:\n",
+            soft_wrap=True,
         )
         out.print(f"  {token}\n", markup=False, highlight=False)
         out.print("Render an example (then GET the render's URL until its state is succeeded):\n")
@@ -434,7 +435,10 @@ def serve(
         )
         out.print(f"  {curl}\n", markup=False, highlight=False, soft_wrap=True)
     out.print(
-        f"API docs: {base}/docs   database: {settings.resolved_database_url()}", markup=False, highlight=False
+        f"API docs: {base}/docs   database: {settings.resolved_database_url()}",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,  # a long database URL stays on its line
     )
 
     def started() -> None:
