@@ -32,8 +32,10 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
 from bare_app import make_app  # noqa: E402
-from reelforge.api.app import bootstrap, create_app, open_services  # noqa: E402
+from reelforge.api.app import create_app  # noqa: E402
 from reelforge.db.models import Asset, AssetTag, Render, new_id  # noqa: E402
+from reelforge.services.context import open_services  # noqa: E402
+from reelforge.services.workspaces import bootstrap  # noqa: E402
 from reelforge.settings import Settings  # noqa: E402
 
 UNLIMITED = {name: "1000000000/minute" for name in ("reads", "writes", "workspace-reads", "workspace-writes")}

@@ -40,8 +40,10 @@ from fastapi.testclient import TestClient  # noqa: E402
 
 import mediagen  # noqa: E402
 from bench_measure import Sample, run_measured  # noqa: E402
-from reelforge.api.app import bootstrap, create_app, open_services  # noqa: E402
+from reelforge.api.app import create_app  # noqa: E402
 from reelforge.ffmpeg.probe import probe  # noqa: E402
+from reelforge.services.context import open_services  # noqa: E402
+from reelforge.services.workspaces import bootstrap  # noqa: E402
 from reelforge.settings import Settings  # noqa: E402
 
 ASPECTS = ("16:9", "9:16", "1:1")

@@ -43,10 +43,11 @@ BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH_DIR))
 
 from api_procs import start_bare  # noqa: E402
-from reelforge.api.app import bootstrap, open_services  # noqa: E402
 from reelforge.db.events import record_event  # noqa: E402
 from reelforge.db.models import Workspace, new_id, utcnow  # noqa: E402
 from reelforge.db.webhooks import WebhookDelivery, WebhookEndpoint  # noqa: E402
+from reelforge.services.context import open_services  # noqa: E402
+from reelforge.services.workspaces import bootstrap  # noqa: E402
 from reelforge.settings import Settings  # noqa: E402
 from reelforge.webhooks.dispatcher import WebhookDispatcher  # noqa: E402
 from reelforge.webhooks.signing import SecretBox, generate_secret, minified, signature_header  # noqa: E402

@@ -23,8 +23,9 @@ import sqlalchemy as sa
 import uvicorn
 from fastapi.testclient import TestClient
 
-from reelforge.api.app import bootstrap, create_app, open_services
-from reelforge.services.context import Services
+from reelforge.api.app import create_app
+from reelforge.services.context import Services, open_services
+from reelforge.services.workspaces import bootstrap
 from reelforge.settings import Settings
 
 PG_URL = os.environ.get("REELFORGE_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")

@@ -30,8 +30,10 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from reelforge.api.app import bootstrap, create_app, open_services
+from reelforge.api.app import create_app
 from reelforge.jobs.render_job import ERROR_CODES
+from reelforge.services.context import open_services
+from reelforge.services.workspaces import bootstrap
 from reelforge.settings import Settings
 from service import (
     RenderGate,

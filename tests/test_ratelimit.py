@@ -17,8 +17,9 @@ from typing import Any
 import httpx
 import pytest
 
-from reelforge.api.app import bootstrap, open_services
 from reelforge.api.ratelimit import MemoryStore, Policy, gcra, parse_rate
+from reelforge.services.context import open_services
+from reelforge.services.workspaces import bootstrap
 from reelforge.settings import Settings
 from service import ServeProcess, Service, running_service
 

@@ -105,7 +105,8 @@ def test_keys_commands(tmp_path: Path) -> None:
             timeout=60,
         )
 
-    from reelforge.api.app import bootstrap, open_services
+    from reelforge.services.context import open_services
+    from reelforge.services.workspaces import bootstrap
     from reelforge.settings import Settings
 
     bootstrap(open_services(Settings(data_dir=tmp_path / "data", _env_file=None)))  # type: ignore[call-arg]

@@ -30,11 +30,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, text, update
 from standardwebhooks import Webhook, WebhookVerificationError
 
-from reelforge.api.app import bootstrap, create_app, open_services
+from reelforge.api.app import create_app
 from reelforge.db.audit import AuditEntry
 from reelforge.db.events import Event, record_event
 from reelforge.db.models import utcnow
 from reelforge.db.webhooks import WebhookDelivery, WebhookEndpoint
+from reelforge.services.context import open_services
+from reelforge.services.workspaces import bootstrap
 from reelforge.settings import Settings
 from reelforge.webhooks.delivery import Outcome, record_outcomes
 from reelforge.webhooks.dispatcher import WebhookDispatcher

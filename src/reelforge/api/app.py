@@ -12,7 +12,6 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from reelforge import __version__
 from reelforge.services.context import Services, open_services
-from reelforge.services.workspaces import bootstrap
 from reelforge.settings import Settings
 
 from .contract import install_contract
@@ -28,7 +27,7 @@ from .routers import templates as template_routes
 from .routers import webhooks as webhook_routes
 from .routers import workspaces as workspace_routes
 
-__all__ = ["bootstrap", "create_app", "open_services"]
+__all__ = ["create_app"]
 
 log = logging.getLogger("reelforge")
 

@@ -14,8 +14,7 @@ from sqlalchemy import Connection
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-# Re-exported: routes reading raw rows and building responses by hand use them.
-from reelforge.db.raw import as_utc, decode_json_fields, raw_datetime_column, raw_json_column
+from reelforge.db.raw import as_utc
 from reelforge.representations import json_ready
 
 from .deps import services_of
@@ -23,14 +22,11 @@ from .pagination import encode_cursor, next_link
 
 __all__ = [
     "conditional_json",
-    "decode_json_fields",
     "etag_matches",
     "json_bytes",
     "json_ready",
     "json_response",
     "page_of",
-    "raw_datetime_column",
-    "raw_json_column",
     "read_db",
     "strong_etag",
 ]

@@ -73,11 +73,7 @@ Locale = Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{
 AssetId = Annotated[str, StringConstraints(min_length=1, max_length=40)]
 
 
-class _Model(InputModel):
-    pass
-
-
-class BrandFont(_Model):
+class BrandFont(InputModel):
     """A font role (``heading``, ``body``…): an uploaded font asset, and per-locale overrides
     for scripts the main font lacks (``{"ar": "ast_…", "ja": "ast_…"}``)."""
 
@@ -89,7 +85,7 @@ class BrandFont(_Model):
     """Read-only: the family of each locale's font (ignored on input)."""
 
 
-class BrandSafeZone(_Model):
+class BrandSafeZone(InputModel):
     """Fractions of the output reserved on each side for platform UI."""
 
     top: float = Field(0, ge=0, le=0.5)
@@ -98,7 +94,7 @@ class BrandSafeZone(_Model):
     right: float = Field(0, ge=0, le=0.5)
 
 
-class BrandRules(_Model):
+class BrandRules(InputModel):
     require_logo: bool = False
     """Every output must show one of the kit's logos (as a clip or the watermark)."""
     require_captions: bool = False
@@ -111,7 +107,7 @@ class BrandRules(_Model):
     """Text, captions, shapes, colour clips and the background may use only the palette."""
 
 
-class BrandKitBody(_Model):
+class BrandKitBody(InputModel):
     """A brand kit as sent to create or replace it (every part optional but the name)."""
 
     name: str = Field(min_length=1, max_length=200)
