@@ -3,7 +3,7 @@ to, the payload, the retry schedule, what an attempt's outcome does to its deliv
 endpoint (retry, give up, disable), in one transaction per outcome.
 
 The dispatcher (:mod:`reelforge.webhooks.dispatcher`) moves the bytes; the API routes
-(``reelforge.api.routers.webhooks``) use the same functions for retries, tests and disabling.
+(``reelforge.services.webhooks``) use the same functions for retries, tests and disabling.
 """
 
 from __future__ import annotations
