@@ -2,8 +2,8 @@
 to, the payload, the retry schedule, what an attempt's outcome does to its delivery and its
 endpoint (retry, give up, disable), in one transaction per outcome.
 
-The dispatcher (:mod:`reelforge.webhooks.dispatcher`) moves the bytes; the API routes
-(``reelforge.services.webhooks``) use the same functions for retries, tests and disabling.
+The dispatcher (:mod:`reelforge.webhooks.dispatcher`) moves the bytes; the webhook
+services (``reelforge.services.webhooks``) use the same functions for retries, tests and disabling.
 """
 
 from __future__ import annotations
