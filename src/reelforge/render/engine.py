@@ -37,6 +37,7 @@ from .audio import parse_loudnorm_json
 from .captions import CaptionFileError, build_ass, load_cues, write_srt, write_vtt
 from .compile import Artifact, RenderPlan, Source, apply_loudness, compile_edit
 from .effects import LutFileError, parse_cube_file
+from .focus import find_focus
 from .fonts import FONT_SUFFIXES, FontNotFoundError, resolve_font
 from .shapes import render_shape
 from .sources import LocalResolver, SourceError, SourceResolver
@@ -158,6 +159,27 @@ def resolve_sources(edit: Edit, resolver: SourceResolver) -> dict[str, Source]:
                 )
     if problems:
         raise EditError(problems)
+    return _with_focus(edit, sources)
+
+
+def _auto_focus_sources(edit: Edit) -> set[str]:
+    """The pictures some clip (or one of its per-output overrides) asks to find the subject of."""
+    wanted: set[str] = set()
+    for track in edit.timeline.tracks:
+        for clip in track.clips:
+            variants = [clip.focus, *(o.focus for o in (clip.overrides or {}).values())]
+            if clip.asset.type in ("video", "image") and "auto" in variants:
+                wanted.add(clip.asset.src)
+    return wanted
+
+
+def _with_focus(edit: Edit, sources: dict[str, Source]) -> dict[str, Source]:
+    """``sources`` with the subject found in each picture that ``focus: "auto"`` needs: analysed
+    here, at the edge, so the compiler gets it as data."""
+    for src in _auto_focus_sources(edit):
+        source = sources[src]
+        if source.info is not None and source.focus is None:
+            sources[src] = replace(source, focus=find_focus(source.path, source.info))
     return sources
 
 
