@@ -258,6 +258,11 @@ def plan(
             "artifacts": [
                 {"kind": a.kind, "path": str(a.path), "pointer": a.pointer} for a in render_plan.artifacts
             ],
+            "focus": {
+                src: {"x": s.focus.x, "y": s.focus.y, "method": s.focus.method}
+                for src, s in render_plan.sources.items()
+                if s.focus is not None
+            },
             "graph": render_plan.graph,
             "command": command,
         }
@@ -277,6 +282,13 @@ def plan(
             f"output [bold]{_escape(str(o.path))}[/]: {o.width}x{o.height} @ {float(o.fps):g} fps, "
             f"{o.frames} frames"
         )
+    for src, source in render_plan.sources.items():
+        if source.focus is not None:
+            f = source.focus
+            out.print(
+                f"focus of {_escape(src)}: x {f.x:.3f}, y {f.y:.3f} (found by {f.method})",
+                highlight=False,
+            )
     out.print("\n[bold]filter graph[/]")
     out.print(render_plan.graph, markup=False, highlight=False)
     out.print("\n[bold]command[/]")
