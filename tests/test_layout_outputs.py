@@ -298,7 +298,7 @@ def test_colour_errors_name_the_field() -> None:
     assert "rgb() takes 3 values" in found["/timeline/background"]
     assert "'blurple' is not a CSS colour name" in found["/timeline/tracks/0/clips/0/asset/color"]
     assert "the hue '10%' is an angle" in found["/timeline/tracks/0/clips/1/asset/style/color"]
-    assert "3, 4, 6 or 8 hex digits" in found["/timeline/tracks/0/clips/2/asset/fill"]
+    assert "'#12345' is not a hex colour" in found["/timeline/tracks/0/clips/2/asset/fill"]
 
 
 def test_css_colour_functions_render(tmp_path: Path) -> None:

@@ -131,7 +131,8 @@ def parse_color(value: str) -> tuple[int, int, int, int]:
         return _hsl_function(name, m["args"], value)
     elif text.startswith("#"):
         raise ValueError(
-            f"a hex colour has 3, 4, 6 or 8 hex digits (#rgb, #rgba, #rrggbb, #rrggbbaa), got {value!r}"
+            f"{value!r} is not a hex colour: write #rgb, #rgba, #rrggbb or #rrggbbaa "
+            "with the digits 0-9 and a-f"
         )
     elif re.match(r"^[a-z]+$", text):
         raise ValueError(f"{value!r} is not a CSS colour name; expected {COLOR_HELP}")
