@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 from .errors import EditError, Problem, pointer
 from .models import Edit
+from .template_filters import FilterError, apply_filters, parse_filters
 from .template_model import (
     LOCALES_KEY,
     MAX_CLIPS,
@@ -26,7 +27,6 @@ from .template_model import (
     Variable,
 )
 from .validate import problems_from_validation_error
-from .template_filters import FilterError, apply_filters, parse_filters
 from .variables import PLACEHOLDER
 
 # --------------------------------------------------------------------------- expanding the edit

@@ -82,9 +82,8 @@ def _check(f: PlaceholderFilter) -> None:
             raise FilterError('currency takes one argument: the currency code, e.g. currency("EUR")')
         if args[0] not in _currencies():
             raise FilterError(f"{args[0]!r} is not an ISO 4217 currency code such as EUR, USD or JPY")
-    elif f.name == "date":
-        if len(args) > 1 or (args and args[0] not in DATE_STYLES):
-            raise FilterError(f"date takes at most one argument: the style, one of {', '.join(DATE_STYLES)}")
+    elif f.name == "date" and (len(args) > 1 or (args and args[0] not in DATE_STYLES)):
+        raise FilterError(f"date takes at most one argument: the style, one of {', '.join(DATE_STYLES)}")
 
 
 def parse_filters(text: str) -> tuple[PlaceholderFilter, ...]:

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from .errors import EditError, Problem, pointer
 from .template_expand import sample_check
+from .template_filters import FilterError, filter_type_problem, parse_filters
 from .template_model import (
     ALLOWED_CHECKS,
     BUILTINS,
@@ -31,7 +32,6 @@ from .template_model import (
 )
 from .template_values import check_value, closest_name, compiled_pattern
 from .validate import problems_from_validation_error
-from .template_filters import FilterError, filter_type_problem, parse_filters
 from .variables import PLACEHOLDER
 
 # --------------------------------------------------------------------------- parsing a template
