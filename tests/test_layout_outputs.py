@@ -320,3 +320,45 @@ def test_css_colour_functions_render(tmp_path: Path) -> None:
     assert close(mean_rgb(frames[0]), (0, 0, 255))
     assert close(mean_rgb(frames[2]), (255, 0, 0))
     assert close(mean_rgb(frames[4]), (255, 140, 0))
+
+
+def test_the_json_schema_describes_the_layout_fields() -> None:
+    import jsonschema
+
+    from reelforge.edit.schema import edit_json_schema
+
+    schema = edit_json_schema()
+    clip = schema["$defs"]["Clip"]["properties"]
+    assert {"focus", "safe_area", "overrides"} <= set(clip)
+    override = schema["$defs"]["ClipOverride"]["properties"]
+    assert "start" not in override and "offset" in override and "asset" in override
+    assert override["safe_area"]["description"].startswith("Keep the clip inside the output's safe zone")
+    assert "hsl()" in str(schema["$defs"]["Timeline"]["properties"]["background"])
+    edit = {
+        "timeline": {
+            "background": "hsl(222 50% 12%)",
+            "tracks": [
+                {
+                    "clips": [
+                        {
+                            "asset": {"type": "video", "src": "a.mp4"},
+                            "focus": "auto",
+                            "safe_area": True,
+                            "overrides": {"9:16": {"focus": {"x": 0.8, "y": 0.5}, "width": 0.5}},
+                        }
+                    ]
+                }
+            ],
+        }
+    }
+    jsonschema.validate(edit, schema)
+    bad = {
+        **edit,
+        "timeline": {
+            "tracks": [
+                {"clips": [{"asset": {"type": "color", "color": "red"}, "overrides": {"9:16": {"start": 1}}}]}
+            ]
+        },
+    }
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(bad, schema)

@@ -38,6 +38,7 @@ from .captions import CaptionFileError, build_ass, load_cues, write_srt, write_v
 from .compile import Artifact, RenderPlan, Source, apply_loudness, compile_edit
 from .effects import LutFileError, parse_cube_file
 from .focus import find_focus
+from .layout import SafeZone
 from .fonts import FONT_SUFFIXES, FontNotFoundError, resolve_font
 from .shapes import render_shape
 from .sources import LocalResolver, SourceError, SourceResolver
@@ -194,11 +195,13 @@ def plan_edit(
     out_dir: Path,
     work_dir: Path,
     name: str | None = None,
+    safe_zones: Mapping[str, SafeZone] | None = None,
 ) -> RenderPlan:
     """Resolve and probe every source once, then compile: everything short of making files and
-    running FFmpeg. The plan carries the probed sources, so :func:`render_plan` needs no more."""
+    running FFmpeg. The plan carries the probed sources, so :func:`render_plan` needs no more.
+    ``safe_zones``: a brand kit's, for ``safe_area`` clips (default: the platform defaults)."""
     sources = resolve_sources(edit, resolver)
-    return compile_edit(edit, sources, out_dir=out_dir, work_dir=work_dir, name=name)
+    return compile_edit(edit, sources, out_dir=out_dir, work_dir=work_dir, name=name, safe_zones=safe_zones)
 
 
 def _captions_font(
