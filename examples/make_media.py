@@ -105,8 +105,7 @@ RECIPES: dict[str, list[str]] = {
         "-f",
         "lavfi",
         "-i",
-        "color=c=white:s=160x160:r=30:d=6,format=rgba,"
-        "geq=r=255:g=220:b=90:a='255*lt(hypot(X-80,Y-80),78)'",
+        "color=c=white:s=160x160:r=30:d=6,format=rgba,geq=r=255:g=220:b=90:a='255*lt(hypot(X-80,Y-80),78)'",
         "-filter_complex",
         "[0:v][1:v]overlay=x='940+60*sin(t*2)':y='280+40*cos(t*3)':shortest=1,format=yuv420p",
         "-c:v",

@@ -38,8 +38,8 @@ from .captions import CaptionFileError, build_ass, load_cues, write_srt, write_v
 from .compile import Artifact, RenderPlan, Source, apply_loudness, compile_edit
 from .effects import LutFileError, parse_cube_file
 from .focus import find_focus
-from .layout import SafeZone
 from .fonts import FONT_SUFFIXES, FontNotFoundError, resolve_font
+from .layout import SafeZone
 from .shapes import render_shape
 from .sources import LocalResolver, SourceError, SourceResolver
 from .text import render_text, render_typewriter_strip
