@@ -159,6 +159,27 @@ def test_safe_area_wins_over_an_offset_pushing_the_clip_out(tmp_path: Path) -> N
     assert near(bbox(tall), (54, 256 - 32, 126, 256))
 
 
+def test_safe_area_lifts_captions_above_the_9_16_bottom_zone(tmp_path: Path) -> None:
+    def captions(safe: bool) -> dict[str, Any]:
+        return {
+            "asset": {
+                "type": "caption",
+                "cues": [{"start": 0, "end": 1, "text": "HELLO"}],
+                "style": {"margin_y": 0.02, "size": 0.05, "outline": 0},
+            },
+            "length": "5f",
+            "safe_area": safe,
+        }
+
+    rows = []
+    for safe in (False, True):
+        doc = {"timeline": {"tracks": [{"clips": [captions(safe)]}]}, "outputs": [TALL]}
+        frame = video_frames(render(doc, tmp_path, f"safe-{safe}").outputs[0].path)[2]
+        rows.append(bbox(white_mask(frame, 150)))
+    assert rows[0][3] > 300, rows  # 2 % from the bottom: in the player's UI
+    assert 256 - 24 <= rows[1][3] <= 256, rows  # the bottom 20 % (64 px) kept clear
+
+
 # ---------------------------------------------------------------------- focus
 
 

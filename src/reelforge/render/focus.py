@@ -60,7 +60,10 @@ def _sample_frames(path: Path, info: MediaInfo) -> list[Any]:
         "rawvideo",
         "-",
     ]
-    done = subprocess.run(args, capture_output=True, timeout=120, check=False)
+    try:
+        done = subprocess.run(args, capture_output=True, timeout=120, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return []  # no focus found: the crop keeps the centre, as without `focus`
     if done.returncode != 0:
         return []
     data = np.frombuffer(done.stdout, np.uint8)

@@ -33,7 +33,7 @@ from .graph import Filter, filt, fmt_num, fmt_rate, fmt_seconds
 from .inputs import NEUTRAL_COLOUR, XFADE_FORMAT, CompilerState, crossfade_groups
 from .layout import ANCHORS, box_size, fit_in_box, overlay_position, overlay_to_pad
 from .outputs import OutputGeometry, even
-from .placement import clip_for_output, focus_point, safe_zone
+from .placement import captions_in_safe_area, clip_for_output, focus_point, safe_zone
 from .plan import Artifact, ArtifactKind
 from .text import graphemes
 
@@ -579,6 +579,7 @@ class PictureCompiler(CompilerState):
 
         asset = ct.clip.asset
         assert asset.type == "caption"
+        asset = captions_in_safe_area(asset, safe_zone(ct.clip, geo, self.safe_zones))
         fps = geo.fps
         path = (
             self.work_dir

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import replace
 
-from reelforge.edit.models import Clip, Focus, Output
+from reelforge.edit.models import CaptionAsset, Clip, Focus, Output
 from reelforge.edit.overrides import resolve_clip
 from reelforge.edit.timeline import ClipTiming
 
@@ -17,7 +17,7 @@ from .layout import SafeZone, safe_zone_for
 from .outputs import OutputGeometry
 from .plan import Source
 
-__all__ = ["clip_for_output", "focus_point", "safe_zone"]
+__all__ = ["captions_in_safe_area", "clip_for_output", "focus_point", "safe_zone"]
 
 
 def clip_for_output(ct: ClipTiming, output: Output, geo: OutputGeometry) -> ClipTiming:
@@ -46,3 +46,17 @@ def focus_point(clip: Clip, sources: Mapping[str, Source]) -> tuple[float, float
         if found is not None:
             return found.x, found.y
     return None
+
+
+def captions_in_safe_area(asset: CaptionAsset, zone: SafeZone | None) -> CaptionAsset:
+    """Captions kept out of ``zone``: their margins at least the zone's sides (libass places
+    captions by margins, so they move inside the room the zone leaves)."""
+    if zone is None:
+        return asset
+    style = asset.style
+    edge = {"bottom": zone.bottom, "top": zone.top, "center": 0.0}[style.position]
+    margins = {
+        "margin_y": min(0.45, max(style.margin_y, edge)),
+        "margin_x": min(0.45, max(style.margin_x, zone.left, zone.right)),
+    }
+    return asset.model_copy(update={"style": style.model_copy(update=margins)})
