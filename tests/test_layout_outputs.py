@@ -272,6 +272,19 @@ def test_a_focus_point_chooses_the_cover_crop_window(tmp_path: Path) -> None:
     assert seen[2][0] > 60 and seen[2][2] > 60  # the centre shows both halves
 
 
+def test_focus_is_refused_where_no_cover_crop_uses_it() -> None:
+    clips = [
+        {"asset": {"type": "text", "text": "x"}, "focus": "auto"},
+        {"asset": {"type": "video", "src": "a.mp4"}, "fit": "contain", "focus": {"x": 0.2}},
+    ]
+    found = problems({"timeline": {"tracks": [{"clips": clips}]}, "outputs": [WIDE]})
+    assert found == {
+        "/timeline/tracks/0/clips/0/focus": "`focus` chooses what a `cover` crop keeps of a video or image",
+        "/timeline/tracks/0/clips/1/focus": "`focus` chooses what a `cover` crop keeps of a video or image; "
+        "this clip's fit is 'contain'",
+    }
+
+
 # ---------------------------------------------------------------------- colours
 
 

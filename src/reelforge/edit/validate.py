@@ -160,6 +160,14 @@ def _semantic_problems(edit: Edit) -> list[Problem]:
                             "typewriter is an entrance; use it as `animation_in`",
                         )
                     )
+            if clip.focus is not None and (kind not in ("video", "image") or clip.fit not in (None, "cover")):
+                problems.append(
+                    Problem(
+                        pointer(*here, "focus"),
+                        "`focus` chooses what a `cover` crop keeps of a video or image"
+                        + (f"; this clip's fit is {clip.fit!r}" if kind in ("video", "image") else ""),
+                    )
+                )
             if clip.motion is not None and kind not in ("video", "image", "color"):
                 problems.append(
                     Problem(pointer(*here, "motion"), "motion (Ken Burns) moves video and images")
