@@ -2,7 +2,7 @@
 
 A side effect (it decodes the file), so it runs at the edge, where sources are probed; the
 compiler gets the result as data (:attr:`Source.focus`). A few frames spread over the source
-are decoded small and searched: for faces first (OpenCV's Haar cascade), else for the region
+are decoded small and examined: for faces first (OpenCV's Haar cascade), else for the region
 that moves, else for the region that stands out from its surroundings (centre-surround
 contrast). The focus is the weighted centre of what was found, as fractions of the picture.
 """
