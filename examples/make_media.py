@@ -95,6 +95,25 @@ RECIPES: dict[str, list[str]] = {
         "aac",
         "-shortest",
     ],
+    # 16:9 footage whose subject (a bright disc) moves on the right third: a centred 9:16 crop
+    # would cut it away; `focus: "auto"` finds it.
+    "runner.mp4": [
+        "-f",
+        "lavfi",
+        "-i",
+        "color=c=0x1d3557:s=1280x720:r=30:d=6",
+        "-f",
+        "lavfi",
+        "-i",
+        "color=c=white:s=160x160:r=30:d=6,format=rgba,geq=r=255:g=220:b=90:a='255*lt(hypot(X-80,Y-80),78)'",
+        "-filter_complex",
+        "[0:v][1:v]overlay=x='940+60*sin(t*2)':y='280+40*cos(t*3)':shortest=1,format=yuv420p",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "veryfast",
+        "-an",
+    ],
     "music.mp3": [
         "-f",
         "lavfi",

@@ -492,3 +492,41 @@ def _template_body(edit: dict[str, Any]) -> dict[str, Any]:
         "edit": document,
         "variables": [{"name": "title", "type": "text", "required": True}],
     }
+
+
+def test_a_kits_safe_zones_place_its_safe_area_clips(rendering: Service, media: Any, tmp_path: Path) -> None:
+    svc = rendering
+    logo = upload(svc, Path(media.image(size=(32, 32))))
+    kit = create_kit(svc, kit_body(brand_font(svc, tmp_path), logo, safe_zones={"16:9": {"top": 0.4}}))
+
+    def badge_rows(brand: str | None) -> tuple[int, int]:
+        edit: dict[str, Any] = {
+            "timeline": {
+                "background": "#000000",
+                "tracks": [
+                    {
+                        "clips": [
+                            {
+                                "asset": {"type": "color", "color": "white"},
+                                "length": 1,
+                                "height": 0.2,
+                                "anchor": "top",
+                                "safe_area": True,
+                            }
+                        ]
+                    }
+                ],
+            },
+            "outputs": [{"format": "png", "width": 320, "height": 180, "time": 0.5}],
+        }
+        if brand is not None:
+            edit["brand"] = brand
+        _, pixels = render_pixels(svc, edit)
+        rows = np.nonzero((pixels.min(axis=2) > 200).any(axis=1))[0]
+        return int(rows.min()), int(rows.max()) + 1
+
+    # The kit reserves the top 40 % of 16:9 (72 px): the clip starts below it...
+    top, bottom = badge_rows(kit["id"])
+    assert abs(top - 72) <= 1 and abs(bottom - 108) <= 1, (top, bottom)
+    # ...where without a kit 16:9 has no safe zone and the clip sits at the very top.
+    assert badge_rows(None) == (0, 36)

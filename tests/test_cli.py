@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+from reelforge.ffmpeg.probe import probe
+
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
@@ -130,6 +132,21 @@ def test_timeout_is_a_clean_failure(tmp_path: Path) -> None:
     assert list((tmp_path / "out").glob("*.mp4")) == []
 
 
+def test_resolution_scales_every_output_keeping_its_shape() -> None:
+    subprocess.run([sys.executable, str(EXAMPLES / "make_media.py")], check=True, capture_output=True)
+    sizes = {}
+    for resolution in (None, "720p", "1000x1000"):
+        args = ["plan", str(EXAMPLES / "social-promo.json"), "--json"]
+        proc = run(*args, *(["--resolution", resolution] if resolution else []))
+        assert proc.returncode == 0, proc.stderr
+        sizes[resolution] = [(o["width"], o["height"]) for o in json.loads(proc.stdout)["outputs"]]
+    assert sizes[None] == [(1920, 1080), (1080, 1080), (1080, 1920)]  # the examples' own: 1080p
+    assert sizes["720p"] == [(1280, 720), (720, 720), (720, 1280)]
+    assert sizes["1000x1000"] == [(1000, 562), (1000, 1000), (562, 1000)]
+    proc = run("plan", str(EXAMPLES / "social-promo.json"), "--resolution", "huge")
+    assert proc.returncode == 2 and "--resolution: expected a resolution such as" in proc.stderr
+
+
 def test_examples_are_valid_and_plan() -> None:
     subprocess.run([sys.executable, str(EXAMPLES / "make_media.py")], check=True, capture_output=True)
     for edit in sorted(EXAMPLES.glob("*.json")):
@@ -146,8 +163,10 @@ def test_examples_are_valid_and_plan() -> None:
 @pytest.mark.slow
 def test_an_example_renders_from_the_cli(tmp_path: Path) -> None:
     subprocess.run([sys.executable, str(EXAMPLES / "make_media.py")], check=True, capture_output=True)
-    proc = run("render", str(EXAMPLES / "social-promo.json"), "-o", str(tmp_path))
+    # The examples render at 1080p; --resolution scales every output, keeping its shape.
+    proc = run("render", str(EXAMPLES / "social-promo.json"), "-o", str(tmp_path), "--resolution", "360p")
     assert proc.returncode == 0, proc.stderr
+    assert probe(tmp_path / "promo-9x16.mp4").width == 360
     assert sorted(p.name for p in tmp_path.glob("*.mp4")) == [
         "promo-16x9.mp4",
         "promo-1x1.mp4",

@@ -51,6 +51,15 @@ VarsOpt = Annotated[
     Path | None,
     typer.Option("--vars", help="A JSON file of values for {{placeholders}}.", show_default=False),
 ]
+ResolutionOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--resolution",
+        help="Render every output at this size, keeping its aspect ratio: 720p, 1080p (the shorter "
+        "side) or WxH (fits inside it).",
+        show_default=False,
+    ),
+]
 LocaleOpt = Annotated[
     str | None,
     typer.Option(
@@ -168,6 +177,20 @@ def _load(edit_path: Path, vars_path: Path | None, locale: str | None = None) ->
         raise typer.Exit(EXIT_INVALID) from None
 
 
+def _at_resolution(edit: Edit, resolution: str | None) -> Edit:
+    """``edit`` with every output scaled to ``--resolution`` (exit 2 naming a bad value)."""
+    from reelforge.edit.encoding import scaled_output
+
+    if resolution is None:
+        return edit
+    try:
+        outputs = [scaled_output(o, resolution) for o in edit.outputs]
+    except ValueError as exc:
+        err.print(f"[red]--resolution: {_escape(str(exc))}[/]", highlight=False)
+        raise typer.Exit(EXIT_INVALID) from None
+    return edit.model_copy(update={"outputs": outputs})
+
+
 def _check_limits(edit: Edit, source: Path, plan: Any = None) -> None:
     """Refuse (exit 2) an edit beyond the installation's default limits (``REELFORGE_LIMIT_*``),
     as the service would: checked on the edit before any work, and on a plan once its sources
@@ -213,9 +236,10 @@ def plan(
     ),
     as_json: Annotated[bool, typer.Option("--json", help="Print the plan as JSON.")] = False,
     locale: LocaleOpt = None,
+    resolution: ResolutionOpt = None,
 ) -> None:
     """Print the render plan: the timeline in frames, the outputs and the exact FFmpeg command."""
-    edit = _load(edit_path, vars_path, locale)
+    edit = _at_resolution(_load(edit_path, vars_path, locale), resolution)
     _check_limits(edit, edit_path)
     base = edit_path.resolve().parent
     work = Path(tempfile.gettempdir()) / "reelforge-plan"
@@ -258,6 +282,11 @@ def plan(
             "artifacts": [
                 {"kind": a.kind, "path": str(a.path), "pointer": a.pointer} for a in render_plan.artifacts
             ],
+            "focus": {
+                src: {"x": s.focus.x, "y": s.focus.y, "method": s.focus.method}
+                for src, s in render_plan.sources.items()
+                if s.focus is not None
+            },
             "graph": render_plan.graph,
             "command": command,
         }
@@ -277,6 +306,13 @@ def plan(
             f"output [bold]{_escape(str(o.path))}[/]: {o.width}x{o.height} @ {float(o.fps):g} fps, "
             f"{o.frames} frames"
         )
+    for src, source in render_plan.sources.items():
+        if source.focus is not None:
+            f = source.focus
+            out.print(
+                f"focus of {_escape(src)}: x {f.x:.3f}, y {f.y:.3f} (found by {f.method})",
+                highlight=False,
+            )
     out.print("\n[bold]filter graph[/]")
     out.print(render_plan.graph, markup=False, highlight=False)
     out.print("\n[bold]command[/]")
@@ -294,10 +330,11 @@ def render(
     timeout: Annotated[float | None, typer.Option(help="Give up after this many seconds.")] = None,
     quiet: Annotated[bool, typer.Option("-q", "--quiet", help="No progress bar.")] = False,
     locale: LocaleOpt = None,
+    resolution: ResolutionOpt = None,
 ) -> None:
     """Render every output of an edit (or of a template filled with --vars) with one FFmpeg run.
     Edits beyond the default limits (``REELFORGE_LIMIT_*``) are refused, as the service does."""
-    edit = _load(edit_path, vars_path, locale)
+    edit = _at_resolution(_load(edit_path, vars_path, locale), resolution)
     _check_limits(edit, edit_path)
     base = edit_path.resolve().parent
     cancel = CancelToken()

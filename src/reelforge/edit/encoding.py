@@ -26,6 +26,7 @@ __all__ = [
     "frame_size",
     "output_problems",
     "parse_bitrate",
+    "scaled_output",
 ]
 
 RESOLUTIONS = {
@@ -97,6 +98,35 @@ def frame_size(output: Output) -> tuple[int, int]:
     if ratio >= 1:
         return even(short * ratio), short
     return short, even(short / ratio)
+
+
+_SCALE = re.compile(r"^(?:(?P<short>[0-9]{2,4})p|(?P<w>[0-9]{2,4})x(?P<h>[0-9]{2,4}))$")
+
+
+def scaled_output(output: Output, resolution: str) -> Output:
+    """``output`` rendered at another size, its aspect ratio kept: ``"720p"`` (any ``<N>p``)
+    makes the shorter side N pixels; ``"1280x1280"`` fits the picture inside that box. Raises
+    ValueError naming what is wrong with ``resolution``."""
+    m = _SCALE.match(resolution.strip().lower())
+    if m is None:
+        raise ValueError(f'expected a resolution such as "720p", "1080p" or "1280x720", got {resolution!r}')
+    if output.is_audio_only:
+        return output
+    width, height = frame_size(output)
+    if m["short"] is not None:
+        factor = Fraction(int(m["short"]), min(width, height))
+    else:
+        factor = min(Fraction(int(m["w"]), width), Fraction(int(m["h"]), height))
+    new_w, new_h = even(width * factor), even(height * factor)
+    if not (MIN_SIDE <= new_w <= MAX_SIDE and MIN_SIDE <= new_h <= MAX_SIDE):
+        raise ValueError(
+            f"at {resolution} a {width}x{height} output would be {new_w}x{new_h}; "
+            f"each side must be {MIN_SIDE} to {MAX_SIDE} pixels"
+        )
+    # The picture keeps its shape; width and height say it exactly.
+    return output.model_copy(
+        update={"width": new_w, "height": new_h, "resolution": None, "aspect_ratio": None}
+    )
 
 
 def _poster_problem(poster: Poster, size: tuple[int, int], default_width: int) -> str | None:

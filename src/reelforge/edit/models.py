@@ -7,9 +7,10 @@ are fractions of the canvas, so one edit looks right in 16:9, 1:1 and 9:16.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+import copy
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
 from .values import Color, FpsValue, TimeValue, Volume
 
@@ -21,6 +22,7 @@ __all__ = [
     "CaptionAsset",
     "CaptionStyle",
     "Clip",
+    "ClipOverride",
     "ColorAsset",
     "Crop",
     "Cue",
@@ -28,6 +30,7 @@ __all__ = [
     "Easing",
     "Edit",
     "Effects",
+    "Focus",
     "ImageAsset",
     "Keyframe",
     "Keyframes",
@@ -155,6 +158,14 @@ class Offset(Model):
 
     x: float = Field(0, ge=-2, le=2)
     y: float = Field(0, ge=-2, le=2)
+
+
+class Focus(Model):
+    """The point of the source to keep in view when `fit: "cover"` crops it, as fractions of the
+    source (0,0 is its top-left corner)."""
+
+    x: Fraction01 = 0.5
+    y: Fraction01 = 0.5
 
 
 class ChromaKey(Model):
@@ -433,6 +444,70 @@ class Clip(Model):
     keyframes: Keyframes | None = None
     name: str | None = Field(None, max_length=200)
     """A label for errors and logs."""
+    # Layout per output: a focus for cover crops, the platform-safe zone, per-output changes.
+    focus: Focus | Literal["auto"] | None = None
+    """Which part of the source a `cover` crop keeps: a point `{"x": .., "y": ..}` (fractions of
+    the source), or `auto` to find faces (else the salient, moving region) in the source.
+    Default: the centre."""
+    safe_area: bool = False
+    """Keep the clip inside the output's safe zone (the brand kit's, or the platform-UI default
+    for 9:16: the top 14 % and bottom 20 %)."""
+    overrides: dict[OverrideKey, ClipOverride] | None = None
+    """Clip fields that differ on some outputs, by aspect ratio (`"9:16"`) or output `name`:
+    `{"9:16": {"offset": {"y": 0.2}, "width": 0.9}}`. Objects merge into the clip's own; an
+    output's name wins over its aspect ratio."""
+
+
+OVERRIDE_TIMING_FIELDS = ("start", "length", "transition")
+"""Clip fields every output shares: one timeline (and one audio mix) for every output."""
+OVERRIDE_SHARED_ASSET_FIELDS = (
+    "type",
+    "src",
+    "trim",
+    "speed",
+    "loop",
+    "freeze",
+    "volume",
+    "muted",
+    "fade_in",
+    "fade_out",
+    "role",
+)
+"""Asset fields every output shares: the source is decoded once and its sound mixed once."""
+
+
+def _override_model() -> type[Model]:
+    """A clip's fields, all optional: what an entry of `overrides` may change."""
+    fields: dict[str, Any] = {}
+    for name, info in Clip.model_fields.items():
+        if name in (*OVERRIDE_TIMING_FIELDS, "overrides", "asset"):
+            continue
+        optional = copy.copy(info)
+        optional.default = None
+        optional.default_factory = None
+        annotation: Any = info.annotation
+        fields[name] = (annotation | None, optional)
+    fields["asset"] = (
+        dict[str, Any] | None,
+        Field(None, description="Asset fields to change (merged into the clip's asset)."),
+    )
+    return create_model("ClipOverride", __base__=Model, __doc__=_OVERRIDE_DOC, **fields)
+
+
+_OVERRIDE_DOC = """Clip fields that differ on some outputs. Timing (`start`, `length`, `transition`)
+and the source (`src`, `trim`, speed, sound) are the same on every output."""
+if TYPE_CHECKING:
+
+    class ClipOverride(Model):
+        """Every field of :class:`Clip` but its timing, all optional (made by _override_model)."""
+
+        asset: dict[str, Any] | None
+        focus: Focus | Literal["auto"] | None
+
+else:
+    ClipOverride = _override_model()
+OverrideKey = Annotated[str, Field(pattern=r"^([1-9][0-9]?:[1-9][0-9]?|[A-Za-z0-9][A-Za-z0-9_.-]{0,63})$")]
+Clip.model_rebuild()
 
 
 class Track(Model):

@@ -107,6 +107,14 @@ def asset_references(edit: Any) -> list[Reference]:
             if kind in ("text", "caption") and font is not None and font.lower().endswith(FONT_SUFFIXES):
                 add(font, "font", *here, "asset", "style", "font")
             add(_text(_get(_get(clip, "effects"), "lut")), "lut", *here, "effects", "lut")
+            # A per-output override may name its own LUT or font file.
+            overrides = _get(clip, "overrides")
+            for key, override in overrides.items() if isinstance(overrides, Mapping) else ():
+                at = (*here, "overrides", key)
+                add(_text(_get(_get(override, "effects"), "lut")), "lut", *at, "effects", "lut")
+                font = _text(_get(_get(_get(override, "asset"), "style"), "font"))
+                if kind in ("text", "caption") and font is not None and font.lower().endswith(FONT_SUFFIXES):
+                    add(font, "font", *at, "asset", "style", "font")
     add(_text(_get(_get(timeline, "soundtrack"), "src")), "audio", "timeline", "soundtrack", "src")
     for f, font in enumerate(_items(_get(timeline, "fonts"))):
         add(_text(font), "font", "timeline", "fonts", f)

@@ -41,7 +41,8 @@ def edit_json_schema() -> dict[str, Any]:
     docs = field_docs()
     for name, definition in [("Edit", schema), *schema.get("$defs", {}).items()]:
         for field, prop in definition.get("properties", {}).items():
-            doc = docs.get(name, {}).get(field)
+            # An override takes the clip's own fields: it documents them the same way.
+            doc = docs.get("Clip" if name == "ClipOverride" else name, {}).get(field)
             if doc and "description" not in prop:
                 prop["description"] = doc
     return {

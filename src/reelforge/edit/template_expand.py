@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 from .errors import EditError, Problem, pointer
 from .models import Edit
+from .template_filters import FilterError, apply_filters, parse_filters
 from .template_model import (
     LOCALES_KEY,
     MAX_CLIPS,
@@ -35,6 +36,8 @@ from .variables import PLACEHOLDER
 class _Budget:
     clips: int = 0
     copies: int = 0
+    problems: list[Problem] = field(default_factory=list)
+    """Values a placeholder's filter cannot format, found while filling."""
 
 
 class TooManyClips(Exception):
@@ -97,7 +100,21 @@ def as_text(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def _fill(node: Any, ctx: Context) -> Any:
+def _filtered(m: re.Match[str], value: Any, ctx: Context, path: Origin) -> Any:
+    """``value`` through the placeholder's filter, in the render's locale."""
+    if not m[2]:
+        return value
+    try:
+        return apply_filters(value, parse_filters(m[2]), ctx.values.get("locale"))
+    except FilterError as exc:
+        # The save-time check fills sample values, which need not suit a filter.
+        if not ctx.sample:
+            ctx.budget.problems.append(Problem(pointer(*path), f"{m[0]}: {exc}", "invalid_filter"))
+        return as_text(value)
+
+
+def _fill(node: Any, ctx: Context, path: Origin = ()) -> Any:
+    """``node`` with its placeholders filled; ``path``: where it is in the template, for errors."""
     if ctx.raw:
         return copy.deepcopy(node)
     if isinstance(node, str):
@@ -105,17 +122,17 @@ def _fill(node: Any, ctx: Context) -> Any:
         whole = PLACEHOLDER.fullmatch(node.strip())
         if whole:
             known, value = value_of(whole[1])
-            return copy.deepcopy(value) if known else node
+            return _filtered(whole, copy.deepcopy(value), ctx, path) if known else node
 
         def one(m: re.Match[str]) -> str:
             known, value = value_of(m[1])
-            return as_text(value) if known else m[0]
+            return as_text(_filtered(m, value, ctx, path)) if known else m[0]
 
         return PLACEHOLDER.sub(one, node)
     if isinstance(node, dict):
-        return {key: _fill(value, ctx) for key, value in node.items()}
+        return {key: _fill(value, ctx, (*path, key)) for key, value in node.items()}
     if isinstance(node, list):
-        return [_fill(value, ctx) for value in node]
+        return [_fill(value, ctx, (*path, i)) for i, value in enumerate(node)]
     return node
 
 
@@ -140,7 +157,7 @@ def _expand_clips(elements: Sequence[Any], ctx: Context, path: Origin) -> list[t
                 if item_ctx.budget.clips > MAX_CLIPS and item_ctx.lists:
                     raise TooManyClips(item_ctx.lists[-1], f"more than {MAX_CLIPS} clips")
                 clip = {k: v for k, v in element.items() if k not in TEMPLATE_KEYS}
-                out.append((_fill(clip, item_ctx), here))
+                out.append((_fill(clip, item_ctx, here), here))
     return out
 
 
@@ -177,12 +194,12 @@ def expand(template: Template, ctx: Context) -> tuple[dict[str, Any], dict[str, 
     edit: dict[str, Any] = {}
     for key, value in template.edit.items():
         if key != "timeline" or not isinstance(value, dict):
-            edit[key] = _fill(value, ctx)
+            edit[key] = _fill(value, ctx, ("edit", key))
             continue
         timeline: dict[str, Any] = {}
         for tkey, tvalue in value.items():
             if tkey != "tracks" or not isinstance(tvalue, list):
-                timeline[tkey] = _fill(tvalue, ctx)
+                timeline[tkey] = _fill(tvalue, ctx, ("edit", "timeline", tkey))
                 continue
             tracks: list[Any] = []
             for t, track in enumerate(tvalue):
@@ -205,7 +222,7 @@ def expand(template: Template, ctx: Context) -> tuple[dict[str, Any], dict[str, 
                             origins[pointer("timeline", "tracks", len(tracks), "clips", c)] = where
                         new["clips"] = [clip for clip, _ in clips]
                     else:
-                        new[key2] = _fill(item, ctx)
+                        new[key2] = _fill(item, ctx, (*origin, key2))
                 if not new:
                     continue  # every clip of the track was left out: so is the track
                 origins[pointer("timeline", "tracks", len(tracks))] = origin

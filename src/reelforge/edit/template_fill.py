@@ -83,8 +83,9 @@ def fill_template_traced(
     if problems:
         raise EditError(problems)
     checked["locale"] = locale_used
+    context = Context(checked)
     try:
-        edit, origins = expand(template, Context(checked))
+        edit, origins = expand(template, context)
     except TooManyClips as exc:
         raise EditError(
             [
@@ -96,6 +97,8 @@ def fill_template_traced(
                 )
             ]
         ) from None
+    if context.budget.problems:
+        raise EditError(context.budget.problems)
     return _numbers_as_text(edit), lambda ptr: to_template_pointer(ptr, origins)
 
 

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from .errors import EditError, Problem, pointer
 from .template_expand import sample_check
+from .template_filters import FilterError, filter_type_problem, parse_filters
 from .template_model import (
     ALLOWED_CHECKS,
     BUILTINS,
@@ -182,6 +183,19 @@ class _Scope:
             return not rest or any(f.name == rest for f in self.lists[alias].fields)
         return False
 
+    def type_of(self, name: str, variables: Mapping[str, Variable]) -> str | None:
+        """The type of the value ``name`` stands for, when a filter needs to know it."""
+        if name in variables:
+            return variables[name].type
+        if name in BUILTINS:
+            return "text"
+        if name in REPEAT_NAMES:
+            return "integer"
+        alias, _, rest = name.partition(".")
+        if alias in self.lists and rest:
+            return next((f.type for f in self.lists[alias].fields if f.name == rest), None)
+        return None
+
 
 def _placeholder_problems(
     node: Any,
@@ -196,12 +210,25 @@ def _placeholder_problems(
                 problems.append(
                     Problem(pointer(*path), _unknown_placeholder(m[1], scope, variables), "unknown_variable")
                 )
+            elif m[2]:
+                problem = _filter_problem(m[2], scope.type_of(m[1], variables))
+                if problem is not None:
+                    problems.append(Problem(pointer(*path), f"{m[0]}: {problem}", "invalid_filter"))
     elif isinstance(node, dict):
         for key, value in node.items():
             _placeholder_problems(value, (*path, key), scope, variables, problems)
     elif isinstance(node, list):
         for i, value in enumerate(node):
             _placeholder_problems(value, (*path, i), scope, variables, problems)
+
+
+def _filter_problem(text: str, variable_type: str | None) -> str | None:
+    """What is wrong with a placeholder's filter, for a variable of ``variable_type``."""
+    try:
+        filters = parse_filters(text)
+    except FilterError as exc:
+        return str(exc)
+    return filter_type_problem(filters, variable_type)
 
 
 def _unknown_placeholder(name: str, scope: _Scope, variables: Mapping[str, Variable]) -> str:

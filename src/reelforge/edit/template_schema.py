@@ -34,7 +34,7 @@ def _value_schema(var: Variable, locales: Sequence[str]) -> dict[str, Any]:
         schema = {
             "type": "string",
             "format": "color",
-            "description": 'A colour: "#rrggbb", "#rrggbbaa" or a CSS name.',
+            "description": 'A CSS colour: "#rgb[a]", "#rrggbb[aa]", "rgb()", "rgba()", "hsl()", "hsla()" or a CSS name.',
         }
     elif var.type == "duration":
         schema = {

@@ -12,7 +12,8 @@ from pydantic import ValidationError
 
 from .encoding import output_problems
 from .errors import EditError, Problem, pointer
-from .models import ASSET_TYPES, VISUAL_TYPES, Edit
+from .models import ASSET_TYPES, OVERRIDE_TIMING_FIELDS, VISUAL_TYPES, Edit
+from .overrides import override_problems
 from .timing import parse_time
 from .variables import substitute
 
@@ -51,6 +52,14 @@ def problems_from_validation_error(exc: ValidationError, prefix: tuple[str | int
             message = f"an asset needs a `type`: one of {', '.join(ASSET_TYPES)}"
         if kind == "literal_error" and "expected" in err.get("ctx", {}):
             message = f"expected {err['ctx']['expected']}"
+        loc = tuple(err["loc"])
+        if (
+            kind == "extra_forbidden"
+            and len(loc) >= 3
+            and loc[-3] == "overrides"
+            and loc[-1] in OVERRIDE_TIMING_FIELDS
+        ):
+            message = f"`{loc[-1]}` cannot differ per output: every output shares one timeline"
         code = {"missing": "missing", "extra_forbidden": "unknown_field"}.get(kind, "invalid")
         problems.append(Problem(ptr, message, code))
     return _merge_branch_errors(problems)
@@ -151,6 +160,14 @@ def _semantic_problems(edit: Edit) -> list[Problem]:
                             "typewriter is an entrance; use it as `animation_in`",
                         )
                     )
+            if clip.focus is not None and (kind not in ("video", "image") or clip.fit not in (None, "cover")):
+                problems.append(
+                    Problem(
+                        pointer(*here, "focus"),
+                        "`focus` chooses what a `cover` crop keeps of a video or image"
+                        + (f"; this clip's fit is {clip.fit!r}" if kind in ("video", "image") else ""),
+                    )
+                )
             if clip.motion is not None and kind not in ("video", "image", "color"):
                 problems.append(
                     Problem(pointer(*here, "motion"), "motion (Ken Burns) moves video and images")
@@ -192,7 +209,7 @@ def parse_edit(
         edit = Edit.model_validate(document)
     except ValidationError as exc:
         raise EditError(problems_from_validation_error(exc)) from None
-    problems = _semantic_problems(edit)
+    problems = _semantic_problems(edit) + override_problems(edit)
     if problems:
         raise EditError(problems)
     return edit

@@ -6,15 +6,18 @@ wrote it, so an edit round-trips; the engine parses it with the helpers here.
 
 from __future__ import annotations
 
+import colorsys
 import math
 import re
 from typing import Annotated, Any
 
+import webcolors
 from pydantic import BeforeValidator, WithJsonSchema
 
 from .timing import MAX_SECONDS, TIME_HELP, TimeValueError, parse_fps, parse_time
 
 __all__ = [
+    "COLOR_HELP",
     "CSS_COLORS",
     "Color",
     "FpsValue",
@@ -24,48 +27,96 @@ __all__ = [
     "parse_volume",
 ]
 
-# The CSS named colours people use most; anything else is written as hex.
+# Every CSS named colour (CSS Color 4: CSS3's 147 names, `rebeccapurple` and `transparent`).
 CSS_COLORS: dict[str, str] = {
-    "black": "000000",
-    "white": "ffffff",
-    "red": "ff0000",
-    "green": "008000",
-    "lime": "00ff00",
-    "blue": "0000ff",
-    "yellow": "ffff00",
-    "cyan": "00ffff",
-    "aqua": "00ffff",
-    "magenta": "ff00ff",
-    "fuchsia": "ff00ff",
-    "gray": "808080",
-    "grey": "808080",
-    "silver": "c0c0c0",
-    "maroon": "800000",
-    "olive": "808000",
-    "navy": "000080",
-    "purple": "800080",
-    "teal": "008080",
-    "orange": "ffa500",
-    "pink": "ffc0cb",
-    "brown": "a52a2a",
-    "gold": "ffd700",
-    "indigo": "4b0082",
-    "violet": "ee82ee",
-    "coral": "ff7f50",
-    "crimson": "dc143c",
-    "darkgray": "a9a9a9",
-    "lightgray": "d3d3d3",
-    "dimgray": "696969",
-    "skyblue": "87ceeb",
-    "tomato": "ff6347",
+    **{name: hex_[1:] for name, hex_ in ((n, webcolors.name_to_hex(n)) for n in webcolors.names("css3"))},
+    "rebeccapurple": "663399",
     "transparent": "00000000",
 }
 
+COLOR_HELP = (
+    'a colour such as "#ff8800", "#f80", "#ff880080", "rgb(255 136 0)", "rgba(255, 136, 0, 0.5)", '
+    '"hsl(32 100% 50%)" or a CSS name such as "white"'
+)
+
 _HEX = re.compile(r"^#(?P<hex>[0-9a-fA-F]{3}|[0-9a-fA-F]{4}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})$")
+_FUNCTION = re.compile(r"^(?P<name>rgba?|hsla?)\((?P<args>[^()]*)\)$")
+_NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:e[-+]?\d+)?"
+_COMPONENT = re.compile(rf"^(?P<num>{_NUMBER})(?P<unit>%|deg|grad|rad|turn)?$")
+_HUE_UNITS = {None: 1.0, "deg": 1.0, "grad": 360 / 400, "rad": 180 / math.pi, "turn": 360.0}
+
+
+def _components(name: str, args: str, value: str) -> tuple[list[str], str | None]:
+    """A colour function's arguments, as CSS writes them: ``1, 2, 3[, a]`` (legacy) or
+    ``1 2 3[ / a]`` (modern). Returns the three channels and the alpha, if any."""
+    text = args.strip()
+    if "," in text:
+        parts = [p.strip() for p in text.split(",")]
+        if "/" in text or len(parts) not in (3, 4) or any(not p or " " in p for p in parts):
+            raise ValueError(
+                f"{name}() takes 3 values and an optional alpha, separated by commas, got {value!r}"
+            )
+        return parts[:3], parts[3] if len(parts) == 4 else None
+    channels, slash, alpha = text.partition("/")
+    parts = channels.split()
+    if len(parts) != 3 or (slash and len(alpha.split()) != 1):
+        raise ValueError(
+            f'{name}() takes 3 values and an optional "/ alpha" ("rgb(255 136 0 / 50%)"), got {value!r}'
+        )
+    return parts, alpha.strip() if slash else None
+
+
+def _component(text: str, name: str, what: str, value: str) -> tuple[float, str | None]:
+    m = _COMPONENT.match(text.lower())
+    if m is None:
+        raise ValueError(f"{name}(): the {what} {text!r} is not a number in {value!r}")
+    number = float(m["num"])
+    if not math.isfinite(number):
+        raise ValueError(f"{name}(): the {what} {text!r} is not a finite number in {value!r}")
+    return number, m["unit"]
+
+
+def _alpha(text: str | None, name: str, value: str) -> int:
+    if text is None:
+        return 255
+    number, unit = _component(text, name, "alpha", value)
+    if unit not in (None, "%"):
+        raise ValueError(f"{name}(): the alpha {text!r} takes a number from 0 to 1 or a percentage")
+    fraction = number / 100 if unit == "%" else number
+    return round(min(max(fraction, 0.0), 1.0) * 255)
+
+
+def _rgb_function(name: str, args: str, value: str) -> tuple[int, int, int, int]:
+    parts, alpha = _components(name, args, value)
+    channels: list[int] = []
+    for part, what in zip(parts, ("red", "green", "blue"), strict=True):
+        number, unit = _component(part, name, what, value)
+        if unit not in (None, "%"):
+            raise ValueError(f"{name}(): the {what} value {part!r} takes a number (0-255) or a percentage")
+        # CSS clamps out-of-range channels rather than refusing them.
+        level = number * 255 / 100 if unit == "%" else number
+        channels.append(round(min(max(level, 0.0), 255.0)))
+    return channels[0], channels[1], channels[2], _alpha(alpha, name, value)
+
+
+def _hsl_function(name: str, args: str, value: str) -> tuple[int, int, int, int]:
+    parts, alpha = _components(name, args, value)
+    hue, hue_unit = _component(parts[0], name, "hue", value)
+    if hue_unit == "%":
+        raise ValueError(f"{name}(): the hue {parts[0]!r} is an angle (degrees, or deg/rad/grad/turn)")
+    levels: list[float] = []
+    for part, what in zip(parts[1:], ("saturation", "lightness"), strict=True):
+        number, unit = _component(part, name, what, value)
+        if unit not in (None, "%"):
+            raise ValueError(f"{name}(): the {what} {part!r} is a percentage such as 50%")
+        levels.append(min(max(number / 100, 0.0), 1.0))
+    r, g, b = colorsys.hls_to_rgb((hue * _HUE_UNITS[hue_unit] % 360) / 360, levels[1], levels[0])
+    return round(r * 255), round(g * 255), round(b * 255), _alpha(alpha, name, value)
 
 
 def parse_color(value: str) -> tuple[int, int, int, int]:
-    """``"#rgb"``, ``"#rgba"``, ``"#rrggbb"``, ``"#rrggbbaa"`` or a CSS name -> (r, g, b, a) 0-255."""
+    """Any CSS colour -> (r, g, b, a) 0-255: ``#rgb``, ``#rgba``, ``#rrggbb``, ``#rrggbbaa``,
+    ``rgb()``/``rgba()``, ``hsl()``/``hsla()`` (comma or space syntax, ``/ alpha``) or a CSS name."""
     text = value.strip().lower()
     if text in CSS_COLORS:
         hexa = CSS_COLORS[text]
@@ -73,10 +124,20 @@ def parse_color(value: str) -> tuple[int, int, int, int]:
         hexa = m["hex"]
         if len(hexa) in (3, 4):
             hexa = "".join(c * 2 for c in hexa)
-    else:
+    elif m := _FUNCTION.match(text):
+        name = m["name"]
+        if name.startswith("rgb"):
+            return _rgb_function(name, m["args"], value)
+        return _hsl_function(name, m["args"], value)
+    elif text.startswith("#"):
         raise ValueError(
-            f'expected a colour as "#rrggbb", "#rrggbbaa" or a CSS name such as "white", got {value!r}'
+            f"{value!r} is not a hex colour: write #rgb, #rgba, #rrggbb or #rrggbbaa "
+            "with the digits 0-9 and a-f"
         )
+    elif re.match(r"^[a-z]+$", text):
+        raise ValueError(f"{value!r} is not a CSS colour name; expected {COLOR_HELP}")
+    else:
+        raise ValueError(f"expected {COLOR_HELP}, got {value!r}")
     if len(hexa) == 6:
         hexa += "ff"
     r, g, b, a = (int(hexa[i : i + 2], 16) for i in range(0, 8, 2))
@@ -85,7 +146,7 @@ def parse_color(value: str) -> tuple[int, int, int, int]:
 
 def _check_color(value: Any) -> Any:
     if not isinstance(value, str):
-        raise ValueError(f'expected a colour string such as "#ff8800", got {type(value).__name__}')
+        raise ValueError(f"expected {COLOR_HELP}, got {type(value).__name__}")
     parse_color(value)
     return value
 
@@ -145,7 +206,13 @@ TimeValue = Annotated[
 Color = Annotated[
     str,
     BeforeValidator(_check_color),
-    WithJsonSchema({"type": "string", "description": 'A colour: "#rrggbb", "#rrggbbaa" or a CSS name.'}),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "description": 'A CSS colour: "#rgb", "#rgba", "#rrggbb", "#rrggbbaa", "rgb()", "rgba()", '
+            '"hsl()", "hsla()" or a CSS name.',
+        }
+    ),
 ]
 
 Volume = Annotated[

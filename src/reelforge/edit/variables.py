@@ -14,10 +14,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from .errors import EditError, Problem, pointer
+from .template_filters import FilterError, apply_filters, parse_filters
 
 __all__ = ["PLACEHOLDER", "find_placeholders", "substitute"]
 
-PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_.-]*)\s*\}\}")
+PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_.-]*)\s*(\|[^{}]*?)?\s*\}\}")
+"""``{{name}}`` or ``{{name | filter(arguments)}}``: group 1 is the name, group 2 the filter
+(see :mod:`.template_filters`), if any."""
 
 
 def find_placeholders(document: Any) -> dict[str, list[str]]:
@@ -57,14 +60,22 @@ def substitute(document: Any, variables: Mapping[str, Any], *, strict: bool = Tr
     """
     problems: list[Problem] = []
 
+    def filtered(m: re.Match[str], path: tuple[str | int, ...]) -> Any:
+        """The variable's value through the placeholder's filter (English: an edit has no locale)."""
+        try:
+            return apply_filters(variables[m[1]], parse_filters(m[2] or ""), None)
+        except FilterError as exc:
+            problems.append(Problem(pointer(*path), f"{m[0]}: {exc}", code="invalid_filter"))
+            return m[0]
+
     def fill(text: str, path: tuple[str | int, ...]) -> Any:
         whole = PLACEHOLDER.fullmatch(text.strip())
         if whole and whole[1] in variables:
-            return variables[whole[1]]
+            return filtered(whole, path)
 
         def one(m: re.Match[str]) -> str:
             if m[1] in variables:
-                return _as_text(variables[m[1]])
+                return _as_text(filtered(m, path))
             if strict:
                 problems.append(
                     Problem(pointer(*path), f"no value for the variable {m[1]!r}", code="unknown_variable")

@@ -22,7 +22,7 @@ import os
 import shutil
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -32,12 +32,14 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from reelforge.db.batches import settle_batches
+from reelforge.db.brands import BRAND_META, BrandKitVersion
 from reelforge.db.models import Asset, Render, Workspace, utcnow
 from reelforge.edit.errors import EditError, Problem
 from reelforge.edit.validate import parse_edit
 from reelforge.ffmpeg.runner import CancelToken, Progress, RenderCancelled
 from reelforge.render.compile import RenderPlan
 from reelforge.render.engine import OutputResult, RenderError, plan_edit, render_plan
+from reelforge.render.layout import SafeZone
 from reelforge.render.limits import Limits, default_limits, merged_limits, plan_limit_problems
 from reelforge.render.sources import SourceError
 from reelforge.representations import client_metadata, output_refs, record_render_event
@@ -154,6 +156,22 @@ def _render_error(exc: RenderError) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------ the job
+
+
+def brand_safe_zones(db: Session, meta: Mapping[str, Any] | None) -> dict[str, SafeZone] | None:
+    """The safe zones of the brand kit version a render was created with, for its
+    ``safe_area`` clips (None: the render uses no kit, and the platform defaults apply)."""
+    used = (meta or {}).get(BRAND_META)
+    if not isinstance(used, Mapping):
+        return None
+    body = db.scalar(
+        select(BrandKitVersion.body).where(
+            BrandKitVersion.kit_id == used.get("id"), BrandKitVersion.number == used.get("version")
+        )
+    )
+    if not isinstance(body, Mapping) or not isinstance(body.get("safe_zones"), Mapping):
+        return None
+    return {label: SafeZone(**zone) for label, zone in body["safe_zones"].items()}
 
 
 class _Stop(Exception):
@@ -298,6 +316,7 @@ class RenderJob:
             if render is None:
                 return "lost"
             document, workspace_id = render.edit, render.workspace_id
+            safe_zones = brand_safe_zones(db, render.meta)
             provenance = {"render": render.id, "project": render.project_id, "revision": render.revision}
         work = self.work
         try:
@@ -309,7 +328,13 @@ class RenderJob:
                 edit = parse_edit(document, placeholders=False)
                 resolver = AssetResolver(self.services.sessions, self.services.storage, workspace_id)
                 self._sources = resolver.resolved
-                plan = plan_edit(edit, resolver=resolver, out_dir=work / "out", work_dir=work / "work")
+                plan = plan_edit(
+                    edit,
+                    resolver=resolver,
+                    out_dir=work / "out",
+                    work_dir=work / "work",
+                    safe_zones=safe_zones,
+                )
                 # Exact now that every source is probed (a `length: "auto"` clip whose duration
                 # was unknown at creation); a render made before the limits were lowered too.
                 self._within_limits(plan, workspace_id)

@@ -26,6 +26,7 @@ from reelforge.edit.values import parse_volume
 
 from . import audio as audio_mix
 from .graph import Filter, FilterGraph, chain_text, filt, fmt_rate, fmt_seconds
+from .layout import SafeZone
 from .outputs import audio_codec_args, container_args, video_codec_args
 from .picture import PictureCompiler, ffmpeg_color
 from .plan import Artifact, LoudnessPass, MixTail, PlannedOutput, RenderPlan, Source
@@ -349,6 +350,7 @@ def compile_edit(
     work_dir: Path,
     name: str | None = None,
     loudness: Mapping[Fraction, audio_mix.LoudnessMeasurement] | None = None,
+    safe_zones: Mapping[str, SafeZone] | None = None,
 ) -> RenderPlan:
     """Compile ``edit`` into a :class:`RenderPlan`.
 
@@ -356,8 +358,12 @@ def compile_edit(
     files) to its resolved, probed file. Raises :class:`EditError` for problems that only show
     once media is known (a trim past the end of a source, a clip with no video stream...).
     ``loudness`` holds the measurements of the plan's ``loudness_passes``, per frame rate.
+    ``safe_zones``: where ``safe_area`` clips keep to, by aspect ratio (a brand kit's; default
+    :data:`~reelforge.render.layout.DEFAULT_SAFE_ZONES`).
     """
-    return _Compiler(edit, sources, out_dir, work_dir, name or edit.name or "render", loudness).compile()
+    return _Compiler(
+        edit, sources, out_dir, work_dir, name or edit.name or "render", loudness, safe_zones
+    ).compile()
 
 
 def apply_loudness(

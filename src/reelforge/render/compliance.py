@@ -18,10 +18,11 @@ from typing import Any, Literal
 
 from reelforge.edit.errors import pointer
 from reelforge.edit.models import CaptionAsset, Clip, Edit, ImageAsset, TextAsset, VideoAsset
+from reelforge.edit.overrides import resolve_clip
 from reelforge.edit.values import parse_color
 
 from .fonts import FontNotFoundError
-from .layout import media_sprite_size, static_position, watermark_box
+from .layout import DEFAULT_SAFE_ZONES, SafeZone, media_sprite_size, static_position, watermark_box
 from .outputs import OutputGeometry, geometry
 from .text import render_text
 
@@ -51,21 +52,6 @@ DEFAULT_MIN_TEXT_SIZE = 0.025
 """Readable minimum: text at least this fraction of the output's shorter side (27 px at 1080p)."""
 MIN_TEXT_PIXELS = 12
 """Below this no output size makes text readable."""
-
-
-@dataclass(frozen=True, slots=True)
-class SafeZone:
-    """Fractions of the output reserved for platform UI on each side (nothing of the brand's
-    text or logo should sit there)."""
-
-    top: float = 0.0
-    bottom: float = 0.0
-    left: float = 0.0
-    right: float = 0.0
-
-
-DEFAULT_SAFE_ZONES: dict[str, SafeZone] = {"9:16": SafeZone(top=0.14, bottom=0.20)}
-"""Vertical video: the top 14 % and bottom 20 % are covered by the apps' own UI."""
 
 
 @dataclass(frozen=True)
@@ -182,11 +168,13 @@ def _offsets(clip: Clip) -> list[tuple[float, float]]:
     return [(x, y) for x in xs for y in ys]
 
 
-def _placed(clip: Clip, canvas: tuple[int, int], sprite: tuple[int, int]) -> Box:
-    """The union of the sprite's boxes over the clip's offsets."""
+def _placed(
+    clip: Clip, canvas: tuple[int, int], sprite: tuple[int, int], safe: SafeZone | None = None
+) -> Box:
+    """The union of the sprite's boxes over the clip's offsets (kept in ``safe`` when given)."""
     boxes = []
     for offset in _offsets(clip):
-        x, y = static_position(clip, canvas, sprite, offset)
+        x, y = static_position(clip, canvas, sprite, offset, safe)
         boxes.append((x, y, x + sprite[0], y + sprite[1]))
     return (
         min(b[0] for b in boxes),
@@ -337,7 +325,10 @@ def check_compliance(
             findings.append(Finding(rule, severity, message, where, index, label))
 
         logo_shown = False
-        for here, clip in clips:
+        for here, edit_clip in clips:
+            # The clip as this output shows it, and the zone it keeps to (as the render places it).
+            clip = resolve_clip(edit_clip, output, canvas)
+            safe = zone if clip.safe_area else None
             asset = clip.asset
             box: Box | None = None
             what = ""
@@ -354,7 +345,7 @@ def check_compliance(
                     )
                 if zone is not None:
                     try:
-                        box = _placed(clip, canvas, _text_sprite(asset, clip, canvas, fonts))
+                        box = _placed(clip, canvas, _text_sprite(asset, clip, canvas, fonts), safe)
                     except (FontNotFoundError, ValueError) as exc:
                         found(
                             "safe_zone",
@@ -377,7 +368,7 @@ def check_compliance(
                 what = "the logo"
                 logo_shown = True
                 if zone is not None and asset.src in sizes:
-                    box = _placed(clip, canvas, media_sprite_size(clip, geo, *sizes[asset.src]))
+                    box = _placed(clip, canvas, media_sprite_size(clip, geo, *sizes[asset.src], safe), safe)
             if box is not None and zone is not None:
                 sides = _intrusion(box, geo, zone)
                 if sides:

@@ -37,7 +37,9 @@ from .audio import parse_loudnorm_json
 from .captions import CaptionFileError, build_ass, load_cues, write_srt, write_vtt
 from .compile import Artifact, RenderPlan, Source, apply_loudness, compile_edit
 from .effects import LutFileError, parse_cube_file
+from .focus import find_focus
 from .fonts import FONT_SUFFIXES, FontNotFoundError, resolve_font
+from .layout import SafeZone
 from .shapes import render_shape
 from .sources import LocalResolver, SourceError, SourceResolver
 from .text import render_text, render_typewriter_strip
@@ -158,6 +160,27 @@ def resolve_sources(edit: Edit, resolver: SourceResolver) -> dict[str, Source]:
                 )
     if problems:
         raise EditError(problems)
+    return _with_focus(edit, sources)
+
+
+def _auto_focus_sources(edit: Edit) -> set[str]:
+    """The pictures some clip (or one of its per-output overrides) asks to find the subject of."""
+    wanted: set[str] = set()
+    for track in edit.timeline.tracks:
+        for clip in track.clips:
+            variants = [clip.focus, *(o.focus for o in (clip.overrides or {}).values())]
+            if clip.asset.type in ("video", "image") and "auto" in variants:
+                wanted.add(clip.asset.src)
+    return wanted
+
+
+def _with_focus(edit: Edit, sources: dict[str, Source]) -> dict[str, Source]:
+    """``sources`` with the subject found in each picture that ``focus: "auto"`` needs: analysed
+    here, at the edge, so the compiler gets it as data."""
+    for src in _auto_focus_sources(edit):
+        source = sources[src]
+        if source.info is not None and source.focus is None:
+            sources[src] = replace(source, focus=find_focus(source.path, source.info))
     return sources
 
 
@@ -172,11 +195,13 @@ def plan_edit(
     out_dir: Path,
     work_dir: Path,
     name: str | None = None,
+    safe_zones: Mapping[str, SafeZone] | None = None,
 ) -> RenderPlan:
     """Resolve and probe every source once, then compile: everything short of making files and
-    running FFmpeg. The plan carries the probed sources, so :func:`render_plan` needs no more."""
+    running FFmpeg. The plan carries the probed sources, so :func:`render_plan` needs no more.
+    ``safe_zones``: a brand kit's, for ``safe_area`` clips (default: the platform defaults)."""
     sources = resolve_sources(edit, resolver)
-    return compile_edit(edit, sources, out_dir=out_dir, work_dir=work_dir, name=name)
+    return compile_edit(edit, sources, out_dir=out_dir, work_dir=work_dir, name=name, safe_zones=safe_zones)
 
 
 def _captions_font(

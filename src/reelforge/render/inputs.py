@@ -23,7 +23,7 @@ from reelforge.ffmpeg.probe import MediaInfo
 from . import audio as audio_mix
 from . import effects as fx
 from .graph import Filter, FilterGraph, filt, fmt_seconds
-from .layout import fit_in_box
+from .layout import DEFAULT_SAFE_ZONES, SafeZone, fit_in_box
 from .outputs import geometry
 from .plan import Artifact, LoudnessPass, Source
 
@@ -71,6 +71,7 @@ class CompilerState:
         work_dir: Path,
         name: str,
         loudness: Mapping[Fraction, audio_mix.LoudnessMeasurement] | None = None,
+        safe_zones: Mapping[str, SafeZone] | None = None,
     ):
         self.edit = edit
         self.sources = sources
@@ -116,6 +117,8 @@ class CompilerState:
         self._audio_input: dict[str, int] = {}
         self.loudness = dict(loudness or {})
         self.loudness_passes: list[LoudnessPass] = []
+        self.safe_zones = dict(DEFAULT_SAFE_ZONES if safe_zones is None else safe_zones)
+        """Where ``safe_area`` clips keep to, by aspect ratio."""
 
     def _timeline_fps(self, index: int) -> Fraction:
         return self.geometries[index].fps
@@ -188,7 +191,8 @@ class CompilerState:
         source's size is cheaper than once per output when there are several outputs and the
         source is no larger than what the outputs show of it together."""
         effects = clip.effects
-        if effects is None or len(self.visual_outputs) < 2 or info.has_alpha:
+        # Per-output overrides may change the look: each output then applies its own.
+        if effects is None or len(self.visual_outputs) < 2 or info.has_alpha or clip.overrides:
             return []
         colour_only = effects.model_copy(
             update={"blur": 0, "sharpen": 0, "vignette": None, "chroma_key": None}
@@ -231,6 +235,7 @@ class CompilerState:
             or clip.keyframes is not None
             or clip.transition_in is not None
             or clip.transition_out is not None
+            or clip.overrides
         ):
             return False
         effects = clip.effects

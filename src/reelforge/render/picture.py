@@ -33,6 +33,7 @@ from .graph import Filter, filt, fmt_num, fmt_rate, fmt_seconds
 from .inputs import NEUTRAL_COLOUR, XFADE_FORMAT, CompilerState, crossfade_groups
 from .layout import ANCHORS, box_size, fit_in_box, overlay_position, overlay_to_pad
 from .outputs import OutputGeometry, even
+from .placement import captions_in_safe_area, clip_for_output, focus_point, safe_zone
 from .plan import Artifact, ArtifactKind
 from .text import graphemes
 
@@ -197,6 +198,7 @@ class PictureCompiler(CompilerState):
         ]
         box: tuple[int, int] | None
         base_opaque = False
+        safe = safe_zone(clip, geo, self.safe_zones)
         if asset.type in ("video", "image"):
             self._clip_streams(ct)
             uses = self._video_uses.get((ct.track, ct.index))
@@ -209,7 +211,9 @@ class PictureCompiler(CompilerState):
             yuv444 = (ct.track, ct.index) in self._yuv444
             info = self._media(asset.src)
             src_w, src_h = info.width or W, info.height or H
-            fit_filters, size, box, blur_bg = fit_in_box(clip, geo, src_w, src_h, even_crop=yuv444)
+            fit_filters, size, box, blur_bg = fit_in_box(
+                clip, geo, src_w, src_h, even_crop=yuv444, focus=focus_point(clip, self.sources), safe=safe
+            )
             look = self._look(
                 clip,
                 geo,
@@ -261,12 +265,12 @@ class PictureCompiler(CompilerState):
             if chain:
                 label = g.chain([label], chain, hint=hint)[0]
             label = self._apply_graph_look(label, look, fps, H)
-            x, y, dynamic = overlay_position(clip, ct.start, fps)
+            x, y, dynamic = overlay_position(clip, ct.start, fps, safe)
             visual = _ClipVisual(
                 label, x, y, False, opaque and not needs_alpha, bool(needs_alpha), dynamic, yuv444
             )
         elif asset.type == "color":
-            box = box_size(clip, geo, W, H)
+            box = box_size(clip, geo, W, H, safe)
             bw, bh = box[0], box[1]
             color = ffmpeg_color(asset.color)
             _, _, _, a = parse_color(asset.color)
@@ -286,22 +290,25 @@ class PictureCompiler(CompilerState):
                 hint=hint,
             )[0]
             label = self._apply_graph_look(label, look, fps, H)
-            x, y, dynamic = overlay_position(clip, ct.start, fps)
+            x, y, dynamic = overlay_position(clip, ct.start, fps, safe)
             base_opaque = not needs_alpha and box == (W, H) and clip.scale >= 1 and not dynamic
             visual = _ClipVisual(label, x, y, False, base_opaque, needs_alpha, dynamic)
         elif asset.type in ("text", "shape"):
             if asset.type == "text":
                 kind: ArtifactKind = "text"
-                path = self.work_dir / f"text-{ct.track}-{ct.index}-{W}x{H}.png"
+                path = self.work_dir / f"text-{ct.track}-{ct.index}{self._variant(ct, out_index)}-{W}x{H}.png"
                 data: dict[str, Any] = {"asset": asset, "canvas": (W, H), "scale": clip.scale}
                 box = None
                 shape_box = None
                 anim_in, anim_out = asset.animation_in, asset.animation_out
             else:
                 kind = "shape"
-                box = box_size(clip, geo, W, H)
+                box = box_size(clip, geo, W, H, safe)
                 shape_box = (even(box[0] * clip.scale), even(box[1] * clip.scale))
-                path = self.work_dir / f"shape-{ct.track}-{ct.index}-{shape_box[0]}x{shape_box[1]}-{H}.png"
+                path = (
+                    self.work_dir
+                    / f"shape-{ct.track}-{ct.index}{self._variant(ct, out_index)}-{shape_box[0]}x{shape_box[1]}-{H}.png"
+                )
                 data = {"asset": asset, "box": shape_box, "canvas_height": H}
                 anim_in = anim_out = None
             index = g.add_input(str(self._artifact(Artifact(kind, path, ct.pointer, data))))
@@ -312,7 +319,10 @@ class PictureCompiler(CompilerState):
             typewriter = anim_in is not None and anim_in.type == "typewriter"
             if typewriter:
                 assert asset.type == "text" and anim_in is not None
-                strip = self.work_dir / f"typewriter-{ct.track}-{ct.index}-{W}x{H}.png"
+                strip = (
+                    self.work_dir
+                    / f"typewriter-{ct.track}-{ct.index}{self._variant(ct, out_index)}-{W}x{H}.png"
+                )
                 # The strip holds one frame per step; the artifact maker makes exactly this many.
                 steps = min(len(graphemes(asset.text)), TYPEWRITER_MAX_STEPS)
                 self._artifact(Artifact("typewriter", strip, ct.pointer, {**data, "steps": steps}))
@@ -336,7 +346,7 @@ class PictureCompiler(CompilerState):
             label = g.chain([f"{index}:v"], chain, hint=hint)[0]
             label = self._apply_graph_look(label, look, fps, H)
             label = self._text_animations(label, anim_in if not typewriter else None, anim_out, n, fps, hint)
-            x, y, dynamic = overlay_position(clip, ct.start, fps)
+            x, y, dynamic = overlay_position(clip, ct.start, fps, safe)
             x, y, dynamic = self._animated_position(
                 x, y, dynamic, anim_in if not typewriter else None, anim_out, ct, fps
             )
@@ -357,6 +367,11 @@ class PictureCompiler(CompilerState):
             visual.x, visual.y = "0", "0"
         visual.opaque = base_opaque and not visual.alpha
         return visual
+
+    def _variant(self, ct: ClipTiming, out_index: int) -> str:
+        """A file-name part that keeps one output's overridden text, shape or captions apart from
+        another's of the same size."""
+        return f"-o{out_index}" if self.edit.timeline.tracks[ct.track].clips[ct.index].overrides else ""
 
     def _entrance_exit(self, label: str, clip: Clip, n: int, fps: Fraction, hint: str) -> str:
         if clip.transition_in is not None:
@@ -441,6 +456,9 @@ class PictureCompiler(CompilerState):
         """A track's clips as layers; clips joined by transitions become one cross-faded layer."""
         layers: list[_Layer] = []
         fps = geo.fps
+        # Each clip as this output shows it (its overrides for the output applied).
+        output = self.edit.outputs[out_index]
+        track_clips = [clip_for_output(ct, output, geo) for ct in track_clips]
         for group in crossfade_groups(track_clips):
             if len(group) == 1:
                 ct = group[0]
@@ -534,6 +552,7 @@ class PictureCompiler(CompilerState):
                 if ct.clip.asset.type == "caption":
                     if base is None:
                         base = self._background(out_index, geo, total)
+                    ct = clip_for_output(ct, self.edit.outputs[out_index], geo)
                     base = self._captions(base, ct, out_index, geo)
         if base is None:
             base = self._background(out_index, geo, total)
@@ -560,10 +579,11 @@ class PictureCompiler(CompilerState):
 
         asset = ct.clip.asset
         assert asset.type == "caption"
+        asset = captions_in_safe_area(asset, safe_zone(ct.clip, geo, self.safe_zones))
         fps = geo.fps
         path = (
             self.work_dir
-            / f"captions-{ct.track}-{ct.index}-{geo.width}x{geo.height}-{fps.numerator}-{fps.denominator}.ass"
+            / f"captions-{ct.track}-{ct.index}{self._variant(ct, out_index)}-{geo.width}x{geo.height}-{fps.numerator}-{fps.denominator}.ass"
         )
         src_path = str(self.sources[asset.src].path) if asset.src is not None else None
         self._artifact(

@@ -19,7 +19,25 @@ from reelforge.edit.timeline import ResolvedTimeline
 from reelforge.ffmpeg.binary import base_args
 from reelforge.ffmpeg.probe import MAX_PIXELS, MediaInfo
 
-__all__ = ["Artifact", "ArtifactKind", "LoudnessPass", "MixTail", "PlannedOutput", "RenderPlan", "Source"]
+__all__ = [
+    "Artifact",
+    "ArtifactKind",
+    "FocusPoint",
+    "LoudnessPass",
+    "MixTail",
+    "PlannedOutput",
+    "RenderPlan",
+    "Source",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class FocusPoint:
+    """Where the subject of a picture is, as fractions of it (0,0 = top-left), and how it was found."""
+
+    x: float
+    y: float
+    method: Literal["faces", "motion", "contrast", "centre"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +50,9 @@ class Source:
     """Probe results for media; ``None`` for other files (subtitles, LUTs, fonts)."""
     duration: Fraction | None = None
     """Seconds: the media's duration, or a subtitle file's last cue end."""
+    focus: FocusPoint | None = None
+    """The subject found in the picture, for clips with ``focus: "auto"`` (analysed at the edge,
+    before compiling)."""
 
 
 ArtifactKind = Literal["text", "typewriter", "shape", "captions", "copy"]
