@@ -36,6 +36,7 @@ __all__ = [
     "MediaGenError",
     "ffmpeg_exe",
     "make_audio",
+    "make_flash_and_beep",
     "make_image",
     "make_rotated_video",
     "make_silence",
@@ -398,5 +399,73 @@ def make_rotated_video(
             )
         finally:
             base.unlink(missing_ok=True)
+
+    return _write(out, build)
+
+
+def make_flash_and_beep(
+    path: str | os.PathLike[str],
+    *,
+    fps: Rate,
+    flash_frame: int,
+    duration: float = 2.0,
+    size: Size = (320, 180),
+    sample_rate: int = 48000,
+    keyframe_interval: int = 12,
+    video_duration: float | None = None,
+) -> Path:
+    """Write a black video whose frame ``flash_frame`` is white, with a 1 kHz beep (amplitude
+    0.5) that starts at that frame's timestamp, to the sample, and silence before it.
+
+    A sync test source: a trim or a cut that reads the source one frame early or late moves
+    the flash off its frame, and the beep tells where the sound went. The audio is PCM (mov or
+    mkv), so the beep's first sample is exact; keyframes every ``keyframe_interval`` frames,
+    so a seek lands between keyframes. ``video_duration`` makes the picture shorter than the
+    sound (``duration``), as a camera file whose audio outlasts its video.
+    """
+    out = Path(path)
+    if out.suffix.lower() not in {".mov", ".mkv"}:
+        raise ValueError("the flash-and-beep source is written as mov or mkv (PCM audio)")
+    rate = Fraction(_rate(fps))
+    onset = Fraction(flash_frame) / rate * sample_rate
+    if onset.denominator != 1:
+        raise ValueError(f"frame {flash_frame} at {fps} fps does not start on a whole sample")
+    beep = f"if(gte(n,{onset.numerator}),0.5*sin(2*PI*1000*(n-{onset.numerator})/{sample_rate}),0)"
+    picture = (
+        f"color=c=black:size={_check_size(size)}:rate={_rate(fps)},"
+        f"drawbox=c=white:t=fill:enable='eq(n,{flash_frame})'"
+    )
+
+    def build(tmp: Path) -> None:
+        run_ffmpeg(
+            [
+                "-f",
+                "lavfi",
+                "-t",
+                _num(video_duration or duration),
+                "-i",
+                picture,
+                "-f",
+                "lavfi",
+                "-t",
+                _num(duration),
+                "-i",
+                f"aevalsrc='{beep}':s={sample_rate}:c=stereo",
+                "-c:v",
+                "libx264",
+                "-preset",
+                "ultrafast",
+                "-threads",
+                "1",
+                "-g",
+                str(keyframe_interval),
+                "-pix_fmt",
+                "yuv420p",
+                "-c:a",
+                "pcm_s16le",
+                *_BITEXACT,
+                str(tmp),
+            ]
+        )
 
     return _write(out, build)

@@ -160,7 +160,9 @@ def _ducking_expr(
 
 def _placement_filters(p: AudioPlacement, frames: int, rate: int, fps: Fraction) -> list[Filter]:
     """The chain that turns the source into ``frames`` samples of clip audio (no delay yet)."""
-    fs: list[Filter] = []
+    # A video input seeked to the keyframe before its in-point (see render/seeking.py) starts
+    # before time 0: cut there to the sample, as accurate seeking would.
+    fs: list[Filter] = [filt("atrim", start=0)]
     if p.channels == 1:
         fs.append(filt("pan", "stereo|c0=c0|c1=c0"))
     # async=1:first_pts=0 pads a late-starting stream (and gaps) with silence and drops samples

@@ -34,6 +34,7 @@ from .inputs import NEUTRAL_COLOUR, XFADE_FORMAT, CompilerState, crossfade_group
 from .layout import ANCHORS, box_size, fit_in_box, overlay_position, overlay_to_pad
 from .outputs import OutputGeometry, even
 from .plan import Artifact, ArtifactKind
+from .seeking import source_clock
 from .text import graphemes
 
 __all__ = ["TYPEWRITER_MAX_STEPS", "PictureCompiler", "ffmpeg_color", "frame_grid"]
@@ -221,13 +222,12 @@ class PictureCompiler(CompilerState):
             )
             timing: list[Filter] = []
             if isinstance(asset, VideoAsset):
-                speed = Fraction(str(asset.speed))
-                pts = "PTS-STARTPTS" if speed == 1 else f"(PTS-STARTPTS)*{fmt_num(1 / speed)}"
-                if asset.loop:
-                    timing.append(filt("trim", start=fmt_seconds(parse_time(asset.trim).to_seconds(fps))))
-                timing.append(filt("setpts", pts))
-                if info.fps != fps or speed != 1:
-                    timing.append(filt("fps", fmt_rate(fps)))
+                timing += source_clock(
+                    trim=parse_time(asset.trim).to_seconds(fps),
+                    speed=Fraction(str(asset.speed)),
+                    fps=fps,
+                    loop=asset.loop,
+                )
                 timing.append(filt("tpad", stop=-1, stop_mode="clone" if asset.freeze else "add"))
                 timing.append(filt("trim", end_frame=n))
                 chain = timing + fit_filters

@@ -1,0 +1,77 @@
+"""Sources read to the frame and to the sample: trims, auto lengths, ranges, levels and codecs,
+checked on the pixels and samples of real renders of generated media."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+import mediagen
+from frames import audio_samples, video_frames
+from reelforge.edit.validate import parse_edit
+from reelforge.render.engine import RenderResult, render_edit
+from reelforge.render.sources import LocalResolver
+
+RATES = {"23.976": Fraction(24000, 1001), "29.97": Fraction(30000, 1001), "59.94": Fraction(60000, 1001)}
+FLASH = 40
+"""The flash-and-beep source's white frame: its start is a whole sample at every rate above."""
+
+
+def render(doc: dict[str, Any], tmp_path: Path) -> RenderResult:
+    edit = parse_edit(doc)
+    return render_edit(
+        edit, out_dir=tmp_path / "out", base_dir=tmp_path, resolver=LocalResolver(tmp_path, [tmp_path])
+    )
+
+
+def bright_frames(path: Path) -> list[int]:
+    return [i for i, frame in enumerate(video_frames(path)) if frame.mean() > 128]
+
+
+def beep_onset(path: Path) -> int:
+    """The first sample of the beep: the first above a tenth of its peak (the silence before it
+    is digital zero, give or take the codec's noise)."""
+    samples = np.abs(audio_samples(path)[:, 0])
+    loud = np.flatnonzero(samples > samples.max() / 10)
+    assert loud.size, "no beep in the output"
+    return int(loud[0])
+
+
+@pytest.mark.parametrize(
+    ("fps", "trim_frames", "container"),
+    [
+        ("23.976", Fraction(304, 10), ".mov"),
+        ("29.97", Fraction(304, 10), ".mov"),
+        ("59.94", Fraction(304, 10), ".mov"),
+        ("29.97", Fraction(30), ".mov"),  # exactly on a frame, written in frames
+        ("29.97", Fraction(30), ".mkv"),  # millisecond timestamps
+    ],
+)
+def test_trim_shows_the_frame_on_screen_at_the_in_point(
+    tmp_path: Path, fps: str, trim_frames: Fraction, container: str
+) -> None:
+    rate = RATES[fps]
+    src = mediagen.make_flash_and_beep(tmp_path / f"flash{container}", fps=rate, flash_frame=FLASH)
+    # Between source frames 30 and 31 (or on 30): frame 30 is on screen at the in-point, so
+    # the flash (frame 40) is output frame 10.
+    trim: Any = f"{int(trim_frames)}f" if trim_frames.denominator == 1 else float(trim_frames / rate)
+    doc = {
+        "timeline": {
+            "tracks": [
+                {"clips": [{"asset": {"type": "video", "src": src.name, "trim": trim}, "length": 0.6}]}
+            ]
+        },
+        "outputs": [{"width": 320, "height": 180, "fps": fps, "quality": "draft", "format": "mov"}],
+    }
+    out = render(doc, tmp_path).outputs[0].path
+    assert bright_frames(out) == [FLASH - 30]
+    # The sound follows the same clock: the beep starts where the source's did, to the sample
+    # (the in-point is cut at its exact sample); AAC smears the onset by a sample or two, and
+    # Matroska's millisecond packet times put the source's own beep up to half a ms off.
+    in_point = trim_frames / rate if isinstance(trim, str) else Fraction(trim)
+    expected = round((Fraction(FLASH) / rate - in_point) * 48000)
+    assert abs(beep_onset(out) - expected) <= (3 if container == ".mov" else 24), (beep_onset(out), expected)
