@@ -174,6 +174,7 @@ def make_video(
     sample_rate: int = 48000,
     channels: int = 2,
     faststart: bool = False,
+    audio_duration: float | None = None,
 ) -> Path:
     """Write a video of ``duration`` seconds from a lavfi ``source`` (or a solid ``color``).
 
@@ -182,6 +183,8 @@ def make_video(
     suit the container (aac for mp4/mov/mkv, opus for webm, pcm for avi). A ``.gif`` path gives
     an animated GIF and ``.apng`` an animated PNG (no audio); ``.webm`` switches the default codec to VP9. ``faststart``
     moves the mp4 index to the front (by default it is written at the end, as a camera does).
+    ``audio_duration`` gives the sound its own length (longer than the picture's, as in a
+    camera file whose audio outlasts its video).
     ``vf`` is an extra filter chain applied to the picture, e.g.
     ``"drawbox=x=0:y=0:w=iw/2:h=ih:color=red:t=fill"`` to paint the left half red.
     """
@@ -227,8 +230,14 @@ def make_video(
         aargs = ["-ac", str(channels), *_AUDIO_CODEC_BY_SUFFIX.get(suffix, ["-c:a", "aac"])]
     extra = ["-movflags", "+faststart"] if faststart and suffix in {".mp4", ".m4v", ".mov"} else []
 
+    length = ["-t", _num(duration)]
+    if audio and audio_duration is not None:
+        # Each input cut to its own length, the file as long as the longer one.
+        inputs = ["-t", _num(duration), *inputs[:4], "-t", _num(audio_duration), *inputs[4:]]
+        length = []
+
     def build(tmp: Path) -> None:
-        run_ffmpeg([*inputs, "-t", _num(duration), *filters, *vargs, *aargs, *extra, *_BITEXACT, str(tmp)])
+        run_ffmpeg([*inputs, *length, *filters, *vargs, *aargs, *extra, *_BITEXACT, str(tmp)])
 
     return _write(out, build)
 

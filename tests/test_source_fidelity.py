@@ -75,3 +75,32 @@ def test_trim_shows_the_frame_on_screen_at_the_in_point(
     in_point = trim_frames / rate if isinstance(trim, str) else Fraction(trim)
     expected = round((Fraction(FLASH) / rate - in_point) * 48000)
     assert abs(beep_onset(out) - expected) <= (3 if container == ".mov" else 24), (beep_onset(out), expected)
+
+
+def test_auto_length_is_the_pictures_when_the_sound_outlasts_it(tmp_path: Path) -> None:
+    # 1 s of picture, 1.3 s of sound: two such clips back to back must not flash black between.
+    src = mediagen.make_video(tmp_path / "long-sound.mp4", color="red", duration=1, audio_duration=1.3)
+    clip = {"asset": {"type": "video", "src": src.name}}
+    doc = {
+        "timeline": {"tracks": [{"clips": [clip, clip]}]},
+        "outputs": [{"width": 320, "height": 180, "fps": 60, "quality": "draft"}],
+    }
+    result = render(doc, tmp_path)
+    frames = video_frames(result.outputs[0].path)
+    assert len(frames) == 120
+    dark = [i for i, frame in enumerate(frames) if frame.mean() < 40]
+    assert dark == []
+
+
+def test_auto_length_keeps_the_last_frame_of_an_ntsc_clip(tmp_path: Path) -> None:
+    # 32 frames at 29.97 last 32032/30000 s: 1067733.3 us, which rounded to the microsecond
+    # was a hair short of 32 frames.
+    rate = Fraction(30000, 1001)
+    src = mediagen.make_video(tmp_path / "ntsc.mp4", fps=rate, duration=float(32 / rate), audio=False)
+    doc = {
+        "timeline": {"tracks": [{"clips": [{"asset": {"type": "video", "src": src.name}}]}]},
+        "outputs": [{"width": 320, "height": 180, "fps": "29.97", "quality": "draft", "audio": False}],
+    }
+    result = render(doc, tmp_path)
+    assert result.plan.outputs[0].frames == 32
+    assert len(video_frames(result.outputs[0].path)) == 32

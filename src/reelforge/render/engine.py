@@ -127,7 +127,7 @@ def resolve_sources(edit: Edit, resolver: SourceResolver) -> dict[str, Source]:
                 info = probe_cache(path)
                 if kind == "image" and not info.has_video:
                     raise MediaProbeError(path, "not an image or video file", code="not_media")
-                sources[src] = Source(src, path, info, info.duration)
+                sources[src] = Source(src, path, info, info.video_duration or info.duration)
             elif kind == "captions":
                 sources[src] = Source(src, path, None, _cues_duration(load_cues(path)))
             elif kind == "lut":

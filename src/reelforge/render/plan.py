@@ -31,7 +31,8 @@ class Source:
     info: MediaInfo | None
     """Probe results for media; ``None`` for other files (subtitles, LUTs, fonts)."""
     duration: Fraction | None = None
-    """Seconds: the media's duration, or a subtitle file's last cue end."""
+    """Seconds: how long a clip of it lasts (a video's picture, however long its sound), or a
+    subtitle file's last cue end."""
 
 
 ArtifactKind = Literal["text", "typewriter", "shape", "captions", "copy"]
