@@ -194,6 +194,8 @@ class MediaInfo:
             "format_name": self.format_name,
             "duration": float(self.duration) if self.duration is not None else None,
             "duration_exact": _frac_str(self.duration),
+            "video_duration": float(self.video_duration) if self.video_duration is not None else None,
+            "video_duration_exact": _frac_str(self.video_duration),
             "has_video": self.has_video,
             "has_audio": self.has_audio,
             "width": self.width,
