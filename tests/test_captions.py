@@ -587,6 +587,19 @@ def test_load_srt_strips_tags(tmp_path: Path) -> None:
     ]
 
 
+@pytest.mark.parametrize("suffix", [".srt", ".vtt"])
+def test_a_literal_backslash_n_in_srt_and_vtt_stays_text(tmp_path: Path, suffix: str) -> None:
+    path = tmp_path / f"in{suffix}"
+    header = "WEBVTT\n\n" if suffix == ".vtt" else "1\n"
+    stamp = "00:00:00.000 --> 00:00:01.000" if suffix == ".vtt" else "00:00:00,000 --> 00:00:01,000"
+    path.write_text(f"{header}{stamp}\n{{\\an8}}a\\Nb\n", encoding="utf-8")
+    cues = load_cues(path)
+    assert [c.text for c in cues] == ["a\\Nb"]
+    frame = render(tmp_path, script(cues), duration=0.04)[0]
+    _, _, y0, y1 = bbox(ink(frame))
+    assert y1 - y0 < 20  # one line, the backslash and N drawn
+
+
 def test_load_vtt_with_identifiers_notes_and_entities(tmp_path: Path) -> None:
     path = tmp_path / "in.vtt"
     path.write_text(

@@ -7,6 +7,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+import av
 import numpy as np
 import pytest
 
@@ -17,6 +18,8 @@ from reelforge.render.engine import RenderResult, render_edit
 from reelforge.render.sources import LocalResolver
 
 RATES = {"23.976": Fraction(24000, 1001), "29.97": Fraction(30000, 1001), "59.94": Fraction(60000, 1001)}
+AVCOL_RANGE_MPEG = 1
+"""FFmpeg's limited ("tv") colour range."""
 FLASH = 40
 """The flash-and-beep source's white frame: its start is a whole sample at every rate above."""
 
@@ -104,3 +107,45 @@ def test_auto_length_keeps_the_last_frame_of_an_ntsc_clip(tmp_path: Path) -> Non
     result = render(doc, tmp_path)
     assert result.plan.outputs[0].frames == 32
     assert len(video_frames(result.outputs[0].path)) == 32
+
+
+def first_frame_luma(path: Path) -> tuple[np.ndarray, int, str]:
+    """The first frame's Y plane as stored (no range conversion), the stream's colour range
+    and its pixel format."""
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        frame = next(container.decode(stream))
+        plane = frame.planes[0]
+        rows = np.frombuffer(bytes(plane), np.uint8).reshape(frame.height, plane.line_size)
+        return rows[:, : frame.width].astype(int), int(stream.codec_context.color_range), frame.format.name
+
+
+def test_outputs_hold_limited_range_with_full_range_jpeg_sources(tmp_path: Path) -> None:
+    # JPEG stores full range: its white is 255 and its mid grey 128, which in the limited range
+    # of an H.264 output are 235 and 16 + 128 * 219 / 255 = 126.
+    mediagen.make_image(tmp_path / "grey.jpg", color="0x808080", size=(320, 180))
+    mediagen.make_image(tmp_path / "white.jpg", color="white", size=(80, 60))
+    doc = {
+        "timeline": {
+            "tracks": [
+                {"clips": [{"asset": {"type": "image", "src": "grey.jpg"}, "length": 0.2}]},
+                {"clips": [{"asset": {"type": "image", "src": "white.jpg"}, "length": 0.2, "fit": "none"}]},
+            ]
+        },
+        "outputs": [{"width": 320, "height": 180, "fps": 25, "quality": "high", "audio": False}],
+    }
+    luma, colour_range, pix_fmt = first_frame_luma(render(doc, tmp_path).outputs[0].path)
+    assert colour_range == AVCOL_RANGE_MPEG
+    assert pix_fmt == "yuv420p"
+    assert abs(luma[90, 160] - 235) <= 2, luma[90, 160]  # the white picture, centred
+    assert abs(luma[10, 10] - 126) <= 2, luma[10, 10]  # the grey around it
+
+
+def test_crf_0_with_h264_stays_in_a_profile_players_take(tmp_path: Path) -> None:
+    doc = {
+        "timeline": {"tracks": [{"clips": [{"asset": {"type": "color", "color": "teal"}, "length": 0.2}]}]},
+        "outputs": [{"width": 320, "height": 180, "fps": 25, "crf": 0, "audio": False}],
+    }
+    with av.open(str(render(doc, tmp_path).outputs[0].path)) as container:
+        context = container.streams.video[0].codec_context
+        assert context.profile == "High" and context.pix_fmt == "yuv420p"

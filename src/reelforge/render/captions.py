@@ -66,6 +66,7 @@ MAX_FILE_BYTES = 20 * 2**20
 #: Subtitle formats :func:`load_cues` accepts (pysubs2 identifiers).
 FORMATS = ("srt", "vtt", "ass", "ssa")
 _SRT_TAG = re.compile(r"\{\\[^}]*\}")
+_BACKSLASH_OUTSIDE_TAGS = re.compile(r"(\{\\[^}]*\})|\\")
 _SUFFIX_FORMATS = {".srt": "srt", ".vtt": "vtt", ".webvtt": "vtt", ".ass": "ass", ".ssa": "ssa"}
 
 _WORD_JOINER = "\u2060"
@@ -119,6 +120,9 @@ def load_cues(path: Path) -> list[Cue]:
     fmt, detected = _detect_format(path, text)
     if fmt == "vtt":
         text = _clean_vtt(text)
+    literal = ""
+    if fmt in ("srt", "vtt"):
+        text, literal = _protect_backslashes(text)
     try:
         subs = pysubs2.SSAFile.from_string(text, format_=fmt)
     except Exception as exc:  # pysubs2 raises many kinds on malformed input
@@ -133,6 +137,8 @@ def load_cues(path: Path) -> list[Cue]:
         else:
             # Only backslash blocks are tags here ({\an8}, or pysubs2's for <i>): "{aside}" is text.
             plain = _SRT_TAG.sub("", event.text).replace("\\N", "\n")
+            if literal:
+                plain = plain.replace(literal, "\\")
         if fmt == "vtt":
             plain = html.unescape(plain)
         lines = [line.strip() for line in plain.splitlines()]
@@ -145,6 +151,19 @@ def load_cues(path: Path) -> list[Cue]:
         raise CaptionFileError(path, f"no cues with text found in this {fmt.upper()} file")
     found.sort(key=lambda f: (f[0], f[1]))
     return [Cue(start=start / 1000, end=end / 1000, text=body) for start, end, body in found]
+
+
+def _protect_backslashes(text: str) -> tuple[str, str]:
+    """SRT and WebVTT text with its literal backslashes (outside ``{\\...}`` tag blocks) replaced
+    by a character the text does not contain, which is returned (empty if there was none).
+
+    pysubs2 writes the file's line breaks as ``\\N``, so a ``\\N`` typed in the text (a path, a
+    regex) would turn into a line break; it is text in these formats and must stay so."""
+    if "\\" not in text:
+        return text, ""
+    marker = next(chr(c) for c in range(0xE000, 0xF900) if chr(c) not in text)
+    protected = _BACKSLASH_OUTSIDE_TAGS.sub(lambda m: m.group(1) or marker, text)
+    return protected, marker
 
 
 def _decode(data: bytes) -> str:
