@@ -36,6 +36,7 @@ __all__ = [
     "MediaGenError",
     "ffmpeg_exe",
     "make_audio",
+    "make_click_track",
     "make_flash_and_beep",
     "make_image",
     "make_rotated_video",
@@ -474,6 +475,33 @@ def make_flash_and_beep(
                 "pcm_s16le",
                 *_BITEXACT,
                 str(tmp),
+            ]
+        )
+
+    return _write(out, build)
+
+
+def make_click_track(
+    path: str | os.PathLike[str],
+    *,
+    duration: float = 2.0,
+    every: int = 2400,
+    click: int = 4,
+    amplitude: float = 0.99,
+    bed: float = 0.02,
+    sample_rate: int = 48000,
+) -> Path:
+    """Write a click track: a ``click``-sample pulse of ``amplitude`` every ``every`` samples
+    over a quiet 100 Hz bed (amplitude ``bed``), the hardest case for a true-peak limiter."""
+    out = Path(path)
+    codec = _audio_args(out)
+    expr = f"if(lt(mod(n,{every}),{click}),{_num(amplitude)},0)+{_num(bed)}*sin(2*PI*100*n/{sample_rate})"
+
+    def build(tmp: Path) -> None:
+        run_ffmpeg(
+            [
+                *("-f", "lavfi", "-i", f"aevalsrc='{expr}':s={sample_rate}:c=stereo"),
+                *("-t", _num(duration), *codec, *_BITEXACT, str(tmp)),
             ]
         )
 

@@ -3,6 +3,9 @@ checked on the pixels and samples of real renders of generated media."""
 
 from __future__ import annotations
 
+import math
+import re
+import subprocess
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -149,3 +152,31 @@ def test_crf_0_with_h264_stays_in_a_profile_players_take(tmp_path: Path) -> None
     with av.open(str(render(doc, tmp_path).outputs[0].path)) as container:
         context = container.streams.video[0].codec_context
         assert context.profile == "High" and context.pix_fmt == "yuv420p"
+
+
+def true_peak(path: Path) -> float:
+    """The true peak (linear) of a file's sound as FFmpeg's ebur128 meter measures it."""
+    proc = subprocess.run(
+        [
+            *(mediagen.ffmpeg_exe(), "-hide_banner", "-nostats", "-i", str(path), "-map", "0:a:0"),
+            *("-af", "ebur128=peak=true:metadata=1,ametadata=print:key=lavfi.r128.true_peak"),
+            *("-f", "null", "-"),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    values = re.findall(r"lavfi\.r128\.true_peak=([0-9.]+)", proc.stderr)
+    assert values, proc.stderr[-2000:]
+    return max(float(v) for v in values)
+
+
+@pytest.mark.parametrize("fmt", ["mp4", "wav"])
+def test_true_peak_stays_under_the_ceiling_on_a_click_track(tmp_path: Path, fmt: str) -> None:
+    mediagen.make_click_track(tmp_path / "clicks.wav")
+    doc = {
+        "timeline": {"tracks": [{"clips": [{"asset": {"type": "audio", "src": "clicks.wav"}}]}]},
+        "outputs": [{"format": fmt, "width": 320, "height": 180, "fps": 25, "quality": "draft"}],
+    }
+    peak = true_peak(render(doc, tmp_path).outputs[0].path)
+    assert 20 * math.log10(peak) <= -1.0, 20 * math.log10(peak)  # the documented -1 dBTP
