@@ -480,6 +480,7 @@ class PictureCompiler(CompilerState):
                     transition=ct.clip.transition,
                     offset=Fraction(length - ct.transition) / fps,
                     duration=Fraction(ct.transition) / fps,
+                    fps=fps,
                 )
                 length += ct.length - ct.transition
             opaque = all(v.opaque for v in visuals if v) and not any_alpha
