@@ -180,3 +180,29 @@ def test_true_peak_stays_under_the_ceiling_on_a_click_track(tmp_path: Path, fmt:
     }
     peak = true_peak(render(doc, tmp_path).outputs[0].path)
     assert 20 * math.log10(peak) <= -1.0, 20 * math.log10(peak)  # the documented -1 dBTP
+
+
+def test_webvtt_cue_position_is_honoured_in_the_render(tmp_path: Path) -> None:
+    (tmp_path / "top.vtt").write_text(
+        "WEBVTT\n\n00:00.000 --> 00:01.000 line:0 position:5% align:start\nHello\n", encoding="utf-8"
+    )
+    doc = {
+        "timeline": {
+            "tracks": [
+                {"clips": [{"asset": {"type": "color", "color": "black"}, "length": 0.4}]},
+                {
+                    "clips": [
+                        {
+                            "asset": {"type": "caption", "src": "top.vtt", "style": {"size": 0.12}},
+                            "length": 0.4,
+                        }
+                    ]
+                },
+            ]
+        },
+        "outputs": [{"width": 320, "height": 180, "fps": 25, "quality": "high", "audio": False}],
+    }
+    frame = video_frames(render(doc, tmp_path).outputs[0].path)[5]
+    ys, xs = np.nonzero(frame.max(axis=2) > 100)
+    assert len(xs) > 50
+    assert ys.max() < 90 and xs.min() < 80  # top left, not the style's bottom centre

@@ -34,7 +34,7 @@ from reelforge.ffmpeg.runner import (
 )
 
 from .audio import parse_loudnorm_json
-from .captions import CaptionFileError, build_ass, load_cues, write_srt, write_vtt
+from .captions import CaptionFileError, build_ass, load_cues, load_placed_cues, write_srt, write_vtt
 from .compile import Artifact, RenderPlan, Source, apply_loudness, compile_edit
 from .effects import LutFileError, parse_cube_file
 from .fonts import FONT_SUFFIXES, FontNotFoundError, resolve_font
@@ -238,7 +238,8 @@ def _make(artifact: Artifact, base_dir: Path | None, extra: list[Path], fonts_di
         render_shape(data["asset"], data["box"], data["canvas_height"]).save(artifact.path)
     elif artifact.kind == "captions":
         caption: CaptionAsset = data["asset"]
-        cues = load_cues(Path(data["src_path"])) if data["src_path"] else list(caption.cues or [])
+        placed = load_placed_cues(Path(data["src_path"])) if data["src_path"] else []
+        cues = [cue for cue, _ in placed] if placed else list(caption.cues or [])
         family, font_file = _captions_font(caption, base_dir, extra, fonts_dir)
         text = build_ass(
             cues,
@@ -249,6 +250,7 @@ def _make(artifact: Artifact, base_dir: Path | None, extra: list[Path], fonts_di
             fps=data["fps"],
             font_family=family,
             font_file=font_file,
+            placements=[at for _, at in placed] if placed else None,
         )
         artifact.path.write_text(text, encoding="utf-8")
     elif artifact.kind == "copy":
