@@ -41,6 +41,7 @@ __all__ = [
     "make_image",
     "make_rotated_video",
     "make_silence",
+    "make_vfr_video",
     "make_video",
     "run_ffmpeg",
 ]
@@ -506,3 +507,33 @@ def make_click_track(
         )
 
     return _write(out, build)
+
+
+def make_vfr_video(
+    path: str | os.PathLike[str],
+    *,
+    fps: Rate = Fraction(30000, 1001),
+    frames: int = 31,
+    held_frame: int = 9,
+    size: Size = (320, 180),
+) -> Path:
+    """Write a variable-frame-rate mp4 (no audio): ``frames`` testsrc2 frames one period of
+    ``fps`` apart, except frame ``held_frame``, which stays on screen for two periods. The
+    video track's time base is the rate's own (1/30000 for 29.97), so its timestamps are exact."""
+    rate = Fraction(_rate(fps))
+    tick = rate.denominator
+    pts = f"(N+gte(N,{held_frame + 1}))*{tick}"
+
+    def build(tmp: Path) -> None:
+        run_ffmpeg(
+            [
+                *("-f", "lavfi", "-i", f"testsrc2=size={_check_size(size)}:rate={_rate(fps)}"),
+                *("-frames:v", str(frames), "-vf", f"settb=1/{rate.numerator},setpts='{pts}'"),
+                *("-fps_mode", "passthrough", "-video_track_timescale", str(rate.numerator)),
+                *("-c:v", "libx264", *_VIDEO_CODEC_ARGS["libx264"], "-pix_fmt", "yuv420p"),
+                *_BITEXACT,
+                str(tmp),
+            ]
+        )
+
+    return _write(path, build)

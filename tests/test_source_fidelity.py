@@ -206,3 +206,17 @@ def test_webvtt_cue_position_is_honoured_in_the_render(tmp_path: Path) -> None:
     ys, xs = np.nonzero(frame.max(axis=2) > 100)
     assert len(xs) > 50
     assert ys.max() < 90 and xs.min() < 80  # top left, not the style's bottom centre
+
+
+def test_auto_length_of_a_variable_frame_rate_clip_keeps_its_last_frame(tmp_path: Path) -> None:
+    # 31 frames, frame 9 held for two periods: 32 periods of 1001/30000 s, 1067733.3 us, which
+    # rounded to the microsecond was a hair short of 32 frames at 29.97.
+    src = mediagen.make_vfr_video(tmp_path / "vfr.mp4", frames=31, held_frame=9)
+    doc = {
+        "timeline": {"tracks": [{"clips": [{"asset": {"type": "video", "src": src.name}}]}]},
+        "outputs": [{"width": 320, "height": 180, "fps": "29.97", "quality": "high", "audio": False}],
+    }
+    frames = video_frames(render(doc, tmp_path).outputs[0].path).astype(int)
+    assert len(frames) == 32
+    change = [float(np.abs(frames[i + 1] - frames[i]).mean()) for i in range(31)]
+    assert change[9] < 1 and min(change[:9] + change[10:]) > 1  # frame 9 shown twice, no other
