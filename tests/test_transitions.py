@@ -235,6 +235,32 @@ def test_fade_exit_ramps_alpha_down() -> None:
     assert levels[10:] == pytest.approx([255 * (1 - k / 10) for k in range(10)], abs=2)
 
 
+def test_zoom_exit_fades_while_it_zooms() -> None:
+    graph = FilterGraph()
+    clip = source(graph, COLOR_A, CLIP, box=(150, 80, 20, 20))
+    out = exit(
+        graph,
+        clip,
+        transition=transition("zoom"),
+        fps=FPS,
+        length=Fraction(CLIP) / FPS,
+        duration=Fraction(10) / FPS,
+    )
+    luma, alpha = render(graph, out)
+    levels = alpha.reshape(CLIP, -1).mean(axis=1)
+    assert levels[10:] == pytest.approx([255 * (1 - k / 10) for k in range(10)], abs=3)
+    # Half way the square is 1.5 times its size (half blended with the transparent copy's colour,
+    # which is the unzoomed clip's, so darker than the yellow around it).
+    square = [int((luma[10 + k] < 140).sum()) for k in (0, 5)]
+    assert 1.5**2 * 0.8 < square[1] / square[0] < 1.5**2 * 1.25
+
+
+def test_zoom_entrance_fades_in() -> None:
+    _, alpha = entrance_frames("zoom")
+    levels = alpha.reshape(CLIP, -1).mean(axis=1)
+    assert levels[:11] == pytest.approx([255 * k / 10 for k in range(11)], abs=3)
+
+
 def test_wipe_entrance_reveals_progressively_and_keeps_the_rest_transparent() -> None:
     luma, alpha = entrance_frames("wipe-left")
     clip_luma = luma[-1].mean()

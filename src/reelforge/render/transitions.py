@@ -44,7 +44,7 @@ XFADE_NAMES: dict[str, str] = {
     "slide-down": "slidedown",
     "circle-open": "circleopen",
     "circle-close": "circleclose",
-    "zoom": "zoomin",  # entrances and exits; between clips see _zooming
+    "zoom": "fade",  # under a zoom of the old picture: see _zooming
     "pixelize": "pixelize",
     "radial": "radial",
 }
@@ -158,7 +158,9 @@ def entrance(
     ghost = graph.chain(
         [ghost], [filt("trim", end_frame=frames), filt("lutyuv", **_ghost(transition))], hint="ghost"
     )[0]
-    return _xfade(graph, ghost, clip, XFADE_NAMES[transition.type], Fraction(0), Fraction(frames) / fps)
+    # A zoom zooms the old picture, here the transparent copy: what shows is the fade.
+    kind = "fade" if transition.type == "zoom" else XFADE_NAMES[transition.type]
+    return _xfade(graph, ghost, clip, kind, Fraction(0), Fraction(frames) / fps)
 
 
 def exit(  # shadows the builtin only inside this module, which never calls it
@@ -188,4 +190,7 @@ def exit(  # shadows the builtin only inside this module, which never calls it
         hint="ghost",
     )[0]
     offset = Fraction(total - frames) / fps
+    if transition.type == "zoom":
+        clip = _zooming(graph, clip, start=total - frames, frames=frames)
+        return _xfade(graph, clip, ghost, "fade", offset, Fraction(frames) / fps)
     return _xfade(graph, clip, ghost, XFADE_NAMES[transition.type], offset, Fraction(frames) / fps)
