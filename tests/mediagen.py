@@ -36,9 +36,12 @@ __all__ = [
     "MediaGenError",
     "ffmpeg_exe",
     "make_audio",
+    "make_click_track",
+    "make_flash_and_beep",
     "make_image",
     "make_rotated_video",
     "make_silence",
+    "make_vfr_video",
     "make_video",
     "run_ffmpeg",
 ]
@@ -173,6 +176,7 @@ def make_video(
     sample_rate: int = 48000,
     channels: int = 2,
     faststart: bool = False,
+    audio_duration: float | None = None,
 ) -> Path:
     """Write a video of ``duration`` seconds from a lavfi ``source`` (or a solid ``color``).
 
@@ -181,6 +185,8 @@ def make_video(
     suit the container (aac for mp4/mov/mkv, opus for webm, pcm for avi). A ``.gif`` path gives
     an animated GIF and ``.apng`` an animated PNG (no audio); ``.webm`` switches the default codec to VP9. ``faststart``
     moves the mp4 index to the front (by default it is written at the end, as a camera does).
+    ``audio_duration`` gives the sound its own length (longer than the picture's, as in a
+    camera file whose audio outlasts its video).
     ``vf`` is an extra filter chain applied to the picture, e.g.
     ``"drawbox=x=0:y=0:w=iw/2:h=ih:color=red:t=fill"`` to paint the left half red.
     """
@@ -226,8 +232,14 @@ def make_video(
         aargs = ["-ac", str(channels), *_AUDIO_CODEC_BY_SUFFIX.get(suffix, ["-c:a", "aac"])]
     extra = ["-movflags", "+faststart"] if faststart and suffix in {".mp4", ".m4v", ".mov"} else []
 
+    length = ["-t", _num(duration)]
+    if audio and audio_duration is not None:
+        # Each input cut to its own length, the file as long as the longer one.
+        inputs = ["-t", _num(duration), *inputs[:4], "-t", _num(audio_duration), *inputs[4:]]
+        length = []
+
     def build(tmp: Path) -> None:
-        run_ffmpeg([*inputs, "-t", _num(duration), *filters, *vargs, *aargs, *extra, *_BITEXACT, str(tmp)])
+        run_ffmpeg([*inputs, *length, *filters, *vargs, *aargs, *extra, *_BITEXACT, str(tmp)])
 
     return _write(out, build)
 
@@ -400,3 +412,128 @@ def make_rotated_video(
             base.unlink(missing_ok=True)
 
     return _write(out, build)
+
+
+def make_flash_and_beep(
+    path: str | os.PathLike[str],
+    *,
+    fps: Rate,
+    flash_frame: int,
+    duration: float = 2.0,
+    size: Size = (320, 180),
+    sample_rate: int = 48000,
+    keyframe_interval: int = 12,
+    video_duration: float | None = None,
+) -> Path:
+    """Write a black video whose frame ``flash_frame`` is white, with a 1 kHz beep (amplitude
+    0.5) that starts at that frame's timestamp, to the sample, and silence before it.
+
+    A sync test source: a trim or a cut that reads the source one frame early or late moves
+    the flash off its frame, and the beep tells where the sound went. The audio is PCM (mov or
+    mkv), so the beep's first sample is exact; keyframes every ``keyframe_interval`` frames,
+    so a seek lands between keyframes. ``video_duration`` makes the picture shorter than the
+    sound (``duration``), as a camera file whose audio outlasts its video.
+    """
+    out = Path(path)
+    if out.suffix.lower() not in {".mov", ".mkv"}:
+        raise ValueError("the flash-and-beep source is written as mov or mkv (PCM audio)")
+    rate = Fraction(_rate(fps))
+    onset = Fraction(flash_frame) / rate * sample_rate
+    if onset.denominator != 1:
+        raise ValueError(f"frame {flash_frame} at {fps} fps does not start on a whole sample")
+    beep = f"if(gte(n,{onset.numerator}),0.5*sin(2*PI*1000*(n-{onset.numerator})/{sample_rate}),0)"
+    picture = (
+        f"color=c=black:size={_check_size(size)}:rate={_rate(fps)},"
+        f"drawbox=c=white:t=fill:enable='eq(n,{flash_frame})'"
+    )
+
+    def build(tmp: Path) -> None:
+        run_ffmpeg(
+            [
+                "-f",
+                "lavfi",
+                "-t",
+                _num(video_duration or duration),
+                "-i",
+                picture,
+                "-f",
+                "lavfi",
+                "-t",
+                _num(duration),
+                "-i",
+                f"aevalsrc='{beep}':s={sample_rate}:c=stereo",
+                "-c:v",
+                "libx264",
+                "-preset",
+                "ultrafast",
+                "-threads",
+                "1",
+                "-g",
+                str(keyframe_interval),
+                "-pix_fmt",
+                "yuv420p",
+                "-c:a",
+                "pcm_s16le",
+                *_BITEXACT,
+                str(tmp),
+            ]
+        )
+
+    return _write(out, build)
+
+
+def make_click_track(
+    path: str | os.PathLike[str],
+    *,
+    duration: float = 2.0,
+    every: int = 2400,
+    click: int = 4,
+    amplitude: float = 0.99,
+    bed: float = 0.02,
+    sample_rate: int = 48000,
+) -> Path:
+    """Write a click track: a ``click``-sample pulse of ``amplitude`` every ``every`` samples
+    over a quiet 100 Hz bed (amplitude ``bed``), the hardest case for a true-peak limiter."""
+    out = Path(path)
+    codec = _audio_args(out)
+    expr = f"if(lt(mod(n,{every}),{click}),{_num(amplitude)},0)+{_num(bed)}*sin(2*PI*100*n/{sample_rate})"
+
+    def build(tmp: Path) -> None:
+        run_ffmpeg(
+            [
+                *("-f", "lavfi", "-i", f"aevalsrc='{expr}':s={sample_rate}:c=stereo"),
+                *("-t", _num(duration), *codec, *_BITEXACT, str(tmp)),
+            ]
+        )
+
+    return _write(out, build)
+
+
+def make_vfr_video(
+    path: str | os.PathLike[str],
+    *,
+    fps: Rate = Fraction(30000, 1001),
+    frames: int = 31,
+    held_frame: int = 9,
+    size: Size = (320, 180),
+) -> Path:
+    """Write a variable-frame-rate mp4 (no audio): ``frames`` testsrc2 frames one period of
+    ``fps`` apart, except frame ``held_frame``, which stays on screen for two periods. The
+    video track's time base is the rate's own (1/30000 for 29.97), so its timestamps are exact."""
+    rate = Fraction(_rate(fps))
+    tick = rate.denominator
+    pts = f"(N+gte(N,{held_frame + 1}))*{tick}"
+
+    def build(tmp: Path) -> None:
+        run_ffmpeg(
+            [
+                *("-f", "lavfi", "-i", f"testsrc2=size={_check_size(size)}:rate={_rate(fps)}"),
+                *("-frames:v", str(frames), "-vf", f"settb=1/{rate.numerator},setpts='{pts}'"),
+                *("-fps_mode", "passthrough", "-video_track_timescale", str(rate.numerator)),
+                *("-c:v", "libx264", *_VIDEO_CODEC_ARGS["libx264"], "-pix_fmt", "yuv420p"),
+                *_BITEXACT,
+                str(tmp),
+            ]
+        )
+
+    return _write(path, build)

@@ -24,6 +24,7 @@ from reelforge.render.captions import (
     build_ass,
     caption_filter,
     load_cues,
+    load_placed_cues,
     write_srt,
     write_vtt,
 )
@@ -585,6 +586,54 @@ def test_load_srt_strips_tags(tmp_path: Path) -> None:
         (1.0, 2.5, "Hello there\nsecond line"),
         (3.0, 4.0, "Bye"),
     ]
+
+
+@pytest.mark.parametrize("suffix", [".srt", ".vtt"])
+def test_a_literal_backslash_n_in_srt_and_vtt_stays_text(tmp_path: Path, suffix: str) -> None:
+    path = tmp_path / f"in{suffix}"
+    header = "WEBVTT\n\n" if suffix == ".vtt" else "1\n"
+    stamp = "00:00:00.000 --> 00:00:01.000" if suffix == ".vtt" else "00:00:00,000 --> 00:00:01,000"
+    path.write_text(f"{header}{stamp}\n{{\\an8}}a\\Nb\n", encoding="utf-8")
+    cues = load_cues(path)
+    assert [c.text for c in cues] == ["a\\Nb"]
+    frame = render(tmp_path, script(cues), duration=0.04)[0]
+    _, _, y0, y1 = bbox(ink(frame))
+    assert y1 - y0 < 20  # one line, the backslash and N drawn
+
+
+@pytest.mark.parametrize(
+    ("settings", "region"),
+    [
+        # (x0, x1, y0, y1) as fractions of the frame that must hold all the ink
+        ("line:0 position:5% align:start", (0.0, 0.75, 0.0, 0.4)),
+        ("line:50%,center position:95% align:end", (0.25, 1.0, 0.25, 0.75)),
+        ("line:1", (0.0, 1.0, 0.1, 0.55)),
+    ],
+)
+def test_webvtt_cue_settings_place_burned_in_captions(
+    tmp_path: Path, settings: str, region: tuple[float, float, float, float]
+) -> None:
+    path = tmp_path / "placed.vtt"
+    path.write_text(f"WEBVTT\n\n00:00.000 --> 00:01.000 {settings}\nHi there\n", encoding="utf-8")
+    placed = load_placed_cues(path)
+    cues, placements = [c for c, _ in placed], [p for _, p in placed]
+    ass = build_ass(
+        cues,
+        style(),
+        canvas=(W, H),
+        offset=Fraction(0),
+        length=Fraction(60),
+        fps=Fraction(25),
+        font_family="DejaVu Sans",
+        font_file=FONT_FILE,
+        placements=placements,
+    )
+    x0, x1, y0, y1 = bbox(ink(render(tmp_path, ass, duration=0.04)[0]))
+    left, right, top, bottom = region
+    assert left * W <= x0 and x1 <= right * W and top * H <= y0 and y1 <= bottom * H, (x0, x1, y0, y1)
+    # Without settings the same cue sits at the bottom, in the middle.
+    default = bbox(ink(render(tmp_path, script(cues), duration=0.04)[0]))
+    assert (x0, y0) != (default[0], default[2])
 
 
 def test_load_vtt_with_identifiers_notes_and_entities(tmp_path: Path) -> None:

@@ -63,7 +63,13 @@ def crossfade_frames(kind: str, *, box_a: tuple[int, int, int, int] | None = Non
     a = source(graph, COLOR_A, LEN_A, box=box_a)
     b = source(graph, COLOR_B, LEN_B)
     out = crossfade(
-        graph, a, b, transition=transition(kind), offset=Fraction(LEN_A - N) / FPS, duration=Fraction(N) / FPS
+        graph,
+        a,
+        b,
+        transition=transition(kind),
+        offset=Fraction(LEN_A - N) / FPS,
+        duration=Fraction(N) / FPS,
+        fps=FPS,
     )
     return render(graph, out)[0]
 
@@ -97,7 +103,8 @@ def _pattern_ok(kind: str, frames: np.ndarray, ya: float, yb: float) -> None:
         assert is_b[centre].all() and is_a[corner].all()
     elif kind == "circle-close":
         assert is_a[centre].all() and is_b[corner].all()
-    elif kind == "fade":
+    elif kind in ("fade", "zoom"):
+        # Half way, half the new picture (zoom: the flat old picture zoomed is the same colour).
         assert near(mid, (ya + yb) / 2, 6).all()
     elif kind == "dissolve":
         assert (is_a | is_b).mean() > 0.95
@@ -108,8 +115,8 @@ def _pattern_ok(kind: str, frames: np.ndarray, ya: float, yb: float) -> None:
         assert max(f.mean() for f in frames[LEN_A - N : LEN_A]) > 235
     elif kind == "radial":
         assert is_a.mean() > 0.2 and is_b.mean() > 0.2
-    elif kind in ("pixelize", "zoom"):
-        # With flat colours these are a blend; their spatial effect is tested separately.
+    elif kind == "pixelize":
+        # With flat colours this is a blend; its spatial effect is tested separately.
         assert yb < mid.mean() < ya + 2
     else:  # pragma: no cover - a new type needs a check here
         raise AssertionError(f"no check for {kind}")
@@ -142,7 +149,11 @@ def test_slide_moves_the_old_picture_while_wipe_does_not(luma_ab: tuple[float, f
 def test_zoom_and_pixelize_change_the_picture_spatially() -> None:
     box = (150, 80, 20, 20)  # a small black square at the centre
     zoom = crossfade_frames("zoom", box_a=box)
-    assert (zoom[LEN_A - N + 3] < 40).mean() > 3 * (zoom[0] < 40).mean()  # the square grew
+    # The square grows steadily: 1 + k/n times its size on frame k of the transition (n = 10).
+    square = [(f < np.median(f) - 20).sum() for f in (zoom[LEN_A - N + k] for k in (0, 3, 6))]
+    assert square[0] == (zoom[0] < 40).sum()
+    assert 1.3**2 * 0.8 < square[1] / square[0] < 1.3**2 * 1.25
+    assert 1.6**2 * 0.8 < square[2] / square[0] < 1.6**2 * 1.25
     pixel = crossfade_frames("pixelize", box_a=(0, 0, 161, 91))
     frame = pixel[MID].astype(int)
     blocks = frame[:, :-1] != frame[:, 1:]
@@ -222,6 +233,32 @@ def test_fade_exit_ramps_alpha_down() -> None:
     assert len(levels) == CLIP
     assert (levels[:11] == 255).all()
     assert levels[10:] == pytest.approx([255 * (1 - k / 10) for k in range(10)], abs=2)
+
+
+def test_zoom_exit_fades_while_it_zooms() -> None:
+    graph = FilterGraph()
+    clip = source(graph, COLOR_A, CLIP, box=(150, 80, 20, 20))
+    out = exit(
+        graph,
+        clip,
+        transition=transition("zoom"),
+        fps=FPS,
+        length=Fraction(CLIP) / FPS,
+        duration=Fraction(10) / FPS,
+    )
+    luma, alpha = render(graph, out)
+    levels = alpha.reshape(CLIP, -1).mean(axis=1)
+    assert levels[10:] == pytest.approx([255 * (1 - k / 10) for k in range(10)], abs=3)
+    # Half way the square is 1.5 times its size (half blended with the transparent copy's colour,
+    # which is the unzoomed clip's, so darker than the yellow around it).
+    square = [int((luma[10 + k] < 140).sum()) for k in (0, 5)]
+    assert 1.5**2 * 0.8 < square[1] / square[0] < 1.5**2 * 1.25
+
+
+def test_zoom_entrance_fades_in() -> None:
+    _, alpha = entrance_frames("zoom")
+    levels = alpha.reshape(CLIP, -1).mean(axis=1)
+    assert levels[:11] == pytest.approx([255 * k / 10 for k in range(11)], abs=3)
 
 
 def test_wipe_entrance_reveals_progressively_and_keeps_the_rest_transparent() -> None:

@@ -21,6 +21,8 @@ Conventions:
 * ``duration`` is an exact :class:`~fractions.Fraction` of seconds, from the container
   (PyAV's microsecond ``container.duration``) or else the longest stream, or else (an
   animated PNG/WebP states none) the end of its last frame; ``None`` for a still image.
+  ``video_duration`` is where the picture ends, exact in the video stream's time base (a clip
+  of the video lasts that long, however long its sound).
 * Pictures are bounded before anything decodes them: a still image must be PNG (APNG),
   JPEG, GIF, WebP, BMP or TIFF, whose headers state the size, and that size (read with
   Pillow, which parses headers only) must be within :data:`MAX_SIDE` on each side, else the
@@ -157,6 +159,10 @@ class MediaInfo:
     kind: MediaKind
     format_name: str
     duration: Fraction | None = None
+    video_duration: Fraction | None = None
+    """Where the picture ends (the video stream's own end, exact in its time base, from the
+    file's start): shorter than ``duration`` when the sound outlasts it. ``None`` when the
+    stream states no duration (Matroska, WebM) or there is no moving picture."""
     has_video: bool = False
     has_audio: bool = False
     width: int | None = None
@@ -188,6 +194,8 @@ class MediaInfo:
             "format_name": self.format_name,
             "duration": float(self.duration) if self.duration is not None else None,
             "duration_exact": _frac_str(self.duration),
+            "video_duration": float(self.video_duration) if self.video_duration is not None else None,
+            "video_duration_exact": _frac_str(self.video_duration),
             "has_video": self.has_video,
             "has_audio": self.has_audio,
             "width": self.width,
@@ -613,6 +621,21 @@ def _duration(container: Any, streams: list[Any]) -> Fraction | None:
     return best
 
 
+def _stream_start(stream: Any) -> Fraction:
+    if stream.start_time is None or stream.time_base is None:
+        return Fraction(0)
+    return stream.start_time * Fraction(stream.time_base)
+
+
+def _video_end(vstream: Any, streams: list[Any]) -> Fraction | None:
+    """The end of the video stream's last frame, in seconds from the file's start (its
+    earliest stream), exact: a microsecond rounding could lose the last frame."""
+    if not vstream.duration or vstream.duration <= 0 or vstream.time_base is None:
+        return None
+    end = _stream_start(vstream) + vstream.duration * Fraction(vstream.time_base)
+    return end - min(_stream_start(s) for s in streams)
+
+
 def _fps(stream: Any) -> Fraction | None:
     for attr in ("average_rate", "guessed_rate", "base_rate"):
         rate = getattr(stream, attr, None)
@@ -714,6 +737,8 @@ def _inspect(path: Path, st: os.stat_result, container: Any) -> MediaInfo:
     if duration is None and kind == "video" and scan.end_pts and primary.time_base is not None:
         start = primary.start_time or 0
         duration = (scan.end_pts - start) * Fraction(primary.time_base) or None
+    if kind == "video" and vstream is not None:
+        info["video_duration"] = _video_end(vstream, [s for s in (vstream, astream) if s])
     bit_rate = int(container.bit_rate or 0) or None
     return MediaInfo(
         path=path,

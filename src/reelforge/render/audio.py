@@ -47,6 +47,8 @@ __all__ = [
 SAMPLE_RATE = 48000
 #: Loudness range handed to loudnorm (EBU R128's broadcast recommendation for most programmes).
 TARGET_LRA = 11.0
+#: dB kept between the limiter's ceiling and the promised true peak (see :func:`limiter_ceiling`).
+TRUE_PEAK_HEADROOM = 0.5
 #: Frames of this many samples before a time-varying volume, so its gain moves in 5 ms steps
 #: (``volume`` evaluates its expression once per frame; 1024-sample frames would zipper).
 _ENVELOPE_FRAME = 256
@@ -160,7 +162,9 @@ def _ducking_expr(
 
 def _placement_filters(p: AudioPlacement, frames: int, rate: int, fps: Fraction) -> list[Filter]:
     """The chain that turns the source into ``frames`` samples of clip audio (no delay yet)."""
-    fs: list[Filter] = []
+    # A video input seeked to the keyframe before its in-point (see render/seeking.py) starts
+    # before time 0: cut there to the sample, as accurate seeking would.
+    fs: list[Filter] = [filt("atrim", start=0)]
     if p.channels == 1:
         fs.append(filt("pan", "stereo|c0=c0|c1=c0"))
     # async=1:first_pts=0 pads a late-starting stream (and gaps) with silence and drops samples
@@ -266,7 +270,7 @@ def _silence(graph: FilterGraph, rate: int) -> str:
 
 
 def _loudnorm(loudness: Loudness, **extra: object) -> Filter:
-    return filt("loudnorm", I=loudness.target, TP=loudness.true_peak, LRA=TARGET_LRA, **extra)
+    return filt("loudnorm", I=loudness.target, TP=limiter_ceiling(loudness), LRA=TARGET_LRA, **extra)
 
 
 def _gain_to_target(loudness: Loudness, measurement: LoudnessMeasurement, rate: int) -> list[Filter]:
@@ -275,15 +279,24 @@ def _gain_to_target(loudness: Loudness, measurement: LoudnessMeasurement, rate: 
     the gain whenever the peaks are in the way, the mix's dynamics are kept as they are."""
     gain = loudness.target - measurement.input_i
     fs = [filt("volume", f"{fmt_num(gain)}dB")]
-    if measurement.input_tp + gain > loudness.true_peak:
+    ceiling = limiter_ceiling(loudness)
+    if measurement.input_tp + gain > ceiling:
         # Limited at 4x the rate so inter-sample peaks are caught too (loudnorm does the same);
         # latency=1 keeps the limiter's look-ahead from delaying the mix.
         fs += [
             filt("aresample", 4 * rate),
-            filt("alimiter", limit=10 ** (loudness.true_peak / 20), level=0, latency=1),
+            filt("alimiter", limit=10 ** (ceiling / 20), level=0, latency=1),
             filt("aresample", rate),
         ]
     return fs
+
+
+def limiter_ceiling(loudness: Loudness) -> float:
+    """Where the limiter holds the peaks (dBTP): below the promised ``true_peak`` by
+    :data:`TRUE_PEAK_HEADROOM`. Limited at 4x the rate, the peaks still grow on the way back to
+    the mix rate and through a lossy encoder: on click tracks (every click a full-scale
+    transient) the output's true peak came out over the ceiling without headroom."""
+    return loudness.true_peak - TRUE_PEAK_HEADROOM
 
 
 def _silent(measurement: LoudnessMeasurement | None) -> bool:

@@ -53,10 +53,13 @@ from reelforge.render.graph import Filter, filt
 
 __all__ = [
     "CaptionFileError",
+    "CuePlacement",
     "build_ass",
     "caption_filter",
     "cue_span",
     "load_cues",
+    "load_placed_cues",
+    "parse_vtt_settings",
     "write_srt",
     "write_vtt",
 ]
@@ -66,6 +69,11 @@ MAX_FILE_BYTES = 20 * 2**20
 #: Subtitle formats :func:`load_cues` accepts (pysubs2 identifiers).
 FORMATS = ("srt", "vtt", "ass", "ssa")
 _SRT_TAG = re.compile(r"\{\\[^}]*\}")
+_BACKSLASH_OUTSIDE_TAGS = re.compile(r"(\{\\[^}]*\})|\\")
+_VTT_TIMING = re.compile(r"^(\s*\S+\s+-->\s+\S+)(.*)$")
+_PLACEMENT_MARK = re.compile(r"^\{\\vtt(\d+)\}")
+#: Line height as a multiple of the font size, for WebVTT's ``line:N`` (libass's is about this).
+_LINE_HEIGHT = 1.2
 _SUFFIX_FORMATS = {".srt": "srt", ".vtt": "vtt", ".webvtt": "vtt", ".ass": "ass", ".ssa": "ssa"}
 
 _WORD_JOINER = "\u2060"
@@ -100,6 +108,12 @@ def load_cues(path: Path) -> list[Cue]:
     The format comes from the content (the suffix only breaks a tie). Formatting tags are
     dropped, line breaks kept; comments, drawings and empty or zero-length events are skipped.
     """
+    return [cue for cue, _ in load_placed_cues(path)]
+
+
+def load_placed_cues(path: Path) -> list[tuple[Cue, CuePlacement | None]]:
+    """:func:`load_cues`, each cue with where its WebVTT settings place it (``line``,
+    ``position``, ``align``), or ``None`` where the file says nothing (the style decides)."""
     path = Path(path)
     try:
         if path.stat().st_size > MAX_FILE_BYTES:
@@ -117,34 +131,56 @@ def load_cues(path: Path) -> list[Cue]:
     if not text.strip():
         raise CaptionFileError(path, "the file is empty")
     fmt, detected = _detect_format(path, text)
+    placements: list[CuePlacement] = []
     if fmt == "vtt":
-        text = _clean_vtt(text)
+        text, placements = _clean_vtt(text)
+    literal = ""
+    if fmt in ("srt", "vtt"):
+        text, literal = _protect_backslashes(text)
     try:
         subs = pysubs2.SSAFile.from_string(text, format_=fmt)
     except Exception as exc:  # pysubs2 raises many kinds on malformed input
         raise CaptionFileError(path, f"cannot be parsed as {fmt.upper()}: {exc}") from None
-    found: list[tuple[int, int, str]] = []
+    found: list[tuple[int, int, str, CuePlacement | None]] = []
     for event in subs:
         start = max(event.start, 0)
         if not event.is_text or event.end <= start:
             continue
+        placement = None
         if fmt in ("ass", "ssa"):
             plain = event.plaintext
         else:
+            if placements and (mark := _PLACEMENT_MARK.match(event.text)):
+                placement = placements[int(mark.group(1))]
             # Only backslash blocks are tags here ({\an8}, or pysubs2's for <i>): "{aside}" is text.
             plain = _SRT_TAG.sub("", event.text).replace("\\N", "\n")
+            if literal:
+                plain = plain.replace(literal, "\\")
         if fmt == "vtt":
             plain = html.unescape(plain)
         lines = [line.strip() for line in plain.splitlines()]
         body = "\n".join(line for line in lines if line)
         if body:
-            found.append((start, event.end, body))
+            found.append((start, event.end, body, placement))
     if not found:
         if not detected:
             raise CaptionFileError(path, "not an SRT, WebVTT or ASS/SSA subtitle file (no cues found)")
         raise CaptionFileError(path, f"no cues with text found in this {fmt.upper()} file")
     found.sort(key=lambda f: (f[0], f[1]))
-    return [Cue(start=start / 1000, end=end / 1000, text=body) for start, end, body in found]
+    return [(Cue(start=start / 1000, end=end / 1000, text=body), at) for start, end, body, at in found]
+
+
+def _protect_backslashes(text: str) -> tuple[str, str]:
+    """SRT and WebVTT text with its literal backslashes (outside ``{\\...}`` tag blocks) replaced
+    by a character the text does not contain, which is returned (empty if there was none).
+
+    pysubs2 writes the file's line breaks as ``\\N``, so a ``\\N`` typed in the text (a path, a
+    regex) would turn into a line break; it is text in these formats and must stay so."""
+    if "\\" not in text:
+        return text, ""
+    marker = next(chr(c) for c in range(0xE000, 0xF900) if chr(c) not in text)
+    protected = _BACKSLASH_OUTSIDE_TAGS.sub(lambda m: m.group(1) or marker, text)
+    return protected, marker
 
 
 def _decode(data: bytes) -> str:
@@ -171,21 +207,81 @@ def _detect_format(path: Path, text: str) -> tuple[str, bool]:
     return fmt, True
 
 
-def _clean_vtt(text: str) -> str:
-    """Keep only WebVTT cue blocks, from their timing line on.
+def _clean_vtt(text: str) -> tuple[str, list[CuePlacement]]:
+    """Keep only WebVTT cue blocks, from their timing line on, and their cue settings.
 
     pysubs2 reads WebVTT like SRT, so a cue identifier or a NOTE/STYLE block would end up
-    in the previous cue's text.
+    in the previous cue's text; it also drops the settings after the times. So the settings
+    are read here, and a cue that has some starts with a ``{\\vttN}`` tag block naming its
+    entry in the returned list (tag blocks are dropped from the text afterwards anyway).
     """
     blocks = re.split(r"\n[ \t]*\n", text.replace("\r\n", "\n").replace("\r", "\n"))
     kept = ["WEBVTT"]
+    placements: list[CuePlacement] = []
     for block in blocks:
         lines = block.split("\n")
         for i, line in enumerate(lines):
             if "-->" in line:
-                kept.append("\n".join(lines[i:]))
+                timing = _VTT_TIMING.match(line)
+                body = lines[i + 1 :]
+                placement = parse_vtt_settings(timing.group(2)) if timing else None
+                if timing and placement is not None and body:
+                    line = timing.group(1)
+                    body[0] = f"{{\\vtt{len(placements)}}}{body[0]}"
+                    placements.append(placement)
+                kept.append("\n".join([line, *body]))
                 break
-    return "\n\n".join(kept) + "\n"
+    return "\n\n".join(kept) + "\n", placements
+
+
+@dataclass(frozen=True, slots=True)
+class CuePlacement:
+    """Where a WebVTT cue's settings put it, in fractions of the picture (``None``: the
+    caption style decides that direction)."""
+
+    line: float | None = None
+    """Vertical position as a fraction of the height (``line:P%``)."""
+    line_number: int | None = None
+    """``line:N``: the Nth line from the top (0 the first), or from the bottom when negative."""
+    line_align: str = "start"
+    """Which edge of the cue box ``line`` places: ``start`` (top), ``center`` or ``end``."""
+    position: float | None = None
+    """Horizontal position of the cue box as a fraction of the width (``position:P%``)."""
+    position_align: str | None = None
+    """Which side of the box ``position`` places: ``line-left``, ``center``, ``line-right``."""
+    align: str | None = None
+    """Text alignment: ``start``/``left``, ``center``, ``end``/``right``."""
+
+
+def _percent(value: str) -> float | None:
+    match = re.fullmatch(r"(\d{1,3}(?:\.\d+)?)%", value)
+    return min(float(match.group(1)), 100.0) / 100 if match else None
+
+
+def parse_vtt_settings(settings: str) -> CuePlacement | None:
+    """The ``line``, ``position`` and ``align`` settings of a WebVTT cue timing line (the text
+    after its times), or ``None`` if it has none of them. Malformed values are ignored, as
+    WebVTT parsers do."""
+    found: dict[str, object] = {}
+    for item in settings.split():
+        name, _, value = item.partition(":")
+        value, _, option = value.partition(",")
+        if name == "line":
+            if (fraction := _percent(value)) is not None:
+                found["line"] = fraction
+            elif re.fullmatch(r"-?\d{1,3}", value):
+                found["line_number"] = int(value)
+            else:
+                continue
+            if option in ("start", "center", "end"):
+                found["line_align"] = option
+        elif name == "position" and (fraction := _percent(value)) is not None:
+            found["position"] = fraction
+            if option in ("line-left", "center", "line-right"):
+                found["position_align"] = option
+        elif name == "align" and value in ("start", "center", "end", "left", "right"):
+            found["align"] = value
+    return CuePlacement(**found) if found else None  # type: ignore[arg-type]
 
 
 # --------------------------------------------------------------------------- times
@@ -536,6 +632,7 @@ def build_ass(
     fps: Fraction,
     font_family: str,
     font_file: Path | None = None,
+    placements: Sequence[CuePlacement | None] | None = None,
 ) -> str:
     """The text of an .ass script showing ``cues`` on a ``canvas``-sized picture.
 
@@ -543,16 +640,50 @@ def build_ass(
     (seconds); ``fps`` is the frame rate of the picture the script is burned into, to place
     event boundaries between frames. ``font_family`` is the family libass looks up (in the
     filter's ``fontsdir`` and the system fonts); ``font_file``, that family's file, makes the
-    line-length estimate for ``max_lines`` exact instead of generous.
+    line-length estimate for ``max_lines`` exact instead of generous. ``placements`` (one per
+    cue, from :func:`load_placed_cues`) put cues where their WebVTT settings say.
     """
     width, _height = canvas
     measure = _Measure(style.size * canvas[1], font_file)
     max_width = float((width - 2 * round(style.margin_x * width)) * _WIDTH_SAFETY)
     hl_tag = _override_color(style.highlight_color)
     events: list[str] = []
-    for cue in cues:
-        events += _cue_events(cue, style, measure, max_width, hl_tag, offset, length, fps)
+    for cue, placement in zip(cues, placements or [None] * len(cues), strict=True):
+        at = _placement_tag(placement, style, canvas) if placement is not None else ""
+        events += _cue_events(cue, style, measure, max_width, hl_tag, offset, length, fps, at)
     return _header(style, canvas, font_family) + "".join(events)
+
+
+def _placement_tag(placement: CuePlacement, style: CaptionStyle, canvas: tuple[int, int]) -> str:
+    """The override block (``{\\anN\\pos(x,y)}``) that puts a cue where its WebVTT settings say.
+
+    Horizontally, ``position`` places the side of the box ``position_align`` names (by default
+    the side ``align`` names); without ``position`` the box sits against the style's margin on
+    that side, or in the middle. Vertically, ``line:P%`` places the box's top, middle or bottom
+    (``line_align``); ``line:N`` counts lines of the style's size from the top (N >= 0) or from
+    the bottom (N < 0); without ``line`` the style's ``position`` and margin apply."""
+    width, height = canvas
+    side = {"start": 0, "left": 0, "center": 1, "end": 2, "right": 2}[placement.align or "center"]
+    if placement.position_align is not None:
+        side = {"line-left": 0, "center": 1, "line-right": 2}[placement.position_align]
+    margin_x = round(style.margin_x * width)
+    if placement.position is not None:
+        x = placement.position * width
+    else:
+        x = (margin_x, width / 2, width - margin_x)[side]
+    line_height = style.size * height * _LINE_HEIGHT
+    if placement.line is not None:
+        row = {"start": 2, "center": 1, "end": 0}[placement.line_align]
+        y = placement.line * height
+    elif placement.line_number is not None:
+        n = placement.line_number
+        row, y = (2, n * line_height) if n >= 0 else (0, height - (-n - 1) * line_height)
+    else:
+        margin_y = round(style.margin_y * height)
+        row = {"top": 2, "center": 1, "bottom": 0}[style.position]
+        y = (height - margin_y, height / 2, margin_y)[row]
+    alignment = 1 + side + 3 * row  # numpad layout: 1-3 bottom, 4-6 middle, 7-9 top
+    return f"{{\\an{alignment}\\pos({_fnum(x)},{_fnum(y)})}}"
 
 
 def _seconds(value: float | str, fps: Fraction) -> Fraction:
@@ -568,6 +699,7 @@ def _cue_events(
     offset: Fraction,
     length: Fraction,
     fps: Fraction,
+    at: str = "",
 ) -> list[str]:
     span = cue_span(_seconds(cue.start, fps), _seconds(cue.end, fps), offset=offset, length=length)
     if span is None:
@@ -596,7 +728,7 @@ def _cue_events(
             text = _event_text(pieces, chunk, mark, word, hl_tag)
             events.append(
                 f"Dialogue: 0,{_ass_time(_boundary_cs(f0, fps))},{_ass_time(_boundary_cs(f1, fps))},"
-                f"Default,,0,0,0,,{text}\n"
+                f"Default,,0,0,0,,{at}{text}\n"
             )
     return events
 

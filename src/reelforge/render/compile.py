@@ -27,7 +27,7 @@ from reelforge.edit.values import parse_volume
 from . import audio as audio_mix
 from .graph import Filter, FilterGraph, chain_text, filt, fmt_rate, fmt_seconds
 from .layout import SafeZone
-from .outputs import audio_codec_args, container_args, video_codec_args
+from .outputs import audio_codec_args, container_args, picture_range, video_codec_args
 from .picture import PictureCompiler, ffmpeg_color
 from .plan import Artifact, LoudnessPass, MixTail, PlannedOutput, RenderPlan, Source
 
@@ -228,9 +228,9 @@ class _Compiler(PictureCompiler):
                 video = self._compose(i, geo, timeline)
                 if output.watermark is not None:
                     video = self._watermark(video, i, geo, timeline.frames)
-                cut: list[Filter] = []
+                cut: list[Filter] = picture_range(output)
                 if start or frames != timeline.frames:
-                    cut = [
+                    cut += [
                         filt("trim", start_frame=start, end_frame=start + frames),
                         filt("setpts", "PTS-STARTPTS"),
                     ]

@@ -34,7 +34,7 @@ from reelforge.ffmpeg.runner import (
 )
 
 from .audio import parse_loudnorm_json
-from .captions import CaptionFileError, build_ass, load_cues, write_srt, write_vtt
+from .captions import CaptionFileError, build_ass, load_cues, load_placed_cues, write_srt, write_vtt
 from .compile import Artifact, RenderPlan, Source, apply_loudness, compile_edit
 from .effects import LutFileError, parse_cube_file
 from .focus import find_focus
@@ -129,7 +129,7 @@ def resolve_sources(edit: Edit, resolver: SourceResolver) -> dict[str, Source]:
                 info = probe_cache(path)
                 if kind == "image" and not info.has_video:
                     raise MediaProbeError(path, "not an image or video file", code="not_media")
-                sources[src] = Source(src, path, info, info.duration)
+                sources[src] = Source(src, path, info, info.video_duration or info.duration)
             elif kind == "captions":
                 sources[src] = Source(src, path, None, _cues_duration(load_cues(path)))
             elif kind == "lut":
@@ -263,7 +263,8 @@ def _make(artifact: Artifact, base_dir: Path | None, extra: list[Path], fonts_di
         render_shape(data["asset"], data["box"], data["canvas_height"]).save(artifact.path)
     elif artifact.kind == "captions":
         caption: CaptionAsset = data["asset"]
-        cues = load_cues(Path(data["src_path"])) if data["src_path"] else list(caption.cues or [])
+        placed = load_placed_cues(Path(data["src_path"])) if data["src_path"] else []
+        cues = [cue for cue, _ in placed] if placed else list(caption.cues or [])
         family, font_file = _captions_font(caption, base_dir, extra, fonts_dir)
         text = build_ass(
             cues,
@@ -274,6 +275,7 @@ def _make(artifact: Artifact, base_dir: Path | None, extra: list[Path], fonts_di
             fps=data["fps"],
             font_family=family,
             font_file=font_file,
+            placements=[at for _, at in placed] if placed else None,
         )
         artifact.path.write_text(text, encoding="utf-8")
     elif artifact.kind == "copy":

@@ -22,10 +22,11 @@ from reelforge.ffmpeg.probe import MediaInfo
 
 from . import audio as audio_mix
 from . import effects as fx
-from .graph import Filter, FilterGraph, filt, fmt_seconds
+from .graph import Filter, FilterGraph, filt
 from .layout import DEFAULT_SAFE_ZONES, SafeZone, fit_in_box
 from .outputs import geometry
 from .plan import Artifact, LoudnessPass, Source
+from .seeking import input_seek_options
 
 __all__ = ["NEUTRAL_COLOUR", "XFADE_FORMAT", "CompilerState", "crossfade_groups"]
 
@@ -141,15 +142,12 @@ class CompilerState:
         assert source.info is not None
         options: list[str] = []
         if isinstance(asset, VideoAsset | AudioAsset):
-            trim = parse_time(asset.trim).to_seconds(fps)
-            span = Fraction(ct.length) / fps * Fraction(str(asset.speed))
-            if asset.loop:
-                options += ["-stream_loop", "-1"]
-                span += trim
-            elif trim > 0:
-                options += ["-ss", fmt_seconds(trim)]
-            # A little more than needed: exact lengths come from trim in the graph.
-            options += ["-t", fmt_seconds(span + Fraction(1, 2))]
+            options = input_seek_options(
+                trim=parse_time(asset.trim).to_seconds(fps),
+                span=Fraction(ct.length) / fps * Fraction(str(asset.speed)),
+                loop=asset.loop,
+                video=isinstance(asset, VideoAsset),
+            )
         index = self.graph.add_input(str(source.path), options)
         return index, source.info
 

@@ -9,7 +9,17 @@ from reelforge.edit.encoding import RESOLUTIONS, even, frame_size, parse_bitrate
 from reelforge.edit.models import Output
 from reelforge.edit.timing import parse_fps
 
-__all__ = ["RESOLUTIONS", "OutputGeometry", "audio_codec_args", "even", "geometry", "video_codec_args"]
+from .graph import Filter, filt
+
+__all__ = [
+    "RESOLUTIONS",
+    "OutputGeometry",
+    "audio_codec_args",
+    "even",
+    "geometry",
+    "picture_range",
+    "video_codec_args",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +37,16 @@ def geometry(output: Output) -> OutputGeometry:
     """Pixel size (see :func:`reelforge.edit.encoding.frame_size`) and frame rate."""
     width, height = frame_size(output)
     return OutputGeometry(width, height, parse_fps(output.fps))
+
+
+def picture_range(output: Output) -> list[Filter]:
+    """The last filter of a video output's picture: limited ("tv") range, what H.264, H.265,
+    VP9 and ProRes video holds and players expect. Full-range sources (JPEG photos, phone
+    footage tagged full range) are converted on their way in; without this, FFmpeg settled the
+    whole graph on full range as soon as one source was, and tagged the output so."""
+    if output.format in ("mp4", "mov", "webm"):
+        return [filt("format", color_ranges="tv")]
+    return []
 
 
 # quality -> (x264/x265 crf, preset, vp9 crf)
@@ -54,7 +74,9 @@ def video_codec_args(output: Output, stream: str = "v") -> list[str]:
     if output.format == "jpg":
         return ["-c:v", "mjpeg", "-q:v", "2", "-frames:v", "1", "-update", "1", "-pix_fmt", "yuvj420p"]
     if codec == "h264":
-        quality = rate or ["-crf", str(crf)]
+        # x264's CRF 0 is lossless, which only the High 4:4:4 Predictive profile can hold (even
+        # in 4:2:0), and most players refuse that profile: CRF 1 stays in High, visually the same.
+        quality = rate or ["-crf", str(max(crf, 1))]
         return ["-c:v", "libx264", "-preset", preset, *quality, "-pix_fmt", "yuv420p"]
     if codec == "h265":
         quality = rate or ["-crf", str(crf)]

@@ -35,6 +35,7 @@ from .layout import ANCHORS, box_size, fit_in_box, overlay_position, overlay_to_
 from .outputs import OutputGeometry, even
 from .placement import captions_in_safe_area, clip_for_output, focus_point, safe_zone
 from .plan import Artifact, ArtifactKind
+from .seeking import source_clock
 from .text import graphemes
 
 __all__ = ["TYPEWRITER_MAX_STEPS", "PictureCompiler", "ffmpeg_color", "frame_grid"]
@@ -225,13 +226,12 @@ class PictureCompiler(CompilerState):
             )
             timing: list[Filter] = []
             if isinstance(asset, VideoAsset):
-                speed = Fraction(str(asset.speed))
-                pts = "PTS-STARTPTS" if speed == 1 else f"(PTS-STARTPTS)*{fmt_num(1 / speed)}"
-                if asset.loop:
-                    timing.append(filt("trim", start=fmt_seconds(parse_time(asset.trim).to_seconds(fps))))
-                timing.append(filt("setpts", pts))
-                if info.fps != fps or speed != 1:
-                    timing.append(filt("fps", fmt_rate(fps)))
+                timing += source_clock(
+                    trim=parse_time(asset.trim).to_seconds(fps),
+                    speed=Fraction(str(asset.speed)),
+                    fps=fps,
+                    loop=asset.loop,
+                )
                 timing.append(filt("tpad", stop=-1, stop_mode="clone" if asset.freeze else "add"))
                 timing.append(filt("trim", end_frame=n))
                 chain = timing + fit_filters
@@ -498,6 +498,7 @@ class PictureCompiler(CompilerState):
                     transition=ct.clip.transition,
                     offset=Fraction(length - ct.transition) / fps,
                     duration=Fraction(ct.transition) / fps,
+                    fps=fps,
                 )
                 length += ct.length - ct.transition
             opaque = all(v.opaque for v in visuals if v) and not any_alpha

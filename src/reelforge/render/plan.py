@@ -49,7 +49,8 @@ class Source:
     info: MediaInfo | None
     """Probe results for media; ``None`` for other files (subtitles, LUTs, fonts)."""
     duration: Fraction | None = None
-    """Seconds: the media's duration, or a subtitle file's last cue end."""
+    """Seconds: how long a clip of it lasts (a video's picture, however long its sound), or a
+    subtitle file's last cue end."""
     focus: FocusPoint | None = None
     """The subject found in the picture, for clips with ``focus: "auto"`` (analysed at the edge,
     before compiling)."""

@@ -9,8 +9,8 @@ ramp the alpha plane. Directions follow xfade's names, checked against its pixel
 * ``slide-left``: both pictures move leftwards, the new one entering from the right edge.
   So ``wipe-X`` and ``slide-X`` uncover the new picture from the same side.
 * ``circle-open``: the new picture shows in a growing circle at the centre; ``circle-close``
-  keeps the old picture in a shrinking circle. ``zoom`` zooms into the old picture while
-  fading; ``radial`` sweeps like a clock hand.
+  keeps the old picture in a shrinking circle. ``zoom`` zooms into the old picture (up to
+  twice its size) while fading; ``radial`` sweeps like a clock hand.
 
 Timing is frame exact: xfade passes through the frames of the first input before ``offset``,
 then blends frame ``k`` of the transition with weight ``k / n`` for the new picture (the first
@@ -44,10 +44,14 @@ XFADE_NAMES: dict[str, str] = {
     "slide-down": "slidedown",
     "circle-open": "circleopen",
     "circle-close": "circleclose",
-    "zoom": "zoomin",
+    "zoom": "fade",  # under a zoom of the old picture: see _zooming
     "pixelize": "pixelize",
     "radial": "radial",
 }
+
+
+ZOOM_SCALE = 2
+"""How far ``zoom`` enlarges the old picture by the end of the transition."""
 
 
 def _us(seconds: Fraction, *, floor: bool = False) -> str:
@@ -78,14 +82,49 @@ def crossfade(
     transition: Transition,
     offset: Fraction,
     duration: Fraction,
+    fps: Fraction | None = None,
 ) -> str:
     """Transition from ``first`` to ``second`` (full-canvas streams of one size, pixel format,
     frame rate and time base), starting ``offset`` seconds into ``first``.
 
     With ``offset = len(first) - duration`` the output lasts ``len(first) + len(second) -
-    duration``. Returns the output label.
+    duration``. ``fps``, the streams' frame rate, is needed by ``zoom``. Returns the output label.
     """
+    if transition.type == "zoom":
+        if fps is None:
+            raise ValueError("a zoom transition needs the frame rate")
+        first = _zooming(graph, first, start=round(offset * fps), frames=round(duration * fps))
+        return _xfade(graph, first, second, "fade", offset, duration)
     return _xfade(graph, first, second, XFADE_NAMES[transition.type], offset, duration)
+
+
+def _zooming(graph: FilterGraph, label: str, *, start: int, frames: int) -> str:
+    """``label`` zoomed about its centre from frame ``start`` on: frame ``start + k`` scaled by
+    ``1 + (ZOOM_SCALE - 1) * k / frames``, the frames before it untouched.
+
+    xfade's own ``zoomin`` zooms through the first half of the transition, down to the centre
+    pixel, and only fades in the second half: its midpoint frame was still entirely the old
+    picture. Here the zoom runs under a plain fade, so frame ``k`` of ``n`` holds ``k/n`` of the
+    new picture like every other transition. ``perspective`` resamples smoothly (see
+    :mod:`reelforge.render.motion`) and, enabled from ``start`` only, costs nothing before it."""
+    k = f"(in-1-{start})"
+    scale = f"(1+{ZOOM_SCALE - 1}*{k}/{frames})"
+    left, right = f"W/2-W/2/{scale}", f"W/2+W/2/{scale}"
+    top, bottom = f"H/2-H/2/{scale}", f"H/2+H/2/{scale}"
+    zoom = filt(
+        "perspective",
+        x0=left,
+        y0=top,
+        x1=right,
+        y1=top,
+        x2=left,
+        y2=bottom,
+        x3=right,
+        y3=bottom,
+        eval="frame",
+        enable=f"gte(n,{start})",
+    )
+    return graph.chain([label], [zoom], hint="zoom")[0]
 
 
 def _ghost(transition: Transition) -> dict[str, object]:
@@ -119,7 +158,9 @@ def entrance(
     ghost = graph.chain(
         [ghost], [filt("trim", end_frame=frames), filt("lutyuv", **_ghost(transition))], hint="ghost"
     )[0]
-    return _xfade(graph, ghost, clip, XFADE_NAMES[transition.type], Fraction(0), Fraction(frames) / fps)
+    # A zoom zooms the old picture, here the transparent copy: what shows is the fade.
+    kind = "fade" if transition.type == "zoom" else XFADE_NAMES[transition.type]
+    return _xfade(graph, ghost, clip, kind, Fraction(0), Fraction(frames) / fps)
 
 
 def exit(  # shadows the builtin only inside this module, which never calls it
@@ -149,4 +190,7 @@ def exit(  # shadows the builtin only inside this module, which never calls it
         hint="ghost",
     )[0]
     offset = Fraction(total - frames) / fps
+    if transition.type == "zoom":
+        clip = _zooming(graph, clip, start=total - frames, frames=frames)
+        return _xfade(graph, clip, ghost, "fade", offset, Fraction(frames) / fps)
     return _xfade(graph, clip, ghost, XFADE_NAMES[transition.type], offset, Fraction(frames) / fps)
