@@ -17,7 +17,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from reelforge.db.models import Asset, Workspace, new_id
+from reelforge.db.models import Asset, Workspace
 from reelforge.services.keys import create_key
 from reelforge.services.workspaces import workspace_or_first
 from service import (
@@ -109,16 +109,22 @@ def test_http_requests_are_counted_by_route_template(tmp_path: Path) -> None:
         after = parse(text)
     route = "/v1/renders/{render_id}"
     counted = "reelforge_http_requests_total"
-    assert value(after, counted, route=route, method="GET", status="404") - value(
-        before, counted, route=route, method="GET", status="404"
-    ) == 3
+    assert (
+        value(after, counted, route=route, method="GET", status="404")
+        - value(before, counted, route=route, method="GET", status="404")
+        == 3
+    )
     # Refused by the rate limiter before routing: still under the route's template.
-    assert value(after, counted, route=route, method="GET", status="429") - value(
-        before, counted, route=route, method="GET", status="429"
-    ) == 2
+    assert (
+        value(after, counted, route=route, method="GET", status="429")
+        - value(before, counted, route=route, method="GET", status="429")
+        == 2
+    )
     assert value(after, counted, route="(unmatched)", method="GET", status="404") >= 1
     timed = "reelforge_http_request_duration_seconds_count"
-    assert value(after, timed, route=route, method="GET") - value(before, timed, route=route, method="GET") == 5
+    assert (
+        value(after, timed, route=route, method="GET") - value(before, timed, route=route, method="GET") == 5
+    )
     rejected = "reelforge_rate_limit_rejections_total"
     assert value(after, rejected, policy="reads") - value(before, rejected, policy="reads") == 2
     # Never a raw path (an id) in a label.
@@ -129,7 +135,10 @@ def test_redis_fallback_is_counted(tmp_path: Path) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         closed = s.getsockname()[1]  # nothing listens there once the socket is closed
-    with running_service(tmp_path, redis_url=f"redis://127.0.0.1:{closed}/0") as svc, live_server(svc) as base:
+    with (
+        running_service(tmp_path, redis_url=f"redis://127.0.0.1:{closed}/0") as svc,
+        live_server(svc) as base,
+    ):
         token = metrics_key(svc, "metrics")
         before = scrape(base, token)
         for _ in range(3):
@@ -211,7 +220,9 @@ def test_render_metrics_come_from_the_worker_observer(tmp_path: Path, media: Any
             "/v1/renders",
             json={
                 "edit": {
-                    "timeline": {"tracks": [{"clips": [{"asset": {"type": "video", "src": src}, "length": 1}]}]},
+                    "timeline": {
+                        "tracks": [{"clips": [{"asset": {"type": "video", "src": src}, "length": 1}]}]
+                    },
                     "outputs": [{"format": "webm", "width": 160, "height": 90, "quality": "draft"}],
                 }
             },
@@ -304,7 +315,9 @@ def test_webhook_attempts_are_counted_by_outcome(tmp_path: Path, receiver: _Rece
         def delivered() -> Samples | None:
             now = scrape(base, token)
             name = "reelforge_webhook_attempts_total"
-            return now if value(now, name, outcome="success") > value(before, name, outcome="success") else None
+            return (
+                now if value(now, name, outcome="success") > value(before, name, outcome="success") else None
+            )
 
         after = wait_until(delivered)
     name = "reelforge_webhook_attempt_duration_seconds_count"
