@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from service import ServeProcess, Service, live_server, require_database, running_service
+from service import ServeProcess, live_server, require_database, running_service
 
 FAST = {"worker_heartbeat_interval": 0.1, "worker_stale_after": 1.0}
 """Heartbeats every 0.1 s, stale after a second without one (30 s by default)."""
