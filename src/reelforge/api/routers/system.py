@@ -5,12 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Response
-from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from reelforge import metrics as prometheus
-from reelforge.representations import workspace_json
+from reelforge.representations import json_ready, workspace_json
 from reelforge.services import health, limits, workspaces
 from reelforge.services.context import Services
 from reelforge.services.credentials import METRICS, OPERATOR
@@ -41,7 +40,7 @@ def readyz(services: Services = Depends(get_services)) -> JSONResponse:
     without saying so: crashed or hung) or `stopped`. 503 when any check fails."""
     found = health.readiness(services)
     body: dict[str, Any] = {"status": "ok" if found.ready else "unavailable", "checks": found.checks}
-    body["workers"] = jsonable_encoder(found.workers)
+    body["workers"] = json_ready(found.workers)
     if found.queue is not None:
         body["queue"] = found.queue
     return JSONResponse(
