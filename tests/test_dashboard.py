@@ -1,6 +1,7 @@
 """The Grafana dashboard in ``deploy/grafana/`` uses exactly the metrics the service exports:
 every PromQL expression parses, every metric it names is in the ``/metrics`` output of a real
-running app after some traffic, and every metric exported is shown somewhere."""
+running app after some traffic, and every metric exported is shown somewhere (and documented in
+docs/operations.md)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,9 @@ from reelforge.services.keys import create_key
 from reelforge.services.workspaces import workspace_or_first
 from service import live_server, running_service, wait_render
 
-DASHBOARD = Path(__file__).resolve().parents[1] / "deploy" / "grafana" / "reelforge.json"
+ROOT = Path(__file__).resolve().parents[1]
+DASHBOARD = ROOT / "deploy" / "grafana" / "reelforge.json"
+OPERATIONS = ROOT / "docs" / "operations.md"
 GRAFANA_DURATIONS = {"$__rate_interval": "5m", "$__interval": "1m", "$__range": "6h"}
 """Grafana fills these in before Prometheus sees the query; any duration parses the same."""
 SUFFIXES = {"counter": ("_total",), "histogram": ("_bucket", "_sum", "_count"), "gauge": ("",)}
@@ -112,6 +115,9 @@ def test_the_dashboard_uses_exactly_the_exported_metrics(tmp_path: Path, media: 
         if not any(re.fullmatch(re.escape(f) + r"(_total|_bucket|_sum|_count)?", u) for u in used)
     }
     assert not unused, f"exported but not on the dashboard: {sorted(unused)}"
+    # The operations guide documents exactly these metrics too.
+    documented = set(re.findall(r"`(reelforge_[a-z_]+)`", OPERATIONS.read_text(encoding="utf-8")))
+    assert {d.removesuffix("_total") for d in documented} == families
 
 
 def _colour() -> dict[str, Any]:
