@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -90,6 +92,30 @@ def test_metrics_needs_the_metrics_scope(sqlite_service: Service) -> None:
     assert r.status_code == 422, r.text
     # Not an operation of the REST API's document.
     assert "/metrics" not in svc.client.app.openapi()["paths"]  # type: ignore[attr-defined]
+
+
+def test_the_cli_makes_a_metrics_key(sqlite_service: Service, tmp_path: Path) -> None:
+    svc = sqlite_service
+    env = {
+        **os.environ,
+        "REELFORGE_DATA_DIR": str(svc.data_dir),
+        "REELFORGE_DATABASE_URL": svc.services.settings.resolved_database_url(),
+        "COLUMNS": "400",
+    }
+    made = subprocess.run(
+        [sys.executable, "-m", "reelforge", "keys", "create", "--metrics", "--name", "prometheus"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert made.returncode == 0, made.stderr
+    token = made.stdout.split()[1]
+    assert svc.get("/metrics", token=token).status_code == 200
+    # It reads metrics and nothing else.
+    assert svc.get("/v1/workspace", token=token).json()["scopes"] == ["metrics"]
+    assert svc.get("/v1/renders", token=token).status_code == 403
 
 
 # ------------------------------------------------------------------ HTTP
