@@ -93,8 +93,9 @@ class RenderWorker:
         ]
         for thread in self._threads:
             thread.start()
+        recorded = self._record_start()  # live from its first moment; else the thread retries
         self._liveness = threading.Thread(
-            target=self._liveness_loop, name="render-worker-liveness", daemon=True
+            target=self._liveness_loop, args=(recorded,), name="render-worker-liveness", daemon=True
         )
         self._liveness.start()
         log.info("render worker %s started with %d thread(s)", self.name, self.concurrency)
@@ -137,24 +138,29 @@ class RenderWorker:
 
     # ------------------------------------------------------------------ liveness
 
-    def _liveness_loop(self) -> None:
+    def _record_start(self) -> bool:
+        try:
+            with self.services.sessions() as db:
+                forget_old_workers(db)
+                worker_started(db, self.name, "render", self.concurrency)
+            return True
+        except Exception:
+            log.warning("render worker %s: could not record its start", self.name, exc_info=True)
+            return False
+
+    def _liveness_loop(self, recorded: bool) -> None:
         """Keep this worker's heartbeat row fresh until it stops (a failed write is retried at
         the next beat: a database restart makes the worker look stale for a while, no more)."""
         interval = self.services.settings.worker_heartbeat_interval
-        recorded = False
-        while not self._stopping.is_set():
+        while not self._stopping.wait(interval):
+            if not recorded:
+                recorded = self._record_start()
+                continue
             try:
                 with self.services.sessions() as db:
-                    if not recorded:
-                        forget_old_workers(db)
-                        worker_started(db, self.name, "render", self.concurrency)
-                        recorded = True
-                    elif not beat(db, self.name):
-                        recorded = False
-                        continue
+                    recorded = beat(db, self.name)  # False: the row is gone; record it again
             except Exception:
                 log.warning("render worker %s: heartbeat failed", self.name, exc_info=True)
-            self._stopping.wait(interval)
 
     # ------------------------------------------------------------------ claiming
 
