@@ -109,6 +109,8 @@ class RenderMetrics:
                 if state == "succeeded":
                     output_seconds = _output_seconds(db, row.outputs)
         if state in RUNNING_STATES:
+            if len(self._formats) > 10_000:  # renders lost to another worker never end here
+                self._formats.clear()
             self._formats[render_id] = fmt
         else:
             self._formats.pop(render_id, None)
