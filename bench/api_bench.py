@@ -17,6 +17,10 @@ Usage: ``.venv/bin/python bench/api_bench.py [--quick] [--rounds N] [--rate 200]
    (``wrk`` when installed, else ``api_load.py``): throughput, reported only.
 4. Reports medians over the rounds, the target (p99 < 20 ms at 200 requests/s) and, reported
    but not targeted, Reelforge's latency over the bare endpoint's.
+5. With ``--metrics-overhead``, also starts a second ``reelforge serve`` on the same data with
+   ``REELFORGE_METRICS_ENABLED=false`` (no HTTP metrics middleware) and loads ``GET /healthz``
+   and ``GET /v1/renders/{id}`` on both servers in the same rounds: p50 and p99 with metrics
+   over without (median of per-round ratios) is the middleware's cost per request.
 
 The table is printed and written as JSON to ``bench/.cache/api_results.json``.
 """
@@ -51,6 +55,8 @@ P99_TARGET_MS = 20.0
 TARGET_RATE = 200.0
 PNG_ASSETS = 200
 TERMINAL = ("succeeded", "failed", "cancelled")
+METRICS_PAIRS = (("healthz", "healthz_off"), ("renders", "renders_off"))
+"""(with metrics, without): the targets ``--metrics-overhead`` compares."""
 RENDER_EDIT = {
     "timeline": {"tracks": [{"clips": [{"asset": {"type": "color", "color": "#1d3557"}, "length": 2}]}]},
     "outputs": [{"resolution": "360p", "fps": 25, "quality": "draft"}],
@@ -226,6 +232,27 @@ def build_rows(targets: list[Target], runs: list[Run], rate_per_s: float) -> lis
                     "n": len(sel),
                 }
             )
+    for on, off in METRICS_PAIRS:
+        with_metrics, without = pick(on, "rate"), pick(off, "rate")
+        if not with_metrics or not without:
+            continue
+        label = next(t.label for t in targets if t.key == on)
+        for q in ("p50", "p99"):
+            ratios = [
+                getattr(a.result, f"{q}_ms") / getattr(b.result, f"{q}_ms")
+                for a, b in zip(with_metrics, without, strict=False)
+                if getattr(b.result, f"{q}_ms")
+            ]
+            rows.append(
+                {
+                    "endpoint": label,
+                    "measure": f"{q} with metrics / without (median of per-round ratios)",
+                    "ratio": round(median(ratios), 3),
+                    "target": "",
+                    "verdict": "",
+                    "note": "rounds: " + ", ".join(f"{x:.3f}" for x in ratios),
+                }
+            )
     for t in targets:
         if t.server != "reelforge":
             continue
@@ -337,6 +364,11 @@ def main() -> None:
         action="store_true",
         help="also measure the bare app's plain `def` endpoint (FastAPI's thread pool)",
     )
+    parser.add_argument(
+        "--metrics-overhead",
+        action="store_true",
+        help="also compare against a server without the HTTP metrics middleware (REELFORGE_METRICS_ENABLED=false)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temporary data directory")
     parser.add_argument(
         "--json", type=Path, default=RESULTS, help=f"where to write results (default {RESULTS})"
@@ -371,6 +403,30 @@ def main() -> None:
             Target("bare_assets", "bare FastAPI (assets body)", "bare", "/doc/assets", ""),
             Target("assets", "GET /v1/assets?limit=50", "reelforge", "/v1/assets?limit=50", "bare_assets"),
         ]
+        if args.metrics_overhead:
+            servers["reelforge_off"] = start_reelforge(
+                work / "data",
+                token=servers["reelforge"].token,
+                log_name="serve-no-metrics.log",
+                extra_env={"REELFORGE_METRICS_ENABLED": "false"},
+            )
+            render_path = f"/v1/renders/{render_id}"
+            targets = [
+                Target("bare_healthz", "bare FastAPI /healthz", "bare", "/healthz", ""),
+                Target("healthz", "GET /healthz", "reelforge", "/healthz", "bare_healthz"),
+                Target(
+                    "healthz_off", "GET /healthz (no metrics)", "reelforge_off", "/healthz", "bare_healthz"
+                ),
+                targets[0],
+                targets[1],
+                Target(
+                    "renders_off",
+                    "GET /v1/renders/{id} (no metrics)",
+                    "reelforge_off",
+                    render_path,
+                    "bare_render",
+                ),
+            ]
         if args.sync_bare:
             targets += [
                 Target("sync_render", "bare sync def (render body)", "bare", "/sync-doc/render", ""),

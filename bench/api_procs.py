@@ -114,12 +114,19 @@ def _spawn(
 
 
 def start_reelforge(
-    data_dir: Path, *, workers: int = 0, timeout: float = 120, extra_env: dict[str, str] | None = None
+    data_dir: Path,
+    *,
+    workers: int = 0,
+    timeout: float = 120,
+    extra_env: dict[str, str] | None = None,
+    token: str | None = None,
+    log_name: str = "serve.log",
 ) -> Server:
     """``python -m reelforge serve`` on a free port with its data in ``data_dir`` (created).
 
     The process runs in ``data_dir`` so a ``.env`` of the user's working directory does not
-    leak in. The first-start admin key is read from its output.
+    leak in. The first-start admin key is read from its output; a second server on the same
+    data (``token``: the key the first one printed) prints none.
     """
     data_dir.mkdir(parents=True, exist_ok=True)
     port = free_port()
@@ -147,7 +154,7 @@ def start_reelforge(
         ),
         **(extra_env or {}),
     }
-    log = data_dir / "serve.log"
+    log = data_dir / log_name
     proc = _spawn(
         "reelforge",
         [sys.executable, "-m", "reelforge", "serve", "--port", str(port)],
@@ -157,6 +164,9 @@ def start_reelforge(
     )
     server = Server("reelforge serve", proc, port, log)
     _wait_ready(server, f"{server.base}/healthz", timeout)
+    if token is not None:
+        server.token = token
+        return server
     match = _TOKEN.search(log.read_text(encoding="utf-8", errors="replace"))
     if match is None:
         server.stop()

@@ -15,6 +15,7 @@ RANK = {
     "settings": 0,
     "logs": 0,
     "extras": 0,  # which optional drivers are installed
+    "metrics": 0,  # the Prometheus metrics every layer counts into
     "edit": 0,
     "spec": 1,  # the deprecated alias of edit
     "ffmpeg": 1,

@@ -528,15 +528,23 @@ def keys_create(
             "(/v1/workspaces). Only this command grants it.",
         ),
     ] = False,
+    metrics: Annotated[
+        bool,
+        typer.Option(
+            "--metrics",
+            help="Grant the metrics scope: read /metrics (counts of the whole installation), for a "
+            "Prometheus scraper. Only this command grants it.",
+        ),
+    ] = False,
 ) -> None:
     """Create an API key and print its id and token (shown only once)."""
     from reelforge.services import keys, workspaces
-    from reelforge.services.credentials import OPERATOR
+    from reelforge.services.credentials import METRICS, OPERATOR
     from reelforge.services.errors import ServiceError
 
-    wanted = [*(scopes or []), *([OPERATOR] if operator else [])]
+    wanted = [*(scopes or []), *([OPERATOR] if operator else []), *([METRICS] if metrics else [])]
     if not wanted:
-        err.print("[red]give at least one --scope (or --operator)[/]")
+        err.print("[red]give at least one --scope (or --operator, --metrics)[/]")
         raise typer.Exit(EXIT_INVALID)
     try:
         granted = keys.known_scopes(wanted, operator=True)

@@ -39,6 +39,19 @@ class Settings(BaseSettings):
     worker_name: str | None = Field(None, max_length=100)
     """A stable name for this process's worker, so after a crash a restart takes its renders back
     at once instead of waiting for their heartbeat to go stale. Unique per process."""
+    worker_heartbeat_interval: float = Field(5.0, gt=0, le=300)
+    """Seconds between a render worker's heartbeats in the ``worker_heartbeats`` table."""
+    worker_stale_after: float = Field(30.0, gt=0, le=3600)
+    """A worker whose last heartbeat is older than this (seconds) and that did not say it stopped
+    is reported ``stale`` by ``/readyz`` (it crashed or hangs)."""
+    readyz_requires_worker: bool = False
+    """Answer 503 on ``/readyz`` while no live worker exists anywhere in the installation, also
+    in a process that runs none itself (one that does always needs its own to be live)."""
+    metrics_top_workspaces: int = Field(10, ge=0, le=100)
+    """``/metrics`` labels the queue depth and running renders of this many workspaces (the
+    busiest, by name) and adds up the rest as ``(other)``: the label's cardinality is bounded."""
+    metrics_enabled: bool = True
+    """Count HTTP requests for ``/metrics`` (the other metrics cost nothing measurable)."""
     cors_origins: list[str] = []
     log_format: str = Field("console", pattern="^(console|json)$")
     public_url: str = "http://127.0.0.1:8000"

@@ -11,12 +11,14 @@ from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from reelforge import __version__
+from reelforge.metrics import process_exited
 from reelforge.services.context import Services, open_services
 from reelforge.settings import Settings
 
 from .contract import install_contract
 from .docs import install_docs
 from .idempotency import install_idempotency
+from .metrics import MetricsMiddleware
 from .middleware import BodyLimitMiddleware, RequestContextMiddleware
 from .params import refuse_nul_characters
 from .problems import install_problem_handlers
@@ -75,6 +77,7 @@ def create_app(
             if "worker" in ready:
                 ready.pop("worker").stop()
                 svc.worker = None
+            process_exited()  # in multiprocess mode, its live-only gauges go with it
 
     app = FastAPI(
         title="Reelforge",
@@ -96,6 +99,8 @@ def create_app(
         app.add_middleware(RateLimitMiddleware, limiter=RateLimiter(settings))  # bad policies fail here
         install_rate_limit_docs(app)
     app.add_middleware(RequestContextMiddleware)
+    if settings.metrics_enabled:  # outside the rest: refusals and their time count too
+        app.add_middleware(MetricsMiddleware)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

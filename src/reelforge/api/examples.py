@@ -258,12 +258,13 @@ HEALTHZ_RESPONSES = responses(
 READYZ_RESPONSES = responses(
     {
         200: success(
-            "The database and storage answer and the render worker runs.",
+            "The database, storage and render queue answer, and the workers heartbeat.",
             {"ready": READYZ},
             model=schemas.Readiness,
         ),
         503: {
-            "description": "Not ready: `checks` says which check failed (`Retry-After: 5`).",
+            "description": "Not ready: `checks` says which check failed (`Retry-After: 5`); `workers` "
+            "lists each worker as `live`, `stale` (stopped heartbeating: crashed or hung) or `stopped`.",
             "model": schemas.Readiness,
         },
     },

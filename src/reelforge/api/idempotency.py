@@ -49,6 +49,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from reelforge import metrics
 from reelforge.db import idempotency as store
 from reelforge.services.context import Services
 from reelforge.services.errors import ServiceError
@@ -109,6 +110,7 @@ def parse_key(raw: str) -> str:
     if len(value) >= 2 and value[0] == value[-1] == '"':
         value = value[1:-1]
     if not 1 <= len(value) <= 255 or not all("\x21" <= c <= "\x7e" for c in value):
+        metrics.IDEMPOTENCY.labels("invalid").inc()
         raise ApiError(
             "idempotency-key-invalid",
             "the Idempotency-Key must be 1-255 printable ASCII characters without spaces "
@@ -203,6 +205,7 @@ class Idempotency:
         stored_body = _seal(self.services, self._aad(), content) if secret else content
         response = store.StoredResponse(status, kept, stored_body, secret)
         if not store.complete(db, self.workspace_id, self.key, self.token, self.fingerprint, response):
+            metrics.IDEMPOTENCY.labels("in_progress").inc()
             raise ApiError(
                 "idempotency-request-in-progress",
                 "this request ran past its idempotency lock and another request with the same key "
@@ -350,6 +353,7 @@ class Idempotency:
 
 
 def _reused() -> ApiError:
+    metrics.IDEMPOTENCY.labels("mismatch").inc()
     return ApiError(
         "idempotency-key-reused",
         "this Idempotency-Key was already used for a different request (another body, path or "
@@ -359,6 +363,7 @@ def _reused() -> ApiError:
 
 
 def _in_progress() -> ApiError:
+    metrics.IDEMPOTENCY.labels("in_progress").inc()
     return ApiError(
         "idempotency-request-in-progress",
         "a request with this Idempotency-Key is still running; retry after it finishes",
@@ -396,6 +401,7 @@ async def _claim(
             idem.fingerprint, idem.pending = claim.fingerprint, claim.response
             return idem
         raise IdempotentReplay(claim.response, idem._open(claim.response))
+    metrics.IDEMPOTENCY.labels("new").inc()
     idem.token, idem.fingerprint = claim.token, claim.fingerprint
     return idem
 
@@ -510,6 +516,7 @@ def upload_fingerprint(request: Request, file_sha256: str, fields: Mapping[str, 
 
 
 def _replay_response(exc: IdempotentReplay) -> Response:
+    metrics.IDEMPOTENCY.labels("replayed").inc()
     headers = {k: v for k, v in exc.response.headers.items() if k.lower() in REPLAYED_HEADERS}
     headers[REPLAYED] = "true"
     return Response(exc.body, status_code=exc.response.status, headers=headers)

@@ -27,6 +27,8 @@ from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import ClientDisconnect
 
+from reelforge import metrics
+
 from .idempotency import Idempotency
 from .problems import ApiError
 
@@ -335,6 +337,7 @@ async def receive_upload(
                 f"{count} problem{'s' if count != 1 else ''} in the form",
                 errors=sink.errors,
             )
+        metrics.UPLOADED_BYTES.inc(sink.size)
         yield Received(temp, spool.digest.hexdigest(), sink.filename, sink.fields)
     finally:
         temp.unlink(missing_ok=True)

@@ -13,6 +13,8 @@ from urllib.parse import quote
 from fastapi import Request, Response
 from fastapi.responses import StreamingResponse
 
+from reelforge.metrics import DELIVERED_BYTES
+
 from .problems import ApiError
 from .responses import etag_matches
 
@@ -67,6 +69,7 @@ def _chunks(fh: BinaryIO, start: int, length: int) -> Iterator[bytes]:
             if not data:
                 break
             remaining -= len(data)
+            DELIVERED_BYTES.inc(len(data))
             yield data
 
 

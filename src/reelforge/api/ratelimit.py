@@ -41,6 +41,7 @@ from fastapi import FastAPI
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from reelforge import metrics
 from reelforge.extras import require
 from reelforge.settings import Settings
 
@@ -286,6 +287,7 @@ class RedisStore:
     async def check(self, keys: Sequence[str], policies: Sequence[Policy], cost: int = 1) -> Outcome:
         if self._down_until and time.monotonic() < self._down_until:
             self.failures += 1
+            metrics.RATE_LIMIT_REDIS_FALLBACK.inc()
             return self.fallback.check(keys, policies, cost)
         from redis.exceptions import RedisError
 
@@ -297,6 +299,8 @@ class RedisStore:
             reply = await script(keys=[self.prefix + k for k in keys], args=args, client=client)
         except (TimeoutError, RedisError, OSError) as exc:
             self.failures += 1
+            metrics.RATE_LIMIT_REDIS_FALLBACK.inc()
+            metrics.RATE_LIMIT_REDIS_DEGRADED.set(1)
             if not self._down_until:
                 log.warning(
                     "rate limits: Redis at %s does not answer (%s: %s); limiting in this process "
@@ -310,6 +314,7 @@ class RedisStore:
         if self._down_until:
             log.warning("rate limits: Redis at %s answers again; limits are shared again", _redact(self.url))
             self._down_until = 0.0
+            metrics.RATE_LIMIT_REDIS_DEGRADED.set(0)
         now, tats = int(reply[1]), [int(v) for v in reply[2:]]
         return gcra(now, tats, policies, cost)
 
@@ -447,6 +452,8 @@ class RateLimitMiddleware:
         self, scope: Scope, send: Send, outcome: Outcome, headers: list[tuple[bytes, bytes]]
     ) -> None:
         names = [p.name for p in outcome.violated]
+        for name in names:
+            metrics.RATE_LIMIT_REJECTIONS.labels(name).inc()
         status, title = CATALOGUE["rate-limited"]
         body = json.dumps(
             {

@@ -6,6 +6,10 @@ same name left behind in a previous life, are recovered: back to ``queued`` whil
 remain, else ``failed`` with ``interrupted``. Recovery runs at start and then every
 ``recover_interval`` seconds, so a crashed process's renders are taken over by the others.
 
+While it runs, the worker also keeps its row of ``worker_heartbeats`` fresh (every
+``settings.worker_heartbeat_interval`` seconds, from a thread of its own) and marks it stopped
+when it stops, so ``/readyz`` of any process can tell live, stale and stopped workers apart.
+
 Give each process its own ``name`` (the default is host, pid and a random suffix); a stable name
 lets a restarted process recover its own renders at once instead of after ``stale_after``.
 """
@@ -24,8 +28,9 @@ from typing import TYPE_CHECKING
 from sqlalchemy import or_, select
 
 from reelforge.db.models import Render, utcnow
+from reelforge.db.workers import beat, forget_old_workers, worker_started, worker_stopped
 
-from .observers import RenderLog, RenderObservers
+from .observers import RenderLog, RenderMetrics, RenderObservers
 from .queue import RUNNING_STATES, Claim, claim_next
 from .render_job import RenderJob, release
 
@@ -68,8 +73,9 @@ class RenderWorker:
         self._jobs_lock = threading.Lock()
         self._last_recover = 0.0
         self._recover_lock = threading.Lock()
-        self.observers = RenderObservers(RenderLog())
+        self.observers = RenderObservers(RenderLog(), RenderMetrics(services.sessions))
         """Who hears of the states and progress of this worker's renders (add yours)."""
+        self._liveness: threading.Thread | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -87,6 +93,11 @@ class RenderWorker:
         ]
         for thread in self._threads:
             thread.start()
+        recorded = self._record_start()  # live from its first moment; else the thread retries
+        self._liveness = threading.Thread(
+            target=self._liveness_loop, args=(recorded,), name="render-worker-liveness", daemon=True
+        )
+        self._liveness.start()
         log.info("render worker %s started with %d thread(s)", self.name, self.concurrency)
 
     def stop(self, timeout: float = 15.0) -> None:
@@ -105,6 +116,14 @@ class RenderWorker:
         if any(t.is_alive() for t in self._threads):
             log.warning("render worker %s: threads still busy after %.0f s", self.name, timeout)
         self._threads = []
+        if self._liveness is not None:
+            self._liveness.join(max(0.0, deadline - time.monotonic()))
+            self._liveness = None
+            try:
+                with self.services.sessions() as db:
+                    worker_stopped(db, self.name)
+            except Exception:  # the row goes stale instead; readyz still tells
+                log.warning("render worker %s: could not record its stop", self.name, exc_info=True)
 
     def wake(self) -> None:
         """New work was queued: look now rather than at the next poll."""
@@ -116,6 +135,32 @@ class RenderWorker:
         return (
             bool(self._threads) and not self._stopping.is_set() and all(t.is_alive() for t in self._threads)
         )
+
+    # ------------------------------------------------------------------ liveness
+
+    def _record_start(self) -> bool:
+        try:
+            with self.services.sessions() as db:
+                forget_old_workers(db)
+                worker_started(db, self.name, "render", self.concurrency)
+            return True
+        except Exception:
+            log.warning("render worker %s: could not record its start", self.name, exc_info=True)
+            return False
+
+    def _liveness_loop(self, recorded: bool) -> None:
+        """Keep this worker's heartbeat row fresh until it stops (a failed write is retried at
+        the next beat: a database restart makes the worker look stale for a while, no more)."""
+        interval = self.services.settings.worker_heartbeat_interval
+        while not self._stopping.wait(interval):
+            if not recorded:
+                recorded = self._record_start()
+                continue
+            try:
+                with self.services.sessions() as db:
+                    recorded = beat(db, self.name)  # False: the row is gone; record it again
+            except Exception:
+                log.warning("render worker %s: heartbeat failed", self.name, exc_info=True)
 
     # ------------------------------------------------------------------ claiming
 

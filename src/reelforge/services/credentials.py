@@ -30,6 +30,8 @@ from reelforge.db.models import utcnow
 
 __all__ = [
     "CLOCK_SKEW_SECONDS",
+    "INSTALLATION_SCOPES",
+    "METRICS",
     "OPERATOR",
     "SCOPES",
     "CredentialCache",
@@ -68,10 +70,20 @@ one of :data:`SCOPES`: the API never grants it, and ``admin`` does not include i
 operator's CLI (``reelforge keys create --operator``) makes a key that holds it."""
 
 
+METRICS = "metrics"
+"""Reading the installation's ``/metrics`` (every workspace's counts, no content): the power
+of a Prometheus scraper. Like :data:`OPERATOR` not one of :data:`SCOPES`, not included in
+``admin``, and granted only by the operator's CLI (``reelforge keys create --metrics``); the
+operator scope also reads the metrics."""
+
+INSTALLATION_SCOPES = (OPERATOR, METRICS)
+"""The powers over the whole installation that only the operator's CLI grants."""
+
+
 def expand_scopes(scopes: list[str] | tuple[str, ...]) -> frozenset[str]:
     if "admin" not in scopes:
         return frozenset(scopes)
-    return frozenset(SCOPES) | ({OPERATOR} & set(scopes))
+    return frozenset(SCOPES) | (set(INSTALLATION_SCOPES) & set(scopes))
 
 
 def _b62(data: bytes, length: int) -> str:

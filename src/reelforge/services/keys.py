@@ -23,7 +23,7 @@ from reelforge.representations import json_ready
 
 from .audit import SYSTEM_ACTOR, Actor
 from .context import Services, owned
-from .credentials import OPERATOR, SCOPES, expand_scopes, generate_api_key, hash_secret
+from .credentials import INSTALLATION_SCOPES, SCOPES, expand_scopes, generate_api_key, hash_secret
 from .errors import Conflict, Forbidden, NotFound
 
 __all__ = [
@@ -53,8 +53,9 @@ MAX_GRACE = timedelta(days=7)
 
 def known_scopes(scopes: Collection[str], *, operator: bool = False) -> list[str]:
     """``scopes`` sorted and without repeats; ValueError naming those that are not scopes.
-    ``operator``: the operator scope is allowed too (only the CLI grants it)."""
-    allowed = (*SCOPES, OPERATOR) if operator else SCOPES
+    ``operator``: the installation's powers (``operator``, ``metrics``) are allowed too (only the
+    CLI grants them)."""
+    allowed = (*SCOPES, *INSTALLATION_SCOPES) if operator else SCOPES
     unknown = [s for s in scopes if s not in allowed]
     if unknown:
         raise ValueError(f"unknown scopes {unknown}; choose from {', '.join(SCOPES)}")

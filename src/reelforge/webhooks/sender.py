@@ -13,6 +13,7 @@ from datetime import datetime
 import httpx
 from sqlalchemy.orm import Session, sessionmaker
 
+from reelforge import metrics
 from reelforge.db.models import utcnow
 from reelforge.settings import Settings
 
@@ -125,6 +126,9 @@ async def send(client: httpx.AsyncClient, claim: Claimed, settings: Settings) ->
         if outcome.error_class == "connect" and not isinstance(exc, httpx.HTTPError):
             log.exception("webhook delivery %s: unexpected error", claim.delivery_id)
     outcome.duration_ms = (time.perf_counter() - started) * 1000
+    label = metrics.label_value(outcome.error_class, default="success")
+    metrics.WEBHOOK_ATTEMPTS.labels(label).inc()
+    metrics.WEBHOOK_DURATION.labels(label).observe(outcome.duration_ms / 1000)
     return outcome
 
 

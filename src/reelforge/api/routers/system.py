@@ -1,19 +1,21 @@
-"""Health, readiness and the current workspace."""
+"""Health, readiness, metrics and the current workspace."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Response
 from fastapi.responses import JSONResponse
-from sqlalchemy import text
+from starlette.concurrency import run_in_threadpool
 
-from reelforge.representations import workspace_json
-from reelforge.services import limits, workspaces
+from reelforge import metrics as prometheus
+from reelforge.representations import json_ready, workspace_json
+from reelforge.services import health, limits, workspaces
 from reelforge.services.context import Services
+from reelforge.services.credentials import METRICS, OPERATOR
 
 from .. import examples as ex
-from ..auth import Principal, authenticate
+from ..auth import Principal, authenticate, check_scope
 from ..deps import SessionDep, get_services
 
 router = APIRouter()
@@ -27,26 +29,45 @@ def healthz() -> dict[str, str]:
 @router.get(
     "/readyz",
     tags=["system"],
-    summary="The database and storage answer and the worker runs",
+    summary="The database, storage, render queue and workers answer",
     responses=ex.READYZ_RESPONSES,
 )
 def readyz(services: Services = Depends(get_services)) -> JSONResponse:
-    checks: dict[str, str] = {}
-    try:
-        with services.engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-        checks["database"] = "ok"
-    except Exception as exc:  # readiness reports any failure as not ready
-        checks["database"] = f"error: {type(exc).__name__}"
-    checks["storage"] = "ok" if services.storage.temp_dir().is_dir() else "error: missing"
-    if services.worker is not None:
-        checks["worker"] = "ok" if services.worker.alive() else "error: stopped"
-    ready = all(v == "ok" for v in checks.values())
+    """`checks` holds `ok` or `error: <why>` for `database`, `storage`, `broker` (the render
+    queue), `worker` (this process's own, when it runs one) and `workers` (a live worker
+    exists; checked when this process runs one or `REELFORGE_READYZ_REQUIRES_WORKER` is set).
+    `workers` lists the workers of the last day, each `live`, `stale` (stopped heartbeating
+    without saying so: crashed or hung) or `stopped`. 503 when any check fails."""
+    found = health.readiness(services)
+    body: dict[str, Any] = {"status": "ok" if found.ready else "unavailable", "checks": found.checks}
+    body["workers"] = json_ready(found.workers)
+    if found.queue is not None:
+        body["queue"] = found.queue
     return JSONResponse(
-        {"status": "ok" if ready else "unavailable", "checks": checks},
-        status_code=200 if ready else 503,
-        headers={} if ready else {"Retry-After": "5"},
+        body,
+        status_code=200 if found.ready else 503,
+        headers={} if found.ready else {"Retry-After": "5"},
     )
+
+
+async def metrics_reader(principal: Principal = Depends(authenticate)) -> Principal:
+    """The caller, who must hold the ``metrics`` scope (or be the operator)."""
+    return principal if OPERATOR in principal.scopes else check_scope(principal, METRICS)
+
+
+metrics_reader.required_scope = METRICS  # type: ignore[attr-defined]
+metrics_reader.alternative_scope = OPERATOR  # type: ignore[attr-defined]
+
+
+@router.get("/metrics", include_in_schema=False)
+async def metrics(
+    services: Services = Depends(get_services), principal: Principal = Depends(metrics_reader)
+) -> Response:
+    """Prometheus metrics of the installation (text exposition format 0.0.4). Not part of the
+    REST API (see docs/operations.md): a scraper sends an API key holding the ``metrics``
+    scope, made with ``reelforge keys create --metrics``."""
+    body = await run_in_threadpool(prometheus.exposition, lambda: health.scrape_gauges(services))
+    return Response(body, media_type=prometheus.CONTENT_TYPE_LATEST)
 
 
 @router.get(

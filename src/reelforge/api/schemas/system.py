@@ -5,19 +5,54 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
+from pydantic import Field
+
 from .common import Out
 
-__all__ = ["Health", "Readiness", "WorkspaceLimits", "WorkspaceOut", "WorkspaceUsage"]
+__all__ = [
+    "Health",
+    "QueueStatus",
+    "Readiness",
+    "WorkerStatus",
+    "WorkspaceLimits",
+    "WorkspaceOut",
+    "WorkspaceUsage",
+]
 
 
 class Health(Out):
     status: Literal["ok"]
 
 
+class WorkerStatus(Out):
+    """A background worker as its heartbeats tell."""
+
+    name: str
+    kind: str
+    """``render``."""
+    state: Literal["live", "stale", "stopped"]
+    """``stale``: it stopped heartbeating without saying it stopped (crashed or hangs)."""
+    concurrency: int
+    started_at: datetime
+    heartbeat_at: datetime
+    heartbeat_age_seconds: float
+
+
+class QueueStatus(Out):
+    queued: int
+    running: int
+
+
 class Readiness(Out):
     status: Literal["ok", "unavailable"]
     checks: dict[str, str]
-    """``ok`` or ``error: <why>`` for ``database``, ``storage`` and (when it runs here) ``worker``."""
+    """``ok`` or ``error: <why>`` for ``database``, ``storage``, ``broker`` (the render queue),
+    ``worker`` (when one runs in this process) and ``workers`` (a live worker exists, when one is
+    expected)."""
+    workers: list[WorkerStatus] = Field(default_factory=list)
+    """The workers of the last day."""
+    queue: QueueStatus | None = None
+    """Renders queued and running now (absent when the database does not answer)."""
 
 
 class WorkspaceLimits(Out):

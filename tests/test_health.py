@@ -1,0 +1,105 @@
+"""``/readyz``: the database, storage, the render queue and the workers' heartbeats; a worker
+that stops (cleanly, or by dying without a word) is reported, and readiness fails when no live
+worker exists where one is expected. ``/healthz`` stays a cheap liveness answer."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from service import ServeProcess, live_server, require_database, running_service
+
+FAST = {"worker_heartbeat_interval": 0.1, "worker_stale_after": 1.0}
+"""Heartbeats every 0.1 s, stale after a second without one (30 s by default)."""
+
+
+def poll(check: Callable[[], Any], timeout: float = 90.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        found = check()
+        if found:
+            return found
+        assert time.monotonic() < deadline, "the condition did not hold in time"
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_readyz_reports_every_part_and_a_stopped_worker(kind: str, tmp_path: Path) -> None:
+    require_database(kind)
+    with running_service(tmp_path, kind, workers=1, **FAST) as svc, live_server(svc) as base:
+        ready = poll(lambda: (r := httpx.get(f"{base}/readyz", timeout=60)).status_code == 200 and r)
+        body = ready.json()
+        assert body["status"] == "ok"
+        assert body["checks"] == {
+            "database": "ok",
+            "storage": "ok",
+            "broker": "ok",
+            "worker": "ok",
+            "workers": "ok",
+        }
+        assert body["queue"] == {"queued": 0, "running": 0}
+        worker = svc.services.worker
+        (mine,) = [w for w in body["workers"] if w["name"] == worker.name]
+        assert mine["state"] == "live" and mine["kind"] == "render" and mine["concurrency"] == 1
+
+        worker.stop()  # the test stops the worker: it says so in its row
+        r = httpx.get(f"{base}/readyz", timeout=60)
+        assert r.status_code == 503 and r.headers["retry-after"] == "5"
+        body = r.json()
+        assert body["status"] == "unavailable"
+        assert body["checks"]["worker"] == "error: stopped"
+        assert body["checks"]["workers"] == "error: no live worker"
+        (mine,) = [w for w in body["workers"] if w["name"] == worker.name]
+        assert mine["state"] == "stopped"
+        assert svc.post("/v1/renders", json={"edit": _colour()}).status_code == 202
+        assert httpx.get(f"{base}/readyz", timeout=60).json()["queue"] == {"queued": 1, "running": 0}
+        # Liveness does not depend on any of it.
+        assert httpx.get(f"{base}/healthz", timeout=60).json() == {"status": "ok"}
+
+
+def _colour() -> dict[str, Any]:
+    return {
+        "timeline": {"tracks": [{"clips": [{"asset": {"type": "color", "color": "red"}, "length": 1}]}]},
+        "outputs": [{"width": 160, "height": 90, "quality": "draft"}],
+    }
+
+
+def test_a_worker_that_dies_without_a_word_is_reported_stale(tmp_path: Path) -> None:
+    """A worker process killed outright (SIGKILL: no clean stop) stops heartbeating; the API
+    process, which runs no worker but requires one, reports it stale and answers 503."""
+    with running_service(tmp_path, workers=0, readyz_requires_worker=True, **FAST) as svc:
+        r = svc.client.get("/readyz")
+        assert r.status_code == 503 and r.json()["checks"]["workers"] == "error: no live worker"
+        env = {
+            **os.environ,
+            "REELFORGE_DATA_DIR": str(svc.data_dir),
+            "REELFORGE_DATABASE_URL": svc.services.settings.resolved_database_url(),
+            "REELFORGE_WORKERS": "1",
+            "REELFORGE_WORKER_NAME": "doomed",
+            "REELFORGE_WORKER_HEARTBEAT_INTERVAL": "0.1",
+            "REELFORGE_WEBHOOKS_DISPATCHER": "false",
+            "PYTHONUNBUFFERED": "1",
+        }
+        with ServeProcess(tmp_path, env, "--port", "0") as worker:
+            worker.wait_listening()
+
+            def doomed(state: str) -> dict[str, Any] | None:
+                body: dict[str, Any] = svc.client.get("/readyz").json()
+                found = [w for w in body["workers"] if w["name"] == "doomed" and w["state"] == state]
+                return body if found else None
+
+            body = poll(lambda: doomed("live"))
+            assert body["status"] == "ok" and body["checks"]["workers"] == "ok"
+            worker.proc.send_signal(signal.SIGKILL)
+            worker.proc.wait(timeout=60)
+            body = poll(lambda: doomed("stale"))
+        assert body["status"] == "unavailable"
+        assert body["checks"]["workers"] == "error: no live worker (stale: doomed)"
+        assert svc.client.get("/readyz").status_code == 503
