@@ -38,7 +38,7 @@ import math
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 
@@ -50,6 +50,10 @@ from reelforge.edit.models import CaptionStyle, Cue
 from reelforge.edit.timing import parse_time
 from reelforge.edit.values import parse_color
 from reelforge.render.graph import Filter, filt
+
+from .fonts import FontFace, font_runs
+from .linebreak import keeps_together
+from .text import graphemes
 
 __all__ = [
     "CaptionFileError",
@@ -234,9 +238,28 @@ class _Piece:
     """A line break of the cue text precedes it."""
     word: int | None = None
     """Index of the timed word it belongs to."""
+    glued: bool = False
+    """The space before it must not break (see :func:`~reelforge.render.linebreak.keeps_together`)."""
 
     def breakable_after(self, prev: _Piece) -> bool:
-        return self.space or self.newline or _glued_break(prev.text[-1], self.text[0])
+        if self.newline:
+            return True
+        if self.space:
+            return not self.glued
+        return _glued_break(prev.text[-1], self.text[0])
+
+
+def _glue(pieces: list[_Piece]) -> list[_Piece]:
+    """Mark the spaces a line must not break at: between the words around them (a word is the
+    pieces from one space to the next)."""
+    starts = [i for i, p in enumerate(pieces) if i == 0 or p.space or p.newline]
+    words = ["".join(p.text for p in pieces[a:b]) for a, b in itertools.pairwise([*starts, len(pieces)])]
+    out = list(pieces)
+    for n in range(1, len(starts)):
+        i = starts[n]
+        if pieces[i].space and not pieces[i].newline and keeps_together(words[n - 1], words[n]):
+            out[i] = replace(pieces[i], glued=True)
+    return out
 
 
 def _wide(char: str) -> bool:
@@ -277,7 +300,7 @@ def _pieces(text: str, spans: Sequence[tuple[int, int]] = ()) -> list[_Piece]:
         buf += c
     if buf:
         out.append(_Piece(buf, space, newline, word))
-    return out
+    return _glue(out)
 
 
 def _trim(word: str) -> str:
@@ -332,29 +355,38 @@ def _timed_pieces(text: str, words: Sequence[str]) -> list[_Piece]:
 
 
 class _Measure:
-    """Advance widths in canvas pixels, as libass lays them out (or wider)."""
+    """Advance widths in canvas pixels, as libass lays them out (or wider): each run of text
+    measured with the font of the chain that draws it."""
 
-    def __init__(self, font_size: float, font_file: Path | None) -> None:
+    def __init__(self, font_size: float, font_file: Path | None, chain: Sequence[FontFace] = ()) -> None:
         self.size = font_size
-        self.font = _pillow_font(str(font_file)) if font_file is not None else None
-        if self.font is not None:
-            ascent, descent = self.font.getmetrics()
-            # libass scales a font so ascender + descender equals the ASS font size.
-            self.scale = font_size / (ascent + descent)
+        self.chain = tuple(chain)
+        faces = self.chain or ((FontFace(font_file),) if font_file is not None else ())
+        self.fonts = [_pillow_font(str(face.path), face.index) for face in faces]
+        # libass scales a font so ascender + descender equals the ASS font size.
+        self.scales = [font_size / sum(f.getmetrics()) if f is not None else 0.0 for f in self.fonts]
+        self.font = self.fonts[0] if self.fonts else None
 
     def __call__(self, text: str) -> float:
         if self.font is None:
             return sum(_guess_width(c) for c in text) * self.size
-        # CJK usually comes from a fallback font, whose widths the given file cannot tell.
-        wide = sum(1 for c in text if _wide(c))
-        narrow = "".join(c for c in text if not _wide(c)) if wide else text
-        return float(self.font.getlength(narrow)) * self.scale + wide * self.size
+        if not self.chain:
+            # CJK usually comes from a fallback font, whose widths the given file cannot tell.
+            wide = sum(1 for c in text if _wide(c))
+            narrow = "".join(c for c in text if not _wide(c)) if wide else text
+            return float(self.font.getlength(narrow)) * self.scales[0] + wide * self.size
+        total = 0.0
+        for run, face in font_runs(graphemes(text), self.chain):
+            k = self.chain.index(face)
+            font = self.fonts[k]
+            total += font.getlength(run) * self.scales[k] if font is not None else len(run) * self.size
+        return total
 
 
 @functools.lru_cache(maxsize=16)
-def _pillow_font(path: str) -> ImageFont.FreeTypeFont | None:
+def _pillow_font(path: str, index: int = 0) -> ImageFont.FreeTypeFont | None:
     try:
-        return ImageFont.truetype(path, 100)
+        return ImageFont.truetype(path, 100, index=index)
     except OSError:
         return None
 
@@ -430,8 +462,33 @@ def _override_color(color: str) -> str:
     return f"{{\\1c&H{b:02X}{g:02X}{r:02X}&\\1a&H{255 - a:02X}&}}"
 
 
+def _font_name(family: str) -> str:
+    """A family name as an override tag argument: no tag syntax, commas or controls."""
+    return "".join(c for c in family if c not in "{}\\," and unicodedata.category(c) != "Cc").strip()
+
+
+def _fonted(text: str, chain: Sequence[FontFace]) -> str:
+    """``text`` escaped, with each run the first font lacks set in the chain's font that has it
+    (libass's own fallback picks whatever fontconfig offers, or nothing)."""
+    if len(chain) < 2:
+        return _escape(text)
+    out = []
+    primary = _font_name(chain[0].family)
+    for run, face in font_runs(graphemes(text), chain):
+        if face == chain[0] or not face.family:
+            out.append(_escape(run))
+        else:
+            out.append(f"{{\\fn{_font_name(face.family)}}}{_escape(run)}{{\\fn{primary}}}")
+    return "".join(out)
+
+
 def _event_text(
-    pieces: Sequence[_Piece], lines: Sequence[list[int]], mark: str, highlight: int | None, hl_tag: str
+    pieces: Sequence[_Piece],
+    lines: Sequence[list[int]],
+    mark: str,
+    highlight: int | None,
+    hl_tag: str,
+    chain: Sequence[FontFace] = (),
 ) -> str:
     parts: list[str] = []
     for n, line in enumerate(lines):
@@ -443,12 +500,14 @@ def _event_text(
             parts.append(("\\N" if n else "") + mark)
         lit = False
         for k, i in enumerate(line):
-            parts.append(" " if k and pieces[i].space else "")
+            if k and pieces[i].space:
+                # a space libass must not wrap at either: a no-break space
+                parts.append("\u00a0" if pieces[i].glued else " ")
             on = highlight is not None and pieces[i].word == highlight
             if on != lit:
                 parts.append(hl_tag if on else "{\\r}")
                 lit = on
-            parts.append(_escape(pieces[i].text))
+            parts.append(_fonted(pieces[i].text, chain))
         if lit:
             parts.append("{\\r}")
     return "".join(parts)
@@ -536,6 +595,7 @@ def build_ass(
     fps: Fraction,
     font_family: str,
     font_file: Path | None = None,
+    chain: Sequence[FontFace] = (),
 ) -> str:
     """The text of an .ass script showing ``cues`` on a ``canvas``-sized picture.
 
@@ -543,10 +603,12 @@ def build_ass(
     (seconds); ``fps`` is the frame rate of the picture the script is burned into, to place
     event boundaries between frames. ``font_family`` is the family libass looks up (in the
     filter's ``fontsdir`` and the system fonts); ``font_file``, that family's file, makes the
-    line-length estimate for ``max_lines`` exact instead of generous.
+    line-length estimate for ``max_lines`` exact instead of generous. ``chain``, the style's
+    font chain (:func:`~reelforge.render.fonts.font_chain`, starting with that file), sets each
+    run of text the first font lacks in the font of the chain that has it, and measures it so.
     """
     width, _height = canvas
-    measure = _Measure(style.size * canvas[1], font_file)
+    measure = _Measure(style.size * canvas[1], font_file, chain)
     max_width = float((width - 2 * round(style.margin_x * width)) * _WIDTH_SAFETY)
     hl_tag = _override_color(style.highlight_color)
     events: list[str] = []
@@ -593,7 +655,7 @@ def _cue_events(
             f0, f1 = _first_frame(lo, fps), _first_frame(hi, fps)
             if f1 <= f0:
                 continue  # shorter than a frame: never on screen
-            text = _event_text(pieces, chunk, mark, word, hl_tag)
+            text = _event_text(pieces, chunk, mark, word, hl_tag, measure.chain)
             events.append(
                 f"Dialogue: 0,{_ass_time(_boundary_cs(f0, fps))},{_ass_time(_boundary_cs(f1, fps))},"
                 f"Default,,0,0,0,,{text}\n"

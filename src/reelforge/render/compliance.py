@@ -23,7 +23,7 @@ from reelforge.edit.values import parse_color
 from .fonts import FontNotFoundError
 from .layout import media_sprite_size, static_position, watermark_box
 from .outputs import OutputGeometry, geometry
-from .text import render_text
+from .text import render_text, scaled
 
 __all__ = [
     "DEFAULT_MIN_TEXT_SIZE",
@@ -200,10 +200,7 @@ def _text_sprite(
     asset: TextAsset, clip: Clip, canvas: tuple[int, int], fonts: Sequence[Path]
 ) -> tuple[int, int]:
     """The text block as the engine draws it (its size scaled like the engine scales it)."""
-    if clip.scale != 1:
-        style = asset.style.model_copy(update={"size": min(1.0, asset.style.size * clip.scale)})
-        asset = asset.model_copy(update={"style": style})
-    return render_text(asset, canvas, extra_fonts=fonts).size
+    return render_text(scaled(asset, clip.scale), canvas, extra_fonts=fonts).size
 
 
 def _caption_box(asset: CaptionAsset, geo: OutputGeometry) -> Box:
