@@ -380,6 +380,20 @@ def _compose(layout: _Layout, style: TextStyle, base: Image.Image, visible: int 
     return Image.alpha_composite(out, colored(_text_mask(layout, 0, visible), parse_color(style.color)))
 
 
+def text_lines(
+    asset: TextAsset,
+    canvas: tuple[int, int],
+    *,
+    base_dir: Path | None = None,
+    extra_fonts: Sequence[Path] = (),
+) -> tuple[int, list[str]]:
+    """How the text is set on a ``canvas``: the font size in pixels (after `fit`) and the
+    text of each line, as :func:`render_text` draws them."""
+    layout = _layout(asset, canvas, base_dir, extra_fonts)
+    lines = ["".join(c for run in line.runs for c in run.clusters) for line in layout.lines]
+    return layout.font_px, lines
+
+
 def scaled(asset: TextAsset, scale: float) -> TextAsset:
     """``asset`` drawn ``scale`` times larger (a clip's `scale` enlarges the font, not a bitmap)."""
     if scale == 1:
