@@ -16,7 +16,7 @@ import pytest
 from PIL import Image
 
 from reelforge.edit.models import CaptionStyle, Cue, TextAsset
-from reelforge.render.captions import build_ass
+from reelforge.render.captions import _pieces, build_ass
 from reelforge.render.fonts import font_chain
 from reelforge.render.linebreak import break_units, line_text
 from reelforge.render.text import text_lines
@@ -44,7 +44,13 @@ def test_break_opportunities_follow_unicode_and_typography() -> None:
     assert units("Couchant · 49 €") == ["Couchant ", "· 49 €"]
     assert units("Save 12 % now | today") == ["Save ", "12 % ", "now ", "| today"]
     assert units("(hello) world!") == ["(hello) ", "world!"]
+    # a separator at the end stays with the word before it
+    assert units("Coming soon –") == ["Coming ", "soon –"]
+    assert units("'\"; --") == ["'\"; --"]
     assert units("a\u00a0b c") == ["a\u00a0b ", "c"]
+    # Korean words stay whole; Chinese and Japanese break between characters
+    assert units("환영합니다 여러분") == ["환영합니다 ", "여러분"]
+    assert units("欢迎ようこそ") == ["欢", "迎", "よ", "う", "こ", "そ"]
     # hyphenation points only when asked, and a hyphen shown only where a line ends
     assert units("wonderful") == ["wonderful"]
     hyphenated = break_units("wonderful", hyphenate_language="en")
@@ -84,6 +90,10 @@ def test_long_words_are_hyphenated_only_when_asked() -> None:
     hyphenated = lines_of(value, canvas=(320, 180), size=0.12, max_width=0.5, hyphenate=True, language="en")
     assert any(line.endswith("-") for line in hyphenated), hyphenated
     assert "".join(line.removesuffix("-") for line in hyphenated).replace(" ", "") == value.replace(" ", "")
+
+
+def test_caption_pieces_keep_korean_words_whole() -> None:
+    assert [p.text for p in _pieces("환영합니다 中文")] == ["환영합니다", "中", "文"]
 
 
 def test_captions_keep_urls_and_separators_together() -> None:

@@ -52,7 +52,7 @@ from reelforge.edit.values import parse_color
 from reelforge.render.graph import Filter, filt
 
 from .fonts import FontFace, font_runs
-from .linebreak import keeps_together
+from .linebreak import is_hangul, keeps_together
 from .text import graphemes
 
 __all__ = [
@@ -271,6 +271,8 @@ def _glued_break(before: str, after: str) -> bool:
     CJK character, except before closing or after opening punctuation."""
     if unicodedata.category(after) in ("Pe", "Pf", "Po") or unicodedata.category(before) in ("Ps", "Pi"):
         return False
+    if is_hangul(before) and is_hangul(after):
+        return False  # Korean puts spaces between words: a word stays whole
     return _wide(before) or _wide(after)
 
 
@@ -379,7 +381,8 @@ class _Measure:
         for run, face in font_runs(graphemes(text), self.chain):
             k = self.chain.index(face)
             font = self.fonts[k]
-            total += font.getlength(run) * self.scales[k] if font is not None else len(run) * self.size
+            # every run is drawn at the primary font's em size (see _fonted)
+            total += font.getlength(run) * self.scales[0] if font is not None else len(run) * self.size
         return total
 
 
@@ -467,9 +470,19 @@ def _font_name(family: str) -> str:
     return "".join(c for c in family if c not in "{}\\," and unicodedata.category(c) != "Cc").strip()
 
 
+def _em_ratio(face: FontFace, primary: FontFace) -> float:
+    """How much larger than the primary font libass must draw ``face`` for both to have the same
+    em size: libass sizes every font by its ascender plus descender, which differ between fonts
+    (Noto Sans CJK's are a quarter larger than DejaVu's, so CJK came out a quarter smaller)."""
+    font, base = _pillow_font(str(face.path), face.index), _pillow_font(str(primary.path), primary.index)
+    if font is None or base is None:
+        return 1.0
+    return sum(font.getmetrics()) / sum(base.getmetrics())
+
+
 def _fonted(text: str, chain: Sequence[FontFace]) -> str:
     """``text`` escaped, with each run the first font lacks set in the chain's font that has it
-    (libass's own fallback picks whatever fontconfig offers, or nothing)."""
+    (libass's own fallback picks whatever fontconfig offers, or nothing), at the same em size."""
     if len(chain) < 2:
         return _escape(text)
     out = []
@@ -477,8 +490,12 @@ def _fonted(text: str, chain: Sequence[FontFace]) -> str:
     for run, face in font_runs(graphemes(text), chain):
         if face == chain[0] or not face.family:
             out.append(_escape(run))
-        else:
-            out.append(f"{{\\fn{_font_name(face.family)}}}{_escape(run)}{{\\fn{primary}}}")
+            continue
+        scale = round(100 * _em_ratio(face, chain[0]))
+        out.append(
+            f"{{\\fn{_font_name(face.family)}\\fscx{scale}\\fscy{scale}}}{_escape(run)}"
+            f"{{\\fn{primary}\\fscx100\\fscy100}}"
+        )
     return "".join(out)
 
 

@@ -266,12 +266,13 @@ def _face_for(cluster: str, chain: Sequence[FontFace]) -> FontFace | None:
 
 def font_runs(clusters: Sequence[str], chain: Sequence[FontFace]) -> list[tuple[str, FontFace]]:
     """``clusters`` (graphemes) grouped into runs, each with the first face of ``chain`` that
-    covers it. Spaces and punctuation stay with the run before them when its face has them,
-    so a fallback run is not cut at every space. A cluster no face covers goes with the first
-    face (:func:`uncovered` tells which; validation refuses them)."""
+    covers it. Spaces stay with the run before them when its face has them, so a fallback run
+    is not cut at every space (punctuation does not: a CJK font's full-width `·` would look out
+    of place in Latin text). A cluster no face covers goes with the first face
+    (:func:`uncovered` tells which; validation refuses them)."""
     runs: list[tuple[str, FontFace]] = []
     for cluster in clusters:
-        sticky = unicodedata.category(cluster[0])[0] in "ZP"
+        sticky = unicodedata.category(cluster[0]) == "Zs"
         if runs and sticky and covers(runs[-1][1], cluster):
             face = runs[-1][1]
         else:

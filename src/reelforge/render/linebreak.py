@@ -8,6 +8,8 @@ punctuation never starts a line and CJK text breaks between ideographs. On top o
 * a separator standing between spaces (``·``, ``|``, ``•``, ``–``, ``/``) goes with the words
   after it, so no line ends with one (``Couchant · 49 €`` breaks as ``Couchant`` / ``· 49 €``);
 * a currency or percent sign after a number stays with it (``49 €``, ``12 %``);
+* Korean words stay whole (Korean puts spaces between words; UAX #14 alone would break
+  between any two Hangul syllables);
 * a word is never broken between letters: a word longer than the line overflows it (a fitted
   text shrinks instead), unless hyphenation is asked for, with a language ``pyphen`` knows.
 
@@ -27,7 +29,15 @@ from dataclasses import dataclass
 import pyphen
 from uniseg.linebreak import line_break_units
 
-__all__ = ["Unit", "balance", "break_units", "hyphenation_language", "keeps_together", "line_text"]
+__all__ = [
+    "Unit",
+    "balance",
+    "break_units",
+    "hyphenation_language",
+    "is_hangul",
+    "keeps_together",
+    "line_text",
+]
 
 _SPACES = " \t\u3000"
 # Kept with what follows when standing alone between spaces.
@@ -63,6 +73,11 @@ def _is_separator(text: str) -> bool:
 
 def _is_unit_sign(text: str) -> bool:
     return _only(text, lambda c: unicodedata.category(c) == "Sc" or c in "%‰")
+
+
+def is_hangul(char: str) -> bool:
+    code = ord(char)
+    return 0xAC00 <= code <= 0xD7A3 or 0x1100 <= code <= 0x11FF or 0x3130 <= code <= 0x318F
 
 
 def keeps_together(before: str, after: str) -> bool:
@@ -102,14 +117,19 @@ def break_units(paragraph: str, *, hyphenate_language: str | None = None) -> lis
     merged: list[str] = []
     glue_next = False
     for piece in pieces:
-        if merged and (glue_next or (_is_unit_sign(piece) and merged[-1][-1:] in _SPACES)):
+        if merged and (
+            glue_next
+            or (_is_unit_sign(piece) and merged[-1][-1:] in _SPACES)
+            or (is_hangul(merged[-1][-1]) and is_hangul(piece[0]))
+        ):
             merged[-1] += piece
         else:
             merged.append(piece)
         glue_next = _is_separator(piece) or not piece.strip(_SPACES)
     # a separator at the very end has nothing to go with: keep it with the word before
     if len(merged) > 1 and _is_separator(merged[-1]):
-        merged[-2] += merged.pop()
+        tail = merged.pop()
+        merged[-1] += tail
     units: list[Unit] = []
     for piece in merged:
         units += _hyphenated(piece, hyphenate_language) if hyphenate_language else [Unit(piece)]
