@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 from reelforge.edit.models import CaptionStyle, Cue, TextAsset
@@ -63,6 +65,21 @@ def test_a_url_is_never_broken_inside_in_9_16(size: float) -> None:
     lines = lines_of(f"Order now at {URL} while stocks last", size=size)
     assert any(URL in line for line in lines), lines
     assert not any(line.endswith(("shop.example.co", "shop.example.")) for line in lines), lines
+
+
+WORDS = st.lists(
+    st.text(st.sampled_from("abcdefghijklmnopqrstuvwxyzABCDEFGHIJ.é"), min_size=1, max_size=24),
+    min_size=1,
+    max_size=12,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(words=WORDS, max_width=st.floats(0.05, 1), size=st.floats(0.03, 0.25))
+def test_lines_only_ever_break_between_words(words: list[str], max_width: float, size: float) -> None:
+    value = " ".join(words)
+    lines = lines_of(value, size=size, max_width=max_width)
+    assert " ".join(lines) == value
 
 
 @pytest.mark.parametrize("size", [0.06, 0.08, 0.1, 0.12, 0.14])
