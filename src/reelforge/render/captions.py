@@ -487,7 +487,7 @@ def _fonted(text: str, chain: Sequence[FontFace]) -> str:
         return _escape(text)
     out = []
     primary = _font_name(chain[0].family)
-    for run, face in font_runs(graphemes(text), chain):
+    for run, face in font_runs(graphemes(text), tuple(chain)):
         if face == chain[0] or not face.family:
             out.append(_escape(run))
             continue

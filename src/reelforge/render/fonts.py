@@ -231,6 +231,7 @@ def _needs_glyph(char: str) -> bool:
     return unicodedata.category(char) not in ("Cc", "Cf", "Zl", "Zp")
 
 
+@functools.lru_cache(maxsize=65536)
 def covers(face: FontFace, cluster: str) -> bool:
     """Whether ``face`` has a glyph for every drawn character of ``cluster``."""
     cmap = coverage(face)
@@ -260,33 +261,36 @@ def font_chain(
     return tuple(dict.fromkeys(chain))
 
 
-def _face_for(cluster: str, chain: Sequence[FontFace]) -> FontFace | None:
-    return next((face for face in chain if covers(face, cluster)), None)
-
-
-def font_runs(clusters: Sequence[str], chain: Sequence[FontFace]) -> list[tuple[str, FontFace]]:
+def font_runs(clusters: Sequence[str], chain: tuple[FontFace, ...]) -> list[tuple[str, FontFace]]:
     """``clusters`` (graphemes) grouped into runs, each with the first face of ``chain`` that
     covers it. Spaces stay with the run before them when its face has them, so a fallback run
     is not cut at every space (punctuation does not: a CJK font's full-width `·` would look out
     of place in Latin text). A cluster no face covers goes with the first face
     (:func:`uncovered` tells which; validation refuses them)."""
-    runs: list[tuple[str, FontFace]] = []
+    cmaps = [coverage(face) for face in chain]
+
+    def has(k: int, cluster: str) -> bool:
+        return all(ord(c) in cmaps[k] for c in cluster if _needs_glyph(c))
+
+    runs: list[tuple[str, int]] = []
     for cluster in clusters:
-        sticky = unicodedata.category(cluster[0]) == "Zs"
-        if runs and sticky and covers(runs[-1][1], cluster):
-            face = runs[-1][1]
+        if runs and unicodedata.category(cluster[0]) == "Zs" and has(runs[-1][1], cluster):
+            k = runs[-1][1]
         else:
-            face = _face_for(cluster, chain) or chain[0]
-        if runs and runs[-1][1] == face:
-            runs[-1] = (runs[-1][0] + cluster, face)
+            k = next((i for i in range(len(cmaps)) if has(i, cluster)), 0)
+        if runs and runs[-1][1] == k:
+            runs[-1] = (runs[-1][0] + cluster, k)
         else:
-            runs.append((cluster, face))
-    return runs
+            runs.append((cluster, k))
+    return [(text, chain[k]) for text, k in runs]
 
 
 def uncovered(text: str, chain: Sequence[FontFace]) -> list[str]:
     """The characters of ``text`` that no face of ``chain`` has, in order, each once."""
-    union: set[int] = set()
-    for face in chain:
-        union |= coverage(face)
+    union = _union(tuple(chain))
     return list(dict.fromkeys(c for c in text if _needs_glyph(c) and ord(c) not in union))
+
+
+@functools.lru_cache(maxsize=32)
+def _union(chain: tuple[FontFace, ...]) -> frozenset[int]:
+    return frozenset().union(*(coverage(face) for face in chain))

@@ -113,6 +113,11 @@ def _hyphenated(unit: str, language: str) -> list[Unit]:
 
 def break_units(paragraph: str, *, hyphenate_language: str | None = None) -> list[Unit]:
     """``paragraph`` (no line feeds) cut where a line may break."""
+    return list(_break_units(paragraph, hyphenate_language))
+
+
+@functools.lru_cache(maxsize=1024)
+def _break_units(paragraph: str, hyphenate_language: str | None) -> tuple[Unit, ...]:
     pieces = [p for p in line_break_units(paragraph) if p]
     merged: list[str] = []
     glue_next = False
@@ -133,7 +138,7 @@ def break_units(paragraph: str, *, hyphenate_language: str | None = None) -> lis
     units: list[Unit] = []
     for piece in merged:
         units += _hyphenated(piece, hyphenate_language) if hyphenate_language else [Unit(piece)]
-    return units
+    return tuple(units)
 
 
 def _greedy_count(width: Callable[[int, int], float], n: int, limit: float) -> int:
