@@ -5,6 +5,7 @@ in 16:9, 1:1 and 9:16."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from fractions import Fraction
@@ -107,6 +108,26 @@ def test_long_words_are_hyphenated_only_when_asked() -> None:
     hyphenated = lines_of(value, canvas=(320, 180), size=0.12, max_width=0.5, hyphenate=True, language="en")
     assert any(line.endswith("-") for line in hyphenated), hyphenated
     assert "".join(line.removesuffix("-") for line in hyphenated).replace(" ", "") == value.replace(" ", "")
+
+
+def test_caption_lines_are_balanced() -> None:
+    text = "这是一个很长的中文字幕需要两行才能显示完"  # 20 characters: about 14 fit on a line
+    ass = build_ass(
+        [Cue(start=0, end=2, text=text)],
+        CaptionStyle(size=0.1, max_lines=2),
+        canvas=(320, 180),
+        offset=Fraction(0),
+        length=Fraction(2),
+        fps=Fraction(25),
+        font_family="DejaVu Sans",
+        chain=font_chain("DejaVu Sans", weight="bold"),
+    )
+    (dialogue,) = [line for line in ass.splitlines() if line.startswith("Dialogue:")]
+    shown = re.sub(r"\{[^}]*\}", "", dialogue.split(",", 9)[9]).replace("\u200e", "")
+    lines = shown.split("\\N")
+    # filling the first line would leave 6 characters on the second
+    assert len(lines) == 2 and abs(len(lines[0]) - len(lines[1])) <= 1, lines
+    assert "".join(lines) == text
 
 
 def test_caption_pieces_keep_korean_words_whole() -> None:

@@ -17,13 +17,19 @@ Choices worth knowing:
 * User text can never add override tags: ``{`` and ``}`` become libass's ``\\{``/``\\}``
   escapes and every backslash is followed by an invisible WORD JOINER, so ``\\N``, ``\\h`` or a
   backslash before our own tags mean nothing.
+* Fonts: every run of text the style's font lacks is set with ``\\fn`` in the first font of
+  its chain (:func:`~reelforge.render.fonts.font_chain`) that has it, scaled so its em size
+  matches (libass sizes fonts by ascender plus descender), and the chain's files are put in
+  the filter's ``fontsdir``; separators and currency signs are joined to their words by
+  no-break spaces, so libass does not wrap there either.
 * Right-to-left text: the style's Encoding is -1, which makes libass pick each paragraph's
   direction from its first strong character and run bidi across override tags (with the usual
   Encoding 1 an Arabic line with a highlighted word comes out in left-to-right word order).
   A forced ``direction`` (or ``auto`` resolved per cue, so every part of a split cue agrees)
   is applied with a leading RLM/LRM mark on each line.
-* ``max_lines``: a cue is wrapped greedily with a conservative width estimate (Pillow on the
-  font file when given, else a per-character guess) and split into consecutive events of at
+* ``max_lines``: a cue is wrapped into balanced lines (as few as filling each line needs, as
+  even as possible) with a conservative width estimate (Pillow on the fonts of the chain that
+  draw each run, else a per-character guess) and split into consecutive events of at
   most ``max_lines`` lines; libass still does the final wrapping, on real widths, so it never
   needs more lines than estimated. libass wraps only at spaces, so a break the estimate puts
   between CJK characters is written out as ``\\N``.
@@ -52,7 +58,7 @@ from reelforge.edit.values import parse_color
 from reelforge.render.graph import Filter, filt
 
 from .fonts import FontFace, font_runs
-from .linebreak import is_hangul, keeps_together
+from .linebreak import balance, is_hangul, keeps_together
 from .text import graphemes
 
 __all__ = [
@@ -409,23 +415,38 @@ def _line_text(pieces: Sequence[_Piece], line: Sequence[int]) -> str:
 
 
 def _wrap(pieces: Sequence[_Piece], measure: _Measure, max_width: float) -> list[list[int]]:
-    """Greedy wrap into lines of piece indexes, breaking where a line may break."""
+    """Lines of piece indexes, breaking only where a line may break: as few lines as filling
+    each line in turn needs, as even as possible (:func:`~reelforge.render.linebreak.balance`)."""
     lines: list[list[int]] = []
-    current: list[int] = []
-    last_break = 0  # where in ``current`` the line may last break
+    paragraph: list[list[int]] = []  # groups of pieces that stay together
     for i, piece in enumerate(pieces):
-        if current and piece.newline:
-            lines.append(current)
-            current, last_break = [], 0
-        elif current and piece.breakable_after(pieces[i - 1]):
-            last_break = len(current)
-        current.append(i)
-        if last_break and measure(_line_text(pieces, current)) > max_width:
-            lines.append(current[:last_break])
-            current, last_break = current[last_break:], 0
-    if current:
-        lines.append(current)
+        if paragraph and piece.newline:
+            lines += _balanced(pieces, paragraph, measure, max_width)
+            paragraph = []
+        if not paragraph or piece.breakable_after(pieces[i - 1]):
+            paragraph.append([i])
+        else:
+            paragraph[-1].append(i)
+    if paragraph:
+        lines += _balanced(pieces, paragraph, measure, max_width)
     return lines
+
+
+def _balanced(
+    pieces: Sequence[_Piece], groups: list[list[int]], measure: _Measure, max_width: float
+) -> list[list[int]]:
+    # Widths add up (kerning across a break opportunity is negligible next to _WIDTH_SAFETY):
+    # each group is measured once, with and without the space before it.
+    bare = [measure(_line_text(pieces, group)) for group in groups]
+    spaced = [
+        w + (measure(" ") if pieces[group[0]].space else 0.0) for w, group in zip(bare, groups, strict=True)
+    ]
+    sums = [0.0, *itertools.accumulate(spaced)]
+
+    def width(i: int, j: int) -> float:
+        return bare[i] + sums[j] - sums[i + 1]
+
+    return [[k for group in line for k in group] for line in balance(groups, width, max_width)]
 
 
 def _escape(text: str) -> str:
@@ -480,23 +501,31 @@ def _em_ratio(face: FontFace, primary: FontFace) -> float:
     return sum(font.getmetrics()) / sum(base.getmetrics())
 
 
-def _fonted(text: str, chain: Sequence[FontFace]) -> str:
-    """``text`` escaped, with each run the first font lacks set in the chain's font that has it
-    (libass's own fallback picks whatever fontconfig offers, or nothing), at the same em size."""
-    if len(chain) < 2:
-        return _escape(text)
-    out = []
-    primary = _font_name(chain[0].family)
-    for run, face in font_runs(graphemes(text), tuple(chain)):
-        if face == chain[0] or not face.family:
+class _Fonts:
+    """Sets each run of text the first font lacks in the chain's font that has it (libass's own
+    fallback picks whatever fontconfig offers, or nothing), at the same em size; a font tag is
+    written only where the font changes."""
+
+    def __init__(self, chain: Sequence[FontFace]) -> None:
+        self.chain = tuple(chain)
+        self.current = 0
+
+    def reset(self) -> None:
+        """After ``{\\r}``, which goes back to the style's font."""
+        self.current = 0
+
+    def __call__(self, text: str) -> str:
+        if len(self.chain) < 2:
+            return _escape(text)
+        out = []
+        for run, face in font_runs(graphemes(text), self.chain):
+            k = self.chain.index(face) if face.family else 0
+            if k != self.current:
+                scale = round(100 * _em_ratio(face, self.chain[0])) if k else 100
+                out.append(f"{{\\fn{_font_name(self.chain[k].family)}\\fscx{scale}\\fscy{scale}}}")
+                self.current = k
             out.append(_escape(run))
-            continue
-        scale = round(100 * _em_ratio(face, chain[0]))
-        out.append(
-            f"{{\\fn{_font_name(face.family)}\\fscx{scale}\\fscy{scale}}}{_escape(run)}"
-            f"{{\\fn{primary}\\fscx100\\fscy100}}"
-        )
-    return "".join(out)
+        return "".join(out)
 
 
 def _event_text(
@@ -508,6 +537,7 @@ def _event_text(
     chain: Sequence[FontFace] = (),
 ) -> str:
     parts: list[str] = []
+    fonted = _Fonts(chain)
     for n, line in enumerate(lines):
         first = pieces[line[0]]
         if n and first.space and not first.newline:
@@ -523,10 +553,13 @@ def _event_text(
             on = highlight is not None and pieces[i].word == highlight
             if on != lit:
                 parts.append(hl_tag if on else "{\\r}")
+                if not on:
+                    fonted.reset()
                 lit = on
-            parts.append(_fonted(pieces[i].text, chain))
+            parts.append(fonted(pieces[i].text))
         if lit:
             parts.append("{\\r}")
+            fonted.reset()
     return "".join(parts)
 
 

@@ -25,6 +25,7 @@ import itertools
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 import pyphen
 from uniseg.linebreak import line_break_units
@@ -40,6 +41,7 @@ __all__ = [
 ]
 
 _SPACES = " \t\u3000"
+T = TypeVar("T")
 # Kept with what follows when standing alone between spaces.
 _SEPARATORS = frozenset("·•‧∙|¦/\\–—-―~:;,+&×")
 
@@ -150,7 +152,7 @@ def _greedy_count(width: Callable[[int, int], float], n: int, limit: float) -> i
     return lines
 
 
-def balance(units: Sequence[Unit], width: Callable[[int, int], float], limit: float) -> list[list[Unit]]:
+def balance(units: Sequence[T], width: Callable[[int, int], float], limit: float) -> list[list[T]]:
     """Lines of ``units``: the fewest lines greedy filling within ``limit`` needs, with the
     most even widths. ``width(i, j)`` is the drawn width of the line made of units ``i..j-1``.
     A unit wider than ``limit`` gets a line of its own (and overflows it)."""
@@ -179,7 +181,7 @@ def balance(units: Sequence[Unit], width: Callable[[int, int], float], limit: fl
                     best[k][j], back[k][j] = cost, i
     if best[count][n] == inf:  # cannot happen: greedy found such a layout; be safe anyway
         return [list(units)]
-    lines: list[list[Unit]] = []
+    lines: list[list[T]] = []
     j = n
     for k in range(count, 0, -1):
         i = back[k][j]
