@@ -200,6 +200,24 @@ def test_the_cli_refuses_them_at_validation(tmp_path: Path) -> None:
     assert "/timeline/tracks/0/clips/0/asset/text" in out and "U+10000" in out
 
 
+def test_a_subtitle_file_is_checked_too(tmp_path: Path) -> None:
+    (tmp_path / "subs.srt").write_text(
+        f"1\n00:00:00,000 --> 00:00:01,000\n中文 fine\n\n2\n00:00:01,000 --> 00:00:02,000\nnot {NO_FONT_HAS}\n",
+        encoding="utf-8",
+    )
+    path = tmp_path / "edit.json"
+    path.write_text(json.dumps(edit_with({"type": "caption", "src": "subs.srt"})))
+    done = subprocess.run(
+        [sys.executable, "-m", "reelforge", "validate", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    out = done.stdout + done.stderr
+    assert done.returncode == 2, out
+    assert "/timeline/tracks/0/clips/0/asset/src" in out and "U+10000" in out and "U+4E2D" not in out
+
+
 def test_the_api_refuses_them_with_422(sqlite_service: Any) -> None:
     cases = [
         (
