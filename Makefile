@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 # Every dependency of `.[dev]`, pinned with hashes, for all platforms (see `make lock`).
 LOCK := requirements/dev.lock
 
-.PHONY: install lock test test-fast lint typecheck run demo bench schema clean
+.PHONY: install fonts lock test test-fast lint typecheck run demo bench schema clean
 
 # The pinned set first, then this project itself without resolving again; `pip check` fails
 # when pyproject.toml asks for something the lock lacks (run `make lock`).
@@ -19,6 +19,23 @@ $(STAMP): pyproject.toml $(LOCK)
 	touch $(STAMP)
 
 install: $(STAMP)
+	@$(MAKE) --no-print-directory fonts || echo "(text and captions needing them are refused until they are installed)" >&2
+
+# The fonts text and captions fall back to, per character (render/fonts.py, DEFAULT_FALLBACK):
+# Latin, Greek, Cyrillic, Arabic, Hebrew and Devanagari (Noto), CJK (Noto CJK) and emoji drawn as
+# outlines (Symbola: FreeType, libass and drawtext cannot draw colour bitmap emoji). Debian's
+# packages, installed by apt-get when missing (as root; otherwise the command to run is printed:
+# the tests and the demo need them, `make run` starts without them and refuses text they would draw).
+FONT_PACKAGES := fontconfig fonts-dejavu-core fonts-noto-core fonts-noto-cjk fonts-symbola
+FONT_FAMILIES := "DejaVu Sans" "Noto Sans" "Noto Sans Arabic" "Noto Sans Hebrew" "Noto Sans Devanagari" \
+	"Noto Sans CJK SC" Symbola
+fonts:
+	@missing=0; for family in $(FONT_FAMILIES); do \
+	  fc-list "$$family" family 2>/dev/null | grep -q . || missing=1; done; \
+	if [ $$missing = 0 ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(FONT_PACKAGES) >/dev/null; \
+	else echo "missing fonts: run  sudo apt-get install $(FONT_PACKAGES)" >&2; exit 1; fi
 
 # tests/test_docs_offline.py loads /docs in Debian's Chromium (`apt-get install chromium`; .ci/run
 # installs it); without /usr/bin/chromium that test skips.
@@ -32,10 +49,10 @@ lock:
 	$(VENV)/bin/uv pip compile pyproject.toml --extra dev --universal --python-version 3.11 \
 		--generate-hashes --quiet $(if $(UPGRADE),--upgrade) -o $(LOCK)
 
-test: $(STAMP)
+test: $(STAMP) fonts
 	$(PY) -m pytest -n 2 -q
 
-test-fast: $(STAMP)
+test-fast: $(STAMP) fonts
 	$(PY) -m pytest -n 2 -q -m 'not slow'
 
 lint: $(STAMP)
@@ -48,9 +65,10 @@ lint: $(STAMP)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 run: $(STAMP)
+	@$(MAKE) --no-print-directory fonts || echo "(text and captions needing them are refused until they are installed)" >&2
 	$(VENV)/bin/reelforge serve --host $(HOST) --port $(PORT)
 
-demo: $(STAMP)
+demo: $(STAMP) fonts
 	$(PY) examples/make_media.py
 	$(PY) examples/render_all.py
 

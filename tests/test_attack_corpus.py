@@ -259,9 +259,31 @@ def test_ssrf_addresses_in_every_spelling_are_refused_and_never_contacted(
 
 
 def _render_hostile_text(tmp_path: Path, texts: list[str]) -> None:
+    """Strings the installed fonts can draw render literally; the others are refused before
+    rendering, each at its own clip and cue, naming the characters (never drawn as boxes)."""
+    from reelforge.render.fonts import font_chain, uncovered
+
+    chains = [font_chain("DejaVu Sans", weight=weight) for weight in ("normal", "bold")]
+    undrawable = [t for t in texts if any(uncovered(t, chain) for chain in chains)]
+    drawable = [t for t in texts if t not in undrawable]
+    if drawable:
+        _render_texts(tmp_path, drawable)
+    if undrawable:
+        expected = {
+            f"/timeline/tracks/0/clips/{i}/asset/text"
+            for i, t in enumerate(undrawable)
+            if uncovered(t, chains[0])
+        }
+        expected |= {
+            f"/timeline/tracks/1/clips/0/asset/cues/{i}/text"
+            for i, t in enumerate(undrawable)
+            if uncovered(t, chains[1])
+        }
+        _refused_texts(tmp_path, undrawable, expected)
+
+
+def _hostile_edit(texts: list[str]) -> Any:
     from reelforge.edit.validate import parse_edit
-    from reelforge.render.engine import render_edit
-    from reelforge.render.sources import LocalResolver
 
     clips = [{"asset": {"type": "text", "text": t[:5000]}, "length": 0.2} for t in texts]
     cues = [
@@ -277,9 +299,30 @@ def _render_hostile_text(tmp_path: Path, texts: list[str]) -> None:
         "outputs": [{"width": 64, "height": 36, "fps": 5, "quality": "draft", "audio": False, "name": "out"}],
     }
     try:
-        edit = parse_edit(doc, placeholders=False)
+        return parse_edit(doc, placeholders=False)
     except EditError as exc:
         pytest.fail(f"hostile text refused: {exc}")  # text is text: every string is valid
+
+
+def _refused_texts(tmp_path: Path, texts: list[str], expected: set[str]) -> None:
+    from reelforge.render.engine import render_edit
+    from reelforge.render.sources import LocalResolver
+
+    edit = _hostile_edit(texts)
+    with pytest.raises(EditError) as refused:
+        render_edit(edit, out_dir=tmp_path / "refused", base_dir=tmp_path, resolver=LocalResolver(tmp_path))
+    problems = refused.value.problems
+    assert all(p.code == "glyph_missing" and "U+" in p.message for p in problems), problems
+    assert {p.pointer for p in problems} == expected
+    assert not (tmp_path / "refused").exists() or not any((tmp_path / "refused").iterdir())
+    _count("refused strings", len(texts))
+
+
+def _render_texts(tmp_path: Path, texts: list[str]) -> None:
+    from reelforge.render.engine import render_edit
+    from reelforge.render.sources import LocalResolver
+
+    edit = _hostile_edit(texts)
     result = render_edit(edit, out_dir=tmp_path / "out", base_dir=tmp_path, resolver=LocalResolver(tmp_path))
     assert all(o.path.stat().st_size > 0 for o in result.outputs)
     _count("renders")

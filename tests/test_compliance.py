@@ -135,6 +135,19 @@ def test_fonts_colours_captions_and_text_size() -> None:
     assert len(found) == 4
 
 
+def test_text_shrunk_to_fit_is_checked_at_the_size_it_is_drawn() -> None:
+    long = "Everything must go: the whole summer collection at half price, only this weekend"
+    fitted = text_clip(long, size=0.1, fit="shrink", min_size=0.005, max_width=0.5, max_height=0.03)
+    # 0.1 of the height is large enough on both outputs; shrunk into its small box it is not
+    found = rules(check_compliance(edit_of(fitted, outputs=[VERTICAL, WIDE]), BrandKitView()))
+    assert found == [
+        ("text_too_small", "/timeline/tracks/0/clips/0/asset/style/min_size", 0),
+        ("text_too_small", "/timeline/tracks/0/clips/0/asset/style/min_size", 1),
+    ]
+    roomy = text_clip("Sale", size=0.1, fit="shrink", min_size=0.005, max_width=0.6, max_height=0.2)
+    assert check_compliance(edit_of(roomy, outputs=[VERTICAL, WIDE]), BrandKitView()) == []
+
+
 def test_aspect_labels() -> None:
     assert aspect_label(720, 1280) == "9:16" and aspect_label(1920, 1080) == "16:9"
     assert aspect_label(1080, 1080) == "1:1" and aspect_label(1080, 1350) == "4:5"

@@ -28,6 +28,7 @@ from reelforge.edit.errors import EditError
 from reelforge.edit.templates import fill_template, parse_template
 from reelforge.edit.validate import parse_edit
 from reelforge.render.engine import plan_edit
+from reelforge.render.fonts import coverage, font_chain
 from reelforge.render.sources import LocalResolver
 
 # ------------------------------------------------------------------ pointers
@@ -89,8 +90,24 @@ COLORS = st.sampled_from(["#ff0000", "#00ff0080", "white", "black", "red", "#123
 TRANSITIONS = st.sampled_from(
     ["fade", "fade-black", "dissolve", "wipe-left", "slide-up", "circle-open", "zoom", "pixelize", "radial"]
 )
-# Any Unicode text but surrogates (not representable in JSON); text renders literally.
-TEXT = st.text(st.characters(exclude_categories=("Cs",)), min_size=1, max_size=30)
+
+
+def _drawable() -> list[str]:
+    """Every character the installed fonts can draw in text (regular) and in captions (bold)."""
+    both = [
+        set().union(*(coverage(face) for face in font_chain("DejaVu Sans", weight=weight)))
+        for weight in ("normal", "bold")
+    ]
+    return [chr(c) for c in sorted(both[0] & both[1]) if not 0xD800 <= c <= 0xDFFF]
+
+
+# Any Unicode text the installed fonts can draw, with controls and format characters (which
+# draw nothing); text renders literally. A character no font has is refused (tests/test_fonts.py).
+TEXT = st.text(
+    st.sampled_from(_drawable()) | st.characters(categories=("Cc", "Cf"), exclude_characters="\ud800"),
+    min_size=1,
+    max_size=30,
+)
 LENGTH = st.sampled_from([0.4, 0.5, 0.8, 1])
 
 

@@ -13,8 +13,8 @@ from PIL import Image, ImageDraw, ImageFont
 
 from reelforge.edit.models import TextAsset
 from reelforge.render.fonts import FontNotFoundError, _fc_escape, resolve_font
+from reelforge.render.linebreak import break_units
 from reelforge.render.text import (
-    _break_units,
     graphemes,
     render_text,
     render_typewriter_strip,
@@ -135,22 +135,23 @@ def test_explicit_newlines_and_line_height() -> None:
     assert abs(spaced.height - one.height - 4 * step) <= 2
 
 
-def test_overlong_word_breaks_between_characters() -> None:
+def test_an_overlong_word_is_never_broken_between_letters() -> None:
+    one_line = render_text(text("W" * 40, size=0.1, max_width=1), CANVAS)
     image = render_text(text("W" * 40, size=0.1, max_width=0.3), CANVAS)
-    assert image.width <= 0.3 * CANVAS[0] + 4
-    assert image.height > 3 * 0.1 * CANVAS[1]
+    # it overflows its width on one line (`fit: "shrink"` is the way to make it fit)
+    assert image.size == one_line.size
+    assert image.width > 0.3 * CANVAS[0]
 
 
-def test_cjk_without_spaces_wraps_per_character_without_a_cjk_font() -> None:
-    # DejaVu has no CJK glyphs: boxes are drawn, but the text still wraps per character
+def test_cjk_without_spaces_wraps_per_character() -> None:
     wide = render_text(text("你好世界你好世界你好世界", size=0.1, max_width=1), CANVAS)
     narrow = render_text(text("你好世界你好世界你好世界", size=0.1, max_width=0.1), CANVAS)
     assert narrow.height > wide.height * 3
     assert narrow.width <= 0.1 * CANVAS[0] + 4
     # break opportunities: between CJK characters, never before closing punctuation
-    assert _break_units("你好世界") == ["你", "好", "世", "界"]
-    assert _break_units("Hi 世界。") == ["Hi ", "世", "界。"]
-    assert _break_units("a\u00a0b c") == ["a\u00a0b ", "c"]
+    assert [u.text for u in break_units("你好世界")] == ["你", "好", "世", "界"]
+    assert [u.text for u in break_units("Hi 世界。")] == ["Hi ", "世", "界。"]
+    assert [u.text for u in break_units("a\u00a0b c")] == ["a\u00a0b ", "c"]
 
 
 @pytest.mark.parametrize("align", ["left", "right", "center"])

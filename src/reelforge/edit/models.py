@@ -259,7 +259,28 @@ class TextStyle(Model):
     direction: Literal["auto", "ltr", "rtl"] = "auto"
     """Text direction; `auto` follows the first strong character (Arabic and Hebrew are right to left)."""
     language: str | None = None
-    """A BCP 47 language tag, used for shaping where it matters."""
+    """A BCP 47 language tag, used for shaping where it matters (and for hyphenation)."""
+    # Fonts, line breaking and fitting (docs/edit-format.md, "Text").
+    fallback: list[str] = []
+    """Font families (or files) tried in order for characters `font` lacks, before the installed defaults."""
+    hyphenate: bool = False
+    """Break long words at hyphenation points of `language`."""
+    fit: Literal["none", "shrink"] = "none"
+    """`shrink`: the largest size from `size` down to `min_size` that fits `max_width`, `max_height` and `max_lines`."""
+    min_size: float = Field(0.02, gt=0, le=1)
+    """The smallest size `fit: "shrink"` goes down to, as a fraction of the canvas height."""
+    max_height: float | None = Field(None, gt=0, le=1)
+    """With `fit: "shrink"`: the text block's height limit as a fraction of the canvas height."""
+    max_lines: int | None = Field(None, ge=1, le=50)
+    """With `fit: "shrink"`: at most this many lines."""
+
+    @model_validator(mode="after")
+    def _text_fit(self) -> TextStyle:
+        if self.hyphenate and not self.language:
+            raise ValueError('`hyphenate` needs a `language` (e.g. "en" or "fr") to know where words break')
+        if self.fit == "shrink" and self.min_size > self.size:
+            raise ValueError("`min_size` is larger than `size` (the largest size)")
+        return self
 
 
 TextAnimationType = Literal[
@@ -310,6 +331,8 @@ class CaptionStyle(Model):
     """Distance from the top or bottom edge as a fraction of the canvas height."""
     max_lines: int = Field(2, ge=1, le=10)
     direction: Literal["auto", "ltr", "rtl"] = "auto"
+    fallback: list[str] = []
+    """Font families (or files) tried in order for characters `font` lacks, before the installed defaults."""
 
 
 # --------------------------------------------------------------------------- assets

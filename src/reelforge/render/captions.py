@@ -17,13 +17,19 @@ Choices worth knowing:
 * User text can never add override tags: ``{`` and ``}`` become libass's ``\\{``/``\\}``
   escapes and every backslash is followed by an invisible WORD JOINER, so ``\\N``, ``\\h`` or a
   backslash before our own tags mean nothing.
+* Fonts: every run of text the style's font lacks is set with ``\\fn`` in the first font of
+  its chain (:func:`~reelforge.render.fonts.font_chain`) that has it, scaled so its em size
+  matches (libass sizes fonts by ascender plus descender), and the chain's files are put in
+  the filter's ``fontsdir``; separators and currency signs are joined to their words by
+  no-break spaces, so libass does not wrap there either.
 * Right-to-left text: the style's Encoding is -1, which makes libass pick each paragraph's
   direction from its first strong character and run bidi across override tags (with the usual
   Encoding 1 an Arabic line with a highlighted word comes out in left-to-right word order).
   A forced ``direction`` (or ``auto`` resolved per cue, so every part of a split cue agrees)
   is applied with a leading RLM/LRM mark on each line.
-* ``max_lines``: a cue is wrapped greedily with a conservative width estimate (Pillow on the
-  font file when given, else a per-character guess) and split into consecutive events of at
+* ``max_lines``: a cue is wrapped into balanced lines (as few as filling each line needs, as
+  even as possible) with a conservative width estimate (Pillow on the fonts of the chain that
+  draw each run, else a per-character guess) and split into consecutive events of at
   most ``max_lines`` lines; libass still does the final wrapping, on real widths, so it never
   needs more lines than estimated. libass wraps only at spaces, so a break the estimate puts
   between CJK characters is written out as ``\\N``.
@@ -38,7 +44,7 @@ import math
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 
@@ -50,6 +56,10 @@ from reelforge.edit.models import CaptionStyle, Cue
 from reelforge.edit.timing import parse_time
 from reelforge.edit.values import parse_color
 from reelforge.render.graph import Filter, filt
+
+from .fonts import FontFace, font_runs
+from .linebreak import balance, is_hangul, keeps_together
+from .text import graphemes
 
 __all__ = [
     "CaptionFileError",
@@ -330,9 +340,28 @@ class _Piece:
     """A line break of the cue text precedes it."""
     word: int | None = None
     """Index of the timed word it belongs to."""
+    glued: bool = False
+    """The space before it must not break (see :func:`~reelforge.render.linebreak.keeps_together`)."""
 
     def breakable_after(self, prev: _Piece) -> bool:
-        return self.space or self.newline or _glued_break(prev.text[-1], self.text[0])
+        if self.newline:
+            return True
+        if self.space:
+            return not self.glued
+        return _glued_break(prev.text[-1], self.text[0])
+
+
+def _glue(pieces: list[_Piece]) -> list[_Piece]:
+    """Mark the spaces a line must not break at: between the words around them (a word is the
+    pieces from one space to the next)."""
+    starts = [i for i, p in enumerate(pieces) if i == 0 or p.space or p.newline]
+    words = ["".join(p.text for p in pieces[a:b]) for a, b in itertools.pairwise([*starts, len(pieces)])]
+    out = list(pieces)
+    for n in range(1, len(starts)):
+        i = starts[n]
+        if pieces[i].space and not pieces[i].newline and keeps_together(words[n - 1], words[n]):
+            out[i] = replace(pieces[i], glued=True)
+    return out
 
 
 def _wide(char: str) -> bool:
@@ -344,6 +373,8 @@ def _glued_break(before: str, after: str) -> bool:
     CJK character, except before closing or after opening punctuation."""
     if unicodedata.category(after) in ("Pe", "Pf", "Po") or unicodedata.category(before) in ("Ps", "Pi"):
         return False
+    if is_hangul(before) and is_hangul(after):
+        return False  # Korean puts spaces between words: a word stays whole
     return _wide(before) or _wide(after)
 
 
@@ -373,7 +404,7 @@ def _pieces(text: str, spans: Sequence[tuple[int, int]] = ()) -> list[_Piece]:
         buf += c
     if buf:
         out.append(_Piece(buf, space, newline, word))
-    return out
+    return _glue(out)
 
 
 def _trim(word: str) -> str:
@@ -428,29 +459,39 @@ def _timed_pieces(text: str, words: Sequence[str]) -> list[_Piece]:
 
 
 class _Measure:
-    """Advance widths in canvas pixels, as libass lays them out (or wider)."""
+    """Advance widths in canvas pixels, as libass lays them out (or wider): each run of text
+    measured with the font of the chain that draws it."""
 
-    def __init__(self, font_size: float, font_file: Path | None) -> None:
+    def __init__(self, font_size: float, font_file: Path | None, chain: Sequence[FontFace] = ()) -> None:
         self.size = font_size
-        self.font = _pillow_font(str(font_file)) if font_file is not None else None
-        if self.font is not None:
-            ascent, descent = self.font.getmetrics()
-            # libass scales a font so ascender + descender equals the ASS font size.
-            self.scale = font_size / (ascent + descent)
+        self.chain = tuple(chain)
+        faces = self.chain or ((FontFace(font_file),) if font_file is not None else ())
+        self.fonts = [_pillow_font(str(face.path), face.index) for face in faces]
+        # libass scales a font so ascender + descender equals the ASS font size.
+        self.scales = [font_size / sum(f.getmetrics()) if f is not None else 0.0 for f in self.fonts]
+        self.font = self.fonts[0] if self.fonts else None
 
     def __call__(self, text: str) -> float:
         if self.font is None:
             return sum(_guess_width(c) for c in text) * self.size
-        # CJK usually comes from a fallback font, whose widths the given file cannot tell.
-        wide = sum(1 for c in text if _wide(c))
-        narrow = "".join(c for c in text if not _wide(c)) if wide else text
-        return float(self.font.getlength(narrow)) * self.scale + wide * self.size
+        if not self.chain:
+            # CJK usually comes from a fallback font, whose widths the given file cannot tell.
+            wide = sum(1 for c in text if _wide(c))
+            narrow = "".join(c for c in text if not _wide(c)) if wide else text
+            return float(self.font.getlength(narrow)) * self.scales[0] + wide * self.size
+        total = 0.0
+        for run, face in font_runs(graphemes(text), self.chain):
+            k = self.chain.index(face)
+            font = self.fonts[k]
+            # every run is drawn at the primary font's em size (see _fonted)
+            total += font.getlength(run) * self.scales[0] if font is not None else len(run) * self.size
+        return total
 
 
 @functools.lru_cache(maxsize=16)
-def _pillow_font(path: str) -> ImageFont.FreeTypeFont | None:
+def _pillow_font(path: str, index: int = 0) -> ImageFont.FreeTypeFont | None:
     try:
-        return ImageFont.truetype(path, 100)
+        return ImageFont.truetype(path, 100, index=index)
     except OSError:
         return None
 
@@ -470,23 +511,38 @@ def _line_text(pieces: Sequence[_Piece], line: Sequence[int]) -> str:
 
 
 def _wrap(pieces: Sequence[_Piece], measure: _Measure, max_width: float) -> list[list[int]]:
-    """Greedy wrap into lines of piece indexes, breaking where a line may break."""
+    """Lines of piece indexes, breaking only where a line may break: as few lines as filling
+    each line in turn needs, as even as possible (:func:`~reelforge.render.linebreak.balance`)."""
     lines: list[list[int]] = []
-    current: list[int] = []
-    last_break = 0  # where in ``current`` the line may last break
+    paragraph: list[list[int]] = []  # groups of pieces that stay together
     for i, piece in enumerate(pieces):
-        if current and piece.newline:
-            lines.append(current)
-            current, last_break = [], 0
-        elif current and piece.breakable_after(pieces[i - 1]):
-            last_break = len(current)
-        current.append(i)
-        if last_break and measure(_line_text(pieces, current)) > max_width:
-            lines.append(current[:last_break])
-            current, last_break = current[last_break:], 0
-    if current:
-        lines.append(current)
+        if paragraph and piece.newline:
+            lines += _balanced(pieces, paragraph, measure, max_width)
+            paragraph = []
+        if not paragraph or piece.breakable_after(pieces[i - 1]):
+            paragraph.append([i])
+        else:
+            paragraph[-1].append(i)
+    if paragraph:
+        lines += _balanced(pieces, paragraph, measure, max_width)
     return lines
+
+
+def _balanced(
+    pieces: Sequence[_Piece], groups: list[list[int]], measure: _Measure, max_width: float
+) -> list[list[int]]:
+    # Widths add up (kerning across a break opportunity is negligible next to _WIDTH_SAFETY):
+    # each group is measured once, with and without the space before it.
+    bare = [measure(_line_text(pieces, group)) for group in groups]
+    spaced = [
+        w + (measure(" ") if pieces[group[0]].space else 0.0) for w, group in zip(bare, groups, strict=True)
+    ]
+    sums = [0.0, *itertools.accumulate(spaced)]
+
+    def width(i: int, j: int) -> float:
+        return bare[i] + sums[j] - sums[i + 1]
+
+    return [[k for group in line for k in group] for line in balance(groups, width, max_width)]
 
 
 def _escape(text: str) -> str:
@@ -526,10 +582,58 @@ def _override_color(color: str) -> str:
     return f"{{\\1c&H{b:02X}{g:02X}{r:02X}&\\1a&H{255 - a:02X}&}}"
 
 
+def _font_name(family: str) -> str:
+    """A family name as an override tag argument: no tag syntax, commas or controls."""
+    return "".join(c for c in family if c not in "{}\\," and unicodedata.category(c) != "Cc").strip()
+
+
+def _em_ratio(face: FontFace, primary: FontFace) -> float:
+    """How much larger than the primary font libass must draw ``face`` for both to have the same
+    em size: libass sizes every font by its ascender plus descender, which differ between fonts
+    (Noto Sans CJK's are a quarter larger than DejaVu's, so CJK came out a quarter smaller)."""
+    font, base = _pillow_font(str(face.path), face.index), _pillow_font(str(primary.path), primary.index)
+    if font is None or base is None:
+        return 1.0
+    return sum(font.getmetrics()) / sum(base.getmetrics())
+
+
+class _Fonts:
+    """Sets each run of text the first font lacks in the chain's font that has it (libass's own
+    fallback picks whatever fontconfig offers, or nothing), at the same em size; a font tag is
+    written only where the font changes."""
+
+    def __init__(self, chain: Sequence[FontFace]) -> None:
+        self.chain = tuple(chain)
+        self.current = 0
+
+    def reset(self) -> None:
+        """After ``{\\r}``, which goes back to the style's font."""
+        self.current = 0
+
+    def __call__(self, text: str) -> str:
+        if len(self.chain) < 2:
+            return _escape(text)
+        out = []
+        for run, face in font_runs(graphemes(text), self.chain):
+            k = self.chain.index(face) if face.family else 0
+            if k != self.current:
+                scale = round(100 * _em_ratio(face, self.chain[0])) if k else 100
+                out.append(f"{{\\fn{_font_name(self.chain[k].family)}\\fscx{scale}\\fscy{scale}}}")
+                self.current = k
+            out.append(_escape(run))
+        return "".join(out)
+
+
 def _event_text(
-    pieces: Sequence[_Piece], lines: Sequence[list[int]], mark: str, highlight: int | None, hl_tag: str
+    pieces: Sequence[_Piece],
+    lines: Sequence[list[int]],
+    mark: str,
+    highlight: int | None,
+    hl_tag: str,
+    chain: Sequence[FontFace] = (),
 ) -> str:
     parts: list[str] = []
+    fonted = _Fonts(chain)
     for n, line in enumerate(lines):
         first = pieces[line[0]]
         if n and first.space and not first.newline:
@@ -539,14 +643,19 @@ def _event_text(
             parts.append(("\\N" if n else "") + mark)
         lit = False
         for k, i in enumerate(line):
-            parts.append(" " if k and pieces[i].space else "")
+            if k and pieces[i].space:
+                # a space libass must not wrap at either: a no-break space
+                parts.append("\u00a0" if pieces[i].glued else " ")
             on = highlight is not None and pieces[i].word == highlight
             if on != lit:
                 parts.append(hl_tag if on else "{\\r}")
+                if not on:
+                    fonted.reset()
                 lit = on
-            parts.append(_escape(pieces[i].text))
+            parts.append(fonted(pieces[i].text))
         if lit:
             parts.append("{\\r}")
+            fonted.reset()
     return "".join(parts)
 
 
@@ -633,6 +742,7 @@ def build_ass(
     font_family: str,
     font_file: Path | None = None,
     placements: Sequence[CuePlacement | None] | None = None,
+    chain: Sequence[FontFace] = (),
 ) -> str:
     """The text of an .ass script showing ``cues`` on a ``canvas``-sized picture.
 
@@ -641,10 +751,13 @@ def build_ass(
     event boundaries between frames. ``font_family`` is the family libass looks up (in the
     filter's ``fontsdir`` and the system fonts); ``font_file``, that family's file, makes the
     line-length estimate for ``max_lines`` exact instead of generous. ``placements`` (one per
-    cue, from :func:`load_placed_cues`) put cues where their WebVTT settings say.
+    cue, from :func:`load_placed_cues`) put cues where their WebVTT settings say. ``chain``, the
+    style's font chain (:func:`~reelforge.render.fonts.font_chain`, starting with that file),
+    sets each run of text the first font lacks in the font of the chain that has it, and
+    measures it so.
     """
     width, _height = canvas
-    measure = _Measure(style.size * canvas[1], font_file)
+    measure = _Measure(style.size * canvas[1], font_file, chain)
     max_width = float((width - 2 * round(style.margin_x * width)) * _WIDTH_SAFETY)
     hl_tag = _override_color(style.highlight_color)
     events: list[str] = []
@@ -725,7 +838,7 @@ def _cue_events(
             f0, f1 = _first_frame(lo, fps), _first_frame(hi, fps)
             if f1 <= f0:
                 continue  # shorter than a frame: never on screen
-            text = _event_text(pieces, chunk, mark, word, hl_tag)
+            text = _event_text(pieces, chunk, mark, word, hl_tag, measure.chain)
             events.append(
                 f"Dialogue: 0,{_ass_time(_boundary_cs(f0, fps))},{_ass_time(_boundary_cs(f1, fps))},"
                 f"Default,,0,0,0,,{at}{text}\n"

@@ -24,7 +24,7 @@ from reelforge.edit.values import parse_color
 from .fonts import FontNotFoundError
 from .layout import DEFAULT_SAFE_ZONES, SafeZone, media_sprite_size, static_position, watermark_box
 from .outputs import OutputGeometry, geometry
-from .text import render_text
+from .text import render_text, scaled, text_lines
 
 __all__ = [
     "DEFAULT_MIN_TEXT_SIZE",
@@ -188,10 +188,17 @@ def _text_sprite(
     asset: TextAsset, clip: Clip, canvas: tuple[int, int], fonts: Sequence[Path]
 ) -> tuple[int, int]:
     """The text block as the engine draws it (its size scaled like the engine scales it)."""
-    if clip.scale != 1:
-        style = asset.style.model_copy(update={"size": min(1.0, asset.style.size * clip.scale)})
-        asset = asset.model_copy(update={"style": style})
-    return render_text(asset, canvas, extra_fonts=fonts).size
+    return render_text(scaled(asset, clip.scale), canvas, extra_fonts=fonts).size
+
+
+def _text_pixels(asset: TextAsset, clip: Clip, canvas: tuple[int, int], fonts: Sequence[Path]) -> float:
+    """The font size the text is drawn at: its `size`, or what `fit: "shrink"` chooses."""
+    if asset.style.fit != "shrink":
+        return asset.style.size * canvas[1] * clip.scale
+    try:
+        return text_lines(scaled(asset, clip.scale), canvas, extra_fonts=fonts)[0]
+    except (FontNotFoundError, ValueError):
+        return asset.style.size * canvas[1] * clip.scale  # reported where the text is drawn
 
 
 def _caption_box(asset: CaptionAsset, geo: OutputGeometry) -> Box:
@@ -334,14 +341,16 @@ def check_compliance(
             what = ""
             if isinstance(asset, TextAsset):
                 what = "text"
-                px = asset.style.size * geo.height * clip.scale
+                px = _text_pixels(asset, clip, canvas, fonts)
                 if kit.min_text_size is not None and px < max(MIN_TEXT_PIXELS, kit.min_text_size * shorter):
+                    fitted = asset.style.fit == "shrink"
                     found(
                         "text_too_small",
-                        f"text is {px:.0f} px on the {label} output; the readable minimum there is "
+                        f"text is {px:.0f} px on the {label} output{' once shrunk to fit' if fitted else ''}; "
+                        f"the readable minimum there is "
                         f"{max(MIN_TEXT_PIXELS, kit.min_text_size * shorter):.0f} px "
                         f"({kit.min_text_size:.1%} of the shorter side)",
-                        f"{here}/asset/style/size",
+                        f"{here}/asset/style/{'min_size' if fitted else 'size'}",
                     )
                 if zone is not None:
                     try:

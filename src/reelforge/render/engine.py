@@ -38,11 +38,12 @@ from .captions import CaptionFileError, build_ass, load_cues, load_placed_cues, 
 from .compile import Artifact, RenderPlan, Source, apply_loudness, compile_edit
 from .effects import LutFileError, parse_cube_file
 from .focus import find_focus
-from .fonts import FONT_SUFFIXES, FontNotFoundError, resolve_font
+from .fonts import FONT_SUFFIXES, FontFace, FontNotFoundError, font_chain
+from .glyphs import text_problems
 from .layout import SafeZone
 from .shapes import render_shape
 from .sources import LocalResolver, SourceError, SourceResolver
-from .text import render_text, render_typewriter_strip
+from .text import render_text, render_typewriter_strip, scaled
 
 __all__ = [
     "OutputResult",
@@ -201,22 +202,29 @@ def plan_edit(
     running FFmpeg. The plan carries the probed sources, so :func:`render_plan` needs no more.
     ``safe_zones``: a brand kit's, for ``safe_area`` clips (default: the platform defaults)."""
     sources = resolve_sources(edit, resolver)
+    # An unknown font or a character no font has is refused now, not drawn as empty boxes.
+    font_problems = text_problems(edit, sources)
+    if font_problems:
+        raise EditError(font_problems)
     return compile_edit(edit, sources, out_dir=out_dir, work_dir=work_dir, name=name, safe_zones=safe_zones)
 
 
-def _captions_font(
+def _captions_fonts(
     asset: CaptionAsset, base_dir: Path | None, extra: list[Path], fonts_dir: Path
-) -> tuple[str, Path]:
-    """Put the caption font where libass looks (``fontsdir``); return its family name and file."""
-    from PIL import ImageFont
-
-    path = resolve_font(asset.style.font, weight=asset.style.weight, base_dir=base_dir, extra_fonts=extra)
+) -> tuple[str, Path, tuple[FontFace, ...]]:
+    """Put the caption's font chain where libass looks (``fontsdir``); return the family name
+    and file of its font, and the chain."""
+    style = asset.style
+    chain = font_chain(style.font, style.fallback, weight=style.weight, base_dir=base_dir, extra_fonts=extra)
     fonts_dir.mkdir(parents=True, exist_ok=True)
-    target = fonts_dir / path.name
-    if not target.exists():
-        shutil.copyfile(path, target)
-    family = ImageFont.truetype(str(path), 12).getname()[0]
-    return family or asset.style.font, path
+    for face in chain:
+        target = fonts_dir / face.path.name
+        if not target.exists():
+            try:  # a CJK collection is tens of megabytes: link it rather than copy it
+                target.symlink_to(face.path.resolve())
+            except OSError:
+                shutil.copyfile(face.path, target)
+    return chain[0].family or style.font, chain[0].path, chain
 
 
 def make_artifacts(plan: RenderPlan, *, base_dir: Path | None) -> None:
@@ -251,9 +259,7 @@ def _make(artifact: Artifact, base_dir: Path | None, extra: list[Path], fonts_di
     data: Mapping[str, Any] = artifact.data
     if artifact.kind in ("text", "typewriter"):
         asset: TextAsset = data["asset"]
-        if data.get("scale", 1) != 1:
-            style = asset.style.model_copy(update={"size": min(1.0, asset.style.size * data["scale"])})
-            asset = asset.model_copy(update={"style": style})
+        asset = scaled(asset, data.get("scale", 1))
         if artifact.kind == "text":
             image = render_text(asset, data["canvas"], base_dir=base_dir, extra_fonts=extra)
         else:
@@ -265,7 +271,7 @@ def _make(artifact: Artifact, base_dir: Path | None, extra: list[Path], fonts_di
         caption: CaptionAsset = data["asset"]
         placed = load_placed_cues(Path(data["src_path"])) if data["src_path"] else []
         cues = [cue for cue, _ in placed] if placed else list(caption.cues or [])
-        family, font_file = _captions_font(caption, base_dir, extra, fonts_dir)
+        family, font_file, chain = _captions_fonts(caption, base_dir, extra, fonts_dir)
         text = build_ass(
             cues,
             caption.style,
@@ -276,6 +282,7 @@ def _make(artifact: Artifact, base_dir: Path | None, extra: list[Path], fonts_di
             font_family=family,
             font_file=font_file,
             placements=[at for _, at in placed] if placed else None,
+            chain=chain,
         )
         artifact.path.write_text(text, encoding="utf-8")
     elif artifact.kind == "copy":

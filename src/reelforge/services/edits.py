@@ -21,6 +21,7 @@ from reelforge.edit.errors import EditError, Problem, pointer
 from reelforge.edit.models import Edit
 from reelforge.edit.references import ASSET_ID_PREFIX, FONT_SUFFIXES, asset_references
 from reelforge.edit.validate import parse_edit
+from reelforge.render.glyphs import text_problems
 
 from .brand_kits import BrandUse, resolve_brand
 from .errors import Invalid
@@ -78,6 +79,21 @@ def _font_names_that_are_ids(edit: Edit) -> Iterable[Problem]:
                     f'put font assets in `timeline.fonts` (e.g. ["{font}"]) and name the font\'s family here',
                     "font_asset",
                 )
+
+
+def _font_problems(edit: Edit) -> list[Problem]:
+    """Unknown font families and characters no installed font has. An edit with font files of
+    its own (uploaded font assets) is checked by the render's plan instead, which reads them."""
+    if edit.timeline.fonts:
+        return []
+    for track in edit.timeline.tracks:
+        for clip in track.clips:
+            style = getattr(clip.asset, "style", None)
+            if style is not None and any(
+                name.lower().endswith(FONT_SUFFIXES) for name in (style.font, *style.fallback)
+            ):
+                return []
+    return text_problems(edit)
 
 
 def _a(noun: str) -> str:
@@ -220,6 +236,8 @@ def _checked(
                 *_font_names_that_are_ids(edit),
                 *_asset_problems(_uses_of_edit(edit), db, workspace_id),
             ]
+            if not problems:
+                problems = _font_problems(edit)
             if problems:
                 _raise(problems, pointer_prefix)
             # A valid edit may still ask for more work than the workspace allows.
