@@ -9,7 +9,15 @@ from reelforge.edit.encoding import RESOLUTIONS, even, frame_size, parse_bitrate
 from reelforge.edit.models import Output
 from reelforge.edit.timing import parse_fps
 
-__all__ = ["RESOLUTIONS", "OutputGeometry", "audio_codec_args", "even", "geometry", "video_codec_args"]
+__all__ = [
+    "RESOLUTIONS",
+    "OutputGeometry",
+    "audio_codec_args",
+    "even",
+    "final_pixel_format",
+    "geometry",
+    "video_codec_args",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +99,13 @@ def video_codec_args(output: Output, stream: str = "v") -> list[str]:
     if codec == "prores":
         return ["-c:v", "prores_ks", "-profile:v", "3", "-pix_fmt", "yuv422p10le"]
     raise ValueError(f"no video codec for {output.format}/{codec}")
+
+
+def final_pixel_format(output: Output) -> str:
+    """The pixel format an output's picture is composed in and encoded from: 4:2:2 for ProRes,
+    4:2:0 for everything else (still images and GIFs included: their encoders convert)."""
+    codec = output.codec or {"mp4": "h264", "mov": "h264", "webm": "vp9"}.get(output.format)
+    return "yuv422p" if codec == "prores" else "yuv420p"
 
 
 def audio_codec_args(output: Output) -> list[str]:
