@@ -704,6 +704,30 @@ def test_which_crossfades_run_before_the_split(
     assert graph.count("scale,format=yuv444p") == converted_before_split
 
 
+def test_each_output_scales_the_shared_fade_to_its_own_pixel_format(tmp_path: Path, media: Any) -> None:
+    src = media.video(duration=1, size=(320, 180))
+    doc = {
+        "timeline": {
+            "tracks": [
+                {
+                    "clips": [
+                        {"asset": {"type": "video", "src": str(src)}},
+                        {"asset": {"type": "video", "src": str(src)}, "transition": {"type": "fade"}},
+                    ]
+                }
+            ]
+        },
+        "outputs": [
+            {"aspect_ratio": "9:16", "resolution": "360p", "fps": 25},
+            {"format": "mov", "codec": "prores", "aspect_ratio": "1:1", "resolution": "360p", "fps": 25},
+        ],
+    }
+    graph = _plan(doc, tmp_path, media).graph
+    assert graph.count("xfade=") == 1
+    assert "crop=102:180:108:0,scale=360:640,format=yuv420p[" in graph
+    assert "crop=180:180:70:0,scale=360:360,format=yuv422p[" in graph
+
+
 def test_outputs_at_different_rates_time_and_fade_their_own_copies(tmp_path: Path, media: Any) -> None:
     src = media.video(duration=1, size=(320, 180))
     doc = {
