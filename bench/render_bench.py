@@ -431,16 +431,34 @@ def aspect_hand_command(setup: Setup, out_dir: Path) -> list[str]:
     return [bash, str(ASPECT_COMMAND), setup.ffmpeg, str(setup.media.dir), str(out_dir)]
 
 
+def reelforge_ffmpeg_command(setup: Setup, edit: Path, out_dir: Path, work_dir: Path) -> list[str]:
+    """The FFmpeg command Reelforge runs for ``edit``, with the files its graph reads (text,
+    captions) made in ``work_dir``: Reelforge's filter graph without its start-up, probing,
+    compiling and drawing, to tell the graph's cost from the fixed costs around it."""
+    from reelforge.edit.validate import parse_edit
+    from reelforge.render.engine import make_artifacts, plan_edit
+    from reelforge.render.sources import LocalResolver
+
+    doc = parse_edit(json.loads(edit.read_text(encoding="utf-8")))
+    base = edit.parent
+    plan = plan_edit(doc, resolver=LocalResolver(base, [base]), out_dir=out_dir, work_dir=work_dir)
+    work_dir.mkdir(parents=True, exist_ok=True)
+    make_artifacts(plan, base_dir=base)
+    return [setup.ffmpeg, *plan.ffmpeg_args(inline_graph=True)]
+
+
 def section_aspect(setup: Setup, report: Report, reference: Contender | None) -> None:
     s = setup.media.scale
     canvases = aspect_canvases(s.width, s.height)
     edit = setup.media.dir / "edit-aspect.json"
     edit.write_text(json.dumps(aspect_edit(s), indent=2) + "\n", encoding="utf-8")
-    rf_dir, one_dir, three_dir = (
-        setup.out / n for n in ("reelforge-aspect", "ffmpeg-aspect-1proc", "ffmpeg-aspect-3proc")
+    rf_dir, graph_dir, one_dir, three_dir = (
+        setup.out / n
+        for n in ("reelforge-aspect", "reelforge-aspect-graph", "ffmpeg-aspect-1proc", "ffmpeg-aspect-3proc")
     )
-    for d in (rf_dir, one_dir, three_dir):
+    for d in (rf_dir, graph_dir, one_dir, three_dir):
         d.mkdir(parents=True, exist_ok=True)
+    graph_only = reelforge_ffmpeg_command(setup, edit, graph_dir, setup.out / "reelforge-aspect-work")
     one = aspect_hand_command(setup, one_dir)
     script_env = {
         **setup.env,
@@ -455,10 +473,13 @@ def section_aspect(setup: Setup, report: Report, reference: Contender | None) ->
         return [d / f"{c.name}.mp4" for c in canvases]
 
     rf = Contender("reelforge render (3 outputs)", lambda: run_measured(rf_cmd, env=setup.env), files(rf_dir))
+    rg = Contender(
+        "reelforge's ffmpeg command alone", lambda: run_measured(graph_only, env=setup.env), files(graph_dir)
+    )
     ff1 = Contender("ffmpeg, one process", lambda: run_measured(one, env=script_env), files(one_dir))
     ff3 = Contender("ffmpeg, three processes", lambda: run_sequence(three, env=setup.env), files(three_dir))
     log(f"\n== aspect: 16:9, 1:1 and 9:16 at {s.height}p, {setup.runs} rounds after a warm-up")
-    alternate([rf, ff1, ff3], setup.runs, setup.retry_busy)
+    alternate([rf, rg, ff1, ff3], setup.runs, setup.retry_busy)
     same = check_outputs("reelforge", rf.outputs, canvases, s.total)
     same &= check_outputs("ffmpeg, one process", ff1.outputs, canvases, s.total)
     same &= check_outputs("ffmpeg, three processes", ff3.outputs, canvases, s.total)
@@ -490,6 +511,13 @@ def section_aspect(setup: Setup, report: Report, reference: Contender | None) ->
         graded=not setup.quick,
     )
     report.add(sec, "reelforge / ffmpeg three processes cpu", ratio=median(c3), note=rounds_note(c3))
+    cg = round_ratios(rg, ff1, cpu=True)
+    report.add(
+        sec,
+        "reelforge's ffmpeg command alone / ffmpeg one process cpu",
+        ratio=median(cg),
+        note="the graph's cost without start-up, probing and drawing; " + rounds_note(cg),
+    )
     if reference is not None:
         report.add(
             sec,
@@ -516,6 +544,7 @@ def section_aspect(setup: Setup, report: Report, reference: Contender | None) ->
             )
     report.raw["aspect"] = {
         "reelforge": [asdict(x) for x in rf.samples],
+        "reelforge_ffmpeg_alone": [asdict(x) for x in rg.samples],
         "ffmpeg_one": [asdict(x) for x in ff1.samples],
         "ffmpeg_three": [asdict(x) for x in ff3.samples],
         "ratios_one": r1,
