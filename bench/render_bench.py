@@ -10,10 +10,13 @@ Sections:
 
 1. ``reference``: one 28 s 1080p edit (three clips, two crossfades, logo, title, captions,
    music), rendered by ``reelforge render`` and by one hand-written FFmpeg command.
-2. ``aspect``: the same edit in 16:9, 1:1 and 9:16 from one Reelforge render, against one
-   hand-written FFmpeg process writing all three, and three hand-written processes.
-3. ``moviepy``: the same edit in MoviePy 2 (optional; one run).
-4. ``compile``: ``compile_edit`` on a 500-clip timeline, in-process.
+2. ``aspect``: the edit in ``aspect/edit.json`` (the same video in 16:9, 1:1 and 9:16) from one
+   Reelforge render, against the hand-written FFmpeg command in
+   ``aspect/ffmpeg-three-outputs.sh`` writing all three, and three hand-written processes.
+3. ``loudness``: the reference edit with Reelforge's default loudness normalisation, against
+   the same render without it.
+4. ``moviepy``: the same edit in MoviePy 2 (optional; one run).
+5. ``compile``: ``compile_edit`` on a 500-clip timeline, in-process.
 
 The table is printed at the end and written as JSON to ``bench/.cache/results.json``.
 """
@@ -44,11 +47,14 @@ from reelforge.ffmpeg.probe import MediaProbeError, probe
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_CACHE = HERE / ".cache"
-SECTIONS = ("reference", "aspect", "moviepy", "compile")
+SECTIONS = ("reference", "aspect", "loudness", "moviepy", "compile")
+ASPECT_EDIT = HERE / "aspect" / "edit.json"
+ASPECT_COMMAND = HERE / "aspect" / "ffmpeg-three-outputs.sh"
 TITLE = "Reelforge"
 COMPILE_TARGET = 0.5  # seconds for the 500-clip timeline
 REFERENCE_TARGET = 1.05
 ASPECT_TARGET = 1.02
+LOUDNESS_TARGET = 1.15
 
 
 # ---------------------------------------------------------------------------------- results
@@ -239,7 +245,8 @@ class Contender:
 
     @property
     def peak_mib(self) -> float:
-        return max(s.max_rss_mib for s in self.samples)
+        """The largest peak of the whole process tree over the rounds (see ``Sample.peak_mib``)."""
+        return max(s.peak_mib for s in self.samples)
 
     @property
     def foreign(self) -> float | None:
@@ -275,7 +282,7 @@ def log_sample(when: str, name: str, sample: Sample) -> None:
     other = "" if sample.foreign is None else f"  other load {100 * sample.foreign:3.0f} %"
     log(
         f"  {when:<8} {name:<34} {sample.wall:8.2f} s wall {sample.cpu:8.2f} s cpu "
-        f"{sample.max_rss_mib:6.0f} MiB{other}"
+        f"{sample.peak_mib:6.0f} MiB tree ({sample.max_rss_mib:.0f} largest process){other}"
     )
 
 
@@ -298,7 +305,7 @@ def load_row(report: Report, section: str, contenders: Sequence[Contender]) -> N
 
 
 def rounds_note(ratios: Sequence[float]) -> str:
-    return "rounds: " + ", ".join(f"{r:.3f}" for r in ratios)
+    return f"min {min(ratios):.3f}; rounds: " + ", ".join(f"{r:.3f}" for r in ratios)
 
 
 # ---------------------------------------------------------------------------------- sections
@@ -404,31 +411,79 @@ def section_reference(setup: Setup, report: Report) -> Contender:
     return rf
 
 
+def aspect_edit(scale: Scale) -> dict[str, Any]:
+    """``aspect/edit.json``, with its clip lengths and output size set to ``scale``'s (the
+    file is the full-size edit; a quick run plays shorter clips at a smaller size)."""
+    edit: dict[str, Any] = json.loads(ASPECT_EDIT.read_text(encoding="utf-8"))
+    for clip in edit["timeline"]["tracks"][0]["clips"]:
+        clip["length"] = scale.clip_length
+    for output in edit["outputs"]:
+        output["resolution"] = f"{scale.height}p"
+        output["fps"] = scale.fps
+    return edit
+
+
+def aspect_hand_command(setup: Setup, out_dir: Path) -> list[str]:
+    """The hand-written three-output command for ``setup``'s media, as the script runs it."""
+    bash = shutil.which("bash")
+    if bash is None:
+        sys.exit("bash is needed to run the hand-written aspect/ffmpeg-three-outputs.sh")
+    return [bash, str(ASPECT_COMMAND), setup.ffmpeg, str(setup.media.dir), str(out_dir)]
+
+
+def reelforge_ffmpeg_command(setup: Setup, edit: Path, out_dir: Path, work_dir: Path) -> list[str]:
+    """The FFmpeg command Reelforge runs for ``edit``, with the files its graph reads (text,
+    captions) made in ``work_dir``: Reelforge's filter graph without its start-up, probing,
+    compiling and drawing, to tell the graph's cost from the fixed costs around it."""
+    from reelforge.edit.validate import parse_edit
+    from reelforge.render.engine import make_artifacts, plan_edit
+    from reelforge.render.sources import LocalResolver
+
+    doc = parse_edit(json.loads(edit.read_text(encoding="utf-8")))
+    base = edit.parent
+    plan = plan_edit(doc, resolver=LocalResolver(base, [base]), out_dir=out_dir, work_dir=work_dir)
+    work_dir.mkdir(parents=True, exist_ok=True)
+    make_artifacts(plan, base_dir=base)
+    return [setup.ffmpeg, *plan.ffmpeg_args(inline_graph=True)]
+
+
 def section_aspect(setup: Setup, report: Report, reference: Contender | None) -> None:
     s = setup.media.scale
     canvases = aspect_canvases(s.width, s.height)
-    edit = write_edit(setup, "edit-aspect", canvases)
-    rf_dir, one_dir, three_dir = (
-        setup.out / n for n in ("reelforge-aspect", "ffmpeg-aspect-1proc", "ffmpeg-aspect-3proc")
+    edit = setup.media.dir / "edit-aspect.json"
+    edit.write_text(json.dumps(aspect_edit(s), indent=2) + "\n", encoding="utf-8")
+    rf_dir, graph_dir, one_dir, three_dir = (
+        setup.out / n
+        for n in ("reelforge-aspect", "reelforge-aspect-graph", "ffmpeg-aspect-1proc", "ffmpeg-aspect-3proc")
     )
-    for d in (rf_dir, one_dir, three_dir):
+    for d in (rf_dir, graph_dir, one_dir, three_dir):
         d.mkdir(parents=True, exist_ok=True)
-    one = hand_command(setup.ffmpeg, setup.media, setup.look, canvases, one_dir)
+    graph_only = reelforge_ffmpeg_command(setup, edit, graph_dir, setup.out / "reelforge-aspect-work")
+    one = aspect_hand_command(setup, one_dir)
+    script_env = {
+        **setup.env,
+        "SHORT_SIDE": str(s.height),
+        "CLIP_SECONDS": str(s.clip_length),
+        "FONT_FILE": setup.look.font_file,
+    }
     three = [hand_command(setup.ffmpeg, setup.media, setup.look, (c,), three_dir) for c in canvases]
-    (setup.out / "ffmpeg-aspect-1proc.txt").write_text(" \\\n  ".join(one) + "\n", encoding="utf-8")
     rf_cmd = [*reelforge_cli(), "render", str(edit), "-o", str(rf_dir), "-q"]
 
     def files(d: Path) -> list[Path]:
         return [d / f"{c.name}.mp4" for c in canvases]
 
     rf = Contender("reelforge render (3 outputs)", lambda: run_measured(rf_cmd, env=setup.env), files(rf_dir))
-    ff1 = Contender("ffmpeg, one process", lambda: run_measured(one, env=setup.env), files(one_dir))
+    rg = Contender(
+        "reelforge's ffmpeg command alone", lambda: run_measured(graph_only, env=setup.env), files(graph_dir)
+    )
+    ff1 = Contender("ffmpeg, one process", lambda: run_measured(one, env=script_env), files(one_dir))
     ff3 = Contender("ffmpeg, three processes", lambda: run_sequence(three, env=setup.env), files(three_dir))
     log(f"\n== aspect: 16:9, 1:1 and 9:16 at {s.height}p, {setup.runs} rounds after a warm-up")
-    alternate([rf, ff1, ff3], setup.runs, setup.retry_busy)
+    alternate([rf, rg, ff1, ff3], setup.runs, setup.retry_busy)
     same = check_outputs("reelforge", rf.outputs, canvases, s.total)
     same &= check_outputs("ffmpeg, one process", ff1.outputs, canvases, s.total)
     same &= check_outputs("ffmpeg, three processes", ff3.outputs, canvases, s.total)
+    quality = [psnr(setup.ffmpeg, a, b) for a, b in zip(ff1.outputs, rf.outputs, strict=True)]
     sec = "aspect"
     r1, r3 = round_ratios(rf, ff1), round_ratios(rf, ff3)
     c1, c3 = round_ratios(rf, ff1, cpu=True), round_ratios(rf, ff3, cpu=True)
@@ -456,6 +511,13 @@ def section_aspect(setup: Setup, report: Report, reference: Contender | None) ->
         graded=not setup.quick,
     )
     report.add(sec, "reelforge / ffmpeg three processes cpu", ratio=median(c3), note=rounds_note(c3))
+    cg = round_ratios(rg, ff1, cpu=True)
+    report.add(
+        sec,
+        "reelforge's ffmpeg command alone / ffmpeg one process cpu",
+        ratio=median(cg),
+        note="the graph's cost without start-up, probing and drawing; " + rounds_note(cg),
+    )
     if reference is not None:
         report.add(
             sec,
@@ -471,8 +533,18 @@ def section_aspect(setup: Setup, report: Report, reference: Contender | None) ->
     report.add(
         sec, "outputs equivalent (size, length, audio)", note="yes" if same else "NO: see the log above"
     )
+    for canvas, q in zip(canvases, quality, strict=True):
+        if q is not None:
+            report.add(
+                sec,
+                f"PSNR reelforge vs ffmpeg one process, {canvas.name}",
+                q,
+                "dB",
+                note="same picture; title and captions drawn differently",
+            )
     report.raw["aspect"] = {
         "reelforge": [asdict(x) for x in rf.samples],
+        "reelforge_ffmpeg_alone": [asdict(x) for x in rg.samples],
         "ffmpeg_one": [asdict(x) for x in ff1.samples],
         "ffmpeg_three": [asdict(x) for x in ff3.samples],
         "ratios_one": r1,
@@ -480,6 +552,57 @@ def section_aspect(setup: Setup, report: Report, reference: Contender | None) ->
         "cpu_ratios_one": c1,
         "cpu_ratios_three": c3,
         "outputs": [describe(p) for p in (*rf.outputs, *ff1.outputs, *ff3.outputs)],
+    }
+
+
+def section_loudness(setup: Setup, report: Report) -> None:
+    """Reelforge's default loudness normalisation (an audio-only measuring pass, then one gain
+    in the render) against the same render without it."""
+    s = setup.media.scale
+    canvas = Canvas("wide-16x9", s.width, s.height)
+    base = reelforge_edit(setup.media, setup.look, (canvas,))
+    normalised = {**base, "audio": {"ducking": None}}  # the default loudness target
+    edits = []
+    for name, doc in (("edit-loudness", normalised), ("edit-no-loudness", base)):
+        path = setup.media.dir / f"{name}.json"
+        path.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+        edits.append(path)
+    dirs = [setup.out / "reelforge-loudness", setup.out / "reelforge-no-loudness"]
+    for d in dirs:
+        d.mkdir(parents=True, exist_ok=True)
+    cmds = [
+        [*reelforge_cli(), "render", str(e), "-o", str(d), "-q"] for e, d in zip(edits, dirs, strict=True)
+    ]
+    with_pass = Contender(
+        "reelforge, default loudness",
+        lambda: run_measured(cmds[0], env=setup.env),
+        [dirs[0] / "wide-16x9.mp4"],
+    )
+    without = Contender(
+        "reelforge, no loudness", lambda: run_measured(cmds[1], env=setup.env), [dirs[1] / "wide-16x9.mp4"]
+    )
+    log(f"\n== loudness: one {s.width}x{s.height} output with and without normalisation, {setup.runs} rounds")
+    alternate([with_pass, without], setup.runs, setup.retry_busy)
+    sec = "loudness"
+    walls, cpus = round_ratios(with_pass, without), round_ratios(with_pass, without, cpu=True)
+    report.add(sec, "reelforge with loudness: median cpu", median(with_pass.cpus), "s")
+    report.add(sec, "reelforge without loudness: median cpu", median(without.cpus), "s")
+    report.add(
+        sec,
+        "with / without loudness cpu",
+        ratio=median(cpus),
+        target=LOUDNESS_TARGET,
+        note=rounds_note(cpus),
+        graded=not setup.quick,
+    )
+    report.add(sec, "with / without loudness wall", ratio=median(walls), note=rounds_note(walls))
+    report.add(sec, "with / without loudness peak RSS", ratio=with_pass.peak_mib / without.peak_mib)
+    load_row(report, sec, [with_pass, without])
+    report.raw["loudness"] = {
+        "with": [asdict(x) for x in with_pass.samples],
+        "without": [asdict(x) for x in without.samples],
+        "ratios": walls,
+        "cpu_ratios": cpus,
     }
 
 
@@ -557,8 +680,8 @@ def section_moviepy(setup: Setup, report: Report, reference: Contender | None, w
             ratio=sample.cpu / median(reference.cpus),
             note=f"reelforge median {median(reference.cpus):.2f} s",
         )
-        report.add(sec, "moviepy / reelforge peak RSS", ratio=sample.max_rss_mib / reference.peak_mib)
-    report.add(sec, "moviepy render: peak RSS", sample.max_rss_mib, "MiB")
+        report.add(sec, "moviepy / reelforge peak RSS", ratio=sample.peak_mib / reference.peak_mib)
+    report.add(sec, "moviepy render: peak RSS", sample.peak_mib, "MiB")
     report.add(
         sec, "output as expected (size, length, audio)", note="yes" if same else "NO: see the log above"
     )
@@ -681,6 +804,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         reference = section_reference(setup, report)
     if "aspect" in sections:
         section_aspect(setup, report, reference)
+    if "loudness" in sections:
+        section_loudness(setup, report)
     if "moviepy" in sections:
         why: str | None = None
         if args.no_moviepy:

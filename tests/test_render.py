@@ -587,68 +587,103 @@ def test_typewriter_reveals_text_over_time(tmp_path: Path) -> None:
     assert ink[5] < ink[12] < ink[20] and abs(ink[20] - ink[-1]) < 0.02 * ink[-1]
 
 
-def test_crossfaded_footage_is_converted_once_for_every_output(
-    tmp_path: Path, media: Any, monkeypatch: pytest.MonkeyPatch
+def _frame_diff(a: Path, b: Path) -> tuple[int, int, float, float]:
+    """Frame counts of two videos, the mean difference of their pixels, and the PSNR (dB) of
+    their most different frame."""
+    fa, fb = video_frames(a), video_frames(b)
+    assert fa.shape == fb.shape, (fa.shape, fb.shape)
+    diff = fa.astype(np.float64) - fb.astype(np.float64)
+    mse = (diff**2).reshape(len(fa), -1).mean(axis=1)
+    worst = float(10 * np.log10(255**2 / max(float(mse.max()), 1e-10)))
+    return len(fa), len(fb), float(np.abs(diff).mean()), worst
+
+
+def _fade_per_output(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Compile with each output timing and cross-fading its own copy of each clip (colour and
+    the conversion to 4:4:4 still run once, before the split)."""
+    from reelforge.render import compile as compiler
+
+    monkeypatch.setattr(compiler._Compiler, "_crossfade_before_split", lambda self, group: False)
+    shared_fps = property(lambda self: None, lambda self, value: None)
+    monkeypatch.setattr(compiler._Compiler, "shared_fps", shared_fps, raising=False)
+
+
+@pytest.mark.parametrize(
+    ("source_fps", "extra"),
+    [
+        (25, {}),
+        # Another frame rate than the output's, a speed and a crop: all timed and cut once.
+        (30, {"speed": 2, "crop": {"left": 0.1, "top": 0.05}}),
+    ],
+)
+def test_fades_between_footage_run_once_before_the_split(
+    tmp_path: Path, media: Any, monkeypatch: pytest.MonkeyPatch, source_fps: int, extra: dict[str, Any]
 ) -> None:
-    # xfade works in 4:4:4: a cross-faded clip is converted once, before the split between the
-    # outputs, not once per output, and the pictures stay those of the per-output conversion.
-    a = media.video(duration=1, size=(320, 180))
-    b = media.video(duration=1, size=(320, 180), source="smptehdbars")
+    # Fades between full-frame footage are per pixel: they run once, on the sources, and each
+    # output crops and scales the faded picture straight to 4:2:0, as a hand-written graph does.
+    a = media.video(duration=3, size=(320, 180), fps=source_fps)
+    b = media.video(duration=3, size=(320, 180), fps=source_fps, source="smptehdbars")
     fade = {"type": "fade", "duration": 0.4}
+    speed = extra.get("speed", 1)
+    crop = {"crop": extra["crop"]} if "crop" in extra else {}
+
+    def clip(src: Path, **more: Any) -> dict[str, Any]:
+        asset = {"type": "video", "src": str(src), "speed": speed}
+        return {"asset": asset, "length": 1, "effects": {"saturation": 1.5}, **crop, **more}
+
+    frames = 25 + 25 - 10
     doc = {
-        "timeline": {
-            "tracks": [
-                {
-                    "clips": [
-                        {"asset": {"type": "video", "src": str(a)}, "effects": {"saturation": 1.5}},
-                        {
-                            "asset": {"type": "video", "src": str(b)},
-                            "effects": {"saturation": 1.5},
-                            "transition": fade,
-                        },
-                    ]
-                }
-            ]
-        },
+        "timeline": {"tracks": [{"clips": [clip(a), clip(b, transition=fade)]}]},
         "outputs": [
-            {"name": n, "aspect_ratio": r, "resolution": "360p", "quality": "high", "fps": 25, "audio": False}
+            # Lossless, so that the pictures are compared and not the encoder's choices.
+            {"name": n, "aspect_ratio": r, "resolution": "360p", "crf": 0, "fps": 25, "audio": False}
             for n, r in (("wide", "16:9"), ("square", "1:1"), ("story", "9:16"))
         ],
     }
     once = render(doc, tmp_path / "once", media.dir)
     graph = once.plan.graph
-    # Colour stays in 4:2:0 before the one conversion; nothing goes back to 4:2:0 before xfade.
-    assert graph.count("eq=saturation=1.5,scale,format=yuv444p") == 2 and graph.count("split=3") == 2
-    assert "yuv420p" not in graph
-    from reelforge.render import compile as compiler
-
-    monkeypatch.setattr(compiler._Compiler, "_xfade_once", lambda self, ct, info: False)
+    # One chain per clip (timing, colour in 4:2:0, one conversion), one xfade, one split.
+    assert graph.count("xfade=") == 1 and graph.count("split=3") == 1
+    assert graph.count("tpad=") == 2 and graph.count("eq=saturation=1.5,scale,format=yuv444p") == 2
+    # Each output's share: crop and scale straight to 4:2:0, nothing else.
+    assert graph.count("format=yuv420p[c0_0_o") == 3
+    _fade_per_output(monkeypatch)
     per_output = render(doc, tmp_path / "per-output", media.dir)
-    assert "yuv444p" not in per_output.plan.graph
+    assert per_output.plan.graph.count("xfade=") == 3 and per_output.plan.graph.count("tpad=") == 6
     for x, y in zip(once.outputs, per_output.outputs, strict=True):
-        fx, fy = video_frames(x.path), video_frames(y.path)
-        assert fx.shape == fy.shape and len(fx) == 25 + 25 - 10
-        # The same crops; only the chroma is resampled once rather than twice where a scale runs.
-        diff = np.abs(fx.astype(np.int16) - fy.astype(np.int16))
-        assert diff.mean() < 1 and np.percentile(diff, 99) <= 12, (x.path.name, diff.mean())
+        n_x, n_y, mean, worst_psnr = _frame_diff(x.path, y.path)
+        assert n_x == n_y == frames
+        # The same crops and fades; the chroma is resampled once rather than twice where an
+        # output scales: differences of rounding only.
+        assert mean < 0.5 and worst_psnr > 42, (x.path.name, mean, worst_psnr)
 
 
 @pytest.mark.parametrize(
-    ("outputs", "extra", "once"),
+    ("outputs", "extra", "transition", "xfades", "converted_before_split"),
     [
-        (3, {}, True),
-        (1, {}, False),  # one output: nothing to share
-        (3, {"effects": {"blur": 2}}, False),  # blur per output would run on 4:4:4
-        (3, {"opacity": 0.5}, False),
+        (3, {}, "fade", 1, 2),
+        (3, {}, "fade-black", 1, 2),
+        (1, {}, "fade", 1, 0),  # one output: nothing to share
+        # Laid out on each canvas: a wipe on the source is not a wipe on a 9:16 crop of it.
+        (3, {}, "wipe-left", 3, 2),
+        (3, {}, "dissolve", 3, 2),
+        (3, {"effects": {"blur": 2}}, "fade", 3, 0),  # blur per output would run on 4:4:4
+        (3, {"opacity": 0.5}, "fade", 3, 0),
+        (3, {"fit": "contain"}, "fade", 3, 2),  # not the whole canvas: placed per output
+        (3, {"scale": 0.5}, "fade", 3, 2),
     ],
 )
-def test_which_crossfaded_clips_are_converted_before_the_split(
-    tmp_path: Path, media: Any, outputs: int, extra: dict[str, Any], once: bool
+def test_which_crossfades_run_before_the_split(
+    tmp_path: Path,
+    media: Any,
+    outputs: int,
+    extra: dict[str, Any],
+    transition: str,
+    xfades: int,
+    converted_before_split: int,
 ) -> None:
-    from reelforge.render.engine import plan_edit
-
     src = media.video(duration=1, size=(320, 180))
-    fade = {"type": "fade", "duration": 0.4}
+    fade = {"type": transition, "duration": 0.4}
     doc = {
         "timeline": {
             "tracks": [
@@ -664,13 +699,78 @@ def test_which_crossfaded_clips_are_converted_before_the_split(
             {"aspect_ratio": r, "resolution": "360p", "fps": 25} for r in ("16:9", "1:1", "9:16")[:outputs]
         ],
     }
-    plan = plan_edit(
+    graph = _plan(doc, tmp_path, media).graph
+    assert graph.count("xfade=") == xfades
+    assert graph.count("scale,format=yuv444p") == converted_before_split
+
+
+def test_each_output_scales_the_shared_fade_to_its_own_pixel_format(tmp_path: Path, media: Any) -> None:
+    src = media.video(duration=1, size=(320, 180))
+    doc = {
+        "timeline": {
+            "tracks": [
+                {
+                    "clips": [
+                        {"asset": {"type": "video", "src": str(src)}},
+                        {"asset": {"type": "video", "src": str(src)}, "transition": {"type": "fade"}},
+                    ]
+                }
+            ]
+        },
+        "outputs": [
+            {"aspect_ratio": "9:16", "resolution": "360p", "fps": 25},
+            {"format": "mov", "codec": "prores", "aspect_ratio": "1:1", "resolution": "360p", "fps": 25},
+        ],
+    }
+    graph = _plan(doc, tmp_path, media).graph
+    assert graph.count("xfade=") == 1
+    assert "crop=102:180:108:0,scale=360:640,format=yuv420p[" in graph
+    assert "crop=180:180:70:0,scale=360:360,format=yuv422p[" in graph
+
+
+def test_outputs_at_different_rates_time_and_fade_their_own_copies(tmp_path: Path, media: Any) -> None:
+    src = media.video(duration=1, size=(320, 180))
+    doc = {
+        "timeline": {
+            "tracks": [
+                {
+                    "clips": [
+                        {"asset": {"type": "video", "src": str(src)}},
+                        {"asset": {"type": "video", "src": str(src)}, "transition": {"type": "fade"}},
+                        {"asset": {"type": "video", "src": str(src)}},
+                    ]
+                }
+            ]
+        },
+        "outputs": [
+            {"aspect_ratio": "16:9", "resolution": "360p", "fps": 25},
+            {"aspect_ratio": "9:16", "resolution": "360p", "fps": 30},
+        ],
+    }
+    graph = _plan(doc, tmp_path, media).graph
+    # Each rate has its own frame grid, so timing and fades are per output (the decode is shared).
+    assert graph.count("xfade=") == 2 and graph.count("tpad=") == 6 and graph.count("]split=2") == 3
+
+
+def test_a_lone_clip_is_timed_once_for_every_output(tmp_path: Path, media: Any) -> None:
+    src = media.video(duration=1, size=(320, 180))
+    doc = {
+        "timeline": {"tracks": [{"clips": [{"asset": {"type": "video", "src": str(src), "speed": 2}}]}]},
+        "outputs": [{"aspect_ratio": r, "resolution": "360p", "fps": 30} for r in ("16:9", "1:1", "9:16")],
+    }
+    graph = _plan(doc, tmp_path, media).graph
+    assert graph.count("tpad=") == 1 and graph.count("fps=30/1") == 1 and graph.count("]split=3") == 1
+
+
+def _plan(doc: dict[str, Any], tmp_path: Path, media: Any) -> Any:
+    from reelforge.render.engine import plan_edit
+
+    return plan_edit(
         parse_edit(doc),
         resolver=LocalResolver(tmp_path, [tmp_path, media.dir]),
         out_dir=tmp_path / "out",
         work_dir=tmp_path / "work",
     )
-    assert plan.graph.count("scale,format=yuv444p") == (2 if once else 0)
 
 
 class CountingResolver(LocalResolver):

@@ -2,8 +2,15 @@
 
 Each source file is decoded once per clip that uses it (input seeking keeps that cheap) and its
 frames are shared between outputs with ``split``, so several outputs cost one decode. What does
-not depend on the canvas is done once, before that split: colour effects, and for cross-faded
-footage the conversion to the 4:4:4 that ``xfade`` works in.
+not depend on the canvas is done once, before that split:
+
+* a video clip's timing (trim, speed, frame rate, padding to its length), when every visual
+  output has the same frame rate;
+* colour effects (see ``_shared_colour``);
+* for a run of full-frame footage joined by fades, the cross-fades themselves, at the
+  sources' size (see ``_crossfade_before_split``); each output then only crops and scales the
+  faded picture straight to its own pixel format;
+* for other cross-faded footage, the conversion to the 4:4:4 that ``xfade`` works in.
 """
 
 from __future__ import annotations
@@ -26,9 +33,15 @@ from .graph import Filter, FilterGraph, filt
 from .layout import DEFAULT_SAFE_ZONES, SafeZone, fit_in_box
 from .outputs import geometry
 from .plan import Artifact, LoudnessPass, Source
-from .seeking import input_seek_options
+from .seeking import input_seek_options, source_clock
 
-__all__ = ["NEUTRAL_COLOUR", "XFADE_FORMAT", "CompilerState", "crossfade_groups"]
+__all__ = [
+    "NEUTRAL_COLOUR",
+    "PER_PIXEL_TRANSITIONS",
+    "XFADE_FORMAT",
+    "CompilerState",
+    "crossfade_groups",
+]
 
 XFADE_FORMAT = "yuv444p"
 """What a clip is converted to once, before the split, when it is cross-faded (see
@@ -45,6 +58,13 @@ NEUTRAL_COLOUR: dict[str, Any] = {
     "preset": None,
     "lut": None,
 }
+
+
+PER_PIXEL_TRANSITIONS = frozenset({"fade", "fade-black", "fade-white"})
+"""Transitions that blend each pixel with the same pixel of the other picture, whatever the
+frame's size: they commute with cropping and scaling, so they can run once on the sources
+before each output crops and scales. Wipes, slides, circles, zoom, pixelize and radial are laid
+out on the canvas, and dissolve's noise is per pixel of the canvas."""
 
 
 def crossfade_groups(track_clips: Sequence[ClipTiming]) -> list[list[ClipTiming]]:
@@ -114,6 +134,23 @@ class CompilerState:
         """Clips that enter an xfade in every output."""
         self._yuv444: set[tuple[int, int]] = set()
         """Clips converted to XFADE_FORMAT once before the split (see _xfade_once)."""
+        visual_rates = {self._timeline_fps(i) for i in self.visual_outputs}
+        self.shared_fps: Fraction | None = visual_rates.pop() if len(visual_rates) == 1 else None
+        """The frame rate of every visual output when they share one: then a clip's timing is
+        the same in all of them and is done once, before the split."""
+        self._timed: set[tuple[int, int]] = set()
+        """Video clips whose timing was applied once before the split (see _clip_timing)."""
+        self._crossfade_groups: dict[tuple[int, int], tuple[int, int]] = {}
+        """Clip -> the first clip of its group, for groups cross-faded once before the split."""
+        self._crossfades: dict[tuple[int, int], list[str]] = {}
+        """First clip of a group cross-faded before the split -> the faded picture's uses, one
+        per visual output (made when the first output asks for it)."""
+        if self.shared_fps is not None and len(self.visual_outputs) > 1:
+            for track in self.timelines[self.shared_fps].tracks:
+                for group in crossfade_groups(track):
+                    if len(group) > 1 and self._crossfade_before_split(group):
+                        first = (group[0].track, group[0].index)
+                        self._crossfade_groups.update({(ct.track, ct.index): first for ct in group})
         # Which input each shared audio label comes from, for the loudness analysis pass.
         self._audio_input: dict[str, int] = {}
         self.loudness = dict(loudness or {})
@@ -165,17 +202,27 @@ class CompilerState:
         index, info = self._media_input(timing or ct, fps)
         if asset.type in ("video", "image") and info.has_video:
             stream = f"{index}:v"
+            # Timing first: what it drops is never coloured or converted.
+            before_split: list[Filter] = []
+            if isinstance(asset, VideoAsset) and self.shared_fps is not None and len(self.visual_outputs) > 1:
+                shared_timing = self._timing(self.shared_fps, ct.track, ct.index)
+                assert shared_timing is not None
+                before_split += self._clip_timing(shared_timing, info, self.shared_fps)
+                self._timed.add(key)
             colour = self._shared_colour(ct.clip, info)
             if colour:
                 self._coloured.add(key)
-            if self._xfade_once(ct, info):
+                before_split += colour
+            if key in self._crossfade_groups or self._xfade_once(ct, info):
                 # An explicit scale converts after the colour filters, which stay in 4:2:0; a
                 # bare format would be merged upstream and convert before them.
-                colour += [filt("scale"), filt("format", XFADE_FORMAT)]
+                before_split += [filt("scale"), filt("format", XFADE_FORMAT)]
                 self._yuv444.add(key)
-            if colour:
-                stream = self.graph.chain([stream], colour, hint=f"v{index}c")[0]
-            self._video_uses[key] = self.graph.split(stream, len(self.visual_outputs), hint=f"v{index}_")
+            if before_split:
+                stream = self.graph.chain([stream], before_split, hint=f"v{index}c")[0]
+            # A clip cross-faded before the split has one user: its group's xfade.
+            users = 1 if key in self._crossfade_groups else len(self.visual_outputs)
+            self._video_uses[key] = self.graph.split(stream, users, hint=f"v{index}_")
         if asset.type in ("video", "audio") and info.has_audio and self.audio_fps:
             self._audio_uses[key] = self.graph.split(
                 f"{index}:a", len(self.audio_fps), audio=True, hint=f"a{index}_"
@@ -201,6 +248,79 @@ class CompilerState:
             return []
         lut = self._lut(effects.lut) if effects.lut is not None else None
         return fx.effect_filters(colour_only, lut_path=lut, canvas_height=info.height or 1080)
+
+    def _clip_timing(self, ct: ClipTiming, info: MediaInfo, fps: Fraction) -> list[Filter]:
+        """A video clip's frames on the timeline: from its (seeked) start, at its speed, on the
+        ``fps`` grid, padded or cut to exactly its length in frames."""
+        asset = ct.clip.asset
+        assert isinstance(asset, VideoAsset)
+        timing = source_clock(
+            trim=parse_time(asset.trim).to_seconds(fps),
+            speed=Fraction(str(asset.speed)),
+            fps=fps,
+            loop=asset.loop,
+        )
+        timing.append(filt("tpad", stop=-1, stop_mode="clone" if asset.freeze else "add"))
+        timing.append(filt("trim", end_frame=ct.length))
+        return timing
+
+    def _crossfade_before_split(self, group: Sequence[ClipTiming]) -> bool:
+        """Whether a group of clips joined by transitions can be cross-faded once, on the
+        sources, before the split between outputs (the caller checks that there are several
+        visual outputs sharing one frame rate).
+
+        Then each output crops and scales one faded picture instead of cross-fading its own
+        copies: what a hand-written graph does. That needs the fades to commute with each
+        output's crop and scale: per-pixel transitions only, between full-frame pictures of
+        one size (no alpha) that every output crops and scales the same way to fill its whole
+        canvas, with nothing per output in between (no effects but colour, no motion,
+        rotation, opacity, keyframes, entrances or exits)."""
+        for ct in group[1:]:
+            transition = ct.clip.transition
+            if transition is None or transition.type not in PER_PIXEL_TRANSITIONS:
+                return False
+        sizes: set[tuple[int, int]] = set()
+        for ct in group:
+            clip, asset = ct.clip, ct.clip.asset
+            if not isinstance(asset, VideoAsset):
+                return False
+            info = self.sources[asset.src].info
+            if info is None or not info.has_video or info.has_alpha or not info.width or not info.height:
+                return False
+            if (
+                clip.fit not in (None, "cover", "fill")
+                or clip.rotate
+                or clip.opacity < 1
+                or clip.motion is not None
+                or clip.keyframes is not None
+                or clip.transition_in is not None
+                or clip.transition_out is not None
+                # laid out per output: its overrides, its safe zone, its crop window's focus
+                or clip.overrides
+                or clip.safe_area
+                or clip.focus is not None
+            ):
+                return False
+            effects = clip.effects
+            if effects is not None and effects.model_copy(update=NEUTRAL_COLOUR) != type(effects)():
+                return False  # blur, sharpen, vignette, chroma key: laid out per canvas
+            if not self._smaller_than_shown(clip, info):
+                return False  # cheaper to fade each output's smaller copy
+            sizes.add((info.width, info.height))
+        if len(sizes) != 1:
+            return False  # xfade needs pictures of one size
+        ((src_w, src_h),) = sizes
+        for o in self.visual_outputs:
+            geo = self.geometries[o]
+            fits = set()
+            for ct in group:
+                filters, size, box, _ = fit_in_box(ct.clip, geo, src_w, src_h, even_crop=True)
+                if size != (geo.width, geo.height) or box != size:
+                    return False  # not the whole canvas: each picture would be placed on its own
+                fits.add(tuple(filters))
+            if len(fits) != 1:
+                return False  # cropped differently: the fade would not be the same picture
+        return True
 
     def _smaller_than_shown(self, clip: Clip, info: MediaInfo) -> bool:
         """Whether the source has no more pixels than the outputs show of it together."""

@@ -16,6 +16,7 @@ __all__ = [
     "OutputGeometry",
     "audio_codec_args",
     "even",
+    "final_pixel_format",
     "geometry",
     "picture_range",
     "video_codec_args",
@@ -113,6 +114,13 @@ def video_codec_args(output: Output, stream: str = "v") -> list[str]:
     if codec == "prores":
         return ["-c:v", "prores_ks", "-profile:v", "3", "-pix_fmt", "yuv422p10le"]
     raise ValueError(f"no video codec for {output.format}/{codec}")
+
+
+def final_pixel_format(output: Output) -> str:
+    """The pixel format an output's picture is composed in and encoded from: 4:2:2 for ProRes,
+    4:2:0 for everything else (still images and GIFs included: their encoders convert)."""
+    codec = output.codec or {"mp4": "h264", "mov": "h264", "webm": "vp9"}.get(output.format)
+    return "yuv422p" if codec == "prores" else "yuv420p"
 
 
 def audio_codec_args(output: Output) -> list[str]:

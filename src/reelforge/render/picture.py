@@ -32,10 +32,9 @@ from . import transitions as tr
 from .graph import Filter, filt, fmt_num, fmt_rate, fmt_seconds
 from .inputs import NEUTRAL_COLOUR, XFADE_FORMAT, CompilerState, crossfade_groups
 from .layout import ANCHORS, box_size, fit_in_box, overlay_position, overlay_to_pad
-from .outputs import OutputGeometry, even
+from .outputs import OutputGeometry, even, final_pixel_format
 from .placement import captions_in_safe_area, clip_for_output, focus_point, safe_zone
 from .plan import Artifact, ArtifactKind
-from .seeking import source_clock
 from .text import graphemes
 
 __all__ = ["TYPEWRITER_MAX_STEPS", "PictureCompiler", "ffmpeg_color", "frame_grid"]
@@ -224,17 +223,9 @@ class PictureCompiler(CompilerState):
                 transparent=info.has_alpha,
                 coloured=(ct.track, ct.index) in self._coloured,
             )
-            timing: list[Filter] = []
             if isinstance(asset, VideoAsset):
-                timing += source_clock(
-                    trim=parse_time(asset.trim).to_seconds(fps),
-                    speed=Fraction(str(asset.speed)),
-                    fps=fps,
-                    loop=asset.loop,
-                )
-                timing.append(filt("tpad", stop=-1, stop_mode="clone" if asset.freeze else "add"))
-                timing.append(filt("trim", end_frame=n))
-                chain = timing + fit_filters
+                timed = (ct.track, ct.index) in self._timed  # once, before the split
+                chain = (self._clip_timing(ct, info, fps) if not timed else []) + fit_filters
                 post: list[Filter] = []
             else:
                 chain = fit_filters
@@ -460,6 +451,9 @@ class PictureCompiler(CompilerState):
         output = self.edit.outputs[out_index]
         track_clips = [clip_for_output(ct, output, geo) for ct in track_clips]
         for group in crossfade_groups(track_clips):
+            if (group[0].track, group[0].index) in self._crossfade_groups:
+                layers.append(self._crossfaded_layer(group, out_index, geo))
+                continue
             if len(group) == 1:
                 ct = group[0]
                 visual = self._clip_visual(ct, out_index, geo, force_canvas=False)
@@ -504,6 +498,48 @@ class PictureCompiler(CompilerState):
             opaque = all(v.opaque for v in visuals if v) and not any_alpha
             layers.append(_Layer(label, "0", "0", group[0].start, length, opaque, False))
         return layers
+
+    def _crossfaded_layer(self, group: Sequence[ClipTiming], out_index: int, geo: OutputGeometry) -> _Layer:
+        """One output's share of a group cross-faded before the split (see
+        ``_crossfade_before_split``): the faded picture cropped and scaled straight to the
+        output's pixel format, filling the canvas."""
+        first = (group[0].track, group[0].index)
+        uses = self._crossfades.get(first)
+        if uses is None:
+            uses = self._crossfades[first] = self._crossfade_sources(group)
+        asset = group[0].clip.asset
+        assert isinstance(asset, VideoAsset)
+        info = self._media(asset.src)
+        assert info.width and info.height
+        fit_filters = fit_in_box(group[0].clip, geo, info.width, info.height, even_crop=True)[0]
+        chain = [*fit_filters, filt("format", final_pixel_format(self.edit.outputs[out_index]))]
+        label = self.graph.chain([uses.pop(0)], chain, hint=f"c{first[0]}_{first[1]}_o{out_index}_fit")[0]
+        length = group[0].length + sum(ct.length - ct.transition for ct in group[1:])
+        return _Layer(label, "0", "0", group[0].start, length, True, False)
+
+    def _crossfade_sources(self, group: Sequence[ClipTiming]) -> list[str]:
+        """Cross-fade a group's clips once, at their sources' size, and split the faded picture
+        between the visual outputs."""
+        assert self.shared_fps is not None
+        fps = self.shared_fps
+        labels = []
+        for ct in group:
+            self._clip_streams(ct)  # timed, coloured and in 4:4:4, with one use: this xfade
+            labels.append(self._video_uses[(ct.track, ct.index)][0])
+        label, length = labels[0], group[0].length
+        for ct, nxt in zip(group[1:], labels[1:], strict=True):
+            assert ct.clip.transition is not None
+            label = tr.crossfade(
+                self.graph,
+                label,
+                nxt,
+                transition=ct.clip.transition,
+                offset=Fraction(length - ct.transition) / fps,
+                duration=Fraction(ct.transition) / fps,
+                fps=fps,
+            )
+            length += ct.length - ct.transition
+        return self.graph.split(label, len(self.visual_outputs), hint=f"x{group[0].track}_{group[0].index}_")
 
     def _compose(self, out_index: int, geo: OutputGeometry, timeline: ResolvedTimeline) -> str:
         g = self.graph
