@@ -175,6 +175,30 @@ def test_uncovered_characters_and_unknown_families_are_problems_with_pointers() 
     assert problems_of(edit_with({"type": "text", "text": f"Ελ Кир {ARABIC} שלום नम 中文 {EMOJI}"})) == {}
 
 
+def test_per_output_overrides_are_checked_as_each_output_draws_them() -> None:
+    document = edit_with({"type": "text", "text": "Hello"})
+    clip = document["timeline"]["tracks"][0]["clips"][0]
+    clip["overrides"] = {
+        "9:16": {"asset": {"text": f"Hi {NO_FONT_HAS}"}},
+        "wide": {"asset": {"style": {"font": "Nope Sans"}}},
+        "square": {"asset": {"style": {"size": 0.1}}},
+    }
+    document["outputs"] += [
+        {"format": "mp4", "width": 180, "height": 320},
+        {"name": "wide", "format": "mp4", "width": 320, "height": 180},
+        {"name": "square", "format": "mp4", "width": 180, "height": 180},
+    ]
+    at = "/timeline/tracks/0/clips/0/overrides"
+    found = problems_of(document)
+    assert list(found) == [f"{at}/9:16/asset/text", f"{at}/wide/asset/style/font"]
+    assert "U+10000" in found[f"{at}/9:16/asset/text"]
+
+    # a problem of the clip as written is reported once, at the clip, not again per override
+    clip["asset"]["text"] = f"Hello {NO_FONT_HAS}"
+    del clip["overrides"]["9:16"], clip["overrides"]["wide"]
+    assert list(problems_of(document)) == ["/timeline/tracks/0/clips/0/asset/text"]
+
+
 def test_the_cli_refuses_them_at_validation(tmp_path: Path) -> None:
     path = tmp_path / "edit.json"
     path.write_text(

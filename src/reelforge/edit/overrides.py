@@ -18,7 +18,7 @@ from .encoding import frame_size
 from .errors import Problem, pointer
 from .models import OVERRIDE_SHARED_ASSET_FIELDS, Clip, Edit, Output
 
-__all__ = ["aspect_matches", "override_keys", "override_problems", "resolve_clip"]
+__all__ = ["aspect_matches", "clip_variants", "override_keys", "override_problems", "resolve_clip"]
 
 
 def aspect_matches(label: str, width: int, height: int) -> bool:
@@ -74,6 +74,15 @@ def resolve_clip(clip: Clip, output: Output, size: tuple[int, int] | None = None
     if not keys:
         return clip.model_copy(update={"overrides": None})
     return Clip.model_validate(_merged_document(clip, keys))
+
+
+def clip_variants(clip: Clip) -> list[tuple[str | None, Clip]]:
+    """``clip`` as each of its overrides makes it (``None`` first: the clip as written), for
+    checks that must hold in every output whichever outputs the edit has."""
+    variants: list[tuple[str | None, Clip]] = [(None, clip.model_copy(update={"overrides": None}))]
+    for key in clip.overrides or {}:
+        variants.append((key, Clip.model_validate(_merged_document(clip, [key]))))
+    return variants
 
 
 def override_problems(edit: Edit) -> list[Problem]:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from reelforge.edit.errors import Problem, pointer
 from reelforge.edit.models import CaptionAsset, CaptionStyle, Edit, TextAsset, TextStyle
+from reelforge.edit.overrides import clip_variants
 
 from .captions import CaptionFileError, load_cues
 from .fonts import FONT_SUFFIXES, FontFace, FontNotFoundError, font_chain, resolve_face, uncovered
@@ -100,31 +101,85 @@ def text_problems(
     font_files = {src: s.path for src, s in sources.items() if src.lower().endswith(FONT_SUFFIXES)}
     extra = [sources[f].path for f in edit.timeline.fonts if f in sources]
     problems: list[Problem] = []
+    seen: set[tuple[str, str]] = set()  # an override's problem the clip as written has too
     for t, track in enumerate(edit.timeline.tracks):
-        for c, clip in enumerate(track.clips):
-            asset = clip.asset
+        for c, variant, key in (
+            (c, variant, key) for c, clip in enumerate(track.clips) for key, variant in clip_variants(clip)
+        ):
+            asset = variant.asset
             if not isinstance(asset, TextAsset | CaptionAsset):
                 continue
-            here: tuple[str | int, ...] = ("timeline", "tracks", t, "clips", c, "asset")
-            chain, found = _chain(asset.style, (*here, "style"), font_files, base_dir, extra)
-            problems += found
-            if isinstance(asset, TextAsset):
-                style = asset.style
-                if style.hyphenate and style.language and hyphenation_language(style.language) is None:
-                    problems.append(
-                        Problem(
-                            pointer(*here, "style", "language"),
-                            f"no hyphenation dictionary for {style.language!r}; "
-                            'set `hyphenate: false` or give a language such as "en", "fr" or "de"',
-                        )
+            clip_at: tuple[str | int, ...] = ("timeline", "tracks", t, "clips", c)
+            here = (*clip_at, "asset") if key is None else (*clip_at, "overrides", key, "asset")
+            for problem in _asset_problems(asset, here, sources, font_files, base_dir, extra):
+                as_written = _as_written(problem.pointer, clip_at, key)
+                if (problem.message, as_written) in seen:
+                    continue
+                seen.add((problem.message, as_written))
+                if key is not None:  # point at what the override writes, not at a field it lacks
+                    override = (track.clips[c].overrides or {})[key]
+                    at = _written_part(
+                        problem.pointer, (*clip_at, "overrides", key), override.model_dump(exclude_unset=True)
                     )
-                texts: list[tuple[str, str]] = [(pointer(*here, "text"), asset.text)]
-            else:
-                texts = list(_caption_texts(asset, here, sources))
-            if chain is None:
-                continue
-            for where, text in texts:
-                missing = uncovered(text, chain)
-                if missing:
-                    problems.append(Problem(where, _missing(missing, chain), "glyph_missing"))
+                    problem = Problem(at, problem.message, problem.code)
+                problems.append(problem)
+    return problems
+
+
+def _written_part(at: str, prefix: tuple[str | int, ...], document: Mapping[str, object]) -> str:
+    """The longest part of pointer ``at`` (below ``prefix``) that ``document`` has."""
+    head = pointer(*prefix)
+    steps = [p.replace("~1", "/").replace("~0", "~") for p in at[len(head) :].split("/")[1:]]
+    kept: list[str | int] = []
+    node: object = document
+    for step in steps:
+        if isinstance(node, Mapping) and step in node:
+            node = node[step]
+            kept.append(step)
+        elif isinstance(node, list) and step.isdigit() and int(step) < len(node):
+            node = node[int(step)]
+            kept.append(int(step))
+        else:
+            break
+    return pointer(*prefix, *kept)
+
+
+def _as_written(at: str, clip_at: tuple[str | int, ...], key: str | None) -> str:
+    """An override variant's pointer as the clip's own (to tell its problems from the clip's)."""
+    if key is None:
+        return at
+    return at.replace(pointer(*clip_at, "overrides", key), pointer(*clip_at), 1)
+
+
+def _asset_problems(
+    asset: TextAsset | CaptionAsset,
+    here: tuple[str | int, ...],
+    sources: Mapping[str, Source],
+    font_files: Mapping[str, Path],
+    base_dir: Path | None,
+    extra: list[Path],
+) -> list[Problem]:
+    """The font problems of one text or caption asset at ``here``."""
+    problems: list[Problem] = []
+    chain, found = _chain(asset.style, (*here, "style"), font_files, base_dir, extra)
+    problems += found
+    if isinstance(asset, TextAsset):
+        style = asset.style
+        if style.hyphenate and style.language and hyphenation_language(style.language) is None:
+            problems.append(
+                Problem(
+                    pointer(*here, "style", "language"),
+                    f"no hyphenation dictionary for {style.language!r}; "
+                    'set `hyphenate: false` or give a language such as "en", "fr" or "de"',
+                )
+            )
+        texts: list[tuple[str, str]] = [(pointer(*here, "text"), asset.text)]
+    else:
+        texts = list(_caption_texts(asset, here, sources))
+    if chain is None:
+        return problems
+    for where, text in texts:
+        missing = uncovered(text, chain)
+        if missing:
+            problems.append(Problem(where, _missing(missing, chain), "glyph_missing"))
     return problems
