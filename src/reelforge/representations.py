@@ -105,7 +105,14 @@ def output_refs(render: Render) -> list[dict[str, Any]]:
 
 def _output_json(ref: dict[str, Any], asset: Asset, tags: list[str]) -> dict[str, Any]:
     # The asset resource as GET /v1/assets/{id} shows it, plus what it is to this render.
-    return {**asset_json(asset, tags), "role": ref.get("role"), "output": ref.get("output")}
+    # ``file_name``: the file's own name in this render. An identical file made earlier (the same
+    # captions for a 16:9 and a 9:16 output) is one asset, whose name is the first file's.
+    return {
+        **asset_json(asset, tags),
+        "role": ref.get("role"),
+        "output": ref.get("output"),
+        "file_name": ref.get("name") or asset.name,
+    }
 
 
 def render_seconds(render: Render) -> float | None:

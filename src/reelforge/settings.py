@@ -104,6 +104,26 @@ class Settings(BaseSettings):
     webhooks_retention_days: int = Field(30, ge=1)
     """Finished deliveries and their attempt logs are kept this long."""
 
+    delivery_worker: bool = True
+    """Deliver render outputs to their destinations from this process (a background worker;
+    several processes may run one)."""
+    delivery_concurrency: int = Field(4, ge=1, le=64)
+    """Files delivered at once by this process's delivery worker."""
+    delivery_folder_root: Path | None = None
+    """The directory under which ``folder`` destinations write (unset: folder destinations are
+    refused). A destination's path is relative to it and can never lead out of it."""
+    delivery_credential_keys: list[str] = []
+    """Fernet keys that encrypt destination credentials, newest first (the first encrypts, all
+    decrypt; ``reelforge destinations rotate-keys`` re-encrypts with the first). Unset: a key
+    derived from the server's secrets file. JSON in the environment:
+    ``REELFORGE_DELIVERY_CREDENTIAL_KEYS='["<new>", "<old>"]'``."""
+    delivery_timeout: float = Field(300.0, gt=0, le=3600)
+    """Seconds one delivery attempt may wait on the network (connect, each read or write)."""
+    delivery_retry_schedule: list[float] = [30, 120, 600, 1800, 7200, 21600]
+    """Seconds to wait after each failed attempt before the next (±``delivery_retry_jitter``);
+    after the last the delivery is failed (``delivery.failed``) until redelivered on request."""
+    delivery_retry_jitter: float = Field(0.2, ge=0, lt=1)
+
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.data_dir / 'reelforge.db').resolve()}"
 

@@ -23,6 +23,7 @@ from .problems import install_problem_handlers
 from .ratelimit import RateLimiter, RateLimitMiddleware, install_rate_limit_docs
 from .routers import assets, audit, brand_kits, events, keys, projects, renders, system
 from .routers import batches as batch_routes
+from .routers import destinations as destination_routes
 from .routers import templates as template_routes
 from .routers import webhooks as webhook_routes
 from .routers import workspaces as workspace_routes
@@ -64,11 +65,24 @@ def create_app(
             )
             dispatcher.start()
             svc.extras["webhook_dispatcher"] = ready["webhook_dispatcher"] = dispatcher
+        if start_worker and svc.settings.delivery_worker and "delivery_worker" not in svc.extras:
+            from reelforge.delivery.worker import DeliveryWorker
+            from reelforge.services.destinations import credential_box
+
+            name = f"{svc.settings.worker_name}:delivery" if svc.settings.worker_name else None
+            deliverer = DeliveryWorker(
+                svc.sessions, svc.storage, svc.settings, credential_box(svc), name=name
+            )
+            deliverer.start()
+            svc.extras["delivery_worker"] = ready["delivery_worker"] = deliverer
         svc.previews()  # also queues the previews a stopped process left pending
         try:
             yield
         finally:
             svc.stop_previews()
+            if "delivery_worker" in ready:
+                ready.pop("delivery_worker").stop()
+                svc.extras.pop("delivery_worker", None)
             if "webhook_dispatcher" in ready:
                 ready.pop("webhook_dispatcher").stop()
                 svc.extras.pop("webhook_dispatcher", None)
@@ -124,4 +138,5 @@ def create_app(
     app.include_router(brand_kits.router)
     app.include_router(batch_routes.router)
     app.include_router(template_routes.router)
+    app.include_router(destination_routes.router)
     return app

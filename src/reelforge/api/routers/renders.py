@@ -15,7 +15,7 @@ from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from reelforge.jobs.queue import RenderState
-from reelforge.services import renders
+from reelforge.services import destinations, renders
 from reelforge.services.context import Services
 from reelforge.services.inputs import InputModel
 
@@ -39,6 +39,9 @@ class RenderCreate(InputModel):
     edit: dict[str, Any] | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)
     """Free JSON kept with the render (at most 16 KiB)."""
+    destinations: list[str] = Field(default_factory=list, max_length=20)
+    """Destinations (``dst_…``) its files are delivered to once it succeeds, besides the
+    workspace's ``auto`` ones."""
     dry_run: bool = False
     """Validate and return the plan; create nothing."""
 
@@ -99,6 +102,8 @@ def create_render(
         metadata=body.metadata,
         commit=False,
     )
+    if body.destinations:
+        destinations.attach_to_render(db, principal.workspace_id, render.id, body.destinations)
     return renders.queued_answer(db, services, idem, response, render)
 
 
