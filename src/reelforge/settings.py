@@ -71,6 +71,23 @@ class Settings(BaseSettings):
     limit_output_pixel_frames: float = Field(5e11, gt=0)
     """Width x height x frames of one render's outputs added up (5e11: about two hours of 1080p
     at 30 fps)."""
+    limit_storage_bytes: int = Field(0, ge=0)
+    """Bytes of assets one workspace may store (0: no quota); an upload past it is refused
+    (403 ``quota-exceeded``). Overridden per workspace like the other limits."""
+    limit_storage_assets: int = Field(0, ge=0)
+    """Assets one workspace may have (0: no quota)."""
+    limit_output_retention_days: float = Field(0, ge=0)
+    """Render outputs older than this are expired by the retention run: their bytes removed,
+    the asset kept and marked expired (0: kept forever). Pinned assets are always kept."""
+    retention_interval: float = Field(3600, ge=0)
+    """Seconds between retention runs in the server process (0: none in-process; run
+    ``reelforge retention run`` from a scheduler instead)."""
+    event_retention_days: int = Field(90, ge=1)
+    """Events (``/v1/events``) older than this are pruned by the retention run."""
+    audit_retention_days: int = Field(365, ge=1)
+    """Audit entries older than this are pruned by the retention run."""
+    delivery_log_retention_days: int = Field(30, ge=1)
+    """Finished output deliveries older than this are pruned by the retention run."""
     render_seconds_per_day: float = Field(86400, ge=0)
     """Seconds of rendering (wall clock) one workspace may use per UTC day; once spent, new
     renders are refused (429 ``render-budget-exhausted``) until the next day. 0: no budget."""

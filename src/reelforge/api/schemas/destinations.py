@@ -7,7 +7,14 @@ from typing import Literal
 
 from .common import JSONObject, Out, Page
 
-__all__ = ["DeliveryList", "DeliveryOut", "DestinationCreated", "DestinationList", "DestinationOut"]
+__all__ = [
+    "AssetRetentionOut",
+    "DeliveryList",
+    "DeliveryOut",
+    "DestinationCreated",
+    "DestinationList",
+    "DestinationOut",
+]
 
 
 class DestinationOut(Out):
@@ -56,3 +63,11 @@ class DeliveryOut(Out):
 
 class DeliveryList(Page):
     data: list[DeliveryOut]
+
+
+class AssetRetentionOut(Out):
+    object: Literal["asset_retention"]
+    asset_id: str
+    pinned: bool
+    expired_at: datetime | None = None
+    """When retention removed the asset's bytes (absent: they are stored)."""

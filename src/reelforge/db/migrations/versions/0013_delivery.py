@@ -1,4 +1,5 @@
-"""delivery: destinations, the destinations a render names, and output deliveries
+"""delivery and retention: destinations, the destinations a render names, output deliveries,
+and which assets are pinned or expired
 
 Revision ID: 0013_delivery
 Revises: 0012
@@ -76,9 +77,24 @@ def upgrade() -> None:
     op.create_index("ix_output_deliveries_render", "output_deliveries", ["render_id", "id"])
     op.create_index("ix_output_deliveries_workspace_id", "output_deliveries", ["workspace_id"])
     op.create_index("ix_output_deliveries_destination_id", "output_deliveries", ["destination_id"])
+    op.create_table(
+        "asset_retention",
+        sa.Column("asset_id", sa.String(length=40), nullable=False),
+        sa.Column("workspace_id", sa.String(length=40), nullable=False),
+        sa.Column("pinned", sa.Boolean(), nullable=False),
+        sa.Column("expired_at", _TS, nullable=True),
+        sa.Column("updated_at", _TS, nullable=False),
+        sa.ForeignKeyConstraint(["asset_id"], ["assets.id"], ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["workspace_id"], ["workspaces.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("asset_id"),
+    )
+    op.create_index("ix_asset_retention_workspace_id", "asset_retention", ["workspace_id"])
+    op.create_index("ix_events_created", "events", ["created_at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_events_created", table_name="events")
+    op.drop_table("asset_retention")
     op.drop_table("output_deliveries")
     op.drop_table("render_destinations")
     op.drop_table("destinations")
