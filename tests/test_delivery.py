@@ -477,3 +477,44 @@ def test_sftp_destination_verifies_the_host_key(tmp_path: Path) -> None:
             assert not (remote / "never").exists()
     finally:
         server.close()
+
+
+# ------------------------------------------------------------------ a render's one-off webhook_url
+
+
+def test_a_renders_webhook_url_gets_its_events_signed(folder_svc: Service) -> None:
+    from standardwebhooks import Webhook
+
+    svc = folder_svc
+    receiver = Receiver([200])
+    try:
+        dst = svc.post(
+            "/v1/destinations", json={"name": "d", "kind": "folder", "config": {"path": "cb"}}
+        ).json()
+        r = svc.post(
+            "/v1/renders",
+            json={"edit": SMALL, "destinations": [dst["id"]], "webhook_url": receiver.url + "/callback"},
+        )
+        assert r.status_code == 202, r.text
+        render_id, secret = r.json()["id"], r.json()["webhook_secret"]
+        assert "webhook_secret" not in svc.get(f"/v1/renders/{render_id}").json()
+
+        def types() -> list[str]:
+            return [Webhook(secret).verify(q[3], q[2])["type"] for q in list(receiver.requests)]
+
+        wait_for(lambda: "render.succeeded" in types() and "delivery.succeeded" in types())
+        # Another render's events never reach this callback.
+        other = render_to(svc, [])
+        assert all(Webhook(secret).verify(q[3], q[2])["data"]["id"] != other["id"] for q in receiver.requests)
+        # It is not one of the workspace's endpoints.
+        assert svc.get("/v1/webhook_endpoints").json()["data"] == []
+    finally:
+        receiver.close()
+
+
+def test_a_webhook_url_follows_the_ssrf_rules(tmp_path: Path) -> None:
+    with running_service(tmp_path) as svc:
+        r = svc.post("/v1/renders", json={"edit": SMALL, "webhook_url": "http://127.0.0.1:8080/x"})
+        assert r.status_code == 422, r.text
+        assert r.json()["code"] == "url-not-allowed" and r.json()["errors"][0]["pointer"] == "#/webhook_url"
+        assert svc.get("/v1/renders").json()["data"] == []

@@ -75,7 +75,7 @@ class OutputDelivery(Base):
         Index("ix_output_deliveries_render", "render_id", "id"),
     )
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
-    """``dlv_…``"""
+    """``odl_…`` (an output delivery)"""
     workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), index=True)
     render_id: Mapped[str] = mapped_column(ForeignKey("renders.id", ondelete="CASCADE"))
     destination_id: Mapped[str] = mapped_column(ForeignKey("destinations.id", ondelete="CASCADE"), index=True)
@@ -127,7 +127,7 @@ def schedule_deliveries(db: Session, render_id: str) -> int:
         for target in targets:
             db.add(
                 OutputDelivery(
-                    id=new_id("dlv"),
+                    id=new_id("odl"),
                     workspace_id=render.workspace_id,
                     render_id=render_id,
                     destination_id=target.id,

@@ -23,6 +23,7 @@ from reelforge.db.events import Event
 from reelforge.db.idempotency import purge_expired
 from reelforge.db.models import TERMINAL_STATES, Asset, Render, RenderAsset, Workspace, utcnow
 from reelforge.db.retention import AssetRetention
+from reelforge.db.webhooks import WebhookEndpoint
 from reelforge.delivery.worker import prune as prune_deliveries
 from reelforge.media.ingest import remove_empty_dirs
 from reelforge.render.limits import OUTPUT_RETENTION
@@ -54,6 +55,7 @@ class RetentionReport:
     audit_entries: int = 0
     idempotency_records: int = 0
     deliveries: int = 0
+    render_callbacks: int = 0
     expired_ids: list[str] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
@@ -166,6 +168,16 @@ def prune_logs(
             .execution_options(synchronize_session=False)
         )
         report.audit_entries = int(getattr(result, "rowcount", 0) or 0)
+        # One-off render callbacks (and their delivery logs, by cascade) once their render is old.
+        result = db.execute(
+            delete(WebhookEndpoint)
+            .where(
+                WebhookEndpoint.render_id.is_not(None),
+                WebhookEndpoint.created_at < now - timedelta(days=settings.delivery_log_retention_days),
+            )
+            .execution_options(synchronize_session=False)
+        )
+        report.render_callbacks = int(getattr(result, "rowcount", 0) or 0)
         db.commit()
         report.idempotency_records = purge_expired(db, now)
     report.deliveries = prune_deliveries(

@@ -90,9 +90,15 @@ def upgrade() -> None:
     )
     op.create_index("ix_asset_retention_workspace_id", "asset_retention", ["workspace_id"])
     op.create_index("ix_events_created", "events", ["created_at"])
+    with op.batch_alter_table("webhook_endpoints") as batch:
+        batch.add_column(sa.Column("render_id", sa.String(length=40), nullable=True))
+    op.create_index("ix_webhook_endpoints_render_id", "webhook_endpoints", ["render_id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_webhook_endpoints_render_id", table_name="webhook_endpoints")
+    with op.batch_alter_table("webhook_endpoints") as batch:
+        batch.drop_column("render_id")
     op.drop_index("ix_events_created", table_name="events")
     op.drop_table("asset_retention")
     op.drop_table("output_deliveries")
