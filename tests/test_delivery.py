@@ -518,3 +518,60 @@ def test_a_webhook_url_follows_the_ssrf_rules(tmp_path: Path) -> None:
         assert r.status_code == 422, r.text
         assert r.json()["code"] == "url-not-allowed" and r.json()["errors"][0]["pointer"] == "#/webhook_url"
         assert svc.get("/v1/renders").json()["data"] == []
+
+
+# ------------------------------------------------------------------ named downloads and ZIPs
+
+
+def test_downloads_and_zips_name_each_file_for_its_own_output(tmp_path: Path, media: Any) -> None:
+    import io
+    import zipfile
+
+    from test_batches import OUTPUTS, add_asset, create_batch, make_template, wait_batch
+
+    with running_service(tmp_path, workers=1) as svc:
+        render = render_to(svc, [], CAPTIONED)
+        by = {(o["role"], o["output"]): o for o in render["outputs"]}
+        wide, tall = by[("subtitles", 0)], by[("subtitles", 1)]
+        assert wide["id"] == tall["id"]  # identical captions: one asset...
+        for caption, name in ((wide, "wide"), (tall, "tall")):
+            r = svc.get(caption["file_url"])
+            assert r.status_code == 200
+            # ... yet each download is named after its own output (the asset's name is the first's).
+            assert f'filename="{name}.srt"' in r.headers["content-disposition"], r.headers
+        r = svc.get(
+            tall["file_url"],
+            params={"name_template": "{aspect}-{role}.{ext}"},
+        )
+        assert 'filename="9x16-subtitles.srt"' in r.headers["content-disposition"]
+        assert svc.get(tall["file_url"], params={"name_template": "{bad}"}).status_code == 422
+
+        r = svc.get(f"/v1/renders/{render['id']}/files.zip", params={"role": ["output", "subtitles"]})
+        assert r.status_code == 200 and r.headers["content-type"] == "application/zip"
+        archive = zipfile.ZipFile(io.BytesIO(r.content))
+        assert archive.testzip() is None
+        assert sorted(archive.namelist()) == ["tall.mp4", "tall.srt", "wide.mp4", "wide.srt"]
+        assert archive.read("tall.mp4") == content(svc, by[("output", 1)]["id"])
+
+        # A batch: 2 rows x 2 locales x 2 aspect ratios, each file named for its row and locale.
+        clip = add_asset(svc, media.video(duration=1))
+        template = make_template(svc)
+        rows = [
+            {"title": {"$locales": {"en": t, "fr": t + "!"}}, "price": p, "clip": clip} for t, p in (("Mug", 9), ("Lamp", 24))
+        ]
+        batch = create_batch(
+            svc, {"template_id": template, "rows": rows, "locales": ["en", "fr"], "outputs": OUTPUTS}
+        )
+        wait_batch(svc, batch["id"])
+        r = svc.get(
+            f"/v1/batches/{batch['id']}/files.zip",
+            params={"name_template": "{template}-{row}-{locale}-{aspect}.{ext}", "role": "output"},
+        )
+        assert r.status_code == 200, r.text
+        names = sorted(zipfile.ZipFile(io.BytesIO(r.content)).namelist())
+        assert names == sorted(
+            f"{template}-{row}-{locale}-{aspect}.mp4"
+            for row in (0, 1)
+            for locale in ("en", "fr")
+            for aspect in ("16x9", "9x16")
+        )

@@ -24,6 +24,7 @@ from .ratelimit import RateLimiter, RateLimitMiddleware, install_rate_limit_docs
 from .routers import assets, audit, brand_kits, events, keys, projects, renders, system
 from .routers import batches as batch_routes
 from .routers import destinations as destination_routes
+from .routers import outputs as output_routes
 from .routers import retention as retention_routes
 from .routers import templates as template_routes
 from .routers import webhooks as webhook_routes
@@ -150,4 +151,5 @@ def create_app(
     app.include_router(template_routes.router)
     app.include_router(destination_routes.router)
     app.include_router(retention_routes.router)
+    app.include_router(output_routes.router)
     return app

@@ -26,7 +26,6 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from reelforge.db.batches import BatchItem
 from reelforge.db.delivery import Destination, OutputDelivery
 from reelforge.db.events import record_event
 from reelforge.db.models import Asset, Render, utcnow
@@ -36,8 +35,8 @@ from reelforge.settings import Settings
 from reelforge.webhooks.ssrf import Resolver, system_resolver
 
 from .crypto import CredentialBox, CredentialError
-from .naming import DEFAULT_TEMPLATE, aspect_of, file_name
-from .records import delivery_json
+from .naming import DEFAULT_TEMPLATE, file_name
+from .records import delivery_json, naming_fields
 from .targets import DeliveryFailed, OutgoingFile, deliver
 
 __all__ = ["DeliveryWorker", "finish", "next_delay", "prune"]
@@ -364,7 +363,9 @@ class DeliveryWorker:
                 credentials = self.box.open(destination.credentials) if destination.credentials else {}
             except CredentialError as exc:
                 raise DeliveryFailed(str(exc), retry=False) from None
-            fields = self._fields(db, row, render, asset)
+            fields = naming_fields(
+                db, render, output=row.output, role=row.role, file_name=row.file_name, asset=asset
+            )
             template = str(destination.config.get("name_template") or DEFAULT_TEMPLATE)
             name = file_name(template, fields)
             path = self.storage.local_path(asset.storage_key)
@@ -380,32 +381,3 @@ class DeliveryWorker:
                 render_id=render.id,
             )
             return destination.kind, dict(destination.config or {}), credentials, outgoing
-
-    @staticmethod
-    def _fields(db: Session, row: OutputDelivery, render: Render, asset: Asset) -> dict[str, Any]:
-        """What a name template may use (see :data:`reelforge.delivery.naming.FIELDS`)."""
-        stem, dot, ext = row.file_name.rpartition(".")
-        if not dot:
-            stem, ext = row.file_name, ""
-        # A poster's or a caption file's aspect is its video's: the output file of the same index.
-        video = asset
-        for ref in render.outputs or []:
-            if isinstance(ref, dict) and ref.get("output") == row.output and ref.get("role") == "output":
-                found = db.get(Asset, ref.get("asset_id"))
-                if found is not None:
-                    video = found
-        width, height = (video.media or {}).get("width"), (video.media or {}).get("height")
-        batch_row = db.scalar(select(BatchItem.row).where(BatchItem.render_id == render.id).limit(1))
-        return {
-            "render": render.id,
-            "template": render.template_id,
-            "row": batch_row,
-            "locale": render.locale,
-            "aspect": aspect_of(width, height),
-            "width": width,
-            "height": height,
-            "output": row.output,
-            "role": row.role,
-            "name": stem,
-            "ext": ext,
-        }

@@ -35,6 +35,8 @@ class RenderOutput(AssetOut):
     file_name: str | None = None
     """The file's own name in this render (an identical file made earlier is one asset, named
     after the first file; this name is this output's)."""
+    file_url: str | None = None
+    """Where this file downloads under its own name (``?name_template=`` for another)."""
 
 
 class RenderProblem(Out):
