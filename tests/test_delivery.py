@@ -557,7 +557,8 @@ def test_downloads_and_zips_name_each_file_for_its_own_output(tmp_path: Path, me
         clip = add_asset(svc, media.video(duration=1))
         template = make_template(svc)
         rows = [
-            {"title": {"$locales": {"en": t, "fr": t + "!"}}, "price": p, "clip": clip} for t, p in (("Mug", 9), ("Lamp", 24))
+            {"title": {"$locales": {"en": t, "fr": t + "!"}}, "price": p, "clip": clip}
+            for t, p in (("Mug", 9), ("Lamp", 24))
         ]
         batch = create_batch(
             svc, {"template_id": template, "rows": rows, "locales": ["en", "fr"], "outputs": OUTPUTS}
@@ -575,3 +576,55 @@ def test_downloads_and_zips_name_each_file_for_its_own_output(tmp_path: Path, me
             for locale in ("en", "fr")
             for aspect in ("16x9", "9x16")
         )
+
+
+# ------------------------------------------------------------------ the OpenAPI examples
+
+
+def check_openapi_examples(c: Any, svc: Service) -> None:
+    """Called by tests/test_openapi.py: every destination, delivery and pin operation, the
+    request examples sent to the service. The examples' destinations are deleted before any
+    render could be delivered to them (their hosts are not ours); a folder destination under a
+    root set here receives the render that the delivery operations are called on."""
+    from reelforge.jobs.worker import RenderWorker
+
+    base, one = "/v1/destinations", "/v1/destinations/{destination_id}"
+    made = c.send_examples("POST", base)
+    first = {"destination_id": next(iter(made.values()))["id"]}
+    c.call("GET", base, expect=200)
+    c.call("GET", one, params=first, expect=200)
+    c.send_examples("PATCH", one, params=lambda: first)
+    for destination in made.values():
+        c.call("DELETE", one, params={"destination_id": destination["id"]}, expect=204)
+
+    svc.services.settings.delivery_folder_root = svc.data_dir / "delivered"
+    folder = svc.post(base, json={"name": "drive", "kind": "folder", "config": {"path": "api"}}).json()
+    for queued in svc.get("/v1/renders", params={"state": "queued"}).json()["data"]:
+        svc.post(f"/v1/renders/{queued['id']}/cancel")  # only this module's render runs here
+    worker = RenderWorker(svc.services, concurrency=1)
+    svc.services.worker = worker
+    worker.start()
+    try:
+        render = render_to(svc, [folder["id"]])
+    finally:
+        worker.stop()
+        svc.services.worker = None
+    delivered = settled(svc, render["id"], len(render["outputs"]))
+    target = {"render_id": render["id"], "delivery_id": delivered[0]["id"]}
+    deliveries = "/v1/renders/{render_id}/deliveries"
+    c.call("GET", deliveries, params={"render_id": render["id"]}, expect=200)
+    c.call("GET", deliveries + "/{delivery_id}", params=target, expect=200)
+    c.call("POST", deliveries + "/{delivery_id}/redeliver", params=target, expect=202)
+
+    output = {"asset_id": render["outputs"][0]["id"]}
+    c.call("PUT", "/v1/assets/{asset_id}/pin", params=output, expect=200)
+    c.call("DELETE", "/v1/assets/{asset_id}/pin", params=output, expect=200)
+    c.call(
+        "GET",
+        "/v1/renders/{render_id}/files/{index}",
+        params={"render_id": render["id"], "index": "0"},
+        expect=200,
+    )
+    c.call("GET", "/v1/renders/{render_id}/files.zip", params={"render_id": render["id"]}, expect=200)
+    batch = svc.get("/v1/batches").json()["data"][0]["id"]
+    c.call("GET", "/v1/batches/{batch_id}/files.zip", params={"batch_id": batch}, expect=200)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Body, Depends, Query, Request, Response
 from pydantic import Field
 
 from reelforge.db.delivery import Destination, OutputDelivery
@@ -19,19 +19,12 @@ from reelforge.delivery.records import delivery_json, destination_json
 from reelforge.services import deliveries, destinations
 from reelforge.services.inputs import InputModel
 
-from .. import examples as ex
+from .. import examples_destinations as exd
 from ..audit import audit_actor
 from ..auth import Principal, require
 from ..deps import ServicesDep, SessionDep
 from ..idempotency import Idempotency, idempotency
 from ..pagination import list_body, page
-from ..schemas.destinations import (
-    DeliveryList,
-    DeliveryOut,
-    DestinationCreated,
-    DestinationList,
-    DestinationOut,
-)
 
 __all__ = ["router"]
 
@@ -64,20 +57,14 @@ class DestinationUpdate(InputModel):
     enabled: bool | None = None
 
 
-def _ok(
-    description: str, model: Any, *problems: ex.Named, status: int = 200
-) -> dict[int | str, dict[str, Any]]:
-    return ex.responses({status: ex.success(description, model=model)}, *ex.AUTH, *problems)
-
-
 @router.post(
     BASE,
     status_code=201,
     summary="Create a destination",
-    responses=_ok("The destination.", DestinationCreated, status=201),
+    responses=exd.CREATE_RESPONSES,
 )
 def create_destination(
-    body: DestinationCreate,
+    body: Annotated[DestinationCreate, Body(openapi_examples=exd.CREATE_BODY)],
     db: SessionDep,
     services: ServicesDep,
     request: Request,
@@ -107,9 +94,7 @@ def create_destination(
     return created
 
 
-@router.get(
-    BASE, summary="List destinations, newest first", responses=_ok("A page of destinations.", DestinationList)
-)
+@router.get(BASE, summary="List destinations, newest first", responses=exd.LIST_RESPONSES)
 def list_destinations(
     db: SessionDep,
     services: ServicesDep,
@@ -134,17 +119,17 @@ def list_destinations(
     return list_body(request, [destination_json(r) for r in rows], nxt)
 
 
-@router.get(ONE, summary="Get a destination", responses=_ok("The destination.", DestinationOut))
+@router.get(ONE, summary="Get a destination", responses=exd.GET_RESPONSES)
 def get_destination(
     destination_id: str, db: SessionDep, principal: Principal = Depends(require("webhooks:read"))
 ) -> dict[str, Any]:
     return destination_json(destinations.destination(db, principal.workspace_id, destination_id))
 
 
-@router.patch(ONE, summary="Change a destination", responses=_ok("The destination.", DestinationOut))
+@router.patch(ONE, summary="Change a destination", responses=exd.UPDATE_RESPONSES)
 def update_destination(
     destination_id: str,
-    body: DestinationUpdate,
+    body: Annotated[DestinationUpdate, Body(openapi_examples=exd.UPDATE_BODY)],
     db: SessionDep,
     services: ServicesDep,
     request: Request,
@@ -172,7 +157,7 @@ def update_destination(
     ONE,
     status_code=204,
     summary="Delete a destination and its delivery log",
-    responses=ex.responses({204: {"description": "Deleted."}}, *ex.AUTH),
+    responses=exd.DELETE_RESPONSES,
 )
 def delete_destination(
     destination_id: str,
@@ -193,7 +178,7 @@ def delete_destination(
 @router.get(
     DELIVERIES,
     summary="List a render's deliveries, newest first",
-    responses=_ok("A page of deliveries.", DeliveryList),
+    responses=exd.LIST_DELIVERIES_RESPONSES,
 )
 def list_deliveries(
     render_id: str,
@@ -220,9 +205,7 @@ def list_deliveries(
     return list_body(request, [delivery_json(r) for r in rows], nxt)
 
 
-@router.get(
-    DELIVERIES + "/{delivery_id}", summary="Get a delivery", responses=_ok("The delivery.", DeliveryOut)
-)
+@router.get(DELIVERIES + "/{delivery_id}", summary="Get a delivery", responses=exd.GET_DELIVERY_RESPONSES)
 def get_delivery(
     render_id: str, delivery_id: str, db: SessionDep, principal: Principal = Depends(require("renders:read"))
 ) -> dict[str, Any]:
@@ -233,7 +216,7 @@ def get_delivery(
     DELIVERIES + "/{delivery_id}/redeliver",
     status_code=202,
     summary="Deliver a file again",
-    responses=_ok("The delivery, pending again.", DeliveryOut, status=202),
+    responses=exd.REDELIVER_RESPONSES,
 )
 def redeliver(
     render_id: str,

@@ -8,22 +8,18 @@ from fastapi import APIRouter, Depends
 
 from reelforge.services import retention
 
-from .. import examples as ex
+from .. import examples_destinations as exd
 from ..auth import Principal, require
 from ..deps import SessionDep
-from ..schemas.destinations import AssetRetentionOut
 
 __all__ = ["router"]
 
 router = APIRouter(tags=["assets"])
 
 PIN = "/v1/assets/{asset_id}/pin"
-_RESPONSES = ex.responses(
-    {200: ex.success("The asset's retention state.", model=AssetRetentionOut)}, *ex.AUTH
-)
 
 
-@router.put(PIN, summary="Pin an asset (never expired by retention)", responses=_RESPONSES)
+@router.put(PIN, summary="Pin an asset (never expired by retention)", responses=exd.PIN_RESPONSES)
 def pin(
     asset_id: str, db: SessionDep, principal: Principal = Depends(require("assets:write"))
 ) -> dict[str, Any]:
@@ -31,7 +27,7 @@ def pin(
     return retention.pin_asset(db, principal.workspace_id, asset_id, True)
 
 
-@router.delete(PIN, summary="Unpin an asset", responses=_RESPONSES)
+@router.delete(PIN, summary="Unpin an asset", responses=exd.UNPIN_RESPONSES)
 def unpin(
     asset_id: str, db: SessionDep, principal: Principal = Depends(require("assets:write"))
 ) -> dict[str, Any]:
