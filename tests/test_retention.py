@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from reelforge.db.audit import AuditEntry, record_audit
+from reelforge.db.delivery import Destination
 from reelforge.db.events import Event, record_event
 from reelforge.db.models import Asset, utcnow
 from reelforge.db.retention import AssetRetention
@@ -120,3 +121,76 @@ def test_storage_quotas_refuse_uploads_with_a_clear_problem(tmp_path: Path, medi
         assert body["quota"] == 1 and body["used"] == 1
         usage = svc.get(f"/v1/workspaces/{svc.get('/v1/workspace').json()['id']}/limits").json()["usage"]
         assert usage["storage_assets_used"] == 1
+
+
+def test_credential_keys_rotate(tmp_path: Path) -> None:
+    """Credentials sealed under an old key open once a new key is put first, and
+    `reelforge destinations rotate-keys` re-encrypts them so the old key can be dropped."""
+    import os
+    import subprocess
+    import sys
+
+    from reelforge.delivery.crypto import CredentialBox, CredentialError, generate_key
+    from reelforge.services.context import open_services
+    from reelforge.settings import Settings
+
+    old, new = generate_key(), generate_key()
+    with running_service(tmp_path, delivery_credential_keys=[old]) as svc:
+        r = svc.post(
+            "/v1/destinations",
+            json={
+                "name": "b",
+                "kind": "s3",
+                "config": {"bucket": "bucket-a"},
+                "credentials": {"access_key_id": "k", "secret_access_key": "s"},
+            },
+        )
+        assert r.status_code == 201, r.text
+        root = svc.services.secrets.pepper
+    env = {
+        **os.environ,
+        "REELFORGE_DATA_DIR": str(tmp_path / "data"),
+        "REELFORGE_DATABASE_URL": f"sqlite:///{tmp_path / 'reelforge.db'}",
+        "REELFORGE_DELIVERY_CREDENTIAL_KEYS": f'["{new}", "{old}"]',
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "reelforge", "destinations", "rotate-keys"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0 and "1 destinations" in done.stdout, done.stdout + done.stderr
+    services = open_services(
+        Settings(data_dir=tmp_path / "data", database_url=env["REELFORGE_DATABASE_URL"], _env_file=None)
+    )  # type: ignore[call-arg]
+    with services.sessions() as db:
+        sealed = db.scalar(select(Destination.credentials))
+    services.engine.dispose()
+    assert sealed is not None
+    assert CredentialBox([new], root).open(sealed) == {"access_key_id": "k", "secret_access_key": "s"}
+    # Re-encrypted with the new key: the old one alone no longer reads it, so it can be dropped.
+    with pytest.raises(CredentialError):
+        CredentialBox([old], root).open(sealed)
+
+
+def test_retention_cli_runs(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {
+        **os.environ,
+        "REELFORGE_DATA_DIR": str(tmp_path / "data"),
+        "REELFORGE_DATABASE_URL": f"sqlite:///{tmp_path / 'reelforge.db'}",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "reelforge", "retention", "run", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    import json
+
+    report = json.loads(done.stdout)
+    assert report["expired_assets"] == 0 and "events" in report
