@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import examples as ex
+from .problems import CATALOGUE, PROBLEM_BASE
 from .schemas.destinations import (
     AssetRetentionOut,
     DeliveryList,
@@ -123,10 +124,62 @@ PINNED: dict[str, Any] = {"object": "asset_retention", "asset_id": ASSET_ID, "pi
 UNPINNED: dict[str, Any] = {**PINNED, "pinned": False}
 
 
+def _problem(code: str, detail: str, instance: str, **extra: Any) -> dict[str, Any]:
+    status, title = CATALOGUE[code]
+    return {
+        "type": PROBLEM_BASE + code,
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": instance,
+        "code": code,
+        "request_id": "req_01kbz7t3d2c1b0a9z8y7x6w5v4",
+        **extra,
+    }
+
+
+def _scope(scope: str, instance: str) -> ex.Named:
+    return (
+        f"a credential without `{scope}`",
+        _problem("insufficient-scope", f"this needs the `{scope}` scope", instance, required_scope=scope),
+    )
+
+
+def _missing(what: str, detail: str, instance: str) -> ex.Named:
+    return (f"no such {what} in this workspace", _problem("not-found", detail, instance))
+
+
+_ONE = f"/v1/destinations/{DESTINATION_ID}"
+_DELIVERIES = f"/v1/renders/{RENDER_ID}/deliveries"
+_NO_DESTINATION = _missing("destination", f"no destination {DESTINATION_ID}", _ONE)
+_NO_RENDER = _missing("render", f"no render {RENDER_ID}", _DELIVERIES)
+_NO_DELIVERY = _missing(
+    "delivery", f"no delivery {DELIVERY_ID} of render {RENDER_ID}", f"{_DELIVERIES}/{DELIVERY_ID}"
+)
+_NO_ASSET = _missing("asset", f"no asset {ASSET_ID}", f"/v1/assets/{ASSET_ID}/pin")
+ERROR_PATH_OUTSIDE: dict[str, Any] = _problem(
+    "validation-error",
+    "the path must be relative to the delivery root, without `..`",
+    "/v1/destinations",
+    errors=[
+        {
+            "pointer": "#/config/path",
+            "code": "invalid",
+            "detail": "the path must be relative to the delivery root, without `..`",
+        }
+    ],
+)
+ERROR_REDELIVER_BUSY: dict[str, Any] = _problem(
+    "conflict",
+    f"delivery {DELIVERY_ID} is pending; it is already being delivered",
+    f"{_DELIVERIES}/{DELIVERY_ID}/redeliver",
+)
+
+
 def _ok(
-    description: str, examples: dict[str, Any], model: Any, status: int = 200
+    description: str, examples: dict[str, Any], model: Any, *problems: ex.Named, status: int = 200
 ) -> dict[int | str, dict[str, Any]]:
-    return ex.responses({status: ex.success(description, examples, model=model)}, *ex.AUTH)
+    return ex.responses({status: ex.success(description, examples, model=model)}, *ex.AUTH, *problems)
 
 
 CREATE_BODY = ex.body(
@@ -136,17 +189,92 @@ CREATE_RESPONSES = _ok(
     "The destination; an HTTP destination created without a `secret` shows the one made for it, in this response only.",
     {"an S3 bucket": S3_CREATED, "a CMS over HTTP": HTTP_CREATED, "an SFTP server": SFTP_CREATED},
     DestinationCreated,
-    201,
+    _scope("webhooks:write", "/v1/destinations"),
+    ("a folder path leading out of the delivery root", ERROR_PATH_OUTSIDE),
+    status=201,
 )
-LIST_RESPONSES = _ok("A page of destinations.", {"destinations": DESTINATION_LIST}, DestinationList)
-GET_RESPONSES = _ok("The destination (never its credentials).", {"an S3 bucket": S3_CREATED}, DestinationOut)
+LIST_RESPONSES = _ok(
+    "A page of destinations.",
+    {"destinations": DESTINATION_LIST},
+    DestinationList,
+    _scope("webhooks:read", "/v1/destinations"),
+)
+GET_RESPONSES = _ok(
+    "The destination (never its credentials).",
+    {"an S3 bucket": S3_CREATED},
+    DestinationOut,
+    _scope("webhooks:read", _ONE),
+    _NO_DESTINATION,
+)
 UPDATE_BODY = ex.body({"disable it": DESTINATION_UPDATE})
-UPDATE_RESPONSES = _ok("The destination.", {"disable it": DESTINATION_UPDATED}, DestinationOut)
-DELETE_RESPONSES = ex.responses({204: {"description": "Deleted, with its delivery log."}}, *ex.AUTH)
-LIST_DELIVERIES_RESPONSES = _ok(
-    "A page of the render's deliveries.", {"deliveries": DELIVERY_LIST}, DeliveryList
+UPDATE_RESPONSES = _ok(
+    "The destination.",
+    {"disable it": DESTINATION_UPDATED},
+    DestinationOut,
+    _scope("webhooks:write", _ONE),
+    _NO_DESTINATION,
 )
-GET_DELIVERY_RESPONSES = _ok("The delivery.", {"delivered": DELIVERY}, DeliveryOut)
-REDELIVER_RESPONSES = _ok("The delivery, due again now.", {"due again": DELIVERY_PENDING}, DeliveryOut, 202)
-PIN_RESPONSES = _ok("The asset's retention state.", {"pinned": PINNED}, AssetRetentionOut)
-UNPIN_RESPONSES = _ok("The asset's retention state.", {"unpinned": UNPINNED}, AssetRetentionOut)
+DELETE_RESPONSES = ex.responses(
+    {204: {"description": "Deleted, with its delivery log."}},
+    *ex.AUTH,
+    _scope("webhooks:write", _ONE),
+    _NO_DESTINATION,
+)
+LIST_DELIVERIES_RESPONSES = _ok(
+    "A page of the render's deliveries.",
+    {"deliveries": DELIVERY_LIST},
+    DeliveryList,
+    _scope("renders:read", _DELIVERIES),
+    _NO_RENDER,
+)
+GET_DELIVERY_RESPONSES = _ok(
+    "The delivery.",
+    {"delivered": DELIVERY},
+    DeliveryOut,
+    _scope("renders:read", f"{_DELIVERIES}/{DELIVERY_ID}"),
+    _NO_DELIVERY,
+)
+REDELIVER_RESPONSES = _ok(
+    "The delivery, due again now.",
+    {"due again": DELIVERY_PENDING},
+    DeliveryOut,
+    _scope("renders:write", f"{_DELIVERIES}/{DELIVERY_ID}/redeliver"),
+    _NO_DELIVERY,
+    ("the delivery is still being tried", ERROR_REDELIVER_BUSY),
+    status=202,
+)
+PIN_RESPONSES = _ok(
+    "The asset's retention state.",
+    {"pinned": PINNED},
+    AssetRetentionOut,
+    _scope("assets:write", f"/v1/assets/{ASSET_ID}/pin"),
+    _NO_ASSET,
+)
+UNPIN_RESPONSES = _ok(
+    "The asset's retention state.",
+    {"unpinned": UNPINNED},
+    AssetRetentionOut,
+    _scope("assets:write", f"/v1/assets/{ASSET_ID}/pin"),
+    _NO_ASSET,
+)
+_FILES = f"/v1/renders/{RENDER_ID}/files"
+_BATCH_ZIP = "/v1/batches/bat_01kbz7v8t7s6r5q4p3n2m1k0j9/files.zip"
+_BINARY = {"type": "string", "format": "binary"}
+FILE_RESPONSES = ex.responses(
+    {200: ex.success("The file.", media_type="application/octet-stream", schema=_BINARY)},
+    *ex.AUTH,
+    _scope("renders:read", f"{_FILES}/0"),
+    _missing("file of this render", f"render {RENDER_ID} has no file 9", f"{_FILES}/9"),
+)
+RENDER_ZIP_RESPONSES = ex.responses(
+    {200: ex.success("A ZIP archive (stored entries).", media_type="application/zip", schema=_BINARY)},
+    *ex.AUTH,
+    _scope("renders:read", f"{_FILES}.zip"),
+    _missing("render", f"no render {RENDER_ID}", f"{_FILES}.zip"),
+)
+BATCH_ZIP_RESPONSES = ex.responses(
+    {200: ex.success("A ZIP archive (stored entries).", media_type="application/zip", schema=_BINARY)},
+    *ex.AUTH,
+    _scope("batches:read", _BATCH_ZIP),
+    _missing("batch", "no batch bat_01kbz7v8t7s6r5q4p3n2m1k0j9", _BATCH_ZIP),
+)

@@ -16,7 +16,7 @@ from fastapi.responses import StreamingResponse
 from reelforge.media.zipstream import zip_stream
 from reelforge.services import assets, outputs
 
-from .. import examples as ex
+from .. import examples_destinations as exd
 from ..auth import Principal, require
 from ..deps import ServicesDep, SessionDep
 from ..ranges import content_disposition, file_response
@@ -31,21 +31,13 @@ TemplateQuery = Annotated[
     Query(max_length=300, description="How files are named, e.g. `{template}-{row}-{locale}-{aspect}.{ext}`"),
 ]
 RolesQuery = Annotated[list[Role] | None, Query(description="Which files (default: all)")]
-_BINARY = {"type": "string", "format": "binary"}
-_FILE = ex.responses(
-    {200: ex.success("The file.", media_type="application/octet-stream", schema=_BINARY)}, *ex.AUTH
-)
-_ZIP = ex.responses(
-    {200: ex.success("A ZIP archive (stored entries).", media_type="application/zip", schema=_BINARY)},
-    *ex.AUTH,
-)
 
 
 @router.get(
     "/v1/renders/{render_id}/files/{index}",
     summary="Download one of a render's files under its own name (or a name template's)",
     response_class=Response,
-    responses=_FILE,
+    responses=exd.FILE_RESPONSES,
 )
 def render_file(
     render_id: str,
@@ -84,7 +76,7 @@ def _zip(files: list[outputs.NamedFile], archive: str) -> StreamingResponse:
     "/v1/renders/{render_id}/files.zip",
     summary="A ZIP of a render's files",
     response_class=Response,
-    responses=_ZIP,
+    responses=exd.RENDER_ZIP_RESPONSES,
 )
 def render_zip(
     render_id: str,
@@ -107,7 +99,7 @@ def render_zip(
     "/v1/batches/{batch_id}/files.zip",
     summary="A ZIP of a batch's files, each row x locale named for itself",
     response_class=Response,
-    responses=_ZIP,
+    responses=exd.BATCH_ZIP_RESPONSES,
 )
 def batch_zip(
     batch_id: str,
