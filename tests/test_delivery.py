@@ -322,6 +322,16 @@ def test_http_urls_follow_the_ssrf_rules(tmp_path: Path) -> None:
             json={"name": "x", "kind": "http", "config": {"url": "https://169.254.169.254/x"}},
         )
         assert r.status_code == 422
+        r = svc.post(
+            "/v1/destinations",
+            json={
+                "name": "x",
+                "kind": "s3",
+                "config": {"bucket": "b-1", "endpoint_url": "https://10.0.0.5:9000"},
+                "credentials": {"access_key_id": "k", "secret_access_key": "s"},
+            },
+        )
+        assert r.status_code == 422 and r.json()["errors"][0]["pointer"] == "#/config/endpoint_url"
 
 
 # ------------------------------------------------------------------ S3 (moto's server, real HTTP)
@@ -628,3 +638,29 @@ def check_openapi_examples(c: Any, svc: Service) -> None:
     c.call("GET", "/v1/renders/{render_id}/files.zip", params={"render_id": render["id"]}, expect=200)
     batch = svc.get("/v1/batches").json()["data"][0]["id"]
     c.call("GET", "/v1/batches/{batch_id}/files.zip", params={"batch_id": batch}, expect=200)
+
+
+def test_sftp_and_s3_hosts_follow_the_ssrf_rules_at_delivery(tmp_path: Path) -> None:
+    from reelforge.delivery.targets import DeliveryFailed, OutgoingFile, deliver
+    from reelforge.settings import Settings
+
+    settings = Settings(data_dir=tmp_path, _env_file=None)  # type: ignore[call-arg]
+    path = tmp_path / "f.bin"
+    path.write_bytes(b"x")
+    file = OutgoingFile(
+        path, "f.bin", "application/octet-stream", 1, hashlib.sha256(b"x").hexdigest(), "odl_1", "rnd_1"
+    )
+    host_key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl"
+    for kind, config in (
+        ("sftp", {"host": "127.0.0.1", "port": 22, "username": "u", "host_key": host_key}),
+        ("s3", {"bucket": "b-1", "endpoint_url": "http://127.0.0.1:9000"}),
+    ):
+        with pytest.raises(DeliveryFailed) as refused:
+            deliver(
+                kind,
+                config,
+                {"password": "p", "access_key_id": "k", "secret_access_key": "s"},
+                file,
+                settings,
+            )
+        assert refused.value.retry is False, kind
