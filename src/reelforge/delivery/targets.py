@@ -293,12 +293,11 @@ def parse_host_key(text: str) -> tuple[str, bytes]:
 def _private_key(text: str) -> Any:
     import paramiko
 
-    errors = []
     for kind in (paramiko.Ed25519Key, paramiko.ECDSAKey, paramiko.RSAKey):
         try:
             return kind.from_private_key(io.StringIO(text))
-        except (paramiko.SSHException, ValueError) as exc:
-            errors.append(str(exc))
+        except (paramiko.SSHException, ValueError):
+            continue
     raise DeliveryFailed("the private key cannot be read (Ed25519, ECDSA or RSA, unencrypted)", retry=False)
 
 

@@ -18,12 +18,13 @@ import random
 import secrets
 import socket
 import threading
+import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from reelforge.db.delivery import Destination, OutputDelivery
@@ -116,8 +117,6 @@ def finish(
 
 def prune(sessions: sessionmaker[Session], before: datetime) -> int:
     """Forget finished deliveries last changed before ``before`` (the delivery log's retention)."""
-    from sqlalchemy import delete
-
     with sessions() as db:
         result = db.execute(
             delete(OutputDelivery)
@@ -187,8 +186,6 @@ class DeliveryWorker:
         assert self._pool is not None
         last_renewal = 0.0
         failures = 0
-        import time
-
         try:
             self._release()
         except Exception:
@@ -269,8 +266,6 @@ class DeliveryWorker:
             db.commit()
 
     def _next_due(self) -> float | None:
-        from sqlalchemy import func
-
         with self.sessions() as db:
             due = db.scalar(
                 select(func.min(OutputDelivery.next_attempt_at)).where(OutputDelivery.state == "pending")

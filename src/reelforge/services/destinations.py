@@ -12,6 +12,7 @@ from typing import Any, Literal, cast
 
 from pydantic import BaseModel, Field, ValidationError, field_validator
 from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
 
 from reelforge.db.audit import record_audit
 from reelforge.db.delivery import Destination, RenderDestination
@@ -198,7 +199,7 @@ def _checked_credentials(
 
 
 def _audit(
-    db: Any, workspace_id: str, actor: Actor, action: str, row_id: str, details: dict[str, Any]
+    db: Session, workspace_id: str, actor: Actor, action: str, row_id: str, details: dict[str, Any]
 ) -> None:
     record_audit(
         db,
@@ -211,7 +212,7 @@ def _audit(
     )
 
 
-def destination(db: Any, workspace_id: str, destination_id: str) -> Destination:
+def destination(db: Session, workspace_id: str, destination_id: str) -> Destination:
     found = db.scalar(
         select(Destination).where(Destination.id == destination_id, Destination.workspace_id == workspace_id)
     )
@@ -226,7 +227,7 @@ def destinations_query(workspace_id: str, kind: str | None = None) -> Select[Any
 
 
 def create_destination(
-    db: Any,
+    db: Session,
     services: Services,
     workspace_id: str,
     *,
@@ -267,7 +268,7 @@ def create_destination(
 
 
 def update_destination(
-    db: Any,
+    db: Session,
     services: Services,
     workspace_id: str,
     destination_id: str,
@@ -299,14 +300,14 @@ def update_destination(
     return row
 
 
-def delete_destination(db: Any, workspace_id: str, destination_id: str, actor: Actor) -> None:
+def delete_destination(db: Session, workspace_id: str, destination_id: str, actor: Actor) -> None:
     """The destination and its deliveries' log go; files already delivered stay where they are."""
     row = destination(db, workspace_id, destination_id)
     _audit(db, workspace_id, actor, "destination.deleted", row.id, {"kind": row.kind, "name": row.name})
     db.delete(row)
 
 
-def attach_to_render(db: Any, workspace_id: str, render_id: str, destination_ids: list[str]) -> None:
+def attach_to_render(db: Session, workspace_id: str, render_id: str, destination_ids: list[str]) -> None:
     """Name ``destination_ids`` (the workspace's; 422 with a pointer otherwise) on a render."""
     for i, destination_id in enumerate(dict.fromkeys(destination_ids)):
         found = db.scalar(

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
 
 from reelforge.db.audit import AuditEntry
 from reelforge.db.events import Event
@@ -62,7 +63,7 @@ class RetentionReport:
         return asdict(self)
 
 
-def _retention(db: Any, asset_id: str, workspace_id: str) -> AssetRetention:
+def _retention(db: Session, asset_id: str, workspace_id: str) -> AssetRetention:
     row = db.get(AssetRetention, asset_id)
     if row is None:
         row = AssetRetention(asset_id=asset_id, workspace_id=workspace_id, pinned=False, updated_at=utcnow())
@@ -70,7 +71,7 @@ def _retention(db: Any, asset_id: str, workspace_id: str) -> AssetRetention:
     return row
 
 
-def pin_asset(db: Any, workspace_id: str, asset_id: str, pinned: bool) -> dict[str, Any]:
+def pin_asset(db: Session, workspace_id: str, asset_id: str, pinned: bool) -> dict[str, Any]:
     """Pin (or unpin) an asset: a pinned one is never expired. Committed."""
     asset = db.get(Asset, asset_id)
     if asset is None or asset.workspace_id != workspace_id:
@@ -86,7 +87,7 @@ def pin_asset(db: Any, workspace_id: str, asset_id: str, pinned: bool) -> dict[s
     }
 
 
-def expired_at(db: Any, asset_id: str) -> datetime | None:
+def expired_at(db: Session, asset_id: str) -> datetime | None:
     """When the asset's bytes were removed by retention (None: they are stored)."""
     return db.scalar(select(AssetRetention.expired_at).where(AssetRetention.asset_id == asset_id))
 
