@@ -664,3 +664,24 @@ def test_sftp_and_s3_hosts_follow_the_ssrf_rules_at_delivery(tmp_path: Path) -> 
                 settings,
             )
         assert refused.value.retry is False, kind
+
+
+def test_another_workspace_can_neither_see_nor_use_a_destination(folder_svc: Service) -> None:
+    svc = folder_svc
+    dst = svc.post(
+        "/v1/destinations", json={"name": "mine", "kind": "folder", "config": {"path": "m"}}
+    ).json()
+    render = render_to(svc, [dst["id"]])
+    delivery = settled(svc, render["id"], len(render["outputs"]))[0]
+    other = svc.other_workspace_key()
+    assert svc.get(f"/v1/destinations/{dst['id']}", token=other).status_code == 404
+    assert svc.get("/v1/destinations", token=other).json()["data"] == []
+    r = svc.post("/v1/renders", token=other, json={"edit": SMALL, "destinations": [dst["id"]]})
+    assert r.status_code == 422 and r.json()["errors"][0]["pointer"] == "#/destinations/0"
+    assert svc.get(f"/v1/renders/{render['id']}/deliveries", token=other).status_code == 404
+    r = svc.post(f"/v1/renders/{render['id']}/deliveries/{delivery['id']}/redeliver", token=other)
+    assert r.status_code == 404
+    # A key without the scopes is refused.
+    reader = svc.new_key("renders:read")
+    assert svc.post("/v1/destinations", token=reader, json={"name": "x", "kind": "folder"}).status_code == 403
+    assert svc.get(f"/v1/renders/{render['id']}/deliveries", token=reader).status_code == 200
