@@ -685,3 +685,47 @@ def test_another_workspace_can_neither_see_nor_use_a_destination(folder_svc: Ser
     reader = svc.new_key("renders:read")
     assert svc.post("/v1/destinations", token=reader, json={"name": "x", "kind": "folder"}).status_code == 403
     assert svc.get(f"/v1/renders/{render['id']}/deliveries", token=reader).status_code == 200
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_several_workers_deliver_each_file_once(kind: str, tmp_path: Path) -> None:
+    if kind == "postgresql" and not postgres_available():
+        pytest.skip("no PostgreSQL at REELFORGE_TEST_POSTGRES")
+    from collections import Counter
+
+    from reelforge.delivery.worker import DeliveryWorker
+    from reelforge.services.destinations import credential_box
+
+    receiver = Receiver([200])
+    try:
+        with running_service(tmp_path, kind, **FAST) as svc:
+            others = [
+                DeliveryWorker(
+                    svc.services.sessions,
+                    svc.services.storage,
+                    svc.services.settings,
+                    credential_box(svc.services),
+                    poll_interval=0.05,
+                )
+                for _ in range(2)
+            ]
+            for worker in others:
+                worker.start()
+            try:
+                dst = svc.post(
+                    "/v1/destinations",
+                    json={"name": "cms", "kind": "http", "config": {"url": receiver.url + "/in/{name}"}},
+                ).json()
+                renders = [render_to(svc, [dst["id"]]) for _ in range(3)]
+                files = sum(len(r["outputs"]) for r in renders)
+                for render in renders:
+                    assert {d["state"] for d in settled(svc, render["id"], len(render["outputs"]))} == {
+                        "succeeded"
+                    }
+            finally:
+                for worker in others:
+                    worker.stop()
+            sent = Counter(q[2]["webhook-id"] for q in receiver.requests)
+            assert len(sent) == files and set(sent.values()) == {1}, sent
+    finally:
+        receiver.close()
