@@ -194,3 +194,12 @@ def test_retention_cli_runs(tmp_path: Path) -> None:
 
     report = json.loads(done.stdout)
     assert report["expired_assets"] == 0 and "events" in report
+
+
+def test_the_bytes_quota(tmp_path: Path, media: Any) -> None:
+    small = media.image(size=(32, 32))
+    with running_service(tmp_path, limit_storage_bytes=small.stat().st_size + 10) as svc:
+        assert upload(svc, small).status_code == 201
+        refused = upload(svc, media.image(size=(64, 64), color="red"))
+        assert refused.status_code == 403 and refused.json()["limit"] == "storage_bytes"
+        assert refused.json()["used"] == small.stat().st_size
