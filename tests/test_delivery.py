@@ -714,7 +714,7 @@ def test_several_workers_deliver_each_file_once(kind: str, tmp_path: Path) -> No
             try:
                 dst = svc.post(
                     "/v1/destinations",
-                    json={"name": "cms", "kind": "http", "config": {"url": receiver.url + "/in/{name}"}},
+                    json={"name": "cms", "kind": "http", "config": {"url": receiver.url + "/in"}},
                 ).json()
                 renders = [render_to(svc, [dst["id"]]) for _ in range(3)]
                 files = sum(len(r["outputs"]) for r in renders)
@@ -725,6 +725,7 @@ def test_several_workers_deliver_each_file_once(kind: str, tmp_path: Path) -> No
             finally:
                 for worker in others:
                     worker.stop()
+            assert all(q[0] == "PUT" and q[1].startswith("/in/rnd_") for q in receiver.requests)
             sent = Counter(q[2]["webhook-id"] for q in receiver.requests)
             assert len(sent) == files and set(sent.values()) == {1}, sent
     finally:

@@ -216,7 +216,12 @@ async def _to_http(
     policy = url_policy(settings)
     method = str(config.get("method") or "PUT").upper()
     raw_url = str(config["url"])
-    url = raw_url.replace("{name}", file.name) if "{name}" in raw_url else raw_url
+    if "{name}" in raw_url:
+        url = raw_url.replace("{name}", file.name)
+    elif method == "PUT":  # a PUT names the resource it makes: the file under the URL
+        url = raw_url.rstrip("/") + "/" + file.name
+    else:
+        url = raw_url
     try:
         check_url(url, policy)
     except UnsafeURL as exc:
