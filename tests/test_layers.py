@@ -25,6 +25,7 @@ RANK = {
     "media": 3,
     "webhooks": 3,
     "jobs": 4,
+    "delivery": 4,  # output delivery: uses media's S3 client and webhooks' signing and SSRF rules
     "services": 5,
     "api": 6,
     "serve": 6,  # binding and running uvicorn for `reelforge serve`

@@ -220,7 +220,7 @@ def test_idempotency_outcomes_and_bytes_are_counted(sqlite_service: Service, med
     assert grew(outcomes, outcome="invalid") == 1
     size = path.stat().st_size
     assert grew("reelforge_uploaded_bytes_total") == size
-    assert grew("reelforge_delivered_bytes_total") == size == len(download.content)
+    assert grew("reelforge_delivered_bytes_total", via="download") == size == len(download.content)
 
 
 # ------------------------------------------------------------------ renders

@@ -41,6 +41,12 @@ BINARY |= {("GET", "/v1/renders/{render_id}/progress"), ("GET", "/v1/events/stre
 BINARY |= {("DELETE", "/v1/templates/{template_id}")}  # 204
 BINARY |= {("DELETE", "/v1/webhook_endpoints/{endpoint_id}")}  # 204
 BINARY |= {("DELETE", "/v1/brand_kits/{kit_id}")}  # 204
+BINARY |= {
+    ("DELETE", "/v1/destinations/{destination_id}"),  # 204
+    ("GET", "/v1/renders/{render_id}/files/{index}"),
+    ("GET", "/v1/renders/{render_id}/files.zip"),
+    ("GET", "/v1/batches/{batch_id}/files.zip"),
+}
 UNSCOPED = {"/v1/workspace", "/v1/oauth/token"}
 """Paths that need no scope (any credential, or none)."""
 
@@ -368,6 +374,7 @@ def test_examples_work_against_the_service(sqlite_service: Service, spec: dict[s
     from test_api_templates import check_openapi_examples as template_examples
     from test_batches import check_openapi_examples as batch_examples
     from test_brand_kits import exercise_examples as brand_kit_examples
+    from test_delivery import check_openapi_examples as delivery_examples
     from test_events import check_openapi_examples as event_examples
     from test_webhooks import check_openapi_examples as webhook_examples
 
@@ -376,6 +383,7 @@ def test_examples_work_against_the_service(sqlite_service: Service, spec: dict[s
     event_examples(c, svc)
     webhook_examples(c, svc)
     template_examples(c, svc, media)
+    delivery_examples(c, svc)  # last: it runs a render (after cancelling the queued ones)
 
     untested = {op for op in c.ops if op[1].startswith("/v1")} - c.covered
     assert not untested, f"add these operations to this test: {sorted(untested)}"

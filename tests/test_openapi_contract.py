@@ -217,9 +217,10 @@ def _generator() -> str:
 GENERATOR_CONFIG = """\
 content_type_overrides:
   "image/png": application/octet-stream
+  "application/zip": application/octet-stream
   "*/*": application/octet-stream
 """
-"""Binary bodies (thumbnails, downloads) are files to the generator, whatever their type."""
+"""Binary bodies (thumbnails, downloads, ZIPs) are files to the generator, whatever their type."""
 
 MYPY_CONFIG = """\
 [mypy]

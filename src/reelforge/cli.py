@@ -497,6 +497,56 @@ workspaces_app = typer.Typer(
 app.add_typer(workspaces_app, name="workspaces")
 
 
+retention_app = typer.Typer(help="Expire old render outputs and prune old logs.", no_args_is_help=True)
+app.add_typer(retention_app, name="retention")
+destinations_app = typer.Typer(help="Manage delivery destinations on this machine.", no_args_is_help=True)
+app.add_typer(destinations_app, name="destinations")
+
+
+@retention_app.command("run")
+def retention_run(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+    """One retention run now: remove the bytes of render outputs older than each workspace's
+    output_retention_days (pinned assets and assets running renders read are kept; the assets
+    stay, marked expired), and prune old events, audit entries, idempotency records and
+    finished deliveries. Run it from cron when the server's in-process schedule is off
+    (REELFORGE_RETENTION_INTERVAL=0)."""
+    from reelforge.services.retention import run_retention
+
+    report = run_retention(_key_services())
+    if as_json:
+        sys.stdout.write(json.dumps(report.as_json()) + "\n")
+        return
+    out.print(
+        f"expired {report.expired_assets} outputs ({report.freed_bytes} bytes freed); pruned "
+        f"{report.events} events, {report.audit_entries} audit entries, "
+        f"{report.idempotency_records} idempotency records, {report.deliveries} deliveries",
+        markup=False,
+        highlight=False,
+    )
+
+
+@destinations_app.command("rotate-keys")
+def destinations_rotate_keys() -> None:
+    """Re-encrypt every destination's stored credentials with the first key of
+    REELFORGE_DELIVERY_CREDENTIAL_KEYS; afterwards the older keys can be removed."""
+    from reelforge.delivery.crypto import CredentialError
+    from reelforge.services.destinations import rotate_keys
+
+    try:
+        count = rotate_keys(_key_services())
+    except CredentialError as exc:
+        raise _refused(exc) from None
+    out.print(f"re-encrypted the credentials of {count} destinations", markup=False, highlight=False)
+
+
+@destinations_app.command("new-key")
+def destinations_new_key() -> None:
+    """Print a new key for REELFORGE_DELIVERY_CREDENTIAL_KEYS."""
+    from reelforge.delivery.crypto import generate_key
+
+    sys.stdout.write(generate_key() + "\n")
+
+
 def _key_services() -> Any:
     from reelforge.services.context import open_services
     from reelforge.settings import Settings

@@ -106,7 +106,10 @@ RENDER_OUTPUT_SECONDS = Counter(
 
 UPLOADED_BYTES = Counter(_PREFIX + "uploaded_bytes", "Bytes of files received by uploads.")
 DELIVERED_BYTES = Counter(
-    _PREFIX + "delivered_bytes", "Bytes of stored files sent by downloads (asset content)."
+    _PREFIX + "delivered_bytes",
+    "Bytes of stored files sent, by way: ``download`` (asset content) or a destination's kind "
+    "(``folder``, ``s3``, ``http``, ``sftp``).",
+    ["via"],
 )
 
 WEBHOOK_ATTEMPTS = Counter(

@@ -103,9 +103,19 @@ def output_refs(render: Render) -> list[dict[str, Any]]:
     return [dict(r) for r in (render.outputs or []) if isinstance(r, dict)]
 
 
-def _output_json(ref: dict[str, Any], asset: Asset, tags: list[str]) -> dict[str, Any]:
+def _output_json(
+    render_id: str, index: int, ref: dict[str, Any], asset: Asset, tags: list[str]
+) -> dict[str, Any]:
     # The asset resource as GET /v1/assets/{id} shows it, plus what it is to this render.
-    return {**asset_json(asset, tags), "role": ref.get("role"), "output": ref.get("output")}
+    # ``file_name``: the file's own name in this render. An identical file made earlier (the same
+    # captions for a 16:9 and a 9:16 output) is one asset, whose name is the first file's.
+    return {
+        **asset_json(asset, tags),
+        "role": ref.get("role"),
+        "output": ref.get("output"),
+        "file_name": ref.get("name") or asset.name,
+        "file_url": f"/v1/renders/{render_id}/files/{index}",
+    }
 
 
 def render_seconds(render: Render) -> float | None:
@@ -119,8 +129,8 @@ def render_json(render: Render, assets: OutputAssets, queue_position: int | None
     deleted since is left out); ``queue_position`` (while queued) from
     :func:`reelforge.jobs.queue.queue_positions`."""
     outputs = [
-        _output_json(ref, *assets[ref["asset_id"]])
-        for ref in output_refs(render)
+        _output_json(render.id, index, ref, *assets[ref["asset_id"]])
+        for index, ref in enumerate(output_refs(render))
         if ref.get("asset_id") in assets
     ]
     return {

@@ -84,6 +84,23 @@ class Settings(BaseSettings):
     limit_output_pixel_frames: float = Field(5e11, gt=0)
     """Width x height x frames of one render's outputs added up (5e11: about two hours of 1080p
     at 30 fps)."""
+    limit_storage_bytes: int = Field(0, ge=0)
+    """Bytes of assets one workspace may store (0: no quota); an upload past it is refused
+    (403 ``quota-exceeded``). Overridden per workspace like the other limits."""
+    limit_storage_assets: int = Field(0, ge=0)
+    """Assets one workspace may have (0: no quota)."""
+    limit_output_retention_days: float = Field(0, ge=0)
+    """Render outputs older than this are expired by the retention run: their bytes removed,
+    the asset kept and marked expired (0: kept forever). Pinned assets are always kept."""
+    retention_interval: float = Field(3600, ge=0)
+    """Seconds between retention runs in the server process (0: none in-process; run
+    ``reelforge retention run`` from a scheduler instead)."""
+    event_retention_days: int = Field(90, ge=1)
+    """Events (``/v1/events``) older than this are pruned by the retention run."""
+    audit_retention_days: int = Field(365, ge=1)
+    """Audit entries older than this are pruned by the retention run."""
+    delivery_log_retention_days: int = Field(30, ge=1)
+    """Finished output deliveries older than this are pruned by the retention run."""
     render_seconds_per_day: float = Field(86400, ge=0)
     """Seconds of rendering (wall clock) one workspace may use per UTC day; once spent, new
     renders are refused (429 ``render-budget-exhausted``) until the next day. 0: no budget."""
@@ -116,6 +133,26 @@ class Settings(BaseSettings):
     """Attempts in flight to one endpoint at once, per dispatcher."""
     webhooks_retention_days: int = Field(30, ge=1)
     """Finished deliveries and their attempt logs are kept this long."""
+
+    delivery_worker: bool = True
+    """Deliver render outputs to their destinations from this process (a background worker;
+    several processes may run one)."""
+    delivery_concurrency: int = Field(4, ge=1, le=64)
+    """Files delivered at once by this process's delivery worker."""
+    delivery_folder_root: Path | None = None
+    """The directory under which ``folder`` destinations write (unset: folder destinations are
+    refused). A destination's path is relative to it and can never lead out of it."""
+    delivery_credential_keys: list[str] = []
+    """Fernet keys that encrypt destination credentials, newest first (the first encrypts, all
+    decrypt; ``reelforge destinations rotate-keys`` re-encrypts with the first). Unset: a key
+    derived from the server's secrets file. JSON in the environment:
+    ``REELFORGE_DELIVERY_CREDENTIAL_KEYS='["<new>", "<old>"]'``."""
+    delivery_timeout: float = Field(300.0, gt=0, le=3600)
+    """Seconds one delivery attempt may wait on the network (connect, each read or write)."""
+    delivery_retry_schedule: list[float] = [30, 120, 600, 1800, 7200, 21600]
+    """Seconds to wait after each failed attempt before the next (±``delivery_retry_jitter``);
+    after the last the delivery is failed (``delivery.failed``) until redelivered on request."""
+    delivery_retry_jitter: float = Field(0.2, ge=0, lt=1)
 
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.data_dir / 'reelforge.db').resolve()}"

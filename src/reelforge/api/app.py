@@ -25,6 +25,9 @@ from .problems import install_problem_handlers
 from .ratelimit import RateLimiter, RateLimitMiddleware, install_rate_limit_docs
 from .routers import assets, audit, brand_kits, events, keys, projects, renders, system
 from .routers import batches as batch_routes
+from .routers import destinations as destination_routes
+from .routers import outputs as output_routes
+from .routers import retention as retention_routes
 from .routers import templates as template_routes
 from .routers import webhooks as webhook_routes
 from .routers import workspaces as workspace_routes
@@ -66,11 +69,33 @@ def create_app(
             )
             dispatcher.start()
             svc.extras["webhook_dispatcher"] = ready["webhook_dispatcher"] = dispatcher
+        if start_worker and svc.settings.delivery_worker and "delivery_worker" not in svc.extras:
+            from reelforge.delivery.worker import DeliveryWorker
+            from reelforge.services.destinations import credential_box
+
+            name = f"{svc.settings.worker_name}:delivery" if svc.settings.worker_name else None
+            deliverer = DeliveryWorker(
+                svc.sessions, svc.storage, svc.settings, credential_box(svc), name=name
+            )
+            deliverer.start()
+            svc.extras["delivery_worker"] = ready["delivery_worker"] = deliverer
+        if start_worker and svc.settings.retention_interval > 0 and "retention" not in svc.extras:
+            from reelforge.services.retention import RetentionScheduler
+
+            scheduler = RetentionScheduler(svc, svc.settings.retention_interval)
+            scheduler.start()
+            svc.extras["retention"] = ready["retention"] = scheduler
         svc.previews()  # also queues the previews a stopped process left pending
         try:
             yield
         finally:
             svc.stop_previews()
+            if "retention" in ready:
+                ready.pop("retention").stop()
+                svc.extras.pop("retention", None)
+            if "delivery_worker" in ready:
+                ready.pop("delivery_worker").stop()
+                svc.extras.pop("delivery_worker", None)
             if "webhook_dispatcher" in ready:
                 ready.pop("webhook_dispatcher").stop()
                 svc.extras.pop("webhook_dispatcher", None)
@@ -129,4 +154,7 @@ def create_app(
     app.include_router(brand_kits.router)
     app.include_router(batch_routes.router)
     app.include_router(template_routes.router)
+    app.include_router(destination_routes.router)
+    app.include_router(retention_routes.router)
+    app.include_router(output_routes.router)
     return app

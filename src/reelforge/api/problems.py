@@ -51,6 +51,7 @@ CATALOGUE: dict[str, tuple[int, str]] = {
     "media-unsupported": (422, "The file is not media Reelforge can use."),
     "url-not-allowed": (422, "The URL is not allowed."),
     "limit-exceeded": (422, "The request asks for more work than the workspace's limits allow."),
+    "quota-exceeded": (403, "The workspace's storage quota (bytes or assets) would be exceeded."),
     "precondition-required": (428, "This request must be conditional (If-Match)."),
     "rate-limited": (429, "Too many requests."),
     "render-budget-exhausted": (429, "The workspace has used its render seconds for today."),

@@ -69,7 +69,7 @@ def _chunks(fh: BinaryIO, start: int, length: int) -> Iterator[bytes]:
             if not data:
                 break
             remaining -= len(data)
-            DELIVERED_BYTES.inc(len(data))
+            DELIVERED_BYTES.labels(via="download").inc(len(data))
             yield data
 
 

@@ -30,6 +30,7 @@ class Event(Base):
         Index("ix_events_workspace_seq", "workspace_id", "seq"),
         Index("ix_events_workspace_type_seq", "workspace_id", "type", "seq"),
         Index("ix_events_resource", "resource_id", "seq"),
+        Index("ix_events_created", "created_at"),  # pruning by age (migration 0014)
     )
     seq: Mapped[int] = mapped_column(_SEQ, primary_key=True, autoincrement=True)
     id: Mapped[str] = mapped_column(String(40), unique=True)

@@ -38,6 +38,10 @@ class WebhookEndpoint(Base):
     last_success_at: Mapped[datetime | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    render_id: Mapped[str | None] = mapped_column(String(40), index=True, default=None)
+    """A one-off endpoint: the ``webhook_url`` of one render's request, which receives that
+    render's events (and its deliveries') only; not listed with the workspace's endpoints
+    (migration 0014)."""
 
 
 class WebhookMessage(Base):

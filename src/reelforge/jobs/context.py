@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -16,3 +16,6 @@ class JobContext(Protocol):
     settings: Settings
     sessions: sessionmaker[Session]
     storage: LocalStorage
+    extras: dict[str, Any]
+    """The process's background helpers by name (``delivery_worker``: woken when a render
+    made deliveries)."""

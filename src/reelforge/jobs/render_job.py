@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 
 from reelforge.db.batches import settle_batches
 from reelforge.db.brands import BRAND_META, BrandKitVersion
+from reelforge.db.delivery import schedule_deliveries
 from reelforge.db.models import Asset, Render, Workspace, utcnow
 from reelforge.edit.errors import EditError, Problem
 from reelforge.edit.validate import parse_edit
@@ -232,16 +233,21 @@ class RenderJob:
     def _update(self, *, event: str | None = None, **values: Any) -> bool:
         """Write to the render if this job still holds it; False (and stop) when it does not.
         ``event`` (``render.succeeded``, …) is recorded in the same transaction as the write."""
+        scheduled = 0
         with self.services.sessions() as db:
             count = rows_updated(db, update(Render).where(*self._owned()).values(**values))
             if count == 1 and event is not None:
                 _record(db, self.claim.render_id, event)
             if count == 1 and values.get("state") in TERMINAL_STATES:
                 settle_batches(db, [self.claim.render_id])  # its batch may be complete now
+            if count == 1 and values.get("state") == "succeeded":
+                scheduled = schedule_deliveries(db, self.claim.render_id)
             db.commit()
         if count != 1:
             self._stop("lost")
             return False
+        if scheduled:
+            self.services.extras.get("delivery_worker", _NoWorker).wake()
         if "state" in values:
             self.observers.state(self.claim.render_id, values["state"])
             if values["state"] == "rendering":
@@ -489,7 +495,17 @@ class RenderJob:
                         )
                     except IngestError as exc:
                         raise _OutputError(f"{path.name} could not be stored: {exc}") from None
-                    refs.append({"asset_id": asset.id, "role": role, "output": index, "created": created})
+                    # The file's own name: an identical file made earlier (the same captions
+                    # for two aspect ratios) is one asset, named after the first one.
+                    refs.append(
+                        {
+                            "asset_id": asset.id,
+                            "role": role,
+                            "output": index,
+                            "name": path.name,
+                            "created": created,
+                        }
+                    )
         except BaseException:
             self._discard(refs)
             raise
@@ -522,6 +538,12 @@ def _record(db: Session, render_id: str, event: str) -> None:
         return
     # Put back in the queue: where it stands now.
     record_render_event(db, render, event, queue_positions(db, [render]).get(render.id))
+
+
+class _NoWorker:
+    @staticmethod
+    def wake() -> None:
+        """No delivery worker in this process: another one polls for the deliveries."""
 
 
 class _OutputError(Exception):

@@ -25,7 +25,12 @@ from .plan import RenderPlan
 __all__ = [
     "BUDGET",
     "LIMIT_NAMES",
+    "OUTPUT_RETENTION",
+    "STORAGE_ASSETS",
+    "STORAGE_BYTES",
+    "STORAGE_LIMITS",
     "WORKSPACE_LIMITS",
+    "ZERO_IS_NONE",
     "LimitExceeded",
     "Limits",
     "default_limits",
@@ -61,8 +66,16 @@ class Limits:
 
 LIMIT_NAMES: tuple[str, ...] = tuple(f.name for f in fields(Limits))
 BUDGET = "render_seconds_per_day"
-WORKSPACE_LIMITS: tuple[str, ...] = (*LIMIT_NAMES, BUDGET)
-"""Every number an operator may set per workspace: the limits and the daily render budget."""
+STORAGE_BYTES = "storage_bytes"
+STORAGE_ASSETS = "storage_assets"
+OUTPUT_RETENTION = "output_retention_days"
+STORAGE_LIMITS: tuple[str, ...] = (STORAGE_BYTES, STORAGE_ASSETS, OUTPUT_RETENTION)
+"""The workspace's storage quotas and how long render outputs are kept (0: no quota, kept)."""
+WORKSPACE_LIMITS: tuple[str, ...] = (*LIMIT_NAMES, BUDGET, *STORAGE_LIMITS)
+"""Every number an operator may set per workspace: the limits, the daily render budget, the
+storage quotas and the outputs' retention."""
+ZERO_IS_NONE: frozenset[str] = frozenset({BUDGET, *STORAGE_LIMITS})
+"""Limits for which 0 means none (no budget, no quota, kept forever)."""
 
 
 def _setting(name: str) -> str:

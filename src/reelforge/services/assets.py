@@ -34,6 +34,8 @@ from reelforge.representations import asset_json, record_asset_event
 from .audit import Actor
 from .context import RepresentationCache, Services
 from .errors import Conflict, Invalid, NotFound
+from .limits import check_storage_quota
+from .retention import expired_at
 from .versioning import CommitStager, Staged
 
 __all__ = [
@@ -270,6 +272,9 @@ def ingest_upload(
                 return respond(shown(db, asset))
 
             stager.stage_at_commit(db, staged)
+        known = db.scalar(select(Asset.id).where(Asset.workspace_id == workspace_id, Asset.sha256 == sha256))
+        if known is None:  # the same bytes again add nothing: never refused by the quota
+            check_storage_quota(db, workspace_id, path.stat().st_size)
         try:
             # Previews (FFmpeg may decode the whole file for a waveform) are made after the answer.
             asset, created = ingest_file(
@@ -399,7 +404,15 @@ def download_name(asset: Asset) -> str:
 
 
 def open_content(services: Services, asset: Asset) -> BinaryIO:
-    """The asset's stored bytes, opened; 404 when the file is missing from storage."""
+    """The asset's stored bytes, opened; 404 when the file is missing from storage or was
+    removed by retention (saying so)."""
+    with services.sessions() as db:
+        expired = expired_at(db, asset.id)
+    if expired is not None:
+        raise NotFound(
+            f"the content of asset {asset.id} expired on {expired.isoformat()} (the workspace's "
+            "output retention); render it again, or pin outputs to keep them"
+        )
     try:
         return services.storage.local_path(asset.storage_key).open("rb")
     except FileNotFoundError:

@@ -53,6 +53,7 @@ READ_SCOPES = {
     "brand_kit": "brand_kits:read",
     "webhook_endpoint": "webhooks:read",
     "webhook_message": "webhooks:read",
+    "delivery": "renders:read",
 }
 """The scope that reads each resource family an event can be about (an event's ``data`` is the
 resource as its own routes show it, so it needs the same scope). A family not listed here is

@@ -22,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from reelforge.db.audit import record_audit
@@ -32,7 +32,10 @@ from reelforge.edit.references import ASSET_ID_PREFIX
 from reelforge.edit.timeline import source_key
 from reelforge.render.limits import (
     BUDGET,
+    STORAGE_ASSETS,
+    STORAGE_BYTES,
     WORKSPACE_LIMITS,
+    ZERO_IS_NONE,
     LimitExceeded,
     Limits,
     default_limits,
@@ -51,11 +54,13 @@ __all__ = [
     "check_edit_limits",
     "check_limit_values",
     "check_render_budget",
+    "check_storage_quota",
     "default_limits",
     "limit_error",
     "limits_of",
     "render_seconds_today",
     "set_workspace_limits",
+    "storage_used",
     "usage_json",
 ]
 
@@ -63,7 +68,7 @@ SETTINGS_KEY = "settings"
 """Where a session finds the installation's settings (``Session.info``; set by
 :func:`reelforge.services.context.open_services`)."""
 
-_INTEGERS = {"clips", "tracks", "outputs"}
+_INTEGERS = {"clips", "tracks", "outputs", STORAGE_BYTES, STORAGE_ASSETS}
 _MAXIMUM = {"outputs": 20}
 
 
@@ -153,7 +158,48 @@ def usage_json(db: Session, workspace_id: str, now: datetime | None = None) -> d
         "render_seconds_per_day": _whole(budget) or None,
         "render_seconds_left": _whole(max(round(budget - used, 3), 0.0)) if budget else None,
         "resets_at": _midnight(now) + timedelta(days=1),
+        **dict(
+            zip(("storage_bytes_used", "storage_assets_used"), storage_used(db, workspace_id), strict=True)
+        ),
     }
+
+
+def storage_used(db: Session, workspace_id: str) -> tuple[int, int]:
+    """Bytes and assets the workspace stores now (expired outputs' bytes are gone: not counted)."""
+    from reelforge.db.retention import AssetRetention
+
+    expired = select(AssetRetention.asset_id).where(AssetRetention.expired_at.is_not(None))
+    size, count = db.execute(
+        select(func.coalesce(func.sum(Asset.size_bytes), 0), func.count(Asset.id)).where(
+            Asset.workspace_id == workspace_id, Asset.id.not_in(expired)
+        )
+    ).one()
+    return int(size), int(count)
+
+
+def check_storage_quota(db: Session, workspace_id: str, adding_bytes: int, adding_assets: int = 1) -> None:
+    """Refuse (403 ``quota-exceeded``) what would take the workspace past its storage quotas
+    (``storage_bytes``, ``storage_assets``; 0: none)."""
+    numbers = limits_of(db, workspace_id)
+    quota_bytes, quota_assets = int(numbers[STORAGE_BYTES]), int(numbers[STORAGE_ASSETS])
+    if not quota_bytes and not quota_assets:
+        return
+    size, count = storage_used(db, workspace_id)
+    for name, used, adding, quota in (
+        (STORAGE_BYTES, size, adding_bytes, quota_bytes),
+        (STORAGE_ASSETS, count, adding_assets, quota_assets),
+    ):
+        if quota and used + adding > quota:
+            what = "bytes" if name == STORAGE_BYTES else "assets"
+            raise ServiceError(
+                f"the workspace's storage quota is {quota} {what}; it stores {used} and this would add "
+                f"{adding}: delete assets (or ask the operator for a larger quota)",
+                code="quota-exceeded",
+                limit=name,
+                used=used,
+                requested=adding,
+                quota=quota,
+            )
 
 
 def check_render_budget(db: Session, workspace_id: str, now: datetime | None = None) -> None:
@@ -196,9 +242,9 @@ def check_limit_values(changes: Mapping[str, Any], prefix: str = "") -> dict[str
             wrong = "a whole number" if integer else "a number"
         elif not math.isfinite(value) or value > 1e18:
             wrong = "a finite number up to 1e18"
-        elif name == BUDGET and value < 0:
-            wrong = "0 (no budget) or more seconds"
-        elif name != BUDGET and value <= 0:
+        elif name in ZERO_IS_NONE and value < 0:
+            wrong = "0 (none) or more" if name != BUDGET else "0 (no budget) or more seconds"
+        elif name not in ZERO_IS_NONE and value <= 0:
             wrong = "a number above 0"
         elif value > _MAXIMUM.get(name, value):
             wrong = f"at most {_MAXIMUM[name]}"

@@ -401,7 +401,13 @@ class Stage(Protocol):
     """Where an answer is kept to replay for a repeated request (an ``Idempotency-Key``)."""
 
     def stage(
-        self, db: Session, body: Mapping[str, Any] | bytes, *, status: int, headers: Mapping[str, str] | None
+        self,
+        db: Session,
+        body: Mapping[str, Any] | bytes,
+        *,
+        status: int,
+        headers: Mapping[str, str] | None,
+        secret: bool = False,
     ) -> None: ...
 
 
@@ -417,13 +423,24 @@ class Answer(Protocol):
 
 
 def queued_answer(
-    db: Session, services: Services, stage: Stage, response: Answer, render: Render
+    db: Session,
+    services: Services,
+    stage: Stage,
+    response: Answer,
+    render: Render,
+    webhook_secret: str | None = None,
 ) -> dict[str, Any]:
     """The answer to a render queued with ``commit=False`` (202 with ``Location``): staged for
-    replay and committed with the render, then the worker is woken."""
+    replay and committed with the render, then the worker is woken. ``webhook_secret``: the
+    signing secret of the render's one-off callback, shown in this answer only (and stored
+    encrypted for an idempotent replay)."""
     location = f"{services.settings.public_url.rstrip('/')}/v1/renders/{render.id}"
     created = render_json(render, {}, queue_positions(db, [render]).get(render.id))
-    stage.stage(db, created, status=202, headers={"Location": location})  # commits with the render
+    if webhook_secret is not None:
+        created["webhook_secret"] = webhook_secret
+        stage.stage(db, created, status=202, headers={"Location": location}, secret=True)
+    else:
+        stage.stage(db, created, status=202, headers={"Location": location})  # commits with the render
     db.commit()
     if services.worker is not None:
         services.worker.wake()

@@ -16,7 +16,7 @@ from sqlalchemy import ColumnElement, CursorResult, Select, delete, or_, select,
 from sqlalchemy.orm import Session
 
 from reelforge.db.audit import record_audit
-from reelforge.db.models import new_id, utcnow
+from reelforge.db.models import Render, new_id, utcnow
 from reelforge.db.webhooks import WebhookDelivery, WebhookEndpoint, WebhookMessage
 from reelforge.settings import Settings
 from reelforge.webhooks.delivery import disable_endpoint, new_delivery, ping_message, url_policy
@@ -33,6 +33,7 @@ __all__ = [
     "check_subscription",
     "checked_url",
     "create_endpoint",
+    "create_render_callback",
     "delete_endpoint",
     "delivery",
     "enable_endpoint",
@@ -56,7 +57,9 @@ def endpoint(db: Session, workspace_id: str, endpoint_id: str, *, lock: bool = F
     """The workspace's endpoint; with ``lock``, its row is locked until the commit (PostgreSQL:
     concurrent read-modify-writes of one endpoint take turns instead of losing one change)."""
     query = select(WebhookEndpoint).where(
-        WebhookEndpoint.id == endpoint_id, WebhookEndpoint.workspace_id == workspace_id
+        WebhookEndpoint.id == endpoint_id,
+        WebhookEndpoint.workspace_id == workspace_id,
+        WebhookEndpoint.render_id.is_(None),
     )
     found = db.scalar(query.with_for_update() if lock else query)
     if found is None:
@@ -192,8 +195,46 @@ def create_endpoint(
     return created, secret
 
 
+def create_render_callback(
+    db: Session, services: Services, render: Render, url: str, *, held: Collection[str]
+) -> str:
+    """A one-off endpoint for a render's ``webhook_url`` (SSRF-checked like any endpoint; 422
+    ``url-not-allowed`` pointing at ``#/webhook_url``): the render's events and its files'
+    deliveries are sent there, signed with a secret of its own, returned (shown once)."""
+    check_subscription(held, ["render.*"])
+    try:
+        url = str(check_url(url, url_policy(services.settings)))
+    except UnsafeURL as exc:
+        raise Invalid(
+            str(exc),
+            code="url-not-allowed",
+            errors=[{"pointer": "#/webhook_url", "detail": str(exc), "code": exc.reason}],
+        ) from None
+    secret = generate_secret()
+    endpoint_id = new_id("we")
+    db.add(
+        WebhookEndpoint(
+            id=endpoint_id,
+            workspace_id=render.workspace_id,
+            url=url,
+            description=f"callback of render {render.id}",
+            event_types=["render.*", "delivery.*"],
+            enabled=True,
+            secret=_box(services).seal(secret, endpoint_id),
+            failures_since_success=0,
+            # As old as the render: its first event (render.queued) is sent too.
+            created_at=render.created_at,
+            updated_at=render.created_at,
+            render_id=render.id,
+        )
+    )
+    return secret
+
+
 def endpoints_query(workspace_id: str, enabled: bool | None) -> Select[Any]:
-    query = select(WebhookEndpoint).where(WebhookEndpoint.workspace_id == workspace_id)
+    query = select(WebhookEndpoint).where(
+        WebhookEndpoint.workspace_id == workspace_id, WebhookEndpoint.render_id.is_(None)
+    )
     if enabled is not None:
         query = query.where(WebhookEndpoint.enabled.is_(enabled))
     return query

@@ -39,6 +39,14 @@ _MESSAGE_COLUMNS = [c.key for c in WebhookMessage.__table__.columns]
 _DELIVERY_COLUMNS = [c.key for c in WebhookDelivery.__table__.columns]
 
 
+def _about_render(event: Event, render_id: str) -> bool:
+    """The event concerns the render a one-off endpoint was given for (the render itself, or
+    the delivery of one of its files)."""
+    if event.resource_type == "render":
+        return event.resource_id == render_id
+    return event.resource_type == "delivery" and (event.data or {}).get("render_id") == render_id
+
+
 class FanOut:
     """One dispatcher's reader of the outbox; it remembers the gaps it is waiting at."""
 
@@ -102,6 +110,7 @@ class FanOut:
                     and matches(ep.event_types, event.type)
                     # an endpoint is never told about itself (no feedback loop of failures)
                     and not (event.resource_type == "webhook_endpoint" and event.resource_id == ep.id)
+                    and (ep.render_id is None or _about_render(event, ep.render_id))
                 ]
                 if not targets:
                     continue

@@ -15,7 +15,7 @@ from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from reelforge.jobs.queue import RenderState
-from reelforge.services import renders
+from reelforge.services import destinations, renders, webhooks
 from reelforge.services.context import Services
 from reelforge.services.inputs import InputModel
 
@@ -39,6 +39,12 @@ class RenderCreate(InputModel):
     edit: dict[str, Any] | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)
     """Free JSON kept with the render (at most 16 KiB)."""
+    webhook_url: str | None = Field(None, min_length=1, max_length=2048)
+    """A one-off callback: this render's events (and its files' deliveries) are POSTed there,
+    signed like webhook endpoints with a secret returned once as ``webhook_secret``."""
+    destinations: list[str] = Field(default_factory=list, max_length=20)
+    """Destinations (``dst_…``) its files are delivered to once it succeeds, besides the
+    workspace's ``auto`` ones."""
     dry_run: bool = False
     """Validate and return the plan; create nothing."""
 
@@ -99,7 +105,14 @@ def create_render(
         metadata=body.metadata,
         commit=False,
     )
-    return renders.queued_answer(db, services, idem, response, render)
+    if body.destinations:
+        destinations.attach_to_render(db, principal.workspace_id, render.id, body.destinations)
+    secret = None
+    if body.webhook_url is not None:
+        secret = webhooks.create_render_callback(
+            db, services, render, body.webhook_url, held=principal.scopes
+        )
+    return renders.queued_answer(db, services, idem, response, render, webhook_secret=secret)
 
 
 @router.get("/v1/renders", summary="List renders, newest first", responses=ex.LIST_RENDERS_RESPONSES)

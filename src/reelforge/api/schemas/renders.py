@@ -32,6 +32,11 @@ class RenderOutput(AssetOut):
     """``output`` (a file of ``edit.outputs``), ``poster``, ``thumbnail`` or a sidecar's role."""
     output: int | None = None
     """The index of the output in ``edit.outputs`` it belongs to."""
+    file_name: str | None = None
+    """The file's own name in this render (an identical file made earlier is one asset, named
+    after the first file; this name is this output's)."""
+    file_url: str | None = None
+    """Where this file downloads under its own name (``?name_template=`` for another)."""
 
 
 class RenderProblem(Out):

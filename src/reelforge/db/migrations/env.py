@@ -4,7 +4,18 @@ from alembic import context
 from sqlalchemy import create_engine
 
 # Importing a module registers its tables on Base.metadata.
-from reelforge.db import audit, batches, brands, events, idempotency, templates, webhooks, workers  # noqa: F401
+from reelforge.db import (  # noqa: F401
+    audit,
+    batches,
+    brands,
+    delivery,
+    events,
+    idempotency,
+    retention,
+    templates,
+    webhooks,
+    workers,
+)
 from reelforge.db.models import Base
 
 config = context.config
