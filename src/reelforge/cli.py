@@ -227,7 +227,9 @@ def plan(
     """Print the render plan: the timeline in frames, the outputs and the exact FFmpeg command."""
     from reelforge.ffmpeg.binary import ffmpeg_exe
     from reelforge.render.engine import plan_edit
+    from reelforge.render.segments import SegmentPolicy, one_pass_reason
     from reelforge.render.sources import LocalResolver
+    from reelforge.settings import Settings
 
     edit = _load(edit_path, vars_path, locale)
     _check_limits(edit, edit_path)
@@ -241,6 +243,12 @@ def plan(
         _print_problems(exc, str(edit_path))
         raise typer.Exit(EXIT_INVALID) from None
     command = [ffmpeg_exe(), *render_plan.ffmpeg_args(inline_graph=True)]
+    segmented = render_plan.segmented
+    segments: dict[str, Any] = (
+        {"one_pass": one_pass_reason(render_plan, SegmentPolicy.of(Settings()))}
+        if segmented is None
+        else segmented.describe(ffmpeg_exe())
+    )
     if as_json:
         doc = {
             "duration": float(render_plan.duration),
@@ -274,6 +282,7 @@ def plan(
             ],
             "graph": render_plan.graph,
             "command": command,
+            "segmented": segments,
         }
         out.print_json(data=doc)
         return
@@ -293,8 +302,27 @@ def plan(
         )
     out.print("\n[bold]filter graph[/]")
     out.print(render_plan.graph, markup=False, highlight=False)
-    out.print("\n[bold]command[/]")
+    out.print("\n[bold]command[/] (one pass)")
     out.print(shlex.join(command), markup=False, highlight=False, soft_wrap=True)
+    if segmented is None:
+        out.print(f"\nrendered in one pass: {_escape(str(segments['one_pass']))}")
+        return
+    table = _table(title=f"rendered as {len(segmented.segments)} segments (the one-pass command is not run)")
+    for col in ("segment", "frames", "clips", "inputs"):
+        table.add_column(col)
+    for s in segmented.segments:
+        table.add_row(
+            str(s.index), f"{s.start_frame}-{s.end_frame}", str(len(s.clips)), str(len(s.plan.inputs))
+        )
+    out.print(table)
+    for step in ([segments["audio"]] if segments["audio"] else []) + segments["segments"] + segments["joins"]:
+        label = (
+            f"segment {step['index']}"
+            if "index" in step
+            else ("join " + step["path"] if "path" in step else "audio mix")
+        )
+        out.print(f"\n[bold]{_escape(label)}[/]")
+        out.print(shlex.join(step["command"]), markup=False, highlight=False, soft_wrap=True)
 
 
 @app.command()

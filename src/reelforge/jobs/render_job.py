@@ -39,6 +39,7 @@ from reelforge.ffmpeg.runner import CancelToken, Progress, RenderCancelled
 from reelforge.render.compile import RenderPlan
 from reelforge.render.engine import OutputResult, RenderError, plan_edit, render_plan
 from reelforge.render.limits import Limits, default_limits, merged_limits, plan_limit_problems
+from reelforge.render.segments import SegmentPolicy
 from reelforge.render.sources import SourceError
 from reelforge.representations import client_metadata, output_refs, record_render_event
 
@@ -309,7 +310,13 @@ class RenderJob:
                 edit = parse_edit(document, placeholders=False)
                 resolver = AssetResolver(self.services.sessions, self.services.storage, workspace_id)
                 self._sources = resolver.resolved
-                plan = plan_edit(edit, resolver=resolver, out_dir=work / "out", work_dir=work / "work")
+                plan = plan_edit(
+                    edit,
+                    resolver=resolver,
+                    out_dir=work / "out",
+                    work_dir=work / "work",
+                    segmenting=SegmentPolicy.of(self.services.settings),
+                )
                 # Exact now that every source is probed (a `length: "auto"` clip whose duration
                 # was unknown at creation); a render made before the limits were lowered too.
                 self._within_limits(plan, workspace_id)

@@ -527,8 +527,10 @@ def render_edit(
     cancel: CancelToken | None = None,
     timeout: float | None = None,
     work_dir: Path | None = None,
+    segmenting: SegmentPolicy | None = None,
 ) -> RenderResult:
-    """Render every output of ``edit`` into ``out_dir`` with one FFmpeg run.
+    """Render every output of ``edit`` into ``out_dir`` with one FFmpeg run (or, for a long
+    timeline of many clips, as sequential segments: see ``segmenting`` of :func:`plan_edit`).
 
     :func:`plan_edit` then :func:`render_plan`, for library users. Sources resolve relative to
     ``base_dir`` (default: the current directory) unless a ``resolver`` is given. Raises
@@ -543,6 +545,8 @@ def render_edit(
     base = Path(base_dir) if base_dir is not None else Path.cwd()
     resolver = resolver or LocalResolver(base)
     with _work_dir(work_dir) as work:
-        plan = plan_edit(edit, resolver=resolver, out_dir=out.resolve(), work_dir=work, name=name)
+        plan = plan_edit(
+            edit, resolver=resolver, out_dir=out.resolve(), work_dir=work, name=name, segmenting=segmenting
+        )
         result = render_plan(plan, base_dir=base, on_progress=on_progress, cancel=cancel, timeout=timeout)
     return replace(result, elapsed=time.monotonic() - started)

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from itertools import pairwise
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from reelforge.edit.models import AudioAsset, Clip, Edit, Output, Track, VideoAsset
 from reelforge.edit.timeline import ClipTiming, ResolvedTimeline
@@ -108,6 +108,45 @@ class SegmentedRender:
     audio: RenderPlan | None
     """The audio-only run: the whole edit's mix, one file per output with audio."""
     joins: tuple[Join, ...]
+
+    def describe(self, ffmpeg: str) -> dict[str, Any]:
+        """The runs as JSON-ready data (``reelforge plan --json``), each with its command."""
+
+        def command(args: Sequence[str]) -> list[str]:
+            return [ffmpeg, *args]
+
+        return {
+            "fps": f"{self.fps.numerator}/{self.fps.denominator}",
+            "audio": None
+            if self.audio is None
+            else {
+                "inputs": [path for path, _ in self.audio.inputs],
+                "files": [str(o.path) for o in self.audio.outputs],
+                "command": command(self.audio.ffmpeg_args(inline_graph=True)),
+            },
+            "segments": [
+                {
+                    "index": s.index,
+                    "start_frame": s.start_frame,
+                    "end_frame": s.end_frame,
+                    "clips": list(s.clips),
+                    "inputs": [path for path, _ in s.plan.inputs],
+                    "files": [str(o.path) for o in s.plan.outputs],
+                    "command": command(s.plan.ffmpeg_args(inline_graph=True)),
+                }
+                for s in self.segments
+            ],
+            "joins": [
+                {
+                    "output": j.output,
+                    "path": str(j.path),
+                    "segment_files": [str(p) for p in j.segment_files],
+                    "audio_file": None if j.audio_file is None else str(j.audio_file),
+                    "command": command(j.args),
+                }
+                for j in self.joins
+            ],
+        }
 
     @property
     def inputs(self) -> int:
