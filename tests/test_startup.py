@@ -24,9 +24,7 @@ print("MODULES " + json.dumps(sorted(m for m in {heavy!r} if m in sys.modules)))
 
 def loaded_after(body: str, cwd: Path | None = None) -> list[str]:
     code = REPORT.format(body=body, heavy=HEAVY)
-    proc = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, cwd=cwd, timeout=300
-    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=cwd, timeout=300)
     assert proc.returncode == 0, proc.stderr
     line = next(x for x in proc.stdout.splitlines() if x.startswith("MODULES "))
     return list(json.loads(line.removeprefix("MODULES ")))

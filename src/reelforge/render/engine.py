@@ -37,7 +37,7 @@ from .captions import CaptionFileError, build_ass, load_cues, write_srt, write_v
 from .compile import Artifact, RenderPlan, Source, apply_loudness, compile_edit
 from .effects import LutFileError, parse_cube_file
 from .fonts import FONT_SUFFIXES, FontNotFoundError, resolve_font
-from .segments import SegmentedRender, SegmentPolicy, one_pass_reason, segment_plan
+from .segments import SegmentedRender, SegmentPolicy, colour_filter, one_pass_reason, segment_plan
 from .shapes import render_shape
 from .sources import LocalResolver, SourceError, SourceResolver
 from .text import render_text, render_typewriter_strip
@@ -464,9 +464,11 @@ def _run_segmented(
             done += segment.frames
         for join in segmented.joins:
             join.list_path.write_text(join.list_text(), encoding="utf-8")
+            args = list(join.args)
+            args[-1:-1] = _colour_of(join.segment_files[0])
             try:
                 run_ffmpeg(
-                    list(join.args),
+                    args,
                     duration=float(plan.duration),
                     outputs=[join.path],
                     cancel=cancel,
@@ -496,6 +498,16 @@ def _run_segmented(
                 o.path.unlink(missing_ok=True)
     if on_progress is not None:
         on_progress(Progress(1.0, total, 0.0, None, float(plan.duration), 0.0))
+
+
+def _colour_of(path: Path) -> list[str]:
+    """The bitstream filter giving every joined segment the colour description of ``path``."""
+    import av
+
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        cc = stream.codec_context
+        return colour_filter(cc.name, cc.colorspace, cc.color_primaries, cc.color_trc, cc.color_range)
 
 
 def _with_loudness(plan: RenderPlan, *, cancel: CancelToken | None, timeout: float | None) -> RenderPlan:

@@ -12,14 +12,16 @@ with the number of clips. A segmented render bounds it instead:
   copy) and muxed with that audio.
 
 Segments start and end on whole frames of the timeline, only where no picture clip is on
-screen across the cut (so a transition, which overlaps two clips, is never split), aiming at
-:attr:`SegmentPolicy.max_seconds` each. This module is pure: :func:`segment_plan` takes a
+screen across the cut (so a transition, which overlaps two clips, is never split), each as long
+as it can be within :attr:`SegmentPolicy.max_clips` picture clips and
+:attr:`SegmentPolicy.max_seconds` (a run's memory grows with the inputs it opens: one per clip). This module is pure: :func:`segment_plan` takes a
 compiled one-pass plan and returns what to run; :mod:`reelforge.render.engine` runs it.
 """
 
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -56,13 +58,14 @@ _JOINABLE = ("mp4", "mov", "webm")
 class SegmentPolicy:
     """When to segment and how long segments aim to be (settings ``REELFORGE_RENDER_SEGMENT_*``)."""
 
-    min_inputs: int = 24
-    """Segment when the one-pass plan would open at least this many FFmpeg inputs (0: never)."""
+    max_clips: int = 8
+    """Segment when the one-pass plan would open more FFmpeg inputs than this (0: never), into
+    segments of at most this many picture clips (each opens about one input) where cuts allow."""
     max_seconds: float = 60.0
 
     @classmethod
     def of(cls, settings: Settings) -> SegmentPolicy:
-        return cls(settings.render_segment_inputs, settings.render_segment_seconds)
+        return cls(settings.render_segment_clips, settings.render_segment_seconds)
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +96,8 @@ class Join:
     segment_files: tuple[Path, ...]
     audio_file: Path | None
     args: tuple[str, ...]
-    """FFmpeg's arguments (without the executable)."""
+    """FFmpeg's arguments (without the executable); the engine adds :func:`colour_filter`'s
+    bitstream filter before the output path once the first segment exists."""
 
     def list_text(self) -> str:
         return "".join(f"file '{_quote(p)}'\n" for p in self.segment_files)
@@ -155,6 +159,28 @@ class SegmentedRender:
         return max(len(p.inputs) for p in runs)
 
 
+def colour_filter(codec: str, colorspace: int, primaries: int, trc: int, colour_range: int) -> list[str]:
+    """A bitstream filter writing one colour description into every segment's headers.
+
+    Each segment's encoder describes the colours of its own first frame (sources differ:
+    one tagged BT.601, one untagged), so joined segments could change description mid-stream,
+    which one pass never does. The first segment's description (FFmpeg's values, which are
+    those of H.273) is copied onto all, without touching a pixel."""
+    full = 1 if colour_range == 2 else 0
+    if codec in ("h264", "hevc"):
+        return [
+            "-bsf:v",
+            f"{codec}_metadata=video_full_range_flag={full}:colour_primaries={primaries}"
+            f":transfer_characteristics={trc}:matrix_coefficients={colorspace}",
+        ]
+    if codec == "vp9":
+        space = {1: "bt709", 5: "bt601", 6: "smpte170", 7: "smpte240", 9: "bt2020", 0: "rgb"}.get(
+            colorspace, "unknown"
+        )
+        return ["-bsf:v", f"vp9_metadata=color_space={space}:color_range={'pc' if full else 'tv'}"]
+    return []
+
+
 def _quote(path: Path) -> str:
     # The concat list's quoting: inside single quotes, a quote is written '\''.
     return str(path).replace("'", "'\\''")
@@ -180,15 +206,28 @@ def cut_points(timeline: ResolvedTimeline) -> list[int]:
     return cuts
 
 
-def _boundaries(timeline: ResolvedTimeline, max_frames: int) -> list[int]:
-    """Segment starts and the end, greedily: the last cut within ``max_frames``, else the next."""
+def _boundaries(timeline: ResolvedTimeline, policy: SegmentPolicy) -> list[int]:
+    """Segment starts and the end, greedily: the farthest cut within the policy's frames and
+    clips, else (a stretch with no cut) the next cut."""
+    max_frames = max(1, math.floor(Fraction(str(policy.max_seconds)) * timeline.fps))
     cuts = cut_points(timeline)
+    starts = sorted(ct.start for ct in timeline.clips() if _is_picture(ct))
     bounds = [0]
     position = 0
     while position < timeline.frames:
+        first = bisect_right(starts, position - 1)  # the first clip starting at or after here
+        fits = [
+            c
+            for c in cuts
+            if position < c <= position + max_frames
+            and bisect_right(starts, c - 1) - first <= policy.max_clips
+        ]
         after = [c for c in cuts if c > position]
-        within = [c for c in after if c <= position + max_frames]
-        nxt = within[-1] if within else (after[0] if after else timeline.frames)
+        nxt = fits[-1] if fits else (after[0] if after else timeline.frames)
+        # The rest fits in one segment: no cut needed.
+        rest = len(starts) - first
+        if timeline.frames - position <= max_frames and rest <= policy.max_clips:
+            nxt = timeline.frames
         bounds.append(nxt)
         position = nxt
     return bounds
@@ -196,10 +235,10 @@ def _boundaries(timeline: ResolvedTimeline, max_frames: int) -> list[int]:
 
 def one_pass_reason(plan: RenderPlan, policy: SegmentPolicy) -> str | None:
     """Why ``plan`` renders in one FFmpeg run, or ``None`` when it can be segmented."""
-    if policy.min_inputs <= 0:
+    if policy.max_clips <= 0:
         return "segmenting is off"
-    if len(plan.inputs) < policy.min_inputs:
-        return f"{len(plan.inputs)} inputs (segmenting starts at {policy.min_inputs})"
+    if len(plan.inputs) <= policy.max_clips:
+        return f"{len(plan.inputs)} inputs (segmenting starts above {policy.max_clips})"
     outputs = plan.edit.outputs
     if any(o.format not in _JOINABLE for o in outputs):
         return "an output is not a video file (mp4, mov or webm)"
@@ -209,13 +248,9 @@ def one_pass_reason(plan: RenderPlan, policy: SegmentPolicy) -> str | None:
         return "the outputs have different frame rates"
     fps = plan.outputs[0].fps
     timeline = plan.timelines[fps]
-    if len(_boundaries(timeline, _max_frames(policy, fps))) < 3:
+    if len(_boundaries(timeline, policy)) < 3:
         return "no cut where no picture clip is on screen across it"
     return None
-
-
-def _max_frames(policy: SegmentPolicy, fps: Fraction) -> int:
-    return max(1, math.floor(Fraction(str(policy.max_seconds)) * fps))
 
 
 def _window_tracks(edit: Edit, timeline: ResolvedTimeline, start: int, end: int) -> list[Track]:
@@ -303,7 +338,7 @@ def segment_plan(plan: RenderPlan, policy: SegmentPolicy) -> SegmentedRender:
     edit = plan.edit
     fps = plan.outputs[0].fps
     timeline = plan.timelines[fps]
-    bounds = _boundaries(timeline, _max_frames(policy, fps))
+    bounds = _boundaries(timeline, policy)
     parts = plan.work_dir / "segments"
     segments: list[Segment] = []
     for k, (start, end) in enumerate(pairwise(bounds)):
