@@ -126,6 +126,11 @@ def test_a_segmented_render_has_the_frames_and_audio_of_one_pass(media: MediaFil
         made = [p for p in opened if Path(p).is_relative_to(segment.plan.work_dir)]
         assert sorted(p for p in opened if p not in made) == sorted(expected)
         assert len(made) == len(texts)
+        # FFmpeg's errors name clips of the sub-edit; each maps back to its clip in the edit.
+        assert sorted(segment.pointers.values()) == sorted(segment.clips)
+        for inner, outer in segment.pointers.items():
+            sub = segment.plan.timelines[Fraction(25)]
+            assert next(ct for ct in sub.clips() if ct.pointer == inner).length == clips[outer].length
     # The audio run opens what sounds: the 12 clips, the audio clip and the music.
     assert segmented.audio is not None and len(segmented.audio.inputs) == 14
     assert segmented.inputs < len(plan.inputs)

@@ -458,9 +458,17 @@ def _run_segmented(
             _run(audio, on_progress=None, cancel=cancel, timeout=left(), total=timeout)
         for segment in segmented.segments:
             make_artifacts(segment.plan, base_dir=base)
-            _run(
-                segment.plan, on_progress=scaled(segment.frames), cancel=cancel, timeout=left(), total=timeout
-            )
+            try:
+                _run(
+                    segment.plan,
+                    on_progress=scaled(segment.frames),
+                    cancel=cancel,
+                    timeout=left(),
+                    total=timeout,
+                )
+            except RenderError as exc:  # name the clip as the full edit does
+                where = segment.pointers.get(exc.pointer or "", exc.pointer)
+                raise RenderError(exc.message, code=exc.code, pointer=where, log_tail=exc.log_tail) from None
             done += segment.frames
         for join in segmented.joins:
             join.list_path.write_text(join.list_text(), encoding="utf-8")

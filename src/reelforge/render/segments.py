@@ -22,8 +22,8 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_right
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from fractions import Fraction
 from itertools import pairwise
 from pathlib import Path
@@ -79,6 +79,8 @@ class Segment:
     """Pointers of the clips it renders (in the full edit)."""
     plan: RenderPlan
     """The sub-edit of those clips, shifted to start at 0 and compiled; one file per output."""
+    pointers: Mapping[str, str] = field(default_factory=dict)
+    """A clip's pointer in the sub-edit -> its pointer in the full edit (for errors)."""
 
     @property
     def frames(self) -> int:
@@ -345,7 +347,10 @@ def segment_plan(plan: RenderPlan, policy: SegmentPolicy) -> SegmentedRender:
         sub = _segment_edit(edit, timeline, start, end, k)
         sub_plan = compile_edit(sub, plan.sources, out_dir=parts, work_dir=parts / f"{k:04d}", name=plan.name)
         pointers = tuple(ct.pointer for ct in timeline.clips() if _is_picture(ct) and start <= ct.start < end)
-        segments.append(Segment(k, start, end, pointers, sub_plan))
+        # The sub-edit lists the same clips in the same order, after the filler if it has one.
+        inner = [ct.pointer for ct in sub_plan.timelines[fps].clips()]
+        mapping = dict(zip(inner[len(inner) - len(pointers) :], pointers, strict=True))
+        segments.append(Segment(k, start, end, pointers, sub_plan, mapping))
     with_audio = [i for i, o in enumerate(edit.outputs) if _has_audio(o)]
     audio: RenderPlan | None = None
     audio_files: dict[int, Path] = {}
