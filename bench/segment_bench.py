@@ -3,7 +3,7 @@
 Renders the same edit (default: a 10-minute 1280x720 30 fps timeline of 300 chained clips from
 20 generated sources, every fifth crossfading in, over looped music) twice with ``reelforge
 render``: as sequential segments (the default policy) and in one FFmpeg run
-(``REELFORGE_RENDER_SEGMENT_CLIPS=0``), alternately when ``--runs`` > 1. For each it reports
+(``REELFORGE_RENDER_SEGMENT_INPUTS=0``), alternately when ``--runs`` > 1. For each it reports
 the process tree's peak RSS (``wait4``: the CLI and every FFmpeg it runs), CPU and wall time,
 with the segmented/one-pass ratios. Then it checks the outputs against each other: frame
 counts, the decoded audio (MD5 of the PCM) and, from FFmpeg's ``ssim`` and ``psnr`` filters,
@@ -234,7 +234,7 @@ def main() -> None:
     base_env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     modes = {
         "segmented": {**base_env},
-        "one pass": {**base_env, "REELFORGE_RENDER_SEGMENT_CLIPS": "0"},
+        "one pass": {**base_env, "REELFORGE_RENDER_SEGMENT_INPUTS": "0"},
     }
     cuts = boundaries(edit, modes["segmented"], work)
     samples: dict[str, list[Sample]] = {m: [] for m in modes}

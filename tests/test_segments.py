@@ -27,8 +27,8 @@ from reelforge.render.engine import plan_edit, render_edit
 from reelforge.render.segments import SegmentPolicy, cut_points
 from reelforge.render.sources import LocalResolver
 
-FORCED = SegmentPolicy(max_clips=3, max_seconds=1.0)
-ONE_PASS = SegmentPolicy(max_clips=0)
+FORCED = SegmentPolicy(min_inputs=2, max_clips=3, max_seconds=1.0)
+ONE_PASS = SegmentPolicy(min_inputs=0)
 
 
 def twelve_clip_edit(media: MediaFiles, **output: Any) -> dict[str, Any]:

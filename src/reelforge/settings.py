@@ -74,10 +74,13 @@ class Settings(BaseSettings):
     render_seconds_per_day: float = Field(86400, ge=0)
     """Seconds of rendering (wall clock) one workspace may use per UTC day; once spent, new
     renders are refused (429 ``render-budget-exhausted``) until the next day. 0: no budget."""
+    render_segment_inputs: int = Field(24, ge=0)
+    """An edit whose single FFmpeg run would open at least this many inputs renders as
+    sequential segments, so memory does not grow with its clips (see docs/edit-format.md,
+    *Long timelines*). 0: always one run."""
     render_segment_clips: int = Field(8, ge=0)
-    """An edit whose single FFmpeg run would open more inputs than this renders as sequential
-    segments of at most this many picture clips each, so memory stays that of a few clips
-    (see docs/edit-format.md, *Long timelines*). 0: always one run."""
+    """Picture clips in one segment at most, where cuts allow (each opens about one input).
+    0: always one run."""
     render_segment_seconds: float = Field(60, gt=0)
     """The longest a segment may be, seconds (segments end only where no picture clip is on
     screen across the cut, so one can be longer where there is none)."""

@@ -7,6 +7,7 @@ the end) is collected and raised together as an :class:`EditError` with pointers
 
 from __future__ import annotations
 
+import logging
 import re
 import shutil
 import tempfile
@@ -55,6 +56,8 @@ __all__ = [
 ]
 
 SourceKind = str  # "media" | "captions" | "lut" | "font" | "image"
+
+log = logging.getLogger(__name__)
 
 
 class RenderError(Exception):
@@ -187,7 +190,12 @@ def plan_edit(
 
         segmenting = SegmentPolicy.of(Settings())
     if one_pass_reason(plan, segmenting) is None:
-        plan = replace(plan, segmented=segment_plan(plan, segmenting))
+        try:
+            plan = replace(plan, segmented=segment_plan(plan, segmenting))
+        except EditError as exc:
+            # The edit is valid (it compiled in one pass): a segment the compiler refuses is
+            # a limit of segmenting, so render the edit as it is, in one run.
+            log.warning("rendering in one pass: a segment did not compile: %s", exc)
     return plan
 
 

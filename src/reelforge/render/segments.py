@@ -58,14 +58,18 @@ _JOINABLE = ("mp4", "mov", "webm")
 class SegmentPolicy:
     """When to segment and how long segments aim to be (settings ``REELFORGE_RENDER_SEGMENT_*``)."""
 
+    min_inputs: int = 24
+    """Segment when the one-pass plan would open at least this many FFmpeg inputs (0: never)."""
     max_clips: int = 8
-    """Segment when the one-pass plan would open more FFmpeg inputs than this (0: never), into
-    segments of at most this many picture clips (each opens about one input) where cuts allow."""
+    """Picture clips in one segment at most (each opens about one input), where cuts allow
+    (0: never segment)."""
     max_seconds: float = 60.0
 
     @classmethod
     def of(cls, settings: Settings) -> SegmentPolicy:
-        return cls(settings.render_segment_clips, settings.render_segment_seconds)
+        return cls(
+            settings.render_segment_inputs, settings.render_segment_clips, settings.render_segment_seconds
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,10 +241,10 @@ def _boundaries(timeline: ResolvedTimeline, policy: SegmentPolicy) -> list[int]:
 
 def one_pass_reason(plan: RenderPlan, policy: SegmentPolicy) -> str | None:
     """Why ``plan`` renders in one FFmpeg run, or ``None`` when it can be segmented."""
-    if policy.max_clips <= 0:
+    if policy.min_inputs <= 0 or policy.max_clips <= 0:
         return "segmenting is off"
-    if len(plan.inputs) <= policy.max_clips:
-        return f"{len(plan.inputs)} inputs (segmenting starts above {policy.max_clips})"
+    if len(plan.inputs) < policy.min_inputs:
+        return f"{len(plan.inputs)} inputs (segmenting starts at {policy.min_inputs})"
     outputs = plan.edit.outputs
     if any(o.format not in _JOINABLE for o in outputs):
         return "an output is not a video file (mp4, mov or webm)"
