@@ -24,7 +24,7 @@ from frames import audio_samples, video_frames
 from reelforge.edit.timeline import resolve_timeline
 from reelforge.edit.validate import parse_edit
 from reelforge.render.engine import plan_edit, render_edit
-from reelforge.render.segments import SegmentPolicy, cut_points
+from reelforge.render.segments import SegmentPolicy, cut_points, segment_bounds
 from reelforge.render.sources import LocalResolver
 
 FORCED = SegmentPolicy(min_inputs=2, max_clips=3, max_seconds=1.0)
@@ -96,6 +96,24 @@ def test_cuts_fall_only_where_no_picture_clip_spans_them() -> None:
     # Clips at 0-10, 10-20, 16-26 (crossfading from 16 to 20), 26-36; the title at 25-33.
     # 10 is a cut; 16 and 20 are inside the crossfade; 26 is inside the title.
     assert cut_points(timeline) == [10]
+
+
+def test_segments_hold_at_most_the_policy_s_clips_and_seconds() -> None:
+    colours = ["red", "blue", "green", "white", "black", "yellow", "red"]
+    edit = parse_edit(
+        {
+            "timeline": {
+                "tracks": [
+                    {"clips": [{"asset": {"type": "color", "color": c}, "length": "10f"} for c in colours]}
+                ]
+            },
+            "outputs": [{"width": 160, "height": 90, "fps": 25}],
+        }
+    )
+    timeline = resolve_timeline(edit, Fraction(25))
+    assert segment_bounds(timeline, SegmentPolicy(max_clips=3, max_seconds=60)) == [0, 30, 60, 70]
+    assert segment_bounds(timeline, SegmentPolicy(max_clips=8, max_seconds=0.8)) == [0, 20, 40, 60, 70]
+    assert segment_bounds(timeline, SegmentPolicy(max_clips=8, max_seconds=60)) == [0, 70]
 
 
 def test_a_segmented_render_has_the_frames_and_audio_of_one_pass(media: MediaFiles, tmp_path: Path) -> None:

@@ -47,6 +47,7 @@ __all__ = [
     "SegmentedRender",
     "cut_points",
     "one_pass_reason",
+    "segment_bounds",
     "segment_plan",
 ]
 
@@ -212,7 +213,7 @@ def cut_points(timeline: ResolvedTimeline) -> list[int]:
     return cuts
 
 
-def _boundaries(timeline: ResolvedTimeline, policy: SegmentPolicy) -> list[int]:
+def segment_bounds(timeline: ResolvedTimeline, policy: SegmentPolicy) -> list[int]:
     """Segment starts and the end, greedily: the farthest cut within the policy's frames and
     clips, else (a stretch with no cut) the next cut."""
     max_frames = max(1, math.floor(Fraction(str(policy.max_seconds)) * timeline.fps))
@@ -254,7 +255,7 @@ def one_pass_reason(plan: RenderPlan, policy: SegmentPolicy) -> str | None:
         return "the outputs have different frame rates"
     fps = plan.outputs[0].fps
     timeline = plan.timelines[fps]
-    if len(_boundaries(timeline, policy)) < 3:
+    if len(segment_bounds(timeline, policy)) < 3:
         return "no cut where no picture clip is on screen across it"
     return None
 
@@ -344,7 +345,7 @@ def segment_plan(plan: RenderPlan, policy: SegmentPolicy) -> SegmentedRender:
     edit = plan.edit
     fps = plan.outputs[0].fps
     timeline = plan.timelines[fps]
-    bounds = _boundaries(timeline, policy)
+    bounds = segment_bounds(timeline, policy)
     parts = plan.work_dir / "segments"
     segments: list[Segment] = []
     for k, (start, end) in enumerate(pairwise(bounds)):
