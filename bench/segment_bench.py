@@ -217,6 +217,11 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=1, help="alternating rounds (default 1)")
     parser.add_argument("--quick", action="store_true", help="60 s of 30 clips at 640x360")
     parser.add_argument("--cache-dir", type=Path, default=HERE / ".cache" / "segments")
+    parser.add_argument(
+        "--compare-only",
+        action="store_true",
+        help="skip the renders: compare the outputs a previous run left (same options)",
+    )
     args = parser.parse_args()
     if args.quick:
         args.clips, args.seconds, args.size = 30, 60, "640x360"
@@ -239,8 +244,8 @@ def main() -> None:
     cuts = boundaries(edit, modes["segmented"], work)
     samples: dict[str, list[Sample]] = {m: [] for m in modes}
     tree_peaks: dict[str, list[float]] = {m: [] for m in modes}
-    outputs = {m: work / f"out-{i}" for i, m in enumerate(modes)}
-    for _ in range(args.runs):
+    outputs = {m: work / ("out-" + m.replace(" ", "-")) for m in modes}
+    for _ in range(0 if args.compare_only else args.runs):
         for mode, env in modes.items():
             cmd = [sys.executable, "-m", "reelforge", "render", edit.name, "-q", "-o", str(outputs[mode])]
             sample, tree_peak = run_sampled(cmd, cwd=work, env=env)
@@ -248,6 +253,12 @@ def main() -> None:
             tree_peaks[mode].append(tree_peak)
     print(f"edit: {args.clips} clips, {args.seconds:g} s at {args.size}, quality {args.quality}; "
           f"{len(cuts) + 1} segments")  # fmt: skip
+    if not args.compare_only:
+        report_runs(work, samples, tree_peaks)
+    compare_outputs(ffmpeg, work, edit, outputs, cuts, args)
+
+
+def report_runs(work: Path, samples: dict[str, list[Sample]], tree_peaks: dict[str, list[float]]) -> None:
     print(f"{'':<12} {'tree peak MiB':>13} {'largest MiB':>11} {'CPU s':>9} {'wall s':>9}")
     med: dict[str, tuple[float, float, float]] = {}
     for mode, runs in samples.items():
@@ -261,11 +272,24 @@ def main() -> None:
         print(f"{mode:<12} {rss:13.0f} {largest:11.0f} {cpu:9.1f} {wall:9.1f}{note}")
     seg, one = med["segmented"], med["one pass"]
     print(
-        f"{'ratio':<12} {seg[0] / one[0]:13.2f} {seg[1] / one[1]:9.2f} {seg[2] / one[2]:9.2f}  (segmented / one pass)"
+        f"{'ratio':<12} {seg[0] / one[0]:13.2f} {'':>11} {seg[1] / one[1]:9.2f} {seg[2] / one[2]:9.2f}"
+        "  (segmented / one pass)"
     )
+    print("tree peak: the CLI and its FFmpeg summed (sampled every 20 ms); largest: one process (wait4)")
+    figures = {
+        "tree_peak_rss_mib": {m: v[0] for m, v in med.items()},
+        "largest_process_rss_mib": {m: max(s.max_rss_mib for s in runs) for m, runs in samples.items()},
+        "cpu_s": {m: v[1] for m, v in med.items()},
+        "wall_s": {m: v[2] for m, v in med.items()},
+    }
+    (work / "runs.json").write_text(json.dumps(figures, indent=2))
 
-    joined = next(outputs["segmented"].glob("*.mp4"))
-    single = next(outputs["one pass"].glob("*.mp4"))
+
+def compare_outputs(
+    ffmpeg: str, work: Path, edit: Path, outputs: dict[str, Path], cuts: list[int], args: argparse.Namespace
+) -> None:
+    joined = outputs["segmented"] / f"{edit.stem}.mp4"
+    single = outputs["one pass"] / f"{edit.stem}.mp4"
     frames = (frame_count(ffmpeg, joined), frame_count(ffmpeg, single))
     sound = (audio_md5(ffmpeg, joined), audio_md5(ffmpeg, single))
     print(
@@ -294,10 +318,6 @@ def main() -> None:
         "size": args.size,
         "quality": args.quality,
         "segments": len(cuts) + 1,
-        "tree_peak_rss_mib": {m: v[0] for m, v in med.items()},
-        "largest_process_rss_mib": {m: max(s.max_rss_mib for s in runs) for m, runs in samples.items()},
-        "cpu_s": {m: v[1] for m, v in med.items()},
-        "wall_s": {m: v[2] for m, v in med.items()},
         "frames": frames,
         "audio_identical": sound[0] == sound[1],
         "join_ssim_min": min(ssim[f] for f in at_joins),

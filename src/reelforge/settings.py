@@ -78,7 +78,7 @@ class Settings(BaseSettings):
     """An edit whose single FFmpeg run would open at least this many inputs renders as
     sequential segments, so memory does not grow with its clips (see docs/edit-format.md,
     *Long timelines*). 0: always one run."""
-    render_segment_clips: int = Field(8, ge=0)
+    render_segment_clips: int = Field(4, ge=0)
     """Picture clips in one segment at most, where cuts allow (each opens about one input).
     0: always one run."""
     render_segment_seconds: float = Field(60, gt=0)

@@ -61,7 +61,7 @@ class SegmentPolicy:
 
     min_inputs: int = 24
     """Segment when the one-pass plan would open at least this many FFmpeg inputs (0: never)."""
-    max_clips: int = 8
+    max_clips: int = 4
     """Picture clips in one segment at most (each opens about one input), where cuts allow
     (0: never segment)."""
     max_seconds: float = 60.0
