@@ -384,7 +384,7 @@ def _join(
         args += ["-protocol_whitelist", "file", "-i", str(audio_file)]
         maps += ["-map", "1:a"]
         # The mix was encoded once with the output's own codec, except where no audio-only
-        # format carries it (Opus for WebM): then it is encoded here, from the lossless mix.
+        # format carries it (Opus for WebM): then it is encoded here, from the mix as 16-bit PCM.
         same = audio_codec_args(_audio_output(output, index)) == audio_codec_args(output)
         codecs += ["-c:a", "copy"] if same else audio_codec_args(output)
     args += [*maps, *codecs, *container_args(output), str(path)]
