@@ -168,6 +168,9 @@ def test_a_segmented_render_has_the_frames_and_audio_of_one_pass(media: MediaFil
         .path
     )
     assert not list((tmp_path / "ws" / "segments").glob("*.mp4")), "segment files are removed"
+    # The mix is measured once, by the audio run, not by the one-pass plan as well.
+    assert (tmp_path / "ws" / "segments" / "audio" / "loudness-25-1.json").exists()
+    assert not (tmp_path / "ws" / "loudness-25-1.json").exists()
 
     frames_joined, frames_single = video_frames(joined), video_frames(single)
     assert len(frames_joined) == len(frames_single) == timeline.frames

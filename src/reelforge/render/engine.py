@@ -350,7 +350,8 @@ def render_plan(
     base = Path(base_dir) if base_dir is not None else Path.cwd()
     plan.out_dir.mkdir(parents=True, exist_ok=True)
     plan.work_dir.mkdir(parents=True, exist_ok=True)
-    if plan.loudness_passes:
+    # A segmented render measures its own audio run's mix (the same mix) instead.
+    if plan.loudness_passes and plan.segmented is None:
         plan = _with_loudness(plan, cancel=cancel, timeout=timeout)
     if plan.segmented is not None:
         _run_segmented(plan, plan.segmented, base, on_progress, cancel, timeout)
