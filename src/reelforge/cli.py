@@ -12,25 +12,21 @@ import signal
 import sys
 import tempfile
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
-from rich.table import Table
 
 from reelforge import __version__
 from reelforge.edit.errors import EditError, Problem
-from reelforge.edit.models import Edit
-from reelforge.edit.schema import edit_json_schema
-from reelforge.edit.validate import load_edit
-from reelforge.ffmpeg.binary import ffmpeg_exe
-from reelforge.ffmpeg.probe import MediaProbeError, probe
-from reelforge.ffmpeg.runner import CancelToken, RenderCancelled
-from reelforge.ffmpeg.runner import Progress as RenderProgress
-from reelforge.render.engine import RenderError, plan_edit, render_edit
-from reelforge.render.sources import LocalResolver
+
+# Each command imports what it needs when it runs: `validate` never loads the encoder's
+# progress bar, `probe` never builds the edit models (tests/test_startup.py guards this).
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from reelforge.edit.models import Edit
 
 app = typer.Typer(
     name="reelforge",
@@ -84,6 +80,12 @@ def _escape(text: str) -> str:
     return escape(text)
 
 
+def _table(title: str | None = None) -> Table:
+    from rich.table import Table  # only the commands that print tables pay for it
+
+    return Table(title=title)
+
+
 def _load_vars(path: Path | None) -> dict[str, Any] | None:
     if path is None:
         return None
@@ -123,6 +125,8 @@ def _local_asset_info(base: Path) -> Any:
         }
         if suffix in fixed:
             return {"kind": fixed[suffix]}
+        from reelforge.ffmpeg.probe import MediaProbeError, probe
+
         try:
             info = probe(path)
         except MediaProbeError:
@@ -135,9 +139,8 @@ def _local_asset_info(base: Path) -> Any:
 def _load(edit_path: Path, vars_path: Path | None, locale: str | None = None) -> Edit:
     """The edit to work on: an edit file (placeholders filled from ``--vars``), or a template
     file filled with ``--vars`` in ``--locale``."""
-    from reelforge.edit.templates import fill_template, is_template_document, parse_template
-    from reelforge.edit.validate import parse_edit
-    from reelforge.edit.variables import find_placeholders
+    from reelforge.edit.template_model import is_template_document
+    from reelforge.edit.validate import load_edit
 
     variables = _load_vars(vars_path)
     try:
@@ -153,6 +156,11 @@ def _load(edit_path: Path, vars_path: Path | None, locale: str | None = None) ->
                 )
                 raise typer.Exit(EXIT_INVALID)
             return load_edit(edit_path, variables)
+        # The template machinery loads only for a template: plain edits start quicker.
+        from reelforge.edit.templates import fill_template, parse_template
+        from reelforge.edit.validate import parse_edit
+        from reelforge.edit.variables import find_placeholders
+
         assert isinstance(document, dict)
         template = parse_template(document)
         # Brand kits live in the service; here a {{brand.…}} has nothing to fill it.
@@ -195,8 +203,7 @@ def _check_limits(edit: Edit, source: Path, plan: Any = None) -> None:
     """Refuse (exit 2) an edit beyond the installation's default limits (``REELFORGE_LIMIT_*``),
     as the service would: checked on the edit before any work, and on a plan once its sources
     are probed (``length: "auto"`` clips)."""
-    from reelforge.render.limits import Limits, edit_limit_problems, plan_limit_problems
-    from reelforge.services.limits import default_limits
+    from reelforge.render.limits import Limits, default_limits, edit_limit_problems, plan_limit_problems
     from reelforge.settings import Settings
 
     limits = Limits.of(default_limits(Settings()))
@@ -211,6 +218,9 @@ def _check_limits(edit: Edit, source: Path, plan: Any = None) -> None:
 def validate(edit_path: EditArg, vars_path: VarsOpt = None, locale: LocaleOpt = None) -> None:
     """Check an edit (or a template with --vars) and its media without rendering; list every
     problem with its location."""
+    from reelforge.render.engine import plan_edit
+    from reelforge.render.sources import LocalResolver
+
     edit = _load(edit_path, vars_path, locale)
     _check_limits(edit, edit_path)
     base = edit_path.resolve().parent
@@ -239,6 +249,12 @@ def plan(
     resolution: ResolutionOpt = None,
 ) -> None:
     """Print the render plan: the timeline in frames, the outputs and the exact FFmpeg command."""
+    from reelforge.ffmpeg.binary import ffmpeg_exe
+    from reelforge.render.engine import plan_edit
+    from reelforge.render.segments import SegmentPolicy, one_pass_reason
+    from reelforge.render.sources import LocalResolver
+    from reelforge.settings import Settings
+
     edit = _at_resolution(_load(edit_path, vars_path, locale), resolution)
     _check_limits(edit, edit_path)
     base = edit_path.resolve().parent
@@ -251,6 +267,12 @@ def plan(
         _print_problems(exc, str(edit_path))
         raise typer.Exit(EXIT_INVALID) from None
     command = [ffmpeg_exe(), *render_plan.ffmpeg_args(inline_graph=True)]
+    segmented = render_plan.segmented
+    segments: dict[str, Any] = (
+        {"one_pass": one_pass_reason(render_plan, SegmentPolicy.of(Settings()))}
+        if segmented is None
+        else segmented.describe(ffmpeg_exe())
+    )
     if as_json:
         doc = {
             "duration": float(render_plan.duration),
@@ -289,11 +311,12 @@ def plan(
             },
             "graph": render_plan.graph,
             "command": command,
+            "segmented": segments,
         }
         out.print_json(data=doc)
         return
     for fps, tl in render_plan.timelines.items():
-        table = Table(
+        table = _table(
             title=f"timeline at {float(fps):g} fps: {tl.frames} frames ({float(tl.duration):.3f} s)"
         )
         for col in ("clip", "type", "start", "frames", "end"):
@@ -315,8 +338,27 @@ def plan(
             )
     out.print("\n[bold]filter graph[/]")
     out.print(render_plan.graph, markup=False, highlight=False)
-    out.print("\n[bold]command[/]")
+    out.print("\n[bold]command[/] (one pass)")
     out.print(shlex.join(command), markup=False, highlight=False, soft_wrap=True)
+    if segmented is None:
+        out.print(f"\nrendered in one pass: {_escape(str(segments['one_pass']))}")
+        return
+    table = _table(title=f"rendered as {len(segmented.segments)} segments (the one-pass command is not run)")
+    for col in ("segment", "frames", "clips", "inputs"):
+        table.add_column(col)
+    for s in segmented.segments:
+        table.add_row(
+            str(s.index), f"{s.start_frame}-{s.end_frame}", str(len(s.clips)), str(len(s.plan.inputs))
+        )
+    out.print(table)
+    for step in ([segments["audio"]] if segments["audio"] else []) + segments["segments"] + segments["joins"]:
+        label = (
+            f"segment {step['index']}"
+            if "index" in step
+            else ("join " + step["path"] if "path" in step else "audio mix")
+        )
+        out.print(f"\n[bold]{_escape(label)}[/]")
+        out.print(shlex.join(step["command"]), markup=False, highlight=False, soft_wrap=True)
 
 
 @app.command()
@@ -337,6 +379,12 @@ def render(
     edit = _at_resolution(_load(edit_path, vars_path, locale), resolution)
     _check_limits(edit, edit_path)
     base = edit_path.resolve().parent
+    from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
+
+    from reelforge.ffmpeg.runner import CancelToken, RenderCancelled
+    from reelforge.ffmpeg.runner import Progress as RenderProgress
+    from reelforge.render.engine import RenderError, render_edit
+
     cancel = CancelToken()
     previous = signal.signal(signal.SIGTERM, lambda *_: cancel.cancel())
     columns = (
@@ -387,12 +435,16 @@ def render(
 @app.command()
 def schema() -> None:
     """Print the edit language's JSON Schema."""
+    from reelforge.edit.schema import edit_json_schema
+
     sys.stdout.write(json.dumps(edit_json_schema(), indent=2) + "\n")
 
 
 @app.command(name="probe")
 def probe_command(file: Annotated[Path, typer.Argument(help="A media file.", show_default=False)]) -> None:
     """Print what a media file holds: duration, size, frame rate, codecs, audio."""
+    from reelforge.ffmpeg.probe import MediaProbeError, probe
+
     try:
         info = probe(file)
     except MediaProbeError as exc:
@@ -617,7 +669,7 @@ def keys_list(workspace: WorkspaceOpt = None) -> None:
     from reelforge.services.errors import ServiceError
 
     services = _key_services()
-    table = Table()
+    table = _table()
     for col in ("id", "prefix", "name", "scopes", "last used", "expires", "revoked"):
         table.add_column(col)
     with services.sessions() as db:
@@ -722,7 +774,7 @@ def workspaces_list(
         doc = [{"id": i, "name": n, "created_at": c.isoformat()} for i, n, c in found]
         sys.stdout.write(json.dumps(doc) + "\n")
         return
-    table = Table()
+    table = _table()
     for col in ("id", "name", "created"):
         table.add_column(col)
     for ws_id, ws_name, created in found:
@@ -796,7 +848,7 @@ def workspaces_limits(
     if as_json:
         sys.stdout.write(json.dumps(doc, default=str) + "\n")
         return
-    table = Table(title=f"limits of {ws.id}")
+    table = _table(title=f"limits of {ws.id}")
     for col in ("limit", "value", "set for this workspace"):
         table.add_column(col)
     for name, value in doc["limits"].items():

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import importlib
 
-from sqlalchemy.engine import make_url
-
 __all__ = ["MissingExtra", "check_settings", "require", "require_database_driver"]
 
 
@@ -28,6 +26,8 @@ def require(module: str, extra: str, setting: str) -> None:
 
 def require_database_driver(url: str) -> None:
     """The driver of a PostgreSQL URL (``postgresql+psycopg://``) is importable."""
+    from sqlalchemy.engine import make_url  # only where a database is configured: a quick CLI
+
     if make_url(url).get_driver_name() == "psycopg":
         require("psycopg", "postgres", "REELFORGE_DATABASE_URL (PostgreSQL)")
 

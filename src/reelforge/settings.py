@@ -104,6 +104,16 @@ class Settings(BaseSettings):
     render_seconds_per_day: float = Field(86400, ge=0)
     """Seconds of rendering (wall clock) one workspace may use per UTC day; once spent, new
     renders are refused (429 ``render-budget-exhausted``) until the next day. 0: no budget."""
+    render_segment_inputs: int = Field(24, ge=0)
+    """An edit whose single FFmpeg run would open at least this many inputs renders as
+    sequential segments, so memory does not grow with its clips (see docs/edit-format.md,
+    *Long timelines*). 0: always one run."""
+    render_segment_clips: int = Field(4, ge=0)
+    """Picture clips in one segment at most, where cuts allow (each opens about one input).
+    0: always one run."""
+    render_segment_seconds: float = Field(60, gt=0)
+    """The longest a segment may be, seconds (segments end only where no picture clip is on
+    screen across the cut, so one can be longer where there is none)."""
     max_running_renders_per_workspace: int = Field(0, ge=0)
     """Renders of one workspace running at once (0: no quota); more wait in the queue."""
     webhooks_dispatcher: bool = True

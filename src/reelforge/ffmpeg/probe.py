@@ -50,7 +50,6 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any, Literal
 
-import av
 from PIL import Image, UnidentifiedImageError
 
 from .binary import MAX_PIXELS, MAX_SIDE
@@ -407,6 +406,8 @@ def _signature(head: bytes) -> str | None:
 
 def _describe(exc: BaseException) -> str:
     """A one-line description of an exception without its traceback."""
+    import av
+
     if isinstance(exc, av.FFmpegError):
         text = exc.strerror or str(exc)
         return str(text)
@@ -424,6 +425,8 @@ def _format_whitelist(image2: bool) -> str:
     picture demuxers of formats whose size is not read first. ``image2`` (which picks a
     decoder from the file name) only for a file whose header :func:`_declared_size` read:
     FFmpeg's own JPEGs are sometimes not recognised by content, only by name."""
+    import av
+
     allowed: list[str] = []
     for name in sorted(av.formats_available):
         try:
@@ -456,6 +459,8 @@ def _open_options(*, image2: bool = False) -> dict[str, str]:
 
 
 def _open_error(path: Path, head: bytes, exc: BaseException) -> MediaProbeError:
+    import av
+
     detail = _describe(exc)
     if isinstance(exc, av.error.ArgumentError):
         return MediaProbeError(
@@ -486,6 +491,8 @@ def _open_error(path: Path, head: bytes, exc: BaseException) -> MediaProbeError:
 
 
 def _is_attached_picture(stream: Any) -> bool:
+    import av
+
     try:
         return bool(stream.disposition & av.stream.Disposition.attached_pic)
     except Exception:
@@ -510,6 +517,8 @@ def _clockwise(ccw_degrees: float) -> int:
 
 
 def _has_alpha(pix_fmt: str | None, metadata: dict[str, str]) -> bool:
+    import av
+
     # VP8/VP9 in WebM store alpha as a side channel of a yuv420p stream.
     if metadata.get("alpha_mode", metadata.get("ALPHA_MODE")) == "1":
         return True
@@ -542,6 +551,8 @@ def _scan(
     The first decoded video frame carries the display matrix (container rotation, JPEG
     EXIF orientation) as side data, which PyAV does not expose on the stream itself.
     """
+    import av
+
     scan = _Scan()
     ctx = stream.codec_context
     if ctx is None:
@@ -571,6 +582,8 @@ def _scan(
 
 
 def _decode_first(scan: _Scan, stream: Any, packet: Any, want_rotation: bool) -> None:
+    import av
+
     try:
         frames = stream.decode(packet)
     except av.error.DecoderNotFoundError:
@@ -763,6 +776,8 @@ def probe(path: str | os.PathLike[str]) -> MediaInfo:
     directory, unreadable, empty, not media, corrupt, or a playlist/manifest that could
     make FFmpeg read other files or the network. ``MediaInfo.path`` is the resolved path.
     """
+    import av  # lazily: commands that probe nothing start quicker
+
     resolved, st = _check_file(path)
     head = _read_head(resolved)
     _reject_unsafe(resolved, head)

@@ -42,6 +42,7 @@ from reelforge.render.compile import RenderPlan
 from reelforge.render.engine import OutputResult, RenderError, plan_edit, render_plan
 from reelforge.render.layout import SafeZone
 from reelforge.render.limits import Limits, default_limits, merged_limits, plan_limit_problems
+from reelforge.render.segments import SegmentPolicy
 from reelforge.render.sources import SourceError
 from reelforge.representations import client_metadata, output_refs, record_render_event
 
@@ -340,6 +341,7 @@ class RenderJob:
                     out_dir=work / "out",
                     work_dir=work / "work",
                     safe_zones=safe_zones,
+                    segmenting=SegmentPolicy.of(self.services.settings),
                 )
                 # Exact now that every source is probed (a `length: "auto"` clip whose duration
                 # was unknown at creation); a render made before the limits were lowered too.

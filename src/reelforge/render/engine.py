@@ -7,6 +7,7 @@ the end) is collected and raised together as an :class:`EditError` with pointers
 
 from __future__ import annotations
 
+import logging
 import re
 import shutil
 import tempfile
@@ -28,7 +29,6 @@ from reelforge.ffmpeg.runner import (
     CancelToken,
     FFmpegError,
     Progress,
-    RenderCancelled,
     RenderTimeout,
     run_ffmpeg,
 )
@@ -41,6 +41,7 @@ from .focus import find_focus
 from .fonts import FONT_SUFFIXES, FontFace, FontNotFoundError, font_chain
 from .glyphs import text_problems
 from .layout import SafeZone
+from .segments import SegmentedRender, SegmentPolicy, colour_filter, one_pass_reason, segment_plan
 from .shapes import render_shape
 from .sources import LocalResolver, SourceError, SourceResolver
 from .text import render_text, render_typewriter_strip, scaled
@@ -58,6 +59,8 @@ __all__ = [
 ]
 
 SourceKind = str  # "media" | "captions" | "lut" | "font" | "image"
+
+log = logging.getLogger(__name__)
 
 
 class RenderError(Exception):
@@ -197,16 +200,33 @@ def plan_edit(
     work_dir: Path,
     name: str | None = None,
     safe_zones: Mapping[str, SafeZone] | None = None,
+    segmenting: SegmentPolicy | None = None,
 ) -> RenderPlan:
     """Resolve and probe every source once, then compile: everything short of making files and
     running FFmpeg. The plan carries the probed sources, so :func:`render_plan` needs no more.
-    ``safe_zones``: a brand kit's, for ``safe_area`` clips (default: the platform defaults)."""
+    ``safe_zones``: a brand kit's, for ``safe_area`` clips (default: the platform defaults).
+
+    A plan that would open many inputs is also planned as sequential segments (bounded
+    memory; see :mod:`reelforge.render.segments`) when ``segmenting`` (default: the
+    ``REELFORGE_RENDER_SEGMENT_*`` settings) allows it."""
     sources = resolve_sources(edit, resolver)
     # An unknown font or a character no font has is refused now, not drawn as empty boxes.
     font_problems = text_problems(edit, sources)
     if font_problems:
         raise EditError(font_problems)
-    return compile_edit(edit, sources, out_dir=out_dir, work_dir=work_dir, name=name, safe_zones=safe_zones)
+    plan = compile_edit(edit, sources, out_dir=out_dir, work_dir=work_dir, name=name, safe_zones=safe_zones)
+    if segmenting is None:
+        from reelforge.settings import Settings
+
+        segmenting = SegmentPolicy.of(Settings())
+    if one_pass_reason(plan, segmenting) is None:
+        try:
+            plan = replace(plan, segmented=segment_plan(plan, segmenting, safe_zones=safe_zones))
+        except EditError as exc:
+            # The edit is valid (it compiled in one pass): a segment the compiler refuses is
+            # a limit of segmenting, so render the edit as it is, in one run.
+            log.warning("rendering in one pass: a segment did not compile: %s", exc)
+    return plan
 
 
 def _captions_fonts(
@@ -364,33 +384,14 @@ def render_plan(
     base = Path(base_dir) if base_dir is not None else Path.cwd()
     plan.out_dir.mkdir(parents=True, exist_ok=True)
     plan.work_dir.mkdir(parents=True, exist_ok=True)
-    if plan.loudness_passes:
+    # A segmented render measures its own audio run's mix (the same mix) instead.
+    if plan.loudness_passes and plan.segmented is None:
         plan = _with_loudness(plan, cancel=cancel, timeout=timeout)
-    make_artifacts(plan, base_dir=base)
-    plan.graph_path.write_text(plan.graph, encoding="utf-8")
-    try:
-        run_ffmpeg(
-            plan.ffmpeg_args(),
-            duration=float(plan.duration),
-            outputs=plan.output_paths(),
-            on_progress=on_progress,
-            cancel=cancel,
-            timeout=timeout,
-        )
-    except RenderTimeout as exc:
-        raise RenderError(
-            f"the render took longer than its {timeout:g} s limit",
-            code="timeout",
-            log_tail=tuple(exc.log_tail),
-        ) from None
-    except FFmpegError as exc:
-        raise RenderError(
-            "FFmpeg could not render the edit",
-            pointer=_clip_from_log(exc.log_tail, plan),
-            log_tail=tuple(exc.log_tail),
-        ) from None
-    except RenderCancelled:
-        raise
+    if plan.segmented is not None:
+        _run_segmented(plan, plan.segmented, base, on_progress, cancel, timeout)
+    else:
+        make_artifacts(plan, base_dir=base)
+        _run(plan, on_progress=on_progress, cancel=cancel, timeout=timeout)
     try:
         _write_sidecars(plan)
     except (OSError, CaptionFileError) as exc:
@@ -405,6 +406,159 @@ def render_plan(
             ) from None
         results.append(OutputResult(planned.path, info, planned.poster, planned.thumbnail, planned.sidecars))
     return RenderResult(plan, tuple(results), time.monotonic() - started)
+
+
+def _deadline(timeout: float | None) -> Callable[[], float | None]:
+    """The time left of ``timeout`` at each call (a segmented render runs FFmpeg many times)."""
+    ends = None if timeout is None else time.monotonic() + timeout
+
+    def left() -> float | None:
+        if ends is None:
+            return None
+        remaining = ends - time.monotonic()
+        if remaining <= 0:
+            raise RenderError(f"the render took longer than its {timeout:g} s limit", code="timeout")
+        return remaining
+
+    return left
+
+
+def _run(
+    plan: RenderPlan,
+    *,
+    on_progress: Callable[[Progress], None] | None,
+    cancel: CancelToken | None,
+    timeout: float | None,
+    total: float | None = None,
+) -> None:
+    """One FFmpeg run of ``plan`` (its artifacts made), FFmpeg's failures as :class:`RenderError`."""
+    plan.graph_path.parent.mkdir(parents=True, exist_ok=True)
+    plan.graph_path.write_text(plan.graph, encoding="utf-8")
+    try:
+        run_ffmpeg(
+            plan.ffmpeg_args(),
+            duration=float(plan.duration),
+            outputs=plan.output_paths(),
+            on_progress=on_progress,
+            cancel=cancel,
+            timeout=timeout,
+        )
+    except RenderTimeout as exc:
+        limit = total if total is not None else timeout
+        raise RenderError(
+            f"the render took longer than its {limit or 0:g} s limit",
+            code="timeout",
+            log_tail=tuple(exc.log_tail),
+        ) from None
+    except FFmpegError as exc:
+        raise RenderError(
+            "FFmpeg could not render the edit",
+            pointer=_clip_from_log(exc.log_tail, plan),
+            log_tail=tuple(exc.log_tail),
+        ) from None
+
+
+def _run_segmented(
+    plan: RenderPlan,
+    segmented: SegmentedRender,
+    base: Path,
+    on_progress: Callable[[Progress], None] | None,
+    cancel: CancelToken | None,
+    timeout: float | None,
+) -> None:
+    """The audio mix once, each segment's picture, then each output joined by stream copy.
+
+    Each run holds only its own inputs, so memory stays that of the largest segment. A
+    failure removes what the runs wrote (the joins' outputs included)."""
+    started = time.monotonic()
+    left = _deadline(timeout)
+    total = sum(s.frames for s in segmented.segments)
+    done = 0
+
+    def scaled(segment_frames: int) -> Callable[[Progress], None] | None:
+        if on_progress is None:
+            return None
+        report = on_progress
+
+        def forward(p: Progress) -> None:
+            fraction = min(1.0, (done + p.fraction * segment_frames) / total)
+            elapsed = time.monotonic() - started
+            eta = elapsed * (1 - fraction) / fraction if fraction > 0 else None
+            report(replace(p, fraction=fraction, eta_seconds=eta))
+
+        return forward
+
+    for run in [segmented.audio, *(s.plan for s in segmented.segments)]:
+        if run is not None:
+            run.work_dir.mkdir(parents=True, exist_ok=True)
+            run.out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        if segmented.audio is not None:
+            audio = segmented.audio
+            if audio.loudness_passes:
+                audio = _with_loudness(audio, cancel=cancel, timeout=left())
+            make_artifacts(audio, base_dir=base)
+            _run(audio, on_progress=None, cancel=cancel, timeout=left(), total=timeout)
+        for segment in segmented.segments:
+            make_artifacts(segment.plan, base_dir=base)
+            try:
+                _run(
+                    segment.plan,
+                    on_progress=scaled(segment.frames),
+                    cancel=cancel,
+                    timeout=left(),
+                    total=timeout,
+                )
+            except RenderError as exc:  # name the clip as the full edit does
+                where = segment.pointers.get(exc.pointer or "", exc.pointer)
+                raise RenderError(exc.message, code=exc.code, pointer=where, log_tail=exc.log_tail) from None
+            done += segment.frames
+        for join in segmented.joins:
+            join.list_path.write_text(join.list_text(), encoding="utf-8")
+            args = list(join.args)
+            args[-1:-1] = _colour_of(join.segment_files[0])
+            try:
+                run_ffmpeg(
+                    args,
+                    duration=float(plan.duration),
+                    outputs=[join.path],
+                    cancel=cancel,
+                    timeout=left(),
+                )
+            except RenderTimeout as exc:
+                raise RenderError(
+                    f"the render took longer than its {timeout or 0:g} s limit",
+                    code="timeout",
+                    log_tail=tuple(exc.log_tail),
+                ) from None
+            except FFmpegError as exc:
+                raise RenderError(
+                    f"FFmpeg could not join the segments of {join.path.name}", log_tail=tuple(exc.log_tail)
+                ) from None
+    except BaseException:
+        for join in segmented.joins:
+            join.path.unlink(missing_ok=True)
+        raise
+    finally:
+        # The segment files are intermediate: only the joined outputs stay.
+        for segment in segmented.segments:
+            for o in segment.plan.outputs:
+                o.path.unlink(missing_ok=True)
+        if segmented.audio is not None:
+            for o in segmented.audio.outputs:
+                o.path.unlink(missing_ok=True)
+    if on_progress is not None:
+        on_progress(Progress(1.0, total, 0.0, None, float(plan.duration), 0.0))
+
+
+def _colour_of(path: Path) -> list[str]:
+    """The bitstream filter giving every joined segment the colour description of ``path``."""
+    import av
+
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        cc = stream.codec_context
+        return colour_filter(cc.name, cc.colorspace, cc.color_primaries, cc.color_trc, cc.color_range)
 
 
 def _with_loudness(plan: RenderPlan, *, cancel: CancelToken | None, timeout: float | None) -> RenderPlan:
@@ -436,8 +590,10 @@ def render_edit(
     cancel: CancelToken | None = None,
     timeout: float | None = None,
     work_dir: Path | None = None,
+    segmenting: SegmentPolicy | None = None,
 ) -> RenderResult:
-    """Render every output of ``edit`` into ``out_dir`` with one FFmpeg run.
+    """Render every output of ``edit`` into ``out_dir`` with one FFmpeg run (or, for a long
+    timeline of many clips, as sequential segments: see ``segmenting`` of :func:`plan_edit`).
 
     :func:`plan_edit` then :func:`render_plan`, for library users. Sources resolve relative to
     ``base_dir`` (default: the current directory) unless a ``resolver`` is given. Raises
@@ -452,6 +608,8 @@ def render_edit(
     base = Path(base_dir) if base_dir is not None else Path.cwd()
     resolver = resolver or LocalResolver(base)
     with _work_dir(work_dir) as work:
-        plan = plan_edit(edit, resolver=resolver, out_dir=out.resolve(), work_dir=work, name=name)
+        plan = plan_edit(
+            edit, resolver=resolver, out_dir=out.resolve(), work_dir=work, name=name, segmenting=segmenting
+        )
         result = render_plan(plan, base_dir=base, on_progress=on_progress, cancel=cancel, timeout=timeout)
     return replace(result, elapsed=time.monotonic() - started)

@@ -12,12 +12,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from reelforge.edit.models import Edit, Output
 from reelforge.edit.timeline import ResolvedTimeline
 from reelforge.ffmpeg.binary import base_args
 from reelforge.ffmpeg.probe import MAX_PIXELS, MediaInfo
+
+if TYPE_CHECKING:
+    from .segments import SegmentedRender
 
 __all__ = [
     "Artifact",
@@ -145,6 +148,9 @@ class RenderPlan:
     """Measurements to make first; each then replaces one chain of the graph."""
     sidecar_cues: tuple[tuple[Path, str, Fraction, Fraction, Fraction], ...] = ()
     """(sidecar path, caption clip pointer, clip start s, clip length s, fps) for subtitle files."""
+    segmented: SegmentedRender | None = None
+    """When set, the engine renders this plan as these sequential segments instead of one
+    run (:mod:`reelforge.render.segments`); the one-pass fields still describe the result."""
 
     @property
     def duration(self) -> Fraction:

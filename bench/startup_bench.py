@@ -1,0 +1,142 @@
+"""How quickly the ``reelforge`` command starts, against Python starting and doing nothing.
+
+Wall time (median of alternating rounds) of:
+
+* ``python -c pass``: the reference, the interpreter alone;
+* ``reelforge validate``, ``reelforge plan`` and ``reelforge probe`` on a one-clip edit (a
+  2-second 320x180 H.264 clip generated with FFmpeg's ``testsrc2``);
+* a ``reelforge render`` of that edit up to the moment its FFmpeg starts: ``REELFORGE_FFMPEG``
+  points at a shell wrapper that writes the clock (``date +%s%N``) and then runs the real
+  FFmpeg.
+
+Each figure is reported as a ratio to ``python -c pass`` measured in the same rounds and, with
+``--compare SRC``, side by side with another source tree (e.g. an older checkout's ``src``).
+
+    .venv/bin/python bench/startup_bench.py [--runs N] [--compare OTHER/src] [--cache-dir DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+
+
+def ffmpeg_binary() -> str:
+    import imageio_ffmpeg
+
+    return os.environ.get("REELFORGE_FFMPEG") or imageio_ffmpeg.get_ffmpeg_exe()
+
+
+def make_edit(work: Path, ffmpeg: str) -> Path:
+    clip = work / "clip.mp4"
+    if not clip.exists():
+        subprocess.run(
+            [ffmpeg, "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=s=320x180:r=25:d=2",
+             "-f", "lavfi", "-i", "sine=d=2", "-c:v", "libx264", "-c:a", "aac", "-shortest", str(clip)],
+            check=True,
+        )  # fmt: skip
+    edit = work / "one-clip.json"
+    edit.write_text(
+        json.dumps(
+            {
+                "timeline": {"tracks": [{"clips": [{"asset": {"type": "video", "src": "clip.mp4"}}]}]},
+                "outputs": [{"width": 320, "height": 180, "fps": 25, "quality": "draft"}],
+            }
+        )
+    )
+    return edit
+
+
+def wall(cmd: list[str], env: dict[str, str], cwd: Path) -> float:
+    start = time.perf_counter()
+    subprocess.run(cmd, env=env, cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def ffmpeg_start(cmd: list[str], env: dict[str, str], cwd: Path, stamp: Path) -> float:
+    """Seconds from launching ``cmd`` to its first FFmpeg starting (read from the wrapper)."""
+    stamp.unlink(missing_ok=True)
+    launched = time.time_ns()
+    subprocess.run(cmd, env=env, cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    first = int(stamp.read_text(encoding="ascii").split()[0])
+    return (first - launched) / 1e9
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--runs", type=int, default=7, help="timed rounds (default 7)")
+    parser.add_argument("--compare", type=Path, help="another source tree to time side by side")
+    parser.add_argument("--cache-dir", type=Path, default=HERE / ".cache" / "startup")
+    args = parser.parse_args()
+    work: Path = args.cache_dir.resolve()
+    work.mkdir(parents=True, exist_ok=True)
+    real = ffmpeg_binary()
+    edit = make_edit(work, real)
+    stamp = work / "ffmpeg-started"
+    wrapper = work / "ffmpeg-wrapper.sh"
+    wrapper.write_text(
+        f"#!/bin/sh\n[ -e {shlex.quote(str(stamp))} ] || date +%s%N > {shlex.quote(str(stamp))}\n"
+        f'exec {shlex.quote(real)} "$@"\n'
+    )
+    wrapper.chmod(0o755)
+    trees = {"this tree": ROOT / "src"}
+    if args.compare is not None:
+        trees["compared"] = args.compare.resolve()
+    envs = {name: {**os.environ, "PYTHONPATH": str(src)} for name, src in trees.items()}
+    py = sys.executable
+    rf = [py, "-m", "reelforge"]
+    out = Path(tempfile.mkdtemp(prefix="startup-out-", dir=work))
+    commands: dict[str, list[str]] = {
+        "python -c pass": [py, "-c", "pass"],
+        "reelforge validate": [*rf, "validate", edit.name],
+        "reelforge plan": [*rf, "plan", edit.name, "-o", str(out)],
+        "reelforge probe": [*rf, "probe", "clip.mp4"],
+    }
+    render = [*rf, "render", edit.name, "-q", "-o", str(out)]
+    start_row = "render: launch to FFmpeg start"
+    times: dict[tuple[str, str], list[float]] = {}
+    for env in envs.values():  # warm-up: page cache, .pyc files
+        for cmd in commands.values():
+            wall(cmd, env, work)
+        ffmpeg_start(render, {**env, "REELFORGE_FFMPEG": str(wrapper)}, work, stamp)
+    for _ in range(args.runs):  # alternating: the trees see the same load
+        for tree, env in envs.items():
+            for name, cmd in commands.items():
+                times.setdefault((tree, name), []).append(wall(cmd, env, work))
+            started = ffmpeg_start(render, {**env, "REELFORGE_FFMPEG": str(wrapper)}, work, stamp)
+            times.setdefault((tree, start_row), []).append(started)
+    header = f"{'command':<34}"
+    for tree in trees:
+        header += f" {tree + ' s':>13} {'x python':>9}"
+    if len(trees) > 1:
+        header += f" {'this/compared':>14}"
+    print(header)
+    for name in [*commands, start_row]:
+        row = f"{name:<34}"
+        medians = []
+        for tree in trees:
+            m = statistics.median(times[(tree, name)])
+            reference = statistics.median(times[(tree, "python -c pass")])
+            medians.append(m)
+            row += f" {m:13.3f} {m / reference:9.1f}"
+        if len(medians) > 1:
+            row += f" {medians[0] / medians[1]:14.2f}"
+        print(row)
+    print(f"({args.runs} alternating rounds; other load is not subtracted: run it on a quiet machine)")
+
+
+if __name__ == "__main__":
+    main()

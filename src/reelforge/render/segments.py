@@ -1,0 +1,402 @@
+"""Long timelines as sequential segments: the segment plan, as data.
+
+One FFmpeg run holds every input's decoder and buffers for the whole run, so its memory grows
+with the number of clips. A segmented render bounds it instead:
+
+* the picture is rendered in segments, each a separate FFmpeg run that opens only the inputs
+  of the clips on screen in its time span (a sub-edit of those clips, compiled by the same
+  compiler), each encoded from a keyframe at its own start (every run starts a new, closed GOP);
+* the audio is mixed once for the whole timeline by an audio-only run (cheap: audio inputs
+  hold little), so a join never clicks or drifts;
+* each output's segments are joined without re-encoding (FFmpeg's concat demuxer, stream
+  copy) and muxed with that audio.
+
+Segments start and end on whole frames of the timeline, only where no picture clip is on
+screen across the cut (so a transition, which overlaps two clips, is never split), each as long
+as it can be within :attr:`SegmentPolicy.max_clips` picture clips and
+:attr:`SegmentPolicy.max_seconds` (a run's memory grows with the inputs it opens: one per clip). This module is pure: :func:`segment_plan` takes a
+compiled one-pass plan and returns what to run; :mod:`reelforge.render.engine` runs it.
+"""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_right
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from fractions import Fraction
+from itertools import pairwise
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from reelforge.edit.models import AudioAsset, Clip, Edit, Output, Track, VideoAsset
+from reelforge.edit.timeline import ClipTiming, ResolvedTimeline
+from reelforge.ffmpeg.binary import base_args
+
+from .compile import compile_edit
+from .layout import SafeZone
+from .outputs import audio_codec_args, container_args
+from .plan import RenderPlan
+
+if TYPE_CHECKING:
+    from reelforge.settings import Settings
+
+__all__ = [
+    "Join",
+    "Segment",
+    "SegmentPolicy",
+    "SegmentedRender",
+    "cut_points",
+    "one_pass_reason",
+    "segment_bounds",
+    "segment_plan",
+]
+
+# Formats whose video streams the concat demuxer joins by stream copy.
+_JOINABLE = ("mp4", "mov", "webm")
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentPolicy:
+    """When to segment and how long segments aim to be (settings ``REELFORGE_RENDER_SEGMENT_*``)."""
+
+    min_inputs: int = 24
+    """Segment when the one-pass plan would open at least this many FFmpeg inputs (0: never)."""
+    max_clips: int = 4
+    """Picture clips in one segment at most (each opens about one input), where cuts allow
+    (0: never segment)."""
+    max_seconds: float = 60.0
+
+    @classmethod
+    def of(cls, settings: Settings) -> SegmentPolicy:
+        return cls(
+            settings.render_segment_inputs, settings.render_segment_clips, settings.render_segment_seconds
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """One picture-only FFmpeg run over the timeline's frames ``[start_frame, end_frame)``."""
+
+    index: int
+    start_frame: int
+    end_frame: int
+    clips: tuple[str, ...]
+    """Pointers of the clips it renders (in the full edit)."""
+    plan: RenderPlan
+    """The sub-edit of those clips, shifted to start at 0 and compiled; one file per output."""
+    pointers: Mapping[str, str] = field(default_factory=dict)
+    """A clip's pointer in the sub-edit -> its pointer in the full edit (for errors)."""
+
+    @property
+    def frames(self) -> int:
+        return self.end_frame - self.start_frame
+
+
+@dataclass(frozen=True, slots=True)
+class Join:
+    """One output: its segment files joined by stream copy, muxed with the mixed audio."""
+
+    output: int
+    path: Path
+    list_path: Path
+    """The concat demuxer's list of segment files."""
+    segment_files: tuple[Path, ...]
+    audio_file: Path | None
+    args: tuple[str, ...]
+    """FFmpeg's arguments (without the executable); the engine adds :func:`colour_filter`'s
+    bitstream filter before the output path once the first segment exists."""
+
+    def list_text(self) -> str:
+        return "".join(f"file '{_quote(p)}'\n" for p in self.segment_files)
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentedRender:
+    """What a segmented render runs, in order: ``audio`` (if any), ``segments``, ``joins``."""
+
+    fps: Fraction
+    segments: tuple[Segment, ...]
+    audio: RenderPlan | None
+    """The audio-only run: the whole edit's mix, one file per output with audio."""
+    joins: tuple[Join, ...]
+
+    def describe(self, ffmpeg: str) -> dict[str, Any]:
+        """The runs as JSON-ready data (``reelforge plan --json``), each with its command."""
+
+        def command(args: Sequence[str]) -> list[str]:
+            return [ffmpeg, *args]
+
+        return {
+            "fps": f"{self.fps.numerator}/{self.fps.denominator}",
+            "audio": None
+            if self.audio is None
+            else {
+                "inputs": [path for path, _ in self.audio.inputs],
+                "files": [str(o.path) for o in self.audio.outputs],
+                "command": command(self.audio.ffmpeg_args(inline_graph=True)),
+            },
+            "segments": [
+                {
+                    "index": s.index,
+                    "start_frame": s.start_frame,
+                    "end_frame": s.end_frame,
+                    "clips": list(s.clips),
+                    "inputs": [path for path, _ in s.plan.inputs],
+                    "files": [str(o.path) for o in s.plan.outputs],
+                    "command": command(s.plan.ffmpeg_args(inline_graph=True)),
+                }
+                for s in self.segments
+            ],
+            "joins": [
+                {
+                    "output": j.output,
+                    "path": str(j.path),
+                    "segment_files": [str(p) for p in j.segment_files],
+                    "audio_file": None if j.audio_file is None else str(j.audio_file),
+                    "command": command(j.args),
+                }
+                for j in self.joins
+            ],
+        }
+
+    @property
+    def inputs(self) -> int:
+        """The most inputs one run opens."""
+        runs = [s.plan for s in self.segments] + ([self.audio] if self.audio is not None else [])
+        return max(len(p.inputs) for p in runs)
+
+
+def colour_filter(codec: str, colorspace: int, primaries: int, trc: int, colour_range: int) -> list[str]:
+    """A bitstream filter writing one colour description into every segment's headers.
+
+    Each segment's encoder describes the colours of its own first frame (sources differ:
+    one tagged BT.601, one untagged), so joined segments could change description mid-stream,
+    which one pass never does. The first segment's description (FFmpeg's values, which are
+    those of H.273) is copied onto all, without touching a pixel."""
+    full = 1 if colour_range == 2 else 0
+    if codec in ("h264", "hevc"):
+        return [
+            "-bsf:v",
+            f"{codec}_metadata=video_full_range_flag={full}:colour_primaries={primaries}"
+            f":transfer_characteristics={trc}:matrix_coefficients={colorspace}",
+        ]
+    if codec == "vp9":
+        space = {1: "bt709", 5: "bt601", 6: "smpte170", 7: "smpte240", 9: "bt2020", 0: "rgb"}.get(
+            colorspace, "unknown"
+        )
+        return ["-bsf:v", f"vp9_metadata=color_space={space}:color_range={'pc' if full else 'tv'}"]
+    return []
+
+
+def _quote(path: Path) -> str:
+    # The concat list's quoting: inside single quotes, a quote is written '\''.
+    return str(path).replace("'", "'\\''")
+
+
+def _is_picture(ct: ClipTiming) -> bool:
+    return ct.clip.asset.type != "audio"
+
+
+def cut_points(timeline: ResolvedTimeline) -> list[int]:
+    """Frames where the timeline can be cut: no picture clip is on screen across them."""
+    spans = sorted((ct.start, ct.end) for ct in timeline.clips() if _is_picture(ct))
+    candidates = sorted({f for span in spans for f in span if 0 < f < timeline.frames})
+    cuts: list[int] = []
+    # Sweep: a candidate is a cut when no span starts before it and ends after it.
+    reach, i = 0, 0
+    for frame in candidates:
+        while i < len(spans) and spans[i][0] < frame:
+            reach = max(reach, spans[i][1])
+            i += 1
+        if reach <= frame:
+            cuts.append(frame)
+    return cuts
+
+
+def segment_bounds(timeline: ResolvedTimeline, policy: SegmentPolicy) -> list[int]:
+    """Segment starts and the end, greedily: the farthest cut within the policy's frames and
+    clips, else (a stretch with no cut) the next cut."""
+    max_frames = max(1, math.floor(Fraction(str(policy.max_seconds)) * timeline.fps))
+    cuts = cut_points(timeline)
+    starts = sorted(ct.start for ct in timeline.clips() if _is_picture(ct))
+    bounds = [0]
+    position = 0
+    while position < timeline.frames:
+        first = bisect_right(starts, position - 1)  # the first clip starting at or after here
+        fits = [
+            c
+            for c in cuts
+            if position < c <= position + max_frames
+            and bisect_right(starts, c - 1) - first <= policy.max_clips
+        ]
+        after = [c for c in cuts if c > position]
+        nxt = fits[-1] if fits else (after[0] if after else timeline.frames)
+        # The rest fits in one segment: no cut needed.
+        rest = len(starts) - first
+        if timeline.frames - position <= max_frames and rest <= policy.max_clips:
+            nxt = timeline.frames
+        bounds.append(nxt)
+        position = nxt
+    return bounds
+
+
+def one_pass_reason(plan: RenderPlan, policy: SegmentPolicy) -> str | None:
+    """Why ``plan`` renders in one FFmpeg run, or ``None`` when it can be segmented."""
+    if policy.min_inputs <= 0 or policy.max_clips <= 0:
+        return "segmenting is off"
+    if len(plan.inputs) < policy.min_inputs:
+        return f"{len(plan.inputs)} inputs (segmenting starts at {policy.min_inputs})"
+    outputs = plan.edit.outputs
+    if any(o.format not in _JOINABLE for o in outputs):
+        return "an output is not a video file (mp4, mov or webm)"
+    if any(o.range is not None or o.poster is not None or o.thumbnail is not None for o in outputs):
+        return "an output has a range, poster or thumbnail"
+    if len({o.fps for o in plan.outputs}) != 1:
+        return "the outputs have different frame rates"
+    fps = plan.outputs[0].fps
+    timeline = plan.timelines[fps]
+    if len(segment_bounds(timeline, policy)) < 3:
+        return "no cut where no picture clip is on screen across it"
+    return None
+
+
+def _window_tracks(edit: Edit, timeline: ResolvedTimeline, start: int, end: int) -> list[Track]:
+    """The picture clips on screen in ``[start, end)``, moved to start at 0, track by track."""
+    tracks: list[Track] = []
+    for t, placed in enumerate(timeline.tracks):
+        clips: list[Clip] = []
+        for ct in placed:
+            if _is_picture(ct) and start <= ct.start < end:
+                # Frames, not seconds: the sub-edit resolves to exactly these frames.
+                clips.append(
+                    ct.clip.model_copy(update={"start": f"{ct.start - start}f", "length": f"{ct.length}f"})
+                )
+        if clips:
+            tracks.append(edit.timeline.tracks[t].model_copy(update={"clips": clips}))
+    return tracks
+
+
+def _segment_edit(edit: Edit, timeline: ResolvedTimeline, start: int, end: int, index: int) -> Edit:
+    tracks = _window_tracks(edit, timeline, start, end)
+    last = max(
+        (ct.end for ct in timeline.clips() if _is_picture(ct) and start <= ct.start < end), default=start
+    )
+    if last < end:
+        # Nothing on screen until the segment ends (the timeline ends with audio only): an
+        # invisible clip gives the segment its length; the background shows, as in one pass.
+        filler = Clip.model_validate(
+            {
+                "asset": {"type": "color", "color": "#00000000"},
+                "start": f"{last - start}f",
+                "length": f"{end - last}f",
+            }
+        )
+        tracks.insert(0, Track(clips=[filler]))
+    outputs = [
+        o.model_copy(update={"audio": False, "name": f"segment-{index:04d}-{i}"})
+        for i, o in enumerate(edit.outputs)
+    ]
+    timeline_model = edit.timeline.model_copy(update={"tracks": tracks, "soundtrack": None})
+    return edit.model_copy(update={"timeline": timeline_model, "outputs": outputs})
+
+
+def _audio_edit(edit: Edit, timeline: ResolvedTimeline, outputs: list[Output]) -> Edit:
+    """The whole edit for its audio alone: each sounding video clip becomes the audio clip it
+    contributes (the same source, trim, speed, volume and fades, in the same frames), so the
+    audio-only run opens no picture; other clips stay and keep the timeline's length."""
+    tracks: list[Track] = []
+    for t, placed in enumerate(timeline.tracks):
+        clips: list[Clip] = []
+        for ct in placed:
+            clip = ct.clip.model_copy(update={"start": f"{ct.start}f", "length": f"{ct.length}f"})
+            asset = clip.asset
+            if isinstance(asset, VideoAsset) and not asset.muted:
+                fields = ("src", "trim", "volume", "speed", "loop", "fade_in", "fade_out")
+                sound = AudioAsset.model_validate(
+                    {"type": "audio", "role": "effect", **{f: getattr(asset, f) for f in fields}}
+                )
+                clip = clip.model_copy(update={"asset": sound})
+            clips.append(clip)
+        tracks.append(edit.timeline.tracks[t].model_copy(update={"clips": clips}))
+    timeline_model = edit.timeline.model_copy(update={"tracks": tracks})
+    return edit.model_copy(update={"timeline": timeline_model, "outputs": outputs})
+
+
+def _audio_output(output: Output, index: int) -> Output:
+    """An audio-only output encoding as ``output`` does (WAV where no audio-only format does)."""
+    fmt = "m4a" if audio_codec_args(output)[1] == "aac" else "wav"
+    return Output.model_validate(
+        {"format": fmt, "fps": output.fps, "audio_bitrate": output.audio_bitrate, "name": f"audio-{index}"}
+    )
+
+
+def _has_audio(output: Output) -> bool:
+    return output.audio and output.format in _JOINABLE
+
+
+def segment_plan(
+    plan: RenderPlan, policy: SegmentPolicy, *, safe_zones: Mapping[str, SafeZone] | None = None
+) -> SegmentedRender:
+    """The segmented render of a compiled one-pass ``plan`` (see :func:`one_pass_reason`);
+    ``safe_zones`` are the ones the plan was compiled with.
+
+    Every run's files go under the plan's ``work_dir``; only the joins write ``out_dir``.
+    """
+    reason = one_pass_reason(plan, policy)
+    if reason is not None:
+        raise ValueError(f"this plan renders in one pass: {reason}")
+    edit = plan.edit
+    fps = plan.outputs[0].fps
+    timeline = plan.timelines[fps]
+    bounds = segment_bounds(timeline, policy)
+    parts = plan.work_dir / "segments"
+    segments: list[Segment] = []
+    for k, (start, end) in enumerate(pairwise(bounds)):
+        sub = _segment_edit(edit, timeline, start, end, k)
+        sub_plan = compile_edit(
+            sub,
+            plan.sources,
+            out_dir=parts,
+            work_dir=parts / f"{k:04d}",
+            name=plan.name,
+            safe_zones=safe_zones,
+        )
+        pointers = tuple(ct.pointer for ct in timeline.clips() if _is_picture(ct) and start <= ct.start < end)
+        # The sub-edit lists the same clips in the same order, after the filler if it has one.
+        inner = [ct.pointer for ct in sub_plan.timelines[fps].clips()]
+        mapping = dict(zip(inner[len(inner) - len(pointers) :], pointers, strict=True))
+        segments.append(Segment(k, start, end, pointers, sub_plan, mapping))
+    with_audio = [i for i, o in enumerate(edit.outputs) if _has_audio(o)]
+    audio: RenderPlan | None = None
+    audio_files: dict[int, Path] = {}
+    if with_audio:
+        audio_edit = _audio_edit(edit, timeline, [_audio_output(edit.outputs[i], i) for i in with_audio])
+        audio = compile_edit(
+            audio_edit, plan.sources, out_dir=parts, work_dir=parts / "audio", name=plan.name
+        )
+        audio_files = {i: o.path for i, o in zip(with_audio, audio.outputs, strict=True)}
+    joins = tuple(
+        _join(planned.index, planned.output, planned.path, [s.plan.outputs[n].path for s in segments],
+              audio_files.get(planned.index), parts)
+        for n, planned in enumerate(plan.outputs)
+    )  # fmt: skip
+    return SegmentedRender(fps, tuple(segments), audio, joins)
+
+
+def _join(
+    index: int, output: Output, path: Path, files: Sequence[Path], audio_file: Path | None, parts: Path
+) -> Join:
+    list_path = parts / f"join-{index}.txt"
+    args = [*base_args(), "-f", "concat", "-safe", "0", "-protocol_whitelist", "file", "-i", str(list_path)]
+    maps = ["-map", "0:v"]
+    codecs = ["-c:v", "copy"]
+    if audio_file is not None:
+        args += ["-protocol_whitelist", "file", "-i", str(audio_file)]
+        maps += ["-map", "1:a"]
+        # The mix was encoded once with the output's own codec, except where no audio-only
+        # format carries it (Opus for WebM): then it is encoded here, from the mix as 16-bit PCM.
+        same = audio_codec_args(_audio_output(output, index)) == audio_codec_args(output)
+        codecs += ["-c:a", "copy"] if same else audio_codec_args(output)
+    args += [*maps, *codecs, *container_args(output), str(path)]
+    return Join(index, path, list_path, tuple(files), audio_file, tuple(args))

@@ -1,0 +1,229 @@
+"""Long timelines rendered as sequential segments: the same frames and audio as one pass.
+
+A segmented render opens only each segment's inputs, encodes each segment's picture on its own
+and joins them by stream copy, with the audio mixed once. The policy is forced small here
+(segments of about a second on a 12-clip, 320x180 timeline) so the real mechanism runs on
+tiny media.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import av
+import imageio_ffmpeg
+import numpy as np
+import pytest
+
+from conftest import MediaFiles
+from frames import audio_samples, video_frames
+from reelforge.edit.timeline import resolve_timeline
+from reelforge.edit.validate import parse_edit
+from reelforge.render.engine import plan_edit, render_edit
+from reelforge.render.segments import SegmentPolicy, cut_points, segment_bounds
+from reelforge.render.sources import LocalResolver
+
+FORCED = SegmentPolicy(min_inputs=2, max_clips=3, max_seconds=1.0)
+ONE_PASS = SegmentPolicy(min_inputs=0)
+
+
+def twelve_clip_edit(media: MediaFiles, **output: Any) -> dict[str, Any]:
+    """12 chained clips (every third one crossfades in), a title across a cut, an audio clip
+    that outlasts the pictures (the last segment shows only the background) and music."""
+    clips: list[dict[str, Any]] = []
+    for i in range(12):
+        src = media.video(
+            duration=1.2, tone_hz=300 + 40 * i, source=("testsrc2", "smptebars", "rgbtestsrc")[i % 3]
+        )
+        clip: dict[str, Any] = {"asset": {"type": "video", "src": str(src), "trim": 0.1}, "length": 0.6}
+        if i % 3 == 2:
+            clip["transition"] = {"type": "fade", "duration": 0.2}
+        clips.append(clip)
+    tail = media.audio(duration=2.0, tone_hz=660)
+    return {
+        "timeline": {
+            "background": "#203040",
+            "tracks": [
+                {"clips": clips},
+                {"clips": [{"asset": {"type": "text", "text": "Segments"}, "start": 1.0, "length": 1.2}]},
+                {"clips": [{"asset": {"type": "audio", "src": str(tail)}, "start": 6.0, "length": 1.0}]},
+            ],
+            "soundtrack": {"src": str(media.audio(duration=3.0, tone_hz=220)), "volume": 0.3},
+        },
+        "outputs": [{"width": 320, "height": 180, "fps": 25, **output}],
+    }
+
+
+def ssim_per_frame(a: Path, b: Path) -> list[float]:
+    """FFmpeg's ``ssim`` filter, frame by frame (the ``All`` value)."""
+    stats = a.with_suffix(".ssim.log")  # a file: FFmpeg's stdout may lose the last lines
+    subprocess.run(
+        [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-i", str(a), "-i", str(b),
+         "-lavfi", f"[0:v][1:v]ssim=stats_file={stats.name}", "-f", "null", "-"],
+        capture_output=True, check=True, cwd=a.parent,
+    )  # fmt: skip
+    return [float(m[1]) for m in re.finditer(r"All:([0-9.]+)", stats.read_text())]
+
+
+def test_cuts_fall_only_where_no_picture_clip_spans_them() -> None:
+    edit = parse_edit(
+        {
+            "timeline": {
+                "tracks": [
+                    {
+                        "clips": [
+                            {"asset": {"type": "color", "color": "red"}, "length": "10f"},
+                            {"asset": {"type": "color", "color": "blue"}, "length": "10f"},
+                            {
+                                "asset": {"type": "color", "color": "green"},
+                                "length": "10f",
+                                "transition": {"type": "fade", "duration": "4f"},
+                            },
+                            {"asset": {"type": "color", "color": "white"}, "length": "10f"},
+                        ]
+                    },
+                    {"clips": [{"asset": {"type": "text", "text": "over"}, "start": "25f", "length": "8f"}]},
+                ]
+            },
+            "outputs": [{"width": 160, "height": 90, "fps": 25}],
+        }
+    )
+    timeline = resolve_timeline(edit, Fraction(25))
+    # Clips at 0-10, 10-20, 16-26 (crossfading from 16 to 20), 26-36; the title at 25-33.
+    # 10 is a cut; 16 and 20 are inside the crossfade; 26 is inside the title.
+    assert cut_points(timeline) == [10]
+
+
+def test_segments_hold_at_most_the_policy_s_clips_and_seconds() -> None:
+    colours = ["red", "blue", "green", "white", "black", "yellow", "red"]
+    edit = parse_edit(
+        {
+            "timeline": {
+                "tracks": [
+                    {"clips": [{"asset": {"type": "color", "color": c}, "length": "10f"} for c in colours]}
+                ]
+            },
+            "outputs": [{"width": 160, "height": 90, "fps": 25}],
+        }
+    )
+    timeline = resolve_timeline(edit, Fraction(25))
+    assert segment_bounds(timeline, SegmentPolicy(max_clips=3, max_seconds=60)) == [0, 30, 60, 70]
+    assert segment_bounds(timeline, SegmentPolicy(max_clips=8, max_seconds=0.8)) == [0, 20, 40, 60, 70]
+    assert segment_bounds(timeline, SegmentPolicy(max_clips=8, max_seconds=60)) == [0, 70]
+
+
+def test_a_segmented_render_has_the_frames_and_audio_of_one_pass(media: MediaFiles, tmp_path: Path) -> None:
+    edit = parse_edit(twelve_clip_edit(media))
+    plan = plan_edit(
+        edit,
+        resolver=LocalResolver(media.dir),
+        out_dir=tmp_path / "out",
+        work_dir=tmp_path / "w",
+        segmenting=FORCED,
+    )
+    segmented = plan.segmented
+    assert segmented is not None and len(segmented.segments) >= 4
+    timeline = plan.timelines[Fraction(25)]
+    assert segmented.segments[0].start_frame == 0
+    assert segmented.segments[-1].end_frame == timeline.frames
+    for before, after in zip(segmented.segments, segmented.segments[1:], strict=False):
+        assert before.end_frame == after.start_frame
+
+    # Each segment's FFmpeg opens the inputs of its own clips and nothing else: one per video
+    # clip, and the pictures made for its own text clips.
+    clips = {ct.pointer: ct for ct in timeline.clips()}
+    for segment in segmented.segments:
+        videos = [clips[p].clip.asset for p in segment.clips if clips[p].clip.asset.type == "video"]
+        texts = [p for p in segment.clips if clips[p].clip.asset.type == "text"]
+        expected = [str(plan.sources[a.src].path) for a in videos]  # type: ignore[union-attr]
+        opened = [path for path, _ in segment.plan.inputs]
+        made = [p for p in opened if Path(p).is_relative_to(segment.plan.work_dir)]
+        assert sorted(p for p in opened if p not in made) == sorted(expected)
+        assert len(made) == len(texts)
+        # FFmpeg's errors name clips of the sub-edit; each maps back to its clip in the edit.
+        assert sorted(segment.pointers.values()) == sorted(segment.clips)
+        for inner, outer in segment.pointers.items():
+            sub = segment.plan.timelines[Fraction(25)]
+            assert next(ct for ct in sub.clips() if ct.pointer == inner).length == clips[outer].length
+    # The audio run opens what sounds: the 12 clips, the audio clip and the music.
+    assert segmented.audio is not None and len(segmented.audio.inputs) == 14
+    assert segmented.inputs < len(plan.inputs)
+
+    joined = (
+        render_edit(
+            edit, out_dir=tmp_path / "seg", base_dir=media.dir, work_dir=tmp_path / "ws", segmenting=FORCED
+        )
+        .outputs[0]
+        .path
+    )
+    single = (
+        render_edit(
+            edit, out_dir=tmp_path / "one", base_dir=media.dir, work_dir=tmp_path / "wo", segmenting=ONE_PASS
+        )
+        .outputs[0]
+        .path
+    )
+    assert not list((tmp_path / "ws" / "segments").glob("*.mp4")), "segment files are removed"
+    # The mix is measured once, by the audio run, not by the one-pass plan as well.
+    assert (tmp_path / "ws" / "segments" / "audio" / "loudness-25-1.json").exists()
+    assert not (tmp_path / "ws" / "loudness-25-1.json").exists()
+
+    frames_joined, frames_single = video_frames(joined), video_frames(single)
+    assert len(frames_joined) == len(frames_single) == timeline.frames
+    sound_joined, sound_single = audio_samples(joined), audio_samples(single)
+    assert sound_joined.shape == sound_single.shape
+    assert np.abs(sound_joined - sound_single).max() < 1e-4
+
+    # Sources differ in colour tags; the joined stream still describes its colours one way.
+    with av.open(str(joined)) as container:
+        described = {(f.colorspace, f.color_range) for f in container.decode(video=0)}
+    assert len(described) == 1
+
+    ssim = ssim_per_frame(joined, single)
+    assert len(ssim) == timeline.frames
+    for segment in segmented.segments[1:]:
+        at = segment.start_frame
+        assert min(ssim[at - 1], ssim[at]) > 0.95, (at, ssim[at - 1], ssim[at])
+    assert sum(ssim) / len(ssim) > 0.97
+    # The last second shows only the background, as in one pass.
+    assert np.abs(frames_joined[-1].astype(int) - frames_single[-1].astype(int)).mean() < 2
+
+
+@pytest.mark.slow
+def test_a_segmented_webm_joins_and_encodes_its_mix_once(media: MediaFiles, tmp_path: Path) -> None:
+    edit = parse_edit(twelve_clip_edit(media, format="webm", quality="low"))
+    result = render_edit(
+        edit, out_dir=tmp_path / "seg", base_dir=media.dir, work_dir=tmp_path / "ws", segmenting=FORCED
+    )
+    single = render_edit(edit, out_dir=tmp_path / "one", base_dir=media.dir, segmenting=ONE_PASS)
+    assert result.plan.segmented is not None
+    joined, alone = result.outputs[0].path, single.outputs[0].path
+    assert len(video_frames(joined)) == len(video_frames(alone))
+    sound_joined, sound_single = audio_samples(joined), audio_samples(alone)
+    assert abs(len(sound_joined) - len(sound_single)) <= 960  # Opus frames are 20 ms
+    assert min(ssim_per_frame(joined, alone)) > 0.9
+
+
+def test_short_edits_and_unjoinable_outputs_render_in_one_pass(media: MediaFiles, tmp_path: Path) -> None:
+    doc = twelve_clip_edit(media)
+    plan = plan_edit(
+        parse_edit(doc),
+        resolver=LocalResolver(media.dir),
+        out_dir=tmp_path,
+        work_dir=tmp_path,
+        segmenting=ONE_PASS,
+    )
+    assert plan.segmented is None
+    doc["outputs"].append({"format": "gif", "width": 160, "height": 90, "fps": 25})
+    plan = plan_edit(
+        parse_edit(doc),
+        resolver=LocalResolver(media.dir),
+        out_dir=tmp_path,
+        work_dir=tmp_path,
+        segmenting=FORCED,
+    )
+    assert plan.segmented is None
