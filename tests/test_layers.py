@@ -15,6 +15,7 @@ RANK = {
     "settings": 0,
     "logs": 0,
     "extras": 0,  # which optional drivers are installed
+    "tracing": 0,  # OpenTelemetry spans when the extra is installed and configured
     "edit": 0,
     "spec": 1,  # the deprecated alias of edit
     "ffmpeg": 1,

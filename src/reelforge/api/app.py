@@ -21,6 +21,7 @@ from .middleware import BodyLimitMiddleware, RequestContextMiddleware
 from .params import refuse_nul_characters
 from .problems import install_problem_handlers
 from .ratelimit import RateLimiter, RateLimitMiddleware, install_rate_limit_docs
+from .routers import analytics as analytics_routes
 from .routers import assets, audit, brand_kits, events, keys, projects, renders, system
 from .routers import batches as batch_routes
 from .routers import templates as template_routes
@@ -124,4 +125,5 @@ def create_app(
     app.include_router(brand_kits.router)
     app.include_router(batch_routes.router)
     app.include_router(template_routes.router)
+    app.include_router(analytics_routes.router)
     return app

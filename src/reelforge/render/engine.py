@@ -315,6 +315,7 @@ def render_plan(
     on_progress: Callable[[Progress], None] | None = None,
     cancel: CancelToken | None = None,
     timeout: float | None = None,
+    stderr_lines: Callable[[str], None] | None = None,
 ) -> RenderResult:
     """Run a plan from :func:`plan_edit`: make its artifacts, run FFmpeg, check the outputs.
 
@@ -324,14 +325,15 @@ def render_plan(
     current directory). Raises :class:`EditError` when an artifact cannot be made,
     :class:`RenderError` when FFmpeg fails, and
     :class:`~reelforge.ffmpeg.runner.RenderCancelled` when cancelled; a failed or cancelled
-    render leaves no partial output behind.
+    render leaves no partial output behind. ``stderr_lines`` hears every line FFmpeg writes to
+    stderr (the loudness measurements' runs too).
     """
     started = time.monotonic()
     base = Path(base_dir) if base_dir is not None else Path.cwd()
     plan.out_dir.mkdir(parents=True, exist_ok=True)
     plan.work_dir.mkdir(parents=True, exist_ok=True)
     if plan.loudness_passes:
-        plan = _with_loudness(plan, cancel=cancel, timeout=timeout)
+        plan = _with_loudness(plan, cancel=cancel, timeout=timeout, stderr_lines=stderr_lines)
     make_artifacts(plan, base_dir=base)
     plan.graph_path.write_text(plan.graph, encoding="utf-8")
     try:
@@ -342,6 +344,7 @@ def render_plan(
             on_progress=on_progress,
             cancel=cancel,
             timeout=timeout,
+            stderr_lines=stderr_lines,
         )
     except RenderTimeout as exc:
         raise RenderError(
@@ -373,12 +376,24 @@ def render_plan(
     return RenderResult(plan, tuple(results), time.monotonic() - started)
 
 
-def _with_loudness(plan: RenderPlan, *, cancel: CancelToken | None, timeout: float | None) -> RenderPlan:
+def _with_loudness(
+    plan: RenderPlan,
+    *,
+    cancel: CancelToken | None,
+    timeout: float | None,
+    stderr_lines: Callable[[str], None] | None = None,
+) -> RenderPlan:
     """Run the plan's loudness measurements and apply them to its audio mix."""
     measured = {}
     for lp in plan.loudness_passes:
         try:
-            run_ffmpeg(list(lp.args), duration=float(plan.duration), cancel=cancel, timeout=timeout)
+            run_ffmpeg(
+                list(lp.args),
+                duration=float(plan.duration),
+                cancel=cancel,
+                timeout=timeout,
+                stderr_lines=stderr_lines,
+            )
             measured[lp.fps] = parse_loudnorm_json(lp.stats.read_text(encoding="utf-8"))
         except FFmpegError as exc:
             raise RenderError(
