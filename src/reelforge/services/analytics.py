@@ -6,11 +6,13 @@ renders are left out), the failures by code with their rate among finished rende
 and 95th percentiles of the seconds renders ran and waited in the queue, the minutes of video
 made and the bytes of every file made.
 
-The same SQL runs on SQLite and PostgreSQL. Percentiles are those of PostgreSQL's
-``percentile_cont`` (linear between the two nearest ranks), computed without it, which SQLite
-lacks: a window function ranks each group's values (``row_number`` over the group ordered by
-the value, ``count`` of the values over the group), the aggregate picks the values at the ranks
-``1 + floor((n - 1) p)`` and the next one, and the interpolation between those two is done here.
+The same SQL runs on SQLite and PostgreSQL, reading a covering index of the renders
+(``ix_renders_analytics``, migration 0013) rather than the table. One pass adds up each group's
+counts and totals; percentiles are those of PostgreSQL's ``percentile_cont`` (linear between the
+two nearest ranks), computed without it, which SQLite lacks: knowing each group's count n from
+that pass, one read per timing numbers each group's values with a window function
+(``row_number()`` over the group, ordered by the value) and returns only the rows at the ranks
+``1 + floor((n - 1) p)`` and the next one, between which the value is interpolated here.
 A render with several tags or output formats counts in each of their groups.
 """
 
@@ -26,6 +28,7 @@ from sqlalchemy import (
     FromClause,
     Select,
     and_,
+    bindparam,
     case,
     func,
     literal,
@@ -48,6 +51,7 @@ MAX_RANGE = timedelta(days=366)
 """The longest range one query may cover."""
 DEFAULT_RANGE = timedelta(days=30)
 PERCENTILES = (50, 95)
+TIMINGS = ("run_seconds", "queue_seconds")
 
 _R = cast(FromClause, Render.__table__).c
 _L = cast(FromClause, RenderLabel.__table__)
@@ -95,48 +99,82 @@ def _rows(workspace_id: str, start: datetime, end: datetime, group_by: GroupBy |
     )
 
 
-def _ranked(workspace_id: str, start: datetime, end: datetime, group_by: GroupBy | None) -> Any:
-    key, _ = _key(group_by)
-    columns: list[ColumnElement[Any]] = [_R.state, _R.output_seconds, _R.output_bytes]
-    for name in ("run_seconds", "queue_seconds"):
-        value = _R[name]
-        columns += [
-            value.label(name),
-            func.row_number().over(partition_by=key, order_by=value.asc().nulls_last()).label(f"{name}_rank"),
-            func.count(value).over(partition_by=key).label(f"{name}_n"),
-        ]
-    return _rows(workspace_id, start, end, group_by).add_columns(*columns).subquery("ranked")
-
-
-def _aggregates(ranked: Any) -> Select[Any]:
-    c = ranked.c
-    columns: list[Any] = [c.k, func.count().label("renders")]
-    columns += [func.sum(case((c.state == s, 1), else_=0)).label(f"n_{s}") for s in RENDER_STATES]
+def _aggregates(workspace_id: str, start: datetime, end: datetime, group_by: GroupBy | None) -> Select[Any]:
+    """Per group and failure code (None but for failed renders): renders, by state, output
+    totals, and how many have each timing. One pass over the range; the codes' rows of a group
+    are added up here."""
+    columns: list[Any] = [_R.failure_code.label("failure_code"), func.count().label("renders")]
+    columns += [func.sum(case((_R.state == s, 1), else_=0)).label(f"n_{s}") for s in RENDER_STATES]
     columns += [
-        func.sum(c.output_seconds).label("output_seconds"),
-        func.sum(c.output_bytes).label("output_bytes"),
+        func.sum(_R.output_seconds).label("output_seconds"),
+        func.sum(_R.output_bytes).label("output_bytes"),
+        func.count(_R.run_seconds).label("run_seconds_n"),
+        func.count(_R.queue_seconds).label("queue_seconds_n"),
     ]
-    for name in ("run_seconds", "queue_seconds"):
-        rank, n, value = c[f"{name}_rank"], c[f"{name}_n"], c[name]
-        columns.append(func.max(n).label(f"{name}_n"))
-        for p in PERCENTILES:
-            # Integer arithmetic, the same on both databases: floor((n - 1) p / 100).
-            low = 1 + (n - 1) * p // 100
-            columns += [
-                func.max(case((rank == low, value))).label(f"{name}_p{p}_low"),
-                func.max(case((rank == low + 1, value))).label(f"{name}_p{p}_high"),
-            ]
-    return select(*columns).group_by(c.k)
+    return _rows(workspace_id, start, end, group_by).add_columns(*columns).group_by("k", _R.failure_code)
 
 
-def _percentile(n: int | None, p: int, low: float | None, high: float | None) -> float | None:
-    """``percentile_cont(p / 100)`` from the values at ranks ``1 + floor((n - 1) p / 100)`` and
-    the next one."""
-    if not n or low is None:
+_SUMMED = (
+    "renders",
+    *(f"n_{s}" for s in RENDER_STATES),
+    "output_seconds",
+    "output_bytes",
+    *(f"{t}_n" for t in ("run_seconds", "queue_seconds")),
+)
+
+
+def _totals(rows: Any) -> tuple[dict[Any, dict[str, Any]], dict[Any, list[tuple[str, int]]]]:
+    """The rows of :func:`_aggregates` added up per group, and each group's failures by code."""
+    groups: dict[Any, dict[str, Any]] = {}
+    failures: dict[Any, list[tuple[str, int]]] = {}
+    for row in rows:
+        total = groups.setdefault(row.k, dict.fromkeys(_SUMMED, 0))
+        for name in _SUMMED:
+            total[name] += getattr(row, name) or 0
+        if row.n_failed:
+            failures.setdefault(row.k, []).append((row.failure_code or "internal", int(row.n_failed)))
+    return groups, failures
+
+
+def _ranked(
+    workspace_id: str,
+    start: datetime,
+    end: datetime,
+    group_by: GroupBy | None,
+    name: str,
+    ranks: Sequence[int],
+) -> Select[Any]:
+    """Per group, the values of ``name`` at the 1-based ``ranks`` in ascending order (a window
+    function numbers each group's values; only the rows at the wanted ranks come back)."""
+    key, _ = _key(group_by)
+    value = _R[name]
+    numbered = (
+        _rows(workspace_id, start, end, group_by)
+        .add_columns(
+            value.label("v"),
+            func.row_number().over(partition_by=key, order_by=value).label("r"),
+        )
+        .where(value.is_not(None))
+        .subquery("numbered")
+    )
+    return select(numbered.c.k, numbered.c.r, numbered.c.v).where(
+        numbered.c.r.in_(bindparam("ranks", sorted(set(ranks)), expanding=True))
+    )
+
+
+def _ranks(n: int, p: int) -> tuple[int, int]:
+    """The two 1-based ranks ``percentile_cont(p / 100)`` interpolates between, of n values."""
+    low = 1 + (n - 1) * p // 100
+    return low, min(low + 1, n)
+
+
+def _percentile(n: int, p: int, values: dict[int, float]) -> float | None:
+    """``percentile_cont(p / 100)`` of n values, from those at its two ranks."""
+    if not n:
         return None
+    low, high = _ranks(n, p)
     fraction = ((n - 1) * p % 100) / 100
-    upper = low if high is None else high
-    return round(low + fraction * (upper - low), 3)
+    return round(values[low] + fraction * (values[high] - values[low]), 3)
 
 
 def _window(start: datetime | None, end: datetime | None, now: datetime) -> tuple[datetime, datetime]:
@@ -171,18 +209,20 @@ def render_analytics(
     aggregated per ``group_by`` value (one group with key None without ``group_by``; renders
     without a value, such as renders made from no template, form the group None)."""
     start, end = _window(start, end, now or datetime.now(UTC))
-    ranked = _ranked(workspace_id, start, end, group_by)
-    groups = {row.k: row for row in conn.execute(_aggregates(ranked))}
-    failures: dict[Any, list[tuple[str, int]]] = {}
-    failed = (
-        _rows(workspace_id, start, end, group_by)
-        .add_columns(_R.failure_code, func.count().label("n"))
-        .where(_R.state == "failed")
-        .group_by("k", _R.failure_code)
-    )
-    for k, code, count in conn.execute(failed):
-        failures.setdefault(k, []).append((code or "internal", int(count)))
-    body = [_group(row, failures.get(row.k, [])) for row in groups.values()]
+    groups, failures = _totals(conn.execute(_aggregates(workspace_id, start, end, group_by)))
+    # The values at the ranks each group's percentiles need: one ranked read per timing.
+    ranked: dict[str, dict[Any, dict[int, float]]] = {}
+    for name in TIMINGS:
+        counts = [int(g[f"{name}_n"]) for g in groups.values()]
+        found: dict[Any, dict[int, float]] = ranked.setdefault(name, {})
+        if any(counts):
+            wanted = [r for n in counts for p in PERCENTILES for r in _ranks(n, p)]
+            for k, rank, value in conn.execute(_ranked(workspace_id, start, end, group_by, name, wanted)):
+                found.setdefault(k, {})[int(rank)] = float(value)
+    body = [
+        _group(k, row, failures.get(k, []), {name: ranked[name].get(k, {}) for name in TIMINGS})
+        for k, row in groups.items()
+    ]
     if group_by == "day":
         body.sort(key=lambda g: g["key"] or "")
     else:
@@ -196,31 +236,30 @@ def render_analytics(
     }
 
 
-def _group(row: Any, failures: Sequence[tuple[str, int]]) -> dict[str, Any]:
-    states = {s: int(getattr(row, f"n_{s}") or 0) for s in RENDER_STATES}
+def _group(
+    key: Any, row: dict[str, Any], failures: Sequence[tuple[str, int]], ranked: dict[str, dict[int, float]]
+) -> dict[str, Any]:
+    states = {s: int(row[f"n_{s}"]) for s in RENDER_STATES}
     finished = states["succeeded"] + states["failed"]
     merged: dict[str, int] = {}
     for code, count in failures:
         merged[code] = merged.get(code, 0) + count
     return {
-        "key": row.k,
-        "renders": int(row.renders),
+        "key": key,
+        "renders": int(row["renders"]),
         "states": states,
         "success_rate": round(states["succeeded"] / finished, 4) if finished else None,
         "errors": [
             {"code": code, "count": count, "rate": round(count / finished, 4)}
             for code, count in sorted(merged.items(), key=lambda kv: (-kv[1], kv[0]))
         ],
-        "render_seconds": _percentiles(row, "run_seconds"),
-        "queue_seconds": _percentiles(row, "queue_seconds"),
-        "output_minutes": round(float(row.output_seconds or 0.0) / 60, 3),
-        "output_bytes": int(row.output_bytes or 0),
+        "render_seconds": _percentiles(row, "run_seconds", ranked["run_seconds"]),
+        "queue_seconds": _percentiles(row, "queue_seconds", ranked["queue_seconds"]),
+        "output_minutes": round(float(row["output_seconds"]) / 60, 3),
+        "output_bytes": int(row["output_bytes"]),
     }
 
 
-def _percentiles(row: Any, name: str) -> dict[str, float | None]:
-    n = getattr(row, f"{name}_n")
-    return {
-        f"p{p}": _percentile(n, p, getattr(row, f"{name}_p{p}_low"), getattr(row, f"{name}_p{p}_high"))
-        for p in PERCENTILES
-    }
+def _percentiles(row: dict[str, Any], name: str, values: dict[int, float]) -> dict[str, float | None]:
+    n = int(row[f"{name}_n"])
+    return {f"p{p}": _percentile(n, p, values) for p in PERCENTILES}
