@@ -154,18 +154,33 @@ def main() -> None:
             in_range = conn.scalar(
                 select(func.count())
                 .select_from(Render)
-                .where(Render.workspace_id == workspace_id, Render.created_at >= start, Render.created_at < end)
+                .where(
+                    Render.workspace_id == workspace_id, Render.created_at >= start, Render.created_at < end
+                )
             )
         print(f"{in_range} renders in the 30 days queried")
-        params = {"from": start.isoformat().replace("+00:00", "Z"), "to": end.isoformat().replace("+00:00", "Z")}
+        params = {
+            "from": start.isoformat().replace("+00:00", "Z"),
+            "to": end.isoformat().replace("+00:00", "Z"),
+        }
         timings: dict[str, list[float]] = {}
         app = create_app(services=services)
-        with served(app) as base, httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}) as client:
-            variants: list[tuple[str, Any]] = [("GET /v1/workspace (reference)", lambda: client.get("/v1/workspace"))]
+        with (
+            served(app) as base,
+            httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}) as client,
+        ):
+            variants: list[tuple[str, Any]] = [
+                ("GET /v1/workspace (reference)", lambda: client.get("/v1/workspace"))
+            ]
             variants.append(("SELECT count(*) (reference)", None))
             for group in GROUPS:
                 query = {**params, **({"group_by": group} if group else {})}
-                variants.append((f"group_by={group or '(none)'}", lambda q=query: client.get("/v1/analytics/renders", params=q)))
+                variants.append(
+                    (
+                        f"group_by={group or '(none)'}",
+                        lambda q=query: client.get("/v1/analytics/renders", params=q),
+                    )
+                )
             for round_ in range(args.rounds + 2):  # two warm-up rounds, not counted
                 for name, call in variants:
                     t0 = time.perf_counter()
@@ -194,13 +209,30 @@ def main() -> None:
     print(f"\n{'variant':34} {'p50 ms':>8} {'p95 ms':>8} {'x request':>10} {'x count(*)':>11}")
     for name, values in timings.items():
         p50, p95 = statistics.median(values), quantile(values, 0.95)
-        rows.append({"variant": name, "p50_ms": p50, "p95_ms": p95, "x_request": p95 / request_ref, "x_count": p95 / count_ref})
+        rows.append(
+            {
+                "variant": name,
+                "p50_ms": p50,
+                "p95_ms": p95,
+                "x_request": p95 / request_ref,
+                "x_count": p95 / count_ref,
+            }
+        )
         print(f"{name:34} {p50:8.1f} {p95:8.1f} {p95 / request_ref:10.1f} {p95 / count_ref:11.1f}")
     worst = max(r["p95_ms"] for r in rows if r["variant"].startswith("group_by"))
     print(f"\nslowest analytics p95: {worst:.1f} ms (target < 200 ms)")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(
-        json.dumps({"renders": args.renders, "days": args.days, "in_range": in_range, "rounds": args.rounds, "rows": rows}, indent=2)
+        json.dumps(
+            {
+                "renders": args.renders,
+                "days": args.days,
+                "in_range": in_range,
+                "rounds": args.rounds,
+                "rows": rows,
+            },
+            indent=2,
+        )
     )
     sys.exit(0)
 
