@@ -6,6 +6,7 @@ import collections
 import contextlib
 import logging
 import os
+import re
 import selectors
 import shlex
 import signal
@@ -327,6 +328,12 @@ def _number(text: str) -> float | None:
         return None
 
 
+# "[info] Stream mapping:" or "[mp4 @ 0x55d…] [error] Could not…": a line of a run logging
+# with the `level` flag (a render's own run, see reelforge.ffmpeg.binary.RENDER_LOGLEVEL).
+_LEVEL_TAG = re.compile(r"^((?:\[[^\]]* @ 0x[0-9a-fA-F]+\] )?)\[(\w+)\] ")
+_QUIET_LEVELS = frozenset({"info", "verbose", "debug", "trace"})
+
+
 def _drain(
     stream: IO[bytes], tail: collections.deque[str], stderr_lines: Callable[[str], None] | None
 ) -> None:
@@ -334,7 +341,12 @@ def _drain(
         for raw in stream:
             line = raw.decode("utf-8", "replace").rstrip()
             if line:
-                tail.append(line)
+                tagged = _LEVEL_TAG.match(line)
+                if tagged is None:
+                    tail.append(line)
+                elif tagged[2] not in _QUIET_LEVELS:
+                    # The tail explains a failure: warnings and errors only, as they read untagged.
+                    tail.append(tagged[1] + line[tagged.end() :])
                 if stderr_lines is not None:
                     try:
                         stderr_lines(line)
