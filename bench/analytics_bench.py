@@ -167,7 +167,7 @@ def main() -> None:
         app = create_app(services=services)
         with (
             served(app) as base,
-            httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}) as client,
+            httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=300) as client,
         ):
             variants: list[tuple[str, Any]] = [
                 ("GET /v1/workspace (reference)", lambda: client.get("/v1/workspace"))
