@@ -58,7 +58,9 @@ def generate(services: Any, workspace_id: str, count: int = 3000) -> None:
                 "created_at": created,
                 "started_at": created + timedelta(seconds=queue),
                 "finished_at": created + timedelta(seconds=queue + run),
-                "failure_code": ("asset_missing" if bad_week else "ffmpeg_failed") if state == "failed" else None,
+                "failure_code": ("asset_missing" if bad_week else "ffmpeg_failed")
+                if state == "failed"
+                else None,
                 "queue_seconds": queue if state != "cancelled" else None,
                 "run_seconds": run if state != "cancelled" else None,
                 "output_seconds": 15.0 if state == "succeeded" else None,
@@ -84,7 +86,9 @@ def draw(by_day: dict[str, Any], by_tag: dict[str, Any], out: Path) -> None:
     days = by_day["groups"]
     most = max(g["renders"] for g in days)
     slowest = max(g["render_seconds"]["p95"] or 0 for g in days)
-    pen.text((left, 12), "Renders per day (bars: succeeded / failed / cancelled) and p95 render time", INK, font)
+    pen.text(
+        (left, 12), "Renders per day (bars: succeeded / failed / cancelled) and p95 render time", INK, font
+    )
     pen.line([(left, bottom), (right, bottom)], INK)
     pen.line([(left, top), (left, bottom)], INK)
     step = (right - left) / len(days)
