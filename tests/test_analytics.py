@@ -4,8 +4,10 @@ and renders made through the API with campaign tags, which the numbers then coun
 
 from __future__ import annotations
 
+import json
 import random
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -270,3 +272,117 @@ def test_renders_made_through_the_api_are_counted_by_tag_and_format(rendering: S
     assert by_format == {"mp4": 2, "webm": 1}
     tags = rendering.post("/v1/renders", json={"edit": COLOUR, "tags": ["a", "a"]})
     assert tags.status_code == 422 and tags.json()["errors"][0]["pointer"].startswith("#/tags"), tags.text
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_migration_0013_fills_the_new_columns_of_existing_renders(kind: str, tmp_path: Path) -> None:
+    """Renders made before the analytics columns existed get what their rows tell: the failure
+    code, seconds queued and running, their batch and its tags, their outputs' formats."""
+    import sqlalchemy as sa
+    from alembic import command
+
+    from reelforge.db.session import alembic_config, migrate
+    from service import database, require_database
+
+    require_database(kind)
+    with database(kind, tmp_path) as url:
+        migrate(url)
+        command.downgrade(alembic_config(url), "0012")
+        engine = sa.create_engine(url)
+        meta = sa.MetaData()
+        tables = {
+            name: sa.Table(name, meta, autoload_with=engine)
+            for name in ("workspaces", "renders", "batches", "batch_items")
+        }
+        created = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
+        render = {
+            "seq": 1,
+            "workspace_id": "ws_a",
+            "progress": 100.0,
+            "attempts": 1,
+            "cancel_requested": False,
+            "outputs": [],
+            "log_tail": "",
+            "created_at": created,
+            "started_at": created + timedelta(seconds=4),
+            "finished_at": created + timedelta(seconds=14.5),
+        }
+        with engine.begin() as conn:
+            conn.execute(sa.insert(tables["workspaces"]), {"id": "ws_a", "name": "a", "created_at": created})
+            conn.execute(
+                sa.insert(tables["renders"]),
+                [
+                    {
+                        **render,
+                        "id": "rnd_failed",
+                        "state": "failed",
+                        "edit": {"outputs": [{"format": "webm"}, {"format": "gif"}]},
+                        "meta": {},
+                        "error": {"code": "ffmpeg_failed", "message": "x"},
+                    },
+                    {
+                        **render,
+                        "id": "rnd_batch",
+                        "state": "succeeded",
+                        "edit": {"timeline": {}},
+                        "meta": {"batch": {"id": "bat_a", "items": [], "tags": ["spring", "emea"]}},
+                        "error": None,
+                    },
+                ],
+            )
+            conn.execute(
+                sa.insert(tables["batches"]),
+                {
+                    "id": "bat_a",
+                    "workspace_id": "ws_a",
+                    "template_id": "tpl_a",
+                    "template_version": 1,
+                    "locales": [],
+                    "outputs": [],
+                    "tags": ["spring", "emea"],
+                    "meta": {},
+                    "all_or_nothing": False,
+                    "rows_source": "json",
+                    "rows_total": 1,
+                    "rejected": [],
+                    "cancel_requested": False,
+                    "created_at": created,
+                },
+            )
+            conn.execute(
+                sa.insert(tables["batch_items"]),
+                {"batch_id": "bat_a", "position": 0, "row": 0, "locale": None, "render_id": "rnd_batch"},
+            )
+        command.upgrade(alembic_config(url), "head")
+        with engine.connect() as conn:
+            rows = {
+                r.id: r
+                for r in conn.execute(
+                    sa.text(
+                        "SELECT id, failure_code, queue_seconds, run_seconds, batch_id, tags FROM renders"
+                    )
+                )
+            }
+            labels = set(conn.execute(sa.text("SELECT render_id, kind, value FROM render_labels")).all())
+            indexes = {i["name"] for i in sa.inspect(conn).get_indexes("renders")}
+        failed, batched = rows["rnd_failed"], rows["rnd_batch"]
+        assert failed.failure_code == "ffmpeg_failed" and batched.failure_code is None
+        assert failed.queue_seconds == pytest.approx(4.0, abs=0.01)
+        assert failed.run_seconds == pytest.approx(10.5, abs=0.01)
+        assert batched.batch_id == "bat_a" and failed.batch_id is None
+        tags = batched.tags if isinstance(batched.tags, list) else json.loads(batched.tags)
+        assert tags == ["emea", "spring"]
+        assert labels == {
+            ("rnd_failed", "format", "gif"),
+            ("rnd_failed", "format", "webm"),
+            ("rnd_batch", "format", "mp4"),  # the edit language's default output
+            ("rnd_batch", "tag", "emea"),
+            ("rnd_batch", "tag", "spring"),
+        }
+        assert "ix_renders_analytics" in indexes
+        # And down again, keeping the renders.
+        command.downgrade(alembic_config(url), "0012")
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT count(*) FROM renders")).scalar_one() == 2
+            assert "failure_code" not in {c["name"] for c in sa.inspect(conn).get_columns("renders")}
+        engine.dispose()
