@@ -219,3 +219,61 @@ def test_one_render_is_one_trace_from_the_request_to_the_ffmpeg_run(rendering: S
     # Polls are traces of their own.
     polls = [s for s in spans if s.name == "GET /v1/renders/{render_id}"]
     assert polls and all(s.context.trace_id != trace for s in polls)
+
+
+def test_a_batch_render_logs_its_batch_and_counts_under_the_batch_and_its_tags(
+    rendering: Service, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import logging
+
+    from reelforge.logs import configure_logging
+
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    configure_logging("json")  # to the captured stdout
+    try:
+        template = rendering.post(
+            "/v1/templates",
+            json={
+                "name": "colour card",
+                "edit": {
+                    "timeline": {
+                        "tracks": [
+                            {"clips": [{"asset": {"type": "color", "color": "{{colour}}"}, "length": 1}]}
+                        ]
+                    },
+                    "outputs": [{"width": 160, "height": 90, "quality": "draft", "audio": False}],
+                },
+                "variables": [{"name": "colour", "type": "color", "required": True}],
+            },
+        )
+        assert template.status_code == 201, template.text
+        created = rendering.post(
+            "/v1/batches",
+            json={"template_id": template.json()["id"], "rows": [{"colour": "red"}], "tags": ["autumn"]},
+        )
+        assert created.status_code == 202, created.text
+        batch_id, request_id = created.json()["id"], created.headers["x-request-id"]
+        [render] = rendering.get(f"/v1/batches/{batch_id}/renders").json()["data"]
+        assert render["tags"] == ["autumn"]
+        assert wait_render(rendering, render["id"])["state"] == "succeeded"
+        output = ""
+        deadline = time.monotonic() + 60
+        while '"render ended' not in output:
+            assert time.monotonic() < deadline, output
+            time.sleep(0.05)
+            output += capsys.readouterr().out
+    finally:
+        root.handlers, _ = saved
+        root.setLevel(saved[1])
+    records = [r for r in _records(output.splitlines()) if r.get("render_id") == render["id"]]
+    assert any(r["event"].startswith("render ended: succeeded") for r in records), output
+    for record in records:
+        assert record["batch_id"] == batch_id and record["request_id"] == request_id, record
+        assert record["workspace_id"] == rendering.get("/v1/workspace").json()["id"]
+    by_batch = rendering.get("/v1/analytics/renders?group_by=batch").json()["groups"]
+    assert [(g["key"], g["renders"], g["states"]["succeeded"]) for g in by_batch] == [(batch_id, 1, 1)]
+    by_template = rendering.get("/v1/analytics/renders?group_by=template").json()["groups"]
+    assert [(g["key"], g["renders"]) for g in by_template] == [(template.json()["id"], 1)]
+    by_tag = rendering.get("/v1/analytics/renders?group_by=tag").json()["groups"]
+    assert [(g["key"], g["renders"]) for g in by_tag] == [("autumn", 1)]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import contextvars
 import logging
 import os
 import re
@@ -202,8 +203,12 @@ def _run_ffmpeg(
     assert proc.stdout is not None and proc.stderr is not None
     # stderr is drained by a thread so FFmpeg never blocks on a full pipe, whatever the
     # progress callback does.
+    # In the caller's context: its log lines carry the caller's ids (a render's).
     drain = threading.Thread(
-        target=_drain, args=(proc.stderr, tail, stderr_lines), name="ffmpeg-stderr", daemon=True
+        target=contextvars.copy_context().run,
+        args=(_drain, proc.stderr, tail, stderr_lines),
+        name="ffmpeg-stderr",
+        daemon=True,
     )
     drain.start()
 
