@@ -29,7 +29,6 @@ from sqlalchemy import (
     Select,
     and_,
     bindparam,
-    case,
     func,
     literal,
     select,
@@ -100,39 +99,43 @@ def _rows(workspace_id: str, start: datetime, end: datetime, group_by: GroupBy |
 
 
 def _aggregates(workspace_id: str, start: datetime, end: datetime, group_by: GroupBy | None) -> Select[Any]:
-    """Per group and failure code (None but for failed renders): renders, by state, output
-    totals, and how many have each timing. One pass over the range; the codes' rows of a group
-    are added up here."""
-    columns: list[Any] = [_R.failure_code.label("failure_code"), func.count().label("renders")]
-    columns += [func.sum(case((_R.state == s, 1), else_=0)).label(f"n_{s}") for s in RENDER_STATES]
-    columns += [
+    """Per group, state and failure code (None but for failed renders): renders, output totals,
+    and how many have each timing. One pass over the range; its rows are added up per group
+    here (grouping by the state costs the database less than a sum per state)."""
+    columns: list[Any] = [
+        _R.state.label("state"),
+        _R.failure_code.label("failure_code"),
+        func.count().label("renders"),
         func.sum(_R.output_seconds).label("output_seconds"),
         func.sum(_R.output_bytes).label("output_bytes"),
         func.count(_R.run_seconds).label("run_seconds_n"),
         func.count(_R.queue_seconds).label("queue_seconds_n"),
     ]
-    return _rows(workspace_id, start, end, group_by).add_columns(*columns).group_by("k", _R.failure_code)
+    return (
+        _rows(workspace_id, start, end, group_by)
+        .add_columns(*columns)
+        .group_by("k", _R.state, _R.failure_code)
+    )
 
 
-_SUMMED = (
-    "renders",
-    *(f"n_{s}" for s in RENDER_STATES),
-    "output_seconds",
-    "output_bytes",
-    *(f"{t}_n" for t in ("run_seconds", "queue_seconds")),
-)
+_SUMMED = ("renders", "output_seconds", "output_bytes", "run_seconds_n", "queue_seconds_n")
 
 
 def _totals(rows: Any) -> tuple[dict[Any, dict[str, Any]], dict[Any, list[tuple[str, int]]]]:
-    """The rows of :func:`_aggregates` added up per group, and each group's failures by code."""
+    """The rows of :func:`_aggregates` added up per group (renders by state too), and each
+    group's failures by code."""
     groups: dict[Any, dict[str, Any]] = {}
     failures: dict[Any, list[tuple[str, int]]] = {}
     for row in rows:
-        total = groups.setdefault(row.k, dict.fromkeys(_SUMMED, 0))
+        total = groups.setdefault(
+            row.k, {**dict.fromkeys(_SUMMED, 0), **{f"n_{s}": 0 for s in RENDER_STATES}}
+        )
         for name in _SUMMED:
             total[name] += getattr(row, name) or 0
-        if row.n_failed:
-            failures.setdefault(row.k, []).append((row.failure_code or "internal", int(row.n_failed)))
+        if row.state in RENDER_STATES:
+            total[f"n_{row.state}"] += row.renders
+        if row.state == "failed":
+            failures.setdefault(row.k, []).append((row.failure_code or "internal", int(row.renders)))
     return groups, failures
 
 
