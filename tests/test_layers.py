@@ -16,6 +16,7 @@ RANK = {
     "logs": 0,
     "extras": 0,  # which optional drivers are installed
     "metrics": 0,  # the Prometheus metrics every layer counts into
+    "tracing": 0,  # OpenTelemetry spans when the extra is installed and configured
     "edit": 0,
     "spec": 1,  # the deprecated alias of edit
     "ffmpeg": 1,

@@ -47,6 +47,7 @@ BINARY |= {
     ("GET", "/v1/renders/{render_id}/files.zip"),
     ("GET", "/v1/batches/{batch_id}/files.zip"),
 }
+BINARY |= {("GET", "/v1/renders/{render_id}/log")}  # text/plain
 UNSCOPED = {"/v1/workspace", "/v1/oauth/token"}
 """Paths that need no scope (any credential, or none)."""
 
@@ -354,6 +355,8 @@ def test_examples_work_against_the_service(sqlite_service: Service, spec: dict[s
     c.call("GET", "/v1/renders", expect=200)
     c.call("GET", "/v1/renders/{render_id}", params={"render_id": renders[0]["id"]}, expect=200)
     c.call("POST", "/v1/renders/{render_id}/cancel", params={"render_id": renders[0]["id"]}, expect=200)
+    c.call("GET", "/v1/renders/{render_id}/log", params={"render_id": renders[0]["id"]}, expect=200)
+    c.call("GET", "/v1/analytics/renders", expect=200)
 
     # replacing and restoring (after the renders: a render keeps the revision it was made from)
     c.send_examples("PUT", "/v1/projects/{project_id}", params=lambda: target, headers=current)

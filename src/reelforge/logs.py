@@ -20,7 +20,14 @@ ACCESS_LOGGER = "reelforge.access"
 """The logger of the one line per request; its fields come as ``extra={"access": {...}}``."""
 
 
-def configure_logging(fmt: str = "console", level: int = logging.INFO) -> None:
+def configure_logging(fmt: str = "auto", level: int = logging.INFO) -> None:
+    """``fmt``: ``console``, ``json``, or ``auto``: console on a terminal, JSON lines otherwise.
+
+    Lines logged while handling a request or running a render carry the ids bound with
+    structlog's context variables (``request_id``, ``workspace_id``, ``render_id``,
+    ``batch_id``): the request middleware, authentication and the render job bind them."""
+    if fmt == "auto":
+        fmt = "console" if sys.stdout.isatty() else "json"
     shared: list[structlog.types.Processor] = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,

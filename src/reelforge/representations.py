@@ -152,6 +152,7 @@ def render_json(render: Render, assets: OutputAssets, queue_position: int | None
         "error": render.error,
         "outputs": outputs,
         "metadata": client_metadata(render),
+        "tags": list(render.tags or []),
         "brand": (render.meta or {}).get(BRAND_META),
         "template": (
             {"id": render.template_id, "version": render.template_version, "locale": render.locale}

@@ -53,7 +53,14 @@ class Settings(BaseSettings):
     metrics_enabled: bool = True
     """Count HTTP requests for ``/metrics`` (the other metrics cost nothing measurable)."""
     cors_origins: list[str] = []
-    log_format: str = Field("console", pattern="^(console|json)$")
+    log_format: str = Field("auto", pattern="^(auto|console|json)$")
+    """``json``: one JSON object per line; ``console``: readable lines; ``auto`` (default):
+    console on a terminal, JSON lines otherwise (a service manager, a container, a pipe)."""
+    tracing_endpoint: str | None = None
+    """OTLP/HTTP endpoint receiving this process's spans (``http://collector:4318/v1/traces``);
+    unset: no tracing. Needs ``pip install 'reelforge[tracing]'``."""
+    tracing_service_name: str = Field("reelforge", min_length=1, max_length=100)
+    """``service.name`` of the spans."""
     public_url: str = "http://127.0.0.1:8000"
     """The URL clients reach the API at (used in Link headers and printed examples)."""
     token_ttl: int = Field(900, ge=60, le=86400)

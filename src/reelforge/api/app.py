@@ -23,6 +23,7 @@ from .middleware import BodyLimitMiddleware, RequestContextMiddleware
 from .params import refuse_nul_characters
 from .problems import install_problem_handlers
 from .ratelimit import RateLimiter, RateLimitMiddleware, install_rate_limit_docs
+from .routers import analytics as analytics_routes
 from .routers import assets, audit, brand_kits, events, keys, projects, renders, system
 from .routers import batches as batch_routes
 from .routers import destinations as destination_routes
@@ -157,4 +158,5 @@ def create_app(
     app.include_router(destination_routes.router)
     app.include_router(retention_routes.router)
     app.include_router(output_routes.router)
+    app.include_router(analytics_routes.router)
     return app

@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 import jwt
+import structlog
 from fastapi import Depends, Request
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
@@ -79,6 +80,7 @@ async def authenticate(request: Request) -> Principal:
         request.state.auth_refused = exc
         raise
     request.state.principal = principal
+    structlog.contextvars.bind_contextvars(workspace_id=principal.workspace_id)
     return principal
 
 

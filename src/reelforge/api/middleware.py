@@ -7,12 +7,15 @@ import logging
 import random
 import re
 import time
+from typing import Any
 
+import structlog
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from reelforge.logs import ACCESS_LOGGER
 from reelforge.settings import Settings
+from reelforge.tracing import continued, span
 
 __all__ = ["BodyLimitMiddleware", "RequestContextMiddleware", "body_limits", "route_limit"]
 
@@ -74,21 +77,65 @@ class RequestContextMiddleware:
                 message["headers"] = [*message.get("headers", []), *extra]
             await send(message)
 
-        try:
-            await self.app(scope, receive, send_with_headers)
-        finally:
-            log.info(
-                "request",
-                extra={
-                    "access": {
-                        "request_id": request_id,
-                        "method": scope.get("method"),
-                        "path": scope.get("path"),
-                        "status": status,
-                        "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-                    }
-                },
-            )
+        method = scope.get("method")
+        # Every line logged while the request is handled carries its id (authentication adds
+        # the workspace); the server span continues a caller's `traceparent`.
+        carrier = {
+            k.decode("latin-1"): v.decode("latin-1")
+            for k, v in scope.get("headers") or ()
+            if k in (b"traceparent", b"tracestate")
+        }
+        with (
+            structlog.contextvars.bound_contextvars(request_id=request_id, workspace_id=None),
+            continued(carrier),
+            span(
+                str(method),
+                kind="server",
+                http__request__method=method,
+                url__path=scope.get("path"),
+                url__scheme=scope.get("scheme"),
+                reelforge__request__id=request_id,
+            ) as server_span,
+        ):
+            try:
+                await self.app(scope, receive, send_with_headers)
+            finally:
+                principal = state.get("principal")
+                route = getattr(scope.get("route"), "path", None)
+                if server_span is not None:
+                    _end_server_span(server_span, method, route, status, principal)
+                log.info(
+                    "request",
+                    extra={
+                        "access": {
+                            "request_id": request_id,
+                            "workspace_id": getattr(principal, "workspace_id", None),
+                            "method": method,
+                            "path": scope.get("path"),
+                            "status": status,
+                            "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                        }
+                    },
+                )
+
+
+def _end_server_span(
+    server_span: Any, method: object, route: str | None, status: int, principal: object
+) -> None:
+    """Name the span by its route template and record the outcome (error only for a 5xx: a 4xx
+    is the client's)."""
+    from opentelemetry.trace import Status, StatusCode
+
+    if route:
+        server_span.update_name(f"{method} {route}")
+        server_span.set_attribute("http.route", route)
+    server_span.set_attribute("http.response.status_code", status)
+    workspace = getattr(principal, "workspace_id", None)
+    if workspace:
+        server_span.set_attribute("reelforge.workspace.id", workspace)
+    if status >= 500:
+        server_span.set_status(Status(StatusCode.ERROR))
+        server_span.set_attribute("error.type", str(status))
 
 
 # Which limit a route's body gets: (methods, path pattern, limit class), first match wins; every

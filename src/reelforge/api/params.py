@@ -2,11 +2,32 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import Request
+from pydantic import AfterValidator, Field, StringConstraints
 
 from .problems import ApiError
 
-__all__ = ["refuse_nul_characters"]
+__all__ = ["CampaignTags", "Tag", "refuse_nul_characters"]
+
+Tag = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]+$"),
+]
+"""A tag, as assets and batches take them: 1-100 characters, no control characters."""
+
+
+def _unique(value: list[str]) -> list[str]:
+    seen = [v for i, v in enumerate(value) if v in value[:i]]
+    if seen:
+        raise ValueError(f"given more than once: {', '.join(sorted(set(seen)))}")
+    return value
+
+
+CampaignTags = Annotated[list[Tag], Field(default_factory=list, max_length=20), AfterValidator(_unique)]
+"""Campaign tags of a render, as a batch takes them (at most 20, each once): analytics groups
+renders by them (``GET /v1/analytics/renders?group_by=tag``)."""
 
 
 def refuse_nul_characters(request: Request) -> None:

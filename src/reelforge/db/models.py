@@ -35,6 +35,7 @@ __all__ = [
     "ProjectRevision",
     "Render",
     "RenderAsset",
+    "RenderLabel",
     "RenderState",
     "Workspace",
     "new_id",
@@ -188,12 +189,32 @@ TERMINAL_STATES: tuple[RenderState, ...] = ("succeeded", "failed", "cancelled")
 """Final: nothing changes the render any more."""
 
 
+ANALYTICS_COLUMNS = (
+    "workspace_id",
+    "created_at",
+    "state",
+    "failure_code",
+    "run_seconds",
+    "queue_seconds",
+    "output_seconds",
+    "output_bytes",
+    "template_id",
+    "batch_id",
+    "locale",
+    "id",
+)
+"""The columns of the index analytics reads instead of the table: the range's columns first,
+then every column a query aggregates or groups by."""
+
+
 class Render(Base):
     __tablename__ = "renders"
     __table_args__ = (
         Index("ix_renders_workspace_created", "workspace_id", "created_at", "id"),
         Index("ix_renders_state_seq", "state", "seq"),
         Index("ix_renders_workspace_finished", "workspace_id", "finished_at"),
+        # Analytics reads a range of a workspace's renders from this index alone (migration 0015).
+        Index("ix_renders_analytics", *ANALYTICS_COLUMNS),
     )
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     seq: Mapped[int] = mapped_column(BigInteger, default=0)
@@ -227,6 +248,37 @@ class Render(Base):
     started_at: Mapped[datetime | None] = mapped_column(default=None)
     finished_at: Mapped[datetime | None] = mapped_column(default=None)
     log_tail: Mapped[str] = mapped_column(Text, default="")
+    tags: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
+    """Campaign tags given at creation (a batch's renders: the batch's); migration 0015."""
+    batch_id: Mapped[str | None] = mapped_column(String(40), default=None)
+    """The batch that queued it (``bat_…``), for grouping and logs; migration 0015."""
+    failure_code: Mapped[str | None] = mapped_column(String(32), default=None)
+    """``error.code`` of a failed render, as a column so analytics can group by it."""
+    queue_seconds: Mapped[float | None] = mapped_column(Float, default=None)
+    """Seconds from creation to the (last) start, written when the render ends."""
+    run_seconds: Mapped[float | None] = mapped_column(Float, default=None)
+    """Seconds from the (last) start to the end, written when the render ends."""
+    output_seconds: Mapped[float | None] = mapped_column(Float, default=None)
+    """The durations of the video/audio outputs made, added up (succeeded renders)."""
+    output_bytes: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    """Bytes of every file made (outputs, posters, thumbnails, subtitles), added up."""
+    ffmpeg_log: Mapped[str | None] = mapped_column(Text, default=None)
+    """What FFmpeg wrote to stderr during the last attempt, bounded and with server paths
+    redacted (``GET /v1/renders/{id}/log``)."""
+    origin: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    """The request that queued it: ``request_id`` (on the job's log lines) and, when tracing,
+    its W3C trace context (``traceparent``, ``tracestate``), continued by the worker."""
+
+
+class RenderLabel(Base):
+    """What a render can be grouped by that it may have several of: its campaign tags
+    (``kind`` ``tag``) and its outputs' formats (``format``). Written once, at creation."""
+
+    __tablename__ = "render_labels"
+    __table_args__ = (Index("ix_render_labels_kind_value", "kind", "value", "render_id"),)
+    render_id: Mapped[str] = mapped_column(ForeignKey("renders.id", ondelete="CASCADE"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8), primary_key=True)
+    value: Mapped[str] = mapped_column(String(100), primary_key=True)
 
 
 class RenderAsset(Base):

@@ -59,6 +59,19 @@ def base_args() -> list[str]:
     return ["-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-abort_on", "empty_output"]
 
 
+RENDER_LOGLEVEL = "level+info"
+"""The log level of a render's FFmpeg run: its inputs, streams, outputs and statistics for the
+render's log, each line tagged with its level (``[info]``, ``[error]``) so the runner keeps the
+lines that explain a failure apart (see :func:`reelforge.ffmpeg.runner.run_ffmpeg`)."""
+
+
+def render_args() -> list[str]:
+    """:func:`base_args` for a render's own run: the same, logging at :data:`RENDER_LOGLEVEL`."""
+    args = base_args()
+    args[args.index("-loglevel") + 1] = RENDER_LOGLEVEL
+    return args
+
+
 def input_args(path: str | os.PathLike[str], *, options: Sequence[str] = ()) -> list[str]:
     """Arguments for one input, restricted to local files.
 

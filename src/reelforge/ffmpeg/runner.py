@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import contextvars
 import logging
 import os
+import re
 import selectors
 import shlex
 import signal
@@ -18,6 +20,7 @@ from pathlib import Path
 from typing import IO
 
 from reelforge.ffmpeg.binary import ffmpeg_exe
+from reelforge.tracing import span
 
 __all__ = [
     "CancelToken",
@@ -26,6 +29,7 @@ __all__ = [
     "RenderCancelled",
     "RenderTimeout",
     "RunResult",
+    "StderrLog",
     "run_ffmpeg",
 ]
 
@@ -90,6 +94,45 @@ class RenderCancelled(Exception):
     """The run was cancelled through its :class:`CancelToken` and was stopped."""
 
 
+class StderrLog:
+    """What FFmpeg wrote to stderr, bounded: the first lines up to half of ``max_bytes`` and the
+    last ones up to the other half, with a line saying how many were left out between them (the
+    start names the inputs and the graph, the end says how it ended). Thread-safe: FFmpeg's
+    stderr is read by a thread of its own; :meth:`__call__` is the runner's ``stderr_lines``."""
+
+    def __init__(self, max_bytes: int = 256 * 1024):
+        self.max_bytes = max_bytes
+        self._head: list[str] = []
+        self._head_bytes = 0
+        self._tail: collections.deque[str] = collections.deque()
+        self._tail_bytes = 0
+        self._omitted = 0
+        self._lock = threading.Lock()
+
+    def __call__(self, line: str) -> None:
+        size = len(line.encode("utf-8", "replace")) + 1
+        half = self.max_bytes // 2
+        if size > half:  # one absurd line: cut, not dropped
+            line = line.encode("utf-8", "replace")[: half - 2].decode("utf-8", "ignore") + "…"
+            size = len(line.encode("utf-8")) + 1
+        with self._lock:
+            if not self._tail and self._head_bytes + size <= half:
+                self._head.append(line)
+                self._head_bytes += size
+                return
+            self._tail.append(line)
+            self._tail_bytes += size
+            while self._tail_bytes > half:
+                dropped = self._tail.popleft()
+                self._tail_bytes -= len(dropped.encode("utf-8", "replace")) + 1
+                self._omitted += 1
+
+    def lines(self) -> list[str]:
+        with self._lock:
+            gap = [f"[… {self._omitted} lines left out …]"] if self._omitted else []
+            return [*self._head, *gap, *self._tail]
+
+
 @dataclass
 class RunResult:
     """A successful run: ``log_tail`` holds whatever FFmpeg still wrote to stderr (warnings)."""
@@ -108,6 +151,7 @@ def run_ffmpeg(
     cancel: CancelToken | None = None,
     timeout: float | None = None,
     cwd: Path | None = None,
+    stderr_lines: Callable[[str], None] | None = None,
 ) -> RunResult:
     """Run ``ffmpeg <args>`` to completion, reporting progress.
 
@@ -121,7 +165,25 @@ def run_ffmpeg(
     KeyboardInterrupt) FFmpeg is stopped, every existing file in ``outputs`` (relative
     paths are taken relative to ``cwd``) is deleted, and an exception is raised:
     :class:`FFmpegError`, :class:`RenderCancelled` or :class:`RenderTimeout`.
+    ``stderr_lines`` hears every line FFmpeg writes to stderr (from another thread).
     """
+    with span("ffmpeg.run", reelforge__ffmpeg__duration=duration) as run_span:
+        result = _run_ffmpeg(args, duration, outputs, on_progress, cancel, timeout, cwd, stderr_lines)
+        if run_span is not None:
+            run_span.set_attribute("reelforge.ffmpeg.elapsed", result.elapsed)
+        return result
+
+
+def _run_ffmpeg(
+    args: list[str],
+    duration: float,
+    outputs: Sequence[Path],
+    on_progress: Callable[[Progress], None] | None,
+    cancel: CancelToken | None,
+    timeout: float | None,
+    cwd: Path | None,
+    stderr_lines: Callable[[str], None] | None,
+) -> RunResult:
     cmd = [ffmpeg_exe(), "-nostats", "-progress", "pipe:1", *args]
     log.debug("running %s", shlex.join(cmd))
     started = time.monotonic()
@@ -141,7 +203,13 @@ def run_ffmpeg(
     assert proc.stdout is not None and proc.stderr is not None
     # stderr is drained by a thread so FFmpeg never blocks on a full pipe, whatever the
     # progress callback does.
-    drain = threading.Thread(target=_drain, args=(proc.stderr, tail), name="ffmpeg-stderr", daemon=True)
+    # In the caller's context: its log lines carry the caller's ids (a render's).
+    drain = threading.Thread(
+        target=contextvars.copy_context().run,
+        args=(_drain, proc.stderr, tail, stderr_lines),
+        name="ffmpeg-stderr",
+        daemon=True,
+    )
     drain.start()
 
     parser = _ProgressParser(duration, started)
@@ -265,12 +333,30 @@ def _number(text: str) -> float | None:
         return None
 
 
-def _drain(stream: IO[bytes], tail: collections.deque[str]) -> None:
+# "[info] Stream mapping:" or "[mp4 @ 0x55d…] [error] Could not…": a line of a run logging
+# with the `level` flag (a render's own run, see reelforge.ffmpeg.binary.RENDER_LOGLEVEL).
+_LEVEL_TAG = re.compile(r"^((?:\[[^\]]* @ 0x[0-9a-fA-F]+\] )?)\[(\w+)\] ")
+_QUIET_LEVELS = frozenset({"info", "verbose", "debug", "trace"})
+
+
+def _drain(
+    stream: IO[bytes], tail: collections.deque[str], stderr_lines: Callable[[str], None] | None
+) -> None:
     with stream:
         for raw in stream:
             line = raw.decode("utf-8", "replace").rstrip()
             if line:
-                tail.append(line)
+                tagged = _LEVEL_TAG.match(line)
+                if tagged is None:
+                    tail.append(line)
+                elif tagged[2] not in _QUIET_LEVELS:
+                    # The tail explains a failure: warnings and errors only, as they read untagged.
+                    tail.append(tagged[1] + line[tagged.end() :])
+                if stderr_lines is not None:
+                    try:
+                        stderr_lines(line)
+                    except Exception:  # a listener's fault must not stall FFmpeg on a full pipe
+                        log.warning("an FFmpeg log listener failed", exc_info=True)
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:

@@ -17,6 +17,7 @@ Failures carry ``error = {code, message, pointer, log_tail}``; the codes are sta
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import os
 import shutil
@@ -28,6 +29,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import structlog
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -37,7 +39,7 @@ from reelforge.db.delivery import schedule_deliveries
 from reelforge.db.models import Asset, Render, Workspace, utcnow
 from reelforge.edit.errors import EditError, Problem
 from reelforge.edit.validate import parse_edit
-from reelforge.ffmpeg.runner import CancelToken, Progress, RenderCancelled
+from reelforge.ffmpeg.runner import CancelToken, Progress, RenderCancelled, StderrLog
 from reelforge.render.compile import RenderPlan
 from reelforge.render.engine import OutputResult, RenderError, plan_edit, render_plan
 from reelforge.render.layout import SafeZone
@@ -45,6 +47,7 @@ from reelforge.render.limits import Limits, default_limits, merged_limits, plan_
 from reelforge.render.segments import SegmentPolicy
 from reelforge.render.sources import SourceError
 from reelforge.representations import client_metadata, output_refs, record_render_event
+from reelforge.tracing import continued, span
 
 from .observers import RenderObservers
 from .queue import TERMINAL_STATES, Claim, held_by, queue_positions, rows_updated
@@ -82,6 +85,8 @@ PROGRESS_INTERVAL = 0.5
 _FULL_BELOW = 1024**2
 #: How much of FFmpeg's stderr a failed render keeps.
 LOG_TAIL_LINES = 20
+#: How much of FFmpeg's stderr every render keeps (``GET /v1/renders/{id}/log``).
+FFMPEG_LOG_BYTES = 256 * 1024
 
 # The engine's RenderError codes, as the API's stable codes.
 _RENDER_CODES = {
@@ -209,6 +214,10 @@ class RenderJob:
         self._sources: dict[str, Path] = {}
         """The asset id each input file came from (the resolver fills it), so a failure names
         the asset, not the server's path."""
+        self.ffmpeg_log = StderrLog(FFMPEG_LOG_BYTES)
+        """What FFmpeg writes to stderr, kept (redacted) with the render when it ends."""
+        self._created_at: datetime | None = None
+        self._started_at: datetime | None = None
 
     # -------------------------------------------------------------- control
 
@@ -233,8 +242,11 @@ class RenderJob:
 
     def _update(self, *, event: str | None = None, **values: Any) -> bool:
         """Write to the render if this job still holds it; False (and stop) when it does not.
-        ``event`` (``render.succeeded``, …) is recorded in the same transaction as the write."""
+        ``event`` (``render.succeeded``, …) is recorded in the same transaction as the write.
+        A final state also writes FFmpeg's log and how long the render waited and ran."""
         scheduled = 0
+        if values.get("state") in TERMINAL_STATES:
+            values = {**self._final_values(values.get("finished_at")), **values}
         with self.services.sessions() as db:
             count = rows_updated(db, update(Render).where(*self._owned()).values(**values))
             if count == 1 and event is not None:
@@ -254,6 +266,18 @@ class RenderJob:
             if values["state"] == "rendering":
                 self._recheck()
         return True
+
+    def _final_values(self, finished: datetime | None) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        lines = self.ffmpeg_log.lines()
+        if lines:
+            redact = self._redactor()
+            values["ffmpeg_log"] = "\n".join(redact.log_line(line) for line in lines)
+        if self._started_at is not None and self._created_at is not None:
+            values["queue_seconds"] = max(0.0, (self._started_at - self._created_at).total_seconds())
+            if finished is not None:
+                values["run_seconds"] = max(0.0, (finished - self._started_at).total_seconds())
+        return values
 
     def _beat(self) -> None:
         """Heartbeat, and learn whether the API asked to cancel."""
@@ -288,7 +312,11 @@ class RenderJob:
                 except Exception:  # a database hiccup must not kill the heartbeat; try again
                     log.warning("heartbeat failed for %s", self.claim.render_id, exc_info=True)
 
-        thread = threading.Thread(target=loop, name=f"heartbeat-{self.claim.render_id}", daemon=True)
+        # The job's log context (its ids) goes on the heartbeat's lines too.
+        context = contextvars.copy_context()
+        thread = threading.Thread(
+            target=context.run, args=(loop,), name=f"heartbeat-{self.claim.render_id}", daemon=True
+        )
         thread.start()
         try:
             yield
@@ -314,7 +342,40 @@ class RenderJob:
     # -------------------------------------------------------------- the run
 
     def run(self) -> str:
-        """Run the render; return how it ended (a final state, ``interrupted`` or ``lost``)."""
+        """Run the render; return how it ended (a final state, ``interrupted`` or ``lost``).
+
+        Every line logged meanwhile carries the render's id, workspace, batch and the id of the
+        request that queued it; its spans continue that request's trace."""
+        with self.services.sessions() as db:
+            render = db.get(Render, self.claim.render_id)
+            if render is None:
+                return "lost"
+            origin = dict(render.origin or {})
+            ids = {
+                "render_id": render.id,
+                "workspace_id": render.workspace_id,
+                "batch_id": render.batch_id,
+                "request_id": origin.get("request_id"),
+            }
+        with (
+            structlog.contextvars.bound_contextvars(**ids),
+            continued(origin),
+            span(
+                "render.run",
+                kind="consumer",
+                reelforge__render__id=ids["render_id"],
+                reelforge__workspace__id=ids["workspace_id"],
+                reelforge__batch__id=ids["batch_id"],
+                reelforge__render__attempt=self.claim.attempt,
+            ),
+        ):
+            log.info("render started (attempt %d)", self.claim.attempt)
+            started = time.monotonic()
+            outcome = self._run()
+            log.info("render ended: %s after %.1f s", outcome, time.monotonic() - started)
+            return outcome
+
+    def _run(self) -> str:
         from reelforge.media.resolver import AssetResolver
 
         c = self.claim
@@ -325,6 +386,7 @@ class RenderJob:
             document, workspace_id = render.edit, render.workspace_id
             safe_zones = brand_safe_zones(db, render.meta)
             provenance = {"render": render.id, "project": render.project_id, "revision": render.revision}
+            self._created_at, self._started_at = render.created_at, render.started_at
         work = self.work
         try:
             with self._heartbeat():
@@ -335,14 +397,15 @@ class RenderJob:
                 edit = parse_edit(document, placeholders=False)
                 resolver = AssetResolver(self.services.sessions, self.services.storage, workspace_id)
                 self._sources = resolver.resolved
-                plan = plan_edit(
-                    edit,
-                    resolver=resolver,
-                    out_dir=work / "out",
-                    work_dir=work / "work",
-                    safe_zones=safe_zones,
-                    segmenting=SegmentPolicy.of(self.services.settings),
-                )
+                with span("render.compile"):
+                    plan = plan_edit(
+                        edit,
+                        resolver=resolver,
+                        out_dir=work / "out",
+                        work_dir=work / "work",
+                        safe_zones=safe_zones,
+                        segmenting=SegmentPolicy.of(self.services.settings),
+                    )
                 # Exact now that every source is probed (a `length: "auto"` clip whose duration
                 # was unknown at creation); a render made before the limits were lowered too.
                 self._within_limits(plan, workspace_id)
@@ -354,19 +417,24 @@ class RenderJob:
                     on_progress=self._on_progress,
                     cancel=self.token,
                     timeout=self.services.settings.render_timeout,
+                    stderr_lines=self.ffmpeg_log,
                 )
                 self._check()
                 # finishing: from here on the render completes even if cancelled meanwhile
                 self._update(state="finishing", progress=100.0, eta_seconds=0.0)
                 self._check()
                 refs = self._ingest(result.outputs, workspace_id, provenance)
-                made = [{k: v for k, v in r.items() if k != "created"} for r in refs]
+                made = [
+                    {k: v for k, v in r.items() if k not in ("created", "bytes", "seconds")} for r in refs
+                ]
                 self._clean()
                 if not self._update(
                     state="succeeded",
                     finished_at=utcnow(),
                     outputs=made,
                     error=None,
+                    output_bytes=sum(int(r["bytes"]) for r in refs),
+                    output_seconds=sum(float(r["seconds"]) for r in refs if r["role"] == "output"),
                     event="render.succeeded",
                 ):
                     self._discard(refs)
@@ -458,6 +526,7 @@ class RenderJob:
             state="failed",
             finished_at=utcnow(),
             error=error,
+            failure_code=error["code"],
             log_tail=tail,
             eta_seconds=None,
             event="render.failed",
@@ -497,6 +566,7 @@ class RenderJob:
                         )
                     except IngestError as exc:
                         raise _OutputError(f"{path.name} could not be stored: {exc}") from None
+                    duration = (asset.media or {}).get("duration")
                     # The file's own name: an identical file made earlier (the same captions
                     # for two aspect ratios) is one asset, named after the first one.
                     refs.append(
@@ -506,6 +576,8 @@ class RenderJob:
                             "output": index,
                             "name": path.name,
                             "created": created,
+                            "bytes": asset.size_bytes,
+                            "seconds": float(duration) if isinstance(duration, int | float) else 0.0,
                         }
                     )
         except BaseException:
@@ -588,6 +660,7 @@ def release(
                 "state": "failed",
                 "finished_at": now,
                 "eta_seconds": None,
+                "failure_code": "interrupted",
                 "error": _error(
                     "interrupted",
                     f"the render was interrupted {times} (the service stopped or crashed while it ran) "

@@ -250,8 +250,8 @@ class RenderWorker:
             job.interrupt()
         started = time.monotonic()
         try:
-            outcome = job.run()
-            log.info(
+            outcome = job.run()  # logs its start and end with the render's ids
+            log.debug(
                 "render %s: %s after %.1f s (attempt %d)",
                 claim.render_id,
                 outcome,

@@ -369,6 +369,7 @@ def render_plan(
     on_progress: Callable[[Progress], None] | None = None,
     cancel: CancelToken | None = None,
     timeout: float | None = None,
+    stderr_lines: Callable[[str], None] | None = None,
 ) -> RenderResult:
     """Run a plan from :func:`plan_edit`: make its artifacts, run FFmpeg, check the outputs.
 
@@ -378,7 +379,8 @@ def render_plan(
     current directory). Raises :class:`EditError` when an artifact cannot be made,
     :class:`RenderError` when FFmpeg fails, and
     :class:`~reelforge.ffmpeg.runner.RenderCancelled` when cancelled; a failed or cancelled
-    render leaves no partial output behind.
+    render leaves no partial output behind. ``stderr_lines`` hears every line FFmpeg writes to
+    stderr (the loudness measurements' runs too).
     """
     started = time.monotonic()
     base = Path(base_dir) if base_dir is not None else Path.cwd()
@@ -386,12 +388,12 @@ def render_plan(
     plan.work_dir.mkdir(parents=True, exist_ok=True)
     # A segmented render measures its own audio run's mix (the same mix) instead.
     if plan.loudness_passes and plan.segmented is None:
-        plan = _with_loudness(plan, cancel=cancel, timeout=timeout)
+        plan = _with_loudness(plan, cancel=cancel, timeout=timeout, stderr_lines=stderr_lines)
     if plan.segmented is not None:
-        _run_segmented(plan, plan.segmented, base, on_progress, cancel, timeout)
+        _run_segmented(plan, plan.segmented, base, on_progress, cancel, timeout, stderr_lines)
     else:
         make_artifacts(plan, base_dir=base)
-        _run(plan, on_progress=on_progress, cancel=cancel, timeout=timeout)
+        _run(plan, on_progress=on_progress, cancel=cancel, timeout=timeout, stderr_lines=stderr_lines)
     try:
         _write_sidecars(plan)
     except (OSError, CaptionFileError) as exc:
@@ -430,6 +432,7 @@ def _run(
     cancel: CancelToken | None,
     timeout: float | None,
     total: float | None = None,
+    stderr_lines: Callable[[str], None] | None = None,
 ) -> None:
     """One FFmpeg run of ``plan`` (its artifacts made), FFmpeg's failures as :class:`RenderError`."""
     plan.graph_path.parent.mkdir(parents=True, exist_ok=True)
@@ -442,6 +445,7 @@ def _run(
             on_progress=on_progress,
             cancel=cancel,
             timeout=timeout,
+            stderr_lines=stderr_lines,
         )
     except RenderTimeout as exc:
         limit = total if total is not None else timeout
@@ -465,6 +469,7 @@ def _run_segmented(
     on_progress: Callable[[Progress], None] | None,
     cancel: CancelToken | None,
     timeout: float | None,
+    stderr_lines: Callable[[str], None] | None = None,
 ) -> None:
     """The audio mix once, each segment's picture, then each output joined by stream copy.
 
@@ -496,9 +501,16 @@ def _run_segmented(
         if segmented.audio is not None:
             audio = segmented.audio
             if audio.loudness_passes:
-                audio = _with_loudness(audio, cancel=cancel, timeout=left())
+                audio = _with_loudness(audio, cancel=cancel, timeout=left(), stderr_lines=stderr_lines)
             make_artifacts(audio, base_dir=base)
-            _run(audio, on_progress=None, cancel=cancel, timeout=left(), total=timeout)
+            _run(
+                audio,
+                on_progress=None,
+                cancel=cancel,
+                timeout=left(),
+                total=timeout,
+                stderr_lines=stderr_lines,
+            )
         for segment in segmented.segments:
             make_artifacts(segment.plan, base_dir=base)
             try:
@@ -508,6 +520,7 @@ def _run_segmented(
                     cancel=cancel,
                     timeout=left(),
                     total=timeout,
+                    stderr_lines=stderr_lines,
                 )
             except RenderError as exc:  # name the clip as the full edit does
                 where = segment.pointers.get(exc.pointer or "", exc.pointer)
@@ -524,6 +537,7 @@ def _run_segmented(
                     outputs=[join.path],
                     cancel=cancel,
                     timeout=left(),
+                    stderr_lines=stderr_lines,
                 )
             except RenderTimeout as exc:
                 raise RenderError(
@@ -561,12 +575,24 @@ def _colour_of(path: Path) -> list[str]:
         return colour_filter(cc.name, cc.colorspace, cc.color_primaries, cc.color_trc, cc.color_range)
 
 
-def _with_loudness(plan: RenderPlan, *, cancel: CancelToken | None, timeout: float | None) -> RenderPlan:
+def _with_loudness(
+    plan: RenderPlan,
+    *,
+    cancel: CancelToken | None,
+    timeout: float | None,
+    stderr_lines: Callable[[str], None] | None = None,
+) -> RenderPlan:
     """Run the plan's loudness measurements and apply them to its audio mix."""
     measured = {}
     for lp in plan.loudness_passes:
         try:
-            run_ffmpeg(list(lp.args), duration=float(plan.duration), cancel=cancel, timeout=timeout)
+            run_ffmpeg(
+                list(lp.args),
+                duration=float(plan.duration),
+                cancel=cancel,
+                timeout=timeout,
+                stderr_lines=stderr_lines,
+            )
             measured[lp.fps] = parse_loudnorm_json(lp.stats.read_text(encoding="utf-8"))
         except FFmpegError as exc:
             raise RenderError(

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from reelforge.edit.models import Edit, Output
 from reelforge.edit.timeline import ResolvedTimeline
-from reelforge.ffmpeg.binary import base_args
+from reelforge.ffmpeg.binary import render_args
 from reelforge.ffmpeg.probe import MAX_PIXELS, MediaInfo
 
 if TYPE_CHECKING:
@@ -169,7 +169,7 @@ class RenderPlan:
     def ffmpeg_args(self, *, inline_graph: bool = False) -> list[str]:
         """FFmpeg's arguments (without the executable). The graph is read from ``graph_path``
         unless ``inline_graph``; a large graph would overflow the command line."""
-        args = base_args()
+        args = render_args()  # informational lines too, for the render's log
         for path, options in self.inputs:
             # -max_pixels: no decoder allocates a frame bigger than any accepted picture.
             args += ["-protocol_whitelist", "file", "-max_pixels", str(MAX_PIXELS), *options, "-i", path]

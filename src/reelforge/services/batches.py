@@ -392,6 +392,8 @@ def create(
                 template_id=template.id,
                 template_version=template.version,
                 locale=made.locale,
+                tags=body.tags,
+                batch_id=created.id,
                 commit=False,
             )
         except ServiceError as exc:

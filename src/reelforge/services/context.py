@@ -14,6 +14,7 @@ from reelforge.db.session import make_engine, make_sessionmaker, migrate
 from reelforge.media.previews import PreviewRunner
 from reelforge.media.storage import LocalStorage
 from reelforge.settings import Settings
+from reelforge.tracing import configure_tracing, instrument_engine
 
 from .credentials import CredentialCache, ServerSecrets
 from .errors import NotFound
@@ -111,6 +112,9 @@ def open_services(settings: Settings) -> Services:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     migrate(url)
     engine = make_engine(url)
+    if settings.tracing_endpoint:
+        configure_tracing(endpoint=settings.tracing_endpoint, service_name=settings.tracing_service_name)
+    instrument_engine(engine)  # spans of its statements whenever tracing is configured
     secrets = ServerSecrets.load_or_create(settings.data_dir)
     sessions = make_sessionmaker(engine)
     sessions.configure(info={SETTINGS_KEY: settings})  # the workspaces' default limits

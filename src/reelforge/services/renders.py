@@ -11,18 +11,28 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol, cast
 
+import structlog
 from sqlalchemy import Connection, Select, and_, bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
 from reelforge.db.batches import settle_batches
 from reelforge.db.brands import BRAND_META
-from reelforge.db.models import Asset, Project, ProjectRevision, Render, RenderAsset, new_id, utcnow
+from reelforge.db.models import (
+    Asset,
+    Project,
+    ProjectRevision,
+    Render,
+    RenderAsset,
+    RenderLabel,
+    new_id,
+    utcnow,
+)
 from reelforge.db.raw import decode_json_fields, raw_json_column
 from reelforge.edit.errors import EditError
 from reelforge.edit.models import Edit
@@ -43,6 +53,7 @@ from reelforge.representations import OutputAssets, output_assets, record_render
 # Edit checks and brand compliance (moving to reelforge.services.edits and .brand_kits).
 from reelforge.services.brand_kits import check_before_render
 from reelforge.services.edits import PreparedEdit, prepare_service_edit
+from reelforge.tracing import current_trace_context
 
 from .context import Services, owned
 from .credentials import Principal
@@ -61,6 +72,7 @@ __all__ = [
     "plan_request",
     "queued_answer",
     "read_render",
+    "render_log",
     "render_request",
 ]
 
@@ -296,6 +308,23 @@ def plan_request(
 # ------------------------------------------------------------------ queueing
 
 
+def _origin() -> dict[str, str] | None:
+    found = {**current_trace_context()}
+    request_id = structlog.contextvars.get_contextvars().get("request_id")
+    if isinstance(request_id, str):
+        found["request_id"] = request_id
+    return found or None
+
+
+def render_labels(render_id: str, tags: Sequence[str], edit: Edit) -> list[RenderLabel]:
+    """What analytics groups the render by that it can have several of: its campaign tags and
+    its outputs' formats (a render making an MP4 and a WebM counts in both groups)."""
+    formats = dict.fromkeys(str(o.format) for o in edit.outputs)
+    return [RenderLabel(render_id=render_id, kind="tag", value=t) for t in dict.fromkeys(tags)] + [
+        RenderLabel(render_id=render_id, kind="format", value=f) for f in formats
+    ]
+
+
 def enqueue_render(
     db: Session,
     services: Services,
@@ -310,6 +339,8 @@ def enqueue_render(
     template_id: str | None = None,
     template_version: int | None = None,
     locale: str | None = None,
+    tags: Sequence[str] = (),
+    batch_id: str | None = None,
     commit: bool = True,
     prepared: PreparedEdit | None = None,
 ) -> Render:
@@ -319,7 +350,8 @@ def enqueue_render(
     pointers ``#<pointer_prefix>…``). With ``commit=False`` the caller commits (several renders in
     one transaction, or with other rows) and then wakes the worker (``services.worker.wake()``).
     ``prepared``: the edit as :func:`prepare_service_edit` made it, brand kit included (a template
-    fills its brand placeholders itself, so the document is not resolved again)."""
+    fills its brand placeholders itself, so the document is not resolved again).
+    ``tags``: campaign tags (analytics groups by them); ``batch_id``: the batch queueing it."""
     # The day's render seconds: once spent, no new render (429 render-budget-exhausted).
     check_render_budget(db, principal.workspace_id)
     brand = None
@@ -361,9 +393,14 @@ def enqueue_render(
         template_id=template_id,
         template_version=template_version,
         locale=locale,
+        tags=list(dict.fromkeys(tags)),
+        batch_id=batch_id,
+        # The request's id and trace go on in the worker's log lines and spans.
+        origin=_origin(),
     )
     db.add(render)
     db.flush()  # the render row first: render_assets references it
+    db.add_all(render_labels(render.id, render.tags, edit))
     # Which assets it reads, so deleting one is refused while the render may still need it.
     referenced = asset_ids_in(document)
     db.add_all(RenderAsset(render_id=render.id, asset_id=a) for a in sorted(referenced))
@@ -476,11 +513,12 @@ class RenderRow(NamedTuple):
     template_id: str | None
     template_version: int | None
     locale: str | None
+    tags: list[Any]
     queue_position: int | None
 
 
 _READ_FIELDS = RenderRow._fields[:-1]
-_JSON_FIELDS = ("error", "outputs", "meta")
+_JSON_FIELDS = ("error", "outputs", "meta", "tags")
 _JSON_INDEXES = tuple(_READ_FIELDS.index(c) for c in _JSON_FIELDS)
 # What the render resource shows, without the edit (which can be large), in one round trip.
 _RENDER_COLUMNS = (
@@ -520,6 +558,18 @@ def read_render(conn: Connection, workspace_id: str, render_id: str) -> dict[str
     if not found:
         raise NotFound(f"no render {render_id}")
     return represent(conn, found)[0]
+
+
+def render_log(conn: Connection, workspace_id: str, render_id: str) -> str:
+    """What FFmpeg wrote to stderr during the render's last attempt, bounded (the first and last
+    lines) and with the server's paths redacted, as the render kept it when it ended; empty
+    before that. 404 for a render the workspace does not have."""
+    found = conn.execute(
+        select(_RENDERS.ffmpeg_log).where(_RENDERS.id == render_id, _RENDERS.workspace_id == workspace_id)
+    ).first()
+    if found is None:
+        raise NotFound(f"no render {render_id}")
+    return str(found.ffmpeg_log or "")
 
 
 def list_renders(

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from reelforge import metrics
 from reelforge.db.models import utcnow
 from reelforge.settings import Settings
+from reelforge.tracing import span
 
 from .delivery import (
     ERROR_TEXT,
@@ -89,7 +90,22 @@ class SecretCache:
 
 
 async def send(client: httpx.AsyncClient, claim: Claimed, settings: Settings) -> Outcome:
-    """One attempt; every failure is an :class:`Outcome` with its error class, never raised."""
+    """One attempt; every failure is an :class:`Outcome` with its error class, never raised.
+    Traced as a ``webhook.deliver`` client span with the delivery's id and the outcome."""
+    with span(
+        "webhook.deliver", kind="client", reelforge__webhook__delivery=claim.delivery_id
+    ) as attempt_span:
+        outcome = await _send(client, claim, settings)
+        if attempt_span is not None:
+            attempt_span.set_attribute("reelforge.webhook.succeeded", outcome.succeeded)
+            if outcome.status is not None:
+                attempt_span.set_attribute("http.response.status_code", outcome.status)
+            if outcome.error_class:
+                attempt_span.set_attribute("error.type", outcome.error_class)
+        return outcome
+
+
+async def _send(client: httpx.AsyncClient, claim: Claimed, settings: Settings) -> Outcome:
     attempted_at = utcnow()
     started = time.perf_counter()
     outcome = Outcome(attempted_at=attempted_at, duration_ms=0.0)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Query, Request, Response
+from fastapi.responses import PlainTextResponse
 from pydantic import ConfigDict, Field
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
@@ -20,11 +21,13 @@ from reelforge.services.context import Services
 from reelforge.services.inputs import InputModel
 
 from .. import examples as ex
+from .. import examples_analytics as ex_log
 from ..auth import Principal, check_scope, require
 from ..deps import get_db, get_services, services_of
 from ..idempotency import Idempotency, idempotency
 from ..numbers import INTEGER_MAX
 from ..pagination import decode_cursor, list_body
+from ..params import CampaignTags
 from ..responses import conditional_json, json_bytes, json_response, page_of, read_db
 
 router = APIRouter(tags=["renders"])
@@ -45,6 +48,8 @@ class RenderCreate(InputModel):
     destinations: list[str] = Field(default_factory=list, max_length=20)
     """Destinations (``dst_…``) its files are delivered to once it succeeds, besides the
     workspace's ``auto`` ones."""
+    tags: CampaignTags
+    """Campaign tags (at most 20): `GET /v1/analytics/renders?group_by=tag` groups by them."""
     dry_run: bool = False
     """Validate and return the plan; create nothing."""
 
@@ -103,6 +108,7 @@ def create_render(
         project_id=request.project_id,
         revision=request.revision,
         metadata=body.metadata,
+        tags=body.tags,
         commit=False,
     )
     if body.destinations:
@@ -157,6 +163,27 @@ async def get_render(
 
     # A strong ETag of the representation: pollers can ask "changed?" with If-None-Match.
     return conditional_json(request, await read_db(request, read))
+
+
+@router.get(
+    "/v1/renders/{render_id}/log",
+    summary="FFmpeg's log of a render",
+    responses=ex_log.RENDER_LOG_RESPONSES,
+    response_class=PlainTextResponse,
+)
+async def get_render_log(
+    render_id: str, request: Request, principal: Principal = Depends(require("renders:read"))
+) -> Response:
+    """What FFmpeg wrote to stderr while the render ran (its last attempt), as `text/plain`: kept
+    when the render ends (empty before), bounded to 256 KiB (the first and the last lines, with
+    a line saying how many were left out between them). Server paths are redacted: an input
+    shows as its asset id, scratch files relative to the render's directory, any other path as
+    its last part."""
+
+    def read(conn: Connection) -> str:
+        return renders.render_log(conn, principal.workspace_id, render_id)
+
+    return PlainTextResponse(await read_db(request, read))
 
 
 @router.post(

@@ -25,6 +25,7 @@ from ..auth import Principal, check_scope, require
 from ..deps import ServicesDep, SessionDep
 from ..idempotency import Idempotency, idempotency
 from ..numbers import INTEGER_MAX, VersionNumber
+from ..params import CampaignTags
 from ..template_bodies import TemplateValues
 
 router = APIRouter(tags=["templates"])
@@ -59,6 +60,8 @@ class TemplateRenderCreate(TemplateValues):
     """Outputs instead of the template's own (e.g. other aspect ratios)."""
     metadata: dict[str, Any] = Field(default_factory=dict)
     """Free JSON kept with the render (at most 16 KiB)."""
+    tags: CampaignTags
+    """Campaign tags (at most 20): `GET /v1/analytics/renders?group_by=tag` groups by them."""
     dry_run: bool = False
     """Validate and return the plan; create nothing."""
 
@@ -360,6 +363,7 @@ def render_template(
         template_id=made.template.id,
         template_version=made.version,
         locale=made.locale,
+        tags=body.tags,
         commit=False,
     )
     return queued_answer(db, services, idem, response, render)

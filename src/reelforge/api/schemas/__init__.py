@@ -7,6 +7,7 @@ against them. A field that may be ``null`` is optional here: the document's exam
 out, while responses send them.
 """
 
+from .analytics import FailureRate, Percentiles, RenderAnalytics, RenderGroup, RenderStateCounts
 from .assets import AssetKind, AssetList, AssetOut, AssetUploaded, MediaInfo, Previews
 from .batches import BatchCounts, BatchList, BatchOut, BatchRows, BatchState, RejectedRow
 from .brand_kits import (
@@ -97,6 +98,7 @@ __all__ = [
     "EndpointHealth",
     "EventList",
     "EventOut",
+    "FailureRate",
     "Finding",
     "Health",
     "JSONObject",
@@ -110,6 +112,7 @@ __all__ = [
     "OAuthError",
     "Out",
     "Page",
+    "Percentiles",
     "PlannedOutput",
     "Previews",
     "Problem",
@@ -118,14 +121,17 @@ __all__ = [
     "ProjectOut",
     "Readiness",
     "RejectedRow",
+    "RenderAnalytics",
     "RenderBrand",
     "RenderCompliance",
     "RenderError",
+    "RenderGroup",
     "RenderList",
     "RenderOut",
     "RenderOutput",
     "RenderPlan",
     "RenderState",
+    "RenderStateCounts",
     "ResourceRef",
     "RevisionList",
     "RevisionOut",

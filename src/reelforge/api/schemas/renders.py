@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
+from pydantic import Field
+
 from reelforge.db.models import RenderState
 
 from .assets import AssetOut
@@ -98,6 +100,8 @@ class RenderOut(Out):
     error: RenderError | None = None
     outputs: list[RenderOutput]
     metadata: JSONObject
+    tags: list[str] = Field(default_factory=list)
+    """Campaign tags given at creation (a batch's renders: the batch's tags)."""
     brand: RenderBrand | None = None
     template: TemplateRef | None = None
 
