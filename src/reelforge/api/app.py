@@ -25,6 +25,7 @@ from .routers import assets, audit, brand_kits, events, keys, projects, renders,
 from .routers import batches as batch_routes
 from .routers import templates as template_routes
 from .routers import webhooks as webhook_routes
+from .routers import uploads as upload_routes
 from .routers import workspaces as workspace_routes
 
 __all__ = ["create_app"]
@@ -111,6 +112,18 @@ def create_app(
                 "RateLimit-Policy",
                 "Retry-After",
                 "Idempotent-Replayed",
+                # tus clients read these (conventions sheet §1.4)
+                "Upload-Offset",
+                "Upload-Length",
+                "Upload-Metadata",
+                "Upload-Expires",
+                "Upload-Defer-Length",
+                "Tus-Resumable",
+                "Tus-Version",
+                "Tus-Extension",
+                "Tus-Max-Size",
+                "Tus-Checksum-Algorithm",
+                "Reelforge-Asset-Id",
             ],
         )
     app.include_router(system.router)
@@ -124,4 +137,5 @@ def create_app(
     app.include_router(brand_kits.router)
     app.include_router(batch_routes.router)
     app.include_router(template_routes.router)
+    app.include_router(upload_routes.router)
     return app

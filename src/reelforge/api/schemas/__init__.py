@@ -56,6 +56,7 @@ from .templates import (
     TemplateVersionOut,
     ValuesSchema,
 )
+from .uploads import ImportOut, UploadOut
 from .webhooks import (
     EndpointHealth,
     WebhookAttemptList,
@@ -99,6 +100,7 @@ __all__ = [
     "EventOut",
     "Finding",
     "Health",
+    "ImportOut",
     "JSONObject",
     "ManagedWorkspace",
     "ManagedWorkspaceCreated",
@@ -135,6 +137,7 @@ __all__ = [
     "TemplateRef",
     "TemplateVersionList",
     "TemplateVersionOut",
+    "UploadOut",
     "ValuesSchema",
     "WebhookAttemptList",
     "WebhookAttemptOut",

@@ -4,7 +4,7 @@ from alembic import context
 from sqlalchemy import create_engine
 
 # Importing a module registers its tables on Base.metadata.
-from reelforge.db import audit, batches, brands, events, idempotency, templates, webhooks  # noqa: F401
+from reelforge.db import audit, batches, brands, events, idempotency, templates, uploads, webhooks  # noqa: F401
 from reelforge.db.models import Base
 
 config = context.config
