@@ -9,8 +9,11 @@ from typing import Any
 
 from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from starlette.concurrency import run_in_threadpool
 
 from reelforge import __version__
+from reelforge.services import imports as import_jobs
+from reelforge.services import uploads as upload_jobs
 from reelforge.services.context import Services, open_services
 from reelforge.settings import Settings
 
@@ -66,9 +69,13 @@ def create_app(
             dispatcher.start()
             svc.extras["webhook_dispatcher"] = ready["webhook_dispatcher"] = dispatcher
         svc.previews()  # also queues the previews a stopped process left pending
+        import_runner = import_jobs.runner(svc)  # also takes up imports a stopped process left
+        await run_in_threadpool(upload_jobs.sweep_expired, svc)
         try:
             yield
         finally:
+            import_runner.shutdown()
+            svc.extras.pop("import_runner", None)
             svc.stop_previews()
             if "webhook_dispatcher" in ready:
                 ready.pop("webhook_dispatcher").stop()
