@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from service import Service, require_database, running_service
 
 
@@ -41,7 +42,9 @@ def media_server(files: dict[str, bytes], **options: Any) -> Iterator[MediaServe
             pass
 
         def _send(self, head_only: bool) -> None:
-            state.requests.append({"path": self.path, "range": self.headers.get("Range"), "method": self.command})
+            state.requests.append(
+                {"path": self.path, "range": self.headers.get("Range"), "method": self.command}
+            )
             if self.path.startswith("/go/"):
                 self.send_response(302)
                 self.send_header("Location", "/" + self.path[4:])
@@ -172,27 +175,33 @@ def test_broken_transfer_without_ranges_starts_over(tmp_path: Path, media: Any) 
     video = media.video().read_bytes()
     with running_service(tmp_path, imports_allow_private=True) as svc:
         with media_server({"c.mp4": video}, cut_after=1000, ranges=False) as server:
-            done = wait_import(svc, svc.post("/v1/assets/imports", json={"url": f"{server.base}/c.mp4"}).json()["id"])
+            done = wait_import(
+                svc, svc.post("/v1/assets/imports", json={"url": f"{server.base}/c.mp4"}).json()["id"]
+            )
         assert done["state"] == "succeeded", done
         assert svc.get(f"/v1/assets/{done['asset_id']}").json()["sha256"] == hashlib.sha256(video).hexdigest()
         assert all(q["range"] is None for q in server.requests)
 
 
 def test_failures_are_coarse(tmp_path: Path) -> None:
-    with running_service(tmp_path, imports_allow_private=True, max_upload_bytes=4096) as svc:
-        with media_server({"big.bin": b"x" * 10000, "text.txt": b"not media at all"}) as server:
-            cases = {
-                "/missing.mp4": ("import-failed", "http_4xx"),
-                "/big.bin": ("import-failed", "too_large"),
-                "/loop": ("import-failed", "redirects"),
-                "/text.txt": ("media-unsupported", "media"),
-            }
-            for path, (code, reason) in cases.items():
-                done = wait_import(svc, svc.post("/v1/assets/imports", json={"url": server.base + path}).json()["id"])
-                assert done["state"] == "failed", (path, done)
-                assert (done["error"]["code"], done["error"]["reason"]) == (code, reason), (path, done)
-            failed = svc.get("/v1/events", params={"type": "import.failed"}).json()["data"]
-            assert len(failed) == len(cases)
+    with (
+        running_service(tmp_path, imports_allow_private=True, max_upload_bytes=4096) as svc,
+        media_server({"big.bin": b"x" * 10000, "text.txt": b"not media at all"}) as server,
+    ):
+        cases = {
+            "/missing.mp4": ("import-failed", "http_4xx"),
+            "/big.bin": ("import-failed", "too_large"),
+            "/loop": ("import-failed", "redirects"),
+            "/text.txt": ("media-unsupported", "media"),
+        }
+        for path, (code, reason) in cases.items():
+            done = wait_import(
+                svc, svc.post("/v1/assets/imports", json={"url": server.base + path}).json()["id"]
+            )
+            assert done["state"] == "failed", (path, done)
+            assert (done["error"]["code"], done["error"]["reason"]) == (code, reason), (path, done)
+        failed = svc.get("/v1/events", params={"type": "import.failed"}).json()["data"]
+        assert len(failed) == len(cases)
 
 
 @pytest.mark.parametrize(
@@ -223,10 +232,15 @@ def test_redirect_to_metadata_address_is_refused_when_connecting(tmp_path: Path)
     """A public-looking first hop that redirects to the metadata address: the redirect is
     re-checked. (Private addresses are allowed here to reach the test server, so the metadata
     hop is refused by the configured denied network, as a production policy refuses it.)"""
-    with running_service(
-        tmp_path, imports_allow_private=True, imports_denied_networks=["169.254.0.0/16"]
-    ) as svc, media_server({}) as server:
-        done = wait_import(svc, svc.post("/v1/assets/imports", json={"url": f"{server.base}/metadata"}).json()["id"])
+    with (
+        running_service(
+            tmp_path, imports_allow_private=True, imports_denied_networks=["169.254.0.0/16"]
+        ) as svc,
+        media_server({}) as server,
+    ):
+        done = wait_import(
+            svc, svc.post("/v1/assets/imports", json={"url": f"{server.base}/metadata"}).json()["id"]
+        )
         assert done["state"] == "failed"
         assert done["error"]["code"] == "url-not-allowed"
         assert [q["path"] for q in server.requests] == ["/metadata"]
@@ -253,4 +267,50 @@ def test_host_resolving_to_loopback_is_refused_at_connection(tmp_path: Path) -> 
                 )
             )
         assert caught.value.code == "url-not-allowed" and caught.value.reason == "ssrf_blocked"
+        assert server.requests == []
+
+
+# ------------------------------------------------------------------------------ URLs in edits
+
+
+def url_edit(src: str) -> dict[str, Any]:
+    return {
+        "timeline": {"tracks": [{"clips": [{"asset": {"type": "video", "src": src}, "length": 1}]}]},
+        "outputs": [{"resolution": "360p", "quality": "draft", "fps": 25}],
+    }
+
+
+def test_url_sources_in_edits_are_imported_once(tmp_path: Path, media: Any) -> None:
+    video = media.video().read_bytes()
+    with (
+        running_service(tmp_path, imports_allow_private=True) as svc,
+        media_server({"clip.mp4": video}) as server,
+    ):
+        url = f"{server.base}/clip.mp4"
+        r = svc.post("/v1/projects", json={"name": "from a URL", "edit": url_edit(url)})
+        assert r.status_code == 201, r.text
+        asset_id = r.json()["edit"]["timeline"]["tracks"][0]["clips"][0]["asset"]["src"]
+        asset = svc.get(f"/v1/assets/{asset_id}").json()
+        assert asset["derived_from"]["url"] == url and asset["sha256"] == hashlib.sha256(video).hexdigest()
+        # Again, in a render and a template: the same asset, the file not fetched again (the
+        # server is asked whether its ETag changed).
+        r = svc.post("/v1/renders", json={"edit": url_edit(url), "dry_run": True})
+        assert r.status_code == 200, r.text
+        template = svc.post("/v1/templates", json={"name": "t", "edit": url_edit(url)})
+        assert template.status_code == 201, template.text
+        assert template.json()["edit"]["timeline"]["tracks"][0]["clips"][0]["asset"]["src"] == asset_id
+        assert [q["method"] for q in server.requests] == ["GET", "HEAD", "HEAD"]
+        # The file changes behind the URL (a new ETag): imported again.
+        server.files["clip.mp4"] = media.video(color="red").read_bytes()
+        r = svc.post("/v1/projects", json={"name": "changed", "edit": url_edit(url)})
+        assert r.json()["edit"]["timeline"]["tracks"][0]["clips"][0]["asset"]["src"] != asset_id
+
+
+def test_url_source_refused_without_the_setting(sqlite_service: Service) -> None:
+    with media_server({"clip.mp4": b"x"}) as server:
+        edit = url_edit(f"{server.base}/clip.mp4")
+        r = sqlite_service.post("/v1/renders", json={"edit": edit})
+        assert r.status_code == 422
+        assert r.json()["code"] == "url-not-allowed"
+        assert r.json()["errors"][0]["pointer"] == "#/edit/timeline/tracks/0/clips/0/asset/src"
         assert server.requests == []

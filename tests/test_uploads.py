@@ -20,8 +20,9 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from service import Service, live_server, require_database, running_service
 from tusclient import client as tus_client
+
+from service import Service, live_server, require_database, running_service
 
 TUS = {"Tus-Resumable": "1.0.0"}
 
@@ -175,7 +176,10 @@ def test_protocol_answers(sqlite_service: Service, tmp_path: Path) -> None:
         r = client.post("/v1/uploads", headers={"Upload-Length": "10"})
         assert r.status_code == 412 and r.headers["Tus-Version"] == "1.0.0"
         assert r.headers["content-type"] == "application/problem+json"
-        assert client.post("/v1/uploads", headers={"Upload-Length": "10", "Tus-Resumable": "0.2.2"}).status_code == 412
+        assert (
+            client.post("/v1/uploads", headers={"Upload-Length": "10", "Tus-Resumable": "0.2.2"}).status_code
+            == 412
+        )
 
         # Creation errors.
         assert client.post("/v1/uploads", headers=TUS).status_code == 400
@@ -184,7 +188,9 @@ def test_protocol_answers(sqlite_service: Service, tmp_path: Path) -> None:
         assert r.status_code == 413 and r.json()["code"] == "content-too-large"
         r = create(client, 10, **{"Upload-Metadata": "filename not-base64!"})
         assert r.status_code == 400 and r.json()["errors"][0]["header"] == "Upload-Metadata"
-        unauthenticated = httpx.post(f"{base}/v1/uploads", headers={**TUS, "Upload-Length": "10"}, trust_env=False)
+        unauthenticated = httpx.post(
+            f"{base}/v1/uploads", headers={**TUS, "Upload-Length": "10"}, trust_env=False
+        )
         assert unauthenticated.status_code == 401 and unauthenticated.headers["Tus-Resumable"] == "1.0.0"
 
         r = create(client, n, **{"Upload-Metadata": f"filename {b64('p.wav')},tags {b64('x')},empty"})
@@ -198,7 +204,9 @@ def test_protocol_answers(sqlite_service: Service, tmp_path: Path) -> None:
 
         # PATCH errors leave the upload as it was.
         assert client.patch(url, content=data[:10], headers={**TUS, "Upload-Offset": "0"}).status_code == 415
-        r = client.patch(url, content=b"x", headers={**TUS, "Content-Type": "application/offset+octet-stream"})
+        r = client.patch(
+            url, content=b"x", headers={**TUS, "Content-Type": "application/offset+octet-stream"}
+        )
         assert r.status_code == 400
         r = patch(client, url, 5, data[:10])
         assert r.status_code == 409 and r.headers["Upload-Offset"] == "0"
@@ -338,8 +346,11 @@ def test_fifty_uploads_cut_and_resumed_are_intact(tmp_path: Path) -> None:
             # Cut mid-body: the server keeps what arrived, the client learns how much from HEAD.
             send_partial(base, svc.token, path, 0, data, cut).close()
             uploader = tus.uploader(
-                file_stream=io.BytesIO(data), url=f"{base}{path}", chunk_size=rng.choice([4096, 65536, 10**9]),
-                retries=20, retry_delay=0.05,
+                file_stream=io.BytesIO(data),
+                url=f"{base}{path}",
+                chunk_size=rng.choice([4096, 65536, 10**9]),
+                retries=20,
+                retry_delay=0.05,
             )
             uploader.upload()  # HEADs the offset the cut left, sends the rest
             head = client.head(path, headers=TUS)

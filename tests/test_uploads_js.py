@@ -13,9 +13,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from service import live_server, running_service
 
 import mediagen
+from service import live_server, running_service
 
 PROJECT = Path(__file__).resolve().parent / "tus_js"
 

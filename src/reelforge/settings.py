@@ -122,6 +122,8 @@ class Settings(BaseSettings):
     Range when the server supports it)."""
     imports_attempts: int = Field(5, ge=1, le=20)
     """Connections one import may make (the first and its resumptions)."""
+    imports_edit_wait: float = Field(300.0, gt=0)
+    """Seconds a request whose edit names URLs as sources waits for their imports."""
     imports_concurrency: int = Field(2, ge=1, le=64)
     """Imports fetched at once by this process."""
 

@@ -27,8 +27,8 @@ from .ratelimit import RateLimiter, RateLimitMiddleware, install_rate_limit_docs
 from .routers import assets, audit, brand_kits, events, keys, projects, renders, system
 from .routers import batches as batch_routes
 from .routers import templates as template_routes
-from .routers import webhooks as webhook_routes
 from .routers import uploads as upload_routes
+from .routers import webhooks as webhook_routes
 from .routers import workspaces as workspace_routes
 
 __all__ = ["create_app"]

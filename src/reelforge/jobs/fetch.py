@@ -41,7 +41,15 @@ from reelforge.webhooks.ssrf import (
     unsafe_cause,
 )
 
-__all__ = ["MAX_REDIRECTS", "USER_AGENT", "FetchFailed", "FetchLimits", "Fetched", "fetch_to_file", "url_policy"]
+__all__ = [
+    "MAX_REDIRECTS",
+    "USER_AGENT",
+    "FetchFailed",
+    "FetchLimits",
+    "Fetched",
+    "fetch_to_file",
+    "url_policy",
+]
 
 log = logging.getLogger("reelforge.imports")
 
@@ -159,7 +167,9 @@ async def _fetch(
             if attempts < limits.attempts:
                 continue
             assert isinstance(exc, httpx.HTTPError)
-            raise FetchFailed("import-failed", _network_reason(exc), "the server could not be reached") from None
+            raise FetchFailed(
+                "import-failed", _network_reason(exc), "the server could not be reached"
+            ) from None
         url = response_url
         try:
             if response.status_code == 206 and have:
@@ -176,16 +186,16 @@ async def _fetch(
                 mode = "wb"
             else:
                 status = response.status_code
-                raise FetchFailed(
-                    "import-failed", f"http_{status // 100}xx", f"the server answered {status}"
-                )
+                raise FetchFailed("import-failed", f"http_{status // 100}xx", f"the server answered {status}")
             total = _total(response, have)
             if total is not None and total > limits.max_bytes:
                 raise FetchFailed(
                     "import-failed", "too_large", f"the file is larger than {limits.max_bytes} bytes"
                 )
             validator = response.headers.get("etag") or response.headers.get("last-modified") or validator
-            resumable = response.headers.get("accept-ranges", "").lower() == "bytes" or response.status_code == 206
+            resumable = (
+                response.headers.get("accept-ranges", "").lower() == "bytes" or response.status_code == 206
+            )
             etag = response.headers.get("etag")
             content_type = response.headers.get("content-type")
             try:

@@ -20,6 +20,7 @@ Imports a stopped process left ``queued`` or ``fetching`` are taken up again by 
 from __future__ import annotations
 
 import asyncio
+import copy
 import hashlib
 import logging
 import threading
@@ -34,6 +35,7 @@ from sqlalchemy import select
 from reelforge.db.events import record_event
 from reelforge.db.models import Asset, new_id, utcnow
 from reelforge.db.uploads import Import
+from reelforge.edit.references import asset_references
 from reelforge.jobs.fetch import FetchFailed, FetchLimits, fetch_to_file, url_policy
 from reelforge.media.ingest import clean_name
 from reelforge.representations import json_ready
@@ -49,6 +51,7 @@ __all__ = [
     "create_import",
     "import_json",
     "import_sources",
+    "import_url_sources",
     "policy",
     "read_import",
     "runner",
@@ -209,7 +212,11 @@ def run_import(services: Services, import_id: str) -> None:
     except Exception:
         log.exception("import %s failed unexpectedly", import_id)
         part.unlink(missing_ok=True)
-        _finish(services, import_id, error={"code": "import-failed", "reason": "internal", "detail": "internal error"})
+        _finish(
+            services,
+            import_id,
+            error={"code": "import-failed", "reason": "internal", "detail": "internal error"},
+        )
         return
     with services.sessions() as db:
         row = db.get(Import, import_id)
@@ -227,7 +234,11 @@ def run_import(services: Services, import_id: str) -> None:
             tags=tags,
             metadata=meta,
             source="import",
-            derived_from={"url": url, "import": import_id, **({"etag": fetched.etag} if fetched.etag else {})},
+            derived_from={
+                "url": url,
+                "import": import_id,
+                **({"etag": fetched.etag} if fetched.etag else {}),
+            },
         )
     except ServiceError as exc:
         _finish(services, import_id, error={"code": exc.code, "reason": "media", "detail": exc.detail})
@@ -281,7 +292,9 @@ class ImportRunner:
         with self.services.sessions() as db:
             ids = list(
                 db.scalars(
-                    select(Import.id).where(Import.state.in_(("queued", "fetching"))).order_by(Import.created_at)
+                    select(Import.id)
+                    .where(Import.state.in_(("queued", "fetching")))
+                    .order_by(Import.created_at)
                 )
             )
         for import_id in ids:
@@ -337,7 +350,9 @@ def _current_etag(services: Services, url: str) -> tuple[bool, str | None]:
         return False, None
 
 
-def import_sources(services: Services, workspace_id: str, urls: list[str], *, timeout: float) -> dict[str, str]:
+def import_sources(
+    services: Services, workspace_id: str, urls: list[str], *, timeout: float
+) -> dict[str, str]:
     """The asset id for each URL an edit names, importing the ones not imported yet (waiting up
     to ``timeout`` seconds in all); 422 naming the URL when one fails."""
     found: dict[str, str] = {}
@@ -349,7 +364,11 @@ def import_sources(services: Services, workspace_id: str, urls: list[str], *, ti
             previous = db.execute(
                 select(Import.asset_id, Import.etag)
                 .join(Asset, Asset.id == Import.asset_id)
-                .where(Import.workspace_id == workspace_id, Import.url_sha256 == digest, Import.state == "succeeded")
+                .where(
+                    Import.workspace_id == workspace_id,
+                    Import.url_sha256 == digest,
+                    Import.state == "succeeded",
+                )
                 .order_by(Import.created_at.desc())
                 .limit(1)
             ).first()
@@ -372,3 +391,38 @@ def import_sources(services: Services, workspace_id: str, urls: list[str], *, ti
         found[url] = body["asset_id"]
     return found
 
+
+def _is_url(src: str) -> bool:
+    return src[:8].lower().startswith(("http://", "https://"))
+
+
+def import_url_sources(
+    services: Services, workspace_id: str, document: Any, *, pointer_prefix: str = "/edit"
+) -> Any:
+    """``document`` (an edit or a template's edit, raw JSON) with every http(s) URL it names as
+    a file replaced by the asset imported from it (see :func:`import_sources`); the document
+    itself when it names none. A refused URL is a 422 ``url-not-allowed`` at its pointer."""
+    refs = [ref for ref in asset_references(document) if _is_url(ref.src)]
+    if not refs:
+        return document
+    for ref in refs:
+        check_import_url(services, ref.src, pointer="#" + pointer_prefix + ref.pointer)
+    ids = import_sources(
+        services, workspace_id, [ref.src for ref in refs], timeout=services.settings.imports_edit_wait
+    )
+    rewritten = copy.deepcopy(document)
+    for ref in refs:
+        _set_pointer(rewritten, ref.pointer, ids[ref.src])
+    return rewritten
+
+
+def _set_pointer(document: Any, pointer: str, value: str) -> None:
+    parts = [p.replace("~1", "/").replace("~0", "~") for p in pointer.lstrip("/").split("/")]
+    target = document
+    for part in parts[:-1]:
+        target = target[int(part)] if isinstance(target, list) else target[part]
+    last = parts[-1]
+    if isinstance(target, list):
+        target[int(last)] = value
+    else:
+        target[last] = value

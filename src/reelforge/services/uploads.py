@@ -168,7 +168,9 @@ def parse_metadata(header: str | None) -> dict[str, str | None]:
         try:
             text = base64.b64decode(parts[1], validate=True).decode("utf-8")
         except (binascii.Error, UnicodeDecodeError):
-            raise _header_error("Upload-Metadata", f"the value of {key!r} is not base64 of UTF-8 text") from None
+            raise _header_error(
+                "Upload-Metadata", f"the value of {key!r} is not base64 of UTF-8 text"
+            ) from None
         if _CONTROL.search(text):
             raise _header_error("Upload-Metadata", f"the value of {key!r} contains control characters")
         found[key] = text
@@ -176,7 +178,9 @@ def parse_metadata(header: str | None) -> dict[str, str | None]:
 
 
 def _header_error(header: str, detail: str) -> Invalid:
-    return Invalid(f"{header} {detail}", code="invalid-request", errors=[{"header": header, "detail": detail}])
+    return Invalid(
+        f"{header} {detail}", code="invalid-request", errors=[{"header": header, "detail": detail}]
+    )
 
 
 class _Digest(Protocol):
@@ -369,7 +373,9 @@ def _try_claim(
             if row.length is None:
                 _check_length(services, length)
                 if length < row.offset:
-                    raise _header_error("Upload-Length", f"is less than the {row.offset} bytes already stored")
+                    raise _header_error(
+                        "Upload-Length", f"is less than the {row.offset} bytes already stored"
+                    )
                 row.length = length
                 db.commit()
             elif row.length != length:
@@ -409,7 +415,9 @@ async def _claim(
     deadline = asyncio.get_running_loop().time() + LOCK_WAIT_SECONDS
     while True:
         try:
-            return await asyncio.to_thread(_try_claim, services, workspace_id, upload_id, offset, token, length)
+            return await asyncio.to_thread(
+                _try_claim, services, workspace_id, upload_id, offset, token, length
+            )
         except UploadLocked:
             # The other request usually ends at once (its client went away): wait a little.
             if asyncio.get_running_loop().time() >= deadline:
@@ -567,6 +575,7 @@ async def append(
     finally:
         await asyncio.to_thread(_release, services, upload_id, token)
     if overflow:
+        assert total is not None  # only a known length overflows
         raise TooLarge(
             f"the body goes past Upload-Length ({total}); the bytes that fit were kept",
             offset=written,
@@ -699,9 +708,7 @@ def sweep_expired(services: Services, *, limit: int = 100) -> int:
     with services.sessions() as db:
         expired = list(
             db.scalars(
-                select(Upload.id)
-                .where(Upload.state == "receiving", Upload.expires_at <= now)
-                .limit(limit)
+                select(Upload.id).where(Upload.state == "receiving", Upload.expires_at <= now).limit(limit)
             )
         )
         if expired:

@@ -42,7 +42,6 @@ from ..idempotency import Idempotency, idempotency, idempotency_streamed, upload
 from ..multipart import receive_upload
 from ..pagination import check_utc_range, decode_cursor, list_body
 from ..problems import ApiError
-from ..schemas import ImportOut
 from ..ranges import content_disposition, file_response, parse_range
 from ..responses import (
     conditional_json,
@@ -54,6 +53,7 @@ from ..responses import (
     read_db,
     strong_etag,
 )
+from ..schemas import ImportOut
 
 __all__ = ["content_disposition", "parse_range", "router"]
 
@@ -300,7 +300,9 @@ async def create_import(
     base = services.settings.public_url.rstrip("/")
 
     def stage(db: Any, shown: dict[str, Any]) -> None:
-        idem.stage(db, json_ready(shown), status=202, headers={"Location": f"{base}/v1/assets/imports/{shown['id']}"})
+        idem.stage(
+            db, json_ready(shown), status=202, headers={"Location": f"{base}/v1/assets/imports/{shown['id']}"}
+        )
 
     shown = await run_in_threadpool(
         lambda: imports.create_import(

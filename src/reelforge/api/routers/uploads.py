@@ -11,7 +11,7 @@ PATCH and on HEAD, and by ``asset_id`` in ``GET /v1/uploads/{id}``.
 from __future__ import annotations
 
 import email.utils
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -41,7 +41,7 @@ OVERRIDABLE = ("PATCH", "DELETE", "HEAD")
 class TusRoute(APIRoute):
     """Every answer of the tus routes, problems included, carries ``Tus-Resumable``."""
 
-    def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
         async def tus_handler(request: Request) -> Response:
@@ -230,7 +230,9 @@ async def create(
     else:
         view = await uploads.ensure_complete(services, view)  # Upload-Length: 0
     status, body, headers = answer(view)
-    return json_response(json_bytes(body), status=status, headers={**headers, **_state_headers(request, view)})
+    return json_response(
+        json_bytes(body), status=status, headers={**headers, **_state_headers(request, view)}
+    )
 
 
 # ------------------------------------------------------------------------------ the upload

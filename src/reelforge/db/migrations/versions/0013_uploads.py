@@ -20,7 +20,9 @@ def upgrade() -> None:
     op.create_table(
         "uploads",
         sa.Column("id", sa.String(40), primary_key=True),
-        sa.Column("workspace_id", sa.String(40), sa.ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False),
+        sa.Column(
+            "workspace_id", sa.String(40), sa.ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False
+        ),
         sa.Column("length", sa.BigInteger(), nullable=True),
         sa.Column("offset", sa.BigInteger(), nullable=False),
         sa.Column("meta", sa.JSON(), nullable=False),
@@ -39,7 +41,9 @@ def upgrade() -> None:
     op.create_table(
         "imports",
         sa.Column("id", sa.String(40), primary_key=True),
-        sa.Column("workspace_id", sa.String(40), sa.ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False),
+        sa.Column(
+            "workspace_id", sa.String(40), sa.ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False
+        ),
         sa.Column("url", sa.String(2048), nullable=False),
         sa.Column("url_sha256", sa.String(64), nullable=False),
         sa.Column("state", sa.String(16), nullable=False),
