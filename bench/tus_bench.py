@@ -83,7 +83,9 @@ def timed_tus(server: Server, path: Path, chunk: int) -> tuple[float, str, int]:
     name = base64.b64encode(path.name.encode()).decode()
     with httpx.Client(base_url=server.base, timeout=httpx.Timeout(None), trust_env=False) as client:
         start = time.perf_counter()
-        r = client.post("/v1/uploads", headers={**tus, "Upload-Length": str(size), "Upload-Metadata": f"filename {name}"})
+        r = client.post(
+            "/v1/uploads", headers={**tus, "Upload-Length": str(size), "Upload-Metadata": f"filename {name}"}
+        )
         r.raise_for_status()
         url = httpx.URL(r.headers["Location"]).path
         offset = 0
@@ -119,7 +121,9 @@ def delete_asset(server: Server, asset_id: str) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--size-mb", type=int, help="the upload, MiB (default 1024; quick 128)")
     parser.add_argument("--chunk-mb", type=int, default=50, help="MiB per PATCH (0: one PATCH); default 50")
     parser.add_argument("--runs", type=int, default=3, help="rounds; medians are taken")

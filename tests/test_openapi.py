@@ -41,6 +41,12 @@ BINARY |= {("GET", "/v1/renders/{render_id}/progress"), ("GET", "/v1/events/stre
 BINARY |= {("DELETE", "/v1/templates/{template_id}")}  # 204
 BINARY |= {("DELETE", "/v1/webhook_endpoints/{endpoint_id}")}  # 204
 BINARY |= {("DELETE", "/v1/brand_kits/{kit_id}")}  # 204
+BINARY |= {  # tus: the state is in headers
+    ("HEAD", "/v1/uploads/{upload_id}"),
+    ("PATCH", "/v1/uploads/{upload_id}"),
+    ("DELETE", "/v1/uploads/{upload_id}"),
+    ("POST", "/v1/uploads/{upload_id}"),
+}
 UNSCOPED = {"/v1/workspace", "/v1/oauth/token"}
 """Paths that need no scope (any credential, or none)."""
 
@@ -369,6 +375,7 @@ def test_examples_work_against_the_service(sqlite_service: Service, spec: dict[s
     from test_batches import check_openapi_examples as batch_examples
     from test_brand_kits import exercise_examples as brand_kit_examples
     from test_events import check_openapi_examples as event_examples
+    from test_uploads import check_openapi_examples as upload_examples
     from test_webhooks import check_openapi_examples as webhook_examples
 
     batch_examples(c, svc, media)
@@ -376,6 +383,7 @@ def test_examples_work_against_the_service(sqlite_service: Service, spec: dict[s
     event_examples(c, svc)
     webhook_examples(c, svc)
     template_examples(c, svc, media)
+    upload_examples(c, svc)
 
     untested = {op for op in c.ops if op[1].startswith("/v1")} - c.covered
     assert not untested, f"add these operations to this test: {sorted(untested)}"

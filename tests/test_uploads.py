@@ -435,3 +435,41 @@ def test_racing_appends_leave_one_whole_body(served: tuple[Service, str], tmp_pa
         head = client.head(path, headers=TUS)
         asset = client.get(f"/v1/assets/{head.headers['Reelforge-Asset-Id']}").json()
         assert asset["sha256"] == hashlib.sha256(bodies[winners[0]]).hexdigest()
+
+
+def check_openapi_examples(c: Any, svc: Service) -> None:
+    """Called by tests/test_openapi.py: the documented answers of these routes against ``svc``
+    (the import's own example is checked in tests/test_imports.py, which runs a media server)."""
+    data = noise_wav(svc.data_dir.parent / "openapi.wav", seed=99).read_bytes()
+    r = c.call(
+        "POST",
+        "/v1/uploads",
+        headers={**TUS, "Upload-Length": str(len(data)), "Upload-Metadata": f"filename {b64('openapi.wav')}"},
+        expect=201,
+    )
+    upload_id = r.json()["id"]
+    params = {"upload_id": upload_id}
+    c.call("HEAD", "/v1/uploads/{upload_id}", params=params, headers=TUS, expect=200)
+    octets = {**TUS, "Content-Type": "application/offset+octet-stream"}
+    c.call(
+        "PATCH",
+        "/v1/uploads/{upload_id}",
+        params=params,
+        content=data[:100],
+        headers={**octets, "Upload-Offset": "0"},
+        expect=204,
+    )
+    override = {**octets, "Upload-Offset": "100", "X-HTTP-Method-Override": "PATCH"}
+    r = c.call(
+        "POST", "/v1/uploads/{upload_id}", params=params, content=data[100:], headers=override, expect=204
+    )
+    assert r.headers["Reelforge-Asset-Id"]
+    c.call("GET", "/v1/uploads/{upload_id}", params=params, expect=200)
+    c.call("DELETE", "/v1/uploads/{upload_id}", params=params, headers=TUS, expect=204)
+    c.call("POST", "/v1/assets/imports", json={"url": "http://169.254.169.254/latest/"}, expect=422)
+    c.call(
+        "GET",
+        "/v1/assets/imports/{import_id}",
+        params={"import_id": "imp_01jd0000000000000000000000"},
+        expect=404,
+    )

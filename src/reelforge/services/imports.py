@@ -210,6 +210,10 @@ def run_import(services: Services, import_id: str) -> None:
         _finish(services, import_id, error={"code": exc.code, "reason": exc.reason, "detail": exc.detail})
         return
     except Exception:
+        if _RUNNER not in services.extras:
+            # The process is stopping: the next one takes the import up (its bytes are kept).
+            log.info("import %s interrupted by shutdown", import_id)
+            return
         log.exception("import %s failed unexpectedly", import_id)
         part.unlink(missing_ok=True)
         _finish(
@@ -351,7 +355,12 @@ def _current_etag(services: Services, url: str) -> tuple[bool, str | None]:
 
 
 def import_sources(
-    services: Services, workspace_id: str, urls: list[str], *, timeout: float
+    services: Services,
+    workspace_id: str,
+    urls: list[str],
+    *,
+    timeout: float,
+    pointers: dict[str, str] | None = None,
 ) -> dict[str, str]:
     """The asset id for each URL an edit names, importing the ones not imported yet (waiting up
     to ``timeout`` seconds in all); 422 naming the URL when one fails."""
@@ -386,7 +395,13 @@ def import_sources(
             raise Invalid(
                 f"the source {url} could not be imported: {error.get('detail')}",
                 code="import-failed",
-                errors=[{"detail": error.get("detail"), "code": error.get("reason"), "url": url}],
+                errors=[
+                    {
+                        "pointer": (pointers or {}).get(url, "#/"),
+                        "detail": error.get("detail"),
+                        "code": error.get("reason"),
+                    }
+                ],
             )
         found[url] = body["asset_id"]
     return found
@@ -408,7 +423,11 @@ def import_url_sources(
     for ref in refs:
         check_import_url(services, ref.src, pointer="#" + pointer_prefix + ref.pointer)
     ids = import_sources(
-        services, workspace_id, [ref.src for ref in refs], timeout=services.settings.imports_edit_wait
+        services,
+        workspace_id,
+        [ref.src for ref in refs],
+        timeout=services.settings.imports_edit_wait,
+        pointers={ref.src: "#" + pointer_prefix + ref.pointer for ref in reversed(refs)},
     )
     rewritten = copy.deepcopy(document)
     for ref in refs:

@@ -35,6 +35,7 @@ from reelforge.services.inputs import InputModel
 from reelforge.settings import Settings
 
 from .. import examples as ex
+from .. import examples_uploads as uex
 from ..audit import audit_actor
 from ..auth import Principal, require
 from ..deps import ServicesDep, SessionDep, services_of
@@ -53,7 +54,6 @@ from ..responses import (
     read_db,
     strong_etag,
 )
-from ..schemas import ImportOut
 
 __all__ = ["content_disposition", "parse_range", "router"]
 
@@ -283,10 +283,10 @@ class ImportCreate(InputModel):
     "/v1/assets/imports",
     status_code=202,
     summary="Import media from an http(s) URL (fetched in the background)",
-    responses={202: {"model": ImportOut, "description": "The import, queued."}},
+    responses=uex.CREATE_IMPORT_RESPONSES,
 )
 async def create_import(
-    body: ImportCreate,
+    body: Annotated[ImportCreate, Body(openapi_examples=uex.CREATE_IMPORT_BODY)],
     services: ServicesDep,
     principal: Principal = Depends(require("assets:write")),
     idem: Idempotency = Depends(idempotency),
@@ -325,7 +325,7 @@ async def create_import(
 @router.get(
     "/v1/assets/imports/{import_id}",
     summary="An import: its state, progress and asset",
-    responses={200: {"model": ImportOut, "description": "The import."}},
+    responses=uex.GET_IMPORT_RESPONSES,
 )
 async def get_import(
     import_id: str, services: ServicesDep, principal: Principal = Depends(require("assets:read"))

@@ -24,12 +24,12 @@ from starlette.requests import ClientDisconnect
 from reelforge.services import uploads
 from reelforge.services.errors import ServiceError
 
+from .. import examples_uploads as ex
 from ..auth import Principal, require
 from ..deps import ServicesDep
 from ..idempotency import Idempotency, idempotency_streamed, upload_fingerprint
 from ..problems import ApiError
 from ..responses import json_bytes, json_ready, json_response
-from ..schemas import UploadOut
 
 __all__ = ["router"]
 
@@ -162,8 +162,9 @@ async def _append(
 # ------------------------------------------------------------------------------ discovery
 
 
-@router.options("/v1/uploads", status_code=204, summary="tus capabilities (no credential needed)")
-@router.options("/v1/uploads/{upload_id}", status_code=204, summary="tus capabilities (no credential needed)")
+# Not in the OpenAPI document (no credential, no body): docs/api.md describes it.
+@router.options("/v1/uploads", status_code=204, include_in_schema=False)
+@router.options("/v1/uploads/{upload_id}", status_code=204, include_in_schema=False)
 async def options(services: ServicesDep) -> Response:
     """`Tus-Version`, `Tus-Extension`, `Tus-Max-Size` and `Tus-Checksum-Algorithm`."""
     return Response(status_code=204, headers=_capabilities(services.settings.max_upload_bytes))
@@ -177,6 +178,7 @@ async def options(services: ServicesDep) -> Response:
     status_code=201,
     summary="Create a resumable upload (tus creation, optionally with its first bytes)",
     dependencies=[Depends(require_tus)],
+    responses=ex.CREATE_UPLOAD_RESPONSES,
 )
 async def create(
     request: Request,
@@ -243,6 +245,8 @@ async def create(
     status_code=200,
     summary="The upload's offset (tus), and its asset once finished",
     dependencies=[Depends(require_tus)],
+    response_class=Response,
+    responses=ex.HEAD_UPLOAD_RESPONSES,
 )
 async def head(
     upload_id: str,
@@ -270,6 +274,8 @@ async def head(
     status_code=204,
     summary="Append bytes at the upload's offset (tus)",
     dependencies=[Depends(require_tus)],
+    response_class=Response,
+    responses=ex.PATCH_UPLOAD_RESPONSES,
 )
 async def patch(
     upload_id: str,
@@ -308,6 +314,8 @@ async def patch(
     status_code=204,
     summary="Terminate an upload (tus termination)",
     dependencies=[Depends(require_tus)],
+    response_class=Response,
+    responses=ex.DELETE_UPLOAD_RESPONSES,
 )
 async def terminate(
     upload_id: str,
@@ -323,6 +331,8 @@ async def terminate(
     "/v1/uploads/{upload_id}",
     summary="PATCH, DELETE or HEAD through X-HTTP-Method-Override (for clients that only POST)",
     dependencies=[Depends(require_tus)],
+    response_class=Response,
+    responses=ex.OVERRIDE_RESPONSES,
 )
 async def overridden(
     upload_id: str,
@@ -348,7 +358,7 @@ async def overridden(
 @router.get(
     "/v1/uploads/{upload_id}",
     summary="The upload as JSON: state, offset, metadata and its asset",
-    responses={200: {"model": UploadOut, "description": "The upload."}},
+    responses=ex.GET_UPLOAD_RESPONSES,
 )
 async def get_upload(
     upload_id: str,

@@ -18,16 +18,16 @@ class UploadOut(Out):
     state: Literal["receiving", "complete", "failed", "terminated", "expired"]
     offset: int
     """Bytes stored so far."""
-    length: int | None
+    length: int | None = None
     """Bytes expected; null while the client defers it."""
     metadata: JSONObject
     """``Upload-Metadata`` decoded (``filename``, ``filetype``, ``name``, ``tags``, ...)."""
-    asset_id: str | None
+    asset_id: str | None = None
     """The asset the finished upload became (an existing one when the bytes were known)."""
-    error: JSONObject | None
+    error: JSONObject | None = None
     """Why a finished upload did not become an asset (``code``, ``detail``)."""
     created_at: datetime
-    expires_at: datetime | None
+    expires_at: datetime | None = None
     """When an unfinished upload is dropped (24 h after its last append, 7 days at most)."""
 
 
@@ -40,9 +40,9 @@ class ImportOut(Out):
     url: str
     state: Literal["queued", "fetching", "succeeded", "failed"]
     received_bytes: int
-    total_bytes: int | None
-    asset_id: str | None
-    error: JSONObject | None
+    total_bytes: int | None = None
+    asset_id: str | None = None
+    error: JSONObject | None = None
     """``code`` (``url-not-allowed``, ``import-failed``, ``media-unsupported``, ...), a coarse
     ``reason`` (``blocked``, ``timeout``, ``too_large``, ``http_4xx``, ...) and ``detail``."""
     created_at: datetime
