@@ -15,7 +15,7 @@ Usage: ``.venv/bin/python bench/tus_bench.py [--quick] [--size-mb N] [--chunk-mb
      asset (sniff, probe, move into storage, database row); every PATCH is authenticated,
      rate-limited and claims the upload;
    * the asset is deleted so the next round's upload is new again.
-   Both clients stream the file from disk with an explicit ``Content-Length`` (httpx).
+   The order of the two alternates from round to round. Both clients stream the file from disk with an explicit ``Content-Length`` (httpx).
    The Reelforge server's resident memory is sampled every 50 ms during the tus upload
    (``/proc/<pid>/status``): its peak, and the growth over what it held before the upload.
 3. Prints medians and the ratio ``bare seconds / tus seconds`` (>= 0.8 is the target: the tus
@@ -152,11 +152,15 @@ def main() -> None:
         _, warm_asset, _ = timed_tus(server, small, 0)
         delete_asset(server, warm_asset)
         for round_no in range(runs):
-            bare_times.append(timed_bare(bare, wav))
+            # The order alternates, so a machine that gets busier or quieter favours neither side.
+            if round_no % 2 == 0:
+                bare_times.append(timed_bare(bare, wav))
             before = proc_status_kib(server.pid, "VmRSS") or 0
             with RssSampler(server.pid) as rss:
                 seconds, asset, patches = timed_tus(server, wav, args.chunk_mb * MIB)
             tus_times.append(seconds)
+            if round_no % 2 == 1:
+                bare_times.append(timed_bare(bare, wav))
             peaks.append(rss.peak_kib)
             growth.append(rss.peak_kib - before)
             delete_asset(server, asset)
