@@ -314,3 +314,18 @@ def test_url_source_refused_without_the_setting(sqlite_service: Service) -> None
         assert r.json()["code"] == "url-not-allowed"
         assert r.json()["errors"][0]["pointer"] == "#/edit/timeline/tracks/0/clips/0/asset/src"
         assert server.requests == []
+
+
+def test_nothing_is_fetched_for_an_edit_wrong_anyway(tmp_path: Path) -> None:
+    with (
+        running_service(tmp_path, imports_allow_private=True) as svc,
+        media_server({"clip.mp4": b"x"}) as server,
+    ):
+        edit = url_edit(f"{server.base}/clip.mp4")
+        edit["timeline"]["tracks"][0]["clips"][0]["length"] = -1
+        r = svc.post("/v1/renders", json={"edit": edit})
+        assert r.status_code == 422 and r.json()["code"] == "edit-invalid"
+        pointers = {e["pointer"]: e["code"] for e in r.json()["errors"]}
+        assert pointers["#/edit/timeline/tracks/0/clips/0/asset/src"] == "not_an_asset_id"
+        assert "#/edit/timeline/tracks/0/clips/0/length" in pointers
+        assert server.requests == []

@@ -41,7 +41,7 @@ from reelforge.media.ingest import clean_name
 from reelforge.representations import json_ready
 from reelforge.webhooks.ssrf import SafeAsyncTransport, UnsafeURL, UrlPolicy, check_url
 
-from . import assets
+from . import assets, edits
 from .context import Services
 from .errors import Invalid, NotFound, ServiceError
 
@@ -412,16 +412,32 @@ def _is_url(src: str) -> bool:
 
 
 def import_url_sources(
-    services: Services, workspace_id: str, document: Any, *, pointer_prefix: str = "/edit"
+    services: Services,
+    workspace_id: str,
+    document: Any,
+    *,
+    pointer_prefix: str = "/edit",
+    check_first: bool = True,
 ) -> Any:
     """``document`` (an edit or a template's edit, raw JSON) with every http(s) URL it names as
     a file replaced by the asset imported from it (see :func:`import_sources`); the document
-    itself when it names none. A refused URL is a 422 ``url-not-allowed`` at its pointer."""
+    itself when it names none. A refused URL is a 422 ``url-not-allowed`` at its pointer.
+
+    ``check_first``: nothing is fetched for an edit that is wrong anyway: its problems (the URLs
+    among them, as sources not imported) are answered as ``edit-invalid`` at once."""
     refs = [ref for ref in asset_references(document) if _is_url(ref.src)]
     if not refs:
         return document
     for ref in refs:
         check_import_url(services, ref.src, pointer="#" + pointer_prefix + ref.pointer)
+    if check_first:
+        at_urls = {"#" + pointer_prefix + ref.pointer for ref in refs}
+        with services.sessions() as db:
+            try:
+                edits.validate_service_edit(document, db, workspace_id, pointer_prefix=pointer_prefix)
+            except Invalid as exc:
+                if any(e.get("pointer") not in at_urls for e in exc.errors or []):
+                    raise
     ids = import_sources(
         services,
         workspace_id,

@@ -96,7 +96,12 @@ def create_template(
     pointer into the body."""
     document = _document(body)
     # Sources given as http(s) URLs are imported first (once per URL) and named by asset id.
-    document["edit"] = imports.import_url_sources(services, principal.workspace_id, body.edit)
+    document["edit"] = imports.import_url_sources(
+        services,
+        principal.workspace_id,
+        body.edit,
+        check_first=False,  # a template is checked whole later
+    )
     template = templates.create_template(db, principal.workspace_id, body.name, document, body.message)
     location = f"{services.settings.public_url.rstrip('/')}/v1/templates/{template.id}"
     created = templates.template_json(template, document)
