@@ -311,6 +311,7 @@ def test_creation_is_idempotent(sqlite_service: Service) -> None:
     assert first.status_code == again.status_code == 201
     assert again.headers["Location"] == first.headers["Location"]
     assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.headers["Tus-Resumable"] == "1.0.0"
 
 
 # ------------------------------------------------------------------------------ interrupted, concurrent

@@ -27,7 +27,7 @@ from reelforge.services.errors import ServiceError
 from .. import examples_uploads as ex
 from ..auth import Principal, require
 from ..deps import ServicesDep
-from ..idempotency import Idempotency, idempotency_streamed, upload_fingerprint
+from ..idempotency import Idempotency, IdempotentReplay, idempotency_streamed, upload_fingerprint
 from ..problems import ApiError
 from ..responses import json_bytes, json_ready, json_response
 
@@ -47,7 +47,7 @@ class TusRoute(APIRoute):
         async def tus_handler(request: Request) -> Response:
             try:
                 response = await handler(request)
-            except (ServiceError, RequestValidationError, StarletteHTTPException) as exc:
+            except (ServiceError, RequestValidationError, StarletteHTTPException, IdempotentReplay) as exc:
                 response = await _problem(request, exc)
             response.headers["Tus-Resumable"] = uploads.TUS_VERSION
             return response
@@ -56,7 +56,8 @@ class TusRoute(APIRoute):
 
 
 async def _problem(request: Request, exc: Exception) -> Response:
-    """The app's own answer to ``exc``, plus the tus headers an error needs."""
+    """The app's own answer to ``exc`` (a problem, or a replayed creation), plus the tus headers
+    an error needs."""
     handlers = request.app.exception_handlers
     handler = next(handlers[cls] for cls in type(exc).__mro__ if cls in handlers)
     response: Response = await handler(request, exc)
