@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 # Every dependency of `.[dev]`, pinned with hashes, for all platforms (see `make lock`).
 LOCK := requirements/dev.lock
 
-.PHONY: install fonts lock test test-fast lint typecheck run demo bench schema clean
+.PHONY: install fonts lock test test-fast lint typecheck run demo demo-service bench schema clean
 
 # The pinned set first, then this project itself without resolving again; `pip check` fails
 # when pyproject.toml asks for something the lock lacks (run `make lock`).
@@ -71,6 +71,12 @@ run: $(STAMP)
 demo: $(STAMP) fonts
 	$(PY) examples/make_media.py
 	$(PY) examples/render_all.py
+
+# Every example rendered by a running service (`make run` in another terminal; REELFORGE_TOKEN
+# set to the key it printed): the media uploaded with tus, each edit pushed and rendered.
+demo-service: $(STAMP)
+	$(PY) examples/make_media.py
+	$(PY) examples/push_all.py
 
 bench: $(STAMP)
 	$(PY) bench/render_bench.py

@@ -14,7 +14,9 @@ Reelforge's dicts. ``GET /sync-doc/{name}`` is the same as a plain ``def`` endpo
 FastAPI runs in its thread pool as it does Reelforge's routes: measured only on request
 (``api_bench.py --sync-bare``) to show what that hop costs. ``POST /sink`` reads a request
 body to the end and discards it: ``upload_bench.py`` sends it the same multipart upload, to
-show what receiving alone costs. The server is started the way
+show what receiving alone costs. ``POST /hash-write`` reads a body, hashes it (sha256) and
+writes it to a file in the working directory (then removes it): the least any upload endpoint
+does, the reference of ``tus_bench.py``. The server is started the way
 ``reelforge serve`` starts its app: ``uvicorn.run(app, host, port, log_level="info")``, one
 process, access log on.
 """
@@ -22,7 +24,10 @@ process, access log on.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
+import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +61,22 @@ def make_app(docs: dict[str, Any]) -> FastAPI:
         async for chunk in request.stream():
             size += len(chunk)
         return {"bytes": size}
+
+    @app.post("/hash-write")
+    async def hash_write(request: Request) -> dict[str, Any]:
+        """Hash and write a body as it arrives: what storing an upload costs at the least."""
+        digest = hashlib.sha256()
+        size = 0
+        fd, name = tempfile.mkstemp(dir=".", suffix=".part")
+        try:
+            async for chunk in request.stream():
+                digest.update(chunk)
+                os.write(fd, chunk)
+                size += len(chunk)
+        finally:
+            os.close(fd)
+            os.unlink(name)
+        return {"bytes": size, "sha256": digest.hexdigest()}
 
     return app
 

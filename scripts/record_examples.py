@@ -27,7 +27,17 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "src" / "reelforge" / "api" / "recorded"
-AREAS = ("core", "events", "webhooks", "batches", "brand_kits", "templates", "idempotency", "workspaces")
+AREAS = (
+    "core",
+    "events",
+    "webhooks",
+    "batches",
+    "brand_kits",
+    "templates",
+    "idempotency",
+    "workspaces",
+    "uploads",
+)
 """Each area's recorder module and JSON file (``core`` is ``reelforge.api.examples``)."""
 
 

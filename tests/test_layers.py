@@ -30,6 +30,7 @@ RANK = {
     "services": 5,
     "api": 6,
     "serve": 6,  # binding and running uvicorn for `reelforge serve`
+    "client": 6,  # the CLI's HTTP client of a server
     "cli": 7,
     "__main__": 8,
 }

@@ -48,6 +48,12 @@ BINARY |= {
     ("GET", "/v1/batches/{batch_id}/files.zip"),
 }
 BINARY |= {("GET", "/v1/renders/{render_id}/log")}  # text/plain
+BINARY |= {  # tus: the state is in headers
+    ("HEAD", "/v1/uploads/{upload_id}"),
+    ("PATCH", "/v1/uploads/{upload_id}"),
+    ("DELETE", "/v1/uploads/{upload_id}"),
+    ("POST", "/v1/uploads/{upload_id}"),
+}
 UNSCOPED = {"/v1/workspace", "/v1/oauth/token"}
 """Paths that need no scope (any credential, or none)."""
 
@@ -379,6 +385,7 @@ def test_examples_work_against_the_service(sqlite_service: Service, spec: dict[s
     from test_brand_kits import exercise_examples as brand_kit_examples
     from test_delivery import check_openapi_examples as delivery_examples
     from test_events import check_openapi_examples as event_examples
+    from test_uploads import check_openapi_examples as upload_examples
     from test_webhooks import check_openapi_examples as webhook_examples
 
     batch_examples(c, svc, media)
@@ -387,6 +394,7 @@ def test_examples_work_against_the_service(sqlite_service: Service, spec: dict[s
     webhook_examples(c, svc)
     template_examples(c, svc, media)
     delivery_examples(c, svc)  # last: it runs a render (after cancelling the queued ones)
+    upload_examples(c, svc)
 
     untested = {op for op in c.ops if op[1].startswith("/v1")} - c.covered
     assert not untested, f"add these operations to this test: {sorted(untested)}"

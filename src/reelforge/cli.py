@@ -1,4 +1,5 @@
-"""The ``reelforge`` command: render, validate, plan, schema and probe, with no server.
+"""The ``reelforge`` command: render, validate, plan, schema and probe with no server; upload,
+import and push to a running service (:mod:`reelforge.client`).
 
 User errors (a bad edit, a missing file, FFmpeg refusing) print a located message and exit
 non-zero; a traceback means a bug in Reelforge.
@@ -856,6 +857,195 @@ def workspaces_limits(
     out.print(table)
     usage = doc["usage"]
     out.print(f"render seconds today: {usage['render_seconds_today']:g} (resets at {usage['resets_at']})")
+
+
+# ------------------------------------------------------------------ talking to a server
+
+ServerOpt = Annotated[
+    str,
+    typer.Option("--server", envvar="REELFORGE_SERVER", help="The service's URL.", show_envvar=True),
+]
+TokenOpt = Annotated[
+    str,
+    typer.Option(
+        "--token",
+        envvar="REELFORGE_TOKEN",
+        help="An API key of the workspace.",
+        show_envvar=True,
+        show_default=False,
+    ),
+]
+
+
+def _client(server: str, token: str) -> Any:
+    from reelforge.client import ServiceClient, default_state_file
+
+    return ServiceClient(server, token, state_file=default_state_file())
+
+
+def _service_failed(exc: Exception) -> typer.Exit:
+    err.print(f"[red]{_escape(str(exc))}[/]", soft_wrap=True)
+    return typer.Exit(EXIT_FAILED)
+
+
+def _upload_with_progress(client: Any, path: Path, **kw: Any) -> str:
+    from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(), console=err) as bar:
+        task = bar.add_task(_escape(path.name), total=path.stat().st_size)
+        asset_id: str = client.upload(
+            path, progress=lambda done, total: bar.update(task, completed=done), **kw
+        )
+    return asset_id
+
+
+@app.command()
+def upload(
+    file: Annotated[Path, typer.Argument(help="The file to upload.", show_default=False)],
+    token: TokenOpt,
+    server: ServerOpt = "http://127.0.0.1:8000",
+    name: Annotated[str | None, typer.Option(help="The asset's name (default: the file's).")] = None,
+    tag: Annotated[list[str] | None, typer.Option(help="A tag (repeat for several).")] = None,
+) -> None:
+    """Upload a file to a server with tus (resumable: run it again after an interruption and
+    only the missing bytes are sent); print the asset's id."""
+    from reelforge.client import ServiceError
+
+    if not file.is_file():
+        err.print(f"[red]no such file: {_escape(str(file))}[/]")
+        raise typer.Exit(EXIT_INVALID)
+    try:
+        with _client(server, token) as client:
+            asset_id = _upload_with_progress(client, file, name=name, tags=tag or [])
+    except (ServiceError, OSError) as exc:
+        raise _service_failed(exc) from None
+    out.print(asset_id, markup=False, highlight=False)
+
+
+@app.command(name="import")
+def import_command(
+    url: Annotated[str, typer.Argument(help="An http(s) URL of a media file.", show_default=False)],
+    token: TokenOpt,
+    server: ServerOpt = "http://127.0.0.1:8000",
+    wait: Annotated[float, typer.Option(help="Seconds to wait for the import to end.")] = 600,
+) -> None:
+    """Have the server import media from a URL; print the asset's id when it is done."""
+    from reelforge.client import ServiceError
+
+    try:
+        with _client(server, token) as client:
+            done = client.import_url(url, wait=wait)
+    except ServiceError as exc:
+        raise _service_failed(exc) from None
+    if done["state"] == "succeeded":
+        out.print(done["asset_id"], markup=False, highlight=False)
+        return
+    error = done.get("error") or {"detail": f"still {done['state']} after {wait:g} s ({done['id']})"}
+    raise _service_failed(ValueError(f"import of {url} failed: {error.get('detail')}"))
+
+
+def _local_document(edit_path: Path, vars_path: Path | None, locale: str | None) -> Any:
+    """The edit to push, as JSON: the file itself, a template filled with ``--vars``, or an edit
+    whose placeholders ``--vars`` fills."""
+    from reelforge.edit.templates import fill_template, is_template_document, parse_template
+    from reelforge.edit.variables import substitute
+
+    values = _load_vars(vars_path)
+    try:
+        document = json.loads(edit_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        err.print(f"[red]cannot read {_escape(str(edit_path))}: {_escape(str(exc))}[/]")
+        raise typer.Exit(EXIT_INVALID) from None
+    try:
+        if is_template_document(document):
+            return fill_template(
+                parse_template(document),
+                values or {},
+                locale=locale,
+                asset_info=_local_asset_info(edit_path.resolve().parent),
+            )
+        return substitute(document, values) if values else document
+    except EditError as exc:
+        _print_problems(exc, str(edit_path))
+        raise typer.Exit(EXIT_INVALID) from None
+
+
+@app.command()
+def push(
+    edit_path: EditArg,
+    token: TokenOpt,
+    server: ServerOpt = "http://127.0.0.1:8000",
+    vars_path: VarsOpt = None,
+    locale: LocaleOpt = None,
+    name: Annotated[str | None, typer.Option(help="The project's name (default: the file's).")] = None,
+    render: Annotated[bool, typer.Option("--render", help="Also start a render of the project.")] = False,
+    wait: Annotated[float, typer.Option(help="With --render: seconds to wait for it (0: do not wait).")] = 0,
+    output: Annotated[
+        Path | None,
+        typer.Option("-o", "--output", help="With --render and --wait: download the outputs here."),
+    ] = None,
+) -> None:
+    """Push an edit to a server: upload the local files it names (tus, resumable; each file
+    once), replace their paths with asset ids and save it as a project; with `--render`, render
+    it. A template is filled with `--vars` first (a `NAME.vars.json` next to it is used when
+    `--vars` is not given). URLs stay as they are: the server imports them."""
+    from reelforge.client import ServiceError
+    from reelforge.edit.references import asset_references, is_asset_id
+
+    if vars_path is None:
+        sibling = edit_path.with_name(edit_path.stem + ".vars.json")
+        vars_path = sibling if sibling.is_file() else None
+    document = _local_document(edit_path, vars_path, locale)
+    base = edit_path.resolve().parent
+    local = [
+        ref
+        for ref in asset_references(document)
+        if not is_asset_id(ref.src) and not ref.src.lower().startswith(("http://", "https://"))
+    ]
+    try:
+        with _client(server, token) as client:
+            ids: dict[Path, str] = {}
+            for ref in local:
+                path = (base / ref.src).resolve()
+                if not path.is_file():
+                    err.print(f"[red]{_escape(ref.pointer)}: no such file {_escape(str(path))}[/]")
+                    raise typer.Exit(EXIT_INVALID)
+                if path not in ids:
+                    ids[path] = _upload_with_progress(client, path)
+                _set_pointer(document, ref.pointer, ids[path])
+            project = client.request(
+                "POST", "/v1/projects", json={"name": name or edit_path.stem, "edit": document}, expect=(201,)
+            )
+            out.print(f"project {project['id']} ({len(ids)} file{'s' if len(ids) != 1 else ''} uploaded)")
+            if not render:
+                return
+            made = client.request("POST", "/v1/renders", json={"project_id": project["id"]}, expect=(202,))
+            out.print(f"render {made['id']} {made['state']}")
+            if wait <= 0:
+                return
+            done = client.wait_render(made["id"], wait=wait)
+            out.print(f"render {done['id']} {done['state']}")
+            if done["state"] != "succeeded":
+                raise _service_failed(ValueError(json.dumps(done.get("error"))))
+            for produced in done.get("outputs") or []:
+                if output is not None:
+                    target = client.download(produced["id"], output / produced["name"])
+                    out.print(f"  {target}", markup=False, highlight=False)
+                else:
+                    out.print(f"  {produced['id']}  {produced['name']}", markup=False, highlight=False)
+    except (ServiceError, OSError) as exc:
+        raise _service_failed(exc) from None
+
+
+def _set_pointer(document: Any, pointer: str, value: str) -> None:
+    parts = [p.replace("~1", "/").replace("~0", "~") for p in pointer.lstrip("/").split("/")]
+    target = document
+    for part in parts[:-1]:
+        target = target[int(part)] if isinstance(target, list) else target[part]
+    if isinstance(target, list):
+        target[int(parts[-1])] = value
+    else:
+        target[parts[-1]] = value
 
 
 @app.command()

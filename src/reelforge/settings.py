@@ -27,6 +27,10 @@ class Settings(BaseSettings):
     workers: int = Field(1, ge=0, le=64)
     """Renders run at once by the in-process worker (0: none; another process runs them)."""
     max_upload_bytes: int = Field(2 * 1024**3, ge=1024)
+    max_upload_patch_bytes: int = Field(128 * 1024**2, ge=1024)
+    """Largest body of one tus request (``PATCH /v1/uploads/{id}``, or a creation carrying bytes):
+    clients send bigger files in chunks (the CLI sends 50 MiB). The whole upload is bounded by
+    ``max_upload_bytes`` (``Tus-Max-Size``)."""
     max_json_body_bytes: int = Field(1024**2, ge=1024)
     """Largest request body of most routes (413 ``content-too-large`` beyond, before it is read)."""
     max_edit_body_bytes: int = Field(5 * 1024**2, ge=1024)
@@ -170,6 +174,24 @@ class Settings(BaseSettings):
     """Seconds to wait after each failed attempt before the next (±``delivery_retry_jitter``);
     after the last the delivery is failed (``delivery.failed``) until redelivered on request."""
     delivery_retry_jitter: float = Field(0.2, ge=0, lt=1)
+    imports_allow_private: bool = False
+    """Development only: let imports fetch from loopback, private and link-local addresses, over
+    plain http and on any port (a media server on your machine). Never in production (SSRF)."""
+    imports_allowed_ports: list[int] = [443, 80]
+    """Ports import URLs may use (empty: any)."""
+    imports_denied_networks: list[str] = []
+    """Networks (CIDR) never fetched from besides the built-in private/reserved ones: your VPC."""
+    imports_timeout: float = Field(1800.0, gt=0)
+    """Seconds one import may take in all (every attempt and redirect together)."""
+    imports_read_timeout: float = Field(30.0, gt=0)
+    """Seconds without a byte from the server before an attempt is given up (then resumed with
+    Range when the server supports it)."""
+    imports_attempts: int = Field(5, ge=1, le=20)
+    """Connections one import may make (the first and its resumptions)."""
+    imports_edit_wait: float = Field(300.0, gt=0)
+    """Seconds a request whose edit names URLs as sources waits for their imports."""
+    imports_concurrency: int = Field(2, ge=1, le=64)
+    """Imports fetched at once by this process."""
 
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.data_dir / 'reelforge.db').resolve()}"

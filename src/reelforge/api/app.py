@@ -9,9 +9,12 @@ from typing import Any
 
 from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from starlette.concurrency import run_in_threadpool
 
 from reelforge import __version__
 from reelforge.metrics import process_exited
+from reelforge.services import imports as import_jobs
+from reelforge.services import uploads as upload_jobs
 from reelforge.services.context import Services, open_services
 from reelforge.settings import Settings
 
@@ -30,6 +33,7 @@ from .routers import destinations as destination_routes
 from .routers import outputs as output_routes
 from .routers import retention as retention_routes
 from .routers import templates as template_routes
+from .routers import uploads as upload_routes
 from .routers import webhooks as webhook_routes
 from .routers import workspaces as workspace_routes
 
@@ -87,9 +91,13 @@ def create_app(
             scheduler.start()
             svc.extras["retention"] = ready["retention"] = scheduler
         svc.previews()  # also queues the previews a stopped process left pending
+        import_runner = import_jobs.runner(svc)  # also takes up imports a stopped process left
+        await run_in_threadpool(upload_jobs.sweep_expired, svc)
         try:
             yield
         finally:
+            import_runner.shutdown()
+            svc.extras.pop("import_runner", None)
             svc.stop_previews()
             if "retention" in ready:
                 ready.pop("retention").stop()
@@ -142,6 +150,18 @@ def create_app(
                 "RateLimit-Policy",
                 "Retry-After",
                 "Idempotent-Replayed",
+                # tus clients read these (conventions sheet §1.4)
+                "Upload-Offset",
+                "Upload-Length",
+                "Upload-Metadata",
+                "Upload-Expires",
+                "Upload-Defer-Length",
+                "Tus-Resumable",
+                "Tus-Version",
+                "Tus-Extension",
+                "Tus-Max-Size",
+                "Tus-Checksum-Algorithm",
+                "Reelforge-Asset-Id",
             ],
         )
     app.include_router(system.router)
@@ -159,4 +179,5 @@ def create_app(
     app.include_router(retention_routes.router)
     app.include_router(output_routes.router)
     app.include_router(analytics_routes.router)
+    app.include_router(upload_routes.router)
     return app

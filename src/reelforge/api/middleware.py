@@ -143,6 +143,7 @@ def _end_server_span(
 # file limit itself; the middleware caps the whole multipart body a little above it.
 ROUTE_LIMITS: tuple[tuple[frozenset[str], re.Pattern[str], str], ...] = (
     (frozenset({"POST"}), re.compile(r"^/v1/assets$"), "upload"),
+    (frozenset({"POST", "PATCH"}), re.compile(r"^/v1/uploads(/[^/]+)?$"), "tus"),
     (frozenset({"POST", "PUT", "PATCH"}), re.compile(r"^/v1/projects(/[^/]+)?$"), "edit"),
     (frozenset({"POST"}), re.compile(r"^/v1/renders$"), "edit"),
     (frozenset({"POST", "PUT", "PATCH"}), re.compile(r"^/v1/templates(/[^/]+)?$"), "edit"),
@@ -159,6 +160,7 @@ def body_limits(settings: Settings) -> dict[str, int]:
         "json": settings.max_json_body_bytes,
         "edit": settings.max_edit_body_bytes,
         "upload": settings.max_upload_bytes + UPLOAD_OVERHEAD,
+        "tus": settings.max_upload_patch_bytes,
     }
 
 

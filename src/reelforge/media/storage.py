@@ -32,12 +32,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
-__all__ = ["LEGACY_TEMP_AGE", "LocalStorage", "Storage"]
+__all__ = ["LEGACY_TEMP_AGE", "UPLOADS_DIR", "LocalStorage", "Storage"]
 
 log = logging.getLogger("reelforge.storage")
 
 _KEY = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$")
 _OWNER = re.compile(r"^p[0-9]+-[0-9a-f]{16}$")
+UPLOADS_DIR = "uploads"
+"""Under ``.tmp``: the bytes of resumable uploads and imports, never swept with the rest."""
 LEGACY_TEMP_AGE = 24 * 3600
 """Seconds without change after which an entry directly under ``.tmp`` (no owner) is removed."""
 
@@ -59,6 +61,11 @@ class Storage(Protocol):
 
     def temp_dir(self) -> Path:
         """A directory on the same filesystem for uploads in progress."""
+        ...
+
+    def uploads_dir(self) -> Path:
+        """A directory on the same filesystem for resumable uploads and imports: shared by every
+        process and kept across restarts (their rows say when the bytes expire)."""
         ...
 
 
@@ -103,6 +110,11 @@ class LocalStorage:
                 self._temp = self._own_temp_dir()
             return self._temp
 
+    def uploads_dir(self) -> Path:
+        path = self.root / ".tmp" / UPLOADS_DIR
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
     def _own_temp_dir(self) -> Path:
         base = self.root / ".tmp"
         base.mkdir(exist_ok=True)
@@ -138,6 +150,8 @@ class LocalStorage:
         names = {e.name for e in entries}
         for entry in entries:
             name = entry.name
+            if name == UPLOADS_DIR:
+                continue  # resumable uploads outlive processes; their expiry removes them
             try:
                 if name.endswith(".lock") and _OWNER.match(name[: -len(".lock")]):
                     removed += self._sweep_owner(base, name[: -len(".lock")])

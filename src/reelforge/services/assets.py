@@ -253,12 +253,15 @@ def ingest_upload(
     metadata: dict[str, Any],
     stager: CommitStager | None = None,
     answer: Callable[[dict[str, Any]], Staged] | None = None,
+    source: str = "upload",
+    derived_from: dict[str, Any] | None = None,
 ) -> tuple[dict[str, Any], bool]:
     """Make the uploaded file at ``path`` (its ``sha256`` known) an asset of the workspace, or
     find the workspace's asset with the same bytes: its representation, and whether it is new.
 
     A new asset's previews are made after this returns. ``stager`` stores ``answer(asset)``
-    inside the new asset's commit (an idempotent request's response is stored with it)."""
+    inside the new asset's commit (an idempotent request's response is stored with it).
+    ``source`` and ``derived_from`` record where the bytes came from (``import`` and its URL)."""
     with services.sessions() as db:
         if stager is not None and answer is not None:
             respond = answer
@@ -288,6 +291,8 @@ def ingest_upload(
                 tags=tags,
                 metadata=metadata,
                 defer_previews=True,
+                source=source,
+                derived_from=derived_from,
             )
         except IngestError as exc:
             code = exc.code if exc.code in ("media-unsupported", "content-too-large") else "media-unsupported"

@@ -125,12 +125,17 @@ def _asset_problems(uses: list[Use], db: Session, workspace_id: str) -> list[Pro
         found = {row.id: (row.kind, dict(row.media or {})) for row in rows}
     problems: list[Problem] = []
     for src, ptr, need in uses:
-        if not src.startswith(ASSET_ID_PREFIX):
+        if src[:8].lower().startswith(("http://", "https://")):
+            # URL sources are imported (reelforge.services.imports) once the rest is valid.
+            problems.append(
+                Problem(ptr, f"{src!r} is imported once the rest of the edit is valid", "not_an_asset_id")
+            )
+        elif not src.startswith(ASSET_ID_PREFIX):
             problems.append(
                 Problem(
                     ptr,
-                    f"refer to uploaded assets by id ({ASSET_ID_PREFIX}…); the service "
-                    f"does not read file paths or URLs such as {src!r}",
+                    f"refer to uploaded assets by id ({ASSET_ID_PREFIX}…) or by an http(s) URL; the "
+                    f"service does not read file paths such as {src!r}",
                     "not_an_asset_id",
                 )
             )

@@ -47,6 +47,8 @@ _TYPE = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+)*(\.\*)?$|^\*$")
 READ_SCOPES = {
     "render": "renders:read",
     "asset": "assets:read",
+    "upload": "assets:read",
+    "import": "assets:read",
     "project": "projects:read",
     "template": "templates:read",
     "batch": "batches:read",

@@ -29,16 +29,17 @@ from sqlalchemy import Connection
 from starlette.concurrency import run_in_threadpool
 
 from reelforge.media.ingest import clean_name
-from reelforge.services import assets
+from reelforge.services import assets, imports
 from reelforge.services.assets import MAX_METADATA_BYTES, MAX_TAGS
 from reelforge.services.inputs import InputModel
 from reelforge.settings import Settings
 
 from .. import examples as ex
+from .. import examples_uploads as uex
 from ..audit import audit_actor
 from ..auth import Principal, require
 from ..deps import ServicesDep, SessionDep, services_of
-from ..idempotency import Idempotency, idempotency_streamed, upload_fingerprint
+from ..idempotency import Idempotency, idempotency, idempotency_streamed, upload_fingerprint
 from ..multipart import receive_upload
 from ..pagination import check_utc_range, decode_cursor, list_body
 from ..problems import ApiError
@@ -260,6 +261,77 @@ async def upload(
     status, answer, headers = _upload_answer(body, created, settings)
     await idem.store_now(answer, status=status, headers=headers)  # deduplicated: nothing was created
     return JSONResponse(answer, status_code=status, headers=headers)
+
+
+# ------------------------------------------------------------------------------ import from a URL
+
+
+class ImportCreate(InputModel):
+    """What to fetch, and the new asset's name, tags and metadata (as on an upload)."""
+
+    url: Annotated[str, StringConstraints(min_length=1, max_length=2048)] = Field(
+        description="An http(s) URL of a public server (no private, loopback or metadata address)."
+    )
+    name: Name | None = None
+    tags: list[Tag] = Field(default_factory=list, max_length=MAX_TAGS)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+    _meta = field_validator("metadata")(_check_metadata)
+
+
+@router.post(
+    "/v1/assets/imports",
+    status_code=202,
+    summary="Import media from an http(s) URL (fetched in the background)",
+    responses=uex.CREATE_IMPORT_RESPONSES,
+)
+async def create_import(
+    body: Annotated[ImportCreate, Body(openapi_examples=uex.CREATE_IMPORT_BODY)],
+    services: ServicesDep,
+    principal: Principal = Depends(require("assets:write")),
+    idem: Idempotency = Depends(idempotency),
+) -> Response:
+    """The URL is checked at once (422 `url-not-allowed`: scheme, port, user info, a literal
+    private address); the fetch then runs in the background under the same rules as webhook
+    delivery (every address checked when connecting, redirects re-checked, size and time
+    limits), resumed with Range when the server allows it. Follow it with
+    `GET /v1/assets/imports/{id}` or the events `import.progress`, `import.succeeded` (with
+    `asset_id`) and `import.failed`. The asset records the URL in `derived_from`."""
+    base = services.settings.public_url.rstrip("/")
+
+    def stage(db: Any, shown: dict[str, Any]) -> None:
+        idem.stage(
+            db, json_ready(shown), status=202, headers={"Location": f"{base}/v1/assets/imports/{shown['id']}"}
+        )
+
+    shown = await run_in_threadpool(
+        lambda: imports.create_import(
+            services,
+            principal.workspace_id,
+            body.url,
+            name=body.name,
+            tags=list(dict.fromkeys(body.tags)),
+            metadata=body.metadata,
+            before_commit=stage,
+        )
+    )
+    return json_response(
+        json_bytes(json_ready(shown)),
+        status=202,
+        headers={"Location": f"{base}/v1/assets/imports/{shown['id']}"},
+    )
+
+
+@router.get(
+    "/v1/assets/imports/{import_id}",
+    summary="An import: its state, progress and asset",
+    responses=uex.GET_IMPORT_RESPONSES,
+)
+async def get_import(
+    import_id: str, services: ServicesDep, principal: Principal = Depends(require("assets:read"))
+) -> Response:
+    shown = await run_in_threadpool(imports.read_import, services, principal.workspace_id, import_id)
+    return json_response(json_bytes(json_ready(shown)))
 
 
 # ------------------------------------------------------------------------------ read, edit, delete

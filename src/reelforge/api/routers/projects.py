@@ -15,7 +15,7 @@ from fastapi import APIRouter, Body, Depends, Query, Request, Response
 from pydantic import Field
 
 from reelforge.representations import revision_json
-from reelforge.services import projects
+from reelforge.services import imports, projects
 from reelforge.services.inputs import InputModel
 from reelforge.services.projects import PROJECTS
 
@@ -77,6 +77,8 @@ def create_project(
     """The edit is validated as a render would be: the edit language's rules, and every file it
     names must be an asset id of this workspace of a fitting kind. Problems come back together
     as 422 `edit-invalid`, each with a pointer into the body."""
+    # Sources given as http(s) URLs are imported first (once per URL) and named by asset id.
+    body.edit = imports.import_url_sources(services, principal.workspace_id, body.edit)
     project = projects.create_project(db, principal.workspace_id, body.name, body.edit, body.message)
     response.headers["Location"] = f"{services.settings.public_url.rstrip('/')}/v1/projects/{project.id}"
     created = respond(PROJECTS, response, project, body.edit)
@@ -148,10 +150,12 @@ def replace_project(
     request: Request,
     response: Response,
     db: SessionDep,
+    services: ServicesDep,
     principal: Principal = Depends(require("projects:write")),
 ) -> dict[str, Any]:
     """`If-Match` must be the project's current ETag (from GET): 428 without it, 412 when
     someone changed the project since; `If-Match: *` overwrites whatever is there."""
+    body.edit = imports.import_url_sources(services, principal.workspace_id, body.edit)
     project, edit = projects.replace_project(
         db,
         principal.workspace_id,

@@ -16,7 +16,7 @@ from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from reelforge.jobs.queue import RenderState
-from reelforge.services import destinations, renders, webhooks
+from reelforge.services import destinations, imports, renders, webhooks
 from reelforge.services.context import Services
 from reelforge.services.inputs import InputModel
 
@@ -87,6 +87,9 @@ def create_render(
     """
     if body.project_id is not None and body.edit is None:
         check_scope(principal, "projects:read")
+    if body.edit is not None:
+        # Sources given as http(s) URLs are imported first (once per URL) and named by asset id.
+        body.edit = imports.import_url_sources(services, principal.workspace_id, body.edit)
     request = renders.render_request(
         db,
         principal.workspace_id,

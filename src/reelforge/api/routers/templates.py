@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Query, Request, Response
 from pydantic import Field
 
-from reelforge.services import templates
+from reelforge.services import imports, templates
 from reelforge.services.inputs import InputModel
 from reelforge.services.renders import MAX_METADATA_BYTES, enqueue_render, plan_render, queued_answer
 from reelforge.services.templates import TEMPLATES
@@ -98,6 +98,13 @@ def create_template(
     written in it exist. Problems come back together as 422 `template-invalid`, each with a
     pointer into the body."""
     document = _document(body)
+    # Sources given as http(s) URLs are imported first (once per URL) and named by asset id.
+    document["edit"] = imports.import_url_sources(
+        services,
+        principal.workspace_id,
+        body.edit,
+        check_first=False,  # a template is checked whole later
+    )
     template = templates.create_template(db, principal.workspace_id, body.name, document, body.message)
     location = f"{services.settings.public_url.rstrip('/')}/v1/templates/{template.id}"
     created = templates.template_json(template, document)

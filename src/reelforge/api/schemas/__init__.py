@@ -57,6 +57,7 @@ from .templates import (
     TemplateVersionOut,
     ValuesSchema,
 )
+from .uploads import ImportOut, UploadOut
 from .webhooks import (
     EndpointHealth,
     WebhookAttemptList,
@@ -101,6 +102,7 @@ __all__ = [
     "FailureRate",
     "Finding",
     "Health",
+    "ImportOut",
     "JSONObject",
     "ManagedWorkspace",
     "ManagedWorkspaceCreated",
@@ -141,6 +143,7 @@ __all__ = [
     "TemplateRef",
     "TemplateVersionList",
     "TemplateVersionOut",
+    "UploadOut",
     "ValuesSchema",
     "WebhookAttemptList",
     "WebhookAttemptOut",

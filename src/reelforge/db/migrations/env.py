@@ -13,6 +13,7 @@ from reelforge.db import (  # noqa: F401
     idempotency,
     retention,
     templates,
+    uploads,
     webhooks,
     workers,
 )

@@ -1,0 +1,180 @@
+"""``reelforge upload``, ``import`` and ``push``: the real command against the real service over
+HTTP on loopback."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from service import live_server, running_service
+from test_imports import media_server
+from test_uploads import TUS, noise_wav
+
+SRC = Path(__file__).resolve().parents[1] / "src"
+
+
+def cli(*args: str, home: Path, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(SRC), "XDG_CACHE_HOME": str(home), "COLUMNS": "200"}
+    env.pop("REELFORGE_TOKEN", None)
+    return subprocess.run(
+        [sys.executable, "-m", "reelforge", *args], capture_output=True, text=True, env=env, timeout=timeout
+    )
+
+
+def test_upload_resumes_an_interrupted_upload(tmp_path: Path) -> None:
+    wav = noise_wav(tmp_path / "take.wav", seconds=3, seed=5)
+    data = wav.read_bytes()
+    with running_service(tmp_path / "svc") as svc, live_server(svc) as base:
+        svc.services.settings.public_url = base
+        # An earlier run sent a third of the file and was stopped: its state file names the upload.
+        meta = f"filename {base64.b64encode(b'take.wav').decode()}"
+        with httpx.Client(base_url=base, headers=svc.headers(), trust_env=False) as http:
+            made = http.post(
+                "/v1/uploads", headers={**TUS, "Upload-Length": str(len(data)), "Upload-Metadata": meta}
+            )
+            path = httpx.URL(made.headers["Location"]).path
+            third = len(data) // 3
+            r = http.patch(
+                path,
+                content=data[:third],
+                headers={**TUS, "Upload-Offset": "0", "Content-Type": "application/offset+octet-stream"},
+            )
+            assert r.status_code == 204
+        state = tmp_path / "home" / "reelforge" / "uploads.json"
+        state.parent.mkdir(parents=True)
+        key = f"{base}|{wav.resolve()}|{len(data)}|{wav.stat().st_mtime_ns}"
+        state.write_text(json.dumps({key: path}))
+        done = cli(
+            "upload",
+            str(wav),
+            "--server",
+            base,
+            "--token",
+            svc.token,
+            "--tag",
+            "voice",
+            home=tmp_path / "home",
+        )
+        assert done.returncode == 0, done.stderr
+        asset_id = done.stdout.strip()
+        asset = svc.get(f"/v1/assets/{asset_id}").json()
+        assert asset["sha256"] == hashlib.sha256(data).hexdigest()
+        assert asset["derived_from"] == {"upload": path.rsplit("/", 1)[1]}  # the same upload, resumed
+        assert json.loads(state.read_text()) == {}
+        # A fresh upload of another file, tags from the command line.
+        other = noise_wav(tmp_path / "other.wav", seed=6)
+        done = cli(
+            "upload",
+            str(other),
+            "--server",
+            base,
+            "--token",
+            svc.token,
+            "--tag",
+            "b-roll",
+            home=tmp_path / "home",
+        )
+        assert done.returncode == 0, done.stderr
+        assert svc.get(f"/v1/assets/{done.stdout.strip()}").json()["tags"] == ["b-roll"]
+        refused = cli(
+            "upload", str(other), "--server", base, "--token", "rf_live_nope", home=tmp_path / "home"
+        )
+        assert refused.returncode == 1 and "API key is not valid" in refused.stderr
+
+
+def test_import_command(tmp_path: Path, media: Any) -> None:
+    video = media.video().read_bytes()
+    with (
+        running_service(tmp_path / "svc", imports_allow_private=True) as svc,
+        live_server(svc) as base,
+        media_server({"clip.mp4": video}) as server,
+    ):
+        done = cli("import", f"{server.base}/clip.mp4", "--server", base, "--token", svc.token, home=tmp_path)
+        assert done.returncode == 0, done.stderr
+        asset = svc.get(f"/v1/assets/{done.stdout.strip()}").json()
+        assert asset["source"] == "import" and asset["sha256"] == hashlib.sha256(video).hexdigest()
+        failed = cli(
+            "import", f"{server.base}/missing.mp4", "--server", base, "--token", svc.token, home=tmp_path
+        )
+        assert failed.returncode == 1 and "404" in failed.stderr
+
+
+def test_push_uploads_local_files_and_renders(tmp_path: Path, media: Any) -> None:
+    project = tmp_path / "project"
+    (project / "media").mkdir(parents=True)
+    (project / "media" / "a.png").write_bytes(Path(media.image(color="red")).read_bytes())
+    (project / "media" / "b.png").write_bytes(Path(media.image(color="blue")).read_bytes())
+    template = {
+        "edit": {
+            "timeline": {
+                "tracks": [
+                    {
+                        "clips": [
+                            {
+                                "repeat": {"for": "pictures", "as": "p"},
+                                "asset": {"type": "image", "src": "{{p.src}}"},
+                                "length": 0.5,
+                            },
+                        ]
+                    }
+                ]
+            },
+            "outputs": [{"resolution": "360p", "quality": "draft", "fps": 25}],
+        },
+        "variables": [
+            {
+                "name": "pictures",
+                "type": "list",
+                "fields": [{"name": "src", "type": "asset", "kinds": ["image"]}],
+            }
+        ],
+    }
+    (project / "slides.json").write_text(json.dumps(template))
+    (project / "slides.vars.json").write_text(
+        json.dumps({"pictures": [{"src": "media/a.png"}, {"src": "media/b.png"}, {"src": "media/a.png"}]})
+    )
+    with running_service(tmp_path / "svc", workers=1) as svc, live_server(svc) as base:
+        svc.services.settings.public_url = base
+        done = cli(
+            "push",
+            str(project / "slides.json"),
+            "--server",
+            base,
+            "--token",
+            svc.token,
+            "--render",
+            "--wait",
+            "300",
+            "-o",
+            str(tmp_path / "out"),
+            home=tmp_path,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert "(2 files uploaded)" in done.stdout and "succeeded" in done.stdout
+        outputs = list((tmp_path / "out").iterdir())
+        assert len(outputs) == 1 and outputs[0].stat().st_size > 0
+        projects = svc.get("/v1/projects").json()["data"]
+        assert [p["name"] for p in projects] == ["slides"]
+        missing = project / "broken.json"
+        missing.write_text(
+            json.dumps(
+                {
+                    **template["edit"],
+                    "timeline": {
+                        "tracks": [
+                            {"clips": [{"asset": {"type": "image", "src": "media/none.png"}, "length": 1}]}
+                        ]
+                    },
+                }
+            )
+        )
+        refused = cli("push", str(missing), "--server", base, "--token", svc.token, home=tmp_path)
+        assert refused.returncode == 2 and "none.png" in refused.stderr
