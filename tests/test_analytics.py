@@ -216,6 +216,14 @@ def test_bad_parameters_are_problems_naming_them(service: Service) -> None:
     assert r.status_code == 422 and r.json()["errors"][0]["parameter"] == "to", r.text
     r = service.get("/v1/analytics/renders", params={"to": "yesterday"})
     assert r.status_code == 422 and r.json()["errors"][0]["parameter"] == "to", r.text
+    # Dates at the edges of the calendar: a problem naming the parameter, never a 500.
+    for params, name in (
+        ({"to": "0001-01-02T00:00:00Z"}, "to"),
+        ({"from": "0001-01-01T00:00:00+01:00", "to": "0001-01-02T00:00:00Z"}, "from"),
+        ({"to": "9999-12-31T23:59:59-05:00"}, "to"),
+    ):
+        r = service.get("/v1/analytics/renders", params=params)
+        assert r.status_code == 422 and r.json()["errors"][0]["parameter"] == name, (params, r.text)
     r = service.get("/v1/analytics/renders", token=service.new_key("assets:read"))
     assert r.status_code == 403 and r.json()["code"] == "insufficient-scope"
     # Nothing in the range: no groups.

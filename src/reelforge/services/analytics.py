@@ -181,8 +181,11 @@ def _percentile(n: int, p: int, values: dict[int, float]) -> float | None:
 
 
 def _window(start: datetime | None, end: datetime | None, now: datetime) -> tuple[datetime, datetime]:
-    end = _utc(end) if end is not None else now
-    start = _utc(start) if start is not None else end - DEFAULT_RANGE
+    end = _utc(end, "to") if end is not None else now
+    try:
+        start = _utc(start, "from") if start is not None else end - DEFAULT_RANGE
+    except OverflowError:
+        raise _out_of_range("to") from None  # the default `from` would be before year 1
     problems = []
     if start >= end:
         problems.append({"parameter": "from", "code": "range", "detail": "`from` must be before `to`"})
@@ -195,8 +198,16 @@ def _window(start: datetime | None, end: datetime | None, now: datetime) -> tupl
     return start, end
 
 
-def _utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+def _utc(value: datetime, parameter: str) -> datetime:
+    try:
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:00:00+01:00 is before year 1 in UTC
+        raise _out_of_range(parameter) from None
+
+
+def _out_of_range(parameter: str) -> Invalid:
+    detail = f"`{parameter}` is out of the supported range of dates"
+    return Invalid(detail, errors=[{"parameter": parameter, "code": "range", "detail": detail}])
 
 
 def render_analytics(
