@@ -5,8 +5,8 @@ User errors (a bad edit, a missing file, FFmpeg refusing) print a located messag
 non-zero; a traceback means a bug in Reelforge.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations` here: Typer reads every command's annotations at each
+# start, and string annotations are compiled one by one (only TYPE_CHECKING names are quoted).
 import json
 import shlex
 import signal
@@ -83,7 +83,7 @@ def _escape(text: str) -> str:
     return escape(text)
 
 
-def _table(title: str | None = None) -> Table:
+def _table(title: str | None = None) -> "Table":
     from rich.table import Table  # only the commands that print tables pay for it
 
     return Table(title=title)
@@ -139,7 +139,7 @@ def _local_asset_info(base: Path) -> Any:
     return lookup
 
 
-def _load(edit_path: Path, vars_path: Path | None, locale: str | None = None) -> Edit:
+def _load(edit_path: Path, vars_path: Path | None, locale: str | None = None) -> "Edit":
     """The edit to work on: an edit file (placeholders filled from ``--vars``), or a template
     file filled with ``--vars`` in ``--locale``."""
     from reelforge.edit.template_model import is_template_document
@@ -188,7 +188,7 @@ def _load(edit_path: Path, vars_path: Path | None, locale: str | None = None) ->
         raise typer.Exit(EXIT_INVALID) from None
 
 
-def _at_resolution(edit: Edit, resolution: str | None) -> Edit:
+def _at_resolution(edit: "Edit", resolution: str | None) -> "Edit":
     """``edit`` with every output scaled to ``--resolution`` (exit 2 naming a bad value)."""
     from reelforge.edit.encoding import scaled_output
 
@@ -202,7 +202,7 @@ def _at_resolution(edit: Edit, resolution: str | None) -> Edit:
     return edit.model_copy(update={"outputs": outputs})
 
 
-def _check_limits(edit: Edit, source: Path, plan: Any = None) -> None:
+def _check_limits(edit: "Edit", source: Path, plan: Any = None) -> None:
     """Refuse (exit 2) an edit beyond the installation's default limits (``REELFORGE_LIMIT_*``),
     as the service would: checked on the edit before any work, and on a plan once its sources
     are probed (``length: "auto"`` clips)."""
@@ -373,7 +373,7 @@ class _RenderBar:
         self._bar: Progress | None = None
         self._task: TaskID | None = None
 
-    def update(self, p: RenderProgress) -> None:
+    def update(self, p: "RenderProgress") -> None:
         if self._bar is None:
             from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 
