@@ -1,6 +1,6 @@
 """How quickly the ``reelforge`` command starts, against Python starting and doing nothing.
 
-Wall time (median of alternating rounds) of:
+Wall time and CPU time (user + system; medians of alternating rounds) of:
 
 * ``python -c pass``: the reference, the interpreter alone;
 * ``reelforge validate``, ``reelforge plan`` and ``reelforge probe`` on a one-clip edit (a
@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shlex
 import statistics
 import subprocess
@@ -58,10 +59,17 @@ def make_edit(work: Path, ffmpeg: str) -> Path:
     return edit
 
 
-def wall(cmd: list[str], env: dict[str, str], cwd: Path) -> float:
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def wall(cmd: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float]:
+    """Wall time and CPU time (user + system, the process and what it waited for) of ``cmd``."""
+    cpu = children_cpu()
     start = time.perf_counter()
     subprocess.run(cmd, env=env, cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return time.perf_counter() - start
+    return time.perf_counter() - start, children_cpu() - cpu
 
 
 def ffmpeg_start(cmd: list[str], env: dict[str, str], cwd: Path, stamp: Path) -> float:
@@ -95,7 +103,16 @@ def main() -> None:
     trees = {"this tree": ROOT / "src"}
     if args.compare is not None:
         trees["compared"] = args.compare.resolve()
-    envs = {name: {**os.environ, "PYTHONPATH": str(src)} for name, src in trees.items()}
+    # As installed: a wheel's modules are compiled to bytecode once. The bytecode goes to a
+    # cache of its own (PYTHONPYCACHEPREFIX), so neither tree is written to, and an
+    # environment that says not to write bytecode would otherwise time the compiling of
+    # every module on every run.
+    pycache = work / "pycache"
+    base_env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    envs = {
+        name: {**base_env, "PYTHONPATH": str(src), "PYTHONPYCACHEPREFIX": str(pycache)}
+        for name, src in trees.items()
+    }
     py = sys.executable
     rf = [py, "-m", "reelforge"]
     out = Path(tempfile.mkdtemp(prefix="startup-out-", dir=work))
@@ -108,14 +125,17 @@ def main() -> None:
     render = [*rf, "render", edit.name, "-q", "-o", str(out)]
     start_row = "render: launch to FFmpeg start"
     times: dict[tuple[str, str], list[float]] = {}
-    for env in envs.values():  # warm-up: page cache, .pyc files
+    cpus: dict[tuple[str, str], list[float]] = {}
+    for env in envs.values():  # warm-up: page cache, bytecode
         for cmd in commands.values():
             wall(cmd, env, work)
         ffmpeg_start(render, {**env, "REELFORGE_FFMPEG": str(wrapper)}, work, stamp)
     for _ in range(args.runs):  # alternating: the trees see the same load
         for tree, env in envs.items():
             for name, cmd in commands.items():
-                times.setdefault((tree, name), []).append(wall(cmd, env, work))
+                took, cpu = wall(cmd, env, work)
+                times.setdefault((tree, name), []).append(took)
+                cpus.setdefault((tree, name), []).append(cpu)
             started = ffmpeg_start(render, {**env, "REELFORGE_FFMPEG": str(wrapper)}, work, stamp)
             times.setdefault((tree, start_row), []).append(started)
     header = f"{'command':<34}"
@@ -136,6 +156,21 @@ def main() -> None:
             row += f" {medians[0] / medians[1]:14.2f}"
         print(row)
     print(f"({args.runs} alternating rounds; other load is not subtracted: run it on a quiet machine)")
+    # CPU time hardly changes when other processes compete for the CPUs: on a busy machine,
+    # judge by these.
+    print()
+    print(header.replace("command   ", "CPU time  ", 1))
+    for name in commands:
+        row = f"{name:<34}"
+        medians = []
+        for tree in trees:
+            m = statistics.median(cpus[(tree, name)])
+            reference = statistics.median(cpus[(tree, "python -c pass")])
+            medians.append(m)
+            row += f" {m:13.3f} {m / reference:9.1f}"
+        if len(medians) > 1:
+            row += f" {medians[0] / medians[1]:14.2f}"
+        print(row)
 
 
 if __name__ == "__main__":

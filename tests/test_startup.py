@@ -8,12 +8,18 @@ reports which heavy packages ended up in ``sys.modules``. Timings are in
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 # The service's stack, the decoder library and the progress bar: none is needed to start.
 HEAVY = ("fastapi", "starlette", "sqlalchemy", "alembic", "av", "uvicorn", "rich.progress")
+# What text, captions and pictures need (Pillow, fonts, line breaking, subtitles): an edit of
+# video clips is planned and rendered without them.
+DRAWING = ("PIL", "fontTools", "uniseg", "pyphen", "pysubs2")
 
 REPORT = """
 import json, sys
@@ -22,8 +28,8 @@ print("MODULES " + json.dumps(sorted(m for m in {heavy!r} if m in sys.modules)))
 """
 
 
-def loaded_after(body: str, cwd: Path | None = None) -> list[str]:
-    code = REPORT.format(body=body, heavy=HEAVY)
+def loaded_after(body: str, cwd: Path | None = None, heavy: tuple[str, ...] = HEAVY) -> list[str]:
+    code = REPORT.format(body=body, heavy=heavy)
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=cwd, timeout=300)
     assert proc.returncode == 0, proc.stderr
     line = next(x for x in proc.stdout.splitlines() if x.startswith("MODULES "))
@@ -50,3 +56,78 @@ def test_validating_an_edit_without_media_loads_none_of_the_service(tmp_path: Pa
         "try:\n    app()\nexcept SystemExit as exc:\n    assert not exc.code, exc.code\n"
     )
     assert loaded_after(body) == []
+
+
+def _video_edit(tmp_path: Path, clip: Path) -> Path:
+    shutil.copyfile(clip, tmp_path / "clip.mp4")  # sources resolve inside the edit's folder
+    edit = tmp_path / "edit.json"
+    edit.write_text(
+        json.dumps(
+            {
+                "timeline": {"tracks": [{"clips": [{"asset": {"type": "video", "src": "clip.mp4"}}]}]},
+                "outputs": [{"width": 160, "height": 90, "fps": 25, "quality": "draft"}],
+            }
+        )
+    )
+    return edit
+
+
+def _run_cli(*args: str) -> str:
+    return (
+        "from reelforge.cli import app\n"
+        f"sys.argv = ['reelforge', *{list(args)!r}]\n"
+        "try:\n    app()\nexcept SystemExit as exc:\n    assert not exc.code, exc.code\n"
+    )
+
+
+def test_planning_an_edit_of_video_clips_loads_nothing_that_draws(tmp_path: Path, media: Any) -> None:
+    edit = _video_edit(tmp_path, media.video())
+    for command in ("validate", "plan"):
+        assert loaded_after(_run_cli(command, str(edit)), cwd=tmp_path, heavy=DRAWING) == [], command
+
+
+# An audit hook sees every process started: it notes which of ``heavy`` are loaded when the
+# first FFmpeg starts, and how many processes started in all.
+AT_FFMPEG_START = """
+import json, sys
+first = []
+started = []
+def hook(event, args):
+    if event == "subprocess.Popen":
+        started.append([str(a) for a in args[1]] if isinstance(args[1], list) else [str(args[1])])
+        if not first:
+            first.append(sorted(m for m in {heavy!r} if m in sys.modules))
+sys.addaudithook(hook)
+{body}
+print("STARTED " + json.dumps(dict(processes=started, loaded=first[0] if first else None)))
+"""
+
+
+def at_ffmpeg_start(body: str, cwd: Path, heavy: tuple[str, ...]) -> dict[str, Any]:
+    env = {k: v for k, v in os.environ.items() if k not in ("REELFORGE_FFMPEG", "IMAGEIO_FFMPEG_EXE")}
+    code = AT_FFMPEG_START.format(body=body, heavy=heavy)
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=cwd, env=env, timeout=300
+    )
+    assert proc.returncode == 0, proc.stderr
+    line = next(x for x in proc.stdout.splitlines() if x.startswith("STARTED "))
+    report: dict[str, Any] = json.loads(line.removeprefix("STARTED "))
+    return report
+
+
+def test_a_render_starts_ffmpeg_before_the_progress_bar_and_anything_that_draws(
+    tmp_path: Path, media: Any
+) -> None:
+    edit = _video_edit(tmp_path, media.video())
+    body = _run_cli("render", str(edit), "-o", str(tmp_path / "out"))
+    report = at_ffmpeg_start(body, tmp_path, heavy=("rich.progress", "sqlalchemy", "fastapi", *DRAWING))
+    assert report["loaded"] == []
+    # The first process is the render itself, not a check of the binary.
+    assert not any("-version" in args for args in report["processes"])
+    assert (tmp_path / "out" / "edit.mp4").stat().st_size > 0
+
+
+def test_finding_the_bundled_ffmpeg_starts_no_process(tmp_path: Path) -> None:
+    body = "from reelforge.ffmpeg.binary import ffmpeg_exe\nprint(ffmpeg_exe())"
+    report = at_ffmpeg_start(body, tmp_path, heavy=())
+    assert report["processes"] == []

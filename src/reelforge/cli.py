@@ -5,8 +5,8 @@ User errors (a bad edit, a missing file, FFmpeg refusing) print a located messag
 non-zero; a traceback means a bug in Reelforge.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations` here: Typer reads every command's annotations at each
+# start, and string annotations are compiled one by one (only TYPE_CHECKING names are quoted).
 import json
 import shlex
 import signal
@@ -25,9 +25,11 @@ from reelforge.edit.errors import EditError, Problem
 # Each command imports what it needs when it runs: `validate` never loads the encoder's
 # progress bar, `probe` never builds the edit models (tests/test_startup.py guards this).
 if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
     from rich.table import Table
 
     from reelforge.edit.models import Edit
+    from reelforge.ffmpeg.runner import Progress as RenderProgress
 
 app = typer.Typer(
     name="reelforge",
@@ -81,7 +83,7 @@ def _escape(text: str) -> str:
     return escape(text)
 
 
-def _table(title: str | None = None) -> Table:
+def _table(title: str | None = None) -> "Table":
     from rich.table import Table  # only the commands that print tables pay for it
 
     return Table(title=title)
@@ -137,7 +139,7 @@ def _local_asset_info(base: Path) -> Any:
     return lookup
 
 
-def _load(edit_path: Path, vars_path: Path | None, locale: str | None = None) -> Edit:
+def _load(edit_path: Path, vars_path: Path | None, locale: str | None = None) -> "Edit":
     """The edit to work on: an edit file (placeholders filled from ``--vars``), or a template
     file filled with ``--vars`` in ``--locale``."""
     from reelforge.edit.template_model import is_template_document
@@ -186,7 +188,7 @@ def _load(edit_path: Path, vars_path: Path | None, locale: str | None = None) ->
         raise typer.Exit(EXIT_INVALID) from None
 
 
-def _at_resolution(edit: Edit, resolution: str | None) -> Edit:
+def _at_resolution(edit: "Edit", resolution: str | None) -> "Edit":
     """``edit`` with every output scaled to ``--resolution`` (exit 2 naming a bad value)."""
     from reelforge.edit.encoding import scaled_output
 
@@ -200,7 +202,7 @@ def _at_resolution(edit: Edit, resolution: str | None) -> Edit:
     return edit.model_copy(update={"outputs": outputs})
 
 
-def _check_limits(edit: Edit, source: Path, plan: Any = None) -> None:
+def _check_limits(edit: "Edit", source: Path, plan: Any = None) -> None:
     """Refuse (exit 2) an edit beyond the installation's default limits (``REELFORGE_LIMIT_*``),
     as the service would: checked on the edit before any work, and on a plan once its sources
     are probed (``length: "auto"`` clips)."""
@@ -362,6 +364,37 @@ def plan(
         out.print(shlex.join(step["command"]), markup=False, highlight=False, soft_wrap=True)
 
 
+class _RenderBar:
+    """The render's progress bar on stderr, made on FFmpeg's first progress report: Rich's
+    progress machinery then loads while FFmpeg works, not before it starts."""
+
+    def __init__(self, *, disabled: bool) -> None:
+        self._disabled = disabled
+        self._bar: Progress | None = None
+        self._task: TaskID | None = None
+
+    def update(self, p: "RenderProgress") -> None:
+        if self._bar is None:
+            from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
+
+            columns = (
+                TextColumn("[bold]rendering"),
+                BarColumn(),
+                TaskProgressColumn(),
+                TextColumn("{task.fields[fps]}"),
+                TimeRemainingColumn(),
+            )
+            self._bar = Progress(*columns, console=err, disable=self._disabled, transient=True)
+            self._bar.start()
+            self._task = self._bar.add_task("render", total=1.0, fps="")
+        assert self._task is not None
+        self._bar.update(self._task, completed=p.fraction, fps=f"{p.fps:.0f} fps" if p.fps else "")
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+
 @app.command()
 def render(
     edit_path: EditArg,
@@ -380,37 +413,25 @@ def render(
     edit = _at_resolution(_load(edit_path, vars_path, locale), resolution)
     _check_limits(edit, edit_path)
     base = edit_path.resolve().parent
-    from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
-
     from reelforge.ffmpeg.runner import CancelToken, RenderCancelled
-    from reelforge.ffmpeg.runner import Progress as RenderProgress
     from reelforge.render.engine import RenderError, render_edit
 
     cancel = CancelToken()
     previous = signal.signal(signal.SIGTERM, lambda *_: cancel.cancel())
-    columns = (
-        TextColumn("[bold]rendering"),
-        BarColumn(),
-        TaskProgressColumn(),
-        TextColumn("{task.fields[fps]}"),
-        TimeRemainingColumn(),
-    )
+    bar = _RenderBar(disabled=quiet)
     try:
-        with Progress(*columns, console=err, disable=quiet, transient=True) as bar:
-            task = bar.add_task("render", total=1.0, fps="")
-
-            def on_progress(p: RenderProgress) -> None:
-                bar.update(task, completed=p.fraction, fps=f"{p.fps:.0f} fps" if p.fps else "")
-
+        try:
             result = render_edit(
                 edit,
                 out_dir=output_dir,
                 base_dir=base,
                 name=name or edit_path.stem,
-                on_progress=on_progress,
+                on_progress=bar.update,
                 cancel=cancel,
                 timeout=timeout,
             )
+        finally:
+            bar.close()
     except EditError as exc:
         _print_problems(exc, str(edit_path))
         raise typer.Exit(EXIT_INVALID) from None

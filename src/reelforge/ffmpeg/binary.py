@@ -6,6 +6,7 @@ import functools
 import os
 import shutil
 from collections.abc import Sequence
+from pathlib import Path
 
 #: Environment variable naming an FFmpeg binary (a path, or a name looked up on PATH)
 #: to use instead of the one bundled in the ``imageio-ffmpeg`` wheel.
@@ -30,6 +31,19 @@ def _bundled_exe() -> str:
     # Imported lazily: it probes the filesystem, and the env override may make it unnecessary.
     import imageio_ffmpeg
 
+    # imageio-ffmpeg runs `ffmpeg -version` to check the binary its wheel ships before naming
+    # it: a whole FFmpeg start on every command, before the real one. The shipped binary, an
+    # executable file, is taken as it is; its full search (IMAGEIO_FFMPEG_EXE, conda, PATH)
+    # runs only when it is missing.
+    if not os.environ.get("IMAGEIO_FFMPEG_EXE"):
+        try:
+            from imageio_ffmpeg._definitions import FNAME_PER_PLATFORM, get_platform
+
+            shipped = Path(imageio_ffmpeg.__file__).parent / "binaries" / FNAME_PER_PLATFORM[get_platform()]
+        except (ImportError, AttributeError, KeyError, TypeError):
+            shipped = None
+        if shipped is not None and shipped.is_file() and os.access(shipped, os.X_OK):
+            return str(shipped)
     return str(imageio_ffmpeg.get_ffmpeg_exe())
 
 

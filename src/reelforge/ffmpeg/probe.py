@@ -50,8 +50,6 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any, Literal
 
-from PIL import Image, UnidentifiedImageError
-
 from .binary import MAX_PIXELS, MAX_SIDE
 from .rasterise import is_svg
 
@@ -341,6 +339,8 @@ def _declared_size(path: Path, head: bytes) -> tuple[int, int] | None:
     picture = sig in ("PNG", "JPEG", "GIF", "WebP") or head.startswith((b"BM", b"II*\x00", b"MM\x00*"))
     if not picture:
         return None
+    from PIL import Image, UnidentifiedImageError  # only for pictures: a video never loads Pillow
+
     try:
         with Image.open(path, formats=_PILLOW_FORMATS) as im:
             width, height = im.size

@@ -47,19 +47,20 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
-
-import pysubs2
-from PIL import ImageFont
-from pysubs2.formats import autodetect_format
+from typing import TYPE_CHECKING
 
 from reelforge.edit.models import CaptionStyle, Cue
 from reelforge.edit.timing import parse_time
 from reelforge.edit.values import parse_color
 from reelforge.render.graph import Filter, filt
 
+from .clusters import graphemes
 from .fonts import FontFace, font_runs
 from .linebreak import balance, is_hangul, keeps_together
-from .text import graphemes
+
+# pysubs2 and Pillow load when a caption file is read or measured, not with the module.
+if TYPE_CHECKING:
+    from PIL import ImageFont
 
 __all__ = [
     "CaptionFileError",
@@ -147,6 +148,8 @@ def load_placed_cues(path: Path) -> list[tuple[Cue, CuePlacement | None]]:
     literal = ""
     if fmt in ("srt", "vtt"):
         text, literal = _protect_backslashes(text)
+    import pysubs2
+
     try:
         subs = pysubs2.SSAFile.from_string(text, format_=fmt)
     except Exception as exc:  # pysubs2 raises many kinds on malformed input
@@ -205,6 +208,9 @@ def _decode(data: bytes) -> str:
 
 def _detect_format(path: Path, text: str) -> tuple[str, bool]:
     """The pysubs2 format, and whether the content said so (rather than the suffix)."""
+    import pysubs2
+    from pysubs2.formats import autodetect_format
+
     try:
         fmt = autodetect_format(text[:10000])
     except pysubs2.exceptions.FormatAutodetectionError:
@@ -490,6 +496,8 @@ class _Measure:
 
 @functools.lru_cache(maxsize=16)
 def _pillow_font(path: str, index: int = 0) -> ImageFont.FreeTypeFont | None:
+    from PIL import ImageFont
+
     try:
         return ImageFont.truetype(path, 100, index=index)
     except OSError:
@@ -914,6 +922,8 @@ def write_vtt(
 def _write_sidecar(
     cues: Sequence[Cue], path: Path, offset: Fraction, fps: Fraction, length: Fraction | None, fmt: str
 ) -> None:
+    import pysubs2
+
     subs = pysubs2.SSAFile()
     for cue in cues:
         span = cue_span(_seconds(cue.start, fps), _seconds(cue.end, fps), offset=offset, length=length)

@@ -17,9 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
-
-from PIL import Image
+from typing import TYPE_CHECKING, Any
 
 from reelforge.edit.errors import EditError, Problem, pointer
 from reelforge.edit.models import CaptionAsset, Cue, Edit, TextAsset
@@ -42,9 +40,12 @@ from .fonts import FONT_SUFFIXES, FontFace, FontNotFoundError, font_chain
 from .glyphs import text_problems
 from .layout import SafeZone
 from .segments import SegmentedRender, SegmentPolicy, colour_filter, one_pass_reason, segment_plan
-from .shapes import render_shape
 from .sources import LocalResolver, SourceError, SourceResolver
-from .text import render_text, render_typewriter_strip, scaled
+
+# Drawing text and shapes needs Pillow: loaded when an artifact is drawn, so planning or
+# validating an edit does not pay for it.
+if TYPE_CHECKING:
+    from PIL import Image
 
 __all__ = [
     "OutputResult",
@@ -276,6 +277,9 @@ def make_artifacts(plan: RenderPlan, *, base_dir: Path | None) -> None:
 
 
 def _make(artifact: Artifact, base_dir: Path | None, extra: list[Path], fonts_dir: Path) -> None:
+    from .shapes import render_shape
+    from .text import render_text, scaled
+
     data: Mapping[str, Any] = artifact.data
     if artifact.kind in ("text", "typewriter"):
         asset: TextAsset = data["asset"]
@@ -313,6 +317,10 @@ def _typewriter_frames(
     asset: TextAsset, canvas: tuple[int, int], frames: int, base_dir: Path | None, extra: list[Path]
 ) -> Image.Image:
     """The typing strip with exactly ``frames`` frames, as the compiled graph expects."""
+    from PIL import Image
+
+    from .text import render_typewriter_strip
+
     strip, made = render_typewriter_strip(
         asset, canvas, max_frames=frames, base_dir=base_dir, extra_fonts=extra
     )

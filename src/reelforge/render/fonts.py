@@ -16,9 +16,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from fontTools.ttLib import TTFont, TTLibError
-from PIL import ImageFont
-
 from reelforge.edit.references import FONT_SUFFIXES
 
 __all__ = [
@@ -125,6 +122,8 @@ def _font_file(font: str, base_dir: Path | None) -> Path:
 
 @functools.lru_cache(maxsize=256)
 def _names(path: Path) -> tuple[str, str]:
+    from PIL import ImageFont  # only for edits with text: PIL and fontTools load when used
+
     family, style = ImageFont.truetype(str(path), 16).getname()
     return family or "", style or ""
 
@@ -208,6 +207,8 @@ def _from_fontconfig(family: str, bold: bool, italic: bool) -> FontFace:
 
 @functools.lru_cache(maxsize=64)
 def _cmap(path: Path, index: int, mtime_ns: int) -> frozenset[int]:
+    from fontTools.ttLib import TTFont
+
     # lazy: only the cmap table is read (a CJK collection is tens of megabytes)
     with TTFont(str(path), fontNumber=index, lazy=True) as font:
         return frozenset(font.getBestCmap() or {})
@@ -215,6 +216,8 @@ def _cmap(path: Path, index: int, mtime_ns: int) -> frozenset[int]:
 
 def coverage(face: FontFace) -> frozenset[int]:
     """The code points ``face`` has glyphs for (read once per file and face)."""
+    from fontTools.ttLib import TTLibError
+
     try:
         return _cmap(face.path, face.index, face.path.stat().st_mtime_ns)
     except (OSError, TTLibError, AssertionError) as exc:

@@ -25,10 +25,12 @@ import itertools
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-import pyphen
-from uniseg.linebreak import line_break_units
+# pyphen and uniseg's tables load on the first paragraph broken: an edit without text never
+# pays for them.
+if TYPE_CHECKING:
+    import pyphen
 
 __all__ = [
     "Unit",
@@ -90,12 +92,16 @@ def keeps_together(before: str, after: str) -> bool:
 
 @functools.lru_cache(maxsize=32)
 def _hyphenator(language: str) -> pyphen.Pyphen | None:
+    import pyphen
+
     found = pyphen.language_fallback(language.replace("-", "_"))
     return pyphen.Pyphen(lang=found) if found else None
 
 
 def hyphenation_language(language: str) -> str | None:
     """The hyphenation dictionary used for a BCP 47 ``language``, or None when there is none."""
+    import pyphen
+
     return pyphen.language_fallback(language.replace("-", "_"))
 
 
@@ -120,6 +126,8 @@ def break_units(paragraph: str, *, hyphenate_language: str | None = None) -> lis
 
 @functools.lru_cache(maxsize=1024)
 def _break_units(paragraph: str, hyphenate_language: str | None) -> tuple[Unit, ...]:
+    from uniseg.linebreak import line_break_units
+
     pieces = [p for p in line_break_units(paragraph) if p]
     merged: list[str] = []
     glue_next = False

@@ -29,13 +29,13 @@ from . import effects as fx
 from . import keyframes as kf
 from . import motion as kenburns
 from . import transitions as tr
+from .clusters import graphemes
 from .graph import Filter, filt, fmt_num, fmt_rate, fmt_seconds
 from .inputs import NEUTRAL_COLOUR, XFADE_FORMAT, CompilerState, crossfade_groups
 from .layout import ANCHORS, box_size, fit_in_box, overlay_position, overlay_to_pad
 from .outputs import OutputGeometry, even, final_pixel_format
 from .placement import captions_in_safe_area, clip_for_output, focus_point, safe_zone
 from .plan import Artifact, ArtifactKind
-from .text import graphemes
 
 __all__ = ["TYPEWRITER_MAX_STEPS", "PictureCompiler", "ffmpeg_color", "frame_grid"]
 
