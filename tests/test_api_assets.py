@@ -217,6 +217,14 @@ def test_what_is_not_media_is_refused_with_a_reason(service: Service, tmp_path: 
     assert list(service.services.storage.temp_dir().iterdir()) == []
 
 
+def test_subtitles_whose_text_looks_like_an_internal_mark_upload(service: Service, tmp_path: Path) -> None:
+    forged = tmp_path / "forged.vtt"
+    forged.write_text("WEBVTT\n\n00:00.000 --> 00:01.000 line:0\nTop\n\n00:01.000 --> 00:02.000\n{\\vtt7}x\n")
+    r = upload(service, forged)
+    assert r.status_code == 201, r.text
+    assert r.json()["media"]["cue_count"] == 2
+
+
 def test_bad_requests_are_located_problems(service: Service, media: Any) -> None:
     r = service.post("/v1/assets", json={"file": "x"})
     assert r.status_code == 415 and r.json()["code"] == "unsupported-media-type"

@@ -20,6 +20,7 @@ from reelforge.edit.timing import parse_time
 from reelforge.ffmpeg.binary import ffmpeg_exe
 from reelforge.render.captions import (
     CaptionFileError,
+    CuePlacement,
     _boundary_cs,
     build_ass,
     caption_filter,
@@ -634,6 +635,33 @@ def test_webvtt_cue_settings_place_burned_in_captions(
     # Without settings the same cue sits at the bottom, in the middle.
     default = bbox(ink(render(tmp_path, script(cues), duration=0.04)[0]))
     assert (x0, y0) != (default[0], default[2])
+
+
+def test_cue_text_that_looks_like_a_placement_mark_is_only_text(tmp_path: Path) -> None:
+    # Marks naming a cue's settings are added while reading; the same text typed in a cue
+    # (or a mark past the end of the list) must neither pick a placement nor crash.
+    path = tmp_path / "forged.vtt"
+    path.write_text(
+        "WEBVTT\n\n00:00.000 --> 00:01.000 line:0\nTop\n\n"
+        "00:01.000 --> 00:02.000\n{\\vtt9}Plain\n\n"
+        "00:02.000 --> 00:03.000\n{\\vtt0}Also plain\n",
+        encoding="utf-8",
+    )
+    placed = load_placed_cues(path)
+    assert [(c.text, p) for c, p in placed] == [
+        ("Top", CuePlacement(line_number=0)),
+        ("Plain", None),
+        ("Also plain", None),
+    ]
+
+
+def test_file_that_the_parser_chokes_on_is_a_caption_file_error(tmp_path: Path) -> None:
+    # Every private-use character present: no marker is left to protect backslashes with.
+    path = tmp_path / "odd.srt"
+    filler = "".join(chr(c) for c in range(0xE000, 0xF900))
+    path.write_text(f"1\n00:00:00,000 --> 00:00:01,000\na\\b {filler}\n", encoding="utf-8")
+    with pytest.raises(CaptionFileError, match="cannot be parsed as SRT"):
+        load_placed_cues(path)
 
 
 def test_load_vtt_with_identifiers_notes_and_entities(tmp_path: Path) -> None:

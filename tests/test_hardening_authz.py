@@ -338,6 +338,40 @@ def test_the_redactor_keeps_pointers_and_names_and_drops_the_rest(tmp_path: Path
     }
 
 
+def test_server_paths_with_blanks_are_hidden_whole(tmp_path: Path) -> None:
+    data = tmp_path / "reel forge data"
+    work = data / "work dir" / "render-rnd_x-a1"
+    source = data / "storage" / "ws_1" / "ast_1" / "original.mp4"
+    font = data / "fonts cache" / "Deja Vu.ttf"
+    for path in (work, source.parent, font.parent):
+        path.mkdir(parents=True)
+    font.write_bytes(b"")
+    redactor = PathRedactor({source: "ast_1", work: "", data: "data"})
+    escaped = str(work).replace("\\", "\\\\").replace(" ", "\\ ").replace(":", "\\:")
+    lines = [
+        f"Error opening input file {source}.",
+        f"[Parsed_subtitles_0 @ 0x1] Unable to open {escaped}/work/captions.ass",
+        f"{work}/out/video.mp4: Permission denied",
+        f"fontselect: (Deja Vu, 400, 0) -> {font}, 0, DejaVuSans",
+        f"Could not open {tmp_path}/reel forge data/fonts cache",
+    ]
+    shown = [redactor.log_line(line) for line in lines]
+    assert shown == [
+        "Error opening input file ast_1.",
+        "[Parsed_subtitles_0] Unable to open work/captions.ass",
+        "out/video.mp4: Permission denied",
+        "fontselect: (Deja Vu, 400, 0) -> data/fonts cache/Deja Vu.ttf, 0, DejaVuSans",
+        "Could not open data/fonts cache",
+    ]
+    # A path the redactor was not told of: taken whole across its blanks, shown as its last part.
+    unknown = PathRedactor({})
+    assert unknown.log_line(f"cannot open {font}: no such file") == "cannot open Deja Vu.ttf: no such file"
+    assert (
+        unknown.message(f"read {font} (at /timeline/tracks/0)") == "read Deja Vu.ttf (at /timeline/tracks/0)"
+    )
+    assert "forge" not in unknown.log_line(f"in {data}/storage and more words")
+
+
 def test_an_endpoint_receives_only_events_its_registrant_can_read(sqlite_service: Service) -> None:
     """Deliveries carry payloads to whoever runs the receiver: subscribing needs the read scopes."""
     svc = sqlite_service

@@ -14,10 +14,22 @@ from typing import Any
 import httpx
 import pytest
 
-from service import ServeProcess, live_server, require_database, running_service
+from service import ServeProcess, Service, live_server, require_database, running_service
 
 FAST = {"worker_heartbeat_interval": 0.1, "worker_stale_after": 1.0}
 """Heartbeats every 0.1 s, stale after a second without one (30 s by default)."""
+
+
+def scoped_key(svc: Service, scope: str) -> str:
+    """A key of the first workspace with ``scope`` (``metrics``, ``operator``), made as the CLI
+    makes it (the API grants neither)."""
+    from reelforge.services.keys import create_key
+    from reelforge.services.workspaces import workspace_or_first
+
+    with svc.services.sessions() as db:
+        first = workspace_or_first(db, None)
+        _, token = create_key(db, svc.services, first.id, scope, [scope])
+    return token
 
 
 def poll(check: Callable[[], Any], timeout: float = 90.0) -> Any:
@@ -34,7 +46,10 @@ def poll(check: Callable[[], Any], timeout: float = 90.0) -> Any:
 def test_readyz_reports_every_part_and_a_stopped_worker(kind: str, tmp_path: Path) -> None:
     require_database(kind)
     with running_service(tmp_path, kind, workers=1, **FAST) as svc, live_server(svc) as base:
-        ready = poll(lambda: (r := httpx.get(f"{base}/readyz", timeout=60)).status_code == 200 and r)
+        scraper = {"Authorization": f"Bearer {scoped_key(svc, 'metrics')}"}
+        ready = poll(
+            lambda: (r := httpx.get(f"{base}/readyz", headers=scraper, timeout=60)).status_code == 200 and r
+        )
         body = ready.json()
         assert body["status"] == "ok"
         assert body["checks"] == {
@@ -50,7 +65,7 @@ def test_readyz_reports_every_part_and_a_stopped_worker(kind: str, tmp_path: Pat
         assert mine["state"] == "live" and mine["kind"] == "render" and mine["concurrency"] == 1
 
         worker.stop()  # the test stops the worker: it says so in its row
-        r = httpx.get(f"{base}/readyz", timeout=60)
+        r = httpx.get(f"{base}/readyz", headers=scraper, timeout=60)
         assert r.status_code == 503 and r.headers["retry-after"] == "5"
         body = r.json()
         assert body["status"] == "unavailable"
@@ -59,7 +74,10 @@ def test_readyz_reports_every_part_and_a_stopped_worker(kind: str, tmp_path: Pat
         (mine,) = [w for w in body["workers"] if w["name"] == worker.name]
         assert mine["state"] == "stopped"
         assert svc.post("/v1/renders", json={"edit": _colour()}).status_code == 202
-        assert httpx.get(f"{base}/readyz", timeout=60).json()["queue"] == {"queued": 1, "running": 0}
+        assert httpx.get(f"{base}/readyz", headers=scraper, timeout=60).json()["queue"] == {
+            "queued": 1,
+            "running": 0,
+        }
         # Liveness does not depend on any of it.
         assert httpx.get(f"{base}/healthz", timeout=60).json() == {"status": "ok"}
 
@@ -90,8 +108,10 @@ def test_a_worker_that_dies_without_a_word_is_reported_stale(tmp_path: Path) -> 
         with ServeProcess(tmp_path, env, "--port", "0") as worker:
             worker.wait_listening()
 
+            operator = scoped_key(svc, "operator")
+
             def doomed(state: str) -> dict[str, Any] | None:
-                body: dict[str, Any] = svc.client.get("/readyz").json()
+                body: dict[str, Any] = svc.get("/readyz", token=operator).json()
                 found = [w for w in body["workers"] if w["name"] == "doomed" and w["state"] == state]
                 return body if found else None
 
@@ -101,5 +121,26 @@ def test_a_worker_that_dies_without_a_word_is_reported_stale(tmp_path: Path) -> 
             worker.proc.wait(timeout=60)
             body = poll(lambda: doomed("stale"))
         assert body["status"] == "unavailable"
-        assert body["checks"]["workers"] == "error: no live worker (stale: doomed)"
-        assert svc.client.get("/readyz").status_code == 503
+        assert body["checks"]["workers"] == "error: no live worker (1 stale)"
+        public = svc.client.get("/readyz")
+        assert public.status_code == 503
+        assert public.json() == {"status": "unavailable", "checks": body["checks"]}
+
+
+def test_readyz_shows_workers_and_queue_only_to_a_metrics_or_operator_credential(tmp_path: Path) -> None:
+    """Anyone may ask whether the process is ready; worker names (host and process id) and the
+    queue of every workspace are for the scraper and the operator."""
+    with running_service(tmp_path, workers=1, **FAST) as svc:
+        name = svc.services.worker.name
+        assert svc.post("/v1/renders", json={"edit": _colour()}).status_code == 202
+        for token in (None, svc.new_key("renders:read")):
+            headers = {"Authorization": f"Bearer {token}"} if token else {}
+            r = svc.client.get("/readyz", headers=headers)
+            assert set(r.json()) == {"status", "checks"}, r.json()
+            assert name not in r.text and "queue" not in r.text
+        for scope in ("metrics", "operator"):
+            body = svc.get("/readyz", token=scoped_key(svc, scope)).json()
+            assert name in [w["name"] for w in body["workers"]]
+            assert set(body["queue"]) == {"queued", "running"}
+        bad = svc.client.get("/readyz", headers={"Authorization": "Bearer rf_not_a_key"})
+        assert bad.status_code == 401

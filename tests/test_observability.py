@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 import pytest
 
-from service import ServeProcess, Service, wait_render, with_previews
+from service import ServeProcess, Service, running_service, wait_render, with_previews
 
 COLOUR_EDIT = {
     "timeline": {"tracks": [{"clips": [{"asset": {"type": "color", "color": "teal"}, "length": 1}]}]},
@@ -124,6 +124,48 @@ def test_the_ffmpeg_log_of_a_render_names_no_server_path(rendering: Service, med
     refused = rendering.get(f"/v1/renders/{render_id}/log", token=rendering.new_key("assets:read"))
     assert refused.status_code == 403
     assert rendering.get("/v1/renders/rnd_01jdzzzzzzzzzzzzzzzzzzzzzz/log").json()["code"] == "not-found"
+
+
+def test_server_paths_with_spaces_are_hidden_whole(tmp_path: Path, media: Any) -> None:
+    """A data directory whose path holds blanks: no part of it shows in the FFmpeg log of a
+    render, nor in the log tail of a failed one (a path is not cut at its first blank)."""
+    root = tmp_path / "reel forge data" / "srv x"
+    root.mkdir(parents=True)
+    with running_service(root, workers=1) as svc:
+        video = Path(media.video(duration=0.4))
+        with video.open("rb") as f:
+            upload = svc.post("/v1/assets", files={"file": ("clip.mp4", f)})
+        assert upload.status_code == 201, upload.text
+        asset_id = with_previews(svc, upload.json())["id"]
+        edit = {
+            "timeline": {
+                "tracks": [
+                    {"clips": [{"asset": {"type": "video", "src": asset_id}, "length": 0.4}]},
+                    {"clips": [{"asset": {"type": "text", "text": "Hello"}, "length": 0.4}]},
+                ]
+            },
+            "outputs": [{"width": 160, "height": 90, "quality": "draft", "fps": 25}],
+        }
+        created = svc.post("/v1/renders", json={"edit": edit})
+        assert created.status_code == 202, created.text
+        render_id = created.json()["id"]
+        assert wait_render(svc, render_id)["state"] == "succeeded"
+        log = svc.get(f"/v1/renders/{render_id}/log")
+        assert log.status_code == 200 and asset_id in log.text, log.text
+
+        # The stored file turns to garbage: FFmpeg fails naming the file it could not open.
+        with svc.services.sessions() as db:
+            from reelforge.db.models import Asset
+
+            row = db.get(Asset, asset_id)
+            assert row is not None
+            stored = svc.services.storage.local_path(row.storage_key)
+        stored.write_bytes(b"\x00\x00\x00\x18ftypmp42 this is no longer a video")
+        failed = wait_render(svc, svc.post("/v1/renders", json={"edit": edit}).json()["id"])
+        assert failed["state"] == "failed", failed
+        shown = log.text + "\n" + json.dumps(failed["error"])
+    for fragment in ("reel forge", "forge data", "srv x", str(tmp_path)):
+        assert fragment not in shown, (fragment, shown)
 
 
 def test_the_ffmpeg_log_is_bounded_keeping_its_start_and_end() -> None:

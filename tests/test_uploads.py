@@ -317,7 +317,9 @@ def test_creation_is_idempotent(sqlite_service: Service) -> None:
 # ------------------------------------------------------------------------------ interrupted, concurrent
 
 
-def send_partial(base: str, token: str, path: str, offset: int, body: bytes, sent: int) -> socket.socket:
+def send_partial(
+    base: str, token: str, path: str, offset: int, body: bytes, sent: int, **headers: str
+) -> socket.socket:
     """Start a PATCH of ``body`` at ``offset`` by hand and send only its first ``sent`` bytes; the
     open socket (close it to cut the request)."""
     host, port = urlsplit(base).hostname, urlsplit(base).port
@@ -326,7 +328,9 @@ def send_partial(base: str, token: str, path: str, offset: int, body: bytes, sen
     head = (
         f"PATCH {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAuthorization: Bearer {token}\r\n"
         f"Tus-Resumable: 1.0.0\r\nContent-Type: application/offset+octet-stream\r\n"
-        f"Upload-Offset: {offset}\r\nContent-Length: {len(body)}\r\n\r\n"
+        f"Upload-Offset: {offset}\r\nContent-Length: {len(body)}\r\n"
+        + "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+        + "\r\n"
     ).encode()
     sock.sendall(head + body[:sent])
     return sock
@@ -407,6 +411,83 @@ def test_two_clients_appending_at_once_cannot_corrupt(served: tuple[Service, str
         head = client.head(path, headers=TUS)
         asset = client.get(f"/v1/assets/{head.headers['Reelforge-Asset-Id']}").json()
         assert asset["sha256"] == hashlib.sha256(first).hexdigest()
+
+
+def test_a_bad_checksum_racing_a_delete_answers_gone(sqlite_service: Service, tmp_path: Path) -> None:
+    """The upload is terminated (its file removed) while a PATCH with a wrong checksum is still
+    sending: the PATCH cannot put the file back to its offset, as there is none; it answers
+    410 like any append to a terminated upload."""
+    svc = sqlite_service
+    data = noise_wav(tmp_path / "gone.wav", seed=11).read_bytes()
+    wrong = base64.b64encode(hashlib.sha256(b"not these bytes").digest()).decode()
+    with live_server(svc) as base, http(svc, base) as client:
+        svc.services.settings.public_url = base
+        path = urlsplit(create(client, len(data)).headers["Location"]).path
+        sock = send_partial(
+            base, svc.token, path, 0, data, len(data) // 2, **{"Upload-Checksum": f"sha256 {wrong}"}
+        )
+        try:
+            wait_writing(svc, path.rsplit("/", 1)[1])
+            assert client.delete(path, headers=TUS).status_code == 204
+            sock.sendall(data[len(data) // 2 :])
+            reply = b""
+            while b"\r\n\r\n" not in reply:
+                chunk = sock.recv(65536)
+                assert chunk, reply
+                reply += chunk
+        finally:
+            sock.close()
+        assert reply.decode("latin-1").startswith("HTTP/1.1 410"), reply
+        assert client.head(path, headers=TUS).status_code == 410
+
+
+def test_first_bytes_refused_at_creation_still_say_where_the_upload_is(
+    sqlite_service: Service, tmp_path: Path
+) -> None:
+    svc = sqlite_service
+    data = noise_wav(tmp_path / "first.wav", seed=12).read_bytes()
+    wrong = base64.b64encode(hashlib.sha256(b"not these bytes").digest()).decode()
+    with live_server(svc) as base, http(svc, base) as client:
+        svc.services.settings.public_url = base
+        r = client.post(
+            "/v1/uploads",
+            content=data[:1000],
+            headers={
+                **TUS,
+                "Upload-Length": str(len(data)),
+                "Content-Type": "application/offset+octet-stream",
+                "Upload-Checksum": f"sha256 {wrong}",
+            },
+        )
+        assert r.status_code == 460 and r.json()["code"] == "checksum-mismatch", r.text
+        assert r.headers["Upload-Offset"] == "0"
+        location = r.headers["Location"]
+        assert location.startswith(f"{base}/v1/uploads/upl_")
+        # The client resumes the upload it was told of, from the start.
+        path = urlsplit(location).path
+        assert client.head(path, headers=TUS).headers["Upload-Offset"] == "0"
+        assert patch(client, path, 0, data).status_code == 204
+        assert client.head(path, headers=TUS).headers["Upload-Offset"] == str(len(data))
+
+
+def test_subtitles_whose_text_looks_like_an_internal_mark_upload(sqlite_service: Service) -> None:
+    svc = sqlite_service
+    data = b"WEBVTT\n\n00:00.000 --> 00:01.000 line:0\nTop\n\n00:01.000 --> 00:02.000\n{\\vtt7}x\n"
+    with live_server(svc) as base, http(svc, base) as client:
+        svc.services.settings.public_url = base
+        r = client.post(
+            "/v1/uploads",
+            content=data,
+            headers={
+                **TUS,
+                "Upload-Length": str(len(data)),
+                "Content-Type": "application/offset+octet-stream",
+                "Upload-Metadata": f"filename {b64('forged.vtt')}",
+            },
+        )
+        assert r.status_code == 201, r.text
+        asset = client.get(f"/v1/assets/{r.headers['Reelforge-Asset-Id']}").json()
+        assert asset["kind"] == "subtitles" and asset["media"]["cue_count"] == 2
 
 
 def test_racing_appends_leave_one_whole_body(served: tuple[Service, str], tmp_path: Path) -> None:

@@ -263,8 +263,9 @@ READYZ_RESPONSES = responses(
             model=schemas.Readiness,
         ),
         503: {
-            "description": "Not ready: `checks` says which check failed (`Retry-After: 5`); `workers` "
-            "lists each worker as `live`, `stale` (stopped heartbeating: crashed or hung) or `stopped`.",
+            "description": "Not ready: `checks` says which check failed (`Retry-After: 5`); for a "
+            "credential with the `metrics` or `operator` scope, `workers` lists each worker as `live`, "
+            "`stale` (stopped heartbeating: crashed or hung) or `stopped`.",
             "model": schemas.Readiness,
         },
     },

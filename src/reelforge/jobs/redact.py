@@ -10,15 +10,22 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 __all__ = ["PathRedactor"]
 
 _ADDRESS = re.compile(r" @ 0x[0-9a-fA-F]+")
+# What may follow a blank inside a path: words and slashes, up to the next delimiter.
+_PATH_WORDS = re.compile(r"[^\s'\"`()\[\]{}<>|,;]+")
+#: Blanks looked past, within one name of a path, for the rest of the name.
+_MAX_BLANKS_IN_A_NAME = 8
+# What FFmpeg's filter argument syntax escapes with a backslash.
+_FILTER_ESCAPE = re.compile(r"[ :,;'\[\]\\]")
 # An absolute POSIX path not preceded by a word character, a dot, a slash or a colon (so "1/30",
-# "a/b" and URLs are left alone); it runs to the next quote, blank or bracket.
+# "a/b" and URLs are left alone); it runs to the next quote, blank or bracket (or, see
+# _continued, past a blank when the longer path exists).
 _ABSOLUTE = re.compile(r"(?<![\w./:\\-])/(?:[^\s'\"`/()\[\]{}<>|,;]+/)*[^\s'\"`/()\[\]{}<>|,;]*")
 
 
@@ -33,9 +40,11 @@ class PathRedactor:
         pairs: dict[str, str] = {}
         for path, shown in known.items():
             text = os.fspath(path)
-            pairs[text] = shown
             real = os.path.realpath(text)
-            pairs.setdefault(real, shown)  # FFmpeg may print the path it was given, or resolved
+            for form in (text, real):  # FFmpeg may print the path it was given, or resolved
+                pairs.setdefault(form, shown)
+                # ... or as written in a filter argument, its blanks and colons escaped.
+                pairs.setdefault(_FILTER_ESCAPE.sub(r"\\\g<0>", form), shown)
         self._known = sorted(pairs.items(), key=lambda kv: len(kv[0]), reverse=True)
 
     def known(self, value: str) -> str:
@@ -51,12 +60,12 @@ class PathRedactor:
         """A message of ours: the known paths replaced, then any other absolute path that starts
         in a top-level directory of this machine (``/usr/…``, ``/srv/…``) shown as its last part.
         A JSON pointer (``/timeline/tracks/0``) names no such directory and is left alone."""
-        return _ABSOLUTE.sub(_server_path_last_part, self.known(value))
+        return _absolute_paths(self.known(value), _server_path_last_part)
 
     def log_line(self, value: str) -> str:
         """A line FFmpeg wrote: the known paths replaced, then any other absolute path shown as
         its last part (FFmpeg's lines hold no JSON pointers)."""
-        return _ABSOLUTE.sub(_last_part, self.known(value))
+        return _absolute_paths(self.known(value), _last_part)
 
     def error(self, error: dict[str, Any]) -> dict[str, Any]:
         """A render's ``error`` as it may be shown: ``log_tail`` lines redacted, the messages
@@ -74,16 +83,55 @@ class PathRedactor:
         return shown
 
 
-def _last_part(match: re.Match[str]) -> str:
-    path = match.group(0)
+def _absolute_paths(value: str, shown_as: Callable[[str], str]) -> str:
+    """``value`` with each absolute path replaced by ``shown_as(path)``. A path runs to the next
+    blank, unless the words after the blank continue a directory that exists here (``/srv/my
+    data/x.mp4`` is one path when ``/srv/my data`` exists), so no part of it is left behind."""
+    parts: list[str] = []
+    at = 0
+    for match in _ABSOLUTE.finditer(value):
+        if match.start() < at:
+            continue  # inside a path already taken whole
+        end = _continued(value, match.group(0), match.end())
+        parts += [value[at : match.start()], shown_as(value[match.start() : end])]
+        at = end
+    parts.append(value[at:])
+    return "".join(parts)
+
+
+def _continued(value: str, path: str, end: int) -> int:
+    """Where the path ``path`` ending at ``end`` in ``value`` really ends: the words after a
+    blank belong to it when, up to their first slash, they name an entry that exists here."""
+    while True:
+        taken: tuple[str, int] | None = None
+        candidate, probe = path, end
+        for _ in range(_MAX_BLANKS_IN_A_NAME):
+            if probe >= len(value) or value[probe] != " ":
+                break
+            more = _PATH_WORDS.match(value, probe + 1)
+            if more is None:
+                break
+            word = more.group(0)
+            if "/" in word:
+                if os.path.lexists(f"{candidate} {word[: word.index('/')]}"):
+                    taken = (f"{candidate} {word}", more.end())
+                break
+            candidate, probe = f"{candidate} {word}", more.end()
+            if os.path.lexists(candidate):
+                taken = (candidate, probe)
+        if taken is None:
+            return end
+        path, end = taken
+
+
+def _last_part(path: str) -> str:
     if path == "/":
         return path
     return Path(path).name or "…"
 
 
-def _server_path_last_part(match: re.Match[str]) -> str:
-    path = match.group(0)
+def _server_path_last_part(path: str) -> str:
     top = path[1:].split("/", 1)[0]
     if "/" not in path[1:] or not top or not os.path.isdir("/" + top):
         return path
-    return _last_part(match)
+    return _last_part(path)

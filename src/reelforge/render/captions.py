@@ -82,7 +82,6 @@ FORMATS = ("srt", "vtt", "ass", "ssa")
 _SRT_TAG = re.compile(r"\{\\[^}]*\}")
 _BACKSLASH_OUTSIDE_TAGS = re.compile(r"(\{\\[^}]*\})|\\")
 _VTT_TIMING = re.compile(r"^(\s*\S+\s+-->\s+\S+)(.*)$")
-_PLACEMENT_MARK = re.compile(r"^\{\\vtt(\d+)\}")
 #: Line height as a multiple of the font size, for WebVTT's ``line:N`` (libass's is about this).
 _LINE_HEIGHT = 1.2
 _SUFFIX_FORMATS = {".srt": "srt", ".vtt": "vtt", ".webvtt": "vtt", ".ass": "ass", ".ssa": "ssa"}
@@ -142,18 +141,32 @@ def load_placed_cues(path: Path) -> list[tuple[Cue, CuePlacement | None]]:
     if not text.strip():
         raise CaptionFileError(path, "the file is empty")
     fmt, detected = _detect_format(path, text)
+    try:
+        found = _read_cues(text, fmt)
+    except CaptionFileError:
+        raise
+    except Exception as exc:  # pysubs2 raises many kinds on malformed input
+        raise CaptionFileError(path, f"cannot be parsed as {fmt.upper()}: {exc}") from None
+    if not found:
+        if not detected:
+            raise CaptionFileError(path, "not an SRT, WebVTT or ASS/SSA subtitle file (no cues found)")
+        raise CaptionFileError(path, f"no cues with text found in this {fmt.upper()} file")
+    found.sort(key=lambda f: (f[0], f[1]))
+    return [(Cue(start=start / 1000, end=end / 1000, text=body), at) for start, end, body, at in found]
+
+
+def _read_cues(text: str, fmt: str) -> list[tuple[int, int, str, CuePlacement | None]]:
+    """The cues of a decoded file as (start ms, end ms, plain text, placement), unsorted."""
     placements: list[CuePlacement] = []
+    placement_mark: re.Pattern[str] | None = None
     if fmt == "vtt":
-        text, placements = _clean_vtt(text)
+        text, placements, placement_mark = _clean_vtt(text)
     literal = ""
     if fmt in ("srt", "vtt"):
         text, literal = _protect_backslashes(text)
     import pysubs2
 
-    try:
-        subs = pysubs2.SSAFile.from_string(text, format_=fmt)
-    except Exception as exc:  # pysubs2 raises many kinds on malformed input
-        raise CaptionFileError(path, f"cannot be parsed as {fmt.upper()}: {exc}") from None
+    subs = pysubs2.SSAFile.from_string(text, format_=fmt)
     found: list[tuple[int, int, str, CuePlacement | None]] = []
     for event in subs:
         start = max(event.start, 0)
@@ -163,8 +176,9 @@ def load_placed_cues(path: Path) -> list[tuple[Cue, CuePlacement | None]]:
         if fmt in ("ass", "ssa"):
             plain = event.plaintext
         else:
-            if placements and (mark := _PLACEMENT_MARK.match(event.text)):
-                placement = placements[int(mark.group(1))]
+            if placement_mark and (mark := placement_mark.match(event.text)):
+                index = int(mark.group(1))
+                placement = placements[index] if index < len(placements) else None
             # Only backslash blocks are tags here ({\an8}, or pysubs2's for <i>): "{aside}" is text.
             plain = _SRT_TAG.sub("", event.text).replace("\\N", "\n")
             if literal:
@@ -175,12 +189,7 @@ def load_placed_cues(path: Path) -> list[tuple[Cue, CuePlacement | None]]:
         body = "\n".join(line for line in lines if line)
         if body:
             found.append((start, event.end, body, placement))
-    if not found:
-        if not detected:
-            raise CaptionFileError(path, "not an SRT, WebVTT or ASS/SSA subtitle file (no cues found)")
-        raise CaptionFileError(path, f"no cues with text found in this {fmt.upper()} file")
-    found.sort(key=lambda f: (f[0], f[1]))
-    return [(Cue(start=start / 1000, end=end / 1000, text=body), at) for start, end, body, at in found]
+    return found
 
 
 def _protect_backslashes(text: str) -> tuple[str, str]:
@@ -223,14 +232,18 @@ def _detect_format(path: Path, text: str) -> tuple[str, bool]:
     return fmt, True
 
 
-def _clean_vtt(text: str) -> tuple[str, list[CuePlacement]]:
+def _clean_vtt(text: str) -> tuple[str, list[CuePlacement], re.Pattern[str] | None]:
     """Keep only WebVTT cue blocks, from their timing line on, and their cue settings.
 
     pysubs2 reads WebVTT like SRT, so a cue identifier or a NOTE/STYLE block would end up
     in the previous cue's text; it also drops the settings after the times. So the settings
-    are read here, and a cue that has some starts with a ``{\\vttN}`` tag block naming its
-    entry in the returned list (tag blocks are dropped from the text afterwards anyway).
+    are read here, and a cue that has some starts with a ``{\\vtt<M>N}`` tag block naming its
+    entry in the returned list (tag blocks are dropped from the text afterwards anyway). ``<M>``
+    is a private-use character the file does not contain, so cue text that happens to hold
+    ``{\\vtt7}`` cannot pass for a mark; the returned pattern matches the marks (``None``
+    when no cue has settings).
     """
+    tag = "{\\vtt" + next(chr(c) for c in range(0xE000, 0xF900) if chr(c) not in text)
     blocks = re.split(r"\n[ \t]*\n", text.replace("\r\n", "\n").replace("\r", "\n"))
     kept = ["WEBVTT"]
     placements: list[CuePlacement] = []
@@ -243,11 +256,12 @@ def _clean_vtt(text: str) -> tuple[str, list[CuePlacement]]:
                 placement = parse_vtt_settings(timing.group(2)) if timing else None
                 if timing and placement is not None and body:
                     line = timing.group(1)
-                    body[0] = f"{{\\vtt{len(placements)}}}{body[0]}"
+                    body[0] = f"{tag}{len(placements)}}}{body[0]}"
                     placements.append(placement)
                 kept.append("\n".join([line, *body]))
                 break
-    return "\n\n".join(kept) + "\n", placements
+    mark = re.compile(re.escape(tag) + r"(\d+)\}") if placements else None
+    return "\n\n".join(kept) + "\n", placements, mark
 
 
 @dataclass(frozen=True, slots=True)

@@ -556,7 +556,11 @@ async def append(
     if lost:
         raise UploadGone(f"upload {upload_id} was terminated while this request appended to it")
     if check is not None and checksum is not None and check.digest() != checksum.expected:
-        os.truncate(path, offset)
+        try:
+            os.truncate(path, offset)
+        except FileNotFoundError:  # terminated meanwhile: its file is gone, and so is the upload
+            await asyncio.to_thread(_release, services, upload_id, token)
+            raise UploadGone(f"upload {upload_id} was terminated while this request appended to it") from None
         await asyncio.to_thread(_release, services, upload_id, token)
         if before is not None:
             _keep_hash(services, upload_id, offset, before)

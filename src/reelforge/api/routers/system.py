@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -32,17 +32,26 @@ def healthz() -> dict[str, str]:
     summary="The database, storage, render queue and workers answer",
     responses=ex.READYZ_RESPONSES,
 )
-def readyz(services: Services = Depends(get_services)) -> JSONResponse:
+async def readyz(request: Request, services: Services = Depends(get_services)) -> JSONResponse:
     """`checks` holds `ok` or `error: <why>` for `database`, `storage`, `broker` (the render
     queue), `worker` (this process's own, when it runs one) and `workers` (a live worker
     exists; checked when this process runs one or `REELFORGE_READYZ_REQUIRES_WORKER` is set).
-    `workers` lists the workers of the last day, each `live`, `stale` (stopped heartbeating
-    without saying so: crashed or hung) or `stopped`. 503 when any check fails."""
-    found = health.readiness(services)
+    503 when any check fails. No credential is needed; a key or token holding the `metrics`
+    scope (or `operator`) also gets `workers`, the workers of the last day, each `live`,
+    `stale` (stopped heartbeating without saying so: crashed or hung) or `stopped`, and
+    `queue`, the renders queued and running in the whole installation."""
+    # Worker names (host and process) and the queue of every workspace describe the
+    # installation, not one caller: only a scraper's or the operator's credential sees them.
+    detailed = False
+    if request.headers.get("authorization"):
+        principal = await authenticate(request)
+        detailed = METRICS in principal.scopes or OPERATOR in principal.scopes
+    found = await run_in_threadpool(health.readiness, services)
     body: dict[str, Any] = {"status": "ok" if found.ready else "unavailable", "checks": found.checks}
-    body["workers"] = json_ready(found.workers)
-    if found.queue is not None:
-        body["queue"] = found.queue
+    if detailed:
+        body["workers"] = json_ready(found.workers)
+        if found.queue is not None:
+            body["queue"] = found.queue
     return JSONResponse(
         body,
         status_code=200 if found.ready else 503,

@@ -229,7 +229,14 @@ async def create(
         )
     )
     if with_body:
-        view = await _append(request, services, principal.workspace_id, view.id, 0, None)
+        try:
+            view = await _append(request, services, principal.workspace_id, view.id, 0, None)
+        except ServiceError as exc:
+            # The upload exists (a retry with the same Idempotency-Key answers it): say where,
+            # so the client resumes it at Upload-Offset instead of leaving it behind.
+            refused = await _problem(request, exc)
+            refused.headers["Location"] = answer(view)[2]["Location"]
+            return refused
     else:
         view = await uploads.ensure_complete(services, view)  # Upload-Length: 0
     status, body, headers = answer(view)

@@ -5,8 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import Field
-
 from .common import Out
 
 __all__ = [
@@ -49,10 +47,12 @@ class Readiness(Out):
     """``ok`` or ``error: <why>`` for ``database``, ``storage``, ``broker`` (the render queue),
     ``worker`` (when one runs in this process) and ``workers`` (a live worker exists, when one is
     expected)."""
-    workers: list[WorkerStatus] = Field(default_factory=list)
-    """The workers of the last day."""
+    workers: list[WorkerStatus] | None = None
+    """The workers of the last day (only for a credential with the ``metrics`` or ``operator``
+    scope)."""
     queue: QueueStatus | None = None
-    """Renders queued and running now (absent when the database does not answer)."""
+    """Renders queued and running now in the whole installation (only for a credential with the
+    ``metrics`` or ``operator`` scope; absent when the database does not answer)."""
 
 
 class WorkspaceLimits(Out):
