@@ -48,6 +48,13 @@ COLOUR_EDIT = {
 def _call(service: Service, method: str, url: str, token: str | None) -> Any:
     """The request, with a body valid enough that only auth or ownership can refuse it."""
     headers = {"Authorization": f"Bearer {token}"} if token else {}
+    if url.startswith("/v1/uploads"):  # tus: what every tus client sends
+        headers["Tus-Resumable"] = "1.0.0"
+        if method == "PATCH" or (method == "POST" and url != "/v1/uploads"):  # POST: PATCH overridden
+            headers.update({"Content-Type": "application/offset+octet-stream", "Upload-Offset": "0"})
+            if method == "POST":
+                headers["X-HTTP-Method-Override"] = "PATCH"
+            return service.client.request(method, url, headers=headers, content=b"x")
     if method == "PATCH" and "/projects/" in url:
         headers["Content-Type"] = "application/json-patch+json"
         return service.client.request(
@@ -98,10 +105,16 @@ def _resources(service: Service, media: Any) -> dict[str, str]:
     event = service.get("/v1/events", params={"limit": 1}).json()["data"][0]
     hook = service.post("/v1/webhook_endpoints", json={"url": "https://hooks.example.com/reelforge"}).json()
     ping = service.post(f"/v1/webhook_endpoints/{hook['id']}/test").json()
+    upload = service.client.post(
+        "/v1/uploads",
+        headers=service.headers(**{"Tus-Resumable": "1.0.0", "Upload-Length": "10"}),
+    )
+    assert upload.status_code == 201, upload.text
     return {
         "asset_id": asset["id"],
         "project_id": project["id"],
         "number": "1",
+        "index": "0",
         "render_id": render["id"],
         "event_id": event["id"],
         "endpoint_id": hook["id"],
@@ -112,6 +125,7 @@ def _resources(service: Service, media: Any) -> dict[str, str]:
         "batch_id": batch["id"],
         "template_id": template["id"],
         "workspace_id": service.get("/v1/workspace").json()["id"],
+        "upload_id": upload.headers["Location"].rsplit("/", 1)[1],
     }
 
 

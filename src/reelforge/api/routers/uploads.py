@@ -93,6 +93,18 @@ def require_tus(request: Request) -> None:
         )
 
 
+def tus_principal(scope: str) -> Callable[..., Principal]:
+    """The caller's key, checked for ``scope``, on a request that speaks tus 1.0.0: credentials
+    are checked first (401/403 before 412, as on every other route)."""
+    authenticated = require(scope)
+
+    def dependency(request: Request, principal: Principal = Depends(authenticated)) -> Principal:
+        require_tus(request)
+        return principal
+
+    return dependency
+
+
 def _integer_header(request: Request, name: str) -> int | None:
     raw = request.headers.get(name)
     if raw is None:
@@ -178,13 +190,12 @@ async def options(services: ServicesDep) -> Response:
     "/v1/uploads",
     status_code=201,
     summary="Create a resumable upload (tus creation, optionally with its first bytes)",
-    dependencies=[Depends(require_tus)],
     responses=ex.CREATE_UPLOAD_RESPONSES,
 )
 async def create(
     request: Request,
     services: ServicesDep,
-    principal: Principal = Depends(require("assets:write")),
+    principal: Principal = Depends(tus_principal("assets:write")),
     idem: Idempotency = Depends(idempotency_streamed),
 ) -> Response:
     """`Upload-Length` (or `Upload-Defer-Length: 1`) and `Upload-Metadata` (`filename`,
@@ -252,7 +263,6 @@ async def create(
     "/v1/uploads/{upload_id}",
     status_code=200,
     summary="The upload's offset (tus), and its asset once finished",
-    dependencies=[Depends(require_tus)],
     response_class=Response,
     responses=ex.HEAD_UPLOAD_RESPONSES,
 )
@@ -260,7 +270,7 @@ async def head(
     upload_id: str,
     request: Request,
     services: ServicesDep,
-    principal: Principal = Depends(require("assets:write")),
+    principal: Principal = Depends(tus_principal("assets:write")),
 ) -> Response:
     """`Upload-Offset`, `Upload-Length` (or `Upload-Defer-Length: 1`), `Upload-Metadata` as sent,
     `Upload-Expires` while unfinished, `Reelforge-Asset-Id` once it is an asset. 404 for an
@@ -281,7 +291,6 @@ async def head(
     "/v1/uploads/{upload_id}",
     status_code=204,
     summary="Append bytes at the upload's offset (tus)",
-    dependencies=[Depends(require_tus)],
     response_class=Response,
     responses=ex.PATCH_UPLOAD_RESPONSES,
 )
@@ -289,7 +298,7 @@ async def patch(
     upload_id: str,
     request: Request,
     services: ServicesDep,
-    principal: Principal = Depends(require("assets:write")),
+    principal: Principal = Depends(tus_principal("assets:write")),
 ) -> Response:
     """`Content-Type: application/offset+octet-stream`, `Upload-Offset` (the current one: 409
     otherwise, with the right one in `Upload-Offset`), optional `Upload-Checksum` of this body
@@ -321,14 +330,13 @@ async def patch(
     "/v1/uploads/{upload_id}",
     status_code=204,
     summary="Terminate an upload (tus termination)",
-    dependencies=[Depends(require_tus)],
     response_class=Response,
     responses=ex.DELETE_UPLOAD_RESPONSES,
 )
 async def terminate(
     upload_id: str,
     services: ServicesDep,
-    principal: Principal = Depends(require("assets:write")),
+    principal: Principal = Depends(tus_principal("assets:write")),
 ) -> Response:
     """Its bytes are removed and it answers 410 afterwards; a finished upload's asset stays."""
     await run_in_threadpool(uploads.terminate, services, principal.workspace_id, upload_id)
@@ -338,7 +346,6 @@ async def terminate(
 @router.post(
     "/v1/uploads/{upload_id}",
     summary="PATCH, DELETE or HEAD through X-HTTP-Method-Override (for clients that only POST)",
-    dependencies=[Depends(require_tus)],
     response_class=Response,
     responses=ex.OVERRIDE_RESPONSES,
 )
@@ -346,7 +353,7 @@ async def overridden(
     upload_id: str,
     request: Request,
     services: ServicesDep,
-    principal: Principal = Depends(require("assets:write")),
+    principal: Principal = Depends(tus_principal("assets:write")),
 ) -> Response:
     method = request.headers.get("x-http-method-override", "").upper()
     if method not in OVERRIDABLE:
