@@ -404,13 +404,13 @@ def test_stopping_the_worker_puts_the_running_render_back(service: Service) -> N
     assert leftovers(service) == []
     # The next start picks it up again from the start; cancel it there to keep the test short.
     worker = RenderWorker(service.services, concurrency=1, name="restarting", poll_interval=0.05)
-    worker.start()
     try:
-        with holding_renders(worker) as gate:
+        with holding_renders(worker) as gate:  # the gate is there before the worker can claim it
+            worker.start()
             gate.next(render_id)
             assert service.get(f"/v1/renders/{render_id}").json()["attempts"] == 2
             assert service.post(f"/v1/renders/{render_id}/cancel").status_code == 202
-        assert wait(service, render_id, timeout=15)["state"] == "cancelled"
+        assert wait(service, render_id, timeout=60)["state"] == "cancelled"
     finally:
         worker.stop()
 

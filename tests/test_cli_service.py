@@ -36,7 +36,7 @@ def test_upload_resumes_an_interrupted_upload(tmp_path: Path) -> None:
         svc.services.settings.public_url = base
         # An earlier run sent a third of the file and was stopped: its state file names the upload.
         meta = f"filename {base64.b64encode(b'take.wav').decode()}"
-        with httpx.Client(base_url=base, headers=svc.headers(), trust_env=False) as http:
+        with httpx.Client(base_url=base, headers=svc.headers(), trust_env=False, timeout=120) as http:
             made = http.post(
                 "/v1/uploads", headers={**TUS, "Upload-Length": str(len(data)), "Upload-Metadata": meta}
             )
