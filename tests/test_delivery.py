@@ -734,3 +734,77 @@ def test_several_workers_deliver_each_file_once(kind: str, tmp_path: Path) -> No
             assert len(sent) == files and set(sent.values()) == {1}, sent
     finally:
         receiver.close()
+
+
+def _loopback_alias() -> str | None:
+    """A name other than ``localhost`` that the system resolves to loopback only (an
+    ``/etc/hosts`` entry such as the machine's own name), or None."""
+    import socket
+
+    from reelforge.webhooks.ssrf import system_resolver
+
+    names = [socket.gethostname()]
+    try:
+        for line in Path("/etc/hosts").read_text().splitlines():
+            fields = line.split("#", 1)[0].split()
+            names += fields[1:]
+    except OSError:
+        pass
+    for name in names:
+        if "." in name and name.endswith("localhost") or name == "localhost" or not name.isascii():
+            continue
+        try:
+            found = system_resolver(name, 80)
+        except OSError:
+            continue
+        if found and all(a.startswith("127.") for a in found):
+            return name
+    return None
+
+
+def test_an_s3_endpoint_cannot_be_rebound_to_an_internal_address(s3_endpoint: str, tmp_path: Path) -> None:
+    """The endpoint's name is checked at each connection, not once before boto3 resolves it on
+    its own: a name answering a public address first and loopback afterwards never reaches the
+    loopback store."""
+    from urllib.parse import urlsplit
+
+    from reelforge.delivery.targets import DeliveryFailed, OutgoingFile, deliver
+    from reelforge.settings import Settings
+
+    alias = _loopback_alias()
+    if alias is None:
+        pytest.skip("no name other than localhost resolves to loopback here")
+    port = urlsplit(s3_endpoint).port
+    client = s3_client(
+        S3Target(
+            bucket="inbox", endpoint_url=s3_endpoint, access_key_id="k", secret_access_key="s", path_style=True
+        )
+    )
+    client.create_bucket(Bucket="inbox")
+    lookups: list[str] = []
+
+    def rebinding(host: str, port: int) -> list[str]:
+        lookups.append(host)
+        return ["93.184.216.34"] if len(lookups) == 1 else ["127.0.0.1"]
+
+    settings = Settings(  # type: ignore[call-arg]
+        data_dir=tmp_path, _env_file=None, webhooks_allow_http=True, webhooks_allowed_ports=[port]
+    )
+    path = tmp_path / "f.bin"
+    path.write_bytes(b"x")
+    file = OutgoingFile(
+        path, "f.bin", "application/octet-stream", 1, hashlib.sha256(b"x").hexdigest(), "odl_1", "rnd_1"
+    )
+    with pytest.raises(DeliveryFailed) as refused:
+        deliver(
+            "s3",
+            {"bucket": "inbox", "endpoint_url": f"http://{alias}:{port}", "path_style": True},
+            {"access_key_id": "k", "secret_access_key": "s"},
+            file,
+            settings,
+            resolver=rebinding,
+        )
+    assert refused.value.retry is False
+    assert "127.0.0.1" not in str(refused.value)
+    assert client.list_objects_v2(Bucket="inbox").get("KeyCount", 0) == 0
+    assert lookups and set(lookups) == {alias}

@@ -13,6 +13,7 @@ import asyncio
 import base64
 import hashlib
 import io
+import logging
 import os
 import secrets
 import shutil
@@ -25,7 +26,7 @@ from typing import Any
 
 import httpx
 
-from reelforge.media.s3 import S3Error, S3Target, join_key, s3_client, upload_file
+from reelforge.media.s3 import AddressPinner, S3Error, S3Target, join_key, s3_client, upload_file
 from reelforge.settings import Settings
 from reelforge.webhooks.delivery import url_policy
 from reelforge.webhooks.signing import sign_stream
@@ -50,6 +51,10 @@ __all__ = [
 ]
 
 CHUNK = 1024 * 1024
+_NOT_ALLOWED = "the destination's address is not allowed"
+"""What a tenant is told of an SSRF refusal; the details (which address a name resolved to, in
+our network) go to the server's log only."""
+log = logging.getLogger("reelforge.delivery")
 USER_AGENT = "Reelforge-Delivery/1.0"
 
 
@@ -141,15 +146,31 @@ def _to_folder(config: dict[str, Any], file: OutgoingFile, settings: Settings) -
 # ------------------------------------------------------------------ S3
 
 
-def _checked_endpoint(url: str, settings: Settings, resolver: Resolver) -> None:
-    policy = url_policy(settings)
+def _checked_endpoint(url: str, settings: Settings) -> None:
+    """The endpoint URL's shape (scheme, port, a literal address); its name is resolved and
+    checked at each connection (:func:`_s3_pin`)."""
     try:
-        parsed = check_url(url, policy)
-        resolve_safe(
-            parsed.host, parsed.port or (443 if parsed.scheme == "https" else 80), policy.addresses, resolver
-        )
+        check_url(url, url_policy(settings))
     except UnsafeURL as exc:
-        raise DeliveryFailed(f"endpoint not allowed: {exc}", retry=False) from None
+        log.warning("s3 endpoint refused: %s", exc)
+        raise DeliveryFailed(_NOT_ALLOWED, retry=False) from None
+
+
+class _Refused(OSError):
+    """A connection the SSRF rules refused (raised through botocore's connection)."""
+
+
+def _s3_pin(settings: Settings, resolver: Resolver, refusals: list[UnsafeURL]) -> AddressPinner:
+    policy = url_policy(settings).addresses
+
+    def pin(host: str, port: int) -> list[str]:
+        try:
+            return resolve_safe(host, port, policy, resolver)
+        except UnsafeURL as exc:
+            refusals.append(exc)
+            raise _Refused(str(exc)) from None
+
+    return pin
 
 
 def _to_s3(
@@ -161,7 +182,7 @@ def _to_s3(
 ) -> str:
     endpoint = config.get("endpoint_url")
     if endpoint:
-        _checked_endpoint(str(endpoint), settings, resolver)
+        _checked_endpoint(str(endpoint), settings)
     target = S3Target(
         bucket=str(config["bucket"]),
         region=config.get("region"),
@@ -171,10 +192,12 @@ def _to_s3(
         session_token=credentials.get("session_token"),
         path_style=bool(config.get("path_style", bool(endpoint))),
     )
+    refusals: list[UnsafeURL] = []
+    pin = _s3_pin(settings, resolver, refusals)
     key = join_key(str(config.get("prefix") or ""), file.name)
     try:
         upload_file(
-            s3_client(target, timeout=settings.delivery_timeout),
+            s3_client(target, timeout=settings.delivery_timeout, pin=pin),
             target.bucket,
             key,
             file.path,
@@ -182,6 +205,9 @@ def _to_s3(
             metadata={"sha256": file.sha256, "render": file.render_id},
         )
     except S3Error as exc:
+        if refusals:
+            log.warning("s3 endpoint refused: %s", refusals[-1])
+            raise DeliveryFailed(_NOT_ALLOWED, retry=False) from None
         raise DeliveryFailed(str(exc)) from None
     return f"s3://{target.bucket}/{key}"
 
