@@ -71,28 +71,33 @@ def wait_for(check: Callable[[], Any], timeout: float = 120.0) -> Any:
         time.sleep(0.05)
 
 
-def render_to(svc: Service, destinations: list[str], edit: dict[str, Any] = SMALL) -> dict[str, Any]:
-    r = svc.post("/v1/renders", json={"edit": edit, "destinations": destinations})
+def render_to(
+    svc: Service, destinations: list[str], edit: dict[str, Any] = SMALL, token: str | None = None
+) -> dict[str, Any]:
+    r = svc.post("/v1/renders", token=token, json={"edit": edit, "destinations": destinations})
     assert r.status_code == 202, r.text
     render_id = r.json()["id"]
     done = wait_for(
-        lambda: (b := svc.get(f"/v1/renders/{render_id}").json())["state"] in ("succeeded", "failed") and b
+        lambda: (
+            (b := svc.get(f"/v1/renders/{render_id}", token=token).json())["state"] in ("succeeded", "failed")
+            and b
+        )
     )
     assert done["state"] == "succeeded", done
     return dict(done)
 
 
-def settled(svc: Service, render_id: str, count: int) -> list[dict[str, Any]]:
+def settled(svc: Service, render_id: str, count: int, token: str | None = None) -> list[dict[str, Any]]:
     def check() -> list[dict[str, Any]] | None:
-        found = svc.get(f"/v1/renders/{render_id}/deliveries").json()["data"]
+        found = svc.get(f"/v1/renders/{render_id}/deliveries", token=token).json()["data"]
         finished = [d for d in found if d["state"] in ("succeeded", "failed")]
         return found if len(finished) == count else None
 
     return list(wait_for(check))
 
 
-def content(svc: Service, asset_id: str) -> bytes:
-    r = svc.get(f"/v1/assets/{asset_id}/content")
+def content(svc: Service, asset_id: str, token: str | None = None) -> bytes:
+    r = svc.get(f"/v1/assets/{asset_id}/content", token=token)
     assert r.status_code == 200
     return bytes(r.content)
 
@@ -134,6 +139,15 @@ def folder_svc(tmp_path: Path) -> Iterator[Service]:
         yield svc
 
 
+def workspace_folder(svc: Service, destination_id: str) -> Path:
+    """Where the destination's workspace gets its files: its own folder under the root."""
+    with svc.services.sessions() as db:
+        workspace_id = db.scalar(select(Destination.workspace_id).where(Destination.id == destination_id))
+    root = svc.services.settings.delivery_folder_root
+    assert root is not None and workspace_id
+    return root / workspace_id
+
+
 def test_folder_delivery_names_each_file_after_its_own_output(folder_svc: Service, tmp_path: Path) -> None:
     svc = folder_svc
     r = svc.post(
@@ -152,7 +166,7 @@ def test_folder_delivery_names_each_file_after_its_own_output(folder_svc: Servic
     assert names[("subtitles", 0)].startswith("wide") and names[("subtitles", 1)].startswith("tall")
     deliveries = settled(svc, render["id"], len(render["outputs"]))
     assert {d["state"] for d in deliveries} == {"succeeded"}
-    root = tmp_path / "delivered" / "campaign" / "spring"
+    root = workspace_folder(svc, r.json()["id"]) / "campaign" / "spring"
     for output in render["outputs"]:
         if output["role"] not in ("output", "subtitles"):
             continue
@@ -176,12 +190,57 @@ def test_folder_paths_cannot_leave_the_root(folder_svc: Service) -> None:
         assert r.json()["errors"][0]["pointer"] == "#/config/path"
 
 
+def test_each_workspace_delivers_into_its_own_folder(tmp_path: Path) -> None:
+    """Two workspaces naming the same path and file names never write over each other's files;
+    the location shown is relative to the workspace's folder (not a server path); a root
+    reached through a symbolic link works."""
+    real = tmp_path / "shared-drive"
+    real.mkdir()
+    (tmp_path / "root-link").symlink_to(real)
+    with running_service(tmp_path, delivery_folder_root=tmp_path / "root-link", **FAST) as svc:
+        landed: list[tuple[Path, bytes]] = []
+        for token, color in ((None, "blue"), (svc.other_workspace_key(), "red")):
+            r = svc.post(
+                "/v1/destinations",
+                token=token,
+                json={
+                    "name": "d",
+                    "kind": "folder",
+                    "config": {"path": "out", "name_template": "{role}.{ext}"},
+                },
+            )
+            assert r.status_code == 201, r.text
+            edit = {
+                **SMALL,
+                "timeline": {
+                    "tracks": [{"clips": [{"asset": {"type": "color", "color": color}, "length": 0.5}]}]
+                },
+            }
+            render = render_to(svc, [r.json()["id"]], edit, token=token)
+            deliveries = settled(svc, render["id"], len(render["outputs"]), token=token)
+            assert {d["state"] for d in deliveries} == {"succeeded"}, deliveries
+            for d in deliveries:
+                assert not Path(d["location"]).is_absolute() and str(tmp_path) not in d["location"], d
+                assert d["location"].startswith("out/"), d
+                landed.append(
+                    (
+                        workspace_folder(svc, r.json()["id"]) / d["location"],
+                        content(svc, d["asset_id"], token),
+                    )
+                )
+        assert len({path for path, _ in landed}) == len(landed)
+        for path, expected in landed:
+            assert path.read_bytes() == expected, path
+            assert real in path.resolve().parents
+
+
 def test_redelivery_puts_a_removed_file_back(folder_svc: Service, tmp_path: Path) -> None:
     svc = folder_svc
     dst = svc.post("/v1/destinations", json={"name": "d", "kind": "folder", "config": {"path": "r"}}).json()
     render = render_to(svc, [dst["id"]])
     video = next(d for d in settled(svc, render["id"], len(render["outputs"])) if d["role"] == "output")
-    landed = Path(video["location"])
+    assert not Path(video["location"]).is_absolute()
+    landed = workspace_folder(svc, dst["id"]) / video["location"]
     assert landed.is_file()
     landed.unlink()
     r = svc.post(f"/v1/renders/{render['id']}/deliveries/{video['id']}/redeliver")
@@ -652,7 +711,14 @@ def test_sftp_and_s3_hosts_follow_the_ssrf_rules_at_delivery(tmp_path: Path) -> 
     path = tmp_path / "f.bin"
     path.write_bytes(b"x")
     file = OutgoingFile(
-        path, "f.bin", "application/octet-stream", 1, hashlib.sha256(b"x").hexdigest(), "odl_1", "rnd_1"
+        path,
+        "f.bin",
+        "application/octet-stream",
+        1,
+        hashlib.sha256(b"x").hexdigest(),
+        "odl_1",
+        "rnd_1",
+        "ws_1",
     )
     host_key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl"
     for kind, config in (
@@ -751,7 +817,7 @@ def _loopback_alias() -> str | None:
     except OSError:
         pass
     for name in names:
-        if "." in name and name.endswith("localhost") or name == "localhost" or not name.isascii():
+        if name.lower().rstrip(".").rsplit(".", 1)[-1] == "localhost" or not name.isascii():
             continue
         try:
             found = system_resolver(name, 80)
@@ -777,7 +843,11 @@ def test_an_s3_endpoint_cannot_be_rebound_to_an_internal_address(s3_endpoint: st
     port = urlsplit(s3_endpoint).port
     client = s3_client(
         S3Target(
-            bucket="inbox", endpoint_url=s3_endpoint, access_key_id="k", secret_access_key="s", path_style=True
+            bucket="inbox",
+            endpoint_url=s3_endpoint,
+            access_key_id="k",
+            secret_access_key="s",
+            path_style=True,
         )
     )
     client.create_bucket(Bucket="inbox")
@@ -793,7 +863,14 @@ def test_an_s3_endpoint_cannot_be_rebound_to_an_internal_address(s3_endpoint: st
     path = tmp_path / "f.bin"
     path.write_bytes(b"x")
     file = OutgoingFile(
-        path, "f.bin", "application/octet-stream", 1, hashlib.sha256(b"x").hexdigest(), "odl_1", "rnd_1"
+        path,
+        "f.bin",
+        "application/octet-stream",
+        1,
+        hashlib.sha256(b"x").hexdigest(),
+        "odl_1",
+        "rnd_1",
+        "ws_1",
     )
     with pytest.raises(DeliveryFailed) as refused:
         deliver(

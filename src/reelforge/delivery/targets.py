@@ -75,6 +75,8 @@ class OutgoingFile:
     delivery_id: str
     """Also the ``webhook-id`` of an HTTP delivery (the receiver's idempotency key)."""
     render_id: str
+    workspace_id: str
+    """A folder destination writes under ``<root>/<workspace_id>/``."""
 
 
 def deliver(
@@ -100,15 +102,19 @@ def deliver(
 # ------------------------------------------------------------------ folder
 
 
-def folder_path(root: Path | None, relative: str) -> Path:
-    """The directory ``relative`` names under ``root``; ValueError when it is not under it
-    (absolute, ``..``, a symbolic link out) or no root is configured."""
+def folder_path(root: Path | None, workspace_id: str, relative: str) -> Path:
+    """The directory ``relative`` names in the workspace's own folder, ``root/<workspace_id>``
+    (so one workspace cannot write over another's files); ValueError when it is not under it
+    (absolute, ``..``, a symbolic link out) or no root is configured. Compared resolved, so a
+    root reached through a symbolic link works."""
     if root is None:
         raise ValueError("folder destinations are off: set REELFORGE_DELIVERY_FOLDER_ROOT to enable them")
+    if not workspace_id or "/" in workspace_id or "\\" in workspace_id or workspace_id in (".", ".."):
+        raise ValueError("no workspace to deliver for")
     pure = PurePosixPath(relative.replace("\\", "/"))
     if pure.is_absolute() or ".." in pure.parts or "\x00" in relative:
         raise ValueError("the path must be relative to the delivery root, without `..`")
-    base = root.resolve()
+    base = root.resolve() / workspace_id
     target = (base / pure).resolve()
     if target != base and base not in target.parents:
         raise ValueError("the path leads outside the delivery root")
@@ -116,17 +122,17 @@ def folder_path(root: Path | None, relative: str) -> Path:
 
 
 def _to_folder(config: dict[str, Any], file: OutgoingFile, settings: Settings) -> str:
+    root = settings.delivery_folder_root
+    relative = str(config.get("path") or "")
     try:
-        directory = folder_path(settings.delivery_folder_root, str(config.get("path") or ""))
+        directory = folder_path(root, file.workspace_id, relative)
     except ValueError as exc:
         raise DeliveryFailed(str(exc), retry=False) from None
     try:
         directory.mkdir(parents=True, exist_ok=True)
-        final = directory / file.name
         # Checked again once the directories exist: a link created meanwhile cannot lead out.
-        folder_path(
-            settings.delivery_folder_root, os.path.relpath(final.parent, settings.delivery_folder_root)
-        )
+        directory = folder_path(root, file.workspace_id, relative)
+        final = directory / file.name
         part = directory / f".{file.name}.{secrets.token_hex(4)}.part"
         try:
             with file.path.open("rb") as src, part.open("wb") as dst:
@@ -140,7 +146,9 @@ def _to_folder(config: dict[str, Any], file: OutgoingFile, settings: Settings) -
         raise DeliveryFailed(str(exc), retry=False) from None
     except OSError as exc:
         raise DeliveryFailed(f"could not write the file: {exc.strerror or exc.__class__.__name__}") from None
-    return str(final)
+    # Where it landed in the workspace's folder: the server's own paths are not the tenant's business.
+    assert root is not None
+    return final.relative_to(root.resolve() / file.workspace_id).as_posix()
 
 
 # ------------------------------------------------------------------ S3

@@ -376,5 +376,6 @@ class DeliveryWorker:
                 sha256=asset.sha256,
                 delivery_id=row.id,
                 render_id=render.id,
+                workspace_id=destination.workspace_id,
             )
             return destination.kind, dict(destination.config or {}), credentials, outgoing
