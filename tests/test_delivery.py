@@ -885,3 +885,59 @@ def test_an_s3_endpoint_cannot_be_rebound_to_an_internal_address(s3_endpoint: st
     assert "127.0.0.1" not in str(refused.value)
     assert client.list_objects_v2(Bucket="inbox").get("KeyCount", 0) == 0
     assert lookups and set(lookups) == {alias}
+
+
+def test_a_refused_address_is_not_named_to_the_tenant(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A destination whose name resolves into our network fails with a coarse reason; which
+    address it resolved to is logged for the operator, never put in the delivery's error."""
+    from reelforge.delivery.targets import DeliveryFailed, OutgoingFile, deliver
+    from reelforge.settings import Settings
+
+    settings = Settings(  # type: ignore[call-arg]
+        data_dir=tmp_path, _env_file=None, webhooks_allow_http=True, webhooks_allowed_ports=[80]
+    )
+    path = tmp_path / "f.bin"
+    path.write_bytes(b"x")
+    file = OutgoingFile(
+        path,
+        "f.bin",
+        "application/octet-stream",
+        1,
+        hashlib.sha256(b"x").hexdigest(),
+        "odl_1",
+        "rnd_1",
+        "ws_1",
+    )
+    host_key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl"
+
+    def internal(host: str, port: int) -> list[str]:
+        return ["10.20.30.40"]
+
+    for kind, config in (
+        ("http", {"url": "http://files.example.test/in"}),
+        ("sftp", {"host": "files.example.test", "username": "u", "host_key": host_key}),
+        ("s3", {"bucket": "b-1", "endpoint_url": "http://files.example.test"}),
+    ):
+        caplog.clear()
+        with (
+            caplog.at_level("WARNING", logger="reelforge.delivery"),
+            pytest.raises(DeliveryFailed) as refused,
+        ):
+            deliver(
+                kind,
+                config,
+                {
+                    "secret": "whsec_" + base64.b64encode(b"k" * 24).decode(),
+                    "password": "p",
+                    "access_key_id": "k",
+                    "secret_access_key": "s",
+                },
+                file,
+                settings,
+                resolver=internal,
+            )
+        assert refused.value.retry is False, kind
+        assert str(refused.value) == "the destination's address is not allowed", (kind, str(refused.value))
+        assert "10.20.30.40" in caplog.text, kind

@@ -64,6 +64,15 @@ class DeliveryFailed(Exception):
         self.retry = retry
 
 
+def _refused(kind: str, exc: UnsafeURL) -> DeliveryFailed:
+    """What the tenant is told of an SSRF refusal: a coarse reason only. The details (which
+    address one of our names resolved to, inside our network) go to the server's log."""
+    log.warning("%s delivery refused: %s", kind, exc)
+    if exc.reason == "dns":
+        return DeliveryFailed("the destination's host name does not resolve", retry=False)
+    return DeliveryFailed(_NOT_ALLOWED, retry=False)
+
+
 @dataclass(frozen=True)
 class OutgoingFile:
     path: Path
@@ -160,8 +169,7 @@ def _checked_endpoint(url: str, settings: Settings) -> None:
     try:
         check_url(url, url_policy(settings))
     except UnsafeURL as exc:
-        log.warning("s3 endpoint refused: %s", exc)
-        raise DeliveryFailed(_NOT_ALLOWED, retry=False) from None
+        raise _refused("s3", exc) from None
 
 
 class _Refused(OSError):
@@ -214,8 +222,7 @@ def _to_s3(
         )
     except S3Error as exc:
         if refusals:
-            log.warning("s3 endpoint refused: %s", refusals[-1])
-            raise DeliveryFailed(_NOT_ALLOWED, retry=False) from None
+            raise _refused("s3", refusals[-1]) from None
         raise DeliveryFailed(str(exc)) from None
     return f"s3://{target.bucket}/{key}"
 
@@ -302,10 +309,12 @@ async def _to_http(
     ) as client:
         try:
             response = await client.request(method, url, content=body(), headers=headers)
+        except UnsafeURL as exc:  # raised by the transport's backend, not wrapped by httpx
+            raise _refused("http", exc) from None
         except httpx.HTTPError as exc:
             cause = unsafe_cause(exc)
             if cause is not None:
-                raise DeliveryFailed(f"address not allowed: {cause}", retry=False) from None
+                raise _refused("http", cause) from None
             raise DeliveryFailed(f"the request failed: {exc.__class__.__name__}") from None
     if not 200 <= response.status_code < 300:
         raise DeliveryFailed(f"the receiver answered HTTP {response.status_code}")
@@ -352,8 +361,11 @@ def _to_sftp(
     host, port = str(config["host"]), int(config.get("port") or 22)
     try:
         address = resolve_safe(host, port, url_policy(settings).addresses, resolver)[0]
+    except UnsafeURL as exc:
+        raise _refused("sftp", exc) from None
+    try:
         key_type, key_blob = parse_host_key(str(config["host_key"]))
-    except (UnsafeURL, ValueError) as exc:
+    except ValueError as exc:
         raise DeliveryFailed(str(exc), retry=False) from None
     directory = str(config.get("path") or ".").rstrip("/") or "/"
     remote = f"{directory}/{file.name}"
