@@ -259,8 +259,9 @@ def test_redelivery_puts_a_removed_file_back(folder_svc: Service, tmp_path: Path
 class Receiver:
     """An HTTP server on 127.0.0.1 answering from a script (the last answer repeated)."""
 
-    def __init__(self, statuses: list[int]) -> None:
+    def __init__(self, statuses: list[int], headers: dict[str, str] | None = None) -> None:
         self.statuses = statuses
+        extra = dict(headers or {})
         self.requests: list[tuple[str, str, dict[str, str], bytes]] = []
         receiver = self
 
@@ -274,6 +275,8 @@ class Receiver:
                 )
                 status = receiver.statuses.pop(0) if len(receiver.statuses) > 1 else receiver.statuses[0]
                 self.send_response(status)
+                for name, value in extra.items():
+                    self.send_header(name, value)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
@@ -941,3 +944,26 @@ def test_a_refused_address_is_not_named_to_the_tenant(
         assert refused.value.retry is False, kind
         assert str(refused.value) == "the destination's address is not allowed", (kind, str(refused.value))
         assert "10.20.30.40" in caplog.text, kind
+
+
+def test_a_receivers_overlong_location_does_not_stop_the_outcome_being_recorded(tmp_path: Path) -> None:
+    """PostgreSQL enforces the location column's length: a receiver answering with a longer
+    ``Location`` must not leave the delivery 'sending' (and sent again at each lease expiry)."""
+    if not postgres_available():
+        pytest.skip("no PostgreSQL at REELFORGE_TEST_POSTGRES")
+    receiver = Receiver([201], headers={"Location": "/files/" + "x" * 3000})
+    try:
+        with running_service(tmp_path, "postgresql", **FAST) as svc:
+            dst = svc.post(
+                "/v1/destinations",
+                json={"name": "cms", "kind": "http", "config": {"url": receiver.url + "/in"}},
+            ).json()
+            render = render_to(svc, [dst["id"]])
+            deliveries = settled(svc, render["id"], len(render["outputs"]))
+            assert {d["state"] for d in deliveries} == {"succeeded"}, deliveries
+            assert {d["attempts"] for d in deliveries} == {1}
+            for d in deliveries:
+                assert d["location"].startswith(receiver.url + "/in/rnd_"), d["location"][:100]
+            assert len(receiver.requests) == len(deliveries)
+    finally:
+        receiver.close()

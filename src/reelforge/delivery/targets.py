@@ -26,6 +26,7 @@ from typing import Any
 
 import httpx
 
+from reelforge.db.delivery import LOCATION_LENGTH
 from reelforge.media.s3 import AddressPinner, S3Error, S3Target, join_key, s3_client, upload_file
 from reelforge.settings import Settings
 from reelforge.webhooks.delivery import url_policy
@@ -318,7 +319,9 @@ async def _to_http(
             raise DeliveryFailed(f"the request failed: {exc.__class__.__name__}") from None
     if not 200 <= response.status_code < 300:
         raise DeliveryFailed(f"the receiver answered HTTP {response.status_code}")
-    return response.headers.get("location") or url
+    # The receiver's word for where the file is, when it gives one that fits the delivery record.
+    location = response.headers.get("location")
+    return location if location and len(location) <= LOCATION_LENGTH else url
 
 
 # ------------------------------------------------------------------ SFTP
