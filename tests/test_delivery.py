@@ -967,3 +967,28 @@ def test_a_receivers_overlong_location_does_not_stop_the_outcome_being_recorded(
             assert len(receiver.requests) == len(deliveries)
     finally:
         receiver.close()
+
+
+def test_a_zip_never_holds_two_entries_of_one_name(tmp_path: Path) -> None:
+    """Output ``a``'s video and captions both named ``a.mp4`` by the template become ``a.mp4``
+    and ``a-2.mp4``; output ``a-2``'s video, named ``a-2.mp4`` too, must then get another name."""
+    import io
+    import zipfile
+
+    edit = {
+        **CAPTIONED,
+        "outputs": [
+            {"name": name, "width": 160, "height": 90, "quality": "draft", "audio": False}
+            for name in ("a", "a-2")
+        ],
+    }
+    with running_service(tmp_path, workers=1) as svc:
+        render = render_to(svc, [], edit)
+        r = svc.get(
+            f"/v1/renders/{render['id']}/files.zip",
+            params={"role": ["output", "subtitles"], "name_template": "{name}.mp4"},
+        )
+        assert r.status_code == 200, r.text
+        names = zipfile.ZipFile(io.BytesIO(r.content)).namelist()
+        assert len(names) == 4 and len(set(names)) == 4, names
+        assert {"a.mp4", "a-2.mp4"} <= set(names), names

@@ -101,13 +101,26 @@ def render_file(
     return asset, file_name(template, fields)
 
 
+def _unused(name: str, taken: set[str]) -> str:
+    """``name``, or with ``-2``, ``-3``... before its extension: the first not in ``taken``
+    (which holds every name given, the changed ones too, so a file already called ``a-2.mp4``
+    does not meet a renamed second ``a.mp4``)."""
+    if name not in taken:
+        return name
+    stem, dot, ext = name.rpartition(".")
+    count = 2
+    while (candidate := f"{stem}-{count}.{ext}" if dot else f"{name}-{count}") in taken:
+        count += 1
+    return candidate
+
+
 def _named(
     db: Session,
     services: Services,
     render: Render,
     template: str,
     roles: tuple[str, ...],
-    taken: dict[str, int],
+    taken: set[str],
     row: int | None = None,
     locale: str | None = None,
 ) -> list[NamedFile]:
@@ -129,12 +142,8 @@ def _named(
             row=row,
             locale=locale,
         )
-        name = file_name(template, fields)
-        count = taken.get(name, 0) + 1
-        taken[name] = count
-        if count > 1:
-            stem, dot, ext = name.rpartition(".")
-            name = f"{stem}-{count}.{ext}" if dot else f"{name}-{count}"
+        name = _unused(file_name(template, fields), taken)
+        taken.add(name)
         files.append(
             NamedFile(
                 name, services.storage.local_path(asset.storage_key), asset.content_type, asset.created_at
@@ -150,7 +159,7 @@ def render_files(
     render = _render(db, workspace_id, render_id)
     if render.state != "succeeded":
         raise Conflict(f"render {render_id} is {render.state}; its files exist once it succeeded")
-    return _named(db, services, render, template, roles, {})
+    return _named(db, services, render, template, roles, set())
 
 
 def batch_files(
@@ -160,7 +169,7 @@ def batch_files(
     batch = db.get(Batch, batch_id)
     if batch is None or batch.workspace_id != workspace_id:
         raise NotFound(f"no batch {batch_id}")
-    taken: dict[str, int] = {}
+    taken: set[str] = set()
     files: list[NamedFile] = []
     items = db.execute(
         select(BatchItem.row, BatchItem.locale, Render)
