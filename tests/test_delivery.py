@@ -992,3 +992,27 @@ def test_a_zip_never_holds_two_entries_of_one_name(tmp_path: Path) -> None:
         names = zipfile.ZipFile(io.BytesIO(r.content)).namelist()
         assert len(names) == 4 and len(set(names)) == 4, names
         assert {"a.mp4", "a-2.mp4"} <= set(names), names
+
+
+def test_a_put_keeps_the_urls_query_after_the_file_name(tmp_path: Path) -> None:
+    """``https://host/up?sig=x`` takes the file at ``/up/<name>?sig=x``, not ``/up?sig=x/<name>``."""
+    from reelforge.delivery.targets import OutgoingFile, deliver
+    from reelforge.settings import Settings
+
+    settings = Settings(data_dir=tmp_path, _env_file=None, webhooks_allow_private=True)  # type: ignore[call-arg]
+    path = tmp_path / "f.bin"
+    path.write_bytes(b"x")
+    file = OutgoingFile(
+        path, "clip.mp4", "video/mp4", 1, hashlib.sha256(b"x").hexdigest(), "odl_1", "rnd_1", "ws_1"
+    )
+    receiver = Receiver([200])
+    try:
+        secret = "whsec_" + base64.b64encode(b"k" * 24).decode()
+        location = deliver(
+            "http", {"url": receiver.url + "/up/?sig=a%2Fb&x=1"}, {"secret": secret}, file, settings
+        )
+        assert [(q[0], q[1]) for q in receiver.requests] == [("PUT", "/up/clip.mp4?sig=a%2Fb&x=1")]
+        assert receiver.requests[0][3] == b"x"
+        assert location == receiver.url + "/up/clip.mp4?sig=a%2Fb&x=1"
+    finally:
+        receiver.close()

@@ -260,8 +260,13 @@ async def _to_http(
     raw_url = str(config["url"])
     if "{name}" in raw_url:
         url = raw_url.replace("{name}", file.name)
-    elif method == "PUT":  # a PUT names the resource it makes: the file under the URL
-        url = raw_url.rstrip("/") + "/" + file.name
+    elif method == "PUT":  # a PUT names the resource it makes: the file under the URL's path
+        try:
+            parsed = httpx.URL(raw_url)
+            # The name goes into the path; a query (a pre-signed URL's signature) stays the query.
+            url = str(parsed.copy_with(path=parsed.path.rstrip("/") + "/" + file.name))
+        except (httpx.InvalidURL, ValueError, TypeError):
+            url = raw_url  # refused just below, saying why
     else:
         url = raw_url
     try:
