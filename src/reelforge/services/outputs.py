@@ -22,7 +22,7 @@ from reelforge.db.retention import AssetRetention
 from reelforge.delivery.naming import check_template, file_name
 from reelforge.delivery.records import naming_fields
 
-from .context import Services
+from .context import Services, owned
 from .errors import Conflict, Invalid, NotFound
 
 __all__ = [
@@ -59,13 +59,6 @@ def checked_template(template: str | None, default: str) -> str:
     return value
 
 
-def _render(db: Session, workspace_id: str, render_id: str) -> Render:
-    render = db.get(Render, render_id)
-    if render is None or render.workspace_id != workspace_id:
-        raise NotFound(f"no render {render_id}")
-    return render
-
-
 def _refs(render: Render) -> list[dict[str, Any]]:
     return [r for r in render.outputs or [] if isinstance(r, dict) and isinstance(r.get("asset_id"), str)]
 
@@ -88,7 +81,7 @@ def render_file(
     """The render's ``index``-th file (in the order its ``outputs`` list them: one identical
     asset may be two files of a render) and the name ``template`` gives it; 404 when there is
     no such file."""
-    render = _render(db, workspace_id, render_id)
+    render = owned(db, Render, render_id, workspace_id, "render")
     refs = [r for r in render.outputs or [] if isinstance(r, dict)]
     ref = refs[index] if 0 <= index < len(refs) else None
     asset = db.get(Asset, ref.get("asset_id")) if ref is not None else None
@@ -156,7 +149,7 @@ def render_files(
     db: Session, services: Services, workspace_id: str, render_id: str, template: str, roles: tuple[str, ...]
 ) -> list[NamedFile]:
     """The files of a succeeded render (409 before it succeeded), named by ``template``."""
-    render = _render(db, workspace_id, render_id)
+    render = owned(db, Render, render_id, workspace_id, "render")
     if render.state != "succeeded":
         raise Conflict(f"render {render_id} is {render.state}; its files exist once it succeeded")
     return _named(db, services, render, template, roles, set())
@@ -166,9 +159,7 @@ def batch_files(
     db: Session, services: Services, workspace_id: str, batch_id: str, template: str, roles: tuple[str, ...]
 ) -> list[NamedFile]:
     """The files of a batch's succeeded renders, each item (row x locale) named for itself."""
-    batch = db.get(Batch, batch_id)
-    if batch is None or batch.workspace_id != workspace_id:
-        raise NotFound(f"no batch {batch_id}")
+    owned(db, Batch, batch_id, workspace_id, "batch")
     taken: set[str] = set()
     files: list[NamedFile] = []
     items = db.execute(
