@@ -1016,3 +1016,43 @@ def test_a_put_keeps_the_urls_query_after_the_file_name(tmp_path: Path) -> None:
         assert location == receiver.url + "/up/clip.mp4?sig=a%2Fb&x=1"
     finally:
         receiver.close()
+
+
+def test_an_outcome_that_cannot_be_recorded_still_counts_an_attempt(tmp_path: Path) -> None:
+    """When writing a delivery's success fails (here PostgreSQL itself refuses it, through a
+    trigger), the attempt is recorded as a failure and retried on the schedule, then given up:
+    never left 'sending' to be sent again at every lease expiry."""
+    if not postgres_available():
+        pytest.skip("no PostgreSQL at REELFORGE_TEST_POSTGRES")
+    from sqlalchemy import text
+
+    receiver = Receiver([200])
+    try:
+        with running_service(tmp_path, "postgresql", **FAST) as svc:
+            with svc.services.engine.begin() as conn:
+                conn.execute(
+                    text(
+                        "CREATE FUNCTION refuse_success() RETURNS trigger AS $$ BEGIN "
+                        "IF NEW.state = 'succeeded' THEN RAISE EXCEPTION 'cannot store this outcome'; END IF; "
+                        "RETURN NEW; END $$ LANGUAGE plpgsql"
+                    )
+                )
+                conn.execute(
+                    text(
+                        "CREATE TRIGGER refuse_success BEFORE UPDATE ON output_deliveries "
+                        "FOR EACH ROW EXECUTE FUNCTION refuse_success()"
+                    )
+                )
+            dst = svc.post(
+                "/v1/destinations",
+                json={"name": "cms", "kind": "http", "config": {"url": receiver.url + "/in"}},
+            ).json()
+            render = render_to(svc, [dst["id"]])
+            deliveries = settled(svc, render["id"], len(render["outputs"]))
+            assert {d["state"] for d in deliveries} == {"failed"}, deliveries
+            tries = len(FAST["delivery_retry_schedule"]) + 1  # type: ignore[arg-type]
+            assert {d["attempts"] for d in deliveries} == {tries}
+            assert {d["error"] for d in deliveries} == {"the outcome of the delivery could not be recorded"}
+            assert len(receiver.requests) == tries * len(deliveries)
+    finally:
+        receiver.close()
