@@ -71,28 +71,33 @@ def wait_for(check: Callable[[], Any], timeout: float = 120.0) -> Any:
         time.sleep(0.05)
 
 
-def render_to(svc: Service, destinations: list[str], edit: dict[str, Any] = SMALL) -> dict[str, Any]:
-    r = svc.post("/v1/renders", json={"edit": edit, "destinations": destinations})
+def render_to(
+    svc: Service, destinations: list[str], edit: dict[str, Any] = SMALL, token: str | None = None
+) -> dict[str, Any]:
+    r = svc.post("/v1/renders", token=token, json={"edit": edit, "destinations": destinations})
     assert r.status_code == 202, r.text
     render_id = r.json()["id"]
     done = wait_for(
-        lambda: (b := svc.get(f"/v1/renders/{render_id}").json())["state"] in ("succeeded", "failed") and b
+        lambda: (
+            (b := svc.get(f"/v1/renders/{render_id}", token=token).json())["state"] in ("succeeded", "failed")
+            and b
+        )
     )
     assert done["state"] == "succeeded", done
     return dict(done)
 
 
-def settled(svc: Service, render_id: str, count: int) -> list[dict[str, Any]]:
+def settled(svc: Service, render_id: str, count: int, token: str | None = None) -> list[dict[str, Any]]:
     def check() -> list[dict[str, Any]] | None:
-        found = svc.get(f"/v1/renders/{render_id}/deliveries").json()["data"]
+        found = svc.get(f"/v1/renders/{render_id}/deliveries", token=token).json()["data"]
         finished = [d for d in found if d["state"] in ("succeeded", "failed")]
         return found if len(finished) == count else None
 
     return list(wait_for(check))
 
 
-def content(svc: Service, asset_id: str) -> bytes:
-    r = svc.get(f"/v1/assets/{asset_id}/content")
+def content(svc: Service, asset_id: str, token: str | None = None) -> bytes:
+    r = svc.get(f"/v1/assets/{asset_id}/content", token=token)
     assert r.status_code == 200
     return bytes(r.content)
 
@@ -134,6 +139,15 @@ def folder_svc(tmp_path: Path) -> Iterator[Service]:
         yield svc
 
 
+def workspace_folder(svc: Service, destination_id: str) -> Path:
+    """Where the destination's workspace gets its files: its own folder under the root."""
+    with svc.services.sessions() as db:
+        workspace_id = db.scalar(select(Destination.workspace_id).where(Destination.id == destination_id))
+    root = svc.services.settings.delivery_folder_root
+    assert root is not None and workspace_id
+    return root / workspace_id
+
+
 def test_folder_delivery_names_each_file_after_its_own_output(folder_svc: Service, tmp_path: Path) -> None:
     svc = folder_svc
     r = svc.post(
@@ -152,7 +166,7 @@ def test_folder_delivery_names_each_file_after_its_own_output(folder_svc: Servic
     assert names[("subtitles", 0)].startswith("wide") and names[("subtitles", 1)].startswith("tall")
     deliveries = settled(svc, render["id"], len(render["outputs"]))
     assert {d["state"] for d in deliveries} == {"succeeded"}
-    root = tmp_path / "delivered" / "campaign" / "spring"
+    root = workspace_folder(svc, r.json()["id"]) / "campaign" / "spring"
     for output in render["outputs"]:
         if output["role"] not in ("output", "subtitles"):
             continue
@@ -176,12 +190,57 @@ def test_folder_paths_cannot_leave_the_root(folder_svc: Service) -> None:
         assert r.json()["errors"][0]["pointer"] == "#/config/path"
 
 
+def test_each_workspace_delivers_into_its_own_folder(tmp_path: Path) -> None:
+    """Two workspaces naming the same path and file names never write over each other's files;
+    the location shown is relative to the workspace's folder (not a server path); a root
+    reached through a symbolic link works."""
+    real = tmp_path / "shared-drive"
+    real.mkdir()
+    (tmp_path / "root-link").symlink_to(real)
+    with running_service(tmp_path, delivery_folder_root=tmp_path / "root-link", **FAST) as svc:
+        landed: list[tuple[Path, bytes]] = []
+        for token, color in ((None, "blue"), (svc.other_workspace_key(), "red")):
+            r = svc.post(
+                "/v1/destinations",
+                token=token,
+                json={
+                    "name": "d",
+                    "kind": "folder",
+                    "config": {"path": "out", "name_template": "{role}.{ext}"},
+                },
+            )
+            assert r.status_code == 201, r.text
+            edit = {
+                **SMALL,
+                "timeline": {
+                    "tracks": [{"clips": [{"asset": {"type": "color", "color": color}, "length": 0.5}]}]
+                },
+            }
+            render = render_to(svc, [r.json()["id"]], edit, token=token)
+            deliveries = settled(svc, render["id"], len(render["outputs"]), token=token)
+            assert {d["state"] for d in deliveries} == {"succeeded"}, deliveries
+            for d in deliveries:
+                assert not Path(d["location"]).is_absolute() and str(tmp_path) not in d["location"], d
+                assert d["location"].startswith("out/"), d
+                landed.append(
+                    (
+                        workspace_folder(svc, r.json()["id"]) / d["location"],
+                        content(svc, d["asset_id"], token),
+                    )
+                )
+        assert len({path for path, _ in landed}) == len(landed)
+        for path, expected in landed:
+            assert path.read_bytes() == expected, path
+            assert real in path.resolve().parents
+
+
 def test_redelivery_puts_a_removed_file_back(folder_svc: Service, tmp_path: Path) -> None:
     svc = folder_svc
     dst = svc.post("/v1/destinations", json={"name": "d", "kind": "folder", "config": {"path": "r"}}).json()
     render = render_to(svc, [dst["id"]])
     video = next(d for d in settled(svc, render["id"], len(render["outputs"])) if d["role"] == "output")
-    landed = Path(video["location"])
+    assert not Path(video["location"]).is_absolute()
+    landed = workspace_folder(svc, dst["id"]) / video["location"]
     assert landed.is_file()
     landed.unlink()
     r = svc.post(f"/v1/renders/{render['id']}/deliveries/{video['id']}/redeliver")
@@ -200,8 +259,9 @@ def test_redelivery_puts_a_removed_file_back(folder_svc: Service, tmp_path: Path
 class Receiver:
     """An HTTP server on 127.0.0.1 answering from a script (the last answer repeated)."""
 
-    def __init__(self, statuses: list[int]) -> None:
+    def __init__(self, statuses: list[int], headers: dict[str, str] | None = None) -> None:
         self.statuses = statuses
+        extra = dict(headers or {})
         self.requests: list[tuple[str, str, dict[str, str], bytes]] = []
         receiver = self
 
@@ -215,6 +275,8 @@ class Receiver:
                 )
                 status = receiver.statuses.pop(0) if len(receiver.statuses) > 1 else receiver.statuses[0]
                 self.send_response(status)
+                for name, value in extra.items():
+                    self.send_header(name, value)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
@@ -652,7 +714,14 @@ def test_sftp_and_s3_hosts_follow_the_ssrf_rules_at_delivery(tmp_path: Path) -> 
     path = tmp_path / "f.bin"
     path.write_bytes(b"x")
     file = OutgoingFile(
-        path, "f.bin", "application/octet-stream", 1, hashlib.sha256(b"x").hexdigest(), "odl_1", "rnd_1"
+        path,
+        "f.bin",
+        "application/octet-stream",
+        1,
+        hashlib.sha256(b"x").hexdigest(),
+        "odl_1",
+        "rnd_1",
+        "ws_1",
     )
     host_key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl"
     for kind, config in (
@@ -732,5 +801,258 @@ def test_several_workers_deliver_each_file_once(kind: str, tmp_path: Path) -> No
             assert all(q[0] == "PUT" and q[1].startswith("/in/rnd_") for q in receiver.requests)
             sent = Counter(q[2]["webhook-id"] for q in receiver.requests)
             assert len(sent) == files and set(sent.values()) == {1}, sent
+    finally:
+        receiver.close()
+
+
+def _loopback_alias() -> str | None:
+    """A name other than ``localhost`` that the system resolves to loopback only (an
+    ``/etc/hosts`` entry such as the machine's own name), or None."""
+    import socket
+
+    from reelforge.webhooks.ssrf import system_resolver
+
+    names = [socket.gethostname()]
+    try:
+        for line in Path("/etc/hosts").read_text().splitlines():
+            fields = line.split("#", 1)[0].split()
+            names += fields[1:]
+    except OSError:
+        pass
+    for name in names:
+        if name.lower().rstrip(".").rsplit(".", 1)[-1] == "localhost" or not name.isascii():
+            continue
+        try:
+            found = system_resolver(name, 80)
+        except OSError:
+            continue
+        if found and all(a.startswith("127.") for a in found):
+            return name
+    return None
+
+
+def test_an_s3_endpoint_cannot_be_rebound_to_an_internal_address(s3_endpoint: str, tmp_path: Path) -> None:
+    """The endpoint's name is checked at each connection, not once before boto3 resolves it on
+    its own: a name answering a public address first and loopback afterwards never reaches the
+    loopback store."""
+    from urllib.parse import urlsplit
+
+    from reelforge.delivery.targets import DeliveryFailed, OutgoingFile, deliver
+    from reelforge.settings import Settings
+
+    alias = _loopback_alias()
+    if alias is None:
+        pytest.skip("no name other than localhost resolves to loopback here")
+    port = urlsplit(s3_endpoint).port
+    client = s3_client(
+        S3Target(
+            bucket="inbox",
+            endpoint_url=s3_endpoint,
+            access_key_id="k",
+            secret_access_key="s",
+            path_style=True,
+        )
+    )
+    client.create_bucket(Bucket="inbox")
+    lookups: list[str] = []
+
+    def rebinding(host: str, port: int) -> list[str]:
+        lookups.append(host)
+        return ["93.184.216.34"] if len(lookups) == 1 else ["127.0.0.1"]
+
+    settings = Settings(  # type: ignore[call-arg]
+        data_dir=tmp_path, _env_file=None, webhooks_allow_http=True, webhooks_allowed_ports=[port]
+    )
+    path = tmp_path / "f.bin"
+    path.write_bytes(b"x")
+    file = OutgoingFile(
+        path,
+        "f.bin",
+        "application/octet-stream",
+        1,
+        hashlib.sha256(b"x").hexdigest(),
+        "odl_1",
+        "rnd_1",
+        "ws_1",
+    )
+    with pytest.raises(DeliveryFailed) as refused:
+        deliver(
+            "s3",
+            {"bucket": "inbox", "endpoint_url": f"http://{alias}:{port}", "path_style": True},
+            {"access_key_id": "k", "secret_access_key": "s"},
+            file,
+            settings,
+            resolver=rebinding,
+        )
+    assert refused.value.retry is False
+    assert "127.0.0.1" not in str(refused.value)
+    assert client.list_objects_v2(Bucket="inbox").get("KeyCount", 0) == 0
+    assert lookups and set(lookups) == {alias}
+
+
+def test_a_refused_address_is_not_named_to_the_tenant(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A destination whose name resolves into our network fails with a coarse reason; which
+    address it resolved to is logged for the operator, never put in the delivery's error."""
+    from reelforge.delivery.targets import DeliveryFailed, OutgoingFile, deliver
+    from reelforge.settings import Settings
+
+    settings = Settings(  # type: ignore[call-arg]
+        data_dir=tmp_path, _env_file=None, webhooks_allow_http=True, webhooks_allowed_ports=[80]
+    )
+    path = tmp_path / "f.bin"
+    path.write_bytes(b"x")
+    file = OutgoingFile(
+        path,
+        "f.bin",
+        "application/octet-stream",
+        1,
+        hashlib.sha256(b"x").hexdigest(),
+        "odl_1",
+        "rnd_1",
+        "ws_1",
+    )
+    host_key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl"
+
+    def internal(host: str, port: int) -> list[str]:
+        return ["10.20.30.40"]
+
+    for kind, config in (
+        ("http", {"url": "http://files.example.test/in"}),
+        ("sftp", {"host": "files.example.test", "username": "u", "host_key": host_key}),
+        ("s3", {"bucket": "b-1", "endpoint_url": "http://files.example.test"}),
+    ):
+        caplog.clear()
+        with (
+            caplog.at_level("WARNING", logger="reelforge.delivery"),
+            pytest.raises(DeliveryFailed) as refused,
+        ):
+            deliver(
+                kind,
+                config,
+                {
+                    "secret": "whsec_" + base64.b64encode(b"k" * 24).decode(),
+                    "password": "p",
+                    "access_key_id": "k",
+                    "secret_access_key": "s",
+                },
+                file,
+                settings,
+                resolver=internal,
+            )
+        assert refused.value.retry is False, kind
+        assert str(refused.value) == "the destination's address is not allowed", (kind, str(refused.value))
+        assert "10.20.30.40" in caplog.text, kind
+
+
+def test_a_receivers_overlong_location_does_not_stop_the_outcome_being_recorded(tmp_path: Path) -> None:
+    """PostgreSQL enforces the location column's length: a receiver answering with a longer
+    ``Location`` must not leave the delivery 'sending' (and sent again at each lease expiry)."""
+    if not postgres_available():
+        pytest.skip("no PostgreSQL at REELFORGE_TEST_POSTGRES")
+    receiver = Receiver([201], headers={"Location": "/files/" + "x" * 3000})
+    try:
+        with running_service(tmp_path, "postgresql", **FAST) as svc:
+            dst = svc.post(
+                "/v1/destinations",
+                json={"name": "cms", "kind": "http", "config": {"url": receiver.url + "/in"}},
+            ).json()
+            render = render_to(svc, [dst["id"]])
+            deliveries = settled(svc, render["id"], len(render["outputs"]))
+            assert {d["state"] for d in deliveries} == {"succeeded"}, deliveries
+            assert {d["attempts"] for d in deliveries} == {1}
+            for d in deliveries:
+                assert d["location"].startswith(receiver.url + "/in/rnd_"), d["location"][:100]
+            assert len(receiver.requests) == len(deliveries)
+    finally:
+        receiver.close()
+
+
+def test_a_zip_never_holds_two_entries_of_one_name(tmp_path: Path) -> None:
+    """Output ``a``'s video and captions both named ``a.mp4`` by the template become ``a.mp4``
+    and ``a-2.mp4``; output ``a-2``'s video, named ``a-2.mp4`` too, must then get another name."""
+    import io
+    import zipfile
+
+    edit = {
+        **CAPTIONED,
+        "outputs": [
+            {"name": name, "width": 160, "height": 90, "quality": "draft", "audio": False}
+            for name in ("a", "a-2")
+        ],
+    }
+    with running_service(tmp_path, workers=1) as svc:
+        render = render_to(svc, [], edit)
+        r = svc.get(
+            f"/v1/renders/{render['id']}/files.zip",
+            params={"role": ["output", "subtitles"], "name_template": "{name}.mp4"},
+        )
+        assert r.status_code == 200, r.text
+        names = zipfile.ZipFile(io.BytesIO(r.content)).namelist()
+        assert len(names) == 4 and len(set(names)) == 4, names
+        assert {"a.mp4", "a-2.mp4"} <= set(names), names
+
+
+def test_a_put_keeps_the_urls_query_after_the_file_name(tmp_path: Path) -> None:
+    """``https://host/up?sig=x`` takes the file at ``/up/<name>?sig=x``, not ``/up?sig=x/<name>``."""
+    from reelforge.delivery.targets import OutgoingFile, deliver
+    from reelforge.settings import Settings
+
+    settings = Settings(data_dir=tmp_path, _env_file=None, webhooks_allow_private=True)  # type: ignore[call-arg]
+    path = tmp_path / "f.bin"
+    path.write_bytes(b"x")
+    file = OutgoingFile(
+        path, "clip.mp4", "video/mp4", 1, hashlib.sha256(b"x").hexdigest(), "odl_1", "rnd_1", "ws_1"
+    )
+    receiver = Receiver([200])
+    try:
+        secret = "whsec_" + base64.b64encode(b"k" * 24).decode()
+        location = deliver(
+            "http", {"url": receiver.url + "/up/?sig=a%2Fb&x=1"}, {"secret": secret}, file, settings
+        )
+        assert [(q[0], q[1]) for q in receiver.requests] == [("PUT", "/up/clip.mp4?sig=a%2Fb&x=1")]
+        assert receiver.requests[0][3] == b"x"
+        assert location == receiver.url + "/up/clip.mp4?sig=a%2Fb&x=1"
+    finally:
+        receiver.close()
+
+
+def test_an_outcome_that_cannot_be_recorded_still_counts_an_attempt(tmp_path: Path) -> None:
+    """When writing a delivery's success fails (here PostgreSQL itself refuses it, through a
+    trigger), the attempt is recorded as a failure and retried on the schedule, then given up:
+    never left 'sending' to be sent again at every lease expiry."""
+    if not postgres_available():
+        pytest.skip("no PostgreSQL at REELFORGE_TEST_POSTGRES")
+    from sqlalchemy import text
+
+    receiver = Receiver([200])
+    try:
+        with running_service(tmp_path, "postgresql", **FAST) as svc:
+            with svc.services.engine.begin() as conn:
+                conn.execute(
+                    text(
+                        "CREATE FUNCTION refuse_success() RETURNS trigger AS $$ BEGIN "
+                        "IF NEW.state = 'succeeded' THEN RAISE EXCEPTION 'cannot store this outcome'; END IF; "
+                        "RETURN NEW; END $$ LANGUAGE plpgsql"
+                    )
+                )
+                conn.execute(
+                    text(
+                        "CREATE TRIGGER refuse_success BEFORE UPDATE ON output_deliveries "
+                        "FOR EACH ROW EXECUTE FUNCTION refuse_success()"
+                    )
+                )
+            dst = svc.post(
+                "/v1/destinations",
+                json={"name": "cms", "kind": "http", "config": {"url": receiver.url + "/in"}},
+            ).json()
+            render = render_to(svc, [dst["id"]])
+            deliveries = settled(svc, render["id"], len(render["outputs"]))
+            assert {d["state"] for d in deliveries} == {"failed"}, deliveries
+            tries = len(FAST["delivery_retry_schedule"]) + 1  # type: ignore[arg-type]
+            assert {d["attempts"] for d in deliveries} == {tries}
+            assert {d["error"] for d in deliveries} == {"the outcome of the delivery could not be recorded"}
+            assert len(receiver.requests) == tries * len(deliveries)
     finally:
         receiver.close()

@@ -33,6 +33,12 @@ DeliveryState = Literal["pending", "sending", "succeeded", "failed"]
 DELIVERY_STATES: tuple[DeliveryState, ...] = get_args(DeliveryState)
 
 
+LOCATION_LENGTH = 2048
+"""The longest delivery location stored (longer ones, e.g. a receiver's ``Location``, are not)."""
+ERROR_LENGTH = 1000
+"""The longest delivery error stored (longer ones are cut)."""
+
+
 class Destination(Base):
     __tablename__ = "destinations"
     __table_args__ = (Index("ix_destinations_workspace_created", "workspace_id", "created_at", "id"),)
@@ -92,9 +98,9 @@ class OutputDelivery(Base):
     next_attempt_at: Mapped[datetime | None] = mapped_column(default=None)
     claimed_by: Mapped[str | None] = mapped_column(String(100), default=None)
     claimed_until: Mapped[datetime | None] = mapped_column(default=None)
-    location: Mapped[str | None] = mapped_column(String(2048), default=None)
+    location: Mapped[str | None] = mapped_column(String(LOCATION_LENGTH), default=None)
     """Where the file landed (``s3://bucket/key``, ``sftp://host/path``, a URL, a path)."""
-    error: Mapped[str | None] = mapped_column(String(1000), default=None)
+    error: Mapped[str | None] = mapped_column(String(ERROR_LENGTH), default=None)
     """The last attempt's error, safe to show (no credentials, no response bodies)."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -13,6 +13,7 @@ import asyncio
 import base64
 import hashlib
 import io
+import logging
 import os
 import secrets
 import shutil
@@ -25,7 +26,8 @@ from typing import Any
 
 import httpx
 
-from reelforge.media.s3 import S3Error, S3Target, join_key, s3_client, upload_file
+from reelforge.db.delivery import LOCATION_LENGTH
+from reelforge.media.s3 import AddressPinner, S3Error, S3Target, join_key, s3_client, upload_file
 from reelforge.settings import Settings
 from reelforge.webhooks.delivery import url_policy
 from reelforge.webhooks.signing import sign_stream
@@ -50,6 +52,10 @@ __all__ = [
 ]
 
 CHUNK = 1024 * 1024
+_NOT_ALLOWED = "the destination's address is not allowed"
+"""What a tenant is told of an SSRF refusal; the details (which address a name resolved to, in
+our network) go to the server's log only."""
+log = logging.getLogger("reelforge.delivery")
 USER_AGENT = "Reelforge-Delivery/1.0"
 
 
@@ -57,6 +63,15 @@ class DeliveryFailed(Exception):
     def __init__(self, message: str, *, retry: bool = True):
         super().__init__(message)
         self.retry = retry
+
+
+def _refused(kind: str, exc: UnsafeURL) -> DeliveryFailed:
+    """What the tenant is told of an SSRF refusal: a coarse reason only. The details (which
+    address one of our names resolved to, inside our network) go to the server's log."""
+    log.warning("%s delivery refused: %s", kind, exc)
+    if exc.reason == "dns":
+        return DeliveryFailed("the destination's host name does not resolve", retry=False)
+    return DeliveryFailed(_NOT_ALLOWED, retry=False)
 
 
 @dataclass(frozen=True)
@@ -70,6 +85,8 @@ class OutgoingFile:
     delivery_id: str
     """Also the ``webhook-id`` of an HTTP delivery (the receiver's idempotency key)."""
     render_id: str
+    workspace_id: str
+    """A folder destination writes under ``<root>/<workspace_id>/``."""
 
 
 def deliver(
@@ -95,15 +112,19 @@ def deliver(
 # ------------------------------------------------------------------ folder
 
 
-def folder_path(root: Path | None, relative: str) -> Path:
-    """The directory ``relative`` names under ``root``; ValueError when it is not under it
-    (absolute, ``..``, a symbolic link out) or no root is configured."""
+def folder_path(root: Path | None, workspace_id: str, relative: str) -> Path:
+    """The directory ``relative`` names in the workspace's own folder, ``root/<workspace_id>``
+    (so one workspace cannot write over another's files); ValueError when it is not under it
+    (absolute, ``..``, a symbolic link out) or no root is configured. Compared resolved, so a
+    root reached through a symbolic link works."""
     if root is None:
         raise ValueError("folder destinations are off: set REELFORGE_DELIVERY_FOLDER_ROOT to enable them")
+    if not workspace_id or "/" in workspace_id or "\\" in workspace_id or workspace_id in (".", ".."):
+        raise ValueError("no workspace to deliver for")
     pure = PurePosixPath(relative.replace("\\", "/"))
     if pure.is_absolute() or ".." in pure.parts or "\x00" in relative:
         raise ValueError("the path must be relative to the delivery root, without `..`")
-    base = root.resolve()
+    base = root.resolve() / workspace_id
     target = (base / pure).resolve()
     if target != base and base not in target.parents:
         raise ValueError("the path leads outside the delivery root")
@@ -111,17 +132,17 @@ def folder_path(root: Path | None, relative: str) -> Path:
 
 
 def _to_folder(config: dict[str, Any], file: OutgoingFile, settings: Settings) -> str:
+    root = settings.delivery_folder_root
+    relative = str(config.get("path") or "")
     try:
-        directory = folder_path(settings.delivery_folder_root, str(config.get("path") or ""))
+        directory = folder_path(root, file.workspace_id, relative)
     except ValueError as exc:
         raise DeliveryFailed(str(exc), retry=False) from None
     try:
         directory.mkdir(parents=True, exist_ok=True)
-        final = directory / file.name
         # Checked again once the directories exist: a link created meanwhile cannot lead out.
-        folder_path(
-            settings.delivery_folder_root, os.path.relpath(final.parent, settings.delivery_folder_root)
-        )
+        directory = folder_path(root, file.workspace_id, relative)
+        final = directory / file.name
         part = directory / f".{file.name}.{secrets.token_hex(4)}.part"
         try:
             with file.path.open("rb") as src, part.open("wb") as dst:
@@ -135,21 +156,38 @@ def _to_folder(config: dict[str, Any], file: OutgoingFile, settings: Settings) -
         raise DeliveryFailed(str(exc), retry=False) from None
     except OSError as exc:
         raise DeliveryFailed(f"could not write the file: {exc.strerror or exc.__class__.__name__}") from None
-    return str(final)
+    # Where it landed in the workspace's folder: the server's own paths are not the tenant's business.
+    assert root is not None
+    return final.relative_to(root.resolve() / file.workspace_id).as_posix()
 
 
 # ------------------------------------------------------------------ S3
 
 
-def _checked_endpoint(url: str, settings: Settings, resolver: Resolver) -> None:
-    policy = url_policy(settings)
+def _checked_endpoint(url: str, settings: Settings) -> None:
+    """The endpoint URL's shape (scheme, port, a literal address); its name is resolved and
+    checked at each connection (:func:`_s3_pin`)."""
     try:
-        parsed = check_url(url, policy)
-        resolve_safe(
-            parsed.host, parsed.port or (443 if parsed.scheme == "https" else 80), policy.addresses, resolver
-        )
+        check_url(url, url_policy(settings))
     except UnsafeURL as exc:
-        raise DeliveryFailed(f"endpoint not allowed: {exc}", retry=False) from None
+        raise _refused("s3", exc) from None
+
+
+class _Refused(OSError):
+    """A connection the SSRF rules refused (raised through botocore's connection)."""
+
+
+def _s3_pin(settings: Settings, resolver: Resolver, refusals: list[UnsafeURL]) -> AddressPinner:
+    policy = url_policy(settings).addresses
+
+    def pin(host: str, port: int) -> list[str]:
+        try:
+            return resolve_safe(host, port, policy, resolver)
+        except UnsafeURL as exc:
+            refusals.append(exc)
+            raise _Refused(str(exc)) from None
+
+    return pin
 
 
 def _to_s3(
@@ -161,7 +199,7 @@ def _to_s3(
 ) -> str:
     endpoint = config.get("endpoint_url")
     if endpoint:
-        _checked_endpoint(str(endpoint), settings, resolver)
+        _checked_endpoint(str(endpoint), settings)
     target = S3Target(
         bucket=str(config["bucket"]),
         region=config.get("region"),
@@ -171,10 +209,12 @@ def _to_s3(
         session_token=credentials.get("session_token"),
         path_style=bool(config.get("path_style", bool(endpoint))),
     )
+    refusals: list[UnsafeURL] = []
+    pin = _s3_pin(settings, resolver, refusals)
     key = join_key(str(config.get("prefix") or ""), file.name)
     try:
         upload_file(
-            s3_client(target, timeout=settings.delivery_timeout),
+            s3_client(target, timeout=settings.delivery_timeout, pin=pin),
             target.bucket,
             key,
             file.path,
@@ -182,6 +222,8 @@ def _to_s3(
             metadata={"sha256": file.sha256, "render": file.render_id},
         )
     except S3Error as exc:
+        if refusals:
+            raise _refused("s3", refusals[-1]) from None
         raise DeliveryFailed(str(exc)) from None
     return f"s3://{target.bucket}/{key}"
 
@@ -218,8 +260,13 @@ async def _to_http(
     raw_url = str(config["url"])
     if "{name}" in raw_url:
         url = raw_url.replace("{name}", file.name)
-    elif method == "PUT":  # a PUT names the resource it makes: the file under the URL
-        url = raw_url.rstrip("/") + "/" + file.name
+    elif method == "PUT":  # a PUT names the resource it makes: the file under the URL's path
+        try:
+            parsed = httpx.URL(raw_url)
+            # The name goes into the path; a query (a pre-signed URL's signature) stays the query.
+            url = str(parsed.copy_with(path=parsed.path.rstrip("/") + "/" + file.name))
+        except (httpx.InvalidURL, ValueError, TypeError):
+            url = raw_url  # refused just below, saying why
     else:
         url = raw_url
     try:
@@ -268,14 +315,18 @@ async def _to_http(
     ) as client:
         try:
             response = await client.request(method, url, content=body(), headers=headers)
+        except UnsafeURL as exc:  # raised by the transport's backend, not wrapped by httpx
+            raise _refused("http", exc) from None
         except httpx.HTTPError as exc:
             cause = unsafe_cause(exc)
             if cause is not None:
-                raise DeliveryFailed(f"address not allowed: {cause}", retry=False) from None
+                raise _refused("http", cause) from None
             raise DeliveryFailed(f"the request failed: {exc.__class__.__name__}") from None
     if not 200 <= response.status_code < 300:
         raise DeliveryFailed(f"the receiver answered HTTP {response.status_code}")
-    return response.headers.get("location") or url
+    # The receiver's word for where the file is, when it gives one that fits the delivery record.
+    location = response.headers.get("location")
+    return location if location and len(location) <= LOCATION_LENGTH else url
 
 
 # ------------------------------------------------------------------ SFTP
@@ -318,8 +369,11 @@ def _to_sftp(
     host, port = str(config["host"]), int(config.get("port") or 22)
     try:
         address = resolve_safe(host, port, url_policy(settings).addresses, resolver)[0]
+    except UnsafeURL as exc:
+        raise _refused("sftp", exc) from None
+    try:
         key_type, key_blob = parse_host_key(str(config["host_key"]))
-    except (UnsafeURL, ValueError) as exc:
+    except ValueError as exc:
         raise DeliveryFailed(str(exc), retry=False) from None
     directory = str(config.get("path") or ".").rstrip("/") or "/"
     remote = f"{directory}/{file.name}"

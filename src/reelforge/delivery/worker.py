@@ -27,7 +27,7 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from reelforge.db.delivery import Destination, OutputDelivery
+from reelforge.db.delivery import ERROR_LENGTH, LOCATION_LENGTH, Destination, OutputDelivery
 from reelforge.db.events import record_event
 from reelforge.db.models import Asset, Render, utcnow
 from reelforge.media.storage import Storage
@@ -58,6 +58,17 @@ def next_delay(settings: Settings, attempts: int, rng: random.Random) -> float |
     base = schedule[attempts - 1]
     jitter = settings.delivery_retry_jitter
     return max(0.0, base * (1 + rng.uniform(-jitter, jitter)))
+
+
+def _fitting(text: str | None, length: int) -> str | None:
+    """``text`` if it fits its column, else None: part of a location (a receiver's ``Location``
+    may be any length) points nowhere, and a database that enforces the length (PostgreSQL)
+    would refuse the whole outcome."""
+    return text if text is not None and len(text) <= length else None
+
+
+def _clipped(text: str, length: int) -> str:
+    return text if len(text) <= length else text[: length - 1] + "…"
 
 
 def finish(
@@ -91,13 +102,13 @@ def finish(
     if error is None:
         row.state, row.location, row.error, row.delivered_at, row.next_attempt_at = (
             "succeeded",
-            location,
+            _fitting(location, LOCATION_LENGTH),
             None,
             now,
             None,
         )
     else:
-        row.error = str(error)[:1000]
+        row.error = _clipped(str(error), ERROR_LENGTH)
         delay = next_delay(settings, row.attempts, rng) if error.retry else None
         if delay is None:
             row.state, row.next_attempt_at = "failed", None
@@ -337,12 +348,31 @@ class DeliveryWorker:
             if state is not None:
                 log.info("delivery %s: %s", delivery_id, state)
         except Exception:
-            # The claim stays 'sending' until its lease runs out; then it is taken again.
             log.exception("delivery worker: could not record delivery %s", delivery_id)
+            self._record_unrecordable(delivery_id)
         finally:
             with self._lock:
                 self._holding.pop(delivery_id, None)
             self._wake.set()
+
+    def _record_unrecordable(self, delivery_id: str) -> None:
+        """The attempt still counts when its outcome could not be written: as a failure (retried
+        on the schedule, then given up), so a delivery whose outcome can never be stored is not
+        sent again at every lease expiry forever. If even this fails, the claim stays 'sending'
+        until its lease runs out and it is taken again."""
+        try:
+            with self.sessions() as db:
+                finish(
+                    db,
+                    delivery_id,
+                    self.name,
+                    error=DeliveryFailed("the outcome of the delivery could not be recorded"),
+                    settings=self.settings,
+                    rng=self._rng,
+                )
+                db.commit()
+        except Exception:
+            log.exception("delivery worker: could not record the failure of delivery %s", delivery_id)
 
     def _prepare(self, delivery_id: str) -> tuple[str, dict[str, Any], dict[str, Any], OutgoingFile]:
         with self.sessions() as db:
@@ -376,5 +406,6 @@ class DeliveryWorker:
                 sha256=asset.sha256,
                 delivery_id=row.id,
                 render_id=render.id,
+                workspace_id=destination.workspace_id,
             )
             return destination.kind, dict(destination.config or {}), credentials, outgoing

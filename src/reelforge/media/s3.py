@@ -6,14 +6,19 @@ backends that keep objects in a bucket.
 
 from __future__ import annotations
 
+import socket
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import boto3
+import botocore.awsrequest
 from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
+from urllib3.exceptions import NewConnectionError
+from urllib3.util import connection as urllib3_connection
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -21,6 +26,7 @@ if TYPE_CHECKING:
 __all__ = [
     "MULTIPART_CHUNK",
     "MULTIPART_THRESHOLD",
+    "AddressPinner",
     "S3Error",
     "S3Target",
     "join_key",
@@ -33,6 +39,11 @@ MULTIPART_THRESHOLD = 64 * 1024**2
 fails is retried alone)."""
 MULTIPART_CHUNK = 16 * 1024**2
 """Size of each part (S3's minimum is 5 MiB, its maximum part count 10,000: 156 GiB here)."""
+
+
+AddressPinner = Callable[[str, int], Sequence[str]]
+"""``(host, port) -> addresses`` to connect to, resolved and checked at connection time; raises
+:class:`OSError` to refuse the host."""
 
 
 class S3Error(Exception):
@@ -52,9 +63,17 @@ class S3Target:
     """Address buckets as ``endpoint/bucket/key`` (MinIO and most self-hosted stores)."""
 
 
-def s3_client(target: S3Target, *, timeout: float = 60.0, retries: int = 3) -> S3Client:
+def s3_client(
+    target: S3Target, *, timeout: float = 60.0, retries: int = 3, pin: AddressPinner | None = None
+) -> S3Client:
     """A client for ``target``; credentials from the target only, never from the environment or
-    a shared profile (a destination must not silently use the server's own cloud identity)."""
+    a shared profile (a destination must not silently use the server's own cloud identity).
+
+    With ``pin``, every connection the client opens goes to an address ``pin`` gives for the host
+    at that moment (never to one botocore resolves itself), so a name cannot be checked once and
+    rebound to an internal address before the upload (DNS rebinding). TLS SNI, the certificate
+    check and the signed ``Host`` stay those of the endpoint's name. botocore never follows
+    redirects itself."""
     session = boto3.session.Session(
         aws_access_key_id=target.access_key_id or "",
         aws_secret_access_key=target.secret_access_key or "",
@@ -69,7 +88,51 @@ def s3_client(target: S3Target, *, timeout: float = 60.0, retries: int = 3) -> S
         signature_version="s3v4",
     )
     client: S3Client = session.client("s3", endpoint_url=target.endpoint_url, config=config)
+    if pin is not None:
+        # The session's pool classes (shared by its proxy managers too): every pool, so every
+        # connection, of this client uses the pinned connection classes.
+        pools = client._endpoint.http_session._pool_classes_by_scheme  # type: ignore[attr-defined]
+        pools.update(_pinned_pools(pin))
     return client
+
+
+def _pinned_pools(pin: AddressPinner) -> dict[str, type[Any]]:
+    def new_conn(self: Any) -> socket.socket:
+        try:
+            addresses = list(pin(self._dns_host, self.port))
+        except OSError as exc:
+            raise NewConnectionError(self, f"address refused: {exc.__class__.__name__}") from None
+        last: OSError | None = None
+        for address in addresses:
+            try:
+                return urllib3_connection.create_connection(
+                    (address, self.port),
+                    self.timeout,
+                    source_address=self.source_address,
+                    socket_options=self.socket_options,
+                )
+            except OSError as exc:
+                last = exc
+        raise NewConnectionError(self, f"cannot connect: {last.__class__.__name__}")
+
+    http_conn = type(
+        "PinnedHTTPConnection", (botocore.awsrequest.AWSHTTPConnection,), {"_new_conn": new_conn}
+    )
+    https_conn = type(
+        "PinnedHTTPSConnection", (botocore.awsrequest.AWSHTTPSConnection,), {"_new_conn": new_conn}
+    )
+    return {
+        "http": type(
+            "PinnedHTTPConnectionPool",
+            (botocore.awsrequest.AWSHTTPConnectionPool,),
+            {"ConnectionCls": http_conn},
+        ),
+        "https": type(
+            "PinnedHTTPSConnectionPool",
+            (botocore.awsrequest.AWSHTTPSConnectionPool,),
+            {"ConnectionCls": https_conn},
+        ),
+    }
 
 
 def join_key(prefix: str, name: str) -> str:

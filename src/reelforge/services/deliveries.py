@@ -13,21 +13,14 @@ from sqlalchemy.orm import Session
 from reelforge.db.delivery import OutputDelivery
 from reelforge.db.models import Render, utcnow
 
-from .context import Services
+from .context import Services, owned
 from .errors import Conflict, NotFound
 
 __all__ = ["deliveries_query", "delivery", "redeliver", "wake"]
 
 
-def _render(db: Session, workspace_id: str, render_id: str) -> Render:
-    found = db.get(Render, render_id)
-    if found is None or found.workspace_id != workspace_id:
-        raise NotFound(f"no render {render_id}")
-    return found
-
-
 def deliveries_query(db: Session, workspace_id: str, render_id: str, state: str | None = None) -> Select[Any]:
-    _render(db, workspace_id, render_id)
+    owned(db, Render, render_id, workspace_id, "render")
     query = select(OutputDelivery).where(
         OutputDelivery.render_id == render_id, OutputDelivery.workspace_id == workspace_id
     )

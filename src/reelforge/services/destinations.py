@@ -150,7 +150,9 @@ def _refuse(pointer: str, detail: str, code: str = "invalid") -> Invalid:
     return Invalid(detail, errors=[{"pointer": pointer, "code": code, "detail": detail}])
 
 
-def _checked_config(services: Services, kind: str, config: dict[str, Any]) -> dict[str, Any]:
+def _checked_config(
+    services: Services, workspace_id: str, kind: str, config: dict[str, Any]
+) -> dict[str, Any]:
     try:
         model = CONFIGS[kind].model_validate(config)
     except ValidationError as exc:
@@ -159,7 +161,7 @@ def _checked_config(services: Services, kind: str, config: dict[str, Any]) -> di
     settings = services.settings
     if kind == "folder":
         try:
-            folder_path(settings.delivery_folder_root, checked.get("path", ""))
+            folder_path(settings.delivery_folder_root, workspace_id, checked.get("path", ""))
         except ValueError as exc:
             raise _refuse("#/config/path", str(exc)) from None
     for member in ("url", "endpoint_url"):
@@ -240,7 +242,7 @@ def create_destination(
     actor: Actor,
 ) -> tuple[Destination, str | None]:
     """A new destination, and the signing secret made for an HTTP one (None otherwise)."""
-    checked = _checked_config(services, kind, config)
+    checked = _checked_config(services, workspace_id, kind, config)
     secret_part, made = _checked_credentials(kind, credentials)
     now = utcnow()
     row = Destination(
@@ -286,7 +288,7 @@ def update_destination(
     if name is not None:
         row.name = changed["name"] = name
     if config is not None:
-        row.config = changed["config"] = _checked_config(services, row.kind, config)
+        row.config = changed["config"] = _checked_config(services, workspace_id, row.kind, config)
     if credentials is not None:
         secret_part, _ = _checked_credentials(row.kind, credentials)
         row.credentials = credential_box(services).seal(secret_part) if secret_part is not None else None

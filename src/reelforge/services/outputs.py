@@ -22,7 +22,7 @@ from reelforge.db.retention import AssetRetention
 from reelforge.delivery.naming import check_template, file_name
 from reelforge.delivery.records import naming_fields
 
-from .context import Services
+from .context import Services, owned
 from .errors import Conflict, Invalid, NotFound
 
 __all__ = [
@@ -59,13 +59,6 @@ def checked_template(template: str | None, default: str) -> str:
     return value
 
 
-def _render(db: Session, workspace_id: str, render_id: str) -> Render:
-    render = db.get(Render, render_id)
-    if render is None or render.workspace_id != workspace_id:
-        raise NotFound(f"no render {render_id}")
-    return render
-
-
 def _refs(render: Render) -> list[dict[str, Any]]:
     return [r for r in render.outputs or [] if isinstance(r, dict) and isinstance(r.get("asset_id"), str)]
 
@@ -88,7 +81,7 @@ def render_file(
     """The render's ``index``-th file (in the order its ``outputs`` list them: one identical
     asset may be two files of a render) and the name ``template`` gives it; 404 when there is
     no such file."""
-    render = _render(db, workspace_id, render_id)
+    render = owned(db, Render, render_id, workspace_id, "render")
     refs = [r for r in render.outputs or [] if isinstance(r, dict)]
     ref = refs[index] if 0 <= index < len(refs) else None
     asset = db.get(Asset, ref.get("asset_id")) if ref is not None else None
@@ -101,13 +94,26 @@ def render_file(
     return asset, file_name(template, fields)
 
 
+def _unused(name: str, taken: set[str]) -> str:
+    """``name``, or with ``-2``, ``-3``... before its extension: the first not in ``taken``
+    (which holds every name given, the changed ones too, so a file already called ``a-2.mp4``
+    does not meet a renamed second ``a.mp4``)."""
+    if name not in taken:
+        return name
+    stem, dot, ext = name.rpartition(".")
+    count = 2
+    while (candidate := f"{stem}-{count}.{ext}" if dot else f"{name}-{count}") in taken:
+        count += 1
+    return candidate
+
+
 def _named(
     db: Session,
     services: Services,
     render: Render,
     template: str,
     roles: tuple[str, ...],
-    taken: dict[str, int],
+    taken: set[str],
     row: int | None = None,
     locale: str | None = None,
 ) -> list[NamedFile]:
@@ -129,12 +135,8 @@ def _named(
             row=row,
             locale=locale,
         )
-        name = file_name(template, fields)
-        count = taken.get(name, 0) + 1
-        taken[name] = count
-        if count > 1:
-            stem, dot, ext = name.rpartition(".")
-            name = f"{stem}-{count}.{ext}" if dot else f"{name}-{count}"
+        name = _unused(file_name(template, fields), taken)
+        taken.add(name)
         files.append(
             NamedFile(
                 name, services.storage.local_path(asset.storage_key), asset.content_type, asset.created_at
@@ -147,20 +149,18 @@ def render_files(
     db: Session, services: Services, workspace_id: str, render_id: str, template: str, roles: tuple[str, ...]
 ) -> list[NamedFile]:
     """The files of a succeeded render (409 before it succeeded), named by ``template``."""
-    render = _render(db, workspace_id, render_id)
+    render = owned(db, Render, render_id, workspace_id, "render")
     if render.state != "succeeded":
         raise Conflict(f"render {render_id} is {render.state}; its files exist once it succeeded")
-    return _named(db, services, render, template, roles, {})
+    return _named(db, services, render, template, roles, set())
 
 
 def batch_files(
     db: Session, services: Services, workspace_id: str, batch_id: str, template: str, roles: tuple[str, ...]
 ) -> list[NamedFile]:
     """The files of a batch's succeeded renders, each item (row x locale) named for itself."""
-    batch = db.get(Batch, batch_id)
-    if batch is None or batch.workspace_id != workspace_id:
-        raise NotFound(f"no batch {batch_id}")
-    taken: dict[str, int] = {}
+    owned(db, Batch, batch_id, workspace_id, "batch")
+    taken: set[str] = set()
     files: list[NamedFile] = []
     items = db.execute(
         select(BatchItem.row, BatchItem.locale, Render)
