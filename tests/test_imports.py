@@ -299,7 +299,7 @@ def test_url_sources_in_edits_are_imported_once(tmp_path: Path, media: Any) -> N
         template = svc.post("/v1/templates", json={"name": "t", "edit": url_edit(url)})
         assert template.status_code == 201, template.text
         assert template.json()["edit"]["timeline"]["tracks"][0]["clips"][0]["asset"]["src"] == asset_id
-        assert [q["method"] for q in server.requests] == ["GET", "HEAD", "HEAD"]
+        assert [q["method"] for q in server.requests] == ["GET", "HEAD"]  # the dry run asks nothing
         # The file changes behind the URL (a new ETag): imported again.
         server.files["clip.mp4"] = media.video(color="red").read_bytes()
         r = svc.post("/v1/projects", json={"name": "changed", "edit": url_edit(url)})
@@ -329,3 +329,38 @@ def test_nothing_is_fetched_for_an_edit_wrong_anyway(tmp_path: Path) -> None:
         assert pointers["#/edit/timeline/tracks/0/clips/0/asset/src"] == "not_an_asset_id"
         assert "#/edit/timeline/tracks/0/clips/0/length" in pointers
         assert server.requests == []
+
+
+def test_url_sources_need_assets_write_and_a_dry_run_imports_nothing(tmp_path: Path, media: Any) -> None:
+    video = media.video().read_bytes()
+    with (
+        running_service(tmp_path, imports_allow_private=True) as svc,
+        media_server({"clip.mp4": video}) as server,
+    ):
+        url = f"{server.base}/clip.mp4"
+        renders_only = svc.new_key("renders:write", "renders:read")
+        projects_only = svc.new_key("projects:write", "projects:read")
+        templates_only = svc.new_key("templates:write", "templates:read")
+        for path, token, body in [
+            ("/v1/renders", renders_only, {"edit": url_edit(url)}),
+            ("/v1/renders", renders_only, {"edit": url_edit(url), "dry_run": True}),
+            ("/v1/projects", projects_only, {"name": "p", "edit": url_edit(url)}),
+            ("/v1/templates", templates_only, {"name": "t", "edit": url_edit(url)}),
+        ]:
+            r = svc.post(path, token=token, json=body)
+            assert r.status_code == 403, (path, r.text)
+            assert r.json()["code"] == "insufficient-scope" and "assets:write" in r.json()["detail"]
+        assert server.requests == []
+        # A dry run checks the URL's shape but imports nothing: no request, no asset.
+        r = svc.post("/v1/renders", json={"edit": url_edit(url), "dry_run": True})
+        assert r.status_code == 422 and r.json()["code"] == "url-not-imported", r.text
+        assert r.json()["errors"][0]["pointer"] == "#/edit/timeline/tracks/0/clips/0/asset/src"
+        assert server.requests == []
+        assert svc.get("/v1/assets").json()["data"] == []
+        assert svc.get("/v1/events", params={"type": "import.*"}).json()["data"] == []
+        # A URL imported before is planned with its asset, still without a request.
+        done = wait_import(svc, svc.post("/v1/assets/imports", json={"url": url}).json()["id"])
+        before = len(server.requests)
+        r = svc.post("/v1/renders", json={"edit": url_edit(url), "dry_run": True})
+        assert r.status_code == 200, r.text
+        assert len(server.requests) == before and done["state"] == "succeeded"

@@ -52,6 +52,7 @@ __all__ = [
     "import_json",
     "import_sources",
     "import_url_sources",
+    "names_urls",
     "policy",
     "read_import",
     "runner",
@@ -354,6 +355,23 @@ def _current_etag(services: Services, url: str) -> tuple[bool, str | None]:
         return False, None
 
 
+def _previous_import(services: Services, workspace_id: str, url: str) -> Any:
+    """The newest succeeded import of ``url`` in the workspace (``asset_id``, ``etag``), or None."""
+    digest = hashlib.sha256(url.encode()).hexdigest()
+    with services.sessions() as db:
+        return db.execute(
+            select(Import.asset_id, Import.etag)
+            .join(Asset, Asset.id == Import.asset_id)
+            .where(
+                Import.workspace_id == workspace_id,
+                Import.url_sha256 == digest,
+                Import.state == "succeeded",
+            )
+            .order_by(Import.created_at.desc())
+            .limit(1)
+        ).first()
+
+
 def import_sources(
     services: Services,
     workspace_id: str,
@@ -368,19 +386,7 @@ def import_sources(
     pending: dict[str, str] = {}
     for url in dict.fromkeys(urls):
         checked = check_import_url(services, url, pointer="#/")
-        digest = hashlib.sha256(checked.encode()).hexdigest()
-        with services.sessions() as db:
-            previous = db.execute(
-                select(Import.asset_id, Import.etag)
-                .join(Asset, Asset.id == Import.asset_id)
-                .where(
-                    Import.workspace_id == workspace_id,
-                    Import.url_sha256 == digest,
-                    Import.state == "succeeded",
-                )
-                .order_by(Import.created_at.desc())
-                .limit(1)
-            ).first()
+        previous = _previous_import(services, workspace_id, checked)
         if previous is not None:
             answered, etag = _current_etag(services, checked)
             if not answered or etag == previous.etag:
@@ -411,6 +417,12 @@ def _is_url(src: str) -> bool:
     return src[:8].lower().startswith(("http://", "https://"))
 
 
+def names_urls(document: Any) -> bool:
+    """Whether ``document`` (an edit, raw JSON) names an http(s) URL as a file (importing it
+    needs the ``assets:write`` scope)."""
+    return document is not None and any(_is_url(ref.src) for ref in asset_references(document))
+
+
 def import_url_sources(
     services: Services,
     workspace_id: str,
@@ -418,18 +430,24 @@ def import_url_sources(
     *,
     pointer_prefix: str = "/edit",
     check_first: bool = True,
+    dry_run: bool = False,
 ) -> Any:
     """``document`` (an edit or a template's edit, raw JSON) with every http(s) URL it names as
     a file replaced by the asset imported from it (see :func:`import_sources`); the document
     itself when it names none. A refused URL is a 422 ``url-not-allowed`` at its pointer.
 
     ``check_first``: nothing is fetched for an edit that is wrong anyway: its problems (the URLs
-    among them, as sources not imported) are answered as ``edit-invalid`` at once."""
+    among them, as sources not imported) are answered as ``edit-invalid`` at once.
+
+    ``dry_run``: nothing is fetched or created. Each URL's shape is checked; a URL imported
+    before is named by that asset, one never imported is a 422 ``url-not-imported``."""
     refs = [ref for ref in asset_references(document) if _is_url(ref.src)]
     if not refs:
         return document
     for ref in refs:
         check_import_url(services, ref.src, pointer="#" + pointer_prefix + ref.pointer)
+    if dry_run:
+        return _dry_run_sources(services, workspace_id, document, refs, pointer_prefix)
     if check_first:
         at_urls = {"#" + pointer_prefix + ref.pointer for ref in refs}
         with services.sessions() as db:
@@ -448,6 +466,32 @@ def import_url_sources(
     rewritten = copy.deepcopy(document)
     for ref in refs:
         _set_pointer(rewritten, ref.pointer, ids[ref.src])
+    return rewritten
+
+
+def _dry_run_sources(
+    services: Services, workspace_id: str, document: Any, refs: list[Any], pointer_prefix: str
+) -> Any:
+    rewritten = copy.deepcopy(document)
+    missing = []
+    for ref in refs:
+        previous = _previous_import(services, workspace_id, check_import_url(services, ref.src))
+        if previous is None:
+            missing.append(
+                {
+                    "pointer": "#" + pointer_prefix + ref.pointer,
+                    "detail": "a dry run imports nothing and this URL was never imported",
+                    "code": "url_not_imported",
+                }
+            )
+        else:
+            _set_pointer(rewritten, ref.pointer, previous.asset_id)
+    if missing:
+        raise Invalid(
+            "a dry run imports nothing: import the URLs first (POST /v1/assets/imports)",
+            code="url-not-imported",
+            errors=missing,
+        )
     return rewritten
 
 
