@@ -244,6 +244,9 @@ def test_redirect_to_metadata_address_is_refused_when_connecting(tmp_path: Path)
         assert done["state"] == "failed"
         assert done["error"]["code"] == "url-not-allowed"
         assert [q["path"] for q in server.requests] == ["/metadata"]
+        # The refused address is the network's detail: neither the import nor its event says it.
+        failed = svc.get("/v1/events", params={"type": "import.failed"}).json()["data"]
+        assert "169.254" not in str(done["error"]) and "169.254" not in str(failed)
 
 
 def test_host_resolving_to_loopback_is_refused_at_connection(tmp_path: Path) -> None:
@@ -267,6 +270,7 @@ def test_host_resolving_to_loopback_is_refused_at_connection(tmp_path: Path) -> 
                 )
             )
         assert caught.value.code == "url-not-allowed" and caught.value.reason == "ssrf_blocked"
+        assert "127.0.0.1" not in caught.value.detail
         assert server.requests == []
 
 
