@@ -39,9 +39,9 @@ from reelforge.edit.references import asset_references
 from reelforge.jobs.fetch import FetchFailed, FetchLimits, fetch_to_file, url_policy
 from reelforge.media.ingest import clean_name
 from reelforge.representations import json_ready
-from reelforge.webhooks.ssrf import SafeAsyncTransport, UnsafeURL, UrlPolicy, check_url
+from reelforge.webhooks.ssrf import SafeAsyncTransport, UrlPolicy
 
-from . import assets, edits
+from . import assets, edits, webhooks
 from .context import Services
 from .errors import Invalid, NotFound, ServiceError
 
@@ -112,14 +112,7 @@ def _event(db: Any, row: Import, type: str) -> None:
 def check_import_url(services: Services, url: str, pointer: str = "#/url") -> str:
     """The URL, if its shape is allowed (422 ``url-not-allowed`` at ``pointer`` otherwise).
     Addresses behind a host name are checked when connecting."""
-    try:
-        return str(check_url(url, policy(services)))
-    except UnsafeURL as exc:
-        raise Invalid(
-            f"the URL is not allowed: {exc}",
-            code="url-not-allowed",
-            errors=[{"pointer": pointer, "detail": str(exc), "code": exc.reason}],
-        ) from None
+    return webhooks.allowed_url(url, policy(services), pointer=pointer, prefix="the URL is not allowed: ")
 
 
 def create_import(
