@@ -46,8 +46,10 @@ from .context import Services
 from .errors import Invalid, NotFound, ServiceError
 
 __all__ = [
+    "MAX_ETAG",
     "PROGRESS_INTERVAL",
     "ImportRunner",
+    "bounded_etag",
     "create_import",
     "import_json",
     "import_sources",
@@ -64,6 +66,8 @@ log = logging.getLogger("reelforge.imports")
 PROGRESS_INTERVAL = 1.0
 """Seconds between two ``import.progress`` events of one import."""
 _RUNNER = "import_runner"
+MAX_ETAG = 255
+"""The longest ETag stored as the server sent it (the column's size)."""
 
 
 def policy(services: Services) -> UrlPolicy:
@@ -216,13 +220,14 @@ def run_import(services: Services, import_id: str) -> None:
             error={"code": "import-failed", "reason": "internal", "detail": "internal error"},
         )
         return
-    with services.sessions() as db:
-        row = db.get(Import, import_id)
-        if row is not None:
-            row.received_bytes, row.total_bytes, row.etag = fetched.size, fetched.size, fetched.etag
-            db.commit()
-    display = name or clean_name(httpx.URL(fetched.url).path.rsplit("/", 1)[-1], fallback="import")
+    etag = bounded_etag(fetched.etag)
     try:
+        with services.sessions() as db:
+            row = db.get(Import, import_id)
+            if row is not None:
+                row.received_bytes, row.total_bytes, row.etag = fetched.size, fetched.size, etag
+                db.commit()
+        display = name or clean_name(httpx.URL(fetched.url).path.rsplit("/", 1)[-1], fallback="import")
         body, _created = assets.ingest_upload(
             services,
             workspace_id,
@@ -232,18 +237,32 @@ def run_import(services: Services, import_id: str) -> None:
             tags=tags,
             metadata=meta,
             source="import",
-            derived_from={
-                "url": url,
-                "import": import_id,
-                **({"etag": fetched.etag} if fetched.etag else {}),
-            },
+            derived_from={"url": url, "import": import_id, **({"etag": etag} if etag else {})},
         )
     except ServiceError as exc:
         _finish(services, import_id, error={"code": exc.code, "reason": "media", "detail": exc.detail})
         return
+    except Exception:
+        # Whatever went wrong after the fetch, the import must not stay ``fetching`` (and be
+        # fetched again by every process that starts): it fails, the log says why.
+        log.exception("import %s failed after the fetch", import_id)
+        _finish(
+            services,
+            import_id,
+            error={"code": "import-failed", "reason": "internal", "detail": "internal error"},
+        )
+        return
     finally:
         part.unlink(missing_ok=True)  # moved into storage, or not needed (deduplicated, refused)
     _finish(services, import_id, asset_id=body["id"])
+
+
+def bounded_etag(etag: str | None) -> str | None:
+    """``etag`` as stored (at most :data:`MAX_ETAG` characters): a longer one is replaced by its
+    sha256, which still tells whether the server's ETag changed."""
+    if etag is None or len(etag) <= MAX_ETAG:
+        return etag
+    return "sha256:" + hashlib.sha256(etag.encode()).hexdigest()
 
 
 def _finish(
@@ -281,6 +300,8 @@ class ImportRunner:
     def _run(self, import_id: str) -> None:
         try:
             run_import(self.services, import_id)
+        except Exception:
+            log.exception("import %s: the runner failed", import_id)
         finally:
             with self._lock:
                 self._running.pop(import_id, None)
@@ -382,7 +403,7 @@ def import_sources(
         previous = _previous_import(services, workspace_id, checked)
         if previous is not None:
             answered, etag = _current_etag(services, checked)
-            if not answered or etag == previous.etag:
+            if not answered or bounded_etag(etag) == previous.etag:
                 found[url] = previous.asset_id
                 continue
         pending[url] = create_import(services, workspace_id, checked)["id"]
