@@ -387,3 +387,38 @@ def test_a_long_etag_is_stored_bounded(dev_service: Service, media: Any) -> None
         assert r.status_code == 201, r.text
         assert r.json()["edit"]["timeline"]["tracks"][0]["clips"][0]["asset"]["src"] == asset["id"]
         assert [q["method"] for q in server.requests] == ["GET", "HEAD"]
+
+
+def test_an_import_another_process_holds_is_not_fetched_twice(dev_service: Service, media: Any) -> None:
+    """A live lease of another process keeps the import from this one (recovery and a direct
+    run alike); once the lease lapsed, the import is taken up and finished."""
+    from datetime import timedelta
+
+    from reelforge.db.models import utcnow
+    from reelforge.db.uploads import Import
+    from reelforge.services import imports
+
+    svc = dev_service
+    workspace_id = svc.get("/v1/workspace").json()["id"]
+    with media_server({"clip.mp4": media.video().read_bytes()}) as server:
+        made = imports.create_import(svc.services, workspace_id, f"{server.base}/clip.mp4", start=False)
+        with svc.services.sessions() as db:
+            row = db.get(Import, made["id"])
+            assert row is not None
+            row.state, row.claimed_by = "fetching", "another-process"
+            row.claimed_until = utcnow() + timedelta(minutes=5)
+            db.commit()
+        imports.run_import(svc.services, made["id"])
+        assert imports.runner(svc.services).recover() == 0
+        assert server.requests == []
+        with svc.services.sessions() as db:
+            row = db.get(Import, made["id"])
+            assert row is not None and row.claimed_by == "another-process" and row.attempts == 0
+            row.claimed_until = utcnow() - timedelta(seconds=1)  # that process died
+            db.commit()
+        assert imports.runner(svc.services).recover() == 1
+        done = wait_import(svc, made["id"])
+    assert done["state"] == "succeeded", done
+    with svc.services.sessions() as db:
+        row = db.get(Import, made["id"])
+        assert row is not None and row.claimed_by is None and row.attempts == 1

@@ -14,7 +14,9 @@ same ``ETag`` (or gives none); a changed file is imported again (and deduplicate
 content hash if only the ETag changed).
 
 Imports a stopped process left ``queued`` or ``fetching`` are taken up again by the next one
-(their partial bytes are kept and continued with Range).
+(their partial bytes are kept and continued with Range). A run claims its import with a
+conditional UPDATE and a lease (``claimed_by``, ``claimed_until``) renewed while it fetches, so
+of several processes only one fetches an import into its ``.part`` file.
 """
 
 from __future__ import annotations
@@ -23,14 +25,16 @@ import asyncio
 import copy
 import hashlib
 import logging
+import secrets
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 
 from reelforge.db.events import record_event
 from reelforge.db.models import Asset, new_id, utcnow
@@ -66,6 +70,9 @@ log = logging.getLogger("reelforge.imports")
 PROGRESS_INTERVAL = 1.0
 """Seconds between two ``import.progress`` events of one import."""
 _RUNNER = "import_runner"
+LEASE = 60.0
+"""Seconds an import's claim holds unless renewed (renewed every third of it while fetching):
+another process takes the import up only once it lapsed."""
 MAX_ETAG = 255
 """The longest ETag stored as the server sent it (the column's size)."""
 
@@ -171,16 +178,93 @@ def read_import(services: Services, workspace_id: str, import_id: str) -> dict[s
 # ------------------------------------------------------------------------------ running one
 
 
+def _claim(services: Services, import_id: str, token: str) -> bool:
+    """Take the import for this run (a conditional UPDATE: of several processes one wins),
+    unless another run holds a live lease on it."""
+    now = utcnow()
+    with services.sessions() as db:
+        taken = db.execute(
+            update(Import)
+            .where(
+                Import.id == import_id,
+                Import.state.in_(("queued", "fetching")),
+                or_(Import.claimed_by.is_(None), Import.claimed_until < now),
+            )
+            .values(
+                state="fetching",
+                claimed_by=token,
+                claimed_until=now + timedelta(seconds=LEASE),
+                attempts=Import.attempts + 1,
+                updated_at=now,
+            )
+        )
+        db.commit()
+        return getattr(taken, "rowcount", 0) == 1
+
+
+def _renew(services: Services, import_id: str, token: str) -> bool:
+    with services.sessions() as db:
+        renewed = db.execute(
+            update(Import)
+            .where(Import.id == import_id, Import.claimed_by == token)
+            .values(claimed_until=utcnow() + timedelta(seconds=LEASE))
+        )
+        db.commit()
+        return getattr(renewed, "rowcount", 0) == 1
+
+
+def _release(services: Services, import_id: str, token: str) -> None:
+    with services.sessions() as db:
+        db.execute(
+            update(Import)
+            .where(Import.id == import_id, Import.claimed_by == token)
+            .values(claimed_by=None, claimed_until=None)
+        )
+        db.commit()
+
+
+class _Lease:
+    """Renews a claimed import's lease every third of it while the fetch runs."""
+
+    def __init__(self, services: Services, import_id: str, token: str):
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._loop, args=(services, import_id, token), daemon=True, name="reelforge-import-lease"
+        )
+        self._thread.start()
+
+    def _loop(self, services: Services, import_id: str, token: str) -> None:
+        while not self._stop.wait(LEASE / 3):
+            try:
+                if not _renew(services, import_id, token):
+                    return
+            except Exception:
+                log.exception("import %s: renewing the lease failed", import_id)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=LEASE)
+
+
 def run_import(services: Services, import_id: str) -> None:
-    """Fetch and ingest one import (on a worker thread); its row and events tell how it went."""
+    """Fetch and ingest one import (on a worker thread) if no other run holds it; its row and
+    events tell how it went."""
+    token = secrets.token_hex(16)
+    if not _claim(services, import_id, token):
+        return
+    lease = _Lease(services, import_id, token)
+    try:
+        _run_claimed(services, import_id)
+    finally:
+        lease.stop()
+        _release(services, import_id, token)
+
+
+def _run_claimed(services: Services, import_id: str) -> None:
     with services.sessions() as db:
         row = db.get(Import, import_id)
-        if row is None or row.state not in ("queued", "fetching"):
+        if row is None:
             return
-        row.state = "fetching"
-        row.attempts += 1
-        row.updated_at = utcnow()
-        db.commit()
         url, workspace_id = row.url, row.workspace_id
         name, tags, meta = row.name, list(row.tags or []), dict(row.meta or {})
     part = services.storage.uploads_dir() / f"{import_id}.part"
@@ -274,6 +358,7 @@ def _finish(
             return
         row.state = "succeeded" if asset_id else "failed"
         row.asset_id, row.error, row.updated_at = asset_id, error, utcnow()
+        row.claimed_by, row.claimed_until = None, None
         _event(db, row, f"import.{row.state}")
         db.commit()
 
@@ -308,11 +393,15 @@ class ImportRunner:
 
     def recover(self) -> int:
         """Take up the imports a stopped process left unfinished; how many."""
+        now = utcnow()
         with self.services.sessions() as db:
             ids = list(
                 db.scalars(
                     select(Import.id)
-                    .where(Import.state.in_(("queued", "fetching")))
+                    .where(
+                        Import.state.in_(("queued", "fetching")),
+                        or_(Import.claimed_by.is_(None), Import.claimed_until < now),
+                    )
                     .order_by(Import.created_at)
                 )
             )
