@@ -516,3 +516,44 @@ def test_open_uploads_count_against_the_quota_and_are_capped(tmp_path: Path) -> 
         r = create(client, None)
         assert r.status_code == 422, r.text
         assert r.json()["code"] == "limit-exceeded" and r.json()["limit"] == "max_open_uploads"
+
+
+def test_the_bytes_of_an_expired_output_uploaded_again_are_stored_again(tmp_path: Path) -> None:
+    """Retention removed a render output's bytes; uploading the same bytes answers that asset
+    with its content back, not an asset without content."""
+    from datetime import timedelta
+
+    from reelforge.db.models import utcnow
+    from reelforge.services.retention import run_retention
+
+    edit = {
+        "timeline": {"tracks": [{"clips": [{"asset": {"type": "color", "color": "red"}, "length": 0.5}]}]},
+        "outputs": [{"width": 160, "height": 90, "quality": "draft", "audio": False}],
+    }
+    with (
+        tus_server(tmp_path, workers=1, limit_output_retention_days=1, retention_interval=0) as (svc, base),
+        http(svc, base) as client,
+    ):
+        render_id = svc.post("/v1/renders", json={"edit": edit}).json()["id"]
+        deadline = time.monotonic() + 120
+        while (done := svc.get(f"/v1/renders/{render_id}").json())["state"] not in ("succeeded", "failed"):
+            assert time.monotonic() < deadline, done
+            time.sleep(0.05)
+        assert done["state"] == "succeeded", done
+        output = done["outputs"][0]["id"]
+        data = svc.get(f"/v1/assets/{output}/content").content
+        assert run_retention(svc.services, now=utcnow() + timedelta(days=2)).expired_ids == [output]
+        assert svc.get(f"/v1/assets/{output}/content").status_code == 404
+        r = client.post(
+            "/v1/uploads",
+            content=data,
+            headers={
+                **TUS,
+                "Upload-Length": str(len(data)),
+                "Content-Type": "application/offset+octet-stream",
+            },
+        )
+        assert r.status_code == 201, r.text
+        assert r.headers["Reelforge-Asset-Id"] == output
+        again = svc.get(f"/v1/assets/{output}/content")
+        assert again.status_code == 200 and again.content == data
