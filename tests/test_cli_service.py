@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import http.server
 import json
 import os
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -178,3 +182,74 @@ def test_push_uploads_local_files_and_renders(tmp_path: Path, media: Any) -> Non
         )
         refused = cli("push", str(missing), "--server", base, "--token", svc.token, home=tmp_path)
         assert refused.returncode == 2 and "none.png" in refused.stderr
+
+
+@contextmanager
+def hostile_server(output_names: list[str]) -> Iterator[str]:
+    """A server that renders at once and names its outputs ``output_names`` (paths a hostile
+    server could send); each output's content is its own name."""
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def _json(self, status: int, body: Any) -> None:
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            if self.path == "/v1/projects":
+                self._json(201, {"id": "prj_1", "object": "project"})
+            else:
+                self._json(202, {"id": "rnd_1", "object": "render", "state": "queued"})
+
+        def do_GET(self) -> None:
+            if self.path == "/v1/renders/rnd_1":
+                outputs = [{"id": f"ast_{i}", "name": n} for i, n in enumerate(output_names)]
+                self._json(200, {"id": "rnd_1", "state": "succeeded", "outputs": outputs})
+                return
+            index = int(self.path.split("/")[3].removeprefix("ast_"))
+            data = output_names[index].encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_push_writes_outputs_only_inside_the_output_directory(tmp_path: Path) -> None:
+    edit = {
+        "timeline": {"tracks": [{"clips": [{"asset": {"type": "title", "text": "hi"}, "length": 1}]}]},
+        "outputs": [{"resolution": "360p", "quality": "draft", "fps": 25}],
+    }
+    (tmp_path / "edit.json").write_text(json.dumps(edit))
+    out = tmp_path / "deep" / "out"
+    for names, escaped in [
+        (["nested/dir/a.mp4"], None),
+        (["../escape.mp4"], tmp_path / "deep" / "escape.mp4"),
+        (["/" + str(tmp_path / "abs.mp4").lstrip("/")], tmp_path / "abs.mp4"),
+    ]:
+        with hostile_server(names) as base:
+            args = ["push", str(tmp_path / "edit.json"), "--server", base, "--token", "t"]
+            done = cli(*args, "--render", "--wait", "60", "-o", str(out), home=tmp_path)
+        if escaped is None:
+            assert done.returncode == 0, done.stdout + done.stderr
+            assert (out / "a.mp4").read_bytes() == b"nested/dir/a.mp4"
+        else:
+            assert done.returncode != 0, done.stdout + done.stderr
+            assert "outside the output directory" in done.stdout + done.stderr
+            assert not escaped.exists()

@@ -28,6 +28,8 @@ class MediaServer:
     base: str = ""
     cut_after: int | None = None
     ranges: bool = True
+    etag: str | None = None
+    """The ETag sent for every file (else one from its content)."""
     requests: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -69,7 +71,7 @@ def media_server(files: dict[str, bytes], **options: Any) -> Iterator[MediaServe
                 self.send_header("Content-Length", "0")
                 self.end_headers()
                 return
-            etag = '"' + hashlib.sha256(data).hexdigest()[:16] + '"'
+            etag = state.etag or '"' + hashlib.sha256(data).hexdigest()[:16] + '"'
             start = 0
             wanted = self.headers.get("Range")
             if wanted and state.ranges and self.headers.get("If-Range") in (None, etag):
@@ -244,6 +246,9 @@ def test_redirect_to_metadata_address_is_refused_when_connecting(tmp_path: Path)
         assert done["state"] == "failed"
         assert done["error"]["code"] == "url-not-allowed"
         assert [q["path"] for q in server.requests] == ["/metadata"]
+        # The refused address is the network's detail: neither the import nor its event says it.
+        failed = svc.get("/v1/events", params={"type": "import.failed"}).json()["data"]
+        assert "169.254" not in str(done["error"]) and "169.254" not in str(failed)
 
 
 def test_host_resolving_to_loopback_is_refused_at_connection(tmp_path: Path) -> None:
@@ -267,6 +272,7 @@ def test_host_resolving_to_loopback_is_refused_at_connection(tmp_path: Path) -> 
                 )
             )
         assert caught.value.code == "url-not-allowed" and caught.value.reason == "ssrf_blocked"
+        assert "127.0.0.1" not in caught.value.detail
         assert server.requests == []
 
 
@@ -299,7 +305,7 @@ def test_url_sources_in_edits_are_imported_once(tmp_path: Path, media: Any) -> N
         template = svc.post("/v1/templates", json={"name": "t", "edit": url_edit(url)})
         assert template.status_code == 201, template.text
         assert template.json()["edit"]["timeline"]["tracks"][0]["clips"][0]["asset"]["src"] == asset_id
-        assert [q["method"] for q in server.requests] == ["GET", "HEAD", "HEAD"]
+        assert [q["method"] for q in server.requests] == ["GET", "HEAD"]  # the dry run asks nothing
         # The file changes behind the URL (a new ETag): imported again.
         server.files["clip.mp4"] = media.video(color="red").read_bytes()
         r = svc.post("/v1/projects", json={"name": "changed", "edit": url_edit(url)})
@@ -329,3 +335,90 @@ def test_nothing_is_fetched_for_an_edit_wrong_anyway(tmp_path: Path) -> None:
         assert pointers["#/edit/timeline/tracks/0/clips/0/asset/src"] == "not_an_asset_id"
         assert "#/edit/timeline/tracks/0/clips/0/length" in pointers
         assert server.requests == []
+
+
+def test_url_sources_need_assets_write_and_a_dry_run_imports_nothing(tmp_path: Path, media: Any) -> None:
+    video = media.video().read_bytes()
+    with (
+        running_service(tmp_path, imports_allow_private=True) as svc,
+        media_server({"clip.mp4": video}) as server,
+    ):
+        url = f"{server.base}/clip.mp4"
+        renders_only = svc.new_key("renders:write", "renders:read")
+        projects_only = svc.new_key("projects:write", "projects:read")
+        templates_only = svc.new_key("templates:write", "templates:read")
+        for path, token, body in [
+            ("/v1/renders", renders_only, {"edit": url_edit(url)}),
+            ("/v1/renders", renders_only, {"edit": url_edit(url), "dry_run": True}),
+            ("/v1/projects", projects_only, {"name": "p", "edit": url_edit(url)}),
+            ("/v1/templates", templates_only, {"name": "t", "edit": url_edit(url)}),
+        ]:
+            r = svc.post(path, token=token, json=body)
+            assert r.status_code == 403, (path, r.text)
+            assert r.json()["code"] == "insufficient-scope" and "assets:write" in r.json()["detail"]
+        assert server.requests == []
+        # A dry run checks the URL's shape but imports nothing: no request, no asset.
+        r = svc.post("/v1/renders", json={"edit": url_edit(url), "dry_run": True})
+        assert r.status_code == 422 and r.json()["code"] == "url-not-imported", r.text
+        assert r.json()["errors"][0]["pointer"] == "#/edit/timeline/tracks/0/clips/0/asset/src"
+        assert server.requests == []
+        assert svc.get("/v1/assets").json()["data"] == []
+        assert svc.get("/v1/events", params={"type": "import.*"}).json()["data"] == []
+        # A URL imported before is planned with its asset, still without a request.
+        done = wait_import(svc, svc.post("/v1/assets/imports", json={"url": url}).json()["id"])
+        before = len(server.requests)
+        r = svc.post("/v1/renders", json={"edit": url_edit(url), "dry_run": True})
+        assert r.status_code == 200, r.text
+        assert len(server.requests) == before and done["state"] == "succeeded"
+
+
+def test_a_long_etag_is_stored_bounded(dev_service: Service, media: Any) -> None:
+    """An ETag longer than the column (PostgreSQL refuses it) is stored as its hash; the
+    import succeeds and a later edit naming the URL still recognises the unchanged file."""
+    svc = dev_service
+    video = media.video().read_bytes()
+    with media_server({"clip.mp4": video}, etag='"' + "e" * 400 + '"') as server:
+        url = f"{server.base}/clip.mp4"
+        done = wait_import(svc, svc.post("/v1/assets/imports", json={"url": url}).json()["id"])
+        assert done["state"] == "succeeded", done
+        asset = svc.get(f"/v1/assets/{done['asset_id']}").json()
+        assert len(asset["derived_from"]["etag"]) <= 255
+        r = svc.post("/v1/projects", json={"name": "p", "edit": url_edit(url)})
+        assert r.status_code == 201, r.text
+        assert r.json()["edit"]["timeline"]["tracks"][0]["clips"][0]["asset"]["src"] == asset["id"]
+        assert [q["method"] for q in server.requests] == ["GET", "HEAD"]
+
+
+def test_an_import_another_process_holds_is_not_fetched_twice(dev_service: Service, media: Any) -> None:
+    """A live lease of another process keeps the import from this one (recovery and a direct
+    run alike); once the lease lapsed, the import is taken up and finished."""
+    from datetime import timedelta
+
+    from reelforge.db.models import utcnow
+    from reelforge.db.uploads import Import
+    from reelforge.services import imports
+
+    svc = dev_service
+    workspace_id = svc.get("/v1/workspace").json()["id"]
+    with media_server({"clip.mp4": media.video().read_bytes()}) as server:
+        made = imports.create_import(svc.services, workspace_id, f"{server.base}/clip.mp4", start=False)
+        with svc.services.sessions() as db:
+            row = db.get(Import, made["id"])
+            assert row is not None
+            row.state, row.claimed_by = "fetching", "another-process"
+            row.claimed_until = utcnow() + timedelta(minutes=5)
+            db.commit()
+        imports.run_import(svc.services, made["id"])
+        assert imports.runner(svc.services).recover() == 0
+        assert server.requests == []
+        with svc.services.sessions() as db:
+            row = db.get(Import, made["id"])
+            assert row is not None and row.claimed_by == "another-process" and row.attempts == 0
+            row.claimed_until = utcnow() - timedelta(seconds=1)  # that process died
+            db.commit()
+        assert imports.runner(svc.services).recover() == 1
+        done = wait_import(svc, made["id"])
+    assert done["state"] == "succeeded", done
+    with svc.services.sessions() as db:
+        row = db.get(Import, made["id"])
+        assert row is not None and row.claimed_by is None and row.attempts == 1

@@ -555,3 +555,86 @@ def check_openapi_examples(c: Any, svc: Service) -> None:
         params={"import_id": "imp_01jd0000000000000000000000"},
         expect=404,
     )
+
+
+# ------------------------------------------------------------------------------ disk limits
+
+
+def test_a_deferred_length_upload_stops_at_the_largest_upload(tmp_path: Path) -> None:
+    with tus_server(tmp_path, max_upload_bytes=4096) as (svc, base), http(svc, base) as client:
+        made = create(client, None)
+        assert made.status_code == 201, made.text
+        url = made.headers["Location"]
+        r = patch(client, url, 0, b"x" * 3000)
+        assert r.status_code == 204, r.text
+        r = patch(client, url, 3000, b"x" * 5000)
+        assert r.status_code == 413, r.text
+        assert r.json()["code"] == "content-too-large"
+        offset = int(client.head(url, headers=TUS).headers["Upload-Offset"])
+        assert offset <= 4096
+        part = svc.services.storage.uploads_dir() / f"{url.rsplit('/', 1)[1]}.part"
+        assert part.stat().st_size <= 4096
+        # Nothing more is taken at the limit.
+        r = patch(client, url, offset, b"x" * 10)
+        assert r.status_code == 413 and part.stat().st_size <= 4096
+
+
+def test_open_uploads_count_against_the_quota_and_are_capped(tmp_path: Path) -> None:
+    with (
+        tus_server(tmp_path, limit_storage_bytes=10_000, max_open_uploads=3) as (svc, base),
+        http(svc, base) as client,
+    ):
+        assert create(client, 6000).status_code == 201
+        # Together with the first (unfinished) one this would pass the storage quota.
+        r = create(client, 6000)
+        assert r.status_code == 403 and r.json()["code"] == "quota-exceeded", r.text
+        deferred = create(client, None)
+        assert deferred.status_code == 201
+        r = patch(client, deferred.headers["Location"], 0, b"x", **{"Upload-Length": "6000"})
+        assert r.status_code == 403 and r.json()["code"] == "quota-exceeded", r.text
+        assert create(client, None).status_code == 201
+        # The fourth unfinished upload is one too many.
+        r = create(client, None)
+        assert r.status_code == 422, r.text
+        assert r.json()["code"] == "limit-exceeded" and r.json()["limit"] == "max_open_uploads"
+
+
+def test_the_bytes_of_an_expired_output_uploaded_again_are_stored_again(tmp_path: Path) -> None:
+    """Retention removed a render output's bytes; uploading the same bytes answers that asset
+    with its content back, not an asset without content."""
+    from datetime import timedelta
+
+    from reelforge.db.models import utcnow
+    from reelforge.services.retention import run_retention
+
+    edit = {
+        "timeline": {"tracks": [{"clips": [{"asset": {"type": "color", "color": "red"}, "length": 0.5}]}]},
+        "outputs": [{"width": 160, "height": 90, "quality": "draft", "audio": False}],
+    }
+    with (
+        tus_server(tmp_path, workers=1, limit_output_retention_days=1, retention_interval=0) as (svc, base),
+        http(svc, base) as client,
+    ):
+        render_id = svc.post("/v1/renders", json={"edit": edit}).json()["id"]
+        deadline = time.monotonic() + 120
+        while (done := svc.get(f"/v1/renders/{render_id}").json())["state"] not in ("succeeded", "failed"):
+            assert time.monotonic() < deadline, done
+            time.sleep(0.05)
+        assert done["state"] == "succeeded", done
+        output = done["outputs"][0]["id"]
+        data = svc.get(f"/v1/assets/{output}/content").content
+        assert run_retention(svc.services, now=utcnow() + timedelta(days=2)).expired_ids == [output]
+        assert svc.get(f"/v1/assets/{output}/content").status_code == 404
+        r = client.post(
+            "/v1/uploads",
+            content=data,
+            headers={
+                **TUS,
+                "Upload-Length": str(len(data)),
+                "Content-Type": "application/offset+octet-stream",
+            },
+        )
+        assert r.status_code == 201, r.text
+        assert r.headers["Reelforge-Asset-Id"] == output
+        again = svc.get(f"/v1/assets/{output}/content")
+        assert again.status_code == 200 and again.content == data

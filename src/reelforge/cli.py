@@ -1050,12 +1050,25 @@ def push(
                 raise _service_failed(ValueError(json.dumps(done.get("error"))))
             for produced in done.get("outputs") or []:
                 if output is not None:
-                    target = client.download(produced["id"], output / produced["name"])
+                    target = client.download(produced["id"], output / _output_name(str(produced["name"])))
                     out.print(f"  {target}", markup=False, highlight=False)
                 else:
                     out.print(f"  {produced['id']}  {produced['name']}", markup=False, highlight=False)
     except (ServiceError, OSError) as exc:
         raise _service_failed(exc) from None
+
+
+def _output_name(name: str) -> str:
+    """The file name to write a downloaded output under, inside the output directory: a
+    server names outputs, and a hostile one must not write elsewhere (``..``, absolute paths;
+    of a name with folders only the last part is kept)."""
+    parts = name.replace("\\", "/").split("/")
+    if name.startswith(("/", "\\")) or ".." in parts or (len(name) > 1 and name[1] == ":"):
+        raise OSError(f"the server named an output {name!r}, outside the output directory")
+    base = parts[-1]
+    if base in ("", "."):
+        raise OSError(f"the server named an output {name!r}, not a file name")
+    return base
 
 
 def _set_pointer(document: Any, pointer: str, value: str) -> None:

@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     """Largest body of one tus request (``PATCH /v1/uploads/{id}``, or a creation carrying bytes):
     clients send bigger files in chunks (the CLI sends 50 MiB). The whole upload is bounded by
     ``max_upload_bytes`` (``Tus-Max-Size``)."""
+    max_open_uploads: int = Field(100, ge=1)
+    """Unfinished tus uploads a workspace may hold at once (422 ``limit-exceeded`` beyond)."""
     max_json_body_bytes: int = Field(1024**2, ge=1024)
     """Largest request body of most routes (413 ``content-too-large`` beyond, before it is read)."""
     max_edit_body_bytes: int = Field(5 * 1024**2, ge=1024)

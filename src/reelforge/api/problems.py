@@ -54,6 +54,7 @@ CATALOGUE: dict[str, tuple[int, str]] = {
     "media-unsupported": (422, "The file is not media Reelforge can use."),
     "url-not-allowed": (422, "The URL is not allowed."),
     "import-failed": (422, "The URL could not be imported."),
+    "url-not-imported": (422, "A dry run imports nothing and a URL in the edit was never imported."),
     "upload-locked": (423, "Another request is appending to this upload."),
     "limit-exceeded": (422, "The request asks for more work than the workspace's limits allow."),
     "quota-exceeded": (403, "The workspace's storage quota (bytes or assets) would be exceeded."),

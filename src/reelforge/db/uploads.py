@@ -68,6 +68,10 @@ class Import(Base):
     total_bytes: Mapped[int | None] = mapped_column(BigInteger, default=None)
     etag: Mapped[str | None] = mapped_column(String(255), default=None)
     attempts: Mapped[int] = mapped_column(default=0)
+    claimed_by: Mapped[str | None] = mapped_column(String(40), default=None)
+    """The run fetching it now (a random token), or NULL."""
+    claimed_until: Mapped[datetime | None] = mapped_column(default=None)
+    """The run's lease lapses at this time unless renewed (a process that died)."""
     asset_id: Mapped[str | None] = mapped_column(String(40), default=None)
     error: Mapped[dict[str, Any] | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -20,7 +20,6 @@ Errors are :class:`FetchFailed` with a coarse ``reason`` safe to show (``blocked
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import os
 import time
@@ -30,6 +29,7 @@ from pathlib import Path
 
 import httpx
 
+from reelforge.media.ingest import file_sha256
 from reelforge.webhooks.ssrf import (
     AddressPolicy,
     Resolver,
@@ -55,6 +55,7 @@ log = logging.getLogger("reelforge.imports")
 
 USER_AGENT = "Reelforge-Import/1.0"
 MAX_REDIRECTS = 5
+_REFUSED = "the URL leads to an address that is not allowed"
 
 
 class FetchFailed(Exception):
@@ -135,7 +136,9 @@ def _checked(url: str, policy: UrlPolicy) -> httpx.URL:
     try:
         return check_url(url, policy)
     except UnsafeURL as exc:
-        raise FetchFailed("url-not-allowed", exc.reason, str(exc)) from None
+        # A redirect's target is the remote server's detail: logged, not told.
+        log.warning("import refused a URL: %s", exc)
+        raise FetchFailed("url-not-allowed", exc.reason, _REFUSED) from None
 
 
 async def _fetch(
@@ -163,7 +166,10 @@ async def _fetch(
         except (httpx.HTTPError, UnsafeURL) as exc:
             blocked = unsafe_cause(exc)
             if blocked is not None:
-                raise FetchFailed("url-not-allowed", blocked.reason, str(blocked)) from None
+                # Which address a name resolved to is the network's detail (blind SSRF): the
+                # log has it, the import's error only the coarse reason.
+                log.warning("import of %s refused: %s", url, blocked)
+                raise FetchFailed("url-not-allowed", blocked.reason, _REFUSED) from None
             if attempts < limits.attempts:
                 continue
             assert isinstance(exc, httpx.HTTPError)
@@ -217,7 +223,7 @@ async def _fetch(
             if attempts < limits.attempts:
                 continue
             raise FetchFailed("import-failed", "incomplete", "the server sent fewer bytes than it announced")
-        return Fetched(str(url), have, _sha256(dest), etag, content_type, resumed)
+        return Fetched(str(url), have, file_sha256(dest), etag, content_type, resumed)
 
 
 async def _follow(
@@ -287,11 +293,3 @@ def _network_reason(exc: httpx.HTTPError) -> str:
     if isinstance(exc, httpx.TimeoutException):
         return "timeout"
     return "network"
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while chunk := fh.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()

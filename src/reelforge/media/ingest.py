@@ -28,7 +28,8 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from reelforge.db.models import Asset, AssetTag, new_id
+from reelforge.db.models import Asset, AssetTag, new_id, utcnow
+from reelforge.db.retention import AssetRetention
 from reelforge.edit.timing import parse_time
 from reelforge.ffmpeg.probe import MAX_SIDE, MediaInfo, MediaProbeError, probe
 from reelforge.ffmpeg.rasterise import SvgError, is_svg, rasterise_svg
@@ -390,6 +391,24 @@ def _existing(db: Session, workspace_id: str, sha256: str) -> Asset | None:
     return db.scalar(select(Asset).where(Asset.workspace_id == workspace_id, Asset.sha256 == sha256))
 
 
+def _restore_expired(db: Session, storage: LocalStorage, asset: Asset, path: Path, *, move: bool) -> None:
+    """The same bytes as an asset whose bytes retention removed: they are stored again at its
+    key and its expiry cleared (its previews are made again), so the answer has its content."""
+    retention = db.get(AssetRetention, asset.id)
+    if retention is None or retention.expired_at is None:
+        return
+    if move:
+        storage.put(asset.storage_key, path)
+    else:
+        with storage.temp_file(Path(asset.storage_key).suffix) as copy:
+            shutil.copyfile(path, copy)
+            storage.put(asset.storage_key, copy)
+    retention.expired_at, retention.updated_at = None, utcnow()
+    asset.thumbnail_key, asset.waveform_key = None, None
+    asset.previews = "pending" if _preview_jobs(path, asset.kind, asset.media or {}) else "none"
+    db.commit()
+
+
 def _preview_jobs(path: Path, kind: str, media: Mapping[str, Any]) -> list[tuple[str, Any]]:
     """(label, make(out)) for each preview an asset of ``kind`` gets; none for subtitles and LUTs."""
     if kind == "video":
@@ -503,6 +522,7 @@ def ingest_file(
     digest = sha256 or file_sha256(path)
     existing = _existing(db, workspace_id, digest)
     if existing is not None:
+        _restore_expired(db, storage, existing, path, move=move)
         return existing, False
 
     sniffed = sniff(path, name)

@@ -276,7 +276,10 @@ def ingest_upload(
 
             stager.stage_at_commit(db, staged)
         known = db.scalar(select(Asset.id).where(Asset.workspace_id == workspace_id, Asset.sha256 == sha256))
-        if known is None:  # the same bytes again add nothing: never refused by the quota
+        restoring = known is not None and expired_at(db, known) is not None
+        if known is None or restoring:
+            # The same bytes again add nothing (never refused by the quota), unless retention
+            # removed them: then they are stored again.
             check_storage_quota(db, workspace_id, path.stat().st_size)
         try:
             # Previews (FFmpeg may decode the whole file for a waveform) are made after the answer.
@@ -301,7 +304,7 @@ def ingest_upload(
                 code=code,
                 errors=[{"pointer": "#/file", "detail": exc.reason, "code": code.replace("-", "_")}],
             ) from None
-        if created and asset.previews == "pending":
+        if (created or restoring) and asset.previews == "pending":
             services.previews().submit(asset.id)
         return shown(db, asset), created
 

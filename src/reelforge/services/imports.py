@@ -14,7 +14,9 @@ same ``ETag`` (or gives none); a changed file is imported again (and deduplicate
 content hash if only the ETag changed).
 
 Imports a stopped process left ``queued`` or ``fetching`` are taken up again by the next one
-(their partial bytes are kept and continued with Range).
+(their partial bytes are kept and continued with Range). A run claims its import with a
+conditional UPDATE and a lease (``claimed_by``, ``claimed_until``) renewed while it fetches, so
+of several processes only one fetches an import into its ``.part`` file.
 """
 
 from __future__ import annotations
@@ -23,14 +25,16 @@ import asyncio
 import copy
 import hashlib
 import logging
+import secrets
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 
 from reelforge.db.events import record_event
 from reelforge.db.models import Asset, new_id, utcnow
@@ -39,19 +43,22 @@ from reelforge.edit.references import asset_references
 from reelforge.jobs.fetch import FetchFailed, FetchLimits, fetch_to_file, url_policy
 from reelforge.media.ingest import clean_name
 from reelforge.representations import json_ready
-from reelforge.webhooks.ssrf import SafeAsyncTransport, UnsafeURL, UrlPolicy, check_url
+from reelforge.webhooks.ssrf import SafeAsyncTransport, UrlPolicy
 
-from . import assets, edits
+from . import assets, edits, webhooks
 from .context import Services
 from .errors import Invalid, NotFound, ServiceError
 
 __all__ = [
+    "MAX_ETAG",
     "PROGRESS_INTERVAL",
     "ImportRunner",
+    "bounded_etag",
     "create_import",
     "import_json",
     "import_sources",
     "import_url_sources",
+    "names_urls",
     "policy",
     "read_import",
     "runner",
@@ -63,6 +70,11 @@ log = logging.getLogger("reelforge.imports")
 PROGRESS_INTERVAL = 1.0
 """Seconds between two ``import.progress`` events of one import."""
 _RUNNER = "import_runner"
+LEASE = 60.0
+"""Seconds an import's claim holds unless renewed (renewed every third of it while fetching):
+another process takes the import up only once it lapsed."""
+MAX_ETAG = 255
+"""The longest ETag stored as the server sent it (the column's size)."""
 
 
 def policy(services: Services) -> UrlPolicy:
@@ -111,14 +123,7 @@ def _event(db: Any, row: Import, type: str) -> None:
 def check_import_url(services: Services, url: str, pointer: str = "#/url") -> str:
     """The URL, if its shape is allowed (422 ``url-not-allowed`` at ``pointer`` otherwise).
     Addresses behind a host name are checked when connecting."""
-    try:
-        return str(check_url(url, policy(services)))
-    except UnsafeURL as exc:
-        raise Invalid(
-            f"the URL is not allowed: {exc}",
-            code="url-not-allowed",
-            errors=[{"pointer": pointer, "detail": str(exc), "code": exc.reason}],
-        ) from None
+    return webhooks.allowed_url(url, policy(services), pointer=pointer, prefix="the URL is not allowed: ")
 
 
 def create_import(
@@ -173,16 +178,93 @@ def read_import(services: Services, workspace_id: str, import_id: str) -> dict[s
 # ------------------------------------------------------------------------------ running one
 
 
+def _claim(services: Services, import_id: str, token: str) -> bool:
+    """Take the import for this run (a conditional UPDATE: of several processes one wins),
+    unless another run holds a live lease on it."""
+    now = utcnow()
+    with services.sessions() as db:
+        taken = db.execute(
+            update(Import)
+            .where(
+                Import.id == import_id,
+                Import.state.in_(("queued", "fetching")),
+                or_(Import.claimed_by.is_(None), Import.claimed_until < now),
+            )
+            .values(
+                state="fetching",
+                claimed_by=token,
+                claimed_until=now + timedelta(seconds=LEASE),
+                attempts=Import.attempts + 1,
+                updated_at=now,
+            )
+        )
+        db.commit()
+        return getattr(taken, "rowcount", 0) == 1
+
+
+def _renew(services: Services, import_id: str, token: str) -> bool:
+    with services.sessions() as db:
+        renewed = db.execute(
+            update(Import)
+            .where(Import.id == import_id, Import.claimed_by == token)
+            .values(claimed_until=utcnow() + timedelta(seconds=LEASE))
+        )
+        db.commit()
+        return getattr(renewed, "rowcount", 0) == 1
+
+
+def _release(services: Services, import_id: str, token: str) -> None:
+    with services.sessions() as db:
+        db.execute(
+            update(Import)
+            .where(Import.id == import_id, Import.claimed_by == token)
+            .values(claimed_by=None, claimed_until=None)
+        )
+        db.commit()
+
+
+class _Lease:
+    """Renews a claimed import's lease every third of it while the fetch runs."""
+
+    def __init__(self, services: Services, import_id: str, token: str):
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._loop, args=(services, import_id, token), daemon=True, name="reelforge-import-lease"
+        )
+        self._thread.start()
+
+    def _loop(self, services: Services, import_id: str, token: str) -> None:
+        while not self._stop.wait(LEASE / 3):
+            try:
+                if not _renew(services, import_id, token):
+                    return
+            except Exception:
+                log.exception("import %s: renewing the lease failed", import_id)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=LEASE)
+
+
 def run_import(services: Services, import_id: str) -> None:
-    """Fetch and ingest one import (on a worker thread); its row and events tell how it went."""
+    """Fetch and ingest one import (on a worker thread) if no other run holds it; its row and
+    events tell how it went."""
+    token = secrets.token_hex(16)
+    if not _claim(services, import_id, token):
+        return
+    lease = _Lease(services, import_id, token)
+    try:
+        _run_claimed(services, import_id)
+    finally:
+        lease.stop()
+        _release(services, import_id, token)
+
+
+def _run_claimed(services: Services, import_id: str) -> None:
     with services.sessions() as db:
         row = db.get(Import, import_id)
-        if row is None or row.state not in ("queued", "fetching"):
+        if row is None:
             return
-        row.state = "fetching"
-        row.attempts += 1
-        row.updated_at = utcnow()
-        db.commit()
         url, workspace_id = row.url, row.workspace_id
         name, tags, meta = row.name, list(row.tags or []), dict(row.meta or {})
     part = services.storage.uploads_dir() / f"{import_id}.part"
@@ -222,13 +304,14 @@ def run_import(services: Services, import_id: str) -> None:
             error={"code": "import-failed", "reason": "internal", "detail": "internal error"},
         )
         return
-    with services.sessions() as db:
-        row = db.get(Import, import_id)
-        if row is not None:
-            row.received_bytes, row.total_bytes, row.etag = fetched.size, fetched.size, fetched.etag
-            db.commit()
-    display = name or clean_name(httpx.URL(fetched.url).path.rsplit("/", 1)[-1], fallback="import")
+    etag = bounded_etag(fetched.etag)
     try:
+        with services.sessions() as db:
+            row = db.get(Import, import_id)
+            if row is not None:
+                row.received_bytes, row.total_bytes, row.etag = fetched.size, fetched.size, etag
+                db.commit()
+        display = name or clean_name(httpx.URL(fetched.url).path.rsplit("/", 1)[-1], fallback="import")
         body, _created = assets.ingest_upload(
             services,
             workspace_id,
@@ -238,18 +321,32 @@ def run_import(services: Services, import_id: str) -> None:
             tags=tags,
             metadata=meta,
             source="import",
-            derived_from={
-                "url": url,
-                "import": import_id,
-                **({"etag": fetched.etag} if fetched.etag else {}),
-            },
+            derived_from={"url": url, "import": import_id, **({"etag": etag} if etag else {})},
         )
     except ServiceError as exc:
         _finish(services, import_id, error={"code": exc.code, "reason": "media", "detail": exc.detail})
         return
+    except Exception:
+        # Whatever went wrong after the fetch, the import must not stay ``fetching`` (and be
+        # fetched again by every process that starts): it fails, the log says why.
+        log.exception("import %s failed after the fetch", import_id)
+        _finish(
+            services,
+            import_id,
+            error={"code": "import-failed", "reason": "internal", "detail": "internal error"},
+        )
+        return
     finally:
         part.unlink(missing_ok=True)  # moved into storage, or not needed (deduplicated, refused)
     _finish(services, import_id, asset_id=body["id"])
+
+
+def bounded_etag(etag: str | None) -> str | None:
+    """``etag`` as stored (at most :data:`MAX_ETAG` characters): a longer one is replaced by its
+    sha256, which still tells whether the server's ETag changed."""
+    if etag is None or len(etag) <= MAX_ETAG:
+        return etag
+    return "sha256:" + hashlib.sha256(etag.encode()).hexdigest()
 
 
 def _finish(
@@ -261,6 +358,7 @@ def _finish(
             return
         row.state = "succeeded" if asset_id else "failed"
         row.asset_id, row.error, row.updated_at = asset_id, error, utcnow()
+        row.claimed_by, row.claimed_until = None, None
         _event(db, row, f"import.{row.state}")
         db.commit()
 
@@ -287,17 +385,23 @@ class ImportRunner:
     def _run(self, import_id: str) -> None:
         try:
             run_import(self.services, import_id)
+        except Exception:
+            log.exception("import %s: the runner failed", import_id)
         finally:
             with self._lock:
                 self._running.pop(import_id, None)
 
     def recover(self) -> int:
         """Take up the imports a stopped process left unfinished; how many."""
+        now = utcnow()
         with self.services.sessions() as db:
             ids = list(
                 db.scalars(
                     select(Import.id)
-                    .where(Import.state.in_(("queued", "fetching")))
+                    .where(
+                        Import.state.in_(("queued", "fetching")),
+                        or_(Import.claimed_by.is_(None), Import.claimed_until < now),
+                    )
                     .order_by(Import.created_at)
                 )
             )
@@ -354,6 +458,23 @@ def _current_etag(services: Services, url: str) -> tuple[bool, str | None]:
         return False, None
 
 
+def _previous_import(services: Services, workspace_id: str, url: str) -> Any:
+    """The newest succeeded import of ``url`` in the workspace (``asset_id``, ``etag``), or None."""
+    digest = hashlib.sha256(url.encode()).hexdigest()
+    with services.sessions() as db:
+        return db.execute(
+            select(Import.asset_id, Import.etag)
+            .join(Asset, Asset.id == Import.asset_id)
+            .where(
+                Import.workspace_id == workspace_id,
+                Import.url_sha256 == digest,
+                Import.state == "succeeded",
+            )
+            .order_by(Import.created_at.desc())
+            .limit(1)
+        ).first()
+
+
 def import_sources(
     services: Services,
     workspace_id: str,
@@ -368,22 +489,10 @@ def import_sources(
     pending: dict[str, str] = {}
     for url in dict.fromkeys(urls):
         checked = check_import_url(services, url, pointer="#/")
-        digest = hashlib.sha256(checked.encode()).hexdigest()
-        with services.sessions() as db:
-            previous = db.execute(
-                select(Import.asset_id, Import.etag)
-                .join(Asset, Asset.id == Import.asset_id)
-                .where(
-                    Import.workspace_id == workspace_id,
-                    Import.url_sha256 == digest,
-                    Import.state == "succeeded",
-                )
-                .order_by(Import.created_at.desc())
-                .limit(1)
-            ).first()
+        previous = _previous_import(services, workspace_id, checked)
         if previous is not None:
             answered, etag = _current_etag(services, checked)
-            if not answered or etag == previous.etag:
+            if not answered or bounded_etag(etag) == previous.etag:
                 found[url] = previous.asset_id
                 continue
         pending[url] = create_import(services, workspace_id, checked)["id"]
@@ -411,6 +520,12 @@ def _is_url(src: str) -> bool:
     return src[:8].lower().startswith(("http://", "https://"))
 
 
+def names_urls(document: Any) -> bool:
+    """Whether ``document`` (an edit, raw JSON) names an http(s) URL as a file (importing it
+    needs the ``assets:write`` scope)."""
+    return document is not None and any(_is_url(ref.src) for ref in asset_references(document))
+
+
 def import_url_sources(
     services: Services,
     workspace_id: str,
@@ -418,18 +533,24 @@ def import_url_sources(
     *,
     pointer_prefix: str = "/edit",
     check_first: bool = True,
+    dry_run: bool = False,
 ) -> Any:
     """``document`` (an edit or a template's edit, raw JSON) with every http(s) URL it names as
     a file replaced by the asset imported from it (see :func:`import_sources`); the document
     itself when it names none. A refused URL is a 422 ``url-not-allowed`` at its pointer.
 
     ``check_first``: nothing is fetched for an edit that is wrong anyway: its problems (the URLs
-    among them, as sources not imported) are answered as ``edit-invalid`` at once."""
+    among them, as sources not imported) are answered as ``edit-invalid`` at once.
+
+    ``dry_run``: nothing is fetched or created. Each URL's shape is checked; a URL imported
+    before is named by that asset, one never imported is a 422 ``url-not-imported``."""
     refs = [ref for ref in asset_references(document) if _is_url(ref.src)]
     if not refs:
         return document
     for ref in refs:
         check_import_url(services, ref.src, pointer="#" + pointer_prefix + ref.pointer)
+    if dry_run:
+        return _dry_run_sources(services, workspace_id, document, refs, pointer_prefix)
     if check_first:
         at_urls = {"#" + pointer_prefix + ref.pointer for ref in refs}
         with services.sessions() as db:
@@ -448,6 +569,32 @@ def import_url_sources(
     rewritten = copy.deepcopy(document)
     for ref in refs:
         _set_pointer(rewritten, ref.pointer, ids[ref.src])
+    return rewritten
+
+
+def _dry_run_sources(
+    services: Services, workspace_id: str, document: Any, refs: list[Any], pointer_prefix: str
+) -> Any:
+    rewritten = copy.deepcopy(document)
+    missing = []
+    for ref in refs:
+        previous = _previous_import(services, workspace_id, check_import_url(services, ref.src))
+        if previous is None:
+            missing.append(
+                {
+                    "pointer": "#" + pointer_prefix + ref.pointer,
+                    "detail": "a dry run imports nothing and this URL was never imported",
+                    "code": "url_not_imported",
+                }
+            )
+        else:
+            _set_pointer(rewritten, ref.pointer, previous.asset_id)
+    if missing:
+        raise Invalid(
+            "a dry run imports nothing: import the URLs first (POST /v1/assets/imports)",
+            code="url-not-imported",
+            errors=missing,
+        )
     return rewritten
 
 

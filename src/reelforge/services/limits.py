@@ -55,6 +55,7 @@ __all__ = [
     "check_limit_values",
     "check_render_budget",
     "check_storage_quota",
+    "check_upload_quota",
     "default_limits",
     "limit_error",
     "limits_of",
@@ -200,6 +201,23 @@ def check_storage_quota(db: Session, workspace_id: str, adding_bytes: int, addin
                 requested=adding,
                 quota=quota,
             )
+
+
+def check_upload_quota(
+    db: Session, workspace_id: str, adding_bytes: int, *, excluding: str | None = None
+) -> None:
+    """:func:`check_storage_quota` for a tus upload declaring ``adding_bytes``: the bytes the
+    workspace's other unfinished uploads declared (or hold, length deferred) count as stored,
+    so many open uploads cannot fill the disk past the quota together."""
+    from reelforge.db.uploads import Upload
+
+    query = select(func.coalesce(func.sum(func.coalesce(Upload.length, Upload.offset)), 0)).where(
+        Upload.workspace_id == workspace_id, Upload.state == "receiving"
+    )
+    if excluding is not None:
+        query = query.where(Upload.id != excluding)
+    reserved = int(db.scalar(query) or 0)
+    check_storage_quota(db, workspace_id, reserved + adding_bytes, adding_assets=1)
 
 
 def check_render_budget(db: Session, workspace_id: str, now: datetime | None = None) -> None:

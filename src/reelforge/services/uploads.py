@@ -40,7 +40,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from reelforge.db.events import record_event
@@ -52,6 +52,7 @@ from reelforge.representations import json_ready
 from . import assets
 from .context import Services
 from .errors import Invalid, NotFound, ServiceError
+from .limits import check_upload_quota
 
 __all__ = [
     "CHECKPOINT_BYTES",
@@ -330,6 +331,9 @@ def create_upload(
         updated_at=now,
         expires_at=_expiry(now, now),
     )
+    with services.sessions() as db:
+        _check_open_uploads(services, db, workspace_id, now)
+        check_upload_quota(db, workspace_id, length or 0)
     part_path(services, row.id).touch()
     with services.sessions() as db:
         db.add(row)
@@ -339,6 +343,25 @@ def create_upload(
             before_commit(db, view)
         db.commit()
         return view
+
+
+def _check_open_uploads(services: Services, db: Session, workspace_id: str, now: datetime) -> None:
+    """Refuse a new upload (422 ``limit-exceeded``) while the workspace holds
+    ``max_open_uploads`` unfinished ones (each may hold bytes on disk until it expires)."""
+    limit = services.settings.max_open_uploads
+    open_now = db.scalar(
+        select(func.count(Upload.id)).where(
+            Upload.workspace_id == workspace_id, Upload.state == "receiving", Upload.expires_at > now
+        )
+    )
+    if (open_now or 0) >= limit:
+        raise ServiceError(
+            f"this workspace has {open_now} unfinished uploads, the most it may hold at once: "
+            "finish or terminate (DELETE) some first",
+            code="limit-exceeded",
+            limit="max_open_uploads",
+            value=open_now,
+        )
 
 
 def _check_length(services: Services, length: int | None) -> None:
@@ -376,6 +399,7 @@ def _try_claim(
                     raise _header_error(
                         "Upload-Length", f"is less than the {row.offset} bytes already stored"
                     )
+                check_upload_quota(db, workspace_id, length, excluding=upload_id)
                 row.length = length
                 db.commit()
             elif row.length != length:
@@ -503,6 +527,8 @@ async def append(
     view = await _claim(services, workspace_id, upload_id, offset, token, length)
     path = part_path(services, upload_id)
     total = view.length
+    # A deferred length is bounded by the largest upload as the bytes arrive.
+    cap = total if total is not None else services.settings.max_upload_bytes
     running = _take_hash(services, upload_id, offset)
     before = running.copy() if running is not None else None
     check = checksum.hasher() if checksum is not None else None
@@ -522,8 +548,8 @@ async def append(
             async for chunk in body:
                 if not chunk:
                     continue
-                if total is not None and written + len(chunk) > total:
-                    chunk = chunk[: total - written]
+                if written + len(chunk) > cap:
+                    chunk = chunk[: cap - written]
                     overflow = True
                 _write_all(fd, chunk)
                 if running is not None:
@@ -578,8 +604,14 @@ async def append(
             _keep_hash(services, upload_id, written, running)
     finally:
         await asyncio.to_thread(_release, services, upload_id, token)
+    if overflow and total is None:
+        raise TooLarge(
+            f"the upload goes past the largest upload, {cap} bytes; the bytes that fit were kept",
+            offset=written,
+            errors=[{"header": "Content-Length", "detail": f"at most {cap - offset} bytes at this offset"}],
+        )
     if overflow:
-        assert total is not None  # only a known length overflows
+        assert total is not None
         raise TooLarge(
             f"the body goes past Upload-Length ({total}); the bytes that fit were kept",
             offset=written,

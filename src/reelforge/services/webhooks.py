@@ -21,7 +21,7 @@ from reelforge.db.webhooks import WebhookDelivery, WebhookEndpoint, WebhookMessa
 from reelforge.settings import Settings
 from reelforge.webhooks.delivery import disable_endpoint, new_delivery, ping_message, url_policy
 from reelforge.webhooks.signing import SecretBox, generate_secret
-from reelforge.webhooks.ssrf import UnsafeURL, check_url
+from reelforge.webhooks.ssrf import UnsafeURL, UrlPolicy, check_url
 
 from .audit import Actor
 from .context import Services
@@ -100,10 +100,20 @@ def _audit(
     )
 
 
-def _refuse_url(detail: str, code: str) -> Invalid:
+def _refuse_url(detail: str, code: str, pointer: str = "#/url") -> Invalid:
     return Invalid(
-        detail, code="url-not-allowed", errors=[{"pointer": "#/url", "detail": detail, "code": code}]
+        detail, code="url-not-allowed", errors=[{"pointer": pointer, "detail": detail, "code": code}]
     )
+
+
+def allowed_url(url: str, policy: UrlPolicy, *, pointer: str = "#/url", prefix: str = "") -> str:
+    """The URL, normalised, if ``policy`` allows its shape; else 422 ``url-not-allowed`` at
+    ``pointer`` (``prefix`` starts the message). The one check of webhook, destination and
+    import URLs."""
+    try:
+        return str(check_url(url, policy))
+    except UnsafeURL as exc:
+        raise _refuse_url(f"{prefix}{exc}", exc.reason, pointer) from None
 
 
 def checked_url(url: str, settings: Settings) -> str:
@@ -114,10 +124,7 @@ def checked_url(url: str, settings: Settings) -> str:
     registration, so no client can make the server query DNS for names of its choosing (or
     probe which names resolve); every delivery resolves it and checks the addresses it would
     connect to (:class:`reelforge.webhooks.ssrf.SafeAsyncTransport`)."""
-    try:
-        return str(check_url(url, url_policy(settings)))
-    except UnsafeURL as exc:
-        raise _refuse_url(str(exc), exc.reason) from None
+    return allowed_url(url, url_policy(settings))
 
 
 def check_subscription(held: Collection[str], event_types: Sequence[str]) -> None:

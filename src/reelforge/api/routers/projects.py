@@ -21,7 +21,7 @@ from reelforge.services.projects import PROJECTS
 
 from .. import examples as ex
 from ..audit import audit_actor
-from ..auth import Principal, require
+from ..auth import Principal, check_scope, require
 from ..deps import ServicesDep, SessionDep
 from ..idempotency import Idempotency, idempotency
 from ..jsonpatch import JSON_PATCH, json_patch_body
@@ -78,6 +78,8 @@ def create_project(
     names must be an asset id of this workspace of a fitting kind. Problems come back together
     as 422 `edit-invalid`, each with a pointer into the body."""
     # Sources given as http(s) URLs are imported first (once per URL) and named by asset id.
+    if imports.names_urls(body.edit):
+        check_scope(principal, "assets:write")  # importing a URL creates an asset
     body.edit = imports.import_url_sources(services, principal.workspace_id, body.edit)
     project = projects.create_project(db, principal.workspace_id, body.name, body.edit, body.message)
     response.headers["Location"] = f"{services.settings.public_url.rstrip('/')}/v1/projects/{project.id}"
@@ -155,6 +157,8 @@ def replace_project(
 ) -> dict[str, Any]:
     """`If-Match` must be the project's current ETag (from GET): 428 without it, 412 when
     someone changed the project since; `If-Match: *` overwrites whatever is there."""
+    if imports.names_urls(body.edit):
+        check_scope(principal, "assets:write")  # importing a URL creates an asset
     body.edit = imports.import_url_sources(services, principal.workspace_id, body.edit)
     project, edit = projects.replace_project(
         db,

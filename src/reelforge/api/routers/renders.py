@@ -88,8 +88,13 @@ def create_render(
     if body.project_id is not None and body.edit is None:
         check_scope(principal, "projects:read")
     if body.edit is not None:
-        # Sources given as http(s) URLs are imported first (once per URL) and named by asset id.
-        body.edit = imports.import_url_sources(services, principal.workspace_id, body.edit)
+        if imports.names_urls(body.edit):
+            check_scope(principal, "assets:write")  # importing a URL creates an asset
+        # Sources given as http(s) URLs are imported first (once per URL) and named by asset id;
+        # a dry run only checks them and imports nothing.
+        body.edit = imports.import_url_sources(
+            services, principal.workspace_id, body.edit, dry_run=dry_run or body.dry_run
+        )
     request = renders.render_request(
         db,
         principal.workspace_id,

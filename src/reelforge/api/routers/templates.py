@@ -98,6 +98,8 @@ def create_template(
     written in it exist. Problems come back together as 422 `template-invalid`, each with a
     pointer into the body."""
     document = _document(body)
+    if imports.names_urls(body.edit):
+        check_scope(principal, "assets:write")  # importing a URL creates an asset
     # Sources given as http(s) URLs are imported first (once per URL) and named by asset id.
     document["edit"] = imports.import_url_sources(
         services,

@@ -54,6 +54,8 @@ def upgrade() -> None:
         sa.Column("total_bytes", sa.BigInteger(), nullable=True),
         sa.Column("etag", sa.String(255), nullable=True),
         sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("claimed_by", sa.String(40), nullable=True),
+        sa.Column("claimed_until", sa.DateTime(timezone=True), nullable=True),
         sa.Column("asset_id", sa.String(40), nullable=True),
         sa.Column("error", sa.JSON(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
