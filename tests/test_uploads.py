@@ -303,6 +303,33 @@ def test_expired_upload_is_gone_and_swept(sqlite_service: Service) -> None:
     assert svc.get(f"/v1/uploads/{upload_id}").json()["code"] == "upload-gone"
 
 
+def test_each_workspace_keeps_unfinished_uploads_as_long_as_its_limit_says(sqlite_service: Service) -> None:
+    from datetime import datetime, timedelta
+
+    from reelforge.db.models import Workspace
+
+    svc = sqlite_service
+
+    def expires_in() -> timedelta:
+        r = svc.post("/v1/uploads", headers={**TUS, "Upload-Length": "100"})
+        assert r.status_code == 201, r.text
+        upload = svc.get(f"/v1/uploads/{r.headers['Location'].rsplit('/', 1)[1]}").json()
+        expires = datetime.fromisoformat(upload["expires_at"].replace("Z", "+00:00"))
+        created = datetime.fromisoformat(upload["created_at"].replace("Z", "+00:00"))
+        return expires - created
+
+    assert expires_in() == timedelta(hours=24)  # the installation's default
+    workspace_id = svc.get("/v1/workspace").json()["id"]
+    with svc.services.sessions() as db:
+        workspace = db.get(Workspace, workspace_id)
+        assert workspace is not None
+        workspace.limits = {**(workspace.limits or {}), "upload_expiry_hours": 2}
+        db.commit()
+    assert expires_in() == timedelta(hours=2)
+    limits = svc.get(f"/v1/workspaces/{workspace_id}/limits").json()  # its own view names it too
+    assert limits["limits"]["upload_expiry_hours"] == 2
+
+
 def test_creation_is_idempotent(sqlite_service: Service) -> None:
     svc = sqlite_service
     headers = {**TUS, "Upload-Length": "100", "Idempotency-Key": "create-once-1"}

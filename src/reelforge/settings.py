@@ -105,6 +105,9 @@ class Settings(BaseSettings):
     limit_output_retention_days: float = Field(0, ge=0)
     """Render outputs older than this are expired by the retention run: their bytes removed,
     the asset kept and marked expired (0: kept forever). Pinned assets are always kept."""
+    limit_upload_expiry_hours: float = Field(24, gt=0)
+    """An unfinished resumable upload expires this long after its last bytes arrived (and at
+    the latest this long after its creation or 7 days, whichever is later); its bytes go."""
     retention_interval: float = Field(3600, ge=0)
     """Seconds between retention runs in the server process (0: none in-process; run
     ``reelforge retention run`` from a scheduler instead)."""

@@ -29,6 +29,7 @@ __all__ = [
     "STORAGE_ASSETS",
     "STORAGE_BYTES",
     "STORAGE_LIMITS",
+    "UPLOAD_EXPIRY",
     "WORKSPACE_LIMITS",
     "ZERO_IS_NONE",
     "LimitExceeded",
@@ -71,9 +72,11 @@ STORAGE_ASSETS = "storage_assets"
 OUTPUT_RETENTION = "output_retention_days"
 STORAGE_LIMITS: tuple[str, ...] = (STORAGE_BYTES, STORAGE_ASSETS, OUTPUT_RETENTION)
 """The workspace's storage quotas and how long render outputs are kept (0: no quota, kept)."""
-WORKSPACE_LIMITS: tuple[str, ...] = (*LIMIT_NAMES, BUDGET, *STORAGE_LIMITS)
+UPLOAD_EXPIRY = "upload_expiry_hours"
+"""How long an unfinished resumable upload is kept after its last bytes arrived."""
+WORKSPACE_LIMITS: tuple[str, ...] = (*LIMIT_NAMES, BUDGET, *STORAGE_LIMITS, UPLOAD_EXPIRY)
 """Every number an operator may set per workspace: the limits, the daily render budget, the
-storage quotas and the outputs' retention."""
+storage quotas, the outputs' retention and how long unfinished uploads are kept."""
 ZERO_IS_NONE: frozenset[str] = frozenset({BUDGET, *STORAGE_LIMITS})
 """Limits for which 0 means none (no budget, no quota, kept forever)."""
 

@@ -47,12 +47,13 @@ from reelforge.db.events import record_event
 from reelforge.db.models import new_id, utcnow
 from reelforge.db.uploads import Upload
 from reelforge.media.ingest import clean_name, file_sha256
+from reelforge.render.limits import UPLOAD_EXPIRY
 from reelforge.representations import json_ready
 
 from . import assets
 from .context import Services
 from .errors import Invalid, NotFound, ServiceError
-from .limits import check_upload_quota
+from .limits import check_upload_quota, limits_of
 
 __all__ = [
     "CHECKPOINT_BYTES",
@@ -88,10 +89,9 @@ EXTENSIONS = (
     "expiration",
 )
 CHECKSUM_ALGORITHMS = ("sha1", "sha256", "md5", "crc32")
-SLIDING_EXPIRY = timedelta(hours=24)
-"""An unfinished upload expires this long after its last successful append ..."""
 MAX_LIFETIME = timedelta(days=7)
-"""... and at the latest this long after its creation."""
+"""An unfinished upload expires its workspace's ``upload_expiry_hours`` after its last
+successful append, and at the latest this long (or that, if longer) after its creation."""
 TOMBSTONE = timedelta(days=7)
 """An expired or terminated upload answers 410 this long, then 404."""
 CHECKPOINT_BYTES = 16 * 2**20
@@ -286,8 +286,9 @@ def part_path(services: Services, upload_id: str) -> Path:
     return services.storage.uploads_dir() / f"{upload_id}.part"
 
 
-def _expiry(created: datetime, now: datetime) -> datetime:
-    return min(now + SLIDING_EXPIRY, created + MAX_LIFETIME)
+def _expiry(db: Session, workspace_id: str, created: datetime, now: datetime) -> datetime:
+    sliding = timedelta(hours=float(limits_of(db, workspace_id)[UPLOAD_EXPIRY]))
+    return min(now + sliding, created + max(MAX_LIFETIME, sliding))
 
 
 def _find(db: Session, workspace_id: str, upload_id: str) -> Upload:
@@ -329,9 +330,9 @@ def create_upload(
         state="receiving",
         created_at=now,
         updated_at=now,
-        expires_at=_expiry(now, now),
     )
     with services.sessions() as db:
+        row.expires_at = _expiry(db, workspace_id, now, now)
         _check_open_uploads(services, db, workspace_id, now)
         check_upload_quota(db, workspace_id, length or 0)
     part_path(services, row.id).touch()
@@ -459,7 +460,7 @@ def _commit_offset(services: Services, upload_id: str, token: str, offset: int, 
             return False
         row.offset = offset
         row.updated_at = now
-        row.expires_at = _expiry(row.created_at, now)
+        row.expires_at = _expiry(db, row.workspace_id, row.created_at, now)
         row.writer = None if release else token
         row.writer_until = None if release else now + timedelta(seconds=CLAIM_SECONDS)
         db.commit()
