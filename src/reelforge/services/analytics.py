@@ -176,6 +176,8 @@ def _percentile(n: int, p: int, values: dict[int, float]) -> float | None:
     if not n:
         return None
     low, high = _ranks(n, p)
+    if low not in values or high not in values:
+        return None  # a render changed between the statements (SQLite reads without a snapshot)
     fraction = ((n - 1) * p % 100) / 100
     return round(values[low] + fraction * (values[high] - values[low]), 3)
 
@@ -223,6 +225,10 @@ def render_analytics(
     aggregated per ``group_by`` value (one group with key None without ``group_by``; renders
     without a value, such as renders made from no template, form the group None)."""
     start, end = _window(start, end, now or datetime.now(UTC))
+    if conn.dialect.name == "postgresql" and not conn.in_transaction():
+        # The totals and the ranked reads are separate statements: one snapshot for all of them,
+        # so a render finishing in between cannot leave a rank without its value.
+        conn = conn.execution_options(isolation_level="REPEATABLE READ")
     groups, failures = _totals(conn.execute(_aggregates(workspace_id, start, end, group_by)))
     # The values at the ranks each group's percentiles need: one ranked read per timing.
     ranked: dict[str, dict[Any, dict[int, float]]] = {}
