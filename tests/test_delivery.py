@@ -706,24 +706,27 @@ def check_openapi_examples(c: Any, svc: Service) -> None:
     c.call("GET", "/v1/batches/{batch_id}/files.zip", params={"batch_id": batch}, expect=200)
 
 
+SOME_HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl"
+"""A well-formed host key no server here has: the refusals under test come before any handshake."""
+
+
+def one_byte_file(tmp_path: Path) -> Any:
+    """A delivery's file of one byte, for deliveries refused before anything is sent."""
+    from reelforge.delivery.targets import OutgoingFile
+
+    path = tmp_path / "f.bin"
+    path.write_bytes(b"x")
+    sha = hashlib.sha256(b"x").hexdigest()
+    return OutgoingFile(path, "f.bin", "application/octet-stream", 1, sha, "odl_1", "rnd_1", "ws_1")
+
+
 def test_sftp_and_s3_hosts_follow_the_ssrf_rules_at_delivery(tmp_path: Path) -> None:
-    from reelforge.delivery.targets import DeliveryFailed, OutgoingFile, deliver
+    from reelforge.delivery.targets import DeliveryFailed, deliver
     from reelforge.settings import Settings
 
     settings = Settings(data_dir=tmp_path, _env_file=None)  # type: ignore[call-arg]
-    path = tmp_path / "f.bin"
-    path.write_bytes(b"x")
-    file = OutgoingFile(
-        path,
-        "f.bin",
-        "application/octet-stream",
-        1,
-        hashlib.sha256(b"x").hexdigest(),
-        "odl_1",
-        "rnd_1",
-        "ws_1",
-    )
-    host_key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl"
+    file = one_byte_file(tmp_path)
+    host_key = SOME_HOST_KEY
     for kind, config in (
         ("sftp", {"host": "127.0.0.1", "port": 22, "username": "u", "host_key": host_key}),
         ("s3", {"bucket": "b-1", "endpoint_url": "http://127.0.0.1:9000"}),
@@ -895,25 +898,14 @@ def test_a_refused_address_is_not_named_to_the_tenant(
 ) -> None:
     """A destination whose name resolves into our network fails with a coarse reason; which
     address it resolved to is logged for the operator, never put in the delivery's error."""
-    from reelforge.delivery.targets import DeliveryFailed, OutgoingFile, deliver
+    from reelforge.delivery.targets import DeliveryFailed, deliver
     from reelforge.settings import Settings
 
     settings = Settings(  # type: ignore[call-arg]
         data_dir=tmp_path, _env_file=None, webhooks_allow_http=True, webhooks_allowed_ports=[80]
     )
-    path = tmp_path / "f.bin"
-    path.write_bytes(b"x")
-    file = OutgoingFile(
-        path,
-        "f.bin",
-        "application/octet-stream",
-        1,
-        hashlib.sha256(b"x").hexdigest(),
-        "odl_1",
-        "rnd_1",
-        "ws_1",
-    )
-    host_key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl"
+    file = one_byte_file(tmp_path)
+    host_key = SOME_HOST_KEY
 
     def internal(host: str, port: int) -> list[str]:
         return ["10.20.30.40"]
