@@ -404,9 +404,6 @@ class CueBreaking(Model):
     """A sentence's end closes a cue only once it has this many words."""
 
 
-TRANSCRIBE_CLIP_PREFIX = "clip:"
-
-
 class CaptionAsset(Model):
     type: Literal["caption"]
     src: str | None = None

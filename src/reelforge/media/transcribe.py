@@ -34,7 +34,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from reelforge.edit.errors import EditError, Problem, pointer
-from reelforge.edit.models import TRANSCRIBE_CLIP_PREFIX, CaptionAsset, Clip, Cue, CueBreaking, Edit, Word
+from reelforge.edit.models import CaptionAsset, Clip, Cue, CueBreaking, Edit, Word
+from reelforge.edit.references import TRANSCRIBE_CLIP_PREFIX
 from reelforge.edit.timeline import resolve_timeline
 from reelforge.edit.timing import parse_time
 from reelforge.ffmpeg.probe import MediaProbeError, probe_cache
@@ -307,6 +308,14 @@ class Transcriber:
                 except Exception as exc:  # the library raises many kinds (missing files, network, CUDA)
                     raise AsrUnavailable(f"cannot load the speech model {self.model!r}: {exc}") from exc
             return _MODELS[key]
+
+    def file(self, path: Path, language: str | None) -> Transcript:
+        """:meth:`transcribe` as a :data:`TranscribeFile`, for :func:`transcribe_edit`."""
+        return self.transcribe(path, language=language)
+
+    def edit(self, edit: Edit, resolver: SourceResolver) -> Edit:
+        """``edit`` with its speech captions transcribed (see :func:`transcribe_edit`)."""
+        return transcribe_edit(edit, resolver, self.file)
 
     def transcribe(
         self, path: Path, *, language: str | None = None, progress: Progress | None = None
