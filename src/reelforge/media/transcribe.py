@@ -515,7 +515,7 @@ def _targets(edit: Edit, problems: list[Problem]) -> list[_Target]:
                     what = "no clip" if hit is None else "no video or audio clip"
                     problems.append(Problem(here, f"{what} is named {name!r} (a clip's `name`)", "reference"))
                     continue
-                src = hit[2].asset.src  # type: ignore[union-attr]  # video and audio clips have one
+                src = hit[2].asset.src
                 targets.append(_Target(t, c, asset, src, hit[2], here))
             else:
                 targets.append(_Target(t, c, asset, asset.transcribe, None, here))
