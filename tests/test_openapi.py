@@ -48,6 +48,7 @@ BINARY |= {
     ("GET", "/v1/batches/{batch_id}/files.zip"),
 }
 BINARY |= {("GET", "/v1/renders/{render_id}/log")}  # text/plain
+BINARY |= {("GET", "/v1/assets/{asset_id}/transcripts/{transcript_id}/export")}  # subtitle files
 BINARY |= {  # tus: the state is in headers
     ("HEAD", "/v1/uploads/{upload_id}"),
     ("PATCH", "/v1/uploads/{upload_id}"),

