@@ -144,3 +144,37 @@ def test_a_model_that_cannot_load_fails_the_transcript(tmp_path: Path, weather: 
         assert events(svc, r.json()["id"])[-1] == "transcript.failed"
         conflict = svc.post(f"/v1/assets/{asset['id']}/transcripts/{r.json()['id']}/approve")
         assert conflict.status_code == 409
+
+
+def check_openapi_examples(c: Any, svc: Service) -> None:
+    """Called by tests/test_openapi.py: the documented answers of these routes against ``svc``,
+    configured for the test model while it runs."""
+    before = svc.services.settings
+    svc.services.settings = before.model_copy(
+        update={"asr_model": model_dir(), "asr_cache_dir": svc.data_dir.parent / "asr-cache"}
+    )
+    try:
+        clip = next(cl for cl in speech_clips() if cl.name == "weather")
+        speech = svc.data_dir.parent / "openapi-speech.mp4"
+        make_speech(speech, clip)
+        asset = upload(svc, speech)
+        at = {"asset_id": asset["id"]}
+        made = next(
+            iter(c.send_examples("POST", "/v1/assets/{asset_id}/transcripts", params=lambda: at).values())
+        )
+        ids = {**at, "transcript_id": made["id"]}
+        done = wait_transcript(svc, f"/v1/assets/{asset['id']}/transcripts/{made['id']}")
+        assert done["state"] == "succeeded", done
+        c.call("GET", "/v1/assets/{asset_id}/transcripts", params=at, expect=200)
+        c.call("GET", "/v1/assets/{asset_id}/transcripts/{transcript_id}", params=ids, expect=200)
+        c.call(
+            "PATCH",
+            "/v1/assets/{asset_id}/transcripts/{transcript_id}",
+            params=ids,
+            json={"text": done["text"].replace("warm", "hot")},
+            expect=200,
+        )
+        c.call("POST", "/v1/assets/{asset_id}/transcripts/{transcript_id}/approve", params=ids, expect=200)
+        c.call("GET", "/v1/assets/{asset_id}/transcripts/{transcript_id}/export", params=ids, expect=200)
+    finally:
+        svc.services.settings = before
