@@ -315,7 +315,7 @@ class Transcriber:
                     raise AsrUnavailable(f"cannot load the speech model {self.model!r}: {exc}") from exc
             return _MODELS[key]
 
-    def file(self, path: Path, language: str | None) -> Transcript:
+    def file(self, src: str, path: Path, language: str | None) -> Transcript:
         """:meth:`transcribe` as a :data:`TranscribeFile`, for :func:`transcribe_edit`."""
         return self.transcribe(path, language=language)
 
@@ -483,7 +483,8 @@ def export_transcript(transcript: Transcript, fmt: ExportFormat, breaking: CueBr
 # --------------------------------------------------------------------------- edits
 
 
-TranscribeFile = Callable[[Path, str | None], Transcript]
+TranscribeFile = Callable[[str, Path, str | None], Transcript]
+"""``(src, path, language)`` -> the transcript of the file an edit names as ``src``."""
 
 
 @dataclass(frozen=True)
@@ -549,7 +550,7 @@ def _seconds(value: float | str) -> float:
 def transcribe_edit(edit: Edit, resolver: SourceResolver, transcribe: TranscribeFile) -> Edit:
     """``edit`` with every ``transcribe`` caption turned into cues with word times.
 
-    ``transcribe(path, language)`` gives a file's transcript (a :class:`Transcriber`'s cached
+    ``transcribe(src, path, language)`` gives a file's transcript (a :class:`Transcriber`'s cached
     method). Words of ``clip:<name>`` are placed as that clip plays them (its trim, speed and
     place on the timeline, relative to the caption clip's start) and only while it plays.
     Problems are raised together as an :class:`EditError`."""
@@ -567,7 +568,7 @@ def transcribe_edit(edit: Edit, resolver: SourceResolver, transcribe: Transcribe
             problems.append(Problem(target.pointer, f"cannot use {target.src!r}: {exc.reason}", "source"))
             continue
         try:
-            transcripts[target.track, target.index] = transcribe(path, target.asset.language)
+            transcripts[target.track, target.index] = transcribe(target.src, path, target.asset.language)
         except AsrUnavailable as exc:
             problems.append(Problem(target.pointer, str(exc), "transcription"))
     if problems:

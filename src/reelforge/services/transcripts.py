@@ -24,13 +24,16 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import event, or_, select, update
 from sqlalchemy.orm import Session
 
 from reelforge.db.events import record_event
-from reelforge.db.models import Asset, new_id, utcnow
+from reelforge.db.models import Asset, Render, new_id, utcnow
 from reelforge.db.transcripts import Transcript
-from reelforge.edit.models import CueBreaking
+from reelforge.edit.errors import EditError
+from reelforge.edit.models import CaptionAsset, CueBreaking, Edit
+from reelforge.edit.references import TRANSCRIBE_CLIP_PREFIX, is_asset_id
+from reelforge.edit.validate import parse_edit
 from reelforge.media.transcribe import (
     AsrUnavailable,
     ExportFormat,
@@ -56,10 +59,13 @@ __all__ = [
     "correct_transcript",
     "create_transcript",
     "export",
+    "hold_for_approval",
     "list_transcripts",
     "read_transcript",
+    "release_approved",
     "run_transcript",
     "runner",
+    "spoken_assets",
     "transcript_json",
 ]
 
@@ -127,7 +133,6 @@ def create_transcript(
 ) -> dict[str, Any]:
     """Record a transcription of the asset's speech and start it in the background."""
     transcriber = Transcriber.from_settings(services.settings)
-    now = utcnow()
     with services.sessions() as db:
         asset = find_asset(db, workspace_id, asset_id)
         if asset.kind not in TRANSCRIBABLE or not (asset.media or {}).get("has_audio", True):
@@ -138,20 +143,7 @@ def create_transcript(
                     {"parameter": "asset_id", "detail": "not video or audio with sound", "code": "not_audio"}
                 ],
             )
-        row = Transcript(
-            id=new_id("trn"),
-            workspace_id=workspace_id,
-            asset_id=asset_id,
-            state="queued",
-            progress=0.0,
-            model=transcriber.display_model,
-            requested_language=language,
-            words=[],
-            revision=0,
-            attempts=0,
-            created_at=now,
-            updated_at=now,
-        )
+        row = _new_row(workspace_id, asset_id, transcriber.display_model, language)
         db.add(row)
         db.flush()
         _event(db, row, "transcript.created")
@@ -160,6 +152,24 @@ def create_transcript(
     if start:
         runner(services).submit(row.id)
     return body
+
+
+def _new_row(workspace_id: str, asset_id: str, model: str, language: str | None) -> Transcript:
+    now = utcnow()
+    return Transcript(
+        id=new_id("trn"),
+        workspace_id=workspace_id,
+        asset_id=asset_id,
+        state="queued",
+        progress=0.0,
+        model=model,
+        requested_language=language,
+        words=[],
+        revision=0,
+        attempts=0,
+        created_at=now,
+        updated_at=now,
+    )
 
 
 def read_transcript(
@@ -312,11 +322,16 @@ def approve_transcript(
             raise Conflict(
                 f"transcript {transcript_id} is {row.state}: only a finished transcript can be approved"
             )
+        released = False
         if row.approved_at is None:
             row.approved_at = row.updated_at = utcnow()
             _event(db, row, "transcript.approved")
+            db.flush()
+            released = release_approved(db, workspace_id)
         body = transcript_json(row)
         db.commit()
+    if released and services.worker is not None:
+        services.worker.wake()
     return body
 
 
@@ -358,6 +373,92 @@ def approved_words(db: Session, workspace_id: str, asset_id: str) -> TranscriptD
         .limit(1)
     )
     return _data(row) if row is not None else None
+
+
+# ------------------------------------------------------------------------------ renders waiting
+
+
+def spoken_assets(edit: Edit) -> set[str]:
+    """The assets whose speech the edit's captions transcribe (directly or through a named clip)."""
+    named = {clip.name: clip for track in edit.timeline.tracks for clip in track.clips if clip.name}
+    found: set[str] = set()
+    for track in edit.timeline.tracks:
+        for clip in track.clips:
+            asset = clip.asset
+            if not isinstance(asset, CaptionAsset) or asset.transcribe is None:
+                continue
+            src: str | None = asset.transcribe
+            if asset.transcribe.startswith(TRANSCRIBE_CLIP_PREFIX):
+                target = named.get(asset.transcribe[len(TRANSCRIBE_CLIP_PREFIX) :])
+                src = getattr(target.asset, "src", None) if target is not None else None
+            if src is not None and is_asset_id(src):
+                found.add(src)
+    return found
+
+
+def _approved(db: Session, workspace_id: str, asset_ids: set[str]) -> set[str]:
+    if not asset_ids:
+        return set()
+    return set(
+        db.scalars(
+            select(Transcript.asset_id).where(
+                Transcript.workspace_id == workspace_id,
+                Transcript.asset_id.in_(asset_ids),
+                Transcript.approved_at.is_not(None),
+            )
+        )
+    )
+
+
+def hold_for_approval(db: Session, services: Services, render: Render, edit: Edit) -> None:
+    """Make ``render`` wait until every asset its captions transcribe has an approved
+    transcript; start a transcript for each such asset that has none under way (after the
+    caller commits)."""
+    needed = spoken_assets(edit)
+    missing = needed - _approved(db, render.workspace_id, needed)
+    if not missing:
+        return
+    render.awaiting_approval = True
+    under_way = set(
+        db.scalars(
+            select(Transcript.asset_id).where(
+                Transcript.workspace_id == render.workspace_id,
+                Transcript.asset_id.in_(missing),
+                Transcript.state.in_(("queued", "running", "succeeded")),
+            )
+        )
+    )
+    model = Transcriber.from_settings(services.settings).display_model
+    started: list[str] = []
+    for asset_id in sorted(missing - under_way):
+        row = _new_row(render.workspace_id, asset_id, model, None)
+        db.add(row)
+        db.flush()
+        _event(db, row, "transcript.created")
+        started.append(row.id)
+    if started:
+        event.listen(
+            db, "after_commit", lambda _session: [runner(services).submit(i) for i in started], once=True
+        )
+
+
+def release_approved(db: Session, workspace_id: str) -> bool:
+    """Let the workspace's renders whose transcripts are now all approved start; whether any."""
+    released = False
+    waiting = db.scalars(
+        select(Render).where(
+            Render.workspace_id == workspace_id, Render.state == "queued", Render.awaiting_approval.is_(True)
+        )
+    )
+    for render in waiting:
+        try:
+            needed = spoken_assets(parse_edit(render.edit, placeholders=False))
+        except EditError:
+            needed = set()  # it fails with its problems once it runs
+        if needed <= _approved(db, workspace_id, needed):
+            render.awaiting_approval = False
+            released = True
+    return released
 
 
 # ------------------------------------------------------------------------------ running one

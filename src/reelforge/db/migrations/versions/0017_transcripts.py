@@ -1,4 +1,4 @@
-"""transcripts: words spoken in an asset, with times, corrections and approval
+"""transcripts: words spoken in an asset, with times, corrections and approval; renders awaiting it
 
 Revision ID: 0017
 Revises: 0016
@@ -42,9 +42,15 @@ def upgrade() -> None:
     )
     op.create_index("ix_transcripts_workspace_id", "transcripts", ["workspace_id"])
     op.create_index("ix_transcripts_asset", "transcripts", ["asset_id", "created_at"])
+    with op.batch_alter_table("renders") as batch:
+        batch.add_column(
+            sa.Column("awaiting_approval", sa.Boolean(), nullable=False, server_default=sa.false())
+        )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("renders") as batch:
+        batch.drop_column("awaiting_approval")
     op.drop_index("ix_transcripts_asset", table_name="transcripts")
     op.drop_index("ix_transcripts_workspace_id", table_name="transcripts")
     op.drop_table("transcripts")
