@@ -437,9 +437,12 @@ def hold_for_approval(db: Session, services: Services, render: Render, edit: Edi
         _event(db, row, "transcript.created")
         started.append(row.id)
     if started:
-        event.listen(
-            db, "after_commit", lambda _session: [runner(services).submit(i) for i in started], once=True
-        )
+
+        def start(_session: Session) -> None:
+            for transcript_id in started:
+                runner(services).submit(transcript_id)
+
+        event.listen(db, "after_commit", start, once=True)
 
 
 def release_approved(db: Session, workspace_id: str) -> bool:
