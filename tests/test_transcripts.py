@@ -178,3 +178,62 @@ def check_openapi_examples(c: Any, svc: Service) -> None:
         c.call("GET", "/v1/assets/{asset_id}/transcripts/{transcript_id}/export", params=ids, expect=200)
     finally:
         svc.services.settings = before
+
+
+def test_a_render_waits_for_the_approved_transcript_and_captions_it(tmp_path: Path, weather: Any) -> None:
+    import numpy as np
+    from PIL import Image
+
+    from mediagen import run_ffmpeg
+    from service import wait_render
+
+    path, truth = weather
+    settings = {"asr_model": model_dir(), "asr_cache_dir": tmp_path / "cache", "workers": 1}
+    with running_service(tmp_path, "sqlite", **settings) as svc:
+        asset = upload(svc, path)
+        edit = {
+            "timeline": {
+                "tracks": [
+                    {"clips": [{"name": "talk", "asset": {"type": "video", "src": asset["id"]}}]},
+                    {
+                        "clips": [
+                            {
+                                "asset": {
+                                    "type": "caption",
+                                    "transcribe": "clip:talk",
+                                    "style": {"highlight_color": "#ff0000", "size": 0.06},
+                                }
+                            }
+                        ]
+                    },
+                ]
+            },
+            "outputs": [{"width": 180, "height": 320, "fps": 25, "quality": "draft"}],
+        }
+        r = svc.post("/v1/renders", json={"edit": edit, "require_approval": True})
+        assert r.status_code == 202, r.text
+        render = r.json()
+        assert render["state"] == "queued" and render["awaiting_approval"] is True
+        # The asset had no transcript: one was started for it.
+        listed = svc.get(f"/v1/assets/{asset['id']}/transcripts").json()["data"]
+        assert len(listed) == 1
+        url = f"/v1/assets/{asset['id']}/transcripts/{listed[0]['id']}"
+        done = wait_transcript(svc, url)
+        assert done["state"] == "succeeded"
+        # Recognised but not approved: the render is still waiting (workers skip it).
+        still = svc.get(f"/v1/renders/{render['id']}").json()
+        assert still["state"] == "queued" and still["awaiting_approval"] is True
+        approved = svc.post(f"{url}/approve")
+        assert approved.status_code == 200
+        finished = wait_render(svc, render["id"], timeout=600)
+        assert finished["state"] == "succeeded", finished
+        assert finished["awaiting_approval"] is False
+        output = svc.get(f"/v1/assets/{finished['outputs'][0]['id']}/content")
+        video = tmp_path / "out.mp4"
+        video.write_bytes(output.content)
+        warm = next(s for t, s, e in truth if t == "warm")
+        frame = tmp_path / "frame.png"
+        run_ffmpeg(["-ss", f"{warm + 0.15:.2f}", "-i", str(video), "-frames:v", "1", str(frame)])
+        pixels = np.asarray(Image.open(frame).convert("RGB")).astype(int)
+        red = (pixels[..., 0] > 180) & (pixels[..., 1] < 90) & (pixels[..., 2] < 90)
+        assert red.sum() > 20  # the spoken word, highlighted

@@ -56,7 +56,6 @@ from reelforge.services.brand_kits import check_before_render
 from reelforge.services.edits import PreparedEdit, prepare_service_edit
 from reelforge.tracing import current_trace_context
 
-from . import transcripts
 from .context import Services, owned
 from .credentials import Principal
 from .errors import Conflict, Invalid, NotFound, ServiceError
@@ -437,7 +436,9 @@ def enqueue_render(
         _prepare(document, db, principal.workspace_id, pointer_prefix, project_id, revision)
         raise Conflict("an asset of the edit was deleted meanwhile; try again")
     if require_approval:
-        transcripts.hold_for_approval(db, services, render, edit)
+        from .transcripts import hold_for_approval  # here: transcripts reaches renders through imports
+
+        hold_for_approval(db, services, render, edit)
     record_render_event(db, render, "render.queued", queue_positions(db, [render]).get(render.id))
     if commit:
         db.commit()
@@ -526,6 +527,7 @@ class RenderRow(NamedTuple):
     template_version: int | None
     locale: str | None
     tags: list[Any]
+    awaiting_approval: bool
     queue_position: int | None
 
 
