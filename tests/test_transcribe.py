@@ -339,3 +339,22 @@ def test_cli_transcribes_a_file_to_srt(speech, tmp_path: Path) -> None:
         capture_output=True, text=True, env=env, timeout=120,
     )  # fmt: skip
     assert bad.returncode == 2 and "must end in" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_media_without_speech_gives_an_empty_caption(transcriber: Transcriber, tmp_path: Path) -> None:
+    from mediagen import make_video
+
+    make_video(tmp_path / "weather.mp4", duration=2)  # a test pattern and a tone: nothing said
+    edit = parse_edit(caption_edit("clip:talk"))
+    resolved = transcriber.edit(edit, LocalResolver(tmp_path))
+    caption = resolved.timeline.tracks[1].clips[0]
+    assert caption.asset.type == "caption" and caption.asset.cues == [] and caption.length == "end"
+    plan_edit(
+        resolved, resolver=LocalResolver(tmp_path), out_dir=tmp_path / "out", work_dir=tmp_path / "work"
+    )
+    # Cues given as an empty list, with nothing to tell the length from, are a located problem.
+    doc = caption_edit("clip:talk")
+    doc["timeline"]["tracks"][1]["clips"][0]["asset"] = {"type": "caption", "cues": []}  # type: ignore[index]
+    with pytest.raises(EditError) as caught:
+        plan_edit(parse_edit(doc), resolver=LocalResolver(tmp_path), out_dir=tmp_path, work_dir=tmp_path)
+    assert [p.pointer for p in caught.value.problems] == ["/timeline/tracks/1/clips/0/length"]

@@ -536,7 +536,10 @@ def _with_cues(edit: Edit, cues: Mapping[tuple[int, int], list[Cue]]) -> Edit:
         for c, clip in enumerate(track.clips):
             if (t, c) in cues:
                 asset = clip.asset.model_copy(update={"transcribe": None, "cues": cues[t, c]})
-                clip = clip.model_copy(update={"asset": asset})
+                update: dict[str, Any] = {"asset": asset}
+                if not cues[t, c] and clip.length == "auto":
+                    update["length"] = "end"  # no speech heard: a caption that shows nothing
+                clip = clip.model_copy(update=update)
             clips.append(clip)
         tracks.append(track.model_copy(update={"clips": clips}))
     return edit.model_copy(update={"timeline": edit.timeline.model_copy(update={"tracks": tracks})})
