@@ -241,3 +241,44 @@ def test_a_render_waits_for_the_approved_transcript_and_captions_it(tmp_path: Pa
         pixels = np.asarray(Image.open(frame).convert("RGB")).astype(int)
         red = (pixels[..., 0] > 180) & (pixels[..., 1] < 90) & (pixels[..., 2] < 90)
         assert red.sum() > 20  # the spoken word, highlighted
+
+
+def test_a_batch_with_require_approval_waits_for_each_transcript(tmp_path: Path, weather: Any) -> None:
+    from service import wait_render
+
+    path, _ = weather
+    settings = {"asr_model": model_dir(), "asr_cache_dir": tmp_path / "cache", "workers": 1}
+    template = {
+        "name": "captioned",
+        "edit": {
+            "timeline": {
+                "tracks": [
+                    {"clips": [{"name": "talk", "asset": {"type": "video", "src": "{{clip}}"}}]},
+                    {"clips": [{"asset": {"type": "caption", "transcribe": "clip:talk"}, "length": "end"}]},
+                ]
+            },
+            "outputs": [{"width": 90, "height": 160, "quality": "draft", "fps": 25}],
+        },
+        "variables": [{"name": "clip", "type": "asset", "required": True, "kinds": ["video"]}],
+    }
+    with running_service(tmp_path, "sqlite", **settings) as svc:
+        asset = upload(svc, path)
+        made = svc.post("/v1/templates", json=template)
+        assert made.status_code == 201, made.text
+        r = svc.post(
+            "/v1/batches",
+            json={
+                "template_id": made.json()["id"],
+                "rows": [{"clip": asset["id"]}],
+                "require_approval": True,
+            },
+        )
+        assert r.status_code == 202, r.text
+        renders = svc.get(f"/v1/batches/{r.json()['id']}/renders").json()["data"]
+        assert len(renders) == 1 and renders[0]["awaiting_approval"] is True
+        listed = svc.get(f"/v1/assets/{asset['id']}/transcripts").json()["data"]
+        url = f"/v1/assets/{asset['id']}/transcripts/{listed[0]['id']}"
+        assert wait_transcript(svc, url)["state"] == "succeeded"
+        assert svc.get(f"/v1/renders/{renders[0]['id']}").json()["state"] == "queued"
+        assert svc.post(f"{url}/approve").status_code == 200
+        assert wait_render(svc, renders[0]["id"], timeout=600)["state"] == "succeeded"
