@@ -20,7 +20,9 @@ def record(root: Path) -> dict[str, Any]:
     clip = next(c for c in speech_clips() if c.name == "weather")
     speech = root / "interview.mp4"
     make_speech(speech, clip)
-    with running_service(root / "service", "sqlite", asr_model=model_dir(), asr_cache_dir=root / "cache") as svc:
+    with running_service(
+        root / "service", "sqlite", asr_model=model_dir(), asr_cache_dir=root / "cache"
+    ) as svc:
 
         def problem(name: str, r: Any, status: int, code: str) -> None:
             assert r.status_code == status and r.json()["code"] == code, (name, r.status_code, r.text)
