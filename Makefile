@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 # Every dependency of `.[dev]`, pinned with hashes, for all platforms (see `make lock`).
 LOCK := requirements/dev.lock
 
-.PHONY: install fonts lock test test-fast lint typecheck run demo demo-service bench schema clean
+.PHONY: install fonts speech lock test test-fast lint typecheck run demo demo-service bench schema clean
 
 # The pinned set first, then this project itself without resolving again; `pip check` fails
 # when pyproject.toml asks for something the lock lacks (run `make lock`).
@@ -37,6 +37,15 @@ fonts:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(FONT_PACKAGES) >/dev/null; \
 	else echo "missing fonts: run  sudo apt-get install $(FONT_PACKAGES)" >&2; exit 1; fi
 
+# The transcription tests and bench/asr_bench.py synthesise speech with known words and times with
+# espeak-ng (tests/speechgen.py): Debian's package, installed by apt-get when missing (as root).
+SPEECH_PACKAGES := espeak-ng
+speech:
+	@if command -v espeak-ng >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SPEECH_PACKAGES) >/dev/null; \
+	else echo "missing espeak-ng: run  sudo apt-get install $(SPEECH_PACKAGES)" >&2; exit 1; fi
+
 # tests/test_docs_offline.py loads /docs in Debian's Chromium (`apt-get install chromium`; .ci/run
 # installs it); without /usr/bin/chromium that test skips.
 
@@ -49,10 +58,10 @@ lock:
 	$(VENV)/bin/uv pip compile pyproject.toml --extra dev --universal --python-version 3.11 \
 		--generate-hashes --quiet $(if $(UPGRADE),--upgrade) -o $(LOCK)
 
-test: $(STAMP) fonts
+test: $(STAMP) fonts speech
 	$(PY) -m pytest -n 2 -q
 
-test-fast: $(STAMP) fonts
+test-fast: $(STAMP) fonts speech
 	$(PY) -m pytest -n 2 -q -m 'not slow'
 
 lint: $(STAMP)

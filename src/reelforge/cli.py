@@ -217,6 +217,16 @@ def _check_limits(edit: "Edit", source: Path, plan: Any = None) -> None:
         raise typer.Exit(EXIT_INVALID)
 
 
+def _transcribe_step(resolver: Any) -> Any:
+    """Captions made from speech, transcribed (and cached) with the ``REELFORGE_ASR_*`` settings
+    before the edit is compiled."""
+    from reelforge.media.transcribe import Transcriber
+    from reelforge.settings import Settings
+
+    transcriber = Transcriber.from_settings(Settings())
+    return lambda edit: transcriber.edit(edit, resolver)
+
+
 @app.command()
 def validate(edit_path: EditArg, vars_path: VarsOpt = None, locale: LocaleOpt = None) -> None:
     """Check an edit (or a template with --vars) and its media without rendering; list every
@@ -229,7 +239,14 @@ def validate(edit_path: EditArg, vars_path: VarsOpt = None, locale: LocaleOpt = 
     base = edit_path.resolve().parent
     with tempfile.TemporaryDirectory(prefix="reelforge-") as tmp:
         try:
-            plan = plan_edit(edit, resolver=LocalResolver(base), out_dir=Path(tmp), work_dir=Path(tmp))
+            resolver = LocalResolver(base)
+            plan = plan_edit(
+                edit,
+                resolver=resolver,
+                out_dir=Path(tmp),
+                work_dir=Path(tmp),
+                transcribe=_transcribe_step(resolver),
+            )
         except EditError as exc:
             _print_problems(exc, str(edit_path))
             raise typer.Exit(EXIT_INVALID) from None
@@ -263,8 +280,13 @@ def plan(
     base = edit_path.resolve().parent
     work = Path(tempfile.gettempdir()) / "reelforge-plan"
     try:
+        resolver = LocalResolver(base)
         render_plan = plan_edit(
-            edit, resolver=LocalResolver(base), out_dir=output_dir.resolve(), work_dir=work
+            edit,
+            resolver=resolver,
+            out_dir=output_dir.resolve(),
+            work_dir=work,
+            transcribe=_transcribe_step(resolver),
         )
     except EditError as exc:
         _print_problems(exc, str(edit_path))
@@ -415,7 +437,9 @@ def render(
     base = edit_path.resolve().parent
     from reelforge.ffmpeg.runner import CancelToken, RenderCancelled
     from reelforge.render.engine import RenderError, render_edit
+    from reelforge.render.sources import LocalResolver
 
+    resolver = LocalResolver(base)
     cancel = CancelToken()
     previous = signal.signal(signal.SIGTERM, lambda *_: cancel.cancel())
     bar = _RenderBar(disabled=quiet)
@@ -425,7 +449,9 @@ def render(
                 edit,
                 out_dir=output_dir,
                 base_dir=base,
+                resolver=resolver,
                 name=name or edit_path.stem,
+                transcribe=_transcribe_step(resolver),
                 on_progress=bar.update,
                 cancel=cancel,
                 timeout=timeout,
@@ -473,6 +499,67 @@ def probe_command(file: Annotated[Path, typer.Argument(help="A media file.", sho
         err.print(f"[red]{_escape(str(exc))}[/]")
         raise typer.Exit(EXIT_INVALID) from None
     out.print_json(data=info.to_dict())
+
+
+@app.command()
+def transcribe(
+    media: Annotated[Path, typer.Argument(help="A video or audio file.", show_default=False)],
+    output: Annotated[
+        Path,
+        typer.Option("-o", "--output", help="Where to write: .srt, .vtt, .ass or .json (words with times)."),
+    ] = Path("captions.srt"),
+    language: Annotated[
+        str | None, typer.Option(help="The spoken language (e.g. en); detected when not given.")
+    ] = None,
+    model: Annotated[
+        str | None,
+        typer.Option(
+            help="A Whisper model name or directory (default: REELFORGE_ASR_MODEL).", show_default=False
+        ),
+    ] = None,
+    max_chars: Annotated[int, typer.Option(help="Characters per caption line.")] = 18,
+    max_lines: Annotated[int, typer.Option(help="Lines per caption.")] = 2,
+    max_duration: Annotated[float, typer.Option(help="Longest caption, seconds.")] = 3.0,
+    pause: Annotated[float, typer.Option(help="A silence this long (s) starts a new caption.")] = 0.6,
+) -> None:
+    """Caption speech: transcribe a media file (faster-whisper, extra reelforge[asr]) into word-timed
+    captions, broken into short cues for vertical video by default."""
+    from pydantic import ValidationError
+
+    from reelforge.edit.models import CueBreaking
+    from reelforge.media.transcribe import AsrUnavailable, Transcriber, export_transcript
+    from reelforge.settings import Settings
+
+    formats = {".srt": "srt", ".vtt": "vtt", ".ass": "ass", ".json": "json"}
+    fmt = formats.get(output.suffix.lower())
+    if fmt is None:
+        err.print(f"[red]{_escape(str(output))}: the output must end in .srt, .vtt, .ass or .json[/]")
+        raise typer.Exit(EXIT_INVALID)
+    if not media.is_file():
+        err.print(f"[red]{_escape(str(media))}: no such file[/]")
+        raise typer.Exit(EXIT_INVALID)
+    try:
+        breaking = CueBreaking(
+            max_chars=max_chars, max_lines=max_lines, max_duration=max_duration, pause=pause
+        )
+    except ValidationError as exc:
+        err.print(f"[red]{_escape(str(exc))}[/]")
+        raise typer.Exit(EXIT_INVALID) from None
+    settings = Settings()
+    if model is not None:
+        settings = settings.model_copy(update={"asr_model": model})
+    transcriber = Transcriber.from_settings(settings)
+    try:
+        transcript = transcriber.transcribe(media.resolve(), language=language)
+    except AsrUnavailable as exc:
+        err.print(f"[bold red]transcription failed[/]: {_escape(str(exc))}", highlight=False)
+        raise typer.Exit(EXIT_FAILED) from None
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(export_transcript(transcript, fmt, breaking), encoding="utf-8")  # type: ignore[arg-type]
+    out.print(
+        f"[green]{len(transcript.words)} words[/] ({transcript.language}, {float(transcript.duration):.1f} s) "
+        f"-> {_escape(str(output))}"
+    )
 
 
 EXAMPLE_EDIT = {

@@ -7,6 +7,7 @@ The defaults run everything on one machine with nothing to install: SQLite and f
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -197,6 +198,28 @@ class Settings(BaseSettings):
     """Seconds a request whose edit names URLs as sources waits for their imports."""
     imports_concurrency: int = Field(2, ge=1, le=64)
     """Imports fetched at once by this process."""
+    asr_model: str = Field("base", min_length=1)
+    """The speech-recognition model for automatic captions (extra ``reelforge[asr]``): a Whisper
+    name (``tiny``, ``base.en``, ``small``, ``large-v3``...), fetched by faster-whisper on first
+    use and cached (``asr_download_dir``), or a local directory holding one in CTranslate2 format."""
+    asr_device: Literal["auto", "cpu", "cuda"] = "auto"
+    """Where the model runs: ``auto`` uses a CUDA GPU when one is present, else the CPU."""
+    asr_compute_type: str = "auto"
+    """CTranslate2 quantisation: ``auto`` is int8 on CPU and int8_float16 on a GPU."""
+    asr_threads: int = Field(0, ge=0, le=256)
+    """CPU threads per transcription (0: the library's default)."""
+    asr_vad: bool = True
+    """Skip stretches without voice (Silero VAD) before recognition: fewer invented words in music."""
+    asr_download_dir: Path | None = None
+    """Where named models are downloaded (default: the Hugging Face cache)."""
+    asr_cache_dir: Path | None = None
+    """Transcripts kept by content hash and model, so the same speech is recognised once;
+    default ``<data_dir>/transcripts``."""
+    asr_concurrency: int = Field(1, ge=1, le=16)
+    """Transcriptions run at once by this process's worker."""
+
+    def resolved_transcript_cache_dir(self) -> Path:
+        return (self.asr_cache_dir or self.data_dir / "transcripts").resolve()
 
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.data_dir / 'reelforge.db').resolve()}"

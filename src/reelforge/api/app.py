@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from reelforge import __version__
 from reelforge.metrics import process_exited
 from reelforge.services import imports as import_jobs
+from reelforge.services import transcripts as transcript_jobs
 from reelforge.services import uploads as upload_jobs
 from reelforge.services.context import Services, open_services
 from reelforge.settings import Settings
@@ -27,7 +28,7 @@ from .params import refuse_nul_characters
 from .problems import install_problem_handlers
 from .ratelimit import RateLimiter, RateLimitMiddleware, install_rate_limit_docs
 from .routers import analytics as analytics_routes
-from .routers import assets, audit, brand_kits, events, keys, projects, renders, system
+from .routers import assets, audit, brand_kits, events, keys, projects, renders, system, transcripts
 from .routers import batches as batch_routes
 from .routers import destinations as destination_routes
 from .routers import outputs as output_routes
@@ -92,12 +93,15 @@ def create_app(
             svc.extras["retention"] = ready["retention"] = scheduler
         svc.previews()  # also queues the previews a stopped process left pending
         import_runner = import_jobs.runner(svc)  # also takes up imports a stopped process left
+        transcript_runner = transcript_jobs.runner(svc)  # and transcripts
         await run_in_threadpool(upload_jobs.sweep_expired, svc)
         try:
             yield
         finally:
             import_runner.shutdown()
             svc.extras.pop("import_runner", None)
+            transcript_runner.shutdown()
+            svc.extras.pop("transcript_runner", None)
             svc.stop_previews()
             if "retention" in ready:
                 ready.pop("retention").stop()
@@ -167,7 +171,7 @@ def create_app(
     app.include_router(system.router)
     app.include_router(keys.router)
     app.include_router(workspace_routes.router)
-    for module in (assets, projects, renders):
+    for module in (assets, transcripts, projects, renders):
         app.include_router(module.router)
     app.include_router(events.router)
     app.include_router(audit.router)

@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -260,6 +261,9 @@ class Render(Base):
     """Seconds from the (last) start to the end, written when the render ends."""
     output_seconds: Mapped[float | None] = mapped_column(Float, default=None)
     """The durations of the video/audio outputs made, added up (succeeded renders)."""
+    awaiting_approval: Mapped[bool] = mapped_column(default=False, server_default=false())
+    """Queued with ``require_approval`` while a transcript its captions need is not approved:
+    workers skip it until then (migration 0017)."""
     output_bytes: Mapped[int | None] = mapped_column(BigInteger, default=None)
     """Bytes of every file made (outputs, posters, thumbnails, subtitles), added up."""
     ffmpeg_log: Mapped[str | None] = mapped_column(Text, default=None)

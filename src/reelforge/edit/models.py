@@ -26,6 +26,7 @@ __all__ = [
     "ColorAsset",
     "Crop",
     "Cue",
+    "CueBreaking",
     "Ducking",
     "Easing",
     "Edit",
@@ -388,19 +389,44 @@ class TextAsset(Model):
     animation_out: TextAnimation | None = None
 
 
+class CueBreaking(Model):
+    """How transcribed words are grouped into cues (defaults suit 9:16: short lines, at most 2)."""
+
+    max_chars: int = Field(18, ge=4, le=200)
+    """Characters per line."""
+    max_lines: int = Field(2, ge=1, le=10)
+    """Lines per cue."""
+    max_duration: float = Field(3.0, gt=0, le=60)
+    """Longest cue, seconds."""
+    pause: float = Field(0.6, gt=0, le=60)
+    """A silence between two words at least this long (seconds) starts a new cue."""
+    min_words: int = Field(2, ge=1, le=100)
+    """A sentence's end closes a cue only once it has this many words."""
+
+
 class CaptionAsset(Model):
     type: Literal["caption"]
     src: str | None = None
-    """An SRT, WebVTT or ASS file relative to the edit (or an asset id); or give `cues`."""
+    """An SRT, WebVTT or ASS file relative to the edit (or an asset id); or give `cues` or `transcribe`."""
     cues: list[Cue] | None = None
+    transcribe: str | None = Field(None, min_length=1, max_length=1000)
+    """Speech to caption automatically: `clip:<name>` (the clip with that `name`, timed as it
+    plays on the timeline) or a media file / asset id (timed from its start)."""
+    language: str | None = Field(None, pattern=r"^[a-z]{2,3}$")
+    """The spoken language for `transcribe` (e.g. "en"); detected when not given."""
+    breaking: CueBreaking = CueBreaking()
+    """How `transcribe`'s words are grouped into cues."""
     style: CaptionStyle = CaptionStyle()
     sidecar: list[Literal["srt", "vtt"]] = []
     """Also write these subtitle files next to each video output."""
 
     @model_validator(mode="after")
     def _one_source(self) -> CaptionAsset:
-        if (self.src is None) == (self.cues is None):
-            raise ValueError("give either `src` (a subtitle file) or `cues`, not both and not neither")
+        given = [name for name in ("src", "cues", "transcribe") if getattr(self, name) is not None]
+        if len(given) != 1:
+            raise ValueError(
+                "give exactly one of `src` (a subtitle file), `cues` or `transcribe` (speech to caption)"
+            )
         return self
 
 

@@ -21,10 +21,14 @@ from pydantic import BaseModel
 
 from .errors import pointer
 
+TRANSCRIBE_CLIP_PREFIX = "clip:"
+"""A caption's ``transcribe`` starting with this names a clip of the edit, not a file."""
+
 __all__ = [
     "ASSET_ID",
     "ASSET_ID_PREFIX",
     "FONT_SUFFIXES",
+    "TRANSCRIBE_CLIP_PREFIX",
     "Reference",
     "ReferenceKind",
     "asset_ids_in",
@@ -102,6 +106,10 @@ def asset_references(edit: Any) -> list[Reference]:
             kind = _get(asset, "type")
             if isinstance(kind, str) and kind in _CLIP_SOURCES:
                 add(_text(_get(asset, "src")), _CLIP_SOURCES[kind], *here, "asset", "src")
+            # Speech to caption: a file or asset, unless it names a clip of the edit.
+            spoken = _text(_get(asset, "transcribe")) if kind == "caption" else None
+            if spoken is not None and not spoken.startswith(TRANSCRIBE_CLIP_PREFIX):
+                add(spoken, "audio", *here, "asset", "transcribe")
             font = _text(_get(_get(asset, "style"), "font"))
             # Font files go through the resolver like media, so they cannot lead outside the roots.
             if kind in ("text", "caption") and font is not None and font.lower().endswith(FONT_SUFFIXES):

@@ -102,6 +102,9 @@ def _auto_length(
     if asset.type in ("image", "text", "shape", "color"):
         return math.floor(DEFAULT_STILL_LENGTH * fps)
     if asset.type == "caption" and asset.cues is not None:
+        if not asset.cues:
+            problems.append(Problem(here + "/length", 'a caption without cues needs a `length` (or `"end"`)'))
+            return None
         end = _cue_end(clip)
         cue_frames = parse_time(asset.cues[-1].end).to_frames(fps) if end is None else math.ceil(end * fps)
         return max(cue_frames, 1)

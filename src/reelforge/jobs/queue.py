@@ -152,7 +152,10 @@ def _candidates(quota: int) -> Select[str, int, str]:
     """Queued renders in the order they should start: creation order; with a quota, only
     workspaces under it, fewest running first (so one workspace's burst does not starve the
     others of free workers), each workspace's own renders still in creation order."""
-    query = select(Render.id, Render.attempts, Render.workspace_id).where(Render.state == "queued")
+    # A render waiting for a transcript's approval stays queued, in its place, until approved.
+    query = select(Render.id, Render.attempts, Render.workspace_id).where(
+        Render.state == "queued", Render.awaiting_approval.is_(False)
+    )
     if not quota:
         return query.order_by(Render.seq, Render.id)
     running = (

@@ -45,7 +45,7 @@ from reelforge.render.engine import OutputResult, RenderError, plan_edit, render
 from reelforge.render.layout import SafeZone
 from reelforge.render.limits import Limits, default_limits, merged_limits, plan_limit_problems
 from reelforge.render.segments import SegmentPolicy
-from reelforge.render.sources import SourceError
+from reelforge.render.sources import SourceError, SourceResolver
 from reelforge.representations import client_metadata, output_refs, record_render_event
 from reelforge.tracing import continued, span
 
@@ -163,6 +163,38 @@ def _render_error(exc: RenderError) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------ the job
+
+
+def transcription_step(services: Any, workspace_id: str, resolver: SourceResolver) -> Any:
+    """Captions made from speech: an asset's newest approved transcript (people corrected it)
+    when it has one, else the model's words (cached by content and model)."""
+    from reelforge.db.transcripts import Transcript as TranscriptRow
+    from reelforge.media.transcribe import Transcriber, Transcript, TranscriptWord, transcribe_edit
+
+    transcriber = Transcriber.from_settings(services.settings)
+
+    def file(src: str, path: Path, language: str | None) -> Transcript:
+        with services.sessions() as db:
+            row = db.scalar(
+                select(TranscriptRow)
+                .where(
+                    TranscriptRow.workspace_id == workspace_id,
+                    TranscriptRow.asset_id == src,
+                    TranscriptRow.approved_at.is_not(None),
+                )
+                .order_by(TranscriptRow.approved_at.desc())
+                .limit(1)
+            )
+            if row is not None:
+                return Transcript(
+                    words=tuple(TranscriptWord(**w) for w in row.words),
+                    language=row.language or "",
+                    model=row.model,
+                    duration=row.duration or 0.0,
+                )
+        return transcriber.transcribe(path, language=language)
+
+    return lambda edit: transcribe_edit(edit, resolver, file)
 
 
 def brand_safe_zones(db: Session, meta: Mapping[str, Any] | None) -> dict[str, SafeZone] | None:
@@ -401,6 +433,7 @@ class RenderJob:
                     plan = plan_edit(
                         edit,
                         resolver=resolver,
+                        transcribe=transcription_step(self.services, workspace_id, resolver),
                         out_dir=work / "out",
                         work_dir=work / "work",
                         safe_zones=safe_zones,

@@ -193,6 +193,25 @@ def _font_files(edit: Edit, sources: Mapping[str, Source]) -> list[Path]:
     return [sources[f].path for f in edit.timeline.fonts if f in sources]
 
 
+Transcribe = Callable[[Edit], Edit]
+"""Turns an edit's ``transcribe`` captions into cues with word times (see
+:func:`reelforge.media.transcribe.transcribe_edit`): run before compiling, like probing."""
+
+
+def _untranscribed(edit: Edit) -> list[Problem]:
+    return [
+        Problem(
+            pointer("timeline", "tracks", t, "clips", c, "asset", "transcribe"),
+            "this caption needs its speech transcribed first, which this way of rendering does not do "
+            "(the CLI and the service do; a library caller passes `transcribe=`)",
+            "transcription",
+        )
+        for t, track in enumerate(edit.timeline.tracks)
+        for c, clip in enumerate(track.clips)
+        if isinstance(clip.asset, CaptionAsset) and clip.asset.transcribe is not None
+    ]
+
+
 def plan_edit(
     edit: Edit,
     *,
@@ -202,6 +221,7 @@ def plan_edit(
     name: str | None = None,
     safe_zones: Mapping[str, SafeZone] | None = None,
     segmenting: SegmentPolicy | None = None,
+    transcribe: Transcribe | None = None,
 ) -> RenderPlan:
     """Resolve and probe every source once, then compile: everything short of making files and
     running FFmpeg. The plan carries the probed sources, so :func:`render_plan` needs no more.
@@ -209,7 +229,13 @@ def plan_edit(
 
     A plan that would open many inputs is also planned as sequential segments (bounded
     memory; see :mod:`reelforge.render.segments`) when ``segmenting`` (default: the
-    ``REELFORGE_RENDER_SEGMENT_*`` settings) allows it."""
+    ``REELFORGE_RENDER_SEGMENT_*`` settings) allows it. ``transcribe`` resolves captions made
+    from speech before anything else (without it such captions are refused)."""
+    if transcribe is not None:
+        edit = transcribe(edit)
+    untranscribed = _untranscribed(edit)
+    if untranscribed:
+        raise EditError(untranscribed)
     sources = resolve_sources(edit, resolver)
     # An unknown font or a character no font has is refused now, not drawn as empty boxes.
     font_problems = text_problems(edit, sources)
@@ -625,6 +651,7 @@ def render_edit(
     timeout: float | None = None,
     work_dir: Path | None = None,
     segmenting: SegmentPolicy | None = None,
+    transcribe: Transcribe | None = None,
 ) -> RenderResult:
     """Render every output of ``edit`` into ``out_dir`` with one FFmpeg run (or, for a long
     timeline of many clips, as sequential segments: see ``segmenting`` of :func:`plan_edit`).
@@ -643,7 +670,13 @@ def render_edit(
     resolver = resolver or LocalResolver(base)
     with _work_dir(work_dir) as work:
         plan = plan_edit(
-            edit, resolver=resolver, out_dir=out.resolve(), work_dir=work, name=name, segmenting=segmenting
+            edit,
+            resolver=resolver,
+            out_dir=out.resolve(),
+            work_dir=work,
+            name=name,
+            segmenting=segmenting,
+            transcribe=transcribe,
         )
         result = render_plan(plan, base_dir=base, on_progress=on_progress, cancel=cancel, timeout=timeout)
     return replace(result, elapsed=time.monotonic() - started)

@@ -72,6 +72,8 @@ class BatchRequest:
     tags: list[str] = field(default_factory=list)
     all_or_nothing: bool = False
     metadata: dict[str, Any] = field(default_factory=dict)
+    require_approval: bool = False
+    """Each render waits until the transcripts its speech captions use are approved."""
 
 
 # ------------------------------------------------------------------ planning the items
@@ -395,6 +397,7 @@ def create(
                 tags=body.tags,
                 batch_id=created.id,
                 commit=False,
+                require_approval=body.require_approval,
             )
         except ServiceError as exc:
             if not isinstance(exc, Invalid):

@@ -49,6 +49,7 @@ READ_SCOPES = {
     "asset": "assets:read",
     "upload": "assets:read",
     "import": "assets:read",
+    "transcript": "assets:read",
     "project": "projects:read",
     "template": "templates:read",
     "batch": "batches:read",

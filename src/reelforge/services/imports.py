@@ -367,10 +367,10 @@ class ImportRunner:
     """This process's imports, a few at a time on worker threads (each runs its own event loop
     for the async fetch)."""
 
-    def __init__(self, services: Services):
+    def __init__(self, services: Services, *, concurrency: int | None = None, name: str = "reelforge-import"):
         self.services = services
         self._pool = ThreadPoolExecutor(
-            max_workers=services.settings.imports_concurrency, thread_name_prefix="reelforge-import"
+            max_workers=concurrency or services.settings.imports_concurrency, thread_name_prefix=name
         )
         self._running: dict[str, Future[None]] = {}
         self._lock = threading.Lock()
@@ -382,20 +382,15 @@ class ImportRunner:
             future = self._pool.submit(self._run, import_id)
             self._running[import_id] = future
 
-    def _run(self, import_id: str) -> None:
-        try:
-            run_import(self.services, import_id)
-        except Exception:
-            log.exception("import %s: the runner failed", import_id)
-        finally:
-            with self._lock:
-                self._running.pop(import_id, None)
+    def work(self, job_id: str) -> None:
+        """Run one job (a subclass runs another kind of job with the same machinery)."""
+        run_import(self.services, job_id)
 
-    def recover(self) -> int:
-        """Take up the imports a stopped process left unfinished; how many."""
+    def pending(self) -> list[str]:
+        """The jobs a stopped process left unfinished, oldest first."""
         now = utcnow()
         with self.services.sessions() as db:
-            ids = list(
+            return list(
                 db.scalars(
                     select(Import.id)
                     .where(
@@ -405,6 +400,19 @@ class ImportRunner:
                     .order_by(Import.created_at)
                 )
             )
+
+    def _run(self, import_id: str) -> None:
+        try:
+            self.work(import_id)
+        except Exception:
+            log.exception("%s: the runner failed", import_id)
+        finally:
+            with self._lock:
+                self._running.pop(import_id, None)
+
+    def recover(self) -> int:
+        """Take up the jobs a stopped process left unfinished; how many."""
+        ids = self.pending()
         for import_id in ids:
             self.submit(import_id)
         return len(ids)

@@ -45,6 +45,7 @@ from reelforge.jobs.queue import (
     queue_positions,
     rows_updated,
 )
+from reelforge.jobs.render_job import transcription_step
 from reelforge.media.resolver import AssetResolver, asset_ids_in, is_asset_id
 from reelforge.render.compile import PlannedOutput, RenderPlan
 from reelforge.render.engine import collect_sources, plan_edit
@@ -161,7 +162,13 @@ def plan_render(services: Services, workspace_id: str, edit: Edit, prefix: str) 
     resolver = AssetResolver(services.sessions, services.storage, workspace_id)
     with tempfile.TemporaryDirectory(dir=services.storage.temp_dir(), prefix="plan-") as tmp:
         try:
-            plan = plan_edit(edit, resolver=resolver, out_dir=Path(tmp) / "out", work_dir=Path(tmp) / "work")
+            plan = plan_edit(
+                edit,
+                resolver=resolver,
+                out_dir=Path(tmp) / "out",
+                work_dir=Path(tmp) / "work",
+                transcribe=transcription_step(services, workspace_id, resolver),
+            )
         except EditError as exc:
             raise _plan_problems(exc, prefix) from None
     return {
@@ -343,6 +350,7 @@ def enqueue_render(
     batch_id: str | None = None,
     commit: bool = True,
     prepared: PreparedEdit | None = None,
+    require_approval: bool = False,
 ) -> Render:
     """Queue a render of ``document`` (an edit document) and return it: what ``POST /v1/renders``
     does once it knows the edit. ``edit`` is the document already checked with
@@ -351,7 +359,8 @@ def enqueue_render(
     one transaction, or with other rows) and then wakes the worker (``services.worker.wake()``).
     ``prepared``: the edit as :func:`prepare_service_edit` made it, brand kit included (a template
     fills its brand placeholders itself, so the document is not resolved again).
-    ``tags``: campaign tags (analytics groups by them); ``batch_id``: the batch queueing it."""
+    ``tags``: campaign tags (analytics groups by them); ``batch_id``: the batch queueing it.
+    ``require_approval``: the render waits for its speech captions' transcripts to be approved."""
     # The day's render seconds: once spent, no new render (429 render-budget-exhausted).
     check_render_budget(db, principal.workspace_id)
     brand = None
@@ -426,6 +435,10 @@ def enqueue_render(
         # Names them, as edit-invalid.
         _prepare(document, db, principal.workspace_id, pointer_prefix, project_id, revision)
         raise Conflict("an asset of the edit was deleted meanwhile; try again")
+    if require_approval:
+        from .transcripts import hold_for_approval  # here: transcripts reaches renders through imports
+
+        hold_for_approval(db, services, render, edit)
     record_render_event(db, render, "render.queued", queue_positions(db, [render]).get(render.id))
     if commit:
         db.commit()
@@ -514,6 +527,7 @@ class RenderRow(NamedTuple):
     template_version: int | None
     locale: str | None
     tags: list[Any]
+    awaiting_approval: bool
     queue_position: int | None
 
 

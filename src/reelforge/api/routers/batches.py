@@ -80,6 +80,9 @@ class BatchCreate(InputModel):
     """Campaign tags: on every render's `metadata.batch` and on every output asset."""
     all_or_nothing: bool = False
     """Refuse the whole batch (422) when any row x locale is not valid."""
+    require_approval: bool = False
+    """Each render waits (queued, `awaiting_approval`) until the transcripts its speech captions
+    use are approved; missing ones are started."""
     metadata: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("locales", "tags")

@@ -52,6 +52,9 @@ class RenderCreate(InputModel):
     """Campaign tags (at most 20): `GET /v1/analytics/renders?group_by=tag` groups by them."""
     dry_run: bool = False
     """Validate and return the plan; create nothing."""
+    require_approval: bool = False
+    """Wait (queued, `awaiting_approval`) until the transcripts of the assets its speech
+    captions (`transcribe`) use are approved; a missing transcript is started."""
 
 
 @router.post(
@@ -118,6 +121,7 @@ def create_render(
         metadata=body.metadata,
         tags=body.tags,
         commit=False,
+        require_approval=body.require_approval,
     )
     if body.destinations:
         destinations.attach_to_render(db, principal.workspace_id, render.id, body.destinations)

@@ -57,6 +57,7 @@ from .templates import (
     TemplateVersionOut,
     ValuesSchema,
 )
+from .transcripts import TranscriptList, TranscriptOut, TranscriptWordOut
 from .uploads import ImportOut, UploadOut
 from .webhooks import (
     EndpointHealth,
@@ -143,6 +144,9 @@ __all__ = [
     "TemplateRef",
     "TemplateVersionList",
     "TemplateVersionOut",
+    "TranscriptList",
+    "TranscriptOut",
+    "TranscriptWordOut",
     "UploadOut",
     "ValuesSchema",
     "WebhookAttemptList",

@@ -84,6 +84,8 @@ class RenderOut(Out):
     state: RenderState
     queue_position: int | None = None
     """While queued: 1 is next."""
+    awaiting_approval: bool = False
+    """Queued with ``require_approval``: waits until the transcripts its captions use are approved."""
     progress: float
     """0 to 100."""
     eta_seconds: float | None = None
