@@ -175,6 +175,16 @@ def test_models_are_generated_from_the_openapi_document() -> None:
     assert current == expected, "run: PYTHONPATH=src python scripts/gen_client_models.py"
 
 
+def test_the_sdk_reference_is_generated_from_the_docstrings() -> None:
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        import gen_sdk_docs
+    finally:
+        sys.path.remove(str(ROOT / "scripts"))
+    current = (ROOT / "docs" / "sdk.md").read_text(encoding="utf-8")
+    assert current == gen_sdk_docs.render(), "run: PYTHONPATH=src python scripts/gen_sdk_docs.py"
+
+
 BLOCKING_IMPORTER = """
 import sys
 BLOCKED = {"fastapi", "starlette", "sqlalchemy", "alembic", "av", "uvicorn", "sse_starlette",
@@ -503,3 +513,18 @@ def test_webhook_verification_matches_the_servers_signatures() -> None:
         verify_webhook(body, headers, new, now=now + 3600)
     with pytest.raises(WebhookVerificationError):
         verify_webhook(body, {k: v for k, v in headers.items() if k != "Webhook-Id"}, new)
+
+
+@pytest.mark.slow
+def test_the_sdk_example_renders_through_a_live_server(tmp_path: Path) -> None:
+    with running_service(tmp_path, workers=1) as svc, live_server(svc) as base:
+        done = subprocess.run(
+            [sys.executable, str(ROOT / "examples" / "sdk_render.py"), "-o", str(tmp_path / "out")],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "REELFORGE_SERVER": base, "REELFORGE_API_KEY": svc.token},
+            timeout=600,
+        )
+        assert done.returncode == 0, done.stderr
+        written = [Path(line) for line in done.stdout.split()]
+        assert written and all(p.is_file() and p.stat().st_size > 0 for p in written)

@@ -334,13 +334,19 @@ class Render:
 
 
 class _ProgressBar:
-    """A Rich progress bar of one render (Rich is imported only when a bar is asked for)."""
+    """A Rich progress bar of one render on stderr (Rich is imported only when a bar is asked
+    for)."""
 
     def __init__(self, render: Render) -> None:
+        from rich.console import Console
         from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 
         self._progress = Progress(
-            TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(), TimeRemainingColumn()
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TaskProgressColumn(),
+            TimeRemainingColumn(),
+            console=Console(stderr=True),  # stdout stays the program's own
         )
         self._progress.start()
         self._task = self._progress.add_task(f"{render.id} {render.state}", total=1.0)
@@ -360,6 +366,8 @@ def _path_of(url: str) -> str:
 
 
 class Renders:
+    """Renders (``/v1/renders``): start one, follow it, list, cancel."""
+
     def __init__(self, client: Client) -> None:
         self._client = client
 
@@ -402,11 +410,13 @@ class Renders:
         )
 
     def get(self, render_id: str) -> Render:
+        """The render as it is now."""
         return Render(self._client, self._client.json("GET", f"/v1/renders/{render_id}"))
 
     def list(
         self, *, state: str | None = None, project_id: str | None = None, limit: int | None = None
     ) -> Page[Render]:
+        """Renders, newest first (one page; iterate the page for all of them)."""
         return self._client.page(
             "/v1/renders",
             {"state": state, "project_id": project_id, "limit": limit},
@@ -414,9 +424,11 @@ class Renders:
         )
 
     def cancel(self, render_id: str) -> Render:
+        """Ask the render to stop (409 :class:`ConflictError` once it has finished)."""
         return Render(self._client, self._client.json("POST", f"/v1/renders/{render_id}/cancel"))
 
     def log(self, render_id: str) -> str:
+        """FFmpeg's log of the render."""
         return self._client.request("GET", f"/v1/renders/{render_id}/log").text
 
     def progress_events(self, render_id: str) -> Iterator[ServerSentEvent]:
@@ -426,6 +438,8 @@ class Renders:
 
 
 class Assets:
+    """Assets (``/v1/assets``): upload (multipart or tus), list, download, import from a URL."""
+
     def __init__(self, client: Client) -> None:
         self._client = client
 
@@ -500,6 +514,8 @@ class Assets:
 
 
 class Projects:
+    """Projects (``/v1/projects``): stored edits with revisions."""
+
     def __init__(self, client: Client) -> None:
         self._client = client
 
@@ -520,6 +536,8 @@ class Projects:
 
 
 class Templates:
+    """Templates (``/v1/templates``): edits with variables, rendered with values."""
+
     def __init__(self, client: Client) -> None:
         self._client = client
 
@@ -549,6 +567,8 @@ class Templates:
 
 
 class Batches:
+    """Batches (``/v1/batches``): one template rendered for many rows of values."""
+
     def __init__(self, client: Client) -> None:
         self._client = client
 
@@ -566,6 +586,8 @@ class Batches:
 
 
 class Events:
+    """The workspace's events (``/v1/events``): listed, or followed as they happen."""
+
     def __init__(self, client: Client) -> None:
         self._client = client
 
