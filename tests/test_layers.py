@@ -31,8 +31,9 @@ RANK = {
     "api": 6,
     "serve": 6,  # binding and running uvicorn for `reelforge serve`
     "client": 6,  # the CLI's HTTP client of a server
-    "cli": 7,
-    "__main__": 8,
+    "remote": 7,  # the CLI's commands against a server, on the SDK
+    "cli": 8,
+    "__main__": 9,
 }
 """A module may import from its own layer and from layers of a lower rank only."""
 

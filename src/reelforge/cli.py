@@ -21,6 +21,7 @@ from rich.markup import escape
 
 from reelforge import __version__
 from reelforge.edit.errors import EditError, Problem
+from reelforge.remote import register as register_remote
 
 # Each command imports what it needs when it runs: `validate` never loads the encoder's
 # progress bar, `probe` never builds the edit models (tests/test_startup.py guards this).
@@ -1086,6 +1087,10 @@ def _set_pointer(document: Any, pointer: str, value: str) -> None:
 def version() -> None:
     """Print the version."""
     out.print(f"reelforge {__version__}")
+
+
+# The commands against a server (renders, assets, templates, batches, events, login).
+register_remote(app)
 
 
 def main() -> None:

@@ -153,13 +153,20 @@ class SseParser:
 
 
 def resolve_config(base_url: str | None, api_key: str | None) -> tuple[str, str]:
-    """The server and key: the arguments, else ``REELFORGE_SERVER`` / ``REELFORGE_API_KEY``."""
+    """The server and key: the arguments, else ``REELFORGE_SERVER`` / ``REELFORGE_API_KEY``
+    (or ``REELFORGE_TOKEN``), else the saved profile (:mod:`reelforge.client.profiles`)."""
+    from .profiles import load_profile
+
     url = base_url or os.environ.get("REELFORGE_SERVER")
     key = api_key or os.environ.get("REELFORGE_API_KEY") or os.environ.get("REELFORGE_TOKEN")
+    if not url or not key:
+        saved = load_profile()
+        if saved is not None:
+            url, key = url or saved["server"], key or saved["api_key"]
     if not url:
-        raise ValueError("no server: pass base_url or set REELFORGE_SERVER")
+        raise ValueError("no server: pass base_url, set REELFORGE_SERVER or run `reelforge login`")
     if not key:
-        raise ValueError("no API key: pass api_key or set REELFORGE_API_KEY")
+        raise ValueError("no API key: pass api_key, set REELFORGE_API_KEY or run `reelforge login`")
     return url.rstrip("/"), key
 
 
