@@ -31,9 +31,10 @@ RANK = {
     "api": 6,
     "serve": 6,  # binding and running uvicorn for `reelforge serve`
     "client": 6,  # the CLI's HTTP client of a server
-    "remote": 7,  # the CLI's commands against a server, on the SDK
-    "cli": 8,
-    "__main__": 9,
+    "mcp_server": 7,  # `reelforge mcp`: tools for AI agents, on the SDK or the engine
+    "remote": 8,  # the CLI's commands against a server (and `reelforge mcp`), on the SDK
+    "cli": 9,
+    "__main__": 10,
 }
 """A module may import from its own layer and from layers of a lower rank only."""
 

@@ -452,6 +452,48 @@ def events_tail(
             return
 
 
+# ------------------------------------------------------------------ MCP
+
+
+def mcp_command(
+    transport: Annotated[str, typer.Option(help="stdio, or http (streamable HTTP).")] = "stdio",
+    host: Annotated[str, typer.Option(help="Address for --transport http.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port for --transport http.")] = 8765,
+    base_dir: Annotated[Path, typer.Option(help="Local mode: the folder of the media edits name.")] = Path(
+        "."
+    ),
+    local: Annotated[
+        bool, typer.Option("--local", help="Render here even when a server is configured.")
+    ] = False,
+) -> None:
+    """Serve Reelforge to AI agents over the Model Context Protocol: against the configured
+    server (with its key's scopes), or locally with the engine only (no server named, or
+    --local)."""
+    from reelforge.client._core import resolve_config
+    from reelforge.client.profiles import load_profile
+    from reelforge.mcp_server import Backend, build_server
+
+    if transport not in ("stdio", "http"):
+        err.print("[red]--transport is stdio or http[/]")
+        raise typer.Exit(EXIT_INVALID)
+    backend = Backend(base_dir=base_dir)
+    if not local:
+        server, token = connection.server, connection.token
+        if connection.profile:
+            saved = load_profile(connection.profile)
+            if saved is not None:
+                server, token = server or saved["server"], token or saved["api_key"]
+        try:
+            backend.server, backend.api_key = resolve_config(server, token)
+        except ValueError:
+            backend.server = backend.api_key = None  # nothing configured: the engine only
+    mcp = build_server(backend)
+    if transport == "stdio":
+        mcp.run("stdio")
+    else:
+        mcp.run("streamable-http", host=host, port=port)
+
+
 def register(app: typer.Typer) -> None:
     """Add the commands against a server, and the global ``--server/--token/--profile``."""
 
@@ -475,6 +517,7 @@ def register(app: typer.Typer) -> None:
         connection.profile = profile  # REELFORGE_PROFILE is read by the SDK, after the variables
 
     app.command("login")(login)
+    app.command("mcp")(mcp_command)
     app.command("logout")(logout)
     app.add_typer(renders_app, name="renders")
     app.add_typer(assets_app, name="assets")
