@@ -25,6 +25,7 @@ RANK = {
     "representations": 2,
     "media": 3,
     "webhooks": 3,
+    "interchange": 3,  # OpenTimelineIO import and export, on the engine's timeline layout
     "jobs": 4,
     "delivery": 4,  # output delivery: uses media's S3 client and webhooks' signing and SSRF rules
     "services": 5,

@@ -471,6 +471,9 @@ def mcp_command(
     --local)."""
     from reelforge.client._core import resolve_config
     from reelforge.client.profiles import load_profile
+    from reelforge.extras import require
+
+    require("mcp", "mcp", "`reelforge mcp`")
     from reelforge.mcp_server import Backend, build_server
 
     if transport not in ("stdio", "http"):
