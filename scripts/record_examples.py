@@ -37,6 +37,7 @@ AREAS = (
     "idempotency",
     "workspaces",
     "uploads",
+    "otio",
 )
 """Each area's recorder module and JSON file (``core`` is ``reelforge.api.examples``)."""
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 import opentimelineio as otio
+import pytest
 
 from frames import video_frames
 from reelforge.edit.validate import parse_edit
@@ -56,6 +57,13 @@ def cut_edit(fps: Any = 25) -> dict[str, Any]:
         },
         "outputs": [{"width": 320, "height": 180, "fps": fps, "quality": "draft", "audio": False}],
     }
+
+
+def api_edit(asset_id: str) -> dict[str, Any]:
+    """:func:`cut_edit` naming a service's asset (the recorded API examples use it too)."""
+    document = cut_edit()
+    document["timeline"]["tracks"][0]["clips"][0]["asset"]["src"] = asset_id
+    return document
 
 
 def test_an_edit_round_trips_through_otio_and_renders_the_same_frames(tmp_path: Path, media: Any) -> None:
@@ -184,3 +192,44 @@ def test_the_otio_commands(tmp_path: Path, media: Any) -> None:
     bad.write_text(json.dumps({"timeline": {"tracks": []}}))
     refused = cli("otio", "export", str(bad), "-o", str(tmp_path / "bad.otio"))
     assert refused.returncode == 2 and "/timeline/tracks" in refused.stdout + refused.stderr
+
+
+def test_the_api_reads_a_project_as_otio_and_creates_one_from_it(tmp_path: Path, media: Any) -> None:
+    from reelforge.client import Client, UnprocessableEntityError
+    from service import live_server, running_service
+
+    with (
+        running_service(tmp_path / "svc") as svc,
+        live_server(svc) as base,
+        Client(base, api_key=svc.token) as rf,
+    ):
+        clip = rf.assets.upload(media.video(duration=2))
+        project = rf.projects.create(name="cut", edit=api_edit(clip["id"]))
+
+        exported = rf.projects.as_otio(project["id"])
+        assert exported["object"] == "otio_timeline" and exported["revision"] == 1
+        assert any("generator" in n["message"] for n in exported["notes"])
+        timeline = otio.adapters.read_from_string(json.dumps(exported["timeline"]))
+        assert timeline.tracks[0][0].media_reference.target_url == clip["id"]
+
+        made = rf.projects.from_otio(name="from otio", timeline=exported["timeline"])
+        assert made["name"] == "from otio" and made["otio_notes"] == []
+        again = rf.renders.plan(project_id=made["id"])
+        original = rf.renders.plan(project_id=project["id"])
+        assert again["outputs"] == original["outputs"] and again["duration"] == original["duration"]
+
+        with pytest.raises(UnprocessableEntityError) as refused:
+            rf.projects.from_otio(name="x", timeline={"OTIO_SCHEMA": "Nonsense.1"})
+        assert refused.value.errors[0]["pointer"] == "#/timeline"
+
+
+def check_openapi_examples(c: Any, svc: Any, media: Any) -> None:
+    """Called by tests/test_openapi.py: the documented examples of these routes against ``svc``."""
+    from reelforge.api import examples_otio as exo
+
+    r = svc.post("/v1/assets", files={"file": ("intro.mp4", Path(media.video(duration=2)).read_bytes())})
+    assert r.status_code in (200, 201), r.text
+    c.ids[exo.OTIO_ASSET_ID] = r.json()["id"]
+    project = svc.post("/v1/projects", json={"name": "p", "edit": api_edit(r.json()["id"])}).json()
+    c.call("GET", "/v1/projects/{project_id}/otio", params={"project_id": project["id"]}, expect=200)
+    c.send_examples("POST", "/v1/projects/otio")

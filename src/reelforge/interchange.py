@@ -32,8 +32,10 @@ from typing import Any
 import opentimelineio as otio
 
 from reelforge.edit.errors import EditError, Problem
+from reelforge.edit.models import Edit
 from reelforge.edit.timing import parse_fps, parse_time
 from reelforge.edit.validate import parse_edit
+from reelforge.render.sources import SourceResolver
 
 __all__ = ["Note", "edit_to_otio", "otio_to_edit"]
 
@@ -77,17 +79,21 @@ def _fps_text(fps: Fraction) -> str:
 # ------------------------------------------------------------------ export
 
 
-def edit_to_otio(document: dict[str, Any], base_dir: Path) -> tuple[otio.schema.Timeline, list[Note]]:
-    """The OTIO timeline of an edit document (its media under ``base_dir``, probed for
-    ``length: "auto"``), and the notes on what other tools will not see. Raises
-    :class:`EditError` for an invalid edit."""
+def edit_to_otio(
+    document: dict[str, Any], resolver: SourceResolver | Path, *, edit: Edit | None = None
+) -> tuple[otio.schema.Timeline, list[Note]]:
+    """The OTIO timeline of an edit document, and the notes on what other tools will not see.
+    ``resolver`` finds the media (probed for ``length: "auto"``): a folder the edit's paths are
+    relative to, or a service's asset resolver; ``edit`` is the document already checked.
+    Raises :class:`EditError` for an invalid edit."""
     from reelforge.render.engine import plan_edit
     from reelforge.render.sources import LocalResolver
 
-    edit = parse_edit(document)
+    edit = edit or parse_edit(document)
     fps = parse_fps(edit.outputs[0].fps)
+    found = LocalResolver(resolver) if isinstance(resolver, Path) else resolver
     with tempfile.TemporaryDirectory(prefix="reelforge-otio-") as tmp:
-        plan = plan_edit(edit, resolver=LocalResolver(base_dir), out_dir=Path(tmp), work_dir=Path(tmp))
+        plan = plan_edit(edit, resolver=found, out_dir=Path(tmp), work_dir=Path(tmp))
     resolved = plan.timelines[fps]
     rate = float(fps)
     notes: list[Note] = []

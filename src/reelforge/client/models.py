@@ -70,11 +70,15 @@ __all__ = [
     "OAuthClientList",
     "OAuthClientOut",
     "OAuthError",
+    "OtioNote",
+    "OtioTimelineOut",
     "Percentiles",
     "PlannedOutput",
     "Problem",
     "ProblemError",
     "ProjectCreate",
+    "ProjectFromOtio",
+    "ProjectFromOtioOut",
     "ProjectList",
     "ProjectOut",
     "ProjectReplace",
@@ -740,6 +744,21 @@ class OAuthError(TypedDict):
     error_description: str
 
 
+class OtioNote(TypedDict):
+    """Something of a timeline that did not map exactly: where it was, and what happened."""
+
+    where: str
+    message: str
+
+
+class OtioTimelineOut(TypedDict):
+    object: Literal["otio_timeline"]
+    project_id: str
+    revision: int
+    timeline: dict[str, Any]
+    notes: list[OtioNote]
+
+
 class Percentiles(TypedDict):
     """Seconds; None when no render of the group has the value yet."""
 
@@ -791,6 +810,24 @@ class ProjectCreate(TypedDict):
     name: str
     edit: dict[str, Any]
     message: NotRequired[str]
+
+
+class ProjectFromOtio(TypedDict):
+    name: str
+    timeline: dict[str, Any]
+    message: NotRequired[str]
+
+
+class ProjectFromOtioOut(TypedDict):
+    id: str
+    object: Literal["project"]
+    name: str
+    revision: int
+    edit: dict[str, Any]
+    created_at: str
+    updated_at: str
+    revisions_url: str
+    otio_notes: list[OtioNote]
 
 
 class ProjectList(TypedDict):

@@ -534,6 +534,26 @@ class Projects:
     def list(self, *, limit: int | None = None) -> Page[models.ProjectOut]:
         return self._client.page("/v1/projects", {"limit": limit})
 
+    def from_otio(
+        self, *, name: str, timeline: Mapping[str, Any], idempotency_key: str | None = None
+    ) -> dict[str, Any]:
+        """A new project from an OpenTimelineIO timeline (the JSON of an ``.otio`` file);
+        ``otio_notes`` says what could not be carried over."""
+        return cast(
+            dict[str, Any],
+            self._client.json(
+                "POST",
+                "/v1/projects/otio",
+                json={"name": name, "timeline": timeline},
+                idempotency_key=idempotency_key,
+            ),
+        )
+
+    def as_otio(self, project_id: str) -> dict[str, Any]:
+        """The project's current edit as an OpenTimelineIO timeline (``timeline``) and the
+        ``notes`` on what other editors will not see."""
+        return cast(dict[str, Any], self._client.json("GET", f"/v1/projects/{project_id}/otio"))
+
 
 class Templates:
     """Templates (``/v1/templates``): edits with variables, rendered with values."""
