@@ -7,7 +7,10 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import socket
+import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -203,3 +206,37 @@ def test_over_stdio_as_an_agent_starts_it(tmp_path: Path) -> None:
             assert good["valid"] is True
 
     asyncio.run(scenario())
+
+
+def test_over_streamable_http(tmp_path: Path) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REELFORGE_")}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "reelforge", "mcp", "--local", "--transport", "http", "--port", str(port)],
+        env={**env, "PYTHONPATH": str(SRC), "XDG_CONFIG_HOME": str(tmp_path)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert server.poll() is None, server.stderr.read() if server.stderr else ""
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "the MCP server did not listen"
+                time.sleep(0.1)
+
+        async def scenario() -> None:
+            async with McpClient(f"http://127.0.0.1:{port}/mcp", read_timeout_seconds=300) as agent:
+                assert {t.name for t in (await agent.list_tools()).tools} >= TOOLS
+                bad = structured(await agent.call_tool("validate_edit", {"edit": color_edit(fps=-5)}))
+                assert any(p["pointer"] == "/outputs/0/fps" for p in bad["problems"]), bad
+
+        asyncio.run(scenario())
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
