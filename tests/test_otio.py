@@ -221,6 +221,12 @@ def test_the_api_reads_a_project_as_otio_and_creates_one_from_it(tmp_path: Path,
         with pytest.raises(UnprocessableEntityError) as refused:
             rf.projects.from_otio(name="x", timeline={"OTIO_SCHEMA": "Nonsense.1"})
         assert refused.value.errors[0]["pointer"] == "#/timeline"
+        # Well-formed OTIO that cannot be timed: a clip with neither a range nor media to measure.
+        untimed = otio.schema.Timeline(name="untimed")
+        untimed.tracks.append(otio.schema.Track(children=[otio.schema.Clip(name="x")]))
+        with pytest.raises(UnprocessableEntityError) as refused:
+            rf.projects.from_otio(name="x", timeline=json.loads(otio.adapters.write_to_string(untimed)))
+        assert refused.value.errors[0]["pointer"] == "#/timeline"
 
 
 def check_openapi_examples(c: Any, svc: Any, media: Any) -> None:

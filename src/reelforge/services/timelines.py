@@ -86,5 +86,11 @@ def project_from_otio(
             code="edit-invalid",
             errors=[{"pointer": "#/timeline", "detail": p.message, "code": p.code} for p in exc.problems],
         ) from None
+    except (otio.exceptions.OTIOError, ValueError, TypeError) as exc:
+        # A well-formed document OTIO cannot time (a clip with no range anywhere, say).
+        raise Invalid(
+            "the timeline cannot be read as an edit",
+            errors=[{"pointer": "#/timeline", "detail": str(exc)[:300], "code": "otio"}],
+        ) from None
     project = create_project(db, workspace_id, name, document, message)
     return project, document, [n.to_dict() for n in notes]
