@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 # Every dependency of `.[dev]`, pinned with hashes, for all platforms (see `make lock`).
 LOCK := requirements/dev.lock
 
-.PHONY: install fonts speech lock test test-fast lint typecheck run demo demo-service bench schema clean
+.PHONY: install fonts speech lock test test-fast lint typecheck run demo demo-service bench schema ts-client sdk-docs clean
 
 # The pinned set first, then this project itself without resolving again; `pip check` fails
 # when pyproject.toml asks for something the lock lacks (run `make lock`).
@@ -92,6 +92,17 @@ bench: $(STAMP)
 
 schema: $(STAMP)
 	$(VENV)/bin/reelforge schema > docs/edit.schema.json
+
+# The clients' generated code, from the service's OpenAPI document (tests fail when it drifts):
+# the Python SDK's models, and the TypeScript client's openapi.json and src/schema.ts.
+ts-client: $(STAMP)
+	PYTHONPATH=src $(PY) scripts/gen_client_models.py
+	PYTHONPATH=src $(PY) scripts/export_openapi.py
+	cd clients/typescript && npm install --no-audit --no-fund --loglevel=error && npm run generate
+
+# The Python SDK's reference (docs/sdk.md) from its docstrings.
+sdk-docs: $(STAMP)
+	PYTHONPATH=src $(PY) scripts/gen_sdk_docs.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist out

@@ -38,6 +38,7 @@ AREAS = (
     "workspaces",
     "uploads",
     "transcripts",
+    "otio",
 )
 """Each area's recorder module and JSON file (``core`` is ``reelforge.api.examples``)."""
 

@@ -25,14 +25,17 @@ RANK = {
     "representations": 2,
     "media": 3,
     "webhooks": 3,
+    "interchange": 3,  # OpenTimelineIO import and export, on the engine's timeline layout
     "jobs": 4,
     "delivery": 4,  # output delivery: uses media's S3 client and webhooks' signing and SSRF rules
     "services": 5,
     "api": 6,
     "serve": 6,  # binding and running uvicorn for `reelforge serve`
     "client": 6,  # the CLI's HTTP client of a server
-    "cli": 7,
-    "__main__": 8,
+    "mcp_server": 7,  # `reelforge mcp`: tools for AI agents, on the SDK or the engine
+    "remote": 8,  # the CLI's commands against a server (and `reelforge mcp`), on the SDK
+    "cli": 9,
+    "__main__": 10,
 }
 """A module may import from its own layer and from layers of a lower rank only."""
 

@@ -387,6 +387,7 @@ def test_examples_work_against_the_service(sqlite_service: Service, spec: dict[s
     from test_delivery import check_openapi_examples as delivery_examples
     from test_events import check_openapi_examples as event_examples
     from test_transcripts import check_openapi_examples as transcript_examples
+    from test_otio import check_openapi_examples as otio_examples
     from test_uploads import check_openapi_examples as upload_examples
     from test_webhooks import check_openapi_examples as webhook_examples
 
@@ -398,6 +399,7 @@ def test_examples_work_against_the_service(sqlite_service: Service, spec: dict[s
     delivery_examples(c, svc)  # last: it runs a render (after cancelling the queued ones)
     upload_examples(c, svc)
     transcript_examples(c, svc)
+    otio_examples(c, svc, media)
 
     untested = {op for op in c.ops if op[1].startswith("/v1")} - c.covered
     assert not untested, f"add these operations to this test: {sorted(untested)}"

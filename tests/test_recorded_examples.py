@@ -26,6 +26,7 @@ MODULES = {
             "brand_kits",
             "events",
             "idempotency",
+            "otio",
             "ratelimit",
             "templates",
             "transcripts",

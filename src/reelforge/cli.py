@@ -21,6 +21,7 @@ from rich.markup import escape
 
 from reelforge import __version__
 from reelforge.edit.errors import EditError, Problem
+from reelforge.remote import register as register_remote
 
 # Each command imports what it needs when it runs: `validate` never loads the encoder's
 # progress bar, `probe` never builds the edit models (tests/test_startup.py guards this).
@@ -1173,6 +1174,81 @@ def _set_pointer(document: Any, pointer: str, value: str) -> None:
 def version() -> None:
     """Print the version."""
     out.print(f"reelforge {__version__}")
+
+
+# ------------------------------------------------------------------ OpenTimelineIO
+
+otio_app = typer.Typer(help="Import and export OpenTimelineIO (.otio) timelines.", no_args_is_help=True)
+app.add_typer(otio_app, name="otio")
+
+
+def _print_notes(notes: list[Any]) -> None:
+    for note in notes:
+        err.print(f"[yellow]{_escape(note.where)}[/]: {_escape(note.message)}", highlight=False)
+
+
+@otio_app.command("export")
+def otio_export(
+    edit_path: EditArg,
+    output: Annotated[Path, typer.Option("-o", "--output", help="The .otio file to write.")],
+) -> None:
+    """Write an edit as an OpenTimelineIO timeline (its media probed from the edit's folder);
+    what other editors will not see is listed."""
+    from reelforge.extras import require
+
+    require("opentimelineio", "otio", "`reelforge otio`")
+    import opentimelineio as otio
+
+    from reelforge.interchange import edit_to_otio
+
+    try:
+        document = json.loads(edit_path.read_text(encoding="utf-8"))
+        timeline, notes = edit_to_otio(document, edit_path.resolve().parent)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        err.print(f"[red]cannot read {_escape(str(edit_path))}: {_escape(str(exc))}[/]")
+        raise typer.Exit(EXIT_INVALID) from None
+    except EditError as exc:
+        _print_problems(exc, str(edit_path))
+        raise typer.Exit(EXIT_INVALID) from None
+    otio.adapters.write_to_file(timeline, str(output))
+    _print_notes(notes)
+    out.print(f"[green]wrote[/] {_escape(str(output))}")
+
+
+@otio_app.command("import")
+def otio_import(
+    otio_path: Annotated[Path, typer.Argument(help="An .otio timeline.", show_default=False)],
+    output: Annotated[Path, typer.Option("-o", "--output", help="The edit file (JSON) to write.")],
+) -> None:
+    """Turn an OpenTimelineIO timeline into an edit; what it cannot carry over (markers, nested
+    stacks, media without a path...) is listed, never dropped silently."""
+    from reelforge.extras import require
+
+    require("opentimelineio", "otio", "`reelforge otio`")
+    import opentimelineio as otio
+
+    from reelforge.interchange import otio_to_edit
+
+    try:
+        timeline = otio.adapters.read_from_file(str(otio_path))
+    except Exception as exc:  # OTIO raises its own and ValueError/OSError variants
+        err.print(f"[red]cannot read {_escape(str(otio_path))}: {_escape(str(exc))}[/]")
+        raise typer.Exit(EXIT_INVALID) from None
+    if not isinstance(timeline, otio.schema.Timeline):
+        err.print(f"[red]{_escape(str(otio_path))} holds a {type(timeline).__name__}, not a timeline[/]")
+        raise typer.Exit(EXIT_INVALID)
+    try:
+        document, notes = otio_to_edit(timeline)
+    except EditError as exc:
+        _print_problems(exc, str(otio_path))
+        raise typer.Exit(EXIT_INVALID) from None
+    output.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    _print_notes(notes)
+    out.print(f"[green]wrote[/] {_escape(str(output))}")
+
+
+# The commands against a server (renders, assets, templates, batches, events, login).
+register_remote(app)
 
 
 def main() -> None:

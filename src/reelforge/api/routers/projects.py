@@ -15,11 +15,12 @@ from fastapi import APIRouter, Body, Depends, Query, Request, Response
 from pydantic import Field
 
 from reelforge.representations import revision_json
-from reelforge.services import imports, projects
+from reelforge.services import imports, projects, timelines
 from reelforge.services.inputs import InputModel
 from reelforge.services.projects import PROJECTS
 
 from .. import examples as ex
+from .. import examples_otio as exo
 from ..audit import audit_actor
 from ..auth import Principal, check_scope, require
 from ..deps import ServicesDep, SessionDep
@@ -87,6 +88,59 @@ def create_project(
     idem.stage(db, created, status=201, headers=response.headers)  # commits with the project
     db.commit()
     return created
+
+
+class ProjectFromOtio(InputModel):
+    name: str = Field(min_length=1, max_length=200)
+    timeline: dict[str, Any]
+    """An OpenTimelineIO timeline (the JSON of an ``.otio`` file); clips name media by asset id
+    in their ``target_url``."""
+    message: str = Field("", max_length=500)
+
+
+@router.post(
+    "/v1/projects/otio",
+    status_code=201,
+    summary="Create a project from an OpenTimelineIO timeline",
+    responses=exo.PROJECT_FROM_OTIO_RESPONSES,
+)
+def create_project_from_otio(
+    body: Annotated[ProjectFromOtio, Body(openapi_examples=exo.PROJECT_FROM_OTIO_REQUEST)],
+    response: Response,
+    db: SessionDep,
+    services: ServicesDep,
+    principal: Principal = Depends(require("projects:write")),
+    idem: Idempotency = Depends(idempotency),
+) -> dict[str, Any]:
+    """The timeline becomes an edit (tracks, clips, gaps, dissolves, exact frame times) and
+    revision 1 of a new project, validated as `POST /v1/projects` validates. `otio_notes` lists
+    what could not be carried over (markers, nested stacks, offline media...), each with where
+    it was in the timeline."""
+    project, document, notes = timelines.project_from_otio(
+        db, principal.workspace_id, body.name, body.timeline, body.message
+    )
+    response.headers["Location"] = f"{services.settings.public_url.rstrip('/')}/v1/projects/{project.id}"
+    created = {**respond(PROJECTS, response, project, document), "otio_notes": notes}
+    idem.stage(db, created, status=201, headers=response.headers)
+    db.commit()
+    return created
+
+
+@router.get(
+    "/v1/projects/{project_id}/otio",
+    summary="Read a project as an OpenTimelineIO timeline",
+    responses=exo.PROJECT_OTIO_RESPONSES,
+)
+def get_project_otio(
+    project_id: str,
+    db: SessionDep,
+    services: ServicesDep,
+    principal: Principal = Depends(require("projects:read")),
+) -> dict[str, Any]:
+    """The current revision as `timeline` (write it to a `.otio` file for an editor), with
+    `notes` on what other editors will not see (layout, effects and generated clips ride in
+    OTIO metadata so a round trip keeps them)."""
+    return timelines.project_as_otio(db, services, principal.workspace_id, project_id)
 
 
 @router.get("/v1/projects", summary="List projects, newest first", responses=ex.LIST_PROJECTS_RESPONSES)

@@ -35,7 +35,15 @@ from .keys import (
     OAuthError,
 )
 from .problems import Problem, ProblemError
-from .projects import ProjectList, ProjectOut, RevisionList, RevisionOut
+from .projects import (
+    OtioNote,
+    OtioTimelineOut,
+    ProjectFromOtioOut,
+    ProjectList,
+    ProjectOut,
+    RevisionList,
+    RevisionOut,
+)
 from .renders import (
     PlannedOutput,
     RenderBrand,
@@ -113,6 +121,8 @@ __all__ = [
     "OAuthClientList",
     "OAuthClientOut",
     "OAuthError",
+    "OtioNote",
+    "OtioTimelineOut",
     "Out",
     "Page",
     "Percentiles",
@@ -120,6 +130,7 @@ __all__ = [
     "Previews",
     "Problem",
     "ProblemError",
+    "ProjectFromOtioOut",
     "ProjectList",
     "ProjectOut",
     "Readiness",

@@ -7,7 +7,15 @@ from typing import Literal
 
 from .common import JSONObject, Out, Page
 
-__all__ = ["ProjectList", "ProjectOut", "RevisionList", "RevisionOut"]
+__all__ = [
+    "OtioNote",
+    "OtioTimelineOut",
+    "ProjectFromOtioOut",
+    "ProjectList",
+    "ProjectOut",
+    "RevisionList",
+    "RevisionOut",
+]
 
 
 class ProjectOut(Out):
@@ -37,3 +45,25 @@ class RevisionOut(Out):
 
 class RevisionList(Page):
     data: list[RevisionOut]
+
+
+class OtioNote(Out):
+    """Something of a timeline that did not map exactly: where it was, and what happened."""
+
+    where: str
+    message: str
+
+
+class OtioTimelineOut(Out):
+    object: Literal["otio_timeline"]
+    project_id: str
+    revision: int
+    timeline: JSONObject
+    """The OpenTimelineIO timeline (the JSON of an ``.otio`` file)."""
+    notes: list[OtioNote]
+    """What other editors will not see (kept in OTIO metadata for a round trip)."""
+
+
+class ProjectFromOtioOut(ProjectOut):
+    otio_notes: list[OtioNote]
+    """What of the timeline could not be carried over into the edit."""

@@ -1,4 +1,4 @@
-"""A small client of the Reelforge service for the CLI (``reelforge upload``, ``import``,
+"""The tus upload client of the Reelforge service used by the CLI (``reelforge upload``, ``import``,
 ``push``): resumable tus uploads, imports from URLs, and pushing an edit whose files are local.
 
 Uploads are resumable across runs: the upload URL of a file being sent is remembered in a state
