@@ -160,6 +160,15 @@ class Settings(BaseSettings):
     render_segment_seconds: float = Field(60, gt=0)
     """The longest a segment may be, seconds (segments end only where no picture clip is on
     screen across the cut, so one can be longer where there is none)."""
+    render_chunk_min_seconds: float = Field(180, ge=0)
+    """A timeline at least this long (seconds) is rendered in chunks that any worker may take,
+    in parallel, then joined (see docs/scaling.md). 0: never."""
+    render_chunk_seconds: float = Field(30, gt=0)
+    """The longest a chunk may be, seconds (chunks end only where no picture clip is on screen
+    across the cut)."""
+    render_chunk_lease: float = Field(60, gt=0, le=3600)
+    """Seconds without a heartbeat after which a running chunk counts as abandoned (its worker
+    died) and another worker takes it."""
     max_running_renders_per_workspace: int = Field(0, ge=0)
     """Renders of one workspace running at once (0: no quota); more wait in the queue."""
     webhooks_dispatcher: bool = True
