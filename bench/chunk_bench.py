@@ -41,6 +41,7 @@ import statistics
 import sys
 import time
 from fractions import Fraction
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -164,7 +165,9 @@ def simulate(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--clips", type=int, default=60)
     parser.add_argument("--seconds", type=float, default=300)
     parser.add_argument("--sources", type=int, default=10)
@@ -223,7 +226,9 @@ def main() -> None:
             path.write_bytes(measured.pop("bytes"))
             outputs[mode] = path
             results[mode].append(measured)
-            print(f"{mode:10} run {run}: wall {measured['wall']:.1f} s, CPU {measured['cpu']:.1f} s", flush=True)
+            print(
+                f"{mode:10} run {run}: wall {measured['wall']:.1f} s, CPU {measured['cpu']:.1f} s", flush=True
+            )
             if mode == "chunked":
                 log_text = servers[0].log.read_text(errors="replace")
                 found = _CHUNK_TIMES.findall(log_text)
@@ -233,7 +238,9 @@ def main() -> None:
 
     wall = {m: statistics.median(r["wall"] for r in rs) for m, rs in results.items()}
     cpu = {m: statistics.median(r["cpu"] for r in rs) for m, rs in results.items()}
-    print(f"\nchunked / unchunked: wall {wall['chunked'] / wall['unchunked']:.2f}, CPU {cpu['chunked'] / cpu['unchunked']:.2f}")
+    print(
+        f"\nchunked / unchunked: wall {wall['chunked'] / wall['unchunked']:.2f}, CPU {cpu['chunked'] / cpu['unchunked']:.2f}"
+    )
 
     frames = {m: frame_count(ffmpeg, p) for m, p in outputs.items()}
     audio = {m: audio_md5(ffmpeg, p) for m, p in outputs.items()}
@@ -241,21 +248,29 @@ def main() -> None:
     at_seams = [min(ssim[f - 1], ssim[f]) for f in seams if 0 < f < len(ssim)]
     finite = [p for p in psnr if math.isfinite(p)]
     print(f"frames: chunked {frames['chunked']}, unchunked {frames['unchunked']}")
-    print(f"audio samples: chunked {audio['chunked'][1]}, unchunked {audio['unchunked'][1]}, same PCM: {audio['chunked'][0] == audio['unchunked'][0]}")
-    print(f"SSIM: mean {statistics.fmean(ssim):.4f}, min {min(ssim):.4f}, at the {len(at_seams)} joins min {min(at_seams, default=1):.4f}")
-    print(f"PSNR: mean of finite {statistics.fmean(finite) if finite else float('inf'):.1f} dB, min {min(psnr):.1f} dB")
+    print(
+        f"audio samples: chunked {audio['chunked'][1]}, unchunked {audio['unchunked'][1]}, same PCM: {audio['chunked'][0] == audio['unchunked'][0]}"
+    )
+    print(
+        f"SSIM: mean {statistics.fmean(ssim):.4f}, min {min(ssim):.4f}, at the {len(at_seams)} joins min {min(at_seams, default=1):.4f}"
+    )
+    print(
+        f"PSNR: mean of finite {statistics.fmean(finite) if finite else float('inf'):.1f} dB, min {min(psnr):.1f} dB"
+    )
 
     # The cost model: chunk times against their lengths; the rest of the chunked wall time is
     # what only the parent does (plan, audio mix, join, check), per second of video.
     bounds = [0, *seams, round(args.seconds * 30)]
-    lengths = [(e - s) / 30 for s, e in zip(bounds, bounds[1:], strict=False)]
+    lengths = [(e - s) / 30 for s, e in pairwise(bounds)]
     if len(lengths) != len(chunk_times):
         lengths = [args.seconds / len(chunk_times)] * len(chunk_times)
     a, b = fit(lengths, chunk_times)
     parallel = makespan(chunk_times, 2)
     serial_per_second = max(0.0, wall["chunked"] - parallel) / args.seconds
     print(f"\nchunks: {len(chunk_times)}, times {[round(t, 1) for t in chunk_times]} s")
-    print(f"cost model: chunk = {a:.2f} s + {b:.3f} s per second of video; parent-only work {serial_per_second:.3f} s per second")
+    print(
+        f"cost model: chunk = {a:.2f} s + {b:.3f} s per second of video; parent-only work {serial_per_second:.3f} s per second"
+    )
     curve = simulate(a, b, serial_per_second, args.simulate_minutes, args.chunk_seconds, args.max_workers)
     flat = next((n for n, _, s in curve if s < 0.8 * n), None)
     print(f"\nsimulated {args.simulate_minutes:g} minutes in chunks of {args.chunk_seconds:g} s:")
@@ -269,7 +284,10 @@ def main() -> None:
             {
                 "wall": wall,
                 "cpu": cpu,
-                "ratios": {"wall": wall["chunked"] / wall["unchunked"], "cpu": cpu["chunked"] / cpu["unchunked"]},
+                "ratios": {
+                    "wall": wall["chunked"] / wall["unchunked"],
+                    "cpu": cpu["chunked"] / cpu["unchunked"],
+                },
                 "frames": frames,
                 "ssim_at_joins": at_seams,
                 "ssim_mean": statistics.fmean(ssim),
