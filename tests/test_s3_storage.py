@@ -272,3 +272,25 @@ def test_render_fails_cleanly_when_its_source_object_is_gone(
         # Not the local copy the upload left in the cache: the bucket says the object is gone.
         assert done["state"] == "failed" and done["error"]["code"] == "asset_missing"
         assert done["error"]["pointer"] == "/timeline/tracks/0/clips/0/asset/src"
+
+
+def test_a_store_that_does_not_answer_is_a_503_problem_not_a_500(tmp_path: Path, media: Any) -> None:
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    settings = s3_storage_settings(endpoint, download="stream")
+    try:
+        with running_service(tmp_path, "sqlite", **settings) as svc:
+            r = svc.post("/v1/assets", files={"file": ("clip.mp4", media.video().read_bytes(), "video/mp4")})
+            asset = with_previews(svc, r.json())
+            assert svc.get(asset["content_url"]).status_code == 200
+            server.stop()
+            r = svc.get(asset["content_url"])
+            assert r.status_code == 503 and r.headers["content-type"].startswith("application/problem+json")
+            assert r.json()["code"] == "temporary-reduced-capacity"
+            assert svc.get(asset["thumbnail_url"]).status_code == 503
+    finally:
+        server.stop()

@@ -21,18 +21,30 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from .cache import SourceCache, entry_name
-from .s3 import MULTIPART_CHUNK, MULTIPART_THRESHOLD, S3Target, join_key, s3_client, upload_file
+from .s3 import MULTIPART_CHUNK, MULTIPART_THRESHOLD, S3Error, S3Target, join_key, s3_client, upload_file
 from .storage import LEGACY_TEMP_AGE, LocalStorage, check_key
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
-__all__ = ["S3Object", "S3Storage"]
+__all__ = ["S3Object", "S3Storage", "StorageUnavailable"]
 
 _MISSING = ("404", "NoSuchKey", "NotFound")
+
+
+class StorageUnavailable(OSError):
+    """The store refused or did not answer a request (an OSError, as a failing disk's errors
+    are: callers handle both alike). The message is safe to show (no credentials)."""
+
+
+def _unavailable(exc: Exception) -> StorageUnavailable:
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error", {})
+        return StorageUnavailable(f"S3 refused the request: {error.get('Code', 'error')}")
+    return StorageUnavailable(f"S3 request failed: {exc.__class__.__name__}")
 
 
 def _missing(exc: ClientError) -> bool:
@@ -73,15 +85,18 @@ class S3Storage:
 
     def put(self, key: str, source: Path) -> None:
         content_type = mimetypes.guess_type(key)[0] or "application/octet-stream"
-        head = upload_file(
-            self.client,
-            self.bucket,
-            self._object(key),
-            source,
-            content_type=content_type,
-            threshold=self.multipart_threshold,
-            chunk=self.multipart_chunk,
-        )
+        try:
+            head = upload_file(
+                self.client,
+                self.bucket,
+                self._object(key),
+                source,
+                content_type=content_type,
+                threshold=self.multipart_threshold,
+                chunk=self.multipart_chunk,
+            )
+        except S3Error as exc:
+            raise StorageUnavailable(str(exc)) from None
         if not self.cache.adopt(entry_name(key, str(head["ETag"])), source):
             source.unlink(missing_ok=True)
 
@@ -91,7 +106,9 @@ class S3Storage:
         except ClientError as exc:
             if _missing(exc):
                 return None
-            raise
+            raise _unavailable(exc) from None
+        except BotoCoreError as exc:
+            raise _unavailable(exc) from None
 
     def open(self, key: str) -> BinaryIO:
         head = self.head(key)
@@ -108,7 +125,10 @@ class S3Storage:
         return int(head["ContentLength"])
 
     def delete(self, key: str) -> None:
-        self.client.delete_object(Bucket=self.bucket, Key=self._object(key))
+        try:
+            self.client.delete_object(Bucket=self.bucket, Key=self._object(key))
+        except (ClientError, BotoCoreError) as exc:
+            raise _unavailable(exc) from None
 
     def local_path(self, key: str) -> Path:
         """A local copy of the object (downloaded into the cache if it has none); a path that
@@ -119,7 +139,10 @@ class S3Storage:
             return self.cache.path(name)
 
         def download(target: Path) -> None:
-            self.client.download_file(self.bucket, self._object(key), str(target))
+            try:
+                self.client.download_file(self.bucket, self._object(key), str(target))
+            except (ClientError, BotoCoreError) as exc:
+                raise _unavailable(exc) from None
 
         return self.cache.fetch(name, download)
 
@@ -194,12 +217,15 @@ class S3Object(io.RawIOBase):
         view = memoryview(buffer).cast("B")
         if self._pos >= self.size or len(view) == 0:
             return 0
-        if self._body is None:
-            response = self._client.get_object(
-                Bucket=self._bucket, Key=self._key, Range=f"bytes={self._pos}-"
-            )
-            self._body = response["Body"]
-        data = self._body.read(len(view))
+        try:
+            if self._body is None:
+                response = self._client.get_object(
+                    Bucket=self._bucket, Key=self._key, Range=f"bytes={self._pos}-"
+                )
+                self._body = response["Body"]
+            data = self._body.read(len(view))
+        except (ClientError, BotoCoreError) as exc:
+            raise _unavailable(exc) from None
         view[: len(data)] = data
         self._pos += len(data)
         return len(data)

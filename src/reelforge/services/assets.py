@@ -33,7 +33,7 @@ from reelforge.representations import asset_json, record_asset_event
 
 from .audit import Actor
 from .context import RepresentationCache, Services
-from .errors import Conflict, Invalid, NotFound
+from .errors import Conflict, Invalid, NotFound, Unavailable
 from .limits import check_storage_quota
 from .retention import expired_at
 from .versioning import CommitStager, Staged
@@ -441,6 +441,9 @@ def open_content(services: Services, asset: Asset) -> BinaryIO:
     except FileNotFoundError:
         log.error("asset %s: stored file %s is missing", asset.id, asset.storage_key)
         raise NotFound(f"the content of asset {asset.id} is missing from storage") from None
+    except OSError as exc:  # the object store did not answer: not the client's fault
+        log.error("asset %s: storage failed: %s", asset.id, exc)
+        raise Unavailable("the storage did not answer; try again shortly") from None
 
 
 def preview_bytes(db: Session, services: Services, workspace_id: str, asset_id: str, which: str) -> bytes:
@@ -454,3 +457,6 @@ def preview_bytes(db: Session, services: Services, workspace_id: str, asset_id: 
             return fh.read()
     except FileNotFoundError:
         raise NotFound(f"the {which} of asset {asset_id} is missing from storage") from None
+    except OSError as exc:
+        log.error("asset %s: storage failed: %s", asset_id, exc)
+        raise Unavailable("the storage did not answer; try again shortly") from None
