@@ -165,9 +165,19 @@ def claim_chunk(
 class ChunkJob:
     """Render one claimed chunk and store its files (or record why it failed)."""
 
-    def __init__(self, services: JobContext, claim: ChunkClaim, *, heartbeat_interval: float | None = None):
+    def __init__(
+        self,
+        services: JobContext,
+        claim: ChunkClaim,
+        *,
+        heartbeat_interval: float | None = None,
+        parent: CancelToken | None = None,
+    ):
         self.services = services
         self.claim = claim
+        self.parent = parent
+        """The token of the render's own job when it runs this chunk itself (its cancel or its
+        worker's stop ends the chunk too)."""
         lease = float(services.settings.render_chunk_lease)
         self.heartbeat_interval = heartbeat_interval or max(0.2, min(5.0, lease / 4))
         self.token = CancelToken()
@@ -180,16 +190,21 @@ class ChunkJob:
         self.token.cancel()
 
     def _beat(self) -> None:
+        """Heartbeat, and stop when the chunk is no longer ours or its render was cancelled."""
         with self.services.sessions() as db:
             count = rows_updated(
                 db, update(RenderChunk).where(*_held(self.claim)).values(heartbeat_at=utcnow())
             )
+            cancel = db.scalar(select(Render.cancel_requested).where(Render.id == self.claim.render_id))
             db.commit()
-        if count != 1:  # cancelled, failed by the parent, or taken over after a long stall
+        # Not ours: cancelled, failed by the parent, or taken over after a long stall.
+        if count != 1 or cancel or (self.parent is not None and self.parent.cancelled):
             self.token.cancel()
 
     def _heartbeat(self) -> None:
         while not self._done.wait(self.heartbeat_interval):
+            if self.parent is not None and self.parent.cancelled:
+                self.token.cancel()
             try:
                 self._beat()
             except Exception:  # a database hiccup: try again at the next beat
@@ -345,6 +360,7 @@ def run_next_chunk(
     *,
     render_id: str | None = None,
     track: Callable[[ChunkJob | None], None] | None = None,
+    parent: CancelToken | None = None,
 ) -> bool:
     """Claim a chunk (of ``render_id`` only, when given) and render it; False when there was
     none. ``track`` hears the job before it runs and None after (a worker interrupts it when
@@ -354,7 +370,7 @@ def run_next_chunk(
     )
     if claim is None:
         return False
-    job = ChunkJob(services, claim)
+    job = ChunkJob(services, claim, parent=parent)
     if track is not None:
         track(job)
     try:
@@ -446,7 +462,7 @@ class ChunkDispatcher:
                 self._cancel_chunks()
                 raise
             # Help: render a chunk of our own render here (the worker thread is ours anyway).
-            if run_next_chunk(self.services, self.worker, render_id=self.render_id):
+            if run_next_chunk(self.services, self.worker, render_id=self.render_id, parent=cancel):
                 continue
             with self.services.sessions() as db:
                 rows = db.execute(
