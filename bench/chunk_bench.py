@@ -197,7 +197,8 @@ def main() -> None:
         "REELFORGE_RENDER_CHUNK_MIN_SECONDS": str(min(args.seconds, 2 * args.chunk_seconds)),
         "REELFORGE_RENDER_CHUNK_SECONDS": str(args.chunk_seconds),
     }
-    off = {"REELFORGE_RENDER_CHUNK_MIN_SECONDS": "0"}
+    # The reference is one FFmpeg pass (not the sequential segments the memory policy would pick).
+    off = {"REELFORGE_RENDER_CHUNK_MIN_SECONDS": "0", "REELFORGE_RENDER_SEGMENT_INPUTS": "0"}
     first = start_reelforge(data, workers=1, extra_env=off, log_name="unchunked-0.log")
     token = first.token
     try:
@@ -271,12 +272,14 @@ def main() -> None:
     print(
         f"cost model: chunk = {a:.2f} s + {b:.3f} s per second of video; parent-only work {serial_per_second:.3f} s per second"
     )
-    curve = simulate(a, b, serial_per_second, args.simulate_minutes, args.chunk_seconds, args.max_workers)
+    # Chunks are as long as cuts allow within the limit: simulate chunks of the length measured.
+    chunk_length = min(args.chunk_seconds, args.seconds / len(chunk_times))
+    curve = simulate(a, b, serial_per_second, args.simulate_minutes, chunk_length, args.max_workers)
     flat = next((n for n, _, s in curve if s < 0.8 * n), None)
-    print(f"\nsimulated {args.simulate_minutes:g} minutes in chunks of {args.chunk_seconds:g} s:")
+    print(f"\nsimulated {args.simulate_minutes:g} minutes in chunks of {chunk_length:.1f} s:")
     print("workers  seconds  speed-up  efficiency")
     for n, t, s in curve:
-        if n in (1, 2, 4, 8, 12, 16, 20, 24, 32, 48, 64) or n == flat:
+        if n in (1, 2, 4, 8, 12, 16, 20, 24, 30, 32, 48, 64) or n == flat:
             print(f"{n:7d}  {t:7.1f}  {s:8.2f}  {s / n:10.2f}")
     print(f"speed-up below 0.8 x N from {flat} workers" if flat else "speed-up >= 0.8 x N up to the last N")
     (work / "results.json").write_text(
@@ -293,7 +296,12 @@ def main() -> None:
                 "ssim_mean": statistics.fmean(ssim),
                 "psnr_min": min(psnr),
                 "chunk_times": chunk_times,
-                "model": {"a": a, "b": b, "serial_per_second": serial_per_second},
+                "model": {
+                    "a": a,
+                    "b": b,
+                    "serial_per_second": serial_per_second,
+                    "chunk_seconds": chunk_length,
+                },
                 "curve": curve,
                 "flattens_at": flat,
             },

@@ -404,10 +404,16 @@ class ChunkDispatcher:
         cancel: CancelToken | None,
         time_left: Callable[[], float | None],
         stderr_lines: Callable[[str], None] | None,
+        meanwhile: Callable[[], None],
     ) -> None:
         self._forget()  # what an earlier attempt left
         ids = self._queue(segmented)
         try:
+            try:
+                meanwhile()  # the audio mix, while other workers render chunks
+            except BaseException:
+                self._cancel_chunks()
+                raise
             self._wait(ids, segmented, on_progress, cancel, time_left)
             self._place(ids, segmented)
         finally:

@@ -497,10 +497,12 @@ class SegmentRunner(Protocol):
         cancel: CancelToken | None,
         time_left: Callable[[], float | None],
         stderr_lines: Callable[[str], None] | None,
+        meanwhile: Callable[[], None],
     ) -> None:
         """Make every segment's files (the output paths of each segment's plan), reporting the
         frames made so far (of all segments); raise :class:`RenderError` naming the clip in the
-        full edit when one fails."""
+        full edit when one fails. Call ``meanwhile`` (the audio mix) once, while the segments
+        render where they can."""
         ...
 
 
@@ -543,9 +545,11 @@ def run_segments_here(
     cancel: CancelToken | None,
     time_left: Callable[[], float | None],
     stderr_lines: Callable[[str], None] | None,
+    meanwhile: Callable[[], None],
 ) -> None:
-    """The segments one after the other in this process (the :class:`SegmentRunner` of a
-    render that is not chunked)."""
+    """The segments one after the other in this process, after ``meanwhile`` (the
+    :class:`SegmentRunner` of a render that is not chunked)."""
+    meanwhile()
     done = 0
     for segment in segmented.segments:
 
@@ -595,20 +599,17 @@ def _run_segmented(
         if run is not None:
             run.work_dir.mkdir(parents=True, exist_ok=True)
             run.out_dir.mkdir(parents=True, exist_ok=True)
+
+    def mix() -> None:
+        if segmented.audio is None:
+            return
+        audio = segmented.audio
+        if audio.loudness_passes:
+            audio = _with_loudness(audio, cancel=cancel, timeout=left(), stderr_lines=stderr_lines)
+        make_artifacts(audio, base_dir=base)
+        _run(audio, on_progress=None, cancel=cancel, timeout=left(), total=timeout, stderr_lines=stderr_lines)
+
     try:
-        if segmented.audio is not None:
-            audio = segmented.audio
-            if audio.loudness_passes:
-                audio = _with_loudness(audio, cancel=cancel, timeout=left(), stderr_lines=stderr_lines)
-            make_artifacts(audio, base_dir=base)
-            _run(
-                audio,
-                on_progress=None,
-                cancel=cancel,
-                timeout=left(),
-                total=timeout,
-                stderr_lines=stderr_lines,
-            )
         runner(
             segmented,
             base_dir=base,
@@ -616,6 +617,7 @@ def _run_segmented(
             cancel=cancel,
             time_left=left,
             stderr_lines=stderr_lines,
+            meanwhile=mix,
         )
         for join in segmented.joins:
             join.list_path.write_text(join.list_text(), encoding="utf-8")
