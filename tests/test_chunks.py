@@ -276,3 +276,24 @@ def test_cancelling_a_chunked_render_stops_its_chunks(media: MediaFiles, tmp_pat
             worker.stop()
         assert done["state"] == "cancelled"
         assert chunk_rows(svc, render_id) == []
+
+
+def test_the_join_check_refuses_a_wrong_frame_count_or_audio_that_drifts(media: MediaFiles) -> None:
+    from fractions import Fraction
+
+    from reelforge.render.engine import RenderError, check_joined
+
+    good = media.video(duration=2.0)
+    found = check_joined(good, frames=50, fps=Fraction(FPS), audio=True)
+    assert found.video_frames == 50 and found.audio_frame is not None
+    with pytest.raises(RenderError) as short:
+        check_joined(good, frames=51, fps=Fraction(FPS), audio=True)
+    assert short.value.code == "join_invalid" and "50 frames, the timeline 51" in short.value.message
+    # Sound that goes on 0.3 s past the picture: far more than one audio frame (21 ms).
+    drifting = media.video(duration=2.0, audio_duration=2.3)
+    with pytest.raises(RenderError) as drift:
+        check_joined(drifting, frames=50, fps=Fraction(FPS), audio=True)
+    assert drift.value.code == "join_invalid" and "ends" in drift.value.message
+    silent = media.video(duration=2.0, audio=False)
+    with pytest.raises(RenderError, match="has no audio"):
+        check_joined(silent, frames=50, fps=Fraction(FPS), audio=True)
