@@ -345,3 +345,33 @@ class ServeProcess:
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
+
+
+# ------------------------------------------------------------------ S3 storage
+
+
+def s3_storage_settings(endpoint: str, *, download: str = "stream", **extra: Any) -> dict[str, Any]:
+    """Settings of a service storing its assets in a fresh bucket of the S3 server at
+    ``endpoint`` (moto's, on loopback), under a prefix."""
+    import boto3
+
+    bucket = f"reelforge-{uuid.uuid4().hex[:12]}"
+    client = boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+        region_name="us-east-1",
+    )
+    client.create_bucket(Bucket=bucket)
+    return {
+        "storage_backend": "s3",
+        "s3_bucket": bucket,
+        "s3_prefix": "install/one",
+        "s3_endpoint_url": endpoint,
+        "s3_access_key_id": "test",
+        "s3_secret_access_key": "test",
+        "s3_path_style": True,
+        "s3_download": download,
+        **extra,
+    }

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["Settings"]
@@ -25,6 +25,35 @@ class Settings(BaseSettings):
     ``postgresql+psycopg://user@host/db``."""
     storage_dir: Path | None = None
     """Where asset bytes go; default ``<data_dir>/storage``."""
+    storage_backend: Literal["local", "s3"] = "local"
+    """``local``: asset bytes are files under ``storage_dir``. ``s3``: objects in an S3-compatible
+    bucket (``s3_*`` settings), shared by every API and worker process; each process keeps the
+    sources it renders in a bounded local cache (``cache_dir``, ``cache_max_bytes``)."""
+    s3_bucket: str = ""
+    """The bucket holding assets, previews and outputs (``storage_backend=s3``)."""
+    s3_prefix: str = ""
+    """Key prefix inside the bucket (``reelforge/prod``), so one bucket can serve several installations."""
+    s3_endpoint_url: str | None = None
+    """None: AWS S3; else the store's URL (``http://127.0.0.1:9000`` for MinIO)."""
+    s3_region: str | None = None
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: SecretStr | None = None
+    s3_session_token: SecretStr | None = None
+    s3_path_style: bool = False
+    """Address the bucket as ``endpoint/bucket/key`` (MinIO and most self-hosted stores)."""
+    s3_download: Literal["redirect", "stream"] = "redirect"
+    """How the API answers a download from S3: ``redirect`` (307 to a presigned URL; the store
+    serves the bytes and Range itself) or ``stream`` (the API relays the bytes, ranged GETs)."""
+    s3_presign_seconds: int = Field(900, ge=10, le=7 * 24 * 3600)
+    """How long a presigned download URL stays valid."""
+    s3_multipart_threshold: int = Field(64 * 1024**2, ge=5 * 1024**2)
+    """Objects at least this large are uploaded in parts (each ``s3_multipart_chunk`` bytes)."""
+    s3_multipart_chunk: int = Field(16 * 1024**2, ge=5 * 1024**2)
+    cache_dir: Path | None = None
+    """Where an S3-backed process keeps downloaded sources and its scratch files; default
+    ``<data_dir>/cache``. Processes on one machine may share it."""
+    cache_max_bytes: int = Field(10 * 1024**3, ge=0)
+    """Bytes of downloaded sources the cache keeps; the least recently used go first."""
     workers: int = Field(1, ge=0, le=64)
     """Renders run at once by the in-process worker (0: none; another process runs them)."""
     max_upload_bytes: int = Field(2 * 1024**3, ge=1024)
@@ -131,6 +160,15 @@ class Settings(BaseSettings):
     render_segment_seconds: float = Field(60, gt=0)
     """The longest a segment may be, seconds (segments end only where no picture clip is on
     screen across the cut, so one can be longer where there is none)."""
+    render_chunk_min_seconds: float = Field(180, ge=0)
+    """A timeline at least this long (seconds) is rendered in chunks that any worker may take,
+    in parallel, then joined (see docs/scaling.md). 0: never."""
+    render_chunk_seconds: float = Field(30, gt=0)
+    """The longest a chunk may be, seconds (chunks end only where no picture clip is on screen
+    across the cut)."""
+    render_chunk_lease: float = Field(60, gt=0, le=3600)
+    """Seconds without a heartbeat after which a running chunk counts as abandoned (its worker
+    died) and another worker takes it."""
     max_running_renders_per_workspace: int = Field(0, ge=0)
     """Renders of one workspace running at once (0: no quota); more wait in the queue."""
     webhooks_dispatcher: bool = True
@@ -226,3 +264,6 @@ class Settings(BaseSettings):
 
     def resolved_storage_dir(self) -> Path:
         return (self.storage_dir or self.data_dir / "storage").resolve()
+
+    def resolved_cache_dir(self) -> Path:
+        return (self.cache_dir or self.data_dir / "cache").resolve()

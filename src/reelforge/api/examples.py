@@ -249,6 +249,11 @@ _ETAG_PROJECT = (
 _NOT_MODIFIED = {"description": "`If-None-Match` matched the current ETag: nothing changed (no body)."}
 _STALE_PROJECT = ("If-Match is not the current ETag (someone changed the project)", ERROR_PROJECT_STALE)
 _BINARY = {"type": "string", "format": "binary"}
+STORE_REDIRECT = {
+    "description": "With S3 storage and `REELFORGE_S3_DOWNLOAD=redirect`: the bytes are at the presigned "
+    "URL in `Location` (valid for `REELFORGE_S3_PRESIGN_SECONDS`), which answers Range itself.",
+    "headers": {"Location": {"description": "The presigned URL.", "schema": {"type": "string"}}},
+}
 
 # ------------------------------------------------------------------ system
 
@@ -483,6 +488,7 @@ GET_ASSET_RESPONSES = responses(
             model=schemas.AssetOut,
         ),
         304: _NOT_MODIFIED,
+        307: STORE_REDIRECT,
     },
     *AUTH,
     scope("assets:read"),
@@ -536,6 +542,7 @@ DOWNLOAD_RESPONSES = responses(
             "headers": {k: _header(v, DOWNLOAD_PARTIAL_HEADERS[k]) for k, v in _DOWNLOAD_HEADERS.items()},
         },
         304: _NOT_MODIFIED,
+        307: STORE_REDIRECT,
     },
     *AUTH,
     scope("assets:read"),

@@ -261,7 +261,10 @@ _FILES = f"/v1/renders/{RENDER_ID}/files"
 _BATCH_ZIP = "/v1/batches/bat_01kbz7v8t7s6r5q4p3n2m1k0j9/files.zip"
 _BINARY = {"type": "string", "format": "binary"}
 FILE_RESPONSES = ex.responses(
-    {200: ex.success("The file.", media_type="application/octet-stream", schema=_BINARY)},
+    {
+        200: ex.success("The file.", media_type="application/octet-stream", schema=_BINARY),
+        307: ex.STORE_REDIRECT,
+    },
     *ex.AUTH,
     _scope("renders:read", f"{_FILES}/0"),
     _missing("file of this render", f"render {RENDER_ID} has no file 9", f"{_FILES}/9"),

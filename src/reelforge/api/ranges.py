@@ -11,7 +11,7 @@ from typing import BinaryIO, Literal
 from urllib.parse import quote
 
 from fastapi import Request, Response
-from fastapi.responses import StreamingResponse
+from fastapi.responses import RedirectResponse, StreamingResponse
 
 from reelforge.metrics import DELIVERED_BYTES
 
@@ -80,9 +80,12 @@ def file_response(
     etag: str,
     filename: str,
     media_type: str,
+    locate: Callable[[str], str | None] | None = None,
 ) -> Response:
-    """The answer to a GET or HEAD of a file: 304, 200, 206 or 416. ``open_file`` is called only
-    when bytes (or their size) are needed; it raises when the file is gone."""
+    """The answer to a GET or HEAD of a file: 304, 200, 206 or 416, or 307 to where the storage
+    serves the bytes itself (a presigned URL, Range answered there) when ``locate``, given the
+    ``Content-Disposition``, says where. ``open_file`` is called only when bytes (or their size)
+    are needed; it raises when the file is gone."""
     headers = {
         "Accept-Ranges": "bytes",
         "ETag": etag,
@@ -90,8 +93,12 @@ def file_response(
     }
     if etag_matches(request.headers.get("if-none-match"), etag, weak=True):
         return Response(status_code=304, headers=headers)
+    url = locate(headers["Content-Disposition"]) if locate is not None else None
+    if url is not None:
+        # Not cached: the URL expires, the ETag names the bytes.
+        return RedirectResponse(url, status_code=307, headers={"ETag": etag, "Cache-Control": "no-store"})
     fh = open_file()
-    size = os.fstat(fh.fileno()).st_size
+    size = fh.seek(0, os.SEEK_END)  # a file's size, and an object's without fetching it
     if_range = request.headers.get("if-range")
     wanted = parse_range(request.headers.get("range"), size) if if_range in (None, etag) else None
     if wanted == "unsatisfiable":

@@ -274,6 +274,32 @@ class Render(Base):
     its W3C trace context (``traceparent``, ``tracestate``), continued by the worker."""
 
 
+class RenderChunk(Base):
+    """A chunk of a long render's picture, a sub-job any worker may take (see
+    :mod:`reelforge.jobs.chunks`); migration 0017. Rows belong to one attempt of the render."""
+
+    __tablename__ = "render_chunks"
+    __table_args__ = (Index("ix_render_chunks_state", "state", "render_id"),)
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    render_id: Mapped[str] = mapped_column(ForeignKey("renders.id", ondelete="CASCADE"), index=True)
+    attempt: Mapped[int] = mapped_column(Integer)
+    """The render's attempt that made it."""
+    index: Mapped[int] = mapped_column(Integer)
+    spec: Mapped[dict[str, Any]] = mapped_column()
+    """What to render: the sub-edit of its clips, its frames, its clips' pointers in the edit."""
+    state: Mapped[str] = mapped_column(String(16), default="queued")
+    """``queued``, ``running``, ``succeeded``, ``failed`` or ``cancelled``."""
+    worker: Mapped[str | None] = mapped_column(String(100), default=None)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(default=None)
+    files: Mapped[list[Any]] = mapped_column(default=list)
+    """Storage keys of the chunk's files, one per output, once it succeeded."""
+    error: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    seconds: Mapped[float | None] = mapped_column(Float, default=None)
+    """How long its FFmpeg run took (the cost model of docs/scaling.md)."""
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class RenderLabel(Base):
     """What a render can be grouped by that it may have several of: its campaign tags
     (``kind`` ``tag``) and its outputs' formats (``format``). Written once, at creation."""

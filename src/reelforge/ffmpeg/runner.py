@@ -68,6 +68,10 @@ class CancelToken:
     def cancelled(self) -> bool:
         return self._event.is_set()
 
+    def wait(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for a cancel; whether it came."""
+        return self._event.wait(timeout)
+
 
 class FFmpegError(Exception):
     """FFmpeg failed; ``log_tail`` holds the last lines it wrote to stderr."""

@@ -6,7 +6,7 @@ from typing import Any, Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from reelforge.media.storage import LocalStorage
+from reelforge.media.storage import Storage
 from reelforge.settings import Settings
 
 __all__ = ["JobContext"]
@@ -15,7 +15,7 @@ __all__ = ["JobContext"]
 class JobContext(Protocol):
     settings: Settings
     sessions: sessionmaker[Session]
-    storage: LocalStorage
+    storage: Storage
     extras: dict[str, Any]
     """The process's background helpers by name (``delivery_worker``: woken when a render
     made deliveries)."""

@@ -25,6 +25,7 @@ import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -44,11 +45,12 @@ from reelforge.render.compile import RenderPlan
 from reelforge.render.engine import OutputResult, RenderError, plan_edit, render_plan
 from reelforge.render.layout import SafeZone
 from reelforge.render.limits import Limits, default_limits, merged_limits, plan_limit_problems
-from reelforge.render.segments import SegmentPolicy
+from reelforge.render.segments import SegmentPolicy, one_pass_reason, segment_plan
 from reelforge.render.sources import SourceError, SourceResolver
 from reelforge.representations import client_metadata, output_refs, record_render_event
 from reelforge.tracing import continued, span
 
+from .chunks import ChunkDispatcher, chunk_policy
 from .observers import RenderObservers
 from .queue import TERMINAL_STATES, Claim, held_by, queue_positions, rows_updated
 from .redact import PathRedactor
@@ -94,6 +96,8 @@ _RENDER_CODES = {
     "audio_failed": "ffmpeg_failed",
     "timeout": "timeout",
     "output_invalid": "output_invalid",
+    "join_invalid": "output_invalid",
+    "interrupted": "interrupted",
 }
 
 
@@ -443,6 +447,7 @@ class RenderJob:
                 # was unknown at creation); a render made before the limits were lowered too.
                 self._within_limits(plan, workspace_id)
                 self._check()
+                plan, chunks = self._chunked(plan, safe_zones)
                 self._update(state="rendering", progress=0.0, duration=float(plan.duration))
                 self._check()
                 result = render_plan(
@@ -451,7 +456,10 @@ class RenderJob:
                     cancel=self.token,
                     timeout=self.services.settings.render_timeout,
                     stderr_lines=self.ffmpeg_log,
+                    segment_runner=chunks,
                 )
+                if chunks is not None:
+                    log.info("render chunks took %s s", [round(t, 3) for t in chunks.chunk_seconds])
                 self._check()
                 # finishing: from here on the render completes even if cancelled meanwhile
                 self._update(state="finishing", progress=100.0, eta_seconds=0.0)
@@ -496,6 +504,26 @@ class RenderJob:
             )
         finally:
             self._clean()
+
+    def _chunked(
+        self, plan: RenderPlan, safe_zones: Mapping[str, SafeZone] | None
+    ) -> tuple[RenderPlan, ChunkDispatcher | None]:
+        """The plan in chunks for any worker, with their dispatcher, when its timeline is long
+        enough (see :mod:`.chunks`); else as it is."""
+        policy = chunk_policy(self.services.settings, plan)
+        if policy is None:
+            return plan, None
+        reason = one_pass_reason(plan, policy)
+        if reason is not None:
+            log.info("render not chunked: %s", reason)
+            return plan, None
+        try:
+            chunked = replace(plan, segmented=segment_plan(plan, policy, safe_zones=safe_zones))
+        except EditError as exc:  # a limit of segmenting, not of the edit (it compiled)
+            log.warning("render not chunked: a chunk did not compile: %s", exc)
+            return plan, None
+        worker = self.claim.worker or f"job-{self.claim.render_id}"
+        return chunked, ChunkDispatcher(self.services, self.claim.render_id, self.claim.attempt, worker)
 
     def _within_limits(self, plan: RenderPlan, workspace_id: str) -> None:
         with self.services.sessions() as db:

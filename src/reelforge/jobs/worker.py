@@ -30,6 +30,7 @@ from sqlalchemy import or_, select
 from reelforge.db.models import Render, utcnow
 from reelforge.db.workers import beat, forget_old_workers, worker_started, worker_stopped
 
+from .chunks import ChunkJob, run_next_chunk
 from .observers import RenderLog, RenderMetrics, RenderObservers
 from .queue import RUNNING_STATES, Claim, claim_next
 from .render_job import RenderJob, release
@@ -69,7 +70,7 @@ class RenderWorker:
         self._stopping = threading.Event()
         self._cond = threading.Condition()
         self._generation = 0
-        self._jobs: set[RenderJob] = set()
+        self._jobs: set[RenderJob | ChunkJob] = set()
         self._jobs_lock = threading.Lock()
         self._last_recover = 0.0
         self._recover_lock = threading.Lock()
@@ -212,6 +213,9 @@ class RenderWorker:
         failures = 0
         while not self._stopping.is_set():
             try:
+                # Chunks of renders already running first: their renders wait for them.
+                if self._run_chunk():
+                    continue
                 claim = self.claim()
                 failures = 0
             except Exception:  # the database may be restarting: back off, never die
@@ -227,6 +231,22 @@ class RenderWorker:
                 if self._generation == seen and not self._stopping.is_set():
                     self._cond.wait(self.poll_interval)
                 seen = self._generation
+
+    def _run_chunk(self) -> bool:
+        """Render a chunk of a long render (see :mod:`.chunks`), if one waits; whether one did."""
+        current: list[ChunkJob] = []
+
+        def track(job: ChunkJob | None) -> None:
+            with self._jobs_lock:
+                if job is None:
+                    self._jobs.difference_update(current)
+                    return
+                current.append(job)
+                self._jobs.add(job)
+            if self._stopping.is_set():
+                job.interrupt()
+
+        return run_next_chunk(self.services, self.name, track=track)
 
     def _maybe_recover(self) -> None:
         if time.monotonic() - self._last_recover < self.recover_interval:

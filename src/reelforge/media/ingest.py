@@ -12,7 +12,6 @@ bytes racing each other both end with the one asset that won the insert.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import logging
 import re
@@ -39,7 +38,7 @@ from reelforge.representations import record_asset_event
 from reelforge.settings import Settings
 
 from . import thumbnails
-from .storage import LocalStorage
+from .storage import Storage
 
 __all__ = [
     "KINDS",
@@ -391,7 +390,7 @@ def _existing(db: Session, workspace_id: str, sha256: str) -> Asset | None:
     return db.scalar(select(Asset).where(Asset.workspace_id == workspace_id, Asset.sha256 == sha256))
 
 
-def _restore_expired(db: Session, storage: LocalStorage, asset: Asset, path: Path, *, move: bool) -> None:
+def _restore_expired(db: Session, storage: Storage, asset: Asset, path: Path, *, move: bool) -> None:
     """The same bytes as an asset whose bytes retention removed: they are stored again at its
     key and its expiry cleared (its previews are made again), so the answer has its content."""
     retention = db.get(AssetRetention, asset.id)
@@ -424,7 +423,7 @@ def _preview_jobs(path: Path, kind: str, media: Mapping[str, Any]) -> list[tuple
     return []
 
 
-def _previews(storage: LocalStorage, path: Path, sniffed: Sniffed) -> dict[str, Path]:
+def _previews(storage: Storage, path: Path, sniffed: Sniffed) -> dict[str, Path]:
     """Make the thumbnail (and waveform) in storage's temp dir; a failure only costs the preview."""
     made: dict[str, Path] = {}
     tmp = storage.temp_dir()
@@ -450,7 +449,7 @@ def _is_svg_file(path: Path) -> bool:
 
 def ingest_file(
     db: Session,
-    storage: LocalStorage,
+    storage: Storage,
     *,
     workspace_id: str,
     path: Path,
@@ -592,7 +591,7 @@ def ingest_file(
     return asset, True
 
 
-def complete_previews(sessions: Callable[[], Session], storage: LocalStorage, asset_id: str) -> str | None:
+def complete_previews(sessions: Callable[[], Session], storage: Storage, asset_id: str) -> str | None:
     """Make the previews of an asset ingested with ``defer_previews`` and record them: the keys,
     ``previews`` ``ready`` (or ``failed`` when FFmpeg could make none) and an ``asset.updated``
     event, in one commit. Returns the new state, or None when there was nothing to do (the asset
@@ -640,7 +639,7 @@ def complete_previews(sessions: Callable[[], Session], storage: LocalStorage, as
 
 
 def _store_previews(
-    storage: LocalStorage, previews: Mapping[str, Path], prefix: str, stored: list[str]
+    storage: Storage, previews: Mapping[str, Path], prefix: str, stored: list[str]
 ) -> dict[str, str]:
     """Store each preview as ``<prefix>/<label>.png``; their keys by label. Each key is added to
     ``stored`` as soon as it is written, so a failure can remove what is there."""
@@ -670,7 +669,7 @@ def pending_previews(sessions: Callable[[], Session]) -> list[str]:
         )
 
 
-def _discard(storage: LocalStorage, keys: Iterable[str]) -> None:
+def _discard(storage: Storage, keys: Iterable[str]) -> None:
     for key in keys:
         try:
             storage.delete(key)
@@ -679,8 +678,6 @@ def _discard(storage: LocalStorage, keys: Iterable[str]) -> None:
     remove_empty_dirs(storage, keys)
 
 
-def remove_empty_dirs(storage: LocalStorage, keys: Iterable[str]) -> None:
+def remove_empty_dirs(storage: Storage, keys: Iterable[str]) -> None:
     """Remove the asset's directory once its files are gone (``<ws>/<asset>/``)."""
-    for parent in {storage.local_path(k).parent for k in keys}:
-        with contextlib.suppress(OSError):
-            parent.rmdir()
+    storage.remove_empty_parents(keys)

@@ -20,7 +20,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from sqlalchemy.orm import Session
 
 from .ingest import complete_previews, fail_previews, pending_previews
-from .storage import LocalStorage
+from .storage import Storage
 
 __all__ = ["PreviewRunner"]
 
@@ -30,7 +30,7 @@ log = logging.getLogger("reelforge.previews")
 class PreviewRunner:
     """Make deferred previews on ``workers`` threads (each runs one FFmpeg at a time)."""
 
-    def __init__(self, sessions: Callable[[], Session], storage: LocalStorage, *, workers: int = 2):
+    def __init__(self, sessions: Callable[[], Session], storage: Storage, *, workers: int = 2):
         self._sessions = sessions
         self._storage = storage
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="previews")

@@ -17,7 +17,7 @@ from reelforge.db.models import Asset
 from reelforge.edit.references import ASSET_ID, asset_ids_in, is_asset_id
 from reelforge.render.sources import SourceError
 
-from .storage import LocalStorage
+from .storage import Storage
 
 # ASSET_ID, asset_ids_in and is_asset_id are defined by the edit language; kept importable here.
 __all__ = ["ASSET_ID", "AssetResolver", "asset_ids_in", "is_asset_id"]
@@ -29,7 +29,7 @@ class AssetResolver:
     Each id is looked up once per resolver; a render makes one resolver.
     """
 
-    def __init__(self, sessions: sessionmaker[Session], storage: LocalStorage, workspace_id: str):
+    def __init__(self, sessions: sessionmaker[Session], storage: Storage, workspace_id: str):
         self.sessions = sessions
         self.storage = storage
         self.workspace_id = workspace_id

@@ -27,12 +27,12 @@ import tempfile
 import threading
 import time
 import weakref
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
-__all__ = ["LEGACY_TEMP_AGE", "UPLOADS_DIR", "LocalStorage", "Storage"]
+__all__ = ["LEGACY_TEMP_AGE", "UPLOADS_DIR", "LocalStorage", "Storage", "check_key"]
 
 log = logging.getLogger("reelforge.storage")
 
@@ -44,7 +44,22 @@ LEGACY_TEMP_AGE = 24 * 3600
 """Seconds without change after which an entry directly under ``.tmp`` (no owner) is removed."""
 
 
+def check_key(key: str) -> str:
+    """``key`` if it is a storage key (relative, no ``..``); ValueError otherwise."""
+    if not _KEY.match(key) or ".." in key.split("/"):
+        raise ValueError(f"bad storage key {key!r}")
+    return key
+
+
 class Storage(Protocol):
+    """Where asset bytes live: :class:`LocalStorage` (the default) or
+    :class:`reelforge.media.s3storage.S3Storage`."""
+
+    @property
+    def root(self) -> Path:
+        """The local directory this storage writes (named, not shown, in error messages)."""
+        ...
+
     def put(self, key: str, source: Path) -> None:
         """Store the file at ``source`` under ``key`` (moving it when it can)."""
         ...
@@ -68,6 +83,18 @@ class Storage(Protocol):
         process and kept across restarts (their rows say when the bytes expire)."""
         ...
 
+    def temp_file(self, suffix: str = "") -> AbstractContextManager[Path]: ...
+
+    def sweep_temp(self, *, legacy_age: float = ...) -> int: ...
+
+    def download_url(self, key: str, *, disposition: str, content_type: str) -> str | None:
+        """Where a client can fetch the bytes itself (a presigned URL); None: the API sends them."""
+        ...
+
+    def remove_empty_parents(self, keys: Iterable[str]) -> None:
+        """Tidy up what storing ``keys`` made once they are deleted (empty directories)."""
+        ...
+
 
 class LocalStorage:
     def __init__(self, root: Path):
@@ -78,9 +105,7 @@ class LocalStorage:
         self._temp_lock = threading.Lock()
 
     def _path(self, key: str) -> Path:
-        if not _KEY.match(key) or ".." in key.split("/"):
-            raise ValueError(f"bad storage key {key!r}")
-        return self.root / key
+        return self.root / check_key(key)
 
     def put(self, key: str, source: Path) -> None:
         target = self._path(key)
@@ -102,6 +127,15 @@ class LocalStorage:
 
     def local_path(self, key: str) -> Path:
         return self._path(key)
+
+    def download_url(self, key: str, *, disposition: str, content_type: str) -> str | None:
+        return None
+
+    def remove_empty_parents(self, keys: Iterable[str]) -> None:
+        """Remove the directories of ``keys`` (``<ws>/<asset>/``) once they are empty."""
+        for parent in {self._path(k).parent for k in keys}:
+            with contextlib.suppress(OSError):
+                parent.rmdir()
 
     def temp_dir(self) -> Path:
         """This process's temporary directory (made, and its lock taken, on first use)."""

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from reelforge.edit.errors import EditError, Problem, pointer
 from reelforge.edit.models import CaptionAsset, Cue, Edit, TextAsset
@@ -51,11 +51,15 @@ __all__ = [
     "OutputResult",
     "RenderError",
     "RenderResult",
+    "SegmentRunner",
+    "check_joined",
     "collect_sources",
+    "joined_streams",
     "make_artifacts",
     "plan_edit",
     "render_edit",
     "render_plan",
+    "render_segment",
     "resolve_sources",
 ]
 
@@ -404,8 +408,12 @@ def render_plan(
     cancel: CancelToken | None = None,
     timeout: float | None = None,
     stderr_lines: Callable[[str], None] | None = None,
+    segment_runner: SegmentRunner | None = None,
 ) -> RenderResult:
     """Run a plan from :func:`plan_edit`: make its artifacts, run FFmpeg, check the outputs.
+
+    A segmented plan's segments are rendered by ``segment_runner`` (default: one after the
+    other, here; :mod:`reelforge.jobs.chunks` hands them to any worker instead).
 
     Nothing is resolved, probed or compiled again here: the plan carries its sources, and an
     edit with a loudness target is measured first, the measurement replacing the one chain of
@@ -424,7 +432,16 @@ def render_plan(
     if plan.loudness_passes and plan.segmented is None:
         plan = _with_loudness(plan, cancel=cancel, timeout=timeout, stderr_lines=stderr_lines)
     if plan.segmented is not None:
-        _run_segmented(plan, plan.segmented, base, on_progress, cancel, timeout, stderr_lines)
+        _run_segmented(
+            plan,
+            plan.segmented,
+            base,
+            on_progress,
+            cancel,
+            timeout,
+            stderr_lines,
+            segment_runner or run_segments_here,
+        )
     else:
         make_artifacts(plan, base_dir=base)
         _run(plan, on_progress=on_progress, cancel=cancel, timeout=timeout, stderr_lines=stderr_lines)
@@ -496,6 +513,87 @@ def _run(
         ) from None
 
 
+class SegmentRunner(Protocol):
+    def __call__(
+        self,
+        segmented: SegmentedRender,
+        *,
+        base_dir: Path,
+        on_progress: Callable[[float], None],
+        cancel: CancelToken | None,
+        time_left: Callable[[], float | None],
+        stderr_lines: Callable[[str], None] | None,
+        meanwhile: Callable[[], None],
+    ) -> None:
+        """Make every segment's files (the output paths of each segment's plan), reporting the
+        frames made so far (of all segments); raise :class:`RenderError` naming the clip in the
+        full edit when one fails. Call ``meanwhile`` (the audio mix) once, while the segments
+        render where they can."""
+        ...
+
+
+def render_segment(
+    plan: RenderPlan,
+    *,
+    base_dir: Path,
+    pointers: Mapping[str, str],
+    on_progress: Callable[[Progress], None] | None,
+    cancel: CancelToken | None,
+    timeout: float | None,
+    total: float | None = None,
+    stderr_lines: Callable[[str], None] | None = None,
+) -> None:
+    """One segment's picture run (its plan compiled by :func:`plan_edit` or
+    :func:`~reelforge.render.segments.segment_plan`); a failure names the clip by its pointer
+    in the full edit (``pointers``)."""
+    plan.work_dir.mkdir(parents=True, exist_ok=True)
+    plan.out_dir.mkdir(parents=True, exist_ok=True)
+    make_artifacts(plan, base_dir=base_dir)
+    try:
+        _run(
+            plan,
+            on_progress=on_progress,
+            cancel=cancel,
+            timeout=timeout,
+            total=total,
+            stderr_lines=stderr_lines,
+        )
+    except RenderError as exc:
+        where = pointers.get(exc.pointer or "", exc.pointer)
+        raise RenderError(exc.message, code=exc.code, pointer=where, log_tail=exc.log_tail) from None
+
+
+def run_segments_here(
+    segmented: SegmentedRender,
+    *,
+    base_dir: Path,
+    on_progress: Callable[[float], None],
+    cancel: CancelToken | None,
+    time_left: Callable[[], float | None],
+    stderr_lines: Callable[[str], None] | None,
+    meanwhile: Callable[[], None],
+) -> None:
+    """The segments one after the other in this process, after ``meanwhile`` (the
+    :class:`SegmentRunner` of a render that is not chunked)."""
+    meanwhile()
+    done = 0
+    for segment in segmented.segments:
+
+        def forward(p: Progress, before: int = done, frames: int = segment.frames) -> None:
+            on_progress(before + p.fraction * frames)
+
+        render_segment(
+            segment.plan,
+            base_dir=base_dir,
+            pointers=segment.pointers,
+            on_progress=forward,
+            cancel=cancel,
+            timeout=time_left(),
+            stderr_lines=stderr_lines,
+        )
+        done += segment.frames
+
+
 def _run_segmented(
     plan: RenderPlan,
     segmented: SegmentedRender,
@@ -503,7 +601,8 @@ def _run_segmented(
     on_progress: Callable[[Progress], None] | None,
     cancel: CancelToken | None,
     timeout: float | None,
-    stderr_lines: Callable[[str], None] | None = None,
+    stderr_lines: Callable[[str], None] | None,
+    runner: SegmentRunner,
 ) -> None:
     """The audio mix once, each segment's picture, then each output joined by stream copy.
 
@@ -512,54 +611,40 @@ def _run_segmented(
     started = time.monotonic()
     left = _deadline(timeout)
     total = sum(s.frames for s in segmented.segments)
-    done = 0
 
-    def scaled(segment_frames: int) -> Callable[[Progress], None] | None:
+    def scaled(frames_done: float) -> None:
         if on_progress is None:
-            return None
-        report = on_progress
-
-        def forward(p: Progress) -> None:
-            fraction = min(1.0, (done + p.fraction * segment_frames) / total)
-            elapsed = time.monotonic() - started
-            eta = elapsed * (1 - fraction) / fraction if fraction > 0 else None
-            report(replace(p, fraction=fraction, eta_seconds=eta))
-
-        return forward
+            return
+        fraction = min(1.0, frames_done / total)
+        elapsed = time.monotonic() - started
+        eta = elapsed * (1 - fraction) / fraction if fraction > 0 else None
+        seconds = float(frames_done / segmented.fps)
+        on_progress(Progress(fraction, int(frames_done), 0.0, None, seconds, eta))
 
     for run in [segmented.audio, *(s.plan for s in segmented.segments)]:
         if run is not None:
             run.work_dir.mkdir(parents=True, exist_ok=True)
             run.out_dir.mkdir(parents=True, exist_ok=True)
+
+    def mix() -> None:
+        if segmented.audio is None:
+            return
+        audio = segmented.audio
+        if audio.loudness_passes:
+            audio = _with_loudness(audio, cancel=cancel, timeout=left(), stderr_lines=stderr_lines)
+        make_artifacts(audio, base_dir=base)
+        _run(audio, on_progress=None, cancel=cancel, timeout=left(), total=timeout, stderr_lines=stderr_lines)
+
     try:
-        if segmented.audio is not None:
-            audio = segmented.audio
-            if audio.loudness_passes:
-                audio = _with_loudness(audio, cancel=cancel, timeout=left(), stderr_lines=stderr_lines)
-            make_artifacts(audio, base_dir=base)
-            _run(
-                audio,
-                on_progress=None,
-                cancel=cancel,
-                timeout=left(),
-                total=timeout,
-                stderr_lines=stderr_lines,
-            )
-        for segment in segmented.segments:
-            make_artifacts(segment.plan, base_dir=base)
-            try:
-                _run(
-                    segment.plan,
-                    on_progress=scaled(segment.frames),
-                    cancel=cancel,
-                    timeout=left(),
-                    total=timeout,
-                    stderr_lines=stderr_lines,
-                )
-            except RenderError as exc:  # name the clip as the full edit does
-                where = segment.pointers.get(exc.pointer or "", exc.pointer)
-                raise RenderError(exc.message, code=exc.code, pointer=where, log_tail=exc.log_tail) from None
-            done += segment.frames
+        runner(
+            segmented,
+            base_dir=base,
+            on_progress=scaled,
+            cancel=cancel,
+            time_left=left,
+            stderr_lines=stderr_lines,
+            meanwhile=mix,
+        )
         for join in segmented.joins:
             join.list_path.write_text(join.list_text(), encoding="utf-8")
             args = list(join.args)
@@ -583,6 +668,8 @@ def _run_segmented(
                 raise RenderError(
                     f"FFmpeg could not join the segments of {join.path.name}", log_tail=tuple(exc.log_tail)
                 ) from None
+        for join in segmented.joins:
+            check_joined(join.path, frames=total, fps=segmented.fps, audio=join.audio_file is not None)
     except BaseException:
         for join in segmented.joins:
             join.path.unlink(missing_ok=True)
@@ -597,6 +684,61 @@ def _run_segmented(
                 o.path.unlink(missing_ok=True)
     if on_progress is not None:
         on_progress(Progress(1.0, total, 0.0, None, float(plan.duration), 0.0))
+
+
+@dataclass(frozen=True, slots=True)
+class JoinedStreams:
+    """What the packets of a joined file say (nothing decoded)."""
+
+    video_frames: int
+    video_end: float
+    """Seconds: the end of the last video frame."""
+    audio_end: float | None
+    audio_frame: float | None
+    """Seconds of the last audio packet (one audio frame: 1024 samples of AAC)."""
+
+
+def joined_streams(path: Path) -> JoinedStreams:
+    import av
+
+    with av.open(str(path)) as container:
+        frames, video_end, audio_end, audio_frame = 0, 0.0, None, None
+        video = container.streams.video[0]
+        audio = container.streams.audio[0] if container.streams.audio else None
+        streams = [video] if audio is None else [video, audio]
+        for packet in container.demux(*streams):
+            if packet.pts is None or packet.time_base is None:
+                continue  # the demuxer's flush packet
+            end = float((packet.pts + (packet.duration or 0)) * packet.time_base)
+            if packet.stream.index == video.index:
+                frames += 1
+                video_end = max(video_end, end)
+            else:
+                audio_end = end if audio_end is None else max(audio_end, end)
+                audio_frame = float((packet.duration or 0) * packet.time_base)
+    return JoinedStreams(frames, video_end, audio_end, audio_frame)
+
+
+def check_joined(path: Path, *, frames: int, fps: Fraction, audio: bool) -> JoinedStreams:
+    """Check a joined output: exactly the timeline's ``frames``, and the audio ending with the
+    picture, within one audio frame; :class:`RenderError` (``join_invalid``) otherwise."""
+    found = joined_streams(path)
+    if found.video_frames != frames:
+        raise RenderError(
+            f"the joined {path.name} has {found.video_frames} frames, the timeline {frames}",
+            code="join_invalid",
+        )
+    if audio:
+        if found.audio_end is None or found.audio_frame is None:
+            raise RenderError(f"the joined {path.name} has no audio", code="join_invalid")
+        offset = abs(found.audio_end - found.video_end)
+        # A frame's worth of tolerance (and a tick of the container's clock for rounding).
+        if offset > found.audio_frame + 1 / 90000:
+            raise RenderError(
+                f"the audio of the joined {path.name} ends {offset * 1000:.1f} ms from its picture",
+                code="join_invalid",
+            )
+    return found
 
 
 def _colour_of(path: Path) -> list[str]:

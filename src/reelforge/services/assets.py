@@ -33,7 +33,7 @@ from reelforge.representations import asset_json, record_asset_event
 
 from .audit import Actor
 from .context import RepresentationCache, Services
-from .errors import Conflict, Invalid, NotFound
+from .errors import Conflict, Invalid, NotFound, Unavailable
 from .limits import check_storage_quota
 from .retention import expired_at
 from .versioning import CommitStager, Staged
@@ -43,6 +43,7 @@ __all__ = [
     "MAX_METADATA_BYTES",
     "MAX_TAGS",
     "PageRow",
+    "content_location",
     "delete_asset",
     "download_name",
     "find_asset",
@@ -411,9 +412,7 @@ def download_name(asset: Asset) -> str:
     return name if Path(name).suffix or not suffix else name + suffix
 
 
-def open_content(services: Services, asset: Asset) -> BinaryIO:
-    """The asset's stored bytes, opened; 404 when the file is missing from storage or was
-    removed by retention (saying so)."""
+def _check_not_expired(services: Services, asset: Asset) -> None:
     with services.sessions() as db:
         expired = expired_at(db, asset.id)
     if expired is not None:
@@ -421,11 +420,30 @@ def open_content(services: Services, asset: Asset) -> BinaryIO:
             f"the content of asset {asset.id} expired on {expired.isoformat()} (the workspace's "
             "output retention); render it again, or pin outputs to keep them"
         )
+
+
+def content_location(services: Services, asset: Asset, disposition: str) -> str | None:
+    """Where the client fetches the asset's bytes from the storage itself (a presigned URL, when
+    the storage is S3 with redirected downloads); None: the API sends them. 404 as
+    :func:`open_content` for expired content."""
+    _check_not_expired(services, asset)
+    return services.storage.download_url(
+        asset.storage_key, disposition=disposition, content_type=asset.content_type
+    )
+
+
+def open_content(services: Services, asset: Asset) -> BinaryIO:
+    """The asset's stored bytes, opened; 404 when the file is missing from storage or was
+    removed by retention (saying so)."""
+    _check_not_expired(services, asset)
     try:
-        return services.storage.local_path(asset.storage_key).open("rb")
+        return services.storage.open(asset.storage_key)
     except FileNotFoundError:
         log.error("asset %s: stored file %s is missing", asset.id, asset.storage_key)
         raise NotFound(f"the content of asset {asset.id} is missing from storage") from None
+    except OSError as exc:  # the object store did not answer: not the client's fault
+        log.error("asset %s: storage failed: %s", asset.id, exc)
+        raise Unavailable("the storage did not answer; try again shortly") from None
 
 
 def preview_bytes(db: Session, services: Services, workspace_id: str, asset_id: str, which: str) -> bytes:
@@ -435,6 +453,10 @@ def preview_bytes(db: Session, services: Services, workspace_id: str, asset_id: 
     if not key:
         raise NotFound(f"asset {asset_id} has no {which}")
     try:
-        return services.storage.local_path(key).read_bytes()
+        with services.storage.open(key) as fh:
+            return fh.read()
     except FileNotFoundError:
         raise NotFound(f"the {which} of asset {asset_id} is missing from storage") from None
+    except OSError as exc:
+        log.error("asset %s: storage failed: %s", asset_id, exc)
+        raise Unavailable("the storage did not answer; try again shortly") from None

@@ -29,7 +29,7 @@ from reelforge.edit.models import CaptionStyle, Edit, Watermark
 from reelforge.edit.references import asset_references
 from reelforge.edit.values import Color
 from reelforge.edit.variables import find_placeholders, substitute
-from reelforge.media.storage import LocalStorage
+from reelforge.media.storage import Storage
 from reelforge.render.compliance import (
     DEFAULT_MIN_TEXT_SIZE,
     DEFAULT_SAFE_ZONES,
@@ -144,9 +144,7 @@ def _font_family(path: Path) -> str | None:
     return family or None
 
 
-def check_kit_assets(
-    body: BrandKitBody, db: Session, storage: LocalStorage, workspace_id: str
-) -> dict[str, Any]:
+def check_kit_assets(body: BrandKitBody, db: Session, storage: Storage, workspace_id: str) -> dict[str, Any]:
     """The kit as stored (defaults filled, font families read from the files), or 422 listing
     every asset that is missing or of the wrong kind, each with its pointer into the body."""
     wanted: list[tuple[str, str, str]] = []  # (asset id, pointer, kind)
@@ -378,7 +376,7 @@ def compliance_level(db: Session, workspace_id: str) -> str:
 
 def service_findings(
     db: Session,
-    storage: LocalStorage,
+    storage: Storage,
     workspace_id: str,
     edit: Edit,
     kit: Mapping[str, Any],
@@ -418,7 +416,7 @@ def findings_problem(findings: Sequence[Finding], prefix: str, detail: str) -> I
 
 
 def check_before_render(
-    db: Session, storage: LocalStorage, workspace_id: str, edit: Edit, brand: BrandUse | None, prefix: str
+    db: Session, storage: Storage, workspace_id: str, edit: Edit, brand: BrandUse | None, prefix: str
 ) -> dict[str, Any] | None:
     """The workspace's level applied before a render: ``off`` or no kit -> nothing; ``warn`` ->
     the findings to keep with the render; ``block`` -> 422 when any finding is an error. The
@@ -510,7 +508,7 @@ a change is one ``UPDATE … WHERE version = :expected`` (:mod:`reelforge.servic
 
 
 def create_kit(
-    db: Session, storage: LocalStorage, workspace_id: str, body: BrandKitBody
+    db: Session, storage: Storage, workspace_id: str, body: BrandKitBody
 ) -> tuple[BrandKit, dict[str, Any]]:
     """The kit (its assets checked, as stored) at version 1, and what it stores; flushed, not
     committed (the caller stages its answer for Idempotency-Key and commits)."""
@@ -520,7 +518,7 @@ def create_kit(
 
 def replace_kit(
     db: Session,
-    storage: LocalStorage,
+    storage: Storage,
     workspace_id: str,
     kit_id: str,
     body: BrandKitBody,

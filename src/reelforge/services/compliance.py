@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from reelforge.db.audit import record_audit
 from reelforge.db.brands import COMPLIANCE_LEVELS, WorkspaceCompliance
 from reelforge.db.models import Project, ProjectRevision, utcnow
-from reelforge.media.storage import LocalStorage
+from reelforge.media.storage import Storage
 
 from . import templates
 from .audit import Actor
@@ -75,7 +75,7 @@ def set_compliance_level(db: Session, workspace_id: str, level: str, actor: Acto
 
 def compliance_report(
     db: Session,
-    storage: LocalStorage,
+    storage: Storage,
     workspace_id: str,
     document: Any,
     *,
@@ -164,7 +164,7 @@ def _project_revision(
 
 def check_project(
     db: Session,
-    storage: LocalStorage,
+    storage: Storage,
     workspace_id: str,
     project_id: str,
     *,
@@ -191,7 +191,7 @@ def check_project(
 
 def check_template(
     db: Session,
-    storage: LocalStorage,
+    storage: Storage,
     workspace_id: str,
     template_id: str,
     values: Mapping[str, Any],

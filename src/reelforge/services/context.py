@@ -12,7 +12,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from reelforge.db.session import make_engine, make_sessionmaker, migrate
 from reelforge.media.previews import PreviewRunner
-from reelforge.media.storage import LocalStorage
+from reelforge.media.s3 import S3Target
+from reelforge.media.s3storage import S3Storage
+from reelforge.media.storage import LocalStorage, Storage
 from reelforge.settings import Settings
 from reelforge.tracing import configure_tracing, instrument_engine
 
@@ -20,7 +22,7 @@ from .credentials import CredentialCache, ServerSecrets
 from .errors import NotFound
 from .limits import SETTINGS_KEY
 
-__all__ = ["RepresentationCache", "Services", "open_services", "owned"]
+__all__ = ["RepresentationCache", "Services", "open_services", "open_storage", "owned"]
 
 T = TypeVar("T")
 
@@ -60,7 +62,7 @@ class Services:
     settings: Settings
     engine: Engine
     sessions: sessionmaker[Session]
-    storage: LocalStorage
+    storage: Storage
     secrets: ServerSecrets
     worker: Any = None
     """The in-process render worker, when this process runs one."""
@@ -122,7 +124,36 @@ def open_services(settings: Settings) -> Services:
         settings=settings,
         engine=engine,
         sessions=sessions,
-        storage=LocalStorage(settings.resolved_storage_dir()),
+        storage=open_storage(settings),
         secrets=secrets,
         credentials=CredentialCache(secrets.pepper),
+    )
+
+
+def open_storage(settings: Settings) -> Storage:
+    """The storage the settings choose: local files (the default) or an S3 bucket."""
+    if settings.storage_backend == "local":
+        return LocalStorage(settings.resolved_storage_dir())
+    if not settings.s3_bucket:
+        raise ValueError("REELFORGE_STORAGE_BACKEND=s3 needs REELFORGE_S3_BUCKET")
+    secret = settings.s3_secret_access_key
+    token = settings.s3_session_token
+    target = S3Target(
+        bucket=settings.s3_bucket,
+        region=settings.s3_region,
+        endpoint_url=settings.s3_endpoint_url,
+        access_key_id=settings.s3_access_key_id,
+        secret_access_key=secret.get_secret_value() if secret else None,
+        session_token=token.get_secret_value() if token else None,
+        path_style=settings.s3_path_style,
+    )
+    return S3Storage(
+        target,
+        prefix=settings.s3_prefix,
+        local_root=settings.resolved_cache_dir(),
+        cache_max_bytes=settings.cache_max_bytes,
+        presign_seconds=settings.s3_presign_seconds,
+        redirect_downloads=settings.s3_download == "redirect",
+        multipart_threshold=settings.s3_multipart_threshold,
+        multipart_chunk=settings.s3_multipart_chunk,
     )

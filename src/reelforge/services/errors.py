@@ -21,6 +21,7 @@ __all__ = [
     "PreconditionRequired",
     "ServiceError",
     "TooLarge",
+    "Unavailable",
 ]
 
 
@@ -83,3 +84,9 @@ class PreconditionRequired(ServiceError):
 
 class TooLarge(ServiceError):
     default_code = "content-too-large"
+
+
+class Unavailable(ServiceError):
+    """Something the service depends on (the object store) did not answer; try again later."""
+
+    default_code = "temporary-reduced-capacity"

@@ -518,6 +518,7 @@ def download(
         etag=f'"{asset.sha256}"',
         filename=assets.download_name(asset),
         media_type=asset.content_type,
+        locate=lambda disposition: assets.content_location(services, asset, disposition),
     )
 
 

@@ -60,6 +60,7 @@ def render_file(
         etag=f'"{asset.sha256}"',
         filename=name,
         media_type=asset.content_type,
+        locate=lambda disposition: assets.content_location(services, asset, disposition),
     )
 
 

@@ -1,0 +1,314 @@
+"""One long video across workers: a chunked render on 2 worker processes against one pass.
+
+Renders the same edit (default: a 5-minute 1280x720 30 fps timeline of 60 chained clips from
+10 generated sources, every fifth crossfading in, over music) through the service, twice in
+the same run:
+
+* **unchunked**: one ``reelforge serve`` process with one render worker, chunking off
+  (``REELFORGE_RENDER_CHUNK_MIN_SECONDS=0``): the render runs as one FFmpeg pass (or as the
+  sequential segments the memory policy picks), as before chunking existed;
+* **chunked**: two ``reelforge serve`` processes, one render worker each, on the same database
+  and storage, chunking on: the render's chunks are taken by both processes.
+
+For each it reports the wall time (from POST to ``succeeded``) and the CPU time of the server
+processes and every FFmpeg they ran, and the chunked/unchunked ratios. It then checks the two
+files against each other (frame counts, decoded audio, SSIM and PSNR of every frame and of the
+frames on both sides of every chunk join).
+
+Then a **simulation** from the measured per-chunk times: a chunk costs ``a + b * seconds``
+(fitted to the chunks of this run), the parts only the parent does (planning, the audio mix,
+the join and the check) cost what they cost here, per second of video; chunks go to ``N``
+workers longest first (what the queue does: chunks in order, the next free worker takes the
+next). It prints the speed-up over one worker for N = 1..64 for ``--simulate-minutes`` of
+video (default 10) and where it stops reaching ``0.8 x N``.
+
+    .venv/bin/python bench/chunk_bench.py              # the 5-minute edit (tens of minutes on 2 cores)
+    .venv/bin/python bench/chunk_bench.py --quick      # 40 s of 8 clips at 640x360
+    .venv/bin/python bench/chunk_bench.py --chunk-seconds 15 --simulate-minutes 30
+
+Inputs are FFmpeg test sources (nothing is downloaded), made once under ``--cache-dir``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import heapq
+import json
+import math
+import re
+import shutil
+import statistics
+import sys
+import time
+from fractions import Fraction
+from itertools import pairwise
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from api_procs import Server, proc_cpu_seconds, start_reelforge  # noqa: E402
+from segment_bench import audio_md5, compare, ffmpeg_binary, frame_count, make_edit, make_sources  # noqa: E402
+
+_CHUNK_TIMES = re.compile(r"render chunks took \[([^\]]*)\]")
+
+
+def server_cpu(servers: list[Server]) -> float:
+    """CPU seconds of the servers and of the FFmpeg runs they waited for."""
+    return sum(proc_cpu_seconds(s.pid) + proc_cpu_seconds(s.pid, children=True) for s in servers)
+
+
+def render(server: Server, edit: dict[str, Any], servers: list[Server], timeout: float) -> dict[str, Any]:
+    headers = {"Authorization": f"Bearer {server.token}"}
+    with httpx.Client(base_url=server.base, headers=headers, timeout=60) as client:
+        cpu0, wall0 = server_cpu(servers), time.monotonic()
+        r = client.post("/v1/renders", json={"edit": edit})
+        r.raise_for_status()
+        render_id = r.json()["id"]
+        deadline = wall0 + timeout
+        while True:
+            body = client.get(f"/v1/renders/{render_id}").json()
+            if body["state"] in ("succeeded", "failed", "cancelled"):
+                break
+            if time.monotonic() > deadline:
+                raise SystemExit(f"render {render_id} still {body['state']} after {timeout:.0f} s")
+            time.sleep(0.25)
+        wall = time.monotonic() - wall0
+        cpu = server_cpu(servers) - cpu0
+        if body["state"] != "succeeded":
+            raise SystemExit(f"render {render_id} {body['state']}: {body['error']}")
+        out = next(o for o in body["outputs"] if o["role"] == "output")
+        content = client.get(out["content_url"], follow_redirects=True)
+        content.raise_for_status()
+    return {"id": render_id, "wall": wall, "cpu": cpu, "bytes": content.content}
+
+
+def upload_sources(server: Server, files: list[Path]) -> dict[str, str]:
+    headers = {"Authorization": f"Bearer {server.token}"}
+    ids = {}
+    with httpx.Client(base_url=server.base, headers=headers, timeout=300) as client:
+        for path in files:
+            with path.open("rb") as fh:
+                r = client.post("/v1/assets", files={"file": (path.name, fh)})
+            r.raise_for_status()
+            ids[path.name] = r.json()["id"]
+    return ids
+
+
+def with_asset_ids(edit: dict[str, Any], ids: dict[str, str]) -> dict[str, Any]:
+    text = json.dumps(edit)
+    for name, asset_id in ids.items():
+        text = text.replace(json.dumps(name), json.dumps(asset_id))
+    return dict(json.loads(text))
+
+
+def chunk_seams(edit_path: Path, chunk_seconds: float, fps: int) -> list[int]:
+    """Where the chunks start (frames), as the service cuts them."""
+    from reelforge.edit.timeline import resolve_timeline
+    from reelforge.edit.validate import parse_edit
+    from reelforge.render.segments import SegmentPolicy, segment_bounds
+    from reelforge.settings import Settings
+
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    edit = parse_edit(json.loads(edit_path.read_text()))
+    timeline = resolve_timeline(edit, Fraction(fps))
+    policy = SegmentPolicy(1, settings.render_segment_clips or 1_000_000, chunk_seconds)
+    return segment_bounds(timeline, policy)[1:-1]
+
+
+# ------------------------------------------------------------------ the simulation
+
+
+def makespan(costs: list[float], workers: int) -> float:
+    """Chunks taken in order by the next free worker (the queue's order)."""
+    free = [0.0] * workers
+    heapq.heapify(free)
+    end = 0.0
+    for cost in costs:
+        start = heapq.heappop(free)
+        heapq.heappush(free, start + cost)
+        end = max(end, start + cost)
+    return end
+
+
+def fit(lengths: list[float], times: list[float]) -> tuple[float, float]:
+    """``time = a + b * seconds`` by least squares (a >= 0); ``a = 0`` when lengths do not vary."""
+    if len(set(lengths)) < 2:
+        return 0.0, statistics.fmean(times) / statistics.fmean(lengths)
+    slope, intercept = statistics.linear_regression(lengths, times)
+    if intercept < 0:
+        return 0.0, sum(times) / sum(lengths)
+    return intercept, slope
+
+
+def simulate(
+    a: float, b: float, serial_per_second: float, minutes: float, chunk_seconds: float, max_workers: int
+) -> list[tuple[int, float, float]]:
+    """(workers, seconds, speed-up over one worker) for 1..max_workers."""
+    total = minutes * 60
+    count = math.ceil(total / chunk_seconds)
+    lengths = [chunk_seconds] * (count - 1) + [total - chunk_seconds * (count - 1)]
+    costs = [a + b * s for s in lengths]
+    serial = serial_per_second * total
+    one = serial + makespan(costs, 1)
+    curve = []
+    for n in range(1, max_workers + 1):
+        t = serial + makespan(costs, n)
+        curve.append((n, t, one / t))
+    return curve
+
+
+# ------------------------------------------------------------------ main
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--clips", type=int, default=60)
+    parser.add_argument("--seconds", type=float, default=300)
+    parser.add_argument("--sources", type=int, default=10)
+    parser.add_argument("--size", default="1280x720")
+    parser.add_argument("--quality", default="medium")
+    parser.add_argument("--chunk-seconds", type=float, default=30.0)
+    parser.add_argument("--runs", type=int, default=1, help="alternating rounds (default 1)")
+    parser.add_argument("--quick", action="store_true", help="40 s of 8 clips at 640x360")
+    parser.add_argument("--simulate-minutes", type=float, default=10.0)
+    parser.add_argument("--max-workers", type=int, default=64)
+    parser.add_argument("--cache-dir", type=Path, default=HERE / ".cache" / "chunks")
+    args = parser.parse_args()
+    if args.quick:
+        args.clips, args.seconds, args.sources, args.size, args.chunk_seconds = 8, 40.0, 4, "640x360", 10.0
+    w, h = (int(x) for x in args.size.split("x"))
+    work: Path = args.cache_dir.resolve()
+    work.mkdir(parents=True, exist_ok=True)
+    ffmpeg = ffmpeg_binary()
+    files = make_sources(ffmpeg, work, args.sources, (w, h), max(12.0, args.seconds / args.clips + 2))
+    edit_path = make_edit(work, files, args.clips, args.seconds, (w, h), args.quality)
+    seams = chunk_seams(edit_path, args.chunk_seconds, 30)
+
+    data = work / "data"
+    shutil.rmtree(data, ignore_errors=True)
+    timeout = max(3600.0, args.seconds * 30)
+    chunking = {
+        "REELFORGE_RENDER_CHUNK_MIN_SECONDS": str(min(args.seconds, 2 * args.chunk_seconds)),
+        "REELFORGE_RENDER_CHUNK_SECONDS": str(args.chunk_seconds),
+    }
+    # The reference is one FFmpeg pass (not the sequential segments the memory policy would pick).
+    off = {"REELFORGE_RENDER_CHUNK_MIN_SECONDS": "0", "REELFORGE_RENDER_SEGMENT_INPUTS": "0"}
+    first = start_reelforge(data, workers=1, extra_env=off, log_name="unchunked-0.log")
+    token = first.token
+    try:
+        ids = upload_sources(first, files)
+    finally:
+        first.stop()
+    edit = with_asset_ids(json.loads(edit_path.read_text()), ids)
+
+    results: dict[str, list[dict[str, Any]]] = {"unchunked": [], "chunked": []}
+    chunk_times: list[float] = []
+    outputs: dict[str, Path] = {}
+    for run in range(args.runs):
+        for mode in ("unchunked", "chunked") if run % 2 == 0 else ("chunked", "unchunked"):
+            env = off if mode == "unchunked" else chunking
+            count = 1 if mode == "unchunked" else 2
+            servers = [
+                start_reelforge(data, workers=1, extra_env=env, token=token, log_name=f"{mode}-{run}-{i}.log")
+                for i in range(count)
+            ]
+            try:
+                measured = render(servers[0], edit, servers, timeout)
+            finally:
+                for server in servers:
+                    server.stop()
+            path = work / f"{mode}.mp4"
+            path.write_bytes(measured.pop("bytes"))
+            outputs[mode] = path
+            results[mode].append(measured)
+            print(
+                f"{mode:10} run {run}: wall {measured['wall']:.1f} s, CPU {measured['cpu']:.1f} s", flush=True
+            )
+            if mode == "chunked":
+                log_text = servers[0].log.read_text(errors="replace")
+                found = _CHUNK_TIMES.findall(log_text)
+                if not found:
+                    raise SystemExit("the chunked render was not chunked (no chunk times in the log)")
+                chunk_times = [float(x) for x in found[-1].split(",")]
+
+    wall = {m: statistics.median(r["wall"] for r in rs) for m, rs in results.items()}
+    cpu = {m: statistics.median(r["cpu"] for r in rs) for m, rs in results.items()}
+    print(
+        f"\nchunked / unchunked: wall {wall['chunked'] / wall['unchunked']:.2f}, CPU {cpu['chunked'] / cpu['unchunked']:.2f}"
+    )
+
+    frames = {m: frame_count(ffmpeg, p) for m, p in outputs.items()}
+    audio = {m: audio_md5(ffmpeg, p) for m, p in outputs.items()}
+    ssim, psnr = compare(ffmpeg, outputs["chunked"], outputs["unchunked"])
+    at_seams = [min(ssim[f - 1], ssim[f]) for f in seams if 0 < f < len(ssim)]
+    finite = [p for p in psnr if math.isfinite(p)]
+    print(f"frames: chunked {frames['chunked']}, unchunked {frames['unchunked']}")
+    print(
+        f"audio samples: chunked {audio['chunked'][1]}, unchunked {audio['unchunked'][1]}, same PCM: {audio['chunked'][0] == audio['unchunked'][0]}"
+    )
+    print(
+        f"SSIM: mean {statistics.fmean(ssim):.4f}, min {min(ssim):.4f}, at the {len(at_seams)} joins min {min(at_seams, default=1):.4f}"
+    )
+    print(
+        f"PSNR: mean of finite {statistics.fmean(finite) if finite else float('inf'):.1f} dB, min {min(psnr):.1f} dB"
+    )
+
+    # The cost model: chunk times against their lengths; the rest of the chunked wall time is
+    # what only the parent does (plan, audio mix, join, check), per second of video.
+    bounds = [0, *seams, round(args.seconds * 30)]
+    lengths = [(e - s) / 30 for s, e in pairwise(bounds)]
+    if len(lengths) != len(chunk_times):
+        lengths = [args.seconds / len(chunk_times)] * len(chunk_times)
+    a, b = fit(lengths, chunk_times)
+    parallel = makespan(chunk_times, 2)
+    serial_per_second = max(0.0, wall["chunked"] - parallel) / args.seconds
+    print(f"\nchunks: {len(chunk_times)}, times {[round(t, 1) for t in chunk_times]} s")
+    print(
+        f"cost model: chunk = {a:.2f} s + {b:.3f} s per second of video; parent-only work {serial_per_second:.3f} s per second"
+    )
+    # Chunks are as long as cuts allow within the limit: simulate chunks of the length measured.
+    chunk_length = min(args.chunk_seconds, args.seconds / len(chunk_times))
+    curve = simulate(a, b, serial_per_second, args.simulate_minutes, chunk_length, args.max_workers)
+    flat = next((n for n, _, s in curve if s < 0.8 * n), None)
+    print(f"\nsimulated {args.simulate_minutes:g} minutes in chunks of {chunk_length:.1f} s:")
+    print("workers  seconds  speed-up  efficiency")
+    for n, t, s in curve:
+        if n in (1, 2, 4, 8, 12, 16, 20, 24, 30, 32, 48, 64) or n == flat:
+            print(f"{n:7d}  {t:7.1f}  {s:8.2f}  {s / n:10.2f}")
+    print(f"speed-up below 0.8 x N from {flat} workers" if flat else "speed-up >= 0.8 x N up to the last N")
+    (work / "results.json").write_text(
+        json.dumps(
+            {
+                "wall": wall,
+                "cpu": cpu,
+                "ratios": {
+                    "wall": wall["chunked"] / wall["unchunked"],
+                    "cpu": cpu["chunked"] / cpu["unchunked"],
+                },
+                "frames": frames,
+                "ssim_at_joins": at_seams,
+                "ssim_mean": statistics.fmean(ssim),
+                "psnr_min": min(psnr),
+                "chunk_times": chunk_times,
+                "model": {
+                    "a": a,
+                    "b": b,
+                    "serial_per_second": serial_per_second,
+                    "chunk_seconds": chunk_length,
+                },
+                "curve": curve,
+                "flattens_at": flat,
+            },
+            indent=2,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,547 @@
+"""One long video across workers: a render's picture in chunks that any worker renders.
+
+A render whose timeline is at least ``render_chunk_min_seconds`` long is planned as segments
+(:mod:`reelforge.render.segments`: cut at whole frames where no picture clip is on screen
+across the cut, each starting a closed GOP, the audio mixed once for the whole timeline by the
+render itself) no longer than ``render_chunk_seconds``. Instead of rendering them one after the
+other, the render's job (the *parent*) queues one ``render_chunks`` row per segment; every
+worker thread of every process (the in-process pool, ``reelforge worker`` processes) takes
+chunks before new renders (:func:`run_next_chunk`), renders the chunk's sub-edit with the same
+compiler, and stores its file in the storage (a bucket when storage is S3), so the parent
+finds it wherever it ran. The parent renders chunks of its own render too while it waits (a
+single worker thread still finishes), then joins the files by stream copy with the mix and
+checks the result (:func:`reelforge.render.engine.check_joined`).
+
+Claims and leases work as the render queue's: a conditional UPDATE on (state, attempts) gives
+a chunk to exactly one worker; the runner beats its ``heartbeat_at``; a chunk whose heartbeat
+is older than ``render_chunk_lease`` (its worker was killed) is claimed again, up to
+:data:`MAX_CHUNK_ATTEMPTS` times, then fails the render. A chunk belongs to one attempt of its
+render: only chunks of a render that still runs that attempt are claimed. Cancelling the render
+cancels its chunks (their runners see it at their next heartbeat and stop FFmpeg); a chunk
+that fails fails the render with the chunk's error, its clip named as in the full edit.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn
+
+from sqlalchemy import and_, delete, or_, select, update
+
+from reelforge.db.models import Render, RenderChunk, new_id, utcnow
+from reelforge.edit.errors import EditError, Problem
+from reelforge.edit.validate import parse_edit
+from reelforge.ffmpeg.runner import CancelToken, RenderCancelled
+from reelforge.render.compile import RenderPlan
+from reelforge.render.engine import RenderError, plan_edit, render_segment
+from reelforge.render.segments import SegmentedRender, SegmentPolicy
+from reelforge.render.sources import SourceError
+
+from .queue import RUNNING_STATES, rows_updated
+
+if TYPE_CHECKING:
+    from .context import JobContext
+
+__all__ = [
+    "MAX_CHUNK_ATTEMPTS",
+    "ChunkClaim",
+    "ChunkDispatcher",
+    "ChunkJob",
+    "chunk_policy",
+    "claim_chunk",
+    "run_next_chunk",
+]
+
+log = logging.getLogger("reelforge.chunks")
+
+MAX_CHUNK_ATTEMPTS = 3
+"""Claims of one chunk in all (the first and those after its worker died)."""
+_OFF = SegmentPolicy(0, 0, 1.0)
+"""A chunk's sub-edit renders in one run."""
+_POLL = 0.2
+"""Seconds between the parent's looks at its chunks when it has none to render itself."""
+
+
+def chunk_policy(settings: Any, plan: RenderPlan) -> SegmentPolicy | None:
+    """The segmenting that makes chunks of ``plan``, or None when it is too short to chunk."""
+    least = float(settings.render_chunk_min_seconds)
+    if least <= 0 or float(plan.duration) < least:
+        return None
+    clips = int(settings.render_segment_clips) or 1_000_000
+    return SegmentPolicy(
+        1, clips, min(float(settings.render_chunk_seconds), float(settings.render_segment_seconds))
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkClaim:
+    chunk_id: str
+    render_id: str
+    worker: str
+    attempt: int
+    """The chunk's claim count, this claim included."""
+
+
+def _held(claim: ChunkClaim) -> tuple[Any, ...]:
+    return (
+        RenderChunk.id == claim.chunk_id,
+        RenderChunk.worker == claim.worker,
+        RenderChunk.attempts == claim.attempt,
+        RenderChunk.state == "running",
+    )
+
+
+def claim_chunk(
+    sessions: Any, worker: str, *, lease: float, render_id: str | None = None
+) -> ChunkClaim | None:
+    """Take a queued chunk, or one whose worker stopped beating for ``lease`` seconds, of a
+    render still running the attempt that made it (of ``render_id`` only, when given); oldest
+    render first, then in order. None when there is none."""
+    for _ in range(20):  # another worker may take the candidate first; then try the next
+        with sessions() as db:
+            cutoff = utcnow() - timedelta(seconds=lease)
+            query = (
+                select(RenderChunk.id, RenderChunk.render_id, RenderChunk.state, RenderChunk.attempts)
+                .join(Render, Render.id == RenderChunk.render_id)
+                .where(
+                    Render.state.in_(RUNNING_STATES),
+                    Render.attempts == RenderChunk.attempt,
+                    or_(
+                        RenderChunk.state == "queued",
+                        and_(RenderChunk.state == "running", RenderChunk.heartbeat_at < cutoff),
+                    ),
+                )
+                .order_by(Render.seq, RenderChunk.index)
+                .limit(1)
+            )
+            if render_id is not None:
+                query = query.where(RenderChunk.render_id == render_id)
+            candidate = db.execute(query).first()
+            if candidate is None:
+                return None
+            same = (
+                RenderChunk.id == candidate.id,
+                RenderChunk.state == candidate.state,
+                RenderChunk.attempts == candidate.attempts,
+            )
+            if candidate.attempts >= MAX_CHUNK_ATTEMPTS:
+                error = {
+                    "kind": "render",
+                    "code": "interrupted",
+                    "message": f"a chunk of the render was interrupted {candidate.attempts} times "
+                    "(its workers stopped); the render can be retried",
+                }
+                rows_updated(db, update(RenderChunk).where(*same).values(state="failed", error=error))
+                db.commit()
+                continue
+            now = utcnow()
+            count = rows_updated(
+                db,
+                update(RenderChunk)
+                .where(*same)
+                .values(state="running", worker=worker, attempts=candidate.attempts + 1, heartbeat_at=now),
+            )
+            if count == 1:
+                db.commit()
+                if candidate.state == "running":
+                    log.warning(
+                        "chunk %s of render %s: its worker stopped; taken over",
+                        candidate.id,
+                        candidate.render_id,
+                    )
+                return ChunkClaim(candidate.id, candidate.render_id, worker, candidate.attempts + 1)
+            db.rollback()
+    return None
+
+
+class ChunkJob:
+    """Render one claimed chunk and store its files (or record why it failed)."""
+
+    def __init__(
+        self,
+        services: JobContext,
+        claim: ChunkClaim,
+        *,
+        heartbeat_interval: float | None = None,
+        parent: CancelToken | None = None,
+    ):
+        self.services = services
+        self.claim = claim
+        self.parent = parent
+        """The token of the render's own job when it runs this chunk itself (its cancel or its
+        worker's stop ends the chunk too)."""
+        lease = float(services.settings.render_chunk_lease)
+        self.heartbeat_interval = heartbeat_interval or max(0.2, min(5.0, lease / 4))
+        self.token = CancelToken()
+        self._interrupted = False
+        self._done = threading.Event()
+
+    def interrupt(self) -> None:
+        """The worker is stopping: end FFmpeg now and put the chunk back for another worker."""
+        self._interrupted = True
+        self.token.cancel()
+
+    def _beat(self) -> None:
+        """Heartbeat, and stop when the chunk is no longer ours or its render was cancelled."""
+        with self.services.sessions() as db:
+            count = rows_updated(
+                db, update(RenderChunk).where(*_held(self.claim)).values(heartbeat_at=utcnow())
+            )
+            cancel = db.scalar(select(Render.cancel_requested).where(Render.id == self.claim.render_id))
+            db.commit()
+        # Not ours: cancelled, failed by the parent, or taken over after a long stall.
+        if count != 1 or cancel or (self.parent is not None and self.parent.cancelled):
+            self.token.cancel()
+
+    def _heartbeat(self) -> None:
+        while not self._done.wait(self.heartbeat_interval):
+            if self.parent is not None and self.parent.cancelled:
+                self.token.cancel()
+            try:
+                self._beat()
+            except Exception:  # a database hiccup: try again at the next beat
+                log.warning("chunk %s: heartbeat failed", self.claim.chunk_id, exc_info=True)
+
+    def run(self) -> str:
+        """``succeeded``, ``failed``, ``stopped`` (cancelled, interrupted or no longer ours)."""
+        from reelforge.media.resolver import AssetResolver
+
+        from .render_job import brand_safe_zones
+
+        c = self.claim
+        with self.services.sessions() as db:
+            chunk = db.get(RenderChunk, c.chunk_id)
+            render = db.get(Render, c.render_id)
+            if chunk is None or render is None:
+                return "stopped"
+            spec, index, attempt = dict(chunk.spec), chunk.index, chunk.attempt
+            workspace_id = render.workspace_id
+            safe_zones = brand_safe_zones(db, render.meta)
+        work = self.services.storage.temp_dir() / f"chunk-{c.chunk_id}-{c.attempt}"
+        beating = threading.Thread(target=self._heartbeat, name=f"chunk-{c.chunk_id}", daemon=True)
+        beating.start()
+        started = time.monotonic()
+        stored: list[str] = []
+        try:
+            edit = parse_edit(spec["edit"], placeholders=False)
+            resolver = AssetResolver(self.services.sessions, self.services.storage, workspace_id)
+            plan = plan_edit(
+                edit,
+                resolver=resolver,
+                out_dir=work / "out",
+                work_dir=work / "work",
+                safe_zones=safe_zones,
+                segmenting=_OFF,
+            )
+            render_segment(
+                plan,
+                base_dir=Path.cwd(),
+                pointers=spec.get("pointers", {}),
+                on_progress=None,
+                cancel=self.token,
+                timeout=self.services.settings.render_timeout,
+            )
+            seconds = time.monotonic() - started
+            for n, planned in enumerate(plan.outputs):
+                key = f"{workspace_id}/{c.render_id}/chunks/a{attempt}-{index:04d}-{n}{planned.path.suffix}"
+                self.services.storage.put(key, planned.path)
+                stored.append(key)
+            with self.services.sessions() as db:
+                count = rows_updated(
+                    db,
+                    update(RenderChunk)
+                    .where(*_held(c))
+                    .values(state="succeeded", files=stored, seconds=seconds, heartbeat_at=utcnow()),
+                )
+                db.commit()
+            if count != 1:
+                _remove(self.services, stored)
+                return "stopped"
+            return "succeeded"
+        except RenderCancelled:
+            self._give_back()
+            _remove(self.services, stored)
+            return "stopped"
+        except (EditError, SourceError, RenderError) as exc:
+            _remove(self.services, stored)
+            if self.token.cancelled:
+                self._give_back()
+                return "stopped"
+            self._fail(_error_of(exc, spec.get("pointers", {})))
+            return "failed"
+        except Exception:
+            log.exception("chunk %s of render %s failed unexpectedly", c.chunk_id, c.render_id)
+            _remove(self.services, stored)
+            self._fail(
+                {
+                    "kind": "render",
+                    "code": "internal",
+                    "message": "an unexpected error stopped a chunk of the render",
+                }
+            )
+            return "failed"
+        finally:
+            self._done.set()
+            beating.join(timeout=5)
+            shutil.rmtree(work, ignore_errors=True)
+
+    def _give_back(self) -> None:
+        if not self._interrupted:
+            return
+        with self.services.sessions() as db:
+            rows_updated(
+                db, update(RenderChunk).where(*_held(self.claim)).values(state="queued", worker=None)
+            )
+            db.commit()
+
+    def _fail(self, error: dict[str, Any]) -> None:
+        with self.services.sessions() as db:
+            rows_updated(
+                db, update(RenderChunk).where(*_held(self.claim)).values(state="failed", error=error)
+            )
+            db.commit()
+
+
+def _error_of(exc: Exception, pointers: dict[str, str]) -> dict[str, Any]:
+    """A chunk's failure as data, for the parent to raise again as the same kind of error
+    (:func:`_raise_chunk_error`), clips named by their pointers in the full edit."""
+    if isinstance(exc, RenderError):
+        return {
+            "kind": "render",
+            "code": exc.code,
+            "message": exc.message,
+            "pointer": exc.pointer,
+            "log_tail": list(exc.log_tail),
+        }
+    if isinstance(exc, SourceError):
+        return {"kind": "source", "src": exc.src, "message": exc.reason}
+    assert isinstance(exc, EditError)
+    problems = [
+        {"pointer": pointers.get(p.pointer, p.pointer), "message": p.message, "code": p.code}
+        for p in exc.problems
+    ]
+    return {"kind": "edit", "message": str(exc), "problems": problems}
+
+
+def _raise_chunk_error(error: dict[str, Any]) -> NoReturn:
+    kind = error.get("kind")
+    message = str(error.get("message") or "a chunk of the render failed")
+    if kind == "source":
+        raise SourceError(str(error.get("src")), message)
+    if kind == "edit":
+        raise EditError([Problem(p["pointer"], p["message"], p["code"]) for p in error.get("problems", [])])
+    raise RenderError(
+        message,
+        code=str(error.get("code") or "ffmpeg_failed"),
+        pointer=error.get("pointer"),
+        log_tail=tuple(error.get("log_tail") or ()),
+    )
+
+
+def _remove(services: JobContext, keys: list[str]) -> None:
+    for key in keys:
+        try:
+            services.storage.delete(key)
+        except Exception:  # an orphan file is better than a masked error
+            log.warning("could not remove chunk file %s", key, exc_info=True)
+
+
+def run_next_chunk(
+    services: JobContext,
+    worker: str,
+    *,
+    render_id: str | None = None,
+    track: Callable[[ChunkJob | None], None] | None = None,
+    parent: CancelToken | None = None,
+) -> bool:
+    """Claim a chunk (of ``render_id`` only, when given) and render it; False when there was
+    none. ``track`` hears the job before it runs and None after (a worker interrupts it when
+    it stops). The entry point for every kind of worker."""
+    claim = claim_chunk(
+        services.sessions, worker, lease=services.settings.render_chunk_lease, render_id=render_id
+    )
+    if claim is None:
+        return False
+    job = ChunkJob(services, claim, parent=parent)
+    if track is not None:
+        track(job)
+    try:
+        outcome = job.run()
+        log.info("chunk %s of render %s: %s", claim.chunk_id, claim.render_id, outcome)
+    finally:
+        if track is not None:
+            track(None)
+    return True
+
+
+class ChunkDispatcher:
+    """The :class:`~reelforge.render.engine.SegmentRunner` of a chunked render: queue the
+    segments as chunks, render some while waiting, then place every chunk's files where the
+    join expects them."""
+
+    def __init__(self, services: JobContext, render_id: str, attempt: int, worker: str):
+        self.services = services
+        self.render_id = render_id
+        self.attempt = attempt
+        self.worker = worker
+        self.chunk_seconds: list[float] = []
+        """How long each chunk's FFmpeg run took (the bench's cost model)."""
+
+    def __call__(
+        self,
+        segmented: SegmentedRender,
+        *,
+        base_dir: Path,
+        on_progress: Callable[[float], None],
+        cancel: CancelToken | None,
+        time_left: Callable[[], float | None],
+        stderr_lines: Callable[[str], None] | None,
+        meanwhile: Callable[[], None],
+    ) -> None:
+        self._forget()  # what an earlier attempt left
+        ids = self._queue(segmented)
+        try:
+            try:
+                meanwhile()  # the audio mix, while other workers render chunks
+            except BaseException:
+                self._cancel_chunks()
+                raise
+            self._wait(ids, segmented, on_progress, cancel, time_left)
+            self._place(ids, segmented)
+        finally:
+            self._forget()
+
+    def _queue(self, segmented: SegmentedRender) -> list[str]:
+        ids = []
+        with self.services.sessions() as db:
+            for segment in segmented.segments:
+                spec = {
+                    "edit": segment.plan.edit.model_dump(mode="json", exclude_none=True, warnings=False),
+                    "start_frame": segment.start_frame,
+                    "frames": segment.frames,
+                    "pointers": dict(segment.pointers),
+                }
+                chunk = RenderChunk(
+                    id=new_id("chk"),
+                    render_id=self.render_id,
+                    attempt=self.attempt,
+                    index=segment.index,
+                    spec=spec,
+                    state="queued",
+                    attempts=0,
+                    files=[],
+                )
+                db.add(chunk)
+                ids.append(chunk.id)
+            db.commit()
+        wake = getattr(self.services, "worker", None)
+        if wake is not None and hasattr(wake, "wake"):
+            wake.wake()
+        log.info("render %s: %d chunks queued", self.render_id, len(ids))
+        return ids
+
+    def _wait(
+        self,
+        ids: list[str],
+        segmented: SegmentedRender,
+        on_progress: Callable[[float], None],
+        cancel: CancelToken | None,
+        time_left: Callable[[], float | None],
+    ) -> None:
+        frames = {s.index: s.frames for s in segmented.segments}
+        reported = -1.0
+        while True:
+            if cancel is not None and cancel.cancelled:
+                self._cancel_chunks()
+                raise RenderCancelled()
+            try:
+                time_left()
+            except RenderError:
+                self._cancel_chunks()
+                raise
+            # Help: render a chunk of our own render here (the worker thread is ours anyway).
+            if run_next_chunk(self.services, self.worker, render_id=self.render_id, parent=cancel):
+                continue
+            with self.services.sessions() as db:
+                rows = db.execute(
+                    select(RenderChunk.index.label("position"), RenderChunk.state, RenderChunk.error).where(
+                        RenderChunk.id.in_(ids)
+                    )
+                ).all()
+            if len(rows) != len(ids):
+                raise RenderError("the render's chunks were removed while it ran", code="interrupted")
+            failed = next((r for r in rows if r.state in ("failed", "cancelled")), None)
+            if failed is not None:
+                self._cancel_chunks()
+                _raise_chunk_error(
+                    dict(
+                        failed.error
+                        or {"code": "interrupted", "message": "a chunk of the render was cancelled"}
+                    )
+                )
+            done = float(sum(frames[r.position] for r in rows if r.state == "succeeded"))
+            if done != reported:
+                reported = done
+                on_progress(done)
+            if all(r.state == "succeeded" for r in rows):
+                return
+            if cancel is not None:
+                cancel.wait(_POLL)  # at once on cancel
+            else:
+                time.sleep(_POLL)
+
+    def _place(self, ids: list[str], segmented: SegmentedRender) -> None:
+        with self.services.sessions() as db:
+            rows = {
+                r.position: r
+                for r in db.execute(
+                    select(RenderChunk.index.label("position"), RenderChunk.files, RenderChunk.seconds).where(
+                        RenderChunk.id.in_(ids)
+                    )
+                )
+            }
+        self.chunk_seconds = [float(rows[s.index].seconds or 0.0) for s in segmented.segments]
+        for segment in segmented.segments:
+            files = list(rows[segment.index].files)
+            for planned, key in zip(segment.plan.outputs, files, strict=True):
+                source = self.services.storage.local_path(key)
+                planned.path.parent.mkdir(parents=True, exist_ok=True)
+                try:
+                    os.link(source, planned.path)  # the same filesystem: no copy
+                except OSError:
+                    shutil.copyfile(source, planned.path)
+
+    def _cancel_chunks(self) -> None:
+        with self.services.sessions() as db:
+            rows_updated(
+                db,
+                update(RenderChunk)
+                .where(
+                    RenderChunk.render_id == self.render_id,
+                    RenderChunk.state.in_(("queued", "running")),
+                )
+                .values(state="cancelled"),
+            )
+            db.commit()
+
+    def _forget(self) -> None:
+        """Remove the render's chunk rows and their files (every attempt's)."""
+        with self.services.sessions() as db:
+            rows = db.execute(
+                select(RenderChunk.id, RenderChunk.files).where(RenderChunk.render_id == self.render_id)
+            ).all()
+            if not rows:
+                return
+            # Running chunks first learn that they are cancelled (their heartbeat stops FFmpeg).
+            db.execute(delete(RenderChunk).where(RenderChunk.id.in_([r.id for r in rows])))
+            db.commit()
+        for row in rows:
+            _remove(self.services, list(row.files or []))
