@@ -42,6 +42,7 @@ from sqlalchemy import exists, select
 from reelforge.db.models import Render
 from reelforge.media.ingest import complete_previews, fail_previews, pending_previews
 
+from .observers import RenderObserver
 from .queue import candidates
 from .worker import RenderWorker
 
@@ -164,6 +165,7 @@ class WorkerRuntime:
         name: str | None = None,
         max_renders: int = 0,
         max_memory_mb: int = 0,
+        observers: Iterable[RenderObserver] = (),
     ):
         self.services = services
         self.app = app
@@ -180,6 +182,8 @@ class WorkerRuntime:
             stale_after=settings.worker_stale_after,
             recover_interval=settings.worker_sweep_interval,
         )
+        for observer in observers:
+            self.renders.observers.add(observer)
         self.nudges = CeleryNudges(app, settings)
         self.max_renders = max_renders
         self.max_memory_mb = max_memory_mb
@@ -346,12 +350,16 @@ def run_worker(
     name: str | None = None,
     max_memory_mb: int = 0,
     max_renders: int = 0,
+    observers: Iterable[RenderObserver] = (),
 ) -> None:
     """Run a Celery worker in this process until it is stopped (SIGTERM or SIGINT: running
-    renders are interrupted and go back to the queue at once; the attempt counts)."""
+    renders are interrupted and go back to the queue at once; the attempt counts).
+    ``observers`` hear of the states and progress of its renders."""
     from celery.signals import worker_shutting_down
 
-    app = make_celery(services.settings)
+    # The application the process already made for its nudges (open_services), else a new one.
+    nudges = getattr(services, "nudges", None)
+    app = nudges.app if isinstance(nudges, CeleryNudges) else make_celery(services.settings)
     runtime = WorkerRuntime(
         services,
         app,
@@ -360,6 +368,7 @@ def run_worker(
         name=name,
         max_renders=max_renders,
         max_memory_mb=max_memory_mb,
+        observers=observers,
     )
     runtime.install()
 
