@@ -10,6 +10,7 @@ changes :func:`cluster_env`.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -27,12 +28,12 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
+from mediagen import make_video
 from reelforge.db.events import Event
 from reelforge.db.models import Asset, Render
 from reelforge.services.context import open_services
 from reelforge.services.workspaces import bootstrap
 from reelforge.settings import Settings
-from mediagen import make_video
 from service import database, require_database
 
 pytestmark = pytest.mark.slow
@@ -119,7 +120,11 @@ def cluster(tmp: Path, broker: str, workers: int = 2) -> Iterator[Cluster]:
     with database("postgresql", tmp) as url:
         env = cluster_env(tmp, url, BROKERS[broker][0])
         settings = Settings(
-            data_dir=tmp / "data", database_url=url, queue="celery", broker_url=BROKERS[broker][0], _env_file=None
+            data_dir=tmp / "data",
+            database_url=url,
+            queue="celery",
+            broker_url=BROKERS[broker][0],
+            _env_file=None,
         )  # type: ignore[call-arg]
         services = open_services(settings)  # migrates; makes the secrets every process shares
         token = bootstrap(services)
@@ -188,7 +193,9 @@ def ffmpeg_working_in(directory: Path) -> list[int]:
 
 def held(gate: Path) -> dict[str, int]:
     """Render id -> pid of the worker holding it at the gate."""
-    return {p.name.removeprefix("held-"): int(p.read_text() or 0) for p in gate.glob("held-*") if p.read_text()}
+    return {
+        p.name.removeprefix("held-"): int(p.read_text() or 0) for p in gate.glob("held-*") if p.read_text()
+    }
 
 
 def long_edit() -> dict[str, Any]:
@@ -227,7 +234,9 @@ def test_twenty_renders_survive_a_worker_killed_mid_render(tmp_path: Path, broke
             r = api.post("/v1/renders", json={"edit": long_edit()})
             assert r.status_code == 202, r.text
             ids.append(r.json()["id"])
-        holds = poll("both workers at the gate", lambda: (h := held(c.gate)) and len(set(h.values())) == 2 and h)
+        holds = poll(
+            "both workers at the gate", lambda: (h := held(c.gate)) and len(set(h.values())) == 2 and h
+        )
         victim_render, victim_pid = next(iter(holds.items()))
         victim = next(name for name, p in c.procs.items() if p.pid == victim_pid)
         ffmpegs = children(victim_pid, "ffmpeg")
@@ -235,7 +244,11 @@ def test_twenty_renders_survive_a_worker_killed_mid_render(tmp_path: Path, broke
         os.kill(victim_pid, signal.SIGKILL)
         c.procs[victim].wait(60)
         # Its FFmpeg dies with it (never an orphan finishing a render nobody owns).
-        poll("the dead worker's FFmpeg to go", lambda: not any(Path(f"/proc/{p}").exists() for p in ffmpegs), 60)
+        poll(
+            "the dead worker's FFmpeg to go",
+            lambda: not any(Path(f"/proc/{p}").exists() for p in ffmpegs),
+            60,
+        )
         c.worker("replacement")  # what a supervisor does
 
         for _ in range(18):
@@ -246,10 +259,14 @@ def test_twenty_renders_survive_a_worker_killed_mid_render(tmp_path: Path, broke
 
         def finished() -> list[dict[str, Any]] | None:
             renders = [api.get(f"/v1/renders/{i}").json() for i in ids]
-            return renders if all(x["state"] in ("succeeded", "failed", "cancelled") for x in renders) else None
+            return (
+                renders if all(x["state"] in ("succeeded", "failed", "cancelled") for x in renders) else None
+            )
 
         renders = poll("every render to end", finished, every=0.5)
-        assert [x["state"] for x in renders] == ["succeeded"] * 20, [(x["id"], x.get("error")) for x in renders]
+        assert [x["state"] for x in renders] == ["succeeded"] * 20, [
+            (x["id"], x.get("error")) for x in renders
+        ]
 
         engine = sa.create_engine(c.env["REELFORGE_DATABASE_URL"])
         try:
@@ -283,4 +300,24 @@ def test_twenty_renders_survive_a_worker_killed_mid_render(tmp_path: Path, broke
             return not dead and not scratch
 
         poll("no temporary files", clean, timeout=60)
-        assert victim_render in {r["id"] for r in renders}
+
+        # Progress flows back to the API's event stream, and a cancel reaches the worker.
+        r = api.post("/v1/renders", json={"edit": long_edit()})
+        assert r.status_code == 202, r.text
+        cancelled = r.json()["id"]
+        seen: list[tuple[str, dict[str, Any]]] = []
+        with api.stream("GET", f"/v1/renders/{cancelled}/progress", timeout=DEADLINE) as stream:
+            event = ""
+            for line in stream.iter_lines():
+                if line.startswith("event:"):
+                    event = line.split(":", 1)[1].strip()
+                elif line.startswith("data:"):
+                    body = json.loads(line.split(":", 1)[1])
+                    seen.append((event, body))
+                    running = event == "progress" and body["state"] == "rendering" and body["progress"] > 0
+                    if running and not any(e == "asked" for e, _ in seen):
+                        assert api.post(f"/v1/renders/{cancelled}/cancel").status_code == 202
+                        seen.append(("asked", {}))
+        assert any(e == "progress" for e, _ in seen)
+        assert seen[-1][1]["state"] == "cancelled", seen[-1]
+        poll("the cancelled render's FFmpeg to stop", lambda: ffmpeg_working_in(tmp_path) == [], 120)
