@@ -576,8 +576,11 @@ def worker(
     ] = None,
     queues: Annotated[
         str,
-        typer.Option(help="What this process does, comma-separated: renders, previews, webhooks."),
-    ] = "renders,previews,webhooks",
+        typer.Option(
+            help="What this process does, comma-separated: renders, previews, webhooks (Celery "
+            "queues), deliveries, retention (loops on the database)."
+        ),
+    ] = "renders,previews,webhooks,deliveries",
     name: Annotated[
         str | None,
         typer.Option(
@@ -625,8 +628,25 @@ def worker(
     from reelforge.services.context import open_services
 
     services = open_services(settings)
+    background: dict[str, Any] = {}
+    if "deliveries" in roles:
+        from reelforge.delivery.worker import DeliveryWorker
+        from reelforge.services.destinations import credential_box
+
+        background["deliveries"] = DeliveryWorker(
+            services.sessions,
+            services.storage,
+            settings,
+            credential_box(services),
+            name=f"{name or settings.worker_name}:delivery" if (name or settings.worker_name) else None,
+        )
+    if "retention" in roles:
+        from reelforge.services.retention import RetentionScheduler
+
+        background["retention"] = RetentionScheduler(services, settings.retention_interval or 3600)
     run_worker(
         services,
+        background=background,
         roles=roles,
         concurrency=concurrency or settings.worker_concurrency,
         name=name or settings.worker_name,

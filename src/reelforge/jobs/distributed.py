@@ -53,6 +53,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "PREVIEW_TASK",
+    "QUEUED_ROLES",
     "RENDER_TASK",
     "ROLES",
     "WEBHOOK_TASK",
@@ -69,8 +70,11 @@ log = logging.getLogger("reelforge.worker")
 RENDER_TASK = "reelforge.render"
 PREVIEW_TASK = "reelforge.preview"
 WEBHOOK_TASK = "reelforge.webhooks"
-ROLES = ("renders", "previews", "webhooks")
-"""What a worker process can do; each has its Celery queue ``<prefix>.<role>``."""
+QUEUED_ROLES = ("renders", "previews", "webhooks")
+"""What a worker process can do on Celery tasks; each has its queue ``<prefix>.<role>``."""
+ROLES = (*QUEUED_ROLES, "deliveries", "retention")
+"""All a worker process can do: also background loops that claim their work from the database
+(output deliveries, the retention run), made by the caller (:func:`run_worker`'s ``background``)."""
 
 _TASK_ROLE = {RENDER_TASK: "renders", PREVIEW_TASK: "previews", WEBHOOK_TASK: "webhooks"}
 
@@ -166,8 +170,11 @@ class WorkerRuntime:
         max_renders: int = 0,
         max_memory_mb: int = 0,
         observers: Iterable[RenderObserver] = (),
+        background: dict[str, Any] | None = None,
     ):
         self.services = services
+        self.background = dict(background or {})
+        """Helpers with ``start()`` and ``stop()`` run for the non-queued roles, by role."""
         self.app = app
         self.roles = tuple(roles)
         unknown = set(self.roles) - set(ROLES)
@@ -194,6 +201,8 @@ class WorkerRuntime:
         self._dispatcher: Any = None
         self._stopping = threading.Event()
         self._sweeper: threading.Thread | None = None
+        self._stop_lock = threading.Lock()
+        self._stopped = False
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -219,13 +228,23 @@ class WorkerRuntime:
                 name=f"{self.name}:webhooks",
             )
             self._dispatcher.start()
+        for role, helper in self.background.items():
+            if role in self.roles:
+                helper.start()
+                if role == "deliveries":  # a render that made deliveries wakes it
+                    self.services.extras["delivery_worker"] = helper
         self._stopping.clear()
         self._sweeper = threading.Thread(target=self._sweep_loop, name="reelforge-sweep", daemon=True)
         self._sweeper.start()
         log.info("worker %s started: %s", self.name, ", ".join(self.roles))
 
     def stop(self) -> None:
-        """Interrupt running renders (back to the queue, nudged) and stop the dispatcher."""
+        """Interrupt running renders (back to the queue, nudged) and stop the dispatcher and
+        the background helpers (once: later calls do nothing)."""
+        with self._stop_lock:
+            if self._stopped:
+                return
+            self._stopped = True
         self._stopping.set()
         if self._sweeper is not None:
             self._sweeper.join(10)
@@ -241,6 +260,9 @@ class WorkerRuntime:
         if self._dispatcher is not None:
             self._dispatcher.stop()
             self._dispatcher = None
+        for role, helper in self.background.items():
+            if role in self.roles:
+                helper.stop()
 
     # ------------------------------------------------------------------ tasks
 
@@ -351,6 +373,7 @@ def run_worker(
     max_memory_mb: int = 0,
     max_renders: int = 0,
     observers: Iterable[RenderObserver] = (),
+    background: dict[str, Any] | None = None,
 ) -> None:
     """Run a Celery worker in this process until it is stopped (SIGTERM or SIGINT: running
     renders are interrupted and go back to the queue at once; the attempt counts).
@@ -369,6 +392,7 @@ def run_worker(
         max_renders=max_renders,
         max_memory_mb=max_memory_mb,
         observers=observers,
+        background=background,
     )
     runtime.install()
 
@@ -385,7 +409,8 @@ def run_worker(
         worker = app.Worker(
             pool="threads",
             concurrency=concurrency,
-            queues=[queue_name(services.settings, role) for role in runtime.roles],
+            queues=[queue_name(services.settings, role) for role in runtime.roles if role in QUEUED_ROLES]
+            or [queue_name(services.settings, "idle")],  # only background roles: no task comes
             hostname=f"reelforge@{runtime.name}",
             loglevel="INFO",
             without_gossip=True,
