@@ -97,10 +97,14 @@ class Cluster:
     url: str = ""
     token: str = ""
 
-    def start(self, name: str, args: list[str]) -> subprocess.Popen[bytes]:
+    def start(self, name: str, args: list[str], **env: str) -> subprocess.Popen[bytes]:
         log = (self.tmp / f"{name}.log").open("wb")
         proc = subprocess.Popen(
-            [sys.executable, *args], env=self.env, stdout=log, stderr=subprocess.STDOUT, cwd=self.tmp
+            [sys.executable, *args],
+            env={**self.env, **env},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=self.tmp,
         )
         self.procs[name] = proc
         return proc
@@ -116,7 +120,7 @@ class Cluster:
 
 
 @contextmanager
-def cluster(tmp: Path, broker: str, workers: int = 2) -> Iterator[Cluster]:
+def cluster(tmp: Path, broker: str, workers: int = 2, **api_env: str) -> Iterator[Cluster]:
     with database("postgresql", tmp) as url:
         env = cluster_env(tmp, url, BROKERS[broker][0])
         settings = Settings(
@@ -134,7 +138,7 @@ def cluster(tmp: Path, broker: str, workers: int = 2) -> Iterator[Cluster]:
         gate.mkdir()
         c = Cluster(tmp, env, gate, token=token)
         try:
-            c.start("api", ["-m", "reelforge", "serve", "--no-worker", "--port", "0"])
+            c.start("api", ["-m", "reelforge", "serve", "--no-worker", "--port", "0"], **api_env)
             for i in range(workers):
                 c.worker(f"w{i}")
             line = poll("the API to listen", lambda: _listening_line(c), timeout=120)
@@ -321,3 +325,29 @@ def test_twenty_renders_survive_a_worker_killed_mid_render(tmp_path: Path, broke
         assert any(e == "progress" for e, _ in seen)
         assert seen[-1][1]["state"] == "cancelled", seen[-1]
         poll("the cancelled render's FFmpeg to stop", lambda: ffmpeg_working_in(tmp_path) == [], 120)
+
+
+def test_a_render_whose_nudge_is_lost_still_runs(tmp_path: Path) -> None:
+    """The API cannot reach the broker (its nudges are lost): the workers' sweep finds the
+    queued render, and the request was not held up by the broker."""
+    require_database("postgresql")
+    require_broker("redis")
+    with (
+        cluster(tmp_path, "redis", workers=1, REELFORGE_BROKER_URL="redis://127.0.0.1:1/0") as c,
+        c.client() as api,
+    ):
+        (c.gate / "open").touch()
+        edit = small_edit("unused")
+        edit["timeline"]["tracks"][0]["clips"][0]["asset"] = {"type": "color", "color": "olive"}
+        r = api.post("/v1/renders", json={"edit": edit})
+        assert r.status_code == 202, r.text
+        render_id = r.json()["id"]
+        body = poll(
+            "the render",
+            lambda: (
+                (b := api.get(f"/v1/renders/{render_id}").json())["state"] in ("succeeded", "failed") and b
+            ),
+            timeout=300,
+        )
+        assert body["state"] == "succeeded", body
+        assert "nudge(s) dropped" in c.log("api")

@@ -29,11 +29,11 @@ from __future__ import annotations
 
 import logging
 import os
+import queue
 import signal
 import socket
 import threading
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from celery import Celery
@@ -125,23 +125,54 @@ def _task_body(role: str) -> Callable[..., Any]:
     return run
 
 
-@dataclass
-class CeleryNudges:
-    """The messages a process sends to tell Celery workers of new work."""
+_SEND_RETRY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
+"""A nudge is not worth holding up a request for: with the broker down, give up within about a
+second (the workers' sweep finds the work anyway)."""
 
-    app: Celery
-    settings: Settings
+
+class CeleryNudges:
+    """The messages a process sends to tell Celery workers of new work. Sent from a thread of
+    their own: a request never waits for the broker, and with the broker down the nudges are
+    dropped (logged) rather than piled up; the workers' sweep finds the work anyway."""
+
+    def __init__(self, app: Celery, settings: Settings):
+        self.app = app
+        self.settings = settings
+        self._pending: queue.SimpleQueue[tuple[str, str, list[Any] | None]] = queue.SimpleQueue()
+        self._sender: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def _post(self, task: str, role: str, args: list[Any] | None = None) -> None:
+        self._pending.put((task, role, args))
+        with self._lock:
+            if self._sender is None or not self._sender.is_alive():
+                self._sender = threading.Thread(target=self._send_loop, name="reelforge-nudges", daemon=True)
+                self._sender.start()
+
+    def _send_loop(self) -> None:
+        while True:
+            task, role, args = self._pending.get()
+            try:
+                self.app.send_task(
+                    task, args=args, queue=queue_name(self.settings, role), retry_policy=_SEND_RETRY
+                )
+            except Exception:
+                dropped = 1
+                while not self._pending.empty():
+                    self._pending.get_nowait()
+                    dropped += 1
+                log.warning("the broker does not answer: %d nudge(s) dropped", dropped, exc_info=True)
 
     def render(self, count: int = 1) -> None:
         """Renders were queued: have ``count`` free worker slots claim one each."""
         for _ in range(max(1, count)):
-            self.app.send_task(RENDER_TASK, queue=queue_name(self.settings, "renders"))
+            self._post(RENDER_TASK, "renders")
 
     def preview(self, asset_id: str) -> None:
-        self.app.send_task(PREVIEW_TASK, args=[asset_id], queue=queue_name(self.settings, "previews"))
+        self._post(PREVIEW_TASK, "previews", [asset_id])
 
     def webhooks(self) -> None:
-        self.app.send_task(WEBHOOK_TASK, queue=queue_name(self.settings, "webhooks"))
+        self._post(WEBHOOK_TASK, "webhooks")
 
 
 def resident_mb() -> float:
