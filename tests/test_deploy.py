@@ -25,8 +25,6 @@ from reelforge.settings import Settings
 from service import database, require_database
 from test_celery_workers import BROKERS, cluster_env, require_broker
 
-pytestmark = pytest.mark.slow
-
 ROOT = Path(__file__).resolve().parents[1]
 DEPLOY = ROOT / "deploy"
 BIN = Path(sys.executable).parent
@@ -67,6 +65,7 @@ def test_the_example_environment_names_only_real_settings() -> None:
     assert names and set(names) <= fields, set(names) - fields
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("example", ["Procfile", "systemd"])
 def test_the_deployment_examples_run_an_installation(tmp_path: Path, example: str) -> None:
     require_database("postgresql")
@@ -142,3 +141,34 @@ def _wait(check: Any, what: str, timeout: float = 300) -> Any:
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         time.sleep(0.1)
     return found
+
+
+def _reelforge(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("REELFORGE_")}
+    clean.update(
+        PYTHONPATH=os.pathsep.join([str(ROOT / "src"), clean.get("PYTHONPATH", "")]),
+        REELFORGE_DATA_DIR=str(tmp_path / "data"),
+        **env,
+    )
+    return subprocess.run(
+        [sys.executable, "-m", "reelforge", *args],
+        env=clean,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_a_worker_or_celery_api_without_a_broker_says_so_in_one_line(tmp_path: Path) -> None:
+    done = _reelforge(tmp_path, "worker")
+    assert done.returncode == 1 and "REELFORGE_BROKER_URL" in done.stderr and "Traceback" not in done.stderr
+    done = _reelforge(tmp_path, "serve", "--no-worker", "--port", "0", REELFORGE_QUEUE="celery")
+    assert done.returncode == 1 and "REELFORGE_BROKER_URL" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_worker_refuses_unknown_roles(tmp_path: Path) -> None:
+    done = _reelforge(
+        tmp_path, "worker", "--queues", "renders,bogus", REELFORGE_BROKER_URL="redis://127.0.0.1:1/0"
+    )
+    assert done.returncode == 2 and "bogus" in done.stderr and "Traceback" not in done.stderr

@@ -524,6 +524,11 @@ def serve(
 
     settings = Settings()
     check_settings(settings.database_url, settings.redis_url, settings.queue)
+    if settings.queue == "celery" and not settings.broker_url:
+        err.print(
+            "error: REELFORGE_QUEUE=celery needs REELFORGE_BROKER_URL (redis://… or amqp://…)", markup=False
+        )
+        raise typer.Exit(EXIT_FAILED)
     configure_logging(settings.log_format)
     # Bound first: a busy port is reported before a database or a first key is made.
     try:
