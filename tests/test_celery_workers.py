@@ -351,3 +351,38 @@ def test_a_render_whose_nudge_is_lost_still_runs(tmp_path: Path) -> None:
         )
         assert body["state"] == "succeeded", body
         assert "nudge(s) dropped" in c.log("api")
+
+
+def test_a_worker_past_max_renders_exits_after_its_render_without_taking_another(tmp_path: Path) -> None:
+    """`--max-renders 1`: the worker finishes its render, takes no other and exits cleanly (a
+    supervisor starts a fresh one, which takes the next render)."""
+    require_database("postgresql")
+    require_broker("redis")
+    with cluster(tmp_path, "redis", workers=0) as c, c.client() as api:
+        edit = long_edit()
+        edit["timeline"]["tracks"][0]["clips"][0].update(length=2)
+        ids = []
+        for _ in range(2):
+            r = api.post("/v1/renders", json={"edit": edit})
+            assert r.status_code == 202, r.text
+            ids.append(r.json()["id"])
+        first = c.start(
+            "first",
+            ["-m", "reelforge", "worker", "--queues", "renders", "--concurrency", "1", "--max-renders", "1"],
+        )
+        assert first.wait(DEADLINE) == 0, c.log("first")
+        states = [api.get(f"/v1/renders/{i}").json()["state"] for i in ids]
+        assert states == ["succeeded", "queued"], states
+        c.start("second", ["-m", "reelforge", "worker", "--queues", "renders"])
+        body = poll(
+            "the second render",
+            lambda: (b := api.get(f"/v1/renders/{ids[1]}").json())["state"] in ("succeeded", "failed") and b,
+        )
+        assert body["state"] == "succeeded", body
+        engine = sa.create_engine(c.env["REELFORGE_DATABASE_URL"])
+        try:
+            with engine.connect() as db:
+                attempts = db.scalar(sa.select(Render.attempts).where(Render.id == ids[1]))
+        finally:
+            engine.dispose()
+        assert attempts == 1  # never claimed by the retiring worker
