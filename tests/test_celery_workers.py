@@ -386,3 +386,42 @@ def test_a_worker_past_max_renders_exits_after_its_render_without_taking_another
         finally:
             engine.dispose()
         assert attempts == 1  # never claimed by the retiring worker
+
+
+def test_webhooks_are_dispatched_by_a_worker_process(tmp_path: Path) -> None:
+    """The API runs no dispatcher (`--no-worker`); a `reelforge worker --queues ...,webhooks`
+    process delivers the render's events, each once."""
+    from test_webhooks import Receiver
+
+    require_database("postgresql")
+    require_broker("redis")
+    receiver = Receiver()
+    allow = {"REELFORGE_WEBHOOKS_ALLOW_PRIVATE": "true"}
+    try:
+        with cluster(tmp_path, "redis", workers=0, **allow) as c, c.client() as api:
+            c.start(
+                "worker",
+                ["-m", "reelforge", "worker", "--queues", "renders,webhooks", "--concurrency", "1"],
+                **allow,
+            )
+            r = api.post("/v1/webhook_endpoints", json={"url": receiver.url()})
+            assert r.status_code == 201, r.text
+            edit = small_edit("unused")
+            edit["timeline"]["tracks"][0]["clips"][0]["asset"] = {"type": "color", "color": "olive"}
+            r = api.post("/v1/renders", json={"edit": edit})
+            assert r.status_code == 202, r.text
+            render_id = r.json()["id"]
+
+            def delivered() -> list[dict[str, Any]]:
+                bodies = [json.loads(x.body) for x in receiver.at("/hook")]
+                done = [b for b in bodies if b["type"] == "render.succeeded"]
+                return bodies if done else []
+
+            bodies = poll("render.succeeded at the receiver", delivered, timeout=300)
+            types = [b["type"] for b in bodies if b["data"].get("id") == render_id]
+            assert types.count("render.succeeded") == 1, types
+            assert "render.queued" in types
+            ids = [x.headers["webhook-id"] for x in receiver.at("/hook")]
+            assert len(ids) == len(set(ids))  # each message once
+    finally:
+        receiver.close()
