@@ -386,8 +386,8 @@ def test_examples_work_against_the_service(sqlite_service: Service, spec: dict[s
     from test_brand_kits import exercise_examples as brand_kit_examples
     from test_delivery import check_openapi_examples as delivery_examples
     from test_events import check_openapi_examples as event_examples
-    from test_transcripts import check_openapi_examples as transcript_examples
     from test_otio import check_openapi_examples as otio_examples
+    from test_transcripts import check_openapi_examples as transcript_examples
     from test_uploads import check_openapi_examples as upload_examples
     from test_webhooks import check_openapi_examples as webhook_examples
 

@@ -133,3 +133,28 @@ def test_without_a_quota_a_workspace_uses_every_worker(tmp_path: Path) -> None:
         finally:
             worker.stop()
     assert overlap(done[a1["id"]], done[a2["id"]])
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_a_batch_of_500_does_not_starve_another_workspace(tmp_path: Path, kind: str) -> None:
+    """Without a quota, the next free worker takes the render of the workspace running fewest:
+    a single render queued behind one workspace's 500 starts as soon as a worker frees up."""
+    require_database(kind)
+    with running_service(tmp_path, kind, rate_limiting=False) as svc:
+        other = svc.other_workspace_key()
+        batch = [create(svc, "red")["id"] for _ in range(500)]
+        worker = RenderWorker(svc.services, concurrency=2, poll_interval=0.05)
+        try:
+            with holding_renders(worker) as gate:
+                worker.start()
+                first, second = gate.next(), gate.next()  # both threads busy with the batch
+                assert {first.render_id, second.render_id} == set(batch[:2])
+                single = create(svc, "blue", other)
+                assert single["queue_position"] == 1
+                first.release()
+                # The next render to start is the other workspace's, not the 498 before it.
+                assert gate.next().render_id == single["id"]
+                second.release()
+                assert gate.next().render_id == batch[2]
+        finally:
+            worker.stop()

@@ -592,6 +592,14 @@ EXAMPLE_EDIT = {
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port (0: any free port).")] = 8000,
+    no_worker: Annotated[
+        bool,
+        typer.Option(
+            "--no-worker",
+            help="Serve the API alone: no render worker, webhook dispatcher, delivery worker or "
+            "retention runs in this process (`reelforge worker` processes do the work).",
+        ),
+    ] = False,
 ) -> None:
     """Run the REST service (settings from REELFORGE_* variables and .env)."""
     from reelforge import serve as serving
@@ -603,7 +611,12 @@ def serve(
     from reelforge.settings import Settings
 
     settings = Settings()
-    check_settings(settings.database_url, settings.redis_url)
+    check_settings(settings.database_url, settings.redis_url, settings.queue)
+    if settings.queue == "celery" and not settings.broker_url:
+        err.print(
+            "error: REELFORGE_QUEUE=celery needs REELFORGE_BROKER_URL (redis://… or amqp://…)", markup=False
+        )
+        raise typer.Exit(EXIT_FAILED)
     configure_logging(settings.log_format)
     # Bound first: a busy port is reported before a database or a first key is made.
     try:
@@ -644,7 +657,95 @@ def serve(
         out.print(f"Listening on {url} (Ctrl+C to stop)", markup=False, highlight=False)
 
     # Our middleware logs every request with its id; uvicorn's own access log would repeat it.
-    serving.run(create_app(services=services), sock, started, log_config=None, access_log=False)
+    app_ = create_app(services=services, start_worker=not no_worker)
+    serving.run(app_, sock, started, log_config=None, access_log=False)
+
+
+@app.command()
+def worker(
+    concurrency: Annotated[
+        int | None,
+        typer.Option(min=1, max=64, help="Renders run at once (default REELFORGE_WORKER_CONCURRENCY)."),
+    ] = None,
+    queues: Annotated[
+        str,
+        typer.Option(
+            help="What this process does, comma-separated: renders, previews, webhooks (Celery "
+            "queues), deliveries, retention (loops on the database)."
+        ),
+    ] = "renders,previews,webhooks,deliveries",
+    name: Annotated[
+        str | None,
+        typer.Option(
+            help="A stable, unique name for this process (default REELFORGE_WORKER_NAME or host:pid)."
+        ),
+    ] = None,
+    max_memory: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            help="MiB of resident memory after which the process exits once its renders end "
+            "(a supervisor starts a fresh one; default REELFORGE_WORKER_MAX_MEMORY_MB, 0: never).",
+        ),
+    ] = None,
+    max_renders: Annotated[
+        int | None,
+        typer.Option(min=0, help="Renders after which the process exits the same way (0: never)."),
+    ] = None,
+) -> None:
+    """Run a Celery worker: renders, previews and webhook dispatch for a service whose
+    REELFORGE_QUEUE is celery (broker REELFORGE_BROKER_URL, the shared REELFORGE_DATABASE_URL)."""
+    from reelforge.extras import MissingExtra, check_settings
+    from reelforge.logs import configure_logging
+    from reelforge.settings import Settings
+
+    settings = Settings()
+    try:
+        check_settings(settings.database_url, settings.redis_url, "celery")
+    except MissingExtra as exc:
+        err.print(str(exc), markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(EXIT_FAILED) from None
+    if not settings.broker_url:
+        err.print("error: a worker needs REELFORGE_BROKER_URL (redis://… or amqp://…)", markup=False)
+        raise typer.Exit(EXIT_FAILED)
+    roles = [r.strip() for r in queues.split(",") if r.strip()]
+    from reelforge.jobs.distributed import ROLES, run_worker
+
+    unknown = sorted(set(roles) - set(ROLES))
+    if not roles or unknown:
+        err.print(
+            f"error: --queues takes {', '.join(ROLES)} (got {', '.join(unknown) or 'none'})", markup=False
+        )
+        raise typer.Exit(EXIT_INVALID)
+    configure_logging(settings.log_format)
+    from reelforge.services.context import open_services
+
+    services = open_services(settings)
+    background: dict[str, Any] = {}
+    if "deliveries" in roles:
+        from reelforge.delivery.worker import DeliveryWorker
+        from reelforge.services.destinations import credential_box
+
+        background["deliveries"] = DeliveryWorker(
+            services.sessions,
+            services.storage,
+            settings,
+            credential_box(services),
+            name=f"{name or settings.worker_name}:delivery" if (name or settings.worker_name) else None,
+        )
+    if "retention" in roles:
+        from reelforge.services.retention import RetentionScheduler
+
+        background["retention"] = RetentionScheduler(services, settings.retention_interval or 3600)
+    run_worker(
+        services,
+        background=background,
+        roles=roles,
+        concurrency=concurrency or settings.worker_concurrency,
+        name=name or settings.worker_name,
+        max_memory_mb=settings.worker_max_memory_mb if max_memory is None else max_memory,
+        max_renders=settings.worker_max_renders if max_renders is None else max_renders,
+    )
 
 
 keys_app = typer.Typer(

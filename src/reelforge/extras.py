@@ -32,9 +32,11 @@ def require_database_driver(url: str) -> None:
         require("psycopg", "postgres", "REELFORGE_DATABASE_URL (PostgreSQL)")
 
 
-def check_settings(database_url: str | None, redis_url: str | None) -> None:
+def check_settings(database_url: str | None, redis_url: str | None, queue: str = "inprocess") -> None:
     """Every driver the settings name is installed (called at start, before anything is made)."""
     if database_url:
         require_database_driver(database_url)
     if redis_url:
         require("redis", "redis", "REELFORGE_REDIS_URL")
+    if queue == "celery":
+        require("celery", "celery", "REELFORGE_QUEUE=celery")

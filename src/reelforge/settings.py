@@ -55,7 +55,8 @@ class Settings(BaseSettings):
     cache_max_bytes: int = Field(10 * 1024**3, ge=0)
     """Bytes of downloaded sources the cache keeps; the least recently used go first."""
     workers: int = Field(1, ge=0, le=64)
-    """Renders run at once by the in-process worker (0: none; another process runs them)."""
+    """Renders run at once by the in-process worker (0: none; another process runs them).
+    Ignored with ``queue=celery``: ``reelforge worker`` processes run them."""
     max_upload_bytes: int = Field(2 * 1024**3, ge=1024)
     max_upload_patch_bytes: int = Field(128 * 1024**2, ge=1024)
     """Largest body of one tus request (``PATCH /v1/uploads/{id}``, or a creation carrying bytes):
@@ -169,6 +170,27 @@ class Settings(BaseSettings):
     render_chunk_lease: float = Field(60, gt=0, le=3600)
     """Seconds without a heartbeat after which a running chunk counts as abandoned (its worker
     died) and another worker takes it."""
+    queue: str = Field("inprocess", pattern="^(inprocess|celery)$")
+    """Where renders run: ``inprocess`` (default: threads of the server process, ``workers`` of
+    them) or ``celery`` (``reelforge worker`` processes, told of new work through
+    ``broker_url``). The render code and the database queue are the same either way."""
+    broker_url: str | None = None
+    """The Celery broker with ``queue=celery``: ``redis://127.0.0.1:6379/0`` or
+    ``amqp://guest:guest@127.0.0.1:5672//`` (RabbitMQ). Needs ``pip install 'reelforge[celery]'``."""
+    celery_queue_prefix: str = Field("reelforge", pattern=r"^[A-Za-z0-9_.-]{1,60}$")
+    """Celery queues are ``<prefix>.renders``, ``<prefix>.webhooks`` and ``<prefix>.previews``;
+    installations sharing a broker need different prefixes."""
+    worker_concurrency: int = Field(2, ge=1, le=64)
+    """Renders one ``reelforge worker`` process runs at once (``--concurrency`` overrides it)."""
+    worker_max_memory_mb: int = Field(0, ge=0)
+    """A ``reelforge worker`` process whose resident memory passes this (MiB) is replaced by a
+    fresh one after its current renders (0: never). ``--max-memory`` overrides it."""
+    worker_max_renders: int = Field(0, ge=0)
+    """A ``reelforge worker`` process is replaced after this many renders (0: never)."""
+    worker_sweep_interval: float = Field(10.0, gt=0, le=3600)
+    """Seconds between a ``reelforge worker``'s looks for work no message announced (a message
+    the broker lost) and for renders whose worker died (their heartbeat older than
+    ``worker_stale_after``)."""
     max_running_renders_per_workspace: int = Field(0, ge=0)
     """Renders of one workspace running at once (0: no quota); more wait in the queue."""
     webhooks_dispatcher: bool = True

@@ -47,6 +47,19 @@ DESCRIPTION = """Reelforge renders JSON edits into videos. Authenticate with
 use cursor pagination; every response carries `X-Request-Id`."""
 
 
+class _WebhookNudges:
+    """Stands for the webhook dispatcher where it runs in Celery workers: ``wake`` sends a task."""
+
+    def __init__(self, nudges: Any):
+        self._nudges = nudges
+
+    def wake(self) -> None:
+        try:
+            self._nudges.webhooks()
+        except Exception:  # the dispatcher finds due deliveries on its own within seconds
+            log.warning("could not wake the webhook dispatcher through the broker", exc_info=True)
+
+
 def create_app(
     settings: Settings | None = None, *, services: Services | None = None, start_worker: bool = True
 ) -> FastAPI:
@@ -59,7 +72,8 @@ def create_app(
         # What processes killed earlier left in the temporary directory (never a live one's),
         # before anything is served: a quick pass, it removes only crash leftovers.
         svc.storage.sweep_temp()
-        if start_worker and svc.settings.workers > 0 and svc.worker is None:
+        celery = svc.settings.queue == "celery"
+        if start_worker and not celery and svc.settings.workers > 0 and svc.worker is None:
             from reelforge.jobs.worker import RenderWorker
 
             svc.worker = RenderWorker(svc, concurrency=svc.settings.workers, name=svc.settings.worker_name)
@@ -75,6 +89,9 @@ def create_app(
             )
             dispatcher.start()
             svc.extras["webhook_dispatcher"] = ready["webhook_dispatcher"] = dispatcher
+        elif celery and svc.nudges is not None and "webhook_dispatcher" not in svc.extras:
+            # The dispatcher runs in a `reelforge worker --queues webhooks` process: wake it there.
+            svc.extras["webhook_dispatcher"] = ready["webhook_nudges"] = _WebhookNudges(svc.nudges)
         if start_worker and svc.settings.delivery_worker and "delivery_worker" not in svc.extras:
             from reelforge.delivery.worker import DeliveryWorker
             from reelforge.services.destinations import credential_box
@@ -111,6 +128,9 @@ def create_app(
                 svc.extras.pop("delivery_worker", None)
             if "webhook_dispatcher" in ready:
                 ready.pop("webhook_dispatcher").stop()
+                svc.extras.pop("webhook_dispatcher", None)
+            if "webhook_nudges" in ready:
+                ready.pop("webhook_nudges")
                 svc.extras.pop("webhook_dispatcher", None)
             if "worker" in ready:
                 ready.pop("worker").stop()

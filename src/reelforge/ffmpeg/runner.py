@@ -5,6 +5,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import contextvars
+import ctypes
 import logging
 import os
 import re
@@ -12,6 +13,7 @@ import selectors
 import shlex
 import signal
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -41,6 +43,30 @@ LOG_TAIL_LINES = 20
 STOP_GRACE = 3.0
 #: Upper bound on how long cancellation or a timeout waits to be noticed.
 _POLL = 0.1
+
+
+def _die_with_parent() -> Callable[[], None] | None:
+    """A ``preexec_fn`` that has Linux kill the child when the thread that started it dies: a
+    worker killed with -9 leaves no FFmpeg running (its session of its own would otherwise
+    outlive it). None elsewhere."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        prctl = libc.prctl
+    except (OSError, AttributeError):
+        return None
+    parent = os.getpid()
+
+    def preexec() -> None:
+        prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if os.getppid() != parent:  # the parent died before the request took effect
+            os._exit(1)
+
+    return preexec
+
+
+_PR_SET_PDEATHSIG = 1
 
 
 @dataclass(frozen=True)
@@ -203,6 +229,7 @@ def _run_ffmpeg(
         stderr=subprocess.PIPE,
         cwd=cwd,
         start_new_session=True,
+        preexec_fn=_die_with_parent(),
     )
     assert proc.stdout is not None and proc.stderr is not None
     # stderr is drained by a thread so FFmpeg never blocks on a full pipe, whatever the

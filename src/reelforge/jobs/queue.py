@@ -6,8 +6,9 @@ worker holds it ``preparing``, ``rendering``, ``finishing`` (:data:`RUNNING_STAT
 
 Order: ``seq``, microseconds since the epoch at creation and above every render already queued;
 ties (two creations racing) broken by id, a time-ordered ULID. A workspace's queued renders start
-in that order; with a quota of running renders per workspace, the workspaces running fewest go
-first.
+in that order; across workspaces, the workspaces running fewest renders go first (fairness: one
+workspace's batch cannot starve another's single render), and with a quota of running renders
+per workspace, a workspace at its quota waits.
 
 Claiming is one conditional ``UPDATE … WHERE id = :candidate AND state = 'queued'``: of any number
 of threads and processes sharing the database, exactly one sees a row count of 1 for a render, so
@@ -54,6 +55,7 @@ __all__ = [
     "TERMINAL_STATES",
     "Claim",
     "RenderState",
+    "candidates",
     "claim_next",
     "held_by",
     "next_seq",
@@ -148,16 +150,15 @@ def _running_in(workspace_id: str) -> ColumnElement[int]:
     )
 
 
-def _candidates(quota: int) -> Select[str, int, str]:
-    """Queued renders in the order they should start: creation order; with a quota, only
-    workspaces under it, fewest running first (so one workspace's burst does not starve the
-    others of free workers), each workspace's own renders still in creation order."""
+def candidates(quota: int) -> Select[str, int, str]:
+    """Queued renders in the order they should start: the workspaces running fewest renders
+    first (so one workspace's batch of hundreds does not starve another's single render: the
+    next free worker takes the render of the workspace running none), each workspace's own
+    renders in creation order; with a quota, only workspaces under it."""
     # A render waiting for a transcript's approval stays queued, in its place, until approved.
     query = select(Render.id, Render.attempts, Render.workspace_id).where(
         Render.state == "queued", Render.awaiting_approval.is_(False)
     )
-    if not quota:
-        return query.order_by(Render.seq, Render.id)
     running = (
         select(Render.workspace_id, func.count().label("n"))
         .where(Render.state.in_(RUNNING_STATES))
@@ -165,11 +166,10 @@ def _candidates(quota: int) -> Select[str, int, str]:
         .subquery()
     )
     busy = func.coalesce(running.c.n, 0)
-    return (
-        query.outerjoin(running, running.c.workspace_id == Render.workspace_id)
-        .where(busy < quota)
-        .order_by(busy, Render.seq, Render.id)
-    )
+    query = query.outerjoin(running, running.c.workspace_id == Render.workspace_id)
+    if quota:
+        query = query.where(busy < quota)
+    return query.order_by(busy, Render.seq, Render.id)
 
 
 def claim_next(sessions: sessionmaker[Session], worker: str, *, quota: int = 0) -> Claim | None:
@@ -180,7 +180,7 @@ def claim_next(sessions: sessionmaker[Session], worker: str, *, quota: int = 0) 
     skipped (they stay queued, in order) and the workspaces running fewest renders go first."""
     for _ in range(20):  # another worker may take the candidate first; then try the next one
         with sessions() as db:
-            candidate = db.execute(_candidates(quota).limit(1)).first()
+            candidate = db.execute(candidates(quota).limit(1)).first()
             if candidate is None:
                 return None
             conditions = [Render.id == candidate.id, Render.state == "queued"]

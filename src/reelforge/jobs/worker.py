@@ -22,6 +22,7 @@ import secrets
 import socket
 import threading
 import time
+from collections.abc import Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -80,8 +81,10 @@ class RenderWorker:
 
     # ------------------------------------------------------------------ lifecycle
 
-    def start(self) -> None:
-        if self._threads:
+    def start(self, *, loops: bool = True) -> None:
+        """Recover, record this worker live and start its ``concurrency`` claim loops; with
+        ``loops=False`` none: another engine's threads call :meth:`run_once` (Celery tasks)."""
+        if self._threads or self._liveness is not None:
             raise RuntimeError("the worker is already started")
         self._stopping.clear()
         try:
@@ -90,7 +93,7 @@ class RenderWorker:
             log.exception("render recovery failed at start")
         self._threads = [
             threading.Thread(target=self._loop, name=f"render-worker-{i}", daemon=True)
-            for i in range(self.concurrency)
+            for i in range(self.concurrency if loops else 0)
         ]
         for thread in self._threads:
             thread.start()
@@ -133,9 +136,42 @@ class RenderWorker:
             self._cond.notify_all()
 
     def alive(self) -> bool:
-        return (
-            bool(self._threads) and not self._stopping.is_set() and all(t.is_alive() for t in self._threads)
-        )
+        if self._stopping.is_set():
+            return False
+        if not self._threads:  # started without loops: live while it records its liveness
+            return self._liveness is not None and self._liveness.is_alive()
+        return all(t.is_alive() for t in self._threads)
+
+    def busy(self) -> int:
+        """Renders this worker runs now."""
+        with self._jobs_lock:
+            return len(self._jobs)
+
+    def run_once(self, on_claim: Callable[[Claim], None] | None = None) -> str | None:
+        """Claim the next queued render and run it to its end in this thread; its id, or None
+        when there was none to take (or the worker is stopping). What a Celery task does;
+        ``on_claim`` hears of the claim before the render runs."""
+        if self._stopping.is_set():
+            return None
+        claim = self.claim()
+        if claim is None:
+            return None
+        if on_claim is not None:
+            try:
+                on_claim(claim)
+            except Exception:
+                log.warning("render %s: on_claim failed", claim.render_id, exc_info=True)
+        self._run(claim)
+        return claim.render_id
+
+    def recover_now(self) -> int:
+        """:meth:`recover` unless a recovery is running in another thread (then 0)."""
+        if not self._recover_lock.acquire(blocking=False):
+            return 0
+        try:
+            return self.recover()
+        finally:
+            self._recover_lock.release()
 
     # ------------------------------------------------------------------ liveness
 

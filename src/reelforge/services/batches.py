@@ -433,8 +433,7 @@ def create(
     )
     record_batch_event(db, created, "batch.created")
     db.commit()
-    if services.worker is not None:
-        services.worker.wake()
+    services.wake_renders()
     return created
 
 

@@ -3,6 +3,7 @@ secrets, the credential cache, the in-process worker and preview runner."""
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
@@ -25,6 +26,8 @@ from .limits import SETTINGS_KEY
 __all__ = ["RepresentationCache", "Services", "open_services", "open_storage", "owned"]
 
 T = TypeVar("T")
+
+log = logging.getLogger("reelforge")
 
 
 class RepresentationCache:
@@ -66,6 +69,9 @@ class Services:
     secrets: ServerSecrets
     worker: Any = None
     """The in-process render worker, when this process runs one."""
+    nudges: Any = None
+    """With ``queue=celery``: the messages that tell Celery workers of new work
+    (:class:`reelforge.jobs.distributed.CeleryNudges`)."""
     credentials: Any = None
     """Recently verified credentials (:class:`reelforge.api.auth.CredentialCache`)."""
     asset_docs: RepresentationCache = field(default_factory=lambda: RepresentationCache())
@@ -82,9 +88,22 @@ class Services:
     def audience(self) -> str:
         return self.settings.public_url.rstrip("/") + "/v1"
 
-    def previews(self) -> PreviewRunner:
+    def wake_renders(self) -> None:
+        """Renders were queued (and committed): tell whoever runs them."""
+        if self.worker is not None:
+            self.worker.wake()
+        if self.nudges is not None:
+            try:
+                self.nudges.render()
+            except Exception:  # the broker is down: a worker's sweep finds the render anyway
+                log.warning("could not tell the Celery workers of a new render", exc_info=True)
+
+    def previews(self) -> PreviewRunner | PreviewNudges:
         """This process's runner of deferred previews, started on first use (blocking: it also
-        queues the assets a previous process left pending)."""
+        queues the assets a previous process left pending); with ``queue=celery`` the workers
+        make them (their first sweep queues those left pending)."""
+        if self.nudges is not None:
+            return PreviewNudges(self.nudges)
         with self._previews_lock:
             if self._previews is None:
                 self._previews = PreviewRunner(self.sessions, self.storage)
@@ -97,6 +116,22 @@ class Services:
             if self._previews is not None:
                 self._previews.shutdown()
                 self._previews = None
+
+
+class PreviewNudges:
+    """Previews made by Celery workers: :meth:`submit` sends the task."""
+
+    def __init__(self, nudges: Any):
+        self._nudges = nudges
+
+    def submit(self, asset_id: str) -> None:
+        try:
+            self._nudges.preview(asset_id)
+        except Exception:  # the asset stays pending: a worker's first sweep queues it
+            log.warning("could not queue the previews of asset %s", asset_id, exc_info=True)
+
+    def recover(self) -> int:
+        return 0
 
 
 def owned(db: Session, model: type[T], row_id: str, workspace_id: str, what: str) -> T:
@@ -120,6 +155,11 @@ def open_services(settings: Settings) -> Services:
     secrets = ServerSecrets.load_or_create(settings.data_dir)
     sessions = make_sessionmaker(engine)
     sessions.configure(info={SETTINGS_KEY: settings})  # the workspaces' default limits
+    nudges = None
+    if settings.queue == "celery":
+        from reelforge.jobs.distributed import CeleryNudges, make_celery
+
+        nudges = CeleryNudges(make_celery(settings), settings)
     return Services(
         settings=settings,
         engine=engine,
@@ -127,6 +167,7 @@ def open_services(settings: Settings) -> Services:
         storage=open_storage(settings),
         secrets=secrets,
         credentials=CredentialCache(secrets.pepper),
+        nudges=nudges,
     )
 
 

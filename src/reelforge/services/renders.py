@@ -442,8 +442,7 @@ def enqueue_render(
     record_render_event(db, render, "render.queued", queue_positions(db, [render]).get(render.id))
     if commit:
         db.commit()
-        if services.worker is not None:
-            services.worker.wake()
+        services.wake_renders()
     return render
 
 
@@ -492,8 +491,7 @@ def queued_answer(
     else:
         stage.stage(db, created, status=202, headers={"Location": location})  # commits with the render
     db.commit()
-    if services.worker is not None:
-        services.worker.wake()
+    services.wake_renders()
     response.headers["Location"] = location
     return created
 
