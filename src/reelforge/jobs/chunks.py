@@ -442,9 +442,12 @@ class ChunkDispatcher:
                 db.add(chunk)
                 ids.append(chunk.id)
             db.commit()
-        wake = getattr(self.services, "worker", None)
-        if wake is not None and hasattr(wake, "wake"):
-            wake.wake()
+        # Tell whoever runs renders (the in-process worker, or Celery workers through a nudge
+        # per chunk): a free slot claims chunks before renders.
+        wake = getattr(self.services, "wake_renders", None)
+        if callable(wake):
+            for _ in ids:
+                wake()
         log.info("render %s: %d chunks queued", self.render_id, len(ids))
         return ids
 

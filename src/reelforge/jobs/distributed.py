@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 from celery import Celery
 from sqlalchemy import exists, select
 
-from reelforge.db.models import Render
+from reelforge.db.models import Render, RenderChunk
 from reelforge.media.ingest import complete_previews, fail_previews, pending_previews
 
 from .observers import RenderObserver
@@ -319,6 +319,11 @@ class WorkerRuntime:
 
             # Back to the broker for another process (this one exits once its renders end).
             raise Reject("the worker is retiring", requeue=True)
+        # Chunks of long renders already running come first: their renders wait for them.
+        if self.renders.run_chunk():
+            # Another chunk or a render may wait: a nudge that finds nothing sends no other.
+            self.nudges.render()
+            return None
         render_id = self.renders.run_once(on_claim=lambda _claim: self.nudges.render())
         if render_id is not None:
             with self._count_lock:
@@ -390,6 +395,8 @@ class WorkerRuntime:
     def _claimable(self) -> bool:
         quota = self.services.settings.max_running_renders_per_workspace
         with self.services.sessions() as db:
+            if db.scalar(select(exists().where(RenderChunk.state == "queued"))):
+                return True
             if not quota:
                 return bool(db.scalar(select(exists().where(Render.state == "queued"))))
             return db.execute(candidates(quota).limit(1)).first() is not None

@@ -250,7 +250,7 @@ class RenderWorker:
         while not self._stopping.is_set():
             try:
                 # Chunks of renders already running first: their renders wait for them.
-                if self._run_chunk():
+                if self.run_chunk():
                     continue
                 claim = self.claim()
                 failures = 0
@@ -268,8 +268,9 @@ class RenderWorker:
                     self._cond.wait(self.poll_interval)
                 seen = self._generation
 
-    def _run_chunk(self) -> bool:
-        """Render a chunk of a long render (see :mod:`.chunks`), if one waits; whether one did."""
+    def run_chunk(self) -> bool:
+        """Render a chunk of a long render (see :mod:`.chunks`), if one waits; whether one did.
+        Each loop and each Celery render task looks for chunks before claiming a render."""
         current: list[ChunkJob] = []
 
         def track(job: ChunkJob | None) -> None:
