@@ -27,7 +27,7 @@ from reelforge.render.engine import plan_edit, render_edit
 from reelforge.render.segments import SegmentPolicy, cut_points, segment_bounds
 from reelforge.render.sources import LocalResolver
 
-FORCED = SegmentPolicy(min_inputs=2, max_clips=3, max_seconds=1.0)
+FORCED = SegmentPolicy(min_inputs=3, max_clips=3, max_seconds=1.0)
 ONE_PASS = SegmentPolicy(min_inputs=0)
 
 
@@ -149,8 +149,17 @@ def test_a_segmented_render_has_the_frames_and_audio_of_one_pass(media: MediaFil
         for inner, outer in segment.pointers.items():
             sub = segment.plan.timelines[Fraction(25)]
             assert next(ct for ct in sub.clips() if ct.pointer == inner).length == clips[outer].length
-    # The audio run opens what sounds: the 12 clips, the audio clip and the music.
-    assert segmented.audio is not None and len(segmented.audio.inputs) == 14
+    # The mix is a chain of audio runs, none opening more than the policy's 3 inputs: the first
+    # the music and two clips, each later one the sum so far and the next two sounds, so all 12
+    # clips, the audio clip and the music are each opened by exactly one run.
+    assert segmented.audio is not None
+    runs = [part.plan for part in segmented.audio_parts] + [segmented.audio]
+    assert len(runs) == 7
+    assert all(len(run.inputs) <= FORCED.min_inputs for run in runs)
+    opened = [path for run in runs for path, _ in run.inputs]
+    sums = [str(part.path) for part in segmented.audio_parts]
+    assert [p for p in opened if p in sums] == sums
+    assert len([p for p in opened if p not in sums]) == 14
     assert segmented.inputs < len(plan.inputs)
 
     joined = (
@@ -174,9 +183,11 @@ def test_a_segmented_render_has_the_frames_and_audio_of_one_pass(media: MediaFil
 
     frames_joined, frames_single = video_frames(joined), video_frames(single)
     assert len(frames_joined) == len(frames_single) == timeline.frames
+    # Sample for sample: the chained mix adds the same floats in the same order as one pass.
     sound_joined, sound_single = audio_samples(joined), audio_samples(single)
     assert sound_joined.shape == sound_single.shape
-    assert np.abs(sound_joined - sound_single).max() < 1e-4
+    assert np.array_equal(sound_joined, sound_single)
+    assert not list((tmp_path / "ws" / "segments").rglob("*.wav")), "the running sums are removed"
 
     # Sources differ in colour tags; the joined stream still describes its colours one way.
     with av.open(str(joined)) as container:

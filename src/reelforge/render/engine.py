@@ -479,7 +479,8 @@ def _run_segmented(
     timeout: float | None,
     stderr_lines: Callable[[str], None] | None = None,
 ) -> None:
-    """The audio mix once, each segment's picture, then each output joined by stream copy.
+    """The audio mix (a chain of runs), each segment's picture, then each output joined by
+    stream copy.
 
     Each run holds only its own inputs, so memory stays that of the largest segment. A
     failure removes what the runs wrote (the joins' outputs included)."""
@@ -501,11 +502,26 @@ def _run_segmented(
 
         return forward
 
-    for run in [segmented.audio, *(s.plan for s in segmented.segments)]:
+    audio_runs = [part.plan for part in segmented.audio_parts]
+    for run in [*audio_runs, segmented.audio, *(s.plan for s in segmented.segments)]:
         if run is not None:
             run.work_dir.mkdir(parents=True, exist_ok=True)
             run.out_dir.mkdir(parents=True, exist_ok=True)
     try:
+        # The chained mix: each run adds its clips to the sum the previous one wrote, which is
+        # then no longer needed (a 10-minute sum is 220 MiB).
+        for k, part in enumerate(segmented.audio_parts):
+            make_artifacts(part.plan, base_dir=base)
+            _run(
+                part.plan,
+                on_progress=None,
+                cancel=cancel,
+                timeout=left(),
+                total=timeout,
+                stderr_lines=stderr_lines,
+            )
+            if k > 0:
+                segmented.audio_parts[k - 1].path.unlink(missing_ok=True)
         if segmented.audio is not None:
             audio = segmented.audio
             if audio.loudness_passes:
@@ -566,6 +582,8 @@ def _run_segmented(
         for segment in segmented.segments:
             for o in segment.plan.outputs:
                 o.path.unlink(missing_ok=True)
+        for part in segmented.audio_parts:
+            part.path.unlink(missing_ok=True)
         if segmented.audio is not None:
             for o in segmented.audio.outputs:
                 o.path.unlink(missing_ok=True)
