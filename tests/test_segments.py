@@ -24,7 +24,7 @@ from frames import audio_samples, video_frames
 from reelforge.edit.timeline import resolve_timeline
 from reelforge.edit.validate import parse_edit
 from reelforge.render.engine import plan_edit, render_edit
-from reelforge.render.segments import SegmentPolicy, cut_points, segment_bounds
+from reelforge.render.segments import SegmentPolicy, audio_groups, cut_points, segment_bounds
 from reelforge.render.sources import LocalResolver
 
 FORCED = SegmentPolicy(min_inputs=3, max_clips=3, max_seconds=1.0)
@@ -114,6 +114,42 @@ def test_segments_hold_at_most_the_policy_s_clips_and_seconds() -> None:
     assert segment_bounds(timeline, SegmentPolicy(max_clips=3, max_seconds=60)) == [0, 30, 60, 70]
     assert segment_bounds(timeline, SegmentPolicy(max_clips=8, max_seconds=0.8)) == [0, 20, 40, 60, 70]
     assert segment_bounds(timeline, SegmentPolicy(max_clips=8, max_seconds=60)) == [0, 70]
+
+
+def test_the_mix_is_chained_in_the_one_pass_order_with_the_music_first() -> None:
+    sounds = [{"asset": {"type": "audio", "src": f"s{i}.wav"}, "start": i, "length": 1} for i in range(7)]
+    sounds[4]["asset"]["role"] = "music"
+    doc: dict[str, Any] = {
+        "timeline": {
+            "tracks": [
+                {"clips": sounds[:5]},
+                {"clips": [{"asset": {"type": "video", "src": "v.mp4", "muted": True}, "length": 2}]},
+                {"clips": sounds[5:]},
+            ],
+            "soundtrack": {"src": "music.m4a"},
+        },
+        "outputs": [{"width": 160, "height": 90, "fps": 25}],
+        "audio": {"ducking": None},
+    }
+    # Runs of at most 4 inputs: the first takes the music (the soundtrack and the music clip)
+    # and two sounds; each later one the sum so far and three sounds, track by track; the
+    # muted video is not heard.
+    assert audio_groups(parse_edit(doc), 4) == [[(0, 4), (0, 0), (0, 1)], [(0, 2), (0, 3), (2, 0)], [(2, 1)]]
+    assert audio_groups(parse_edit(doc), 2) == [
+        [(0, 4)],
+        [(0, 0)],
+        [(0, 1)],
+        [(0, 2)],
+        [(0, 3)],
+        [(2, 0)],
+        [(2, 1)],
+    ]
+    # Ducking lowers the music wherever any voice plays: one run mixes everything.
+    doc["audio"] = {}
+    sounds[0]["asset"]["role"] = "voice"
+    assert audio_groups(parse_edit(doc), 4) is None
+    doc["audio"] = {"ducking": None}
+    assert audio_groups(parse_edit(doc), 4) is not None
 
 
 def test_a_segmented_render_has_the_frames_and_audio_of_one_pass(media: MediaFiles, tmp_path: Path) -> None:

@@ -535,6 +535,8 @@ def _run_segmented(
                 total=timeout,
                 stderr_lines=stderr_lines,
             )
+            for part in segmented.audio_parts[-1:]:
+                part.path.unlink(missing_ok=True)
         for segment in segmented.segments:
             make_artifacts(segment.plan, base_dir=base)
             try:
