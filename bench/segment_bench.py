@@ -99,6 +99,26 @@ def make_edit(
     return path
 
 
+def audio_only(doc: dict[str, Any]) -> dict[str, Any]:
+    """The edit's sound alone, to an M4A file: each video clip becomes the audio clip it
+    contributes, at the frames the timeline gives it (an audio clip has no transition; the
+    crossfades placed the clips)."""
+    from fractions import Fraction
+
+    from reelforge.edit.timeline import resolve_timeline
+    from reelforge.edit.validate import parse_edit
+
+    fps = doc["outputs"][0]["fps"]
+    timeline = resolve_timeline(parse_edit(doc), Fraction(fps))
+    for placed, track in zip(timeline.tracks, doc["timeline"]["tracks"], strict=True):
+        for ct, clip in zip(placed, track["clips"], strict=True):
+            clip.pop("transition", None)
+            clip["start"], clip["length"] = f"{ct.start}f", f"{ct.length}f"
+            clip["asset"]["type"] = "audio"
+    doc["outputs"] = [{"format": "m4a", "fps": fps}]
+    return doc
+
+
 def _tree_rss_kib(root: int) -> int:
     """The resident memory of ``root`` and every descendant now, summed (from ``/proc``)."""
     total, todo = 0, [root]
@@ -249,9 +269,7 @@ def main() -> None:
     }
     if args.segmented_only:
         audio_edit = edit.with_name(edit.stem + "-audio.json")
-        doc = json.loads(edit.read_text())
-        doc["outputs"] = [{"format": "m4a", "fps": doc["outputs"][0]["fps"]}]
-        audio_edit.write_text(json.dumps(doc))
+        audio_edit.write_text(json.dumps(audio_only(json.loads(edit.read_text()))))
         modes = {"segmented": base_env, "one-run audio mix": base_env}
     cuts = boundaries(edit, modes["segmented"], work)
     samples: dict[str, list[Sample]] = {m: [] for m in modes}
