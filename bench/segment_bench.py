@@ -99,6 +99,26 @@ def make_edit(
     return path
 
 
+def audio_only(doc: dict[str, Any]) -> dict[str, Any]:
+    """The edit's sound alone, to an M4A file: each video clip becomes the audio clip it
+    contributes, at the frames the timeline gives it (an audio clip has no transition; the
+    crossfades placed the clips)."""
+    from fractions import Fraction
+
+    from reelforge.edit.timeline import resolve_timeline
+    from reelforge.edit.validate import parse_edit
+
+    fps = doc["outputs"][0]["fps"]
+    timeline = resolve_timeline(parse_edit(doc), Fraction(fps))
+    for placed, track in zip(timeline.tracks, doc["timeline"]["tracks"], strict=True):
+        for ct, clip in zip(placed, track["clips"], strict=True):
+            clip.pop("transition", None)
+            clip["start"], clip["length"] = f"{ct.start}f", f"{ct.length}f"
+            clip["asset"]["type"] = "audio"
+    doc["outputs"] = [{"format": "m4a", "fps": fps}]
+    return doc
+
+
 def _tree_rss_kib(root: int) -> int:
     """The resident memory of ``root`` and every descendant now, summed (from ``/proc``)."""
     total, todo = 0, [root]
@@ -218,6 +238,12 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="60 s of 30 clips at 640x360")
     parser.add_argument("--cache-dir", type=Path, default=HERE / ".cache" / "segments")
     parser.add_argument(
+        "--segmented-only",
+        action="store_true",
+        help="render only the segmented video; as the reference, mix the edit's audio alone in one "
+        "run (what one pass mixes, to an M4A file): compare the memory of the two and the audio",
+    )
+    parser.add_argument(
         "--compare-only",
         action="store_true",
         help="skip the renders: compare the outputs a previous run left (same options)",
@@ -241,13 +267,18 @@ def main() -> None:
         "segmented": {**base_env},
         "one pass": {**base_env, "REELFORGE_RENDER_SEGMENT_INPUTS": "0"},
     }
+    if args.segmented_only:
+        audio_edit = edit.with_name(edit.stem + "-audio.json")
+        audio_edit.write_text(json.dumps(audio_only(json.loads(edit.read_text()))))
+        modes = {"segmented": base_env, "one-run audio mix": base_env}
     cuts = boundaries(edit, modes["segmented"], work)
     samples: dict[str, list[Sample]] = {m: [] for m in modes}
     tree_peaks: dict[str, list[float]] = {m: [] for m in modes}
     outputs = {m: work / ("out-" + m.replace(" ", "-")) for m in modes}
     for _ in range(0 if args.compare_only else args.runs):
         for mode, env in modes.items():
-            cmd = [sys.executable, "-m", "reelforge", "render", edit.name, "-q", "-o", str(outputs[mode])]
+            name = audio_edit.name if mode == "one-run audio mix" else edit.name
+            cmd = [sys.executable, "-m", "reelforge", "render", name, "-q", "-o", str(outputs[mode])]
             sample, tree_peak = run_sampled(cmd, cwd=work, env=env)
             samples[mode].append(sample)
             tree_peaks[mode].append(tree_peak)
@@ -255,11 +286,20 @@ def main() -> None:
           f"{len(cuts) + 1} segments")  # fmt: skip
     if not args.compare_only:
         report_runs(work, samples, tree_peaks)
+    if args.segmented_only:
+        joined = outputs["segmented"] / f"{edit.stem}.mp4"
+        mixed = outputs["one-run audio mix"] / f"{audio_edit.stem}.m4a"
+        sound = (audio_md5(ffmpeg, joined), audio_md5(ffmpeg, mixed))
+        print(
+            f"audio: {sound[0][1]} samples segmented, {sound[1][1]} mixed in one run; decoded PCM "
+            f"{'identical' if sound[0] == sound[1] else 'DIFFERENT'}"
+        )
+        return
     compare_outputs(ffmpeg, work, edit, outputs, cuts, args)
 
 
 def report_runs(work: Path, samples: dict[str, list[Sample]], tree_peaks: dict[str, list[float]]) -> None:
-    print(f"{'':<12} {'tree peak MiB':>13} {'largest MiB':>11} {'CPU s':>9} {'wall s':>9}")
+    print(f"{'':<18} {'tree peak MiB':>13} {'largest MiB':>11} {'CPU s':>9} {'wall s':>9}")
     med: dict[str, tuple[float, float, float]] = {}
     for mode, runs in samples.items():
         rss = max(tree_peaks[mode])
@@ -269,11 +309,12 @@ def report_runs(work: Path, samples: dict[str, list[Sample]], tree_peaks: dict[s
         med[mode] = (rss, cpu, wall)
         busy = [s.foreign for s in runs if s.foreign is not None]
         note = f"  (other load {max(busy):.0%})" if busy else ""
-        print(f"{mode:<12} {rss:13.0f} {largest:11.0f} {cpu:9.1f} {wall:9.1f}{note}")
-    seg, one = med["segmented"], med["one pass"]
+        print(f"{mode:<18} {rss:13.0f} {largest:11.0f} {cpu:9.1f} {wall:9.1f}{note}")
+    reference = "one pass" if "one pass" in med else "one-run audio mix"
+    seg, one = med["segmented"], med[reference]
     print(
-        f"{'ratio':<12} {seg[0] / one[0]:13.2f} {'':>11} {seg[1] / one[1]:9.2f} {seg[2] / one[2]:9.2f}"
-        "  (segmented / one pass)"
+        f"{'ratio':<18} {seg[0] / one[0]:13.2f} {'':>11} {seg[1] / one[1]:9.2f} {seg[2] / one[2]:9.2f}"
+        f"  (segmented / {reference})"
     )
     print("tree peak: the CLI and its FFmpeg summed (sampled every 20 ms); largest: one process (wait4)")
     figures = {

@@ -3,13 +3,15 @@
 Wall time and CPU time (user + system; medians of alternating rounds) of:
 
 * ``python -c pass``: the reference, the interpreter alone;
+* ``ffmpeg -version``: a bare FFmpeg start (the binary the render runs), a second reference;
 * ``reelforge validate``, ``reelforge plan`` and ``reelforge probe`` on a one-clip edit (a
   2-second 320x180 H.264 clip generated with FFmpeg's ``testsrc2``);
 * a ``reelforge render`` of that edit up to the moment its FFmpeg starts: ``REELFORGE_FFMPEG``
   points at a shell wrapper that writes the clock (``date +%s%N``) and then runs the real
   FFmpeg.
 
-Each figure is reported as a ratio to ``python -c pass`` measured in the same rounds and, with
+Each figure is reported as a ratio to ``python -c pass`` and to ``ffmpeg -version`` measured in
+the same rounds and, with
 ``--compare SRC``, side by side with another source tree (e.g. an older checkout's ``src``).
 
     .venv/bin/python bench/startup_bench.py [--runs N] [--compare OTHER/src] [--cache-dir DIR]
@@ -118,6 +120,7 @@ def main() -> None:
     out = Path(tempfile.mkdtemp(prefix="startup-out-", dir=work))
     commands: dict[str, list[str]] = {
         "python -c pass": [py, "-c", "pass"],
+        "ffmpeg -version": [real, "-version"],
         "reelforge validate": [*rf, "validate", edit.name],
         "reelforge plan": [*rf, "plan", edit.name, "-o", str(out)],
         "reelforge probe": [*rf, "probe", "clip.mp4"],
@@ -140,7 +143,7 @@ def main() -> None:
             times.setdefault((tree, start_row), []).append(started)
     header = f"{'command':<34}"
     for tree in trees:
-        header += f" {tree + ' s':>13} {'x python':>9}"
+        header += f" {tree + ' s':>13} {'x python':>9} {'x ffmpeg':>9}"
     if len(trees) > 1:
         header += f" {'this/compared':>14}"
     print(header)
@@ -150,8 +153,9 @@ def main() -> None:
         for tree in trees:
             m = statistics.median(times[(tree, name)])
             reference = statistics.median(times[(tree, "python -c pass")])
+            bare = statistics.median(times[(tree, "ffmpeg -version")])
             medians.append(m)
-            row += f" {m:13.3f} {m / reference:9.1f}"
+            row += f" {m:13.3f} {m / reference:9.1f} {m / bare:9.1f}"
         if len(medians) > 1:
             row += f" {medians[0] / medians[1]:14.2f}"
         print(row)
@@ -166,8 +170,9 @@ def main() -> None:
         for tree in trees:
             m = statistics.median(cpus[(tree, name)])
             reference = statistics.median(cpus[(tree, "python -c pass")])
+            bare = statistics.median(cpus[(tree, "ffmpeg -version")])
             medians.append(m)
-            row += f" {m:13.3f} {m / reference:9.1f}"
+            row += f" {m:13.3f} {m / reference:9.1f} {m / bare:9.1f}"
         if len(medians) > 1:
             row += f" {medians[0] / medians[1]:14.2f}"
         print(row)

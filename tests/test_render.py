@@ -166,6 +166,26 @@ def test_output_formats(tmp_path: Path, media: Any) -> None:
     assert infos["still.jpg"].kind == "image"
 
 
+def test_an_edit_of_video_clips_renders_to_sound_alone(tmp_path: Path, media: Any) -> None:
+    # With no picture output, a video clip's picture has no user: only its sound is mixed.
+    clips = [
+        {"asset": {"type": "video", "src": str(media.video(duration=1, tone_hz=hz))}, "length": 0.8}
+        for hz in (330, 550)
+    ]
+    clips[1]["transition"] = {"type": "fade", "duration": 0.2}
+    doc = {
+        "timeline": {"tracks": [{"clips": clips}]},
+        "outputs": [{"name": "sound", "format": "m4a", "fps": 25}],
+        "audio": {"loudness": None},
+    }
+    result = render(doc, tmp_path, media.dir)
+    (output,) = result.outputs
+    assert output.info.audio_codec == "aac" and not output.info.has_video
+    samples = audio_samples(output.path)
+    assert abs(len(samples) / 48000 - 1.4) <= 1024 / 48000
+    assert np.abs(samples).max() > 0.05
+
+
 def test_range_poster_thumbnail_and_watermark(tmp_path: Path, media: Any) -> None:
     logo = media.image(size=(64, 64), color="white")
     doc = {

@@ -24,10 +24,10 @@ from frames import audio_samples, video_frames
 from reelforge.edit.timeline import resolve_timeline
 from reelforge.edit.validate import parse_edit
 from reelforge.render.engine import plan_edit, render_edit
-from reelforge.render.segments import SegmentPolicy, cut_points, segment_bounds
+from reelforge.render.segments import SegmentPolicy, audio_groups, cut_points, segment_bounds
 from reelforge.render.sources import LocalResolver
 
-FORCED = SegmentPolicy(min_inputs=2, max_clips=3, max_seconds=1.0)
+FORCED = SegmentPolicy(min_inputs=3, max_clips=3, max_seconds=1.0)
 ONE_PASS = SegmentPolicy(min_inputs=0)
 
 
@@ -116,6 +116,42 @@ def test_segments_hold_at_most_the_policy_s_clips_and_seconds() -> None:
     assert segment_bounds(timeline, SegmentPolicy(max_clips=8, max_seconds=60)) == [0, 70]
 
 
+def test_the_mix_is_chained_in_the_one_pass_order_with_the_music_first() -> None:
+    sounds = [{"asset": {"type": "audio", "src": f"s{i}.wav"}, "start": i, "length": 1} for i in range(7)]
+    sounds[4]["asset"]["role"] = "music"
+    doc: dict[str, Any] = {
+        "timeline": {
+            "tracks": [
+                {"clips": sounds[:5]},
+                {"clips": [{"asset": {"type": "video", "src": "v.mp4", "muted": True}, "length": 2}]},
+                {"clips": sounds[5:]},
+            ],
+            "soundtrack": {"src": "music.m4a"},
+        },
+        "outputs": [{"width": 160, "height": 90, "fps": 25}],
+        "audio": {"ducking": None},
+    }
+    # Runs of at most 4 inputs: the first takes the music (the soundtrack and the music clip)
+    # and two sounds; each later one the sum so far and three sounds, track by track; the
+    # muted video is not heard.
+    assert audio_groups(parse_edit(doc), 4) == [[(0, 4), (0, 0), (0, 1)], [(0, 2), (0, 3), (2, 0)], [(2, 1)]]
+    assert audio_groups(parse_edit(doc), 2) == [
+        [(0, 4)],
+        [(0, 0)],
+        [(0, 1)],
+        [(0, 2)],
+        [(0, 3)],
+        [(2, 0)],
+        [(2, 1)],
+    ]
+    # Ducking lowers the music wherever any voice plays: one run mixes everything.
+    doc["audio"] = {}
+    sounds[0]["asset"]["role"] = "voice"
+    assert audio_groups(parse_edit(doc), 4) is None
+    doc["audio"] = {"ducking": None}
+    assert audio_groups(parse_edit(doc), 4) is not None
+
+
 def test_a_segmented_render_has_the_frames_and_audio_of_one_pass(media: MediaFiles, tmp_path: Path) -> None:
     edit = parse_edit(twelve_clip_edit(media))
     plan = plan_edit(
@@ -149,8 +185,17 @@ def test_a_segmented_render_has_the_frames_and_audio_of_one_pass(media: MediaFil
         for inner, outer in segment.pointers.items():
             sub = segment.plan.timelines[Fraction(25)]
             assert next(ct for ct in sub.clips() if ct.pointer == inner).length == clips[outer].length
-    # The audio run opens what sounds: the 12 clips, the audio clip and the music.
-    assert segmented.audio is not None and len(segmented.audio.inputs) == 14
+    # The mix is a chain of audio runs, none opening more than the policy's 3 inputs: the first
+    # the music and two clips, each later one the sum so far and the next two sounds, so all 12
+    # clips, the audio clip and the music are each opened by exactly one run.
+    assert segmented.audio is not None
+    runs = [part.plan for part in segmented.audio_parts] + [segmented.audio]
+    assert len(runs) == 7
+    assert all(len(run.inputs) <= FORCED.min_inputs for run in runs)
+    opened = [path for run in runs for path, _ in run.inputs]
+    sums = [str(part.path) for part in segmented.audio_parts]
+    assert [p for p in opened if p in sums] == sums
+    assert len([p for p in opened if p not in sums]) == 14
     assert segmented.inputs < len(plan.inputs)
 
     joined = (
@@ -174,9 +219,11 @@ def test_a_segmented_render_has_the_frames_and_audio_of_one_pass(media: MediaFil
 
     frames_joined, frames_single = video_frames(joined), video_frames(single)
     assert len(frames_joined) == len(frames_single) == timeline.frames
+    # Sample for sample: the chained mix adds the same floats in the same order as one pass.
     sound_joined, sound_single = audio_samples(joined), audio_samples(single)
     assert sound_joined.shape == sound_single.shape
-    assert np.abs(sound_joined - sound_single).max() < 1e-4
+    assert np.array_equal(sound_joined, sound_single)
+    assert not list((tmp_path / "ws" / "segments").rglob("*.wav")), "the running sums are removed"
 
     # Sources differ in colour tags; the joined stream still describes its colours one way.
     with av.open(str(joined)) as container:

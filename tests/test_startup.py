@@ -131,3 +131,20 @@ def test_finding_the_bundled_ffmpeg_starts_no_process(tmp_path: Path) -> None:
     body = "from reelforge.ffmpeg.binary import ffmpeg_exe\nprint(ffmpeg_exe())"
     report = at_ffmpeg_start(body, tmp_path, heavy=())
     assert report["processes"] == []
+
+
+def test_probing_a_file_loads_neither_the_edit_models_nor_the_ffmpeg_runner(
+    tmp_path: Path, media: Any
+) -> None:
+    # `probe` reads a file with PyAV: validation, settings, the compiler, the SVG rasteriser
+    # and the FFmpeg runner (with its logging and tracing) are not needed to start.
+    clip = media.video()
+    heavy = (
+        "reelforge.edit.models",
+        "pydantic_settings",
+        "reelforge.render.compile",
+        "reelforge.ffmpeg.rasterise",
+        "reelforge.ffmpeg.runner",
+        "rich.progress",
+    )
+    assert loaded_after(_run_cli("probe", str(clip)), cwd=tmp_path, heavy=heavy) == []

@@ -377,14 +377,18 @@ def plan(
             str(s.index), f"{s.start_frame}-{s.end_frame}", str(len(s.clips)), str(len(s.plan.inputs))
         )
     out.print(table)
-    for step in ([segments["audio"]] if segments["audio"] else []) + segments["segments"] + segments["joins"]:
-        label = (
-            f"segment {step['index']}"
-            if "index" in step
-            else ("join " + step["path"] if "path" in step else "audio mix")
-        )
+    parts = segments["audio_parts"]
+    steps = [
+        (f"audio mix {k + 1} of {len(parts) + 1} (running sum)", p["command"]) for k, p in enumerate(parts)
+    ]
+    if segments["audio"]:
+        last = f"audio mix {len(parts) + 1} of {len(parts) + 1}" if parts else "audio mix"
+        steps.append((last, segments["audio"]["command"]))
+    steps += [(f"segment {s['index']}", s["command"]) for s in segments["segments"]]
+    steps += [("join " + j["path"], j["command"]) for j in segments["joins"]]
+    for label, step_command in steps:
         out.print(f"\n[bold]{_escape(label)}[/]")
-        out.print(shlex.join(step["command"]), markup=False, highlight=False, soft_wrap=True)
+        out.print(shlex.join(step_command), markup=False, highlight=False, soft_wrap=True)
 
 
 class _RenderBar:

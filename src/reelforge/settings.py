@@ -154,7 +154,8 @@ class Settings(BaseSettings):
     render_segment_inputs: int = Field(24, ge=0)
     """An edit whose single FFmpeg run would open at least this many inputs renders as
     sequential segments, so memory does not grow with its clips (see docs/edit-format.md,
-    *Long timelines*). 0: always one run."""
+    *Long timelines*); its audio is then mixed by runs of at most this many inputs each.
+    0: always one run."""
     render_segment_clips: int = Field(4, ge=0)
     """Picture clips in one segment at most, where cuts allow (each opens about one input).
     0: always one run."""

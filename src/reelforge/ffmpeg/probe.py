@@ -51,7 +51,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from .binary import MAX_PIXELS, MAX_SIDE
-from .rasterise import is_svg
+from .sniff import is_svg
 
 __all__ = [
     "MAX_PIXELS",

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from .binary import RASTER_SIDE, base_args, input_args
 from .runner import FFmpegError, RenderTimeout, run_ffmpeg
+from .sniff import is_svg
 
 __all__ = ["RASTER_TIMEOUT", "SvgError", "is_svg", "rasterise_svg", "svg_size"]
 
@@ -25,27 +26,12 @@ RASTER_TIMEOUT = 60.0
 #: The most of an SVG read (its whole text is parsed to look for external references).
 _MAX_SVG_BYTES = 16 * 1024 * 1024
 
-_SVG_START = re.compile(rb"^(<\?xml|<!--|<!doctype\s+svg|<svg)", re.IGNORECASE)
 _LENGTH = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*(px)?\s*$")
 _URL = re.compile(r"url\(\s*['\"]?\s*([^'\")\s]*)", re.IGNORECASE)
 
 
 class SvgError(ValueError):
     """An SVG that is not rasterised; the message says why, for the user."""
-
-
-def _text_start(head: bytes) -> bytes:
-    """``head`` without a BOM and leading whitespace; UTF-16 without its zero bytes."""
-    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
-    if text[:2] in (b"\xff\xfe", b"\xfe\xff"):
-        text = text[2:].replace(b"\x00", b"")
-    return text.lstrip()
-
-
-def is_svg(head: bytes) -> bool:
-    """Whether the first bytes of a file are an SVG document (whatever its name)."""
-    text = _text_start(head)
-    return bool(_SVG_START.match(text)) and re.search(rb"<svg[\s>]", text, re.IGNORECASE) is not None
 
 
 def _length(value: str | None) -> float | None:

@@ -604,7 +604,8 @@ def _run_segmented(
     stderr_lines: Callable[[str], None] | None,
     runner: SegmentRunner,
 ) -> None:
-    """The audio mix once, each segment's picture, then each output joined by stream copy.
+    """The audio mix (a chain of runs), each segment's picture, then each output joined by
+    stream copy.
 
     Each run holds only its own inputs, so memory stays that of the largest segment. A
     failure removes what the runs wrote (the joins' outputs included)."""
@@ -621,12 +622,27 @@ def _run_segmented(
         seconds = float(frames_done / segmented.fps)
         on_progress(Progress(fraction, int(frames_done), 0.0, None, seconds, eta))
 
-    for run in [segmented.audio, *(s.plan for s in segmented.segments)]:
+    audio_runs = [part.plan for part in segmented.audio_parts]
+    for run in [*audio_runs, segmented.audio, *(s.plan for s in segmented.segments)]:
         if run is not None:
             run.work_dir.mkdir(parents=True, exist_ok=True)
             run.out_dir.mkdir(parents=True, exist_ok=True)
 
     def mix() -> None:
+        # The chained mix: each run adds its clips to the sum the previous one wrote, which is
+        # then no longer needed (a 10-minute sum is 220 MiB).
+        for k, part in enumerate(segmented.audio_parts):
+            make_artifacts(part.plan, base_dir=base)
+            _run(
+                part.plan,
+                on_progress=None,
+                cancel=cancel,
+                timeout=left(),
+                total=timeout,
+                stderr_lines=stderr_lines,
+            )
+            if k > 0:
+                segmented.audio_parts[k - 1].path.unlink(missing_ok=True)
         if segmented.audio is None:
             return
         audio = segmented.audio
@@ -634,6 +650,8 @@ def _run_segmented(
             audio = _with_loudness(audio, cancel=cancel, timeout=left(), stderr_lines=stderr_lines)
         make_artifacts(audio, base_dir=base)
         _run(audio, on_progress=None, cancel=cancel, timeout=left(), total=timeout, stderr_lines=stderr_lines)
+        for part in segmented.audio_parts[-1:]:
+            part.path.unlink(missing_ok=True)
 
     try:
         runner(
@@ -679,6 +697,8 @@ def _run_segmented(
         for segment in segmented.segments:
             for o in segment.plan.outputs:
                 o.path.unlink(missing_ok=True)
+        for part in segmented.audio_parts:
+            part.path.unlink(missing_ok=True)
         if segmented.audio is not None:
             for o in segmented.audio.outputs:
                 o.path.unlink(missing_ok=True)

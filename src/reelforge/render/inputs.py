@@ -200,7 +200,8 @@ class CompilerState:
         fps = next(iter(self.timelines))
         timing = self._timing(fps, ct.track, ct.index)
         index, info = self._media_input(timing or ct, fps)
-        if asset.type in ("video", "image") and info.has_video:
+        # Only picture outputs use a picture (a split into none is an FFmpeg error).
+        if asset.type in ("video", "image") and info.has_video and self.visual_outputs:
             stream = f"{index}:v"
             # Timing first: what it drops is never coloured or converted.
             before_split: list[Filter] = []

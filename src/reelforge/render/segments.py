@@ -6,8 +6,14 @@ with the number of clips. A segmented render bounds it instead:
 * the picture is rendered in segments, each a separate FFmpeg run that opens only the inputs
   of the clips on screen in its time span (a sub-edit of those clips, compiled by the same
   compiler), each encoded from a keyframe at its own start (every run starts a new, closed GOP);
-* the audio is mixed once for the whole timeline by an audio-only run (cheap: audio inputs
-  hold little), so a join never clicks or drifts;
+* the audio is mixed for the whole timeline, never cut in time, so a join never clicks or
+  drifts. One run opening every sounding clip would grow with the clips again (about 1.5 MiB
+  per input), so the mix is a chain of audio-only runs (:func:`audio_groups`): each opens a
+  group of sounding clips and adds them, in the one-pass mix's order, to the running sum the
+  previous run wrote (32-bit float PCM, the mix's own sample format). FFmpeg's ``amix`` (with
+  ``normalize=0``) adds its inputs one after the other into a zeroed buffer, so
+  ``((s + a) + b)`` here is ``(((x + y) + a) + b)`` of one pass bit for bit; the last run
+  normalises the whole sum, as one pass does;
 * each output's segments are joined without re-encoding (FFmpeg's concat demuxer, stream
   copy) and muxed with that audio.
 
@@ -23,7 +29,7 @@ from __future__ import annotations
 import math
 from bisect import bisect_right
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from itertools import pairwise
 from pathlib import Path
@@ -32,20 +38,24 @@ from typing import TYPE_CHECKING, Any
 from reelforge.edit.models import AudioAsset, Clip, Edit, Output, Track, VideoAsset
 from reelforge.edit.timeline import ClipTiming, ResolvedTimeline
 from reelforge.ffmpeg.binary import base_args
+from reelforge.ffmpeg.probe import MediaInfo
 
+from .audio import SAMPLE_RATE
 from .compile import compile_edit
 from .layout import SafeZone
 from .outputs import audio_codec_args, container_args
-from .plan import RenderPlan
+from .plan import RenderPlan, Source
 
 if TYPE_CHECKING:
     from reelforge.settings import Settings
 
 __all__ = [
+    "AudioPart",
     "Join",
     "Segment",
     "SegmentPolicy",
     "SegmentedRender",
+    "audio_groups",
     "cut_points",
     "one_pass_reason",
     "segment_bounds",
@@ -112,14 +122,27 @@ class Join:
 
 
 @dataclass(frozen=True, slots=True)
+class AudioPart:
+    """One audio-only run of a chained mix: writes the sum so far to ``path`` (32-bit float
+    WAV, RF64 when long), which the next run reads as its first sound."""
+
+    plan: RenderPlan
+    path: Path
+
+
+@dataclass(frozen=True, slots=True)
 class SegmentedRender:
-    """What a segmented render runs, in order: ``audio`` (if any), ``segments``, ``joins``."""
+    """What a segmented render runs, in order: ``audio_parts``, ``audio`` (if any),
+    ``segments``, ``joins``."""
 
     fps: Fraction
     segments: tuple[Segment, ...]
     audio: RenderPlan | None
-    """The audio-only run: the whole edit's mix, one file per output with audio."""
+    """The last audio-only run: the whole edit's mix (the running sum of ``audio_parts`` plus its
+    own clips), normalised, one file per output with audio."""
     joins: tuple[Join, ...]
+    audio_parts: tuple[AudioPart, ...] = ()
+    """The audio runs before ``audio``, in order, each adding its clips to the sum so far."""
 
     def describe(self, ffmpeg: str) -> dict[str, Any]:
         """The runs as JSON-ready data (``reelforge plan --json``), each with its command."""
@@ -129,6 +152,14 @@ class SegmentedRender:
 
         return {
             "fps": f"{self.fps.numerator}/{self.fps.denominator}",
+            "audio_parts": [
+                {
+                    "inputs": [path for path, _ in part.plan.inputs],
+                    "sum": str(part.path),
+                    "command": command(part.plan.ffmpeg_args(inline_graph=True)),
+                }
+                for part in self.audio_parts
+            ],
             "audio": None
             if self.audio is None
             else {
@@ -163,7 +194,8 @@ class SegmentedRender:
     @property
     def inputs(self) -> int:
         """The most inputs one run opens."""
-        runs = [s.plan for s in self.segments] + ([self.audio] if self.audio is not None else [])
+        runs = [s.plan for s in self.segments] + [part.plan for part in self.audio_parts]
+        runs += [self.audio] if self.audio is not None else []
         return max(len(p.inputs) for p in runs)
 
 
@@ -301,26 +333,162 @@ def _segment_edit(edit: Edit, timeline: ResolvedTimeline, start: int, end: int, 
     return edit.model_copy(update={"timeline": timeline_model, "outputs": outputs})
 
 
-def _audio_edit(edit: Edit, timeline: ResolvedTimeline, outputs: list[Output]) -> Edit:
-    """The whole edit for its audio alone: each sounding video clip becomes the audio clip it
-    contributes (the same source, trim, speed, volume and fades, in the same frames), so the
-    audio-only run opens no picture; other clips stay and keep the timeline's length."""
-    tracks: list[Track] = []
-    for t, placed in enumerate(timeline.tracks):
+def _audio_clips(edit: Edit, timeline: ResolvedTimeline) -> list[list[Clip]]:
+    """Each track's clips as the audio runs see them: each sounding video clip becomes the audio
+    clip it contributes (the same source, trim, speed, volume and fades, in the same frames), so
+    no audio run opens a picture."""
+    tracks: list[list[Clip]] = []
+    for placed in timeline.tracks:
         clips: list[Clip] = []
         for ct in placed:
-            clip = ct.clip.model_copy(update={"start": f"{ct.start}f", "length": f"{ct.length}f"})
-            asset = clip.asset
+            # Frames, not seconds, and no transition: the clip stays exactly where it was even
+            # without the clip before it (a transition moves no sound: the mix places clips by
+            # their frames and fades them by their own fades).
+            update: dict[str, Any] = {"start": f"{ct.start}f", "length": f"{ct.length}f", "transition": None}
+            asset = ct.clip.asset
             if isinstance(asset, VideoAsset) and not asset.muted:
                 fields = ("src", "trim", "volume", "speed", "loop", "fade_in", "fade_out")
-                sound = AudioAsset.model_validate(
+                update["asset"] = AudioAsset.model_validate(
                     {"type": "audio", "role": "effect", **{f: getattr(asset, f) for f in fields}}
                 )
-                clip = clip.model_copy(update={"asset": sound})
-            clips.append(clip)
-        tracks.append(edit.timeline.tracks[t].model_copy(update={"clips": clips}))
-    timeline_model = edit.timeline.model_copy(update={"tracks": tracks})
-    return edit.model_copy(update={"timeline": timeline_model, "outputs": outputs})
+            clips.append(ct.clip.model_copy(update=update))
+        tracks.append(clips)
+    return tracks
+
+
+def audio_groups(edit: Edit, size: int) -> list[list[tuple[int, int]]] | None:
+    """The sounding clips ``(track, index)`` each run of a chained mix adds, in the order the
+    one-pass mix adds them: the first run takes every ``music`` clip (and the soundtrack) and the
+    first other sounds, each later run the next ``size - 1`` (it also reads the sum so far),
+    so no run opens more than ``size`` inputs (unless the music alone does).
+
+    ``None`` when the mix cannot be chained: ducking follows every voice on the timeline, and
+    the music it lowers is mixed in the first run."""
+    music: list[tuple[int, int]] = []
+    others: list[tuple[int, int]] = []
+    voices = False
+    for t, track in enumerate(edit.timeline.tracks):
+        if track.muted:
+            continue
+        for i, clip in enumerate(track.clips):
+            asset = clip.asset
+            if isinstance(asset, AudioAsset):
+                voices = voices or asset.role == "voice"
+                (music if asset.role == "music" else others).append((t, i))
+            elif isinstance(asset, VideoAsset) and not asset.muted:
+                others.append((t, i))
+    soundtrack = edit.timeline.soundtrack
+    voices = voices or (soundtrack is not None and soundtrack.role == "voice")
+    if voices and edit.audio.ducking is not None:
+        return None
+    step = max(1, size - 1)
+    first = max(0, size - len(music) - (soundtrack is not None))
+    groups = [music + others[:first]]
+    groups += [others[i : i + step] for i in range(first, len(others), step)]
+    return groups
+
+
+def _audio_group_edit(
+    edit: Edit,
+    clips: list[list[Clip]],
+    frames: int,
+    group: list[tuple[int, int]],
+    carry: str | None,
+    outputs: list[Output],
+    *,
+    first: bool,
+    last: bool,
+) -> Edit:
+    """One run of a chained mix: the sum so far (``carry``, on the first track: the one-pass mix
+    adds the sounds in track order) and the group's clips; the first run also the soundtrack,
+    the last the edit's loudness normalisation."""
+    length = f"{frames}f"
+    if carry is not None:
+        head = Clip.model_validate(
+            {"asset": {"type": "audio", "src": carry}, "start": "0f", "length": length}
+        )
+    else:
+        # Silent and invisible: gives the run the timeline's length.
+        head = Clip.model_validate(
+            {"asset": {"type": "color", "color": "#00000000"}, "start": "0f", "length": length}
+        )
+    chosen = set(group)
+    tracks = [Track(clips=[head])]
+    for t, track in enumerate(edit.timeline.tracks):
+        kept = [c for i, c in enumerate(clips[t]) if (t, i) in chosen]
+        if kept:
+            tracks.append(track.model_copy(update={"clips": kept}))
+    timeline_model = edit.timeline.model_copy(
+        update={"tracks": tracks, "soundtrack": edit.timeline.soundtrack if first else None}
+    )
+    audio = edit.audio if last else edit.audio.model_copy(update={"loudness": None})
+    return edit.model_copy(update={"timeline": timeline_model, "outputs": outputs, "audio": audio})
+
+
+def _sum_source(path: Path, duration: Fraction) -> Source:
+    """The running sum a chained mix's run writes, described before it exists."""
+    info = MediaInfo(
+        path=path,
+        kind="audio",
+        format_name="wav",
+        duration=duration,
+        has_audio=True,
+        audio_codec="pcm_f32le",
+        audio_channels=2,
+        sample_rate=SAMPLE_RATE,
+    )
+    return Source(src=str(path), path=path, info=info, duration=duration)
+
+
+def _float_wav(plan: RenderPlan) -> RenderPlan:
+    """``plan`` with its one (WAV) output written as 32-bit float, the mix's own sample format
+    (16-bit would round the sum), and as RF64 past WAV's 4 GiB."""
+    (out,) = plan.maps
+    codec = out.index("pcm_s16le")
+    args = (*out[:codec], "pcm_f32le", *out[codec + 1 : -1], "-rf64", "auto", out[-1])
+    return replace(plan, maps=(args,))
+
+
+def _audio_runs(
+    plan: RenderPlan,
+    timeline: ResolvedTimeline,
+    policy: SegmentPolicy,
+    outputs: list[Output],
+    parts: Path,
+) -> tuple[tuple[AudioPart, ...], RenderPlan]:
+    """The chained mix (see the module's docstring): its partial runs and its last run."""
+    edit = plan.edit
+    clips = _audio_clips(edit, timeline)
+    groups = audio_groups(edit, max(2, policy.min_inputs))
+    if groups is None:
+        # One run mixes every sound (ducking): as before the chain, memory grows with them.
+        everything = [(t, i) for t, track in enumerate(edit.timeline.tracks) for i in range(len(track.clips))]
+        groups = [everything]
+    sources = dict(plan.sources)
+    done: list[AudioPart] = []
+    carry: str | None = None
+    for k, group in enumerate(groups):
+        last = k == len(groups) - 1
+        if last:
+            run_outputs = outputs
+        else:
+            run_outputs = [
+                Output.model_validate({"format": "wav", "fps": outputs[0].fps, "name": f"sum-{k:04d}"})
+            ]
+        sub = _audio_group_edit(
+            edit, clips, timeline.frames, group, carry, run_outputs, first=k == 0, last=last
+        )
+        work = parts / ("audio" if last else f"audio-{k:04d}")
+        compiled = compile_edit(
+            sub, sources, out_dir=work if not last else parts, work_dir=work, name=plan.name
+        )
+        if last:
+            return tuple(done), compiled
+        part = AudioPart(_float_wav(compiled), compiled.outputs[0].path)
+        done.append(part)
+        carry = str(part.path)
+        sources[carry] = _sum_source(part.path, timeline.duration)
+    raise AssertionError("a mix has at least one run")
 
 
 def _audio_output(output: Output, index: int) -> Output:
@@ -369,19 +537,18 @@ def segment_plan(
         segments.append(Segment(k, start, end, pointers, sub_plan, mapping))
     with_audio = [i for i, o in enumerate(edit.outputs) if _has_audio(o)]
     audio: RenderPlan | None = None
+    audio_parts: tuple[AudioPart, ...] = ()
     audio_files: dict[int, Path] = {}
     if with_audio:
-        audio_edit = _audio_edit(edit, timeline, [_audio_output(edit.outputs[i], i) for i in with_audio])
-        audio = compile_edit(
-            audio_edit, plan.sources, out_dir=parts, work_dir=parts / "audio", name=plan.name
-        )
+        mixes = [_audio_output(edit.outputs[i], i) for i in with_audio]
+        audio_parts, audio = _audio_runs(plan, timeline, policy, mixes, parts)
         audio_files = {i: o.path for i, o in zip(with_audio, audio.outputs, strict=True)}
     joins = tuple(
         _join(planned.index, planned.output, planned.path, [s.plan.outputs[n].path for s in segments],
               audio_files.get(planned.index), parts)
         for n, planned in enumerate(plan.outputs)
     )  # fmt: skip
-    return SegmentedRender(fps, tuple(segments), audio, joins)
+    return SegmentedRender(fps, tuple(segments), audio, joins, audio_parts)
 
 
 def _join(
