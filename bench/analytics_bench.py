@@ -40,10 +40,11 @@ from typing import Any
 
 import httpx
 import uvicorn
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, text
 
 from analytics_previous import render_analytics as previous_analytics
 from reelforge.api.app import create_app
+from reelforge.db.facts import create_fact_triggers, drop_fact_triggers, fact_backfill
 from reelforge.db.models import Render, RenderLabel, new_id
 from reelforge.services.analytics import render_analytics
 from reelforge.services.context import open_services
@@ -102,11 +103,20 @@ def seed(services: Any, workspace_id: str, count: int, days: int, now: datetime)
             {"render_id": render_id, "kind": "format", "value": f}
             for f in rng.sample(["mp4", "webm", "gif"], rng.randint(1, 2))
         ]
+    # Written as migration 0017 copies renders stored before it: without the triggers that keep
+    # render_facts, then copied into it at once (row by row, the triggers make seeding slow).
+    dialect = services.engine.dialect.name
     with services.sessions() as db:
+        for statement in drop_fact_triggers(dialect):
+            db.execute(text(statement))
         for start in range(0, len(renders), 5000):
             db.execute(insert(Render), renders[start : start + 5000])
         for start in range(0, len(labels), 10000):
             db.execute(insert(RenderLabel), labels[start : start + 10000])
+        for statement in fact_backfill(dialect):
+            db.execute(text(statement))
+        for statement in create_fact_triggers(dialect):
+            db.execute(text(statement))
         db.commit()
     with services.engine.connect() as conn:
         conn.exec_driver_sql("ANALYZE")
