@@ -124,6 +124,30 @@ _STATEMENTS = {
 }
 
 
+_DRIVER_SQL: dict[tuple[str, str, bool, bool], tuple[str, tuple[str, ...] | None]] = {}
+""":data:`_STATEMENTS` compiled per dialect: the SQL and, for positional parameters, their
+order. A grouping by batch reads hundreds of groups; through the driver each read costs a
+fraction of a full statement execution (measured: about half)."""
+
+
+def _driver_sql(conn: Connection, read: tuple[str, bool, bool]) -> tuple[str, tuple[str, ...] | None]:
+    key = (conn.dialect.name, *read)
+    found = _DRIVER_SQL.get(key)
+    if found is None:
+        compiled = _STATEMENTS[read].compile(dialect=conn.dialect)
+        order = tuple(compiled.positiontup or ()) if compiled.positional else None
+        found = _DRIVER_SQL[key] = (str(compiled), order)
+    return found
+
+
+def _bound(conn: Connection, params: dict[str, Any]) -> dict[str, Any]:
+    """The range's timestamps as the column stores them (text on SQLite), for the driver."""
+    process = _C.created_at.type.bind_processor(conn.dialect)
+    if process is None:
+        return params
+    return {**params, "start": process(params["start"]), "end": process(params["end"])}
+
+
 def _ranks(n: int, p: int) -> tuple[int, int]:
     """The two 1-based ranks ``percentile_cont(p / 100)`` interpolates between, of n values."""
     low = 1 + (n - 1) * p // 100
@@ -137,13 +161,10 @@ def _values_at(
     nearer end of its index."""
     descending = n - high < low - 1
     offset = n - high if descending else low - 1
-    statement = _STATEMENTS[(name, key is not None, descending)]
-    values = [
-        float(v)
-        for v in conn.execute(statement, {**params, "key": key, "limit": high - low + 1, "offset": offset})
-        .scalars()
-        .all()
-    ]
+    sql, order = _driver_sql(conn, (name, key is not None, descending))
+    bound = {**params, "key": key, "limit": high - low + 1, "offset": offset}
+    arguments = tuple(bound[n] for n in order) if order is not None else bound
+    values = [float(v) for (v,) in conn.exec_driver_sql(sql, arguments).all()]
     if descending:
         values.reverse()
     return {low + i: v for i, v in enumerate(values)}
@@ -209,7 +230,9 @@ def render_analytics(
         conn = conn.execution_options(isolation_level="REPEATABLE READ")
     groups, failures = _totals(conn.execute(_aggregates(workspace_id, start, end, group_by)))
     # The values at the ranks each group's percentiles need, read group by group.
-    params = {"workspace_id": workspace_id, "dim": group_by or "all", "start": start, "end": end}
+    params = _bound(
+        conn, {"workspace_id": workspace_id, "dim": group_by or "all", "start": start, "end": end}
+    )
     ranked: dict[str, dict[Any, dict[int, float]]] = {name: {} for name in TIMINGS}
     for k, row in groups.items():
         for name in TIMINGS:
