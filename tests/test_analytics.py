@@ -394,3 +394,243 @@ def test_migration_0015_fills_the_new_columns_of_existing_renders(kind: str, tmp
             assert conn.execute(sa.text("SELECT count(*) FROM renders")).scalar_one() == 2
             assert "failure_code" not in {c["name"] for c in sa.inspect(conn).get_columns("renders")}
         engine.dispose()
+
+
+# -------------------------------------------------------------- render_facts (migration 0017)
+
+_FIXED = {"all": None, "template": "template_id", "batch": "batch_id", "locale": "locale"}
+_REPEATED = (
+    "workspace_id",
+    "created_at",
+    "state",
+    "failure_code",
+    "run_seconds",
+    "queue_seconds",
+    "output_seconds",
+    "output_bytes",
+)
+
+
+def facts_of_rows(svc: Service) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """What ``render_facts`` must hold, derived here from ``renders`` and ``render_labels``,
+    and what it holds: both sorted."""
+    from sqlalchemy import select
+
+    from reelforge.db.models import RenderFact
+
+    want: list[tuple[Any, ...]] = []
+    with svc.services.sessions() as db:
+        renders = {r.id: r for r in db.scalars(select(Render))}
+        for r in renders.values():
+            repeated = tuple(getattr(r, c) for c in _REPEATED)
+            for dim, column in _FIXED.items():
+                want.append((r.id, dim, getattr(r, column) if column else None, *repeated))
+            want.append((r.id, "day", r.created_at.strftime("%Y-%m-%d"), *repeated))
+        for label in db.scalars(select(RenderLabel)):
+            r = renders[label.render_id]
+            want.append((r.id, label.kind, label.value, *(getattr(r, c) for c in _REPEATED)))
+        got = [
+            (f.render_id, f.dim, f.key, *(getattr(f, c) for c in _REPEATED))
+            for f in db.scalars(select(RenderFact))
+        ]
+    return sorted(want, key=repr), sorted(got, key=repr)
+
+
+def assert_exact(svc: Service) -> None:
+    """The facts are those of the rows, and every grouping's figures those computed here from them."""
+    want, got = facts_of_rows(svc)
+    assert got == want
+    with svc.services.sessions() as db:
+        rows = [
+            {
+                "created_at": r.created_at,
+                "state": r.state,
+                "failure_code": r.failure_code,
+                "queue_seconds": r.queue_seconds,
+                "run_seconds": r.run_seconds,
+                "output_seconds": r.output_seconds,
+                "output_bytes": r.output_bytes,
+                "template_id": r.template_id,
+                "batch_id": r.batch_id,
+                "locale": r.locale,
+                "tags": sorted(
+                    label.value for label in db.query(RenderLabel).filter_by(render_id=r.id, kind="tag")
+                ),
+                "formats": sorted(
+                    label.value for label in db.query(RenderLabel).filter_by(render_id=r.id, kind="format")
+                ),
+            }
+            for r in db.query(Render).filter_by(workspace_id=_workspace(svc))
+        ]
+    start, end = NOW - timedelta(days=60), NOW + timedelta(days=1)
+    for group_by in (None, "tag", "template", "batch", "format", "locale", "day"):
+        params = {
+            "from": start.isoformat(),
+            "to": end.isoformat(),
+            **({"group_by": group_by} if group_by else {}),
+        }
+        r = svc.get("/v1/analytics/renders", params=params)
+        assert r.status_code == 200, r.text
+        got_groups = {g["key"]: g for g in r.json()["groups"]}
+        want_groups = expected(rows, group_by)
+        assert set(got_groups) == set(want_groups), group_by
+        for key, group in got_groups.items():
+            close(group, want_groups[key])
+
+
+def test_the_facts_stay_exact_across_cancels_retries_restarts_and_deletes(service: Service) -> None:
+    """Every write path that moves a render keeps ``render_facts`` equal to the rows: the API's
+    cancel, a restart giving a running render back to the queue (a retry) and failing it once its
+    attempts are spent, the render job's end, labels added and removed, a render deleted."""
+    from sqlalchemy import delete, update
+
+    from reelforge.jobs.queue import Claim
+    from reelforge.jobs.render_job import release
+
+    rows = seed(service, 40, random.Random(23))
+    assert_exact(service)
+    services = service.services
+    queued = [r["id"] for r in rows if r["state"] == "queued"]
+    finished = [r["id"] for r in rows if r["state"] == "succeeded"]
+    assert len(queued) >= 2 and len(finished) >= 2
+
+    # The API's cancel of a queued render.
+    assert service.post(f"/v1/renders/{queued[0]}/cancel").status_code == 200
+    assert_exact(service)
+
+    # A worker claims a render, then the service restarts: the render goes back to the queue
+    # (attempt 1 of 3), runs again, and when its last attempt is interrupted too it fails.
+    render_id = queued[1]
+    for attempt, state in ((1, "queued"), (3, "failed")):
+        with services.sessions() as db:
+            db.execute(
+                update(Render)
+                .where(Render.id == render_id)
+                .values(state="rendering", worker="w1", attempts=attempt, started_at=NOW)
+            )
+            db.commit()
+        assert_exact(service)
+        assert release(services, Claim(render_id, "w1", attempt), now=NOW) == state
+        assert_exact(service)
+
+    # A retried render that ends after all: new timings and totals replace the old ones.
+    with services.sessions() as db:
+        db.execute(
+            update(Render)
+            .where(Render.id == finished[0])
+            .values(run_seconds=1.25, queue_seconds=0.5, output_seconds=7.0, output_bytes=123, locale="de-DE")
+        )
+        db.commit()
+    assert_exact(service)
+
+    # Labels removed and added; a render deleted (its labels and facts go with it).
+    with services.sessions() as db:
+        db.execute(
+            delete(RenderLabel).where(RenderLabel.render_id == finished[1], RenderLabel.kind == "format")
+        )
+        db.add(RenderLabel(render_id=finished[1], kind="tag", value="autumn"))
+        db.execute(delete(Render).where(Render.id == finished[0]))
+        db.commit()
+    assert_exact(service)
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_migration_0017_copies_existing_renders_into_the_facts(kind: str, tmp_path: Path) -> None:
+    """Renders and labels stored before ``render_facts`` existed are in it after the upgrade,
+    and the triggers keep it up to date from then on; the downgrade removes both."""
+    import sqlalchemy as sa
+    from alembic import command
+
+    from reelforge.db.session import alembic_config, migrate
+    from service import database, require_database
+
+    require_database(kind)
+    with database(kind, tmp_path) as url:
+        migrate(url)
+        command.downgrade(alembic_config(url), "0018")
+        engine = sa.create_engine(url)
+        created = datetime(2026, 12, 1, 23, 30, tzinfo=UTC)
+        render = {
+            "seq": 1,
+            "workspace_id": "ws_a",
+            "edit": {},
+            "meta": {},
+            "progress": 100.0,
+            "attempts": 1,
+            "cancel_requested": False,
+            "outputs": [],
+            "log_tail": "",
+            "tags": [],
+            "created_at": created,
+            "locale": "fr-FR",
+            "template_id": "tpl_a",
+            "failure_code": None,
+            "run_seconds": None,
+            "output_bytes": None,
+        }
+        meta = sa.MetaData()
+        renders = sa.Table("renders", meta, autoload_with=engine)
+        workspaces = sa.Table("workspaces", meta, autoload_with=engine)
+        labels = sa.Table("render_labels", meta, autoload_with=engine)
+        with engine.begin() as conn:
+            conn.execute(sa.insert(workspaces), {"id": "ws_a", "name": "a", "created_at": created})
+            conn.execute(
+                sa.insert(renders),
+                [
+                    {**render, "id": "rnd_ok", "state": "succeeded", "run_seconds": 9.5, "output_bytes": 10},
+                    {**render, "id": "rnd_bad", "state": "failed", "failure_code": "timeout", "locale": None},
+                ],
+            )
+            conn.execute(
+                sa.insert(labels),
+                [
+                    {"render_id": "rnd_ok", "kind": "tag", "value": "spring"},
+                    {"render_id": "rnd_ok", "kind": "format", "value": "mp4"},
+                    {"render_id": "rnd_bad", "kind": "format", "value": "webm"},
+                ],
+            )
+        command.upgrade(alembic_config(url), "head")
+        query = sa.text(
+            "SELECT render_id, dim, key, state, failure_code, run_seconds, output_bytes FROM render_facts"
+        )
+        with engine.connect() as conn:
+            facts = set(conn.execute(query).all())
+        assert facts == {
+            *{
+                ("rnd_ok", dim, key, "succeeded", None, 9.5, 10)
+                for dim, key in (
+                    ("all", None),
+                    ("template", "tpl_a"),
+                    ("batch", None),
+                    ("locale", "fr-FR"),
+                    ("day", "2026-12-01"),  # the UTC day
+                    ("tag", "spring"),
+                    ("format", "mp4"),
+                )
+            },
+            *{
+                ("rnd_bad", dim, key, "failed", "timeout", None, None)
+                for dim, key in (
+                    ("all", None),
+                    ("template", "tpl_a"),
+                    ("batch", None),
+                    ("locale", None),
+                    ("day", "2026-12-01"),
+                    ("format", "webm"),
+                )
+            },
+        }
+        # The triggers run from now on.
+        with engine.begin() as conn:
+            conn.execute(sa.update(renders).where(renders.c.id == "rnd_bad").values(locale="de-DE"))
+            conn.execute(sa.delete(labels).where(labels.c.render_id == "rnd_ok", labels.c.kind == "tag"))
+        with engine.connect() as conn:
+            facts = set(conn.execute(query).all())
+        assert ("rnd_bad", "locale", "de-DE", "failed", "timeout", None, None) in facts
+        assert not any(f[0] == "rnd_ok" and f[1] == "tag" for f in facts)
+        command.downgrade(alembic_config(url), "0018")
+        with engine.connect() as conn:
+            assert "render_facts" not in sa.inspect(conn).get_table_names()
+            conn.execute(sa.update(renders).values(state="cancelled"))  # no trigger left behind
+            assert conn.execute(sa.text("SELECT count(*) FROM renders")).scalar_one() == 2
+        engine.dispose()

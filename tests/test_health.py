@@ -57,6 +57,11 @@ def test_readyz_reports_every_part_and_a_stopped_worker(kind: str, tmp_path: Pat
             "storage": "ok",
             "broker": "ok",
             "worker": "ok",
+            "webhook_dispatcher": "ok",
+            "delivery_worker": "ok",
+            "import_runner": "ok",
+            "transcript_runner": "ok",
+            "retention": "ok",
             "workers": "ok",
         }
         assert body["queue"] == {"queued": 0, "running": 0}
@@ -80,6 +85,75 @@ def test_readyz_reports_every_part_and_a_stopped_worker(kind: str, tmp_path: Pat
         }
         # Liveness does not depend on any of it.
         assert httpx.get(f"{base}/healthz", timeout=60).json() == {"status": "ok"}
+
+
+LOOPS = {
+    "webhook_dispatcher": "webhooks",
+    "delivery_worker": "delivery",
+    "import_runner": "imports",
+    "transcript_runner": "transcripts",
+    "retention": "retention",
+}
+"""The background loops besides the render worker: their ``/readyz`` check (also their entry in
+``Services.extras``) and their heartbeat's kind."""
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_every_background_loop_heartbeats_and_one_stopped_or_dead_is_reported(
+    kind: str, tmp_path: Path
+) -> None:
+    require_database(kind)
+    with running_service(tmp_path, kind, **FAST) as svc:
+        operator = scoped_key(svc, "operator")
+        loops = {check: svc.services.extras[check] for check in LOOPS}
+
+        def rows(state: str) -> dict[str, Any] | None:
+            """/readyz once each loop's row is in ``state`` (else None)."""
+            r = svc.get("/readyz", token=operator)
+            body: dict[str, Any] = r.json()
+            by_name = {w["name"]: w for w in body["workers"]}
+            for check, loop in loops.items():
+                row = by_name.get(loop.name)
+                if row is None or row["kind"] != LOOPS[check] or row["state"] != state:
+                    return None
+            return {**body, "status_code": r.status_code}
+
+        body = poll(lambda: rows("live"))
+        assert body["status_code"] == 200
+        assert all(body["checks"][check] == "ok" for check in LOOPS)
+        # A render worker is required here, and none runs: the other kinds do not stand for one.
+        svc.services.settings.readyz_requires_worker = True
+        r = svc.get("/readyz", token=operator)
+        assert r.status_code == 503 and r.json()["checks"]["workers"] == "error: no live worker"
+        svc.services.settings.readyz_requires_worker = False
+
+        # Stopped cleanly: it says so in its row, and this process's check fails.
+        dispatcher = loops.pop("webhook_dispatcher")
+        dispatcher.stop()
+        r = svc.get("/readyz", token=operator)
+        assert r.status_code == 503
+        assert r.json()["checks"]["webhook_dispatcher"] == "error: stopped"
+        (row,) = [w for w in r.json()["workers"] if w["name"] == dispatcher.name]
+        assert row["state"] == "stopped" and row["kind"] == "webhooks"
+
+        # A loop whose thread ends without its stop() (as when it dies on an error) stops
+        # beating: its row goes stale once `worker_stale_after` (1 s here) passes.
+        deliverer = loops.pop("delivery_worker")
+        deliverer._stopping.set()
+        deliverer.wake()
+
+        def stale() -> dict[str, Any] | None:
+            body: dict[str, Any] = svc.get("/readyz", token=operator).json()
+            found = [w for w in body["workers"] if w["name"] == deliverer.name and w["state"] == "stale"]
+            return body if found else None
+
+        body = poll(stale)
+        assert body["status"] == "unavailable" and body["checks"]["delivery_worker"] == "error: stopped"
+        # The others beat on.
+        assert poll(lambda: rows("live"))["checks"]["retention"] == "ok"
+        # The public answer names no worker.
+        public = svc.client.get("/readyz").json()
+        assert "workers" not in public and public["checks"]["delivery_worker"] == "error: stopped"
 
 
 def _colour() -> dict[str, Any]:

@@ -295,7 +295,7 @@ def test_queue_gauges_by_workspace_are_bounded(tmp_path: Path) -> None:
     assert value(samples, "reelforge_renders_queued", workspace="(other)") == 1
     assert not any(labels and ("workspace", "second") in labels for _, labels in samples)
     assert not any("ws_" in v for _, labels in samples for _, v in labels)
-    assert value(samples, "reelforge_workers", state="live") == 1
+    assert value(samples, "reelforge_workers", kind="render", state="live") == 1
 
 
 # ------------------------------------------------------------------ webhooks

@@ -105,7 +105,8 @@ def create_app(
         if start_worker and svc.settings.retention_interval > 0 and "retention" not in svc.extras:
             from reelforge.services.retention import RetentionScheduler
 
-            scheduler = RetentionScheduler(svc, svc.settings.retention_interval)
+            name = f"{svc.settings.worker_name}:retention" if svc.settings.worker_name else None
+            scheduler = RetentionScheduler(svc, svc.settings.retention_interval, name=name)
             scheduler.start()
             svc.extras["retention"] = ready["retention"] = scheduler
         svc.previews()  # also queues the previews a stopped process left pending

@@ -36,6 +36,7 @@ __all__ = [
     "ProjectRevision",
     "Render",
     "RenderAsset",
+    "RenderFact",
     "RenderLabel",
     "RenderState",
     "Workspace",
@@ -208,6 +209,20 @@ ANALYTICS_COLUMNS = (
 then every column a query aggregates or groups by."""
 
 
+FACT_RANGE_COLUMNS = (
+    "workspace_id",
+    "dim",
+    "created_at",
+    "key",
+    "state",
+    "failure_code",
+    "run_seconds",
+    "queue_seconds",
+    "output_seconds",
+    "output_bytes",
+)
+
+
 class Render(Base):
     __tablename__ = "renders"
     __table_args__ = (
@@ -309,6 +324,42 @@ class RenderLabel(Base):
     render_id: Mapped[str] = mapped_column(ForeignKey("renders.id", ondelete="CASCADE"), primary_key=True)
     kind: Mapped[str] = mapped_column(String(8), primary_key=True)
     value: Mapped[str] = mapped_column(String(100), primary_key=True)
+
+
+FACT_DIMENSIONS = ("all", "template", "batch", "locale", "day")
+"""The groupings a render has exactly one fact row of (``all``: no grouping); its labels (campaign
+tags, output formats) add one row each, of dimension ``tag`` or ``format``."""
+
+
+class RenderFact(Base):
+    """What analytics reads of a render, once per grouping it falls in (see
+    :data:`FACT_DIMENSIONS` and :class:`RenderLabel`): the grouping's key next to the render's
+    state, failure code, timings and output totals. Written by the database's triggers on
+    ``renders`` and ``render_labels`` (:mod:`reelforge.db.triggers`, migration 0017), so no write
+    path can leave it behind; nothing else writes it."""
+
+    __tablename__ = "render_facts"
+    __table_args__ = (
+        # A range of one grouping: the range's columns, then every column aggregated (covering).
+        Index("ix_render_facts_range", *FACT_RANGE_COLUMNS),
+        # A group's timings in order, for the percentiles: the rows at a rank are read by offset.
+        Index("ix_render_facts_run", "workspace_id", "dim", "key", "run_seconds", "created_at"),
+        Index("ix_render_facts_queue", "workspace_id", "dim", "key", "queue_seconds", "created_at"),
+    )
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
+    render_id: Mapped[str] = mapped_column(ForeignKey("renders.id", ondelete="CASCADE"), index=True)
+    dim: Mapped[str] = mapped_column(String(8))
+    key: Mapped[str | None] = mapped_column(String(100), default=None)
+    workspace_id: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column()
+    state: Mapped[str] = mapped_column(String(20))
+    failure_code: Mapped[str | None] = mapped_column(String(32), default=None)
+    run_seconds: Mapped[float | None] = mapped_column(Float, default=None)
+    queue_seconds: Mapped[float | None] = mapped_column(Float, default=None)
+    output_seconds: Mapped[float | None] = mapped_column(Float, default=None)
+    output_bytes: Mapped[int | None] = mapped_column(BigInteger, default=None)
 
 
 class RenderAsset(Base):

@@ -1,22 +1,31 @@
-"""Worker heartbeats: each background worker (the render worker of a process, today) keeps one
-row up to date while it runs, so any process can tell which workers live.
+"""Worker heartbeats: each background worker of a process keeps one row up to date while it
+runs, so any process can tell which workers live. Their kinds: ``render`` (the render worker),
+``webhooks`` (the webhook dispatcher), ``delivery`` (the output delivery worker), ``imports``
+(the import fetcher) and ``retention`` (the retention scheduler).
 
 A worker writes ``heartbeat_at`` every few seconds from its own thread; on a clean stop it sets
 ``stopped_at``. A row whose heartbeat is older than the staleness limit and that never said it
 stopped is a worker that died or hangs: ``/readyz`` reports it. Rows of workers stopped or
-silent for a day are removed by the next worker that starts.
+silent for a day are removed by the next worker that starts. The loops other than the render
+worker's beat through a :class:`Heartbeat`, which beats only while its loop's thread lives: a
+loop that died on an error goes stale like a killed process.
 """
 
 from __future__ import annotations
 
+import logging
+import threading
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from sqlalchemy import Integer, String, delete, or_, select, update
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from .models import Base, utcnow
 
 __all__ = [
+    "WORKER_KINDS",
+    "Heartbeat",
     "WorkerHeartbeat",
     "beat",
     "forget_old_workers",
@@ -24,6 +33,11 @@ __all__ = [
     "worker_started",
     "worker_stopped",
 ]
+
+log = logging.getLogger("reelforge.workers")
+
+WORKER_KINDS = ("render", "webhooks", "delivery", "imports", "transcripts", "retention")
+"""The kinds of worker that heartbeat."""
 
 KEEP_FOR = timedelta(days=1)
 """How long the row of a stopped or silent worker stays listed."""
@@ -93,3 +107,74 @@ def forget_old_workers(db: Session) -> None:
         )
     )
     db.commit()
+
+
+class Heartbeat:
+    """Keeps the row of worker ``name`` of ``kind`` fresh from a thread of its own, every
+    ``interval`` seconds while ``alive()`` holds (the loop it stands for runs); records the
+    start at :meth:`start` and the stop at :meth:`stop`. When ``alive()`` turns false without a
+    stop (the loop's thread ended on an error), it stops beating: the row goes stale. A write
+    that fails (the database restarting) is tried again at the next beat."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        name: str,
+        kind: str,
+        alive: Callable[[], bool],
+        *,
+        interval: float,
+        concurrency: int = 1,
+    ):
+        self.sessions = sessions
+        self.name = name
+        self.kind = kind
+        self.alive = alive
+        self.interval = interval
+        self.concurrency = concurrency
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._stopping.clear()
+        recorded = self._record_start()  # live from its first moment; else the thread retries
+        self._thread = threading.Thread(
+            target=self._loop, args=(recorded,), name=f"{self.kind}-heartbeat", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop beating and record that the worker stopped (cleanly)."""
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join(self.interval + 30)
+            self._thread = None
+        try:
+            with self.sessions() as db:
+                worker_stopped(db, self.name)
+        except Exception:  # the row goes stale instead; readyz still tells
+            log.warning("%s worker %s: could not record its stop", self.kind, self.name, exc_info=True)
+
+    def _record_start(self) -> bool:
+        try:
+            with self.sessions() as db:
+                forget_old_workers(db)
+                worker_started(db, self.name, self.kind, self.concurrency)
+            return True
+        except Exception:
+            log.warning("%s worker %s: could not record its start", self.kind, self.name, exc_info=True)
+            return False
+
+    def _loop(self, recorded: bool) -> None:
+        while not self._stopping.wait(self.interval):
+            if not self.alive():
+                log.error("%s worker %s stopped running: no more heartbeats", self.kind, self.name)
+                return
+            if not recorded:
+                recorded = self._record_start()
+                continue
+            try:
+                with self.sessions() as db:
+                    recorded = beat(db, self.name)  # False: the row is gone; record it again
+            except Exception:
+                log.warning("%s worker %s: heartbeat failed", self.kind, self.name, exc_info=True)

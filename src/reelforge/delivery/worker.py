@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from reelforge.db.delivery import ERROR_LENGTH, LOCATION_LENGTH, Destination, OutputDelivery
 from reelforge.db.events import record_event
 from reelforge.db.models import Asset, Render, utcnow
+from reelforge.db.workers import Heartbeat
 from reelforge.media.storage import Storage
 from reelforge.metrics import DELIVERED_BYTES
 from reelforge.representations import json_ready
@@ -163,6 +164,7 @@ class DeliveryWorker:
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
+        self._heartbeat: Heartbeat | None = None
         self._pool: ThreadPoolExecutor | None = None
         self._holding: dict[str, Future[None]] = {}
         self._lock = threading.Lock()
@@ -178,10 +180,17 @@ class DeliveryWorker:
         self._pool = ThreadPoolExecutor(self.settings.delivery_concurrency, thread_name_prefix="delivery")
         self._thread = threading.Thread(target=self._run, name="delivery-worker", daemon=True)
         self._thread.start()
+        self._heartbeat = Heartbeat(
+            self.sessions, self.name, "delivery", self.alive, interval=self.settings.worker_heartbeat_interval
+        )
+        self._heartbeat.start()
         log.info("delivery worker %s started", self.name)
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop claiming, wait up to ``timeout`` for transfers in flight, hand the rest back."""
+        if self._heartbeat is not None:  # first: a clean stop is recorded as one, not seen as a death
+            self._heartbeat.stop()
+            self._heartbeat = None
         self._stopping.set()
         self._wake.set()
         if self._thread is not None:

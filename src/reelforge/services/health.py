@@ -2,8 +2,10 @@
 render queue, workers) and the gauges ``/metrics`` reads from the database at scrape time.
 
 The render queue is the ``renders`` table today (the broker of the embedded default): it is
-ready when it answers. Workers write heartbeats (:mod:`reelforge.db.workers`); one that stopped
-beating without saying it stopped is ``stale``: it crashed or hangs.
+ready when it answers. Workers (the render worker and the other background loops: webhook
+dispatcher, delivery worker, import fetcher, retention) write heartbeats
+(:mod:`reelforge.db.workers`); one that stopped beating without saying it stopped is ``stale``:
+it crashed or hangs.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from prometheus_client.metrics_core import Metric
 from sqlalchemy import case, func, select, text
 
 from reelforge.db.models import RUNNING_STATES, Render, Workspace, utcnow
-from reelforge.db.workers import recent_workers
+from reelforge.db.workers import WORKER_KINDS, recent_workers
 
 from .context import Services
 
@@ -25,6 +27,16 @@ __all__ = ["OTHER_WORKSPACES", "Readiness", "readiness", "scrape_gauges"]
 
 OTHER_WORKSPACES = "(other)"
 """The ``workspace`` label of the workspaces beyond the busiest ``metrics_top_workspaces``."""
+
+
+LOOPS = {
+    "webhook_dispatcher": "webhook_dispatcher",
+    "delivery_worker": "delivery_worker",
+    "import_runner": "import_runner",
+    "transcript_runner": "transcript_runner",
+    "retention": "retention",
+}
+"""``/readyz`` check -> the ``Services.extras`` entry of the background loop it checks."""
 
 
 @dataclass
@@ -60,8 +72,10 @@ def _worker_states(services: Services) -> list[dict[str, Any]]:
 
 def readiness(services: Services) -> Readiness:
     """Each check ``ok`` or ``error: <why>``: ``database``, ``storage``, ``broker`` (the render
-    queue), ``worker`` (this process's own, when it runs one) and ``workers`` (a live one exists
-    in the installation; checked when this process runs a worker or
+    queue), ``worker`` (this process's own render worker, when it runs one), each other
+    background loop this process runs (:data:`LOOPS`: ``webhook_dispatcher``,
+    ``delivery_worker``, ``import_runner``, ``transcript_runner``, ``retention``) and ``workers`` (a live render worker
+    exists in the installation; checked when this process runs a worker or
     ``readyz_requires_worker`` asks for one); the checks name no worker, as anyone may read
     them. The workers of the last day, each ``live``, ``stale`` or ``stopped``, are listed
     whatever the checks say."""
@@ -98,13 +112,18 @@ def readiness(services: Services) -> Readiness:
     worker = services.worker
     if worker is not None:
         checks["worker"] = "ok" if worker.alive() else "error: stopped"
+    # This process's other background loops, each when it runs one.
+    for check, extra in LOOPS.items():
+        loop = services.extras.get(extra)
+        if loop is not None:
+            checks[check] = "ok" if loop.alive() else "error: stopped"
     if worker is not None or services.settings.readyz_requires_worker:
-        live = [w for w in workers if w["state"] == "live"]
-        if live:
+        renderers = [w for w in workers if w["kind"] == "render"]
+        if any(w["state"] == "live" for w in renderers):
             checks["workers"] = "ok"
         else:
             # No worker names here: the checks are public (the names are in ``workers``).
-            stale = sum(1 for w in workers if w["state"] == "stale")
+            stale = sum(1 for w in renderers if w["state"] == "stale")
             checks["workers"] = "error: no live worker" + (f" ({stale} stale)" if stale else "")
     return Readiness(all(v == "ok" for v in checks.values()), checks, workers, queue)
 
@@ -121,7 +140,10 @@ def scrape_gauges(services: Services) -> Iterator[Metric]:
         "reelforge_renders_running", "Renders a worker runs now, by workspace.", labels=["workspace"]
     )
     workers = GaugeMetricFamily(
-        "reelforge_workers", "Workers of the last day by state (live, stale, stopped).", labels=["state"]
+        "reelforge_workers",
+        "Workers of the last day by kind (render, webhooks, delivery, imports, retention) and state "
+        "(live, stale, stopped).",
+        labels=["kind", "state"],
     )
     with services.sessions() as db:
         rows = db.execute(
@@ -147,9 +169,10 @@ def scrape_gauges(services: Services) -> Iterator[Metric]:
         running.add_metric([label], r)
     yield queued
     yield running
-    states = {"live": 0, "stale": 0, "stopped": 0}
+    # Every kind and state has its series, zero included: an alert on a stale one sees it appear.
+    states = {(kind, state): 0 for kind in WORKER_KINDS for state in ("live", "stale", "stopped")}
     for w in _worker_states(services):
-        states[w["state"]] += 1
-    for state, n in states.items():
-        workers.add_metric([state], n)
+        states[(w["kind"], w["state"])] = states.get((w["kind"], w["state"]), 0) + 1
+    for (kind, state), n in sorted(states.items()):
+        workers.add_metric([kind, state], n)
     yield workers

@@ -25,7 +25,9 @@ import asyncio
 import copy
 import hashlib
 import logging
+import os
 import secrets
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -39,6 +41,7 @@ from sqlalchemy import or_, select, update
 from reelforge.db.events import record_event
 from reelforge.db.models import Asset, new_id, utcnow
 from reelforge.db.uploads import Import
+from reelforge.db.workers import Heartbeat
 from reelforge.edit.references import asset_references
 from reelforge.jobs.fetch import FetchFailed, FetchLimits, fetch_to_file, url_policy
 from reelforge.media.ingest import clean_name
@@ -367,13 +370,37 @@ class ImportRunner:
     """This process's imports, a few at a time on worker threads (each runs its own event loop
     for the async fetch)."""
 
-    def __init__(self, services: Services, *, concurrency: int | None = None, name: str = "reelforge-import"):
+    def __init__(
+        self,
+        services: Services,
+        *,
+        concurrency: int | None = None,
+        name: str | None = None,
+        kind: str = "imports",
+        thread_prefix: str = "reelforge-import",
+    ):
         self.services = services
-        self._pool = ThreadPoolExecutor(
-            max_workers=concurrency or services.settings.imports_concurrency, thread_name_prefix=name
-        )
+        self.name = name or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}:{kind}"
+        concurrency = concurrency or services.settings.imports_concurrency
+        self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix=thread_prefix)
         self._running: dict[str, Future[None]] = {}
         self._lock = threading.Lock()
+        self._shut = False
+        self._heartbeat = Heartbeat(
+            services.sessions,
+            self.name,
+            kind,
+            self.alive,
+            interval=services.settings.worker_heartbeat_interval,
+            concurrency=concurrency,
+        )
+
+    def start(self) -> None:
+        """Heartbeat from now on (see :mod:`reelforge.db.workers`)."""
+        self._heartbeat.start()
+
+    def alive(self) -> bool:
+        return not self._shut
 
     def submit(self, import_id: str) -> None:
         with self._lock:
@@ -418,6 +445,8 @@ class ImportRunner:
         return len(ids)
 
     def shutdown(self) -> None:
+        self._heartbeat.stop()
+        self._shut = True
         self._pool.shutdown(wait=False, cancel_futures=True)
 
 
@@ -426,8 +455,12 @@ def runner(services: Services) -> ImportRunner:
     unfinished by a stopped process)."""
     found = services.extras.get(_RUNNER)
     if found is None:
-        found = services.extras.setdefault(_RUNNER, ImportRunner(services))
-        if found is services.extras[_RUNNER]:
+        worker_name = services.settings.worker_name
+        name = f"{worker_name}:imports" if worker_name else None
+        made = ImportRunner(services, name=name)
+        found = services.extras.setdefault(_RUNNER, made)
+        if found is made:
+            found.start()
             found.recover()
     assert isinstance(found, ImportRunner)
     return found

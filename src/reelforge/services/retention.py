@@ -11,6 +11,9 @@ are harmless (each asset is marked once, a missing file is not an error).
 from __future__ import annotations
 
 import logging
+import os
+import secrets
+import socket
 import threading
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
@@ -25,6 +28,7 @@ from reelforge.db.idempotency import purge_expired
 from reelforge.db.models import TERMINAL_STATES, Asset, Render, RenderAsset, Workspace, utcnow
 from reelforge.db.retention import AssetRetention
 from reelforge.db.webhooks import WebhookEndpoint
+from reelforge.db.workers import Heartbeat
 from reelforge.delivery.worker import prune as prune_deliveries
 from reelforge.media.ingest import remove_empty_dirs
 from reelforge.render.limits import OUTPUT_RETENTION
@@ -208,17 +212,34 @@ def run_retention(services: Services, now: datetime | None = None) -> RetentionR
 class RetentionScheduler:
     """Runs :func:`run_retention` every ``interval`` seconds in a thread (the embedded default)."""
 
-    def __init__(self, services: Services, interval: float):
+    def __init__(self, services: Services, interval: float, *, name: str | None = None):
         self.services = services
         self.interval = interval
+        self.name = name or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}:retention"
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._heartbeat: Heartbeat | None = None
 
     def start(self) -> None:
+        self._stop.clear()
         self._thread = threading.Thread(target=self._run, name="retention", daemon=True)
         self._thread.start()
+        self._heartbeat = Heartbeat(
+            self.services.sessions,
+            self.name,
+            "retention",
+            self.alive,
+            interval=self.services.settings.worker_heartbeat_interval,
+        )
+        self._heartbeat.start()
+
+    def alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive() and not self._stop.is_set()
 
     def stop(self) -> None:
+        if self._heartbeat is not None:  # first: a clean stop is recorded as one, not seen as a death
+            self._heartbeat.stop()
+            self._heartbeat = None
         self._stop.set()
         if self._thread is not None:
             self._thread.join(30)

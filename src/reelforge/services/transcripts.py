@@ -594,7 +594,14 @@ class TranscriptRunner(ImportRunner):
     :func:`run_transcript`."""
 
     def __init__(self, services: Services):
-        super().__init__(services, concurrency=services.settings.asr_concurrency, name="reelforge-transcript")
+        worker_name = services.settings.worker_name
+        super().__init__(
+            services,
+            name=f"{worker_name}:transcripts" if worker_name else None,
+            concurrency=services.settings.asr_concurrency,
+            kind="transcripts",
+            thread_prefix="reelforge-transcript",
+        )
 
     def work(self, job_id: str) -> None:
         run_transcript(self.services, job_id)
@@ -619,8 +626,10 @@ def runner(services: Services) -> TranscriptRunner:
     stopped process left unfinished)."""
     found = services.extras.get(_RUNNER)
     if found is None:
-        found = services.extras.setdefault(_RUNNER, TranscriptRunner(services))
-        if found is services.extras[_RUNNER]:
+        made = TranscriptRunner(services)
+        found = services.extras.setdefault(_RUNNER, made)
+        if found is made:
+            found.start()
             found.recover()
     assert isinstance(found, TranscriptRunner)
     return found

@@ -34,6 +34,7 @@ from sqlalchemy import Row
 from sqlalchemy.orm import Session, sessionmaker
 
 from reelforge.db.events import EVENTS_COMMITTED
+from reelforge.db.workers import Heartbeat
 from reelforge.settings import Settings
 
 from . import claims
@@ -80,6 +81,7 @@ class WebhookDispatcher:
         self._rng = random.Random(seed)
         self._thread: threading.Thread | None = None
         self._watcher: threading.Thread | None = None
+        self._heartbeat: Heartbeat | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
         self._wake: asyncio.Event | None = None
@@ -118,12 +120,19 @@ class WebhookDispatcher:
         self._watcher = threading.Thread(target=self._watch_events, name="webhook-events", daemon=True)
         self._watcher.start()
         self._started.wait(10)
+        self._heartbeat = Heartbeat(
+            self.sessions, self.name, "webhooks", self.alive, interval=self.settings.worker_heartbeat_interval
+        )
+        self._heartbeat.start()
         log.info("webhook dispatcher %s started", self.name)
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop claiming; let attempts in flight finish for up to ``timeout`` seconds, then
         cancel the rest and hand their deliveries back (due at once for the next dispatcher)."""
         self._grace = timeout
+        if self._heartbeat is not None:  # first: a clean stop is recorded as one, not seen as a death
+            self._heartbeat.stop()
+            self._heartbeat = None
         self._stopping.set()
         loop, stop = self._loop, self._stop
         if loop is not None and stop is not None and not loop.is_closed():

@@ -34,10 +34,13 @@ def healthz() -> dict[str, str]:
 )
 async def readyz(request: Request, services: Services = Depends(get_services)) -> JSONResponse:
     """`checks` holds `ok` or `error: <why>` for `database`, `storage`, `broker` (the render
-    queue), `worker` (this process's own, when it runs one) and `workers` (a live worker
-    exists; checked when this process runs one or `REELFORGE_READYZ_REQUIRES_WORKER` is set).
+    queue), `worker` (this process's own render worker, when it runs one), each background loop
+    this process runs (`webhook_dispatcher`, `delivery_worker`, `import_runner`, `transcript_runner`, `retention`)
+    and `workers` (a live render worker exists; checked when this process runs one or
+    `REELFORGE_READYZ_REQUIRES_WORKER` is set).
     503 when any check fails. No credential is needed; a key or token holding the `metrics`
-    scope (or `operator`) also gets `workers`, the workers of the last day, each `live`,
+    scope (or `operator`) also gets `workers`, the workers of the last day (each with its
+    `kind`: `render`, `webhooks`, `delivery`, `imports`, `retention`), each `live`,
     `stale` (stopped heartbeating without saying so: crashed or hung) or `stopped`, and
     `queue`, the renders queued and running in the whole installation."""
     # Worker names (host and process) and the queue of every workspace describe the
