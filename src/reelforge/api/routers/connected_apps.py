@@ -20,6 +20,7 @@ from pydantic import Field
 from sqlalchemy.orm import Session
 
 from reelforge.db.accounts import OAuthApp, OAuthGrant, User
+from reelforge.representations import client_json
 from reelforge.services import accounts, keys
 from reelforge.services import connected_apps as apps
 from reelforge.services.inputs import InputModel
@@ -159,14 +160,7 @@ def roll_client_secret(
         held=principal.scopes,
         actor=audit_actor(principal, request),
     )
-    return {
-        "id": client.id,
-        "name": client.name,
-        "client_secret": secret,
-        "previous_secret_expires_at": client.previous_secret_expires_at.isoformat().replace("+00:00", "Z")
-        if client.previous_secret_expires_at
-        else None,
-    }
+    return {**client_json(client, secret), "previous_secret_expires_at": client.previous_secret_expires_at}
 
 
 @router.get("/v1/connected-apps", summary="List the apps members connected to the workspace")
