@@ -690,7 +690,7 @@ def users_create_owner(
             user, _ = accounts.create_owner(db, ws.id, email, password, name)
         except ServiceError as exc:
             raise _refused(exc) from None
-    out.print(f"{user.id}  {user.email}  owner of {ws.id}", markup=False, highlight=False)
+    out.print(f"{user.id}  {user.email}  owner of {ws.id}", markup=False, highlight=False, soft_wrap=True)
 
 
 @keys_app.command("create")

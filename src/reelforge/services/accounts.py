@@ -345,7 +345,7 @@ def invite(
     """An invitation and its one-time link token (shown once); never a role beyond the inviter's."""
     _check_role(role)
     _acting_role_may(actor_role, None, role)
-    beyond = sorted(role_scopes(role) - set(held))
+    beyond = [] if "admin" in held else sorted(role_scopes(role) - set(held))
     if beyond:
         raise Forbidden(f"you cannot invite to a role with scopes you do not hold: {', '.join(beyond)}")
     token = secrets.token_urlsafe(32)
