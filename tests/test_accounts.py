@@ -243,14 +243,14 @@ PROBES: dict[str, tuple[str, str]] = {
     "brand_kits:read": ("GET", "/v1/brand_kits"),
     "batches:read": ("GET", "/v1/batches"),
     "keys:read": ("GET", "/v1/keys"),
-    "webhooks:read": ("GET", "/v1/webhooks/endpoints"),
+    "webhooks:read": ("GET", "/v1/webhook_endpoints"),
     "projects:write": ("POST", "/v1/projects"),
     "renders:write": ("POST", "/v1/renders"),
     "templates:write": ("POST", "/v1/templates"),
     "brand_kits:write": ("POST", "/v1/brand_kits"),
     "batches:write": ("POST", "/v1/batches"),
     "keys:write": ("POST", "/v1/keys"),
-    "webhooks:write": ("POST", "/v1/webhooks/endpoints"),
+    "webhooks:write": ("POST", "/v1/webhook_endpoints"),
     "admin": ("GET", "/v1/audit"),
 }
 
