@@ -453,3 +453,53 @@ def test_registration_is_validated(live: tuple[Service, str]) -> None:
         json={"name": "x", "redirect_uris": [CALLBACK], "scopes": ["renders:write"]},
     )
     assert r.status_code == 403
+
+
+def test_the_cms_plugin_example_runs(tmp_path: Path) -> None:
+    """examples/cms_plugin.py as a user runs it, this test being the person's browser."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import threading
+
+    with running_service(tmp_path) as svc, live_server(svc) as base:
+        # The server's public URL is the one it listens on (the metadata names its endpoints).
+        svc.services.settings = svc.services.settings.model_copy(update={"public_url": base})
+        member(svc, "editor@example.com", "editor")
+        with socket.socket() as probe:  # a free port for the example's callback
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        script = Path(__file__).parents[1] / "examples" / "cms_plugin.py"
+        proc = subprocess.Popen(
+            [sys.executable, str(script), "--server", base, "--key", svc.token, "--callback-port", str(port)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=os.environ.copy(),
+        )
+        lines: list[str] = []
+        link = threading.Event()
+
+        def read() -> None:
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                lines.append(line)
+                if "/oauth/authorize?" in line:
+                    link.set()
+
+        threading.Thread(target=read, daemon=True).start()
+        try:
+            assert link.wait(120), "".join(lines)
+            url = next(line.strip() for line in lines if "/oauth/authorize?" in line)
+            back = consent(browser_for(base, "editor@example.com"), url).headers["location"]
+            assert back.startswith(f"http://127.0.0.1:{port}/callback?")
+            httpx.get(back, timeout=60)  # the browser follows the redirect to the plugin
+            assert proc.wait(timeout=120) == 0, "".join(lines)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        out = "".join(lines)
+        assert "granted: assets:read renders:read" in out and "refreshed" in out
+        assert "the access token now gets 401" in out
