@@ -49,37 +49,6 @@ __all__ = [
     "workspace_keys",
 ]
 
-def _audited(
-    db: Session,
-    *,
-    workspace_id: str,
-    action: str,
-    resource_type: str,
-    resource_id: str,
-    details: dict[str, Any],
-    **actor: Any,
-) -> None:
-    """A credential change: an audit entry and an event (shown to ``admin`` only), in the
-    change's transaction."""
-    record_audit(
-        db,
-        workspace_id=workspace_id,
-        action=action,
-        resource_type=resource_type,
-        resource_id=resource_id,
-        details=details,
-        **actor,
-    )
-    record_event(
-        db,
-        workspace_id=workspace_id,
-        type=action,
-        resource_type=resource_type,
-        resource_id=resource_id,
-        data={"id": resource_id, **details},
-    )
-
-
 MAX_GRACE = timedelta(days=7)
 """The longest an old key keeps working after a roll."""
 
@@ -131,7 +100,7 @@ def create_key(
         expires_at=expires_at,
     )
     db.add(key)
-    _audited(
+    record_audit(
         db,
         workspace_id=workspace_id,
         action="key.created",
@@ -182,7 +151,7 @@ def roll_key(
     )
     expiry = utcnow() + min(grace, MAX_GRACE)
     old.expires_at = min(old.expires_at, expiry) if old.expires_at else expiry
-    _audited(
+    record_audit(
         db,
         workspace_id=old.workspace_id,
         action="key.rolled",
@@ -235,7 +204,7 @@ def revoke_key(db: Session, services: Services, key: ApiKey, *, actor: Actor = S
     if key.revoked_at is not None:
         return
     key.revoked_at = utcnow()
-    _audited(
+    record_audit(
         db,
         workspace_id=key.workspace_id,
         action="key.revoked",
@@ -292,7 +261,7 @@ def create_client(
         scopes=scopes,
     )
     db.add(client)
-    _audited(
+    record_audit(
         db,
         workspace_id=client.workspace_id,
         action="oauth_client.created",
@@ -324,7 +293,7 @@ def revoke_client(
     check_grant(held, list(client.scopes), "revoke")
     if client.revoked_at is None:
         client.revoked_at = utcnow()
-        _audited(
+        record_audit(
             db,
             workspace_id=client.workspace_id,
             action="oauth_client.revoked",
@@ -360,7 +329,7 @@ def roll_client(
     client.previous_secret_expires_at = utcnow() + min(grace, MAX_GRACE)
     client.secret_hash = hash_secret(services.secrets.pepper, secret)
     details = {"previous_secret_expires_at": json_ready(client.previous_secret_expires_at)}
-    _audited(
+    record_audit(
         db,
         workspace_id=workspace_id,
         action="oauth_client.secret_rolled",
@@ -368,6 +337,14 @@ def roll_client(
         resource_id=client.id,
         details=details,
         **actor,
+    )
+    record_event(
+        db,
+        workspace_id=workspace_id,
+        type="oauth_client.secret_rolled",
+        resource_type="oauth_client",
+        resource_id=client.id,
+        data={"id": client.id, **details},
     )
     db.commit()
     return client, secret
