@@ -503,3 +503,44 @@ def test_the_cms_plugin_example_runs(tmp_path: Path) -> None:
         out = "".join(lines)
         assert "granted: assets:read renders:read" in out and "refreshed" in out
         assert "the access token now gets 401" in out
+
+
+def test_bad_input_is_refused_not_a_500(live: tuple[Service, str]) -> None:
+    svc, base = live
+    member(svc, "editor@example.com", "editor")
+    app = register(svc, ["assets:read"])
+    token_url = f"{base}/v1/oauth/token"
+    for client_id in ("app_\x00x", "a" * 500):
+        for grant in ("authorization_code", "refresh_token", "client_credentials"):
+            r = httpx.post(
+                token_url,
+                data={"grant_type": grant, "client_id": client_id, "client_secret": "x"},
+                timeout=60,
+            )
+            assert r.status_code == 401 and r.json()["error"] == "invalid_client", (grant, r.text)
+        r = httpx.post(f"{base}/v1/oauth/revoke", data={"token": "x", "client_id": client_id}, timeout=60)
+        assert r.status_code == 401
+    r = httpx.post(
+        token_url, data={"grant_type": "refresh_token"}, headers={"Authorization": "Basic !!"}, timeout=60
+    )
+    assert r.status_code == 400
+    browser = browser_for(base, "editor@example.com")
+    for challenge in ("x" * 500, "short", "x" * 42 + "!"):
+        r = browser.get(
+            "/oauth/authorize",
+            params={
+                "response_type": "code",
+                "client_id": app["client_id"],
+                "redirect_uri": CALLBACK,
+                "code_challenge": challenge,
+                "code_challenge_method": "S256",
+            },
+        )
+        assert r.status_code == 303 and "error=invalid_request" in r.headers["location"]
+    r = svc.post(
+        "/v1/oauth/apps",
+        json={"name": "x", "redirect_uris": ["https://a.example/" + "x" * 3000], "scopes": ["assets:read"]},
+    )
+    assert r.status_code == 422 and r.json()["errors"][0]["pointer"] == "/redirect_uris/0"
+    r = browser.post("/oauth/authorize", data={"client_id": "\x00", "redirect_uri": CALLBACK})
+    assert r.status_code == 403  # no CSRF token: refused before anything is looked up

@@ -100,3 +100,15 @@ def test_a_forged_state_or_a_missing_flow_is_refused(sso: tuple[Service, Provide
     svc.client.cookies.clear()  # a callback without the flow cookie (another browser)
     r = svc.client.get("/auth/sso/callback", params={"code": "x", "state": "y"}, follow_redirects=False)
     assert r.status_code == 401
+
+
+def test_an_unverified_address_never_takes_over_an_account(sso: tuple[Service, Provider]) -> None:
+    svc, provider = sso
+    from people import member
+
+    member(svc, "mia@example.com", "viewer")  # a password account with the address
+    provider.person = person(["it-admins"])
+    assert sign_in_with_sso(svc, provider).status_code == 403
+    provider.person = {**person(["it-admins"]), "email_verified": True}
+    assert sign_in_with_sso(svc, provider).status_code == 303
+    assert [m["role"] for m in svc.client.get("/auth/session").json()["memberships"]] == ["admin"]

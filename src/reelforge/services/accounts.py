@@ -132,6 +132,16 @@ def normal_email(email: str) -> str:
     return email
 
 
+def _plain_name(name: str, pointer: str = "/name") -> str:
+    name = name.strip()
+    if len(name) > 200 or any(ord(c) < 32 for c in name):
+        raise Invalid(
+            "the name is too long or holds control characters",
+            errors=[{"pointer": pointer, "detail": "at most 200 printable characters"}],
+        )
+    return name
+
+
 def hash_password(password: str) -> str:
     if len(password) < 12:
         raise Invalid(
@@ -246,7 +256,7 @@ def create_owner(
     email = normal_email(email)
     user = _user_by_email(db, email)
     if user is None:
-        user = User(id=new_id("usr"), email=email, name=name, failed_sign_ins=0)
+        user = User(id=new_id("usr"), email=email, name=_plain_name(name), failed_sign_ins=0)
         db.add(user)
     if password is not None:
         user.password_hash = hash_password(password)
@@ -405,7 +415,7 @@ def accept_invitation(
         raise NotFound("this invitation link is not valid (used, revoked or expired)")
     user = _user_by_email(db, invitation.email)
     if user is None:
-        user = User(id=new_id("usr"), email=invitation.email, name=name, failed_sign_ins=0)
+        user = User(id=new_id("usr"), email=invitation.email, name=_plain_name(name), failed_sign_ins=0)
         user.password_hash = hash_password(password)
         db.add(user)
     elif not _verify(user.password_hash, password):
@@ -589,6 +599,7 @@ def sso_member(
     name: str,
     groups: list[str],
     group_roles: dict[str, str],
+    email_verified: bool = False,
 ) -> User:
     """The user of a verified ID token, a member of ``workspace_id`` with the highest role its
     groups map to (set at every sign-in, so leaving a group demotes); Forbidden when no group
@@ -597,6 +608,9 @@ def sso_member(
     if not mapped:
         raise Forbidden("none of your groups gives access to this workspace")
     role = min(mapped, key=ROLES.index)
+    if not subject or len(subject) > 255 or len(issuer) > 500 or "\x00" in subject:
+        raise Forbidden("the identity provider's subject is not usable")
+    name = name.strip()[:200] if all(ord(c) >= 32 for c in name) else ""
     identity = db.scalar(
         select(UserIdentity).where(UserIdentity.issuer == issuer, UserIdentity.subject == subject)
     )
@@ -604,8 +618,15 @@ def sso_member(
         user = db.get(User, identity.user_id)
         assert user is not None
     else:
-        email = normal_email(email) if email else f"{subject}@sso.invalid"
+        try:
+            email = normal_email(email) if email else f"{subject}@sso.invalid"
+        except Invalid:
+            raise Forbidden("the identity provider's e-mail address is not usable") from None
         found = _user_by_email(db, email)
+        if found is not None and not email_verified:
+            # Linking an existing account by an address the provider does not vouch for would
+            # hand it to whoever typed that address at the provider.
+            raise Forbidden("an account with this e-mail address exists and the provider does not verify it")
         user = found or User(id=new_id("usr"), email=email, name=name, failed_sign_ins=0)
         if found is None:
             db.add(user)

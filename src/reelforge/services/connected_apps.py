@@ -71,7 +71,12 @@ def _loopback(host: str) -> bool:
 
 
 def _redirect_uri_problem(uri: str) -> str | None:
-    parts = urlsplit(uri)
+    if len(uri) > 2000 or any(ord(c) < 33 for c in uri):
+        return "a redirect URI is at most 2000 characters, without blanks or control characters"
+    try:
+        parts = urlsplit(uri)
+    except ValueError:
+        return "not a URL"
     if parts.fragment or "#" in uri:
         return "a redirect URI has no fragment"
     if parts.scheme == "https" and parts.hostname:
@@ -215,10 +220,17 @@ def _secret_ok(services: Services, app: OAuthApp, secret: str) -> bool:
     )
 
 
+def _app(db: Session, client_id: str | None) -> OAuthApp | None:
+    # Ids are short and plain: anything else is no app (and never reaches the database).
+    if not client_id or len(client_id) > 40 or "\x00" in client_id:
+        return None
+    return db.get(OAuthApp, client_id)
+
+
 def authenticate_app(db: Session, services: Services, client_id: str | None, secret: str | None) -> OAuthApp:
     """The app making a token request: a confidential one with its secret (or the rolled one
     within its window), a public one by its id alone. ``invalid_client`` otherwise."""
-    app = db.get(OAuthApp, client_id) if client_id else None
+    app = _app(db, client_id)
     if app is None or app.revoked_at is not None:
         raise OAuthRefused("invalid_client", "client authentication failed", unauthenticated=True)
     if app.confidential and (not secret or not _secret_ok(services, app, secret)):
@@ -229,7 +241,7 @@ def authenticate_app(db: Session, services: Services, client_id: str | None, sec
 def check_redirect(db: Session, client_id: str | None, redirect_uri: str | None) -> OAuthApp | None:
     """The app if ``redirect_uri`` is exactly one it registered; None otherwise (the caller
     shows an error page and never redirects)."""
-    app = db.get(OAuthApp, client_id) if client_id else None
+    app = _app(db, client_id)
     if app is None or app.revoked_at is not None or redirect_uri not in app.redirect_uris:
         return None
     return app

@@ -365,7 +365,7 @@ def issue_token(
 ) -> dict[str, Any]:
     """An access token for a client's credentials, narrowed to ``scope`` (space-separated) if
     given; :class:`OAuthRefused` otherwise."""
-    if not client_id or not client_secret:
+    if not client_id or not client_secret or len(client_id) > 40 or "\x00" in client_id:
         raise OAuthRefused("invalid_client", "client authentication failed", unauthenticated=True)
     client = db.get(OAuthClient, client_id)
     presented = hash_secret(services.secrets.pepper, client_secret)

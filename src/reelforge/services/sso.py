@@ -122,6 +122,7 @@ class Identity:
     name: str
     groups: list[str]
     next_path: str
+    email_verified: bool = False
 
 
 def finish(
@@ -171,4 +172,5 @@ def finish(
         name=str(claims.get("name") or ""),
         groups=[str(g) for g in groups],
         next_path=str(flow["next"]),
+        email_verified=claims.get("email_verified") is True,
     )

@@ -183,6 +183,7 @@ def sso_callback(request: Request, db: SessionDep, services: ServicesDep) -> Res
             identity.name,
             identity.groups,
             settings.oidc_group_roles,
+            identity.email_verified,
         )
     except ServiceError as refused:
         status = 403 if refused.code == "forbidden" else 401

@@ -10,6 +10,7 @@ introspection (RFC 7662) and the server metadata (RFC 8414) follow the RFCs: OAu
 from __future__ import annotations
 
 import base64
+import re
 from datetime import timedelta
 from typing import Annotated, Any
 from urllib.parse import unquote_plus, urlencode, urlsplit, urlunsplit
@@ -36,6 +37,9 @@ from ..sessions import page as html_page
 # Documented in docs/accounts.md; not yet in the OpenAPI document, whose contract (response
 # models, examples for every status) these routes do not meet yet.
 router = APIRouter(tags=["connected apps"], include_in_schema=False)
+
+_CHALLENGE = re.compile(r"[A-Za-z0-9_-]{43}")
+"""An S256 code challenge: a SHA-256 digest, base64url without padding."""
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
@@ -225,7 +229,8 @@ def _check_request(
     uri, state = str(fields["redirect_uri"]), fields["state"]
     if fields["response_type"] != "code":
         return app, _redirect(uri, error="unsupported_response_type", state=state), []
-    if not fields["code_challenge"] or fields["code_challenge_method"] != "S256":
+    challenge = fields["code_challenge"] or ""
+    if fields["code_challenge_method"] != "S256" or not _CHALLENGE.fullmatch(challenge):
         return (
             app,
             _redirect(
