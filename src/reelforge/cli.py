@@ -604,8 +604,16 @@ def serve(
             "retention runs in this process (`reelforge worker` processes do the work).",
         ),
     ] = False,
+    tls_cert: Annotated[
+        Path | None, typer.Option("--tls-cert", help="Serve HTTPS with this PEM certificate (chain).")
+    ] = None,
+    tls_key: Annotated[
+        Path | None, typer.Option("--tls-key", help="The certificate's PEM private key.")
+    ] = None,
 ) -> None:
-    """Run the REST service (settings from REELFORGE_* variables and .env)."""
+    """Run the REST service (settings from REELFORGE_* variables and .env). With --tls-cert and
+    --tls-key it speaks HTTPS itself (and sends HSTS); behind a reverse proxy, list the proxy's
+    addresses in REELFORGE_TRUSTED_PROXIES so its X-Forwarded-* headers are believed."""
     from reelforge import serve as serving
     from reelforge.api.app import create_app
     from reelforge.extras import check_settings
@@ -622,13 +630,20 @@ def serve(
         )
         raise typer.Exit(EXIT_FAILED)
     configure_logging(settings.log_format)
+    if (tls_cert is None) != (tls_key is None):
+        err.print("[red]give both --tls-cert and --tls-key[/]")
+        raise typer.Exit(EXIT_INVALID)
+    for given in (tls_cert, tls_key):
+        if given is not None and not given.is_file():
+            err.print(f"error: {given} is not a file", markup=False, highlight=False)
+            raise typer.Exit(EXIT_INVALID)
     # Bound first: a busy port is reported before a database or a first key is made.
     try:
         sock = serving.listen(host, port)
     except serving.CannotListen as exc:
         err.print(str(exc), markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(EXIT_FAILED) from None
-    url = serving.url_of(sock)
+    url = serving.url_of(sock, tls=tls_cert is not None)
     if "public_url" not in settings.model_fields_set:
         # Links and the printed example name the port actually listened on.
         local = url.replace("://0.0.0.0:", "://127.0.0.1:").replace("://[::]:", "://[::1]:")
@@ -662,7 +677,14 @@ def serve(
 
     # Our middleware logs every request with its id; uvicorn's own access log would repeat it.
     app_ = create_app(services=services, start_worker=not no_worker)
-    serving.run(app_, sock, started, log_config=None, access_log=False)
+    serving.run(
+        app_,
+        sock,
+        started,
+        log_config=None,
+        access_log=False,
+        **serving.transport_config(settings.trusted_proxies, tls_cert, tls_key),
+    )
 
 
 @app.command()
@@ -764,6 +786,8 @@ workspaces_app = typer.Typer(
 app.add_typer(workspaces_app, name="workspaces")
 
 
+users_app = typer.Typer(help="People: the first owner of a workspace.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
 retention_app = typer.Typer(help="Expire old render outputs and prune old logs.", no_args_is_help=True)
 app.add_typer(retention_app, name="retention")
 destinations_app = typer.Typer(help="Manage delivery destinations on this machine.", no_args_is_help=True)
@@ -828,6 +852,38 @@ def _refused(exc: Exception) -> typer.Exit:
 
 
 WorkspaceOpt = Annotated[str | None, typer.Option(help="Workspace id (default: the first).")]
+
+
+@users_app.command("create-owner")
+def users_create_owner(
+    email: Annotated[str, typer.Option(help="The person's e-mail address (their sign-in name).")],
+    name: Annotated[str, typer.Option(help="Their name.")] = "",
+    workspace: WorkspaceOpt = None,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input (one line).")
+    ] = False,
+    sso_only: Annotated[
+        bool, typer.Option("--sso-only", help="No password: the person signs in with single sign-on.")
+    ] = False,
+) -> None:
+    """Make a person the owner of a workspace (the first owner: later ones are invited). Asks
+    for a password (at least 12 characters) unless --password-stdin or --sso-only."""
+    from reelforge.services import accounts, workspaces
+    from reelforge.services.errors import ServiceError
+
+    password: str | None = None
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    elif not sso_only:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    services = _key_services()
+    with services.sessions() as db:
+        try:
+            ws = workspaces.workspace_or_first(db, workspace)
+            user, _ = accounts.create_owner(db, ws.id, email, password, name)
+        except ServiceError as exc:
+            raise _refused(exc) from None
+    out.print(f"{user.id}  {user.email}  owner of {ws.id}", markup=False, highlight=False, soft_wrap=True)
 
 
 @keys_app.command("create")

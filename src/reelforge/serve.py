@@ -10,11 +10,12 @@ from __future__ import annotations
 import errno
 import socket
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import uvicorn
 
-__all__ = ["CannotListen", "listen", "run", "url_of"]
+__all__ = ["CannotListen", "listen", "run", "transport_config", "url_of"]
 
 
 class CannotListen(Exception):
@@ -69,10 +70,25 @@ def listen(host: str, port: int) -> socket.socket:
     return sock
 
 
-def url_of(sock: socket.socket) -> str:
-    """``http://host:port`` of a bound socket (the port the system chose for port 0)."""
+def url_of(sock: socket.socket, tls: bool = False) -> str:
+    """``http://host:port`` (``https://`` with ``tls``) of a bound socket (the port the system
+    chose for port 0)."""
     host, port = sock.getsockname()[:2]
-    return f"http://{_address(host, port)}"
+    return f"{'https' if tls else 'http'}://{_address(host, port)}"
+
+
+def transport_config(
+    trusted_proxies: list[str], tls_cert: Path | None = None, tls_key: Path | None = None
+) -> dict[str, Any]:
+    """uvicorn's settings for TLS and proxies: ``X-Forwarded-For``/``-Proto`` are believed only
+    from ``trusted_proxies`` (uvicorn would otherwise trust 127.0.0.1 by default)."""
+    config: dict[str, Any] = {
+        "proxy_headers": bool(trusted_proxies),
+        "forwarded_allow_ips": ",".join(trusted_proxies) if trusted_proxies else "",
+    }
+    if tls_cert is not None and tls_key is not None:
+        config.update(ssl_certfile=str(tls_cert), ssl_keyfile=str(tls_key))
+    return config
 
 
 class _Server(uvicorn.Server):

@@ -103,6 +103,40 @@ class Settings(BaseSettings):
     token_ttl: int = Field(900, ge=60, le=86400)
     """Lifetime of OAuth access tokens, seconds."""
     key_environment: str = Field("live", pattern="^(live|test)$")
+    refresh_token_ttl: int = Field(30 * 86400, ge=3600, le=365 * 86400)
+    """Lifetime of connected apps' refresh tokens, seconds (each refresh starts a new one)."""
+    authorization_code_ttl: int = Field(60, ge=10, le=600)
+    """Seconds an authorization code may wait to be exchanged (used once)."""
+    session_idle_timeout: int = Field(30 * 60, ge=60)
+    """A console session unused this long (seconds) is over."""
+    session_absolute_timeout: int = Field(12 * 3600, ge=300)
+    """A console session is over this long (seconds) after sign-in, used or not."""
+    invitation_ttl: int = Field(7 * 86400, ge=300)
+    """Seconds an invitation link stays valid (it is used once)."""
+    sign_in_max_failures: int = Field(5, ge=1, le=100)
+    """Wrong passwords in a row after which the account is locked for ``sign_in_lockout``."""
+    sign_in_lockout: int = Field(15 * 60, ge=1)
+    """Seconds an account stays locked after too many wrong passwords."""
+    sign_in_attempts: int = Field(10, ge=1)
+    """Password sign-in attempts allowed per client address in ``sign_in_window`` seconds."""
+    sign_in_window: int = Field(60, ge=1)
+    oidc_issuer: str | None = None
+    """The company's OpenID Connect provider (its issuer URL; discovery reads
+    ``<issuer>/.well-known/openid-configuration``); unset: no single sign-on."""
+    oidc_client_id: str | None = None
+    oidc_client_secret: str | None = None
+    oidc_workspace: str | None = None
+    """The workspace people signing in with single sign-on become members of."""
+    oidc_groups_claim: str = "groups"
+    """The ID token claim listing the person's groups."""
+    oidc_group_roles: dict[str, str] = {}
+    """Group -> role (``{"marketing-reviewers": "reviewer"}``); a person gets the highest role
+    of their groups, and is refused when none of their groups is mapped. JSON in the environment."""
+    trusted_proxies: list[str] = []
+    """Addresses (or networks) of reverse proxies whose ``X-Forwarded-For`` and
+    ``X-Forwarded-Proto`` are believed; from anyone else these headers are ignored."""
+    hsts_max_age: int = Field(365 * 86400, ge=0)
+    """``Strict-Transport-Security`` max-age sent on HTTPS responses (0: no header)."""
     rate_limiting: bool = True
     """Apply the request rate limits (``rate_limits``) to ``/v1`` routes."""
     rate_limits: dict[str, str | None] = {}

@@ -23,13 +23,15 @@ from .contract import install_contract
 from .docs import install_docs
 from .idempotency import install_idempotency
 from .metrics import MetricsMiddleware
-from .middleware import BodyLimitMiddleware, RequestContextMiddleware
+from .middleware import BodyLimitMiddleware, RequestContextMiddleware, StrictTransportMiddleware
 from .params import refuse_nul_characters
 from .problems import install_problem_handlers
 from .ratelimit import RateLimiter, RateLimitMiddleware, install_rate_limit_docs
+from .routers import accounts as account_routes
 from .routers import analytics as analytics_routes
 from .routers import assets, audit, brand_kits, events, keys, projects, renders, system, transcripts
 from .routers import batches as batch_routes
+from .routers import connected_apps as connected_app_routes
 from .routers import destinations as destination_routes
 from .routers import outputs as output_routes
 from .routers import retention as retention_routes
@@ -160,6 +162,8 @@ def create_app(
     app.add_middleware(RequestContextMiddleware)
     if settings.metrics_enabled:  # outside the rest: refusals and their time count too
         app.add_middleware(MetricsMiddleware)
+    if settings.hsts_max_age:  # outermost: every answer over TLS, refusals too
+        app.add_middleware(StrictTransportMiddleware, max_age=settings.hsts_max_age)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -205,4 +209,6 @@ def create_app(
     app.include_router(output_routes.router)
     app.include_router(analytics_routes.router)
     app.include_router(upload_routes.router)
+    app.include_router(account_routes.router)
+    app.include_router(connected_app_routes.router)
     return app

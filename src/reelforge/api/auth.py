@@ -10,6 +10,7 @@ from __future__ import annotations
 import hmac
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import jwt
 import structlog
@@ -17,7 +18,9 @@ from fastapi import Depends, Request
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
+from reelforge.db.accounts import OAuthApp, OAuthGrant
 from reelforge.db.models import ApiKey, OAuthClient, utcnow
+from reelforge.services.accounts import member_scopes
 from reelforge.services.context import Services
 from reelforge.services.credentials import (
     CredentialCache,
@@ -124,6 +127,9 @@ def _from_jwt(token: str, services: Services) -> tuple[Principal, datetime | Non
         raise _invalid("the access token expired") from None
     except jwt.InvalidTokenError:
         raise _invalid("the access token is not valid") from None
+    expires = datetime.fromtimestamp(int(claims["exp"]), UTC)
+    if claims.get("gid") is not None:
+        return _from_grant(claims, services), expires
     with services.sessions() as db:
         client = db.get(OAuthClient, claims.get("client_id", ""))
         if client is None or client.revoked_at is not None or client.workspace_id != claims.get("ws"):
@@ -131,7 +137,26 @@ def _from_jwt(token: str, services: Services) -> tuple[Principal, datetime | Non
     principal = Principal(
         client.workspace_id, expand_scopes(str(claims.get("scope", "")).split()), client.id, "oauth"
     )
-    return principal, datetime.fromtimestamp(int(claims["exp"]), UTC)
+    return principal, expires
+
+
+def _from_grant(claims: dict[str, Any], services: Services) -> Principal:
+    """A connected app's token for a member: valid while its grant and app are, and holding
+    what was granted *and* what the member's role holds now (a demotion narrows it, leaving
+    the workspace ends it)."""
+    with services.sessions() as db:
+        grant = db.get(OAuthGrant, str(claims["gid"]))
+        if grant is None or grant.revoked_at is not None or grant.workspace_id != claims.get("ws"):
+            raise _invalid("the access token was revoked")
+        app = db.get(OAuthApp, grant.app_id)
+        if app is None or app.revoked_at is not None:
+            raise _invalid("the access token's app was revoked")
+        held = member_scopes(db, grant.workspace_id, grant.user_id)
+    if not held:
+        raise _invalid("the member no longer belongs to the workspace")
+    named = str(claims.get("scope", "")).split()
+    scopes = (expand_scopes(named) | frozenset(named)) & held
+    return Principal(grant.workspace_id, scopes, app.id, "oauth", grant.user_id)
 
 
 def check_scope(principal: Principal, scope: str) -> Principal:

@@ -266,3 +266,25 @@ class BodyLimitMiddleware:
             }
         )
         await send({"type": "http.response.body", "body": body})
+
+
+class StrictTransportMiddleware:
+    """``Strict-Transport-Security`` on every response to a request that came over TLS (served
+    with ``--tls-cert``, or from a trusted proxy saying ``X-Forwarded-Proto: https``): browsers
+    then never use plain HTTP for the host again. Plain-HTTP responses never carry it."""
+
+    def __init__(self, app: ASGIApp, max_age: int):
+        self.app = app
+        self.header = (b"strict-transport-security", f"max-age={max_age}; includeSubDomains".encode())
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("scheme") != "https":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_hsts(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []), self.header]}
+            await send(message)
+
+        await self.app(scope, receive, send_with_hsts)

@@ -185,13 +185,24 @@ class ServerSecrets:
         )
 
     def issue_token(
-        self, *, issuer: str, audience: str, client_id: str, workspace_id: str, scopes: list[str], ttl: int
+        self,
+        *,
+        issuer: str,
+        audience: str,
+        client_id: str,
+        workspace_id: str,
+        scopes: list[str],
+        ttl: int,
+        subject: str | None = None,
+        grant_id: str | None = None,
     ) -> str:
+        """``subject``/``grant_id``: a token a connected app got for a member (``sub`` is the
+        user, ``gid`` the grant it hangs on); without: a client's own token."""
         now = int(time.time())
-        claims = {
+        claims: dict[str, Any] = {
             "iss": issuer,
             "aud": audience,
-            "sub": client_id,
+            "sub": subject or client_id,
             "client_id": client_id,
             "iat": now,
             "exp": now + ttl,
@@ -199,6 +210,8 @@ class ServerSecrets:
             "scope": " ".join(scopes),
             "ws": workspace_id,
         }
+        if grant_id is not None:
+            claims["gid"] = grant_id
         return jwt.encode(
             claims,
             self._signing,  # type: ignore[arg-type]
@@ -242,6 +255,8 @@ class Principal:
     credential_id: str
     kind: str
     """``api_key`` or ``oauth``."""
+    user_id: str | None = None
+    """The member a connected app acts for (``kind`` ``oauth``), or None."""
 
 
 class CredentialCache:

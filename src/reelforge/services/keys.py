@@ -18,6 +18,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from reelforge.db.audit import record_audit
+from reelforge.db.events import record_event
 from reelforge.db.models import ApiKey, OAuthClient, new_id, utcnow
 from reelforge.representations import json_ready
 
@@ -43,6 +44,7 @@ __all__ = [
     "revoke_key_by_id",
     "roll",
     "roll_by_id",
+    "roll_client",
     "roll_key",
     "workspace_keys",
 ]
@@ -305,6 +307,49 @@ def revoke_client(
     return client
 
 
+def roll_client(
+    db: Session,
+    services: Services,
+    workspace_id: str,
+    client_id: str,
+    grace: timedelta,
+    *,
+    held: Collection[str],
+    actor: Actor,
+) -> tuple[OAuthClient, str]:
+    """A new secret for the client; the current one keeps working for ``grace`` (at most
+    :data:`MAX_GRACE`), then is refused, as a rolled key. Audited as
+    ``oauth_client.secret_rolled``; committed."""
+    client = owned(db, OAuthClient, client_id, workspace_id, "OAuth client")
+    if client.revoked_at is not None:
+        raise Conflict("a revoked client cannot be rolled")
+    check_grant(held, list(client.scopes), "roll")
+    secret = secrets.token_urlsafe(32)
+    client.previous_secret_hash = client.secret_hash
+    client.previous_secret_expires_at = utcnow() + min(grace, MAX_GRACE)
+    client.secret_hash = hash_secret(services.secrets.pepper, secret)
+    details = {"previous_secret_expires_at": json_ready(client.previous_secret_expires_at)}
+    record_audit(
+        db,
+        workspace_id=workspace_id,
+        action="oauth_client.secret_rolled",
+        resource_type="oauth_client",
+        resource_id=client.id,
+        details=details,
+        **actor,
+    )
+    record_event(
+        db,
+        workspace_id=workspace_id,
+        type="oauth_client.secret_rolled",
+        resource_type="oauth_client",
+        resource_id=client.id,
+        data={"id": client.id, **details},
+    )
+    db.commit()
+    return client, secret
+
+
 @dataclass
 class OAuthRefused(Exception):
     """An RFC 6749 error (``invalid_client``, ``invalid_scope``...): token clients expect these,
@@ -320,13 +365,22 @@ def issue_token(
 ) -> dict[str, Any]:
     """An access token for a client's credentials, narrowed to ``scope`` (space-separated) if
     given; :class:`OAuthRefused` otherwise."""
-    if not client_id or not client_secret:
+    if not client_id or not client_secret or len(client_id) > 40 or "\x00" in client_id:
         raise OAuthRefused("invalid_client", "client authentication failed", unauthenticated=True)
     client = db.get(OAuthClient, client_id)
+    presented = hash_secret(services.secrets.pepper, client_secret)
     if (
         client is None
         or client.revoked_at is not None
-        or not hmac.compare_digest(client.secret_hash, hash_secret(services.secrets.pepper, client_secret))
+        or not (
+            hmac.compare_digest(client.secret_hash, presented)
+            or (
+                client.previous_secret_hash is not None
+                and client.previous_secret_expires_at is not None
+                and client.previous_secret_expires_at > utcnow()
+                and hmac.compare_digest(client.previous_secret_hash, presented)
+            )
+        )
     ):
         raise OAuthRefused("invalid_client", "client authentication failed", unauthenticated=True)
     granted = list(client.scopes)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 from datetime import datetime, timedelta
 from typing import Annotated, Any
+from urllib.parse import unquote_plus
 
 from fastapi import APIRouter, Body, Depends, Form, Query, Request, Response
 from fastapi.responses import JSONResponse
@@ -13,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from reelforge.db.models import ApiKey, OAuthClient
 from reelforge.representations import client_json, key_json
-from reelforge.services import keys
+from reelforge.services import connected_apps, keys
 from reelforge.services.inputs import InputModel
 from reelforge.services.keys import MAX_GRACE
 
@@ -270,7 +271,7 @@ def _oauth_error(error: str, description: str, status: int = 400, basic: bool = 
 
 @router.post(
     "/v1/oauth/token",
-    summary="Exchange client credentials for an access token (RFC 6749 §4.4)",
+    summary="Get an access token: client credentials, authorization code + PKCE, refresh (RFC 6749)",
     openapi_extra=ex.TOKEN_BODY,
     responses=ex.TOKEN_RESPONSES,
 )
@@ -282,10 +283,21 @@ def token(
     scope: Annotated[str | None, Form()] = None,
     client_id: Annotated[str | None, Form()] = None,
     client_secret: Annotated[str | None, Form()] = None,
+    code: Annotated[str | None, Form()] = None,
+    redirect_uri: Annotated[str | None, Form()] = None,
+    code_verifier: Annotated[str | None, Form()] = None,
+    refresh_token: Annotated[str | None, Form()] = None,
 ) -> JSONResponse:
     """Authenticate the client with HTTP Basic (`client_id:client_secret`, preferred) or with
-    `client_id` and `client_secret` form fields; `scope` (space-separated) narrows the token to
-    some of the client's scopes. Errors are OAuth errors (`{"error": ...}`), not problems."""
+    `client_id` and `client_secret` form fields (a public connected app: `client_id` alone).
+
+    * `client_credentials`: an OAuth client's own token; `scope` (space-separated) narrows it.
+    * `authorization_code`: a connected app exchanges the code from `/oauth/authorize` with its
+      `redirect_uri` and PKCE `code_verifier` for an access and a refresh token.
+    * `refresh_token`: a new access token and a new refresh token (the old one is spent;
+      presenting it again revokes the grant).
+
+    Errors are OAuth errors (`{"error": ...}`), not problems."""
     # OAuth clients expect RFC 6749 errors here, not problem+json.
     header = request.headers.get("authorization", "")
     basic = header.lower().startswith("basic ")
@@ -293,14 +305,24 @@ def token(
         try:
             decoded = base64.b64decode(header[6:].strip(), validate=True).decode()
             client_id, _, client_secret = decoded.partition(":")
+            client_id, client_secret = unquote_plus(client_id), unquote_plus(client_secret)
         except (ValueError, UnicodeDecodeError):
             return _oauth_error("invalid_request", "malformed Basic credentials")
     if grant_type is None:
         return _oauth_error("invalid_request", "grant_type is required")
-    if grant_type != "client_credentials":
-        return _oauth_error("unsupported_grant_type", "only client_credentials is supported")
     try:
-        issued = keys.issue_token(db, services, client_id, client_secret, scope)
+        if grant_type == "client_credentials":
+            issued = keys.issue_token(db, services, client_id, client_secret, scope)
+        elif grant_type in ("authorization_code", "refresh_token"):
+            app = connected_apps.authenticate_app(db, services, client_id, client_secret)
+            if grant_type == "authorization_code":
+                issued = connected_apps.exchange_code(db, services, app, code, redirect_uri, code_verifier)
+            else:
+                issued = connected_apps.refresh(db, services, app, refresh_token)
+        else:
+            return _oauth_error(
+                "unsupported_grant_type", "use client_credentials, authorization_code or refresh_token"
+            )
     except keys.OAuthRefused as refused:
         status = 401 if refused.unauthenticated else 400
         return _oauth_error(refused.error, refused.description, status, basic)

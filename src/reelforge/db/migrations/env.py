@@ -5,6 +5,7 @@ from sqlalchemy import create_engine
 
 # Importing a module registers its tables on Base.metadata.
 from reelforge.db import (  # noqa: F401
+    accounts,
     audit,
     batches,
     brands,
