@@ -27,6 +27,7 @@ from .params import refuse_nul_characters
 from .problems import install_problem_handlers
 from .ratelimit import RateLimiter, RateLimitMiddleware, install_rate_limit_docs
 from .routers import analytics as analytics_routes
+from .routers import asset_versions as asset_version_routes
 from .routers import assets, audit, brand_kits, events, keys, projects, renders, system
 from .routers import batches as batch_routes
 from .routers import destinations as destination_routes
@@ -167,6 +168,7 @@ def create_app(
     app.include_router(system.router)
     app.include_router(keys.router)
     app.include_router(workspace_routes.router)
+    app.include_router(asset_version_routes.router)
     for module in (assets, projects, renders):
         app.include_router(module.router)
     app.include_router(events.router)
