@@ -338,6 +338,7 @@ async def get_import(
 
 Kind = Literal["video", "image", "audio", "subtitles", "font", "lut"]
 Source = Literal["upload", "render", "import"]
+ReviewState = Literal["draft", "in_review", "approved", "rejected", "archived"]
 
 
 @router.get(
@@ -355,13 +356,24 @@ async def list_assets(
     created_after: Annotated[AwareDatetime | None, Query(description="RFC 3339; inclusive.")] = None,
     created_before: Annotated[AwareDatetime | None, Query(description="RFC 3339; exclusive.")] = None,
     source: Source | None = None,
+    review_state: Annotated[
+        ReviewState | None, Query(description="The review state of the asset's newest version.")
+    ] = None,
+    approved_at: Annotated[
+        AwareDatetime | None, Query(description="RFC 3339: assets with a version approved at that time.")
+    ] = None,
+    external_system: Annotated[str | None, Query(max_length=64)] = None,
+    external_id: Annotated[str | None, Query(max_length=255)] = None,
     principal: Principal = Depends(require("assets:read")),
 ) -> Response:
     """Filters combine (all must match): `kind`, `source` (`upload`, `render`, `import`), `tag`
     (repeat it to require several), `name` (a part of it, any case), `created_after` and
-    `created_before` (RFC 3339)."""
+    `created_before` (RFC 3339), `review_state` (of the newest version), `approved_at` (a
+    version was approved then, and its approval had not ended), `external_system` and
+    `external_id` (the DAM reference)."""
     check_utc_range("created_after", created_after)
     check_utc_range("created_before", created_before)
+    check_utc_range("approved_at", approved_at)
     return await asset_list_response(
         request,
         principal.workspace_id,
@@ -373,6 +385,10 @@ async def list_assets(
         created_after=created_after,
         created_before=created_before,
         source=source,
+        review_state=review_state,
+        approved_at=approved_at,
+        external_system=external_system,
+        external_id=external_id,
     )
 
 
@@ -388,6 +404,10 @@ async def asset_list_response(
     created_after: datetime | None = None,
     created_before: datetime | None = None,
     source: str | None = None,
+    review_state: str | None = None,
+    approved_at: datetime | None = None,
+    external_system: str | None = None,
+    external_id: str | None = None,
 ) -> Response:
     """``GET /v1/assets``'s answer for validated parameters; 400 ``invalid-cursor`` for a cursor of another list."""
     tags = sorted(set(tags or []))
@@ -398,6 +418,10 @@ async def asset_list_response(
         "name": name,
         "created_after": _iso(created_after),
         "created_before": _iso(created_before),
+        **({"review_state": review_state} if review_state else {}),
+        **({"approved_at": _iso(approved_at)} if approved_at else {}),
+        **({"external_system": external_system} if external_system else {}),
+        **({"external_id": external_id} if external_id else {}),
     }
     services = services_of(request)
     after = decode_cursor(services.secrets.cursor_key, cursor, filters) if cursor else None
@@ -416,6 +440,10 @@ async def asset_list_response(
             name=name,
             created_after=created_after,
             created_before=created_before,
+            review_state=review_state,
+            approved_at=approved_at,
+            external_system=external_system,
+            external_id=external_id,
         )
 
     page, docs = await read_db(request, read)
