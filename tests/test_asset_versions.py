@@ -340,3 +340,61 @@ def test_versions_and_references_are_isolated_between_workspaces(service: Servic
         service.get("/v1/assets?external_system=dam", token=other).json()["data"][0]["id"]
         == r.json()["asset"]["id"]
     )
+
+
+# ------------------------------------------------------------------------------ the documented examples
+
+
+def check_openapi_examples(c: Any, svc: Service, media: Any) -> None:
+    """Called by tests/test_openapi.py: every operation of this module's routes, its documented
+    answers against ``svc``."""
+    red, green = media.image(color="orange"), media.image(color="purple")
+    r = svc.post("/v1/assets", files={"file": (red.name, red.read_bytes())})
+    asset_id = r.json()["id"]
+    params = {"asset_id": asset_id}
+    c.call(
+        "POST",
+        "/v1/assets/{asset_id}/versions",
+        params=params,
+        files={"file": (green.name, green.read_bytes())},
+        expect=201,
+    )
+    c.call(
+        "POST",
+        "/v1/assets/{asset_id}/versions",
+        params=params,
+        files={"file": (green.name, green.read_bytes())},
+        expect=200,
+    )
+    c.call("GET", "/v1/assets/{asset_id}/versions", params=params, expect=200)
+    two = {**params, "number": "2"}
+    c.call("GET", "/v1/assets/{asset_id}/versions/{number}", params=two, expect=200)
+    c.call("GET", "/v1/assets/{asset_id}/versions/{number}/content", params=two, expect=200)
+    until = (datetime.now(UTC) + timedelta(days=30)).isoformat()
+    c.call(
+        "POST",
+        "/v1/assets/{asset_id}/versions/{number}/review",
+        params=two,
+        json={"state": "approved", "comment": "ok", "approved_until": until},
+        expect=200,
+    )
+    c.call(
+        "POST",
+        "/v1/assets/{asset_id}/versions/{number}/restore",
+        params={**params, "number": "1"},
+        expect=201,
+    )
+    path = "/v1/assets/by-ref/{system}/{external_id}/{external_version}"
+    ref = {"system": "bynder", "external_id": "PX-1042", "external_version": "7"}
+    blue = media.image(color="navy")
+    c.call(
+        "PUT",
+        path,
+        params=ref,
+        files={"file": (blue.name, blue.read_bytes())},
+        data={"tags": "hero"},
+        expect=201,
+    )
+    c.call("PUT", path, params=ref, files={"file": (blue.name, blue.read_bytes())}, expect=200)
+    render = svc.post("/v1/renders", json={"edit": image_edit(asset_id)}).json()
+    c.call("GET", "/v1/renders/{render_id}/edit", params={"render_id": render["id"]}, expect=200)

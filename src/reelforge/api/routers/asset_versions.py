@@ -18,6 +18,7 @@ from reelforge.services import asset_versions as versions
 from reelforge.services.assets import MAX_METADATA_BYTES, MAX_TAGS
 from reelforge.services.inputs import InputModel
 
+from .. import examples_asset_versions as vex
 from ..audit import audit_actor
 from ..auth import Principal, require
 from ..deps import ServicesDep, SessionDep
@@ -103,7 +104,11 @@ def _etag(version: dict[str, Any]) -> str:
     return f'"{version["revision"]}"'
 
 
-@router.get("/v1/assets/{asset_id}/versions", summary="List an asset's versions, newest first")
+@router.get(
+    "/v1/assets/{asset_id}/versions",
+    summary="List an asset's versions, newest first",
+    responses=vex.LIST_VERSIONS_RESPONSES,
+)
 def list_versions(
     asset_id: str, db: SessionDep, principal: Principal = Depends(require("assets:read"))
 ) -> JSONResponse:
@@ -111,7 +116,13 @@ def list_versions(
     return _answer({"object": "list", "data": data}, 200)
 
 
-@router.post("/v1/assets/{asset_id}/versions", status_code=201, summary="Upload a new version of an asset")
+@router.post(
+    "/v1/assets/{asset_id}/versions",
+    status_code=201,
+    summary="Upload a new version of an asset",
+    openapi_extra=vex.VERSION_BODY,
+    responses=vex.UPLOAD_VERSION_RESPONSES,
+)
 async def upload_version(
     asset_id: str,
     request: Request,
@@ -157,7 +168,11 @@ async def upload_version(
     return JSONResponse(answer, status_code=status, headers=headers)
 
 
-@router.get("/v1/assets/{asset_id}/versions/{number}", summary="Get one version of an asset")
+@router.get(
+    "/v1/assets/{asset_id}/versions/{number}",
+    summary="Get one version of an asset",
+    responses=vex.GET_VERSION_RESPONSES,
+)
 def get_version(
     asset_id: str,
     number: VersionNumber,
@@ -184,6 +199,7 @@ def _version_file(version: AssetVersion, services: ServicesDep) -> Any:
     "/v1/assets/{asset_id}/versions/{number}/content",
     summary="Download one version's bytes (HTTP Range supported)",
     response_class=Response,
+    responses=vex.VERSION_CONTENT_RESPONSES,
 )
 def download_version(
     asset_id: str,
@@ -207,6 +223,7 @@ def download_version(
     "/v1/assets/{asset_id}/versions/{number}/restore",
     status_code=201,
     summary="Make an older version the newest again (as a new version)",
+    responses=vex.RESTORE_RESPONSES,
 )
 def restore_version(
     asset_id: str,
@@ -234,11 +251,12 @@ class ReviewBody(InputModel):
 @router.post(
     "/v1/assets/{asset_id}/versions/{number}/review",
     summary="Set a version's review state (approve, reject, archive…)",
+    responses=vex.REVIEW_RESPONSES,
 )
 def review_version(
     asset_id: str,
     number: VersionNumber,
-    body: Annotated[ReviewBody, Body()],
+    body: Annotated[ReviewBody, Body(openapi_examples=vex.REVIEW_EXAMPLES)],
     request: Request,
     db: SessionDep,
     principal: Principal = Depends(require("assets:approve")),
@@ -275,6 +293,8 @@ def review_version(
 @router.put(
     "/v1/assets/by-ref/{system}/{external_id}/{external_version}",
     summary="DAM sync: create the asset or add this version, once",
+    openapi_extra=vex.SYNC_BODY,
+    responses=vex.SYNC_RESPONSES,
 )
 async def upsert_by_ref(
     system: RefPart,

@@ -22,6 +22,7 @@ from reelforge.services.inputs import InputModel
 
 from .. import examples as ex
 from .. import examples_analytics as ex_log
+from .. import examples_asset_versions as ex_versions
 from ..auth import Principal, check_scope, require
 from ..deps import get_db, get_services, services_of
 from ..idempotency import Idempotency, idempotency
@@ -180,7 +181,11 @@ async def get_render(
     return conditional_json(request, await read_db(request, read))
 
 
-@router.get("/v1/renders/{render_id}/edit", summary="The edit a render was made from, versions pinned")
+@router.get(
+    "/v1/renders/{render_id}/edit",
+    summary="The edit a render was made from, versions pinned",
+    responses=ex_versions.RENDER_EDIT_RESPONSES,
+)
 async def get_render_edit(
     render_id: str, request: Request, principal: Principal = Depends(require("renders:read"))
 ) -> Response:

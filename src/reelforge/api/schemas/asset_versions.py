@@ -1,0 +1,63 @@
+"""Asset versions, their review, and the DAM sync's answer."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from .assets import AssetKind, AssetOut, MediaInfo
+from .common import JSONObject, Out
+
+__all__ = ["AssetSyncOut", "AssetVersionList", "AssetVersionOut", "ReviewOut", "ReviewState"]
+
+ReviewState = Literal["draft", "in_review", "approved", "rejected", "archived"]
+
+
+class ReviewOut(Out):
+    state: ReviewState
+    by: str | None = None
+    """The credential that set the state."""
+    at: datetime | None = None
+    comment: str = ""
+    approved_until: datetime | None = None
+    """An approval ends here (licensed media): from then on the version is not approved."""
+
+
+class AssetVersionOut(Out):
+    object: Literal["asset_version"]
+    asset_id: str
+    version: int
+    current: bool
+    """Whether it is the asset's newest version (what the asset itself describes)."""
+    kind: AssetKind
+    content_type: str
+    size_bytes: int
+    sha256: str
+    media: MediaInfo
+    source: str
+    """upload, import, render, restore."""
+    derived_from: JSONObject
+    external_version: str | None = None
+    """The source system's version id (``PUT /v1/assets/by-ref/…``)."""
+    created_by: str | None = None
+    created_at: datetime
+    review: ReviewOut
+    approved: bool
+    """Approved now: approved, and the approval has not ended."""
+    revision: int
+    """Bumped by every review; the ETag."""
+    content_url: str
+    thumbnail_url: str | None = None
+
+
+class AssetVersionList(Out):
+    object: Literal["list"]
+    data: list[AssetVersionOut]
+
+
+class AssetSyncOut(Out):
+    object: Literal["asset_sync"]
+    created: bool
+    """False: this external version was synced before, and nothing changed."""
+    asset: AssetOut
+    version: AssetVersionOut
