@@ -4,15 +4,27 @@ PostgreSQL, through the API, with real files, real FFmpeg renders and the real d
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import update
 
 from reelforge.db.models import AssetVersion
 from reelforge.services.retention import run_retention
-from service import RenderGate, Service, holding_renders, wait_render, with_previews
+from service import (
+    RenderGate,
+    Service,
+    holding_renders,
+    require_database,
+    running_service,
+    wait_render,
+    with_previews,
+)
+from test_imports import media_server, wait_import
+from test_uploads import TUS, b64
 
 
 def upload(svc: Service, path: Path, token: str | None = None, **fields: str) -> dict[str, Any]:
@@ -124,6 +136,55 @@ def test_the_dam_sync_upsert_runs_twice_without_duplicates(service: Service, med
     listed = service.get("/v1/assets?external_system=bynder&external_id=PX-1").json()["data"]
     assert [a["id"] for a in listed] == [asset_id] and listed[0]["version"] == 2
     assert len(service.get(f"/v1/assets/{asset_id}/versions").json()["data"]) == 2
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def dev_service(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Service]:
+    """The service with imports from private addresses allowed (the development setting)."""
+    require_database(request.param)
+    with running_service(tmp_path, request.param, imports_allow_private=True) as svc:
+        yield svc
+
+
+def test_versions_arrive_by_resumable_upload_and_url_import(dev_service: Service, media: Any) -> None:
+    svc = dev_service
+    asset = upload(svc, media.image(color="red"))
+    # tus: `asset_id` in Upload-Metadata makes the finished upload a new version.
+    data = media.image(color="green").read_bytes()
+    r = svc.post(
+        "/v1/uploads",
+        headers={**TUS, "Upload-Length": str(len(data)), "Upload-Metadata": f"asset_id {b64(asset['id'])}"},
+    )
+    assert r.status_code == 201, r.text
+    r = svc.client.patch(
+        f"/v1/uploads/{r.json()['id']}",
+        content=data,
+        headers=svc.headers(
+            **TUS, **{"Content-Type": "application/offset+octet-stream", "Upload-Offset": "0"}
+        ),
+    )
+    assert r.status_code == 204, r.text
+    assert r.headers["Reelforge-Asset-Id"] == asset["id"]
+    v2 = svc.get(f"/v1/assets/{asset['id']}/versions/2").json()
+    assert v2["sha256"] == hashlib.sha256(data).hexdigest() and "upload" in v2["derived_from"]
+    # An unknown asset is refused when the upload is created, naming the header.
+    r = svc.post(
+        "/v1/uploads",
+        headers={**TUS, "Upload-Length": "10", "Upload-Metadata": f"asset_id {b64('ast_' + '0' * 26)}"},
+    )
+    assert r.status_code == 400 and r.json()["errors"][0]["header"] == "Upload-Metadata"
+    # A URL import with `asset_id`: version 3, its URL recorded.
+    blue = media.image(color="blue").read_bytes()
+    with media_server({"v3.png": blue}) as server:
+        r = svc.post("/v1/assets/imports", json={"url": f"{server.base}/v3.png", "asset_id": asset["id"]})
+        assert r.status_code == 202, r.text
+        done = wait_import(svc, r.json()["id"])
+    assert done["state"] == "succeeded" and done["asset_id"] == asset["id"], done
+    v3 = svc.get(f"/v1/assets/{asset['id']}/versions/3").json()
+    assert v3["source"] == "import" and v3["derived_from"]["url"] == f"{server.base}/v3.png"
+    assert svc.get(f"/v1/assets/{asset['id']}").json()["version"] == 3
+    r = svc.post("/v1/assets/imports", json={"url": f"{server.base}/x.png", "asset_id": "ast_" + "0" * 26})
+    assert r.status_code == 404 and r.json()["errors"][0]["pointer"] == "#/asset_id"
 
 
 # ------------------------------------------------------------------------------ review

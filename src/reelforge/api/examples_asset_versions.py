@@ -151,7 +151,7 @@ _PAST = (
     ),
 )
 
-_VERSION_BODY = {
+_VERSION_BODY: dict[str, Any] = {
     "required": True,
     "description": "`multipart/form-data` with the new version's file in the `file` part; e.g. "
     "`curl -F file=@hero-v2.png`.",

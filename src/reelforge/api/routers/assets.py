@@ -275,6 +275,12 @@ class ImportCreate(InputModel):
     name: Name | None = None
     tags: list[Tag] = Field(default_factory=list, max_length=MAX_TAGS)
     metadata: dict[str, Any] = Field(default_factory=dict)
+    asset_id: str | None = Field(
+        None,
+        max_length=40,
+        description="Make the fetched file a new version of this asset (name, tags and metadata "
+        "are then not used).",
+    )
 
     _meta = field_validator("metadata")(_check_metadata)
 
@@ -313,6 +319,7 @@ async def create_import(
             tags=list(dict.fromkeys(body.tags)),
             metadata=body.metadata,
             before_commit=stage,
+            version_of=body.asset_id,
         )
     )
     return json_response(

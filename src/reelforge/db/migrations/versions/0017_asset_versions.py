@@ -78,6 +78,7 @@ def upgrade() -> None:
     )
     op.create_index("ix_asset_reviews_version_at", "asset_reviews", ["version_id", "at"])
     op.create_index("ix_asset_reviews_asset_id", "asset_reviews", ["asset_id"])
+    op.add_column("imports", sa.Column("version_of", sa.String(40), nullable=True))
     op.add_column("renders", sa.Column("asset_versions", sa.JSON(), nullable=False, server_default="[]"))
     op.add_column("renders", sa.Column("purpose", sa.String(16), nullable=False, server_default="draft"))
     # Version 1 of every asset stored so far, from the asset's own columns.
@@ -92,6 +93,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("imports") as batch:
+        batch.drop_column("version_of")
     with op.batch_alter_table("renders") as batch:
         batch.drop_column("purpose")
         batch.drop_column("asset_versions")
