@@ -459,3 +459,78 @@ def check_openapi_examples(c: Any, svc: Service, media: Any) -> None:
     c.call("PUT", path, params=ref, files={"file": (blue.name, blue.read_bytes())}, expect=200)
     render = svc.post("/v1/renders", json={"edit": image_edit(asset_id)}).json()
     c.call("GET", "/v1/renders/{render_id}/edit", params={"render_id": render["id"]}, expect=200)
+
+
+# ------------------------------------------------------------------------------ templates and batches
+
+WEEKLY_TEMPLATE: dict[str, Any] = {
+    "name": "weekly hero",
+    "edit": {
+        "timeline": {
+            "tracks": [
+                {
+                    "clips": [
+                        {
+                            "asset": {
+                                "type": "image",
+                                "src": {
+                                    "query": {
+                                        "tags": ["hero", "product-x"],
+                                        "state": "approved",
+                                        "pick": "newest",
+                                    }
+                                },
+                            },
+                            "length": 1,
+                            "fit": "cover",
+                        }
+                    ]
+                },
+                {
+                    "clips": [
+                        {
+                            "asset": {"type": "text", "text": "{{headline}}", "style": {"size": 0.1}},
+                            "length": 1,
+                        }
+                    ]
+                },
+            ]
+        },
+        "outputs": [
+            {"aspect_ratio": "16:9", "height": 90, "quality": "draft", "fps": 25},
+            {"aspect_ratio": "1:1", "height": 90, "quality": "draft", "fps": 25},
+            {"aspect_ratio": "9:16", "width": 90, "quality": "draft", "fps": 25},
+        ],
+    },
+    "variables": [{"name": "headline", "type": "text", "required": True}],
+}
+
+
+def test_a_template_query_reference_and_a_batch_resolving_once(service: Service, media: Any) -> None:
+    r = service.post("/v1/templates", json=WEEKLY_TEMPLATE)
+    assert r.status_code == 201, r.text
+    template = r.json()
+    src = template["edit"]["timeline"]["tracks"][0]["clips"][0]["asset"]["src"]
+    assert src == "asset?tag=hero&tag=product-x&state=approved&pick=newest"
+    hero = upload(service, media.image(color="red"), tags="hero,product-x")
+    rows = [{"headline": f"Week {n}"} for n in range(3)]
+    body = {"template_id": template["id"], "rows": rows, "purpose": "publication"}
+    # Nothing approved yet: every row is refused, pointing at the clip.
+    r = service.post("/v1/batches", json=body)
+    assert r.status_code == 422, r.text
+    assert "tracks/0/clips/0/asset/src" in r.text
+    assert review(service, hero["id"], 1, "approved").status_code == 200
+    r = service.post("/v1/batches", json=body)
+    assert r.status_code == 202, r.text
+    renders = service.get(f"/v1/batches/{r.json()['id']}/renders?limit=100").json()["data"]
+    assert len(renders) == 3
+    resolved = {(v["asset"], v["version"]) for rnd in renders for v in rnd["asset_versions"]}
+    assert resolved == {(hero["id"], 1)} and {rnd["purpose"] for rnd in renders} == {"publication"}
+    # A newer approved version: the next batch uses it, the one made before keeps its versions.
+    assert new_version(service, hero["id"], media.image(color="green")).status_code == 201
+    assert review(service, hero["id"], 2, "approved").status_code == 200
+    r = service.post("/v1/batches", json=body)
+    later = service.get(f"/v1/batches/{r.json()['id']}/renders?limit=100").json()["data"]
+    assert {v["version"] for rnd in later for v in rnd["asset_versions"]} == {2}
+    again = service.get(f"/v1/renders/{renders[0]['id']}").json()
+    assert again["asset_versions"][0]["version"] == 1
