@@ -4,20 +4,25 @@ PostgreSQL, through the API, with real files, real FFmpeg renders and the real d
 from __future__ import annotations
 
 import hashlib
+import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
-from reelforge.db.models import AssetVersion
+from reelforge.db.models import AssetVersion, Render
 from reelforge.services.retention import run_retention
 from service import (
     RenderGate,
     Service,
     holding_renders,
+    live_server,
     require_database,
     running_service,
     wait_render,
@@ -534,3 +539,83 @@ def test_a_template_query_reference_and_a_batch_resolving_once(service: Service,
     assert {v["version"] for rnd in later for v in rnd["asset_versions"]} == {2}
     again = service.get(f"/v1/renders/{renders[0]['id']}").json()
     assert again["asset_versions"][0]["version"] == 1
+
+
+# ------------------------------------------------------------------------------ the CLI and the example
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _run(*args: str, token: str, home: Path, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "XDG_CACHE_HOME": str(home), "COLUMNS": "200"}
+    env["REELFORGE_TOKEN"] = token
+    return subprocess.run([sys.executable, *args], capture_output=True, text=True, env=env, timeout=timeout)
+
+
+def test_validate_on_the_server_reports_unapproved_expired_and_missing_versions(
+    tmp_path: Path, media: Any
+) -> None:
+    with running_service(tmp_path / "svc") as svc, live_server(svc) as base:
+        draft = upload(svc, media.image(color="red"))
+        licensed = upload(svc, media.image(color="blue"))
+        until = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+        assert review(svc, licensed["id"], 1, "approved", approved_until=until).status_code == 200
+        with svc.services.sessions() as db:  # the licence ends
+            db.execute(
+                update(AssetVersion)
+                .where(AssetVersion.asset_id == licensed["id"])
+                .values(approved_until=datetime.now(UTC) - timedelta(seconds=1))
+            )
+            db.commit()
+        edit = image_edit(draft["id"])
+        clips = edit["timeline"]["tracks"][0]["clips"]
+        clips.append({"asset": {"type": "image", "src": licensed["id"]}, "start": 1, "length": 1})
+        clips.append(
+            {"asset": {"type": "image", "src": {"asset": draft["id"], "version": 4}}, "start": 2, "length": 1}
+        )
+        path = tmp_path / "edit.json"
+        path.write_text(json.dumps(edit))
+        done = _run(
+            "-m", "reelforge", "validate", str(path), "--server", base, token=svc.token, home=tmp_path
+        )
+        assert done.returncode == 2, done.stdout + done.stderr
+        lines = done.stderr
+        assert "clips/0/asset/src" in lines and "unapproved_media" in lines
+        assert "clips/1/asset/src" in lines and "approval_expired" in lines
+        assert "clips/2/asset/src" in lines and "no version 4" in lines
+        # Approved now, nothing missing: valid.
+        assert review(svc, draft["id"], 1, "approved").status_code == 200
+        assert review(svc, licensed["id"], 1, "approved").status_code == 200
+        clips.pop()
+        path.write_text(json.dumps(edit))
+        done = _run(
+            "-m", "reelforge", "validate", str(path), "--server", base, token=svc.token, home=tmp_path
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert f"{draft['id']} version 1 (approved)" in done.stdout
+
+
+def test_the_weekly_pipeline_example_runs_end_to_end(tmp_path: Path) -> None:
+    with running_service(tmp_path / "svc", workers=1) as svc, live_server(svc) as base:
+        svc.services.settings.public_url = base
+        out = tmp_path / "out"
+        done = _run(
+            str(ROOT / "examples" / "weekly_pipeline.py"),
+            "--server",
+            base,
+            "--out",
+            str(out),
+            "--wait",
+            "600",
+            token=svc.token,
+            home=tmp_path,
+            timeout=900,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert "unchanged" in done.stdout  # the second sync run
+        files = sorted(out.iterdir())
+        assert len(files) == 9  # 3 rows x 16:9, 1:1, 9:16
+        assert all(f.stat().st_size > 0 for f in files)
+    with svc.services.sessions() as db:
+        used = {tuple(v.values())[2:4] for r in db.scalars(select(Render)) for v in r.asset_versions}
+    assert len(used) == 1  # every render of the batch: the same approved version

@@ -10,7 +10,7 @@ from typing import Any
 
 from . import examples as ex
 from .problems import CATALOGUE, PROBLEM_BASE
-from .schemas.asset_versions import AssetSyncOut, AssetVersionList, AssetVersionOut
+from .schemas.asset_versions import AssetSyncOut, AssetVersionList, AssetVersionOut, MediaReport
 
 ASSET_ID = "ast_01kbz8a1b2c3d4e5f6g7h8j9k0"
 RENDER_ID = "rnd_01kbz8m1n2p3q4r5s6t7v8w9x0"
@@ -336,4 +336,73 @@ RENDER_EDIT_RESPONSES = ex.responses(
         "no such render in this workspace",
         _problem("not-found", f"no render {RENDER_ID}", f"/v1/renders/{RENDER_ID}/edit"),
     ),
+)
+
+_CHECKED_EDIT: dict[str, Any] = {
+    "timeline": {
+        "tracks": [
+            {
+                "clips": [
+                    {"asset": {"type": "image", "src": f"{ASSET_ID}@approved"}, "length": 3},
+                    {
+                        "asset": {
+                            "type": "image",
+                            "src": {
+                                "query": {"tags": ["hero", "product-x"], "state": "any", "pick": "newest"}
+                            },
+                        },
+                        "start": 3,
+                        "length": 3,
+                    },
+                ]
+            }
+        ]
+    },
+    "outputs": [{"resolution": "1080p", "aspect_ratio": "16:9"}],
+}
+MEDIA_CHECK_EXAMPLES: dict[str, Any] = ex.body({"an approved reference and a query": {"edit": _CHECKED_EDIT}})
+_FILE = {
+    "pointer": "#/edit/timeline/tracks/0/clips/0/asset/src",
+    "reference": f"{ASSET_ID}@approved",
+    "asset": ASSET_ID,
+    "version": 2,
+    "sha256": VERSION["sha256"],
+    "state": "approved",
+    "approved": True,
+    "approved_until": "2027-06-30T00:00:00Z",
+}
+MEDIA_REPORT: dict[str, Any] = {
+    "object": "media_report",
+    "passed": False,
+    "files": [
+        _FILE,
+        {
+            **_FILE,
+            "pointer": "#/edit/timeline/tracks/0/clips/1/asset/src",
+            "reference": "asset?tag=hero&tag=product-x&state=any&pick=newest",
+            "asset": "ast_01kbz8q1w2e3r4t5y6u7i8o9p0",
+            "version": 1,
+            "state": "in_review",
+            "approved": False,
+            "approved_until": None,
+        },
+    ],
+    "problems": [
+        {
+            "pointer": "#/edit/timeline/tracks/0/clips/1/asset/src",
+            "code": "unapproved_media",
+            "detail": "version 1 of asset ast_01kbz8q1w2e3r4t5y6u7i8o9p0 is in review, not approved",
+        }
+    ],
+}
+MEDIA_CHECK_RESPONSES = ex.responses(
+    {
+        200: ex.success(
+            "Each file as it resolves now, and the problems.",
+            {"one file not approved": MEDIA_REPORT},
+            model=MediaReport,
+        )
+    },
+    *ex.AUTH,
+    ex.scope("assets:read"),
 )

@@ -48,6 +48,7 @@ from reelforge.edit.references import (
     QUERY_PREFIX,
     asset_references,
     is_asset_id,
+    normalise_references,
     parse_query,
     parse_version_ref,
 )
@@ -67,6 +68,7 @@ __all__ = [
     "expire_approvals",
     "find_version",
     "list_versions",
+    "media_report",
     "resolve_references",
     "restore_version",
     "review_version",
@@ -787,3 +789,40 @@ def unapproved_problems(resolutions: list[Resolution]) -> list[Problem]:
             )
         )
     return problems
+
+
+def media_report(
+    db: Session, workspace_id: str, document: Any, *, pointer_prefix: str = ""
+) -> dict[str, Any]:
+    """Before a render: what each file of ``document`` resolves to now, and what stands in the
+    way of publishing it: a reference that resolves to nothing (or to several assets), a
+    version never approved (or rejected, archived), an approval that has ended. ``passed``: a
+    render for publication would take every file."""
+    pinned_document = copy.deepcopy(document)
+    normalise_references(pinned_document)
+    _, resolutions, problems = resolve_references(pinned_document, db, workspace_id)
+    found = [
+        {"pointer": "#" + pointer_prefix + p.pointer, "code": p.code, "detail": p.message} for p in problems
+    ]
+    for r in resolutions:
+        if r.approved:
+            continue
+        expired = r.state == "approved"
+        found.append(
+            {
+                "pointer": "#" + pointer_prefix + r.pointer,
+                "code": "approval_expired" if expired else "unapproved_media",
+                "detail": (
+                    f"the approval of version {r.version} of asset {r.asset} ended on {json_ready(r.approved_until)}"
+                    if expired
+                    else f"version {r.version} of asset {r.asset} is {r.state.replace('_', ' ')}, not approved"
+                ),
+            }
+        )
+    found.sort(key=lambda f: f["pointer"])
+    return {
+        "object": "media_report",
+        "passed": not found,
+        "files": [r.as_json("#" + pointer_prefix) for r in resolutions],
+        "problems": found,
+    }

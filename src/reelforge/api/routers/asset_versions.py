@@ -343,3 +343,25 @@ async def upsert_by_ref(
     answer = json_ready({"object": "asset_sync", "created": created, "asset": asset, "version": version})
     await idem.store_now(answer, status=status, headers={})
     return JSONResponse(answer, status_code=status)
+
+
+class MediaCheck(InputModel):
+    edit: dict[str, Any] = Field(description="An edit (or a filled template's edit).")
+
+
+@router.post(
+    "/v1/assets/check",
+    summary="Check an edit's media before rendering: versions, approval, expiry",
+    responses=vex.MEDIA_CHECK_RESPONSES,
+)
+def check_media(
+    body: Annotated[MediaCheck, Body(openapi_examples=vex.MEDIA_CHECK_EXAMPLES)],
+    db: SessionDep,
+    principal: Principal = Depends(require("assets:read")),
+) -> JSONResponse:
+    """What each file of the edit resolves to now (asset ids, pinned versions, `@latest`,
+    `@approved`, queries) and every problem a render for publication would meet, with its
+    pointer: `asset_not_found`, `reference_unresolved`, `reference_ambiguous`,
+    `unapproved_media`, `approval_expired`. `passed` is true when there is none. Nothing is
+    stored; `reelforge validate --server` asks this."""
+    return _answer(versions.media_report(db, principal.workspace_id, body.edit, pointer_prefix="/edit"), 200)

@@ -8,7 +8,16 @@ from typing import Literal
 from .assets import AssetKind, AssetOut, MediaInfo
 from .common import JSONObject, Out
 
-__all__ = ["AssetSyncOut", "AssetVersionList", "AssetVersionOut", "ReviewOut", "ReviewState"]
+__all__ = [
+    "AssetSyncOut",
+    "AssetVersionList",
+    "AssetVersionOut",
+    "MediaProblem",
+    "MediaReport",
+    "ResolvedFile",
+    "ReviewOut",
+    "ReviewState",
+]
 
 ReviewState = Literal["draft", "in_review", "approved", "rejected", "archived"]
 
@@ -61,3 +70,34 @@ class AssetSyncOut(Out):
     """False: this external version was synced before, and nothing changed."""
     asset: AssetOut
     version: AssetVersionOut
+
+
+class ResolvedFile(Out):
+    pointer: str
+    """Where the edit names the file."""
+    reference: str
+    """As written: an asset id, ``ast_…@3``, ``ast_…@approved``, ``ast_…@latest`` or a query."""
+    asset: str
+    version: int
+    sha256: str
+    state: ReviewState
+    approved: bool
+    approved_until: datetime | None = None
+
+
+class MediaProblem(Out):
+    pointer: str
+    code: str
+    """``asset_not_found``, ``reference_unresolved``, ``reference_ambiguous``,
+    ``unapproved_media`` or ``approval_expired``."""
+    detail: str
+
+
+class MediaReport(Out):
+    """What each file of an edit resolves to now, and what stands in the way of publishing it."""
+
+    object: Literal["media_report"]
+    passed: bool
+    """A render for publication would take every file."""
+    files: list[ResolvedFile]
+    problems: list[MediaProblem]
