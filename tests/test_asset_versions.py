@@ -464,6 +464,7 @@ def check_openapi_examples(c: Any, svc: Service, media: Any) -> None:
     c.call("PUT", path, params=ref, files={"file": (blue.name, blue.read_bytes())}, expect=200)
     render = svc.post("/v1/renders", json={"edit": image_edit(asset_id)}).json()
     c.call("GET", "/v1/renders/{render_id}/edit", params={"render_id": render["id"]}, expect=200)
+    c.call("POST", "/v1/assets/check", json={"edit": image_edit(asset_id)}, expect=200)
 
 
 # ------------------------------------------------------------------------------ templates and batches

@@ -10,7 +10,7 @@ from typing import Any
 
 from . import examples as ex
 from .problems import CATALOGUE, PROBLEM_BASE
-from .schemas.asset_versions import AssetSyncOut, AssetVersionList, AssetVersionOut, MediaReport
+from .schemas.asset_versions import AssetSyncOut, AssetVersionList, AssetVersionOut, MediaReport, RecordedEdit
 
 ASSET_ID = "ast_01kbz8a1b2c3d4e5f6g7h8j9k0"
 RENDER_ID = "rnd_01kbz8m1n2p3q4r5s6t7v8w9x0"
@@ -328,6 +328,7 @@ RENDER_EDIT_RESPONSES = ex.responses(
                     "outputs": [{"resolution": "1080p", "aspect_ratio": "16:9"}],
                 }
             },
+            model=RecordedEdit,
         )
     },
     *ex.AUTH,

@@ -14,6 +14,7 @@ __all__ = [
     "AssetVersionOut",
     "MediaProblem",
     "MediaReport",
+    "RecordedEdit",
     "ResolvedFile",
     "ReviewOut",
     "ReviewState",
@@ -101,3 +102,10 @@ class MediaReport(Out):
     """A render for publication would take every file."""
     files: list[ResolvedFile]
     problems: list[MediaProblem]
+
+
+class RecordedEdit(Out):
+    """An edit as a render recorded it: every asset pinned (``ast_…@3``), brand filled."""
+
+    timeline: JSONObject
+    outputs: list[JSONObject]
