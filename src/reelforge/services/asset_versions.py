@@ -28,7 +28,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy import and_, exists, func, inspect, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -52,7 +52,7 @@ from reelforge.edit.references import (
     parse_query,
     parse_version_ref,
 )
-from reelforge.media.ingest import IngestError, discard_stored, ingest_file, store_version
+from reelforge.media.ingest import IngestError, discard_stored, ingest_file, store_version, version_row
 from reelforge.representations import asset_json, json_ready
 
 from .audit import Actor
@@ -176,6 +176,14 @@ def _version_event(db: Session, asset: Asset, version: AssetVersion, type: str) 
 # ------------------------------------------------------------------------------ new versions
 
 
+def _ensure_head_version(db: Session, asset: Asset) -> None:
+    """An asset row written without its version (by another process) gets it now, from its own
+    columns, before a newer version is added."""
+    if _newest(db, asset.id, AssetVersion.number == asset.version) is None:
+        db.add(version_row(asset, asset.version))
+        db.flush()
+
+
 def _make_head(asset: Asset, version: AssetVersion, previews: str) -> None:
     """The asset row describes ``version`` from now on (the revision triggers bump it)."""
     asset.version = version.number
@@ -261,6 +269,7 @@ def add_version(
     try:
         with services.sessions() as db:
             asset = _find_asset(db, workspace_id, asset_id, lock=True)
+            _ensure_head_version(db, asset)
             version = AssetVersion(
                 id=version_id,
                 asset_id=asset.id,
@@ -315,8 +324,9 @@ def restore_version(
 ) -> dict[str, Any]:
     """Make a copy of version ``number`` the newest version (its bytes shared, its review state
     ``draft``: a restored file is reviewed again)."""
-    asset, old = find_version(db, workspace_id, asset_id, number)
     asset = _find_asset(db, workspace_id, asset_id, lock=True)
+    _ensure_head_version(db, asset)
+    asset, old = find_version(db, workspace_id, asset_id, number)
     clash = db.scalar(
         select(Asset.id).where(
             Asset.workspace_id == workspace_id, Asset.sha256 == old.sha256, Asset.id != asset.id
@@ -654,7 +664,9 @@ def _resolve_one(db: Session, workspace_id: str, src: str, at: datetime) -> Asse
         if asset is None:
             return f"no asset {src} in this workspace"
         found = _newest(db, asset.id, AssetVersion.number == asset.version)
-        return found if found is not None else f"asset {src} has no version {asset.version}"
+        # A row written without its version (by another process, or before versions): the
+        # asset's own columns are its only version, named by the plain id (not stored).
+        return found if found is not None else version_row(asset, asset.version)
     ref = parse_version_ref(src)
     if ref is not None:
         asset = db.scalar(select(Asset).where(Asset.id == ref.asset, Asset.workspace_id == workspace_id))
@@ -754,7 +766,8 @@ def resolve_references(
             problems.append(Problem(ref.pointer, found, code))
             continue
         assert isinstance(found, AssetVersion)
-        _set_at(pinned, ref.pointer, f"{found.asset_id}@{found.number}")
+        if not inspect(found).transient:
+            _set_at(pinned, ref.pointer, f"{found.asset_id}@{found.number}")
         resolutions.append(
             Resolution(
                 ref.pointer,

@@ -248,12 +248,25 @@ def prepare_service_edit(
         if problems:
             _raise(problems, pointer_prefix)
     # Version references and queries resolve to pinned versions before the edit is compiled.
-    document, resolutions, problems = resolve_references(
+    document, resolutions, unresolved = resolve_references(
         _normalised(document), db, workspace_id, cache=resolving
     )
-    if problems:
-        _raise(problems, pointer_prefix)
-    edit = _checked(document, db, workspace_id, pointer_prefix, final=filled_template)
+    try:
+        edit = _checked(document, db, workspace_id, pointer_prefix, final=filled_template)
+    except Invalid as exc:
+        if not unresolved or exc.code != "edit-invalid":
+            raise
+        # Every problem at once: what the references resolve to, then the edit's own (a place
+        # whose reference did not resolve is reported once, as that).
+        places = {"#" + pointer_prefix + p.pointer for p in unresolved}
+        located = [e for e in exc.errors or [] if e.get("pointer") not in places]
+        problems = [
+            Problem(str(e["pointer"])[1 + len(pointer_prefix) :], str(e["detail"]), str(e["code"]))
+            for e in located
+        ]
+        _raise([*unresolved, *problems], pointer_prefix)
+    if unresolved:
+        _raise(unresolved, pointer_prefix)
     return PreparedEdit(edit, document, brand, tuple(resolutions))
 
 
