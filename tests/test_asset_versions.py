@@ -362,6 +362,11 @@ def test_rerendering_the_recorded_edit_reproduces_the_files_byte_for_byte(
 
     assert video(again) == video(first)
     assert video(fresh) != video(first)
+    # Each output's manifest names the versions it was made from.
+    [out] = [o for o in fresh["outputs"] if o["role"] == "output"]
+    assert out["derived_from"]["asset_versions"] == [
+        {"asset": asset["id"], "version": 2, "sha256": fresh["asset_versions"][0]["sha256"]}
+    ]
 
 
 def test_an_asset_a_running_render_uses_cannot_be_deleted(rendering: Service, media: Any) -> None:
