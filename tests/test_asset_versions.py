@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -222,6 +223,37 @@ def test_review_needs_the_approve_scope_and_is_serialised(service: Service, medi
     assert r.status_code == 422 and r.json()["errors"][0]["pointer"] == "#/approved_until"
     r = review(service, asset["id"], 1, "shipped")
     assert r.status_code == 422 and r.json()["errors"][0]["pointer"].endswith("/state")
+
+
+def _race_reviews(service: Service, asset_id: str, etag: str) -> list[int]:
+    """Four reviewers with the same If-Match, released together: their statuses."""
+    results: list[int] = []
+    start = threading.Barrier(4)
+
+    def reviewer(state: str) -> None:
+        start.wait(30)
+        results.append(review(service, asset_id, 1, state, if_match=etag).status_code)
+
+    threads = [
+        threading.Thread(target=reviewer, args=(s,))
+        for s in ("approved", "rejected", "in_review", "archived")
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    return results
+
+
+def test_racing_reviews_with_the_same_etag_have_one_winner(service: Service, media: Any) -> None:
+    asset = upload(service, media.image(color="red"))
+    for round_ in range(3):
+        etag = service.get(f"/v1/assets/{asset['id']}/versions/1").headers["etag"]
+        assert etag == f'"{1 + round_}"'
+        results = _race_reviews(service, asset["id"], etag)
+        assert sorted(results) == [200, 412, 412, 412], results
+    history = service.get(f"/v1/audit?resource_id={asset['id']}").json()["data"]
+    assert len([e for e in history if e["details"].get("version") == 1 and "state" in e["details"]]) == 3
 
 
 def test_filters_by_review_state_tag_and_approved_at_a_time(service: Service, media: Any) -> None:
