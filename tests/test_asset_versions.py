@@ -657,3 +657,16 @@ def test_the_weekly_pipeline_example_runs_end_to_end(tmp_path: Path) -> None:
     with svc.services.sessions() as db:
         used = {tuple(v.values())[2:4] for r in db.scalars(select(Render)) for v in r.asset_versions}
     assert len(used) == 1  # every render of the batch: the same approved version
+
+
+def test_the_compliance_check_reports_unapproved_media(service: Service, media: Any, tmp_path: Path) -> None:
+    from test_compliance import _kit_and_project
+
+    _, project = _kit_and_project(service, media, tmp_path)
+    report = service.post(f"/v1/projects/{project['id']}/check", json={}).json()["media"]
+    assert report["object"] == "media_report" and report["passed"] is False
+    assert {p["code"] for p in report["problems"]} == {"unapproved_media"}
+    for f in report["files"]:
+        assert review(service, f["asset"], f["version"], "approved").status_code == 200
+    report = service.post(f"/v1/projects/{project['id']}/check", json={}).json()["media"]
+    assert report["passed"] is True and report["files"] and all(f["approved"] for f in report["files"])

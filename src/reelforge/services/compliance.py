@@ -132,7 +132,8 @@ def compliance_report(
         "passed": not any(f.severity == "error" for f in findings),
         "findings": [f.as_json(pointer_prefix) for f in findings],
         # Which asset versions the files resolve to now, and which are not approved.
-        "media": media_report(db, workspace_id, document, pointer_prefix=pointer_prefix),
+        # (The prepared edit: the kit's files filled in, every file pinned as a render would.)
+        "media": media_report(db, workspace_id, prepared.document, pointer_prefix=pointer_prefix),
     }
 
 
