@@ -555,6 +555,15 @@ def test_a_template_query_reference_and_a_batch_resolving_once(service: Service,
     template = r.json()
     src = template["edit"]["timeline"]["tracks"][0]["clips"][0]["asset"]["src"]
     assert src == "asset?tag=hero&tag=product-x&state=approved&pick=newest"
+    broken = json.loads(json.dumps(WEEKLY_TEMPLATE))
+    broken["edit"]["timeline"]["tracks"][0]["clips"][0]["asset"]["src"] = {
+        "query": {"tags": ["x"], "pick": "best"}
+    }
+    r = service.post("/v1/templates", json=broken)
+    assert (
+        r.status_code == 422
+        and r.json()["errors"][0]["pointer"] == "#/edit/timeline/tracks/0/clips/0/asset/src"
+    )
     hero = upload(service, media.image(color="red"), tags="hero,product-x")
     rows = [{"headline": f"Week {n}"} for n in range(3)]
     body = {"template_id": template["id"], "rows": rows, "purpose": "publication"}

@@ -269,6 +269,17 @@ def add_version(
     try:
         with services.sessions() as db:
             asset = _find_asset(db, workspace_id, asset_id, lock=True)
+            # The same bytes may have arrived meanwhile (two syncs at once): that version.
+            arrived = db.scalar(
+                select(AssetVersion)
+                .where(AssetVersion.asset_id == asset.id, or_(*same_as))
+                .order_by(AssetVersion.number.desc())
+                .limit(1)
+            )
+            if arrived is not None:
+                db.rollback()
+                discard_stored(services.storage, stored)
+                return version_json(arrived, asset.version), False
             _ensure_head_version(db, asset)
             version = AssetVersion(
                 id=version_id,

@@ -31,7 +31,7 @@ from reelforge.db.templates import TemplateVersion
 from reelforge.edit import templates as spec
 from reelforge.edit.errors import EditError, Problem
 from reelforge.edit.errors import pointer as json_pointer
-from reelforge.edit.references import asset_id_of, normalise_references
+from reelforge.edit.references import asset_id_of, asset_references, normalise_references, parse_query
 from reelforge.edit.templates import AssetFacts, Template, fill_template_traced, parse_template
 from reelforge.edit.variables import PLACEHOLDER, find_placeholders
 from reelforge.representations import json_ready
@@ -498,6 +498,10 @@ def check_template(document: dict[str, Any], db: Session, workspace_id: str) -> 
             "template-invalid", f"{_count(list(exc.problems))} in the template", list(exc.problems)
         ) from None
     missing: list[Problem] = []
+    for ref in asset_references(template.edit):
+        query = parse_query(ref.src)
+        if query is not None and query.problems:
+            missing.append(Problem("/edit" + ref.pointer, "; ".join(query.problems), "reference_invalid"))
     literal = _literal_assets(template.edit)
     if literal:
         ids = {a for a, _ in literal}
