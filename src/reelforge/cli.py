@@ -245,6 +245,10 @@ def validate(
     from reelforge.render.sources import LocalResolver
 
     if server is not None:
+        if vars_path is not None:
+            # A template's values are filled on the server: its check is POST /v1/templates/{id}/check.
+            err.print("[red]--vars does not go with --server: give the filled edit[/]")
+            raise typer.Exit(EXIT_INVALID)
         _validate_on_server(edit_path, server, token)
         return
     edit = _load(edit_path, vars_path, locale)
