@@ -65,6 +65,7 @@ __all__ = [
     "ResolutionCache",
     "add_version",
     "approved_now",
+    "asset_exists",
     "expire_approvals",
     "find_version",
     "list_versions",
@@ -132,6 +133,12 @@ def _find_asset(db: Session, workspace_id: str, asset_id: str, *, lock: bool = F
     if asset is None:
         raise NotFound(f"no asset {asset_id}")
     return asset
+
+
+def asset_exists(services: Services, workspace_id: str, asset_id: str) -> None:
+    """404 unless the workspace has the asset."""
+    with services.sessions() as db:
+        _find_asset(db, workspace_id, asset_id)
 
 
 def find_version(

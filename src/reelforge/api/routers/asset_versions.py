@@ -135,6 +135,8 @@ async def upload_version(
     be of the asset's kind. The same bytes as one of the asset's versions answer that version
     (200); the same bytes as another asset are refused (409). A new version is a `draft`."""
     settings = services.settings
+    # An unknown asset (another workspace's included) is 404 before the body is read.
+    await run_in_threadpool(versions.asset_exists, services, principal.workspace_id, asset_id)
     async with receive_upload(
         request,
         fields=("name",),
