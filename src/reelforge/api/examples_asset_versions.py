@@ -36,7 +36,6 @@ VERSION: dict[str, Any] = {
     "approved": False,
     "revision": 1,
     "content_url": f"{_BASE}/2/content",
-    "thumbnail_url": f"{_BASE}/2/thumbnail",
 }
 APPROVED: dict[str, Any] = {
     **VERSION,

@@ -123,7 +123,6 @@ def version_json(version: AssetVersion, current: int, at: datetime | None = None
         "approved": approved_now(version, at or utcnow()),
         "revision": version.revision,
         "content_url": f"{base}/content",
-        "thumbnail_url": f"{base}/thumbnail" if version.thumbnail_key else None,
     }
 
 

@@ -57,7 +57,6 @@ class AssetVersionOut(Out):
     revision: int
     """Bumped by every review; the ETag."""
     content_url: str
-    thumbnail_url: str | None = None
 
 
 class AssetVersionList(Out):
