@@ -77,6 +77,8 @@ def _call(service: Service, method: str, url: str, token: str | None) -> Any:
         return service.client.request(method, url, headers=headers, json={"name": "renamed"})
     if method == "POST" and url.endswith("/recover"):
         return service.client.request(method, url, headers=headers, json={"since": "2026-01-01T00:00:00Z"})
+    if method == "POST" and url.endswith("/review"):
+        return service.client.request(method, url, headers=headers, json={"state": "approved"})
     if method in ("POST", "PUT", "PATCH"):
         return service.client.request(method, url, headers={**headers, "If-Match": "*"}, json={})
     return service.client.request(method, url, headers=headers)
@@ -171,6 +173,9 @@ def test_another_workspace_sees_nothing(sqlite_service: Service, media: Any) -> 
         if op.get("security") and all(list(s.values()) == [["operator"]] for s in op["security"])
     }
     for method, path in _routes(service):
+        if path.startswith("/v1/assets/by-ref/"):
+            # The DAM sync names the caller's own reference: it creates in the caller's workspace.
+            continue
         if "{" not in path:
             if method == "GET" and path not in ("/v1/workspace", "/v1/events/stream"):  # a stream never ends
                 listed = _call(service, method, path, other).json()

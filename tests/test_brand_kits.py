@@ -339,7 +339,8 @@ def test_kit_font_and_colour_render_and_the_render_keeps_its_version(
         assert stored is not None
         style = stored.edit["timeline"]["tracks"][0]["clips"][0]["asset"]["style"]
         assert style == {"font": FAMILY, "color": "#ff3300", "size": 0.3}
-        assert stored.edit["timeline"]["fonts"] == [font]
+        # The render records the font file's version it used (pinned: later versions change nothing).
+        assert stored.edit["timeline"]["fonts"] == [f"{font}@1"]
 
 
 def test_kit_font_reaches_captions_by_family(rendering: Service, tmp_path: Path) -> None:

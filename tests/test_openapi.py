@@ -49,6 +49,7 @@ BINARY |= {
 }
 BINARY |= {("GET", "/v1/renders/{render_id}/log")}  # text/plain
 BINARY |= {("GET", "/v1/assets/{asset_id}/transcripts/{transcript_id}/export")}  # subtitle files
+BINARY |= {("GET", "/v1/assets/{asset_id}/versions/{number}/content")}
 BINARY |= {  # tus: the state is in headers
     ("HEAD", "/v1/uploads/{upload_id}"),
     ("PATCH", "/v1/uploads/{upload_id}"),
@@ -382,6 +383,7 @@ def test_examples_work_against_the_service(sqlite_service: Service, spec: dict[s
 
     # Each later feature's test module checks its own operations' examples.
     from test_api_templates import check_openapi_examples as template_examples
+    from test_asset_versions import check_openapi_examples as version_examples
     from test_batches import check_openapi_examples as batch_examples
     from test_brand_kits import exercise_examples as brand_kit_examples
     from test_delivery import check_openapi_examples as delivery_examples
@@ -400,6 +402,7 @@ def test_examples_work_against_the_service(sqlite_service: Service, spec: dict[s
     upload_examples(c, svc)
     transcript_examples(c, svc)
     otio_examples(c, svc, media)
+    version_examples(c, svc, media)
 
     untested = {op for op in c.ops if op[1].startswith("/v1")} - c.covered
     assert not untested, f"add these operations to this test: {sorted(untested)}"

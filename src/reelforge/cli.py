@@ -229,12 +229,39 @@ def _transcribe_step(resolver: Any) -> Any:
 
 
 @app.command()
-def validate(edit_path: EditArg, vars_path: VarsOpt = None, locale: LocaleOpt = None) -> None:
+def validate(
+    edit_path: EditArg,
+    vars_path: VarsOpt = None,
+    locale: LocaleOpt = None,
+    server: Annotated[
+        str | None,
+        typer.Option(
+            "--server",
+            envvar="REELFORGE_VALIDATE_SERVER",
+            help="Check the edit on this service instead: its assets, the versions they resolve "
+            "to, and which are not approved (or whose approval ended), before any render.",
+            show_default=False,
+        ),
+    ] = None,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            "--token", envvar="REELFORGE_TOKEN", help="An API key of the workspace.", show_default=False
+        ),
+    ] = None,
+) -> None:
     """Check an edit (or a template with --vars) and its media without rendering; list every
     problem with its location."""
     from reelforge.render.engine import plan_edit
     from reelforge.render.sources import LocalResolver
 
+    if server is not None:
+        if vars_path is not None:
+            # A template's values are filled on the server: its check is POST /v1/templates/{id}/check.
+            err.print("[red]--vars does not go with --server: give the filled edit[/]")
+            raise typer.Exit(EXIT_INVALID)
+        _validate_on_server(edit_path, server, token)
+        return
     edit = _load(edit_path, vars_path, locale)
     _check_limits(edit, edit_path)
     base = edit_path.resolve().parent
@@ -256,6 +283,53 @@ def validate(edit_path: EditArg, vars_path: VarsOpt = None, locale: LocaleOpt = 
     out.print(
         f"[green]valid[/]: {float(plan.duration):.3f} s, {len(plan.outputs)} output(s): {_escape(outputs)}"
     )
+
+
+def _validate_on_server(edit_path: Path, server: str, token: str | None) -> None:
+    """``validate --server``: the service checks the edit as a render would (its assets by id,
+    version references, queries) and reports each file's version and approval."""
+    from reelforge.client import ServiceError
+
+    if not token:
+        err.print("[red]--server needs an API key: --token or REELFORGE_TOKEN[/]")
+        raise typer.Exit(EXIT_FAILED)
+    try:
+        document = json.loads(edit_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        err.print(f"[red]{_escape(str(edit_path))}: {_escape(str(exc))}[/]")
+        raise typer.Exit(EXIT_INVALID) from None
+    problems: list[tuple[str, str, str]] = []
+    try:
+        with _client(server, token) as client:
+            try:
+                client.request(
+                    "POST", "/v1/renders", json={"edit": document, "dry_run": True, "purpose": "draft"}
+                )
+            except ServiceError as exc:
+                if exc.status != 422:
+                    raise
+                for e in exc.problem.get("errors") or []:
+                    problems.append(
+                        (str(e.get("pointer", "")), str(e.get("code", "")), str(e.get("detail", "")))
+                    )
+            report = client.request("POST", "/v1/assets/check", json={"edit": document})
+    except (ServiceError, OSError) as exc:
+        raise _service_failed(exc) from None
+    for f in report["files"]:
+        state = "approved" if f["approved"] else f["state"]
+        out.print(f"{_escape(f['pointer'])}: {f['asset']} version {f['version']} ({state})", soft_wrap=True)
+    seen = {p[0] for p in problems}
+    problems += [
+        (p["pointer"], p["code"], p["detail"]) for p in report["problems"] if p["pointer"] not in seen
+    ]
+    if problems:
+        err.print(
+            f"[bold red]{_escape(str(edit_path))}: {len(problems)} problem{'s' if len(problems) != 1 else ''}[/]"
+        )
+        for ptr, code, detail in problems:
+            err.print(f"  {_escape(ptr)}: {_escape(detail)} ({_escape(code)})", soft_wrap=True)
+        raise typer.Exit(EXIT_INVALID)
+    out.print(f"[green]valid[/] on {_escape(server)}: every file resolves to an approved version")
 
 
 @app.command()

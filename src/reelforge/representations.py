@@ -85,6 +85,11 @@ def asset_json(asset: Asset, tags: list[str]) -> dict[str, Any]:
         "waveform_url": f"{base}/waveform" if asset.waveform_key else None,
         "previews": asset.previews or ("ready" if asset.thumbnail_key or asset.waveform_key else "none"),
         "content_url": f"{base}/content",
+        "version": asset.version or 1,
+        "versions_url": f"{base}/versions",
+        "external_ref": (
+            {"system": asset.external_system, "id": asset.external_id} if asset.external_system else None
+        ),
     }
 
 
@@ -160,6 +165,8 @@ def render_json(render: Render, assets: OutputAssets, queue_position: int | None
             if render.template_id
             else None
         ),
+        "purpose": render.purpose or "draft",
+        "asset_versions": list(render.asset_versions or []),
     }
 
 

@@ -176,6 +176,10 @@ class Settings(BaseSettings):
     retention_interval: float = Field(3600, ge=0)
     """Seconds between retention runs in the server process (0: none in-process; run
     ``reelforge retention run`` from a scheduler instead)."""
+    require_approved_media: bool = False
+    """Renders are for publication unless they say otherwise (``"purpose": "draft"`` or
+    ``"preview"``): they may use approved asset versions only. Off: a render is a draft unless
+    it asks for ``"purpose": "publication"``."""
     event_retention_days: int = Field(90, ge=1)
     """Events (``/v1/events``) older than this are pruned by the retention run."""
     audit_retention_days: int = Field(365, ge=1)

@@ -29,6 +29,7 @@ from .problems import install_problem_handlers
 from .ratelimit import RateLimiter, RateLimitMiddleware, install_rate_limit_docs
 from .routers import accounts as account_routes
 from .routers import analytics as analytics_routes
+from .routers import asset_versions as asset_version_routes
 from .routers import assets, audit, brand_kits, events, keys, projects, renders, system, transcripts
 from .routers import batches as batch_routes
 from .routers import connected_apps as connected_app_routes
@@ -196,6 +197,7 @@ def create_app(
     app.include_router(system.router)
     app.include_router(keys.router)
     app.include_router(workspace_routes.router)
+    app.include_router(asset_version_routes.router)
     for module in (assets, transcripts, projects, renders):
         app.include_router(module.router)
     app.include_router(events.router)

@@ -38,7 +38,11 @@ OAUTH2 = "oauth2"
 TOKEN_URL = "/v1/oauth/token"
 _REF_TEMPLATE = "#/components/schemas/{model}"
 
-_SCOPE_TEXT = {"read": "Read {family}", "write": "Create, change and delete {family}"}
+_SCOPE_TEXT = {
+    "read": "Read {family}",
+    "write": "Create, change and delete {family}",
+    "approve": "Review {family}' versions: approve, reject, archive (not implied by assets:write)",
+}
 
 
 def _scope_description(scope: str) -> str:

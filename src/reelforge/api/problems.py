@@ -51,6 +51,7 @@ CATALOGUE: dict[str, tuple[int, str]] = {
     "template-invalid": (422, "The template is not valid."),
     "values-invalid": (422, "The values do not fit the template's variables."),
     "compliance-failed": (422, "The edit breaks its brand kit's rules."),
+    "unapproved-media": (422, "A render for publication names media that is not approved."),
     "media-unsupported": (422, "The file is not media Reelforge can use."),
     "url-not-allowed": (422, "The URL is not allowed."),
     "import-failed": (422, "The URL could not be imported."),

@@ -25,11 +25,14 @@ from ulid import ULID
 
 __all__ = [
     "RENDER_STATES",
+    "REVIEW_STATES",
     "RUNNING_STATES",
     "TERMINAL_STATES",
     "ApiKey",
     "Asset",
+    "AssetReview",
     "AssetTag",
+    "AssetVersion",
     "Base",
     "OAuthClient",
     "Project",
@@ -126,6 +129,7 @@ class Asset(Base):
     __table_args__ = (
         UniqueConstraint("workspace_id", "sha256", name="uq_assets_workspace_sha256"),
         Index("ix_assets_workspace_created", "workspace_id", "created_at", "id"),
+        Index("uq_assets_external_ref", "workspace_id", "external_system", "external_id", unique=True),
     )
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
@@ -153,6 +157,73 @@ class Asset(Base):
     revision: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     """Bumped by database triggers on every change of the row or its tags (migration 0011): the
     key under which the asset list caches the representation. Never set it."""
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    """The number of the newest version, whose bytes the row's content columns describe
+    (migration 0017); every version is a row of ``asset_versions``."""
+    external_system: Mapped[str | None] = mapped_column(String(64), default=None)
+    """With ``external_id``: the asset in the DAM it is synced from, unique per workspace."""
+    external_id: Mapped[str | None] = mapped_column(String(255), default=None)
+
+
+ReviewState = Literal["draft", "in_review", "approved", "rejected", "archived"]
+REVIEW_STATES: tuple[ReviewState, ...] = get_args(ReviewState)
+
+
+class AssetVersion(Base):
+    """One version of an asset: its bytes, what probing found, where it came from, and its
+    review state (migration 0017). Version 1 is the asset as first ingested."""
+
+    __tablename__ = "asset_versions"
+    __table_args__ = (
+        UniqueConstraint("asset_id", "number", name="uq_asset_versions_number"),
+        Index("ix_asset_versions_workspace_sha256", "workspace_id", "sha256"),
+    )
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    asset_id: Mapped[str] = mapped_column(ForeignKey("assets.id", ondelete="CASCADE"), index=True)
+    workspace_id: Mapped[str] = mapped_column(String(40))
+    number: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(16))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    storage_key: Mapped[str] = mapped_column(String(255))
+    media: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    thumbnail_key: Mapped[str | None] = mapped_column(String(255), default=None)
+    waveform_key: Mapped[str | None] = mapped_column(String(255), default=None)
+    source: Mapped[str] = mapped_column(String(16), default="upload")
+    """upload, import, render, sync (``PUT /v1/assets/by-ref/…``) or restore."""
+    derived_from: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    external_version: Mapped[str | None] = mapped_column(String(100), default=None)
+    """The source system's version id (a DAM sync adds each once)."""
+    created_by: Mapped[str | None] = mapped_column(String(40), default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    state: Mapped[str] = mapped_column(String(16), default="draft")
+    """One of :data:`REVIEW_STATES`."""
+    reviewed_by: Mapped[str | None] = mapped_column(String(40), default=None)
+    reviewed_at: Mapped[datetime | None] = mapped_column(default=None)
+    review_comment: Mapped[str] = mapped_column(String(2000), default="")
+    approved_until: Mapped[datetime | None] = mapped_column(default=None)
+    """An approval of licensed media ends here: the version stops resolving as approved."""
+    expiry_notified: Mapped[bool] = mapped_column(Boolean, default=False)
+    """Whether ``asset.approval_expired`` was recorded for the current approval."""
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+    """Bumped on every review; the ETag a review's ``If-Match`` names."""
+
+
+class AssetReview(Base):
+    """Every change of a version's review state, in order: who, when, why; what "approved at
+    time T" is answered from."""
+
+    __tablename__ = "asset_reviews"
+    __table_args__ = (Index("ix_asset_reviews_version_at", "version_id", "at"),)
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    version_id: Mapped[str] = mapped_column(ForeignKey("asset_versions.id", ondelete="CASCADE"))
+    asset_id: Mapped[str] = mapped_column(String(40), index=True)
+    state: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    by: Mapped[str | None] = mapped_column(String(40), default=None)
+    comment: Mapped[str] = mapped_column(String(2000), default="")
+    approved_until: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class AssetTag(Base):
@@ -287,6 +358,11 @@ class Render(Base):
     ffmpeg_log: Mapped[str | None] = mapped_column(Text, default=None)
     """What FFmpeg wrote to stderr during the last attempt, bounded and with server paths
     redacted (``GET /v1/renders/{id}/log``)."""
+    asset_versions: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
+    """``[{"pointer", "asset", "version", "sha256", "state", "reference"}]``: the asset version
+    each file of the edit resolved to when it was queued (migration 0017)."""
+    purpose: Mapped[str] = mapped_column(String(16), default="draft", server_default="draft")
+    """publication (approved media only), draft or preview."""
     origin: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     """The request that queued it: ``request_id`` (on the job's log lines) and, when tracing,
     its W3C trace context (``traceparent``, ``tracestate``), continued by the worker."""

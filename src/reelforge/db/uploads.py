@@ -76,3 +76,5 @@ class Import(Base):
     error: Mapped[dict[str, Any] | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    version_of: Mapped[str | None] = mapped_column(String(40), default=None)
+    """The asset the fetched file becomes a new version of (migration 0017); None: a new asset."""

@@ -13,9 +13,10 @@ files reported together with its other problems.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any, Literal
+from urllib.parse import parse_qsl, urlencode
 
 from pydantic import BaseModel
 
@@ -28,12 +29,21 @@ __all__ = [
     "ASSET_ID",
     "ASSET_ID_PREFIX",
     "FONT_SUFFIXES",
+    "PICKS",
+    "QUERY_PREFIX",
+    "QUERY_STATES",
     "TRANSCRIBE_CLIP_PREFIX",
+    "AssetQuery",
     "Reference",
     "ReferenceKind",
+    "VersionRef",
+    "asset_id_of",
     "asset_ids_in",
     "asset_references",
     "is_asset_id",
+    "normalise_references",
+    "parse_query",
+    "parse_version_ref",
 ]
 
 ASSET_ID_PREFIX = "ast_"
@@ -63,6 +73,141 @@ class Reference:
 def is_asset_id(value: object) -> bool:
     """Whether ``value`` is exactly an asset id (text that merely mentions one is not)."""
     return isinstance(value, str) and ASSET_ID.match(value) is not None
+
+
+# ----------------------------------------------------------------------------- version references
+#
+# A file may be named by an asset id alone (its newest version), or by a version reference:
+#   "ast_…@3"          version 3 (pinned: what a render records)
+#   "ast_…@latest"     the newest version
+#   "ast_…@approved"   the newest version approved at the time of the render
+#   "asset?tag=hero&tag=product-x&state=approved&pick=newest"   a query resolving to one asset
+# The JSON forms {"asset": "ast_…", "version": 3|"latest"|"approved"} and
+# {"query": {"tags": [...], "state": …, "kind": …, "pick": …}} are written in these forms by
+# :func:`normalise_references` before an edit is parsed; the service resolves them all to
+# pinned versions before the engine sees the edit.
+
+_VERSION_REF = re.compile(r"^(ast_[0-9a-z]{26})@([1-9][0-9]{0,8}|latest|approved)$")
+QUERY_PREFIX = "asset?"
+QUERY_STATES = ("approved", "any", "draft", "in_review", "rejected", "archived")
+"""What a query's ``state`` may ask for: ``approved`` (approved now), ``any`` (the newest
+version whatever its state), or a version in exactly that review state."""
+PICKS = ("only", "newest", "oldest")
+"""Which asset a query resolves to when several match: ``only`` refuses ties."""
+_QUERY_KINDS = ("video", "image", "audio", "subtitles", "font", "lut")
+
+
+@dataclass(frozen=True, slots=True)
+class VersionRef:
+    asset: str
+    version: int | Literal["latest", "approved"]
+
+
+@dataclass(frozen=True, slots=True)
+class AssetQuery:
+    tags: tuple[str, ...] = ()
+    state: str = "approved"
+    kind: str | None = None
+    pick: str = "only"
+    problems: tuple[str, ...] = field(default=())
+    """What is wrong with the query as written (empty when it is usable)."""
+
+
+def parse_version_ref(value: object) -> VersionRef | None:
+    """``"ast_…@3"``, ``"ast_…@latest"`` or ``"ast_…@approved"`` read; None for anything else."""
+    if not isinstance(value, str):
+        return None
+    match = _VERSION_REF.match(value)
+    if match is None:
+        return None
+    version = match.group(2)
+    return VersionRef(match.group(1), int(version) if version.isdecimal() else version)  # type: ignore[arg-type]
+
+
+def asset_id_of(value: object) -> str | None:
+    """The asset a plain id or a version reference names; None for anything else."""
+    if is_asset_id(value):
+        return str(value)
+    ref = parse_version_ref(value)
+    return ref.asset if ref is not None else None
+
+
+def parse_query(value: object) -> AssetQuery | None:
+    """A query reference (``asset?…``) read; None when ``value`` is not one."""
+    if not isinstance(value, str) or not value.startswith(QUERY_PREFIX):
+        return None
+    tags: list[str] = []
+    state, kind, pick = "approved", None, "only"
+    problems: list[str] = []
+    for key, item in parse_qsl(value[len(QUERY_PREFIX) :], keep_blank_values=True):
+        if key == "tag" and item:
+            tags.append(item)
+        elif key == "state" and item in QUERY_STATES:
+            state = item
+        elif key == "kind" and item in _QUERY_KINDS:
+            kind = item
+        elif key == "pick" and item in PICKS:
+            pick = item
+        else:
+            problems.append(f"{key}={item!r} is not a query term (tag, state, kind, pick)")
+    if not tags and kind is None:
+        problems.append("a query needs at least one tag or a kind")
+    return AssetQuery(tuple(dict.fromkeys(tags)), state, kind, pick, tuple(problems))
+
+
+def _reference_text(value: Mapping[str, Any]) -> str | None:
+    """The string form of a JSON version reference or query; None when it is neither."""
+    if set(value) == {"asset", "version"} and is_asset_id(value["asset"]):
+        version = value["version"]
+        if (isinstance(version, int) and not isinstance(version, bool) and 1 <= version <= 999_999_999) or (
+            version in ("latest", "approved")
+        ):
+            return f"{value['asset']}@{version}"
+        return None
+    if set(value) == {"query"} and isinstance(value["query"], Mapping):
+        query = value["query"]
+        terms: list[tuple[str, str]] = []
+        for key, item in query.items():
+            if key == "tags" and isinstance(item, list) and all(isinstance(t, str) for t in item):
+                terms.extend(("tag", t) for t in item)
+            elif key in ("state", "kind", "pick") and isinstance(item, str):
+                terms.append((key, item))
+            else:
+                terms.append((str(key), str(item)))
+        return QUERY_PREFIX + urlencode(terms)
+    return None
+
+
+def _source_slots(document: Any) -> Iterator[tuple[Any, str | int]]:
+    """(container, key) of each place a clip, the soundtrack or a watermark names its file."""
+    timeline = _get(document, "timeline")
+    for track in _items(_get(timeline, "tracks")):
+        for clip in _items(_get(track, "clips")):
+            asset = _get(clip, "asset")
+            if isinstance(asset, dict) and asset.get("type") in _CLIP_SOURCES:
+                yield asset, "src"
+    soundtrack = _get(timeline, "soundtrack")
+    if isinstance(soundtrack, dict):
+        yield soundtrack, "src"
+    for output in _items(_get(document, "outputs")):
+        watermark = _get(output, "watermark")
+        if isinstance(watermark, dict):
+            yield watermark, "src"
+
+
+def normalise_references(document: Any) -> int:
+    """Write the JSON forms of version references and queries in ``document`` (a raw edit, changed
+    in place) in their string forms; how many were rewritten. Anything else is left for the
+    edit's own checks to report."""
+    count = 0
+    for container, key in _source_slots(document):
+        value = container.get(key)
+        if isinstance(value, Mapping):
+            text = _reference_text(value)
+            if text is not None:
+                container[key] = text
+                count += 1
+    return count
 
 
 def _get(node: Any, key: str) -> Any:
@@ -143,8 +288,9 @@ def asset_ids_in(document: Any) -> set[str]:
     while stack:
         node = stack.pop()
         if isinstance(node, str):
-            if is_asset_id(node):
-                found.add(node)
+            named = asset_id_of(node)
+            if named is not None:
+                found.add(named)
         elif isinstance(node, dict):
             stack.extend(node.values())
         elif isinstance(node, list):

@@ -421,7 +421,21 @@ class RenderJob:
                 return "lost"
             document, workspace_id = render.edit, render.workspace_id
             safe_zones = brand_safe_zones(db, render.meta)
-            provenance = {"render": render.id, "project": render.project_id, "revision": render.revision}
+            provenance: dict[str, Any] = {
+                "render": render.id,
+                "project": render.project_id,
+                "revision": render.revision,
+            }
+            if render.asset_versions:
+                # The output's manifest: the asset versions it was made from, once each.
+                used = {
+                    (v["asset"], v["version"]): v["sha256"]
+                    for v in render.asset_versions
+                    if isinstance(v, dict) and {"asset", "version", "sha256"} <= v.keys()
+                }
+                provenance["asset_versions"] = [
+                    {"asset": a, "version": n, "sha256": sha} for (a, n), sha in sorted(used.items())
+                ]
             self._created_at, self._started_at = render.created_at, render.started_at
         work = self.work
         try:

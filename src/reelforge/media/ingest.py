@@ -27,7 +27,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from reelforge.db.models import Asset, AssetTag, new_id, utcnow
+from reelforge.db.models import Asset, AssetTag, AssetVersion, new_id, utcnow
 from reelforge.db.retention import AssetRetention
 from reelforge.edit.timing import parse_time
 from reelforge.ffmpeg.probe import MAX_SIDE, MediaInfo, MediaProbeError, probe
@@ -48,11 +48,14 @@ __all__ = [
     "Sniffed",
     "clean_name",
     "complete_previews",
+    "discard_stored",
     "fail_previews",
     "file_sha256",
     "ingest_file",
     "pending_previews",
     "sniff",
+    "store_version",
+    "version_row",
 ]
 
 log = logging.getLogger("reelforge.ingest")
@@ -464,6 +467,8 @@ def ingest_file(
     move: bool = True,
     defer_previews: bool = False,
     rasterised_from: str | None = None,
+    created_by: str | None = None,
+    external_version: str | None = None,
 ) -> tuple[Asset, bool]:
     """Make ``path`` an asset of the workspace; return it and whether it is new.
 
@@ -517,6 +522,8 @@ def ingest_file(
                 move=True,
                 defer_previews=defer_previews,
                 rasterised_from="image/svg+xml",
+                created_by=created_by,
+                external_version=external_version,
             )
     digest = sha256 or file_sha256(path)
     existing = _existing(db, workspace_id, digest)
@@ -568,6 +575,7 @@ def ingest_file(
         )
         db.add(asset)
         db.flush()  # the asset row first: tags reference it (PostgreSQL checks the key at once)
+        db.add(version_row(asset, 1, created_by=created_by, external_version=external_version))
         unique_tags = list(dict.fromkeys(tags))
         db.add_all(AssetTag(asset_id=asset_id, tag=tag) for tag in unique_tags)
         # The outbox row commits with the asset, so `asset.ready` exists exactly when it does.
@@ -589,6 +597,94 @@ def ingest_file(
         for preview in previews.values():
             preview.unlink(missing_ok=True)
     return asset, True
+
+
+def version_row(asset: Asset, number: int, **extra: Any) -> AssetVersion:
+    """Version ``number`` of ``asset`` as its content columns describe it now (a draft)."""
+    return AssetVersion(
+        id=new_id("avr"),
+        asset_id=asset.id,
+        workspace_id=asset.workspace_id,
+        number=number,
+        kind=asset.kind,
+        content_type=asset.content_type,
+        size_bytes=asset.size_bytes,
+        sha256=asset.sha256,
+        storage_key=asset.storage_key,
+        media=dict(asset.media or {}),
+        thumbnail_key=asset.thumbnail_key,
+        waveform_key=asset.waveform_key,
+        source=asset.source,
+        derived_from=dict(asset.derived_from or {}),
+        created_at=utcnow(),
+        state="draft",
+        review_comment="",
+        expiry_notified=False,
+        revision=1,
+        **extra,
+    )
+
+
+def store_version(
+    storage: Storage,
+    *,
+    prefix: str,
+    path: Path,
+    name: str,
+    settings: Settings,
+    move: bool = True,
+) -> tuple[Sniffed, str, dict[str, str], str]:
+    """Check and store the bytes of a new version of an existing asset under ``<prefix>``:
+    what sniffing found, the stored key, the previews' keys (made now) and their state. The same
+    checks as a new asset's (type sniffing, size, duration, dimensions, frame rate); an SVG is
+    drawn into a PNG first. Raises :class:`IngestError`; nothing is left in storage then."""
+    size = path.stat().st_size
+    if size == 0:
+        raise IngestError("media-unsupported", "the file is empty")
+    if size > settings.max_upload_bytes:
+        raise IngestError(
+            "content-too-large", f"the file has {size} bytes; the limit is {settings.max_upload_bytes}"
+        )
+    if _is_svg_file(path):
+        with storage.temp_file(".png") as png:
+            try:
+                rasterise_svg(path, png)
+            except SvgError as exc:
+                raise IngestError("media-unsupported", str(exc)) from None
+            sniffed, key, keys, state = store_version(
+                storage, prefix=prefix, path=png, name="drawing.png", settings=settings
+            )
+            sniffed.media["rasterised_from"] = "image/svg+xml"
+            return sniffed, key, keys, state
+    sniffed = sniff(path, name)
+    check_limits(sniffed, settings)
+    stored: list[str] = []
+    previews: dict[str, Path] = {}
+    try:
+        jobs = _preview_jobs(path, sniffed.kind, sniffed.media)
+        previews = _previews(storage, path, sniffed)
+        state = ("ready" if previews else "failed") if jobs else "none"
+        keys = _store_previews(storage, previews, prefix, stored)
+        key = f"{prefix}/original{sniffed.suffix}"
+        if move:
+            storage.put(key, path)
+        else:
+            with storage.temp_file(sniffed.suffix) as copy:
+                shutil.copyfile(path, copy)
+                storage.put(key, copy)
+        stored.append(key)
+    except BaseException:
+        _discard(storage, stored)
+        raise
+    finally:
+        for preview in previews.values():
+            preview.unlink(missing_ok=True)
+    return sniffed, key, keys, state
+
+
+def discard_stored(storage: Storage, keys: Iterable[str]) -> None:
+    """Remove stored files (a version whose row did not commit)."""
+    _discard(storage, keys)
 
 
 def complete_previews(sessions: Callable[[], Session], storage: Storage, asset_id: str) -> str | None:
@@ -626,6 +722,12 @@ def complete_previews(sessions: Callable[[], Session], storage: Storage, asset_i
                 return None
             asset = db.get(Asset, asset_id)
             assert asset is not None
+            # The version whose bytes they show keeps them when a newer version arrives.
+            db.execute(
+                update(AssetVersion)
+                .where(AssetVersion.asset_id == asset_id, AssetVersion.storage_key == asset.storage_key)
+                .values(thumbnail_key=keys.get("thumbnail"), waveform_key=keys.get("waveform"))
+            )
             tags = list(db.scalars(select(AssetTag.tag).where(AssetTag.asset_id == asset_id)))
             record_asset_event(db, asset, tags, "asset.updated")
             db.commit()

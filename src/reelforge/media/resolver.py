@@ -13,8 +13,8 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from reelforge.db.models import Asset
-from reelforge.edit.references import ASSET_ID, asset_ids_in, is_asset_id
+from reelforge.db.models import Asset, AssetVersion
+from reelforge.edit.references import ASSET_ID, asset_ids_in, is_asset_id, parse_version_ref
 from reelforge.render.sources import SourceError
 
 from .storage import Storage
@@ -44,16 +44,28 @@ class AssetResolver:
     def resolve(self, src: str) -> Path:
         if src in self._resolved:
             return self._resolved[src]
-        if not is_asset_id(src):
+        pinned = parse_version_ref(src)
+        if not is_asset_id(src) and (pinned is None or not isinstance(pinned.version, int)):
+            # "@latest", "@approved" and queries are resolved by the service before a render is
+            # queued: the engine reads only what was pinned.
             raise SourceError(
                 src,
                 "the service reads only assets: give an asset id (ast_…) from POST /v1/assets, "
-                "not a file path or URL",
+                "or a pinned version (ast_…@3), not a file path or URL",
             )
         with self.sessions() as db:
-            key = db.scalar(
-                select(Asset.storage_key).where(Asset.id == src, Asset.workspace_id == self.workspace_id)
-            )
+            if pinned is not None:
+                key = db.scalar(
+                    select(AssetVersion.storage_key).where(
+                        AssetVersion.asset_id == pinned.asset,
+                        AssetVersion.number == pinned.version,
+                        AssetVersion.workspace_id == self.workspace_id,
+                    )
+                )
+            else:
+                key = db.scalar(
+                    select(Asset.storage_key).where(Asset.id == src, Asset.workspace_id == self.workspace_id)
+                )
         if key is None:
             raise SourceError(src, "no such asset in this workspace")
         path = self.storage.local_path(key)

@@ -26,7 +26,15 @@ from sqlalchemy import ColumnElement, Connection, Select, and_, bindparam, delet
 from sqlalchemy.orm import Session
 
 from reelforge.db.audit import record_audit
-from reelforge.db.models import RUNNING_STATES, Asset, AssetTag, Render, RenderAsset
+from reelforge.db.models import (
+    RUNNING_STATES,
+    Asset,
+    AssetReview,
+    AssetTag,
+    AssetVersion,
+    Render,
+    RenderAsset,
+)
 from reelforge.db.raw import decode_json_fields, raw_datetime_column, raw_json_column
 from reelforge.media.ingest import IngestError, ingest_file, remove_empty_dirs
 from reelforge.representations import asset_json, record_asset_event
@@ -71,6 +79,8 @@ Precondition = Callable[[dict[str, Any]], None]
 
 _ASSETS = Asset.__table__.c
 _TAGS = AssetTag.__table__.c
+_VERSIONS = AssetVersion.__table__.c
+_REVIEWS = AssetReview.__table__.c
 _TAG_SEPARATOR = "\x1f"  # tags cannot hold control characters
 
 
@@ -93,6 +103,9 @@ class AssetRow(NamedTuple):
     waveform_key: str | None
     previews: str | None
     revision: int
+    version: int
+    external_system: str | None
+    external_id: str | None
     tag_list: str | None
 
 
@@ -178,6 +191,10 @@ def list_page(
     name: str | None = None,
     created_after: datetime | None = None,
     created_before: datetime | None = None,
+    review_state: str | None = None,
+    approved_at: datetime | None = None,
+    external_system: str | None = None,
+    external_id: str | None = None,
 ) -> tuple[list[PageRow], dict[str, bytes]]:
     """Up to ``limit + 1`` assets (newest first, after the cursor position ``after``) matching
     every filter given, and the encoded representation of the first ``limit`` by id (an asset
@@ -185,7 +202,18 @@ def list_page(
     params: dict[str, Any] = {"workspace_id": workspace_id, "limit": limit + 1}
     if after is not None:
         params["after_created"], params["after_id"] = after
-    if kind or source or tags or name or created_after or created_before:
+    if (
+        kind
+        or source
+        or tags
+        or name
+        or created_after
+        or created_before
+        or review_state
+        or approved_at
+        or external_system
+        or external_id
+    ):
         built = _list_query(cursor=after is not None)
         if kind:
             built = built.where(_ASSETS.kind == kind)
@@ -199,6 +227,14 @@ def list_page(
             built = built.where(_ASSETS.created_at >= created_after)
         if created_before:
             built = built.where(_ASSETS.created_at < created_before)
+        if review_state:
+            built = built.where(review_state_filter(review_state))
+        if approved_at:
+            built = built.where(approved_at_filter(approved_at))
+        if external_system:
+            built = built.where(_ASSETS.external_system == external_system)
+        if external_id:
+            built = built.where(_ASSETS.external_id == external_id)
         query: Select[Any] = built
     else:
         query = _LIST_AFTER if after is not None else _LIST_FIRST  # built once: nothing to build or cache-key
@@ -216,6 +252,35 @@ def list_page(
             docs[asset.id] = encode(asset_json(cast(Asset, asset), _row_tags(asset)))
             cache.put(asset.id, asset.revision, docs[asset.id])
     return rows, docs
+
+
+def review_state_filter(state: str) -> ColumnElement[bool]:
+    """Assets whose newest version is in review state ``state``."""
+    return _ASSETS.id.in_(
+        select(_VERSIONS.asset_id).where(
+            _VERSIONS.asset_id == _ASSETS.id, _VERSIONS.number == _ASSETS.version, _VERSIONS.state == state
+        )
+    )
+
+
+def approved_at_filter(at: datetime) -> ColumnElement[bool]:
+    """Assets with a version that was approved at time ``at``: the last review of that version
+    at or before ``at`` approved it, and that approval had not ended by ``at``."""
+    last = (
+        select(func.max(_REVIEWS.at))
+        .where(_REVIEWS.version_id == _VERSIONS.id, _REVIEWS.at <= at)
+        .correlate(AssetVersion.__table__)
+        .scalar_subquery()
+    )
+    return _ASSETS.id.in_(
+        select(_VERSIONS.asset_id)
+        .join(AssetReview.__table__, _REVIEWS.version_id == _VERSIONS.id)
+        .where(
+            _REVIEWS.at == last,
+            _REVIEWS.state == "approved",
+            or_(_REVIEWS.approved_until.is_(None), _REVIEWS.approved_until > at),
+        )
+    )
 
 
 def tags_of(db: Session, ids: list[str]) -> dict[str, list[str]]:
@@ -374,6 +439,13 @@ def delete_asset(
             renders=busy,
         )
     keys = [k for k in (asset.storage_key, asset.thumbnail_key, asset.waveform_key) if k]
+    # Every version's files go too (a restored version shares its bytes with an older one).
+    for row in db.execute(
+        select(AssetVersion.storage_key, AssetVersion.thumbnail_key, AssetVersion.waveform_key).where(
+            AssetVersion.asset_id == asset.id
+        )
+    ):
+        keys.extend(k for k in row if k and k not in keys)
     record_asset_event(db, asset, tags_of(db, [asset.id])[asset.id], "asset.deleted")
     record_audit(
         db,

@@ -28,6 +28,7 @@ from reelforge.jobs.queue import RUNNING_STATES, rows_updated
 from reelforge.representations import record_render_event
 
 from . import renders, templates
+from .asset_versions import ResolutionCache
 from .audit import Actor
 from .batch_rows import CsvRow, parse_csv_rows
 from .brand_kits import BrandUse
@@ -74,6 +75,8 @@ class BatchRequest:
     metadata: dict[str, Any] = field(default_factory=dict)
     require_approval: bool = False
     """Each render waits until the transcripts its speech captions use are approved."""
+    purpose: str = "draft"
+    """``publication``: every row's media must be approved (a row naming other media is rejected)."""
 
 
 # ------------------------------------------------------------------ planning the items
@@ -249,7 +252,9 @@ def _plan(
     template: templates.TemplateInfo,
     rows: Sequence[_Row],
 ) -> tuple[list[_Item], list[dict[str, Any]]]:
-    """Every row x locale merged and validated: the items to render and the rejected ones."""
+    """Every row x locale merged and validated: the items to render and the rejected ones.
+    Asset references resolve once, here at the start, so every row uses the same versions."""
+    resolving = ResolutionCache()
     locales: list[str | None] = list(body.locales) or [None]
     if len(rows) * len(locales) > MAX_ITEMS:
         raise Invalid(
@@ -313,6 +318,7 @@ def _plan(
                         pointer_prefix="/edit",
                         branded=brand,
                         filled_template=True,
+                        resolving=resolving,
                     )
                 except ServiceError as exc:
                     problems = _edit_problems(row, exc, origin, body.outputs is not None)
@@ -398,11 +404,13 @@ def create(
                 batch_id=created.id,
                 commit=False,
                 require_approval=body.require_approval,
+                purpose=body.purpose,
             )
         except ServiceError as exc:
             if not isinstance(exc, Invalid):
                 raise
-            # The workspace's brand compliance blocks this one (it writes nothing before refusing).
+            # The workspace's brand compliance, or unapproved media in a publication batch, blocks
+            # this one (it writes nothing before refusing).
             rejected += [
                 {
                     "row": i.row,

@@ -11,6 +11,7 @@ values go in (the one way ``{{brand.…}}`` is filled; values are never scanned)
 from __future__ import annotations
 
 import copy
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,10 +24,10 @@ from sqlalchemy.orm import Session
 
 from reelforge.db.audit import record_audit
 from reelforge.db.brands import BRAND_META, BrandKit, BrandKitVersion, WorkspaceCompliance
-from reelforge.db.models import Asset
+from reelforge.db.models import Asset, AssetVersion
 from reelforge.edit.errors import Problem, pointer
 from reelforge.edit.models import CaptionStyle, Edit, Watermark
-from reelforge.edit.references import asset_references
+from reelforge.edit.references import asset_references, parse_version_ref
 from reelforge.edit.values import Color
 from reelforge.edit.variables import find_placeholders, substitute
 from reelforge.media.storage import Storage
@@ -397,9 +398,34 @@ def service_findings(
         for a in rows
         if a.id in srcs and (a.media or {}).get("width") and (a.media or {}).get("height")
     }
-    by_id = {a.id: a for a in rows}
-    fonts = [storage.local_path(by_id[f].storage_key) for f in edit.timeline.fonts if f in by_id]
-    return check_compliance(edit, kit_view(kit), outputs=outputs, media_sizes=sizes, fonts=fonts)
+    # Pinned versions (``ast_…@3``) have their own sizes and files, and show the kit's logo
+    # when their asset is one.
+    view = kit_view(kit)
+    keys = {a.id: a.storage_key for a in rows}
+    pinned = {src: ref for src in ids if (ref := parse_version_ref(src)) is not None}
+    versions = (
+        db.scalars(
+            select(AssetVersion).where(
+                AssetVersion.workspace_id == workspace_id,
+                AssetVersion.asset_id.in_({ref.asset for ref in pinned.values()}),
+            )
+        )
+        if pinned
+        else ()
+    )
+    for version in versions:
+        for src, ref in pinned.items():
+            if ref.asset != version.asset_id or ref.version != version.number:
+                continue
+            keys[src] = version.storage_key
+            media = version.media or {}
+            if src in srcs and media.get("width") and media.get("height"):
+                sizes[src] = (int(media["width"]), int(media["height"]))
+    logos = {src for src, ref in pinned.items() if ref.asset in view.logos}
+    if logos:
+        view = dataclasses.replace(view, logos=view.logos | logos)
+    fonts = [storage.local_path(keys[f]) for f in edit.timeline.fonts if f in keys]
+    return check_compliance(edit, view, outputs=outputs, media_sizes=sizes, fonts=fonts)
 
 
 def findings_problem(findings: Sequence[Finding], prefix: str, detail: str) -> Invalid:

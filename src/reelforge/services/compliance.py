@@ -15,6 +15,7 @@ from reelforge.db.models import Project, ProjectRevision, utcnow
 from reelforge.media.storage import Storage
 
 from . import templates
+from .asset_versions import media_report
 from .audit import Actor
 from .brand_kits import BrandUse, compliance_level, current_kit, service_findings
 from .edits import PreparedEdit, prepare_service_edit
@@ -130,6 +131,9 @@ def compliance_report(
         "level": compliance_level(db, workspace_id),
         "passed": not any(f.severity == "error" for f in findings),
         "findings": [f.as_json(pointer_prefix) for f in findings],
+        # Which asset versions the files resolve to now, and which are not approved.
+        # (The prepared edit: the kit's files filled in, every file pinned as a render would.)
+        "media": media_report(db, workspace_id, prepared.document, pointer_prefix=pointer_prefix),
     }
 
 

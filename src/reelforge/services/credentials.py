@@ -57,8 +57,9 @@ FAMILIES = (
     "brand_kits",
     "batches",
 )
-SCOPES = (*(f"{f}:{a}" for f in FAMILIES for a in ("read", "write")), "admin")
-"""``admin`` grants every scope; ``:write`` does not imply ``:read``."""
+SCOPES = (*(f"{f}:{a}" for f in FAMILIES for a in ("read", "write")), "assets:approve", "admin")
+"""``admin`` grants every scope; ``:write`` does not imply ``:read``. ``assets:approve``
+changes asset versions' review states (approve, reject, archive); ``assets:write`` does not."""
 
 CLOCK_SKEW_SECONDS = 5
 """How far in the future a token's ``iat`` may be (clocks of servers sharing the signing key

@@ -8,6 +8,7 @@ with a JSON pointer into the request body (``pointer_prefix`` says where the edi
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -16,18 +17,33 @@ from typing import Any, NoReturn
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from reelforge.db.models import Asset
+from reelforge.db.models import Asset, AssetVersion
 from reelforge.edit.errors import EditError, Problem, pointer
 from reelforge.edit.models import Edit
-from reelforge.edit.references import ASSET_ID_PREFIX, FONT_SUFFIXES, asset_references
+from reelforge.edit.references import (
+    ASSET_ID_PREFIX,
+    FONT_SUFFIXES,
+    asset_references,
+    normalise_references,
+    parse_version_ref,
+)
 from reelforge.edit.validate import parse_edit
 from reelforge.render.glyphs import text_problems
 
+from .asset_versions import Resolution, ResolutionCache, resolve_references, unapproved_problems
 from .brand_kits import BrandUse, resolve_brand
 from .errors import Invalid
 from .limits import check_edit_limits
 
-__all__ = ["ASSET_ID_PREFIX", "PreparedEdit", "non_finite", "prepare_service_edit", "validate_service_edit"]
+__all__ = [
+    "ASSET_ID_PREFIX",
+    "PURPOSES",
+    "PreparedEdit",
+    "non_finite",
+    "prepare_service_edit",
+    "refuse_unapproved",
+    "validate_service_edit",
+]
 
 
 # What each use of a file needs: the asset kinds accepted and the stream the probe must have found.
@@ -114,7 +130,7 @@ def _fits(asset_kind: str, media: Mapping[str, Any], need: str) -> str | None:
 
 
 def _asset_problems(uses: list[Use], db: Session, workspace_id: str) -> list[Problem]:
-    ids = sorted({src for src, _, _ in uses if src.startswith(ASSET_ID_PREFIX)})
+    ids = sorted({src for src, _, _ in uses if src.startswith(ASSET_ID_PREFIX) and "@" not in src})
     found: dict[str, tuple[str, dict[str, Any]]] = {}
     if ids:
         rows = db.execute(
@@ -123,6 +139,19 @@ def _asset_problems(uses: list[Use], db: Session, workspace_id: str) -> list[Pro
             )
         )
         found = {row.id: (row.kind, dict(row.media or {})) for row in rows}
+    # A pinned version is checked as it is (its probe data may differ from the newest version's).
+    for src, _, _ in uses:
+        ref = parse_version_ref(src)
+        if ref is not None and isinstance(ref.version, int) and src not in found:
+            row = db.execute(
+                select(AssetVersion.kind, AssetVersion.media).where(
+                    AssetVersion.asset_id == ref.asset,
+                    AssetVersion.number == ref.version,
+                    AssetVersion.workspace_id == workspace_id,
+                )
+            ).first()
+            if row is not None:
+                found[src] = (row.kind, dict(row.media or {}))
     problems: list[Problem] = []
     for src, ptr, need in uses:
         if src[:8].lower().startswith(("http://", "https://")):
@@ -141,7 +170,9 @@ def _asset_problems(uses: list[Use], db: Session, workspace_id: str) -> list[Pro
             )
         elif src not in found:
             # The same answer for another workspace's asset: ids are not disclosed.
-            problems.append(Problem(ptr, f"no asset {src} in this workspace", "asset_not_found"))
+            ref = parse_version_ref(src)
+            named = ref.asset if ref is not None else src
+            problems.append(Problem(ptr, f"no asset {named} in this workspace", "asset_not_found"))
         else:
             reason = _fits(*found[src], need)
             if reason is not None:
@@ -190,6 +221,8 @@ class PreparedEdit:
     edit: Edit
     document: Any
     brand: BrandUse | None
+    resolutions: tuple[Resolution, ...] = ()
+    """The asset version each file of the edit resolved to (``document`` names them pinned)."""
 
 
 def prepare_service_edit(
@@ -201,6 +234,7 @@ def prepare_service_edit(
     locale: str | None = None,
     branded: BrandUse | None = None,
     filled_template: bool = False,
+    resolving: ResolutionCache | None = None,
 ) -> PreparedEdit:
     """:func:`validate_service_edit`, keeping the brand-resolved document and the kit version.
 
@@ -213,9 +247,59 @@ def prepare_service_edit(
         document, brand, problems = resolve_brand(document, db, workspace_id, locale=locale)
         if problems:
             _raise(problems, pointer_prefix)
-    return PreparedEdit(
-        _checked(document, db, workspace_id, pointer_prefix, final=filled_template), document, brand
+    # Version references and queries resolve to pinned versions before the edit is compiled.
+    document, resolutions, unresolved = resolve_references(
+        _normalised(document), db, workspace_id, cache=resolving
     )
+    try:
+        edit = _checked(document, db, workspace_id, pointer_prefix, final=filled_template)
+    except Invalid as exc:
+        if not unresolved or exc.code != "edit-invalid":
+            raise
+        # Every problem at once: what the references resolve to, then the edit's own (a place
+        # whose reference did not resolve is reported once, as that).
+        places = {"#" + pointer_prefix + p.pointer for p in unresolved}
+        located = [e for e in exc.errors or [] if e.get("pointer") not in places]
+        problems = [
+            Problem(str(e["pointer"])[1 + len(pointer_prefix) :], str(e["detail"]), str(e["code"]))
+            for e in located
+        ]
+        _raise([*unresolved, *problems], pointer_prefix)
+    if unresolved:
+        _raise(unresolved, pointer_prefix)
+    return PreparedEdit(edit, document, brand, tuple(resolutions))
+
+
+PURPOSES = ("publication", "draft", "preview")
+"""What a render is for: ``publication`` uses approved media only; a draft or preview may use
+any version (it says so explicitly)."""
+
+
+def refuse_unapproved(prepared: PreparedEdit, purpose: str, pointer_prefix: str) -> None:
+    """For a ``publication`` render: 422 ``unapproved-media`` listing each place whose version
+    is not approved now (never approved, rejected, or its approval ended)."""
+    if purpose != "publication":
+        return
+    unapproved = unapproved_problems(list(prepared.resolutions))
+    if unapproved:
+        count = len(unapproved)
+        raise Invalid(
+            f"{count} place{'s' if count != 1 else ''} of the edit name{'s' if count == 1 else ''} media that "
+            "is not approved; approve the versions, or render as a draft or preview",
+            code="unapproved-media",
+            errors=[
+                {"pointer": "#" + pointer_prefix + p.pointer, "detail": p.message, "code": p.code}
+                for p in sorted(unapproved, key=_document_order)
+            ],
+        )
+
+
+def _normalised(document: Any) -> Any:
+    """The document with JSON version references in their string forms (a copy when changed)."""
+    if not isinstance(document, dict):
+        return document
+    copied = copy.deepcopy(document)
+    return copied if normalise_references(copied) else document
 
 
 def validate_service_edit(

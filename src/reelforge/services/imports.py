@@ -48,7 +48,8 @@ from reelforge.media.ingest import clean_name
 from reelforge.representations import json_ready
 from reelforge.webhooks.ssrf import SafeAsyncTransport, UrlPolicy
 
-from . import assets, edits, webhooks
+from . import asset_versions, assets, edits, webhooks
+from .audit import SYSTEM_ACTOR
 from .context import Services
 from .errors import Invalid, NotFound, ServiceError
 
@@ -139,9 +140,27 @@ def create_import(
     metadata: dict[str, Any] | None = None,
     before_commit: Callable[[Any, dict[str, Any]], None] | None = None,
     start: bool = True,
+    version_of: str | None = None,
 ) -> dict[str, Any]:
-    """Record an import of ``url`` and start it (in the background); its representation."""
+    """Record an import of ``url`` and start it (in the background); its representation.
+    ``version_of``: the fetched file becomes a new version of that asset of the workspace."""
     url = check_import_url(services, url)
+    if version_of is not None:
+        with services.sessions() as db:
+            known = db.scalar(
+                select(Asset.id).where(Asset.id == version_of, Asset.workspace_id == workspace_id)
+            )
+        if known is None:
+            raise NotFound(
+                f"no asset {version_of}",
+                errors=[
+                    {
+                        "pointer": "#/asset_id",
+                        "detail": "no such asset in this workspace",
+                        "code": "not_found",
+                    }
+                ],
+            )
     now = utcnow()
     row = Import(
         id=new_id("imp"),
@@ -156,6 +175,7 @@ def create_import(
         attempts=0,
         created_at=now,
         updated_at=now,
+        version_of=version_of,
     )
     with services.sessions() as db:
         db.add(row)
@@ -270,6 +290,7 @@ def _run_claimed(services: Services, import_id: str) -> None:
             return
         url, workspace_id = row.url, row.workspace_id
         name, tags, meta = row.name, list(row.tags or []), dict(row.meta or {})
+        version_of = row.version_of
     part = services.storage.uploads_dir() / f"{import_id}.part"
     last = [0.0]
 
@@ -315,17 +336,32 @@ def _run_claimed(services: Services, import_id: str) -> None:
                 row.received_bytes, row.total_bytes, row.etag = fetched.size, fetched.size, etag
                 db.commit()
         display = name or clean_name(httpx.URL(fetched.url).path.rsplit("/", 1)[-1], fallback="import")
-        body, _created = assets.ingest_upload(
-            services,
-            workspace_id,
-            part,
-            name=display,
-            sha256=fetched.sha256,
-            tags=tags,
-            metadata=meta,
-            source="import",
-            derived_from={"url": url, "import": import_id, **({"etag": etag} if etag else {})},
-        )
+        derived = {"url": url, "import": import_id, **({"etag": etag} if etag else {})}
+        if version_of is not None:
+            version, _created = asset_versions.add_version(
+                services,
+                workspace_id,
+                version_of,
+                part,
+                name=display,
+                sha256=fetched.sha256,
+                actor=SYSTEM_ACTOR,
+                source="import",
+                derived_from=derived,
+            )
+            body = {"id": version["asset_id"]}
+        else:
+            body, _created = assets.ingest_upload(
+                services,
+                workspace_id,
+                part,
+                name=display,
+                sha256=fetched.sha256,
+                tags=tags,
+                metadata=meta,
+                source="import",
+                derived_from=derived,
+            )
     except ServiceError as exc:
         _finish(services, import_id, error={"code": exc.code, "reason": "media", "detail": exc.detail})
         return

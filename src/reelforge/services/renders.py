@@ -36,6 +36,7 @@ from reelforge.db.models import (
 from reelforge.db.raw import decode_json_fields, raw_json_column
 from reelforge.edit.errors import EditError
 from reelforge.edit.models import Edit
+from reelforge.edit.references import asset_id_of
 from reelforge.jobs.queue import (
     RUNNING_STATES,
     TERMINAL_STATES,
@@ -46,14 +47,14 @@ from reelforge.jobs.queue import (
     rows_updated,
 )
 from reelforge.jobs.render_job import transcription_step
-from reelforge.media.resolver import AssetResolver, asset_ids_in, is_asset_id
+from reelforge.media.resolver import AssetResolver, asset_ids_in
 from reelforge.render.compile import PlannedOutput, RenderPlan
 from reelforge.render.engine import collect_sources, plan_edit
 from reelforge.representations import OutputAssets, output_assets, record_render_event, render_json
 
 # Edit checks and brand compliance (moving to reelforge.services.edits and .brand_kits).
 from reelforge.services.brand_kits import check_before_render
-from reelforge.services.edits import PreparedEdit, prepare_service_edit
+from reelforge.services.edits import PreparedEdit, prepare_service_edit, refuse_unapproved
 from reelforge.tracing import current_trace_context
 
 from .context import Services, owned
@@ -195,6 +196,7 @@ class RenderRequest:
     revision: int | None
     prefix: str
     prepared: PreparedEdit
+    purpose: str = "draft"
 
 
 def _revision_edit(db: Session, workspace_id: str, project_id: str, number: int | None) -> tuple[int, Any]:
@@ -252,6 +254,7 @@ def render_request(
     revision: int | None,
     edit: dict[str, Any] | None,
     metadata: Mapping[str, Any],
+    purpose: str = "draft",
 ) -> RenderRequest:
     """Check a request to render a stored project (``project_id``, optional ``revision``;
     default the current one) or an inline ``edit`` (exactly one of them): problems with the edit
@@ -297,7 +300,8 @@ def render_request(
         )
     project = project_id if edit is None else None
     prepared = _prepare(document, db, workspace_id, prefix, project, revision)
-    return RenderRequest(document, project, revision if project else None, prefix, prepared)
+    refuse_unapproved(prepared, purpose, prefix)
+    return RenderRequest(document, project, revision if project else None, prefix, prepared, purpose)
 
 
 def plan_request(
@@ -351,6 +355,7 @@ def enqueue_render(
     commit: bool = True,
     prepared: PreparedEdit | None = None,
     require_approval: bool = False,
+    purpose: str = "draft",
 ) -> Render:
     """Queue a render of ``document`` (an edit document) and return it: what ``POST /v1/renders``
     does once it knows the edit. ``edit`` is the document already checked with
@@ -366,13 +371,15 @@ def enqueue_render(
     brand = None
     if prepared is not None:
         document, edit, brand = dict(prepared.document), prepared.edit, prepared.brand
-    elif edit is None or "brand" in document:
-        # A brand kit's placeholders are filled now, from its current version (for the locale):
-        # the render stores the filled edit, so later kit changes do not alter it.
+    else:
+        # A brand kit's placeholders are filled now, from its current version (for the locale),
+        # and every asset is pinned to a version: the render stores the filled, pinned edit, so
+        # later kit changes and new asset versions do not alter it.
         prepared = _prepare(
             document, db, principal.workspace_id, pointer_prefix, project_id, revision, locale
         )
         document, edit, brand = prepared.document, prepared.edit, prepared.brand
+    refuse_unapproved(prepared, purpose, pointer_prefix)
     meta = dict(metadata or {})
     if BRAND_META in meta:
         raise _invalid(
@@ -406,6 +413,8 @@ def enqueue_render(
         batch_id=batch_id,
         # The request's id and trace go on in the worker's log lines and spans.
         origin=_origin(),
+        asset_versions=[r.as_json() for r in prepared.resolutions],
+        purpose=purpose,
     )
     db.add(render)
     db.flush()  # the render row first: render_assets references it
@@ -418,7 +427,7 @@ def enqueue_render(
     # shared lock waits for a deletion in flight (which holds the row FOR UPDATE) and keeps new
     # ones out until this commit, after which they see the render and refuse (SQLite: this
     # transaction already holds the write lock, so no deletion runs meanwhile).
-    needed = {src for src in collect_sources(edit) if is_asset_id(src)}
+    needed = {named for named in map(asset_id_of, collect_sources(edit)) if named is not None}
     present = (
         set(
             db.scalars(
@@ -526,11 +535,13 @@ class RenderRow(NamedTuple):
     locale: str | None
     tags: list[Any]
     awaiting_approval: bool
+    asset_versions: list[Any]
+    purpose: str
     queue_position: int | None
 
 
 _READ_FIELDS = RenderRow._fields[:-1]
-_JSON_FIELDS = ("error", "outputs", "meta", "tags")
+_JSON_FIELDS = ("error", "outputs", "meta", "tags", "asset_versions")
 _JSON_INDEXES = tuple(_READ_FIELDS.index(c) for c in _JSON_FIELDS)
 # What the render resource shows, without the edit (which can be large), in one round trip.
 _RENDER_COLUMNS = (
@@ -570,6 +581,18 @@ def read_render(conn: Connection, workspace_id: str, render_id: str) -> dict[str
     if not found:
         raise NotFound(f"no render {render_id}")
     return represent(conn, found)[0]
+
+
+def render_edit(conn: Connection, workspace_id: str, render_id: str) -> Any:
+    """The edit the render was made from, as recorded when it was queued: brand placeholders
+    filled and every asset pinned to the version it resolved to, so rendering it again makes
+    the same files whatever versions arrived since. 404 for a render the workspace lacks."""
+    found = conn.execute(
+        select(_RENDERS.edit).where(_RENDERS.id == render_id, _RENDERS.workspace_id == workspace_id)
+    ).first()
+    if found is None:
+        raise NotFound(f"no render {render_id}")
+    return found[0]
 
 
 def render_log(conn: Connection, workspace_id: str, render_id: str) -> str:

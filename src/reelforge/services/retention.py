@@ -33,6 +33,7 @@ from reelforge.delivery.worker import prune as prune_deliveries
 from reelforge.media.ingest import remove_empty_dirs
 from reelforge.render.limits import OUTPUT_RETENTION
 
+from .asset_versions import expire_approvals
 from .context import Services
 from .errors import NotFound
 from .limits import limits_of
@@ -61,6 +62,8 @@ class RetentionReport:
     idempotency_records: int = 0
     deliveries: int = 0
     render_callbacks: int = 0
+    approvals_expired: int = 0
+    """Asset version approvals that ended (``approved_until``), told once by ``asset.approval_expired``."""
     expired_ids: list[str] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
@@ -196,6 +199,8 @@ def run_retention(services: Services, now: datetime | None = None) -> RetentionR
     now = now or utcnow()
     report = expire_outputs(services, now)
     prune_logs(services, now, report)
+    with services.sessions() as db:
+        report.approvals_expired = expire_approvals(db, now)
     log.info(
         "retention: %d outputs expired (%d bytes), pruned %d events, %d audit entries, "
         "%d idempotency records, %d deliveries",

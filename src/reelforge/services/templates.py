@@ -31,9 +31,9 @@ from reelforge.db.templates import TemplateVersion
 from reelforge.edit import templates as spec
 from reelforge.edit.errors import EditError, Problem
 from reelforge.edit.errors import pointer as json_pointer
+from reelforge.edit.references import asset_id_of, asset_references, normalise_references, parse_query
 from reelforge.edit.templates import AssetFacts, Template, fill_template_traced, parse_template
 from reelforge.edit.variables import PLACEHOLDER, find_placeholders
-from reelforge.media.resolver import is_asset_id
 from reelforge.representations import json_ready
 
 from .audit import Actor
@@ -468,8 +468,9 @@ def _count(problems: list[Problem]) -> str:
 def _literal_assets(edit: Any, path: tuple[str | int, ...] = ("edit",)) -> list[tuple[str, str]]:
     """Asset ids written in the template itself (not through a variable), with their pointers."""
     found: list[tuple[str, str]] = []
-    if isinstance(edit, str) and is_asset_id(edit):
-        found.append((edit, json_pointer(*path)))
+    named = asset_id_of(edit)
+    if named is not None:
+        found.append((named, json_pointer(*path)))
     elif isinstance(edit, dict):
         for key, value in edit.items():
             found.extend(_literal_assets(value, (*path, key)))
@@ -487,6 +488,9 @@ def check_template(document: dict[str, Any], db: Session, workspace_id: str) -> 
     infinite = list(non_finite(document))
     if infinite:
         raise _problems("template-invalid", f"{_count(infinite)} in the template", infinite)
+    # Version references and queries written as JSON objects are stored in their string forms
+    # (``ast_…@approved``, ``asset?tag=…``): they resolve when a render is made from the template.
+    normalise_references(document.get("edit"))
     try:
         template = spec.parse_template(document)
     except EditError as exc:
@@ -494,6 +498,10 @@ def check_template(document: dict[str, Any], db: Session, workspace_id: str) -> 
             "template-invalid", f"{_count(list(exc.problems))} in the template", list(exc.problems)
         ) from None
     missing: list[Problem] = []
+    for ref in asset_references(template.edit):
+        query = parse_query(ref.src)
+        if query is not None and query.problems:
+            missing.append(Problem("/edit" + ref.pointer, "; ".join(query.problems), "reference_invalid"))
     literal = _literal_assets(template.edit)
     if literal:
         ids = {a for a, _ in literal}

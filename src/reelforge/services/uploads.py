@@ -44,13 +44,14 @@ from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from reelforge.db.events import record_event
-from reelforge.db.models import new_id, utcnow
+from reelforge.db.models import Asset, new_id, utcnow
 from reelforge.db.uploads import Upload
 from reelforge.media.ingest import clean_name, file_sha256
 from reelforge.render.limits import UPLOAD_EXPIRY
 from reelforge.representations import json_ready
 
-from . import assets
+from . import asset_versions, assets
+from .audit import SYSTEM_ACTOR
 from .context import Services
 from .errors import Invalid, NotFound, ServiceError
 from .limits import check_upload_quota, limits_of
@@ -332,6 +333,14 @@ def create_upload(
         updated_at=now,
     )
     with services.sessions() as db:
+        target = meta.get("asset_id")
+        if "asset_id" in meta and (
+            target is None
+            or db.scalar(select(Asset.id).where(Asset.id == target, Asset.workspace_id == workspace_id))
+            is None
+        ):
+            # The upload would become a new version of an asset the workspace lacks.
+            raise _header_error("Upload-Metadata", f"no asset {target} in this workspace (`asset_id`)")
         row.expires_at = _expiry(db, workspace_id, now, now)
         _check_open_uploads(services, db, workspace_id, now)
         check_upload_quota(db, workspace_id, length or 0)
@@ -649,17 +658,32 @@ def _complete(
     tags = [t.strip() for t in (meta.get("tags") or "").split(",") if t.strip()][: assets.MAX_TAGS]
     name = clean_name(meta.get("name") or meta.get("filename") or meta.get("title"))
     try:
-        body, _created = assets.ingest_upload(
-            services,
-            workspace_id,
-            path,
-            name=name,
-            sha256=digest,
-            tags=[t[:100] for t in tags],
-            metadata={},
-            source="upload",
-            derived_from={"upload": upload_id},
-        )
+        if meta.get("asset_id"):
+            # `asset_id` in the metadata: the upload is a new version of that asset.
+            version, _created = asset_versions.add_version(
+                services,
+                workspace_id,
+                str(meta["asset_id"]),
+                path,
+                name=name,
+                sha256=digest,
+                actor=SYSTEM_ACTOR,
+                source="upload",
+                derived_from={"upload": upload_id},
+            )
+            body = {"id": version["asset_id"]}
+        else:
+            body, _created = assets.ingest_upload(
+                services,
+                workspace_id,
+                path,
+                name=name,
+                sha256=digest,
+                tags=[t[:100] for t in tags],
+                metadata={},
+                source="upload",
+                derived_from={"upload": upload_id},
+            )
     except ServiceError as exc:
         path.unlink(missing_ok=True)
         _fail(services, upload_id, exc.code, exc.detail)

@@ -275,6 +275,12 @@ class ImportCreate(InputModel):
     name: Name | None = None
     tags: list[Tag] = Field(default_factory=list, max_length=MAX_TAGS)
     metadata: dict[str, Any] = Field(default_factory=dict)
+    asset_id: str | None = Field(
+        None,
+        max_length=40,
+        description="Make the fetched file a new version of this asset (name, tags and metadata "
+        "are then not used).",
+    )
 
     _meta = field_validator("metadata")(_check_metadata)
 
@@ -313,6 +319,7 @@ async def create_import(
             tags=list(dict.fromkeys(body.tags)),
             metadata=body.metadata,
             before_commit=stage,
+            version_of=body.asset_id,
         )
     )
     return json_response(
@@ -338,6 +345,7 @@ async def get_import(
 
 Kind = Literal["video", "image", "audio", "subtitles", "font", "lut"]
 Source = Literal["upload", "render", "import"]
+ReviewState = Literal["draft", "in_review", "approved", "rejected", "archived"]
 
 
 @router.get(
@@ -355,13 +363,24 @@ async def list_assets(
     created_after: Annotated[AwareDatetime | None, Query(description="RFC 3339; inclusive.")] = None,
     created_before: Annotated[AwareDatetime | None, Query(description="RFC 3339; exclusive.")] = None,
     source: Source | None = None,
+    review_state: Annotated[
+        ReviewState | None, Query(description="The review state of the asset's newest version.")
+    ] = None,
+    approved_at: Annotated[
+        AwareDatetime | None, Query(description="RFC 3339: assets with a version approved at that time.")
+    ] = None,
+    external_system: Annotated[str | None, Query(max_length=64)] = None,
+    external_id: Annotated[str | None, Query(max_length=255)] = None,
     principal: Principal = Depends(require("assets:read")),
 ) -> Response:
     """Filters combine (all must match): `kind`, `source` (`upload`, `render`, `import`), `tag`
     (repeat it to require several), `name` (a part of it, any case), `created_after` and
-    `created_before` (RFC 3339)."""
+    `created_before` (RFC 3339), `review_state` (of the newest version), `approved_at` (a
+    version was approved then, and its approval had not ended), `external_system` and
+    `external_id` (the DAM reference)."""
     check_utc_range("created_after", created_after)
     check_utc_range("created_before", created_before)
+    check_utc_range("approved_at", approved_at)
     return await asset_list_response(
         request,
         principal.workspace_id,
@@ -373,6 +392,10 @@ async def list_assets(
         created_after=created_after,
         created_before=created_before,
         source=source,
+        review_state=review_state,
+        approved_at=approved_at,
+        external_system=external_system,
+        external_id=external_id,
     )
 
 
@@ -388,6 +411,10 @@ async def asset_list_response(
     created_after: datetime | None = None,
     created_before: datetime | None = None,
     source: str | None = None,
+    review_state: str | None = None,
+    approved_at: datetime | None = None,
+    external_system: str | None = None,
+    external_id: str | None = None,
 ) -> Response:
     """``GET /v1/assets``'s answer for validated parameters; 400 ``invalid-cursor`` for a cursor of another list."""
     tags = sorted(set(tags or []))
@@ -398,6 +425,10 @@ async def asset_list_response(
         "name": name,
         "created_after": _iso(created_after),
         "created_before": _iso(created_before),
+        **({"review_state": review_state} if review_state else {}),
+        **({"approved_at": _iso(approved_at)} if approved_at else {}),
+        **({"external_system": external_system} if external_system else {}),
+        **({"external_id": external_id} if external_id else {}),
     }
     services = services_of(request)
     after = decode_cursor(services.secrets.cursor_key, cursor, filters) if cursor else None
@@ -416,6 +447,10 @@ async def asset_list_response(
             name=name,
             created_after=created_after,
             created_before=created_before,
+            review_state=review_state,
+            approved_at=approved_at,
+            external_system=external_system,
+            external_id=external_id,
         )
 
     page, docs = await read_db(request, read)

@@ -84,6 +84,10 @@ class BatchCreate(InputModel):
     """Each render waits (queued, `awaiting_approval`) until the transcripts its speech captions
     use are approved; missing ones are started."""
     metadata: dict[str, Any] = Field(default_factory=dict)
+    purpose: Literal["publication", "draft", "preview"] | None = None
+    """``publication``: rows naming media that is not approved are rejected (one error per
+    place). Default: ``publication`` when ``REELFORGE_REQUIRE_APPROVED_MEDIA`` is set, else
+    ``draft``."""
 
     @field_validator("locales", "tags")
     @classmethod
@@ -283,7 +287,8 @@ async def create_batch(
         return 202, batch_json(db, created[0]), {"Location": url}
 
     idem.stage_at_commit(db, staged)
-    request_ = BatchRequest(**body.model_dump(exclude={"rows_csv"}))
+    purpose = body.purpose or ("publication" if services.settings.require_approved_media else "draft")
+    request_ = BatchRequest(**{**body.model_dump(exclude={"rows_csv"}), "purpose": purpose})
     batch = await run_in_threadpool(lambda: batches.create(db, services, principal, request_, csv_text))
     response.headers["Location"] = f"{services.settings.public_url.rstrip('/')}/v1/batches/{batch.id}"
     if idem.staged is not None:

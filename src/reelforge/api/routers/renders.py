@@ -7,7 +7,7 @@ The operations are :mod:`reelforge.services.renders`; this module parses, calls 
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Query, Request, Response
 from fastapi.responses import PlainTextResponse
@@ -22,6 +22,7 @@ from reelforge.services.inputs import InputModel
 
 from .. import examples as ex
 from .. import examples_analytics as ex_log
+from .. import examples_asset_versions as ex_versions
 from ..auth import Principal, check_scope, require
 from ..deps import get_db, get_services, services_of
 from ..idempotency import Idempotency, idempotency
@@ -55,6 +56,10 @@ class RenderCreate(InputModel):
     require_approval: bool = False
     """Wait (queued, `awaiting_approval`) until the transcripts of the assets its speech
     captions (`transcribe`) use are approved; a missing transcript is started."""
+    purpose: Literal["publication", "draft", "preview"] | None = None
+    """``publication`` refuses media that is not approved (422 ``unapproved-media``, one error
+    per place); ``draft`` and ``preview`` may use any version. Default: ``publication`` when the
+    installation sets ``REELFORGE_REQUIRE_APPROVED_MEDIA``, else ``draft``."""
 
 
 @router.post(
@@ -88,6 +93,7 @@ def create_render(
     creating nothing: duration, outputs (name, size, fps, frames) and `estimated_render_seconds`,
     a heuristic of output pixels x frames at x264's rate for the quality, scaled by CPU cores.
     """
+    purpose = body.purpose or ("publication" if services.settings.require_approved_media else "draft")
     if body.project_id is not None and body.edit is None:
         check_scope(principal, "projects:read")
     if body.edit is not None:
@@ -105,6 +111,7 @@ def create_render(
         revision=body.revision,
         edit=body.edit,
         metadata=body.metadata,
+        purpose=purpose,
     )
     if dry_run or body.dry_run:
         response.status_code = 200
@@ -122,6 +129,7 @@ def create_render(
         tags=body.tags,
         commit=False,
         require_approval=body.require_approval,
+        purpose=purpose,
     )
     if body.destinations:
         destinations.attach_to_render(db, principal.workspace_id, render.id, body.destinations)
@@ -174,6 +182,24 @@ async def get_render(
         return json_bytes(renders.read_render(conn, principal.workspace_id, render_id))
 
     # A strong ETag of the representation: pollers can ask "changed?" with If-None-Match.
+    return conditional_json(request, await read_db(request, read))
+
+
+@router.get(
+    "/v1/renders/{render_id}/edit",
+    summary="The edit a render was made from, versions pinned",
+    responses=ex_versions.RENDER_EDIT_RESPONSES,
+)
+async def get_render_edit(
+    render_id: str, request: Request, principal: Principal = Depends(require("renders:read"))
+) -> Response:
+    """The edit as recorded when the render was queued: brand placeholders filled, and every
+    asset named by the version it resolved to (`ast_…@3`). Render it again (`POST /v1/renders`
+    with it as `edit`) to make the same files, whatever versions arrived since."""
+
+    def read(conn: Connection) -> bytes:
+        return json_bytes(renders.render_edit(conn, principal.workspace_id, render_id))
+
     return conditional_json(request, await read_db(request, read))
 
 

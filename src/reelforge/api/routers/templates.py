@@ -8,12 +8,13 @@ records the template, version and locale it came from.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Query, Request, Response
 from pydantic import Field
 
 from reelforge.services import imports, templates
+from reelforge.services.edits import refuse_unapproved
 from reelforge.services.inputs import InputModel
 from reelforge.services.renders import MAX_METADATA_BYTES, enqueue_render, plan_render, queued_answer
 from reelforge.services.templates import TEMPLATES
@@ -64,6 +65,9 @@ class TemplateRenderCreate(TemplateValues):
     """Campaign tags (at most 20): `GET /v1/analytics/renders?group_by=tag` groups by them."""
     dry_run: bool = False
     """Validate and return the plan; create nothing."""
+    purpose: Literal["publication", "draft", "preview"] | None = None
+    """``publication`` refuses media that is not approved (422 ``unapproved-media``). Default:
+    ``publication`` when ``REELFORGE_REQUIRE_APPROVED_MEDIA`` is set, else ``draft``."""
 
 
 def _document(body: TemplateCreate | TemplateReplace) -> dict[str, Any]:
@@ -357,6 +361,8 @@ def render_template(
         body.metadata,
         max_metadata_bytes=MAX_METADATA_BYTES,
     )
+    purpose = body.purpose or ("publication" if services.settings.require_approved_media else "draft")
+    refuse_unapproved(made.prepared, purpose, "")
     if body.dry_run:
         plan = plan_render(services, principal.workspace_id, made.prepared.edit, "")
         response.status_code = 200
@@ -374,5 +380,6 @@ def render_template(
         locale=made.locale,
         tags=body.tags,
         commit=False,
+        purpose=purpose,
     )
     return queued_answer(db, services, idem, response, render)

@@ -40,6 +40,11 @@ class MediaInfo(Out):
     """Set (``image/svg+xml``) on a PNG drawn at upload from an SVG."""
 
 
+class ExternalRef(Out):
+    system: str
+    id: str
+
+
 class AssetOut(Out):
     id: str
     object: Literal["asset"]
@@ -62,6 +67,11 @@ class AssetOut(Out):
     """Whether the thumbnail or waveform is made yet. Always sent; optional here because outputs
     recorded in older examples (batch renders) lack it."""
     content_url: str
+    version: int = 1
+    """The newest version's number (its bytes are what this asset describes). Always sent."""
+    versions_url: str | None = None
+    external_ref: ExternalRef | None = None
+    """The asset in the DAM it is synced from (``PUT /v1/assets/by-ref/…``)."""
 
 
 class AssetUploaded(AssetOut):

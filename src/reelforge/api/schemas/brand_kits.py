@@ -96,4 +96,7 @@ class ComplianceReport(Out):
     revision: int | None = None
     edit: JSONObject | None = None
     """For a template: the filled edit that was checked."""
+    media: JSONObject | None = None
+    """The edit's files as they resolve now, with what is not approved (a ``media_report``:
+    ``passed``, ``files``, ``problems``)."""
     template: JSONObject | None = None

@@ -78,6 +78,20 @@ class RenderBrand(BrandKitRef):
     """None when the workspace's level is ``off``."""
 
 
+class ResolvedVersion(Out):
+    pointer: str
+    """Where the edit names the file."""
+    reference: str
+    """As written: an asset id, ``ast_…@3``, ``ast_…@approved``, ``ast_…@latest`` or a query."""
+    asset: str
+    version: int
+    sha256: str
+    state: str
+    """The version's review state when the render was queued."""
+    approved: bool
+    approved_until: datetime | None = None
+
+
 class RenderOut(Out):
     id: str
     object: Literal["render"]
@@ -106,6 +120,10 @@ class RenderOut(Out):
     """Campaign tags given at creation (a batch's renders: the batch's tags)."""
     brand: RenderBrand | None = None
     template: TemplateRef | None = None
+    purpose: Literal["publication", "draft", "preview"] = "draft"
+    """``publication``: approved media only."""
+    asset_versions: list[ResolvedVersion] = Field(default_factory=list)
+    """The asset version each file of the edit resolved to when the render was queued."""
 
 
 class RenderList(Page):
