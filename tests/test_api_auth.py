@@ -77,6 +77,10 @@ def _call(service: Service, method: str, url: str, token: str | None) -> Any:
         return service.client.request(method, url, headers=headers, json={"name": "renamed"})
     if method == "POST" and url.endswith("/recover"):
         return service.client.request(method, url, headers=headers, json={"since": "2026-01-01T00:00:00Z"})
+    if method == "PATCH" and "/transcripts/" in url:
+        return service.client.request(
+            method, url, headers={**headers, "If-Match": "*"}, json={"text": "words"}
+        )
     if method == "POST" and url.endswith("/review"):
         return service.client.request(method, url, headers=headers, json={"state": "approved"})
     if method in ("POST", "PUT", "PATCH"):

@@ -173,6 +173,7 @@ def transcription_step(services: Any, workspace_id: str, resolver: SourceResolve
     """Captions made from speech: an asset's newest approved transcript (people corrected it)
     when it has one, else the model's words (cached by content and model)."""
     from reelforge.db.transcripts import Transcript as TranscriptRow
+    from reelforge.edit.references import asset_id_of
     from reelforge.media.transcribe import Transcriber, Transcript, TranscriptWord, transcribe_edit
 
     transcriber = Transcriber.from_settings(services.settings)
@@ -183,7 +184,7 @@ def transcription_step(services: Any, workspace_id: str, resolver: SourceResolve
                 select(TranscriptRow)
                 .where(
                     TranscriptRow.workspace_id == workspace_id,
-                    TranscriptRow.asset_id == src,
+                    TranscriptRow.asset_id == (asset_id_of(src) or src),  # `ast_…@3` pinned
                     TranscriptRow.approved_at.is_not(None),
                 )
                 .order_by(TranscriptRow.approved_at.desc())

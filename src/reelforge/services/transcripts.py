@@ -32,7 +32,7 @@ from reelforge.db.models import Asset, Render, new_id, utcnow
 from reelforge.db.transcripts import Transcript
 from reelforge.edit.errors import EditError
 from reelforge.edit.models import CaptionAsset, CueBreaking, Edit
-from reelforge.edit.references import TRANSCRIBE_CLIP_PREFIX, is_asset_id
+from reelforge.edit.references import TRANSCRIBE_CLIP_PREFIX, asset_id_of
 from reelforge.edit.validate import parse_edit
 from reelforge.media.transcribe import (
     AsrUnavailable,
@@ -391,8 +391,10 @@ def spoken_assets(edit: Edit) -> set[str]:
             if asset.transcribe.startswith(TRANSCRIBE_CLIP_PREFIX):
                 target = named.get(asset.transcribe[len(TRANSCRIBE_CLIP_PREFIX) :])
                 src = getattr(target.asset, "src", None) if target is not None else None
-            if src is not None and is_asset_id(src):
-                found.add(src)
+            # A render's stored edit names pinned versions (`ast_…@3`): the asset is what counts.
+            asset_id = asset_id_of(src)
+            if asset_id is not None:
+                found.add(asset_id)
     return found
 
 
