@@ -74,6 +74,8 @@ class BatchRequest:
     metadata: dict[str, Any] = field(default_factory=dict)
     require_approval: bool = False
     """Each render waits until the transcripts its speech captions use are approved."""
+    priority: int = 0
+    """Every render's priority (see :data:`reelforge.jobs.queue.PRIORITIES`)."""
 
 
 # ------------------------------------------------------------------ planning the items
@@ -395,6 +397,7 @@ def create(
                 template_version=template.version,
                 locale=made.locale,
                 tags=body.tags,
+                priority=body.priority,
                 batch_id=created.id,
                 commit=False,
                 require_approval=body.require_approval,
