@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -604,3 +605,101 @@ def test_on_s3_a_chunked_render_spreads_over_two_workers_and_survives_one_killed
         at_seams = [min(ssim[at - 1], ssim[at]) for at in (30, 60, 90)]
         assert min(at_seams) >= 0.99, at_seams
         assert ffmpeg_working_in(tmp_path) == []
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class PrivateRedis:
+    """A redis-server of the test's own on a free loopback port, without persistence: stopping
+    it loses every message it held (the harshest broker restart)."""
+
+    def __init__(self, tmp: Path):
+        self.tmp = tmp
+        self.port = free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        if shutil.which("redis-server") is None:
+            if os.environ.get("CI"):
+                pytest.fail("CI must test a broker restart, and redis-server is not installed")
+            pytest.skip("redis-server is not installed")
+        log = (self.tmp / "redis.log").open("ab")
+        self.proc = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", str(self.tmp)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        poll("the private redis-server", lambda: listening(self.port), timeout=60)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(60)
+        poll("the private redis-server to stop", lambda: not listening(self.port), timeout=60)
+
+
+def test_no_render_is_lost_or_run_twice_when_the_broker_restarts(tmp_path: Path) -> None:
+    """The broker (a private redis-server) is killed while two renders run and four wait, and
+    started again on the same port, empty: the workers reconnect, the queued renders (whose
+    nudges the broker lost) are found in the database, and each render succeeds exactly once."""
+    require_database("postgresql")
+    redis = PrivateRedis(tmp_path)
+    redis.start()
+    try:
+        with cluster(tmp_path, "redis", broker_url=redis.url) as c, c.client() as api:
+            ids = []
+            for _ in range(2):
+                r = api.post("/v1/renders", json={"edit": long_edit()})
+                assert r.status_code == 202, r.text
+                ids.append(r.json()["id"])
+            poll("both workers at the gate", lambda: (h := held(c.gate)) and len(set(h.values())) == 2)
+            for colour in ("olive", "teal", "maroon", "purple"):
+                edit = small_edit("unused")
+                edit["timeline"]["tracks"][0]["clips"][0]["asset"] = {"type": "color", "color": colour}
+                r = api.post("/v1/renders", json={"edit": edit})
+                assert r.status_code == 202, r.text
+                ids.append(r.json()["id"])
+            redis.stop()
+            # The running renders go on without the broker (a nudge a worker had prefetched may
+            # start a queued one too; the others wait for the broker).
+            (c.gate / "open").touch()
+            poll(
+                "the held renders to end without the broker",
+                lambda: all(api.get(f"/v1/renders/{i}").json()["state"] == "succeeded" for i in ids[:2]),
+            )
+            redis.start()
+
+            def finished() -> list[dict[str, Any]] | None:
+                renders = [api.get(f"/v1/renders/{i}").json() for i in ids]
+                ended = all(x["state"] in ("succeeded", "failed", "cancelled") for x in renders)
+                return renders if ended else None
+
+            renders = poll("every render to end", finished, every=0.5)
+            assert [x["state"] for x in renders] == ["succeeded"] * 6, [
+                (x["id"], x.get("error")) for x in renders
+            ]
+            assert all(p.poll() is None for p in c.procs.values()), "a process died with the broker"
+            for name in ("w0", "w1"):  # each worker saw the broker go and reconnected
+                assert "Connection to broker lost" in c.log(name)
+                assert c.log(name).count("Connected to redis://") >= 2, c.log(name)[-2000:]
+            engine = sa.create_engine(c.env["REELFORGE_DATABASE_URL"])
+            try:
+                with engine.connect() as db:
+                    attempts = dict(db.execute(sa.select(Render.id, Render.attempts)).all())
+                    succeeded = db.execute(
+                        sa.select(Event.resource_id, sa.func.count())
+                        .where(Event.type == "render.succeeded")
+                        .group_by(Event.resource_id)
+                    ).all()
+            finally:
+                engine.dispose()
+            assert dict(succeeded) == dict.fromkeys(ids, 1)
+            assert attempts == dict.fromkeys(ids, 1)
+    finally:
+        redis.stop()
