@@ -130,7 +130,7 @@ def makespan(costs: list[float], workers: int, parent_busy: float = 0.0) -> floa
     is free only after ``parent_busy`` seconds (its audio mix)."""
     free = [parent_busy] + [0.0] * (workers - 1)
     heapq.heapify(free)
-    end = 0.0
+    end = parent_busy  # the join waits for the mix too
     for cost in costs:
         start = heapq.heappop(free)
         heapq.heappush(free, start + cost)
