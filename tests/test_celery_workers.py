@@ -484,17 +484,18 @@ def sha256_of(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+@pytest.mark.parametrize("broker", ["redis", "rabbitmq"])
 def test_on_s3_a_chunked_render_spreads_over_two_workers_and_survives_one_killed(
-    tmp_path: Path, s3_server: str
+    tmp_path: Path, s3_server: str, broker: str
 ) -> None:
     """API + 2 Celery workers on PostgreSQL with the S3 backend: a chunked render's chunks are
     spread over both workers; the worker holding a chunk (not the render) is killed with -9
     while its FFmpeg runs; its chunk is taken over after its lease and the render succeeds
     once, with the timeline's frame count and seams like the unchunked render's."""
     require_database("postgresql")
-    require_broker("redis")
+    require_broker(broker)
     storage = s3_storage_settings(s3_server)
-    with cluster(tmp_path, "redis", workers=0, storage=storage) as c, c.client() as api:
+    with cluster(tmp_path, broker, workers=0, storage=storage) as c, c.client() as api:
         # First the unchunked reference, by a plain worker that does not chunk.
         plain = c.start(
             "plain",
