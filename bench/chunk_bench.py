@@ -16,9 +16,11 @@ files against each other (frame counts, decoded audio, SSIM and PSNR of every fr
 frames on both sides of every chunk join).
 
 Then a **simulation** from the measured per-chunk times: a chunk costs ``a + b * seconds``
-(fitted to the chunks of this run), the parts only the parent does (planning, the audio mix,
-the join and the check) cost what they cost here, per second of video; chunks go to ``N``
-workers longest first (what the queue does: chunks in order, the next free worker takes the
+(fitted to the chunks of this run); the audio mix costs what it cost here, per second of video,
+and delays only the parent's worker (the others render chunks meanwhile); what only the parent
+does before and after the chunks (planning, queueing, the join, the check, storing the output:
+the render's wall time minus its chunk phase, both measured) is serial, per second of video;
+chunks go to ``N`` workers in order (what the queue does: the next free worker takes the
 next). It prints the speed-up over one worker for N = 1..64 for ``--simulate-minutes`` of
 video (default 10) and where it stops reaching ``0.8 x N``.
 
@@ -54,6 +56,7 @@ from api_procs import Server, proc_cpu_seconds, start_reelforge  # noqa: E402
 from segment_bench import audio_md5, compare, ffmpeg_binary, frame_count, make_edit, make_sources  # noqa: E402
 
 _CHUNK_TIMES = re.compile(r"render chunks took \[([^\]]*)\]")
+_CHUNK_PHASES = re.compile(r"render chunk phases: mix ([0-9.]+) s, chunks ([0-9.]+) s")
 
 
 def server_cpu(servers: list[Server]) -> float:
@@ -122,11 +125,12 @@ def chunk_seams(edit_path: Path, chunk_seconds: float, fps: int) -> list[int]:
 # ------------------------------------------------------------------ the simulation
 
 
-def makespan(costs: list[float], workers: int) -> float:
-    """Chunks taken in order by the next free worker (the queue's order)."""
-    free = [0.0] * workers
+def makespan(costs: list[float], workers: int, parent_busy: float = 0.0) -> float:
+    """Chunks taken in order by the next free worker (the queue's order); the parent's worker
+    is free only after ``parent_busy`` seconds (its audio mix)."""
+    free = [parent_busy] + [0.0] * (workers - 1)
     heapq.heapify(free)
-    end = 0.0
+    end = parent_busy  # the join waits for the mix too
     for cost in costs:
         start = heapq.heappop(free)
         heapq.heappush(free, start + cost)
@@ -145,18 +149,24 @@ def fit(lengths: list[float], times: list[float]) -> tuple[float, float]:
 
 
 def simulate(
-    a: float, b: float, serial_per_second: float, minutes: float, chunk_seconds: float, max_workers: int
+    a: float,
+    b: float,
+    serial_per_second: float,
+    mix_per_second: float,
+    minutes: float,
+    chunk_seconds: float,
+    max_workers: int,
 ) -> list[tuple[int, float, float]]:
     """(workers, seconds, speed-up over one worker) for 1..max_workers."""
     total = minutes * 60
     count = math.ceil(total / chunk_seconds)
     lengths = [chunk_seconds] * (count - 1) + [total - chunk_seconds * (count - 1)]
     costs = [a + b * s for s in lengths]
-    serial = serial_per_second * total
-    one = serial + makespan(costs, 1)
+    serial, mix = serial_per_second * total, mix_per_second * total
+    one = serial + makespan(costs, 1, mix)
     curve = []
     for n in range(1, max_workers + 1):
-        t = serial + makespan(costs, n)
+        t = serial + makespan(costs, n, mix)
         curve.append((n, t, one / t))
     return curve
 
@@ -209,6 +219,7 @@ def main() -> None:
 
     results: dict[str, list[dict[str, Any]]] = {"unchunked": [], "chunked": []}
     chunk_times: list[float] = []
+    mix_seconds = chunks_wall = 0.0
     outputs: dict[str, Path] = {}
     for run in range(args.runs):
         for mode in ("unchunked", "chunked") if run % 2 == 0 else ("chunked", "unchunked"):
@@ -236,6 +247,10 @@ def main() -> None:
                 if not found:
                     raise SystemExit("the chunked render was not chunked (no chunk times in the log)")
                 chunk_times = [float(x) for x in found[-1].split(",")]
+                phases = _CHUNK_PHASES.findall(log_text)
+                if not phases:
+                    raise SystemExit("the chunked render logged no chunk phases")
+                mix_seconds, chunks_wall = (float(x) for x in phases[-1])
 
     wall = {m: statistics.median(r["wall"] for r in rs) for m, rs in results.items()}
     cpu = {m: statistics.median(r["cpu"] for r in rs) for m, rs in results.items()}
@@ -259,22 +274,30 @@ def main() -> None:
         f"PSNR: mean of finite {statistics.fmean(finite) if finite else float('inf'):.1f} dB, min {min(psnr):.1f} dB"
     )
 
-    # The cost model: chunk times against their lengths; the rest of the chunked wall time is
-    # what only the parent does (plan, audio mix, join, check), per second of video.
+    # The cost model: chunk times against their lengths; the mix as measured; the rest of the
+    # chunked wall time outside its chunk phase is what only the parent does (plan, queue,
+    # join, check, store), per second of video.
     bounds = [0, *seams, round(args.seconds * 30)]
     lengths = [(e - s) / 30 for s, e in pairwise(bounds)]
     if len(lengths) != len(chunk_times):
         lengths = [args.seconds / len(chunk_times)] * len(chunk_times)
     a, b = fit(lengths, chunk_times)
-    parallel = makespan(chunk_times, 2)
-    serial_per_second = max(0.0, wall["chunked"] - parallel) / args.seconds
+    serial_per_second = max(0.0, wall["chunked"] - chunks_wall) / args.seconds
+    mix_per_second = mix_seconds / args.seconds
     print(f"\nchunks: {len(chunk_times)}, times {[round(t, 1) for t in chunk_times]} s")
     print(
-        f"cost model: chunk = {a:.2f} s + {b:.3f} s per second of video; parent-only work {serial_per_second:.3f} s per second"
+        f"chunk phase {chunks_wall:.1f} s of the {wall['chunked']:.1f} s render; audio mix {mix_seconds:.1f} s"
+    )
+    print(
+        f"cost model: chunk = {a:.2f} s + {b:.3f} s per second of video; audio mix {mix_per_second:.3f} s "
+        f"per second (the parent's worker only); parent-only work before and after the chunks "
+        f"{serial_per_second:.3f} s per second"
     )
     # Chunks are as long as cuts allow within the limit: simulate chunks of the length measured.
     chunk_length = min(args.chunk_seconds, args.seconds / len(chunk_times))
-    curve = simulate(a, b, serial_per_second, args.simulate_minutes, chunk_length, args.max_workers)
+    curve = simulate(
+        a, b, serial_per_second, mix_per_second, args.simulate_minutes, chunk_length, args.max_workers
+    )
     flat = next((n for n, _, s in curve if s < 0.8 * n), None)
     print(f"\nsimulated {args.simulate_minutes:g} minutes in chunks of {chunk_length:.1f} s:")
     print("workers  seconds  speed-up  efficiency")
@@ -300,6 +323,7 @@ def main() -> None:
                     "a": a,
                     "b": b,
                     "serial_per_second": serial_per_second,
+                    "mix_per_second": mix_per_second,
                     "chunk_seconds": chunk_length,
                 },
                 "curve": curve,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -30,11 +31,14 @@ import sqlalchemy as sa
 
 from mediagen import make_video
 from reelforge.db.events import Event
-from reelforge.db.models import Asset, Render
+from reelforge.db.models import Asset, Render, RenderChunk
+from reelforge.render.engine import joined_streams
 from reelforge.services.context import open_services
 from reelforge.services.workspaces import bootstrap
 from reelforge.settings import Settings
-from service import database, require_database
+from service import database, require_database, s3_storage_settings
+from test_chunks import compare
+from test_s3_storage import bucket_client
 
 pytestmark = pytest.mark.slow
 
@@ -109,8 +113,10 @@ class Cluster:
         self.procs[name] = proc
         return proc
 
-    def worker(self, name: str) -> subprocess.Popen[bytes]:
-        return self.start(name, [str(ROOT / "tests" / "gated_worker.py"), str(self.gate), "--name", name])
+    def worker(self, name: str, **env: str) -> subprocess.Popen[bytes]:
+        return self.start(
+            name, [str(ROOT / "tests" / "gated_worker.py"), str(self.gate), "--name", name], **env
+        )
 
     def log(self, name: str) -> str:
         return (self.tmp / f"{name}.log").read_text(errors="replace")
@@ -120,15 +126,29 @@ class Cluster:
 
 
 @contextmanager
-def cluster(tmp: Path, broker: str, workers: int = 2, **api_env: str) -> Iterator[Cluster]:
+def cluster(
+    tmp: Path,
+    broker: str,
+    workers: int = 2,
+    storage: dict[str, Any] | None = None,
+    broker_url: str | None = None,
+    **api_env: str,
+) -> Iterator[Cluster]:
+    """An API process and ``workers`` gated workers; ``storage`` (settings such as
+    :func:`service.s3_storage_settings` makes) for every process, ``broker_url`` instead of
+    the broker's shared one."""
+    storage = storage or {}
+    broker_url = broker_url or BROKERS[broker][0]
     with database("postgresql", tmp) as url:
-        env = cluster_env(tmp, url, BROKERS[broker][0])
+        env = cluster_env(tmp, url, broker_url)
+        env.update({f"REELFORGE_{k.upper()}": _env_value(v) for k, v in storage.items()})
         settings = Settings(
             data_dir=tmp / "data",
             database_url=url,
             queue="celery",
-            broker_url=BROKERS[broker][0],
+            broker_url=broker_url,
             _env_file=None,
+            **storage,
         )  # type: ignore[call-arg]
         services = open_services(settings)  # migrates; makes the secrets every process shares
         token = bootstrap(services)
@@ -155,6 +175,10 @@ def cluster(tmp: Path, broker: str, workers: int = 2, **api_env: str) -> Iterato
                 except subprocess.TimeoutExpired:
                     proc.kill()
                     proc.wait()
+
+
+def _env_value(value: Any) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)
 
 
 def _listening_line(c: Cluster) -> str | None:
@@ -425,3 +449,258 @@ def test_webhooks_are_dispatched_by_a_worker_process(tmp_path: Path) -> None:
             assert len(ids) == len(set(ids))  # each message once
     finally:
         receiver.close()
+
+
+FPS = 25
+CHUNKING = {
+    # 4.8 s of timeline in chunks of 1.2 s; a dead worker's chunk is taken over after 4 s.
+    "REELFORGE_RENDER_CHUNK_MIN_SECONDS": "2",
+    "REELFORGE_RENDER_CHUNK_SECONDS": "1.2",
+    "REELFORGE_RENDER_CHUNK_LEASE": "4",
+}
+
+
+def chained_edit(sources: list[str]) -> dict[str, Any]:
+    """8 chained 0.6 s clips of three sources with their own tones, blurred, at 720p and the
+    slowest quality: a chunk's FFmpeg still runs at its first progress report (where the gate
+    holds it)."""
+    clips = [
+        {
+            "asset": {"type": "video", "src": sources[i % 3], "trim": 0.1},
+            "length": 0.6,
+            "effects": {"blur": 20},
+        }
+        for i in range(8)
+    ]
+    return {
+        "timeline": {"background": "#203040", "tracks": [{"clips": clips}]},
+        "outputs": [{"width": 1280, "height": 720, "fps": FPS, "quality": "max"}],
+    }
+
+
+def sha256_of(data: bytes) -> str:
+    import hashlib
+
+    return hashlib.sha256(data).hexdigest()
+
+
+@pytest.mark.parametrize("broker", ["redis", "rabbitmq"])
+def test_on_s3_a_chunked_render_spreads_over_two_workers_and_survives_one_killed(
+    tmp_path: Path, s3_server: str, broker: str
+) -> None:
+    """API + 2 Celery workers on PostgreSQL with the S3 backend: a chunked render's chunks are
+    spread over both workers; the worker holding a chunk (not the render) is killed with -9
+    while its FFmpeg runs; its chunk is taken over after its lease and the render succeeds
+    once, with the timeline's frame count and seams like the unchunked render's."""
+    require_database("postgresql")
+    require_broker(broker)
+    storage = s3_storage_settings(s3_server)
+    with cluster(tmp_path, broker, workers=0, storage=storage) as c, c.client() as api:
+        # First the unchunked reference, by a plain worker that does not chunk.
+        plain = c.start(
+            "plain",
+            ["-m", "reelforge", "worker", "--queues", "renders,previews", "--concurrency", "1"],
+            REELFORGE_RENDER_CHUNK_MIN_SECONDS="0",
+        )
+        sources = []
+        for i, source in enumerate(("testsrc2", "smptebars", "rgbtestsrc")):
+            clip = make_video(tmp_path / f"s{i}.mp4", duration=1.2, tone_hz=300 + 90 * i, source=source)
+            r = api.post("/v1/assets", files={"file": (clip.name, clip.read_bytes())})
+            assert r.status_code in (200, 201), r.text
+            sources.append(r.json()["id"])
+        poll(
+            "the previews",
+            lambda: all(api.get(f"/v1/assets/{a}").json()["previews"] != "pending" for a in sources),
+        )
+        edit = chained_edit(sources)
+
+        def ended(render_id: str) -> dict[str, Any] | None:
+            body: dict[str, Any] = api.get(f"/v1/renders/{render_id}").json()
+            return body if body["state"] in ("succeeded", "failed", "cancelled") else None
+
+        r = api.post("/v1/renders", json={"edit": edit})
+        assert r.status_code == 202, r.text
+        single = poll("the unchunked render", lambda: ended(r.json()["id"]), every=0.5)
+        assert single["state"] == "succeeded", single["error"]
+        plain.send_signal(signal.SIGTERM)
+        assert plain.wait(120) == 0, c.log("plain")
+
+        for name in ("w0", "w1"):
+            c.worker(name, **CHUNKING)
+        r = api.post("/v1/renders", json={"edit": edit})
+        assert r.status_code == 202, r.text
+        render_id = r.json()["id"]
+        engine = sa.create_engine(c.env["REELFORGE_DATABASE_URL"])
+        try:
+
+            def chunk_held_by_the_other_worker() -> tuple[str, str] | None:
+                assert ended(render_id) is None, "the render ended with no chunk held"
+                with engine.connect() as db:
+                    parent = db.scalar(sa.select(Render.worker).where(Render.id == render_id))
+                    running = db.execute(
+                        sa.select(RenderChunk.id, RenderChunk.worker).where(
+                            RenderChunk.render_id == render_id, RenderChunk.state == "running"
+                        )
+                    ).all()
+                pids = {int(p.read_text()) for p in c.gate.glob("chunk-*") if p.read_text()}
+                for chunk_id, worker in running:
+                    if parent and worker and worker != parent and c.procs[worker].pid in pids:
+                        return chunk_id, worker
+                return None
+
+            victim_chunk, victim = poll("a chunk held by the other worker", chunk_held_by_the_other_worker)
+            victim_pid = c.procs[victim].pid
+            ffmpegs = children(victim_pid, "ffmpeg")
+            assert ffmpegs, "the held chunk's FFmpeg should be running"
+            os.kill(victim_pid, signal.SIGKILL)
+            c.procs[victim].wait(60)
+            poll(
+                "the dead worker's FFmpeg to go",
+                lambda: not any(Path(f"/proc/{p}").exists() for p in ffmpegs),
+                60,
+            )
+            (c.gate / "open").touch()
+            chunked = poll("the chunked render", lambda: ended(render_id), every=0.5)
+            assert chunked["state"] == "succeeded", chunked["error"]
+
+            with engine.connect() as db:
+                attempts = db.scalar(sa.select(Render.attempts).where(Render.id == render_id))
+                succeeded = db.scalar(
+                    sa.select(sa.func.count()).where(
+                        Event.type == "render.succeeded", Event.resource_id == render_id
+                    )
+                )
+                keys = {
+                    row.id: (row.storage_key, row.sha256)
+                    for row in db.execute(sa.select(Asset.id, Asset.storage_key, Asset.sha256))
+                }
+        finally:
+            engine.dispose()
+        assert attempts == 1 and succeeded == 1  # the render itself was never retried
+        # The killed worker's chunk was rendered again, once, by a live worker.
+        live = "".join(c.log(n) for n, p in c.procs.items() if n != victim and n != "api")
+        taken_over = f"chunk {victim_chunk} of render {render_id}: succeeded"
+        assert live.count(taken_over) == 1, live[-3000:]
+
+        # Outputs are in the bucket and match their sha256, as does what the API serves.
+        s3 = bucket_client(s3_server)
+        files = {}
+        for body in (single, chunked):
+            out = next(o for o in body["outputs"] if o["role"] == "output")
+            key, sha = keys[out["id"]]
+            stored = s3.get_object(Bucket=storage["s3_bucket"], Key=f"{storage['s3_prefix']}/{key}")
+            assert sha256_of(stored["Body"].read()) == sha
+            served = api.get(f"/v1/assets/{out['id']}/content")
+            assert served.status_code == 200 and sha256_of(served.content) == sha
+            files[body["id"]] = tmp_path / f"{body['id']}.mp4"
+            files[body["id"]].write_bytes(served.content)
+        one, joined = files[single["id"]], files[render_id]
+
+        frames = 8 * 15  # 0.6 s at 25 fps
+        streams = joined_streams(joined)
+        assert streams.video_frames == frames
+        assert streams.audio_end is not None and streams.audio_frame is not None
+        assert abs(streams.audio_end - streams.video_end) <= streams.audio_frame
+        ssim = compare(joined, one, "ssim")
+        assert len(ssim) == frames
+        at_seams = [min(ssim[at - 1], ssim[at]) for at in (30, 60, 90)]
+        assert min(at_seams) >= 0.99, at_seams
+        assert ffmpeg_working_in(tmp_path) == []
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class PrivateRedis:
+    """A redis-server of the test's own on a free loopback port, without persistence: stopping
+    it loses every message it held (the harshest broker restart)."""
+
+    def __init__(self, tmp: Path):
+        self.tmp = tmp
+        self.port = free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        if shutil.which("redis-server") is None:
+            if os.environ.get("CI"):
+                pytest.fail("CI must test a broker restart, and redis-server is not installed")
+            pytest.skip("redis-server is not installed")
+        log = (self.tmp / "redis.log").open("ab")
+        self.proc = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", str(self.tmp)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        poll("the private redis-server", lambda: listening(self.port), timeout=60)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(60)
+        poll("the private redis-server to stop", lambda: not listening(self.port), timeout=60)
+
+
+def test_no_render_is_lost_or_run_twice_when_the_broker_restarts(tmp_path: Path) -> None:
+    """The broker (a private redis-server) is killed while two renders run and four wait, and
+    started again on the same port, empty: the workers reconnect, the queued renders (whose
+    nudges the broker lost) are found in the database, and each render succeeds exactly once."""
+    require_database("postgresql")
+    redis = PrivateRedis(tmp_path)
+    redis.start()
+    try:
+        with cluster(tmp_path, "redis", broker_url=redis.url) as c, c.client() as api:
+            ids = []
+            for _ in range(2):
+                r = api.post("/v1/renders", json={"edit": long_edit()})
+                assert r.status_code == 202, r.text
+                ids.append(r.json()["id"])
+            poll("both workers at the gate", lambda: (h := held(c.gate)) and len(set(h.values())) == 2)
+            for colour in ("olive", "teal", "maroon", "purple"):
+                edit = small_edit("unused")
+                edit["timeline"]["tracks"][0]["clips"][0]["asset"] = {"type": "color", "color": colour}
+                r = api.post("/v1/renders", json={"edit": edit})
+                assert r.status_code == 202, r.text
+                ids.append(r.json()["id"])
+            redis.stop()
+            # The running renders go on without the broker (a nudge a worker had prefetched may
+            # start a queued one too; the others wait for the broker).
+            (c.gate / "open").touch()
+            poll(
+                "the held renders to end without the broker",
+                lambda: all(api.get(f"/v1/renders/{i}").json()["state"] == "succeeded" for i in ids[:2]),
+            )
+            redis.start()
+
+            def finished() -> list[dict[str, Any]] | None:
+                renders = [api.get(f"/v1/renders/{i}").json() for i in ids]
+                ended = all(x["state"] in ("succeeded", "failed", "cancelled") for x in renders)
+                return renders if ended else None
+
+            renders = poll("every render to end", finished, every=0.5)
+            assert [x["state"] for x in renders] == ["succeeded"] * 6, [
+                (x["id"], x.get("error")) for x in renders
+            ]
+            assert all(p.poll() is None for p in c.procs.values()), "a process died with the broker"
+            for name in ("w0", "w1"):  # each worker saw the broker go and reconnected
+                assert "Connection to broker lost" in c.log(name)
+                assert c.log(name).count("Connected to redis://") >= 2, c.log(name)[-2000:]
+            engine = sa.create_engine(c.env["REELFORGE_DATABASE_URL"])
+            try:
+                with engine.connect() as db:
+                    attempts = dict(db.execute(sa.select(Render.id, Render.attempts)).all())
+                    succeeded = db.execute(
+                        sa.select(Event.resource_id, sa.func.count())
+                        .where(Event.type == "render.succeeded")
+                        .group_by(Event.resource_id)
+                    ).all()
+            finally:
+                engine.dispose()
+            assert dict(succeeded) == dict.fromkeys(ids, 1)
+            assert attempts == dict.fromkeys(ids, 1)
+    finally:
+        redis.stop()

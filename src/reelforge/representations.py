@@ -143,6 +143,7 @@ def render_json(render: Render, assets: OutputAssets, queue_position: int | None
         "object": "render",
         "state": render.state,
         "queue_position": queue_position,
+        "priority": render.priority,
         "awaiting_approval": bool(render.awaiting_approval),
         "progress": round(render.progress or 0.0, 1),
         "eta_seconds": render.eta_seconds,

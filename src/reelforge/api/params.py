@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Request
-from pydantic import AfterValidator, Field, StringConstraints
+from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints, WithJsonSchema
+
+from reelforge.jobs.queue import PRIORITIES
 
 from .problems import ApiError
 
-__all__ = ["CampaignTags", "Tag", "refuse_nul_characters"]
+__all__ = ["CampaignTags", "Priority", "Tag", "refuse_nul_characters"]
 
 Tag = Annotated[
     str,
@@ -28,6 +30,33 @@ def _unique(value: list[str]) -> list[str]:
 CampaignTags = Annotated[list[Tag], Field(default_factory=list, max_length=20), AfterValidator(_unique)]
 """Campaign tags of a render, as a batch takes them (at most 20, each once): analytics groups
 renders by them (``GET /v1/analytics/renders?group_by=tag``)."""
+
+
+def _priority_value(value: object) -> object:
+    if isinstance(value, str) and value in PRIORITIES:
+        return PRIORITIES[value]
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError("a priority is high, normal, low or an integer from -100 to 100")
+    return value
+
+
+Priority = Annotated[
+    int,
+    Field(ge=-100, le=100),
+    BeforeValidator(_priority_value),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "enum": list(PRIORITIES)},
+                {"type": "integer", "minimum": -100, "maximum": 100},
+            ],
+            "default": "normal",
+        }
+    ),
+]
+"""A render's priority: ``high`` (10), ``normal`` (0, the default), ``low`` (-10) or an integer
+from -100 to 100. Within a workspace, queued renders start by priority, then in creation order;
+across workspaces, fairness comes first (the workspaces running fewest renders)."""
 
 
 def refuse_nul_characters(request: Request) -> None:

@@ -14,6 +14,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -309,6 +310,9 @@ class Render(Base):
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     seq: Mapped[int] = mapped_column(BigInteger, default=0)
     """Queue order: renders start in the order they were created."""
+    priority: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
+    """Before ``seq`` within a workspace: higher starts first (``high`` 10, ``normal`` 0,
+    ``low`` -10, or any integer from -100 to 100; migration 0019)."""
     workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
     project_id: Mapped[str | None] = mapped_column(String(40), default=None)
     revision: Mapped[int | None] = mapped_column(Integer, default=None)

@@ -394,6 +394,12 @@ class ChunkDispatcher:
         self.worker = worker
         self.chunk_seconds: list[float] = []
         """How long each chunk's FFmpeg run took (the bench's cost model)."""
+        self.mix_seconds = 0.0
+        """How long the parent's audio mix took (other workers render chunks meanwhile)."""
+        self.chunks_wall_seconds = 0.0
+        """From the chunks queued to the last one's files in place (the bench's cost model: the
+        rest of the render's time is what only the parent does)."""
+        self._placed: set[int] = set()
 
     def __call__(
         self,
@@ -407,15 +413,18 @@ class ChunkDispatcher:
         meanwhile: Callable[[], None],
     ) -> None:
         self._forget()  # what an earlier attempt left
+        self._placed = set()
         ids = self._queue(segmented)
+        queued = time.monotonic()
         try:
             try:
                 meanwhile()  # the audio mix, while other workers render chunks
             except BaseException:
                 self._cancel_chunks()
                 raise
+            self.mix_seconds = time.monotonic() - queued
             self._wait(ids, segmented, on_progress, cancel, time_left)
-            self._place(ids, segmented)
+            self.chunks_wall_seconds = time.monotonic() - queued
         finally:
             self._forget()
 
@@ -475,9 +484,13 @@ class ChunkDispatcher:
                 continue
             with self.services.sessions() as db:
                 rows = db.execute(
-                    select(RenderChunk.index.label("position"), RenderChunk.state, RenderChunk.error).where(
-                        RenderChunk.id.in_(ids)
-                    )
+                    select(
+                        RenderChunk.index.label("position"),
+                        RenderChunk.state,
+                        RenderChunk.error,
+                        RenderChunk.files,
+                        RenderChunk.seconds,
+                    ).where(RenderChunk.id.in_(ids))
                 ).all()
             if len(rows) != len(ids):
                 raise RenderError("the render's chunks were removed while it ran", code="interrupted")
@@ -490,37 +503,38 @@ class ChunkDispatcher:
                         or {"code": "interrupted", "message": "a chunk of the render was cancelled"}
                     )
                 )
+            # Each chunk's files are fetched as it ends, while the others still render: after
+            # the last one only its own files are left to fetch before the join.
+            self._place([r for r in rows if r.state == "succeeded"], segmented)
             done = float(sum(frames[r.position] for r in rows if r.state == "succeeded"))
             if done != reported:
                 reported = done
                 on_progress(done)
             if all(r.state == "succeeded" for r in rows):
+                by_index = {r.position: r for r in rows}
+                self.chunk_seconds = [float(by_index[s.index].seconds or 0.0) for s in segmented.segments]
                 return
             if cancel is not None:
                 cancel.wait(_POLL)  # at once on cancel
             else:
                 time.sleep(_POLL)
 
-    def _place(self, ids: list[str], segmented: SegmentedRender) -> None:
-        with self.services.sessions() as db:
-            rows = {
-                r.position: r
-                for r in db.execute(
-                    select(RenderChunk.index.label("position"), RenderChunk.files, RenderChunk.seconds).where(
-                        RenderChunk.id.in_(ids)
-                    )
-                )
-            }
-        self.chunk_seconds = [float(rows[s.index].seconds or 0.0) for s in segmented.segments]
-        for segment in segmented.segments:
-            files = list(rows[segment.index].files)
-            for planned, key in zip(segment.plan.outputs, files, strict=True):
+    def _place(self, succeeded: list[Any], segmented: SegmentedRender) -> None:
+        """Put the files of the ``succeeded`` chunk rows not yet placed where the join expects
+        them."""
+        segments = {s.index: s for s in segmented.segments}
+        for row in succeeded:
+            if row.position in self._placed:
+                continue
+            segment = segments[row.position]
+            for planned, key in zip(segment.plan.outputs, list(row.files), strict=True):
                 source = self.services.storage.local_path(key)
                 planned.path.parent.mkdir(parents=True, exist_ok=True)
                 try:
                     os.link(source, planned.path)  # the same filesystem: no copy
                 except OSError:
                     shutil.copyfile(source, planned.path)
+            self._placed.add(row.position)
 
     def _cancel_chunks(self) -> None:
         with self.services.sessions() as db:

@@ -4,9 +4,10 @@ States (named with the ``renders`` table in :mod:`reelforge.db.models`): ``queue
 worker holds it ``preparing``, ``rendering``, ``finishing`` (:data:`RUNNING_STATES`), and at last
 ``succeeded``, ``failed`` or ``cancelled`` (:data:`TERMINAL_STATES`).
 
-Order: ``seq``, microseconds since the epoch at creation and above every render already queued;
-ties (two creations racing) broken by id, a time-ordered ULID. A workspace's queued renders start
-in that order; across workspaces, the workspaces running fewest renders go first (fairness: one
+Order: ``priority`` first (higher first: ``high`` 10, ``normal`` 0, ``low`` -10, or an integer
+from -100 to 100), then ``seq``, microseconds since the epoch at creation and above every render
+already queued; ties (two creations racing) broken by id, a time-ordered ULID. A workspace's
+queued renders start in that order; across workspaces, the workspaces running fewest renders go first (fairness: one
 workspace's batch cannot starve another's single render), and with a quota of running renders
 per workspace, a workspace at its quota waits.
 
@@ -50,6 +51,7 @@ from reelforge.db.models import (
 from reelforge.representations import record_render_event
 
 __all__ = [
+    "PRIORITIES",
     "RENDER_STATES",
     "RUNNING_STATES",
     "TERMINAL_STATES",
@@ -63,6 +65,9 @@ __all__ = [
     "queue_positions",
     "rows_updated",
 ]
+
+PRIORITIES = {"high": 10, "normal": 0, "low": -10}
+"""The named priorities of a render (any integer from -100 to 100 may be given instead)."""
 
 _RENDERS = cast(FromClause, Render.__table__)
 _AHEAD = _RENDERS.alias("ahead")
@@ -117,7 +122,11 @@ def queue_position(renders: FromClause = _RENDERS) -> ColumnElement[Any]:
             .where(
                 ahead.state == "queued",
                 ahead.workspace_id == render.workspace_id,
-                or_(ahead.seq < render.seq, (ahead.seq == render.seq) & (ahead.id < render.id)),
+                or_(
+                    ahead.priority > render.priority,
+                    (ahead.priority == render.priority)
+                    & or_(ahead.seq < render.seq, (ahead.seq == render.seq) & (ahead.id < render.id)),
+                ),
             )
             .scalar_subquery(),
         ),
@@ -153,8 +162,9 @@ def _running_in(workspace_id: str) -> ColumnElement[int]:
 def candidates(quota: int) -> Select[str, int, str]:
     """Queued renders in the order they should start: the workspaces running fewest renders
     first (so one workspace's batch of hundreds does not starve another's single render: the
-    next free worker takes the render of the workspace running none), each workspace's own
-    renders in creation order; with a quota, only workspaces under it."""
+    next free worker takes the render of the workspace running none), then by priority (among
+    workspaces running as many: a workspace's high-priority render does not pass another
+    workspace that runs fewer), then in creation order; with a quota, only workspaces under it."""
     # A render waiting for a transcript's approval stays queued, in its place, until approved.
     query = select(Render.id, Render.attempts, Render.workspace_id).where(
         Render.state == "queued", Render.awaiting_approval.is_(False)
@@ -169,7 +179,7 @@ def candidates(quota: int) -> Select[str, int, str]:
     query = query.outerjoin(running, running.c.workspace_id == Render.workspace_id)
     if quota:
         query = query.where(busy < quota)
-    return query.order_by(busy, Render.seq, Render.id)
+    return query.order_by(busy, Render.priority.desc(), Render.seq, Render.id)
 
 
 def claim_next(sessions: sessionmaker[Session], worker: str, *, quota: int = 0) -> Claim | None:

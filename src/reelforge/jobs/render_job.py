@@ -475,6 +475,11 @@ class RenderJob:
                 )
                 if chunks is not None:
                     log.info("render chunks took %s s", [round(t, 3) for t in chunks.chunk_seconds])
+                    log.info(
+                        "render chunk phases: mix %.3f s, chunks %.3f s",
+                        chunks.mix_seconds,
+                        chunks.chunks_wall_seconds,
+                    )
                 self._check()
                 # finishing: from here on the render completes even if cancelled meanwhile
                 self._update(state="finishing", progress=100.0, eta_seconds=0.0)

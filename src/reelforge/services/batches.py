@@ -77,6 +77,8 @@ class BatchRequest:
     """Each render waits until the transcripts its speech captions use are approved."""
     purpose: str = "draft"
     """``publication``: every row's media must be approved (a row naming other media is rejected)."""
+    priority: int = 0
+    """Every render's priority (see :data:`reelforge.jobs.queue.PRIORITIES`)."""
 
 
 # ------------------------------------------------------------------ planning the items
@@ -401,6 +403,7 @@ def create(
                 template_version=template.version,
                 locale=made.locale,
                 tags=body.tags,
+                priority=body.priority,
                 batch_id=created.id,
                 commit=False,
                 require_approval=body.require_approval,

@@ -351,6 +351,7 @@ def enqueue_render(
     template_version: int | None = None,
     locale: str | None = None,
     tags: Sequence[str] = (),
+    priority: int = 0,
     batch_id: str | None = None,
     commit: bool = True,
     prepared: PreparedEdit | None = None,
@@ -365,7 +366,8 @@ def enqueue_render(
     ``prepared``: the edit as :func:`prepare_service_edit` made it, brand kit included (a template
     fills its brand placeholders itself, so the document is not resolved again).
     ``tags``: campaign tags (analytics groups by them); ``batch_id``: the batch queueing it.
-    ``require_approval``: the render waits for its speech captions' transcripts to be approved."""
+    ``require_approval``: the render waits for its speech captions' transcripts to be approved.
+    ``priority``: before creation order within the workspace's queue (see :mod:`reelforge.jobs.queue`)."""
     # The day's render seconds: once spent, no new render (429 render-budget-exhausted).
     check_render_budget(db, principal.workspace_id)
     brand = None
@@ -400,6 +402,7 @@ def enqueue_render(
     render = Render(
         id=new_id("rnd"),
         seq=next_seq(db),
+        priority=priority,
         workspace_id=principal.workspace_id,
         project_id=project_id,
         revision=revision,
@@ -537,6 +540,7 @@ class RenderRow(NamedTuple):
     awaiting_approval: bool
     asset_versions: list[Any]
     purpose: str
+    priority: int
     queue_position: int | None
 
 

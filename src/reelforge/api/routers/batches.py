@@ -40,6 +40,7 @@ from ..deps import ServicesDep, SessionDep
 from ..idempotency import Idempotency, idempotency
 from ..numbers import INTEGER_MAX
 from ..pagination import list_body, page
+from ..params import Priority
 from ..problems import ApiError
 
 router = APIRouter(tags=["batches"])
@@ -78,6 +79,9 @@ class BatchCreate(InputModel):
     """The outputs of every render (the edit language's Output objects), instead of the template's."""
     tags: list[Tag] = Field(default_factory=list, max_length=20)
     """Campaign tags: on every render's `metadata.batch` and on every output asset."""
+    priority: Priority = 0
+    """The priority of every render (see `POST /v1/renders`): `high`, `normal`, `low` or an
+    integer from -100 to 100."""
     all_or_nothing: bool = False
     """Refuse the whole batch (422) when any row x locale is not valid."""
     require_approval: bool = False

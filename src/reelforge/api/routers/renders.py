@@ -28,7 +28,7 @@ from ..deps import get_db, get_services, services_of
 from ..idempotency import Idempotency, idempotency
 from ..numbers import INTEGER_MAX
 from ..pagination import decode_cursor, list_body
-from ..params import CampaignTags
+from ..params import CampaignTags, Priority
 from ..responses import conditional_json, json_bytes, json_response, page_of, read_db
 
 router = APIRouter(tags=["renders"])
@@ -51,6 +51,10 @@ class RenderCreate(InputModel):
     workspace's ``auto`` ones."""
     tags: CampaignTags
     """Campaign tags (at most 20): `GET /v1/analytics/renders?group_by=tag` groups by them."""
+    priority: Priority = 0
+    """`high` (10), `normal` (0, the default), `low` (-10) or an integer from -100 to 100: within
+    the workspace, queued renders start by priority, then in creation order; across
+    workspaces, the ones running fewest renders go first whatever the priority."""
     dry_run: bool = False
     """Validate and return the plan; create nothing."""
     require_approval: bool = False
@@ -127,6 +131,7 @@ def create_render(
         revision=request.revision,
         metadata=body.metadata,
         tags=body.tags,
+        priority=body.priority,
         commit=False,
         require_approval=body.require_approval,
         purpose=purpose,

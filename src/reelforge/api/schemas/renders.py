@@ -98,6 +98,9 @@ class RenderOut(Out):
     state: RenderState
     queue_position: int | None = None
     """While queued: 1 is next."""
+    priority: int = 0
+    """Within the workspace, queued renders start by priority (higher first), then in creation
+    order: ``high`` 10, ``normal`` 0, ``low`` -10."""
     awaiting_approval: bool = False
     """Queued with ``require_approval``: waits until the transcripts its captions use are approved."""
     progress: float
