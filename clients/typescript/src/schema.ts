@@ -31,10 +31,13 @@ export interface paths {
         /**
          * The database, storage, render queue and workers answer
          * @description `checks` holds `ok` or `error: <why>` for `database`, `storage`, `broker` (the render
-         *     queue), `worker` (this process's own, when it runs one) and `workers` (a live worker
-         *     exists; checked when this process runs one or `REELFORGE_READYZ_REQUIRES_WORKER` is set).
+         *     queue), `worker` (this process's own render worker, when it runs one), each background loop
+         *     this process runs (`webhook_dispatcher`, `delivery_worker`, `import_runner`, `transcript_runner`, `retention`)
+         *     and `workers` (a live render worker exists; checked when this process runs one or
+         *     `REELFORGE_READYZ_REQUIRES_WORKER` is set).
          *     503 when any check fails. No credential is needed; a key or token holding the `metrics`
-         *     scope (or `operator`) also gets `workers`, the workers of the last day, each `live`,
+         *     scope (or `operator`) also gets `workers`, the workers of the last day (each with its
+         *     `kind`: `render`, `webhooks`, `delivery`, `imports`, `retention`), each `live`,
          *     `stale` (stopped heartbeating without saying so: crashed or hung) or `stopped`, and
          *     `queue`, the renders queued and running in the whole installation.
          */
@@ -193,10 +196,17 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Exchange client credentials for an access token (RFC 6749 §4.4)
+         * Get an access token: client credentials, authorization code + PKCE, refresh (RFC 6749)
          * @description Authenticate the client with HTTP Basic (`client_id:client_secret`, preferred) or with
-         *     `client_id` and `client_secret` form fields; `scope` (space-separated) narrows the token to
-         *     some of the client's scopes. Errors are OAuth errors (`{"error": ...}`), not problems.
+         *     `client_id` and `client_secret` form fields (a public connected app: `client_id` alone).
+         *
+         *     * `client_credentials`: an OAuth client's own token; `scope` (space-separated) narrows it.
+         *     * `authorization_code`: a connected app exchanges the code from `/oauth/authorize` with its
+         *       `redirect_uri` and PKCE `code_verifier` for an access and a refresh token.
+         *     * `refresh_token`: a new access token and a new refresh token (the old one is spent;
+         *       presenting it again revokes the grant).
+         *
+         *     Errors are OAuth errors (`{"error": ...}`), not problems.
          */
         post: operations["token_v1_oauth_token_post"];
         delete?: never;
@@ -286,6 +296,160 @@ export interface paths {
         patch: operations["set_limits_v1_workspaces__workspace_id__limits_patch"];
         trace?: never;
     };
+    "/v1/assets/{asset_id}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List an asset's versions, newest first */
+        get: operations["list_versions_v1_assets__asset_id__versions_get"];
+        put?: never;
+        /**
+         * Upload a new version of an asset
+         * @description `multipart/form-data` with the file as `file` (and an optional `name`, used for type
+         *     sniffing only). Checked like any upload (type sniffing, size, duration, dimensions); it must
+         *     be of the asset's kind. The same bytes as one of the asset's versions answer that version
+         *     (200); the same bytes as another asset are refused (409). A new version is a `draft`.
+         */
+        post: operations["upload_version_v1_assets__asset_id__versions_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/assets/{asset_id}/versions/{number}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get one version of an asset
+         * @description The version with its review state; the `ETag` is its revision (send it as `If-Match`
+         *     when reviewing).
+         */
+        get: operations["get_version_v1_assets__asset_id__versions__number__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/assets/{asset_id}/versions/{number}/content": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Download one version's bytes (HTTP Range supported) */
+        get: operations["download_version_v1_assets__asset_id__versions__number__content_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/assets/{asset_id}/versions/{number}/restore": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Make an older version the newest again (as a new version)
+         * @description A new version with the bytes of version `number` (stored once); it is a `draft`, reviewed
+         *     again like any new version.
+         */
+        post: operations["restore_version_v1_assets__asset_id__versions__number__restore_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/assets/{asset_id}/versions/{number}/review": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Set a version's review state (approve, reject, archive…)
+         * @description Needs the `assets:approve` scope (`assets:write` is not enough). `If-Match` with the
+         *     version's ETag makes it conditional: of two reviewers acting on what they read, the second
+         *     gets 412. Recorded with who, when and the comment (audit log, history); events
+         *     `asset.approved`, `asset.rejected` or `asset.review_changed`.
+         */
+        post: operations["review_version_v1_assets__asset_id__versions__number__review_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/assets/by-ref/{system}/{external_id}/{external_version}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * DAM sync: create the asset or add this version, once
+         * @description `multipart/form-data` with the file as `file` and optional `name`, `tags` (comma
+         *     separated) and `metadata` (for a new asset). The asset with external reference
+         *     `system`/`external_id` (unique per workspace) gets `external_version` as its newest version,
+         *     or is created with it (201); a version already synced answers 200 with nothing changed, so a
+         *     nightly sync can run twice without duplicates.
+         */
+        put: operations["upsert_by_ref_v1_assets_by_ref__system___external_id___external_version__put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/assets/check": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Check an edit's media before rendering: versions, approval, expiry
+         * @description What each file of the edit resolves to now (asset ids, pinned versions, `@latest`,
+         *     `@approved`, queries) and every problem a render for publication would meet, with its
+         *     pointer: `asset_not_found`, `reference_unresolved`, `reference_ambiguous`,
+         *     `unapproved_media`, `approval_expired`. `passed` is true when there is none. Nothing is
+         *     stored; `reelforge validate --server` asks this.
+         */
+        post: operations["check_media_v1_assets_check_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/assets": {
         parameters: {
             query?: never;
@@ -297,7 +461,9 @@ export interface paths {
          * List assets, newest first, with filters
          * @description Filters combine (all must match): `kind`, `source` (`upload`, `render`, `import`), `tag`
          *     (repeat it to require several), `name` (a part of it, any case), `created_after` and
-         *     `created_before` (RFC 3339).
+         *     `created_before` (RFC 3339), `review_state` (of the newest version), `approved_at` (a
+         *     version was approved then, and its approval had not ended), `external_system` and
+         *     `external_id` (the DAM reference).
          */
         get: operations["list_assets_v1_assets_get"];
         put?: never;
@@ -436,6 +602,90 @@ export interface paths {
         };
         /** An audio asset's waveform (PNG) */
         get: operations["waveform_v1_assets__asset_id__waveform_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/assets/{asset_id}/transcripts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An asset's transcripts */
+        get: operations["list_transcripts_v1_assets__asset_id__transcripts_get"];
+        put?: never;
+        /**
+         * Transcribe an asset's speech (in the background)
+         * @description Words with times and confidence, from the server's speech model (`REELFORGE_ASR_MODEL`).
+         *     Follow it with its URL or the events `transcript.progress`, `transcript.succeeded` and
+         *     `transcript.failed`. The same speech with the same model is recognised once (cached by
+         *     content hash).
+         */
+        post: operations["create_transcript_v1_assets__asset_id__transcripts_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/assets/{asset_id}/transcripts/{transcript_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A transcript: its state, words, language and model */
+        get: operations["get_transcript_v1_assets__asset_id__transcripts__transcript_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Correct a transcript's words or text
+         * @description `words` replaces the words as given (in order, one word each, within the media); `text`
+         *     replaces the text: unchanged words keep their times, changed ones take the times of the
+         *     words they replace, snapped to the sound. A correction withdraws an approval.
+         */
+        patch: operations["patch_transcript_v1_assets__asset_id__transcripts__transcript_id__patch"];
+        trace?: never;
+    };
+    "/v1/assets/{asset_id}/transcripts/{transcript_id}/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Approve a transcript (renders that require approval use it) */
+        post: operations["approve_transcript_v1_assets__asset_id__transcripts__transcript_id__approve_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/assets/{asset_id}/transcripts/{transcript_id}/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A transcript as SRT, WebVTT, ASS or JSON
+         * @description Cues broken for 9:16 by default (short lines, at most two); the query changes it.
+         */
+        get: operations["export_transcript_v1_assets__asset_id__transcripts__transcript_id__export_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -647,6 +897,28 @@ export interface paths {
          *     `ETag` back in `If-None-Match` to get 304 while nothing changed.
          */
         get: operations["get_render_v1_renders__render_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/renders/{render_id}/edit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The edit a render was made from, versions pinned
+         * @description The edit as recorded when the render was queued: brand placeholders filled, and every
+         *     asset named by the version it resolved to (`ast_…@3`). Render it again (`POST /v1/renders`
+         *     with it as `edit`) to make the same files, whatever versions arrived since.
+         */
+        get: operations["get_render_edit_v1_renders__render_id__edit_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1947,6 +2219,14 @@ export interface components {
             previews: "none" | "pending" | "ready" | "failed";
             /** Content Url */
             content_url: string;
+            /**
+             * Version
+             * @default 1
+             */
+            version: number;
+            /** Versions Url */
+            versions_url?: string | null;
+            external_ref?: components["schemas"]["ExternalRef"] | null;
         } & {
             [key: string]: unknown;
         };
@@ -1995,6 +2275,20 @@ export interface components {
             pinned: boolean;
             /** Expired At */
             expired_at?: string | null;
+        } & {
+            [key: string]: unknown;
+        };
+        /** AssetSyncOut */
+        AssetSyncOut: {
+            /**
+             * Object
+             * @constant
+             */
+            object: "asset_sync";
+            /** Created */
+            created: boolean;
+            asset: components["schemas"]["AssetOut"];
+            version: components["schemas"]["AssetVersionOut"];
         } & {
             [key: string]: unknown;
         };
@@ -2050,8 +2344,78 @@ export interface components {
             previews: "none" | "pending" | "ready" | "failed";
             /** Content Url */
             content_url: string;
+            /**
+             * Version
+             * @default 1
+             */
+            version: number;
+            /** Versions Url */
+            versions_url?: string | null;
+            external_ref?: components["schemas"]["ExternalRef"] | null;
             /** Deduplicated */
             deduplicated: boolean;
+        } & {
+            [key: string]: unknown;
+        };
+        /** AssetVersionList */
+        AssetVersionList: {
+            /**
+             * Object
+             * @constant
+             */
+            object: "list";
+            /** Data */
+            data: components["schemas"]["AssetVersionOut"][];
+        } & {
+            [key: string]: unknown;
+        };
+        /** AssetVersionOut */
+        AssetVersionOut: {
+            /**
+             * Object
+             * @constant
+             */
+            object: "asset_version";
+            /** Asset Id */
+            asset_id: string;
+            /** Version */
+            version: number;
+            /** Current */
+            current: boolean;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "video" | "image" | "audio" | "subtitles" | "font" | "lut";
+            /** Content Type */
+            content_type: string;
+            /** Size Bytes */
+            size_bytes: number;
+            /** Sha256 */
+            sha256: string;
+            media: components["schemas"]["MediaInfo"];
+            /** Source */
+            source: string;
+            /** Derived From */
+            derived_from: {
+                [key: string]: unknown;
+            };
+            /** External Version */
+            external_version?: string | null;
+            /** Created By */
+            created_by?: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            review: components["schemas"]["ReviewOut"];
+            /** Approved */
+            approved: boolean;
+            /** Revision */
+            revision: number;
+            /** Content Url */
+            content_url: string;
         } & {
             [key: string]: unknown;
         };
@@ -2219,6 +2583,14 @@ export interface components {
             client_id?: string | null;
             /** Client Secret */
             client_secret?: string | null;
+            /** Code */
+            code?: string | null;
+            /** Redirect Uri */
+            redirect_uri?: string | null;
+            /** Code Verifier */
+            code_verifier?: string | null;
+            /** Refresh Token */
+            refresh_token?: string | null;
         };
         /**
          * BrandFont
@@ -2590,6 +2962,10 @@ export interface components {
             edit?: {
                 [key: string]: unknown;
             } | null;
+            /** Media */
+            media?: {
+                [key: string]: unknown;
+            } | null;
             /** Template */
             template?: {
                 [key: string]: unknown;
@@ -2920,6 +3296,15 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
+        /** ExternalRef */
+        ExternalRef: {
+            /** System */
+            system: string;
+            /** Id */
+            id: string;
+        } & {
+            [key: string]: unknown;
+        };
         /** FailureRate */
         FailureRate: {
             /** Code */
@@ -2979,6 +3364,11 @@ export interface components {
             metadata?: {
                 [key: string]: unknown;
             };
+            /**
+             * Asset Id
+             * @description Make the fetched file a new version of this asset (name, tags and metadata are then not used).
+             */
+            asset_id?: string | null;
         };
         /**
          * ImportOut
@@ -3110,6 +3500,16 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
+        /** MediaCheck */
+        MediaCheck: {
+            /**
+             * Edit
+             * @description An edit (or a filled template's edit).
+             */
+            edit: {
+                [key: string]: unknown;
+            };
+        };
         /**
          * MediaInfo
          * @description What probing found; members apply to the kind (no ``width`` for audio, ...).
@@ -3155,6 +3555,36 @@ export interface components {
             bit_rate?: number | null;
             /** Rasterised From */
             rasterised_from?: string | null;
+        } & {
+            [key: string]: unknown;
+        };
+        /** MediaProblem */
+        MediaProblem: {
+            /** Pointer */
+            pointer: string;
+            /** Code */
+            code: string;
+            /** Detail */
+            detail: string;
+        } & {
+            [key: string]: unknown;
+        };
+        /**
+         * MediaReport
+         * @description What each file of an edit resolves to now, and what stands in the way of publishing it.
+         */
+        MediaReport: {
+            /**
+             * Object
+             * @constant
+             */
+            object: "media_report";
+            /** Passed */
+            passed: boolean;
+            /** Files */
+            files: components["schemas"]["ResolvedFile"][];
+            /** Problems */
+            problems: components["schemas"]["MediaProblem"][];
         } & {
             [key: string]: unknown;
         };
@@ -3608,6 +4038,22 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
+        /**
+         * RecordedEdit
+         * @description An edit as a render recorded it: every asset pinned (``ast_…@3``), brand filled.
+         */
+        RecordedEdit: {
+            /** Timeline */
+            timeline: {
+                [key: string]: unknown;
+            };
+            /** Outputs */
+            outputs: {
+                [key: string]: unknown;
+            }[];
+        } & {
+            [key: string]: unknown;
+        };
         /** Recover */
         Recover: {
             /**
@@ -3756,10 +4202,22 @@ export interface components {
             /** Tags */
             tags?: string[];
             /**
+             * Priority
+             * @default 0
+             */
+            priority: ("high" | "normal" | "low") | number;
+            /**
              * Dry Run
              * @default false
              */
             dry_run: boolean;
+            /**
+             * Require Approval
+             * @default false
+             */
+            require_approval: boolean;
+            /** Purpose */
+            purpose?: ("publication" | "draft" | "preview") | null;
         };
         /**
          * RenderError
@@ -3833,6 +4291,16 @@ export interface components {
             state: "queued" | "preparing" | "rendering" | "finishing" | "succeeded" | "failed" | "cancelled";
             /** Queue Position */
             queue_position?: number | null;
+            /**
+             * Priority
+             * @default 0
+             */
+            priority: number;
+            /**
+             * Awaiting Approval
+             * @default false
+             */
+            awaiting_approval: boolean;
             /** Progress */
             progress: number;
             /** Eta Seconds */
@@ -3869,6 +4337,14 @@ export interface components {
             tags?: string[];
             brand?: components["schemas"]["RenderBrand"] | null;
             template?: components["schemas"]["TemplateRef"] | null;
+            /**
+             * Purpose
+             * @default draft
+             * @enum {string}
+             */
+            purpose: "publication" | "draft" | "preview";
+            /** Asset Versions */
+            asset_versions?: components["schemas"]["ResolvedVersion"][];
         } & {
             [key: string]: unknown;
         };
@@ -3927,6 +4403,14 @@ export interface components {
             previews: "none" | "pending" | "ready" | "failed";
             /** Content Url */
             content_url: string;
+            /**
+             * Version
+             * @default 1
+             */
+            version: number;
+            /** Versions Url */
+            versions_url?: string | null;
+            external_ref?: components["schemas"]["ExternalRef"] | null;
             /** Role */
             role?: string | null;
             /** Output */
@@ -3997,6 +4481,51 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
+        /** ResolvedFile */
+        ResolvedFile: {
+            /** Pointer */
+            pointer: string;
+            /** Reference */
+            reference: string;
+            /** Asset */
+            asset: string;
+            /** Version */
+            version: number;
+            /** Sha256 */
+            sha256: string;
+            /**
+             * State
+             * @enum {string}
+             */
+            state: "draft" | "in_review" | "approved" | "rejected" | "archived";
+            /** Approved */
+            approved: boolean;
+            /** Approved Until */
+            approved_until?: string | null;
+        } & {
+            [key: string]: unknown;
+        };
+        /** ResolvedVersion */
+        ResolvedVersion: {
+            /** Pointer */
+            pointer: string;
+            /** Reference */
+            reference: string;
+            /** Asset */
+            asset: string;
+            /** Version */
+            version: number;
+            /** Sha256 */
+            sha256: string;
+            /** State */
+            state: string;
+            /** Approved */
+            approved: boolean;
+            /** Approved Until */
+            approved_until?: string | null;
+        } & {
+            [key: string]: unknown;
+        };
         /**
          * ResourceRef
          * @description A resource named by its type and id (``{"type": "render", "id": "rnd_…"}``).
@@ -4006,6 +4535,45 @@ export interface components {
             type: string;
             /** Id */
             id?: string | null;
+        } & {
+            [key: string]: unknown;
+        };
+        /** ReviewBody */
+        ReviewBody: {
+            /**
+             * State
+             * @enum {string}
+             */
+            state: "draft" | "in_review" | "approved" | "rejected" | "archived";
+            /**
+             * Comment
+             * @default
+             */
+            comment: string;
+            /**
+             * Approved Until
+             * @description An approval ends here (licensed media); RFC 3339, in the future.
+             */
+            approved_until?: string | null;
+        };
+        /** ReviewOut */
+        ReviewOut: {
+            /**
+             * State
+             * @enum {string}
+             */
+            state: "draft" | "in_review" | "approved" | "rejected" | "archived";
+            /** By */
+            by?: string | null;
+            /** At */
+            at?: string | null;
+            /**
+             * Comment
+             * @default
+             */
+            comment: string;
+            /** Approved Until */
+            approved_until?: string | null;
         } & {
             [key: string]: unknown;
         };
@@ -4226,6 +4794,8 @@ export interface components {
              * @default false
              */
             dry_run: boolean;
+            /** Purpose */
+            purpose?: ("publication" | "draft" | "preview") | null;
         };
         /** TemplateReplace */
         TemplateReplace: {
@@ -4306,6 +4876,106 @@ export interface components {
              * Format: date-time
              */
             created_at: string;
+        } & {
+            [key: string]: unknown;
+        };
+        /** TranscriptCreate */
+        TranscriptCreate: {
+            /** Language */
+            language?: string | null;
+        };
+        /**
+         * TranscriptList
+         * @description An asset's transcripts, newest first, without their words.
+         */
+        TranscriptList: {
+            /**
+             * Object
+             * @constant
+             */
+            object: "list";
+            /** Data */
+            data: components["schemas"]["TranscriptOut"][];
+        } & {
+            [key: string]: unknown;
+        };
+        /**
+         * TranscriptOut
+         * @description A transcription of one asset with one model; its progress and result also arrive as
+         *     events (``transcript.progress``, ``transcript.succeeded``, ``transcript.failed``).
+         */
+        TranscriptOut: {
+            /** Id */
+            id: string;
+            /**
+             * Object
+             * @constant
+             */
+            object: "transcript";
+            /** Asset Id */
+            asset_id: string;
+            /**
+             * State
+             * @enum {string}
+             */
+            state: "queued" | "running" | "succeeded" | "failed";
+            /** Progress */
+            progress: number;
+            /** Model */
+            model: string;
+            /** Language */
+            language?: string | null;
+            /** Duration */
+            duration?: number | null;
+            /** Revision */
+            revision: number;
+            /** Approved */
+            approved: boolean;
+            /** Approved At */
+            approved_at?: string | null;
+            /** Error */
+            error?: {
+                [key: string]: unknown;
+            } | null;
+            /** Text */
+            text?: string | null;
+            /** Words */
+            words?: components["schemas"]["TranscriptWordOut"][] | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        } & {
+            [key: string]: unknown;
+        };
+        /**
+         * TranscriptPatch
+         * @description Either the words with their times, or the text (changed words are re-timed).
+         */
+        TranscriptPatch: {
+            /** Words */
+            words?: components["schemas"]["WordIn"][] | null;
+            /** Text */
+            text?: string | null;
+            /** Revision */
+            revision?: number | null;
+        };
+        /** TranscriptWordOut */
+        TranscriptWordOut: {
+            /** Text */
+            text: string;
+            /** Start */
+            start: number;
+            /** End */
+            end: number;
+            /** Confidence */
+            confidence: number;
         } & {
             [key: string]: unknown;
         };
@@ -4630,6 +5300,17 @@ export interface components {
             messages: number;
         } & {
             [key: string]: unknown;
+        };
+        /** WordIn */
+        WordIn: {
+            /** Text */
+            text: string;
+            /** Start */
+            start: number;
+            /** End */
+            end: number;
+            /** Confidence */
+            confidence?: number | null;
         };
         /**
          * WorkerStatus
@@ -7136,6 +7817,1268 @@ export interface operations {
             };
         };
     };
+    list_versions_v1_assets__asset_id__versions_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                asset_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The versions, newest first. */
+            200: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "reads";q=1200;w=60, "workspace-reads";q=3000;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "reads";r=1199;t=1, "workspace-reads";r=2999;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AssetVersionList"];
+                };
+            };
+            /** @description `unauthenticated`: Authentication is required. */
+            401: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "reads";q=1200;w=60, "workspace-reads";q=3000;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "reads";r=1199;t=1, "workspace-reads";r=2999;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `insufficient-scope`: The credential lacks a required scope. */
+            403: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "reads";q=1200;w=60, "workspace-reads";q=3000;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "reads";r=1199;t=1, "workspace-reads";r=2999;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not-found`: The resource does not exist. */
+            404: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "reads";q=1200;w=60, "workspace-reads";q=3000;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "reads";r=1199;t=1, "workspace-reads";r=2999;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate-limited`: Too many requests. `violated-policies` names the policies used up; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /**
+                     * @description Seconds to wait before retrying; never earlier than the refused policy's `t`.
+                     * @example 1
+                     */
+                    "Retry-After"?: string;
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "writes";q=300;w=60, "workspace-writes";q=600;w=60, "renders";q=60;w=60, "workspace-renders";q=120;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "writes";r=243;t=1, "workspace-writes";r=547;t=1, "renders";r=0;t=1, "workspace-renders";r=61;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem (see the catalogue in docs/api.md). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    upload_version_v1_assets__asset_id__versions_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Optional, strongly recommended: a unique value (e.g. a UUID) per intended operation, 1-255 printable ASCII characters, bare or as a quoted string. A retry with the same key and the same body replays the first response (with `Idempotent-Replayed: true`) instead of creating again; the same key with another body answers 422 `idempotency-key-reused`; while the first request still runs, 409 `idempotency-request-in-progress` with `Retry-After`. Keys are per workspace and remembered for 24 hours.
+                 * @example 9cc7975c-021f-4f94-8891-f24b81626779
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                asset_id: string;
+            };
+            cookie?: never;
+        };
+        /** @description `multipart/form-data` with the new version's file in the `file` part; e.g. `curl -F file=@hero-v2.png`. */
+        requestBody: {
+            content: {
+                "multipart/form-data": {
+                    /**
+                     * Format: binary
+                     * @description Of the asset's kind.
+                     */
+                    file: string;
+                    /** @description A file name, for type sniffing only. */
+                    name?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The same bytes as one of the asset's versions: that version, nothing changed. */
+            200: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "writes";q=300;w=60, "workspace-writes";q=600;w=60, "renders";q=60;w=60, "workspace-renders";q=120;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "writes";r=243;t=1, "workspace-writes";r=547;t=1, "renders";r=0;t=1, "workspace-renders";r=61;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AssetVersionOut"];
+                };
+            };
+            /** @description The new version (a draft), now the asset's newest. */
+            201: {
+                headers: {
+                    /**
+                     * @description The version's revision
+                     * @example "1"
+                     */
+                    ETag?: string;
+                    /**
+                     * @description The version
+                     * @example /v1/assets/ast_01kbz8a1b2c3d4e5f6g7h8j9k0/versions/2
+                     */
+                    Location?: string;
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "writes";q=300;w=60, "workspace-writes";q=600;w=60, "renders";q=60;w=60, "workspace-renders";q=120;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "writes";r=243;t=1, "workspace-writes";r=547;t=1, "renders";r=0;t=1, "workspace-renders";r=61;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AssetVersionOut"];
+                };
+            };
+            /** @description `idempotency-key-invalid`: The Idempotency-Key header is not valid. */
+            400: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "writes";q=300;w=60, "workspace-writes";q=600;w=60, "renders";q=60;w=60, "workspace-renders";q=120;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "writes";r=243;t=1, "workspace-writes";r=547;t=1, "renders";r=0;t=1, "workspace-renders";r=61;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthenticated`: Authentication is required. */
+            401: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "writes";q=300;w=60, "workspace-writes";q=600;w=60, "renders";q=60;w=60, "workspace-renders";q=120;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "writes";r=243;t=1, "workspace-writes";r=547;t=1, "renders";r=0;t=1, "workspace-renders";r=61;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `insufficient-scope`: The credential lacks a required scope. */
+            403: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "writes";q=300;w=60, "workspace-writes";q=600;w=60, "renders";q=60;w=60, "workspace-renders";q=120;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "writes";r=243;t=1, "workspace-writes";r=547;t=1, "renders";r=0;t=1, "workspace-renders";r=61;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not-found`: The resource does not exist. */
+            404: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "writes";q=300;w=60, "workspace-writes";q=600;w=60, "renders";q=60;w=60, "workspace-renders";q=120;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "writes";r=243;t=1, "workspace-writes";r=547;t=1, "renders";r=0;t=1, "workspace-renders";r=61;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `conflict`: The request conflicts with the resource's state. `idempotency-request-in-progress`: A request with this idempotency key is still in progress. */
+            409: {
+                headers: {
+                    /**
+                     * @description Seconds to wait before retrying (with an idempotency key in progress: 1)
+                     * @example 1
+                     */
+                    "Retry-After"?: number;
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "writes";q=300;w=60, "workspace-writes";q=600;w=60, "renders";q=60;w=60, "workspace-renders";q=120;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "writes";r=243;t=1, "workspace-writes";r=547;t=1, "renders";r=0;t=1, "workspace-renders";r=61;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `media-unsupported`: The file is not media Reelforge can use. `validation-error`: Your request is not valid. `idempotency-key-reused`: The idempotency key was used for a different request. */
+            422: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "writes";q=300;w=60, "workspace-writes";q=600;w=60, "renders";q=60;w=60, "workspace-renders";q=120;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "writes";r=243;t=1, "workspace-writes";r=547;t=1, "renders";r=0;t=1, "workspace-renders";r=61;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate-limited`: Too many requests. `violated-policies` names the policies used up; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /**
+                     * @description Seconds to wait before retrying; never earlier than the refused policy's `t`.
+                     * @example 1
+                     */
+                    "Retry-After"?: string;
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "writes";q=300;w=60, "workspace-writes";q=600;w=60, "renders";q=60;w=60, "workspace-renders";q=120;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "writes";r=243;t=1, "workspace-writes";r=547;t=1, "renders";r=0;t=1, "workspace-renders";r=61;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem (see the catalogue in docs/api.md). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_version_v1_assets__asset_id__versions__number__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                asset_id: string;
+                /** @description The version's number (1 is the first). */
+                number: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The version and its review; the ETag is its revision. */
+            200: {
+                headers: {
+                    /**
+                     * @description The version's revision (for `If-Match` on a review)
+                     * @example "1"
+                     */
+                    ETag?: string;
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "reads";q=1200;w=60, "workspace-reads";q=3000;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "reads";r=1199;t=1, "workspace-reads";r=2999;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AssetVersionOut"];
+                };
+            };
+            /** @description `unauthenticated`: Authentication is required. */
+            401: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "reads";q=1200;w=60, "workspace-reads";q=3000;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "reads";r=1199;t=1, "workspace-reads";r=2999;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `insufficient-scope`: The credential lacks a required scope. */
+            403: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "reads";q=1200;w=60, "workspace-reads";q=3000;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "reads";r=1199;t=1, "workspace-reads";r=2999;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not-found`: The resource does not exist. */
+            404: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "reads";q=1200;w=60, "workspace-reads";q=3000;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "reads";r=1199;t=1, "workspace-reads";r=2999;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate-limited`: Too many requests. `violated-policies` names the policies used up; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /**
+                     * @description Seconds to wait before retrying; never earlier than the refused policy's `t`.
+                     * @example 1
+                     */
+                    "Retry-After"?: string;
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "writes";q=300;w=60, "workspace-writes";q=600;w=60, "renders";q=60;w=60, "workspace-renders";q=120;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "writes";r=243;t=1, "workspace-writes";r=547;t=1, "renders";r=0;t=1, "workspace-renders";r=61;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem (see the catalogue in docs/api.md). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    download_version_v1_assets__asset_id__versions__number__content_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                asset_id: string;
+                /** @description The version's number (1 is the first). */
+                number: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The version's bytes. */
+            200: {
+                headers: {
+                    /**
+                     * @description The sha256 of the bytes
+                     * @example "9f2c4e1a7b3d5f6e8a0c2b4d6f8e0a1c3b5d7f9e1a3c5b7d9f0e2a4c6b8d0f1e"
+                     */
+                    ETag?: string;
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "reads";q=1200;w=60, "workspace-reads";q=3000;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "reads";r=1199;t=1, "workspace-reads";r=2999;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": string;
+                };
+            };
+            /** @description The range asked for. */
+            206: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "reads";q=1200;w=60, "workspace-reads";q=3000;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "reads";r=1199;t=1, "workspace-reads";r=2999;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": string;
+                };
+            };
+            /** @description `unauthenticated`: Authentication is required. */
+            401: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "reads";q=1200;w=60, "workspace-reads";q=3000;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "reads";r=1199;t=1, "workspace-reads";r=2999;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `insufficient-scope`: The credential lacks a required scope. */
+            403: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "reads";q=1200;w=60, "workspace-reads";q=3000;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "reads";r=1199;t=1, "workspace-reads";r=2999;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not-found`: The resource does not exist. */
+            404: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "reads";q=1200;w=60, "workspace-reads";q=3000;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "reads";r=1199;t=1, "workspace-reads";r=2999;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate-limited`: Too many requests. `violated-policies` names the policies used up; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /**
+                     * @description Seconds to wait before retrying; never earlier than the refused policy's `t`.
+                     * @example 1
+                     */
+                    "Retry-After"?: string;
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "writes";q=300;w=60, "workspace-writes";q=600;w=60, "renders";q=60;w=60, "workspace-renders";q=120;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "writes";r=243;t=1, "workspace-writes";r=547;t=1, "renders";r=0;t=1, "workspace-renders";r=61;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem (see the catalogue in docs/api.md). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    restore_version_v1_assets__asset_id__versions__number__restore_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                asset_id: string;
+                /** @description The version's number (1 is the first). */
+                number: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The new newest version, a copy of the one restored (a draft). */
+            201: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "writes";q=300;w=60, "workspace-writes";q=600;w=60, "renders";q=60;w=60, "workspace-renders";q=120;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "writes";r=243;t=1, "workspace-writes";r=547;t=1, "renders";r=0;t=1, "workspace-renders";r=61;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AssetVersionOut"];
+                };
+            };
+            /** @description `unauthenticated`: Authentication is required. */
+            401: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "writes";q=300;w=60, "workspace-writes";q=600;w=60, "renders";q=60;w=60, "workspace-renders";q=120;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "writes";r=243;t=1, "workspace-writes";r=547;t=1, "renders";r=0;t=1, "workspace-renders";r=61;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `insufficient-scope`: The credential lacks a required scope. */
+            403: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "writes";q=300;w=60, "workspace-writes";q=600;w=60, "renders";q=60;w=60, "workspace-renders";q=120;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "writes";r=243;t=1, "workspace-writes";r=547;t=1, "renders";r=0;t=1, "workspace-renders";r=61;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not-found`: The resource does not exist. */
+            404: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "writes";q=300;w=60, "workspace-writes";q=600;w=60, "renders";q=60;w=60, "workspace-renders";q=120;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "writes";r=243;t=1, "workspace-writes";r=547;t=1, "renders";r=0;t=1, "workspace-renders";r=61;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate-limited`: Too many requests. `violated-policies` names the policies used up; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /**
+                     * @description Seconds to wait before retrying; never earlier than the refused policy's `t`.
+                     * @example 1
+                     */
+                    "Retry-After"?: string;
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "writes";q=300;w=60, "workspace-writes";q=600;w=60, "renders";q=60;w=60, "workspace-renders";q=120;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "writes";r=243;t=1, "workspace-writes";r=547;t=1, "renders";r=0;t=1, "workspace-renders";r=61;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem (see the catalogue in docs/api.md). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    review_version_v1_assets__asset_id__versions__number__review_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                asset_id: string;
+                /** @description The version's number (1 is the first). */
+                number: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReviewBody"];
+            };
+        };
+        responses: {
+            /** @description The version with its new review state. */
+            200: {
+                headers: {
+                    /**
+                     * @description The version's new revision
+                     * @example "2"
+                     */
+                    ETag?: string;
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "writes";q=300;w=60, "workspace-writes";q=600;w=60, "renders";q=60;w=60, "workspace-renders";q=120;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "writes";r=243;t=1, "workspace-writes";r=547;t=1, "renders";r=0;t=1, "workspace-renders";r=61;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AssetVersionOut"];
+                };
+            };
+            /** @description `unauthenticated`: Authentication is required. */
+            401: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "writes";q=300;w=60, "workspace-writes";q=600;w=60, "renders";q=60;w=60, "workspace-renders";q=120;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "writes";r=243;t=1, "workspace-writes";r=547;t=1, "renders";r=0;t=1, "workspace-renders";r=61;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `insufficient-scope`: The credential lacks a required scope. */
+            403: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "writes";q=300;w=60, "workspace-writes";q=600;w=60, "renders";q=60;w=60, "workspace-renders";q=120;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "writes";r=243;t=1, "workspace-writes";r=547;t=1, "renders";r=0;t=1, "workspace-renders";r=61;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not-found`: The resource does not exist. */
+            404: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "writes";q=300;w=60, "workspace-writes";q=600;w=60, "renders";q=60;w=60, "workspace-renders";q=120;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "writes";r=243;t=1, "workspace-writes";r=547;t=1, "renders";r=0;t=1, "workspace-renders";r=61;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `precondition-failed`: The resource changed since you read it. */
+            412: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "writes";q=300;w=60, "workspace-writes";q=600;w=60, "renders";q=60;w=60, "workspace-renders";q=120;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "writes";r=243;t=1, "workspace-writes";r=547;t=1, "renders";r=0;t=1, "workspace-renders";r=61;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation-error`: Your request is not valid. */
+            422: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "writes";q=300;w=60, "workspace-writes";q=600;w=60, "renders";q=60;w=60, "workspace-renders";q=120;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "writes";r=243;t=1, "workspace-writes";r=547;t=1, "renders";r=0;t=1, "workspace-renders";r=61;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate-limited`: Too many requests. `violated-policies` names the policies used up; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /**
+                     * @description Seconds to wait before retrying; never earlier than the refused policy's `t`.
+                     * @example 1
+                     */
+                    "Retry-After"?: string;
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "writes";q=300;w=60, "workspace-writes";q=600;w=60, "renders";q=60;w=60, "workspace-renders";q=120;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "writes";r=243;t=1, "workspace-writes";r=547;t=1, "renders";r=0;t=1, "workspace-renders";r=61;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem (see the catalogue in docs/api.md). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    upsert_by_ref_v1_assets_by_ref__system___external_id___external_version__put: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Optional, strongly recommended: a unique value (e.g. a UUID) per intended operation, 1-255 printable ASCII characters, bare or as a quoted string. A retry with the same key and the same body replays the first response (with `Idempotent-Replayed: true`) instead of creating again; the same key with another body answers 422 `idempotency-key-reused`; while the first request still runs, 409 `idempotency-request-in-progress` with `Retry-After`. Keys are per workspace and remembered for 24 hours.
+                 * @example 9cc7975c-021f-4f94-8891-f24b81626779
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /** @description As the source system spells it. */
+                system: string;
+                /** @description As the source system spells it. */
+                external_id: string;
+                /** @description As the source system spells it. */
+                external_version: string;
+            };
+            cookie?: never;
+        };
+        /** @description `multipart/form-data` with the file in the `file` part and, for a new asset, optional `name`, `tags` (comma separated) and `metadata` (a JSON object). */
+        requestBody: {
+            content: {
+                "multipart/form-data": {
+                    /**
+                     * Format: binary
+                     * @description Of the asset's kind.
+                     */
+                    file: string;
+                    /** @description A file name, for type sniffing only. */
+                    name?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description This version was synced before: nothing changed. */
+            200: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "writes";q=300;w=60, "workspace-writes";q=600;w=60, "renders";q=60;w=60, "workspace-renders";q=120;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "writes";r=243;t=1, "workspace-writes";r=547;t=1, "renders";r=0;t=1, "workspace-renders";r=61;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AssetSyncOut"];
+                };
+            };
+            /** @description The asset was created, or got this version. */
+            201: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "writes";q=300;w=60, "workspace-writes";q=600;w=60, "renders";q=60;w=60, "workspace-renders";q=120;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "writes";r=243;t=1, "workspace-writes";r=547;t=1, "renders";r=0;t=1, "workspace-renders";r=61;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AssetSyncOut"];
+                };
+            };
+            /** @description `idempotency-key-invalid`: The Idempotency-Key header is not valid. */
+            400: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "writes";q=300;w=60, "workspace-writes";q=600;w=60, "renders";q=60;w=60, "workspace-renders";q=120;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "writes";r=243;t=1, "workspace-writes";r=547;t=1, "renders";r=0;t=1, "workspace-renders";r=61;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthenticated`: Authentication is required. */
+            401: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "writes";q=300;w=60, "workspace-writes";q=600;w=60, "renders";q=60;w=60, "workspace-renders";q=120;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "writes";r=243;t=1, "workspace-writes";r=547;t=1, "renders";r=0;t=1, "workspace-renders";r=61;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `insufficient-scope`: The credential lacks a required scope. */
+            403: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "writes";q=300;w=60, "workspace-writes";q=600;w=60, "renders";q=60;w=60, "workspace-renders";q=120;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "writes";r=243;t=1, "workspace-writes";r=547;t=1, "renders";r=0;t=1, "workspace-renders";r=61;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not-found`: The resource does not exist. */
+            404: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "writes";q=300;w=60, "workspace-writes";q=600;w=60, "renders";q=60;w=60, "workspace-renders";q=120;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "writes";r=243;t=1, "workspace-writes";r=547;t=1, "renders";r=0;t=1, "workspace-renders";r=61;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `conflict`: The request conflicts with the resource's state. `idempotency-request-in-progress`: A request with this idempotency key is still in progress. */
+            409: {
+                headers: {
+                    /**
+                     * @description Seconds to wait before retrying (with an idempotency key in progress: 1)
+                     * @example 1
+                     */
+                    "Retry-After"?: number;
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "writes";q=300;w=60, "workspace-writes";q=600;w=60, "renders";q=60;w=60, "workspace-renders";q=120;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "writes";r=243;t=1, "workspace-writes";r=547;t=1, "renders";r=0;t=1, "workspace-renders";r=61;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `media-unsupported`: The file is not media Reelforge can use. `idempotency-key-reused`: The idempotency key was used for a different request. */
+            422: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "writes";q=300;w=60, "workspace-writes";q=600;w=60, "renders";q=60;w=60, "workspace-renders";q=120;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "writes";r=243;t=1, "workspace-writes";r=547;t=1, "renders";r=0;t=1, "workspace-renders";r=61;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate-limited`: Too many requests. `violated-policies` names the policies used up; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /**
+                     * @description Seconds to wait before retrying; never earlier than the refused policy's `t`.
+                     * @example 1
+                     */
+                    "Retry-After"?: string;
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "writes";q=300;w=60, "workspace-writes";q=600;w=60, "renders";q=60;w=60, "workspace-renders";q=120;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "writes";r=243;t=1, "workspace-writes";r=547;t=1, "renders";r=0;t=1, "workspace-renders";r=61;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem (see the catalogue in docs/api.md). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    check_media_v1_assets_check_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MediaCheck"];
+            };
+        };
+        responses: {
+            /** @description Each file as it resolves now, and the problems. */
+            200: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "writes";q=300;w=60, "workspace-writes";q=600;w=60, "renders";q=60;w=60, "workspace-renders";q=120;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "writes";r=243;t=1, "workspace-writes";r=547;t=1, "renders";r=0;t=1, "workspace-renders";r=61;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MediaReport"];
+                };
+            };
+            /** @description `unauthenticated`: Authentication is required. */
+            401: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "writes";q=300;w=60, "workspace-writes";q=600;w=60, "renders";q=60;w=60, "workspace-renders";q=120;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "writes";r=243;t=1, "workspace-writes";r=547;t=1, "renders";r=0;t=1, "workspace-renders";r=61;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `insufficient-scope`: The credential lacks a required scope. */
+            403: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "writes";q=300;w=60, "workspace-writes";q=600;w=60, "renders";q=60;w=60, "workspace-renders";q=120;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "writes";r=243;t=1, "workspace-writes";r=547;t=1, "renders";r=0;t=1, "workspace-renders";r=61;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate-limited`: Too many requests. `violated-policies` names the policies used up; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /**
+                     * @description Seconds to wait before retrying; never earlier than the refused policy's `t`.
+                     * @example 1
+                     */
+                    "Retry-After"?: string;
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "writes";q=300;w=60, "workspace-writes";q=600;w=60, "renders";q=60;w=60, "workspace-renders";q=120;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "writes";r=243;t=1, "workspace-writes";r=547;t=1, "renders";r=0;t=1, "workspace-renders";r=61;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem (see the catalogue in docs/api.md). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     list_assets_v1_assets_get: {
         parameters: {
             query?: {
@@ -7151,6 +9094,12 @@ export interface operations {
                 /** @description RFC 3339; exclusive. */
                 created_before?: string | null;
                 source?: ("upload" | "render" | "import") | null;
+                /** @description The review state of the asset's newest version. */
+                review_state?: ("draft" | "in_review" | "approved" | "rejected" | "archived") | null;
+                /** @description RFC 3339: assets with a version approved at that time. */
+                approved_at?: string | null;
+                external_system?: string | null;
+                external_id?: string | null;
             };
             header?: never;
             path?: never;
@@ -7896,6 +9845,25 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description With S3 storage and `REELFORGE_S3_DOWNLOAD=redirect`: the bytes are at the presigned URL in `Location` (valid for `REELFORGE_S3_PRESIGN_SECONDS`), which answers Range itself. */
+            307: {
+                headers: {
+                    /** @description The presigned URL. */
+                    Location?: string;
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "reads";q=1200;w=60, "workspace-reads";q=3000;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "reads";r=1199;t=1, "workspace-reads";r=2999;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description `unauthenticated`: Authentication is required. */
             401: {
                 headers: {
@@ -8431,6 +10399,25 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description With S3 storage and `REELFORGE_S3_DOWNLOAD=redirect`: the bytes are at the presigned URL in `Location` (valid for `REELFORGE_S3_PRESIGN_SECONDS`), which answers Range itself. */
+            307: {
+                headers: {
+                    /** @description The presigned URL. */
+                    Location?: string;
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "reads";q=1200;w=60, "workspace-reads";q=3000;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "reads";r=1199;t=1, "workspace-reads";r=2999;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description `unauthenticated`: Authentication is required. */
             401: {
                 headers: {
@@ -8649,6 +10636,25 @@ export interface operations {
             /** @description `If-None-Match` matched the current ETag: nothing changed (no body). */
             304: {
                 headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "reads";q=1200;w=60, "workspace-reads";q=3000;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "reads";r=1199;t=1, "workspace-reads";r=2999;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description With S3 storage and `REELFORGE_S3_DOWNLOAD=redirect`: the bytes are at the presigned URL in `Location` (valid for `REELFORGE_S3_PRESIGN_SECONDS`), which answers Range itself. */
+            307: {
+                headers: {
+                    /** @description The presigned URL. */
+                    Location?: string;
                     /**
                      * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
                      * @example "reads";q=1200;w=60, "workspace-reads";q=3000;w=60
@@ -8966,6 +10972,876 @@ export interface operations {
             };
             /** @description `not-found`: The resource does not exist. */
             404: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "reads";q=1200;w=60, "workspace-reads";q=3000;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "reads";r=1199;t=1, "workspace-reads";r=2999;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate-limited`: Too many requests. `violated-policies` names the policies used up; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /**
+                     * @description Seconds to wait before retrying; never earlier than the refused policy's `t`.
+                     * @example 1
+                     */
+                    "Retry-After"?: string;
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "writes";q=300;w=60, "workspace-writes";q=600;w=60, "renders";q=60;w=60, "workspace-renders";q=120;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "writes";r=243;t=1, "workspace-writes";r=547;t=1, "renders";r=0;t=1, "workspace-renders";r=61;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem (see the catalogue in docs/api.md). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_transcripts_v1_assets__asset_id__transcripts_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                asset_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The asset's transcripts, newest first. */
+            200: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "reads";q=1200;w=60, "workspace-reads";q=3000;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "reads";r=1199;t=1, "workspace-reads";r=2999;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TranscriptList"];
+                };
+            };
+            /** @description `unauthenticated`: Authentication is required. */
+            401: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "reads";q=1200;w=60, "workspace-reads";q=3000;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "reads";r=1199;t=1, "workspace-reads";r=2999;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `insufficient-scope`: The credential lacks a required scope. */
+            403: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "reads";q=1200;w=60, "workspace-reads";q=3000;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "reads";r=1199;t=1, "workspace-reads";r=2999;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not-found`: The resource does not exist. */
+            404: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "reads";q=1200;w=60, "workspace-reads";q=3000;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "reads";r=1199;t=1, "workspace-reads";r=2999;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate-limited`: Too many requests. `violated-policies` names the policies used up; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /**
+                     * @description Seconds to wait before retrying; never earlier than the refused policy's `t`.
+                     * @example 1
+                     */
+                    "Retry-After"?: string;
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "writes";q=300;w=60, "workspace-writes";q=600;w=60, "renders";q=60;w=60, "workspace-renders";q=120;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "writes";r=243;t=1, "workspace-writes";r=547;t=1, "renders";r=0;t=1, "workspace-renders";r=61;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem (see the catalogue in docs/api.md). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    create_transcript_v1_assets__asset_id__transcripts_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                asset_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["TranscriptCreate"] | null;
+            };
+        };
+        responses: {
+            /** @description The transcript, queued: follow it with its URL or the `transcript.*` events. */
+            202: {
+                headers: {
+                    /**
+                     * @description The transcript's URL
+                     * @example http://127.0.0.1:8000/v1/assets/ast_01m975p270swxe38nxk8a233kp/transcripts/trn_01m975p2jqt3sbsn9g6fapr8hb
+                     */
+                    Location?: string;
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "writes";q=300;w=60, "workspace-writes";q=600;w=60, "renders";q=60;w=60, "workspace-renders";q=120;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "writes";r=243;t=1, "workspace-writes";r=547;t=1, "renders";r=0;t=1, "workspace-renders";r=61;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TranscriptOut"];
+                };
+            };
+            /** @description `unauthenticated`: Authentication is required. */
+            401: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "writes";q=300;w=60, "workspace-writes";q=600;w=60, "renders";q=60;w=60, "workspace-renders";q=120;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "writes";r=243;t=1, "workspace-writes";r=547;t=1, "renders";r=0;t=1, "workspace-renders";r=61;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `insufficient-scope`: The credential lacks a required scope. */
+            403: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "writes";q=300;w=60, "workspace-writes";q=600;w=60, "renders";q=60;w=60, "workspace-renders";q=120;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "writes";r=243;t=1, "workspace-writes";r=547;t=1, "renders";r=0;t=1, "workspace-renders";r=61;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not-found`: The resource does not exist. */
+            404: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "writes";q=300;w=60, "workspace-writes";q=600;w=60, "renders";q=60;w=60, "workspace-renders";q=120;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "writes";r=243;t=1, "workspace-writes";r=547;t=1, "renders";r=0;t=1, "workspace-renders";r=61;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation-error`: Your request is not valid. */
+            422: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "writes";q=300;w=60, "workspace-writes";q=600;w=60, "renders";q=60;w=60, "workspace-renders";q=120;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "writes";r=243;t=1, "workspace-writes";r=547;t=1, "renders";r=0;t=1, "workspace-renders";r=61;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate-limited`: Too many requests. `violated-policies` names the policies used up; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /**
+                     * @description Seconds to wait before retrying; never earlier than the refused policy's `t`.
+                     * @example 1
+                     */
+                    "Retry-After"?: string;
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "writes";q=300;w=60, "workspace-writes";q=600;w=60, "renders";q=60;w=60, "workspace-renders";q=120;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "writes";r=243;t=1, "workspace-writes";r=547;t=1, "renders";r=0;t=1, "workspace-renders";r=61;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem (see the catalogue in docs/api.md). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_transcript_v1_assets__asset_id__transcripts__transcript_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                asset_id: string;
+                transcript_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The transcript. */
+            200: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "reads";q=1200;w=60, "workspace-reads";q=3000;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "reads";r=1199;t=1, "workspace-reads";r=2999;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TranscriptOut"];
+                };
+            };
+            /** @description `unauthenticated`: Authentication is required. */
+            401: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "reads";q=1200;w=60, "workspace-reads";q=3000;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "reads";r=1199;t=1, "workspace-reads";r=2999;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `insufficient-scope`: The credential lacks a required scope. */
+            403: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "reads";q=1200;w=60, "workspace-reads";q=3000;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "reads";r=1199;t=1, "workspace-reads";r=2999;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not-found`: The resource does not exist. */
+            404: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "reads";q=1200;w=60, "workspace-reads";q=3000;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "reads";r=1199;t=1, "workspace-reads";r=2999;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate-limited`: Too many requests. `violated-policies` names the policies used up; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /**
+                     * @description Seconds to wait before retrying; never earlier than the refused policy's `t`.
+                     * @example 1
+                     */
+                    "Retry-After"?: string;
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "writes";q=300;w=60, "workspace-writes";q=600;w=60, "renders";q=60;w=60, "workspace-renders";q=120;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "writes";r=243;t=1, "workspace-writes";r=547;t=1, "renders";r=0;t=1, "workspace-renders";r=61;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem (see the catalogue in docs/api.md). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    patch_transcript_v1_assets__asset_id__transcripts__transcript_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                asset_id: string;
+                transcript_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TranscriptPatch"];
+            };
+        };
+        responses: {
+            /** @description The corrected transcript (not approved). */
+            200: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "writes";q=300;w=60, "workspace-writes";q=600;w=60, "renders";q=60;w=60, "workspace-renders";q=120;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "writes";r=243;t=1, "workspace-writes";r=547;t=1, "renders";r=0;t=1, "workspace-renders";r=61;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TranscriptOut"];
+                };
+            };
+            /** @description `unauthenticated`: Authentication is required. */
+            401: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "writes";q=300;w=60, "workspace-writes";q=600;w=60, "renders";q=60;w=60, "workspace-renders";q=120;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "writes";r=243;t=1, "workspace-writes";r=547;t=1, "renders";r=0;t=1, "workspace-renders";r=61;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `insufficient-scope`: The credential lacks a required scope. */
+            403: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "writes";q=300;w=60, "workspace-writes";q=600;w=60, "renders";q=60;w=60, "workspace-renders";q=120;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "writes";r=243;t=1, "workspace-writes";r=547;t=1, "renders";r=0;t=1, "workspace-renders";r=61;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not-found`: The resource does not exist. */
+            404: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "writes";q=300;w=60, "workspace-writes";q=600;w=60, "renders";q=60;w=60, "workspace-renders";q=120;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "writes";r=243;t=1, "workspace-writes";r=547;t=1, "renders";r=0;t=1, "workspace-renders";r=61;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `conflict`: The request conflicts with the resource's state. */
+            409: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "writes";q=300;w=60, "workspace-writes";q=600;w=60, "renders";q=60;w=60, "workspace-renders";q=120;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "writes";r=243;t=1, "workspace-writes";r=547;t=1, "renders";r=0;t=1, "workspace-renders";r=61;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation-error`: Your request is not valid. */
+            422: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "writes";q=300;w=60, "workspace-writes";q=600;w=60, "renders";q=60;w=60, "workspace-renders";q=120;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "writes";r=243;t=1, "workspace-writes";r=547;t=1, "renders";r=0;t=1, "workspace-renders";r=61;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate-limited`: Too many requests. `violated-policies` names the policies used up; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /**
+                     * @description Seconds to wait before retrying; never earlier than the refused policy's `t`.
+                     * @example 1
+                     */
+                    "Retry-After"?: string;
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "writes";q=300;w=60, "workspace-writes";q=600;w=60, "renders";q=60;w=60, "workspace-renders";q=120;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "writes";r=243;t=1, "workspace-writes";r=547;t=1, "renders";r=0;t=1, "workspace-renders";r=61;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem (see the catalogue in docs/api.md). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    approve_transcript_v1_assets__asset_id__transcripts__transcript_id__approve_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                asset_id: string;
+                transcript_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The approved transcript. */
+            200: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "writes";q=300;w=60, "workspace-writes";q=600;w=60, "renders";q=60;w=60, "workspace-renders";q=120;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "writes";r=243;t=1, "workspace-writes";r=547;t=1, "renders";r=0;t=1, "workspace-renders";r=61;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TranscriptOut"];
+                };
+            };
+            /** @description `unauthenticated`: Authentication is required. */
+            401: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "writes";q=300;w=60, "workspace-writes";q=600;w=60, "renders";q=60;w=60, "workspace-renders";q=120;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "writes";r=243;t=1, "workspace-writes";r=547;t=1, "renders";r=0;t=1, "workspace-renders";r=61;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `insufficient-scope`: The credential lacks a required scope. */
+            403: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "writes";q=300;w=60, "workspace-writes";q=600;w=60, "renders";q=60;w=60, "workspace-renders";q=120;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "writes";r=243;t=1, "workspace-writes";r=547;t=1, "renders";r=0;t=1, "workspace-renders";r=61;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not-found`: The resource does not exist. */
+            404: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "writes";q=300;w=60, "workspace-writes";q=600;w=60, "renders";q=60;w=60, "workspace-renders";q=120;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "writes";r=243;t=1, "workspace-writes";r=547;t=1, "renders";r=0;t=1, "workspace-renders";r=61;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `conflict`: The request conflicts with the resource's state. */
+            409: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "writes";q=300;w=60, "workspace-writes";q=600;w=60, "renders";q=60;w=60, "workspace-renders";q=120;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "writes";r=243;t=1, "workspace-writes";r=547;t=1, "renders";r=0;t=1, "workspace-renders";r=61;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate-limited`: Too many requests. `violated-policies` names the policies used up; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /**
+                     * @description Seconds to wait before retrying; never earlier than the refused policy's `t`.
+                     * @example 1
+                     */
+                    "Retry-After"?: string;
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "writes";q=300;w=60, "workspace-writes";q=600;w=60, "renders";q=60;w=60, "workspace-renders";q=120;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "writes";r=243;t=1, "workspace-writes";r=547;t=1, "renders";r=0;t=1, "workspace-renders";r=61;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem (see the catalogue in docs/api.md). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    export_transcript_v1_assets__asset_id__transcripts__transcript_id__export_get: {
+        parameters: {
+            query?: {
+                /** @description The file format */
+                format?: "srt" | "vtt" | "ass" | "json";
+                /** @description Characters per line */
+                max_chars?: number;
+                /** @description Lines per cue */
+                max_lines?: number;
+                /** @description Longest cue, seconds */
+                max_duration?: number;
+                /** @description A silence this long starts a cue */
+                pause?: number;
+            };
+            header?: never;
+            path: {
+                asset_id: string;
+                transcript_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The cues as SRT (`application/x-subrip`), WebVTT (`text/vtt`), ASS (`text/x-ssa`), or the words as JSON (`application/json`). */
+            200: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "reads";q=1200;w=60, "workspace-reads";q=3000;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "reads";r=1199;t=1, "workspace-reads";r=2999;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example 1
+                     *     00:00:01,000 --> 00:00:03,590
+                     *     The weather is hot and
+                     *
+                     *     2
+                     *     00:00:03,700 --> 00:00:06,610
+                     *     sunny, bringing water and
+                     *
+                     *     3
+                     *     00:00:06,720 --> 00:00:07,570
+                     *     a hat.
+                     */
+                    "application/x-subrip": string;
+                    "text/vtt": string;
+                    "text/x-ssa": string;
+                };
+            };
+            /** @description `unauthenticated`: Authentication is required. */
+            401: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "reads";q=1200;w=60, "workspace-reads";q=3000;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "reads";r=1199;t=1, "workspace-reads";r=2999;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `insufficient-scope`: The credential lacks a required scope. */
+            403: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "reads";q=1200;w=60, "workspace-reads";q=3000;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "reads";r=1199;t=1, "workspace-reads";r=2999;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not-found`: The resource does not exist. */
+            404: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "reads";q=1200;w=60, "workspace-reads";q=3000;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "reads";r=1199;t=1, "workspace-reads";r=2999;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `conflict`: The request conflicts with the resource's state. */
+            409: {
                 headers: {
                     /**
                      * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
@@ -11297,6 +14173,128 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description `unauthenticated`: Authentication is required. */
+            401: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "reads";q=1200;w=60, "workspace-reads";q=3000;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "reads";r=1199;t=1, "workspace-reads";r=2999;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `insufficient-scope`: The credential lacks a required scope. */
+            403: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "reads";q=1200;w=60, "workspace-reads";q=3000;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "reads";r=1199;t=1, "workspace-reads";r=2999;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not-found`: The resource does not exist. */
+            404: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "reads";q=1200;w=60, "workspace-reads";q=3000;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "reads";r=1199;t=1, "workspace-reads";r=2999;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate-limited`: Too many requests. `violated-policies` names the policies used up; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /**
+                     * @description Seconds to wait before retrying; never earlier than the refused policy's `t`.
+                     * @example 1
+                     */
+                    "Retry-After"?: string;
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "writes";q=300;w=60, "workspace-writes";q=600;w=60, "renders";q=60;w=60, "workspace-renders";q=120;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "writes";r=243;t=1, "workspace-writes";r=547;t=1, "renders";r=0;t=1, "workspace-renders";r=61;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem (see the catalogue in docs/api.md). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_render_edit_v1_renders__render_id__edit_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                render_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The edit, every asset pinned to the version it resolved to. */
+            200: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "reads";q=1200;w=60, "workspace-reads";q=3000;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "reads";r=1199;t=1, "workspace-reads";r=2999;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecordedEdit"];
+                };
             };
             /** @description `unauthenticated`: Authentication is required. */
             401: {
@@ -16171,14 +19169,26 @@ export interface operations {
                     /** Tags */
                     tags?: string[];
                     /**
+                     * Priority
+                     * @default 0
+                     */
+                    priority?: ("high" | "normal" | "low") | number;
+                    /**
                      * All Or Nothing
                      * @default false
                      */
                     all_or_nothing?: boolean;
+                    /**
+                     * Require Approval
+                     * @default false
+                     */
+                    require_approval?: boolean;
                     /** Metadata */
                     metadata?: {
                         [key: string]: unknown;
                     };
+                    /** Purpose */
+                    purpose?: ("publication" | "draft" | "preview") | null;
                 };
                 "multipart/form-data": {
                     /** @description The request object as JSON, without `rows`. */
@@ -19952,6 +22962,25 @@ export interface operations {
                 content: {
                     "application/octet-stream": string;
                 };
+            };
+            /** @description With S3 storage and `REELFORGE_S3_DOWNLOAD=redirect`: the bytes are at the presigned URL in `Location` (valid for `REELFORGE_S3_PRESIGN_SECONDS`), which answers Range itself. */
+            307: {
+                headers: {
+                    /** @description The presigned URL. */
+                    Location?: string;
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "reads";q=1200;w=60, "workspace-reads";q=3000;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "reads";r=1199;t=1, "workspace-reads";r=2999;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description `unauthenticated`: Authentication is required. */
             401: {

@@ -20,7 +20,10 @@ __all__ = [
     "AssetOut",
     "AssetPatch",
     "AssetRetentionOut",
+    "AssetSyncOut",
     "AssetUploaded",
+    "AssetVersionList",
+    "AssetVersionOut",
     "AuditEntryOut",
     "AuditList",
     "BatchCounts",
@@ -55,6 +58,7 @@ __all__ = [
     "EndpointUpdate",
     "EventList",
     "EventOut",
+    "ExternalRef",
     "FailureRate",
     "Finding",
     "Health",
@@ -65,7 +69,10 @@ __all__ = [
     "ManagedWorkspace",
     "ManagedWorkspaceCreated",
     "ManagedWorkspaceList",
+    "MediaCheck",
     "MediaInfo",
+    "MediaProblem",
+    "MediaReport",
     "OAuthClientCreated",
     "OAuthClientList",
     "OAuthClientOut",
@@ -84,6 +91,7 @@ __all__ = [
     "ProjectReplace",
     "QueueStatus",
     "Readiness",
+    "RecordedEdit",
     "Recover",
     "RejectedRow",
     "RenderAnalytics",
@@ -98,7 +106,11 @@ __all__ = [
     "RenderPlan",
     "RenderProblem",
     "RenderStateCounts",
+    "ResolvedFile",
+    "ResolvedVersion",
     "ResourceRef",
+    "ReviewBody",
+    "ReviewOut",
     "RevisionList",
     "RevisionOut",
     "RevisionRestore",
@@ -115,6 +127,11 @@ __all__ = [
     "TemplateValues",
     "TemplateVersionList",
     "TemplateVersionOut",
+    "TranscriptCreate",
+    "TranscriptList",
+    "TranscriptOut",
+    "TranscriptPatch",
+    "TranscriptWordOut",
     "UploadOut",
     "ValuesSchema",
     "VersionRestore",
@@ -127,6 +144,7 @@ __all__ = [
     "WebhookMessageList",
     "WebhookMessageOut",
     "WebhookRecovery",
+    "WordIn",
     "WorkerStatus",
     "WorkspaceCreate",
     "WorkspaceLimits",
@@ -224,6 +242,9 @@ class AssetOut(TypedDict):
     waveform_url: NotRequired[str | None]
     previews: NotRequired[Literal["none", "pending", "ready", "failed"]]
     content_url: str
+    version: NotRequired[int]
+    versions_url: NotRequired[str | None]
+    external_ref: NotRequired[ExternalRef | None]
 
 
 class AssetPatch(TypedDict):
@@ -241,6 +262,13 @@ class AssetRetentionOut(TypedDict):
     asset_id: str
     pinned: bool
     expired_at: NotRequired[str | None]
+
+
+class AssetSyncOut(TypedDict):
+    object: Literal["asset_sync"]
+    created: bool
+    asset: AssetOut
+    version: AssetVersionOut
 
 
 class AssetUploaded(TypedDict):
@@ -261,7 +289,36 @@ class AssetUploaded(TypedDict):
     waveform_url: NotRequired[str | None]
     previews: NotRequired[Literal["none", "pending", "ready", "failed"]]
     content_url: str
+    version: NotRequired[int]
+    versions_url: NotRequired[str | None]
+    external_ref: NotRequired[ExternalRef | None]
     deduplicated: bool
+
+
+class AssetVersionList(TypedDict):
+    object: Literal["list"]
+    data: list[AssetVersionOut]
+
+
+class AssetVersionOut(TypedDict):
+    object: Literal["asset_version"]
+    asset_id: str
+    version: int
+    current: bool
+    kind: Literal["video", "image", "audio", "subtitles", "font", "lut"]
+    content_type: str
+    size_bytes: int
+    sha256: str
+    media: MediaInfo
+    source: str
+    derived_from: dict[str, Any]
+    external_version: NotRequired[str | None]
+    created_by: NotRequired[str | None]
+    created_at: str
+    review: ReviewOut
+    approved: bool
+    revision: int
+    content_url: str
 
 
 class AuditEntryOut(TypedDict):
@@ -337,6 +394,10 @@ class Body_token_v1_oauth_token_post(TypedDict):
     scope: NotRequired[str | None]
     client_id: NotRequired[str | None]
     client_secret: NotRequired[str | None]
+    code: NotRequired[str | None]
+    redirect_uri: NotRequired[str | None]
+    code_verifier: NotRequired[str | None]
+    refresh_token: NotRequired[str | None]
 
 
 class BrandFont(TypedDict):
@@ -474,6 +535,7 @@ class ComplianceReport(TypedDict):
     project_id: NotRequired[str | None]
     revision: NotRequired[int | None]
     edit: NotRequired[dict[str, Any] | None]
+    media: NotRequired[dict[str, Any] | None]
     template: NotRequired[dict[str, Any] | None]
 
 
@@ -606,6 +668,11 @@ class EventOut(TypedDict):
     data: dict[str, Any]
 
 
+class ExternalRef(TypedDict):
+    system: str
+    id: str
+
+
 class FailureRate(TypedDict):
     code: str
     count: int
@@ -633,6 +700,8 @@ class ImportCreate(TypedDict):
     name: NotRequired[str | None]
     tags: NotRequired[list[str]]
     metadata: NotRequired[dict[str, Any]]
+    asset_id: NotRequired[str | None]
+    """Make the fetched file a new version of this asset (name, tags and metadata are then not used)."""
 
 
 class ImportOut(TypedDict):
@@ -685,6 +754,11 @@ class ManagedWorkspaceList(TypedDict):
     url: str
 
 
+class MediaCheck(TypedDict):
+    edit: dict[str, Any]
+    """An edit (or a filled template's edit)."""
+
+
 class MediaInfo(TypedDict):
     """What probing found; members apply to the kind (no ``width`` for audio, ...)."""
 
@@ -708,6 +782,21 @@ class MediaInfo(TypedDict):
     sample_rate: NotRequired[int | None]
     bit_rate: NotRequired[int | None]
     rasterised_from: NotRequired[str | None]
+
+
+class MediaProblem(TypedDict):
+    pointer: str
+    code: str
+    detail: str
+
+
+class MediaReport(TypedDict):
+    """What each file of an edit resolves to now, and what stands in the way of publishing it."""
+
+    object: Literal["media_report"]
+    passed: bool
+    files: list[ResolvedFile]
+    problems: list[MediaProblem]
 
 
 class OAuthClientCreated(TypedDict):
@@ -867,6 +956,13 @@ class Readiness(TypedDict):
     queue: NotRequired[QueueStatus | None]
 
 
+class RecordedEdit(TypedDict):
+    """An edit as a render recorded it: every asset pinned (``ast_…@3``), brand filled."""
+
+    timeline: dict[str, Any]
+    outputs: list[dict[str, Any]]
+
+
 class Recover(TypedDict):
     since: str
     until: NotRequired[str | None]
@@ -905,7 +1001,10 @@ class RenderCreate(TypedDict):
     webhook_url: NotRequired[str | None]
     destinations: NotRequired[list[str]]
     tags: NotRequired[list[str]]
+    priority: NotRequired[Literal["high", "normal", "low"] | int]
     dry_run: NotRequired[bool]
+    require_approval: NotRequired[bool]
+    purpose: NotRequired[Literal["publication", "draft", "preview"] | None]
 
 
 class RenderError(TypedDict):
@@ -943,6 +1042,8 @@ class RenderOut(TypedDict):
     object: Literal["render"]
     state: Literal["queued", "preparing", "rendering", "finishing", "succeeded", "failed", "cancelled"]
     queue_position: NotRequired[int | None]
+    priority: NotRequired[int]
+    awaiting_approval: NotRequired[bool]
     progress: float
     eta_seconds: NotRequired[float | None]
     duration: NotRequired[float | None]
@@ -960,6 +1061,8 @@ class RenderOut(TypedDict):
     tags: NotRequired[list[str]]
     brand: NotRequired[RenderBrand | None]
     template: NotRequired[TemplateRef | None]
+    purpose: NotRequired[Literal["publication", "draft", "preview"]]
+    asset_versions: NotRequired[list[ResolvedVersion]]
 
 
 class RenderOutput(TypedDict):
@@ -982,6 +1085,9 @@ class RenderOutput(TypedDict):
     waveform_url: NotRequired[str | None]
     previews: NotRequired[Literal["none", "pending", "ready", "failed"]]
     content_url: str
+    version: NotRequired[int]
+    versions_url: NotRequired[str | None]
+    external_ref: NotRequired[ExternalRef | None]
     role: NotRequired[str | None]
     output: NotRequired[int | None]
     file_name: NotRequired[str | None]
@@ -1019,11 +1125,48 @@ class RenderStateCounts(TypedDict):
     cancelled: int
 
 
+class ResolvedFile(TypedDict):
+    pointer: str
+    reference: str
+    asset: str
+    version: int
+    sha256: str
+    state: Literal["draft", "in_review", "approved", "rejected", "archived"]
+    approved: bool
+    approved_until: NotRequired[str | None]
+
+
+class ResolvedVersion(TypedDict):
+    pointer: str
+    reference: str
+    asset: str
+    version: int
+    sha256: str
+    state: str
+    approved: bool
+    approved_until: NotRequired[str | None]
+
+
 class ResourceRef(TypedDict):
     """A resource named by its type and id (``{"type": "render", "id": "rnd_…"}``)."""
 
     type: str
     id: NotRequired[str | None]
+
+
+class ReviewBody(TypedDict):
+    state: Literal["draft", "in_review", "approved", "rejected", "archived"]
+    comment: NotRequired[str]
+    approved_until: NotRequired[str | None]
+    """An approval ends here (licensed media); RFC 3339, in the future."""
+
+
+class ReviewOut(TypedDict):
+    state: Literal["draft", "in_review", "approved", "rejected", "archived"]
+    by: NotRequired[str | None]
+    at: NotRequired[str | None]
+    comment: NotRequired[str]
+    approved_until: NotRequired[str | None]
 
 
 class RevisionList(TypedDict):
@@ -1121,6 +1264,7 @@ class TemplateRenderCreate(TypedDict):
     metadata: NotRequired[dict[str, Any]]
     tags: NotRequired[list[str]]
     dry_run: NotRequired[bool]
+    purpose: NotRequired[Literal["publication", "draft", "preview"] | None]
 
 
 class TemplateReplace(TypedDict):
@@ -1156,6 +1300,53 @@ class TemplateVersionOut(TypedDict):
     default_locale: NotRequired[str | None]
     message: str
     created_at: str
+
+
+class TranscriptCreate(TypedDict):
+    language: NotRequired[str | None]
+
+
+class TranscriptList(TypedDict):
+    """An asset's transcripts, newest first, without their words."""
+
+    object: Literal["list"]
+    data: list[TranscriptOut]
+
+
+class TranscriptOut(TypedDict):
+    """A transcription of one asset with one model; its progress and result also arrive as events (``transcript.progress``, ``transcript.succeeded``, ``transcript.failed``)."""
+
+    id: str
+    object: Literal["transcript"]
+    asset_id: str
+    state: Literal["queued", "running", "succeeded", "failed"]
+    progress: float
+    model: str
+    language: NotRequired[str | None]
+    duration: NotRequired[float | None]
+    revision: int
+    approved: bool
+    approved_at: NotRequired[str | None]
+    error: NotRequired[dict[str, Any] | None]
+    text: NotRequired[str | None]
+    words: NotRequired[list[TranscriptWordOut] | None]
+    created_at: str
+    updated_at: str
+
+
+class TranscriptPatch(TypedDict):
+    """Either the words with their times, or the text (changed words are re-timed)."""
+
+    words: NotRequired[list[WordIn] | None]
+    text: NotRequired[str | None]
+    revision: NotRequired[int | None]
+
+
+class TranscriptWordOut(TypedDict):
+    text: str
+    start: float
+    end: float
+    confidence: float
 
 
 class UploadOut(TypedDict):
@@ -1290,6 +1481,13 @@ class WebhookRecovery(TypedDict):
     since: str
     until: str
     messages: int
+
+
+class WordIn(TypedDict):
+    text: str
+    start: float
+    end: float
+    confidence: NotRequired[float | None]
 
 
 class WorkerStatus(TypedDict):
