@@ -1,0 +1,439 @@
+"""The console's pages: server-rendered HTML (Jinja2) with htmx for partial updates.
+
+Every page resolves the signed-in session to the API's :class:`Principal` and calls the same
+services the API routers call, with the same scope checks (:func:`reelforge.api.auth.check_scope`);
+a refusal is an HTML page with the API's status and detail instead of problem+json.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import orjson
+from fastapi import APIRouter, Form, Request, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from fastapi.templating import Jinja2Templates
+from sqlalchemy import Connection
+from starlette.concurrency import run_in_threadpool
+
+from reelforge.media.ingest import clean_name
+from reelforge.services import assets
+from reelforge.services.credentials import Principal
+from reelforge.services.errors import NotFound, ServiceError
+
+from ..auth import check_scope, principal_for
+from ..deps import services_of
+from ..idempotency import Idempotency
+from ..multipart import receive_upload
+from ..pagination import decode_cursor, encode_cursor
+from ..problems import CATALOGUE, ApiError
+from ..ranges import file_response
+from ..responses import json_bytes, json_ready, read_db
+from .sessions import COOKIE, LOGIN_COOKIE, ConsoleSession, ConsoleSessions, csrf_matches
+
+__all__ = ["router", "sessions_of"]
+
+HERE = Path(__file__).parent
+templates = Jinja2Templates(directory=HERE / "templates")
+router = APIRouter(prefix="/console", include_in_schema=False)
+
+KINDS = ("video", "image", "audio", "subtitles", "font", "lut")
+PAGE_SIZE = 24
+
+
+def sessions_of(request: Request) -> ConsoleSessions:
+    sessions: ConsoleSessions = request.app.state.console_sessions
+    return sessions
+
+
+@dataclass
+class Visitor:
+    """The signed-in caller of a console request."""
+
+    principal: Principal
+    session: ConsoleSession
+
+    def can(self, scope: str) -> bool:
+        return scope in self.principal.scopes
+
+
+async def visitor_of(request: Request) -> Visitor | None:
+    """The caller, when the cookie names a live session whose credential is still valid."""
+    cookie = request.cookies.get(COOKIE)
+    session = sessions_of(request).get(cookie)
+    if session is None:
+        return None
+    try:
+        principal = await principal_for(session.credential, services_of(request))
+    except ServiceError:  # revoked or expired since sign-in: the session ends with it
+        sessions_of(request).close(cookie)
+        return None
+    return Visitor(principal, session)
+
+
+def _secure(request: Request) -> bool:
+    return services_of(request).settings.public_url.startswith("https://")
+
+
+def page(request: Request, name: str, visitor: Visitor | None, status: int = 200, **context: Any) -> Response:
+    response = templates.TemplateResponse(
+        request, name, {"visitor": visitor, "csrf": visitor.session.csrf if visitor else "", **context}
+    )
+    response.status_code = status
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def error_page(request: Request, visitor: Visitor | None, exc: ServiceError) -> Response:
+    status = getattr(exc, "status", None) or CATALOGUE.get(exc.code, (400,))[0]
+    return page(
+        request,
+        "error.html",
+        visitor,
+        status=status,
+        title=CATALOGUE.get(exc.code, (status, "Refused"))[1],
+        detail=exc.detail,
+        errors=exc.errors or [],
+        required_scope=exc.extra.get("required_scope"),
+    )
+
+
+def _to_sign_in(request: Request) -> Response:
+    target = "/console/sign-in"
+    if request.method == "GET" and request.url.path != "/console":
+        target += "?" + urlencode({"next": request.url.path})
+    return RedirectResponse(target, status_code=303)
+
+
+Handler = Callable[[Visitor], Awaitable[Response]]
+
+
+async def signed_in(request: Request, handler: Handler, *, scope: str | None = None) -> Response:
+    """``handler``'s page for the signed-in caller holding ``scope``; the sign-in page for a
+    visitor without a session; an HTML error page for what the services refuse."""
+    visitor = await visitor_of(request)
+    if visitor is None:
+        return _to_sign_in(request)
+    try:
+        if scope is not None:
+            check_scope(visitor.principal, scope)
+        return await handler(visitor)
+    except ServiceError as exc:
+        return error_page(request, visitor, exc)
+
+
+def check_csrf(visitor: Visitor, given: str | None) -> None:
+    if not csrf_matches(visitor.session.csrf, given):
+        raise ApiError(
+            "forbidden",
+            "the form's CSRF token is missing or stale: reload the page and try again",
+            errors=[{"field": "csrf", "detail": "does not match the session", "code": "csrf"}],
+        )
+
+
+# ------------------------------------------------------------------------------ sign-in
+
+
+def _safe_next(target: str | None) -> str:
+    # Only a console path: never an open redirect to another site.
+    if target and target.startswith("/console/") and "//" not in target and "\\" not in target:
+        return target
+    return "/console/assets"
+
+
+@router.get("", response_class=HTMLResponse)
+async def home(request: Request) -> Response:
+    visitor = await visitor_of(request)
+    return RedirectResponse("/console/assets" if visitor else "/console/sign-in", status_code=303)
+
+
+def _sign_in_form(request: Request, status: int = 200, error: str | None = None) -> Response:
+    sessions = sessions_of(request)
+    nonce = request.cookies.get(LOGIN_COOKIE) or ""
+    if sessions.unsign(nonce) is None:
+        nonce = sessions.sign(secrets.token_urlsafe(16))
+    response = page(
+        request,
+        "sign_in.html",
+        None,
+        status=status,
+        login_csrf=nonce,
+        error=error,
+        next=_safe_next(request.query_params.get("next")),
+    )
+    response.set_cookie(
+        LOGIN_COOKIE, nonce, httponly=True, samesite="strict", secure=_secure(request), path="/console"
+    )
+    return response
+
+
+@router.get("/sign-in", response_class=HTMLResponse)
+async def sign_in_page(request: Request) -> Response:
+    if await visitor_of(request) is not None:
+        return RedirectResponse("/console/assets", status_code=303)
+    return _sign_in_form(request)
+
+
+@router.post("/sign-in", response_class=HTMLResponse)
+async def sign_in(
+    request: Request,
+    api_key: str = Form("", max_length=512),
+    csrf: str = Form("", max_length=512),
+    next: str = Form("", max_length=2048),
+) -> Response:
+    nonce = request.cookies.get(LOGIN_COOKIE)
+    if sessions_of(request).unsign(nonce) is None or not csrf_matches(nonce or "", csrf):
+        return _sign_in_form(request, 403, "The form expired: sign in again.")
+    credential = api_key.strip()
+    if not credential:
+        return _sign_in_form(request, 422, "Enter an API key.")
+    try:
+        await principal_for(credential, services_of(request))
+    except ServiceError as exc:
+        return _sign_in_form(request, 401, f"Not signed in: {exc.detail}.")
+    cookie, _ = sessions_of(request).open(credential)
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    response.set_cookie(
+        COOKIE, cookie, httponly=True, samesite="strict", secure=_secure(request), path="/console"
+    )
+    response.delete_cookie(LOGIN_COOKIE, path="/console")
+    return response
+
+
+@router.post("/sign-out")
+async def sign_out(request: Request, csrf: str = Form("", max_length=512)) -> Response:
+    async def run(visitor: Visitor) -> Response:
+        check_csrf(visitor, csrf)
+        sessions_of(request).close(request.cookies.get(COOKIE))
+        response = RedirectResponse("/console/sign-in", status_code=303)
+        response.delete_cookie(COOKIE, path="/console")
+        return response
+
+    return await signed_in(request, run)
+
+
+# ------------------------------------------------------------------------------ assets
+
+
+def _day(name: str, text: str | None, end: bool = False) -> datetime | None:
+    if not text:
+        return None
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        raise ApiError(
+            "validation-error",
+            f"`{name}` must be a date (YYYY-MM-DD)",
+            errors=[{"parameter": name, "detail": "not a date (YYYY-MM-DD)", "code": "date"}],
+        ) from None
+    if end:  # "until" a day includes that day: the exclusive bound is the next midnight
+        day = date.fromordinal(day.toordinal() + 1)
+    return datetime.combine(day, time.min, UTC)
+
+
+@dataclass
+class AssetFilters:
+    kind: str | None
+    tag: str | None
+    name: str | None
+    since: str | None
+    until: str | None
+    limit: int
+
+    @classmethod
+    def of(cls, request: Request) -> AssetFilters:
+        q = request.query_params
+        kind = q.get("kind") or None
+        if kind is not None and kind not in KINDS:
+            raise ApiError(
+                "validation-error",
+                f"`kind` must be one of {', '.join(KINDS)}",
+                errors=[{"parameter": "kind", "detail": "unknown kind", "code": "enum"}],
+            )
+        tag = (q.get("tag") or "").strip()[:100] or None
+        name = (q.get("name") or "").strip()[:255] or None
+        raw_limit = q.get("limit") or str(PAGE_SIZE)
+        if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= 100:
+            raise ApiError(
+                "validation-error",
+                "`limit` must be a whole number from 1 to 100",
+                errors=[{"parameter": "limit", "detail": "not in 1..100", "code": "range"}],
+            )
+        return cls(kind, tag, name, q.get("since") or None, q.get("until") or None, int(raw_limit))
+
+    def cursor_filters(self) -> dict[str, Any]:
+        return {"console": 1, "kind": self.kind, "tag": self.tag, "name": self.name,
+                "since": self.since, "until": self.until, "limit": self.limit}  # fmt: skip
+
+    def query(self, **extra: str) -> str:
+        values = {
+            k: v for k, v in {**self.__dict__, **extra}.items() if v and not (k == "limit" and v == PAGE_SIZE)
+        }
+        return urlencode(values)
+
+
+@router.get("/assets", response_class=HTMLResponse)
+async def asset_grid(request: Request) -> Response:
+    async def run(visitor: Visitor) -> Response:
+        services = services_of(request)
+        filters = AssetFilters.of(request)
+        after_date = _day("since", filters.since)
+        before_date = _day("until", filters.until, end=True)
+        cursor = request.query_params.get("cursor")
+        after = (
+            decode_cursor(services.secrets.cursor_key, cursor, filters.cursor_filters()) if cursor else None
+        )
+
+        def read(conn: Connection) -> tuple[list[assets.PageRow], dict[str, bytes]]:
+            return assets.list_page(
+                conn,
+                visitor.principal.workspace_id,
+                limit=filters.limit,
+                after=after,
+                cache=services.asset_docs,
+                encode=json_bytes,
+                kind=filters.kind,
+                tags=[filters.tag] if filters.tag else [],
+                name=filters.name,
+                created_after=after_date,
+                created_before=before_date,
+            )
+
+        rows, docs = await read_db(request, read)
+        shown = [orjson.loads(docs[row.id]) for row in rows[: filters.limit] if row.id in docs]
+        more = None
+        if len(rows) > filters.limit:
+            last = rows[filters.limit - 1]
+            created = last.created_at
+            if isinstance(created, str):  # SQLite's text
+                created = datetime.fromisoformat(created)
+            if created.tzinfo is None:
+                created = created.replace(tzinfo=UTC)
+            token = encode_cursor(services.secrets.cursor_key, created, last.id, filters.cursor_filters())
+            more = "/console/assets?" + filters.query(cursor=token)
+        return page(
+            request,
+            "assets.html",
+            visitor,
+            assets=shown,
+            filters=filters,
+            kinds=KINDS,
+            more=more,
+            can_upload=visitor.can("assets:write"),
+        )
+
+    return await signed_in(request, run, scope="assets:read")
+
+
+@router.get("/assets/{asset_id}", response_class=HTMLResponse)
+async def asset_detail(asset_id: str, request: Request) -> Response:
+    async def run(visitor: Visitor) -> Response:
+        asset = await read_db(
+            request, lambda conn: assets.read_asset(conn, visitor.principal.workspace_id, asset_id)
+        )
+        media = asset.get("media") or {}
+        return page(
+            request,
+            "asset.html",
+            visitor,
+            asset=asset,
+            media_json=orjson.dumps(media, option=orjson.OPT_INDENT_2).decode(),
+            provenance_json=orjson.dumps(
+                json_ready(asset.get("derived_from") or {}), option=orjson.OPT_INDENT_2
+            ).decode(),
+            metadata_json=orjson.dumps(asset.get("metadata") or {}, option=orjson.OPT_INDENT_2).decode(),
+        )
+
+    return await signed_in(request, run, scope="assets:read")
+
+
+@router.get("/assets/{asset_id}/content")
+async def asset_content(asset_id: str, request: Request) -> Response:
+    async def run(visitor: Visitor) -> Response:
+        services = services_of(request)
+
+        def answer() -> Response:
+            with services.sessions() as db:
+                asset = assets.find_asset(db, visitor.principal.workspace_id, asset_id)
+            return file_response(
+                request,
+                lambda: assets.open_content(services, asset),
+                etag=f'"{asset.sha256}"',
+                filename=assets.download_name(asset),
+                media_type=asset.content_type,
+                locate=lambda disposition: assets.content_location(services, asset, disposition),
+            )
+
+        return await run_in_threadpool(answer)
+
+    return await signed_in(request, run, scope="assets:read")
+
+
+@router.get("/assets/{asset_id}/{which}.png")
+async def asset_preview(asset_id: str, which: str, request: Request) -> Response:
+    async def run(visitor: Visitor) -> Response:
+        if which not in ("thumbnail", "waveform"):
+            raise NotFound(f"no preview {which!r}")
+        services = services_of(request)
+
+        def read() -> bytes:
+            with services.sessions() as db:
+                return assets.preview_bytes(db, services, visitor.principal.workspace_id, asset_id, which)
+
+        data = await run_in_threadpool(read)
+        etag = '"' + hashlib.sha256(data).hexdigest()[:32] + '"'
+        return Response(
+            data, media_type="image/png", headers={"ETag": etag, "Cache-Control": "private, max-age=60"}
+        )
+
+    return await signed_in(request, run, scope="assets:read")
+
+
+@router.post("/assets/upload")
+async def asset_upload(request: Request) -> Response:
+    """The upload form's XHR target: the file as multipart (the CSRF token in ``X-CSRF-Token``);
+    JSON with the new asset's id and page, or problem+json as the API answers."""
+    visitor = await visitor_of(request)
+    if visitor is None:
+        raise ApiError("unauthenticated", "sign in to the console first")
+    check_csrf(visitor, request.headers.get("x-csrf-token"))
+    principal = check_scope(visitor.principal, "assets:write")
+    services = services_of(request)
+    async with receive_upload(
+        request,
+        fields=("name", "tags"),
+        limit=services.settings.max_upload_bytes,
+        temp_dir=services.storage.temp_dir(),
+        idem=Idempotency(services, principal.workspace_id),
+    ) as received:
+        tags = [
+            t.strip() for t in received.fields.get("tags", bytearray()).decode("utf-8", "replace").split(",")
+        ]
+        tags = [t[:100] for t in tags if t][: assets.MAX_TAGS]
+        body, created = await run_in_threadpool(
+            lambda: assets.ingest_upload(
+                services,
+                principal.workspace_id,
+                received.path,
+                name=clean_name(received.filename),
+                sha256=received.sha256,
+                tags=tags,
+                metadata={},
+            )
+        )
+    return JSONResponse(
+        {
+            "id": body["id"],
+            "name": body["name"],
+            "deduplicated": not created,
+            "page": f"/console/assets/{body['id']}",
+        },
+        status_code=201 if created else 200,
+    )

@@ -1,0 +1,193 @@
+"""The web console over HTTP (no browser): sign-in sessions, CSRF, scopes and workspaces as in
+the API, the assets grid's filters and pages, upload, previews and the player's Range requests.
+The browser tests are in tests/test_console_browser.py."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from mediagen import make_image, make_video
+from service import Service, running_service, with_previews
+
+
+@pytest.fixture(scope="module")
+def svc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+    with running_service(tmp_path_factory.mktemp("console")) as service:
+        yield service
+
+
+def browser(svc: Service) -> TestClient:
+    """A client with its own cookie jar, on the service's app."""
+    client = TestClient(svc.client.app, base_url="http://testserver")
+    return client
+
+
+def sign_in(client: TestClient, token: str, next_path: str = "") -> Any:
+    form = client.get("/console/sign-in")
+    assert form.status_code == 200
+    nonce = re.search(r'name="csrf" value="([^"]+)"', form.text)
+    assert nonce is not None
+    return client.post(
+        "/console/sign-in",
+        data={"api_key": token, "csrf": nonce.group(1), "next": next_path},
+        follow_redirects=False,
+    )
+
+
+def csrf_of(page: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert found is not None, page
+    return found.group(1)
+
+
+def upload(client: TestClient, path: Path, csrf: str, tags: str = "") -> Any:
+    with path.open("rb") as fh:
+        return client.post(
+            "/console/assets/upload",
+            files={"file": (path.name, fh, "application/octet-stream")},
+            data={"tags": tags},
+            headers={"X-CSRF-Token": csrf},
+        )
+
+
+def test_sign_in_sets_a_strict_http_only_cookie_and_signs_out_with_csrf(svc: Service) -> None:
+    client = browser(svc)
+    assert client.get("/console", follow_redirects=False).headers["location"] == "/console/sign-in"
+    answer = sign_in(client, svc.token, "/console/assets")
+    assert answer.status_code == 303 and answer.headers["location"] == "/console/assets"
+    cookie = next(c for c in answer.headers.get_list("set-cookie") if c.startswith("reelforge_console="))
+    assert "HttpOnly" in cookie and "samesite=strict" in cookie.lower() and "Path=/console" in cookie
+    assert svc.token not in cookie  # the credential stays on the server
+    grid = client.get("/console/assets")
+    assert grid.status_code == 200 and "<h1>Assets</h1>" in grid.text
+    # Without the form's token, signing out is refused and the session stays.
+    refused = client.post("/console/sign-out", data={"csrf": "forged"}, follow_redirects=False)
+    assert refused.status_code == 403 and "CSRF" in refused.text
+    assert client.get("/console/assets").status_code == 200
+    out = client.post("/console/sign-out", data={"csrf": csrf_of(grid.text)}, follow_redirects=False)
+    assert out.status_code == 303 and out.headers["location"] == "/console/sign-in"
+    again = client.get("/console/assets", follow_redirects=False)
+    assert again.status_code == 303 and again.headers["location"].startswith("/console/sign-in")
+
+
+def test_sign_in_refuses_bad_keys_forged_forms_and_foreign_redirects(svc: Service) -> None:
+    client = browser(svc)
+    bad = sign_in(client, "rf_live_not_a_key")
+    assert bad.status_code == 401 and "Not signed in" in bad.text
+    forged = client.post(
+        "/console/sign-in", data={"api_key": svc.token, "csrf": "x.y"}, follow_redirects=False
+    )
+    assert forged.status_code == 403 and "reelforge_console=" not in forged.headers.get("set-cookie", "")
+    away = sign_in(client, svc.token, "//evil.example/")
+    assert away.status_code == 303 and away.headers["location"] == "/console/assets"
+    # A forged session cookie is no session.
+    fresh = browser(svc)
+    fresh.cookies.set("reelforge_console", "made-up.0000", path="/console")
+    assert fresh.get("/console/assets", follow_redirects=False).status_code == 303
+
+
+def test_a_revoked_key_ends_its_console_session(svc: Service) -> None:
+    created = svc.post("/v1/keys", json={"name": "revoke me", "scopes": ["assets:read"]}).json()
+    client = browser(svc)
+    assert sign_in(client, created["token"]).status_code == 303
+    assert client.get("/console/assets").status_code == 200
+    assert svc.post(f"/v1/keys/{created['id']}/revoke").status_code == 200
+    svc.services.credentials.clear()  # what another process notices within the cache's few seconds
+    answer = client.get("/console/assets", follow_redirects=False)
+    assert answer.status_code == 303 and answer.headers["location"].startswith("/console/sign-in")
+
+
+def test_upload_grid_filters_detail_and_player(svc: Service, tmp_path: Path) -> None:
+    client = browser(svc)
+    sign_in(client, svc.token)
+    csrf = csrf_of(client.get("/console/assets").text)
+    video = make_video(tmp_path / "clip.mp4", duration=1)
+    image = make_image(tmp_path / "card.png", color="red")
+    made = upload(client, video, csrf, "spring, hero")
+    assert made.status_code == 201, made.text
+    asset_id = made.json()["id"]
+    assert made.json()["page"] == f"/console/assets/{asset_id}"
+    again = upload(client, video, csrf)
+    assert again.status_code == 200 and again.json()["deduplicated"] is True
+    card = upload(client, image, csrf).json()["id"]
+    with_previews(svc, {"id": asset_id})
+    with_previews(svc, {"id": card})
+
+    grid = client.get("/console/assets").text
+    assert asset_id in grid and card in grid and f"/console/assets/{asset_id}/thumbnail.png" in grid
+    videos = client.get("/console/assets", params={"kind": "video", "tag": "hero"}).text
+    assert asset_id in videos and card not in videos
+    assert asset_id not in client.get("/console/assets", params={"kind": "image"}).text
+    assert asset_id not in client.get("/console/assets", params={"since": "2999-01-01"}).text
+    assert asset_id in client.get("/console/assets", params={"until": "2999-01-01"}).text
+    # One per page: the next page's link leads to the older asset.
+    first = client.get("/console/assets", params={"limit": "1"}).text
+    assert card in first and asset_id not in first
+    more = re.search(r'href="(/console/assets\?[^"]*cursor=[^"]+)"', first)
+    assert more is not None
+    second = client.get(more.group(1).replace("&amp;", "&")).text
+    assert asset_id in second and card not in second
+
+    for params, where in (
+        ({"kind": "movie"}, "kind"),
+        ({"since": "soon"}, "since"),
+        ({"limit": "0"}, "limit"),
+    ):
+        refused = client.get("/console/assets", params=params)
+        assert refused.status_code == 422 and f"<code>{where}</code>" in refused.text, refused.text
+
+    detail = client.get(f"/console/assets/{asset_id}")
+    assert detail.status_code == 200
+    assert '<video id="player"' in detail.text and "video_codec" in detail.text and "h264" in detail.text
+    assert "spring" in detail.text
+    thumb = client.get(f"/console/assets/{asset_id}/thumbnail.png")
+    assert thumb.status_code == 200 and thumb.content.startswith(b"\x89PNG")
+    part = client.get(f"/console/assets/{asset_id}/content", headers={"Range": "bytes=0-9"})
+    assert part.status_code == 206 and part.content == video.read_bytes()[:10]
+    assert client.get("/console/assets/ast_missing").status_code == 404
+
+
+def test_upload_needs_the_session_its_csrf_token_and_assets_write(svc: Service, tmp_path: Path) -> None:
+    image = make_image(tmp_path / "x.png", color="green")
+    anonymous = browser(svc)
+    assert upload(anonymous, image, "x").status_code == 401
+    client = browser(svc)
+    sign_in(client, svc.token)
+    refused = upload(client, image, "forged")
+    assert refused.status_code == 403 and refused.headers["content-type"] == "application/problem+json"
+    reader = browser(svc)
+    sign_in(reader, svc.new_key("assets:read"))
+    csrf = csrf_of(reader.get("/console/assets").text)
+    assert "dropzone" not in reader.get("/console/assets").text  # no upload offered
+    denied = upload(reader, image, csrf)
+    assert denied.status_code == 403 and denied.json()["required_scope"] == "assets:write"
+
+
+def test_scopes_and_workspaces_apply_as_in_the_api(svc: Service, tmp_path: Path) -> None:
+    owner = browser(svc)
+    sign_in(owner, svc.token)
+    csrf = csrf_of(owner.get("/console/assets").text)
+    secret = upload(owner, make_image(tmp_path / "secret.png", color="yellow"), csrf, "secret").json()
+    # A key without assets:read sees a clear 403 page, and nothing of the assets.
+    narrow = browser(svc)
+    sign_in(narrow, svc.new_key("renders:read"))
+    for url in (
+        "/console/assets",
+        f"/console/assets/{secret['id']}",
+        f"/console/assets/{secret['id']}/content",
+    ):
+        page = narrow.get(url)
+        assert page.status_code == 403 and "assets:read" in page.text, url
+        assert secret["id"] not in page.text and "secret.png" not in page.text
+    # Another workspace's admin does not find it at all.
+    other = browser(svc)
+    sign_in(other, svc.other_workspace_key())
+    assert secret["id"] not in other.get("/console/assets").text
+    assert other.get(f"/console/assets/{secret['id']}").status_code == 404
+    assert other.get(f"/console/assets/{secret['id']}/thumbnail.png").status_code == 404
