@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from mediagen import make_image, make_video
-from service import Service, running_service, with_previews
+from service import Service, holding_renders, running_service, wait_render, with_previews
 
 
 @pytest.fixture(scope="module")
@@ -191,3 +191,93 @@ def test_scopes_and_workspaces_apply_as_in_the_api(svc: Service, tmp_path: Path)
     assert secret["id"] not in other.get("/console/assets").text
     assert other.get(f"/console/assets/{secret['id']}").status_code == 404
     assert other.get(f"/console/assets/{secret['id']}/thumbnail.png").status_code == 404
+
+
+# ------------------------------------------------------------------------------ renders
+
+
+@pytest.fixture(scope="module")
+def rendering(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+    with running_service(tmp_path_factory.mktemp("console-renders"), workers=1) as service:
+        yield service
+
+
+def start_render(svc: Service, tmp_path: Path, duration: float = 1) -> str:
+    clip = svc.post(
+        "/v1/assets",
+        files={"file": ("clip.mp4", make_video(tmp_path / "c.mp4", duration=duration).read_bytes())},
+    )
+    assert clip.status_code in (200, 201), clip.text
+    edit = {
+        "timeline": {
+            "tracks": [
+                {"clips": [{"asset": {"type": "video", "src": clip.json()["id"]}, "length": duration}]}
+            ]
+        },
+        "outputs": [{"resolution": "360p", "quality": "draft", "fps": 25}],
+    }
+    created = svc.post("/v1/renders", json={"edit": edit})
+    assert created.status_code == 202, created.text
+    return str(created.json()["id"])
+
+
+def test_renders_list_detail_progress_stream_and_outputs(rendering: Service, tmp_path: Path) -> None:
+    render_id = start_render(rendering, tmp_path)
+    done = wait_render(rendering, render_id)
+    assert done["state"] == "succeeded", done["error"]
+    client = browser(rendering)
+    sign_in(client, rendering.token)
+    listed = client.get("/console/renders")
+    assert listed.status_code == 200 and f'data-render-id="{render_id}"' in listed.text
+    assert render_id in client.get("/console/renders", params={"state": "succeeded"}).text
+    assert render_id not in client.get("/console/renders", params={"state": "failed"}).text
+    refused = client.get("/console/renders", params={"state": "done"})
+    assert refused.status_code == 422 and "<code>state</code>" in refused.text
+    detail = client.get(f"/console/renders/{render_id}").text
+    output = done["outputs"][0]
+    assert f'src="/console/assets/{output["id"]}/content"' in detail and "Cancel render" not in detail
+    assert "data-stream" not in detail  # a finished render is not followed
+    # The stream of a finished render: its final state, then it ends.
+    with client.stream("GET", f"/console/renders/{render_id}/progress") as stream:
+        assert stream.status_code == 200 and stream.headers["content-type"].startswith("text/event-stream")
+        text = "".join(stream.iter_text())
+    assert "event: render" in text and '"state":"succeeded"' in text and '"progress":100' in text
+    played = client.get(f"/console/assets/{output['id']}/content", headers={"Range": "bytes=0-99"})
+    assert played.status_code == 206 and len(played.content) == 100
+    # Cancelling a finished render is refused as in the API (409), on an HTML page.
+    csrf = csrf_of(client.get("/console/renders").text)
+    refused_cancel = client.post(f"/console/renders/{render_id}/cancel", data={"csrf": csrf})
+    assert refused_cancel.status_code == 409
+
+
+def test_cancel_from_the_console_needs_csrf_and_renders_write(rendering: Service, tmp_path: Path) -> None:
+    with holding_renders(rendering) as gate:
+        render_id = start_render(rendering, tmp_path, duration=2)
+        hold = gate.next(render_id)
+        client = browser(rendering)
+        sign_in(client, rendering.token)
+        detail = client.get(f"/console/renders/{render_id}").text
+        assert "Cancel render" in detail and f'data-stream="/console/renders/{render_id}/progress"' in detail
+        assert client.post(f"/console/renders/{render_id}/cancel", data={"csrf": "x"}).status_code == 403
+        reader = browser(rendering)
+        sign_in(reader, rendering.new_key("renders:read"))
+        reader_page = reader.get(f"/console/renders/{render_id}").text
+        assert "Cancel render" not in reader_page
+        denied = reader.post(f"/console/renders/{render_id}/cancel", data={"csrf": csrf_of(reader_page)})
+        assert denied.status_code == 403 and "renders:write" in denied.text
+        answer = client.post(
+            f"/console/renders/{render_id}/cancel", data={"csrf": csrf_of(detail)}, follow_redirects=False
+        )
+        assert answer.status_code == 303 and answer.headers["location"] == f"/console/renders/{render_id}"
+        hold.release()
+    assert wait_render(rendering, render_id)["state"] == "cancelled"
+    # Another workspace finds nothing; a key without renders:read gets the 403 page.
+    other = browser(rendering)
+    sign_in(other, rendering.other_workspace_key())
+    assert other.get(f"/console/renders/{render_id}").status_code == 404
+    assert render_id not in other.get("/console/renders").text
+    narrow = browser(rendering)
+    sign_in(narrow, rendering.new_key("assets:read"))
+    page = narrow.get("/console/renders")
+    assert page.status_code == 403 and "renders:read" in page.text and render_id not in page.text
+    assert narrow.get(f"/console/renders/{render_id}/progress").status_code == 403

@@ -16,8 +16,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from mediagen import make_image, make_video
 
+from mediagen import make_image, make_video
 from service import Service, live_server, running_service
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -126,7 +126,10 @@ def test_console_in_a_browser(svc: Service, tmp_path: Path) -> None:
             page.locator("#upload-files").set_input_files([str(video), str(still)])
             done = page.locator("#upload-list li[data-asset-id]")
             page.wait_for_function("document.querySelectorAll('#upload-list li[data-asset-id]').length === 2")
-            assert page.locator("#upload-list progress").evaluate_all("bars => bars.map(b => b.value)") == [100, 100]
+            assert page.locator("#upload-list progress").evaluate_all("bars => bars.map(b => b.value)") == [
+                100,
+                100,
+            ]
             video_id = done.nth(0).get_attribute("data-asset-id")
             still_id = done.nth(1).get_attribute("data-asset-id")
             # A dropped file goes the same way (a DataTransfer dispatched as the browser would).
@@ -153,9 +156,7 @@ def test_console_in_a_browser(svc: Service, tmp_path: Path) -> None:
             shoot(page, "assets")
             # Filtering by type swaps the grid in place (htmx) and keeps the URL shareable.
             page.get_by_label("Type").select_option("image")
-            page.wait_for_function(
-                "id => !document.querySelector(`[data-asset-id='${id}']`)", arg=video_id
-            )
+            page.wait_for_function("id => !document.querySelector(`[data-asset-id='${id}']`)", arg=video_id)
             assert page.locator(f'#grid [data-asset-id="{still_id}"]').count() == 1
             assert "kind=image" in page.url
 
@@ -176,7 +177,9 @@ def test_console_in_a_browser(svc: Service, tmp_path: Path) -> None:
 
             # A key without assets:read: a clear 403 page, and nothing of the assets.
             sign_in(page, base, narrow_key)
-            assert page.get_by_role("heading", level=1).inner_text() == "The credential lacks a required scope."
+            assert (
+                page.get_by_role("heading", level=1).inner_text() == "The credential lacks a required scope."
+            )
             text = page.locator("main").inner_text()
             assert "assets:read" in text and "launch-teaser" not in text
             for url in (f"/console/assets/{video_id}", f"/console/assets/{video_id}/content"):

@@ -7,9 +7,10 @@ a refusal is an HTML page with the API's status and detail instead of problem+js
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from pathlib import Path
@@ -21,10 +22,11 @@ from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import Connection
+from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.concurrency import run_in_threadpool
 
 from reelforge.media.ingest import clean_name
-from reelforge.services import assets
+from reelforge.services import assets, events, renders
 from reelforge.services.credentials import Principal
 from reelforge.services.errors import NotFound, ServiceError
 
@@ -437,3 +439,134 @@ async def asset_upload(request: Request) -> Response:
         },
         status_code=201 if created else 200,
     )
+
+
+# ------------------------------------------------------------------------------ renders
+
+RENDER_STATES = ("queued", "preparing", "rendering", "finishing", "succeeded", "failed", "cancelled")
+FINISHED = ("succeeded", "failed", "cancelled")
+PROGRESS_POLL_SECONDS = 0.25
+"""How soon a progress stream looks again after a change (it waits longer while nothing moves)."""
+QUIET_POLL_SECONDS = 2.0
+
+
+@router.get("/renders", response_class=HTMLResponse)
+async def render_list(request: Request) -> Response:
+    async def run(visitor: Visitor) -> Response:
+        services = services_of(request)
+        state = request.query_params.get("state") or None
+        if state is not None and state not in RENDER_STATES:
+            raise ApiError(
+                "validation-error",
+                f"`state` must be one of {', '.join(RENDER_STATES)}",
+                errors=[{"parameter": "state", "detail": "unknown state", "code": "enum"}],
+            )
+        filters = {"console": 1, "state": state}
+        cursor = request.query_params.get("cursor")
+        before = decode_cursor(services.secrets.cursor_key, cursor, filters) if cursor else None
+
+        def read(conn: Connection) -> tuple[list[dict[str, Any]], str | None]:
+            rows = renders.list_renders(
+                conn,
+                visitor.principal.workspace_id,
+                state=state,  # type: ignore[arg-type]
+                before=before,
+                limit=PAGE_SIZE + 1,
+            )
+            more = None
+            if len(rows) > PAGE_SIZE:
+                last = rows[PAGE_SIZE - 1]
+                token = encode_cursor(services.secrets.cursor_key, _aware(last.created_at), last.id, filters)
+                more = "/console/renders?" + urlencode(
+                    {k: v for k, v in {"state": state, "cursor": token}.items() if v}
+                )
+            return renders.represent(conn, rows[:PAGE_SIZE]), more
+
+        shown, more = await read_db(request, read)
+        return page(
+            request, "renders.html", visitor, renders=shown, states=RENDER_STATES, state=state, more=more
+        )
+
+    return await signed_in(request, run, scope="renders:read")
+
+
+def _aware(moment: Any) -> datetime:
+    if isinstance(moment, str):  # SQLite's text
+        moment = datetime.fromisoformat(moment)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+@router.get("/renders/{render_id}", response_class=HTMLResponse)
+async def render_detail(render_id: str, request: Request) -> Response:
+    async def run(visitor: Visitor) -> Response:
+        render = await read_db(
+            request, lambda conn: renders.read_render(conn, visitor.principal.workspace_id, render_id)
+        )
+        return page(
+            request,
+            "render.html",
+            visitor,
+            render=render,
+            finished=render["state"] in FINISHED,
+            can_cancel=visitor.can("renders:write") and render["state"] not in FINISHED,
+            can_see_outputs=visitor.can("assets:read"),
+        )
+
+    return await signed_in(request, run, scope="renders:read")
+
+
+@router.post("/renders/{render_id}/cancel")
+async def render_cancel(render_id: str, request: Request, csrf: str = Form("", max_length=512)) -> Response:
+    async def run(visitor: Visitor) -> Response:
+        check_csrf(visitor, csrf)
+        check_scope(visitor.principal, "renders:write")
+        services = services_of(request)
+
+        def cancel() -> None:
+            with services.sessions() as db:
+                renders.cancel_render(db, visitor.principal.workspace_id, render_id)
+
+        await run_in_threadpool(cancel)
+        return RedirectResponse(f"/console/renders/{render_id}", status_code=303)
+
+    return await signed_in(request, run, scope="renders:read")
+
+
+@router.get("/renders/{render_id}/progress")
+async def render_progress(render_id: str, request: Request) -> Response:
+    """The render's state, progress and ETA as Server-Sent Events (``event: render``, JSON), sent
+    when they change, until it finishes or the session's credential stops being valid."""
+    visitor = await visitor_of(request)
+    if visitor is None:
+        raise ApiError("unauthenticated", "sign in to the console first")
+    check_scope(visitor.principal, "renders:read")
+    services = services_of(request)
+    workspace_id = visitor.principal.workspace_id
+    first = await run_in_threadpool(events.render_snapshot, services, workspace_id, render_id)
+    if first is None:
+        raise NotFound(f"no render {render_id}")
+    credential = visitor.session.credential
+
+    async def messages() -> AsyncIterator[ServerSentEvent]:
+        body: dict[str, Any] | None = first
+        previous: dict[str, Any] | None = None
+        wait = PROGRESS_POLL_SECONDS
+        while body is not None:
+            shown = {k: body.get(k) for k in ("state", "progress", "eta_seconds", "error", "queue_position")}
+            if shown != previous:
+                yield ServerSentEvent(orjson.dumps(json_ready(shown)).decode(), event="render")
+                previous, wait = shown, PROGRESS_POLL_SECONDS
+            else:
+                wait = min(wait * 1.5, QUIET_POLL_SECONDS)
+            if shown["state"] in FINISHED:
+                return
+            await asyncio.sleep(wait)
+            try:
+                now = await principal_for(credential, services)
+            except ServiceError:
+                return
+            if now.workspace_id != workspace_id or "renders:read" not in now.scopes:
+                return
+            body = await run_in_threadpool(events.render_snapshot, services, workspace_id, render_id)
+
+    return EventSourceResponse(messages(), ping=15, headers={"Cache-Control": "no-store"})

@@ -72,3 +72,28 @@
   }
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", setup); else setup();
 })();
+
+// A render's page follows its progress from the console's event stream; when the render ends
+// the page reloads to show its outputs (or its error).
+(function () {
+  "use strict";
+  function follow() {
+    var box = document.getElementById("render-status");
+    if (!box || !box.dataset.stream || !window.EventSource) return;
+    var stream = new EventSource(box.dataset.stream);
+    stream.addEventListener("render", function (message) {
+      var render = JSON.parse(message.data);
+      document.getElementById("render-state").textContent = render.state;
+      document.getElementById("render-progress").value = render.progress;
+      document.getElementById("render-percent").textContent = render.progress + "%";
+      document.getElementById("render-eta").textContent =
+        render.eta_seconds != null ? "· about " + Math.round(render.eta_seconds) + " s left" : "";
+      box.dataset.state = render.state;
+      if (["succeeded", "failed", "cancelled"].indexOf(render.state) >= 0) {
+        stream.close();
+        window.location.reload();
+      }
+    });
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", follow); else follow();
+})();
