@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from mediagen import make_image, make_video
-from service import Service, live_server, running_service
+from service import RenderGate, Service, holding_renders, live_server, running_service
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -38,7 +38,7 @@ SHOTS = Path(__file__).resolve().parents[1] / "docs" / "console"
 
 @pytest.fixture(scope="module")
 def svc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
-    with running_service(tmp_path_factory.mktemp("console-browser")) as service:
+    with running_service(tmp_path_factory.mktemp("console-browser"), workers=1) as service:
         yield service
 
 
@@ -169,6 +169,70 @@ def test_console_in_a_browser(svc: Service, tmp_path: Path) -> None:
             assert page.evaluate("document.getElementById('player').videoWidth") == 320
             assert serious_violations(page) == []
             shoot(page, "asset")
+
+            # A long render: its page follows the progress live; cancelled with its button.
+            long_edit = {
+                "timeline": {
+                    "tracks": [
+                        {
+                            "clips": [
+                                {
+                                    "asset": {"type": "color", "color": "red"},
+                                    "length": 30,
+                                    "effects": {"blur": 20},
+                                }
+                            ]
+                        }
+                    ]
+                },
+                "outputs": [{"resolution": "360p", "fps": 25, "quality": "max", "audio": False}],
+            }
+            with holding_renders(svc, RenderGate(progress=True)) as gate:
+                created = svc.post("/v1/renders", json={"edit": long_edit})
+                assert created.status_code == 202, created.text
+                long_id = created.json()["id"]
+                page.goto(f"{base}/console/renders/{long_id}")
+                hold = gate.next(long_id)
+                while not hold.fraction:  # on to a report past the start
+                    hold.release()
+                    hold = gate.next(long_id)
+                percent = round(100 * hold.fraction, 1)
+                # Pushed by the stream while the render is held mid-way: no reload, no polling.
+                page.wait_for_function(
+                    "p => document.getElementById('render-state').textContent === 'rendering'"
+                    " && Math.abs(document.getElementById('render-progress').value - p) < 0.2",
+                    arg=percent,
+                )
+                shoot(page, "render-progress")
+                page.get_by_role("button", name="Cancel render").click()
+                page.wait_for_url(f"{base}/console/renders/{long_id}")
+                gate.open()
+            page.wait_for_function("document.getElementById('render-state').textContent === 'cancelled'")
+
+            # A render of the uploaded video, followed to its end, then its output plays.
+            edit = {
+                "timeline": {
+                    "tracks": [{"clips": [{"asset": {"type": "video", "src": video_id}, "length": 2}]}]
+                },
+                "outputs": [{"resolution": "360p", "quality": "draft", "fps": 25}],
+            }
+            created = svc.post("/v1/renders", json={"edit": edit})
+            assert created.status_code == 202, created.text
+            render_id = created.json()["id"]
+            page.goto(f"{base}/console/renders/{render_id}")
+            page.locator(".output-player").wait_for()
+            assert page.locator("#render-state").inner_text() == "succeeded"
+            page.evaluate("document.querySelector('.output-player').muted = true")
+            page.evaluate("document.querySelector('.output-player').play()")
+            page.wait_for_function("document.querySelector('.output-player').currentTime > 0.2")
+            assert page.evaluate("document.querySelector('.output-player').videoHeight") == 360
+            assert page.get_by_role("link", name="Download").first.get_attribute("download")
+            assert serious_violations(page) == []
+            shoot(page, "render")
+            page.goto(f"{base}/console/renders")
+            page.locator(f'[data-render-id="{render_id}"]').wait_for()
+            assert serious_violations(page) == []
+            shoot(page, "renders")
 
             page.get_by_role("button", name="Sign out").click()
             page.wait_for_url(f"{base}/console/sign-in")
