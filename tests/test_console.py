@@ -5,6 +5,7 @@ The browser tests are in tests/test_console_browser.py."""
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,8 @@ from fastapi.testclient import TestClient
 
 from mediagen import make_image, make_video
 from service import Service, holding_renders, running_service, wait_render, with_previews
+from test_batches import OUTPUTS as BATCH_OUTPUTS
+from test_batches import TEMPLATE as BATCH_TEMPLATE
 
 
 @pytest.fixture(scope="module")
@@ -281,3 +284,57 @@ def test_cancel_from_the_console_needs_csrf_and_renders_write(rendering: Service
     page = narrow.get("/console/renders")
     assert page.status_code == 403 and "renders:read" in page.text and render_id not in page.text
     assert narrow.get(f"/console/renders/{render_id}/progress").status_code == 403
+
+
+# ------------------------------------------------------------------------------ batches
+
+
+def test_batch_matrix_of_rows_locales_and_outputs(rendering: Service, tmp_path: Path) -> None:
+    clip = rendering.post(
+        "/v1/assets", files={"file": ("b.mp4", make_video(tmp_path / "b.mp4", duration=1).read_bytes())}
+    ).json()["id"]
+    template = rendering.post("/v1/templates", json=BATCH_TEMPLATE)
+    assert template.status_code == 201, template.text
+    rows = [
+        {"title": "Lamp", "price": 3, "clip": clip, "seconds": 0.3},
+        {"title": "Mug", "price": -1, "clip": clip},  # rejected: price below its minimum
+        {"title": {"$locales": {"en": "Throw", "fr": "Plaid"}}, "price": 5, "clip": clip, "seconds": 0.3},
+    ]
+    created = rendering.post(
+        "/v1/batches",
+        json={
+            "template_id": template.json()["id"],
+            "rows": rows,
+            "locales": ["en", "fr"],
+            "outputs": BATCH_OUTPUTS,
+        },
+    )
+    assert created.status_code == 202, created.text
+    batch_id = created.json()["id"]
+    deadline = time.monotonic() + 180
+    while rendering.get(f"/v1/batches/{batch_id}").json()["finished_at"] is None:
+        assert time.monotonic() < deadline, "the batch did not finish"
+        time.sleep(0.1)
+    client = browser(rendering)
+    sign_in(client, rendering.token)
+    listed = client.get("/console/batches")
+    assert listed.status_code == 200 and f'data-batch-id="{batch_id}"' in listed.text
+    page = client.get(f"/console/batches/{batch_id}")
+    assert page.status_code == 200
+    html = page.text
+    for row in (0, 2):
+        for locale in ("en", "fr"):
+            cell = re.search(rf'<td data-row="{row}" data-locale="{locale}">(.*?)</td>', html, re.S)
+            assert cell is not None, (row, locale)
+            assert ">succeeded</a>" in cell.group(1)
+            assert cell.group(1).count("/console/assets/") == len(BATCH_OUTPUTS)
+    assert 'data-row="1"' not in html and "Rejected rows" in html and "#/rows/1/price" in html
+    # batches:read alone does not show the renders (the API asks renders:read too).
+    narrow = browser(rendering)
+    sign_in(narrow, rendering.new_key("batches:read"))
+    assert narrow.get("/console/batches").status_code == 200
+    refused = narrow.get(f"/console/batches/{batch_id}")
+    assert refused.status_code == 403 and "renders:read" in refused.text
+    other = browser(rendering)
+    sign_in(other, rendering.other_workspace_key())
+    assert other.get(f"/console/batches/{batch_id}").status_code == 404

@@ -26,7 +26,7 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.concurrency import run_in_threadpool
 
 from reelforge.media.ingest import clean_name
-from reelforge.services import assets, events, renders
+from reelforge.services import assets, batches, events, renders
 from reelforge.services.credentials import Principal
 from reelforge.services.errors import NotFound, ServiceError
 
@@ -570,3 +570,47 @@ async def render_progress(render_id: str, request: Request) -> Response:
             body = await run_in_threadpool(events.render_snapshot, services, workspace_id, render_id)
 
     return EventSourceResponse(messages(), ping=15, headers={"Cache-Control": "no-store"})
+
+
+# ------------------------------------------------------------------------------ batches
+
+
+@router.get("/batches", response_class=HTMLResponse)
+async def batch_list(request: Request) -> Response:
+    async def run(visitor: Visitor) -> Response:
+        services = services_of(request)
+
+        def read() -> list[dict[str, Any]]:
+            with services.sessions() as db:
+                return batches.recent(db, visitor.principal.workspace_id, 100)
+
+        return page(request, "batches.html", visitor, batches=await run_in_threadpool(read))
+
+    return await signed_in(request, run, scope="batches:read")
+
+
+@router.get("/batches/{batch_id}", response_class=HTMLResponse)
+async def batch_detail(batch_id: str, request: Request) -> Response:
+    async def run(visitor: Visitor) -> Response:
+        check_scope(visitor.principal, "renders:read")  # its renders, as the API asks
+        services = services_of(request)
+
+        def read() -> batches.Matrix:
+            with services.sessions() as db:
+                return batches.matrix(db, visitor.principal.workspace_id, batch_id)
+
+        found = await run_in_threadpool(read)
+        return page(
+            request,
+            "batch.html",
+            visitor,
+            batch=found.batch,
+            rows=found.rows,
+            locales=found.locales,
+            cells=found.cells,
+            outputs=found.batch["outputs"],
+            finished=found.batch["finished_at"] is not None,
+            can_see_outputs=visitor.can("assets:read"),
+        )
+
+    return await signed_in(request, run, scope="batches:read")
