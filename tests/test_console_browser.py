@@ -19,6 +19,8 @@ import pytest
 
 from mediagen import make_image, make_video
 from service import RenderGate, Service, holding_renders, live_server, running_service
+from test_batches import OUTPUTS as BATCH_OUTPUTS
+from test_batches import TEMPLATE as BATCH_TEMPLATE
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -233,6 +235,41 @@ def test_console_in_a_browser(svc: Service, tmp_path: Path) -> None:
             page.locator(f'[data-render-id="{render_id}"]').wait_for()
             assert serious_violations(page) == []
             shoot(page, "renders")
+
+            # A batch: its matrix of rows x locales x outputs.
+            template = svc.post("/v1/templates", json=BATCH_TEMPLATE)
+            assert template.status_code == 201, template.text
+            rows = [
+                {"title": "Lamp", "price": 3, "clip": video_id, "seconds": 0.3},
+                {
+                    "title": {"$locales": {"en": "Throw", "fr": "Plaid"}},
+                    "price": 5,
+                    "clip": video_id,
+                    "seconds": 0.3,
+                },
+            ]
+            batch = svc.post(
+                "/v1/batches",
+                json={
+                    "template_id": template.json()["id"],
+                    "rows": rows,
+                    "locales": ["en", "fr"],
+                    "outputs": BATCH_OUTPUTS,
+                },
+            )
+            assert batch.status_code == 202, batch.text
+            batch_id = batch.json()["id"]
+            page.goto(f"{base}/console/batches")
+            page.get_by_role("link", name=batch_id).click()
+            for _ in range(240):  # reloaded until the batch is done (its page says so)
+                if page.locator("#batch-state").inner_text() != "running":
+                    break
+                page.wait_for_timeout(500)
+                page.reload()
+            assert page.locator("#batch-state").inner_text() == "succeeded"
+            assert page.locator("#matrix td a", has_text="succeeded").count() == 4
+            assert serious_violations(page) == []
+            shoot(page, "batch")
 
             page.get_by_role("button", name="Sign out").click()
             page.wait_for_url(f"{base}/console/sign-in")
