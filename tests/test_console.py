@@ -338,3 +338,69 @@ def test_batch_matrix_of_rows_locales_and_outputs(rendering: Service, tmp_path: 
     other = browser(rendering)
     sign_in(other, rendering.other_workspace_key())
     assert other.get(f"/console/batches/{batch_id}").status_code == 404
+
+
+# ------------------------------------------------------------------------------ templates
+
+
+def test_template_form_stills_per_aspect_ratio_and_render(rendering: Service, tmp_path: Path) -> None:
+    clip = rendering.post(
+        "/v1/assets", files={"file": ("t.mp4", make_video(tmp_path / "t.mp4", duration=1).read_bytes())}
+    ).json()["id"]
+    template_id = rendering.post("/v1/templates", json=BATCH_TEMPLATE).json()["id"]
+    client = browser(rendering)
+    sign_in(client, rendering.token)
+    assert f'data-template-id="{template_id}"' in client.get("/console/templates").text
+    form = client.get(f"/console/templates/{template_id}")
+    assert form.status_code == 200
+    html = form.text
+    # One typed input per variable, the clip picked among the workspace's videos, the locales.
+    assert 'type="number" id="f-price"' in html and 'min="0"' in html
+    assert f'<option value="{clip}">t.mp4 (video)</option>' in html
+    assert '<option value="fr"' in html and 'id="f-seconds"' in html
+    csrf = csrf_of(html)
+    values = {"csrf": csrf, "locale": "fr", "v.title": "Lampe", "v.price": "3", "v.clip": clip, "at": "0.2"}
+    stills = client.post(f"/console/templates/{template_id}/stills", data=values)
+    assert stills.status_code == 200, stills.text
+    sizes = re.findall(
+        r'<figure data-ratio="([0-9:]+)">\s*<img src="data:image/jpeg;base64,[^"]+" width="(\d+)" height="(\d+)"',
+        stills.text,
+    )
+    assert [(r, int(w), int(h)) for r, w, h in sizes] == [
+        ("16:9", 640, 360),
+        ("1:1", 360, 360),
+        ("9:16", 360, 640),
+    ]
+    # Problems come back with their pointers, for the form's fields.
+    for changed, pointer in (
+        ({"v.price": "-3"}, "#/values/price"),
+        ({"v.price": "cheap"}, "#/values/price"),
+        ({"at": "9"}, "#/at"),
+    ):
+        refused = client.post(f"/console/templates/{template_id}/stills", data={**values, **changed})
+        assert refused.status_code == 422 and f"<code>{pointer}</code>" in refused.text, refused.text
+        assert refused.text.count("<li>") == 1
+    assert (
+        client.post(f"/console/templates/{template_id}/stills", data={**values, "csrf": "x"}).status_code
+        == 403
+    )
+    # Render: a template render like POST /v1/templates/{id}/renders, then its page.
+    queued = client.post(f"/console/templates/{template_id}/render", data=values, follow_redirects=False)
+    assert queued.status_code == 303
+    render_id = queued.headers["location"].rsplit("/", 1)[1]
+    done = wait_render(rendering, render_id)
+    assert done["state"] == "succeeded" and done["template"] == {
+        "id": template_id,
+        "version": 1,
+        "locale": "fr",
+    }
+    # A key that may read templates but not render sees no Render button and is refused.
+    reader = browser(rendering)
+    sign_in(reader, rendering.new_key("templates:read"))
+    page = reader.get(f"/console/templates/{template_id}").text
+    assert 'id="render-button"' not in page and clip not in page  # no assets:read: no asset names
+    denied = reader.post(f"/console/templates/{template_id}/render", data={**values, "csrf": csrf_of(page)})
+    assert denied.status_code == 403 and "renders:write" in denied.text
+    other = browser(rendering)
+    sign_in(other, rendering.other_workspace_key())
+    assert other.get(f"/console/templates/{template_id}").status_code == 404

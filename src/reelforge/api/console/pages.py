@@ -8,9 +8,10 @@ a refusal is an HTML page with the API's status and detail instead of problem+js
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from pathlib import Path
@@ -26,9 +27,10 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.concurrency import run_in_threadpool
 
 from reelforge.media.ingest import clean_name
-from reelforge.services import assets, batches, events, renders
+from reelforge.services import assets, batches, events, renders, template_stills, templates
 from reelforge.services.credentials import Principal
 from reelforge.services.errors import NotFound, ServiceError
+from reelforge.services.template_stills import TemplateForm
 
 from ..auth import check_scope, principal_for
 from ..deps import services_of
@@ -43,7 +45,7 @@ from .sessions import COOKIE, LOGIN_COOKIE, ConsoleSession, ConsoleSessions, csr
 __all__ = ["router", "sessions_of"]
 
 HERE = Path(__file__).parent
-templates = Jinja2Templates(directory=HERE / "templates")
+jinja = Jinja2Templates(directory=HERE / "templates")
 router = APIRouter(prefix="/console", include_in_schema=False)
 
 KINDS = ("video", "image", "audio", "subtitles", "font", "lut")
@@ -85,7 +87,7 @@ def _secure(request: Request) -> bool:
 
 
 def page(request: Request, name: str, visitor: Visitor | None, status: int = 200, **context: Any) -> Response:
-    response = templates.TemplateResponse(
+    response = jinja.TemplateResponse(
         request, name, {"visitor": visitor, "csrf": visitor.session.csrf if visitor else "", **context}
     )
     response.status_code = status
@@ -614,3 +616,197 @@ async def batch_detail(batch_id: str, request: Request) -> Response:
         )
 
     return await signed_in(request, run, scope="batches:read")
+
+
+# ------------------------------------------------------------------------------ templates
+
+
+def _field(name: str) -> str:
+    return f"v.{name}"
+
+
+def form_values(form: TemplateForm, raw: Mapping[str, str]) -> dict[str, Any]:
+    """The values a template form sent, typed by each variable (an empty field is not given:
+    the default applies); 422 with the pointer ``#/values/<name>`` for a field that is not its type."""
+    values: dict[str, Any] = {}
+    errors: list[dict[str, Any]] = []
+    for variable in form.variables:
+        text = raw.get(_field(variable.name), "")
+        if variable.type == "boolean":
+            values[variable.name] = text == "on"
+            continue
+        if not text.strip():
+            continue
+        try:
+            if variable.type == "number":
+                values[variable.name] = float(text)
+            elif variable.type == "integer":
+                values[variable.name] = int(text)
+            elif variable.type == "duration":
+                values[variable.name] = float(text) if _is_number(text) else text.strip()
+            elif variable.type == "list":
+                values[variable.name] = orjson.loads(text)
+            else:
+                values[variable.name] = text
+        except (ValueError, orjson.JSONDecodeError):
+            kind = "a JSON list of rows" if variable.type == "list" else f"a {variable.type}"
+            errors.append({"pointer": f"#/values/{variable.name}", "detail": f"not {kind}", "code": "type"})
+    if errors:
+        raise ApiError(
+            "validation-error", f"{len(errors)} field(s) of the form are not their type", errors=errors
+        )
+    return values
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _locale(form: TemplateForm, raw: Mapping[str, str]) -> str | None:
+    return raw.get("locale") or None
+
+
+def _moment(raw: Mapping[str, str]) -> float:
+    text = raw.get("at", "") or "0"
+    try:
+        at = float(text)
+    except ValueError:
+        at = -1.0
+    if not 0 <= at <= 86_400:
+        raise ApiError(
+            "validation-error",
+            "the preview's moment must be a number of seconds",
+            errors=[{"pointer": "#/at", "detail": "not a number of seconds from 0", "code": "type"}],
+        )
+    return at
+
+
+async def _form_post(request: Request) -> dict[str, str]:
+    data = await request.form(max_files=0, max_fields=500)
+    return {k: v for k, v in data.items() if isinstance(v, str)}
+
+
+@router.get("/templates", response_class=HTMLResponse)
+async def template_list(request: Request) -> Response:
+    async def run(visitor: Visitor) -> Response:
+        found = await run_in_threadpool(
+            template_stills.recent_templates, services_of(request), visitor.principal.workspace_id, 100
+        )
+        return page(request, "templates.html", visitor, templates=found)
+
+    return await signed_in(request, run, scope="templates:read")
+
+
+@router.get("/templates/{template_id}", response_class=HTMLResponse)
+async def template_page(template_id: str, request: Request) -> Response:
+    async def run(visitor: Visitor) -> Response:
+        form = await run_in_threadpool(
+            template_stills.template_form, services_of(request), visitor.principal.workspace_id, template_id
+        )
+        return page(
+            request,
+            "template.html",
+            visitor,
+            form=form,
+            field=_field,
+            can_render=visitor.can("renders:write"),
+            can_pick_assets=visitor.can("assets:read"),
+        )
+
+    return await signed_in(request, run, scope="templates:read")
+
+
+@router.post("/templates/{template_id}/stills", response_class=HTMLResponse)
+async def template_preview(template_id: str, request: Request) -> Response:
+    """The form's values as stills per aspect ratio (an HTML fragment for htmx), or the
+    problems with their pointers (422)."""
+    visitor = await visitor_of(request)
+    if visitor is None:
+        return _to_sign_in(request)
+    raw = await _form_post(request)
+    services = services_of(request)
+    try:
+        check_csrf(visitor, raw.get("csrf"))
+        check_scope(visitor.principal, "templates:read")
+        form = await run_in_threadpool(
+            template_stills.template_form, services, visitor.principal.workspace_id, template_id
+        )
+        values = form_values(form, raw)
+        stills = await run_in_threadpool(
+            lambda: template_stills.template_stills(
+                services,
+                visitor.principal.workspace_id,
+                template_id,
+                values,
+                _locale(form, raw),
+                at=_moment(raw),
+            )
+        )
+    except ServiceError as exc:
+        status = getattr(exc, "status", None) or CATALOGUE.get(exc.code, (400,))[0]
+        errors = list({(e["pointer"], e["detail"]): e for e in map(_on_form, exc.errors or [])}.values())
+        response = page(
+            request, "stills.html", visitor, status=status, stills=[], detail=exc.detail, errors=errors
+        )
+        return response
+    shown = [
+        {"ratio": s.aspect_ratio, "width": s.width, "height": s.height,
+         "src": "data:image/jpeg;base64," + base64.b64encode(s.jpeg).decode()}
+        for s in stills
+    ]  # fmt: skip
+    return page(request, "stills.html", visitor, stills=shown, detail=None, errors=[])
+
+
+def _on_form(error: Mapping[str, Any]) -> dict[str, Any]:
+    # A still's moment is the form's `at` field, whichever output the engine names.
+    pointer = str(error.get("pointer", ""))
+    if pointer.startswith("#/outputs/") and pointer.endswith("/time"):
+        pointer = "#/at"
+    return {**error, "pointer": pointer, "detail": str(error.get("detail", ""))}
+
+
+@router.post("/templates/{template_id}/render")
+async def template_render(template_id: str, request: Request) -> Response:
+    async def run(visitor: Visitor) -> Response:
+        raw = await _form_post(request)
+        check_csrf(visitor, raw.get("csrf"))
+        check_scope(visitor.principal, "renders:write")
+        services = services_of(request)
+        workspace_id = visitor.principal.workspace_id
+        form = await run_in_threadpool(template_stills.template_form, services, workspace_id, template_id)
+        values = form_values(form, raw)
+
+        def queue() -> str:
+            with services.sessions() as db:
+                made = templates.prepare_render(
+                    db,
+                    workspace_id,
+                    template_id,
+                    values,
+                    _locale(form, raw),
+                    None,
+                    None,
+                    {},
+                    max_metadata_bytes=16384,
+                )
+                render = renders.enqueue_render(
+                    db,
+                    services,
+                    visitor.principal,
+                    dict(made.prepared.document),
+                    prepared=made.prepared,
+                    pointer_prefix="",
+                    template_id=made.template.id,
+                    template_version=made.version,
+                    locale=made.locale,
+                )
+                return render.id
+
+        render_id = await run_in_threadpool(queue)
+        return RedirectResponse(f"/console/renders/{render_id}", status_code=303)
+
+    return await signed_in(request, run, scope="templates:read")
