@@ -236,9 +236,37 @@ def test_console_in_a_browser(svc: Service, tmp_path: Path) -> None:
             assert serious_violations(page) == []
             shoot(page, "renders")
 
-            # A batch: its matrix of rows x locales x outputs.
+            # A template: the form, stills per aspect ratio, then a render of it that plays.
             template = svc.post("/v1/templates", json=BATCH_TEMPLATE)
             assert template.status_code == 201, template.text
+            page.goto(f"{base}/console/templates")
+            page.get_by_role("link", name=BATCH_TEMPLATE["name"]).click()
+            page.get_by_label("Locale").select_option("fr")
+            page.get_by_label("title (required)").fill("Lampe")
+            page.get_by_label("price (required)").fill("12")
+            page.get_by_label("seconds", exact=True).fill("5")  # past the variable's maximum: the server says so
+            page.get_by_label("clip (required)").select_option(video_id)
+            page.get_by_label("Preview at (seconds)").fill("0.3")
+            page.get_by_role("button", name="Preview").click()
+            page.locator("#problems code", has_text="#/values/seconds").wait_for()  # a 422 shown in place
+            page.get_by_label("seconds", exact=True).fill("0.6")
+            page.get_by_role("button", name="Preview").click()
+            page.wait_for_function("document.querySelectorAll('#stills figure img').length === 3")
+            ratios = page.locator("#stills figure").evaluate_all("fs => fs.map(f => f.dataset.ratio)")
+            assert ratios == ["16:9", "1:1", "9:16"]
+            page.wait_for_function(
+                "[...document.querySelectorAll('#stills img')].every(i => i.complete && i.naturalWidth > 0)"
+            )
+            assert serious_violations(page) == []
+            shoot(page, "template")
+            page.get_by_role("button", name="Render").click()
+            page.wait_for_url(f"{base}/console/renders/rnd_*")
+            page.locator(".output-player").wait_for()
+            page.evaluate("document.querySelector('.output-player').muted = true")
+            page.evaluate("document.querySelector('.output-player').play()")
+            page.wait_for_function("document.querySelector('.output-player').currentTime > 0")
+
+            # A batch: its matrix of rows x locales x outputs.
             rows = [
                 {"title": "Lamp", "price": 3, "clip": video_id, "seconds": 0.3},
                 {
