@@ -404,3 +404,57 @@ def test_template_form_stills_per_aspect_ratio_and_render(rendering: Service, tm
     other = browser(rendering)
     sign_in(other, rendering.other_workspace_key())
     assert other.get(f"/console/templates/{template_id}").status_code == 404
+
+
+# ------------------------------------------------------------------------------ API keys
+
+
+def test_keys_create_shown_once_roll_and_revoke(svc: Service) -> None:
+    client = browser(svc)
+    sign_in(client, svc.token)
+    listed = client.get("/console/keys")
+    assert listed.status_code == 200 and 'id="create-key"' in listed.text
+    csrf = csrf_of(listed.text)
+    made = client.post(
+        "/console/keys", data={"csrf": csrf, "name": "catalogue team", "scopes": ["assets:read"]}
+    )
+    assert made.status_code == 201
+    token = re.search(r'id="token" type="text" readonly value="([^"]+)"', made.text)
+    assert token is not None
+    assert svc.get("/v1/assets", token=token.group(1)).status_code == 200  # a working key
+    assert token.group(1) not in client.get("/console/keys").text  # shown once only
+    key_id = svc.get("/v1/keys").json()["data"][0]["id"]
+    rolled = client.post(f"/console/keys/{key_id}/roll", data={"csrf": csrf})
+    assert rolled.status_code == 201 and "Key rolled" in rolled.text
+    new_token = re.search(r'id="token" type="text" readonly value="([^"]+)"', rolled.text)
+    assert new_token is not None and new_token.group(1) != token.group(1)
+    assert svc.get("/v1/assets", token=new_token.group(1)).status_code == 200
+    new_id = next(
+        k["id"]
+        for k in svc.get("/v1/keys").json()["data"]
+        if k["id"] != key_id and k["name"] == "catalogue team"
+    )
+    gone = client.post(f"/console/keys/{new_id}/revoke", data={"csrf": csrf}, follow_redirects=False)
+    assert gone.status_code == 303
+    svc.services.credentials.clear()
+    assert svc.get("/v1/assets", token=new_token.group(1)).status_code == 401
+    # Refusals: no scope, an unknown scope, a forged form, a scope the key does not hold.
+    for data, status, where in (
+        ({"csrf": csrf, "name": "x"}, 422, "scopes"),
+        ({"csrf": csrf, "name": "x", "scopes": ["everything"]}, 422, "scopes"),
+        ({"csrf": "forged", "name": "x", "scopes": ["assets:read"]}, 403, "csrf"),
+    ):
+        refused = client.post("/console/keys", data=data)
+        assert refused.status_code == status and f"<code>{where}</code>" in refused.text, refused.text
+    reader = browser(svc)
+    sign_in(reader, svc.new_key("keys:read", "keys:write", "assets:read"))
+    page = reader.get("/console/keys").text
+    assert 'value="renders:write"' not in page  # only the scopes the key holds are offered
+    refused = reader.post(
+        "/console/keys", data={"csrf": csrf_of(page), "name": "x", "scopes": ["renders:write"]}
+    )
+    assert refused.status_code == 403
+    narrow = browser(svc)
+    sign_in(narrow, svc.new_key("keys:read"))
+    shown = narrow.get("/console/keys").text
+    assert 'id="create-key"' not in shown and "Revoke" not in shown

@@ -13,7 +13,7 @@ import hashlib
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -27,11 +27,13 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.concurrency import run_in_threadpool
 
 from reelforge.media.ingest import clean_name
-from reelforge.services import assets, batches, events, renders, template_stills, templates
-from reelforge.services.credentials import Principal
+from reelforge.representations import key_json
+from reelforge.services import assets, batches, events, keys, renders, template_stills, templates
+from reelforge.services.credentials import SCOPES, Principal
 from reelforge.services.errors import NotFound, ServiceError
 from reelforge.services.template_stills import TemplateForm
 
+from ..audit import audit_actor
 from ..auth import check_scope, principal_for
 from ..deps import services_of
 from ..idempotency import Idempotency
@@ -810,3 +812,121 @@ async def template_render(template_id: str, request: Request) -> Response:
         return RedirectResponse(f"/console/renders/{render_id}", status_code=303)
 
     return await signed_in(request, run, scope="templates:read")
+
+
+# ------------------------------------------------------------------------------ API keys
+
+ROLL_GRACE = timedelta(days=1)
+"""How long a rolled key keeps working (the API's default), so deployed clients can switch."""
+
+
+async def _key_page(request: Request, visitor: Visitor, status: int = 200, **shown: Any) -> Response:
+    services = services_of(request)
+
+    def read() -> list[dict[str, Any]]:
+        with services.sessions() as db:
+            return [key_json(k) for k in keys.workspace_keys(db, visitor.principal.workspace_id)]
+
+    return page(
+        request,
+        "keys.html",
+        visitor,
+        status=status,
+        keys=await run_in_threadpool(read),
+        grantable=[s for s in SCOPES if s in visitor.principal.scopes],
+        can_write=visitor.can("keys:write"),
+        **shown,
+    )
+
+
+@router.get("/keys", response_class=HTMLResponse)
+async def key_list(request: Request) -> Response:
+    async def run(visitor: Visitor) -> Response:
+        return await _key_page(request, visitor)
+
+    return await signed_in(request, run, scope="keys:read")
+
+
+@router.post("/keys", response_class=HTMLResponse)
+async def key_create(request: Request) -> Response:
+    async def run(visitor: Visitor) -> Response:
+        form = await request.form(max_files=0, max_fields=100)
+        check_csrf(visitor, str(form.get("csrf") or ""))
+        check_scope(visitor.principal, "keys:write")
+        name = str(form.get("name") or "").strip()
+        scopes = [str(s) for s in form.getlist("scopes")]
+        problems = []
+        if len(name) > 200 or any(ord(c) < 32 for c in name):
+            problems.append({"field": "name", "detail": "at most 200 characters, no control characters"})
+        if not scopes:
+            problems.append({"field": "scopes", "detail": "choose at least one scope"})
+        try:
+            scopes = keys.known_scopes(scopes)
+        except ValueError as exc:
+            problems.append({"field": "scopes", "detail": str(exc)})
+        if problems:
+            raise ApiError("validation-error", "the key's form has problems", errors=problems)
+        services = services_of(request)
+        actor = audit_actor(visitor.principal, request)
+
+        def create() -> dict[str, Any]:
+            keys.check_grant(visitor.principal.scopes, scopes)
+            with services.sessions() as db:
+                key, token = keys.create_key(
+                    db, services, visitor.principal.workspace_id, name, scopes, actor=actor
+                )
+                return key_json(key, token)
+
+        made = await run_in_threadpool(create)
+        return await _key_page(request, visitor, status=201, created=made)
+
+    return await signed_in(request, run, scope="keys:read")
+
+
+@router.post("/keys/{key_id}/roll", response_class=HTMLResponse)
+async def key_roll(key_id: str, request: Request, csrf: str = Form("", max_length=512)) -> Response:
+    async def run(visitor: Visitor) -> Response:
+        check_csrf(visitor, csrf)
+        check_scope(visitor.principal, "keys:write")
+        services = services_of(request)
+        actor = audit_actor(visitor.principal, request)
+
+        def roll() -> dict[str, Any]:
+            with services.sessions() as db:
+                _, new, token = keys.roll(
+                    db, services, visitor.principal.workspace_id, key_id, ROLL_GRACE,
+                    held=visitor.principal.scopes, actor=actor,
+                )  # fmt: skip
+                db.commit()
+                services.credentials.clear()
+                return key_json(new, token)
+
+        made = await run_in_threadpool(roll)
+        return await _key_page(request, visitor, status=201, created=made, rolled=key_id)
+
+    return await signed_in(request, run, scope="keys:read")
+
+
+@router.post("/keys/{key_id}/revoke")
+async def key_revoke(key_id: str, request: Request, csrf: str = Form("", max_length=512)) -> Response:
+    async def run(visitor: Visitor) -> Response:
+        check_csrf(visitor, csrf)
+        check_scope(visitor.principal, "keys:write")
+        services = services_of(request)
+        actor = audit_actor(visitor.principal, request)
+
+        def revoke() -> None:
+            with services.sessions() as db:
+                keys.revoke(
+                    db,
+                    services,
+                    visitor.principal.workspace_id,
+                    key_id,
+                    held=visitor.principal.scopes,
+                    actor=actor,
+                )
+
+        await run_in_threadpool(revoke)
+        return RedirectResponse("/console/keys", status_code=303)
+
+    return await signed_in(request, run, scope="keys:read")
