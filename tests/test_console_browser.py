@@ -244,7 +244,9 @@ def test_console_in_a_browser(svc: Service, tmp_path: Path) -> None:
             page.get_by_label("Locale").select_option("fr")
             page.get_by_label("title (required)").fill("Lampe")
             page.get_by_label("price (required)").fill("12")
-            page.get_by_label("seconds", exact=True).fill("5")  # past the variable's maximum: the server says so
+            page.get_by_label("seconds", exact=True).fill(
+                "5"
+            )  # past the variable's maximum: the server says so
             page.get_by_label("clip (required)").select_option(video_id)
             page.get_by_label("Preview at (seconds)").fill("0.3")
             page.get_by_role("button", name="Preview").click()
@@ -298,6 +300,16 @@ def test_console_in_a_browser(svc: Service, tmp_path: Path) -> None:
             assert page.locator("#matrix td a", has_text="succeeded").count() == 4
             assert serious_violations(page) == []
             shoot(page, "batch")
+
+            # Keys: a new key's token is shown once, in a labelled field.
+            page.goto(f"{base}/console/keys")
+            page.get_by_label("Name").fill("catalogue team")
+            page.get_by_label("assets:read").check()
+            page.get_by_role("button", name="Create key").click()
+            token = page.get_by_label("Token of catalogue team").input_value()
+            assert svc.get("/v1/assets", token=token).status_code == 200
+            assert serious_violations(page) == []
+            shoot(page, "keys")
 
             page.get_by_role("button", name="Sign out").click()
             page.wait_for_url(f"{base}/console/sign-in")
