@@ -311,6 +311,16 @@ def test_console_in_a_browser(svc: Service, tmp_path: Path) -> None:
             assert serious_violations(page) == []
             shoot(page, "keys")
 
+            # On a phone: one column, nothing wider than the screen, still accessible.
+            page.set_viewport_size({"width": 390, "height": 844})
+            for url in ("/console/assets", f"/console/assets/{video_id}", f"/console/renders/{render_id}"):
+                page.goto(f"{base}{url}")
+                assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), url
+                assert serious_violations(page) == []
+            page.goto(f"{base}/console/assets")
+            shoot(page, "assets-phone")
+            page.set_viewport_size({"width": 1280, "height": 800})
+
             page.get_by_role("button", name="Sign out").click()
             page.wait_for_url(f"{base}/console/sign-in")
             page.goto(f"{base}/console/assets")
