@@ -17,6 +17,8 @@ from mediagen import make_image, make_video
 from service import Service, holding_renders, running_service, wait_render, with_previews
 from test_batches import OUTPUTS as BATCH_OUTPUTS
 from test_batches import TEMPLATE as BATCH_TEMPLATE
+from test_webhooks import FAST as WEBHOOKS_FAST
+from test_webhooks import Answer, Receiver
 
 
 @pytest.fixture(scope="module")
@@ -458,3 +460,65 @@ def test_keys_create_shown_once_roll_and_revoke(svc: Service) -> None:
     sign_in(narrow, svc.new_key("keys:read"))
     shown = narrow.get("/console/keys").text
     assert 'id="create-key"' not in shown and "Revoke" not in shown
+
+
+# ------------------------------------------------------------------------------ webhooks
+
+
+def test_webhooks_delivery_log_test_event_and_redeliver(tmp_path: Path) -> None:
+    receiver = Receiver()
+    receiver.script("/hook", Answer(503, b"busy right now"), Answer(200, b"thanks"))
+    try:
+        with running_service(tmp_path, **WEBHOOKS_FAST) as svc:
+            made = svc.post(
+                "/v1/webhook_endpoints", json={"url": receiver.url(), "event_types": ["render.*"]}
+            )
+            assert made.status_code == 201, made.text
+            endpoint_id = made.json()["id"]
+            client = browser(svc)
+            sign_in(client, svc.token)
+            listed = client.get("/console/webhooks")
+            assert listed.status_code == 200 and f'data-endpoint-id="{endpoint_id}"' in listed.text
+            log = client.get(f"/console/webhooks/{endpoint_id}")
+            assert "No messages yet" in log.text
+            sent = client.post(
+                f"/console/webhooks/{endpoint_id}/test",
+                data={"csrf": csrf_of(log.text)},
+                follow_redirects=False,
+            )
+            assert sent.status_code == 303
+            receiver.wait("/hook", 1)
+            deadline = time.monotonic() + 60
+            while True:  # the first answer (503) is recorded, then the retry's 200
+                page = client.get(f"/console/webhooks/{endpoint_id}").text
+                if 'data-status="succeeded"' in page:
+                    break
+                assert time.monotonic() < deadline, page
+                time.sleep(0.1)
+            assert "HTTP 503" in page and "busy right now" in page and "HTTP 200" in page and "thanks" in page
+            message_id = re.search(r'data-message-id="([^"]+)"', page)
+            assert message_id is not None
+            again = client.post(
+                f"/console/webhooks/{endpoint_id}/messages/{message_id.group(1)}/retry",
+                data={"csrf": csrf_of(page)},
+                follow_redirects=False,
+            )
+            assert again.status_code == 303
+            receiver.wait("/hook", 3)
+            refused = client.post(f"/console/webhooks/{endpoint_id}/test", data={"csrf": "forged"})
+            assert refused.status_code == 403
+            reader = browser(svc)
+            sign_in(reader, svc.new_key("webhooks:read"))
+            shown = reader.get(f"/console/webhooks/{endpoint_id}").text
+            assert "Send a test event" not in shown and "Redeliver" not in shown
+            assert (
+                reader.post(
+                    f"/console/webhooks/{endpoint_id}/test", data={"csrf": csrf_of(shown)}
+                ).status_code
+                == 403
+            )
+            other = browser(svc)
+            sign_in(other, svc.other_workspace_key())
+            assert other.get(f"/console/webhooks/{endpoint_id}").status_code == 404
+    finally:
+        receiver.close()

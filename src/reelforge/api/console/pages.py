@@ -28,7 +28,7 @@ from starlette.concurrency import run_in_threadpool
 
 from reelforge.media.ingest import clean_name
 from reelforge.representations import key_json
-from reelforge.services import assets, batches, events, keys, renders, template_stills, templates
+from reelforge.services import assets, batches, events, keys, renders, template_stills, templates, webhooks
 from reelforge.services.credentials import SCOPES, Principal
 from reelforge.services.errors import NotFound, ServiceError
 from reelforge.services.template_stills import TemplateForm
@@ -930,3 +930,93 @@ async def key_revoke(key_id: str, request: Request, csrf: str = Form("", max_len
         return RedirectResponse("/console/keys", status_code=303)
 
     return await signed_in(request, run, scope="keys:read")
+
+
+# ------------------------------------------------------------------------------ webhooks
+
+LOG_SIZE = 50
+"""Messages shown in an endpoint's delivery log (the newest)."""
+
+
+@router.get("/webhooks", response_class=HTMLResponse)
+async def webhook_list(request: Request) -> Response:
+    async def run(visitor: Visitor) -> Response:
+        services = services_of(request)
+
+        def read() -> list[dict[str, Any]]:
+            with services.sessions() as db:
+                return webhooks.endpoints_shown(db, visitor.principal.workspace_id)
+
+        return page(request, "webhooks.html", visitor, endpoints=await run_in_threadpool(read))
+
+    return await signed_in(request, run, scope="webhooks:read")
+
+
+@router.get("/webhooks/{endpoint_id}", response_class=HTMLResponse)
+async def webhook_log(endpoint_id: str, request: Request) -> Response:
+    async def run(visitor: Visitor) -> Response:
+        services = services_of(request)
+
+        def read() -> tuple[dict[str, Any], list[dict[str, Any]]]:
+            with services.sessions() as db:
+                return webhooks.delivery_log(
+                    db, visitor.principal.workspace_id, endpoint_id, visitor.principal.scopes, LOG_SIZE
+                )
+
+        endpoint, messages = await run_in_threadpool(read)
+        for message in messages:
+            message["payload_text"] = orjson.dumps(
+                json_ready(message["payload"]), option=orjson.OPT_INDENT_2
+            ).decode()
+        return page(
+            request,
+            "webhook.html",
+            visitor,
+            endpoint=endpoint,
+            messages=messages,
+            can_write=visitor.can("webhooks:write"),
+        )
+
+    return await signed_in(request, run, scope="webhooks:read")
+
+
+@router.post("/webhooks/{endpoint_id}/test")
+async def webhook_test(endpoint_id: str, request: Request, csrf: str = Form("", max_length=512)) -> Response:
+    async def run(visitor: Visitor) -> Response:
+        check_csrf(visitor, csrf)
+        check_scope(visitor.principal, "webhooks:write")
+        services = services_of(request)
+
+        def send() -> None:
+            with services.sessions() as db:
+                webhooks.send_test(db, visitor.principal.workspace_id, endpoint_id)
+                db.commit()
+            webhooks.wake(services)
+
+        await run_in_threadpool(send)
+        return RedirectResponse(f"/console/webhooks/{endpoint_id}", status_code=303)
+
+    return await signed_in(request, run, scope="webhooks:read")
+
+
+@router.post("/webhooks/{endpoint_id}/messages/{message_id}/retry")
+async def webhook_retry(
+    endpoint_id: str, message_id: str, request: Request, csrf: str = Form("", max_length=512)
+) -> Response:
+    async def run(visitor: Visitor) -> Response:
+        check_csrf(visitor, csrf)
+        check_scope(visitor.principal, "webhooks:write")
+        services = services_of(request)
+
+        def again() -> None:
+            with services.sessions() as db:
+                webhooks.retry(
+                    db, visitor.principal.workspace_id, endpoint_id, message_id, visitor.principal.scopes
+                )
+                db.commit()
+            webhooks.wake(services)
+
+        await run_in_threadpool(again)
+        return RedirectResponse(f"/console/webhooks/{endpoint_id}", status_code=303)
+
+    return await signed_in(request, run, scope="webhooks:read")
