@@ -21,6 +21,8 @@ from mediagen import make_image, make_video
 from service import RenderGate, Service, holding_renders, live_server, running_service
 from test_batches import OUTPUTS as BATCH_OUTPUTS
 from test_batches import TEMPLATE as BATCH_TEMPLATE
+from test_webhooks import FAST as WEBHOOKS_FAST
+from test_webhooks import Receiver
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -40,7 +42,7 @@ SHOTS = Path(__file__).resolve().parents[1] / "docs" / "console"
 
 @pytest.fixture(scope="module")
 def svc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
-    with running_service(tmp_path_factory.mktemp("console-browser"), workers=1) as service:
+    with running_service(tmp_path_factory.mktemp("console-browser"), workers=1, **WEBHOOKS_FAST) as service:
         yield service
 
 
@@ -310,6 +312,29 @@ def test_console_in_a_browser(svc: Service, tmp_path: Path) -> None:
             assert svc.get("/v1/assets", token=token).status_code == 200
             assert serious_violations(page) == []
             shoot(page, "keys")
+
+            # Webhooks: send a test event, then read its delivery in the log.
+            receiver = Receiver()
+            try:
+                made = svc.post(
+                    "/v1/webhook_endpoints", json={"url": receiver.url(), "event_types": ["render.*"]}
+                )
+                assert made.status_code == 201, made.text
+                page.goto(f"{base}/console/webhooks")
+                page.get_by_role("link", name=receiver.url()).click()
+                page.get_by_role("button", name="Send a test event").click()
+                receiver.wait("/hook", 1)
+                for _ in range(120):  # reloaded until the log shows the answer
+                    if page.locator('#delivery-log li[data-status="succeeded"]').count():
+                        break
+                    page.wait_for_timeout(250)
+                    page.reload()
+                page.locator("#delivery-log summary").first.click()
+                page.get_by_text("HTTP 200").first.wait_for()
+                assert serious_violations(page) == []
+                shoot(page, "webhook")
+            finally:
+                receiver.close()
 
             # On a phone: one column, nothing wider than the screen, still accessible.
             page.set_viewport_size({"width": 390, "height": 844})
