@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 # Every dependency of `.[dev]`, pinned with hashes, for all platforms (see `make lock`).
 LOCK := requirements/dev.lock
 
-.PHONY: install fonts speech lock test test-fast lint typecheck run demo demo-service bench schema ts-client sdk-docs clean
+.PHONY: install fonts speech lock test test-fast lint typecheck run demo demo-service bench schema ts-client sdk-docs console-htmx console-test-deps clean
 
 # The pinned set first, then this project itself without resolving again; `pip check` fails
 # when pyproject.toml asks for something the lock lacks (run `make lock`).
@@ -48,6 +48,19 @@ speech:
 
 # tests/test_docs_offline.py loads /docs in Debian's Chromium (`apt-get install chromium`; .ci/run
 # installs it); without /usr/bin/chromium that test skips.
+
+# The console's htmx is a committed copy of the npm package's dist/htmx.min.js (nothing is loaded
+# from a CDN); `make console-htmx` takes it again from the npm registry at HTMX_VERSION.
+HTMX_VERSION := 2.0.11
+CONSOLE_STATIC := src/reelforge/api/console/static
+console-htmx:
+	tmp=$$(mktemp -d) && (cd $$tmp && npm pack --silent htmx.org@$(HTMX_VERSION) >/dev/null && tar xzf htmx.org-$(HTMX_VERSION).tgz) \
+	  && cp $$tmp/package/dist/htmx.min.js $(CONSOLE_STATIC)/htmx.min.js && rm -rf $$tmp
+
+# tests/test_console_browser.py drives the console in the same Chromium and injects axe-core from
+# tests/console_js (npm install there; .ci/run does).
+console-test-deps:
+	cd tests/console_js && npm install --no-audit --no-fund --loglevel=error
 
 # Re-resolve the lock after a dependency change in pyproject.toml; versions already pinned are
 # kept where they still fit (`make lock UPGRADE=1` takes the newest of everything).

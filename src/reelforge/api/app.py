@@ -19,6 +19,7 @@ from reelforge.services import uploads as upload_jobs
 from reelforge.services.context import Services, open_services
 from reelforge.settings import Settings
 
+from .console import install_console
 from .contract import install_contract
 from .docs import install_docs
 from .idempotency import install_idempotency
@@ -213,4 +214,5 @@ def create_app(
     app.include_router(upload_routes.router)
     app.include_router(account_routes.router)
     app.include_router(connected_app_routes.router)
+    install_console(app)
     return app

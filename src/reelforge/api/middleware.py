@@ -143,6 +143,7 @@ def _end_server_span(
 # file limit itself; the middleware caps the whole multipart body a little above it.
 ROUTE_LIMITS: tuple[tuple[frozenset[str], re.Pattern[str], str], ...] = (
     (frozenset({"POST"}), re.compile(r"^/v1/assets$"), "upload"),
+    (frozenset({"POST"}), re.compile(r"^/console/assets/upload$"), "upload"),
     (frozenset({"POST", "PATCH"}), re.compile(r"^/v1/uploads(/[^/]+)?$"), "tus"),
     (frozenset({"POST", "PUT", "PATCH"}), re.compile(r"^/v1/projects(/[^/]+)?$"), "edit"),
     (frozenset({"POST"}), re.compile(r"^/v1/renders$"), "edit"),

@@ -19,13 +19,20 @@ from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session
 
 from reelforge.db.audit import record_audit
-from reelforge.db.batches import Batch, BatchItem, batch_json, record_batch_event, settle_batches
+from reelforge.db.batches import (
+    Batch,
+    BatchItem,
+    batch_json,
+    batches_json,
+    record_batch_event,
+    settle_batches,
+)
 from reelforge.db.models import Render, new_id, utcnow
 from reelforge.edit.errors import EditError
 from reelforge.edit.models import Edit
 from reelforge.edit.validate import parse_edit
 from reelforge.jobs.queue import RUNNING_STATES, rows_updated
-from reelforge.representations import record_render_event
+from reelforge.representations import output_assets, record_render_event, render_json
 
 from . import renders, templates
 from .asset_versions import ResolutionCache
@@ -490,6 +497,37 @@ def batch_renders(
     elif state is not None:
         query = query.where(Render.state == state)
     return found, query
+
+
+def recent(db: Session, workspace_id: str, limit: int) -> list[dict[str, Any]]:
+    """The workspace's newest batches as ``GET /v1/batches/{id}`` shows them."""
+    query = batches(workspace_id, None).order_by(Batch.created_at.desc(), Batch.id.desc()).limit(limit)
+    return batches_json(db, list(db.scalars(query)))
+
+
+@dataclass
+class Matrix:
+    """A batch laid out as rows x locales: each cell the render (as ``GET /v1/renders/{id}``
+    shows it) that makes that row in that locale, its outputs included."""
+
+    batch: dict[str, Any]
+    rows: list[int]
+    locales: list[str | None]
+    cells: dict[tuple[int, str | None], dict[str, Any]]
+
+
+def matrix(db: Session, workspace_id: str, batch_id: str) -> Matrix:
+    found = batch(db, workspace_id, batch_id)
+    items = list(
+        db.scalars(select(BatchItem).where(BatchItem.batch_id == found.id).order_by(BatchItem.position))
+    )
+    made = list(db.scalars(select(Render).where(Render.id.in_({i.render_id for i in items}))))
+    assets = output_assets(db, made)
+    shown = {r.id: render_json(r, assets) for r in made}
+    rows = list(dict.fromkeys(i.row for i in items))
+    locales = list(dict.fromkeys(i.locale for i in items))
+    cells = {(i.row, i.locale): shown[i.render_id] for i in items if i.render_id in shown}
+    return Matrix(batch_json(db, found), rows, locales, cells)
 
 
 # ------------------------------------------------------------------ cancelling

@@ -8,6 +8,7 @@ request's answer is stored in the same transaction as its effect; audit entries 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -17,9 +18,15 @@ from sqlalchemy.orm import Session
 
 from reelforge.db.audit import record_audit
 from reelforge.db.models import Render, new_id, utcnow
-from reelforge.db.webhooks import WebhookDelivery, WebhookEndpoint, WebhookMessage
+from reelforge.db.webhooks import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookMessage
 from reelforge.settings import Settings
-from reelforge.webhooks.delivery import disable_endpoint, new_delivery, ping_message, url_policy
+from reelforge.webhooks.delivery import (
+    disable_endpoint,
+    endpoint_json,
+    new_delivery,
+    ping_message,
+    url_policy,
+)
 from reelforge.webhooks.signing import SecretBox, generate_secret
 from reelforge.webhooks.ssrf import UnsafeURL, UrlPolicy, check_url
 
@@ -506,3 +513,81 @@ def recover(
         "until": end,
         "messages": int(result.rowcount),
     }
+
+
+# ------------------------------------------------------------------ representations
+
+
+def message_json(delivery: WebhookDelivery, message: WebhookMessage) -> dict[str, Any]:
+    """A message of an endpoint with its delivery state, as the API shows it."""
+    return {
+        "id": message.id,
+        "object": "webhook_message",
+        "endpoint_id": delivery.endpoint_id,
+        "event_type": message.type,
+        "event_id": message.event_id,
+        "status": delivery.status,
+        "attempts": delivery.attempts,
+        "next_attempt_at": delivery.next_attempt_at if delivery.status in ("pending", "sending") else None,
+        "last_attempt_at": delivery.last_attempt_at,
+        "last_response_status": delivery.last_response_status,
+        "last_error": delivery.last_error,
+        "created_at": delivery.created_at,
+        "payload": json.loads(message.body),
+        "attempts_url": f"{BASE}/{delivery.endpoint_id}/messages/{message.id}/attempts",
+    }
+
+
+def attempt_json(attempt: WebhookAttempt, delivery: WebhookDelivery) -> dict[str, Any]:
+    """One delivery attempt: the response (status, headers, start of the body) or the error."""
+    return {
+        "id": attempt.id,
+        "object": "webhook_attempt",
+        "message_id": delivery.message_id,
+        "endpoint_id": delivery.endpoint_id,
+        "number": attempt.number,
+        "trigger": attempt.trigger,
+        "attempted_at": attempt.attempted_at,
+        "duration_ms": attempt.duration_ms,
+        "response_status": attempt.response_status,
+        "response_headers": attempt.response_headers,
+        "response_body": attempt.response_body,
+        "error_class": attempt.error_class,
+        "error": attempt.error,
+        "next_attempt_at": attempt.next_attempt_at,
+    }
+
+
+def endpoints_shown(db: Session, workspace_id: str) -> list[dict[str, Any]]:
+    """The workspace's endpoints as the API shows them, newest first."""
+    query = endpoints_query(workspace_id, None).order_by(WebhookEndpoint.created_at.desc())
+    return [endpoint_json(e) for e in db.scalars(query)]
+
+
+def delivery_log(
+    db: Session, workspace_id: str, endpoint_id: str, scopes: Collection[str], limit: int
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The endpoint and its newest ``limit`` messages a reader holding ``scopes`` may read, each
+    with its attempts (newest first) under ``attempt_list``."""
+    found, query = messages_query(db, workspace_id, endpoint_id, None, scopes)
+    rows = list(
+        db.scalars(query.order_by(WebhookDelivery.created_at.desc(), WebhookDelivery.id.desc()).limit(limit))
+    )
+    messages = messages_by_id(db, rows)
+    attempts: dict[str, list[WebhookAttempt]] = {r.id: [] for r in rows}
+    if rows:
+        for attempt in db.scalars(
+            select(WebhookAttempt)
+            .where(WebhookAttempt.delivery_id.in_(list(attempts)))
+            .order_by(WebhookAttempt.number.desc())
+        ):
+            attempts[attempt.delivery_id].append(attempt)
+    shown = [
+        {
+            **message_json(r, messages[r.message_id]),
+            "attempt_list": [attempt_json(a, r) for a in attempts[r.id]],
+        }
+        for r in rows
+        if r.message_id in messages
+    ]
+    return endpoint_json(found), shown

@@ -9,7 +9,6 @@ the name is resolved and the connection goes only to an address that was checked
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -18,7 +17,7 @@ from pydantic import Field, field_validator
 from sqlalchemy import select
 
 from reelforge.db.models import utcnow
-from reelforge.db.webhooks import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookMessage
+from reelforge.db.webhooks import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from reelforge.services import webhooks
 from reelforge.services.context import Services
 from reelforge.services.inputs import InputModel
@@ -36,6 +35,8 @@ __all__ = ["router"]
 router = APIRouter(tags=["webhooks"])
 
 BASE = webhooks.BASE
+message_json = webhooks.message_json
+attempt_json = webhooks.attempt_json
 ONE = BASE + "/{endpoint_id}"
 MAX_GRACE = 7 * 86400
 
@@ -91,44 +92,6 @@ class Recover(InputModel):
 
 
 # ---------------------------------------------------------------- representations
-
-
-def message_json(delivery: WebhookDelivery, message: WebhookMessage) -> dict[str, Any]:
-    return {
-        "id": message.id,
-        "object": "webhook_message",
-        "endpoint_id": delivery.endpoint_id,
-        "event_type": message.type,
-        "event_id": message.event_id,
-        "status": delivery.status,
-        "attempts": delivery.attempts,
-        "next_attempt_at": delivery.next_attempt_at if delivery.status in ("pending", "sending") else None,
-        "last_attempt_at": delivery.last_attempt_at,
-        "last_response_status": delivery.last_response_status,
-        "last_error": delivery.last_error,
-        "created_at": delivery.created_at,
-        "payload": json.loads(message.body),
-        "attempts_url": f"{BASE}/{delivery.endpoint_id}/messages/{message.id}/attempts",
-    }
-
-
-def attempt_json(attempt: WebhookAttempt, delivery: WebhookDelivery) -> dict[str, Any]:
-    return {
-        "id": attempt.id,
-        "object": "webhook_attempt",
-        "message_id": delivery.message_id,
-        "endpoint_id": delivery.endpoint_id,
-        "number": attempt.number,
-        "trigger": attempt.trigger,
-        "attempted_at": attempt.attempted_at,
-        "duration_ms": attempt.duration_ms,
-        "response_status": attempt.response_status,
-        "response_headers": attempt.response_headers,
-        "response_body": attempt.response_body,
-        "error_class": attempt.error_class,
-        "error": attempt.error,
-        "next_attempt_at": attempt.next_attempt_at,
-    }
 
 
 def _location(services: Services, path: str) -> str:

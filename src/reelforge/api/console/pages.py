@@ -1,0 +1,1022 @@
+"""The console's pages: server-rendered HTML (Jinja2) with htmx for partial updates.
+
+Every page resolves the signed-in session to the API's :class:`Principal` and calls the same
+services the API routers call, with the same scope checks (:func:`reelforge.api.auth.check_scope`);
+a refusal is an HTML page with the API's status and detail instead of problem+json.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import secrets
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import orjson
+from fastapi import APIRouter, Form, Request, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from fastapi.templating import Jinja2Templates
+from sqlalchemy import Connection
+from sse_starlette import EventSourceResponse, ServerSentEvent
+from starlette.concurrency import run_in_threadpool
+
+from reelforge.media.ingest import clean_name
+from reelforge.representations import key_json
+from reelforge.services import assets, batches, events, keys, renders, template_stills, templates, webhooks
+from reelforge.services.credentials import SCOPES, Principal
+from reelforge.services.errors import NotFound, ServiceError
+from reelforge.services.template_stills import TemplateForm
+
+from ..audit import audit_actor
+from ..auth import check_scope, principal_for
+from ..deps import services_of
+from ..idempotency import Idempotency
+from ..multipart import receive_upload
+from ..pagination import decode_cursor, encode_cursor
+from ..problems import CATALOGUE, ApiError
+from ..ranges import file_response
+from ..responses import json_bytes, json_ready, read_db
+from .sessions import COOKIE, LOGIN_COOKIE, ConsoleSession, ConsoleSessions, csrf_matches
+
+__all__ = ["router", "sessions_of"]
+
+HERE = Path(__file__).parent
+jinja = Jinja2Templates(directory=HERE / "templates")
+router = APIRouter(prefix="/console", include_in_schema=False)
+
+KINDS = ("video", "image", "audio", "subtitles", "font", "lut")
+PAGE_SIZE = 24
+
+
+def sessions_of(request: Request) -> ConsoleSessions:
+    sessions: ConsoleSessions = request.app.state.console_sessions
+    return sessions
+
+
+@dataclass
+class Visitor:
+    """The signed-in caller of a console request."""
+
+    principal: Principal
+    session: ConsoleSession
+
+    def can(self, scope: str) -> bool:
+        return scope in self.principal.scopes
+
+
+async def visitor_of(request: Request) -> Visitor | None:
+    """The caller, when the cookie names a live session whose credential is still valid."""
+    cookie = request.cookies.get(COOKIE)
+    session = sessions_of(request).get(cookie)
+    if session is None:
+        return None
+    try:
+        principal = await principal_for(session.credential, services_of(request))
+    except ServiceError:  # revoked or expired since sign-in: the session ends with it
+        sessions_of(request).close(cookie)
+        return None
+    return Visitor(principal, session)
+
+
+def _secure(request: Request) -> bool:
+    return services_of(request).settings.public_url.startswith("https://")
+
+
+def page(request: Request, name: str, visitor: Visitor | None, status: int = 200, **context: Any) -> Response:
+    response = jinja.TemplateResponse(
+        request, name, {"visitor": visitor, "csrf": visitor.session.csrf if visitor else "", **context}
+    )
+    response.status_code = status
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def error_page(request: Request, visitor: Visitor | None, exc: ServiceError) -> Response:
+    status = getattr(exc, "status", None) or CATALOGUE.get(exc.code, (400,))[0]
+    return page(
+        request,
+        "error.html",
+        visitor,
+        status=status,
+        title=CATALOGUE.get(exc.code, (status, "Refused"))[1],
+        detail=exc.detail,
+        errors=exc.errors or [],
+        required_scope=exc.extra.get("required_scope"),
+    )
+
+
+def _to_sign_in(request: Request) -> Response:
+    target = "/console/sign-in"
+    if request.method == "GET" and request.url.path != "/console":
+        target += "?" + urlencode({"next": request.url.path})
+    return RedirectResponse(target, status_code=303)
+
+
+Handler = Callable[[Visitor], Awaitable[Response]]
+
+
+async def signed_in(request: Request, handler: Handler, *, scope: str | None = None) -> Response:
+    """``handler``'s page for the signed-in caller holding ``scope``; the sign-in page for a
+    visitor without a session; an HTML error page for what the services refuse."""
+    visitor = await visitor_of(request)
+    if visitor is None:
+        return _to_sign_in(request)
+    try:
+        if scope is not None:
+            check_scope(visitor.principal, scope)
+        return await handler(visitor)
+    except ServiceError as exc:
+        return error_page(request, visitor, exc)
+
+
+def check_csrf(visitor: Visitor, given: str | None) -> None:
+    if not csrf_matches(visitor.session.csrf, given):
+        raise ApiError(
+            "forbidden",
+            "the form's CSRF token is missing or stale: reload the page and try again",
+            errors=[{"field": "csrf", "detail": "does not match the session", "code": "csrf"}],
+        )
+
+
+# ------------------------------------------------------------------------------ sign-in
+
+
+def _safe_next(target: str | None) -> str:
+    # Only a console path: never an open redirect to another site.
+    if target and target.startswith("/console/") and "//" not in target and "\\" not in target:
+        return target
+    return "/console/assets"
+
+
+@router.get("", response_class=HTMLResponse)
+async def home(request: Request) -> Response:
+    visitor = await visitor_of(request)
+    return RedirectResponse("/console/assets" if visitor else "/console/sign-in", status_code=303)
+
+
+def _sign_in_form(request: Request, status: int = 200, error: str | None = None) -> Response:
+    sessions = sessions_of(request)
+    nonce = request.cookies.get(LOGIN_COOKIE) or ""
+    if sessions.unsign(nonce) is None:
+        nonce = sessions.sign(secrets.token_urlsafe(16))
+    response = page(
+        request,
+        "sign_in.html",
+        None,
+        status=status,
+        login_csrf=nonce,
+        error=error,
+        next=_safe_next(request.query_params.get("next")),
+    )
+    response.set_cookie(
+        LOGIN_COOKIE, nonce, httponly=True, samesite="strict", secure=_secure(request), path="/console"
+    )
+    return response
+
+
+@router.get("/sign-in", response_class=HTMLResponse)
+async def sign_in_page(request: Request) -> Response:
+    if await visitor_of(request) is not None:
+        return RedirectResponse("/console/assets", status_code=303)
+    return _sign_in_form(request)
+
+
+@router.post("/sign-in", response_class=HTMLResponse)
+async def sign_in(
+    request: Request,
+    api_key: str = Form("", max_length=512),
+    csrf: str = Form("", max_length=512),
+    next: str = Form("", max_length=2048),
+) -> Response:
+    nonce = request.cookies.get(LOGIN_COOKIE)
+    if sessions_of(request).unsign(nonce) is None or not csrf_matches(nonce or "", csrf):
+        return _sign_in_form(request, 403, "The form expired: sign in again.")
+    credential = api_key.strip()
+    if not credential:
+        return _sign_in_form(request, 422, "Enter an API key.")
+    try:
+        await principal_for(credential, services_of(request))
+    except ServiceError as exc:
+        return _sign_in_form(request, 401, f"Not signed in: {exc.detail}.")
+    cookie, _ = sessions_of(request).open(credential)
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    response.set_cookie(
+        COOKIE, cookie, httponly=True, samesite="strict", secure=_secure(request), path="/console"
+    )
+    response.delete_cookie(LOGIN_COOKIE, path="/console")
+    return response
+
+
+@router.post("/sign-out")
+async def sign_out(request: Request, csrf: str = Form("", max_length=512)) -> Response:
+    async def run(visitor: Visitor) -> Response:
+        check_csrf(visitor, csrf)
+        sessions_of(request).close(request.cookies.get(COOKIE))
+        response = RedirectResponse("/console/sign-in", status_code=303)
+        response.delete_cookie(COOKIE, path="/console")
+        return response
+
+    return await signed_in(request, run)
+
+
+# ------------------------------------------------------------------------------ assets
+
+
+def _day(name: str, text: str | None, end: bool = False) -> datetime | None:
+    if not text:
+        return None
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        raise ApiError(
+            "validation-error",
+            f"`{name}` must be a date (YYYY-MM-DD)",
+            errors=[{"parameter": name, "detail": "not a date (YYYY-MM-DD)", "code": "date"}],
+        ) from None
+    if end:  # "until" a day includes that day: the exclusive bound is the next midnight
+        day = date.fromordinal(day.toordinal() + 1)
+    return datetime.combine(day, time.min, UTC)
+
+
+@dataclass
+class AssetFilters:
+    kind: str | None
+    tag: str | None
+    name: str | None
+    since: str | None
+    until: str | None
+    limit: int
+
+    @classmethod
+    def of(cls, request: Request) -> AssetFilters:
+        q = request.query_params
+        kind = q.get("kind") or None
+        if kind is not None and kind not in KINDS:
+            raise ApiError(
+                "validation-error",
+                f"`kind` must be one of {', '.join(KINDS)}",
+                errors=[{"parameter": "kind", "detail": "unknown kind", "code": "enum"}],
+            )
+        tag = (q.get("tag") or "").strip()[:100] or None
+        name = (q.get("name") or "").strip()[:255] or None
+        raw_limit = q.get("limit") or str(PAGE_SIZE)
+        if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= 100:
+            raise ApiError(
+                "validation-error",
+                "`limit` must be a whole number from 1 to 100",
+                errors=[{"parameter": "limit", "detail": "not in 1..100", "code": "range"}],
+            )
+        return cls(kind, tag, name, q.get("since") or None, q.get("until") or None, int(raw_limit))
+
+    def cursor_filters(self) -> dict[str, Any]:
+        return {"console": 1, "kind": self.kind, "tag": self.tag, "name": self.name,
+                "since": self.since, "until": self.until, "limit": self.limit}  # fmt: skip
+
+    def query(self, **extra: str) -> str:
+        values = {
+            k: v for k, v in {**self.__dict__, **extra}.items() if v and not (k == "limit" and v == PAGE_SIZE)
+        }
+        return urlencode(values)
+
+
+@router.get("/assets", response_class=HTMLResponse)
+async def asset_grid(request: Request) -> Response:
+    async def run(visitor: Visitor) -> Response:
+        services = services_of(request)
+        filters = AssetFilters.of(request)
+        after_date = _day("since", filters.since)
+        before_date = _day("until", filters.until, end=True)
+        cursor = request.query_params.get("cursor")
+        after = (
+            decode_cursor(services.secrets.cursor_key, cursor, filters.cursor_filters()) if cursor else None
+        )
+
+        def read(conn: Connection) -> tuple[list[assets.PageRow], dict[str, bytes]]:
+            return assets.list_page(
+                conn,
+                visitor.principal.workspace_id,
+                limit=filters.limit,
+                after=after,
+                cache=services.asset_docs,
+                encode=json_bytes,
+                kind=filters.kind,
+                tags=[filters.tag] if filters.tag else [],
+                name=filters.name,
+                created_after=after_date,
+                created_before=before_date,
+            )
+
+        rows, docs = await read_db(request, read)
+        shown = [orjson.loads(docs[row.id]) for row in rows[: filters.limit] if row.id in docs]
+        more = None
+        if len(rows) > filters.limit:
+            last = rows[filters.limit - 1]
+            created = last.created_at
+            if isinstance(created, str):  # SQLite's text
+                created = datetime.fromisoformat(created)
+            if created.tzinfo is None:
+                created = created.replace(tzinfo=UTC)
+            token = encode_cursor(services.secrets.cursor_key, created, last.id, filters.cursor_filters())
+            more = "/console/assets?" + filters.query(cursor=token)
+        return page(
+            request,
+            "assets.html",
+            visitor,
+            assets=shown,
+            filters=filters,
+            kinds=KINDS,
+            more=more,
+            can_upload=visitor.can("assets:write"),
+        )
+
+    return await signed_in(request, run, scope="assets:read")
+
+
+@router.get("/assets/{asset_id}", response_class=HTMLResponse)
+async def asset_detail(asset_id: str, request: Request) -> Response:
+    async def run(visitor: Visitor) -> Response:
+        asset = await read_db(
+            request, lambda conn: assets.read_asset(conn, visitor.principal.workspace_id, asset_id)
+        )
+        media = asset.get("media") or {}
+        return page(
+            request,
+            "asset.html",
+            visitor,
+            asset=asset,
+            media_json=orjson.dumps(media, option=orjson.OPT_INDENT_2).decode(),
+            provenance_json=orjson.dumps(
+                json_ready(asset.get("derived_from") or {}), option=orjson.OPT_INDENT_2
+            ).decode(),
+            metadata_json=orjson.dumps(asset.get("metadata") or {}, option=orjson.OPT_INDENT_2).decode(),
+        )
+
+    return await signed_in(request, run, scope="assets:read")
+
+
+@router.get("/assets/{asset_id}/content")
+async def asset_content(asset_id: str, request: Request) -> Response:
+    async def run(visitor: Visitor) -> Response:
+        services = services_of(request)
+
+        def answer() -> Response:
+            with services.sessions() as db:
+                asset = assets.find_asset(db, visitor.principal.workspace_id, asset_id)
+            return file_response(
+                request,
+                lambda: assets.open_content(services, asset),
+                etag=f'"{asset.sha256}"',
+                filename=assets.download_name(asset),
+                media_type=asset.content_type,
+                locate=lambda disposition: assets.content_location(services, asset, disposition),
+            )
+
+        return await run_in_threadpool(answer)
+
+    return await signed_in(request, run, scope="assets:read")
+
+
+@router.get("/assets/{asset_id}/{which}.png")
+async def asset_preview(asset_id: str, which: str, request: Request) -> Response:
+    async def run(visitor: Visitor) -> Response:
+        if which not in ("thumbnail", "waveform"):
+            raise NotFound(f"no preview {which!r}")
+        services = services_of(request)
+
+        def read() -> bytes:
+            with services.sessions() as db:
+                return assets.preview_bytes(db, services, visitor.principal.workspace_id, asset_id, which)
+
+        data = await run_in_threadpool(read)
+        etag = '"' + hashlib.sha256(data).hexdigest()[:32] + '"'
+        return Response(
+            data, media_type="image/png", headers={"ETag": etag, "Cache-Control": "private, max-age=60"}
+        )
+
+    return await signed_in(request, run, scope="assets:read")
+
+
+@router.post("/assets/upload")
+async def asset_upload(request: Request) -> Response:
+    """The upload form's XHR target: the file as multipart (the CSRF token in ``X-CSRF-Token``);
+    JSON with the new asset's id and page, or problem+json as the API answers."""
+    visitor = await visitor_of(request)
+    if visitor is None:
+        raise ApiError("unauthenticated", "sign in to the console first")
+    check_csrf(visitor, request.headers.get("x-csrf-token"))
+    principal = check_scope(visitor.principal, "assets:write")
+    services = services_of(request)
+    async with receive_upload(
+        request,
+        fields=("name", "tags"),
+        limit=services.settings.max_upload_bytes,
+        temp_dir=services.storage.temp_dir(),
+        idem=Idempotency(services, principal.workspace_id),
+    ) as received:
+        tags = [
+            t.strip() for t in received.fields.get("tags", bytearray()).decode("utf-8", "replace").split(",")
+        ]
+        tags = [t[:100] for t in tags if t][: assets.MAX_TAGS]
+        body, created = await run_in_threadpool(
+            lambda: assets.ingest_upload(
+                services,
+                principal.workspace_id,
+                received.path,
+                name=clean_name(received.filename),
+                sha256=received.sha256,
+                tags=tags,
+                metadata={},
+            )
+        )
+    return JSONResponse(
+        {
+            "id": body["id"],
+            "name": body["name"],
+            "deduplicated": not created,
+            "page": f"/console/assets/{body['id']}",
+        },
+        status_code=201 if created else 200,
+    )
+
+
+# ------------------------------------------------------------------------------ renders
+
+RENDER_STATES = ("queued", "preparing", "rendering", "finishing", "succeeded", "failed", "cancelled")
+FINISHED = ("succeeded", "failed", "cancelled")
+PROGRESS_POLL_SECONDS = 0.25
+"""How soon a progress stream looks again after a change (it waits longer while nothing moves)."""
+QUIET_POLL_SECONDS = 2.0
+
+
+@router.get("/renders", response_class=HTMLResponse)
+async def render_list(request: Request) -> Response:
+    async def run(visitor: Visitor) -> Response:
+        services = services_of(request)
+        state = request.query_params.get("state") or None
+        if state is not None and state not in RENDER_STATES:
+            raise ApiError(
+                "validation-error",
+                f"`state` must be one of {', '.join(RENDER_STATES)}",
+                errors=[{"parameter": "state", "detail": "unknown state", "code": "enum"}],
+            )
+        filters = {"console": 1, "state": state}
+        cursor = request.query_params.get("cursor")
+        before = decode_cursor(services.secrets.cursor_key, cursor, filters) if cursor else None
+
+        def read(conn: Connection) -> tuple[list[dict[str, Any]], str | None]:
+            rows = renders.list_renders(
+                conn,
+                visitor.principal.workspace_id,
+                state=state,  # type: ignore[arg-type]
+                before=before,
+                limit=PAGE_SIZE + 1,
+            )
+            more = None
+            if len(rows) > PAGE_SIZE:
+                last = rows[PAGE_SIZE - 1]
+                token = encode_cursor(services.secrets.cursor_key, _aware(last.created_at), last.id, filters)
+                more = "/console/renders?" + urlencode(
+                    {k: v for k, v in {"state": state, "cursor": token}.items() if v}
+                )
+            return renders.represent(conn, rows[:PAGE_SIZE]), more
+
+        shown, more = await read_db(request, read)
+        return page(
+            request, "renders.html", visitor, renders=shown, states=RENDER_STATES, state=state, more=more
+        )
+
+    return await signed_in(request, run, scope="renders:read")
+
+
+def _aware(moment: Any) -> datetime:
+    if isinstance(moment, str):  # SQLite's text
+        moment = datetime.fromisoformat(moment)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+@router.get("/renders/{render_id}", response_class=HTMLResponse)
+async def render_detail(render_id: str, request: Request) -> Response:
+    async def run(visitor: Visitor) -> Response:
+        render = await read_db(
+            request, lambda conn: renders.read_render(conn, visitor.principal.workspace_id, render_id)
+        )
+        return page(
+            request,
+            "render.html",
+            visitor,
+            render=render,
+            finished=render["state"] in FINISHED,
+            can_cancel=visitor.can("renders:write") and render["state"] not in FINISHED,
+            can_see_outputs=visitor.can("assets:read"),
+        )
+
+    return await signed_in(request, run, scope="renders:read")
+
+
+@router.post("/renders/{render_id}/cancel")
+async def render_cancel(render_id: str, request: Request, csrf: str = Form("", max_length=512)) -> Response:
+    async def run(visitor: Visitor) -> Response:
+        check_csrf(visitor, csrf)
+        check_scope(visitor.principal, "renders:write")
+        services = services_of(request)
+
+        def cancel() -> None:
+            with services.sessions() as db:
+                renders.cancel_render(db, visitor.principal.workspace_id, render_id)
+
+        await run_in_threadpool(cancel)
+        return RedirectResponse(f"/console/renders/{render_id}", status_code=303)
+
+    return await signed_in(request, run, scope="renders:read")
+
+
+@router.get("/renders/{render_id}/progress")
+async def render_progress(render_id: str, request: Request) -> Response:
+    """The render's state, progress and ETA as Server-Sent Events (``event: render``, JSON), sent
+    when they change, until it finishes or the session's credential stops being valid."""
+    visitor = await visitor_of(request)
+    if visitor is None:
+        raise ApiError("unauthenticated", "sign in to the console first")
+    check_scope(visitor.principal, "renders:read")
+    services = services_of(request)
+    workspace_id = visitor.principal.workspace_id
+    first = await run_in_threadpool(events.render_snapshot, services, workspace_id, render_id)
+    if first is None:
+        raise NotFound(f"no render {render_id}")
+    credential = visitor.session.credential
+
+    async def messages() -> AsyncIterator[ServerSentEvent]:
+        body: dict[str, Any] | None = first
+        previous: dict[str, Any] | None = None
+        wait = PROGRESS_POLL_SECONDS
+        while body is not None:
+            shown = {k: body.get(k) for k in ("state", "progress", "eta_seconds", "error", "queue_position")}
+            if shown != previous:
+                yield ServerSentEvent(orjson.dumps(json_ready(shown)).decode(), event="render")
+                previous, wait = shown, PROGRESS_POLL_SECONDS
+            else:
+                wait = min(wait * 1.5, QUIET_POLL_SECONDS)
+            if shown["state"] in FINISHED:
+                return
+            await asyncio.sleep(wait)
+            try:
+                now = await principal_for(credential, services)
+            except ServiceError:
+                return
+            if now.workspace_id != workspace_id or "renders:read" not in now.scopes:
+                return
+            body = await run_in_threadpool(events.render_snapshot, services, workspace_id, render_id)
+
+    return EventSourceResponse(messages(), ping=15, headers={"Cache-Control": "no-store"})
+
+
+# ------------------------------------------------------------------------------ batches
+
+
+@router.get("/batches", response_class=HTMLResponse)
+async def batch_list(request: Request) -> Response:
+    async def run(visitor: Visitor) -> Response:
+        services = services_of(request)
+
+        def read() -> list[dict[str, Any]]:
+            with services.sessions() as db:
+                return batches.recent(db, visitor.principal.workspace_id, 100)
+
+        return page(request, "batches.html", visitor, batches=await run_in_threadpool(read))
+
+    return await signed_in(request, run, scope="batches:read")
+
+
+@router.get("/batches/{batch_id}", response_class=HTMLResponse)
+async def batch_detail(batch_id: str, request: Request) -> Response:
+    async def run(visitor: Visitor) -> Response:
+        check_scope(visitor.principal, "renders:read")  # its renders, as the API asks
+        services = services_of(request)
+
+        def read() -> batches.Matrix:
+            with services.sessions() as db:
+                return batches.matrix(db, visitor.principal.workspace_id, batch_id)
+
+        found = await run_in_threadpool(read)
+        return page(
+            request,
+            "batch.html",
+            visitor,
+            batch=found.batch,
+            rows=found.rows,
+            locales=found.locales,
+            cells=found.cells,
+            outputs=found.batch["outputs"],
+            finished=found.batch["finished_at"] is not None,
+            can_see_outputs=visitor.can("assets:read"),
+        )
+
+    return await signed_in(request, run, scope="batches:read")
+
+
+# ------------------------------------------------------------------------------ templates
+
+
+def _field(name: str) -> str:
+    return f"v.{name}"
+
+
+def form_values(form: TemplateForm, raw: Mapping[str, str]) -> dict[str, Any]:
+    """The values a template form sent, typed by each variable (an empty field is not given:
+    the default applies); 422 with the pointer ``#/values/<name>`` for a field that is not its type."""
+    values: dict[str, Any] = {}
+    errors: list[dict[str, Any]] = []
+    for variable in form.variables:
+        text = raw.get(_field(variable.name), "")
+        if variable.type == "boolean":
+            values[variable.name] = text == "on"
+            continue
+        if not text.strip():
+            continue
+        try:
+            if variable.type == "number":
+                values[variable.name] = float(text)
+            elif variable.type == "integer":
+                values[variable.name] = int(text)
+            elif variable.type == "duration":
+                values[variable.name] = float(text) if _is_number(text) else text.strip()
+            elif variable.type == "list":
+                values[variable.name] = orjson.loads(text)
+            else:
+                values[variable.name] = text
+        except (ValueError, orjson.JSONDecodeError):
+            kind = "a JSON list of rows" if variable.type == "list" else f"a {variable.type}"
+            errors.append({"pointer": f"#/values/{variable.name}", "detail": f"not {kind}", "code": "type"})
+    if errors:
+        raise ApiError(
+            "validation-error", f"{len(errors)} field(s) of the form are not their type", errors=errors
+        )
+    return values
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _locale(form: TemplateForm, raw: Mapping[str, str]) -> str | None:
+    return raw.get("locale") or None
+
+
+def _moment(raw: Mapping[str, str]) -> float:
+    text = raw.get("at", "") or "0"
+    try:
+        at = float(text)
+    except ValueError:
+        at = -1.0
+    if not 0 <= at <= 86_400:
+        raise ApiError(
+            "validation-error",
+            "the preview's moment must be a number of seconds",
+            errors=[{"pointer": "#/at", "detail": "not a number of seconds from 0", "code": "type"}],
+        )
+    return at
+
+
+async def _form_post(request: Request) -> dict[str, str]:
+    data = await request.form(max_files=0, max_fields=500)
+    return {k: v for k, v in data.items() if isinstance(v, str)}
+
+
+@router.get("/templates", response_class=HTMLResponse)
+async def template_list(request: Request) -> Response:
+    async def run(visitor: Visitor) -> Response:
+        found = await run_in_threadpool(
+            template_stills.recent_templates, services_of(request), visitor.principal.workspace_id, 100
+        )
+        return page(request, "templates.html", visitor, templates=found)
+
+    return await signed_in(request, run, scope="templates:read")
+
+
+@router.get("/templates/{template_id}", response_class=HTMLResponse)
+async def template_page(template_id: str, request: Request) -> Response:
+    async def run(visitor: Visitor) -> Response:
+        form = await run_in_threadpool(
+            template_stills.template_form, services_of(request), visitor.principal.workspace_id, template_id
+        )
+        return page(
+            request,
+            "template.html",
+            visitor,
+            form=form,
+            field=_field,
+            can_render=visitor.can("renders:write"),
+            can_pick_assets=visitor.can("assets:read"),
+        )
+
+    return await signed_in(request, run, scope="templates:read")
+
+
+@router.post("/templates/{template_id}/stills", response_class=HTMLResponse)
+async def template_preview(template_id: str, request: Request) -> Response:
+    """The form's values as stills per aspect ratio (an HTML fragment for htmx), or the
+    problems with their pointers (422)."""
+    visitor = await visitor_of(request)
+    if visitor is None:
+        return _to_sign_in(request)
+    raw = await _form_post(request)
+    services = services_of(request)
+    try:
+        check_csrf(visitor, raw.get("csrf"))
+        check_scope(visitor.principal, "templates:read")
+        form = await run_in_threadpool(
+            template_stills.template_form, services, visitor.principal.workspace_id, template_id
+        )
+        values = form_values(form, raw)
+        stills = await run_in_threadpool(
+            lambda: template_stills.template_stills(
+                services,
+                visitor.principal.workspace_id,
+                template_id,
+                values,
+                _locale(form, raw),
+                at=_moment(raw),
+            )
+        )
+    except ServiceError as exc:
+        status = getattr(exc, "status", None) or CATALOGUE.get(exc.code, (400,))[0]
+        errors = list({(e["pointer"], e["detail"]): e for e in map(_on_form, exc.errors or [])}.values())
+        response = page(
+            request, "stills.html", visitor, status=status, stills=[], detail=exc.detail, errors=errors
+        )
+        return response
+    shown = [
+        {"ratio": s.aspect_ratio, "width": s.width, "height": s.height,
+         "src": "data:image/jpeg;base64," + base64.b64encode(s.jpeg).decode()}
+        for s in stills
+    ]  # fmt: skip
+    return page(request, "stills.html", visitor, stills=shown, detail=None, errors=[])
+
+
+def _on_form(error: Mapping[str, Any]) -> dict[str, Any]:
+    # A still's moment is the form's `at` field, whichever output the engine names.
+    pointer = str(error.get("pointer", ""))
+    if pointer.startswith("#/outputs/") and pointer.endswith("/time"):
+        pointer = "#/at"
+    return {**error, "pointer": pointer, "detail": str(error.get("detail", ""))}
+
+
+@router.post("/templates/{template_id}/render")
+async def template_render(template_id: str, request: Request) -> Response:
+    async def run(visitor: Visitor) -> Response:
+        raw = await _form_post(request)
+        check_csrf(visitor, raw.get("csrf"))
+        check_scope(visitor.principal, "renders:write")
+        services = services_of(request)
+        workspace_id = visitor.principal.workspace_id
+        form = await run_in_threadpool(template_stills.template_form, services, workspace_id, template_id)
+        values = form_values(form, raw)
+
+        def queue() -> str:
+            with services.sessions() as db:
+                made = templates.prepare_render(
+                    db,
+                    workspace_id,
+                    template_id,
+                    values,
+                    _locale(form, raw),
+                    None,
+                    None,
+                    {},
+                    max_metadata_bytes=16384,
+                )
+                render = renders.enqueue_render(
+                    db,
+                    services,
+                    visitor.principal,
+                    dict(made.prepared.document),
+                    prepared=made.prepared,
+                    pointer_prefix="",
+                    template_id=made.template.id,
+                    template_version=made.version,
+                    locale=made.locale,
+                )
+                return render.id
+
+        render_id = await run_in_threadpool(queue)
+        return RedirectResponse(f"/console/renders/{render_id}", status_code=303)
+
+    return await signed_in(request, run, scope="templates:read")
+
+
+# ------------------------------------------------------------------------------ API keys
+
+ROLL_GRACE = timedelta(days=1)
+"""How long a rolled key keeps working (the API's default), so deployed clients can switch."""
+
+
+async def _key_page(request: Request, visitor: Visitor, status: int = 200, **shown: Any) -> Response:
+    services = services_of(request)
+
+    def read() -> list[dict[str, Any]]:
+        with services.sessions() as db:
+            return [key_json(k) for k in keys.workspace_keys(db, visitor.principal.workspace_id)]
+
+    return page(
+        request,
+        "keys.html",
+        visitor,
+        status=status,
+        keys=await run_in_threadpool(read),
+        grantable=[s for s in SCOPES if s in visitor.principal.scopes],
+        can_write=visitor.can("keys:write"),
+        **shown,
+    )
+
+
+@router.get("/keys", response_class=HTMLResponse)
+async def key_list(request: Request) -> Response:
+    async def run(visitor: Visitor) -> Response:
+        return await _key_page(request, visitor)
+
+    return await signed_in(request, run, scope="keys:read")
+
+
+@router.post("/keys", response_class=HTMLResponse)
+async def key_create(request: Request) -> Response:
+    async def run(visitor: Visitor) -> Response:
+        form = await request.form(max_files=0, max_fields=100)
+        check_csrf(visitor, str(form.get("csrf") or ""))
+        check_scope(visitor.principal, "keys:write")
+        name = str(form.get("name") or "").strip()
+        scopes = [str(s) for s in form.getlist("scopes")]
+        problems = []
+        if len(name) > 200 or any(ord(c) < 32 for c in name):
+            problems.append({"field": "name", "detail": "at most 200 characters, no control characters"})
+        if not scopes:
+            problems.append({"field": "scopes", "detail": "choose at least one scope"})
+        try:
+            scopes = keys.known_scopes(scopes)
+        except ValueError as exc:
+            problems.append({"field": "scopes", "detail": str(exc)})
+        if problems:
+            raise ApiError("validation-error", "the key's form has problems", errors=problems)
+        services = services_of(request)
+        actor = audit_actor(visitor.principal, request)
+
+        def create() -> dict[str, Any]:
+            keys.check_grant(visitor.principal.scopes, scopes)
+            with services.sessions() as db:
+                key, token = keys.create_key(
+                    db, services, visitor.principal.workspace_id, name, scopes, actor=actor
+                )
+                return key_json(key, token)
+
+        made = await run_in_threadpool(create)
+        return await _key_page(request, visitor, status=201, created=made)
+
+    return await signed_in(request, run, scope="keys:read")
+
+
+@router.post("/keys/{key_id}/roll", response_class=HTMLResponse)
+async def key_roll(key_id: str, request: Request, csrf: str = Form("", max_length=512)) -> Response:
+    async def run(visitor: Visitor) -> Response:
+        check_csrf(visitor, csrf)
+        check_scope(visitor.principal, "keys:write")
+        services = services_of(request)
+        actor = audit_actor(visitor.principal, request)
+
+        def roll() -> dict[str, Any]:
+            with services.sessions() as db:
+                _, new, token = keys.roll(
+                    db, services, visitor.principal.workspace_id, key_id, ROLL_GRACE,
+                    held=visitor.principal.scopes, actor=actor,
+                )  # fmt: skip
+                db.commit()
+                services.credentials.clear()
+                return key_json(new, token)
+
+        made = await run_in_threadpool(roll)
+        return await _key_page(request, visitor, status=201, created=made, rolled=key_id)
+
+    return await signed_in(request, run, scope="keys:read")
+
+
+@router.post("/keys/{key_id}/revoke")
+async def key_revoke(key_id: str, request: Request, csrf: str = Form("", max_length=512)) -> Response:
+    async def run(visitor: Visitor) -> Response:
+        check_csrf(visitor, csrf)
+        check_scope(visitor.principal, "keys:write")
+        services = services_of(request)
+        actor = audit_actor(visitor.principal, request)
+
+        def revoke() -> None:
+            with services.sessions() as db:
+                keys.revoke(
+                    db,
+                    services,
+                    visitor.principal.workspace_id,
+                    key_id,
+                    held=visitor.principal.scopes,
+                    actor=actor,
+                )
+
+        await run_in_threadpool(revoke)
+        return RedirectResponse("/console/keys", status_code=303)
+
+    return await signed_in(request, run, scope="keys:read")
+
+
+# ------------------------------------------------------------------------------ webhooks
+
+LOG_SIZE = 50
+"""Messages shown in an endpoint's delivery log (the newest)."""
+
+
+@router.get("/webhooks", response_class=HTMLResponse)
+async def webhook_list(request: Request) -> Response:
+    async def run(visitor: Visitor) -> Response:
+        services = services_of(request)
+
+        def read() -> list[dict[str, Any]]:
+            with services.sessions() as db:
+                return webhooks.endpoints_shown(db, visitor.principal.workspace_id)
+
+        return page(request, "webhooks.html", visitor, endpoints=await run_in_threadpool(read))
+
+    return await signed_in(request, run, scope="webhooks:read")
+
+
+@router.get("/webhooks/{endpoint_id}", response_class=HTMLResponse)
+async def webhook_log(endpoint_id: str, request: Request) -> Response:
+    async def run(visitor: Visitor) -> Response:
+        services = services_of(request)
+
+        def read() -> tuple[dict[str, Any], list[dict[str, Any]]]:
+            with services.sessions() as db:
+                return webhooks.delivery_log(
+                    db, visitor.principal.workspace_id, endpoint_id, visitor.principal.scopes, LOG_SIZE
+                )
+
+        endpoint, messages = await run_in_threadpool(read)
+        for message in messages:
+            message["payload_text"] = orjson.dumps(
+                json_ready(message["payload"]), option=orjson.OPT_INDENT_2
+            ).decode()
+        return page(
+            request,
+            "webhook.html",
+            visitor,
+            endpoint=endpoint,
+            messages=messages,
+            can_write=visitor.can("webhooks:write"),
+        )
+
+    return await signed_in(request, run, scope="webhooks:read")
+
+
+@router.post("/webhooks/{endpoint_id}/test")
+async def webhook_test(endpoint_id: str, request: Request, csrf: str = Form("", max_length=512)) -> Response:
+    async def run(visitor: Visitor) -> Response:
+        check_csrf(visitor, csrf)
+        check_scope(visitor.principal, "webhooks:write")
+        services = services_of(request)
+
+        def send() -> None:
+            with services.sessions() as db:
+                webhooks.send_test(db, visitor.principal.workspace_id, endpoint_id)
+                db.commit()
+            webhooks.wake(services)
+
+        await run_in_threadpool(send)
+        return RedirectResponse(f"/console/webhooks/{endpoint_id}", status_code=303)
+
+    return await signed_in(request, run, scope="webhooks:read")
+
+
+@router.post("/webhooks/{endpoint_id}/messages/{message_id}/retry")
+async def webhook_retry(
+    endpoint_id: str, message_id: str, request: Request, csrf: str = Form("", max_length=512)
+) -> Response:
+    async def run(visitor: Visitor) -> Response:
+        check_csrf(visitor, csrf)
+        check_scope(visitor.principal, "webhooks:write")
+        services = services_of(request)
+
+        def again() -> None:
+            with services.sessions() as db:
+                webhooks.retry(
+                    db, visitor.principal.workspace_id, endpoint_id, message_id, visitor.principal.scopes
+                )
+                db.commit()
+            webhooks.wake(services)
+
+        await run_in_threadpool(again)
+        return RedirectResponse(f"/console/webhooks/{endpoint_id}", status_code=303)
+
+    return await signed_in(request, run, scope="webhooks:read")

@@ -1,0 +1,368 @@
+"""The web console in a real browser: Debian's Chromium driven by Playwright (never a browser
+Playwright downloads), offline (every request to another host is aborted and fails the test).
+
+Covers sign-in, drag-and-drop upload with progress, the grid's htmx filters, the detail page's
+player playing, sign-out, a key without ``assets:read`` seeing a 403 page and no asset, and
+axe-core (tests/console_js, from the npm registry) finding no serious or critical violation on
+each page. The screenshots taken on the way are docs/console/*.png, shown in docs/console.md.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+
+from mediagen import make_image, make_video
+from service import RenderGate, Service, holding_renders, live_server, running_service
+from test_batches import OUTPUTS as BATCH_OUTPUTS
+from test_batches import TEMPLATE as BATCH_TEMPLATE
+from test_webhooks import FAST as WEBHOOKS_FAST
+from test_webhooks import Receiver
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--autoplay-policy=no-user-gesture-required",
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+]
+AXE = Path(__file__).parent / "console_js" / "node_modules" / "axe-core" / "axe.min.js"
+SHOTS = Path(__file__).resolve().parents[1] / "docs" / "console"
+
+
+@pytest.fixture(scope="module")
+def svc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+    with running_service(tmp_path_factory.mktemp("console-browser"), workers=1, **WEBHOOKS_FAST) as service:
+        yield service
+
+
+def chromium_or_fail() -> Any:
+    if not CHROMIUM.exists():
+        if os.environ.get("CI"):
+            pytest.fail("CI must run the browser test: .ci/run installs /usr/bin/chromium")
+        pytest.skip("no /usr/bin/chromium (apt-get install chromium)")
+    if not AXE.exists():
+        pytest.fail("axe-core is missing: run `cd tests/console_js && npm install` (.ci/run does)")
+    return pytest.importorskip("playwright.sync_api")
+
+
+def serious_violations(page: Any) -> list[dict[str, Any]]:
+    """axe-core's serious and critical violations on the page as it is now."""
+    page.add_script_tag(path=str(AXE))
+    found: list[dict[str, Any]] = page.evaluate(
+        """async () => (await axe.run(document, {resultTypes: ['violations']})).violations
+            .filter(v => v.impact === 'serious' || v.impact === 'critical')
+            .map(v => ({id: v.id, help: v.help, nodes: v.nodes.map(n => n.target.join(' '))}))"""
+    )
+    return found
+
+
+def shoot(page: Any, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def sign_in(page: Any, base: str, token: str) -> None:
+    page.goto(f"{base}/console")
+    page.wait_for_url(f"{base}/console/sign-in")
+    page.get_by_label("API key").fill(token)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{base}/console/assets")
+
+
+@pytest.mark.slow
+def test_console_in_a_browser(svc: Service, tmp_path: Path) -> None:
+    sync_api = chromium_or_fail()
+    video = make_video(tmp_path / "launch-teaser.mp4", duration=2)
+    still = make_image(tmp_path / "poster.png", color="orange")
+    narrow_key = svc.new_key("renders:read")
+    with live_server(svc) as base, sync_api.sync_playwright() as pw:
+        host = urlsplit(base).hostname
+        blocked: list[str] = []
+
+        def only_loopback(route: Any) -> None:
+            if urlsplit(route.request.url).hostname == host:
+                route.continue_()
+            else:
+                blocked.append(route.request.url)
+                route.abort()
+
+        context = pw.chromium.launch_persistent_context(
+            str(tmp_path / "profile"),  # a fresh profile
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=CHROMIUM_ARGS,
+            service_workers="block",
+            viewport={"width": 1280, "height": 800},
+        )
+        try:
+            context.route("**/*", only_loopback)
+            page = context.new_page()
+            page.set_default_timeout(60_000)  # a loaded 2-core machine is slow, never wrong
+
+            # Sign-in page: accessible, then a wrong key is refused with a message.
+            page.goto(f"{base}/console/sign-in")
+            assert serious_violations(page) == []
+            shoot(page, "sign-in")
+            page.get_by_label("API key").fill("rf_live_wrong")
+            page.get_by_role("button", name="Sign in").click()
+            page.get_by_role("alert").filter(has_text="Not signed in").wait_for()
+            cookies = {c["name"]: c for c in context.cookies()}
+            assert "reelforge_console" not in cookies
+
+            sign_in(page, base, svc.token)
+            session = next(c for c in context.cookies() if c["name"] == "reelforge_console")
+            assert session["httpOnly"] and session["sameSite"] == "Strict"
+            assert page.evaluate("document.cookie") == ""  # nothing readable by scripts
+
+            # Upload two files through the file input (the drop zone's other way in).
+            page.get_by_label("Tags (comma-separated)").fill("launch")
+            page.locator("#upload-files").set_input_files([str(video), str(still)])
+            done = page.locator("#upload-list li[data-asset-id]")
+            page.wait_for_function("document.querySelectorAll('#upload-list li[data-asset-id]').length === 2")
+            assert page.locator("#upload-list progress").evaluate_all("bars => bars.map(b => b.value)") == [
+                100,
+                100,
+            ]
+            video_id = done.nth(0).get_attribute("data-asset-id")
+            still_id = done.nth(1).get_attribute("data-asset-id")
+            # A dropped file goes the same way (a DataTransfer dispatched as the browser would).
+            page.evaluate(
+                """() => {
+                    const dt = new DataTransfer();
+                    dt.items.add(new File(['WEBVTT\\n\\n00:00.000 --> 00:01.000\\nHello\\n'], 'hello.vtt', {type: 'text/vtt'}));
+                    document.getElementById('dropzone').dispatchEvent(new DragEvent('drop', {dataTransfer: dt, bubbles: true}));
+                }"""
+            )
+            page.wait_for_function("document.querySelectorAll('#upload-list li[data-asset-id]').length === 3")
+            # The grid shows them once the previews are made (reloaded until they are).
+            for _ in range(120):
+                page.goto(f"{base}/console/assets")
+                if page.locator(f'[data-asset-id="{video_id}"] img').count():
+                    break
+                page.wait_for_timeout(500)
+            page.locator(f'[data-asset-id="{video_id}"] img').wait_for()
+            page.wait_for_function(
+                "id => { const i = document.querySelector(`[data-asset-id='${id}'] img`); return i && i.complete && i.naturalWidth > 0 }",
+                arg=video_id,
+            )
+            assert serious_violations(page) == []
+            shoot(page, "assets")
+            # Filtering by type swaps the grid in place (htmx) and keeps the URL shareable.
+            page.get_by_label("Type").select_option("image")
+            page.wait_for_function("id => !document.querySelector(`[data-asset-id='${id}']`)", arg=video_id)
+            assert page.locator(f'#grid [data-asset-id="{still_id}"]').count() == 1
+            assert "kind=image" in page.url
+
+            # The detail page: probe, provenance, and the player plays the asset.
+            page.goto(f"{base}/console/assets/{video_id}")
+            assert "h264" in page.locator("#probe").inner_text()
+            page.evaluate("document.getElementById('player').muted = true")
+            page.evaluate("document.getElementById('player').play()")
+            page.wait_for_function("document.getElementById('player').currentTime > 0.2")
+            assert page.evaluate("document.getElementById('player').videoWidth") == 320
+            assert serious_violations(page) == []
+            shoot(page, "asset")
+
+            # A long render: its page follows the progress live; cancelled with its button.
+            long_edit = {
+                "timeline": {
+                    "tracks": [
+                        {
+                            "clips": [
+                                {
+                                    "asset": {"type": "color", "color": "red"},
+                                    "length": 30,
+                                    "effects": {"blur": 20},
+                                }
+                            ]
+                        }
+                    ]
+                },
+                "outputs": [{"resolution": "360p", "fps": 25, "quality": "max", "audio": False}],
+            }
+            with holding_renders(svc, RenderGate(progress=True)) as gate:
+                created = svc.post("/v1/renders", json={"edit": long_edit})
+                assert created.status_code == 202, created.text
+                long_id = created.json()["id"]
+                page.goto(f"{base}/console/renders/{long_id}")
+                hold = gate.next(long_id)
+                while not hold.fraction:  # on to a report past the start
+                    hold.release()
+                    hold = gate.next(long_id)
+                percent = round(100 * hold.fraction, 1)
+                # Pushed by the stream while the render is held mid-way: no reload, no polling.
+                page.wait_for_function(
+                    "p => document.getElementById('render-state').textContent === 'rendering'"
+                    " && Math.abs(document.getElementById('render-progress').value - p) < 0.2",
+                    arg=percent,
+                )
+                shoot(page, "render-progress")
+                page.get_by_role("button", name="Cancel render").click()
+                page.wait_for_url(f"{base}/console/renders/{long_id}")
+                gate.open()
+            page.wait_for_function("document.getElementById('render-state').textContent === 'cancelled'")
+
+            # A render of the uploaded video, followed to its end, then its output plays.
+            edit = {
+                "timeline": {
+                    "tracks": [{"clips": [{"asset": {"type": "video", "src": video_id}, "length": 2}]}]
+                },
+                "outputs": [{"resolution": "360p", "quality": "draft", "fps": 25}],
+            }
+            created = svc.post("/v1/renders", json={"edit": edit})
+            assert created.status_code == 202, created.text
+            render_id = created.json()["id"]
+            page.goto(f"{base}/console/renders/{render_id}")
+            page.locator(".output-player").wait_for()
+            assert page.locator("#render-state").inner_text() == "succeeded"
+            page.evaluate("document.querySelector('.output-player').muted = true")
+            page.evaluate("document.querySelector('.output-player').play()")
+            page.wait_for_function("document.querySelector('.output-player').currentTime > 0.2")
+            assert page.evaluate("document.querySelector('.output-player').videoHeight") == 360
+            assert page.get_by_role("link", name="Download").first.get_attribute("download")
+            assert serious_violations(page) == []
+            shoot(page, "render")
+            page.goto(f"{base}/console/renders")
+            page.locator(f'[data-render-id="{render_id}"]').wait_for()
+            assert serious_violations(page) == []
+            shoot(page, "renders")
+
+            # A template: the form, stills per aspect ratio, then a render of it that plays.
+            template = svc.post("/v1/templates", json=BATCH_TEMPLATE)
+            assert template.status_code == 201, template.text
+            page.goto(f"{base}/console/templates")
+            page.get_by_role("link", name=BATCH_TEMPLATE["name"]).click()
+            page.get_by_label("Locale").select_option("fr")
+            page.get_by_label("title (required)").fill("Lampe")
+            page.get_by_label("price (required)").fill("12")
+            page.get_by_label("seconds", exact=True).fill(
+                "5"
+            )  # past the variable's maximum: the server says so
+            page.get_by_label("clip (required)").select_option(video_id)
+            page.get_by_label("Preview at (seconds)").fill("0.3")
+            page.get_by_role("button", name="Preview").click()
+            page.locator("#problems code", has_text="#/values/seconds").wait_for()  # a 422 shown in place
+            page.get_by_label("seconds", exact=True).fill("0.6")
+            page.get_by_role("button", name="Preview").click()
+            page.wait_for_function("document.querySelectorAll('#stills figure img').length === 3")
+            ratios = page.locator("#stills figure").evaluate_all("fs => fs.map(f => f.dataset.ratio)")
+            assert ratios == ["16:9", "1:1", "9:16"]
+            page.wait_for_function(
+                "[...document.querySelectorAll('#stills img')].every(i => i.complete && i.naturalWidth > 0)"
+            )
+            assert serious_violations(page) == []
+            shoot(page, "template")
+            page.get_by_role("button", name="Render").click()
+            page.wait_for_url(f"{base}/console/renders/rnd_*")
+            page.locator(".output-player").wait_for()
+            page.evaluate("document.querySelector('.output-player').muted = true")
+            page.evaluate("document.querySelector('.output-player').play()")
+            page.wait_for_function("document.querySelector('.output-player').currentTime > 0")
+
+            # A batch: its matrix of rows x locales x outputs.
+            rows = [
+                {"title": "Lamp", "price": 3, "clip": video_id, "seconds": 0.3},
+                {
+                    "title": {"$locales": {"en": "Throw", "fr": "Plaid"}},
+                    "price": 5,
+                    "clip": video_id,
+                    "seconds": 0.3,
+                },
+            ]
+            batch = svc.post(
+                "/v1/batches",
+                json={
+                    "template_id": template.json()["id"],
+                    "rows": rows,
+                    "locales": ["en", "fr"],
+                    "outputs": BATCH_OUTPUTS,
+                },
+            )
+            assert batch.status_code == 202, batch.text
+            batch_id = batch.json()["id"]
+            page.goto(f"{base}/console/batches")
+            page.get_by_role("link", name=batch_id).click()
+            for _ in range(240):  # reloaded until the batch is done (its page says so)
+                if page.locator("#batch-state").inner_text() != "running":
+                    break
+                page.wait_for_timeout(500)
+                page.reload()
+            assert page.locator("#batch-state").inner_text() == "succeeded"
+            assert page.locator("#matrix td a", has_text="succeeded").count() == 4
+            assert serious_violations(page) == []
+            shoot(page, "batch")
+
+            # Keys: a new key's token is shown once, in a labelled field.
+            page.goto(f"{base}/console/keys")
+            page.get_by_label("Name").fill("catalogue team")
+            page.get_by_label("assets:read").check()
+            page.get_by_role("button", name="Create key").click()
+            token = page.get_by_label("Token of catalogue team").input_value()
+            assert svc.get("/v1/assets", token=token).status_code == 200
+            assert serious_violations(page) == []
+            shoot(page, "keys")
+
+            # Webhooks: send a test event, then read its delivery in the log.
+            receiver = Receiver()
+            try:
+                made = svc.post(
+                    "/v1/webhook_endpoints", json={"url": receiver.url(), "event_types": ["render.*"]}
+                )
+                assert made.status_code == 201, made.text
+                page.goto(f"{base}/console/webhooks")
+                page.get_by_role("link", name=receiver.url()).click()
+                page.get_by_role("button", name="Send a test event").click()
+                receiver.wait("/hook", 1)
+                for _ in range(120):  # reloaded until the log shows the answer
+                    if page.locator('#delivery-log li[data-status="succeeded"]').count():
+                        break
+                    page.wait_for_timeout(250)
+                    page.reload()
+                page.locator("#delivery-log summary").first.click()
+                page.get_by_text("HTTP 200").first.wait_for()
+                assert serious_violations(page) == []
+                shoot(page, "webhook")
+            finally:
+                receiver.close()
+
+            # On a phone: one column, nothing wider than the screen, still accessible.
+            page.set_viewport_size({"width": 390, "height": 844})
+            for url in ("/console/assets", f"/console/assets/{video_id}", f"/console/renders/{render_id}"):
+                page.goto(f"{base}{url}")
+                assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), url
+                assert serious_violations(page) == []
+            page.goto(f"{base}/console/assets")
+            shoot(page, "assets-phone")
+            page.set_viewport_size({"width": 1280, "height": 800})
+
+            page.get_by_role("button", name="Sign out").click()
+            page.wait_for_url(f"{base}/console/sign-in")
+            page.goto(f"{base}/console/assets")
+            page.wait_for_url(f"{base}/console/sign-in?next=%2Fconsole%2Fassets")
+
+            # A key without assets:read: a clear 403 page, and nothing of the assets.
+            sign_in(page, base, narrow_key)
+            assert (
+                page.get_by_role("heading", level=1).inner_text() == "The credential lacks a required scope."
+            )
+            text = page.locator("main").inner_text()
+            assert "assets:read" in text and "launch-teaser" not in text
+            for url in (f"/console/assets/{video_id}", f"/console/assets/{video_id}/content"):
+                answer = page.goto(f"{base}{url}")
+                assert answer is not None and answer.status == 403
+            assert serious_violations(page) == []
+            shoot(page, "forbidden")
+        finally:
+            context.close()
+            assert not blocked, f"requests to other hosts (aborted): {blocked}"
