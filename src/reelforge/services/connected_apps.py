@@ -17,6 +17,7 @@ import base64
 import hashlib
 import hmac
 import ipaddress
+import re
 import secrets
 from collections.abc import Collection
 from datetime import timedelta
@@ -347,6 +348,10 @@ def _tokens(db: Session, services: Services, grant: OAuthGrant) -> dict[str, Any
     }
 
 
+PKCE_VERIFIER = re.compile(r"[A-Za-z0-9._~-]{43,128}")
+"""A PKCE code verifier (RFC 7636 section 4.1): unreserved characters, 43 to 128 of them."""
+
+
 def _pkce_s256(verifier: str) -> str:
     return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode("ascii")).digest()).rstrip(b"=").decode()
 
@@ -365,6 +370,13 @@ def exchange_code(
     grant = db.get(OAuthGrant, row.grant_id) if row is not None else None
     if row is None or grant is None or grant.app_id != app.id:
         raise OAuthRefused("invalid_grant", "the code is not valid")
+    # Checked before the code is used up: a malformed request leaves it to a good one.
+    if redirect_uri != row.redirect_uri:
+        raise OAuthRefused("invalid_grant", "redirect_uri does not match the authorization request")
+    if not verifier:
+        raise OAuthRefused("invalid_grant", "code_verifier is required (PKCE)")
+    if not PKCE_VERIFIER.fullmatch(verifier):
+        raise OAuthRefused("invalid_grant", "code_verifier must be 43-128 characters of A-Z a-z 0-9 . _ ~ -")
     # Used once, claimed in one statement; a second use means the code leaked: end the grant.
     claimed = db.execute(
         update(OAuthCode)
@@ -379,10 +391,6 @@ def exchange_code(
         raise OAuthRefused("invalid_grant", "the code expired")
     if grant.revoked_at is not None:
         raise OAuthRefused("invalid_grant", "the grant was revoked")
-    if redirect_uri != row.redirect_uri:
-        raise OAuthRefused("invalid_grant", "redirect_uri does not match the authorization request")
-    if not verifier:
-        raise OAuthRefused("invalid_grant", "code_verifier is required (PKCE)")
     if not hmac.compare_digest(_pkce_s256(verifier), row.code_challenge):
         raise OAuthRefused("invalid_grant", "code_verifier does not match the code challenge")
     return _tokens(db, services, grant)
