@@ -282,3 +282,64 @@ def test_a_batch_with_require_approval_waits_for_each_transcript(tmp_path: Path,
         assert svc.get(f"/v1/renders/{renders[0]['id']}").json()["state"] == "queued"
         assert svc.post(f"{url}/approve").status_code == 200
         assert wait_render(svc, renders[0]["id"], timeout=600)["state"] == "succeeded"
+
+
+def test_approving_with_celery_workers_tells_them_through_the_broker(tmp_path: Path, weather: Any) -> None:
+    """With ``queue=celery`` the renders run in Celery workers: approving the transcript a render
+    waits for sends them a render nudge (a message on the broker's render queue), not only a
+    wake of a worker this process does not run."""
+    import uuid
+
+    import redis
+
+    from reelforge.jobs.distributed import queue_name
+    from test_celery_workers import require_broker
+
+    require_broker("redis")
+    path, _ = weather
+    broker = "redis://127.0.0.1:6379/14"
+    prefix = f"approve-{uuid.uuid4().hex[:8]}"  # a queue of this test's own on a shared Redis
+    settings = {
+        "asr_model": model_dir(),
+        "asr_cache_dir": tmp_path / "cache",
+        "queue": "celery",
+        "broker_url": broker,
+        "celery_queue_prefix": prefix,
+    }
+    with running_service(tmp_path, "sqlite", **settings) as svc:
+        renders_queue = queue_name(svc.services.settings, "renders")
+        client = redis.Redis.from_url(broker)
+        try:
+            asset = upload(svc, path)
+            edit = {
+                "timeline": {
+                    "tracks": [
+                        {"clips": [{"name": "talk", "asset": {"type": "video", "src": asset["id"]}}]},
+                        {"clips": [{"asset": {"type": "caption", "transcribe": "clip:talk"}}]},
+                    ]
+                },
+                "outputs": [{"width": 180, "height": 320, "fps": 25, "quality": "draft"}],
+            }
+            r = svc.post("/v1/renders", json={"edit": edit, "require_approval": True})
+            assert r.status_code == 202, r.text
+            (transcript,) = svc.get(f"/v1/assets/{asset['id']}/transcripts").json()["data"]
+            url = f"/v1/assets/{asset['id']}/transcripts/{transcript['id']}"
+            assert wait_transcript(svc, url)["state"] == "succeeded"
+            before = poll_length(client, renders_queue, lambda n: True)
+            assert svc.post(f"{url}/approve").status_code == 200
+            # Nudges leave from a thread of their own: polled, and no worker takes them here.
+            assert poll_length(client, renders_queue, lambda n: n > before) > before
+            assert svc.get(f"/v1/renders/{r.json()['id']}").json()["awaiting_approval"] is False
+        finally:
+            client.delete(renders_queue)
+            client.close()
+
+
+def poll_length(client: Any, key: str, done: Any, timeout: float = 60) -> int:
+    """The length of the Redis list ``key`` once ``done(length)`` holds (polled)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        length = int(client.llen(key))
+        if done(length) or time.monotonic() > deadline:
+            return length
+        time.sleep(0.05)

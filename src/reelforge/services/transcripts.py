@@ -330,8 +330,8 @@ def approve_transcript(
             released = release_approved(db, workspace_id)
         body = transcript_json(row)
         db.commit()
-    if released and services.worker is not None:
-        services.worker.wake()
+    if released:
+        services.wake_renders()  # this process's worker, or the Celery workers through the broker
     return body
 
 
