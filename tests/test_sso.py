@@ -112,3 +112,11 @@ def test_an_unverified_address_never_takes_over_an_account(sso: tuple[Service, P
     provider.person = {**person(["it-admins"]), "email_verified": True}
     assert sign_in_with_sso(svc, provider).status_code == 303
     assert [m["role"] for m in svc.client.get("/auth/session").json()["memberships"]] == ["admin"]
+
+
+def test_the_client_secret_stays_out_of_the_settings_repr(sso: tuple[Service, Provider]) -> None:
+    svc, _ = sso
+    settings = svc.services.settings
+    assert CLIENT_SECRET not in repr(settings) and CLIENT_SECRET not in str(settings.model_dump())
+    assert settings.oidc_client_secret is not None
+    assert settings.oidc_client_secret.get_secret_value() == CLIENT_SECRET
