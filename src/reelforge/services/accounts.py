@@ -602,8 +602,8 @@ def sso_member(
     email_verified: bool = False,
 ) -> User:
     """The user of a verified ID token, a member of ``workspace_id`` with the highest role its
-    groups map to (set at every sign-in, so leaving a group demotes); Forbidden when no group
-    maps to a role."""
+    groups map to (set at every sign-in, so leaving a group demotes, for the memberships single
+    sign-on made, and never the last owner's); Forbidden when no group maps to a role."""
     mapped = [group_roles[g] for g in groups if g in group_roles and group_roles[g] in ROLES]
     if not mapped:
         raise Forbidden("none of your groups gives access to this workspace")
@@ -634,13 +634,12 @@ def sso_member(
     if user.disabled_at is not None:
         raise Forbidden("this account is disabled")
     member = membership(db, workspace_id, user.id)
-    add_member(
-        db,
-        workspace_id,
-        user,
-        role,
-        source=member.source if member else "sso",
-        actor={"actor_type": "user", "actor_id": user.id},
-    )
+    # Groups decide the roles they gave, not those an operator or an invitation gave; and like
+    # set_role, never take the workspace's last owner away.
+    last_owner = member is not None and member.role == "owner" and _owners(db, workspace_id) <= 1
+    if member is None or (member.source == "sso" and not last_owner):
+        add_member(
+            db, workspace_id, user, role, source="sso", actor={"actor_type": "user", "actor_id": user.id}
+        )
     db.commit()
     return user
