@@ -195,6 +195,24 @@ def _audit_and_event(
     )
 
 
+def list_members(db: Session, workspace_id: str) -> list[dict[str, Any]]:
+    """The workspace's members, oldest first, each with their user."""
+    rows = db.execute(
+        select(Membership, User)
+        .join(User, User.id == Membership.user_id)
+        .where(Membership.workspace_id == workspace_id)
+        .order_by(Membership.created_at, Membership.id)
+    ).all()
+    return [member_json(m, u) for m, u in rows]
+
+
+def member_body(db: Session, member: Membership) -> dict[str, Any]:
+    """The representation of ``member``, with its user."""
+    user = db.get(User, member.user_id)
+    assert user is not None  # a membership goes with its user
+    return member_json(member, user)
+
+
 def member_json(member: Membership, user: User) -> dict[str, Any]:
     return {
         "id": member.id,

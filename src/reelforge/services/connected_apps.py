@@ -36,7 +36,7 @@ from .accounts import APPROVE_SCOPE, _audit_and_event, member_scopes
 from .audit import SYSTEM_ACTOR, Actor
 from .context import Services, owned
 from .credentials import SCOPES, expand_scopes, hash_secret
-from .errors import Conflict, Invalid
+from .errors import Conflict, Invalid, NotFound
 from .keys import MAX_GRACE, OAuthRefused, check_grant
 
 __all__ = [
@@ -501,6 +501,34 @@ def grant_query(workspace_id: str, user_id: str | None = None) -> Select[Any]:
     if user_id is not None:
         query = query.where(OAuthGrant.user_id == user_id)
     return query
+
+
+def connected_app_json(db: Session, grant: OAuthGrant) -> dict[str, Any]:
+    """The representation of a grant, with its app."""
+    return grant_json(grant, db.get(OAuthApp, grant.app_id))
+
+
+def list_connected_apps(db: Session, workspace_id: str, user_id: str | None = None) -> list[dict[str, Any]]:
+    """The workspace's live grants (``user_id``: one member's), oldest first, with their apps."""
+    grants = db.scalars(grant_query(workspace_id, user_id).order_by(OAuthGrant.created_at, OAuthGrant.id))
+    return [connected_app_json(db, g) for g in grants]
+
+
+def revoke_own_grant(db: Session, services: Services, grant_id: str, user_id: str) -> dict[str, Any]:
+    """A person disconnects an app they connected (in whichever workspace); NotFound for any
+    other grant (another's is not shown to exist)."""
+    grant = db.get(OAuthGrant, grant_id)
+    if grant is None or grant.user_id != user_id:
+        raise NotFound(f"no connected app {grant_id}")
+    revoke_grant(
+        db,
+        services,
+        grant.workspace_id,
+        grant_id,
+        user_id=user_id,
+        actor={"actor_type": "user", "actor_id": user_id},
+    )
+    return connected_app_json(db, grant)
 
 
 def revoke_grant(
