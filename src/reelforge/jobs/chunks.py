@@ -99,7 +99,7 @@ def _held(claim: ChunkClaim) -> tuple[Any, ...]:
     )
 
 
-def claimable_chunks(lease: float) -> Select[tuple[str, str, str, int]]:
+def claimable_chunks(lease: float) -> Select[str, str, str, int]:
     """The chunks a worker may take: queued, or running on a worker silent for ``lease``
     seconds, of a render still running the attempt that made them (others are left overs the
     render's next attempt or its recovery removes)."""
