@@ -704,3 +704,105 @@ def test_no_render_is_lost_or_run_twice_when_the_broker_restarts(tmp_path: Path)
             assert attempts == dict.fromkeys(ids, 1)
     finally:
         redis.stop()
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_the_sweep_nudges_only_for_claimable_work_and_recovery_removes_chunks(
+    tmp_path: Path, kind: str
+) -> None:
+    """The sweep makes up for lost nudges only when a worker would claim something: not for a
+    render awaiting a transcript's approval, nor for a chunk of an attempt that is over. A
+    recovery that requeues a render removes its chunks' rows and stored files."""
+    from datetime import timedelta
+
+    import redis
+
+    from reelforge.db.models import RenderChunk, new_id, utcnow
+    from reelforge.jobs.distributed import WorkerRuntime, make_celery, queue_name
+    from service import running_service
+
+    require_database(kind)
+    require_broker("redis")
+    settings = {
+        "queue": "celery",
+        "broker_url": "redis://127.0.0.1:6379/14",
+        "celery_queue_prefix": f"sweep-{uuid.uuid4().hex[:8]}",  # this test's own queues
+        "worker_stale_after": 30.0,
+    }
+    with running_service(tmp_path, kind, **settings) as svc:
+        services = svc.services
+        runtime = WorkerRuntime(
+            services, make_celery(services.settings), roles=("renders",), concurrency=1, name="sweeper"
+        )
+        edit = {
+            "timeline": {"tracks": [{"clips": [{"asset": {"type": "color", "color": "red"}, "length": 1}]}]},
+            "outputs": [{"width": 160, "height": 90, "quality": "draft"}],
+        }
+        r = svc.post("/v1/renders", json={"edit": edit})
+        assert r.status_code == 202, r.text
+        render_id = r.json()["id"]
+
+        with services.sessions() as db:  # waiting for a transcript's approval
+            db.execute(sa.update(Render).where(Render.id == render_id).values(awaiting_approval=True))
+            db.commit()
+        assert runtime.sweep() == 0
+
+        # Running its first attempt (beating), with a chunk an earlier attempt left behind.
+        chunk_file = tmp_path / "chunk.mp4"
+        chunk_file.write_bytes(b"a chunk")
+        with services.sessions() as db:
+            render = db.get(Render, render_id)
+            assert render is not None
+            key = f"{render.workspace_id}/{render_id}/chunks/a1-0000-0.mp4"
+            services.storage.put(key, chunk_file)
+            db.execute(
+                sa.update(Render)
+                .where(Render.id == render_id)
+                .values(
+                    awaiting_approval=False,
+                    state="rendering",
+                    attempts=1,
+                    worker="gone",
+                    heartbeat_at=utcnow(),
+                    started_at=utcnow(),
+                )
+            )
+
+            def chunk(attempt: int, files: list[str]) -> RenderChunk:
+                spec: dict[str, Any] = {"edit": edit, "start_frame": 0, "frames": 25, "pointers": {}}
+                return RenderChunk(
+                    id=new_id("chk"),
+                    render_id=render_id,
+                    attempt=attempt,
+                    index=0,
+                    spec=spec,
+                    state="queued",
+                    attempts=0,
+                    files=files,
+                )
+
+            db.add(chunk(0, []))
+            db.commit()
+        assert runtime.sweep() == 0
+
+        # The attempt's own chunk, a file stored; then its worker goes silent.
+        with services.sessions() as db:
+            db.add(chunk(1, [key]))
+            db.commit()
+        assert services.storage.local_path(key).is_file()
+        with services.sessions() as db:
+            db.execute(
+                sa.update(Render)
+                .where(Render.id == render_id)
+                .values(heartbeat_at=utcnow() - timedelta(seconds=600))
+            )
+            db.commit()
+        assert runtime.sweep() == 1  # recovered: queued again, and a worker would take it
+        with services.sessions() as db:
+            render = db.get(Render, render_id)
+            assert render is not None and render.state == "queued"
+            left = db.scalars(sa.select(RenderChunk.id).where(RenderChunk.render_id == render_id)).all()
+        assert left == []
+        assert not services.storage.local_path(key).exists()
+        with redis.Redis.from_url(settings["broker_url"]) as client:
+            client.delete(queue_name(services.settings, "renders"))  # the nudges sent here

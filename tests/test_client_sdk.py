@@ -14,7 +14,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,6 +50,8 @@ from service import live_server, running_service
 
 ROOT = Path(__file__).resolve().parents[1]
 FAST = RetryPolicy(max_retries=3, initial_delay=0.05, max_delay=0.2)
+GATE_LIMIT = 300.0
+"""The longest a gated answer waits for its test (a failed test sets no gate)."""
 
 
 def color_edit(seconds: float = 1) -> dict[str, Any]:
@@ -68,7 +70,9 @@ def color_edit(seconds: float = 1) -> dict[str, Any]:
 class Fault:
     """What the proxy does to the next request matching ``method`` and ``path`` (a prefix):
     ``status`` answers it with that status without forwarding; ``drop`` closes the connection
-    unanswered; ``hold`` forwards it, then holds the answer that many seconds."""
+    unanswered; ``hold`` forwards it, then holds the answer that many seconds; ``gate`` forwards
+    it, then holds the answer until the test sets the gate. ``taken`` is called when the proxy
+    takes the request (before forwarding it)."""
 
     method: str
     path: str
@@ -76,6 +80,8 @@ class Fault:
     headers: dict[str, str] = field(default_factory=dict)
     drop: bool = False
     hold: float = 0.0
+    gate: threading.Event | None = None
+    taken: Callable[[], None] | None = None
 
 
 class FaultyProxy:
@@ -109,6 +115,8 @@ class FaultyProxy:
                 with proxy.lock:
                     proxy.seen.append((self.command, self.path, self.headers.get("Idempotency-Key")))
                 fault = proxy.take(self.command, self.path)
+                if fault is not None and fault.taken is not None:
+                    fault.taken()
                 if fault is not None and fault.drop:
                     self.close_connection = True
                     self.connection.close()
@@ -133,6 +141,8 @@ class FaultyProxy:
                 )
                 if fault is not None and fault.hold:
                     time.sleep(fault.hold)
+                if fault is not None and fault.gate is not None:
+                    fault.gate.wait(GATE_LIMIT)
                 self.send_response(answer.status_code)
                 for name, value in answer.headers.items():
                     if name.lower() not in skip | {"content-encoding"}:
@@ -281,16 +291,26 @@ def test_server_advice_reads_retry_after_and_ratelimit() -> None:
 
 
 def test_a_create_retried_after_a_client_timeout_makes_one_render(tmp_path: Path) -> None:
+    answer = threading.Event()
     with (
         running_service(tmp_path) as svc,
         live_server(svc) as base,
         faulty_proxy(base) as (proxy, url),
         Client(url, api_key=svc.token, retry=FAST, timeout=1.0) as rf,
     ):
-        # The first create reaches the service (it creates the render), and its answer comes
-        # too late for the client, which times out and sends the create again.
-        proxy.faults = [Fault("POST", "/v1/renders", hold=3.0)]
-        render = rf.renders.create(edit=color_edit())
+
+        def patient() -> None:
+            # The first attempt left with its 1 s timeout; the retries get time enough for a
+            # real create on a loaded machine.
+            rf.timeout = 120.0
+
+        # The first create reaches the service (it creates the render), and its answer is held
+        # until the test is done: the client times out and sends the create again.
+        proxy.faults = [Fault("POST", "/v1/renders", gate=answer, taken=patient)]
+        try:
+            render = rf.renders.create(edit=color_edit())
+        finally:
+            answer.set()
         posts = [s for s in proxy.seen if s[:2] == ("POST", "/v1/renders")]
         assert len(posts) >= 2
         keys = {key for _, _, key in posts}

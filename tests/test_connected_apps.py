@@ -256,6 +256,39 @@ def test_pkce_is_required_and_checked(live: tuple[Service, str]) -> None:
         assert r.status_code == 400 and r.json()["error"] == "invalid_grant", r.text
 
 
+def test_a_malformed_exchange_is_refused_and_leaves_the_code_usable(live: tuple[Service, str]) -> None:
+    """A verifier outside RFC 7636 (non-ASCII, too short, too long, a reserved character) or
+    another redirect_uri is refused as invalid_grant, never a 500, and before the code is used
+    up: the right exchange still succeeds afterwards."""
+    svc, base = live
+    member(svc, "editor@example.com", "editor")
+    app = register(svc, ["assets:read"], client_type="public")
+    browser = browser_for(base, "editor@example.com")
+    client = client_for(base, app, "assets:read")
+    location, verifier = authorize(base, browser, client)
+    code = parse_qs(urlsplit(location).query)["code"][0]
+    token_url = f"{base}/v1/oauth/token"
+    good = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": CALLBACK,
+        "code_verifier": verifier,
+        "client_id": app["client_id"],
+    }
+    for bad in (
+        {"code_verifier": "é" * 50},
+        {"code_verifier": "a" * 42},
+        {"code_verifier": "a" * 129},
+        {"code_verifier": "a" * 42 + "/"},
+        {"redirect_uri": CALLBACK + "x"},
+    ):
+        r = httpx.post(token_url, data={**good, **bad}, timeout=60)
+        assert r.status_code == 400 and r.json()["error"] == "invalid_grant", (bad, r.text)
+    r = httpx.post(token_url, data=good, timeout=60)
+    assert r.status_code == 200, r.text
+    assert api(base, r.json()["access_token"]).status_code == 200
+
+
 def test_expired_and_replayed_codes(live: tuple[Service, str]) -> None:
     svc, base = live
     member(svc, "editor@example.com", "editor")

@@ -218,3 +218,42 @@ def test_readyz_shows_workers_and_queue_only_to_a_metrics_or_operator_credential
             assert set(body["queue"]) == {"queued", "running"}
         bad = svc.client.get("/readyz", headers={"Authorization": "Bearer rf_not_a_key"})
         assert bad.status_code == 401
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_readyz_of_a_celery_api_without_a_worker_checks_no_webhook_dispatcher(
+    kind: str, tmp_path: Path
+) -> None:
+    """`serve --no-worker` with `queue=celery`: the webhook dispatcher runs in a Celery worker,
+    this process only nudges it through the broker, and has no loop of its own to check."""
+    from fastapi.testclient import TestClient
+
+    from reelforge.api.app import create_app
+    from reelforge.services.context import open_services
+    from reelforge.settings import Settings
+    from service import database
+    from test_celery_workers import BROKERS, require_broker
+
+    require_database(kind)
+    require_broker("redis")
+    with database(kind, tmp_path) as url:
+        config = Settings(
+            data_dir=tmp_path / "data",
+            database_url=url,
+            workers=0,
+            queue="celery",
+            broker_url=BROKERS["redis"][0],
+            _env_file=None,
+        )  # type: ignore[call-arg]
+        services = open_services(config)
+        try:
+            with TestClient(create_app(services=services, start_worker=False)) as client:
+                assert "webhook_nudges" in services.extras
+                r = client.get("/readyz")
+                assert r.status_code == 200, r.text
+                body = r.json()
+                assert body["status"] == "ok"
+                assert "webhook_dispatcher" not in body["checks"]
+            assert "webhook_nudges" not in services.extras
+        finally:
+            services.engine.dispose()

@@ -111,4 +111,50 @@ def test_an_unverified_address_never_takes_over_an_account(sso: tuple[Service, P
     assert sign_in_with_sso(svc, provider).status_code == 403
     provider.person = {**person(["it-admins"]), "email_verified": True}
     assert sign_in_with_sso(svc, provider).status_code == 303
-    assert [m["role"] for m in svc.client.get("/auth/session").json()["memberships"]] == ["admin"]
+    # Linked, and the role the invitation gave stays: groups set the roles of sign-on's members.
+    assert [m["role"] for m in svc.client.get("/auth/session").json()["memberships"]] == ["viewer"]
+
+
+def roles_of(svc: Service, email: str) -> list[tuple[str, str]]:
+    return [(m["role"], m["source"]) for m in svc.get("/v1/members").json()["data"] if m["email"] == email]
+
+
+def test_groups_leave_an_operators_membership_alone(sso: tuple[Service, Provider]) -> None:
+    svc, provider = sso
+    from reelforge.services.accounts import create_owner
+
+    with svc.services.sessions() as db:
+        create_owner(db, workspace_id(svc), "mia@example.com", None)
+        db.commit()
+    provider.person = {**person(["marketing-reviewers"]), "email_verified": True}
+    assert sign_in_with_sso(svc, provider).status_code == 303
+    assert roles_of(svc, "mia@example.com") == [("owner", "operator")]
+
+
+def test_groups_never_demote_the_last_owner(sso: tuple[Service, Provider]) -> None:
+    svc, provider = sso
+    from people import member
+    from reelforge.db.accounts import User
+    from reelforge.services.accounts import add_member
+
+    provider.person = person(["video-editors"])
+    assert sign_in_with_sso(svc, provider).status_code == 303
+    assert roles_of(svc, "mia@example.com") == [("editor", "sso")]
+    with svc.services.sessions() as db:  # made the owner (an owner's PATCH; the source stays)
+        mia = db.query(User).filter(User.email == "mia@example.com").one()
+        add_member(db, workspace_id(svc), mia, "owner", source="sso")
+        db.commit()
+    provider.person = person(["marketing-reviewers"])
+    assert sign_in_with_sso(svc, provider).status_code == 303
+    assert roles_of(svc, "mia@example.com") == [("owner", "sso")]  # the only owner: kept
+    member(svc, "boss@example.com", "owner")
+    assert sign_in_with_sso(svc, provider).status_code == 303
+    assert roles_of(svc, "mia@example.com") == [("reviewer", "sso")]  # another owner remains
+
+
+def test_the_client_secret_stays_out_of_the_settings_repr(sso: tuple[Service, Provider]) -> None:
+    svc, _ = sso
+    settings = svc.services.settings
+    assert CLIENT_SECRET not in repr(settings) and CLIENT_SECRET not in str(settings.model_dump())
+    assert settings.oidc_client_secret is not None
+    assert settings.oidc_client_secret.get_secret_value() == CLIENT_SECRET

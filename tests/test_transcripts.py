@@ -282,3 +282,127 @@ def test_a_batch_with_require_approval_waits_for_each_transcript(tmp_path: Path,
         assert svc.get(f"/v1/renders/{renders[0]['id']}").json()["state"] == "queued"
         assert svc.post(f"{url}/approve").status_code == 200
         assert wait_render(svc, renders[0]["id"], timeout=600)["state"] == "succeeded"
+
+
+def test_approving_with_celery_workers_tells_them_through_the_broker(tmp_path: Path, weather: Any) -> None:
+    """With ``queue=celery`` the renders run in Celery workers: approving the transcript a render
+    waits for sends them a render nudge (a message on the broker's render queue), not only a
+    wake of a worker this process does not run."""
+    import uuid
+
+    import redis
+
+    from reelforge.jobs.distributed import queue_name
+    from test_celery_workers import require_broker
+
+    require_broker("redis")
+    path, _ = weather
+    broker = "redis://127.0.0.1:6379/14"
+    prefix = f"approve-{uuid.uuid4().hex[:8]}"  # a queue of this test's own on a shared Redis
+    settings = {
+        "asr_model": model_dir(),
+        "asr_cache_dir": tmp_path / "cache",
+        "queue": "celery",
+        "broker_url": broker,
+        "celery_queue_prefix": prefix,
+    }
+    with running_service(tmp_path, "sqlite", **settings) as svc:
+        renders_queue = queue_name(svc.services.settings, "renders")
+        client = redis.Redis.from_url(broker)
+        try:
+            asset = upload(svc, path)
+            edit = {
+                "timeline": {
+                    "tracks": [
+                        {"clips": [{"name": "talk", "asset": {"type": "video", "src": asset["id"]}}]},
+                        {"clips": [{"asset": {"type": "caption", "transcribe": "clip:talk"}}]},
+                    ]
+                },
+                "outputs": [{"width": 180, "height": 320, "fps": 25, "quality": "draft"}],
+            }
+            r = svc.post("/v1/renders", json={"edit": edit, "require_approval": True})
+            assert r.status_code == 202, r.text
+            (transcript,) = svc.get(f"/v1/assets/{asset['id']}/transcripts").json()["data"]
+            url = f"/v1/assets/{asset['id']}/transcripts/{transcript['id']}"
+            assert wait_transcript(svc, url)["state"] == "succeeded"
+            before = poll_length(client, renders_queue, lambda n: True)
+            assert svc.post(f"{url}/approve").status_code == 200
+            # Nudges leave from a thread of their own: polled, and no worker takes them here.
+            assert poll_length(client, renders_queue, lambda n: n > before) > before
+            assert svc.get(f"/v1/renders/{r.json()['id']}").json()["awaiting_approval"] is False
+        finally:
+            client.delete(renders_queue)
+            client.close()
+
+
+def poll_length(client: Any, key: str, done: Any, timeout: float = 60) -> int:
+    """The length of the Redis list ``key`` once ``done(length)`` holds (polled)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        length = int(client.llen(key))
+        if done(length) or time.monotonic() > deadline:
+            return length
+        time.sleep(0.05)
+
+
+def waiting_render(svc: Service, asset_id: str) -> dict[str, Any]:
+    """A render whose captions (track 1, clip 0) wait for the approved transcript of the asset."""
+    edit = {
+        "timeline": {
+            "tracks": [
+                {"clips": [{"name": "talk", "asset": {"type": "video", "src": asset_id}}]},
+                {"clips": [{"asset": {"type": "caption", "transcribe": "clip:talk"}}]},
+            ]
+        },
+        "outputs": [{"width": 180, "height": 320, "fps": 25, "quality": "draft"}],
+    }
+    r = svc.post("/v1/renders", json={"edit": edit, "require_approval": True})
+    assert r.status_code == 202, r.text
+    assert r.json()["awaiting_approval"] is True
+    return dict(r.json())
+
+
+def check_failed_for_the_transcript(svc: Service, render_id: str, why: str) -> None:
+    from service import wait_render
+
+    failed = wait_render(svc, render_id, timeout=60)
+    assert failed["state"] == "failed" and failed["awaiting_approval"] is False, failed
+    error = failed["error"]
+    assert error["code"] == "transcript_unavailable" and why in error["message"]
+    assert error["pointer"] == "/timeline/tracks/1/clips/0/asset/transcribe"
+    types = [e["type"] for e in svc.get("/v1/events", params={"limit": 100}).json()["data"]]
+    assert "render.failed" in types
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_a_failed_transcript_fails_the_render_waiting_for_it(kind: str, tmp_path: Path, weather: Any) -> None:
+    require_database(kind)
+    path, _ = weather
+    missing = tmp_path / "no-model"
+    missing.mkdir()
+    settings = {"asr_model": str(missing), "asr_cache_dir": tmp_path / "cache", "workers": 1}
+    with running_service(tmp_path, kind, **settings) as svc:
+        asset = upload(svc, path)
+        render = waiting_render(svc, asset["id"])
+        (transcript,) = svc.get(f"/v1/assets/{asset['id']}/transcripts").json()["data"]
+        done = wait_transcript(svc, f"/v1/assets/{asset['id']}/transcripts/{transcript['id']}")
+        assert done["state"] == "failed"
+        check_failed_for_the_transcript(svc, render["id"], f"its transcript {transcript['id']} failed")
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_deleting_the_asset_fails_the_render_waiting_for_its_transcript(
+    kind: str, tmp_path: Path, weather: Any
+) -> None:
+    require_database(kind)
+    path, _ = weather
+    settings = {"asr_model": model_dir(), "asr_cache_dir": tmp_path / "cache", "workers": 1}
+    with running_service(tmp_path, kind, **settings) as svc:
+        asset = upload(svc, path)
+        render = waiting_render(svc, asset["id"])
+        (transcript,) = svc.get(f"/v1/assets/{asset['id']}/transcripts").json()["data"]
+        done = wait_transcript(svc, f"/v1/assets/{asset['id']}/transcripts/{transcript['id']}")
+        assert done["state"] == "succeeded"  # and never approved
+        r = svc.client.delete(f"/v1/assets/{asset['id']}", headers={"Authorization": f"Bearer {svc.token}"})
+        assert r.status_code == 204, r.text
+        check_failed_for_the_transcript(svc, render["id"], "the asset was deleted")

@@ -124,7 +124,8 @@ class Settings(BaseSettings):
     """The company's OpenID Connect provider (its issuer URL; discovery reads
     ``<issuer>/.well-known/openid-configuration``); unset: no single sign-on."""
     oidc_client_id: str | None = None
-    oidc_client_secret: str | None = None
+    oidc_client_secret: SecretStr | None = None
+    """This client's secret at the provider (kept out of logs and reprs); unset: a public client."""
     oidc_workspace: str | None = None
     """The workspace people signing in with single sign-on become members of."""
     oidc_groups_claim: str = "groups"

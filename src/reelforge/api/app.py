@@ -93,9 +93,10 @@ def create_app(
             )
             dispatcher.start()
             svc.extras["webhook_dispatcher"] = ready["webhook_dispatcher"] = dispatcher
-        elif celery and svc.nudges is not None and "webhook_dispatcher" not in svc.extras:
+        elif celery and svc.nudges is not None and "webhook_nudges" not in svc.extras:
             # The dispatcher runs in a `reelforge worker --queues webhooks` process: wake it there.
-            svc.extras["webhook_dispatcher"] = ready["webhook_nudges"] = _WebhookNudges(svc.nudges)
+            # Under its own key: it is no loop of this process, so /readyz has nothing to check.
+            svc.extras["webhook_nudges"] = ready["webhook_nudges"] = _WebhookNudges(svc.nudges)
         if start_worker and svc.settings.delivery_worker and "delivery_worker" not in svc.extras:
             from reelforge.delivery.worker import DeliveryWorker
             from reelforge.services.destinations import credential_box
@@ -136,7 +137,7 @@ def create_app(
                 svc.extras.pop("webhook_dispatcher", None)
             if "webhook_nudges" in ready:
                 ready.pop("webhook_nudges")
-                svc.extras.pop("webhook_dispatcher", None)
+                svc.extras.pop("webhook_nudges", None)
             if "worker" in ready:
                 ready.pop("worker").stop()
                 svc.worker = None

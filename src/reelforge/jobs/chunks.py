@@ -34,7 +34,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import Select, and_, delete, or_, select, update
 
 from reelforge.db.models import Render, RenderChunk, new_id, utcnow
 from reelforge.edit.errors import EditError, Problem
@@ -99,6 +99,25 @@ def _held(claim: ChunkClaim) -> tuple[Any, ...]:
     )
 
 
+def claimable_chunks(lease: float) -> Select[str, str, str, int]:
+    """The chunks a worker may take: queued, or running on a worker silent for ``lease``
+    seconds, of a render still running the attempt that made them (others are left overs the
+    render's next attempt or its recovery removes)."""
+    cutoff = utcnow() - timedelta(seconds=lease)
+    return (
+        select(RenderChunk.id, RenderChunk.render_id, RenderChunk.state, RenderChunk.attempts)
+        .join(Render, Render.id == RenderChunk.render_id)
+        .where(
+            Render.state.in_(RUNNING_STATES),
+            Render.attempts == RenderChunk.attempt,
+            or_(
+                RenderChunk.state == "queued",
+                and_(RenderChunk.state == "running", RenderChunk.heartbeat_at < cutoff),
+            ),
+        )
+    )
+
+
 def claim_chunk(
     sessions: Any, worker: str, *, lease: float, render_id: str | None = None
 ) -> ChunkClaim | None:
@@ -107,21 +126,7 @@ def claim_chunk(
     render first, then in order. None when there is none."""
     for _ in range(20):  # another worker may take the candidate first; then try the next
         with sessions() as db:
-            cutoff = utcnow() - timedelta(seconds=lease)
-            query = (
-                select(RenderChunk.id, RenderChunk.render_id, RenderChunk.state, RenderChunk.attempts)
-                .join(Render, Render.id == RenderChunk.render_id)
-                .where(
-                    Render.state.in_(RUNNING_STATES),
-                    Render.attempts == RenderChunk.attempt,
-                    or_(
-                        RenderChunk.state == "queued",
-                        and_(RenderChunk.state == "running", RenderChunk.heartbeat_at < cutoff),
-                    ),
-                )
-                .order_by(Render.seq, RenderChunk.index)
-                .limit(1)
-            )
+            query = claimable_chunks(lease).order_by(Render.seq, RenderChunk.index).limit(1)
             if render_id is not None:
                 query = query.where(RenderChunk.render_id == render_id)
             candidate = db.execute(query).first()
@@ -550,15 +555,20 @@ class ChunkDispatcher:
             db.commit()
 
     def _forget(self) -> None:
-        """Remove the render's chunk rows and their files (every attempt's)."""
-        with self.services.sessions() as db:
-            rows = db.execute(
-                select(RenderChunk.id, RenderChunk.files).where(RenderChunk.render_id == self.render_id)
-            ).all()
-            if not rows:
-                return
-            # Running chunks first learn that they are cancelled (their heartbeat stops FFmpeg).
-            db.execute(delete(RenderChunk).where(RenderChunk.id.in_([r.id for r in rows])))
-            db.commit()
-        for row in rows:
-            _remove(self.services, list(row.files or []))
+        forget_chunks(self.services, self.render_id)
+
+
+def forget_chunks(services: JobContext, render_id: str) -> None:
+    """Remove a render's chunk rows and their files (every attempt's): before and after it runs
+    them, and when a recovery requeues or fails it."""
+    with services.sessions() as db:
+        rows = db.execute(
+            select(RenderChunk.id, RenderChunk.files).where(RenderChunk.render_id == render_id)
+        ).all()
+        if not rows:
+            return
+        # Running chunks first learn that they are cancelled (their heartbeat stops FFmpeg).
+        db.execute(delete(RenderChunk).where(RenderChunk.id.in_([r.id for r in rows])))
+        db.commit()
+    for row in rows:
+        _remove(services, list(row.files or []))

@@ -37,11 +37,10 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from celery import Celery
-from sqlalchemy import exists, select
 
-from reelforge.db.models import Render, RenderChunk
 from reelforge.media.ingest import complete_previews, fail_previews, pending_previews
 
+from .chunks import claimable_chunks
 from .observers import RenderObserver
 from .queue import candidates
 from .worker import RenderWorker
@@ -393,12 +392,13 @@ class WorkerRuntime:
         return 0
 
     def _claimable(self) -> bool:
-        quota = self.services.settings.max_running_renders_per_workspace
+        """Whether a worker would claim something now: the same queries as its claims (a render
+        awaiting a transcript's approval, or a chunk of an attempt that ended, is not)."""
+        settings = self.services.settings
         with self.services.sessions() as db:
-            if db.scalar(select(exists().where(RenderChunk.state == "queued"))):
+            if db.execute(claimable_chunks(settings.render_chunk_lease).limit(1)).first() is not None:
                 return True
-            if not quota:
-                return bool(db.scalar(select(exists().where(Render.state == "queued"))))
+            quota = settings.max_running_renders_per_workspace
             return db.execute(candidates(quota).limit(1)).first() is not None
 
 

@@ -50,7 +50,7 @@ from reelforge.render.sources import SourceError, SourceResolver
 from reelforge.representations import client_metadata, output_refs, record_render_event
 from reelforge.tracing import continued, span
 
-from .chunks import ChunkDispatcher, chunk_policy
+from .chunks import ChunkDispatcher, chunk_policy, forget_chunks
 from .observers import RenderObservers
 from .queue import TERMINAL_STATES, Claim, held_by, queue_positions, rows_updated
 from .redact import PathRedactor
@@ -759,6 +759,8 @@ def release(
         return None
     if observers is not None:
         observers.state(claim.render_id, str(values["state"]))
+    # The interrupted attempt's chunks: no worker may take them any more (the attempt is over).
+    forget_chunks(services, claim.render_id)
     shutil.rmtree(
         work_dir_for(services.storage.temp_dir(), claim.render_id, claim.attempt), ignore_errors=True
     )

@@ -195,6 +195,24 @@ def _audit_and_event(
     )
 
 
+def list_members(db: Session, workspace_id: str) -> list[dict[str, Any]]:
+    """The workspace's members, oldest first, each with their user."""
+    rows = db.execute(
+        select(Membership, User)
+        .join(User, User.id == Membership.user_id)
+        .where(Membership.workspace_id == workspace_id)
+        .order_by(Membership.created_at, Membership.id)
+    ).all()
+    return [member_json(m, u) for m, u in rows]
+
+
+def member_body(db: Session, member: Membership) -> dict[str, Any]:
+    """The representation of ``member``, with its user."""
+    user = db.get(User, member.user_id)
+    assert user is not None  # a membership goes with its user
+    return member_json(member, user)
+
+
 def member_json(member: Membership, user: User) -> dict[str, Any]:
     return {
         "id": member.id,
@@ -602,8 +620,8 @@ def sso_member(
     email_verified: bool = False,
 ) -> User:
     """The user of a verified ID token, a member of ``workspace_id`` with the highest role its
-    groups map to (set at every sign-in, so leaving a group demotes); Forbidden when no group
-    maps to a role."""
+    groups map to (set at every sign-in, so leaving a group demotes, for the memberships single
+    sign-on made, and never the last owner's); Forbidden when no group maps to a role."""
     mapped = [group_roles[g] for g in groups if g in group_roles and group_roles[g] in ROLES]
     if not mapped:
         raise Forbidden("none of your groups gives access to this workspace")
@@ -634,13 +652,12 @@ def sso_member(
     if user.disabled_at is not None:
         raise Forbidden("this account is disabled")
     member = membership(db, workspace_id, user.id)
-    add_member(
-        db,
-        workspace_id,
-        user,
-        role,
-        source=member.source if member else "sso",
-        actor={"actor_type": "user", "actor_id": user.id},
-    )
+    # Groups decide the roles they gave, not those an operator or an invitation gave; and like
+    # set_role, never take the workspace's last owner away.
+    last_owner = member is not None and member.role == "owner" and _owners(db, workspace_id) <= 1
+    if member is None or (member.source == "sso" and not last_owner):
+        add_member(
+            db, workspace_id, user, role, source="sso", actor={"actor_type": "user", "actor_id": user.id}
+        )
     db.commit()
     return user

@@ -414,10 +414,16 @@ def delete_asset(
     actor: Actor,
 ) -> None:
     """Delete the asset, its tags, stored bytes and previews (audited), unless an unfinished
-    render reads it: then 409 ``conflict`` listing them in ``renders``."""
+    render reads it: then 409 ``conflict`` listing them in ``renders``. Renders waiting for the
+    approval of its transcript fail (``transcript_unavailable``) rather than hold it."""
+    from .transcripts import fail_waiting  # transcripts builds on assets
+
     asset = find_asset(db, workspace_id, asset_id, lock=True)
     if precondition is not None:
         precondition(shown(db, asset))
+    # Renders waiting for the approval of its transcript cannot get it any more: they fail
+    # (undone by the rollback below if other renders still need the asset).
+    fail_waiting(db, asset.workspace_id, asset.id, "the asset was deleted")
     busy = list(
         db.scalars(
             select(Render.id)

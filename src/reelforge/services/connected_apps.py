@@ -17,6 +17,7 @@ import base64
 import hashlib
 import hmac
 import ipaddress
+import re
 import secrets
 from collections.abc import Collection
 from datetime import timedelta
@@ -35,7 +36,7 @@ from .accounts import APPROVE_SCOPE, _audit_and_event, member_scopes
 from .audit import SYSTEM_ACTOR, Actor
 from .context import Services, owned
 from .credentials import SCOPES, expand_scopes, hash_secret
-from .errors import Conflict, Invalid
+from .errors import Conflict, Invalid, NotFound
 from .keys import MAX_GRACE, OAuthRefused, check_grant
 
 __all__ = [
@@ -347,6 +348,10 @@ def _tokens(db: Session, services: Services, grant: OAuthGrant) -> dict[str, Any
     }
 
 
+PKCE_VERIFIER = re.compile(r"[A-Za-z0-9._~-]{43,128}")
+"""A PKCE code verifier (RFC 7636 section 4.1): unreserved characters, 43 to 128 of them."""
+
+
 def _pkce_s256(verifier: str) -> str:
     return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode("ascii")).digest()).rstrip(b"=").decode()
 
@@ -365,6 +370,13 @@ def exchange_code(
     grant = db.get(OAuthGrant, row.grant_id) if row is not None else None
     if row is None or grant is None or grant.app_id != app.id:
         raise OAuthRefused("invalid_grant", "the code is not valid")
+    # Checked before the code is used up: a malformed request leaves it to a good one.
+    if redirect_uri != row.redirect_uri:
+        raise OAuthRefused("invalid_grant", "redirect_uri does not match the authorization request")
+    if not verifier:
+        raise OAuthRefused("invalid_grant", "code_verifier is required (PKCE)")
+    if not PKCE_VERIFIER.fullmatch(verifier):
+        raise OAuthRefused("invalid_grant", "code_verifier must be 43-128 characters of A-Z a-z 0-9 . _ ~ -")
     # Used once, claimed in one statement; a second use means the code leaked: end the grant.
     claimed = db.execute(
         update(OAuthCode)
@@ -379,10 +391,6 @@ def exchange_code(
         raise OAuthRefused("invalid_grant", "the code expired")
     if grant.revoked_at is not None:
         raise OAuthRefused("invalid_grant", "the grant was revoked")
-    if redirect_uri != row.redirect_uri:
-        raise OAuthRefused("invalid_grant", "redirect_uri does not match the authorization request")
-    if not verifier:
-        raise OAuthRefused("invalid_grant", "code_verifier is required (PKCE)")
     if not hmac.compare_digest(_pkce_s256(verifier), row.code_challenge):
         raise OAuthRefused("invalid_grant", "code_verifier does not match the code challenge")
     return _tokens(db, services, grant)
@@ -493,6 +501,34 @@ def grant_query(workspace_id: str, user_id: str | None = None) -> Select[Any]:
     if user_id is not None:
         query = query.where(OAuthGrant.user_id == user_id)
     return query
+
+
+def connected_app_json(db: Session, grant: OAuthGrant) -> dict[str, Any]:
+    """The representation of a grant, with its app."""
+    return grant_json(grant, db.get(OAuthApp, grant.app_id))
+
+
+def list_connected_apps(db: Session, workspace_id: str, user_id: str | None = None) -> list[dict[str, Any]]:
+    """The workspace's live grants (``user_id``: one member's), oldest first, with their apps."""
+    grants = db.scalars(grant_query(workspace_id, user_id).order_by(OAuthGrant.created_at, OAuthGrant.id))
+    return [connected_app_json(db, g) for g in grants]
+
+
+def revoke_own_grant(db: Session, services: Services, grant_id: str, user_id: str) -> dict[str, Any]:
+    """A person disconnects an app they connected (in whichever workspace); NotFound for any
+    other grant (another's is not shown to exist)."""
+    grant = db.get(OAuthGrant, grant_id)
+    if grant is None or grant.user_id != user_id:
+        raise NotFound(f"no connected app {grant_id}")
+    revoke_grant(
+        db,
+        services,
+        grant.workspace_id,
+        grant_id,
+        user_id=user_id,
+        actor={"actor_type": "user", "actor_id": user_id},
+    )
+    return connected_app_json(db, grant)
 
 
 def revoke_grant(

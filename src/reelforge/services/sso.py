@@ -65,13 +65,14 @@ def _discovery(services: Services) -> dict[str, Any]:
 
 def _client(services: Services, redirect_uri: str) -> OAuth2Client:
     s = services.settings
+    secret = s.oidc_client_secret.get_secret_value() if s.oidc_client_secret else None
     return OAuth2Client(
         client_id=s.oidc_client_id,
-        client_secret=s.oidc_client_secret,
+        client_secret=secret,
         redirect_uri=redirect_uri,
         scope="openid email profile",
         code_challenge_method="S256",
-        token_endpoint_auth_method="client_secret_basic" if s.oidc_client_secret else "none",
+        token_endpoint_auth_method="client_secret_basic" if secret else "none",
         timeout=10,
     )
 

@@ -27,6 +27,7 @@ from typing import Any
 from sqlalchemy import event, or_, select, update
 from sqlalchemy.orm import Session
 
+from reelforge.db.batches import settle_batches
 from reelforge.db.events import record_event
 from reelforge.db.models import Asset, Render, new_id, utcnow
 from reelforge.db.transcripts import Transcript
@@ -34,6 +35,7 @@ from reelforge.edit.errors import EditError
 from reelforge.edit.models import CaptionAsset, CueBreaking, Edit
 from reelforge.edit.references import TRANSCRIBE_CLIP_PREFIX, asset_id_of
 from reelforge.edit.validate import parse_edit
+from reelforge.jobs.queue import rows_updated
 from reelforge.media.transcribe import (
     AsrUnavailable,
     ExportFormat,
@@ -44,7 +46,7 @@ from reelforge.media.transcribe import (
     split_text,
 )
 from reelforge.media.transcribe import Transcript as TranscriptData
-from reelforge.representations import json_ready
+from reelforge.representations import json_ready, record_render_event
 
 from .assets import find_asset
 from .context import Services
@@ -330,8 +332,8 @@ def approve_transcript(
             released = release_approved(db, workspace_id)
         body = transcript_json(row)
         db.commit()
-    if released and services.worker is not None:
-        services.worker.wake()
+    if released:
+        services.wake_renders()  # this process's worker, or the Celery workers through the broker
     return body
 
 
@@ -380,10 +382,16 @@ def approved_words(db: Session, workspace_id: str, asset_id: str) -> TranscriptD
 
 def spoken_assets(edit: Edit) -> set[str]:
     """The assets whose speech the edit's captions transcribe (directly or through a named clip)."""
+    return set(spoken_clips(edit))
+
+
+def spoken_clips(edit: Edit) -> dict[str, list[str]]:
+    """Each asset whose speech the edit's captions transcribe -> where: the JSON pointers of
+    those captions' ``transcribe``."""
     named = {clip.name: clip for track in edit.timeline.tracks for clip in track.clips if clip.name}
-    found: set[str] = set()
-    for track in edit.timeline.tracks:
-        for clip in track.clips:
+    found: dict[str, list[str]] = {}
+    for t, track in enumerate(edit.timeline.tracks):
+        for c, clip in enumerate(track.clips):
             asset = clip.asset
             if not isinstance(asset, CaptionAsset) or asset.transcribe is None:
                 continue
@@ -394,8 +402,60 @@ def spoken_assets(edit: Edit) -> set[str]:
             # A render's stored edit names pinned versions (`ast_…@3`): the asset is what counts.
             asset_id = asset_id_of(src)
             if asset_id is not None:
-                found.add(asset_id)
+                found.setdefault(asset_id, []).append(f"/timeline/tracks/{t}/clips/{c}/asset/transcribe")
     return found
+
+
+TRANSCRIPT_UNAVAILABLE = "transcript_unavailable"
+"""The failure code of a render that waited for a transcript's approval which cannot come."""
+
+
+def fail_waiting(db: Session, workspace_id: str, asset_id: str, why: str) -> list[str]:
+    """Fail the renders waiting for the approval of a transcript of ``asset_id`` (none can come:
+    ``why``), each with a problem at its captions, and ``render.failed``; their ids. Uncommitted."""
+    waiting = db.scalars(
+        select(Render).where(
+            Render.workspace_id == workspace_id, Render.state == "queued", Render.awaiting_approval.is_(True)
+        )
+    ).all()
+    failed: list[str] = []
+    for render in waiting:
+        try:
+            pointers = spoken_clips(parse_edit(render.edit, placeholders=False)).get(asset_id)
+        except EditError:
+            continue  # it waits for nothing it could name; it fails with its problems once it runs
+        if not pointers:
+            continue
+        message = f"the captions need an approved transcript of asset {asset_id}, and none can come: {why}"
+        problems = [{"pointer": p, "message": message, "code": TRANSCRIPT_UNAVAILABLE} for p in pointers]
+        error = {
+            "code": TRANSCRIPT_UNAVAILABLE,
+            "message": message,
+            "pointer": pointers[0],
+            "log_tail": [],
+            "problems": problems,
+        }
+        # Conditional: only a render still queued and waiting (a concurrent approval releases it).
+        count = rows_updated(
+            db,
+            update(Render)
+            .where(Render.id == render.id, Render.state == "queued", Render.awaiting_approval.is_(True))
+            .values(
+                state="failed",
+                awaiting_approval=False,
+                finished_at=utcnow(),
+                eta_seconds=None,
+                error=error,
+                failure_code=TRANSCRIPT_UNAVAILABLE,
+            ),
+        )
+        if count == 1:
+            db.refresh(render)
+            record_render_event(db, render, "render.failed")
+            failed.append(render.id)
+    if failed:
+        settle_batches(db, failed)  # they may end their batches
+    return failed
 
 
 def _approved(db: Session, workspace_id: str, asset_ids: set[str]) -> set[str]:
@@ -587,7 +647,26 @@ def _finish(
             row.words = [_word_json(w) for w in data.words]
             row.language, row.duration = data.language, data.duration
         _event(db, row, f"transcript.{row.state}")
+        if row.state == "failed" and not _may_yet_be_approved(db, row):
+            fail_waiting(db, row.workspace_id, row.asset_id, f"its transcript {row.id} failed")
         db.commit()
+
+
+def _may_yet_be_approved(db: Session, failed: Transcript) -> bool:
+    """Whether another transcript of the asset is still made, or made and not yet approved."""
+    return (
+        db.scalar(
+            select(Transcript.id)
+            .where(
+                Transcript.workspace_id == failed.workspace_id,
+                Transcript.asset_id == failed.asset_id,
+                Transcript.id != failed.id,
+                Transcript.state.in_(("queued", "running", "succeeded")),
+            )
+            .limit(1)
+        )
+        is not None
+    )
 
 
 class TranscriptRunner(ImportRunner):

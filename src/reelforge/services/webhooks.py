@@ -82,10 +82,12 @@ def _box(services: Services) -> SecretBox:
 
 
 def wake(services: Services) -> None:
-    """Tell this process's dispatcher that a delivery is due now (after the commit)."""
-    dispatcher = services.extras.get("webhook_dispatcher")
-    if dispatcher is not None:
-        dispatcher.wake()
+    """Tell the dispatcher that a delivery is due now (after the commit): this process's own,
+    or through the broker the one a Celery worker runs."""
+    for extra in ("webhook_dispatcher", "webhook_nudges"):
+        dispatcher = services.extras.get(extra)
+        if dispatcher is not None:
+            dispatcher.wake()
 
 
 def _audit(

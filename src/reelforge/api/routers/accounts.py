@@ -12,10 +12,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Form, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import Field
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from reelforge.db.accounts import Membership, OAuthApp, OAuthGrant, User
+from reelforge.db.accounts import User
 from reelforge.services import accounts, sso
 from reelforge.services import connected_apps as apps
 from reelforge.services.errors import Forbidden, Invalid, NotFound, ServiceError
@@ -200,8 +199,7 @@ def sso_callback(request: Request, db: SessionDep, services: ServicesDep) -> Res
 def my_connected_apps(info: ConsoleSessionDep, db: SessionDep, workspace_id: str) -> dict[str, Any]:
     if accounts.membership(db, workspace_id, info.user_id) is None:
         raise NotFound(f"no workspace {workspace_id}")
-    grants = list(db.scalars(apps.grant_query(workspace_id, info.user_id).order_by(OAuthGrant.created_at)))
-    return {"data": [apps.grant_json(g, db.get(OAuthApp, g.app_id)) for g in grants]}
+    return {"data": apps.list_connected_apps(db, workspace_id, info.user_id)}
 
 
 @router.post(
@@ -210,18 +208,7 @@ def my_connected_apps(info: ConsoleSessionDep, db: SessionDep, workspace_id: str
 def revoke_my_connected_app(
     grant_id: str, info: CsrfConsoleSessionDep, db: SessionDep, services: ServicesDep
 ) -> dict[str, Any]:
-    grant = db.get(OAuthGrant, grant_id)
-    if grant is None or grant.user_id != info.user_id:
-        raise NotFound(f"no connected app {grant_id}")
-    apps.revoke_grant(
-        db,
-        services,
-        grant.workspace_id,
-        grant_id,
-        user_id=info.user_id,
-        actor={"actor_type": "user", "actor_id": info.user_id},
-    )
-    return apps.grant_json(grant, db.get(OAuthApp, grant.app_id))
+    return apps.revoke_own_grant(db, services, grant_id, info.user_id)
 
 
 # ---------------------------------------------------------------- the API: members, invitations
@@ -271,13 +258,7 @@ def create_invitation(
 
 @router.get("/v1/members", summary="List the workspace's members and their roles")
 def list_members(db: SessionDep, principal: Principal = Depends(require("admin"))) -> dict[str, Any]:
-    rows = db.execute(
-        select(Membership, User)
-        .join(User, User.id == Membership.user_id)
-        .where(Membership.workspace_id == principal.workspace_id)
-        .order_by(Membership.created_at, Membership.id)
-    ).all()
-    return {"data": [accounts.member_json(m, u) for m, u in rows]}
+    return {"data": accounts.list_members(db, principal.workspace_id)}
 
 
 @router.patch("/v1/members/{member_id}", summary="Change a member's role")
@@ -298,9 +279,7 @@ def update_member(
         actor_role=actor_role(db, principal),
         actor=audit_actor(principal, request),
     )
-    user = db.get(User, member.user_id)
-    assert user is not None
-    return accounts.member_json(member, user)
+    return accounts.member_body(db, member)
 
 
 @router.delete("/v1/members/{member_id}", status_code=204, summary="Remove a member from the workspace")

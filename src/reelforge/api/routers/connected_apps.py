@@ -20,7 +20,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from pydantic import Field
 from sqlalchemy.orm import Session
 
-from reelforge.db.accounts import OAuthApp, OAuthGrant, User
+from reelforge.db.accounts import OAuthApp, User
 from reelforge.representations import client_json
 from reelforge.services import accounts, keys
 from reelforge.services import connected_apps as apps
@@ -173,10 +173,7 @@ def roll_client_secret(
 def list_connected_apps(
     db: SessionDep, principal: Principal = Depends(require("keys:read"))
 ) -> dict[str, Any]:
-    grants = list(
-        db.scalars(apps.grant_query(principal.workspace_id).order_by(OAuthGrant.created_at, OAuthGrant.id))
-    )
-    return {"data": [apps.grant_json(g, db.get(OAuthApp, g.app_id)) for g in grants]}
+    return {"data": apps.list_connected_apps(db, principal.workspace_id)}
 
 
 @router.post("/v1/connected-apps/{grant_id}/revoke", summary="Disconnect an app (its tokens stop working)")
@@ -190,7 +187,7 @@ def revoke_connected_app(
     grant = apps.revoke_grant(
         db, services, principal.workspace_id, grant_id, user_id=None, actor=audit_actor(principal, request)
     )
-    return apps.grant_json(grant, db.get(OAuthApp, grant.app_id))
+    return apps.connected_app_json(db, grant)
 
 
 # ---------------------------------------------------------------- the authorization endpoint
