@@ -27,10 +27,10 @@ it in a few lines; the typed request and response shapes are in `reelforge.clien
 ```python
 from reelforge.client import Client
 
-with Client("http://127.0.0.1:8000", api_key="rf_...") as rf:   # or REELFORGE_SERVER / REELFORGE_API_KEY
+with Client("http://127.0.0.1:8000", api_key="rf_...") as rf:  # or REELFORGE_SERVER / REELFORGE_API_KEY
     render = rf.renders.create(edit=edit).wait(progress=True)
     render.download("out/")
-    for asset in rf.assets.list(limit=50):                          # every page, fetched as reached
+    for asset in rf.assets.list(limit=50):  # every page, fetched as reached
         print(asset["id"], asset["name"])
 ```
 
