@@ -103,6 +103,11 @@ def test_transcribe_correct_approve_and_export(kind: str, tmp_path: Path, weathe
         # Nothing stored changed.
         assert svc.get(url).json()["words"] == fixed["words"]
 
+        # Who corrects a transcript need not be who approves it: `assets:write` is not enough.
+        writer = svc.new_key("assets:read", "assets:write")
+        r = svc.post(f"{url}/approve", token=writer)
+        assert r.status_code == 403 and "assets:approve" in r.text, r.text
+        assert not svc.get(url).json()["approved"]
         r = svc.post(f"{url}/approve")
         assert r.status_code == 200 and r.json()["approved"] and r.json()["approved_at"]
         assert events(svc, queued["id"])[-1] == "transcript.approved"

@@ -12,6 +12,7 @@ from typing import Any
 
 from . import examples as ex
 from . import recorded, schemas
+from .problems import CATALOGUE, PROBLEM_BASE
 
 _RECORDED = recorded.load("transcripts")
 TRANSCRIPT_CREATE: dict[str, Any] = _RECORDED["TRANSCRIPT_CREATE"]
@@ -30,6 +31,20 @@ ERROR_TRANSCRIPT_NOT_READY: dict[str, Any] = _RECORDED["ERROR_TRANSCRIPT_NOT_REA
 
 _NOT_FOUND = ("no such asset or transcript in this workspace", ERROR_TRANSCRIPT_NOT_FOUND)
 _NOT_READY = ("the transcript is not finished (or failed)", ERROR_TRANSCRIPT_NOT_READY)
+# The answer to a key with `assets:write` only: approving takes its own scope.
+_WITHOUT_APPROVE = (
+    "a credential without `assets:approve`",
+    {
+        "type": PROBLEM_BASE + "insufficient-scope",
+        "title": CATALOGUE["insufficient-scope"][1],
+        "status": 403,
+        "detail": "this needs the `assets:approve` scope",
+        "instance": "/v1/assets/ast_01kbz8t3d2c1b0a9z8y7x6w5v4/transcripts/trn_01kbz8t3d2c1b0a9z8y7x6w5v4/approve",
+        "code": "insufficient-scope",
+        "request_id": "req_01kbz8t3d2c1b0a9z8y7x6w5v4",
+        "required_scope": "assets:approve",
+    },
+)
 
 CREATE_BODY = ex.body({"English speech": TRANSCRIPT_CREATE})
 CREATE_RESPONSES = ex.responses(
@@ -84,7 +99,7 @@ APPROVE_RESPONSES = ex.responses(
         )
     },
     *ex.AUTH,
-    ex.scope("assets:write"),
+    _WITHOUT_APPROVE,
     _NOT_FOUND,
     _NOT_READY,
 )

@@ -162,7 +162,7 @@ async def approve_transcript(
     asset_id: str,
     transcript_id: str,
     services: ServicesDep,
-    principal: Principal = Depends(require("assets:write")),
+    principal: Principal = Depends(require("assets:approve")),
 ) -> Response:
     shown = await run_in_threadpool(
         transcripts.approve_transcript, services, principal.workspace_id, asset_id, transcript_id
