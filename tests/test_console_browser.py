@@ -4,12 +4,15 @@ Playwright downloads), offline (every request to another host is aborted and fai
 Covers sign-in, drag-and-drop upload with progress, the grid's htmx filters, the detail page's
 player playing, sign-out, a key without ``assets:read`` seeing a 403 page and no asset, and
 axe-core (tests/console_js, from the npm registry) finding no serious or critical violation on
-each page. The screenshots taken on the way are docs/console/*.png, shown in docs/console.md.
+each page. The screenshots taken on the way go to docs/console/*.png (shown in docs/console.md)
+when REELFORGE_UPDATE_SCREENSHOTS=1, else to a scratch folder, so a test run leaves the tree as
+it found it.
 """
 
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -37,7 +40,11 @@ CHROMIUM_ARGS = [
     "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
 ]
 AXE = Path(__file__).parent / "console_js" / "node_modules" / "axe-core" / "axe.min.js"
-SHOTS = Path(__file__).resolve().parents[1] / "docs" / "console"
+SHOTS = (
+    Path(__file__).resolve().parents[1] / "docs" / "console"
+    if os.environ.get("REELFORGE_UPDATE_SCREENSHOTS") == "1"
+    else Path(tempfile.gettempdir()) / f"reelforge-console-{os.getpid()}"
+)
 
 
 @pytest.fixture(scope="module")
