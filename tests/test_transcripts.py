@@ -73,6 +73,8 @@ def test_transcribe_correct_approve_and_export(kind: str, tmp_path: Path, weathe
         assert all({"text", "start", "end", "confidence"} <= set(w) for w in done["words"])
         kinds = events(svc, queued["id"])
         assert kinds[0] == "transcript.created" and kinds[-1] == "transcript.succeeded"
+        # Progress as the model goes (two sentences: reported after the first).
+        assert "transcript.progress" in kinds, kinds
         listed = svc.get(f"/v1/assets/{asset['id']}/transcripts").json()
         assert [t["id"] for t in listed["data"]] == [queued["id"]] and "words" not in listed["data"][0]
 
