@@ -17,7 +17,7 @@ per variant: p50 and p95 in ms and the p95 as a ratio to each reference. The tar
 below 200 ms on the embedded default.
 
 Before and after, in the same run (``--no-compare`` skips it): each grouping is also computed
-in-process (no HTTP) by the service (``render_facts``, migration 0017) and by the SQL it replaced
+in-process (no HTTP) by the service (``render_facts``, migration 0019) and by the SQL it replaced
 (``bench/analytics_previous.py``: ``renders`` and a window function), after checking that both
 give the same figures on this data set; reported as p50/p95 and the previous p95 over the new.
 """
@@ -103,7 +103,7 @@ def seed(services: Any, workspace_id: str, count: int, days: int, now: datetime)
             {"render_id": render_id, "kind": "format", "value": f}
             for f in rng.sample(["mp4", "webm", "gif"], rng.randint(1, 2))
         ]
-    # Written as migration 0017 copies renders stored before it: without the triggers that keep
+    # Written as migration 0019 copies renders stored before it: without the triggers that keep
     # render_facts, then copied into it at once (row by row, the triggers make seeding slow).
     dialect = services.engine.dialect.name
     with services.sessions() as db:

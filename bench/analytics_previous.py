@@ -1,4 +1,4 @@
-"""The analytics SQL before ``render_facts`` (migration 0017), kept as the benchmark's reference:
+"""The analytics SQL before ``render_facts`` (migration 0019), kept as the benchmark's reference:
 it reads ``renders`` through the covering index ``ix_renders_analytics`` (joined to
 ``render_labels`` for tags and formats) and numbers each group's timings with a window function
 (``row_number()`` over the group, ordered by the value), which sorts them on every request.

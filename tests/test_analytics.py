@@ -396,7 +396,7 @@ def test_migration_0015_fills_the_new_columns_of_existing_renders(kind: str, tmp
         engine.dispose()
 
 
-# -------------------------------------------------------------- render_facts (migration 0017)
+# -------------------------------------------------------------- render_facts (migration 0019)
 
 _FIXED = {"all": None, "template": "template_id", "batch": "batch_id", "locale": "locale"}
 _REPEATED = (

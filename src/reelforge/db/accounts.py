@@ -1,6 +1,6 @@
 """People and the apps they connect: users, their workspace memberships and invitations,
 console sessions, single sign-on identities, and the OAuth 2.0 authorization server's apps,
-codes, grants and refresh tokens (migration 0017).
+codes, grants and refresh tokens (migration 0020).
 
 Secrets (session tokens, invitation tokens, codes, refresh tokens, client secrets) are stored
 only as HMACs with the server's pepper; passwords only as argon2id hashes.

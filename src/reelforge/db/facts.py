@@ -1,5 +1,5 @@
 """The triggers that keep ``render_facts`` (what analytics reads) equal to ``renders`` and
-``render_labels`` (migration 0017).
+``render_labels`` (migration 0019).
 
 A render has one fact row per grouping it always falls in (``all``, ``template``, ``batch``,
 ``locale``, ``day``: :data:`reelforge.db.models.FACT_DIMENSIONS`) and one per label (dimension

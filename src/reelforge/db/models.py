@@ -119,7 +119,7 @@ class OAuthClient(Base):
     secret_hash: Mapped[str] = mapped_column(String(64))
     previous_secret_hash: Mapped[str | None] = mapped_column(String(64), default=None)
     previous_secret_expires_at: Mapped[datetime | None] = mapped_column(default=None)
-    """A rolled secret keeps working until then (migration 0017)."""
+    """A rolled secret keeps working until then (migration 0020)."""
     scopes: Mapped[list[Any]] = mapped_column(default=list)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(default=None)
@@ -160,7 +160,7 @@ class Asset(Base):
     key under which the asset list caches the representation. Never set it."""
     version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     """The number of the newest version, whose bytes the row's content columns describe
-    (migration 0017); every version is a row of ``asset_versions``."""
+    (migration 0021); every version is a row of ``asset_versions``."""
     external_system: Mapped[str | None] = mapped_column(String(64), default=None)
     """With ``external_id``: the asset in the DAM it is synced from, unique per workspace."""
     external_id: Mapped[str | None] = mapped_column(String(255), default=None)
@@ -172,7 +172,7 @@ REVIEW_STATES: tuple[ReviewState, ...] = get_args(ReviewState)
 
 class AssetVersion(Base):
     """One version of an asset: its bytes, what probing found, where it came from, and its
-    review state (migration 0017). Version 1 is the asset as first ingested."""
+    review state (migration 0021). Version 1 is the asset as first ingested."""
 
     __tablename__ = "asset_versions"
     __table_args__ = (
@@ -312,7 +312,7 @@ class Render(Base):
     """Queue order: renders start in the order they were created."""
     priority: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
     """Before ``seq`` within a workspace: higher starts first (``high`` 10, ``normal`` 0,
-    ``low`` -10, or any integer from -100 to 100; migration 0019)."""
+    ``low`` -10, or any integer from -100 to 100; migration 0022)."""
     workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
     project_id: Mapped[str | None] = mapped_column(String(40), default=None)
     revision: Mapped[int | None] = mapped_column(Integer, default=None)
@@ -364,7 +364,7 @@ class Render(Base):
     redacted (``GET /v1/renders/{id}/log``)."""
     asset_versions: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
     """``[{"pointer", "asset", "version", "sha256", "state", "reference"}]``: the asset version
-    each file of the edit resolved to when it was queued (migration 0017)."""
+    each file of the edit resolved to when it was queued (migration 0021)."""
     purpose: Mapped[str] = mapped_column(String(16), default="draft", server_default="draft")
     """publication (approved media only), draft or preview."""
     origin: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
@@ -374,7 +374,7 @@ class Render(Base):
 
 class RenderChunk(Base):
     """A chunk of a long render's picture, a sub-job any worker may take (see
-    :mod:`reelforge.jobs.chunks`); migration 0017. Rows belong to one attempt of the render."""
+    :mod:`reelforge.jobs.chunks`); migration 0018. Rows belong to one attempt of the render."""
 
     __tablename__ = "render_chunks"
     __table_args__ = (Index("ix_render_chunks_state", "state", "render_id"),)
@@ -418,7 +418,7 @@ class RenderFact(Base):
     """What analytics reads of a render, once per grouping it falls in (see
     :data:`FACT_DIMENSIONS` and :class:`RenderLabel`): the grouping's key next to the render's
     state, failure code, timings and output totals. Written by the database's triggers on
-    ``renders`` and ``render_labels`` (:mod:`reelforge.db.triggers`, migration 0017), so no write
+    ``renders`` and ``render_labels`` (:mod:`reelforge.db.facts`, migration 0019), so no write
     path can leave it behind; nothing else writes it."""
 
     __tablename__ = "render_facts"

@@ -77,4 +77,4 @@ class Import(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     version_of: Mapped[str | None] = mapped_column(String(40), default=None)
-    """The asset the fetched file becomes a new version of (migration 0017); None: a new asset."""
+    """The asset the fetched file becomes a new version of (migration 0021); None: a new asset."""

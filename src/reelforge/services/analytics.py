@@ -6,7 +6,7 @@ renders are left out), the failures by code with their rate among finished rende
 and 95th percentiles of the seconds renders ran and waited in the queue, the minutes of video
 made and the bytes of every file made.
 
-The same SQL runs on SQLite and PostgreSQL, reading ``render_facts`` (migration 0017): one compact
+The same SQL runs on SQLite and PostgreSQL, reading ``render_facts`` (migration 0019): one compact
 row per render and grouping, which the database's triggers keep equal to the renders and their
 labels (:mod:`reelforge.db.facts`). One pass over a covering index of a grouping's range adds up
 each group's counts and totals. Percentiles are those of PostgreSQL's ``percentile_cont``
