@@ -59,6 +59,19 @@ def all_events(svc: Service, token: str | None = None, **params: Any) -> list[di
             return found
 
 
+def newest_sequence(svc: Service, token: str | None = None) -> int:
+    """The sequence of the workspace's newest event (0 for none): a test takes it before acting
+    and looks only at the events after it, since the first start already made a key (an event)."""
+    r = svc.get("/v1/events", token, params={"limit": 1})
+    assert r.status_code == 200, r.text
+    return int(r.json()["data"][0]["sequence"]) if r.json()["data"] else 0
+
+
+def events_after(svc: Service, mark: int, token: str | None = None, **params: Any) -> list[dict[str, Any]]:
+    """The events of :func:`all_events` with a sequence above ``mark``."""
+    return [e for e in all_events(svc, token, **params) if e["sequence"] > mark]
+
+
 def upload(svc: Service, path: Path, name: str = "clip.mp4", **fields: str) -> dict[str, Any]:
     with path.open("rb") as f:
         r = svc.post("/v1/assets", files={"file": (name, f)}, data=fields)
@@ -236,6 +249,7 @@ def test_an_event_exists_only_if_its_change_commits(service: Service) -> None:
     """The outbox row shares the change's transaction: a change that fails takes its event with it."""
     svc = service
     ws = svc.get("/v1/workspace").json()["id"]
+    mark = newest_sequence(svc)
     p = svc.post("/v1/projects", json={"name": "p", "edit": COLOUR}).json()
     sessions = svc.services.sessions
     with sessions() as db:
@@ -274,7 +288,7 @@ def test_an_event_exists_only_if_its_change_commits(service: Service) -> None:
     # an invalid create makes neither the project nor an event
     r = svc.post("/v1/projects", json={"name": "bad", "edit": {"timeline": {"tracks": "nope"}}})
     assert r.status_code == 422
-    assert [e["type"] for e in all_events(svc)] == ["project.created"]
+    assert [e["type"] for e in events_after(svc, mark)] == ["project.created"]
 
 
 def test_cancelled_and_failed_renders(rendering: Service, media: Any) -> None:
@@ -350,13 +364,14 @@ def test_a_requeued_render_is_queued_again_and_an_exhausted_one_failed(service: 
 
 def test_pagination_and_filters(service: Service) -> None:
     svc = service
+    mark = newest_sequence(svc)
     ids = [svc.post("/v1/projects", json={"name": f"p{i}", "edit": COLOUR}).json()["id"] for i in range(5)]
     r = svc.post(f"/v1/projects/{ids[0]}/revisions/1/restore", headers={"If-Match": "*"})
     assert r.status_code == 200
-    newest = all_events(svc, limit=2)
+    newest = events_after(svc, mark, limit=2)
     assert [e["resource"]["id"] for e in newest] == [ids[0], *reversed(ids)]
     assert [e["sequence"] for e in newest] == sorted((e["sequence"] for e in newest), reverse=True)
-    oldest = all_events(svc, limit=2, order="asc")
+    oldest = events_after(svc, mark, limit=2, order="asc")
     assert oldest == list(reversed(newest))
     first = svc.get("/v1/events", params={"limit": 2})
     assert first.json()["has_more"] and 'rel="next"' in first.headers["link"]
@@ -365,11 +380,11 @@ def test_pagination_and_filters(service: Service) -> None:
     assert len(all_events(svc, type="project.*")) == 6
     assert len(all_events(svc, type=["project.updated", "render.*"])) == 1
     assert all_events(svc, type="render.*") == []
-    assert len(all_events(svc, type="*")) == 6
+    assert len(events_after(svc, mark, type="*")) == 6
     assert len(all_events(svc, resource_id=ids[0])) == 2
     pivot = newest[2]["created_at"]
-    later = all_events(svc, **{"created[gte]": pivot})
-    earlier = all_events(svc, **{"created[lt]": pivot})
+    later = events_after(svc, mark, **{"created[gte]": pivot})
+    earlier = events_after(svc, mark, **{"created[lt]": pivot})
     assert len(later) + len(earlier) == 6 and newest[2] in later
 
     bad = svc.get("/v1/events", params={"type": "render.*.x"})
@@ -386,11 +401,15 @@ def test_pagination_and_filters(service: Service) -> None:
 
 def test_another_workspace_sees_no_events(service: Service) -> None:
     svc = service
+    mark = newest_sequence(svc)
     svc.post("/v1/projects", json={"name": "mine", "edit": COLOUR})
-    mine = all_events(svc)
+    mine = events_after(svc, mark)
     assert len(mine) == 1
     other = svc.other_workspace_key()
-    assert all_events(svc, other) == []
+    # the other workspace sees only its own: the event of the key made for it
+    theirs = all_events(svc, other)
+    assert [e["type"] for e in theirs] == ["key.created"]
+    assert not {e["id"] for e in theirs} & {e["id"] for e in all_events(svc)}
     r = svc.get(f"/v1/events/{mine[0]['id']}", other)
     assert r.status_code == 404 and r.json()["code"] == "not-found"
     assert svc.get(f"/v1/events/{mine[0]['id']}").status_code == 200
@@ -398,6 +417,51 @@ def test_another_workspace_sees_no_events(service: Service) -> None:
     r = svc.get("/v1/events", narrow)
     assert r.status_code == 403 and r.json()["required_scope"] == "events:read"
     assert svc.get("/v1/events", svc.new_key("events:read")).status_code == 200
+
+
+def test_every_credential_change_is_an_event(service: Service) -> None:
+    """Keys and OAuth clients made, rolled and revoked are events as well as audit entries; no
+    event carries a secret."""
+    svc = service
+    mark = newest_sequence(svc)
+    key = svc.post("/v1/keys", json={"name": "ci", "scopes": ["renders:read"]})
+    assert key.status_code == 201, key.text
+    key_id = key.json()["id"]
+    rolled = svc.post(f"/v1/keys/{key_id}/roll", json={"grace_seconds": 60})
+    assert rolled.status_code in (200, 201), rolled.text
+    new_key_id = rolled.json()["id"]
+    assert svc.post(f"/v1/keys/{new_key_id}/revoke").status_code == 200
+    client = svc.post("/v1/oauth/clients", json={"name": "etl", "scopes": ["renders:read"]})
+    assert client.status_code == 201, client.text
+    client_id = client.json()["id"]
+    r = svc.post(f"/v1/oauth/clients/{client_id}/roll-secret", json={"grace_seconds": 60})
+    assert r.status_code in (200, 201), r.text
+    assert svc.post(f"/v1/oauth/clients/{client_id}/revoke").status_code == 200
+    events = events_after(svc, mark, order="asc")
+    assert [(e["type"], e["resource"]) for e in events] == [
+        ("key.created", {"type": "api_key", "id": key_id}),
+        ("key.created", {"type": "api_key", "id": new_key_id}),
+        ("key.rolled", {"type": "api_key", "id": key_id}),
+        ("key.revoked", {"type": "api_key", "id": new_key_id}),
+        ("oauth_client.created", {"type": "oauth_client", "id": client_id}),
+        ("oauth_client.secret_rolled", {"type": "oauth_client", "id": client_id}),
+        ("oauth_client.revoked", {"type": "oauth_client", "id": client_id}),
+    ]
+    assert events[0]["data"]["scopes"] == ["renders:read"] and events[2]["data"]["replaced_by"] == new_key_id
+    secrets = [
+        key.json()["token"],
+        rolled.json()["token"],
+        client.json()["client_secret"],
+        r.json()["client_secret"],
+    ]
+    text = json.dumps(events)
+    assert not [s for s in secrets if s in text]
+    # each is audited as well, under the same action
+    audit = svc.get("/v1/audit", params={"limit": 100}).json()["data"]
+    audited = {(a["action"], a["resource"]["id"]) for a in audit}
+    assert {(e["type"], e["resource"]["id"]) for e in events} <= audited
+    # credential events are an admin's: a reader of events and renders does not see them
+    assert events_after(svc, mark, svc.new_key("events:read", "renders:read")) == []
 
 
 # ------------------------------------------------------------------ Server-Sent Events over HTTP
@@ -493,7 +557,8 @@ def test_event_stream_delivers_new_events_and_resumes(rendering: Service) -> Non
 
         r = client.get("/v1/events/stream", headers=svc.headers(**{"Last-Event-ID": "evt_nope"}))
         assert r.status_code == 422 and r.json()["errors"][0]["header"] == "Last-Event-ID"
-        # another workspace's stream hears nothing of this one (a read gives up after 1.5 s of silence)
+        # another workspace's stream hears nothing of this one (a read gives up after 1.5 s of silence):
+        # replayed from the start, it holds only its own event, the making of its key
         other = svc.other_workspace_key()
         with (
             httpx.Client(base_url=base, timeout=httpx.Timeout(30, read=1.5)) as quiet,
@@ -501,8 +566,11 @@ def test_event_stream_delivers_new_events_and_resumes(rendering: Service) -> Non
         ):
             assert response.status_code == 200
             svc.post("/v1/projects", json={"name": "mine", "edit": COLOUR})
+            other_stream = SSE(response)
+            own = other_stream.next()
+            assert own is not None and own["event"] == "key.created"
             with pytest.raises(httpx.ReadTimeout):
-                SSE(response).next()
+                other_stream.next()
 
 
 def test_event_stream_delivers_an_event_committed_late(

@@ -113,6 +113,21 @@ class Settings(BaseSettings):
     """A console session is over this long (seconds) after sign-in, used or not."""
     invitation_ttl: int = Field(7 * 86400, ge=300)
     """Seconds an invitation link stays valid (it is used once)."""
+    smtp_host: str | None = None
+    """An SMTP relay: when set, an invitation is e-mailed (its link is then not in the answer)."""
+    smtp_port: int = Field(587, ge=1, le=65535)
+    smtp_starttls: bool = True
+    """Upgrade the connection with STARTTLS before logging in and sending (ignored with ``smtp_ssl``)."""
+    smtp_ssl: bool = False
+    """Implicit TLS from the first byte (usually port 465)."""
+    smtp_ca_file: Path | None = None
+    """Certificates to trust for the relay's TLS, besides the system's."""
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_from: str = Field("reelforge@localhost", max_length=320)
+    """The ``From`` address of the e-mails."""
+    smtp_timeout: float = Field(10.0, gt=0, le=300)
+    """Seconds to wait for the relay before an invitation is refused with 503."""
     sign_in_max_failures: int = Field(5, ge=1, le=100)
     """Wrong passwords in a row after which the account is locked for ``sign_in_lockout``."""
     sign_in_lockout: int = Field(15 * 60, ge=1)

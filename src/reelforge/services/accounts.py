@@ -35,7 +35,8 @@ from reelforge.representations import json_ready
 from .audit import SYSTEM_ACTOR, Actor
 from .context import Services
 from .credentials import INSTALLATION_SCOPES, expand_scopes, hash_secret
-from .errors import Conflict, Forbidden, Invalid, NotFound, ServiceError
+from .errors import Conflict, Forbidden, Invalid, NotFound, ServiceError, Unavailable
+from .mail import mail_configured, send_invitation
 
 __all__ = [
     "APPROVE_SCOPE",
@@ -50,6 +51,7 @@ __all__ = [
     "end_session",
     "end_sessions_everywhere",
     "hash_password",
+    "invitation_link",
     "invite",
     "member_scopes",
     "membership",
@@ -396,8 +398,28 @@ def invite(
         {"email": invitation.email, "role": role, "expires_at": json_ready(invitation.expires_at)},
         actor,
     )
+    if mail_configured(services.settings):
+        # sent before the commit: an invitation nobody received does not exist (503, try again)
+        workspace = db.get(Workspace, workspace_id)
+        try:
+            send_invitation(
+                services.settings,
+                invitation.email,
+                workspace.name if workspace else workspace_id,
+                role,
+                invitation_link(services, token),
+                str(json_ready(invitation.expires_at)),
+            )
+        except Unavailable:
+            db.rollback()
+            raise
     db.commit()
     return invitation, token
+
+
+def invitation_link(services: Services, token: str) -> str:
+    """The one-time link that opens the invitation's page."""
+    return f"{services.issuer}/auth/invitations/{token}"
 
 
 def invitation_json(invitation: Invitation, link: str | None = None) -> dict[str, Any]:

@@ -64,6 +64,38 @@ def known_scopes(scopes: Collection[str], *, operator: bool = False) -> list[str
     return sorted(set(scopes))
 
 
+def _audited_event(
+    db: Session,
+    *,
+    workspace_id: str,
+    action: str,
+    resource_type: str,
+    resource_id: str,
+    details: dict[str, Any],
+    **actor: Any,
+) -> None:
+    """A credential change is both audited and an event (``type`` = the audit action), so
+    webhooks and ``GET /v1/events`` see keys and clients made, rolled and revoked. The event
+    carries what the audit entry does, never a secret."""
+    record_audit(
+        db,
+        workspace_id=workspace_id,
+        action=action,
+        resource_type=resource_type,
+        resource_id=resource_id,
+        details=details,
+        **actor,
+    )
+    record_event(
+        db,
+        workspace_id=workspace_id,
+        type=action,
+        resource_type=resource_type,
+        resource_id=resource_id,
+        data={"id": resource_id, **details},
+    )
+
+
 def check_grant(held: Collection[str], scopes: Collection[str], action: str = "grant") -> None:
     """No credential can hand out more than it holds (403 ``forbidden``), nor ``action`` (roll,
     revoke) a credential that holds more: otherwise a ``keys:write`` key could take an admin's
@@ -100,7 +132,7 @@ def create_key(
         expires_at=expires_at,
     )
     db.add(key)
-    record_audit(
+    _audited_event(
         db,
         workspace_id=workspace_id,
         action="key.created",
@@ -151,7 +183,7 @@ def roll_key(
     )
     expiry = utcnow() + min(grace, MAX_GRACE)
     old.expires_at = min(old.expires_at, expiry) if old.expires_at else expiry
-    record_audit(
+    _audited_event(
         db,
         workspace_id=old.workspace_id,
         action="key.rolled",
@@ -204,7 +236,7 @@ def revoke_key(db: Session, services: Services, key: ApiKey, *, actor: Actor = S
     if key.revoked_at is not None:
         return
     key.revoked_at = utcnow()
-    record_audit(
+    _audited_event(
         db,
         workspace_id=key.workspace_id,
         action="key.revoked",
@@ -261,7 +293,7 @@ def create_client(
         scopes=scopes,
     )
     db.add(client)
-    record_audit(
+    _audited_event(
         db,
         workspace_id=client.workspace_id,
         action="oauth_client.created",
@@ -293,7 +325,7 @@ def revoke_client(
     check_grant(held, list(client.scopes), "revoke")
     if client.revoked_at is None:
         client.revoked_at = utcnow()
-        record_audit(
+        _audited_event(
             db,
             workspace_id=client.workspace_id,
             action="oauth_client.revoked",
@@ -329,7 +361,7 @@ def roll_client(
     client.previous_secret_expires_at = utcnow() + min(grace, MAX_GRACE)
     client.secret_hash = hash_secret(services.secrets.pepper, secret)
     details = {"previous_secret_expires_at": json_ready(client.previous_secret_expires_at)}
-    record_audit(
+    _audited_event(
         db,
         workspace_id=workspace_id,
         action="oauth_client.secret_rolled",
@@ -337,14 +369,6 @@ def roll_client(
         resource_id=client.id,
         details=details,
         **actor,
-    )
-    record_event(
-        db,
-        workspace_id=workspace_id,
-        type="oauth_client.secret_rolled",
-        resource_type="oauth_client",
-        resource_id=client.id,
-        data={"id": client.id, **details},
     )
     db.commit()
     return client, secret

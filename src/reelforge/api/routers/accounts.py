@@ -19,6 +19,7 @@ from reelforge.services import accounts, sso
 from reelforge.services import connected_apps as apps
 from reelforge.services.errors import Forbidden, Invalid, NotFound, ServiceError
 from reelforge.services.inputs import InputModel
+from reelforge.services.mail import mail_configured
 
 from ..audit import audit_actor
 from ..auth import Principal, require
@@ -242,7 +243,10 @@ def create_invitation(
     services: ServicesDep,
     principal: Principal = Depends(require("admin")),
 ) -> dict[str, Any]:
-    """No e-mail is sent: pass the returned `link` to the person. It works once, until `expires_at`."""
+    """With an SMTP relay configured (`REELFORGE_SMTP_HOST`), the person is e-mailed the one-time
+    link and the answer says `"delivery": "email"` without it (503 when the relay refuses: no
+    invitation is made). Otherwise no e-mail is sent: pass the returned `link` to the person
+    (`"delivery": "link"`). The link works once, until `expires_at`."""
     invitation, token = accounts.invite(
         db,
         services,
@@ -253,7 +257,12 @@ def create_invitation(
         actor_role=actor_role(db, principal),
         actor=audit_actor(principal, request),
     )
-    return accounts.invitation_json(invitation, f"{services.issuer}/auth/invitations/{token}")
+    if mail_configured(services.settings):
+        return {**accounts.invitation_json(invitation), "delivery": "email"}
+    return {
+        **accounts.invitation_json(invitation, accounts.invitation_link(services, token)),
+        "delivery": "link",
+    }
 
 
 @router.get("/v1/members", summary="List the workspace's members and their roles")
