@@ -147,12 +147,15 @@ def test_render_a_project_revision(rendering: Service, video: Path, media: Any) 
     old, current = wait(rendering, old["id"]), wait(rendering, current["id"])
     assert old["state"] == current["state"] == "succeeded"
     assert old["duration"] == pytest.approx(1.0) and current["duration"] == pytest.approx(0.5, abs=0.05)
+    red_asset = rendering.get(f"/v1/assets/{red}").json()
     assert old["outputs"][0]["derived_from"] == {
         "render": old["id"],
         "project": project_id,
         "revision": 1,
         "role": "output",
         "output": 0,
+        # The versions the render resolved: re-rendering its recorded edit reproduces it.
+        "asset_versions": [{"asset": red, "version": 1, "sha256": red_asset["sha256"]}],
     }
     listed = rendering.get(f"/v1/renders?project_id={project_id}").json()["data"]
     assert {x["id"] for x in listed} == {old["id"], current["id"]}

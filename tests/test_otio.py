@@ -210,7 +210,8 @@ def test_the_api_reads_a_project_as_otio_and_creates_one_from_it(tmp_path: Path,
         assert exported["object"] == "otio_timeline" and exported["revision"] == 1
         assert any("generator" in n["message"] for n in exported["notes"])
         timeline = otio.adapters.read_from_string(json.dumps(exported["timeline"]))
-        assert timeline.tracks[0][0].media_reference.target_url == clip["id"]
+        # The version the project's edit resolves to now, pinned: the OTIO names exact media.
+        assert timeline.tracks[0][0].media_reference.target_url == f"{clip['id']}@1"
 
         made = rf.projects.from_otio(name="from otio", timeline=exported["timeline"])
         assert made["name"] == "from otio" and made["otio_notes"] == []

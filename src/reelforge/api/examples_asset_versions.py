@@ -231,14 +231,14 @@ GET_VERSION_RESPONSES = ex.responses(
 VERSION_CONTENT_RESPONSES = ex.responses(
     {
         200: ex.success(
-            "The version's bytes.",
-            media_type="application/octet-stream",
+            "The version's bytes, with the content type they were stored with.",
+            media_type="*/*",
             schema={"type": "string", "format": "binary"},
             headers={"ETag": ("The sha256 of the bytes", f'"{VERSION["sha256"]}"')},
         ),
         206: ex.success(
             "The range asked for.",
-            media_type="application/octet-stream",
+            media_type="*/*",
             schema={"type": "string", "format": "binary"},
         ),
     },
