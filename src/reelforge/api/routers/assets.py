@@ -30,7 +30,7 @@ from starlette.concurrency import run_in_threadpool
 
 from reelforge.media.ingest import clean_name
 from reelforge.services import assets, imports
-from reelforge.services.assets import MAX_METADATA_BYTES, MAX_TAGS
+from reelforge.services.assets import MAX_COLLECTIONS, MAX_METADATA_BYTES, MAX_TAGS
 from reelforge.services.inputs import InputModel
 from reelforge.settings import Settings
 
@@ -59,7 +59,7 @@ __all__ = ["content_disposition", "parse_range", "router"]
 
 router = APIRouter(tags=["assets"])
 
-FORM_FIELDS = ("name", "tags", "metadata")
+FORM_FIELDS = ("name", "tags", "collections", "metadata")
 
 Tag = Annotated[
     str,
@@ -82,6 +82,7 @@ class AssetFields(InputModel):
 
     name: Name | None = None
     tags: list[Tag] = Field(default_factory=list, max_length=MAX_TAGS)
+    collections: list[Tag] = Field(default_factory=list, max_length=MAX_COLLECTIONS)
     metadata: dict[str, Any] = Field(default_factory=dict)
 
     _meta = field_validator("metadata")(_check_metadata)
@@ -101,6 +102,11 @@ class AssetPatch(InputModel):
         "", description="The display name (also the download's file name).", json_schema_extra=_no_default
     )
     tags: list[Tag] = Field(default_factory=list, max_length=MAX_TAGS)
+    collections: list[Tag] = Field(
+        default_factory=list,
+        max_length=MAX_COLLECTIONS,
+        description="The named collections the asset belongs to (the same rules as tags).",
+    )
     metadata: dict[str, Any] = Field(default_factory=dict, description="Free JSON, at most 16 KiB.")
 
     _meta = field_validator("metadata")(_check_metadata)
@@ -165,15 +171,17 @@ def _parse_fields(raw: Mapping[str, bytearray]) -> AssetFields:
         except UnicodeDecodeError:
             errors.append({"pointer": f"#/{key}", "detail": "not valid UTF-8", "code": "unicode"})
             continue
-        if key == "tags":
+        if key in ("tags", "collections"):
             stripped = text.strip()
             if stripped.startswith("["):
                 try:
-                    values["tags"] = json.loads(stripped)
+                    values[key] = json.loads(stripped)
                 except json.JSONDecodeError:
-                    errors.append({"pointer": "#/tags", "detail": "not a JSON list", "code": "json_invalid"})
+                    errors.append(
+                        {"pointer": f"#/{key}", "detail": "not a JSON list", "code": "json_invalid"}
+                    )
             else:
-                values["tags"] = [t for t in (p.strip() for p in text.split(",")) if t]
+                values[key] = [t for t in (p.strip() for p in text.split(",")) if t]
         elif key == "metadata":
             try:
                 values["metadata"] = json.loads(text) if text.strip() else {}
@@ -219,8 +227,8 @@ async def upload(
     principal: Principal = Depends(require("assets:write")),
     idem: Idempotency = Depends(idempotency_streamed),
 ) -> Response:
-    """Send the file as the `file` part of `multipart/form-data`, with optional `name`, `tags`
-    and `metadata` fields. The content is sniffed and probed (the client's Content-Type and
+    """Send the file as the `file` part of `multipart/form-data`, with optional `name`, `tags`,
+    `collections` (both comma-separated or a JSON list) and `metadata` fields. The content is sniffed and probed (the client's Content-Type and
     file name are not trusted); identical bytes already in the workspace return that asset with
     200 and `"deduplicated": true` (its tags and metadata unchanged)."""
     settings = services.settings
@@ -251,6 +259,7 @@ async def upload(
                 name=fields.name or clean_name(received.filename),
                 sha256=received.sha256,
                 tags=fields.tags,
+                collections=fields.collections,
                 metadata=fields.metadata,
                 stager=idem,
                 answer=lambda asset: _upload_answer(asset, True, settings),
@@ -359,6 +368,7 @@ async def list_assets(
     tag: Annotated[
         list[Tag] | None, Query(description="Repeat to require several tags (all must match).")
     ] = None,
+    collection: Annotated[Tag | None, Query(description="Assets of this named collection.")] = None,
     name: Annotated[str | None, Query(max_length=255, description="Part of the name, any case.")] = None,
     created_after: Annotated[AwareDatetime | None, Query(description="RFC 3339; inclusive.")] = None,
     created_before: Annotated[AwareDatetime | None, Query(description="RFC 3339; exclusive.")] = None,
@@ -374,7 +384,7 @@ async def list_assets(
     principal: Principal = Depends(require("assets:read")),
 ) -> Response:
     """Filters combine (all must match): `kind`, `source` (`upload`, `render`, `import`), `tag`
-    (repeat it to require several), `name` (a part of it, any case), `created_after` and
+    (repeat it to require several), `collection`, `name` (a part of it, any case), `created_after` and
     `created_before` (RFC 3339), `review_state` (of the newest version), `approved_at` (a
     version was approved then, and its approval had not ended), `external_system` and
     `external_id` (the DAM reference)."""
@@ -388,6 +398,7 @@ async def list_assets(
         cursor=cursor,
         kind=kind,
         tags=tag or [],
+        collection=collection,
         name=name,
         created_after=created_after,
         created_before=created_before,
@@ -407,6 +418,7 @@ async def asset_list_response(
     cursor: str | None,
     kind: str | None = None,
     tags: list[str] | None = None,
+    collection: str | None = None,
     name: str | None = None,
     created_after: datetime | None = None,
     created_before: datetime | None = None,
@@ -422,6 +434,7 @@ async def asset_list_response(
         "kind": kind,
         "source": source,
         "tag": tags or None,
+        **({"collection": collection} if collection else {}),
         "name": name,
         "created_after": _iso(created_after),
         "created_before": _iso(created_before),
@@ -444,6 +457,7 @@ async def asset_list_response(
             kind=kind,
             source=source,
             tags=tags,
+            collection=collection,
             name=name,
             created_after=created_after,
             created_before=created_before,
@@ -474,7 +488,7 @@ async def get_asset(
 
 @router.patch(
     "/v1/assets/{asset_id}",
-    summary="Rename an asset or replace its tags or metadata",
+    summary="Rename an asset or replace its tags, collections or metadata",
     responses=ex.PATCH_ASSET_RESPONSES,
 )
 def patch_asset(

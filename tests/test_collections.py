@@ -1,0 +1,159 @@
+"""Asset collections: named groupings set at upload, on the DAM sync and by PATCH, shown on the
+asset, filtering the list (with cursor pagination) and narrowing query references; on SQLite and
+PostgreSQL, through the API, with real files and the real database."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from reelforge.db.models import Asset, AssetCollection
+from service import Service
+from test_asset_versions import image_edit, review, sync, upload
+
+
+def ids(service: Service, query: str, token: str | None = None) -> list[str]:
+    r = service.get(f"/v1/assets?{query}", token=token)
+    assert r.status_code == 200, r.text
+    return [a["id"] for a in r.json()["data"]]
+
+
+def patch(service: Service, asset_id: str, body: dict[str, Any], **headers: str) -> Any:
+    return service.client.patch(f"/v1/assets/{asset_id}", headers=service.headers(**headers), json=body)
+
+
+def test_collections_are_set_shown_replaced_and_move_the_etag(service: Service, media: Any) -> None:
+    asset = upload(service, media.image(color="red"), collections="spring-campaign, product-x-hero")
+    assert asset["collections"] == ["product-x-hero", "spring-campaign"]
+    assert asset["tags"] == []
+    # A JSON list works as for tags; duplicates count once.
+    other = upload(service, media.image(color="green"), collections='["spring-campaign", "spring-campaign"]')
+    assert other["collections"] == ["spring-campaign"]
+    got = service.get(f"/v1/assets/{asset['id']}")
+    assert got.json()["collections"] == ["product-x-hero", "spring-campaign"]
+    etag = got.headers["ETag"]
+    r = patch(service, asset["id"], {"collections": ["autumn"]}, **{"If-Match": etag})
+    assert r.status_code == 200, r.text
+    assert r.json()["collections"] == ["autumn"] and r.headers["ETag"] != etag
+    again = service.get(f"/v1/assets/{asset['id']}")
+    assert again.json()["collections"] == ["autumn"] and again.headers["ETag"] == r.headers["ETag"]
+    # The old ETag is stale now: the change of collections moved the asset's revision.
+    stale = patch(service, asset["id"], {"collections": []}, **{"If-Match": etag})
+    assert stale.status_code == 412
+    # Tags and collections are apart: changing one leaves the other.
+    r = patch(service, asset["id"], {"tags": ["hero"]})
+    assert r.json()["tags"] == ["hero"] and r.json()["collections"] == ["autumn"]
+    r = patch(service, asset["id"], {"collections": []})
+    assert r.status_code == 200 and r.json()["collections"] == []
+    with service.services.sessions() as db:
+        assert list(db.scalars(select(AssetCollection).where(AssetCollection.asset_id == asset["id"]))) == []
+
+
+def test_bad_collection_names_are_refused_with_a_pointer(service: Service, media: Any) -> None:
+    asset = upload(service, media.image(color="red"), collections="keep")
+    for bad, pointer in (
+        (["ok", ""], "#/collections/1"),
+        (["a\x01b"], "#/collections/0"),
+        (["x" * 101], "#/collections/0"),
+        ([f"c{i}" for i in range(51)], "#/collections"),
+        ("not-a-list", "#/collections"),
+    ):
+        r = patch(service, asset["id"], {"collections": bad})
+        assert r.status_code == 422, (bad, r.text)
+        assert r.headers["content-type"].startswith("application/problem+json")
+        assert pointer in [e["pointer"] for e in r.json()["errors"]], (bad, r.json())
+    r = service.post(
+        "/v1/assets",
+        files={"file": ("b.png", media.image(color="blue").read_bytes())},
+        data={"collections": "[broken"},
+    )
+    assert r.status_code == 422 and r.json()["errors"][0]["pointer"] == "#/collections"
+    r = service.get("/v1/assets?collection=a%01b")
+    assert r.status_code == 422 and r.json()["errors"][0]["parameter"] == "collection"
+    # Nothing stored changed.
+    assert service.get(f"/v1/assets/{asset['id']}").json()["collections"] == ["keep"]
+
+
+def test_the_list_filters_by_collection_with_the_other_filters_and_pages(
+    service: Service, media: Any
+) -> None:
+    colors = ("red", "green", "blue", "yellow", "white")
+    spring = [upload(service, media.image(color=c), collections="spring", tags="hero")["id"] for c in colors]
+    upload(service, media.image(color="black"), collections="autumn", tags="hero")
+    upload(service, media.image(color="orange"), tags="hero")
+    newest_first = list(reversed(spring))
+    assert ids(service, "collection=spring") == newest_first
+    assert ids(service, "collection=spring&tag=hero") == newest_first
+    assert ids(service, "collection=nothing") == []
+    assert review(service, spring[0], 1, "approved").status_code == 200
+    assert ids(service, "collection=spring&review_state=approved") == [spring[0]]
+    # Pages of two walk the collection exactly once, in order.
+    seen: list[str] = []
+    url = "/v1/assets?collection=spring&limit=2"
+    while url:
+        body = service.get(url).json()
+        seen.extend(a["id"] for a in body["data"])
+        cursor = body.get("next_cursor")
+        url = f"/v1/assets?collection=spring&limit=2&cursor={cursor}" if cursor else ""
+    assert seen == newest_first
+    # A cursor of the collection's list is no cursor of another list.
+    first = service.get("/v1/assets?collection=spring&limit=2").json()
+    r = service.get(f"/v1/assets?collection=autumn&limit=2&cursor={first['next_cursor']}")
+    assert r.status_code == 400
+
+
+def test_the_dam_sync_sets_collections_of_a_new_asset(service: Service, media: Any) -> None:
+    r = sync(service, "dam", "A1", "1", media.image(color="red"), collections="spring,print")
+    assert r.status_code == 201, r.text
+    assert r.json()["asset"]["collections"] == ["print", "spring"]
+    assert ids(service, "collection=print") == [r.json()["asset"]["id"]]
+
+
+def test_a_query_reference_names_a_collection(service: Service, media: Any) -> None:
+    spring = upload(service, media.image(color="red"), tags="hero", collections="spring")
+    autumn = upload(service, media.image(color="green"), tags="hero", collections="autumn")
+    for asset in (spring, autumn):
+        assert review(service, asset["id"], 1, "approved").status_code == 200
+    for src in (
+        {"query": {"tags": ["hero"], "collection": "autumn"}},
+        "asset?tag=hero&collection=autumn",
+        {"query": {"collection": "autumn"}},
+    ):
+        r = service.post("/v1/renders", json={"edit": image_edit(src), "dry_run": True})
+        assert r.status_code == 200, (src, r.text)
+        r = service.post("/v1/renders", json={"edit": image_edit(src)})
+        assert r.status_code == 202, r.text
+        assert r.json()["asset_versions"][0]["asset"] == autumn["id"]
+    # Nothing in that collection: the error points at the clip and names the collection.
+    r = service.post(
+        "/v1/renders",
+        json={"edit": image_edit({"query": {"tags": ["hero"], "collection": "winter"}}), "dry_run": True},
+    )
+    assert r.status_code == 422, r.text
+    error = r.json()["errors"][0]
+    assert error["pointer"] == "#/edit/timeline/tracks/0/clips/0/asset/src"
+    assert error["code"] == "reference_unresolved" and "'winter'" in error["detail"]
+
+
+def test_collections_are_isolated_between_workspaces(service: Service, media: Any) -> None:
+    mine = upload(service, media.image(color="red"), tags="hero", collections="spring")
+    assert review(service, mine["id"], 1, "approved").status_code == 200
+    other = service.other_workspace_key()
+    assert ids(service, "collection=spring", token=other) == []
+    query = image_edit({"query": {"collection": "spring"}})
+    r = service.post("/v1/renders", token=other, json={"edit": query, "dry_run": True})
+    assert r.status_code == 422 and mine["id"] not in r.text
+    r = service.client.patch(
+        f"/v1/assets/{mine['id']}", headers=service.headers(other), json={"collections": ["stolen"]}
+    )
+    assert r.status_code == 404
+    # Its own asset of the same bytes and collection name is apart from ours.
+    theirs = upload(service, media.image(color="red"), token=other, collections="spring")
+    assert theirs["id"] != mine["id"]
+    assert ids(service, "collection=spring", token=other) == [theirs["id"]]
+    assert ids(service, "collection=spring") == [mine["id"]]
+    with service.services.sessions() as db:
+        assert db.scalar(select(Asset.workspace_id).where(Asset.id == mine["id"])) != db.scalar(
+            select(Asset.workspace_id).where(Asset.id == theirs["id"])
+        )
