@@ -195,6 +195,7 @@ def _record_assets(rec: Recorder, files: dict[str, Path]) -> dict[str, str]:
         {
             "name": "Spring intro.mp4",
             "tags": "brand,spring",
+            "collections": "spring-campaign",
             "metadata": '{"campaign": "spring-2027", "shot_by": "Anna"}',
         },
     )
@@ -238,6 +239,7 @@ def _record_assets(rec: Recorder, files: dict[str, Path]) -> dict[str, str]:
         {
             "name": "Spring intro (final).mp4",
             "tags": ["brand", "spring", "approved"],
+            "collections": ["spring-campaign", "product-x-hero"],
             "metadata": {"campaign": "spring-2027", "approved_by": "Marta"},
         },
     )

@@ -433,6 +433,11 @@ UPLOAD_BODY: dict[str, Any] = {
                         "type": "string",
                         "description": 'Comma-separated (`brand,spring`) or a JSON list (`["brand"]`).',
                     },
+                    "collections": {
+                        "type": "string",
+                        "description": "The named collections the asset belongs to, written as tags "
+                        "(`spring-campaign,product-x-hero`).",
+                    },
                     "metadata": {
                         "type": "string",
                         "description": "A JSON object of your own, at most 16 KiB.",

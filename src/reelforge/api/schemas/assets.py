@@ -55,6 +55,9 @@ class AssetOut(Out):
     sha256: str
     media: MediaInfo
     tags: list[str]
+    collections: list[str] = []
+    """The named collections the asset belongs to (``GET /v1/assets?collection=…``). Always
+    sent; optional here because assets recorded in older examples lack it."""
     metadata: JSONObject
     source: str
     """``upload``, or ``render`` for a render's output."""
