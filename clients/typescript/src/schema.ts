@@ -412,8 +412,8 @@ export interface paths {
         get?: never;
         /**
          * DAM sync: create the asset or add this version, once
-         * @description `multipart/form-data` with the file as `file` and optional `name`, `tags` (comma
-         *     separated) and `metadata` (for a new asset). The asset with external reference
+         * @description `multipart/form-data` with the file as `file` and optional `name`, `tags` and
+         *     `collections` (comma separated) and `metadata` (for a new asset). The asset with external reference
          *     `system`/`external_id` (unique per workspace) gets `external_version` as its newest version,
          *     or is created with it (201); a version already synced answers 200 with nothing changed, so a
          *     nightly sync can run twice without duplicates.
@@ -460,7 +460,7 @@ export interface paths {
         /**
          * List assets, newest first, with filters
          * @description Filters combine (all must match): `kind`, `source` (`upload`, `render`, `import`), `tag`
-         *     (repeat it to require several), `name` (a part of it, any case), `created_after` and
+         *     (repeat it to require several), `collection`, `name` (a part of it, any case), `created_after` and
          *     `created_before` (RFC 3339), `review_state` (of the newest version), `approved_at` (a
          *     version was approved then, and its approval had not ended), `external_system` and
          *     `external_id` (the DAM reference).
@@ -469,8 +469,8 @@ export interface paths {
         put?: never;
         /**
          * Upload a file (streaming multipart) and make it an asset
-         * @description Send the file as the `file` part of `multipart/form-data`, with optional `name`, `tags`
-         *     and `metadata` fields. The content is sniffed and probed (the client's Content-Type and
+         * @description Send the file as the `file` part of `multipart/form-data`, with optional `name`, `tags`,
+         *     `collections` (both comma-separated or a JSON list) and `metadata` fields. The content is sniffed and probed (the client's Content-Type and
          *     file name are not trusted); identical bytes already in the workspace return that asset with
          *     200 and `"deduplicated": true` (its tags and metadata unchanged).
          */
@@ -544,7 +544,7 @@ export interface paths {
         options?: never;
         head?: never;
         /**
-         * Rename an asset or replace its tags or metadata
+         * Rename an asset or replace its tags, collections or metadata
          * @description `If-Match` with the asset's ETag makes the change conditional (412 when it changed).
          */
         patch: operations["patch_asset_v1_assets__asset_id__patch"];
@@ -2192,6 +2192,8 @@ export interface components {
             media: components["schemas"]["MediaInfo"];
             /** Tags */
             tags: string[];
+            /** Collections */
+            collections?: string[];
             /** Metadata */
             metadata: {
                 [key: string]: unknown;
@@ -2234,6 +2236,10 @@ export interface components {
          * AssetPatch
          * @description Fields present replace the stored value (tags and metadata as a whole); absent ones stay.
          * @example {
+         *       "collections": [
+         *         "spring-campaign",
+         *         "product-x-hero"
+         *       ],
          *       "metadata": {
          *         "approved_by": "Marta",
          *         "campaign": "spring-2027"
@@ -2254,6 +2260,11 @@ export interface components {
             name?: string;
             /** Tags */
             tags?: string[];
+            /**
+             * Collections
+             * @description The named collections the asset belongs to (the same rules as tags).
+             */
+            collections?: string[];
             /**
              * Metadata
              * @description Free JSON, at most 16 KiB.
@@ -2317,6 +2328,8 @@ export interface components {
             media: components["schemas"]["MediaInfo"];
             /** Tags */
             tags: string[];
+            /** Collections */
+            collections?: string[];
             /** Metadata */
             metadata: {
                 [key: string]: unknown;
@@ -3767,7 +3780,7 @@ export interface components {
              *         "background": "#101010",
              *         "soundtrack": {
              *           "fade_out": 1,
-             *           "src": "ast_01m8h9yh7nng7x9q27nhgec1k5",
+             *           "src": "ast_01m97and86728cex75wbpkmeae",
              *           "volume": 0.6
              *         },
              *         "tracks": [
@@ -3775,14 +3788,14 @@ export interface components {
              *             "clips": [
              *               {
              *                 "asset": {
-             *                   "src": "ast_01m8h9yh27ft5heeejr16dffax",
+             *                   "src": "ast_01m97and19ahz6979g2jnthxa1",
              *                   "type": "video"
              *                 },
              *                 "length": 3
              *               },
              *               {
              *                 "asset": {
-             *                   "src": "ast_01m8h9yh68ffchnbxfz629rcap",
+             *                   "src": "ast_01m97and6v4jmes0bs9x8ks0q6",
              *                   "trim": 1,
              *                   "type": "video"
              *                 },
@@ -3949,7 +3962,7 @@ export interface components {
              *         "background": "#101010",
              *         "soundtrack": {
              *           "fade_out": 1,
-             *           "src": "ast_01m8h9yh7nng7x9q27nhgec1k5",
+             *           "src": "ast_01m97and86728cex75wbpkmeae",
              *           "volume": 0.6
              *         },
              *         "tracks": [
@@ -3957,14 +3970,14 @@ export interface components {
              *             "clips": [
              *               {
              *                 "asset": {
-             *                   "src": "ast_01m8h9yh27ft5heeejr16dffax",
+             *                   "src": "ast_01m97and19ahz6979g2jnthxa1",
              *                   "type": "video"
              *                 },
              *                 "length": 3
              *               },
              *               {
              *                 "asset": {
-             *                   "src": "ast_01m8h9yh68ffchnbxfz629rcap",
+             *                   "src": "ast_01m97and6v4jmes0bs9x8ks0q6",
              *                   "trim": 1,
              *                   "type": "video"
              *                 },
@@ -4138,7 +4151,7 @@ export interface components {
          *       "metadata": {
          *         "cms_entry": "post-4711"
          *       },
-         *       "project_id": "prj_01m8h9yhhv8f3v9bdt7h13ccbe",
+         *       "project_id": "prj_01m97ane73fa6nwcyzanw8hp2s",
          *       "revision": 2
          *     }
          * @example {
@@ -4154,7 +4167,7 @@ export interface components {
          *             },
          *             "watermark": {
          *               "anchor": "top-right",
-         *               "src": "ast_01m8h9yh9555726gjyp915pwgp",
+         *               "src": "ast_01m97anda5k035pjfsyk80qzw4",
          *               "width": 0.2
          *             }
          *           }
@@ -4165,7 +4178,7 @@ export interface components {
          *               "clips": [
          *                 {
          *                   "asset": {
-         *                     "src": "ast_01m8h9yh27ft5heeejr16dffax",
+         *                     "src": "ast_01m97and19ahz6979g2jnthxa1",
          *                     "trim": 1,
          *                     "type": "video"
          *                   },
@@ -4376,6 +4389,8 @@ export interface components {
             media: components["schemas"]["MediaInfo"];
             /** Tags */
             tags: string[];
+            /** Collections */
+            collections?: string[];
             /** Metadata */
             metadata: {
                 [key: string]: unknown;
@@ -5375,6 +5390,14 @@ export interface components {
             output_pixel_frames: number;
             /** Render Seconds Per Day */
             render_seconds_per_day: number;
+            /** Storage Bytes */
+            storage_bytes?: number | null;
+            /** Storage Assets */
+            storage_assets?: number | null;
+            /** Output Retention Days */
+            output_retention_days?: number | null;
+            /** Upload Expiry Hours */
+            upload_expiry_hours?: number | null;
         } & {
             [key: string]: unknown;
         };
@@ -5443,6 +5466,10 @@ export interface components {
              * Format: date-time
              */
             resets_at: string;
+            /** Storage Bytes Used */
+            storage_bytes_used?: number | null;
+            /** Storage Assets Used */
+            storage_assets_used?: number | null;
         } & {
             [key: string]: unknown;
         };
@@ -9087,6 +9114,8 @@ export interface operations {
                 kind?: ("video" | "image" | "audio" | "subtitles" | "font" | "lut") | null;
                 /** @description Repeat to require several tags (all must match). */
                 tag?: string[] | null;
+                /** @description Assets of this named collection. */
+                collection?: string | null;
                 /** @description Part of the name, any case. */
                 name?: string | null;
                 /** @description RFC 3339; inclusive. */
@@ -9263,6 +9292,8 @@ export interface operations {
                     name?: string;
                     /** @description Comma-separated (`brand,spring`) or a JSON list (`["brand"]`). */
                     tags?: string;
+                    /** @description The named collections the asset belongs to, written as tags (`spring-campaign,product-x-hero`). */
+                    collections?: string;
                     /** @description A JSON object of your own, at most 16 KiB. */
                     metadata?: string;
                 };
@@ -9294,12 +9325,12 @@ export interface operations {
                 headers: {
                     /**
                      * @description The asset's URL
-                     * @example http://127.0.0.1:8000/v1/assets/ast_01m8h9yh27ft5heeejr16dffax
+                     * @example http://127.0.0.1:8000/v1/assets/ast_01m97and19ahz6979g2jnthxa1
                      */
                     Location?: string;
                     /**
                      * @description The representation's ETag
-                     * @example "a537f95cbc1fedb42bd3bd608d0fc0c2"
+                     * @example "92dc8c3b7af09a83e35d2a773b5300db"
                      */
                     ETag?: string;
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
@@ -9809,7 +9840,7 @@ export interface operations {
                 headers: {
                     /**
                      * @description For If-None-Match, and If-Match on PATCH and DELETE
-                     * @example "59011413b2b3be59fcd5f7f6ebd62de0"
+                     * @example "b2203a163782b920ec5fd26184e3834e"
                      */
                     ETag?: string;
                     /**
@@ -12067,7 +12098,7 @@ export interface operations {
                     ETag?: string;
                     /**
                      * @description The project's URL
-                     * @example http://127.0.0.1:8000/v1/projects/prj_01m8h9yhhv8f3v9bdt7h13ccbe
+                     * @example http://127.0.0.1:8000/v1/projects/prj_01m97ane73fa6nwcyzanw8hp2s
                      */
                     Location?: string;
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
@@ -13948,7 +13979,7 @@ export interface operations {
                 headers: {
                     /**
                      * @description The render's URL
-                     * @example http://127.0.0.1:8000/v1/renders/rnd_01m8h9yhvpp42k7tg16xab70mp
+                     * @example http://127.0.0.1:8000/v1/renders/rnd_01m97anenkp9czk6s1bdg92gpg
                      */
                     Location?: string;
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
@@ -14138,7 +14169,7 @@ export interface operations {
                 headers: {
                     /**
                      * @description Changes whenever the render does: poll with If-None-Match
-                     * @example "1df28995273a1a718ae2f37c4ab0e57c"
+                     * @example "7da090047ba7f2829a354a7936789ab1"
                      */
                     ETag?: string;
                     /**

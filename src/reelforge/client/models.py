@@ -234,6 +234,7 @@ class AssetOut(TypedDict):
     sha256: str
     media: MediaInfo
     tags: list[str]
+    collections: NotRequired[list[str]]
     metadata: dict[str, Any]
     source: str
     derived_from: dict[str, Any]
@@ -253,6 +254,8 @@ class AssetPatch(TypedDict):
     name: NotRequired[str]
     """The display name (also the download's file name)."""
     tags: NotRequired[list[str]]
+    collections: NotRequired[list[str]]
+    """The named collections the asset belongs to (the same rules as tags)."""
     metadata: NotRequired[dict[str, Any]]
     """Free JSON, at most 16 KiB."""
 
@@ -281,6 +284,7 @@ class AssetUploaded(TypedDict):
     sha256: str
     media: MediaInfo
     tags: list[str]
+    collections: NotRequired[list[str]]
     metadata: dict[str, Any]
     source: str
     derived_from: dict[str, Any]
@@ -1077,6 +1081,7 @@ class RenderOutput(TypedDict):
     sha256: str
     media: MediaInfo
     tags: list[str]
+    collections: NotRequired[list[str]]
     metadata: dict[str, Any]
     source: str
     derived_from: dict[str, Any]
@@ -1518,6 +1523,10 @@ class WorkspaceLimits(TypedDict):
     output_seconds: float
     output_pixel_frames: float
     render_seconds_per_day: float
+    storage_bytes: NotRequired[float | None]
+    storage_assets: NotRequired[float | None]
+    output_retention_days: NotRequired[float | None]
+    upload_expiry_hours: NotRequired[float | None]
 
 
 class WorkspaceLimitsOut(TypedDict):
@@ -1551,6 +1560,8 @@ class WorkspaceUsage(TypedDict):
     render_seconds_per_day: float | None
     render_seconds_left: float | None
     resets_at: str
+    storage_bytes_used: NotRequired[int | None]
+    storage_assets_used: NotRequired[int | None]
 
 
 RenderAnalytics = TypedDict(

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
+from pydantic import Field
+
 from .common import JSONObject, Out, Page
 
 __all__ = ["AssetKind", "AssetList", "AssetOut", "AssetUploaded", "MediaInfo", "Previews"]
@@ -55,7 +57,7 @@ class AssetOut(Out):
     sha256: str
     media: MediaInfo
     tags: list[str]
-    collections: list[str] = []
+    collections: list[str] = Field(default_factory=list)
     """The named collections the asset belongs to (``GET /v1/assets?collection=…``). Always
     sent; optional here because assets recorded in older examples lack it."""
     metadata: JSONObject
