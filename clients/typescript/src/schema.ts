@@ -3373,13 +3373,15 @@ export interface components {
             name?: string | null;
             /** Tags */
             tags?: string[];
+            /** Collections */
+            collections?: string[];
             /** Metadata */
             metadata?: {
                 [key: string]: unknown;
             };
             /**
              * Asset Id
-             * @description Make the fetched file a new version of this asset (name, tags and metadata are then not used).
+             * @description Make the fetched file a new version of this asset (name, tags, collections and metadata are then not used).
              */
             asset_id?: string | null;
         };

@@ -703,9 +703,10 @@ class ImportCreate(TypedDict):
     """An http(s) URL of a public server (no private, loopback or metadata address)."""
     name: NotRequired[str | None]
     tags: NotRequired[list[str]]
+    collections: NotRequired[list[str]]
     metadata: NotRequired[dict[str, Any]]
     asset_id: NotRequired[str | None]
-    """Make the fetched file a new version of this asset (name, tags and metadata are then not used)."""
+    """Make the fetched file a new version of this asset (name, tags, collections and metadata are then not used)."""
 
 
 class ImportOut(TypedDict):

@@ -283,11 +283,12 @@ class ImportCreate(InputModel):
     )
     name: Name | None = None
     tags: list[Tag] = Field(default_factory=list, max_length=MAX_TAGS)
+    collections: list[Tag] = Field(default_factory=list, max_length=MAX_COLLECTIONS)
     metadata: dict[str, Any] = Field(default_factory=dict)
     asset_id: str | None = Field(
         None,
         max_length=40,
-        description="Make the fetched file a new version of this asset (name, tags and metadata "
+        description="Make the fetched file a new version of this asset (name, tags, collections and metadata "
         "are then not used).",
     )
 
@@ -326,6 +327,7 @@ async def create_import(
             body.url,
             name=body.name,
             tags=list(dict.fromkeys(body.tags)),
+            collections=list(dict.fromkeys(body.collections)),
             metadata=body.metadata,
             before_commit=stage,
             version_of=body.asset_id,

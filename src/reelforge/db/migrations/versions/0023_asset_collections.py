@@ -4,7 +4,8 @@ Revision ID: 0023
 Revises: 0022
 Create Date: 2026-12-07 04:00:00
 
-A new table only (no table copy on SQLite); its rows move the asset's revision as tags do.
+A new table (its rows move the asset's revision as tags do) and the collections a URL import
+gives its new asset; no table copy of ``assets`` on SQLite.
 """
 
 from __future__ import annotations
@@ -30,9 +31,12 @@ def upgrade() -> None:
     op.create_index("ix_asset_collections_collection", "asset_collections", ["collection"])
     for statement in create_collection_triggers(op.get_bind().dialect.name):
         op.execute(statement)
+    op.add_column("imports", sa.Column("collections", sa.JSON(), nullable=False, server_default="[]"))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("imports") as batch:  # no triggers on imports to lose
+        batch.drop_column("collections")
     for statement in drop_collection_triggers(op.get_bind().dialect.name):
         op.execute(statement)
     op.drop_index("ix_asset_collections_collection", table_name="asset_collections")
