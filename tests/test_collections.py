@@ -112,6 +112,42 @@ def test_the_list_filters_by_collection_with_the_other_filters_and_pages(
     assert r.status_code == 400
 
 
+def test_the_collections_are_listed_with_their_counts_page_by_page(service: Service, media: Any) -> None:
+    upload(service, media.image(color="red"), collections="b-roll,spring")
+    upload(service, media.image(color="green"), collections="spring")
+    upload(service, media.image(color="blue"), collections="autumn & winter")
+    upload(service, media.image(color="yellow"))
+    other = service.other_workspace_key()
+    upload(service, media.image(color="white"), token=other, collections="theirs,spring")
+    seen: list[tuple[str, int]] = []
+    url = "/v1/collections?limit=2"
+    while url:
+        r = service.get(url)
+        assert r.status_code == 200, r.text
+        body = r.json()
+        seen.extend((c["name"], c["asset_count"]) for c in body["data"])
+        url = f"/v1/collections?limit=2&cursor={body['next_cursor']}" if body["has_more"] else ""
+        assert ("Link" in r.headers) == body["has_more"]
+    assert seen == [("autumn & winter", 1), ("b-roll", 1), ("spring", 2)]
+    first = service.get("/v1/collections").json()["data"][0]
+    # Its assets_url lists them (the name escaped for the query string).
+    listed = service.get(first["assets_url"]).json()["data"]
+    assert [a["collections"] for a in listed] == [["autumn & winter"]]
+    # Another list's cursor is refused; the other workspace sees its own.
+    assets_cursor = service.get("/v1/assets?limit=1").json()["next_cursor"]
+    assert service.get(f"/v1/collections?cursor={assets_cursor}").status_code == 400
+    theirs = service.get("/v1/collections", token=other).json()["data"]
+    assert [(c["name"], c["asset_count"]) for c in theirs] == [("spring", 1), ("theirs", 1)]
+    # Emptied collections are gone from the list.
+    for asset in service.get("/v1/assets?collection=spring").json()["data"]:
+        r = service.client.patch(
+            f"/v1/assets/{asset['id']}", headers=service.headers(), json={"collections": []}
+        )
+        assert r.status_code == 200
+    names = [c["name"] for c in service.get("/v1/collections").json()["data"]]
+    assert names == ["autumn & winter"]
+
+
 def test_the_dam_sync_sets_collections_of_a_new_asset(service: Service, media: Any) -> None:
     r = sync(service, "dam", "A1", "1", media.image(color="red"), collections="spring,print")
     assert r.status_code == 201, r.text

@@ -244,6 +244,7 @@ def _record_assets(rec: Recorder, files: dict[str, Path]) -> dict[str, str]:
         },
     )
     rec.ok("ASSET_PATCHED", rec.request("PATCH", url, json=body, headers={"If-Match": first_etag}), 200)
+    rec.ok("COLLECTION_LIST", rec.request("GET", "/v1/collections"), 200)
     r = rec.request("PATCH", url, json={"name": "intro.mp4"}, headers={"If-Match": first_etag})
     rec.problem("ERROR_ASSET_STALE", r, 412, "precondition-failed")
     r = rec.request("PATCH", url, json={"tag": ["brand"]})

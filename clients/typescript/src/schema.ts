@@ -523,6 +523,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/collections": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the workspace's collections with their asset counts
+         * @description Each collection that holds at least one asset, by name (A to Z), with how many it holds;
+         *     `assets_url` lists them.
+         */
+        get: operations["list_collections_v1_collections_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/assets/{asset_id}": {
         parameters: {
             query?: never;
@@ -2950,6 +2971,43 @@ export interface components {
             /** Scopes */
             scopes: string[];
         };
+        /**
+         * CollectionList
+         * @description A page of the workspace's collections, by name (A to Z).
+         */
+        CollectionList: {
+            /**
+             * Object
+             * @constant
+             */
+            object: "list";
+            /** Data */
+            data: components["schemas"]["CollectionOut"][];
+            /** Has More */
+            has_more: boolean;
+            /** Next Cursor */
+            next_cursor?: string | null;
+            /** Url */
+            url: string;
+        } & {
+            [key: string]: unknown;
+        };
+        /** CollectionOut */
+        CollectionOut: {
+            /**
+             * Object
+             * @constant
+             */
+            object: "collection";
+            /** Name */
+            name: string;
+            /** Asset Count */
+            asset_count: number;
+            /** Assets Url */
+            assets_url: string;
+        } & {
+            [key: string]: unknown;
+        };
         /** ComplianceReport */
         ComplianceReport: {
             /**
@@ -3782,7 +3840,7 @@ export interface components {
              *         "background": "#101010",
              *         "soundtrack": {
              *           "fade_out": 1,
-             *           "src": "ast_01m97and86728cex75wbpkmeae",
+             *           "src": "ast_01m97b13qn2rnysxenwpqfshv2",
              *           "volume": 0.6
              *         },
              *         "tracks": [
@@ -3790,14 +3848,14 @@ export interface components {
              *             "clips": [
              *               {
              *                 "asset": {
-             *                   "src": "ast_01m97and19ahz6979g2jnthxa1",
+             *                   "src": "ast_01m97b13hm8n0nfsqxrg053szg",
              *                   "type": "video"
              *                 },
              *                 "length": 3
              *               },
              *               {
              *                 "asset": {
-             *                   "src": "ast_01m97and6v4jmes0bs9x8ks0q6",
+             *                   "src": "ast_01m97b13nx2j2z5vkedcbef7vr",
              *                   "trim": 1,
              *                   "type": "video"
              *                 },
@@ -3964,7 +4022,7 @@ export interface components {
              *         "background": "#101010",
              *         "soundtrack": {
              *           "fade_out": 1,
-             *           "src": "ast_01m97and86728cex75wbpkmeae",
+             *           "src": "ast_01m97b13qn2rnysxenwpqfshv2",
              *           "volume": 0.6
              *         },
              *         "tracks": [
@@ -3972,14 +4030,14 @@ export interface components {
              *             "clips": [
              *               {
              *                 "asset": {
-             *                   "src": "ast_01m97and19ahz6979g2jnthxa1",
+             *                   "src": "ast_01m97b13hm8n0nfsqxrg053szg",
              *                   "type": "video"
              *                 },
              *                 "length": 3
              *               },
              *               {
              *                 "asset": {
-             *                   "src": "ast_01m97and6v4jmes0bs9x8ks0q6",
+             *                   "src": "ast_01m97b13nx2j2z5vkedcbef7vr",
              *                   "trim": 1,
              *                   "type": "video"
              *                 },
@@ -4153,7 +4211,7 @@ export interface components {
          *       "metadata": {
          *         "cms_entry": "post-4711"
          *       },
-         *       "project_id": "prj_01m97ane73fa6nwcyzanw8hp2s",
+         *       "project_id": "prj_01m97b14ern2qm2v4hv7k3cs1d",
          *       "revision": 2
          *     }
          * @example {
@@ -4169,7 +4227,7 @@ export interface components {
          *             },
          *             "watermark": {
          *               "anchor": "top-right",
-         *               "src": "ast_01m97anda5k035pjfsyk80qzw4",
+         *               "src": "ast_01m97b13rrs4bwf2m90z8nhkp9",
          *               "width": 0.2
          *             }
          *           }
@@ -4180,7 +4238,7 @@ export interface components {
          *               "clips": [
          *                 {
          *                   "asset": {
-         *                     "src": "ast_01m97and19ahz6979g2jnthxa1",
+         *                     "src": "ast_01m97b13hm8n0nfsqxrg053szg",
          *                     "trim": 1,
          *                     "type": "video"
          *                   },
@@ -9327,12 +9385,12 @@ export interface operations {
                 headers: {
                     /**
                      * @description The asset's URL
-                     * @example http://127.0.0.1:8000/v1/assets/ast_01m97and19ahz6979g2jnthxa1
+                     * @example http://127.0.0.1:8000/v1/assets/ast_01m97b13hm8n0nfsqxrg053szg
                      */
                     Location?: string;
                     /**
                      * @description The representation's ETag
-                     * @example "92dc8c3b7af09a83e35d2a773b5300db"
+                     * @example "0254a6282c5e29af879c12c24df0776a"
                      */
                     ETag?: string;
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
@@ -9826,6 +9884,148 @@ export interface operations {
             };
         };
     };
+    list_collections_v1_collections_get: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of the workspace's collections, by name, with their asset counts. */
+            200: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "reads";q=1200;w=60, "workspace-reads";q=3000;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "reads";r=1199;t=1, "workspace-reads";r=2999;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CollectionList"];
+                };
+            };
+            /** @description `invalid-cursor`: The pagination cursor is not valid for this list. */
+            400: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "reads";q=1200;w=60, "workspace-reads";q=3000;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "reads";r=1199;t=1, "workspace-reads";r=2999;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthenticated`: Authentication is required. */
+            401: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "reads";q=1200;w=60, "workspace-reads";q=3000;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "reads";r=1199;t=1, "workspace-reads";r=2999;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `insufficient-scope`: The credential lacks a required scope. */
+            403: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "reads";q=1200;w=60, "workspace-reads";q=3000;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "reads";r=1199;t=1, "workspace-reads";r=2999;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation-error`: Your request is not valid. */
+            422: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "reads";q=1200;w=60, "workspace-reads";q=3000;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "reads";r=1199;t=1, "workspace-reads";r=2999;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate-limited`: Too many requests. `violated-policies` names the policies used up; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /**
+                     * @description Seconds to wait before retrying; never earlier than the refused policy's `t`.
+                     * @example 1
+                     */
+                    "Retry-After"?: string;
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "writes";q=300;w=60, "workspace-writes";q=600;w=60, "renders";q=60;w=60, "workspace-renders";q=120;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "writes";r=243;t=1, "workspace-writes";r=547;t=1, "renders";r=0;t=1, "workspace-renders";r=61;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem (see the catalogue in docs/api.md). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     get_asset_v1_assets__asset_id__get: {
         parameters: {
             query?: never;
@@ -9842,7 +10042,7 @@ export interface operations {
                 headers: {
                     /**
                      * @description For If-None-Match, and If-Match on PATCH and DELETE
-                     * @example "b2203a163782b920ec5fd26184e3834e"
+                     * @example "05edac5344596084683e1207a070a697"
                      */
                     ETag?: string;
                     /**
@@ -12100,7 +12300,7 @@ export interface operations {
                     ETag?: string;
                     /**
                      * @description The project's URL
-                     * @example http://127.0.0.1:8000/v1/projects/prj_01m97ane73fa6nwcyzanw8hp2s
+                     * @example http://127.0.0.1:8000/v1/projects/prj_01m97b14ern2qm2v4hv7k3cs1d
                      */
                     Location?: string;
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
@@ -13981,7 +14181,7 @@ export interface operations {
                 headers: {
                     /**
                      * @description The render's URL
-                     * @example http://127.0.0.1:8000/v1/renders/rnd_01m97anenkp9czk6s1bdg92gpg
+                     * @example http://127.0.0.1:8000/v1/renders/rnd_01m97b14xaj8khy4qae2r96xs8
                      */
                     Location?: string;
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
@@ -14171,7 +14371,7 @@ export interface operations {
                 headers: {
                     /**
                      * @description Changes whenever the render does: poll with If-None-Match
-                     * @example "7da090047ba7f2829a354a7936789ab1"
+                     * @example "19980fecf084d914a28b29400eaef732"
                      */
                     ETag?: string;
                     /**

@@ -43,6 +43,8 @@ __all__ = [
     "CaptionStyle",
     "CheckRequest",
     "ClientCreate",
+    "CollectionList",
+    "CollectionOut",
     "ComplianceReport",
     "ComplianceSettings",
     "ComplianceSettingsOut",
@@ -528,6 +530,23 @@ class CheckRequest(TypedDict):
 class ClientCreate(TypedDict):
     name: NotRequired[str]
     scopes: list[str]
+
+
+class CollectionList(TypedDict):
+    """A page of the workspace's collections, by name (A to Z)."""
+
+    object: Literal["list"]
+    data: list[CollectionOut]
+    has_more: bool
+    next_cursor: NotRequired[str | None]
+    url: str
+
+
+class CollectionOut(TypedDict):
+    object: Literal["collection"]
+    name: str
+    asset_count: int
+    assets_url: str
 
 
 class ComplianceReport(TypedDict):

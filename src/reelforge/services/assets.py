@@ -59,6 +59,7 @@ __all__ = [
     "download_name",
     "find_asset",
     "ingest_upload",
+    "list_collections",
     "list_page",
     "open_content",
     "patch_asset",
@@ -320,6 +321,24 @@ def collections_of(db: Session, ids: list[str]) -> dict[str, list[str]]:
         for row in db.execute(query):
             found[row.asset_id].append(row.collection)
     return found
+
+
+def list_collections(
+    conn: Connection, workspace_id: str, *, limit: int, after: str | None
+) -> list[tuple[str, int]]:
+    """Up to ``limit + 1`` of the workspace's collections (name, assets), by name, after the
+    name ``after``."""
+    query = (
+        select(_COLLECTIONS.collection, func.count())
+        .join(Asset.__table__, _ASSETS.id == _COLLECTIONS.asset_id)
+        .where(_ASSETS.workspace_id == workspace_id)
+        .group_by(_COLLECTIONS.collection)
+        .order_by(_COLLECTIONS.collection)
+        .limit(limit + 1)
+    )
+    if after is not None:
+        query = query.where(_COLLECTIONS.collection > after)
+    return [(row[0], row[1]) for row in conn.execute(query)]
 
 
 def set_collections(db: Session, asset_id: str, collections: Sequence[str]) -> list[str]:

@@ -11,8 +11,9 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
+from urllib.parse import urlencode
 
 import orjson
 from fastapi import APIRouter, Body, Depends, Query, Request, Response
@@ -41,7 +42,7 @@ from ..auth import Principal, require
 from ..deps import ServicesDep, SessionDep, services_of
 from ..idempotency import Idempotency, idempotency, idempotency_streamed, upload_fingerprint
 from ..multipart import receive_upload
-from ..pagination import check_utc_range, decode_cursor, list_body
+from ..pagination import check_utc_range, decode_cursor, encode_cursor, list_body, next_link
 from ..problems import ApiError
 from ..ranges import content_disposition, file_response, parse_range
 from ..responses import (
@@ -473,6 +474,50 @@ async def asset_list_response(
     rows, next_cursor, headers = page_of(request, page, limit, filters)
     # An asset deleted between the two reads is left out.
     data = [orjson.Fragment(docs[row.id]) for row in rows if row.id in docs]
+    return json_response(json_bytes(list_body(request, data, next_cursor)), headers=headers)
+
+
+_COLLECTIONS_LIST = {"list": "collections"}
+"""The filters digest of the collections' cursors: a cursor of another list is refused."""
+_NAME_KEYED = datetime(1970, 1, 1, tzinfo=UTC)
+"""The time slot of a collections cursor, which the name alone orders."""
+
+
+@router.get(
+    "/v1/collections",
+    summary="List the workspace's collections with their asset counts",
+    responses=ex.LIST_COLLECTIONS_RESPONSES,
+)
+async def list_collections(
+    request: Request,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: str | None = None,
+    principal: Principal = Depends(require("assets:read")),
+) -> Response:
+    """Each collection that holds at least one asset, by name (A to Z), with how many it holds;
+    `assets_url` lists them."""
+    services = services_of(request)
+    key = services.secrets.cursor_key
+    after = decode_cursor(key, cursor, _COLLECTIONS_LIST)[1] if cursor else None
+    rows = await read_db(
+        request,
+        lambda conn: assets.list_collections(conn, principal.workspace_id, limit=limit, after=after),
+    )
+    next_cursor = None
+    headers: dict[str, str] = {}
+    if len(rows) > limit:
+        rows = rows[:limit]
+        next_cursor = encode_cursor(key, _NAME_KEYED, rows[-1][0], _COLLECTIONS_LIST)
+        headers["Link"] = next_link(request, next_cursor)
+    data = [
+        {
+            "object": "collection",
+            "name": name,
+            "asset_count": count,
+            "assets_url": f"/v1/assets?{urlencode({'collection': name})}",
+        }
+        for name, count in rows
+    ]
     return json_response(json_bytes(list_body(request, data, next_cursor)), headers=headers)
 
 

@@ -9,7 +9,16 @@ from pydantic import Field
 
 from .common import JSONObject, Out, Page
 
-__all__ = ["AssetKind", "AssetList", "AssetOut", "AssetUploaded", "MediaInfo", "Previews"]
+__all__ = [
+    "AssetKind",
+    "AssetList",
+    "AssetOut",
+    "AssetUploaded",
+    "CollectionList",
+    "CollectionOut",
+    "MediaInfo",
+    "Previews",
+]
 
 AssetKind = Literal["video", "image", "audio", "subtitles", "font", "lut"]
 Previews = Literal["none", "pending", "ready", "failed"]
@@ -86,3 +95,18 @@ class AssetUploaded(AssetOut):
 
 class AssetList(Page):
     data: list[AssetOut]
+
+
+class CollectionOut(Out):
+    object: Literal["collection"]
+    name: str
+    asset_count: int
+    """How many of the workspace's assets it holds now."""
+    assets_url: str
+    """The list of those assets (``GET /v1/assets?collection=…``)."""
+
+
+class CollectionList(Page):
+    """A page of the workspace's collections, by name (A to Z)."""
+
+    data: list[CollectionOut]
