@@ -18,6 +18,7 @@ from reelforge.db.session import alembic_config, migrate
 from service import Service, database, require_database
 from test_asset_versions import dev_service, image_edit, review, sync, upload
 from test_imports import media_server, wait_import
+from test_uploads import TUS, b64
 
 __all__ = ["dev_service"]  # the fixture, imported for this module's tests
 
@@ -166,6 +167,25 @@ def test_a_url_import_sets_collections_of_its_new_asset(dev_service: Service, me
     assert svc.get(f"/v1/assets/{done['asset_id']}").json()["collections"] == ["print", "spring"]
     r = svc.post("/v1/assets/imports", json={"url": f"{server.base}/x.png", "collections": [""]})
     assert r.status_code == 422 and r.json()["errors"][0]["pointer"] == "#/collections/0"
+
+
+def test_a_resumable_upload_sets_collections_from_its_metadata(service: Service, media: Any) -> None:
+    data = media.image(color="red").read_bytes()
+    metadata = f"filename {b64('hero.png')},collections {b64('spring, print')}"
+    r = service.post(
+        "/v1/uploads", headers={**TUS, "Upload-Length": str(len(data)), "Upload-Metadata": metadata}
+    )
+    assert r.status_code == 201, r.text
+    r = service.client.patch(
+        f"/v1/uploads/{r.json()['id']}",
+        content=data,
+        headers=service.headers(
+            **TUS, **{"Content-Type": "application/offset+octet-stream", "Upload-Offset": "0"}
+        ),
+    )
+    assert r.status_code == 204, r.text
+    asset = service.get(f"/v1/assets/{r.headers['Reelforge-Asset-Id']}").json()
+    assert asset["collections"] == ["print", "spring"]
 
 
 def test_a_query_reference_names_a_collection(service: Service, media: Any) -> None:
