@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from reelforge.db.models import Asset, AssetCollection, Workspace, utcnow
 from reelforge.db.session import alembic_config, migrate
-from service import Service, database, require_database
+from service import Service, database, live_server, require_database, running_service
 from test_asset_versions import dev_service, image_edit, review, sync, upload
 from test_imports import media_server, wait_import
 from test_uploads import TUS, b64
@@ -264,3 +264,15 @@ def test_the_collections_migration_goes_down_and_up(kind: str, tmp_path: Path) -
             # The membership moved the revision: the triggers exist again after the way down and up.
             assert db.scalar(select(Asset.revision).where(Asset.id == "ast_a")) == (before or 0) + 1
         engine.dispose()
+
+
+def test_the_python_client_uploads_with_collections_both_ways(tmp_path: Path, media: Any) -> None:
+    from reelforge.client import Client
+
+    with running_service(tmp_path) as svc, live_server(svc) as base, Client(base, api_key=svc.token) as rf:
+        small = rf.assets.upload(media.image(color="red"), collections=["spring", "print"], resumable=False)
+        assert small["collections"] == ["print", "spring"]
+        resumed = rf.assets.upload(media.image(color="green"), collections=["spring"], resumable=True)
+        assert resumed["collections"] == ["spring"]
+        listed = rf.assets.list(collection="spring")
+        assert {a["id"] for a in listed} == {small["id"], resumed["id"]}
