@@ -4,6 +4,7 @@ PostgreSQL, through the API, with real files and the real database."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ from sqlalchemy.orm import Session
 from reelforge.db.models import Asset, AssetCollection, Workspace, utcnow
 from reelforge.db.session import alembic_config, migrate
 from service import Service, database, live_server, require_database, running_service
-from test_asset_versions import dev_service, image_edit, review, sync, upload
+from test_asset_versions import WEEKLY_TEMPLATE, dev_service, image_edit, review, sync, upload
 from test_imports import media_server, wait_import
 from test_uploads import TUS, b64
 
@@ -212,6 +213,27 @@ def test_a_query_reference_names_a_collection(service: Service, media: Any) -> N
     error = r.json()["errors"][0]
     assert error["pointer"] == "#/edit/timeline/tracks/0/clips/0/asset/src"
     assert error["code"] == "reference_unresolved" and "'winter'" in error["detail"]
+
+
+def test_a_template_stores_a_collection_query_and_a_batch_resolves_it(service: Service, media: Any) -> None:
+    template_body = json.loads(json.dumps(WEEKLY_TEMPLATE))
+    clip = template_body["edit"]["timeline"]["tracks"][0]["clips"][0]["asset"]
+    clip["src"] = {"query": {"tags": ["hero"], "collection": "spring campaign", "pick": "newest"}}
+    r = service.post("/v1/templates", json=template_body)
+    assert r.status_code == 201, r.text
+    template = r.json()
+    src = template["edit"]["timeline"]["tracks"][0]["clips"][0]["asset"]["src"]
+    assert src == "asset?tag=hero&collection=spring+campaign&pick=newest"
+    upload(service, media.image(color="green"), tags="hero", collections="autumn")
+    body = {"template_id": template["id"], "rows": [{"headline": "Week 1"}], "purpose": "publication"}
+    r = service.post("/v1/batches", json=body)
+    assert r.status_code == 422 and "tracks/0/clips/0/asset/src" in r.text, r.text
+    hero = upload(service, media.image(color="red"), tags="hero", collections="spring campaign")
+    assert review(service, hero["id"], 1, "approved").status_code == 200
+    r = service.post("/v1/batches", json=body)
+    assert r.status_code == 202, r.text
+    [render] = service.get(f"/v1/batches/{r.json()['id']}/renders?limit=100").json()["data"]
+    assert [(v["asset"], v["version"]) for v in render["asset_versions"]] == [(hero["id"], 1)]
 
 
 def test_collections_are_isolated_between_workspaces(service: Service, media: Any) -> None:
