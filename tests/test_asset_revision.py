@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import Integer, String, column, select, table, text, update
 
 from reelforge.db.models import Asset, AssetTag
-from reelforge.db.triggers import SQLITE_TRIGGERS
+from reelforge.db.triggers import SQLITE_COLLECTION_TRIGGERS, SQLITE_TRIGGERS
 from reelforge.logs import configure_logging
 from service import Service, with_previews
 
@@ -117,12 +117,18 @@ def test_the_revision_triggers_exist_at_the_head_revision(service: Service) -> N
             names = set(
                 conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'trigger'").scalars()
             )
-            assert set(SQLITE_TRIGGERS) <= names
+            assert set(SQLITE_TRIGGERS) | set(SQLITE_COLLECTION_TRIGGERS) <= names
         else:
             names = set(
                 conn.exec_driver_sql("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal").scalars()
             )
-            assert {"assets_revision_bump", "asset_tags_revision_bump", "asset_tags_truncate_bump"} <= names
+            assert {
+                "assets_revision_bump",
+                "asset_tags_revision_bump",
+                "asset_tags_truncate_bump",
+                "asset_collections_revision_bump",
+                "asset_collections_truncate_bump",
+            } <= names
 
 
 @pytest.mark.parametrize("fmt", ["console", "json"])

@@ -313,6 +313,7 @@ def test_examples_work_against_the_service(sqlite_service: Service, spec: dict[s
     _assets(svc, media, c)
     asset = {"asset_id": c.ids[ex.INTRO_ID]}
     c.call("GET", "/v1/assets", expect=200)
+    c.call("GET", "/v1/collections", expect=200)
     c.call("GET", "/v1/assets/{asset_id}", params=asset, expect=200)
     c.send_examples("PATCH", "/v1/assets/{asset_id}", params=lambda: asset)
     c.call("GET", "/v1/assets/{asset_id}/content", params=asset, expect=206, headers={"Range": "bytes=0-99"})

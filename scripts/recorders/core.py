@@ -195,6 +195,7 @@ def _record_assets(rec: Recorder, files: dict[str, Path]) -> dict[str, str]:
         {
             "name": "Spring intro.mp4",
             "tags": "brand,spring",
+            "collections": "spring-campaign",
             "metadata": '{"campaign": "spring-2027", "shot_by": "Anna"}',
         },
     )
@@ -238,10 +239,12 @@ def _record_assets(rec: Recorder, files: dict[str, Path]) -> dict[str, str]:
         {
             "name": "Spring intro (final).mp4",
             "tags": ["brand", "spring", "approved"],
+            "collections": ["spring-campaign", "product-x-hero"],
             "metadata": {"campaign": "spring-2027", "approved_by": "Marta"},
         },
     )
     rec.ok("ASSET_PATCHED", rec.request("PATCH", url, json=body, headers={"If-Match": first_etag}), 200)
+    rec.ok("COLLECTION_LIST", rec.request("GET", "/v1/collections"), 200)
     r = rec.request("PATCH", url, json={"name": "intro.mp4"}, headers={"If-Match": first_etag})
     rec.problem("ERROR_ASSET_STALE", r, 412, "precondition-failed")
     r = rec.request("PATCH", url, json={"tag": ["brand"]})

@@ -65,7 +65,8 @@ def json_ready(body: Any) -> Any:
 # ------------------------------------------------------------------ assets
 
 
-def asset_json(asset: Asset, tags: list[str]) -> dict[str, Any]:
+def asset_json(asset: Asset, tags: list[str], collections: Sequence[str] = ()) -> dict[str, Any]:
+    """The asset resource; ``collections`` are the named collections it belongs to."""
     base = f"/v1/assets/{asset.id}"
     return {
         "id": asset.id,
@@ -77,6 +78,7 @@ def asset_json(asset: Asset, tags: list[str]) -> dict[str, Any]:
         "sha256": asset.sha256,
         "media": asset.media,
         "tags": sorted(tags),
+        "collections": sorted(collections),
         "metadata": asset.meta,
         "source": asset.source,
         "derived_from": asset.derived_from,
@@ -252,14 +254,16 @@ def record_render_event(db: Session, render: Render, type: str, queue_position: 
     )
 
 
-def record_asset_event(db: Session, asset: Asset, tags: list[str], type: str = "asset.ready") -> Event:
+def record_asset_event(
+    db: Session, asset: Asset, tags: list[str], type: str = "asset.ready", collections: Sequence[str] = ()
+) -> Event:
     return record_event(
         db,
         workspace_id=asset.workspace_id,
         type=type,
         resource_type="asset",
         resource_id=asset.id,
-        data=json_ready(asset_json(asset, tags)),
+        data=json_ready(asset_json(asset, tags, collections)),
     )
 
 

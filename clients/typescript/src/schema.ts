@@ -412,8 +412,8 @@ export interface paths {
         get?: never;
         /**
          * DAM sync: create the asset or add this version, once
-         * @description `multipart/form-data` with the file as `file` and optional `name`, `tags` (comma
-         *     separated) and `metadata` (for a new asset). The asset with external reference
+         * @description `multipart/form-data` with the file as `file` and optional `name`, `tags` and
+         *     `collections` (comma separated) and `metadata` (for a new asset). The asset with external reference
          *     `system`/`external_id` (unique per workspace) gets `external_version` as its newest version,
          *     or is created with it (201); a version already synced answers 200 with nothing changed, so a
          *     nightly sync can run twice without duplicates.
@@ -460,7 +460,7 @@ export interface paths {
         /**
          * List assets, newest first, with filters
          * @description Filters combine (all must match): `kind`, `source` (`upload`, `render`, `import`), `tag`
-         *     (repeat it to require several), `name` (a part of it, any case), `created_after` and
+         *     (repeat it to require several), `collection`, `name` (a part of it, any case), `created_after` and
          *     `created_before` (RFC 3339), `review_state` (of the newest version), `approved_at` (a
          *     version was approved then, and its approval had not ended), `external_system` and
          *     `external_id` (the DAM reference).
@@ -469,8 +469,8 @@ export interface paths {
         put?: never;
         /**
          * Upload a file (streaming multipart) and make it an asset
-         * @description Send the file as the `file` part of `multipart/form-data`, with optional `name`, `tags`
-         *     and `metadata` fields. The content is sniffed and probed (the client's Content-Type and
+         * @description Send the file as the `file` part of `multipart/form-data`, with optional `name`, `tags`,
+         *     `collections` (both comma-separated or a JSON list) and `metadata` fields. The content is sniffed and probed (the client's Content-Type and
          *     file name are not trusted); identical bytes already in the workspace return that asset with
          *     200 and `"deduplicated": true` (its tags and metadata unchanged).
          */
@@ -523,6 +523,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/collections": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the workspace's collections with their asset counts
+         * @description Each collection that holds at least one asset, by name (A to Z), with how many it holds;
+         *     `assets_url` lists them.
+         */
+        get: operations["list_collections_v1_collections_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/assets/{asset_id}": {
         parameters: {
             query?: never;
@@ -544,7 +565,7 @@ export interface paths {
         options?: never;
         head?: never;
         /**
-         * Rename an asset or replace its tags or metadata
+         * Rename an asset or replace its tags, collections or metadata
          * @description `If-Match` with the asset's ETag makes the change conditional (412 when it changed).
          */
         patch: operations["patch_asset_v1_assets__asset_id__patch"];
@@ -1960,7 +1981,7 @@ export interface paths {
         /**
          * Create a resumable upload (tus creation, optionally with its first bytes)
          * @description `Upload-Length` (or `Upload-Defer-Length: 1`) and `Upload-Metadata` (`filename`,
-         *     `filetype`, `name`, `tags` as comma-separated text). A body with
+         *     `filetype`, `name`, `tags` and `collections` as comma-separated text). A body with
          *     `Content-Type: application/offset+octet-stream` is the first bytes (creation-with-upload).
          *     `Idempotency-Key` makes a retried creation answer the first one's upload.
          */
@@ -2192,6 +2213,8 @@ export interface components {
             media: components["schemas"]["MediaInfo"];
             /** Tags */
             tags: string[];
+            /** Collections */
+            collections?: string[];
             /** Metadata */
             metadata: {
                 [key: string]: unknown;
@@ -2234,6 +2257,10 @@ export interface components {
          * AssetPatch
          * @description Fields present replace the stored value (tags and metadata as a whole); absent ones stay.
          * @example {
+         *       "collections": [
+         *         "spring-campaign",
+         *         "product-x-hero"
+         *       ],
          *       "metadata": {
          *         "approved_by": "Marta",
          *         "campaign": "spring-2027"
@@ -2254,6 +2281,11 @@ export interface components {
             name?: string;
             /** Tags */
             tags?: string[];
+            /**
+             * Collections
+             * @description The named collections the asset belongs to (the same rules as tags).
+             */
+            collections?: string[];
             /**
              * Metadata
              * @description Free JSON, at most 16 KiB.
@@ -2317,6 +2349,8 @@ export interface components {
             media: components["schemas"]["MediaInfo"];
             /** Tags */
             tags: string[];
+            /** Collections */
+            collections?: string[];
             /** Metadata */
             metadata: {
                 [key: string]: unknown;
@@ -2937,6 +2971,43 @@ export interface components {
             /** Scopes */
             scopes: string[];
         };
+        /**
+         * CollectionList
+         * @description A page of the workspace's collections, by name (A to Z).
+         */
+        CollectionList: {
+            /**
+             * Object
+             * @constant
+             */
+            object: "list";
+            /** Data */
+            data: components["schemas"]["CollectionOut"][];
+            /** Has More */
+            has_more: boolean;
+            /** Next Cursor */
+            next_cursor?: string | null;
+            /** Url */
+            url: string;
+        } & {
+            [key: string]: unknown;
+        };
+        /** CollectionOut */
+        CollectionOut: {
+            /**
+             * Object
+             * @constant
+             */
+            object: "collection";
+            /** Name */
+            name: string;
+            /** Asset Count */
+            asset_count: number;
+            /** Assets Url */
+            assets_url: string;
+        } & {
+            [key: string]: unknown;
+        };
         /** ComplianceReport */
         ComplianceReport: {
             /**
@@ -3360,13 +3431,15 @@ export interface components {
             name?: string | null;
             /** Tags */
             tags?: string[];
+            /** Collections */
+            collections?: string[];
             /** Metadata */
             metadata?: {
                 [key: string]: unknown;
             };
             /**
              * Asset Id
-             * @description Make the fetched file a new version of this asset (name, tags and metadata are then not used).
+             * @description Make the fetched file a new version of this asset (name, tags, collections and metadata are then not used).
              */
             asset_id?: string | null;
         };
@@ -3767,7 +3840,7 @@ export interface components {
              *         "background": "#101010",
              *         "soundtrack": {
              *           "fade_out": 1,
-             *           "src": "ast_01m8h9yh7nng7x9q27nhgec1k5",
+             *           "src": "ast_01m97b13qn2rnysxenwpqfshv2",
              *           "volume": 0.6
              *         },
              *         "tracks": [
@@ -3775,14 +3848,14 @@ export interface components {
              *             "clips": [
              *               {
              *                 "asset": {
-             *                   "src": "ast_01m8h9yh27ft5heeejr16dffax",
+             *                   "src": "ast_01m97b13hm8n0nfsqxrg053szg",
              *                   "type": "video"
              *                 },
              *                 "length": 3
              *               },
              *               {
              *                 "asset": {
-             *                   "src": "ast_01m8h9yh68ffchnbxfz629rcap",
+             *                   "src": "ast_01m97b13nx2j2z5vkedcbef7vr",
              *                   "trim": 1,
              *                   "type": "video"
              *                 },
@@ -3949,7 +4022,7 @@ export interface components {
              *         "background": "#101010",
              *         "soundtrack": {
              *           "fade_out": 1,
-             *           "src": "ast_01m8h9yh7nng7x9q27nhgec1k5",
+             *           "src": "ast_01m97b13qn2rnysxenwpqfshv2",
              *           "volume": 0.6
              *         },
              *         "tracks": [
@@ -3957,14 +4030,14 @@ export interface components {
              *             "clips": [
              *               {
              *                 "asset": {
-             *                   "src": "ast_01m8h9yh27ft5heeejr16dffax",
+             *                   "src": "ast_01m97b13hm8n0nfsqxrg053szg",
              *                   "type": "video"
              *                 },
              *                 "length": 3
              *               },
              *               {
              *                 "asset": {
-             *                   "src": "ast_01m8h9yh68ffchnbxfz629rcap",
+             *                   "src": "ast_01m97b13nx2j2z5vkedcbef7vr",
              *                   "trim": 1,
              *                   "type": "video"
              *                 },
@@ -4138,7 +4211,7 @@ export interface components {
          *       "metadata": {
          *         "cms_entry": "post-4711"
          *       },
-         *       "project_id": "prj_01m8h9yhhv8f3v9bdt7h13ccbe",
+         *       "project_id": "prj_01m97b14ern2qm2v4hv7k3cs1d",
          *       "revision": 2
          *     }
          * @example {
@@ -4154,7 +4227,7 @@ export interface components {
          *             },
          *             "watermark": {
          *               "anchor": "top-right",
-         *               "src": "ast_01m8h9yh9555726gjyp915pwgp",
+         *               "src": "ast_01m97b13rrs4bwf2m90z8nhkp9",
          *               "width": 0.2
          *             }
          *           }
@@ -4165,7 +4238,7 @@ export interface components {
          *               "clips": [
          *                 {
          *                   "asset": {
-         *                     "src": "ast_01m8h9yh27ft5heeejr16dffax",
+         *                     "src": "ast_01m97b13hm8n0nfsqxrg053szg",
          *                     "trim": 1,
          *                     "type": "video"
          *                   },
@@ -4376,6 +4449,8 @@ export interface components {
             media: components["schemas"]["MediaInfo"];
             /** Tags */
             tags: string[];
+            /** Collections */
+            collections?: string[];
             /** Metadata */
             metadata: {
                 [key: string]: unknown;
@@ -5375,6 +5450,14 @@ export interface components {
             output_pixel_frames: number;
             /** Render Seconds Per Day */
             render_seconds_per_day: number;
+            /** Storage Bytes */
+            storage_bytes?: number | null;
+            /** Storage Assets */
+            storage_assets?: number | null;
+            /** Output Retention Days */
+            output_retention_days?: number | null;
+            /** Upload Expiry Hours */
+            upload_expiry_hours?: number | null;
         } & {
             [key: string]: unknown;
         };
@@ -5443,6 +5526,10 @@ export interface components {
              * Format: date-time
              */
             resets_at: string;
+            /** Storage Bytes Used */
+            storage_bytes_used?: number | null;
+            /** Storage Assets Used */
+            storage_assets_used?: number | null;
         } & {
             [key: string]: unknown;
         };
@@ -9087,6 +9174,8 @@ export interface operations {
                 kind?: ("video" | "image" | "audio" | "subtitles" | "font" | "lut") | null;
                 /** @description Repeat to require several tags (all must match). */
                 tag?: string[] | null;
+                /** @description Assets of this named collection. */
+                collection?: string | null;
                 /** @description Part of the name, any case. */
                 name?: string | null;
                 /** @description RFC 3339; inclusive. */
@@ -9263,6 +9352,8 @@ export interface operations {
                     name?: string;
                     /** @description Comma-separated (`brand,spring`) or a JSON list (`["brand"]`). */
                     tags?: string;
+                    /** @description The named collections the asset belongs to, written as tags (`spring-campaign,product-x-hero`). */
+                    collections?: string;
                     /** @description A JSON object of your own, at most 16 KiB. */
                     metadata?: string;
                 };
@@ -9294,12 +9385,12 @@ export interface operations {
                 headers: {
                     /**
                      * @description The asset's URL
-                     * @example http://127.0.0.1:8000/v1/assets/ast_01m8h9yh27ft5heeejr16dffax
+                     * @example http://127.0.0.1:8000/v1/assets/ast_01m97b13hm8n0nfsqxrg053szg
                      */
                     Location?: string;
                     /**
                      * @description The representation's ETag
-                     * @example "a537f95cbc1fedb42bd3bd608d0fc0c2"
+                     * @example "0254a6282c5e29af879c12c24df0776a"
                      */
                     ETag?: string;
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
@@ -9793,6 +9884,148 @@ export interface operations {
             };
         };
     };
+    list_collections_v1_collections_get: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of the workspace's collections, by name, with their asset counts. */
+            200: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "reads";q=1200;w=60, "workspace-reads";q=3000;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "reads";r=1199;t=1, "workspace-reads";r=2999;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CollectionList"];
+                };
+            };
+            /** @description `invalid-cursor`: The pagination cursor is not valid for this list. */
+            400: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "reads";q=1200;w=60, "workspace-reads";q=3000;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "reads";r=1199;t=1, "workspace-reads";r=2999;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthenticated`: Authentication is required. */
+            401: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "reads";q=1200;w=60, "workspace-reads";q=3000;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "reads";r=1199;t=1, "workspace-reads";r=2999;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `insufficient-scope`: The credential lacks a required scope. */
+            403: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "reads";q=1200;w=60, "workspace-reads";q=3000;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "reads";r=1199;t=1, "workspace-reads";r=2999;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation-error`: Your request is not valid. */
+            422: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "reads";q=1200;w=60, "workspace-reads";q=3000;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "reads";r=1199;t=1, "workspace-reads";r=2999;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate-limited`: Too many requests. `violated-policies` names the policies used up; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /**
+                     * @description Seconds to wait before retrying; never earlier than the refused policy's `t`.
+                     * @example 1
+                     */
+                    "Retry-After"?: string;
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "writes";q=300;w=60, "workspace-writes";q=600;w=60, "renders";q=60;w=60, "workspace-renders";q=120;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "writes";r=243;t=1, "workspace-writes";r=547;t=1, "renders";r=0;t=1, "workspace-renders";r=61;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem (see the catalogue in docs/api.md). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     get_asset_v1_assets__asset_id__get: {
         parameters: {
             query?: never;
@@ -9809,7 +10042,7 @@ export interface operations {
                 headers: {
                     /**
                      * @description For If-None-Match, and If-Match on PATCH and DELETE
-                     * @example "59011413b2b3be59fcd5f7f6ebd62de0"
+                     * @example "05edac5344596084683e1207a070a697"
                      */
                     ETag?: string;
                     /**
@@ -12067,7 +12300,7 @@ export interface operations {
                     ETag?: string;
                     /**
                      * @description The project's URL
-                     * @example http://127.0.0.1:8000/v1/projects/prj_01m8h9yhhv8f3v9bdt7h13ccbe
+                     * @example http://127.0.0.1:8000/v1/projects/prj_01m97b14ern2qm2v4hv7k3cs1d
                      */
                     Location?: string;
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
@@ -13948,7 +14181,7 @@ export interface operations {
                 headers: {
                     /**
                      * @description The render's URL
-                     * @example http://127.0.0.1:8000/v1/renders/rnd_01m8h9yhvpp42k7tg16xab70mp
+                     * @example http://127.0.0.1:8000/v1/renders/rnd_01m97b14xaj8khy4qae2r96xs8
                      */
                     Location?: string;
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
@@ -14138,7 +14371,7 @@ export interface operations {
                 headers: {
                     /**
                      * @description Changes whenever the render does: poll with If-None-Match
-                     * @example "1df28995273a1a718ae2f37c4ab0e57c"
+                     * @example "19980fecf084d914a28b29400eaef732"
                      */
                     ETag?: string;
                     /**

@@ -76,6 +76,7 @@ ERROR_UPLOAD_NOT_MULTIPART: dict[str, Any] = _RECORDED["ERROR_UPLOAD_NOT_MULTIPA
 ERROR_UPLOAD_FIELDS: dict[str, Any] = _RECORDED["ERROR_UPLOAD_FIELDS"]
 ASSET_LIST: dict[str, Any] = _RECORDED["ASSET_LIST"]
 ASSET: dict[str, Any] = _RECORDED["ASSET"]
+COLLECTION_LIST: dict[str, Any] = _RECORDED["COLLECTION_LIST"]
 ASSET_ETAG: str = _RECORDED["ASSET_ETAG"]
 ASSET_PATCH: dict[str, Any] = _RECORDED["ASSET_PATCH"]
 ASSET_PATCHED: dict[str, Any] = _RECORDED["ASSET_PATCHED"]
@@ -433,6 +434,11 @@ UPLOAD_BODY: dict[str, Any] = {
                         "type": "string",
                         "description": 'Comma-separated (`brand,spring`) or a JSON list (`["brand"]`).',
                     },
+                    "collections": {
+                        "type": "string",
+                        "description": "The named collections the asset belongs to, written as tags "
+                        "(`spring-campaign,product-x-hero`).",
+                    },
                     "metadata": {
                         "type": "string",
                         "description": "A JSON object of your own, at most 16 KiB.",
@@ -478,6 +484,13 @@ LIST_ASSETS_RESPONSES = _list(
     ASSET_LIST,
     "assets:read",
     schemas.AssetList,
+)
+LIST_COLLECTIONS_RESPONSES = _list(
+    "A page of the workspace's collections, by name, with their asset counts.",
+    "two collections",
+    COLLECTION_LIST,
+    "assets:read",
+    schemas.CollectionList,
 )
 GET_ASSET_RESPONSES = responses(
     {

@@ -380,6 +380,7 @@ class AsyncAssets:
         *,
         name: str | None = None,
         tags: list[str] | None = None,
+        collections: list[str] | None = None,
         resumable: bool | None = None,
         progress: Callable[[int, int], None] | None = None,
         idempotency_key: str | None = None,
@@ -393,7 +394,14 @@ class AsyncAssets:
 
             def send() -> str:
                 with ServiceClient(self._client.base_url, self._client.api_key, timeout=120.0) as tus:
-                    return tus.upload(path, name=name, tags=tags, chunk=CHUNK_BYTES, progress=progress)
+                    return tus.upload(
+                        path,
+                        name=name,
+                        tags=tags,
+                        collections=collections,
+                        chunk=CHUNK_BYTES,
+                        progress=progress,
+                    )
 
             try:
                 asset_id = await asyncio.to_thread(send)
@@ -407,6 +415,8 @@ class AsyncAssets:
                 form["name"] = name
             if tags:
                 form["tags"] = ",".join(tags)
+            if collections:
+                form["collections"] = ",".join(collections)
             return {"files": {"file": (path.name, path.read_bytes())}, "data": form}
 
         asset = await self._client.json("POST", "/v1/assets", body=parts, idempotency_key=idempotency_key)

@@ -43,6 +43,8 @@ __all__ = [
     "CaptionStyle",
     "CheckRequest",
     "ClientCreate",
+    "CollectionList",
+    "CollectionOut",
     "ComplianceReport",
     "ComplianceSettings",
     "ComplianceSettingsOut",
@@ -234,6 +236,7 @@ class AssetOut(TypedDict):
     sha256: str
     media: MediaInfo
     tags: list[str]
+    collections: NotRequired[list[str]]
     metadata: dict[str, Any]
     source: str
     derived_from: dict[str, Any]
@@ -253,6 +256,8 @@ class AssetPatch(TypedDict):
     name: NotRequired[str]
     """The display name (also the download's file name)."""
     tags: NotRequired[list[str]]
+    collections: NotRequired[list[str]]
+    """The named collections the asset belongs to (the same rules as tags)."""
     metadata: NotRequired[dict[str, Any]]
     """Free JSON, at most 16 KiB."""
 
@@ -281,6 +286,7 @@ class AssetUploaded(TypedDict):
     sha256: str
     media: MediaInfo
     tags: list[str]
+    collections: NotRequired[list[str]]
     metadata: dict[str, Any]
     source: str
     derived_from: dict[str, Any]
@@ -526,6 +532,23 @@ class ClientCreate(TypedDict):
     scopes: list[str]
 
 
+class CollectionList(TypedDict):
+    """A page of the workspace's collections, by name (A to Z)."""
+
+    object: Literal["list"]
+    data: list[CollectionOut]
+    has_more: bool
+    next_cursor: NotRequired[str | None]
+    url: str
+
+
+class CollectionOut(TypedDict):
+    object: Literal["collection"]
+    name: str
+    asset_count: int
+    assets_url: str
+
+
 class ComplianceReport(TypedDict):
     object: Literal["compliance_report"]
     brand_kit: BrandKitRef
@@ -699,9 +722,10 @@ class ImportCreate(TypedDict):
     """An http(s) URL of a public server (no private, loopback or metadata address)."""
     name: NotRequired[str | None]
     tags: NotRequired[list[str]]
+    collections: NotRequired[list[str]]
     metadata: NotRequired[dict[str, Any]]
     asset_id: NotRequired[str | None]
-    """Make the fetched file a new version of this asset (name, tags and metadata are then not used)."""
+    """Make the fetched file a new version of this asset (name, tags, collections and metadata are then not used)."""
 
 
 class ImportOut(TypedDict):
@@ -1077,6 +1101,7 @@ class RenderOutput(TypedDict):
     sha256: str
     media: MediaInfo
     tags: list[str]
+    collections: NotRequired[list[str]]
     metadata: dict[str, Any]
     source: str
     derived_from: dict[str, Any]
@@ -1518,6 +1543,10 @@ class WorkspaceLimits(TypedDict):
     output_seconds: float
     output_pixel_frames: float
     render_seconds_per_day: float
+    storage_bytes: NotRequired[float | None]
+    storage_assets: NotRequired[float | None]
+    output_retention_days: NotRequired[float | None]
+    upload_expiry_hours: NotRequired[float | None]
 
 
 class WorkspaceLimitsOut(TypedDict):
@@ -1551,6 +1580,8 @@ class WorkspaceUsage(TypedDict):
     render_seconds_per_day: float | None
     render_seconds_left: float | None
     resets_at: str
+    storage_bytes_used: NotRequired[int | None]
+    storage_assets_used: NotRequired[int | None]
 
 
 RenderAnalytics = TypedDict(

@@ -449,6 +449,7 @@ class Assets:
         *,
         name: str | None = None,
         tags: list[str] | None = None,
+        collections: list[str] | None = None,
         resumable: bool | None = None,
         progress: Callable[[int, int], None] | None = None,
         idempotency_key: str | None = None,
@@ -463,7 +464,14 @@ class Assets:
         if resumable:
             with ServiceClient(self._client.base_url, self._client.api_key, timeout=120.0) as tus:
                 try:
-                    asset_id = tus.upload(path, name=name, tags=tags, chunk=CHUNK_BYTES, progress=progress)
+                    asset_id = tus.upload(
+                        path,
+                        name=name,
+                        tags=tags,
+                        collections=collections,
+                        chunk=CHUNK_BYTES,
+                        progress=progress,
+                    )
                 except ServiceError as exc:
                     raise error_for(httpx.Response(exc.status or 502, json=exc.problem)) from exc
             return self.get(asset_id)
@@ -474,6 +482,8 @@ class Assets:
                 form["name"] = name
             if tags:
                 form["tags"] = ",".join(tags)
+            if collections:
+                form["collections"] = ",".join(collections)
             return {"files": {"file": (path.name, path.open("rb"))}, "data": form}
 
         asset = self._client.json("POST", "/v1/assets", body=parts, idempotency_key=idempotency_key)

@@ -94,6 +94,7 @@ class ServiceClient:
         *,
         name: str | None = None,
         tags: list[str] | None = None,
+        collections: list[str] | None = None,
         chunk: int = CHUNK_BYTES,
         progress: Callable[[int, int], None] | None = None,
         retries: int = 10,
@@ -106,7 +107,7 @@ class ServiceClient:
         url = self._remembered(key)
         offset = self._offset(url) if url else None
         if url is None or offset is None:
-            url = self._create(path, size, name=name, tags=tags)
+            url = self._create(path, size, name=name, tags=tags, collections=collections)
             self._remember(key, url)
             offset = 0
         failures = 0
@@ -162,12 +163,22 @@ class ServiceClient:
                 )
             offset = found
 
-    def _create(self, path: Path, size: int, *, name: str | None, tags: list[str] | None) -> str:
+    def _create(
+        self,
+        path: Path,
+        size: int,
+        *,
+        name: str | None,
+        tags: list[str] | None,
+        collections: list[str] | None = None,
+    ) -> str:
         metadata = {"filename": path.name}
         if name:
             metadata["name"] = name
         if tags:
             metadata["tags"] = ",".join(tags)
+        if collections:
+            metadata["collections"] = ",".join(collections)
         header = ",".join(f"{k} {base64.b64encode(v.encode()).decode()}" for k, v in metadata.items())
         r = self.http.post(
             "/v1/uploads", headers={**TUS, "Upload-Length": str(size), "Upload-Metadata": header}

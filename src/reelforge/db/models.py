@@ -31,6 +31,7 @@ __all__ = [
     "TERMINAL_STATES",
     "ApiKey",
     "Asset",
+    "AssetCollection",
     "AssetReview",
     "AssetTag",
     "AssetVersion",
@@ -231,6 +232,14 @@ class AssetTag(Base):
     __tablename__ = "asset_tags"
     asset_id: Mapped[str] = mapped_column(ForeignKey("assets.id", ondelete="CASCADE"), primary_key=True)
     tag: Mapped[str] = mapped_column(String(100), primary_key=True, index=True)
+
+
+class AssetCollection(Base):
+    """An asset's membership of a named collection (an explicit grouping, apart from tags)."""
+
+    __tablename__ = "asset_collections"
+    asset_id: Mapped[str] = mapped_column(ForeignKey("assets.id", ondelete="CASCADE"), primary_key=True)
+    collection: Mapped[str] = mapped_column(String(100), primary_key=True, index=True)
 
 
 class Project(Base):

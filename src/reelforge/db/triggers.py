@@ -13,7 +13,14 @@ after; a test checks they exist at the head revision.
 
 from __future__ import annotations
 
-__all__ = ["SQLITE_TRIGGERS", "create_revision_triggers", "drop_revision_triggers"]
+__all__ = [
+    "SQLITE_COLLECTION_TRIGGERS",
+    "SQLITE_TRIGGERS",
+    "create_collection_triggers",
+    "create_revision_triggers",
+    "drop_collection_triggers",
+    "drop_revision_triggers",
+]
 
 SQLITE_TRIGGERS = (
     "assets_revision_bump",
@@ -86,5 +93,50 @@ def drop_revision_triggers(dialect: str) -> list[str]:
             "DROP TRIGGER IF EXISTS assets_revision_bump ON assets",
             "DROP FUNCTION IF EXISTS asset_tags_revision_bump()",
             "DROP FUNCTION IF EXISTS assets_revision_bump()",
+        ]
+    return []
+
+
+# Migration 0023: an asset's collections move its revision as its tags do. Kept apart from the
+# triggers above because the migrations before 0023 create those without this table.
+SQLITE_COLLECTION_TRIGGERS = (
+    "asset_collections_insert_bump",
+    "asset_collections_delete_bump",
+    "asset_collections_update_bump",
+)
+
+_SQLITE_COLLECTIONS = [
+    """CREATE TRIGGER asset_collections_insert_bump AFTER INSERT ON asset_collections FOR EACH ROW
+       BEGIN UPDATE assets SET revision = revision + 1 WHERE id = NEW.asset_id; END""",
+    """CREATE TRIGGER asset_collections_delete_bump AFTER DELETE ON asset_collections FOR EACH ROW
+       BEGIN UPDATE assets SET revision = revision + 1 WHERE id = OLD.asset_id; END""",
+    """CREATE TRIGGER asset_collections_update_bump AFTER UPDATE ON asset_collections FOR EACH ROW
+       BEGIN UPDATE assets SET revision = revision + 1 WHERE id IN (OLD.asset_id, NEW.asset_id); END""",
+]
+
+_POSTGRESQL_COLLECTIONS = [
+    # The function of the tags' triggers reads only asset_id, which this table has too.
+    """CREATE TRIGGER asset_collections_revision_bump AFTER INSERT OR UPDATE OR DELETE ON asset_collections
+       FOR EACH ROW EXECUTE FUNCTION asset_tags_revision_bump()""",
+    """CREATE TRIGGER asset_collections_truncate_bump AFTER TRUNCATE ON asset_collections
+       FOR EACH STATEMENT EXECUTE FUNCTION asset_tags_revision_bump()""",
+]
+
+
+def create_collection_triggers(dialect: str) -> list[str]:
+    """The statements that create the collections' triggers (after :func:`create_revision_triggers`)."""
+    if dialect == "sqlite":
+        return list(_SQLITE_COLLECTIONS)
+    return list(_POSTGRESQL_COLLECTIONS) if dialect == "postgresql" else []
+
+
+def drop_collection_triggers(dialect: str) -> list[str]:
+    """The statements that drop them again (before :func:`drop_revision_triggers`)."""
+    if dialect == "sqlite":
+        return [f"DROP TRIGGER IF EXISTS {name}" for name in SQLITE_COLLECTION_TRIGGERS]
+    if dialect == "postgresql":
+        return [
+            "DROP TRIGGER IF EXISTS asset_collections_truncate_bump ON asset_collections",
+            "DROP TRIGGER IF EXISTS asset_collections_revision_bump ON asset_collections",
         ]
     return []

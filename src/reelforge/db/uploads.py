@@ -63,6 +63,8 @@ class Import(Base):
     state: Mapped[str] = mapped_column(String(16), default="queued")
     name: Mapped[str | None] = mapped_column(String(255), default=None)
     tags: Mapped[list[Any]] = mapped_column(default=list)
+    collections: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
+    """The new asset's named collections (migration 0023)."""
     meta: Mapped[dict[str, Any]] = mapped_column(default=dict)
     received_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
     total_bytes: Mapped[int | None] = mapped_column(BigInteger, default=None)

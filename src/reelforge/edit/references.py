@@ -82,8 +82,9 @@ def is_asset_id(value: object) -> bool:
 #   "ast_…@latest"     the newest version
 #   "ast_…@approved"   the newest version approved at the time of the render
 #   "asset?tag=hero&tag=product-x&state=approved&pick=newest"   a query resolving to one asset
+#   "asset?collection=spring-campaign&tag=hero"   the same within a named collection
 # The JSON forms {"asset": "ast_…", "version": 3|"latest"|"approved"} and
-# {"query": {"tags": [...], "state": …, "kind": …, "pick": …}} are written in these forms by
+# {"query": {"tags": [...], "collection": …, "state": …, "kind": …, "pick": …}} are written in these forms by
 # :func:`normalise_references` before an edit is parsed; the service resolves them all to
 # pinned versions before the engine sees the edit.
 
@@ -107,6 +108,7 @@ class VersionRef:
 class AssetQuery:
     tags: tuple[str, ...] = ()
     state: str = "approved"
+    collection: str | None = None
     kind: str | None = None
     pick: str = "only"
     problems: tuple[str, ...] = field(default=())
@@ -138,10 +140,13 @@ def parse_query(value: object) -> AssetQuery | None:
         return None
     tags: list[str] = []
     state, kind, pick = "approved", None, "only"
+    collection: str | None = None
     problems: list[str] = []
     for key, item in parse_qsl(value[len(QUERY_PREFIX) :], keep_blank_values=True):
         if key == "tag" and item:
             tags.append(item)
+        elif key == "collection" and item and collection is None:
+            collection = item
         elif key == "state" and item in QUERY_STATES:
             state = item
         elif key == "kind" and item in _QUERY_KINDS:
@@ -149,10 +154,17 @@ def parse_query(value: object) -> AssetQuery | None:
         elif key == "pick" and item in PICKS:
             pick = item
         else:
-            problems.append(f"{key}={item!r} is not a query term (tag, state, kind, pick)")
-    if not tags and kind is None:
-        problems.append("a query needs at least one tag or a kind")
-    return AssetQuery(tuple(dict.fromkeys(tags)), state, kind, pick, tuple(problems))
+            problems.append(f"{key}={item!r} is not a query term (tag, collection, state, kind, pick)")
+    if not tags and kind is None and collection is None:
+        problems.append("a query needs at least one tag, a collection or a kind")
+    return AssetQuery(
+        tuple(dict.fromkeys(tags)),
+        state,
+        collection=collection,
+        kind=kind,
+        pick=pick,
+        problems=tuple(problems),
+    )
 
 
 def _reference_text(value: Mapping[str, Any]) -> str | None:
@@ -170,7 +182,7 @@ def _reference_text(value: Mapping[str, Any]) -> str | None:
         for key, item in query.items():
             if key == "tags" and isinstance(item, list) and all(isinstance(t, str) for t in item):
                 terms.extend(("tag", t) for t in item)
-            elif key in ("state", "kind", "pick") and isinstance(item, str):
+            elif key in ("collection", "state", "kind", "pick") and isinstance(item, str):
                 terms.append((key, item))
             else:
                 terms.append((str(key), str(item)))

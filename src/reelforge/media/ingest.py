@@ -27,7 +27,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from reelforge.db.models import Asset, AssetTag, AssetVersion, new_id, utcnow
+from reelforge.db.models import Asset, AssetCollection, AssetTag, AssetVersion, new_id, utcnow
 from reelforge.db.retention import AssetRetention
 from reelforge.edit.timing import parse_time
 from reelforge.ffmpeg.probe import MAX_SIDE, MediaInfo, MediaProbeError, probe
@@ -463,6 +463,7 @@ def ingest_file(
     settings: Settings,
     sha256: str | None = None,
     tags: Iterable[str] = (),
+    collections: Iterable[str] = (),
     metadata: Mapping[str, Any] | None = None,
     move: bool = True,
     defer_previews: bool = False,
@@ -473,7 +474,7 @@ def ingest_file(
     """Make ``path`` an asset of the workspace; return it and whether it is new.
 
     Same bytes already in the workspace: the existing asset and ``False`` (nothing changes,
-    ``tags``/``metadata`` are not applied). Else the file is sniffed and probed, limits are
+    ``tags``/``collections``/``metadata`` are not applied). Else the file is sniffed and probed, limits are
     enforced (for ``source != "render"``: render outputs are bounded by the edit language, not
     by the upload limits), it is stored under ``<ws>/<asset>/original<suffix>`` (moved there
     when ``move``, copied otherwise), previews are made, and the row is committed.
@@ -518,6 +519,7 @@ def ingest_file(
                 render_id=render_id,
                 settings=settings,
                 tags=tags,
+                collections=collections,
                 metadata=metadata,
                 move=True,
                 defer_previews=defer_previews,
@@ -578,8 +580,10 @@ def ingest_file(
         db.add(version_row(asset, 1, created_by=created_by, external_version=external_version))
         unique_tags = list(dict.fromkeys(tags))
         db.add_all(AssetTag(asset_id=asset_id, tag=tag) for tag in unique_tags)
+        unique_collections = list(dict.fromkeys(collections))
+        db.add_all(AssetCollection(asset_id=asset_id, collection=c) for c in unique_collections)
         # The outbox row commits with the asset, so `asset.ready` exists exactly when it does.
-        record_asset_event(db, asset, unique_tags)
+        record_asset_event(db, asset, unique_tags, collections=unique_collections)
         db.commit()
     except IntegrityError:
         # Lost a race with an identical upload: keep the winner, drop our copy.

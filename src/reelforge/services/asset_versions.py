@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import copy
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -37,6 +37,7 @@ from reelforge.db.events import record_event
 from reelforge.db.models import (
     REVIEW_STATES,
     Asset,
+    AssetCollection,
     AssetReview,
     AssetTag,
     AssetVersion,
@@ -166,6 +167,12 @@ def _tags(db: Session, asset_id: str) -> list[str]:
     return list(db.scalars(select(AssetTag.tag).where(AssetTag.asset_id == asset_id)))
 
 
+def _shown(db: Session, asset: Asset) -> dict[str, Any]:
+    """The asset as shown, its tags and collections read."""
+    collections = db.scalars(select(AssetCollection.collection).where(AssetCollection.asset_id == asset.id))
+    return asset_json(asset, _tags(db, asset.id), list(collections))
+
+
 def _version_event(db: Session, asset: Asset, version: AssetVersion, type: str) -> None:
     record_event(
         db,
@@ -173,9 +180,7 @@ def _version_event(db: Session, asset: Asset, version: AssetVersion, type: str) 
         type=type,
         resource_type="asset",
         resource_id=asset.id,
-        data=json_ready(
-            {"asset": asset_json(asset, _tags(db, asset.id)), "version": version_json(version, asset.version)}
-        ),
+        data=json_ready({"asset": _shown(db, asset), "version": version_json(version, asset.version)}),
     )
 
 
@@ -404,6 +409,7 @@ def upsert_by_ref(
     tags: list[str],
     metadata: dict[str, Any],
     actor: Actor,
+    collections: Sequence[str] = (),
 ) -> tuple[dict[str, Any], dict[str, Any], bool]:
     """The DAM sync: the asset with this external reference gets ``external_version`` as a new
     version (once), or is created with it. Returns the asset, the version, and whether anything
@@ -431,7 +437,7 @@ def upsert_by_ref(
         )
         with services.sessions() as db:
             asset = _find_asset(db, workspace_id, known)
-            return asset_json(asset, _tags(db, known)), version, created
+            return _shown(db, asset), version, created
     with services.sessions() as db:
         same = db.scalar(select(Asset).where(Asset.workspace_id == workspace_id, Asset.sha256 == sha256))
         if same is not None and (same.external_system, same.external_id) != (system, external_id):
@@ -448,6 +454,7 @@ def upsert_by_ref(
                 settings=services.settings,
                 sha256=sha256,
                 tags=tags,
+                collections=collections,
                 metadata=metadata,
                 source="import",
                 derived_from={
@@ -479,7 +486,7 @@ def upsert_by_ref(
             )
         )
         assert version is not None
-        return asset_json(asset, _tags(db, asset.id)), version_json(version, asset.version), created
+        return _shown(db, asset), version_json(version, asset.version), created
 
 
 # ------------------------------------------------------------------------------ review
@@ -704,6 +711,12 @@ def _resolve_one(db: Session, workspace_id: str, src: str, at: datetime) -> Asse
         assets = assets.where(Asset.kind == query.kind)
     for tag in query.tags:
         assets = assets.where(exists().where(AssetTag.asset_id == Asset.id, AssetTag.tag == tag))
+    if query.collection is not None:
+        assets = assets.where(
+            exists().where(
+                AssetCollection.asset_id == Asset.id, AssetCollection.collection == query.collection
+            )
+        )
     if query.state == "any":
         condition: Any = AssetVersion.number == Asset.version
     elif query.state == "approved":
@@ -728,9 +741,12 @@ def _resolve_one(db: Session, workspace_id: str, src: str, at: datetime) -> Asse
             .order_by(AssetVersion.created_at.desc(), AssetVersion.id.desc())
         )
     )
-    what = f"tags {list(query.tags)}" if query.tags else f"kind {query.kind}"
-    if query.kind is not None and query.tags:
-        what += f" and kind {query.kind}"
+    terms = [f"tags {list(query.tags)}"] if query.tags else []
+    if query.collection is not None:
+        terms.append(f"collection {query.collection!r}")
+    if query.kind is not None:
+        terms.append(f"kind {query.kind}")
+    what = " and ".join(terms)
     if not candidates:
         state = "" if query.state == "any" else f" with a version {query.state.replace('_', ' ')}"
         return f"no asset with {what}{state}"

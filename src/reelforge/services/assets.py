@@ -29,6 +29,7 @@ from reelforge.db.audit import record_audit
 from reelforge.db.models import (
     RUNNING_STATES,
     Asset,
+    AssetCollection,
     AssetReview,
     AssetTag,
     AssetVersion,
@@ -48,14 +49,17 @@ from .versioning import CommitStager, Staged
 
 __all__ = [
     "ACTIVE_RENDER_STATES",
+    "MAX_COLLECTIONS",
     "MAX_METADATA_BYTES",
     "MAX_TAGS",
     "PageRow",
+    "collections_of",
     "content_location",
     "delete_asset",
     "download_name",
     "find_asset",
     "ingest_upload",
+    "list_collections",
     "list_page",
     "open_content",
     "patch_asset",
@@ -69,6 +73,7 @@ log = logging.getLogger("reelforge.api.assets")
 ACTIVE_RENDER_STATES = ("queued", *RUNNING_STATES)
 """Renders in these states still read their assets; an asset they use cannot be deleted."""
 MAX_TAGS = 50
+MAX_COLLECTIONS = 50
 MAX_METADATA_BYTES = 16 * 1024
 
 Precondition = Callable[[dict[str, Any]], None]
@@ -79,6 +84,7 @@ Precondition = Callable[[dict[str, Any]], None]
 
 _ASSETS = Asset.__table__.c
 _TAGS = AssetTag.__table__.c
+_COLLECTIONS = AssetCollection.__table__.c
 _VERSIONS = AssetVersion.__table__.c
 _REVIEWS = AssetReview.__table__.c
 _TAG_SEPARATOR = "\x1f"  # tags cannot hold control characters
@@ -107,6 +113,7 @@ class AssetRow(NamedTuple):
     external_system: str | None
     external_id: str | None
     tag_list: str | None
+    collection_list: str | None
 
 
 class PageRow(NamedTuple):
@@ -118,7 +125,7 @@ class PageRow(NamedTuple):
     created_at: Any
 
 
-_READ_FIELDS = AssetRow._fields[:-1]
+_READ_FIELDS = AssetRow._fields[:-2]
 _JSON_FIELDS = ("media", "meta", "derived_from")
 _JSON_INDEXES = tuple(_READ_FIELDS.index(c) for c in _JSON_FIELDS)
 _DATETIME_INDEXES = (_READ_FIELDS.index("created_at"),)
@@ -135,6 +142,10 @@ _READ_COLUMNS = (
     .where(_TAGS.asset_id == _ASSETS.id)
     .scalar_subquery()
     .label("tag_list"),
+    select(func.aggregate_strings(_COLLECTIONS.collection, _TAG_SEPARATOR))
+    .where(_COLLECTIONS.asset_id == _ASSETS.id)
+    .scalar_subquery()
+    .label("collection_list"),
 )
 _GET_ASSET = select(*_READ_COLUMNS).where(
     _ASSETS.id == bindparam("id"), _ASSETS.workspace_id == bindparam("workspace_id")
@@ -163,6 +174,10 @@ def _row_tags(row: AssetRow) -> list[str]:
     return row.tag_list.split(_TAG_SEPARATOR) if row.tag_list else []
 
 
+def _row_collections(row: AssetRow) -> list[str]:
+    return row.collection_list.split(_TAG_SEPARATOR) if row.collection_list else []
+
+
 def _read_assets(conn: Connection, where: ColumnElement[bool]) -> list[AssetRow]:
     rows = conn.execute(select(*_READ_COLUMNS).where(where)).all()
     return [AssetRow._make(row) for row in decode_json_fields(rows, _JSON_INDEXES, _DATETIME_INDEXES)]
@@ -174,7 +189,7 @@ def read_asset(conn: Connection, workspace_id: str, asset_id: str) -> dict[str, 
     if row is None:
         raise NotFound(f"no asset {asset_id}")
     asset = AssetRow._make(decode_json_fields([row], _JSON_INDEXES, _DATETIME_INDEXES)[0])
-    return asset_json(cast(Asset, asset), _row_tags(asset))
+    return asset_json(cast(Asset, asset), _row_tags(asset), _row_collections(asset))
 
 
 def list_page(
@@ -188,6 +203,7 @@ def list_page(
     kind: str | None = None,
     source: str | None = None,
     tags: Sequence[str] = (),
+    collection: str | None = None,
     name: str | None = None,
     created_after: datetime | None = None,
     created_before: datetime | None = None,
@@ -206,6 +222,7 @@ def list_page(
         kind
         or source
         or tags
+        or collection
         or name
         or created_after
         or created_before
@@ -221,6 +238,10 @@ def list_page(
             built = built.where(_ASSETS.source == source)
         for t in tags:
             built = built.where(_ASSETS.id.in_(select(_TAGS.asset_id).where(_TAGS.tag == t)))
+        if collection:
+            built = built.where(
+                _ASSETS.id.in_(select(_COLLECTIONS.asset_id).where(_COLLECTIONS.collection == collection))
+            )
         if name:
             built = built.where(_ASSETS.name.icontains(name, autoescape=True))
         if created_after:
@@ -249,7 +270,7 @@ def list_page(
             docs[row.id] = doc
     if missing:  # made once per revision of an asset, then served from the cache
         for asset in _read_assets(conn, _ASSETS.id.in_(missing)):
-            docs[asset.id] = encode(asset_json(cast(Asset, asset), _row_tags(asset)))
+            docs[asset.id] = encode(asset_json(cast(Asset, asset), _row_tags(asset), _row_collections(asset)))
             cache.put(asset.id, asset.revision, docs[asset.id])
     return rows, docs
 
@@ -291,6 +312,43 @@ def tags_of(db: Session, ids: list[str]) -> dict[str, list[str]]:
     return found
 
 
+def collections_of(db: Session, ids: list[str]) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {i: [] for i in ids}
+    if ids:
+        query = select(AssetCollection.asset_id, AssetCollection.collection).where(
+            AssetCollection.asset_id.in_(ids)
+        )
+        for row in db.execute(query):
+            found[row.asset_id].append(row.collection)
+    return found
+
+
+def list_collections(
+    conn: Connection, workspace_id: str, *, limit: int, after: str | None
+) -> list[tuple[str, int]]:
+    """Up to ``limit + 1`` of the workspace's collections (name, assets), by name, after the
+    name ``after``."""
+    query = (
+        select(_COLLECTIONS.collection, func.count())
+        .join(Asset.__table__, _ASSETS.id == _COLLECTIONS.asset_id)
+        .where(_ASSETS.workspace_id == workspace_id)
+        .group_by(_COLLECTIONS.collection)
+        .order_by(_COLLECTIONS.collection)
+        .limit(limit + 1)
+    )
+    if after is not None:
+        query = query.where(_COLLECTIONS.collection > after)
+    return [(row[0], row[1]) for row in conn.execute(query)]
+
+
+def set_collections(db: Session, asset_id: str, collections: Sequence[str]) -> list[str]:
+    """Replace the asset's collections by ``collections`` (duplicates dropped); the new set."""
+    unique = list(dict.fromkeys(collections))
+    db.execute(delete(AssetCollection).where(AssetCollection.asset_id == asset_id))
+    db.add_all(AssetCollection(asset_id=asset_id, collection=c) for c in unique)
+    return unique
+
+
 def find_asset(db: Session, workspace_id: str, asset_id: str, *, lock: bool = False) -> Asset:
     """The workspace's asset (locked for update with ``lock``); 404 otherwise."""
     query = select(Asset).where(Asset.id == asset_id, Asset.workspace_id == workspace_id)
@@ -301,8 +359,8 @@ def find_asset(db: Session, workspace_id: str, asset_id: str, *, lock: bool = Fa
 
 
 def shown(db: Session, asset: Asset) -> dict[str, Any]:
-    """The asset as shown (its tags read)."""
-    return asset_json(asset, tags_of(db, [asset.id])[asset.id])
+    """The asset as shown (its tags and collections read)."""
+    return asset_json(asset, tags_of(db, [asset.id])[asset.id], collections_of(db, [asset.id])[asset.id])
 
 
 # ------------------------------------------------------------------------------ ingest
@@ -317,6 +375,7 @@ def ingest_upload(
     sha256: str,
     tags: list[str],
     metadata: dict[str, Any],
+    collections: Sequence[str] = (),
     stager: CommitStager | None = None,
     answer: Callable[[dict[str, Any]], Staged] | None = None,
     source: str = "upload",
@@ -358,6 +417,7 @@ def ingest_upload(
                 settings=services.settings,
                 sha256=sha256,
                 tags=tags,
+                collections=collections,
                 metadata=metadata,
                 defer_previews=True,
                 source=source,
@@ -386,12 +446,13 @@ def patch_asset(
     *,
     precondition: Precondition | None = None,
 ) -> dict[str, Any]:
-    """Replace the ``name``, ``metadata`` and ``tags`` (as a whole) present in ``changes``;
-    ``precondition`` sees the asset as it was. Committed; the asset as shown now."""
+    """Replace the ``name``, ``metadata``, ``tags`` and ``collections`` (as a whole) present in
+    ``changes``; ``precondition`` sees the asset as it was. Committed; the asset as shown now."""
     asset = find_asset(db, workspace_id, asset_id, lock=True)
     tags = tags_of(db, [asset.id])[asset.id]
+    collections = collections_of(db, [asset.id])[asset.id]
     if precondition is not None:
-        precondition(asset_json(asset, tags))
+        precondition(asset_json(asset, tags, collections))
     if "name" in changes:
         asset.name = changes["name"]
     if "metadata" in changes:
@@ -400,8 +461,10 @@ def patch_asset(
         tags = list(dict.fromkeys(changes["tags"]))
         db.execute(delete(AssetTag).where(AssetTag.asset_id == asset.id))
         db.add_all(AssetTag(asset_id=asset.id, tag=t) for t in tags)
+    if "collections" in changes:
+        collections = set_collections(db, asset.id, changes["collections"])
     db.commit()
-    return asset_json(asset, tags)
+    return asset_json(asset, tags, collections)
 
 
 def delete_asset(

@@ -138,6 +138,7 @@ def create_import(
     name: str | None = None,
     tags: list[str] | None = None,
     metadata: dict[str, Any] | None = None,
+    collections: list[str] | None = None,
     before_commit: Callable[[Any, dict[str, Any]], None] | None = None,
     start: bool = True,
     version_of: str | None = None,
@@ -170,6 +171,7 @@ def create_import(
         state="queued",
         name=name,
         tags=list(tags or []),
+        collections=list(collections or []),
         meta=dict(metadata or {}),
         received_bytes=0,
         attempts=0,
@@ -290,6 +292,7 @@ def _run_claimed(services: Services, import_id: str) -> None:
             return
         url, workspace_id = row.url, row.workspace_id
         name, tags, meta = row.name, list(row.tags or []), dict(row.meta or {})
+        collections = list(row.collections or [])
         version_of = row.version_of
     part = services.storage.uploads_dir() / f"{import_id}.part"
     last = [0.0]
@@ -358,6 +361,7 @@ def _run_claimed(services: Services, import_id: str) -> None:
                 name=display,
                 sha256=fetched.sha256,
                 tags=tags,
+                collections=collections,
                 metadata=meta,
                 source="import",
                 derived_from=derived,

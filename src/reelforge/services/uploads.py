@@ -656,6 +656,7 @@ def _complete(
         return _fail(services, upload_id, "upload-gone", "the upload's bytes are gone from storage")
     digest = digest or file_sha256(path)
     tags = [t.strip() for t in (meta.get("tags") or "").split(",") if t.strip()][: assets.MAX_TAGS]
+    collections = [c.strip() for c in (meta.get("collections") or "").split(",") if c.strip()]
     name = clean_name(meta.get("name") or meta.get("filename") or meta.get("title"))
     try:
         if meta.get("asset_id"):
@@ -680,6 +681,7 @@ def _complete(
                 name=name,
                 sha256=digest,
                 tags=[t[:100] for t in tags],
+                collections=[c[:100] for c in collections[: assets.MAX_COLLECTIONS]],
                 metadata={},
                 source="upload",
                 derived_from={"upload": upload_id},

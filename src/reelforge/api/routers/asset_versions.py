@@ -65,17 +65,17 @@ def _fields(received: Received) -> dict[str, Any]:
             errors.append(
                 {"pointer": f"#/{key}", "detail": "control characters are not allowed", "code": "pattern"}
             )
-        elif key == "tags":
-            tags = [t.strip() for t in text.split(",") if t.strip()]
-            if len(tags) > MAX_TAGS or any(len(t) > 100 for t in tags):
+        elif key in ("tags", "collections"):
+            names = [t.strip() for t in text.split(",") if t.strip()]
+            if len(names) > MAX_TAGS or any(len(t) > 100 for t in names):
                 errors.append(
                     {
-                        "pointer": "#/tags",
-                        "detail": f"at most {MAX_TAGS} tags of 100 characters",
+                        "pointer": f"#/{key}",
+                        "detail": f"at most {MAX_TAGS} {key} of 100 characters",
                         "code": "too_long",
                     }
                 )
-            found["tags"] = list(dict.fromkeys(tags))
+            found[key] = list(dict.fromkeys(names))
         elif key == "metadata":
             try:
                 value = json.loads(text) if text.strip() else {}
@@ -307,15 +307,15 @@ async def upsert_by_ref(
     principal: Principal = Depends(require("assets:write")),
     idem: Idempotency = Depends(idempotency_streamed),
 ) -> Response:
-    """`multipart/form-data` with the file as `file` and optional `name`, `tags` (comma
-    separated) and `metadata` (for a new asset). The asset with external reference
+    """`multipart/form-data` with the file as `file` and optional `name`, `tags` and
+    `collections` (comma separated) and `metadata` (for a new asset). The asset with external reference
     `system`/`external_id` (unique per workspace) gets `external_version` as its newest version,
     or is created with it (201); a version already synced answers 200 with nothing changed, so a
     nightly sync can run twice without duplicates."""
     settings = services.settings
     async with receive_upload(
         request,
-        fields=("name", "tags", "metadata"),
+        fields=("name", "tags", "collections", "metadata"),
         limit=settings.max_upload_bytes,
         temp_dir=services.storage.temp_dir(),
         idem=idem,
@@ -337,6 +337,7 @@ async def upsert_by_ref(
                 name=fields.get("name") or clean_name(received.filename, fallback=external_id),
                 sha256=received.sha256,
                 tags=fields.get("tags", []),
+                collections=fields.get("collections", []),
                 metadata=fields.get("metadata", {}),
                 actor=audit_actor(principal, request),
             )

@@ -11,8 +11,9 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
+from urllib.parse import urlencode
 
 import orjson
 from fastapi import APIRouter, Body, Depends, Query, Request, Response
@@ -30,7 +31,7 @@ from starlette.concurrency import run_in_threadpool
 
 from reelforge.media.ingest import clean_name
 from reelforge.services import assets, imports
-from reelforge.services.assets import MAX_METADATA_BYTES, MAX_TAGS
+from reelforge.services.assets import MAX_COLLECTIONS, MAX_METADATA_BYTES, MAX_TAGS
 from reelforge.services.inputs import InputModel
 from reelforge.settings import Settings
 
@@ -41,7 +42,7 @@ from ..auth import Principal, require
 from ..deps import ServicesDep, SessionDep, services_of
 from ..idempotency import Idempotency, idempotency, idempotency_streamed, upload_fingerprint
 from ..multipart import receive_upload
-from ..pagination import check_utc_range, decode_cursor, list_body
+from ..pagination import check_utc_range, decode_cursor, encode_cursor, list_body, next_link
 from ..problems import ApiError
 from ..ranges import content_disposition, file_response, parse_range
 from ..responses import (
@@ -59,7 +60,7 @@ __all__ = ["content_disposition", "parse_range", "router"]
 
 router = APIRouter(tags=["assets"])
 
-FORM_FIELDS = ("name", "tags", "metadata")
+FORM_FIELDS = ("name", "tags", "collections", "metadata")
 
 Tag = Annotated[
     str,
@@ -82,6 +83,7 @@ class AssetFields(InputModel):
 
     name: Name | None = None
     tags: list[Tag] = Field(default_factory=list, max_length=MAX_TAGS)
+    collections: list[Tag] = Field(default_factory=list, max_length=MAX_COLLECTIONS)
     metadata: dict[str, Any] = Field(default_factory=dict)
 
     _meta = field_validator("metadata")(_check_metadata)
@@ -101,6 +103,11 @@ class AssetPatch(InputModel):
         "", description="The display name (also the download's file name).", json_schema_extra=_no_default
     )
     tags: list[Tag] = Field(default_factory=list, max_length=MAX_TAGS)
+    collections: list[Tag] = Field(
+        default_factory=list,
+        max_length=MAX_COLLECTIONS,
+        description="The named collections the asset belongs to (the same rules as tags).",
+    )
     metadata: dict[str, Any] = Field(default_factory=dict, description="Free JSON, at most 16 KiB.")
 
     _meta = field_validator("metadata")(_check_metadata)
@@ -165,15 +172,17 @@ def _parse_fields(raw: Mapping[str, bytearray]) -> AssetFields:
         except UnicodeDecodeError:
             errors.append({"pointer": f"#/{key}", "detail": "not valid UTF-8", "code": "unicode"})
             continue
-        if key == "tags":
+        if key in ("tags", "collections"):
             stripped = text.strip()
             if stripped.startswith("["):
                 try:
-                    values["tags"] = json.loads(stripped)
+                    values[key] = json.loads(stripped)
                 except json.JSONDecodeError:
-                    errors.append({"pointer": "#/tags", "detail": "not a JSON list", "code": "json_invalid"})
+                    errors.append(
+                        {"pointer": f"#/{key}", "detail": "not a JSON list", "code": "json_invalid"}
+                    )
             else:
-                values["tags"] = [t for t in (p.strip() for p in text.split(",")) if t]
+                values[key] = [t for t in (p.strip() for p in text.split(",")) if t]
         elif key == "metadata":
             try:
                 values["metadata"] = json.loads(text) if text.strip() else {}
@@ -219,8 +228,8 @@ async def upload(
     principal: Principal = Depends(require("assets:write")),
     idem: Idempotency = Depends(idempotency_streamed),
 ) -> Response:
-    """Send the file as the `file` part of `multipart/form-data`, with optional `name`, `tags`
-    and `metadata` fields. The content is sniffed and probed (the client's Content-Type and
+    """Send the file as the `file` part of `multipart/form-data`, with optional `name`, `tags`,
+    `collections` (both comma-separated or a JSON list) and `metadata` fields. The content is sniffed and probed (the client's Content-Type and
     file name are not trusted); identical bytes already in the workspace return that asset with
     200 and `"deduplicated": true` (its tags and metadata unchanged)."""
     settings = services.settings
@@ -251,6 +260,7 @@ async def upload(
                 name=fields.name or clean_name(received.filename),
                 sha256=received.sha256,
                 tags=fields.tags,
+                collections=fields.collections,
                 metadata=fields.metadata,
                 stager=idem,
                 answer=lambda asset: _upload_answer(asset, True, settings),
@@ -274,11 +284,12 @@ class ImportCreate(InputModel):
     )
     name: Name | None = None
     tags: list[Tag] = Field(default_factory=list, max_length=MAX_TAGS)
+    collections: list[Tag] = Field(default_factory=list, max_length=MAX_COLLECTIONS)
     metadata: dict[str, Any] = Field(default_factory=dict)
     asset_id: str | None = Field(
         None,
         max_length=40,
-        description="Make the fetched file a new version of this asset (name, tags and metadata "
+        description="Make the fetched file a new version of this asset (name, tags, collections and metadata "
         "are then not used).",
     )
 
@@ -317,6 +328,7 @@ async def create_import(
             body.url,
             name=body.name,
             tags=list(dict.fromkeys(body.tags)),
+            collections=list(dict.fromkeys(body.collections)),
             metadata=body.metadata,
             before_commit=stage,
             version_of=body.asset_id,
@@ -359,6 +371,7 @@ async def list_assets(
     tag: Annotated[
         list[Tag] | None, Query(description="Repeat to require several tags (all must match).")
     ] = None,
+    collection: Annotated[Tag | None, Query(description="Assets of this named collection.")] = None,
     name: Annotated[str | None, Query(max_length=255, description="Part of the name, any case.")] = None,
     created_after: Annotated[AwareDatetime | None, Query(description="RFC 3339; inclusive.")] = None,
     created_before: Annotated[AwareDatetime | None, Query(description="RFC 3339; exclusive.")] = None,
@@ -374,7 +387,7 @@ async def list_assets(
     principal: Principal = Depends(require("assets:read")),
 ) -> Response:
     """Filters combine (all must match): `kind`, `source` (`upload`, `render`, `import`), `tag`
-    (repeat it to require several), `name` (a part of it, any case), `created_after` and
+    (repeat it to require several), `collection`, `name` (a part of it, any case), `created_after` and
     `created_before` (RFC 3339), `review_state` (of the newest version), `approved_at` (a
     version was approved then, and its approval had not ended), `external_system` and
     `external_id` (the DAM reference)."""
@@ -388,6 +401,7 @@ async def list_assets(
         cursor=cursor,
         kind=kind,
         tags=tag or [],
+        collection=collection,
         name=name,
         created_after=created_after,
         created_before=created_before,
@@ -407,6 +421,7 @@ async def asset_list_response(
     cursor: str | None,
     kind: str | None = None,
     tags: list[str] | None = None,
+    collection: str | None = None,
     name: str | None = None,
     created_after: datetime | None = None,
     created_before: datetime | None = None,
@@ -422,6 +437,7 @@ async def asset_list_response(
         "kind": kind,
         "source": source,
         "tag": tags or None,
+        **({"collection": collection} if collection else {}),
         "name": name,
         "created_after": _iso(created_after),
         "created_before": _iso(created_before),
@@ -444,6 +460,7 @@ async def asset_list_response(
             kind=kind,
             source=source,
             tags=tags,
+            collection=collection,
             name=name,
             created_after=created_after,
             created_before=created_before,
@@ -457,6 +474,50 @@ async def asset_list_response(
     rows, next_cursor, headers = page_of(request, page, limit, filters)
     # An asset deleted between the two reads is left out.
     data = [orjson.Fragment(docs[row.id]) for row in rows if row.id in docs]
+    return json_response(json_bytes(list_body(request, data, next_cursor)), headers=headers)
+
+
+_COLLECTIONS_LIST = {"list": "collections"}
+"""The filters digest of the collections' cursors: a cursor of another list is refused."""
+_NAME_KEYED = datetime(1970, 1, 1, tzinfo=UTC)
+"""The time slot of a collections cursor, which the name alone orders."""
+
+
+@router.get(
+    "/v1/collections",
+    summary="List the workspace's collections with their asset counts",
+    responses=ex.LIST_COLLECTIONS_RESPONSES,
+)
+async def list_collections(
+    request: Request,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: str | None = None,
+    principal: Principal = Depends(require("assets:read")),
+) -> Response:
+    """Each collection that holds at least one asset, by name (A to Z), with how many it holds;
+    `assets_url` lists them."""
+    services = services_of(request)
+    key = services.secrets.cursor_key
+    after = decode_cursor(key, cursor, _COLLECTIONS_LIST)[1] if cursor else None
+    rows = await read_db(
+        request,
+        lambda conn: assets.list_collections(conn, principal.workspace_id, limit=limit, after=after),
+    )
+    next_cursor = None
+    headers: dict[str, str] = {}
+    if len(rows) > limit:
+        rows = rows[:limit]
+        next_cursor = encode_cursor(key, _NAME_KEYED, rows[-1][0], _COLLECTIONS_LIST)
+        headers["Link"] = next_link(request, next_cursor)
+    data = [
+        {
+            "object": "collection",
+            "name": name,
+            "asset_count": count,
+            "assets_url": f"/v1/assets?{urlencode({'collection': name})}",
+        }
+        for name, count in rows
+    ]
     return json_response(json_bytes(list_body(request, data, next_cursor)), headers=headers)
 
 
@@ -474,7 +535,7 @@ async def get_asset(
 
 @router.patch(
     "/v1/assets/{asset_id}",
-    summary="Rename an asset or replace its tags or metadata",
+    summary="Rename an asset or replace its tags, collections or metadata",
     responses=ex.PATCH_ASSET_RESPONSES,
 )
 def patch_asset(

@@ -199,7 +199,7 @@ async def create(
     idem: Idempotency = Depends(idempotency_streamed),
 ) -> Response:
     """`Upload-Length` (or `Upload-Defer-Length: 1`) and `Upload-Metadata` (`filename`,
-    `filetype`, `name`, `tags` as comma-separated text). A body with
+    `filetype`, `name`, `tags` and `collections` as comma-separated text). A body with
     `Content-Type: application/offset+octet-stream` is the first bytes (creation-with-upload).
     `Idempotency-Key` makes a retried creation answer the first one's upload."""
     length = _integer_header(request, "upload-length")

@@ -8,7 +8,16 @@ out, while responses send them.
 """
 
 from .analytics import FailureRate, Percentiles, RenderAnalytics, RenderGroup, RenderStateCounts
-from .assets import AssetKind, AssetList, AssetOut, AssetUploaded, MediaInfo, Previews
+from .assets import (
+    AssetKind,
+    AssetList,
+    AssetOut,
+    AssetUploaded,
+    CollectionList,
+    CollectionOut,
+    MediaInfo,
+    Previews,
+)
 from .batches import BatchCounts, BatchList, BatchOut, BatchRows, BatchState, RejectedRow
 from .brand_kits import (
     BrandKitList,
@@ -102,6 +111,8 @@ __all__ = [
     "BrandKitRef",
     "BrandKitVersionList",
     "BrandKitVersionOut",
+    "CollectionList",
+    "CollectionOut",
     "ComplianceLevel",
     "ComplianceReport",
     "ComplianceSettingsOut",

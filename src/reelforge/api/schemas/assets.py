@@ -5,9 +5,20 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
+from pydantic import Field
+
 from .common import JSONObject, Out, Page
 
-__all__ = ["AssetKind", "AssetList", "AssetOut", "AssetUploaded", "MediaInfo", "Previews"]
+__all__ = [
+    "AssetKind",
+    "AssetList",
+    "AssetOut",
+    "AssetUploaded",
+    "CollectionList",
+    "CollectionOut",
+    "MediaInfo",
+    "Previews",
+]
 
 AssetKind = Literal["video", "image", "audio", "subtitles", "font", "lut"]
 Previews = Literal["none", "pending", "ready", "failed"]
@@ -55,6 +66,9 @@ class AssetOut(Out):
     sha256: str
     media: MediaInfo
     tags: list[str]
+    collections: list[str] = Field(default_factory=list)
+    """The named collections the asset belongs to (``GET /v1/assets?collection=…``). Always
+    sent; optional here because assets recorded in older examples lack it."""
     metadata: JSONObject
     source: str
     """``upload``, or ``render`` for a render's output."""
@@ -81,3 +95,18 @@ class AssetUploaded(AssetOut):
 
 class AssetList(Page):
     data: list[AssetOut]
+
+
+class CollectionOut(Out):
+    object: Literal["collection"]
+    name: str
+    asset_count: int
+    """How many of the workspace's assets it holds now."""
+    assets_url: str
+    """The list of those assets (``GET /v1/assets?collection=…``)."""
+
+
+class CollectionList(Page):
+    """A page of the workspace's collections, by name (A to Z)."""
+
+    data: list[CollectionOut]

@@ -73,6 +73,15 @@ class WorkspaceLimits(Out):
     """Width x height x frames of one render's outputs added up."""
     render_seconds_per_day: float
     """Wall seconds of rendering per UTC day (0: no budget)."""
+    storage_bytes: float | None = None
+    """Bytes the workspace may store (0: no quota). Always sent; optional here because older
+    examples lack it, as the three below."""
+    storage_assets: float | None = None
+    """Assets the workspace may store (0: no quota)."""
+    output_retention_days: float | None = None
+    """Days render outputs are kept (0: kept)."""
+    upload_expiry_hours: float | None = None
+    """Hours an unfinished resumable upload is kept after its last bytes arrived."""
 
 
 class WorkspaceUsage(Out):
@@ -84,6 +93,10 @@ class WorkspaceUsage(Out):
     render_seconds_left: float | None
     resets_at: datetime
     """Midnight UTC, when the count starts again."""
+    storage_bytes_used: int | None = None
+    """Bytes the workspace stores now. Always sent; optional here because older examples lack it."""
+    storage_assets_used: int | None = None
+    """Assets the workspace stores now."""
 
 
 class WorkspaceOut(Out):
