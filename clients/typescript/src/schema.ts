@@ -8402,7 +8402,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The version's bytes. */
+            /** @description The version's bytes, with the content type they were stored with. */
             200: {
                 headers: {
                     /**
@@ -8423,7 +8423,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/octet-stream": string;
+                    "*/*": string;
                 };
             };
             /** @description The range asked for. */
@@ -8442,7 +8442,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/octet-stream": string;
+                    "*/*": string;
                 };
             };
             /** @description `unauthenticated`: Authentication is required. */
