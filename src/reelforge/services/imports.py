@@ -32,11 +32,10 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from datetime import timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import or_, select, update
+from sqlalchemy import or_, select
 
 from reelforge.db.events import record_event
 from reelforge.db.models import Asset, new_id, utcnow
@@ -52,6 +51,7 @@ from . import asset_versions, assets, edits, webhooks
 from .audit import SYSTEM_ACTOR
 from .context import Services
 from .errors import Invalid, NotFound, ServiceError
+from .leases import LeasedJobs
 
 __all__ = [
     "MAX_ETAG",
@@ -77,6 +77,7 @@ _RUNNER = "import_runner"
 LEASE = 60.0
 """Seconds an import's claim holds unless renewed (renewed every third of it while fetching):
 another process takes the import up only once it lapsed."""
+LEASED = LeasedJobs(Import, ("queued", "fetching"), "fetching", LEASE, "import")
 MAX_ETAG = 255
 """The longest ETag stored as the server sent it (the column's size)."""
 
@@ -203,86 +204,12 @@ def read_import(services: Services, workspace_id: str, import_id: str) -> dict[s
 # ------------------------------------------------------------------------------ running one
 
 
-def _claim(services: Services, import_id: str, token: str) -> bool:
-    """Take the import for this run (a conditional UPDATE: of several processes one wins),
-    unless another run holds a live lease on it."""
-    now = utcnow()
-    with services.sessions() as db:
-        taken = db.execute(
-            update(Import)
-            .where(
-                Import.id == import_id,
-                Import.state.in_(("queued", "fetching")),
-                or_(Import.claimed_by.is_(None), Import.claimed_until < now),
-            )
-            .values(
-                state="fetching",
-                claimed_by=token,
-                claimed_until=now + timedelta(seconds=LEASE),
-                attempts=Import.attempts + 1,
-                updated_at=now,
-            )
-        )
-        db.commit()
-        return getattr(taken, "rowcount", 0) == 1
-
-
-def _renew(services: Services, import_id: str, token: str) -> bool:
-    with services.sessions() as db:
-        renewed = db.execute(
-            update(Import)
-            .where(Import.id == import_id, Import.claimed_by == token)
-            .values(claimed_until=utcnow() + timedelta(seconds=LEASE))
-        )
-        db.commit()
-        return getattr(renewed, "rowcount", 0) == 1
-
-
-def _release(services: Services, import_id: str, token: str) -> None:
-    with services.sessions() as db:
-        db.execute(
-            update(Import)
-            .where(Import.id == import_id, Import.claimed_by == token)
-            .values(claimed_by=None, claimed_until=None)
-        )
-        db.commit()
-
-
-class _Lease:
-    """Renews a claimed import's lease every third of it while the fetch runs."""
-
-    def __init__(self, services: Services, import_id: str, token: str):
-        self._stop = threading.Event()
-        self._thread = threading.Thread(
-            target=self._loop, args=(services, import_id, token), daemon=True, name="reelforge-import-lease"
-        )
-        self._thread.start()
-
-    def _loop(self, services: Services, import_id: str, token: str) -> None:
-        while not self._stop.wait(LEASE / 3):
-            try:
-                if not _renew(services, import_id, token):
-                    return
-            except Exception:
-                log.exception("import %s: renewing the lease failed", import_id)
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=LEASE)
-
-
 def run_import(services: Services, import_id: str) -> None:
     """Fetch and ingest one import (on a worker thread) if no other run holds it; its row and
     events tell how it went."""
-    token = secrets.token_hex(16)
-    if not _claim(services, import_id, token):
-        return
-    lease = _Lease(services, import_id, token)
-    try:
-        _run_claimed(services, import_id)
-    finally:
-        lease.stop()
-        _release(services, import_id, token)
+    with LEASED.held(services.sessions, import_id) as taken:
+        if taken:
+            _run_claimed(services, import_id)
 
 
 def _run_claimed(services: Services, import_id: str) -> None:

@@ -16,11 +16,8 @@ transcript, and with ``require_approval`` wait for one.
 from __future__ import annotations
 
 import logging
-import secrets
-import threading
 import time
 from collections.abc import Sequence
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +49,7 @@ from .assets import find_asset
 from .context import Services
 from .errors import Conflict, Invalid, NotFound
 from .imports import ImportRunner
+from .leases import LeasedJobs
 
 __all__ = [
     "PROGRESS_INTERVAL",
@@ -77,6 +75,7 @@ PROGRESS_INTERVAL = 1.0
 """Seconds between two ``transcript.progress`` events of one transcript."""
 LEASE = 120.0
 """Seconds a transcript's claim holds unless renewed (every third of it while it runs)."""
+LEASED = LeasedJobs(Transcript, ("queued", "running"), "running", LEASE, "transcript")
 _RUNNER = "transcript_runner"
 MAX_WORDS = 100_000
 MAX_WORD_CHARS = 100
@@ -529,62 +528,12 @@ def release_approved(db: Session, workspace_id: str) -> bool:
 # ------------------------------------------------------------------------------ running one
 
 
-def _claim(services: Services, transcript_id: str, token: str) -> bool:
-    now = utcnow()
-    with services.sessions() as db:
-        taken = db.execute(
-            update(Transcript)
-            .where(
-                Transcript.id == transcript_id,
-                Transcript.state.in_(("queued", "running")),
-                or_(Transcript.claimed_by.is_(None), Transcript.claimed_until < now),
-            )
-            .values(
-                state="running",
-                claimed_by=token,
-                claimed_until=now + timedelta(seconds=LEASE),
-                attempts=Transcript.attempts + 1,
-                updated_at=now,
-            )
-        )
-        db.commit()
-        return getattr(taken, "rowcount", 0) == 1
-
-
-def _renew(services: Services, transcript_id: str, token: str) -> bool:
-    with services.sessions() as db:
-        renewed = db.execute(
-            update(Transcript)
-            .where(Transcript.id == transcript_id, Transcript.claimed_by == token)
-            .values(claimed_until=utcnow() + timedelta(seconds=LEASE))
-        )
-        db.commit()
-        return getattr(renewed, "rowcount", 0) == 1
-
-
 def run_transcript(services: Services, transcript_id: str) -> None:
     """Transcribe one queued transcript unless another run holds it; its row and events tell
     how it went. A plain function: the in-process runner calls it, and so can any worker."""
-    token = secrets.token_hex(16)
-    if not _claim(services, transcript_id, token):
-        return
-    stop = threading.Event()
-
-    def renew() -> None:
-        while not stop.wait(LEASE / 3):
-            try:
-                if not _renew(services, transcript_id, token):
-                    return
-            except Exception:
-                log.exception("transcript %s: renewing the lease failed", transcript_id)
-
-    lease = threading.Thread(target=renew, daemon=True, name="reelforge-transcript-lease")
-    lease.start()
-    try:
-        _run_claimed(services, transcript_id)
-    finally:
-        stop.set()
-        lease.join(timeout=LEASE)
+    with LEASED.held(services.sessions, transcript_id) as taken:
+        if taken:
+            _run_claimed(services, transcript_id)
 
 
 def _run_claimed(services: Services, transcript_id: str) -> None:
