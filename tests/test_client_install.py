@@ -13,11 +13,9 @@ import shutil
 import subprocess
 import sys
 import zipfile
-from collections.abc import Iterator
 from email.parser import Parser
 from pathlib import Path
 
-import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
@@ -35,14 +33,13 @@ def _run(*args: str | Path, env: dict[str, str] | None = None) -> subprocess.Com
     return subprocess.run([str(a) for a in args], capture_output=True, text=True, env=env, timeout=600)
 
 
-@pytest.fixture(scope="module")
-def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def _build_wheel(tmp: Path) -> Path:
     """The project's wheel, built from a copy of the tree (the build leaves nothing in it)."""
-    tree = tmp_path_factory.mktemp("tree")
+    tree, out = tmp / "tree", tmp / "wheels"
+    tree.mkdir()
     for name in ("pyproject.toml", "README.md"):
         shutil.copy2(ROOT / name, tree / name)
     shutil.copytree(ROOT / "src", tree / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-    out = tmp_path_factory.mktemp("wheels")
     done = _run(
         sys.executable,
         "-m",
@@ -109,7 +106,8 @@ def _modules() -> dict[str, set[str]]:
     return found
 
 
-def test_the_light_install_has_none_of_the_servers_packages(wheel: Path) -> None:
+def _check_requirements(wheel: Path) -> list[Requirement]:
+    """The wheel's base requirements, checked to reach none of the server's packages."""
     reqs, extras = _metadata(wheel)
     base = [r for r in reqs if r.marker is None]
     server, client = _of(reqs, "server"), _of(reqs, "client")
@@ -134,22 +132,25 @@ def test_the_light_install_has_none_of_the_servers_packages(wheel: Path) -> None
     assert {"postgres", "redis", "celery", "tracing", "asr", "mcp", "otio"} <= set(extras)
     for extra in set(extras) - {"server", "client", "bench"}:
         assert any(r.name == "reelforge" and "server" in r.extras for r in _of(reqs, extra)), extra
+    return base
 
 
-@pytest.fixture(scope="module")
-def light_venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """A fresh virtualenv with the wheel (no dependencies resolved) and, linked from this
-    environment, only the distributions its base requirements reach."""
-    venv = tmp_path_factory.mktemp("light") / "venv"
+def _light_venv(wheel: Path, base: list[Requirement], venv: Path, env: dict[str, str]) -> Path:
+    """A fresh virtualenv with the wheel (no dependencies resolved, nothing fetched) and, linked
+    from this environment, only the distributions its base requirements reach."""
     made = _run(sys.executable, "-m", "venv", "--without-pip", venv)
     assert made.returncode == 0, made.stderr
     python = venv / "bin" / "python"
-    pip = (sys.executable, "-m", "pip", "--disable-pip-version-check", "--python", python)
-    done = _run(*pip, "install", "--quiet", "--no-deps", "--no-index", wheel)
+    uv = Path(sys.executable).parent / "uv"  # the dev extra's; pip installs the same, slower
+    done = _run(
+        uv, "pip", "install", "--quiet", "--python", python, "--offline", "--no-index", "--no-deps", wheel
+    )
     assert done.returncode == 0, done.stderr
 
-    site = Path(_run(python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))").stdout.strip())
-    for name in _closure([r for r in _metadata(wheel)[0] if r.marker is None]):
+    site = Path(
+        _run(python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))", env=env).stdout.strip()
+    )
+    for name in _closure(base):
         dist = md.distribution(name)
         tops = {f.parts[0] for f in dist.files or [] if f.parts[0] not in ("..", "__pycache__")}
         for top in tops:
@@ -157,9 +158,11 @@ def light_venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
             if target.exists() and not (site / top).exists():
                 (site / top).symlink_to(target)
     # What is installed there satisfies every requirement, with nothing of the server.
-    checked = _run(*pip, "check")
+    checked = _run(
+        sys.executable, "-m", "pip", "--disable-pip-version-check", "--python", python, "check", env=env
+    )
     assert checked.returncode == 0, checked.stdout + checked.stderr
-    yield venv
+    return venv
 
 
 def _light_env(home: Path) -> dict[str, str]:
@@ -171,8 +174,10 @@ def _light_env(home: Path) -> dict[str, str]:
     return {**env, "XDG_CONFIG_HOME": str(home), "XDG_CACHE_HOME": str(home), "COLUMNS": "200"}
 
 
-def test_the_sdk_and_the_cli_against_a_server_on_the_light_install(light_venv: Path, tmp_path: Path) -> None:
-    env = _light_env(tmp_path / "home")
+def test_the_light_install_is_the_sdk_and_the_cli_against_a_server(tmp_path: Path) -> None:
+    wheel = _build_wheel(tmp_path)
+    env = _light_env(tmp_path / "home")  # without PYTHONPATH: the installed wheel, not this tree
+    light_venv = _light_venv(wheel, _check_requirements(wheel), tmp_path / "venv", env)
     python = light_venv / "bin" / "python"
     probe = _run(
         python,
