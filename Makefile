@@ -10,7 +10,7 @@ LOCK := requirements/dev.lock
 
 # The pinned set first, then this project itself without resolving again; the checks fail when
 # pyproject.toml asks for something the lock lacks (run `make lock`): `pip check` sees the base
-# requirements (the light install), the dry run with no index the `dev` extra (the server, every
+# requirements (the light install), scripts/check_install.py the `dev` extra (the server, every
 # other extra and the tools).
 $(STAMP): pyproject.toml $(LOCK)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml $(LOCK)
 	$(PY) -m pip install --quiet --require-hashes -r $(LOCK)
 	$(PY) -m pip install --quiet --no-deps -e .
 	$(PY) -m pip check
-	$(PY) -m pip install --quiet --dry-run --no-index --no-build-isolation -e '.[dev]'
+	$(PY) scripts/check_install.py 'reelforge[dev]'
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -73,28 +73,17 @@ def _of(reqs: list[Requirement], extra: str) -> list[Requirement]:
     return [r for r in reqs if r.marker is not None and r.marker.evaluate({"extra": extra})]
 
 
-def _applies(req: Requirement, extras: set[str]) -> bool:
-    if req.marker is None:
-        return True
-    return any(req.marker.evaluate({"extra": extra}) for extra in extras | {""})
-
-
 def _closure(reqs: list[Requirement]) -> set[str]:
     """Every distribution ``reqs`` reach, through the metadata of what this environment has
     installed (it has them all: the `dev` extra brings the server)."""
-    seen: dict[str, set[str]] = {}
-    todo = list(reqs)
-    while todo:
-        req = todo.pop()
-        name = canonicalize_name(req.name)
-        extras = set(req.extras)
-        if name in seen and extras <= seen[name]:
-            continue
-        seen[name] = seen.get(name, set()) | extras
-        if name == "reelforge":
-            continue  # the self-references of the extras: their requirements are already listed
-        todo += [r for r in map(Requirement, md.requires(name) or []) if _applies(r, seen[name])]
-    return set(seen) - {"reelforge"}
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        import check_install
+    finally:
+        sys.path.remove(str(ROOT / "scripts"))
+    reached, problems = check_install.walk(reqs)
+    assert problems == []
+    return reached
 
 
 def _modules() -> dict[str, set[str]]:
@@ -116,6 +105,7 @@ def _check_requirements(wheel: Path) -> list[Requirement]:
     assert {canonicalize_name(r.name) for r in client} <= {canonicalize_name(r.name) for r in base}
 
     light = _closure(base + client)
+    assert "reelforge" not in light
     heavy = _closure(base + server) - light
     assert "pydantic" in heavy and "fastapi" in heavy and "av" in heavy and "opencv-python-headless" in heavy
     assert light.isdisjoint({canonicalize_name(r.name) for r in server})
