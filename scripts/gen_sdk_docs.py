@@ -39,6 +39,7 @@ Every request is retried on network errors, timeouts, 408, 429, 502, 503 and 504
 carries an `Idempotency-Key` that its retries reuse, so a create whose answer was lost is not
 carried out twice. Errors are raised as the exceptions below, each with the server's problem,
 its `code`, located `errors` and the `request_id`.
+
 ## Installing
 
 ```sh
