@@ -8,14 +8,17 @@ LOCK := requirements/dev.lock
 
 .PHONY: install fonts speech lock test test-fast lint typecheck run demo demo-service bench schema ts-client sdk-docs console-htmx console-test-deps clean
 
-# The pinned set first, then this project itself without resolving again; `pip check` fails
-# when pyproject.toml asks for something the lock lacks (run `make lock`).
+# The pinned set first, then this project itself without resolving again; the checks fail when
+# pyproject.toml asks for something the lock lacks (run `make lock`): `pip check` sees the base
+# requirements (the light install), scripts/check_install.py the `dev` extra (the server, every
+# other extra and the tools).
 $(STAMP): pyproject.toml $(LOCK)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet --require-hashes -r $(LOCK)
 	$(PY) -m pip install --quiet --no-deps -e .
 	$(PY) -m pip check
+	$(PY) scripts/check_install.py 'reelforge[dev]'
 	touch $(STAMP)
 
 install: $(STAMP)

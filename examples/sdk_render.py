@@ -4,6 +4,8 @@ and download its outputs.
 Usage: ``REELFORGE_SERVER=http://127.0.0.1:8000 REELFORGE_API_KEY=rf_live_… python
 examples/sdk_render.py [examples/lower-third.json] [-o out/sdk]``
 
+The SDK needs only the light install (``pip install reelforge``), not the server's packages.
+
 Local media an edit names must be uploaded first (``reelforge push`` does that); the default
 edit here needs none: a few seconds of colour with a title.
 """

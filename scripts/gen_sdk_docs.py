@@ -39,6 +39,45 @@ Every request is retried on network errors, timeouts, 408, 429, 502, 503 and 504
 carries an `Idempotency-Key` that its retries reuse, so a create whose answer was lost is not
 carried out twice. Errors are raised as the exceptions below, each with the server's problem,
 its `code`, located `errors` and the `request_id`.
+
+## Installing
+
+```sh
+pip install reelforge            # the SDK and the `reelforge` command against a server
+pip install 'reelforge[server]'  # the engine and the service too: `reelforge render`, `reelforge serve`
+```
+
+`pip install reelforge`, the same as `pip install 'reelforge[client]'`, brings httpx (with
+httpcore and sniffio), Rich and Typer, and nothing of the server: no FFmpeg, PyAV, OpenCV,
+NumPy, FastAPI, SQLAlchemy or boto3. There `import reelforge.client` works, and so does every
+command against a server (`reelforge --server URL --token KEY renders list`, `reelforge login`,
+`assets`, `templates`, `batches`, `events`); a command that renders or serves here (`render`,
+`validate`, `plan`, `serve`...) exits with one line saying to `pip install 'reelforge[server]'`.
+The extras that add to the server (`postgres`, `redis`, `celery`, `tracing`, `asr`, `otio`,
+`mcp`) bring it with them: `pip install 'reelforge[postgres,celery]'` is a whole server. The
+MCP server needs the engine even against a server (its tools validate and plan edits and serve
+the edit's JSON Schema from the engine's models, and render here with `--local`), so
+`reelforge[mcp]` is a server install. `make install` and `make run` install everything, as
+before. `tests/test_client_install.py` builds the wheel, checks that its base requirements
+reach none of the server's packages, installs it into a fresh virtualenv with only those, and
+lists a live server's renders from there.
+
+Why one distribution with a light base, rather than a second `reelforge-client` distribution
+built from the same source:
+
+- An extra can only add requirements, never take any away, so a light install has to be the
+  base. That is the way FastAPI (`fastapi` and `fastapi[standard]`), Ray (`ray` and
+  `ray[default]`) and Dask (`dask` and `dask[complete]`) went.
+- The SDK is generated from the server's OpenAPI document and checked against it in the tests;
+  one distribution keeps client and server one version, released together, never a pair of
+  versions to keep in step.
+- A second distribution would install into the same `reelforge` import package (as Prefect's
+  `prefect-client` and MLflow's `mlflow-skinny` do with theirs): two distributions owning the
+  same files, where uninstalling or upgrading one changes the other's.
+- The `reelforge` command is the same on both installs: against a server it needs only the
+  light install; `reelforge[server]` adds what runs here.
+
+The cost: `pip install reelforge` alone no longer renders; a local command says which extra to add.
 """
 
 

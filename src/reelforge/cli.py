@@ -1487,10 +1487,18 @@ register_remote(app)
 
 
 def main() -> None:
-    from reelforge.extras import MissingExtra
+    from reelforge.extras import MissingExtra, server_missing
 
     try:
         app()
     except MissingExtra as exc:
         err.print(str(exc), markup=False, highlight=False, soft_wrap=True)
+        sys.exit(EXIT_INVALID)
+    except ModuleNotFoundError as exc:
+        # A light install (`pip install reelforge`) runs the commands against a server; the
+        # local ones need `reelforge[server]`, said in one line rather than a traceback.
+        advice = server_missing(exc)
+        if advice is None:
+            raise
+        err.print(advice, markup=False, highlight=False, soft_wrap=True)
         sys.exit(EXIT_INVALID)
