@@ -522,3 +522,110 @@ def test_webhooks_delivery_log_test_event_and_redeliver(tmp_path: Path) -> None:
             assert other.get(f"/console/webhooks/{endpoint_id}").status_code == 404
     finally:
         receiver.close()
+
+
+def _color_edit(color: str, length: float = 1) -> dict[str, Any]:
+    return {
+        "timeline": {"tracks": [{"clips": [{"asset": {"type": "color", "color": color}, "length": length}]}]},
+        "outputs": [{"resolution": "360p", "fps": 25, "quality": "draft"}],
+    }
+
+
+def test_projects_history_diff_restore_validate_and_plan(svc: Service, tmp_path: Path) -> None:
+    made = svc.post(
+        "/v1/projects", json={"name": "Spring teaser", "edit": _color_edit("red"), "message": "first cut"}
+    )
+    assert made.status_code == 201, made.text
+    project_id = made.json()["id"]
+    changed = svc.client.put(
+        f"/v1/projects/{project_id}",
+        json={"edit": _color_edit("blue", 2), "message": "bluer, longer"},
+        headers={**svc.headers(None), "If-Match": '"1"'},
+    )
+    assert changed.status_code == 200, changed.text
+    client = browser(svc)
+    sign_in(client, svc.token)
+    listed = client.get("/console/projects", params={"name": "spring"})
+    assert listed.status_code == 200 and f'href="/console/projects/{project_id}"' in listed.text
+    assert project_id not in client.get("/console/projects", params={"name": "autumn"}).text
+    shown = client.get(f"/console/projects/{project_id}")
+    assert shown.status_code == 200
+    assert "bluer, longer" in shown.text and "first cut" in shown.text and "&#34;blue&#34;" in shown.text
+    csrf = csrf_of(shown.text)
+
+    diff = client.get(f"/console/projects/{project_id}/diff", params={"from": 1, "to": 2})
+    assert diff.status_code == 200
+    assert 'data-pointer="#/timeline/tracks/0/clips/0/asset/color"' in diff.text
+    assert 'data-pointer="#/timeline/tracks/0/clips/0/length"' in diff.text
+    fragment = client.get(
+        f"/console/projects/{project_id}/diff", params={"from": 2, "to": 1}, headers={"HX-Request": "true"}
+    )
+    assert fragment.status_code == 200 and "<html" not in fragment.text and "&#34;red&#34;" in fragment.text
+    for params, where in (({"from": "x", "to": "1"}, "from"), ({"from": "1"}, "to")):
+        refused = client.get(f"/console/projects/{project_id}/diff", params=params)
+        assert refused.status_code == 422 and f"<code>{where}</code>" in refused.text
+    missing = client.get(f"/console/projects/{project_id}/diff", params={"from": 1, "to": 9})
+    assert missing.status_code == 404 and "<code>#/to</code>" in missing.text
+
+    ok = client.post(f"/console/projects/{project_id}/validate", data={"csrf": csrf})
+    assert ok.status_code == 200 and 'data-ok="true"' in ok.text and "Revision 2 is valid" in ok.text
+    plan = client.post(f"/console/projects/{project_id}/plan", data={"csrf": csrf})
+    assert plan.status_code == 200 and 'id="plan-outputs"' in plan.text and "640x360" in plan.text
+    assert client.post(f"/console/projects/{project_id}/plan", data={"csrf": "forged"}).status_code == 403
+
+    # Restoring revision 1 makes revision 3 with its edit; a stale page's restore is refused.
+    restored = client.post(
+        f"/console/projects/{project_id}/revisions/1/restore",
+        data={"csrf": csrf, "revision": "2"},
+        follow_redirects=False,
+    )
+    assert restored.status_code == 303, restored.text
+    now = svc.get(f"/v1/projects/{project_id}").json()
+    assert (
+        now["revision"] == 3 and now["edit"]["timeline"]["tracks"][0]["clips"][0]["asset"]["color"] == "red"
+    )
+    stale = client.post(
+        f"/console/projects/{project_id}/revisions/2/restore", data={"csrf": csrf, "revision": "2"}
+    )
+    assert stale.status_code == 412 and svc.get(f"/v1/projects/{project_id}").json()["revision"] == 3
+
+    # An asset the edit names is gone: validation shows the problem at its pointer.
+    still = make_image(tmp_path / "gone.png", color="red")
+    with still.open("rb") as fh:
+        asset = svc.post("/v1/assets", files={"file": ("gone.png", fh, "image/png")}).json()
+    edit = _color_edit("red")
+    edit["timeline"]["tracks"].append(
+        {"clips": [{"asset": {"type": "image", "src": asset["id"]}, "length": 1}]}
+    )
+    broken = svc.post("/v1/projects", json={"name": "Loses its image", "edit": edit}).json()
+    assert svc.client.delete(f"/v1/assets/{asset['id']}", headers=svc.headers(None)).status_code == 204
+    bad = client.post(f"/console/projects/{broken['id']}/validate", data={"csrf": csrf})
+    assert bad.status_code == 422 and "<code>#/timeline/tracks/1/clips/0/asset/src</code>" in bad.text, (
+        bad.text
+    )
+
+
+def test_projects_follow_scopes_and_workspaces(svc: Service) -> None:
+    made = svc.post("/v1/projects", json={"name": "Private cut", "edit": _color_edit("green")}).json()
+    reader = browser(svc)
+    sign_in(reader, svc.new_key("projects:read"))
+    page = reader.get(f"/console/projects/{made['id']}")
+    assert page.status_code == 200 and "Restore" not in page.text and 'id="plan-button"' not in page.text
+    csrf = csrf_of(page.text)
+    plan = reader.post(f"/console/projects/{made['id']}/plan", data={"csrf": csrf})
+    assert plan.status_code == 403 and "renders:write" in plan.text
+    restore = reader.post(
+        f"/console/projects/{made['id']}/revisions/1/restore", data={"csrf": csrf, "revision": "1"}
+    )
+    assert restore.status_code == 403 and "projects:write" in restore.text
+    narrow = browser(svc)
+    sign_in(narrow, svc.new_key("assets:read"))
+    for url in ("/console/projects", f"/console/projects/{made['id']}"):
+        denied = narrow.get(url)
+        assert (
+            denied.status_code == 403 and "projects:read" in denied.text and "Private cut" not in denied.text
+        )
+    other = browser(svc)
+    sign_in(other, svc.other_workspace_key())
+    assert "Private cut" not in other.get("/console/projects").text
+    assert other.get(f"/console/projects/{made['id']}").status_code == 404

@@ -28,7 +28,19 @@ from starlette.concurrency import run_in_threadpool
 
 from reelforge.media.ingest import clean_name
 from reelforge.representations import key_json
-from reelforge.services import assets, batches, events, keys, renders, template_stills, templates, webhooks
+from reelforge.services import (
+    assets,
+    batches,
+    events,
+    keys,
+    projects,
+    renders,
+    template_stills,
+    templates,
+    transcripts,
+    uploads,
+    webhooks,
+)
 from reelforge.services.credentials import SCOPES, Principal
 from reelforge.services.errors import NotFound, ServiceError
 from reelforge.services.template_stills import TemplateForm
@@ -1020,3 +1032,219 @@ async def webhook_retry(
         return RedirectResponse(f"/console/webhooks/{endpoint_id}", status_code=303)
 
     return await signed_in(request, run, scope="webhooks:read")
+
+
+# ------------------------------------------------------------------------------ projects
+
+HISTORY_SIZE = 100
+"""Revisions shown on a project's page (the newest)."""
+
+
+def _pretty(value: Any) -> str:
+    return orjson.dumps(json_ready(value), option=orjson.OPT_INDENT_2).decode()
+
+
+def _revision_number(name: str, text: str | None) -> int:
+    if text is None or not text.isdigit() or not 1 <= int(text) <= 2_147_483_647:
+        raise ApiError(
+            "validation-error",
+            f"`{name}` must be a revision number (1 or more)",
+            errors=[{"parameter": name, "detail": "not a revision number", "code": "type"}],
+        )
+    return int(text)
+
+
+def _fragment_problems(request: Request, visitor: Visitor, exc: ServiceError, heading: str) -> Response:
+    status = getattr(exc, "status", None) or CATALOGUE.get(exc.code, (400,))[0]
+    return page(
+        request,
+        "checks.html",
+        visitor,
+        status=status,
+        heading=heading,
+        detail=exc.detail,
+        errors=[{**e, "detail": str(e.get("detail", ""))} for e in exc.errors or []],
+        required_scope=exc.extra.get("required_scope"),
+        plan=None,
+        failed=True,
+    )
+
+
+@router.get("/projects", response_class=HTMLResponse)
+async def project_list(request: Request) -> Response:
+    async def run(visitor: Visitor) -> Response:
+        name = (request.query_params.get("name") or "").strip()[:200] or None
+
+        services = services_of(request)
+
+        def read() -> list[dict[str, Any]]:
+            with services.sessions() as db:
+                found = projects.recent_projects(db, visitor.principal.workspace_id, 100, name)
+                return [
+                    {"id": p.id, "name": p.name, "revision": p.revision, "updated_at": _aware(p.updated_at)}
+                    for p in found
+                ]
+
+        shown = await run_in_threadpool(read)
+        return page(request, "projects.html", visitor, projects=shown, search=name or "")
+
+    return await signed_in(request, run, scope="projects:read")
+
+
+@router.get("/projects/{project_id}", response_class=HTMLResponse)
+async def project_page(project_id: str, request: Request) -> Response:
+    async def run(visitor: Visitor) -> Response:
+        services = services_of(request)
+
+        def read() -> tuple[dict[str, Any], list[dict[str, Any]]]:
+            with services.sessions() as db:
+                project, history = projects.revision_history(
+                    db, visitor.principal.workspace_id, project_id, HISTORY_SIZE
+                )
+                current = next((r for r in history if r.number == project.revision), None)
+                shown = {
+                    "id": project.id,
+                    "name": project.name,
+                    "revision": project.revision,
+                    "updated_at": _aware(project.updated_at),
+                    "edit": _pretty(current.edit if current else {}),
+                }
+                revisions = [
+                    {"number": r.number, "message": r.message, "created_at": _aware(r.created_at)}
+                    for r in history
+                ]
+                return shown, revisions
+
+        project, revisions = await run_in_threadpool(read)
+        return page(
+            request,
+            "project.html",
+            visitor,
+            project=project,
+            revisions=revisions,
+            can_write=visitor.can("projects:write"),
+            can_plan=visitor.can("renders:write"),
+        )
+
+    return await signed_in(request, run, scope="projects:read")
+
+
+@router.get("/projects/{project_id}/diff", response_class=HTMLResponse)
+async def project_diff(project_id: str, request: Request) -> Response:
+    """What changed between two revisions (``from``, ``to``): a page, or the fragment htmx asks."""
+
+    async def run(visitor: Visitor) -> Response:
+        old = _revision_number("from", request.query_params.get("from"))
+        new = _revision_number("to", request.query_params.get("to"))
+        services = services_of(request)
+
+        def read() -> list[dict[str, Any]]:
+            with services.sessions() as db:
+                return projects.revision_diff(db, visitor.principal.workspace_id, project_id, old, new)
+
+        changes = await run_in_threadpool(read)
+        for change in changes:
+            for side in ("before", "after"):
+                if side in change:
+                    change[side + "_text"] = _pretty(change[side])
+        fragment = request.headers.get("hx-request") == "true"
+        return page(
+            request,
+            "diff.html",
+            visitor,
+            project_id=project_id,
+            old=old,
+            new=new,
+            changes=changes,
+            fragment=fragment,
+        )
+
+    return await signed_in(request, run, scope="projects:read")
+
+
+@router.post("/projects/{project_id}/revisions/{number}/restore")
+async def project_restore(project_id: str, number: int, request: Request) -> Response:
+    """The revision's edit as the next revision, if the project is still at the revision the
+    page showed (``revision``, sent as the API's ``If-Match``): 412 when someone changed it."""
+
+    async def run(visitor: Visitor) -> Response:
+        raw = await _form_post(request)
+        check_csrf(visitor, raw.get("csrf"))
+        check_scope(visitor.principal, "projects:write")
+        seen = _revision_number("revision", raw.get("revision"))
+        message = (raw.get("message") or "").strip()[:500] or None
+        services = services_of(request)
+
+        def restore() -> None:
+            with services.sessions() as db:
+                projects.restore_revision(
+                    db, visitor.principal.workspace_id, project_id, number, message, if_match=f'"{seen}"'
+                )
+                db.commit()
+
+        await run_in_threadpool(restore)
+        return RedirectResponse(f"/console/projects/{project_id}", status_code=303)
+
+    return await signed_in(request, run, scope="projects:read")
+
+
+@router.post("/projects/{project_id}/validate", response_class=HTMLResponse)
+async def project_validate(project_id: str, request: Request) -> Response:
+    """The current revision checked as a render would check it (the edit's rules, its assets,
+    their approval): an htmx fragment saying so, or the problems with their pointers (422)."""
+    visitor = await visitor_of(request)
+    if visitor is None:
+        return _to_sign_in(request)
+    raw = await _form_post(request)
+    services = services_of(request)
+    try:
+        check_csrf(visitor, raw.get("csrf"))
+        check_scope(visitor.principal, "projects:read")
+
+        def check() -> int | None:
+            with services.sessions() as db:
+                return renders.render_request(
+                    db, visitor.principal.workspace_id, project_id=project_id, revision=None, edit=None,
+                    metadata={}, purpose="publication" if services.settings.require_approved_media else "draft",
+                ).revision  # fmt: skip
+
+        revision = await run_in_threadpool(check)
+    except ServiceError as exc:
+        return _fragment_problems(request, visitor, exc, "Validation")
+    return page(
+        request, "checks.html", visitor, heading="Validation", detail=f"Revision {revision} is valid.",
+        errors=[], required_scope=None, plan=None,
+    )  # fmt: skip
+
+
+@router.post("/projects/{project_id}/plan", response_class=HTMLResponse)
+async def project_plan(project_id: str, request: Request) -> Response:
+    """A dry run of rendering the current revision (what ``POST /v1/renders`` with ``dry_run``
+    answers, so ``renders:write`` as there): its outputs and estimate, or the problems."""
+    visitor = await visitor_of(request)
+    if visitor is None:
+        return _to_sign_in(request)
+    raw = await _form_post(request)
+    services = services_of(request)
+    try:
+        check_csrf(visitor, raw.get("csrf"))
+        check_scope(visitor.principal, "renders:write")
+        check_scope(visitor.principal, "projects:read")
+        workspace_id = visitor.principal.workspace_id
+
+        def plan() -> dict[str, Any]:
+            with services.sessions() as db:
+                asked = renders.render_request(
+                    db, workspace_id, project_id=project_id, revision=None, edit=None, metadata={},
+                    purpose="publication" if services.settings.require_approved_media else "draft",
+                )  # fmt: skip
+                return renders.plan_request(db, services, workspace_id, asked)
+
+        found = await run_in_threadpool(plan)
+    except ServiceError as exc:
+        return _fragment_problems(request, visitor, exc, "Plan")
+    findings = (found.get("brand") or {}).get("findings") or []
+    return page(
+        request, "checks.html", visitor, heading="Plan", detail=f"Revision {found['revision']} plans as:",
+        errors=[], required_scope=None, plan=found, findings=findings,
+    )  # fmt: skip
