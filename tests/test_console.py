@@ -629,3 +629,80 @@ def test_projects_follow_scopes_and_workspaces(svc: Service) -> None:
     sign_in(other, svc.other_workspace_key())
     assert "Private cut" not in other.get("/console/projects").text
     assert other.get(f"/console/projects/{made['id']}").status_code == 404
+
+
+@pytest.mark.slow
+def test_transcript_review_correct_and_approve(tmp_path: Path) -> None:
+    """The real speech model on a synthesised sentence; skips without espeak-ng (make speech)."""
+    from speechgen import espeak, make_speech, speech_clips
+
+    if espeak() is None:
+        pytest.skip("espeak-ng is not installed (make speech)")
+    from test_transcripts import model_dir, wait_transcript
+
+    clip = next(c for c in speech_clips() if c.name == "weather")
+    path = tmp_path / "weather.mp4"
+    make_speech(path, clip)
+    with running_service(tmp_path / "svc", asr_model=model_dir(), asr_cache_dir=tmp_path / "cache") as svc:
+        with path.open("rb") as fh:
+            asset = svc.post("/v1/assets", files={"file": ("weather.mp4", fh, "video/mp4")}).json()
+        client = browser(svc)
+        sign_in(client, svc.token)
+        detail = client.get(f"/console/assets/{asset['id']}")
+        csrf = csrf_of(detail.text)
+        assert "Transcribe" in detail.text
+        started = client.post(
+            f"/console/assets/{asset['id']}/transcripts", data={"csrf": csrf}, follow_redirects=False
+        )
+        assert started.status_code == 303, started.text
+        url = started.headers["location"]
+        transcript_id = url.rsplit("/", 1)[-1]
+        done = wait_transcript(svc, f"/v1/assets/{asset['id']}/transcripts/{transcript_id}")
+        assert done["state"] == "succeeded", done
+        review = client.get(url)
+        assert review.status_code == 200 and 'data-state="succeeded"' in review.text
+        cues = re.findall(r'name="(cue\.\d+)" value="([^"]*)"', review.text)
+        assert cues and " ".join(v for _, v in cues).split() == [w["text"] for w in done["words"]]
+        assert f'href="{url}"' in client.get(f"/console/assets/{asset['id']}").text
+
+        # One word corrected: the transcript's text changes there, and only there.
+        words = [w["text"] for w in done["words"]]
+        target = next(i for i, w in enumerate(words) if w.lower().startswith("warm"))
+        form: dict[str, str] = {"csrf": csrf, "revision": "0"}
+        seen = 0
+        for name, value in cues:
+            parts = value.split()
+            form[name] = " ".join("hot" if seen + i == target else p for i, p in enumerate(parts))
+            seen += len(parts)
+        saved = client.post(f"{url}/correct", data=form, follow_redirects=False)
+        assert saved.status_code == 303, saved.text
+        fixed = svc.get(f"/v1/assets/{asset['id']}/transcripts/{transcript_id}").json()
+        assert fixed["revision"] == 1 and fixed["words"][target]["text"] == "hot"
+        assert [w["text"] for i, w in enumerate(fixed["words"]) if i != target] == [
+            w for i, w in enumerate(words) if i != target
+        ]
+        stale = client.post(f"{url}/correct", data=form)  # still says revision 0
+        assert stale.status_code == 409
+        assert client.post(f"{url}/correct", data={**form, "revision": "x"}).status_code == 422
+
+        # Correcting needs assets:write, approving assets:approve (as in the API).
+        writer = browser(svc)
+        sign_in(writer, svc.new_key("assets:read", "assets:write"))
+        page = writer.get(url)
+        assert 'id="save-words"' in page.text and 'id="approve-button"' not in page.text
+        denied = writer.post(f"{url}/approve", data={"csrf": csrf_of(page.text)})
+        assert denied.status_code == 403 and "assets:approve" in denied.text
+        reader = browser(svc)
+        sign_in(reader, svc.new_key("assets:read"))
+        page = reader.get(url)
+        assert 'id="save-words"' not in page.text and "hot" in page.text
+        refused = reader.post(f"{url}/correct", data={**form, "csrf": csrf_of(page.text), "revision": "1"})
+        assert refused.status_code == 403 and "assets:write" in refused.text
+
+        approved = client.post(f"{url}/approve", data={"csrf": csrf}, follow_redirects=False)
+        assert approved.status_code == 303
+        assert svc.get(f"/v1/assets/{asset['id']}/transcripts/{transcript_id}").json()["approved"] is True
+        assert 'data-approved="true"' in client.get(url).text
+        other = browser(svc)
+        sign_in(other, svc.other_workspace_key())
+        assert other.get(url).status_code == 404

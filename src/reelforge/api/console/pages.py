@@ -357,11 +357,18 @@ async def asset_detail(asset_id: str, request: Request) -> Response:
             request, lambda conn: assets.read_asset(conn, visitor.principal.workspace_id, asset_id)
         )
         media = asset.get("media") or {}
+        spoken: list[dict[str, Any]] = []
+        if asset.get("kind") in transcripts.TRANSCRIBABLE:
+            spoken = await run_in_threadpool(
+                transcripts.list_transcripts, services_of(request), visitor.principal.workspace_id, asset_id
+            )
         return page(
             request,
             "asset.html",
             visitor,
             asset=asset,
+            transcripts=spoken,
+            can_transcribe=visitor.can("assets:write") and asset.get("kind") in transcripts.TRANSCRIBABLE,
             media_json=orjson.dumps(media, option=orjson.OPT_INDENT_2).decode(),
             provenance_json=orjson.dumps(
                 json_ready(asset.get("derived_from") or {}), option=orjson.OPT_INDENT_2
@@ -699,8 +706,8 @@ def _moment(raw: Mapping[str, str]) -> float:
     return at
 
 
-async def _form_post(request: Request) -> dict[str, str]:
-    data = await request.form(max_files=0, max_fields=500)
+async def _form_post(request: Request, max_fields: int = 500) -> dict[str, str]:
+    data = await request.form(max_files=0, max_fields=max_fields)
     return {k: v for k, v in data.items() if isinstance(v, str)}
 
 
@@ -1248,3 +1255,116 @@ async def project_plan(project_id: str, request: Request) -> Response:
         request, "checks.html", visitor, heading="Plan", detail=f"Revision {found['revision']} plans as:",
         errors=[], required_scope=None, plan=found, findings=findings,
     )  # fmt: skip
+
+
+# ------------------------------------------------------------------------------ transcripts
+
+
+@router.post("/assets/{asset_id}/transcripts")
+async def transcript_create(
+    asset_id: str, request: Request, csrf: str = Form("", max_length=512)
+) -> Response:
+    async def run(visitor: Visitor) -> Response:
+        check_csrf(visitor, csrf)
+        check_scope(visitor.principal, "assets:write")
+        made = await run_in_threadpool(
+            lambda: transcripts.create_transcript(
+                services_of(request), visitor.principal.workspace_id, asset_id, language=None
+            )
+        )
+        return RedirectResponse(f"/console/assets/{asset_id}/transcripts/{made['id']}", status_code=303)
+
+    return await signed_in(request, run, scope="assets:read")
+
+
+async def _transcript_page(
+    request: Request, visitor: Visitor, asset_id: str, transcript_id: str, status: int = 200, **shown: Any
+) -> Response:
+    services = services_of(request)
+    workspace_id = visitor.principal.workspace_id
+    asset = await read_db(request, lambda conn: assets.read_asset(conn, workspace_id, asset_id))
+    transcript, cues = await run_in_threadpool(
+        transcripts.review_cues, services, workspace_id, asset_id, transcript_id
+    )
+    return page(
+        request,
+        "transcript.html",
+        visitor,
+        status=status,
+        asset=asset,
+        transcript=transcript,
+        cues=cues,
+        finished=transcript["state"] in ("succeeded", "failed"),
+        can_correct=visitor.can("assets:write") and transcript["state"] == "succeeded",
+        can_approve=visitor.can("assets:approve") and transcript["state"] == "succeeded",
+        **shown,
+    )
+
+
+@router.get("/assets/{asset_id}/transcripts/{transcript_id}", response_class=HTMLResponse)
+async def transcript_review(asset_id: str, transcript_id: str, request: Request) -> Response:
+    """The transcript's cues next to the asset's player: a cue plays from its start, the cue
+    playing is marked, and its words can be corrected (then approved)."""
+
+    async def run(visitor: Visitor) -> Response:
+        return await _transcript_page(request, visitor, asset_id, transcript_id)
+
+    return await signed_in(request, run, scope="assets:read")
+
+
+@router.post("/assets/{asset_id}/transcripts/{transcript_id}/correct", response_class=HTMLResponse)
+async def transcript_correct(asset_id: str, transcript_id: str, request: Request) -> Response:
+    """The cues' texts, in order, as the transcript's new text (changed words are re-timed, as
+    ``PATCH`` with ``text`` does), if it is still at the revision the page showed (409 otherwise)."""
+
+    async def run(visitor: Visitor) -> Response:
+        raw = await _form_post(request, max_fields=20_000)
+        check_csrf(visitor, raw.get("csrf"))
+        check_scope(visitor.principal, "assets:write")
+        revision = raw.get("revision", "")
+        if not revision.isdigit():
+            raise ApiError(
+                "validation-error",
+                "the form's `revision` must be the transcript's revision number",
+                errors=[{"field": "revision", "detail": "not a revision number", "code": "type"}],
+            )
+        numbered = sorted((int(k[4:]), v) for k, v in raw.items() if k.startswith("cue.") and k[4:].isdigit())
+        text = " ".join(" ".join(v.split()) for _, v in numbered).strip()
+        if len(text) > transcripts.MAX_TEXT_CHARS:
+            raise ApiError(
+                "validation-error",
+                f"at most {transcripts.MAX_TEXT_CHARS} characters of text",
+                errors=[{"field": "cue", "detail": "too long", "code": "too_long"}],
+            )
+        await run_in_threadpool(
+            lambda: transcripts.correct_transcript(
+                services_of(request),
+                visitor.principal.workspace_id,
+                asset_id,
+                transcript_id,
+                text=text,
+                revision=int(revision),
+            )
+        )
+        return RedirectResponse(f"/console/assets/{asset_id}/transcripts/{transcript_id}", status_code=303)
+
+    return await signed_in(request, run, scope="assets:read")
+
+
+@router.post("/assets/{asset_id}/transcripts/{transcript_id}/approve")
+async def transcript_approve(
+    asset_id: str, transcript_id: str, request: Request, csrf: str = Form("", max_length=512)
+) -> Response:
+    async def run(visitor: Visitor) -> Response:
+        check_csrf(visitor, csrf)
+        check_scope(visitor.principal, "assets:approve")
+        await run_in_threadpool(
+            transcripts.approve_transcript,
+            services_of(request),
+            visitor.principal.workspace_id,
+            asset_id,
+            transcript_id,
+        )
+        return RedirectResponse(f"/console/assets/{asset_id}/transcripts/{transcript_id}", status_code=303)
+
+    return await signed_in(request, run, scope="assets:read")

@@ -97,3 +97,30 @@
   }
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", follow); else follow();
 })();
+
+// A transcript's review: a cue's time button plays the media from the cue's start, and the
+// cue being played is marked (aria-current) as the media plays.
+(function () {
+  "use strict";
+  function review() {
+    var player = document.getElementById("player");
+    var list = document.getElementById("cues");
+    if (!player || !list) return;
+    var cues = Array.prototype.slice.call(list.querySelectorAll("li.cue"));
+    list.addEventListener("click", function (e) {
+      var button = e.target.closest("button.seek");
+      if (!button) return;
+      player.currentTime = parseFloat(button.dataset.start) + 0.001;
+      var playing = player.play();
+      if (playing && playing.catch) playing.catch(function () {});
+    });
+    player.addEventListener("timeupdate", function () {
+      var t = player.currentTime;
+      cues.forEach(function (cue) {
+        var on = t >= parseFloat(cue.dataset.start) && t < parseFloat(cue.dataset.end);
+        if (on) cue.setAttribute("aria-current", "true"); else cue.removeAttribute("aria-current");
+      });
+    });
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", review); else review();
+})();
