@@ -706,3 +706,59 @@ def test_transcript_review_correct_and_approve(tmp_path: Path) -> None:
         other = browser(svc)
         sign_in(other, svc.other_workspace_key())
         assert other.get(url).status_code == 404
+
+
+def test_resumable_upload_by_tus_from_the_console(svc: Service, tmp_path: Path) -> None:
+    import base64
+
+    video = make_video(tmp_path / "resumed.mp4", duration=1)
+    data = video.read_bytes()
+    client = browser(svc)
+    sign_in(client, svc.token)
+    grid = client.get("/console/assets").text
+    assert 'data-tus="/console/uploads"' in grid
+    csrf = csrf_of(grid)
+    tus = {"Tus-Resumable": "1.0.0", "X-CSRF-Token": csrf}
+    meta = ",".join(
+        f"{k} {base64.b64encode(v.encode()).decode()}"
+        for k, v in (("filename", "resumed.mp4"), ("tags", "tus"))
+    )
+    made = client.post(
+        "/console/uploads", headers={**tus, "Upload-Length": str(len(data)), "Upload-Metadata": meta}
+    )
+    assert made.status_code == 201, made.text
+    url = made.headers["location"]
+    assert url.startswith("/console/uploads/upl_")
+    half = len(data) // 2
+    octets = {**tus, "Content-Type": "application/offset+octet-stream"}
+    first = client.patch(url, content=data[:half], headers={**octets, "Upload-Offset": "0"})
+    assert first.status_code == 204 and first.headers["upload-offset"] == str(half)
+    # A page opened later asks where to go on, then sends the rest.
+    assert client.head(url, headers=tus).headers["upload-offset"] == str(half)
+    wrong = client.patch(url, content=data[half:], headers={**octets, "Upload-Offset": "0"})
+    assert wrong.status_code == 409
+    rest = client.patch(url, content=data[half:], headers={**octets, "Upload-Offset": str(half)})
+    assert rest.status_code == 204, rest.text
+    asset_id = rest.headers["reelforge-asset-id"]
+    asset = svc.get(f"/v1/assets/{asset_id}").json()
+    assert asset["name"] == "resumed.mp4" and asset["tags"] == ["tus"] and asset["size_bytes"] == len(data)
+    assert client.head(url, headers=tus).headers["reelforge-asset-id"] == asset_id
+
+    # The session, its CSRF token, assets:write and tus itself, as on /v1/uploads.
+    length = {"Upload-Length": "10"}
+    assert browser(svc).post("/console/uploads", headers={**tus, **length}).status_code == 401
+    forged = client.post("/console/uploads", headers={**tus, **length, "X-CSRF-Token": "forged"})
+    assert forged.status_code == 403
+    no_tus = client.post("/console/uploads", headers={"X-CSRF-Token": csrf, **length})
+    assert no_tus.status_code == 412 and no_tus.json()["errors"][0]["header"] == "Tus-Resumable"
+    no_length = client.post("/console/uploads", headers=tus)
+    assert no_length.status_code == 400 and no_length.json()["errors"][0]["header"] == "Upload-Length"
+    reader = browser(svc)
+    sign_in(reader, svc.new_key("assets:read"))
+    reader_csrf = csrf_of(reader.get("/console/assets").text)
+    denied = reader.post("/console/uploads", headers={**tus, **length, "X-CSRF-Token": reader_csrf})
+    assert denied.status_code == 403 and denied.json()["required_scope"] == "assets:write"
+    other = browser(svc)
+    sign_in(other, svc.other_workspace_key())
+    other_csrf = csrf_of(other.get("/console/assets").text)
+    assert other.head(url, headers={**tus, "X-CSRF-Token": other_csrf}).status_code == 404

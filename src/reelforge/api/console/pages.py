@@ -25,6 +25,7 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy import Connection
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
 
 from reelforge.media.ingest import clean_name
 from reelforge.representations import key_json
@@ -345,6 +346,7 @@ async def asset_grid(request: Request) -> Response:
             kinds=KINDS,
             more=more,
             can_upload=visitor.can("assets:write"),
+            tus_chunk=TUS_CHUNK_BYTES,
         )
 
     return await signed_in(request, run, scope="assets:read")
@@ -1368,3 +1370,117 @@ async def transcript_approve(
         return RedirectResponse(f"/console/assets/{asset_id}/transcripts/{transcript_id}", status_code=303)
 
     return await signed_in(request, run, scope="assets:read")
+
+
+# ------------------------------------------------------------------------------ resumable uploads
+
+TUS_CHUNK_BYTES = 4 * 2**20
+"""The size of each PATCH the console's script sends: progress shows, and a broken connection
+costs at most one chunk, resumed from the server's offset."""
+
+
+async def _tus_visitor(request: Request) -> Visitor:
+    """The caller of a console tus request: a session, its CSRF token in ``X-CSRF-Token``,
+    ``assets:write``, and ``Tus-Resumable: 1.0.0`` (as ``/v1/uploads`` asks)."""
+    visitor = await visitor_of(request)
+    if visitor is None:
+        raise ApiError("unauthenticated", "sign in to the console first")
+    check_csrf(visitor, request.headers.get("x-csrf-token"))
+    check_scope(visitor.principal, "assets:write")
+    if request.headers.get("tus-resumable") != uploads.TUS_VERSION:
+        raise ApiError(
+            "tus-version-unsupported",
+            f"send Tus-Resumable: {uploads.TUS_VERSION}",
+            headers={"Tus-Version": uploads.TUS_VERSION},
+            errors=[{"header": "Tus-Resumable", "detail": f"must be {uploads.TUS_VERSION}"}],
+        )
+    return visitor
+
+
+def _tus_integer(request: Request, name: str) -> int:
+    raw = request.headers.get(name)
+    if raw is None or not raw.isdigit() or len(raw) > 19:
+        raise ApiError(
+            "invalid-request",
+            f"{name} must be a non-negative integer",
+            errors=[{"header": name, "detail": "required, a non-negative integer"}],
+        )
+    return int(raw)
+
+
+def _tus_headers(view: uploads.UploadView) -> dict[str, str]:
+    headers = {
+        "Tus-Resumable": uploads.TUS_VERSION,
+        "Upload-Offset": str(view.offset),
+        "Cache-Control": "no-store",
+    }
+    if view.length is not None:
+        headers["Upload-Length"] = str(view.length)
+    if view.asset_id:
+        headers["Reelforge-Asset-Id"] = view.asset_id
+    if view.error:
+        headers["Reelforge-Upload-Error"] = str(view.error.get("detail") or view.error.get("code") or "")[
+            :200
+        ]
+    return headers
+
+
+@router.post("/uploads")
+async def tus_create(request: Request) -> Response:
+    """A resumable upload (tus creation) for the console's script: ``Upload-Length`` and
+    ``Upload-Metadata`` as on ``POST /v1/uploads``; its ``Location`` is the console's."""
+    visitor = await _tus_visitor(request)
+    services = services_of(request)
+    length = _tus_integer(request, "Upload-Length")
+    raw_metadata = request.headers.get("upload-metadata")
+    view = await run_in_threadpool(
+        lambda: uploads.create_upload(
+            services, visitor.principal.workspace_id, length=length, raw_metadata=raw_metadata
+        )
+    )
+    view = await uploads.ensure_complete(services, view)  # Upload-Length: 0
+    return Response(
+        status_code=201, headers={**_tus_headers(view), "Location": f"/console/uploads/{view.id}"}
+    )
+
+
+@router.head("/uploads/{upload_id}")
+async def tus_head(upload_id: str, request: Request) -> Response:
+    """Where a resumed upload goes on: ``Upload-Offset``, and its asset once finished."""
+    visitor = await _tus_visitor(request)
+    services = services_of(request)
+    view = await run_in_threadpool(uploads.read_upload, services, visitor.principal.workspace_id, upload_id)
+    view = await uploads.ensure_complete(services, view)
+    return Response(status_code=200, headers=_tus_headers(view))
+
+
+@router.patch("/uploads/{upload_id}")
+async def tus_patch(upload_id: str, request: Request) -> Response:
+    """Bytes at ``Upload-Offset`` (``application/offset+octet-stream``); the last PATCH's answer
+    names the new asset in ``Reelforge-Asset-Id``."""
+    visitor = await _tus_visitor(request)
+    if (
+        request.headers.get("content-type", "").split(";")[0].strip().lower()
+        != "application/offset+octet-stream"
+    ):
+        raise ApiError(
+            "unsupported-media-type",
+            "send the bytes as application/offset+octet-stream",
+            errors=[{"header": "Content-Type", "detail": "must be application/offset+octet-stream"}],
+        )
+    offset = _tus_integer(request, "Upload-Offset")
+    services = services_of(request)
+
+    async def body() -> AsyncIterator[bytes]:
+        try:
+            async for chunk in request.stream():
+                yield chunk
+        except ClientDisconnect:
+            raise uploads.BodyInterrupted from None
+
+    workspace_id = visitor.principal.workspace_id
+    try:
+        view = await uploads.append(services, workspace_id, upload_id, offset=offset, body=body())
+    except uploads.BodyInterrupted:  # the page is gone or the connection broke: it resumes from HEAD
+        view = await run_in_threadpool(uploads.read_upload, services, workspace_id, upload_id)
+    return Response(status_code=204, headers=_tus_headers(view))

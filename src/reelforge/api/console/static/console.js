@@ -1,5 +1,8 @@
-// The console's upload: files dropped or chosen are sent one by one to /console/assets/upload
-// with their progress shown; the grid reloads (htmx) once they are in.
+// The console's upload: files dropped or chosen are sent one by one with their progress shown;
+// the grid reloads (htmx) once they are in. Where the server offers resumable uploads (the drop
+// zone's data-tus), a file goes by tus 1.0 in chunks: an upload broken off (a lost connection, a
+// closed tab) resumes from the server's offset when the same file is sent again or "Resume" is
+// pressed; otherwise it goes as one multipart request to /console/assets/upload.
 (function () {
   "use strict";
   function setup() {
@@ -8,6 +11,119 @@
     var input = document.getElementById("upload-files");
     var list = document.getElementById("upload-list");
     var csrf = zone.dataset.csrf;
+
+    function b64(text) {
+      var bytes = new TextEncoder().encode(text), bin = "";
+      bytes.forEach(function (b) { bin += String.fromCharCode(b); });
+      return btoa(bin);
+    }
+
+    function tusRequest(method, url, headers, body, onProgress) {
+      return new Promise(function (resolve) {
+        var xhr = new XMLHttpRequest();
+        xhr.open(method, url);
+        xhr.setRequestHeader("Tus-Resumable", "1.0.0");
+        xhr.setRequestHeader("X-CSRF-Token", csrf);
+        Object.keys(headers).forEach(function (k) { xhr.setRequestHeader(k, headers[k]); });
+        if (onProgress) xhr.upload.onprogress = function (e) { onProgress(e.loaded); };
+        xhr.onload = function () { resolve(xhr); };
+        xhr.onerror = xhr.onabort = function () { resolve(null); };
+        xhr.send(body === undefined ? null : body);
+      });
+    }
+
+    function problem(xhr) {
+      try { return JSON.parse(xhr.responseText).detail || xhr.statusText; } catch (err) { return xhr.statusText; }
+    }
+
+    // One file by tus: resolves with the asset id, or rejects with a message (the upload's URL is
+    // kept in localStorage under the file's name, size and date, so sending it again resumes).
+    function tusSend(file, bar, setState) {
+      var key = "reelforge-upload:" + file.name + ":" + file.size + ":" + file.lastModified;
+      var chunk = parseInt(zone.dataset.chunkBytes, 10) || 4194304;
+      var url = window.localStorage ? localStorage.getItem(key) : null;
+      var offset = 0;
+      function show() { bar.value = file.size ? Math.round((100 * offset) / file.size) : 100; }
+      function forget() { if (window.localStorage) localStorage.removeItem(key); }
+      function finish(xhr) {
+        var id = xhr.getResponseHeader("Reelforge-Asset-Id");
+        if (id) { forget(); bar.value = 100; return Promise.resolve(id); }
+        var failed = xhr.getResponseHeader("Reelforge-Upload-Error");
+        if (failed) { forget(); return Promise.reject(failed); }
+        return null;
+      }
+      function start() {
+        if (!url) return create();
+        return tusRequest("HEAD", url, {}).then(function (xhr) {
+          if (xhr === null) return Promise.reject("the connection broke");
+          if (xhr.status !== 200) { forget(); url = null; return create(); }
+          offset = parseInt(xhr.getResponseHeader("Upload-Offset"), 10) || 0;
+          if (offset > 0) setState("resuming at " + Math.round((100 * offset) / file.size) + "%");
+          show();
+          return finish(xhr) || next();
+        });
+      }
+      function create() {
+        var meta = ["filename " + b64(file.name), "filetype " + b64(file.type || "application/octet-stream")];
+        var tags = document.getElementById("upload-tags").value.trim();
+        if (tags) meta.push("tags " + b64(tags));
+        return tusRequest("POST", zone.dataset.tus, { "Upload-Length": String(file.size), "Upload-Metadata": meta.join(",") })
+          .then(function (xhr) {
+            if (xhr === null) return Promise.reject("the connection broke");
+            if (xhr.status !== 201) return Promise.reject(problem(xhr));
+            url = xhr.getResponseHeader("Location");
+            if (window.localStorage) localStorage.setItem(key, url);
+            return finish(xhr) || next();
+          });
+      }
+      function next() {
+        var end = Math.min(file.size, offset + chunk);
+        var headers = { "Upload-Offset": String(offset), "Content-Type": "application/offset+octet-stream" };
+        var from = offset;
+        return tusRequest("PATCH", url, headers, file.slice(from, end), function (loaded) {
+          bar.value = Math.round((100 * (from + loaded)) / file.size);
+        }).then(function (xhr) {
+          if (xhr === null) return Promise.reject("interrupted");
+          if (xhr.status === 409 || xhr.status === 423) return start(); // learn the offset again
+          if (xhr.status !== 204) return Promise.reject(problem(xhr));
+          offset = parseInt(xhr.getResponseHeader("Upload-Offset"), 10);
+          setState("uploading");
+          show();
+          return finish(xhr) || next();
+        });
+      }
+      return start();
+    }
+
+    function sendByTus(file, item, bar, state) {
+      return new Promise(function (resolve) {
+        function attempt() {
+          state.className = "state";
+          tusSend(file, bar, function (text) { state.textContent = text; }).then(function (id) {
+            state.textContent = "";
+            var link = document.createElement("a");
+            link.href = "/console/assets/" + id;
+            link.textContent = "uploaded: open";
+            state.append(link);
+            item.dataset.assetId = id;
+            if (item.dataset.interrupted) { delete item.dataset.interrupted; refreshGrid(); }
+            resolve();
+          }, function (why) {
+            state.textContent = why === "interrupted" ? "interrupted at " + bar.value + "% " : "failed: " + why + " ";
+            state.className = "state error";
+            var again = document.createElement("button");
+            again.type = "button";
+            again.textContent = "Resume";
+            again.setAttribute("aria-label", "Resume the upload of " + file.name);
+            again.addEventListener("click", function () { again.remove(); attempt(); });
+            state.append(again);
+            item.dataset.interrupted = "true";
+            resolve();
+          });
+        }
+        attempt();
+      });
+    }
 
     function send(file) {
       var item = document.createElement("li");
@@ -21,6 +137,9 @@
       state.textContent = "uploading";
       item.append(label, bar, state);
       list.append(item);
+      if (zone.dataset.tus && window.XMLHttpRequest && window.TextEncoder && file.slice) {
+        return sendByTus(file, item, bar, state);
+      }
       return new Promise(function (resolve) {
         var form = new FormData();
         form.append("tags", document.getElementById("upload-tags").value);
@@ -56,9 +175,11 @@
     function sendAll(files) {
       var chain = Promise.resolve();
       Array.prototype.forEach.call(files, function (f) { chain = chain.then(function () { return send(f); }); });
-      chain.then(function () {
-        if (window.htmx) htmx.ajax("GET", window.location.pathname + window.location.search, { target: "#grid", select: "#grid", swap: "outerHTML" });
-      });
+      chain.then(refreshGrid);
+    }
+
+    function refreshGrid() {
+      if (window.htmx) htmx.ajax("GET", window.location.pathname + window.location.search, { target: "#grid", select: "#grid", swap: "outerHTML" });
     }
 
     input.addEventListener("change", function () { sendAll(input.files); input.value = ""; });
