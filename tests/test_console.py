@@ -365,7 +365,7 @@ def test_template_form_stills_per_aspect_ratio_and_render(rendering: Service, tm
     stills = client.post(f"/console/templates/{template_id}/stills", data=values)
     assert stills.status_code == 200, stills.text
     sizes = re.findall(
-        r'<figure data-ratio="([0-9:]+)">\s*<img src="data:image/jpeg;base64,[^"]+" width="(\d+)" height="(\d+)"',
+        r'<figure data-ratio="([0-9:]+)"[^>]*>\s*<div class="still">\s*<img src="data:image/jpeg;base64,[^"]+" width="(\d+)" height="(\d+)"',
         stills.text,
     )
     assert [(r, int(w), int(h)) for r, w, h in sizes] == [
@@ -711,7 +711,7 @@ def test_transcript_review_correct_and_approve(tmp_path: Path) -> None:
 def test_resumable_upload_by_tus_from_the_console(svc: Service, tmp_path: Path) -> None:
     import base64
 
-    video = make_video(tmp_path / "resumed.mp4", duration=1)
+    video = make_video(tmp_path / "resumed.mp4", duration=1, size=(256, 144))  # bytes no other test uploads
     data = video.read_bytes()
     client = browser(svc)
     sign_in(client, svc.token)
@@ -762,3 +762,95 @@ def test_resumable_upload_by_tus_from_the_console(svc: Service, tmp_path: Path) 
     sign_in(other, svc.other_workspace_key())
     other_csrf = csrf_of(other.get("/console/assets").text)
     assert other.head(url, headers={**tus, "X-CSRF-Token": other_csrf}).status_code == 404
+
+
+def _rows_template(kit_id: str | None) -> dict[str, Any]:
+    edit: dict[str, Any] = {
+        "timeline": {
+            "tracks": [
+                {
+                    "clips": [
+                        {
+                            "repeat": {"for": "items", "as": "item"},
+                            "asset": {
+                                "type": "text",
+                                "text": "{{item.name}} {{item.price}}",
+                                "style": {"size": 0.02},
+                            },
+                            "length": 0.5,
+                            "anchor": "bottom",
+                        }
+                    ]
+                },
+                {"clips": [{"asset": {"type": "color", "color": "navy"}, "start": 0, "length": "end"}]},
+            ]
+        },
+        "outputs": [{"width": 160, "height": 90, "quality": "draft", "fps": 25}],
+    }
+    if kit_id:
+        edit["brand"] = kit_id
+    return {
+        "name": "Price list" if kit_id else "Plain price list",
+        "edit": edit,
+        "variables": [
+            {
+                "name": "items",
+                "type": "list",
+                "validation": {"min_items": 1, "max_items": 4},
+                "fields": [
+                    {"name": "name", "type": "text", "required": True, "localizable": True},
+                    {"name": "price", "type": "number", "required": True, "validation": {"min": 0}},
+                ],
+            }
+        ],
+        "locales": ["en", "fr"],
+    }
+
+
+def test_template_list_rows_brand_findings_and_safe_zones(rendering: Service) -> None:
+    kit = rendering.post("/v1/brand_kits", json={"name": "Acme"})
+    assert kit.status_code == 201, kit.text
+    branded = rendering.post("/v1/templates", json=_rows_template(kit.json()["id"]))
+    assert branded.status_code == 201, branded.text
+    template_id = branded.json()["id"]
+    client = browser(rendering)
+    sign_in(client, rendering.token)
+    html = client.get(f"/console/templates/{template_id}").text
+    # A list variable is rows of typed fields (one row to start: min_items), with a blank row to add.
+    assert 'data-list="items"' in html and 'name="v.items.0.name"' in html
+    assert 'type="number" id="f-items-0-price"' in html and 'name="v.items.__row__.price"' in html
+    assert 'data-max="4"' in html
+    csrf = csrf_of(html)
+    # Rows arrive in the order of their numbers; a row's field that is not its type has its pointer.
+    values = {"csrf": csrf, "locale": "en", "at": "0.2", "v.items.0.name": "Lamp", "v.items.0.price": "3",
+              "v.items.1.name": "Throw", "v.items.1.price": "5"}  # fmt: skip
+    stills = client.post(f"/console/templates/{template_id}/stills", data=values)
+    assert stills.status_code == 200, stills.text
+    assert 'id="brand-check" data-passed="false"' in stills.text and "Acme" in stills.text
+    # The kit's findings point into the merged edit, drawn on the still of their output...
+    findings = re.findall(
+        r'<li class="finding (\w+)"><strong>\w+</strong> ([\w_]+): [^<]*<code>([^<]+)</code>', stills.text
+    )
+    assert findings and all(p.startswith("#/edit/timeline/tracks/0/clips/") for _, _, p in findings), (
+        stills.text
+    )
+    assert {rule for _, rule, _ in findings} >= {"text_too_small", "safe_zone"}
+    # ...and the 9:16 still shows the kit's safe zones (the default: top 14 %, bottom 20 %).
+    portrait = stills.text.split('data-ratio="9:16"', 1)[1].split("</figure>", 1)[0]
+    assert 'data-side="top" title="Safe zone: top 14.0 %"' in portrait
+    assert 'class="zone zone-bottom" style="height: 20.0%"' in portrait
+    landscape = stills.text.split('data-ratio="16:9"', 1)[1].split("</figure>", 1)[0]
+    assert "zone-top" not in landscape
+    bad = client.post(f"/console/templates/{template_id}/stills", data={**values, "v.items.1.price": "cheap"})
+    assert bad.status_code == 422 and "<code>#/values/items/1/price</code>" in bad.text
+    missing = client.post(f"/console/templates/{template_id}/stills", data={**values, "v.items.1.name": ""})
+    assert missing.status_code == 422 and "<code>#/values/items/1/name</code>" in missing.text, missing.text
+    empty = {k: v for k, v in values.items() if not k.startswith("v.items")}
+    none = client.post(f"/console/templates/{template_id}/stills", data=empty)
+    assert none.status_code == 422 and "<code>#/values/items</code>" in none.text, none.text
+
+    # Without a kit: no findings, the platforms' default zones on 9:16.
+    plain = rendering.post("/v1/templates", json=_rows_template(None)).json()["id"]
+    shown = client.post(f"/console/templates/{plain}/stills", data=values)
+    assert shown.status_code == 200 and 'data-passed="true"' in shown.text and "No brand kit" in shown.text
+    assert 'class="finding' not in shown.text and "zone-bottom" in shown.text

@@ -27,6 +27,7 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
+from reelforge.edit.template_model import Variable
 from reelforge.media.ingest import clean_name
 from reelforge.representations import key_json
 from reelforge.services import (
@@ -650,35 +651,72 @@ def _field(name: str) -> str:
 
 def form_values(form: TemplateForm, raw: Mapping[str, str]) -> dict[str, Any]:
     """The values a template form sent, typed by each variable (an empty field is not given:
-    the default applies); 422 with the pointer ``#/values/<name>`` for a field that is not its type."""
+    the default applies); 422 with the pointer ``#/values/<name>`` (``#/values/<list>/<row>/<field>``
+    for a list's rows) for a field that is not its type.
+
+    A list variable comes as rows of fields named ``v.<list>.<row>.<field>``, in row order; when
+    every field of every row is empty, the list is not given."""
     values: dict[str, Any] = {}
     errors: list[dict[str, Any]] = []
     for variable in form.variables:
-        text = raw.get(_field(variable.name), "")
-        if variable.type == "boolean":
-            values[variable.name] = text == "on"
+        if variable.type == "list":
+            rows = _list_rows(variable, raw, errors)
+            if rows is not None:
+                values[variable.name] = rows
             continue
-        if not text.strip():
-            continue
-        try:
-            if variable.type == "number":
-                values[variable.name] = float(text)
-            elif variable.type == "integer":
-                values[variable.name] = int(text)
-            elif variable.type == "duration":
-                values[variable.name] = float(text) if _is_number(text) else text.strip()
-            elif variable.type == "list":
-                values[variable.name] = orjson.loads(text)
-            else:
-                values[variable.name] = text
-        except (ValueError, orjson.JSONDecodeError):
-            kind = "a JSON list of rows" if variable.type == "list" else f"a {variable.type}"
-            errors.append({"pointer": f"#/values/{variable.name}", "detail": f"not {kind}", "code": "type"})
+        given = _typed(variable, raw.get(_field(variable.name), ""), f"#/values/{variable.name}", errors)
+        if given is not _EMPTY:
+            values[variable.name] = given
     if errors:
         raise ApiError(
             "validation-error", f"{len(errors)} field(s) of the form are not their type", errors=errors
         )
     return values
+
+
+_EMPTY = object()
+
+
+def _typed(variable: Variable, text: str, pointer: str, errors: list[dict[str, Any]]) -> Any:
+    if variable.type == "boolean":
+        return text == "on"
+    if not text.strip():
+        return _EMPTY
+    try:
+        if variable.type == "number":
+            return float(text)
+        if variable.type == "integer":
+            return int(text)
+        if variable.type == "duration":
+            return float(text) if _is_number(text) else text.strip()
+    except ValueError:
+        errors.append({"pointer": pointer, "detail": f"not a {variable.type}", "code": "type"})
+        return _EMPTY
+    return text
+
+
+def _list_rows(variable: Variable, raw: Mapping[str, str], errors: list[dict[str, Any]]) -> list[Any] | None:
+    prefix = _field(variable.name) + "."
+    numbers = sorted(
+        {
+            int(k[len(prefix) :].split(".", 1)[0])
+            for k in raw
+            if k.startswith(prefix) and k[len(prefix) :].split(".", 1)[0].isdigit()
+        }
+    )[:1000]
+    rows: list[dict[str, Any]] = []
+    anything = False
+    for position, number in enumerate(numbers):
+        row: dict[str, Any] = {}
+        for part in variable.fields:
+            text = raw.get(f"{prefix}{number}.{part.name}", "")
+            if part.type != "boolean" and text.strip():
+                anything = True
+            given = _typed(part, text, f"#/values/{variable.name}/{position}/{part.name}", errors)
+            if given is not _EMPTY:
+                row[part.name] = given
+        rows.append(row)
+    return rows if anything else None
 
 
 def _is_number(text: str) -> bool:
@@ -759,8 +797,8 @@ async def template_preview(template_id: str, request: Request) -> Response:
             template_stills.template_form, services, visitor.principal.workspace_id, template_id
         )
         values = form_values(form, raw)
-        stills = await run_in_threadpool(
-            lambda: template_stills.template_stills(
+        stills, check = await run_in_threadpool(
+            lambda: template_stills.checked_stills(
                 services,
                 visitor.principal.workspace_id,
                 template_id,
@@ -778,10 +816,12 @@ async def template_preview(template_id: str, request: Request) -> Response:
         return response
     shown = [
         {"ratio": s.aspect_ratio, "width": s.width, "height": s.height,
-         "src": "data:image/jpeg;base64," + base64.b64encode(s.jpeg).decode()}
-        for s in stills
+         "src": "data:image/jpeg;base64," + base64.b64encode(s.jpeg).decode(),
+         "zone": check.zones.get(i),
+         "findings": [f for f in check.findings if f["output"] in (i, None)]}
+        for i, s in enumerate(stills)
     ]  # fmt: skip
-    return page(request, "stills.html", visitor, stills=shown, detail=None, errors=[])
+    return page(request, "stills.html", visitor, stills=shown, detail=None, errors=[], check=check)
 
 
 def _on_form(error: Mapping[str, Any]) -> dict[str, Any]:

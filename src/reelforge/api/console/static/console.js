@@ -245,3 +245,74 @@
   }
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", review); else review();
 })();
+
+// A template form's list variables: rows added, removed and moved up or down; each change
+// renumbers the rows' field names (v.<list>.<row>.<field>), ids and labels so the server reads
+// them in the order shown. After a preview, the fields its problems point at are marked invalid.
+(function () {
+  "use strict";
+  function renumber(fieldset) {
+    var list = fieldset.dataset.list;
+    var rows = fieldset.querySelectorAll(".row-list > li.row");
+    Array.prototype.forEach.call(rows, function (row, i) {
+      row.dataset.rowIndex = String(i);
+      row.querySelectorAll(".row-number").forEach(function (n) { n.textContent = String(i + 1); });
+      row.querySelectorAll(".row-field").forEach(function (box) {
+        var name = box.dataset.field;
+        var id = "f-" + list + "-" + i + "-" + name;
+        var input = box.querySelector("input, select, textarea");
+        var hint = box.querySelector("small[id]");
+        input.name = "v." + list + "." + i + "." + name;
+        input.id = id;
+        input.dataset.pointer = "#/values/" + list + "/" + i + "/" + name;
+        if (hint) { hint.id = id + "-hint"; input.setAttribute("aria-describedby", hint.id); }
+        box.querySelector("label").htmlFor = id;
+      });
+      row.querySelector('[data-row="up"]').setAttribute("aria-label", "Move " + list + " row " + (i + 1) + " up");
+      row.querySelector('[data-row="down"]').setAttribute("aria-label", "Move " + list + " row " + (i + 1) + " down");
+      row.querySelector('[data-row="remove"]').setAttribute("aria-label", "Remove " + list + " row " + (i + 1));
+    });
+    var add = fieldset.querySelector('[data-row="add"]');
+    if (add && add.dataset.max) add.disabled = rows.length >= parseInt(add.dataset.max, 10);
+  }
+
+  function setup() {
+    var form = document.getElementById("values-form");
+    if (!form) return;
+    form.querySelectorAll("fieldset.rows").forEach(renumber);
+    form.addEventListener("click", function (e) {
+      var button = e.target.closest("button[data-row]");
+      if (!button) return;
+      var fieldset = button.closest("fieldset.rows");
+      var list = fieldset.querySelector(".row-list");
+      var row = button.closest("li.row");
+      var action = button.dataset.row, focus = null;
+      if (action === "add") {
+        var blank = fieldset.querySelector("template.row-template").content.firstElementChild.cloneNode(true);
+        list.append(blank);
+        focus = blank.querySelector("input, select");
+      } else if (action === "remove") {
+        var after = row.nextElementSibling || row.previousElementSibling;
+        row.remove();
+        focus = after ? after.querySelector('[data-row="remove"]') : fieldset.querySelector('[data-row="add"]');
+      } else if (action === "up" && row.previousElementSibling) {
+        list.insertBefore(row, row.previousElementSibling);
+        focus = button;
+      } else if (action === "down" && row.nextElementSibling) {
+        list.insertBefore(row.nextElementSibling, row);
+        focus = button;
+      }
+      renumber(fieldset);
+      if (focus) focus.focus();
+    });
+    document.body.addEventListener("htmx:afterSwap", function (e) {
+      if (!e.detail.target || e.detail.target.id !== "stills") return;
+      form.querySelectorAll("[aria-invalid]").forEach(function (el) { el.removeAttribute("aria-invalid"); });
+      document.querySelectorAll("#problems code").forEach(function (code) {
+        var input = form.querySelector('[data-pointer="' + code.textContent.trim() + '"]');
+        if (input) input.setAttribute("aria-invalid", "true");
+      });
+    });
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", setup); else setup();
+})();
