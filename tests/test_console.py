@@ -764,7 +764,7 @@ def test_resumable_upload_by_tus_from_the_console(svc: Service, tmp_path: Path) 
     assert other.head(url, headers={**tus, "X-CSRF-Token": other_csrf}).status_code == 404
 
 
-def _rows_template(kit_id: str | None) -> dict[str, Any]:
+def rows_template(kit_id: str | None) -> dict[str, Any]:
     edit: dict[str, Any] = {
         "timeline": {
             "tracks": [
@@ -810,7 +810,7 @@ def _rows_template(kit_id: str | None) -> dict[str, Any]:
 def test_template_list_rows_brand_findings_and_safe_zones(rendering: Service) -> None:
     kit = rendering.post("/v1/brand_kits", json={"name": "Acme"})
     assert kit.status_code == 201, kit.text
-    branded = rendering.post("/v1/templates", json=_rows_template(kit.json()["id"]))
+    branded = rendering.post("/v1/templates", json=rows_template(kit.json()["id"]))
     assert branded.status_code == 201, branded.text
     template_id = branded.json()["id"]
     client = browser(rendering)
@@ -850,7 +850,7 @@ def test_template_list_rows_brand_findings_and_safe_zones(rendering: Service) ->
     assert none.status_code == 422 and "<code>#/values/items</code>" in none.text, none.text
 
     # Without a kit: no findings, the platforms' default zones on 9:16.
-    plain = rendering.post("/v1/templates", json=_rows_template(None)).json()["id"]
+    plain = rendering.post("/v1/templates", json=rows_template(None)).json()["id"]
     shown = client.post(f"/console/templates/{plain}/stills", data=values)
     assert shown.status_code == 200 and 'data-passed="true"' in shown.text and "No brand kit" in shown.text
     assert 'class="finding' not in shown.text and "zone-bottom" in shown.text
