@@ -305,6 +305,11 @@
       renumber(fieldset);
       if (focus) focus.focus();
     });
+    // Switching the locale previews again once stills are shown.
+    var locale = document.getElementById("locale");
+    if (locale) locale.addEventListener("change", function () {
+      if (window.htmx && document.querySelector("#stills figure")) htmx.trigger(form, "preview");
+    });
     document.body.addEventListener("htmx:afterSwap", function (e) {
       if (!e.detail.target || e.detail.target.id !== "stills") return;
       form.querySelectorAll("[aria-invalid]").forEach(function (el) { el.removeAttribute("aria-invalid"); });
