@@ -25,9 +25,11 @@ import pytest
 
 from mediagen import make_image, make_video
 from service import RenderGate, Service, holding_renders, live_server, running_service
+from speechgen import espeak, make_speech, speech_clips
 from test_batches import OUTPUTS as BATCH_OUTPUTS
 from test_batches import TEMPLATE as BATCH_TEMPLATE
 from test_console import rows_template
+from test_transcripts import model_dir
 from test_webhooks import FAST as WEBHOOKS_FAST
 from test_webhooks import Receiver
 
@@ -53,7 +55,9 @@ SHOTS = (
 
 @pytest.fixture(scope="module")
 def svc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
-    with running_service(tmp_path_factory.mktemp("console-browser"), workers=1, **WEBHOOKS_FAST) as service:
+    root = tmp_path_factory.mktemp("console-browser")
+    speech = {"asr_model": model_dir(), "asr_cache_dir": root / "asr-cache"}
+    with running_service(root / "svc", workers=1, **WEBHOOKS_FAST, **speech) as service:
         yield service
 
 
@@ -397,6 +401,44 @@ def test_console_in_a_browser(svc: Service, tmp_path: Path) -> None:
             assert page.locator("#matrix td a", has_text="succeeded").count() == 4
             assert serious_violations(page) == []
             shoot(page, "batch")
+
+            # A transcript (where speech can be synthesised here): made from the asset's page,
+            # reviewed against the player, a word corrected, approved.
+            if espeak() is not None:
+                clip = next(c for c in speech_clips() if c.name == "weather")
+                spoken = tmp_path / "weather.mp4"
+                make_speech(spoken, clip)
+                with spoken.open("rb") as fh:
+                    speech_id = svc.post(
+                        "/v1/assets", files={"file": ("weather.mp4", fh, "video/mp4")}
+                    ).json()["id"]
+                page.goto(f"{base}/console/assets/{speech_id}")
+                page.get_by_role("button", name="Transcribe").click()
+                page.wait_for_url(f"{base}/console/assets/{speech_id}/transcripts/trn_*")
+                # The page looks again every 2 s until the model is done.
+                page.locator('#transcript-status[data-state="succeeded"]').wait_for(timeout=180_000)
+                cues = page.locator("#cues li.cue")
+                assert cues.count() >= 1
+                page.evaluate("document.getElementById('player').muted = true")
+                last = cues.last
+                last.locator("button.seek").click()
+                start = float(last.get_attribute("data-start") or 0)
+                page.wait_for_function("s => document.getElementById('player').currentTime >= s", arg=start)
+                page.wait_for_function(
+                    "document.querySelector('#cues li.cue:last-child').getAttribute('aria-current') === 'true'"
+                )
+                page.evaluate("document.getElementById('player').pause()")
+                first = page.get_by_label("Words of cue 1")
+                words = first.input_value().split()
+                first.fill(
+                    " ".join(["sunny" if w == words[0] and i == 0 else w for i, w in enumerate(words)])
+                )
+                assert serious_violations(page) == []
+                shoot(page, "transcript")
+                page.get_by_role("button", name="Save corrections").click()
+                page.locator("#transcript-status", has_text="revision 1").wait_for()
+                page.get_by_role("button", name="Approve transcript").click()
+                page.locator('#transcript-status[data-approved="true"]').wait_for()
 
             # Keys: a new key's token is shown once, in a labelled field.
             page.goto(f"{base}/console/keys")

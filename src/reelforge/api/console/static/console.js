@@ -220,30 +220,26 @@
 })();
 
 // A transcript's review: a cue's time button plays the media from the cue's start, and the
-// cue being played is marked (aria-current) as the media plays.
+// cue being played is marked (aria-current) as the media plays. Delegated from the document, so
+// it holds after the page swaps its content in (htmx, while the transcript is being made).
 (function () {
   "use strict";
-  function review() {
+  document.addEventListener("click", function (e) {
+    var button = e.target.closest && e.target.closest("#cues button.seek");
     var player = document.getElementById("player");
-    var list = document.getElementById("cues");
-    if (!player || !list) return;
-    var cues = Array.prototype.slice.call(list.querySelectorAll("li.cue"));
-    list.addEventListener("click", function (e) {
-      var button = e.target.closest("button.seek");
-      if (!button) return;
-      player.currentTime = parseFloat(button.dataset.start) + 0.001;
-      var playing = player.play();
-      if (playing && playing.catch) playing.catch(function () {});
+    if (!button || !player) return;
+    player.currentTime = parseFloat(button.dataset.start) + 0.001;
+    var playing = player.play();
+    if (playing && playing.catch) playing.catch(function () {});
+  });
+  document.addEventListener("timeupdate", function (e) {
+    if (e.target.id !== "player") return;
+    var t = e.target.currentTime;
+    document.querySelectorAll("#cues li.cue").forEach(function (cue) {
+      var on = t >= parseFloat(cue.dataset.start) && t < parseFloat(cue.dataset.end);
+      if (on) cue.setAttribute("aria-current", "true"); else cue.removeAttribute("aria-current");
     });
-    player.addEventListener("timeupdate", function () {
-      var t = player.currentTime;
-      cues.forEach(function (cue) {
-        var on = t >= parseFloat(cue.dataset.start) && t < parseFloat(cue.dataset.end);
-        if (on) cue.setAttribute("aria-current", "true"); else cue.removeAttribute("aria-current");
-      });
-    });
-  }
-  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", review); else review();
+  }, true);  // media events do not bubble: caught on the way down
 })();
 
 // A template form's list variables: rows added, removed and moved up or down; each change
