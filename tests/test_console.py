@@ -842,6 +842,11 @@ def test_template_list_rows_brand_findings_and_safe_zones(rendering: Service) ->
     landscape = stills.text.split('data-ratio="16:9"', 1)[1].split("</figure>", 1)[0]
     assert "zone-top" not in landscape
     bad = client.post(f"/console/templates/{template_id}/stills", data={**values, "v.items.1.price": "cheap"})
+    # Rows are read in the order of their numbers, whatever they are; a number no form makes is not a row.
+    gaps = {k.replace("v.items.1.", "v.items.7."): v for k, v in values.items()}
+    odd = {**gaps, "v.items.7.price": "cheap", "v.items." + "9" * 5000 + ".name": "x"}
+    shifted = client.post(f"/console/templates/{template_id}/stills", data=odd)
+    assert shifted.status_code == 422 and "<code>#/values/items/1/price</code>" in shifted.text, shifted.text
     assert bad.status_code == 422 and "<code>#/values/items/1/price</code>" in bad.text
     missing = client.post(f"/console/templates/{template_id}/stills", data={**values, "v.items.1.name": ""})
     assert missing.status_code == 422 and "<code>#/values/items/1/name</code>" in missing.text, missing.text

@@ -480,6 +480,7 @@ def test_console_in_a_browser(svc: Service, tmp_path: Path) -> None:
                 f"/console/assets/{video_id}",
                 f"/console/renders/{render_id}",
                 f"/console/projects/{project_id}",
+                f"/console/templates/{listed.json()['id']}",
             ):
                 page.goto(f"{base}{url}")
                 assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), url

@@ -697,13 +697,8 @@ def _typed(variable: Variable, text: str, pointer: str, errors: list[dict[str, A
 
 def _list_rows(variable: Variable, raw: Mapping[str, str], errors: list[dict[str, Any]]) -> list[Any] | None:
     prefix = _field(variable.name) + "."
-    numbers = sorted(
-        {
-            int(k[len(prefix) :].split(".", 1)[0])
-            for k in raw
-            if k.startswith(prefix) and k[len(prefix) :].split(".", 1)[0].isdigit()
-        }
-    )[:1000]
+    row_keys = {k[len(prefix) :].split(".", 1)[0] for k in raw if k.startswith(prefix)}
+    numbers = sorted(int(k) for k in row_keys if k.isdigit() and len(k) <= 6)[:1000]
     rows: list[dict[str, Any]] = []
     anything = False
     for position, number in enumerate(numbers):
