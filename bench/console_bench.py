@@ -7,7 +7,11 @@ Usage: ``.venv/bin/python bench/console_bench.py [--runs 7] [--cores 1]``
   :func:`reelforge.services.template_stills.template_stills`, the very call behind the console's
   Preview button: values merged and checked, assets resolved, the edit compiled, one FFmpeg
   run. The target is under 0.5 s on one core.
-* ``stills x3``: the same at 16:9, 1:1 and 9:16 together (what the page shows; one FFmpeg run).
+* ``stills x3``: the same at 16:9, 1:1 and 9:16 together (one FFmpeg run).
+* ``checked x3``: what the page's Preview now calls,
+  :func:`reelforge.services.template_stills.checked_stills`: the three stills of the same
+  template naming a brand kit, then the kit's compliance check of the stills' edit and their
+  safe zones.
 * ``ffmpeg``: the reference: a bare FFmpeg command writing one 640x360 JPEG frame of a lavfi
   colour source (process start, codec set-up, one frame): what any still costs at least.
 
@@ -38,7 +42,7 @@ import mediagen  # noqa: E402
 from reelforge.api.app import create_app  # noqa: E402
 from reelforge.ffmpeg.binary import ffmpeg_exe  # noqa: E402
 from reelforge.services.context import open_services  # noqa: E402
-from reelforge.services.template_stills import template_stills  # noqa: E402
+from reelforge.services.template_stills import checked_stills, template_stills  # noqa: E402
 from reelforge.services.workspaces import bootstrap  # noqa: E402
 from reelforge.settings import Settings  # noqa: E402
 
@@ -115,6 +119,12 @@ def main() -> None:
             asset.raise_for_status()
             made = client.post("/v1/templates", headers=headers, json=template())
             made.raise_for_status()
+            kit = client.post("/v1/brand_kits", headers=headers, json={"name": "Acme"})
+            kit.raise_for_status()
+            with_kit = template()
+            with_kit["edit"]["brand"] = kit.json()["id"]
+            branded = client.post("/v1/templates", headers=headers, json=with_kit)
+            branded.raise_for_status()
             workspace = client.get("/v1/workspace", headers=headers).json()["id"]
         values = {"photo": asset.json()["id"], "line0": "This week's picks", "line1": "Sunset Lamp · 49 €"}
         template_id = made.json()["id"]
@@ -128,10 +138,13 @@ def main() -> None:
         def three() -> None:
             template_stills(services, workspace, template_id, values, None, at=1.0)
 
+        def checked() -> None:
+            checked_stills(services, workspace, branded.json()["id"], values, None, at=1.0)
+
         def bare() -> None:
             subprocess.run(ffmpeg, check=True)
 
-        cases = {"still": one, "stills x3": three, "ffmpeg": bare}
+        cases = {"still": one, "stills x3": three, "checked x3": checked, "ffmpeg": bare}
         for run in cases.values():  # warm-up, untimed
             run()
         times: dict[str, list[float]] = {name: [] for name in cases}

@@ -365,7 +365,7 @@ def test_template_form_stills_per_aspect_ratio_and_render(rendering: Service, tm
     stills = client.post(f"/console/templates/{template_id}/stills", data=values)
     assert stills.status_code == 200, stills.text
     sizes = re.findall(
-        r'<figure data-ratio="([0-9:]+)">\s*<img src="data:image/jpeg;base64,[^"]+" width="(\d+)" height="(\d+)"',
+        r'<figure data-ratio="([0-9:]+)"[^>]*>\s*<div class="still">\s*<img src="data:image/jpeg;base64,[^"]+" width="(\d+)" height="(\d+)"',
         stills.text,
     )
     assert [(r, int(w), int(h)) for r, w, h in sizes] == [
@@ -522,3 +522,340 @@ def test_webhooks_delivery_log_test_event_and_redeliver(tmp_path: Path) -> None:
             assert other.get(f"/console/webhooks/{endpoint_id}").status_code == 404
     finally:
         receiver.close()
+
+
+def _color_edit(color: str, length: float = 1) -> dict[str, Any]:
+    return {
+        "timeline": {"tracks": [{"clips": [{"asset": {"type": "color", "color": color}, "length": length}]}]},
+        "outputs": [{"resolution": "360p", "fps": 25, "quality": "draft"}],
+    }
+
+
+def test_projects_history_diff_restore_validate_and_plan(svc: Service, tmp_path: Path) -> None:
+    made = svc.post(
+        "/v1/projects", json={"name": "Spring teaser", "edit": _color_edit("red"), "message": "first cut"}
+    )
+    assert made.status_code == 201, made.text
+    project_id = made.json()["id"]
+    changed = svc.client.put(
+        f"/v1/projects/{project_id}",
+        json={"edit": _color_edit("blue", 2), "message": "bluer, longer"},
+        headers={**svc.headers(None), "If-Match": '"1"'},
+    )
+    assert changed.status_code == 200, changed.text
+    client = browser(svc)
+    sign_in(client, svc.token)
+    listed = client.get("/console/projects", params={"name": "spring"})
+    assert listed.status_code == 200 and f'href="/console/projects/{project_id}"' in listed.text
+    assert project_id not in client.get("/console/projects", params={"name": "autumn"}).text
+    shown = client.get(f"/console/projects/{project_id}")
+    assert shown.status_code == 200
+    assert "bluer, longer" in shown.text and "first cut" in shown.text and "&#34;blue&#34;" in shown.text
+    csrf = csrf_of(shown.text)
+
+    diff = client.get(f"/console/projects/{project_id}/diff", params={"from": 1, "to": 2})
+    assert diff.status_code == 200
+    assert 'data-pointer="#/timeline/tracks/0/clips/0/asset/color"' in diff.text
+    assert 'data-pointer="#/timeline/tracks/0/clips/0/length"' in diff.text
+    fragment = client.get(
+        f"/console/projects/{project_id}/diff", params={"from": 2, "to": 1}, headers={"HX-Request": "true"}
+    )
+    assert fragment.status_code == 200 and "<html" not in fragment.text and "&#34;red&#34;" in fragment.text
+    for params, where in (({"from": "x", "to": "1"}, "from"), ({"from": "1"}, "to")):
+        refused = client.get(f"/console/projects/{project_id}/diff", params=params)
+        assert refused.status_code == 422 and f"<code>{where}</code>" in refused.text
+    missing = client.get(f"/console/projects/{project_id}/diff", params={"from": 1, "to": 9})
+    assert missing.status_code == 404 and "<code>#/to</code>" in missing.text
+
+    ok = client.post(f"/console/projects/{project_id}/validate", data={"csrf": csrf})
+    assert ok.status_code == 200 and 'data-ok="true"' in ok.text and "Revision 2 is valid" in ok.text
+    plan = client.post(f"/console/projects/{project_id}/plan", data={"csrf": csrf})
+    assert plan.status_code == 200 and 'id="plan-outputs"' in plan.text and "640x360" in plan.text
+    assert client.post(f"/console/projects/{project_id}/plan", data={"csrf": "forged"}).status_code == 403
+
+    # Restoring revision 1 makes revision 3 with its edit; a stale page's restore is refused.
+    restored = client.post(
+        f"/console/projects/{project_id}/revisions/1/restore",
+        data={"csrf": csrf, "revision": "2"},
+        follow_redirects=False,
+    )
+    assert restored.status_code == 303, restored.text
+    now = svc.get(f"/v1/projects/{project_id}").json()
+    assert (
+        now["revision"] == 3 and now["edit"]["timeline"]["tracks"][0]["clips"][0]["asset"]["color"] == "red"
+    )
+    stale = client.post(
+        f"/console/projects/{project_id}/revisions/2/restore", data={"csrf": csrf, "revision": "2"}
+    )
+    assert stale.status_code == 412 and svc.get(f"/v1/projects/{project_id}").json()["revision"] == 3
+
+    # An asset the edit names is gone: validation shows the problem at its pointer.
+    still = make_image(tmp_path / "gone.png", color="red")
+    with still.open("rb") as fh:
+        asset = svc.post("/v1/assets", files={"file": ("gone.png", fh, "image/png")}).json()
+    edit = _color_edit("red")
+    edit["timeline"]["tracks"].append(
+        {"clips": [{"asset": {"type": "image", "src": asset["id"]}, "length": 1}]}
+    )
+    broken = svc.post("/v1/projects", json={"name": "Loses its image", "edit": edit}).json()
+    assert svc.client.delete(f"/v1/assets/{asset['id']}", headers=svc.headers(None)).status_code == 204
+    bad = client.post(f"/console/projects/{broken['id']}/validate", data={"csrf": csrf})
+    assert bad.status_code == 422 and "<code>#/timeline/tracks/1/clips/0/asset/src</code>" in bad.text, (
+        bad.text
+    )
+
+
+def test_projects_follow_scopes_and_workspaces(svc: Service) -> None:
+    made = svc.post("/v1/projects", json={"name": "Private cut", "edit": _color_edit("green")}).json()
+    reader = browser(svc)
+    sign_in(reader, svc.new_key("projects:read"))
+    page = reader.get(f"/console/projects/{made['id']}")
+    assert page.status_code == 200 and "Restore" not in page.text and 'id="plan-button"' not in page.text
+    csrf = csrf_of(page.text)
+    plan = reader.post(f"/console/projects/{made['id']}/plan", data={"csrf": csrf})
+    assert plan.status_code == 403 and "renders:write" in plan.text
+    restore = reader.post(
+        f"/console/projects/{made['id']}/revisions/1/restore", data={"csrf": csrf, "revision": "1"}
+    )
+    assert restore.status_code == 403 and "projects:write" in restore.text
+    narrow = browser(svc)
+    sign_in(narrow, svc.new_key("assets:read"))
+    for url in ("/console/projects", f"/console/projects/{made['id']}"):
+        denied = narrow.get(url)
+        assert (
+            denied.status_code == 403 and "projects:read" in denied.text and "Private cut" not in denied.text
+        )
+    other = browser(svc)
+    sign_in(other, svc.other_workspace_key())
+    assert "Private cut" not in other.get("/console/projects").text
+    assert other.get(f"/console/projects/{made['id']}").status_code == 404
+
+
+@pytest.mark.slow
+def test_transcript_review_correct_and_approve(tmp_path: Path) -> None:
+    """The real speech model on a synthesised sentence; skips without espeak-ng (make speech)."""
+    from speechgen import espeak, make_speech, speech_clips
+
+    if espeak() is None:
+        pytest.skip("espeak-ng is not installed (make speech)")
+    from test_transcripts import model_dir, wait_transcript
+
+    clip = next(c for c in speech_clips() if c.name == "weather")
+    path = tmp_path / "weather.mp4"
+    make_speech(path, clip)
+    with running_service(tmp_path / "svc", asr_model=model_dir(), asr_cache_dir=tmp_path / "cache") as svc:
+        with path.open("rb") as fh:
+            asset = svc.post("/v1/assets", files={"file": ("weather.mp4", fh, "video/mp4")}).json()
+        client = browser(svc)
+        sign_in(client, svc.token)
+        detail = client.get(f"/console/assets/{asset['id']}")
+        csrf = csrf_of(detail.text)
+        assert "Transcribe" in detail.text
+        started = client.post(
+            f"/console/assets/{asset['id']}/transcripts", data={"csrf": csrf}, follow_redirects=False
+        )
+        assert started.status_code == 303, started.text
+        url = started.headers["location"]
+        transcript_id = url.rsplit("/", 1)[-1]
+        done = wait_transcript(svc, f"/v1/assets/{asset['id']}/transcripts/{transcript_id}")
+        assert done["state"] == "succeeded", done
+        review = client.get(url)
+        assert review.status_code == 200 and 'data-state="succeeded"' in review.text
+        cues = re.findall(r'name="(cue\.\d+)" value="([^"]*)"', review.text)
+        assert cues and " ".join(v for _, v in cues).split() == [w["text"] for w in done["words"]]
+        assert f'href="{url}"' in client.get(f"/console/assets/{asset['id']}").text
+
+        # One word corrected: the transcript's text changes there, and only there.
+        words = [w["text"] for w in done["words"]]
+        target = next(i for i, w in enumerate(words) if w.lower().startswith("warm"))
+        form: dict[str, str] = {"csrf": csrf, "revision": "0"}
+        seen = 0
+        for name, value in cues:
+            parts = value.split()
+            form[name] = " ".join("hot" if seen + i == target else p for i, p in enumerate(parts))
+            seen += len(parts)
+        saved = client.post(f"{url}/correct", data=form, follow_redirects=False)
+        assert saved.status_code == 303, saved.text
+        fixed = svc.get(f"/v1/assets/{asset['id']}/transcripts/{transcript_id}").json()
+        assert fixed["revision"] == 1 and fixed["words"][target]["text"] == "hot"
+        assert [w["text"] for i, w in enumerate(fixed["words"]) if i != target] == [
+            w for i, w in enumerate(words) if i != target
+        ]
+        stale = client.post(f"{url}/correct", data=form)  # still says revision 0
+        assert stale.status_code == 409
+        assert client.post(f"{url}/correct", data={**form, "revision": "x"}).status_code == 422
+
+        # Correcting needs assets:write, approving assets:approve (as in the API).
+        writer = browser(svc)
+        sign_in(writer, svc.new_key("assets:read", "assets:write"))
+        page = writer.get(url)
+        assert 'id="save-words"' in page.text and 'id="approve-button"' not in page.text
+        denied = writer.post(f"{url}/approve", data={"csrf": csrf_of(page.text)})
+        assert denied.status_code == 403 and "assets:approve" in denied.text
+        reader = browser(svc)
+        sign_in(reader, svc.new_key("assets:read"))
+        page = reader.get(url)
+        assert 'id="save-words"' not in page.text and "hot" in page.text
+        refused = reader.post(f"{url}/correct", data={**form, "csrf": csrf_of(page.text), "revision": "1"})
+        assert refused.status_code == 403 and "assets:write" in refused.text
+
+        approved = client.post(f"{url}/approve", data={"csrf": csrf}, follow_redirects=False)
+        assert approved.status_code == 303
+        assert svc.get(f"/v1/assets/{asset['id']}/transcripts/{transcript_id}").json()["approved"] is True
+        assert 'data-approved="true"' in client.get(url).text
+        other = browser(svc)
+        sign_in(other, svc.other_workspace_key())
+        assert other.get(url).status_code == 404
+
+
+def test_resumable_upload_by_tus_from_the_console(svc: Service, tmp_path: Path) -> None:
+    import base64
+
+    video = make_video(tmp_path / "resumed.mp4", duration=1, size=(256, 144))  # bytes no other test uploads
+    data = video.read_bytes()
+    client = browser(svc)
+    sign_in(client, svc.token)
+    grid = client.get("/console/assets").text
+    assert 'data-tus="/console/uploads"' in grid
+    csrf = csrf_of(grid)
+    tus = {"Tus-Resumable": "1.0.0", "X-CSRF-Token": csrf}
+    meta = ",".join(
+        f"{k} {base64.b64encode(v.encode()).decode()}"
+        for k, v in (("filename", "resumed.mp4"), ("tags", "tus"))
+    )
+    made = client.post(
+        "/console/uploads", headers={**tus, "Upload-Length": str(len(data)), "Upload-Metadata": meta}
+    )
+    assert made.status_code == 201, made.text
+    url = made.headers["location"]
+    assert url.startswith("/console/uploads/upl_")
+    half = len(data) // 2
+    octets = {**tus, "Content-Type": "application/offset+octet-stream"}
+    first = client.patch(url, content=data[:half], headers={**octets, "Upload-Offset": "0"})
+    assert first.status_code == 204 and first.headers["upload-offset"] == str(half)
+    # A page opened later asks where to go on, then sends the rest.
+    assert client.head(url, headers=tus).headers["upload-offset"] == str(half)
+    wrong = client.patch(url, content=data[half:], headers={**octets, "Upload-Offset": "0"})
+    assert wrong.status_code == 409
+    rest = client.patch(url, content=data[half:], headers={**octets, "Upload-Offset": str(half)})
+    assert rest.status_code == 204, rest.text
+    asset_id = rest.headers["reelforge-asset-id"]
+    asset = svc.get(f"/v1/assets/{asset_id}").json()
+    assert asset["name"] == "resumed.mp4" and asset["tags"] == ["tus"] and asset["size_bytes"] == len(data)
+    assert client.head(url, headers=tus).headers["reelforge-asset-id"] == asset_id
+
+    # The session, its CSRF token, assets:write and tus itself, as on /v1/uploads.
+    length = {"Upload-Length": "10"}
+    assert browser(svc).post("/console/uploads", headers={**tus, **length}).status_code == 401
+    forged = client.post("/console/uploads", headers={**tus, **length, "X-CSRF-Token": "forged"})
+    assert forged.status_code == 403
+    no_tus = client.post("/console/uploads", headers={"X-CSRF-Token": csrf, **length})
+    assert no_tus.status_code == 412 and no_tus.json()["errors"][0]["header"] == "Tus-Resumable"
+    no_length = client.post("/console/uploads", headers=tus)
+    assert no_length.status_code == 400 and no_length.json()["errors"][0]["header"] == "Upload-Length"
+    reader = browser(svc)
+    sign_in(reader, svc.new_key("assets:read"))
+    reader_csrf = csrf_of(reader.get("/console/assets").text)
+    denied = reader.post("/console/uploads", headers={**tus, **length, "X-CSRF-Token": reader_csrf})
+    assert denied.status_code == 403 and denied.json()["required_scope"] == "assets:write"
+    other = browser(svc)
+    sign_in(other, svc.other_workspace_key())
+    other_csrf = csrf_of(other.get("/console/assets").text)
+    assert other.head(url, headers={**tus, "X-CSRF-Token": other_csrf}).status_code == 404
+
+
+def rows_template(kit_id: str | None) -> dict[str, Any]:
+    edit: dict[str, Any] = {
+        "timeline": {
+            "tracks": [
+                {
+                    "clips": [
+                        {
+                            "repeat": {"for": "items", "as": "item"},
+                            "asset": {
+                                "type": "text",
+                                "text": "{{item.name}} {{item.price}}",
+                                "style": {"size": 0.02},
+                            },
+                            "length": 0.5,
+                            "anchor": "bottom",
+                        }
+                    ]
+                },
+                {"clips": [{"asset": {"type": "color", "color": "navy"}, "start": 0, "length": "end"}]},
+            ]
+        },
+        "outputs": [{"width": 160, "height": 90, "quality": "draft", "fps": 25}],
+    }
+    if kit_id:
+        edit["brand"] = kit_id
+    return {
+        "name": "Price list" if kit_id else "Plain price list",
+        "edit": edit,
+        "variables": [
+            {
+                "name": "items",
+                "type": "list",
+                "validation": {"min_items": 1, "max_items": 4},
+                "fields": [
+                    {"name": "name", "type": "text", "required": True, "localizable": True},
+                    {"name": "price", "type": "number", "required": True, "validation": {"min": 0}},
+                ],
+            }
+        ],
+        "locales": ["en", "fr"],
+    }
+
+
+def test_template_list_rows_brand_findings_and_safe_zones(rendering: Service) -> None:
+    kit = rendering.post("/v1/brand_kits", json={"name": "Acme"})
+    assert kit.status_code == 201, kit.text
+    branded = rendering.post("/v1/templates", json=rows_template(kit.json()["id"]))
+    assert branded.status_code == 201, branded.text
+    template_id = branded.json()["id"]
+    client = browser(rendering)
+    sign_in(client, rendering.token)
+    html = client.get(f"/console/templates/{template_id}").text
+    # A list variable is rows of typed fields (one row to start: min_items), with a blank row to add.
+    assert 'data-list="items"' in html and 'name="v.items.0.name"' in html
+    assert 'type="number" id="f-items-0-price"' in html and 'name="v.items.__row__.price"' in html
+    assert 'data-max="4"' in html
+    csrf = csrf_of(html)
+    # Rows arrive in the order of their numbers; a row's field that is not its type has its pointer.
+    values = {"csrf": csrf, "locale": "en", "at": "0.2", "v.items.0.name": "Lamp", "v.items.0.price": "3",
+              "v.items.1.name": "Throw", "v.items.1.price": "5"}  # fmt: skip
+    stills = client.post(f"/console/templates/{template_id}/stills", data=values)
+    assert stills.status_code == 200, stills.text
+    assert 'id="brand-check" data-passed="false"' in stills.text and "Acme" in stills.text
+    # The kit's findings point into the merged edit, drawn on the still of their output...
+    findings = re.findall(
+        r'<li class="finding (\w+)"><strong>\w+</strong> ([\w_]+): [^<]*<code>([^<]+)</code>', stills.text
+    )
+    assert findings and all(p.startswith("#/edit/timeline/tracks/0/clips/") for _, _, p in findings), (
+        stills.text
+    )
+    assert {rule for _, rule, _ in findings} >= {"text_too_small", "safe_zone"}
+    # ...and the 9:16 still shows the kit's safe zones (the default: top 14 %, bottom 20 %).
+    portrait = stills.text.split('data-ratio="9:16"', 1)[1].split("</figure>", 1)[0]
+    assert 'data-side="top" title="Safe zone: top 14.0 %"' in portrait
+    assert 'class="zone zone-bottom" style="height: 20.0%"' in portrait
+    landscape = stills.text.split('data-ratio="16:9"', 1)[1].split("</figure>", 1)[0]
+    assert "zone-top" not in landscape
+    bad = client.post(f"/console/templates/{template_id}/stills", data={**values, "v.items.1.price": "cheap"})
+    # Rows are read in the order of their numbers, whatever they are; a number no form makes is not a row.
+    gaps = {k.replace("v.items.1.", "v.items.7."): v for k, v in values.items()}
+    odd = {**gaps, "v.items.7.price": "cheap", "v.items." + "9" * 5000 + ".name": "x"}
+    shifted = client.post(f"/console/templates/{template_id}/stills", data=odd)
+    assert shifted.status_code == 422 and "<code>#/values/items/1/price</code>" in shifted.text, shifted.text
+    assert bad.status_code == 422 and "<code>#/values/items/1/price</code>" in bad.text
+    missing = client.post(f"/console/templates/{template_id}/stills", data={**values, "v.items.1.name": ""})
+    assert missing.status_code == 422 and "<code>#/values/items/1/name</code>" in missing.text, missing.text
+    empty = {k: v for k, v in values.items() if not k.startswith("v.items")}
+    none = client.post(f"/console/templates/{template_id}/stills", data=empty)
+    assert none.status_code == 422 and "<code>#/values/items</code>" in none.text, none.text
+
+    # Without a kit: no findings, the platforms' default zones on 9:16.
+    plain = rendering.post("/v1/templates", json=rows_template(None)).json()["id"]
+    shown = client.post(f"/console/templates/{plain}/stills", data=values)
+    assert shown.status_code == 200 and 'data-passed="true"' in shown.text and "No brand kit" in shown.text
+    assert 'class="finding' not in shown.text and "zone-bottom" in shown.text

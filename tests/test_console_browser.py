@@ -1,8 +1,11 @@
 """The web console in a real browser: Debian's Chromium driven by Playwright (never a browser
 Playwright downloads), offline (every request to another host is aborted and fails the test).
 
-Covers sign-in, drag-and-drop upload with progress, the grid's htmx filters, the detail page's
-player playing, sign-out, a key without ``assets:read`` seeing a 403 page and no asset, and
+Covers sign-in, drag-and-drop upload with progress, a resumable (tus) upload broken off and
+resumed from the server's offset, the grid's htmx filters, the detail page's player playing, a
+project's diff, validation, plan and restore, a template's list rows added and reordered with
+brand findings and safe zones on its stills, sign-out, a key without ``assets:read`` or
+``projects:read`` seeing a 403 page and nothing of them, and
 axe-core (tests/console_js, from the npm registry) finding no serious or critical violation on
 each page. The screenshots taken on the way go to docs/console/*.png (shown in docs/console.md)
 when REELFORGE_UPDATE_SCREENSHOTS=1, else to a scratch folder, so a test run leaves the tree as
@@ -22,8 +25,11 @@ import pytest
 
 from mediagen import make_image, make_video
 from service import RenderGate, Service, holding_renders, live_server, running_service
+from speechgen import espeak, make_speech, speech_clips
 from test_batches import OUTPUTS as BATCH_OUTPUTS
 from test_batches import TEMPLATE as BATCH_TEMPLATE
+from test_console import rows_template
+from test_transcripts import model_dir
 from test_webhooks import FAST as WEBHOOKS_FAST
 from test_webhooks import Receiver
 
@@ -49,7 +55,9 @@ SHOTS = (
 
 @pytest.fixture(scope="module")
 def svc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
-    with running_service(tmp_path_factory.mktemp("console-browser"), workers=1, **WEBHOOKS_FAST) as service:
+    root = tmp_path_factory.mktemp("console-browser")
+    speech = {"asr_model": model_dir(), "asr_cache_dir": root / "asr-cache"}
+    with running_service(root / "svc", workers=1, **WEBHOOKS_FAST, **speech) as service:
         yield service
 
 
@@ -92,6 +100,7 @@ def test_console_in_a_browser(svc: Service, tmp_path: Path) -> None:
     sync_api = chromium_or_fail()
     video = make_video(tmp_path / "launch-teaser.mp4", duration=2)
     still = make_image(tmp_path / "poster.png", color="orange")
+    long_take = make_video(tmp_path / "long-take.mp4", duration=2, fps=24)
     narrow_key = svc.new_key("renders:read")
     with live_server(svc) as base, sync_api.sync_playwright() as pw:
         host = urlsplit(base).hostname
@@ -152,6 +161,28 @@ def test_console_in_a_browser(svc: Service, tmp_path: Path) -> None:
                 }"""
             )
             page.wait_for_function("document.querySelectorAll('#upload-list li[data-asset-id]').length === 3")
+            # A resumable upload (tus) broken off mid-way resumes where the server stopped.
+            page.evaluate("document.getElementById('dropzone').dataset.chunkBytes = '32768'")
+            patches: list[str] = []
+
+            def break_second_patch(route: Any) -> None:
+                if route.request.method == "PATCH":
+                    patches.append(route.request.headers.get("upload-offset", ""))
+                    if len(patches) == 2:
+                        route.abort()
+                        return
+                route.fallback()
+
+            page.route("**/console/uploads/*", break_second_patch)
+            page.locator("#upload-files").set_input_files(str(long_take))
+            resume = page.get_by_role("button", name="Resume the upload of long-take.mp4")
+            resume.wait_for()
+            page.unroute("**/console/uploads/*")
+            resume.click()
+            page.wait_for_function("document.querySelectorAll('#upload-list li[data-asset-id]').length === 4")
+            assert patches[:2] == ["0", "32768"] and "0" not in patches[2:]  # never sent again from 0
+            long_id = page.locator("#upload-list li[data-asset-id]").nth(3).get_attribute("data-asset-id")
+            assert svc.get(f"/v1/assets/{long_id}").json()["size_bytes"] == long_take.stat().st_size
             # The grid shows them once the previews are made (reloaded until they are).
             for _ in range(120):
                 page.goto(f"{base}/console/assets")
@@ -277,6 +308,67 @@ def test_console_in_a_browser(svc: Service, tmp_path: Path) -> None:
             page.evaluate("document.querySelector('.output-player').play()")
             page.wait_for_function("document.querySelector('.output-player').currentTime > 0")
 
+            # A project: its history, a diff in place, validate and plan, then a restore.
+            project = svc.post(
+                "/v1/projects", json={"name": "Teaser cut", "edit": edit, "message": "first cut"}
+            )
+            assert project.status_code == 201, project.text
+            project_id = project.json()["id"]
+            longer = {
+                **edit,
+                "timeline": {
+                    "tracks": [{"clips": [{"asset": {"type": "video", "src": video_id}, "length": 1.5}]}]
+                },
+            }
+            changed = svc.client.put(
+                f"/v1/projects/{project_id}",
+                json={"edit": longer, "message": "shorter"},
+                headers={**svc.headers(None), "If-Match": '"1"'},
+            )
+            assert changed.status_code == 200, changed.text
+            page.goto(f"{base}/console/projects")
+            page.get_by_role("link", name="Teaser cut").click()
+            page.get_by_role("button", name="Compare").click()
+            page.locator('#diff-result li[data-pointer="#/timeline/tracks/0/clips/0/length"]').wait_for()
+            page.get_by_role("button", name="Validate").click()
+            page.locator('#checks .checks[data-ok="true"]').wait_for()
+            page.get_by_role("button", name="Plan").click()
+            page.locator("#plan-outputs").wait_for()
+            assert "640x360" in page.locator("#plan-outputs").inner_text()
+            assert serious_violations(page) == []
+            shoot(page, "project")
+            page.get_by_role("button", name="Restore revision 1").click()
+            page.locator("#project-revision", has_text="3").wait_for()
+            assert svc.get(f"/v1/projects/{project_id}").json()["edit"]["timeline"] == edit["timeline"]
+
+            # A template with a list variable: rows added and reordered, then stills with the
+            # brand kit's findings and safe zones; switching the locale previews again.
+            kit = svc.post("/v1/brand_kits", json={"name": "Acme"}).json()
+            listed = svc.post("/v1/templates", json=rows_template(kit["id"]))
+            assert listed.status_code == 201, listed.text
+            page.goto(f"{base}/console/templates/{listed.json()['id']}")
+            page.get_by_label("name (required) of items row 1").fill("Throw")
+            page.get_by_label("price (required) of items row 1").fill("5")
+            page.get_by_role("button", name="Add a row to items").click()
+            page.get_by_label("name (required) of items row 2").fill("Lamp")
+            page.get_by_label("price (required) of items row 2").fill("3")
+            page.get_by_role("button", name="Move items row 2 up").click()
+            assert page.locator('[name="v.items.0.name"]').input_value() == "Lamp"
+            assert page.locator('[name="v.items.1.name"]').input_value() == "Throw"
+            page.get_by_label("Preview at (seconds)").fill("0.2")
+            page.get_by_role("button", name="Preview").click()
+            page.wait_for_function("document.querySelectorAll('#stills figure img').length === 3")
+            assert page.locator('#stills figure[data-ratio="9:16"] .zone-top').count() == 1
+            assert page.locator('#stills figure[data-ratio="16:9"] .zone').count() == 0
+            assert page.locator("#stills .finding").count() > 0
+            with page.expect_response(lambda r: r.url.endswith("/stills") and r.status == 200):
+                page.get_by_label("Locale").select_option("fr")
+            page.wait_for_function(
+                "[...document.querySelectorAll('#stills img')].every(i => i.complete && i.naturalWidth > 0)"
+            )
+            assert serious_violations(page) == []
+            shoot(page, "template-rows")
+
             # A batch: its matrix of rows x locales x outputs.
             rows = [
                 {"title": "Lamp", "price": 3, "clip": video_id, "seconds": 0.3},
@@ -309,6 +401,44 @@ def test_console_in_a_browser(svc: Service, tmp_path: Path) -> None:
             assert page.locator("#matrix td a", has_text="succeeded").count() == 4
             assert serious_violations(page) == []
             shoot(page, "batch")
+
+            # A transcript (where speech can be synthesised here): made from the asset's page,
+            # reviewed against the player, a word corrected, approved.
+            if espeak() is not None:
+                clip = next(c for c in speech_clips() if c.name == "weather")
+                spoken = tmp_path / "weather.mp4"
+                make_speech(spoken, clip)
+                with spoken.open("rb") as fh:
+                    speech_id = svc.post(
+                        "/v1/assets", files={"file": ("weather.mp4", fh, "video/mp4")}
+                    ).json()["id"]
+                page.goto(f"{base}/console/assets/{speech_id}")
+                page.get_by_role("button", name="Transcribe").click()
+                page.wait_for_url(f"{base}/console/assets/{speech_id}/transcripts/trn_*")
+                # The page looks again every 2 s until the model is done.
+                page.locator('#transcript-status[data-state="succeeded"]').wait_for(timeout=180_000)
+                cues = page.locator("#cues li.cue")
+                assert cues.count() >= 1
+                page.evaluate("document.getElementById('player').muted = true")
+                last = cues.last
+                last.locator("button.seek").click()
+                start = float(last.get_attribute("data-start") or 0)
+                page.wait_for_function("s => document.getElementById('player').currentTime >= s", arg=start)
+                page.wait_for_function(
+                    "document.querySelector('#cues li.cue:last-child').getAttribute('aria-current') === 'true'"
+                )
+                page.evaluate("document.getElementById('player').pause()")
+                first = page.get_by_label("Words of cue 1")
+                words = first.input_value().split()
+                first.fill(
+                    " ".join(["sunny" if w == words[0] and i == 0 else w for i, w in enumerate(words)])
+                )
+                assert serious_violations(page) == []
+                shoot(page, "transcript")
+                page.get_by_role("button", name="Save corrections").click()
+                page.locator("#transcript-status", has_text="revision 1").wait_for()
+                page.get_by_role("button", name="Approve transcript").click()
+                page.locator('#transcript-status[data-approved="true"]').wait_for()
 
             # Keys: a new key's token is shown once, in a labelled field.
             page.goto(f"{base}/console/keys")
@@ -345,7 +475,13 @@ def test_console_in_a_browser(svc: Service, tmp_path: Path) -> None:
 
             # On a phone: one column, nothing wider than the screen, still accessible.
             page.set_viewport_size({"width": 390, "height": 844})
-            for url in ("/console/assets", f"/console/assets/{video_id}", f"/console/renders/{render_id}"):
+            for url in (
+                "/console/assets",
+                f"/console/assets/{video_id}",
+                f"/console/renders/{render_id}",
+                f"/console/projects/{project_id}",
+                f"/console/templates/{listed.json()['id']}",
+            ):
                 page.goto(f"{base}{url}")
                 assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), url
                 assert serious_violations(page) == []
@@ -365,7 +501,12 @@ def test_console_in_a_browser(svc: Service, tmp_path: Path) -> None:
             )
             text = page.locator("main").inner_text()
             assert "assets:read" in text and "launch-teaser" not in text
-            for url in (f"/console/assets/{video_id}", f"/console/assets/{video_id}/content"):
+            for url in (
+                f"/console/assets/{video_id}",
+                f"/console/assets/{video_id}/content",
+                "/console/projects",
+                f"/console/projects/{project_id}",
+            ):
                 answer = page.goto(f"{base}{url}")
                 assert answer is not None and answer.status == 403
             assert serious_violations(page) == []

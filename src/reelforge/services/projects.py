@@ -41,8 +41,11 @@ __all__ = [
     "get_revision",
     "patch_project",
     "patch_summary",
+    "recent_projects",
     "replace_project",
     "restore_revision",
+    "revision_diff",
+    "revision_history",
 ]
 
 MAX_PATCH_OPS = 1000
@@ -219,3 +222,57 @@ def restore_revision(
     return PROJECTS.restore_version(
         db, workspace_id, project_id, number, message, check, if_match=if_match, stager=stager
     )
+
+
+# ---------------------------------------------------------------- history and differences
+
+
+def recent_projects(db: Session, workspace_id: str, limit: int, name: str | None = None) -> list[Project]:
+    """The workspace's projects, last changed first (``name``: whose name contains it)."""
+    table: Any = Project
+    query = PROJECTS.list_query(workspace_id, name).order_by(table.updated_at.desc(), table.id.desc())
+    return list(db.scalars(query.limit(limit)))
+
+
+def revision_history(
+    db: Session, workspace_id: str, project_id: str, limit: int
+) -> tuple[Project, list[ProjectRevision]]:
+    """The project and its newest ``limit`` revisions, newest first."""
+    project, _ = PROJECTS.current(db, workspace_id, project_id)
+    query, _ = PROJECTS.versions_query(project)
+    rows = db.scalars(query.order_by(ProjectRevision.number.desc()).limit(limit))
+    return project, list(rows)
+
+
+def _at(document: Any, path: str) -> Any:
+    try:
+        return jsonpointer.resolve_pointer(document, path)
+    except (jsonpointer.JsonPointerException, TypeError):
+        return None
+
+
+def revision_diff(
+    db: Session, workspace_id: str, project_id: str, old: int, new: int
+) -> list[dict[str, Any]]:
+    """What changed from revision ``old`` to revision ``new``: JSON Patch operations (RFC 6902)
+    that turn the one edit into the other, each with its ``pointer`` into the edit and the value
+    there before (``before``) and after (``after``); ``from`` for a move. 404 (pointer ``#/from``
+    or ``#/to``) for a revision the project does not have."""
+    project, _ = PROJECTS.current(db, workspace_id, project_id)
+    before = PROJECTS.version(db, project, old, "#/from").edit
+    after = PROJECTS.version(db, project, new, "#/to").edit
+    changes: list[dict[str, Any]] = []
+    for op in jsonpatch.make_patch(before, after).patch:
+        path = op["path"]
+        change: dict[str, Any] = {"op": op["op"], "pointer": "#" + path}
+        if op["op"] in ("replace", "remove"):
+            change["before"] = _at(before, path)
+        if op["op"] in ("move", "copy"):
+            change["from"] = "#" + op["from"]
+            change["before"] = _at(before, op["from"])
+        if op["op"] in ("add", "replace"):
+            change["after"] = op["value"]
+        elif op["op"] in ("move", "copy"):
+            change["after"] = _at(after, path)
+        changes.append(change)
+    return changes

@@ -18,12 +18,24 @@ from reelforge.edit.errors import EditError
 from reelforge.edit.template_model import Variable
 from reelforge.media.resolver import AssetResolver
 from reelforge.render.engine import render_edit
+from reelforge.render.layout import DEFAULT_SAFE_ZONES, SafeZone, safe_zone_for
 
 from . import templates
+from .brand_kits import service_findings
 from .context import Services
+from .edits import PreparedEdit
 from .errors import Invalid
 
-__all__ = ["ASPECT_RATIOS", "Still", "TemplateForm", "recent_templates", "template_form", "template_stills"]
+__all__ = [
+    "ASPECT_RATIOS",
+    "Still",
+    "StillCheck",
+    "TemplateForm",
+    "checked_stills",
+    "recent_templates",
+    "template_form",
+    "template_stills",
+]
 
 ASPECT_RATIOS = ("16:9", "1:1", "9:16")
 
@@ -52,6 +64,75 @@ def template_stills(
     as a still at ``at`` seconds per aspect ratio. Values that do not fit raise 422
     ``values-invalid`` with pointers ``#/values/…``; a moment after the end, ``edit-invalid`` with
     the pointer ``#/outputs/<i>/time``."""
+    stills, _ = _stills(
+        services, workspace_id, template_id, values, locale, at, resolution, aspect_ratios, number
+    )
+    return stills
+
+
+@dataclass(frozen=True)
+class StillCheck:
+    """What the brand kit says of a template's stills: its compliance ``findings`` (each with
+    ``output``, the index of its still, and a ``pointer`` into the merged edit) and the safe zone
+    of each still (by index: the fractions of each side the platforms' UI covers)."""
+
+    brand_kit: dict[str, Any] | None
+    """The kit checked against (id, version, name); None when the template's edit names none."""
+    findings: list[dict[str, Any]]
+    zones: dict[int, dict[str, float]]
+    passed: bool
+
+
+def checked_stills(
+    services: Services,
+    workspace_id: str,
+    template_id: str,
+    values: Mapping[str, Any],
+    locale: str | None,
+    *,
+    at: float,
+    resolution: str = "360p",
+    aspect_ratios: Sequence[str] = ASPECT_RATIOS,
+) -> tuple[list[Still], StillCheck]:
+    """:func:`template_stills`, and the stills' edit checked against its brand kit as a render
+    is (``POST /v1/templates/{id}/check``'s findings, for these outputs). Without a kit, there
+    are no findings and the zones are the platforms' defaults (the top 14 % and bottom 20 % of
+    9:16), which a kit that sets none applies too."""
+    stills, prepared = _stills(
+        services, workspace_id, template_id, values, locale, at, resolution, aspect_ratios, None
+    )
+    zones: Mapping[str, SafeZone] = DEFAULT_SAFE_ZONES
+    findings: list[dict[str, Any]] = []
+    kit: dict[str, Any] | None = None
+    if prepared.brand is not None:
+        kit = prepared.brand.as_json()
+        stored = prepared.brand.kit.get("safe_zones")
+        if isinstance(stored, Mapping):
+            zones = {label: SafeZone(**zone) for label, zone in stored.items()}
+        with services.sessions() as db:
+            found = service_findings(db, services.storage, workspace_id, prepared.edit, prepared.brand.kit)
+        findings = [f.as_json("/edit") for f in found]
+    by_still: dict[int, dict[str, float]] = {}
+    for i, still in enumerate(stills):
+        match = safe_zone_for(zones, still.width, still.height)
+        if match is not None:
+            zone = match[1]
+            by_still[i] = {"top": zone.top, "bottom": zone.bottom, "left": zone.left, "right": zone.right}
+    passed = not any(f["severity"] == "error" for f in findings)
+    return stills, StillCheck(kit, findings, by_still, passed)
+
+
+def _stills(
+    services: Services,
+    workspace_id: str,
+    template_id: str,
+    values: Mapping[str, Any],
+    locale: str | None,
+    at: float,
+    resolution: str,
+    aspect_ratios: Sequence[str],
+    number: int | None,
+) -> tuple[list[Still], PreparedEdit]:
     outputs = [
         {"name": f"still-{i}", "format": "jpg", "resolution": resolution, "aspect_ratio": ratio, "time": at}
         for i, ratio in enumerate(aspect_ratios)
@@ -78,10 +159,11 @@ def template_stills(
                     {"pointer": "#" + p.pointer, "detail": p.message, "code": p.code} for p in exc.problems
                 ],
             ) from None
-        return [
+        stills = [
             Still(ratio, int(out.info.width or 0), int(out.info.height or 0), out.path.read_bytes())
             for ratio, out in zip(aspect_ratios, result.outputs, strict=True)
         ]
+    return stills, prepared
 
 
 # ------------------------------------------------------------------ what a values form needs
@@ -97,7 +179,7 @@ class AssetChoice:
 @dataclass(frozen=True)
 class TemplateForm:
     """What a form for a template's values shows: its variables, locales, and the workspace's
-    assets each asset variable may take."""
+    assets each asset variable may take (by name; ``list.field`` for a list's rows)."""
 
     id: str
     name: str
@@ -118,12 +200,12 @@ def template_form(services: Services, workspace_id: str, template_id: str) -> Te
         info = templates.stored_template(template, templates.version(db, template))
         spec = info.template
         choices: dict[str, list[AssetChoice]] = {}
-        for variable in _asset_variables(spec.variables):
+        for key, variable in _asset_variables(spec.variables):
             query = select(Asset.id, Asset.name, Asset.kind).where(Asset.workspace_id == workspace_id)
             if variable.kinds:
                 query = query.where(Asset.kind.in_(variable.kinds))
             rows = db.execute(query.order_by(Asset.created_at.desc()).limit(MAX_CHOICES)).all()
-            choices[variable.name] = [AssetChoice(r.id, r.name, r.kind) for r in rows]
+            choices[key] = [AssetChoice(r.id, r.name, r.kind) for r in rows]
         return TemplateForm(
             template.id,
             template.name,
@@ -135,8 +217,13 @@ def template_form(services: Services, workspace_id: str, template_id: str) -> Te
         )
 
 
-def _asset_variables(variables: Sequence[Variable]) -> list[Variable]:
-    return [v for v in variables if v.type == "asset"]
+def _asset_variables(variables: Sequence[Variable]) -> list[tuple[str, Variable]]:
+    """The asset variables by the key of their choices: ``name``, or ``list.field`` for a field
+    of a list variable's rows."""
+    found = [(v.name, v) for v in variables if v.type == "asset"]
+    for v in variables:
+        found += [(f"{v.name}.{f.name}", f) for f in v.fields if f.type == "asset"]
+    return found
 
 
 def recent_templates(services: Services, workspace_id: str, limit: int) -> list[dict[str, Any]]:

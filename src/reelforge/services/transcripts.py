@@ -41,6 +41,7 @@ from reelforge.media.transcribe import (
     export_transcript,
     realign_words,
     split_text,
+    transcript_cues,
 )
 from reelforge.media.transcribe import Transcript as TranscriptData
 from reelforge.representations import json_ready, record_render_event
@@ -63,6 +64,7 @@ __all__ = [
     "list_transcripts",
     "read_transcript",
     "release_approved",
+    "review_cues",
     "run_transcript",
     "runner",
     "spoken_assets",
@@ -191,6 +193,46 @@ def list_transcripts(services: Services, workspace_id: str, asset_id: str) -> li
             .limit(100)
         )
         return [transcript_json(row, words=False) for row in rows]
+
+
+def review_cues(
+    services: Services,
+    workspace_id: str,
+    asset_id: str,
+    transcript_id: str,
+    breaking: CueBreaking | None = None,
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The transcript and its words grouped into cues as an export breaks them (9:16 lines by
+    default): each cue's ``start``, ``end`` (seconds), ``text`` and its words' indexes
+    (``first``, ``count``), for reviewing the words against the media."""
+    with services.sessions() as db:
+        row = _find(db, workspace_id, transcript_id, asset_id)
+        body = transcript_json(row)
+    words = [TranscriptWord(**w) for w in body["words"]]
+    shown: list[dict[str, Any]] = []
+    first = 0
+    for cue in transcript_cues(words, breaking):
+        count = len(cue.text.split())
+        part = words[first : first + count]
+        if not part:
+            break
+        shown.append(
+            {
+                "start": part[0].start,
+                "end": part[-1].end,
+                "text": " ".join(w.text for w in part),
+                "first": first,
+                "count": len(part),
+            }
+        )
+        first += len(part)
+    if first < len(words):  # whatever the breaking left out still gets reviewed
+        rest = words[first:]
+        shown.append(
+            {"start": rest[0].start, "end": rest[-1].end, "text": " ".join(w.text for w in rest),
+             "first": first, "count": len(rest)}
+        )  # fmt: skip
+    return body, shown
 
 
 # ------------------------------------------------------------------------------ corrections

@@ -25,10 +25,24 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy import Connection
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
 
+from reelforge.edit.template_model import Variable
 from reelforge.media.ingest import clean_name
 from reelforge.representations import key_json
-from reelforge.services import assets, batches, events, keys, renders, template_stills, templates, webhooks
+from reelforge.services import (
+    assets,
+    batches,
+    events,
+    keys,
+    projects,
+    renders,
+    template_stills,
+    templates,
+    transcripts,
+    uploads,
+    webhooks,
+)
 from reelforge.services.credentials import SCOPES, Principal
 from reelforge.services.errors import NotFound, ServiceError
 from reelforge.services.template_stills import TemplateForm
@@ -333,6 +347,7 @@ async def asset_grid(request: Request) -> Response:
             kinds=KINDS,
             more=more,
             can_upload=visitor.can("assets:write"),
+            tus_chunk=TUS_CHUNK_BYTES,
         )
 
     return await signed_in(request, run, scope="assets:read")
@@ -345,11 +360,18 @@ async def asset_detail(asset_id: str, request: Request) -> Response:
             request, lambda conn: assets.read_asset(conn, visitor.principal.workspace_id, asset_id)
         )
         media = asset.get("media") or {}
+        spoken: list[dict[str, Any]] = []
+        if asset.get("kind") in transcripts.TRANSCRIBABLE:
+            spoken = await run_in_threadpool(
+                transcripts.list_transcripts, services_of(request), visitor.principal.workspace_id, asset_id
+            )
         return page(
             request,
             "asset.html",
             visitor,
             asset=asset,
+            transcripts=spoken,
+            can_transcribe=visitor.can("assets:write") and asset.get("kind") in transcripts.TRANSCRIBABLE,
             media_json=orjson.dumps(media, option=orjson.OPT_INDENT_2).decode(),
             provenance_json=orjson.dumps(
                 json_ready(asset.get("derived_from") or {}), option=orjson.OPT_INDENT_2
@@ -629,35 +651,67 @@ def _field(name: str) -> str:
 
 def form_values(form: TemplateForm, raw: Mapping[str, str]) -> dict[str, Any]:
     """The values a template form sent, typed by each variable (an empty field is not given:
-    the default applies); 422 with the pointer ``#/values/<name>`` for a field that is not its type."""
+    the default applies); 422 with the pointer ``#/values/<name>`` (``#/values/<list>/<row>/<field>``
+    for a list's rows) for a field that is not its type.
+
+    A list variable comes as rows of fields named ``v.<list>.<row>.<field>``, in row order; when
+    every field of every row is empty, the list is not given."""
     values: dict[str, Any] = {}
     errors: list[dict[str, Any]] = []
     for variable in form.variables:
-        text = raw.get(_field(variable.name), "")
-        if variable.type == "boolean":
-            values[variable.name] = text == "on"
+        if variable.type == "list":
+            rows = _list_rows(variable, raw, errors)
+            if rows is not None:
+                values[variable.name] = rows
             continue
-        if not text.strip():
-            continue
-        try:
-            if variable.type == "number":
-                values[variable.name] = float(text)
-            elif variable.type == "integer":
-                values[variable.name] = int(text)
-            elif variable.type == "duration":
-                values[variable.name] = float(text) if _is_number(text) else text.strip()
-            elif variable.type == "list":
-                values[variable.name] = orjson.loads(text)
-            else:
-                values[variable.name] = text
-        except (ValueError, orjson.JSONDecodeError):
-            kind = "a JSON list of rows" if variable.type == "list" else f"a {variable.type}"
-            errors.append({"pointer": f"#/values/{variable.name}", "detail": f"not {kind}", "code": "type"})
+        given = _typed(variable, raw.get(_field(variable.name), ""), f"#/values/{variable.name}", errors)
+        if given is not _EMPTY:
+            values[variable.name] = given
     if errors:
         raise ApiError(
             "validation-error", f"{len(errors)} field(s) of the form are not their type", errors=errors
         )
     return values
+
+
+_EMPTY = object()
+
+
+def _typed(variable: Variable, text: str, pointer: str, errors: list[dict[str, Any]]) -> Any:
+    if variable.type == "boolean":
+        return text == "on"
+    if not text.strip():
+        return _EMPTY
+    try:
+        if variable.type == "number":
+            return float(text)
+        if variable.type == "integer":
+            return int(text)
+        if variable.type == "duration":
+            return float(text) if _is_number(text) else text.strip()
+    except ValueError:
+        errors.append({"pointer": pointer, "detail": f"not a {variable.type}", "code": "type"})
+        return _EMPTY
+    return text
+
+
+def _list_rows(variable: Variable, raw: Mapping[str, str], errors: list[dict[str, Any]]) -> list[Any] | None:
+    prefix = _field(variable.name) + "."
+    row_keys = {k[len(prefix) :].split(".", 1)[0] for k in raw if k.startswith(prefix)}
+    numbers = sorted(int(k) for k in row_keys if k.isdigit() and len(k) <= 6)[:1000]
+    rows: list[dict[str, Any]] = []
+    anything = False
+    for position, number in enumerate(numbers):
+        row: dict[str, Any] = {}
+        for part in variable.fields:
+            text = raw.get(f"{prefix}{number}.{part.name}", "")
+            if part.type != "boolean" and text.strip():
+                anything = True
+            given = _typed(part, text, f"#/values/{variable.name}/{position}/{part.name}", errors)
+            if given is not _EMPTY:
+                row[part.name] = given
+        rows.append(row)
+    return rows if anything else None
 
 
 def _is_number(text: str) -> bool:
@@ -687,8 +741,8 @@ def _moment(raw: Mapping[str, str]) -> float:
     return at
 
 
-async def _form_post(request: Request) -> dict[str, str]:
-    data = await request.form(max_files=0, max_fields=500)
+async def _form_post(request: Request, max_fields: int = 500) -> dict[str, str]:
+    data = await request.form(max_files=0, max_fields=max_fields)
     return {k: v for k, v in data.items() if isinstance(v, str)}
 
 
@@ -738,8 +792,8 @@ async def template_preview(template_id: str, request: Request) -> Response:
             template_stills.template_form, services, visitor.principal.workspace_id, template_id
         )
         values = form_values(form, raw)
-        stills = await run_in_threadpool(
-            lambda: template_stills.template_stills(
+        stills, check = await run_in_threadpool(
+            lambda: template_stills.checked_stills(
                 services,
                 visitor.principal.workspace_id,
                 template_id,
@@ -757,10 +811,12 @@ async def template_preview(template_id: str, request: Request) -> Response:
         return response
     shown = [
         {"ratio": s.aspect_ratio, "width": s.width, "height": s.height,
-         "src": "data:image/jpeg;base64," + base64.b64encode(s.jpeg).decode()}
-        for s in stills
+         "src": "data:image/jpeg;base64," + base64.b64encode(s.jpeg).decode(),
+         "zone": check.zones.get(i),
+         "findings": [f for f in check.findings if f["output"] in (i, None)]}
+        for i, s in enumerate(stills)
     ]  # fmt: skip
-    return page(request, "stills.html", visitor, stills=shown, detail=None, errors=[])
+    return page(request, "stills.html", visitor, stills=shown, detail=None, errors=[], check=check)
 
 
 def _on_form(error: Mapping[str, Any]) -> dict[str, Any]:
@@ -1020,3 +1076,446 @@ async def webhook_retry(
         return RedirectResponse(f"/console/webhooks/{endpoint_id}", status_code=303)
 
     return await signed_in(request, run, scope="webhooks:read")
+
+
+# ------------------------------------------------------------------------------ projects
+
+HISTORY_SIZE = 100
+"""Revisions shown on a project's page (the newest)."""
+
+
+def _pretty(value: Any) -> str:
+    return orjson.dumps(json_ready(value), option=orjson.OPT_INDENT_2).decode()
+
+
+def _revision_number(name: str, text: str | None) -> int:
+    if text is None or not text.isdigit() or not 1 <= int(text) <= 2_147_483_647:
+        raise ApiError(
+            "validation-error",
+            f"`{name}` must be a revision number (1 or more)",
+            errors=[{"parameter": name, "detail": "not a revision number", "code": "type"}],
+        )
+    return int(text)
+
+
+def _fragment_problems(request: Request, visitor: Visitor, exc: ServiceError, heading: str) -> Response:
+    status = getattr(exc, "status", None) or CATALOGUE.get(exc.code, (400,))[0]
+    return page(
+        request,
+        "checks.html",
+        visitor,
+        status=status,
+        heading=heading,
+        detail=exc.detail,
+        errors=[{**e, "detail": str(e.get("detail", ""))} for e in exc.errors or []],
+        required_scope=exc.extra.get("required_scope"),
+        plan=None,
+        failed=True,
+    )
+
+
+@router.get("/projects", response_class=HTMLResponse)
+async def project_list(request: Request) -> Response:
+    async def run(visitor: Visitor) -> Response:
+        name = (request.query_params.get("name") or "").strip()[:200] or None
+
+        services = services_of(request)
+
+        def read() -> list[dict[str, Any]]:
+            with services.sessions() as db:
+                found = projects.recent_projects(db, visitor.principal.workspace_id, 100, name)
+                return [
+                    {"id": p.id, "name": p.name, "revision": p.revision, "updated_at": _aware(p.updated_at)}
+                    for p in found
+                ]
+
+        shown = await run_in_threadpool(read)
+        return page(request, "projects.html", visitor, projects=shown, search=name or "")
+
+    return await signed_in(request, run, scope="projects:read")
+
+
+@router.get("/projects/{project_id}", response_class=HTMLResponse)
+async def project_page(project_id: str, request: Request) -> Response:
+    async def run(visitor: Visitor) -> Response:
+        services = services_of(request)
+
+        def read() -> tuple[dict[str, Any], list[dict[str, Any]]]:
+            with services.sessions() as db:
+                project, history = projects.revision_history(
+                    db, visitor.principal.workspace_id, project_id, HISTORY_SIZE
+                )
+                current = next((r for r in history if r.number == project.revision), None)
+                shown = {
+                    "id": project.id,
+                    "name": project.name,
+                    "revision": project.revision,
+                    "updated_at": _aware(project.updated_at),
+                    "edit": _pretty(current.edit if current else {}),
+                }
+                revisions = [
+                    {"number": r.number, "message": r.message, "created_at": _aware(r.created_at)}
+                    for r in history
+                ]
+                return shown, revisions
+
+        project, revisions = await run_in_threadpool(read)
+        return page(
+            request,
+            "project.html",
+            visitor,
+            project=project,
+            revisions=revisions,
+            can_write=visitor.can("projects:write"),
+            can_plan=visitor.can("renders:write"),
+        )
+
+    return await signed_in(request, run, scope="projects:read")
+
+
+@router.get("/projects/{project_id}/diff", response_class=HTMLResponse)
+async def project_diff(project_id: str, request: Request) -> Response:
+    """What changed between two revisions (``from``, ``to``): a page, or the fragment htmx asks."""
+
+    async def run(visitor: Visitor) -> Response:
+        old = _revision_number("from", request.query_params.get("from"))
+        new = _revision_number("to", request.query_params.get("to"))
+        services = services_of(request)
+
+        def read() -> list[dict[str, Any]]:
+            with services.sessions() as db:
+                return projects.revision_diff(db, visitor.principal.workspace_id, project_id, old, new)
+
+        changes = await run_in_threadpool(read)
+        for change in changes:
+            for side in ("before", "after"):
+                if side in change:
+                    change[side + "_text"] = _pretty(change[side])
+        fragment = request.headers.get("hx-request") == "true"
+        return page(
+            request,
+            "diff.html",
+            visitor,
+            project_id=project_id,
+            old=old,
+            new=new,
+            changes=changes,
+            fragment=fragment,
+        )
+
+    return await signed_in(request, run, scope="projects:read")
+
+
+@router.post("/projects/{project_id}/revisions/{number}/restore")
+async def project_restore(project_id: str, number: int, request: Request) -> Response:
+    """The revision's edit as the next revision, if the project is still at the revision the
+    page showed (``revision``, sent as the API's ``If-Match``): 412 when someone changed it."""
+
+    async def run(visitor: Visitor) -> Response:
+        raw = await _form_post(request)
+        check_csrf(visitor, raw.get("csrf"))
+        check_scope(visitor.principal, "projects:write")
+        seen = _revision_number("revision", raw.get("revision"))
+        message = (raw.get("message") or "").strip()[:500] or None
+        services = services_of(request)
+
+        def restore() -> None:
+            with services.sessions() as db:
+                projects.restore_revision(
+                    db, visitor.principal.workspace_id, project_id, number, message, if_match=f'"{seen}"'
+                )
+                db.commit()
+
+        await run_in_threadpool(restore)
+        return RedirectResponse(f"/console/projects/{project_id}", status_code=303)
+
+    return await signed_in(request, run, scope="projects:read")
+
+
+@router.post("/projects/{project_id}/validate", response_class=HTMLResponse)
+async def project_validate(project_id: str, request: Request) -> Response:
+    """The current revision checked as a render would check it (the edit's rules, its assets,
+    their approval): an htmx fragment saying so, or the problems with their pointers (422)."""
+    visitor = await visitor_of(request)
+    if visitor is None:
+        return _to_sign_in(request)
+    raw = await _form_post(request)
+    services = services_of(request)
+    try:
+        check_csrf(visitor, raw.get("csrf"))
+        check_scope(visitor.principal, "projects:read")
+
+        def check() -> int | None:
+            with services.sessions() as db:
+                return renders.render_request(
+                    db, visitor.principal.workspace_id, project_id=project_id, revision=None, edit=None,
+                    metadata={}, purpose="publication" if services.settings.require_approved_media else "draft",
+                ).revision  # fmt: skip
+
+        revision = await run_in_threadpool(check)
+    except ServiceError as exc:
+        return _fragment_problems(request, visitor, exc, "Validation")
+    return page(
+        request, "checks.html", visitor, heading="Validation", detail=f"Revision {revision} is valid.",
+        errors=[], required_scope=None, plan=None,
+    )  # fmt: skip
+
+
+@router.post("/projects/{project_id}/plan", response_class=HTMLResponse)
+async def project_plan(project_id: str, request: Request) -> Response:
+    """A dry run of rendering the current revision (what ``POST /v1/renders`` with ``dry_run``
+    answers, so ``renders:write`` as there): its outputs and estimate, or the problems."""
+    visitor = await visitor_of(request)
+    if visitor is None:
+        return _to_sign_in(request)
+    raw = await _form_post(request)
+    services = services_of(request)
+    try:
+        check_csrf(visitor, raw.get("csrf"))
+        check_scope(visitor.principal, "renders:write")
+        check_scope(visitor.principal, "projects:read")
+        workspace_id = visitor.principal.workspace_id
+
+        def plan() -> dict[str, Any]:
+            with services.sessions() as db:
+                asked = renders.render_request(
+                    db, workspace_id, project_id=project_id, revision=None, edit=None, metadata={},
+                    purpose="publication" if services.settings.require_approved_media else "draft",
+                )  # fmt: skip
+                return renders.plan_request(db, services, workspace_id, asked)
+
+        found = await run_in_threadpool(plan)
+    except ServiceError as exc:
+        return _fragment_problems(request, visitor, exc, "Plan")
+    findings = (found.get("brand") or {}).get("findings") or []
+    return page(
+        request, "checks.html", visitor, heading="Plan", detail=f"Revision {found['revision']} plans as:",
+        errors=[], required_scope=None, plan=found, findings=findings,
+    )  # fmt: skip
+
+
+# ------------------------------------------------------------------------------ transcripts
+
+
+@router.post("/assets/{asset_id}/transcripts")
+async def transcript_create(
+    asset_id: str, request: Request, csrf: str = Form("", max_length=512)
+) -> Response:
+    async def run(visitor: Visitor) -> Response:
+        check_csrf(visitor, csrf)
+        check_scope(visitor.principal, "assets:write")
+        made = await run_in_threadpool(
+            lambda: transcripts.create_transcript(
+                services_of(request), visitor.principal.workspace_id, asset_id, language=None
+            )
+        )
+        return RedirectResponse(f"/console/assets/{asset_id}/transcripts/{made['id']}", status_code=303)
+
+    return await signed_in(request, run, scope="assets:read")
+
+
+async def _transcript_page(
+    request: Request, visitor: Visitor, asset_id: str, transcript_id: str, status: int = 200, **shown: Any
+) -> Response:
+    services = services_of(request)
+    workspace_id = visitor.principal.workspace_id
+    asset = await read_db(request, lambda conn: assets.read_asset(conn, workspace_id, asset_id))
+    transcript, cues = await run_in_threadpool(
+        transcripts.review_cues, services, workspace_id, asset_id, transcript_id
+    )
+    return page(
+        request,
+        "transcript.html",
+        visitor,
+        status=status,
+        asset=asset,
+        transcript=transcript,
+        cues=cues,
+        finished=transcript["state"] in ("succeeded", "failed"),
+        can_correct=visitor.can("assets:write") and transcript["state"] == "succeeded",
+        can_approve=visitor.can("assets:approve") and transcript["state"] == "succeeded",
+        **shown,
+    )
+
+
+@router.get("/assets/{asset_id}/transcripts/{transcript_id}", response_class=HTMLResponse)
+async def transcript_review(asset_id: str, transcript_id: str, request: Request) -> Response:
+    """The transcript's cues next to the asset's player: a cue plays from its start, the cue
+    playing is marked, and its words can be corrected (then approved)."""
+
+    async def run(visitor: Visitor) -> Response:
+        return await _transcript_page(request, visitor, asset_id, transcript_id)
+
+    return await signed_in(request, run, scope="assets:read")
+
+
+@router.post("/assets/{asset_id}/transcripts/{transcript_id}/correct", response_class=HTMLResponse)
+async def transcript_correct(asset_id: str, transcript_id: str, request: Request) -> Response:
+    """The cues' texts, in order, as the transcript's new text (changed words are re-timed, as
+    ``PATCH`` with ``text`` does), if it is still at the revision the page showed (409 otherwise)."""
+
+    async def run(visitor: Visitor) -> Response:
+        raw = await _form_post(request, max_fields=20_000)
+        check_csrf(visitor, raw.get("csrf"))
+        check_scope(visitor.principal, "assets:write")
+        revision = raw.get("revision", "")
+        if not revision.isdigit():
+            raise ApiError(
+                "validation-error",
+                "the form's `revision` must be the transcript's revision number",
+                errors=[{"field": "revision", "detail": "not a revision number", "code": "type"}],
+            )
+        numbered = sorted((int(k[4:]), v) for k, v in raw.items() if k.startswith("cue.") and k[4:].isdigit())
+        text = " ".join(" ".join(v.split()) for _, v in numbered).strip()
+        if len(text) > transcripts.MAX_TEXT_CHARS:
+            raise ApiError(
+                "validation-error",
+                f"at most {transcripts.MAX_TEXT_CHARS} characters of text",
+                errors=[{"field": "cue", "detail": "too long", "code": "too_long"}],
+            )
+        await run_in_threadpool(
+            lambda: transcripts.correct_transcript(
+                services_of(request),
+                visitor.principal.workspace_id,
+                asset_id,
+                transcript_id,
+                text=text,
+                revision=int(revision),
+            )
+        )
+        return RedirectResponse(f"/console/assets/{asset_id}/transcripts/{transcript_id}", status_code=303)
+
+    return await signed_in(request, run, scope="assets:read")
+
+
+@router.post("/assets/{asset_id}/transcripts/{transcript_id}/approve")
+async def transcript_approve(
+    asset_id: str, transcript_id: str, request: Request, csrf: str = Form("", max_length=512)
+) -> Response:
+    async def run(visitor: Visitor) -> Response:
+        check_csrf(visitor, csrf)
+        check_scope(visitor.principal, "assets:approve")
+        await run_in_threadpool(
+            transcripts.approve_transcript,
+            services_of(request),
+            visitor.principal.workspace_id,
+            asset_id,
+            transcript_id,
+        )
+        return RedirectResponse(f"/console/assets/{asset_id}/transcripts/{transcript_id}", status_code=303)
+
+    return await signed_in(request, run, scope="assets:read")
+
+
+# ------------------------------------------------------------------------------ resumable uploads
+
+TUS_CHUNK_BYTES = 4 * 2**20
+"""The size of each PATCH the console's script sends: progress shows, and a broken connection
+costs at most one chunk, resumed from the server's offset."""
+
+
+async def _tus_visitor(request: Request) -> Visitor:
+    """The caller of a console tus request: a session, its CSRF token in ``X-CSRF-Token``,
+    ``assets:write``, and ``Tus-Resumable: 1.0.0`` (as ``/v1/uploads`` asks)."""
+    visitor = await visitor_of(request)
+    if visitor is None:
+        raise ApiError("unauthenticated", "sign in to the console first")
+    check_csrf(visitor, request.headers.get("x-csrf-token"))
+    check_scope(visitor.principal, "assets:write")
+    if request.headers.get("tus-resumable") != uploads.TUS_VERSION:
+        raise ApiError(
+            "tus-version-unsupported",
+            f"send Tus-Resumable: {uploads.TUS_VERSION}",
+            headers={"Tus-Version": uploads.TUS_VERSION},
+            errors=[{"header": "Tus-Resumable", "detail": f"must be {uploads.TUS_VERSION}"}],
+        )
+    return visitor
+
+
+def _tus_integer(request: Request, name: str) -> int:
+    raw = request.headers.get(name)
+    if raw is None or not raw.isdigit() or len(raw) > 19:
+        raise ApiError(
+            "invalid-request",
+            f"{name} must be a non-negative integer",
+            errors=[{"header": name, "detail": "required, a non-negative integer"}],
+        )
+    return int(raw)
+
+
+def _tus_headers(view: uploads.UploadView) -> dict[str, str]:
+    headers = {
+        "Tus-Resumable": uploads.TUS_VERSION,
+        "Upload-Offset": str(view.offset),
+        "Cache-Control": "no-store",
+    }
+    if view.length is not None:
+        headers["Upload-Length"] = str(view.length)
+    if view.asset_id:
+        headers["Reelforge-Asset-Id"] = view.asset_id
+    if view.error:
+        headers["Reelforge-Upload-Error"] = str(view.error.get("detail") or view.error.get("code") or "")[
+            :200
+        ]
+    return headers
+
+
+@router.post("/uploads")
+async def tus_create(request: Request) -> Response:
+    """A resumable upload (tus creation) for the console's script: ``Upload-Length`` and
+    ``Upload-Metadata`` as on ``POST /v1/uploads``; its ``Location`` is the console's."""
+    visitor = await _tus_visitor(request)
+    services = services_of(request)
+    length = _tus_integer(request, "Upload-Length")
+    raw_metadata = request.headers.get("upload-metadata")
+    view = await run_in_threadpool(
+        lambda: uploads.create_upload(
+            services, visitor.principal.workspace_id, length=length, raw_metadata=raw_metadata
+        )
+    )
+    view = await uploads.ensure_complete(services, view)  # Upload-Length: 0
+    return Response(
+        status_code=201, headers={**_tus_headers(view), "Location": f"/console/uploads/{view.id}"}
+    )
+
+
+@router.head("/uploads/{upload_id}")
+async def tus_head(upload_id: str, request: Request) -> Response:
+    """Where a resumed upload goes on: ``Upload-Offset``, and its asset once finished."""
+    visitor = await _tus_visitor(request)
+    services = services_of(request)
+    view = await run_in_threadpool(uploads.read_upload, services, visitor.principal.workspace_id, upload_id)
+    view = await uploads.ensure_complete(services, view)
+    return Response(status_code=200, headers=_tus_headers(view))
+
+
+@router.patch("/uploads/{upload_id}")
+async def tus_patch(upload_id: str, request: Request) -> Response:
+    """Bytes at ``Upload-Offset`` (``application/offset+octet-stream``); the last PATCH's answer
+    names the new asset in ``Reelforge-Asset-Id``."""
+    visitor = await _tus_visitor(request)
+    if (
+        request.headers.get("content-type", "").split(";")[0].strip().lower()
+        != "application/offset+octet-stream"
+    ):
+        raise ApiError(
+            "unsupported-media-type",
+            "send the bytes as application/offset+octet-stream",
+            errors=[{"header": "Content-Type", "detail": "must be application/offset+octet-stream"}],
+        )
+    offset = _tus_integer(request, "Upload-Offset")
+    services = services_of(request)
+
+    async def body() -> AsyncIterator[bytes]:
+        try:
+            async for chunk in request.stream():
+                yield chunk
+        except ClientDisconnect:
+            raise uploads.BodyInterrupted from None
+
+    workspace_id = visitor.principal.workspace_id
+    try:
+        view = await uploads.append(services, workspace_id, upload_id, offset=offset, body=body())
+    except uploads.BodyInterrupted:  # the page is gone or the connection broke: it resumes from HEAD
+        view = await run_in_threadpool(uploads.read_upload, services, workspace_id, upload_id)
+    return Response(status_code=204, headers=_tus_headers(view))
