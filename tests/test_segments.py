@@ -274,3 +274,113 @@ def test_short_edits_and_unjoinable_outputs_render_in_one_pass(media: MediaFiles
         segmenting=FORCED,
     )
     assert plan.segmented is None
+
+
+RANGED = SegmentPolicy(min_inputs=3, max_clips=3, max_seconds=1.0, audio_range_seconds=0.7)
+
+
+def sounding_edit(media: MediaFiles) -> dict[str, Any]:
+    """:func:`twelve_clip_edit` with sounds that cross the mix's 0.7 s ranges in every way the
+    mix treats them: faded video clips, a fading mono tone, a looped tone, a sped-up tone with a
+    volume envelope, and a fading soundtrack over the whole timeline."""
+    doc = twelve_clip_edit(media)
+    clips = doc["timeline"]["tracks"][0]["clips"]
+    for i, clip in enumerate(clips):
+        if i % 2:
+            clip["asset"].update(fade_in=0.25, fade_out=0.3, volume=0.8)
+    sounds = [
+        {
+            "asset": {"type": "audio", "src": str(media.audio(duration=2.0, tone_hz=520, channels=1)),
+                      "fade_in": 0.4, "fade_out": 0.5},
+            "start": 0.33, "length": 1.9,
+        },
+        {
+            "asset": {"type": "audio", "src": str(media.audio(duration=0.45, tone_hz=880)), "loop": True},
+            "start": 2.1, "length": 1.7,
+        },
+        {
+            "asset": {"type": "audio", "src": str(media.audio(duration=3.0, tone_hz=410)), "speed": 1.5,
+                      "fade_out": 0.2},
+            "start": 4.05, "length": 1.3,
+            "keyframes": {"volume": [{"time": 0, "value": 0.2}, {"time": 1.0, "value": 1.0}]},
+        },
+    ]  # fmt: skip
+    doc["timeline"]["tracks"].append({"clips": sounds})
+    doc["timeline"]["soundtrack"].update(fade_in=0.5, fade_out=1.0, loop=True)
+    return doc
+
+
+def test_the_mix_in_ranges_is_the_whole_mix_sample_for_sample(media: MediaFiles, tmp_path: Path) -> None:
+    from reelforge.render.audio import sample_at
+    from reelforge.render.engine import join_ranges, render_segment
+
+    edit = parse_edit(sounding_edit(media))
+    plan = plan_edit(
+        edit,
+        resolver=LocalResolver(media.dir),
+        out_dir=tmp_path / "out",
+        work_dir=tmp_path / "w",
+        segmenting=RANGED,
+    )
+    segmented = plan.segmented
+    assert segmented is not None and not segmented.audio_parts
+    ranges = segmented.audio_ranges
+    total = sample_at(plan.timelines[Fraction(25)].duration)
+    # The ranges tile the mix: 0.7 s (17 frames, 32640 samples) each, the last one shorter.
+    assert [r.window for r in ranges] == [
+        (k * 32640, min((k + 1) * 32640, total)) for k in range(len(ranges))
+    ]
+    assert len(ranges) == 11 and ranges[-1].end_sample == total
+    # Each range opens only the sounds overlapping it (and the soundtrack), never every clip.
+    assert max(len(r.plan.inputs) for r in ranges) < len(plan.inputs) - 6
+    for r in ranges:
+        render_segment(r.plan, base_dir=media.dir, pointers={}, on_progress=None, cancel=None, timeout=60)
+    joined = tmp_path / "joined.wav"
+    join_ranges([r.path for r in ranges], joined)
+
+    # The single mix, before its tail, as 32-bit float: the whole timeline in one window.
+    whole = plan_edit(
+        edit.model_copy(
+            update={
+                "outputs": [edit.outputs[0].model_copy(update={"format": "wav"})],
+                "audio": edit.audio.model_copy(update={"loudness": None}),
+            }
+        ),
+        resolver=LocalResolver(media.dir),
+        out_dir=tmp_path / "whole",
+        work_dir=tmp_path / "ww",
+        mix_window=(0, total),
+    )
+    render_segment(whole, base_dir=media.dir, pointers={}, on_progress=None, cancel=None, timeout=60)
+    ranged_sum = audio_samples(joined)
+    single_sum = audio_samples(whole.outputs[0].path)
+    assert ranged_sum.shape == single_sum.shape == (total, 2)
+    assert np.abs(single_sum).max() > 0.05  # something sounds
+    # Bit for bit: no click, no drift, at any range boundary.
+    assert ranged_sum.tobytes() == single_sum.tobytes()
+
+    # And through the whole render: normalised and encoded once, as one pass does.
+    joined_render = render_edit(
+        edit, out_dir=tmp_path / "seg", base_dir=media.dir, work_dir=tmp_path / "ws", segmenting=RANGED
+    )
+    assert joined_render.plan.segmented is not None and joined_render.plan.segmented.audio_ranges
+    single = render_edit(
+        edit, out_dir=tmp_path / "one", base_dir=media.dir, work_dir=tmp_path / "wo", segmenting=ONE_PASS
+    )
+    a, b = audio_samples(joined_render.outputs[0].path), audio_samples(single.outputs[0].path)
+    assert a.shape == b.shape and np.array_equal(a, b)
+    assert not list((tmp_path / "ws" / "segments").rglob("*.wav")), "range files and their sum are removed"
+
+
+def test_a_mix_where_voices_duck_music_is_not_made_in_ranges(media: MediaFiles, tmp_path: Path) -> None:
+    doc = twelve_clip_edit(media)
+    doc["timeline"]["soundtrack"]["role"] = "music"
+    doc["timeline"]["tracks"][2]["clips"][0]["asset"]["role"] = "voice"
+    plan = plan_edit(
+        parse_edit(doc),
+        resolver=LocalResolver(media.dir),
+        out_dir=tmp_path / "out",
+        work_dir=tmp_path / "w",
+        segmenting=RANGED,
+    )
+    assert plan.segmented is not None and not plan.segmented.audio_ranges

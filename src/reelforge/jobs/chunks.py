@@ -76,9 +76,9 @@ def chunk_policy(settings: Any, plan: RenderPlan) -> SegmentPolicy | None:
     if least <= 0 or float(plan.duration) < least:
         return None
     clips = int(settings.render_segment_clips) or 1_000_000
-    return SegmentPolicy(
-        1, clips, min(float(settings.render_chunk_seconds), float(settings.render_segment_seconds))
-    )
+    seconds = min(float(settings.render_chunk_seconds), float(settings.render_segment_seconds))
+    # The audio is mixed in ranges of the chunks' length, each a task of its own.
+    return SegmentPolicy(1, clips, seconds, audio_range_seconds=seconds)
 
 
 @dataclass(frozen=True, slots=True)

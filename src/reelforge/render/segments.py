@@ -40,7 +40,7 @@ from reelforge.edit.timeline import ClipTiming, ResolvedTimeline
 from reelforge.ffmpeg.binary import base_args
 from reelforge.ffmpeg.probe import MediaInfo
 
-from .audio import SAMPLE_RATE
+from .audio import SAMPLE_RATE, sample_at
 from .compile import compile_edit
 from .layout import SafeZone
 from .outputs import audio_codec_args, container_args
@@ -51,6 +51,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AudioPart",
+    "AudioRange",
     "Join",
     "Segment",
     "SegmentPolicy",
@@ -76,6 +77,9 @@ class SegmentPolicy:
     """Picture clips in one segment at most (each opens about one input), where cuts allow
     (0: never segment)."""
     max_seconds: float = 60.0
+    audio_range_seconds: float = 0.0
+    """Mix the audio as independent time ranges of about this length (chunked renders: any
+    worker mixes a range), joined sample for sample before the mix's tail; 0: one chained mix."""
 
     @classmethod
     def of(cls, settings: Settings) -> SegmentPolicy:
@@ -131,6 +135,27 @@ class AudioPart:
 
 
 @dataclass(frozen=True, slots=True)
+class AudioRange:
+    """One audio-only run mixing samples ``[first_sample, end_sample)`` of the whole timeline's
+    mix before its tail (:func:`~reelforge.render.audio.add_mix_window`) into ``path`` (32-bit
+    float WAV). The ranges tile the timeline; concatenated they are the whole mix's sum, bit for
+    bit, which :attr:`SegmentedRender.audio` then normalises and encodes once."""
+
+    index: int
+    first_sample: int
+    end_sample: int
+    edit: Edit
+    """The sounds of the range (every clip sounding in it, where it is on the whole timeline):
+    what a worker compiles again with ``mix_window`` to run it elsewhere."""
+    plan: RenderPlan
+    path: Path
+
+    @property
+    def window(self) -> tuple[int, int]:
+        return (self.first_sample, self.end_sample)
+
+
+@dataclass(frozen=True, slots=True)
 class SegmentedRender:
     """What a segmented render runs, in order: ``audio_parts``, ``audio`` (if any),
     ``segments``, ``joins``."""
@@ -143,6 +168,10 @@ class SegmentedRender:
     joins: tuple[Join, ...]
     audio_parts: tuple[AudioPart, ...] = ()
     """The audio runs before ``audio``, in order, each adding its clips to the sum so far."""
+    audio_ranges: tuple[AudioRange, ...] = ()
+    """Instead of ``audio_parts``: the mix's sum in independent time ranges (any order, any
+    worker), concatenated into ``audio_sum``, which ``audio`` reads as its only sound."""
+    audio_sum: Path | None = None
 
     def describe(self, ffmpeg: str) -> dict[str, Any]:
         """The runs as JSON-ready data (``reelforge plan --json``), each with its command."""
@@ -159,6 +188,16 @@ class SegmentedRender:
                     "command": command(part.plan.ffmpeg_args(inline_graph=True)),
                 }
                 for part in self.audio_parts
+            ],
+            "audio_ranges": [
+                {
+                    "index": r.index,
+                    "samples": [r.first_sample, r.end_sample],
+                    "inputs": [path for path, _ in r.plan.inputs],
+                    "file": str(r.path),
+                    "command": command(r.plan.ffmpeg_args(inline_graph=True)),
+                }
+                for r in self.audio_ranges
             ],
             "audio": None
             if self.audio is None
@@ -195,6 +234,7 @@ class SegmentedRender:
     def inputs(self) -> int:
         """The most inputs one run opens."""
         runs = [s.plan for s in self.segments] + [part.plan for part in self.audio_parts]
+        runs += [r.plan for r in self.audio_ranges]
         runs += [self.audio] if self.audio is not None else []
         return max(len(p.inputs) for p in runs)
 
@@ -491,6 +531,72 @@ def _audio_runs(
     raise AssertionError("a mix has at least one run")
 
 
+def _range_edit(
+    edit: Edit, clips: list[list[Clip]], timeline: ResolvedTimeline, start: int, end: int
+) -> Edit:
+    """The sounds of frames ``[start, end)``: every sounding clip overlapping them, where it is
+    on the whole timeline, the soundtrack, and an invisible clip giving the timeline its length;
+    no ducking, no loudness (the tail is applied once to the joined ranges)."""
+    head = Clip.model_validate(
+        {"asset": {"type": "color", "color": "#00000000"}, "start": "0f", "length": f"{timeline.frames}f"}
+    )
+    tracks = [Track(clips=[head])]
+    for t, placed in enumerate(timeline.tracks):
+        kept = [c for ct, c in zip(placed, clips[t], strict=True) if ct.start < end and ct.end > start]
+        if kept and not edit.timeline.tracks[t].muted:
+            tracks.append(edit.timeline.tracks[t].model_copy(update={"clips": kept}))
+    timeline_model = edit.timeline.model_copy(update={"tracks": tracks})
+    output = Output.model_validate({"format": "wav", "fps": edit.outputs[0].fps, "name": "range"})
+    audio = edit.audio.model_copy(update={"loudness": None, "ducking": None})
+    return edit.model_copy(update={"timeline": timeline_model, "outputs": [output], "audio": audio})
+
+
+def _audio_ranges(
+    plan: RenderPlan,
+    timeline: ResolvedTimeline,
+    policy: SegmentPolicy,
+    outputs: list[Output],
+    parts: Path,
+) -> tuple[tuple[AudioRange, ...], Path, RenderPlan]:
+    """The mix in time ranges (see :class:`AudioRange`), the file they are joined into, and the
+    last run that normalises and encodes it."""
+    edit = plan.edit
+    clips = _audio_clips(edit, timeline)
+    step = max(1, math.floor(Fraction(str(policy.audio_range_seconds)) * timeline.fps))
+    bounds = [*range(0, timeline.frames, step), timeline.frames]
+    ranges: list[AudioRange] = []
+    for k, (start, end) in enumerate(pairwise(bounds)):
+        sub = _range_edit(edit, clips, timeline, start, end)
+        window = (sample_at(Fraction(start) / timeline.fps), sample_at(Fraction(end) / timeline.fps))
+        work = parts / f"range-{k:04d}"
+        compiled = compile_edit(
+            sub, plan.sources, out_dir=work, work_dir=work, name=plan.name, mix_window=window
+        )
+        ranges.append(AudioRange(k, window[0], window[1], sub, compiled, compiled.outputs[0].path))
+    joined = parts / "audio-sum.wav"
+    sources = {**plan.sources, str(joined): _sum_source(joined, timeline.duration)}
+    last = _audio_group_edit(edit, clips, timeline.frames, [], str(joined), outputs, first=False, last=True)
+    final = compile_edit(last, sources, out_dir=parts, work_dir=parts / "audio", name=plan.name)
+    return tuple(ranges), joined, final
+
+
+def _rangeable(edit: Edit, policy: SegmentPolicy) -> bool:
+    """Whether the mix can be made in independent time ranges: ducking follows every voice on
+    the whole timeline, so a mix where voices duck music is made in one chain."""
+    if policy.audio_range_seconds <= 0:
+        return False
+    roles = {
+        clip.asset.role
+        for track in edit.timeline.tracks
+        if not track.muted
+        for clip in track.clips
+        if isinstance(clip.asset, AudioAsset)
+    }
+    if edit.timeline.soundtrack is not None:
+        roles.add(edit.timeline.soundtrack.role)
+    return edit.audio.ducking is None or not {"voice", "music"} <= roles
+
+
 def _audio_output(output: Output, index: int) -> Output:
     """An audio-only output encoding as ``output`` does (WAV where no audio-only format does)."""
     fmt = "m4a" if audio_codec_args(output)[1] == "aac" else "wav"
@@ -538,17 +644,22 @@ def segment_plan(
     with_audio = [i for i, o in enumerate(edit.outputs) if _has_audio(o)]
     audio: RenderPlan | None = None
     audio_parts: tuple[AudioPart, ...] = ()
+    audio_ranges: tuple[AudioRange, ...] = ()
+    audio_sum: Path | None = None
     audio_files: dict[int, Path] = {}
     if with_audio:
         mixes = [_audio_output(edit.outputs[i], i) for i in with_audio]
-        audio_parts, audio = _audio_runs(plan, timeline, policy, mixes, parts)
+        if _rangeable(edit, policy):
+            audio_ranges, audio_sum, audio = _audio_ranges(plan, timeline, policy, mixes, parts)
+        else:
+            audio_parts, audio = _audio_runs(plan, timeline, policy, mixes, parts)
         audio_files = {i: o.path for i, o in zip(with_audio, audio.outputs, strict=True)}
     joins = tuple(
         _join(planned.index, planned.output, planned.path, [s.plan.outputs[n].path for s in segments],
               audio_files.get(planned.index), parts)
         for n, planned in enumerate(plan.outputs)
     )  # fmt: skip
-    return SegmentedRender(fps, tuple(segments), audio, joins, audio_parts)
+    return SegmentedRender(fps, tuple(segments), audio, joins, audio_parts, audio_ranges, audio_sum)
 
 
 def _join(
