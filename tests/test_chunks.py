@@ -100,9 +100,9 @@ def wait_for(what: str, check: Any, timeout: float = 120) -> Any:
         time.sleep(0.02)
 
 
-def chunk_times(caplog: pytest.LogCaptureFixture) -> list[float]:
+def chunk_times(caplog: pytest.LogCaptureFixture, what: str = "render chunks took") -> list[float]:
     for record in caplog.records:
-        m = re.search(r"render chunks took \[([^\]]*)\]", record.getMessage())
+        m = re.search(re.escape(what) + r" \[([^\]]*)\]", record.getMessage())
         if m:
             return [float(x) for x in m[1].split(",")]
     return []
@@ -125,9 +125,12 @@ def test_a_chunked_render_matches_the_unchunked_one(
         assert chunked["state"] == "succeeded", chunked["error"]
         times = chunk_times(caplog)
         assert len(times) == 4 and all(t > 0 for t in times)  # 4.8 s in chunks of 1.2 s
-        # Each chunk rendered once (by either worker thread: the parent renders chunks too).
+        # The audio too, in ranges of the chunks' length: 4 more tasks.
+        ranges = chunk_times(caplog, "render audio ranges took")
+        assert len(ranges) == 4 and all(t > 0 for t in ranges)
+        # Each chunk and range rendered once (by either worker thread: the parent takes some too).
         ran = [r.getMessage() for r in caplog.records if re.match(r"chunk \S+ of render", r.getMessage())]
-        assert len(ran) == 4 and all(m.endswith(": succeeded") for m in ran), ran
+        assert len(ran) == 8 and all(m.endswith(": succeeded") for m in ran), ran
         assert chunk_rows(svc, chunked["id"]) == []  # rows and chunk files are removed
         assert not list(svc.services.storage.temp_dir().iterdir())
 
@@ -150,9 +153,10 @@ def test_a_chunked_render_matches_the_unchunked_one(
         )
         assert min(at_seams) >= 0.99, at_seams
         assert np.mean(ssim) >= 0.99
-        # The same audio: mixed once for the whole timeline either way.
+        # The same audio, sample for sample: the ranges joined are the whole mix, normalised
+        # and encoded once, as one pass does.
         a, b = audio_samples(joined), audio_samples(one)
-        assert a.shape == b.shape and np.abs(a - b).max() < 1e-3
+        assert a.shape == b.shape and np.array_equal(a, b)
 
 
 def test_chunks_run_from_and_to_s3(
