@@ -226,11 +226,12 @@ def test_a_failed_chunk_fails_the_render_with_its_clip(media: MediaFiles, tmp_pa
                 lambda: claim_chunk(svc.services.sessions, "other", lease=60, render_id=render_id),
             )
             # The chunk's source vanished from under it (deleted between planning and rendering).
+            # The first chunk claimed is the first audio range: its clips follow a silent one.
             with svc.services.sessions() as db:
                 chunk = db.get(RenderChunk, claim.chunk_id)
-                assert chunk is not None
+                assert chunk is not None and chunk.spec["kind"] == "audio"
                 spec = dict(chunk.spec)
-                spec["edit"]["timeline"]["tracks"][0]["clips"][0]["asset"]["src"] = (
+                spec["edit"]["timeline"]["tracks"][1]["clips"][0]["asset"]["src"] = (
                     "ast_00000000000000000000000000"
                 )
                 db.execute(update(RenderChunk).where(RenderChunk.id == chunk.id).values(spec=spec))

@@ -78,7 +78,8 @@ def chunk_policy(settings: Any, plan: RenderPlan) -> SegmentPolicy | None:
     clips = int(settings.render_segment_clips) or 1_000_000
     seconds = min(float(settings.render_chunk_seconds), float(settings.render_segment_seconds))
     # The audio is mixed in ranges of the chunks' length, each a task of its own.
-    return SegmentPolicy(1, clips, seconds, audio_range_seconds=seconds)
+    # A clip longer than a chunk is split across chunks where it can be.
+    return SegmentPolicy(1, clips, seconds, split_clips=True, audio_range_seconds=seconds)
 
 
 @dataclass(frozen=True, slots=True)

@@ -593,7 +593,7 @@ def run_segments_here(
         render_segment(
             audio_range.plan,
             base_dir=base_dir,
-            pointers={},
+            pointers=audio_range.pointers,
             on_progress=None,
             cancel=cancel,
             timeout=time_left(),

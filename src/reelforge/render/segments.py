@@ -35,8 +35,10 @@ from itertools import pairwise
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from reelforge.edit.errors import pointer
 from reelforge.edit.models import AudioAsset, Clip, Edit, Output, Track, VideoAsset
 from reelforge.edit.timeline import ClipTiming, ResolvedTimeline
+from reelforge.edit.timing import parse_time
 from reelforge.ffmpeg.binary import base_args
 from reelforge.ffmpeg.probe import MediaInfo
 
@@ -61,6 +63,7 @@ __all__ = [
     "one_pass_reason",
     "segment_bounds",
     "segment_plan",
+    "splittable",
 ]
 
 # Formats whose video streams the concat demuxer joins by stream copy.
@@ -77,6 +80,10 @@ class SegmentPolicy:
     """Picture clips in one segment at most (each opens about one input), where cuts allow
     (0: never segment)."""
     max_seconds: float = 60.0
+    split_clips: bool = False
+    """Where a stretch longer than ``max_seconds`` has no cut, cut inside clips whose picture
+    only depends on the source frame shown (see :func:`splittable`): each part seeks into the
+    clip at its offset. Chunked renders do, so one long clip is spread over workers."""
     audio_range_seconds: float = 0.0
     """Mix the audio as independent time ranges of about this length (chunked renders: any
     worker mixes a range), joined sample for sample before the mix's tail; 0: one chained mix."""
@@ -149,6 +156,8 @@ class AudioRange:
     what a worker compiles again with ``mix_window`` to run it elsewhere."""
     plan: RenderPlan
     path: Path
+    pointers: Mapping[str, str] = field(default_factory=dict)
+    """A clip's pointer in ``edit`` -> its pointer in the full edit (for errors)."""
 
     @property
     def window(self) -> tuple[int, int]:
@@ -286,12 +295,57 @@ def cut_points(timeline: ResolvedTimeline) -> list[int]:
     return cuts
 
 
+_TIMED_FIELDS = ("keyframes", "motion", "transition_in", "transition_out")
+"""Clip fields that change the picture with the clip's own clock."""
+
+
+def splittable(clip: Clip) -> bool:
+    """Whether a clip can be cut in two anywhere after its transition in: its picture at a frame
+    depends only on the source frame shown then (a video, not looped, seeked to its offset; a
+    still image; a colour), nothing animates on the clip's clock, and automatic focus (which
+    looks at the whole clip) is off."""
+    asset = clip.asset
+    if not isinstance(asset, VideoAsset) and asset.type not in ("image", "color"):
+        return False
+    if isinstance(asset, VideoAsset) and asset.loop:
+        return False
+    looks = [clip, *(clip.overrides or {}).values()]
+    if any(getattr(look, name, None) is not None for look in looks for name in _TIMED_FIELDS):
+        return False
+    return all(getattr(look, "focus", None) != "auto" for look in looks)
+
+
+def _split_at(timeline: ResolvedTimeline, frame: int) -> bool:
+    """Whether every picture clip across ``frame`` can be cut there: each part stays longer than
+    the transition it takes part in (a transition must be shorter than the clips it joins), so
+    none is cut within its transition in, nor where the next clip's transition begins."""
+    for ct in timeline.clips():
+        if not _is_picture(ct):
+            continue
+        if ct.start == frame and ct.transition > 0:
+            return False
+        if ct.start < frame < ct.end and (not splittable(ct.clip) or frame <= ct.start + ct.transition):
+            return False
+    return True
+
+
 def segment_bounds(timeline: ResolvedTimeline, policy: SegmentPolicy) -> list[int]:
     """Segment starts and the end, greedily: the farthest cut within the policy's frames and
-    clips, else (a stretch with no cut) the next cut."""
+    clips, else (a stretch with no cut) the farthest frame within them where the clips across
+    it can be split (:attr:`SegmentPolicy.split_clips`), else the next cut."""
     max_frames = max(1, math.floor(Fraction(str(policy.max_seconds)) * timeline.fps))
     cuts = cut_points(timeline)
     starts = sorted(ct.start for ct in timeline.clips() if _is_picture(ct))
+    # Where a split may fall: the window's end, or next to a clip's start or just after its
+    # transition in (the frames where what may be cut changes).
+    marks = sorted(
+        {
+            f
+            for ct in timeline.clips()
+            if _is_picture(ct)
+            for f in (ct.start - 1, ct.start, ct.start + ct.transition + 1)
+        }
+    )
     bounds = [0]
     position = 0
     while position < timeline.frames:
@@ -302,6 +356,14 @@ def segment_bounds(timeline: ResolvedTimeline, policy: SegmentPolicy) -> list[in
             if position < c <= position + max_frames
             and bisect_right(starts, c - 1) - first <= policy.max_clips
         ]
+        if not fits and policy.split_clips and position + max_frames < timeline.frames:
+            reach = position + max_frames
+            candidates = [reach, *reversed([m for m in marks if position < m < reach])]
+            fits = [
+                c
+                for c in candidates
+                if bisect_right(starts, c - 1) - first <= policy.max_clips and _split_at(timeline, c)
+            ][:1]
         after = [c for c in cuts if c > position]
         nxt = fits[-1] if fits else (after[0] if after else timeline.frames)
         # The rest fits in one segment: no cut needed.
@@ -333,17 +395,33 @@ def one_pass_reason(plan: RenderPlan, policy: SegmentPolicy) -> str | None:
     return None
 
 
+def _in_window(ct: ClipTiming, start: int, end: int) -> bool:
+    return _is_picture(ct) and ct.start < end and ct.end > start
+
+
 def _window_tracks(edit: Edit, timeline: ResolvedTimeline, start: int, end: int) -> list[Track]:
-    """The picture clips on screen in ``[start, end)``, moved to start at 0, track by track."""
+    """The picture clips on screen in ``[start, end)``, moved to start at 0, track by track; a
+    clip split by the window (see :func:`splittable`) keeps its part in it, seeking into its
+    source at the part's offset."""
     tracks: list[Track] = []
     for t, placed in enumerate(timeline.tracks):
         clips: list[Clip] = []
         for ct in placed:
-            if _is_picture(ct) and start <= ct.start < end:
-                # Frames, not seconds: the sub-edit resolves to exactly these frames.
-                clips.append(
-                    ct.clip.model_copy(update={"start": f"{ct.start - start}f", "length": f"{ct.length}f"})
-                )
+            if not _in_window(ct, start, end):
+                continue
+            # Frames, not seconds: the sub-edit resolves to exactly these frames.
+            first, last = max(ct.start, start), min(ct.end, end)
+            update: dict[str, Any] = {"start": f"{first - start}f", "length": f"{last - first}f"}
+            if first > ct.start:
+                # The part after a split: no transition in (it was before), the source from the
+                # frame this part begins with.
+                update["transition"] = None
+                asset = ct.clip.asset
+                if isinstance(asset, VideoAsset):
+                    trim = parse_time(asset.trim).to_seconds(timeline.fps)
+                    offset = Fraction(first - ct.start) / timeline.fps * Fraction(asset.speed)
+                    update["asset"] = asset.model_copy(update={"trim": f"{float(trim + offset):.6f}"})
+            clips.append(ct.clip.model_copy(update=update))
         if clips:
             tracks.append(edit.timeline.tracks[t].model_copy(update={"clips": clips}))
     return tracks
@@ -351,9 +429,7 @@ def _window_tracks(edit: Edit, timeline: ResolvedTimeline, start: int, end: int)
 
 def _segment_edit(edit: Edit, timeline: ResolvedTimeline, start: int, end: int, index: int) -> Edit:
     tracks = _window_tracks(edit, timeline, start, end)
-    last = max(
-        (ct.end for ct in timeline.clips() if _is_picture(ct) and start <= ct.start < end), default=start
-    )
+    last = max((min(ct.end, end) for ct in timeline.clips() if _in_window(ct, start, end)), default=start)
     if last < end:
         # Nothing on screen until the segment ends (the timeline ends with audio only): an
         # invisible clip gives the segment its length; the background shows, as in one pass.
@@ -533,22 +609,29 @@ def _audio_runs(
 
 def _range_edit(
     edit: Edit, clips: list[list[Clip]], timeline: ResolvedTimeline, start: int, end: int
-) -> Edit:
+) -> tuple[Edit, dict[str, str]]:
     """The sounds of frames ``[start, end)``: every sounding clip overlapping them, where it is
     on the whole timeline, the soundtrack, and an invisible clip giving the timeline its length;
-    no ducking, no loudness (the tail is applied once to the joined ranges)."""
+    no ducking, no loudness (the tail is applied once to the joined ranges). With the pointers
+    of its clips in the full edit, by their pointers in it."""
     head = Clip.model_validate(
         {"asset": {"type": "color", "color": "#00000000"}, "start": "0f", "length": f"{timeline.frames}f"}
     )
     tracks = [Track(clips=[head])]
+    pointers: dict[str, str] = {}
     for t, placed in enumerate(timeline.tracks):
-        kept = [c for ct, c in zip(placed, clips[t], strict=True) if ct.start < end and ct.end > start]
-        if kept and not edit.timeline.tracks[t].muted:
-            tracks.append(edit.timeline.tracks[t].model_copy(update={"clips": kept}))
+        if edit.timeline.tracks[t].muted:
+            continue
+        kept = [(ct, c) for ct, c in zip(placed, clips[t], strict=True) if ct.start < end and ct.end > start]
+        for i, (ct, _) in enumerate(kept):
+            pointers[pointer("timeline", "tracks", len(tracks), "clips", i)] = ct.pointer
+        if kept:
+            tracks.append(edit.timeline.tracks[t].model_copy(update={"clips": [c for _, c in kept]}))
     timeline_model = edit.timeline.model_copy(update={"tracks": tracks})
     output = Output.model_validate({"format": "wav", "fps": edit.outputs[0].fps, "name": "range"})
     audio = edit.audio.model_copy(update={"loudness": None, "ducking": None})
-    return edit.model_copy(update={"timeline": timeline_model, "outputs": [output], "audio": audio})
+    sub = edit.model_copy(update={"timeline": timeline_model, "outputs": [output], "audio": audio})
+    return sub, pointers
 
 
 def _audio_ranges(
@@ -566,13 +649,13 @@ def _audio_ranges(
     bounds = [*range(0, timeline.frames, step), timeline.frames]
     ranges: list[AudioRange] = []
     for k, (start, end) in enumerate(pairwise(bounds)):
-        sub = _range_edit(edit, clips, timeline, start, end)
+        sub, pointers = _range_edit(edit, clips, timeline, start, end)
         window = (sample_at(Fraction(start) / timeline.fps), sample_at(Fraction(end) / timeline.fps))
         work = parts / f"range-{k:04d}"
         compiled = compile_edit(
             sub, plan.sources, out_dir=work, work_dir=work, name=plan.name, mix_window=window
         )
-        ranges.append(AudioRange(k, window[0], window[1], sub, compiled, compiled.outputs[0].path))
+        ranges.append(AudioRange(k, window[0], window[1], sub, compiled, compiled.outputs[0].path, pointers))
     joined = parts / "audio-sum.wav"
     sources = {**plan.sources, str(joined): _sum_source(joined, timeline.duration)}
     last = _audio_group_edit(edit, clips, timeline.frames, [], str(joined), outputs, first=False, last=True)
@@ -636,7 +719,7 @@ def segment_plan(
             name=plan.name,
             safe_zones=safe_zones,
         )
-        pointers = tuple(ct.pointer for ct in timeline.clips() if _is_picture(ct) and start <= ct.start < end)
+        pointers = tuple(ct.pointer for ct in timeline.clips() if _in_window(ct, start, end))
         # The sub-edit lists the same clips in the same order, after the filler if it has one.
         inner = [ct.pointer for ct in sub_plan.timelines[fps].clips()]
         mapping = dict(zip(inner[len(inner) - len(pointers) :], pointers, strict=True))
