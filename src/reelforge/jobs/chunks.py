@@ -459,6 +459,7 @@ class ChunkDispatcher:
                     "edit": edit,
                     "window": list(audio_range.window),
                     "range": audio_range.index,
+                    "pointers": dict(audio_range.pointers),
                 }
                 chunk = RenderChunk(
                     id=new_id("chk"),
