@@ -1,16 +1,20 @@
-"""One long video across workers: a render's picture in chunks that any worker renders.
+"""One long video across workers: a render's picture and sound in chunks any worker renders.
 
 A render whose timeline is at least ``render_chunk_min_seconds`` long is planned as segments
 (:mod:`reelforge.render.segments`: cut at whole frames where no picture clip is on screen
-across the cut, each starting a closed GOP, the audio mixed once for the whole timeline by the
-render itself) no longer than ``render_chunk_seconds``. Instead of rendering them one after the
-other, the render's job (the *parent*) queues one ``render_chunks`` row per segment; every
+across the cut, or inside clips that can be split there, each starting a closed GOP) no longer
+than ``render_chunk_seconds``, and its mix as time ranges of the same length (exact sample
+ranges of the whole timeline's mix, which joined are that mix bit for bit). Instead of
+rendering them one after the other, the render's job (the *parent*) queues one
+``render_chunks`` row per audio range (first: negative positions) and per segment; every
 worker thread of every process (the in-process pool, ``reelforge worker`` processes) takes
 chunks before new renders (:func:`run_next_chunk`), renders the chunk's sub-edit with the same
 compiler, and stores its file in the storage (a bucket when storage is S3), so the parent
 finds it wherever it ran. The parent renders chunks of its own render too while it waits (a
-single worker thread still finishes), then joins the files by stream copy with the mix and
-checks the result (:func:`reelforge.render.engine.check_joined`).
+single worker thread still finishes); once every range is in, it joins them and runs the mix's
+one normalising and encoding pass (a ducked mix, whose envelope follows the whole timeline, is
+mixed there in one chain instead), then joins the picture files by stream copy with the mix
+and checks the result (:func:`reelforge.render.engine.check_joined`).
 
 Claims and leases work as the render queue's: a conditional UPDATE on (state, attempts) gives
 a chunk to exactly one worker; the runner beats its ``heartbeat_at``; a chunk whose heartbeat
@@ -524,9 +528,6 @@ class ChunkDispatcher:
             except RenderError:
                 self._cancel_chunks()
                 raise
-            # Help: render a chunk of our own render here (the worker thread is ours anyway).
-            if run_next_chunk(self.services, self.worker, render_id=self.render_id, parent=cancel):
-                continue
             with self.services.sessions() as db:
                 rows = db.execute(
                     select(
@@ -565,6 +566,10 @@ class ChunkDispatcher:
                 self.chunk_seconds = [float(by_index[s.index].seconds or 0.0) for s in segmented.segments]
                 self.range_seconds = [float(by_index[k - ranges].seconds or 0.0) for k in range(ranges)]
                 return
+            # Help: render a chunk of our own render here (the worker thread is ours anyway);
+            # the rows are looked at between chunks, so the mix starts as soon as it can.
+            if run_next_chunk(self.services, self.worker, render_id=self.render_id, parent=cancel):
+                continue
             if cancel is not None:
                 cancel.wait(_POLL)  # at once on cancel
             else:
