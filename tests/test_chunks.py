@@ -21,7 +21,7 @@ import pytest
 from sqlalchemy import select, update
 
 from conftest import MediaFiles
-from frames import audio_samples
+from frames import audio_samples, video_frames
 from reelforge.db.models import Asset, RenderChunk
 from reelforge.jobs.chunks import ChunkJob, claim_chunk
 from reelforge.render.engine import joined_streams
@@ -302,3 +302,40 @@ def test_the_join_check_refuses_a_wrong_frame_count_or_audio_that_drifts(media: 
     silent = media.video(duration=2.0, audio=False)
     with pytest.raises(RenderError, match="has no audio"):
         check_joined(silent, frames=50, fps=Fraction(FPS), audio=True)
+
+
+def test_a_clip_longer_than_a_chunk_is_split_across_chunks(
+    media: MediaFiles, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    with running_service(tmp_path, "sqlite", workers=2, render_chunk_min_seconds=0) as svc:
+        source = upload(svc, media.video(duration=3.5, tone_hz=500))
+        edit = {
+            "timeline": {
+                "tracks": [
+                    {"clips": [{"asset": {"type": "video", "src": source, "trim": 0.2}, "length": 3.0}]}
+                ]
+            },
+            "outputs": [{"width": 320, "height": 180, "fps": FPS, "quality": "draft"}],
+        }
+        single = wait_render(svc, svc.post("/v1/renders", json={"edit": edit}).json()["id"])
+        assert single["state"] == "succeeded", single["error"]
+        svc.services.settings.render_chunk_min_seconds = CHUNKED["render_chunk_min_seconds"]
+        svc.services.settings.render_chunk_seconds = CHUNKED["render_chunk_seconds"]
+        done = wait_render(svc, svc.post("/v1/renders", json={"edit": edit}).json()["id"])
+        assert done["state"] == "succeeded", done["error"]
+        # One 3 s clip in chunks of 1.2 s (30 frames): three parts, each seeking into the clip.
+        assert len(chunk_times(caplog)) == 3
+        assert len(chunk_times(caplog, "render audio ranges took")) == 3
+        streams = joined_streams(output_path(svc, done))
+        assert streams.video_frames == 75
+        assert streams.audio_end is not None and streams.audio_frame is not None
+        assert abs(streams.audio_end - streams.video_end) <= streams.audio_frame
+        # Each part shows the one-pass frames, not their neighbours (the source changes every
+        # frame), on both sides of both joins.
+        a, b = video_frames(output_path(svc, done)), video_frames(output_path(svc, single))
+        for n in (29, 30, 59, 60):
+            same = np.abs(a[n].astype(int) - b[n].astype(int)).mean()
+            assert same < np.abs(a[n].astype(int) - b[n - 1].astype(int)).mean(), n
+            assert same < np.abs(a[n].astype(int) - b[n + 1].astype(int)).mean(), n
+        assert np.array_equal(audio_samples(output_path(svc, done)), audio_samples(output_path(svc, single)))
