@@ -289,6 +289,7 @@ def sounding_edit(media: MediaFiles) -> dict[str, Any]:
     for i, clip in enumerate(clips):
         if i % 2:
             clip["asset"].update(fade_in=0.25, fade_out=0.3, volume=0.8)
+            clip["effects"] = {"saturation": 1.2}  # a picture field, left out of the ranges' edits
     sounds = [
         {
             "asset": {"type": "audio", "src": str(media.audio(duration=2.0, tone_hz=520, channels=1)),
@@ -334,6 +335,13 @@ def test_the_mix_in_ranges_is_the_whole_mix_sample_for_sample(media: MediaFiles,
     assert len(ranges) == 11 and ranges[-1].end_sample == total
     # Each range opens only the sounds overlapping it (and the soundtrack), never every clip.
     assert max(len(r.plan.inputs) for r in ranges) < len(plan.inputs) - 6
+    for r in ranges:
+        # A worker elsewhere validates the range's edit again: it holds sounds only (not the
+        # title, nor the clips' picture fields), named by their pointers in the full edit.
+        again = parse_edit(r.edit.model_dump(mode="json", exclude_none=True, warnings=False))
+        assert {c.asset.type for t in again.timeline.tracks[1:] for c in t.clips} <= {"audio"}
+        assert all(p.startswith("/timeline/tracks/") for p in r.pointers.values())
+        assert len(r.pointers) == sum(len(t.clips) for t in again.timeline.tracks[1:])
     for r in ranges:
         render_segment(r.plan, base_dir=media.dir, pointers={}, on_progress=None, cancel=None, timeout=60)
     joined = tmp_path / "joined.wav"

@@ -607,9 +607,30 @@ def _audio_runs(
     raise AssertionError("a mix has at least one run")
 
 
-def _range_edit(
-    edit: Edit, clips: list[list[Clip]], timeline: ResolvedTimeline, start: int, end: int
-) -> tuple[Edit, dict[str, str]]:
+def _sound_clip(ct: ClipTiming) -> Clip | None:
+    """The clip as an audio range's run mixes it, or None when it makes no sound: a sounding
+    video clip becomes the audio clip it contributes, at its frames, with only what the mix
+    reads (a clip's picture fields would not be valid on an audio clip, and a range's edit is
+    validated again wherever a worker runs it)."""
+    asset = ct.clip.asset
+    if isinstance(asset, VideoAsset) and not asset.muted:
+        fields = ("src", "trim", "volume", "speed", "loop", "fade_in", "fade_out")
+        sound: AudioAsset = AudioAsset.model_validate(
+            {"type": "audio", "role": "effect", **{f: getattr(asset, f) for f in fields}}
+        )
+    elif isinstance(asset, AudioAsset):
+        sound = asset
+    else:
+        return None
+    data: dict[str, Any] = {"asset": sound, "start": f"{ct.start}f", "length": f"{ct.length}f"}
+    if ct.clip.keyframes is not None and ct.clip.keyframes.volume:
+        data["keyframes"] = {"volume": ct.clip.keyframes.volume}
+    if ct.clip.name:
+        data["name"] = ct.clip.name
+    return Clip.model_validate(data)
+
+
+def _range_edit(edit: Edit, timeline: ResolvedTimeline, start: int, end: int) -> tuple[Edit, dict[str, str]]:
     """The sounds of frames ``[start, end)``: every sounding clip overlapping them, where it is
     on the whole timeline, the soundtrack, and an invisible clip giving the timeline its length;
     no ducking, no loudness (the tail is applied once to the joined ranges). With the pointers
@@ -622,7 +643,8 @@ def _range_edit(
     for t, placed in enumerate(timeline.tracks):
         if edit.timeline.tracks[t].muted:
             continue
-        kept = [(ct, c) for ct, c in zip(placed, clips[t], strict=True) if ct.start < end and ct.end > start]
+        sounds = [(ct, _sound_clip(ct)) for ct in placed if ct.start < end and ct.end > start]
+        kept = [(ct, c) for ct, c in sounds if c is not None]
         for i, (ct, _) in enumerate(kept):
             pointers[pointer("timeline", "tracks", len(tracks), "clips", i)] = ct.pointer
         if kept:
@@ -649,7 +671,7 @@ def _audio_ranges(
     bounds = [*range(0, timeline.frames, step), timeline.frames]
     ranges: list[AudioRange] = []
     for k, (start, end) in enumerate(pairwise(bounds)):
-        sub, pointers = _range_edit(edit, clips, timeline, start, end)
+        sub, pointers = _range_edit(edit, timeline, start, end)
         window = (sample_at(Fraction(start) / timeline.fps), sample_at(Fraction(end) / timeline.fps))
         work = parts / f"range-{k:04d}"
         compiled = compile_edit(
