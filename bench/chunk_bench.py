@@ -15,14 +15,19 @@ processes and every FFmpeg they ran, and the chunked/unchunked ratios. It then c
 files against each other (frame counts, decoded audio, SSIM and PSNR of every frame and of the
 frames on both sides of every chunk join).
 
-Then a **simulation** from the measured per-chunk times: a chunk costs ``a + b * seconds``
-(fitted to the chunks of this run); the audio mix costs what it cost here, per second of video,
-and delays only the parent's worker (the others render chunks meanwhile); what only the parent
-does before and after the chunks (planning, queueing, the join, the check, storing the output:
-the render's wall time minus its chunk phase, both measured) is serial, per second of video;
-chunks go to ``N`` workers in order (what the queue does: the next free worker takes the
-next). It prints the speed-up over one worker for N = 1..64 for ``--simulate-minutes`` of
-video (default 10) and where it stops reaching ``0.8 x N``.
+Then a **simulation** from the measured per-task times: a picture chunk costs
+``a + b * seconds`` (fitted to the chunks of this run); an audio range (an exact sample range of
+the whole mix, mixed by any worker) costs ``ra + rc * start`` (fitted to the ranges of this
+run: a range mixes every clip sounding in it from the clip's own start, so a clip that began
+long before it, like music under the whole timeline, costs more the later the range); the
+parent's part of the mix (joining the ranges, the loudness pass, encoding once) costs what it
+cost here, per second of video, and runs on the parent's worker as soon as the last range is in,
+while the other workers render chunks; what only the parent does before and after (planning,
+queueing, the join, the check, storing the output: the render's wall time minus its chunk
+phase) is serial, per second of video. Tasks go to ``N`` workers in the queue's order (the
+ranges first, then the chunks; the next free worker takes the next). It prints the speed-up
+over one worker for N = 1..64 for ``--simulate-minutes`` of video (default 10) and where it
+stops reaching ``0.8 x N``.
 
     .venv/bin/python bench/chunk_bench.py              # the 5-minute edit (tens of minutes on 2 cores)
     .venv/bin/python bench/chunk_bench.py --quick      # 40 s of 8 clips at 640x360
@@ -56,6 +61,7 @@ from api_procs import Server, proc_cpu_seconds, start_reelforge  # noqa: E402
 from segment_bench import audio_md5, compare, ffmpeg_binary, frame_count, make_edit, make_sources  # noqa: E402
 
 _CHUNK_TIMES = re.compile(r"render chunks took \[([^\]]*)\]")
+_RANGE_TIMES = re.compile(r"render audio ranges took \[([^\]]*)\]")
 _CHUNK_PHASES = re.compile(r"render chunk phases: mix ([0-9.]+) s, chunks ([0-9.]+) s")
 
 
@@ -118,23 +124,40 @@ def chunk_seams(edit_path: Path, chunk_seconds: float, fps: int) -> list[int]:
     settings = Settings(_env_file=None)  # type: ignore[call-arg]
     edit = parse_edit(json.loads(edit_path.read_text()))
     timeline = resolve_timeline(edit, Fraction(fps))
-    policy = SegmentPolicy(1, settings.render_segment_clips or 1_000_000, chunk_seconds)
+    policy = SegmentPolicy(1, settings.render_segment_clips or 1_000_000, chunk_seconds, split_clips=True)
     return segment_bounds(timeline, policy)[1:-1]
 
 
 # ------------------------------------------------------------------ the simulation
 
 
-def makespan(costs: list[float], workers: int, parent_busy: float = 0.0) -> float:
-    """Chunks taken in order by the next free worker (the queue's order); the parent's worker
-    is free only after ``parent_busy`` seconds (its audio mix)."""
-    free = [parent_busy] + [0.0] * (workers - 1)
+def makespan(range_costs: list[float], chunk_costs: list[float], workers: int, mix: float) -> float:
+    """The tasks in the queue's order (the audio ranges, then the picture chunks), each taken by
+    the next free worker; worker 0 is the parent: the first time it is free after the last range
+    ended, it runs the mix's last pass (``mix`` seconds) before it takes another chunk. The end of
+    the last chunk or of the mix, whichever is later."""
+    free = [(0.0, w) for w in range(workers)]
     heapq.heapify(free)
-    end = parent_busy  # the join waits for the mix too
-    for cost in costs:
-        start = heapq.heappop(free)
-        heapq.heappush(free, start + cost)
-        end = max(end, start + cost)
+    tasks = [(True, c) for c in range_costs] + [(False, c) for c in chunk_costs]
+    ranges_end = end = 0.0
+    mixed = False
+    i = 0
+    while i < len(tasks):
+        at, worker = heapq.heappop(free)
+        if worker == 0 and not mixed and i >= len(range_costs) and at >= ranges_end:
+            mixed = True
+            end = max(end, at + mix)
+            heapq.heappush(free, (at + mix, 0))
+            continue
+        is_range, cost = tasks[i]
+        i += 1
+        if is_range:
+            ranges_end = max(ranges_end, at + cost)
+        end = max(end, at + cost)
+        heapq.heappush(free, (at + cost, worker))
+    if not mixed:
+        parent_free = next(at for at, worker in free if worker == 0)
+        end = max(end, max(parent_free, ranges_end) + mix)
     return end
 
 
@@ -148,25 +171,43 @@ def fit(lengths: list[float], times: list[float]) -> tuple[float, float]:
     return intercept, slope
 
 
+def fit_ranges(starts: list[float], times: list[float]) -> tuple[float, float]:
+    """``time = ra + rc * start`` by least squares, ``rc >= 0`` and ``ra >= 0`` (a range costs
+    the same wherever it is when the times do not grow with the start)."""
+    mean = statistics.fmean(times)
+    if len(set(starts)) < 2:
+        return mean, 0.0
+    slope, intercept = statistics.linear_regression(starts, times)
+    if slope < 0:
+        return mean, 0.0
+    if intercept < 0:
+        return 0.0, sum(times) / sum(starts)
+    return intercept, slope
+
+
 def simulate(
     a: float,
     b: float,
+    range_model: tuple[float, float],
     serial_per_second: float,
     mix_per_second: float,
     minutes: float,
     chunk_seconds: float,
     max_workers: int,
 ) -> list[tuple[int, float, float]]:
-    """(workers, seconds, speed-up over one worker) for 1..max_workers."""
+    """(workers, seconds, speed-up over one worker) for 1..max_workers; audio ranges as long as
+    the chunks, each costing ``range_model[0] + range_model[1] * its start (s)``."""
     total = minutes * 60
     count = math.ceil(total / chunk_seconds)
     lengths = [chunk_seconds] * (count - 1) + [total - chunk_seconds * (count - 1)]
     costs = [a + b * s for s in lengths]
+    ra, rc = range_model
+    range_costs = [ra + rc * k * chunk_seconds for k in range(count)]
     serial, mix = serial_per_second * total, mix_per_second * total
-    one = serial + makespan(costs, 1, mix)
+    one = serial + makespan(range_costs, costs, 1, mix)
     curve = []
     for n in range(1, max_workers + 1):
-        t = serial + makespan(costs, n, mix)
+        t = serial + makespan(range_costs, costs, n, mix)
         curve.append((n, t, one / t))
     return curve
 
@@ -219,6 +260,7 @@ def main() -> None:
 
     results: dict[str, list[dict[str, Any]]] = {"unchunked": [], "chunked": []}
     chunk_times: list[float] = []
+    range_times: list[float] = []
     mix_seconds = chunks_wall = 0.0
     outputs: dict[str, Path] = {}
     for run in range(args.runs):
@@ -247,6 +289,10 @@ def main() -> None:
                 if not found:
                     raise SystemExit("the chunked render was not chunked (no chunk times in the log)")
                 chunk_times = [float(x) for x in found[-1].split(",")]
+                found = _RANGE_TIMES.findall(log_text)
+                if not found:
+                    raise SystemExit("the chunked render mixed no audio ranges (no range times in the log)")
+                range_times = [float(x) for x in found[-1].split(",")]
                 phases = _CHUNK_PHASES.findall(log_text)
                 if not phases:
                     raise SystemExit("the chunked render logged no chunk phases")
@@ -282,24 +328,48 @@ def main() -> None:
     if len(lengths) != len(chunk_times):
         lengths = [args.seconds / len(chunk_times)] * len(chunk_times)
     a, b = fit(lengths, chunk_times)
+    range_length = args.chunk_seconds if len(range_times) > 1 else args.seconds
+    starts = [k * range_length for k in range(len(range_times))]
+    # The last range may be shorter: fit the full-length ones (all of them if that leaves one).
+    full = [
+        (s, t) for s, t in zip(starts, range_times, strict=True) if s + range_length <= args.seconds + 1e-6
+    ]
+    if len(full) < 2:
+        full = list(zip(starts, range_times, strict=True))
+    ra, rc = fit_ranges([s for s, _ in full], [t for _, t in full])
     serial_per_second = max(0.0, wall["chunked"] - chunks_wall) / args.seconds
     mix_per_second = mix_seconds / args.seconds
     print(f"\nchunks: {len(chunk_times)}, times {[round(t, 1) for t in chunk_times]} s")
     print(
-        f"chunk phase {chunks_wall:.1f} s of the {wall['chunked']:.1f} s render; audio mix {mix_seconds:.1f} s"
+        f"audio ranges: {len(range_times)} of {range_length:g} s, times {[round(t, 1) for t in range_times]} s"
     )
     print(
-        f"cost model: chunk = {a:.2f} s + {b:.3f} s per second of video; audio mix {mix_per_second:.3f} s "
-        f"per second (the parent's worker only); parent-only work before and after the chunks "
+        f"chunk phase {chunks_wall:.1f} s of the {wall['chunked']:.1f} s render; the mix's last pass {mix_seconds:.1f} s"
+    )
+    print(
+        f"cost model: chunk = {a:.2f} s + {b:.3f} s per second of video; audio range = {ra:.2f} s + "
+        f"{rc:.4f} s per second of its start; the mix's last pass {mix_per_second:.4f} s per second "
+        f"(the parent's worker only); parent-only work before and after the chunks "
         f"{serial_per_second:.3f} s per second"
     )
     # Chunks are as long as cuts allow within the limit: simulate chunks of the length measured.
     chunk_length = min(args.chunk_seconds, args.seconds / len(chunk_times))
+    # Ranges are as long as chunks may be; a range's cost at this length, scaled from its own.
+    scale = chunk_length / range_length
     curve = simulate(
-        a, b, serial_per_second, mix_per_second, args.simulate_minutes, chunk_length, args.max_workers
+        a,
+        b,
+        (ra * scale, rc * scale),
+        serial_per_second,
+        mix_per_second,
+        args.simulate_minutes,
+        chunk_length,
+        args.max_workers,
     )
     flat = next((n for n, _, s in curve if s < 0.8 * n), None)
-    print(f"\nsimulated {args.simulate_minutes:g} minutes in chunks of {chunk_length:.1f} s:")
+    print(
+        f"\nsimulated {args.simulate_minutes:g} minutes in chunks and audio ranges of {chunk_length:.1f} s:"
+    )
     print("workers  seconds  speed-up  efficiency")
     for n, t, s in curve:
         if n in (1, 2, 4, 8, 12, 16, 20, 24, 30, 32, 48, 64) or n == flat:
@@ -319,11 +389,14 @@ def main() -> None:
                 "ssim_mean": statistics.fmean(ssim),
                 "psnr_min": min(psnr),
                 "chunk_times": chunk_times,
+                "range_times": range_times,
                 "model": {
                     "a": a,
                     "b": b,
+                    "range_a": ra,
+                    "range_per_start_second": rc,
                     "serial_per_second": serial_per_second,
-                    "mix_per_second": mix_per_second,
+                    "last_mix_pass_per_second": mix_per_second,
                     "chunk_seconds": chunk_length,
                 },
                 "curve": curve,

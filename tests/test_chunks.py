@@ -21,7 +21,7 @@ import pytest
 from sqlalchemy import select, update
 
 from conftest import MediaFiles
-from frames import audio_samples
+from frames import audio_samples, video_frames
 from reelforge.db.models import Asset, RenderChunk
 from reelforge.jobs.chunks import ChunkJob, claim_chunk
 from reelforge.render.engine import joined_streams
@@ -100,9 +100,9 @@ def wait_for(what: str, check: Any, timeout: float = 120) -> Any:
         time.sleep(0.02)
 
 
-def chunk_times(caplog: pytest.LogCaptureFixture) -> list[float]:
+def chunk_times(caplog: pytest.LogCaptureFixture, what: str = "render chunks took") -> list[float]:
     for record in caplog.records:
-        m = re.search(r"render chunks took \[([^\]]*)\]", record.getMessage())
+        m = re.search(re.escape(what) + r" \[([^\]]*)\]", record.getMessage())
         if m:
             return [float(x) for x in m[1].split(",")]
     return []
@@ -125,9 +125,12 @@ def test_a_chunked_render_matches_the_unchunked_one(
         assert chunked["state"] == "succeeded", chunked["error"]
         times = chunk_times(caplog)
         assert len(times) == 4 and all(t > 0 for t in times)  # 4.8 s in chunks of 1.2 s
-        # Each chunk rendered once (by either worker thread: the parent renders chunks too).
+        # The audio too, in ranges of the chunks' length: 4 more tasks.
+        ranges = chunk_times(caplog, "render audio ranges took")
+        assert len(ranges) == 4 and all(t > 0 for t in ranges)
+        # Each chunk and range rendered once (by either worker thread: the parent takes some too).
         ran = [r.getMessage() for r in caplog.records if re.match(r"chunk \S+ of render", r.getMessage())]
-        assert len(ran) == 4 and all(m.endswith(": succeeded") for m in ran), ran
+        assert len(ran) == 8 and all(m.endswith(": succeeded") for m in ran), ran
         assert chunk_rows(svc, chunked["id"]) == []  # rows and chunk files are removed
         assert not list(svc.services.storage.temp_dir().iterdir())
 
@@ -150,9 +153,10 @@ def test_a_chunked_render_matches_the_unchunked_one(
         )
         assert min(at_seams) >= 0.99, at_seams
         assert np.mean(ssim) >= 0.99
-        # The same audio: mixed once for the whole timeline either way.
+        # The same audio, sample for sample: the ranges joined are the whole mix, normalised
+        # and encoded once, as one pass does.
         a, b = audio_samples(joined), audio_samples(one)
-        assert a.shape == b.shape and np.abs(a - b).max() < 1e-3
+        assert a.shape == b.shape and np.array_equal(a, b)
 
 
 def test_chunks_run_from_and_to_s3(
@@ -222,11 +226,12 @@ def test_a_failed_chunk_fails_the_render_with_its_clip(media: MediaFiles, tmp_pa
                 lambda: claim_chunk(svc.services.sessions, "other", lease=60, render_id=render_id),
             )
             # The chunk's source vanished from under it (deleted between planning and rendering).
+            # The first chunk claimed is the first audio range: its clips follow a silent one.
             with svc.services.sessions() as db:
                 chunk = db.get(RenderChunk, claim.chunk_id)
-                assert chunk is not None
+                assert chunk is not None and chunk.spec["kind"] == "audio"
                 spec = dict(chunk.spec)
-                spec["edit"]["timeline"]["tracks"][0]["clips"][0]["asset"]["src"] = (
+                spec["edit"]["timeline"]["tracks"][1]["clips"][0]["asset"]["src"] = (
                     "ast_00000000000000000000000000"
                 )
                 db.execute(update(RenderChunk).where(RenderChunk.id == chunk.id).values(spec=spec))
@@ -297,3 +302,40 @@ def test_the_join_check_refuses_a_wrong_frame_count_or_audio_that_drifts(media: 
     silent = media.video(duration=2.0, audio=False)
     with pytest.raises(RenderError, match="has no audio"):
         check_joined(silent, frames=50, fps=Fraction(FPS), audio=True)
+
+
+def test_a_clip_longer_than_a_chunk_is_split_across_chunks(
+    media: MediaFiles, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    with running_service(tmp_path, "sqlite", workers=2, render_chunk_min_seconds=0) as svc:
+        source = upload(svc, media.video(duration=3.5, tone_hz=500))
+        edit = {
+            "timeline": {
+                "tracks": [
+                    {"clips": [{"asset": {"type": "video", "src": source, "trim": 0.2}, "length": 3.0}]}
+                ]
+            },
+            "outputs": [{"width": 320, "height": 180, "fps": FPS, "quality": "draft"}],
+        }
+        single = wait_render(svc, svc.post("/v1/renders", json={"edit": edit}).json()["id"])
+        assert single["state"] == "succeeded", single["error"]
+        svc.services.settings.render_chunk_min_seconds = CHUNKED["render_chunk_min_seconds"]
+        svc.services.settings.render_chunk_seconds = CHUNKED["render_chunk_seconds"]
+        done = wait_render(svc, svc.post("/v1/renders", json={"edit": edit}).json()["id"])
+        assert done["state"] == "succeeded", done["error"]
+        # One 3 s clip in chunks of 1.2 s (30 frames): three parts, each seeking into the clip.
+        assert len(chunk_times(caplog)) == 3
+        assert len(chunk_times(caplog, "render audio ranges took")) == 3
+        streams = joined_streams(output_path(svc, done))
+        assert streams.video_frames == 75
+        assert streams.audio_end is not None and streams.audio_frame is not None
+        assert abs(streams.audio_end - streams.video_end) <= streams.audio_frame
+        # Each part shows the one-pass frames, not their neighbours (the source changes every
+        # frame), on both sides of both joins.
+        a, b = video_frames(output_path(svc, done)), video_frames(output_path(svc, single))
+        for n in (29, 30, 59, 60):
+            same = np.abs(a[n].astype(int) - b[n].astype(int)).mean()
+            assert same < np.abs(a[n].astype(int) - b[n - 1].astype(int)).mean(), n
+            assert same < np.abs(a[n].astype(int) - b[n + 1].astype(int)).mean(), n
+        assert np.array_equal(audio_samples(output_path(svc, done)), audio_samples(output_path(svc, single)))

@@ -455,8 +455,17 @@ def plan(
     steps = [
         (f"audio mix {k + 1} of {len(parts) + 1} (running sum)", p["command"]) for k, p in enumerate(parts)
     ]
+    ranges = segments["audio_ranges"]
+    steps += [
+        (
+            f"audio range {r['index'] + 1} of {len(ranges)} (samples {r['samples'][0]}-{r['samples'][1]})",
+            r["command"],
+        )
+        for r in ranges
+    ]
     if segments["audio"]:
         last = f"audio mix {len(parts) + 1} of {len(parts) + 1}" if parts else "audio mix"
+        last = "audio mix (the ranges joined)" if ranges else last
         steps.append((last, segments["audio"]["command"]))
     steps += [(f"segment {s['index']}", s["command"]) for s in segments["segments"]]
     steps += [("join " + j["path"], j["command"]) for j in segments["joins"]]

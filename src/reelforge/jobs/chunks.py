@@ -1,16 +1,20 @@
-"""One long video across workers: a render's picture in chunks that any worker renders.
+"""One long video across workers: a render's picture and sound in chunks any worker renders.
 
 A render whose timeline is at least ``render_chunk_min_seconds`` long is planned as segments
 (:mod:`reelforge.render.segments`: cut at whole frames where no picture clip is on screen
-across the cut, each starting a closed GOP, the audio mixed once for the whole timeline by the
-render itself) no longer than ``render_chunk_seconds``. Instead of rendering them one after the
-other, the render's job (the *parent*) queues one ``render_chunks`` row per segment; every
+across the cut, or inside clips that can be split there, each starting a closed GOP) no longer
+than ``render_chunk_seconds``, and its mix as time ranges of the same length (exact sample
+ranges of the whole timeline's mix, which joined are that mix bit for bit). Instead of
+rendering them one after the other, the render's job (the *parent*) queues one
+``render_chunks`` row per audio range (first: negative positions) and per segment; every
 worker thread of every process (the in-process pool, ``reelforge worker`` processes) takes
 chunks before new renders (:func:`run_next_chunk`), renders the chunk's sub-edit with the same
 compiler, and stores its file in the storage (a bucket when storage is S3), so the parent
 finds it wherever it ran. The parent renders chunks of its own render too while it waits (a
-single worker thread still finishes), then joins the files by stream copy with the mix and
-checks the result (:func:`reelforge.render.engine.check_joined`).
+single worker thread still finishes); once every range is in, it joins them and runs the mix's
+one normalising and encoding pass (a ducked mix, whose envelope follows the whole timeline, is
+mixed there in one chain instead), then joins the picture files by stream copy with the mix
+and checks the result (:func:`reelforge.render.engine.check_joined`).
 
 Claims and leases work as the render queue's: a conditional UPDATE on (state, attempts) gives
 a chunk to exactly one worker; the runner beats its ``heartbeat_at``; a chunk whose heartbeat
@@ -76,9 +80,10 @@ def chunk_policy(settings: Any, plan: RenderPlan) -> SegmentPolicy | None:
     if least <= 0 or float(plan.duration) < least:
         return None
     clips = int(settings.render_segment_clips) or 1_000_000
-    return SegmentPolicy(
-        1, clips, min(float(settings.render_chunk_seconds), float(settings.render_segment_seconds))
-    )
+    seconds = min(float(settings.render_chunk_seconds), float(settings.render_segment_seconds))
+    # The audio is mixed in ranges of the chunks' length, each a task of its own.
+    # A clip longer than a chunk is split across chunks where it can be.
+    return SegmentPolicy(1, clips, seconds, split_clips=True, audio_range_seconds=seconds)
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,6 +243,7 @@ class ChunkJob:
         try:
             edit = parse_edit(spec["edit"], placeholders=False)
             resolver = AssetResolver(self.services.sessions, self.services.storage, workspace_id)
+            window = spec.get("window")
             plan = plan_edit(
                 edit,
                 resolver=resolver,
@@ -245,6 +251,7 @@ class ChunkJob:
                 work_dir=work / "work",
                 safe_zones=safe_zones,
                 segmenting=_OFF,
+                mix_window=None if window is None else (int(window[0]), int(window[1])),
             )
             render_segment(
                 plan,
@@ -256,7 +263,8 @@ class ChunkJob:
             )
             seconds = time.monotonic() - started
             for n, planned in enumerate(plan.outputs):
-                key = f"{workspace_id}/{c.render_id}/chunks/a{attempt}-{index:04d}-{n}{planned.path.suffix}"
+                name = f"audio-{spec['range']:04d}" if spec.get("kind") == "audio" else f"{index:04d}-{n}"
+                key = f"{workspace_id}/{c.render_id}/chunks/a{attempt}-{name}{planned.path.suffix}"
                 self.services.storage.put(key, planned.path)
                 stored.append(key)
             with self.services.sessions() as db:
@@ -399,8 +407,12 @@ class ChunkDispatcher:
         self.worker = worker
         self.chunk_seconds: list[float] = []
         """How long each chunk's FFmpeg run took (the bench's cost model)."""
+        self.range_seconds: list[float] = []
+        """How long each audio range's FFmpeg run took (the bench's cost model)."""
         self.mix_seconds = 0.0
-        """How long the parent's audio mix took (other workers render chunks meanwhile)."""
+        """How long the parent's part of the audio mix took: the join of the ranges and the
+        normalising run (or the whole chained mix when there are no ranges); other workers
+        render chunks meanwhile."""
         self.chunks_wall_seconds = 0.0
         """From the chunks queued to the last one's files in place (the bench's cost model: the
         rest of the render's time is what only the parent does)."""
@@ -422,20 +434,49 @@ class ChunkDispatcher:
         ids = self._queue(segmented)
         queued = time.monotonic()
         try:
-            try:
-                meanwhile()  # the audio mix, while other workers render chunks
-            except BaseException:
-                self._cancel_chunks()
-                raise
-            self.mix_seconds = time.monotonic() - queued
-            self._wait(ids, segmented, on_progress, cancel, time_left)
+            if not segmented.audio_ranges:
+                # The chained mix, here, while other workers render chunks.
+                self._mix(meanwhile, time.monotonic())
+            self._wait(ids, segmented, on_progress, cancel, time_left, meanwhile)
             self.chunks_wall_seconds = time.monotonic() - queued
         finally:
             self._forget()
 
+    def _mix(self, meanwhile: Callable[[], None], started: float) -> None:
+        try:
+            meanwhile()
+        except BaseException:
+            self._cancel_chunks()
+            raise
+        self.mix_seconds = time.monotonic() - started
+
     def _queue(self, segmented: SegmentedRender) -> list[str]:
         ids = []
         with self.services.sessions() as db:
+            # The audio ranges first (negative positions: claimed before the picture chunks),
+            # so that the parent's join and normalising run end before the last chunk does.
+            count = len(segmented.audio_ranges)
+            for audio_range in segmented.audio_ranges:
+                edit = audio_range.edit.model_dump(mode="json", exclude_none=True, warnings=False)
+                spec = {
+                    "kind": "audio",
+                    "edit": edit,
+                    "window": list(audio_range.window),
+                    "range": audio_range.index,
+                    "pointers": dict(audio_range.pointers),
+                }
+                chunk = RenderChunk(
+                    id=new_id("chk"),
+                    render_id=self.render_id,
+                    attempt=self.attempt,
+                    index=audio_range.index - count,
+                    spec=spec,
+                    state="queued",
+                    attempts=0,
+                    files=[],
+                )
+                db.add(chunk)
+                ids.append(chunk.id)
             for segment in segmented.segments:
                 spec = {
                     "edit": segment.plan.edit.model_dump(mode="json", exclude_none=True, warnings=False),
@@ -462,7 +503,7 @@ class ChunkDispatcher:
         if callable(wake):
             for _ in ids:
                 wake()
-        log.info("render %s: %d chunks queued", self.render_id, len(ids))
+        log.info("render %s: %d chunks queued (%d of them audio ranges)", self.render_id, len(ids), count)
         return ids
 
     def _wait(
@@ -472,8 +513,11 @@ class ChunkDispatcher:
         on_progress: Callable[[float], None],
         cancel: CancelToken | None,
         time_left: Callable[[], float | None],
+        meanwhile: Callable[[], None],
     ) -> None:
         frames = {s.index: s.frames for s in segmented.segments}
+        ranges = len(segmented.audio_ranges)
+        mixed = not ranges
         reported = -1.0
         while True:
             if cancel is not None and cancel.cancelled:
@@ -484,9 +528,6 @@ class ChunkDispatcher:
             except RenderError:
                 self._cancel_chunks()
                 raise
-            # Help: render a chunk of our own render here (the worker thread is ours anyway).
-            if run_next_chunk(self.services, self.worker, render_id=self.render_id, parent=cancel):
-                continue
             with self.services.sessions() as db:
                 rows = db.execute(
                     select(
@@ -511,14 +552,24 @@ class ChunkDispatcher:
             # Each chunk's files are fetched as it ends, while the others still render: after
             # the last one only its own files are left to fetch before the join.
             self._place([r for r in rows if r.state == "succeeded"], segmented)
-            done = float(sum(frames[r.position] for r in rows if r.state == "succeeded"))
+            done = float(sum(frames.get(r.position, 0) for r in rows if r.state == "succeeded"))
             if done != reported:
                 reported = done
                 on_progress(done)
-            if all(r.state == "succeeded" for r in rows):
+            if not mixed and all(r.state == "succeeded" for r in rows if r.position < 0):
+                # Every range is here: join them and normalise, while chunks still render.
+                self._mix(meanwhile, time.monotonic())
+                mixed = True
+                continue
+            if mixed and all(r.state == "succeeded" for r in rows):
                 by_index = {r.position: r for r in rows}
                 self.chunk_seconds = [float(by_index[s.index].seconds or 0.0) for s in segmented.segments]
+                self.range_seconds = [float(by_index[k - ranges].seconds or 0.0) for k in range(ranges)]
                 return
+            # Help: render a chunk of our own render here (the worker thread is ours anyway);
+            # the rows are looked at between chunks, so the mix starts as soon as it can.
+            if run_next_chunk(self.services, self.worker, render_id=self.render_id, parent=cancel):
+                continue
             if cancel is not None:
                 cancel.wait(_POLL)  # at once on cancel
             else:
@@ -527,18 +578,19 @@ class ChunkDispatcher:
     def _place(self, succeeded: list[Any], segmented: SegmentedRender) -> None:
         """Put the files of the ``succeeded`` chunk rows not yet placed where the join expects
         them."""
-        segments = {s.index: s for s in segmented.segments}
+        planned_files = {s.index: [o.path for o in s.plan.outputs] for s in segmented.segments}
+        count = len(segmented.audio_ranges)
+        planned_files.update({r.index - count: [r.path] for r in segmented.audio_ranges})
         for row in succeeded:
             if row.position in self._placed:
                 continue
-            segment = segments[row.position]
-            for planned, key in zip(segment.plan.outputs, list(row.files), strict=True):
+            for path, key in zip(planned_files[row.position], list(row.files), strict=True):
                 source = self.services.storage.local_path(key)
-                planned.path.parent.mkdir(parents=True, exist_ok=True)
+                path.parent.mkdir(parents=True, exist_ok=True)
                 try:
-                    os.link(source, planned.path)  # the same filesystem: no copy
+                    os.link(source, path)  # the same filesystem: no copy
                 except OSError:
-                    shutil.copyfile(source, planned.path)
+                    shutil.copyfile(source, path)
             self._placed.add(row.position)
 
     def _cancel_chunks(self) -> None:

@@ -475,6 +475,8 @@ class RenderJob:
                 )
                 if chunks is not None:
                     log.info("render chunks took %s s", [round(t, 3) for t in chunks.chunk_seconds])
+                    if chunks.range_seconds:
+                        log.info("render audio ranges took %s s", [round(t, 3) for t in chunks.range_seconds])
                     log.info(
                         "render chunk phases: mix %.3f s, chunks %.3f s",
                         chunks.mix_seconds,

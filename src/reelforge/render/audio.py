@@ -36,12 +36,14 @@ __all__ = [
     "AudioPlacement",
     "LoudnessMeasurement",
     "add_audio_mix",
+    "add_mix_window",
     "analysis_args",
     "build_audio_mix",
     "build_loudness_analysis",
     "ducking_spans",
     "mix_tail",
     "parse_loudnorm_json",
+    "sample_at",
 ]
 
 SAMPLE_RATE = 48000
@@ -101,6 +103,11 @@ class LoudnessMeasurement:
 def _samples(seconds: Fraction, rate: int) -> int:
     """Seconds to a sample index, rounding halves up exactly."""
     return math.floor(Fraction(seconds) * rate + Fraction(1, 2))
+
+
+def sample_at(seconds: Fraction, rate: int = SAMPLE_RATE) -> int:
+    """The mix's sample index of a time (the one every placement and cut uses)."""
+    return _samples(seconds, rate)
 
 
 def _seconds(value: float | str, fps: Fraction) -> Fraction:
@@ -234,8 +241,19 @@ def _build_sum(
     ducking: Ducking | None,
     rate: int,
     fps: Fraction,
+    window: tuple[int, int] | None = None,
 ) -> str | None:
-    """All placements mixed on the timeline (not yet cut to length); None when nothing plays."""
+    """All placements mixed on the timeline (not yet cut to length); None when nothing plays.
+
+    With a ``window`` (samples ``[first, end)`` of the timeline) only the placements sounding in
+    it are mixed, and the sum starts at ``first``: each placement's chain is the whole mix's
+    (from the placement's own start, so fades, envelopes and resampling see the same samples),
+    cut to the window after it and delayed from the window's start, and they are added in the
+    whole mix's order. A placement that does not sound in the window adds exact zeros to the
+    whole mix there, so the window's sum is the whole sum's samples bit for bit."""
+    if window is not None and ducking is not None:
+        raise ValueError("a ducked mix cannot be mixed by windows (ducking follows the whole timeline)")
+    first, end = window if window is not None else (0, total)
     music: list[str] = []
     others: list[str] = []
     for p in placements:
@@ -243,7 +261,17 @@ def _build_sum(
         frames = min(_samples(p.start + p.length, rate), total) - start
         if frames <= 0 or _samples(_audible_end(p), rate) <= 0:
             continue
+        if start + frames <= first or start >= end:
+            continue  # silent in the window
         fs = _placement_filters(p, frames, rate, fps)
+        if window is not None:
+            # Cut what lies outside the window only after the clip's own chain.
+            cut = {"end_sample": end - start} if start + frames > end else {}
+            if start < first:
+                cut["start_sample"] = first - start
+            if cut:
+                fs += [filt("atrim", **cut), filt("asetpts", "PTS-STARTPTS")]
+        start -= first
         if start > 0:
             fs.append(filt("adelay", delays=f"{start}S", all=1))
         (label,) = graph.chain([p.stream], fs, hint="aclip")
@@ -337,6 +365,46 @@ def add_audio_mix(
     filters = mix_tail(loudness, loudness_measurement, samples=total, sample_rate=sample_rate)
     (out,) = graph.chain([mixed], filters, hint="amixed")
     return MixTail(len(graph.chains) - 1, mixed, out, total, sample_rate)
+
+
+def add_mix_window(
+    graph: FilterGraph,
+    placements: Sequence[AudioPlacement],
+    *,
+    duration: Fraction,
+    window: tuple[int, int],
+    sample_rate: int = SAMPLE_RATE,
+    fps: Fraction | int = 30,
+) -> str:
+    """Add samples ``[first, end)`` of the timeline's mix *before* its tail (no normalisation)
+    to ``graph``: exactly ``end - first`` samples of stereo fltp, bit for bit the whole sum's
+    samples there (see :func:`_build_sum`). Windows that tile the timeline, concatenated, are
+    the whole sum; the mix's tail (:func:`mix_tail`) is then applied to it once. Returns the
+    label. Not for a ducked mix (its envelope follows the whole timeline)."""
+    first, end = window
+    total = _samples(duration, sample_rate)
+    if not 0 <= first < end <= total:
+        raise ValueError(f"the window {window} is not within the mix's {total} samples")
+    mixed = _build_sum(
+        graph,
+        placements,
+        total=total,
+        duration=duration,
+        ducking=None,
+        rate=sample_rate,
+        fps=Fraction(fps),
+        window=window,
+    )
+    if mixed is None:
+        mixed = _silence(graph, sample_rate)
+    length = end - first
+    fs = [
+        filt("apad", whole_len=length),
+        filt("atrim", end_sample=length),
+        filt("aformat", sample_fmts="fltp", sample_rates=sample_rate, channel_layouts="stereo"),
+    ]
+    (out,) = graph.chain([mixed], fs, hint="awindow")
+    return out
 
 
 def build_audio_mix(

@@ -48,6 +48,10 @@ def _remaining(duration: Fraction | None, trim: Fraction) -> Fraction | None:
 
 
 class _Compiler(PictureCompiler):
+    mix_window: tuple[int, int] | None = None
+    """Samples ``[first, end)`` of the mix to render alone, before its tail (see
+    :func:`compile_edit`)."""
+
     # ------------------------------------------------------------------ audio
 
     def _audio(self, fps: Fraction, outputs: int) -> list[str]:
@@ -122,6 +126,11 @@ class _Compiler(PictureCompiler):
                     )
                 )
         settings = self.edit.audio
+        if self.mix_window is not None:
+            window = audio_mix.add_mix_window(
+                self.graph, placements, duration=timeline.duration, window=self.mix_window, fps=fps
+            )
+            return self.graph.split(window, outputs, audio=True, hint="mix")
         measurement = self.loudness.get(fps)
         mix = audio_mix.add_audio_mix(
             self.graph,
@@ -284,7 +293,11 @@ class _Compiler(PictureCompiler):
                         ],
                         hint=f"aout{i}_",
                     )[0]
-                args += ["-map", f"[{label}]", *audio_codec_args(output)]
+                if self.mix_window is not None:
+                    # The mix's own sample format (16-bit would round the sum), RF64 past 4 GiB.
+                    args += ["-map", f"[{label}]", "-c:a", "pcm_f32le", "-rf64", "auto"]
+                else:
+                    args += ["-map", f"[{label}]", *audio_codec_args(output)]
             args += [*container_args(output), str(path)]
             maps.insert(len(maps) - (poster is not None) - (thumb is not None), tuple(args))
             side_paths: list[Path] = []
@@ -351,6 +364,7 @@ def compile_edit(
     name: str | None = None,
     loudness: Mapping[Fraction, audio_mix.LoudnessMeasurement] | None = None,
     safe_zones: Mapping[str, SafeZone] | None = None,
+    mix_window: tuple[int, int] | None = None,
 ) -> RenderPlan:
     """Compile ``edit`` into a :class:`RenderPlan`.
 
@@ -360,10 +374,18 @@ def compile_edit(
     ``loudness`` holds the measurements of the plan's ``loudness_passes``, per frame rate.
     ``safe_zones``: where ``safe_area`` clips keep to, by aspect ratio (a brand kit's; default
     :data:`~reelforge.render.layout.DEFAULT_SAFE_ZONES`).
+
+    ``mix_window`` (samples ``[first, end)`` of the timeline at the mix rate) makes every output
+    with audio a 32-bit float WAV of only those samples of the mix before its tail (no ducking,
+    no loudness: see :func:`~reelforge.render.audio.add_mix_window`); the outputs must be WAV.
     """
-    return _Compiler(
+    if mix_window is not None and any(o.format != "wav" for o in edit.outputs):
+        raise ValueError("a mix window renders into WAV outputs only")
+    compiler = _Compiler(
         edit, sources, out_dir, work_dir, name or edit.name or "render", loudness, safe_zones
-    ).compile()
+    )
+    compiler.mix_window = mix_window
+    return compiler.compile()
 
 
 def apply_loudness(

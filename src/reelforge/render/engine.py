@@ -12,7 +12,7 @@ import re
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from fractions import Fraction
@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from reelforge.edit.errors import EditError, Problem, pointer
 from reelforge.edit.models import CaptionAsset, Cue, Edit, TextAsset
 from reelforge.edit.references import asset_references
+from reelforge.ffmpeg.binary import base_args
 from reelforge.ffmpeg.probe import MediaInfo, MediaProbeError, probe_cache
 from reelforge.ffmpeg.runner import (
     CancelToken,
@@ -226,6 +227,7 @@ def plan_edit(
     safe_zones: Mapping[str, SafeZone] | None = None,
     segmenting: SegmentPolicy | None = None,
     transcribe: Transcribe | None = None,
+    mix_window: tuple[int, int] | None = None,
 ) -> RenderPlan:
     """Resolve and probe every source once, then compile: everything short of making files and
     running FFmpeg. The plan carries the probed sources, so :func:`render_plan` needs no more.
@@ -233,7 +235,8 @@ def plan_edit(
 
     A plan that would open many inputs is also planned as sequential segments (bounded
     memory; see :mod:`reelforge.render.segments`) when ``segmenting`` (default: the
-    ``REELFORGE_RENDER_SEGMENT_*`` settings) allows it. ``transcribe`` resolves captions made
+    ``REELFORGE_RENDER_SEGMENT_*`` settings) allows it. ``mix_window`` compiles one time range of
+    the mix alone (see :func:`~reelforge.render.compile.compile_edit`). ``transcribe`` resolves captions made
     from speech before anything else (without it such captions are refused)."""
     if transcribe is not None:
         edit = transcribe(edit)
@@ -245,7 +248,17 @@ def plan_edit(
     font_problems = text_problems(edit, sources)
     if font_problems:
         raise EditError(font_problems)
-    plan = compile_edit(edit, sources, out_dir=out_dir, work_dir=work_dir, name=name, safe_zones=safe_zones)
+    plan = compile_edit(
+        edit,
+        sources,
+        out_dir=out_dir,
+        work_dir=work_dir,
+        name=name,
+        safe_zones=safe_zones,
+        mix_window=mix_window,
+    )
+    if mix_window is not None:
+        return plan  # one range of a mix (an audio chunk): one run
     if segmenting is None:
         from reelforge.settings import Settings
 
@@ -525,10 +538,11 @@ class SegmentRunner(Protocol):
         stderr_lines: Callable[[str], None] | None,
         meanwhile: Callable[[], None],
     ) -> None:
-        """Make every segment's files (the output paths of each segment's plan), reporting the
-        frames made so far (of all segments); raise :class:`RenderError` naming the clip in the
-        full edit when one fails. Call ``meanwhile`` (the audio mix) once, while the segments
-        render where they can."""
+        """Make every segment's files (the output paths of each segment's plan) and every audio
+        range's file, reporting the frames made so far (of all segments); raise
+        :class:`RenderError` naming the clip in the full edit when one fails. Call ``meanwhile``
+        (the audio mix: the join of the ranges, or the whole chained mix when there are none)
+        once, after the last audio range and while the segments render where they can."""
         ...
 
 
@@ -573,8 +587,18 @@ def run_segments_here(
     stderr_lines: Callable[[str], None] | None,
     meanwhile: Callable[[], None],
 ) -> None:
-    """The segments one after the other in this process, after ``meanwhile`` (the
-    :class:`SegmentRunner` of a render that is not chunked)."""
+    """The audio ranges and the segments one after the other in this process, ``meanwhile``
+    between them (the :class:`SegmentRunner` of a render that is not chunked)."""
+    for audio_range in segmented.audio_ranges:
+        render_segment(
+            audio_range.plan,
+            base_dir=base_dir,
+            pointers=audio_range.pointers,
+            on_progress=None,
+            cancel=cancel,
+            timeout=time_left(),
+            stderr_lines=stderr_lines,
+        )
     meanwhile()
     done = 0
     for segment in segmented.segments:
@@ -622,7 +646,7 @@ def _run_segmented(
         seconds = float(frames_done / segmented.fps)
         on_progress(Progress(fraction, int(frames_done), 0.0, None, seconds, eta))
 
-    audio_runs = [part.plan for part in segmented.audio_parts]
+    audio_runs = [part.plan for part in segmented.audio_parts] + [r.plan for r in segmented.audio_ranges]
     for run in [*audio_runs, segmented.audio, *(s.plan for s in segmented.segments)]:
         if run is not None:
             run.work_dir.mkdir(parents=True, exist_ok=True)
@@ -643,6 +667,17 @@ def _run_segmented(
             )
             if k > 0:
                 segmented.audio_parts[k - 1].path.unlink(missing_ok=True)
+        if segmented.audio_ranges:
+            assert segmented.audio_sum is not None
+            join_ranges(
+                [r.path for r in segmented.audio_ranges],
+                segmented.audio_sum,
+                cancel=cancel,
+                timeout=left(),
+                stderr_lines=stderr_lines,
+            )
+            for r in segmented.audio_ranges:
+                r.path.unlink(missing_ok=True)
         if segmented.audio is None:
             return
         audio = segmented.audio
@@ -652,6 +687,8 @@ def _run_segmented(
         _run(audio, on_progress=None, cancel=cancel, timeout=left(), total=timeout, stderr_lines=stderr_lines)
         for part in segmented.audio_parts[-1:]:
             part.path.unlink(missing_ok=True)
+        if segmented.audio_sum is not None:
+            segmented.audio_sum.unlink(missing_ok=True)
 
     try:
         runner(
@@ -699,11 +736,52 @@ def _run_segmented(
                 o.path.unlink(missing_ok=True)
         for part in segmented.audio_parts:
             part.path.unlink(missing_ok=True)
+        for r in segmented.audio_ranges:
+            r.path.unlink(missing_ok=True)
+        if segmented.audio_sum is not None:
+            segmented.audio_sum.unlink(missing_ok=True)
         if segmented.audio is not None:
             for o in segmented.audio.outputs:
                 o.path.unlink(missing_ok=True)
     if on_progress is not None:
         on_progress(Progress(1.0, total, 0.0, None, float(plan.duration), 0.0))
+
+
+def join_ranges(
+    files: Sequence[Path],
+    path: Path,
+    *,
+    cancel: CancelToken | None = None,
+    timeout: float | None = None,
+    stderr_lines: Callable[[str], None] | None = None,
+) -> None:
+    """Concatenate the audio ranges' 32-bit float WAV ``files`` into ``path``, sample for sample
+    (FFmpeg's concat demuxer, stream copy: no sample is decoded or changed)."""
+    listing = path.with_suffix(".txt")
+    listing.write_text("".join(f"file '{_quoted(p)}'\n" for p in files), encoding="utf-8")
+    args = [*base_args(), "-f", "concat", "-safe", "0", "-protocol_whitelist", "file", "-i", str(listing)]
+    args += ["-map", "0:a", "-c:a", "copy", "-rf64", "auto", str(path)]
+    try:
+        run_ffmpeg(
+            args, duration=0.0, outputs=[path], cancel=cancel, timeout=timeout, stderr_lines=stderr_lines
+        )
+    except RenderTimeout as exc:
+        raise RenderError(
+            f"the render took longer than its {timeout or 0:g} s limit",
+            code="timeout",
+            log_tail=tuple(exc.log_tail),
+        ) from None
+    except FFmpegError as exc:
+        raise RenderError(
+            "FFmpeg could not join the audio ranges", code="audio_failed", log_tail=tuple(exc.log_tail)
+        ) from None
+    finally:
+        listing.unlink(missing_ok=True)
+
+
+def _quoted(path: Path) -> str:
+    # The concat list's quoting: inside single quotes, a quote is written '\''.
+    return str(path).replace("'", "'\\''")
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,12 +35,14 @@ from itertools import pairwise
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from reelforge.edit.errors import pointer
 from reelforge.edit.models import AudioAsset, Clip, Edit, Output, Track, VideoAsset
 from reelforge.edit.timeline import ClipTiming, ResolvedTimeline
+from reelforge.edit.timing import parse_time
 from reelforge.ffmpeg.binary import base_args
 from reelforge.ffmpeg.probe import MediaInfo
 
-from .audio import SAMPLE_RATE
+from .audio import SAMPLE_RATE, sample_at
 from .compile import compile_edit
 from .layout import SafeZone
 from .outputs import audio_codec_args, container_args
@@ -51,6 +53,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AudioPart",
+    "AudioRange",
     "Join",
     "Segment",
     "SegmentPolicy",
@@ -60,6 +63,7 @@ __all__ = [
     "one_pass_reason",
     "segment_bounds",
     "segment_plan",
+    "splittable",
 ]
 
 # Formats whose video streams the concat demuxer joins by stream copy.
@@ -76,6 +80,13 @@ class SegmentPolicy:
     """Picture clips in one segment at most (each opens about one input), where cuts allow
     (0: never segment)."""
     max_seconds: float = 60.0
+    split_clips: bool = False
+    """Where a stretch longer than ``max_seconds`` has no cut, cut inside clips whose picture
+    only depends on the source frame shown (see :func:`splittable`): each part seeks into the
+    clip at its offset. Chunked renders do, so one long clip is spread over workers."""
+    audio_range_seconds: float = 0.0
+    """Mix the audio as independent time ranges of about this length (chunked renders: any
+    worker mixes a range), joined sample for sample before the mix's tail; 0: one chained mix."""
 
     @classmethod
     def of(cls, settings: Settings) -> SegmentPolicy:
@@ -131,6 +142,29 @@ class AudioPart:
 
 
 @dataclass(frozen=True, slots=True)
+class AudioRange:
+    """One audio-only run mixing samples ``[first_sample, end_sample)`` of the whole timeline's
+    mix before its tail (:func:`~reelforge.render.audio.add_mix_window`) into ``path`` (32-bit
+    float WAV). The ranges tile the timeline; concatenated they are the whole mix's sum, bit for
+    bit, which :attr:`SegmentedRender.audio` then normalises and encodes once."""
+
+    index: int
+    first_sample: int
+    end_sample: int
+    edit: Edit
+    """The sounds of the range (every clip sounding in it, where it is on the whole timeline):
+    what a worker compiles again with ``mix_window`` to run it elsewhere."""
+    plan: RenderPlan
+    path: Path
+    pointers: Mapping[str, str] = field(default_factory=dict)
+    """A clip's pointer in ``edit`` -> its pointer in the full edit (for errors)."""
+
+    @property
+    def window(self) -> tuple[int, int]:
+        return (self.first_sample, self.end_sample)
+
+
+@dataclass(frozen=True, slots=True)
 class SegmentedRender:
     """What a segmented render runs, in order: ``audio_parts``, ``audio`` (if any),
     ``segments``, ``joins``."""
@@ -143,6 +177,10 @@ class SegmentedRender:
     joins: tuple[Join, ...]
     audio_parts: tuple[AudioPart, ...] = ()
     """The audio runs before ``audio``, in order, each adding its clips to the sum so far."""
+    audio_ranges: tuple[AudioRange, ...] = ()
+    """Instead of ``audio_parts``: the mix's sum in independent time ranges (any order, any
+    worker), concatenated into ``audio_sum``, which ``audio`` reads as its only sound."""
+    audio_sum: Path | None = None
 
     def describe(self, ffmpeg: str) -> dict[str, Any]:
         """The runs as JSON-ready data (``reelforge plan --json``), each with its command."""
@@ -159,6 +197,16 @@ class SegmentedRender:
                     "command": command(part.plan.ffmpeg_args(inline_graph=True)),
                 }
                 for part in self.audio_parts
+            ],
+            "audio_ranges": [
+                {
+                    "index": r.index,
+                    "samples": [r.first_sample, r.end_sample],
+                    "inputs": [path for path, _ in r.plan.inputs],
+                    "file": str(r.path),
+                    "command": command(r.plan.ffmpeg_args(inline_graph=True)),
+                }
+                for r in self.audio_ranges
             ],
             "audio": None
             if self.audio is None
@@ -195,6 +243,7 @@ class SegmentedRender:
     def inputs(self) -> int:
         """The most inputs one run opens."""
         runs = [s.plan for s in self.segments] + [part.plan for part in self.audio_parts]
+        runs += [r.plan for r in self.audio_ranges]
         runs += [self.audio] if self.audio is not None else []
         return max(len(p.inputs) for p in runs)
 
@@ -246,12 +295,57 @@ def cut_points(timeline: ResolvedTimeline) -> list[int]:
     return cuts
 
 
+_TIMED_FIELDS = ("keyframes", "motion", "transition_in", "transition_out")
+"""Clip fields that change the picture with the clip's own clock."""
+
+
+def splittable(clip: Clip) -> bool:
+    """Whether a clip can be cut in two anywhere after its transition in: its picture at a frame
+    depends only on the source frame shown then (a video, not looped, seeked to its offset; a
+    still image; a colour), nothing animates on the clip's clock, and automatic focus (which
+    looks at the whole clip) is off."""
+    asset = clip.asset
+    if not isinstance(asset, VideoAsset) and asset.type not in ("image", "color"):
+        return False
+    if isinstance(asset, VideoAsset) and asset.loop:
+        return False
+    looks = [clip, *(clip.overrides or {}).values()]
+    if any(getattr(look, name, None) is not None for look in looks for name in _TIMED_FIELDS):
+        return False
+    return all(getattr(look, "focus", None) != "auto" for look in looks)
+
+
+def _split_at(timeline: ResolvedTimeline, frame: int) -> bool:
+    """Whether every picture clip across ``frame`` can be cut there: each part stays longer than
+    the transition it takes part in (a transition must be shorter than the clips it joins), so
+    none is cut within its transition in, nor where the next clip's transition begins."""
+    for ct in timeline.clips():
+        if not _is_picture(ct):
+            continue
+        if ct.start == frame and ct.transition > 0:
+            return False
+        if ct.start < frame < ct.end and (not splittable(ct.clip) or frame <= ct.start + ct.transition):
+            return False
+    return True
+
+
 def segment_bounds(timeline: ResolvedTimeline, policy: SegmentPolicy) -> list[int]:
     """Segment starts and the end, greedily: the farthest cut within the policy's frames and
-    clips, else (a stretch with no cut) the next cut."""
+    clips, else (a stretch with no cut) the farthest frame within them where the clips across
+    it can be split (:attr:`SegmentPolicy.split_clips`), else the next cut."""
     max_frames = max(1, math.floor(Fraction(str(policy.max_seconds)) * timeline.fps))
     cuts = cut_points(timeline)
     starts = sorted(ct.start for ct in timeline.clips() if _is_picture(ct))
+    # Where a split may fall: the window's end, or next to a clip's start or just after its
+    # transition in (the frames where what may be cut changes).
+    marks = sorted(
+        {
+            f
+            for ct in timeline.clips()
+            if _is_picture(ct)
+            for f in (ct.start - 1, ct.start, ct.start + ct.transition + 1)
+        }
+    )
     bounds = [0]
     position = 0
     while position < timeline.frames:
@@ -262,6 +356,14 @@ def segment_bounds(timeline: ResolvedTimeline, policy: SegmentPolicy) -> list[in
             if position < c <= position + max_frames
             and bisect_right(starts, c - 1) - first <= policy.max_clips
         ]
+        if not fits and policy.split_clips and position + max_frames < timeline.frames:
+            reach = position + max_frames
+            candidates = [reach, *reversed([m for m in marks if position < m < reach])]
+            fits = [
+                c
+                for c in candidates
+                if bisect_right(starts, c - 1) - first <= policy.max_clips and _split_at(timeline, c)
+            ][:1]
         after = [c for c in cuts if c > position]
         nxt = fits[-1] if fits else (after[0] if after else timeline.frames)
         # The rest fits in one segment: no cut needed.
@@ -293,17 +395,33 @@ def one_pass_reason(plan: RenderPlan, policy: SegmentPolicy) -> str | None:
     return None
 
 
+def _in_window(ct: ClipTiming, start: int, end: int) -> bool:
+    return _is_picture(ct) and ct.start < end and ct.end > start
+
+
 def _window_tracks(edit: Edit, timeline: ResolvedTimeline, start: int, end: int) -> list[Track]:
-    """The picture clips on screen in ``[start, end)``, moved to start at 0, track by track."""
+    """The picture clips on screen in ``[start, end)``, moved to start at 0, track by track; a
+    clip split by the window (see :func:`splittable`) keeps its part in it, seeking into its
+    source at the part's offset."""
     tracks: list[Track] = []
     for t, placed in enumerate(timeline.tracks):
         clips: list[Clip] = []
         for ct in placed:
-            if _is_picture(ct) and start <= ct.start < end:
-                # Frames, not seconds: the sub-edit resolves to exactly these frames.
-                clips.append(
-                    ct.clip.model_copy(update={"start": f"{ct.start - start}f", "length": f"{ct.length}f"})
-                )
+            if not _in_window(ct, start, end):
+                continue
+            # Frames, not seconds: the sub-edit resolves to exactly these frames.
+            first, last = max(ct.start, start), min(ct.end, end)
+            update: dict[str, Any] = {"start": f"{first - start}f", "length": f"{last - first}f"}
+            if first > ct.start:
+                # The part after a split: no transition in (it was before), the source from the
+                # frame this part begins with.
+                update["transition"] = None
+                asset = ct.clip.asset
+                if isinstance(asset, VideoAsset):
+                    trim = parse_time(asset.trim).to_seconds(timeline.fps)
+                    offset = Fraction(first - ct.start) / timeline.fps * Fraction(asset.speed)
+                    update["asset"] = asset.model_copy(update={"trim": f"{float(trim + offset):.6f}"})
+            clips.append(ct.clip.model_copy(update=update))
         if clips:
             tracks.append(edit.timeline.tracks[t].model_copy(update={"clips": clips}))
     return tracks
@@ -311,9 +429,7 @@ def _window_tracks(edit: Edit, timeline: ResolvedTimeline, start: int, end: int)
 
 def _segment_edit(edit: Edit, timeline: ResolvedTimeline, start: int, end: int, index: int) -> Edit:
     tracks = _window_tracks(edit, timeline, start, end)
-    last = max(
-        (ct.end for ct in timeline.clips() if _is_picture(ct) and start <= ct.start < end), default=start
-    )
+    last = max((min(ct.end, end) for ct in timeline.clips() if _in_window(ct, start, end)), default=start)
     if last < end:
         # Nothing on screen until the segment ends (the timeline ends with audio only): an
         # invisible clip gives the segment its length; the background shows, as in one pass.
@@ -491,6 +607,101 @@ def _audio_runs(
     raise AssertionError("a mix has at least one run")
 
 
+def _sound_clip(ct: ClipTiming) -> Clip | None:
+    """The clip as an audio range's run mixes it, or None when it makes no sound: a sounding
+    video clip becomes the audio clip it contributes, at its frames, with only what the mix
+    reads (a clip's picture fields would not be valid on an audio clip, and a range's edit is
+    validated again wherever a worker runs it)."""
+    asset = ct.clip.asset
+    if isinstance(asset, VideoAsset) and not asset.muted:
+        fields = ("src", "trim", "volume", "speed", "loop", "fade_in", "fade_out")
+        sound: AudioAsset = AudioAsset.model_validate(
+            {"type": "audio", "role": "effect", **{f: getattr(asset, f) for f in fields}}
+        )
+    elif isinstance(asset, AudioAsset):
+        sound = asset
+    else:
+        return None
+    data: dict[str, Any] = {"asset": sound, "start": f"{ct.start}f", "length": f"{ct.length}f"}
+    if ct.clip.keyframes is not None and ct.clip.keyframes.volume:
+        data["keyframes"] = {"volume": ct.clip.keyframes.volume}
+    if ct.clip.name:
+        data["name"] = ct.clip.name
+    return Clip.model_validate(data)
+
+
+def _range_edit(edit: Edit, timeline: ResolvedTimeline, start: int, end: int) -> tuple[Edit, dict[str, str]]:
+    """The sounds of frames ``[start, end)``: every sounding clip overlapping them, where it is
+    on the whole timeline, the soundtrack, and an invisible clip giving the timeline its length;
+    no ducking, no loudness (the tail is applied once to the joined ranges). With the pointers
+    of its clips in the full edit, by their pointers in it."""
+    head = Clip.model_validate(
+        {"asset": {"type": "color", "color": "#00000000"}, "start": "0f", "length": f"{timeline.frames}f"}
+    )
+    tracks = [Track(clips=[head])]
+    pointers: dict[str, str] = {}
+    for t, placed in enumerate(timeline.tracks):
+        if edit.timeline.tracks[t].muted:
+            continue
+        sounds = [(ct, _sound_clip(ct)) for ct in placed if ct.start < end and ct.end > start]
+        kept = [(ct, c) for ct, c in sounds if c is not None]
+        for i, (ct, _) in enumerate(kept):
+            pointers[pointer("timeline", "tracks", len(tracks), "clips", i)] = ct.pointer
+        if kept:
+            tracks.append(edit.timeline.tracks[t].model_copy(update={"clips": [c for _, c in kept]}))
+    timeline_model = edit.timeline.model_copy(update={"tracks": tracks})
+    output = Output.model_validate({"format": "wav", "fps": edit.outputs[0].fps, "name": "range"})
+    audio = edit.audio.model_copy(update={"loudness": None, "ducking": None})
+    sub = edit.model_copy(update={"timeline": timeline_model, "outputs": [output], "audio": audio})
+    return sub, pointers
+
+
+def _audio_ranges(
+    plan: RenderPlan,
+    timeline: ResolvedTimeline,
+    policy: SegmentPolicy,
+    outputs: list[Output],
+    parts: Path,
+) -> tuple[tuple[AudioRange, ...], Path, RenderPlan]:
+    """The mix in time ranges (see :class:`AudioRange`), the file they are joined into, and the
+    last run that normalises and encodes it."""
+    edit = plan.edit
+    clips = _audio_clips(edit, timeline)
+    step = max(1, math.floor(Fraction(str(policy.audio_range_seconds)) * timeline.fps))
+    bounds = [*range(0, timeline.frames, step), timeline.frames]
+    ranges: list[AudioRange] = []
+    for k, (start, end) in enumerate(pairwise(bounds)):
+        sub, pointers = _range_edit(edit, timeline, start, end)
+        window = (sample_at(Fraction(start) / timeline.fps), sample_at(Fraction(end) / timeline.fps))
+        work = parts / f"range-{k:04d}"
+        compiled = compile_edit(
+            sub, plan.sources, out_dir=work, work_dir=work, name=plan.name, mix_window=window
+        )
+        ranges.append(AudioRange(k, window[0], window[1], sub, compiled, compiled.outputs[0].path, pointers))
+    joined = parts / "audio-sum.wav"
+    sources = {**plan.sources, str(joined): _sum_source(joined, timeline.duration)}
+    last = _audio_group_edit(edit, clips, timeline.frames, [], str(joined), outputs, first=False, last=True)
+    final = compile_edit(last, sources, out_dir=parts, work_dir=parts / "audio", name=plan.name)
+    return tuple(ranges), joined, final
+
+
+def _rangeable(edit: Edit, policy: SegmentPolicy) -> bool:
+    """Whether the mix can be made in independent time ranges: ducking follows every voice on
+    the whole timeline, so a mix where voices duck music is made in one chain."""
+    if policy.audio_range_seconds <= 0:
+        return False
+    roles = {
+        clip.asset.role
+        for track in edit.timeline.tracks
+        if not track.muted
+        for clip in track.clips
+        if isinstance(clip.asset, AudioAsset)
+    }
+    if edit.timeline.soundtrack is not None:
+        roles.add(edit.timeline.soundtrack.role)
+    return edit.audio.ducking is None or not {"voice", "music"} <= roles
+
+
 def _audio_output(output: Output, index: int) -> Output:
     """An audio-only output encoding as ``output`` does (WAV where no audio-only format does)."""
     fmt = "m4a" if audio_codec_args(output)[1] == "aac" else "wav"
@@ -530,7 +741,7 @@ def segment_plan(
             name=plan.name,
             safe_zones=safe_zones,
         )
-        pointers = tuple(ct.pointer for ct in timeline.clips() if _is_picture(ct) and start <= ct.start < end)
+        pointers = tuple(ct.pointer for ct in timeline.clips() if _in_window(ct, start, end))
         # The sub-edit lists the same clips in the same order, after the filler if it has one.
         inner = [ct.pointer for ct in sub_plan.timelines[fps].clips()]
         mapping = dict(zip(inner[len(inner) - len(pointers) :], pointers, strict=True))
@@ -538,17 +749,22 @@ def segment_plan(
     with_audio = [i for i, o in enumerate(edit.outputs) if _has_audio(o)]
     audio: RenderPlan | None = None
     audio_parts: tuple[AudioPart, ...] = ()
+    audio_ranges: tuple[AudioRange, ...] = ()
+    audio_sum: Path | None = None
     audio_files: dict[int, Path] = {}
     if with_audio:
         mixes = [_audio_output(edit.outputs[i], i) for i in with_audio]
-        audio_parts, audio = _audio_runs(plan, timeline, policy, mixes, parts)
+        if _rangeable(edit, policy):
+            audio_ranges, audio_sum, audio = _audio_ranges(plan, timeline, policy, mixes, parts)
+        else:
+            audio_parts, audio = _audio_runs(plan, timeline, policy, mixes, parts)
         audio_files = {i: o.path for i, o in zip(with_audio, audio.outputs, strict=True)}
     joins = tuple(
         _join(planned.index, planned.output, planned.path, [s.plan.outputs[n].path for s in segments],
               audio_files.get(planned.index), parts)
         for n, planned in enumerate(plan.outputs)
     )  # fmt: skip
-    return SegmentedRender(fps, tuple(segments), audio, joins, audio_parts)
+    return SegmentedRender(fps, tuple(segments), audio, joins, audio_parts, audio_ranges, audio_sum)
 
 
 def _join(
