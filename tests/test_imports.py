@@ -167,6 +167,11 @@ def test_import_from_a_local_server(dev_service: Service, media: Any) -> None:
     assert "import.succeeded" in types and "import.created" in types
     succeeded = svc.get("/v1/events", params={"type": "import.succeeded"}).json()["data"][0]
     assert succeeded["data"]["asset_id"] == asset["id"]
+    # The import, its asset and its events belong to the workspace: another one sees none of them.
+    other = svc.other_workspace_key()
+    assert svc.get(f"/v1/assets/imports/{done['id']}", token=other).status_code == 404
+    assert svc.get(f"/v1/assets/{asset['id']}", token=other).status_code == 404
+    assert svc.get("/v1/events", token=other, params={"type": "import.*"}).json()["data"] == []
 
 
 def test_broken_transfer_resumes_with_range(tmp_path: Path, media: Any) -> None:
