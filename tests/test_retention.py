@@ -204,3 +204,58 @@ def test_the_bytes_quota(tmp_path: Path, media: Any) -> None:
         refused = upload(svc, media.image(size=(64, 64), color="red"))
         assert refused.status_code == 403 and refused.json()["limit"] == "storage_bytes"
         assert refused.json()["used"] == small.stat().st_size
+
+
+def test_a_retention_run_prunes_idempotency_records_and_delivery_logs_past_their_age(tmp_path: Path) -> None:
+    from reelforge.db.delivery import OutputDelivery
+    from reelforge.db.idempotency import IdempotencyKey
+
+    root = tmp_path / "delivered"
+    with running_service(
+        tmp_path,
+        workers=1,
+        delivery_folder_root=root,
+        delivery_retry_schedule=[0.1],
+        delivery_retry_jitter=0.0,
+        delivery_log_retention_days=30,
+        retention_interval=0,
+    ) as svc:
+        made = svc.client.post(
+            "/v1/destinations",
+            headers={**svc.headers(), "Idempotency-Key": "destination-once"},
+            json={"name": "drive", "kind": "folder", "config": {"path": "out"}},
+        )
+        assert made.status_code == 201, made.text
+        r = svc.post("/v1/renders", json={"edit": EDIT, "destinations": [made.json()["id"]]})
+        assert r.status_code == 202, r.text
+        render_id = r.json()["id"]
+        deadline = time.monotonic() + 120
+        while True:
+            deliveries = svc.get(f"/v1/renders/{render_id}/deliveries").json()["data"]
+            if deliveries and all(d["state"] == "succeeded" for d in deliveries):
+                break
+            assert time.monotonic() < deadline, deliveries
+            time.sleep(0.05)
+        with svc.services.sessions() as db:
+            assert db.scalar(select(IdempotencyKey.key).where(IdempotencyKey.key == "destination-once"))
+
+        # A day later: the idempotency record (kept 24 hours) goes, the delivery log stays.
+        report = run_retention(svc.services, now=utcnow() + timedelta(days=2))
+        assert report.idempotency_records >= 1 and report.deliveries == 0
+        with svc.services.sessions() as db:
+            assert (
+                db.scalar(select(IdempotencyKey.key).where(IdempotencyKey.key == "destination-once")) is None
+            )
+        assert len(svc.get(f"/v1/renders/{render_id}/deliveries").json()["data"]) == len(deliveries)
+
+        # Past the delivery log's 30 days: the finished deliveries go, nothing else.
+        report = run_retention(svc.services, now=utcnow() + timedelta(days=31))
+        assert report.deliveries == len(deliveries) and report.expired_assets == 0
+        assert svc.get(f"/v1/renders/{render_id}/deliveries").json()["data"] == []
+        with svc.services.sessions() as db:
+            assert db.scalar(select(OutputDelivery.id)) is None
+        render = svc.get(f"/v1/renders/{render_id}").json()
+        assert render["state"] == "succeeded"
+        assert all(svc.get(f"/v1/assets/{o['id']}/content").status_code == 200 for o in render["outputs"])
+        assert svc.get(f"/v1/destinations/{made.json()['id']}").status_code == 200
+        assert [p.name for p in (root / svc.get("/v1/workspace").json()["id"] / "out").iterdir()]

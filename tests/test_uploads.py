@@ -665,3 +665,67 @@ def test_the_bytes_of_an_expired_output_uploaded_again_are_stored_again(tmp_path
         assert r.headers["Reelforge-Asset-Id"] == output
         again = svc.get(f"/v1/assets/{output}/content")
         assert again.status_code == 200 and again.content == data
+
+
+def test_a_chunk_over_the_body_limit_is_refused_with_the_tus_headers(tmp_path: Path) -> None:
+    """The body limit of the tus routes (``max_upload_patch_bytes``) applies before the route
+    reads a byte: a client sending chunks too large is told so as a tus answer, and the upload
+    is left where it was for smaller chunks."""
+    data = noise_wav(tmp_path / "big.wav", seconds=2, seed=9).read_bytes()
+    with (
+        tus_server(tmp_path, max_upload_patch_bytes=16 * 1024) as (svc, base),
+        http(svc, base) as client,
+    ):
+        url = urlsplit(create(client, len(data)).headers["Location"]).path
+        r = patch(client, url, 0, data[: 40 * 1024])
+        assert r.status_code == 413 and r.json()["code"] == "content-too-large", r.text
+        assert r.json()["max_bytes"] == 16 * 1024
+        assert r.headers["Tus-Resumable"] == "1.0.0"
+
+        # The same limit on a body whose length is not declared (cut as it arrives).
+        def chunked() -> Iterator[bytes]:
+            for at in range(0, 40 * 1024, 4096):
+                yield data[at : at + 4096]
+
+        r = client.patch(
+            url,
+            content=chunked(),
+            headers={**TUS, "Content-Type": "application/offset+octet-stream", "Upload-Offset": "0"},
+        )
+        assert r.status_code == 413 and r.headers["Tus-Resumable"] == "1.0.0", r.text
+        # Creation with an upload too.
+        r = client.post(
+            "/v1/uploads",
+            content=data[: 40 * 1024],
+            headers={
+                **TUS,
+                "Upload-Length": str(len(data)),
+                "Content-Type": "application/offset+octet-stream",
+            },
+        )
+        assert r.status_code == 413 and r.headers["Tus-Resumable"] == "1.0.0", r.text
+
+        offset = int(client.head(url, headers=TUS).headers["Upload-Offset"])
+        while offset < len(data):
+            r = patch(client, url, offset, data[offset : offset + 16 * 1024])
+            assert r.status_code == 204, r.text
+            offset = int(r.headers["Upload-Offset"])
+        asset = client.get(f"/v1/assets/{r.headers['Reelforge-Asset-Id']}").json()
+        assert asset["sha256"] == hashlib.sha256(data).hexdigest()
+
+
+def test_rate_limits_apply_to_the_tus_routes_with_the_tus_headers(tmp_path: Path) -> None:
+    data = noise_wav(tmp_path / "r.wav", seed=10).read_bytes()
+    with (
+        tus_server(tmp_path, rate_limits={"writes": "3/minute"}) as (svc, base),
+        http(svc, base) as client,
+    ):
+        url = urlsplit(create(client, len(data)).headers["Location"]).path
+        assert patch(client, url, 0, data[:1000]).status_code == 204
+        assert patch(client, url, 1000, data[1000:2000]).status_code == 204
+        r = patch(client, url, 2000, data[2000:])
+        assert r.status_code == 429 and r.json()["code"] == "rate-limited", r.text
+        assert int(r.headers["Retry-After"]) > 0 and r.headers["Tus-Resumable"] == "1.0.0"
+        # Nothing of the refused chunk was taken; reads are another class.
+        head = client.head(url, headers=TUS)
+        assert head.status_code == 200 and head.headers["Upload-Offset"] == "2000"

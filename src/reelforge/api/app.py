@@ -24,7 +24,12 @@ from .contract import install_contract
 from .docs import install_docs
 from .idempotency import install_idempotency
 from .metrics import MetricsMiddleware
-from .middleware import BodyLimitMiddleware, RequestContextMiddleware, StrictTransportMiddleware
+from .middleware import (
+    BodyLimitMiddleware,
+    RequestContextMiddleware,
+    StrictTransportMiddleware,
+    TusResumableMiddleware,
+)
 from .params import refuse_nul_characters
 from .problems import install_problem_handlers
 from .ratelimit import RateLimiter, RateLimitMiddleware, install_rate_limit_docs
@@ -162,6 +167,7 @@ def create_app(
     if settings.rate_limiting:  # inside the request id, outside everything that may answer
         app.add_middleware(RateLimitMiddleware, limiter=RateLimiter(settings))  # bad policies fail here
         install_rate_limit_docs(app)
+    app.add_middleware(TusResumableMiddleware)  # outside the refusals above: tus answers them too
     app.add_middleware(RequestContextMiddleware)
     if settings.metrics_enabled:  # outside the rest: refusals and their time count too
         app.add_middleware(MetricsMiddleware)

@@ -138,13 +138,18 @@ def _end_server_span(
         server_span.set_attribute("error.type", str(status))
 
 
+TUS_ROUTES = re.compile(r"^/v1/uploads(/[^/]+)?$")
+"""The tus 1.0 routes (``/v1/uploads`` and one upload)."""
+TUS_RESUMABLE = (b"tus-resumable", b"1.0.0")
+
+
 # Which limit a route's body gets: (methods, path pattern, limit class), first match wins; every
 # other request body gets the "json" limit. Uploads stream into the route, which enforces the
 # file limit itself; the middleware caps the whole multipart body a little above it.
 ROUTE_LIMITS: tuple[tuple[frozenset[str], re.Pattern[str], str], ...] = (
     (frozenset({"POST"}), re.compile(r"^/v1/assets$"), "upload"),
     (frozenset({"POST"}), re.compile(r"^/console/assets/upload$"), "upload"),
-    (frozenset({"POST", "PATCH"}), re.compile(r"^/v1/uploads(/[^/]+)?$"), "tus"),
+    (frozenset({"POST", "PATCH"}), TUS_ROUTES, "tus"),
     (frozenset({"POST", "PUT", "PATCH"}), re.compile(r"^/v1/projects(/[^/]+)?$"), "edit"),
     (frozenset({"POST"}), re.compile(r"^/v1/renders$"), "edit"),
     (frozenset({"POST", "PUT", "PATCH"}), re.compile(r"^/v1/templates(/[^/]+)?$"), "edit"),
@@ -289,3 +294,26 @@ class StrictTransportMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_hsts)
+
+
+class TusResumableMiddleware:
+    """``Tus-Resumable`` on every answer of the tus routes, including those given before the
+    route runs (the body limit's 413, the rate limit's 429): tus 1.0 requires it on every
+    response, and the routes' own answers already carry it."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not TUS_ROUTES.match(scope.get("path", "")):
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_tus(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                if not any(name.lower() == TUS_RESUMABLE[0] for name, _ in headers):
+                    message = {**message, "headers": [*headers, TUS_RESUMABLE]}
+            await send(message)
+
+        await self.app(scope, receive, send_with_tus)
