@@ -95,7 +95,7 @@ run: $(STAMP)
 
 demo: $(STAMP) fonts
 	$(PY) examples/make_media.py
-	$(PY) examples/render_all.py
+	$(PY) examples/render_all.py $(if $(RESOLUTION),--resolution $(RESOLUTION))
 
 # Every example rendered by a running service (`make run` in another terminal; REELFORGE_TOKEN
 # set to the key it printed): the media uploaded with tus, each edit pushed and rendered.
