@@ -362,6 +362,20 @@ def test_every_css_colour_form_parses(text: str, rgba: tuple[int, int, int, int]
     assert parse_color(text) == rgba
 
 
+def test_every_css_named_colour_matches_an_independent_table() -> None:
+    """All 148 CSS Color 4 names (webcolors' CSS3 list plus rebeccapurple), checked against Pillow's
+    own colour table, in any letter case."""
+    import webcolors
+    from PIL import ImageColor
+
+    names = set(webcolors.names("css3")) | {"rebeccapurple"}
+    assert len(names) == 148
+    for name in sorted(names):
+        expected = (*ImageColor.getrgb(name)[:3], 255)
+        assert parse_color(name) == expected, name
+        assert parse_color(name.upper()) == expected, name
+
+
 def test_colour_errors_name_the_field() -> None:
     doc = {
         "timeline": {
