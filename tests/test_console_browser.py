@@ -348,6 +348,12 @@ def test_console_in_a_browser(svc: Service, tmp_path: Path) -> None:
             assert refusal.get_by_role("link", name="Reload the page").get_attribute("href") == (
                 f"/console/projects/{project_id}"
             )
+            # An answer that is not one of the console's own (the API layer's problem+json) is
+            # shown in place alike, written by the console's script from what it says.
+            page.evaluate(
+                "htmx.ajax('GET', '/console/uploads/upl_none', {target: '#diff', swap: 'innerHTML'})"
+            )
+            page.locator('#diff [role="alert"][data-status="405"]').wait_for()
             page.get_by_role("button", name="Restore revision 1").click()
             page.locator("#project-revision", has_text="3").wait_for()
             assert svc.get(f"/v1/projects/{project_id}").json()["edit"]["timeline"] == edit["timeline"]
