@@ -631,6 +631,92 @@ def test_projects_follow_scopes_and_workspaces(svc: Service) -> None:
     assert other.get(f"/console/projects/{made['id']}").status_code == 404
 
 
+HTMX = {"HX-Request": "true"}
+
+
+def assert_fragment(answer: Any, status: int) -> str:
+    """An htmx request's refusal: the status, a fragment (no page around it) with an alert."""
+    assert answer.status_code == status, answer.text
+    assert answer.headers["content-type"].startswith("text/html")
+    assert "<html" not in answer.text and "<h1" not in answer.text
+    assert 'role="alert"' in answer.text and f'data-status="{status}"' in answer.text
+    return str(answer.text)
+
+
+def test_htmx_refusals_are_fragments_shown_in_place(svc: Service) -> None:
+    made = svc.post("/v1/projects", json={"name": "Refusals", "edit": _color_edit("red")}).json()
+    project_id = made["id"]
+    assert (
+        svc.client.put(
+            f"/v1/projects/{project_id}",
+            json={"edit": _color_edit("blue")},
+            headers={**svc.headers(None), "If-Match": '"1"'},
+        ).status_code
+        == 200
+    )
+    client = browser(svc)
+    sign_in(client, svc.token)
+    here = f"http://testserver/console/projects/{project_id}"
+    csrf = csrf_of(client.get(f"/console/projects/{project_id}").text)
+
+    # 403, a stale CSRF token: it says so and links the page to reload.
+    stale = client.post(
+        f"/console/projects/{project_id}/validate",
+        data={"csrf": "stale"},
+        headers={**HTMX, "HX-Current-URL": here},
+    )
+    text = assert_fragment(stale, 403)
+    assert "CSRF token is missing or stale" in text and "<code>csrf</code>" in text
+    assert f'<a href="/console/projects/{project_id}">Reload the page</a>' in text
+    # The link is a path of the console, never a page of another site.
+    away = client.post(
+        f"/console/projects/{project_id}/plan",
+        data={"csrf": "stale"},
+        headers={**HTMX, "HX-Current-URL": "https://evil.example/phish"},
+    )
+    assert '<a href="/console">Reload the page</a>' in assert_fragment(away, 403)
+    # 403, a missing scope.
+    reader = browser(svc)
+    sign_in(reader, svc.new_key("projects:read"))
+    reader_csrf = csrf_of(reader.get(f"/console/projects/{project_id}").text)
+    scope = reader.post(f"/console/projects/{project_id}/plan", data={"csrf": reader_csrf}, headers=HTMX)
+    assert "<code>renders:write</code>" in assert_fragment(scope, 403)
+
+    # 404: a revision that does not exist, with its pointer; htmx swaps all of it into the target.
+    missing = client.get(f"/console/projects/{project_id}/diff", params={"from": 1, "to": 9}, headers=HTMX)
+    assert "<code>#/to</code>" in assert_fragment(missing, 404)
+    assert missing.headers["HX-Reswap"] == "innerHTML" and missing.headers["HX-Reselect"] == ".problem"
+    gone = client.post("/console/projects/prj_missing/validate", data={"csrf": csrf}, headers=HTMX)
+    assert 'data-ok="false"' in assert_fragment(gone, 404)
+
+    # 412: a restore from a page older than the project's current revision.
+    old = client.post(
+        f"/console/projects/{project_id}/revisions/1/restore",
+        data={"csrf": csrf, "revision": "1"},
+        headers=HTMX,
+    )
+    assert "The resource changed since you read it." in assert_fragment(old, 412)
+    assert svc.get(f"/v1/projects/{project_id}").json()["revision"] == 2
+
+    # 409: rolling a key that was revoked meanwhile.
+    key = svc.post("/v1/keys", json={"name": "gone soon", "scopes": ["assets:read"]}).json()
+    assert svc.post(f"/v1/keys/{key['id']}/revoke").status_code == 200
+    keys_csrf = csrf_of(client.get("/console/keys").text)
+    rolled = client.post(f"/console/keys/{key['id']}/roll", data={"csrf": keys_csrf}, headers=HTMX)
+    assert "a revoked key cannot be rolled" in assert_fragment(rolled, 409)
+
+    # Without htmx the same refusals are pages of their own, as before.
+    page = client.post(f"/console/keys/{key['id']}/roll", data={"csrf": keys_csrf})
+    assert page.status_code == 409 and "<html" in page.text and "<h1>" in page.text
+    page = client.post(
+        f"/console/projects/{project_id}/revisions/1/restore",
+        data={"csrf": "stale", "revision": "2"},
+        headers={"Referer": here},
+    )
+    assert page.status_code == 403 and "<html" in page.text
+    assert f'<a href="/console/projects/{project_id}">Reload the page</a>' in page.text
+
+
 @pytest.mark.slow
 def test_transcript_review_correct_and_approve(tmp_path: Path) -> None:
     """The real speech model on a synthesised sentence; skips without espeak-ng (make speech)."""

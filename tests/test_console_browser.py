@@ -3,10 +3,11 @@ Playwright downloads), offline (every request to another host is aborted and fai
 
 Covers sign-in, drag-and-drop upload with progress, a resumable (tus) upload broken off and
 resumed from the server's offset, the grid's htmx filters, the detail page's player playing, a
-project's diff, validation, plan and restore, a template's list rows added and reordered with
+project's diff, validation, plan and restore (and a refusal, a stale form token, shown in place
+with what to do), a template's list rows added and reordered with
 brand findings and safe zones on its stills, sign-out, a key without ``assets:read`` or
-``projects:read`` seeing a 403 page and nothing of them, and
-axe-core (tests/console_js, from the npm registry) finding no serious or critical violation on
+``projects:read`` seeing a 403 page and nothing of them, the main pages (the transcript review
+among them, where speech can be synthesised) at phone width, and axe-core (tests/console_js, from the npm registry) finding no serious or critical violation on
 each page. The screenshots taken on the way go to docs/console/*.png (shown in docs/console.md)
 when REELFORGE_UPDATE_SCREENSHOTS=1, else to a scratch folder, so a test run leaves the tree as
 it found it.
@@ -337,6 +338,22 @@ def test_console_in_a_browser(svc: Service, tmp_path: Path) -> None:
             assert "640x360" in page.locator("#plan-outputs").inner_text()
             assert serious_violations(page) == []
             shoot(page, "project")
+            # A refusal shows in place: a form token gone stale (the session changed since the
+            # page was loaded) says so and what to do, where the answer was expected.
+            page.evaluate("document.querySelector('form.actions input[name=csrf]').value = 'stale'")
+            page.get_by_role("button", name="Validate").click()
+            refusal = page.locator('#checks [role="alert"][data-status="403"]')
+            refusal.wait_for()
+            assert "CSRF token is missing or stale" in refusal.inner_text()
+            assert refusal.get_by_role("link", name="Reload the page").get_attribute("href") == (
+                f"/console/projects/{project_id}"
+            )
+            # An answer that is not one of the console's own (the API layer's problem+json) is
+            # shown in place alike, written by the console's script from what it says.
+            page.evaluate(
+                "htmx.ajax('GET', '/console/uploads/upl_none', {target: '#diff', swap: 'innerHTML'})"
+            )
+            page.locator('#diff [role="alert"][data-status="405"]').wait_for()
             page.get_by_role("button", name="Restore revision 1").click()
             page.locator("#project-revision", has_text="3").wait_for()
             assert svc.get(f"/v1/projects/{project_id}").json()["edit"]["timeline"] == edit["timeline"]
@@ -404,6 +421,7 @@ def test_console_in_a_browser(svc: Service, tmp_path: Path) -> None:
 
             # A transcript (where speech can be synthesised here): made from the asset's page,
             # reviewed against the player, a word corrected, approved.
+            transcript_path: str | None = None
             if espeak() is not None:
                 clip = next(c for c in speech_clips() if c.name == "weather")
                 spoken = tmp_path / "weather.mp4"
@@ -439,6 +457,7 @@ def test_console_in_a_browser(svc: Service, tmp_path: Path) -> None:
                 page.locator("#transcript-status", has_text="revision 1").wait_for()
                 page.get_by_role("button", name="Approve transcript").click()
                 page.locator('#transcript-status[data-approved="true"]').wait_for()
+                transcript_path = urlsplit(page.url).path
 
             # Keys: a new key's token is shown once, in a labelled field.
             page.goto(f"{base}/console/keys")
@@ -481,6 +500,7 @@ def test_console_in_a_browser(svc: Service, tmp_path: Path) -> None:
                 f"/console/renders/{render_id}",
                 f"/console/projects/{project_id}",
                 f"/console/templates/{listed.json()['id']}",
+                *([transcript_path] if transcript_path else []),
             ):
                 page.goto(f"{base}{url}")
                 assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), url

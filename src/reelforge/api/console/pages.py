@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import orjson
 from fastapi import APIRouter, Form, Request, Response
@@ -111,18 +111,47 @@ def page(request: Request, name: str, visitor: Visitor | None, status: int = 200
     return response
 
 
-def error_page(request: Request, visitor: Visitor | None, exc: ServiceError) -> Response:
+def is_htmx(request: Request) -> bool:
+    """Whether htmx sent the request (it swaps the answer into the page it came from)."""
+    return request.headers.get("hx-request") == "true"
+
+
+def _page_to_reload(request: Request) -> str:
+    # The console page the request came from (htmx names it; a form's post has its referrer),
+    # kept only as a path of this console (its host dropped): never a link to another site.
+    parts = urlsplit(request.headers.get("hx-current-url") or request.headers.get("referer") or "")
+    if parts.path == "/console" or parts.path.startswith("/console/"):
+        return parts.path + (f"?{parts.query}" if parts.query else "")
+    return "/console"
+
+
+def problem_of(request: Request, exc: ServiceError) -> dict[str, Any]:
+    """What a page or fragment shows of a refusal: its status and title, its detail, the scope
+    it lacks, its errors with their pointers, and whether the form's CSRF token was stale."""
     status = getattr(exc, "status", None) or CATALOGUE.get(exc.code, (400,))[0]
-    return page(
-        request,
-        "error.html",
-        visitor,
-        status=status,
-        title=CATALOGUE.get(exc.code, (status, "Refused"))[1],
-        detail=exc.detail,
-        errors=exc.errors or [],
-        required_scope=exc.extra.get("required_scope"),
-    )
+    errors = [{**e, "detail": str(e.get("detail", ""))} for e in exc.errors or []]
+    return {
+        "status": status,
+        "code": exc.code,
+        "title": CATALOGUE.get(exc.code, (status, "Refused"))[1],
+        "detail": exc.detail,
+        "errors": errors,
+        "required_scope": exc.extra.get("required_scope"),
+        "stale_csrf": any(e.get("code") == "csrf" for e in errors),
+        "reload": _page_to_reload(request),
+    }
+
+
+def error_page(request: Request, visitor: Visitor | None, exc: ServiceError) -> Response:
+    """The refusal as a page of its own, or, for htmx, as a fragment it swaps in place of what
+    it asked for (whichever part of the answer the element selects: the fragment is all of it)."""
+    problem = problem_of(request, exc)
+    if is_htmx(request):
+        response = page(request, "problem.html", visitor, status=problem["status"], problem=problem)
+        response.headers["HX-Reswap"] = "innerHTML"
+        response.headers["HX-Reselect"] = ".problem"
+        return response
+    return page(request, "error.html", visitor, status=problem["status"], problem=problem)
 
 
 def _to_sign_in(request: Request) -> Response:
@@ -803,12 +832,11 @@ async def template_preview(template_id: str, request: Request) -> Response:
             )
         )
     except ServiceError as exc:
-        status = getattr(exc, "status", None) or CATALOGUE.get(exc.code, (400,))[0]
-        errors = list({(e["pointer"], e["detail"]): e for e in map(_on_form, exc.errors or [])}.values())
-        response = page(
-            request, "stills.html", visitor, status=status, stills=[], detail=exc.detail, errors=errors
+        problem = problem_of(request, exc)
+        problem["errors"] = list(
+            {(e.get("pointer"), e["detail"]): e for e in map(_on_form, problem["errors"])}.values()
         )
-        return response
+        return page(request, "stills.html", visitor, status=problem["status"], stills=[], problem=problem)
     shown = [
         {"ratio": s.aspect_ratio, "width": s.width, "height": s.height,
          "src": "data:image/jpeg;base64," + base64.b64encode(s.jpeg).decode(),
@@ -816,7 +844,7 @@ async def template_preview(template_id: str, request: Request) -> Response:
          "findings": [f for f in check.findings if f["output"] in (i, None)]}
         for i, s in enumerate(stills)
     ]  # fmt: skip
-    return page(request, "stills.html", visitor, stills=shown, detail=None, errors=[], check=check)
+    return page(request, "stills.html", visitor, stills=shown, problem=None, check=check)
 
 
 def _on_form(error: Mapping[str, Any]) -> dict[str, Any]:
@@ -1099,18 +1127,9 @@ def _revision_number(name: str, text: str | None) -> int:
 
 
 def _fragment_problems(request: Request, visitor: Visitor, exc: ServiceError, heading: str) -> Response:
-    status = getattr(exc, "status", None) or CATALOGUE.get(exc.code, (400,))[0]
+    problem = problem_of(request, exc)
     return page(
-        request,
-        "checks.html",
-        visitor,
-        status=status,
-        heading=heading,
-        detail=exc.detail,
-        errors=[{**e, "detail": str(e.get("detail", ""))} for e in exc.errors or []],
-        required_scope=exc.extra.get("required_scope"),
-        plan=None,
-        failed=True,
+        request, "checks.html", visitor, status=problem["status"], heading=heading, problem=problem, plan=None
     )
 
 
@@ -1257,7 +1276,7 @@ async def project_validate(project_id: str, request: Request) -> Response:
         return _fragment_problems(request, visitor, exc, "Validation")
     return page(
         request, "checks.html", visitor, heading="Validation", detail=f"Revision {revision} is valid.",
-        errors=[], required_scope=None, plan=None,
+        problem=None, plan=None,
     )  # fmt: skip
 
 
@@ -1290,7 +1309,7 @@ async def project_plan(project_id: str, request: Request) -> Response:
     findings = (found.get("brand") or {}).get("findings") or []
     return page(
         request, "checks.html", visitor, heading="Plan", detail=f"Revision {found['revision']} plans as:",
-        errors=[], required_scope=None, plan=found, findings=findings,
+        problem=None, plan=found, findings=findings,
     )  # fmt: skip
 
 

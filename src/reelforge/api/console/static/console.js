@@ -317,3 +317,70 @@
   }
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", setup); else setup();
 })();
+
+// A refused htmx request shows why in place: the console answers an htmx request's error with a
+// fragment (role="alert") that replaces what was asked for. An answer that is not one (a
+// problem+json from the API layer, a proxy's error page) or no answer at all (the connection
+// broke) is shown the same way, written here from what it says.
+(function () {
+  "use strict";
+  function alertFor(status, title, detail, pointers) {
+    var box = document.createElement("div");
+    box.className = "problem";
+    box.setAttribute("role", "alert");
+    box.dataset.status = String(status);
+    var head = document.createElement("p");
+    head.className = "problem-title";
+    var strong = document.createElement("strong");
+    strong.textContent = title;
+    head.append(strong);
+    box.append(head);
+    if (detail) {
+      var text = document.createElement("p");
+      text.className = "error problem-detail";
+      text.textContent = detail;
+      box.append(text);
+    }
+    if (pointers.length) {
+      var list = document.createElement("ul");
+      list.className = "problems";
+      pointers.forEach(function (e) {
+        var item = document.createElement("li");
+        var code = document.createElement("code");
+        code.textContent = e.pointer || e.parameter || e.field || e.header || "";
+        item.append(code, " " + (e.detail || ""));
+        list.append(item);
+      });
+      box.append(list);
+    }
+    return box;
+  }
+  function fromAnswer(xhr) {
+    var problem = null;
+    try { problem = JSON.parse(xhr.responseText); } catch (err) { problem = null; }
+    if (problem && typeof problem === "object") {
+      return alertFor(xhr.status, problem.title || "The request was refused (" + xhr.status + ").",
+        problem.detail || "", Array.isArray(problem.errors) ? problem.errors : []);
+    }
+    return alertFor(xhr.status, "The request failed (" + xhr.status + (xhr.statusText ? " " + xhr.statusText : "") + ").",
+      "Try again; if it keeps failing, reload the page.", []);
+  }
+  document.addEventListener("htmx:beforeSwap", function (e) {
+    var xhr = e.detail.xhr;
+    if (!xhr || xhr.status < 400) return;
+    var type = xhr.getResponseHeader("Content-Type") || "";
+    if (type.indexOf("text/html") === 0 && xhr.responseText) return; // the console's own fragment
+    e.detail.shouldSwap = true;
+    e.detail.serverResponse = fromAnswer(xhr).outerHTML;
+    e.detail.selectOverride = ".problem";
+    e.detail.swapOverride = "innerHTML";
+  });
+  document.addEventListener("htmx:sendError", function (e) {
+    var target = e.detail.target || e.detail.elt;
+    if (!target || !target.replaceChildren) return;
+    // A poll (hx-trigger "every ...") simply asks again at its next turn.
+    if (/^\s*every\b/.test((e.detail.elt && e.detail.elt.getAttribute("hx-trigger")) || "")) return;
+    target.replaceChildren(alertFor(0, "The request did not reach the server.",
+      "The connection broke: check it, then try again.", []));
+  });
+})();
