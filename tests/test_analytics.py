@@ -200,6 +200,19 @@ def test_days_of_any_range_are_those_of_the_rows(service: Service) -> None:
             close(group, want[key])
 
 
+def test_a_range_of_one_microsecond_holds_its_render(service: Service) -> None:
+    """The percentiles read the range exactly as the totals do, to the microsecond: a range
+    from a render's creation to a microsecond later holds it, with its timings."""
+    rows = seed(service, 30, random.Random(37))
+    row = next(r for r in rows if r["run_seconds"] is not None and r["created_at"].microsecond)
+    start = row["created_at"]
+    params = {"from": start.isoformat(), "to": (start + timedelta(microseconds=1)).isoformat()}
+    groups = service.get("/v1/analytics/renders", params=params).json()["groups"]
+    assert [g["renders"] for g in groups] == [1]
+    assert groups[0]["render_seconds"] == {"p50": row["run_seconds"], "p95": row["run_seconds"]}
+    assert groups[0]["queue_seconds"]["p50"] == row["queue_seconds"]
+
+
 def test_sqlite_adds_up_groups_by_seeks_without_sorting_the_range(tmp_path: Path) -> None:
     """On SQLite every read of the totals' statement is a seek in an index (never a scan of
     ``render_facts``), each group's totals one stretch of ``ix_render_facts_groups``; the only

@@ -236,48 +236,59 @@ def _totals(rows: Any) -> tuple[dict[Any, dict[str, Any]], dict[Any, list[tuple[
     return groups, failures
 
 
-def _at_ranks(name: str, keyed: bool, descending: bool) -> Select[Any]:
-    """A group's values of ``name`` in the range, from rank ``offset + 1`` on (counted from the
-    highest when ``descending``): the equalities and the order are those of the group's timing
-    index (``ix_render_facts_run``, ``ix_render_facts_queue``), which the database reads from
-    the group's end, skipping to the offset, rather than sorting the group."""
-    value = _C[name]
-    return (
-        select(value)
-        .where(
-            _C.workspace_id == bindparam("workspace_id"),
-            _C.dim == bindparam("dim"),
-            _C.key == bindparam("key") if keyed else _C.key.is_(None),
-            value.is_not(None),
-            _C.created_at >= bindparam("start"),
-            _C.created_at < bindparam("end"),
+_READS = tuple((name, p) for name in TIMINGS for p in PERCENTILES)
+"""A group's reads for its percentiles, in the order of :func:`_at_ranks`' parts."""
+
+
+def _descending(p: int) -> bool:
+    """Whether percentile p's ranks are read from the highest value: the nearer end."""
+    return p > 50
+
+
+def _at_ranks(keyed: bool) -> CompoundSelect:
+    """A group's values at the ranks its percentiles need, in one statement: per read of
+    :data:`_READS` (``n``), up to ``limit_n`` values of the timing in the range from rank
+    ``offset_n + 1`` on, counted from the highest for a percentile above the median. The
+    equalities and the order are those of the timing's index (``ix_render_facts_run``,
+    ``ix_render_facts_queue``), which the database reads from the group's nearer end, skipping
+    to the offset, rather than sorting the group."""
+    parts = []
+    for i, (name, p) in enumerate(_READS):
+        value = _C[name]
+        ranked = (
+            select(value.label("v"))
+            .where(
+                _C.workspace_id == bindparam("workspace_id"),
+                _C.dim == bindparam("dim"),
+                _C.key == bindparam("key") if keyed else _C.key.is_(None),
+                value.is_not(None),
+                _C.created_at >= bindparam("start"),
+                _C.created_at < bindparam("end"),
+            )
+            .order_by(value.desc() if _descending(p) else value)
+            .limit(bindparam(f"limit_{i}"))
+            .offset(bindparam(f"offset_{i}"))
+            .subquery(f"read_{i}")
         )
-        .order_by(value.desc() if descending else value)
-        .limit(bindparam("limit"))
-        .offset(bindparam("offset"))
-    )
+        parts.append(select(literal_column(str(i)).label("read"), ranked.c.v))
+    return union_all(*parts)
 
 
-_STATEMENTS = {
-    (name, keyed, descending): _at_ranks(name, keyed, descending)
-    for name in TIMINGS
-    for keyed in (False, True)
-    for descending in (False, True)
-}
+_STATEMENTS = {keyed: _at_ranks(keyed) for keyed in (False, True)}
 
 
-_DRIVER_SQL: dict[tuple[str, str, bool, bool], tuple[str, tuple[str, ...] | None]] = {}
+_DRIVER_SQL: dict[tuple[str, bool], tuple[str, tuple[str, ...] | None]] = {}
 """:data:`_STATEMENTS` compiled per dialect: the SQL and, for positional parameters, their
 order. A grouping by batch reads hundreds of groups; run on the driver's cursor, each read
 costs a fraction of a statement executed through SQLAlchemy (measured on SQLite: about a
 third)."""
 
 
-def _driver_sql(conn: Connection, read: tuple[str, bool, bool]) -> tuple[str, tuple[str, ...] | None]:
-    key = (conn.dialect.name, *read)
+def _driver_sql(conn: Connection, keyed: bool) -> tuple[str, tuple[str, ...] | None]:
+    key = (conn.dialect.name, keyed)
     found = _DRIVER_SQL.get(key)
     if found is None:
-        compiled = _STATEMENTS[read].compile(dialect=conn.dialect)
+        compiled = _STATEMENTS[keyed].compile(dialect=conn.dialect)
         order = tuple(compiled.positiontup or ()) if compiled.positional else None
         found = _DRIVER_SQL[key] = (str(compiled), order)
     return found
@@ -285,33 +296,42 @@ def _driver_sql(conn: Connection, read: tuple[str, bool, bool]) -> tuple[str, tu
 
 def _bound(conn: Connection, params: dict[str, Any]) -> dict[str, Any]:
     """The range's timestamps as the column stores them (text on SQLite), for the driver."""
-    process = _C.created_at.type.bind_processor(conn.dialect)
+    process = _C.created_at.type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
     if process is None:
         return params
     return {**params, "start": process(params["start"]), "end": process(params["end"])}
+
+
+def _values_at(
+    conn: Connection, cursor: Any, params: dict[str, Any], key: Any, counts: dict[str, int]
+) -> dict[str, dict[int, float]]:
+    """Per timing, its values at the ranks of a group's percentiles (``counts``: the group's
+    number of values of each timing), read in one statement on ``cursor`` (the connection's
+    own, in its transaction)."""
+    sql, order = _driver_sql(conn, key is not None)
+    bound = {**params, "key": key}
+    ranks: list[tuple[int, int]] = []
+    for i, (name, p) in enumerate(_READS):
+        n = counts[name]
+        low, high = _ranks(n, p) if n else (1, 0)
+        ranks.append((low, high))
+        bound[f"limit_{i}"] = high - low + 1
+        bound[f"offset_{i}"] = (n - high if _descending(p) else low - 1) if n else 0
+    cursor.execute(sql, tuple(bound[name] for name in order) if order is not None else bound)
+    read: list[list[float]] = [[] for _ in _READS]
+    for i, value in cursor.fetchall():
+        read[int(i)].append(float(value))
+    found: dict[str, dict[int, float]] = {name: {} for name in TIMINGS}
+    for (name, _), (low, _high), values in zip(_READS, ranks, read, strict=True):
+        # The values of ranks low to high, ascending, whichever end they were read from.
+        found[name].update((low + j, v) for j, v in enumerate(sorted(values)))
+    return found
 
 
 def _ranks(n: int, p: int) -> tuple[int, int]:
     """The two 1-based ranks ``percentile_cont(p / 100)`` interpolates between, of n values."""
     low = 1 + (n - 1) * p // 100
     return low, min(low + 1, n)
-
-
-def _values_at(
-    conn: Connection, cursor: Any, params: dict[str, Any], key: Any, name: str, n: int, low: int, high: int
-) -> dict[int, float]:
-    """The values of ranks ``low`` to ``high`` of a group's n values of ``name``, read from the
-    nearer end of its index, on ``cursor`` (the connection's own, in its transaction)."""
-    descending = n - high < low - 1
-    offset = n - high if descending else low - 1
-    sql, order = _driver_sql(conn, (name, key is not None, descending))
-    bound = {**params, "key": key, "limit": high - low + 1, "offset": offset}
-    arguments = tuple(bound[n] for n in order) if order is not None else bound
-    cursor.execute(sql, arguments)
-    values = [float(v) for (v,) in cursor.fetchall()]
-    if descending:
-        values.reverse()
-    return {low + i: v for i, v in enumerate(values)}
 
 
 def _percentile(n: int, p: int, values: dict[int, float]) -> float | None:
@@ -384,23 +404,15 @@ def render_analytics(
     groups, failures = _totals(conn.execute(_AGGREGATES[bounded], params))
     # The values at the ranks each group's percentiles need, read group by group.
     params = _bound(conn, params)
-    ranked: dict[str, dict[Any, dict[int, float]]] = {name: {} for name in TIMINGS}
+    ranked: dict[Any, dict[str, dict[int, float]]] = {}
     cursor = conn.connection.cursor()
     try:
         for k, row in groups.items():
-            for name in TIMINGS:
-                n = int(row[f"{name}_n"])
-                found = ranked[name].setdefault(k, {})
-                for p in PERCENTILES if n else ():
-                    low, high = _ranks(n, p)
-                    if not (low in found and high in found):
-                        found.update(_values_at(conn, cursor, params, k, name, n, low, high))
+            counts = {name: int(row[f"{name}_n"]) for name in TIMINGS}
+            ranked[k] = _values_at(conn, cursor, params, k, counts)
     finally:
         cursor.close()
-    body = [
-        _group(k, row, failures.get(k, []), {name: ranked[name].get(k, {}) for name in TIMINGS})
-        for k, row in groups.items()
-    ]
+    body = [_group(k, row, failures.get(k, []), ranked[k]) for k, row in groups.items()]
     if group_by == "day":
         body.sort(key=lambda g: g["key"] or "")
     else:
