@@ -179,6 +179,94 @@ def test_the_figures_of_every_grouping_are_those_of_the_rows(service: Service, g
         assert counts == sorted(counts, reverse=True)
 
 
+def test_days_of_any_range_are_those_of_the_rows(service: Service) -> None:
+    """By day, only the range's days are visited: ranges on and off midnight, shorter than a
+    day, and ending before or after the newest render give the days of the rows."""
+    rows = seed(service, 150, random.Random(31))
+    midnight = NOW.replace(hour=0)
+    for start, end in (
+        (midnight - timedelta(days=10), midnight - timedelta(days=3)),
+        (NOW - timedelta(days=20, hours=-5), NOW - timedelta(days=19, hours=3)),
+        (NOW - timedelta(days=12, minutes=7), NOW - timedelta(days=12)),
+        (midnight - timedelta(days=39), midnight + timedelta(days=2)),
+    ):
+        params = {"from": start.isoformat(), "to": end.isoformat(), "group_by": "day"}
+        r = service.get("/v1/analytics/renders", params=params)
+        assert r.status_code == 200, r.text
+        got = {g["key"]: g for g in r.json()["groups"]}
+        want = expected([row for row in rows if start <= row["created_at"] < end], "day")
+        assert set(got) == set(want), (start, end)
+        for key, group in got.items():
+            close(group, want[key])
+
+
+def test_a_range_of_one_microsecond_holds_its_render(service: Service) -> None:
+    """The percentiles read the range exactly as the totals do, to the microsecond: a range
+    from a render's creation to a microsecond later holds it, with its timings."""
+    rows = seed(service, 30, random.Random(37))
+    row = next(r for r in rows if r["run_seconds"] is not None and r["created_at"].microsecond)
+    start = row["created_at"]
+    params = {"from": start.isoformat(), "to": (start + timedelta(microseconds=1)).isoformat()}
+    groups = service.get("/v1/analytics/renders", params=params).json()["groups"]
+    assert [g["renders"] for g in groups] == [1]
+    assert groups[0]["render_seconds"] == {"p50": row["run_seconds"], "p95": row["run_seconds"]}
+    assert groups[0]["queue_seconds"]["p50"] == row["queue_seconds"]
+
+
+def test_sqlite_adds_up_groups_by_seeks_without_sorting_the_range(tmp_path: Path) -> None:
+    """On SQLite every read of the totals' statement is a seek in an index (never a scan of
+    ``render_facts``), each group's totals one stretch of ``ix_render_facts_groups``; the only
+    sort is that of a group's failed renders by code."""
+    import sqlalchemy as sa
+
+    from reelforge.db.session import migrate
+    from reelforge.services.analytics import _AGGREGATES
+
+    url = f"sqlite:///{tmp_path / 'plan.db'}"
+    migrate(url)
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        conn.exec_driver_sql("ANALYZE")
+        for bounded, statement in _AGGREGATES.items():
+            compiled = statement.compile(dialect=conn.dialect)
+            arguments = ["x"] * len(compiled.positiontup or ())
+            plan = [
+                row[3] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}", tuple(arguments))
+            ]
+            reads = [step for step in plan if "render_facts" in step or "later" in step]
+            assert reads and all(step.startswith("SEARCH") for step in reads), (bounded, plan)
+            totals = "ix_render_facts_groups (workspace_id=? AND dim=? AND key=? AND state=? AND created_at>?"
+            assert sum(totals in step for step in reads) == 2 * (len(RENDER_STATES) + 1), plan
+            assert sum("TEMP B-TREE" in step for step in plan) == 2, plan  # failed renders by code
+    engine.dispose()
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_migration_0024_swaps_the_range_index_for_the_groups_index(kind: str, tmp_path: Path) -> None:
+    import sqlalchemy as sa
+    from alembic import command
+
+    from reelforge.db.session import alembic_config, migrate
+    from service import database, require_database
+
+    def indexes(engine: sa.Engine) -> set[str]:
+        with engine.connect() as conn:
+            return {str(ix["name"]) for ix in sa.inspect(conn).get_indexes("render_facts")}
+
+    require_database(kind)
+    with database(kind, tmp_path) as url:
+        migrate(url)
+        engine = sa.create_engine(url)
+        found = indexes(engine)
+        assert "ix_render_facts_groups" in found and "ix_render_facts_range" not in found
+        command.downgrade(alembic_config(url), "0023")
+        found = indexes(engine)
+        assert "ix_render_facts_range" in found and "ix_render_facts_groups" not in found
+        command.upgrade(alembic_config(url), "head")
+        assert "ix_render_facts_groups" in indexes(engine)
+        engine.dispose()
+
+
 def test_percentiles_match_postgresql_percentile_cont(service: Service) -> None:
     """On PostgreSQL, the portable percentiles equal the database's own percentile_cont."""
     if service.services.engine.dialect.name != "postgresql":

@@ -293,18 +293,21 @@ ANALYTICS_COLUMNS = (
 then every column a query aggregates or groups by."""
 
 
-FACT_RANGE_COLUMNS = (
+FACT_GROUP_COLUMNS = (
     "workspace_id",
     "dim",
-    "created_at",
     "key",
     "state",
+    "created_at",
     "failure_code",
     "run_seconds",
     "queue_seconds",
     "output_seconds",
     "output_bytes",
 )
+"""The columns of the index analytics adds up ``render_facts`` with: a grouping's rows by key,
+then state, then creation time (a group's renders in one state and the range are one stretch
+of it), then every column aggregated (migration 0024)."""
 
 
 class Render(Base):
@@ -432,8 +435,8 @@ class RenderFact(Base):
 
     __tablename__ = "render_facts"
     __table_args__ = (
-        # A range of one grouping: the range's columns, then every column aggregated (covering).
-        Index("ix_render_facts_range", *FACT_RANGE_COLUMNS),
+        # A group's renders in one state and range are one stretch of it; covering.
+        Index("ix_render_facts_groups", *FACT_GROUP_COLUMNS),
         # A group's timings in order, for the percentiles: the rows at a rank are read by offset.
         Index("ix_render_facts_run", "workspace_id", "dim", "key", "run_seconds", "created_at"),
         Index("ix_render_facts_queue", "workspace_id", "dim", "key", "queue_seconds", "created_at"),
