@@ -32,6 +32,8 @@ from service import Service
 METHODS = ("get", "head", "post", "put", "patch", "delete")
 DOCUMENT = "urn:reelforge:openapi"
 """The document's URI when it is a schema resource, so refs like ``#/components/...`` resolve."""
+REVOKE_URL = "/v1/oauth/revoke"
+"""RFC 7009: the connected app authenticates itself (as at the token endpoint), no bearer token."""
 NO_BODY = {"text/event-stream", "*/*", "image/png"}
 """Media types of bodies that are not JSON (streams, bytes)."""
 
@@ -169,7 +171,7 @@ def test_security_schemes_and_scopes(spec: dict[str, Any]) -> None:
     assert TOKEN_URL in spec["paths"] and "security" not in spec["paths"][TOKEN_URL]["post"]
     ops = {(m, p): op for p, item in spec["paths"].items() for m, op in item.items() if m in METHODS}
     for (method, path), op in ops.items():
-        if path in ("/healthz", "/readyz", TOKEN_URL):
+        if path in ("/healthz", "/readyz", TOKEN_URL, REVOKE_URL, "/.well-known/oauth-authorization-server"):
             assert "security" not in op, path
             continue
         security = op["security"]
