@@ -645,3 +645,28 @@ def test_webhooks_delivery_log_test_event_and_redeliver(tmp_path: Path) -> None:
             assert other.get(f"/console/webhooks/{endpoint_id}").status_code == 404
     finally:
         receiver.close()
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_the_console_sessions_migration_goes_down_and_up(kind: str, tmp_path: Path) -> None:
+    import sqlalchemy as sa
+    from alembic import command
+
+    from reelforge.db.session import alembic_config, migrate
+    from service import database, require_database
+
+    require_database(kind)
+    with database(kind, tmp_path) as url:
+        migrate(url)
+        engine = sa.create_engine(url)
+        with engine.connect() as conn:
+            columns = {c["name"]: c for c in sa.inspect(conn).get_columns("console_sessions")}
+            assert {"api_key_id", "workspace_id"} <= set(columns) and columns["user_id"]["nullable"]
+        command.downgrade(alembic_config(url), "0023")
+        with engine.connect() as conn:
+            columns = {c["name"]: c for c in sa.inspect(conn).get_columns("console_sessions")}
+            assert "api_key_id" not in columns and not columns["user_id"]["nullable"]
+        command.upgrade(alembic_config(url), "head")
+        with engine.connect() as conn:
+            assert "api_key_id" in {c["name"] for c in sa.inspect(conn).get_columns("console_sessions")}
+        engine.dispose()
