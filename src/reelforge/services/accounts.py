@@ -582,9 +582,13 @@ def create_session(db: Session, services: Services, user: User, method: str) -> 
     return row, token
 
 
-def create_key_session(db: Session, services: Services, key: ApiKey) -> tuple[ConsoleSession, str]:
-    """A console session opened with an API key (the caller verified it): the session names the
-    key by id, so revoking or expiring the key ends the session; the key itself is not stored."""
+def create_key_session(db: Session, services: Services, api_key_id: str) -> tuple[ConsoleSession, str]:
+    """A console session opened with an API key (the caller verified the key's secret): the
+    session names the key by id, so revoking or expiring the key ends the session; the key
+    itself is not stored."""
+    key = db.get(ApiKey, api_key_id)
+    if key is None or key.revoked_at is not None:
+        raise ServiceError("the API key is not valid", code="unauthenticated")
     token = secrets.token_urlsafe(32)
     now = utcnow()
     absolute = now + timedelta(seconds=services.settings.session_absolute_timeout)

@@ -25,7 +25,6 @@ from sqlalchemy import Connection
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.concurrency import run_in_threadpool
 
-from reelforge.db.models import ApiKey
 from reelforge.media.ingest import clean_name
 from reelforge.representations import key_json
 from reelforge.services import (
@@ -234,10 +233,7 @@ async def _key_session(request: Request, credential: str) -> str:
 
     def open_session() -> str:
         with services.sessions() as db:
-            key = db.get(ApiKey, principal.credential_id)
-            if key is None:
-                raise ApiError("unauthenticated", "the API key is not valid")
-            return accounts.create_key_session(db, services, key)[1]
+            return accounts.create_key_session(db, services, principal.credential_id)[1]
 
     return await run_in_threadpool(open_session)
 
