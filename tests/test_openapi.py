@@ -145,7 +145,9 @@ def test_problem_examples_are_catalogued_types(spec: dict[str, Any]) -> None:
                 code = body["code"]
                 assert CATALOGUE[code] == (body["status"], body["title"]), body
                 assert body["type"] == PROBLEM_BASE + code and body["status"] == int(status), body
-                assert body["request_id"].startswith("req_") and body["instance"].startswith("/v1/"), body
+                assert body["request_id"].startswith("req_") and body["instance"].startswith(
+                    ("/v1/", "/auth/")
+                ), body
                 for located in body.get("errors", []):
                     assert {"pointer", "parameter", "header"} & located.keys(), body
                 seen.add(code)

@@ -25,7 +25,7 @@ from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from reelforge.api.contract import API_KEY, OAUTH2, TOKEN_URL
+from reelforge.api.contract import API_KEY, OAUTH2, SESSION_COOKIE, TOKEN_URL
 from reelforge.services.credentials import OPERATOR, SCOPES
 from service import Service
 
@@ -175,6 +175,11 @@ def test_security_schemes_and_scopes(spec: dict[str, Any]) -> None:
             assert "security" not in op, path
             continue
         security = op["security"]
+        if path.startswith("/auth/"):
+            # a person's session in a browser: the cookie, never a bearer credential
+            assert security == [{SESSION_COOKIE: []}], (method, path)
+            continue
+        assert {SESSION_COOKIE} not in [set(s) for s in security], (method, path)
         if security == [{API_KEY: [OPERATOR]}]:
             # the operator's: only a key the CLI made holds the scope, never an OAuth client
             scopes = [OPERATOR]
@@ -202,6 +207,8 @@ def test_security_schemes_and_scopes(spec: dict[str, Any]) -> None:
             {API_KEY: [OPERATOR]},
         ]
     assert "`operator`" in schemes[API_KEY]["description"] and OPERATOR not in flow["scopes"]
+    assert schemes[SESSION_COOKIE] == {**schemes[SESSION_COOKIE], "type": "apiKey", "in": "cookie"}
+    assert ops[("get", "/auth/session")]["security"] == [{SESSION_COOKIE: []}]
 
 
 # ------------------------------------------------------------------ a generated client

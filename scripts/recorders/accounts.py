@@ -10,7 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from people import connect_app, member
+from fastapi.testclient import TestClient
+
+from people import connect_app, member, sign_in
 from service import running_service
 
 
@@ -123,4 +125,29 @@ def record(root: Path) -> dict[str, Any]:
             svc.post("/v1/oauth/clients/cli_none/roll-secret", json=roll), 404, "not-found"
         )
         out["METADATA"] = ok(svc.client.get("/.well-known/oauth-authorization-server"))
+
+        # A person's own session (the cookie) and the apps they connected.
+        dam = ok(
+            svc.post("/v1/oauth/apps", json={**create, "name": "DAM plugin", "scopes": ["assets:read"]}), 201
+        )
+        connect_app(svc, dam, "ed@example.com", "assets:read")
+        browser = TestClient(svc.client.app, base_url="http://testserver", follow_redirects=False)
+        out["ERROR_NO_SESSION"] = problem(browser.get("/auth/session"), 401, "unauthenticated")
+        assert sign_in(browser, "ed@example.com").status_code == 303
+        session = out["SESSION"] = ok(browser.get("/auth/session"))
+        csrf = {"X-CSRF-Token": session["csrf_token"]}
+        workspace = session["memberships"][0]["workspace_id"]
+        mine = out["MY_CONNECTED_APPS"] = ok(
+            browser.get("/auth/connected-apps", params={"workspace_id": workspace})
+        )
+        out["ERROR_CSRF"] = problem(
+            browser.post(f"/auth/connected-apps/{mine['data'][0]['id']}/revoke"), 403, "forbidden"
+        )
+        out["MY_CONNECTED_APP_REVOKED"] = ok(
+            browser.post(f"/auth/connected-apps/{mine['data'][0]['id']}/revoke", headers=csrf)
+        )
+        out["ERROR_MY_CONNECTED_APP_NOT_FOUND"] = problem(
+            browser.post("/auth/connected-apps/grt_none/revoke", headers=csrf), 404, "not-found"
+        )
+        out["SIGNED_OUT_EVERYWHERE"] = ok(browser.post("/auth/sign-out-everywhere", headers=csrf))
     return out

@@ -45,6 +45,13 @@ APP_REVOKED: dict[str, Any] = _RECORDED["APP_REVOKED"]
 CLIENT_ROLLED: dict[str, Any] = _RECORDED["CLIENT_ROLLED"]
 ERROR_CLIENT_NOT_FOUND: dict[str, Any] = _RECORDED["ERROR_CLIENT_NOT_FOUND"]
 METADATA: dict[str, Any] = _RECORDED["METADATA"]
+ERROR_NO_SESSION: dict[str, Any] = _RECORDED["ERROR_NO_SESSION"]
+SESSION: dict[str, Any] = _RECORDED["SESSION"]
+MY_CONNECTED_APPS: dict[str, Any] = _RECORDED["MY_CONNECTED_APPS"]
+ERROR_CSRF: dict[str, Any] = _RECORDED["ERROR_CSRF"]
+MY_CONNECTED_APP_REVOKED: dict[str, Any] = _RECORDED["MY_CONNECTED_APP_REVOKED"]
+ERROR_MY_CONNECTED_APP_NOT_FOUND: dict[str, Any] = _RECORDED["ERROR_MY_CONNECTED_APP_NOT_FOUND"]
+SIGNED_OUT_EVERYWHERE: dict[str, Any] = _RECORDED["SIGNED_OUT_EVERYWHERE"]
 
 _NEEDS_ADMIN = ("a credential without `admin`", ERROR_SCOPE_ADMIN)
 _NEEDS_KEYS_WRITE = ("a credential without `keys:write`", ERROR_SCOPE_KEYS_WRITE)
@@ -245,4 +252,58 @@ METADATA_RESPONSES = ex.responses(
         )
     },
     default=False,
+)
+
+# ------------------------------------------------------------------ a person's session (the cookie)
+
+_NO_SESSION = ("no session cookie, or an ended, idle or expired session", ERROR_NO_SESSION)
+_CSRF = ("without the session's `X-CSRF-Token`", ERROR_CSRF)
+
+SESSION_RESPONSES = ex.responses(
+    {
+        200: ex.success(
+            "The person, their memberships with each role's scopes, and the session's `csrf_token`.",
+            {"an editor": SESSION},
+            model=schemas.SessionOut,
+        )
+    },
+    _NO_SESSION,
+)
+SIGN_OUT_RESPONSES = ex.responses(
+    {204: {"description": "Ended; the cookie is cleared."}},
+    _NO_SESSION,
+    _CSRF,
+)
+SIGN_OUT_EVERYWHERE_RESPONSES = ex.responses(
+    {
+        200: ex.success(
+            "Every session of the person ended (console and `/auth` alike); the cookie is cleared.",
+            {"two sessions": SIGNED_OUT_EVERYWHERE},
+            model=schemas.SignedOutEverywhere,
+        )
+    },
+    _NO_SESSION,
+    _CSRF,
+)
+MY_CONNECTED_APPS_RESPONSES = ex.responses(
+    {
+        200: ex.success(
+            "The apps the signed-in person connected to the workspace and has not disconnected.",
+            {"one app": MY_CONNECTED_APPS},
+            model=schemas.ConnectedAppList,
+        )
+    },
+    _NO_SESSION,
+)
+MY_CONNECTED_APP_REVOKE_RESPONSES = ex.responses(
+    {
+        200: ex.success(
+            "The grant, revoked: the app's tokens stop working.",
+            {"disconnected": MY_CONNECTED_APP_REVOKED},
+            model=schemas.ConnectedAppOut,
+        )
+    },
+    _NO_SESSION,
+    _CSRF,
+    ("not an app this person connected", ERROR_MY_CONNECTED_APP_NOT_FOUND),
 )

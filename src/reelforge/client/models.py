@@ -135,6 +135,10 @@ __all__ = [
     "RowError",
     "SecretRoll",
     "SecretRotate",
+    "SessionMembership",
+    "SessionOut",
+    "SessionUser",
+    "SignedOutEverywhere",
     "TemplateCheck",
     "TemplateCreate",
     "TemplateList",
@@ -1402,6 +1406,31 @@ class SecretRoll(TypedDict):
 
 class SecretRotate(TypedDict):
     grace_seconds: NotRequired[int | None]
+
+
+class SessionMembership(TypedDict):
+    workspace_id: str
+    role: Literal["owner", "admin", "editor", "reviewer", "viewer"]
+    scopes: list[str]
+
+
+class SessionOut(TypedDict):
+    """The signed-in person (the session cookie), their workspaces, and the session's CSRF token to send back as ``X-CSRF-Token`` on every unsafe request made with the session."""
+
+    user: SessionUser
+    session_id: str
+    csrf_token: str
+    memberships: list[SessionMembership]
+
+
+class SessionUser(TypedDict):
+    id: str
+    email: str
+    name: str
+
+
+class SignedOutEverywhere(TypedDict):
+    ended: int
 
 
 class TemplateCheck(TypedDict):

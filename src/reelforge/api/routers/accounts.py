@@ -34,9 +34,9 @@ from ..sessions import (
     set_session_cookie,
 )
 
-# The pages for people (`/auth/...`: sign-in, invitations, single sign-on, their session) are
-# not in the OpenAPI document: they serve a browser holding the session cookie. The `/v1` routes
-# are the API, documented there.
+# The pages for people (`/auth/...` sign-in, invitations, single sign-on) are not in the OpenAPI
+# document; the JSON routes of a person's session (tag "sessions", the `sessionCookie` scheme)
+# and the `/v1` API are.
 router = APIRouter(tags=["members"])
 
 SSO_COOKIE = "rf_sso_flow"
@@ -87,7 +87,10 @@ def sign_in(
 
 
 @router.get(
-    "/auth/session", include_in_schema=False, summary="The signed-in person, their workspaces and CSRF token"
+    "/auth/session",
+    tags=["sessions"],
+    summary="The signed-in person, their workspaces and CSRF token",
+    responses=ex.SESSION_RESPONSES,
 )
 def session_info(info: ConsoleSessionDep, db: SessionDep) -> dict[str, Any]:
     user = db.get(User, info.user_id)
@@ -103,7 +106,14 @@ def session_info(info: ConsoleSessionDep, db: SessionDep) -> dict[str, Any]:
     }
 
 
-@router.post("/auth/sign-out", status_code=204, include_in_schema=False, summary="End this session")
+@router.post(
+    "/auth/sign-out",
+    status_code=204,
+    tags=["sessions"],
+    summary="End this session",
+    response_class=Response,
+    responses=ex.SIGN_OUT_RESPONSES,
+)
 def sign_out(request: Request, info: CsrfConsoleSessionDep, db: SessionDep) -> Response:
     accounts.end_session(db, info.session_id)
     response = Response(status_code=204)
@@ -112,7 +122,10 @@ def sign_out(request: Request, info: CsrfConsoleSessionDep, db: SessionDep) -> R
 
 
 @router.post(
-    "/auth/sign-out-everywhere", include_in_schema=False, summary="End every session of the signed-in person"
+    "/auth/sign-out-everywhere",
+    tags=["sessions"],
+    summary="End every session of the signed-in person",
+    responses=ex.SIGN_OUT_EVERYWHERE_RESPONSES,
 )
 def sign_out_everywhere(request: Request, info: CsrfConsoleSessionDep, db: SessionDep) -> JSONResponse:
     ended = accounts.end_sessions_everywhere(db, info.user_id)
@@ -203,7 +216,10 @@ def sso_callback(request: Request, db: SessionDep, services: ServicesDep) -> Res
 
 
 @router.get(
-    "/auth/connected-apps", include_in_schema=False, summary="The apps the signed-in person connected"
+    "/auth/connected-apps",
+    tags=["sessions"],
+    summary="The apps the signed-in person connected",
+    responses=ex.MY_CONNECTED_APPS_RESPONSES,
 )
 def my_connected_apps(info: ConsoleSessionDep, db: SessionDep, workspace_id: str) -> dict[str, Any]:
     if accounts.membership(db, workspace_id, info.user_id) is None:
@@ -213,8 +229,9 @@ def my_connected_apps(info: ConsoleSessionDep, db: SessionDep, workspace_id: str
 
 @router.post(
     "/auth/connected-apps/{grant_id}/revoke",
-    include_in_schema=False,
+    tags=["sessions"],
     summary="Disconnect an app the signed-in person connected",
+    responses=ex.MY_CONNECTED_APP_REVOKE_RESPONSES,
 )
 def revoke_my_connected_app(
     grant_id: str, info: CsrfConsoleSessionDep, db: SessionDep, services: ServicesDep

@@ -20,6 +20,10 @@ from .accounts import (
     OAuthAppOut,
     OAuthClientRolled,
     Role,
+    SessionMembership,
+    SessionOut,
+    SessionUser,
+    SignedOutEverywhere,
     TokenIntrospection,
 )
 from .analytics import FailureRate, Percentiles, RenderAnalytics, RenderGroup, RenderStateCounts
@@ -187,6 +191,10 @@ __all__ = [
     "RevisionList",
     "RevisionOut",
     "Role",
+    "SessionMembership",
+    "SessionOut",
+    "SessionUser",
+    "SignedOutEverywhere",
     "TemplateList",
     "TemplateOut",
     "TemplatePreview",

@@ -21,6 +21,10 @@ __all__ = [
     "OAuthAppOut",
     "OAuthClientRolled",
     "Role",
+    "SessionMembership",
+    "SessionOut",
+    "SessionUser",
+    "SignedOutEverywhere",
     "TokenIntrospection",
 ]
 
@@ -163,3 +167,31 @@ class AuthorizationServerMetadata(Out):
     introspection_endpoint_auth_methods_supported: list[str]
     scopes_supported: list[str]
     authorization_response_iss_parameter_supported: bool
+
+
+class SessionUser(Out):
+    id: str
+    email: str
+    name: str
+
+
+class SessionMembership(Out):
+    workspace_id: str
+    role: Role
+    scopes: list[str]
+    """What the role holds in that workspace."""
+
+
+class SessionOut(Out):
+    """The signed-in person (the session cookie), their workspaces, and the session's CSRF token
+    to send back as ``X-CSRF-Token`` on every unsafe request made with the session."""
+
+    user: SessionUser
+    session_id: str
+    csrf_token: str
+    memberships: list[SessionMembership]
+
+
+class SignedOutEverywhere(Out):
+    ended: int
+    """How many sessions of the person were live (this one included)."""
