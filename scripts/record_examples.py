@@ -39,6 +39,7 @@ AREAS = (
     "uploads",
     "transcripts",
     "otio",
+    "accounts",
 )
 """Each area's recorder module and JSON file (``core`` is ``reelforge.api.examples``)."""
 

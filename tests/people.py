@@ -78,3 +78,41 @@ def consent(browser: httpx.Client, authorize_url: str, decision: str = "allow") 
 
 def scopes_listed(html: str) -> list[str]:
     return re.findall(r"<li><code>([^<]+)</code></li>", html)
+
+
+def connect_app(svc: Service, app: dict[str, Any], email: str, scope: str) -> dict[str, Any]:
+    """``email`` (a member with :data:`PASSWORD`) connects ``app`` in a browser of its own (sign-in,
+    consent, PKCE S256), and the app exchanges the code: the token answer (access and refresh)."""
+    import base64
+    import hashlib
+    import secrets
+    from urllib.parse import parse_qs, urlencode, urlsplit
+
+    from fastapi.testclient import TestClient
+
+    browser = TestClient(svc.client.app, base_url="http://testserver", follow_redirects=False)
+    assert sign_in(browser, email).status_code == 303
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).decode().rstrip("=")
+    redirect_uri = app["redirect_uris"][0]
+    query = urlencode(
+        {
+            "response_type": "code",
+            "client_id": app["client_id"],
+            "redirect_uri": redirect_uri,
+            "scope": scope,
+            "state": secrets.token_urlsafe(8),
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+        }
+    )
+    answer = consent(browser, f"/oauth/authorize?{query}")  # type: ignore[arg-type]
+    code = parse_qs(urlsplit(answer.headers["location"]).query)["code"][0]
+    form = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri}
+    form["code_verifier"] = verifier
+    auth = (app["client_id"], app["client_secret"]) if app.get("client_secret") else None
+    if auth is None:
+        form["client_id"] = app["client_id"]
+    token = svc.client.post("/v1/oauth/token", data=form, auth=auth)
+    assert token.status_code == 200, token.text
+    return dict(token.json())

@@ -301,3 +301,49 @@ def test_the_scope_matrix_by_role(kind: str, tmp_path: Path) -> None:
                 allowed = scope in held
                 assert (r.status_code != 403) == allowed, (role, scope, r.status_code, r.text[:200])
                 assert r.status_code not in (401, 500), (role, scope, r.text[:200])
+
+
+def check_openapi_examples(c: Any, svc: Service) -> None:
+    """The documented examples of members, invitations, connected apps and the OAuth endpoints,
+    sent to a service (``tests/test_openapi.py`` runs it with its checker)."""
+    from people import connect_app
+
+    c.send_examples("POST", "/v1/invitations")
+    member(svc, "checker-editor@example.com", "editor")
+    member(svc, "checker-reviewer@example.com", "reviewer")
+    members = c.call("GET", "/v1/members", expect=200).json()["data"]
+    reviewer = next(m for m in members if m["email"] == "checker-reviewer@example.com")
+    c.send_examples("PATCH", "/v1/members/{member_id}", params=lambda: {"member_id": reviewer["id"]})
+    c.call("DELETE", "/v1/members/{member_id}", params={"member_id": reviewer["id"]}, expect=204)
+
+    app = next(iter(c.send_examples("POST", "/v1/oauth/apps").values()))
+    c.call("GET", "/v1/oauth/apps", expect=200)
+    rolled = next(
+        iter(
+            c.send_examples(
+                "POST", "/v1/oauth/apps/{app_id}/roll-secret", params=lambda: {"app_id": app["id"]}
+            ).values()
+        )
+    )
+    app = {**app, "client_secret": rolled["client_secret"]}
+    tokens = connect_app(svc, app, "checker-editor@example.com", "assets:read")
+    c.call("GET", "/v1/connected-apps", expect=200)
+    c.send_examples(
+        "POST",
+        "/v1/oauth/introspect",
+        "application/x-www-form-urlencoded",
+        send=lambda form: {"data": {**form, "token": tokens["access_token"]}},
+    )
+    as_app = {"auth": (app["client_id"], app["client_secret"]), "headers": {"Authorization": None}}
+    c.call("POST", "/v1/oauth/revoke", data={"token": tokens["refresh_token"]}, expect=200, **as_app)
+    assert svc.post("/v1/oauth/introspect", data={"token": tokens["access_token"]}).json() == {
+        "active": False
+    }
+    connect_app(svc, app, "checker-editor@example.com", "assets:read")
+    grant = svc.get("/v1/connected-apps").json()["data"][-1]
+    c.call("POST", "/v1/connected-apps/{grant_id}/revoke", params={"grant_id": grant["id"]}, expect=200)
+    c.call("POST", "/v1/oauth/apps/{app_id}/revoke", params={"app_id": app["id"]}, expect=200)
+    client = svc.post("/v1/oauth/clients", json={"name": "checker", "scopes": ["renders:read"]}).json()
+    c.send_examples(
+        "POST", "/v1/oauth/clients/{client_id}/roll-secret", params=lambda: {"client_id": client["id"]}
+    )

@@ -1,13 +1,15 @@
 """The web console in a real browser: Debian's Chromium driven by Playwright (never a browser
 Playwright downloads), offline (every request to another host is aborted and fails the test).
 
-Covers sign-in, drag-and-drop upload with progress, a resumable (tus) upload broken off and
-resumed from the server's offset, the grid's htmx filters, the detail page's player playing, a
-project's diff, validation, plan and restore (and a refusal, a stale form token, shown in place
-with what to do), a template's list rows added and reordered with
-brand findings and safe zones on its stills, sign-out, a key without ``assets:read`` or
-``projects:read`` seeing a 403 page and nothing of them, the main pages (the transcript review
-among them, where speech can be synthesised) at phone width, and axe-core (tests/console_js, from the npm registry) finding no serious or critical violation on
+Covers sign-in with a password, drag-and-drop upload with progress, a resumable (tus) upload
+broken off and resumed from the server's offset, the grid's htmx filters, the detail page's player
+playing, a project's diff, validation, plan and restore (and a refusal, a stale form token, shown
+in place with what to do), a template's list rows added and reordered with brand findings and
+safe zones on its stills, sign-out, a viewer who sees the assets but may not upload nor see the
+keys, a key without ``assets:read`` or ``projects:read`` (the API-key way in) seeing a 403 page
+and nothing of them, the main pages (the transcript review among them, where speech can be
+synthesised) at phone width, and axe-core (tests/console_js, from the npm registry) finding no
+serious or critical violation on
 each page. The screenshots taken on the way go to docs/console/*.png (shown in docs/console.md)
 when REELFORGE_UPDATE_SCREENSHOTS=1, else to a scratch folder, so a test run leaves the tree as
 it found it.
@@ -25,6 +27,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from mediagen import make_image, make_video
+from people import PASSWORD, member
 from service import RenderGate, Service, holding_renders, live_server, running_service
 from speechgen import espeak, make_speech, speech_clips
 from test_batches import OUTPUTS as BATCH_OUTPUTS
@@ -88,12 +91,27 @@ def shoot(page: Any, name: str) -> None:
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
-def sign_in(page: Any, base: str, token: str) -> None:
+def sign_in(page: Any, base: str, email: str, password: str = PASSWORD) -> None:
     page.goto(f"{base}/console")
     page.wait_for_url(f"{base}/console/sign-in")
-    page.get_by_label("API key").fill(token)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_label("E-mail address").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in", exact=True).click()
     page.wait_for_url(f"{base}/console/assets")
+
+
+def sign_in_with_key(page: Any, base: str, token: str) -> None:
+    page.goto(f"{base}/console")
+    page.wait_for_url(f"{base}/console/sign-in")
+    page.get_by_text("Sign in with an API key instead").click()
+    page.get_by_label("API key").fill(token)
+    page.get_by_role("button", name="Sign in with the key").click()
+    page.wait_for_url(f"{base}/console/assets")
+
+
+def sign_out(page: Any, base: str) -> None:
+    page.get_by_role("button", name="Sign out", exact=True).click()
+    page.wait_for_url(f"{base}/console/sign-in")
 
 
 @pytest.mark.slow
@@ -103,6 +121,8 @@ def test_console_in_a_browser(svc: Service, tmp_path: Path) -> None:
     still = make_image(tmp_path / "poster.png", color="orange")
     long_take = make_video(tmp_path / "long-take.mp4", duration=2, fps=24)
     narrow_key = svc.new_key("renders:read")
+    member(svc, "olivia@example.com", "owner")
+    member(svc, "victor@example.com", "viewer")
     with live_server(svc) as base, sync_api.sync_playwright() as pw:
         host = urlsplit(base).hostname
         blocked: list[str] = []
@@ -127,20 +147,22 @@ def test_console_in_a_browser(svc: Service, tmp_path: Path) -> None:
             page = context.new_page()
             page.set_default_timeout(60_000)  # a loaded 2-core machine is slow, never wrong
 
-            # Sign-in page: accessible, then a wrong key is refused with a message.
+            # Sign-in page: accessible, then a wrong password is refused with a message.
             page.goto(f"{base}/console/sign-in")
             assert serious_violations(page) == []
             shoot(page, "sign-in")
-            page.get_by_label("API key").fill("rf_live_wrong")
-            page.get_by_role("button", name="Sign in").click()
-            page.get_by_role("alert").filter(has_text="Not signed in").wait_for()
+            page.get_by_label("E-mail address").fill("olivia@example.com")
+            page.get_by_label("Password").fill("not the password")
+            page.get_by_role("button", name="Sign in", exact=True).click()
+            page.get_by_role("alert").filter(has_text="password is wrong").wait_for()
             cookies = {c["name"]: c for c in context.cookies()}
-            assert "reelforge_console" not in cookies
+            assert "rf_session" not in cookies
 
-            sign_in(page, base, svc.token)
-            session = next(c for c in context.cookies() if c["name"] == "reelforge_console")
-            assert session["httpOnly"] and session["sameSite"] == "Strict"
+            sign_in(page, base, "olivia@example.com")
+            session = next(c for c in context.cookies() if c["name"] == "rf_session")
+            assert session["httpOnly"] and session["sameSite"] == "Lax"
             assert page.evaluate("document.cookie") == ""  # nothing readable by scripts
+            assert "olivia@example.com" in page.locator("#signed-in-as").inner_text()
 
             # Upload two files through the file input (the drop zone's other way in).
             page.get_by_label("Tags (comma-separated)").fill("launch")
@@ -509,13 +531,23 @@ def test_console_in_a_browser(svc: Service, tmp_path: Path) -> None:
             shoot(page, "assets-phone")
             page.set_viewport_size({"width": 1280, "height": 800})
 
-            page.get_by_role("button", name="Sign out").click()
-            page.wait_for_url(f"{base}/console/sign-in")
+            sign_out(page, base)
             page.goto(f"{base}/console/assets")
             page.wait_for_url(f"{base}/console/sign-in?next=%2Fconsole%2Fassets")
 
+            # A viewer sees the assets, and neither uploads nor reaches the keys.
+            sign_in(page, base, "victor@example.com")
+            assert "viewer" in page.locator("#signed-in-as").inner_text()
+            page.get_by_text("launch-teaser").first.wait_for()
+            assert page.locator("#dropzone, .dropzone").count() == 0
+            answer = page.goto(f"{base}/console/keys")
+            assert answer is not None and answer.status == 403
+            assert "keys:read" in page.locator("main").inner_text()
+            assert serious_violations(page) == []
+            sign_out(page, base)
+
             # A key without assets:read: a clear 403 page, and nothing of the assets.
-            sign_in(page, base, narrow_key)
+            sign_in_with_key(page, base, narrow_key)
             assert (
                 page.get_by_role("heading", level=1).inner_text() == "The credential lacks a required scope."
             )

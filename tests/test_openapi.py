@@ -56,7 +56,9 @@ BINARY |= {  # tus: the state is in headers
     ("DELETE", "/v1/uploads/{upload_id}"),
     ("POST", "/v1/uploads/{upload_id}"),
 }
-UNSCOPED = {"/v1/workspace", "/v1/oauth/token"}
+BINARY |= {("DELETE", "/v1/members/{member_id}")}  # 204
+BINARY |= {("POST", "/v1/oauth/revoke")}  # RFC 7009: 200 without a body
+UNSCOPED = {"/v1/workspace", "/v1/oauth/token", "/v1/oauth/revoke"}
 """Paths that need no scope (any credential, or none)."""
 
 
@@ -143,7 +145,9 @@ def test_problem_examples_are_catalogued_types(spec: dict[str, Any]) -> None:
                 code = body["code"]
                 assert CATALOGUE[code] == (body["status"], body["title"]), body
                 assert body["type"] == PROBLEM_BASE + code and body["status"] == int(status), body
-                assert body["request_id"].startswith("req_") and body["instance"].startswith("/v1/"), body
+                assert body["request_id"].startswith("req_") and body["instance"].startswith(
+                    ("/v1/", "/auth/")
+                ), body
                 for located in body.get("errors", []):
                     assert {"pointer", "parameter", "header"} & located.keys(), body
                 seen.add(code)
@@ -383,6 +387,7 @@ def test_examples_work_against_the_service(sqlite_service: Service, spec: dict[s
     c.call("DELETE", "/v1/assets/{asset_id}", params={"asset_id": r.json()["id"]}, expect=204)
 
     # Each later feature's test module checks its own operations' examples.
+    from test_accounts import check_openapi_examples as account_examples
     from test_api_templates import check_openapi_examples as template_examples
     from test_asset_versions import check_openapi_examples as version_examples
     from test_batches import check_openapi_examples as batch_examples
@@ -404,6 +409,7 @@ def test_examples_work_against_the_service(sqlite_service: Service, spec: dict[s
     transcript_examples(c, svc)
     otio_examples(c, svc, media)
     version_examples(c, svc, media)
+    account_examples(c, svc)
 
     untested = {op for op in c.ops if op[1].startswith("/v1")} - c.covered
     assert not untested, f"add these operations to this test: {sorted(untested)}"

@@ -25,13 +25,15 @@ from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from reelforge.api.contract import API_KEY, OAUTH2, TOKEN_URL
+from reelforge.api.contract import API_KEY, OAUTH2, SESSION_COOKIE, TOKEN_URL
 from reelforge.services.credentials import OPERATOR, SCOPES
 from service import Service
 
 METHODS = ("get", "head", "post", "put", "patch", "delete")
 DOCUMENT = "urn:reelforge:openapi"
 """The document's URI when it is a schema resource, so refs like ``#/components/...`` resolve."""
+REVOKE_URL = "/v1/oauth/revoke"
+"""RFC 7009: the connected app authenticates itself (as at the token endpoint), no bearer token."""
 NO_BODY = {"text/event-stream", "*/*", "image/png"}
 """Media types of bodies that are not JSON (streams, bytes)."""
 
@@ -169,10 +171,15 @@ def test_security_schemes_and_scopes(spec: dict[str, Any]) -> None:
     assert TOKEN_URL in spec["paths"] and "security" not in spec["paths"][TOKEN_URL]["post"]
     ops = {(m, p): op for p, item in spec["paths"].items() for m, op in item.items() if m in METHODS}
     for (method, path), op in ops.items():
-        if path in ("/healthz", "/readyz", TOKEN_URL):
+        if path in ("/healthz", "/readyz", TOKEN_URL, REVOKE_URL, "/.well-known/oauth-authorization-server"):
             assert "security" not in op, path
             continue
         security = op["security"]
+        if path.startswith("/auth/"):
+            # a person's session in a browser: the cookie, never a bearer credential
+            assert security == [{SESSION_COOKIE: []}], (method, path)
+            continue
+        assert {SESSION_COOKIE} not in [set(s) for s in security], (method, path)
         if security == [{API_KEY: [OPERATOR]}]:
             # the operator's: only a key the CLI made holds the scope, never an OAuth client
             scopes = [OPERATOR]
@@ -200,6 +207,8 @@ def test_security_schemes_and_scopes(spec: dict[str, Any]) -> None:
             {API_KEY: [OPERATOR]},
         ]
     assert "`operator`" in schemes[API_KEY]["description"] and OPERATOR not in flow["scopes"]
+    assert schemes[SESSION_COOKIE] == {**schemes[SESSION_COOKIE], "type": "apiKey", "in": "cookie"}
+    assert ops[("get", "/auth/session")]["security"] == [{SESSION_COOKIE: []}]
 
 
 # ------------------------------------------------------------------ a generated client

@@ -22,6 +22,7 @@ MODULES = {
     **{
         area: f"reelforge.api.examples_{area}"
         for area in (
+            "accounts",
             "batches",
             "brand_kits",
             "events",

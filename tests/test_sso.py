@@ -3,6 +3,7 @@ discovery, PKCE, state, nonce, ID-token validation and group-to-role mapping; bo
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -158,3 +159,23 @@ def test_the_client_secret_stays_out_of_the_settings_repr(sso: tuple[Service, Pr
     assert CLIENT_SECRET not in repr(settings) and CLIENT_SECRET not in str(settings.model_dump())
     assert settings.oidc_client_secret is not None
     assert settings.oidc_client_secret.get_secret_value() == CLIENT_SECRET
+
+
+def test_sso_signs_into_the_console(sso: tuple[Service, Provider]) -> None:
+    """The console's sign-in page offers single sign-on; the trip ends on the console page asked
+    for, with the same database-backed session, acting with the role the groups map to."""
+    svc, provider = sso
+    provider.person = person(["marketing-reviewers"], sub="u-console")
+    form = svc.client.get("/console/sign-in", params={"next": "/console/renders"})
+    link = re.search(r'href="(/auth/sso/start\?[^"]+)"', form.text)
+    assert link is not None, form.text
+    start = svc.client.get(link.group(1).replace("&amp;", "&"), follow_redirects=False)
+    assert start.status_code == 303
+    back = httpx.get(start.headers["location"], follow_redirects=False, timeout=60)
+    callback = urlsplit(back.headers["location"])
+    params = {k: v[0] for k, v in parse_qs(callback.query).items()}
+    landed = svc.client.get(callback.path, params=params, follow_redirects=False)
+    assert landed.status_code == 303 and landed.headers["location"] == "/console/renders", landed.text
+    page = svc.client.get("/console/renders")
+    assert page.status_code == 200 and "mia@example.com" in page.text and "reviewer" in page.text
+    assert svc.client.get("/console/keys").status_code == 403  # a reviewer holds no keys scope

@@ -2028,6 +2028,318 @@ export interface paths {
         patch: operations["patch_v1_uploads__upload_id__patch"];
         trace?: never;
     };
+    "/auth/session": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The signed-in person, their workspaces and CSRF token */
+        get: operations["session_info_auth_session_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/sign-out": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** End this session */
+        post: operations["sign_out_auth_sign_out_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/sign-out-everywhere": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** End every session of the signed-in person */
+        post: operations["sign_out_everywhere_auth_sign_out_everywhere_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/connected-apps": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The apps the signed-in person connected */
+        get: operations["my_connected_apps_auth_connected_apps_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/connected-apps/{grant_id}/revoke": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Disconnect an app the signed-in person connected */
+        post: operations["revoke_my_connected_app_auth_connected_apps__grant_id__revoke_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/invitations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Invite a person (the one-time link is shown only here)
+         * @description With an SMTP relay configured (`REELFORGE_SMTP_HOST`), the person is e-mailed the one-time
+         *     link and the answer says `"delivery": "email"` without it (503 when the relay refuses: no
+         *     invitation is made). Otherwise no e-mail is sent: pass the returned `link` to the person
+         *     (`"delivery": "link"`). The link works once, until `expires_at`.
+         */
+        post: operations["create_invitation_v1_invitations_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/members": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List the workspace's members and their roles */
+        get: operations["list_members_v1_members_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/members/{member_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Remove a member from the workspace */
+        delete: operations["remove_member_v1_members__member_id__delete"];
+        options?: never;
+        head?: never;
+        /** Change a member's role */
+        patch: operations["update_member_v1_members__member_id__patch"];
+        trace?: never;
+    };
+    "/v1/oauth/apps": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List the workspace's registered apps */
+        get: operations["list_apps_v1_oauth_apps_get"];
+        put?: never;
+        /** Register a connected app (its secret is shown only here) */
+        post: operations["create_app_v1_oauth_apps_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/oauth/apps/{app_id}/roll-secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Roll an app's secret with an overlap
+         * @description The old secret keeps working until `previous_secret_expires_at`, then is refused.
+         */
+        post: operations["roll_app_secret_v1_oauth_apps__app_id__roll_secret_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/oauth/apps/{app_id}/revoke": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Revoke an app and every grant and token of it */
+        post: operations["revoke_app_v1_oauth_apps__app_id__revoke_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/oauth/clients/{client_id}/roll-secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Roll an OAuth client's secret with an overlap
+         * @description The old secret keeps working until `previous_secret_expires_at`, then is refused.
+         */
+        post: operations["roll_client_secret_v1_oauth_clients__client_id__roll_secret_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/connected-apps": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List the apps members connected to the workspace */
+        get: operations["list_connected_apps_v1_connected_apps_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/connected-apps/{grant_id}/revoke": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Disconnect an app (its tokens stop working) */
+        post: operations["revoke_connected_app_v1_connected_apps__grant_id__revoke_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/oauth/revoke": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Revoke a connected app's token (RFC 7009)
+         * @description The app authenticates as at the token endpoint: HTTP Basic (`client_id:client_secret`) or
+         *     the form fields (a public app: `client_id` alone). Revoking a refresh or access token ends
+         *     its whole grant; an unknown token, or another app's, is answered the same (200, nothing done).
+         *     Errors are OAuth errors (`{"error": ...}`), not problems.
+         */
+        post: operations["revoke_v1_oauth_revoke_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/oauth/introspect": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Introspect a connected app's token (RFC 7662; admins)
+         * @description `{"active": false}` for anything not live in the caller's workspace.
+         */
+        post: operations["introspect_v1_oauth_introspect_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/.well-known/oauth-authorization-server": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Authorization server metadata (RFC 8414) */
+        get: operations["metadata__well_known_oauth_authorization_server_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -2048,6 +2360,8 @@ export interface components {
             expires_in: number;
             /** Scope */
             scope: string;
+            /** Refresh Token */
+            refresh_token?: string | null;
         } & {
             [key: string]: unknown;
         };
@@ -2169,6 +2483,20 @@ export interface components {
             replaces: components["schemas"]["ApiKeyOut"];
         } & {
             [key: string]: unknown;
+        };
+        /** AppCreate */
+        AppCreate: {
+            /** Name */
+            name: string;
+            /** Redirect Uris */
+            redirect_uris: string[];
+            /**
+             * Client Type
+             * @default confidential
+             */
+            client_type: string;
+            /** Scopes */
+            scopes: string[];
         };
         /** AssetList */
         AssetList: {
@@ -2499,6 +2827,42 @@ export interface components {
             [key: string]: unknown;
         };
         /**
+         * AuthorizationServerMetadata
+         * @description RFC 8414 §2.
+         */
+        AuthorizationServerMetadata: {
+            /** Issuer */
+            issuer: string;
+            /** Authorization Endpoint */
+            authorization_endpoint: string;
+            /** Token Endpoint */
+            token_endpoint: string;
+            /** Revocation Endpoint */
+            revocation_endpoint: string;
+            /** Introspection Endpoint */
+            introspection_endpoint: string;
+            /** Jwks Uri */
+            jwks_uri: string;
+            /** Response Types Supported */
+            response_types_supported: string[];
+            /** Grant Types Supported */
+            grant_types_supported: string[];
+            /** Code Challenge Methods Supported */
+            code_challenge_methods_supported: string[];
+            /** Token Endpoint Auth Methods Supported */
+            token_endpoint_auth_methods_supported: string[];
+            /** Revocation Endpoint Auth Methods Supported */
+            revocation_endpoint_auth_methods_supported: string[];
+            /** Introspection Endpoint Auth Methods Supported */
+            introspection_endpoint_auth_methods_supported: string[];
+            /** Scopes Supported */
+            scopes_supported: string[];
+            /** Authorization Response Iss Parameter Supported */
+            authorization_response_iss_parameter_supported: boolean;
+        } & {
+            [key: string]: unknown;
+        };
+        /**
          * BatchCounts
          * @description The batch's renders by state.
          */
@@ -2606,6 +2970,24 @@ export interface components {
             rejected: number;
         } & {
             [key: string]: unknown;
+        };
+        /** Body_introspect_v1_oauth_introspect_post */
+        Body_introspect_v1_oauth_introspect_post: {
+            /** Token */
+            token?: string | null;
+            /** Token Type Hint */
+            token_type_hint?: string | null;
+        };
+        /** Body_revoke_v1_oauth_revoke_post */
+        Body_revoke_v1_oauth_revoke_post: {
+            /** Token */
+            token?: string | null;
+            /** Token Type Hint */
+            token_type_hint?: string | null;
+            /** Client Id */
+            client_id?: string | null;
+            /** Client Secret */
+            client_secret?: string | null;
         };
         /** Body_token_v1_oauth_token_post */
         Body_token_v1_oauth_token_post: {
@@ -3074,6 +3456,47 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
+        /**
+         * ConnectedAppList
+         * @description The workspace's live grants, oldest first.
+         */
+        ConnectedAppList: {
+            /** Data */
+            data: components["schemas"]["ConnectedAppOut"][];
+        } & {
+            [key: string]: unknown;
+        };
+        /**
+         * ConnectedAppOut
+         * @description A grant: a member connected an app to the workspace with these scopes.
+         */
+        ConnectedAppOut: {
+            /** Id */
+            id: string;
+            app: components["schemas"]["ConnectedAppRef"];
+            /** User Id */
+            user_id: string;
+            /** Scopes */
+            scopes: string[];
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Revoked At */
+            revoked_at?: string | null;
+        } & {
+            [key: string]: unknown;
+        };
+        /** ConnectedAppRef */
+        ConnectedAppRef: {
+            /** Id */
+            id: string;
+            /** Name */
+            name?: string | null;
+        } & {
+            [key: string]: unknown;
+        };
         /** DeliveryList */
         DeliveryList: {
             /**
@@ -3486,6 +3909,58 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
+        /** InvitationCreate */
+        InvitationCreate: {
+            /**
+             * Email
+             * @description The person's e-mail address.
+             */
+            email: string;
+            /**
+             * Role
+             * @description owner, admin, editor, reviewer or viewer.
+             */
+            role: string;
+        };
+        /**
+         * InvitationCreated
+         * @description An invitation: the one-time ``link`` is in this answer only (``delivery`` ``link``), or was
+         *     e-mailed to the person (``delivery`` ``email``, no ``link``).
+         */
+        InvitationCreated: {
+            /** Id */
+            id: string;
+            /** Email */
+            email: string;
+            /**
+             * Role
+             * @enum {string}
+             */
+            role: "owner" | "admin" | "editor" | "reviewer" | "viewer";
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Expires At
+             * Format: date-time
+             */
+            expires_at: string;
+            /** Accepted At */
+            accepted_at?: string | null;
+            /** Revoked At */
+            revoked_at?: string | null;
+            /** Link */
+            link?: string | null;
+            /**
+             * Delivery
+             * @enum {string}
+             */
+            delivery: "link" | "email";
+        } & {
+            [key: string]: unknown;
+        };
         /** KeyCreate */
         KeyCreate: {
             /**
@@ -3661,6 +4136,136 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
+        /**
+         * MemberList
+         * @description Every member of the workspace, oldest first (not paged: a workspace has few).
+         */
+        MemberList: {
+            /** Data */
+            data: components["schemas"]["MemberOut"][];
+        } & {
+            [key: string]: unknown;
+        };
+        /**
+         * MemberOut
+         * @description A person's membership of the workspace, with their role.
+         */
+        MemberOut: {
+            /** Id */
+            id: string;
+            /** User Id */
+            user_id: string;
+            /** Email */
+            email: string;
+            /** Name */
+            name: string;
+            /**
+             * Role
+             * @enum {string}
+             */
+            role: "owner" | "admin" | "editor" | "reviewer" | "viewer";
+            /**
+             * Source
+             * @enum {string}
+             */
+            source: "invitation" | "sso" | "operator";
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+        } & {
+            [key: string]: unknown;
+        };
+        /** MemberUpdate */
+        MemberUpdate: {
+            /**
+             * Role
+             * @description owner, admin, editor, reviewer or viewer.
+             */
+            role: string;
+        };
+        /** OAuthAppCreated */
+        OAuthAppCreated: {
+            /** Id */
+            id: string;
+            /** Client Id */
+            client_id: string;
+            /** Name */
+            name: string;
+            /** Redirect Uris */
+            redirect_uris: string[];
+            /**
+             * Client Type
+             * @enum {string}
+             */
+            client_type: "confidential" | "public";
+            /** Scopes */
+            scopes: string[];
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Revoked At */
+            revoked_at?: string | null;
+            /** Previous Secret Expires At */
+            previous_secret_expires_at?: string | null;
+            /** Client Secret */
+            client_secret?: string | null;
+        } & {
+            [key: string]: unknown;
+        };
+        /** OAuthAppList */
+        OAuthAppList: {
+            /**
+             * Object
+             * @constant
+             */
+            object: "list";
+            /** Data */
+            data: components["schemas"]["OAuthAppOut"][];
+            /** Has More */
+            has_more: boolean;
+            /** Next Cursor */
+            next_cursor?: string | null;
+            /** Url */
+            url: string;
+        } & {
+            [key: string]: unknown;
+        };
+        /**
+         * OAuthAppOut
+         * @description A connected app registered in the workspace (an OAuth client of the authorization-code flow).
+         */
+        OAuthAppOut: {
+            /** Id */
+            id: string;
+            /** Client Id */
+            client_id: string;
+            /** Name */
+            name: string;
+            /** Redirect Uris */
+            redirect_uris: string[];
+            /**
+             * Client Type
+             * @enum {string}
+             */
+            client_type: "confidential" | "public";
+            /** Scopes */
+            scopes: string[];
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Revoked At */
+            revoked_at?: string | null;
+            /** Previous Secret Expires At */
+            previous_secret_expires_at?: string | null;
+        } & {
+            [key: string]: unknown;
+        };
         /** OAuthClientCreated */
         OAuthClientCreated: {
             /** Id */
@@ -3728,6 +4333,36 @@ export interface components {
             [key: string]: unknown;
         };
         /**
+         * OAuthClientRolled
+         * @description An OAuth client with its new secret (in this response only).
+         */
+        OAuthClientRolled: {
+            /** Id */
+            id: string;
+            /**
+             * Object
+             * @constant
+             */
+            object: "oauth_client";
+            /** Name */
+            name: string;
+            /** Scopes */
+            scopes: string[];
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Revoked At */
+            revoked_at?: string | null;
+            /** Client Secret */
+            client_secret: string;
+            /** Previous Secret Expires At */
+            previous_secret_expires_at?: string | null;
+        } & {
+            [key: string]: unknown;
+        };
+        /**
          * OAuthError
          * @description RFC 6749 §5.2 (not a problem).
          */
@@ -3736,7 +4371,7 @@ export interface components {
              * Error
              * @enum {string}
              */
-            error: "invalid_request" | "invalid_client" | "unsupported_grant_type" | "invalid_scope";
+            error: "invalid_request" | "invalid_client" | "invalid_grant" | "unsupported_grant_type" | "invalid_scope";
             /** Error Description */
             error_description: string;
         } & {
@@ -4715,10 +5350,66 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
+        /** SecretRoll */
+        SecretRoll: {
+            /**
+             * Grace Seconds
+             * @default 86400
+             */
+            grace_seconds: number;
+        };
         /** SecretRotate */
         SecretRotate: {
             /** Grace Seconds */
             grace_seconds?: number | null;
+        };
+        /** SessionMembership */
+        SessionMembership: {
+            /** Workspace Id */
+            workspace_id: string;
+            /**
+             * Role
+             * @enum {string}
+             */
+            role: "owner" | "admin" | "editor" | "reviewer" | "viewer";
+            /** Scopes */
+            scopes: string[];
+        } & {
+            [key: string]: unknown;
+        };
+        /**
+         * SessionOut
+         * @description The signed-in person (the session cookie), their workspaces, and the session's CSRF token
+         *     to send back as ``X-CSRF-Token`` on every unsafe request made with the session.
+         */
+        SessionOut: {
+            user: components["schemas"]["SessionUser"];
+            /** Session Id */
+            session_id: string;
+            /** Csrf Token */
+            csrf_token: string;
+            /** Memberships */
+            memberships: components["schemas"]["SessionMembership"][];
+        } & {
+            [key: string]: unknown;
+        };
+        /** SessionUser */
+        SessionUser: {
+            /** Id */
+            id: string;
+            /** Email */
+            email: string;
+            /** Name */
+            name: string;
+        } & {
+            [key: string]: unknown;
+        };
+        /** SignedOutEverywhere */
+        SignedOutEverywhere: {
+            /** Ended */
+            ended: number;
+        } & {
+            [key: string]: unknown;
         };
         /** TemplateCheck */
         TemplateCheck: {
@@ -4951,6 +5642,32 @@ export interface components {
              * Format: date-time
              */
             created_at: string;
+        } & {
+            [key: string]: unknown;
+        };
+        /**
+         * TokenIntrospection
+         * @description RFC 7662 §2.2: ``active`` false alone for a token that is not live in the caller's workspace.
+         */
+        TokenIntrospection: {
+            /** Active */
+            active: boolean;
+            /** Scope */
+            scope?: string | null;
+            /** Client Id */
+            client_id?: string | null;
+            /** Sub */
+            sub?: string | null;
+            /** Exp */
+            exp?: number | null;
+            /** Iat */
+            iat?: number | null;
+            /** Token Type */
+            token_type?: string | null;
+            /** Iss */
+            iss?: string | null;
+            /** Workspace Id */
+            workspace_id?: string | null;
         } & {
             [key: string]: unknown;
         };
@@ -24868,6 +25585,1853 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    session_info_auth_session_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The person, their memberships with each role's scopes, and the session's `csrf_token`. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionOut"];
+                };
+            };
+            /** @description `unauthenticated`: Authentication is required. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem (see the catalogue in docs/api.md). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    sign_out_auth_sign_out_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Ended; the cookie is cleared. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `unauthenticated`: Authentication is required. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You are not allowed to do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem (see the catalogue in docs/api.md). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    sign_out_everywhere_auth_sign_out_everywhere_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every session of the person ended (console and `/auth` alike); the cookie is cleared. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SignedOutEverywhere"];
+                };
+            };
+            /** @description `unauthenticated`: Authentication is required. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You are not allowed to do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem (see the catalogue in docs/api.md). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    my_connected_apps_auth_connected_apps_get: {
+        parameters: {
+            query: {
+                workspace_id: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The apps the signed-in person connected to the workspace and has not disconnected. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConnectedAppList"];
+                };
+            };
+            /** @description `unauthenticated`: Authentication is required. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem (see the catalogue in docs/api.md). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    revoke_my_connected_app_auth_connected_apps__grant_id__revoke_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                grant_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The grant, revoked: the app's tokens stop working. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConnectedAppOut"];
+                };
+            };
+            /** @description `unauthenticated`: Authentication is required. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: You are not allowed to do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not-found`: The resource does not exist. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem (see the catalogue in docs/api.md). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    create_invitation_v1_invitations_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["InvitationCreate"];
+            };
+        };
+        responses: {
+            /** @description The invitation; without an SMTP relay its one-time `link` is in this answer only (`delivery: link`), with one it was e-mailed (`delivery: email`, no `link`). */
+            201: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "writes";q=300;w=60, "workspace-writes";q=600;w=60, "renders";q=60;w=60, "workspace-renders";q=120;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "writes";r=243;t=1, "workspace-writes";r=547;t=1, "renders";r=0;t=1, "workspace-renders";r=61;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvitationCreated"];
+                };
+            };
+            /** @description `unauthenticated`: Authentication is required. */
+            401: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "writes";q=300;w=60, "workspace-writes";q=600;w=60, "renders";q=60;w=60, "workspace-renders";q=120;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "writes";r=243;t=1, "workspace-writes";r=547;t=1, "renders";r=0;t=1, "workspace-renders";r=61;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `insufficient-scope`: The credential lacks a required scope. */
+            403: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "writes";q=300;w=60, "workspace-writes";q=600;w=60, "renders";q=60;w=60, "workspace-renders";q=120;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "writes";r=243;t=1, "workspace-writes";r=547;t=1, "renders";r=0;t=1, "workspace-renders";r=61;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation-error`: Your request is not valid. */
+            422: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "writes";q=300;w=60, "workspace-writes";q=600;w=60, "renders";q=60;w=60, "workspace-renders";q=120;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "writes";r=243;t=1, "workspace-writes";r=547;t=1, "renders";r=0;t=1, "workspace-renders";r=61;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate-limited`: Too many requests. `violated-policies` names the policies used up; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /**
+                     * @description Seconds to wait before retrying; never earlier than the refused policy's `t`.
+                     * @example 1
+                     */
+                    "Retry-After"?: string;
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "writes";q=300;w=60, "workspace-writes";q=600;w=60, "renders";q=60;w=60, "workspace-renders";q=120;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "writes";r=243;t=1, "workspace-writes";r=547;t=1, "renders";r=0;t=1, "workspace-renders";r=61;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem (see the catalogue in docs/api.md). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_members_v1_members_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every member, oldest first, with their role. */
+            200: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "reads";q=1200;w=60, "workspace-reads";q=3000;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "reads";r=1199;t=1, "workspace-reads";r=2999;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MemberList"];
+                };
+            };
+            /** @description `unauthenticated`: Authentication is required. */
+            401: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "reads";q=1200;w=60, "workspace-reads";q=3000;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "reads";r=1199;t=1, "workspace-reads";r=2999;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `insufficient-scope`: The credential lacks a required scope. */
+            403: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "reads";q=1200;w=60, "workspace-reads";q=3000;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "reads";r=1199;t=1, "workspace-reads";r=2999;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate-limited`: Too many requests. `violated-policies` names the policies used up; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /**
+                     * @description Seconds to wait before retrying; never earlier than the refused policy's `t`.
+                     * @example 1
+                     */
+                    "Retry-After"?: string;
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "writes";q=300;w=60, "workspace-writes";q=600;w=60, "renders";q=60;w=60, "workspace-renders";q=120;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "writes";r=243;t=1, "workspace-writes";r=547;t=1, "renders";r=0;t=1, "workspace-renders";r=61;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem (see the catalogue in docs/api.md). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    remove_member_v1_members__member_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                member_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed: their sessions and connected apps lose the workspace at once. */
+            204: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "writes";q=300;w=60, "workspace-writes";q=600;w=60, "renders";q=60;w=60, "workspace-renders";q=120;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "writes";r=243;t=1, "workspace-writes";r=547;t=1, "renders";r=0;t=1, "workspace-renders";r=61;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `unauthenticated`: Authentication is required. */
+            401: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "writes";q=300;w=60, "workspace-writes";q=600;w=60, "renders";q=60;w=60, "workspace-renders";q=120;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "writes";r=243;t=1, "workspace-writes";r=547;t=1, "renders";r=0;t=1, "workspace-renders";r=61;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `insufficient-scope`: The credential lacks a required scope. */
+            403: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "writes";q=300;w=60, "workspace-writes";q=600;w=60, "renders";q=60;w=60, "workspace-renders";q=120;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "writes";r=243;t=1, "workspace-writes";r=547;t=1, "renders";r=0;t=1, "workspace-renders";r=61;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not-found`: The resource does not exist. */
+            404: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "writes";q=300;w=60, "workspace-writes";q=600;w=60, "renders";q=60;w=60, "workspace-renders";q=120;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "writes";r=243;t=1, "workspace-writes";r=547;t=1, "renders";r=0;t=1, "workspace-renders";r=61;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate-limited`: Too many requests. `violated-policies` names the policies used up; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /**
+                     * @description Seconds to wait before retrying; never earlier than the refused policy's `t`.
+                     * @example 1
+                     */
+                    "Retry-After"?: string;
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "writes";q=300;w=60, "workspace-writes";q=600;w=60, "renders";q=60;w=60, "workspace-renders";q=120;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "writes";r=243;t=1, "workspace-writes";r=547;t=1, "renders";r=0;t=1, "workspace-renders";r=61;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem (see the catalogue in docs/api.md). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    update_member_v1_members__member_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                member_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MemberUpdate"];
+            };
+        };
+        responses: {
+            /** @description The member with the new role. */
+            200: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "writes";q=300;w=60, "workspace-writes";q=600;w=60, "renders";q=60;w=60, "workspace-renders";q=120;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "writes";r=243;t=1, "workspace-writes";r=547;t=1, "renders";r=0;t=1, "workspace-renders";r=61;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MemberOut"];
+                };
+            };
+            /** @description `unauthenticated`: Authentication is required. */
+            401: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "writes";q=300;w=60, "workspace-writes";q=600;w=60, "renders";q=60;w=60, "workspace-renders";q=120;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "writes";r=243;t=1, "workspace-writes";r=547;t=1, "renders";r=0;t=1, "workspace-renders";r=61;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `insufficient-scope`: The credential lacks a required scope. */
+            403: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "writes";q=300;w=60, "workspace-writes";q=600;w=60, "renders";q=60;w=60, "workspace-renders";q=120;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "writes";r=243;t=1, "workspace-writes";r=547;t=1, "renders";r=0;t=1, "workspace-renders";r=61;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not-found`: The resource does not exist. */
+            404: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "writes";q=300;w=60, "workspace-writes";q=600;w=60, "renders";q=60;w=60, "workspace-renders";q=120;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "writes";r=243;t=1, "workspace-writes";r=547;t=1, "renders";r=0;t=1, "workspace-renders";r=61;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation-error`: Your request is not valid. */
+            422: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "writes";q=300;w=60, "workspace-writes";q=600;w=60, "renders";q=60;w=60, "workspace-renders";q=120;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "writes";r=243;t=1, "workspace-writes";r=547;t=1, "renders";r=0;t=1, "workspace-renders";r=61;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate-limited`: Too many requests. `violated-policies` names the policies used up; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /**
+                     * @description Seconds to wait before retrying; never earlier than the refused policy's `t`.
+                     * @example 1
+                     */
+                    "Retry-After"?: string;
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "writes";q=300;w=60, "workspace-writes";q=600;w=60, "renders";q=60;w=60, "workspace-renders";q=120;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "writes";r=243;t=1, "workspace-writes";r=547;t=1, "renders";r=0;t=1, "workspace-renders";r=61;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem (see the catalogue in docs/api.md). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_apps_v1_oauth_apps_get: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of apps, newest first (never their secrets). */
+            200: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "reads";q=1200;w=60, "workspace-reads";q=3000;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "reads";r=1199;t=1, "workspace-reads";r=2999;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthAppList"];
+                };
+            };
+            /** @description `invalid-cursor`: The pagination cursor is not valid for this list. */
+            400: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "reads";q=1200;w=60, "workspace-reads";q=3000;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "reads";r=1199;t=1, "workspace-reads";r=2999;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthenticated`: Authentication is required. */
+            401: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "reads";q=1200;w=60, "workspace-reads";q=3000;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "reads";r=1199;t=1, "workspace-reads";r=2999;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `insufficient-scope`: The credential lacks a required scope. */
+            403: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "reads";q=1200;w=60, "workspace-reads";q=3000;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "reads";r=1199;t=1, "workspace-reads";r=2999;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation-error`: Your request is not valid. */
+            422: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "reads";q=1200;w=60, "workspace-reads";q=3000;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "reads";r=1199;t=1, "workspace-reads";r=2999;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate-limited`: Too many requests. `violated-policies` names the policies used up; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /**
+                     * @description Seconds to wait before retrying; never earlier than the refused policy's `t`.
+                     * @example 1
+                     */
+                    "Retry-After"?: string;
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "writes";q=300;w=60, "workspace-writes";q=600;w=60, "renders";q=60;w=60, "workspace-renders";q=120;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "writes";r=243;t=1, "workspace-writes";r=547;t=1, "renders";r=0;t=1, "workspace-renders";r=61;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem (see the catalogue in docs/api.md). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    create_app_v1_oauth_apps_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AppCreate"];
+            };
+        };
+        responses: {
+            /** @description The app; `client_secret` (a confidential app's) is in this response only. */
+            201: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "writes";q=300;w=60, "workspace-writes";q=600;w=60, "renders";q=60;w=60, "workspace-renders";q=120;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "writes";r=243;t=1, "workspace-writes";r=547;t=1, "renders";r=0;t=1, "workspace-renders";r=61;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthAppCreated"];
+                };
+            };
+            /** @description `unauthenticated`: Authentication is required. */
+            401: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "writes";q=300;w=60, "workspace-writes";q=600;w=60, "renders";q=60;w=60, "workspace-renders";q=120;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "writes";r=243;t=1, "workspace-writes";r=547;t=1, "renders";r=0;t=1, "workspace-renders";r=61;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `insufficient-scope`: The credential lacks a required scope. */
+            403: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "writes";q=300;w=60, "workspace-writes";q=600;w=60, "renders";q=60;w=60, "workspace-renders";q=120;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "writes";r=243;t=1, "workspace-writes";r=547;t=1, "renders";r=0;t=1, "workspace-renders";r=61;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation-error`: Your request is not valid. */
+            422: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "writes";q=300;w=60, "workspace-writes";q=600;w=60, "renders";q=60;w=60, "workspace-renders";q=120;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "writes";r=243;t=1, "workspace-writes";r=547;t=1, "renders";r=0;t=1, "workspace-renders";r=61;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate-limited`: Too many requests. `violated-policies` names the policies used up; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /**
+                     * @description Seconds to wait before retrying; never earlier than the refused policy's `t`.
+                     * @example 1
+                     */
+                    "Retry-After"?: string;
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "writes";q=300;w=60, "workspace-writes";q=600;w=60, "renders";q=60;w=60, "workspace-renders";q=120;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "writes";r=243;t=1, "workspace-writes";r=547;t=1, "renders";r=0;t=1, "workspace-renders";r=61;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem (see the catalogue in docs/api.md). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    roll_app_secret_v1_oauth_apps__app_id__roll_secret_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                app_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SecretRoll"];
+            };
+        };
+        responses: {
+            /** @description The app with its new `client_secret` (shown only here); the previous one works until `previous_secret_expires_at`. */
+            201: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "writes";q=300;w=60, "workspace-writes";q=600;w=60, "renders";q=60;w=60, "workspace-renders";q=120;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "writes";r=243;t=1, "workspace-writes";r=547;t=1, "renders";r=0;t=1, "workspace-renders";r=61;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthAppCreated"];
+                };
+            };
+            /** @description `unauthenticated`: Authentication is required. */
+            401: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "writes";q=300;w=60, "workspace-writes";q=600;w=60, "renders";q=60;w=60, "workspace-renders";q=120;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "writes";r=243;t=1, "workspace-writes";r=547;t=1, "renders";r=0;t=1, "workspace-renders";r=61;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `insufficient-scope`: The credential lacks a required scope. */
+            403: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "writes";q=300;w=60, "workspace-writes";q=600;w=60, "renders";q=60;w=60, "workspace-renders";q=120;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "writes";r=243;t=1, "workspace-writes";r=547;t=1, "renders";r=0;t=1, "workspace-renders";r=61;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not-found`: The resource does not exist. */
+            404: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "writes";q=300;w=60, "workspace-writes";q=600;w=60, "renders";q=60;w=60, "workspace-renders";q=120;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "writes";r=243;t=1, "workspace-writes";r=547;t=1, "renders";r=0;t=1, "workspace-renders";r=61;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation-error`: Your request is not valid. */
+            422: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "writes";q=300;w=60, "workspace-writes";q=600;w=60, "renders";q=60;w=60, "workspace-renders";q=120;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "writes";r=243;t=1, "workspace-writes";r=547;t=1, "renders";r=0;t=1, "workspace-renders";r=61;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate-limited`: Too many requests. `violated-policies` names the policies used up; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /**
+                     * @description Seconds to wait before retrying; never earlier than the refused policy's `t`.
+                     * @example 1
+                     */
+                    "Retry-After"?: string;
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "writes";q=300;w=60, "workspace-writes";q=600;w=60, "renders";q=60;w=60, "workspace-renders";q=120;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "writes";r=243;t=1, "workspace-writes";r=547;t=1, "renders";r=0;t=1, "workspace-renders";r=61;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem (see the catalogue in docs/api.md). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    revoke_app_v1_oauth_apps__app_id__revoke_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                app_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The app, revoked: its grants and tokens stop working at once. */
+            200: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "writes";q=300;w=60, "workspace-writes";q=600;w=60, "renders";q=60;w=60, "workspace-renders";q=120;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "writes";r=243;t=1, "workspace-writes";r=547;t=1, "renders";r=0;t=1, "workspace-renders";r=61;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthAppOut"];
+                };
+            };
+            /** @description `unauthenticated`: Authentication is required. */
+            401: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "writes";q=300;w=60, "workspace-writes";q=600;w=60, "renders";q=60;w=60, "workspace-renders";q=120;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "writes";r=243;t=1, "workspace-writes";r=547;t=1, "renders";r=0;t=1, "workspace-renders";r=61;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `insufficient-scope`: The credential lacks a required scope. */
+            403: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "writes";q=300;w=60, "workspace-writes";q=600;w=60, "renders";q=60;w=60, "workspace-renders";q=120;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "writes";r=243;t=1, "workspace-writes";r=547;t=1, "renders";r=0;t=1, "workspace-renders";r=61;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not-found`: The resource does not exist. */
+            404: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "writes";q=300;w=60, "workspace-writes";q=600;w=60, "renders";q=60;w=60, "workspace-renders";q=120;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "writes";r=243;t=1, "workspace-writes";r=547;t=1, "renders";r=0;t=1, "workspace-renders";r=61;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate-limited`: Too many requests. `violated-policies` names the policies used up; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /**
+                     * @description Seconds to wait before retrying; never earlier than the refused policy's `t`.
+                     * @example 1
+                     */
+                    "Retry-After"?: string;
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "writes";q=300;w=60, "workspace-writes";q=600;w=60, "renders";q=60;w=60, "workspace-renders";q=120;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "writes";r=243;t=1, "workspace-writes";r=547;t=1, "renders";r=0;t=1, "workspace-renders";r=61;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem (see the catalogue in docs/api.md). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    roll_client_secret_v1_oauth_clients__client_id__roll_secret_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                client_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SecretRoll"];
+            };
+        };
+        responses: {
+            /** @description The client with its new `client_secret` (shown only here); the previous one works until `previous_secret_expires_at`. */
+            201: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "writes";q=300;w=60, "workspace-writes";q=600;w=60, "renders";q=60;w=60, "workspace-renders";q=120;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "writes";r=243;t=1, "workspace-writes";r=547;t=1, "renders";r=0;t=1, "workspace-renders";r=61;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthClientRolled"];
+                };
+            };
+            /** @description `unauthenticated`: Authentication is required. */
+            401: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "writes";q=300;w=60, "workspace-writes";q=600;w=60, "renders";q=60;w=60, "workspace-renders";q=120;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "writes";r=243;t=1, "workspace-writes";r=547;t=1, "renders";r=0;t=1, "workspace-renders";r=61;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `insufficient-scope`: The credential lacks a required scope. */
+            403: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "writes";q=300;w=60, "workspace-writes";q=600;w=60, "renders";q=60;w=60, "workspace-renders";q=120;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "writes";r=243;t=1, "workspace-writes";r=547;t=1, "renders";r=0;t=1, "workspace-renders";r=61;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not-found`: The resource does not exist. */
+            404: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "writes";q=300;w=60, "workspace-writes";q=600;w=60, "renders";q=60;w=60, "workspace-renders";q=120;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "writes";r=243;t=1, "workspace-writes";r=547;t=1, "renders";r=0;t=1, "workspace-renders";r=61;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation-error`: Your request is not valid. */
+            422: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "writes";q=300;w=60, "workspace-writes";q=600;w=60, "renders";q=60;w=60, "workspace-renders";q=120;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "writes";r=243;t=1, "workspace-writes";r=547;t=1, "renders";r=0;t=1, "workspace-renders";r=61;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate-limited`: Too many requests. `violated-policies` names the policies used up; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /**
+                     * @description Seconds to wait before retrying; never earlier than the refused policy's `t`.
+                     * @example 1
+                     */
+                    "Retry-After"?: string;
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "writes";q=300;w=60, "workspace-writes";q=600;w=60, "renders";q=60;w=60, "workspace-renders";q=120;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "writes";r=243;t=1, "workspace-writes";r=547;t=1, "renders";r=0;t=1, "workspace-renders";r=61;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem (see the catalogue in docs/api.md). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_connected_apps_v1_connected_apps_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The apps members connected and have not disconnected, oldest first. */
+            200: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "reads";q=1200;w=60, "workspace-reads";q=3000;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "reads";r=1199;t=1, "workspace-reads";r=2999;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConnectedAppList"];
+                };
+            };
+            /** @description `unauthenticated`: Authentication is required. */
+            401: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "reads";q=1200;w=60, "workspace-reads";q=3000;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "reads";r=1199;t=1, "workspace-reads";r=2999;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `insufficient-scope`: The credential lacks a required scope. */
+            403: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "reads";q=1200;w=60, "workspace-reads";q=3000;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "reads";r=1199;t=1, "workspace-reads";r=2999;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate-limited`: Too many requests. `violated-policies` names the policies used up; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /**
+                     * @description Seconds to wait before retrying; never earlier than the refused policy's `t`.
+                     * @example 1
+                     */
+                    "Retry-After"?: string;
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "writes";q=300;w=60, "workspace-writes";q=600;w=60, "renders";q=60;w=60, "workspace-renders";q=120;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "writes";r=243;t=1, "workspace-writes";r=547;t=1, "renders";r=0;t=1, "workspace-renders";r=61;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem (see the catalogue in docs/api.md). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    revoke_connected_app_v1_connected_apps__grant_id__revoke_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                grant_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The grant, revoked: the app's access and refresh tokens stop working. */
+            200: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "writes";q=300;w=60, "workspace-writes";q=600;w=60, "renders";q=60;w=60, "workspace-renders";q=120;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "writes";r=243;t=1, "workspace-writes";r=547;t=1, "renders";r=0;t=1, "workspace-renders";r=61;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConnectedAppOut"];
+                };
+            };
+            /** @description `unauthenticated`: Authentication is required. */
+            401: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "writes";q=300;w=60, "workspace-writes";q=600;w=60, "renders";q=60;w=60, "workspace-renders";q=120;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "writes";r=243;t=1, "workspace-writes";r=547;t=1, "renders";r=0;t=1, "workspace-renders";r=61;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `insufficient-scope`: The credential lacks a required scope. */
+            403: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "writes";q=300;w=60, "workspace-writes";q=600;w=60, "renders";q=60;w=60, "workspace-renders";q=120;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "writes";r=243;t=1, "workspace-writes";r=547;t=1, "renders";r=0;t=1, "workspace-renders";r=61;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not-found`: The resource does not exist. */
+            404: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "writes";q=300;w=60, "workspace-writes";q=600;w=60, "renders";q=60;w=60, "workspace-renders";q=120;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "writes";r=243;t=1, "workspace-writes";r=547;t=1, "renders";r=0;t=1, "workspace-renders";r=61;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate-limited`: Too many requests. `violated-policies` names the policies used up; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /**
+                     * @description Seconds to wait before retrying; never earlier than the refused policy's `t`.
+                     * @example 1
+                     */
+                    "Retry-After"?: string;
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "writes";q=300;w=60, "workspace-writes";q=600;w=60, "renders";q=60;w=60, "workspace-renders";q=120;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "writes";r=243;t=1, "workspace-writes";r=547;t=1, "renders";r=0;t=1, "workspace-renders";r=61;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem (see the catalogue in docs/api.md). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    revoke_v1_oauth_revoke_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/x-www-form-urlencoded": components["schemas"]["Body_revoke_v1_oauth_revoke_post"];
+            };
+        };
+        responses: {
+            /** @description Revoked (the token's whole grant ends), or not a token of this app: the answer is the same (RFC 7009 §2.2), with no body. */
+            200: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "writes";q=300;w=60, "workspace-writes";q=600;w=60, "renders";q=60;w=60, "workspace-renders";q=120;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "writes";r=243;t=1, "workspace-writes";r=547;t=1, "renders";r=0;t=1, "workspace-renders";r=61;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description An OAuth error (RFC 6749 §5.2, not a problem): `invalid_request` (no `token`). */
+            400: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "writes";q=300;w=60, "workspace-writes";q=600;w=60, "renders";q=60;w=60, "workspace-renders";q=120;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "writes";r=243;t=1, "workspace-writes";r=547;t=1, "renders";r=0;t=1, "workspace-renders";r=61;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthError"];
+                };
+            };
+            /** @description `invalid_client`: unknown or revoked app, or a wrong secret (with `WWW-Authenticate`). */
+            401: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "writes";q=300;w=60, "workspace-writes";q=600;w=60, "renders";q=60;w=60, "workspace-renders";q=120;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "writes";r=243;t=1, "workspace-writes";r=547;t=1, "renders";r=0;t=1, "workspace-renders";r=61;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthError"];
+                };
+            };
+            /** @description `rate-limited`: Too many requests. `violated-policies` names the policies used up; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /**
+                     * @description Seconds to wait before retrying; never earlier than the refused policy's `t`.
+                     * @example 1
+                     */
+                    "Retry-After"?: string;
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "writes";q=300;w=60, "workspace-writes";q=600;w=60, "renders";q=60;w=60, "workspace-renders";q=120;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "writes";r=243;t=1, "workspace-writes";r=547;t=1, "renders";r=0;t=1, "workspace-renders";r=61;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem (see the catalogue in docs/api.md). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    introspect_v1_oauth_introspect_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/x-www-form-urlencoded": components["schemas"]["Body_introspect_v1_oauth_introspect_post"];
+            };
+        };
+        responses: {
+            /** @description `active` and the token's claims when it is live in the caller's workspace; `{"active": false}` alone for anything else. */
+            200: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "writes";q=300;w=60, "workspace-writes";q=600;w=60, "renders";q=60;w=60, "workspace-renders";q=120;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "writes";r=243;t=1, "workspace-writes";r=547;t=1, "renders";r=0;t=1, "workspace-renders";r=61;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenIntrospection"];
+                };
+            };
+            /** @description `unauthenticated`: Authentication is required. */
+            401: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "writes";q=300;w=60, "workspace-writes";q=600;w=60, "renders";q=60;w=60, "workspace-renders";q=120;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "writes";r=243;t=1, "workspace-writes";r=547;t=1, "renders";r=0;t=1, "workspace-renders";r=61;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `insufficient-scope`: The credential lacks a required scope. */
+            403: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "writes";q=300;w=60, "workspace-writes";q=600;w=60, "renders";q=60;w=60, "workspace-renders";q=120;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "writes";r=243;t=1, "workspace-writes";r=547;t=1, "renders";r=0;t=1, "workspace-renders";r=61;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate-limited`: Too many requests. `violated-policies` names the policies used up; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /**
+                     * @description Seconds to wait before retrying; never earlier than the refused policy's `t`.
+                     * @example 1
+                     */
+                    "Retry-After"?: string;
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "writes";q=300;w=60, "workspace-writes";q=600;w=60, "renders";q=60;w=60, "workspace-renders";q=120;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "writes";r=243;t=1, "workspace-writes";r=547;t=1, "renders";r=0;t=1, "workspace-renders";r=61;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem (see the catalogue in docs/api.md). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    metadata__well_known_oauth_authorization_server_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Where the endpoints are and what they support. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuthorizationServerMetadata"];
                 };
             };
         };

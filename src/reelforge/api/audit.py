@@ -3,6 +3,8 @@
 
 * A request made with an API key: ``actor_type="api_key"``, ``actor_id=<key id>``.
 * A request made with an OAuth access token: ``actor_type="oauth"``, ``actor_id=<client id>``.
+* A person signed in to the console (password or single sign-on): ``actor_type="user"``,
+  ``actor_id=<user id>``.
 * The CLI (``reelforge keys …``) and the server itself: ``actor_type="system"``, no actor id.
 * ``request_id`` is the request's own ``X-Request-Id`` (``req_…``), so an entry leads to the
   access log line; the system has none.

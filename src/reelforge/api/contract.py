@@ -10,6 +10,9 @@ FastAPI builds the document from the routes; this pass completes it once it is b
 * ``securitySchemes``: the API key as an HTTP bearer token, and the OAuth 2.0 client-credentials
   flow with every scope. Each operation lists them with the scope its ``require(...)`` dependency
   asks for (no scope: any credential); operations without a credential list none.
+* The ``/auth`` JSON routes for people in a browser take the console session instead: the
+  ``sessionCookie`` scheme (the ``rf_session`` cookie; unsafe requests also send the session's
+  CSRF token as ``X-CSRF-Token``), found by the ``session_cookie`` mark of their dependency.
 * The ``operator`` scope (every workspace of the installation) is not in the OAuth flow: only the
   operator's CLI grants it, to an API key, and no OAuth client can hold it. An operation that
   needs it lists the API key alone; one that also takes it instead of its own scope (a
@@ -31,10 +34,19 @@ from reelforge.services.credentials import OPERATOR, SCOPES
 from .auth import authenticate
 from .schemas import Problem
 
-__all__ = ["API_KEY", "OAUTH2", "TOKEN_URL", "install_contract", "operation_scopes", "operation_security"]
+__all__ = [
+    "API_KEY",
+    "OAUTH2",
+    "SESSION_COOKIE",
+    "TOKEN_URL",
+    "install_contract",
+    "operation_scopes",
+    "operation_security",
+]
 
 API_KEY = "apiKey"
 OAUTH2 = "oauth2"
+SESSION_COOKIE = "sessionCookie"
 TOKEN_URL = "/v1/oauth/token"
 _REF_TEMPLATE = "#/components/schemas/{model}"
 
@@ -63,6 +75,15 @@ def security_schemes() -> dict[str, Any]:
             "`reelforge keys create --operator` also holds the `operator` scope: create, list and "
             "rename every workspace (`/v1/workspaces`). Only that command grants it; `admin` does "
             "not include it, and no OAuth client can hold it.",
+        },
+        SESSION_COOKIE: {
+            "type": "apiKey",
+            "in": "cookie",
+            "name": "rf_session",
+            "description": "A person's console session (`/auth/sign-in` or single sign-on sets the "
+            "cookie; HttpOnly, SameSite=Lax, Secure over TLS). Unsafe requests made with it also send "
+            "the session's `csrf_token` (`GET /auth/session`) as `X-CSRF-Token`. Only the `/auth` "
+            "routes take it; the `/v1` API takes bearer credentials.",
         },
         OAUTH2: {
             "type": "oauth2",
@@ -110,6 +131,8 @@ def _alternative_scopes(route: Any) -> list[str]:
 def operation_security(route: Any) -> list[dict[str, list[str]]] | None:
     """The ``security`` of ``route``'s operation (any one requirement lets the caller in), or None
     when it takes no credential. A requirement with ``operator`` names the API key alone."""
+    if any(getattr(d.call, "session_cookie", False) for d in _dependants(route.dependant)):
+        return [{SESSION_COOKIE: []}]
     scopes = operation_scopes(route)
     if scopes is None:
         return None

@@ -125,6 +125,9 @@ async def csrf_session(request: Request, info: SessionInfo = Depends(console_ses
     return info
 
 
+console_session.session_cookie = True  # type: ignore[attr-defined]
+"""The OpenAPI document's ``sessionCookie`` requirement (:mod:`reelforge.api.contract`)."""
+
 OptionalConsoleSessionDep = Annotated[SessionInfo | None, Depends(optional_session)]
 ConsoleSessionDep = Annotated[SessionInfo, Depends(console_session)]
 CsrfConsoleSessionDep = Annotated[SessionInfo, Depends(csrf_session)]

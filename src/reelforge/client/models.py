@@ -16,6 +16,7 @@ __all__ = [
     "ApiKeyList",
     "ApiKeyOut",
     "ApiKeyRolled",
+    "AppCreate",
     "AssetList",
     "AssetOut",
     "AssetPatch",
@@ -26,10 +27,13 @@ __all__ = [
     "AssetVersionOut",
     "AuditEntryOut",
     "AuditList",
+    "AuthorizationServerMetadata",
     "BatchCounts",
     "BatchList",
     "BatchOut",
     "BatchRows",
+    "Body_introspect_v1_oauth_introspect_post",
+    "Body_revoke_v1_oauth_revoke_post",
     "Body_token_v1_oauth_token_post",
     "BrandFont",
     "BrandKitBody",
@@ -48,6 +52,9 @@ __all__ = [
     "ComplianceReport",
     "ComplianceSettings",
     "ComplianceSettingsOut",
+    "ConnectedAppList",
+    "ConnectedAppOut",
+    "ConnectedAppRef",
     "DeliveryList",
     "DeliveryOut",
     "DestinationCreate",
@@ -66,6 +73,8 @@ __all__ = [
     "Health",
     "ImportCreate",
     "ImportOut",
+    "InvitationCreate",
+    "InvitationCreated",
     "KeyCreate",
     "KeyRoll",
     "ManagedWorkspace",
@@ -75,9 +84,16 @@ __all__ = [
     "MediaInfo",
     "MediaProblem",
     "MediaReport",
+    "MemberList",
+    "MemberOut",
+    "MemberUpdate",
+    "OAuthAppCreated",
+    "OAuthAppList",
+    "OAuthAppOut",
     "OAuthClientCreated",
     "OAuthClientList",
     "OAuthClientOut",
+    "OAuthClientRolled",
     "OAuthError",
     "OtioNote",
     "OtioTimelineOut",
@@ -117,7 +133,12 @@ __all__ = [
     "RevisionOut",
     "RevisionRestore",
     "RowError",
+    "SecretRoll",
     "SecretRotate",
+    "SessionMembership",
+    "SessionOut",
+    "SessionUser",
+    "SignedOutEverywhere",
     "TemplateCheck",
     "TemplateCreate",
     "TemplateList",
@@ -129,6 +150,7 @@ __all__ = [
     "TemplateValues",
     "TemplateVersionList",
     "TemplateVersionOut",
+    "TokenIntrospection",
     "TranscriptCreate",
     "TranscriptList",
     "TranscriptOut",
@@ -164,6 +186,7 @@ class AccessToken(TypedDict):
     token_type: Literal["Bearer"]
     expires_in: int
     scope: str
+    refresh_token: NotRequired[str | None]
 
 
 class ApiKeyCreated(TypedDict):
@@ -216,6 +239,13 @@ class ApiKeyRolled(TypedDict):
     revoked_at: NotRequired[str | None]
     token: str
     replaces: ApiKeyOut
+
+
+class AppCreate(TypedDict):
+    name: str
+    redirect_uris: list[str]
+    client_type: NotRequired[str]
+    scopes: list[str]
 
 
 class AssetList(TypedDict):
@@ -346,6 +376,25 @@ class AuditList(TypedDict):
     url: str
 
 
+class AuthorizationServerMetadata(TypedDict):
+    """RFC 8414 §2."""
+
+    issuer: str
+    authorization_endpoint: str
+    token_endpoint: str
+    revocation_endpoint: str
+    introspection_endpoint: str
+    jwks_uri: str
+    response_types_supported: list[str]
+    grant_types_supported: list[str]
+    code_challenge_methods_supported: list[str]
+    token_endpoint_auth_methods_supported: list[str]
+    revocation_endpoint_auth_methods_supported: list[str]
+    introspection_endpoint_auth_methods_supported: list[str]
+    scopes_supported: list[str]
+    authorization_response_iss_parameter_supported: bool
+
+
 class BatchCounts(TypedDict):
     """The batch's renders by state."""
 
@@ -393,6 +442,18 @@ class BatchRows(TypedDict):
     source: str
     total: int
     rejected: int
+
+
+class Body_introspect_v1_oauth_introspect_post(TypedDict):
+    token: NotRequired[str | None]
+    token_type_hint: NotRequired[str | None]
+
+
+class Body_revoke_v1_oauth_revoke_post(TypedDict):
+    token: NotRequired[str | None]
+    token_type_hint: NotRequired[str | None]
+    client_id: NotRequired[str | None]
+    client_secret: NotRequired[str | None]
 
 
 class Body_token_v1_oauth_token_post(TypedDict):
@@ -574,6 +635,28 @@ class ComplianceSettingsOut(TypedDict):
     updated_at: NotRequired[str | None]
 
 
+class ConnectedAppList(TypedDict):
+    """The workspace's live grants, oldest first."""
+
+    data: list[ConnectedAppOut]
+
+
+class ConnectedAppOut(TypedDict):
+    """A grant: a member connected an app to the workspace with these scopes."""
+
+    id: str
+    app: ConnectedAppRef
+    user_id: str
+    scopes: list[str]
+    created_at: str
+    revoked_at: NotRequired[str | None]
+
+
+class ConnectedAppRef(TypedDict):
+    id: str
+    name: NotRequired[str | None]
+
+
 class DeliveryList(TypedDict):
     object: Literal["list"]
     data: list[DeliveryOut]
@@ -743,6 +826,27 @@ class ImportOut(TypedDict):
     updated_at: str
 
 
+class InvitationCreate(TypedDict):
+    email: str
+    """The person's e-mail address."""
+    role: str
+    """owner, admin, editor, reviewer or viewer."""
+
+
+class InvitationCreated(TypedDict):
+    """An invitation: the one-time ``link`` is in this answer only (``delivery`` ``link``), or was e-mailed to the person (``delivery`` ``email``, no ``link``)."""
+
+    id: str
+    email: str
+    role: Literal["owner", "admin", "editor", "reviewer", "viewer"]
+    created_at: str
+    expires_at: str
+    accepted_at: NotRequired[str | None]
+    revoked_at: NotRequired[str | None]
+    link: NotRequired[str | None]
+    delivery: Literal["link", "email"]
+
+
 class KeyCreate(TypedDict):
     name: NotRequired[str]
     scopes: list[str]
@@ -823,6 +927,64 @@ class MediaReport(TypedDict):
     problems: list[MediaProblem]
 
 
+class MemberList(TypedDict):
+    """Every member of the workspace, oldest first (not paged: a workspace has few)."""
+
+    data: list[MemberOut]
+
+
+class MemberOut(TypedDict):
+    """A person's membership of the workspace, with their role."""
+
+    id: str
+    user_id: str
+    email: str
+    name: str
+    role: Literal["owner", "admin", "editor", "reviewer", "viewer"]
+    source: Literal["invitation", "sso", "operator"]
+    created_at: str
+
+
+class MemberUpdate(TypedDict):
+    role: str
+    """owner, admin, editor, reviewer or viewer."""
+
+
+class OAuthAppCreated(TypedDict):
+    id: str
+    client_id: str
+    name: str
+    redirect_uris: list[str]
+    client_type: Literal["confidential", "public"]
+    scopes: list[str]
+    created_at: str
+    revoked_at: NotRequired[str | None]
+    previous_secret_expires_at: NotRequired[str | None]
+    client_secret: NotRequired[str | None]
+
+
+class OAuthAppList(TypedDict):
+    object: Literal["list"]
+    data: list[OAuthAppOut]
+    has_more: bool
+    next_cursor: NotRequired[str | None]
+    url: str
+
+
+class OAuthAppOut(TypedDict):
+    """A connected app registered in the workspace (an OAuth client of the authorization-code flow)."""
+
+    id: str
+    client_id: str
+    name: str
+    redirect_uris: list[str]
+    client_type: Literal["confidential", "public"]
+    scopes: list[str]
+    created_at: str
+    revoked_at: NotRequired[str | None]
+    previous_secret_expires_at: NotRequired[str | None]
+
+
 class OAuthClientCreated(TypedDict):
     id: str
     object: Literal["oauth_client"]
@@ -850,10 +1012,25 @@ class OAuthClientOut(TypedDict):
     revoked_at: NotRequired[str | None]
 
 
+class OAuthClientRolled(TypedDict):
+    """An OAuth client with its new secret (in this response only)."""
+
+    id: str
+    object: Literal["oauth_client"]
+    name: str
+    scopes: list[str]
+    created_at: str
+    revoked_at: NotRequired[str | None]
+    client_secret: str
+    previous_secret_expires_at: NotRequired[str | None]
+
+
 class OAuthError(TypedDict):
     """RFC 6749 §5.2 (not a problem)."""
 
-    error: Literal["invalid_request", "invalid_client", "unsupported_grant_type", "invalid_scope"]
+    error: Literal[
+        "invalid_request", "invalid_client", "invalid_grant", "unsupported_grant_type", "invalid_scope"
+    ]
     error_description: str
 
 
@@ -1223,8 +1400,37 @@ class RowError(TypedDict):
     column: NotRequired[str | None]
 
 
+class SecretRoll(TypedDict):
+    grace_seconds: NotRequired[int]
+
+
 class SecretRotate(TypedDict):
     grace_seconds: NotRequired[int | None]
+
+
+class SessionMembership(TypedDict):
+    workspace_id: str
+    role: Literal["owner", "admin", "editor", "reviewer", "viewer"]
+    scopes: list[str]
+
+
+class SessionOut(TypedDict):
+    """The signed-in person (the session cookie), their workspaces, and the session's CSRF token to send back as ``X-CSRF-Token`` on every unsafe request made with the session."""
+
+    user: SessionUser
+    session_id: str
+    csrf_token: str
+    memberships: list[SessionMembership]
+
+
+class SessionUser(TypedDict):
+    id: str
+    email: str
+    name: str
+
+
+class SignedOutEverywhere(TypedDict):
+    ended: int
 
 
 class TemplateCheck(TypedDict):
@@ -1325,6 +1531,20 @@ class TemplateVersionOut(TypedDict):
     default_locale: NotRequired[str | None]
     message: str
     created_at: str
+
+
+class TokenIntrospection(TypedDict):
+    """RFC 7662 §2.2: ``active`` false alone for a token that is not live in the caller's workspace."""
+
+    active: bool
+    scope: NotRequired[str | None]
+    client_id: NotRequired[str | None]
+    sub: NotRequired[str | None]
+    exp: NotRequired[int | None]
+    iat: NotRequired[int | None]
+    token_type: NotRequired[str | None]
+    iss: NotRequired[str | None]
+    workspace_id: NotRequired[str | None]
 
 
 class TranscriptCreate(TypedDict):

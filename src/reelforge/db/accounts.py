@@ -86,12 +86,21 @@ class Invitation(Base):
 class ConsoleSession(Base):
     __tablename__ = "console_sessions"
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
-    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    """The person signed in; None for an API key's console session."""
+    api_key_id: Mapped[str | None] = mapped_column(
+        ForeignKey("api_keys.id", ondelete="CASCADE"), index=True, default=None
+    )
+    """The API key a console session was opened with (its id: the key itself is never stored)."""
+    workspace_id: Mapped[str | None] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="SET NULL"), default=None
+    )
+    """The workspace a member chose in the console (a key's session is in the key's workspace)."""
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     csrf_token: Mapped[str] = mapped_column(String(64))
     """Sent back in forms and ``X-CSRF-Token``; tied to the session, compared in constant time."""
     method: Mapped[str] = mapped_column(String(16))
-    """password or sso"""
+    """password, sso or api_key"""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime] = mapped_column()

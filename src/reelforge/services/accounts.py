@@ -29,12 +29,12 @@ from sqlalchemy.orm import Session
 from reelforge.db.accounts import ConsoleSession, Invitation, Membership, User, UserIdentity
 from reelforge.db.audit import record_audit
 from reelforge.db.events import record_event
-from reelforge.db.models import Workspace, new_id, utcnow
+from reelforge.db.models import ApiKey, Workspace, new_id, utcnow
 from reelforge.representations import json_ready
 
 from .audit import SYSTEM_ACTOR, Actor
 from .context import Services
-from .credentials import INSTALLATION_SCOPES, expand_scopes, hash_secret
+from .credentials import INSTALLATION_SCOPES, Principal, expand_scopes, hash_secret
 from .errors import Conflict, Forbidden, Invalid, NotFound, ServiceError, Unavailable
 from .mail import mail_configured, send_invitation
 
@@ -42,10 +42,14 @@ __all__ = [
     "APPROVE_SCOPE",
     "ROLES",
     "ROLE_SCOPES",
+    "ConsoleAccess",
     "SessionInfo",
     "SignInRefused",
     "accept_invitation",
     "add_member",
+    "choose_workspace",
+    "console_access",
+    "create_key_session",
     "create_owner",
     "create_session",
     "end_session",
@@ -578,8 +582,36 @@ def create_session(db: Session, services: Services, user: User, method: str) -> 
     return row, token
 
 
-def session_for(db: Session, services: Services, token: str) -> SessionInfo | None:
-    """The live session of a cookie value (its idle clock restarted), or None."""
+def create_key_session(db: Session, services: Services, api_key_id: str) -> tuple[ConsoleSession, str]:
+    """A console session opened with an API key (the caller verified the key's secret): the
+    session names the key by id, so revoking or expiring the key ends the session; the key
+    itself is not stored."""
+    key = db.get(ApiKey, api_key_id)
+    if key is None or key.revoked_at is not None:
+        raise ServiceError("the API key is not valid", code="unauthenticated")
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    absolute = now + timedelta(seconds=services.settings.session_absolute_timeout)
+    row = ConsoleSession(
+        id=new_id("ses"),
+        user_id=None,
+        api_key_id=key.id,
+        workspace_id=key.workspace_id,
+        token_hash=hash_secret(services.secrets.pepper, token),
+        csrf_token=secrets.token_urlsafe(32),
+        method="api_key",
+        created_at=now,
+        last_seen_at=now,
+        expires_at=min(absolute, key.expires_at) if key.expires_at is not None else absolute,
+    )
+    db.add(row)
+    db.commit()
+    return row, token
+
+
+def _live_session(db: Session, services: Services, token: str) -> ConsoleSession | None:
+    """The session a cookie value names, if neither ended, expired nor idle too long (its idle
+    clock restarted)."""
     row = db.scalar(
         select(ConsoleSession).where(ConsoleSession.token_hash == hash_secret(services.secrets.pepper, token))
     )
@@ -588,13 +620,105 @@ def session_for(db: Session, services: Services, token: str) -> SessionInfo | No
         return None
     if row.last_seen_at + timedelta(seconds=services.settings.session_idle_timeout) <= now:
         return None
-    user = db.get(User, row.user_id)
-    if user is None or user.disabled_at is not None:
-        return None
     if now - row.last_seen_at > timedelta(seconds=10):  # a write at most every few seconds
         row.last_seen_at = now
         db.commit()
+    return row
+
+
+def session_for(db: Session, services: Services, token: str) -> SessionInfo | None:
+    """The live session of a person for a cookie value (its idle clock restarted), or None
+    (also for a session opened with an API key: the ``/auth`` pages serve people)."""
+    row = _live_session(db, services, token)
+    if row is None or row.user_id is None:
+        return None
+    user = db.get(User, row.user_id)
+    if user is None or user.disabled_at is not None:
+        return None
     return SessionInfo(row.id, user.id, user.email, row.csrf_token)
+
+
+@dataclass(frozen=True, slots=True)
+class ConsoleAccess:
+    """What a console session may do now: the principal it acts as, and for a person the
+    workspaces they can switch between."""
+
+    session_id: str
+    csrf_token: str
+    principal: Principal
+    method: str
+    user_id: str | None = None
+    email: str | None = None
+    memberships: tuple[tuple[str, str], ...] = ()
+    """``(workspace_id, role)`` of each of the person's workspaces (empty for an API key)."""
+
+    @property
+    def csrf(self) -> str:
+        return self.csrf_token
+
+    @property
+    def role(self) -> str | None:
+        """The person's role in the workspace they act in (None for an API key)."""
+        return next((r for w, r in self.memberships if w == self.principal.workspace_id), None)
+
+
+def console_access(db: Session, services: Services, token: str) -> ConsoleAccess | None:
+    """The principal a console session acts as now, or None when it does not (any more).
+
+    A person acts in the workspace they chose (their first one until they choose, or when they
+    left the chosen one) with their role's scopes there, exactly as a connected app acting for
+    them would; a person with no workspace left, a disabled person, and a key revoked or expired
+    since sign-in have no access. Every request reads this again, so a role change, a removal or
+    a revocation applies at once, in every process sharing the database."""
+    row = _live_session(db, services, token)
+    if row is None:
+        return None
+    if row.api_key_id is not None:
+        key = db.get(ApiKey, row.api_key_id)
+        now = utcnow()
+        if (
+            key is None
+            or key.revoked_at is not None
+            or (key.expires_at is not None and key.expires_at <= now)
+        ):
+            return None
+        principal = Principal(key.workspace_id, expand_scopes(list(key.scopes)), key.id, "api_key")
+        return ConsoleAccess(row.id, row.csrf_token, principal, row.method)
+    if row.user_id is None:
+        return None
+    user = db.get(User, row.user_id)
+    if user is None or user.disabled_at is not None:
+        return None
+    members = user_memberships(db, user.id)
+    if not members:
+        return None
+    chosen = next((m for m in members if m.workspace_id == row.workspace_id), members[0])
+    principal = Principal(chosen.workspace_id, role_scopes(chosen.role), user.id, "user", user.id)
+    return ConsoleAccess(
+        row.id,
+        row.csrf_token,
+        principal,
+        row.method,
+        user.id,
+        user.email,
+        tuple((m.workspace_id, m.role) for m in members),
+    )
+
+
+def choose_workspace(db: Session, session_id: str, user_id: str, workspace_id: str) -> None:
+    """The workspace the person's console session acts in from now on (404 when they are not a
+    member of it: a workspace is not revealed to someone outside it)."""
+    if membership(db, workspace_id, user_id) is None:
+        raise NotFound(
+            f"no workspace {workspace_id}",
+            errors=[{"field": "workspace_id", "detail": "not one of your workspaces"}],
+        )
+    db.execute(
+        update(ConsoleSession)
+        .where(ConsoleSession.id == session_id, ConsoleSession.user_id == user_id)
+        .values(workspace_id=workspace_id)
+    )
+    db.commit()
 
 
 def csrf_matches(info: SessionInfo, presented: str | None) -> bool:

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from .pages import router
-from .sessions import ConsoleSessions
+from .sessions import LoginNonces
 
 __all__ = ["install_console"]
 
@@ -19,6 +19,6 @@ STATIC = Path(__file__).parent / "static"
 def install_console(app: FastAPI) -> None:
     """Serve the console's pages and its static files (htmx and the console's own script and
     styles, shipped in the package: nothing is loaded from another site)."""
-    app.state.console_sessions = ConsoleSessions(app.state.services.secrets.pepper)
+    app.state.console_nonces = LoginNonces(app.state.services.secrets.pepper)
     app.mount("/console/static", StaticFiles(directory=STATIC), name="console-static")
     app.include_router(router)

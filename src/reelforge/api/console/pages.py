@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
-import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -31,12 +30,14 @@ from reelforge.edit.template_model import Variable
 from reelforge.media.ingest import clean_name
 from reelforge.representations import key_json
 from reelforge.services import (
+    accounts,
     assets,
     batches,
     events,
     keys,
     projects,
     renders,
+    sso,
     template_stills,
     templates,
     transcripts,
@@ -56,9 +57,18 @@ from ..pagination import decode_cursor, encode_cursor
 from ..problems import CATALOGUE, ApiError
 from ..ranges import file_response
 from ..responses import json_bytes, json_ready, read_db
-from .sessions import COOKIE, LOGIN_COOKIE, ConsoleSession, ConsoleSessions, csrf_matches
+from ..sessions import clear_session_cookie, set_session_cookie
+from .sessions import (
+    COOKIE,
+    LOGIN_COOKIE,
+    ConsoleAccess,
+    LoginNonces,
+    access_for,
+    csrf_matches,
+    request_access,
+)
 
-__all__ = ["router", "sessions_of"]
+__all__ = ["router"]
 
 HERE = Path(__file__).parent
 jinja = Jinja2Templates(directory=HERE / "templates")
@@ -68,9 +78,9 @@ KINDS = ("video", "image", "audio", "subtitles", "font", "lut")
 PAGE_SIZE = 24
 
 
-def sessions_of(request: Request) -> ConsoleSessions:
-    sessions: ConsoleSessions = request.app.state.console_sessions
-    return sessions
+def nonces_of(request: Request) -> LoginNonces:
+    nonces: LoginNonces = request.app.state.console_nonces
+    return nonces
 
 
 @dataclass
@@ -78,28 +88,17 @@ class Visitor:
     """The signed-in caller of a console request."""
 
     principal: Principal
-    session: ConsoleSession
+    session: ConsoleAccess
 
     def can(self, scope: str) -> bool:
         return scope in self.principal.scopes
 
 
 async def visitor_of(request: Request) -> Visitor | None:
-    """The caller, when the cookie names a live session whose credential is still valid."""
-    cookie = request.cookies.get(COOKIE)
-    session = sessions_of(request).get(cookie)
-    if session is None:
-        return None
-    try:
-        principal = await principal_for(session.credential, services_of(request))
-    except ServiceError:  # revoked or expired since sign-in: the session ends with it
-        sessions_of(request).close(cookie)
-        return None
-    return Visitor(principal, session)
-
-
-def _secure(request: Request) -> bool:
-    return services_of(request).settings.public_url.startswith("https://")
+    """The caller, when the cookie names a live session that may act now (a person still a
+    member of a workspace; a key neither revoked nor expired)."""
+    access = await request_access(request)
+    return Visitor(access.principal, access) if access is not None else None
 
 
 def page(request: Request, name: str, visitor: Visitor | None, status: int = 200, **context: Any) -> Response:
@@ -203,11 +202,14 @@ async def home(request: Request) -> Response:
     return RedirectResponse("/console/assets" if visitor else "/console/sign-in", status_code=303)
 
 
-def _sign_in_form(request: Request, status: int = 200, error: str | None = None) -> Response:
-    sessions = sessions_of(request)
+def _sign_in_form(
+    request: Request, status: int = 200, error: str | None = None, email: str = "", next: str | None = None
+) -> Response:
+    nonces = nonces_of(request)
     nonce = request.cookies.get(LOGIN_COOKIE) or ""
-    if sessions.unsign(nonce) is None:
-        nonce = sessions.sign(secrets.token_urlsafe(16))
+    if nonces.unsign(nonce) is None:
+        nonce = nonces.fresh()
+    target = _safe_next(next if next is not None else request.query_params.get("next"))
     response = page(
         request,
         "sign_in.html",
@@ -215,10 +217,19 @@ def _sign_in_form(request: Request, status: int = 200, error: str | None = None)
         status=status,
         login_csrf=nonce,
         error=error,
-        next=_safe_next(request.query_params.get("next")),
+        email=email,
+        next=target,
+        sso_url="/auth/sso/start?" + urlencode({"next": target})
+        if sso.enabled(services_of(request))
+        else None,
     )
     response.set_cookie(
-        LOGIN_COOKIE, nonce, httponly=True, samesite="strict", secure=_secure(request), path="/console"
+        LOGIN_COOKIE,
+        nonce,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+        path="/console",
     )
     return response
 
@@ -230,40 +241,120 @@ async def sign_in_page(request: Request) -> Response:
     return _sign_in_form(request)
 
 
+def _client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _password_session(request: Request, email: str, password: str) -> str:
+    """The new session's cookie value for a person's e-mail address and password."""
+    services = services_of(request)
+    with services.sessions() as db:
+        user = accounts.sign_in(db, services, email, password, _client_address(request))
+        if not accounts.user_memberships(db, user.id):
+            raise accounts.SignInRefused(
+                "You are not a member of any workspace (yet): ask an admin for an invitation.",
+                code="forbidden",
+            )
+        return accounts.create_session(db, services, user, "password")[1]
+
+
+async def _key_session(request: Request, credential: str) -> str:
+    """The new session's cookie value for an API key (verified as the API verifies it)."""
+    services = services_of(request)
+    principal = await principal_for(credential, services)
+    if principal.kind != "api_key":
+        raise ApiError("unauthenticated", "only an API key (rf_...) signs in here")
+
+    def open_session() -> str:
+        with services.sessions() as db:
+            return accounts.create_key_session(db, services, principal.credential_id)[1]
+
+    return await run_in_threadpool(open_session)
+
+
 @router.post("/sign-in", response_class=HTMLResponse)
 async def sign_in(
     request: Request,
+    email: str = Form("", max_length=320),
+    password: str = Form("", max_length=1024),
     api_key: str = Form("", max_length=512),
     csrf: str = Form("", max_length=512),
     next: str = Form("", max_length=2048),
 ) -> Response:
+    """A person's e-mail address and password, or (the second way in) an API key."""
     nonce = request.cookies.get(LOGIN_COOKIE)
-    if sessions_of(request).unsign(nonce) is None or not csrf_matches(nonce or "", csrf):
-        return _sign_in_form(request, 403, "The form expired: sign in again.")
+    if nonces_of(request).unsign(nonce) is None or not csrf_matches(nonce or "", csrf):
+        return _sign_in_form(request, 403, "The form expired: sign in again.", email, next)
     credential = api_key.strip()
-    if not credential:
-        return _sign_in_form(request, 422, "Enter an API key.")
     try:
-        await principal_for(credential, services_of(request))
+        if credential:
+            token = await _key_session(request, credential)
+        elif email.strip() and password:
+            token = await run_in_threadpool(_password_session, request, email, password)
+        else:
+            return _sign_in_form(request, 422, "Enter your e-mail address and password.", email, next)
+    except accounts.SignInRefused as refused:
+        status = {"rate-limited": 429, "forbidden": 403}.get(refused.code, 401)
+        return _sign_in_form(request, status, refused.detail, email, next)
     except ServiceError as exc:
-        return _sign_in_form(request, 401, f"Not signed in: {exc.detail}.")
-    cookie, _ = sessions_of(request).open(credential)
+        return _sign_in_form(request, 401, f"Not signed in: {exc.detail}.", email, next)
     response = RedirectResponse(_safe_next(next), status_code=303)
-    response.set_cookie(
-        COOKIE, cookie, httponly=True, samesite="strict", secure=_secure(request), path="/console"
-    )
+    set_session_cookie(request, response, token, services_of(request).settings.session_absolute_timeout)
     response.delete_cookie(LOGIN_COOKIE, path="/console")
     return response
 
 
 @router.post("/sign-out")
-async def sign_out(request: Request, csrf: str = Form("", max_length=512)) -> Response:
+async def sign_out(
+    request: Request, csrf: str = Form("", max_length=512), everywhere: str = Form("", max_length=8)
+) -> Response:
+    """Ends this session; with ``everywhere``, every session of the person."""
+
     async def run(visitor: Visitor) -> Response:
         check_csrf(visitor, csrf)
-        sessions_of(request).close(request.cookies.get(COOKIE))
+        services = services_of(request)
+        user_id = visitor.session.user_id
+
+        def end() -> None:
+            with services.sessions() as db:
+                if everywhere and user_id is not None:
+                    accounts.end_sessions_everywhere(db, user_id)
+                else:
+                    accounts.end_session(db, visitor.session.session_id)
+
+        await run_in_threadpool(end)
         response = RedirectResponse("/console/sign-in", status_code=303)
-        response.delete_cookie(COOKIE, path="/console")
+        clear_session_cookie(request, response)
         return response
+
+    return await signed_in(request, run)
+
+
+@router.post("/workspace")
+async def switch_workspace(
+    request: Request,
+    csrf: str = Form("", max_length=512),
+    workspace_id: str = Form("", max_length=40),
+) -> Response:
+    """The workspace the signed-in person acts in from now on (one of theirs)."""
+
+    async def run(visitor: Visitor) -> Response:
+        check_csrf(visitor, csrf)
+        user_id = visitor.session.user_id
+        if user_id is None:
+            raise ApiError(
+                "forbidden",
+                "a session opened with an API key stays in the key's workspace",
+                errors=[{"field": "workspace_id", "detail": "not switchable with an API key"}],
+            )
+        services = services_of(request)
+
+        def choose() -> None:
+            with services.sessions() as db:
+                accounts.choose_workspace(db, visitor.session.session_id, user_id, workspace_id)
+
+        await run_in_threadpool(choose)
+        return RedirectResponse("/console/assets", status_code=303)
 
     return await signed_in(request, run)
 
@@ -600,7 +691,7 @@ async def render_progress(render_id: str, request: Request) -> Response:
     first = await run_in_threadpool(events.render_snapshot, services, workspace_id, render_id)
     if first is None:
         raise NotFound(f"no render {render_id}")
-    credential = visitor.session.credential
+    token = request.cookies.get(COOKIE)
 
     async def messages() -> AsyncIterator[ServerSentEvent]:
         body: dict[str, Any] | None = first
@@ -616,10 +707,10 @@ async def render_progress(render_id: str, request: Request) -> Response:
             if shown["state"] in FINISHED:
                 return
             await asyncio.sleep(wait)
-            try:
-                now = await principal_for(credential, services)
-            except ServiceError:
+            access = await access_for(services, token)  # the session ended, or its rights changed
+            if access is None:
                 return
+            now = access.principal
             if now.workspace_id != workspace_id or "renders:read" not in now.scopes:
                 return
             body = await run_in_threadpool(events.render_snapshot, services, workspace_id, render_id)

@@ -1,15 +1,19 @@
-"""The console's sign-in sessions: the credential stays on the server, the browser holds an id.
+"""The console's sign-in sessions: the same database-backed sessions as the ``/auth`` pages
+(:mod:`reelforge.api.sessions`, :func:`reelforge.services.accounts.console_access`).
 
-A session is made from a bearer credential the API accepts (an API key today; a password or SSO
-sign-in plugs in by calling :meth:`ConsoleSessions.open` with the credential it obtained). The
-cookie carries only a random session id and its HMAC under a key derived from the server
-secrets, HTTP-only and SameSite=Strict; each session has its own CSRF token that every form and
-every state-changing request sends back. Each request verifies the credential again through
-:func:`reelforge.api.auth.principal_for` (cached a few seconds), so a revoked or expired key
-ends the session and scopes and workspaces apply exactly as in the API.
+A person signs in with their e-mail address and password, or with single sign-on; an API key
+is a second way in. Either way the browser holds only the ``rf_session`` cookie (a random
+value whose hash the database keeps: HTTP-only, SameSite=Lax, Secure over TLS, ``Path=/``), so a
+session survives a restart of the server and works in every process sharing the database.
+Each session has its own CSRF token that every form and every state-changing request sends
+back; idle and absolute timeouts and "sign out everywhere" are the accounts' own.
 
-Sessions live in the serving process's memory: a restart signs everyone out, and several
-processes behind one address need sticky sessions (documented in docs/console.md).
+Every request resolves the session again: a person acts in the workspace they chose with their
+role's scopes there; a key's session with the key's scopes. A role change, a removal, a
+revoked or expired key ends or narrows what the session may do at once.
+
+Before a session exists, the sign-in form carries a nonce (signed with a key derived from the
+server secrets, in its own SameSite=Strict cookie) against login CSRF.
 """
 
 from __future__ import annotations
@@ -17,38 +21,36 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-import threading
-import time
-from dataclasses import dataclass
 
-COOKIE = "reelforge_console"
-"""The session cookie's name."""
+from fastapi import Request
+from starlette.concurrency import run_in_threadpool
+
+from reelforge.services import accounts
+from reelforge.services.accounts import ConsoleAccess
+from reelforge.services.context import Services
+
+from ..deps import services_of
+from ..sessions import COOKIE
+
+__all__ = ["COOKIE", "LOGIN_COOKIE", "ConsoleAccess", "LoginNonces", "access_for", "csrf_matches"]
+
 LOGIN_COOKIE = "reelforge_console_login"
 """The sign-in form's CSRF nonce (before a session exists)."""
-IDLE_SECONDS = 8 * 3600
-"""A session unused this long is gone."""
-MAX_SESSIONS = 10_000
+WORKSPACE_FIELD = "workspace_id"
 
 
-@dataclass
-class ConsoleSession:
-    credential: str
-    csrf: str
-    touched: float
+class LoginNonces:
+    """Signs and checks the sign-in form's nonce (no server state: any process can check it)."""
 
-
-class ConsoleSessions:
-    """Open sessions by id, and the signing of their cookie."""
-
-    def __init__(self, pepper: bytes, idle: float = IDLE_SECONDS):
+    def __init__(self, pepper: bytes):
         self._key = hmac.new(pepper, b"reelforge console cookie", hashlib.sha256).digest()
-        self._idle = idle
-        self._sessions: dict[str, ConsoleSession] = {}
-        self._lock = threading.Lock()
 
     def sign(self, value: str) -> str:
         mac = hmac.new(self._key, value.encode(), hashlib.sha256).hexdigest()
         return f"{value}.{mac}"
+
+    def fresh(self) -> str:
+        return self.sign(secrets.token_urlsafe(16))
 
     def unsign(self, cookie: str | None) -> str | None:
         """The value of a cookie this server signed; None for anything else."""
@@ -58,43 +60,28 @@ class ConsoleSessions:
         expected = hmac.new(self._key, value.encode(), hashlib.sha256).hexdigest()
         return value if hmac.compare_digest(mac, expected) else None
 
-    def open(self, credential: str) -> tuple[str, ConsoleSession]:
-        """A new session for ``credential``: its signed cookie value and the session."""
-        session_id = secrets.token_urlsafe(32)
-        session = ConsoleSession(credential, secrets.token_urlsafe(32), time.monotonic())
-        with self._lock:
-            self._sweep()
-            self._sessions[session_id] = session
-        return self.sign(session_id), session
 
-    def get(self, cookie: str | None) -> ConsoleSession | None:
-        """The live session a cookie names (refreshing its idle time), or None."""
-        session_id = self.unsign(cookie)
-        if session_id is None:
-            return None
-        now = time.monotonic()
-        with self._lock:
-            session = self._sessions.get(session_id)
-            if session is None:
-                return None
-            if now - session.touched > self._idle:
-                del self._sessions[session_id]
-                return None
-            session.touched = now
-            return session
+async def access_for(services: Services, token: str | None) -> ConsoleAccess | None:
+    """What the session a cookie value names may do now, or None (no, ended or idle session;
+    a person without a workspace; a revoked or expired key)."""
+    if not token or len(token) > 200:
+        return None
 
-    def close(self, cookie: str | None) -> None:
-        session_id = self.unsign(cookie)
-        if session_id is not None:
-            with self._lock:
-                self._sessions.pop(session_id, None)
+    def lookup() -> ConsoleAccess | None:
+        with services.sessions() as db:
+            return accounts.console_access(db, services, token)
 
-    def _sweep(self) -> None:
-        now = time.monotonic()
-        for key in [k for k, s in self._sessions.items() if now - s.touched > self._idle]:
-            del self._sessions[key]
-        while len(self._sessions) >= MAX_SESSIONS:  # the least recently used go first
-            del self._sessions[min(self._sessions, key=lambda k: self._sessions[k].touched)]
+    return await run_in_threadpool(lookup)
+
+
+async def request_access(request: Request) -> ConsoleAccess | None:
+    """:func:`access_for` the request's session cookie, once per request."""
+    if hasattr(request.state, "console_access"):
+        cached: ConsoleAccess | None = request.state.console_access
+        return cached
+    found = await access_for(services_of(request), request.cookies.get(COOKIE))
+    request.state.console_access = found
+    return found
 
 
 def csrf_matches(expected: str, given: str | None) -> bool:

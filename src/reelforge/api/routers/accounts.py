@@ -21,6 +21,7 @@ from reelforge.services.errors import Forbidden, Invalid, NotFound, ServiceError
 from reelforge.services.inputs import InputModel
 from reelforge.services.mail import mail_configured
 
+from .. import examples_accounts as ex
 from ..audit import audit_actor
 from ..auth import Principal, require
 from ..deps import ServicesDep, SessionDep
@@ -33,9 +34,10 @@ from ..sessions import (
     set_session_cookie,
 )
 
-# Documented in docs/accounts.md; not yet in the OpenAPI document, whose contract (response
-# models, examples for every status) these routes do not meet yet.
-router = APIRouter(tags=["accounts"], include_in_schema=False)
+# The pages for people (`/auth/...` sign-in, invitations, single sign-on) are not in the OpenAPI
+# document; the JSON routes of a person's session (tag "sessions", the `sessionCookie` scheme)
+# and the `/v1` API are.
+router = APIRouter(tags=["members"])
 
 SSO_COOKIE = "rf_sso_flow"
 
@@ -84,7 +86,12 @@ def sign_in(
     return _signed_in(request, db, services, user, "password", safe_next(next))
 
 
-@router.get("/auth/session", summary="The signed-in person, their workspaces and CSRF token")
+@router.get(
+    "/auth/session",
+    tags=["sessions"],
+    summary="The signed-in person, their workspaces and CSRF token",
+    responses=ex.SESSION_RESPONSES,
+)
 def session_info(info: ConsoleSessionDep, db: SessionDep) -> dict[str, Any]:
     user = db.get(User, info.user_id)
     assert user is not None
@@ -99,7 +106,14 @@ def session_info(info: ConsoleSessionDep, db: SessionDep) -> dict[str, Any]:
     }
 
 
-@router.post("/auth/sign-out", status_code=204, summary="End this session")
+@router.post(
+    "/auth/sign-out",
+    status_code=204,
+    tags=["sessions"],
+    summary="End this session",
+    response_class=Response,
+    responses=ex.SIGN_OUT_RESPONSES,
+)
 def sign_out(request: Request, info: CsrfConsoleSessionDep, db: SessionDep) -> Response:
     accounts.end_session(db, info.session_id)
     response = Response(status_code=204)
@@ -107,7 +121,12 @@ def sign_out(request: Request, info: CsrfConsoleSessionDep, db: SessionDep) -> R
     return response
 
 
-@router.post("/auth/sign-out-everywhere", summary="End every session of the signed-in person")
+@router.post(
+    "/auth/sign-out-everywhere",
+    tags=["sessions"],
+    summary="End every session of the signed-in person",
+    responses=ex.SIGN_OUT_EVERYWHERE_RESPONSES,
+)
 def sign_out_everywhere(request: Request, info: CsrfConsoleSessionDep, db: SessionDep) -> JSONResponse:
     ended = accounts.end_sessions_everywhere(db, info.user_id)
     response = JSONResponse({"ended": ended})
@@ -196,7 +215,12 @@ def sso_callback(request: Request, db: SessionDep, services: ServicesDep) -> Res
 # ---------------------------------------------------------------- a member's connected apps
 
 
-@router.get("/auth/connected-apps", summary="The apps the signed-in person connected")
+@router.get(
+    "/auth/connected-apps",
+    tags=["sessions"],
+    summary="The apps the signed-in person connected",
+    responses=ex.MY_CONNECTED_APPS_RESPONSES,
+)
 def my_connected_apps(info: ConsoleSessionDep, db: SessionDep, workspace_id: str) -> dict[str, Any]:
     if accounts.membership(db, workspace_id, info.user_id) is None:
         raise NotFound(f"no workspace {workspace_id}")
@@ -204,7 +228,10 @@ def my_connected_apps(info: ConsoleSessionDep, db: SessionDep, workspace_id: str
 
 
 @router.post(
-    "/auth/connected-apps/{grant_id}/revoke", summary="Disconnect an app the signed-in person connected"
+    "/auth/connected-apps/{grant_id}/revoke",
+    tags=["sessions"],
+    summary="Disconnect an app the signed-in person connected",
+    responses=ex.MY_CONNECTED_APP_REVOKE_RESPONSES,
 )
 def revoke_my_connected_app(
     grant_id: str, info: CsrfConsoleSessionDep, db: SessionDep, services: ServicesDep
@@ -225,19 +252,22 @@ def actor_role(db: Session, principal: Principal) -> str | None:
 
 
 class InvitationCreate(InputModel):
-    email: str = Field(max_length=320, examples=["reviewer@example.com"])
-    role: str = Field(examples=["reviewer"])
+    email: str = Field(max_length=320, description="The person's e-mail address.")
+    role: str = Field(max_length=16, description="owner, admin, editor, reviewer or viewer.")
 
 
 class MemberUpdate(InputModel):
-    role: str = Field(examples=["editor"])
+    role: str = Field(max_length=16, description="owner, admin, editor, reviewer or viewer.")
 
 
 @router.post(
-    "/v1/invitations", status_code=201, summary="Invite a person (the one-time link is shown only here)"
+    "/v1/invitations",
+    status_code=201,
+    summary="Invite a person (the one-time link is shown only here)",
+    responses=ex.INVITE_RESPONSES,
 )
 def create_invitation(
-    body: Annotated[InvitationCreate, Body()],
+    body: Annotated[InvitationCreate, Body(openapi_examples=ex.INVITE_BODY)],
     request: Request,
     db: SessionDep,
     services: ServicesDep,
@@ -265,15 +295,19 @@ def create_invitation(
     }
 
 
-@router.get("/v1/members", summary="List the workspace's members and their roles")
+@router.get(
+    "/v1/members", summary="List the workspace's members and their roles", responses=ex.LIST_MEMBERS_RESPONSES
+)
 def list_members(db: SessionDep, principal: Principal = Depends(require("admin"))) -> dict[str, Any]:
     return {"data": accounts.list_members(db, principal.workspace_id)}
 
 
-@router.patch("/v1/members/{member_id}", summary="Change a member's role")
+@router.patch(
+    "/v1/members/{member_id}", summary="Change a member's role", responses=ex.UPDATE_MEMBER_RESPONSES
+)
 def update_member(
     member_id: str,
-    body: Annotated[MemberUpdate, Body()],
+    body: Annotated[MemberUpdate, Body(openapi_examples=ex.UPDATE_MEMBER_BODY)],
     request: Request,
     db: SessionDep,
     services: ServicesDep,
@@ -291,7 +325,12 @@ def update_member(
     return accounts.member_body(db, member)
 
 
-@router.delete("/v1/members/{member_id}", status_code=204, summary="Remove a member from the workspace")
+@router.delete(
+    "/v1/members/{member_id}",
+    status_code=204,
+    summary="Remove a member from the workspace",
+    responses=ex.REMOVE_MEMBER_RESPONSES,
+)
 def remove_member(
     member_id: str,
     request: Request,

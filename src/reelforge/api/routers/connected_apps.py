@@ -27,6 +27,7 @@ from reelforge.services import connected_apps as apps
 from reelforge.services.inputs import InputModel
 from reelforge.services.keys import MAX_GRACE, OAuthRefused
 
+from .. import examples_accounts as ex
 from ..audit import audit_actor
 from ..auth import Principal, require
 from ..deps import ServicesDep, SessionDep
@@ -34,9 +35,8 @@ from ..pagination import list_body, page
 from ..sessions import CsrfConsoleSessionDep, OptionalConsoleSessionDep
 from ..sessions import page as html_page
 
-# Documented in docs/accounts.md; not yet in the OpenAPI document, whose contract (response
-# models, examples for every status) these routes do not meet yet.
-router = APIRouter(tags=["connected apps"], include_in_schema=False)
+# The authorization endpoint and its consent page serve a browser: not in the OpenAPI document.
+router = APIRouter(tags=["connected apps"])
 
 _CHALLENGE = re.compile(r"[A-Za-z0-9_-]{43}")
 """An S256 code challenge: a SHA-256 digest, base64url without padding."""
@@ -45,13 +45,11 @@ NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
 class AppCreate(InputModel):
-    name: str = Field(min_length=1, max_length=200, examples=["CMS plugin"])
-    redirect_uris: list[str] = Field(
-        min_length=1, max_length=20, examples=[["https://cms.example.com/reelforge/callback"]]
-    )
+    name: str = Field(min_length=1, max_length=200)
+    redirect_uris: list[str] = Field(min_length=1, max_length=20)
     client_type: str = Field("confidential", pattern="^(confidential|public)$")
     """``public``: an app that cannot keep a secret (a desktop or single-page app); PKCE alone."""
-    scopes: list[str] = Field(min_length=1, examples=[["assets:read", "renders:read", "renders:write"]])
+    scopes: list[str] = Field(min_length=1, max_length=64)
 
 
 class SecretRoll(InputModel):
@@ -60,10 +58,13 @@ class SecretRoll(InputModel):
 
 
 @router.post(
-    "/v1/oauth/apps", status_code=201, summary="Register a connected app (its secret is shown only here)"
+    "/v1/oauth/apps",
+    status_code=201,
+    summary="Register a connected app (its secret is shown only here)",
+    responses=ex.CREATE_APP_RESPONSES,
 )
 def create_app(
-    body: Annotated[AppCreate, Body()],
+    body: Annotated[AppCreate, Body(openapi_examples=ex.CREATE_APP_BODY)],
     request: Request,
     db: SessionDep,
     services: ServicesDep,
@@ -83,7 +84,9 @@ def create_app(
     return apps.app_json(app, secret)
 
 
-@router.get("/v1/oauth/apps", summary="List the workspace's registered apps")
+@router.get(
+    "/v1/oauth/apps", summary="List the workspace's registered apps", responses=ex.LIST_APPS_RESPONSES
+)
 def list_apps(
     request: Request,
     response: Response,
@@ -108,11 +111,14 @@ def list_apps(
 
 
 @router.post(
-    "/v1/oauth/apps/{app_id}/roll-secret", status_code=201, summary="Roll an app's secret with an overlap"
+    "/v1/oauth/apps/{app_id}/roll-secret",
+    status_code=201,
+    summary="Roll an app's secret with an overlap",
+    responses=ex.ROLL_APP_RESPONSES,
 )
 def roll_app_secret(
     app_id: str,
-    body: Annotated[SecretRoll, Body()],
+    body: Annotated[SecretRoll, Body(openapi_examples=ex.ROLL_BODY)],
     request: Request,
     db: SessionDep,
     services: ServicesDep,
@@ -130,7 +136,11 @@ def roll_app_secret(
     return apps.app_json(app, secret)
 
 
-@router.post("/v1/oauth/apps/{app_id}/revoke", summary="Revoke an app and every grant and token of it")
+@router.post(
+    "/v1/oauth/apps/{app_id}/revoke",
+    summary="Revoke an app and every grant and token of it",
+    responses=ex.REVOKE_APP_RESPONSES,
+)
 def revoke_app(
     app_id: str,
     request: Request,
@@ -147,10 +157,11 @@ def revoke_app(
     "/v1/oauth/clients/{client_id}/roll-secret",
     status_code=201,
     summary="Roll an OAuth client's secret with an overlap",
+    responses=ex.ROLL_CLIENT_RESPONSES,
 )
 def roll_client_secret(
     client_id: str,
-    body: Annotated[SecretRoll, Body()],
+    body: Annotated[SecretRoll, Body(openapi_examples=ex.ROLL_BODY)],
     request: Request,
     db: SessionDep,
     services: ServicesDep,
@@ -169,14 +180,22 @@ def roll_client_secret(
     return {**client_json(client, secret), "previous_secret_expires_at": client.previous_secret_expires_at}
 
 
-@router.get("/v1/connected-apps", summary="List the apps members connected to the workspace")
+@router.get(
+    "/v1/connected-apps",
+    summary="List the apps members connected to the workspace",
+    responses=ex.LIST_CONNECTED_RESPONSES,
+)
 def list_connected_apps(
     db: SessionDep, principal: Principal = Depends(require("keys:read"))
 ) -> dict[str, Any]:
     return {"data": apps.list_connected_apps(db, principal.workspace_id)}
 
 
-@router.post("/v1/connected-apps/{grant_id}/revoke", summary="Disconnect an app (its tokens stop working)")
+@router.post(
+    "/v1/connected-apps/{grant_id}/revoke",
+    summary="Disconnect an app (its tokens stop working)",
+    responses=ex.REVOKE_CONNECTED_RESPONSES,
+)
 def revoke_connected_app(
     grant_id: str,
     request: Request,
@@ -332,7 +351,13 @@ def client_credentials(
     return client_id, client_secret
 
 
-@router.post("/v1/oauth/revoke", summary="Revoke a connected app's token (RFC 7009)")
+@router.post(
+    "/v1/oauth/revoke",
+    summary="Revoke a connected app's token (RFC 7009)",
+    response_class=Response,
+    openapi_extra=ex.REVOKE_TOKEN_BODY,
+    responses=ex.REVOKE_TOKEN_RESPONSES,
+)
 def revoke(
     request: Request,
     db: SessionDep,
@@ -342,7 +367,10 @@ def revoke(
     client_id: Annotated[str | None, Form()] = None,
     client_secret: Annotated[str | None, Form()] = None,
 ) -> Response:
-    """Revoking a refresh or access token ends its whole grant. 200 also for an unknown token."""
+    """The app authenticates as at the token endpoint: HTTP Basic (`client_id:client_secret`) or
+    the form fields (a public app: `client_id` alone). Revoking a refresh or access token ends
+    its whole grant; an unknown token, or another app's, is answered the same (200, nothing done).
+    Errors are OAuth errors (`{"error": ...}`), not problems."""
     try:
         cid, secret = client_credentials(request, client_id, client_secret)
         app = apps.authenticate_app(db, services, cid, secret)
@@ -354,7 +382,12 @@ def revoke(
     return Response(status_code=200, headers=NO_STORE)
 
 
-@router.post("/v1/oauth/introspect", summary="Introspect a connected app's token (RFC 7662; admins)")
+@router.post(
+    "/v1/oauth/introspect",
+    summary="Introspect a connected app's token (RFC 7662; admins)",
+    openapi_extra=ex.INTROSPECT_BODY,
+    responses=ex.INTROSPECT_RESPONSES,
+)
 def introspect(
     db: SessionDep,
     services: ServicesDep,
@@ -366,7 +399,11 @@ def introspect(
     return JSONResponse(apps.introspect(db, services, principal.workspace_id, token), headers=NO_STORE)
 
 
-@router.get("/.well-known/oauth-authorization-server", summary="Authorization server metadata (RFC 8414)")
+@router.get(
+    "/.well-known/oauth-authorization-server",
+    summary="Authorization server metadata (RFC 8414)",
+    responses=ex.METADATA_RESPONSES,
+)
 def metadata(services: ServicesDep) -> dict[str, Any]:
     base = services.issuer
     return {

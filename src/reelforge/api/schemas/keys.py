@@ -75,10 +75,14 @@ class AccessToken(Out):
     expires_in: int
     scope: str
     """The granted scopes, separated by spaces."""
+    refresh_token: str | None = None
+    """A connected app's (authorization code and refresh grants): spent by its next refresh."""
 
 
 class OAuthError(Out):
     """RFC 6749 §5.2 (not a problem)."""
 
-    error: Literal["invalid_request", "invalid_client", "unsupported_grant_type", "invalid_scope"]
+    error: Literal[
+        "invalid_request", "invalid_client", "invalid_grant", "unsupported_grant_type", "invalid_scope"
+    ]
     error_description: str
