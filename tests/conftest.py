@@ -73,7 +73,11 @@ def media(tmp_path_factory: pytest.TempPathFactory) -> MediaFiles:
 
 # ------------------------------------------------------------------ the service
 
-from service import require_database, running_service  # noqa: E402
+from service import close_templates, require_database, running_service  # noqa: E402
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    close_templates()  # the migrated databases tests copy theirs from (tests/service.py)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
