@@ -158,6 +158,7 @@ def database(kind: str, tmp: Path, *, migrated: bool = False) -> Iterator[str]:
     if kind == "sqlite":
         path = tmp / "reelforge.db"
         if migrated:
+            path.parent.mkdir(parents=True, exist_ok=True)  # as the engine would make it
             shutil.copyfile(_templates.sqlite(), path)
         yield f"sqlite:///{path}"
         return
