@@ -93,7 +93,8 @@ class _Templates:
                 from reelforge.db.session import migrate
 
                 self._on_exit()
-                name = f"rf_template_{uuid.uuid4().hex[:12]}"
+                _drop_orphans()
+                name = f"rf_template_{os.getpid()}_{uuid.uuid4().hex[:8]}"
                 _admin_execute(f'CREATE DATABASE "{name}"')
                 self._postgres = name
                 migrate(_pg_url(name))  # its connections are closed after: it can be copied
@@ -134,6 +135,35 @@ def close_templates() -> None:
     _templates.close()
 
 
+def _drop_orphans() -> None:
+    """Drop the databases a test process of this machine left behind when it was killed (their
+    names carry its process id); those of processes still running are theirs to drop."""
+    admin = sa.create_engine(PG_URL, poolclass=sa.NullPool)
+    try:
+        with admin.connect() as conn:
+            names = conn.execute(
+                sa.text(
+                    r"SELECT datname FROM pg_database WHERE datname ~ '^rf_(template|test)_[0-9]+_[0-9a-f]+$'"
+                )
+            ).scalars()
+            orphans = [n for n in names if not _process_exists(int(n.split("_")[2]))]
+    finally:
+        admin.dispose()
+    for name in orphans:
+        with suppress(Exception):  # another process dropped it first
+            _admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def _pg_url(database: str) -> str:
     return sa.make_url(PG_URL).set(database=database).render_as_string(hide_password=False)
 
@@ -163,7 +193,7 @@ def database(kind: str, tmp: Path, *, migrated: bool = False) -> Iterator[str]:
         yield f"sqlite:///{path}"
         return
     if migrated:
-        name = f"t_{uuid.uuid4().hex[:12]}"
+        name = f"rf_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
         _admin_execute(f'CREATE DATABASE "{name}" TEMPLATE "{_templates.postgres()}"')
         try:
             yield _pg_url(name)
