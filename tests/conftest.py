@@ -65,6 +65,15 @@ class MediaFiles:
         return self._get("rotated", mediagen.make_rotated_video, suffix, kwargs)
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under pytest-xdist, tests marked ``slow`` first (in their order): each worker takes
+    half the list from its start (``--dist worksteal``, see pyproject.toml) and an idle one
+    steals from the end of the other's, so the long ones run early and the run ends on short
+    ones instead of one worker finishing a long test alone."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 @pytest.fixture(scope="session")
 def media(tmp_path_factory: pytest.TempPathFactory) -> MediaFiles:
     """Lazily generated, session-cached test media (see :class:`MediaFiles`)."""
@@ -73,7 +82,11 @@ def media(tmp_path_factory: pytest.TempPathFactory) -> MediaFiles:
 
 # ------------------------------------------------------------------ the service
 
-from service import require_database, running_service  # noqa: E402
+from service import close_templates, require_database, running_service  # noqa: E402
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    close_templates()  # the migrated databases tests copy theirs from (tests/service.py)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

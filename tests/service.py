@@ -3,17 +3,21 @@ requests through httpx against the ASGI app."""
 
 from __future__ import annotations
 
+import atexit
 import functools
 import os
+import queue
 import re
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -50,11 +54,151 @@ def require_database(kind: str) -> None:
         pytest.skip("no PostgreSQL at REELFORGE_TEST_POSTGRES")
 
 
+class _Templates:
+    """Databases migrated once per test process, copied for each test that asks for a migrated
+    one: running every migration for every test cost seconds each (SQLite rewrites tables in
+    batch mode, each statement committed). The copy is what ``migrate`` would have made; tests
+    of the migrations themselves start from an empty database instead."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._sqlite: Path | None = None
+        self._postgres: str | None = None
+        self._dropping: queue.Queue[str | None] = queue.Queue()
+        self._dropper: threading.Thread | None = None
+        self._cleanup_registered = False
+
+    def _on_exit(self) -> None:
+        if not self._cleanup_registered:
+            self._cleanup_registered = True
+            atexit.register(self.close)
+
+    def sqlite(self) -> Path:
+        with self._lock:
+            if self._sqlite is None:
+                from reelforge.db.session import migrate
+
+                self._on_exit()
+                path = Path(tempfile.mkdtemp(prefix="reelforge-template-")) / "reelforge.db"
+                migrate(f"sqlite:///{path}")
+                # The migrations' connection is closed: the file holds everything (no -wal left).
+                assert not path.with_name(path.name + "-wal").exists()
+                self._sqlite = path
+            return self._sqlite
+
+    def postgres(self) -> str:
+        """The name of this process's migrated template database."""
+        with self._lock:
+            if self._postgres is None:
+                from reelforge.db.session import migrate
+
+                self._on_exit()
+                _drop_orphans()
+                name = f"rf_template_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+                _admin_execute(f'CREATE DATABASE "{name}"')
+                self._postgres = name
+                migrate(_pg_url(name))  # its connections are closed after: it can be copied
+            return self._postgres
+
+    def drop_later(self, name: str) -> None:
+        """Drop a test's database in the background: DROP DATABASE may wait for a checkpoint."""
+        with self._lock:
+            if self._dropper is None:
+                self._on_exit()
+                self._dropper = threading.Thread(target=self._drop_all, daemon=True)
+                self._dropper.start()
+        self._dropping.put(name)
+
+    def _drop_all(self) -> None:
+        while (name := self._dropping.get()) is not None:
+            with suppress(Exception):  # the server went away: nothing left to clean
+                _admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    def close(self) -> None:
+        """Drop what is left (at the end of the session, or of the process)."""
+        with self._lock:
+            dropper, self._dropper = self._dropper, None
+            template, self._postgres = self._postgres, None
+            sqlite, self._sqlite = self._sqlite, None
+        if dropper is not None:
+            self._dropping.put(None)
+            dropper.join(timeout=120)
+        if template is not None:
+            with suppress(Exception):
+                _admin_execute(f'DROP DATABASE IF EXISTS "{template}" WITH (FORCE)')
+        if sqlite is not None:
+            shutil.rmtree(sqlite.parent, ignore_errors=True)
+
+
+def close_templates() -> None:
+    """Drop the migrated templates and the databases copied from them still waiting to be."""
+    _templates.close()
+
+
+def _drop_orphans() -> None:
+    """Drop the databases a test process of this machine left behind when it was killed (their
+    names carry its process id); those of processes still running are theirs to drop."""
+    admin = sa.create_engine(PG_URL, poolclass=sa.NullPool)
+    try:
+        with admin.connect() as conn:
+            names = conn.execute(
+                sa.text(
+                    r"SELECT datname FROM pg_database WHERE datname ~ '^rf_(template|test)_[0-9]+_[0-9a-f]+$'"
+                )
+            ).scalars()
+            orphans = [n for n in names if not _process_exists(int(n.split("_")[2]))]
+    finally:
+        admin.dispose()
+    for name in orphans:
+        with suppress(Exception):  # another process dropped it first
+            _admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _pg_url(database: str) -> str:
+    return sa.make_url(PG_URL).set(database=database).render_as_string(hide_password=False)
+
+
+def _admin_execute(statement: str) -> None:
+    admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT", poolclass=sa.NullPool)
+    try:
+        with admin.connect() as conn:
+            conn.execute(sa.text(statement))
+    finally:
+        admin.dispose()
+
+
+_templates = _Templates()
+
+
 @contextmanager
-def database(kind: str, tmp: Path) -> Iterator[str]:
-    """A fresh, empty database: a SQLite file, or a PostgreSQL schema dropped afterwards."""
+def database(kind: str, tmp: Path, *, migrated: bool = False) -> Iterator[str]:
+    """A fresh database: a SQLite file, or on PostgreSQL a schema dropped afterwards. Empty, or
+    with ``migrated`` already at the newest revision (a copy of a database migrated once per
+    process: a file copy, or a PostgreSQL database made from a template and dropped afterwards)."""
     if kind == "sqlite":
-        yield f"sqlite:///{tmp / 'reelforge.db'}"
+        path = tmp / "reelforge.db"
+        if migrated:
+            path.parent.mkdir(parents=True, exist_ok=True)  # as the engine would make it
+            shutil.copyfile(_templates.sqlite(), path)
+        yield f"sqlite:///{path}"
+        return
+    if migrated:
+        name = f"rf_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+        _admin_execute(f'CREATE DATABASE "{name}" TEMPLATE "{_templates.postgres()}"')
+        try:
+            yield _pg_url(name)
+        finally:
+            _templates.drop_later(name)
         return
     schema = f"t_{uuid.uuid4().hex[:12]}"
     admin = sa.create_engine(PG_URL)
@@ -104,7 +248,7 @@ class Service:
 
 @contextmanager
 def running_service(tmp: Path, kind: str = "sqlite", **settings: Any) -> Iterator[Service]:
-    with database(kind, tmp) as url:
+    with database(kind, tmp, migrated=True) as url:
         config = Settings(
             data_dir=tmp / "data",
             database_url=url,

@@ -72,7 +72,7 @@ def test_the_deployment_examples_run_an_installation(tmp_path: Path, example: st
     require_broker("redis")
     commands = procfile() if example == "Procfile" else unit_commands()
     assert {"api", "worker"} <= {k.removeprefix("reelforge-") for k in commands}
-    with database("postgresql", tmp_path) as url:
+    with database("postgresql", tmp_path, migrated=True) as url:
         env = cluster_env(tmp_path, url, BROKERS["redis"][0])
         env.update(
             PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}", PORT="0", REELFORGE_READYZ_REQUIRES_WORKER="true"

@@ -197,7 +197,7 @@ def _leftovers(data: Path) -> list[str]:
 def test_a_render_killed_mid_way_is_recovered_and_succeeds_exactly_once(kind: str, tmp_path: Path) -> None:
     require_database(kind)
     data = tmp_path / "data"
-    with database(kind, tmp_path) as url:
+    with database(kind, tmp_path, migrated=True) as url:
         env = _env(tmp_path, url)
         with served(tmp_path, env) as (server, api):
             token = api.client.headers["Authorization"].split()[1]
@@ -270,7 +270,7 @@ def test_an_upload_killed_mid_way_leaves_nothing_and_a_retry_succeeds(
 ) -> None:
     require_database(kind)
     data = tmp_path / "data"
-    with database(kind, tmp_path) as url:
+    with database(kind, tmp_path, migrated=True) as url:
         env = _env(tmp_path, url, REELFORGE_WORKERS="0")
         with served(tmp_path, env) as (server, api):
             token = api.client.headers["Authorization"].split()[1]

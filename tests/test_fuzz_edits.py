@@ -103,8 +103,10 @@ def _drawable() -> list[str]:
 
 # Any Unicode text the installed fonts can draw, with controls and format characters (which
 # draw nothing); text renders literally. A character no font has is refused (tests/test_fonts.py).
+# Deferred: the fonts are read when a test first draws text, not when pytest collects this file.
 TEXT = st.text(
-    st.sampled_from(_drawable()) | st.characters(categories=("Cc", "Cf"), exclude_characters="\ud800"),
+    st.deferred(lambda: st.sampled_from(_drawable()))
+    | st.characters(categories=("Cc", "Cf"), exclude_characters="\ud800"),
     min_size=1,
     max_size=30,
 )

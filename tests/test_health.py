@@ -236,7 +236,7 @@ def test_readyz_of_a_celery_api_without_a_worker_checks_no_webhook_dispatcher(
 
     require_database(kind)
     require_broker("redis")
-    with database(kind, tmp_path) as url:
+    with database(kind, tmp_path, migrated=True) as url:
         config = Settings(
             data_dir=tmp_path / "data",
             database_url=url,

@@ -639,7 +639,7 @@ def test_a_restart_mid_retry_delivers_exactly_once(kind: str, tmp_path: Path, re
     _skip_pg(kind)
     receiver.script("/restart", Answer(500), Answer(200))
     data = tmp_path / "data"
-    with database(kind, tmp_path) as url:
+    with database(kind, tmp_path, migrated=True) as url:
         # The retry is due 8 s after the failure: the first process is gone by then even on a
         # loaded machine (it must not send the retry itself), and the second sends it.
         with app_on(url, data, webhooks_retry_schedule=[8.0]) as first:
