@@ -451,51 +451,49 @@ class ChunkDispatcher:
         self.mix_seconds = time.monotonic() - started
 
     def _queue(self, segmented: SegmentedRender) -> list[str]:
-        ids = []
-        with self.services.sessions() as db:
-            # The audio ranges first (negative positions: claimed before the picture chunks),
-            # so that the parent's join and normalising run end before the last chunk does.
-            count = len(segmented.audio_ranges)
-            for audio_range in segmented.audio_ranges:
-                edit = audio_range.edit.model_dump(mode="json", exclude_none=True, warnings=False)
-                spec = {
+        # The audio ranges first (negative positions: claimed before the picture chunks),
+        # so that the parent's join and normalising run end before the last chunk does.
+        count = len(segmented.audio_ranges)
+        specs: list[tuple[int, dict[str, Any]]] = [
+            (
+                audio_range.index - count,
+                {
                     "kind": "audio",
-                    "edit": edit,
+                    "edit": audio_range.edit.model_dump(mode="json", exclude_none=True, warnings=False),
                     "window": list(audio_range.window),
                     "range": audio_range.index,
                     "pointers": dict(audio_range.pointers),
-                }
-                chunk = RenderChunk(
-                    id=new_id("chk"),
-                    render_id=self.render_id,
-                    attempt=self.attempt,
-                    index=audio_range.index - count,
-                    spec=spec,
-                    state="queued",
-                    attempts=0,
-                    files=[],
-                )
-                db.add(chunk)
-                ids.append(chunk.id)
-            for segment in segmented.segments:
-                spec = {
+                },
+            )
+            for audio_range in segmented.audio_ranges
+        ]
+        specs += [
+            (
+                segment.index,
+                {
                     "edit": segment.plan.edit.model_dump(mode="json", exclude_none=True, warnings=False),
                     "start_frame": segment.start_frame,
                     "frames": segment.frames,
                     "pointers": dict(segment.pointers),
-                }
-                chunk = RenderChunk(
-                    id=new_id("chk"),
-                    render_id=self.render_id,
-                    attempt=self.attempt,
-                    index=segment.index,
-                    spec=spec,
-                    state="queued",
-                    attempts=0,
-                    files=[],
+                },
+            )
+            for segment in segmented.segments
+        ]
+        ids = [new_id("chk") for _ in specs]
+        with self.services.sessions() as db:
+            for chunk_id, (index, spec) in zip(ids, specs, strict=True):
+                db.add(
+                    RenderChunk(
+                        id=chunk_id,
+                        render_id=self.render_id,
+                        attempt=self.attempt,
+                        index=index,
+                        spec=spec,
+                        state="queued",
+                        attempts=0,
+                        files=[],
+                    )
                 )
-                db.add(chunk)
-                ids.append(chunk.id)
             db.commit()
         # Tell whoever runs renders (the in-process worker, or Celery workers through a nudge
         # per chunk): a free slot claims chunks before renders.
