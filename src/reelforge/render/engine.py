@@ -247,9 +247,7 @@ def plan_edit(
         raise EditError(font_problems)
     plan = compile_edit(edit, sources, out_dir=out_dir, work_dir=work_dir, name=name, safe_zones=safe_zones)
     if segmenting is None:
-        from reelforge.settings import Settings
-
-        segmenting = SegmentPolicy.of(Settings())
+        segmenting = SegmentPolicy.configured()
     if one_pass_reason(plan, segmenting) is None:
         try:
             plan = replace(plan, segmented=segment_plan(plan, segmenting, safe_zones=safe_zones))
