@@ -333,7 +333,7 @@ def test_the_defaults_used_when_nothing_is_configured_are_the_settings_defaults(
 ) -> None:
     import os
 
-    from reelforge.configured import ENV_FILE, ENV_PREFIX, configured_settings, is_configured
+    from reelforge.configured import ENV_FILE, ENV_PREFIX, NOT_SETTINGS, configured_settings, is_configured
     from reelforge.render.limits import configured_limits, default_limits
     from reelforge.render.segments import SegmentPolicy
     from reelforge.settings import Settings
@@ -353,6 +353,10 @@ def test_the_defaults_used_when_nothing_is_configured_are_the_settings_defaults(
     # What counts as configured is what the settings read.
     assert (Settings.model_config["env_prefix"], Settings.model_config["env_file"]) == (ENV_PREFIX, ENV_FILE)
     assert not Settings.model_config["case_sensitive"]
+    # Variables other parts read (the FFmpeg binary, the client) are no settings.
+    assert not {n.removeprefix(ENV_PREFIX).lower() for n in NOT_SETTINGS} & set(Settings.model_fields)
+    monkeypatch.setenv("REELFORGE_FFMPEG", "ffmpeg")
+    assert not is_configured()
     monkeypatch.setenv("reelforge_limit_clips", "7")
     assert is_configured() and configured_limits().clips == 7
     monkeypatch.delenv("reelforge_limit_clips")

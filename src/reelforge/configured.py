@@ -17,18 +17,32 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from reelforge.settings import Settings
 
-__all__ = ["ENV_FILE", "ENV_PREFIX", "configured_settings", "is_configured"]
+__all__ = ["ENV_FILE", "ENV_PREFIX", "NOT_SETTINGS", "configured_settings", "is_configured"]
 
 ENV_PREFIX = "REELFORGE_"
 """The settings' environment prefix (matched without regard to case, as the settings do)."""
 ENV_FILE = ".env"
 """The settings' dotenv file, relative to the working directory."""
+NOT_SETTINGS = frozenset(
+    {
+        "REELFORGE_FFMPEG",
+        "REELFORGE_SERVER",
+        "REELFORGE_API_KEY",
+        "REELFORGE_TOKEN",
+        "REELFORGE_PROFILE",
+        "REELFORGE_VALIDATE_SERVER",
+    }
+)
+"""Variables with the prefix that no setting reads (the FFmpeg binary, the client, the CLI's
+options): they configure nothing here. A test holds that none names a setting."""
 
 
 def is_configured() -> bool:
-    """True when a ``REELFORGE_*`` variable (any case) or a ``.env`` file could set a setting."""
+    """True when a ``REELFORGE_*`` variable (any case; not one of :data:`NOT_SETTINGS`) or a
+    ``.env`` file could set a setting."""
     prefix = ENV_PREFIX.lower()
-    if any(name.lower().startswith(prefix) for name in os.environ):
+    ignored = {name.lower() for name in NOT_SETTINGS}
+    if any(name.lower().startswith(prefix) and name.lower() not in ignored for name in os.environ):
         return True
     return Path(ENV_FILE).exists()
 
