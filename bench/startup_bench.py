@@ -14,7 +14,13 @@ Each figure is reported as a ratio to ``python -c pass`` and to ``ffmpeg -versio
 the same rounds and, with
 ``--compare SRC``, side by side with another source tree (e.g. an older checkout's ``src``).
 
+``--instructions`` also counts the instructions each command executes (Valgrind's callgrind,
+one run each): a figure other processes do not change, for a busy machine. The render row
+counts up to the moment its first FFmpeg process is started (an audit hook ends the process
+there).
+
     .venv/bin/python bench/startup_bench.py [--runs N] [--compare OTHER/src] [--cache-dir DIR]
+                                            [--instructions]
 """
 
 from __future__ import annotations
@@ -83,6 +89,32 @@ def ffmpeg_start(cmd: list[str], env: dict[str, str], cwd: Path, stamp: Path) ->
     return (first - launched) / 1e9
 
 
+# Run a command as `python -m reelforge ...` does, ending the process when its first
+# subprocess (FFmpeg) is about to start.
+UNTIL_FIRST_PROCESS = """
+import os, runpy, sys
+def hook(event, args):
+    if event == "subprocess.Popen":
+        os._exit(0)
+sys.addaudithook(hook)
+sys.argv = ["reelforge", *sys.argv[1:]]
+runpy.run_module("reelforge", run_name="__main__", alter_sys=True)
+"""
+
+
+def instructions(cmd: list[str], env: dict[str, str], cwd: Path) -> int:
+    """Instructions executed by ``cmd`` (user space, the process itself), counted by callgrind."""
+    with tempfile.TemporaryDirectory() as tmp:
+        proc = subprocess.run(
+            ["valgrind", "--tool=callgrind", f"--callgrind-out-file={tmp}/out", *cmd],
+            env=env, cwd=cwd, capture_output=True, text=True, check=True,
+        )  # fmt: skip
+    for line in proc.stderr.splitlines():
+        if "Collected :" in line:
+            return int(line.rsplit(":", 1)[1])
+    raise RuntimeError(f"no instruction count from callgrind: {proc.stderr[-500:]}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -90,6 +122,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=7, help="timed rounds (default 7)")
     parser.add_argument("--compare", type=Path, help="another source tree to time side by side")
     parser.add_argument("--cache-dir", type=Path, default=HERE / ".cache" / "startup")
+    parser.add_argument(
+        "--instructions", action="store_true", help="also count instructions with valgrind (slow)"
+    )
     args = parser.parse_args()
     work: Path = args.cache_dir.resolve()
     work.mkdir(parents=True, exist_ok=True)
@@ -175,6 +210,38 @@ def main() -> None:
             row += f" {m:13.3f} {m / reference:9.1f} {m / bare:9.1f}"
         if len(medians) > 1:
             row += f" {medians[0] / medians[1]:14.2f}"
+        print(row)
+
+    if not args.instructions:
+        return
+    pydantic_row = 'python -c "import pydantic"'
+    counted = {
+        "python -c pass": [py, "-c", "pass"],
+        pydantic_row: [py, "-c", "import pydantic"],
+        **{name: cmd for name, cmd in commands.items() if name.startswith("reelforge")},
+        "render: launch to FFmpeg start": [py, "-c", UNTIL_FIRST_PROCESS, *render[3:]],
+    }
+    print()
+    header = f"{'instructions (millions)':<34}"
+    for tree in trees:
+        header += f" {tree:>13} {'x python':>9} {'x pydantic':>10}"
+    if len(trees) > 1:
+        header += f" {'this/compared':>14}"
+    print(header)
+    counts = {
+        (tree, name): instructions(cmd, env, work)
+        for name, cmd in counted.items()
+        for tree, env in envs.items()
+    }
+    for name in counted:
+        row = f"{name:<34}"
+        for tree in trees:
+            n = counts[(tree, name)]
+            row += f" {n / 1e6:13.0f} {n / counts[(tree, 'python -c pass')]:9.1f}"
+            row += f" {n / counts[(tree, pydantic_row)]:10.2f}"
+        if len(trees) > 1:
+            first, second = trees
+            row += f" {counts[(first, name)] / counts[(second, name)]:14.2f}"
         print(row)
 
 

@@ -308,6 +308,62 @@ def test_the_cli_refuses_a_huge_edit_with_the_default_limits(tmp_path: Path) -> 
     assert r.returncode == 0, r.stderr
 
 
+def test_the_cli_reads_the_limits_from_a_dotenv_file_when_no_variable_is_set(tmp_path: Path) -> None:
+    # With nothing configured the CLI checks against the class defaults without loading the
+    # settings; a `.env` in the working directory is configuration too.
+    import os
+
+    (tmp_path / "long.json").write_text(json.dumps(colour_edit(TEN_HOURS)))
+    bare = {k: v for k, v in os.environ.items() if not k.upper().startswith("REELFORGE_")}
+    r = subprocess.run(
+        [sys.executable, "-m", "reelforge", "validate", "long.json"],
+        capture_output=True, text=True, cwd=tmp_path, timeout=300, env=bare,
+    )  # fmt: skip
+    assert r.returncode == 2 and "limit `timeline_seconds`" in r.stderr, r.stderr
+    (tmp_path / ".env").write_text("reelforge_limit_timeline_seconds=40000\n")
+    r = subprocess.run(
+        [sys.executable, "-m", "reelforge", "validate", "long.json"],
+        capture_output=True, text=True, cwd=tmp_path, timeout=300, env=bare,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+
+
+def test_the_defaults_used_when_nothing_is_configured_are_the_settings_defaults(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    from reelforge.configured import ENV_FILE, ENV_PREFIX, NOT_SETTINGS, configured_settings, is_configured
+    from reelforge.render.limits import configured_limits, default_limits
+    from reelforge.render.segments import SegmentPolicy
+    from reelforge.settings import Settings
+
+    for name in [n for n in os.environ if n.upper().startswith("REELFORGE_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+    assert not is_configured() and configured_settings() is None
+    settings = Settings()
+    assert (
+        configured_limits()
+        == Limits()
+        == Limits.of(default_limits(settings))
+        == Limits.of(default_limits(None))
+    )
+    assert SegmentPolicy.configured() == SegmentPolicy() == SegmentPolicy.of(settings)
+    # What counts as configured is what the settings read.
+    assert (Settings.model_config["env_prefix"], Settings.model_config["env_file"]) == (ENV_PREFIX, ENV_FILE)
+    assert not Settings.model_config["case_sensitive"]
+    # Variables other parts read (the FFmpeg binary, the client) are no settings.
+    assert not {n.removeprefix(ENV_PREFIX).lower() for n in NOT_SETTINGS} & set(Settings.model_fields)
+    monkeypatch.setenv("REELFORGE_FFMPEG", "ffmpeg")
+    assert not is_configured()
+    monkeypatch.setenv("reelforge_limit_clips", "7")
+    assert is_configured() and configured_limits().clips == 7
+    monkeypatch.delenv("reelforge_limit_clips")
+    (tmp_path / ENV_FILE).write_text("REELFORGE_RENDER_SEGMENT_INPUTS=3\n")
+    assert is_configured() and SegmentPolicy.configured().min_inputs == 3
+
+
 @pytest.mark.parametrize("value", ["5", "default"])
 def test_the_cli_sets_a_workspace_limit(tmp_path: Path, value: str) -> None:
     env = {"REELFORGE_DATA_DIR": str(tmp_path / "data")}

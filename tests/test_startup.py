@@ -28,9 +28,13 @@ print("MODULES " + json.dumps(sorted(m for m in {heavy!r} if m in sys.modules)))
 """
 
 
-def loaded_after(body: str, cwd: Path | None = None, heavy: tuple[str, ...] = HEAVY) -> list[str]:
+def loaded_after(
+    body: str, cwd: Path | None = None, heavy: tuple[str, ...] = HEAVY, env: dict[str, str] | None = None
+) -> list[str]:
     code = REPORT.format(body=body, heavy=heavy)
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=cwd, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=cwd, env=env, timeout=300
+    )
     assert proc.returncode == 0, proc.stderr
     line = next(x for x in proc.stdout.splitlines() if x.startswith("MODULES "))
     return list(json.loads(line.removeprefix("MODULES ")))
@@ -80,6 +84,35 @@ def _run_cli(*args: str) -> str:
     )
 
 
+# What a command never needs when nothing configures the installation (no ``REELFORGE_*``
+# variable, no ``.env``): the settings (pydantic-settings brings asyncio and SSL), the speech
+# transcriber, the template models, and what only running FFmpeg needs.
+UNCONFIGURED = (
+    "pydantic_settings",
+    "reelforge.settings",
+    "asyncio",
+    "ssl",
+    "reelforge.media.transcribe",
+    "reelforge.edit.template_model",
+    "ctypes",
+)
+
+
+def _unconfigured_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.upper().startswith("REELFORGE_")}
+
+
+def test_validating_and_planning_with_nothing_configured_load_no_settings_or_transcriber(
+    tmp_path: Path, media: Any
+) -> None:
+    edit = _video_edit(tmp_path, media.video())
+    for command in ("validate", "plan"):
+        loaded = loaded_after(
+            _run_cli(command, str(edit)), cwd=tmp_path, heavy=UNCONFIGURED, env=_unconfigured_env()
+        )
+        assert loaded == [], command
+
+
 def test_planning_an_edit_of_video_clips_loads_nothing_that_draws(tmp_path: Path, media: Any) -> None:
     edit = _video_edit(tmp_path, media.video())
     for command in ("validate", "plan"):
@@ -104,7 +137,7 @@ print("STARTED " + json.dumps(dict(processes=started, loaded=first[0] if first e
 
 
 def at_ffmpeg_start(body: str, cwd: Path, heavy: tuple[str, ...]) -> dict[str, Any]:
-    env = {k: v for k, v in os.environ.items() if k not in ("REELFORGE_FFMPEG", "IMAGEIO_FFMPEG_EXE")}
+    env = {k: v for k, v in _unconfigured_env().items() if k != "IMAGEIO_FFMPEG_EXE"}
     code = AT_FFMPEG_START.format(body=body, heavy=heavy)
     proc = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=cwd, env=env, timeout=300
@@ -120,7 +153,9 @@ def test_a_render_starts_ffmpeg_before_the_progress_bar_and_anything_that_draws(
 ) -> None:
     edit = _video_edit(tmp_path, media.video())
     body = _run_cli("render", str(edit), "-o", str(tmp_path / "out"))
-    report = at_ffmpeg_start(body, tmp_path, heavy=("rich.progress", "sqlalchemy", "fastapi", *DRAWING))
+    heavy = ("rich.progress", "rich.console", "sqlalchemy", "fastapi", *DRAWING, *UNCONFIGURED[:-1])
+    report = at_ffmpeg_start(body, tmp_path, heavy=heavy)
+    # Rich's console too: nothing is printed before FFmpeg has run.
     assert report["loaded"] == []
     # The first process is the render itself, not a check of the binary.
     assert not any("-version" in args for args in report["processes"])

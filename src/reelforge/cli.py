@@ -16,12 +16,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 
 from reelforge import __version__
 from reelforge.edit.errors import EditError, Problem
 from reelforge.remote import register as register_remote
+from reelforge.terminal import LazyConsole, escape
 
 # Each command imports what it needs when it runs: `validate` never loads the encoder's
 # progress bar, `probe` never builds the edit models (tests/test_startup.py guards this).
@@ -39,8 +38,8 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-out = Console()
-err = Console(stderr=True)
+out = LazyConsole()
+err = LazyConsole(stderr=True)
 
 EXIT_INVALID = 2
 EXIT_FAILED = 1
@@ -143,8 +142,8 @@ def _local_asset_info(base: Path) -> Any:
 def _load(edit_path: Path, vars_path: Path | None, locale: str | None = None) -> "Edit":
     """The edit to work on: an edit file (placeholders filled from ``--vars``), or a template
     file filled with ``--vars`` in ``--locale``."""
-    from reelforge.edit.template_model import is_template_document
     from reelforge.edit.validate import load_edit
+    from reelforge.edit.variables import is_template_document
 
     variables = _load_vars(vars_path)
     try:
@@ -207,10 +206,9 @@ def _check_limits(edit: "Edit", source: Path, plan: Any = None) -> None:
     """Refuse (exit 2) an edit beyond the installation's default limits (``REELFORGE_LIMIT_*``),
     as the service would: checked on the edit before any work, and on a plan once its sources
     are probed (``length: "auto"`` clips)."""
-    from reelforge.render.limits import Limits, default_limits, edit_limit_problems, plan_limit_problems
-    from reelforge.settings import Settings
+    from reelforge.render.limits import configured_limits, edit_limit_problems, plan_limit_problems
 
-    limits = Limits.of(default_limits(Settings()))
+    limits = configured_limits()
     found = plan_limit_problems(plan, limits) if plan is not None else edit_limit_problems(edit, limits)
     if found:
         problems = [Problem(p.pointer, f"{p.detail} (limit `{p.limit}`)", "limit_exceeded") for p in found]
@@ -220,12 +218,24 @@ def _check_limits(edit: "Edit", source: Path, plan: Any = None) -> None:
 
 def _transcribe_step(resolver: Any) -> Any:
     """Captions made from speech, transcribed (and cached) with the ``REELFORGE_ASR_*`` settings
-    before the edit is compiled."""
-    from reelforge.media.transcribe import Transcriber
-    from reelforge.settings import Settings
+    before the edit is compiled. The transcriber and the settings load only for an edit that
+    has such captions."""
 
-    transcriber = Transcriber.from_settings(Settings())
-    return lambda edit: transcriber.edit(edit, resolver)
+    def step(edit: "Edit") -> "Edit":
+        from reelforge.edit.models import CaptionAsset
+
+        if not any(
+            isinstance(clip.asset, CaptionAsset) and clip.asset.transcribe is not None
+            for track in edit.timeline.tracks
+            for clip in track.clips
+        ):
+            return edit
+        from reelforge.media.transcribe import Transcriber
+        from reelforge.settings import Settings
+
+        return Transcriber.from_settings(Settings()).edit(edit, resolver)
+
+    return step
 
 
 @app.command()
@@ -348,7 +358,6 @@ def plan(
     from reelforge.render.engine import plan_edit
     from reelforge.render.segments import SegmentPolicy, one_pass_reason
     from reelforge.render.sources import LocalResolver
-    from reelforge.settings import Settings
 
     edit = _at_resolution(_load(edit_path, vars_path, locale), resolution)
     _check_limits(edit, edit_path)
@@ -369,7 +378,7 @@ def plan(
     command = [ffmpeg_exe(), *render_plan.ffmpeg_args(inline_graph=True)]
     segmented = render_plan.segmented
     segments: dict[str, Any] = (
-        {"one_pass": one_pass_reason(render_plan, SegmentPolicy.of(Settings()))}
+        {"one_pass": one_pass_reason(render_plan, SegmentPolicy.configured())}
         if segmented is None
         else segmented.describe(ffmpeg_exe())
     )
@@ -494,7 +503,7 @@ class _RenderBar:
                 TextColumn("{task.fields[fps]}"),
                 TimeRemainingColumn(),
             )
-            self._bar = Progress(*columns, console=err, disable=self._disabled, transient=True)
+            self._bar = Progress(*columns, console=err.console, disable=self._disabled, transient=True)
             self._bar.start()
             self._task = self._bar.add_task("render", total=1.0, fps="")
         assert self._task is not None
@@ -1244,7 +1253,9 @@ def _service_failed(exc: Exception) -> typer.Exit:
 def _upload_with_progress(client: Any, path: Path, **kw: Any) -> str:
     from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
 
-    with Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(), console=err) as bar:
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(), console=err.console
+    ) as bar:
         task = bar.add_task(_escape(path.name), total=path.stat().st_size)
         asset_id: str = client.upload(
             path, progress=lambda done, total: bar.update(task, completed=done), **kw

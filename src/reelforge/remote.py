@@ -17,16 +17,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.markup import escape
+
+from reelforge.terminal import LazyConsole, escape
 
 if TYPE_CHECKING:
     from reelforge.client import Client, Render
 
 __all__ = ["Connection", "connection", "register"]
 
-out = Console()
-err = Console(stderr=True)
+out = LazyConsole()
+err = LazyConsole(stderr=True)
 EXIT_FAILED = 1
 EXIT_INVALID = 2
 
@@ -279,7 +279,7 @@ def assets_upload(
     with _client() as client:
         for file in files:
             with Progress(
-                TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(), console=err
+                TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(), console=err.console
             ) as bar:
                 task = bar.add_task(escape(file.name), total=file.stat().st_size)
 

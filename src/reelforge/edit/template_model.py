@@ -11,6 +11,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+# Told apart where placeholders live, so a plain edit is loaded without the template models.
+from .variables import is_template_document as is_template_document
+
 VARIABLE_TYPES = ("text", "number", "integer", "boolean", "color", "duration", "asset", "list")
 ASSET_KINDS = ("video", "image", "audio", "subtitles", "font", "lut")
 LOCALES_KEY = "$locales"
@@ -148,8 +151,3 @@ class Template:
         if self.default_locale is not None:
             doc["default_locale"] = self.default_locale
         return doc
-
-
-def is_template_document(document: Any) -> bool:
-    """A template has ``edit`` and ``variables``; a plain edit has ``timeline``."""
-    return isinstance(document, dict) and "edit" in document and "timeline" not in document

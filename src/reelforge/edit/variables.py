@@ -16,11 +16,16 @@ from typing import Any
 from .errors import EditError, Problem, pointer
 from .template_filters import FilterError, apply_filters, parse_filters
 
-__all__ = ["PLACEHOLDER", "find_placeholders", "substitute"]
+__all__ = ["PLACEHOLDER", "find_placeholders", "is_template_document", "substitute"]
 
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_.-]*)\s*(\|[^{}]*?)?\s*\}\}")
 """``{{name}}`` or ``{{name | filter(arguments)}}``: group 1 is the name, group 2 the filter
 (see :mod:`.template_filters`), if any."""
+
+
+def is_template_document(document: Any) -> bool:
+    """A template has ``edit`` and ``variables``; a plain edit has ``timeline``."""
+    return isinstance(document, dict) and "edit" in document and "timeline" not in document
 
 
 def find_placeholders(document: Any) -> dict[str, list[str]]:

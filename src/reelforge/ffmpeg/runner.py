@@ -5,7 +5,6 @@ from __future__ import annotations
 import collections
 import contextlib
 import contextvars
-import ctypes
 import logging
 import os
 import re
@@ -51,6 +50,8 @@ def _die_with_parent() -> Callable[[], None] | None:
     outlive it). None elsewhere."""
     if not sys.platform.startswith("linux"):
         return None
+    import ctypes  # only where FFmpeg is run: planning an edit never loads it
+
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         prctl = libc.prctl

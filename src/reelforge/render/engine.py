@@ -260,9 +260,7 @@ def plan_edit(
     if mix_window is not None:
         return plan  # one range of a mix (an audio chunk): one run
     if segmenting is None:
-        from reelforge.settings import Settings
-
-        segmenting = SegmentPolicy.of(Settings())
+        segmenting = SegmentPolicy.configured()
     if one_pass_reason(plan, segmenting) is None:
         try:
             plan = replace(plan, segmented=segment_plan(plan, segmenting, safe_zones=safe_zones))

@@ -11,16 +11,21 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from fractions import Fraction
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from reelforge.configured import configured_settings
 from reelforge.edit.errors import EditError
 from reelforge.edit.models import Edit
 from reelforge.edit.timeline import ResolvedTimeline, resolve_timeline
 from reelforge.edit.timing import TimeValueError, parse_time
-from reelforge.settings import Settings
 
 from .outputs import geometry
 from .plan import RenderPlan
+
+# The settings load only when they are read: a command with nothing configured checks an edit
+# against the class defaults without pydantic-settings (see reelforge.configured).
+if TYPE_CHECKING:
+    from reelforge.settings import Settings
 
 __all__ = [
     "BUDGET",
@@ -34,6 +39,7 @@ __all__ = [
     "ZERO_IS_NONE",
     "LimitExceeded",
     "Limits",
+    "configured_limits",
     "default_limits",
     "edit_limit_problems",
     "merged_limits",
@@ -87,12 +93,18 @@ def _setting(name: str) -> str:
 
 def default_limits(settings: Settings | None) -> dict[str, float | int]:
     """The installation's defaults (the settings' class defaults without ``settings``)."""
-    return {
-        name: getattr(settings, _setting(name))
-        if settings is not None
-        else Settings.model_fields[_setting(name)].default
-        for name in WORKSPACE_LIMITS
-    }
+    if settings is not None:
+        return {name: getattr(settings, _setting(name)) for name in WORKSPACE_LIMITS}
+    from reelforge.settings import Settings as Declared
+
+    return {name: Declared.model_fields[_setting(name)].default for name in WORKSPACE_LIMITS}
+
+
+def configured_limits() -> Limits:
+    """The render limits of this installation (``REELFORGE_LIMIT_*``): :class:`Limits`' own
+    defaults, which are the settings' defaults, when nothing is configured."""
+    settings = configured_settings()
+    return Limits() if settings is None else Limits.of(default_limits(settings))
 
 
 def merged_limits(

@@ -94,6 +94,15 @@ class SegmentPolicy:
             settings.render_segment_inputs, settings.render_segment_clips, settings.render_segment_seconds
         )
 
+    @classmethod
+    def configured(cls) -> SegmentPolicy:
+        """This installation's policy: the settings' when anything configures them, else the
+        class defaults (the settings' defaults), without loading the settings."""
+        from reelforge.configured import configured_settings
+
+        settings = configured_settings()
+        return cls() if settings is None else cls.of(settings)
+
 
 @dataclass(frozen=True, slots=True)
 class Segment:
