@@ -7,14 +7,19 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import update
 
 from mediagen import make_image, make_video
 from people import PASSWORD, member, workspace_id
+from reelforge.db.accounts import ConsoleSession
+from reelforge.db.models import utcnow
 from service import Service, holding_renders, running_service, wait_render, with_previews
 from test_batches import OUTPUTS as BATCH_OUTPUTS
 from test_batches import TEMPLATE as BATCH_TEMPLATE
@@ -838,6 +843,55 @@ def test_htmx_refusals_are_fragments_shown_in_place(svc: Service) -> None:
     )
     assert page.status_code == 403 and "<html" in page.text
     assert f'<a href="/console/projects/{project_id}">Reload the page</a>' in page.text
+
+
+def test_an_expired_session_sends_htmx_to_the_sign_in_page(svc: Service) -> None:
+    """htmx would follow a redirect and swap the sign-in page into its target: it is told to
+    load the sign-in page itself (``HX-Redirect``), with the page to return to."""
+    user_id = member(svc, "ida@example.com", "editor")
+    made = svc.post("/v1/projects", json={"name": "Expiring", "edit": _color_edit("green")}).json()
+    here = f"/console/projects/{made['id']}"
+    client = browser(svc)
+    assert sign_in_as(client, "ida@example.com").status_code == 303
+    csrf = csrf_of(client.get(here).text)
+    with svc.services.sessions() as db:  # signed in too long ago
+        db.execute(
+            update(ConsoleSession)
+            .where(ConsoleSession.user_id == user_id)
+            .values(expires_at=utcnow() - timedelta(seconds=1))
+        )
+        db.commit()
+    sign_in_here = "/console/sign-in?" + urlencode({"next": here})
+    for answer in (
+        client.post(
+            f"{here}/validate",
+            data={"csrf": csrf},
+            headers={**HTMX, "HX-Current-URL": f"http://testserver{here}"},
+            follow_redirects=False,
+        ),
+        client.get(
+            f"{here}/diff",
+            params={"from": 1, "to": 1},
+            headers={**HTMX, "HX-Current-URL": f"http://testserver{here}"},
+            follow_redirects=False,
+        ),
+    ):
+        assert answer.status_code == 401 and answer.headers["HX-Redirect"] == sign_in_here
+        assert "location" not in answer.headers and answer.text == ""
+    # Only a path of this console is returned to.
+    away = client.post(
+        f"{here}/plan",
+        data={"csrf": csrf},
+        headers={**HTMX, "HX-Current-URL": "https://evil.example/phish"},
+        follow_redirects=False,
+    )
+    assert away.status_code == 401 and away.headers["HX-Redirect"] == "/console/sign-in"
+    # Without htmx: a redirect, as before.
+    plain = client.get(here, follow_redirects=False)
+    assert plain.status_code == 303 and plain.headers["location"] == sign_in_here
+    # Signing in on that page returns to where the person was.
+    again = sign_in_as(client, "ida@example.com", next_path=here)
+    assert again.status_code == 303 and again.headers["location"] == here
 
 
 @pytest.mark.slow
