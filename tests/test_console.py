@@ -1125,10 +1125,15 @@ def test_template_list_rows_brand_findings_and_safe_zones(rendering: Service) ->
 
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
-def test_the_console_sessions_migration_goes_down_and_up(kind: str, tmp_path: Path) -> None:
+def test_the_console_sessions_migration_and_the_chain_since_0016_go_down_and_up(
+    kind: str, tmp_path: Path
+) -> None:
     import sqlalchemy as sa
     from alembic import command
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
 
+    from reelforge.db.models import Base
     from reelforge.db.session import alembic_config, migrate
     from service import database, require_database
 
@@ -1146,4 +1151,10 @@ def test_the_console_sessions_migration_goes_down_and_up(kind: str, tmp_path: Pa
         command.upgrade(alembic_config(url), "head")
         with engine.connect() as conn:
             assert "api_key_id" in {c["name"] for c in sa.inspect(conn).get_columns("console_sessions")}
+            assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
+        # The whole chain since uploads (0016) goes down and up again, to the models' tables.
+        command.downgrade(alembic_config(url), "0016")
+        command.upgrade(alembic_config(url), "head")
+        with engine.connect() as conn:
+            assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
         engine.dispose()
