@@ -3458,11 +3458,22 @@ export interface components {
         };
         /**
          * ConnectedAppList
-         * @description The workspace's live grants, oldest first.
+         * @description A page of live grants, newest first.
          */
         ConnectedAppList: {
+            /**
+             * Object
+             * @constant
+             */
+            object: "list";
             /** Data */
             data: components["schemas"]["ConnectedAppOut"][];
+            /** Has More */
+            has_more: boolean;
+            /** Next Cursor */
+            next_cursor?: string | null;
+            /** Url */
+            url: string;
         } & {
             [key: string]: unknown;
         };
@@ -4138,11 +4149,22 @@ export interface components {
         };
         /**
          * MemberList
-         * @description Every member of the workspace, oldest first (not paged: a workspace has few).
+         * @description A page of the workspace's members, newest first.
          */
         MemberList: {
+            /**
+             * Object
+             * @constant
+             */
+            object: "list";
             /** Data */
             data: components["schemas"]["MemberOut"][];
+            /** Has More */
+            has_more: boolean;
+            /** Next Cursor */
+            next_cursor?: string | null;
+            /** Url */
+            url: string;
         } & {
             [key: string]: unknown;
         };
@@ -25723,6 +25745,8 @@ export interface operations {
         parameters: {
             query: {
                 workspace_id: string;
+                limit?: number;
+                cursor?: string | null;
             };
             header?: never;
             path?: never;
@@ -25730,7 +25754,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The apps the signed-in person connected to the workspace and has not disconnected. */
+            /** @description A page of the apps the signed-in person connected to the workspace and has not disconnected, newest first. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -25943,14 +25967,17 @@ export interface operations {
     };
     list_members_v1_members_get: {
         parameters: {
-            query?: never;
+            query?: {
+                limit?: number;
+                cursor?: string | null;
+            };
             header?: never;
             path?: never;
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description Every member, oldest first, with their role. */
+            /** @description A page of the members, newest first, with their role. */
             200: {
                 headers: {
                     /**
@@ -26987,14 +27014,17 @@ export interface operations {
     };
     list_connected_apps_v1_connected_apps_get: {
         parameters: {
-            query?: never;
+            query?: {
+                limit?: number;
+                cursor?: string | null;
+            };
             header?: never;
             path?: never;
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description The apps members connected and have not disconnected, oldest first. */
+            /** @description A page of the apps members connected and have not disconnected, newest first. */
             200: {
                 headers: {
                     /**

@@ -87,7 +87,7 @@ INVITE_RESPONSES = ex.responses(
 LIST_MEMBERS_RESPONSES = ex.responses(
     {
         200: ex.success(
-            "Every member, oldest first, with their role.",
+            "A page of the members, newest first, with their role.",
             {"the members": MEMBER_LIST},
             model=schemas.MemberList,
         )
@@ -188,7 +188,7 @@ ROLL_CLIENT_RESPONSES = ex.responses(
 LIST_CONNECTED_RESPONSES = ex.responses(
     {
         200: ex.success(
-            "The apps members connected and have not disconnected, oldest first.",
+            "A page of the apps members connected and have not disconnected, newest first.",
             {"a CMS plugin connected by an editor": CONNECTED_APP_LIST},
             model=schemas.ConnectedAppList,
         )
@@ -288,7 +288,7 @@ SIGN_OUT_EVERYWHERE_RESPONSES = ex.responses(
 MY_CONNECTED_APPS_RESPONSES = ex.responses(
     {
         200: ex.success(
-            "The apps the signed-in person connected to the workspace and has not disconnected.",
+            "A page of the apps the signed-in person connected to the workspace and has not disconnected, newest first.",
             {"one app": MY_CONNECTED_APPS},
             model=schemas.ConnectedAppList,
         )
