@@ -25763,8 +25763,26 @@ export interface operations {
                     "application/json": components["schemas"]["ConnectedAppList"];
                 };
             };
+            /** @description `invalid-cursor`: The pagination cursor is not valid for this list. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `unauthenticated`: Authentication is required. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation-error`: Your request is not valid. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -25996,6 +26014,25 @@ export interface operations {
                     "application/json": components["schemas"]["MemberList"];
                 };
             };
+            /** @description `invalid-cursor`: The pagination cursor is not valid for this list. */
+            400: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "reads";q=1200;w=60, "workspace-reads";q=3000;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "reads";r=1199;t=1, "workspace-reads";r=2999;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `unauthenticated`: Authentication is required. */
             401: {
                 headers: {
@@ -26017,6 +26054,25 @@ export interface operations {
             };
             /** @description `insufficient-scope`: The credential lacks a required scope. */
             403: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "reads";q=1200;w=60, "workspace-reads";q=3000;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "reads";r=1199;t=1, "workspace-reads";r=2999;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation-error`: Your request is not valid. */
+            422: {
                 headers: {
                     /**
                      * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
@@ -27043,6 +27099,25 @@ export interface operations {
                     "application/json": components["schemas"]["ConnectedAppList"];
                 };
             };
+            /** @description `invalid-cursor`: The pagination cursor is not valid for this list. */
+            400: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "reads";q=1200;w=60, "workspace-reads";q=3000;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "reads";r=1199;t=1, "workspace-reads";r=2999;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `unauthenticated`: Authentication is required. */
             401: {
                 headers: {
@@ -27064,6 +27139,25 @@ export interface operations {
             };
             /** @description `insufficient-scope`: The credential lacks a required scope. */
             403: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "reads";q=1200;w=60, "workspace-reads";q=3000;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "reads";r=1199;t=1, "workspace-reads";r=2999;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation-error`: Your request is not valid. */
+            422: {
                 headers: {
                     /**
                      * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).

@@ -94,6 +94,7 @@ LIST_MEMBERS_RESPONSES = ex.responses(
     },
     *ex.AUTH,
     _NEEDS_ADMIN,
+    *ex.LIST,
 )
 UPDATE_MEMBER_BODY = ex.body({"make an editor": MEMBER_UPDATE})
 UPDATE_MEMBER_RESPONSES = ex.responses(
@@ -195,6 +196,7 @@ LIST_CONNECTED_RESPONSES = ex.responses(
     },
     *ex.AUTH,
     _NEEDS_KEYS_READ,
+    *ex.LIST,
 )
 REVOKE_CONNECTED_RESPONSES = ex.responses(
     {
@@ -294,6 +296,7 @@ MY_CONNECTED_APPS_RESPONSES = ex.responses(
         )
     },
     _NO_SESSION,
+    *ex.LIST,
 )
 MY_CONNECTED_APP_REVOKE_RESPONSES = ex.responses(
     {
