@@ -169,6 +169,19 @@ def test_members_and_owner_rules(service: Service) -> None:
     )
     assert service.client.delete(f"/v1/members/{owner_id}", headers=service.headers()).status_code == 403
     assert service.get("/v1/members", token=service.new_key("keys:read")).status_code == 403
+    # A list like every other: newest first, paged by cursor, the next page in `Link` too.
+    first = service.get("/v1/members", params={"limit": 1})
+    body = first.json()
+    assert body["object"] == "list" and body["url"] == "/v1/members" and body["has_more"] is True
+    assert body["data"][0]["email"] == "ed@example.com"  # the newest
+    assert f"cursor={body['next_cursor']}" in first.headers["link"]
+    rest = service.get("/v1/members", params={"limit": 100, "cursor": body["next_cursor"]}).json()
+    assert rest["has_more"] is False and rest["next_cursor"] is None
+    assert "owner@example.com" in [m["email"] for m in rest["data"]]
+    assert "ed@example.com" not in [m["email"] for m in rest["data"]]
+    bad = service.get("/v1/members", params={"cursor": body["next_cursor"][:-2] + "xx"})
+    assert bad.status_code == 400 and bad.json()["errors"][0]["parameter"] == "cursor"
+    assert service.get("/v1/members", params={"limit": 0}).status_code == 422
     # The workspace keeps its last owner, even against the owner.
     with service.services.sessions() as db:
         from reelforge.services.errors import Conflict
@@ -340,7 +353,7 @@ def check_openapi_examples(c: Any, svc: Service) -> None:
         "active": False
     }
     connect_app(svc, app, "checker-editor@example.com", "assets:read")
-    grant = svc.get("/v1/connected-apps").json()["data"][-1]
+    grant = svc.get("/v1/connected-apps").json()["data"][0]  # newest first
     c.call("POST", "/v1/connected-apps/{grant_id}/revoke", params={"grant_id": grant["id"]}, expect=200)
     c.call("POST", "/v1/oauth/apps/{app_id}/revoke", params={"app_id": app["id"]}, expect=200)
     client = svc.post("/v1/oauth/clients", json={"name": "checker", "scopes": ["renders:read"]}).json()

@@ -401,6 +401,21 @@ def test_listing_and_disconnecting_apps(live: tuple[Service, str]) -> None:
     assert [g["app"]["name"] for g in mine] == ["CMS plugin"]
     everyone = svc.get("/v1/connected-apps").json()["data"]
     assert [g["id"] for g in everyone] == [mine[0]["id"]]
+    # Both are lists like every other: the envelope, `limit` and `cursor`.
+    connect(base, app, "editor@example.com", "assets:read")  # a second grant
+    paged = svc.get("/v1/connected-apps", params={"limit": 1})
+    page1 = paged.json()
+    assert page1["object"] == "list" and page1["url"] == "/v1/connected-apps" and page1["has_more"]
+    assert 'rel="next"' in paged.headers["link"]
+    page2 = svc.get("/v1/connected-apps", params={"limit": 1, "cursor": page1["next_cursor"]}).json()
+    assert page2["has_more"] is False and page2["data"][0]["id"] == mine[0]["id"]  # the older one
+    own = browser.get("/auth/connected-apps", params={"workspace_id": ws, "limit": 1}).json()
+    assert own["object"] == "list" and own["has_more"] and own["data"] == page1["data"]
+    # A cursor is one list's: the workspace's list's is refused on the member's own.
+    other = browser.get("/auth/connected-apps", params={"workspace_id": ws, "cursor": page1["next_cursor"]})
+    assert other.status_code == 400 and other.json()["errors"][0]["parameter"] == "cursor"
+    assert browser.get("/auth/connected-apps", params={"workspace_id": ws, "limit": 101}).status_code == 422
+    assert svc.post(f"/v1/connected-apps/{page1['data'][0]['id']}/revoke").status_code == 200
     csrf = browser.get("/auth/session").json()["csrf_token"]
     assert browser.post(f"/auth/connected-apps/{mine[0]['id']}/revoke").status_code == 403  # no CSRF token
     r = browser.post(f"/auth/connected-apps/{mine[0]['id']}/revoke", headers={"X-CSRF-Token": csrf})

@@ -7,14 +7,19 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import update
 
 from mediagen import make_image, make_video
 from people import PASSWORD, member, workspace_id
+from reelforge.db.accounts import ConsoleSession
+from reelforge.db.models import utcnow
 from service import Service, holding_renders, running_service, wait_render, with_previews
 from test_batches import OUTPUTS as BATCH_OUTPUTS
 from test_batches import TEMPLATE as BATCH_TEMPLATE
@@ -840,6 +845,55 @@ def test_htmx_refusals_are_fragments_shown_in_place(svc: Service) -> None:
     assert f'<a href="/console/projects/{project_id}">Reload the page</a>' in page.text
 
 
+def test_an_expired_session_sends_htmx_to_the_sign_in_page(svc: Service) -> None:
+    """htmx would follow a redirect and swap the sign-in page into its target: it is told to
+    load the sign-in page itself (``HX-Redirect``), with the page to return to."""
+    user_id = member(svc, "ida@example.com", "editor")
+    made = svc.post("/v1/projects", json={"name": "Expiring", "edit": _color_edit("green")}).json()
+    here = f"/console/projects/{made['id']}"
+    client = browser(svc)
+    assert sign_in_as(client, "ida@example.com").status_code == 303
+    csrf = csrf_of(client.get(here).text)
+    with svc.services.sessions() as db:  # signed in too long ago
+        db.execute(
+            update(ConsoleSession)
+            .where(ConsoleSession.user_id == user_id)
+            .values(expires_at=utcnow() - timedelta(seconds=1))
+        )
+        db.commit()
+    sign_in_here = "/console/sign-in?" + urlencode({"next": here})
+    for answer in (
+        client.post(
+            f"{here}/validate",
+            data={"csrf": csrf},
+            headers={**HTMX, "HX-Current-URL": f"http://testserver{here}"},
+            follow_redirects=False,
+        ),
+        client.get(
+            f"{here}/diff",
+            params={"from": 1, "to": 1},
+            headers={**HTMX, "HX-Current-URL": f"http://testserver{here}"},
+            follow_redirects=False,
+        ),
+    ):
+        assert answer.status_code == 401 and answer.headers["HX-Redirect"] == sign_in_here
+        assert "location" not in answer.headers and answer.text == ""
+    # Only a path of this console is returned to.
+    away = client.post(
+        f"{here}/plan",
+        data={"csrf": csrf},
+        headers={**HTMX, "HX-Current-URL": "https://evil.example/phish"},
+        follow_redirects=False,
+    )
+    assert away.status_code == 401 and away.headers["HX-Redirect"] == "/console/sign-in"
+    # Without htmx: a redirect, as before.
+    plain = client.get(here, follow_redirects=False)
+    assert plain.status_code == 303 and plain.headers["location"] == sign_in_here
+    # Signing in on that page returns to where the person was.
+    again = sign_in_as(client, "ida@example.com", next_path=here)
+    assert again.status_code == 303 and again.headers["location"] == here
+
+
 @pytest.mark.slow
 def test_transcript_review_correct_and_approve(tmp_path: Path) -> None:
     """The real speech model on a synthesised sentence; skips without espeak-ng (make speech)."""
@@ -1071,10 +1125,15 @@ def test_template_list_rows_brand_findings_and_safe_zones(rendering: Service) ->
 
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
-def test_the_console_sessions_migration_goes_down_and_up(kind: str, tmp_path: Path) -> None:
+def test_the_console_sessions_migration_and_the_chain_since_0016_go_down_and_up(
+    kind: str, tmp_path: Path
+) -> None:
     import sqlalchemy as sa
     from alembic import command
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
 
+    from reelforge.db.models import Base
     from reelforge.db.session import alembic_config, migrate
     from service import database, require_database
 
@@ -1092,4 +1151,10 @@ def test_the_console_sessions_migration_goes_down_and_up(kind: str, tmp_path: Pa
         command.upgrade(alembic_config(url), "head")
         with engine.connect() as conn:
             assert "api_key_id" in {c["name"] for c in sa.inspect(conn).get_columns("console_sessions")}
+            assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
+        # The whole chain since uploads (0016) goes down and up again, to the models' tables.
+        command.downgrade(alembic_config(url), "0016")
+        command.upgrade(alembic_config(url), "head")
+        with engine.connect() as conn:
+            assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
         engine.dispose()

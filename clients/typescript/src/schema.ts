@@ -3458,11 +3458,22 @@ export interface components {
         };
         /**
          * ConnectedAppList
-         * @description The workspace's live grants, oldest first.
+         * @description A page of live grants, newest first.
          */
         ConnectedAppList: {
+            /**
+             * Object
+             * @constant
+             */
+            object: "list";
             /** Data */
             data: components["schemas"]["ConnectedAppOut"][];
+            /** Has More */
+            has_more: boolean;
+            /** Next Cursor */
+            next_cursor?: string | null;
+            /** Url */
+            url: string;
         } & {
             [key: string]: unknown;
         };
@@ -4138,11 +4149,22 @@ export interface components {
         };
         /**
          * MemberList
-         * @description Every member of the workspace, oldest first (not paged: a workspace has few).
+         * @description A page of the workspace's members, newest first.
          */
         MemberList: {
+            /**
+             * Object
+             * @constant
+             */
+            object: "list";
             /** Data */
             data: components["schemas"]["MemberOut"][];
+            /** Has More */
+            has_more: boolean;
+            /** Next Cursor */
+            next_cursor?: string | null;
+            /** Url */
+            url: string;
         } & {
             [key: string]: unknown;
         };
@@ -25723,6 +25745,8 @@ export interface operations {
         parameters: {
             query: {
                 workspace_id: string;
+                limit?: number;
+                cursor?: string | null;
             };
             header?: never;
             path?: never;
@@ -25730,7 +25754,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The apps the signed-in person connected to the workspace and has not disconnected. */
+            /** @description A page of the apps the signed-in person connected to the workspace and has not disconnected, newest first. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -25739,8 +25763,26 @@ export interface operations {
                     "application/json": components["schemas"]["ConnectedAppList"];
                 };
             };
+            /** @description `invalid-cursor`: The pagination cursor is not valid for this list. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `unauthenticated`: Authentication is required. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation-error`: Your request is not valid. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -25943,14 +25985,17 @@ export interface operations {
     };
     list_members_v1_members_get: {
         parameters: {
-            query?: never;
+            query?: {
+                limit?: number;
+                cursor?: string | null;
+            };
             header?: never;
             path?: never;
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description Every member, oldest first, with their role. */
+            /** @description A page of the members, newest first, with their role. */
             200: {
                 headers: {
                     /**
@@ -25967,6 +26012,25 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["MemberList"];
+                };
+            };
+            /** @description `invalid-cursor`: The pagination cursor is not valid for this list. */
+            400: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "reads";q=1200;w=60, "workspace-reads";q=3000;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "reads";r=1199;t=1, "workspace-reads";r=2999;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description `unauthenticated`: Authentication is required. */
@@ -25990,6 +26054,25 @@ export interface operations {
             };
             /** @description `insufficient-scope`: The credential lacks a required scope. */
             403: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "reads";q=1200;w=60, "workspace-reads";q=3000;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "reads";r=1199;t=1, "workspace-reads";r=2999;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation-error`: Your request is not valid. */
+            422: {
                 headers: {
                     /**
                      * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
@@ -26987,14 +27070,17 @@ export interface operations {
     };
     list_connected_apps_v1_connected_apps_get: {
         parameters: {
-            query?: never;
+            query?: {
+                limit?: number;
+                cursor?: string | null;
+            };
             header?: never;
             path?: never;
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description The apps members connected and have not disconnected, oldest first. */
+            /** @description A page of the apps members connected and have not disconnected, newest first. */
             200: {
                 headers: {
                     /**
@@ -27011,6 +27097,25 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ConnectedAppList"];
+                };
+            };
+            /** @description `invalid-cursor`: The pagination cursor is not valid for this list. */
+            400: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "reads";q=1200;w=60, "workspace-reads";q=3000;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "reads";r=1199;t=1, "workspace-reads";r=2999;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description `unauthenticated`: Authentication is required. */
@@ -27034,6 +27139,25 @@ export interface operations {
             };
             /** @description `insufficient-scope`: The credential lacks a required scope. */
             403: {
+                headers: {
+                    /**
+                     * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).
+                     * @example "reads";q=1200;w=60, "workspace-reads";q=3000;w=60
+                     */
+                    "RateLimit-Policy"?: string;
+                    /**
+                     * @description Per policy: `r` requests left now, `t` seconds until one more is available.
+                     * @example "reads";r=1199;t=1, "workspace-reads";r=2999;t=1
+                     */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation-error`: Your request is not valid. */
+            422: {
                 headers: {
                     /**
                      * @description The rate-limit policies of this request (IETF RateLimit fields): `q` requests per `w` seconds, per credential (`reads`, `writes`, `renders`) and per workspace (`workspace-…`).

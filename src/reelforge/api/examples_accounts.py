@@ -87,13 +87,14 @@ INVITE_RESPONSES = ex.responses(
 LIST_MEMBERS_RESPONSES = ex.responses(
     {
         200: ex.success(
-            "Every member, oldest first, with their role.",
+            "A page of the members, newest first, with their role.",
             {"the members": MEMBER_LIST},
             model=schemas.MemberList,
         )
     },
     *ex.AUTH,
     _NEEDS_ADMIN,
+    *ex.LIST,
 )
 UPDATE_MEMBER_BODY = ex.body({"make an editor": MEMBER_UPDATE})
 UPDATE_MEMBER_RESPONSES = ex.responses(
@@ -188,13 +189,14 @@ ROLL_CLIENT_RESPONSES = ex.responses(
 LIST_CONNECTED_RESPONSES = ex.responses(
     {
         200: ex.success(
-            "The apps members connected and have not disconnected, oldest first.",
+            "A page of the apps members connected and have not disconnected, newest first.",
             {"a CMS plugin connected by an editor": CONNECTED_APP_LIST},
             model=schemas.ConnectedAppList,
         )
     },
     *ex.AUTH,
     _NEEDS_KEYS_READ,
+    *ex.LIST,
 )
 REVOKE_CONNECTED_RESPONSES = ex.responses(
     {
@@ -288,12 +290,13 @@ SIGN_OUT_EVERYWHERE_RESPONSES = ex.responses(
 MY_CONNECTED_APPS_RESPONSES = ex.responses(
     {
         200: ex.success(
-            "The apps the signed-in person connected to the workspace and has not disconnected.",
+            "A page of the apps the signed-in person connected to the workspace and has not disconnected, newest first.",
             {"one app": MY_CONNECTED_APPS},
             model=schemas.ConnectedAppList,
         )
     },
     _NO_SESSION,
+    *ex.LIST,
 )
 MY_CONNECTED_APP_REVOKE_RESPONSES = ex.responses(
     {

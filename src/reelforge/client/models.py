@@ -636,9 +636,13 @@ class ComplianceSettingsOut(TypedDict):
 
 
 class ConnectedAppList(TypedDict):
-    """The workspace's live grants, oldest first."""
+    """A page of live grants, newest first."""
 
+    object: Literal["list"]
     data: list[ConnectedAppOut]
+    has_more: bool
+    next_cursor: NotRequired[str | None]
+    url: str
 
 
 class ConnectedAppOut(TypedDict):
@@ -928,9 +932,13 @@ class MediaReport(TypedDict):
 
 
 class MemberList(TypedDict):
-    """Every member of the workspace, oldest first (not paged: a workspace has few)."""
+    """A page of the workspace's members, newest first."""
 
+    object: Literal["list"]
     data: list[MemberOut]
+    has_more: bool
+    next_cursor: NotRequired[str | None]
+    url: str
 
 
 class MemberOut(TypedDict):

@@ -16,14 +16,14 @@ import secrets
 import threading
 import time
 from collections import deque
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session
 
 from reelforge.db.accounts import ConsoleSession, Invitation, Membership, User, UserIdentity
@@ -57,7 +57,9 @@ __all__ = [
     "hash_password",
     "invitation_link",
     "invite",
+    "member_query",
     "member_scopes",
+    "members_json",
     "membership",
     "remove_member",
     "role_scopes",
@@ -201,15 +203,15 @@ def _audit_and_event(
     )
 
 
-def list_members(db: Session, workspace_id: str) -> list[dict[str, Any]]:
-    """The workspace's members, oldest first, each with their user."""
-    rows = db.execute(
-        select(Membership, User)
-        .join(User, User.id == Membership.user_id)
-        .where(Membership.workspace_id == workspace_id)
-        .order_by(Membership.created_at, Membership.id)
-    ).all()
-    return [member_json(m, u) for m, u in rows]
+def member_query(workspace_id: str) -> Select[Any]:
+    """The workspace's memberships (to page with their users: :func:`members_json`)."""
+    return select(Membership).where(Membership.workspace_id == workspace_id)
+
+
+def members_json(db: Session, members: Sequence[Membership]) -> list[dict[str, Any]]:
+    """The representations of ``members`` in their order, each with its user."""
+    users = {u.id: u for u in db.scalars(select(User).where(User.id.in_({m.user_id for m in members})))}
+    return [member_json(m, users[m.user_id]) for m in members]
 
 
 def member_body(db: Session, member: Membership) -> dict[str, Any]:

@@ -19,7 +19,7 @@ import hmac
 import ipaddress
 import re
 import secrets
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -45,6 +45,7 @@ __all__ = [
     "app_query",
     "authenticate_app",
     "check_redirect",
+    "connected_apps_json",
     "consent",
     "create_app",
     "exchange_code",
@@ -508,10 +509,11 @@ def connected_app_json(db: Session, grant: OAuthGrant) -> dict[str, Any]:
     return grant_json(grant, db.get(OAuthApp, grant.app_id))
 
 
-def list_connected_apps(db: Session, workspace_id: str, user_id: str | None = None) -> list[dict[str, Any]]:
-    """The workspace's live grants (``user_id``: one member's), oldest first, with their apps."""
-    grants = db.scalars(grant_query(workspace_id, user_id).order_by(OAuthGrant.created_at, OAuthGrant.id))
-    return [connected_app_json(db, g) for g in grants]
+def connected_apps_json(db: Session, grants: Sequence[OAuthGrant]) -> list[dict[str, Any]]:
+    """The representations of ``grants`` (a page of :func:`grant_query`) in their order, with
+    their apps."""
+    found = {a.id: a for a in db.scalars(select(OAuthApp).where(OAuthApp.id.in_({g.app_id for g in grants})))}
+    return [grant_json(g, found.get(g.app_id)) for g in grants]
 
 
 def revoke_own_grant(db: Session, services: Services, grant_id: str, user_id: str) -> dict[str, Any]:

@@ -154,6 +154,15 @@ def error_page(request: Request, visitor: Visitor | None, exc: ServiceError) -> 
 
 
 def _to_sign_in(request: Request) -> Response:
+    """The sign-in page, with the path to return to. htmx would follow a redirect and swap the
+    sign-in page into the element that asked: it is told to load the page itself instead
+    (``HX-Redirect``), returning afterwards to the page the request came from."""
+    if is_htmx(request):
+        back = _page_to_reload(request)
+        target = "/console/sign-in"
+        if back != "/console":
+            target += "?" + urlencode({"next": back})
+        return Response(status_code=401, headers={"HX-Redirect": target, "Cache-Control": "no-store"})
     target = "/console/sign-in"
     if request.method == "GET" and request.url.path != "/console":
         target += "?" + urlencode({"next": request.url.path})

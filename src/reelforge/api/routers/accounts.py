@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Form, Request
+from fastapi import APIRouter, Body, Depends, Form, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import Field
 from sqlalchemy.orm import Session
 
-from reelforge.db.accounts import User
+from reelforge.db.accounts import Membership, OAuthGrant, User
 from reelforge.services import accounts, sso
 from reelforge.services import connected_apps as apps
 from reelforge.services.errors import Forbidden, Invalid, NotFound, ServiceError
@@ -25,6 +25,8 @@ from .. import examples_accounts as ex
 from ..audit import audit_actor
 from ..auth import Principal, require
 from ..deps import ServicesDep, SessionDep
+from ..pagination import list_body
+from ..pagination import page as page_of
 from ..sessions import (
     ConsoleSessionDep,
     CsrfConsoleSessionDep,
@@ -221,10 +223,30 @@ def sso_callback(request: Request, db: SessionDep, services: ServicesDep) -> Res
     summary="The apps the signed-in person connected",
     responses=ex.MY_CONNECTED_APPS_RESPONSES,
 )
-def my_connected_apps(info: ConsoleSessionDep, db: SessionDep, workspace_id: str) -> dict[str, Any]:
+def my_connected_apps(
+    request: Request,
+    response: Response,
+    info: ConsoleSessionDep,
+    db: SessionDep,
+    services: ServicesDep,
+    workspace_id: str,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: str | None = None,
+) -> dict[str, Any]:
     if accounts.membership(db, workspace_id, info.user_id) is None:
         raise NotFound(f"no workspace {workspace_id}")
-    return {"data": apps.list_connected_apps(db, workspace_id, info.user_id)}
+    rows, nxt = page_of(
+        request,
+        response,
+        apps.grant_query(workspace_id, info.user_id),
+        OAuthGrant,
+        key=services.secrets.cursor_key,
+        limit=limit,
+        cursor=cursor,
+        filters={"workspace_id": workspace_id},
+        db=db,
+    )
+    return list_body(request, apps.connected_apps_json(db, rows), nxt)
 
 
 @router.post(
@@ -298,8 +320,27 @@ def create_invitation(
 @router.get(
     "/v1/members", summary="List the workspace's members and their roles", responses=ex.LIST_MEMBERS_RESPONSES
 )
-def list_members(db: SessionDep, principal: Principal = Depends(require("admin"))) -> dict[str, Any]:
-    return {"data": accounts.list_members(db, principal.workspace_id)}
+def list_members(
+    request: Request,
+    response: Response,
+    db: SessionDep,
+    services: ServicesDep,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: str | None = None,
+    principal: Principal = Depends(require("admin")),
+) -> dict[str, Any]:
+    rows, nxt = page_of(
+        request,
+        response,
+        accounts.member_query(principal.workspace_id),
+        Membership,
+        key=services.secrets.cursor_key,
+        limit=limit,
+        cursor=cursor,
+        filters={},
+        db=db,
+    )
+    return list_body(request, accounts.members_json(db, rows), nxt)
 
 
 @router.patch(

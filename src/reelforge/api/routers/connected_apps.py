@@ -20,7 +20,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from pydantic import Field
 from sqlalchemy.orm import Session
 
-from reelforge.db.accounts import OAuthApp, User
+from reelforge.db.accounts import OAuthApp, OAuthGrant, User
 from reelforge.representations import client_json
 from reelforge.services import accounts, keys
 from reelforge.services import connected_apps as apps
@@ -186,9 +186,26 @@ def roll_client_secret(
     responses=ex.LIST_CONNECTED_RESPONSES,
 )
 def list_connected_apps(
-    db: SessionDep, principal: Principal = Depends(require("keys:read"))
+    request: Request,
+    response: Response,
+    db: SessionDep,
+    services: ServicesDep,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: str | None = None,
+    principal: Principal = Depends(require("keys:read")),
 ) -> dict[str, Any]:
-    return {"data": apps.list_connected_apps(db, principal.workspace_id)}
+    rows, nxt = page(
+        request,
+        response,
+        apps.grant_query(principal.workspace_id),
+        OAuthGrant,
+        key=services.secrets.cursor_key,
+        limit=limit,
+        cursor=cursor,
+        filters={},
+        db=db,
+    )
+    return list_body(request, apps.connected_apps_json(db, rows), nxt)
 
 
 @router.post(

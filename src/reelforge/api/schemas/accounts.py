@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from .common import Out
+from .common import Out, Page
 
 __all__ = [
     "AuthorizationServerMetadata",
@@ -45,8 +45,8 @@ class MemberOut(Out):
     created_at: datetime
 
 
-class MemberList(Out):
-    """Every member of the workspace, oldest first (not paged: a workspace has few)."""
+class MemberList(Page):
+    """A page of the workspace's members, newest first."""
 
     data: list[MemberOut]
 
@@ -128,8 +128,8 @@ class ConnectedAppOut(Out):
     revoked_at: datetime | None = None
 
 
-class ConnectedAppList(Out):
-    """The workspace's live grants, oldest first."""
+class ConnectedAppList(Page):
+    """A page of live grants, newest first."""
 
     data: list[ConnectedAppOut]
 
