@@ -5,18 +5,20 @@ from __future__ import annotations
 
 import atexit
 import functools
+import hashlib
 import os
 import queue
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -93,8 +95,8 @@ class _Templates:
                 from reelforge.db.session import migrate
 
                 self._on_exit()
-                _drop_orphans()
-                name = f"rf_template_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+                drop_orphans()
+                name = database_name("template")
                 _admin_execute(f'CREATE DATABASE "{name}"')
                 self._postgres = name
                 migrate(_pg_url(name))  # its connections are closed after: it can be copied
@@ -135,23 +137,65 @@ def close_templates() -> None:
     _templates.close()
 
 
-def _drop_orphans() -> None:
-    """Drop the databases a test process of this machine left behind when it was killed (their
-    names carry its process id); those of processes still running are theirs to drop."""
+def _host_id() -> str:
+    """This machine and process namespace, short: a process id only names a process among the
+    processes of its host (its boot) and pid namespace, so a database name carries both. Runs
+    sharing one PostgreSQL from other machines or containers have other ids."""
+    parts = [socket.gethostname()]
+    with suppress(OSError):
+        parts.append(Path("/proc/sys/kernel/random/boot_id").read_text().strip())
+    with suppress(OSError):
+        parts.append(os.readlink("/proc/self/ns/pid"))  # "pid:[4026531836]"
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:8]
+
+
+HOST_ID = _host_id()
+
+
+def database_name(kind: str) -> str:
+    """A name for a test database of this process: ``rf_<kind>_<host>_<pid>_<random>``, under 40
+    characters (PostgreSQL keeps 63)."""
+    return f"rf_{kind}_{HOST_ID}_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+
+
+_TEST_DATABASE = re.compile(r"rf_(?:template|test)_([0-9a-f]{8})_([0-9]+)_[0-9a-f]+")
+
+
+def orphaned(
+    names: Iterable[str], host: str = HOST_ID, alive: Callable[[int], bool] | None = None
+) -> list[str]:
+    """The test databases among ``names`` whose process is gone: only this host's (another
+    host's process ids mean nothing here), and only when their process does not answer."""
+    alive = alive or _process_exists
+    found: list[str] = []
+    for name in names:
+        m = _TEST_DATABASE.fullmatch(name)
+        if m is not None and m[1] == host and not alive(int(m[2])):
+            found.append(name)
+    return found
+
+
+def drop_orphans() -> None:
+    """Drop the databases a test process of this host left behind when it was killed (their
+    names carry the host and its process id); those of processes still running are theirs to
+    drop, those of other hosts theirs to judge. A database anything is still connected to is
+    never dropped (nor forced: a connection arriving meanwhile makes the drop fail)."""
     admin = sa.create_engine(PG_URL, poolclass=sa.NullPool)
     try:
         with admin.connect() as conn:
             names = conn.execute(
                 sa.text(
-                    r"SELECT datname FROM pg_database WHERE datname ~ '^rf_(template|test)_[0-9]+_[0-9a-f]+$'"
-                )
+                    "SELECT d.datname FROM pg_database d WHERE d.datname LIKE :prefix AND NOT EXISTS "
+                    "(SELECT 1 FROM pg_stat_activity a WHERE a.datid = d.oid)"
+                ),
+                {"prefix": "rf\\_%"},
             ).scalars()
-            orphans = [n for n in names if not _process_exists(int(n.split("_")[2]))]
+            orphans = orphaned(names)
     finally:
         admin.dispose()
     for name in orphans:
-        with suppress(Exception):  # another process dropped it first
-            _admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        with suppress(Exception):  # another process dropped it first, or something connected
+            _admin_execute(f'DROP DATABASE IF EXISTS "{name}"')
 
 
 def _process_exists(pid: int) -> bool:
@@ -193,7 +237,7 @@ def database(kind: str, tmp: Path, *, migrated: bool = False) -> Iterator[str]:
         yield f"sqlite:///{path}"
         return
     if migrated:
-        name = f"rf_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+        name = database_name("test")
         _admin_execute(f'CREATE DATABASE "{name}" TEMPLATE "{_templates.postgres()}"')
         try:
             yield _pg_url(name)

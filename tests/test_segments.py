@@ -478,3 +478,42 @@ def test_a_clip_split_across_segments_shows_the_frames_of_one_pass(media: MediaF
     elsewhere = [v for n, v in enumerate(ssim) if n not in seams]
     assert min(at_seams) >= min(elsewhere) - 0.001 and min(at_seams) >= 0.98, (at_seams, min(elsewhere))
     assert np.array_equal(audio_samples(joined.outputs[0].path), audio_samples(single.outputs[0].path))
+
+
+def test_a_clip_held_past_its_source_s_end_is_split_only_where_the_source_lasts(
+    media: MediaFiles, tmp_path: Path
+) -> None:
+    short = media.video(duration=1.0, tone_hz=370)  # 25 frames
+    doc = {
+        "timeline": {"tracks": [{"clips": [{"asset": {"type": "video", "src": str(short), "freeze": True},
+                                            "length": "60f"}]}]},
+        "outputs": [{"width": 320, "height": 180, "fps": 25, "quality": "high"}],
+    }  # fmt: skip
+    edit = parse_edit(doc)
+    timeline = resolve_timeline(edit, Fraction(25))
+    # Frame 24 shows the source's last frame; a part from 25 on would seek past its end.
+    assert segment_bounds(timeline, SPLIT, {str(short): Fraction(1)}) == [0, 24, 60]
+    doc["timeline"]["tracks"][0]["clips"][0]["asset"]["freeze"] = False  # type: ignore[index]
+    padded = resolve_timeline(parse_edit(doc), Fraction(25))
+    assert segment_bounds(padded, SPLIT, {str(short): Fraction(1)}) == [0, 24, 60]
+
+    joined = render_edit(
+        edit, out_dir=tmp_path / "seg", base_dir=media.dir, work_dir=tmp_path / "ws", segmenting=SPLIT
+    )
+    segmented = joined.plan.segmented
+    assert segmented is not None, "the held clip still renders in segments"
+    assert [s.start_frame for s in segmented.segments] == [0, 24]
+    single = render_edit(edit, out_dir=tmp_path / "one", base_dir=media.dir, segmenting=ONE_PASS)
+    a, b = video_frames(joined.outputs[0].path), video_frames(single.outputs[0].path)
+    assert len(a) == len(b) == 60
+
+    def diff(x: np.ndarray, y: np.ndarray) -> float:
+        return float(np.abs(x.astype(int) - y.astype(int)).mean())
+
+    for n in range(1, 24):
+        assert diff(a[n], b[n]) < min(diff(a[n], b[n - 1]), diff(a[n], b[n + 1])), n
+    # From the split on, the source's last frame, held: one pass's held frame, not the one before.
+    assert diff(b[24], b[59]) < 1 < diff(b[23], b[59])
+    for n in range(24, 60):
+        assert diff(a[n], b[n]) < diff(a[n], b[23]), n
+    assert np.array_equal(audio_samples(joined.outputs[0].path), audio_samples(single.outputs[0].path))

@@ -63,6 +63,7 @@ __all__ = [
     "one_pass_reason",
     "segment_bounds",
     "segment_plan",
+    "source_end",
     "splittable",
 ]
 
@@ -324,29 +325,63 @@ def splittable(clip: Clip) -> bool:
     return all(getattr(look, "focus", None) != "auto" for look in looks)
 
 
-def _split_at(timeline: ResolvedTimeline, frame: int) -> bool:
+def source_end(ct: ClipTiming, fps: Fraction, durations: Mapping[str, Fraction | None]) -> int | None:
+    """The first timeline frame of a video clip that its source no longer covers whole (the
+    source's time there plus one frame's worth is past its end), or ``None`` when nothing ends
+    it before the clip does (not a video, looped, or a source of unknown duration).
+
+    A part of a clip split at or after this frame would seek at or past the source's end: a
+    clip held on its last frame (``freeze``) or padded past the end is never split there."""
+    asset = ct.clip.asset
+    if not isinstance(asset, VideoAsset) or asset.loop:
+        return None
+    duration = durations.get(asset.src)
+    if duration is None:
+        return None
+    remaining = duration - parse_time(asset.trim).to_seconds(fps)
+    # The part starting at frame f shows the source from trim + (f - start) * speed / fps; its
+    # first frame is whole within the source while f - start + 1 <= remaining * fps / speed.
+    end = ct.start + math.floor(remaining * fps / Fraction(str(asset.speed)))
+    return end if end < ct.end else None
+
+
+def _split_at(
+    timeline: ResolvedTimeline, frame: int, durations: Mapping[str, Fraction | None] | None = None
+) -> bool:
     """Whether every picture clip across ``frame`` can be cut there: each part stays longer than
     the transition it takes part in (a transition must be shorter than the clips it joins), so
-    none is cut within its transition in, nor where the next clip's transition begins."""
+    none is cut within its transition in, nor where the next clip's transition begins; and no
+    part after the cut starts where its source has ended (:func:`source_end`)."""
     for ct in timeline.clips():
         if not _is_picture(ct):
             continue
         if ct.start == frame and ct.transition > 0:
             return False
-        if ct.start < frame < ct.end and (not splittable(ct.clip) or frame <= ct.start + ct.transition):
-            return False
+        if ct.start < frame < ct.end:
+            if not splittable(ct.clip) or frame <= ct.start + ct.transition:
+                return False
+            end = source_end(ct, timeline.fps, durations or {})
+            if end is not None and frame >= end:
+                return False
     return True
 
 
-def segment_bounds(timeline: ResolvedTimeline, policy: SegmentPolicy) -> list[int]:
+def segment_bounds(
+    timeline: ResolvedTimeline, policy: SegmentPolicy, durations: Mapping[str, Fraction | None] | None = None
+) -> list[int]:
     """Segment starts and the end, greedily: the farthest cut within the policy's frames and
     clips, else (a stretch with no cut) the farthest frame within them where the clips across
-    it can be split (:attr:`SegmentPolicy.split_clips`), else the next cut."""
+    it can be split (:attr:`SegmentPolicy.split_clips`), else the next cut.
+
+    ``durations`` (seconds, by ``src``) are the sources' probed durations: a video clip longer
+    than what its source has left is only split where the source still covers the part after
+    the cut (:func:`source_end`)."""
     max_frames = max(1, math.floor(Fraction(str(policy.max_seconds)) * timeline.fps))
     cuts = cut_points(timeline)
     starts = sorted(ct.start for ct in timeline.clips() if _is_picture(ct))
-    # Where a split may fall: the window's end, or next to a clip's start or just after its
-    # transition in (the frames where what may be cut changes).
+    durations = durations or {}
+    # Where a split may fall: the window's end, or next to a clip's start, just after its
+    # transition in or just before its source ends (the frames where what may be cut changes).
     marks = sorted(
         {
             f
@@ -354,6 +389,7 @@ def segment_bounds(timeline: ResolvedTimeline, policy: SegmentPolicy) -> list[in
             if _is_picture(ct)
             for f in (ct.start - 1, ct.start, ct.start + ct.transition + 1)
         }
+        | {end - 1 for ct in timeline.clips() if (end := source_end(ct, timeline.fps, durations)) is not None}
     )
     bounds = [0]
     position = 0
@@ -371,7 +407,8 @@ def segment_bounds(timeline: ResolvedTimeline, policy: SegmentPolicy) -> list[in
             fits = [
                 c
                 for c in candidates
-                if bisect_right(starts, c - 1) - first <= policy.max_clips and _split_at(timeline, c)
+                if bisect_right(starts, c - 1) - first <= policy.max_clips
+                and _split_at(timeline, c, durations)
             ][:1]
         after = [c for c in cuts if c > position]
         nxt = fits[-1] if fits else (after[0] if after else timeline.frames)
@@ -399,9 +436,13 @@ def one_pass_reason(plan: RenderPlan, policy: SegmentPolicy) -> str | None:
         return "the outputs have different frame rates"
     fps = plan.outputs[0].fps
     timeline = plan.timelines[fps]
-    if len(segment_bounds(timeline, policy)) < 3:
+    if len(segment_bounds(timeline, policy, _durations(plan))) < 3:
         return "no cut where no picture clip is on screen across it"
     return None
+
+
+def _durations(plan: RenderPlan) -> dict[str, Fraction | None]:
+    return {source.src: source.duration for source in plan.sources.values()}
 
 
 def _in_window(ct: ClipTiming, start: int, end: int) -> bool:
@@ -737,7 +778,7 @@ def segment_plan(
     edit = plan.edit
     fps = plan.outputs[0].fps
     timeline = plan.timelines[fps]
-    bounds = segment_bounds(timeline, policy)
+    bounds = segment_bounds(timeline, policy, _durations(plan))
     parts = plan.work_dir / "segments"
     segments: list[Segment] = []
     for k, (start, end) in enumerate(pairwise(bounds)):
