@@ -841,6 +841,33 @@ def test_htmx_refusals_are_fragments_shown_in_place(svc: Service) -> None:
 
 
 @pytest.mark.slow
+def test_a_console_tus_chunk_takes_the_tus_limit_not_the_json_one(tmp_path: Path) -> None:
+    """The console's script sends chunks of megabytes: its PATCH gets the tus limit
+    (``max_upload_patch_bytes``), as ``/v1/uploads`` does, and the limit's 413 says Tus-Resumable."""
+    with running_service(tmp_path, max_json_body_bytes=1024, max_upload_patch_bytes=4096) as small:
+        client = browser(small)
+        sign_in(client, small.token)
+        grid = client.get("/console/assets").text
+        assert 'data-chunk-bytes="4096"' in grid  # the page's chunks fit the limit
+        csrf = csrf_of(grid)
+        tus = {"Tus-Resumable": "1.0.0", "X-CSRF-Token": csrf}
+        made = client.post("/console/uploads", headers={**tus, "Upload-Length": "10000"})
+        assert made.status_code == 201, made.text
+        url = made.headers["location"]
+        octets = {**tus, "Content-Type": "application/offset+octet-stream"}
+        chunk = client.patch(url, content=b"\0" * 3000, headers={**octets, "Upload-Offset": "0"})
+        assert chunk.status_code == 204, chunk.text
+        assert chunk.headers["upload-offset"] == "3000"
+        over = client.patch(url, content=b"\0" * 5000, headers={**octets, "Upload-Offset": "3000"})
+        assert over.status_code == 413 and over.json()["max_bytes"] == 4096, over.text
+        assert over.headers["tus-resumable"] == "1.0.0"
+        resumed = client.head(url, headers=tus)
+        assert resumed.status_code == 200 and resumed.headers["upload-offset"] == "3000"
+        # Other console forms keep the JSON limit.
+        big = client.post("/console/sign-out", data={"csrf": csrf, "pad": "x" * 2000})
+        assert big.status_code == 413 and "tus-resumable" not in big.headers
+
+
 def test_transcript_review_correct_and_approve(tmp_path: Path) -> None:
     """The real speech model on a synthesised sentence; skips without espeak-ng (make speech)."""
     from speechgen import espeak, make_speech, speech_clips

@@ -467,7 +467,7 @@ async def asset_grid(request: Request) -> Response:
             kinds=KINDS,
             more=more,
             can_upload=visitor.can("assets:write"),
-            tus_chunk=TUS_CHUNK_BYTES,
+            tus_chunk=min(TUS_CHUNK_BYTES, services.settings.max_upload_patch_bytes),
         )
 
     return await signed_in(request, run, scope="assets:read")
@@ -1520,8 +1520,9 @@ async def transcript_approve(
 # ------------------------------------------------------------------------------ resumable uploads
 
 TUS_CHUNK_BYTES = 4 * 2**20
-"""The size of each PATCH the console's script sends: progress shows, and a broken connection
-costs at most one chunk, resumed from the server's offset."""
+"""The size of each PATCH the console's script sends (less when ``max_upload_patch_bytes`` is
+smaller): progress shows, and a broken connection costs at most one chunk, resumed from the
+server's offset. The PATCH takes the tus body limit, as ``/v1/uploads`` does (api/middleware.py)."""
 
 
 async def _tus_visitor(request: Request) -> Visitor:
