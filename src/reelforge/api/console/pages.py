@@ -1473,7 +1473,7 @@ async def transcript_correct(asset_id: str, transcript_id: str, request: Request
         raw = await _form_post(request, max_fields=20_000)
         check_csrf(visitor, raw.get("csrf"))
         check_scope(visitor.principal, "assets:write")
-        revision = ascii_number(raw.get("revision"))
+        revision = ascii_number(raw.get("revision"), 0)  # a transcript starts at revision 0
         if revision is None:
             raise ApiError(
                 "validation-error",
@@ -1481,7 +1481,7 @@ async def transcript_correct(asset_id: str, transcript_id: str, request: Request
                 errors=[
                     {
                         "field": "revision",
-                        "detail": f"not a revision number (1 to {INTEGER_MAX})",
+                        "detail": f"not a revision number (0 to {INTEGER_MAX})",
                         "code": "type",
                     }
                 ],
