@@ -895,6 +895,78 @@ def test_an_expired_session_sends_htmx_to_the_sign_in_page(svc: Service) -> None
 
 
 @pytest.mark.slow
+def test_numbers_no_form_makes_are_refused_by_name(svc: Service) -> None:
+    """Digits `int` cannot read ("²" is a digit to `str.isdigit`), numbers too long to convert and
+    numbers past the column's range are the console's 422 naming what was wrong, never a 500."""
+    made = svc.post("/v1/projects", json={"name": "Odd numbers", "edit": _color_edit("red")}).json()
+    project = f"/console/projects/{made['id']}"
+    client = TestClient(svc.client.app, base_url="http://testserver", raise_server_exceptions=False)
+    sign_in(client, svc.token)
+    csrf = csrf_of(client.get(project).text)
+    for number in ("99999999999999999999", "2147483648", "\u00b2", "0", "-1", "1" * 5000):
+        for headers, whole in (({}, True), (HTMX, False)):
+            refused = client.post(
+                f"{project}/revisions/{number}/restore", data={"csrf": csrf, "revision": "1"}, headers=headers
+            )
+            assert refused.status_code == 422, (number, refused.text)
+            assert "<code>number</code>" in refused.text and ("<html" in refused.text) is whole
+    for revision in ("\u00b2", "1" * 5000, "99999999999999999999"):
+        refused = client.post(f"{project}/revisions/1/restore", data={"csrf": csrf, "revision": revision})
+        assert refused.status_code == 422 and "<code>revision</code>" in refused.text, refused.text
+    for params, where in (({"from": "\u00b2", "to": "1"}, "from"), ({"from": "1", "to": "9" * 5000}, "to")):
+        refused = client.get(f"{project}/diff", params=params)
+        assert refused.status_code == 422 and f"<code>{where}</code>" in refused.text, refused.text
+    assert client.get(f"{project}/diff", params={"from": "1", "to": "1"}).status_code == 200
+    # A transcript correction is checked before the transcript is looked up.
+    correct = "/console/assets/ast_none/transcripts/trn_none/correct"
+    for form, where in (
+        ({"revision": "1" * 5000}, "revision"),
+        ({"revision": "\u00b2"}, "revision"),
+        ({"revision": "99999999999999999999"}, "revision"),
+        ({"revision": "1", "cue.0": "hello", "cue.\u00b2": "x"}, "cue.\u00b2"),
+        ({"revision": "1", "cue.0": "hello", "cue." + "1" * 5000: "x"}, "cue." + "1" * 5000),
+    ):
+        refused = client.post(correct, data={"csrf": csrf, **form}, follow_redirects=False)
+        assert refused.status_code == 422 and f"<code>{where}</code>" in refused.text, (where, refused.text)
+    for revision in ("0", "1"):  # a new transcript is at revision 0
+        assert (
+            client.post(correct, data={"csrf": csrf, "revision": revision, "cue.0": "x"}).status_code == 404
+        )
+    # The grid's page size and a tus header are read the same way.
+    assert client.get("/console/assets", params={"limit": "\u00b2"}).status_code == 422
+    tus = {"Tus-Resumable": "1.0.0", "X-CSRF-Token": csrf}
+    for length in (b"\xb2", b"99999999999999999999"):
+        refused = client.post("/console/uploads", headers={**tus, "Upload-Length": length})  # type: ignore[arg-type]
+        assert refused.status_code == 400 and refused.json()["errors"][0]["header"] == "Upload-Length"
+
+
+def test_a_console_tus_chunk_takes_the_tus_limit_not_the_json_one(tmp_path: Path) -> None:
+    """The console's script sends chunks of megabytes: its PATCH gets the tus limit
+    (``max_upload_patch_bytes``), as ``/v1/uploads`` does, and the limit's 413 says Tus-Resumable."""
+    with running_service(tmp_path, max_json_body_bytes=1024, max_upload_patch_bytes=4096) as small:
+        client = browser(small)
+        sign_in(client, small.token)
+        grid = client.get("/console/assets").text
+        assert 'data-chunk-bytes="4096"' in grid  # the page's chunks fit the limit
+        csrf = csrf_of(grid)
+        tus = {"Tus-Resumable": "1.0.0", "X-CSRF-Token": csrf}
+        made = client.post("/console/uploads", headers={**tus, "Upload-Length": "10000"})
+        assert made.status_code == 201, made.text
+        url = made.headers["location"]
+        octets = {**tus, "Content-Type": "application/offset+octet-stream"}
+        chunk = client.patch(url, content=b"\0" * 3000, headers={**octets, "Upload-Offset": "0"})
+        assert chunk.status_code == 204, chunk.text
+        assert chunk.headers["upload-offset"] == "3000"
+        over = client.patch(url, content=b"\0" * 5000, headers={**octets, "Upload-Offset": "3000"})
+        assert over.status_code == 413 and over.json()["max_bytes"] == 4096, over.text
+        assert over.headers["tus-resumable"] == "1.0.0"
+        resumed = client.head(url, headers=tus)
+        assert resumed.status_code == 200 and resumed.headers["upload-offset"] == "3000"
+        # Other console forms keep the JSON limit.
+        big = client.post("/console/sign-out", data={"csrf": csrf, "pad": "x" * 2000})
+        assert big.status_code == 413 and "tus-resumable" not in big.headers
+
+
 def test_transcript_review_correct_and_approve(tmp_path: Path) -> None:
     """The real speech model on a synthesised sentence; skips without espeak-ng (make speech)."""
     from speechgen import espeak, make_speech, speech_clips

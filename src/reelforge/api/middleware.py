@@ -140,6 +140,8 @@ def _end_server_span(
 
 TUS_ROUTES = re.compile(r"^/v1/uploads(/[^/]+)?$")
 """The tus 1.0 routes (``/v1/uploads`` and one upload)."""
+CONSOLE_TUS_ROUTES = re.compile(r"^/console/uploads(/[^/]+)?$")
+"""The console's tus routes (``/console/uploads`` and one upload), for its upload script."""
 TUS_RESUMABLE = (b"tus-resumable", b"1.0.0")
 
 
@@ -150,6 +152,7 @@ ROUTE_LIMITS: tuple[tuple[frozenset[str], re.Pattern[str], str], ...] = (
     (frozenset({"POST"}), re.compile(r"^/v1/assets$"), "upload"),
     (frozenset({"POST"}), re.compile(r"^/console/assets/upload$"), "upload"),
     (frozenset({"POST", "PATCH"}), TUS_ROUTES, "tus"),
+    (frozenset({"PATCH"}), re.compile(r"^/console/uploads/[^/]+$"), "tus"),
     (frozenset({"POST", "PUT", "PATCH"}), re.compile(r"^/v1/projects(/[^/]+)?$"), "edit"),
     (frozenset({"POST"}), re.compile(r"^/v1/renders$"), "edit"),
     (frozenset({"POST", "PUT", "PATCH"}), re.compile(r"^/v1/templates(/[^/]+)?$"), "edit"),
@@ -187,7 +190,8 @@ class BodyLimitMiddleware:
     counted as it arrives and cut at the limit: from then on the app sees the client disconnect
     (so no route acts on a truncated body), and whatever it answers is replaced by the 413. Limits per route (:data:`ROUTE_LIMITS`): most routes
     ``max_json_body_bytes``, routes carrying edits ``max_edit_body_bytes``, uploads
-    ``max_upload_bytes`` plus the multipart overhead.
+    ``max_upload_bytes`` plus the multipart overhead, a tus PATCH (the API's or the console's)
+    ``max_upload_patch_bytes``.
     """
 
     def __init__(self, app: ASGIApp, settings: Settings | None = None, limits: dict[str, int] | None = None):
@@ -305,7 +309,8 @@ class TusResumableMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not TUS_ROUTES.match(scope.get("path", "")):
+        path = scope.get("path", "")
+        if scope["type"] != "http" or not (TUS_ROUTES.match(path) or CONSOLE_TUS_ROUTES.match(path)):
             await self.app(scope, receive, send)
             return
 

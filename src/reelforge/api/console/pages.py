@@ -53,6 +53,7 @@ from ..auth import check_scope, principal_for
 from ..deps import services_of
 from ..idempotency import Idempotency
 from ..multipart import receive_upload
+from ..numbers import BIGINT_MAX, INTEGER_MAX, ascii_number
 from ..pagination import decode_cursor, encode_cursor
 from ..problems import CATALOGUE, ApiError
 from ..ranges import file_response
@@ -408,14 +409,14 @@ class AssetFilters:
             )
         tag = (q.get("tag") or "").strip()[:100] or None
         name = (q.get("name") or "").strip()[:255] or None
-        raw_limit = q.get("limit") or str(PAGE_SIZE)
-        if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= 100:
+        limit = ascii_number(q.get("limit") or str(PAGE_SIZE), 1, 100)
+        if limit is None:
             raise ApiError(
                 "validation-error",
                 "`limit` must be a whole number from 1 to 100",
                 errors=[{"parameter": "limit", "detail": "not in 1..100", "code": "range"}],
             )
-        return cls(kind, tag, name, q.get("since") or None, q.get("until") or None, int(raw_limit))
+        return cls(kind, tag, name, q.get("since") or None, q.get("until") or None, limit)
 
     def cursor_filters(self) -> dict[str, Any]:
         return {"console": 1, "kind": self.kind, "tag": self.tag, "name": self.name,
@@ -476,7 +477,7 @@ async def asset_grid(request: Request) -> Response:
             kinds=KINDS,
             more=more,
             can_upload=visitor.can("assets:write"),
-            tus_chunk=TUS_CHUNK_BYTES,
+            tus_chunk=min(TUS_CHUNK_BYTES, services.settings.max_upload_patch_bytes),
         )
 
     return await signed_in(request, run, scope="assets:read")
@@ -827,7 +828,9 @@ def _typed(variable: Variable, text: str, pointer: str, errors: list[dict[str, A
 def _list_rows(variable: Variable, raw: Mapping[str, str], errors: list[dict[str, Any]]) -> list[Any] | None:
     prefix = _field(variable.name) + "."
     row_keys = {k[len(prefix) :].split(".", 1)[0] for k in raw if k.startswith(prefix)}
-    numbers = sorted(int(k) for k in row_keys if k.isdigit() and len(k) <= 6)[:1000]
+    # A key no form makes ("x", "²", a 5000-digit number) is not a row.
+    numbered = (ascii_number(k, 0, 999_999) for k in row_keys)
+    numbers = sorted({n for n in numbered if n is not None})[:1000]
     rows: list[dict[str, Any]] = []
     anything = False
     for position, number in enumerate(numbers):
@@ -1216,14 +1219,15 @@ def _pretty(value: Any) -> str:
     return orjson.dumps(json_ready(value), option=orjson.OPT_INDENT_2).decode()
 
 
-def _revision_number(name: str, text: str | None) -> int:
-    if text is None or not text.isdigit() or not 1 <= int(text) <= 2_147_483_647:
+def _revision_number(name: str, text: str | None, where: str = "parameter") -> int:
+    number = ascii_number(text)
+    if number is None:
         raise ApiError(
             "validation-error",
-            f"`{name}` must be a revision number (1 or more)",
-            errors=[{"parameter": name, "detail": "not a revision number", "code": "type"}],
+            f"`{name}` must be a revision number (1 to {INTEGER_MAX})",
+            errors=[{where: name, "detail": f"not a revision number (1 to {INTEGER_MAX})", "code": "type"}],
         )
-    return int(text)
+    return number
 
 
 def _fragment_problems(request: Request, visitor: Visitor, exc: ServiceError, heading: str) -> Response:
@@ -1326,7 +1330,7 @@ async def project_diff(project_id: str, request: Request) -> Response:
 
 
 @router.post("/projects/{project_id}/revisions/{number}/restore")
-async def project_restore(project_id: str, number: int, request: Request) -> Response:
+async def project_restore(project_id: str, number: str, request: Request) -> Response:
     """The revision's edit as the next revision, if the project is still at the revision the
     page showed (``revision``, sent as the API's ``If-Match``): 412 when someone changed it."""
 
@@ -1334,14 +1338,15 @@ async def project_restore(project_id: str, number: int, request: Request) -> Res
         raw = await _form_post(request)
         check_csrf(visitor, raw.get("csrf"))
         check_scope(visitor.principal, "projects:write")
-        seen = _revision_number("revision", raw.get("revision"))
+        restored = _revision_number("number", number)
+        seen = _revision_number("revision", raw.get("revision"), where="field")
         message = (raw.get("message") or "").strip()[:500] or None
         services = services_of(request)
 
         def restore() -> None:
             with services.sessions() as db:
                 projects.restore_revision(
-                    db, visitor.principal.workspace_id, project_id, number, message, if_match=f'"{seen}"'
+                    db, visitor.principal.workspace_id, project_id, restored, message, if_match=f'"{seen}"'
                 )
                 db.commit()
 
@@ -1477,14 +1482,28 @@ async def transcript_correct(asset_id: str, transcript_id: str, request: Request
         raw = await _form_post(request, max_fields=20_000)
         check_csrf(visitor, raw.get("csrf"))
         check_scope(visitor.principal, "assets:write")
-        revision = raw.get("revision", "")
-        if not revision.isdigit():
+        revision = ascii_number(raw.get("revision"), 0)  # a transcript starts at revision 0
+        if revision is None:
             raise ApiError(
                 "validation-error",
                 "the form's `revision` must be the transcript's revision number",
-                errors=[{"field": "revision", "detail": "not a revision number", "code": "type"}],
+                errors=[
+                    {
+                        "field": "revision",
+                        "detail": f"not a revision number (0 to {INTEGER_MAX})",
+                        "code": "type",
+                    }
+                ],
             )
-        numbered = sorted((int(k[4:]), v) for k, v in raw.items() if k.startswith("cue.") and k[4:].isdigit())
+        cues = {k: ascii_number(k[4:], 0) for k in raw if k.startswith("cue.")}
+        wrong = sorted(k for k, n in cues.items() if n is None)
+        if wrong:
+            raise ApiError(
+                "validation-error",
+                f"the form's `{wrong[0]}` is not a cue: cues are `cue.<n>`, n from 0 to {INTEGER_MAX}",
+                errors=[{"field": k, "detail": "not a cue number", "code": "type"} for k in wrong[:10]],
+            )
+        numbered = sorted((cues[k], v) for k, v in raw.items() if k in cues)
         text = " ".join(" ".join(v.split()) for _, v in numbered).strip()
         if len(text) > transcripts.MAX_TEXT_CHARS:
             raise ApiError(
@@ -1499,7 +1518,7 @@ async def transcript_correct(asset_id: str, transcript_id: str, request: Request
                 asset_id,
                 transcript_id,
                 text=text,
-                revision=int(revision),
+                revision=revision,
             )
         )
         return RedirectResponse(f"/console/assets/{asset_id}/transcripts/{transcript_id}", status_code=303)
@@ -1529,8 +1548,9 @@ async def transcript_approve(
 # ------------------------------------------------------------------------------ resumable uploads
 
 TUS_CHUNK_BYTES = 4 * 2**20
-"""The size of each PATCH the console's script sends: progress shows, and a broken connection
-costs at most one chunk, resumed from the server's offset."""
+"""The size of each PATCH the console's script sends (less when ``max_upload_patch_bytes`` is
+smaller): progress shows, and a broken connection costs at most one chunk, resumed from the
+server's offset. The PATCH takes the tus body limit, as ``/v1/uploads`` does (api/middleware.py)."""
 
 
 async def _tus_visitor(request: Request) -> Visitor:
@@ -1552,14 +1572,14 @@ async def _tus_visitor(request: Request) -> Visitor:
 
 
 def _tus_integer(request: Request, name: str) -> int:
-    raw = request.headers.get(name)
-    if raw is None or not raw.isdigit() or len(raw) > 19:
+    number = ascii_number(request.headers.get(name), 0, BIGINT_MAX)
+    if number is None:
         raise ApiError(
             "invalid-request",
             f"{name} must be a non-negative integer",
-            errors=[{"header": name, "detail": "required, a non-negative integer"}],
+            errors=[{"header": name, "detail": f"required, an integer from 0 to {BIGINT_MAX}"}],
         )
-    return int(raw)
+    return number
 
 
 def _tus_headers(view: uploads.UploadView) -> dict[str, str]:
