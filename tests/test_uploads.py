@@ -280,6 +280,26 @@ def test_protocol_answers(sqlite_service: Service, tmp_path: Path) -> None:
         assert client.get(url4).json()["state"] == "failed"
 
 
+@pytest.mark.parametrize("value", [b"\xb2", b"1" * 5000, b"9223372036854775808", b"-1", b"1e3"])
+def test_a_length_or_offset_header_that_is_no_number_is_a_400_naming_it(
+    sqlite_service: Service, value: bytes
+) -> None:
+    """Header values arrive as Latin-1: "²" is a digit to ``str.isdigit`` that ``int`` cannot read,
+    and a number past a 64-bit integer cannot be stored; both were a 500."""
+    svc = sqlite_service
+    made = svc.post("/v1/uploads", headers={**TUS, "Upload-Length": "100"})
+    assert made.status_code == 201, made.text
+    for method, url, name in (
+        ("POST", "/v1/uploads", "Upload-Length"),
+        ("PATCH", made.headers["Location"], "Upload-Offset"),
+    ):
+        headers = [(k.encode(), v.encode()) for k, v in {**svc.headers(), **TUS}.items()]
+        headers += [(name.encode(), value), (b"Content-Type", b"application/offset+octet-stream")]
+        r = svc.client.request(method, url, headers=headers, content=b"x" if method == "PATCH" else b"")
+        assert r.status_code == 400, (name, value, r.status_code, r.text)
+        assert r.json()["errors"][0]["header"].lower() == name.lower()
+
+
 def test_expired_upload_is_gone_and_swept(sqlite_service: Service) -> None:
     from datetime import timedelta
 

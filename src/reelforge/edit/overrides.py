@@ -27,7 +27,7 @@ def aspect_matches(label: str, width: int, height: int) -> bool:
     Sizes are rounded to even pixels, so 1080x1920 is exactly 9:16 but 608x1080 is not: a
     ratio within 1 % matches."""
     w, _, h = label.partition(":")
-    if not (w.isdigit() and h.isdigit()) or int(w) == 0 or int(h) == 0:
+    if not (w.isascii() and h.isascii() and w.isdigit() and h.isdigit()) or int(w) == 0 or int(h) == 0:
         return False
     want = Fraction(int(w), int(h))
     return abs(Fraction(width, height) - want) <= want / 100

@@ -277,16 +277,16 @@ def _range_start(header: str | None) -> int | None:
     if not header or not header.startswith("bytes "):
         return None
     first = header[6:].split("-", 1)[0]
-    return int(first) if first.isdigit() else None
+    return int(first) if first.isascii() and first.isdigit() else None
 
 
 def _total(response: httpx.Response, have: int) -> int | None:
     """The file's full size, when the answer says it."""
     if response.status_code == 206:
         size = (response.headers.get("content-range") or "").rpartition("/")[2]
-        return int(size) if size.isdigit() else None
+        return int(size) if size.isascii() and size.isdigit() else None
     length = response.headers.get("content-length")
-    return int(length) if length and length.isdigit() else None
+    return int(length) if length and length.isascii() and length.isdigit() else None
 
 
 def _network_reason(exc: httpx.HTTPError) -> str:

@@ -28,6 +28,7 @@ from .. import examples_uploads as ex
 from ..auth import Principal, require
 from ..deps import ServicesDep
 from ..idempotency import Idempotency, IdempotentReplay, idempotency_streamed, upload_fingerprint
+from ..numbers import BIGINT_MAX, ascii_number
 from ..problems import ApiError
 from ..responses import json_bytes, json_ready, json_response
 
@@ -109,13 +110,14 @@ def _integer_header(request: Request, name: str) -> int | None:
     raw = request.headers.get(name)
     if raw is None:
         return None
-    if not raw.isdigit() or len(raw) > 19:
+    value = ascii_number(raw, 0, BIGINT_MAX)
+    if value is None:
         raise ApiError(
             "invalid-request",
             f"{name} must be a non-negative integer",
             errors=[{"header": name, "detail": "not a non-negative integer"}],
         )
-    return int(raw)
+    return value
 
 
 def _expires(view: uploads.UploadView) -> str:
