@@ -69,6 +69,13 @@ def svc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
         yield service
 
 
+def follow(page: Any, link: Any) -> None:
+    """Click a link and wait for the new page's load event: htmx binds its forms and buttons when
+    the document is parsed, so a click before that would send a form the ordinary way."""
+    with page.expect_navigation():
+        link.click()
+
+
 def chromium_or_fail() -> Any:
     if not CHROMIUM.exists():
         if os.environ.get("CI"):
@@ -308,7 +315,7 @@ def test_console_in_a_browser(svc: Service, tmp_path: Path) -> None:
             template = svc.post("/v1/templates", json=BATCH_TEMPLATE)
             assert template.status_code == 201, template.text
             page.goto(f"{base}/console/templates")
-            page.get_by_role("link", name=BATCH_TEMPLATE["name"]).click()
+            follow(page, page.get_by_role("link", name=BATCH_TEMPLATE["name"]))
             page.get_by_label("Locale").select_option("fr")
             page.get_by_label("title (required)").fill("Lampe")
             page.get_by_label("price (required)").fill("12")
@@ -355,7 +362,7 @@ def test_console_in_a_browser(svc: Service, tmp_path: Path) -> None:
             )
             assert changed.status_code == 200, changed.text
             page.goto(f"{base}/console/projects")
-            page.get_by_role("link", name="Teaser cut").click()
+            follow(page, page.get_by_role("link", name="Teaser cut"))
             page.get_by_role("button", name="Compare").click()
             page.locator('#diff-result li[data-pointer="#/timeline/tracks/0/clips/0/length"]').wait_for()
             page.get_by_role("button", name="Validate").click()
@@ -435,7 +442,7 @@ def test_console_in_a_browser(svc: Service, tmp_path: Path) -> None:
             assert batch.status_code == 202, batch.text
             batch_id = batch.json()["id"]
             page.goto(f"{base}/console/batches")
-            page.get_by_role("link", name=batch_id).click()
+            follow(page, page.get_by_role("link", name=batch_id))
             for _ in range(240):  # reloaded until the batch is done (its page says so)
                 if page.locator("#batch-state").inner_text() != "running":
                     break
@@ -504,7 +511,7 @@ def test_console_in_a_browser(svc: Service, tmp_path: Path) -> None:
                 )
                 assert made.status_code == 201, made.text
                 page.goto(f"{base}/console/webhooks")
-                page.get_by_role("link", name=receiver.url()).click()
+                follow(page, page.get_by_role("link", name=receiver.url()))
                 page.get_by_role("button", name="Send a test event").click()
                 receiver.wait("/hook", 1)
                 for _ in range(120):  # reloaded until the log shows the answer
