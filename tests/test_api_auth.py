@@ -5,9 +5,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from people import member
+from people import sign_in as people_sign_in
 from service import Service
 
-PUBLIC = {"/healthz", "/readyz", "/v1/oauth/token"}
+# Public by their standards: the token endpoint authenticates the client in its form (RFC 6749),
+# the server metadata is for anyone (RFC 8414).
+PUBLIC = {"/healthz", "/readyz", "/v1/oauth/token", "/.well-known/oauth-authorization-server"}
+# Revocation authenticates the client that holds the token (RFC 7009), not a key's scopes.
+CLIENT_AUTHENTICATED = {"/v1/oauth/revoke"}
 FAMILY_SCOPES = {
     "assets": "assets",
     "projects": "projects",
@@ -27,6 +33,21 @@ FAMILY_SCOPES = {
 def _routes(service: Service) -> list[tuple[str, str]]:
     paths = service.client.app.openapi()["paths"]  # type: ignore[attr-defined]
     return [(method.upper(), path) for path, ops in paths.items() for method in ops if path not in PUBLIC]
+
+
+def _workspace_of(service: Service, token: str) -> str:
+    return str(service.client.get("/v1/workspace", headers={"Authorization": f"Bearer {token}"}).json()["id"])
+
+
+def _session_only(service: Service) -> set[tuple[str, str]]:
+    """A person's own routes: signed in by the session cookie, never by a key or token."""
+    paths = service.client.app.openapi()["paths"]  # type: ignore[attr-defined]
+    return {
+        (method.upper(), path)
+        for path, ops in paths.items()
+        for method, op in ops.items()
+        if op.get("security") and all(list(s) == ["sessionCookie"] for s in op["security"])
+    }
 
 
 def _family(path: str) -> str | None:
@@ -81,6 +102,8 @@ def _call(service: Service, method: str, url: str, token: str | None) -> Any:
         return service.client.request(
             method, url, headers={**headers, "If-Match": "*"}, json={"text": "words"}
         )
+    if method == "PATCH" and "/members/" in url:
+        return service.client.request(method, url, headers=headers, json={"role": "viewer"})
     if method == "POST" and url.endswith("/review"):
         return service.client.request(method, url, headers=headers, json={"state": "approved"})
     if method in ("POST", "PUT", "PATCH"):
@@ -147,16 +170,20 @@ def test_every_route_refuses_bad_credentials(sqlite_service: Service, media: Any
     routes = _routes(service)
     assert len(routes) >= 25
     failures = []
+    session_only = _session_only(service)
+    assert ("GET", "/auth/session") in session_only
     for method, path in routes:
         url = _fill(path, ids)
         r = _call(service, method, url, None)
-        if r.status_code != 401 or "www-authenticate" not in r.headers:
+        # A session route has no challenge to offer (no bearer scheme): 401 says sign in.
+        challenged = (method, path) in session_only or "www-authenticate" in r.headers
+        if r.status_code != 401 or not challenged:
             failures.append((method, path, "missing", r.status_code))
         r = _call(service, method, url, revoked["token"])
         if r.status_code != 401:
             failures.append((method, path, "revoked", r.status_code))
         family = _family(path)
-        if family is not None:
+        if family is not None and path not in CLIENT_AUTHENTICATED:
             token = narrow["keys"] if family == "keys" else narrow["other"]
             r = _call(service, method, url, token)
             if r.status_code != 403 or (method != "HEAD" and _code(r) != "insufficient-scope"):
@@ -176,7 +203,19 @@ def test_another_workspace_sees_nothing(sqlite_service: Service, media: Any) -> 
         for method, op in ops.items()
         if op.get("security") and all(list(s.values()) == [["operator"]] for s in op["security"])
     }
+    session_only = _session_only(service)
+    stranger = service.client.__class__(service.client.app)
+    member(service, "stranger@example.com", "owner", workspace=_workspace_of(service, other))
+    assert people_sign_in(stranger, "stranger@example.com").status_code == 303
+    csrf = stranger.get("/auth/session").json()["csrf_token"]
     for method, path in _routes(service):
+        if (method, path) in session_only:
+            # A person of another workspace, signed in: what is not theirs is not found.
+            if "{" in path:
+                r = stranger.request(method, _fill(path, ids), headers={"X-CSRF-Token": csrf})
+                if r.status_code != 404:
+                    failures.append((method, path, r.status_code))
+            continue
         if path.startswith("/v1/assets/by-ref/"):
             # The DAM sync names the caller's own reference: it creates in the caller's workspace.
             continue
