@@ -284,7 +284,14 @@ def test_console_in_a_browser(svc: Service, tmp_path: Path) -> None:
                 page.get_by_role("button", name="Cancel render").click()
                 page.wait_for_url(f"{base}/console/renders/{long_id}")
                 gate.open()
-            page.wait_for_function("document.getElementById('render-state').textContent === 'cancelled'")
+            # The page reloads itself when the stream says the render ended: wait for the page the
+            # server wrote for the ended render (no stream), or the next navigation would race it.
+            page.wait_for_function(
+                "(() => { const box = document.getElementById('render-status');"
+                " return box !== null && !box.dataset.stream"
+                " && document.getElementById('render-state').textContent === 'cancelled'; })()"
+            )
+            page.wait_for_load_state()
 
             # A render of the uploaded video, followed to its end, then its output plays.
             edit = {

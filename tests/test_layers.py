@@ -18,6 +18,7 @@ RANK = {
     "extras": 0,  # which optional drivers are installed
     "metrics": 0,  # the Prometheus metrics every layer counts into
     "tracing": 0,  # OpenTelemetry spans when the extra is installed and configured
+    "configured": 1,  # whether anything configures the installation, before reading the settings
     "edit": 0,
     "spec": 1,  # the deprecated alias of edit
     "ffmpeg": 1,
@@ -33,6 +34,7 @@ RANK = {
     "api": 6,
     "serve": 6,  # binding and running uvicorn for `reelforge serve`
     "client": 6,  # the CLI's HTTP client of a server
+    "terminal": 6,  # the CLI's Rich consoles, made on their first print
     "mcp_server": 7,  # `reelforge mcp`: tools for AI agents, on the SDK or the engine
     "remote": 8,  # the CLI's commands against a server (and `reelforge mcp`), on the SDK
     "cli": 9,

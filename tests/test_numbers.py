@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from people import member
+from people import sign_in as people_sign_in
 from reelforge.db.integers import INTEGER_MAX
 from reelforge.edit.errors import EditError
 from reelforge.edit.timing import TimeValueError, parse_time
@@ -103,15 +105,22 @@ def test_every_integer_parameter_refuses_numbers_out_of_range(service: Service) 
     }
     assert {n for _, _, _, n in params} >= {"number", "row", "version", "limit"}
     failures = []
-    with _client(service) as client:
+    member(service, "numbers@example.com", "owner")
+    with _client(service) as client, _client(service) as person:
+        # A person's own routes (/auth/...) take the session cookie, not a key.
+        assert people_sign_in(person, "numbers@example.com").status_code == 303
+        csrf = person.get("/auth/session").json()["csrf_token"]
         for method, path, where, name in params:
             token = operator if path == "/v1/workspaces" else service.token
             headers = {"Authorization": f"Bearer {token}", "If-Match": "*"}
+            caller = client
+            if path.startswith("/auth/"):
+                caller, headers = person, {"X-CSRF-Token": csrf}
             for value in OUT_OF_RANGE:
                 url = _fill(path, {**ids, name: str(value)} if where == "path" else ids)
                 query = {name: str(value)} if where == "query" else {}
                 body = {} if method in ("POST", "PUT", "PATCH") else None
-                r = client.request(method, url, params=query, headers=headers, json=body)
+                r = caller.request(method, url, params=query, headers=headers, json=body)
                 if r.status_code != 422 or name not in _names(r, "parameter"):
                     failures.append((method, path, name, value, r.status_code, r.text[:200]))
     assert not failures, "\n".join(map(str, failures))
