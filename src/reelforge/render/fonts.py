@@ -270,9 +270,13 @@ def font_runs(clusters: Sequence[str], chain: tuple[FontFace, ...]) -> list[tupl
     is not cut at every space (punctuation does not: a CJK font's full-width `·` would look out
     of place in Latin text). A cluster no face covers goes with the first face
     (:func:`uncovered` tells which; validation refuses them)."""
-    cmaps = [coverage(face) for face in chain]
+    # A face's map is read only when a cluster gets that far down the chain: Latin text never
+    # opens the CJK or Arabic fallbacks (their maps are most of a text's set-up time).
+    cmaps: dict[int, frozenset[int]] = {}
 
     def has(k: int, cluster: str) -> bool:
+        if k not in cmaps:
+            cmaps[k] = coverage(chain[k])
         return all(ord(c) in cmaps[k] for c in cluster if _needs_glyph(c))
 
     runs: list[tuple[str, int]] = []
@@ -280,7 +284,7 @@ def font_runs(clusters: Sequence[str], chain: tuple[FontFace, ...]) -> list[tupl
         if runs and unicodedata.category(cluster[0]) == "Zs" and has(runs[-1][1], cluster):
             k = runs[-1][1]
         else:
-            k = next((i for i in range(len(cmaps)) if has(i, cluster)), 0)
+            k = next((i for i in range(len(chain)) if has(i, cluster)), 0)
         if runs and runs[-1][1] == k:
             runs[-1] = (runs[-1][0] + cluster, k)
         else:
@@ -290,10 +294,10 @@ def font_runs(clusters: Sequence[str], chain: tuple[FontFace, ...]) -> list[tupl
 
 def uncovered(text: str, chain: Sequence[FontFace]) -> list[str]:
     """The characters of ``text`` that no face of ``chain`` has, in order, each once."""
-    union = _union(tuple(chain))
-    return list(dict.fromkeys(c for c in text if _needs_glyph(c) and ord(c) not in union))
-
-
-@functools.lru_cache(maxsize=32)
-def _union(chain: tuple[FontFace, ...]) -> frozenset[int]:
-    return frozenset().union(*(coverage(face) for face in chain))
+    left = dict.fromkeys(c for c in text if _needs_glyph(c))
+    for face in chain:  # down the chain only as far as characters are left (as font_runs)
+        if not left:
+            break
+        cmap = coverage(face)
+        left = dict.fromkeys(c for c in left if ord(c) not in cmap)
+    return list(left)
