@@ -138,6 +138,11 @@ def test_a_chunked_render_matches_the_unchunked_one(
         frames = CLIPS * 15  # 0.6 s at 25 fps
         streams = joined_streams(joined)
         assert streams.video_frames == frames
+        # The sample tables say what reading every packet says (the last packet's length aside:
+        # the tables give a whole audio frame).
+        packets = joined_streams(joined, read_packets=True)
+        assert (streams.video_frames, streams.video_end) == (packets.video_frames, packets.video_end)
+        assert streams.audio_end == pytest.approx(packets.audio_end, abs=1e-6)
         assert streams.audio_end is not None and streams.audio_frame is not None
         assert abs(streams.audio_end - streams.video_end) <= streams.audio_frame
         ssim, psnr = compare(joined, one, "ssim"), compare(joined, one, "psnr")
@@ -299,6 +304,12 @@ def test_the_join_check_refuses_a_wrong_frame_count_or_audio_that_drifts(media: 
     with pytest.raises(RenderError) as drift:
         check_joined(drifting, frames=50, fps=Fraction(FPS), audio=True)
     assert drift.value.code == "join_invalid" and "ends" in drift.value.message
+    # The sample tables and the packets say the same of both files.
+    for read_packets in (False, True):
+        found = joined_streams(drifting, read_packets=read_packets)
+        assert (found.video_frames, found.video_end) == (50, pytest.approx(2.0))
+        assert found.audio_end == pytest.approx(2.3, abs=0.025)
+        assert joined_streams(good, read_packets=read_packets).video_frames == 50
     silent = media.video(duration=2.0, audio=False)
     with pytest.raises(RenderError, match="has no audio"):
         check_joined(silent, frames=50, fps=Fraction(FPS), audio=True)

@@ -794,13 +794,19 @@ class JoinedStreams:
     """Seconds of the last audio packet (one audio frame: 1024 samples of AAC)."""
 
 
-def joined_streams(path: Path) -> JoinedStreams:
+def joined_streams(path: Path, *, read_packets: bool = False) -> JoinedStreams:
+    """What a joined file holds. MP4 and MOV list every sample with its time in their sample
+    tables: the same figures as reading every packet (what players go by), without a pass over
+    the file (0.2 s for 5 minutes of 720p). Other containers, or ``read_packets``, are read
+    packet by packet."""
     import av
 
     with av.open(str(path)) as container:
-        frames, video_end, audio_end, audio_frame = 0, 0.0, None, None
         video = container.streams.video[0]
         audio = container.streams.audio[0] if container.streams.audio else None
+        if not read_packets and (indexed := _from_sample_tables(container, video, audio)):
+            return indexed
+        frames, video_end, audio_end, audio_frame = 0, 0.0, None, None
         streams = [video] if audio is None else [video, audio]
         for packet in container.demux(*streams):
             if packet.pts is None or packet.time_base is None:
@@ -813,6 +819,29 @@ def joined_streams(path: Path) -> JoinedStreams:
                 audio_end = end if audio_end is None else max(audio_end, end)
                 audio_frame = float((packet.duration or 0) * packet.time_base)
     return JoinedStreams(frames, video_end, audio_end, audio_frame)
+
+
+def _from_sample_tables(container: Any, video: Any, audio: Any) -> JoinedStreams | None:
+    """What a joined MP4 or MOV file's sample tables say; None for other containers (Matroska
+    and WebM index only keyframes)."""
+    if "mp4" not in container.format.name.split(","):
+        return None
+
+    def end(stream: Any) -> float | None:
+        if not stream.frames or stream.duration is None or stream.time_base is None:
+            return None
+        return float(((stream.start_time or 0) + stream.duration) * stream.time_base)
+
+    video_end = end(video)
+    if video_end is None:
+        return None
+    if audio is None:
+        return JoinedStreams(video.frames, video_end, None, None)
+    audio_end = end(audio)
+    frame_size = audio.codec_context.frame_size
+    if audio_end is None or not frame_size or not audio.codec_context.sample_rate:
+        return None
+    return JoinedStreams(video.frames, video_end, audio_end, frame_size / audio.codec_context.sample_rate)
 
 
 def check_joined(path: Path, *, frames: int, fps: Fraction, audio: bool) -> JoinedStreams:
