@@ -68,6 +68,9 @@ def create(svc: Service, body: dict[str, Any], token: str | None = None) -> dict
 
 
 def leftovers(svc: Service) -> list[Path]:
+    """What is left in the scratch directory once the outputs' previews (made after a render
+    succeeds, with temporary files of their own) are done."""
+    assert svc.services.previews().wait(timeout=120)
     return list(svc.services.storage.temp_dir().iterdir())
 
 

@@ -132,6 +132,7 @@ def test_a_chunked_render_matches_the_unchunked_one(
         ran = [r.getMessage() for r in caplog.records if re.match(r"chunk \S+ of render", r.getMessage())]
         assert len(ran) == 8 and all(m.endswith(": succeeded") for m in ran), ran
         assert chunk_rows(svc, chunked["id"]) == []  # rows and chunk files are removed
+        assert svc.services.previews().wait(timeout=120)  # the outputs' previews, made after
         assert not list(svc.services.storage.temp_dir().iterdir())
 
         one, joined = output_path(svc, single), output_path(svc, chunked)

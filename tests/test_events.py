@@ -182,8 +182,23 @@ def test_render_lifecycle_records_events_in_order(rendering: Service, media: Any
     assert queued == created.json()  # the representation POST answered with
     assert queued["state"] == "queued" and queued["attempts"] == 0 and queued["metadata"] == {"job": 7}
     assert started["state"] == "preparing" and started["attempts"] == 1 and started["started_at"]
-    assert succeeded == svc.get(f"/v1/renders/{render['id']}").json()
+    # The outputs' previews are made once the render has succeeded, as an upload's are once it
+    # has answered: the event shows them pending, and each output's `asset.updated` says when
+    # they are ready.
+    previews = ("previews", "thumbnail_url", "waveform_url")
+
+    def without_previews(r: dict[str, Any]) -> dict[str, Any]:
+        return {**r, "outputs": [{k: v for k, v in o.items() if k not in previews} for o in r["outputs"]]}
+
+    assert without_previews(succeeded) == without_previews(svc.get(f"/v1/renders/{render['id']}").json())
     assert [o["role"] for o in succeeded["outputs"]] == ["output", "poster"]
+    assert all(o["previews"] == "pending" and o["thumbnail_url"] is None for o in succeeded["outputs"])
+    for output in succeeded["outputs"]:
+        deadline = time.monotonic() + 60
+        while not (updated := all_events(svc, type="asset.updated", resource_id=output["id"])):
+            assert time.monotonic() < deadline, f"no asset.updated for {output['name']}"
+            time.sleep(0.05)
+        assert updated[0]["data"]["previews"] == "ready" and updated[0]["data"]["thumbnail_url"]
     assert len(json.dumps(succeeded)) < 20_000
     seqs = [e["sequence"] for e in events]
     assert seqs == sorted(seqs) and len(set(seqs)) == 3

@@ -488,7 +488,8 @@ class RenderJob:
                 self._check()
                 refs = self._ingest(result.outputs, workspace_id, provenance)
                 made = [
-                    {k: v for k, v in r.items() if k not in ("created", "bytes", "seconds")} for r in refs
+                    {k: v for k, v in r.items() if k not in ("created", "bytes", "seconds", "previews")}
+                    for r in refs
                 ]
                 self._clean()
                 if not self._update(
@@ -502,6 +503,7 @@ class RenderJob:
                 ):
                     self._discard(refs)
                     return "lost"
+                self._make_previews(refs)
                 return "succeeded"
         except (_Stop, RenderCancelled):
             return self._stopped()
@@ -646,6 +648,9 @@ class RenderJob:
                             derived_from={**provenance, "role": role, "output": index},
                             render_id=self.claim.render_id,
                             settings=self.services.settings,
+                            # After the render has succeeded, as for uploads: a waveform decodes
+                            # the whole output (0.5 s for 5 minutes), which nobody waits for.
+                            defer_previews=True,
                         )
                     except IngestError as exc:
                         raise _OutputError(f"{path.name} could not be stored: {exc}") from None
@@ -661,12 +666,25 @@ class RenderJob:
                             "created": created,
                             "bytes": asset.size_bytes,
                             "seconds": float(duration) if isinstance(duration, int | float) else 0.0,
+                            "previews": asset.previews == "pending",
                         }
                     )
         except BaseException:
             self._discard(refs)
             raise
         return refs
+
+    def _make_previews(self, refs: Sequence[dict[str, Any]]) -> None:
+        """Have the outputs' previews made (by this process's preview runner, or a Celery worker);
+        an asset left pending by a process that stops first is found by the next one."""
+        previews = getattr(self.services, "previews", None)
+        for ref in refs:
+            if not (ref["previews"] and callable(previews)):
+                continue
+            try:
+                previews().submit(ref["asset_id"])
+            except Exception:  # the render has succeeded; the next sweep finds the asset pending
+                log.warning("could not queue the previews of %s", ref["asset_id"], exc_info=True)
 
     def _discard(self, refs: Sequence[dict[str, Any]]) -> None:
         """Remove the assets this attempt created (not deduplicated ones it merely found)."""
