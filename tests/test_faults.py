@@ -207,9 +207,14 @@ def test_a_render_killed_mid_way_is_recovered_and_succeeds_exactly_once(kind: st
             # Killing as soon as FFmpeg runs: the point is what a restart makes of it.
             before = wait_state(api, render_id, ("rendering", *TERMINAL))
             assert before["state"] == "rendering", before
-            assert any(
+            # Its work directory is made as the render starts running FFmpeg: wait for it (a
+            # loaded machine may show the state first).
+            deadline = time.monotonic() + 120
+            while not any(
                 p.name.startswith(f"render-{render_id}-a1") for p in (data / "storage" / ".tmp").rglob("*")
-            )
+            ):
+                assert time.monotonic() < deadline, "the render's work directory never appeared"
+                time.sleep(0.02)
             crash(server)
         with served(tmp_path, env, token) as (server, api):
             done = wait_state(api, render_id, TERMINAL)
