@@ -59,7 +59,6 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from api_procs import Server, proc_cpu_seconds, start_reelforge  # noqa: E402
-from reelforge.jobs.chunks import AUDIO_RANGE_CHUNKS  # noqa: E402
 from segment_bench import audio_md5, compare, ffmpeg_binary, frame_count, make_edit, make_sources  # noqa: E402
 
 _CHUNK_TIMES = re.compile(r"render chunks took \[([^\]]*)\]")
@@ -201,17 +200,15 @@ def simulate(
     minutes: float,
     chunk_seconds: float,
     max_workers: int,
-    *,
-    range_seconds: float,
 ) -> list[tuple[int, float, float]]:
-    """(workers, seconds, speed-up over one worker) for 1..max_workers; audio ranges of
-    ``range_seconds``, each costing ``range_model[0] + range_model[1] * its start (s)``."""
+    """(workers, seconds, speed-up over one worker) for 1..max_workers; audio ranges as long as
+    the chunks, each costing ``range_model[0] + range_model[1] * its start (s)``."""
     total = minutes * 60
     count = math.ceil(total / chunk_seconds)
     lengths = [chunk_seconds] * (count - 1) + [total - chunk_seconds * (count - 1)]
     costs = [a + b * s for s in lengths]
     ra, rc = range_model
-    range_costs = [ra + rc * k * range_seconds for k in range(math.ceil(total / range_seconds))]
+    range_costs = [ra + rc * k * chunk_seconds for k in range(count)]
     serial, mix = serial_per_second * total, mix_per_second * total
     one = serial + makespan(range_costs, costs, 1, mix)
     curve = []
@@ -337,7 +334,7 @@ def main() -> None:
     if len(lengths) != len(chunk_times):
         lengths = [args.seconds / len(chunk_times)] * len(chunk_times)
     a, b = fit(lengths, chunk_times)
-    range_length = min(args.chunk_seconds * AUDIO_RANGE_CHUNKS, args.seconds)
+    range_length = args.chunk_seconds if len(range_times) > 1 else args.seconds
     starts = [k * range_length for k in range(len(range_times))]
     # The last range may be shorter: fit the full-length ones (all of them if that leaves one).
     full = [
@@ -365,22 +362,21 @@ def main() -> None:
     )
     # Chunks are as long as cuts allow within the limit: simulate chunks of the length measured.
     chunk_length = min(args.chunk_seconds, args.seconds / len(chunk_times))
-    # Ranges are as long as in this run, each costing what the fit says.
+    # Ranges are as long as chunks may be; a range's cost at this length, scaled from its own.
+    scale = chunk_length / range_length
     curve = simulate(
         a,
         b,
-        (ra, rc),
+        (ra * scale, rc * scale),
         serial_per_second,
         mix_per_second,
         args.simulate_minutes,
         chunk_length,
         args.max_workers,
-        range_seconds=range_length,
     )
     flat = next((n for n, _, s in curve if s < 0.8 * n), None)
     print(
-        f"\nsimulated {args.simulate_minutes:g} minutes in chunks of {chunk_length:.1f} s and audio ranges "
-        f"of {range_length:g} s:"
+        f"\nsimulated {args.simulate_minutes:g} minutes in chunks and audio ranges of {chunk_length:.1f} s:"
     )
     print("workers  seconds  speed-up  efficiency")
     for n, t, s in curve:

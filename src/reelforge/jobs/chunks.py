@@ -3,7 +3,7 @@
 A render whose timeline is at least ``render_chunk_min_seconds`` long is planned as segments
 (:mod:`reelforge.render.segments`: cut at whole frames where no picture clip is on screen
 across the cut, or inside clips that can be split there, each starting a closed GOP) no longer
-than ``render_chunk_seconds``, and its mix as time ranges of three chunks' length (exact sample
+than ``render_chunk_seconds``, and its mix as time ranges of the same length (exact sample
 ranges of the whole timeline's mix, which joined are that mix bit for bit). Instead of
 rendering them one after the other, the render's job (the *parent*) queues one
 ``render_chunks`` row per audio range (first: negative positions) and per segment; every
@@ -55,7 +55,6 @@ if TYPE_CHECKING:
     from .context import JobContext
 
 __all__ = [
-    "AUDIO_RANGE_CHUNKS",
     "MAX_CHUNK_ATTEMPTS",
     "ChunkClaim",
     "ChunkDispatcher",
@@ -71,11 +70,6 @@ MAX_CHUNK_ATTEMPTS = 3
 """Claims of one chunk in all (the first and those after its worker died)."""
 _OFF = SegmentPolicy(0, 0, 1.0)
 """A chunk's sub-edit renders in one run."""
-AUDIO_RANGE_CHUNKS = 3
-"""An audio range is this many chunks long. A range costs an FFmpeg start and, for each sound
-that began before it (music under the whole timeline), decoding that sound from its start: on
-the chunk bench's 10-minute edit, ranges as long as chunks added up to 14 % of all the work.
-Fewer, longer ranges cost less in all and still end before the picture chunks."""
 _POLL = 0.2
 """Seconds between the parent's looks at its chunks when it has none to render itself."""
 
@@ -87,11 +81,9 @@ def chunk_policy(settings: Any, plan: RenderPlan) -> SegmentPolicy | None:
         return None
     clips = int(settings.render_segment_clips) or 1_000_000
     seconds = min(float(settings.render_chunk_seconds), float(settings.render_segment_seconds))
-    # The audio is mixed in ranges of AUDIO_RANGE_CHUNKS chunks' length, each a task of its own.
+    # The audio is mixed in ranges of the chunks' length, each a task of its own.
     # A clip longer than a chunk is split across chunks where it can be.
-    return SegmentPolicy(
-        1, clips, seconds, split_clips=True, audio_range_seconds=seconds * AUDIO_RANGE_CHUNKS
-    )
+    return SegmentPolicy(1, clips, seconds, split_clips=True, audio_range_seconds=seconds)
 
 
 @dataclass(frozen=True, slots=True)
