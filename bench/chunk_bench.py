@@ -139,9 +139,10 @@ def chunk_seams(edit_path: Path, chunk_seconds: float, fps: int) -> list[int]:
 
 def makespan(range_costs: list[float], chunk_costs: list[float], workers: int, mix: float) -> float:
     """The tasks in the queue's order (the audio ranges, then the picture chunks), each taken by
-    the next free worker; worker 0 is the parent: the first time it is free after the last range
-    ended, it runs the mix's last pass (``mix`` seconds) before it takes another chunk. The end of
-    the last chunk or of the mix, whichever is later."""
+    the next free worker; worker 0 is the parent: it takes audio ranges only, and once none is
+    left to take it waits for the last one to end and runs the mix's last pass (``mix`` seconds)
+    before it takes picture chunks. The end of the last chunk or of the mix, whichever is
+    later."""
     free = [(0.0, w) for w in range(workers)]
     heapq.heapify(free)
     tasks = [(True, c) for c in range_costs] + [(False, c) for c in chunk_costs]
@@ -150,10 +151,12 @@ def makespan(range_costs: list[float], chunk_costs: list[float], workers: int, m
     i = 0
     while i < len(tasks):
         at, worker = heapq.heappop(free)
-        if worker == 0 and not mixed and i >= len(range_costs) and at >= ranges_end:
+        if worker == 0 and not mixed and i >= len(range_costs):
+            # The parent takes no picture chunk before its mix: it waits for the last range.
+            start = max(at, ranges_end)
             mixed = True
-            end = max(end, at + mix)
-            heapq.heappush(free, (at + mix, 0))
+            end = max(end, start + mix)
+            heapq.heappush(free, (start + mix, 0))
             continue
         is_range, cost = tasks[i]
         i += 1
@@ -200,15 +203,17 @@ def simulate(
     minutes: float,
     chunk_seconds: float,
     max_workers: int,
+    *,
+    range_seconds: float,
 ) -> list[tuple[int, float, float]]:
-    """(workers, seconds, speed-up over one worker) for 1..max_workers; audio ranges as long as
-    the chunks, each costing ``range_model[0] + range_model[1] * its start (s)``."""
+    """(workers, seconds, speed-up over one worker) for 1..max_workers; audio ranges of
+    ``range_seconds``, each costing ``range_model[0] + range_model[1] * its start (s)``."""
     total = minutes * 60
     count = math.ceil(total / chunk_seconds)
     lengths = [chunk_seconds] * (count - 1) + [total - chunk_seconds * (count - 1)]
     costs = [a + b * s for s in lengths]
     ra, rc = range_model
-    range_costs = [ra + rc * k * chunk_seconds for k in range(count)]
+    range_costs = [ra + rc * k * range_seconds for k in range(math.ceil(total / range_seconds))]
     serial, mix = serial_per_second * total, mix_per_second * total
     one = serial + makespan(range_costs, costs, 1, mix)
     curve = []
@@ -362,21 +367,22 @@ def main() -> None:
     )
     # Chunks are as long as cuts allow within the limit: simulate chunks of the length measured.
     chunk_length = min(args.chunk_seconds, args.seconds / len(chunk_times))
-    # Ranges are as long as chunks may be; a range's cost at this length, scaled from its own.
-    scale = chunk_length / range_length
+    # Ranges are as long as in this run (the chunks' limit), each costing what the fit says.
     curve = simulate(
         a,
         b,
-        (ra * scale, rc * scale),
+        (ra, rc),
         serial_per_second,
         mix_per_second,
         args.simulate_minutes,
         chunk_length,
         args.max_workers,
+        range_seconds=range_length,
     )
     flat = next((n for n, _, s in curve if s < 0.8 * n), None)
     print(
-        f"\nsimulated {args.simulate_minutes:g} minutes in chunks and audio ranges of {chunk_length:.1f} s:"
+        f"\nsimulated {args.simulate_minutes:g} minutes in chunks of {chunk_length:.1f} s and audio ranges "
+        f"of {range_length:g} s:"
     )
     print("workers  seconds  speed-up  efficiency")
     for n, t, s in curve:

@@ -124,16 +124,19 @@ def claimable_chunks(lease: float) -> Select[str, str, str, int]:
 
 
 def claim_chunk(
-    sessions: Any, worker: str, *, lease: float, render_id: str | None = None
+    sessions: Any, worker: str, *, lease: float, render_id: str | None = None, audio_only: bool = False
 ) -> ChunkClaim | None:
     """Take a queued chunk, or one whose worker stopped beating for ``lease`` seconds, of a
-    render still running the attempt that made it (of ``render_id`` only, when given); oldest
-    render first, then in order. None when there is none."""
+    render still running the attempt that made it (of ``render_id`` only, when given; audio
+    ranges only, with ``audio_only``); oldest render first, then in order. None when there is
+    none."""
     for _ in range(20):  # another worker may take the candidate first; then try the next
         with sessions() as db:
             query = claimable_chunks(lease).order_by(Render.seq, RenderChunk.index).limit(1)
             if render_id is not None:
                 query = query.where(RenderChunk.render_id == render_id)
+            if audio_only:
+                query = query.where(RenderChunk.index < 0)  # ranges have negative positions
             candidate = db.execute(query).first()
             if candidate is None:
                 return None
@@ -374,12 +377,17 @@ def run_next_chunk(
     render_id: str | None = None,
     track: Callable[[ChunkJob | None], None] | None = None,
     parent: CancelToken | None = None,
+    audio_only: bool = False,
 ) -> bool:
-    """Claim a chunk (of ``render_id`` only, when given) and render it; False when there was
-    none. ``track`` hears the job before it runs and None after (a worker interrupts it when
-    it stops). The entry point for every kind of worker."""
+    """Claim a chunk (of ``render_id`` only, when given; an audio range, with ``audio_only``)
+    and render it; False when there was none. ``track`` hears the job before it runs and None
+    after (a worker interrupts it when it stops). The entry point for every kind of worker."""
     claim = claim_chunk(
-        services.sessions, worker, lease=services.settings.render_chunk_lease, render_id=render_id
+        services.sessions,
+        worker,
+        lease=services.settings.render_chunk_lease,
+        render_id=render_id,
+        audio_only=audio_only,
     )
     if claim is None:
         return False
@@ -564,14 +572,20 @@ class ChunkDispatcher:
                 self.chunk_seconds = [float(by_index[s.index].seconds or 0.0) for s in segmented.segments]
                 self.range_seconds = [float(by_index[k - ranges].seconds or 0.0) for k in range(ranges)]
                 return
-            # Help: render a chunk of our own render here (the worker thread is ours anyway);
-            # the rows are looked at between chunks, so the mix starts as soon as it can.
-            if run_next_chunk(self.services, self.worker, render_id=self.render_id, parent=cancel):
+            # Help: render a chunk of our own render here (the worker thread is ours anyway).
+            # Until the mix's last pass has run, audio ranges only: that pass is what the end of
+            # the render waits for, so it starts the moment the last range is in, not after a
+            # picture chunk taken meanwhile.
+            if run_next_chunk(
+                self.services, self.worker, render_id=self.render_id, parent=cancel, audio_only=not mixed
+            ):
                 continue
+            # Closer looks while the last ranges end elsewhere: the mix starts on their heels.
+            pause = _POLL if mixed else _POLL / 4
             if cancel is not None:
-                cancel.wait(_POLL)  # at once on cancel
+                cancel.wait(pause)  # at once on cancel
             else:
-                time.sleep(_POLL)
+                time.sleep(pause)
 
     def _place(self, succeeded: list[Any], segmented: SegmentedRender) -> None:
         """Put the files of the ``succeeded`` chunk rows not yet placed where the join expects
