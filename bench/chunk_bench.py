@@ -24,8 +24,9 @@ parent's part of the mix (joining the ranges, the loudness pass, encoding once) 
 cost here, per second of video, and runs on the parent's worker as soon as the last range is in,
 while the other workers render chunks; what only the parent does before and after (planning,
 queueing, the join, the check, storing the output: the render's own time, from created to
-finished, minus its chunk phase) is serial, per second of video. Tasks go to ``N`` workers in the queue's order (the
-ranges first, then the chunks; the next free worker takes the next). It prints the speed-up
+finished, minus its chunk phase) is serial, per second of video. Tasks go to ``N`` workers in
+the queue's order (the ranges first, then the chunks; the next free worker takes the next; the
+parent takes only ranges until it has run the mix's last pass). It prints the speed-up
 over one worker for N = 1..64 for ``--simulate-minutes`` of video (default 10) and where it
 stops reaching ``0.8 x N``.
 
@@ -412,6 +413,7 @@ def main() -> None:
                     "serial_per_second": serial_per_second,
                     "last_mix_pass_per_second": mix_per_second,
                     "chunk_seconds": chunk_length,
+                    "range_seconds": range_length,
                 },
                 "curve": curve,
                 "flattens_at": flat,

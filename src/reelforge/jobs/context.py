@@ -9,7 +9,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from reelforge.media.storage import Storage
 from reelforge.settings import Settings
 
-__all__ = ["JobContext"]
+__all__ = ["JobContext", "PreviewQueue"]
+
+
+class PreviewQueue(Protocol):
+    def submit(self, asset_id: str) -> None:
+        """Have the asset's deferred previews made soon."""
+        ...
 
 
 class JobContext(Protocol):
@@ -19,3 +25,7 @@ class JobContext(Protocol):
     extras: dict[str, Any]
     """The process's background helpers by name (``delivery_worker``: woken when a render
     made deliveries)."""
+
+    def previews(self) -> PreviewQueue:
+        """Who makes deferred previews: this process's runner, or Celery workers."""
+        ...

@@ -677,12 +677,11 @@ class RenderJob:
     def _make_previews(self, refs: Sequence[dict[str, Any]]) -> None:
         """Have the outputs' previews made (by this process's preview runner, or a Celery worker);
         an asset left pending by a process that stops first is found by the next one."""
-        previews = getattr(self.services, "previews", None)
         for ref in refs:
-            if not (ref["previews"] and callable(previews)):
+            if not ref["previews"]:
                 continue
             try:
-                previews().submit(ref["asset_id"])
+                self.services.previews().submit(ref["asset_id"])
             except Exception:  # the render has succeeded; the next sweep finds the asset pending
                 log.warning("could not queue the previews of %s", ref["asset_id"], exc_info=True)
 
