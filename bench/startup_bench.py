@@ -4,6 +4,9 @@ Wall time and CPU time (user + system; medians of alternating rounds) of:
 
 * ``python -c pass``: the reference, the interpreter alone;
 * ``ffmpeg -version``: a bare FFmpeg start (the binary the render runs), a second reference;
+* the libraries alone: Python importing what these commands are built on (Typer, Pydantic with
+  one model built, PyAV and Rich's console) and doing nothing with them, a third reference:
+  the floor no lazy import goes below;
 * ``reelforge validate``, ``reelforge plan`` and ``reelforge probe`` on a one-clip edit (a
   2-second 320x180 H.264 clip generated with FFmpeg's ``testsrc2``);
 * a ``reelforge render`` of that edit up to the moment its FFmpeg starts: ``REELFORGE_FFMPEG``
@@ -89,6 +92,16 @@ def ffmpeg_start(cmd: list[str], env: dict[str, str], cwd: Path, stamp: Path) ->
     return (first - launched) / 1e9
 
 
+# The floor: the libraries the commands are built on, loaded as they load them (Pydantic's
+# validator machinery and plugin lookup come with the first model built).
+LIBRARIES = """
+import av, pydantic, rich.console, typer
+class Model(pydantic.BaseModel):
+    x: int = 0
+"""
+LIBRARIES_ROW = "libraries alone"
+
+
 # Run a command as `python -m reelforge ...` does, ending the process when its first
 # subprocess (FFmpeg) is about to start.
 UNTIL_FIRST_PROCESS = """
@@ -156,6 +169,7 @@ def main() -> None:
     commands: dict[str, list[str]] = {
         "python -c pass": [py, "-c", "pass"],
         "ffmpeg -version": [real, "-version"],
+        LIBRARIES_ROW: [py, "-c", LIBRARIES],
         "reelforge validate": [*rf, "validate", edit.name],
         "reelforge plan": [*rf, "plan", edit.name, "-o", str(out)],
         "reelforge probe": [*rf, "probe", "clip.mp4"],
@@ -178,7 +192,7 @@ def main() -> None:
             times.setdefault((tree, start_row), []).append(started)
     header = f"{'command':<34}"
     for tree in trees:
-        header += f" {tree + ' s':>13} {'x python':>9} {'x ffmpeg':>9}"
+        header += f" {tree + ' s':>13} {'x python':>9} {'x ffmpeg':>9} {'x libraries':>11}"
     if len(trees) > 1:
         header += f" {'this/compared':>14}"
     print(header)
@@ -189,8 +203,9 @@ def main() -> None:
             m = statistics.median(times[(tree, name)])
             reference = statistics.median(times[(tree, "python -c pass")])
             bare = statistics.median(times[(tree, "ffmpeg -version")])
+            floor = statistics.median(times[(tree, LIBRARIES_ROW)])
             medians.append(m)
-            row += f" {m:13.3f} {m / reference:9.1f} {m / bare:9.1f}"
+            row += f" {m:13.3f} {m / reference:9.1f} {m / bare:9.1f} {m / floor:11.2f}"
         if len(medians) > 1:
             row += f" {medians[0] / medians[1]:14.2f}"
         print(row)
@@ -206,8 +221,9 @@ def main() -> None:
             m = statistics.median(cpus[(tree, name)])
             reference = statistics.median(cpus[(tree, "python -c pass")])
             bare = statistics.median(cpus[(tree, "ffmpeg -version")])
+            floor = statistics.median(cpus[(tree, LIBRARIES_ROW)])
             medians.append(m)
-            row += f" {m:13.3f} {m / reference:9.1f} {m / bare:9.1f}"
+            row += f" {m:13.3f} {m / reference:9.1f} {m / bare:9.1f} {m / floor:11.2f}"
         if len(medians) > 1:
             row += f" {medians[0] / medians[1]:14.2f}"
         print(row)
@@ -218,13 +234,14 @@ def main() -> None:
     counted = {
         "python -c pass": [py, "-c", "pass"],
         pydantic_row: [py, "-c", "import pydantic"],
+        LIBRARIES_ROW: [py, "-c", LIBRARIES],
         **{name: cmd for name, cmd in commands.items() if name.startswith("reelforge")},
         "render: launch to FFmpeg start": [py, "-c", UNTIL_FIRST_PROCESS, *render[3:]],
     }
     print()
     header = f"{'instructions (millions)':<34}"
     for tree in trees:
-        header += f" {tree:>13} {'x python':>9} {'x pydantic':>10}"
+        header += f" {tree:>13} {'x python':>9} {'x pydantic':>10} {'x libraries':>11}"
     if len(trees) > 1:
         header += f" {'this/compared':>14}"
     print(header)
@@ -238,7 +255,7 @@ def main() -> None:
         for tree in trees:
             n = counts[(tree, name)]
             row += f" {n / 1e6:13.0f} {n / counts[(tree, 'python -c pass')]:9.1f}"
-            row += f" {n / counts[(tree, pydantic_row)]:10.2f}"
+            row += f" {n / counts[(tree, pydantic_row)]:10.2f} {n / counts[(tree, LIBRARIES_ROW)]:11.2f}"
         if len(trees) > 1:
             first, second = trees
             row += f" {counts[(first, name)] / counts[(second, name)]:14.2f}"

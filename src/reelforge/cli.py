@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from reelforge import __version__
+from reelforge.command_groups import lazy_group
 from reelforge.edit.errors import EditError, Problem
 from reelforge.remote import register as register_remote
 from reelforge.terminal import LazyConsole, escape
@@ -31,7 +32,10 @@ if TYPE_CHECKING:
     from reelforge.edit.models import Edit
     from reelforge.ffmpeg.runner import Progress as RenderProgress
 
+# The sub-apps (`keys`, `renders`...), built into Click groups only when one is used.
+sub_apps: dict[str, typer.Typer] = {}
 app = typer.Typer(
+    cls=lazy_group(sub_apps),
     name="reelforge",
     help="Render JSON video edits with FFmpeg.",
     no_args_is_help=True,
@@ -869,21 +873,21 @@ def worker(
 keys_app = typer.Typer(
     help="Manage API keys directly in the database (an admin tool for this machine).", no_args_is_help=True
 )
-app.add_typer(keys_app, name="keys")
+sub_apps["keys"] = keys_app
 workspaces_app = typer.Typer(
     help="Manage workspaces (tenants) directly in the database: the operator's tool on this machine. "
     "Over HTTP, a key made with `reelforge keys create --operator` does the same at /v1/workspaces.",
     no_args_is_help=True,
 )
-app.add_typer(workspaces_app, name="workspaces")
+sub_apps["workspaces"] = workspaces_app
 
 
 users_app = typer.Typer(help="People: the first owner of a workspace.", no_args_is_help=True)
-app.add_typer(users_app, name="users")
+sub_apps["users"] = users_app
 retention_app = typer.Typer(help="Expire old render outputs and prune old logs.", no_args_is_help=True)
-app.add_typer(retention_app, name="retention")
+sub_apps["retention"] = retention_app
 destinations_app = typer.Typer(help="Manage delivery destinations on this machine.", no_args_is_help=True)
-app.add_typer(destinations_app, name="destinations")
+sub_apps["destinations"] = destinations_app
 
 
 @retention_app.command("run")
@@ -1434,7 +1438,7 @@ def version() -> None:
 # ------------------------------------------------------------------ OpenTimelineIO
 
 otio_app = typer.Typer(help="Import and export OpenTimelineIO (.otio) timelines.", no_args_is_help=True)
-app.add_typer(otio_app, name="otio")
+sub_apps["otio"] = otio_app
 
 
 def _print_notes(notes: list[Any]) -> None:
@@ -1503,7 +1507,7 @@ def otio_import(
 
 
 # The commands against a server (renders, assets, templates, batches, events, login).
-register_remote(app)
+register_remote(app, sub_apps)
 
 
 def main() -> None:

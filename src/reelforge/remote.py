@@ -10,7 +10,7 @@ unless one of these commands is used."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, MutableMapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -497,8 +497,9 @@ def mcp_command(
         mcp.run("streamable-http", host=host, port=port)
 
 
-def register(app: typer.Typer) -> None:
-    """Add the commands against a server, and the global ``--server/--token/--profile``."""
+def register(app: typer.Typer, sub_apps: MutableMapping[str, typer.Typer]) -> None:
+    """Add the commands against a server to ``app`` and its ``sub_apps``, and the global
+    ``--server/--token/--profile``."""
 
     @app.callback()
     def _global(
@@ -522,8 +523,8 @@ def register(app: typer.Typer) -> None:
     app.command("login")(login)
     app.command("mcp")(mcp_command)
     app.command("logout")(logout)
-    app.add_typer(renders_app, name="renders")
-    app.add_typer(assets_app, name="assets")
-    app.add_typer(templates_app, name="templates")
-    app.add_typer(batches_app, name="batches")
-    app.add_typer(events_app, name="events")
+    sub_apps["renders"] = renders_app
+    sub_apps["assets"] = assets_app
+    sub_apps["templates"] = templates_app
+    sub_apps["batches"] = batches_app
+    sub_apps["events"] = events_app
