@@ -35,6 +35,7 @@ RANK = {
     "serve": 6,  # binding and running uvicorn for `reelforge serve`
     "client": 6,  # the CLI's HTTP client of a server
     "terminal": 6,  # the CLI's Rich consoles, made on their first print
+    "command_groups": 6,  # the CLI's sub-apps, made into Click groups when one is used
     "mcp_server": 7,  # `reelforge mcp`: tools for AI agents, on the SDK or the engine
     "remote": 8,  # the CLI's commands against a server (and `reelforge mcp`), on the SDK
     "cli": 9,
