@@ -2,10 +2,11 @@
 
 Typer turns an app into Click commands each time the program starts, reading every command's
 signature (annotations, options, defaults) on the way. ``reelforge validate`` has no use for the
-commands of ``keys``, ``renders`` and the other sub-apps, yet building them was three fifths
-of Typer's building of the whole CLI (4 % of ``validate``'s instructions). :func:`lazy_group` gives the top-level app a group class that holds
-the sub-apps as they are and builds one when it is looked up: to run it, or to list it in
-``--help``. This is the pattern Click documents as lazily loading subcommands.
+commands of ``keys``, ``renders`` and the other sub-apps, yet building them was three fifths of
+Typer's building of the whole CLI (4 % of ``validate``'s instructions). :func:`lazy_group`
+gives the top-level app a group class that holds the sub-apps as they are and builds one when
+it is looked up: to run it, or to list it in ``--help``. This is the pattern Click documents as
+lazily loading subcommands.
 
 The sub-apps are registered in a plain mapping (name -> :class:`typer.Typer`) instead of with
 ``app.add_typer``, which would build them with the rest.
